@@ -1,0 +1,182 @@
+//! `--config <file>`: exclusions, each with a required reason and an optional expiry date.
+//!
+//! ```toml
+//! [[exclude]]
+//! principal = "BreakGlass*"          # glob on the principal name or ARN (case-insensitive)
+//! action = "iam:*"                   # optional action pattern
+//! policy = "AdministratorAccess"     # optional glob on the granting policy's name
+//! reason = "break-glass role, reviewed by the CISO every quarter"
+//! expires = 2027-03-31               # optional; after it the rule is ignored (with a warning)
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use globset::{GlobBuilder, GlobMatcher};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    exclude: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    principal: Option<String>,
+    action: Option<String>,
+    policy: Option<String>,
+    account: Option<String>,
+    reason: Option<String>,
+    expires: Option<toml::value::Datetime>,
+}
+
+/// One exclusion rule, as written, for the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExclusionRule {
+    /// Position in the file, from 1.
+    pub id: usize,
+    pub principal: Option<String>,
+    pub action: Option<String>,
+    pub policy: Option<String>,
+    pub account: Option<String>,
+    pub reason: String,
+    pub expires: Option<NaiveDate>,
+    /// Set by the analysis: the rule expired before the as-of date and was not applied.
+    pub expired: bool,
+    /// Set by the analysis: how many findings it excluded.
+    pub matched: u64,
+    #[serde(skip)]
+    pub(crate) principal_glob: Option<GlobMatcher>,
+    #[serde(skip)]
+    pub(crate) policy_glob: Option<GlobMatcher>,
+}
+
+/// The parsed `--config` file.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Config {
+    /// Where it came from (for the report header).
+    pub path: Option<PathBuf>,
+    pub exclusions: Vec<ExclusionRule>,
+}
+
+fn glob(path: &Path, at: &str, pattern: &str) -> Result<GlobMatcher> {
+    GlobBuilder::new(pattern)
+        .case_insensitive(true)
+        .literal_separator(false)
+        .build()
+        .map(|g| g.compile_matcher())
+        .map_err(|e| Error::parse(path, at, format!("bad glob {pattern:?}: {e}")))
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config> {
+        let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
+        let text = String::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
+            path: path.to_path_buf(),
+            offset: e.utf8_error().valid_up_to(),
+        })?;
+        Config::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Config> {
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|e| Error::parse(path, "$", e.to_string().trim_end().to_string()))?;
+        let mut exclusions = Vec::new();
+        for (i, r) in raw.exclude.into_iter().enumerate() {
+            let at = format!("exclude[{i}]");
+            let reason = match r.reason {
+                Some(s) if !s.trim().is_empty() => s,
+                _ => {
+                    return Err(Error::parse(
+                        path,
+                        format!("{at}.reason"),
+                        "every exclusion needs a reason (auditors read it)",
+                    ));
+                }
+            };
+            if r.principal.is_none() && r.action.is_none() && r.policy.is_none() && r.account.is_none() {
+                return Err(Error::parse(
+                    path,
+                    &at,
+                    "an exclusion needs at least one of principal, action, policy, account",
+                ));
+            }
+            let expires = match r.expires {
+                None => None,
+                Some(dt) => {
+                    let d = dt.date.ok_or_else(|| {
+                        Error::parse(path, format!("{at}.expires"), "expected a date like 2027-03-31")
+                    })?;
+                    Some(
+                        NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+                            .ok_or_else(|| Error::parse(path, format!("{at}.expires"), "not a valid date"))?,
+                    )
+                }
+            };
+            let principal_glob = r
+                .principal
+                .as_deref()
+                .map(|p| glob(path, &format!("{at}.principal"), p))
+                .transpose()?;
+            let policy_glob = r
+                .policy
+                .as_deref()
+                .map(|p| glob(path, &format!("{at}.policy"), p))
+                .transpose()?;
+            if let Some(a) = &r.action
+                && (a.is_empty() || (a != "*" && !a.contains(':')))
+            {
+                return Err(Error::parse(
+                    path,
+                    format!("{at}.action"),
+                    format!("expected an action pattern like \"iam:*\", found {a:?}"),
+                ));
+            }
+            exclusions.push(ExclusionRule {
+                id: i + 1,
+                principal: r.principal,
+                action: r.action,
+                policy: r.policy,
+                account: r.account,
+                reason,
+                expires,
+                expired: false,
+                matched: 0,
+                principal_glob,
+                policy_glob,
+            });
+        }
+        Ok(Config {
+            path: Some(path.to_path_buf()),
+            exclusions,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_rules_and_requires_reason() {
+        let p = Path::new("c.toml");
+        let c = Config::parse(
+            p,
+            "[[exclude]]\nprincipal = \"Break*\"\nreason = \"r\"\nexpires = 2027-01-31\n",
+        )
+        .unwrap();
+        assert_eq!(c.exclusions.len(), 1);
+        assert!(c.exclusions[0].principal_glob.as_ref().unwrap().is_match("breakglass"));
+        let e = Config::parse(p, "[[exclude]]\nprincipal = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("exclude[0].reason"), "{e}");
+        let e = Config::parse(p, "[[exclude]]\nreason = \"x\"\n").unwrap_err();
+        assert!(e.to_string().contains("at least one"), "{e}");
+        let e = Config::parse(p, "[[exclude]]\nprincipl = \"x\"\nreason=\"r\"\n").unwrap_err();
+        assert!(e.to_string().contains("c.toml"), "{e}");
+    }
+}

@@ -1,0 +1,799 @@
+//! The analysis: for every principal × granted action, a verdict (used / unused / unknown) with
+//! its reason, a sensitivity and a rank. Polars does the joins and verdict expressions; it is
+//! private to this module — everything public here is plain Rust structs.
+
+pub mod config;
+mod parquet;
+pub mod sensitivity;
+mod verdict;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::Duration;
+use serde::Serialize;
+
+pub use config::{Config, ExclusionRule};
+pub use parquet::write_findings_parquet;
+pub use sensitivity::Sensitivity;
+
+use crate::catalog::{ActionId, Catalog};
+use crate::error::{Error, Result};
+use crate::model::{Export, InputFile, PrincipalType, Timestamp, Warning};
+use crate::policy::{Expander, PolicyKind, principal_grants};
+
+/// AWS keeps last-accessed data for (at least) 400 days; a longer window cannot be evidenced.
+pub const MAX_WINDOW_DAYS: u32 = 400;
+
+/// Analysis settings from the command line.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub unused_after_days: u32,
+    /// `--as-of`, overriding every export's own time.
+    pub as_of: Option<Timestamp>,
+}
+
+/// `used`, `unused` or `unknown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Unused,
+    Unknown,
+    Used,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Used => "used",
+            Status::Unused => "unused",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
+/// Why a verdict was reached. The vocabulary is fixed and documented in `docs/methodology.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    AccessedInWindow,
+    ActionNotAccessed,
+    ActionLastAccessedBeforeWindow,
+    ServiceNotAccessed,
+    ActionNotTracked,
+    NotObservable,
+    PrincipalTooNew,
+    NoLastAccessedData,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 8] = [
+        Reason::AccessedInWindow,
+        Reason::ActionNotAccessed,
+        Reason::ActionLastAccessedBeforeWindow,
+        Reason::ServiceNotAccessed,
+        Reason::ActionNotTracked,
+        Reason::NotObservable,
+        Reason::PrincipalTooNew,
+        Reason::NoLastAccessedData,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::AccessedInWindow => "accessed_in_window",
+            Reason::ActionNotAccessed => "action_not_accessed",
+            Reason::ActionLastAccessedBeforeWindow => "action_last_accessed_before_window",
+            Reason::ServiceNotAccessed => "service_not_accessed",
+            Reason::ActionNotTracked => "action_not_tracked",
+            Reason::NotObservable => "not_observable",
+            Reason::PrincipalTooNew => "principal_too_new",
+            Reason::NoLastAccessedData => "no_last_accessed_data",
+        }
+    }
+
+    pub fn status(self) -> Status {
+        match self {
+            Reason::AccessedInWindow => Status::Used,
+            Reason::ActionNotAccessed
+            | Reason::ActionLastAccessedBeforeWindow
+            | Reason::ServiceNotAccessed => Status::Unused,
+            Reason::ActionNotTracked
+            | Reason::NotObservable
+            | Reason::PrincipalTooNew
+            | Reason::NoLastAccessedData => Status::Unknown,
+        }
+    }
+
+    /// One sentence for reviewers; the HTML report and docs use it.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Reason::AccessedInWindow => "AWS recorded use of this action within the window.",
+            Reason::ActionNotAccessed => {
+                "AWS tracks this action for this principal and recorded no use in its tracking period."
+            }
+            Reason::ActionLastAccessedBeforeWindow => {
+                "AWS tracks this action; its last recorded use is older than the window."
+            }
+            Reason::ServiceNotAccessed => {
+                "The whole service shows no use within the window, so none of its actions was used."
+            }
+            Reason::ActionNotTracked => {
+                "The service was used within the window, but AWS reports no action-level data for this action."
+            }
+            Reason::NotObservable => {
+                "AWS never reports this action (or service) in last-accessed data, so its use cannot be known."
+            }
+            Reason::PrincipalTooNew => {
+                "The principal is younger than the window and shows no use yet; too early to call it unused."
+            }
+            Reason::NoLastAccessedData => "The export has no usable last-accessed file for this principal.",
+        }
+    }
+
+    fn from_code(c: u32) -> Reason {
+        Reason::ALL.get(c as usize).copied().unwrap_or(Reason::NoLastAccessedData)
+    }
+
+    fn code(self) -> u32 {
+        Reason::ALL.iter().position(|r| *r == self).unwrap_or(7) as u32
+    }
+}
+
+/// Actions AWS never reports in last-accessed data (documented with sources in methodology.md):
+/// `iam:PassRole` is authorised inside other calls and never logged as its own event; Amazon S3
+/// object-level (data) actions are not available in action last-accessed information.
+pub fn is_not_observable(service: &str, action: &str) -> bool {
+    let a = action.to_ascii_lowercase();
+    match service {
+        "iam" => a == "passrole",
+        "s3" => {
+            a.contains("object")
+                || a.starts_with("listbucket")
+                || a == "abortmultipartupload"
+                || a == "listmultipartuploadparts"
+        }
+        "s3-object-lambda" => true,
+        _ => false,
+    }
+}
+
+/// How an export's as-of time was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AsOfSource {
+    /// `--as-of`.
+    Flag,
+    /// The newest `JobCompletionDate` (or the manifest time).
+    Export,
+    /// No time in the export: every verdict is `unknown`.
+    None,
+}
+
+/// Per-export metadata for the report header.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportInfo {
+    pub account_id: String,
+    pub partition: String,
+    pub path: String,
+    pub as_of: Option<Timestamp>,
+    pub as_of_source: AsOfSource,
+    pub window_start: Option<Timestamp>,
+    pub principals: usize,
+    pub has_credential_report: bool,
+    pub files: Vec<InputFile>,
+}
+
+/// A warning with the account it came from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct AccountWarning {
+    pub account_id: String,
+    #[serde(flatten)]
+    pub warning: Warning,
+}
+
+/// A policy that grants something to a principal.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyInfo {
+    pub name: String,
+    /// `inline`, `customer_managed` or `aws_managed`.
+    pub kind: &'static str,
+    pub arn: Option<String>,
+    /// Set when the principal gets the policy through this group.
+    pub via_group: Option<String>,
+    /// The permissions boundary: it limits what the other policies grant and grants nothing.
+    pub boundary: bool,
+    /// How many effective grants this policy contributes to.
+    pub grants: u64,
+    /// How many of those are unused (and not excluded).
+    pub unused: u64,
+}
+
+/// Verdict counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub granted: u64,
+    pub used: u64,
+    pub unused: u64,
+    pub unknown: u64,
+    /// Unused findings that an exclusion rule covers (not counted in `unused`).
+    pub excluded: u64,
+}
+
+impl Counts {
+    fn add(&mut self, f: &Finding) {
+        self.granted += 1;
+        if f.exclusion.is_some() && f.status == Status::Unused {
+            self.excluded += 1;
+            return;
+        }
+        match f.status {
+            Status::Used => self.used += 1,
+            Status::Unused => self.unused += 1,
+            Status::Unknown => self.unknown += 1,
+        }
+    }
+}
+
+/// Unused (actionable, not excluded) findings per sensitivity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BySensitivity {
+    pub critical: u64,
+    pub high: u64,
+    pub medium: u64,
+    pub low: u64,
+}
+
+impl BySensitivity {
+    fn add(&mut self, s: Sensitivity) {
+        match s {
+            Sensitivity::Critical => self.critical += 1,
+            Sensitivity::High => self.high += 1,
+            Sensitivity::Medium => self.medium += 1,
+            Sensitivity::Low => self.low += 1,
+        }
+    }
+
+    pub fn at_or_above(&self, s: Sensitivity) -> u64 {
+        let mut n = self.critical;
+        if s <= Sensitivity::High {
+            n += self.high;
+        }
+        if s <= Sensitivity::Medium {
+            n += self.medium;
+        }
+        if s <= Sensitivity::Low {
+            n += self.low;
+        }
+        n
+    }
+}
+
+/// One row of `services.csv`: a principal × service.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceSummary {
+    pub service: String,
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub last_accessed: Option<Timestamp>,
+    pub last_accessed_region: Option<String>,
+    /// Whether the service appears in the principal's last-accessed report.
+    pub reported: bool,
+    pub highest_unused_sensitivity: Option<Sensitivity>,
+}
+
+/// Everything about one principal.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrincipalInfo {
+    pub account_id: String,
+    pub kind: PrincipalType,
+    pub name: String,
+    pub arn: String,
+    pub id: String,
+    pub created: Option<Timestamp>,
+    /// `RoleLastUsed` for roles; the newest service access for users and groups.
+    pub last_used: Option<Timestamp>,
+    pub last_used_region: Option<String>,
+    pub service_linked: bool,
+    /// False for service-linked roles: AWS owns their policies.
+    pub actionable: bool,
+    pub has_last_accessed: bool,
+    pub as_of: Option<Timestamp>,
+    pub policies: Vec<PolicyInfo>,
+    /// Policy actions that match nothing in the catalog, as `policy: pattern`.
+    pub unmatched_patterns: Vec<String>,
+    pub counts: Counts,
+    pub unused_by_sensitivity: BySensitivity,
+    /// Sum of the weights of unused, actionable, not excluded findings.
+    pub score: u64,
+    /// `unused_role`, `no_last_accessed_data`, `service_linked`, `too_new`.
+    pub flags: Vec<&'static str>,
+    /// Sorted by service.
+    pub services: Vec<ServiceSummary>,
+}
+
+/// One principal × granted action.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Index into `Analysis::principals`.
+    pub principal: u32,
+    #[serde(skip)]
+    pub action: ActionId,
+    pub status: Status,
+    pub reason: Reason,
+    pub sensitivity: Sensitivity,
+    /// Bit set of `sensitivity::category`.
+    pub categories: u8,
+    pub last_accessed: Option<Timestamp>,
+    pub last_accessed_region: Option<String>,
+    pub days_since_access: Option<i64>,
+    /// Index into `Analysis::granted_by`.
+    pub granted_by: u32,
+    /// True when every grant of the action names specific resources.
+    pub scoped: bool,
+    /// True when every grant of the action has a Condition.
+    pub conditional: bool,
+    /// Id of the exclusion rule that covers it.
+    pub exclusion: Option<usize>,
+    /// 1 = the first thing to remove.
+    pub rank: u32,
+}
+
+/// The result of `analyze`.
+#[derive(Debug, Clone)]
+pub struct Analysis<'c> {
+    pub catalog: &'c Catalog,
+    pub settings: Settings,
+    pub config: Config,
+    pub exports: Vec<ExportInfo>,
+    pub warnings: Vec<AccountWarning>,
+    /// Sorted by (account, kind, name).
+    pub principals: Vec<PrincipalInfo>,
+    /// Sorted by rank.
+    pub findings: Vec<Finding>,
+    /// `granted_by` texts, interned.
+    pub granted_by: Vec<String>,
+    pub totals: Counts,
+    pub unused_by_sensitivity: BySensitivity,
+}
+
+impl Analysis<'_> {
+    pub fn principal(&self, f: &Finding) -> &PrincipalInfo {
+        &self.principals[f.principal as usize]
+    }
+}
+
+/// Runs the whole analysis over already-loaded exports.
+pub fn analyze<'c>(
+    exports: &[Export],
+    catalog: &'c Catalog,
+    settings: &Settings,
+    config: &Config,
+) -> Result<Analysis<'c>> {
+    if settings.unused_after_days == 0 || settings.unused_after_days > MAX_WINDOW_DAYS {
+        return Err(Error::Usage(format!(
+            "--unused-after must be between 1 and {MAX_WINDOW_DAYS} days (AWS keeps last-accessed data for {MAX_WINDOW_DAYS} days), got {}",
+            settings.unused_after_days
+        )));
+    }
+    let window = Duration::days(i64::from(settings.unused_after_days));
+    let risks = sensitivity::classify(catalog);
+    let mut expander = Expander::new(catalog);
+    let mut config = config.clone();
+
+    let mut export_infos = Vec::new();
+    let mut warnings = Vec::new();
+    let mut principals: Vec<PrincipalInfo> = Vec::new();
+    let mut inputs = verdict::Inputs::default();
+    let mut granted_by = Interner::default();
+
+    for export in exports {
+        let (as_of, as_of_source) = match (settings.as_of, export.data_time) {
+            (Some(t), _) => (Some(t), AsOfSource::Flag),
+            (None, Some(t)) => (Some(t), AsOfSource::Export),
+            (None, None) => (None, AsOfSource::None),
+        };
+        let window_start = as_of.map(|t| t - window);
+        for w in &export.warnings {
+            warnings.push(AccountWarning {
+                account_id: export.account_id.clone(),
+                warning: w.clone(),
+            });
+        }
+        for rule in &mut config.exclusions {
+            if let (Some(exp), Some(t)) = (rule.expires, as_of)
+                && exp < t.date_naive()
+                && !rule.expired
+            {
+                rule.expired = true;
+                warnings.push(AccountWarning {
+                    account_id: export.account_id.clone(),
+                    warning: Warning {
+                        code: "exclusion_expired".into(),
+                        file: config.path.as_ref().map(|p| p.display().to_string()),
+                        json_path: Some(format!("exclude[{}]", rule.id - 1)),
+                        message: format!(
+                            "exclusion {} expired on {exp} (before the as-of date {}); it was not applied",
+                            rule.id,
+                            t.date_naive()
+                        ),
+                    },
+                });
+            }
+        }
+        export_infos.push(ExportInfo {
+            account_id: export.account_id.clone(),
+            partition: export.partition.clone(),
+            path: export.root.display().to_string(),
+            as_of,
+            as_of_source,
+            window_start,
+            principals: export.principals.len(),
+            has_credential_report: export.credential_report.is_some(),
+            files: export.files.clone(),
+        });
+
+        for p in &export.principals {
+            let pidx = principals.len() as u32;
+            let grants = principal_grants(p, export, &mut expander);
+            let la = export.last_accessed.get(&(p.kind, p.name.clone()));
+            let policies: Vec<PolicyInfo> = grants
+                .policies
+                .iter()
+                .map(|r| PolicyInfo {
+                    name: r.name.clone(),
+                    kind: match r.kind {
+                        PolicyKind::Inline => "inline",
+                        PolicyKind::CustomerManaged => "customer_managed",
+                        PolicyKind::AwsManaged => "aws_managed",
+                    },
+                    arn: r.arn.clone(),
+                    via_group: r.via_group.clone(),
+                    boundary: r.boundary,
+                    grants: 0,
+                    unused: 0,
+                })
+                .collect();
+            let labels: Vec<String> = policies.iter().map(policy_label).collect();
+            for missing in &grants.missing_groups {
+                warnings.push(AccountWarning {
+                    account_id: export.account_id.clone(),
+                    warning: Warning {
+                        code: "group_missing".into(),
+                        file: Some("authorization-details.json".into()),
+                        json_path: None,
+                        message: format!(
+                            "user {} is in group {missing}, which is not in the export; its policies are not counted",
+                            p.name
+                        ),
+                    },
+                });
+            }
+            for missing in &grants.missing_policies {
+                warnings.push(AccountWarning {
+                    account_id: export.account_id.clone(),
+                    warning: Warning {
+                        code: "policy_missing".into(),
+                        file: Some("authorization-details.json".into()),
+                        json_path: None,
+                        message: format!(
+                            "{} {} refers to policy {missing}, which is not in the export; its grants are not counted",
+                            p.kind, p.name
+                        ),
+                    },
+                });
+            }
+            let unmatched: Vec<String> = grants
+                .unmatched
+                .iter()
+                .map(|u| format!("{}: {}", labels.get(u.policy).map_or("?", String::as_str), u.pattern))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+
+            inputs.principals.push(verdict::PrincipalRow {
+                p: pidx,
+                has_la: la.is_some(),
+                created_ms: p.created.map(|t| t.timestamp_millis()),
+                window_start_ms: window_start.map(|t| t.timestamp_millis()),
+            });
+            for a in grants.effective.iter() {
+                let sources: Vec<usize> = {
+                    let mut v: Vec<usize> = grants.sources(a).map(|s| s.policy).collect();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                };
+                let text = sources
+                    .iter()
+                    .filter_map(|i| labels.get(*i).map(String::as_str))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let gb = granted_by.intern(&text);
+                let info = catalog.action(a);
+                inputs.grants.push(verdict::GrantRow {
+                    p: pidx,
+                    a: a.0,
+                    svc: catalog.service_index(a),
+                    scoped: grants.is_scoped(a),
+                    conditional: grants.is_conditional(a),
+                    gb,
+                    not_observable: is_not_observable(&info.service, &info.name),
+                });
+            }
+            if let Some(la) = la {
+                for s in &la.services {
+                    let Some(svc) = catalog.service_index_of(&s.namespace) else {
+                        continue;
+                    };
+                    inputs.services.push(verdict::ServiceRow {
+                        p: pidx,
+                        svc,
+                        last_ms: s.last_authenticated.map(|t| t.timestamp_millis()),
+                        region: s.region.clone(),
+                    });
+                    for t in s.tracked_actions.iter().flatten() {
+                        if let Some(id) = catalog.lookup(&s.namespace, &t.name) {
+                            inputs.actions.push(verdict::ActionRow {
+                                p: pidx,
+                                a: id.0,
+                                last_ms: t.last_accessed.map(|t| t.timestamp_millis()),
+                                region: t.region.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+
+            let mut flags = Vec::new();
+            if p.service_linked {
+                flags.push("service_linked");
+            }
+            if la.is_none() {
+                flags.push("no_last_accessed_data");
+            }
+            let last_service_use = la.and_then(|la| la.services.iter().filter_map(|s| s.last_authenticated).max());
+            let (last_used, last_used_region) = match &p.role_last_used {
+                Some(r) if r.date.is_some() => (r.date, r.region.clone()),
+                _ => (last_service_use, None),
+            };
+            if let Some(ws) = window_start {
+                let too_new = p.created.is_none_or(|c| c >= ws);
+                if too_new {
+                    flags.push("too_new");
+                } else if p.kind == PrincipalType::Role
+                    && last_used.is_none_or(|t| t < ws)
+                    && last_service_use.is_none_or(|t| t < ws)
+                {
+                    flags.push("unused_role");
+                }
+            }
+            principals.push(PrincipalInfo {
+                account_id: export.account_id.clone(),
+                kind: p.kind,
+                name: p.name.clone(),
+                arn: p.arn.clone(),
+                id: p.id.clone(),
+                created: p.created,
+                last_used,
+                last_used_region,
+                service_linked: p.service_linked,
+                actionable: !p.service_linked,
+                has_last_accessed: la.is_some(),
+                as_of,
+                policies,
+                unmatched_patterns: unmatched,
+                counts: Counts::default(),
+                unused_by_sensitivity: BySensitivity::default(),
+                score: 0,
+                flags,
+                services: Vec::new(),
+            });
+        }
+    }
+
+    for a in 0..catalog.len() {
+        let r = &risks[a];
+        inputs.attrs.push(verdict::AttrRow {
+            a: a as u32,
+            sensitivity: r.sensitivity as u32,
+            combo: match r.combo {
+                sensitivity::Combo::None => 0,
+                sensitivity::Combo::PassRole => 1,
+                sensitivity::Combo::Consumer => 2,
+            },
+        });
+    }
+
+    let verdicts = verdict::compute(&inputs).map_err(|e| Error::Analysis(e.to_string()))?;
+    let mut findings: Vec<Finding> = Vec::with_capacity(verdicts.len());
+    for v in verdicts {
+        let p = &principals[v.p as usize];
+        let action = ActionId(v.a);
+        let reason = Reason::from_code(v.reason);
+        let as_of = p.as_of;
+        let last = v.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
+        let days = match (as_of, last) {
+            (Some(t), Some(l)) => Some((t - l).num_days()),
+            _ => None,
+        };
+        let mut categories = risks[action.0 as usize].categories;
+        if v.combo_hit {
+            categories |= sensitivity::category::PRIVILEGE_ESCALATION;
+        }
+        findings.push(Finding {
+            principal: v.p,
+            action,
+            status: reason.status(),
+            reason,
+            sensitivity: Sensitivity::from_u8(v.sensitivity as u8),
+            categories,
+            last_accessed: last,
+            last_accessed_region: v.region,
+            days_since_access: days,
+            granted_by: v.gb,
+            scoped: v.scoped,
+            conditional: v.conditional,
+            exclusion: None,
+            rank: 0,
+        });
+    }
+
+    // Exclusions.
+    let gb_texts = granted_by.into_vec();
+    let mut rule_sets = Vec::new();
+    for rule in &config.exclusions {
+        let set = rule.action.as_deref().map(|pat| expander.expand_pattern(pat));
+        rule_sets.push(set);
+    }
+    for f in &mut findings {
+        let p = &principals[f.principal as usize];
+        for (i, rule) in config.exclusions.iter_mut().enumerate() {
+            if rule.expired {
+                continue;
+            }
+            if let Some(acct) = &rule.account
+                && acct != &p.account_id
+            {
+                continue;
+            }
+            if let Some(g) = &rule.principal_glob
+                && !(g.is_match(&p.name) || g.is_match(&p.arn))
+            {
+                continue;
+            }
+            if let Some(Some(set)) = rule_sets.get(i)
+                && !set.contains(f.action)
+            {
+                continue;
+            }
+            if let Some(g) = &rule.policy_glob {
+                let text = &gb_texts[f.granted_by as usize];
+                let hit = text.split("; ").any(|label| {
+                    let name = label.rsplit(':').next().unwrap_or(label);
+                    g.is_match(name)
+                });
+                if !hit {
+                    continue;
+                }
+            }
+            rule.matched += 1;
+            f.exclusion = Some(rule.id);
+            break;
+        }
+    }
+
+    // Rank: actionable unused first (sensitivity, broad scope, service, principal, action),
+    // then excluded / not actionable unused, then unknown, then used.
+    findings.sort_by(|a, b| {
+        let pa = &principals[a.principal as usize];
+        let pb = &principals[b.principal as usize];
+        let tier = |f: &Finding, p: &PrincipalInfo| -> u8 {
+            match f.status {
+                Status::Unused if p.actionable && f.exclusion.is_none() => 0,
+                Status::Unused => 1,
+                Status::Unknown => 2,
+                Status::Used => 3,
+            }
+        };
+        tier(a, pa)
+            .cmp(&tier(b, pb))
+            .then(b.sensitivity.cmp(&a.sensitivity))
+            .then(a.scoped.cmp(&b.scoped))
+            .then(catalog.service_index(a.action).cmp(&catalog.service_index(b.action)))
+            .then(a.principal.cmp(&b.principal))
+            .then(a.action.cmp(&b.action))
+    });
+    let mut totals = Counts::default();
+    let mut by_sens = BySensitivity::default();
+    let mut per_service: Vec<BTreeMap<u32, ServiceSummary>> = vec![BTreeMap::new(); principals.len()];
+    for (i, f) in findings.iter_mut().enumerate() {
+        f.rank = i as u32 + 1;
+        let p = &mut principals[f.principal as usize];
+        p.counts.add(f);
+        totals.add(f);
+        let svc = catalog.service_index(f.action);
+        let entry = per_service[f.principal as usize].entry(svc).or_insert_with(|| ServiceSummary {
+            service: catalog.action(f.action).service.to_string(),
+            counts: Counts::default(),
+            last_accessed: None,
+            last_accessed_region: None,
+            reported: false,
+            highest_unused_sensitivity: None,
+        });
+        entry.counts.add(f);
+        if f.status == Status::Unused && f.exclusion.is_none() && p.actionable {
+            p.unused_by_sensitivity.add(f.sensitivity);
+            p.score += f.sensitivity.weight();
+            by_sens.add(f.sensitivity);
+            entry.highest_unused_sensitivity = entry.highest_unused_sensitivity.max(Some(f.sensitivity));
+        }
+        for label in gb_texts[f.granted_by as usize].split("; ") {
+            if let Some(pi) = p.policies.iter_mut().find(|pi| policy_label(pi) == label) {
+                pi.grants += 1;
+                if f.status == Status::Unused && f.exclusion.is_none() {
+                    pi.unused += 1;
+                }
+            }
+        }
+    }
+    // Service last-accessed facts for services.csv.
+    for s in &inputs.services {
+        if let Some(entry) = per_service[s.p as usize].get_mut(&s.svc) {
+            entry.reported = true;
+            entry.last_accessed = s.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
+            entry.last_accessed_region = s.region.clone();
+        }
+    }
+    for (p, services) in principals.iter_mut().zip(per_service) {
+        p.services = services.into_values().collect();
+    }
+    warnings.sort();
+
+    Ok(Analysis {
+        catalog,
+        settings: settings.clone(),
+        config,
+        exports: export_infos,
+        warnings,
+        principals,
+        findings,
+        granted_by: gb_texts,
+        totals,
+        unused_by_sensitivity: by_sens,
+    })
+}
+
+/// The label a policy has in `granted_by`.
+pub fn policy_label(p: &PolicyInfo) -> String {
+    let base = match p.kind {
+        _ if p.boundary => format!("boundary:{}", p.name),
+        "inline" => format!("inline:{}", p.name),
+        "customer_managed" => format!("managed:{}", p.name),
+        _ => format!("aws:{}", p.name),
+    };
+    match &p.via_group {
+        Some(g) => format!("group:{g}/{base}"),
+        None => base,
+    }
+}
+
+#[derive(Default)]
+struct Interner {
+    map: HashMap<String, u32>,
+    list: Vec<String>,
+}
+
+impl Interner {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(i) = self.map.get(s) {
+            return *i;
+        }
+        let i = self.list.len() as u32;
+        self.list.push(s.to_string());
+        self.map.insert(s.to_string(), i);
+        i
+    }
+
+    fn into_vec(self) -> Vec<String> {
+        self.list
+    }
+}

@@ -1,0 +1,275 @@
+//! The polars part of the analysis: join grants with last-accessed data and decide verdicts.
+//!
+//! Inputs arrive as plain rows; outputs leave as plain rows. Column names are constants.
+
+use polars::prelude::*;
+
+use super::Reason;
+
+// Column names.
+const P: &str = "p";
+const A: &str = "a";
+const SVC: &str = "svc";
+const SCOPED: &str = "scoped";
+const CONDITIONAL: &str = "conditional";
+const GB: &str = "gb";
+const NOT_OBS: &str = "not_observable";
+const HAS_LA: &str = "has_la";
+const CREATED: &str = "created_ms";
+const WINDOW_START: &str = "window_start_ms";
+const SVC_SEEN: &str = "svc_seen";
+const SVC_LAST: &str = "svc_last_ms";
+const SVC_REGION: &str = "svc_region";
+const TRACKED: &str = "tracked";
+const ACT_LAST: &str = "act_last_ms";
+const ACT_REGION: &str = "act_region";
+const SENS: &str = "sensitivity";
+const COMBO: &str = "combo";
+const HAS_PASSROLE: &str = "has_passrole";
+const HAS_CONSUMER: &str = "has_consumer";
+const COMBO_HIT: &str = "combo_hit";
+const REASON: &str = "reason";
+const LAST: &str = "last_ms";
+const REGION: &str = "region";
+
+pub struct GrantRow {
+    pub p: u32,
+    pub a: u32,
+    pub svc: u32,
+    pub scoped: bool,
+    pub conditional: bool,
+    pub gb: u32,
+    pub not_observable: bool,
+}
+
+pub struct PrincipalRow {
+    pub p: u32,
+    pub has_la: bool,
+    pub created_ms: Option<i64>,
+    pub window_start_ms: Option<i64>,
+}
+
+pub struct ServiceRow {
+    pub p: u32,
+    pub svc: u32,
+    pub last_ms: Option<i64>,
+    pub region: Option<String>,
+}
+
+pub struct ActionRow {
+    pub p: u32,
+    pub a: u32,
+    pub last_ms: Option<i64>,
+    pub region: Option<String>,
+}
+
+pub struct AttrRow {
+    pub a: u32,
+    pub sensitivity: u32,
+    /// 0 none, 1 iam:PassRole, 2 a service action that consumes a passed role.
+    pub combo: u32,
+}
+
+#[derive(Default)]
+pub struct Inputs {
+    pub grants: Vec<GrantRow>,
+    pub principals: Vec<PrincipalRow>,
+    pub services: Vec<ServiceRow>,
+    pub actions: Vec<ActionRow>,
+    pub attrs: Vec<AttrRow>,
+}
+
+pub struct VerdictRow {
+    pub p: u32,
+    pub a: u32,
+    pub reason: u32,
+    pub sensitivity: u32,
+    pub combo_hit: bool,
+    pub last_ms: Option<i64>,
+    pub region: Option<String>,
+    pub gb: u32,
+    pub scoped: bool,
+    pub conditional: bool,
+}
+
+fn u32_col(name: &str, v: Vec<u32>) -> Column {
+    Column::new(name.into(), v)
+}
+
+fn frames(inputs: &Inputs) -> PolarsResult<[DataFrame; 5]> {
+    let g = &inputs.grants;
+    let grants = DataFrame::new_infer_height(vec![
+        u32_col(P, g.iter().map(|r| r.p).collect()),
+        u32_col(A, g.iter().map(|r| r.a).collect()),
+        u32_col(SVC, g.iter().map(|r| r.svc).collect()),
+        Column::new(SCOPED.into(), g.iter().map(|r| r.scoped).collect::<Vec<_>>()),
+        Column::new(CONDITIONAL.into(), g.iter().map(|r| r.conditional).collect::<Vec<_>>()),
+        u32_col(GB, g.iter().map(|r| r.gb).collect()),
+        Column::new(NOT_OBS.into(), g.iter().map(|r| r.not_observable).collect::<Vec<_>>()),
+    ])?;
+    let pr = &inputs.principals;
+    let principals = DataFrame::new_infer_height(vec![
+        u32_col(P, pr.iter().map(|r| r.p).collect()),
+        Column::new(HAS_LA.into(), pr.iter().map(|r| r.has_la).collect::<Vec<_>>()),
+        Column::new(CREATED.into(), pr.iter().map(|r| r.created_ms).collect::<Vec<_>>()),
+        Column::new(WINDOW_START.into(), pr.iter().map(|r| r.window_start_ms).collect::<Vec<_>>()),
+    ])?;
+    let s = &inputs.services;
+    let services = DataFrame::new_infer_height(vec![
+        u32_col(P, s.iter().map(|r| r.p).collect()),
+        u32_col(SVC, s.iter().map(|r| r.svc).collect()),
+        Column::new(SVC_SEEN.into(), vec![true; s.len()]),
+        Column::new(SVC_LAST.into(), s.iter().map(|r| r.last_ms).collect::<Vec<_>>()),
+        Column::new(SVC_REGION.into(), s.iter().map(|r| r.region.clone()).collect::<Vec<_>>()),
+    ])?;
+    let ac = &inputs.actions;
+    let actions = DataFrame::new_infer_height(vec![
+        u32_col(P, ac.iter().map(|r| r.p).collect()),
+        u32_col(A, ac.iter().map(|r| r.a).collect()),
+        Column::new(TRACKED.into(), vec![true; ac.len()]),
+        Column::new(ACT_LAST.into(), ac.iter().map(|r| r.last_ms).collect::<Vec<_>>()),
+        Column::new(ACT_REGION.into(), ac.iter().map(|r| r.region.clone()).collect::<Vec<_>>()),
+    ])?;
+    let at = &inputs.attrs;
+    let attrs = DataFrame::new_infer_height(vec![
+        u32_col(A, at.iter().map(|r| r.a).collect()),
+        u32_col(SENS, at.iter().map(|r| r.sensitivity).collect()),
+        u32_col(COMBO, at.iter().map(|r| r.combo).collect()),
+    ])?;
+    Ok([grants, principals, services, actions, attrs])
+}
+
+fn left(on: &[&str]) -> (Vec<Expr>, Vec<Expr>, JoinArgs) {
+    let keys: Vec<Expr> = on.iter().map(|c| col(*c)).collect();
+    (keys.clone(), keys, JoinArgs::new(JoinType::Left))
+}
+
+fn code(r: Reason) -> Expr {
+    lit(r.code())
+}
+
+/// Joins and decides. One row out per grant row in, in no particular order.
+pub fn compute(inputs: &Inputs) -> PolarsResult<Vec<VerdictRow>> {
+    if inputs.grants.is_empty() {
+        return Ok(Vec::new());
+    }
+    let [grants, principals, services, actions, attrs] = frames(inputs)?;
+
+    // Services in the last-accessed reports may be listed more than once across pages merged by
+    // hand; keep one row per key so the joins stay one-to-one.
+    let services = services.lazy().unique(Some(cols([P, SVC])), UniqueKeepStrategy::First);
+    let actions = actions.lazy().unique(Some(cols([P, A])), UniqueKeepStrategy::First);
+
+    let (l, r, args) = left(&[A]);
+    let joined = grants.lazy().join(attrs.lazy(), l, r, args);
+    let (l, r, args) = left(&[P]);
+    let joined = joined.join(principals.lazy(), l, r, args);
+    let (l, r, args) = left(&[P, SVC]);
+    let joined = joined.join(services, l, r, args);
+    let (l, r, args) = left(&[P, A]);
+    let joined = joined.join(actions, l, r, args);
+
+    // iam:PassRole combination: per principal, does it hold PassRole and a consumer action?
+    let combos = joined
+        .clone()
+        .group_by([col(P)])
+        .agg([
+            col(COMBO).eq(lit(1u32)).any(true).alias(HAS_PASSROLE),
+            col(COMBO).eq(lit(2u32)).any(true).alias(HAS_CONSUMER),
+        ]);
+    let (l, r, args) = left(&[P]);
+    let joined = joined.join(combos, l, r, args);
+
+    let svc_seen = col(SVC_SEEN).fill_null(lit(false));
+    let tracked = col(TRACKED).fill_null(lit(false));
+    let ws = col(WINDOW_START);
+    let reason = when(col(HAS_LA).not())
+        .then(code(Reason::NoLastAccessedData))
+        .when(col(NOT_OBS))
+        .then(code(Reason::NotObservable))
+        .when(svc_seen.clone().not())
+        .then(code(Reason::NotObservable))
+        .when(tracked.clone().and(col(ACT_LAST).is_not_null()).and(col(ACT_LAST).gt_eq(ws.clone())))
+        .then(code(Reason::AccessedInWindow))
+        .when(tracked.clone().and(col(ACT_LAST).is_not_null()))
+        .then(code(Reason::ActionLastAccessedBeforeWindow))
+        .when(tracked.clone())
+        .then(code(Reason::ActionNotAccessed))
+        .when(col(SVC_LAST).is_null().or(col(SVC_LAST).lt(ws.clone())))
+        .then(code(Reason::ServiceNotAccessed))
+        .otherwise(code(Reason::ActionNotTracked));
+    // A principal younger than the window shows no use yet: never call that unused.
+    let unused = col(REASON)
+        .eq(code(Reason::ActionNotAccessed))
+        .or(col(REASON).eq(code(Reason::ActionLastAccessedBeforeWindow)))
+        .or(col(REASON).eq(code(Reason::ServiceNotAccessed)));
+    let too_new = col(CREATED).is_null().or(col(CREATED).gt_eq(ws));
+    let combo_hit = col(COMBO)
+        .eq(lit(1u32))
+        .and(col(HAS_CONSUMER))
+        .or(col(COMBO).eq(lit(2u32)).and(col(HAS_PASSROLE)));
+
+    let out = joined
+        .with_columns([
+            reason.alias(REASON),
+            combo_hit.alias(COMBO_HIT),
+            when(tracked.clone())
+                .then(col(ACT_LAST))
+                .otherwise(col(SVC_LAST))
+                .alias(LAST),
+            when(tracked)
+                .then(col(ACT_REGION))
+                .otherwise(col(SVC_REGION))
+                .alias(REGION),
+        ])
+        .with_columns([
+            when(unused.and(too_new))
+                .then(code(Reason::PrincipalTooNew))
+                .otherwise(col(REASON))
+                .alias(REASON),
+            when(col(COMBO_HIT))
+                .then(lit(3u32))
+                .otherwise(col(SENS))
+                .alias(SENS),
+        ])
+        .select([
+            col(P),
+            col(A),
+            col(REASON).cast(DataType::UInt32),
+            col(SENS).cast(DataType::UInt32),
+            col(COMBO_HIT).fill_null(lit(false)),
+            col(LAST),
+            col(REGION),
+            col(GB),
+            col(SCOPED),
+            col(CONDITIONAL),
+        ])
+        .collect()?;
+
+    let p = out.column(P)?.u32()?;
+    let a = out.column(A)?.u32()?;
+    let reason = out.column(REASON)?.u32()?;
+    let sens = out.column(SENS)?.u32()?;
+    let hit = out.column(COMBO_HIT)?.bool()?;
+    let last = out.column(LAST)?.i64()?;
+    let region = out.column(REGION)?.str()?;
+    let gb = out.column(GB)?.u32()?;
+    let scoped = out.column(SCOPED)?.bool()?;
+    let conditional = out.column(CONDITIONAL)?.bool()?;
+    let mut rows = Vec::with_capacity(out.height());
+    for i in 0..out.height() {
+        rows.push(VerdictRow {
+            p: p.get(i).unwrap_or_default(),
+            a: a.get(i).unwrap_or_default(),
+            reason: reason.get(i).unwrap_or(Reason::NoLastAccessedData.code()),
+            sensitivity: sens.get(i).unwrap_or_default(),
+            combo_hit: hit.get(i).unwrap_or(false),
+            last_ms: last.get(i),
+            region: region.get(i).map(str::to_string),
+            gb: gb.get(i).unwrap_or_default(),
+            scoped: scoped.get(i).unwrap_or(false),
+            conditional: conditional.get(i).unwrap_or(false),
+        });
+    }
+    Ok(rows)
+}

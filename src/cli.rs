@@ -1,0 +1,150 @@
+//! Command-line flags (clap). Nothing below `cmd::*` sees these types: each command turns its
+//! args into a validated library config first.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Find the AWS IAM permissions your roles and users hold but do not use, ranked by how
+/// dangerous each one is, and how to remove them. `report` and `diff` work offline.
+#[derive(Debug, Parser)]
+#[command(name = "iam-tighten", version = crate::cmd::long_version(), about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse one or more exports and write the report (HTML, CSV, JSON, Parquet).
+    Report(ReportArgs),
+    /// Compare two exports (e.g. last quarter and this quarter).
+    Diff(DiffArgs),
+    /// Dump an AWS account into an export folder (needs AWS credentials and network).
+    Fetch(FetchArgs),
+    /// Expand action patterns or a policy document against the action catalog.
+    Expand(ExpandArgs),
+}
+
+/// Options shared by `report` and `diff`.
+#[derive(Debug, Args, Clone)]
+pub struct AnalysisArgs {
+    /// A permission counts as unused when it was not accessed in this many days before the as-of time.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub unused_after: u32,
+    /// The reference time (RFC 3339, e.g. 2026-11-20T00:00:00Z). Default: the newest
+    /// JobCompletionDate in each export, else its manifest time. Never the wall clock.
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Use this action catalog file instead of the embedded one (see scripts/gen-catalog.py).
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// TOML file with exclusions (see docs/usage.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Treat input warnings (incomplete last-accessed files, unknown principals) as errors.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Export folders, or organisation folders whose sub-folders are exports.
+    #[arg(required = true, value_name = "EXPORT")]
+    pub exports: Vec<PathBuf>,
+    /// Folder to write the report into (created if missing; existing report files are replaced).
+    #[arg(long, short, value_name = "DIR", default_value = "iam-tighten-report")]
+    pub out: PathBuf,
+    /// Output formats to write (repeat or comma-separate). Default: all.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "FORMAT")]
+    pub format: Vec<OutputFormat>,
+    /// Exit with code 1 when an unused, actionable finding at or above this sensitivity exists.
+    #[arg(long, value_enum, value_name = "SENSITIVITY")]
+    pub fail_on: Option<SensitivityArg>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older export (or organisation folder).
+    #[arg(value_name = "OLD_EXPORT")]
+    pub old: PathBuf,
+    /// The newer export (or organisation folder).
+    #[arg(value_name = "NEW_EXPORT")]
+    pub new: PathBuf,
+    /// Folder to write diff.csv, diff.json and diff.html into.
+    #[arg(long, short, value_name = "DIR", default_value = "iam-tighten-diff")]
+    pub out: PathBuf,
+    /// Exit with code 1 when there are any changes (like `git diff --exit-code`).
+    #[arg(long)]
+    pub exit_code: bool,
+    /// Exit with code 1 when newly granted or newly unused findings at or above this level exist.
+    #[arg(long, value_enum, value_name = "SENSITIVITY")]
+    pub fail_on_new: Option<SensitivityArg>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Folder to write the export into.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+    /// AWS profile to use.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// AWS region for the API endpoint.
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExpandArgs {
+    /// Action patterns such as `s3:Get*`, `ec2:*`, `*`, `iam:?assRole`.
+    #[arg(value_name = "PATTERN", required_unless_present = "policy")]
+    pub patterns: Vec<String>,
+    /// Expand a whole policy document (JSON, plain or URL-encoded) and print its effective allowed actions.
+    #[arg(long, value_name = "FILE", conflicts_with = "patterns")]
+    pub policy: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExpandFormat::Text)]
+    pub format: ExpandFormat,
+    /// Use this action catalog file instead of the embedded one.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExpandFormat {
+    Text,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum OutputFormat {
+    Html,
+    Csv,
+    Json,
+    Parquet,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SensitivityArg {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,126 @@
+//! `iam-tighten report`: load exports, analyse, write every requested format.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use iam_tighten::analysis::{self, Config, Sensitivity, Settings};
+use iam_tighten::catalog::Catalog;
+use iam_tighten::input::{self, LoadOptions};
+use iam_tighten::report::{self, Format, Limits, ReportModel};
+
+use crate::cli::{AnalysisArgs, OutputFormat, ReportArgs, SensitivityArg};
+
+/// The catalog to use: `--catalog FILE` or the embedded one.
+pub enum CatalogChoice {
+    Embedded(&'static Catalog),
+    Loaded(Box<Catalog>),
+}
+
+impl CatalogChoice {
+    pub fn load(path: Option<&std::path::Path>) -> anyhow::Result<CatalogChoice> {
+        Ok(match path {
+            None => CatalogChoice::Embedded(Catalog::embedded()),
+            Some(p) => CatalogChoice::Loaded(Box::new(Catalog::from_path(p)?)),
+        })
+    }
+
+    pub fn get(&self) -> &Catalog {
+        match self {
+            CatalogChoice::Embedded(c) => c,
+            CatalogChoice::Loaded(c) => c,
+        }
+    }
+}
+
+pub fn sensitivity(s: SensitivityArg) -> Sensitivity {
+    match s {
+        SensitivityArg::Critical => Sensitivity::Critical,
+        SensitivityArg::High => Sensitivity::High,
+        SensitivityArg::Medium => Sensitivity::Medium,
+        SensitivityArg::Low => Sensitivity::Low,
+    }
+}
+
+/// Validated analysis settings shared by `report` and `diff`.
+pub fn settings(args: &AnalysisArgs) -> anyhow::Result<(Settings, Config, LoadOptions)> {
+    let as_of = match &args.as_of {
+        None => None,
+        Some(text) => Some(input::parse_timestamp(text).with_context(|| {
+            format!("--as-of {text:?} is not a timestamp (use RFC 3339, e.g. 2026-11-20T00:00:00Z)")
+        })?),
+    };
+    let config = match &args.config {
+        None => Config::default(),
+        Some(p) => Config::load(p)?,
+    };
+    Ok((
+        Settings {
+            unused_after_days: args.unused_after,
+            as_of,
+        },
+        config,
+        LoadOptions { strict: args.strict },
+    ))
+}
+
+pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let (settings, config, opts) = settings(&args.analysis)?;
+    let catalog = CatalogChoice::load(args.analysis.catalog.as_deref())?;
+    let exports = input::load_exports(&args.exports, &opts)?;
+    let analysis = analysis::analyze(&exports, catalog.get(), &settings, &config)?;
+    let model = ReportModel::build(&analysis, Limits::default());
+
+    let mut formats: Vec<Format> = if args.format.is_empty() {
+        Format::ALL.to_vec()
+    } else {
+        args.format
+            .iter()
+            .map(|f| match f {
+                OutputFormat::Html => Format::Html,
+                OutputFormat::Csv => Format::Csv,
+                OutputFormat::Json => Format::Json,
+                OutputFormat::Parquet => Format::Parquet,
+            })
+            .collect()
+    };
+    formats.sort();
+    formats.dedup();
+    let written = report::write_report(&analysis, &model, &args.out, &formats)?;
+
+    let t = &analysis.totals;
+    let s = &analysis.unused_by_sensitivity;
+    eprintln!(
+        "iam-tighten: {} principals in {} account(s): {} granted, {} used, {} unused, {} unknown, {} excluded",
+        analysis.principals.len(),
+        analysis.exports.len(),
+        t.granted,
+        t.used,
+        t.unused,
+        t.unknown,
+        t.excluded
+    );
+    eprintln!(
+        "iam-tighten: unused by sensitivity: critical {}, high {}, medium {}, low {}",
+        s.critical, s.high, s.medium, s.low
+    );
+    if !analysis.warnings.is_empty() {
+        eprintln!(
+            "iam-tighten: {} warning(s); see the report's Warnings section",
+            analysis.warnings.len()
+        );
+    }
+    for p in &written {
+        eprintln!("wrote {}", p.display());
+    }
+    if let Some(level) = args.fail_on {
+        let n = s.at_or_above(sensitivity(level));
+        if n > 0 {
+            eprintln!(
+                "iam-tighten: {n} unused finding(s) at or above {} (--fail-on)",
+                sensitivity(level).as_str()
+            );
+            return Ok(ExitCode::from(1));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,63 @@
+//! The library's one error type. Every variant says which file (and where in it) went wrong.
+
+use std::path::PathBuf;
+
+/// Result alias for the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file or folder could not be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not valid UTF-8.
+    #[error("{}: not UTF-8 text (byte offset {offset}); AWS exports are UTF-8 JSON/CSV", path.display())]
+    NotUtf8 { path: PathBuf, offset: usize },
+    /// A file is not what it should be; `json_path` locates the problem (`$` for the whole file).
+    #[error("{}: {json_path}: {message}", path.display())]
+    Parse {
+        path: PathBuf,
+        json_path: String,
+        message: String,
+    },
+    /// The set of inputs is inconsistent (e.g. two exports of the same account).
+    #[error("{}: {message}", path.display())]
+    Input { path: PathBuf, message: String },
+    /// A bad flag value or flag combination.
+    #[error("{0}")]
+    Usage(String),
+    /// The action catalog could not be loaded.
+    #[error("catalog {source_name}: line {line}: {message}")]
+    Catalog {
+        source_name: String,
+        line: usize,
+        message: String,
+    },
+    /// An output could not be written.
+    #[error("{}: cannot write: {message}", path.display())]
+    Write { path: PathBuf, message: String },
+    /// The analysis engine failed (a bug, not bad input).
+    #[error("analysis failed: {0}")]
+    Analysis(String),
+}
+
+impl Error {
+    pub fn parse(path: impl Into<PathBuf>, json_path: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::Parse {
+            path: path.into(),
+            json_path: json_path.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn read(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Read {
+            path: path.into(),
+            source,
+        }
+    }
+}

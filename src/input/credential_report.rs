@@ -1,0 +1,182 @@
+//! `credential-report.csv`: the decoded output of `aws iam get-credential-report`
+//! (reference §4). Columns are read by header name; extra columns are ignored.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::{CREDENTIAL_REPORT, Files, Warnings, parse_timestamp};
+use crate::error::{Error, Result};
+use crate::model::{AccessKeyInfo, CredentialReportRow, ReportDate};
+
+/// The 22 columns AWS writes, all of which we need.
+const COLUMNS: [&str; 22] = [
+    "user",
+    "arn",
+    "user_creation_time",
+    "password_enabled",
+    "password_last_used",
+    "password_last_changed",
+    "password_next_rotation",
+    "mfa_active",
+    "access_key_1_active",
+    "access_key_1_last_rotated",
+    "access_key_1_last_used_date",
+    "access_key_1_last_used_region",
+    "access_key_1_last_used_service",
+    "access_key_2_active",
+    "access_key_2_last_rotated",
+    "access_key_2_last_used_date",
+    "access_key_2_last_used_region",
+    "access_key_2_last_used_service",
+    "cert_1_active",
+    "cert_1_last_rotated",
+    "cert_2_active",
+    "cert_2_last_rotated",
+];
+
+const SENTINELS: [&str; 3] = ["N/A", "no_information", "not_supported"];
+
+pub(super) fn load(
+    files: &mut Files,
+    warnings: &mut Warnings,
+) -> Result<Option<Vec<CredentialReportRow>>> {
+    match files.read_text_if_exists(CREDENTIAL_REPORT)? {
+        Some(text) => parse(&files.abs(CREDENTIAL_REPORT), &text).map(Some),
+        None => {
+            warnings.push(
+                "credential_report_missing",
+                Some(CREDENTIAL_REPORT),
+                None,
+                "no credential report: access-key and password use are not reported".into(),
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Parses the CSV text. Locations in errors read `line 3, column mfa_active`.
+pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<CredentialReportRow>> {
+    if text.trim().is_empty() {
+        return Err(Error::parse(
+            path,
+            "line 1",
+            "empty file: expected the credential report CSV",
+        ));
+    }
+    let csv_error = |e: csv::Error| {
+        let line = e.position().map_or(1, |p| p.line());
+        Error::parse(path, format!("line {line}"), format!("not valid CSV: {e}"))
+    };
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(csv_error)?.clone();
+    let index: HashMap<&str, usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.trim(), i))
+        .collect();
+    if let Some(missing) = COLUMNS.iter().find(|c| !index.contains_key(*c)) {
+        let first_line = text.lines().next().unwrap_or("");
+        let hint = if first_line.contains(',') {
+            ""
+        } else {
+            " (is it still base64? decode it with `base64 --decode`)"
+        };
+        return Err(Error::parse(
+            path,
+            "line 1",
+            format!("missing column {missing:?} in the header{hint}"),
+        ));
+    }
+
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(csv_error)?;
+        let line = record.position().map_or(0, |p| p.line());
+        let cell = Cell {
+            path,
+            line,
+            index: &index,
+            record: &record,
+        };
+        let key = |n: u8| -> Result<AccessKeyInfo> {
+            let c = |suffix: &str| format!("access_key_{n}_{suffix}");
+            Ok(AccessKeyInfo {
+                active: cell.boolean(&c("active"))?,
+                last_rotated: cell.date(&c("last_rotated"))?,
+                last_used_date: cell.date(&c("last_used_date"))?,
+                last_used_region: cell.text(&c("last_used_region")),
+                last_used_service: cell.text(&c("last_used_service")),
+            })
+        };
+        rows.push(CredentialReportRow {
+            user: cell.get("user").to_string(),
+            arn: cell.get("arn").to_string(),
+            user_creation_time: cell.date("user_creation_time")?,
+            password_enabled: match cell.get("password_enabled") {
+                v if SENTINELS.contains(&v) => None,
+                _ => Some(cell.boolean("password_enabled")?),
+            },
+            password_last_used: cell.date("password_last_used")?,
+            password_last_changed: cell.date("password_last_changed")?,
+            password_next_rotation: cell.date("password_next_rotation")?,
+            mfa_active: cell.boolean("mfa_active")?,
+            access_keys: [key(1)?, key(2)?],
+            certs_active: [
+                cell.boolean("cert_1_active")?,
+                cell.boolean("cert_2_active")?,
+            ],
+        });
+    }
+    Ok(rows)
+}
+
+/// One row, read by column name.
+struct Cell<'a> {
+    path: &'a Path,
+    line: u64,
+    index: &'a HashMap<&'a str, usize>,
+    record: &'a csv::StringRecord,
+}
+
+impl Cell<'_> {
+    fn get(&self, column: &str) -> &str {
+        self.index
+            .get(column)
+            .and_then(|&i| self.record.get(i))
+            .unwrap_or("")
+            .trim()
+    }
+
+    fn error(&self, column: &str, message: String) -> Error {
+        Error::parse(
+            self.path,
+            format!("line {}, column {column}", self.line),
+            message,
+        )
+    }
+
+    fn date(&self, column: &str) -> Result<ReportDate> {
+        match self.get(column) {
+            "N/A" => Ok(ReportDate::NotApplicable),
+            "no_information" => Ok(ReportDate::NoInformation),
+            "not_supported" => Ok(ReportDate::NotSupported),
+            v => parse_timestamp(v)
+                .map(ReportDate::Date)
+                .ok_or_else(|| self.error(column, format!("malformed date {v:?}"))),
+        }
+    }
+
+    fn boolean(&self, column: &str) -> Result<bool> {
+        match self.get(column) {
+            v if v.eq_ignore_ascii_case("true") => Ok(true),
+            v if v.eq_ignore_ascii_case("false") => Ok(false),
+            v => Err(self.error(column, format!("expected true or false, found {v:?}"))),
+        }
+    }
+
+    /// A free-text value; a sentinel or an empty cell is `None`.
+    fn text(&self, column: &str) -> Option<String> {
+        let v = self.get(column);
+        (!v.is_empty() && !SENTINELS.contains(&v)).then(|| v.to_string())
+    }
+}

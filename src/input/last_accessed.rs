@@ -1,0 +1,328 @@
+//! `last-accessed/{roles,users,groups}/<Name>.json`: the output of
+//! `aws iam get-service-last-accessed-details` (reference §1.2), one file per principal, pages
+//! merged. Only complete reports reach the model; anything else is a warning.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+use super::time::Time;
+use super::{Files, LAST_ACCESSED_DIR, Warnings, has_extension, parse_json, sorted_entries};
+use crate::error::{Error, Result};
+use crate::model::{
+    JobType, LastAccessed, Manifest, Principal, PrincipalType, ServiceAccess, TrackedAction,
+};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    rename_all = "PascalCase",
+    default,
+    expecting = "the JSON object printed by `aws iam get-service-last-accessed-details`"
+)]
+struct Report {
+    job_status: Option<String>,
+    job_type: Option<String>,
+    job_creation_date: Option<Time>,
+    job_completion_date: Option<Time>,
+    services_last_accessed: Option<Vec<Service>>,
+    is_truncated: Option<bool>,
+    error: Option<ErrorDetails>,
+    /// A key of the authorization details, to say so when that file is given here by mistake.
+    role_detail_list: Option<IgnoredAny>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct ErrorDetails {
+    message: Option<String>,
+    code: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct Service {
+    service_name: Option<String>,
+    service_namespace: Option<String>,
+    last_authenticated: Option<Time>,
+    last_authenticated_entity: Option<String>,
+    last_authenticated_region: Option<String>,
+    tracked_actions_last_accessed: Option<Vec<Tracked>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct Tracked {
+    action_name: Option<String>,
+    last_accessed_entity: Option<String>,
+    last_accessed_time: Option<Time>,
+    last_accessed_region: Option<String>,
+}
+
+const KINDS: [PrincipalType; 3] = [
+    PrincipalType::Role,
+    PrincipalType::User,
+    PrincipalType::Group,
+];
+
+/// How many principal names the "no last-accessed file" warning lists.
+const LIST_AT_MOST: usize = 10;
+
+/// Reads every last-accessed file; returns the complete reports by (kind, principal name).
+pub(super) fn load(
+    files: &mut Files,
+    principals: &[Principal],
+    manifest: Option<&Manifest>,
+    warnings: &mut Warnings,
+) -> Result<BTreeMap<(PrincipalType, String), LastAccessed>> {
+    let known: BTreeSet<(PrincipalType, &str)> = principals
+        .iter()
+        .map(|p| (p.kind, p.name.as_str()))
+        .collect();
+    let mut reports = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+
+    let dir = files.abs(LAST_ACCESSED_DIR);
+    if dir.is_dir() {
+        for entry in sorted_entries(&dir)? {
+            let Some(name) = visible_name(&entry) else {
+                continue;
+            };
+            let kind = KINDS.into_iter().find(|k| k.folder() == name);
+            match kind {
+                Some(kind) if entry.is_dir() => {
+                    for file in sorted_entries(&entry)? {
+                        let Some(file_name) = visible_name(&file) else {
+                            continue;
+                        };
+                        let rel = format!("{LAST_ACCESSED_DIR}/{}/{file_name}", kind.folder());
+                        if file.is_dir() || !has_extension(&file, "json") {
+                            warn_unexpected(warnings, &rel, "not a .json file");
+                            continue;
+                        }
+                        let principal = file
+                            .file_stem()
+                            .map(|s| s.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        let text = files.read_text(&rel)?;
+                        let report: Report = parse_json(&files.abs(&rel), &text)?;
+                        if !known.contains(&(kind, principal.as_str())) {
+                            warnings.push(
+                                "last_accessed_unknown_principal",
+                                Some(&rel),
+                                None,
+                                format!(
+                                    "no {kind} named {principal:?} in authorization-details.json; \
+                                     file ignored"
+                                ),
+                            );
+                            continue;
+                        }
+                        seen.insert((kind, principal.clone()));
+                        if let Some(report) = complete(&files.abs(&rel), &rel, report, warnings)? {
+                            reports.insert((kind, principal), report);
+                        }
+                    }
+                }
+                _ => warn_unexpected(
+                    warnings,
+                    &format!("{LAST_ACCESSED_DIR}/{name}"),
+                    "not one of the folders roles/, users/, groups/",
+                ),
+            }
+        }
+    } else if dir.exists() {
+        warn_unexpected(warnings, LAST_ACCESSED_DIR, "not a folder");
+    }
+
+    warn_missing(principals, &seen, manifest, warnings);
+    Ok(reports)
+}
+
+/// The file name, unless it is not UTF-8 (warned about by the caller) or hidden (`.DS_Store`).
+fn visible_name(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    (!name.starts_with('.')).then_some(name)
+}
+
+fn warn_unexpected(warnings: &mut Warnings, rel: &str, why: &str) {
+    warnings.push(
+        "last_accessed_unexpected_file",
+        Some(rel),
+        None,
+        format!("{why}; ignored"),
+    );
+}
+
+/// The model's report when the job completed and all pages are present; else a warning.
+fn complete(
+    path: &Path,
+    rel: &str,
+    r: Report,
+    warnings: &mut Warnings,
+) -> Result<Option<LastAccessed>> {
+    let mut incomplete = |json_path: &str, message: String| {
+        warnings.push(
+            "last_accessed_incomplete",
+            Some(rel),
+            Some(json_path.into()),
+            format!("{message}; this principal has no usable last-accessed data"),
+        );
+        Ok(None)
+    };
+    match r.job_status.as_deref() {
+        Some("COMPLETED") => {}
+        Some("IN_PROGRESS") => {
+            return incomplete(
+                "$.JobStatus",
+                "job still IN_PROGRESS when the file was written: fetch it again".into(),
+            );
+        }
+        Some("FAILED") => {
+            let e = r.error.unwrap_or_default();
+            return incomplete(
+                "$.JobStatus",
+                format!(
+                    "job FAILED: {} ({})",
+                    e.message.as_deref().unwrap_or("no message"),
+                    e.code.as_deref().unwrap_or("no code")
+                ),
+            );
+        }
+        Some(other) => return incomplete("$.JobStatus", format!("unknown JobStatus {other:?}")),
+        None => {
+            let hint = if r.role_detail_list.is_some() {
+                " (this looks like authorization-details.json)"
+            } else {
+                ""
+            };
+            return Err(Error::parse(
+                path,
+                "$",
+                format!(
+                    "no JobStatus: not the output of `aws iam get-service-last-accessed-details`{hint}"
+                ),
+            ));
+        }
+    }
+    if r.is_truncated == Some(true) {
+        return incomplete(
+            "$.IsTruncated",
+            "IsTruncated is true: only the first page; fetch the rest with --marker and merge \
+             the ServicesLastAccessed lists (incomplete data)"
+                .into(),
+        );
+    }
+
+    let mut services = r
+        .services_last_accessed
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| service(path, s, i))
+        .collect::<Result<Vec<_>>>()?;
+    services.sort_by(|a, b| a.namespace.cmp(&b.namespace));
+    Ok(Some(LastAccessed {
+        job_type: match r.job_type.as_deref() {
+            Some("SERVICE_LEVEL") => Some(JobType::ServiceLevel),
+            Some("ACTION_LEVEL") => Some(JobType::ActionLevel),
+            _ => None,
+        },
+        job_creation: r.job_creation_date.map(|t| t.0),
+        job_completion: r.job_completion_date.map(|t| t.0),
+        services,
+    }))
+}
+
+fn service(path: &Path, s: Service, i: usize) -> Result<ServiceAccess> {
+    let at = format!("$.ServicesLastAccessed[{i}]");
+    let namespace = s
+        .service_namespace
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| Error::parse(path, &at, "no ServiceNamespace"))?
+        .trim()
+        .to_ascii_lowercase();
+    let tracked_actions = s
+        .tracked_actions_last_accessed
+        .map(|list| {
+            list.into_iter()
+                .enumerate()
+                .map(|(j, t)| {
+                    let name = t
+                        .action_name
+                        .filter(|n| !n.trim().is_empty())
+                        .ok_or_else(|| {
+                            Error::parse(
+                                path,
+                                format!("{at}.TrackedActionsLastAccessed[{j}]"),
+                                "no ActionName",
+                            )
+                        })?;
+                    // `ec2:RunInstances` → `RunInstances`.
+                    let bare = name.rsplit(':').next().unwrap_or(&name).trim().to_string();
+                    Ok(TrackedAction {
+                        name: bare,
+                        last_accessed: t.last_accessed_time.map(|t| t.0),
+                        region: t.last_accessed_region,
+                        entity: t.last_accessed_entity,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .transpose()?;
+    Ok(ServiceAccess {
+        name: s.service_name.unwrap_or_else(|| namespace.clone()),
+        namespace,
+        last_authenticated: s.last_authenticated.map(|t| t.0),
+        region: s.last_authenticated_region,
+        entity: s.last_authenticated_entity,
+        tracked_actions,
+    })
+}
+
+/// One warning listing the roles and users that have no last-accessed file. Groups are not
+/// listed: a user's report already covers the policies it inherits from its groups.
+fn warn_missing(
+    principals: &[Principal],
+    seen: &BTreeSet<(PrincipalType, String)>,
+    manifest: Option<&Manifest>,
+    warnings: &mut Warnings,
+) {
+    let missing: Vec<String> = principals
+        .iter()
+        .filter(|p| p.kind != PrincipalType::Group)
+        .filter(|p| !seen.contains(&(p.kind, p.name.clone())))
+        .map(|p| {
+            let key = format!("{}/{}", p.kind, p.name);
+            match manifest.and_then(|m| m.missing.get(&key)) {
+                Some(reason) => format!("{key} ({reason})"),
+                None => key,
+            }
+        })
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let mut listed = missing
+        .iter()
+        .take(LIST_AT_MOST)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if missing.len() > LIST_AT_MOST {
+        listed.push_str(&format!(", and {} more", missing.len() - LIST_AT_MOST));
+    }
+    let count = missing.len();
+    let noun = if count == 1 {
+        "principal has"
+    } else {
+        "principals have"
+    };
+    warnings.push(
+        "last_accessed_missing",
+        Some(LAST_ACCESSED_DIR),
+        None,
+        format!("{count} {noun} no last-accessed file, so no usable last-accessed data: {listed}"),
+    );
+}

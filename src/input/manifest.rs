@@ -1,0 +1,86 @@
+//! `manifest.json`: written by `iam-tighten fetch` (our format, snake_case keys).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::time::Time;
+use super::{Files, MANIFEST, parse_json, push_key};
+use crate::error::{Error, Result};
+use crate::model::Manifest;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    default,
+    expecting = "the manifest object written by `iam-tighten fetch`"
+)]
+struct ManifestFile {
+    account_id: Option<String>,
+    partition: Option<String>,
+    created: Option<Time>,
+    tool: Option<String>,
+    files: Option<BTreeMap<String, String>>,
+    missing: Option<BTreeMap<String, String>>,
+}
+
+pub(super) fn parse(path: &Path, text: &str) -> Result<Manifest> {
+    let m: ManifestFile = parse_json(path, text)?;
+    if let Some(id) = &m.account_id
+        && !(id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(Error::parse(
+            path,
+            "$.account_id",
+            format!("expected a 12-digit AWS account id, found {id:?}"),
+        ));
+    }
+    Ok(Manifest {
+        account_id: m.account_id,
+        partition: m.partition,
+        created: m.created.map(|t| t.0),
+        tool: m.tool,
+        files: m.files.unwrap_or_default(),
+        missing: m.missing.unwrap_or_default(),
+    })
+}
+
+/// Every file the manifest lists must exist and have the SHA-256 it records.
+pub(super) fn verify(manifest: &Manifest, files: &mut Files) -> Result<()> {
+    let manifest_path = files.abs(MANIFEST);
+    for (rel, want) in &manifest.files {
+        let mut at = "$.files".to_string();
+        push_key(&mut at, rel);
+        let unsafe_path = rel.is_empty()
+            || rel.starts_with('/')
+            || rel.contains('\\')
+            || rel.split('/').any(|part| part == ".." || part.is_empty());
+        if unsafe_path {
+            return Err(Error::parse(
+                &manifest_path,
+                at,
+                "expected a /-separated path inside the export folder",
+            ));
+        }
+        if rel == MANIFEST {
+            continue;
+        }
+        if !files.is_file(rel) {
+            return Err(Error::Input {
+                path: files.abs(rel),
+                message: format!("listed in {MANIFEST} but missing"),
+            });
+        }
+        let got = files.sha256(rel)?;
+        if !got.eq_ignore_ascii_case(want.trim()) {
+            return Err(Error::Input {
+                path: files.abs(rel),
+                message: format!(
+                    "SHA-256 mismatch: {MANIFEST} records {want}, the file has {got}; \
+                     it changed after the export was written"
+                ),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,465 @@
+//! Reading export folders: AWS's JSON and CSV shapes, leniently, into the typed [`model`].
+//!
+//! An export is one AWS account at one moment (see `docs/export-format.md`):
+//!
+//! ```text
+//! authorization-details.json            aws iam get-account-authorization-details
+//! last-accessed/{roles,users,groups}/<Name>.json   aws iam get-service-last-accessed-details
+//! credential-report.csv                 optional, decoded aws iam get-credential-report
+//! manifest.json                         optional, written by `iam-tighten fetch`
+//! ```
+//!
+//! Readers accept every shape the AWS CLI v1/v2, boto3 and moto produce. What is an error and
+//! what is a warning is listed in `docs/input-errors.md`. The serde types stay private here.
+//!
+//! [`model`]: crate::model
+
+mod authz;
+mod credential_report;
+mod last_accessed;
+mod manifest;
+mod time;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::model::{Export, InputFile, Manifest, Warning};
+
+pub use time::parse_timestamp;
+
+/// File names inside an export folder.
+pub const AUTHORIZATION_DETAILS: &str = "authorization-details.json";
+pub const LAST_ACCESSED_DIR: &str = "last-accessed";
+pub const CREDENTIAL_REPORT: &str = "credential-report.csv";
+pub const MANIFEST: &str = "manifest.json";
+
+/// How to load exports.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Turn every input warning into an [`Error::Input`].
+    pub strict: bool,
+}
+
+/// Loads every export named by `paths`: export folders, or organisation folders whose
+/// sub-folders are exports. The result is sorted by account id; two exports of the same account
+/// are an error.
+pub fn load_exports(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Export>> {
+    let mut folders = Vec::new();
+    for path in paths {
+        folders.extend(export_folders(path)?);
+    }
+    let mut exports = folders
+        .iter()
+        .map(|folder| load_export(folder, opts))
+        .collect::<Result<Vec<_>>>()?;
+    exports.sort_by(|a, b| (&a.account_id, &a.root).cmp(&(&b.account_id, &b.root)));
+    for pair in exports.windows(2) {
+        if let [a, b] = pair
+            && a.account_id == b.account_id
+        {
+            return Err(Error::Input {
+                path: b.root.clone(),
+                message: format!(
+                    "account {} is exported twice: here and in {}; give one export per account",
+                    b.account_id,
+                    a.root.display()
+                ),
+            });
+        }
+    }
+    Ok(exports)
+}
+
+/// Loads one export folder.
+pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
+    check_dir(path)?;
+    let mut files = Files::new(path);
+    let mut warnings = Warnings::default();
+
+    let manifest = match files.read_text_if_exists(MANIFEST)? {
+        Some(text) => Some(manifest::parse(&files.abs(MANIFEST), &text)?),
+        None => None,
+    };
+    if let Some(m) = &manifest {
+        manifest::verify(m, &mut files)?;
+    }
+
+    if !files.is_file(AUTHORIZATION_DETAILS) {
+        return Err(Error::Input {
+            path: files.abs(AUTHORIZATION_DETAILS),
+            message: "missing: every export needs the output of \
+                      `aws iam get-account-authorization-details`"
+                .into(),
+        });
+    }
+    let text = files.read_text(AUTHORIZATION_DETAILS)?;
+    let details = authz::parse(&files.abs(AUTHORIZATION_DETAILS), &text, &mut warnings)?;
+    let (account_id, partition) = account(path, manifest.as_ref(), &details)?;
+
+    let last_accessed = last_accessed::load(
+        &mut files,
+        &details.principals,
+        manifest.as_ref(),
+        &mut warnings,
+    )?;
+    let credential_report = credential_report::load(&mut files, &mut warnings)?;
+
+    let data_time = last_accessed
+        .values()
+        .filter_map(|la| la.job_completion)
+        .max()
+        .or(manifest.as_ref().and_then(|m| m.created));
+
+    let warnings = warnings.finish();
+    if opts.strict
+        && let Some(first) = warnings.first()
+    {
+        let location = first
+            .json_path
+            .as_ref()
+            .map(|p| format!("{p}: "))
+            .unwrap_or_default();
+        let more = match warnings.len() - 1 {
+            0 => String::new(),
+            n => format!(" (and {n} more warnings)"),
+        };
+        return Err(Error::Input {
+            path: first
+                .file
+                .as_ref()
+                .map_or_else(|| path.to_path_buf(), |f| files.abs(f)),
+            message: format!(
+                "{location}{} [warning {} is an error with --strict]{more}",
+                first.message, first.code
+            ),
+        });
+    }
+
+    Ok(Export {
+        root: path.to_path_buf(),
+        account_id,
+        partition,
+        principals: details.principals,
+        policies: details.policies,
+        last_accessed,
+        credential_report,
+        manifest,
+        data_time,
+        files: files.finish(),
+        warnings,
+    })
+}
+
+/// The export folders a command-line argument stands for.
+fn export_folders(path: &Path) -> Result<Vec<PathBuf>> {
+    check_dir(path)?;
+    let looks_like_export = [LAST_ACCESSED_DIR, MANIFEST, CREDENTIAL_REPORT]
+        .iter()
+        .any(|name| path.join(name).exists());
+    if path.join(AUTHORIZATION_DETAILS).exists() || looks_like_export {
+        // An export without authorization details is reported by `load_export`.
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut found = Vec::new();
+    for entry in sorted_entries(path)? {
+        if !entry.is_dir() {
+            continue;
+        }
+        if entry.join(AUTHORIZATION_DETAILS).exists() {
+            found.push(entry);
+        } else if let Some(json) = find_json(&entry, 4)? {
+            return Err(Error::Input {
+                path: entry,
+                message: format!(
+                    "no {AUTHORIZATION_DETAILS}, yet it holds {}: an incomplete export? \
+                     In an organisation folder every sub-folder with JSON must be an export",
+                    json.display()
+                ),
+            });
+        }
+    }
+    if found.is_empty() {
+        return Err(Error::Input {
+            path: path.to_path_buf(),
+            message: format!(
+                "not an export: no {AUTHORIZATION_DETAILS} here or in any sub-folder \
+                 (an organisation folder holds one export folder per account)"
+            ),
+        });
+    }
+    Ok(found)
+}
+
+fn check_dir(path: &Path) -> Result<()> {
+    let meta = fs::metadata(path).map_err(|e| Error::read(path, e))?;
+    if meta.is_dir() {
+        Ok(())
+    } else {
+        Err(Error::Input {
+            path: path.to_path_buf(),
+            message: "not a folder: give the export folder, not a file in it".into(),
+        })
+    }
+}
+
+/// Entries of a folder, sorted by name.
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut entries = fs::read_dir(dir)
+        .map_err(|e| Error::read(dir, e))?
+        .map(|entry| entry.map(|e| e.path()).map_err(|e| Error::read(dir, e)))
+        .collect::<Result<Vec<_>>>()?;
+    entries.sort();
+    Ok(entries)
+}
+
+/// The first `.json` file at or below `dir` (depth-limited), if any.
+fn find_json(dir: &Path, depth: usize) -> Result<Option<PathBuf>> {
+    for entry in sorted_entries(dir)? {
+        if entry.is_dir() {
+            if depth > 0
+                && let Some(found) = find_json(&entry, depth - 1)?
+            {
+                return Ok(Some(found));
+            }
+        } else if has_extension(&entry, "json") {
+            return Ok(Some(entry));
+        }
+    }
+    Ok(None)
+}
+
+fn has_extension(path: &Path, ext: &str) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
+}
+
+/// Account id and partition: the manifest's when present, else the one the ARNs agree on.
+fn account(
+    root: &Path,
+    manifest: Option<&Manifest>,
+    details: &authz::Details,
+) -> Result<(String, String)> {
+    let mut accounts = BTreeSet::new();
+    let mut partitions = BTreeSet::new();
+    let arns = details.principals.iter().map(|p| p.arn.as_str());
+    for arn in arns.chain(details.policies.keys().map(String::as_str)) {
+        if let Some(a) = authz::Arn::parse(arn) {
+            partitions.insert(a.partition.to_string());
+            if a.account != "aws" {
+                accounts.insert(a.account.to_string());
+            }
+        }
+    }
+    let input_err = |message: String| Error::Input {
+        path: root.join(AUTHORIZATION_DETAILS),
+        message,
+    };
+    let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>().join(", ");
+    if accounts.len() > 1 {
+        return Err(input_err(format!(
+            "ARNs name several accounts ({}); an export is one account",
+            list(&accounts)
+        )));
+    }
+    if partitions.len() > 1 {
+        return Err(input_err(format!(
+            "ARNs name several partitions ({})",
+            list(&partitions)
+        )));
+    }
+    let from_arns = accounts.into_iter().next();
+    let account_id = match (manifest.and_then(|m| m.account_id.clone()), from_arns) {
+        (Some(m), Some(a)) if m != a => {
+            return Err(input_err(format!(
+                "ARNs name account {a} but {MANIFEST} says {m}"
+            )));
+        }
+        (Some(id), _) | (None, Some(id)) => id,
+        (None, None) => {
+            return Err(input_err(format!(
+                "no roles, users, groups or customer policies, and no {MANIFEST}: \
+                 cannot tell which account this export is"
+            )));
+        }
+    };
+    let partition = manifest
+        .and_then(|m| m.partition.clone())
+        .or_else(|| partitions.into_iter().next())
+        .unwrap_or_else(|| "aws".to_string());
+    Ok((account_id, partition))
+}
+
+/// The files of one export that were read, with their SHA-256.
+struct Files {
+    root: PathBuf,
+    read: BTreeMap<String, InputFile>,
+}
+
+impl Files {
+    fn new(root: &Path) -> Files {
+        Files {
+            root: root.to_path_buf(),
+            read: BTreeMap::new(),
+        }
+    }
+
+    /// `rel` is `/`-separated, relative to the export folder.
+    fn abs(&self, rel: &str) -> PathBuf {
+        rel.split('/')
+            .fold(self.root.clone(), |p, part| p.join(part))
+    }
+
+    fn is_file(&self, rel: &str) -> bool {
+        self.abs(rel).is_file()
+    }
+
+    /// Reads a file and records it (once) with its SHA-256.
+    fn read_bytes(&mut self, rel: &str) -> Result<Vec<u8>> {
+        let path = self.abs(rel);
+        let bytes = fs::read(&path).map_err(|e| Error::read(&path, e))?;
+        self.read
+            .entry(rel.to_string())
+            .or_insert_with(|| InputFile {
+                path: rel.to_string(),
+                sha256: format!("{:x}", Sha256::digest(&bytes)),
+                bytes: bytes.len() as u64,
+            });
+        Ok(bytes)
+    }
+
+    fn sha256(&mut self, rel: &str) -> Result<String> {
+        self.read_bytes(rel)?;
+        Ok(self
+            .read
+            .get(rel)
+            .map(|f| f.sha256.clone())
+            .unwrap_or_default())
+    }
+
+    /// Reads a UTF-8 text file; a UTF-8 byte-order mark is dropped.
+    fn read_text(&mut self, rel: &str) -> Result<String> {
+        let bytes = self.read_bytes(rel)?;
+        let text = String::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
+            path: self.abs(rel),
+            offset: e.utf8_error().valid_up_to(),
+        })?;
+        Ok(match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        })
+    }
+
+    fn read_text_if_exists(&mut self, rel: &str) -> Result<Option<String>> {
+        if self.abs(rel).exists() {
+            self.read_text(rel).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn finish(self) -> Vec<InputFile> {
+        self.read.into_values().collect()
+    }
+}
+
+/// Warnings of one export, in the order found; sorted at the end.
+#[derive(Default)]
+struct Warnings(Vec<Warning>);
+
+impl Warnings {
+    fn push(&mut self, code: &str, file: Option<&str>, json_path: Option<String>, message: String) {
+        self.0.push(Warning {
+            code: code.to_string(),
+            file: file.map(str::to_string),
+            json_path,
+            message,
+        });
+    }
+
+    fn finish(mut self) -> Vec<Warning> {
+        self.0.sort();
+        self.0.dedup();
+        self.0
+    }
+}
+
+/// Parses a whole JSON file into `T`; errors carry the JSON path where deserialization stopped
+/// and serde_json's line and column.
+fn parse_json<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+    if text.trim().is_empty() {
+        return Err(Error::parse(path, "$", "empty file: expected JSON"));
+    }
+    // serde would read a top-level list positionally, as a tuple struct: refuse it here.
+    if !text.trim_start().starts_with('{')
+        && let Ok(value) = serde_json::from_str::<serde_json::Value>(text)
+    {
+        let found = match value {
+            serde_json::Value::Array(_) => "a list",
+            serde_json::Value::String(_) => "a string",
+            serde_json::Value::Number(_) => "a number",
+            serde_json::Value::Bool(_) => "a boolean",
+            serde_json::Value::Null => "null",
+            serde_json::Value::Object(_) => "an object",
+        };
+        return Err(Error::parse(
+            path,
+            "$",
+            format!("expected a JSON object, found {found}"),
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = match serde_path_to_error::deserialize(&mut de) {
+        Ok(value) => de.end().map(|()| value).map_err(|e| ("$".to_string(), e)),
+        Err(e) => Err((json_path(e.path()), e.into_inner())),
+    };
+    parsed.map_err(|(json_path, inner)| {
+        let message = match inner.classify() {
+            serde_json::error::Category::Eof => format!(
+                "truncated: the file ends in the middle of the JSON (line {}, column {}); \
+                 was the download or redirect interrupted?",
+                inner.line(),
+                inner.column()
+            ),
+            serde_json::error::Category::Syntax if inner.to_string().starts_with("trailing") => {
+                format!("not valid JSON: {inner}; were two outputs appended into one file?")
+            }
+            serde_json::error::Category::Syntax => format!("not valid JSON: {inner}"),
+            serde_json::error::Category::Data | serde_json::error::Category::Io => {
+                inner.to_string()
+            }
+        };
+        Error::parse(path, json_path, message)
+    })
+}
+
+/// `$.RoleDetailList[3].RoleName` from serde_path_to_error's path.
+fn json_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::from("$");
+    for segment in path {
+        match segment {
+            Segment::Seq { index } => {
+                let _ = write!(out, "[{index}]");
+            }
+            Segment::Map { key } | Segment::Enum { variant: key } => push_key(&mut out, key),
+            Segment::Unknown => out.push_str(".?"),
+        }
+    }
+    out
+}
+
+/// Appends `.key`, or `["key"]` when the key is not a plain identifier.
+fn push_key(out: &mut String, key: &str) {
+    if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        out.push('.');
+        out.push_str(key);
+    } else {
+        let _ = write!(out, "[{key:?}]");
+    }
+}

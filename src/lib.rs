@@ -1,0 +1,18 @@
+//! iam-tighten: find the AWS IAM permissions that principals hold but do not use.
+//!
+//! Data flows one way (see `docs/architecture.md`):
+//! `input` (AWS shapes) → `model` → `policy` + `catalog` (grants) → `analysis` (polars, private)
+//! → `report` (html, csv, json, parquet). `diff` compares two analyses.
+
+pub mod analysis;
+pub mod catalog;
+pub mod error;
+pub mod input;
+pub mod model;
+pub mod policy;
+pub mod report;
+
+pub use error::{Error, Result};
+
+/// The tool's version, as printed by `--version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

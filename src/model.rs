@@ -1,0 +1,267 @@
+//! The typed domain model that every stage after `input` works on.
+//!
+//! `input` turns AWS's lenient JSON/CSV shapes into these types; nothing below this layer sees
+//! serde input types. Collections that reach an output are ordered (`BTreeMap`, sorted `Vec`s).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::policy::PolicyDocument;
+
+/// A point in time, always UTC.
+pub type Timestamp = DateTime<Utc>;
+
+/// The kind of IAM principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalType {
+    Role,
+    User,
+    Group,
+}
+
+impl PrincipalType {
+    /// The lower-case word used in CSV columns and folder names (`role`, `user`, `group`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalType::Role => "role",
+            PrincipalType::User => "user",
+            PrincipalType::Group => "group",
+        }
+    }
+
+    /// The folder under `last-accessed/` that holds files for this kind (`roles`, `users`, `groups`).
+    pub fn folder(self) -> &'static str {
+        match self {
+            PrincipalType::Role => "roles",
+            PrincipalType::User => "users",
+            PrincipalType::Group => "groups",
+        }
+    }
+}
+
+impl fmt::Display for PrincipalType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An inline policy embedded in a role, user or group.
+#[derive(Debug, Clone)]
+pub struct InlinePolicy {
+    pub name: String,
+    pub document: PolicyDocument,
+}
+
+/// A managed policy (customer- or AWS-managed), with its default version's document.
+#[derive(Debug, Clone)]
+pub struct ManagedPolicy {
+    pub arn: String,
+    /// `PolicyName`, or the last segment of the ARN when the export lacks it (moto).
+    pub name: String,
+    pub path: String,
+    /// True for `arn:<partition>:iam::aws:policy/...`.
+    pub aws_managed: bool,
+    pub default_version_id: Option<String>,
+    pub attachment_count: Option<u64>,
+    pub create_date: Option<Timestamp>,
+    pub update_date: Option<Timestamp>,
+    /// The document of the default version.
+    pub document: PolicyDocument,
+}
+
+/// `RoleLastUsed` from the authorization details.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleLastUsed {
+    pub date: Option<Timestamp>,
+    pub region: Option<String>,
+}
+
+/// A role, user or group with everything that grants it permissions.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub kind: PrincipalType,
+    pub name: String,
+    /// `RoleId` / `UserId` / `GroupId`.
+    pub id: String,
+    pub arn: String,
+    pub path: String,
+    pub created: Option<Timestamp>,
+    pub inline_policies: Vec<InlinePolicy>,
+    /// ARNs of attached managed policies, in export order.
+    pub attached_policies: Vec<String>,
+    /// Group names (users only).
+    pub groups: Vec<String>,
+    /// ARN of the permissions boundary policy (roles and users).
+    pub permissions_boundary: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    /// Roles only.
+    pub role_last_used: Option<RoleLastUsed>,
+    /// Roles only: path `/aws-service-role/`.
+    pub service_linked: bool,
+}
+
+/// One tracked action inside a service entry of a last-accessed report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedAction {
+    /// The bare action name as AWS wrote it (`CreateFleet`); a `service:` prefix is stripped.
+    pub name: String,
+    pub last_accessed: Option<Timestamp>,
+    pub region: Option<String>,
+    pub entity: Option<String>,
+}
+
+/// One service entry of a last-accessed report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceAccess {
+    /// `ServiceNamespace`, lower-cased (`ec2`).
+    pub namespace: String,
+    pub name: String,
+    pub last_authenticated: Option<Timestamp>,
+    pub region: Option<String>,
+    pub entity: Option<String>,
+    /// `TrackedActionsLastAccessed`: `None` when the key is absent, `Some(vec![])` when empty.
+    pub tracked_actions: Option<Vec<TrackedAction>>,
+}
+
+/// Granularity of a last-accessed job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobType {
+    ServiceLevel,
+    ActionLevel,
+}
+
+/// A complete (`COMPLETED`, not truncated) last-accessed report for one principal.
+#[derive(Debug, Clone)]
+pub struct LastAccessed {
+    pub job_type: Option<JobType>,
+    pub job_creation: Option<Timestamp>,
+    pub job_completion: Option<Timestamp>,
+    /// Sorted by namespace.
+    pub services: Vec<ServiceAccess>,
+}
+
+/// Credential report value that may be a date or one of AWS's sentinels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum ReportDate {
+    Date(Timestamp),
+    /// `N/A`
+    NotApplicable,
+    /// `no_information`
+    NoInformation,
+    /// `not_supported`
+    NotSupported,
+}
+
+impl ReportDate {
+    pub fn date(self) -> Option<Timestamp> {
+        match self {
+            ReportDate::Date(d) => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// One access key (or certificate) slot of a credential report row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKeyInfo {
+    pub active: bool,
+    pub last_rotated: ReportDate,
+    pub last_used_date: ReportDate,
+    pub last_used_region: Option<String>,
+    pub last_used_service: Option<String>,
+}
+
+/// One row of the credential report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialReportRow {
+    /// `<root_account>` for the root user.
+    pub user: String,
+    pub arn: String,
+    pub user_creation_time: ReportDate,
+    /// `None` for `not_supported` (root).
+    pub password_enabled: Option<bool>,
+    pub password_last_used: ReportDate,
+    pub password_last_changed: ReportDate,
+    pub password_next_rotation: ReportDate,
+    pub mfa_active: bool,
+    pub access_keys: [AccessKeyInfo; 2],
+    pub certs_active: [bool; 2],
+}
+
+impl CredentialReportRow {
+    pub fn is_root(&self) -> bool {
+        self.user == "<root_account>"
+    }
+}
+
+/// A file that was read, with its SHA-256, for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct InputFile {
+    /// Path relative to the export folder, `/`-separated.
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// A problem in the input that does not stop the run; shown in every report.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Warning {
+    /// Stable machine-readable code, e.g. `last_accessed_incomplete`.
+    pub code: String,
+    /// File the warning is about, relative to the export folder when inside it.
+    pub file: Option<String>,
+    /// JSON path inside the file, e.g. `$.ServicesLastAccessed[3]`.
+    pub json_path: Option<String>,
+    pub message: String,
+}
+
+/// Metadata from `manifest.json`, when present.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Manifest {
+    pub account_id: Option<String>,
+    pub partition: Option<String>,
+    pub created: Option<Timestamp>,
+    pub tool: Option<String>,
+    /// Declared SHA-256 per relative path.
+    pub files: BTreeMap<String, String>,
+    /// Principals whose last-accessed data the fetch could not get, with the reason.
+    pub missing: BTreeMap<String, String>,
+}
+
+/// One AWS account at one moment: everything read from one export folder.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// The export folder as given (or found under an organisation folder).
+    pub root: PathBuf,
+    pub account_id: String,
+    pub partition: String,
+    /// Roles, users and groups, sorted by (kind, name).
+    pub principals: Vec<Principal>,
+    /// Managed policies by ARN.
+    pub policies: BTreeMap<String, ManagedPolicy>,
+    /// Complete last-accessed reports by (kind, principal name).
+    pub last_accessed: BTreeMap<(PrincipalType, String), LastAccessed>,
+    pub credential_report: Option<Vec<CredentialReportRow>>,
+    pub manifest: Option<Manifest>,
+    /// Newest `JobCompletionDate` of the export's last-accessed files, else the manifest's time.
+    pub data_time: Option<Timestamp>,
+    /// Every file read, sorted by path.
+    pub files: Vec<InputFile>,
+    /// Sorted.
+    pub warnings: Vec<Warning>,
+}
+
+impl Export {
+    pub fn principal(&self, kind: PrincipalType, name: &str) -> Option<&Principal> {
+        self.principals
+            .iter()
+            .find(|p| p.kind == kind && p.name == name)
+    }
+}

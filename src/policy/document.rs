@@ -1,0 +1,331 @@
+//! Typed IAM policy documents, parsed from any shape AWS accepts.
+//!
+//! `Statement` may be an object or a list; `Action`, `NotAction`, `Resource`, `NotResource` a
+//! string or a list. `Principal` is ignored (identity policies). The original JSON is kept so that
+//! recommendations can rewrite a document without losing anything.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Why a policy document could not be understood. `json_path` is relative to the document root
+/// (`$.Statement[1].Action`); the caller prefixes it with where the document sits in its file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{json_path}: {message}")]
+pub struct DocumentError {
+    pub json_path: String,
+    pub message: String,
+}
+
+fn err(json_path: impl Into<String>, message: impl Into<String>) -> DocumentError {
+    DocumentError {
+        json_path: json_path.into(),
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+/// `Action` or `NotAction` of a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionClause {
+    Action(Vec<String>),
+    NotAction(Vec<String>),
+}
+
+/// `Resource` or `NotResource` of a statement (absent is treated as `Resource: *` is NOT assumed:
+/// an identity statement without either is invalid in AWS; we keep `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceClause {
+    Resource(Vec<String>),
+    NotResource(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// Position in the `Statement` list (0 for a single-object statement).
+    pub index: usize,
+    pub sid: Option<String>,
+    pub effect: Effect,
+    pub actions: ActionClause,
+    pub resources: Option<ResourceClause>,
+    /// The `Condition` block, when present and non-empty.
+    pub condition: Option<Value>,
+}
+
+impl Statement {
+    /// True when the statement applies to every resource (`Resource: "*"` or `arn:*...*` forms
+    /// that match everything). `NotResource` is never unscoped.
+    pub fn applies_to_all_resources(&self) -> bool {
+        match &self.resources {
+            Some(ResourceClause::Resource(r)) => r.iter().any(|r| r == "*" || r == "arn:*:*:*:*:*"),
+            Some(ResourceClause::NotResource(_)) => false,
+            None => true,
+        }
+    }
+
+    pub fn is_conditional(&self) -> bool {
+        self.condition.is_some()
+    }
+
+    /// A human label: the Sid, else `#<index>`.
+    pub fn label(&self) -> String {
+        match &self.sid {
+            Some(s) if !s.is_empty() => s.clone(),
+            _ => format!("#{}", self.index),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyDocument {
+    pub version: Option<String>,
+    pub statements: Vec<Statement>,
+    /// The document exactly as decoded from the export.
+    pub raw: Value,
+}
+
+impl PolicyDocument {
+    /// Parses a decoded policy document.
+    pub fn from_value(value: Value) -> Result<PolicyDocument, DocumentError> {
+        let obj = value.as_object().ok_or_else(|| {
+            err(
+                "$",
+                format!("expected a policy object, found {}", kind(&value)),
+            )
+        })?;
+        let version = match obj.get("Version") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                return Err(err(
+                    "$.Version",
+                    format!("expected a string, found {}", kind(other)),
+                ));
+            }
+        };
+        let statements = match obj.get("Statement") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Object(_)) => vec![parse_statement(&obj["Statement"], 0, "$.Statement")?],
+            Some(Value::Array(list)) => list
+                .iter()
+                .enumerate()
+                .map(|(i, s)| parse_statement(s, i, &format!("$.Statement[{i}]")))
+                .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(err(
+                    "$.Statement",
+                    format!("expected an object or a list, found {}", kind(other)),
+                ));
+            }
+        };
+        Ok(PolicyDocument {
+            version,
+            statements,
+            raw: value,
+        })
+    }
+
+    /// Parses a document given as a JSON string, URL-encoded or not (what raw API callers store).
+    pub fn from_str_any(text: &str) -> Result<PolicyDocument, DocumentError> {
+        let trimmed = text.trim_start();
+        let decoded;
+        let json = if trimmed.starts_with('{') {
+            trimmed
+        } else {
+            decoded = percent_encoding::percent_decode_str(text)
+                .decode_utf8()
+                .map_err(|e| err("$", format!("URL-encoded policy is not UTF-8: {e}")))?;
+            &decoded
+        };
+        let value: Value = serde_json::from_str(json)
+            .map_err(|e| err("$", format!("policy text is not JSON: {e}")))?;
+        PolicyDocument::from_value(value)
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn string_or_list(v: &Value, path: &str) -> Result<Vec<String>, DocumentError> {
+    match v {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::String(s) => Ok(s.clone()),
+                other => Err(err(
+                    format!("{path}[{i}]"),
+                    format!("expected a string, found {}", kind(other)),
+                )),
+            })
+            .collect(),
+        other => Err(err(
+            path,
+            format!(
+                "expected a string or a list of strings, found {}",
+                kind(other)
+            ),
+        )),
+    }
+}
+
+fn parse_statement(v: &Value, index: usize, path: &str) -> Result<Statement, DocumentError> {
+    let obj = v.as_object().ok_or_else(|| {
+        err(
+            path,
+            format!("expected a statement object, found {}", kind(v)),
+        )
+    })?;
+    let effect = match obj.get("Effect") {
+        Some(Value::String(s)) if s == "Allow" => Effect::Allow,
+        Some(Value::String(s)) if s == "Deny" => Effect::Deny,
+        Some(Value::String(s)) => {
+            return Err(err(
+                format!("{path}.Effect"),
+                format!("expected \"Allow\" or \"Deny\", found {s:?}"),
+            ));
+        }
+        Some(other) => {
+            return Err(err(
+                format!("{path}.Effect"),
+                format!("expected a string, found {}", kind(other)),
+            ));
+        }
+        None => return Err(err(path, "statement has no Effect")),
+    };
+    let actions = match (obj.get("Action"), obj.get("NotAction")) {
+        (Some(a), None) => ActionClause::Action(string_or_list(a, &format!("{path}.Action"))?),
+        (None, Some(n)) => {
+            ActionClause::NotAction(string_or_list(n, &format!("{path}.NotAction"))?)
+        }
+        (Some(_), Some(_)) => {
+            return Err(err(path, "statement has both Action and NotAction"));
+        }
+        (None, None) => return Err(err(path, "statement has neither Action nor NotAction")),
+    };
+    let resources = match (obj.get("Resource"), obj.get("NotResource")) {
+        (Some(r), None) => Some(ResourceClause::Resource(string_or_list(
+            r,
+            &format!("{path}.Resource"),
+        )?)),
+        (None, Some(n)) => Some(ResourceClause::NotResource(string_or_list(
+            n,
+            &format!("{path}.NotResource"),
+        )?)),
+        (Some(_), Some(_)) => {
+            return Err(err(path, "statement has both Resource and NotResource"));
+        }
+        (None, None) => None,
+    };
+    let sid = match obj.get("Sid") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            return Err(err(
+                format!("{path}.Sid"),
+                format!("expected a string, found {}", kind(other)),
+            ));
+        }
+    };
+    let condition = match obj.get("Condition") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(m)) if m.is_empty() => None,
+        Some(c @ Value::Object(_)) => Some(c.clone()),
+        Some(other) => {
+            return Err(err(
+                format!("{path}.Condition"),
+                format!("expected an object, found {}", kind(other)),
+            ));
+        }
+    };
+    Ok(Statement {
+        index,
+        sid,
+        effect,
+        actions,
+        resources,
+        condition,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn single_statement_object_and_string_action() {
+        let d = PolicyDocument::from_value(json!({
+            "Version": "2012-10-17",
+            "Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+        }))
+        .unwrap();
+        assert_eq!(d.statements.len(), 1);
+        assert_eq!(
+            d.statements[0].actions,
+            ActionClause::Action(vec!["s3:GetObject".into()])
+        );
+        assert!(d.statements[0].applies_to_all_resources());
+    }
+
+    #[test]
+    fn not_action_list_with_scoped_resource_and_condition() {
+        let d = PolicyDocument::from_value(json!({
+            "Statement": [{"Sid": "X", "Effect": "Deny", "NotAction": ["iam:*"],
+                "Resource": ["arn:aws:s3:::b"], "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}}]
+        }))
+        .unwrap();
+        let s = &d.statements[0];
+        assert_eq!(s.effect, Effect::Deny);
+        assert!(matches!(s.actions, ActionClause::NotAction(_)));
+        assert!(!s.applies_to_all_resources());
+        assert!(s.is_conditional());
+        assert_eq!(s.label(), "X");
+    }
+
+    #[test]
+    fn url_encoded_and_plain_strings() {
+        let enc = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3AGet%2A%22%2C%22Resource%22%3A%22arn%3Aaws%3As3%3A%3A%3Aa%2Bb%22%7D%5D%7D%0A";
+        let d = PolicyDocument::from_str_any(enc).unwrap();
+        assert_eq!(
+            d.statements[0].resources,
+            Some(ResourceClause::Resource(vec!["arn:aws:s3:::a+b".into()]))
+        );
+        let plain = r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        assert_eq!(
+            PolicyDocument::from_str_any(plain)
+                .unwrap()
+                .statements
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn errors_carry_json_path() {
+        let e =
+            PolicyDocument::from_value(json!({"Statement": [{"Effect": "Allow", "Action": "*"},
+            {"Effect": "Allow", "Action": [1]}]}))
+            .unwrap_err();
+        assert_eq!(e.json_path, "$.Statement[1].Action[0]");
+        let e =
+            PolicyDocument::from_value(json!({"Statement": [{"Effect": "Maybe", "Action": "*"}]}))
+                .unwrap_err();
+        assert_eq!(e.json_path, "$.Statement[0].Effect");
+        assert!(PolicyDocument::from_value(json!([1])).is_err());
+    }
+}

@@ -1,0 +1,490 @@
+//! Expanding action patterns (`s3:Get*`, `*`, `iam:?assRole`) and policy documents into sets of
+//! catalog actions.
+//!
+//! Matching follows IAM: case-insensitive, `*` matches any run of characters (including none),
+//! `?` exactly one, and the pattern is matched against the whole `service:action` string. When the
+//! service part of a pattern has no wildcard, only that service's id range is scanned. Results are
+//! memoised per lower-cased pattern and per statement action list, so expanding the same managed
+//! policy for thousands of principals costs a hash lookup each time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::catalog::{ActionId, ActionSet, Catalog};
+use crate::policy::document::{ActionClause, Effect, PolicyDocument, Statement};
+
+/// Case-insensitive IAM wildcard match of `pattern` against `text` (`*` any run, `?` one char).
+pub fn matches(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.to_lowercase(), text.to_lowercase());
+    glob_lower(&p, &t)
+}
+
+/// Wildcard match of already lower-cased strings.
+fn glob_lower(p: &str, t: &str) -> bool {
+    if p.is_ascii() && t.is_ascii() {
+        glob(p.as_bytes(), t.as_bytes(), b'*', b'?')
+    } else {
+        let p: Vec<char> = p.chars().collect();
+        let t: Vec<char> = t.chars().collect();
+        glob(&p, &t, '*', '?')
+    }
+}
+
+/// Linear-time-per-star wildcard matcher: on a mismatch, retry from the last `*` one position on.
+fn glob<T: Copy + Eq>(p: &[T], s: &[T], star: T, any: T) -> bool {
+    let (mut pi, mut si) = (0, 0);
+    let mut back: Option<(usize, usize)> = None;
+    while si < s.len() {
+        if pi < p.len() && p[pi] == star {
+            back = Some((pi, si));
+            pi += 1;
+        } else if pi < p.len() && (p[pi] == any || p[pi] == s[si]) {
+            pi += 1;
+            si += 1;
+        } else if let Some((bp, bs)) = back {
+            pi = bp + 1;
+            si = bs + 1;
+            back = Some((bp, bs + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == star)
+}
+
+fn has_wildcard(s: &str) -> bool {
+    s.contains(['*', '?'])
+}
+
+/// Expands one pattern against the catalog, without caching.
+pub fn expand_pattern(catalog: &Catalog, pattern: &str) -> ActionSet {
+    expand_lower(catalog, &pattern.to_lowercase())
+}
+
+fn expand_lower(catalog: &Catalog, p: &str) -> ActionSet {
+    let mut set = catalog.empty_set();
+    if p.is_empty() {
+        return set;
+    }
+    if p.bytes().all(|b| b == b'*') {
+        return catalog.full_set();
+    }
+    let ascii = catalog.is_ascii() && p.is_ascii();
+    let test = |pat: &str, name: &str| {
+        if ascii {
+            glob(pat.as_bytes(), name.as_bytes(), b'*', b'?')
+        } else {
+            glob_lower(pat, name)
+        }
+    };
+    match p.split_once(':') {
+        Some((service, action)) if !has_wildcard(service) => {
+            let Some(range) = catalog.service_range(service) else {
+                return set;
+            };
+            if action.bytes().all(|b| b == b'*') && !action.is_empty() {
+                set.insert_range(range);
+                return set;
+            }
+            let offset = service.len() + 1;
+            for id in range.map(ActionId) {
+                if test(action, &catalog.lower_name(id)[offset..]) {
+                    set.insert(id);
+                }
+            }
+        }
+        _ => {
+            for id in catalog.ids() {
+                if test(p, catalog.lower_name(id)) {
+                    set.insert(id);
+                }
+            }
+        }
+    }
+    set
+}
+
+/// An expanded `Action` / `NotAction` list.
+#[derive(Debug, Clone)]
+pub struct ClauseExpansion {
+    /// The actions the clause covers (for `NotAction`, the complement of its patterns' union).
+    pub actions: Arc<ActionSet>,
+    /// Patterns, as written, that match no action of the catalog (in clause order).
+    pub unmatched: Vec<String>,
+}
+
+/// One statement of a document, expanded.
+#[derive(Debug, Clone)]
+pub struct StatementExpansion {
+    /// Position in the document's `Statement` list.
+    pub index: usize,
+    /// Sid, else `#index`.
+    pub label: String,
+    pub effect: Effect,
+    pub actions: Arc<ActionSet>,
+    /// Resource is not `*` (a list of ARNs, or `NotResource`).
+    pub scoped: bool,
+    /// Has a non-empty `Condition`.
+    pub conditional: bool,
+    pub unmatched: Vec<String>,
+}
+
+impl StatementExpansion {
+    /// True for a Deny that applies to every resource without a condition: the only kind of Deny
+    /// the grant model subtracts.
+    pub fn is_absolute_deny(&self) -> bool {
+        self.effect == Effect::Deny && !self.scoped && !self.conditional
+    }
+}
+
+/// A policy document expanded against the catalog.
+#[derive(Debug, Clone)]
+pub struct DocumentExpansion {
+    pub statements: Vec<StatementExpansion>,
+    /// Union of every Allow statement, scoped or conditional ones included.
+    pub allowed: ActionSet,
+    /// Union of the unconditional Deny statements that apply to all resources.
+    pub denied: ActionSet,
+    /// `allowed − denied`.
+    pub effective: ActionSet,
+}
+
+impl DocumentExpansion {
+    /// Every pattern that matched nothing, with the index of its statement.
+    pub fn unmatched(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.statements
+            .iter()
+            .flat_map(|s| s.unmatched.iter().map(move |p| (s.index, p.as_str())))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CachedClause {
+    actions: Arc<ActionSet>,
+    /// Positions, in the clause, of patterns that matched nothing.
+    unmatched: Vec<usize>,
+}
+
+/// Expands patterns against one catalog, memoising every distinct (lower-cased) pattern and
+/// every distinct action list. Use one per thread; it is cheap to create.
+#[derive(Debug)]
+pub struct Expander<'c> {
+    catalog: &'c Catalog,
+    patterns: HashMap<Box<str>, Arc<ActionSet>>,
+    clauses: HashMap<Box<str>, CachedClause>,
+    full: Arc<ActionSet>,
+}
+
+impl<'c> Expander<'c> {
+    pub fn new(catalog: &'c Catalog) -> Expander<'c> {
+        Expander {
+            catalog,
+            patterns: HashMap::new(),
+            clauses: HashMap::new(),
+            full: Arc::new(catalog.full_set()),
+        }
+    }
+
+    pub fn catalog(&self) -> &'c Catalog {
+        self.catalog
+    }
+
+    /// The actions one pattern matches (empty when it matches nothing).
+    pub fn expand_pattern(&mut self, pattern: &str) -> Arc<ActionSet> {
+        let lower = pattern.to_lowercase();
+        if lower.bytes().all(|b| b == b'*') && !lower.is_empty() {
+            return Arc::clone(&self.full);
+        }
+        if let Some(set) = self.patterns.get(lower.as_str()) {
+            return Arc::clone(set);
+        }
+        let set = Arc::new(expand_lower(self.catalog, &lower));
+        self.patterns
+            .insert(lower.into_boxed_str(), Arc::clone(&set));
+        set
+    }
+
+    /// Expands an `Action` or `NotAction` list.
+    pub fn clause(&mut self, clause: &ActionClause) -> ClauseExpansion {
+        let (negated, patterns) = match clause {
+            ActionClause::Action(p) => (false, p),
+            ActionClause::NotAction(p) => (true, p),
+        };
+        let mut key =
+            String::with_capacity(2 + patterns.iter().map(|p| p.len() + 1).sum::<usize>());
+        key.push(if negated { 'N' } else { 'A' });
+        for p in patterns {
+            key.push('\0');
+            key.push_str(&p.to_lowercase());
+        }
+        let cached = match self.clauses.get(key.as_str()) {
+            Some(c) => c.clone(),
+            None => {
+                let c = self.compute_clause(negated, patterns);
+                self.clauses.insert(key.into_boxed_str(), c.clone());
+                c
+            }
+        };
+        ClauseExpansion {
+            actions: cached.actions,
+            unmatched: cached
+                .unmatched
+                .iter()
+                .filter_map(|&i| patterns.get(i).cloned())
+                .collect(),
+        }
+    }
+
+    fn compute_clause(&mut self, negated: bool, patterns: &[String]) -> CachedClause {
+        let mut unmatched = Vec::new();
+        let mut sets = Vec::with_capacity(patterns.len());
+        for (i, p) in patterns.iter().enumerate() {
+            let set = self.expand_pattern(p);
+            if set.is_empty() {
+                unmatched.push(i);
+            }
+            sets.push(set);
+        }
+        let actions = if !negated && sets.len() == 1 {
+            sets.swap_remove(0)
+        } else {
+            let mut union = self.catalog.empty_set();
+            for s in &sets {
+                union.union_with(s);
+            }
+            if negated {
+                union.complement();
+            }
+            Arc::new(union)
+        };
+        CachedClause { actions, unmatched }
+    }
+
+    /// Expands one statement.
+    pub fn statement(&mut self, statement: &Statement) -> StatementExpansion {
+        let clause = self.clause(&statement.actions);
+        StatementExpansion {
+            index: statement.index,
+            label: statement.label(),
+            effect: statement.effect,
+            actions: clause.actions,
+            scoped: !statement.applies_to_all_resources(),
+            conditional: statement.is_conditional(),
+            unmatched: clause.unmatched,
+        }
+    }
+
+    /// Expands a whole document: the union of its Allow statements minus its unconditional,
+    /// all-resource Deny statements.
+    pub fn document(&mut self, document: &PolicyDocument) -> DocumentExpansion {
+        let mut allowed = self.catalog.empty_set();
+        let mut denied = self.catalog.empty_set();
+        let statements: Vec<StatementExpansion> = document
+            .statements
+            .iter()
+            .map(|s| self.statement(s))
+            .collect();
+        for s in &statements {
+            match s.effect {
+                Effect::Allow => allowed.union_with(&s.actions),
+                Effect::Deny if s.is_absolute_deny() => denied.union_with(&s.actions),
+                Effect::Deny => {}
+            }
+        }
+        let mut effective = allowed.clone();
+        effective.difference_with(&denied);
+        DocumentExpansion {
+            statements,
+            allowed,
+            denied,
+            effective,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const SMALL: &str = "#format\tiam-tighten-catalog/1\nservice\taction\taccess_level\tresource_types\n\
+        s3\tGetObject\tRead\t1\ns3\tGetBucketPolicy\tRead\t1\ns3\tPutObject\tWrite\t1\n\
+        s3express\tCreateSession\tWrite\t1\niam\tPassRole\tWrite\t1\niam\tListRoles\tList\t0\n\
+        iam\tGetRole\tRead\t1\nec2\tRunInstances\tWrite\t5\n";
+
+    fn small() -> Catalog {
+        Catalog::parse("small", SMALL).unwrap()
+    }
+
+    fn names(c: &Catalog, s: &ActionSet) -> Vec<String> {
+        s.iter().map(|i| c.full_name(i)).collect()
+    }
+
+    /// Independent reference matcher: recursive, on chars.
+    fn reference(p: &[char], s: &[char]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some('*'), _) => reference(&p[1..], s) || (!s.is_empty() && reference(p, &s[1..])),
+            (Some('?'), Some(_)) => reference(&p[1..], &s[1..]),
+            (Some(a), Some(b)) => a == b && reference(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+
+    fn reference_match(p: &str, s: &str) -> bool {
+        let p: Vec<char> = p.to_lowercase().chars().collect();
+        let s: Vec<char> = s.to_lowercase().chars().collect();
+        reference(&p, &s)
+    }
+
+    #[test]
+    fn glob_basics() {
+        assert!(matches("s3:Get*", "S3:GETOBJECT"));
+        assert!(matches("*", ""));
+        assert!(matches("iam:?assRole", "iam:PassRole"));
+        assert!(!matches("iam:?assRole", "iam:assRole"));
+        assert!(matches("*:*Object", "s3:GetObject"));
+        assert!(!matches("s3:Get", "s3:GetObject"));
+        assert!(matches("a*b*c", "aXbYbZc"));
+        assert!(matches("é*", "Éa"));
+    }
+
+    #[test]
+    fn expansion_cases() {
+        let c = small();
+        let mut e = Expander::new(&c);
+        assert_eq!(e.expand_pattern("*").len(), c.len());
+        assert_eq!(
+            names(&c, &e.expand_pattern("S3:get*")),
+            ["s3:GetBucketPolicy", "s3:GetObject"]
+        );
+        assert_eq!(names(&c, &e.expand_pattern("s3:*")).len(), 3);
+        assert_eq!(names(&c, &e.expand_pattern("s3*:*")).len(), 4);
+        assert_eq!(
+            names(&c, &e.expand_pattern("iam:?assrole")),
+            ["iam:PassRole"]
+        );
+        assert_eq!(names(&c, &e.expand_pattern("*:Get*")).len(), 3);
+        assert_eq!(names(&c, &e.expand_pattern("*Role*")).len(), 3);
+        assert!(e.expand_pattern("s3:Gett*").is_empty());
+        assert!(e.expand_pattern("nosuch:*").is_empty());
+        assert!(e.expand_pattern("").is_empty());
+        assert!(e.expand_pattern("s3:").is_empty());
+        assert!(e.expand_pattern("s3").is_empty());
+    }
+
+    #[test]
+    fn memoised_per_lowercased_pattern() {
+        let c = small();
+        let mut e = Expander::new(&c);
+        let a = e.expand_pattern("s3:Get*");
+        let b = e.expand_pattern("S3:GET*");
+        assert!(Arc::ptr_eq(&a, &b));
+        let cl = ActionClause::Action(vec!["s3:Get*".into(), "iam:Nope".into()]);
+        let x = e.clause(&cl);
+        let y = e.clause(&ActionClause::Action(vec![
+            "S3:get*".into(),
+            "IAM:NOPE".into(),
+        ]));
+        assert!(Arc::ptr_eq(&x.actions, &y.actions));
+        assert_eq!(x.unmatched, ["iam:Nope"]);
+        assert_eq!(y.unmatched, ["IAM:NOPE"]);
+    }
+
+    #[test]
+    fn not_action_is_complement() {
+        let c = small();
+        let mut e = Expander::new(&c);
+        let n = e.clause(&ActionClause::NotAction(vec![
+            "s3:*".into(),
+            "iam:Get*".into(),
+        ]));
+        assert_eq!(n.actions.len(), c.len() - 4);
+        assert!(!n.actions.contains(c.lookup_full("iam:GetRole").unwrap()));
+        let none = e.clause(&ActionClause::NotAction(vec!["*".into()]));
+        assert!(none.actions.is_empty());
+    }
+
+    #[test]
+    fn document_deny_subtraction() {
+        let c = small();
+        let mut e = Expander::new(&c);
+        let doc = PolicyDocument::from_value(json!({"Statement": [
+            {"Effect": "Allow", "Action": ["s3:*", "iam:*"], "Resource": "*"},
+            {"Effect": "Deny", "Action": "s3:Put*", "Resource": "*"},
+            {"Sid": "Scoped", "Effect": "Deny", "Action": "iam:PassRole", "Resource": "arn:aws:iam::1:role/x"},
+            {"Effect": "Deny", "Action": "iam:GetRole", "Resource": "*",
+             "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}},
+            {"Effect": "Allow", "Action": "ec2:Run*", "NotResource": "arn:aws:ec2:*:*:image/*"},
+            {"Effect": "Allow", "Action": "s3:Gett*", "Resource": "*"}
+        ]}))
+        .unwrap();
+        let d = e.document(&doc);
+        assert_eq!(d.allowed.len(), 7);
+        assert_eq!(names(&c, &d.denied), ["s3:PutObject"]);
+        assert_eq!(d.effective.len(), 6);
+        assert!(d.effective.contains(c.lookup_full("iam:PassRole").unwrap()));
+        assert!(d.statements[2].scoped && !d.statements[2].is_absolute_deny());
+        assert!(d.statements[3].conditional);
+        assert!(d.statements[4].scoped);
+        assert_eq!(d.statements[2].label, "Scoped");
+        assert_eq!(d.unmatched().collect::<Vec<_>>(), [(5, "s3:Gett*")]);
+    }
+
+    fn pattern_strategy() -> impl Strategy<Value = String> {
+        // Built from pieces of real names so patterns match often enough to be interesting.
+        let piece = prop_oneof![
+            Just("*".to_string()),
+            Just("?".to_string()),
+            Just(":".to_string()),
+            "[a-zA-Z0-9]{1,3}",
+            Just("s3".to_string()),
+            Just("ec2".to_string()),
+            Just("iam".to_string()),
+            Just("Get".to_string()),
+            Just("Describe".to_string()),
+            Just("List".to_string()),
+        ];
+        proptest::collection::vec(piece, 1..6).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Every expanded action matches its pattern, and every action it leaves out does not.
+        #[test]
+        fn expansion_agrees_with_reference(p in pattern_strategy()) {
+            let c = Catalog::embedded();
+            let set = expand_pattern(c, &p);
+            for id in c.ids() {
+                let full = c.full_name(id);
+                prop_assert_eq!(set.contains(id), reference_match(&p, &full), "{} vs {}", p, full);
+            }
+        }
+
+        /// `Action: P` and `NotAction: P` partition the catalog.
+        #[test]
+        fn action_and_not_action_partition(ps in proptest::collection::vec(pattern_strategy(), 1..4)) {
+            let c = Catalog::embedded();
+            let mut e = Expander::new(c);
+            let a = e.clause(&ActionClause::Action(ps.clone()));
+            let n = e.clause(&ActionClause::NotAction(ps));
+            prop_assert!(!a.actions.intersects(&n.actions));
+            prop_assert_eq!(a.actions.len() + n.actions.len(), c.len());
+            prop_assert_eq!(&a.unmatched, &n.unmatched);
+        }
+
+        #[test]
+        fn matcher_agrees_with_reference(p in "[ab*?]{0,6}", s in "[ab]{0,8}") {
+            prop_assert_eq!(matches(&p, &s), reference_match(&p, &s));
+        }
+
+        #[test]
+        fn case_insensitive(p in pattern_strategy()) {
+            let c = Catalog::embedded();
+            prop_assert_eq!(expand_pattern(c, &p.to_uppercase()), expand_pattern(c, &p.to_lowercase()));
+        }
+    }
+}

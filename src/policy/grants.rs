@@ -1,0 +1,543 @@
+//! Effective grants of one principal: which catalog actions its identity policies allow, after
+//! unconditional Deny and the permissions boundary, and where each grant comes from.
+//!
+//! The model (and what it leaves out) is described in `docs/grant-model.md`.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::catalog::{ActionId, ActionSet};
+use crate::model::{Export, Principal, PrincipalType};
+use crate::policy::document::{Effect, PolicyDocument};
+use crate::policy::expand::Expander;
+
+/// Where a policy comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyKind {
+    Inline,
+    CustomerManaged,
+    AwsManaged,
+}
+
+impl PolicyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyKind::Inline => "inline",
+            PolicyKind::CustomerManaged => "customer_managed",
+            PolicyKind::AwsManaged => "aws_managed",
+        }
+    }
+}
+
+/// One policy that contributed to a principal's grants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyRef {
+    /// Inline policy name, or the managed policy's name.
+    pub name: String,
+    /// Managed policies only.
+    pub arn: Option<String>,
+    pub kind: PolicyKind,
+    /// The group the policy reaches a user through; `None` when attached to the principal itself.
+    pub via_group: Option<String>,
+    /// True for the permissions boundary (it limits, never grants).
+    pub boundary: bool,
+}
+
+/// One statement of one policy and the actions it covers.
+#[derive(Debug, Clone)]
+pub struct StatementGrant {
+    /// Index into [`PrincipalGrants::policies`].
+    pub policy: usize,
+    /// Index of the statement in the policy's `Statement` list.
+    pub statement: usize,
+    /// Sid, else `#index`.
+    pub label: String,
+    pub actions: Arc<ActionSet>,
+    /// Resource is not `*` (a list of ARNs, or `NotResource`).
+    pub scoped: bool,
+    /// Has a `Condition`.
+    pub conditional: bool,
+}
+
+/// A pattern that matched no catalog action (typo, retired service, or newer than the catalog).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct UnmatchedPattern {
+    pub pattern: String,
+    /// Index into [`PrincipalGrants::policies`].
+    pub policy: usize,
+    pub statement: usize,
+}
+
+/// A policy ARN the principal references that is not in the export.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct MissingPolicy {
+    pub arn: String,
+    /// The group through which a user references it.
+    pub via_group: Option<String>,
+    /// True when the missing policy is the permissions boundary (then no boundary is applied).
+    pub boundary: bool,
+}
+
+impl fmt::Display for MissingPolicy {
+    /// The ARN, with how it is referenced: `arn (permissions boundary)`, `arn (via group devs)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.arn)?;
+        if self.boundary {
+            f.write_str(" (permissions boundary)")?;
+        }
+        if let Some(g) = &self.via_group {
+            write!(f, " (via group {g})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything a principal is granted, with provenance.
+#[derive(Debug, Clone)]
+pub struct PrincipalGrants {
+    /// Identity policies in evaluation order (inline, attached, then each group's inline and
+    /// attached, groups sorted by name), then the boundary if present in the export.
+    pub policies: Vec<PolicyRef>,
+    /// Every Allow statement of the identity policies (not the boundary's).
+    pub allows: Vec<StatementGrant>,
+    /// Union of all Allow statements, before Deny and boundary.
+    pub allowed: ActionSet,
+    /// Actions removed by unconditional, all-resource Deny statements of the identity policies.
+    pub denied: ActionSet,
+    /// Deny statements that were *not* subtracted because they have a Condition or a scoped
+    /// Resource / NotResource (flags tell which); from identity policies and the boundary.
+    pub partial_denies: Vec<StatementGrant>,
+    /// The boundary's effective allowed set (its Allow minus its unconditional Deny), when a
+    /// boundary is set and its policy is in the export.
+    pub boundary: Option<ActionSet>,
+    /// `(allowed − denied) ∩ boundary`.
+    pub effective: ActionSet,
+    /// Sorted.
+    pub unmatched: Vec<UnmatchedPattern>,
+    /// Sorted, deduplicated.
+    pub missing_policies: Vec<MissingPolicy>,
+    /// Group names a user lists that are not in the export. Sorted.
+    pub missing_groups: Vec<String>,
+}
+
+impl PrincipalGrants {
+    /// The Allow statements that grant `a` (whether or not it survives Deny and boundary).
+    pub fn sources(&self, a: ActionId) -> impl Iterator<Item = &StatementGrant> {
+        self.allows.iter().filter(move |g| g.actions.contains(a))
+    }
+
+    /// The policy a statement grant belongs to.
+    pub fn policy(&self, grant: &StatementGrant) -> &PolicyRef {
+        &self.policies[grant.policy]
+    }
+
+    /// True when `a` is effectively granted.
+    pub fn grants(&self, a: ActionId) -> bool {
+        self.effective.contains(a)
+    }
+
+    /// True when every Allow granting `a` is scoped to resources (false when none grants it).
+    pub fn is_scoped(&self, a: ActionId) -> bool {
+        let mut any = false;
+        self.sources(a).all(|g| {
+            any = true;
+            g.scoped
+        }) && any
+    }
+
+    /// True when every Allow granting `a` has a Condition (false when none grants it).
+    pub fn is_conditional(&self, a: ActionId) -> bool {
+        let mut any = false;
+        self.sources(a).all(|g| {
+            any = true;
+            g.conditional
+        }) && any
+    }
+
+    /// True when no Allow grants `a` on every resource without a condition (false when none
+    /// grants it). Weaker than `is_scoped || is_conditional`: a scoped grant plus a conditional
+    /// grant is restricted.
+    pub fn is_restricted(&self, a: ActionId) -> bool {
+        let mut any = false;
+        self.sources(a).all(|g| {
+            any = true;
+            g.scoped || g.conditional
+        }) && any
+    }
+}
+
+struct Builder<'a, 'c> {
+    export: &'a Export,
+    expander: &'a mut Expander<'c>,
+    policies: Vec<PolicyRef>,
+    allows: Vec<StatementGrant>,
+    allowed: ActionSet,
+    denied: ActionSet,
+    partial_denies: Vec<StatementGrant>,
+    unmatched: Vec<UnmatchedPattern>,
+    missing_policies: Vec<MissingPolicy>,
+}
+
+impl Builder<'_, '_> {
+    /// Adds a document's statements. Returns the document's own effective set.
+    fn add(&mut self, policy: PolicyRef, document: &PolicyDocument) -> ActionSet {
+        let is_boundary = policy.boundary;
+        let index = self.policies.len();
+        self.policies.push(policy);
+        let expansion = self.expander.document(document);
+        for s in expansion.statements {
+            for pattern in s.unmatched {
+                self.unmatched.push(UnmatchedPattern {
+                    pattern,
+                    policy: index,
+                    statement: s.index,
+                });
+            }
+            let absolute_deny = s.effect == Effect::Deny && !s.scoped && !s.conditional;
+            let grant = StatementGrant {
+                policy: index,
+                statement: s.index,
+                label: s.label,
+                actions: s.actions,
+                scoped: s.scoped,
+                conditional: s.conditional,
+            };
+            match s.effect {
+                Effect::Allow if !is_boundary => {
+                    self.allowed.union_with(&grant.actions);
+                    self.allows.push(grant);
+                }
+                Effect::Allow => {}
+                Effect::Deny if absolute_deny => {
+                    if !is_boundary {
+                        self.denied.union_with(&grant.actions);
+                    }
+                }
+                Effect::Deny => self.partial_denies.push(grant),
+            }
+        }
+        expansion.effective
+    }
+
+    fn add_inline_and_attached(&mut self, principal: &Principal, via_group: Option<&str>) {
+        for inline in &principal.inline_policies {
+            let policy = PolicyRef {
+                name: inline.name.clone(),
+                arn: None,
+                kind: PolicyKind::Inline,
+                via_group: via_group.map(str::to_string),
+                boundary: false,
+            };
+            self.add(policy, &inline.document);
+        }
+        for arn in &principal.attached_policies {
+            match self.export.policies.get(arn) {
+                Some(managed) => {
+                    let policy = PolicyRef {
+                        name: managed.name.clone(),
+                        arn: Some(managed.arn.clone()),
+                        kind: if managed.aws_managed {
+                            PolicyKind::AwsManaged
+                        } else {
+                            PolicyKind::CustomerManaged
+                        },
+                        via_group: via_group.map(str::to_string),
+                        boundary: false,
+                    };
+                    self.add(policy, &managed.document);
+                }
+                None => self.missing_policies.push(MissingPolicy {
+                    arn: arn.clone(),
+                    via_group: via_group.map(str::to_string),
+                    boundary: false,
+                }),
+            }
+        }
+    }
+}
+
+/// Computes the effective grants of `principal` in `export`.
+///
+/// Union of the principal's inline and attached managed policies and, for users, their groups'
+/// inline and attached policies; minus unconditional all-resource Deny; intersected with the
+/// permissions boundary when its policy is in the export. Missing policies and groups are
+/// recorded, never fatal.
+pub fn principal_grants(
+    principal: &Principal,
+    export: &Export,
+    expander: &mut Expander<'_>,
+) -> PrincipalGrants {
+    let catalog = expander.catalog();
+    let mut b = Builder {
+        export,
+        allowed: catalog.empty_set(),
+        denied: catalog.empty_set(),
+        expander,
+        policies: Vec::new(),
+        allows: Vec::new(),
+        partial_denies: Vec::new(),
+        unmatched: Vec::new(),
+        missing_policies: Vec::new(),
+    };
+    b.add_inline_and_attached(principal, None);
+
+    let mut missing_groups = Vec::new();
+    if principal.kind == PrincipalType::User {
+        let groups: BTreeSet<&str> = principal.groups.iter().map(String::as_str).collect();
+        for name in groups {
+            match export.principal(PrincipalType::Group, name) {
+                Some(group) => b.add_inline_and_attached(group, Some(name)),
+                None => missing_groups.push(name.to_string()),
+            }
+        }
+    }
+
+    let mut boundary = None;
+    if let Some(arn) = &principal.permissions_boundary {
+        match export.policies.get(arn) {
+            Some(managed) => {
+                let policy = PolicyRef {
+                    name: managed.name.clone(),
+                    arn: Some(managed.arn.clone()),
+                    kind: if managed.aws_managed {
+                        PolicyKind::AwsManaged
+                    } else {
+                        PolicyKind::CustomerManaged
+                    },
+                    via_group: None,
+                    boundary: true,
+                };
+                boundary = Some(b.add(policy, &managed.document));
+            }
+            None => b.missing_policies.push(MissingPolicy {
+                arn: arn.clone(),
+                via_group: None,
+                boundary: true,
+            }),
+        }
+    }
+
+    let mut effective = b.allowed.clone();
+    effective.difference_with(&b.denied);
+    if let Some(limit) = &boundary {
+        effective.intersect_with(limit);
+    }
+    b.unmatched.sort();
+    b.missing_policies.sort();
+    b.missing_policies.dedup();
+    PrincipalGrants {
+        policies: b.policies,
+        allows: b.allows,
+        allowed: b.allowed,
+        denied: b.denied,
+        partial_denies: b.partial_denies,
+        boundary,
+        effective,
+        unmatched: b.unmatched,
+        missing_policies: b.missing_policies,
+        missing_groups,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::model::{InlinePolicy, ManagedPolicy};
+    use serde_json::{Value, json};
+    use std::collections::BTreeMap;
+
+    const SMALL: &str = "#format\tiam-tighten-catalog/1\nservice\taction\taccess_level\tresource_types\n\
+        s3\tGetObject\tRead\t1\ns3\tPutObject\tWrite\t1\ns3\tDeleteObject\tWrite\t1\n\
+        iam\tPassRole\tWrite\t1\niam\tGetRole\tRead\t1\nec2\tRunInstances\tWrite\t5\n\
+        ec2\tDescribeInstances\tList\t0\n";
+
+    fn doc(v: Value) -> PolicyDocument {
+        PolicyDocument::from_value(v).unwrap()
+    }
+
+    fn principal(kind: PrincipalType, name: &str) -> Principal {
+        Principal {
+            kind,
+            name: name.into(),
+            id: format!("ID{name}"),
+            arn: format!("arn:aws:iam::123456789012:{}/{name}", kind.as_str()),
+            path: "/".into(),
+            created: None,
+            inline_policies: Vec::new(),
+            attached_policies: Vec::new(),
+            groups: Vec::new(),
+            permissions_boundary: None,
+            tags: BTreeMap::new(),
+            role_last_used: None,
+            service_linked: false,
+        }
+    }
+
+    fn managed(name: &str, aws: bool, document: Value) -> ManagedPolicy {
+        let arn = if aws {
+            format!("arn:aws:iam::aws:policy/{name}")
+        } else {
+            format!("arn:aws:iam::123456789012:policy/{name}")
+        };
+        ManagedPolicy {
+            arn,
+            name: name.into(),
+            path: "/".into(),
+            aws_managed: aws,
+            default_version_id: Some("v1".into()),
+            attachment_count: None,
+            create_date: None,
+            update_date: None,
+            document: doc(document),
+        }
+    }
+
+    fn export(principals: Vec<Principal>, policies: Vec<ManagedPolicy>) -> Export {
+        Export {
+            root: "x".into(),
+            account_id: "123456789012".into(),
+            partition: "aws".into(),
+            principals,
+            policies: policies.into_iter().map(|p| (p.arn.clone(), p)).collect(),
+            last_accessed: BTreeMap::new(),
+            credential_report: None,
+            manifest: None,
+            data_time: None,
+            files: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn names(c: &Catalog, s: &ActionSet) -> Vec<String> {
+        s.iter().map(|i| c.full_name(i)).collect()
+    }
+
+    fn allow(action: &str) -> Value {
+        json!({"Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]})
+    }
+
+    #[test]
+    fn user_with_groups_deny_and_boundary() {
+        let c = Catalog::parse("small", SMALL).unwrap();
+        let mut e = Expander::new(&c);
+        let s3 = managed("S3All", false, allow("s3:*"));
+        let admin = managed("AdministratorAccess", true, allow("*"));
+        let boundary = managed(
+            "Boundary",
+            false,
+            json!({"Statement": [
+                {"Effect": "Allow", "Action": ["s3:*", "ec2:*", "iam:GetRole"], "Resource": "*"},
+                {"Effect": "Deny", "Action": "ec2:Run*", "Resource": "*"}
+            ]}),
+        );
+        let mut group = principal(PrincipalType::Group, "devs");
+        group.attached_policies = vec![admin.arn.clone()];
+        group.inline_policies = vec![InlinePolicy {
+            name: "deny-delete".into(),
+            document: doc(json!({"Statement": [
+                {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"},
+                {"Sid": "MfaOnly", "Effect": "Deny", "Action": "iam:*", "Resource": "*",
+                 "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}}
+            ]})),
+        }];
+        let mut user = principal(PrincipalType::User, "alice");
+        user.attached_policies = vec![s3.arn.clone(), "arn:aws:iam::1:policy/Gone".into()];
+        user.groups = vec!["devs".into(), "ghosts".into(), "devs".into()];
+        user.permissions_boundary = Some(boundary.arn.clone());
+        user.inline_policies = vec![InlinePolicy {
+            name: "typo".into(),
+            document: doc(json!({"Statement": {"Effect": "Allow",
+                "Action": ["s3:Gett*", "iam:PassRole"], "Resource": "arn:aws:iam::1:role/r"}})),
+        }];
+        let ex = export(vec![group, user.clone()], vec![s3, admin, boundary]);
+        let g = principal_grants(&user, &ex, &mut e);
+
+        assert_eq!(g.allowed.len(), c.len());
+        assert_eq!(names(&c, &g.denied), ["s3:DeleteObject"]);
+        assert_eq!(
+            names(&c, &g.effective),
+            [
+                "ec2:DescribeInstances",
+                "iam:GetRole",
+                "s3:GetObject",
+                "s3:PutObject"
+            ]
+        );
+        assert_eq!(g.boundary.as_ref().map(ActionSet::len), Some(5));
+        assert_eq!(g.partial_denies.len(), 1);
+        assert_eq!(g.partial_denies[0].label, "MfaOnly");
+        assert!(g.partial_denies[0].conditional);
+        assert_eq!(g.missing_groups, ["ghosts"]);
+        assert_eq!(g.missing_policies.len(), 1);
+        assert_eq!(
+            g.missing_policies[0].to_string(),
+            "arn:aws:iam::1:policy/Gone"
+        );
+        assert_eq!(g.unmatched.len(), 1);
+        assert_eq!(g.unmatched[0].pattern, "s3:Gett*");
+        assert_eq!(g.policies[g.unmatched[0].policy].name, "typo");
+
+        // Provenance.
+        let get = c.lookup_full("s3:GetObject").unwrap();
+        let from: Vec<&str> = g.sources(get).map(|s| g.policy(s).name.as_str()).collect();
+        assert_eq!(from, ["S3All", "AdministratorAccess"]);
+        let via: Vec<Option<&str>> = g
+            .sources(get)
+            .map(|s| g.policy(s).via_group.as_deref())
+            .collect();
+        assert_eq!(via, [None, Some("devs")]);
+        assert!(!g.is_scoped(get));
+        let pass = c.lookup_full("iam:PassRole").unwrap();
+        assert!(!g.is_scoped(pass)); // also granted unscoped by AdministratorAccess
+        assert!(!g.grants(pass)); // not in the boundary
+        assert_eq!(g.policies.last().map(|p| p.boundary), Some(true));
+    }
+
+    #[test]
+    fn scoped_conditional_flags_and_missing_boundary() {
+        let c = Catalog::parse("small", SMALL).unwrap();
+        let mut e = Expander::new(&c);
+        let mut role = principal(PrincipalType::Role, "app");
+        role.permissions_boundary = Some("arn:aws:iam::1:policy/NoSuchBoundary".into());
+        role.inline_policies = vec![InlinePolicy {
+            name: "p".into(),
+            document: doc(json!({"Statement": [
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"},
+                {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*",
+                 "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}},
+                {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::1:role/x"},
+                {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+                 "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}},
+                {"Effect": "Allow", "NotAction": ["s3:*", "iam:*"], "Resource": "*"},
+                {"Effect": "Deny", "Action": "ec2:RunInstances", "NotResource": "arn:aws:ec2:*:*:instance/*"}
+            ]})),
+        }];
+        // Groups only apply to users.
+        role.groups = vec!["ignored".into()];
+        let ex = export(vec![role.clone()], vec![]);
+        let g = principal_grants(&role, &ex, &mut e);
+        let id = |n| c.lookup_full(n).unwrap();
+        assert!(g.boundary.is_none());
+        assert_eq!(
+            g.missing_policies[0].to_string(),
+            "arn:aws:iam::1:policy/NoSuchBoundary (permissions boundary)"
+        );
+        assert!(g.missing_groups.is_empty());
+        assert_eq!(g.effective.len(), c.len() - 2); // all but s3:DeleteObject and iam:GetRole
+        assert!(g.is_scoped(id("s3:GetObject")) && !g.is_conditional(id("s3:GetObject")));
+        assert!(g.is_conditional(id("s3:PutObject")) && !g.is_scoped(id("s3:PutObject")));
+        let pass = id("iam:PassRole");
+        assert!(!g.is_scoped(pass) && !g.is_conditional(pass) && g.is_restricted(pass));
+        assert!(!g.is_restricted(id("ec2:RunInstances")));
+        assert!(g.grants(id("ec2:RunInstances"))); // the NotResource Deny is partial
+        assert_eq!(g.partial_denies.len(), 1);
+        assert!(g.partial_denies[0].scoped);
+        assert!(!g.is_scoped(id("iam:GetRole")) && !g.grants(id("iam:GetRole")));
+    }
+}

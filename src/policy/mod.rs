@@ -1,0 +1,16 @@
+//! Policy documents and the engine that expands them into concrete granted actions.
+
+pub mod document;
+pub mod expand;
+pub mod grants;
+
+pub use document::{
+    ActionClause, DocumentError, Effect, PolicyDocument, ResourceClause, Statement,
+};
+pub use expand::{
+    ClauseExpansion, DocumentExpansion, Expander, StatementExpansion, expand_pattern,
+};
+pub use grants::{
+    MissingPolicy, PolicyKind, PolicyRef, PrincipalGrants, StatementGrant, UnmatchedPattern,
+    principal_grants,
+};

@@ -1,0 +1,239 @@
+//! `findings.csv`, `services.csv`, `principals.csv`. Headers are stable snake_case, documented
+//! in `docs/report-fields.md`. Cells a spreadsheet would run as a formula are neutralised.
+
+use std::io::Write;
+
+use chrono::SecondsFormat;
+
+use super::model::FindingView;
+use crate::analysis::{Analysis, PrincipalInfo, Sensitivity};
+use crate::model::Timestamp;
+
+pub const FINDINGS_HEADER: [&str; 21] = [
+    "account_id",
+    "principal_type",
+    "principal_name",
+    "principal_arn",
+    "service",
+    "action",
+    "access_level",
+    "status",
+    "reason",
+    "sensitivity",
+    "risk_categories",
+    "last_accessed",
+    "last_accessed_region",
+    "days_since_access",
+    "granted_by",
+    "resource_scope",
+    "rank",
+    "conditional",
+    "actionable",
+    "excluded",
+    "exclusion_reason",
+];
+
+pub const SERVICES_HEADER: [&str; 13] = [
+    "account_id",
+    "principal_type",
+    "principal_name",
+    "principal_arn",
+    "service",
+    "granted",
+    "used",
+    "unused",
+    "unknown",
+    "excluded",
+    "service_last_accessed",
+    "service_last_accessed_region",
+    "highest_unused_sensitivity",
+];
+
+pub const PRINCIPALS_HEADER: [&str; 24] = [
+    "account_id",
+    "principal_type",
+    "principal_name",
+    "principal_arn",
+    "principal_id",
+    "created",
+    "last_used",
+    "last_used_region",
+    "service_linked",
+    "actionable",
+    "has_last_accessed",
+    "granted",
+    "used",
+    "unused",
+    "unknown",
+    "excluded",
+    "unused_critical",
+    "unused_high",
+    "unused_medium",
+    "unused_low",
+    "score",
+    "flags",
+    "policies",
+    "unmatched_patterns",
+];
+
+/// Makes a cell inert in spreadsheets: a leading `=`, `+`, `-`, `@`, tab or CR gets a `'` prefix
+/// (OWASP's CSV-injection advice), so Excel, LibreOffice and Sheets show it as text.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
+pub fn ts(t: Option<Timestamp>) -> String {
+    t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+fn b(v: bool) -> &'static str {
+    if v { "true" } else { "false" }
+}
+
+struct Out<W: Write>(csv::Writer<W>);
+
+impl<W: Write> Out<W> {
+    fn row<I, S>(&mut self, cells: I) -> std::io::Result<()>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let cells: Vec<String> = cells
+            .into_iter()
+            .map(|c| neutralise(c.as_ref()).into_owned())
+            .collect();
+        self.0.write_record(&cells).map_err(std::io::Error::other)
+    }
+}
+
+fn writer<W: Write>(w: W) -> Out<W> {
+    Out(csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(w))
+}
+
+fn finding_cells(v: &FindingView) -> Vec<String> {
+    vec![
+        v.account_id.clone(),
+        v.principal_type.to_string(),
+        v.principal_name.clone(),
+        v.principal_arn.clone(),
+        v.service.clone(),
+        v.action.clone(),
+        v.access_level.to_string(),
+        v.status.as_str().to_string(),
+        v.reason.as_str().to_string(),
+        v.sensitivity.as_str().to_string(),
+        v.risk_categories.join(";"),
+        ts(v.last_accessed),
+        v.last_accessed_region.clone().unwrap_or_default(),
+        v.days_since_access.map(|d| d.to_string()).unwrap_or_default(),
+        v.granted_by.clone(),
+        v.resource_scope.to_string(),
+        v.rank.to_string(),
+        b(v.conditional).to_string(),
+        b(v.actionable).to_string(),
+        b(v.excluded).to_string(),
+        v.exclusion_reason.clone().unwrap_or_default(),
+    ]
+}
+
+/// Every finding, in rank order.
+pub fn write_findings<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> {
+    let mut out = writer(w);
+    out.row(FINDINGS_HEADER)?;
+    for f in &an.findings {
+        out.row(finding_cells(&FindingView::new(an, f)))?;
+    }
+    out.0.flush()
+}
+
+fn principal_key(p: &PrincipalInfo) -> [String; 4] {
+    [
+        p.account_id.clone(),
+        p.kind.as_str().to_string(),
+        p.name.clone(),
+        p.arn.clone(),
+    ]
+}
+
+/// One row per principal × service, sorted by principal then service.
+pub fn write_services<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> {
+    let mut out = writer(w);
+    out.row(SERVICES_HEADER)?;
+    for p in &an.principals {
+        for s in &p.services {
+            let mut cells = principal_key(p).to_vec();
+            cells.extend([
+                s.service.clone(),
+                s.counts.granted.to_string(),
+                s.counts.used.to_string(),
+                s.counts.unused.to_string(),
+                s.counts.unknown.to_string(),
+                s.counts.excluded.to_string(),
+                ts(s.last_accessed),
+                s.last_accessed_region.clone().unwrap_or_default(),
+                s.highest_unused_sensitivity
+                    .map(Sensitivity::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            ]);
+            out.row(cells)?;
+        }
+    }
+    out.0.flush()
+}
+
+/// One row per principal, sorted by (account, type, name).
+pub fn write_principals<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> {
+    let mut out = writer(w);
+    out.row(PRINCIPALS_HEADER)?;
+    for p in &an.principals {
+        let mut cells = principal_key(p).to_vec();
+        let s = &p.unused_by_sensitivity;
+        cells.extend([
+            p.id.clone(),
+            ts(p.created),
+            ts(p.last_used),
+            p.last_used_region.clone().unwrap_or_default(),
+            b(p.service_linked).to_string(),
+            b(p.actionable).to_string(),
+            b(p.has_last_accessed).to_string(),
+            p.counts.granted.to_string(),
+            p.counts.used.to_string(),
+            p.counts.unused.to_string(),
+            p.counts.unknown.to_string(),
+            p.counts.excluded.to_string(),
+            s.critical.to_string(),
+            s.high.to_string(),
+            s.medium.to_string(),
+            s.low.to_string(),
+            p.score.to_string(),
+            p.flags.join(";"),
+            p.policies
+                .iter()
+                .map(crate::analysis::policy_label)
+                .collect::<Vec<_>>()
+                .join("; "),
+            p.unmatched_patterns.join("; "),
+        ]);
+        out.row(cells)?;
+    }
+    out.0.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neutralises_formula_starts() {
+        for bad in ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx"] {
+            assert!(neutralise(bad).starts_with('\''), "{bad:?}");
+        }
+        assert_eq!(neutralise("role/app"), "role/app");
+        assert_eq!(neutralise(""), "");
+    }
+}

@@ -1,0 +1,587 @@
+//! `report.html`: one self-contained, audit-ready page rendered by tera from the report model.
+//!
+//! Templates, CSS and JS live in `templates/` and are embedded with `include_str!`; nothing is
+//! looked up at run time. Everything that comes from an export goes through tera's autoescape
+//! (or [`escape`] for the SVG chart built here); `| safe` is used only on strings built in this
+//! file (CSS, JS, the chart). The page carries a Content-Security-Policy that allows exactly the
+//! one inline script, by its SHA-256. Output is deterministic: no clock, no random ids.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::io::Write;
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::ReportModel;
+use super::model::{FindingView, PrincipalRank, PrincipalView, ServiceRisk};
+use crate::analysis::{Reason, ServiceSummary};
+use crate::error::{Error, Result};
+
+const TEMPLATES: [(&str, &str); 8] = [
+    ("report.html", include_str!("../../templates/report.html")),
+    ("macros.html", include_str!("../../templates/macros.html")),
+    ("header.html", include_str!("../../templates/header.html")),
+    ("summary.html", include_str!("../../templates/summary.html")),
+    ("findings.html", include_str!("../../templates/findings.html")),
+    ("principals.html", include_str!("../../templates/principals.html")),
+    ("methodology.html", include_str!("../../templates/methodology.html")),
+    ("filters.html", include_str!("../../templates/filters.html")),
+];
+
+/// The stylesheet, inlined in `<style>`.
+pub const CSS: &str = include_str!("../../templates/report.css");
+/// The one script, inlined in `<script>`; its hash is in the CSP.
+pub const JS: &str = include_str!("../../templates/report.js");
+
+/// Services drawn in the chart (the rest are in the table under it).
+const CHART_SERVICES: usize = 15;
+/// Warnings listed in full (the rest are counted; all are in report.json).
+const MAX_WARNINGS: usize = 200;
+
+/// The CSP source for the inline script: `'sha256-<base64>'`.
+pub fn script_hash() -> String {
+    format!("'sha256-{}'", base64(&Sha256::digest(JS.as_bytes())))
+}
+
+/// The full Content-Security-Policy of the page.
+pub fn content_security_policy() -> String {
+    format!(
+        "default-src 'none'; style-src 'unsafe-inline'; script-src {}; img-src data:; \
+         base-uri 'none'; form-action 'none'",
+        script_hash()
+    )
+}
+
+/// Standard base64 with padding (RFC 4648 §4).
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// HTML escaping for text and double-quoted attributes (tera's autoescape uses the same).
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Services listed per principal section (the rest are in services.csv).
+const MAX_SECTION_SERVICES: usize = 60;
+
+/// One service's unused findings inside a principal section.
+#[derive(Serialize)]
+struct ServiceGroup<'a> {
+    service: &'a str,
+    summary: Option<&'a ServiceSummary>,
+    findings: Vec<&'a FindingView>,
+    critical: u64,
+    high: u64,
+    medium: u64,
+    low: u64,
+    /// Highest sensitivity in the group.
+    top: &'static str,
+    /// Set when every finding of the group has this reason.
+    reason: Option<&'static str>,
+    /// True when every finding has the same last access (`last`).
+    same_last: bool,
+    last: Option<crate::model::Timestamp>,
+    /// Set when every finding was granted by the same policies.
+    granted_by: Option<&'a str>,
+    /// Reason, last access and granting policy are shared: actions can be listed compactly.
+    uniform: bool,
+}
+
+/// A finding with the anchor of its principal's section.
+#[derive(Serialize)]
+struct TopRow<'a> {
+    f: &'a FindingView,
+    link: Option<String>,
+}
+
+/// A riskiest principal with the anchor of its section.
+#[derive(Serialize)]
+struct RiskRow<'a> {
+    r: &'a PrincipalRank,
+    link: Option<String>,
+}
+
+/// A reason that occurs in a principal section, with its explanation.
+#[derive(Serialize)]
+struct ReasonNote {
+    reason: &'static str,
+    explanation: &'static str,
+    count: u64,
+}
+
+/// A principal that gets a full `<details>` section.
+#[derive(Serialize)]
+struct Section<'a> {
+    id: String,
+    p: &'a PrincipalView,
+    groups: Vec<ServiceGroup<'a>>,
+    /// Reasons behind the listed unused findings.
+    evidence: Vec<ReasonNote>,
+    /// Unknown findings by reason, with the explanation.
+    unknown: Vec<ReasonNote>,
+    /// Services shown (used first, then by unused sensitivity), capped.
+    services: Vec<&'a ServiceSummary>,
+    services_more: usize,
+}
+
+/// A row of the compact table of all principals.
+#[derive(Serialize)]
+struct Row<'a> {
+    p: &'a PrincipalView,
+    /// Section anchor, when the principal has a section.
+    id: Option<String>,
+    /// `unused`, `unknown` (unknown only) or `used` (nothing unused or unknown).
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct View<'a> {
+    m: &'a ReportModel,
+    csp: String,
+    css: &'static str,
+    js: &'static str,
+    chart_svg: String,
+    chart_more: usize,
+    warnings_more: usize,
+    /// Distinct values for the filter selects.
+    account_ids: Vec<&'a str>,
+    top_services: Vec<&'a str>,
+    risky: Vec<RiskRow<'a>>,
+    top: Vec<TopRow<'a>>,
+    sections: Vec<Section<'a>>,
+    sections_omitted: usize,
+    rows: Vec<Row<'a>>,
+    /// Principals with unused or unknown findings (candidates for a section).
+    with_detail: usize,
+}
+
+fn reason_from(s: &str) -> Option<Reason> {
+    Reason::ALL.iter().copied().find(|r| r.as_str() == s)
+}
+
+fn section<'a>(id: String, p: &'a PrincipalView) -> Section<'a> {
+    let mut groups: Vec<ServiceGroup<'a>> = Vec::new();
+    let mut evidence: Vec<(Reason, u64)> = Vec::new();
+    for f in &p.unused {
+        match evidence.iter_mut().find(|(r, _)| *r == f.reason) {
+            Some((_, n)) => *n += 1,
+            None => evidence.push((f.reason, 1)),
+        }
+        let at = match groups.iter().position(|g| g.service == f.service) {
+            Some(i) => i,
+            None => {
+                groups.push(ServiceGroup {
+                    service: &f.service,
+                    summary: p.info.services.iter().find(|s| s.service == f.service),
+                    findings: Vec::new(),
+                    critical: 0,
+                    high: 0,
+                    medium: 0,
+                    low: 0,
+                    top: "low",
+                    reason: None,
+                    same_last: true,
+                    last: None,
+                    granted_by: None,
+                    uniform: false,
+                });
+                groups.len() - 1
+            }
+        };
+        let g = &mut groups[at];
+        match f.sensitivity.as_str() {
+            "critical" => g.critical += 1,
+            "high" => g.high += 1,
+            "medium" => g.medium += 1,
+            _ => g.low += 1,
+        }
+        g.findings.push(f);
+    }
+    for g in &mut groups {
+        let first = g.findings[0];
+        let all = |pred: &dyn Fn(&FindingView) -> bool| g.findings.iter().all(|f| pred(f));
+        g.top = first.sensitivity.as_str();
+        for f in &g.findings {
+            if f.sensitivity > first.sensitivity {
+                g.top = f.sensitivity.as_str();
+            }
+        }
+        g.reason = all(&|f| f.reason == first.reason).then(|| first.reason.as_str());
+        g.same_last = all(&|f| f.last_accessed == first.last_accessed);
+        g.last = first.last_accessed;
+        g.granted_by = all(&|f| f.granted_by == first.granted_by).then_some(first.granted_by.as_str());
+        g.uniform = g.reason.is_some() && g.same_last && g.granted_by.is_some();
+    }
+    evidence.sort();
+    let mut services: Vec<&ServiceSummary> = p.info.services.iter().collect();
+    services.sort_by(|a, b| {
+        (b.counts.used > 0)
+            .cmp(&(a.counts.used > 0))
+            .then(b.highest_unused_sensitivity.cmp(&a.highest_unused_sensitivity))
+            .then(b.counts.unused.cmp(&a.counts.unused))
+            .then(a.service.cmp(&b.service))
+    });
+    let services_more = services.len().saturating_sub(MAX_SECTION_SERVICES);
+    services.truncate(MAX_SECTION_SERVICES);
+    if services_more == 0 {
+        services.sort_by(|a, b| a.service.cmp(&b.service));
+    }
+    let note = |(r, count): (Reason, u64)| ReasonNote {
+        reason: r.as_str(),
+        explanation: r.explain(),
+        count,
+    };
+    let unknown = p
+        .unknown_by_reason
+        .iter()
+        .filter_map(|(k, n)| reason_from(k).map(|r| (r, *n)))
+        .map(note)
+        .collect();
+    Section {
+        id,
+        p,
+        groups,
+        evidence: evidence.into_iter().map(note).collect(),
+        unknown,
+        services,
+        services_more,
+    }
+}
+
+fn has_detail(p: &PrincipalView) -> bool {
+    !p.unused.is_empty()
+        || p.unused_omitted > 0
+        || !p.unknown_by_reason.is_empty()
+        || p.info.counts.excluded > 0
+        || !p.info.unmatched_patterns.is_empty()
+}
+
+fn view(model: &ReportModel) -> View<'_> {
+    // Sections: principals with something to show, by score, capped.
+    let mut order: Vec<usize> = (0..model.principals.len())
+        .filter(|i| has_detail(&model.principals[*i]))
+        .collect();
+    let with_detail = order.len();
+    order.sort_by(|a, b| {
+        let (pa, pb) = (&model.principals[*a].info, &model.principals[*b].info);
+        pb.score
+            .cmp(&pa.score)
+            .then(pb.counts.unused.cmp(&pa.counts.unused))
+            .then(pb.counts.unknown.cmp(&pa.counts.unknown))
+            .then(a.cmp(b))
+    });
+    order.truncate(model.limits.principal_sections);
+    let mut ids: Vec<Option<String>> = vec![None; model.principals.len()];
+    for i in &order {
+        ids[*i] = Some(format!("p{}", i + 1));
+    }
+    let sections: Vec<Section<'_>> = order
+        .iter()
+        .map(|i| section(format!("p{}", i + 1), &model.principals[*i]))
+        .collect();
+
+    let by_arn: HashMap<(&str, &str), usize> = model
+        .principals
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ((p.info.account_id.as_str(), p.info.arn.as_str()), i))
+        .collect();
+    let link = |account: &str, arn: &str| by_arn.get(&(account, arn)).and_then(|i| ids[*i].clone());
+    let risky = model
+        .riskiest_principals
+        .iter()
+        .map(|r| RiskRow {
+            r,
+            link: link(&r.account_id, &r.principal_arn),
+        })
+        .collect();
+    let top = model
+        .top_findings
+        .iter()
+        .map(|f| TopRow {
+            f,
+            link: link(&f.account_id, &f.principal_arn),
+        })
+        .collect();
+
+    let rows = model
+        .principals
+        .iter()
+        .zip(&ids)
+        .map(|(p, id)| Row {
+            p,
+            id: id.clone(),
+            status: if p.info.counts.unused > 0 {
+                "unused"
+            } else if p.info.counts.unknown > 0 {
+                "unknown"
+            } else {
+                "used"
+            },
+        })
+        .collect();
+
+    let account_ids: BTreeSet<&str> = model
+        .accounts
+        .iter()
+        .map(|a| a.account_id.as_str())
+        .chain(model.principals.iter().map(|p| p.info.account_id.as_str()))
+        .collect();
+    let top_services: BTreeSet<&str> = model.top_findings.iter().map(|f| f.service.as_str()).collect();
+
+    View {
+        m: model,
+        csp: content_security_policy(),
+        css: CSS,
+        js: JS,
+        chart_svg: chart(&model.unused_by_service),
+        chart_more: model.unused_by_service.len().saturating_sub(CHART_SERVICES),
+        warnings_more: model.warnings.len().saturating_sub(MAX_WARNINGS),
+        account_ids: account_ids.into_iter().collect(),
+        top_services: top_services.into_iter().collect(),
+        risky,
+        top,
+        sections,
+        sections_omitted: with_detail - order.len(),
+        rows,
+        with_detail,
+    }
+}
+
+/// Sensitivity colours (fill, label) shared with the CSS chips.
+const SEGMENTS: [(&str, &str); 4] = [
+    ("#7f1d1d", "critical"),
+    ("#c2410c", "high"),
+    ("#d4a017", "medium"),
+    ("#94a3b8", "low"),
+];
+
+/// Inline SVG: horizontal stacked bars of unused permissions per service by sensitivity.
+fn chart(services: &[ServiceRisk]) -> String {
+    let shown = &services[..services.len().min(CHART_SERVICES)];
+    if shown.is_empty() {
+        return String::new();
+    }
+    let (label_w, bar_w, row_h, top, right) = (170u64, 520u64, 26u64, 8u64, 70u64);
+    let width = label_w + bar_w + right;
+    let height = top * 2 + row_h * shown.len() as u64;
+    let max = shown.iter().map(|s| s.total).max().unwrap_or(1).max(1);
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" \
+         role=\"img\" aria-labelledby=\"chart-title chart-desc\" xmlns=\"http://www.w3.org/2000/svg\">\
+         <title id=\"chart-title\">Unused permissions by service and sensitivity</title>\
+         <desc id=\"chart-desc\">Stacked horizontal bars, one per service, largest risk first: critical, high, \
+         medium and low unused permissions. The same numbers are in the table below the chart.</desc>"
+    );
+    for (i, s) in shown.iter().enumerate() {
+        let y = top + row_h * i as u64;
+        let name = escape(&s.service);
+        let _ = write!(
+            svg,
+            "<g><text x=\"{}\" y=\"{}\" text-anchor=\"end\" class=\"chart-label\">{name}</text>",
+            label_w - 8,
+            y + row_h / 2 + 4
+        );
+        let b = &s.by_sensitivity;
+        let mut x = 0u64;
+        for ((fill, label), n) in SEGMENTS.iter().zip([b.critical, b.high, b.medium, b.low]) {
+            if n == 0 {
+                continue;
+            }
+            // Cumulative rounding keeps the segments adjacent and the total exact.
+            let end = ((x + n) * bar_w).div_ceil(max);
+            let start = (x * bar_w).div_ceil(max);
+            let w = (end - start).max(1);
+            let _ = write!(
+                svg,
+                "<rect x=\"{}\" y=\"{}\" width=\"{w}\" height=\"{}\" fill=\"{fill}\"><title>{name}: {n} {label}</title></rect>",
+                label_w + start,
+                y + 4,
+                row_h - 8
+            );
+            x += n;
+        }
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" class=\"chart-total\">{}</text></g>",
+            label_w + (x * bar_w).div_ceil(max) + 6,
+            y + row_h / 2 + 4,
+            s.total
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+// ---- tera filters -------------------------------------------------------------------------
+
+type Args = HashMap<String, Value>;
+
+fn parse_ts(v: &Value) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    v.as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+}
+
+/// `2026-11-20T09:12:00Z` → `2026-11-20 09:12 UTC`; null → empty.
+fn filter_ts(v: &Value, _: &Args) -> tera::Result<Value> {
+    Ok(Value::String(match parse_ts(v) {
+        Some(t) => t.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M UTC").to_string(),
+        None => v.as_str().unwrap_or_default().to_string(),
+    }))
+}
+
+/// `2026-11-20T09:12:00Z` → `2026-11-20`; null → empty.
+fn filter_day(v: &Value, _: &Args) -> tera::Result<Value> {
+    Ok(Value::String(match parse_ts(v) {
+        Some(t) => t.with_timezone(&chrono::Utc).format("%Y-%m-%d").to_string(),
+        None => v.as_str().unwrap_or_default().to_string(),
+    }))
+}
+
+/// Integer with thousands separators: `12345` → `12,345`.
+fn filter_num(v: &Value, _: &Args) -> tera::Result<Value> {
+    let n = match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        _ => return Ok(v.clone()),
+    };
+    let (sign, digits) = n.strip_prefix('-').map_or(("", n.as_str()), |d| ("-", d));
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(Value::String(n));
+    }
+    let mut out = String::from(sign);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    Ok(Value::String(out))
+}
+
+/// Sort key of a sensitivity: critical 4 … low 1, none 0.
+fn filter_sevrank(v: &Value, _: &Args) -> tera::Result<Value> {
+    Ok(Value::from(match v.as_str() {
+        Some("critical") => 4,
+        Some("high") => 3,
+        Some("medium") => 2,
+        Some("low") => 1,
+        _ => 0,
+    }))
+}
+
+/// `action_not_accessed` → `action not accessed`.
+fn filter_words(v: &Value, _: &Args) -> tera::Result<Value> {
+    Ok(Value::String(v.as_str().unwrap_or_default().replace('_', " ")))
+}
+
+/// Share of `total` as a whole percentage (`pct(total=n)`).
+fn filter_pct(v: &Value, args: &Args) -> tera::Result<Value> {
+    let part = v.as_u64().unwrap_or(0);
+    let total = args.get("total").and_then(Value::as_u64).unwrap_or(0);
+    Ok(Value::String(if total == 0 {
+        "0%".into()
+    } else {
+        let p = part * 100 / total;
+        if p == 0 && part > 0 { "<1%".into() } else { format!("{p}%") }
+    }))
+}
+
+fn tera() -> Result<tera::Tera> {
+    let mut t = tera::Tera::default();
+    t.add_raw_templates(TEMPLATES).map_err(|e| Error::Analysis(format!("report.html template: {e:?}")))?;
+    t.autoescape_on(vec![".html"]);
+    t.set_escape_fn(escape);
+    t.register_filter("ts", filter_ts);
+    t.register_filter("day", filter_day);
+    t.register_filter("num", filter_num);
+    t.register_filter("words", filter_words);
+    t.register_filter("pct", filter_pct);
+    t.register_filter("sevrank", filter_sevrank);
+    Ok(t)
+}
+
+/// Renders the self-contained HTML report.
+pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
+    let t = tera()?;
+    let ctx = tera::Context::from_serialize(view(model))
+        .map_err(|e| Error::Analysis(format!("report.html context: {e}")))?;
+    let werr = |message: String| Error::Write {
+        path: "report.html".into(),
+        message,
+    };
+    t.render_to("report.html", &ctx, &mut *w).map_err(|e| {
+        // Surface the innermost cause (tera nests "failed to render" errors).
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            msg = format!("{msg}: {s}");
+            src = s.source();
+        }
+        werr(msg)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
+    }
+
+    #[test]
+    fn numbers_get_separators() {
+        let n = |v: Value| filter_num(&v, &Args::new()).ok();
+        assert_eq!(n(Value::from(0)), Some(Value::from("0")));
+        assert_eq!(n(Value::from(999)), Some(Value::from("999")));
+        assert_eq!(n(Value::from(1000)), Some(Value::from("1,000")));
+        assert_eq!(n(Value::from(1234567)), Some(Value::from("1,234,567")));
+    }
+
+    #[test]
+    fn timestamps_are_formatted_in_utc() {
+        let v = Value::from("2026-11-20T09:12:00.123456+00:00");
+        assert_eq!(filter_ts(&v, &Args::new()).ok(), Some(Value::from("2026-11-20 09:12 UTC")));
+        assert_eq!(filter_day(&v, &Args::new()).ok(), Some(Value::from("2026-11-20")));
+    }
+}

@@ -1,0 +1,114 @@
+//! Report outputs. The report model is built once (`model`), then projected into every format.
+//! File names are chosen and files written atomically here, at the edge.
+
+pub mod csv;
+pub mod html;
+pub mod model;
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+pub use model::{Limits, ReportModel};
+
+use crate::analysis::{self, Analysis};
+use crate::error::{Error, Result};
+
+/// An output format of `report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Format {
+    Html,
+    Csv,
+    Json,
+    Parquet,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [Format::Html, Format::Csv, Format::Json, Format::Parquet];
+}
+
+/// Writes `path` through a temporary file in the same folder and renames it into place, so a
+/// reader never sees a half-written report.
+pub fn write_atomic<F>(path: &Path, body: F) -> Result<()>
+where
+    F: FnOnce(&mut dyn Write) -> Result<()>,
+{
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let werr = |e: std::io::Error| Error::Write {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let result = (|| {
+        let file = fs::File::create(&tmp).map_err(werr)?;
+        let mut w = BufWriter::new(file);
+        body(&mut w)?;
+        let file = w.into_inner().map_err(|e| werr(e.into_error()))?;
+        file.sync_all().map_err(werr)?;
+        fs::rename(&tmp, path).map_err(werr)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::Write {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Writes the requested formats into `out_dir`; returns the files written, sorted.
+pub fn write_report(
+    an: &Analysis<'_>,
+    model: &ReportModel,
+    out_dir: &Path,
+    formats: &[Format],
+) -> Result<Vec<PathBuf>> {
+    fs::create_dir_all(out_dir).map_err(|e| Error::Write {
+        path: out_dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let mut written = Vec::new();
+    for format in formats {
+        match format {
+            Format::Csv => {
+                let p = out_dir.join("findings.csv");
+                write_atomic(&p, |w| csv::write_findings(an, w).map_err(io(&p)))?;
+                written.push(p);
+                let p = out_dir.join("services.csv");
+                write_atomic(&p, |w| csv::write_services(an, w).map_err(io(&p)))?;
+                written.push(p);
+                let p = out_dir.join("principals.csv");
+                write_atomic(&p, |w| csv::write_principals(an, w).map_err(io(&p)))?;
+                written.push(p);
+            }
+            Format::Json => {
+                let p = out_dir.join("report.json");
+                write_atomic(&p, |w| {
+                    serde_json::to_writer_pretty(&mut *w, model).map_err(|e| io(&p)(e.into()))?;
+                    w.write_all(b"\n").map_err(io(&p))
+                })?;
+                written.push(p);
+            }
+            Format::Parquet => {
+                let p = out_dir.join("findings.parquet");
+                write_atomic(&p, |w| analysis::write_findings_parquet(an, w))?;
+                written.push(p);
+            }
+            Format::Html => {
+                let p = out_dir.join("report.html");
+                write_atomic(&p, |w| html::render(model, w))?;
+                written.push(p);
+            }
+        }
+    }
+    written.sort();
+    Ok(written)
+}

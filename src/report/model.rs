@@ -1,0 +1,331 @@
+//! The report model: one serialisable view of an analysis, rendered as `report.json`, projected
+//! into the CSVs and drawn by the HTML template. Built once; every format reads it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::analysis::sensitivity::category;
+use crate::analysis::{
+    AccountWarning, Analysis, BySensitivity, Counts, ExclusionRule, ExportInfo, Finding, PrincipalInfo,
+    Reason, Sensitivity, Status,
+};
+use crate::model::Timestamp;
+
+/// How many findings the model carries in full (the CSV/Parquet carry every row).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Limits {
+    /// Top actionable unused findings shown in "What to remove first".
+    pub top_findings: usize,
+    /// Unused findings listed per principal.
+    pub per_principal: usize,
+    /// Principals that get a full section in the HTML report.
+    pub principal_sections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            top_findings: 200,
+            per_principal: 100,
+            principal_sections: 200,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogInfo {
+    pub source: String,
+    pub version: String,
+    pub updated: String,
+    pub actions: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsInfo {
+    pub unused_after_days: u32,
+    /// Set when `--as-of` overrode the exports' own times.
+    pub as_of_flag: Option<Timestamp>,
+    pub config_file: Option<String>,
+}
+
+/// One finding as every output shows it. Field order = `findings.csv` column order.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingView {
+    pub account_id: String,
+    pub principal_type: &'static str,
+    pub principal_name: String,
+    pub principal_arn: String,
+    pub service: String,
+    pub action: String,
+    pub access_level: &'static str,
+    pub status: Status,
+    pub reason: Reason,
+    pub sensitivity: Sensitivity,
+    pub risk_categories: Vec<&'static str>,
+    pub last_accessed: Option<Timestamp>,
+    pub last_accessed_region: Option<String>,
+    pub days_since_access: Option<i64>,
+    pub granted_by: String,
+    /// `all` (Resource "*") or `scoped`.
+    pub resource_scope: &'static str,
+    pub rank: u32,
+    pub conditional: bool,
+    pub actionable: bool,
+    pub excluded: bool,
+    pub exclusion_reason: Option<String>,
+}
+
+impl FindingView {
+    pub fn new(an: &Analysis<'_>, f: &Finding) -> FindingView {
+        let p = an.principal(f);
+        let info = an.catalog.action(f.action);
+        FindingView {
+            account_id: p.account_id.clone(),
+            principal_type: p.kind.as_str(),
+            principal_name: p.name.clone(),
+            principal_arn: p.arn.clone(),
+            service: info.service.to_string(),
+            action: an.catalog.full_name(f.action),
+            access_level: info.level.as_str(),
+            status: f.status,
+            reason: f.reason,
+            sensitivity: f.sensitivity,
+            risk_categories: category::names(f.categories),
+            last_accessed: f.last_accessed,
+            last_accessed_region: f.last_accessed_region.clone(),
+            days_since_access: f.days_since_access,
+            granted_by: an.granted_by[f.granted_by as usize].clone(),
+            resource_scope: if f.scoped { "scoped" } else { "all" },
+            rank: f.rank,
+            conditional: f.conditional,
+            actionable: p.actionable,
+            excluded: f.exclusion.is_some(),
+            exclusion_reason: f
+                .exclusion
+                .and_then(|id| an.config.exclusions.get(id - 1))
+                .map(|r| r.reason.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReasonCount {
+    pub reason: Reason,
+    pub status: Status,
+    pub explanation: &'static str,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub accounts: usize,
+    pub principals: usize,
+    pub principals_with_unused: usize,
+    pub unused_roles: usize,
+    pub totals: Counts,
+    /// Unused, actionable, not excluded.
+    pub unused_by_sensitivity: BySensitivity,
+    pub reasons: Vec<ReasonCount>,
+}
+
+/// Unused (actionable, not excluded) findings of one service, by sensitivity.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceRisk {
+    pub service: String,
+    #[serde(flatten)]
+    pub by_sensitivity: BySensitivity,
+    pub total: u64,
+}
+
+/// A principal with its unused findings for the per-principal sections.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrincipalView {
+    #[serde(flatten)]
+    pub info: PrincipalInfo,
+    /// Highest-ranked unused findings (up to `Limits::per_principal`).
+    pub unused: Vec<FindingView>,
+    /// Unused findings not listed in `unused`.
+    pub unused_omitted: u64,
+    /// Unknown findings by reason.
+    pub unknown_by_reason: BTreeMap<&'static str, u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportModel {
+    pub tool: ToolInfo,
+    pub catalog: CatalogInfo,
+    pub settings: SettingsInfo,
+    pub limits: Limits,
+    pub accounts: Vec<ExportInfo>,
+    pub warnings: Vec<AccountWarning>,
+    pub summary: Summary,
+    /// Top principals by score (at most 20).
+    pub riskiest_principals: Vec<PrincipalRank>,
+    pub unused_by_service: Vec<ServiceRisk>,
+    /// Ranked actionable unused findings (at most `limits.top_findings`).
+    pub top_findings: Vec<FindingView>,
+    pub top_findings_omitted: u64,
+    /// Sorted by (account, type, name).
+    pub principals: Vec<PrincipalView>,
+    pub exclusions: Vec<ExclusionRule>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PrincipalRank {
+    pub account_id: String,
+    pub principal_type: &'static str,
+    pub principal_name: String,
+    pub principal_arn: String,
+    pub score: u64,
+    pub unused_by_sensitivity: BySensitivity,
+    pub counts: Counts,
+    pub flags: Vec<&'static str>,
+}
+
+fn is_actionable_unused(an: &Analysis<'_>, f: &Finding) -> bool {
+    f.status == Status::Unused && f.exclusion.is_none() && an.principal(f).actionable
+}
+
+impl ReportModel {
+    pub fn build(an: &Analysis<'_>, limits: Limits) -> ReportModel {
+        let mut reasons: BTreeMap<Reason, u64> = Reason::ALL.iter().map(|r| (*r, 0)).collect();
+        let mut by_service: BTreeMap<String, BySensitivity> = BTreeMap::new();
+        let mut per_principal: Vec<Vec<FindingView>> = vec![Vec::new(); an.principals.len()];
+        let mut omitted = vec![0u64; an.principals.len()];
+        let mut unknown: Vec<BTreeMap<&'static str, u64>> = vec![BTreeMap::new(); an.principals.len()];
+        let mut top = Vec::new();
+        let mut top_omitted = 0;
+        for f in &an.findings {
+            *reasons.entry(f.reason).or_default() += 1;
+            let pi = f.principal as usize;
+            if f.status == Status::Unknown {
+                *unknown[pi].entry(f.reason.as_str()).or_default() += 1;
+            }
+            if f.status == Status::Unused && f.exclusion.is_none() {
+                if per_principal[pi].len() < limits.per_principal {
+                    per_principal[pi].push(FindingView::new(an, f));
+                } else {
+                    omitted[pi] += 1;
+                }
+            }
+            if is_actionable_unused(an, f) {
+                let svc = an.catalog.action(f.action).service.to_string();
+                let e = by_service.entry(svc).or_default();
+                match f.sensitivity {
+                    Sensitivity::Critical => e.critical += 1,
+                    Sensitivity::High => e.high += 1,
+                    Sensitivity::Medium => e.medium += 1,
+                    Sensitivity::Low => e.low += 1,
+                }
+                if top.len() < limits.top_findings {
+                    top.push(FindingView::new(an, f));
+                } else {
+                    top_omitted += 1;
+                }
+            }
+        }
+        let mut unused_by_service: Vec<ServiceRisk> = by_service
+            .into_iter()
+            .map(|(service, s)| ServiceRisk {
+                total: s.critical + s.high + s.medium + s.low,
+                service,
+                by_sensitivity: s,
+            })
+            .collect();
+        unused_by_service.sort_by(|a, b| {
+            (b.by_sensitivity.critical, b.by_sensitivity.high, b.total)
+                .cmp(&(a.by_sensitivity.critical, a.by_sensitivity.high, a.total))
+                .then(a.service.cmp(&b.service))
+        });
+
+        let mut ranked: Vec<&PrincipalInfo> = an.principals.iter().filter(|p| p.score > 0).collect();
+        ranked.sort_by(|a, b| {
+            b.score
+                .cmp(&a.score)
+                .then(a.account_id.cmp(&b.account_id))
+                .then(a.kind.cmp(&b.kind))
+                .then(a.name.cmp(&b.name))
+        });
+        let riskiest_principals = ranked
+            .iter()
+            .take(20)
+            .map(|p| PrincipalRank {
+                account_id: p.account_id.clone(),
+                principal_type: p.kind.as_str(),
+                principal_name: p.name.clone(),
+                principal_arn: p.arn.clone(),
+                score: p.score,
+                unused_by_sensitivity: p.unused_by_sensitivity,
+                counts: p.counts,
+                flags: p.flags.clone(),
+            })
+            .collect();
+
+        let principals: Vec<PrincipalView> = an
+            .principals
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PrincipalView {
+                info: p.clone(),
+                unused: std::mem::take(&mut per_principal[i]),
+                unused_omitted: omitted[i],
+                unknown_by_reason: std::mem::take(&mut unknown[i]),
+            })
+            .collect();
+
+        ReportModel {
+            tool: ToolInfo {
+                name: "iam-tighten",
+                version: crate::VERSION,
+            },
+            catalog: CatalogInfo {
+                source: an.catalog.source().to_string(),
+                version: an.catalog.version().to_string(),
+                updated: an.catalog.updated().to_string(),
+                actions: an.catalog.len(),
+            },
+            settings: SettingsInfo {
+                unused_after_days: an.settings.unused_after_days,
+                as_of_flag: an.settings.as_of,
+                config_file: an.config.path.as_ref().map(|p| p.display().to_string()),
+            },
+            limits,
+            accounts: an.exports.clone(),
+            warnings: an.warnings.clone(),
+            summary: Summary {
+                accounts: an.exports.len(),
+                principals: an.principals.len(),
+                principals_with_unused: an.principals.iter().filter(|p| p.score > 0).count(),
+                unused_roles: an
+                    .principals
+                    .iter()
+                    .filter(|p| p.flags.contains(&"unused_role"))
+                    .count(),
+                totals: an.totals,
+                unused_by_sensitivity: an.unused_by_sensitivity,
+                reasons: reasons
+                    .into_iter()
+                    .map(|(reason, count)| ReasonCount {
+                        reason,
+                        status: reason.status(),
+                        explanation: reason.explain(),
+                        count,
+                    })
+                    .collect(),
+            },
+            riskiest_principals,
+            unused_by_service,
+            top_findings: top,
+            top_findings_omitted: top_omitted,
+            principals,
+            exclusions: an.config.exclusions.clone(),
+        }
+    }
+}

@@ -1,0 +1,681 @@
+//! Loading export folders: every real AWS shape, and every bad input (errors and warnings).
+//! Fixtures are written by `tests/fixtures/input/gen.py`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use iam_tighten::Error;
+use iam_tighten::input::{LoadOptions, load_export, load_exports, parse_timestamp};
+use iam_tighten::model::{Export, PrincipalType, ReportDate, Timestamp};
+use iam_tighten::policy::{ActionClause, ResourceClause};
+use predicates::str::contains;
+
+const SPECIAL: &str = "ci.deploy+bot@prod=1,x_y-z";
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/input")
+        .join(rel)
+}
+
+fn load(rel: &str) -> Export {
+    load_export(&fixture(rel), &LoadOptions::default()).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn load_err(rel: &str) -> Error {
+    match load_export(&fixture(rel), &LoadOptions::default()) {
+        Ok(_) => panic!("{rel}: expected an error"),
+        Err(e) => e,
+    }
+}
+
+fn ts(s: &str) -> Timestamp {
+    parse_timestamp(s).expect("test timestamp")
+}
+
+/// Asserts a `Parse` error on `file` at `json_path` whose message contains `needle`.
+fn assert_parse(err: &Error, file: &str, json_path: &str, needle: &str) {
+    match err {
+        Error::Parse {
+            path,
+            json_path: at,
+            message,
+        } => {
+            assert!(path.ends_with(file), "{err}");
+            assert_eq!(at, json_path, "{err}");
+            assert!(message.contains(needle), "{err}");
+        }
+        other => panic!("expected Error::Parse, got {other:?}"),
+    }
+    assert!(err.to_string().contains(file), "{err}");
+}
+
+fn assert_input(err: &Error, file: &str, needle: &str) {
+    match err {
+        Error::Input { path, message } => {
+            assert!(path.ends_with(file), "{err}");
+            assert!(message.contains(needle), "{err}");
+        }
+        other => panic!("expected Error::Input, got {other:?}"),
+    }
+}
+
+/// Everything an export means, as text, so exports from different clients can be compared.
+fn meaning(e: &Export) -> String {
+    let mut s = format!("{} {} {:?}\n", e.account_id, e.partition, e.data_time);
+    for p in &e.principals {
+        let _ = writeln!(
+            s,
+            "{} {} {} {} {} {:?} {:?} {:?} {:?} {:?} {:?} {}",
+            p.kind,
+            p.name,
+            p.id,
+            p.arn,
+            p.path,
+            p.created,
+            p.attached_policies,
+            p.groups,
+            p.permissions_boundary,
+            p.tags,
+            p.role_last_used,
+            p.service_linked
+        );
+        for i in &p.inline_policies {
+            let _ = writeln!(s, "  inline {} {:?}", i.name, i.document.statements);
+        }
+    }
+    for (arn, p) in &e.policies {
+        let _ = writeln!(
+            s,
+            "{arn} {} {} {} {:?} {:?} {:?} {:?}",
+            p.name,
+            p.path,
+            p.aws_managed,
+            p.default_version_id,
+            p.create_date,
+            p.update_date,
+            p.document.statements
+        );
+    }
+    for (key, la) in &e.last_accessed {
+        let _ = writeln!(
+            s,
+            "{key:?} {:?} {:?} {:?}",
+            la.job_type, la.job_creation, la.job_completion
+        );
+        for svc in &la.services {
+            let _ = writeln!(s, "  {svc:?}");
+        }
+    }
+    let _ = writeln!(s, "{:?}", e.credential_report);
+    s
+}
+
+#[test]
+fn cli_v1_export() {
+    let e = load("cli-v1");
+    assert_eq!(
+        (e.account_id.as_str(), e.partition.as_str()),
+        ("123456789012", "aws")
+    );
+    assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+    let names: Vec<_> = e
+        .principals
+        .iter()
+        .map(|p| (p.kind, p.name.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (PrincipalType::Role, "AWSServiceRoleForSupport"),
+            (PrincipalType::Role, "app-role"),
+            (PrincipalType::Role, SPECIAL),
+            (PrincipalType::User, "alice"),
+            (PrincipalType::Group, "developers"),
+        ]
+    );
+
+    let app = e
+        .principal(PrincipalType::Role, "app-role")
+        .expect("app-role");
+    assert_eq!(app.inline_policies[0].name, "inline-s3");
+    assert_eq!(
+        app.attached_policies,
+        [
+            "arn:aws:iam::123456789012:policy/app-policy",
+            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+        ]
+    );
+    assert_eq!(
+        app.permissions_boundary.as_deref(),
+        Some("arn:aws:iam::123456789012:policy/boundaries/dev-boundary")
+    );
+    assert_eq!(app.tags.get("team").map(String::as_str), Some("payments"));
+    let last_used = app.role_last_used.clone().expect("roles have RoleLastUsed");
+    assert_eq!(last_used.date, Some(ts("2024-04-30T18:22:31Z")));
+    assert_eq!(last_used.region.as_deref(), Some("us-east-1"));
+    assert!(!app.service_linked);
+    let slr = e
+        .principal(PrincipalType::Role, "AWSServiceRoleForSupport")
+        .expect("slr");
+    assert!(slr.service_linked);
+    assert_eq!(slr.role_last_used.as_ref().map(|r| r.date), Some(None));
+    let alice = e.principal(PrincipalType::User, "alice").expect("alice");
+    assert_eq!(alice.groups, ["developers"]);
+    assert_eq!(alice.created, Some(ts("2021-03-04T05:06:07Z")));
+    assert!(alice.role_last_used.is_none());
+
+    let app_policy = &e.policies["arn:aws:iam::123456789012:policy/app-policy"];
+    assert!(!app_policy.aws_managed);
+    assert_eq!(
+        app_policy.document.statements.len(),
+        2,
+        "the default version v2"
+    );
+    let lambda = &e.policies["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"];
+    assert!(lambda.aws_managed);
+    assert_eq!(
+        (lambda.name.as_str(), lambda.path.as_str()),
+        ("AWSLambdaBasicExecutionRole", "/service-role/")
+    );
+
+    assert_eq!(e.last_accessed.len(), 5);
+    let la = &e.last_accessed[&(PrincipalType::Role, "app-role".to_string())];
+    let namespaces: Vec<_> = la.services.iter().map(|s| s.namespace.as_str()).collect();
+    assert_eq!(namespaces, ["ec2", "logs", "s3"]);
+    let ec2 = &la.services[0];
+    assert_eq!(ec2.last_authenticated, Some(ts("2024-04-30T18:22:00Z")));
+    let tracked = ec2.tracked_actions.as_ref().expect("tracked");
+    assert_eq!(tracked[0].name, "DescribeInstances");
+    assert_eq!(tracked[0].last_accessed, Some(ts("2024-04-30T18:22:00Z")));
+    assert_eq!(
+        (tracked[1].name.as_str(), tracked[1].last_accessed),
+        ("RunInstances", None)
+    );
+    assert_eq!(la.services[1].tracked_actions, None, "absent list");
+    assert_eq!(la.services[2].tracked_actions, Some(vec![]), "empty list");
+    assert!(
+        e.last_accessed
+            .contains_key(&(PrincipalType::Role, SPECIAL.to_string()))
+    );
+    assert_eq!(e.data_time, Some(ts("2024-05-02T09:14:07.118Z")));
+
+    let report = e.credential_report.as_ref().expect("credential report");
+    assert_eq!(report.len(), 2);
+    let root = &report[0];
+    assert!(root.is_root());
+    assert_eq!(root.password_enabled, None);
+    assert_eq!(root.password_last_changed, ReportDate::NotSupported);
+    assert!(root.mfa_active);
+    let alice_row = &report[1];
+    assert_eq!(alice_row.password_enabled, Some(true));
+    assert_eq!(alice_row.password_last_used, ReportDate::NoInformation);
+    assert_eq!(alice_row.password_next_rotation, ReportDate::NotApplicable);
+    assert_eq!(
+        alice_row.access_keys[0].last_used_date,
+        ReportDate::Date(ts("2024-05-01T18:39:00Z"))
+    );
+    assert_eq!(
+        alice_row.access_keys[0].last_used_service.as_deref(),
+        Some("ec2")
+    );
+    assert_eq!(alice_row.access_keys[1].last_used_region, None);
+    assert!(!alice_row.access_keys[1].active);
+
+    let paths: Vec<_> = e.files.iter().map(|f| f.path.as_str()).collect();
+    assert!(paths.contains(&"authorization-details.json"));
+    assert!(paths.contains(&"last-accessed/roles/ci.deploy+bot@prod=1,x_y-z.json"));
+    assert!(paths.windows(2).all(|w| w[0] < w[1]), "sorted");
+    assert!(e.files.iter().all(|f| f.sha256.len() == 64 && f.bytes > 0));
+}
+
+#[test]
+fn cli_v2_export_means_the_same_as_cli_v1() {
+    let v2 = load("cli-v2");
+    assert_eq!(meaning(&v2), meaning(&load("cli-v1")));
+    assert!(v2.warnings.is_empty(), "{:?}", v2.warnings);
+    let manifest = v2.manifest.as_ref().expect("manifest");
+    assert_eq!(manifest.created, Some(ts("2024-05-02T09:20:00Z")));
+    assert_eq!(manifest.files.len(), 7, "verified against the files");
+    assert!(v2.files.iter().any(|f| f.path == "manifest.json"));
+}
+
+#[test]
+fn boto3_str_export_means_the_same_as_cli_v1() {
+    // Space-separated timestamps, nulls, compact JSON, reordered CSV columns with True/False.
+    assert_eq!(meaning(&load("boto3-str")), meaning(&load("cli-v1")));
+}
+
+#[test]
+fn moto_export_with_url_encoded_documents_and_no_policy_names() {
+    let e = load("moto");
+    assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+    let app_policy = &e.policies["arn:aws:iam::123456789012:policy/app-policy"];
+    assert_eq!(app_policy.name, "app-policy", "from the ARN");
+    assert_eq!(app_policy.document.statements.len(), 2);
+    let boundary = &e.policies["arn:aws:iam::123456789012:policy/boundaries/dev-boundary"];
+    assert_eq!(boundary.name, "dev-boundary");
+    assert_eq!(
+        boundary.document.statements[0].resources,
+        Some(ResourceClause::Resource(vec!["arn:aws:s3:::a+b/*".into()])),
+        "+ is not a space"
+    );
+    let app = e
+        .principal(PrincipalType::Role, "app-role")
+        .expect("app-role");
+    assert_eq!(
+        app.inline_policies[0].document.statements[0].actions,
+        ActionClause::Action(vec!["s3:ListBucket".into()])
+    );
+    assert_eq!(
+        app.role_last_used,
+        Some(Default::default()),
+        "RoleLastUsed {{}}"
+    );
+    let alice = e.principal(PrincipalType::User, "alice").expect("alice");
+    assert_eq!(
+        alice.inline_policies[0].document.statements.len(),
+        1,
+        "plain JSON string"
+    );
+
+    let la = &e.last_accessed[&(PrincipalType::Role, "app-role".to_string())];
+    assert_eq!(la.services[0].namespace, "ec2", "lower-cased");
+    let tracked = la.services[0].tracked_actions.as_ref().expect("tracked");
+    assert_eq!(tracked[1].name, "RunInstances", "prefix stripped");
+    assert_eq!(la.job_creation, Some(ts("2024-05-02T09:14:03.512Z")));
+    // Same last-accessed meaning as the CLI export, microsecond timestamps and all.
+    let v1 = load("cli-v1");
+    for (key, la) in &e.last_accessed {
+        assert_eq!(la.services, v1.last_accessed[key].services, "{key:?}");
+    }
+
+    let report = e.credential_report.as_ref().expect("credential report");
+    assert_eq!(report.len(), 1, "moto has no root row");
+    assert!(!report[0].is_root());
+    assert_eq!(report[0].password_last_used, ReportDate::NotSupported);
+    assert_eq!(report[0].access_keys[0].last_used_region, None);
+}
+
+#[test]
+fn multi_version_policies_use_the_default_version() {
+    let e = load("multi-version");
+    let statement_actions = |arn: &str| e.policies[arn].document.statements[0].actions.clone();
+    assert_eq!(
+        statement_actions("arn:aws:iam::123456789012:policy/three-versions"),
+        ActionClause::Action(vec!["sns:Subscribe".into()]),
+        "IsDefaultVersion"
+    );
+    assert_eq!(
+        statement_actions("arn:aws:iam::123456789012:policy/no-default-flags"),
+        ActionClause::Action(vec!["sqs:ReceiveMessage".into()]),
+        "DefaultVersionId when no IsDefaultVersion"
+    );
+    let view = &e.policies["arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"];
+    assert!(view.aws_managed);
+    assert_eq!(view.path, "/job-function/");
+    assert_eq!(view.default_version_id.as_deref(), Some("v5"));
+    assert!(e.credential_report.is_none());
+    let codes: Vec<_> = e.warnings.iter().map(|w| w.code.as_str()).collect();
+    assert_eq!(codes, ["credential_report_missing"]);
+}
+
+#[test]
+fn org_folder_expands_to_its_exports_sorted_by_account() {
+    let exports = load_exports(&[fixture("org")], &LoadOptions::default()).expect("org");
+    let ids: Vec<_> = exports.iter().map(|e| e.account_id.as_str()).collect();
+    assert_eq!(ids, ["111111111111", "222222222222"]);
+    let sandbox = &exports[0];
+    assert!(sandbox.root.ends_with("b-sandbox"));
+    assert!(sandbox.principals.is_empty());
+    assert_eq!(
+        sandbox.data_time,
+        Some(ts("2024-05-01T00:00:00Z")),
+        "manifest time"
+    );
+    assert_eq!(exports[1].data_time, Some(ts("2024-05-03T01:00:00Z")));
+
+    let mixed = load_exports(
+        &[fixture("org"), fixture("cli-v1")],
+        &LoadOptions::default(),
+    )
+    .expect("mixed");
+    let ids: Vec<_> = mixed.iter().map(|e| e.account_id.as_str()).collect();
+    assert_eq!(ids, ["111111111111", "123456789012", "222222222222"]);
+}
+
+#[test]
+fn warnings_are_collected_and_sorted() {
+    let e = load("warnings");
+    let got: Vec<(&str, Option<&str>)> = e
+        .warnings
+        .iter()
+        .map(|w| (w.code.as_str(), w.file.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("credential_report_missing", Some("credential-report.csv")),
+            (
+                "last_accessed_incomplete",
+                Some("last-accessed/roles/failed-role.json")
+            ),
+            (
+                "last_accessed_incomplete",
+                Some("last-accessed/roles/running-role.json")
+            ),
+            (
+                "last_accessed_incomplete",
+                Some("last-accessed/roles/truncated-role.json")
+            ),
+            ("last_accessed_missing", Some("last-accessed")),
+            (
+                "last_accessed_unexpected_file",
+                Some("last-accessed/policies")
+            ),
+            (
+                "last_accessed_unexpected_file",
+                Some("last-accessed/roles/notes.txt")
+            ),
+            (
+                "last_accessed_unknown_principal",
+                Some("last-accessed/roles/ghost-role.json")
+            ),
+            ("policy_missing", Some("authorization-details.json")),
+        ]
+    );
+    let message = |file: &str| {
+        e.warnings
+            .iter()
+            .find(|w| w.file.as_deref() == Some(file))
+            .map(|w| w.message.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        message("last-accessed/roles/failed-role.json")
+            .contains("Internal failure generating report")
+    );
+    assert!(message("last-accessed/roles/running-role.json").contains("IN_PROGRESS"));
+    assert!(message("last-accessed/roles/truncated-role.json").contains("incomplete data"));
+    let missing = message("last-accessed");
+    assert!(missing.starts_with("2 principals"), "{missing}");
+    assert!(
+        missing.contains("role/no-file-role") && missing.contains("user/carol"),
+        "{missing}"
+    );
+    assert!(!e.warnings.iter().any(|w| w.message.contains("DS_Store")));
+    // Only the complete report is usable.
+    let keys: Vec<_> = e.last_accessed.keys().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(keys, ["app-role"]);
+    assert_eq!(e.data_time, Some(ts("2024-05-02T09:10:02Z")));
+}
+
+#[test]
+fn strict_turns_warnings_into_errors() {
+    let err = load_export(&fixture("warnings"), &LoadOptions { strict: true }).expect_err("strict");
+    assert_input(&err, "credential-report.csv", "--strict");
+    assert!(err.to_string().contains("(and 8 more warnings)"), "{err}");
+    assert!(load_export(&fixture("cli-v1"), &LoadOptions { strict: true }).is_ok());
+}
+
+// ---- errors ---------------------------------------------------------------------------------
+
+#[test]
+fn missing_export_folder() {
+    let err =
+        load_exports(&[fixture("no-such-export")], &LoadOptions::default()).expect_err("missing");
+    assert!(matches!(err, Error::Read { .. }), "{err:?}");
+    assert!(err.to_string().contains("no-such-export"), "{err}");
+}
+
+#[test]
+fn missing_authorization_details() {
+    assert_input(
+        &load_err("bad/no-authorization-details"),
+        "authorization-details.json",
+        "missing",
+    );
+    let err = load_exports(
+        &[fixture("bad/no-authorization-details")],
+        &LoadOptions::default(),
+    )
+    .expect_err("missing");
+    assert_input(
+        &err,
+        "no-authorization-details/authorization-details.json",
+        "missing",
+    );
+}
+
+#[test]
+fn empty_file() {
+    assert_parse(
+        &load_err("bad/empty-file"),
+        "authorization-details.json",
+        "$",
+        "empty file",
+    );
+}
+
+#[test]
+fn truncated_file() {
+    let err = load_err("bad/truncated");
+    assert!(err.to_string().contains("truncated"), "{err}");
+    assert!(err.to_string().contains("line "), "{err}");
+    assert!(
+        matches!(err, Error::Parse { .. })
+            && err.to_string().contains("authorization-details.json")
+    );
+}
+
+#[test]
+fn not_json() {
+    assert_parse(
+        &load_err("bad/not-json"),
+        "authorization-details.json",
+        "$",
+        "not valid JSON",
+    );
+    assert!(
+        load_err("bad/not-json")
+            .to_string()
+            .contains("line 1 column 1")
+    );
+}
+
+#[test]
+fn wrong_top_level_shapes() {
+    assert_parse(
+        &load_err("bad/top-level-array"),
+        "authorization-details.json",
+        "$",
+        "expected a JSON object, found a list",
+    );
+    assert_parse(
+        &load_err("bad/last-accessed-as-authz"),
+        "authorization-details.json",
+        "$",
+        "this is a last-accessed report",
+    );
+}
+
+#[test]
+fn not_utf8() {
+    match load_err("bad/not-utf8") {
+        Error::NotUtf8 { path, offset } => {
+            assert!(path.ends_with("authorization-details.json"));
+            assert!(offset > 0);
+        }
+        other => panic!("expected NotUtf8, got {other:?}"),
+    }
+}
+
+#[test]
+fn malformed_timestamp_names_its_json_path() {
+    assert_parse(
+        &load_err("bad/bad-timestamp"),
+        "authorization-details.json",
+        "$.RoleDetailList[1].CreateDate",
+        "malformed timestamp \"last tuesday\"",
+    );
+    assert_parse(
+        &load_err("bad/bad-last-accessed-timestamp"),
+        "last-accessed/roles/app-role.json",
+        "$.ServicesLastAccessed[0].LastAuthenticated",
+        "malformed timestamp",
+    );
+}
+
+#[test]
+fn bad_policy_document_names_the_path_inside_the_file() {
+    assert_parse(
+        &load_err("bad/bad-policy-document"),
+        "authorization-details.json",
+        "$.RoleDetailList[0].RolePolicyList[0].PolicyDocument.Statement[1].Action",
+        "expected a string or a list of strings",
+    );
+}
+
+#[test]
+fn no_default_policy_version() {
+    assert_parse(
+        &load_err("bad/no-default-version"),
+        "authorization-details.json",
+        "$.Policies[0].PolicyVersionList",
+        "DefaultVersionId \"v9\"",
+    );
+}
+
+#[test]
+fn no_principals_and_no_manifest() {
+    assert_input(
+        &load_err("bad/no-principals"),
+        "authorization-details.json",
+        "cannot tell which account",
+    );
+}
+
+#[test]
+fn manifest_checksum_mismatch() {
+    assert_input(
+        &load_err("bad/checksum-mismatch"),
+        "authorization-details.json",
+        "SHA-256 mismatch",
+    );
+}
+
+#[test]
+fn malformed_last_accessed_file_is_an_error() {
+    let err = load_err("bad/malformed-last-accessed");
+    assert!(matches!(err, Error::Parse { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("last-accessed/roles/app-role.json"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("truncated"), "{err}");
+}
+
+#[test]
+fn credential_report_errors() {
+    assert_parse(
+        &load_err("bad/credential-report-missing-column"),
+        "credential-report.csv",
+        "line 1",
+        "missing column \"mfa_active\"",
+    );
+    assert_parse(
+        &load_err("bad/credential-report-bad-boolean"),
+        "credential-report.csv",
+        "line 3, column mfa_active",
+        "expected true or false, found \"yes\"",
+    );
+}
+
+#[test]
+fn same_account_twice() {
+    let err = load_exports(&[fixture("bad/duplicate-account")], &LoadOptions::default())
+        .expect_err("dup");
+    assert_input(&err, "second", "account 123456789012 is exported twice");
+    assert!(err.to_string().contains("first"), "{err}");
+    let err = load_exports(
+        &[fixture("cli-v1"), fixture("cli-v2")],
+        &LoadOptions::default(),
+    )
+    .expect_err("dup");
+    assert!(
+        err.to_string().contains("cli-v1") && err.to_string().contains("cli-v2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn org_sub_folder_with_json_but_no_authorization_details() {
+    let err =
+        load_exports(&[fixture("bad/org-stray-json")], &LoadOptions::default()).expect_err("stray");
+    assert_input(&err, "broken", "no authorization-details.json");
+}
+
+// ---- the command line: exit code 2 and the file named on stderr -----------------------------
+
+fn report_fails(args: &[&Path], needle: &str) {
+    let out = tempfile::tempdir().expect("tempdir");
+    Command::cargo_bin("iam-tighten")
+        .expect("binary")
+        .arg("report")
+        .args(args)
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .code(2)
+        .stderr(contains(needle));
+}
+
+#[test]
+fn cli_missing_folder() {
+    report_fails(&[&fixture("no-such-export")], "no-such-export");
+}
+
+#[test]
+fn cli_truncated_file() {
+    report_fails(&[&fixture("bad/truncated")], "authorization-details.json");
+}
+
+#[test]
+fn cli_malformed_timestamp() {
+    report_fails(
+        &[&fixture("bad/bad-timestamp")],
+        "$.RoleDetailList[1].CreateDate",
+    );
+}
+
+#[test]
+fn cli_checksum_mismatch() {
+    report_fails(&[&fixture("bad/checksum-mismatch")], "SHA-256 mismatch");
+}
+
+#[test]
+fn cli_malformed_last_accessed() {
+    report_fails(&[&fixture("bad/malformed-last-accessed")], "app-role.json");
+}
+
+#[test]
+fn cli_duplicate_account() {
+    report_fails(&[&fixture("cli-v1"), &fixture("cli-v2")], "exported twice");
+}
+
+#[test]
+fn cli_strict_warnings() {
+    let out = tempfile::tempdir().expect("tempdir");
+    Command::cargo_bin("iam-tighten")
+        .expect("binary")
+        .arg("report")
+        .arg(fixture("warnings"))
+        .arg("--strict")
+        .arg("--out")
+        .arg(out.path())
+        .assert()
+        .code(2)
+        .stderr(contains("credential-report.csv"));
+}
