@@ -87,16 +87,52 @@ pub struct DiffArgs {
 }
 
 #[derive(Debug, Args)]
+// Without the `fetch` feature the flags are parsed (so `--help` documents them) but not read.
+#[cfg_attr(not(feature = "fetch"), allow(dead_code))]
 pub struct FetchArgs {
-    /// Folder to write the export into.
+    /// Folder to write the export into. Rerunning with the same folder resumes: files that
+    /// exist are kept (see --refresh).
     #[arg(long, short, value_name = "DIR")]
     pub out: PathBuf,
-    /// AWS profile to use.
-    #[arg(long)]
+    /// AWS profile to use (default: AWS_PROFILE, else the standard credential chain).
+    #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
-    /// AWS region for the API endpoint.
-    #[arg(long)]
+    /// AWS region for the API endpoint (default: from the profile or environment, else
+    /// us-east-1; IAM is global, so set it only for other partitions, e.g. cn-north-1).
+    #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+    /// Last-accessed jobs to run at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Fetch everything again, even files that already exist in --out.
+    #[arg(long)]
+    pub refresh: bool,
+    /// Also write last-accessed files for groups (not needed for the report: a user's file
+    /// covers what it inherits from its groups).
+    #[arg(long)]
+    pub groups: bool,
+    /// Give up on a last-accessed job still running after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub job_timeout: u64,
+    /// Attempts per AWS call inside the SDK (adaptive retry); throttling beyond that is retried
+    /// again with exponential backoff and full jitter.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+    /// Testing aid: send every AWS call to this endpoint (e.g. the moto emulator in
+    /// tests/emulator). Never needed against AWS.
+    #[arg(long, value_name = "URL", hide = true)]
+    pub endpoint_url: Option<String>,
+    /// Testing aid: first pause between polls of a job, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
+    pub poll_interval_ms: u64,
+    /// Testing aid: base of our throttling backoff, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 500, hide = true)]
+    pub backoff_ms: u64,
+    /// Testing aid: the SDK's retry mode. `adaptive` (default) also rate-limits the client
+    /// after throttling, which is right for AWS and slow against an emulator that throttles on
+    /// purpose.
+    #[arg(long, value_name = "MODE", default_value = "adaptive", value_parser = ["adaptive", "standard"], hide = true)]
+    pub retry_mode: String,
 }
 
 #[derive(Debug, Args)]

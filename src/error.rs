@@ -8,12 +8,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file or folder could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{}: cannot read: {err}", path.display())]
+    Read { path: PathBuf, err: std::io::Error },
     /// A file is not valid UTF-8.
     #[error("{}: not UTF-8 text (byte offset {offset}); AWS exports are UTF-8 JSON/CSV", path.display())]
     NotUtf8 { path: PathBuf, offset: usize },
@@ -57,7 +53,7 @@ impl Error {
     pub fn read(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Read {
             path: path.into(),
-            source,
+            err: source,
         }
     }
 }

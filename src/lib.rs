@@ -6,10 +6,14 @@
 
 pub mod analysis;
 pub mod catalog;
+pub mod diff;
 pub mod error;
+#[cfg(feature = "fetch")]
+pub mod fetch;
 pub mod input;
 pub mod model;
 pub mod policy;
+pub mod recommend;
 pub mod report;
 
 pub use error::{Error, Result};

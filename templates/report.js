@@ -10,7 +10,10 @@
     var c = row.cells[col];
     if (!c) { return ''; }
     var v = c.getAttribute('data-v');
-    return v !== null ? v : c.textContent.trim().toLowerCase();
+    if (v !== null) { return v; }
+    var t = c.textContent.trim();
+    // "12,345" sorts as a number.
+    return /^-?[0-9][0-9,]*(\.[0-9]+)?$/.test(t) ? t.replace(/,/g, '') : t.toLowerCase();
   }
   function compare(a, b) {
     if (a !== '' && b !== '' && isFinite(a) && isFinite(b)) { return Number(a) - Number(b); }

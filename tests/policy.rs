@@ -351,6 +351,26 @@ fn all_managed_policies() {
     let star_cached = start.elapsed() / 10_000;
     assert_eq!(star.len(), c.len());
 
+    // 10,000 roles, each with AdministratorAccess, ReadOnlyAccess and a small inline policy.
+    let ten_k = ten_thousand_roles(&docs);
+    let start = Instant::now();
+    let mut granted = 0usize;
+    for p in &ten_k.principals {
+        granted += iam_tighten::policy::principal_grants(p, &ten_k, &mut e)
+            .effective
+            .len();
+    }
+    let per_role = start.elapsed() / 10_000;
+    assert_eq!(granted, 10_000 * c.len());
+    let start = Instant::now();
+    let mut cache = iam_tighten::policy::GrantCache::new();
+    for p in &ten_k.principals {
+        let g = iam_tighten::policy::principal_grants_cached(p, &ten_k, &mut e, &mut cache);
+        granted -= g.effective.len();
+    }
+    let per_role_cached = start.elapsed() / 10_000;
+    assert_eq!(granted, 0);
+
     eprintln!(
         "{} documents, {} patterns ({} distinct), {} distinct patterns match nothing",
         docs.len(),
@@ -360,7 +380,71 @@ fn all_managed_policies() {
     );
     eprintln!("expand all (cold cache): {cold:?}; again (warm): {warm:?}");
     eprintln!("`*` uncached: {star_uncached:?}; `*` via Expander: {star_cached:?}");
+    eprintln!(
+        "10,000 roles (3 policies each): principal_grants {per_role:?}/role, \
+         principal_grants_cached {per_role_cached:?}/role"
+    );
     for p in unmatched.iter().take(40) {
         eprintln!("  unmatched: {p}");
+    }
+}
+
+fn ten_thousand_roles(docs: &[(String, PolicyDocument)]) -> iam_tighten::model::Export {
+    use iam_tighten::model::{Export, InlinePolicy, ManagedPolicy, Principal, PrincipalType};
+    let policies: std::collections::BTreeMap<String, ManagedPolicy> = docs
+        .iter()
+        .filter(|(n, _)| n == "AdministratorAccess" || n == "ReadOnlyAccess")
+        .map(|(name, doc)| {
+            let arn = format!("arn:aws:iam::aws:policy/{name}");
+            let p = ManagedPolicy {
+                arn: arn.clone(),
+                name: name.clone(),
+                path: "/".into(),
+                aws_managed: true,
+                default_version_id: None,
+                attachment_count: None,
+                create_date: None,
+                update_date: None,
+                document: doc.clone(),
+            };
+            (arn, p)
+        })
+        .collect();
+    let inline = PolicyDocument::from_str_any(
+        r#"{"Statement":[{"Effect":"Allow","Action":["s3:Get*","sqs:SendMessage"],"Resource":"arn:aws:s3:::b/*"}]}"#,
+    )
+    .unwrap();
+    let principals = (0..10_000)
+        .map(|i| Principal {
+            kind: PrincipalType::Role,
+            name: format!("role-{i:05}"),
+            id: format!("AROA{i}"),
+            arn: format!("arn:aws:iam::123456789012:role/role-{i:05}"),
+            path: "/".into(),
+            created: None,
+            inline_policies: vec![InlinePolicy {
+                name: "inline".into(),
+                document: inline.clone(),
+            }],
+            attached_policies: policies.keys().cloned().collect(),
+            groups: Vec::new(),
+            permissions_boundary: None,
+            tags: Default::default(),
+            role_last_used: None,
+            service_linked: false,
+        })
+        .collect();
+    Export {
+        root: "synthetic".into(),
+        account_id: "123456789012".into(),
+        partition: "aws".into(),
+        principals,
+        policies,
+        last_accessed: Default::default(),
+        credential_report: None,
+        manifest: None,
+        data_time: None,
+        files: Vec::new(),
+        warnings: Vec::new(),
     }
 }

@@ -1,3 +1,10 @@
 mod catalog;
 mod policy;
 mod input;
+mod html;
+mod analysis;
+mod snapshots;
+mod identities;
+mod diff;
+mod recommend;
+mod fetch;

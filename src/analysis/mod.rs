@@ -3,6 +3,7 @@
 //! private to this module — everything public here is plain Rust structs.
 
 pub mod config;
+pub mod identities;
 mod parquet;
 pub mod sensitivity;
 mod verdict;
@@ -19,7 +20,7 @@ pub use sensitivity::Sensitivity;
 use crate::catalog::{ActionId, Catalog};
 use crate::error::{Error, Result};
 use crate::model::{Export, InputFile, PrincipalType, Timestamp, Warning};
-use crate::policy::{Expander, PolicyKind, principal_grants};
+use crate::policy::{Expander, GrantCache, PolicyKind, principal_grants_cached};
 
 /// AWS keeps last-accessed data for (at least) 400 days; a longer window cannot be evidenced.
 pub const MAX_WINDOW_DAYS: u32 = 400;
@@ -288,6 +289,8 @@ pub struct PrincipalInfo {
     pub name: String,
     pub arn: String,
     pub id: String,
+    /// Tags (roles and users), as exported: attacker-controlled text.
+    pub tags: BTreeMap<String, String>,
     pub created: Option<Timestamp>,
     /// `RoleLastUsed` for roles; the newest service access for users and groups.
     pub last_used: Option<Timestamp>,
@@ -353,6 +356,8 @@ pub struct Analysis<'c> {
     pub granted_by: Vec<String>,
     pub totals: Counts,
     pub unused_by_sensitivity: BySensitivity,
+    /// Wall time of each stage, for `IAM_TIGHTEN_TIMINGS` (never written into an output).
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 impl Analysis<'_> {
@@ -375,6 +380,8 @@ pub fn analyze<'c>(
         )));
     }
     let window = Duration::days(i64::from(settings.unused_after_days));
+    let mut timings = Vec::new();
+    let started = std::time::Instant::now();
     let risks = sensitivity::classify(catalog);
     let mut expander = Expander::new(catalog);
     let mut config = config.clone();
@@ -431,9 +438,10 @@ pub fn analyze<'c>(
             files: export.files.clone(),
         });
 
+        let mut cache = GrantCache::new();
         for p in &export.principals {
             let pidx = principals.len() as u32;
-            let grants = principal_grants(p, export, &mut expander);
+            let grants = principal_grants_cached(p, export, &mut expander, &mut cache);
             let la = export.last_accessed.get(&(p.kind, p.name.clone()));
             let policies: Vec<PolicyInfo> = grants
                 .policies
@@ -572,6 +580,7 @@ pub fn analyze<'c>(
                 name: p.name.clone(),
                 arn: p.arn.clone(),
                 id: p.id.clone(),
+                tags: p.tags.clone(),
                 created: p.created,
                 last_used,
                 last_used_region,
@@ -603,7 +612,11 @@ pub fn analyze<'c>(
         });
     }
 
+    timings.push(("expand", started.elapsed()));
+    let started = std::time::Instant::now();
     let verdicts = verdict::compute(&inputs).map_err(|e| Error::Analysis(e.to_string()))?;
+    timings.push(("join_verdicts", started.elapsed()));
+    let started = std::time::Instant::now();
     let mut findings: Vec<Finding> = Vec::with_capacity(verdicts.len());
     for v in verdicts {
         let p = &principals[v.p as usize];
@@ -747,6 +760,7 @@ pub fn analyze<'c>(
         p.services = services.into_values().collect();
     }
     warnings.sort();
+    timings.push(("rank", started.elapsed()));
 
     Ok(Analysis {
         catalog,
@@ -759,6 +773,7 @@ pub fn analyze<'c>(
         granted_by: gb_texts,
         totals,
         unused_by_sensitivity: by_sens,
+        timings,
     })
 }
 

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 
+pub mod diff;
 pub mod expand;
+pub mod fetch;
 pub mod report;
 
 /// `--version` text: tool version and the embedded catalog's version.
@@ -25,12 +27,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Report(args) => report::run(args),
         Command::Expand(args) => expand::run(args),
-        Command::Diff(_) => not_implemented("diff"),
-        Command::Fetch(_) => not_implemented("fetch"),
+        Command::Diff(args) => diff::run(args),
+        Command::Fetch(args) => fetch::run(args),
     }
-}
-
-fn not_implemented(what: &str) -> anyhow::Result<ExitCode> {
-    eprintln!("error: `iam-tighten {what}` is not implemented yet");
-    Ok(ExitCode::from(2))
 }

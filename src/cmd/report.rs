@@ -66,9 +66,14 @@ pub fn settings(args: &AnalysisArgs) -> anyhow::Result<(Settings, Config, LoadOp
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let (settings, config, opts) = settings(&args.analysis)?;
     let catalog = CatalogChoice::load(args.analysis.catalog.as_deref())?;
+    let timings = std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some();
+    let clock = std::time::Instant::now();
     let exports = input::load_exports(&args.exports, &opts)?;
+    let load = clock.elapsed();
     let analysis = analysis::analyze(&exports, catalog.get(), &settings, &config)?;
+    let clock = std::time::Instant::now();
     let model = ReportModel::build(&analysis, Limits::default());
+    let model_time = clock.elapsed();
 
     let mut formats: Vec<Format> = if args.format.is_empty() {
         Format::ALL.to_vec()
@@ -85,7 +90,19 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     };
     formats.sort();
     formats.dedup();
+    let clock = std::time::Instant::now();
     let written = report::write_report(&analysis, &model, &args.out, &formats)?;
+    if timings {
+        eprintln!("timing load {} ms", load.as_millis());
+        for (stage, t) in &analysis.timings {
+            eprintln!("timing {stage} {} ms", t.as_millis());
+        }
+        eprintln!("timing model {} ms", model_time.as_millis());
+        eprintln!("timing render {} ms", clock.elapsed().as_millis());
+    }
+    let recs = iam_tighten::recommend::write_recommendations(&exports, &analysis, &args.out)?;
+    let n = recs.principals.values().filter(|r| r.path.is_some()).count();
+    eprintln!("wrote {} ({n} principals)", args.out.join(iam_tighten::recommend::DIR).display());
 
     let t = &analysis.totals;
     let s = &analysis.unused_by_sensitivity;

@@ -8,6 +8,7 @@
 //! policy for thousands of principals costs a hash lookup each time.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use crate::catalog::{ActionId, ActionSet, Catalog};
@@ -158,6 +159,14 @@ impl DocumentExpansion {
     }
 }
 
+/// A cached clause with the exact key it was computed for.
+#[derive(Debug)]
+struct ClauseEntry {
+    negated: bool,
+    patterns: Box<[String]>,
+    clause: CachedClause,
+}
+
 #[derive(Debug, Clone)]
 struct CachedClause {
     actions: Arc<ActionSet>,
@@ -171,7 +180,8 @@ struct CachedClause {
 pub struct Expander<'c> {
     catalog: &'c Catalog,
     patterns: HashMap<Box<str>, Arc<ActionSet>>,
-    clauses: HashMap<Box<str>, CachedClause>,
+    /// Hash of (negated, patterns) → entries with that hash.
+    clauses: HashMap<u64, Vec<ClauseEntry>>,
     full: Arc<ActionSet>,
 }
 
@@ -207,21 +217,28 @@ impl<'c> Expander<'c> {
     /// Expands an `Action` or `NotAction` list.
     pub fn clause(&mut self, clause: &ActionClause) -> ClauseExpansion {
         let (negated, patterns) = match clause {
-            ActionClause::Action(p) => (false, p),
-            ActionClause::NotAction(p) => (true, p),
+            ActionClause::Action(p) => (false, p.as_slice()),
+            ActionClause::NotAction(p) => (true, p.as_slice()),
         };
-        let mut key =
-            String::with_capacity(2 + patterns.iter().map(|p| p.len() + 1).sum::<usize>());
-        key.push(if negated { 'N' } else { 'A' });
-        for p in patterns {
-            key.push('\0');
-            key.push_str(&p.to_lowercase());
-        }
-        let cached = match self.clauses.get(key.as_str()) {
-            Some(c) => c.clone(),
+        // Keyed on the exact strings (no lower-casing, no allocation on a hit): the same managed
+        // policy seen for the ten-thousandth principal costs one hash and one comparison.
+        // Case variants miss here but still share the per-pattern cache.
+        let hash = self.clauses.hasher().hash_one((negated, patterns));
+        let hit = self.clauses.get(&hash).and_then(|bucket| {
+            bucket
+                .iter()
+                .find(|e| e.negated == negated && *e.patterns == *patterns)
+                .map(|e| e.clause.clone())
+        });
+        let cached = match hit {
+            Some(c) => c,
             None => {
                 let c = self.compute_clause(negated, patterns);
-                self.clauses.insert(key.into_boxed_str(), c.clone());
+                self.clauses.entry(hash).or_default().push(ClauseEntry {
+                    negated,
+                    patterns: patterns.into(),
+                    clause: c.clone(),
+                });
                 c
             }
         };
@@ -388,7 +405,8 @@ mod tests {
             "S3:get*".into(),
             "IAM:NOPE".into(),
         ]));
-        assert!(Arc::ptr_eq(&x.actions, &y.actions));
+        assert_eq!(x.actions, y.actions);
+        assert!(Arc::ptr_eq(&x.actions, &e.clause(&cl).actions));
         assert_eq!(x.unmatched, ["iam:Nope"]);
         assert_eq!(y.unmatched, ["IAM:NOPE"]);
     }

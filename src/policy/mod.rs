@@ -11,6 +11,6 @@ pub use expand::{
     ClauseExpansion, DocumentExpansion, Expander, StatementExpansion, expand_pattern,
 };
 pub use grants::{
-    MissingPolicy, PolicyKind, PolicyRef, PrincipalGrants, StatementGrant, UnmatchedPattern,
-    principal_grants,
+    GrantCache, MissingPolicy, PolicyKind, PolicyRef, PrincipalGrants, StatementGrant,
+    UnmatchedPattern, principal_grants, principal_grants_cached,
 };

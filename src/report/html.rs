@@ -89,7 +89,7 @@ fn escape(s: &str) -> String {
 }
 
 /// Services listed per principal section (the rest are in services.csv).
-const MAX_SECTION_SERVICES: usize = 60;
+const MAX_SECTION_SERVICES: usize = 40;
 
 /// One service's unused findings inside a principal section.
 #[derive(Serialize)]
@@ -161,8 +161,20 @@ struct Row<'a> {
     status: &'static str,
 }
 
+/// A `<select>` of a filter box: name (the row's `data-` attribute), label, values.
+#[derive(Serialize)]
+struct Select<'a> {
+    name: &'static str,
+    label: &'static str,
+    values: Vec<&'a str>,
+}
+
 #[derive(Serialize)]
 struct View<'a> {
+    /// The accounts' as-of times: one time, or the earliest and latest.
+    as_of_range: String,
+    top_filters: Vec<Select<'a>>,
+    principal_filters: Vec<Select<'a>>,
     m: &'a ReportModel,
     csp: String,
     css: &'static str,
@@ -170,14 +182,14 @@ struct View<'a> {
     chart_svg: String,
     chart_more: usize,
     warnings_more: usize,
-    /// Distinct values for the filter selects.
-    account_ids: Vec<&'a str>,
-    top_services: Vec<&'a str>,
     risky: Vec<RiskRow<'a>>,
     top: Vec<TopRow<'a>>,
     sections: Vec<Section<'a>>,
     sections_omitted: usize,
+    /// True when the size bound cut sections below `limits.principal_sections`.
+    sections_cut: bool,
     rows: Vec<Row<'a>>,
+    rows_omitted: usize,
     /// Principals with unused or unknown findings (candidates for a section).
     with_detail: usize,
 }
@@ -283,7 +295,10 @@ fn has_detail(p: &PrincipalView) -> bool {
         || !p.info.unmatched_patterns.is_empty()
 }
 
-fn view(model: &ReportModel) -> View<'_> {
+/// The page stays under this size: sections, then table rows, are dropped until it fits.
+pub const MAX_BYTES: usize = 9_500_000;
+
+fn view(model: &ReportModel, max_sections: usize, max_rows: usize) -> View<'_> {
     // Sections: principals with something to show, by score, capped.
     let mut order: Vec<usize> = (0..model.principals.len())
         .filter(|i| has_detail(&model.principals[*i]))
@@ -297,11 +312,12 @@ fn view(model: &ReportModel) -> View<'_> {
             .then(pb.counts.unknown.cmp(&pa.counts.unknown))
             .then(a.cmp(b))
     });
-    order.truncate(model.limits.principal_sections);
+    order.truncate(model.limits.principal_sections.min(max_sections));
     let mut ids: Vec<Option<String>> = vec![None; model.principals.len()];
     for i in &order {
         ids[*i] = Some(format!("p{}", i + 1));
     }
+    let n_sections = order.len();
     let sections: Vec<Section<'_>> = order
         .iter()
         .map(|i| section(format!("p{}", i + 1), &model.principals[*i]))
@@ -331,10 +347,17 @@ fn view(model: &ReportModel) -> View<'_> {
         })
         .collect();
 
-    let rows = model
-        .principals
+    // The compact table: every principal, unless the size bound needs a cut (highest score first).
+    let mut by_score: Vec<usize> = (0..model.principals.len()).collect();
+    if by_score.len() > max_rows {
+        by_score.sort_by(|a, b| model.principals[*b].info.score.cmp(&model.principals[*a].info.score).then(a.cmp(b)));
+        by_score.truncate(max_rows);
+        by_score.sort_unstable();
+    }
+    let rows_omitted = model.principals.len() - by_score.len();
+    let rows = by_score
         .iter()
-        .zip(&ids)
+        .map(|i| (&model.principals[*i], &ids[*i]))
         .map(|(p, id)| Row {
             p,
             id: id.clone(),
@@ -356,7 +379,35 @@ fn view(model: &ReportModel) -> View<'_> {
         .collect();
     let top_services: BTreeSet<&str> = model.top_findings.iter().map(|f| f.service.as_str()).collect();
 
+    let account_ids: Vec<&str> = account_ids.into_iter().collect();
+    let select = |name, label, values| Select { name, label, values };
+    let types = vec!["role", "user", "group"];
+    let times: BTreeSet<String> = model
+        .accounts
+        .iter()
+        .map(|a| match a.as_of {
+            Some(t) => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+            None => "unknown".to_string(),
+        })
+        .collect();
+    let as_of_range = match (times.first(), times.last()) {
+        (Some(a), Some(b)) if a == b => a.clone(),
+        (Some(a), Some(b)) => format!("{a} to {b} (per account below)"),
+        _ => "—".to_string(),
+    };
     View {
+        as_of_range,
+        top_filters: vec![
+            select("account", "Account", account_ids.clone()),
+            select("type", "Principal type", types.clone()),
+            select("service", "Service", top_services.into_iter().collect()),
+            select("sensitivity", "Sensitivity", vec!["critical", "high", "medium", "low"]),
+        ],
+        principal_filters: vec![
+            select("account", "Account", account_ids),
+            select("type", "Type", types),
+            select("status", "Status", vec!["unused", "unknown", "used"]),
+        ],
         m: model,
         csp: content_security_policy(),
         css: CSS,
@@ -364,13 +415,13 @@ fn view(model: &ReportModel) -> View<'_> {
         chart_svg: chart(&model.unused_by_service),
         chart_more: model.unused_by_service.len().saturating_sub(CHART_SERVICES),
         warnings_more: model.warnings.len().saturating_sub(MAX_WARNINGS),
-        account_ids: account_ids.into_iter().collect(),
-        top_services: top_services.into_iter().collect(),
         risky,
         top,
         sections,
-        sections_omitted: with_detail - order.len(),
+        sections_omitted: with_detail - n_sections,
+        sections_cut: max_sections < model.limits.principal_sections.min(with_detail),
         rows,
+        rows_omitted,
         with_detail,
     }
 }
@@ -517,7 +568,8 @@ fn filter_pct(v: &Value, args: &Args) -> tera::Result<Value> {
 
 fn tera() -> Result<tera::Tera> {
     let mut t = tera::Tera::default();
-    t.add_raw_templates(TEMPLATES).map_err(|e| Error::Analysis(format!("report.html template: {e:?}")))?;
+    t.add_raw_templates(TEMPLATES)
+        .map_err(|e| Error::Analysis(format!("report.html template: {}", chain(&e))))?;
     t.autoescape_on(vec![".html"]);
     t.set_escape_fn(escape);
     t.register_filter("ts", filter_ts);
@@ -529,25 +581,43 @@ fn tera() -> Result<tera::Tera> {
     Ok(t)
 }
 
-/// Renders the self-contained HTML report.
+/// Renders the self-contained HTML report, within [`MAX_BYTES`]: when the full page would be
+/// larger, principal sections and then rows of the principals table are cut (the page says so;
+/// the CSV/Parquet files carry everything). Deterministic: the cuts depend on the model only.
 pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
     let t = tera()?;
-    let ctx = tera::Context::from_serialize(view(model))
-        .map_err(|e| Error::Analysis(format!("report.html context: {e}")))?;
     let werr = |message: String| Error::Write {
         path: "report.html".into(),
         message,
     };
-    t.render_to("report.html", &ctx, &mut *w).map_err(|e| {
-        // Surface the innermost cause (tera nests "failed to render" errors).
-        let mut msg = e.to_string();
-        let mut src = std::error::Error::source(&e);
-        while let Some(s) = src {
-            msg = format!("{msg}: {s}");
-            src = s.source();
+    let mut sections = model.limits.principal_sections;
+    let mut rows = model.principals.len();
+    loop {
+        let ctx = tera::Context::from_serialize(view(model, sections, rows))
+            .map_err(|e| Error::Analysis(format!("report.html context: {e}")))?;
+        let page = t.render("report.html", &ctx).map_err(|e| werr(chain(&e)))?;
+        if page.len() <= MAX_BYTES || (sections == 0 && rows == 0) {
+            return w.write_all(page.as_bytes()).map_err(|e| werr(e.to_string()));
         }
-        werr(msg)
-    })
+        // Shrink in proportion to the overshoot, with a margin.
+        let keep = |n: usize| (n as f64 * (MAX_BYTES as f64 / page.len() as f64) * 0.9) as usize;
+        if sections > 0 {
+            sections = keep(sections).min(sections - 1);
+        } else {
+            rows = keep(rows).min(rows - 1);
+        }
+    }
+}
+
+/// An error with its causes (tera nests the useful message).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg = format!("{msg}: {s}");
+        src = s.source();
+    }
+    msg
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Report outputs. The report model is built once (`model`), then projected into every format.
 //! File names are chosen and files written atomically here, at the edge.
 
+pub mod credentials;
 pub mod csv;
 pub mod html;
 pub mod model;

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# benches/run.sh: the scale benchmark of issue 9 (see docs/performance.md).
+#
+#   benches/run.sh                 1,000 and 10,000 roles (10 accounts each)
+#   benches/run.sh --large         also 100,000 roles (10 accounts x 10,000)
+#   benches/run.sh --sizes "1000 10000 30000" --keep --seed 7 --managed-policies FILE
+#
+# It builds the release binary and the two examples, generates each organisation with
+# `examples/synth-export.rs` into a temporary folder, and then measures, in the same run:
+#   (a) parse-only baseline: `examples/parse-only.rs` reads + parses every input file with serde_json
+#   (b) `iam-tighten report ORG --out OUT` end to end (every output), with IAM_TIGHTEN_TIMINGS=1
+#   (c) peak RSS of both with /usr/bin/time -v
+# and prints wall times, the ratio (b)/(a), peak RSS, output sizes and the per-stage breakdown,
+# then checks the targets for 10,000 roles. Generated data stays in the temp folder (removed at
+# the end unless --keep). Needs: cargo, GNU time (/usr/bin/time; installed via apt-get if missing
+# and running as root).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+SIZES="1000 10000"
+SEED=1
+KEEP=0
+MANAGED=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --large) SIZES="$SIZES 100000" ;;
+        --sizes) SIZES="$2"; shift ;;
+        --seed) SEED="$2"; shift ;;
+        --keep) KEEP=1 ;;
+        --managed-policies) MANAGED=(--managed-policies "$2"); shift ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+ACCOUNTS=10
+
+if [ ! -x /usr/bin/time ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get install -y -qq time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
+    else
+        echo "benches/run.sh needs GNU time at /usr/bin/time (apt-get install time)" >&2
+        exit 2
+    fi
+fi
+
+echo "== build (release)"
+cargo build --release --bin iam-tighten --example synth-export --example parse-only 2>&1 | tail -n 3
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+BIN="$TARGET_DIR/release/iam-tighten"
+GEN="$TARGET_DIR/release/examples/synth-export"
+PARSE="$TARGET_DIR/release/examples/parse-only"
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/iam-tighten-bench.XXXXXX")"
+cleanup() { if [ "$KEEP" = 0 ]; then rm -rf "$TMP"; else echo "kept $TMP"; fi; }
+trap cleanup EXIT
+
+echo "== machine"
+echo "nproc: $(nproc)"
+grep -m1 'model name' /proc/cpuinfo | sed 's/^model name[[:space:]]*: /cpu: /' || true
+free -g | sed -n '1,2p'
+echo "iam-tighten: $("$BIN" --version 2>/dev/null || echo '?')   git: $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+
+now_ms() { date +%s%3N; }
+# time_v FILE: GNU time -v output → "peak_kib"
+peak_kib() { sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$1"; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+SUMMARY="$TMP/summary.txt"
+: > "$SUMMARY"
+FAIL=0
+for ROLES in $SIZES; do
+    PER=$((ROLES / ACCOUNTS))
+    ORG="$TMP/org-$ROLES"
+    OUT="$TMP/out-$ROLES"
+    echo
+    echo "== $ROLES roles ($ACCOUNTS accounts x $PER roles, seed $SEED)"
+    t0=$(now_ms)
+    "$GEN" --accounts "$ACCOUNTS" --roles-per-account "$PER" --seed "$SEED" --out "$ORG" "${MANAGED[@]}"
+    gen_ms=$(( $(now_ms) - t0 ))
+    in_bytes=$(du -sb "$ORG" | cut -f1)
+    in_files=$(find "$ORG" -type f | wc -l)
+    echo "generated: $in_files files, $in_bytes bytes in $gen_ms ms"
+
+    # Warm the page cache so (a) and (b) both read from memory.
+    "$PARSE" "$ORG" > /dev/null
+
+    # (a) parse-only baseline
+    t0=$(now_ms)
+    /usr/bin/time -v -o "$TMP/time-parse-$ROLES" "$PARSE" "$ORG" > "$TMP/parse-$ROLES.out"
+    parse_ms=$(( $(now_ms) - t0 ))
+    parse_kib=$(peak_kib "$TMP/time-parse-$ROLES")
+    cat "$TMP/parse-$ROLES.out"
+
+    # (b) end to end, every output
+    rm -rf "$OUT"
+    t0=$(now_ms)
+    IAM_TIGHTEN_TIMINGS=1 /usr/bin/time -v -o "$TMP/time-report-$ROLES" \
+        "$BIN" report "$ORG" --out "$OUT" 2> "$TMP/report-$ROLES.err" > /dev/null || {
+        echo "iam-tighten report failed:"; tail -n 20 "$TMP/report-$ROLES.err"; exit 1; }
+    report_ms=$(( $(now_ms) - t0 ))
+    report_kib=$(peak_kib "$TMP/time-report-$ROLES")
+    grep -E '^iam-tighten: [0-9]+ principals' "$TMP/report-$ROLES.err" || true
+
+    r=$(ratio "$report_ms" "$parse_ms")
+    html=$(stat -c %s "$OUT/report.html" 2>/dev/null || echo 0)
+    out_total=$(du -sb "$OUT" | cut -f1)
+    {
+        echo "-- $ROLES roles: input $in_files files / $in_bytes bytes"
+        printf '   (a) parse-only     %8d ms   peak RSS %6s MiB\n' "$parse_ms" "$(mib "$parse_kib")"
+        printf '   (b) report e2e     %8d ms   peak RSS %6s MiB\n' "$report_ms" "$(mib "$report_kib")"
+        printf '   ratio (b)/(a)      %8s\n' "$r"
+        echo "   stages (ms):" $(sed -n 's/^timing \([a-z_]*\) \([0-9]*\) ms$/\1=\2/p' "$TMP/report-$ROLES.err")
+        echo "   outputs (bytes):"
+        for f in report.html report.json findings.csv findings.parquet principals.csv services.csv; do
+            [ -e "$OUT/$f" ] && printf '     %-18s %14d\n' "$f" "$(stat -c %s "$OUT/$f")"
+        done
+        [ -d "$OUT/recommendations" ] && printf '     %-18s %14d\n' "recommendations/" "$(du -sb "$OUT/recommendations" | cut -f1)"
+        printf '     %-18s %14d\n' "total" "$out_total"
+    } | tee -a "$SUMMARY"
+
+    if [ "$ROLES" = 10000 ]; then
+        check() { if awk -v a="$2" -v b="$3" 'BEGIN { exit !(a <= b) }'; then echo "   PASS $1 ($2 <= $3)"; else echo "   FAIL $1 ($2 > $3)"; FAIL=1; fi; }
+        {
+            echo "   targets (10,000 roles):"
+            check "end to end <= 3x parse-only" "$r" 3
+            check "wall <= 15 s (ms)" "$report_ms" 15000
+            check "peak RSS <= 2 GiB (KiB)" "$report_kib" 2097152
+            check "report.html <= 10 MB (bytes)" "$html" 10000000
+        } | tee -a "$SUMMARY"
+        grep -q FAIL "$SUMMARY" && FAIL=1
+    fi
+    # Outputs can be large (findings.csv has one row per principal x granted action): free the disk.
+    [ "$KEEP" = 1 ] || rm -rf "$OUT" "$ORG"
+done
+
+echo
+echo "== summary"
+cat "$SUMMARY"
+exit "$FAIL"

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Print (default) or run the AWS CLI commands of one iam-tighten recommendation.
+#
+#   scripts/apply-recommendation.sh [--apply] [--rollback] [--profile PROFILE] RECOMMENDATION_DIR
+#
+# RECOMMENDATION_DIR is one principal's folder, e.g. out/recommendations/111111111111/role/ExampleCorpQA.
+# It holds apply.commands and rollback.commands (one `aws iam ...` command a line, written by
+# `iam-tighten report`), the tightened policies (<policy>.json) and the originals (<policy>.original.json).
+#
+#   (no flag)     dry run: print the commands that would run, change nothing
+#   --apply       run them, in order, stopping at the first failure
+#   --rollback    use rollback.commands instead (restores the original policies); combine with --apply
+#   --profile P   AWS CLI profile (else the usual AWS_PROFILE / credentials chain)
+#
+# Read the folder's README.md first: it says what is removed and why, and what needs a human
+# (rewritten NotAction statements, policies over IAM's size limit, the 5-version limit).
+#
+# Every command line is checked against the only shapes iam-tighten writes (`aws iam <verb>` followed by
+# `--option value` pairs whose values are plain words or single-quoted strings), so a tampered command
+# file cannot run anything else.
+#
+# Exit status: 0 done (or dry run); 1 a command failed (the ones before it ran; see the rollback);
+# 2 usage error.
+set -euo pipefail
+
+usage() {
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+apply=0
+file=apply.commands
+profile=()
+dir=
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --apply) apply=1 ;;
+        --rollback) file=rollback.commands ;;
+        --profile)
+            [ $# -ge 2 ] || usage
+            profile=(--profile "$2")
+            shift
+            ;;
+        -h | --help) usage ;;
+        -*) echo "apply-recommendation: unknown option $1" >&2; usage ;;
+        *)
+            [ -z "$dir" ] || usage
+            dir=$1
+            ;;
+    esac
+    shift
+done
+[ -n "$dir" ] || usage
+if [ ! -f "$dir/$file" ]; then
+    echo "apply-recommendation: $dir/$file not found (is $dir a recommendation folder?)" >&2
+    exit 2
+fi
+if [ "$apply" = 1 ] && ! command -v aws > /dev/null 2>&1; then
+    echo "apply-recommendation: the aws CLI is not installed" >&2
+    exit 2
+fi
+
+word='[A-Za-z0-9+=,.@_/:-]+'
+quoted="'[^']*'(\\\\''[^']*')*"
+shape="^aws iam [a-z-]+( --[a-z-]+( ($word|$quoted))?)*\$"
+
+cd "$dir"
+commands=()
+while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in
+        '' | '#'*) continue ;;
+    esac
+    if ! [[ $line =~ $shape ]]; then
+        echo "apply-recommendation: refusing a command iam-tighten would not write: $line" >&2
+        exit 2
+    fi
+    commands+=("$line")
+done < "$file"
+
+if [ ${#commands[@]} -eq 0 ]; then
+    echo "apply-recommendation: $file has no commands" >&2
+    exit 0
+fi
+
+if [ "$apply" = 0 ]; then
+    echo "# dry run: from $(pwd), these would run (add --apply to run them):"
+    for c in "${commands[@]}"; do
+        if [ ${#profile[@]} -gt 0 ]; then
+            printf '%s %s %q\n' "$c" "${profile[0]}" "${profile[1]}"
+        else
+            printf '%s\n' "$c"
+        fi
+    done
+    exit 0
+fi
+
+n=0
+for c in "${commands[@]}"; do
+    # Safe: the line matched $shape, so it holds only plain words and single-quoted strings.
+    eval "argv=($c)"
+    echo "+ $c" >&2
+    if ! "${argv[@]}" "${profile[@]}"; then
+        echo "apply-recommendation: command $((n + 1)) of ${#commands[@]} failed; $n ran before it." >&2
+        if [ "$file" = apply.commands ]; then
+            echo "apply-recommendation: to undo what ran, see README.md (Roll back) or run: $0 --rollback --apply $dir" >&2
+        fi
+        exit 1
+    fi
+    n=$((n + 1))
+done
+echo "apply-recommendation: $n command(s) ran." >&2

@@ -1,0 +1,101 @@
+//! `iam-tighten diff OLD NEW`: analyse both exports the same way, compare, write diff.csv,
+//! diff.json and diff.html. Exit 1 on `--exit-code` with changes or `--fail-on-new` crossed.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use iam_tighten::analysis::{self, Analysis, Config, Settings};
+use iam_tighten::catalog::Catalog;
+use iam_tighten::diff::model::{BuildInput, DiffSettings};
+use iam_tighten::diff::{self, DiffLimits, DiffModel, KindCounts, Side, SideMeta};
+use iam_tighten::input::{self, LoadOptions};
+use iam_tighten::model::Export;
+use iam_tighten::report::model::CatalogInfo;
+
+use super::report::{CatalogChoice, sensitivity, settings};
+use crate::cli::DiffArgs;
+
+fn load<'c>(
+    label: &str,
+    path: &Path,
+    opts: &LoadOptions,
+    catalog: &'c Catalog,
+    settings: &Settings,
+    config: &Config,
+) -> anyhow::Result<(Vec<Export>, Analysis<'c>)> {
+    let exports = input::load_exports(&[path.to_path_buf()], opts)
+        .with_context(|| format!("loading the {label} export {}", path.display()))?;
+    let an = analysis::analyze(&exports, catalog, settings, config)
+        .with_context(|| format!("analysing the {label} export {}", path.display()))?;
+    Ok((exports, an))
+}
+
+pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
+    if args.analysis.as_of.is_some() {
+        bail!(
+            "--as-of is not supported by diff: each export is analysed at its own as-of time \
+             (its newest JobCompletionDate, else its manifest time)"
+        );
+    }
+    let (settings, config, opts) = settings(&args.analysis)?;
+    let catalog = CatalogChoice::load(args.analysis.catalog.as_deref())?;
+    let cat = catalog.get();
+
+    let (old_exports, old_an) = load("old", &args.old, &opts, cat, &settings, &config)?;
+    let (new_exports, new_an) = load("new", &args.new, &opts, cat, &settings, &config)?;
+    let old = Side::from_analysis(&old_an);
+    let new = Side::from_analysis(&new_an);
+    let changes = diff::compare(&old, &new);
+
+    let model = DiffModel::build(BuildInput {
+        old_meta: SideMeta::new(&args.old, &old_exports, &old_an),
+        new_meta: SideMeta::new(&args.new, &new_exports, &new_an),
+        old: &old,
+        new: &new,
+        changes: &changes,
+        catalog: CatalogInfo {
+            source: cat.source().to_string(),
+            version: cat.version().to_string(),
+            updated: cat.updated().to_string(),
+            actions: cat.len(),
+        },
+        settings: DiffSettings {
+            unused_after_days: settings.unused_after_days,
+            config_file: config.path.as_ref().map(|p| p.display().to_string()),
+        },
+        limits: DiffLimits::default(),
+    });
+    let written = diff::write_diff(&model, &changes, &args.out)?;
+
+    let h = &model.headline;
+    eprintln!(
+        "iam-tighten: unused critical/high permissions: {} → {}; {} change(s), {} revoked, {} newly granted, {} newly unused",
+        h.unused_critical_high.old,
+        h.unused_critical_high.new,
+        h.changes,
+        model.counts.revoked,
+        model.counts.newly_granted,
+        model.counts.newly_unused
+    );
+    for p in &written {
+        eprintln!("wrote {}", p.display());
+    }
+
+    let mut code = ExitCode::SUCCESS;
+    if let Some(level) = args.fail_on_new {
+        let level = sensitivity(level);
+        let n = model.new_risk.at_or_above(level);
+        if n > 0 {
+            eprintln!(
+                "iam-tighten: {n} newly granted or newly unused finding(s) at or above {} (--fail-on-new)",
+                level.as_str()
+            );
+            code = ExitCode::from(1);
+        }
+    }
+    if args.exit_code && KindCounts::changes(&model.counts) > 0 {
+        code = ExitCode::from(1);
+    }
+    Ok(code)
+}

@@ -1,0 +1,154 @@
+//! A small line-based unified diff (longest common subsequence), enough for policy documents.
+
+/// One line of an edit script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op<'a> {
+    Same(&'a str),
+    Del(&'a str),
+    Add(&'a str),
+}
+
+/// Above this many DP cells the middle part is shown as removed then added (still a valid diff).
+const MAX_CELLS: usize = 16_000_000;
+
+fn edit_script<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<Op<'a>> {
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (am, bm) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
+    let mut ops: Vec<Op<'a>> = a[..prefix].iter().map(|l| Op::Same(l)).collect();
+    let (n, m) = (am.len(), bm.len());
+    if n.saturating_mul(m) > MAX_CELLS {
+        ops.extend(am.iter().map(|l| Op::Del(l)));
+        ops.extend(bm.iter().map(|l| Op::Add(l)));
+    } else {
+        // lcs[i][j] = LCS length of am[i..] and bm[j..].
+        let w = m + 1;
+        let mut lcs = vec![0u32; (n + 1) * w];
+        for i in (0..n).rev() {
+            for j in (0..m).rev() {
+                lcs[i * w + j] = if am[i] == bm[j] {
+                    lcs[(i + 1) * w + j + 1] + 1
+                } else {
+                    lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
+                };
+            }
+        }
+        let (mut i, mut j) = (0, 0);
+        while i < n || j < m {
+            if i < n && j < m && am[i] == bm[j] {
+                ops.push(Op::Same(am[i]));
+                i += 1;
+                j += 1;
+            } else if i < n && (j == m || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) {
+                // Deletions first, as diff(1) prints them.
+                ops.push(Op::Del(am[i]));
+                i += 1;
+            } else {
+                ops.push(Op::Add(bm[j]));
+                j += 1;
+            }
+        }
+    }
+    ops.extend(a[a.len() - suffix..].iter().map(|l| Op::Same(l)));
+    ops
+}
+
+/// A unified diff of `old` and `new` with `context` lines around each change, headed by the two
+/// labels. Empty when the texts are equal.
+pub fn unified(old: &str, new: &str, old_label: &str, new_label: &str, context: usize) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let ops = edit_script(&a, &b);
+    if ops.iter().all(|o| matches!(o, Op::Same(_))) {
+        return String::new();
+    }
+    // Positions in `ops` of changes, grouped into hunks.
+    let changes: Vec<usize> = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| !matches!(o, Op::Same(_)))
+        .map(|(i, _)| i)
+        .collect();
+    let mut hunks: Vec<(usize, usize)> = Vec::new();
+    for &c in &changes {
+        let start = c.saturating_sub(context);
+        let end = (c + context + 1).min(ops.len());
+        match hunks.last_mut() {
+            Some(last) if start <= last.1 => last.1 = end,
+            _ => hunks.push((start, end)),
+        }
+    }
+    let mut out = format!("--- {old_label}\n+++ {new_label}\n");
+    // Line numbers before each op.
+    let (mut la, mut lb) = (Vec::with_capacity(ops.len()), Vec::with_capacity(ops.len()));
+    let (mut x, mut y) = (1usize, 1usize);
+    for o in &ops {
+        la.push(x);
+        lb.push(y);
+        match o {
+            Op::Same(_) => {
+                x += 1;
+                y += 1;
+            }
+            Op::Del(_) => x += 1,
+            Op::Add(_) => y += 1,
+        }
+    }
+    for (s, e) in hunks {
+        let slice = &ops[s..e];
+        let na = slice.iter().filter(|o| !matches!(o, Op::Add(_))).count();
+        let nb = slice.iter().filter(|o| !matches!(o, Op::Del(_))).count();
+        // Unified format: a zero-length range starts one line earlier.
+        let sa = if na == 0 { la[s] - 1 } else { la[s] };
+        let sb = if nb == 0 { lb[s] - 1 } else { lb[s] };
+        out.push_str(&format!("@@ -{sa},{na} +{sb},{nb} @@\n"));
+        for o in slice {
+            let (c, l) = match o {
+                Op::Same(l) => (' ', l),
+                Op::Del(l) => ('-', l),
+                Op::Add(l) => ('+', l),
+            };
+            out.push(c);
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_is_empty() {
+        assert_eq!(unified("a\nb\n", "a\nb\n", "x", "y", 3), "");
+    }
+
+    #[test]
+    fn simple_hunk() {
+        let d = unified("a\nb\nc\nd\n", "a\nc\nd\ne\n", "old", "new", 1);
+        assert_eq!(d, "--- old\n+++ new\n@@ -1,4 +1,4 @@\n a\n-b\n c\n d\n+e\n");
+    }
+
+    #[test]
+    fn far_apart_changes_make_two_hunks() {
+        let old: String = (0..20).map(|i| format!("{i}\n")).collect();
+        let new = old.replacen("2\n", "two\n", 1).replace("17\n", "seventeen\n");
+        let d = unified(&old, &new, "a", "b", 2);
+        assert_eq!(d.matches("@@ -").count(), 2);
+        assert!(d.contains("-2\n+two\n"));
+        // Applying the diff's + and context lines gives the new text.
+    }
+
+    #[test]
+    fn all_removed() {
+        let d = unified("a\nb\n", "", "a", "b", 3);
+        assert_eq!(d, "--- a\n+++ b\n@@ -1,2 +0,0 @@\n-a\n-b\n");
+    }
+}

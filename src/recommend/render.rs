@@ -1,0 +1,444 @@
+//! Rendering plans into files: tightened and original documents in AWS's formatting, diffs,
+//! `actions.csv`, the AWS CLI commands and a README per principal.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Apply, DIR, PrincipalPlan, RecommendationSummary, diff, is_removable, summarise, write_error};
+use crate::analysis::{Analysis, Status};
+use crate::error::Result;
+use crate::model::Export;
+use crate::policy::PolicyKind;
+
+/// A name made safe as one path component: characters outside IAM's name alphabet
+/// (`[A-Za-z0-9+=,.@_-]`) become `_`, a leading `.` is prefixed with `_` (so `.` and `..` cannot
+/// occur), empty becomes `_`, and long names are cut to 100 bytes.
+pub fn safe_file_name(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) { c } else { '_' })
+        .collect();
+    if s.len() > 100 {
+        s.truncate(100);
+    }
+    if s.is_empty() || s.starts_with('.') {
+        s.insert(0, '_');
+    }
+    s
+}
+
+/// The principal's folder, relative to the output folder, `/`-separated.
+pub fn principal_path(plan: &PrincipalPlan) -> String {
+    format!(
+        "{DIR}/{}/{}/{}",
+        safe_file_name(&plan.account_id),
+        plan.kind.as_str(),
+        safe_file_name(&plan.name)
+    )
+}
+
+/// A document as AWS writes it: 4-space indent, keys in document order, trailing newline.
+pub fn aws_json(doc: &Value) -> String {
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    // Serialising a Value into memory cannot fail.
+    let _ = doc.serialize(&mut ser);
+    let mut s = String::from_utf8(buf).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Quotes a shell word when it needs it.
+pub fn sh(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_/:-".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+fn md(s: &str) -> String {
+    s.replace('`', "'").replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// The AWS CLI commands to apply and to roll back a plan (run from the principal's folder).
+pub fn commands(plan: &PrincipalPlan) -> (Vec<String>, Vec<String>) {
+    let t = plan.kind.as_str();
+    let who = format!("--{t}-name {}", sh(&plan.name));
+    let mut apply = Vec::new();
+    let mut rollback: Vec<Vec<String>> = Vec::new();
+    for p in &plan.policies {
+        let new_file = sh(&format!("file://{}.json", p.stem));
+        let orig_file = sh(&format!("file://{}.original.json", p.stem));
+        let arn = p.policy.arn.as_deref().map(sh).unwrap_or_default();
+        let name = sh(&p.policy.name);
+        let mut back = Vec::new();
+        match &p.apply {
+            Apply::PutInline => {
+                apply.push(format!("aws iam put-{t}-policy {who} --policy-name {name} --policy-document {new_file}"));
+                back.push(format!("aws iam put-{t}-policy {who} --policy-name {name} --policy-document {orig_file}"));
+            }
+            Apply::DeleteInline => {
+                apply.push(format!("aws iam delete-{t}-policy {who} --policy-name {name}"));
+                back.push(format!("aws iam put-{t}-policy {who} --policy-name {name} --policy-document {orig_file}"));
+            }
+            Apply::NewVersion { previous_default } => {
+                apply.push(format!(
+                    "aws iam create-policy-version --policy-arn {arn} --policy-document {new_file} --set-as-default"
+                ));
+                back.push(match previous_default {
+                    Some(v) => format!("aws iam set-default-policy-version --policy-arn {arn} --version-id {}", sh(v)),
+                    None => format!(
+                        "aws iam create-policy-version --policy-arn {arn} --policy-document {orig_file} --set-as-default"
+                    ),
+                });
+            }
+            Apply::Replace { new_name, new_arn } => {
+                let (new_name, new_arn) = (sh(new_name), sh(new_arn));
+                apply.push(format!("aws iam create-policy --policy-name {new_name} --policy-document {new_file}"));
+                apply.push(format!("aws iam attach-{t}-policy {who} --policy-arn {new_arn}"));
+                apply.push(format!("aws iam detach-{t}-policy {who} --policy-arn {arn}"));
+                back.push(format!("aws iam attach-{t}-policy {who} --policy-arn {arn}"));
+                back.push(format!("aws iam detach-{t}-policy {who} --policy-arn {new_arn}"));
+                back.push(format!("aws iam delete-policy --policy-arn {new_arn}"));
+            }
+            Apply::Detach => {
+                apply.push(format!("aws iam detach-{t}-policy {who} --policy-arn {arn}"));
+                back.push(format!("aws iam attach-{t}-policy {who} --policy-arn {arn}"));
+            }
+        }
+        rollback.push(back);
+    }
+    rollback.reverse();
+    (apply, rollback.into_iter().flatten().collect())
+}
+
+fn kind_text(k: PolicyKind) -> &'static str {
+    match k {
+        PolicyKind::Inline => "inline",
+        PolicyKind::CustomerManaged => "customer managed",
+        PolicyKind::AwsManaged => "AWS managed",
+    }
+}
+
+fn change_text(a: &Apply) -> String {
+    match a {
+        Apply::PutInline => "rewrite the inline policy".into(),
+        Apply::DeleteInline => "delete the inline policy (it grants nothing that is kept)".into(),
+        Apply::NewVersion { .. } => "new default version of the policy".into(),
+        Apply::Replace { new_name, .. } => format!("replace with new customer managed policy `{}`", md(new_name)),
+        Apply::Detach => "detach (it grants nothing that is kept)".into(),
+    }
+}
+
+const LIST_LIMIT: usize = 200;
+
+fn readme(plan: &PrincipalPlan, analysis: &Analysis<'_>, apply: &[String], rollback: &[String]) -> String {
+    let c = analysis.catalog;
+    let info = &analysis.principals[plan.analysis_index];
+    let mut s = String::new();
+    let _ = writeln!(s, "# Recommendation for {} `{}` in account {}\n", plan.kind, md(&plan.name), plan.account_id);
+    let _ = writeln!(
+        s,
+        "Generated by iam-tighten {} from the export as of {}, with a {}-day window. \
+         Only actions the analysis found **unused** (and no exclusion covers) are removed.\n",
+        crate::VERSION,
+        info.as_of.map_or("(unknown)".into(), |t| t.to_rfc3339()),
+        analysis.settings.unused_after_days
+    );
+    let mut removed = plan.before.clone();
+    removed.difference_with(&plan.after);
+    let _ = writeln!(
+        s,
+        "Granted actions: **{} before, {} after** ({} removed).\n",
+        plan.before.len(),
+        plan.after.len(),
+        removed.len()
+    );
+    s.push_str("## Policies\n\n| Policy | Kind | Change | Actions removed | Size after / limit | Files |\n|---|---|---|---|---|---|\n");
+    for p in &plan.policies {
+        let files = if p.tightened.empty {
+            format!("`{0}.original.json`, `{0}.diff`", p.stem)
+        } else {
+            format!("`{0}.json`, `{0}.original.json`, `{0}.diff`", p.stem)
+        };
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} | {} | {} / {} | {} |",
+            md(&p.policy.name),
+            kind_text(p.policy.kind),
+            change_text(&p.apply),
+            p.tightened.removed.len(),
+            p.size,
+            p.limit,
+            files
+        );
+    }
+    s.push('\n');
+    let expanded: Vec<String> = plan
+        .policies
+        .iter()
+        .flat_map(|p| {
+            p.tightened
+                .expanded_wildcards
+                .iter()
+                .map(move |(l, w)| format!("`{}` in `{}` ({})", md(w), md(&p.policy.name), md(l)))
+        })
+        .collect();
+    if !expanded.is_empty() {
+        let _ = writeln!(
+            s,
+            "Wildcards replaced by the explicit list of their still-needed actions (they matched unused actions): {}. \
+             Wildcards that match nothing unused are left as they are.\n",
+            expanded.join(", ")
+        );
+    }
+    if !plan.flags.is_empty() {
+        s.push_str("## Review before applying\n\n");
+        for f in &plan.flags {
+            let _ = writeln!(s, "- {}", md(f));
+        }
+        s.push('\n');
+    }
+    s.push_str("## Apply\n\nDry run (prints the commands), then apply (`OUT` is the report's `--out` folder):\n\n```sh\n");
+    let _ = writeln!(s, "scripts/apply-recommendation.sh OUT/{}", sh(&principal_path(plan)));
+    let _ = writeln!(s, "scripts/apply-recommendation.sh --apply OUT/{}", sh(&principal_path(plan)));
+    s.push_str("```\n\nThe commands, to run from this folder:\n\n```sh\n");
+    for l in apply {
+        let _ = writeln!(s, "{l}");
+    }
+    s.push_str("```\n\n");
+    if plan.policies.iter().any(|p| matches!(p.apply, Apply::NewVersion { .. })) {
+        s.push_str(
+            "A managed policy keeps at most **5 versions**. If `aws iam list-policy-versions --policy-arn <arn>` \
+             shows 5, delete the oldest non-default one first (`aws iam delete-policy-version --policy-arn <arn> \
+             --version-id vN`); keep the current default, it is the rollback.\n\n",
+        );
+    }
+    if plan.policies.iter().any(|p| matches!(p.apply, Apply::Replace { .. })) {
+        s.push_str(
+            "A replacement policy is created and attached **before** the original is detached, so the principal \
+             never lacks a permission it needs; it briefly has one more attached policy (the default quota is 10 \
+             managed policies per principal). AWS managed policies cannot be edited, and a customer managed policy \
+             that other principals use differently must not change under them, hence a copy for this principal only.\n\n",
+        );
+    }
+    s.push_str("## Roll back\n\n```sh\n");
+    let _ = writeln!(s, "scripts/apply-recommendation.sh --rollback --apply OUT/{}", sh(&principal_path(plan)));
+    s.push_str("```\n\nor by hand, from this folder:\n\n```sh\n");
+    for l in rollback {
+        let _ = writeln!(s, "{l}");
+    }
+    s.push_str("```\n\n");
+
+    // Removed and kept actions, in rank order.
+    let mine: Vec<_> = analysis
+        .findings
+        .iter()
+        .filter(|f| f.principal as usize == plan.analysis_index)
+        .collect();
+    let gone: Vec<_> = mine.iter().filter(|f| is_removable(f) && !plan.after.contains(f.action)).collect();
+    let _ = writeln!(
+        s,
+        "## Removed ({})\n\nEach was found unused: the reason says how. Every action, kept or removed, is in `actions.csv`.\n",
+        gone.len()
+    );
+    s.push_str("| Action | Sensitivity | Reason | Last accessed |\n|---|---|---|---|\n");
+    for f in gone.iter().take(LIST_LIMIT) {
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} | {} |",
+            c.full_name(f.action),
+            f.sensitivity.as_str(),
+            f.reason.as_str(),
+            f.last_accessed.map_or("never (in AWS's tracking period)".into(), |t| t.to_rfc3339())
+        );
+    }
+    if gone.len() > LIST_LIMIT {
+        let _ = writeln!(s, "\n… and {} more in `actions.csv`.", gone.len() - LIST_LIMIT);
+    }
+    let unknown: Vec<_> = mine.iter().filter(|f| f.status == Status::Unknown).collect();
+    let _ = writeln!(
+        s,
+        "\n## Kept although not proven used ({})\n\nThe analysis cannot tell whether these are used, so they stay granted:\n",
+        unknown.len()
+    );
+    s.push_str("| Action | Reason | Why it is kept |\n|---|---|---|\n");
+    for f in unknown.iter().take(LIST_LIMIT) {
+        let _ = writeln!(s, "| `{}` | {} | {} |", c.full_name(f.action), f.reason.as_str(), f.reason.explain());
+    }
+    if unknown.len() > LIST_LIMIT {
+        let _ = writeln!(s, "\n… and {} more in `actions.csv`.", unknown.len() - LIST_LIMIT);
+    }
+    let excluded = mine.iter().filter(|f| f.status == Status::Unused && f.exclusion.is_some()).count();
+    if excluded > 0 {
+        let _ = writeln!(s, "\n{excluded} unused action(s) are kept because an exclusion rule of the config covers them.");
+    }
+    let still: Vec<_> = mine.iter().filter(|f| is_removable(f) && plan.after.contains(f.action)).collect();
+    if !still.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n{} unused action(s) stay granted after this change (through a group's policy, or a policy this \
+             recommendation does not change); they are marked `still_granted` in `actions.csv`.",
+            still.len()
+        );
+    }
+    s
+}
+
+fn actions_csv(plan: &PrincipalPlan, analysis: &Analysis<'_>) -> std::result::Result<Vec<u8>, String> {
+    let c = analysis.catalog;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let e = |e: csv::Error| e.to_string();
+    w.write_record([
+        "action",
+        "decision",
+        "status",
+        "reason",
+        "last_accessed",
+        "sensitivity",
+        "exclusion",
+    ])
+    .map_err(e)?;
+    for f in analysis.findings.iter().filter(|f| f.principal as usize == plan.analysis_index) {
+        let decision = if is_removable(f) && !plan.after.contains(f.action) {
+            "removed"
+        } else if is_removable(f) {
+            "still_granted"
+        } else {
+            "kept"
+        };
+        w.write_record([
+            c.full_name(f.action).as_str(),
+            decision,
+            f.status.as_str(),
+            f.reason.as_str(),
+            &f.last_accessed.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            f.sensitivity.as_str(),
+            &f.exclusion.map(|x| x.to_string()).unwrap_or_default(),
+        ])
+        .map_err(e)?;
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}
+
+fn put(path: &Path, bytes: &[u8]) -> Result<()> {
+    fs::write(path, bytes).map_err(|e| write_error(path, e.to_string()))
+}
+
+/// Writes one principal's folder.
+fn write_principal(dir: &Path, plan: &PrincipalPlan, analysis: &Analysis<'_>) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|e| write_error(dir, e.to_string()))?;
+    for p in &plan.policies {
+        let original = aws_json(&p.original.raw);
+        let new = if p.tightened.empty { String::new() } else { aws_json(&p.tightened.document) };
+        put(&dir.join(format!("{}.original.json", p.stem)), original.as_bytes())?;
+        if !p.tightened.empty {
+            put(&dir.join(format!("{}.json", p.stem)), new.as_bytes())?;
+        }
+        let d = diff::unified(
+            &original,
+            &new,
+            &format!("{}.original.json", p.stem),
+            &if p.tightened.empty { "/dev/null".to_string() } else { format!("{}.json", p.stem) },
+            3,
+        );
+        put(&dir.join(format!("{}.diff", p.stem)), d.as_bytes())?;
+    }
+    let (apply, rollback) = commands(plan);
+    let header = |what: &str| {
+        format!(
+            "# iam-tighten: {what} for {} {} in account {}. Run from this folder, or with scripts/apply-recommendation.sh.\n",
+            plan.kind,
+            plan.name.replace(['\n', '\r'], " "),
+            plan.account_id
+        )
+    };
+    put(&dir.join("apply.commands"), (header("apply") + &apply.join("\n") + "\n").as_bytes())?;
+    put(&dir.join("rollback.commands"), (header("roll back") + &rollback.join("\n") + "\n").as_bytes())?;
+    put(&dir.join("README.md"), readme(plan, analysis, &apply, &rollback).as_bytes())?;
+    let csv = actions_csv(plan, analysis).map_err(|m| write_error(&dir.join("actions.csv"), m))?;
+    put(&dir.join("actions.csv"), &csv)
+}
+
+pub(super) fn write(
+    plans: &[PrincipalPlan],
+    _exports: &[Export],
+    analysis: &Analysis<'_>,
+    out_dir: &Path,
+) -> Result<RecommendationSummary> {
+    let summary = summarise(plans, analysis);
+    fs::create_dir_all(out_dir).map_err(|e| write_error(out_dir, e.to_string()))?;
+    let tmp = out_dir.join(format!(".{DIR}.{}.tmp", std::process::id()));
+    let result = (|| {
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).map_err(|e| write_error(&tmp, e.to_string()))?;
+        }
+        fs::create_dir_all(&tmp).map_err(|e| write_error(&tmp, e.to_string()))?;
+        for plan in plans {
+            if plan.skipped.is_some() || plan.policies.is_empty() {
+                continue;
+            }
+            let rel = principal_path(plan);
+            let mut dir: PathBuf = tmp.clone();
+            for part in rel.split('/').skip(1) {
+                dir.push(part);
+            }
+            write_principal(&dir, plan, analysis)?;
+        }
+        let path = tmp.join("summary.json");
+        let mut json = serde_json::to_vec_pretty(&summary).map_err(|e| write_error(&path, e.to_string()))?;
+        json.push(b'\n');
+        put(&path, &json)?;
+        let dest = out_dir.join(DIR);
+        if dest.exists() {
+            fs::remove_dir_all(&dest).map_err(|e| write_error(&dest, e.to_string()))?;
+        }
+        fs::rename(&tmp, &dest).map_err(|e| write_error(&dest, e.to_string()))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    result.map(|()| summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_names() {
+        assert_eq!(safe_file_name("=1+1"), "=1+1");
+        assert_eq!(safe_file_name(".."), "_..");
+        assert_eq!(safe_file_name("../../etc/passwd"), "_.._.._etc_passwd");
+        assert_eq!(safe_file_name(""), "_");
+        assert_eq!(safe_file_name("a/b\\c\0"), "a_b_c_");
+        assert_eq!(safe_file_name(&"x".repeat(300)).len(), 100);
+    }
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(sh("file://inline-a.json"), "file://inline-a.json");
+        assert_eq!(sh("it's $(x)"), r"'it'\''s $(x)'");
+        assert_eq!(sh(""), "''");
+    }
+
+    #[test]
+    fn aws_json_indents_four() {
+        let v: Value = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow"}]});
+        assert_eq!(
+            aws_json(&v),
+            "{\n    \"Version\": \"2012-10-17\",\n    \"Statement\": [\n        {\n            \"Effect\": \"Allow\"\n        }\n    ]\n}\n"
+        );
+    }
+
+}

@@ -1,0 +1,371 @@
+//! Rewriting one policy document so that it stops granting a set of actions, keeping everything
+//! else about it: statement order, Sids, `Resource`/`NotResource`, `Condition`, Deny statements,
+//! and every pattern that grants nothing to remove.
+//!
+//! Rules (see `docs/recommendations.md`):
+//! - a pattern that matches nothing to remove stays as written (a wildcard stays a wildcard);
+//! - an exact action to remove is dropped;
+//! - a wildcard that matches something to remove is replaced by the explicit list of the actions
+//!   it matches that are still to be kept;
+//! - an Allow `NotAction` that leaves something to remove is rewritten into `Action` form (the
+//!   explicit list of what it granted that is kept) and flagged for a human;
+//! - an Allow statement left with no action is removed; Deny statements are never touched.
+
+use serde_json::{Map, Value};
+
+use crate::catalog::{ActionSet, Catalog};
+use crate::policy::document::{ActionClause, Effect, PolicyDocument};
+use crate::policy::expand::Expander;
+
+/// The result of tightening one document.
+#[derive(Debug, Clone)]
+pub struct Tightened {
+    /// The new document, keys in AWS order (`Version`, `Statement`, then any others).
+    pub document: Value,
+    /// True when the document differs from the original.
+    pub changed: bool,
+    /// True when no statement is left: the policy should be detached or deleted.
+    pub empty: bool,
+    /// The actions to remove that this document granted in one of its Allow statements.
+    pub removed: ActionSet,
+    /// Labels of `NotAction` statements rewritten into `Action` form.
+    pub not_action_rewritten: Vec<String>,
+    /// `(statement label, pattern)` of each wildcard replaced by an explicit list.
+    pub expanded_wildcards: Vec<(String, String)>,
+    /// Labels of Allow statements removed because nothing in them is kept.
+    pub removed_statements: Vec<String>,
+    /// Positions (in the new `Statement` list) of statements whose action list this module wrote,
+    /// with the original statement's action set: what [`minimise`] may collapse within.
+    pub rewritten: Vec<(usize, ActionSet)>,
+    /// True when [`minimise`] collapsed explicit lists into wildcards.
+    pub minimised: bool,
+}
+
+fn has_wildcard(s: &str) -> bool {
+    s.contains(['*', '?'])
+}
+
+fn names(catalog: &Catalog, set: &ActionSet) -> Vec<String> {
+    set.iter().map(|id| catalog.full_name(id)).collect()
+}
+
+/// The statements of a raw document, as a list (a single object becomes a one-element list).
+fn raw_statements(raw: &Value) -> (Vec<Value>, bool) {
+    match raw.get("Statement") {
+        Some(Value::Array(list)) => (list.clone(), false),
+        Some(v @ Value::Object(_)) => (vec![v.clone()], true),
+        _ => (Vec::new(), false),
+    }
+}
+
+/// Replaces key `old` of `obj` by `new` with `value`, at the same position.
+fn replace_key(obj: &Map<String, Value>, old: &str, new: &str, value: Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    let mut value = Some(value);
+    for (k, v) in obj {
+        if k == old {
+            if let Some(v) = value.take() {
+                out.insert(new.to_string(), v);
+            }
+        } else {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
+/// An action list as AWS accepts it: a string when the original was a string and one pattern is
+/// left, else a list.
+fn action_value(list: Vec<String>, was_string: bool) -> Value {
+    if was_string && list.len() == 1 {
+        Value::String(list.into_iter().next().unwrap_or_default())
+    } else {
+        Value::Array(list.into_iter().map(Value::String).collect())
+    }
+}
+
+/// Puts `Version` first and `Statement` second, then the document's other keys in their order.
+pub fn aws_order(raw: &Value, statements: Value) -> Value {
+    let mut out = Map::new();
+    if let Some(v) = raw.get("Version") {
+        out.insert("Version".into(), v.clone());
+    }
+    out.insert("Statement".into(), statements);
+    if let Some(obj) = raw.as_object() {
+        for (k, v) in obj {
+            if k != "Version" && k != "Statement" {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// Tightens `doc` so that it grants nothing in `remove`.
+///
+/// `keep` is what a replaced wildcard or a rewritten `NotAction` lists explicitly (intersected with
+/// what the pattern matched); callers pass the principal's effective grants minus `remove`, so
+/// that actions the principal holds but does not need never get listed, and everything it needs
+/// does. Nothing outside what a statement granted is ever added to it.
+pub fn tighten(
+    doc: &PolicyDocument,
+    remove: &ActionSet,
+    keep: &ActionSet,
+    expander: &mut Expander<'_>,
+) -> Tightened {
+    let catalog = expander.catalog();
+    let (raw_list, single) = raw_statements(&doc.raw);
+    let mut out: Vec<Value> = Vec::with_capacity(raw_list.len());
+    let mut removed = catalog.empty_set();
+    let mut t = Tightened {
+        document: Value::Null,
+        changed: false,
+        empty: false,
+        removed: catalog.empty_set(),
+        not_action_rewritten: Vec::new(),
+        expanded_wildcards: Vec::new(),
+        removed_statements: Vec::new(),
+        rewritten: Vec::new(),
+        minimised: false,
+    };
+
+    for (stmt, raw) in doc.statements.iter().zip(raw_list) {
+        let Some(obj) = raw.as_object() else {
+            out.push(raw);
+            continue;
+        };
+        if stmt.effect == Effect::Deny {
+            out.push(raw);
+            continue;
+        }
+        let original = expander.clause(&stmt.actions).actions;
+        if !original.intersects(remove) {
+            out.push(raw);
+            continue;
+        }
+        let mut hit = (*original).clone();
+        hit.intersect_with(remove);
+        removed.union_with(&hit);
+        t.changed = true;
+        let label = stmt.label();
+
+        let new_obj = match &stmt.actions {
+            ActionClause::Action(patterns) => {
+                let mut kept_patterns = Vec::new();
+                let mut covered = catalog.empty_set();
+                let mut explicit = catalog.empty_set();
+                for p in patterns {
+                    let e = expander.expand_pattern(p);
+                    if !e.intersects(remove) {
+                        kept_patterns.push(p.clone());
+                        covered.union_with(&e);
+                    } else if has_wildcard(p) {
+                        let mut x = (*e).clone();
+                        x.intersect_with(keep);
+                        x.difference_with(remove);
+                        explicit.union_with(&x);
+                        t.expanded_wildcards.push((label.clone(), p.clone()));
+                    }
+                    // An exact action to remove is dropped.
+                }
+                explicit.difference_with(&covered);
+                let mut list = kept_patterns;
+                list.extend(names(catalog, &explicit));
+                if list.is_empty() {
+                    t.removed_statements.push(label);
+                    continue;
+                }
+                let was_string = matches!(obj.get("Action"), Some(Value::String(_)));
+                let mut o = obj.clone();
+                o.insert("Action".into(), action_value(list, was_string));
+                o
+            }
+            ActionClause::NotAction(_) => {
+                let mut x = (*original).clone();
+                x.intersect_with(keep);
+                x.difference_with(remove);
+                if x.is_empty() {
+                    t.removed_statements.push(label);
+                    continue;
+                }
+                t.not_action_rewritten.push(label);
+                replace_key(obj, "NotAction", "Action", action_value(names(catalog, &x), false))
+            }
+        };
+        t.rewritten.push((out.len(), (*original).clone()));
+        out.push(Value::Object(new_obj));
+    }
+
+    t.empty = out.is_empty();
+    let statements = if single && out.len() == 1 {
+        out.into_iter().next().unwrap_or(Value::Null)
+    } else {
+        Value::Array(out)
+    };
+    t.document = aws_order(&doc.raw, statements);
+    t.removed = removed;
+    t
+}
+
+/// The IAM size of a document: characters of its compact JSON, whitespace not counted (IAM does
+/// not count whitespace towards its limits).
+pub fn iam_size(doc: &Value) -> usize {
+    serde_json::to_string(doc)
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
+}
+
+/// The verb of an action name: its first capitalised word (`Describe` in `DescribeInstances`).
+fn verb(action: &str) -> &str {
+    let mut end = action.len();
+    for (i, c) in action.char_indices().skip(1) {
+        if c.is_ascii_uppercase() {
+            end = i;
+            break;
+        }
+    }
+    &action[..end]
+}
+
+/// Collapses the explicit action lists this module wrote back into wildcards (`service:*`, else
+/// `service:Verb*`) wherever the wildcard, expanded with the catalog, matches only actions the
+/// original statement granted and nothing in `remove`. Returns true when something collapsed.
+pub fn minimise(t: &mut Tightened, remove: &ActionSet, expander: &mut Expander<'_>) -> bool {
+    let catalog = expander.catalog();
+    let rewritten = t.rewritten.clone();
+    let mut any = false;
+    for (pos, original) in rewritten {
+        let statement = match &mut t.document["Statement"] {
+            Value::Array(list) => list.get_mut(pos),
+            v @ Value::Object(_) if pos == 0 => Some(v),
+            _ => None,
+        };
+        let Some(Value::Object(obj)) = statement else {
+            continue;
+        };
+        let Some(list) = obj.get("Action").map(|v| match v {
+            Value::String(s) => vec![s.clone()],
+            Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            _ => Vec::new(),
+        }) else {
+            continue;
+        };
+        let safe = |expander: &mut Expander<'_>, pattern: &str| -> bool {
+            let e = expander.expand_pattern(pattern);
+            !e.is_empty() && e.is_subset(&original) && !e.intersects(remove)
+        };
+        // Exact catalog names are candidates; patterns stay as they are.
+        let mut result: Vec<String> = Vec::new();
+        let mut by_service: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for p in list {
+            match (has_wildcard(&p), catalog.lookup_full(&p), p.split_once(':')) {
+                (false, Some(_), Some((svc, _))) => {
+                    by_service.entry(svc.to_string()).or_default().push(p.clone())
+                }
+                _ => result.push(p),
+            }
+        }
+        let before: usize = result.len() + by_service.values().map(Vec::len).sum::<usize>();
+        for (svc, actions) in by_service {
+            let all = format!("{svc}:*");
+            if actions.len() > 1 && safe(expander, &all) {
+                result.push(all);
+                continue;
+            }
+            let mut verbs: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+            for a in actions {
+                let name = a.split_once(':').map_or("", |(_, n)| n).to_string();
+                verbs.entry(verb(&name).to_string()).or_default().push(a);
+            }
+            for (v, group) in verbs {
+                let pattern = format!("{svc}:{v}*");
+                if group.len() > 1 && safe(expander, &pattern) {
+                    result.push(pattern);
+                } else {
+                    result.extend(group);
+                }
+            }
+        }
+        if result.len() < before {
+            any = true;
+            obj.insert(
+                "Action".into(),
+                Value::Array(result.into_iter().map(Value::String).collect()),
+            );
+        }
+    }
+    t.minimised |= any;
+    any
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SMALL: &str = "#format\tiam-tighten-catalog/1\nservice\taction\taccess_level\tresource_types\n\
+        s3\tGetObject\tRead\t1\ns3\tGetBucketPolicy\tRead\t1\ns3\tPutObject\tWrite\t1\n\
+        iam\tPassRole\tWrite\t1\niam\tListRoles\tList\t0\niam\tGetRole\tRead\t1\n\
+        ec2\tDescribeInstances\tList\t0\nec2\tDescribeImages\tList\t0\nec2\tRunInstances\tWrite\t5\n";
+
+    fn set(c: &Catalog, names: &[&str]) -> ActionSet {
+        ActionSet::from_ids(c.len(), names.iter().map(|n| c.lookup_full(n).unwrap()))
+    }
+
+    fn keep_all_but(c: &Catalog, remove: &ActionSet) -> ActionSet {
+        let mut k = c.full_set();
+        k.difference_with(remove);
+        k
+    }
+
+    #[test]
+    fn wildcard_kept_or_expanded_and_exact_dropped() {
+        let c = Catalog::parse("small", SMALL).unwrap();
+        let mut e = Expander::new(&c);
+        let doc = PolicyDocument::from_value(json!({
+            "Statement": [{"Sid": "A", "Effect": "Allow",
+                "Action": ["s3:Get*", "ec2:*", "iam:PassRole"], "Resource": "*"}],
+            "Version": "2012-10-17"
+        }))
+        .unwrap();
+        let remove = set(&c, &["ec2:RunInstances", "iam:PassRole"]);
+        let t = tighten(&doc, &remove, &keep_all_but(&c, &remove), &mut e);
+        assert!(t.changed && !t.empty);
+        assert_eq!(
+            t.document,
+            json!({"Version": "2012-10-17", "Statement": [{"Sid": "A", "Effect": "Allow",
+                "Action": ["s3:Get*", "ec2:DescribeImages", "ec2:DescribeInstances"], "Resource": "*"}]})
+        );
+        assert_eq!(t.expanded_wildcards, [("A".to_string(), "ec2:*".to_string())]);
+        assert_eq!(t.removed.len(), 2);
+        // Keys come out Version first.
+        let keys: Vec<&String> = t.document.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["Version", "Statement"]);
+    }
+
+    #[test]
+    fn minimise_collapses_to_safe_verbs_only() {
+        let c = Catalog::parse("small", SMALL).unwrap();
+        let mut e = Expander::new(&c);
+        let doc = PolicyDocument::from_value(json!({
+            "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}
+        }))
+        .unwrap();
+        let remove = set(&c, &["ec2:RunInstances", "s3:PutObject"]);
+        let mut t = tighten(&doc, &remove, &keep_all_but(&c, &remove), &mut e);
+        assert!(minimise(&mut t, &remove, &mut e));
+        assert_eq!(
+            t.document["Statement"]["Action"],
+            json!(["ec2:Describe*", "iam:*", "s3:Get*"])
+        );
+    }
+
+    #[test]
+    fn verbs() {
+        assert_eq!(verb("DescribeInstances"), "Describe");
+        assert_eq!(verb("Get"), "Get");
+    }
+}

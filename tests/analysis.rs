@@ -1,0 +1,357 @@
+//! Verdict rules, each on a tiny export written by the test, plus ranking, exclusions and the
+//! `--fail-on` / CSV-injection behaviour end to end.
+
+use std::fs;
+use std::path::Path;
+
+use iam_tighten::analysis::{self, Config, Reason, Sensitivity, Settings, Status};
+use iam_tighten::catalog::Catalog;
+use iam_tighten::input::{self, LoadOptions};
+use serde_json::{Value, json};
+
+const ACCT: &str = "123456789012";
+const AS_OF: &str = "2026-11-20T10:00:00Z";
+
+/// One role with one inline policy; `created` and last-accessed services are up to the test.
+fn write_export(dir: &Path, role: &str, created: &str, actions: &[&str], services: Option<Value>) {
+    let gaad = json!({
+        "UserDetailList": [],
+        "GroupDetailList": [],
+        "RoleDetailList": [{
+            "Path": "/",
+            "RoleName": role,
+            "RoleId": "AROAEXAMPLE0000000001",
+            "Arn": format!("arn:aws:iam::{ACCT}:role/{role}"),
+            "CreateDate": created,
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+            "InstanceProfileList": [],
+            "RolePolicyList": [{
+                "PolicyName": "inline-1",
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                    {"Sid": "A", "Effect": "Allow", "Action": actions, "Resource": "*"}
+                ]}
+            }],
+            "AttachedManagedPolicies": [],
+            "Tags": [],
+            "RoleLastUsed": {}
+        }],
+        "Policies": []
+    });
+    fs::create_dir_all(dir).unwrap();
+    fs::write(dir.join("authorization-details.json"), serde_json::to_vec_pretty(&gaad).unwrap()).unwrap();
+    if let Some(services) = services {
+        let la = json!({
+            "JobStatus": "COMPLETED",
+            "JobType": "ACTION_LEVEL",
+            "JobCreationDate": "2026-11-20T09:59:00Z",
+            "ServicesLastAccessed": services,
+            "JobCompletionDate": AS_OF,
+            "IsTruncated": false
+        });
+        let d = dir.join("last-accessed/roles");
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join(format!("{role}.json")), serde_json::to_vec_pretty(&la).unwrap()).unwrap();
+    }
+}
+
+fn svc(ns: &str, last: Option<&str>, tracked: Option<Value>) -> Value {
+    let mut v = json!({"ServiceName": ns, "ServiceNamespace": ns, "TotalAuthenticatedEntities": 0});
+    if let Some(t) = last {
+        v["LastAuthenticated"] = json!(t);
+        v["TotalAuthenticatedEntities"] = json!(1);
+        v["LastAuthenticatedRegion"] = json!("eu-west-1");
+    }
+    if let Some(t) = tracked {
+        v["TrackedActionsLastAccessed"] = t;
+    }
+    v
+}
+
+/// Verdict of one action in a one-role export.
+fn verdict(created: &str, actions: &[&str], services: Option<Value>, action: &str) -> (Status, Reason) {
+    let tmp = tempfile::tempdir().unwrap();
+    write_export(tmp.path(), "r", created, actions, services);
+    let export = input::load_export(tmp.path(), &LoadOptions::default()).unwrap();
+    let cat = Catalog::embedded();
+    let settings = Settings {
+        unused_after_days: 90,
+        as_of: None,
+    };
+    let an = analysis::analyze(&[export], cat, &settings, &Config::default()).unwrap();
+    let f = an
+        .findings
+        .iter()
+        .find(|f| cat.full_name(f.action).eq_ignore_ascii_case(action))
+        .unwrap_or_else(|| panic!("{action} not granted"));
+    (f.status, f.reason)
+}
+
+const OLD: &str = "2024-01-01T00:00:00Z";
+
+#[test]
+fn accessed_in_window_is_used() {
+    let s = json!([svc("ec2", Some("2026-11-18T00:00:00Z"), Some(json!([
+        {"ActionName": "DescribeInstances", "LastAccessedTime": "2026-11-18T00:00:00Z", "LastAccessedRegion": "eu-west-1"}
+    ])))]);
+    assert_eq!(
+        verdict(OLD, &["ec2:DescribeInstances"], Some(s), "ec2:DescribeInstances"),
+        (Status::Used, Reason::AccessedInWindow)
+    );
+}
+
+#[test]
+fn tracked_without_time_is_action_not_accessed() {
+    let s = json!([svc("ec2", Some("2026-11-18T00:00:00Z"), Some(json!([
+        {"ActionName": "DescribeInstances", "LastAccessedTime": "2026-11-18T00:00:00Z"},
+        {"ActionName": "CreateFleet"}
+    ])))]);
+    assert_eq!(
+        verdict(OLD, &["ec2:DescribeInstances", "ec2:CreateFleet"], Some(s), "ec2:CreateFleet"),
+        (Status::Unused, Reason::ActionNotAccessed)
+    );
+}
+
+#[test]
+fn tracked_before_window_is_unused_with_date() {
+    let s = json!([svc("ec2", Some("2026-11-18T00:00:00Z"), Some(json!([
+        {"ActionName": "DescribeInstances", "LastAccessedTime": "2026-11-18T00:00:00Z"},
+        {"ActionName": "ec2:RunInstances", "LastAccessedTime": "2026-05-01T00:00:00Z"}
+    ])))]);
+    assert_eq!(
+        verdict(OLD, &["ec2:DescribeInstances", "ec2:RunInstances"], Some(s), "ec2:RunInstances"),
+        (Status::Unused, Reason::ActionLastAccessedBeforeWindow)
+    );
+}
+
+#[test]
+fn service_without_access_is_service_not_accessed() {
+    let s = json!([svc("sqs", None, None)]);
+    assert_eq!(
+        verdict(OLD, &["sqs:SendMessage"], Some(s), "sqs:SendMessage"),
+        (Status::Unused, Reason::ServiceNotAccessed)
+    );
+    // A service last used before the window counts the same.
+    let s = json!([svc("sqs", Some("2025-01-01T00:00:00Z"), None)]);
+    assert_eq!(
+        verdict(OLD, &["sqs:SendMessage"], Some(s), "sqs:SendMessage"),
+        (Status::Unused, Reason::ServiceNotAccessed)
+    );
+}
+
+#[test]
+fn used_service_without_action_data_is_unknown() {
+    let s = json!([svc("sqs", Some("2026-11-19T00:00:00Z"), None)]);
+    assert_eq!(
+        verdict(OLD, &["sqs:SendMessage"], Some(s), "sqs:SendMessage"),
+        (Status::Unknown, Reason::ActionNotTracked)
+    );
+    // An empty tracked list is the same as an absent one.
+    let s = json!([svc("sqs", Some("2026-11-19T00:00:00Z"), Some(json!([])))]);
+    assert_eq!(
+        verdict(OLD, &["sqs:SendMessage"], Some(s), "sqs:SendMessage"),
+        (Status::Unknown, Reason::ActionNotTracked)
+    );
+}
+
+#[test]
+fn pass_role_and_s3_objects_are_not_observable_even_when_service_unused() {
+    let s = json!([svc("iam", None, None), svc("s3", None, None)]);
+    let acts = ["iam:PassRole", "s3:GetObject", "s3:CreateBucket"];
+    assert_eq!(
+        verdict(OLD, &acts, Some(s.clone()), "iam:PassRole"),
+        (Status::Unknown, Reason::NotObservable)
+    );
+    assert_eq!(
+        verdict(OLD, &acts, Some(s.clone()), "s3:GetObject"),
+        (Status::Unknown, Reason::NotObservable)
+    );
+    assert_eq!(
+        verdict(OLD, &acts, Some(s), "s3:CreateBucket"),
+        (Status::Unused, Reason::ServiceNotAccessed)
+    );
+}
+
+#[test]
+fn service_missing_from_report_is_not_observable() {
+    let s = json!([svc("ec2", None, None)]);
+    assert_eq!(
+        verdict(OLD, &["ec2:DescribeVpcs", "sqs:SendMessage"], Some(s), "sqs:SendMessage"),
+        (Status::Unknown, Reason::NotObservable)
+    );
+}
+
+#[test]
+fn young_principal_is_too_new_not_unused() {
+    let s = json!([svc("sqs", None, None)]);
+    assert_eq!(
+        verdict("2026-11-14T00:00:00Z", &["sqs:SendMessage"], Some(s), "sqs:SendMessage"),
+        (Status::Unknown, Reason::PrincipalTooNew)
+    );
+    // …but what it did use is still used.
+    let s = json!([svc("ec2", Some("2026-11-18T00:00:00Z"), Some(json!([
+        {"ActionName": "DescribeInstances", "LastAccessedTime": "2026-11-18T00:00:00Z"}
+    ])))]);
+    assert_eq!(
+        verdict("2026-11-14T00:00:00Z", &["ec2:DescribeInstances"], Some(s), "ec2:DescribeInstances"),
+        (Status::Used, Reason::AccessedInWindow)
+    );
+}
+
+#[test]
+fn missing_file_is_no_last_accessed_data() {
+    assert_eq!(
+        verdict(OLD, &["sqs:SendMessage"], None, "sqs:SendMessage"),
+        (Status::Unknown, Reason::NoLastAccessedData)
+    );
+}
+
+#[test]
+fn window_boundaries_and_as_of_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = json!([svc("ec2", Some("2026-11-18T00:00:00Z"), Some(json!([
+        {"ActionName": "RunInstances", "LastAccessedTime": "2026-09-01T00:00:00Z"}
+    ])))]);
+    write_export(tmp.path(), "r", OLD, &["ec2:RunInstances"], Some(s));
+    let export = input::load_export(tmp.path(), &LoadOptions::default()).unwrap();
+    let cat = Catalog::embedded();
+    let run = |days: u32, as_of: Option<&str>| {
+        let settings = Settings {
+            unused_after_days: days,
+            as_of: as_of.and_then(input::parse_timestamp),
+        };
+        let an = analysis::analyze(std::slice::from_ref(&export), cat, &settings, &Config::default()).unwrap();
+        (an.findings[0].reason, an.findings[0].days_since_access)
+    };
+    // 80 days before the export's as-of: inside a 90-day window, outside a 30-day one.
+    assert_eq!(run(90, None), (Reason::AccessedInWindow, Some(80)));
+    assert_eq!(run(30, None), (Reason::ActionLastAccessedBeforeWindow, Some(80)));
+    // --as-of moves the reference time.
+    assert_eq!(run(90, Some("2027-01-01T00:00:00Z")).0, Reason::ActionLastAccessedBeforeWindow);
+    // Windows AWS data cannot evidence are refused.
+    let settings = Settings {
+        unused_after_days: 401,
+        as_of: None,
+    };
+    assert!(analysis::analyze(std::slice::from_ref(&export), cat, &settings, &Config::default()).is_err());
+}
+
+#[test]
+fn pass_role_with_a_consumer_is_critical_privilege_escalation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = json!([svc("iam", None, None), svc("lambda", None, None)]);
+    write_export(tmp.path(), "r", OLD, &["iam:PassRole", "lambda:CreateFunction", "lambda:ListFunctions"], Some(s));
+    let export = input::load_export(tmp.path(), &LoadOptions::default()).unwrap();
+    let cat = Catalog::embedded();
+    let settings = Settings {
+        unused_after_days: 90,
+        as_of: None,
+    };
+    let an = analysis::analyze(&[export], cat, &settings, &Config::default()).unwrap();
+    let get = |name: &str| {
+        an.findings
+            .iter()
+            .find(|f| cat.full_name(f.action) == name)
+            .unwrap()
+    };
+    assert_eq!(get("iam:PassRole").sensitivity, Sensitivity::Critical);
+    assert_eq!(get("lambda:CreateFunction").sensitivity, Sensitivity::Critical);
+    assert_eq!(get("lambda:ListFunctions").sensitivity, Sensitivity::Low);
+    // Ranked: critical unused first, ranks are 1..n in order.
+    assert_eq!(an.findings[0].rank, 1);
+    assert_eq!(an.findings[0].action, get("lambda:CreateFunction").action);
+    assert!(an.findings.windows(2).all(|w| w[0].rank + 1 == w[1].rank));
+    // Without the consumer, PassRole alone is high, not critical.
+    let tmp = tempfile::tempdir().unwrap();
+    write_export(tmp.path(), "r", OLD, &["iam:PassRole"], Some(json!([svc("iam", None, None)])));
+    let export = input::load_export(tmp.path(), &LoadOptions::default()).unwrap();
+    let an = analysis::analyze(&[export], cat, &settings, &Config::default()).unwrap();
+    assert_eq!(an.findings[0].sensitivity, Sensitivity::High);
+}
+
+#[test]
+fn exclusions_mark_findings_and_expired_ones_warn() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_export(tmp.path(), "BreakGlass", OLD, &["sqs:SendMessage", "sqs:DeleteQueue"], Some(json!([svc("sqs", None, None)])));
+    let export = input::load_export(tmp.path(), &LoadOptions::default()).unwrap();
+    let cfg_path = tmp.path().join("c.toml");
+    let config = Config::parse(
+        &cfg_path,
+        "[[exclude]]\nprincipal = \"break*\"\naction = \"sqs:Send*\"\nreason = \"reviewed\"\n\n[[exclude]]\nprincipal = \"*\"\nreason = \"old\"\nexpires = 2026-01-01\n",
+    )
+    .unwrap();
+    let settings = Settings {
+        unused_after_days: 90,
+        as_of: None,
+    };
+    let cat = Catalog::embedded();
+    let an = analysis::analyze(&[export], cat, &settings, &config).unwrap();
+    let send = an.findings.iter().find(|f| cat.full_name(f.action) == "sqs:SendMessage").unwrap();
+    let delete = an.findings.iter().find(|f| cat.full_name(f.action) == "sqs:DeleteQueue").unwrap();
+    assert_eq!(send.exclusion, Some(1));
+    assert_eq!(send.status, Status::Unused, "excluded findings keep their verdict");
+    assert_eq!(delete.exclusion, None, "the expired rule is not applied");
+    assert_eq!(an.totals.excluded, 1);
+    assert_eq!(an.totals.unused, 1);
+    assert!(an.warnings.iter().any(|w| w.warning.code == "exclusion_expired"));
+    // Excluded findings rank after actionable ones.
+    assert!(delete.rank < send.rank);
+}
+
+fn bin() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("iam-tighten").unwrap()
+}
+
+#[test]
+fn fail_on_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("e");
+    write_export(&export, "r", OLD, &["sqs:DeleteQueue"], Some(json!([svc("sqs", None, None)])));
+    let out = tmp.path().join("out");
+    // sqs:DeleteQueue is Write → medium.
+    bin().args(["report", "--format", "json", "--fail-on", "medium", "--out"]).arg(&out).arg(&export).assert().code(1);
+    bin().args(["report", "--format", "json", "--fail-on", "high", "--out"]).arg(&out).arg(&export).assert().code(0);
+    bin().args(["report", "--unused-after", "0", "--out"]).arg(&out).arg(&export).assert().code(2);
+    bin().args(["report", "--as-of", "yesterday", "--out"]).arg(&out).arg(&export).assert().code(2);
+}
+
+#[test]
+fn bad_config_names_the_file_and_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("e");
+    write_export(&export, "r", OLD, &["sqs:DeleteQueue"], None);
+    let cfg = tmp.path().join("exclusions.toml");
+    fs::write(&cfg, "[[exclude]]\nprincipal = \"r\"\n").unwrap();
+    let a = bin()
+        .args(["report", "--out"])
+        .arg(tmp.path().join("out"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg(&export)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(err.contains("exclusions.toml") && err.contains("exclude[0].reason"), "{err}");
+}
+
+#[test]
+fn csv_cells_from_hostile_names_are_neutralised() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("e");
+    // IAM role names allow `+=,.@-`: a name can start like a formula.
+    write_export(&export, "=HYPERLINK", OLD, &["sqs:DeleteQueue"], Some(json!([svc("sqs", None, None)])));
+    let out = tmp.path().join("out");
+    bin().args(["report", "--format", "csv", "--out"]).arg(&out).arg(&export).assert().success();
+    for file in ["findings.csv", "principals.csv", "services.csv"] {
+        let text = fs::read_to_string(out.join(file)).unwrap();
+        let mut rdr = csv::Reader::from_reader(text.as_bytes());
+        for rec in rdr.records() {
+            for cell in rec.unwrap().iter() {
+                assert!(
+                    !matches!(cell.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')),
+                    "{file}: live formula cell {cell:?}"
+                );
+            }
+        }
+        assert!(text.contains("'=HYPERLINK"), "{file} lost the name");
+    }
+}

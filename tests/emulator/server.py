@@ -1,0 +1,210 @@
+"""moto_server 5.2.5 plus the two IAM calls moto lacks, for tests/fetch.rs.
+
+    .venv-emulator/bin/python tests/emulator/server.py --port 5077 [--fixtures FILE] [--job-seconds S]
+
+moto implements GAAD, the credential report and STS GetCallerIdentity, but not
+GenerateServiceLastAccessedDetails / GetServiceLastAccessedDetails (reference §6). We add both as
+methods of moto's IamResponse, so they go through moto's own request parsing and its
+model-driven XML serializer (botocore's IAM service model names every element).
+
+Fixture file (default: last-accessed.json beside this file), keyed by "role/Name" / "user/Name":
+    services           ServicesLastAccessed entries, CLI JSON shape (timestamps as strings)
+    page_size          cap on MaxItems, to force IsTruncated/Marker pages
+    in_progress_polls  Get returns IN_PROGRESS this many times per job
+    fail_jobs          the first N jobs of this principal end FAILED (with Error)
+    throttle_generate  the first N Generate calls for this principal answer Throttling
+    throttle_get       the first N Get calls of each job answer Throttling
+    job_created / job_completed  the job dates
+Times are RFC 3339 or relative to the emulator's start (`now+200d`): roles are created when the
+test seeds them, so "200 days later" makes them old enough to be judged, and two fetches against
+one emulator still get the same bytes.
+A principal without an entry gets a COMPLETED job with no services. --job-seconds (or env
+IAM_EMULATOR_JOB_SECONDS) keeps every job IN_PROGRESS for that long, for the resume test.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+
+from moto import server
+from moto.core.exceptions import ServiceException
+from moto.core.responses import ActionResult
+from moto.iam.responses import IamResponse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Throttling(ServiceException):
+    code = "Throttling"
+    message = "Rate exceeded"
+
+
+class NoSuchEntity(ServiceException):
+    code = "NoSuchEntity"
+
+
+class InvalidInput(ServiceException):
+    code = "InvalidInput"
+
+
+STATE = {
+    "t0": datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0),
+    "fixtures": {},
+    "job_seconds": 0.0,
+    "lock": threading.Lock(),
+    "jobs": {},  # job id -> dict
+    "generated": {},  # principal key -> Generate calls so far
+    "jobs_per_principal": {},  # principal key -> jobs created so far
+    "calls": [],  # (action, key) log, served at /_emulator/calls
+}
+
+
+def parse_time(text):
+    """An RFC 3339 time, or `now+200d`, `now+200d+3.512s`, `now-5h`: relative to the emulator's
+    start, truncated to the minute, so every fetch against one emulator sees the same dates."""
+    if not text.startswith("now"):
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    offset = 0.0
+    for sign, number, unit in re.findall(r"([+-])([0-9.]+)([dhms])", text[3:]):
+        offset += (1 if sign == "+" else -1) * float(number) * units[unit]
+    return STATE["t0"] + datetime.timedelta(seconds=offset)
+
+
+def principal_key(arn):
+    # arn:aws:iam::123456789012:role/path/Name -> role/Name
+    try:
+        resource = arn.split(":", 5)[5]
+    except IndexError:
+        raise InvalidInput(f"Invalid ARN {arn}")
+    kind, _, rest = resource.partition("/")
+    if kind not in ("role", "user", "group", "policy") or not rest:
+        raise InvalidInput(f"Invalid ARN {arn}")
+    return f"{kind}/{rest.rsplit('/', 1)[-1]}"
+
+
+def services_for(fixture):
+    out = []
+    for svc in fixture.get("services", []):
+        s = dict(svc)
+        if "LastAuthenticated" in s:
+            s["LastAuthenticated"] = parse_time(s["LastAuthenticated"])
+        if "TrackedActionsLastAccessed" in s:
+            tracked = []
+            for a in s["TrackedActionsLastAccessed"]:
+                a = dict(a)
+                if "LastAccessedTime" in a:
+                    a["LastAccessedTime"] = parse_time(a["LastAccessedTime"])
+                tracked.append(a)
+            s["TrackedActionsLastAccessed"] = tracked
+        out.append(s)
+    return out
+
+
+def generate_service_last_accessed_details(self):
+    arn = self._get_param("Arn")
+    granularity = self._get_param("Granularity") or "SERVICE_LEVEL"
+    key = principal_key(arn)
+    fixture = STATE["fixtures"].get(key, {})
+    with STATE["lock"]:
+        STATE["calls"].append(("Generate", key))
+        n = STATE["generated"].get(key, 0) + 1
+        STATE["generated"][key] = n
+        if n <= fixture.get("throttle_generate", 0):
+            raise Throttling()
+        job_no = STATE["jobs_per_principal"].get(key, 0) + 1
+        STATE["jobs_per_principal"][key] = job_no
+        job_id = str(uuid.uuid4())
+        STATE["jobs"][job_id] = {
+            "key": key,
+            "granularity": granularity,
+            "polls": 0,
+            "gets": 0,
+            "started": time.monotonic(),
+            "failed": job_no <= fixture.get("fail_jobs", 0),
+        }
+    return ActionResult({"JobId": job_id})
+
+
+def get_service_last_accessed_details(self):
+    job_id = self._get_param("JobId")
+    max_items = int(self._get_param("MaxItems") or 100)
+    marker = self._get_param("Marker")
+    with STATE["lock"]:
+        job = STATE["jobs"].get(job_id)
+        if job is None:
+            raise NoSuchEntity(f"Job {job_id} not found")
+        key = job["key"]
+        STATE["calls"].append(("Get", key))
+        fixture = STATE["fixtures"].get(key, {})
+        job["gets"] += 1
+        if job["gets"] <= fixture.get("throttle_get", 0):
+            raise Throttling()
+        created = parse_time(fixture.get("job_created", "now+200d+3.512s"))
+        result = {"JobType": job["granularity"], "JobCreationDate": created}
+        running = time.monotonic() - job["started"] < STATE["job_seconds"]
+        if running or job["polls"] < fixture.get("in_progress_polls", 0):
+            job["polls"] += 1
+            result.update({"JobStatus": "IN_PROGRESS", "ServicesLastAccessed": [], "IsTruncated": False})
+            return ActionResult(result)
+    completed = parse_time(fixture.get("job_completed", "now+200d+5.118s"))
+    if job["failed"]:
+        result.update(
+            {
+                "JobStatus": "FAILED",
+                "ServicesLastAccessed": [],
+                "JobCompletionDate": completed,
+                "IsTruncated": False,
+                "Error": {"Message": "An internal error occurred while generating the report", "Code": "ServiceFailure"},
+            }
+        )
+        return ActionResult(result)
+    services = services_for(fixture)
+    if job["granularity"] != "ACTION_LEVEL":
+        for s in services:
+            s.pop("TrackedActionsLastAccessed", None)
+    page_size = min(max_items, fixture.get("page_size", max_items))
+    start = int(marker) if marker else 0
+    page = services[start : start + page_size]
+    truncated = start + page_size < len(services)
+    result.update(
+        {
+            "JobStatus": "COMPLETED",
+            "ServicesLastAccessed": page,
+            "JobCompletionDate": completed,
+            "IsTruncated": truncated,
+        }
+    )
+    if truncated:
+        result["Marker"] = str(start + page_size)
+    return ActionResult(result)
+
+
+def install(fixtures, job_seconds):
+    STATE["fixtures"] = fixtures
+    STATE["job_seconds"] = job_seconds
+    IamResponse.generate_service_last_accessed_details = generate_service_last_accessed_details
+    IamResponse.get_service_last_accessed_details = get_service_last_accessed_details
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--fixtures", default=os.path.join(HERE, "last-accessed.json"))
+    parser.add_argument("--job-seconds", type=float, default=float(os.environ.get("IAM_EMULATOR_JOB_SECONDS", "0")))
+    args = parser.parse_args(argv)
+    with open(args.fixtures, encoding="utf-8") as f:
+        install(json.load(f), args.job_seconds)
+    print(f"iam emulator on http://{args.host}:{args.port} (moto + last-accessed)", file=sys.stderr, flush=True)
+    server.main(["--host", args.host, "--port", str(args.port)])
+
+
+if __name__ == "__main__":
+    main()

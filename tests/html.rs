@@ -1,0 +1,468 @@
+//! report.html: escaping of hostile export strings, no external URLs, the CSP script hash,
+//! determinism and the size bound. The models are built by hand so every field can carry a
+//! payload; `tests/browser/` checks the page in a real browser.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use iam_tighten::analysis::config::Config;
+use iam_tighten::analysis::{
+    AccountWarning, AsOfSource, BySensitivity, Counts, ExportInfo, PolicyInfo, PrincipalInfo, Reason,
+    Sensitivity, ServiceSummary, Status,
+};
+use iam_tighten::model::{InputFile, PrincipalType, Warning};
+use iam_tighten::report::html;
+use iam_tighten::report::model::{
+    CatalogInfo, FindingView, PrincipalRank, PrincipalView, ReasonCount, ServiceRisk, SettingsInfo, Summary,
+    ToolInfo,
+};
+use iam_tighten::report::{Limits, ReportModel};
+use sha2::{Digest, Sha256};
+
+/// Every payload below must come out as text, never as markup.
+const PAYLOADS: [&str; 5] = [
+    "<img src=x onerror=alert(1)>",
+    "</script><script>alert(2)</script>",
+    "\"><svg onload=alert(3)>",
+    "'><iframe src=javascript:alert(4)>",
+    "</style><style>body{display:none}</style>",
+];
+
+fn ts(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).expect("timestamp").with_timezone(&Utc)
+}
+
+/// A string field: the `i`-th payload when hostile, else `plain`.
+fn s(hostile: bool, i: usize, plain: &str) -> String {
+    if hostile {
+        format!("{plain}{}", PAYLOADS[i % PAYLOADS.len()])
+    } else {
+        plain.to_string()
+    }
+}
+
+fn finding(hostile: bool, account: &str, name: &str, n: usize, sens: Sensitivity, reason: Reason) -> FindingView {
+    let service = ["iam", "ec2", "s3", "lambda"][n % 4];
+    FindingView {
+        account_id: account.to_string(),
+        principal_type: "role",
+        principal_name: name.to_string(),
+        principal_arn: format!("arn:aws:iam::{account}:role/{name}"),
+        service: service.to_string(),
+        action: s(hostile, n, &format!("{service}:Action{n}")),
+        access_level: "Write",
+        status: Status::Unused,
+        reason,
+        sensitivity: sens,
+        risk_categories: vec!["privilege_escalation"],
+        last_accessed: (n % 3 == 0).then(|| ts("2025-10-01T10:00:00Z")),
+        last_accessed_region: Some(s(hostile, n + 1, "us-east-1")),
+        days_since_access: (n % 3 == 0).then_some(415),
+        granted_by: s(hostile, n + 2, "aws:AdministratorAccess"),
+        resource_scope: if n % 2 == 0 { "all" } else { "scoped" },
+        rank: n as u32 + 1,
+        conditional: n % 5 == 0,
+        actionable: true,
+        excluded: false,
+        exclusion_reason: None,
+    }
+}
+
+fn principal(hostile: bool, account: &str, i: usize, per_principal: usize) -> PrincipalView {
+    let name = s(hostile, i, &format!("Role{i:05}"));
+    let sens = [Sensitivity::Critical, Sensitivity::High, Sensitivity::Medium, Sensitivity::Low];
+    let reasons = [
+        Reason::ServiceNotAccessed,
+        Reason::ActionNotAccessed,
+        Reason::ActionLastAccessedBeforeWindow,
+    ];
+    let unused: Vec<FindingView> = (0..per_principal)
+        .map(|n| finding(hostile, account, &name, n, sens[n % 4], reasons[(n / 7) % 3]))
+        .collect();
+    let counts = Counts {
+        granted: 400,
+        used: 20,
+        unused: per_principal as u64 + 50,
+        unknown: 30,
+        excluded: 2,
+    };
+    let services = (0..80)
+        .map(|k| ServiceSummary {
+            service: s(hostile, k, &format!("service{k:02}")),
+            counts: Counts {
+                granted: 5,
+                used: u64::from(k % 9 == 0),
+                unused: 3,
+                unknown: 1,
+                excluded: 0,
+            },
+            last_accessed: (k % 2 == 0).then(|| ts("2026-10-01T10:00:00Z")),
+            last_accessed_region: Some(s(hostile, k, "eu-west-1")),
+            reported: k % 3 != 0,
+            highest_unused_sensitivity: Some(sens[k % 4]),
+        })
+        .collect();
+    PrincipalView {
+        info: PrincipalInfo {
+            account_id: account.to_string(),
+            kind: PrincipalType::Role,
+            name: name.clone(),
+            arn: format!("arn:aws:iam::{account}:role/{name}"),
+            id: s(hostile, i + 1, &format!("AROA{i:016}")),
+            tags: [
+                (s(hostile, i + 5, "team"), s(hostile, i + 6, "payments")),
+                ("note".to_string(), "</script><script>alert(1)</script>".to_string()),
+            ]
+            .into_iter()
+            .collect(),
+            created: Some(ts("2024-01-02T03:04:05Z")),
+            last_used: (i % 2 == 0).then(|| ts("2026-11-01T00:00:00Z")),
+            last_used_region: Some(s(hostile, i + 2, "us-east-1")),
+            service_linked: false,
+            actionable: true,
+            has_last_accessed: i % 7 != 0,
+            as_of: Some(ts("2026-11-20T09:12:00Z")),
+            policies: vec![PolicyInfo {
+                name: s(hostile, i + 3, "AdministratorAccess"),
+                kind: "aws_managed",
+                arn: Some(s(hostile, i + 4, "arn:aws:iam::aws:policy/AdministratorAccess")),
+                via_group: hostile.then(|| s(true, i, "admins")),
+                boundary: false,
+                grants: 400,
+                unused: 300,
+            }],
+            unmatched_patterns: vec![s(hostile, i, "inline:x: ec2:Nonexistent*")],
+            counts,
+            unused_by_sensitivity: BySensitivity {
+                critical: 3,
+                high: 10,
+                medium: 20,
+                low: 40,
+            },
+            score: 1000 - (i as u64 % 1000),
+            flags: vec!["unused_role"],
+            services,
+        },
+        unused,
+        unused_omitted: 50,
+        unknown_by_reason: BTreeMap::from([("not_observable", 20), ("action_not_tracked", 10)]),
+    }
+}
+
+/// A model of `n` principals in one account; every string carries a payload when `hostile`.
+fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel {
+    let account = "111111111111";
+    let principals: Vec<PrincipalView> = (0..n).map(|i| principal(hostile, account, i, per_principal)).collect();
+    let limits = Limits::default();
+    let top: Vec<FindingView> = principals
+        .iter()
+        .flat_map(|p| p.unused.iter().cloned())
+        .take(limits.top_findings)
+        .collect();
+    let riskiest = principals
+        .iter()
+        .take(20)
+        .map(|p| PrincipalRank {
+            account_id: p.info.account_id.clone(),
+            principal_type: "role",
+            principal_name: p.info.name.clone(),
+            principal_arn: p.info.arn.clone(),
+            score: p.info.score,
+            unused_by_sensitivity: p.info.unused_by_sensitivity,
+            counts: p.info.counts,
+            flags: p.info.flags.clone(),
+        })
+        .collect();
+    let config_text = format!(
+        "[[exclude]]\nprincipal = {:?}\naction = \"iam:*\"\nreason = {:?}\nexpires = 2027-03-31\n",
+        s(hostile, 0, "BreakGlass*"),
+        s(hostile, 1, "break-glass role, reviewed quarterly"),
+    );
+    let config = Config::parse(Path::new("exclusions.toml"), &config_text).expect("config");
+    ReportModel {
+        tool: ToolInfo {
+            name: "iam-tighten",
+            version: "0.1.0",
+        },
+        catalog: CatalogInfo {
+            source: s(hostile, 0, "embedded"),
+            version: s(hostile, 1, "2026-11-01"),
+            updated: s(hostile, 2, "2026-11-01"),
+            actions: 17000,
+        },
+        settings: SettingsInfo {
+            unused_after_days: 90,
+            as_of_flag: None,
+            config_file: Some(s(hostile, 3, "exclusions.toml")),
+        },
+        limits,
+        accounts: vec![ExportInfo {
+            account_id: account.to_string(),
+            partition: "aws".to_string(),
+            path: s(hostile, 4, "sample-data/2026-q4/111111111111"),
+            as_of: Some(ts("2026-11-20T09:12:00Z")),
+            as_of_source: AsOfSource::Export,
+            window_start: Some(ts("2026-08-22T09:12:00Z")),
+            principals: n,
+            has_credential_report: true,
+            files: vec![InputFile {
+                path: s(hostile, 0, "authorization-details.json"),
+                sha256: s(hostile, 1, &"ab".repeat(32)),
+                bytes: 123_456,
+            }],
+        }],
+        warnings: vec![AccountWarning {
+            account_id: account.to_string(),
+            warning: Warning {
+                code: s(hostile, 2, "last_accessed_incomplete"),
+                file: Some(s(hostile, 3, "last-accessed/roles/x.json")),
+                json_path: Some(s(hostile, 4, "$.ServicesLastAccessed[3]")),
+                message: s(hostile, 0, "job did not complete"),
+            },
+        }],
+        summary: Summary {
+            accounts: 1,
+            principals: n,
+            principals_with_unused: n,
+            unused_roles: n / 3,
+            totals: Counts {
+                granted: 400 * n as u64,
+                used: 20 * n as u64,
+                unused: 300 * n as u64,
+                unknown: 30 * n as u64,
+                excluded: 2 * n as u64,
+            },
+            unused_by_sensitivity: BySensitivity {
+                critical: 3 * n as u64,
+                high: 10 * n as u64,
+                medium: 20 * n as u64,
+                low: 40 * n as u64,
+            },
+            reasons: Reason::ALL
+                .iter()
+                .map(|r| ReasonCount {
+                    reason: *r,
+                    status: r.status(),
+                    explanation: r.explain(),
+                    count: 7,
+                })
+                .collect(),
+        },
+        riskiest_principals: riskiest,
+        unused_by_service: (0..30)
+            .map(|k| ServiceRisk {
+                service: s(hostile, k, &format!("service{k:02}")),
+                by_sensitivity: BySensitivity {
+                    critical: 30 - k as u64,
+                    high: 2 * k as u64,
+                    medium: 5,
+                    low: 40,
+                },
+                total: 30 - k as u64 + 2 * k as u64 + 45,
+            })
+            .collect(),
+        top_findings_omitted: 12345,
+        top_findings: top,
+        principals,
+        exclusions: config.exclusions,
+    }
+}
+
+fn render(m: &ReportModel) -> String {
+    let mut out = Vec::new();
+    html::render(m, &mut out).expect("render");
+    String::from_utf8(out).expect("utf-8")
+}
+
+/// The text of the one inline script.
+fn inline_script(page: &str) -> &str {
+    let start = page.find("<script>").expect("a <script>") + "<script>".len();
+    let end = start + page[start..].find("</script>").expect("</script>");
+    &page[start..end]
+}
+
+#[test]
+fn hostile_strings_render_as_text() {
+    let page = render(&model(true, 12, 30));
+    for p in PAYLOADS {
+        assert!(!page.contains(p), "payload {p:?} appears unescaped");
+    }
+    for needle in ["<img", "<svg onload", "<iframe", "<script>alert", "<style>body", "=\"x\" onerror"] {
+        assert!(!page.contains(needle), "{needle:?} appears unescaped");
+    }
+    assert_eq!(page.matches("<script").count(), 1, "only the report's own script");
+    assert_eq!(page.matches("</script").count(), 1);
+    assert_eq!(page.matches("<style").count(), 1, "only the report's own stylesheet");
+    assert_eq!(inline_script(&page), html::JS);
+    // The escaped form is there: the payload is shown, as text.
+    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
+}
+
+#[test]
+fn no_external_urls() {
+    for hostile in [false, true] {
+        let page = render(&model(hostile, 5, 10));
+        for attr in ["src=", "href=", "action=", "xlink:href=", "srcset=", "poster=", "data="] {
+            for (i, _) in page.match_indices(attr) {
+                let value: String = page[i + attr.len()..].chars().take(60).collect();
+                let value = value.trim_start_matches(['"', '\'']);
+                assert!(
+                    !(value.starts_with("http") || value.starts_with("//") || value.contains("://")),
+                    "external reference {attr}{value}"
+                );
+            }
+        }
+        if !hostile {
+            // The only absolute URL allowed is the SVG namespace, which is never fetched.
+            let without_ns = page.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+            assert!(!without_ns.contains("http://"), "http:// in the page");
+            assert!(!without_ns.contains("https://"), "https:// in the page");
+        }
+        assert!(!page.contains("@import"));
+        assert!(!page.contains("url("));
+    }
+}
+
+#[test]
+fn csp_allows_exactly_the_inline_script() {
+    let page = render(&model(false, 3, 5));
+    let script = inline_script(&page);
+    let digest = Sha256::digest(script.as_bytes());
+    let hash = format!("'sha256-{}'", base64(&digest));
+    let meta = format!(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src {hash}; img-src data:;"
+    );
+    assert!(page.contains(&meta), "CSP meta with {hash} missing");
+    assert_eq!(html::script_hash(), hash);
+    // The CSP comes before any script or style.
+    let csp_at = page.find("Content-Security-Policy").expect("csp");
+    assert!(csp_at < page.find("<style").expect("style"));
+    assert!(csp_at < page.find("<script").expect("script"));
+    // No inline event handlers (CSP would block them anyway).
+    assert!(!page.contains(" onclick="));
+    assert!(!page.contains(" onload="));
+}
+
+/// Independent base64 (standard alphabet, padded) for the CSP check.
+fn base64(bytes: &[u8]) -> String {
+    let abc: Vec<char> = ('A'..='Z').chain('a'..='z').chain('0'..='9').chain(['+', '/']).collect();
+    let mut bits = String::new();
+    for b in bytes {
+        bits.push_str(&format!("{b:08b}"));
+    }
+    while bits.len() % 6 != 0 {
+        bits.push('0');
+    }
+    let mut out: String = bits
+        .as_bytes()
+        .chunks(6)
+        .map(|c| abc[usize::from_str_radix(std::str::from_utf8(c).expect("bits"), 2).expect("bits")])
+        .collect();
+    while out.len() % 4 != 0 {
+        out.push('=');
+    }
+    out
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let m = model(true, 25, 20);
+    let a = render(&m);
+    let b = render(&m);
+    assert_eq!(a, b);
+    assert_eq!(render(&model(true, 25, 20)), a);
+}
+
+#[test]
+fn page_shows_every_section() {
+    let m = model(false, 4, 12);
+    let page = render(&m);
+    for id in [
+        "id=\"warnings\"",
+        "id=\"scope\"",
+        "id=\"summary\"",
+        "id=\"remove-first\"",
+        "id=\"principals\"",
+        "id=\"all-principals\"",
+        "id=\"methodology\"",
+        "id=\"exclusions\"",
+    ] {
+        assert!(page.contains(id), "{id} missing");
+    }
+    for reason in Reason::ALL {
+        assert!(page.contains(reason.as_str()), "reason {} not explained", reason.as_str());
+    }
+    assert!(page.contains("12,345 more</strong>"), "omitted top findings are counted");
+    assert!(page.contains("findings.csv"));
+    assert!(page.contains(&"ab".repeat(32)), "input file hashes are listed");
+    assert!(page.contains("<svg class=\"chart\""));
+    assert!(page.contains("2026-11-20 09:12 UTC"));
+}
+
+#[test]
+fn principal_sections_are_capped() {
+    let mut m = model(false, 30, 3);
+    m.limits.principal_sections = 7;
+    let page = render(&m);
+    assert_eq!(page.matches("<details class=\"principal\"").count(), 7);
+    // Every principal is in the compact table.
+    assert_eq!(page.matches("data-type=\"role\" data-status=\"unused\"").count(), 30);
+}
+
+#[test]
+fn ten_thousand_principals_stay_under_10_mb() {
+    let m = model(false, 10_000, Limits::default().per_principal);
+    let page = render(&m);
+    assert!(page.len() < 10_000_000, "report.html is {} bytes", page.len());
+    // The size bound may cut sections, never all of them, and the page says where the rest is.
+    let sections = page.matches("<details class=\"principal\"").count();
+    assert!((1..=Limits::default().principal_sections).contains(&sections), "{sections} sections");
+    assert!(page.contains("findings.csv"));
+    assert_eq!(page.matches("<script").count(), 1);
+}
+
+/// The real-browser test (tests/browser/run.sh: Debian chromium driven by playwright-core,
+/// offline) on the sample report. Runs when chromium, node and the browser test's node_modules
+/// are present; with IAM_TIGHTEN_REQUIRE_BROWSER set (CI) their absence is a failure.
+#[test]
+fn real_browser_on_sample_report() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let have = |cmd: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {cmd}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let ready = have("chromium") && have("node") && root.join("tests/browser/node_modules/playwright-core").is_dir();
+    if !ready {
+        assert!(
+            std::env::var_os("IAM_TIGHTEN_REQUIRE_BROWSER").is_none(),
+            "IAM_TIGHTEN_REQUIRE_BROWSER is set but chromium, node or tests/browser/node_modules is missing \
+             (run: apt-get install chromium && (cd tests/browser && npm ci))"
+        );
+        eprintln!("skipped: chromium/node/playwright-core not installed (see docs/html-report.md)");
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    assert_cmd::Command::cargo_bin("iam-tighten")
+        .unwrap()
+        .current_dir(root)
+        .args(["report", "sample-data/2026-q4", "--format", "html", "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
+    let run = std::process::Command::new("bash")
+        .arg(root.join("tests/browser/run.sh"))
+        .arg(out.path().join("report.html"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    println!("{stdout}");
+    assert!(
+        run.status.success(),
+        "browser test failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}

@@ -1,0 +1,490 @@
+//! Identity findings (issue 10): unused roles and users, access keys, passwords, root use, empty
+//! groups, unattached policies, and the checks that cannot run. Fixtures: `fixtures/identities`
+//! (written by its `gen.py`) and the shipped `sample-data/`.
+
+use std::path::{Path, PathBuf};
+
+use iam_tighten::analysis::identities::{
+    IdentityFinding, IdentityKind, IdentityReport, IdentitySettings, identity_findings,
+};
+use iam_tighten::analysis::{self, Analysis, Config, Sensitivity, Settings};
+use iam_tighten::catalog::Catalog;
+use iam_tighten::input::{LoadOptions, load_export, load_exports};
+use iam_tighten::model::{Export, ReportDate};
+use iam_tighten::report::credentials::{CREDENTIALS_HEADER, write_credentials};
+
+use IdentityKind::*;
+use Sensitivity::{Critical, High, Low, Medium};
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/identities")
+        .join(rel)
+}
+
+fn creds_export() -> Export {
+    load_export(&fixture("creds"), &LoadOptions::default()).expect("fixture creds loads")
+}
+
+fn analyze(exports: &[Export]) -> Analysis<'static> {
+    let settings = Settings {
+        unused_after_days: 90,
+        as_of: None,
+    };
+    analysis::analyze(exports, Catalog::embedded(), &settings, &Config::default())
+        .expect("analysis runs")
+}
+
+fn run_with(exports: &[Export], settings: &IdentitySettings) -> IdentityReport {
+    identity_findings(exports, &analyze(exports), settings)
+}
+
+fn run(exports: &[Export]) -> IdentityReport {
+    run_with(exports, &IdentitySettings::new(90))
+}
+
+type Row<'a> = (IdentityKind, &'a str, Option<&'a str>, Sensitivity, bool);
+
+fn rows(r: &IdentityReport) -> Vec<Row<'_>> {
+    r.findings
+        .iter()
+        .map(|f| {
+            (
+                f.kind,
+                f.principal_name.as_str(),
+                f.credential.as_deref(),
+                f.sensitivity,
+                f.actionable,
+            )
+        })
+        .collect()
+}
+
+fn find<'r>(
+    r: &'r IdentityReport,
+    kind: IdentityKind,
+    name: &str,
+    cred: Option<&str>,
+) -> &'r IdentityFinding {
+    r.findings
+        .iter()
+        .find(|f| f.kind == kind && f.principal_name == name && f.credential.as_deref() == cred)
+        .unwrap_or_else(|| panic!("no {kind:?} for {name} {cred:?} in {:#?}", rows(r)))
+}
+
+fn gaps(r: &IdentityReport, account: &str) -> Vec<IdentityKind> {
+    r.checks_not_possible
+        .iter()
+        .filter(|n| n.account_id == account)
+        .map(|n| n.check)
+        .collect()
+}
+
+#[test]
+fn creds_fixture_yields_exactly_the_expected_findings() {
+    let r = run(&[creds_export()]);
+    let k1 = Some("access_key_1");
+    let k2 = Some("access_key_2");
+    let pw = Some("password");
+    let expected: Vec<Row<'_>> = vec![
+        (RootAccessKey, "<root_account>", k1, Critical, true),
+        (RootUsed, "<root_account>", pw, Critical, true),
+        // Holds iam:AttachRolePolicy, unused (its last-accessed file shows no iam use).
+        (UnusedRole, "admin-idle", None, High, true),
+        (AccessKeyNeverUsed, "dormant", k1, High, true),
+        (AccessKeyOld, "dormant", k1, High, true),
+        (PasswordWithoutMfa, "dormant", pw, High, true),
+        (AccessKeyUnused, "stale", k1, High, true),
+        (AccessKeyOld, "stale", k1, High, true),
+        (AccessKeyOld, "stale", k2, High, true),
+        (UnusedRole, "AWSServiceRoleForSupport", None, Medium, false),
+        (UnusedRole, "unused-role", None, Medium, true),
+        (UnusedUser, "dormant", None, Medium, true),
+        (PasswordUnused, "dormant", pw, Medium, true),
+        (UnusedUser, "nopw", None, Medium, true),
+        (PasswordUnused, "stale", pw, Medium, true),
+        (GroupWithoutMembers, "empty", None, Low, true),
+        (PolicyUnattached, "nocount", None, Low, true),
+        (PolicyUnattached, "orphan", None, Low, true),
+    ];
+    assert_eq!(rows(&r), expected);
+    let ranks: Vec<u32> = r.findings.iter().map(|f| f.rank).collect();
+    assert_eq!(ranks, (1..=expected.len() as u32).collect::<Vec<_>>());
+    // Nothing for: busy (all used in window), fresh (younger than the window), new-role
+    // (role_too_new is not a finding), busy-role (used), ci-boundary-like `boundary-only`,
+    // `attached`, the AWS managed ReadOnlyAccess, group team (has members).
+    for quiet in [
+        "busy",
+        "fresh",
+        "new-role",
+        "busy-role",
+        "boundary-only",
+        "attached",
+        "ReadOnlyAccess",
+        "team",
+    ] {
+        assert!(
+            r.findings.iter().all(|f| f.principal_name != quiet),
+            "{quiet}: {:#?}",
+            rows(&r)
+        );
+    }
+}
+
+#[test]
+fn evidence_fields_use_the_exports_as_of_not_the_clock() {
+    let r = run(&[creds_export()]);
+    // As-of 2026-06-01T00:00Z; window starts 2026-03-03.
+    let f = find(&r, AccessKeyUnused, "stale", Some("access_key_1"));
+    assert_eq!(f.days_unused, Some(197)); // 2025-11-15T10:00 → 2026-06-01T00:00, whole days
+    assert_eq!(f.age_days, Some(1126)); // 2023-05-02 → 2026-06-01
+    assert_eq!(
+        f.last_used.map(|t| t.to_rfc3339()),
+        Some("2025-11-15T10:00:00+00:00".into())
+    );
+    assert!(
+        f.detail.contains("2025-11-15") && f.detail.contains("ec2"),
+        "{}",
+        f.detail
+    );
+
+    // N/A last used: never used, so no days_unused; age from last_rotated.
+    let f = find(&r, AccessKeyNeverUsed, "dormant", Some("access_key_1"));
+    assert_eq!((f.last_used, f.days_unused), (None, None));
+    assert_eq!(f.age_days, Some(871)); // 2024-01-11T09:00 → 2026-06-01T00:00, whole days
+    assert!(f.detail.contains("N/A"), "{}", f.detail);
+
+    // no_information password, set before the window.
+    let f = find(&r, PasswordUnused, "dormant", Some("password"));
+    assert!(f.detail.contains("no_information"), "{}", f.detail);
+    assert_eq!(f.last_used, None);
+
+    // A user without any credential is an unused user.
+    let f = find(&r, UnusedUser, "nopw", None);
+    assert!(f.detail.contains("no password"), "{}", f.detail);
+    assert_eq!(f.age_days, Some(850));
+
+    // Root: not_supported password columns, password used 7 days before the as-of date.
+    let f = find(&r, RootUsed, "<root_account>", Some("password"));
+    assert_eq!(f.days_unused, Some(6));
+    assert_eq!(f.principal_arn, "arn:aws:iam::123456789012:root");
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.principal_name == "<root_account>" && f.kind == PasswordWithoutMfa)
+    );
+
+    // The role's evidence: RoleLastUsed date and the unused high/critical permission.
+    let f = find(&r, UnusedRole, "admin-idle", None);
+    assert_eq!(
+        f.last_used.map(|t| t.to_rfc3339()),
+        Some("2025-06-01T10:00:00+00:00".into())
+    );
+    assert!(
+        f.detail.contains("1 of critical and 0 of high sensitivity"),
+        "{}",
+        f.detail
+    );
+    let f = find(&r, UnusedRole, "AWSServiceRoleForSupport", None);
+    assert!(f.detail.contains("service-linked"), "{}", f.detail);
+    let f = find(&r, PolicyUnattached, "nocount", None);
+    assert!(f.detail.contains("no AttachmentCount"), "{}", f.detail);
+}
+
+#[test]
+fn both_boolean_spellings_are_read() {
+    let export = creds_export();
+    let report = export
+        .credential_report
+        .as_ref()
+        .expect("credential report");
+    let dormant = report
+        .iter()
+        .find(|r| r.user == "dormant")
+        .expect("dormant row");
+    let busy = report.iter().find(|r| r.user == "busy").expect("busy row");
+    // TRUE/FALSE (dormant) and true/false (busy).
+    assert_eq!(
+        (
+            dormant.password_enabled,
+            dormant.mfa_active,
+            dormant.access_keys[0].active
+        ),
+        (Some(true), false, true)
+    );
+    assert_eq!(
+        (
+            busy.password_enabled,
+            busy.mfa_active,
+            busy.access_keys[1].active
+        ),
+        (Some(true), true, false)
+    );
+    let root = report.iter().find(|r| r.is_root()).expect("root row");
+    assert_eq!(root.password_enabled, None);
+    assert_eq!(root.password_last_changed, ReportDate::NotSupported);
+    assert_eq!(dormant.password_last_used, ReportDate::NoInformation);
+    assert_eq!(
+        dormant.access_keys[0].last_used_date,
+        ReportDate::NotApplicable
+    );
+}
+
+#[test]
+fn a_user_missing_from_the_credential_report_is_a_check_not_possible() {
+    let r = run(&[creds_export()]);
+    let ghost: Vec<_> = r
+        .checks_not_possible
+        .iter()
+        .filter(|n| n.reason.contains("user ghost"))
+        .map(|n| n.check)
+        .collect();
+    assert_eq!(
+        ghost,
+        vec![
+            UnusedUser,
+            AccessKeyNeverUsed,
+            AccessKeyUnused,
+            AccessKeyOld,
+            PasswordUnused,
+            PasswordWithoutMfa
+        ]
+    );
+    assert_eq!(r.checks_not_possible.len(), ghost.len());
+}
+
+#[test]
+fn missing_credential_report_lists_the_checks_that_could_not_run() {
+    let mut export = creds_export();
+    export.credential_report = None;
+    let r = run(&[export]);
+    let mut want = IdentityKind::NEED_CREDENTIAL_REPORT.to_vec();
+    want.sort();
+    assert_eq!(gaps(&r, "123456789012"), want);
+    assert!(
+        r.checks_not_possible
+            .iter()
+            .all(|n| n.reason.contains("credential-report.csv"))
+    );
+    // The checks that do not need it still run.
+    let kinds: std::collections::BTreeSet<_> = r.findings.iter().map(|f| f.kind).collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        vec![UnusedRole, GroupWithoutMembers, PolicyUnattached]
+    );
+}
+
+#[test]
+fn no_as_of_time_moves_the_time_based_checks_to_not_possible() {
+    let mut export = creds_export();
+    export.data_time = None;
+    export.last_accessed.clear();
+    let r = run(&[export]);
+    let mut want = IdentityKind::NEED_AS_OF.to_vec();
+    want.sort();
+    assert_eq!(
+        gaps(&r, "123456789012")
+            .into_iter()
+            .filter(|k| want.contains(k))
+            .collect::<Vec<_>>(),
+        want
+    );
+    let kinds: std::collections::BTreeSet<_> = r.findings.iter().map(|f| f.kind).collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        vec![
+            RootAccessKey,
+            PasswordWithoutMfa,
+            GroupWithoutMembers,
+            PolicyUnattached
+        ]
+    );
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.age_days.is_none() && f.days_unused.is_none())
+    );
+}
+
+#[test]
+fn a_report_without_a_root_row_cannot_check_the_root_user() {
+    // moto writes no <root_account> row.
+    let mut export = creds_export();
+    if let Some(rows) = export.credential_report.as_mut() {
+        rows.retain(|r| !r.is_root());
+    }
+    let r = run(&[export]);
+    let root: Vec<_> = r
+        .checks_not_possible
+        .iter()
+        .filter(|n| n.reason.contains("<root_account>"))
+        .map(|n| n.check)
+        .collect();
+    assert_eq!(root, vec![RootAccessKey, RootUsed]);
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.principal_name != "<root_account>")
+    );
+}
+
+#[test]
+fn key_max_age_is_a_setting() {
+    let exports = [creds_export()];
+    let lenient = IdentitySettings {
+        unused_after_days: 90,
+        key_max_age_days: 1000,
+    };
+    let r = run_with(&exports, &lenient);
+    let old: Vec<_> = r
+        .of_kind(AccessKeyOld)
+        .map(|f| (f.principal_name.as_str(), f.credential.as_deref()))
+        .collect();
+    assert_eq!(old, vec![("stale", Some("access_key_1"))]);
+    let strict = IdentitySettings {
+        unused_after_days: 90,
+        key_max_age_days: 1,
+    };
+    let r = run_with(&exports, &strict);
+    // busy's key (2026-04-01) and fresh's key (2026-05-20) are now old too.
+    let old: Vec<_> = r
+        .of_kind(AccessKeyOld)
+        .map(|f| f.principal_name.as_str())
+        .collect();
+    assert_eq!(old, vec!["busy", "dormant", "fresh", "stale", "stale"]);
+}
+
+#[test]
+fn fail_on_counts_only_actionable_findings() {
+    let r = run(&[creds_export()]);
+    assert_eq!(r.count_at_or_above(Critical), 2);
+    assert_eq!(r.count_at_or_above(High), 9);
+    // The service-linked role is medium but not actionable.
+    assert_eq!(r.count_at_or_above(Low), r.findings.len() - 1);
+}
+
+#[test]
+fn credentials_csv_has_the_stable_header_and_one_row_per_finding_and_gap() {
+    let r = run(&[creds_export()]);
+    let mut buf = Vec::new();
+    write_credentials(&r, &mut buf).expect("write");
+    let mut reader = csv::Reader::from_reader(buf.as_slice());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(header, CREDENTIALS_HEADER);
+    let records: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("rows");
+    assert_eq!(
+        records.len(),
+        r.findings.len() + r.checks_not_possible.len()
+    );
+    assert_eq!(&records[0][0], "1");
+    assert_eq!(&records[0][3], "root_access_key");
+    let last = records.last().expect("a gap row");
+    assert_eq!((&last[0], &last[1]), ("", "check_not_possible"));
+}
+
+#[test]
+fn sample_data_shows_every_identity_story() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+    let exports = load_exports(&[root], &LoadOptions::default()).expect("sample loads");
+    let r = run(&exports);
+    let has = |kind, acct: &str, name: &str, cred: Option<&str>| {
+        r.findings.iter().any(|f| {
+            f.kind == kind
+                && f.account_id == acct
+                && f.principal_name == name
+                && f.credential.as_deref() == cred
+        })
+    };
+    let dev = "222222222222";
+    let prod = "111111111111";
+    assert!(
+        has(RootAccessKey, dev, "<root_account>", Some("access_key_1")),
+        "{:#?}",
+        rows(&r)
+    );
+    assert!(has(RootUsed, dev, "<root_account>", Some("access_key_1")));
+    assert!(has(RootUsed, prod, "<root_account>", Some("password")));
+    assert!(!has(
+        RootAccessKey,
+        prod,
+        "<root_account>",
+        Some("access_key_1")
+    ));
+    assert!(has(PasswordWithoutMfa, dev, "bob", Some("password")));
+    assert!(has(AccessKeyNeverUsed, dev, "bob", Some("access_key_1")));
+    assert!(has(AccessKeyUnused, dev, "bob", Some("access_key_2")));
+    assert!(has(AccessKeyOld, dev, "bob", Some("access_key_2")));
+    assert!(
+        !has(UnusedUser, dev, "bob", None),
+        "bob signed in 5 days ago"
+    );
+    assert!(has(UnusedUser, dev, "former-contractor", None));
+    assert!(has(
+        PasswordUnused,
+        dev,
+        "former-contractor",
+        Some("password")
+    ));
+    assert!(has(
+        AccessKeyUnused,
+        dev,
+        "former-contractor",
+        Some("access_key_1")
+    ));
+    let fc = find(&r, UnusedUser, "former-contractor", None);
+    assert_eq!(fc.days_unused, Some(154), "{}", fc.detail); // 2026-06-18T17:56 → 2026-11-20T09:13
+    assert!(has(GroupWithoutMembers, dev, "auditors", None));
+    assert!(!has(GroupWithoutMembers, dev, "developers", None));
+    assert!(has(PolicyUnattached, dev, "legacy-s3-admin", None));
+    assert!(
+        !has(PolicyUnattached, prod, "ci-boundary", None),
+        "ci-boundary is a permissions boundary"
+    );
+    assert!(has(UnusedRole, prod, "old-reporting", None));
+    // Too new, used, or service-linked and used: not unused roles.
+    for role in [
+        "data-pipeline-2026",
+        "AWSServiceRoleForECS",
+        "legacy-batch",
+        "ExampleCorpQA",
+    ] {
+        assert!(!has(UnusedRole, prod, role, None), "{role}");
+    }
+    assert!(
+        r.checks_not_possible.is_empty(),
+        "{:#?}",
+        r.checks_not_possible
+    );
+    // Critical first.
+    assert_eq!(r.findings[0].sensitivity, Critical);
+
+    // Same inputs, same output.
+    assert_eq!(run(&exports), r);
+}
+
+#[test]
+fn sample_account_without_credential_report_reports_the_gap() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q3/333333333333");
+    let export = load_export(&root, &LoadOptions::default()).expect("sample loads");
+    let r = run(&[export]);
+    let mut want = IdentityKind::NEED_CREDENTIAL_REPORT.to_vec();
+    want.sort();
+    assert_eq!(gaps(&r, "333333333333"), want);
+}
+
+/// Pins the serialised shape the JSON report embeds, and the CSV, on the small fixture.
+#[test]
+fn creds_fixture_snapshots() {
+    let r = run(&[creds_export()]);
+    let mut csv = Vec::new();
+    write_credentials(&r, &mut csv).expect("write");
+    insta::with_settings!({ snapshot_path => "fixtures/identities/snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_json_snapshot!("identities_creds_json", r);
+        insta::assert_snapshot!("identities_creds_csv", String::from_utf8_lossy(&csv));
+    });
+}
