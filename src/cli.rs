@@ -58,9 +58,13 @@ pub struct ReportArgs {
     /// Output formats to write (repeat or comma-separate). Default: all.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "FORMAT")]
     pub format: Vec<OutputFormat>,
-    /// Exit with code 1 when an unused, actionable finding at or above this sensitivity exists.
+    /// Exit with code 1 when an unused, actionable finding (permission or identity) at or above
+    /// this sensitivity exists.
     #[arg(long, value_enum, value_name = "SENSITIVITY")]
     pub fail_on: Option<SensitivityArg>,
+    /// Active access keys older than this many days are reported (rotation limit).
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..))]
+    pub key_max_age: u32,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }

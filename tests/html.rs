@@ -147,6 +147,7 @@ fn principal(hostile: bool, account: &str, i: usize, per_principal: usize) -> Pr
         unused,
         unused_omitted: 50,
         unknown_by_reason: BTreeMap::from([("not_observable", 20), ("action_not_tracked", 10)]),
+        recommendation: None,
     }
 }
 
@@ -266,6 +267,7 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel {
         top_findings: top,
         principals,
         exclusions: config.exclusions,
+        identities: Default::default(),
     }
 }
 

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use iam_tighten::analysis::identities::{IdentitySettings, identity_findings};
 use iam_tighten::analysis::{self, Config, Sensitivity, Settings};
 use iam_tighten::catalog::Catalog;
 use iam_tighten::input::{self, LoadOptions};
@@ -72,7 +73,16 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let load = clock.elapsed();
     let analysis = analysis::analyze(&exports, catalog.get(), &settings, &config)?;
     let clock = std::time::Instant::now();
-    let model = ReportModel::build(&analysis, Limits::default());
+    let identities = identity_findings(
+        &exports,
+        &analysis,
+        &IdentitySettings {
+            unused_after_days: settings.unused_after_days,
+            key_max_age_days: args.key_max_age,
+        },
+    );
+    let recs = iam_tighten::recommend::write_recommendations(&exports, &analysis, &args.out)?;
+    let model = ReportModel::build(&analysis, identities, Some(&recs), Limits::default());
     let model_time = clock.elapsed();
 
     let mut formats: Vec<Format> = if args.format.is_empty() {
@@ -100,7 +110,6 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         eprintln!("timing model {} ms", model_time.as_millis());
         eprintln!("timing render {} ms", clock.elapsed().as_millis());
     }
-    let recs = iam_tighten::recommend::write_recommendations(&exports, &analysis, &args.out)?;
     let n = recs.principals.values().filter(|r| r.path.is_some()).count();
     eprintln!("wrote {} ({n} principals)", args.out.join(iam_tighten::recommend::DIR).display());
 
@@ -129,12 +138,22 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     for p in &written {
         eprintln!("wrote {}", p.display());
     }
+    let ids = &model.identities;
+    if !ids.findings.is_empty() || !ids.checks_not_possible.is_empty() {
+        eprintln!(
+            "iam-tighten: {} identity/credential finding(s); {} check(s) not possible",
+            ids.findings.len(),
+            ids.checks_not_possible.len()
+        );
+    }
     if let Some(level) = args.fail_on {
-        let n = s.at_or_above(sensitivity(level));
-        if n > 0 {
+        let level = sensitivity(level);
+        let n = s.at_or_above(level);
+        let m = ids.count_at_or_above(level);
+        if n + m as u64 > 0 {
             eprintln!(
-                "iam-tighten: {n} unused finding(s) at or above {} (--fail-on)",
-                sensitivity(level).as_str()
+                "iam-tighten: {n} unused permission(s) and {m} identity finding(s) at or above {} (--fail-on)",
+                level.as_str()
             );
             return Ok(ExitCode::from(1));
         }

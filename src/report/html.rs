@@ -16,10 +16,12 @@ use sha2::{Digest, Sha256};
 
 use super::ReportModel;
 use super::model::{FindingView, PrincipalRank, PrincipalView, ServiceRisk};
+use crate::analysis::identities::{IdentityFinding, IdentityKind};
 use crate::analysis::{Reason, ServiceSummary};
 use crate::error::{Error, Result};
 
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 9] = [
+    ("identities.html", include_str!("../../templates/identities.html")),
     ("report.html", include_str!("../../templates/report.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("header.html", include_str!("../../templates/header.html")),
@@ -35,6 +37,8 @@ pub const CSS: &str = include_str!("../../templates/report.css");
 /// The one script, inlined in `<script>`; its hash is in the CSP.
 pub const JS: &str = include_str!("../../templates/report.js");
 
+/// Identity findings listed in full (all are in credentials.csv and report.json).
+const MAX_IDENTITIES: usize = 500;
 /// Services drawn in the chart (the rest are in the table under it).
 const CHART_SERVICES: usize = 15;
 /// Warnings listed in full (the rest are counted; all are in report.json).
@@ -192,6 +196,16 @@ struct View<'a> {
     rows_omitted: usize,
     /// Principals with unused or unknown findings (candidates for a section).
     with_detail: usize,
+    /// Identity findings shown (the rest are in credentials.csv and report.json).
+    identities: &'a [IdentityFinding],
+    identities_more: usize,
+    identity_rules: Vec<IdentityRule>,
+}
+
+#[derive(Serialize)]
+struct IdentityRule {
+    kind: &'static str,
+    rule: &'static str,
 }
 
 fn reason_from(s: &str) -> Option<Reason> {
@@ -420,6 +434,15 @@ fn view(model: &ReportModel, max_sections: usize, max_rows: usize) -> View<'_> {
         sections,
         sections_omitted: with_detail - n_sections,
         sections_cut: max_sections < model.limits.principal_sections.min(with_detail),
+        identities: &model.identities.findings[..model.identities.findings.len().min(MAX_IDENTITIES)],
+        identities_more: model.identities.findings.len().saturating_sub(MAX_IDENTITIES),
+        identity_rules: IdentityKind::ALL
+            .iter()
+            .map(|k| IdentityRule {
+                kind: k.as_str(),
+                rule: k.rule(),
+            })
+            .collect(),
         rows,
         rows_omitted,
         with_detail,

@@ -89,6 +89,11 @@ pub fn write_report(
                 let p = out_dir.join("principals.csv");
                 write_atomic(&p, |w| csv::write_principals(an, w).map_err(io(&p)))?;
                 written.push(p);
+                let p = out_dir.join("credentials.csv");
+                write_atomic(&p, |w| {
+                    credentials::write_credentials(&model.identities, w).map_err(io(&p))
+                })?;
+                written.push(p);
             }
             Format::Json => {
                 let p = out_dir.join("report.json");

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::analysis::identities::IdentityReport;
+use crate::recommend::{PrincipalRecommendation, RecommendationSummary};
 use crate::analysis::sensitivity::category;
 use crate::analysis::{
     AccountWarning, Analysis, BySensitivity, Counts, ExclusionRule, ExportInfo, Finding, PrincipalInfo,
@@ -155,6 +157,8 @@ pub struct PrincipalView {
     pub unused_omitted: u64,
     /// Unknown findings by reason.
     pub unknown_by_reason: BTreeMap<&'static str, u64>,
+    /// The tightened-policy recommendation (`recommendations/…`), when one was computed.
+    pub recommendation: Option<PrincipalRecommendation>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -175,6 +179,8 @@ pub struct ReportModel {
     /// Sorted by (account, type, name).
     pub principals: Vec<PrincipalView>,
     pub exclusions: Vec<ExclusionRule>,
+    /// Unused identities and credentials (roles, users, keys, passwords, root, groups, policies).
+    pub identities: IdentityReport,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -194,7 +200,12 @@ fn is_actionable_unused(an: &Analysis<'_>, f: &Finding) -> bool {
 }
 
 impl ReportModel {
-    pub fn build(an: &Analysis<'_>, limits: Limits) -> ReportModel {
+    pub fn build(
+        an: &Analysis<'_>,
+        identities: IdentityReport,
+        recommendations: Option<&RecommendationSummary>,
+        limits: Limits,
+    ) -> ReportModel {
         let mut reasons: BTreeMap<Reason, u64> = Reason::ALL.iter().map(|r| (*r, 0)).collect();
         let mut by_service: BTreeMap<String, BySensitivity> = BTreeMap::new();
         let mut per_principal: Vec<Vec<FindingView>> = vec![Vec::new(); an.principals.len()];
@@ -277,6 +288,9 @@ impl ReportModel {
                 unused: std::mem::take(&mut per_principal[i]),
                 unused_omitted: omitted[i],
                 unknown_by_reason: std::mem::take(&mut unknown[i]),
+                recommendation: recommendations
+                    .and_then(|r| r.get(&p.account_id, p.kind, &p.name))
+                    .cloned(),
             })
             .collect();
 
@@ -326,6 +340,7 @@ impl ReportModel {
             top_findings_omitted: top_omitted,
             principals,
             exclusions: an.config.exclusions.clone(),
+            identities,
         }
     }
 }
