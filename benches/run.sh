@@ -4,6 +4,7 @@
 #   benches/run.sh                 1,000 and 10,000 roles (10 accounts each)
 #   benches/run.sh --large         also 100,000 roles (10 accounts x 10,000)
 #   benches/run.sh --sizes "1000 10000 30000" --keep --seed 7 --managed-policies FILE
+#   benches/run.sh --no-build      use the binaries already in target/release
 #
 # It builds the release binary and the two examples, generates each organisation with
 # `examples/synth-export.rs` into a temporary folder, and then measures, in the same run:
@@ -22,6 +23,7 @@ cd "$ROOT"
 SIZES="1000 10000"
 SEED=1
 KEEP=0
+NO_BUILD=0
 MANAGED=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -29,6 +31,7 @@ while [ $# -gt 0 ]; do
         --sizes) SIZES="$2"; shift ;;
         --seed) SEED="$2"; shift ;;
         --keep) KEEP=1 ;;
+        --no-build) NO_BUILD=1 ;;
         --managed-policies) MANAGED=(--managed-policies "$2"); shift ;;
         -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
@@ -46,8 +49,10 @@ if [ ! -x /usr/bin/time ]; then
     fi
 fi
 
-echo "== build (release)"
-cargo build --release --bin iam-tighten --example synth-export --example parse-only 2>&1 | tail -n 3
+if [ "$NO_BUILD" = 0 ]; then
+    echo "== build (release)"
+    cargo build --release --bin iam-tighten --example synth-export --example parse-only 2>&1 | tail -n 3
+fi
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 BIN="$TARGET_DIR/release/iam-tighten"
 GEN="$TARGET_DIR/release/examples/synth-export"

@@ -54,14 +54,16 @@ fn main() -> anyhow::Result<()> {
         let name = f.file_name().and_then(|s| s.to_str()).unwrap_or_default();
         if name.ends_with(".json") {
             let data = fs::read(f).with_context(|| format!("reading {}", f.display()))?;
-            let v: serde_json::Value =
-                serde_json::from_slice(&data).with_context(|| format!("parsing {}", f.display()))?;
+            let v: serde_json::Value = serde_json::from_slice(&data)
+                .with_context(|| format!("parsing {}", f.display()))?;
             values += nodes(&v);
             bytes += data.len() as u64;
             n += 1;
         } else if name == "credential-report.csv" {
             let data = fs::read(f).with_context(|| format!("reading {}", f.display()))?;
-            let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(data.as_slice());
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .from_reader(data.as_slice());
             for rec in rdr.records() {
                 records += rec?.len() as u64;
             }

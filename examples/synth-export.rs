@@ -129,7 +129,11 @@ fn civil(days: i64) -> (i64, u32, u32) {
 fn ts(secs: i64, micros: u32) -> String {
     let (y, m, d) = civil(secs.div_euclid(DAY));
     let s = secs.rem_euclid(DAY);
-    let frac = if micros > 0 { format!(".{micros:06}") } else { String::new() };
+    let frac = if micros > 0 {
+        format!(".{micros:06}")
+    } else {
+        String::new()
+    };
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{frac}+00:00",
         s / 3600,
@@ -159,66 +163,189 @@ const AWS_MANAGED: &[(&str, &str, &str)] = &[
     ("AmazonSQSFullAccess", "/", "2015-02-06T18:41:07Z"),
     ("CloudWatchLogsFullAccess", "/", "2015-02-06T18:40:49Z"),
     ("AmazonSSMManagedInstanceCore", "/", "2019-03-15T17:22:12Z"),
-    ("AWSLambdaBasicExecutionRole", "/service-role/", "2015-04-09T15:03:43Z"),
-    ("AWSLambdaVPCAccessExecutionRole", "/service-role/", "2016-02-11T23:15:26Z"),
+    (
+        "AWSLambdaBasicExecutionRole",
+        "/service-role/",
+        "2015-04-09T15:03:43Z",
+    ),
+    (
+        "AWSLambdaVPCAccessExecutionRole",
+        "/service-role/",
+        "2016-02-11T23:15:26Z",
+    ),
     ("AWSLambda_ReadOnlyAccess", "/", "2020-11-17T21:59:16Z"),
     ("AWSCloudTrail_ReadOnlyAccess", "/", "2022-06-14T17:19:05Z"),
     ("IAMUserChangePassword", "/", "2016-11-15T23:18:55Z"),
-    ("AmazonECSServiceRolePolicy", "/aws-service-role/", "2017-10-14T01:18:58Z"),
-    ("AWSTrustedAdvisorServiceRolePolicy", "/aws-service-role/", "2018-02-22T21:24:25Z"),
+    (
+        "AmazonECSServiceRolePolicy",
+        "/aws-service-role/",
+        "2017-10-14T01:18:58Z",
+    ),
+    (
+        "AWSTrustedAdvisorServiceRolePolicy",
+        "/aws-service-role/",
+        "2018-02-22T21:24:25Z",
+    ),
 ];
 
 /// Services customer policies are written for (filtered against the catalog).
 const COMMON_SERVICES: &[&str] = &[
-    "s3", "dynamodb", "sqs", "sns", "lambda", "logs", "cloudwatch", "ec2", "ecr", "ecs", "kms",
-    "secretsmanager", "ssm", "states", "events", "kinesis", "firehose", "glue", "athena", "rds",
-    "elasticache", "cloudformation", "apigateway", "cognito-idp", "sts", "xray", "es", "route53",
-    "acm", "iam", "codebuild", "codepipeline", "sagemaker", "bedrock", "elasticloadbalancing",
-    "autoscaling", "cloudfront", "ses", "batch", "eks", "backup", "athena", "redshift", "tag",
+    "s3",
+    "dynamodb",
+    "sqs",
+    "sns",
+    "lambda",
+    "logs",
+    "cloudwatch",
+    "ec2",
+    "ecr",
+    "ecs",
+    "kms",
+    "secretsmanager",
+    "ssm",
+    "states",
+    "events",
+    "kinesis",
+    "firehose",
+    "glue",
+    "athena",
+    "rds",
+    "elasticache",
+    "cloudformation",
+    "apigateway",
+    "cognito-idp",
+    "sts",
+    "xray",
+    "es",
+    "route53",
+    "acm",
+    "iam",
+    "codebuild",
+    "codepipeline",
+    "sagemaker",
+    "bedrock",
+    "elasticloadbalancing",
+    "autoscaling",
+    "cloudfront",
+    "ses",
+    "batch",
+    "eks",
+    "backup",
+    "athena",
+    "redshift",
+    "tag",
 ];
 
 /// Services principals most often actually use (preferred when picking used services).
 const POPULAR: &[&str] = &[
-    "s3", "sts", "iam", "ec2", "logs", "cloudwatch", "kms", "lambda", "dynamodb", "ssm",
-    "cloudformation", "sqs", "sns", "ecr", "secretsmanager", "cloudtrail", "config", "events",
+    "s3",
+    "sts",
+    "iam",
+    "ec2",
+    "logs",
+    "cloudwatch",
+    "kms",
+    "lambda",
+    "dynamodb",
+    "ssm",
+    "cloudformation",
+    "sqs",
+    "sns",
+    "ecr",
+    "secretsmanager",
+    "cloudtrail",
+    "config",
+    "events",
 ];
 
 /// Services with action-level tracking (documented for S3, EC2, IAM, Lambda management actions).
 const TRACKED: &[&str] = &["ec2", "iam", "lambda", "s3"];
 
-const REGIONS: &[&str] = &["eu-west-1", "eu-west-1", "us-east-1", "eu-central-1", "us-west-2"];
-const TEAMS: &[&str] = &[
-    "orders", "payments", "search", "catalog", "identity", "data", "ml", "platform", "web",
-    "mobile", "billing", "analytics", "infra", "security", "support", "growth",
+const REGIONS: &[&str] = &[
+    "eu-west-1",
+    "eu-west-1",
+    "us-east-1",
+    "eu-central-1",
+    "us-west-2",
 ];
-const VERBS: &[&str] = &["Get", "List", "Describe", "Put", "Create", "Update", "Delete"];
+const TEAMS: &[&str] = &[
+    "orders",
+    "payments",
+    "search",
+    "catalog",
+    "identity",
+    "data",
+    "ml",
+    "platform",
+    "web",
+    "mobile",
+    "billing",
+    "analytics",
+    "infra",
+    "security",
+    "support",
+    "growth",
+];
+const VERBS: &[&str] = &[
+    "Get", "List", "Describe", "Put", "Create", "Update", "Delete",
+];
 
 const SERVICE_NAMES: &[(&str, &str)] = &[
-    ("access-analyzer", "IAM Access Analyzer"), ("account", "AWS Account Management"),
-    ("acm", "AWS Certificate Manager"), ("apigateway", "Amazon API Gateway"),
-    ("athena", "Amazon Athena"), ("autoscaling", "Amazon EC2 Auto Scaling"),
-    ("backup", "AWS Backup"), ("batch", "AWS Batch"), ("bedrock", "Amazon Bedrock"),
-    ("budgets", "AWS Budget Service"), ("ce", "AWS Cost Explorer Service"),
-    ("cloudformation", "AWS CloudFormation"), ("cloudfront", "Amazon CloudFront"),
-    ("cloudtrail", "AWS CloudTrail"), ("cloudwatch", "Amazon CloudWatch"),
-    ("codebuild", "AWS CodeBuild"), ("codecommit", "AWS CodeCommit"),
-    ("codedeploy", "AWS CodeDeploy"), ("codepipeline", "AWS CodePipeline"),
-    ("cognito-idp", "Amazon Cognito User Pools"), ("config", "AWS Config"),
-    ("dynamodb", "Amazon DynamoDB"), ("ec2", "Amazon EC2"),
-    ("ecr", "Amazon Elastic Container Registry"), ("ecs", "Amazon Elastic Container Service"),
-    ("eks", "Amazon Elastic Kubernetes Service"), ("elasticache", "Amazon ElastiCache"),
-    ("elasticloadbalancing", "Elastic Load Balancing"), ("es", "Amazon OpenSearch Service"),
-    ("events", "Amazon EventBridge"), ("firehose", "Amazon Kinesis Firehose"),
-    ("glue", "AWS Glue"), ("guardduty", "Amazon GuardDuty"),
-    ("iam", "AWS Identity and Access Management"), ("kinesis", "Amazon Kinesis"),
-    ("kms", "AWS Key Management Service"), ("lambda", "AWS Lambda"),
-    ("logs", "Amazon CloudWatch Logs"), ("organizations", "AWS Organizations"),
-    ("rds", "Amazon RDS"), ("redshift", "Amazon Redshift"), ("route53", "Amazon Route 53"),
-    ("s3", "Amazon S3"), ("sagemaker", "Amazon SageMaker"), ("secretsmanager", "AWS Secrets Manager"),
-    ("securityhub", "AWS Security Hub"), ("ses", "Amazon SES"), ("sns", "Amazon SNS"),
-    ("sqs", "Amazon SQS"), ("ssm", "AWS Systems Manager"), ("states", "AWS Step Functions"),
-    ("sts", "AWS Security Token Service"), ("support", "AWS Support"),
-    ("tag", "Amazon Resource Group Tagging API"), ("trustedadvisor", "AWS Trusted Advisor"),
+    ("access-analyzer", "IAM Access Analyzer"),
+    ("account", "AWS Account Management"),
+    ("acm", "AWS Certificate Manager"),
+    ("apigateway", "Amazon API Gateway"),
+    ("athena", "Amazon Athena"),
+    ("autoscaling", "Amazon EC2 Auto Scaling"),
+    ("backup", "AWS Backup"),
+    ("batch", "AWS Batch"),
+    ("bedrock", "Amazon Bedrock"),
+    ("budgets", "AWS Budget Service"),
+    ("ce", "AWS Cost Explorer Service"),
+    ("cloudformation", "AWS CloudFormation"),
+    ("cloudfront", "Amazon CloudFront"),
+    ("cloudtrail", "AWS CloudTrail"),
+    ("cloudwatch", "Amazon CloudWatch"),
+    ("codebuild", "AWS CodeBuild"),
+    ("codecommit", "AWS CodeCommit"),
+    ("codedeploy", "AWS CodeDeploy"),
+    ("codepipeline", "AWS CodePipeline"),
+    ("cognito-idp", "Amazon Cognito User Pools"),
+    ("config", "AWS Config"),
+    ("dynamodb", "Amazon DynamoDB"),
+    ("ec2", "Amazon EC2"),
+    ("ecr", "Amazon Elastic Container Registry"),
+    ("ecs", "Amazon Elastic Container Service"),
+    ("eks", "Amazon Elastic Kubernetes Service"),
+    ("elasticache", "Amazon ElastiCache"),
+    ("elasticloadbalancing", "Elastic Load Balancing"),
+    ("es", "Amazon OpenSearch Service"),
+    ("events", "Amazon EventBridge"),
+    ("firehose", "Amazon Kinesis Firehose"),
+    ("glue", "AWS Glue"),
+    ("guardduty", "Amazon GuardDuty"),
+    ("iam", "AWS Identity and Access Management"),
+    ("kinesis", "Amazon Kinesis"),
+    ("kms", "AWS Key Management Service"),
+    ("lambda", "AWS Lambda"),
+    ("logs", "Amazon CloudWatch Logs"),
+    ("organizations", "AWS Organizations"),
+    ("rds", "Amazon RDS"),
+    ("redshift", "Amazon Redshift"),
+    ("route53", "Amazon Route 53"),
+    ("s3", "Amazon S3"),
+    ("sagemaker", "Amazon SageMaker"),
+    ("secretsmanager", "AWS Secrets Manager"),
+    ("securityhub", "AWS Security Hub"),
+    ("ses", "Amazon SES"),
+    ("sns", "Amazon SNS"),
+    ("sqs", "Amazon SQS"),
+    ("ssm", "AWS Systems Manager"),
+    ("states", "AWS Step Functions"),
+    ("sts", "AWS Security Token Service"),
+    ("support", "AWS Support"),
+    ("tag", "Amazon Resource Group Tagging API"),
+    ("trustedadvisor", "AWS Trusted Advisor"),
     ("xray", "AWS X-Ray"),
 ];
 
@@ -233,7 +360,9 @@ fn service_name(ns: &str) -> String {
                 w.to_uppercase()
             } else {
                 let mut c = w.chars();
-                c.next().map_or_else(String::new, |f| f.to_uppercase().collect::<String>() + c.as_str())
+                c.next().map_or_else(String::new, |f| {
+                    f.to_uppercase().collect::<String>() + c.as_str()
+                })
             }
         })
         .collect();
@@ -311,7 +440,8 @@ struct Ctx<'c> {
 
 impl Ctx<'_> {
     fn doc(&mut self, json: Value) -> anyhow::Result<Doc> {
-        let parsed = PolicyDocument::from_value(json.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let parsed =
+            PolicyDocument::from_value(json.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
         let e = self.expander.document(&parsed);
         Ok(Doc {
             json,
@@ -355,7 +485,14 @@ impl Ctx<'_> {
             st.insert("Effect".into(), json!("Deny"));
             st.insert(
                 "NotAction".into(),
-                json!(["iam:*", "organizations:*", "sts:*", "support:*", "cloudfront:*", "route53:*"]),
+                json!([
+                    "iam:*",
+                    "organizations:*",
+                    "sts:*",
+                    "support:*",
+                    "cloudfront:*",
+                    "route53:*"
+                ]),
             );
             st.insert("Resource".into(), json!("*"));
             st.insert(
@@ -383,7 +520,11 @@ impl Ctx<'_> {
                     .unwrap_or_else(|| *rng.pick(&VERBS[..3]));
                 v.push(json!(format!("{s}:{verb}*")));
             }
-            if v.len() == 1 { v.remove(0) } else { Value::Array(v) }
+            if v.len() == 1 {
+                v.remove(0)
+            } else {
+                Value::Array(v)
+            }
         } else {
             // explicit action list from one service; rarely a typo that matches nothing
             let acts = self.actions_of(svc);
@@ -402,7 +543,10 @@ impl Ctx<'_> {
         } else {
             let team = rng.pick(TEAMS);
             match svc {
-                "s3" => json!([format!("arn:aws:s3:::{team}-{account}"), format!("arn:aws:s3:::{team}-{account}/*")]),
+                "s3" => json!([
+                    format!("arn:aws:s3:::{team}-{account}"),
+                    format!("arn:aws:s3:::{team}-{account}/*")
+                ]),
                 _ => json!(format!("arn:aws:{svc}:eu-west-1:{account}:*{team}*")),
             }
         };
@@ -440,7 +584,8 @@ fn iam_id(prefix: &str, seed: u64, parts: &str) -> String {
 
 fn load_aws_managed(ctx: &mut Ctx, path: &Path) -> anyhow::Result<()> {
     let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let all: Map<String, Value> = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let all: Map<String, Value> =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
     for (name, mpath, created) in AWS_MANAGED {
         let Some(src) = all.get(*name) else { continue };
         let version = src["VersionId"].as_str().unwrap_or("v1").to_string();
@@ -458,7 +603,12 @@ fn load_aws_managed(ctx: &mut Ctx, path: &Path) -> anyhow::Result<()> {
             aws: true,
         });
     }
-    for must in ["AdministratorAccess", "ReadOnlyAccess", "AmazonS3FullAccess", "AWSLambdaBasicExecutionRole"] {
+    for must in [
+        "AdministratorAccess",
+        "ReadOnlyAccess",
+        "AmazonS3FullAccess",
+        "AWSLambdaBasicExecutionRole",
+    ] {
         if ctx.aws_index(must).is_none() {
             bail!("{} lacks the AWS managed policy {must}", path.display());
         }
@@ -522,7 +672,12 @@ impl<'a, 'c> Account<'a, 'c> {
         Rng::new(self.ctx.seed, &all)
     }
 
-    fn customer_policy(&mut self, name: &str, document: Value, rng: &mut Rng) -> anyhow::Result<usize> {
+    fn customer_policy(
+        &mut self,
+        name: &str,
+        document: Value,
+        rng: &mut Rng,
+    ) -> anyhow::Result<usize> {
         let created = AS_OF - DAY * rng.range(100, 1500) as i64 - rng.below(DAY as usize) as i64;
         let nversions = match rng.below(10) {
             0 => 3,
@@ -599,7 +754,11 @@ impl<'a, 'c> Account<'a, 'c> {
         for g in 0..ngroups {
             let mut r = self.rng(&[3, g as u64]);
             let (name, managed, inline): (String, Vec<usize>, Vec<(String, Doc)>) = match g {
-                0 => ("admins".into(), aws(self.ctx, "AdministratorAccess").into_iter().collect(), vec![]),
+                0 => (
+                    "admins".into(),
+                    aws(self.ctx, "AdministratorAccess").into_iter().collect(),
+                    vec![],
+                ),
                 1 => (
                     "auditors".into(),
                     ["SecurityAudit", "ReadOnlyAccess"]
@@ -612,14 +771,20 @@ impl<'a, 'c> Account<'a, 'c> {
                 ),
                 _ => {
                     let team = *r.pick(TEAMS);
-                    let mut m: Vec<usize> = (0..r.range(1, 3)).map(|_| C + pool[r.below(pool.len())]).collect();
+                    let mut m: Vec<usize> = (0..r.range(1, 3))
+                        .map(|_| C + pool[r.below(pool.len())])
+                        .collect();
                     m.sort_unstable();
                     m.dedup();
                     if r.chance(0.3) {
                         m.extend(aws(self.ctx, "AWSLambda_ReadOnlyAccess"));
                     }
                     let d = self.ctx.random_doc(&mut r, &acct, 1, 3);
-                    (format!("{team}-developers-{g:03}"), m, vec![(format!("{team}-base"), self.ctx.doc(d)?)])
+                    (
+                        format!("{team}-developers-{g:03}"),
+                        m,
+                        vec![(format!("{team}-base"), self.ctx.doc(d)?)],
+                    )
                 }
             };
             group_ids.push(self.principals.len());
@@ -642,7 +807,11 @@ impl<'a, 'c> Account<'a, 'c> {
         // Roles.
         for i in 0..roles {
             let mut r = self.rng(&[4, i as u64]);
-            let arch = if i == 0 { "org-access" } else { pick_archetype(&mut r) };
+            let arch = if i == 0 {
+                "org-access"
+            } else {
+                pick_archetype(&mut r)
+            };
             let team = *r.pick(TEAMS);
             let mut managed: Vec<usize> = Vec::new();
             let mut inline: Vec<(String, Doc)> = Vec::new();
@@ -665,7 +834,8 @@ impl<'a, 'c> Account<'a, 'c> {
                 "admin" => {
                     add_aws(&mut managed, self.ctx, "AdministratorAccess");
                     trust["Statement"][0]["Principal"] = mgmt.clone();
-                    trust["Statement"][0]["Condition"] = json!({"Bool": {"aws:MultiFactorAuthPresent": "true"}});
+                    trust["Statement"][0]["Condition"] =
+                        json!({"Bool": {"aws:MultiFactorAuthPresent": "true"}});
                     format!("{team}-admin-{i:06}")
                 }
                 "poweruser" => {
@@ -681,7 +851,11 @@ impl<'a, 'c> Account<'a, 'c> {
                     format!("{team}-readonly-{i:06}")
                 }
                 "audit" => {
-                    for n in ["SecurityAudit", "AWSCloudTrail_ReadOnlyAccess", "ViewOnlyAccess"] {
+                    for n in [
+                        "SecurityAudit",
+                        "AWSCloudTrail_ReadOnlyAccess",
+                        "ViewOnlyAccess",
+                    ] {
                         if r.chance(0.6) {
                             add_aws(&mut managed, self.ctx, n);
                         }
@@ -744,7 +918,11 @@ impl<'a, 'c> Account<'a, 'c> {
                     let (svc, pol, short) = if r.chance(0.5) {
                         ("ecs.amazonaws.com", "AmazonECSServiceRolePolicy", "ECS")
                     } else {
-                        ("trustedadvisor.amazonaws.com", "AWSTrustedAdvisorServiceRolePolicy", "TrustedAdvisor")
+                        (
+                            "trustedadvisor.amazonaws.com",
+                            "AWSTrustedAdvisorServiceRolePolicy",
+                            "TrustedAdvisor",
+                        )
                     };
                     trust = svc_trust(svc);
                     path = format!("/aws-service-role/{svc}/");
@@ -753,7 +931,11 @@ impl<'a, 'c> Account<'a, 'c> {
                 }
                 "data" => {
                     trust = svc_trust("glue.amazonaws.com");
-                    for n in ["AmazonDynamoDBFullAccess", "AmazonSQSFullAccess", "CloudWatchLogsFullAccess"] {
+                    for n in [
+                        "AmazonDynamoDBFullAccess",
+                        "AmazonSQSFullAccess",
+                        "CloudWatchLogsFullAccess",
+                    ] {
                         if r.chance(0.3) {
                             add_aws(&mut managed, self.ctx, n);
                         }
@@ -782,13 +964,17 @@ impl<'a, 'c> Account<'a, 'c> {
             }
             managed.sort_unstable();
             managed.dedup();
-            let boundary = (arch != "service-linked" && arch != "org-access" && r.chance(0.15)).then_some(boundary);
+            let boundary = (arch != "service-linked" && arch != "org-access" && r.chance(0.15))
+                .then_some(boundary);
             let mut tags = vec![];
             if r.chance(0.7) {
                 tags.push(("team".to_string(), team.to_string()));
             }
             if r.chance(0.4) {
-                tags.push(("cost-center".to_string(), format!("CC-{}", 1000 + r.below(9000))));
+                tags.push((
+                    "cost-center".to_string(),
+                    format!("CC-{}", 1000 + r.below(9000)),
+                ));
             }
             let too_new = r.chance(0.03);
             let created = if too_new {
@@ -860,7 +1046,11 @@ impl<'a, 'c> Account<'a, 'c> {
     }
 
     fn policy(&self, m: usize) -> &Managed {
-        if m >= 10_000 { &self.customer[m - 10_000] } else { &self.ctx.aws[m] }
+        if m >= 10_000 {
+            &self.customer[m - 10_000]
+        } else {
+            &self.ctx.aws[m]
+        }
     }
 
     /// Services (catalog index → granted action ids) that a principal's identity policies grant.
@@ -893,7 +1083,13 @@ impl<'a, 'c> Account<'a, 'c> {
     }
 
     fn arn(&self, p: &Principal) -> String {
-        format!("arn:aws:iam::{}:{}{}{}", self.id, p.kind.as_str(), p.path, p.name)
+        format!(
+            "arn:aws:iam::{}:{}{}{}",
+            self.id,
+            p.kind.as_str(),
+            p.path,
+            p.name
+        )
     }
 
     fn pid(&self, p: &Principal) -> String {
@@ -902,7 +1098,11 @@ impl<'a, 'c> Account<'a, 'c> {
             Kind::User => "AIDA",
             Kind::Group => "AGPA",
         };
-        iam_id(prefix, self.ctx.seed, &format!("{}/{}/{}", self.id, p.kind.as_str(), p.name))
+        iam_id(
+            prefix,
+            self.ctx.seed,
+            &format!("{}/{}/{}", self.id, p.kind.as_str(), p.name),
+        )
     }
 
     /// The last-accessed document of one principal, and its newest use (time, region).
@@ -912,9 +1112,16 @@ impl<'a, 'c> Account<'a, 'c> {
         let granted = self.granted(p);
         let entity = match p.kind {
             Kind::Group => {
-                let members: Vec<&Principal> =
-                    self.principals.iter().filter(|u| u.kind == Kind::User && u.groups.contains(&idx)).collect();
-                if members.is_empty() { None } else { Some(self.arn(members[r.below(members.len())])) }
+                let members: Vec<&Principal> = self
+                    .principals
+                    .iter()
+                    .filter(|u| u.kind == Kind::User && u.groups.contains(&idx))
+                    .collect();
+                if members.is_empty() {
+                    None
+                } else {
+                    Some(self.arn(members[r.below(members.len())]))
+                }
             }
             _ => Some(self.arn(p)),
         };
@@ -922,15 +1129,31 @@ impl<'a, 'c> Account<'a, 'c> {
         let mut used: BTreeMap<String, (i64, String)> = BTreeMap::new();
         if p.active && !granted.is_empty() && entity.is_some() {
             let names: Vec<&String> = granted.keys().collect();
-            let popular: Vec<&String> = names.iter().copied().filter(|n| POPULAR.contains(&n.as_str())).collect();
+            let popular: Vec<&String> = names
+                .iter()
+                .copied()
+                .filter(|n| POPULAR.contains(&n.as_str()))
+                .collect();
             let k = (1 + r.below(3) + if r.chance(0.3) { r.below(5) } else { 0 }).min(names.len());
             let age_limit = ((AS_OF - p.created) / DAY).max(1) as usize;
             for _ in 0..k {
-                let s = if !popular.is_empty() && r.chance(0.7) { *r.pick(&popular) } else { *r.pick(&names) };
-                let days = if r.chance(0.65) { r.below(90) } else { r.range(90, 399) };
+                let s = if !popular.is_empty() && r.chance(0.7) {
+                    *r.pick(&popular)
+                } else {
+                    *r.pick(&names)
+                };
+                let days = if r.chance(0.65) {
+                    r.below(90)
+                } else {
+                    r.range(90, 399)
+                };
                 let days = days.min(age_limit - 1);
                 let t = minute(AS_OF - DAY * days as i64 - r.below(DAY as usize) as i64);
-                let region = if s == "iam" || s == "sts" { "us-east-1" } else { *r.pick(REGIONS) };
+                let region = if s == "iam" || s == "sts" {
+                    "us-east-1"
+                } else {
+                    *r.pick(REGIONS)
+                };
                 let e = used.entry(s.clone()).or_insert((t, region.to_string()));
                 if t > e.0 {
                     *e = (t, region.to_string());
@@ -949,8 +1172,14 @@ impl<'a, 'c> Account<'a, 'c> {
             s.insert("ServiceNamespace".into(), Value::String(ns.clone()));
             match u {
                 Some((t, region)) => {
-                    s.insert("LastAuthenticatedEntity".into(), Value::String(entity.clone()));
-                    s.insert("LastAuthenticatedRegion".into(), Value::String(region.clone()));
+                    s.insert(
+                        "LastAuthenticatedEntity".into(),
+                        Value::String(entity.clone()),
+                    );
+                    s.insert(
+                        "LastAuthenticatedRegion".into(),
+                        Value::String(region.clone()),
+                    );
                     s.insert("TotalAuthenticatedEntities".into(), json!(1));
                     if TRACKED.contains(&ns.as_str()) && !(ns == "s3" && r.chance(0.4)) {
                         // A few tracked actions used (the newest at the service's time), the rest listed
@@ -970,7 +1199,10 @@ impl<'a, 'c> Account<'a, 'c> {
                                 let at = if j == 0 {
                                     *t
                                 } else {
-                                    minute(t - DAY * r.below(300) as i64 - r.below(DAY as usize) as i64)
+                                    minute(
+                                        t - DAY * r.below(300) as i64
+                                            - r.below(DAY as usize) as i64,
+                                    )
                                 };
                                 times.entry(r.below(trackable.len())).or_insert(at);
                             }
@@ -985,9 +1217,18 @@ impl<'a, 'c> Account<'a, 'c> {
                                 let mut row = Map::new();
                                 row.insert("ActionName".into(), Value::String(name));
                                 if let Some(at) = times.get(&j) {
-                                    row.insert("LastAccessedEntity".into(), Value::String(entity.clone()));
-                                    row.insert("LastAccessedTime".into(), Value::String(ts(*at, 0)));
-                                    row.insert("LastAccessedRegion".into(), Value::String(region.clone()));
+                                    row.insert(
+                                        "LastAccessedEntity".into(),
+                                        Value::String(entity.clone()),
+                                    );
+                                    row.insert(
+                                        "LastAccessedTime".into(),
+                                        Value::String(ts(*at, 0)),
+                                    );
+                                    row.insert(
+                                        "LastAccessedRegion".into(),
+                                        Value::String(region.clone()),
+                                    );
                                 }
                                 rows.push(Value::Object(row));
                             }
@@ -1033,10 +1274,16 @@ impl<'a, 'c> Account<'a, 'c> {
             let p = &self.principals[i];
             let (doc, newest) = self.last_accessed(i, n);
             role_last_used[i] = newest;
-            let path = dir.join("last-accessed").join(format!("{}s", p.kind.as_str())).join(format!("{}.json", p.name));
+            let path = dir
+                .join("last-accessed")
+                .join(format!("{}s", p.kind.as_str()))
+                .join(format!("{}.json", p.name));
             bytes += write_json(&path, &doc)?;
         }
-        bytes += write_json(&dir.join("authorization-details.json"), &self.gaad(&order, &role_last_used))?;
+        bytes += write_json(
+            &dir.join("authorization-details.json"),
+            &self.gaad(&order, &role_last_used),
+        )?;
         let csv = self.credential_report();
         fs::write(dir.join("credential-report.csv"), &csv)?;
         bytes += csv.len() as u64;
@@ -1063,7 +1310,10 @@ impl<'a, 'c> Account<'a, 'c> {
             e.insert("Arn".into(), json!(self.arn(p)));
             e.insert("CreateDate".into(), json!(ts(p.created, 0)));
             if p.kind == Kind::Role {
-                e.insert("AssumeRolePolicyDocument".into(), p.trust.clone().unwrap_or(Value::Null));
+                e.insert(
+                    "AssumeRolePolicyDocument".into(),
+                    p.trust.clone().unwrap_or(Value::Null),
+                );
                 let mut ips = vec![];
                 if p.instance_profile {
                     ips.push(json!({
@@ -1077,13 +1327,20 @@ impl<'a, 'c> Account<'a, 'c> {
                 }
                 e.insert("InstanceProfileList".into(), Value::Array(ips));
             }
-            let inline: Vec<Value> =
-                p.inline.iter().map(|(n, d)| json!({"PolicyName": n, "PolicyDocument": d.json})).collect();
+            let inline: Vec<Value> = p
+                .inline
+                .iter()
+                .map(|(n, d)| json!({"PolicyName": n, "PolicyDocument": d.json}))
+                .collect();
             if !inline.is_empty() || p.kind != Kind::User {
                 e.insert(format!("{kname}PolicyList"), Value::Array(inline));
             }
             if p.kind == Kind::User {
-                let gl: Vec<Value> = p.groups.iter().map(|g| json!(self.principals[*g].name)).collect();
+                let gl: Vec<Value> = p
+                    .groups
+                    .iter()
+                    .map(|g| json!(self.principals[*g].name))
+                    .collect();
                 e.insert("GroupList".into(), Value::Array(gl));
             }
             let am: Vec<Value> = p
@@ -1105,12 +1362,18 @@ impl<'a, 'c> Account<'a, 'c> {
                 );
             }
             if p.kind != Kind::Group {
-                let tags: Vec<Value> = p.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
+                let tags: Vec<Value> = p
+                    .tags
+                    .iter()
+                    .map(|(k, v)| json!({"Key": k, "Value": v}))
+                    .collect();
                 e.insert("Tags".into(), Value::Array(tags));
             }
             if p.kind == Kind::Role {
                 let lu = match &last_used[i] {
-                    Some((t, region)) => json!({"LastUsedDate": ts(*t + (hash_str(&p.name) % 60) as i64, 0), "Region": region}),
+                    Some((t, region)) => {
+                        json!({"LastUsedDate": ts(*t + (hash_str(&p.name) % 60) as i64, 0), "Region": region})
+                    }
                     None => json!({}),
                 };
                 e.insert("RoleLastUsed".into(), lu);
@@ -1123,7 +1386,13 @@ impl<'a, 'c> Account<'a, 'c> {
         }
         // Policies: every customer policy, and the AWS managed ones attached in the account.
         let mut refs: Vec<usize> = (0..self.customer.len()).map(|j| 10_000 + j).collect();
-        refs.extend(attach.keys().chain(bound.keys()).copied().filter(|m| *m < 10_000));
+        refs.extend(
+            attach
+                .keys()
+                .chain(bound.keys())
+                .copied()
+                .filter(|m| *m < 10_000),
+        );
         refs.sort_unstable();
         refs.dedup();
         refs.sort_by_key(|m| self.policy(*m).arn.to_lowercase());
@@ -1161,25 +1430,43 @@ impl<'a, 'c> Account<'a, 'c> {
             ts(root_created, 0),
             ts(AS_OF - DAY * r.range(1, 200) as i64, 0),
         ));
-        let mut users: Vec<&Principal> = self.principals.iter().filter(|p| p.kind == Kind::User).collect();
+        let mut users: Vec<&Principal> = self
+            .principals
+            .iter()
+            .filter(|p| p.kind == Kind::User)
+            .collect();
         users.sort_by(|a, b| a.name.cmp(&b.name));
         for u in users {
             let b = |v: bool| if v { "true" } else { "false" };
             let mut row = vec![u.name.clone(), self.arn(u), ts(u.created, 0)];
             let console = r.chance(0.6);
             if console {
-                let used = if u.active { ts(AS_OF - DAY * r.below(200) as i64 - r.below(86_400) as i64, 0) } else { "no_information".into() };
-                row.extend([b(true).into(), used, ts(u.created + DAY * r.below(30) as i64, 0), "N/A".into()]);
+                let used = if u.active {
+                    ts(
+                        AS_OF - DAY * r.below(200) as i64 - r.below(86_400) as i64,
+                        0,
+                    )
+                } else {
+                    "no_information".into()
+                };
+                row.extend([
+                    b(true).into(),
+                    used,
+                    ts(u.created + DAY * r.below(30) as i64, 0),
+                    "N/A".into(),
+                ]);
             } else {
                 row.extend([b(false).into(), "N/A".into(), "N/A".into(), "N/A".into()]);
             }
             row.push(b(console && r.chance(0.7)).into());
             for k in 0..2 {
                 if (k == 0 && r.chance(0.7)) || (k == 1 && r.chance(0.1)) {
-                    let rotated = u.created + DAY * r.below(((AS_OF - u.created) / DAY).max(1) as usize) as i64;
+                    let rotated = u.created
+                        + DAY * r.below(((AS_OF - u.created) / DAY).max(1) as usize) as i64;
                     row.extend([b(true).into(), ts(rotated, 0)]);
                     if u.active && r.chance(0.8) {
-                        let used = (AS_OF - DAY * r.below(150) as i64 - r.below(86_400) as i64).max(rotated);
+                        let used = (AS_OF - DAY * r.below(150) as i64 - r.below(86_400) as i64)
+                            .max(rotated);
                         let svc = *r.pick(POPULAR);
                         let region = if svc == "s3" { "N/A" } else { r.pick(REGIONS) };
                         row.extend([ts(used, 0), region.into(), svc.into()]);
@@ -1187,7 +1474,13 @@ impl<'a, 'c> Account<'a, 'c> {
                         row.extend(["N/A".into(), "N/A".into(), "N/A".into()]);
                     }
                 } else {
-                    row.extend([b(false).into(), "N/A".into(), "N/A".into(), "N/A".into(), "N/A".into()]);
+                    row.extend([
+                        b(false).into(),
+                        "N/A".into(),
+                        "N/A".into(),
+                        "N/A".into(),
+                        "N/A".into(),
+                    ]);
                 }
             }
             row.extend([b(false).into(), "N/A".into(), b(false).into(), "N/A".into()]);
@@ -1204,7 +1497,9 @@ fn write_json(path: &Path, v: &Value) -> anyhow::Result<u64> {
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
     serde::Serialize::serialize(v, &mut ser)?;
     buf.push(b'\n');
-    let mut f = std::io::BufWriter::new(fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let mut f = std::io::BufWriter::new(
+        fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
     f.write_all(&buf)?;
     f.flush()?;
     Ok(buf.len() as u64)
@@ -1217,12 +1512,18 @@ fn main() -> anyhow::Result<()> {
         bail!("--accounts and --roles-per-account must be at least 1");
     }
     if args.out.exists() && fs::read_dir(&args.out)?.next().is_some() {
-        bail!("{} is not empty; give a new or empty folder", args.out.display());
+        bail!(
+            "{} is not empty; give a new or empty folder",
+            args.out.display()
+        );
     }
     let catalog = Catalog::embedded();
     let services: Vec<&'static str> = {
-        let mut v: Vec<&'static str> =
-            COMMON_SERVICES.iter().copied().filter(|s| catalog.service_actions(s).len() > 0).collect();
+        let mut v: Vec<&'static str> = COMMON_SERVICES
+            .iter()
+            .copied()
+            .filter(|s| catalog.service_actions(s).len() > 0)
+            .collect();
         v.sort_unstable();
         v.dedup();
         v
@@ -1238,11 +1539,16 @@ fn main() -> anyhow::Result<()> {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/sources/aws-managed-policies.json")
     });
     load_aws_managed(&mut ctx, &source)?;
-    let users = args.users_per_account.unwrap_or((args.roles_per_account / 10).max(2));
+    let users = args
+        .users_per_account
+        .unwrap_or((args.roles_per_account / 10).max(2));
     let mut total = 0u64;
     let mut counts = (0usize, 0usize, 0usize);
     for a in 0..args.accounts {
-        let id = format!("{:012}", 100_000_000_000u64 + (args.seed % 1000) * 1_000_000 + a as u64 + 1);
+        let id = format!(
+            "{:012}",
+            100_000_000_000u64 + (args.seed % 1000) * 1_000_000 + a as u64 + 1
+        );
         let mut acct = Account {
             ctx: &mut ctx,
             id: id.clone(),
@@ -1271,7 +1577,11 @@ fn main() -> anyhow::Result<()> {
         total,
         args.out.display(),
         started.elapsed().as_secs_f64(),
-        ctx.aws.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ")
+        ctx.aws
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     Ok(())
 }

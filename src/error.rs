@@ -42,7 +42,11 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn parse(path: impl Into<PathBuf>, json_path: impl Into<String>, message: impl Into<String>) -> Error {
+    pub fn parse(
+        path: impl Into<PathBuf>,
+        json_path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Error {
         Error::Parse {
             path: path.into(),
             json_path: json_path.into(),

@@ -38,7 +38,11 @@ fn write_export(dir: &Path, role: &str, created: &str, actions: &[&str], service
         "Policies": []
     });
     fs::create_dir_all(dir).unwrap();
-    fs::write(dir.join("authorization-details.json"), serde_json::to_vec_pretty(&gaad).unwrap()).unwrap();
+    fs::write(
+        dir.join("authorization-details.json"),
+        serde_json::to_vec_pretty(&gaad).unwrap(),
+    )
+    .unwrap();
     if let Some(services) = services {
         let la = json!({
             "JobStatus": "COMPLETED",
@@ -50,7 +54,11 @@ fn write_export(dir: &Path, role: &str, created: &str, actions: &[&str], service
         });
         let d = dir.join("last-accessed/roles");
         fs::create_dir_all(&d).unwrap();
-        fs::write(d.join(format!("{role}.json")), serde_json::to_vec_pretty(&la).unwrap()).unwrap();
+        fs::write(
+            d.join(format!("{role}.json")),
+            serde_json::to_vec_pretty(&la).unwrap(),
+        )
+        .unwrap();
     }
 }
 
@@ -68,7 +76,12 @@ fn svc(ns: &str, last: Option<&str>, tracked: Option<Value>) -> Value {
 }
 
 /// Verdict of one action in a one-role export.
-fn verdict(created: &str, actions: &[&str], services: Option<Value>, action: &str) -> (Status, Reason) {
+fn verdict(
+    created: &str,
+    actions: &[&str],
+    services: Option<Value>,
+    action: &str,
+) -> (Status, Reason) {
     let tmp = tempfile::tempdir().unwrap();
     write_export(tmp.path(), "r", created, actions, services);
     let export = input::load_export(tmp.path(), &LoadOptions::default()).unwrap();
@@ -90,35 +103,62 @@ const OLD: &str = "2024-01-01T00:00:00Z";
 
 #[test]
 fn accessed_in_window_is_used() {
-    let s = json!([svc("ec2", Some("2026-11-18T00:00:00Z"), Some(json!([
-        {"ActionName": "DescribeInstances", "LastAccessedTime": "2026-11-18T00:00:00Z", "LastAccessedRegion": "eu-west-1"}
-    ])))]);
+    let s = json!([svc(
+        "ec2",
+        Some("2026-11-18T00:00:00Z"),
+        Some(json!([
+            {"ActionName": "DescribeInstances", "LastAccessedTime": "2026-11-18T00:00:00Z", "LastAccessedRegion": "eu-west-1"}
+        ]))
+    )]);
     assert_eq!(
-        verdict(OLD, &["ec2:DescribeInstances"], Some(s), "ec2:DescribeInstances"),
+        verdict(
+            OLD,
+            &["ec2:DescribeInstances"],
+            Some(s),
+            "ec2:DescribeInstances"
+        ),
         (Status::Used, Reason::AccessedInWindow)
     );
 }
 
 #[test]
 fn tracked_without_time_is_action_not_accessed() {
-    let s = json!([svc("ec2", Some("2026-11-18T00:00:00Z"), Some(json!([
-        {"ActionName": "DescribeInstances", "LastAccessedTime": "2026-11-18T00:00:00Z"},
-        {"ActionName": "CreateFleet"}
-    ])))]);
+    let s = json!([svc(
+        "ec2",
+        Some("2026-11-18T00:00:00Z"),
+        Some(json!([
+            {"ActionName": "DescribeInstances", "LastAccessedTime": "2026-11-18T00:00:00Z"},
+            {"ActionName": "CreateFleet"}
+        ]))
+    )]);
     assert_eq!(
-        verdict(OLD, &["ec2:DescribeInstances", "ec2:CreateFleet"], Some(s), "ec2:CreateFleet"),
+        verdict(
+            OLD,
+            &["ec2:DescribeInstances", "ec2:CreateFleet"],
+            Some(s),
+            "ec2:CreateFleet"
+        ),
         (Status::Unused, Reason::ActionNotAccessed)
     );
 }
 
 #[test]
 fn tracked_before_window_is_unused_with_date() {
-    let s = json!([svc("ec2", Some("2026-11-18T00:00:00Z"), Some(json!([
-        {"ActionName": "DescribeInstances", "LastAccessedTime": "2026-11-18T00:00:00Z"},
-        {"ActionName": "ec2:RunInstances", "LastAccessedTime": "2026-05-01T00:00:00Z"}
-    ])))]);
+    let s = json!([svc(
+        "ec2",
+        Some("2026-11-18T00:00:00Z"),
+        Some(json!([
+            {"ActionName": "DescribeInstances", "LastAccessedTime": "2026-11-18T00:00:00Z"},
+            {"ActionName": "ec2:RunInstances", "LastAccessedTime": "2026-05-01T00:00:00Z"}
+        ]))
+    )]);
     assert_eq!(
-        verdict(OLD, &["ec2:DescribeInstances", "ec2:RunInstances"], Some(s), "ec2:RunInstances"),
+        verdict(
+            OLD,
+            &["ec2:DescribeInstances", "ec2:RunInstances"],
+            Some(s),
+            "ec2:RunInstances"
+        ),
         (Status::Unused, Reason::ActionLastAccessedBeforeWindow)
     );
 }
@@ -175,7 +215,12 @@ fn pass_role_and_s3_objects_are_not_observable_even_when_service_unused() {
 fn service_missing_from_report_is_not_observable() {
     let s = json!([svc("ec2", None, None)]);
     assert_eq!(
-        verdict(OLD, &["ec2:DescribeVpcs", "sqs:SendMessage"], Some(s), "sqs:SendMessage"),
+        verdict(
+            OLD,
+            &["ec2:DescribeVpcs", "sqs:SendMessage"],
+            Some(s),
+            "sqs:SendMessage"
+        ),
         (Status::Unknown, Reason::NotObservable)
     );
 }
@@ -184,15 +229,29 @@ fn service_missing_from_report_is_not_observable() {
 fn young_principal_is_too_new_not_unused() {
     let s = json!([svc("sqs", None, None)]);
     assert_eq!(
-        verdict("2026-11-14T00:00:00Z", &["sqs:SendMessage"], Some(s), "sqs:SendMessage"),
+        verdict(
+            "2026-11-14T00:00:00Z",
+            &["sqs:SendMessage"],
+            Some(s),
+            "sqs:SendMessage"
+        ),
         (Status::Unknown, Reason::PrincipalTooNew)
     );
     // …but what it did use is still used.
-    let s = json!([svc("ec2", Some("2026-11-18T00:00:00Z"), Some(json!([
-        {"ActionName": "DescribeInstances", "LastAccessedTime": "2026-11-18T00:00:00Z"}
-    ])))]);
+    let s = json!([svc(
+        "ec2",
+        Some("2026-11-18T00:00:00Z"),
+        Some(json!([
+            {"ActionName": "DescribeInstances", "LastAccessedTime": "2026-11-18T00:00:00Z"}
+        ]))
+    )]);
     assert_eq!(
-        verdict("2026-11-14T00:00:00Z", &["ec2:DescribeInstances"], Some(s), "ec2:DescribeInstances"),
+        verdict(
+            "2026-11-14T00:00:00Z",
+            &["ec2:DescribeInstances"],
+            Some(s),
+            "ec2:DescribeInstances"
+        ),
         (Status::Used, Reason::AccessedInWindow)
     );
 }
@@ -208,9 +267,13 @@ fn missing_file_is_no_last_accessed_data() {
 #[test]
 fn window_boundaries_and_as_of_flag() {
     let tmp = tempfile::tempdir().unwrap();
-    let s = json!([svc("ec2", Some("2026-11-18T00:00:00Z"), Some(json!([
-        {"ActionName": "RunInstances", "LastAccessedTime": "2026-09-01T00:00:00Z"}
-    ])))]);
+    let s = json!([svc(
+        "ec2",
+        Some("2026-11-18T00:00:00Z"),
+        Some(json!([
+            {"ActionName": "RunInstances", "LastAccessedTime": "2026-09-01T00:00:00Z"}
+        ]))
+    )]);
     write_export(tmp.path(), "r", OLD, &["ec2:RunInstances"], Some(s));
     let export = input::load_export(tmp.path(), &LoadOptions::default()).unwrap();
     let cat = Catalog::embedded();
@@ -219,27 +282,57 @@ fn window_boundaries_and_as_of_flag() {
             unused_after_days: days,
             as_of: as_of.and_then(input::parse_timestamp),
         };
-        let an = analysis::analyze(std::slice::from_ref(&export), cat, &settings, &Config::default()).unwrap();
+        let an = analysis::analyze(
+            std::slice::from_ref(&export),
+            cat,
+            &settings,
+            &Config::default(),
+        )
+        .unwrap();
         (an.findings[0].reason, an.findings[0].days_since_access)
     };
     // 80 days before the export's as-of: inside a 90-day window, outside a 30-day one.
     assert_eq!(run(90, None), (Reason::AccessedInWindow, Some(80)));
-    assert_eq!(run(30, None), (Reason::ActionLastAccessedBeforeWindow, Some(80)));
+    assert_eq!(
+        run(30, None),
+        (Reason::ActionLastAccessedBeforeWindow, Some(80))
+    );
     // --as-of moves the reference time.
-    assert_eq!(run(90, Some("2027-01-01T00:00:00Z")).0, Reason::ActionLastAccessedBeforeWindow);
+    assert_eq!(
+        run(90, Some("2027-01-01T00:00:00Z")).0,
+        Reason::ActionLastAccessedBeforeWindow
+    );
     // Windows AWS data cannot evidence are refused.
     let settings = Settings {
         unused_after_days: 401,
         as_of: None,
     };
-    assert!(analysis::analyze(std::slice::from_ref(&export), cat, &settings, &Config::default()).is_err());
+    assert!(
+        analysis::analyze(
+            std::slice::from_ref(&export),
+            cat,
+            &settings,
+            &Config::default()
+        )
+        .is_err()
+    );
 }
 
 #[test]
 fn pass_role_with_a_consumer_is_critical_privilege_escalation() {
     let tmp = tempfile::tempdir().unwrap();
     let s = json!([svc("iam", None, None), svc("lambda", None, None)]);
-    write_export(tmp.path(), "r", OLD, &["iam:PassRole", "lambda:CreateFunction", "lambda:ListFunctions"], Some(s));
+    write_export(
+        tmp.path(),
+        "r",
+        OLD,
+        &[
+            "iam:PassRole",
+            "lambda:CreateFunction",
+            "lambda:ListFunctions",
+        ],
+        Some(s),
+    );
     let export = input::load_export(tmp.path(), &LoadOptions::default()).unwrap();
     let cat = Catalog::embedded();
     let settings = Settings {
@@ -254,7 +347,10 @@ fn pass_role_with_a_consumer_is_critical_privilege_escalation() {
             .unwrap()
     };
     assert_eq!(get("iam:PassRole").sensitivity, Sensitivity::Critical);
-    assert_eq!(get("lambda:CreateFunction").sensitivity, Sensitivity::Critical);
+    assert_eq!(
+        get("lambda:CreateFunction").sensitivity,
+        Sensitivity::Critical
+    );
     assert_eq!(get("lambda:ListFunctions").sensitivity, Sensitivity::Low);
     // Ranked: critical unused first, ranks are 1..n in order.
     assert_eq!(an.findings[0].rank, 1);
@@ -262,7 +358,13 @@ fn pass_role_with_a_consumer_is_critical_privilege_escalation() {
     assert!(an.findings.windows(2).all(|w| w[0].rank + 1 == w[1].rank));
     // Without the consumer, PassRole alone is high, not critical.
     let tmp = tempfile::tempdir().unwrap();
-    write_export(tmp.path(), "r", OLD, &["iam:PassRole"], Some(json!([svc("iam", None, None)])));
+    write_export(
+        tmp.path(),
+        "r",
+        OLD,
+        &["iam:PassRole"],
+        Some(json!([svc("iam", None, None)])),
+    );
     let export = input::load_export(tmp.path(), &LoadOptions::default()).unwrap();
     let an = analysis::analyze(&[export], cat, &settings, &Config::default()).unwrap();
     assert_eq!(an.findings[0].sensitivity, Sensitivity::High);
@@ -271,7 +373,13 @@ fn pass_role_with_a_consumer_is_critical_privilege_escalation() {
 #[test]
 fn exclusions_mark_findings_and_expired_ones_warn() {
     let tmp = tempfile::tempdir().unwrap();
-    write_export(tmp.path(), "BreakGlass", OLD, &["sqs:SendMessage", "sqs:DeleteQueue"], Some(json!([svc("sqs", None, None)])));
+    write_export(
+        tmp.path(),
+        "BreakGlass",
+        OLD,
+        &["sqs:SendMessage", "sqs:DeleteQueue"],
+        Some(json!([svc("sqs", None, None)])),
+    );
     let export = input::load_export(tmp.path(), &LoadOptions::default()).unwrap();
     let cfg_path = tmp.path().join("c.toml");
     let config = Config::parse(
@@ -285,14 +393,30 @@ fn exclusions_mark_findings_and_expired_ones_warn() {
     };
     let cat = Catalog::embedded();
     let an = analysis::analyze(&[export], cat, &settings, &config).unwrap();
-    let send = an.findings.iter().find(|f| cat.full_name(f.action) == "sqs:SendMessage").unwrap();
-    let delete = an.findings.iter().find(|f| cat.full_name(f.action) == "sqs:DeleteQueue").unwrap();
+    let send = an
+        .findings
+        .iter()
+        .find(|f| cat.full_name(f.action) == "sqs:SendMessage")
+        .unwrap();
+    let delete = an
+        .findings
+        .iter()
+        .find(|f| cat.full_name(f.action) == "sqs:DeleteQueue")
+        .unwrap();
     assert_eq!(send.exclusion, Some(1));
-    assert_eq!(send.status, Status::Unused, "excluded findings keep their verdict");
+    assert_eq!(
+        send.status,
+        Status::Unused,
+        "excluded findings keep their verdict"
+    );
     assert_eq!(delete.exclusion, None, "the expired rule is not applied");
     assert_eq!(an.totals.excluded, 1);
     assert_eq!(an.totals.unused, 1);
-    assert!(an.warnings.iter().any(|w| w.warning.code == "exclusion_expired"));
+    assert!(
+        an.warnings
+            .iter()
+            .any(|w| w.warning.code == "exclusion_expired")
+    );
     // Excluded findings rank after actionable ones.
     assert!(delete.rank < send.rank);
 }
@@ -305,13 +429,39 @@ fn bin() -> assert_cmd::Command {
 fn fail_on_exit_codes() {
     let tmp = tempfile::tempdir().unwrap();
     let export = tmp.path().join("e");
-    write_export(&export, "r", OLD, &["sqs:DeleteQueue"], Some(json!([svc("sqs", None, None)])));
+    write_export(
+        &export,
+        "r",
+        OLD,
+        &["sqs:DeleteQueue"],
+        Some(json!([svc("sqs", None, None)])),
+    );
     let out = tmp.path().join("out");
     // sqs:DeleteQueue is Write → medium.
-    bin().args(["report", "--format", "json", "--fail-on", "medium", "--out"]).arg(&out).arg(&export).assert().code(1);
-    bin().args(["report", "--format", "json", "--fail-on", "high", "--out"]).arg(&out).arg(&export).assert().code(0);
-    bin().args(["report", "--unused-after", "0", "--out"]).arg(&out).arg(&export).assert().code(2);
-    bin().args(["report", "--as-of", "yesterday", "--out"]).arg(&out).arg(&export).assert().code(2);
+    bin()
+        .args(["report", "--format", "json", "--fail-on", "medium", "--out"])
+        .arg(&out)
+        .arg(&export)
+        .assert()
+        .code(1);
+    bin()
+        .args(["report", "--format", "json", "--fail-on", "high", "--out"])
+        .arg(&out)
+        .arg(&export)
+        .assert()
+        .code(0);
+    bin()
+        .args(["report", "--unused-after", "0", "--out"])
+        .arg(&out)
+        .arg(&export)
+        .assert()
+        .code(2);
+    bin()
+        .args(["report", "--as-of", "yesterday", "--out"])
+        .arg(&out)
+        .arg(&export)
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -330,7 +480,10 @@ fn bad_config_names_the_file_and_key() {
         .assert()
         .code(2);
     let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
-    assert!(err.contains("exclusions.toml") && err.contains("exclude[0].reason"), "{err}");
+    assert!(
+        err.contains("exclusions.toml") && err.contains("exclude[0].reason"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -338,16 +491,30 @@ fn csv_cells_from_hostile_names_are_neutralised() {
     let tmp = tempfile::tempdir().unwrap();
     let export = tmp.path().join("e");
     // IAM role names allow `+=,.@-`: a name can start like a formula.
-    write_export(&export, "=HYPERLINK", OLD, &["sqs:DeleteQueue"], Some(json!([svc("sqs", None, None)])));
+    write_export(
+        &export,
+        "=HYPERLINK",
+        OLD,
+        &["sqs:DeleteQueue"],
+        Some(json!([svc("sqs", None, None)])),
+    );
     let out = tmp.path().join("out");
-    bin().args(["report", "--format", "csv", "--out"]).arg(&out).arg(&export).assert().success();
+    bin()
+        .args(["report", "--format", "csv", "--out"])
+        .arg(&out)
+        .arg(&export)
+        .assert()
+        .success();
     for file in ["findings.csv", "principals.csv", "services.csv"] {
         let text = fs::read_to_string(out.join(file)).unwrap();
         let mut rdr = csv::Reader::from_reader(text.as_bytes());
         for rec in rdr.records() {
             for cell in rec.unwrap().iter() {
                 assert!(
-                    !matches!(cell.as_bytes().first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')),
+                    !matches!(
+                        cell.as_bytes().first(),
+                        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+                    ),
                     "{file}: live formula cell {cell:?}"
                 );
             }

@@ -8,14 +8,14 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use iam_tighten::analysis::config::Config;
 use iam_tighten::analysis::{
-    AccountWarning, AsOfSource, BySensitivity, Counts, ExportInfo, PolicyInfo, PrincipalInfo, Reason,
-    Sensitivity, ServiceSummary, Status,
+    AccountWarning, AsOfSource, BySensitivity, Counts, ExportInfo, PolicyInfo, PrincipalInfo,
+    Reason, Sensitivity, ServiceSummary, Status,
 };
 use iam_tighten::model::{InputFile, PrincipalType, Warning};
 use iam_tighten::report::html;
 use iam_tighten::report::model::{
-    CatalogInfo, FindingView, PrincipalRank, PrincipalView, ReasonCount, ServiceRisk, SettingsInfo, Summary,
-    ToolInfo,
+    CatalogInfo, FindingView, PrincipalRank, PrincipalView, ReasonCount, ServiceRisk, SettingsInfo,
+    Summary, ToolInfo,
 };
 use iam_tighten::report::{Limits, ReportModel};
 use sha2::{Digest, Sha256};
@@ -30,7 +30,9 @@ const PAYLOADS: [&str; 5] = [
 ];
 
 fn ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).expect("timestamp").with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(s)
+        .expect("timestamp")
+        .with_timezone(&Utc)
 }
 
 /// A string field: the `i`-th payload when hostile, else `plain`.
@@ -42,7 +44,14 @@ fn s(hostile: bool, i: usize, plain: &str) -> String {
     }
 }
 
-fn finding(hostile: bool, account: &str, name: &str, n: usize, sens: Sensitivity, reason: Reason) -> FindingView {
+fn finding(
+    hostile: bool,
+    account: &str,
+    name: &str,
+    n: usize,
+    sens: Sensitivity,
+    reason: Reason,
+) -> FindingView {
     let service = ["iam", "ec2", "s3", "lambda"][n % 4];
     FindingView {
         account_id: account.to_string(),
@@ -56,13 +65,13 @@ fn finding(hostile: bool, account: &str, name: &str, n: usize, sens: Sensitivity
         reason,
         sensitivity: sens,
         risk_categories: vec!["privilege_escalation"],
-        last_accessed: (n % 3 == 0).then(|| ts("2025-10-01T10:00:00Z")),
+        last_accessed: n.is_multiple_of(3).then(|| ts("2025-10-01T10:00:00Z")),
         last_accessed_region: Some(s(hostile, n + 1, "us-east-1")),
-        days_since_access: (n % 3 == 0).then_some(415),
+        days_since_access: n.is_multiple_of(3).then_some(415),
         granted_by: s(hostile, n + 2, "aws:AdministratorAccess"),
-        resource_scope: if n % 2 == 0 { "all" } else { "scoped" },
+        resource_scope: if n.is_multiple_of(2) { "all" } else { "scoped" },
         rank: n as u32 + 1,
-        conditional: n % 5 == 0,
+        conditional: n.is_multiple_of(5),
         actionable: true,
         excluded: false,
         exclusion_reason: None,
@@ -71,14 +80,28 @@ fn finding(hostile: bool, account: &str, name: &str, n: usize, sens: Sensitivity
 
 fn principal(hostile: bool, account: &str, i: usize, per_principal: usize) -> PrincipalView {
     let name = s(hostile, i, &format!("Role{i:05}"));
-    let sens = [Sensitivity::Critical, Sensitivity::High, Sensitivity::Medium, Sensitivity::Low];
+    let sens = [
+        Sensitivity::Critical,
+        Sensitivity::High,
+        Sensitivity::Medium,
+        Sensitivity::Low,
+    ];
     let reasons = [
         Reason::ServiceNotAccessed,
         Reason::ActionNotAccessed,
         Reason::ActionLastAccessedBeforeWindow,
     ];
     let unused: Vec<FindingView> = (0..per_principal)
-        .map(|n| finding(hostile, account, &name, n, sens[n % 4], reasons[(n / 7) % 3]))
+        .map(|n| {
+            finding(
+                hostile,
+                account,
+                &name,
+                n,
+                sens[n % 4],
+                reasons[(n / 7) % 3],
+            )
+        })
         .collect();
     let counts = Counts {
         granted: 400,
@@ -112,21 +135,28 @@ fn principal(hostile: bool, account: &str, i: usize, per_principal: usize) -> Pr
             id: s(hostile, i + 1, &format!("AROA{i:016}")),
             tags: [
                 (s(hostile, i + 5, "team"), s(hostile, i + 6, "payments")),
-                ("note".to_string(), "</script><script>alert(1)</script>".to_string()),
+                (
+                    "note".to_string(),
+                    "</script><script>alert(1)</script>".to_string(),
+                ),
             ]
             .into_iter()
             .collect(),
             created: Some(ts("2024-01-02T03:04:05Z")),
-            last_used: (i % 2 == 0).then(|| ts("2026-11-01T00:00:00Z")),
+            last_used: i.is_multiple_of(2).then(|| ts("2026-11-01T00:00:00Z")),
             last_used_region: Some(s(hostile, i + 2, "us-east-1")),
             service_linked: false,
             actionable: true,
-            has_last_accessed: i % 7 != 0,
+            has_last_accessed: !i.is_multiple_of(7),
             as_of: Some(ts("2026-11-20T09:12:00Z")),
             policies: vec![PolicyInfo {
                 name: s(hostile, i + 3, "AdministratorAccess"),
                 kind: "aws_managed",
-                arn: Some(s(hostile, i + 4, "arn:aws:iam::aws:policy/AdministratorAccess")),
+                arn: Some(s(
+                    hostile,
+                    i + 4,
+                    "arn:aws:iam::aws:policy/AdministratorAccess",
+                )),
                 via_group: hostile.then(|| s(true, i, "admins")),
                 boundary: false,
                 grants: 400,
@@ -154,7 +184,9 @@ fn principal(hostile: bool, account: &str, i: usize, per_principal: usize) -> Pr
 /// A model of `n` principals in one account; every string carries a payload when `hostile`.
 fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel {
     let account = "111111111111";
-    let principals: Vec<PrincipalView> = (0..n).map(|i| principal(hostile, account, i, per_principal)).collect();
+    let principals: Vec<PrincipalView> = (0..n)
+        .map(|i| principal(hostile, account, i, per_principal))
+        .collect();
     let limits = Limits::default();
     let top: Vec<FindingView> = principals
         .iter()
@@ -290,12 +322,27 @@ fn hostile_strings_render_as_text() {
     for p in PAYLOADS {
         assert!(!page.contains(p), "payload {p:?} appears unescaped");
     }
-    for needle in ["<img", "<svg onload", "<iframe", "<script>alert", "<style>body", "=\"x\" onerror"] {
+    for needle in [
+        "<img",
+        "<svg onload",
+        "<iframe",
+        "<script>alert",
+        "<style>body",
+        "=\"x\" onerror",
+    ] {
         assert!(!page.contains(needle), "{needle:?} appears unescaped");
     }
-    assert_eq!(page.matches("<script").count(), 1, "only the report's own script");
+    assert_eq!(
+        page.matches("<script").count(),
+        1,
+        "only the report's own script"
+    );
     assert_eq!(page.matches("</script").count(), 1);
-    assert_eq!(page.matches("<style").count(), 1, "only the report's own stylesheet");
+    assert_eq!(
+        page.matches("<style").count(),
+        1,
+        "only the report's own stylesheet"
+    );
     assert_eq!(inline_script(&page), html::JS);
     // The escaped form is there: the payload is shown, as text.
     assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
@@ -305,12 +352,22 @@ fn hostile_strings_render_as_text() {
 fn no_external_urls() {
     for hostile in [false, true] {
         let page = render(&model(hostile, 5, 10));
-        for attr in ["src=", "href=", "action=", "xlink:href=", "srcset=", "poster=", "data="] {
+        for attr in [
+            "src=",
+            "href=",
+            "action=",
+            "xlink:href=",
+            "srcset=",
+            "poster=",
+            "data=",
+        ] {
             for (i, _) in page.match_indices(attr) {
                 let value: String = page[i + attr.len()..].chars().take(60).collect();
                 let value = value.trim_start_matches(['"', '\'']);
                 assert!(
-                    !(value.starts_with("http") || value.starts_with("//") || value.contains("://")),
+                    !(value.starts_with("http")
+                        || value.starts_with("//")
+                        || value.contains("://")),
                     "external reference {attr}{value}"
                 );
             }
@@ -348,20 +405,26 @@ fn csp_allows_exactly_the_inline_script() {
 
 /// Independent base64 (standard alphabet, padded) for the CSP check.
 fn base64(bytes: &[u8]) -> String {
-    let abc: Vec<char> = ('A'..='Z').chain('a'..='z').chain('0'..='9').chain(['+', '/']).collect();
+    let abc: Vec<char> = ('A'..='Z')
+        .chain('a'..='z')
+        .chain('0'..='9')
+        .chain(['+', '/'])
+        .collect();
     let mut bits = String::new();
     for b in bytes {
         bits.push_str(&format!("{b:08b}"));
     }
-    while bits.len() % 6 != 0 {
+    while !bits.len().is_multiple_of(6) {
         bits.push('0');
     }
     let mut out: String = bits
         .as_bytes()
         .chunks(6)
-        .map(|c| abc[usize::from_str_radix(std::str::from_utf8(c).expect("bits"), 2).expect("bits")])
+        .map(|c| {
+            abc[usize::from_str_radix(std::str::from_utf8(c).expect("bits"), 2).expect("bits")]
+        })
         .collect();
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push('=');
     }
     out
@@ -393,11 +456,21 @@ fn page_shows_every_section() {
         assert!(page.contains(id), "{id} missing");
     }
     for reason in Reason::ALL {
-        assert!(page.contains(reason.as_str()), "reason {} not explained", reason.as_str());
+        assert!(
+            page.contains(reason.as_str()),
+            "reason {} not explained",
+            reason.as_str()
+        );
     }
-    assert!(page.contains("12,345 more</strong>"), "omitted top findings are counted");
+    assert!(
+        page.contains("12,345 more</strong>"),
+        "omitted top findings are counted"
+    );
     assert!(page.contains("findings.csv"));
-    assert!(page.contains(&"ab".repeat(32)), "input file hashes are listed");
+    assert!(
+        page.contains(&"ab".repeat(32)),
+        "input file hashes are listed"
+    );
     assert!(page.contains("<svg class=\"chart\""));
     assert!(page.contains("2026-11-20 09:12 UTC"));
 }
@@ -409,17 +482,28 @@ fn principal_sections_are_capped() {
     let page = render(&m);
     assert_eq!(page.matches("<details class=\"principal\"").count(), 7);
     // Every principal is in the compact table.
-    assert_eq!(page.matches("data-type=\"role\" data-status=\"unused\"").count(), 30);
+    assert_eq!(
+        page.matches("data-type=\"role\" data-status=\"unused\"")
+            .count(),
+        30
+    );
 }
 
 #[test]
 fn ten_thousand_principals_stay_under_10_mb() {
     let m = model(false, 10_000, Limits::default().per_principal);
     let page = render(&m);
-    assert!(page.len() < 10_000_000, "report.html is {} bytes", page.len());
+    assert!(
+        page.len() < 10_000_000,
+        "report.html is {} bytes",
+        page.len()
+    );
     // The size bound may cut sections, never all of them, and the page says where the rest is.
     let sections = page.matches("<details class=\"principal\"").count();
-    assert!((1..=Limits::default().principal_sections).contains(&sections), "{sections} sections");
+    assert!(
+        (1..=Limits::default().principal_sections).contains(&sections),
+        "{sections} sections"
+    );
     assert!(page.contains("findings.csv"));
     assert_eq!(page.matches("<script").count(), 1);
 }
@@ -436,7 +520,11 @@ fn real_browser_on_sample_report() {
             .output()
             .is_ok_and(|o| o.status.success())
     };
-    let ready = have("chromium") && have("node") && root.join("tests/browser/node_modules/playwright-core").is_dir();
+    let ready = have("chromium")
+        && have("node")
+        && root
+            .join("tests/browser/node_modules/playwright-core")
+            .is_dir();
     if !ready {
         assert!(
             std::env::var_os("IAM_TIGHTEN_REQUIRE_BROWSER").is_none(),

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use iam_tighten::analysis::{
-    self, Analysis, BySensitivity, Config, Counts, Finding, PrincipalInfo, Reason, Sensitivity, Settings,
-    Status,
+    self, Analysis, BySensitivity, Config, Counts, Finding, PrincipalInfo, Reason, Sensitivity,
+    Settings, Status,
 };
 use iam_tighten::catalog::{ActionSet, Catalog};
 use iam_tighten::input::{self, LoadOptions};
@@ -105,7 +105,11 @@ fn export(principals: Vec<Principal>, policies: Vec<ManagedPolicy>) -> Export {
 
 /// An analysis by hand: every effective grant of every principal gets a finding, `used` unless
 /// `verdicts` says otherwise (`(principal name, action) → reason`).
-fn analysis<'c>(catalog: &'c Catalog, ex: &Export, verdicts: &[(&str, &str, Reason)]) -> Analysis<'c> {
+fn analysis<'c>(
+    catalog: &'c Catalog,
+    ex: &Export,
+    verdicts: &[(&str, &str, Reason)],
+) -> Analysis<'c> {
     let mut e = Expander::new(catalog);
     let mut principals = Vec::new();
     let mut findings = Vec::new();
@@ -203,8 +207,17 @@ fn statements(v: &Value) -> Vec<Value> {
 fn assert_preserved(old: &Value, new: &Value) {
     let old_s = statements(old);
     let new_s = statements(new);
-    let denies = |l: &[Value]| -> Vec<Value> { l.iter().filter(|s| s["Effect"] == "Deny").cloned().collect() };
-    assert_eq!(denies(&old_s), denies(&new_s), "Deny statements must be unchanged");
+    let denies = |l: &[Value]| -> Vec<Value> {
+        l.iter()
+            .filter(|s| s["Effect"] == "Deny")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        denies(&old_s),
+        denies(&new_s),
+        "Deny statements must be unchanged"
+    );
     // New statements are a subsequence of the old ones; match them in order.
     let mut i = 0;
     for s in &new_s {
@@ -217,7 +230,10 @@ fn assert_preserved(old: &Value, new: &Value) {
         {
             i += 1;
         }
-        assert!(i < old_s.len(), "statement {s} has no original with the same Sid, Condition and Resource");
+        assert!(
+            i < old_s.len(),
+            "statement {s} has no original with the same Sid, Condition and Resource"
+        );
         i += 1;
     }
 }
@@ -232,7 +248,8 @@ fn sample() -> (Vec<Export>, Analysis<'static>) {
         unused_after_days: 90,
         as_of: None,
     };
-    let an = analysis::analyze(&exports, Catalog::embedded(), &settings, &Config::default()).unwrap();
+    let an =
+        analysis::analyze(&exports, Catalog::embedded(), &settings, &Config::default()).unwrap();
     (exports, an)
 }
 
@@ -246,28 +263,54 @@ fn sample_data_every_principal_is_safe() {
     for plan in &plans {
         let info = &an.principals[plan.analysis_index];
         if let Some(why) = &plan.skipped {
-            assert!(!why.starts_with("verification_failed"), "{}: {why}", plan.name);
+            assert!(
+                !why.starts_with("verification_failed"),
+                "{}: {why}",
+                plan.name
+            );
             if !info.actionable {
                 assert_eq!(why, "service_linked");
             }
             continue;
         }
         recommended += 1;
-        let ex = exports.iter().find(|x| x.account_id == plan.account_id).unwrap();
+        let ex = exports
+            .iter()
+            .find(|x| x.account_id == plan.account_id)
+            .unwrap();
         let (problems, after) = recommend::verify(ex, plan, &mut e);
         assert!(problems.is_empty(), "{}: {problems:?}", plan.name);
         // Every used / unknown / excluded action is still granted after the change.
-        for f in an.findings.iter().filter(|f| f.principal as usize == plan.analysis_index) {
+        for f in an
+            .findings
+            .iter()
+            .filter(|f| f.principal as usize == plan.analysis_index)
+        {
             if !(f.status == Status::Unused && f.exclusion.is_none()) {
-                assert!(after.contains(f.action), "{}: {} lost", plan.name, an.catalog.full_name(f.action));
+                assert!(
+                    after.contains(f.action),
+                    "{}: {} lost",
+                    plan.name,
+                    an.catalog.full_name(f.action)
+                );
             }
         }
         assert!(after.is_subset(&plan.before));
         for p in &plan.policies {
             let old = e.document(&p.original);
             let new = e.document(&p.new_document);
-            assert!(new.allowed.is_subset(&old.allowed), "{} {}", plan.name, p.policy.name);
-            assert!(!new.allowed.intersects(&plan.remove), "{} {} still grants removed", plan.name, p.policy.name);
+            assert!(
+                new.allowed.is_subset(&old.allowed),
+                "{} {}",
+                plan.name,
+                p.policy.name
+            );
+            assert!(
+                !new.allowed.intersects(&plan.remove),
+                "{} {} still grants removed",
+                plan.name,
+                p.policy.name
+            );
             assert_preserved(&p.original.raw, &p.tightened.document);
         }
         // A group's members keep everything they need.
@@ -275,7 +318,11 @@ fn sample_data_every_principal_is_safe() {
             let changed = recommend::substitute(ex, plan.kind, &plan.name, &plan.policies);
             for m in recommend::group_members(&changed, &plan.name) {
                 let g = principal_grants(m, &changed, &mut e);
-                let mi = an.principals.iter().position(|p| p.kind == m.kind && p.name == m.name).unwrap();
+                let mi = an
+                    .principals
+                    .iter()
+                    .position(|p| p.kind == m.kind && p.name == m.name)
+                    .unwrap();
                 for f in an.findings.iter().filter(|f| f.principal as usize == mi) {
                     if !(f.status == Status::Unused && f.exclusion.is_none()) {
                         assert!(g.effective.contains(f.action));
@@ -287,13 +334,22 @@ fn sample_data_every_principal_is_safe() {
     assert!(recommended >= 10, "only {recommended} recommendations");
     // The story: BreakGlassAdmin's AdministratorAccess is replaced by a per-principal copy.
     let bg = plan_of(&plans, "BreakGlassAdmin");
-    assert!(matches!(&bg.policies[0].apply, Apply::Replace { new_name, .. } if new_name == "AdministratorAccess-tightened-BreakGlassAdmin"));
+    assert!(
+        matches!(&bg.policies[0].apply, Apply::Replace { new_name, .. } if new_name == "AdministratorAccess-tightened-BreakGlassAdmin")
+    );
     // platform-ops: the NotAction statement is rewritten and flagged.
     let po = plan_of(&plans, "platform-ops");
-    assert!(po.policies.iter().any(|p| !p.tightened.not_action_rewritten.is_empty()));
+    assert!(
+        po.policies
+            .iter()
+            .any(|p| !p.tightened.not_action_rewritten.is_empty())
+    );
     assert!(po.flags.iter().any(|f| f.contains("NotAction")));
     // Service-linked roles get nothing.
-    assert_eq!(plan_of(&plans, "AWSServiceRoleForECS").skipped.as_deref(), Some("service_linked"));
+    assert_eq!(
+        plan_of(&plans, "AWSServiceRoleForECS").skipped.as_deref(),
+        Some("service_linked")
+    );
 }
 
 #[test]
@@ -311,18 +367,37 @@ fn sample_data_writes_folders() {
     let readme = std::fs::read_to_string(folder.join("README.md")).unwrap();
     assert!(readme.contains("## Removed"));
     assert!(readme.contains("## Roll back"));
-    assert!(readme.contains("not_observable"), "unknown S3 object actions are listed as kept");
+    assert!(
+        readme.contains("not_observable"),
+        "unknown S3 object actions are listed as kept"
+    );
     let file = folder.join("aws-managed-AmazonEC2FullAccess.json");
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.starts_with("{\n    \"Version\": \"2012-10-17\",\n    \"Statement\": ["), "{text}");
-    assert!(folder.join("aws-managed-AmazonEC2FullAccess.original.json").exists());
+    assert!(
+        text.starts_with("{\n    \"Version\": \"2012-10-17\",\n    \"Statement\": ["),
+        "{text}"
+    );
+    assert!(
+        folder
+            .join("aws-managed-AmazonEC2FullAccess.original.json")
+            .exists()
+    );
     let d = std::fs::read_to_string(folder.join("aws-managed-AmazonEC2FullAccess.diff")).unwrap();
     assert!(d.starts_with("--- aws-managed-AmazonEC2FullAccess.original.json\n+++ aws-managed-AmazonEC2FullAccess.json\n@@ "));
     let cmds = std::fs::read_to_string(folder.join("apply.commands")).unwrap();
-    assert!(cmds.contains("aws iam create-policy --policy-name AmazonEC2FullAccess-tightened-ExampleCorpQA"));
-    assert!(cmds.contains("aws iam put-role-policy --role-name ExampleCorpQA --policy-name ExampleCorpQA-reports") || !readme.contains("ExampleCorpQA-reports`"));
+    assert!(cmds.contains(
+        "aws iam create-policy --policy-name AmazonEC2FullAccess-tightened-ExampleCorpQA"
+    ));
+    assert!(
+        cmds.contains(
+            "aws iam put-role-policy --role-name ExampleCorpQA --policy-name ExampleCorpQA-reports"
+        ) || !readme.contains("ExampleCorpQA-reports`")
+    );
     // The hostile inline name `=1+1` of dev-sandbox stays a plain file name.
-    let s: Value = serde_json::from_slice(&std::fs::read(dir.path().join("recommendations/summary.json")).unwrap()).unwrap();
+    let s: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("recommendations/summary.json")).unwrap(),
+    )
+    .unwrap();
     assert!(s["principals"].as_array().unwrap().len() == an.principals.len());
     // Writing again replaces the folder.
     recommend::write_recommendations(&exports, &an, dir.path()).unwrap();
@@ -356,11 +431,24 @@ fn wildcard_kept_when_nothing_under_it_is_unused_and_expanded_when_it_is() {
     let plans = recommend::plan(&[ex], &an);
     let p = &plan_of(&plans, "app").policies[0];
     let st = statements(&p.tightened.document);
-    assert_eq!(st[0]["Action"], json!("s3:Get*"), "untouched wildcard stays");
-    assert_eq!(actions_of(&st[1]["Action"]), ["ec2:DescribeImages", "ec2:DescribeInstances"]);
-    assert_eq!(st[1]["Condition"], json!({"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}));
+    assert_eq!(
+        st[0]["Action"],
+        json!("s3:Get*"),
+        "untouched wildcard stays"
+    );
+    assert_eq!(
+        actions_of(&st[1]["Action"]),
+        ["ec2:DescribeImages", "ec2:DescribeInstances"]
+    );
+    assert_eq!(
+        st[1]["Condition"],
+        json!({"StringEquals": {"aws:RequestedRegion": "eu-west-1"}})
+    );
     assert_eq!(p.apply, Apply::PutInline);
-    assert_eq!(p.tightened.expanded_wildcards, [("Ec2".to_string(), "ec2:*".to_string())]);
+    assert_eq!(
+        p.tightened.expanded_wildcards,
+        [("Ec2".to_string(), "ec2:*".to_string())]
+    );
 }
 
 #[test]
@@ -375,29 +463,63 @@ fn not_action_rewrite_is_flagged() {
         ]}),
     )];
     let ex = export(vec![role], vec![]);
-    let an = analysis(c, &ex, &[("ops", "sqs:SendMessage", UNUSED), ("ops", "sqs:ReceiveMessage", UNUSED)]);
+    let an = analysis(
+        c,
+        &ex,
+        &[
+            ("ops", "sqs:SendMessage", UNUSED),
+            ("ops", "sqs:ReceiveMessage", UNUSED),
+        ],
+    );
     let plans = recommend::plan(&[ex], &an);
     let plan = plan_of(&plans, "ops");
     let p = &plan.policies[0];
     assert_eq!(p.tightened.not_action_rewritten, ["All"]);
-    assert!(plan.flags.iter().any(|f| f.contains("NotAction") && f.contains("All")));
+    assert!(
+        plan.flags
+            .iter()
+            .any(|f| f.contains("NotAction") && f.contains("All"))
+    );
     let st = statements(&p.tightened.document);
     assert!(st[0].get("NotAction").is_none());
     let keys: Vec<&String> = st[0].as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["Sid", "Effect", "Action", "Resource"], "Action takes NotAction's place");
-    assert!(!actions_of(&st[0]["Action"]).iter().any(|a| a.starts_with("sqs:") || a.starts_with("iam:")));
-    assert_eq!(st[1], json!({"Sid": "Guard", "Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}));
+    assert_eq!(
+        keys,
+        ["Sid", "Effect", "Action", "Resource"],
+        "Action takes NotAction's place"
+    );
+    assert!(
+        !actions_of(&st[0]["Action"])
+            .iter()
+            .any(|a| a.starts_with("sqs:") || a.starts_with("iam:"))
+    );
+    assert_eq!(
+        st[1],
+        json!({"Sid": "Guard", "Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"})
+    );
 }
 
 #[test]
 fn empty_policies_are_deleted_or_detached() {
     let c = small();
-    let sqs = managed("sqs-all", false, json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}));
+    let sqs = managed(
+        "sqs-all",
+        false,
+        json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}),
+    );
     let mut role = principal(PrincipalType::Role, "worker");
     role.attached_policies = vec![sqs.arn.clone()];
-    role.inline_policies = vec![inline("old", json!({"Statement": {"Effect": "Allow", "Action": "iam:CreateUser", "Resource": "*"}})),
-        inline("keep", json!({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}))];
+    role.inline_policies = vec![
+        inline(
+            "old",
+            json!({"Statement": {"Effect": "Allow", "Action": "iam:CreateUser", "Resource": "*"}}),
+        ),
+        inline(
+            "keep",
+            json!({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}),
+        ),
+    ];
     let arn = sqs.arn.clone();
     let ex = export(vec![role], vec![sqs]);
     let an = analysis(
@@ -414,9 +536,17 @@ fn empty_policies_are_deleted_or_detached() {
     assert_eq!(plan.policies.len(), 2);
     let (apply, rollback) = recommend::commands(plan);
     assert!(plan.policies.iter().all(|p| p.tightened.empty));
-    assert!(apply.contains(&"aws iam delete-role-policy --role-name worker --policy-name old".to_string()));
-    assert!(apply.contains(&format!("aws iam detach-role-policy --role-name worker --policy-arn {arn}")));
-    assert!(rollback.contains(&format!("aws iam attach-role-policy --role-name worker --policy-arn {arn}")));
+    assert!(
+        apply.contains(
+            &"aws iam delete-role-policy --role-name worker --policy-name old".to_string()
+        )
+    );
+    assert!(apply.contains(&format!(
+        "aws iam detach-role-policy --role-name worker --policy-arn {arn}"
+    )));
+    assert!(rollback.contains(&format!(
+        "aws iam attach-role-policy --role-name worker --policy-arn {arn}"
+    )));
     assert!(rollback.contains(&"aws iam put-role-policy --role-name worker --policy-name old --policy-document file://inline-old.original.json".to_string()));
     assert_eq!(plan.after.len(), 1);
 }
@@ -424,12 +554,24 @@ fn empty_policies_are_deleted_or_detached() {
 #[test]
 fn aws_managed_gets_a_replacement_and_shared_customer_managed_only_when_all_agree() {
     let c = small();
-    let ro = managed("ReadOnly", true, json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["s3:Get*", "ec2:Describe*", "iam:Get*", "iam:List*"], "Resource": "*"}]}));
-    let shared = managed("team", false, json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["sqs:*", "s3:PutObject"], "Resource": "*"}]}));
-    let solo = managed("solo", false, json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:TerminateInstances"], "Resource": "*"}]}));
+    let ro = managed(
+        "ReadOnly",
+        true,
+        json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:Get*", "ec2:Describe*", "iam:Get*", "iam:List*"], "Resource": "*"}]}),
+    );
+    let shared = managed(
+        "team",
+        false,
+        json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["sqs:*", "s3:PutObject"], "Resource": "*"}]}),
+    );
+    let solo = managed(
+        "solo",
+        false,
+        json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:TerminateInstances"], "Resource": "*"}]}),
+    );
     let mut a = principal(PrincipalType::Role, "a");
     a.attached_policies = vec![ro.arn.clone(), shared.arn.clone(), solo.arn.clone()];
     let mut b = principal(PrincipalType::Role, "b");
@@ -450,30 +592,66 @@ fn aws_managed_gets_a_replacement_and_shared_customer_managed_only_when_all_agre
     let plans = recommend::plan(std::slice::from_ref(&ex), &an);
     let pa = plan_of(&plans, "a");
     let by = |name: &str| pa.policies.iter().find(|p| p.policy.name == name).unwrap();
-    assert!(matches!(&by("ReadOnly").apply, Apply::Replace { new_name, new_arn }
-        if new_name == "ReadOnly-tightened-a" && new_arn == "arn:aws:iam::123456789012:policy/ReadOnly-tightened-a"));
+    assert!(
+        matches!(&by("ReadOnly").apply, Apply::Replace { new_name, new_arn }
+        if new_name == "ReadOnly-tightened-a" && new_arn == "arn:aws:iam::123456789012:policy/ReadOnly-tightened-a")
+    );
     assert!(matches!(&by("team").apply, Apply::Replace { .. }));
-    assert_eq!(by("solo").apply, Apply::NewVersion { previous_default: Some("v3".into()) });
+    assert_eq!(
+        by("solo").apply,
+        Apply::NewVersion {
+            previous_default: Some("v3".into())
+        }
+    );
     let (apply, rollback) = recommend::commands(pa);
     let create = apply.iter().position(|l| l == "aws iam create-policy --policy-name ReadOnly-tightened-a --policy-document file://aws-managed-ReadOnly.json").unwrap();
     let attach = apply.iter().position(|l| l == "aws iam attach-role-policy --role-name a --policy-arn arn:aws:iam::123456789012:policy/ReadOnly-tightened-a").unwrap();
-    let detach = apply.iter().position(|l| *l == format!("aws iam detach-role-policy --role-name a --policy-arn {ro_arn}")).unwrap();
-    assert!(create < attach && attach < detach, "attach the copy before detaching the original");
+    let detach = apply
+        .iter()
+        .position(|l| {
+            *l == format!("aws iam detach-role-policy --role-name a --policy-arn {ro_arn}")
+        })
+        .unwrap();
+    assert!(
+        create < attach && attach < detach,
+        "attach the copy before detaching the original"
+    );
     assert!(apply.contains(&format!("aws iam create-policy-version --policy-arn {solo_arn} --policy-document file://managed-solo.json --set-as-default")));
-    assert!(rollback.contains(&format!("aws iam set-default-policy-version --policy-arn {solo_arn} --version-id v3")));
+    assert!(rollback.contains(&format!(
+        "aws iam set-default-policy-version --policy-arn {solo_arn} --version-id v3"
+    )));
     assert!(rollback.contains(&"aws iam delete-policy --policy-arn arn:aws:iam::123456789012:policy/ReadOnly-tightened-a".to_string()));
     // ReadOnly copy: `iam:Get*` expanded without GetRole; the rest untouched.
     let st = statements(&by("ReadOnly").tightened.document);
-    assert_eq!(actions_of(&st[0]["Action"]), ["s3:Get*", "ec2:Describe*", "iam:List*"]);
+    assert_eq!(
+        actions_of(&st[0]["Action"]),
+        ["s3:Get*", "ec2:Describe*", "iam:List*"]
+    );
 
     // Both leave sqs:SendMessage unused: both get the same document, so a new version it is.
-    let an = analysis(c, &ex, &[("a", "sqs:SendMessage", UNUSED), ("b", "sqs:SendMessage", UNUSED)]);
+    let an = analysis(
+        c,
+        &ex,
+        &[
+            ("a", "sqs:SendMessage", UNUSED),
+            ("b", "sqs:SendMessage", UNUSED),
+        ],
+    );
     let plans = recommend::plan(std::slice::from_ref(&ex), &an);
     for n in ["a", "b"] {
-        let p = plan_of(&plans, n).policies.iter().find(|p| p.policy.name == "team").unwrap();
+        let p = plan_of(&plans, n)
+            .policies
+            .iter()
+            .find(|p| p.policy.name == "team")
+            .unwrap();
         assert!(matches!(p.apply, Apply::NewVersion { .. }), "{n}");
     }
-    assert!(recommend::commands(plan_of(&plans, "b")).0.iter().any(|l| l.contains(&shared_arn)));
+    assert!(
+        recommend::commands(plan_of(&plans, "b"))
+            .0
+            .iter()
+            .any(|l| l.contains(&shared_arn))
+    );
 }
 
 #[test]
@@ -481,10 +659,16 @@ fn service_linked_roles_and_groups() {
     let c = small();
     let mut slr = principal(PrincipalType::Role, "AWSServiceRoleForX");
     slr.service_linked = true;
-    slr.inline_policies = vec![inline("p", json!({"Statement": {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}}))];
+    slr.inline_policies = vec![inline(
+        "p",
+        json!({"Statement": {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}}),
+    )];
     let mut group = principal(PrincipalType::Group, "devs");
-    group.inline_policies = vec![inline("base", json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["ec2:Describe*", "sqs:*"], "Resource": "*"}]}))];
+    group.inline_policies = vec![inline(
+        "base",
+        json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["ec2:Describe*", "sqs:*"], "Resource": "*"}]}),
+    )];
     let mut alice = principal(PrincipalType::User, "alice");
     alice.groups = vec!["devs".into()];
     let mut bob = principal(PrincipalType::User, "bob");
@@ -493,40 +677,77 @@ fn service_linked_roles_and_groups() {
     // The group uses nothing; alice uses sqs:SendMessage; bob uses nothing.
     let mut verdicts = Vec::new();
     for who in ["AWSServiceRoleForX", "devs", "bob"] {
-        for a in ["sqs:SendMessage", "sqs:ReceiveMessage", "ec2:DescribeImages", "ec2:DescribeInstances"] {
+        for a in [
+            "sqs:SendMessage",
+            "sqs:ReceiveMessage",
+            "ec2:DescribeImages",
+            "ec2:DescribeInstances",
+        ] {
             verdicts.push((who, a, UNUSED));
         }
     }
-    for a in ["sqs:ReceiveMessage", "ec2:DescribeImages", "ec2:DescribeInstances"] {
+    for a in [
+        "sqs:ReceiveMessage",
+        "ec2:DescribeImages",
+        "ec2:DescribeInstances",
+    ] {
         verdicts.push(("alice", a, UNUSED));
     }
     let an = analysis(c, &ex, &verdicts);
     let plans = recommend::plan(std::slice::from_ref(&ex), &an);
-    assert_eq!(plan_of(&plans, "AWSServiceRoleForX").skipped.as_deref(), Some("service_linked"));
+    assert_eq!(
+        plan_of(&plans, "AWSServiceRoleForX").skipped.as_deref(),
+        Some("service_linked")
+    );
     // Users get nothing for group policies; the group keeps what alice uses.
-    assert_eq!(plan_of(&plans, "bob").skipped.as_deref(), Some("granted_through_groups_only"));
+    assert_eq!(
+        plan_of(&plans, "bob").skipped.as_deref(),
+        Some("granted_through_groups_only")
+    );
     let g = plan_of(&plans, "devs");
     let st = statements(&g.policies[0].tightened.document);
     assert_eq!(actions_of(&st[0]["Action"]), ["sqs:SendMessage"]);
     assert!(g.flags.iter().any(|f| f.contains("alice")));
     let (apply, _) = recommend::commands(g);
-    assert_eq!(apply, ["aws iam put-group-policy --group-name devs --policy-name base --policy-document file://inline-base.json"]);
+    assert_eq!(
+        apply,
+        [
+            "aws iam put-group-policy --group-name devs --policy-name base --policy-document file://inline-base.json"
+        ]
+    );
 }
 
 #[test]
 fn hostile_policy_names_stay_safe_file_names() {
-    for hostile in ["../../etc/passwd", "..", ".", "a/b", "x\\y", "", "\0", "evil\nname", "$(rm -rf ~)"] {
+    for hostile in [
+        "../../etc/passwd",
+        "..",
+        ".",
+        "a/b",
+        "x\\y",
+        "",
+        "\0",
+        "evil\nname",
+        "$(rm -rf ~)",
+    ] {
         let s = safe_file_name(hostile);
-        assert!(!s.is_empty() && !s.contains(['/', '\\', '\0', '\n']) && !s.starts_with('.'), "{hostile:?} → {s:?}");
+        assert!(
+            !s.is_empty() && !s.contains(['/', '\\', '\0', '\n']) && !s.starts_with('.'),
+            "{hostile:?} → {s:?}"
+        );
         assert_ne!(s, "..");
     }
     let c = small();
     let mut role = principal(PrincipalType::Role, "../escape");
-    role.inline_policies = vec![inline("../../pwned", json!({"Statement": {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}}))];
+    role.inline_policies = vec![inline(
+        "../../pwned",
+        json!({"Statement": {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}}),
+    )];
     let ex = export(vec![role], vec![]);
     let an = analysis(c, &ex, &[("../escape", "sqs:SendMessage", UNUSED)]);
     let dir = tempfile::tempdir().unwrap();
-    let summary = recommend::write_recommendations(std::slice::from_ref(&ex), &an, dir.path()).unwrap();
+    let summary =
+        recommend::write_recommendations(std::slice::from_ref(&ex), &an, dir.path()).unwrap();
     let rec = summary.get(ACCT, PrincipalType::Role, "../escape").unwrap();
     let folder = dir.path().join(rec.path.as_deref().unwrap());
     assert!(folder.starts_with(dir.path().join("recommendations")));
@@ -535,7 +756,10 @@ fn hostile_policy_names_stay_safe_file_names() {
     let cmds = std::fs::read_to_string(folder.join("apply.commands")).unwrap();
     assert!(cmds.contains("--role-name ../escape --policy-name ../../pwned --policy-document file://inline-_.._.._pwned.json"));
     // Nothing was written outside the output folder.
-    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let entries: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(entries, ["recommendations"]);
 }
 
@@ -543,8 +767,11 @@ fn hostile_policy_names_stay_safe_file_names() {
 fn oversized_policy_is_minimised_into_safe_wildcards() {
     let c = Catalog::embedded();
     let mut role = principal(PrincipalType::Role, "big");
-    role.inline_policies = vec![inline("all", json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}))];
+    role.inline_policies = vec![inline(
+        "all",
+        json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}),
+    )];
     let ex = export(vec![role], vec![]);
     // Everything kept except one Write action: the explicit list of ~700 ec2 actions is too big.
     let an = analysis(c, &ex, &[("big", "ec2:RunInstances", UNUSED)]);
@@ -599,15 +826,28 @@ fn statement() -> impl Strategy<Value = Value> {
                 s.insert("Sid".into(), json!(sid));
             }
             s.insert("Effect".into(), json!(if allow { "Allow" } else { "Deny" }));
-            let pats = if pats.len() == 1 { json!(pats[0]) } else { json!(pats) };
-            s.insert((if not_action { "NotAction" } else { "Action" }).into(), pats);
+            let pats = if pats.len() == 1 {
+                json!(pats[0])
+            } else {
+                json!(pats)
+            };
+            s.insert(
+                (if not_action { "NotAction" } else { "Action" }).into(),
+                pats,
+            );
             match res {
                 0 => s.insert("Resource".into(), json!("*")),
-                1 => s.insert("Resource".into(), json!(["arn:aws:s3:::b/*", "arn:aws:ec2:*:*:instance/*"])),
+                1 => s.insert(
+                    "Resource".into(),
+                    json!(["arn:aws:s3:::b/*", "arn:aws:ec2:*:*:instance/*"]),
+                ),
                 _ => s.insert("NotResource".into(), json!("arn:aws:iam::*:role/admin")),
             };
             if cond {
-                s.insert("Condition".into(), json!({"StringEquals": {"aws:RequestedRegion": ["eu-west-1"]}}));
+                s.insert(
+                    "Condition".into(),
+                    json!({"StringEquals": {"aws:RequestedRegion": ["eu-west-1"]}}),
+                );
             }
             Value::Object(s)
         })
@@ -628,7 +868,10 @@ fn check(c: &Catalog, raw: Value, mask: u64, minimise_too: bool) -> Result<(), T
     let mut e = Expander::new(c);
     let d = doc(raw.clone());
     let old = e.document(&d);
-    let remove = ActionSet::from_ids(c.len(), old.effective.iter().filter(|a| mask >> (a.0 % 64) & 1 == 1));
+    let remove = ActionSet::from_ids(
+        c.len(),
+        old.effective.iter().filter(|a| mask >> (a.0 % 64) & 1 == 1),
+    );
     let mut keep = old.effective.clone();
     keep.difference_with(&remove);
     let mut t = tighten(&d, &remove, &keep, &mut e);
@@ -638,11 +881,19 @@ fn check(c: &Catalog, raw: Value, mask: u64, minimise_too: bool) -> Result<(), T
     prop_assert!(iam_size(&t.document) > 0);
     if t.empty {
         // Deny statements are never removed, and an Allow statement goes only when it keeps nothing.
-        prop_assert!(keep.is_empty(), "an emptied policy dropped something needed");
-        prop_assert!(old.statements.iter().all(|s| s.effect == iam_tighten::policy::Effect::Allow));
+        prop_assert!(
+            keep.is_empty(),
+            "an emptied policy dropped something needed"
+        );
+        prop_assert!(
+            old.statements
+                .iter()
+                .all(|s| s.effect == iam_tighten::policy::Effect::Allow)
+        );
         return Ok(());
     }
-    let nd = PolicyDocument::from_value(t.document.clone()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let nd = PolicyDocument::from_value(t.document.clone())
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let new = e.document(&nd);
     // 1. Never grants anything the original did not.
     prop_assert!(new.allowed.is_subset(&old.allowed));

@@ -49,7 +49,11 @@ fn report_dir() -> &'static Path {
 
 #[test]
 fn sample_exists() {
-    assert!(sample().join("111111111111/authorization-details.json").is_file());
+    assert!(
+        sample()
+            .join("111111111111/authorization-details.json")
+            .is_file()
+    );
 }
 
 #[test]
@@ -62,7 +66,11 @@ fn outputs_are_byte_identical_across_runs() {
         if !a.exists() {
             continue;
         }
-        assert_eq!(sha(&a), sha(&second.path().join(name)), "{name} differs between runs");
+        assert_eq!(
+            sha(&a),
+            sha(&second.path().join(name)),
+            "{name} differs between runs"
+        );
     }
 }
 
@@ -73,7 +81,11 @@ fn output_digests() {
     for name in OUTPUTS {
         let p = dir.join(name);
         if p.exists() {
-            lines.push(format!("{name} {} bytes={}", sha(&p), fs::metadata(&p).unwrap().len()));
+            lines.push(format!(
+                "{name} {} bytes={}",
+                sha(&p),
+                fs::metadata(&p).unwrap().len()
+            ));
         }
     }
     insta::assert_snapshot!("output_digests", lines.join("\n"));
@@ -94,25 +106,40 @@ fn findings_csv_excerpt_and_counts() {
             .entry(format!("{} {} {}", &rec[status], &rec[reason], &rec[sens]))
             .or_insert(0u64) += 1;
     }
-    let counts: Vec<String> = counts.into_iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    let counts: Vec<String> = counts
+        .into_iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
     insta::assert_snapshot!("findings_counts", counts.join("\n"));
     let head: Vec<&str> = text.lines().take(120).collect();
     insta::assert_snapshot!("findings_head", head.join("\n"));
     // Every verdict reason appears in the sample.
     for r in iam_tighten::analysis::Reason::ALL {
-        assert!(text.contains(&format!(",{},", r.as_str())), "sample lacks {}", r.as_str());
+        assert!(
+            text.contains(&format!(",{},", r.as_str())),
+            "sample lacks {}",
+            r.as_str()
+        );
     }
 }
 
 #[test]
 fn principals_and_services_csv() {
     let dir = report_dir();
-    insta::assert_snapshot!("principals_csv", fs::read_to_string(dir.join("principals.csv")).unwrap());
+    insta::assert_snapshot!(
+        "principals_csv",
+        fs::read_to_string(dir.join("principals.csv")).unwrap()
+    );
     // services.csv is ~1.5k rows; pin the non-admin principals whole.
     let text = fs::read_to_string(dir.join("services.csv")).unwrap();
     let rows: Vec<&str> = text
         .lines()
-        .filter(|l| !l.contains("BreakGlassAdmin") && !l.contains("OrganizationAccountAccessRole") && !l.contains("platform-ops") && !l.contains("SecurityAuditor"))
+        .filter(|l| {
+            !l.contains("BreakGlassAdmin")
+                && !l.contains("OrganizationAccountAccessRole")
+                && !l.contains("platform-ops")
+                && !l.contains("SecurityAuditor")
+        })
         .collect();
     insta::assert_snapshot!("services_csv_excerpt", rows.join("\n"));
 }
@@ -126,9 +153,18 @@ fn report_json_model() {
     if let Some(ps) = v.get_mut("principals").and_then(|p| p.as_array_mut()) {
         for p in ps {
             let o = p.as_object_mut().unwrap();
-            let n = o.get("services").and_then(|s| s.as_array()).map_or(0, Vec::len);
-            o.insert("services".into(), serde_json::json!(format!("{n} services")));
-            let u = o.get("unused").and_then(|s| s.as_array()).map_or(0, Vec::len);
+            let n = o
+                .get("services")
+                .and_then(|s| s.as_array())
+                .map_or(0, Vec::len);
+            o.insert(
+                "services".into(),
+                serde_json::json!(format!("{n} services")),
+            );
+            let u = o
+                .get("unused")
+                .and_then(|s| s.as_array())
+                .map_or(0, Vec::len);
             o.insert("unused".into(), serde_json::json!(format!("{u} listed")));
         }
     }

@@ -1,10 +1,13 @@
-mod catalog;
-mod policy;
-mod input;
-mod html;
+//! The one integration-test binary (ripgrep style): a module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod analysis;
-mod snapshots;
-mod identities;
+mod catalog;
 mod diff;
-mod recommend;
 mod fetch;
+mod html;
+mod identities;
+mod input;
+mod policy;
+mod recommend;
+mod snapshots;

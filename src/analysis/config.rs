@@ -99,7 +99,11 @@ impl Config {
                     ));
                 }
             };
-            if r.principal.is_none() && r.action.is_none() && r.policy.is_none() && r.account.is_none() {
+            if r.principal.is_none()
+                && r.action.is_none()
+                && r.policy.is_none()
+                && r.account.is_none()
+            {
                 return Err(Error::parse(
                     path,
                     &at,
@@ -110,11 +114,21 @@ impl Config {
                 None => None,
                 Some(dt) => {
                     let d = dt.date.ok_or_else(|| {
-                        Error::parse(path, format!("{at}.expires"), "expected a date like 2027-03-31")
+                        Error::parse(
+                            path,
+                            format!("{at}.expires"),
+                            "expected a date like 2027-03-31",
+                        )
                     })?;
                     Some(
-                        NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
-                            .ok_or_else(|| Error::parse(path, format!("{at}.expires"), "not a valid date"))?,
+                        NaiveDate::from_ymd_opt(
+                            i32::from(d.year),
+                            u32::from(d.month),
+                            u32::from(d.day),
+                        )
+                        .ok_or_else(|| {
+                            Error::parse(path, format!("{at}.expires"), "not a valid date")
+                        })?,
                     )
                 }
             };
@@ -171,7 +185,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.exclusions.len(), 1);
-        assert!(c.exclusions[0].principal_glob.as_ref().unwrap().is_match("breakglass"));
+        assert!(
+            c.exclusions[0]
+                .principal_glob
+                .as_ref()
+                .unwrap()
+                .is_match("breakglass")
+        );
         let e = Config::parse(p, "[[exclude]]\nprincipal = \"x\"\n").unwrap_err();
         assert!(e.to_string().contains("exclude[0].reason"), "{e}");
         let e = Config::parse(p, "[[exclude]]\nreason = \"x\"\n").unwrap_err();

@@ -126,12 +126,17 @@ impl Reason {
             Reason::PrincipalTooNew => {
                 "The principal is younger than the window and shows no use yet; too early to call it unused."
             }
-            Reason::NoLastAccessedData => "The export has no usable last-accessed file for this principal.",
+            Reason::NoLastAccessedData => {
+                "The export has no usable last-accessed file for this principal."
+            }
         }
     }
 
     fn from_code(c: u32) -> Reason {
-        Reason::ALL.get(c as usize).copied().unwrap_or(Reason::NoLastAccessedData)
+        Reason::ALL
+            .get(c as usize)
+            .copied()
+            .unwrap_or(Reason::NoLastAccessedData)
     }
 
     fn code(self) -> u32 {
@@ -492,7 +497,13 @@ pub fn analyze<'c>(
             let unmatched: Vec<String> = grants
                 .unmatched
                 .iter()
-                .map(|u| format!("{}: {}", labels.get(u.policy).map_or("?", String::as_str), u.pattern))
+                .map(|u| {
+                    format!(
+                        "{}: {}",
+                        labels.get(u.policy).map_or("?", String::as_str),
+                        u.pattern
+                    )
+                })
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
@@ -558,7 +569,12 @@ pub fn analyze<'c>(
             if la.is_none() {
                 flags.push("no_last_accessed_data");
             }
-            let last_service_use = la.and_then(|la| la.services.iter().filter_map(|s| s.last_authenticated).max());
+            let last_service_use = la.and_then(|la| {
+                la.services
+                    .iter()
+                    .filter_map(|s| s.last_authenticated)
+                    .max()
+            });
             let (last_used, last_used_region) = match &p.role_last_used {
                 Some(r) if r.date.is_some() => (r.date, r.region.clone()),
                 _ => (last_service_use, None),
@@ -599,8 +615,7 @@ pub fn analyze<'c>(
         }
     }
 
-    for a in 0..catalog.len() {
-        let r = &risks[a];
+    for (a, r) in risks.iter().enumerate() {
         inputs.attrs.push(verdict::AttrRow {
             a: a as u32,
             sensitivity: r.sensitivity as u32,
@@ -654,7 +669,10 @@ pub fn analyze<'c>(
     let gb_texts = granted_by.into_vec();
     let mut rule_sets = Vec::new();
     for rule in &config.exclusions {
-        let set = rule.action.as_deref().map(|pat| expander.expand_pattern(pat));
+        let set = rule
+            .action
+            .as_deref()
+            .map(|pat| expander.expand_pattern(pat));
         rule_sets.push(set);
     }
     for f in &mut findings {
@@ -711,33 +729,41 @@ pub fn analyze<'c>(
             .cmp(&tier(b, pb))
             .then(b.sensitivity.cmp(&a.sensitivity))
             .then(a.scoped.cmp(&b.scoped))
-            .then(catalog.service_index(a.action).cmp(&catalog.service_index(b.action)))
+            .then(
+                catalog
+                    .service_index(a.action)
+                    .cmp(&catalog.service_index(b.action)),
+            )
             .then(a.principal.cmp(&b.principal))
             .then(a.action.cmp(&b.action))
     });
     let mut totals = Counts::default();
     let mut by_sens = BySensitivity::default();
-    let mut per_service: Vec<BTreeMap<u32, ServiceSummary>> = vec![BTreeMap::new(); principals.len()];
+    let mut per_service: Vec<BTreeMap<u32, ServiceSummary>> =
+        vec![BTreeMap::new(); principals.len()];
     for (i, f) in findings.iter_mut().enumerate() {
         f.rank = i as u32 + 1;
         let p = &mut principals[f.principal as usize];
         p.counts.add(f);
         totals.add(f);
         let svc = catalog.service_index(f.action);
-        let entry = per_service[f.principal as usize].entry(svc).or_insert_with(|| ServiceSummary {
-            service: catalog.action(f.action).service.to_string(),
-            counts: Counts::default(),
-            last_accessed: None,
-            last_accessed_region: None,
-            reported: false,
-            highest_unused_sensitivity: None,
-        });
+        let entry = per_service[f.principal as usize]
+            .entry(svc)
+            .or_insert_with(|| ServiceSummary {
+                service: catalog.action(f.action).service.to_string(),
+                counts: Counts::default(),
+                last_accessed: None,
+                last_accessed_region: None,
+                reported: false,
+                highest_unused_sensitivity: None,
+            });
         entry.counts.add(f);
         if f.status == Status::Unused && f.exclusion.is_none() && p.actionable {
             p.unused_by_sensitivity.add(f.sensitivity);
             p.score += f.sensitivity.weight();
             by_sens.add(f.sensitivity);
-            entry.highest_unused_sensitivity = entry.highest_unused_sensitivity.max(Some(f.sensitivity));
+            entry.highest_unused_sensitivity =
+                entry.highest_unused_sensitivity.max(Some(f.sensitivity));
         }
         for label in gb_texts[f.granted_by as usize].split("; ") {
             if let Some(pi) = p.policies.iter_mut().find(|pi| policy_label(pi) == label) {

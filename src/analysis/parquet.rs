@@ -25,42 +25,81 @@ fn findings_frame(an: &Analysis<'_>) -> PolarsResult<DataFrame> {
     let n = f.len();
     let strs = |g: &dyn Fn(usize) -> String| (0..n).map(g).collect::<Vec<String>>();
     let cat = an.catalog;
-    let last: Vec<Option<i64>> = f.iter().map(|x| x.last_accessed.map(|t| t.timestamp_millis())).collect();
+    let last: Vec<Option<i64>> = f
+        .iter()
+        .map(|x| x.last_accessed.map(|t| t.timestamp_millis()))
+        .collect();
     let last = Column::new("last_accessed".into(), last).cast(&DataType::Datetime(
         TimeUnit::Milliseconds,
         Some(TimeZone::UTC),
     ))?;
     DataFrame::new_infer_height(vec![
         Column::new("account_id".into(), strs(&|i| pr(i).account_id.clone())),
-        Column::new("principal_type".into(), strs(&|i| pr(i).kind.as_str().to_string())),
+        Column::new(
+            "principal_type".into(),
+            strs(&|i| pr(i).kind.as_str().to_string()),
+        ),
         Column::new("principal_name".into(), strs(&|i| pr(i).name.clone())),
         Column::new("principal_arn".into(), strs(&|i| pr(i).arn.clone())),
-        Column::new("service".into(), strs(&|i| cat.action(f[i].action).service.to_string())),
+        Column::new(
+            "service".into(),
+            strs(&|i| cat.action(f[i].action).service.to_string()),
+        ),
         Column::new("action".into(), strs(&|i| cat.full_name(f[i].action))),
-        Column::new("access_level".into(), strs(&|i| cat.action(f[i].action).level.as_str().to_string())),
+        Column::new(
+            "access_level".into(),
+            strs(&|i| cat.action(f[i].action).level.as_str().to_string()),
+        ),
         Column::new("status".into(), strs(&|i| f[i].status.as_str().to_string())),
         Column::new("reason".into(), strs(&|i| f[i].reason.as_str().to_string())),
-        Column::new("sensitivity".into(), strs(&|i| f[i].sensitivity.as_str().to_string())),
-        Column::new("risk_categories".into(), strs(&|i| category::names(f[i].categories).join(";"))),
+        Column::new(
+            "sensitivity".into(),
+            strs(&|i| f[i].sensitivity.as_str().to_string()),
+        ),
+        Column::new(
+            "risk_categories".into(),
+            strs(&|i| category::names(f[i].categories).join(";")),
+        ),
         last,
         Column::new(
             "last_accessed_region".into(),
-            f.iter().map(|x| x.last_accessed_region.clone()).collect::<Vec<_>>(),
+            f.iter()
+                .map(|x| x.last_accessed_region.clone())
+                .collect::<Vec<_>>(),
         ),
-        Column::new("days_since_access".into(), f.iter().map(|x| x.days_since_access).collect::<Vec<_>>()),
-        Column::new("granted_by".into(), strs(&|i| an.granted_by[f[i].granted_by as usize].clone())),
+        Column::new(
+            "days_since_access".into(),
+            f.iter().map(|x| x.days_since_access).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "granted_by".into(),
+            strs(&|i| an.granted_by[f[i].granted_by as usize].clone()),
+        ),
         Column::new(
             "resource_scope".into(),
             strs(&|i| if f[i].scoped { "scoped" } else { "all" }.to_string()),
         ),
         Column::new("rank".into(), f.iter().map(|x| x.rank).collect::<Vec<_>>()),
-        Column::new("conditional".into(), f.iter().map(|x| x.conditional).collect::<Vec<_>>()),
-        Column::new("actionable".into(), (0..n).map(|i| pr(i).actionable).collect::<Vec<_>>()),
-        Column::new("excluded".into(), f.iter().map(|x| x.exclusion.is_some()).collect::<Vec<_>>()),
+        Column::new(
+            "conditional".into(),
+            f.iter().map(|x| x.conditional).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "actionable".into(),
+            (0..n).map(|i| pr(i).actionable).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "excluded".into(),
+            f.iter().map(|x| x.exclusion.is_some()).collect::<Vec<_>>(),
+        ),
         Column::new(
             "exclusion_reason".into(),
             f.iter()
-                .map(|x| x.exclusion.and_then(|id| an.config.exclusions.get(id - 1)).map(|r| r.reason.clone()))
+                .map(|x| {
+                    x.exclusion
+                        .and_then(|id| an.config.exclusions.get(id - 1))
+                        .map(|r| r.reason.clone())
+                })
                 .collect::<Vec<_>>(),
         ),
     ])

@@ -142,7 +142,8 @@ pub fn classify(catalog: &Catalog) -> Vec<ActionRisk> {
                 AccessLevel::Write => category::INFRASTRUCTURE_MODIFICATION,
                 _ => 0,
             };
-            let (extra, combo, direct) = listed.get(&id).copied().unwrap_or((0, Combo::None, false));
+            let (extra, combo, direct) =
+                listed.get(&id).copied().unwrap_or((0, Combo::None, false));
             cats |= extra;
             let mut sensitivity = match level {
                 AccessLevel::PermissionsManagement => Sensitivity::High,

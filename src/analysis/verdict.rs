@@ -102,33 +102,63 @@ fn frames(inputs: &Inputs) -> PolarsResult<[DataFrame; 5]> {
         u32_col(P, g.iter().map(|r| r.p).collect()),
         u32_col(A, g.iter().map(|r| r.a).collect()),
         u32_col(SVC, g.iter().map(|r| r.svc).collect()),
-        Column::new(SCOPED.into(), g.iter().map(|r| r.scoped).collect::<Vec<_>>()),
-        Column::new(CONDITIONAL.into(), g.iter().map(|r| r.conditional).collect::<Vec<_>>()),
+        Column::new(
+            SCOPED.into(),
+            g.iter().map(|r| r.scoped).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            CONDITIONAL.into(),
+            g.iter().map(|r| r.conditional).collect::<Vec<_>>(),
+        ),
         u32_col(GB, g.iter().map(|r| r.gb).collect()),
-        Column::new(NOT_OBS.into(), g.iter().map(|r| r.not_observable).collect::<Vec<_>>()),
+        Column::new(
+            NOT_OBS.into(),
+            g.iter().map(|r| r.not_observable).collect::<Vec<_>>(),
+        ),
     ])?;
     let pr = &inputs.principals;
     let principals = DataFrame::new_infer_height(vec![
         u32_col(P, pr.iter().map(|r| r.p).collect()),
-        Column::new(HAS_LA.into(), pr.iter().map(|r| r.has_la).collect::<Vec<_>>()),
-        Column::new(CREATED.into(), pr.iter().map(|r| r.created_ms).collect::<Vec<_>>()),
-        Column::new(WINDOW_START.into(), pr.iter().map(|r| r.window_start_ms).collect::<Vec<_>>()),
+        Column::new(
+            HAS_LA.into(),
+            pr.iter().map(|r| r.has_la).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            CREATED.into(),
+            pr.iter().map(|r| r.created_ms).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            WINDOW_START.into(),
+            pr.iter().map(|r| r.window_start_ms).collect::<Vec<_>>(),
+        ),
     ])?;
     let s = &inputs.services;
     let services = DataFrame::new_infer_height(vec![
         u32_col(P, s.iter().map(|r| r.p).collect()),
         u32_col(SVC, s.iter().map(|r| r.svc).collect()),
         Column::new(SVC_SEEN.into(), vec![true; s.len()]),
-        Column::new(SVC_LAST.into(), s.iter().map(|r| r.last_ms).collect::<Vec<_>>()),
-        Column::new(SVC_REGION.into(), s.iter().map(|r| r.region.clone()).collect::<Vec<_>>()),
+        Column::new(
+            SVC_LAST.into(),
+            s.iter().map(|r| r.last_ms).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            SVC_REGION.into(),
+            s.iter().map(|r| r.region.clone()).collect::<Vec<_>>(),
+        ),
     ])?;
     let ac = &inputs.actions;
     let actions = DataFrame::new_infer_height(vec![
         u32_col(P, ac.iter().map(|r| r.p).collect()),
         u32_col(A, ac.iter().map(|r| r.a).collect()),
         Column::new(TRACKED.into(), vec![true; ac.len()]),
-        Column::new(ACT_LAST.into(), ac.iter().map(|r| r.last_ms).collect::<Vec<_>>()),
-        Column::new(ACT_REGION.into(), ac.iter().map(|r| r.region.clone()).collect::<Vec<_>>()),
+        Column::new(
+            ACT_LAST.into(),
+            ac.iter().map(|r| r.last_ms).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            ACT_REGION.into(),
+            ac.iter().map(|r| r.region.clone()).collect::<Vec<_>>(),
+        ),
     ])?;
     let at = &inputs.attrs;
     let attrs = DataFrame::new_infer_height(vec![
@@ -157,8 +187,12 @@ pub fn compute(inputs: &Inputs) -> PolarsResult<Vec<VerdictRow>> {
 
     // Services in the last-accessed reports may be listed more than once across pages merged by
     // hand; keep one row per key so the joins stay one-to-one.
-    let services = services.lazy().unique(Some(cols([P, SVC])), UniqueKeepStrategy::First);
-    let actions = actions.lazy().unique(Some(cols([P, A])), UniqueKeepStrategy::First);
+    let services = services
+        .lazy()
+        .unique(Some(cols([P, SVC])), UniqueKeepStrategy::First);
+    let actions = actions
+        .lazy()
+        .unique(Some(cols([P, A])), UniqueKeepStrategy::First);
 
     let (l, r, args) = left(&[A]);
     let joined = grants.lazy().join(attrs.lazy(), l, r, args);
@@ -170,13 +204,10 @@ pub fn compute(inputs: &Inputs) -> PolarsResult<Vec<VerdictRow>> {
     let joined = joined.join(actions, l, r, args);
 
     // iam:PassRole combination: per principal, does it hold PassRole and a consumer action?
-    let combos = joined
-        .clone()
-        .group_by([col(P)])
-        .agg([
-            col(COMBO).eq(lit(1u32)).any(true).alias(HAS_PASSROLE),
-            col(COMBO).eq(lit(2u32)).any(true).alias(HAS_CONSUMER),
-        ]);
+    let combos = joined.clone().group_by([col(P)]).agg([
+        col(COMBO).eq(lit(1u32)).any(true).alias(HAS_PASSROLE),
+        col(COMBO).eq(lit(2u32)).any(true).alias(HAS_CONSUMER),
+    ]);
     let (l, r, args) = left(&[P]);
     let joined = joined.join(combos, l, r, args);
 
@@ -189,7 +220,12 @@ pub fn compute(inputs: &Inputs) -> PolarsResult<Vec<VerdictRow>> {
         .then(code(Reason::NotObservable))
         .when(svc_seen.clone().not())
         .then(code(Reason::NotObservable))
-        .when(tracked.clone().and(col(ACT_LAST).is_not_null()).and(col(ACT_LAST).gt_eq(ws.clone())))
+        .when(
+            tracked
+                .clone()
+                .and(col(ACT_LAST).is_not_null())
+                .and(col(ACT_LAST).gt_eq(ws.clone())),
+        )
         .then(code(Reason::AccessedInWindow))
         .when(tracked.clone().and(col(ACT_LAST).is_not_null()))
         .then(code(Reason::ActionLastAccessedBeforeWindow))

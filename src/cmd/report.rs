@@ -60,7 +60,9 @@ pub fn settings(args: &AnalysisArgs) -> anyhow::Result<(Settings, Config, LoadOp
             as_of,
         },
         config,
-        LoadOptions { strict: args.strict },
+        LoadOptions {
+            strict: args.strict,
+        },
     ))
 }
 
@@ -110,8 +112,15 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         eprintln!("timing model {} ms", model_time.as_millis());
         eprintln!("timing render {} ms", clock.elapsed().as_millis());
     }
-    let n = recs.principals.values().filter(|r| r.path.is_some()).count();
-    eprintln!("wrote {} ({n} principals)", args.out.join(iam_tighten::recommend::DIR).display());
+    let n = recs
+        .principals
+        .values()
+        .filter(|r| r.path.is_some())
+        .count();
+    eprintln!(
+        "wrote {} ({n} principals)",
+        args.out.join(iam_tighten::recommend::DIR).display()
+    );
 
     let t = &analysis.totals;
     let s = &analysis.unused_by_sensitivity;

@@ -139,7 +139,9 @@ mod tests {
     #[test]
     fn far_apart_changes_make_two_hunks() {
         let old: String = (0..20).map(|i| format!("{i}\n")).collect();
-        let new = old.replacen("2\n", "two\n", 1).replace("17\n", "seventeen\n");
+        let new = old
+            .replacen("2\n", "two\n", 1)
+            .replace("17\n", "seventeen\n");
         let d = unified(&old, &new, "a", "b", 2);
         assert_eq!(d.matches("@@ -").count(), 2);
         assert!(d.contains("-2\n+two\n"));

@@ -22,7 +22,9 @@ use crate::analysis::{Analysis, Finding, Status};
 use crate::catalog::ActionSet;
 use crate::error::{Error, Result};
 use crate::model::{Export, Principal, PrincipalType};
-use crate::policy::{Expander, PolicyDocument, PolicyKind, PolicyRef, PrincipalGrants, principal_grants};
+use crate::policy::{
+    Expander, PolicyDocument, PolicyKind, PolicyRef, PrincipalGrants, principal_grants,
+};
 
 pub use render::{aws_json, commands, safe_file_name};
 pub use tighten::{Tightened, iam_size, minimise, tighten};
@@ -177,7 +179,12 @@ fn values<S: Serializer>(
 }
 
 impl RecommendationSummary {
-    pub fn get(&self, account_id: &str, kind: PrincipalType, name: &str) -> Option<&PrincipalRecommendation> {
+    pub fn get(
+        &self,
+        account_id: &str,
+        kind: PrincipalType,
+        name: &str,
+    ) -> Option<&PrincipalRecommendation> {
         self.principals
             .get(&(account_id.to_string(), kind, name.to_string()))
     }
@@ -208,7 +215,12 @@ pub fn is_removable(f: &Finding) -> bool {
     f.status == Status::Unused && f.exclusion.is_none()
 }
 
-fn find_analysis_index(analysis: &Analysis<'_>, account: &str, kind: PrincipalType, name: &str) -> Option<usize> {
+fn find_analysis_index(
+    analysis: &Analysis<'_>,
+    account: &str,
+    kind: PrincipalType,
+    name: &str,
+) -> Option<usize> {
     analysis
         .principals
         .iter()
@@ -225,7 +237,11 @@ pub fn group_members<'e>(export: &'e Export, group: &str) -> Vec<&'e Principal> 
 }
 
 /// The document of a policy the principal holds directly.
-fn document_of<'e>(export: &'e Export, principal: &'e Principal, policy: &PolicyRef) -> Option<&'e PolicyDocument> {
+fn document_of<'e>(
+    export: &'e Export,
+    principal: &'e Principal,
+    policy: &PolicyRef,
+) -> Option<&'e PolicyDocument> {
     match policy.kind {
         PolicyKind::Inline => principal
             .inline_policies
@@ -243,9 +259,18 @@ fn document_of<'e>(export: &'e Export, principal: &'e Principal, policy: &Policy
 /// A copy of `export` in which `principal`'s policies are replaced by their tightened versions
 /// (an emptied inline policy is deleted, an emptied managed policy detached; a managed policy's
 /// new document is substituted under its own ARN, which is equivalent for this principal).
-pub fn substitute(export: &Export, kind: PrincipalType, name: &str, plans: &[PolicyPlan]) -> Export {
+pub fn substitute(
+    export: &Export,
+    kind: PrincipalType,
+    name: &str,
+    plans: &[PolicyPlan],
+) -> Export {
     let mut ex = export.clone();
-    let Some(p) = ex.principals.iter_mut().find(|p| p.kind == kind && p.name == name) else {
+    let Some(p) = ex
+        .principals
+        .iter_mut()
+        .find(|p| p.kind == kind && p.name == name)
+    else {
         return ex;
     };
     for plan in plans {
@@ -253,12 +278,18 @@ pub fn substitute(export: &Export, kind: PrincipalType, name: &str, plans: &[Pol
             PolicyKind::Inline => {
                 if plan.tightened.empty {
                     p.inline_policies.retain(|i| i.name != plan.policy.name);
-                } else if let Some(i) = p.inline_policies.iter_mut().find(|i| i.name == plan.policy.name) {
+                } else if let Some(i) = p
+                    .inline_policies
+                    .iter_mut()
+                    .find(|i| i.name == plan.policy.name)
+                {
                     i.document = plan.new_document.clone();
                 }
             }
             _ => {
-                let Some(arn) = &plan.policy.arn else { continue };
+                let Some(arn) = &plan.policy.arn else {
+                    continue;
+                };
                 if plan.tightened.empty {
                     p.attached_policies.retain(|a| a != arn);
                 } else {
@@ -284,26 +315,40 @@ pub fn substitute(export: &Export, kind: PrincipalType, name: &str, plans: &[Pol
 
 /// Checks the safety properties of a principal's plan against the export; returns the problems
 /// (empty when safe) and the principal's effective grants after the change.
-pub fn verify(export: &Export, plan: &PrincipalPlan, expander: &mut Expander<'_>) -> (Vec<String>, ActionSet) {
+pub fn verify(
+    export: &Export,
+    plan: &PrincipalPlan,
+    expander: &mut Expander<'_>,
+) -> (Vec<String>, ActionSet) {
     let mut problems = Vec::new();
     let catalog = expander.catalog();
     for p in &plan.policies {
         let old = expander.document(&p.original);
         let new = expander.document(&p.new_document);
         if !new.allowed.is_subset(&old.allowed) {
-            problems.push(format!("{}: the tightened policy grants actions the original does not", p.policy.name));
+            problems.push(format!(
+                "{}: the tightened policy grants actions the original does not",
+                p.policy.name
+            ));
         }
-        if old.denied != new.denied || deny_statements(&p.original) != deny_statements(&p.new_document) {
+        if old.denied != new.denied
+            || deny_statements(&p.original) != deny_statements(&p.new_document)
+        {
             problems.push(format!("{}: Deny statements changed", p.policy.name));
         }
         for s in &p.new_document.statements {
-            let same = p
-                .original
-                .statements
-                .iter()
-                .any(|o| o.sid == s.sid && o.effect == s.effect && o.resources == s.resources && o.condition == s.condition);
+            let same = p.original.statements.iter().any(|o| {
+                o.sid == s.sid
+                    && o.effect == s.effect
+                    && o.resources == s.resources
+                    && o.condition == s.condition
+            });
             if !same {
-                problems.push(format!("{}: statement {} lost its Sid, Resource or Condition", p.policy.name, s.label()));
+                problems.push(format!(
+                    "{}: statement {} lost its Sid, Resource or Condition",
+                    p.policy.name,
+                    s.label()
+                ));
             }
         }
     }
@@ -318,7 +363,10 @@ pub fn verify(export: &Export, plan: &PrincipalPlan, expander: &mut Expander<'_>
         problems.push(format!(
             "{} needed action(s) would no longer be granted, e.g. {}",
             lost.len(),
-            lost.iter().next().map(|a| catalog.full_name(a)).unwrap_or_default()
+            lost.iter()
+                .next()
+                .map(|a| catalog.full_name(a))
+                .unwrap_or_default()
         ));
     }
     if !after.is_subset(&plan.before) {
@@ -358,7 +406,13 @@ fn inline_limit(kind: PrincipalType) -> usize {
 pub fn replacement_name(original: &str, principal: &str) -> String {
     let clean = |s: &str| -> String {
         s.chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect()
     };
     let name = format!("{}-tightened-{}", clean(original), clean(principal));
@@ -446,7 +500,14 @@ pub fn plan(exports: &[Export], analysis: &Analysis<'_>) -> Vec<PrincipalPlan> {
             let via_group = grants.allows.iter().any(|g| {
                 grants.policy(g).via_group.is_some() && g.actions.intersects(&plan.remove)
             });
-            plan.skipped = Some(if via_group { "granted_through_groups_only" } else { "nothing_to_remove" }.into());
+            plan.skipped = Some(
+                if via_group {
+                    "granted_through_groups_only"
+                } else {
+                    "nothing_to_remove"
+                }
+                .into(),
+            );
         }
         plans.push(plan);
     }
@@ -495,11 +556,18 @@ fn build_policies(
         let new_document = match PolicyDocument::from_value(t.document.clone()) {
             Ok(d) => d,
             Err(e) => {
-                plan.flags.push(format!("{}: the tightened document does not parse ({e}); left as is", policy.name));
+                plan.flags.push(format!(
+                    "{}: the tightened document does not parse ({e}); left as is",
+                    policy.name
+                ));
                 continue;
             }
         };
-        let mut stem = format!("{}-{}", file_prefix(policy.kind), safe_file_name(&policy.name));
+        let mut stem = format!(
+            "{}-{}",
+            file_prefix(policy.kind),
+            safe_file_name(&policy.name)
+        );
         let base = stem.clone();
         let mut n = 2;
         while !stems.insert(stem.to_lowercase()) {
@@ -511,7 +579,9 @@ fn build_policies(
             (PolicyKind::Inline, false) => Apply::PutInline,
             (_, true) => Apply::Detach,
             // Decided across principals in `decide_managed`.
-            (_, false) => Apply::NewVersion { previous_default: None },
+            (_, false) => Apply::NewVersion {
+                previous_default: None,
+            },
         };
         let size = iam_size(&t.document);
         plan.policies.push(PolicyPlan {
@@ -535,7 +605,12 @@ fn enforce_limits(plan: &mut PrincipalPlan, principal: &Principal, expander: &mu
     let unchanged_inline: usize = principal
         .inline_policies
         .iter()
-        .filter(|i| !plan.policies.iter().any(|p| p.policy.kind == PolicyKind::Inline && p.policy.name == i.name))
+        .filter(|i| {
+            !plan
+                .policies
+                .iter()
+                .any(|p| p.policy.kind == PolicyKind::Inline && p.policy.name == i.name)
+        })
         .map(|i| iam_size(&i.document.raw))
         .sum();
     let changed_inline: usize = plan
@@ -635,11 +710,9 @@ fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
         }
         for p in &plan.policies {
             if let (PolicyKind::CustomerManaged, Some(arn)) = (p.policy.kind, &p.policy.arn) {
-                docs.entry((plan.account_id.clone(), arn.clone())).or_default().push((
-                    plan.kind,
-                    plan.name.clone(),
-                    p.tightened.document.clone(),
-                ));
+                docs.entry((plan.account_id.clone(), arn.clone()))
+                    .or_default()
+                    .push((plan.kind, plan.name.clone(), p.tightened.document.clone()));
             }
         }
     }
@@ -652,45 +725,52 @@ fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
             if p.policy.kind == PolicyKind::Inline || p.tightened.empty {
                 continue;
             }
-            let Some(arn) = p.policy.arn.clone() else { continue };
+            let Some(arn) = p.policy.arn.clone() else {
+                continue;
+            };
             let managed = export.policies.get(&arn);
-            let agreed = p.policy.kind == PolicyKind::CustomerManaged && {
-                let attached: Vec<&Principal> = export
-                    .principals
-                    .iter()
-                    .filter(|x| x.attached_policies.iter().any(|a| a == &arn))
-                    .collect();
-                let boundary_use = export
-                    .principals
-                    .iter()
-                    .any(|x| x.permissions_boundary.as_deref() == Some(arn.as_str()));
-                let count_ok = managed
-                    .and_then(|m| m.attachment_count)
-                    .is_none_or(|n| n as usize == attached.len());
-                let same = docs
-                    .get(&(plan.account_id.clone(), arn.clone()))
-                    .is_some_and(|list| {
-                        attached.iter().all(|x| {
-                            list.iter()
-                                .any(|(k, n, d)| *k == x.kind && n == &x.name && d == &p.tightened.document)
-                        })
-                    });
-                if attached.len() > 1 && same && !boundary_use && count_ok {
-                    notes.push(format!(
+            let agreed = p.policy.kind == PolicyKind::CustomerManaged
+                && {
+                    let attached: Vec<&Principal> = export
+                        .principals
+                        .iter()
+                        .filter(|x| x.attached_policies.iter().any(|a| a == &arn))
+                        .collect();
+                    let boundary_use = export
+                        .principals
+                        .iter()
+                        .any(|x| x.permissions_boundary.as_deref() == Some(arn.as_str()));
+                    let count_ok = managed
+                        .and_then(|m| m.attachment_count)
+                        .is_none_or(|n| n as usize == attached.len());
+                    let same = docs
+                        .get(&(plan.account_id.clone(), arn.clone()))
+                        .is_some_and(|list| {
+                            attached.iter().all(|x| {
+                                list.iter().any(|(k, n, d)| {
+                                    *k == x.kind && n == &x.name && d == &p.tightened.document
+                                })
+                            })
+                        });
+                    if attached.len() > 1 && same && !boundary_use && count_ok {
+                        notes.push(format!(
                         "{}: attached to {} principals, and every one of them gets the same tightened document, so the policy itself gets a new version",
                         p.policy.name,
                         attached.len()
                     ));
-                }
-                !boundary_use && count_ok && same
-            };
+                    }
+                    !boundary_use && count_ok && same
+                };
             p.apply = if agreed {
                 Apply::NewVersion {
                     previous_default: managed.and_then(|m| m.default_version_id.clone()),
                 }
             } else {
                 let new_name = replacement_name(&p.policy.name, &plan.name);
-                let new_arn = format!("arn:{}:iam::{}:policy/{new_name}", plan.partition, plan.account_id);
+                let new_arn = format!(
+                    "arn:{}:iam::{}:policy/{new_name}",
+                    plan.partition, plan.account_id
+                );
                 if p.policy.kind == PolicyKind::CustomerManaged {
                     notes.push(format!(
                         "{}: used by other principals that need different actions (or as a permissions boundary), so this principal gets its own copy {new_name}",

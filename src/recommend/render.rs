@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Apply, DIR, PrincipalPlan, RecommendationSummary, diff, is_removable, summarise, write_error};
+use super::{
+    Apply, DIR, PrincipalPlan, RecommendationSummary, diff, is_removable, summarise, write_error,
+};
 use crate::analysis::{Analysis, Status};
 use crate::error::Result;
 use crate::model::Export;
@@ -20,7 +22,13 @@ use crate::policy::PolicyKind;
 pub fn safe_file_name(name: &str) -> String {
     let mut s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.len() > 100 {
         s.truncate(100);
@@ -67,7 +75,9 @@ pub fn sh(word: &str) -> String {
 }
 
 fn md(s: &str) -> String {
-    s.replace('`', "'").replace('|', "\\|").replace(['\n', '\r'], " ")
+    s.replace('`', "'")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
 }
 
 /// The AWS CLI commands to apply and to roll back a plan (run from the principal's folder).
@@ -84,11 +94,15 @@ pub fn commands(plan: &PrincipalPlan) -> (Vec<String>, Vec<String>) {
         let mut back = Vec::new();
         match &p.apply {
             Apply::PutInline => {
-                apply.push(format!("aws iam put-{t}-policy {who} --policy-name {name} --policy-document {new_file}"));
+                apply.push(format!(
+                    "aws iam put-{t}-policy {who} --policy-name {name} --policy-document {new_file}"
+                ));
                 back.push(format!("aws iam put-{t}-policy {who} --policy-name {name} --policy-document {orig_file}"));
             }
             Apply::DeleteInline => {
-                apply.push(format!("aws iam delete-{t}-policy {who} --policy-name {name}"));
+                apply.push(format!(
+                    "aws iam delete-{t}-policy {who} --policy-name {name}"
+                ));
                 back.push(format!("aws iam put-{t}-policy {who} --policy-name {name} --policy-document {orig_file}"));
             }
             Apply::NewVersion { previous_default } => {
@@ -104,16 +118,30 @@ pub fn commands(plan: &PrincipalPlan) -> (Vec<String>, Vec<String>) {
             }
             Apply::Replace { new_name, new_arn } => {
                 let (new_name, new_arn) = (sh(new_name), sh(new_arn));
-                apply.push(format!("aws iam create-policy --policy-name {new_name} --policy-document {new_file}"));
-                apply.push(format!("aws iam attach-{t}-policy {who} --policy-arn {new_arn}"));
-                apply.push(format!("aws iam detach-{t}-policy {who} --policy-arn {arn}"));
-                back.push(format!("aws iam attach-{t}-policy {who} --policy-arn {arn}"));
-                back.push(format!("aws iam detach-{t}-policy {who} --policy-arn {new_arn}"));
+                apply.push(format!(
+                    "aws iam create-policy --policy-name {new_name} --policy-document {new_file}"
+                ));
+                apply.push(format!(
+                    "aws iam attach-{t}-policy {who} --policy-arn {new_arn}"
+                ));
+                apply.push(format!(
+                    "aws iam detach-{t}-policy {who} --policy-arn {arn}"
+                ));
+                back.push(format!(
+                    "aws iam attach-{t}-policy {who} --policy-arn {arn}"
+                ));
+                back.push(format!(
+                    "aws iam detach-{t}-policy {who} --policy-arn {new_arn}"
+                ));
                 back.push(format!("aws iam delete-policy --policy-arn {new_arn}"));
             }
             Apply::Detach => {
-                apply.push(format!("aws iam detach-{t}-policy {who} --policy-arn {arn}"));
-                back.push(format!("aws iam attach-{t}-policy {who} --policy-arn {arn}"));
+                apply.push(format!(
+                    "aws iam detach-{t}-policy {who} --policy-arn {arn}"
+                ));
+                back.push(format!(
+                    "aws iam attach-{t}-policy {who} --policy-arn {arn}"
+                ));
             }
         }
         rollback.push(back);
@@ -135,18 +163,32 @@ fn change_text(a: &Apply) -> String {
         Apply::PutInline => "rewrite the inline policy".into(),
         Apply::DeleteInline => "delete the inline policy (it grants nothing that is kept)".into(),
         Apply::NewVersion { .. } => "new default version of the policy".into(),
-        Apply::Replace { new_name, .. } => format!("replace with new customer managed policy `{}`", md(new_name)),
+        Apply::Replace { new_name, .. } => format!(
+            "replace with new customer managed policy `{}`",
+            md(new_name)
+        ),
         Apply::Detach => "detach (it grants nothing that is kept)".into(),
     }
 }
 
 const LIST_LIMIT: usize = 200;
 
-fn readme(plan: &PrincipalPlan, analysis: &Analysis<'_>, apply: &[String], rollback: &[String]) -> String {
+fn readme(
+    plan: &PrincipalPlan,
+    analysis: &Analysis<'_>,
+    apply: &[String],
+    rollback: &[String],
+) -> String {
     let c = analysis.catalog;
     let info = &analysis.principals[plan.analysis_index];
     let mut s = String::new();
-    let _ = writeln!(s, "# Recommendation for {} `{}` in account {}\n", plan.kind, md(&plan.name), plan.account_id);
+    let _ = writeln!(
+        s,
+        "# Recommendation for {} `{}` in account {}\n",
+        plan.kind,
+        md(&plan.name),
+        plan.account_id
+    );
     let _ = writeln!(
         s,
         "Generated by iam-tighten {} from the export as of {}, with a {}-day window. \
@@ -184,16 +226,15 @@ fn readme(plan: &PrincipalPlan, analysis: &Analysis<'_>, apply: &[String], rollb
         );
     }
     s.push('\n');
-    let expanded: Vec<String> = plan
-        .policies
-        .iter()
-        .flat_map(|p| {
-            p.tightened
-                .expanded_wildcards
-                .iter()
-                .map(move |(l, w)| format!("`{}` in `{}` ({})", md(w), md(&p.policy.name), md(l)))
-        })
-        .collect();
+    let expanded: Vec<String> =
+        plan.policies
+            .iter()
+            .flat_map(|p| {
+                p.tightened.expanded_wildcards.iter().map(move |(l, w)| {
+                    format!("`{}` in `{}` ({})", md(w), md(&p.policy.name), md(l))
+                })
+            })
+            .collect();
     if !expanded.is_empty() {
         let _ = writeln!(
             s,
@@ -210,21 +251,37 @@ fn readme(plan: &PrincipalPlan, analysis: &Analysis<'_>, apply: &[String], rollb
         s.push('\n');
     }
     s.push_str("## Apply\n\nDry run (prints the commands), then apply (`OUT` is the report's `--out` folder):\n\n```sh\n");
-    let _ = writeln!(s, "scripts/apply-recommendation.sh OUT/{}", sh(&principal_path(plan)));
-    let _ = writeln!(s, "scripts/apply-recommendation.sh --apply OUT/{}", sh(&principal_path(plan)));
+    let _ = writeln!(
+        s,
+        "scripts/apply-recommendation.sh OUT/{}",
+        sh(&principal_path(plan))
+    );
+    let _ = writeln!(
+        s,
+        "scripts/apply-recommendation.sh --apply OUT/{}",
+        sh(&principal_path(plan))
+    );
     s.push_str("```\n\nThe commands, to run from this folder:\n\n```sh\n");
     for l in apply {
         let _ = writeln!(s, "{l}");
     }
     s.push_str("```\n\n");
-    if plan.policies.iter().any(|p| matches!(p.apply, Apply::NewVersion { .. })) {
+    if plan
+        .policies
+        .iter()
+        .any(|p| matches!(p.apply, Apply::NewVersion { .. }))
+    {
         s.push_str(
             "A managed policy keeps at most **5 versions**. If `aws iam list-policy-versions --policy-arn <arn>` \
              shows 5, delete the oldest non-default one first (`aws iam delete-policy-version --policy-arn <arn> \
              --version-id vN`); keep the current default, it is the rollback.\n\n",
         );
     }
-    if plan.policies.iter().any(|p| matches!(p.apply, Apply::Replace { .. })) {
+    if plan
+        .policies
+        .iter()
+        .any(|p| matches!(p.apply, Apply::Replace { .. }))
+    {
         s.push_str(
             "A replacement policy is created and attached **before** the original is detached, so the principal \
              never lacks a permission it needs; it briefly has one more attached policy (the default quota is 10 \
@@ -233,7 +290,11 @@ fn readme(plan: &PrincipalPlan, analysis: &Analysis<'_>, apply: &[String], rollb
         );
     }
     s.push_str("## Roll back\n\n```sh\n");
-    let _ = writeln!(s, "scripts/apply-recommendation.sh --rollback --apply OUT/{}", sh(&principal_path(plan)));
+    let _ = writeln!(
+        s,
+        "scripts/apply-recommendation.sh --rollback --apply OUT/{}",
+        sh(&principal_path(plan))
+    );
     s.push_str("```\n\nor by hand, from this folder:\n\n```sh\n");
     for l in rollback {
         let _ = writeln!(s, "{l}");
@@ -246,7 +307,10 @@ fn readme(plan: &PrincipalPlan, analysis: &Analysis<'_>, apply: &[String], rollb
         .iter()
         .filter(|f| f.principal as usize == plan.analysis_index)
         .collect();
-    let gone: Vec<_> = mine.iter().filter(|f| is_removable(f) && !plan.after.contains(f.action)).collect();
+    let gone: Vec<_> = mine
+        .iter()
+        .filter(|f| is_removable(f) && !plan.after.contains(f.action))
+        .collect();
     let _ = writeln!(
         s,
         "## Removed ({})\n\nEach was found unused: the reason says how. Every action, kept or removed, is in `actions.csv`.\n",
@@ -260,13 +324,22 @@ fn readme(plan: &PrincipalPlan, analysis: &Analysis<'_>, apply: &[String], rollb
             c.full_name(f.action),
             f.sensitivity.as_str(),
             f.reason.as_str(),
-            f.last_accessed.map_or("never (in AWS's tracking period)".into(), |t| t.to_rfc3339())
+            f.last_accessed
+                .map_or("never (in AWS's tracking period)".into(), |t| t
+                    .to_rfc3339())
         );
     }
     if gone.len() > LIST_LIMIT {
-        let _ = writeln!(s, "\n… and {} more in `actions.csv`.", gone.len() - LIST_LIMIT);
+        let _ = writeln!(
+            s,
+            "\n… and {} more in `actions.csv`.",
+            gone.len() - LIST_LIMIT
+        );
     }
-    let unknown: Vec<_> = mine.iter().filter(|f| f.status == Status::Unknown).collect();
+    let unknown: Vec<_> = mine
+        .iter()
+        .filter(|f| f.status == Status::Unknown)
+        .collect();
     let _ = writeln!(
         s,
         "\n## Kept although not proven used ({})\n\nThe analysis cannot tell whether these are used, so they stay granted:\n",
@@ -274,16 +347,35 @@ fn readme(plan: &PrincipalPlan, analysis: &Analysis<'_>, apply: &[String], rollb
     );
     s.push_str("| Action | Reason | Why it is kept |\n|---|---|---|\n");
     for f in unknown.iter().take(LIST_LIMIT) {
-        let _ = writeln!(s, "| `{}` | {} | {} |", c.full_name(f.action), f.reason.as_str(), f.reason.explain());
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} |",
+            c.full_name(f.action),
+            f.reason.as_str(),
+            f.reason.explain()
+        );
     }
     if unknown.len() > LIST_LIMIT {
-        let _ = writeln!(s, "\n… and {} more in `actions.csv`.", unknown.len() - LIST_LIMIT);
+        let _ = writeln!(
+            s,
+            "\n… and {} more in `actions.csv`.",
+            unknown.len() - LIST_LIMIT
+        );
     }
-    let excluded = mine.iter().filter(|f| f.status == Status::Unused && f.exclusion.is_some()).count();
+    let excluded = mine
+        .iter()
+        .filter(|f| f.status == Status::Unused && f.exclusion.is_some())
+        .count();
     if excluded > 0 {
-        let _ = writeln!(s, "\n{excluded} unused action(s) are kept because an exclusion rule of the config covers them.");
+        let _ = writeln!(
+            s,
+            "\n{excluded} unused action(s) are kept because an exclusion rule of the config covers them."
+        );
     }
-    let still: Vec<_> = mine.iter().filter(|f| is_removable(f) && plan.after.contains(f.action)).collect();
+    let still: Vec<_> = mine
+        .iter()
+        .filter(|f| is_removable(f) && plan.after.contains(f.action))
+        .collect();
     if !still.is_empty() {
         let _ = writeln!(
             s,
@@ -295,7 +387,10 @@ fn readme(plan: &PrincipalPlan, analysis: &Analysis<'_>, apply: &[String], rollb
     s
 }
 
-fn actions_csv(plan: &PrincipalPlan, analysis: &Analysis<'_>) -> std::result::Result<Vec<u8>, String> {
+fn actions_csv(
+    plan: &PrincipalPlan,
+    analysis: &Analysis<'_>,
+) -> std::result::Result<Vec<u8>, String> {
     let c = analysis.catalog;
     let mut w = csv::Writer::from_writer(Vec::new());
     let e = |e: csv::Error| e.to_string();
@@ -309,7 +404,11 @@ fn actions_csv(plan: &PrincipalPlan, analysis: &Analysis<'_>) -> std::result::Re
         "exclusion",
     ])
     .map_err(e)?;
-    for f in analysis.findings.iter().filter(|f| f.principal as usize == plan.analysis_index) {
+    for f in analysis
+        .findings
+        .iter()
+        .filter(|f| f.principal as usize == plan.analysis_index)
+    {
         let decision = if is_removable(f) && !plan.after.contains(f.action) {
             "removed"
         } else if is_removable(f) {
@@ -340,8 +439,15 @@ fn write_principal(dir: &Path, plan: &PrincipalPlan, analysis: &Analysis<'_>) ->
     fs::create_dir_all(dir).map_err(|e| write_error(dir, e.to_string()))?;
     for p in &plan.policies {
         let original = aws_json(&p.original.raw);
-        let new = if p.tightened.empty { String::new() } else { aws_json(&p.tightened.document) };
-        put(&dir.join(format!("{}.original.json", p.stem)), original.as_bytes())?;
+        let new = if p.tightened.empty {
+            String::new()
+        } else {
+            aws_json(&p.tightened.document)
+        };
+        put(
+            &dir.join(format!("{}.original.json", p.stem)),
+            original.as_bytes(),
+        )?;
         if !p.tightened.empty {
             put(&dir.join(format!("{}.json", p.stem)), new.as_bytes())?;
         }
@@ -349,7 +455,11 @@ fn write_principal(dir: &Path, plan: &PrincipalPlan, analysis: &Analysis<'_>) ->
             &original,
             &new,
             &format!("{}.original.json", p.stem),
-            &if p.tightened.empty { "/dev/null".to_string() } else { format!("{}.json", p.stem) },
+            &if p.tightened.empty {
+                "/dev/null".to_string()
+            } else {
+                format!("{}.json", p.stem)
+            },
             3,
         );
         put(&dir.join(format!("{}.diff", p.stem)), d.as_bytes())?;
@@ -363,9 +473,18 @@ fn write_principal(dir: &Path, plan: &PrincipalPlan, analysis: &Analysis<'_>) ->
             plan.account_id
         )
     };
-    put(&dir.join("apply.commands"), (header("apply") + &apply.join("\n") + "\n").as_bytes())?;
-    put(&dir.join("rollback.commands"), (header("roll back") + &rollback.join("\n") + "\n").as_bytes())?;
-    put(&dir.join("README.md"), readme(plan, analysis, &apply, &rollback).as_bytes())?;
+    put(
+        &dir.join("apply.commands"),
+        (header("apply") + &apply.join("\n") + "\n").as_bytes(),
+    )?;
+    put(
+        &dir.join("rollback.commands"),
+        (header("roll back") + &rollback.join("\n") + "\n").as_bytes(),
+    )?;
+    put(
+        &dir.join("README.md"),
+        readme(plan, analysis, &apply, &rollback).as_bytes(),
+    )?;
     let csv = actions_csv(plan, analysis).map_err(|m| write_error(&dir.join("actions.csv"), m))?;
     put(&dir.join("actions.csv"), &csv)
 }
@@ -396,7 +515,8 @@ pub(super) fn write(
             write_principal(&dir, plan, analysis)?;
         }
         let path = tmp.join("summary.json");
-        let mut json = serde_json::to_vec_pretty(&summary).map_err(|e| write_error(&path, e.to_string()))?;
+        let mut json =
+            serde_json::to_vec_pretty(&summary).map_err(|e| write_error(&path, e.to_string()))?;
         json.push(b'\n');
         put(&path, &json)?;
         let dest = out_dir.join(DIR);
@@ -434,11 +554,11 @@ mod tests {
 
     #[test]
     fn aws_json_indents_four() {
-        let v: Value = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow"}]});
+        let v: Value =
+            serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow"}]});
         assert_eq!(
             aws_json(&v),
             "{\n    \"Version\": \"2012-10-17\",\n    \"Statement\": [\n        {\n            \"Effect\": \"Allow\"\n        }\n    ]\n}\n"
         );
     }
-
 }

@@ -189,7 +189,12 @@ pub fn tighten(
                     continue;
                 }
                 t.not_action_rewritten.push(label);
-                replace_key(obj, "NotAction", "Action", action_value(names(catalog, &x), false))
+                replace_key(
+                    obj,
+                    "NotAction",
+                    "Action",
+                    action_value(names(catalog, &x), false),
+                )
             }
         };
         t.rewritten.push((out.len(), (*original).clone()));
@@ -247,7 +252,10 @@ pub fn minimise(t: &mut Tightened, remove: &ActionSet, expander: &mut Expander<'
         };
         let Some(list) = obj.get("Action").map(|v| match v {
             Value::String(s) => vec![s.clone()],
-            Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
             _ => Vec::new(),
         }) else {
             continue;
@@ -261,9 +269,10 @@ pub fn minimise(t: &mut Tightened, remove: &ActionSet, expander: &mut Expander<'
         let mut by_service: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for p in list {
             match (has_wildcard(&p), catalog.lookup_full(&p), p.split_once(':')) {
-                (false, Some(_), Some((svc, _))) => {
-                    by_service.entry(svc.to_string()).or_default().push(p.clone())
-                }
+                (false, Some(_), Some((svc, _))) => by_service
+                    .entry(svc.to_string())
+                    .or_default()
+                    .push(p.clone()),
                 _ => result.push(p),
             }
         }
@@ -339,7 +348,10 @@ mod tests {
             json!({"Version": "2012-10-17", "Statement": [{"Sid": "A", "Effect": "Allow",
                 "Action": ["s3:Get*", "ec2:DescribeImages", "ec2:DescribeInstances"], "Resource": "*"}]})
         );
-        assert_eq!(t.expanded_wildcards, [("A".to_string(), "ec2:*".to_string())]);
+        assert_eq!(
+            t.expanded_wildcards,
+            [("A".to_string(), "ec2:*".to_string())]
+        );
         assert_eq!(t.removed.len(), 2);
         // Keys come out Version first.
         let keys: Vec<&String> = t.document.as_object().unwrap().keys().collect();

@@ -111,7 +111,9 @@ impl<W: Write> Out<W> {
 }
 
 fn writer<W: Write>(w: W) -> Out<W> {
-    Out(csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(w))
+    Out(csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(w))
 }
 
 fn finding_cells(v: &FindingView) -> Vec<String> {
@@ -129,7 +131,9 @@ fn finding_cells(v: &FindingView) -> Vec<String> {
         v.risk_categories.join(";"),
         ts(v.last_accessed),
         v.last_accessed_region.clone().unwrap_or_default(),
-        v.days_since_access.map(|d| d.to_string()).unwrap_or_default(),
+        v.days_since_access
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
         v.granted_by.clone(),
         v.resource_scope.to_string(),
         v.rank.to_string(),

@@ -21,14 +21,26 @@ use crate::analysis::{Reason, ServiceSummary};
 use crate::error::{Error, Result};
 
 const TEMPLATES: [(&str, &str); 9] = [
-    ("identities.html", include_str!("../../templates/identities.html")),
+    (
+        "identities.html",
+        include_str!("../../templates/identities.html"),
+    ),
     ("report.html", include_str!("../../templates/report.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("header.html", include_str!("../../templates/header.html")),
     ("summary.html", include_str!("../../templates/summary.html")),
-    ("findings.html", include_str!("../../templates/findings.html")),
-    ("principals.html", include_str!("../../templates/principals.html")),
-    ("methodology.html", include_str!("../../templates/methodology.html")),
+    (
+        "findings.html",
+        include_str!("../../templates/findings.html"),
+    ),
+    (
+        "principals.html",
+        include_str!("../../templates/principals.html"),
+    ),
+    (
+        "methodology.html",
+        include_str!("../../templates/methodology.html"),
+    ),
     ("filters.html", include_str!("../../templates/filters.html")),
 ];
 
@@ -63,7 +75,11 @@ fn base64(bytes: &[u8]) -> String {
     const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -262,7 +278,8 @@ fn section<'a>(id: String, p: &'a PrincipalView) -> Section<'a> {
         g.reason = all(&|f| f.reason == first.reason).then(|| first.reason.as_str());
         g.same_last = all(&|f| f.last_accessed == first.last_accessed);
         g.last = first.last_accessed;
-        g.granted_by = all(&|f| f.granted_by == first.granted_by).then_some(first.granted_by.as_str());
+        g.granted_by =
+            all(&|f| f.granted_by == first.granted_by).then_some(first.granted_by.as_str());
         g.uniform = g.reason.is_some() && g.same_last && g.granted_by.is_some();
     }
     evidence.sort();
@@ -270,7 +287,10 @@ fn section<'a>(id: String, p: &'a PrincipalView) -> Section<'a> {
     services.sort_by(|a, b| {
         (b.counts.used > 0)
             .cmp(&(a.counts.used > 0))
-            .then(b.highest_unused_sensitivity.cmp(&a.highest_unused_sensitivity))
+            .then(
+                b.highest_unused_sensitivity
+                    .cmp(&a.highest_unused_sensitivity),
+            )
             .then(b.counts.unused.cmp(&a.counts.unused))
             .then(a.service.cmp(&b.service))
     });
@@ -364,7 +384,13 @@ fn view(model: &ReportModel, max_sections: usize, max_rows: usize) -> View<'_> {
     // The compact table: every principal, unless the size bound needs a cut (highest score first).
     let mut by_score: Vec<usize> = (0..model.principals.len()).collect();
     if by_score.len() > max_rows {
-        by_score.sort_by(|a, b| model.principals[*b].info.score.cmp(&model.principals[*a].info.score).then(a.cmp(b)));
+        by_score.sort_by(|a, b| {
+            model.principals[*b]
+                .info
+                .score
+                .cmp(&model.principals[*a].info.score)
+                .then(a.cmp(b))
+        });
         by_score.truncate(max_rows);
         by_score.sort_unstable();
     }
@@ -391,10 +417,18 @@ fn view(model: &ReportModel, max_sections: usize, max_rows: usize) -> View<'_> {
         .map(|a| a.account_id.as_str())
         .chain(model.principals.iter().map(|p| p.info.account_id.as_str()))
         .collect();
-    let top_services: BTreeSet<&str> = model.top_findings.iter().map(|f| f.service.as_str()).collect();
+    let top_services: BTreeSet<&str> = model
+        .top_findings
+        .iter()
+        .map(|f| f.service.as_str())
+        .collect();
 
     let account_ids: Vec<&str> = account_ids.into_iter().collect();
-    let select = |name, label, values| Select { name, label, values };
+    let select = |name, label, values| Select {
+        name,
+        label,
+        values,
+    };
     let types = vec!["role", "user", "group"];
     let times: BTreeSet<String> = model
         .accounts
@@ -415,7 +449,11 @@ fn view(model: &ReportModel, max_sections: usize, max_rows: usize) -> View<'_> {
             select("account", "Account", account_ids.clone()),
             select("type", "Principal type", types.clone()),
             select("service", "Service", top_services.into_iter().collect()),
-            select("sensitivity", "Sensitivity", vec!["critical", "high", "medium", "low"]),
+            select(
+                "sensitivity",
+                "Sensitivity",
+                vec!["critical", "high", "medium", "low"],
+            ),
         ],
         principal_filters: vec![
             select("account", "Account", account_ids),
@@ -434,8 +472,13 @@ fn view(model: &ReportModel, max_sections: usize, max_rows: usize) -> View<'_> {
         sections,
         sections_omitted: with_detail - n_sections,
         sections_cut: max_sections < model.limits.principal_sections.min(with_detail),
-        identities: &model.identities.findings[..model.identities.findings.len().min(MAX_IDENTITIES)],
-        identities_more: model.identities.findings.len().saturating_sub(MAX_IDENTITIES),
+        identities: &model.identities.findings
+            [..model.identities.findings.len().min(MAX_IDENTITIES)],
+        identities_more: model
+            .identities
+            .findings
+            .len()
+            .saturating_sub(MAX_IDENTITIES),
         identity_rules: IdentityKind::ALL
             .iter()
             .map(|k| IdentityRule {
@@ -521,13 +564,17 @@ fn chart(services: &[ServiceRisk]) -> String {
 type Args = HashMap<String, Value>;
 
 fn parse_ts(v: &Value) -> Option<chrono::DateTime<chrono::FixedOffset>> {
-    v.as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+    v.as_str()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
 }
 
 /// `2026-11-20T09:12:00Z` → `2026-11-20 09:12 UTC`; null → empty.
 fn filter_ts(v: &Value, _: &Args) -> tera::Result<Value> {
     Ok(Value::String(match parse_ts(v) {
-        Some(t) => t.with_timezone(&chrono::Utc).format("%Y-%m-%d %H:%M UTC").to_string(),
+        Some(t) => t
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%d %H:%M UTC")
+            .to_string(),
         None => v.as_str().unwrap_or_default().to_string(),
     }))
 }
@@ -574,18 +621,19 @@ fn filter_sevrank(v: &Value, _: &Args) -> tera::Result<Value> {
 
 /// `action_not_accessed` → `action not accessed`.
 fn filter_words(v: &Value, _: &Args) -> tera::Result<Value> {
-    Ok(Value::String(v.as_str().unwrap_or_default().replace('_', " ")))
+    Ok(Value::String(
+        v.as_str().unwrap_or_default().replace('_', " "),
+    ))
 }
 
 /// Share of `total` as a whole percentage (`pct(total=n)`).
 fn filter_pct(v: &Value, args: &Args) -> tera::Result<Value> {
     let part = v.as_u64().unwrap_or(0);
     let total = args.get("total").and_then(Value::as_u64).unwrap_or(0);
-    Ok(Value::String(if total == 0 {
-        "0%".into()
-    } else {
-        let p = part * 100 / total;
-        if p == 0 && part > 0 { "<1%".into() } else { format!("{p}%") }
+    Ok(Value::String(match (part * 100).checked_div(total) {
+        None => "0%".into(),
+        Some(0) if part > 0 => "<1%".into(),
+        Some(p) => format!("{p}%"),
     }))
 }
 
@@ -620,7 +668,9 @@ pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
             .map_err(|e| Error::Analysis(format!("report.html context: {e}")))?;
         let page = t.render("report.html", &ctx).map_err(|e| werr(chain(&e)))?;
         if page.len() <= MAX_BYTES || (sections == 0 && rows == 0) {
-            return w.write_all(page.as_bytes()).map_err(|e| werr(e.to_string()));
+            return w
+                .write_all(page.as_bytes())
+                .map_err(|e| werr(e.to_string()));
         }
         // Shrink in proportion to the overshoot, with a margin.
         let keep = |n: usize| (n as f64 * (MAX_BYTES as f64 / page.len() as f64) * 0.9) as usize;
@@ -674,7 +724,13 @@ mod tests {
     #[test]
     fn timestamps_are_formatted_in_utc() {
         let v = Value::from("2026-11-20T09:12:00.123456+00:00");
-        assert_eq!(filter_ts(&v, &Args::new()).ok(), Some(Value::from("2026-11-20 09:12 UTC")));
-        assert_eq!(filter_day(&v, &Args::new()).ok(), Some(Value::from("2026-11-20")));
+        assert_eq!(
+            filter_ts(&v, &Args::new()).ok(),
+            Some(Value::from("2026-11-20 09:12 UTC"))
+        );
+        assert_eq!(
+            filter_day(&v, &Args::new()).ok(),
+            Some(Value::from("2026-11-20"))
+        );
     }
 }

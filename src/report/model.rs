@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::analysis::identities::IdentityReport;
-use crate::recommend::{PrincipalRecommendation, RecommendationSummary};
 use crate::analysis::sensitivity::category;
 use crate::analysis::{
-    AccountWarning, Analysis, BySensitivity, Counts, ExclusionRule, ExportInfo, Finding, PrincipalInfo,
-    Reason, Sensitivity, Status,
+    AccountWarning, Analysis, BySensitivity, Counts, ExclusionRule, ExportInfo, Finding,
+    PrincipalInfo, Reason, Sensitivity, Status,
 };
 use crate::model::Timestamp;
+use crate::recommend::{PrincipalRecommendation, RecommendationSummary};
 
 /// How many findings the model carries in full (the CSV/Parquet carry every row).
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -210,7 +210,8 @@ impl ReportModel {
         let mut by_service: BTreeMap<String, BySensitivity> = BTreeMap::new();
         let mut per_principal: Vec<Vec<FindingView>> = vec![Vec::new(); an.principals.len()];
         let mut omitted = vec![0u64; an.principals.len()];
-        let mut unknown: Vec<BTreeMap<&'static str, u64>> = vec![BTreeMap::new(); an.principals.len()];
+        let mut unknown: Vec<BTreeMap<&'static str, u64>> =
+            vec![BTreeMap::new(); an.principals.len()];
         let mut top = Vec::new();
         let mut top_omitted = 0;
         for f in &an.findings {
@@ -256,7 +257,8 @@ impl ReportModel {
                 .then(a.service.cmp(&b.service))
         });
 
-        let mut ranked: Vec<&PrincipalInfo> = an.principals.iter().filter(|p| p.score > 0).collect();
+        let mut ranked: Vec<&PrincipalInfo> =
+            an.principals.iter().filter(|p| p.score > 0).collect();
         ranked.sort_by(|a, b| {
             b.score
                 .cmp(&a.score)
