@@ -162,6 +162,10 @@ fn analysis<'c>(
             });
         }
     }
+    let mut by_principal = vec![Vec::new(); principals.len()];
+    for (i, f) in findings.iter().enumerate() {
+        by_principal[f.principal as usize].push(i as u32);
+    }
     Analysis {
         catalog,
         settings: Settings {
@@ -177,6 +181,7 @@ fn analysis<'c>(
         totals: Counts::default(),
         unused_by_sensitivity: BySensitivity::default(),
         timings: Vec::new(),
+        by_principal,
     }
 }
 

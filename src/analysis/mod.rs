@@ -363,11 +363,22 @@ pub struct Analysis<'c> {
     pub unused_by_sensitivity: BySensitivity,
     /// Wall time of each stage, for `IAM_TIGHTEN_TIMINGS` (never written into an output).
     pub timings: Vec<(&'static str, std::time::Duration)>,
+    /// Per principal, the indices of its findings in `findings` (rank order).
+    pub by_principal: Vec<Vec<u32>>,
 }
 
 impl Analysis<'_> {
     pub fn principal(&self, f: &Finding) -> &PrincipalInfo {
         &self.principals[f.principal as usize]
+    }
+
+    /// The findings of principal `p` (an index into `principals`), in rank order.
+    pub fn findings_of(&self, p: usize) -> impl Iterator<Item = &Finding> {
+        self.by_principal
+            .get(p)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.findings[*i as usize])
     }
 }
 
@@ -714,29 +725,39 @@ pub fn analyze<'c>(
 
     // Rank: actionable unused first (sensitivity, broad scope, service, principal, action),
     // then excluded / not actionable unused, then unknown, then used.
-    findings.sort_by(|a, b| {
-        let pa = &principals[a.principal as usize];
-        let pb = &principals[b.principal as usize];
-        let tier = |f: &Finding, p: &PrincipalInfo| -> u8 {
-            match f.status {
-                Status::Unused if p.actionable && f.exclusion.is_none() => 0,
-                Status::Unused => 1,
-                Status::Unknown => 2,
-                Status::Used => 3,
-            }
+    // One packed key per finding; (principal, action) is unique, so the order is total.
+    let key = |f: &Finding| -> (u8, u8, bool, u32, u32, u32) {
+        let p = &principals[f.principal as usize];
+        let tier = match f.status {
+            Status::Unused if p.actionable && f.exclusion.is_none() => 0,
+            Status::Unused => 1,
+            Status::Unknown => 2,
+            Status::Used => 3,
         };
-        tier(a, pa)
-            .cmp(&tier(b, pb))
-            .then(b.sensitivity.cmp(&a.sensitivity))
-            .then(a.scoped.cmp(&b.scoped))
-            .then(
-                catalog
-                    .service_index(a.action)
-                    .cmp(&catalog.service_index(b.action)),
-            )
-            .then(a.principal.cmp(&b.principal))
-            .then(a.action.cmp(&b.action))
-    });
+        (
+            tier,
+            3 - f.sensitivity as u8,
+            f.scoped,
+            catalog.service_index(f.action),
+            f.principal,
+            f.action.0,
+        )
+    };
+    findings.sort_unstable_by_key(key);
+    let gb_labels: Vec<Vec<&str>> = gb_texts
+        .iter()
+        .map(|t| t.split("; ").filter(|l| !l.is_empty()).collect())
+        .collect();
+    let label_index: Vec<HashMap<String, usize>> = principals
+        .iter()
+        .map(|p| {
+            p.policies
+                .iter()
+                .enumerate()
+                .map(|(i, pi)| (policy_label(pi), i))
+                .collect()
+        })
+        .collect();
     let mut totals = Counts::default();
     let mut by_sens = BySensitivity::default();
     let mut per_service: Vec<BTreeMap<u32, ServiceSummary>> =
@@ -765,8 +786,11 @@ pub fn analyze<'c>(
             entry.highest_unused_sensitivity =
                 entry.highest_unused_sensitivity.max(Some(f.sensitivity));
         }
-        for label in gb_texts[f.granted_by as usize].split("; ") {
-            if let Some(pi) = p.policies.iter_mut().find(|pi| policy_label(pi) == label) {
+        for label in &gb_labels[f.granted_by as usize] {
+            if let Some(pi) = label_index[f.principal as usize]
+                .get(*label)
+                .and_then(|i| p.policies.get_mut(*i))
+            {
                 pi.grants += 1;
                 if f.status == Status::Unused && f.exclusion.is_none() {
                     pi.unused += 1;
@@ -786,6 +810,10 @@ pub fn analyze<'c>(
         p.services = services.into_values().collect();
     }
     warnings.sort();
+    let mut by_principal = vec![Vec::new(); principals.len()];
+    for (i, f) in findings.iter().enumerate() {
+        by_principal[f.principal as usize].push(i as u32);
+    }
     timings.push(("rank", started.elapsed()));
 
     Ok(Analysis {
@@ -800,6 +828,7 @@ pub fn analyze<'c>(
         totals,
         unused_by_sensitivity: by_sens,
         timings,
+        by_principal,
     })
 }
 

@@ -302,11 +302,7 @@ fn readme(
     s.push_str("```\n\n");
 
     // Removed and kept actions, in rank order.
-    let mine: Vec<_> = analysis
-        .findings
-        .iter()
-        .filter(|f| f.principal as usize == plan.analysis_index)
-        .collect();
+    let mine: Vec<_> = analysis.findings_of(plan.analysis_index).collect();
     let gone: Vec<_> = mine
         .iter()
         .filter(|f| is_removable(f) && !plan.after.contains(f.action))
@@ -404,11 +400,7 @@ fn actions_csv(
         "exclusion",
     ])
     .map_err(e)?;
-    for f in analysis
-        .findings
-        .iter()
-        .filter(|f| f.principal as usize == plan.analysis_index)
-    {
+    for f in analysis.findings_of(plan.analysis_index) {
         let decision = if is_removable(f) && !plan.after.contains(f.action) {
             "removed"
         } else if is_removable(f) {

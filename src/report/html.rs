@@ -174,11 +174,41 @@ struct Section<'a> {
 /// A row of the compact table of all principals.
 #[derive(Serialize)]
 struct Row<'a> {
-    p: &'a PrincipalView,
+    p: RowPrincipal<'a>,
     /// Section anchor, when the principal has a section.
     id: Option<String>,
     /// `unused`, `unknown` (unknown only) or `used` (nothing unused or unknown).
     status: &'static str,
+}
+
+/// The few fields of a principal the compact table shows (serialising the whole view, with its
+/// findings and services, for ten thousand rows would dominate the rendering time).
+#[derive(Serialize)]
+struct RowPrincipal<'a> {
+    account_id: &'a str,
+    kind: crate::model::PrincipalType,
+    name: &'a str,
+    score: u64,
+    counts: &'a crate::analysis::Counts,
+    unused_by_sensitivity: &'a crate::analysis::BySensitivity,
+    last_used: Option<crate::model::Timestamp>,
+    flags: &'a [&'static str],
+}
+
+impl<'a> RowPrincipal<'a> {
+    fn new(p: &'a PrincipalView) -> RowPrincipal<'a> {
+        let i = &p.info;
+        RowPrincipal {
+            account_id: &i.account_id,
+            kind: i.kind,
+            name: &i.name,
+            score: i.score,
+            counts: &i.counts,
+            unused_by_sensitivity: &i.unused_by_sensitivity,
+            last_used: i.last_used,
+            flags: &i.flags,
+        }
+    }
 }
 
 /// A `<select>` of a filter box: name (the row's `data-` attribute), label, values.
@@ -195,7 +225,7 @@ struct View<'a> {
     as_of_range: String,
     top_filters: Vec<Select<'a>>,
     principal_filters: Vec<Select<'a>>,
-    m: &'a ReportModel,
+    m: Head<'a>,
     csp: String,
     css: &'static str,
     js: &'static str,
@@ -216,6 +246,44 @@ struct View<'a> {
     identities: &'a [IdentityFinding],
     identities_more: usize,
     identity_rules: Vec<IdentityRule>,
+}
+
+/// Everything the templates read from the model except the per-principal lists, which are
+/// large (they reach the page through `sections` and `rows`). Serialising the whole model into
+/// the template context would cost more than rendering the page.
+#[derive(Serialize)]
+struct Head<'a> {
+    tool: &'a super::model::ToolInfo,
+    catalog: &'a super::model::CatalogInfo,
+    settings: &'a super::model::SettingsInfo,
+    limits: &'a super::model::Limits,
+    accounts: &'a [crate::analysis::ExportInfo],
+    warnings: &'a [crate::analysis::AccountWarning],
+    summary: &'a super::model::Summary,
+    unused_by_service: &'a [ServiceRisk],
+    top_findings_omitted: u64,
+    exclusions: &'a [crate::analysis::ExclusionRule],
+    identities: &'a crate::analysis::identities::IdentityReport,
+    principal_count: usize,
+}
+
+impl<'a> Head<'a> {
+    fn new(m: &'a ReportModel) -> Head<'a> {
+        Head {
+            tool: &m.tool,
+            catalog: &m.catalog,
+            settings: &m.settings,
+            limits: &m.limits,
+            accounts: &m.accounts,
+            warnings: &m.warnings,
+            summary: &m.summary,
+            unused_by_service: &m.unused_by_service,
+            top_findings_omitted: m.top_findings_omitted,
+            exclusions: &m.exclusions,
+            identities: &m.identities,
+            principal_count: m.principals.len(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -399,7 +467,7 @@ fn view(model: &ReportModel, max_sections: usize, max_rows: usize) -> View<'_> {
         .iter()
         .map(|i| (&model.principals[*i], &ids[*i]))
         .map(|(p, id)| Row {
-            p,
+            p: RowPrincipal::new(p),
             id: id.clone(),
             status: if p.info.counts.unused > 0 {
                 "unused"
@@ -460,7 +528,7 @@ fn view(model: &ReportModel, max_sections: usize, max_rows: usize) -> View<'_> {
             select("type", "Type", types),
             select("status", "Status", vec!["unused", "unknown", "used"]),
         ],
-        m: model,
+        m: Head::new(model),
         csp: content_security_policy(),
         css: CSS,
         js: JS,
