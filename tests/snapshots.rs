@@ -173,3 +173,39 @@ fn report_json_model() {
     }
     insta::assert_json_snapshot!("report_json_model", v);
 }
+
+/// findings.parquet has the same rows and columns as findings.csv (read back with polars, as a
+/// query engine would).
+#[test]
+fn parquet_matches_csv() {
+    use polars::prelude::*;
+    let dir = report_dir();
+    let file = fs::File::open(dir.join("findings.parquet")).unwrap();
+    let df = ParquetReader::new(file).finish().unwrap();
+    let csv_text = fs::read_to_string(dir.join("findings.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+    let header: Vec<String> = rdr.headers().unwrap().iter().map(str::to_string).collect();
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(names, header);
+    let rows = rdr.records().count();
+    assert_eq!(df.height(), rows);
+    // Spot-check the first row (rank 1) against the CSV.
+    let first = csv_text.lines().nth(1).unwrap();
+    let action = df
+        .column("action")
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(0)
+        .unwrap()
+        .to_string();
+    assert!(
+        first.contains(&format!(",{action},")),
+        "{first} vs {action}"
+    );
+    assert_eq!(df.column("rank").unwrap().u32().unwrap().get(0), Some(1));
+}

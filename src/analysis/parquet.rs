@@ -11,16 +11,32 @@ use crate::error::{Error, Result};
 /// Writes every finding, in rank order, with the same columns as `findings.csv` (timestamps as
 /// UTC `Datetime[ms]`, counts as integers, lists as `;`-separated strings).
 pub fn write_findings_parquet<W: Write>(analysis: &Analysis<'_>, out: W) -> Result<()> {
-    let mut df = findings_frame(analysis).map_err(|e| Error::Analysis(e.to_string()))?;
-    ParquetWriter::new(out)
+    write(analysis, out).map_err(|e| Error::Analysis(format!("parquet: {e}")))
+}
+
+/// Rows per row group: frames are built and written a batch at a time, so memory stays bounded
+/// by the batch, not by the organisation.
+const BATCH: usize = 256 * 1024;
+
+fn write<W: Write>(an: &Analysis<'_>, out: W) -> PolarsResult<()> {
+    let n = an.findings.len();
+    let first = findings_frame(an, &an.findings[..n.min(BATCH)])?;
+    let mut writer = ParquetWriter::new(out)
         .with_compression(ParquetCompression::Zstd(None))
-        .finish(&mut df)
-        .map_err(|e| Error::Analysis(format!("parquet: {e}")))?;
+        .batched(first.schema())?;
+    writer.write_batch(&first)?;
+    drop(first);
+    let mut start = BATCH;
+    while start < n {
+        let end = (start + BATCH).min(n);
+        writer.write_batch(&findings_frame(an, &an.findings[start..end])?)?;
+        start = end;
+    }
+    writer.finish()?;
     Ok(())
 }
 
-fn findings_frame(an: &Analysis<'_>) -> PolarsResult<DataFrame> {
-    let f = &an.findings;
+fn findings_frame(an: &Analysis<'_>, f: &[crate::analysis::Finding]) -> PolarsResult<DataFrame> {
     let pr = |i: usize| an.principal(&f[i]);
     let n = f.len();
     let strs = |g: &dyn Fn(usize) -> String| (0..n).map(g).collect::<Vec<String>>();

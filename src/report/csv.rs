@@ -5,7 +5,7 @@ use std::io::Write;
 
 use chrono::SecondsFormat;
 
-use super::model::FindingView;
+use crate::analysis::sensitivity::category;
 use crate::analysis::{Analysis, PrincipalInfo, Sensitivity};
 use crate::model::Timestamp;
 
@@ -116,40 +116,62 @@ fn writer<W: Write>(w: W) -> Out<W> {
         .from_writer(w))
 }
 
-fn finding_cells(v: &FindingView) -> Vec<String> {
-    vec![
-        v.account_id.clone(),
-        v.principal_type.to_string(),
-        v.principal_name.clone(),
-        v.principal_arn.clone(),
-        v.service.clone(),
-        v.action.clone(),
-        v.access_level.to_string(),
-        v.status.as_str().to_string(),
-        v.reason.as_str().to_string(),
-        v.sensitivity.as_str().to_string(),
-        v.risk_categories.join(";"),
-        ts(v.last_accessed),
-        v.last_accessed_region.clone().unwrap_or_default(),
-        v.days_since_access
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
-        v.granted_by.clone(),
-        v.resource_scope.to_string(),
-        v.rank.to_string(),
-        b(v.conditional).to_string(),
-        b(v.actionable).to_string(),
-        b(v.excluded).to_string(),
-        v.exclusion_reason.clone().unwrap_or_default(),
-    ]
-}
-
-/// Every finding, in rank order.
+/// Every finding, in rank order. Written straight from the analysis (no per-row view struct):
+/// this file has one row per principal × granted action, millions for a large organisation.
 pub fn write_findings<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> {
     let mut out = writer(w);
     out.row(FINDINGS_HEADER)?;
+    // Neutralised once per principal / policy list, not once per row.
+    let principals: Vec<[String; 4]> = an
+        .principals
+        .iter()
+        .map(|p| principal_key(p).map(|c| neutralise(&c).into_owned()))
+        .collect();
+    let granted_by: Vec<String> = an
+        .granted_by
+        .iter()
+        .map(|g| neutralise(g).into_owned())
+        .collect();
+    let mut rec = csv::ByteRecord::new();
     for f in &an.findings {
-        out.row(finding_cells(&FindingView::new(an, f)))?;
+        let p = &an.principals[f.principal as usize];
+        let key = &principals[f.principal as usize];
+        let info = an.catalog.action(f.action);
+        rec.clear();
+        for c in key {
+            rec.push_field(c.as_bytes());
+        }
+        rec.push_field(info.service.as_bytes());
+        rec.push_field(an.catalog.full_name(f.action).as_bytes());
+        rec.push_field(info.level.as_str().as_bytes());
+        rec.push_field(f.status.as_str().as_bytes());
+        rec.push_field(f.reason.as_str().as_bytes());
+        rec.push_field(f.sensitivity.as_str().as_bytes());
+        rec.push_field(category::names(f.categories).join(";").as_bytes());
+        rec.push_field(ts(f.last_accessed).as_bytes());
+        let region = f.last_accessed_region.as_deref().unwrap_or_default();
+        rec.push_field(neutralise(region).as_bytes());
+        rec.push_field(
+            f.days_since_access
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        rec.push_field(granted_by[f.granted_by as usize].as_bytes());
+        rec.push_field(if f.scoped { b"scoped" } else { b"all" });
+        rec.push_field(f.rank.to_string().as_bytes());
+        rec.push_field(b(f.conditional).as_bytes());
+        rec.push_field(b(p.actionable).as_bytes());
+        rec.push_field(b(f.exclusion.is_some()).as_bytes());
+        let reason = f
+            .exclusion
+            .and_then(|id| an.config.exclusions.get(id - 1))
+            .map(|r| neutralise(&r.reason).into_owned())
+            .unwrap_or_default();
+        rec.push_field(reason.as_bytes());
+        out.0
+            .write_byte_record(&rec)
+            .map_err(std::io::Error::other)?;
     }
     out.0.flush()
 }

@@ -151,7 +151,8 @@ pub struct ServiceRisk {
 pub struct PrincipalView {
     #[serde(flatten)]
     pub info: PrincipalInfo,
-    /// Highest-ranked unused findings (up to `Limits::per_principal`).
+    /// Highest-ranked unused findings (up to `Limits::per_principal`; only for the
+    /// `Limits::principal_sections` principals with the highest score).
     pub unused: Vec<FindingView>,
     /// Unused findings not listed in `unused`.
     pub unused_omitted: u64,
@@ -214,6 +215,22 @@ impl ReportModel {
             vec![BTreeMap::new(); an.principals.len()];
         let mut top = Vec::new();
         let mut top_omitted = 0;
+        // Only the principals that get a section in the HTML report carry their unused list
+        // (same order as the report's sections); the rest are counted in `unused_omitted` and
+        // are in findings.csv, so report.json stays bounded for large organisations.
+        let mut order: Vec<usize> = (0..an.principals.len()).collect();
+        order.sort_by(|a, b| {
+            let (pa, pb) = (&an.principals[*a], &an.principals[*b]);
+            pb.score
+                .cmp(&pa.score)
+                .then(pb.counts.unused.cmp(&pa.counts.unused))
+                .then(pb.counts.unknown.cmp(&pa.counts.unknown))
+                .then(a.cmp(b))
+        });
+        let mut listed = vec![false; an.principals.len()];
+        for i in order.into_iter().take(limits.principal_sections) {
+            listed[i] = true;
+        }
         for f in &an.findings {
             *reasons.entry(f.reason).or_default() += 1;
             let pi = f.principal as usize;
@@ -221,7 +238,7 @@ impl ReportModel {
                 *unknown[pi].entry(f.reason.as_str()).or_default() += 1;
             }
             if f.status == Status::Unused && f.exclusion.is_none() {
-                if per_principal[pi].len() < limits.per_principal {
+                if listed[pi] && per_principal[pi].len() < limits.per_principal {
                     per_principal[pi].push(FindingView::new(an, f));
                 } else {
                     omitted[pi] += 1;
