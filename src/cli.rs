@@ -83,9 +83,13 @@ pub struct DiffArgs {
     /// Exit with code 1 when there are any changes (like `git diff --exit-code`).
     #[arg(long)]
     pub exit_code: bool,
-    /// Exit with code 1 when newly granted or newly unused findings at or above this level exist.
+    /// Exit with code 1 when newly granted or newly unused permissions, or new identity findings,
+    /// at or above this level exist.
     #[arg(long, value_enum, value_name = "SENSITIVITY")]
     pub fail_on_new: Option<SensitivityArg>,
+    /// Active access keys older than this many days are reported (rotation limit).
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..))]
+    pub key_max_age: u32,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }
@@ -122,6 +126,23 @@ pub struct FetchArgs {
     /// again with exponential backoff and full jitter.
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
+    /// Fetch several accounts: assume this role (a name, e.g. iam-tighten-read) in each account
+    /// of --accounts or --organization, and write one export per account into OUT/ACCOUNT-ID/.
+    #[arg(long, value_name = "ROLE-NAME", requires = "account_list")]
+    pub assume_role: Option<String>,
+    /// With --assume-role: a file with one 12-digit account id per line (`#` comments and
+    /// blank lines allowed).
+    #[arg(
+        long,
+        value_name = "FILE",
+        group = "account_list",
+        requires = "assume_role"
+    )]
+    pub accounts: Option<PathBuf>,
+    /// With --assume-role: every ACTIVE account of the organisation (organizations:ListAccounts,
+    /// from the management or a delegated administrator account).
+    #[arg(long, group = "account_list", requires = "assume_role")]
+    pub organization: bool,
     /// Testing aid: send every AWS call to this endpoint (e.g. the moto emulator in
     /// tests/emulator). Never needed against AWS.
     #[arg(long, value_name = "URL", hide = true)]

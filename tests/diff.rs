@@ -5,6 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use assert_cmd::Command;
+use iam_tighten::analysis::identities::{
+    IdentityFinding, IdentityKind, IdentityPrincipalType, NotPossible,
+};
 use iam_tighten::analysis::{Reason, Sensitivity, Status};
 use iam_tighten::diff::{ChangeKind, KindCounts, Side, SideFinding, SidePrincipal, compare};
 use predicates::prelude::*;
@@ -48,8 +51,66 @@ fn reason_for(s: Status) -> Reason {
     }
 }
 
+const IDENTITY_KINDS: [IdentityKind; 4] = [
+    IdentityKind::AccessKeyUnused,
+    IdentityKind::AccessKeyOld,
+    IdentityKind::PasswordWithoutMfa,
+    IdentityKind::UnusedUser,
+];
+
+/// Identity findings on users of the side's accounts (keyed like the diff keys them) and a few
+/// checks that could not run.
+fn identity_strategy() -> impl Strategy<Value = (Vec<IdentityFinding>, Vec<NotPossible>)> {
+    let finding = (
+        0..ACCOUNTS.len(),
+        0..NAMES.len(),
+        0..IDENTITY_KINDS.len(),
+        0usize..3,
+        sensitivity_strategy(),
+        any::<bool>(),
+    );
+    let gap = (0..ACCOUNTS.len(), 0..IDENTITY_KINDS.len());
+    (
+        proptest::collection::vec(finding, 0..12),
+        proptest::collection::btree_set(gap, 0..3),
+    )
+        .prop_map(|(fs, gaps)| {
+            let mut findings: BTreeMap<(usize, usize, usize, usize), IdentityFinding> =
+                BTreeMap::new();
+            for (a, n, k, c, sensitivity, actionable) in fs {
+                findings.entry((a, n, k, c)).or_insert(IdentityFinding {
+                    rank: 0,
+                    account_id: ACCOUNTS[a].into(),
+                    kind: IDENTITY_KINDS[k],
+                    principal_type: IdentityPrincipalType::User,
+                    principal_name: NAMES[n].into(),
+                    principal_arn: format!("arn:aws:iam::{}:user/{}", ACCOUNTS[a], NAMES[n]),
+                    credential: ["", "password", "access_key_1"]
+                        .get(c)
+                        .filter(|c| !c.is_empty())
+                        .map(|c| c.to_string()),
+                    sensitivity,
+                    actionable,
+                    last_used: None,
+                    age_days: None,
+                    days_unused: None,
+                    detail: "x".into(),
+                });
+            }
+            let gaps = gaps
+                .into_iter()
+                .map(|(a, k)| NotPossible {
+                    account_id: ACCOUNTS[a].into(),
+                    check: IDENTITY_KINDS[k],
+                    reason: "no credential report".into(),
+                })
+                .collect();
+            (findings.into_values().collect(), gaps)
+        })
+}
+
 /// A side: some accounts, principals in them (id drawn from two, so re-creation happens), and
-/// some of their actions with a status.
+/// some of their actions with a status, plus identity findings.
 fn side_strategy() -> impl Strategy<Value = Side> {
     let principal = (0..ACCOUNTS.len(), 0..NAMES.len(), 0u8..2, any::<bool>());
     let finding = (
@@ -63,8 +124,9 @@ fn side_strategy() -> impl Strategy<Value = Side> {
         proptest::collection::vec(principal, 0..8),
         proptest::collection::vec(finding, 0..40),
         proptest::collection::btree_set(0..ACCOUNTS.len(), 0..=ACCOUNTS.len()),
+        identity_strategy(),
     )
-        .prop_map(|(ps, fs, accts)| {
+        .prop_map(|(ps, fs, accts, (identities, gaps))| {
             let mut principals: BTreeMap<String, SidePrincipal> = BTreeMap::new();
             let mut accounts: BTreeSet<String> =
                 accts.iter().map(|i| ACCOUNTS[*i].to_string()).collect();
@@ -103,10 +165,21 @@ fn side_strategy() -> impl Strategy<Value = Side> {
                     );
                 }
             }
+            // Identity findings and gaps only in exported accounts.
+            let identities: Vec<IdentityFinding> = identities
+                .into_iter()
+                .filter(|f| accounts.contains(&f.account_id))
+                .collect();
+            let gaps: Vec<NotPossible> = gaps
+                .into_iter()
+                .filter(|g| accounts.contains(&g.account_id))
+                .collect();
             Side {
                 accounts: accounts.into_iter().collect(),
                 principals: principals.into_values().collect(),
                 findings: findings.into_values().collect(),
+                identities,
+                identity_checks_not_possible: gaps,
             }
         })
 }
@@ -128,14 +201,69 @@ fn keyed(
         .collect()
 }
 
+/// Identity rows of one kind, keyed as the diff keys them (account, principal, finding,
+/// credential).
+fn identity_keyed(
+    changes: &[iam_tighten::diff::Change],
+    kind: ChangeKind,
+) -> BTreeSet<(String, String, String, Option<String>)> {
+    changes
+        .iter()
+        .filter(|c| c.kind == kind)
+        .map(|c| {
+            (
+                c.account_id.clone(),
+                c.principal_arn.clone(),
+                c.action.clone(),
+                c.identity.as_ref().and_then(|i| i.credential.clone()),
+            )
+        })
+        .collect()
+}
+
 proptest! {
     #[test]
     fn diff_with_itself_has_only_unchanged_kinds(a in side_strategy()) {
         let changes = compare(&a, &a);
         prop_assert!(changes.iter().all(|c| !c.kind.is_change()), "{changes:#?}");
         prop_assert_eq!(KindCounts::of(&changes).changes(), 0);
-        // Every finding appears exactly once.
-        prop_assert_eq!(changes.len(), a.findings.len());
+        // Every finding and identity finding appears exactly once; identity rows are all
+        // identity_unchanged.
+        prop_assert_eq!(changes.len(), a.findings.len() + a.identities.len());
+        let identity: Vec<ChangeKind> =
+            changes.iter().map(|c| c.kind).filter(|k| k.is_identity()).collect();
+        prop_assert_eq!(identity.len(), a.identities.len());
+        prop_assert!(identity.iter().all(|k| *k == ChangeKind::IdentityUnchanged));
+    }
+
+    #[test]
+    fn identity_rows_match_both_ways(a in side_strategy(), b in side_strategy()) {
+        let ab = compare(&a, &b);
+        let ba = compare(&b, &a);
+        let k = |c: &[iam_tighten::diff::Change], kind| identity_keyed(c, kind);
+        prop_assert_eq!(
+            k(&ab, ChangeKind::IdentityUnchanged),
+            k(&ba, ChangeKind::IdentityUnchanged)
+        );
+        // Only on the old side: resolved or unknown one way, new the other way.
+        let mut gone = k(&ab, ChangeKind::IdentityResolved);
+        gone.extend(k(&ab, ChangeKind::IdentityUnknown));
+        prop_assert_eq!(gone, k(&ba, ChangeKind::IdentityNew));
+        // Unknown only where the new side could not check (gap or account not exported).
+        for c in ab.iter().filter(|c| c.kind == ChangeKind::IdentityUnknown) {
+            let check = c.identity.as_ref().map(|i| i.finding);
+            prop_assert!(
+                !b.accounts.contains(&c.account_id)
+                    || b.identity_checks_not_possible
+                        .iter()
+                        .any(|g| g.account_id == c.account_id && Some(g.check) == check),
+                "{c:?}"
+            );
+        }
+        prop_assert_eq!(
+            ab.iter().filter(|c| c.kind.is_identity()).count(),
+            a.identities.len() + k(&ab, ChangeKind::IdentityNew).len()
+        );
     }
 
     #[test]
@@ -324,7 +452,12 @@ fn q4_against_itself_has_no_changes() {
     let kinds: BTreeSet<&str> = counts.keys().map(String::as_str).collect();
     assert_eq!(
         kinds,
-        BTreeSet::from(["still_unknown", "still_unused", "unchanged_used"])
+        BTreeSet::from([
+            "identity_unchanged",
+            "still_unknown",
+            "still_unused",
+            "unchanged_used"
+        ])
     );
     let json: serde_json::Value =
         serde_json::from_str(&run.file("diff.json")).expect("diff.json is JSON");
@@ -345,6 +478,159 @@ fn fail_on_new_looks_at_the_level() {
     // Without --exit-code or --fail-on-new, changes alone do not fail.
     let run = diff("sample-data/2026-q3", "sample-data/2026-q4", &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+/// The cells of diff.csv rows (a real CSV reader: details hold commas).
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| {
+            r.expect("a CSV record")
+                .iter()
+                .map(str::to_string)
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn q3_to_q4_identity_changes_follow_the_data() {
+    let rows = csv_rows(&q3_q4().file("diff.csv"));
+    let find = |kind: &str, principal: &str, finding: &str| {
+        rows.iter()
+            .filter(|r| r[0] == kind && r[3] == principal && r[5] == finding)
+            .collect::<Vec<_>>()
+    };
+    // former-contractor's key 1 was used on 2026-06-18: inside q3's window, before q4's.
+    let key = find("identity_new", "former-contractor", "access_key_unused");
+    assert_eq!(key.len(), 1, "{rows:?}");
+    let key = key[0];
+    assert_eq!(key[1], "222222222222");
+    assert_eq!(key[12], "high"); // new_sensitivity
+    assert_eq!(key[13], ""); // old_last_accessed: no finding on the old side
+    assert_eq!(key[14], "2026-06-18T17:56:12Z"); // new_last_accessed: the key's last use
+    assert!(
+        key[19].starts_with("credential access_key_1: "),
+        "{}",
+        key[19]
+    );
+    // With it the user and its password became unused too.
+    assert_eq!(
+        find("identity_new", "former-contractor", "unused_user").len(),
+        1
+    );
+    assert_eq!(
+        find("identity_new", "former-contractor", "password_unused").len(),
+        1
+    );
+    // Already found in q3, still there in q4.
+    assert_eq!(
+        find("identity_unchanged", "former-contractor", "access_key_old").len(),
+        1
+    );
+    assert_eq!(
+        find("identity_unchanged", "bob", "access_key_unused").len(),
+        1
+    );
+    // BreakGlassAdmin was used within q4's window: its unused_role finding is resolved.
+    assert_eq!(
+        find("identity_resolved", "BreakGlassAdmin", "unused_role").len(),
+        1
+    );
+    // Account 333333333333 is only in q3 (and has no credential report): its finding is unknown,
+    // never resolved.
+    let unknown = find(
+        "identity_unknown",
+        "OrganizationAccountAccessRole",
+        "unused_role",
+    );
+    assert_eq!(unknown.len(), 1);
+    assert!(
+        unknown[0][19].contains("could not run this check"),
+        "{}",
+        unknown[0][19]
+    );
+    let by_kind = |k: &str| rows.iter().filter(|r| r[0] == k).count();
+    assert_eq!(by_kind("identity_resolved"), 1);
+    assert_eq!(by_kind("identity_unknown"), 1);
+    assert!(
+        !rows
+            .iter()
+            .any(|r| r[0] == "identity_resolved" && r[1] == "333333333333")
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&q3_q4().file("diff.json")).expect("diff.json is JSON");
+    assert_eq!(json["counts"]["identity_resolved"], 1);
+    assert_eq!(json["counts"]["identity_unknown"], 1);
+    let notes = json["notes"].as_array().expect("notes");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().is_some_and(|n| n
+                .contains("Identity checks not possible on the old side (account 333333333333"))),
+        "{notes:?}"
+    );
+    let html = q3_q4().file("diff.html");
+    assert!(html.contains("Identities and credentials"));
+    assert!(html.contains("access_key_unused"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("dir entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("file type").is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// q4 against a copy of q4 where former-contractor's key was last used within the window: the
+/// permissions are identical, only identity findings differ.
+#[test]
+fn fail_on_new_counts_new_identity_findings() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let old = tmp.path().join("old");
+    copy_dir(&root().join("sample-data/2026-q4"), &old);
+    let report = old.join("222222222222/credential-report.csv");
+    let text = std::fs::read_to_string(&report).expect("credential report");
+    let used = text.replace(
+        "2025-02-03T09:10:00+00:00,2026-06-18T17:56:12+00:00",
+        "2025-02-03T09:10:00+00:00,2026-11-01T17:56:12+00:00",
+    );
+    assert_ne!(text, used, "the sample's former-contractor row changed");
+    std::fs::write(&report, used).expect("write");
+    let old = old.to_str().expect("utf-8 path");
+
+    let run = diff(old, "sample-data/2026-q4", &["--fail-on-new", "high"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("--fail-on-new"), "{}", run.stderr);
+    let counts = kinds_in_csv(&run.file("diff.csv"));
+    assert_eq!(counts.get("identity_new"), Some(&2), "{counts:?}"); // key and user
+    for k in [
+        "newly_granted",
+        "newly_unused",
+        "principal_added",
+        "identity_resolved",
+    ] {
+        assert_eq!(counts.get(k), None, "{k}: {counts:?}");
+    }
+    // The new key finding is high, the user medium: nothing critical is new.
+    let run = diff(old, "sample-data/2026-q4", &["--fail-on-new", "critical"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // --exit-code counts identity changes.
+    let run = diff(old, "sample-data/2026-q4", &["--exit-code"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // The other way round the key finding is resolved (the key was used again).
+    let run = diff("sample-data/2026-q4", old, &["--fail-on-new", "low"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let counts = kinds_in_csv(&run.file("diff.csv"));
+    assert_eq!(counts.get("identity_resolved"), Some(&2), "{counts:?}");
 }
 
 #[test]

@@ -60,6 +60,16 @@ mod emulated {
     impl Emulator {
         /// Starts the emulator on a free loopback port and seeds it; `None` means "skip".
         fn start(job_seconds: f64) -> Option<Emulator> {
+            Emulator::start_with(job_seconds, &[], &[])
+        }
+
+        /// [`Emulator::start`] with more server flags, seeding `accounts` (through assumed-role
+        /// sessions) instead of the default account when given.
+        fn start_with(
+            job_seconds: f64,
+            server_args: &[&str],
+            accounts: &[&str],
+        ) -> Option<Emulator> {
             let python = venv_bin("python");
             if !python.exists() {
                 let msg = format!(
@@ -80,6 +90,7 @@ mod emulated {
                 .arg(crate_dir().join("tests/emulator/server.py"))
                 .args(["--port", &port.to_string()])
                 .args(["--job-seconds", &job_seconds.to_string()])
+                .args(server_args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -100,6 +111,7 @@ mod emulated {
             let seeded = StdCommand::new(&python)
                 .arg(crate_dir().join("tests/emulator/seed.py"))
                 .arg(&emulator.url)
+                .args(accounts)
                 .output()
                 .expect("run seed.py");
             assert!(
@@ -421,5 +433,192 @@ mod emulated {
             assert!(bytes == &b[path], "{path} differs after resume");
         }
         load_export(&resumed, &LoadOptions::default()).expect("load_export");
+    }
+
+    #[test]
+    fn assume_role_fetches_each_account_into_its_own_export() {
+        const A: &str = "111111111111";
+        const B: &str = "222222222222";
+        const DENIED: &str = "333333333333";
+        let Some(em) = Emulator::start_with(0.0, &["--deny-assume-role", DENIED], &[A, B]) else {
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("org");
+        let list = tmp.path().join("accounts.txt");
+        std::fs::write(
+            &list,
+            format!("# prod\n{A}\n\n{DENIED}  # no role there\n{B}\n"),
+        )
+        .expect("write accounts");
+        let multi = |concurrency| {
+            let mut cmd = fetch_command(&em, tmp.path(), &out, concurrency);
+            cmd.args(["--assume-role", "iam-tighten-read", "--accounts"])
+                .arg(&list);
+            cmd
+        };
+
+        let run = multi(4).output().expect("run fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        // The denied account fails, the others are fetched: exit 1.
+        assert_eq!(run.status.code(), Some(1), "stderr: {stderr}");
+        assert!(
+            stderr.contains(&format!("account {DENIED} FAILED")) && stderr.contains("AccessDenied"),
+            "stderr: {stderr}"
+        );
+
+        let exports =
+            iam_tighten::input::load_exports(std::slice::from_ref(&out), &LoadOptions::default())
+                .expect("load_exports");
+        let ids: Vec<_> = exports.iter().map(|e| e.account_id.as_str()).collect();
+        assert_eq!(ids, [A, B]);
+        for export in &exports {
+            assert_eq!(export.root, out.join(&export.account_id));
+            // Each account's own IAM: its roles carry its account id.
+            let gaad = String::from_utf8_lossy(
+                &std::fs::read(export.root.join("authorization-details.json")).expect("gaad"),
+            )
+            .into_owned();
+            assert!(
+                gaad.contains(&format!(
+                    "arn:aws:iam::{}:role/app-deployer",
+                    export.account_id
+                )),
+                "{gaad}"
+            );
+            assert!(
+                !gaad.contains(&format!("arn:aws:iam::{ACCOUNT}:")),
+                "default account leaked into {}",
+                export.account_id
+            );
+            assert!(
+                export.last_accessed.len() >= 5,
+                "{}",
+                export.last_accessed.len()
+            );
+        }
+        assert!(!out.join(DENIED).join("authorization-details.json").exists());
+
+        let summary: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.join("fetch-summary.json")).expect("fetch-summary.json"),
+        )
+        .expect("summary json");
+        assert_eq!(summary["role_name"], "iam-tighten-read");
+        assert!(
+            summary["done"][A].is_object() && summary["done"][B].is_object(),
+            "{summary}"
+        );
+        let reason = summary["failed"][DENIED].as_str().unwrap_or_default();
+        assert!(reason.contains("AccessDenied"), "{summary}");
+        assert!(
+            reason.contains(&format!("arn:aws:iam::{DENIED}:role/iam-tighten-read")),
+            "{summary}"
+        );
+        // No credentials anywhere in the output.
+        for (path, bytes) in tree(&out) {
+            let text = String::from_utf8_lossy(&bytes);
+            for secret in ["SecretAccessKey", "SessionToken", "ASIA"] {
+                assert!(!text.contains(secret), "{path} contains {secret}");
+            }
+        }
+
+        // `report` reads the organisation folder.
+        let rep = tmp.path().join("report");
+        Command::cargo_bin("iam-tighten")
+            .expect("binary")
+            .args(["report", "--format", "csv", "--out"])
+            .arg(&rep)
+            .arg(&out)
+            .assert()
+            .success();
+        let findings = std::fs::read_to_string(rep.join("findings.csv")).expect("findings.csv");
+        assert!(findings.contains(A) && findings.contains(B));
+
+        // A rerun resumes each account: finished principals are kept.
+        let run = multi(2).output().expect("rerun fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "stderr: {stderr}");
+        assert_eq!(
+            stderr.matches("already fetched").count(),
+            2,
+            "stderr: {stderr}"
+        );
+        iam_tighten::input::load_exports(std::slice::from_ref(&out), &LoadOptions::default())
+            .expect("load_exports after resume");
+    }
+
+    #[test]
+    fn organization_fetches_every_active_account() {
+        let Some(em) = Emulator::start(0.0) else {
+            return;
+        };
+        // moto's Organizations: the caller's account (123456789012) is the management account.
+        let created = StdCommand::new(venv_bin("python"))
+            .args([
+                "-c",
+                "import sys, boto3; o = boto3.client('organizations', endpoint_url=sys.argv[1], \
+                 region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test'); \
+                 o.create_organization(FeatureSet='ALL'); \
+                 [o.create_account(Email=n + '@example.com', AccountName=n) for n in ('a', 'b')]",
+                &em.url,
+            ])
+            .output()
+            .expect("boto3");
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("org");
+        let run = fetch_command(&em, tmp.path(), &out, 4)
+            .args(["--assume-role", "iam-tighten-read", "--organization"])
+            .output()
+            .expect("run fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        // The management account's legacy-batch job FAILS: incomplete, exit 1.
+        assert_eq!(run.status.code(), Some(1), "stderr: {stderr}");
+        assert!(stderr.contains("3 accounts done"), "stderr: {stderr}");
+        let exports =
+            iam_tighten::input::load_exports(std::slice::from_ref(&out), &LoadOptions::default())
+                .expect("load_exports");
+        assert_eq!(exports.len(), 3);
+        assert!(exports.iter().any(|e| e.account_id == ACCOUNT));
+    }
+
+    #[test]
+    fn a_bad_accounts_file_is_a_usage_error_naming_it() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let list = tmp.path().join("accounts.txt");
+        std::fs::write(&list, "# ok\n111111111111\n11111111111x\n").expect("write");
+        let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("iam-tighten"));
+        aws_env(&mut cmd, tmp.path());
+        let run = cmd
+            // Nothing listens there: the file is checked before any call.
+            .args(["fetch", "--endpoint-url", "http://127.0.0.1:9", "--out"])
+            .arg(tmp.path().join("org"))
+            .args(["--assume-role", "iam-tighten-read", "--accounts"])
+            .arg(&list)
+            .output()
+            .expect("run fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "stderr: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}:3:", list.display())) && stderr.contains("11111111111x"),
+            "stderr: {stderr}"
+        );
+        assert!(!tmp.path().join("org").exists());
+
+        // --accounts without --assume-role is refused by the flag parser.
+        let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("iam-tighten"));
+        aws_env(&mut cmd, tmp.path());
+        let run = cmd
+            .args(["fetch", "--out"])
+            .arg(tmp.path().join("org"))
+            .arg("--accounts")
+            .arg(&list)
+            .output()
+            .expect("run fetch");
+        assert_eq!(run.status.code(), Some(2));
     }
 }

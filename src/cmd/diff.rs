@@ -1,10 +1,11 @@
 //! `iam-tighten diff OLD NEW`: analyse both exports the same way, compare, write diff.csv,
-//! diff.json and diff.html. Exit 1 on `--exit-code` with changes or `--fail-on-new` crossed.
+//! diff.json and diff.html (permissions, and identity/credential findings of both sides). Exit 1 on `--exit-code` with changes or `--fail-on-new` crossed.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use iam_tighten::analysis::identities::{IdentitySettings, identity_findings};
 use iam_tighten::analysis::{self, Analysis, Config, Settings};
 use iam_tighten::catalog::Catalog;
 use iam_tighten::diff::model::{BuildInput, DiffSettings};
@@ -44,8 +45,20 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
 
     let (old_exports, old_an) = load("old", &args.old, &opts, cat, &settings, &config)?;
     let (new_exports, new_an) = load("new", &args.new, &opts, cat, &settings, &config)?;
-    let old = Side::from_analysis(&old_an);
-    let new = Side::from_analysis(&new_an);
+    let id_settings = IdentitySettings {
+        unused_after_days: settings.unused_after_days,
+        key_max_age_days: args.key_max_age,
+    };
+    let old = Side::from_analysis(&old_an).with_identities(identity_findings(
+        &old_exports,
+        &old_an,
+        &id_settings,
+    ));
+    let new = Side::from_analysis(&new_an).with_identities(identity_findings(
+        &new_exports,
+        &new_an,
+        &id_settings,
+    ));
     let changes = diff::compare(&old, &new);
 
     let model = DiffModel::build(BuildInput {
@@ -78,6 +91,14 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         model.counts.newly_granted,
         model.counts.newly_unused
     );
+    eprintln!(
+        "iam-tighten: identity/credential findings: {} → {}; {} new, {} resolved, {} unknown (not checkable on the new side)",
+        h.identity_findings.old,
+        h.identity_findings.new,
+        model.counts.identity_new,
+        model.counts.identity_resolved,
+        model.counts.identity_unknown
+    );
     for p in &written {
         eprintln!("wrote {}", p.display());
     }
@@ -88,7 +109,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         let n = model.new_risk.at_or_above(level);
         if n > 0 {
             eprintln!(
-                "iam-tighten: {n} newly granted or newly unused finding(s) at or above {} (--fail-on-new)",
+                "iam-tighten: {n} newly granted, newly unused or new identity finding(s) at or above {} (--fail-on-new)",
                 level.as_str()
             );
             code = ExitCode::from(1);

@@ -1,4 +1,6 @@
 //! `diff.csv`: one row per change, every row (also the unchanged kinds), in [`compare`] order.
+//! Identity rows (`identity_*`) carry the identity finding kind in `action`, the credential and
+//! the evidence in `detail`, and each side's last use in the `*_last_accessed` columns.
 //! Headers are stable snake_case, documented in `docs/usage.md`; cells are neutralised like the
 //! report's CSVs.
 //!
@@ -56,8 +58,14 @@ fn cells(c: &Change) -> [String; 20] {
         s(&c.new, |x| x.reason.as_str().to_string()),
         sens(c.old_sensitivity),
         sens(c.new_sensitivity),
-        s(&c.old, |x| ts(x.last_accessed)),
-        s(&c.new, |x| ts(x.last_accessed)),
+        match &c.identity {
+            Some(i) => ts(i.old.as_ref().and_then(|f| f.last_used)),
+            None => s(&c.old, |x| ts(x.last_accessed)),
+        },
+        match &c.identity {
+            Some(i) => ts(i.new.as_ref().and_then(|f| f.last_used)),
+            None => s(&c.new, |x| ts(x.last_accessed)),
+        },
         s(&c.old, |x| x.granted_by.clone()),
         s(&c.new, |x| x.granted_by.clone()),
         if c.actionable { "true" } else { "false" }.to_string(),
@@ -101,6 +109,7 @@ mod tests {
             new_sensitivity: None,
             actionable: true,
             detail: "@x".into(),
+            identity: None,
         };
         let mut buf = Vec::new();
         write_changes(&[c], &mut buf).expect("write to a Vec");

@@ -14,6 +14,7 @@ use super::{Change, ChangeKind};
 use crate::analysis::Sensitivity;
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
+use crate::report::html::chain;
 
 const TEMPLATE: &str = include_str!("../../templates/diff.html");
 /// The report's stylesheet.
@@ -44,6 +45,16 @@ pub fn describe(kind: ChangeKind) -> &'static str {
         ChangeKind::StillUnused => "Unused on both sides.",
         ChangeKind::StillUnknown => "Unknown on both sides.",
         ChangeKind::UnchangedUsed => "Used on both sides.",
+        ChangeKind::IdentityNew => {
+            "Identity or credential finding only on the new side (e.g. a key that became unused)."
+        }
+        ChangeKind::IdentityResolved => {
+            "Identity finding only on the old side: the new side checked and found nothing."
+        }
+        ChangeKind::IdentityUnknown => {
+            "Identity finding of the old side that the new side could not check; not resolved."
+        }
+        ChangeKind::IdentityUnchanged => "Identity finding on both sides.",
     }
 }
 
@@ -184,6 +195,75 @@ impl<'a> RowView<'a> {
     }
 }
 
+/// An identity row for the "Identities and credentials" tables.
+#[derive(Serialize)]
+struct IdentityRowView<'a> {
+    kind: &'static str,
+    finding: &'a str,
+    credential: &'a str,
+    sensitivity: &'static str,
+    account_id: &'a str,
+    principal_type: &'a str,
+    principal_name: &'a str,
+    principal_arn: &'a str,
+    old_last: String,
+    new_last: String,
+    detail: &'a str,
+    actionable: bool,
+}
+
+impl<'a> IdentityRowView<'a> {
+    fn new(c: &'a Change) -> IdentityRowView<'a> {
+        let i = c.identity.as_deref();
+        let last = |f: Option<&crate::analysis::identities::IdentityFinding>| {
+            f.and_then(|f| f.last_used)
+                .map_or_else(String::new, |t| day(Some(t)))
+        };
+        IdentityRowView {
+            kind: c.kind.as_str(),
+            finding: &c.action,
+            credential: i.and_then(|i| i.credential.as_deref()).unwrap_or(""),
+            sensitivity: c.sensitivity().map_or("", Sensitivity::as_str),
+            account_id: &c.account_id,
+            principal_type: &c.principal_type,
+            principal_name: &c.principal_name,
+            principal_arn: &c.principal_arn,
+            old_last: last(i.and_then(|i| i.old.as_ref())),
+            new_last: last(i.and_then(|i| i.new.as_ref())),
+            detail: &c.detail,
+            actionable: c.actionable,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct IdentityTable<'a> {
+    rows: Vec<IdentityRowView<'a>>,
+    total: String,
+    more: String,
+    has_more: bool,
+}
+
+/// Identity rows of `kinds`, ranked by sensitivity (highest first) then the diff.csv order.
+fn identity_table<'a>(m: &'a DiffModel, cap: usize, kinds: &[ChangeKind]) -> IdentityTable<'a> {
+    let mut all: Vec<&'a Change> = m.rows.iter().filter(|c| kinds.contains(&c.kind)).collect();
+    // A stable sort keeps diff.csv order within a sensitivity.
+    all.sort_by_key(|c| std::cmp::Reverse(c.sensitivity()));
+    let total: u64 = kinds.iter().map(|k| m.counts.get(*k)).sum();
+    let rows: Vec<IdentityRowView<'a>> = all
+        .into_iter()
+        .take(cap)
+        .map(IdentityRowView::new)
+        .collect();
+    let more = total.saturating_sub(rows.len() as u64);
+    IdentityTable {
+        rows,
+        total: num(total),
+        more: num(more),
+        has_more: more > 0,
+    }
+}
+
 #[derive(Serialize)]
 struct Table<'a> {
     rows: Vec<RowView<'a>>,
@@ -257,6 +337,10 @@ struct View<'a> {
     revoked: Table<'a>,
     still_unused: Table<'a>,
     principals: Table<'a>,
+    identity_new: IdentityTable<'a>,
+    identity_resolved: IdentityTable<'a>,
+    identity_unknown: IdentityTable<'a>,
+    identity_card: Card,
     accounts: Vec<AccountRow<'a>>,
     sides: Vec<SideRow>,
 }
@@ -410,6 +494,16 @@ fn view(m: &DiffModel) -> View<'_> {
             c.kind == ChangeKind::StillUnused
         }),
         principals: table(m, cap, structural_total, structural),
+        identity_new: identity_table(m, cap, &[ChangeKind::IdentityNew]),
+        identity_resolved: identity_table(m, cap, &[ChangeKind::IdentityResolved]),
+        identity_unknown: identity_table(m, cap, &[ChangeKind::IdentityUnknown]),
+        identity_card: card(
+            "Identity and credential findings",
+            "",
+            h.identity_findings,
+            true,
+            "unused identities, old keys, passwords without MFA, root use",
+        ),
         accounts,
         sides,
     }
@@ -429,17 +523,6 @@ pub fn render(model: &DiffModel, w: &mut dyn Write) -> Result<()> {
             path: "diff.html".into(),
             message: chain(&e),
         })
-}
-
-/// An error with its causes (tera nests the useful message).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut msg = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        msg = format!("{msg}: {s}");
-        src = s.source();
-    }
-    msg
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use serde::Serialize;
 
 pub use model::{DiffLimits, DiffModel, SideMeta};
 
+use crate::analysis::identities::{IdentityFinding, IdentityReport, NotPossible};
 use crate::analysis::{Analysis, BySensitivity, Reason, Sensitivity, Status};
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
@@ -54,10 +55,21 @@ pub enum ChangeKind {
     StillUnknown,
     /// Used on both sides.
     UnchangedUsed,
+    /// An identity or credential finding only on the new side (a key that became unused, a new
+    /// password without MFA, ...).
+    IdentityNew,
+    /// An identity finding only on the old side: the new side ran the check and found nothing
+    /// (the key was deleted or used again, the role was removed, ...).
+    IdentityResolved,
+    /// An identity finding of the old side that the new side could not check (no credential
+    /// report, no as-of time, the account not exported): never reported as resolved.
+    IdentityUnknown,
+    /// An identity finding on both sides.
+    IdentityUnchanged,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 13] = [
+    pub const ALL: [ChangeKind; 17] = [
         ChangeKind::AccountAdded,
         ChangeKind::AccountRemoved,
         ChangeKind::PrincipalAdded,
@@ -71,6 +83,10 @@ impl ChangeKind {
         ChangeKind::StillUnused,
         ChangeKind::StillUnknown,
         ChangeKind::UnchangedUsed,
+        ChangeKind::IdentityNew,
+        ChangeKind::IdentityResolved,
+        ChangeKind::IdentityUnknown,
+        ChangeKind::IdentityUnchanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,14 +104,35 @@ impl ChangeKind {
             ChangeKind::StillUnused => "still_unused",
             ChangeKind::StillUnknown => "still_unknown",
             ChangeKind::UnchangedUsed => "unchanged_used",
+            ChangeKind::IdentityNew => "identity_new",
+            ChangeKind::IdentityResolved => "identity_resolved",
+            ChangeKind::IdentityUnknown => "identity_unknown",
+            ChangeKind::IdentityUnchanged => "identity_unchanged",
         }
     }
 
-    /// False for the three "same on both sides" kinds; `--exit-code` fails on any other.
+    /// False for the "same on both sides" kinds (`still_unused`, `still_unknown`,
+    /// `unchanged_used`, `identity_unchanged`) and for `identity_unknown` (the new side could not
+    /// tell); `--exit-code` fails on any other.
     pub fn is_change(self) -> bool {
         !matches!(
             self,
-            ChangeKind::StillUnused | ChangeKind::StillUnknown | ChangeKind::UnchangedUsed
+            ChangeKind::StillUnused
+                | ChangeKind::StillUnknown
+                | ChangeKind::UnchangedUsed
+                | ChangeKind::IdentityUnknown
+                | ChangeKind::IdentityUnchanged
+        )
+    }
+
+    /// The four identity and credential kinds.
+    pub fn is_identity(self) -> bool {
+        matches!(
+            self,
+            ChangeKind::IdentityNew
+                | ChangeKind::IdentityResolved
+                | ChangeKind::IdentityUnknown
+                | ChangeKind::IdentityUnchanged
         )
     }
 
@@ -158,6 +195,10 @@ pub struct Side {
     pub accounts: Vec<String>,
     pub principals: Vec<SidePrincipal>,
     pub findings: Vec<SideFinding>,
+    /// Identity and credential findings (`identity_findings` on this side's exports).
+    pub identities: Vec<IdentityFinding>,
+    /// Identity checks that could not run on this side.
+    pub identity_checks_not_possible: Vec<NotPossible>,
 }
 
 impl Side {
@@ -202,7 +243,16 @@ impl Side {
             accounts,
             principals,
             findings,
+            identities: Vec::new(),
+            identity_checks_not_possible: Vec::new(),
         }
+    }
+
+    /// Adds this side's identity findings and the checks that could not run.
+    pub fn with_identities(mut self, report: IdentityReport) -> Side {
+        self.identities = report.findings;
+        self.identity_checks_not_possible = report.checks_not_possible;
+        self
     }
 
     /// Unused, not excluded findings of actionable principals, by sensitivity, per account.
@@ -295,8 +345,25 @@ pub struct Change {
     /// The principal can be changed by the customer (not service-linked), on the newer side
     /// it exists on.
     pub actionable: bool,
-    /// Principal and account rows: counts and ids, in words.
+    /// Principal and account rows: counts and ids, in words. Identity rows: the credential and
+    /// the evidence.
     pub detail: String,
+    /// Identity rows only: the finding on each side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Box<IdentityDelta>>,
+}
+
+/// An identity or credential finding compared across the sides (identity rows of [`Change`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdentityDelta {
+    /// What the finding is about (`access_key_unused`, `unused_role`, ...).
+    pub finding: crate::analysis::identities::IdentityKind,
+    /// `password`, `access_key_1` or `access_key_2`; `None` for whole principals and policies.
+    pub credential: Option<String>,
+    pub old: Option<IdentityFinding>,
+    pub new: Option<IdentityFinding>,
+    /// Why the other side could not run this check, when it could not.
+    pub not_possible: Option<String>,
 }
 
 impl Change {
@@ -314,6 +381,7 @@ impl Change {
             &self.principal_name,
             &self.principal_arn,
             &self.action,
+            self.identity.as_ref().and_then(|i| i.credential.as_deref()),
         )
     }
 }
@@ -372,6 +440,7 @@ fn principal_row(
         new_sensitivity,
         actionable: p.actionable,
         detail,
+        identity: None,
     }
 }
 
@@ -425,6 +494,7 @@ pub fn compare(old: &Side, new: &Side) -> Vec<Change> {
                 new_sensitivity: None,
                 actionable: true,
                 detail: plural(count_in(side, acct), "principal"),
+                identity: None,
             });
         }
     }
@@ -517,6 +587,7 @@ pub fn compare(old: &Side, new: &Side) -> Vec<Change> {
                 new_sensitivity: n.map(|f| f.sensitivity),
                 actionable: p.actionable,
                 detail: String::new(),
+                identity: None,
             }
         };
     for (key, o) in &old_f {
@@ -540,8 +611,127 @@ pub fn compare(old: &Side, new: &Side) -> Vec<Change> {
         }
     }
 
+    compare_identities(old, new, &mut changes);
+
     changes.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     changes
+}
+
+/// The key identity findings are matched by: account, principal (ARN, else name), finding kind,
+/// credential.
+type IdentityKey<'a> = (
+    &'a str,
+    &'a str,
+    crate::analysis::identities::IdentityKind,
+    Option<&'a str>,
+);
+
+fn identity_key(f: &IdentityFinding) -> IdentityKey<'_> {
+    let who = if f.principal_arn.is_empty() {
+        f.principal_name.as_str()
+    } else {
+        f.principal_arn.as_str()
+    };
+    (f.account_id.as_str(), who, f.kind, f.credential.as_deref())
+}
+
+/// Why `side` could not run `f`'s check for `f`'s account, if it could not: the account was not
+/// exported on that side, or the check is in its `identity_checks_not_possible`.
+fn not_checked(side: &Side, f: &IdentityFinding) -> Option<String> {
+    if !side.accounts.contains(&f.account_id) {
+        return Some("the account was not exported on that side".into());
+    }
+    let reasons: Vec<&str> = side
+        .identity_checks_not_possible
+        .iter()
+        .filter(|n| n.account_id == f.account_id && n.check == f.kind)
+        .map(|n| n.reason.as_str())
+        .collect();
+    (!reasons.is_empty()).then(|| reasons.join("; "))
+}
+
+/// Identity findings matched by [`identity_key`]: `identity_new`, `identity_resolved`,
+/// `identity_unknown` (only on the old side, and the new side could not run that check for the
+/// account) and `identity_unchanged`.
+fn compare_identities(old: &Side, new: &Side, changes: &mut Vec<Change>) {
+    let old_i: BTreeMap<IdentityKey<'_>, &IdentityFinding> = old
+        .identities
+        .iter()
+        .map(|f| (identity_key(f), f))
+        .collect();
+    let new_i: BTreeMap<IdentityKey<'_>, &IdentityFinding> = new
+        .identities
+        .iter()
+        .map(|f| (identity_key(f), f))
+        .collect();
+    let row = |kind: ChangeKind,
+               o: Option<&IdentityFinding>,
+               n: Option<&IdentityFinding>,
+               not_possible: Option<String>| {
+        let any = n.or(o)?;
+        let credential = any
+            .credential
+            .as_deref()
+            .map(|c| format!("credential {c}: "))
+            .unwrap_or_default();
+        let detail = match (kind, &not_possible) {
+            (ChangeKind::IdentityUnknown, Some(why)) => format!(
+                "{credential}{} The new side could not run this check: {why}.",
+                any.detail
+            ),
+            (ChangeKind::IdentityNew, Some(why)) => format!(
+                "{credential}{} The old side could not run this check: {why}.",
+                any.detail
+            ),
+            (ChangeKind::IdentityResolved, _) => format!(
+                "{credential}no longer found on the new side. Old: {}",
+                any.detail
+            ),
+            _ => format!("{credential}{}", any.detail),
+        };
+        Some(Change {
+            kind,
+            account_id: any.account_id.clone(),
+            principal_type: any.principal_type.as_str().to_string(),
+            principal_name: any.principal_name.clone(),
+            principal_arn: any.principal_arn.clone(),
+            action: any.kind.as_str().to_string(),
+            service: String::new(),
+            old: None,
+            new: None,
+            old_sensitivity: o.map(|f| f.sensitivity),
+            new_sensitivity: n.map(|f| f.sensitivity),
+            actionable: any.actionable,
+            detail,
+            identity: Some(Box::new(IdentityDelta {
+                finding: any.kind,
+                credential: any.credential.clone(),
+                old: o.cloned(),
+                new: n.cloned(),
+                not_possible,
+            })),
+        })
+    };
+    for (key, o) in &old_i {
+        let c = match new_i.get(key) {
+            Some(n) => row(ChangeKind::IdentityUnchanged, Some(o), Some(n), None),
+            None => match not_checked(new, o) {
+                Some(why) => row(ChangeKind::IdentityUnknown, Some(o), None, Some(why)),
+                None => row(ChangeKind::IdentityResolved, Some(o), None, None),
+            },
+        };
+        changes.extend(c);
+    }
+    for (key, n) in &new_i {
+        if !old_i.contains_key(key) {
+            changes.extend(row(
+                ChangeKind::IdentityNew,
+                None,
+                Some(n),
+                not_checked(old, n),
+            ));
+        }
+    }
 }
 
 /// Rows per kind, in kind order (one named field per kind, so JSON and templates read it
@@ -561,6 +751,10 @@ pub struct KindCounts {
     pub still_unused: u64,
     pub still_unknown: u64,
     pub unchanged_used: u64,
+    pub identity_new: u64,
+    pub identity_resolved: u64,
+    pub identity_unknown: u64,
+    pub identity_unchanged: u64,
 }
 
 impl KindCounts {
@@ -591,6 +785,10 @@ impl KindCounts {
             ChangeKind::StillUnused => &mut self.still_unused,
             ChangeKind::StillUnknown => &mut self.still_unknown,
             ChangeKind::UnchangedUsed => &mut self.unchanged_used,
+            ChangeKind::IdentityNew => &mut self.identity_new,
+            ChangeKind::IdentityResolved => &mut self.identity_resolved,
+            ChangeKind::IdentityUnknown => &mut self.identity_unknown,
+            ChangeKind::IdentityUnchanged => &mut self.identity_unchanged,
         }
     }
 
@@ -599,7 +797,7 @@ impl KindCounts {
         *c.slot(kind)
     }
 
-    /// Rows of every kind but the three unchanged ones.
+    /// Rows of every kind that [`ChangeKind::is_change`].
     pub fn changes(&self) -> u64 {
         ChangeKind::ALL
             .iter()
@@ -619,12 +817,20 @@ pub struct NewRisk {
     pub newly_unused: BySensitivity,
     /// Every grant of an added principal (those are not listed action by action).
     pub added_principals: BySensitivity,
+    /// `identity_new` rows whose finding is actionable (not a service-linked role).
+    pub identity_new: BySensitivity,
 }
 
 impl NewRisk {
     pub fn compute(changes: &[Change], new: &Side) -> NewRisk {
         let mut r = NewRisk::default();
         for c in changes {
+            if c.kind == ChangeKind::IdentityNew
+                && c.actionable
+                && let Some(s) = c.new_sensitivity
+            {
+                bump(&mut r.identity_new, s);
+            }
             let Some(n) = &c.new else { continue };
             if !c.actionable || n.excluded {
                 continue;
@@ -653,6 +859,7 @@ impl NewRisk {
         self.newly_granted.at_or_above(s)
             + self.newly_unused.at_or_above(s)
             + self.added_principals.at_or_above(s)
+            + self.identity_new.at_or_above(s)
     }
 }
 
@@ -691,6 +898,7 @@ pub fn write_diff(model: &DiffModel, changes: &[Change], out_dir: &Path) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::identities::{IdentityKind, IdentityPrincipalType};
 
     fn principal(acct: &str, name: &str, id: &str) -> SidePrincipal {
         SidePrincipal {
@@ -786,6 +994,7 @@ mod tests {
                 finding(&a, "s3:GetObject", Used, Low),
                 finding(&gone, "sqs:SendMessage", Unused, Medium),
             ],
+            ..Side::default()
         };
         let new = Side {
             accounts: vec!["111111111111".into(), "444444444444".into()],
@@ -800,6 +1009,7 @@ mod tests {
                 finding(&a2, "s3:GetObject", Unknown, Low),
                 finding(&fresh, "iam:PassRole", Unknown, Critical),
             ],
+            ..Side::default()
         };
         let changes = compare(&old, &new);
         let s = |x: &str| x.to_string();
@@ -850,6 +1060,7 @@ mod tests {
             accounts: vec!["111111111111".into()],
             principals: vec![p.clone(), q.clone()],
             findings: vec![],
+            ..Side::default()
         };
         let mut excluded = finding(&q, "iam:CreateUser", Status::Unused, Sensitivity::Critical);
         excluded.excluded = true;
@@ -860,6 +1071,7 @@ mod tests {
                 finding(&p, "iam:CreateRole", Status::Unused, Sensitivity::Critical),
                 excluded,
             ],
+            ..Side::default()
         };
         let changes = compare(&old, &new);
         assert_eq!(KindCounts::of(&changes).newly_granted, 2);
@@ -867,5 +1079,85 @@ mod tests {
             NewRisk::compute(&changes, &new).at_or_above(Sensitivity::Low),
             0
         );
+    }
+
+    fn identity(acct: &str, name: &str, kind: IdentityKind, s: Sensitivity) -> IdentityFinding {
+        IdentityFinding {
+            rank: 0,
+            account_id: acct.into(),
+            kind,
+            principal_type: IdentityPrincipalType::User,
+            principal_name: name.into(),
+            principal_arn: format!("arn:aws:iam::{acct}:user/{name}"),
+            credential: Some("access_key_1".into()),
+            sensitivity: s,
+            actionable: true,
+            last_used: None,
+            age_days: None,
+            days_unused: None,
+            detail: "evidence.".into(),
+        }
+    }
+
+    #[test]
+    fn identity_findings_new_resolved_unknown_unchanged() {
+        use IdentityKind::*;
+        use Sensitivity::*;
+        let a = "111111111111";
+        let b = "222222222222";
+        let old = Side {
+            accounts: vec![a.into(), b.into()],
+            identities: vec![
+                identity(a, "kept", AccessKeyOld, High),
+                identity(a, "rotated", AccessKeyOld, High),
+                identity(b, "unchecked", AccessKeyUnused, High),
+            ],
+            ..Side::default()
+        };
+        let mut svc = identity(a, "svc", UnusedRole, Critical);
+        svc.actionable = false;
+        svc.credential = None;
+        let new = Side {
+            accounts: vec![a.into(), b.into()],
+            identities: vec![
+                identity(a, "kept", AccessKeyOld, High),
+                identity(a, "gone-quiet", AccessKeyUnused, High),
+                identity(a, "nomfa", PasswordWithoutMfa, Medium),
+                svc,
+            ],
+            identity_checks_not_possible: vec![NotPossible {
+                account_id: b.into(),
+                check: AccessKeyUnused,
+                reason: "no credential report".into(),
+            }],
+            ..Side::default()
+        };
+        let changes = compare(&old, &new);
+        let s = |x: &str| x.to_string();
+        use ChangeKind::*;
+        assert_eq!(
+            kinds(&changes),
+            vec![
+                (IdentityNew, s("svc"), s("unused_role")),
+                (IdentityNew, s("gone-quiet"), s("access_key_unused")),
+                (IdentityNew, s("nomfa"), s("password_without_mfa")),
+                (IdentityResolved, s("rotated"), s("access_key_old")),
+                (IdentityUnknown, s("unchecked"), s("access_key_unused")),
+                (IdentityUnchanged, s("kept"), s("access_key_old")),
+            ]
+        );
+        assert!(
+            changes[4].detail.contains("no credential report"),
+            "{}",
+            changes[4].detail
+        );
+        assert!(changes[1].detail.starts_with("credential access_key_1: "));
+        let counts = KindCounts::of(&changes);
+        assert_eq!(counts.changes(), 4); // 3 new + 1 resolved; unknown and unchanged are not
+        let risk = NewRisk::compute(&changes, &new);
+        // The service-linked role is not actionable.
+        assert_eq!(risk.identity_new.critical, 0);
+        assert_eq!(risk.at_or_above(High), 1);
+        assert_eq!(risk.at_or_above(Medium), 2);
     }
 }

@@ -150,6 +150,8 @@ pub struct Headline {
     pub changes: u64,
     /// New risk at high or critical (see `new_risk`).
     pub new_risk_high_plus: u64,
+    /// Identity and credential findings (every sensitivity, actionable or not).
+    pub identity_findings: Delta,
 }
 
 /// Where an account was exported.
@@ -293,9 +295,11 @@ impl DiffModel {
             accounts: Delta::new(old.accounts.len() as u64, new.accounts.len() as u64),
             changes: counts.changes(),
             new_risk_high_plus: new_risk.at_or_above(crate::analysis::Sensitivity::High),
+            identity_findings: Delta::new(old.identities.len() as u64, new.identities.len() as u64),
         };
 
-        let notes = notes(&old_meta, &new_meta, &catalog, &settings, &counts);
+        let mut notes = notes(&old_meta, &new_meta, &catalog, &settings, &counts);
+        notes.extend(identity_notes(old, new, &counts));
         DiffModel {
             tool: ToolInfo {
                 name: "iam-tighten",
@@ -440,6 +444,43 @@ fn notes(
                 side.warnings, side.path
             ));
         }
+    }
+    notes
+}
+
+/// Identity checks that could not run, per side and reason (accounts and checks listed), and what
+/// `identity_unknown` means when there are such rows.
+fn identity_notes(old: &Side, new: &Side, counts: &KindCounts) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (label, side) in [("old", old), ("new", new)] {
+        // reason → account → checks
+        let mut by_reason: BTreeMap<&str, BTreeMap<&str, Vec<&str>>> = BTreeMap::new();
+        for n in &side.identity_checks_not_possible {
+            by_reason
+                .entry(n.reason.as_str())
+                .or_default()
+                .entry(n.account_id.as_str())
+                .or_default()
+                .push(n.check.as_str());
+        }
+        for (reason, accounts) in by_reason {
+            let parts: Vec<String> = accounts
+                .iter()
+                .map(|(acct, checks)| format!("account {acct}: {}", checks.join(", ")))
+                .collect();
+            notes.push(format!(
+                "Identity checks not possible on the {label} side ({}): {reason}.",
+                parts.join("; ")
+            ));
+        }
+    }
+    if counts.identity_unknown > 0 {
+        notes.push(format!(
+            "{} identity finding(s) of the old side could not be checked on the new side (the check \
+             could not run there, or the account was not exported): they are listed as \
+             identity_unknown, not as resolved.",
+            counts.identity_unknown
+        ));
     }
     notes
 }

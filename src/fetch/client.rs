@@ -27,9 +27,24 @@ pub struct Identity {
     pub arn: String,
 }
 
+impl Clients {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Clients {
+        Clients {
+            iam: aws_sdk_iam::Client::new(sdk),
+            sts: aws_sdk_sts::Client::new(sdk),
+        }
+    }
+}
+
 /// Builds the clients. Credentials come from the standard chain (env, `--profile`/shared files,
 /// SSO, `credential_process`, web identity, ECS, IMDS); nothing is cached or written by us.
 pub async fn connect(cfg: &FetchConfig) -> Result<Clients> {
+    Ok(Clients::new(&base_config(cfg).await?))
+}
+
+/// The SDK configuration of the base credentials (the standard chain), with our HTTP client,
+/// retries, region and endpoint.
+pub async fn base_config(cfg: &FetchConfig) -> Result<aws_config::SdkConfig> {
     // rustls on ring: HTTPS to AWS (native roots), plain HTTP to a loopback emulator.
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
@@ -67,24 +82,54 @@ pub async fn connect(cfg: &FetchConfig) -> Result<Clients> {
             "no AWS credentials provider: set AWS_PROFILE / --profile, or AWS_ACCESS_KEY_ID".into(),
         ));
     }
-    Ok(Clients {
-        iam: aws_sdk_iam::Client::new(&sdk),
-        sts: aws_sdk_sts::Client::new(&sdk),
-    })
+    Ok(sdk)
+}
+
+/// The configuration of one member account: the base configuration whose credentials come from
+/// `sts:AssumeRole` into `role_arn` (session `session_name`). The SDK's `AssumeRoleProvider`
+/// behind a lazy identity cache: one session for the account, renewed before it expires, so a
+/// last-accessed job is generated and read by the same role session.
+pub async fn assumed_config(
+    base: &aws_config::SdkConfig,
+    role_arn: &str,
+    session_name: &str,
+) -> aws_config::SdkConfig {
+    let provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+        .session_name(session_name)
+        .configure(base)
+        .build()
+        .await;
+    base.clone()
+        .into_builder()
+        .credentials_provider(aws_sdk_iam::config::SharedCredentialsProvider::new(
+            provider,
+        ))
+        .identity_cache(aws_config::identity::IdentityCache::lazy().build())
+        .build()
 }
 
 /// `sts:GetCallerIdentity` (needs no permission): the account and partition we export.
 pub async fn identity(sts: &aws_sdk_sts::Client, backoff: &Backoff) -> Result<Identity> {
-    let out = retry::call("GetCallerIdentity", backoff, || {
-        sts.get_caller_identity().send()
-    })
-    .await
-    .map_err(|e| {
+    identity_or(sts, backoff, |e| {
         FetchError::Setup(format!(
             "{e}\n  no usable AWS credentials? Check --profile / AWS_PROFILE, `aws sso login`, \
              or the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY environment variables"
         ))
-    })?;
+    })
+    .await
+}
+
+/// [`identity`], with the caller's own error for a failed call (e.g. an AssumeRole refused).
+pub async fn identity_or(
+    sts: &aws_sdk_sts::Client,
+    backoff: &Backoff,
+    on_error: impl FnOnce(retry::CallError) -> FetchError,
+) -> Result<Identity> {
+    let out = retry::call("GetCallerIdentity", backoff, || {
+        sts.get_caller_identity().send()
+    })
+    .await
+    .map_err(on_error)?;
     let arn = out.arn.unwrap_or_default();
     let account_id = out.account.unwrap_or_default();
     // arn:PARTITION:sts::ACCOUNT:assumed-role/…

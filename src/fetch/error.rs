@@ -25,6 +25,13 @@ pub enum FetchError {
     /// The credentials lack a permission the fetch needs.
     #[error("{0}\n  the policy the fetch needs is in docs/fetch-permissions.md")]
     AccessDenied(String),
+    /// A line of the `--accounts` file is not an account id.
+    #[error("{}:{line}: {message}", path.display())]
+    AccountsFile {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     /// No usable credentials, region or endpoint.
     #[error("{0}")]
     Setup(String),

@@ -17,6 +17,7 @@
 //!
 //! Credentials are never written: the export holds only what IAM returned about the account.
 
+mod accounts;
 mod cli_json;
 mod client;
 mod error;
@@ -35,6 +36,9 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+pub use accounts::{
+    AccountSource, AccountsSummary, MultiConfig, SUMMARY_FILE, fetch_accounts, read_accounts_file,
+};
 pub use error::{FetchError, Result};
 pub use retry::Backoff;
 pub use store::{CreatedFrom, Kind};
@@ -133,7 +137,10 @@ pub fn fetch(cfg: &FetchConfig) -> Result<FetchSummary> {
         .enable_all()
         .build()
         .map_err(|e| FetchError::Setup(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(run(cfg))
+    runtime.block_on(async {
+        let clients = client::connect(cfg).await?;
+        run(cfg, &clients, None).await
+    })
 }
 
 /// One principal to fetch last-accessed data for.
@@ -151,10 +158,30 @@ impl PrincipalRef {
     }
 }
 
-async fn run(cfg: &FetchConfig) -> Result<FetchSummary> {
+/// Fetches the account of `clients` into `cfg.out`. `assumed`: the account we assumed a role
+/// into and the role's ARN (multi-account mode); its caller identity must be that account.
+async fn run(
+    cfg: &FetchConfig,
+    clients: &Clients,
+    assumed: Option<(&str, &str)>,
+) -> Result<FetchSummary> {
+    let who = match assumed {
+        None => client::identity(&clients.sts, &cfg.backoff).await?,
+        Some((account, role_arn)) => {
+            let who = client::identity_or(&clients.sts, &cfg.backoff, |e| {
+                FetchError::AccessDenied(format!("sts:AssumeRole into {role_arn} failed: {e}"))
+            })
+            .await?;
+            if who.account_id != account {
+                return Err(FetchError::Setup(format!(
+                    "the session of {role_arn} is in account {}, not {account}",
+                    who.account_id
+                )));
+            }
+            who
+        }
+    };
     let layout = Layout::prepare(&cfg.out)?;
-    let clients = client::connect(cfg).await?;
-    let who = client::identity(&clients.sts, &cfg.backoff).await?;
     eprintln!(
         "fetch: account {} ({}) as {} into {}",
         who.account_id,
@@ -172,13 +199,13 @@ async fn run(cfg: &FetchConfig) -> Result<FetchSummary> {
     let gaad_reused = reused.is_some();
     let gaad = match reused {
         Some(gaad) => gaad,
-        None => authorization_details(cfg, &clients, &layout).await?,
+        None => authorization_details(cfg, clients, &layout).await?,
     };
     let principals = principals(&gaad, cfg.groups, &layout)?;
     check_account(&principals, &who, &layout)?;
 
     let mut missing = BTreeMap::new();
-    let (report_time, report_reused) = match credential_report(cfg, &clients, &layout).await {
+    let (report_time, report_reused) = match credential_report(cfg, clients, &layout).await {
         Ok(got) => got,
         Err(CredentialReportError::Fatal(e)) => return Err(e),
         Err(CredentialReportError::Missing(reason)) => {
@@ -208,7 +235,7 @@ async fn run(cfg: &FetchConfig) -> Result<FetchSummary> {
             "fetch: {skipped} principals already fetched (resume; --refresh fetches them again)"
         );
     }
-    let fetched_missing = last_accessed_all(cfg, &clients, &layout, todo.clone()).await?;
+    let fetched_missing = last_accessed_all(cfg, clients, &layout, todo.clone()).await?;
     let fetched = todo.len() - fetched_missing.len();
     missing.extend(fetched_missing);
 

@@ -5,6 +5,9 @@ use std::io::Write;
 
 use chrono::SecondsFormat;
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::analysis::identities::IdentityReport;
 use crate::analysis::sensitivity::category;
 use crate::analysis::{Analysis, PrincipalInfo, Sensitivity};
 use crate::model::Timestamp;
@@ -212,11 +215,27 @@ pub fn write_services<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> 
     out.0.flush()
 }
 
-/// One row per principal, sorted by (account, type, name).
-pub fn write_principals<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> {
+/// One row per principal, sorted by (account, type, name). `flags` also lists the principal's
+/// identity findings (`unused_user`, `password_without_mfa`, `access_key_unused`, …).
+pub fn write_principals<W: Write>(
+    an: &Analysis<'_>,
+    identities: &IdentityReport,
+    w: W,
+) -> std::io::Result<()> {
+    let mut kinds: BTreeMap<(&str, &str), BTreeSet<&'static str>> = BTreeMap::new();
+    for f in &identities.findings {
+        kinds
+            .entry((f.account_id.as_str(), f.principal_arn.as_str()))
+            .or_default()
+            .insert(f.kind.as_str());
+    }
     let mut out = writer(w);
     out.row(PRINCIPALS_HEADER)?;
     for p in &an.principals {
+        let mut flags: Vec<&str> = p.flags.clone();
+        if let Some(k) = kinds.get(&(p.account_id.as_str(), p.arn.as_str())) {
+            flags.extend(k.iter().filter(|k| !p.flags.contains(k)));
+        }
         let mut cells = principal_key(p).to_vec();
         let s = &p.unused_by_sensitivity;
         cells.extend([
@@ -237,7 +256,7 @@ pub fn write_principals<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()
             s.medium.to_string(),
             s.low.to_string(),
             p.score.to_string(),
-            p.flags.join(";"),
+            flags.join(";"),
             p.policies
                 .iter()
                 .map(crate::analysis::policy_label)

@@ -751,7 +751,7 @@ pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
 }
 
 /// An error with its causes (tera nests the useful message).
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut msg = e.to_string();
     let mut src = e.source();
     while let Some(s) = src {

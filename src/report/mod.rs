@@ -87,7 +87,9 @@ pub fn write_report(
                 write_atomic(&p, |w| csv::write_services(an, w).map_err(io(&p)))?;
                 written.push(p);
                 let p = out_dir.join("principals.csv");
-                write_atomic(&p, |w| csv::write_principals(an, w).map_err(io(&p)))?;
+                write_atomic(&p, |w| {
+                    csv::write_principals(an, &model.identities, w).map_err(io(&p))
+                })?;
                 written.push(p);
                 let p = out_dir.join("credentials.csv");
                 write_atomic(&p, |w| {

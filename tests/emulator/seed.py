@@ -1,6 +1,11 @@
 """Seeds the emulator's IAM with the principals tests/fetch.rs expects (see last-accessed.json).
 
-    .venv-emulator/bin/python tests/emulator/seed.py http://127.0.0.1:PORT
+    .venv-emulator/bin/python tests/emulator/seed.py http://127.0.0.1:PORT [ACCOUNT ...]
+
+Without ACCOUNT, seeds moto's default account (123456789012, the `test` access key). With
+account ids, seeds each of them instead, through credentials from sts:AssumeRole into
+arn:aws:iam::ACCOUNT:role/seed: moto keeps one IAM per account and picks the account from the
+access key of the assumed-role session.
 """
 
 import json
@@ -20,14 +25,25 @@ def allow(actions, resource="*"):
 TRUST_EC2 = doc({"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"})
 
 
-def main(endpoint):
-    iam = boto3.client(
-        "iam",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+def client(endpoint, service, account=None):
+    keys = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+    if account is not None:
+        sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1", **keys)
+        creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/seed", RoleSessionName="seed")["Credentials"]
+        keys = {
+            "aws_access_key_id": creds["AccessKeyId"],
+            "aws_secret_access_key": creds["SecretAccessKey"],
+            "aws_session_token": creds["SessionToken"],
+        }
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1", **keys)
+
+
+def main(endpoint, accounts):
+    for account in accounts or [None]:
+        seed(endpoint, client(endpoint, "iam", account))
+
+
+def seed(endpoint, iam):
     deploy = iam.create_policy(
         PolicyName="deploy",
         Description="deploys the app",
@@ -64,4 +80,4 @@ def main(endpoint):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2:])

@@ -20,6 +20,9 @@ test seeds them, so "200 days later" makes them old enough to be judged, and two
 one emulator still get the same bytes.
 A principal without an entry gets a COMPLETED job with no services. --job-seconds (or env
 IAM_EMULATOR_JOB_SECONDS) keeps every job IN_PROGRESS for that long, for the resume test.
+As in IAM, a job can only be read with the access key that generated it (NoSuchEntity otherwise).
+--deny-assume-role ACCOUNT (repeatable) makes sts:AssumeRole into any role of ACCOUNT answer
+AccessDenied, for the multi-account tests; moto itself accepts every role ARN.
 """
 
 import argparse
@@ -53,6 +56,10 @@ class InvalidInput(ServiceException):
     code = "InvalidInput"
 
 
+class AccessDenied(ServiceException):
+    code = "AccessDenied"
+
+
 STATE = {
     "t0": datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0),
     "fixtures": {},
@@ -62,6 +69,7 @@ STATE = {
     "generated": {},  # principal key -> Generate calls so far
     "jobs_per_principal": {},  # principal key -> jobs created so far
     "calls": [],  # (action, key) log, served at /_emulator/calls
+    "deny_assume_role": set(),  # account ids whose roles cannot be assumed
 }
 
 
@@ -128,6 +136,7 @@ def generate_service_last_accessed_details(self):
             "gets": 0,
             "started": time.monotonic(),
             "failed": job_no <= fixture.get("fail_jobs", 0),
+            "owner": self.get_access_key(),
         }
     return ActionResult({"JobId": job_id})
 
@@ -138,7 +147,7 @@ def get_service_last_accessed_details(self):
     marker = self._get_param("Marker")
     with STATE["lock"]:
         job = STATE["jobs"].get(job_id)
-        if job is None:
+        if job is None or job["owner"] != self.get_access_key():
             raise NoSuchEntity(f"Job {job_id} not found")
         key = job["key"]
         STATE["calls"].append(("Get", key))
@@ -186,9 +195,25 @@ def get_service_last_accessed_details(self):
     return ActionResult(result)
 
 
-def install(fixtures, job_seconds):
+def install(fixtures, job_seconds, deny_assume_role=()):
     STATE["fixtures"] = fixtures
     STATE["job_seconds"] = job_seconds
+    STATE["deny_assume_role"] = set(deny_assume_role)
+    from moto.sts.responses import TokenResponse
+
+    moto_assume_role = TokenResponse.assume_role
+
+    def assume_role(self):
+        role_arn = self._get_param("RoleArn") or ""
+        parts = role_arn.split(":")
+        if len(parts) > 4 and parts[4] in STATE["deny_assume_role"]:
+            raise AccessDenied(
+                f"User: arn:aws:iam::{self.get_current_account()}:user/test is not authorized to perform: "
+                f"sts:AssumeRole on resource: {role_arn}"
+            )
+        return moto_assume_role(self)
+
+    TokenResponse.assume_role = assume_role
     IamResponse.generate_service_last_accessed_details = generate_service_last_accessed_details
     IamResponse.get_service_last_accessed_details = get_service_last_accessed_details
 
@@ -199,9 +224,10 @@ def main(argv=None):
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--fixtures", default=os.path.join(HERE, "last-accessed.json"))
     parser.add_argument("--job-seconds", type=float, default=float(os.environ.get("IAM_EMULATOR_JOB_SECONDS", "0")))
+    parser.add_argument("--deny-assume-role", action="append", default=[], metavar="ACCOUNT")
     args = parser.parse_args(argv)
     with open(args.fixtures, encoding="utf-8") as f:
-        install(json.load(f), args.job_seconds)
+        install(json.load(f), args.job_seconds, args.deny_assume_role)
     print(f"iam emulator on http://{args.host}:{args.port} (moto + last-accessed)", file=sys.stderr, flush=True)
     server.main(["--host", args.host, "--port", str(args.port)])
 

@@ -1,0 +1,348 @@
+//! Multi-account fetch: `--assume-role NAME` with `--accounts FILE` or `--organization`.
+//!
+//! The base credentials (the standard chain) name the partition (`sts:GetCallerIdentity`) and,
+//! with `--organization`, list the organisation's ACTIVE accounts (`organizations:ListAccounts`).
+//! Each account is then fetched, one after another, with credentials from `sts:AssumeRole` into
+//! `arn:PARTITION:iam::ACCOUNT:role/NAME` (session `iam-tighten-fetch`), into `OUT/ACCOUNT/`: the
+//! organisation layout `report` reads. One role session per account (the SDK's
+//! `AssumeRoleProvider`, renewed before it expires), so every last-accessed job is generated and
+//! read by the same session. An account that fails (AssumeRole refused, a permission missing in
+//! the account) is reported and the others go on; `OUT/fetch-summary.json` lists the accounts
+//! done and failed. Credentials are never written.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::error::{FetchError, Result};
+use super::{FetchConfig, FetchSummary, client, retry, store};
+
+/// The summary file written at the top of the organisation folder.
+pub const SUMMARY_FILE: &str = "fetch-summary.json";
+/// `RoleSessionName` of every assumed-role session (shows in the member accounts' CloudTrail).
+const SESSION_NAME: &str = "iam-tighten-fetch";
+
+/// Which accounts to fetch.
+#[derive(Debug, Clone)]
+pub enum AccountSource {
+    /// One 12-digit account id per line; `#` comments and blank lines allowed.
+    File(PathBuf),
+    /// The organisation's ACTIVE accounts (`organizations:ListAccounts` with the base credentials).
+    Organization,
+}
+
+/// A multi-account fetch: `fetch.out` is the organisation folder.
+#[derive(Debug, Clone)]
+pub struct MultiConfig {
+    pub fetch: FetchConfig,
+    /// The role assumed in every account (a name, not an ARN).
+    pub role_name: String,
+    pub accounts: AccountSource,
+}
+
+/// What a multi-account fetch did.
+#[derive(Debug, Clone)]
+pub struct AccountsSummary {
+    pub out: PathBuf,
+    /// Accounts whose export was written (complete or with `missing` principals).
+    pub done: Vec<FetchSummary>,
+    /// Account id → why it was not fetched.
+    pub failed: BTreeMap<String, String>,
+}
+
+/// Reads an `--accounts` file: one 12-digit account id per line (surrounding spaces allowed),
+/// `#` starts a comment, blank lines are skipped. Duplicates are dropped, order is kept.
+pub fn read_accounts_file(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| FetchError::io(path, "cannot read the accounts file", e))?;
+    let mut accounts: Vec<String> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let id = line.split('#').next().unwrap_or_default().trim();
+        if id.is_empty() {
+            continue;
+        }
+        if !is_account_id(id) {
+            return Err(FetchError::AccountsFile {
+                path: path.to_path_buf(),
+                line: i + 1,
+                message: format!("{id:?} is not a 12-digit AWS account id"),
+            });
+        }
+        if !accounts.iter().any(|a| a == id) {
+            accounts.push(id.to_string());
+        }
+    }
+    if accounts.is_empty() {
+        return Err(FetchError::AccountsFile {
+            path: path.to_path_buf(),
+            line: 0,
+            message: "no account ids in the file".into(),
+        });
+    }
+    Ok(accounts)
+}
+
+fn is_account_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Fetches every account. Errors only for what stops all accounts (the accounts file, the base
+/// credentials, listing the organisation, writing the summary); a failed account is in `failed`.
+pub fn fetch_accounts(m: &MultiConfig) -> Result<AccountsSummary> {
+    // The file is checked before any network call.
+    let listed = match &m.accounts {
+        AccountSource::File(path) => Some(read_accounts_file(path)?),
+        AccountSource::Organization => None,
+    };
+    if m.role_name.trim_matches('/').is_empty() || m.role_name.contains(':') {
+        return Err(FetchError::Setup(format!(
+            "--assume-role {:?}: give the role's name (e.g. iam-tighten-read), not an ARN",
+            m.role_name
+        )));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| FetchError::Setup(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(run(m, listed))
+}
+
+async fn run(m: &MultiConfig, listed: Option<Vec<String>>) -> Result<AccountsSummary> {
+    let cfg = &m.fetch;
+    let base = client::base_config(cfg).await?;
+    let base_clients = client::Clients::new(&base);
+    let who = client::identity(&base_clients.sts, &cfg.backoff).await?;
+    let accounts = match listed {
+        Some(accounts) => accounts,
+        None => organization_accounts(&base, cfg).await?,
+    };
+    eprintln!(
+        "fetch: {} accounts as {} (role {}) into {}",
+        accounts.len(),
+        who.arn,
+        m.role_name,
+        cfg.out.display()
+    );
+    std::fs::create_dir_all(&cfg.out)
+        .map_err(|e| FetchError::io(&cfg.out, "cannot create folder", e))?;
+
+    let mut summary = AccountsSummary {
+        out: cfg.out.clone(),
+        done: Vec::new(),
+        failed: BTreeMap::new(),
+    };
+    for (n, account) in accounts.iter().enumerate() {
+        let role_arn = format!(
+            "arn:{}:iam::{account}:role/{}",
+            who.partition,
+            m.role_name.trim_matches('/')
+        );
+        eprintln!(
+            "fetch: [{}/{}] account {account}: assuming {role_arn}",
+            n + 1,
+            accounts.len()
+        );
+        let sdk = client::assumed_config(&base, &role_arn, SESSION_NAME).await;
+        let clients = client::Clients::new(&sdk);
+        let mut account_cfg = cfg.clone();
+        account_cfg.out = cfg.out.join(account);
+        let fetched = match assume(&clients, &role_arn).await {
+            Ok(()) => super::run(&account_cfg, &clients, Some((account, &role_arn))).await,
+            Err(e) => Err(e),
+        };
+        match fetched {
+            Ok(done) => {
+                eprintln!(
+                    "fetch: account {account}: {} principals ({} fetched, {} kept, {} missing)",
+                    done.principals,
+                    done.fetched,
+                    done.skipped,
+                    done.missing.len()
+                );
+                summary.done.push(done);
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                eprintln!("fetch: account {account} FAILED (the others go on): {reason}");
+                summary.failed.insert(account.clone(), reason);
+            }
+        }
+        write_summary(m, &summary)?;
+    }
+    Ok(summary)
+}
+
+/// Starts the account's role session (the first call resolves the assumed-role credentials) and
+/// turns a refused `sts:AssumeRole` into a short reason: code and message, not the SDK's chain.
+async fn assume(clients: &client::Clients, role_arn: &str) -> Result<()> {
+    use aws_sdk_sts::config::http::HttpResponse;
+    use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+    use aws_sdk_sts::operation::assume_role::AssumeRoleError;
+
+    let Err(err) = clients.sts.get_caller_identity().send().await else {
+        return Ok(());
+    };
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(e) = source {
+        if let Some(refused) = e.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>() {
+            let code = refused.code().unwrap_or("error");
+            let message = refused.message().unwrap_or("no message");
+            let what = format!("sts:AssumeRole into {role_arn} refused: {code}: {message}");
+            return Err(if code.starts_with("AccessDenied") {
+                FetchError::AccessDenied(what)
+            } else {
+                FetchError::Aws(what)
+            });
+        }
+        source = e.source();
+    }
+    Err(FetchError::Aws(format!(
+        "sts:AssumeRole into {role_arn}, then GetCallerIdentity: {}",
+        aws_smithy_types::error::display::DisplayErrorContext(&err)
+    )))
+}
+
+/// The organisation's ACTIVE accounts, every page of `ListAccounts`, sorted.
+async fn organization_accounts(
+    base: &aws_config::SdkConfig,
+    cfg: &FetchConfig,
+) -> Result<Vec<String>> {
+    let org = aws_sdk_organizations::Client::new(base);
+    let mut accounts = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..super::MAX_PAGES {
+        let page = retry::call("ListAccounts", &cfg.backoff, || {
+            org.list_accounts().set_next_token(token.clone()).send()
+        })
+        .await
+        .map_err(|e| {
+            if e.is_access_denied()
+                || e.code.as_deref() == Some("AWSOrganizationsNotInUseException")
+            {
+                FetchError::AccessDenied(format!(
+                    "{e}\n  --organization needs organizations:ListAccounts in the management \
+                     (or a delegated administrator) account"
+                ))
+            } else {
+                FetchError::Aws(e.to_string())
+            }
+        })?;
+        for account in page.accounts() {
+            if is_active(account)
+                && let Some(id) = account.id()
+                && is_account_id(id)
+            {
+                accounts.push(id.to_string());
+            }
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    accounts.sort();
+    accounts.dedup();
+    if accounts.is_empty() {
+        return Err(FetchError::Aws(
+            "ListAccounts returned no ACTIVE account".into(),
+        ));
+    }
+    Ok(accounts)
+}
+
+/// ACTIVE by `State` (the newer field), else by the older `Status`.
+#[allow(deprecated)]
+fn is_active(account: &aws_sdk_organizations::types::Account) -> bool {
+    use aws_sdk_organizations::types::{AccountState, AccountStatus};
+    match (account.state(), account.status()) {
+        (Some(state), _) => *state == AccountState::Active,
+        (None, Some(status)) => *status == AccountStatus::Active,
+        (None, None) => false,
+    }
+}
+
+#[derive(Serialize)]
+struct SummaryFile<'a> {
+    role_name: &'a str,
+    accounts_from: String,
+    tool: String,
+    done: BTreeMap<&'a str, DoneAccount>,
+    failed: &'a BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct DoneAccount {
+    folder: String,
+    complete: bool,
+    principals: usize,
+    fetched: usize,
+    skipped: usize,
+    missing: usize,
+}
+
+/// `OUT/fetch-summary.json`, rewritten after each account (no credentials: ids and reasons).
+fn write_summary(m: &MultiConfig, s: &AccountsSummary) -> Result<()> {
+    let file = SummaryFile {
+        role_name: &m.role_name,
+        accounts_from: match &m.accounts {
+            AccountSource::File(path) => format!("file {}", path.display()),
+            AccountSource::Organization => "organization".into(),
+        },
+        tool: format!("iam-tighten {}", crate::VERSION),
+        done: s
+            .done
+            .iter()
+            .map(|d| {
+                (
+                    d.account_id.as_str(),
+                    DoneAccount {
+                        folder: d.account_id.clone(),
+                        complete: d.missing.is_empty(),
+                        principals: d.principals,
+                        fetched: d.fetched,
+                        skipped: d.skipped,
+                        missing: d.missing.len(),
+                    },
+                )
+            })
+            .collect(),
+        failed: &s.failed,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&file)
+        .map_err(|e| FetchError::Aws(format!("cannot serialize the summary: {e}")))?;
+    bytes.push(b'\n');
+    store::write_atomic(&s.out.join(SUMMARY_FILE), &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Vec<String>> {
+        let dir = tempfile::tempdir().map_err(|e| FetchError::Setup(e.to_string()))?;
+        let path = dir.path().join("accounts.txt");
+        std::fs::write(&path, text).map_err(|e| FetchError::Setup(e.to_string()))?;
+        read_accounts_file(&path)
+    }
+
+    #[test]
+    fn accounts_file_allows_comments_and_blank_lines() {
+        let got = read("# prod\n111111111111\n\n  222222222222  # shared\n111111111111\n");
+        assert_eq!(
+            got.ok(),
+            Some(vec!["111111111111".to_string(), "222222222222".to_string()])
+        );
+    }
+
+    #[test]
+    fn accounts_file_names_the_bad_line() {
+        let err = read("111111111111\n# ok\n12345\n")
+            .err()
+            .map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.contains("accounts.txt:3:"), "{err}");
+        assert!(err.contains("\"12345\""), "{err}");
+        assert!(read("# only comments\n").is_err());
+    }
+}
