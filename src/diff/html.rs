@@ -14,7 +14,7 @@ use super::{Change, ChangeKind};
 use crate::analysis::Sensitivity;
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
-use crate::report::html::chain;
+use crate::report::html::{chain, escape, thousands};
 
 const TEMPLATE: &str = include_str!("../../templates/diff.html");
 /// The report's stylesheet.
@@ -60,15 +60,7 @@ pub fn describe(kind: ChangeKind) -> &'static str {
 
 /// `12345` → `12,345`.
 fn num(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    thousands(&n.to_string())
 }
 
 fn signed(d: i64) -> String {
@@ -87,22 +79,6 @@ fn when(t: Option<Timestamp>) -> String {
 fn day(t: Option<Timestamp>) -> String {
     t.map(|t| t.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| "unknown".into())
-}
-
-/// HTML escaping for text and double-quoted attributes (as the report does; `/` stays readable).
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[derive(Serialize)]

@@ -93,7 +93,7 @@ fn base64(bytes: &[u8]) -> String {
 }
 
 /// HTML escaping for text and double-quoted attributes (tera's autoescape uses the same).
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
@@ -666,14 +666,19 @@ fn filter_num(v: &Value, _: &Args) -> tera::Result<Value> {
     if !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(Value::String(n));
     }
-    let mut out = String::from(sign);
+    Ok(Value::String(format!("{sign}{}", thousands(digits))))
+}
+
+/// `"12345"` → `"12,345"` (ASCII digits only).
+pub(crate) fn thousands(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
     }
-    Ok(Value::String(out))
+    out
 }
 
 /// Sort key of a sensitivity: critical 4 … low 1, none 0.
