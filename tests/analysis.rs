@@ -91,10 +91,11 @@ fn verdict(
         as_of: None,
     };
     let an = analysis::analyze(&[export], cat, &settings, &Config::default()).unwrap();
+    let id = cat
+        .lookup_full(action)
+        .unwrap_or_else(|| panic!("{action} not in catalog"));
     let f = an
-        .findings
-        .iter()
-        .find(|f| cat.full_name(f.action).eq_ignore_ascii_case(action))
+        .finding_for(0, id)
         .unwrap_or_else(|| panic!("{action} not granted"));
     (f.status, f.reason)
 }
@@ -340,21 +341,30 @@ fn pass_role_with_a_consumer_is_critical_privilege_escalation() {
         as_of: None,
     };
     let an = analysis::analyze(&[export], cat, &settings, &Config::default()).unwrap();
+    // Per action: the finding (group) that holds it and the action's own sensitivity.
     let get = |name: &str| {
-        an.findings
-            .iter()
-            .find(|f| cat.full_name(f.action) == name)
-            .unwrap()
+        let id = cat.lookup_full(name).unwrap();
+        let f = an.finding_for(0, id).unwrap();
+        let a = *an.actions(f).iter().find(|a| a.id == id).unwrap();
+        (f, a.sensitivity)
     };
-    assert_eq!(get("iam:PassRole").sensitivity, Sensitivity::Critical);
-    assert_eq!(
-        get("lambda:CreateFunction").sensitivity,
-        Sensitivity::Critical
-    );
-    assert_eq!(get("lambda:ListFunctions").sensitivity, Sensitivity::Low);
+    assert_eq!(get("iam:PassRole").1, Sensitivity::Critical);
+    assert_eq!(get("lambda:CreateFunction").1, Sensitivity::Critical);
+    assert_eq!(get("lambda:ListFunctions").1, Sensitivity::Low);
+    // Both lambda actions share one verdict: one finding, ranked by its highest sensitivity,
+    // counting each level.
+    let (lambda, _) = get("lambda:ListFunctions");
+    assert_eq!(lambda.count, 2);
+    assert_eq!(lambda.sensitivity, Sensitivity::Critical);
+    let c = an.sensitivity_counts(lambda);
+    assert_eq!((c.critical, c.low), (1, 1));
+    // iam:PassRole is never observable: unknown, not unused.
+    assert_eq!(get("iam:PassRole").0.reason, Reason::NotObservable);
+    assert_eq!(an.unused_by_sensitivity.critical, 1);
+    assert_eq!((an.totals.granted, an.totals.unknown), (3, 1));
     // Ranked: critical unused first, ranks are 1..n in order.
     assert_eq!(an.findings[0].rank, 1);
-    assert_eq!(an.findings[0].action, get("lambda:CreateFunction").action);
+    assert_eq!(an.findings[0].action, get("lambda:CreateFunction").0.action);
     assert!(an.findings.windows(2).all(|w| w[0].rank + 1 == w[1].rank));
     // Without the consumer, PassRole alone is high, not critical.
     let tmp = tempfile::tempdir().unwrap();
@@ -410,6 +420,7 @@ fn exclusions_mark_findings_and_expired_ones_warn() {
         "excluded findings keep their verdict"
     );
     assert_eq!(delete.exclusion, None, "the expired rule is not applied");
+    assert_eq!((send.count, delete.count), (1, 1), "the rule splits the group");
     assert_eq!(an.totals.excluded, 1);
     assert_eq!(an.totals.unused, 1);
     assert!(

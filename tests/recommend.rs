@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use iam_tighten::analysis::{
-    self, Analysis, BySensitivity, Config, Counts, Finding, PrincipalInfo, Reason, Sensitivity,
-    Settings, Status,
+    self, ActionLists, Analysis, BySensitivity, Config, Counts, Finding, GrantedAction,
+    PrincipalInfo, Reason, Sensitivity, Settings, Status,
 };
 use iam_tighten::catalog::{ActionSet, Catalog};
 use iam_tighten::input::{self, LoadOptions};
@@ -113,6 +113,7 @@ fn analysis<'c>(
     let mut e = Expander::new(catalog);
     let mut principals = Vec::new();
     let mut findings = Vec::new();
+    let mut lists = ActionLists::default();
     for p in &ex.principals {
         let g = principal_grants(p, ex, &mut e);
         let index = principals.len() as u32;
@@ -147,6 +148,12 @@ fn analysis<'c>(
             findings.push(Finding {
                 principal: index,
                 action: a,
+                actions: lists.single(GrantedAction {
+                    id: a,
+                    sensitivity: Sensitivity::Low,
+                    categories: 0,
+                }),
+                count: 1,
                 status: reason.status(),
                 reason,
                 sensitivity: Sensitivity::Low,
@@ -182,6 +189,7 @@ fn analysis<'c>(
         unused_by_sensitivity: BySensitivity::default(),
         timings: Vec::new(),
         by_principal,
+        action_lists: lists,
     }
 }
 

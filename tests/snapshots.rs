@@ -98,13 +98,25 @@ fn findings_csv_excerpt_and_counts() {
     let header = rdr.headers().unwrap().clone();
     let status = header.iter().position(|h| h == "status").unwrap();
     let reason = header.iter().position(|h| h == "reason").unwrap();
-    let sens = header.iter().position(|h| h == "sensitivity").unwrap();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let actions = col("actions");
+    let levels = ["critical", "high", "medium", "low"].map(|s| (s, col(&format!("{s}_actions"))));
+    // Actions (not rows) per status, reason and sensitivity: a row is a group of actions.
     let mut counts = std::collections::BTreeMap::new();
     for rec in rdr.records() {
         let rec = rec.unwrap();
-        *counts
-            .entry(format!("{} {} {}", &rec[status], &rec[reason], &rec[sens]))
-            .or_insert(0u64) += 1;
+        let n: u64 = rec[actions].parse().unwrap();
+        let mut sum = 0;
+        for (level, i) in levels {
+            let k: u64 = rec[i].parse().unwrap();
+            sum += k;
+            if k > 0 {
+                *counts
+                    .entry(format!("{} {} {level}", &rec[status], &rec[reason]))
+                    .or_insert(0u64) += k;
+            }
+        }
+        assert_eq!(sum, n, "per-sensitivity counts add up to `actions`");
     }
     let counts: Vec<String> = counts
         .into_iter()

@@ -3,6 +3,7 @@
 //! private to this module — everything public here is plain Rust structs.
 
 pub mod config;
+pub mod groups;
 pub mod identities;
 mod parquet;
 pub mod sensitivity;
@@ -14,6 +15,7 @@ use chrono::Duration;
 use serde::Serialize;
 
 pub use config::{Config, ExclusionRule};
+pub use groups::{ActionList, ActionLists, GrantedAction};
 pub use parquet::write_findings_parquet;
 pub use sensitivity::Sensitivity;
 
@@ -226,15 +228,16 @@ pub struct Counts {
 
 impl Counts {
     fn add(&mut self, f: &Finding) {
-        self.granted += 1;
+        let n = u64::from(f.count);
+        self.granted += n;
         if f.exclusion.is_some() && f.status == Status::Unused {
-            self.excluded += 1;
+            self.excluded += n;
             return;
         }
         match f.status {
-            Status::Used => self.used += 1,
-            Status::Unused => self.unused += 1,
-            Status::Unknown => self.unknown += 1,
+            Status::Used => self.used += n,
+            Status::Unused => self.unused += n,
+            Status::Unknown => self.unknown += n,
         }
     }
 }
@@ -249,13 +252,23 @@ pub struct BySensitivity {
 }
 
 impl BySensitivity {
-    fn add(&mut self, s: Sensitivity) {
-        match s {
-            Sensitivity::Critical => self.critical += 1,
-            Sensitivity::High => self.high += 1,
-            Sensitivity::Medium => self.medium += 1,
-            Sensitivity::Low => self.low += 1,
+    /// The counts of an action list (index `Sensitivity as usize`).
+    pub fn of_list(list: &ActionList) -> BySensitivity {
+        let n = |s: Sensitivity| u64::from(list.by_sensitivity[s as usize]);
+        BySensitivity {
+            critical: n(Sensitivity::Critical),
+            high: n(Sensitivity::High),
+            medium: n(Sensitivity::Medium),
+            low: n(Sensitivity::Low),
         }
+    }
+
+    pub fn add_list(&mut self, list: &ActionList) {
+        let o = BySensitivity::of_list(list);
+        self.critical += o.critical;
+        self.high += o.high;
+        self.medium += o.medium;
+        self.low += o.low;
     }
 
     pub fn at_or_above(&self, s: Sensitivity) -> u64 {
@@ -318,17 +331,25 @@ pub struct PrincipalInfo {
     pub services: Vec<ServiceSummary>,
 }
 
-/// One principal × granted action.
+/// One principal × a group of granted actions of one service that share one verdict (see
+/// `groups`): the same reason, evidence, granting policies, resource scope and condition.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     /// Index into `Analysis::principals`.
     pub principal: u32,
+    /// The group's first action (its only one when `count` is 1).
     #[serde(skip)]
     pub action: ActionId,
+    /// Id of the group's actions in `Analysis::action_lists`.
+    #[serde(skip)]
+    pub actions: u32,
+    /// How many actions the group has.
+    pub count: u32,
     pub status: Status,
     pub reason: Reason,
+    /// The highest sensitivity of the group's actions.
     pub sensitivity: Sensitivity,
-    /// Bit set of `sensitivity::category`.
+    /// Union of the actions' `sensitivity::category` bits.
     pub categories: u8,
     pub last_accessed: Option<Timestamp>,
     pub last_accessed_region: Option<String>,
@@ -343,6 +364,18 @@ pub struct Finding {
     pub exclusion: Option<usize>,
     /// 1 = the first thing to remove.
     pub rank: u32,
+}
+
+impl Finding {
+    /// Points the finding at a new (non-empty) action list.
+    fn set_actions(&mut self, lists: &mut ActionLists, actions: Vec<GrantedAction>) {
+        self.actions = lists.push(actions);
+        let list = lists.get(self.actions);
+        self.action = list.actions[0].id;
+        self.count = list.len() as u32;
+        self.sensitivity = list.highest;
+        self.categories = list.categories;
+    }
 }
 
 /// The result of `analyze`.
@@ -365,11 +398,40 @@ pub struct Analysis<'c> {
     pub timings: Vec<(&'static str, std::time::Duration)>,
     /// Per principal, the indices of its findings in `findings` (rank order).
     pub by_principal: Vec<Vec<u32>>,
+    /// The actions of every finding (`Finding::actions`).
+    pub action_lists: ActionLists,
 }
 
 impl Analysis<'_> {
     pub fn principal(&self, f: &Finding) -> &PrincipalInfo {
         &self.principals[f.principal as usize]
+    }
+
+    /// The actions of a finding, sorted by id.
+    pub fn actions(&self, f: &Finding) -> &[GrantedAction] {
+        &self.action_lists.get(f.actions).actions
+    }
+
+    /// Per sensitivity, how many of the finding's actions have it.
+    pub fn sensitivity_counts(&self, f: &Finding) -> BySensitivity {
+        BySensitivity::of_list(self.action_lists.get(f.actions))
+    }
+
+    /// The finding's actions as text: the action, `service:*`, or `service:Verb*` patterns and
+    /// names that match exactly its actions (see `groups::describe`).
+    pub fn action_text(&self, f: &Finding) -> &str {
+        self.action_lists.get(f.actions).text(self.catalog)
+    }
+
+    /// The access level of the finding's actions, `mixed` when they differ.
+    pub fn access_level(&self, f: &Finding) -> &'static str {
+        self.action_lists.get(f.actions).access_level(self.catalog)
+    }
+
+    /// The finding of principal `p` that covers action `a`, if `a` is granted to `p`.
+    pub fn finding_for(&self, p: usize, a: ActionId) -> Option<&Finding> {
+        self.findings_of(p)
+            .find(|f| self.actions(f).binary_search_by_key(&a, |g| g.id).is_ok())
     }
 
     /// The findings of principal `p` (an index into `principals`), in rank order.
@@ -407,6 +469,15 @@ pub fn analyze<'c>(
     let mut principals: Vec<PrincipalInfo> = Vec::new();
     let mut inputs = verdict::Inputs::default();
     let mut granted_by = Interner::default();
+    let mut lists = ActionLists::default();
+    let mut templates = groups::Templates::default();
+    let not_observable: Vec<bool> = catalog
+        .ids()
+        .map(|a| {
+            let info = catalog.action(a);
+            is_not_observable(&info.service, &info.name)
+        })
+        .collect();
 
     for export in exports {
         let (as_of, as_of_source) = match (settings.as_of, export.data_time) {
@@ -525,31 +596,14 @@ pub fn analyze<'c>(
                 created_ms: p.created.map(|t| t.timestamp_millis()),
                 window_start_ms: window_start.map(|t| t.timestamp_millis()),
             });
-            for a in grants.effective.iter() {
-                let sources: Vec<usize> = {
-                    let mut v: Vec<usize> = grants.sources(a).map(|s| s.policy).collect();
-                    v.sort_unstable();
-                    v.dedup();
-                    v
-                };
-                let text = sources
-                    .iter()
-                    .filter_map(|i| labels.get(*i).map(String::as_str))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                let gb = granted_by.intern(&text);
-                let info = catalog.action(a);
-                inputs.grants.push(verdict::GrantRow {
-                    p: pidx,
-                    a: a.0,
-                    svc: catalog.service_index(a),
-                    scoped: grants.is_scoped(a),
-                    conditional: grants.is_conditional(a),
-                    gb,
-                    not_observable: is_not_observable(&info.service, &info.name),
-                });
-            }
+            // The grants, grouped (shared by every principal with the same grant set), with the
+            // actions AWS tracks for this principal split off by their evidence.
+            let template = templates.get(&grants, catalog, &risks, &not_observable, &mut lists);
+            // Actions AWS tracks for this principal, by their evidence (last access and region):
+            // tracked actions with the same evidence share a verdict, so they stay one group.
+            let mut tracked: HashMap<ActionId, u32> = HashMap::new();
             if let Some(la) = la {
+                let mut evidence: HashMap<(Option<i64>, Option<&str>), u32> = HashMap::new();
                 for s in &la.services {
                     let Some(svc) = catalog.service_index_of(&s.namespace) else {
                         continue;
@@ -561,15 +615,59 @@ pub fn analyze<'c>(
                         region: s.region.clone(),
                     });
                     for t in s.tracked_actions.iter().flatten() {
-                        if let Some(id) = catalog.lookup(&s.namespace, &t.name) {
-                            inputs.actions.push(verdict::ActionRow {
-                                p: pidx,
-                                a: id.0,
-                                last_ms: t.last_accessed.map(|t| t.timestamp_millis()),
-                                region: t.region.clone(),
+                        let Some(id) = catalog.lookup(&s.namespace, &t.name) else {
+                            continue;
+                        };
+                        let last_ms = t.last_accessed.map(|t| t.timestamp_millis());
+                        let next = evidence.len() as u32;
+                        let ev = *evidence
+                            .entry((last_ms, t.region.as_deref()))
+                            .or_insert_with(|| {
+                                inputs.actions.push(verdict::ActionRow {
+                                    p: pidx,
+                                    a: next,
+                                    last_ms,
+                                    region: t.region.clone(),
+                                });
+                                next
                             });
-                        }
+                        // The first entry of an action listed twice wins (as the join did).
+                        tracked.entry(id).or_insert(ev);
                     }
+                }
+            }
+            let tracked_services: std::collections::HashSet<u32> =
+                tracked.keys().map(|id| catalog.service_index(*id)).collect();
+            for g in &template.groups {
+                let text = g
+                    .sources
+                    .iter()
+                    .filter_map(|i| labels.get(*i as usize).map(String::as_str))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let gb = granted_by.intern(&text);
+                let row = |list: u32, ev: Option<u32>| verdict::GrantRow {
+                    p: pidx,
+                    a: ev.unwrap_or(verdict::NO_ACTION),
+                    svc: g.service,
+                    list,
+                    scoped: g.scoped,
+                    conditional: g.conditional,
+                    gb,
+                    not_observable: g.not_observable,
+                };
+                if !tracked_services.contains(&g.service) {
+                    inputs.grants.push(row(g.list, None));
+                    continue;
+                }
+                let mut parts: std::collections::BTreeMap<Option<u32>, Vec<GrantedAction>> =
+                    std::collections::BTreeMap::new();
+                for a in &lists.get(g.list).actions {
+                    parts.entry(tracked.get(&a.id).copied()).or_default().push(*a);
+                }
+                for (ev, actions) in parts {
+                    let list = lists.push(actions);
+                    inputs.grants.push(row(list, ev));
                 }
             }
 
@@ -626,18 +724,6 @@ pub fn analyze<'c>(
         }
     }
 
-    for (a, r) in risks.iter().enumerate() {
-        inputs.attrs.push(verdict::AttrRow {
-            a: a as u32,
-            sensitivity: r.sensitivity as u32,
-            combo: match r.combo {
-                sensitivity::Combo::None => 0,
-                sensitivity::Combo::PassRole => 1,
-                sensitivity::Combo::Consumer => 2,
-            },
-        });
-    }
-
     timings.push(("expand", started.elapsed()));
     let started = std::time::Instant::now();
     let verdicts = verdict::compute(&inputs).map_err(|e| Error::Analysis(e.to_string()))?;
@@ -646,7 +732,7 @@ pub fn analyze<'c>(
     let mut findings: Vec<Finding> = Vec::with_capacity(verdicts.len());
     for v in verdicts {
         let p = &principals[v.p as usize];
-        let action = ActionId(v.a);
+        let list = lists.get(v.list);
         let reason = Reason::from_code(v.reason);
         let as_of = p.as_of;
         let last = v.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
@@ -654,17 +740,15 @@ pub fn analyze<'c>(
             (Some(t), Some(l)) => Some((t - l).num_days()),
             _ => None,
         };
-        let mut categories = risks[action.0 as usize].categories;
-        if v.combo_hit {
-            categories |= sensitivity::category::PRIVILEGE_ESCALATION;
-        }
         findings.push(Finding {
             principal: v.p,
-            action,
+            action: list.actions[0].id,
+            actions: v.list,
+            count: list.len() as u32,
             status: reason.status(),
             reason,
-            sensitivity: Sensitivity::from_u8(v.sensitivity as u8),
-            categories,
+            sensitivity: list.highest,
+            categories: list.categories,
             last_accessed: last,
             last_accessed_region: v.region,
             days_since_access: days,
@@ -676,7 +760,7 @@ pub fn analyze<'c>(
         });
     }
 
-    // Exclusions.
+    // Exclusions. A rule with an action pattern that covers part of a group splits it.
     let gb_texts = granted_by.into_vec();
     let mut rule_sets = Vec::new();
     for rule in &config.exclusions {
@@ -686,46 +770,63 @@ pub fn analyze<'c>(
             .map(|pat| expander.expand_pattern(pat));
         rule_sets.push(set);
     }
-    for f in &mut findings {
-        let p = &principals[f.principal as usize];
-        for (i, rule) in config.exclusions.iter_mut().enumerate() {
-            if rule.expired {
-                continue;
-            }
-            if let Some(acct) = &rule.account
-                && acct != &p.account_id
-            {
-                continue;
-            }
-            if let Some(g) = &rule.principal_glob
-                && !(g.is_match(&p.name) || g.is_match(&p.arn))
-            {
-                continue;
-            }
-            if let Some(Some(set)) = rule_sets.get(i)
-                && !set.contains(f.action)
-            {
-                continue;
-            }
-            if let Some(g) = &rule.policy_glob {
-                let text = &gb_texts[f.granted_by as usize];
-                let hit = text.split("; ").any(|label| {
-                    let name = label.rsplit(':').next().unwrap_or(label);
-                    g.is_match(name)
-                });
-                if !hit {
+    if config.exclusions.iter().any(|r| !r.expired) {
+        let mut work: Vec<(Finding, usize)> = findings.into_iter().rev().map(|f| (f, 0)).collect();
+        findings = Vec::with_capacity(work.len());
+        while let Some((mut f, first_rule)) = work.pop() {
+            let p = &principals[f.principal as usize];
+            for (i, rule) in config.exclusions.iter_mut().enumerate().skip(first_rule) {
+                if rule.expired {
                     continue;
                 }
+                if let Some(acct) = &rule.account
+                    && acct != &p.account_id
+                {
+                    continue;
+                }
+                if let Some(g) = &rule.principal_glob
+                    && !(g.is_match(&p.name) || g.is_match(&p.arn))
+                {
+                    continue;
+                }
+                if let Some(g) = &rule.policy_glob {
+                    let text = &gb_texts[f.granted_by as usize];
+                    let hit = text.split("; ").any(|label| {
+                        let name = label.rsplit(':').next().unwrap_or(label);
+                        g.is_match(name)
+                    });
+                    if !hit {
+                        continue;
+                    }
+                }
+                if let Some(Some(set)) = rule_sets.get(i) {
+                    let (inside, outside): (Vec<GrantedAction>, Vec<GrantedAction>) = lists
+                        .get(f.actions)
+                        .actions
+                        .iter()
+                        .partition(|a| set.contains(a.id));
+                    if inside.is_empty() {
+                        continue;
+                    }
+                    if !outside.is_empty() {
+                        // The part outside the rule is checked against the following rules.
+                        let mut rest = f.clone();
+                        rest.set_actions(&mut lists, outside);
+                        work.push((rest, i + 1));
+                        f.set_actions(&mut lists, inside);
+                    }
+                }
+                rule.matched += u64::from(f.count);
+                f.exclusion = Some(rule.id);
+                break;
             }
-            rule.matched += 1;
-            f.exclusion = Some(rule.id);
-            break;
+            findings.push(f);
         }
     }
 
     // Rank: actionable unused first (sensitivity, broad scope, service, principal, action),
     // then excluded / not actionable unused, then unknown, then used.
-    // One packed key per finding; (principal, action) is unique, so the order is total.
+    // (principal, first action) is unique (a principal's groups are disjoint), so the order is total.
     let key = |f: &Finding| -> (u8, u8, bool, u32, u32, u32) {
         let p = &principals[f.principal as usize];
         let tier = match f.status {
@@ -764,6 +865,7 @@ pub fn analyze<'c>(
         vec![BTreeMap::new(); principals.len()];
     for (i, f) in findings.iter_mut().enumerate() {
         f.rank = i as u32 + 1;
+        let list = lists.get(f.actions);
         let p = &mut principals[f.principal as usize];
         p.counts.add(f);
         totals.add(f);
@@ -780,9 +882,14 @@ pub fn analyze<'c>(
             });
         entry.counts.add(f);
         if f.status == Status::Unused && f.exclusion.is_none() && p.actionable {
-            p.unused_by_sensitivity.add(f.sensitivity);
-            p.score += f.sensitivity.weight();
-            by_sens.add(f.sensitivity);
+            p.unused_by_sensitivity.add_list(list);
+            p.score += list
+                .by_sensitivity
+                .iter()
+                .enumerate()
+                .map(|(s, n)| Sensitivity::from_u8(s as u8).weight() * u64::from(*n))
+                .sum::<u64>();
+            by_sens.add_list(list);
             entry.highest_unused_sensitivity =
                 entry.highest_unused_sensitivity.max(Some(f.sensitivity));
         }
@@ -791,9 +898,9 @@ pub fn analyze<'c>(
                 .get(*label)
                 .and_then(|i| p.policies.get_mut(*i))
             {
-                pi.grants += 1;
+                pi.grants += u64::from(f.count);
                 if f.status == Status::Unused && f.exclusion.is_none() {
-                    pi.unused += 1;
+                    pi.unused += u64::from(f.count);
                 }
             }
         }
@@ -829,6 +936,7 @@ pub fn analyze<'c>(
         unused_by_sensitivity: by_sens,
         timings,
         by_principal,
+        action_lists: lists,
     })
 }
 

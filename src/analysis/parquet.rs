@@ -41,6 +41,7 @@ fn findings_frame(an: &Analysis<'_>, f: &[crate::analysis::Finding]) -> PolarsRe
     let n = f.len();
     let strs = |g: &dyn Fn(usize) -> String| (0..n).map(g).collect::<Vec<String>>();
     let cat = an.catalog;
+    let counts: Vec<_> = f.iter().map(|x| an.sensitivity_counts(x)).collect();
     let last: Vec<Option<i64>> = f
         .iter()
         .map(|x| x.last_accessed.map(|t| t.timestamp_millis()))
@@ -61,16 +62,39 @@ fn findings_frame(an: &Analysis<'_>, f: &[crate::analysis::Finding]) -> PolarsRe
             "service".into(),
             strs(&|i| cat.action(f[i].action).service.to_string()),
         ),
-        Column::new("action".into(), strs(&|i| cat.full_name(f[i].action))),
+        Column::new(
+            "action".into(),
+            strs(&|i| an.action_text(&f[i]).to_string()),
+        ),
+        Column::new(
+            "actions".into(),
+            f.iter().map(|x| x.count).collect::<Vec<_>>(),
+        ),
         Column::new(
             "access_level".into(),
-            strs(&|i| cat.action(f[i].action).level.as_str().to_string()),
+            strs(&|i| an.access_level(&f[i]).to_string()),
         ),
         Column::new("status".into(), strs(&|i| f[i].status.as_str().to_string())),
         Column::new("reason".into(), strs(&|i| f[i].reason.as_str().to_string())),
         Column::new(
             "sensitivity".into(),
             strs(&|i| f[i].sensitivity.as_str().to_string()),
+        ),
+        Column::new(
+            "critical_actions".into(),
+            (0..n).map(|i| counts[i].critical).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "high_actions".into(),
+            (0..n).map(|i| counts[i].high).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "medium_actions".into(),
+            (0..n).map(|i| counts[i].medium).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "low_actions".into(),
+            (0..n).map(|i| counts[i].low).collect::<Vec<_>>(),
         ),
         Column::new(
             "risk_categories".into(),

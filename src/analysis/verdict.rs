@@ -1,6 +1,8 @@
 //! The polars part of the analysis: join grants with last-accessed data and decide verdicts.
 //!
 //! Inputs arrive as plain rows; outputs leave as plain rows. Column names are constants.
+//! A grant row is a group of actions (see `groups`); the actions AWS tracks for the principal are
+//! grouped by their evidence (last access, region), and only those rows join action-level data.
 
 use polars::prelude::*;
 
@@ -13,6 +15,7 @@ const SVC: &str = "svc";
 const SCOPED: &str = "scoped";
 const CONDITIONAL: &str = "conditional";
 const GB: &str = "gb";
+const LIST: &str = "list";
 const NOT_OBS: &str = "not_observable";
 const HAS_LA: &str = "has_la";
 const CREATED: &str = "created_ms";
@@ -23,18 +26,20 @@ const SVC_REGION: &str = "svc_region";
 const TRACKED: &str = "tracked";
 const ACT_LAST: &str = "act_last_ms";
 const ACT_REGION: &str = "act_region";
-const SENS: &str = "sensitivity";
-const COMBO: &str = "combo";
-const HAS_PASSROLE: &str = "has_passrole";
-const HAS_CONSUMER: &str = "has_consumer";
-const COMBO_HIT: &str = "combo_hit";
 const REASON: &str = "reason";
 const LAST: &str = "last_ms";
 const REGION: &str = "region";
 
+/// `GrantRow::a` of a row that is not a single tracked action.
+pub const NO_ACTION: u32 = u32::MAX;
+
 pub struct GrantRow {
     pub p: u32,
+    /// For actions AWS tracks for this principal: the id of their evidence (an `ActionRow::a`
+    /// of the same principal); else `NO_ACTION`.
     pub a: u32,
+    /// The group's action list (`ActionLists` id).
+    pub list: u32,
     pub svc: u32,
     pub scoped: bool,
     pub conditional: bool,
@@ -56,18 +61,14 @@ pub struct ServiceRow {
     pub region: Option<String>,
 }
 
+/// Action-level evidence of a principal: one row per distinct (last access, region) of its
+/// tracked actions.
 pub struct ActionRow {
     pub p: u32,
+    /// Evidence id, unique per principal.
     pub a: u32,
     pub last_ms: Option<i64>,
     pub region: Option<String>,
-}
-
-pub struct AttrRow {
-    pub a: u32,
-    pub sensitivity: u32,
-    /// 0 none, 1 iam:PassRole, 2 a service action that consumes a passed role.
-    pub combo: u32,
 }
 
 #[derive(Default)]
@@ -76,15 +77,12 @@ pub struct Inputs {
     pub principals: Vec<PrincipalRow>,
     pub services: Vec<ServiceRow>,
     pub actions: Vec<ActionRow>,
-    pub attrs: Vec<AttrRow>,
 }
 
 pub struct VerdictRow {
     pub p: u32,
-    pub a: u32,
+    pub list: u32,
     pub reason: u32,
-    pub sensitivity: u32,
-    pub combo_hit: bool,
     pub last_ms: Option<i64>,
     pub region: Option<String>,
     pub gb: u32,
@@ -96,12 +94,13 @@ fn u32_col(name: &str, v: Vec<u32>) -> Column {
     Column::new(name.into(), v)
 }
 
-fn frames(inputs: &Inputs) -> PolarsResult<[DataFrame; 5]> {
+fn frames(inputs: &Inputs) -> PolarsResult<[DataFrame; 4]> {
     let g = &inputs.grants;
     let grants = DataFrame::new_infer_height(vec![
         u32_col(P, g.iter().map(|r| r.p).collect()),
         u32_col(A, g.iter().map(|r| r.a).collect()),
         u32_col(SVC, g.iter().map(|r| r.svc).collect()),
+        u32_col(LIST, g.iter().map(|r| r.list).collect()),
         Column::new(
             SCOPED.into(),
             g.iter().map(|r| r.scoped).collect::<Vec<_>>(),
@@ -160,13 +159,7 @@ fn frames(inputs: &Inputs) -> PolarsResult<[DataFrame; 5]> {
             ac.iter().map(|r| r.region.clone()).collect::<Vec<_>>(),
         ),
     ])?;
-    let at = &inputs.attrs;
-    let attrs = DataFrame::new_infer_height(vec![
-        u32_col(A, at.iter().map(|r| r.a).collect()),
-        u32_col(SENS, at.iter().map(|r| r.sensitivity).collect()),
-        u32_col(COMBO, at.iter().map(|r| r.combo).collect()),
-    ])?;
-    Ok([grants, principals, services, actions, attrs])
+    Ok([grants, principals, services, actions])
 }
 
 fn left(on: &[&str]) -> (Vec<Expr>, Vec<Expr>, JoinArgs) {
@@ -183,7 +176,7 @@ pub fn compute(inputs: &Inputs) -> PolarsResult<Vec<VerdictRow>> {
     if inputs.grants.is_empty() {
         return Ok(Vec::new());
     }
-    let [grants, principals, services, actions, attrs] = frames(inputs)?;
+    let [grants, principals, services, actions] = frames(inputs)?;
 
     // Services in the last-accessed reports may be listed more than once across pages merged by
     // hand; keep one row per key so the joins stay one-to-one.
@@ -194,22 +187,12 @@ pub fn compute(inputs: &Inputs) -> PolarsResult<Vec<VerdictRow>> {
         .lazy()
         .unique(Some(cols([P, A])), UniqueKeepStrategy::First);
 
-    let (l, r, args) = left(&[A]);
-    let joined = grants.lazy().join(attrs.lazy(), l, r, args);
     let (l, r, args) = left(&[P]);
-    let joined = joined.join(principals.lazy(), l, r, args);
+    let joined = grants.lazy().join(principals.lazy(), l, r, args);
     let (l, r, args) = left(&[P, SVC]);
     let joined = joined.join(services, l, r, args);
     let (l, r, args) = left(&[P, A]);
     let joined = joined.join(actions, l, r, args);
-
-    // iam:PassRole combination: per principal, does it hold PassRole and a consumer action?
-    let combos = joined.clone().group_by([col(P)]).agg([
-        col(COMBO).eq(lit(1u32)).any(true).alias(HAS_PASSROLE),
-        col(COMBO).eq(lit(2u32)).any(true).alias(HAS_CONSUMER),
-    ]);
-    let (l, r, args) = left(&[P]);
-    let joined = joined.join(combos, l, r, args);
 
     let svc_seen = col(SVC_SEEN).fill_null(lit(false));
     let tracked = col(TRACKED).fill_null(lit(false));
@@ -240,15 +223,9 @@ pub fn compute(inputs: &Inputs) -> PolarsResult<Vec<VerdictRow>> {
         .or(col(REASON).eq(code(Reason::ActionLastAccessedBeforeWindow)))
         .or(col(REASON).eq(code(Reason::ServiceNotAccessed)));
     let too_new = col(CREATED).is_null().or(col(CREATED).gt_eq(ws));
-    let combo_hit = col(COMBO)
-        .eq(lit(1u32))
-        .and(col(HAS_CONSUMER))
-        .or(col(COMBO).eq(lit(2u32)).and(col(HAS_PASSROLE)));
-
     let out = joined
         .with_columns([
             reason.alias(REASON),
-            combo_hit.alias(COMBO_HIT),
             when(tracked.clone())
                 .then(col(ACT_LAST))
                 .otherwise(col(SVC_LAST))
@@ -258,22 +235,14 @@ pub fn compute(inputs: &Inputs) -> PolarsResult<Vec<VerdictRow>> {
                 .otherwise(col(SVC_REGION))
                 .alias(REGION),
         ])
-        .with_columns([
-            when(unused.and(too_new))
-                .then(code(Reason::PrincipalTooNew))
-                .otherwise(col(REASON))
-                .alias(REASON),
-            when(col(COMBO_HIT))
-                .then(lit(3u32))
-                .otherwise(col(SENS))
-                .alias(SENS),
-        ])
+        .with_columns([when(unused.and(too_new))
+            .then(code(Reason::PrincipalTooNew))
+            .otherwise(col(REASON))
+            .alias(REASON)])
         .select([
             col(P),
-            col(A),
+            col(LIST),
             col(REASON).cast(DataType::UInt32),
-            col(SENS).cast(DataType::UInt32),
-            col(COMBO_HIT).fill_null(lit(false)),
             col(LAST),
             col(REGION),
             col(GB),
@@ -283,10 +252,8 @@ pub fn compute(inputs: &Inputs) -> PolarsResult<Vec<VerdictRow>> {
         .collect()?;
 
     let p = out.column(P)?.u32()?;
-    let a = out.column(A)?.u32()?;
+    let list = out.column(LIST)?.u32()?;
     let reason = out.column(REASON)?.u32()?;
-    let sens = out.column(SENS)?.u32()?;
-    let hit = out.column(COMBO_HIT)?.bool()?;
     let last = out.column(LAST)?.i64()?;
     let region = out.column(REGION)?.str()?;
     let gb = out.column(GB)?.u32()?;
@@ -296,10 +263,8 @@ pub fn compute(inputs: &Inputs) -> PolarsResult<Vec<VerdictRow>> {
     for i in 0..out.height() {
         rows.push(VerdictRow {
             p: p.get(i).unwrap_or_default(),
-            a: a.get(i).unwrap_or_default(),
+            list: list.get(i).unwrap_or_default(),
             reason: reason.get(i).unwrap_or(Reason::NoLastAccessedData.code()),
-            sensitivity: sens.get(i).unwrap_or_default(),
-            combo_hit: hit.get(i).unwrap_or(false),
             last_ms: last.get(i),
             region: region.get(i).map(str::to_string),
             gb: gb.get(i).unwrap_or_default(),

@@ -220,25 +220,30 @@ impl Side {
                 actionable: p.actionable,
             })
             .collect();
-        let findings = an
-            .findings
-            .iter()
-            .map(|f| SideFinding {
-                principal_arn: an.principal(f).arn.clone(),
-                action: an.catalog.full_name(f.action),
-                service: an.catalog.action(f.action).service.to_string(),
-                status: f.status,
-                reason: f.reason,
-                sensitivity: f.sensitivity,
-                last_accessed: f.last_accessed,
-                granted_by: an
-                    .granted_by
-                    .get(f.granted_by as usize)
-                    .cloned()
-                    .unwrap_or_default(),
-                excluded: f.exclusion.is_some(),
-            })
-            .collect();
+        // Per action: a diff names exactly what changed, even where a group of actions splits.
+        let mut findings = Vec::new();
+        for f in &an.findings {
+            let arn = &an.principal(f).arn;
+            let service = an.catalog.action(f.action).service.to_string();
+            let granted_by = an
+                .granted_by
+                .get(f.granted_by as usize)
+                .cloned()
+                .unwrap_or_default();
+            for a in an.actions(f) {
+                findings.push(SideFinding {
+                    principal_arn: arn.clone(),
+                    action: an.catalog.full_name(a.id),
+                    service: service.clone(),
+                    status: f.status,
+                    reason: f.reason,
+                    sensitivity: a.sensitivity,
+                    last_accessed: f.last_accessed,
+                    granted_by: granted_by.clone(),
+                    excluded: f.exclusion.is_some(),
+                });
+            }
+        }
         Side {
             accounts,
             principals,

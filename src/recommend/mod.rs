@@ -198,12 +198,14 @@ fn verdict_sets(analysis: &Analysis<'_>) -> Vec<(ActionSet, ActionSet, ActionSet
         let Some(s) = sets.get_mut(f.principal as usize) else {
             continue;
         };
-        if is_removable(f) {
-            s.0.insert(f.action);
-        } else {
-            s.1.insert(f.action);
-            if f.status == Status::Unknown {
-                s.2.insert(f.action);
+        for a in analysis.actions(f) {
+            if is_removable(f) {
+                s.0.insert(a.id);
+            } else {
+                s.1.insert(a.id);
+                if f.status == Status::Unknown {
+                    s.2.insert(a.id);
+                }
             }
         }
     }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::{
     Apply, DIR, PrincipalPlan, RecommendationSummary, diff, is_removable, summarise, write_error,
 };
-use crate::analysis::{Analysis, Status};
+use crate::analysis::{ActionList, Analysis, Finding, GrantedAction, Sensitivity, Status};
 use crate::error::Result;
 use crate::model::Export;
 use crate::policy::PolicyKind;
@@ -179,7 +179,6 @@ fn readme(
     apply: &[String],
     rollback: &[String],
 ) -> String {
-    let c = analysis.catalog;
     let info = &analysis.principals[plan.analysis_index];
     let mut s = String::new();
     let _ = writeln!(
@@ -301,26 +300,26 @@ fn readme(
     }
     s.push_str("```\n\n");
 
-    // Removed and kept actions, in rank order.
-    let mine: Vec<_> = analysis.findings_of(plan.analysis_index).collect();
-    let gone: Vec<_> = mine
-        .iter()
-        .filter(|f| is_removable(f) && !plan.after.contains(f.action))
-        .collect();
+    // Removed and kept actions, in rank order, a row per finding (group of actions) and decision.
+    let rows = decision_rows(plan, analysis);
+    let gone: Vec<&DecisionRow<'_>> = rows.iter().filter(|r| r.decision == "removed").collect();
+    let gone_actions: usize = gone.iter().map(|r| r.count).sum();
     let _ = writeln!(
         s,
-        "## Removed ({})\n\nEach was found unused: the reason says how. Every action, kept or removed, is in `actions.csv`.\n",
-        gone.len()
+        "## Removed ({gone_actions} action(s))\n\nEach was found unused: the reason says how. Every action, kept or removed, is in `actions.csv`.\n",
     );
-    s.push_str("| Action | Sensitivity | Reason | Last accessed |\n|---|---|---|---|\n");
-    for f in gone.iter().take(LIST_LIMIT) {
+    s.push_str(
+        "| Action(s) | Count | Sensitivity | Reason | Last accessed |\n|---|---|---|---|---|\n",
+    );
+    for r in gone.iter().take(LIST_LIMIT) {
         let _ = writeln!(
             s,
-            "| `{}` | {} | {} | {} |",
-            c.full_name(f.action),
-            f.sensitivity.as_str(),
-            f.reason.as_str(),
-            f.last_accessed
+            "| `{}` | {} | {} | {} | {} |",
+            r.text,
+            r.count,
+            r.sensitivity.as_str(),
+            r.f.reason.as_str(),
+            r.f.last_accessed
                 .map_or("never (in AWS's tracking period)".into(), |t| t
                     .to_rfc3339())
         );
@@ -328,70 +327,123 @@ fn readme(
     if gone.len() > LIST_LIMIT {
         let _ = writeln!(
             s,
-            "\n… and {} more in `actions.csv`.",
+            "\n… and {} more rows in `actions.csv`.",
             gone.len() - LIST_LIMIT
         );
     }
-    let unknown: Vec<_> = mine
+    let unknown: Vec<&DecisionRow<'_>> = rows
         .iter()
-        .filter(|f| f.status == Status::Unknown)
+        .filter(|r| r.f.status == Status::Unknown)
         .collect();
+    let unknown_actions: usize = unknown.iter().map(|r| r.count).sum();
     let _ = writeln!(
         s,
-        "\n## Kept although not proven used ({})\n\nThe analysis cannot tell whether these are used, so they stay granted:\n",
-        unknown.len()
+        "\n## Kept although not proven used ({unknown_actions} action(s))\n\nThe analysis cannot tell whether these are used, so they stay granted:\n",
     );
-    s.push_str("| Action | Reason | Why it is kept |\n|---|---|---|\n");
-    for f in unknown.iter().take(LIST_LIMIT) {
+    s.push_str("| Action(s) | Count | Reason | Why it is kept |\n|---|---|---|---|\n");
+    for r in unknown.iter().take(LIST_LIMIT) {
         let _ = writeln!(
             s,
-            "| `{}` | {} | {} |",
-            c.full_name(f.action),
-            f.reason.as_str(),
-            f.reason.explain()
+            "| `{}` | {} | {} | {} |",
+            r.text,
+            r.count,
+            r.f.reason.as_str(),
+            r.f.reason.explain()
         );
     }
     if unknown.len() > LIST_LIMIT {
         let _ = writeln!(
             s,
-            "\n… and {} more in `actions.csv`.",
+            "\n… and {} more rows in `actions.csv`.",
             unknown.len() - LIST_LIMIT
         );
     }
-    let excluded = mine
+    let excluded: usize = rows
         .iter()
-        .filter(|f| f.status == Status::Unused && f.exclusion.is_some())
-        .count();
+        .filter(|r| r.f.status == Status::Unused && r.f.exclusion.is_some())
+        .map(|r| r.count)
+        .sum();
     if excluded > 0 {
         let _ = writeln!(
             s,
             "\n{excluded} unused action(s) are kept because an exclusion rule of the config covers them."
         );
     }
-    let still: Vec<_> = mine
+    let still: usize = rows
         .iter()
-        .filter(|f| is_removable(f) && plan.after.contains(f.action))
-        .collect();
-    if !still.is_empty() {
+        .filter(|r| r.decision == "still_granted")
+        .map(|r| r.count)
+        .sum();
+    if still > 0 {
         let _ = writeln!(
             s,
-            "\n{} unused action(s) stay granted after this change (through a group's policy, or a policy this \
+            "\n{still} unused action(s) stay granted after this change (through a group's policy, or a policy this \
              recommendation does not change); they are marked `still_granted` in `actions.csv`.",
-            still.len()
         );
     }
     s
+}
+
+/// A finding's actions that get one decision: `removed`, `still_granted` (removable, but the
+/// tightened policies still grant them) or `kept`.
+struct DecisionRow<'a> {
+    f: &'a Finding,
+    decision: &'static str,
+    text: String,
+    count: usize,
+    sensitivity: Sensitivity,
+}
+
+/// The principal's findings in rank order, a removable finding split by whether the plan removes
+/// each of its actions.
+fn decision_rows<'a>(plan: &PrincipalPlan, analysis: &'a Analysis<'_>) -> Vec<DecisionRow<'a>> {
+    let c = analysis.catalog;
+    let mut rows = Vec::new();
+    for f in analysis.findings_of(plan.analysis_index) {
+        let whole = |decision| DecisionRow {
+            f,
+            decision,
+            text: analysis.action_text(f).to_string(),
+            count: f.count as usize,
+            sensitivity: f.sensitivity,
+        };
+        if !is_removable(f) {
+            rows.push(whole("kept"));
+            continue;
+        }
+        let (still, removed): (Vec<GrantedAction>, Vec<GrantedAction>) = analysis
+            .actions(f)
+            .iter()
+            .partition(|a| plan.after.contains(a.id));
+        if still.is_empty() {
+            rows.push(whole("removed"));
+        } else if removed.is_empty() {
+            rows.push(whole("still_granted"));
+        } else {
+            for (decision, part) in [("removed", removed), ("still_granted", still)] {
+                let list = ActionList::from_actions(part);
+                rows.push(DecisionRow {
+                    f,
+                    decision,
+                    text: list.text(c).to_string(),
+                    count: list.len(),
+                    sensitivity: list.highest,
+                });
+            }
+        }
+    }
+    rows
 }
 
 fn actions_csv(
     plan: &PrincipalPlan,
     analysis: &Analysis<'_>,
 ) -> std::result::Result<Vec<u8>, String> {
-    let c = analysis.catalog;
     let mut w = csv::Writer::from_writer(Vec::new());
     let e = |e: csv::Error| e.to_string();
     w.write_record([
         "action",
+        "actions",
         "decision",
         "status",
         "reason",
@@ -400,22 +452,18 @@ fn actions_csv(
         "exclusion",
     ])
     .map_err(e)?;
-    for f in analysis.findings_of(plan.analysis_index) {
-        let decision = if is_removable(f) && !plan.after.contains(f.action) {
-            "removed"
-        } else if is_removable(f) {
-            "still_granted"
-        } else {
-            "kept"
-        };
+    for r in decision_rows(plan, analysis) {
         w.write_record([
-            c.full_name(f.action).as_str(),
-            decision,
-            f.status.as_str(),
-            f.reason.as_str(),
-            &f.last_accessed.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            f.sensitivity.as_str(),
-            &f.exclusion.map(|x| x.to_string()).unwrap_or_default(),
+            r.text.as_str(),
+            &r.count.to_string(),
+            r.decision,
+            r.f.status.as_str(),
+            r.f.reason.as_str(),
+            &r.f.last_accessed
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+            r.sensitivity.as_str(),
+            &r.f.exclusion.map(|x| x.to_string()).unwrap_or_default(),
         ])
         .map_err(e)?;
     }

@@ -12,17 +12,22 @@ use crate::analysis::sensitivity::category;
 use crate::analysis::{Analysis, PrincipalInfo, Sensitivity};
 use crate::model::Timestamp;
 
-pub const FINDINGS_HEADER: [&str; 21] = [
+pub const FINDINGS_HEADER: [&str; 26] = [
     "account_id",
     "principal_type",
     "principal_name",
     "principal_arn",
     "service",
     "action",
+    "actions",
     "access_level",
     "status",
     "reason",
     "sensitivity",
+    "critical_actions",
+    "high_actions",
+    "medium_actions",
+    "low_actions",
     "risk_categories",
     "last_accessed",
     "last_accessed_region",
@@ -120,7 +125,7 @@ fn writer<W: Write>(w: W) -> Out<W> {
 }
 
 /// Every finding, in rank order. Written straight from the analysis (no per-row view struct):
-/// this file has one row per principal × granted action, millions for a large organisation.
+/// one row per principal × group of actions, hundreds of thousands for a large organisation.
 pub fn write_findings<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> {
     let mut out = writer(w);
     out.row(FINDINGS_HEADER)?;
@@ -145,11 +150,16 @@ pub fn write_findings<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> 
             rec.push_field(c.as_bytes());
         }
         rec.push_field(info.service.as_bytes());
-        rec.push_field(an.catalog.full_name(f.action).as_bytes());
-        rec.push_field(info.level.as_str().as_bytes());
+        rec.push_field(an.action_text(f).as_bytes());
+        rec.push_field(f.count.to_string().as_bytes());
+        rec.push_field(an.access_level(f).as_bytes());
         rec.push_field(f.status.as_str().as_bytes());
         rec.push_field(f.reason.as_str().as_bytes());
         rec.push_field(f.sensitivity.as_str().as_bytes());
+        let counts = an.sensitivity_counts(f);
+        for n in [counts.critical, counts.high, counts.medium, counts.low] {
+            rec.push_field(n.to_string().as_bytes());
+        }
         rec.push_field(category::names(f.categories).join(";").as_bytes());
         rec.push_field(ts(f.last_accessed).as_bytes());
         let region = f.last_accessed_region.as_deref().unwrap_or_default();

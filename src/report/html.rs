@@ -300,9 +300,10 @@ fn section<'a>(id: String, p: &'a PrincipalView) -> Section<'a> {
     let mut groups: Vec<ServiceGroup<'a>> = Vec::new();
     let mut evidence: Vec<(Reason, u64)> = Vec::new();
     for f in &p.unused {
+        let n = u64::from(f.actions);
         match evidence.iter_mut().find(|(r, _)| *r == f.reason) {
-            Some((_, n)) => *n += 1,
-            None => evidence.push((f.reason, 1)),
+            Some((_, c)) => *c += n,
+            None => evidence.push((f.reason, n)),
         }
         let at = match groups.iter().position(|g| g.service == f.service) {
             Some(i) => i,
@@ -326,12 +327,11 @@ fn section<'a>(id: String, p: &'a PrincipalView) -> Section<'a> {
             }
         };
         let g = &mut groups[at];
-        match f.sensitivity.as_str() {
-            "critical" => g.critical += 1,
-            "high" => g.high += 1,
-            "medium" => g.medium += 1,
-            _ => g.low += 1,
-        }
+        let c = &f.actions_by_sensitivity;
+        g.critical += c.critical;
+        g.high += c.high;
+        g.medium += c.medium;
+        g.low += c.low;
         g.findings.push(f);
     }
     for g in &mut groups {

@@ -65,11 +65,18 @@ pub struct FindingView {
     pub principal_name: String,
     pub principal_arn: String,
     pub service: String,
+    /// The action, or patterns/names that match exactly the finding's actions.
     pub action: String,
+    /// How many actions the finding covers.
+    pub actions: u32,
+    /// The access level of the action, or `mixed` for several actions of different levels.
     pub access_level: &'static str,
     pub status: Status,
     pub reason: Reason,
+    /// The highest sensitivity of the finding's actions.
     pub sensitivity: Sensitivity,
+    /// How many of the finding's actions have each sensitivity.
+    pub actions_by_sensitivity: BySensitivity,
     pub risk_categories: Vec<&'static str>,
     pub last_accessed: Option<Timestamp>,
     pub last_accessed_region: Option<String>,
@@ -94,11 +101,13 @@ impl FindingView {
             principal_name: p.name.clone(),
             principal_arn: p.arn.clone(),
             service: info.service.to_string(),
-            action: an.catalog.full_name(f.action),
-            access_level: info.level.as_str(),
+            action: an.action_text(f).to_string(),
+            actions: f.count,
+            access_level: an.access_level(f),
             status: f.status,
             reason: f.reason,
             sensitivity: f.sensitivity,
+            actions_by_sensitivity: an.sensitivity_counts(f),
             risk_categories: category::names(f.categories),
             last_accessed: f.last_accessed,
             last_accessed_region: f.last_accessed_region.clone(),
@@ -232,10 +241,11 @@ impl ReportModel {
             listed[i] = true;
         }
         for f in &an.findings {
-            *reasons.entry(f.reason).or_default() += 1;
+            let n = u64::from(f.count);
+            *reasons.entry(f.reason).or_default() += n;
             let pi = f.principal as usize;
             if f.status == Status::Unknown {
-                *unknown[pi].entry(f.reason.as_str()).or_default() += 1;
+                *unknown[pi].entry(f.reason.as_str()).or_default() += n;
             }
             if f.status == Status::Unused && f.exclusion.is_none() {
                 if listed[pi] && per_principal[pi].len() < limits.per_principal {
@@ -247,12 +257,11 @@ impl ReportModel {
             if is_actionable_unused(an, f) {
                 let svc = an.catalog.action(f.action).service.to_string();
                 let e = by_service.entry(svc).or_default();
-                match f.sensitivity {
-                    Sensitivity::Critical => e.critical += 1,
-                    Sensitivity::High => e.high += 1,
-                    Sensitivity::Medium => e.medium += 1,
-                    Sensitivity::Low => e.low += 1,
-                }
+                let c = an.sensitivity_counts(f);
+                e.critical += c.critical;
+                e.high += c.high;
+                e.medium += c.medium;
+                e.low += c.low;
                 if top.len() < limits.top_findings {
                     top.push(FindingView::new(an, f));
                 } else {

@@ -1,0 +1,359 @@
+//! Finding groups: the granted actions of a principal, split into groups that share every fact a
+//! verdict depends on, so that the analysis and every output carry one row per group instead of
+//! one row per action.
+//!
+//! A verdict depends on the principal (its last-accessed file, age and window), the service's
+//! last-accessed entry, the action's own tracked entry (action-level data), whether AWS can
+//! observe the action at all, and — for what a finding shows — the policies that grant the
+//! action, whether every grant is scoped to resources or conditional. Actions of one service that
+//! agree on all of these get the same verdict, so they form one group. Actions AWS tracks
+//! individually for this principal (listed in `TrackedActionsLastAccessed`) always get a group of
+//! their own. Sensitivity is per action and kept per action inside the group (the group ranks by
+//! its highest one and counts each level).
+//!
+//! Grouping depends only on a principal's grants, so it is computed once per distinct grant set
+//! (a [`Template`]) and shared: 2,000 roles with `AdministratorAccess` pay for it once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use crate::catalog::{ActionId, ActionSet, Catalog};
+use crate::policy::PrincipalGrants;
+
+use super::sensitivity::{ActionRisk, Combo, Sensitivity, category};
+
+/// A granted action with its sensitivity for this principal (after the PassRole combination).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GrantedAction {
+    pub id: ActionId,
+    pub sensitivity: Sensitivity,
+    /// Bit set of `sensitivity::category`.
+    pub categories: u8,
+}
+
+/// The actions of one finding, sorted by id, all of one service.
+#[derive(Debug, Clone)]
+pub struct ActionList {
+    pub actions: Vec<GrantedAction>,
+    /// Per sensitivity (index `Sensitivity as usize`), how many actions.
+    pub by_sensitivity: [u32; 4],
+    pub highest: Sensitivity,
+    /// Union of the actions' categories.
+    pub categories: u8,
+    /// `describe`, computed on first use (lists are shared by many findings).
+    text: OnceLock<String>,
+    /// The common access level, `mixed` when they differ; on first use.
+    level: OnceLock<&'static str>,
+}
+
+impl ActionList {
+    /// A list of `actions` (sorted by id, of one service).
+    pub fn from_actions(actions: Vec<GrantedAction>) -> ActionList {
+        ActionList::new(actions)
+    }
+
+    fn new(actions: Vec<GrantedAction>) -> ActionList {
+        let mut by_sensitivity = [0u32; 4];
+        let mut highest = Sensitivity::Low;
+        let mut categories = 0;
+        for a in &actions {
+            by_sensitivity[a.sensitivity as usize] += 1;
+            highest = highest.max(a.sensitivity);
+            categories |= a.categories;
+        }
+        ActionList {
+            actions,
+            by_sensitivity,
+            highest,
+            categories,
+            text: OnceLock::new(),
+            level: OnceLock::new(),
+        }
+    }
+
+    /// See [`describe`]; computed once per list.
+    pub fn text(&self, catalog: &Catalog) -> &str {
+        self.text.get_or_init(|| describe(catalog, self))
+    }
+
+    /// The access level all actions share, else `mixed`; computed once per list.
+    pub fn access_level(&self, catalog: &Catalog) -> &'static str {
+        self.level.get_or_init(|| {
+            let mut levels = self.actions.iter().map(|a| catalog.action(a.id).level);
+            match levels.next() {
+                Some(first) if levels.all(|l| l == first) => first.as_str(),
+                Some(_) => "mixed",
+                None => "",
+            }
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.actions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+}
+
+/// Every action list of an analysis. Lists of templates are shared by all principals of the
+/// template; single actions are interned.
+#[derive(Debug, Clone, Default)]
+pub struct ActionLists {
+    lists: Vec<ActionList>,
+    singles: HashMap<GrantedAction, u32>,
+}
+
+impl ActionLists {
+    /// Adds a list (sorted by id, not empty) and returns its id.
+    pub fn push(&mut self, actions: Vec<GrantedAction>) -> u32 {
+        if let [one] = actions.as_slice() {
+            return self.single(*one);
+        }
+        let id = self.lists.len() as u32;
+        self.lists.push(ActionList::new(actions));
+        id
+    }
+
+    /// The id of the list holding just `a`.
+    pub fn single(&mut self, a: GrantedAction) -> u32 {
+        if let Some(id) = self.singles.get(&a) {
+            return *id;
+        }
+        let id = self.lists.len() as u32;
+        self.lists.push(ActionList::new(vec![a]));
+        self.singles.insert(a, id);
+        id
+    }
+
+    pub fn get(&self, id: u32) -> &ActionList {
+        &self.lists[id as usize]
+    }
+}
+
+/// One group of a template.
+#[derive(Debug, Clone)]
+pub struct TemplateGroup {
+    pub service: u32,
+    /// Id in [`ActionLists`].
+    pub list: u32,
+    /// The sorted indices (into `PrincipalGrants::policies`) of the policies granting the actions.
+    pub sources: Vec<u32>,
+    pub scoped: bool,
+    pub conditional: bool,
+    pub not_observable: bool,
+}
+
+/// The groups of one distinct grant set, in (service, first action) order.
+#[derive(Debug, Clone, Default)]
+pub struct Template {
+    pub groups: Vec<TemplateGroup>,
+}
+
+/// What makes two principals' grants group identically.
+#[derive(PartialEq, Eq, Hash)]
+struct Key {
+    effective: ActionSet,
+    allows: Vec<(usize, bool, bool, Arc<ActionSet>)>,
+}
+
+/// Templates by grant set.
+#[derive(Default)]
+pub struct Templates {
+    map: HashMap<Key, Arc<Template>>,
+}
+
+impl Templates {
+    /// The template of `grants`, built on first use.
+    pub fn get(
+        &mut self,
+        grants: &PrincipalGrants,
+        catalog: &Catalog,
+        risks: &[ActionRisk],
+        not_observable: &[bool],
+        lists: &mut ActionLists,
+    ) -> Arc<Template> {
+        let key = Key {
+            effective: grants.effective.clone(),
+            allows: grants
+                .allows
+                .iter()
+                .map(|g| (g.policy, g.scoped, g.conditional, g.actions.clone()))
+                .collect(),
+        };
+        Arc::clone(
+            self.map
+                .entry(key)
+                .or_insert_with(|| Arc::new(build(grants, catalog, risks, not_observable, lists))),
+        )
+    }
+}
+
+type GroupKey = (Vec<u32>, bool, bool, bool);
+
+fn build(
+    grants: &PrincipalGrants,
+    catalog: &Catalog,
+    risks: &[ActionRisk],
+    not_observable: &[bool],
+    lists: &mut ActionLists,
+) -> Template {
+    // iam:PassRole combination: with both PassRole and an action that consumes a passed role,
+    // both become privilege escalation.
+    let mut has_passrole = false;
+    let mut has_consumer = false;
+    for a in grants.effective.iter() {
+        match risks[a.index()].combo {
+            Combo::PassRole => has_passrole = true,
+            Combo::Consumer => has_consumer = true,
+            Combo::None => {}
+        }
+    }
+    let mut groups = Vec::new();
+    let mut current: Option<u32> = None;
+    let mut pending: Vec<(GroupKey, Vec<GrantedAction>)> = Vec::new();
+    let flush = |service: u32,
+                 pending: &mut Vec<(GroupKey, Vec<GrantedAction>)>,
+                 groups: &mut Vec<TemplateGroup>,
+                 lists: &mut ActionLists| {
+        // Groups of a service in order of their first action.
+        pending.sort_by_key(|(_, actions)| actions[0].id);
+        for ((sources, scoped, conditional, not_observable), actions) in pending.drain(..) {
+            groups.push(TemplateGroup {
+                service,
+                list: lists.push(actions),
+                sources,
+                scoped,
+                conditional,
+                not_observable,
+            });
+        }
+    };
+    for a in grants.effective.iter() {
+        let service = catalog.service_index(a);
+        if current != Some(service) {
+            if let Some(s) = current {
+                flush(s, &mut pending, &mut groups, lists);
+            }
+            current = Some(service);
+        }
+        let mut sources: Vec<u32> = Vec::new();
+        let (mut scoped, mut conditional, mut any) = (true, true, false);
+        for g in grants.sources(a) {
+            any = true;
+            scoped &= g.scoped;
+            conditional &= g.conditional;
+            sources.push(g.policy as u32);
+        }
+        sources.sort_unstable();
+        sources.dedup();
+        let risk = risks[a.index()];
+        let combo_hit = match risk.combo {
+            Combo::PassRole => has_consumer,
+            Combo::Consumer => has_passrole,
+            Combo::None => false,
+        };
+        let ga = GrantedAction {
+            id: a,
+            sensitivity: if combo_hit {
+                Sensitivity::Critical
+            } else {
+                risk.sensitivity
+            },
+            categories: if combo_hit {
+                risk.categories | category::PRIVILEGE_ESCALATION
+            } else {
+                risk.categories
+            },
+        };
+        let key = (
+            sources,
+            scoped && any,
+            conditional && any,
+            not_observable[a.index()],
+        );
+        match pending.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(ga),
+            None => pending.push((key, vec![ga])),
+        }
+    }
+    if let Some(s) = current {
+        flush(s, &mut pending, &mut groups, lists);
+    }
+    Template { groups }
+}
+
+/// A compact text that names exactly the actions of `list` (with the catalog): the action itself
+/// for one action, `service:*` for every action of the service, else `service:Verb*` for each
+/// verb whose every action is in the list and the remaining names, separated by spaces — or, when
+/// shorter, `service:* except …` followed by the same for the service's actions *not* in the list.
+pub fn describe(catalog: &Catalog, list: &ActionList) -> String {
+    let Some(first) = list.actions.first() else {
+        return String::new();
+    };
+    if list.len() == 1 {
+        return catalog.full_name(first.id);
+    }
+    let service = catalog.action(first.id).service.to_string();
+    let all: Vec<ActionId> = catalog.service_actions(&service).collect();
+    if all.len() == list.len() {
+        return format!("{service}:*");
+    }
+    let in_list: Vec<bool> = all
+        .iter()
+        .map(|id| list.actions.binary_search_by_key(id, |a| a.id).is_ok())
+        .collect();
+    let included = patterns(catalog, &service, &all, &in_list);
+    let complement: Vec<bool> = in_list.iter().map(|x| !x).collect();
+    let excluded = patterns(catalog, &service, &all, &complement);
+    if excluded.len() < included.len() {
+        format!("{service}:* except {}", excluded.join(" "))
+    } else {
+        included.join(" ")
+    }
+}
+
+/// `service:Verb*` for each verb whose every action is selected, else the selected names.
+fn patterns(catalog: &Catalog, service: &str, all: &[ActionId], selected: &[bool]) -> Vec<String> {
+    // Ids are sorted case-insensitively by name within a service, so the actions `Verb*` matches
+    // (IAM matches case-insensitively) are contiguous.
+    let names: Vec<String> = all
+        .iter()
+        .map(|id| catalog.action(*id).name.to_ascii_lowercase())
+        .collect();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < all.len() {
+        let v = verb(&catalog.action(all[i]).name);
+        let lower = v.to_ascii_lowercase();
+        let mut j = i;
+        while j < all.len() && names[j].starts_with(&lower) {
+            j += 1;
+        }
+        let picked = selected[i..j].iter().filter(|x| **x).count();
+        if picked == j - i && picked > 1 {
+            parts.push(format!("{service}:{v}*"));
+        } else {
+            for k in i..j {
+                if selected[k] {
+                    parts.push(catalog.full_name(all[k]));
+                }
+            }
+        }
+        i = j.max(i + 1);
+    }
+    parts
+}
+
+/// The verb of an action name: its first capitalised word (`Describe` in `DescribeInstances`).
+fn verb(action: &str) -> &str {
+    let mut end = action.len();
+    for (i, c) in action.char_indices().skip(1) {
+        if c.is_ascii_uppercase() {
+            end = i;
+            break;
+        }
+    }
+    &action[..end]
+}
