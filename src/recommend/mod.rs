@@ -13,7 +13,7 @@ pub mod diff;
 mod render;
 pub mod tighten;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use serde::{Serialize, Serializer};
@@ -23,7 +23,8 @@ use crate::catalog::ActionSet;
 use crate::error::{Error, Result};
 use crate::model::{Export, Principal, PrincipalType};
 use crate::policy::{
-    Expander, PolicyDocument, PolicyKind, PolicyRef, PrincipalGrants, principal_grants,
+    Expander, GrantCache, PolicyDocument, PolicyKind, PolicyRef, PrincipalGrants,
+    principal_grants, principal_grants_cached,
 };
 
 pub use render::{aws_json, commands, safe_file_name};
@@ -217,18 +218,6 @@ pub fn is_removable(f: &Finding) -> bool {
     f.status == Status::Unused && f.exclusion.is_none()
 }
 
-fn find_analysis_index(
-    analysis: &Analysis<'_>,
-    account: &str,
-    kind: PrincipalType,
-    name: &str,
-) -> Option<usize> {
-    analysis
-        .principals
-        .iter()
-        .position(|p| p.account_id == account && p.kind == kind && p.name == name)
-}
-
 /// The users of `export` that are members of `group`.
 pub fn group_members<'e>(export: &'e Export, group: &str) -> Vec<&'e Principal> {
     export
@@ -255,6 +244,43 @@ fn document_of<'e>(
             .as_ref()
             .and_then(|arn| export.policies.get(arn))
             .map(|m| &m.document),
+    }
+}
+
+/// The part of `export` that decides what one principal is granted: the principal, its groups
+/// (for a user) and the managed policies they reference — no other principal, no last-accessed
+/// data. Verifying a plan on it costs the principal's size, not the account's.
+pub fn slim_export(export: &Export, kind: PrincipalType, name: &str) -> Export {
+    let mut principals: Vec<Principal> = Vec::new();
+    if let Some(p) = export.principal(kind, name) {
+        principals.push(p.clone());
+        if kind == PrincipalType::User {
+            for g in &p.groups {
+                if let Some(group) = export.principal(PrincipalType::Group, g) {
+                    principals.push(group.clone());
+                }
+            }
+        }
+    }
+    principals.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    principals.dedup_by(|a, b| a.kind == b.kind && a.name == b.name);
+    let policies = principals
+        .iter()
+        .flat_map(|p| p.attached_policies.iter().chain(&p.permissions_boundary))
+        .filter_map(|arn| export.policies.get(arn).map(|m| (arn.clone(), m.clone())))
+        .collect();
+    Export {
+        root: export.root.clone(),
+        account_id: export.account_id.clone(),
+        partition: export.partition.clone(),
+        principals,
+        policies,
+        last_accessed: BTreeMap::new(),
+        credential_report: None,
+        manifest: None,
+        data_time: export.data_time,
+        files: Vec::new(),
+        warnings: Vec::new(),
     }
 }
 
@@ -354,7 +380,8 @@ pub fn verify(
             }
         }
     }
-    let ex = substitute(export, plan.kind, &plan.name, &plan.policies);
+    let slim = slim_export(export, plan.kind, &plan.name);
+    let ex = substitute(&slim, plan.kind, &plan.name, &plan.policies);
     let after = match ex.principal(plan.kind, &plan.name) {
         Some(p) => principal_grants(p, &ex, expander).effective,
         None => catalog.empty_set(),
@@ -433,6 +460,13 @@ pub fn plan(exports: &[Export], analysis: &Analysis<'_>) -> Vec<PrincipalPlan> {
     let mut expander = Expander::new(catalog);
     let sets = verdict_sets(analysis);
     let mut plans = Vec::new();
+    let mut caches: Vec<GrantCache<'_>> = exports.iter().map(|_| GrantCache::new()).collect();
+    let by_key: HashMap<(&str, PrincipalType, &str), usize> = analysis
+        .principals
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ((p.account_id.as_str(), p.kind, p.name.as_str()), i))
+        .collect();
 
     for (index, info) in analysis.principals.iter().enumerate() {
         let (remove, needed, _) = &sets[index];
@@ -450,18 +484,19 @@ pub fn plan(exports: &[Export], analysis: &Analysis<'_>) -> Vec<PrincipalPlan> {
             skipped: None,
             flags: Vec::new(),
         };
-        let Some(export) = exports.iter().find(|e| e.account_id == info.account_id) else {
+        let Some(ei) = exports.iter().position(|e| e.account_id == info.account_id) else {
             plan.skipped = Some("export_not_found".into());
             plans.push(plan);
             continue;
         };
+        let export = &exports[ei];
         plan.partition.clone_from(&export.partition);
         let Some(principal) = export.principal(info.kind, &info.name) else {
             plan.skipped = Some("principal_not_found".into());
             plans.push(plan);
             continue;
         };
-        let grants = principal_grants(principal, export, &mut expander);
+        let grants = principal_grants_cached(principal, export, &mut expander, &mut caches[ei]);
         plan.before = grants.effective.clone();
         plan.after = grants.effective.clone();
         if !info.actionable {
@@ -472,7 +507,10 @@ pub fn plan(exports: &[Export], analysis: &Analysis<'_>) -> Vec<PrincipalPlan> {
         if info.kind == PrincipalType::Group {
             // A group's policies are shared by its members: remove only what every member agrees on.
             for member in group_members(export, &info.name) {
-                match find_analysis_index(analysis, &info.account_id, member.kind, &member.name) {
+                match by_key
+                    .get(&(info.account_id.as_str(), member.kind, member.name.as_str()))
+                    .copied()
+                {
                     Some(m) => {
                         let mut user_needed = sets[m].1.clone();
                         user_needed.intersect_with(&plan.remove);
@@ -703,9 +741,10 @@ fn note_group_policies(plan: &mut PrincipalPlan, grants: &PrincipalGrants) {
 /// to would get the same document; otherwise, and for AWS managed policies, the principal gets its
 /// own replacement policy.
 fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
-    // (account, arn) → the tightened documents of the principals that change it.
-    type Docs = Vec<(PrincipalType, String, serde_json::Value)>;
-    let mut docs: BTreeMap<(String, String), Docs> = BTreeMap::new();
+    // (account, arn) → per tightened document (as compact JSON), the principals that would get it.
+    type Key = (String, String);
+    let mut docs: HashMap<Key, HashMap<String, BTreeSet<(PrincipalType, String)>>> =
+        HashMap::new();
     for plan in plans.iter() {
         if plan.skipped.is_some() {
             continue;
@@ -714,12 +753,38 @@ fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
             if let (PolicyKind::CustomerManaged, Some(arn)) = (p.policy.kind, &p.policy.arn) {
                 docs.entry((plan.account_id.clone(), arn.clone()))
                     .or_default()
-                    .push((plan.kind, plan.name.clone(), p.tightened.document.clone()));
+                    .entry(p.tightened.document.to_string())
+                    .or_default()
+                    .insert((plan.kind, plan.name.clone()));
             }
         }
     }
+    // Per account: who each managed policy is attached to, and which serve as a boundary.
+    type Uses<'e> = (HashMap<&'e str, Vec<&'e Principal>>, BTreeSet<&'e str>);
+    let uses: BTreeMap<&str, Uses<'_>> = exports
+        .iter()
+        .map(|e| {
+            let mut attached: HashMap<&str, Vec<&Principal>> = HashMap::new();
+            let mut boundaries = BTreeSet::new();
+            for x in &e.principals {
+                for a in &x.attached_policies {
+                    let v = attached.entry(a.as_str()).or_default();
+                    if v.last().is_none_or(|l| !std::ptr::eq(*l, x)) {
+                        v.push(x);
+                    }
+                }
+                if let Some(b) = &x.permissions_boundary {
+                    boundaries.insert(b.as_str());
+                }
+            }
+            (e.account_id.as_str(), (attached, boundaries))
+        })
+        .collect();
     for plan in plans.iter_mut() {
         let Some(export) = exports.iter().find(|e| e.account_id == plan.account_id) else {
+            continue;
+        };
+        let Some((attached_to, boundaries)) = uses.get(plan.account_id.as_str()) else {
             continue;
         };
         let mut notes = Vec::new();
@@ -733,26 +798,19 @@ fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
             let managed = export.policies.get(&arn);
             let agreed = p.policy.kind == PolicyKind::CustomerManaged
                 && {
-                    let attached: Vec<&Principal> = export
-                        .principals
-                        .iter()
-                        .filter(|x| x.attached_policies.iter().any(|a| a == &arn))
-                        .collect();
-                    let boundary_use = export
-                        .principals
-                        .iter()
-                        .any(|x| x.permissions_boundary.as_deref() == Some(arn.as_str()));
+                    let attached: &[&Principal] =
+                        attached_to.get(arn.as_str()).map_or(&[], Vec::as_slice);
+                    let boundary_use = boundaries.contains(arn.as_str());
                     let count_ok = managed
                         .and_then(|m| m.attachment_count)
                         .is_none_or(|n| n as usize == attached.len());
                     let same = docs
                         .get(&(plan.account_id.clone(), arn.clone()))
-                        .is_some_and(|list| {
-                            attached.iter().all(|x| {
-                                list.iter().any(|(k, n, d)| {
-                                    *k == x.kind && n == &x.name && d == &p.tightened.document
-                                })
-                            })
+                        .and_then(|by_doc| by_doc.get(&p.tightened.document.to_string()))
+                        .is_some_and(|who| {
+                            attached
+                                .iter()
+                                .all(|x| who.contains(&(x.kind, x.name.clone())))
                         });
                     if attached.len() > 1 && same && !boundary_use && count_ok {
                         notes.push(format!(
