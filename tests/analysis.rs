@@ -420,7 +420,11 @@ fn exclusions_mark_findings_and_expired_ones_warn() {
         "excluded findings keep their verdict"
     );
     assert_eq!(delete.exclusion, None, "the expired rule is not applied");
-    assert_eq!((send.count, delete.count), (1, 1), "the rule splits the group");
+    assert_eq!(
+        (send.count, delete.count),
+        (1, 1),
+        "the rule splits the group"
+    );
     assert_eq!(an.totals.excluded, 1);
     assert_eq!(an.totals.unused, 1);
     assert!(

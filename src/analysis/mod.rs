@@ -327,7 +327,9 @@ pub struct PrincipalInfo {
     pub score: u64,
     /// `unused_role`, `no_last_accessed_data`, `service_linked`, `too_new`.
     pub flags: Vec<&'static str>,
-    /// Sorted by service.
+    /// Sorted by service. Not serialised (report.json stays bounded: thousands of principals ×
+    /// hundreds of services); `services.csv` carries every row.
+    #[serde(skip_serializing)]
     pub services: Vec<ServiceSummary>,
 }
 
@@ -636,8 +638,10 @@ pub fn analyze<'c>(
                     }
                 }
             }
-            let tracked_services: std::collections::HashSet<u32> =
-                tracked.keys().map(|id| catalog.service_index(*id)).collect();
+            let tracked_services: std::collections::HashSet<u32> = tracked
+                .keys()
+                .map(|id| catalog.service_index(*id))
+                .collect();
             for g in &template.groups {
                 let text = g
                     .sources
@@ -663,7 +667,10 @@ pub fn analyze<'c>(
                 let mut parts: std::collections::BTreeMap<Option<u32>, Vec<GrantedAction>> =
                     std::collections::BTreeMap::new();
                 for a in &lists.get(g.list).actions {
-                    parts.entry(tracked.get(&a.id).copied()).or_default().push(*a);
+                    parts
+                        .entry(tracked.get(&a.id).copied())
+                        .or_default()
+                        .push(*a);
                 }
                 for (ev, actions) in parts {
                     let list = lists.push(actions);

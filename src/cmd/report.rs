@@ -74,6 +74,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let exports = input::load_exports(&args.exports, &opts)?;
     let load = clock.elapsed();
     let analysis = analysis::analyze(&exports, catalog.get(), &settings, &config)?;
+    let mut stages: Vec<(&'static str, std::time::Duration)> = Vec::new();
     let clock = std::time::Instant::now();
     let identities = identity_findings(
         &exports,
@@ -83,9 +84,13 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             key_max_age_days: args.key_max_age,
         },
     );
+    stages.push(("identities", clock.elapsed()));
+    let clock = std::time::Instant::now();
     let recs = iam_tighten::recommend::write_recommendations(&exports, &analysis, &args.out)?;
+    stages.push(("recommendations", clock.elapsed()));
+    let clock = std::time::Instant::now();
     let model = ReportModel::build(&analysis, identities, Some(&recs), Limits::default());
-    let model_time = clock.elapsed();
+    stages.push(("model", clock.elapsed()));
 
     let mut formats: Vec<Format> = if args.format.is_empty() {
         Format::ALL.to_vec()
@@ -103,14 +108,17 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     formats.sort();
     formats.dedup();
     let clock = std::time::Instant::now();
-    let written = report::write_report(&analysis, &model, &args.out, &formats)?;
+    let (written, render_stages) =
+        report::write_report_timed(&analysis, &model, &args.out, &formats)?;
     if timings {
         eprintln!("timing load {} ms", load.as_millis());
-        for (stage, t) in &analysis.timings {
+        for (stage, t) in analysis.timings.iter().chain(&stages) {
             eprintln!("timing {stage} {} ms", t.as_millis());
         }
-        eprintln!("timing model {} ms", model_time.as_millis());
         eprintln!("timing render {} ms", clock.elapsed().as_millis());
+        for (stage, t) in &render_stages {
+            eprintln!("timing {stage} {} ms", t.as_millis());
+        }
     }
     let n = recs
         .principals

@@ -18,13 +18,13 @@ use std::path::Path;
 
 use serde::{Serialize, Serializer};
 
-use crate::analysis::{Analysis, Finding, Status};
+use crate::analysis::{Analysis, Finding, PrincipalInfo, Status};
 use crate::catalog::ActionSet;
 use crate::error::{Error, Result};
 use crate::model::{Export, Principal, PrincipalType};
 use crate::policy::{
-    Expander, GrantCache, PolicyDocument, PolicyKind, PolicyRef, PrincipalGrants,
-    principal_grants, principal_grants_cached,
+    Expander, GrantCache, PolicyDocument, PolicyKind, PolicyRef, PrincipalGrants, principal_grants,
+    principal_grants_cached,
 };
 
 pub use render::{aws_json, commands, safe_file_name};
@@ -454,13 +454,113 @@ pub fn replacement_name(original: &str, principal: &str) -> String {
     format!("{}-{hex}", &name[..119])
 }
 
+/// Per-principal inputs of [`plan_one`].
+struct PlanInputs<'a> {
+    exports: &'a [Export],
+    analysis: &'a Analysis<'a>,
+    sets: &'a [(ActionSet, ActionSet, ActionSet)],
+    by_key: &'a HashMap<(&'a str, PrincipalType, &'a str), usize>,
+}
+
+/// The plan of one principal (before the cross-principal decisions and verification).
+fn plan_one<'e>(
+    index: usize,
+    info: &PrincipalInfo,
+    inputs: &PlanInputs<'e>,
+    expander: &mut Expander<'_>,
+    caches: &mut [GrantCache<'e>],
+) -> PrincipalPlan {
+    let PlanInputs {
+        exports,
+        analysis,
+        sets,
+        by_key,
+    } = inputs;
+    let catalog = analysis.catalog;
+    let (remove, needed, _) = &sets[index];
+    let mut plan = PrincipalPlan {
+        account_id: info.account_id.clone(),
+        partition: String::new(),
+        kind: info.kind,
+        name: info.name.clone(),
+        analysis_index: index,
+        remove: remove.clone(),
+        needed: needed.clone(),
+        before: catalog.empty_set(),
+        after: catalog.empty_set(),
+        policies: Vec::new(),
+        skipped: None,
+        flags: Vec::new(),
+    };
+    let Some(ei) = exports.iter().position(|e| e.account_id == info.account_id) else {
+        plan.skipped = Some("export_not_found".into());
+        return plan;
+    };
+    let export = &exports[ei];
+    plan.partition.clone_from(&export.partition);
+    let Some(principal) = export.principal(info.kind, &info.name) else {
+        plan.skipped = Some("principal_not_found".into());
+        return plan;
+    };
+    let grants = principal_grants_cached(principal, export, expander, &mut caches[ei]);
+    plan.before = grants.effective.clone();
+    plan.after = grants.effective.clone();
+    if !info.actionable {
+        plan.skipped = Some("service_linked".into());
+        return plan;
+    }
+    if info.kind == PrincipalType::Group {
+        // A group's policies are shared by its members: remove only what every member agrees on.
+        for member in group_members(export, &info.name) {
+            match by_key
+                .get(&(info.account_id.as_str(), member.kind, member.name.as_str()))
+                .copied()
+            {
+                Some(m) => {
+                    let mut user_needed = sets[m].1.clone();
+                    user_needed.intersect_with(&plan.remove);
+                    if !user_needed.is_empty() {
+                        plan.flags.push(format!(
+                            "{} unused action(s) of the group are kept because member user {} needs them",
+                            user_needed.len(),
+                            member.name
+                        ));
+                    }
+                    plan.remove.difference_with(&sets[m].1);
+                }
+                None => plan.remove = catalog.empty_set(),
+            }
+        }
+    }
+    if plan.remove.is_empty() {
+        plan.skipped = Some("nothing_to_remove".into());
+        return plan;
+    }
+    let mut keep = grants.effective.clone();
+    keep.difference_with(&plan.remove);
+    build_policies(&mut plan, export, principal, &grants, &keep, expander);
+    note_group_policies(&mut plan, &grants);
+    if plan.policies.is_empty() {
+        let via_group = grants
+            .allows
+            .iter()
+            .any(|g| grants.policy(g).via_group.is_some() && g.actions.intersects(&plan.remove));
+        plan.skipped = Some(
+            if via_group {
+                "granted_through_groups_only"
+            } else {
+                "nothing_to_remove"
+            }
+            .into(),
+        );
+    }
+    plan
+}
+
 /// Decides, without writing anything, the recommendation of every principal of the analysis.
 pub fn plan(exports: &[Export], analysis: &Analysis<'_>) -> Vec<PrincipalPlan> {
     let catalog = analysis.catalog;
-    let mut expander = Expander::new(catalog);
     let sets = verdict_sets(analysis);
-    let mut plans = Vec::new();
-    let mut caches: Vec<GrantCache<'_>> = exports.iter().map(|_| GrantCache::new()).collect();
     let by_key: HashMap<(&str, PrincipalType, &str), usize> = analysis
         .principals
         .iter()
@@ -468,108 +568,75 @@ pub fn plan(exports: &[Export], analysis: &Analysis<'_>) -> Vec<PrincipalPlan> {
         .map(|(i, p)| ((p.account_id.as_str(), p.kind, p.name.as_str()), i))
         .collect();
 
-    for (index, info) in analysis.principals.iter().enumerate() {
-        let (remove, needed, _) = &sets[index];
-        let mut plan = PrincipalPlan {
-            account_id: info.account_id.clone(),
-            partition: String::new(),
-            kind: info.kind,
-            name: info.name.clone(),
-            analysis_index: index,
-            remove: remove.clone(),
-            needed: needed.clone(),
-            before: catalog.empty_set(),
-            after: catalog.empty_set(),
-            policies: Vec::new(),
-            skipped: None,
-            flags: Vec::new(),
-        };
-        let Some(ei) = exports.iter().position(|e| e.account_id == info.account_id) else {
-            plan.skipped = Some("export_not_found".into());
-            plans.push(plan);
-            continue;
-        };
-        let export = &exports[ei];
-        plan.partition.clone_from(&export.partition);
-        let Some(principal) = export.principal(info.kind, &info.name) else {
-            plan.skipped = Some("principal_not_found".into());
-            plans.push(plan);
-            continue;
-        };
-        let grants = principal_grants_cached(principal, export, &mut expander, &mut caches[ei]);
-        plan.before = grants.effective.clone();
-        plan.after = grants.effective.clone();
-        if !info.actionable {
-            plan.skipped = Some("service_linked".into());
-            plans.push(plan);
-            continue;
-        }
-        if info.kind == PrincipalType::Group {
-            // A group's policies are shared by its members: remove only what every member agrees on.
-            for member in group_members(export, &info.name) {
-                match by_key
-                    .get(&(info.account_id.as_str(), member.kind, member.name.as_str()))
-                    .copied()
-                {
-                    Some(m) => {
-                        let mut user_needed = sets[m].1.clone();
-                        user_needed.intersect_with(&plan.remove);
-                        if !user_needed.is_empty() {
-                            plan.flags.push(format!(
-                                "{} unused action(s) of the group are kept because member user {} needs them",
-                                user_needed.len(),
-                                member.name
-                            ));
-                        }
-                        plan.remove.difference_with(&sets[m].1);
-                    }
-                    None => plan.remove = catalog.empty_set(),
-                }
+    // Principals are independent here: planned by as many threads as there are cores, each with
+    // its own expander and grant caches; the plans keep the analysis order.
+    let inputs = PlanInputs {
+        exports,
+        analysis,
+        sets: &sets,
+        by_key: &by_key,
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let n = analysis.principals.len();
+    let mut slots: Vec<Option<PrincipalPlan>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let inputs = &inputs;
+                s.spawn(move || {
+                    let mut expander = Expander::new(catalog);
+                    let mut caches: Vec<GrantCache<'_>> =
+                        exports.iter().map(|_| GrantCache::new()).collect();
+                    (t..n)
+                        .step_by(threads)
+                        .map(|i| {
+                            let info = &analysis.principals[i];
+                            (i, plan_one(i, info, inputs, &mut expander, &mut caches))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut slots: Vec<Option<PrincipalPlan>> = (0..n).map(|_| None).collect();
+        for h in handles {
+            // A panic in a planning thread is a bug: propagate it rather than skip principals.
+            let done = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            for (i, plan) in done {
+                slots[i] = Some(plan);
             }
         }
-        if plan.remove.is_empty() {
-            plan.skipped = Some("nothing_to_remove".into());
-            plans.push(plan);
-            continue;
-        }
-        let mut keep = grants.effective.clone();
-        keep.difference_with(&plan.remove);
-        build_policies(&mut plan, export, principal, &grants, &keep, &mut expander);
-        note_group_policies(&mut plan, &grants);
-        if plan.policies.is_empty() {
-            let via_group = grants.allows.iter().any(|g| {
-                grants.policy(g).via_group.is_some() && g.actions.intersects(&plan.remove)
-            });
-            plan.skipped = Some(
-                if via_group {
-                    "granted_through_groups_only"
-                } else {
-                    "nothing_to_remove"
-                }
-                .into(),
-            );
-        }
-        plans.push(plan);
-    }
+        slots
+    });
+    let mut plans: Vec<PrincipalPlan> = slots.iter_mut().filter_map(Option::take).collect();
 
     decide_managed(&mut plans, exports);
 
     // Verify every plan; a plan that fails is not recommended (a bug, reported loudly).
-    for plan in &mut plans {
-        if plan.skipped.is_some() {
-            continue;
+    // Plans are independent: verified in parallel, each thread with its own expander.
+    let chunk = plans.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        for part in plans.chunks_mut(chunk) {
+            s.spawn(move || {
+                let mut expander = Expander::new(catalog);
+                for plan in part {
+                    if plan.skipped.is_some() {
+                        continue;
+                    }
+                    let Some(export) = exports.iter().find(|e| e.account_id == plan.account_id)
+                    else {
+                        continue;
+                    };
+                    let (problems, after) = verify(export, plan, &mut expander);
+                    plan.after = after;
+                    if !problems.is_empty() {
+                        plan.skipped =
+                            Some(format!("verification_failed: {}", problems.join("; ")));
+                        plan.policies.clear();
+                        plan.after = plan.before.clone();
+                    }
+                }
+            });
         }
-        let Some(export) = exports.iter().find(|e| e.account_id == plan.account_id) else {
-            continue;
-        };
-        let (problems, after) = verify(export, plan, &mut expander);
-        plan.after = after;
-        if !problems.is_empty() {
-            plan.skipped = Some(format!("verification_failed: {}", problems.join("; ")));
-            plan.policies.clear();
-            plan.after = plan.before.clone();
-        }
-    }
+    });
     plans
 }
 
@@ -743,8 +810,7 @@ fn note_group_policies(plan: &mut PrincipalPlan, grants: &PrincipalGrants) {
 fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
     // (account, arn) → per tightened document (as compact JSON), the principals that would get it.
     type Key = (String, String);
-    let mut docs: HashMap<Key, HashMap<String, BTreeSet<(PrincipalType, String)>>> =
-        HashMap::new();
+    let mut docs: HashMap<Key, HashMap<String, BTreeSet<(PrincipalType, String)>>> = HashMap::new();
     for plan in plans.iter() {
         if plan.skipped.is_some() {
             continue;
@@ -852,7 +918,14 @@ pub fn write_recommendations(
     analysis: &Analysis<'_>,
     out_dir: &Path,
 ) -> Result<RecommendationSummary> {
+    let clock = std::time::Instant::now();
     let plans = plan(exports, analysis);
+    if std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some() {
+        eprintln!(
+            "timing recommendations_plan {} ms",
+            clock.elapsed().as_millis()
+        );
+    }
     render::write(&plans, exports, analysis, out_dir)
 }
 

@@ -543,16 +543,40 @@ pub(super) fn write(
             fs::remove_dir_all(&tmp).map_err(|e| write_error(&tmp, e.to_string()))?;
         }
         fs::create_dir_all(&tmp).map_err(|e| write_error(&tmp, e.to_string()))?;
-        for plan in plans {
-            if plan.skipped.is_some() || plan.policies.is_empty() {
-                continue;
-            }
-            let rel = principal_path(plan);
-            let mut dir: PathBuf = tmp.clone();
-            for part in rel.split('/').skip(1) {
-                dir.push(part);
-            }
-            write_principal(&dir, plan, analysis)?;
+        // Principals' folders are independent: written by as many threads as there are cores
+        // (each file's content does not depend on the order).
+        let todo: Vec<&PrincipalPlan> = plans
+            .iter()
+            .filter(|p| p.skipped.is_none() && !p.policies.is_empty())
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let results: Vec<Result<()>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (todo, tmp) = (&todo, &tmp);
+                    s.spawn(move || -> Result<()> {
+                        for plan in todo.iter().skip(t).step_by(threads) {
+                            let rel = principal_path(plan);
+                            let mut dir: PathBuf = tmp.clone();
+                            for part in rel.split('/').skip(1) {
+                                dir.push(part);
+                            }
+                            write_principal(&dir, plan, analysis)?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(write_error(&tmp, "a writer thread panicked")))
+                })
+                .collect()
+        });
+        for r in results {
+            r?;
         }
         let path = tmp.join("summary.json");
         let mut json =

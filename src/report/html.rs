@@ -169,6 +169,7 @@ struct Section<'a> {
     /// Services shown (used first, then by unused sensitivity), capped.
     services: Vec<&'a ServiceSummary>,
     services_more: usize,
+    services_total: usize,
 }
 
 /// A row of the compact table of all principals.
@@ -384,6 +385,7 @@ fn section<'a>(id: String, p: &'a PrincipalView) -> Section<'a> {
         groups,
         evidence: evidence.into_iter().map(note).collect(),
         unknown,
+        services_total: p.info.services.len(),
         services,
         services_more,
     }

@@ -9,6 +9,7 @@ pub mod model;
 use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 pub use model::{Limits, ReportModel};
 
@@ -72,51 +73,103 @@ pub fn write_report(
     out_dir: &Path,
     formats: &[Format],
 ) -> Result<Vec<PathBuf>> {
+    write_report_timed(an, model, out_dir, formats).map(|(written, _)| written)
+}
+
+/// [`write_report`], also returning how long each format took. The formats are written in
+/// parallel (each reads the same analysis and model and writes its own files).
+pub fn write_report_timed(
+    an: &Analysis<'_>,
+    model: &ReportModel,
+    out_dir: &Path,
+    formats: &[Format],
+) -> Result<(Vec<PathBuf>, Vec<(&'static str, Duration)>)> {
     fs::create_dir_all(out_dir).map_err(|e| Error::Write {
         path: out_dir.to_path_buf(),
         message: e.to_string(),
     })?;
+    let results: Vec<Result<(Vec<PathBuf>, &'static str, Duration)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = formats
+            .iter()
+            .map(|format| {
+                s.spawn(move || {
+                    let clock = Instant::now();
+                    let (written, name) = write_format(an, model, out_dir, *format)?;
+                    Ok((written, name, clock.elapsed()))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Write {
+                        path: out_dir.to_path_buf(),
+                        message: "a report writer panicked".into(),
+                    })
+                })
+            })
+            .collect()
+    });
     let mut written = Vec::new();
-    for format in formats {
-        match format {
-            Format::Csv => {
-                let p = out_dir.join("findings.csv");
-                write_atomic(&p, |w| csv::write_findings(an, w).map_err(io(&p)))?;
-                written.push(p);
-                let p = out_dir.join("services.csv");
-                write_atomic(&p, |w| csv::write_services(an, w).map_err(io(&p)))?;
-                written.push(p);
-                let p = out_dir.join("principals.csv");
-                write_atomic(&p, |w| {
-                    csv::write_principals(an, &model.identities, w).map_err(io(&p))
-                })?;
-                written.push(p);
-                let p = out_dir.join("credentials.csv");
-                write_atomic(&p, |w| {
-                    credentials::write_credentials(&model.identities, w).map_err(io(&p))
-                })?;
-                written.push(p);
-            }
-            Format::Json => {
-                let p = out_dir.join("report.json");
-                write_atomic(&p, |w| {
-                    serde_json::to_writer_pretty(&mut *w, model).map_err(|e| io(&p)(e.into()))?;
-                    w.write_all(b"\n").map_err(io(&p))
-                })?;
-                written.push(p);
-            }
-            Format::Parquet => {
-                let p = out_dir.join("findings.parquet");
-                write_atomic(&p, |w| analysis::write_findings_parquet(an, w))?;
-                written.push(p);
-            }
-            Format::Html => {
-                let p = out_dir.join("report.html");
-                write_atomic(&p, |w| html::render(model, w))?;
-                written.push(p);
-            }
-        }
+    let mut timings = Vec::new();
+    for r in results {
+        let (files, name, took) = r?;
+        written.extend(files);
+        timings.push((name, took));
     }
     written.sort();
-    Ok(written)
+    Ok((written, timings))
+}
+
+fn write_format(
+    an: &Analysis<'_>,
+    model: &ReportModel,
+    out_dir: &Path,
+    format: Format,
+) -> Result<(Vec<PathBuf>, &'static str)> {
+    let mut written = Vec::new();
+    let name = match format {
+        Format::Csv => {
+            let p = out_dir.join("findings.csv");
+            write_atomic(&p, |w| csv::write_findings(an, w).map_err(io(&p)))?;
+            written.push(p);
+            let p = out_dir.join("services.csv");
+            write_atomic(&p, |w| csv::write_services(an, w).map_err(io(&p)))?;
+            written.push(p);
+            let p = out_dir.join("principals.csv");
+            write_atomic(&p, |w| {
+                csv::write_principals(an, &model.identities, w).map_err(io(&p))
+            })?;
+            written.push(p);
+            let p = out_dir.join("credentials.csv");
+            write_atomic(&p, |w| {
+                credentials::write_credentials(&model.identities, w).map_err(io(&p))
+            })?;
+            written.push(p);
+            "render_csv"
+        }
+        Format::Json => {
+            let p = out_dir.join("report.json");
+            write_atomic(&p, |w| {
+                serde_json::to_writer_pretty(&mut *w, model).map_err(|e| io(&p)(e.into()))?;
+                w.write_all(b"\n").map_err(io(&p))
+            })?;
+            written.push(p);
+            "render_json"
+        }
+        Format::Parquet => {
+            let p = out_dir.join("findings.parquet");
+            write_atomic(&p, |w| analysis::write_findings_parquet(an, w))?;
+            written.push(p);
+            "render_parquet"
+        }
+        Format::Html => {
+            let p = out_dir.join("report.html");
+            write_atomic(&p, |w| html::render(model, w))?;
+            written.push(p);
+            "render_html"
+        }
+    };
+    Ok((written, name))
 }
