@@ -76,6 +76,9 @@ pub fn write_report(
     write_report_timed(an, model, out_dir, formats).map(|(written, _)| written)
 }
 
+/// How long each stage took, by name.
+pub type StageTimes = Vec<(&'static str, Duration)>;
+
 /// [`write_report`], also returning how long each format took. The formats are written in
 /// parallel (each reads the same analysis and model and writes its own files).
 pub fn write_report_timed(
@@ -83,7 +86,7 @@ pub fn write_report_timed(
     model: &ReportModel,
     out_dir: &Path,
     formats: &[Format],
-) -> Result<(Vec<PathBuf>, Vec<(&'static str, Duration)>)> {
+) -> Result<(Vec<PathBuf>, StageTimes)> {
     fs::create_dir_all(out_dir).map_err(|e| Error::Write {
         path: out_dir.to_path_buf(),
         message: e.to_string(),
