@@ -5,6 +5,8 @@
 #   benches/run.sh --large         also 100,000 roles (10 accounts x 10,000)
 #   benches/run.sh --sizes "1000 10000 30000" --keep --seed 7 --managed-policies FILE
 #   benches/run.sh --no-build      use the binaries already in target/release
+#   benches/run.sh --profile perf  build/use another cargo profile (`perf`: release code generation
+#                                  without LTO, rebuilds in about a minute after a change)
 #
 # It builds the release binary and the two examples, generates each organisation with
 # `examples/synth-export.rs` into a temporary folder, and then measures, in the same run:
@@ -24,6 +26,7 @@ SIZES="1000 10000"
 SEED=1
 KEEP=0
 NO_BUILD=0
+PROFILE=release
 MANAGED=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -32,6 +35,7 @@ while [ $# -gt 0 ]; do
         --seed) SEED="$2"; shift ;;
         --keep) KEEP=1 ;;
         --no-build) NO_BUILD=1 ;;
+        --profile) PROFILE="$2"; shift ;;
         --managed-policies) MANAGED=(--managed-policies "$2"); shift ;;
         -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
@@ -50,13 +54,13 @@ if [ ! -x /usr/bin/time ]; then
 fi
 
 if [ "$NO_BUILD" = 0 ]; then
-    echo "== build (release)"
-    cargo build --release --bin iam-tighten --example synth-export --example parse-only 2>&1 | tail -n 3
+    echo "== build ($PROFILE)"
+    cargo build --profile "$PROFILE" --bin iam-tighten --example synth-export --example parse-only 2>&1 | tail -n 3
 fi
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-BIN="$TARGET_DIR/release/iam-tighten"
-GEN="$TARGET_DIR/release/examples/synth-export"
-PARSE="$TARGET_DIR/release/examples/parse-only"
+BIN="$TARGET_DIR/$PROFILE/iam-tighten"
+GEN="$TARGET_DIR/$PROFILE/examples/synth-export"
+PARSE="$TARGET_DIR/$PROFILE/examples/parse-only"
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/iam-tighten-bench.XXXXXX")"
 cleanup() { if [ "$KEEP" = 0 ]; then rm -rf "$TMP"; else echo "kept $TMP"; fi; }
