@@ -357,3 +357,102 @@ fn verb(action: &str) -> &str {
     }
     &action[..end]
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::policy::Expander;
+
+    fn list_of(ids: &[ActionId]) -> ActionList {
+        ActionList::from_actions(
+            ids.iter()
+                .map(|id| GrantedAction {
+                    id: *id,
+                    sensitivity: Sensitivity::Low,
+                    categories: 0,
+                })
+                .collect(),
+        )
+    }
+
+    /// Expands a `describe` text back into actions with the policy engine.
+    fn expand(text: &str, e: &mut Expander<'_>) -> ActionSet {
+        let (include, exclude) = match text.split_once(" except ") {
+            Some((inc, exc)) => (inc, Some(exc)),
+            None => (text, None),
+        };
+        let mut set = e.catalog().empty_set();
+        for p in include.split(' ') {
+            set.union_with(&e.expand_pattern(p));
+        }
+        if let Some(exc) = exclude {
+            for p in exc.split(' ') {
+                set.difference_with(&e.expand_pattern(p));
+            }
+        }
+        set
+    }
+
+    #[test]
+    fn describe_names_exactly_the_actions_for_every_service() {
+        let c = Catalog::embedded();
+        let mut e = Expander::new(c);
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut forms = [0usize; 4];
+        for service in c.services().collect::<Vec<_>>() {
+            let all: Vec<ActionId> = c.service_actions(service).collect();
+            // Every action, one action, and random subsets of several densities.
+            let mut subsets: Vec<Vec<ActionId>> = vec![all.clone(), vec![all[0]]];
+            for density in [2u64, 10, 50, 90, 98] {
+                subsets.push(
+                    all.iter()
+                        .copied()
+                        .filter(|_| next() % 100 < density)
+                        .collect(),
+                );
+            }
+            for ids in subsets.into_iter().filter(|s| !s.is_empty()) {
+                let list = list_of(&ids);
+                let text = describe(c, &list);
+                let expected = ActionSet::from_ids(c.len(), ids.iter().copied());
+                assert_eq!(expand(&text, &mut e), expected, "{service}: {text}");
+                forms[match () {
+                    _ if ids.len() == 1 => 0,
+                    _ if text.ends_with(":*") => 1,
+                    _ if text.contains(" except ") => 2,
+                    _ => 3,
+                }] += 1;
+            }
+        }
+        // Every notation was exercised.
+        assert!(forms.iter().all(|n| *n > 0), "{forms:?}");
+    }
+
+    #[test]
+    fn describe_forms() {
+        let c = Catalog::embedded();
+        let ec2: Vec<ActionId> = c.service_actions("ec2").collect();
+        let name = |id: &ActionId| c.action(*id).name.to_string();
+        assert_eq!(describe(c, &list_of(&ec2)), "ec2:*");
+        let describes: Vec<ActionId> = ec2
+            .iter()
+            .copied()
+            .filter(|id| name(id).starts_with("Describe"))
+            .collect();
+        assert_eq!(describe(c, &list_of(&describes)), "ec2:Describe*");
+        let run = c.lookup_full("ec2:RunInstances").unwrap();
+        let most: Vec<ActionId> = ec2.iter().copied().filter(|id| *id != run).collect();
+        assert_eq!(
+            describe(c, &list_of(&most)),
+            "ec2:* except ec2:RunInstances"
+        );
+        assert_eq!(describe(c, &list_of(&[run])), "ec2:RunInstances");
+    }
+}
