@@ -259,9 +259,17 @@ pub struct Export {
 }
 
 impl Export {
+    /// The principal of that kind and name. `principals` is sorted by (kind, name) when loaded,
+    /// so this is a binary search; a hand-built, unsorted export still gets a linear scan.
     pub fn principal(&self, kind: PrincipalType, name: &str) -> Option<&Principal> {
         self.principals
-            .iter()
-            .find(|p| p.kind == kind && p.name == name)
+            .binary_search_by(|p| (p.kind, p.name.as_str()).cmp(&(kind, name)))
+            .ok()
+            .and_then(|i| self.principals.get(i))
+            .or_else(|| {
+                self.principals
+                    .iter()
+                    .find(|p| p.kind == kind && p.name == name)
+            })
     }
 }

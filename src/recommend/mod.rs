@@ -918,18 +918,32 @@ pub fn write_recommendations(
     analysis: &Analysis<'_>,
     out_dir: &Path,
 ) -> Result<RecommendationSummary> {
-    let clock = std::time::Instant::now();
-    let plans = plan(exports, analysis);
-    if std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some() {
-        eprintln!(
-            "timing recommendations_plan {} ms",
-            clock.elapsed().as_millis()
-        );
-    }
-    render::write(&plans, exports, analysis, out_dir)
+    let planned = plan_all(exports, analysis);
+    planned.write(analysis, out_dir)?;
+    Ok(planned.summary)
 }
 
-/// Builds the summary of a set of plans (what `write_recommendations` returns).
+/// Every principal's plan and their summary: what `write_recommendations` writes, computed
+/// without writing (the report can render while the folders are written).
+pub struct Planned {
+    pub plans: Vec<PrincipalPlan>,
+    pub summary: RecommendationSummary,
+}
+
+impl Planned {
+    /// Writes `recommendations/` (see [`write_recommendations`]).
+    pub fn write(&self, analysis: &Analysis<'_>, out_dir: &Path) -> Result<()> {
+        render::write(&self.plans, analysis, &self.summary, out_dir)
+    }
+}
+
+/// Plans every principal and summarises the plans.
+pub fn plan_all(exports: &[Export], analysis: &Analysis<'_>) -> Planned {
+    let plans = plan(exports, analysis);
+    let summary = summarise(&plans, analysis);
+    Planned { plans, summary }
+}
+
 pub fn summarise(plans: &[PrincipalPlan], analysis: &Analysis<'_>) -> RecommendationSummary {
     let sets = verdict_sets(analysis);
     let mut principals = BTreeMap::new();

@@ -8,12 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{
-    Apply, DIR, PrincipalPlan, RecommendationSummary, diff, is_removable, summarise, write_error,
-};
+use super::{Apply, DIR, PrincipalPlan, RecommendationSummary, diff, is_removable, write_error};
 use crate::analysis::{ActionList, Analysis, Finding, GrantedAction, Sensitivity, Status};
 use crate::error::Result;
-use crate::model::Export;
 use crate::policy::PolicyKind;
 
 /// A name made safe as one path component: characters outside IAM's name alphabet
@@ -531,11 +528,10 @@ fn write_principal(dir: &Path, plan: &PrincipalPlan, analysis: &Analysis<'_>) ->
 
 pub(super) fn write(
     plans: &[PrincipalPlan],
-    _exports: &[Export],
     analysis: &Analysis<'_>,
+    summary: &RecommendationSummary,
     out_dir: &Path,
-) -> Result<RecommendationSummary> {
-    let summary = summarise(plans, analysis);
+) -> Result<()> {
     fs::create_dir_all(out_dir).map_err(|e| write_error(out_dir, e.to_string()))?;
     let tmp = out_dir.join(format!(".{DIR}.{}.tmp", std::process::id()));
     let result = (|| {
@@ -580,7 +576,7 @@ pub(super) fn write(
         }
         let path = tmp.join("summary.json");
         let mut json =
-            serde_json::to_vec_pretty(&summary).map_err(|e| write_error(&path, e.to_string()))?;
+            serde_json::to_vec_pretty(summary).map_err(|e| write_error(&path, e.to_string()))?;
         json.push(b'\n');
         put(&path, &json)?;
         let dest = out_dir.join(DIR);
@@ -592,7 +588,7 @@ pub(super) fn write(
     if result.is_err() {
         let _ = fs::remove_dir_all(&tmp);
     }
-    result.map(|()| summary)
+    result
 }
 
 #[cfg(test)]

@@ -736,25 +736,40 @@ pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
         path: "report.html".into(),
         message,
     };
-    let mut sections = model.limits.principal_sections;
-    let mut rows = model.principals.len();
-    loop {
+    let page = |sections: usize, rows: usize| -> Result<String> {
         let ctx = tera::Context::from_serialize(view(model, sections, rows))
             .map_err(|e| Error::Analysis(format!("report.html context: {e}")))?;
-        let page = t.render("report.html", &ctx).map_err(|e| werr(chain(&e)))?;
-        if page.len() <= MAX_BYTES || (sections == 0 && rows == 0) {
-            return w
-                .write_all(page.as_bytes())
-                .map_err(|e| werr(e.to_string()));
-        }
+        t.render("report.html", &ctx).map_err(|e| werr(chain(&e)))
+    };
+    let mut sections = model.limits.principal_sections;
+    let mut rows = model.principals.len();
+    let mut html = page(sections, rows)?;
+    if html.len() > MAX_BYTES && sections > 0 {
+        // Too large: measure the page without sections once, and keep as many sections as the
+        // room left allows at their average size (then shrink further if still too large).
+        let bare = page(0, rows)?;
+        let per_section = (html.len().saturating_sub(bare.len()) / sections).max(1);
+        let room = MAX_BYTES.saturating_sub(bare.len());
+        let fit = ((room as f64 * 0.95) as usize / per_section).min(sections - 1);
+        sections = fit;
+        html = if fit == 0 {
+            bare
+        } else {
+            page(sections, rows)?
+        };
+    }
+    while html.len() > MAX_BYTES && (sections > 0 || rows > 0) {
         // Shrink in proportion to the overshoot, with a margin.
-        let keep = |n: usize| (n as f64 * (MAX_BYTES as f64 / page.len() as f64) * 0.9) as usize;
+        let keep = |n: usize| (n as f64 * (MAX_BYTES as f64 / html.len() as f64) * 0.9) as usize;
         if sections > 0 {
             sections = keep(sections).min(sections - 1);
         } else {
             rows = keep(rows).min(rows - 1);
         }
+        html = page(sections, rows)?;
     }
+    w.write_all(html.as_bytes())
+        .map_err(|e| werr(e.to_string()))
 }
 
 /// An error with its causes (tera nests the useful message).
