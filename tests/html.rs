@@ -563,3 +563,30 @@ fn real_browser_on_sample_report() {
     );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
 }
+
+#[test]
+fn input_file_lists_are_capped_per_account_and_counted() {
+    let mut m = model(false, 3, 5);
+    let files: Vec<InputFile> = std::iter::once("authorization-details.json".to_string())
+        .chain((0..5000).map(|i| format!("last-accessed/roles/r{i:05}.json")))
+        .chain(std::iter::once("credential-report.csv".to_string()))
+        .map(|path| InputFile {
+            path,
+            sha256: "cd".repeat(32),
+            bytes: 10,
+        })
+        .collect();
+    m.accounts[0].files = files;
+    let page = render(&m);
+    // The count is the full one; the list is bounded and keeps every non-last-accessed file.
+    assert!(page.contains("SHA-256 of the 5,002 input files"), "count");
+    let listed = page.matches("<td class=\"hash\">").count();
+    assert_eq!(listed, 300, "files listed");
+    assert!(page.contains("<code>credential-report.csv</code>"));
+    assert!(page.contains("<code>last-accessed/roles/r00000.json</code>"));
+    assert!(!page.contains("<code>last-accessed/roles/r00298.json</code>"));
+    assert!(page.contains("4,702 more — all 5,002 are in report.json"));
+    // A small export lists every file, with no note.
+    let small = render(&model(false, 3, 5));
+    assert!(!small.contains("more — all"));
+}

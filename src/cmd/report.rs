@@ -89,6 +89,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let planned = iam_tighten::recommend::plan_all(&exports, &analysis);
     stages.push(("recommendations_plan", clock.elapsed()));
     let recs = &planned.summary;
+    // Everything after this point works from the analysis and the plans: free the parsed input
+    // (the largest structure for big organisations) before the outputs are built.
+    drop(exports);
     let clock = std::time::Instant::now();
     let model = ReportModel::build(&analysis, identities, Some(recs), Limits::default());
     stages.push(("model", clock.elapsed()));

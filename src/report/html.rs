@@ -258,7 +258,7 @@ struct Head<'a> {
     catalog: &'a super::model::CatalogInfo,
     settings: &'a super::model::SettingsInfo,
     limits: &'a super::model::Limits,
-    accounts: &'a [crate::analysis::ExportInfo],
+    accounts: Vec<AccountView<'a>>,
     warnings: &'a [crate::analysis::AccountWarning],
     summary: &'a super::model::Summary,
     unused_by_service: &'a [ServiceRisk],
@@ -275,7 +275,7 @@ impl<'a> Head<'a> {
             catalog: &m.catalog,
             settings: &m.settings,
             limits: &m.limits,
-            accounts: &m.accounts,
+            accounts: m.accounts.iter().map(AccountView::new).collect(),
             warnings: &m.warnings,
             summary: &m.summary,
             unused_by_service: &m.unused_by_service,
@@ -283,6 +283,51 @@ impl<'a> Head<'a> {
             exclusions: &m.exclusions,
             identities: &m.identities,
             principal_count: m.principals.len(),
+        }
+    }
+}
+
+/// Input files listed per account on the page; the rest are counted (every file's SHA-256 is in
+/// report.json). A 100,000-role organisation has 110,000 input files: listing them all would
+/// take 16 MB, more than the page's size bound.
+const MAX_FILES_PER_ACCOUNT: usize = 300;
+
+/// An account of the scope table, with its input files capped at `MAX_FILES_PER_ACCOUNT`:
+/// every file outside `last-accessed/` first (in path order), then last-accessed files.
+#[derive(Serialize)]
+struct AccountView<'a> {
+    #[serde(flatten)]
+    info: &'a crate::analysis::ExportInfo,
+    files: Vec<&'a crate::model::InputFile>,
+    files_total: usize,
+    files_more: usize,
+}
+
+impl<'a> AccountView<'a> {
+    fn new(info: &'a crate::analysis::ExportInfo) -> AccountView<'a> {
+        let other = info
+            .files
+            .iter()
+            .filter(|f| !f.path.starts_with("last-accessed/"))
+            .count();
+        let mut budget = MAX_FILES_PER_ACCOUNT.saturating_sub(other);
+        let files: Vec<&crate::model::InputFile> = info
+            .files
+            .iter()
+            .filter(|f| {
+                if !f.path.starts_with("last-accessed/") {
+                    return true;
+                }
+                let keep = budget > 0;
+                budget = budget.saturating_sub(1);
+                keep
+            })
+            .collect();
+        AccountView {
+            info,
+            files_total: info.files.len(),
+            files_more: info.files.len() - files.len(),
+            files,
         }
     }
 }
