@@ -65,8 +65,38 @@ pub struct ReportArgs {
     /// Active access keys older than this many days are reported (rotation limit).
     #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..))]
     pub key_max_age: u32,
+    /// How many principals get a folder under recommendations/ (highest score first), or `all`.
+    /// Every principal's recommendation is summarised in recommendations/summary.json and the
+    /// report either way.
+    #[arg(long, value_name = "N|all", default_value = "1000", value_parser = parse_folder_limit)]
+    pub recommendations: FolderLimit,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
+}
+
+/// `--recommendations`: a number of principal folders, or every one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FolderLimit {
+    All,
+    Top(usize),
+}
+
+impl FolderLimit {
+    pub fn get(self) -> Option<usize> {
+        match self {
+            FolderLimit::All => None,
+            FolderLimit::Top(n) => Some(n),
+        }
+    }
+}
+
+fn parse_folder_limit(s: &str) -> Result<FolderLimit, String> {
+    if s.eq_ignore_ascii_case("all") {
+        return Ok(FolderLimit::All);
+    }
+    s.parse::<usize>()
+        .map(FolderLimit::Top)
+        .map_err(|_| format!("expected a number of principals or `all`, got {s:?}"))
 }
 
 #[derive(Debug, Args)]

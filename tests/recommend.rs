@@ -941,3 +941,82 @@ proptest! {
         check(Catalog::embedded(), raw, mask, m)?;
     }
 }
+
+#[test]
+fn folder_limit_keeps_the_highest_scores_and_summarises_everyone() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+    let run = |limit: &str| {
+        let out = tempfile::tempdir().unwrap();
+        let assert = assert_cmd::Command::cargo_bin("iam-tighten")
+            .unwrap()
+            .args(["report", root.to_str().unwrap(), "--format", "json"])
+            .args(["--recommendations", limit, "--out"])
+            .arg(out.path())
+            .assert();
+        let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+        let summary: Value = serde_json::from_str(
+            &std::fs::read_to_string(out.path().join("recommendations/summary.json")).unwrap(),
+        )
+        .unwrap();
+        (out, summary, stderr)
+    };
+    let (_all_dir, all, _) = run("all");
+    let written = all["folders_written"].as_u64().unwrap();
+    assert!(written >= 3, "the sample has several recommendations");
+    assert_eq!(all["folders_omitted"], 0);
+
+    let (dir, two, stderr) = run("2");
+    assert_eq!(two["folders_written"], 2);
+    assert_eq!(two["folders_omitted"].as_u64().unwrap(), written - 2);
+    assert!(stderr.contains("--recommendations all"), "{stderr}");
+    let list = two["principals"].as_array().unwrap();
+    // The same principals are summarised; only two keep a folder, and those folders exist.
+    assert_eq!(list.len(), all["principals"].as_array().unwrap().len());
+    let with_folder: Vec<&Value> = list.iter().filter(|p| p["path"].is_string()).collect();
+    assert_eq!(with_folder.len(), 2);
+    for p in &with_folder {
+        assert!(
+            dir.path()
+                .join(p["path"].as_str().unwrap())
+                .join("README.md")
+                .is_file()
+        );
+    }
+    let omitted: Vec<&Value> = list
+        .iter()
+        .filter(|p| p["folder_omitted"] == true)
+        .collect();
+    assert_eq!(omitted.len() as u64, written - 2);
+    for p in &omitted {
+        assert!(p["path"].is_null() && p["skipped"].is_null() && p["removed"].as_u64() > Some(0));
+    }
+    // Folders go to the highest scores: read them from report.json.
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    let score = |p: &Value| {
+        report["principals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["account_id"] == p["account_id"] && x["name"] == p["principal_name"])
+            .map(|x| x["score"].as_u64().unwrap())
+            .unwrap()
+    };
+    let lowest_written = with_folder.iter().map(|p| score(p)).min().unwrap();
+    assert!(omitted.iter().all(|p| score(p) <= lowest_written));
+
+    let (_none_dir, none, _) = run("0");
+    assert_eq!(none["folders_written"], 0);
+    // A bad value is a usage error.
+    assert_cmd::Command::cargo_bin("iam-tighten")
+        .unwrap()
+        .args([
+            "report",
+            root.to_str().unwrap(),
+            "--recommendations",
+            "some",
+        ])
+        .assert()
+        .code(2);
+}

@@ -86,7 +86,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     );
     stages.push(("identities", clock.elapsed()));
     let clock = std::time::Instant::now();
-    let planned = iam_tighten::recommend::plan_all(&exports, &analysis);
+    let planned = iam_tighten::recommend::plan_all(&exports, &analysis, args.recommendations.get());
     stages.push(("recommendations_plan", clock.elapsed()));
     let recs = &planned.summary;
     // Everything after this point works from the analysis and the plans: free the parsed input
@@ -150,6 +150,12 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         "wrote {} ({n} principals)",
         args.out.join(iam_tighten::recommend::DIR).display()
     );
+    if recs.folders_omitted > 0 {
+        eprintln!(
+            "iam-tighten: {} more principals have a recommendation (in summary.json and the report) without a folder: only the {} with the highest score get one; use --recommendations all (or a larger number) for every folder",
+            recs.folders_omitted, recs.folders_written
+        );
+    }
 
     let t = &analysis.totals;
     let s = &analysis.unused_by_sensitivity;

@@ -143,8 +143,11 @@ pub struct PrincipalRecommendation {
     pub principal_type: PrincipalType,
     pub principal_name: String,
     /// The principal's folder relative to the output folder, `/`-separated; `None` when nothing
-    /// is recommended.
+    /// is recommended or its folder was not written (`folder_omitted`).
     pub path: Option<String>,
+    /// A recommendation exists, but `--recommendations` limited the folders written and this
+    /// principal's score was below the cut.
+    pub folder_omitted: bool,
     /// Effective granted actions before and after the change.
     pub before: u64,
     pub after: u64,
@@ -168,6 +171,10 @@ pub type PrincipalKey = (String, PrincipalType, String);
 pub struct RecommendationSummary {
     /// `recommendations`, relative to the output folder.
     pub dir: String,
+    /// Principal folders written.
+    pub folders_written: usize,
+    /// Recommendations whose folder was not written (`--recommendations` limit).
+    pub folders_omitted: usize,
     #[serde(serialize_with = "values")]
     pub principals: BTreeMap<PrincipalKey, PrincipalRecommendation>,
 }
@@ -918,7 +925,7 @@ pub fn write_recommendations(
     analysis: &Analysis<'_>,
     out_dir: &Path,
 ) -> Result<RecommendationSummary> {
-    let planned = plan_all(exports, analysis);
+    let planned = plan_all(exports, analysis, None);
     planned.write(analysis, out_dir)?;
     Ok(planned.summary)
 }
@@ -927,38 +934,69 @@ pub fn write_recommendations(
 /// without writing (the report can render while the folders are written).
 pub struct Planned {
     pub plans: Vec<PrincipalPlan>,
+    /// Per plan: whether its folder is written (see `plan_all`'s `folders`).
+    pub folder: Vec<bool>,
     pub summary: RecommendationSummary,
 }
 
 impl Planned {
     /// Writes `recommendations/` (see [`write_recommendations`]).
     pub fn write(&self, analysis: &Analysis<'_>, out_dir: &Path) -> Result<()> {
-        render::write(&self.plans, analysis, &self.summary, out_dir)
+        render::write(&self.plans, &self.folder, analysis, &self.summary, out_dir)
     }
 }
 
-/// Plans every principal and summarises the plans.
-pub fn plan_all(exports: &[Export], analysis: &Analysis<'_>) -> Planned {
+/// Plans every principal and summarises the plans. `folders` caps how many principals get a
+/// folder (`None`: all): those with the highest score, ties by account, type and name. The
+/// others keep their summary (in summary.json and the report) with `folder_omitted`.
+pub fn plan_all(exports: &[Export], analysis: &Analysis<'_>, folders: Option<usize>) -> Planned {
     let plans = plan(exports, analysis);
-    let summary = summarise(&plans, analysis);
-    Planned { plans, summary }
+    let mut candidates: Vec<usize> = (0..plans.len())
+        .filter(|i| plans[*i].skipped.is_none() && !plans[*i].policies.is_empty())
+        .collect();
+    candidates.sort_by(|a, b| {
+        let (pa, pb) = (&plans[*a], &plans[*b]);
+        let score = |p: &PrincipalPlan| analysis.principals[p.analysis_index].score;
+        score(pb).cmp(&score(pa)).then_with(|| {
+            (&pa.account_id, pa.kind, &pa.name).cmp(&(&pb.account_id, pb.kind, &pb.name))
+        })
+    });
+    let mut folder = vec![false; plans.len()];
+    for i in candidates.into_iter().take(folders.unwrap_or(usize::MAX)) {
+        folder[i] = true;
+    }
+    let summary = summarise(&plans, &folder, analysis);
+    Planned {
+        plans,
+        folder,
+        summary,
+    }
 }
 
-pub fn summarise(plans: &[PrincipalPlan], analysis: &Analysis<'_>) -> RecommendationSummary {
+pub fn summarise(
+    plans: &[PrincipalPlan],
+    folder: &[bool],
+    analysis: &Analysis<'_>,
+) -> RecommendationSummary {
     let sets = verdict_sets(analysis);
     let mut principals = BTreeMap::new();
-    for plan in plans {
+    let (mut written, mut omitted) = (0, 0);
+    for (i, plan) in plans.iter().enumerate() {
         let unknown = &sets[plan.analysis_index].2;
         let mut still = plan.remove.clone();
         still.intersect_with(&plan.after);
         let mut removed = plan.before.clone();
         removed.difference_with(&plan.after);
         let recommended = plan.skipped.is_none() && !plan.policies.is_empty();
+        let has_folder = recommended && folder.get(i).copied().unwrap_or(true);
+        written += usize::from(has_folder);
+        omitted += usize::from(recommended && !has_folder);
         let rec = PrincipalRecommendation {
             account_id: plan.account_id.clone(),
             principal_type: plan.kind,
             principal_name: plan.name.clone(),
-            path: recommended.then(|| render::principal_path(plan)),
+            path: has_folder.then(|| render::principal_path(plan)),
+            folder_omitted: recommended && !has_folder,
             before: plan.before.len() as u64,
             after: plan.after.len() as u64,
             removed: removed.len() as u64,
@@ -986,6 +1024,8 @@ pub fn summarise(plans: &[PrincipalPlan], analysis: &Analysis<'_>) -> Recommenda
     }
     RecommendationSummary {
         dir: DIR.into(),
+        folders_written: written,
+        folders_omitted: omitted,
         principals,
     }
 }

@@ -528,6 +528,7 @@ fn write_principal(dir: &Path, plan: &PrincipalPlan, analysis: &Analysis<'_>) ->
 
 pub(super) fn write(
     plans: &[PrincipalPlan],
+    folder: &[bool],
     analysis: &Analysis<'_>,
     summary: &RecommendationSummary,
     out_dir: &Path,
@@ -543,7 +544,13 @@ pub(super) fn write(
         // (each file's content does not depend on the order).
         let todo: Vec<&PrincipalPlan> = plans
             .iter()
-            .filter(|p| p.skipped.is_none() && !p.policies.is_empty())
+            .enumerate()
+            .filter(|(i, p)| {
+                p.skipped.is_none()
+                    && !p.policies.is_empty()
+                    && folder.get(*i).copied().unwrap_or(true)
+            })
+            .map(|(_, p)| p)
             .collect();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
         let results: Vec<Result<()>> = std::thread::scope(|s| {
