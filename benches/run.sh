@@ -5,6 +5,7 @@
 #   benches/run.sh --large         also 100,000 roles (10 accounts x 10,000)
 #   benches/run.sh --sizes "1000 10000 30000" --keep --seed 7 --managed-policies FILE
 #   benches/run.sh --no-build      use the binaries already in target/release
+#   benches/run.sh --report-args "--recommendations all"   extra arguments for `iam-tighten report`
 #   benches/run.sh --profile perf  build/use another cargo profile (`perf`: release code generation
 #                                  without LTO, rebuilds in about a minute after a change)
 #
@@ -27,6 +28,7 @@ SEED=1
 KEEP=0
 NO_BUILD=0
 PROFILE=release
+REPORT_ARGS=()
 MANAGED=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
         --keep) KEEP=1 ;;
         --no-build) NO_BUILD=1 ;;
         --profile) PROFILE="$2"; shift ;;
+        --report-args) read -r -a REPORT_ARGS <<< "$2"; shift ;;
         --managed-policies) MANAGED=(--managed-policies "$2"); shift ;;
         -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
@@ -108,7 +111,7 @@ for ROLES in $SIZES; do
     rm -rf "$OUT"
     t0=$(now_ms)
     IAM_TIGHTEN_TIMINGS=1 /usr/bin/time -v -o "$TMP/time-report-$ROLES" \
-        "$BIN" report "$ORG" --out "$OUT" 2> "$TMP/report-$ROLES.err" > /dev/null || {
+        "$BIN" report "$ORG" --out "$OUT" "${REPORT_ARGS[@]}" 2> "$TMP/report-$ROLES.err" > /dev/null || {
         echo "iam-tighten report failed:"; tail -n 20 "$TMP/report-$ROLES.err"; exit 1; }
     report_ms=$(( $(now_ms) - t0 ))
     report_kib=$(peak_kib "$TMP/time-report-$ROLES")
