@@ -221,3 +221,22 @@ fn parquet_matches_csv() {
     );
     assert_eq!(df.column("rank").unwrap().u32().unwrap().get(0), Some(1));
 }
+
+#[test]
+fn every_csv_column_is_documented() {
+    use iam_tighten::report::csv::{FINDINGS_HEADER, PRINCIPALS_HEADER, SERVICES_HEADER};
+    let doc = fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report-fields.md"),
+    )
+    .unwrap();
+    for column in FINDINGS_HEADER
+        .iter()
+        .chain(&SERVICES_HEADER)
+        .chain(&PRINCIPALS_HEADER)
+    {
+        assert!(
+            doc.contains(&format!("`{column}`")),
+            "docs/report-fields.md does not document `{column}`"
+        );
+    }
+}
