@@ -12,6 +12,7 @@ pub mod error;
 pub mod fetch;
 pub mod input;
 pub mod model;
+pub mod parallel;
 pub mod policy;
 pub mod recommend;
 pub mod report;

@@ -54,33 +54,12 @@ pub fn load_exports(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Export>
     for path in paths {
         folders.extend(export_folders(path)?);
     }
-    // Export folders are independent: loaded by as many threads as there are cores. Results keep
-    // the folders' order, so the first error reported is the same as when loading one by one.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(folders.len())
-        .max(1);
-    let mut slots: Vec<Option<Result<Export>>> = (0..folders.len()).map(|_| None).collect();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let folders = &folders;
-                s.spawn(move || {
-                    (t..folders.len())
-                        .step_by(threads)
-                        .map(|i| (i, load_export(&folders[i], opts)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for h in handles {
-            let done = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            for (i, r) in done {
-                slots[i] = Some(r);
-            }
-        }
-    });
-    let mut exports = slots.into_iter().flatten().collect::<Result<Vec<_>>>()?;
+    // Export folders are independent: loaded in parallel. Results keep the folders' order, so
+    // the first error reported is the same as when loading one by one.
+    let mut exports =
+        crate::parallel::map_indexed(folders.len(), || (), |(), i| load_export(&folders[i], opts))
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?;
     exports.sort_by(|a, b| (&a.account_id, &a.root).cmp(&(&b.account_id, &b.root)));
     for pair in exports.windows(2) {
         if let [a, b] = pair

@@ -583,67 +583,42 @@ pub fn plan(exports: &[Export], analysis: &Analysis<'_>) -> Vec<PrincipalPlan> {
         sets: &sets,
         by_key: &by_key,
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let n = analysis.principals.len();
-    let mut slots: Vec<Option<PrincipalPlan>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let inputs = &inputs;
-                s.spawn(move || {
-                    let mut expander = Expander::new(catalog);
-                    let mut caches: Vec<GrantCache<'_>> =
-                        exports.iter().map(|_| GrantCache::new()).collect();
-                    (t..n)
-                        .step_by(threads)
-                        .map(|i| {
-                            let info = &analysis.principals[i];
-                            (i, plan_one(i, info, inputs, &mut expander, &mut caches))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        let mut slots: Vec<Option<PrincipalPlan>> = (0..n).map(|_| None).collect();
-        for h in handles {
-            // A panic in a planning thread is a bug: propagate it rather than skip principals.
-            let done = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            for (i, plan) in done {
-                slots[i] = Some(plan);
-            }
-        }
-        slots
-    });
-    let mut plans: Vec<PrincipalPlan> = slots.iter_mut().filter_map(Option::take).collect();
+    let mut plans: Vec<PrincipalPlan> = crate::parallel::map_indexed(
+        analysis.principals.len(),
+        || {
+            let caches: Vec<GrantCache<'_>> = exports.iter().map(|_| GrantCache::new()).collect();
+            (Expander::new(catalog), caches)
+        },
+        |(expander, caches), i| plan_one(i, &analysis.principals[i], &inputs, expander, caches),
+    );
 
     decide_managed(&mut plans, exports);
 
     // Verify every plan; a plan that fails is not recommended (a bug, reported loudly).
     // Plans are independent: verified in parallel, each thread with its own expander.
-    let chunk = plans.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        for part in plans.chunks_mut(chunk) {
-            s.spawn(move || {
-                let mut expander = Expander::new(catalog);
-                for plan in part {
-                    if plan.skipped.is_some() {
-                        continue;
-                    }
-                    let Some(export) = exports.iter().find(|e| e.account_id == plan.account_id)
-                    else {
-                        continue;
-                    };
-                    let (problems, after) = verify(export, plan, &mut expander);
-                    plan.after = after;
-                    if !problems.is_empty() {
-                        plan.skipped =
-                            Some(format!("verification_failed: {}", problems.join("; ")));
-                        plan.policies.clear();
-                        plan.after = plan.before.clone();
-                    }
-                }
-            });
+    let verified = crate::parallel::map_indexed(
+        plans.len(),
+        || Expander::new(catalog),
+        |expander, i| {
+            let plan = &plans[i];
+            if plan.skipped.is_some() {
+                return None;
+            }
+            let export = exports.iter().find(|e| e.account_id == plan.account_id)?;
+            Some(verify(export, plan, expander))
+        },
+    );
+    for (plan, result) in plans.iter_mut().zip(verified) {
+        let Some((problems, after)) = result else {
+            continue;
+        };
+        plan.after = after;
+        if !problems.is_empty() {
+            plan.skipped = Some(format!("verification_failed: {}", problems.join("; ")));
+            plan.policies.clear();
+            plan.after = plan.before.clone();
         }
-    });
+    }
     plans
 }
 

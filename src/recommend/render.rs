@@ -552,32 +552,18 @@ pub(super) fn write(
             })
             .map(|(_, p)| p)
             .collect();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        let results: Vec<Result<()>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let (todo, tmp) = (&todo, &tmp);
-                    s.spawn(move || -> Result<()> {
-                        for plan in todo.iter().skip(t).step_by(threads) {
-                            let rel = principal_path(plan);
-                            let mut dir: PathBuf = tmp.clone();
-                            for part in rel.split('/').skip(1) {
-                                dir.push(part);
-                            }
-                            write_principal(&dir, plan, analysis)?;
-                        }
-                        Ok(())
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(write_error(&tmp, "a writer thread panicked")))
-                })
-                .collect()
-        });
+        let results = crate::parallel::map_indexed(
+            todo.len(),
+            || (),
+            |(), i| {
+                let plan = todo[i];
+                let mut dir: PathBuf = tmp.clone();
+                for part in principal_path(plan).split('/').skip(1) {
+                    dir.push(part);
+                }
+                write_principal(&dir, plan, analysis)
+            },
+        );
         for r in results {
             r?;
         }
