@@ -49,10 +49,6 @@ pub struct ActionList {
 impl ActionList {
     /// A list of `actions` (sorted by id, of one service).
     pub fn from_actions(actions: Vec<GrantedAction>) -> ActionList {
-        ActionList::new(actions)
-    }
-
-    fn new(actions: Vec<GrantedAction>) -> ActionList {
         let mut by_sensitivity = [0u32; 4];
         let mut highest = Sensitivity::Low;
         let mut categories = 0;
@@ -112,7 +108,7 @@ impl ActionLists {
             return self.single(*one);
         }
         let id = self.lists.len() as u32;
-        self.lists.push(ActionList::new(actions));
+        self.lists.push(ActionList::from_actions(actions));
         id
     }
 
@@ -122,7 +118,7 @@ impl ActionLists {
             return *id;
         }
         let id = self.lists.len() as u32;
-        self.lists.push(ActionList::new(vec![a]));
+        self.lists.push(ActionList::from_actions(vec![a]));
         self.singles.insert(a, id);
         id
     }
@@ -325,7 +321,7 @@ fn patterns(catalog: &Catalog, service: &str, all: &[ActionId], selected: &[bool
     let mut parts = Vec::new();
     let mut i = 0;
     while i < all.len() {
-        let v = verb(&catalog.action(all[i]).name);
+        let v = crate::catalog::verb(&catalog.action(all[i]).name);
         let lower = v.to_ascii_lowercase();
         let mut j = i;
         while j < all.len() && names[j].starts_with(&lower) {
@@ -344,18 +340,6 @@ fn patterns(catalog: &Catalog, service: &str, all: &[ActionId], selected: &[bool
         i = j.max(i + 1);
     }
     parts
-}
-
-/// The verb of an action name: its first capitalised word (`Describe` in `DescribeInstances`).
-fn verb(action: &str) -> &str {
-    let mut end = action.len();
-    for (i, c) in action.char_indices().skip(1) {
-        if c.is_ascii_uppercase() {
-            end = i;
-            break;
-        }
-    }
-    &action[..end]
 }
 
 #[cfg(test)]

@@ -457,6 +457,19 @@ impl Catalog {
     }
 }
 
+/// The verb of an action name: its first capitalised word (`Describe` in `DescribeInstances`).
+/// `service:Verb*` patterns (recommendations, finding descriptions) are built from it.
+pub fn verb(action: &str) -> &str {
+    let mut end = action.len();
+    for (i, c) in action.char_indices().skip(1) {
+        if c.is_ascii_uppercase() {
+            end = i;
+            break;
+        }
+    }
+    &action[..end]
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

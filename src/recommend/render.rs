@@ -173,6 +173,7 @@ const LIST_LIMIT: usize = 200;
 fn readme(
     plan: &PrincipalPlan,
     analysis: &Analysis<'_>,
+    rows: &[DecisionRow<'_>],
     apply: &[String],
     rollback: &[String],
 ) -> String {
@@ -298,7 +299,6 @@ fn readme(
     s.push_str("```\n\n");
 
     // Removed and kept actions, in rank order, a row per finding (group of actions) and decision.
-    let rows = decision_rows(plan, analysis);
     let gone: Vec<&DecisionRow<'_>> = rows.iter().filter(|r| r.decision == "removed").collect();
     let gone_actions: usize = gone.iter().map(|r| r.count).sum();
     let _ = writeln!(
@@ -432,10 +432,7 @@ fn decision_rows<'a>(plan: &PrincipalPlan, analysis: &'a Analysis<'_>) -> Vec<De
     rows
 }
 
-fn actions_csv(
-    plan: &PrincipalPlan,
-    analysis: &Analysis<'_>,
-) -> std::result::Result<Vec<u8>, String> {
+fn actions_csv(rows: &[DecisionRow<'_>]) -> std::result::Result<Vec<u8>, String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let e = |e: csv::Error| e.to_string();
     w.write_record([
@@ -449,7 +446,7 @@ fn actions_csv(
         "exclusion",
     ])
     .map_err(e)?;
-    for r in decision_rows(plan, analysis) {
+    for r in rows {
         w.write_record([
             r.text.as_str(),
             &r.count.to_string(),
@@ -518,11 +515,13 @@ fn write_principal(dir: &Path, plan: &PrincipalPlan, analysis: &Analysis<'_>) ->
         &dir.join("rollback.commands"),
         (header("roll back") + &rollback.join("\n") + "\n").as_bytes(),
     )?;
+    // One list of decisions feeds both the README and actions.csv.
+    let rows = decision_rows(plan, analysis);
     put(
         &dir.join("README.md"),
-        readme(plan, analysis, &apply, &rollback).as_bytes(),
+        readme(plan, analysis, &rows, &apply, &rollback).as_bytes(),
     )?;
-    let csv = actions_csv(plan, analysis).map_err(|m| write_error(&dir.join("actions.csv"), m))?;
+    let csv = actions_csv(&rows).map_err(|m| write_error(&dir.join("actions.csv"), m))?;
     put(&dir.join("actions.csv"), &csv)
 }
 

@@ -222,18 +222,6 @@ pub fn iam_size(doc: &Value) -> usize {
         .count()
 }
 
-/// The verb of an action name: its first capitalised word (`Describe` in `DescribeInstances`).
-fn verb(action: &str) -> &str {
-    let mut end = action.len();
-    for (i, c) in action.char_indices().skip(1) {
-        if c.is_ascii_uppercase() {
-            end = i;
-            break;
-        }
-    }
-    &action[..end]
-}
-
 /// Collapses the explicit action lists this module wrote back into wildcards (`service:*`, else
 /// `service:Verb*`) wherever the wildcard, expanded with the catalog, matches only actions the
 /// original statement granted and nothing in `remove`. Returns true when something collapsed.
@@ -286,7 +274,10 @@ pub fn minimise(t: &mut Tightened, remove: &ActionSet, expander: &mut Expander<'
             let mut verbs: std::collections::BTreeMap<String, Vec<String>> = Default::default();
             for a in actions {
                 let name = a.split_once(':').map_or("", |(_, n)| n).to_string();
-                verbs.entry(verb(&name).to_string()).or_default().push(a);
+                verbs
+                    .entry(crate::catalog::verb(&name).to_string())
+                    .or_default()
+                    .push(a);
             }
             for (v, group) in verbs {
                 let pattern = format!("{svc}:{v}*");
@@ -377,7 +368,7 @@ mod tests {
 
     #[test]
     fn verbs() {
-        assert_eq!(verb("DescribeInstances"), "Describe");
-        assert_eq!(verb("Get"), "Get");
+        assert_eq!(crate::catalog::verb("DescribeInstances"), "Describe");
+        assert_eq!(crate::catalog::verb("Get"), "Get");
     }
 }
