@@ -29,8 +29,9 @@ pub enum Command {
 /// Options shared by `report` and `diff`.
 #[derive(Debug, Args, Clone)]
 pub struct AnalysisArgs {
-    /// A permission counts as unused when it was not accessed in this many days before the as-of time.
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    /// A permission counts as unused when it was not accessed in this many days before the
+    /// as-of time (1–400: AWS keeps last-accessed data for 400 days).
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=400))]
     pub unused_after: u32,
     /// The reference time (RFC 3339, e.g. 2026-11-20T00:00:00Z). Default: the newest
     /// JobCompletionDate in each export, else its manifest time. Never the wall clock.
@@ -62,8 +63,8 @@ pub struct ReportArgs {
     /// this sensitivity exists.
     #[arg(long, value_enum, value_name = "SENSITIVITY")]
     pub fail_on: Option<SensitivityArg>,
-    /// Active access keys older than this many days are reported (rotation limit).
-    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Active access keys older than this many days are reported (rotation limit; 1–36500).
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub key_max_age: u32,
     /// How many principals get a folder under recommendations/ (highest score first), or `all`.
     /// Every principal's recommendation is summarised in recommendations/summary.json and the
@@ -117,8 +118,8 @@ pub struct DiffArgs {
     /// at or above this level exist.
     #[arg(long, value_enum, value_name = "SENSITIVITY")]
     pub fail_on_new: Option<SensitivityArg>,
-    /// Active access keys older than this many days are reported (rotation limit).
-    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Active access keys older than this many days are reported (rotation limit; 1–36500).
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub key_max_age: u32,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
@@ -192,10 +193,14 @@ pub struct FetchArgs {
 
 #[derive(Debug, Args)]
 pub struct ExpandArgs {
-    /// Action patterns such as `s3:Get*`, `ec2:*`, `*`, `iam:?assRole`.
+    /// Action patterns such as `s3:Get*`, `ec2:*`, `*`, `iam:?assRole`, or an `action` cell of
+    /// findings.csv verbatim (`'lambda:* except lambda:Add* lambda:Get*'`): the patterns after
+    /// `except` are taken out.
     #[arg(value_name = "PATTERN", required_unless_present = "policy")]
     pub patterns: Vec<String>,
-    /// Expand a whole policy document (JSON, plain or URL-encoded) and print its effective allowed actions.
+    /// Expand a whole policy document and print its effective allowed actions: a document (JSON
+    /// object, JSON string or URL-encoded), or the output of `aws iam get-policy-version`,
+    /// `get-role-policy`, `get-user-policy` or `get-group-policy`.
     #[arg(long, value_name = "FILE", conflicts_with = "patterns")]
     pub policy: Option<PathBuf>,
     /// Output format.

@@ -54,6 +54,14 @@ impl Error {
         }
     }
 
+    /// An output could not be written because of an I/O error.
+    pub fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Write {
+            path: path.into(),
+            message: source.to_string(),
+        }
+    }
+
     pub fn read(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Read {
             path: path.into(),

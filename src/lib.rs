@@ -10,6 +10,7 @@ pub mod diff;
 pub mod error;
 #[cfg(feature = "fetch")]
 pub mod fetch;
+pub mod files;
 pub mod input;
 pub mod model;
 pub mod parallel;

@@ -15,6 +15,28 @@ use crate::policy::PolicyDocument;
 /// A point in time, always UTC.
 pub type Timestamp = DateTime<Utc>;
 
+/// `t` minus `days` whole days, or `None` when that is not a representable time. Every date
+/// computed from input goes through this (or [`days_after`]): never a panicking `t - Duration`.
+pub fn days_before(t: Timestamp, days: u32) -> Option<Timestamp> {
+    t.checked_sub_signed(chrono::TimeDelta::try_days(i64::from(days))?)
+}
+
+/// `t` plus `days` whole days, or `None` when that is not a representable time.
+pub fn days_after(t: Timestamp, days: u32) -> Option<Timestamp> {
+    t.checked_add_signed(chrono::TimeDelta::try_days(i64::from(days))?)
+}
+
+/// `2026-11-20T09:13:20.189Z`: RFC 3339 in UTC with `Z`, the fraction only when there is one.
+pub fn rfc3339(t: Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// Whole days from `earlier` to `later` (negative when `earlier` is the later one). Cannot
+/// overflow: any two representable times are less than 2^63 milliseconds apart.
+pub fn whole_days(earlier: Timestamp, later: Timestamp) -> i64 {
+    later.signed_duration_since(earlier).num_days()
+}
+
 /// The kind of IAM principal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -298,10 +298,36 @@ fn window_boundaries_and_as_of_flag() {
         run(30, None),
         (Reason::ActionLastAccessedBeforeWindow, Some(80))
     );
-    // --as-of moves the reference time.
+    // --as-of moves the reference time, within the data: the window may end at the job's
+    // completion exactly.
+    assert_eq!(run(90, Some(AS_OF)), (Reason::AccessedInWindow, Some(80)));
     assert_eq!(
-        run(90, Some("2027-01-01T00:00:00Z")).0,
-        Reason::ActionLastAccessedBeforeWindow
+        run(10, Some("2026-10-01T00:00:00Z")),
+        (Reason::ActionLastAccessedBeforeWindow, Some(30))
+    );
+    // An --as-of before the last access: whether it was used inside that earlier window cannot
+    // be known (last-accessed data keeps only the latest use); never a negative age.
+    assert_eq!(
+        run(90, Some("2026-08-01T00:00:00Z")),
+        (Reason::AccessedAfterAsOf, None)
+    );
+    // An --as-of after the data is refused: the window would cover time nothing was recorded
+    // for, and the use on 2026-09-01 would look like no use (it did before this check).
+    let settings = Settings {
+        unused_after_days: 90,
+        as_of: input::parse_timestamp("2027-06-01T00:00:00Z"),
+    };
+    let err = analysis::analyze(
+        std::slice::from_ref(&export),
+        cat,
+        &settings,
+        &Config::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(&format!("account {ACCT}")) && err.contains(&AS_OF[..10]),
+        "{err}"
     );
     // Windows AWS data cannot evidence are refused.
     let settings = Settings {
@@ -535,5 +561,122 @@ fn csv_cells_from_hostile_names_are_neutralised() {
             }
         }
         assert!(text.contains("'=HYPERLINK"), "{file} lost the name");
+    }
+}
+
+mod dates {
+    //! Any representable timestamp, anywhere a date is read (export fields, `--as-of`, window and
+    //! key-age flags), gives a result or a clean error through every stage: never a panic.
+    use super::*;
+    use iam_tighten::analysis::identities::{IdentitySettings, identity_findings};
+    use iam_tighten::report::{self, Limits, ReportModel};
+    use proptest::prelude::*;
+
+    /// An RFC 3339 text anywhere in 0000–9999 with any offset, an epoch number over the whole
+    /// i64 range, or text that is no timestamp at all.
+    fn timestamp() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            8 => (
+                0i32..=9999,
+                1u32..=12,
+                1u32..=28,
+                0u32..24,
+                0u32..60,
+                any::<bool>(),
+                0u32..24,
+                0u32..60
+            )
+                .prop_map(|(y, mo, d, h, mi, neg, oh, om)| json!(format!(
+                    "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:07.5{}{oh:02}:{om:02}",
+                    if neg { '-' } else { '+' }
+                ))),
+            1 => any::<i64>().prop_map(|n| json!(n)),
+            1 => (-62_167_219_200_i64..=253_402_300_799).prop_map(|n| json!(n)),
+            2 => prop::sample::select(vec![
+                json!("-262143-01-01T00:00:00Z"),
+                json!("+262142-12-31T23:59:59Z"),
+                json!("9999-12-31T23:59:59-23:59"),
+                json!("0000-01-01T00:00:00+23:59"),
+                json!(-62_167_219_200_i64),
+                json!(253_402_300_799_i64),
+                json!(1e300),
+                json!(-8_334_601_228_800_i64),
+            ]),
+        ]
+    }
+
+    fn as_text(v: &Value) -> String {
+        match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+        #[test]
+        fn any_timestamp_works_or_is_a_clean_error(
+            created in timestamp(),
+            job in timestamp(),
+            service_last in timestamp(),
+            action_last in timestamp(),
+            key_used in timestamp(),
+            as_of in prop::option::of(timestamp()),
+            days in 0u32..=1000,
+            key_days in any::<u32>(),
+        ) {
+            let tmp = tempfile::tempdir().unwrap();
+            let d = tmp.path();
+            let gaad = json!({
+                "UserDetailList": [{
+                    "Path": "/", "UserName": "u", "UserId": "AIDAEXAMPLE", "CreateDate": created,
+                    "Arn": format!("arn:aws:iam::{ACCT}:user/u"), "GroupList": [],
+                    "UserPolicyList": [{"PolicyName": "p", "PolicyDocument": {"Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": ["ec2:*", "iam:PassRole"], "Resource": "*"}]}}],
+                    "AttachedManagedPolicies": [], "Tags": []
+                }],
+                "GroupDetailList": [], "RoleDetailList": [], "Policies": []
+            });
+            fs::write(d.join("authorization-details.json"), gaad.to_string()).unwrap();
+            fs::create_dir_all(d.join("last-accessed/users")).unwrap();
+            let la = json!({
+                "JobStatus": "COMPLETED", "JobType": "ACTION_LEVEL",
+                "JobCreationDate": job, "JobCompletionDate": job, "IsTruncated": false,
+                "ServicesLastAccessed": [{"ServiceName": "EC2", "ServiceNamespace": "ec2",
+                    "LastAuthenticated": service_last, "TotalAuthenticatedEntities": 1,
+                    "TrackedActionsLastAccessed": [{"ActionName": "RunInstances",
+                        "LastAccessedTime": action_last}]}]
+            });
+            fs::write(d.join("last-accessed/users/u.json"), la.to_string()).unwrap();
+            let key = as_text(&key_used);
+            let csv = format!(
+                "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n\
+                 u,arn:aws:iam::{ACCT}:user/u,{key},true,{key},{key},N/A,false,true,{key},{key},eu-west-1,ec2,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
+            );
+            fs::write(d.join("credential-report.csv"), csv).unwrap();
+
+            let Ok(export) = input::load_export(d, &LoadOptions::default()) else {
+                return Ok(());
+            };
+            let settings = Settings {
+                unused_after_days: days,
+                as_of: as_of.as_ref().and_then(|v| input::parse_timestamp(&as_text(v))),
+            };
+            let cat = Catalog::embedded();
+            let Ok(an) = analysis::analyze(std::slice::from_ref(&export), cat, &settings, &Config::default()) else {
+                return Ok(());
+            };
+            for f in &an.findings {
+                prop_assert!(f.days_since_access.is_none_or(|n| n >= 0));
+            }
+            let ids = identity_findings(
+                std::slice::from_ref(&export),
+                &an,
+                &IdentitySettings { unused_after_days: days, key_max_age_days: key_days },
+            );
+            let model = ReportModel::build(&an, ids, None, Limits::default());
+            let out = d.join("out");
+            report::write_report(&an, &model, &out, &report::Format::ALL).unwrap();
+        }
     }
 }

@@ -764,10 +764,14 @@ fn hostile_policy_names_stay_safe_file_names() {
     let rec = summary.get(ACCT, PrincipalType::Role, "../escape").unwrap();
     let folder = dir.path().join(rec.path.as_deref().unwrap());
     assert!(folder.starts_with(dir.path().join("recommendations")));
-    assert_eq!(folder.file_name().unwrap(), "_.._escape");
-    assert!(folder.join("inline-_.._.._pwned.json").exists());
+    assert_eq!(folder.file_name().unwrap(), &*safe_file_name("../escape"));
+    assert!(safe_file_name("../escape").starts_with("_.._escape~"));
+    let pwned = format!("inline-{}.json", safe_file_name("../../pwned"));
+    assert!(folder.join(&pwned).exists());
     let cmds = std::fs::read_to_string(folder.join("apply.commands")).unwrap();
-    assert!(cmds.contains("--role-name ../escape --policy-name ../../pwned --policy-document file://inline-_.._.._pwned.json"));
+    assert!(cmds.contains(&format!(
+        "--role-name ../escape --policy-name ../../pwned --policy-document 'file://{pwned}'"
+    )));
     // Nothing was written outside the output folder.
     let entries: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -1019,4 +1023,120 @@ fn folder_limit_keeps_the_highest_scores_and_summarises_everyone() {
         ])
         .assert()
         .code(2);
+}
+
+#[test]
+fn principals_whose_names_sanitise_alike_get_their_own_folders() {
+    // `dev sandbox` (not a valid IAM name, but exports are attacker-controlled) and `dev_sandbox`
+    // sanitise to the same text; two group names of 128 characters share their first 100.
+    let c = small();
+    let long_a = format!("{}-a", "g".repeat(125));
+    let long_b = format!("{}-b", "g".repeat(125));
+    let names = [
+        "dev sandbox",
+        "dev_sandbox",
+        long_a.as_str(),
+        long_b.as_str(),
+    ];
+    let roles: Vec<_> = names
+        .iter()
+        .map(|n| {
+            let mut r = principal(PrincipalType::Role, n);
+            r.inline_policies = vec![inline(
+                "p",
+                json!({"Statement": {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}}),
+            )];
+            r
+        })
+        .collect();
+    let ex = export(roles, vec![]);
+    let verdicts: Vec<(&str, &str, _)> = names
+        .iter()
+        .map(|n| (*n, "sqs:SendMessage", UNUSED))
+        .collect();
+    let an = analysis(c, &ex, &verdicts);
+    let run = || {
+        let dir = tempfile::tempdir().unwrap();
+        let summary =
+            recommend::write_recommendations(std::slice::from_ref(&ex), &an, dir.path()).unwrap();
+        let mut folders = Vec::new();
+        for n in names {
+            let rec = summary.get(ACCT, PrincipalType::Role, n).unwrap();
+            let path = rec.path.clone().unwrap();
+            let readme = std::fs::read_to_string(dir.path().join(&path).join("README.md")).unwrap();
+            // Each folder describes its own principal.
+            assert!(readme.contains(n), "{path}: README does not name {n:?}");
+            folders.push(path);
+        }
+        folders
+    };
+    let folders = run();
+    let distinct: std::collections::BTreeSet<_> = folders.iter().collect();
+    assert_eq!(distinct.len(), names.len(), "{folders:#?}");
+    // Deterministic: the same names give the same folders in another run.
+    assert_eq!(run(), folders);
+}
+
+/// `recommendations/` is swapped in whole (docs/recommendations.md): killed at any moment, a run
+/// leaves the previous run's complete folder or its own, never a mix or a partial one, and the
+/// next run removes what it left behind.
+#[test]
+fn a_killed_run_never_leaves_a_partial_recommendations_folder() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_iam-tighten"));
+        c.args([
+            "report",
+            "sample-data/2026-q4",
+            "--recommendations",
+            "all",
+            "--out",
+        ])
+        .arg(&out)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        c
+    };
+    assert!(run().status().unwrap().success());
+    let check = |when: &str| {
+        let rec = out.join("recommendations");
+        let summary: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(rec.join("summary.json"))
+                .unwrap_or_else(|e| panic!("{when}: no summary.json: {e}")),
+        )
+        .unwrap();
+        let principals = summary["principals"].as_array().unwrap();
+        let mut folders = 0;
+        for p in principals {
+            if let Some(path) = p["path"].as_str() {
+                folders += 1;
+                assert!(
+                    out.join(path).join("README.md").is_file(),
+                    "{when}: {path} listed in summary.json but incomplete"
+                );
+            }
+        }
+        assert!(folders > 3, "{when}: {folders} folders");
+    };
+    check("after a complete run");
+    // Kill runs at spread-out moments (the sample takes about a second in a debug build).
+    for i in 0..16u64 {
+        let mut child = run().spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(40 + i * 61));
+        let _ = child.kill();
+        let _ = child.wait();
+        check(&format!("after a kill at {} ms", 40 + i * 61));
+    }
+    // The next complete run cleans up whatever the killed ones left.
+    assert!(run().status().unwrap().success());
+    check("after the next run");
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -125,8 +125,12 @@ fn findings_csv_excerpt_and_counts() {
     insta::assert_snapshot!("findings_counts", counts.join("\n"));
     let head: Vec<&str> = text.lines().take(120).collect();
     insta::assert_snapshot!("findings_head", head.join("\n"));
-    // Every verdict reason appears in the sample.
-    for r in iam_tighten::analysis::Reason::ALL {
+    // Every verdict reason appears in the sample, but the one that needs an --as-of earlier
+    // than the data (tests/cmd/report_as_of_before_data.toml shows it on the same sample).
+    for r in iam_tighten::analysis::Reason::ALL
+        .into_iter()
+        .filter(|r| *r != iam_tighten::analysis::Reason::AccessedAfterAsOf)
+    {
         assert!(
             text.contains(&format!(",{},", r.as_str())),
             "sample lacks {}",

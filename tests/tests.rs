@@ -3,11 +3,13 @@
 
 mod analysis;
 mod catalog;
+mod cli;
 mod diff;
 mod fetch;
 mod html;
 mod identities;
 mod input;
+mod offline;
 mod policy;
 mod recommend;
 mod snapshots;

@@ -73,19 +73,27 @@ fn glob(path: &Path, at: &str, pattern: &str) -> Result<GlobMatcher> {
         .map_err(|e| Error::parse(path, at, format!("bad glob {pattern:?}: {e}")))
 }
 
+/// A TOML error as `line L, column C: message`: toml's own text quotes the offending line, which
+/// may be hundreds of kilobytes long.
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let mut message: String = e.message().trim_end().chars().take(300).collect();
+    if let Some(span) = e.span() {
+        let before = text.get(..span.start).unwrap_or(text);
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        message = format!("line {line}, column {column}: {message}");
+    }
+    Error::parse(path, "$", message)
+}
+
 impl Config {
     pub fn load(path: &Path) -> Result<Config> {
-        let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
-        let text = String::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
-            path: path.to_path_buf(),
-            offset: e.utf8_error().valid_up_to(),
-        })?;
+        let text = crate::files::read_text(path)?;
         Config::parse(path, &text)
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Config> {
-        let raw: RawConfig = toml::from_str(text)
-            .map_err(|e| Error::parse(path, "$", e.to_string().trim_end().to_string()))?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
         let mut exclusions = Vec::new();
         for (i, r) in raw.exclude.into_iter().enumerate() {
             let at = format!("exclude[{i}]");

@@ -360,22 +360,9 @@ mod tests {
         )
     }
 
-    /// Expands a `describe` text back into actions with the policy engine.
+    /// Expands a `describe` text back into actions with the notation reader `expand` uses.
     fn expand(text: &str, e: &mut Expander<'_>) -> ActionSet {
-        let (include, exclude) = match text.split_once(" except ") {
-            Some((inc, exc)) => (inc, Some(exc)),
-            None => (text, None),
-        };
-        let mut set = e.catalog().empty_set();
-        for p in include.split(' ') {
-            set.union_with(&e.expand_pattern(p));
-        }
-        if let Some(exc) = exclude {
-            for p in exc.split(' ') {
-                set.difference_with(&e.expand_pattern(p));
-            }
-        }
-        set
+        crate::policy::expand_notation(text, e).unwrap().actions
     }
 
     #[test]

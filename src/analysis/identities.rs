@@ -11,11 +11,12 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::Duration;
 use serde::Serialize;
 
 use super::{Analysis, PrincipalInfo, Sensitivity};
-use crate::model::{AccessKeyInfo, CredentialReportRow, Export, PrincipalType, Timestamp};
+use crate::model::{
+    AccessKeyInfo, CredentialReportRow, Export, PrincipalType, Timestamp, days_before, whole_days,
+};
 
 /// Default for `--key-max-age`: AWS Security Hub control IAM.3 and CIS AWS Foundations 1.14 both
 /// ask for access keys to be rotated every 90 days or less.
@@ -277,9 +278,9 @@ pub fn identity_findings(
                 .collect(),
             as_of,
             window_days: settings.unused_after_days,
-            window_start: as_of.map(|t| t - Duration::days(i64::from(settings.unused_after_days))),
+            window_start: as_of.and_then(|t| days_before(t, settings.unused_after_days)),
             key_max_age_days: settings.key_max_age_days,
-            key_cutoff: as_of.map(|t| t - Duration::days(i64::from(settings.key_max_age_days))),
+            key_cutoff: as_of.and_then(|t| days_before(t, settings.key_max_age_days)),
         };
         let mut gap = |kinds: &[IdentityKind], reason: String| {
             for k in kinds {
@@ -293,6 +294,12 @@ pub fn identity_findings(
             gap(
                 &IdentityKind::NEED_AS_OF,
                 "no as-of time: the export has no last-accessed job dates and no manifest time, and --as-of was not given".into(),
+            );
+        } else if ctx.window_start.is_none() || ctx.key_cutoff.is_none() {
+            // Unreachable with validated flags and RFC 3339 inputs; checked all the same.
+            gap(
+                &IdentityKind::NEED_AS_OF,
+                "the window or --key-max-age reaches before the earliest representable date".into(),
             );
         }
         match &export.credential_report {
@@ -444,16 +451,17 @@ impl Ctx<'_> {
     /// Whole days from `t` to the as-of date (0 when `t` is after it).
     fn days(&self, t: Option<Timestamp>) -> Option<i64> {
         match (self.as_of, t) {
-            (Some(a), Some(t)) => Some((a - t).num_days().max(0)),
+            (Some(a), Some(t)) => Some(whole_days(t, a).max(0)),
             _ => None,
         }
     }
 
     /// `2026-05-03 (201 days before the as-of date)`.
     fn when(&self, t: Timestamp) -> String {
-        match self.days(Some(t)) {
-            Some(d) => format!("{} ({d} days before the as-of date)", day(t)),
-            None => day(t),
+        match (self.days(Some(t)), self.as_of) {
+            (_, Some(a)) if t > a => format!("{} (after the as-of date)", day(t)),
+            (Some(d), _) => format!("{} ({d} days before the as-of date)", day(t)),
+            (None, _) => day(t),
         }
     }
 
@@ -525,10 +533,14 @@ impl Ctx<'_> {
             let mut f = self.finding(IdentityKind::RootUsed, &who, Sensitivity::Critical);
             f.last_used = Some(t);
             f.days_unused = self.days(Some(t));
+            let during = if self.as_of.is_some_and(|a| t > a) {
+                "after the as-of date (--as-of is earlier than the data)".to_string()
+            } else {
+                format!("within {}", self.window_text(ws))
+            };
             f.detail = format!(
-                "The root user's {what} was used on {}, within {}; check that this use was intended.",
+                "The root user's {what} was used on {}, {during}; check that this use was intended.",
                 self.when(t),
-                self.window_text(ws)
             );
             f.credential = Some(credential);
             out.push(f);
@@ -853,7 +865,7 @@ mod tests {
     fn used_in_window_is_inclusive() {
         let ws = chrono::DateTime::from_timestamp(1_000, 0).unwrap_or_default();
         assert!(used_in(Some(ws), ws));
-        assert!(!used_in(Some(ws - Duration::seconds(1)), ws));
+        assert!(!used_in(Some(ws - chrono::Duration::seconds(1)), ws));
         assert!(!used_in(None, ws));
     }
 }

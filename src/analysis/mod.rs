@@ -3,6 +3,7 @@
 //! private to this module — everything public here is plain Rust structs.
 
 pub mod config;
+mod exclusions;
 pub mod groups;
 pub mod identities;
 mod parquet;
@@ -11,7 +12,6 @@ mod verdict;
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::Duration;
 use serde::Serialize;
 
 pub use config::{Config, ExclusionRule};
@@ -63,18 +63,20 @@ pub enum Reason {
     ActionLastAccessedBeforeWindow,
     ServiceNotAccessed,
     ActionNotTracked,
+    AccessedAfterAsOf,
     NotObservable,
     PrincipalTooNew,
     NoLastAccessedData,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 8] = [
+    pub const ALL: [Reason; 9] = [
         Reason::AccessedInWindow,
         Reason::ActionNotAccessed,
         Reason::ActionLastAccessedBeforeWindow,
         Reason::ServiceNotAccessed,
         Reason::ActionNotTracked,
+        Reason::AccessedAfterAsOf,
         Reason::NotObservable,
         Reason::PrincipalTooNew,
         Reason::NoLastAccessedData,
@@ -87,6 +89,7 @@ impl Reason {
             Reason::ActionLastAccessedBeforeWindow => "action_last_accessed_before_window",
             Reason::ServiceNotAccessed => "service_not_accessed",
             Reason::ActionNotTracked => "action_not_tracked",
+            Reason::AccessedAfterAsOf => "accessed_after_as_of",
             Reason::NotObservable => "not_observable",
             Reason::PrincipalTooNew => "principal_too_new",
             Reason::NoLastAccessedData => "no_last_accessed_data",
@@ -100,6 +103,7 @@ impl Reason {
             | Reason::ActionLastAccessedBeforeWindow
             | Reason::ServiceNotAccessed => Status::Unused,
             Reason::ActionNotTracked
+            | Reason::AccessedAfterAsOf
             | Reason::NotObservable
             | Reason::PrincipalTooNew
             | Reason::NoLastAccessedData => Status::Unknown,
@@ -122,6 +126,9 @@ impl Reason {
             Reason::ActionNotTracked => {
                 "The service was used within the window, but AWS reports no action-level data for this action."
             }
+            Reason::AccessedAfterAsOf => {
+                "AWS recorded use after the as-of time; last-accessed data keeps only the latest use, so whether it was also used inside the window cannot be known."
+            }
             Reason::NotObservable => {
                 "AWS never reports this action (or service) in last-accessed data, so its use cannot be known."
             }
@@ -142,26 +149,49 @@ impl Reason {
     }
 
     fn code(self) -> u32 {
-        Reason::ALL.iter().position(|r| *r == self).unwrap_or(7) as u32
+        Reason::ALL
+            .iter()
+            .position(|r| *r == self)
+            .unwrap_or(Reason::ALL.len() - 1) as u32
     }
 }
 
 /// Actions AWS never reports in last-accessed data (documented with sources in methodology.md):
 /// `iam:PassRole` is authorised inside other calls and never logged as its own event; Amazon S3
-/// object-level (data) actions are not available in action last-accessed information.
+/// data events (object-level actions and the three bucket listings CloudTrail logs as data
+/// events, `data/s3-data-actions.tsv`) are not available in action last-accessed information.
 pub fn is_not_observable(service: &str, action: &str) -> bool {
-    let a = action.to_ascii_lowercase();
     match service {
-        "iam" => a == "passrole",
+        "iam" => action.eq_ignore_ascii_case("PassRole"),
         "s3" => {
-            a.contains("object")
-                || a.starts_with("listbucket")
-                || a == "abortmultipartupload"
-                || a == "listmultipartuploadparts"
+            let a = action.to_ascii_lowercase();
+            if s3_data_actions().contains(a.as_str()) {
+                return true;
+            }
+            // An s3 action the embedded catalog does not know (a newer `--catalog`): the list
+            // cannot say, so judge by its name, on the side of "not observable".
+            Catalog::embedded().lookup("s3", action).is_none()
+                && (a.contains("object") || a.starts_with("listbucket") || a.contains("multipart"))
         }
         "s3-object-lambda" => true,
         _ => false,
     }
+}
+
+/// `data/s3-data-actions.tsv`, generated with the catalog by `scripts/gen-catalog.py`.
+const S3_DATA_ACTIONS: &str = include_str!("../../data/s3-data-actions.tsv");
+
+/// The S3 data-event actions, lower-cased.
+fn s3_data_actions() -> &'static std::collections::HashSet<String> {
+    static SET: std::sync::OnceLock<std::collections::HashSet<String>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        S3_DATA_ACTIONS
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with("action\t") && !l.is_empty())
+            .filter_map(|l| l.split('\t').next())
+            .map(str::to_ascii_lowercase)
+            .collect()
+    })
 }
 
 /// How an export's as-of time was found.
@@ -459,7 +489,7 @@ pub fn analyze<'c>(
             settings.unused_after_days
         )));
     }
-    let window = Duration::days(i64::from(settings.unused_after_days));
+    let window_days = settings.unused_after_days;
     let mut timings = Vec::new();
     let started = std::time::Instant::now();
     let risks = sensitivity::classify(catalog);
@@ -487,7 +517,19 @@ pub fn analyze<'c>(
             (None, Some(t)) => (Some(t), AsOfSource::Export),
             (None, None) => (None, AsOfSource::None),
         };
-        let window_start = as_of.map(|t| t - window);
+        check_as_of(export, settings.as_of, &mut warnings)?;
+        let window_start = as_of
+            .map(|t| window_start_of(export, t, window_days))
+            .transpose()?;
+        let mut coverage = Coverage::default();
+        // Services AWS reports for some principal of this account: one granted to a principal
+        // but absent from its own report was most likely granted after its job ran.
+        let reported: std::collections::HashSet<u32> = export
+            .last_accessed
+            .values()
+            .flat_map(|la| &la.services)
+            .filter_map(|s| catalog.service_index_of(&s.namespace))
+            .collect();
         for w in &export.warnings {
             warnings.push(AccountWarning {
                 account_id: export.account_id.clone(),
@@ -532,6 +574,12 @@ pub fn analyze<'c>(
             let pidx = principals.len() as u32;
             let grants = principal_grants_cached(p, export, &mut expander, &mut cache);
             let la = export.last_accessed.get(&(p.kind, p.name.clone()));
+            // The principal's window ends at the as-of time, or earlier where its own
+            // last-accessed data ends earlier: a verdict never covers time the data does not.
+            let as_of = coverage.window_end(p, as_of, la);
+            let window_start = as_of
+                .map(|t| window_start_of(export, t, window_days))
+                .transpose()?;
             let policies: Vec<PolicyInfo> = grants
                 .policies
                 .iter()
@@ -550,34 +598,7 @@ pub fn analyze<'c>(
                 })
                 .collect();
             let labels: Vec<String> = policies.iter().map(policy_label).collect();
-            for missing in &grants.missing_groups {
-                warnings.push(AccountWarning {
-                    account_id: export.account_id.clone(),
-                    warning: Warning {
-                        code: "group_missing".into(),
-                        file: Some("authorization-details.json".into()),
-                        json_path: None,
-                        message: format!(
-                            "user {} is in group {missing}, which is not in the export; its policies are not counted",
-                            p.name
-                        ),
-                    },
-                });
-            }
-            for missing in &grants.missing_policies {
-                warnings.push(AccountWarning {
-                    account_id: export.account_id.clone(),
-                    warning: Warning {
-                        code: "policy_missing".into(),
-                        file: Some("authorization-details.json".into()),
-                        json_path: None,
-                        message: format!(
-                            "{} {} refers to policy {missing}, which is not in the export; its grants are not counted",
-                            p.kind, p.name
-                        ),
-                    },
-                });
-            }
+            // Missing groups and policies are warned about once each by the input reader.
             let unmatched: Vec<String> = grants
                 .unmatched
                 .iter()
@@ -597,6 +618,7 @@ pub fn analyze<'c>(
                 has_la: la.is_some(),
                 created_ms: p.created.map(|t| t.timestamp_millis()),
                 window_start_ms: window_start.map(|t| t.timestamp_millis()),
+                window_end_ms: as_of.map(|t| t.timestamp_millis()),
             });
             // The grants, grouped (shared by every principal with the same grant set), with the
             // actions AWS tracks for this principal split off by their evidence.
@@ -636,6 +658,31 @@ pub fn analyze<'c>(
                         // The first entry of an action listed twice wins (as the join did).
                         tracked.entry(id).or_insert(ev);
                     }
+                }
+            }
+            if let Some(la) = la {
+                let own: std::collections::HashSet<u32> = la
+                    .services
+                    .iter()
+                    .filter_map(|s| catalog.service_index_of(&s.namespace))
+                    .collect();
+                let mut absent: Vec<&str> = template
+                    .groups
+                    .iter()
+                    .filter(|g| !g.not_observable)
+                    .map(|g| g.service)
+                    .filter(|svc| reported.contains(svc) && !own.contains(svc))
+                    .filter_map(|svc| catalog.service_name(svc))
+                    .collect();
+                absent.sort_unstable();
+                absent.dedup();
+                if !absent.is_empty() {
+                    coverage.unreported.push(format!(
+                        "{}/{} ({})",
+                        p.kind,
+                        p.name,
+                        absent.join(", ")
+                    ));
                 }
             }
             let tracked_services: std::collections::HashSet<u32> = tracked
@@ -729,6 +776,7 @@ pub fn analyze<'c>(
                 services: Vec::new(),
             });
         }
+        coverage.warn(export, as_of, &mut warnings);
     }
 
     timings.push(("expand", started.elapsed()));
@@ -743,8 +791,10 @@ pub fn analyze<'c>(
         let reason = Reason::from_code(v.reason);
         let as_of = p.as_of;
         let last = v.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
+        // An access after the window's end (an --as-of earlier than the data) is reported as
+        // such by its reason; a negative age would only confuse.
         let days = match (as_of, last) {
-            (Some(t), Some(l)) => Some((t - l).num_days()),
+            (Some(t), Some(l)) if l <= t => Some(crate::model::whole_days(l, t)),
             _ => None,
         };
         findings.push(Finding {
@@ -777,59 +827,14 @@ pub fn analyze<'c>(
             .map(|pat| expander.expand_pattern(pat));
         rule_sets.push(set);
     }
-    if config.exclusions.iter().any(|r| !r.expired) {
-        let mut work: Vec<(Finding, usize)> = findings.into_iter().rev().map(|f| (f, 0)).collect();
-        findings = Vec::with_capacity(work.len());
-        while let Some((mut f, first_rule)) = work.pop() {
-            let p = &principals[f.principal as usize];
-            for (i, rule) in config.exclusions.iter_mut().enumerate().skip(first_rule) {
-                if rule.expired {
-                    continue;
-                }
-                if let Some(acct) = &rule.account
-                    && acct != &p.account_id
-                {
-                    continue;
-                }
-                if let Some(g) = &rule.principal_glob
-                    && !(g.is_match(&p.name) || g.is_match(&p.arn))
-                {
-                    continue;
-                }
-                if let Some(g) = &rule.policy_glob {
-                    let text = &gb_texts[f.granted_by as usize];
-                    let hit = text.split("; ").any(|label| {
-                        let name = label.rsplit(':').next().unwrap_or(label);
-                        g.is_match(name)
-                    });
-                    if !hit {
-                        continue;
-                    }
-                }
-                if let Some(Some(set)) = rule_sets.get(i) {
-                    let (inside, outside): (Vec<GrantedAction>, Vec<GrantedAction>) = lists
-                        .get(f.actions)
-                        .actions
-                        .iter()
-                        .partition(|a| set.contains(a.id));
-                    if inside.is_empty() {
-                        continue;
-                    }
-                    if !outside.is_empty() {
-                        // The part outside the rule is checked against the following rules.
-                        let mut rest = f.clone();
-                        rest.set_actions(&mut lists, outside);
-                        work.push((rest, i + 1));
-                        f.set_actions(&mut lists, inside);
-                    }
-                }
-                rule.matched += u64::from(f.count);
-                f.exclusion = Some(rule.id);
-                break;
-            }
-            findings.push(f);
-        }
-    }
+    let mut findings = exclusions::apply(
+        findings,
+        &principals,
+        &mut config.exclusions,
+        &rule_sets,
+        &gb_texts,
+        &mut lists,
+    );
 
     // Rank: actionable unused first (sensitivity, broad scope, service, principal, action),
     // then excluded / not actionable unused, then unknown, then used.
@@ -947,6 +952,183 @@ pub fn analyze<'c>(
     })
 }
 
+/// `--as-of` may not lie after the export's own data: the window would reach into time the
+/// last-accessed data does not cover, and used permissions would look unused. An export without
+/// any time of its own cannot be checked: it gets a warning.
+fn check_as_of(
+    export: &Export,
+    flag: Option<Timestamp>,
+    warnings: &mut Vec<AccountWarning>,
+) -> Result<()> {
+    let Some(flag) = flag else {
+        return Ok(());
+    };
+    let newest_job = export
+        .last_accessed
+        .values()
+        .filter_map(|la| la.job_completion)
+        .max();
+    let (data, what) = match (newest_job, export.data_time) {
+        (Some(t), _) => (t, "newest JobCompletionDate"),
+        (None, Some(t)) => (t, "manifest.json time (it has no last-accessed job dates)"),
+        (None, None) => {
+            warnings.push(AccountWarning {
+                account_id: export.account_id.clone(),
+                warning: Warning {
+                    code: "as_of_unverified".into(),
+                    file: None,
+                    json_path: None,
+                    message: format!(
+                        "the export has no time of its own (no last-accessed job dates, no manifest.json), so --as-of {} cannot be checked against it; identity checks assume the credential report reaches that time",
+                        crate::model::rfc3339(flag)
+                    ),
+                },
+            });
+            return Ok(());
+        }
+    };
+    if flag > data {
+        return Err(Error::Input {
+            path: export.root.clone(),
+            message: format!(
+                "--as-of {} is later than the data of account {} ({what}: {}): the window would reach past what the export covers and call used permissions unused; give an --as-of no later than that, or leave it out (each export then uses its own time)",
+                crate::model::rfc3339(flag),
+                export.account_id,
+                crate::model::rfc3339(data)
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The first instant of the window that ends at `end`.
+fn window_start_of(export: &Export, end: Timestamp, days: u32) -> Result<Timestamp> {
+    crate::model::days_before(end, days).ok_or_else(|| Error::Input {
+        path: export.root.clone(),
+        message: format!(
+            "the {days}-day window before {} starts before the earliest representable time",
+            crate::model::rfc3339(end)
+        ),
+    })
+}
+
+/// How far each principal's last-accessed data reaches, against the export's as-of time.
+#[derive(Default)]
+struct Coverage {
+    /// Principals whose job completed more than a day before the as-of time (their windows end
+    /// earlier), as `role/Name`.
+    stale: Vec<String>,
+    /// Principals with a recorded access after their window's end (an `--as-of` earlier than
+    /// the data).
+    after_as_of: Vec<String>,
+    /// Principals granted services that their own report lacks although AWS reports them for
+    /// other principals of the account, as `role/Name (svc, svc)`.
+    unreported: Vec<String>,
+}
+
+/// A job that completed less than this before the as-of time is normal: one fetch runs its jobs
+/// over minutes to hours. Only an older one is worth a warning (its window still ends at its job).
+const STALE_AFTER_HOURS: i64 = 24;
+
+/// How many principal names a coverage warning lists.
+const COVERAGE_LIST_AT_MOST: usize = 10;
+
+impl Coverage {
+    /// The end of `p`'s window: the as-of time, or its own `JobCompletionDate` when that is
+    /// earlier. Records principals worth a warning.
+    fn window_end(
+        &mut self,
+        p: &crate::model::Principal,
+        as_of: Option<Timestamp>,
+        la: Option<&crate::model::LastAccessed>,
+    ) -> Option<Timestamp> {
+        let as_of = as_of?;
+        let Some(la) = la else {
+            return Some(as_of);
+        };
+        let end = match la.job_completion {
+            Some(job) if job < as_of => {
+                if as_of.signed_duration_since(job).num_hours() >= STALE_AFTER_HOURS {
+                    self.stale.push(format!("{}/{}", p.kind, p.name));
+                }
+                job
+            }
+            _ => as_of,
+        };
+        let accessed_after = la.services.iter().any(|s| {
+            s.last_authenticated.is_some_and(|t| t > end)
+                || s.tracked_actions
+                    .iter()
+                    .flatten()
+                    .any(|a| a.last_accessed.is_some_and(|t| t > end))
+        });
+        if accessed_after {
+            self.after_as_of.push(format!("{}/{}", p.kind, p.name));
+        }
+        Some(end)
+    }
+
+    fn warn(self, export: &Export, as_of: Option<Timestamp>, warnings: &mut Vec<AccountWarning>) {
+        let list = |names: &[String]| {
+            let mut text = names
+                .iter()
+                .take(COVERAGE_LIST_AT_MOST)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if names.len() > COVERAGE_LIST_AT_MOST {
+                text.push_str(&format!(
+                    ", and {} more",
+                    names.len() - COVERAGE_LIST_AT_MOST
+                ));
+            }
+            text
+        };
+        let when = as_of.map_or_else(String::new, crate::model::rfc3339);
+        let mut push = |code: &str, message: String| {
+            warnings.push(AccountWarning {
+                account_id: export.account_id.clone(),
+                warning: Warning {
+                    code: code.into(),
+                    file: Some(crate::input::LAST_ACCESSED_DIR.into()),
+                    json_path: None,
+                    message,
+                },
+            });
+        };
+        if !self.stale.is_empty() {
+            push(
+                "last_accessed_older_than_as_of",
+                format!(
+                    "{} principal(s) have last-accessed data that ends more than {STALE_AFTER_HOURS} hours before the as-of time {when} (a resumed or partly refreshed fetch?); each one's window ends at its own JobCompletionDate instead: {}",
+                    self.stale.len(),
+                    list(&self.stale)
+                ),
+            );
+        }
+        if !self.unreported.is_empty() {
+            push(
+                "last_accessed_service_missing",
+                format!(
+                    "{} principal(s) are granted services that their last-accessed report does not list, although AWS reports those services for other principals of the account (granted after the job ran?); those actions are unknown (not_observable) — fetch their last-accessed data again: {}",
+                    self.unreported.len(),
+                    list(&self.unreported)
+                ),
+            );
+        }
+        if !self.after_as_of.is_empty() {
+            push(
+                "accessed_after_as_of",
+                format!(
+                    "{} principal(s) have accesses recorded after the as-of time {when} (--as-of is earlier than the data); those actions are unknown (accessed_after_as_of): last-accessed data keeps only the latest use, so use inside the window cannot be known: {}",
+                    self.after_as_of.len(),
+                    list(&self.after_as_of)
+                ),
+            );
+        }
+    }
+}
+
 /// The label a policy has in `granted_by`.
 pub fn policy_label(p: &PolicyInfo) -> String {
     let base = match p.kind {
@@ -980,5 +1162,63 @@ impl Interner {
 
     fn into_vec(self) -> Vec<String> {
         self.list
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_observability_follows_the_resource_type_not_the_name() {
+        // Data events: object-level actions and the bucket listings CloudTrail logs as data.
+        for a in [
+            "GetObject",
+            "PutObject",
+            "DeleteObjectVersion",
+            "GetObjectAcl",
+            "PutObjectLegalHold",
+            "RestoreObject",
+            "AbortMultipartUpload",
+            "ListMultipartUploadParts",
+            "BypassGovernanceRetention",
+            "ReplicateObject",
+            "ListBucket",
+            "ListBucketVersions",
+            "ListBucketMultipartUploads",
+        ] {
+            assert!(is_not_observable("s3", a), "{a} is a data event");
+        }
+        // Bucket and access-point management that merely has `Object` in its name.
+        for a in [
+            "GetBucketObjectLockConfiguration",
+            "PutBucketObjectLockConfiguration",
+            "CreateAccessPointForObjectLambda",
+            "PutAccessPointConfigurationForObjectLambda",
+            "GetAccessPointPolicyForObjectLambda",
+            "ListAccessPointsForObjectLambda",
+            "CreateBucket",
+            "ListAllMyBuckets",
+            "PutBucketPolicy",
+        ] {
+            assert!(!is_not_observable("s3", a), "{a} is a management action");
+        }
+        // Case-insensitive, as IAM action names are.
+        assert!(is_not_observable("s3", "getobject"));
+        assert!(is_not_observable("iam", "passrole"));
+        assert!(!is_not_observable("iam", "PassRoles"));
+        assert!(is_not_observable("s3-object-lambda", "ListBucket"));
+        // An s3 action newer than the embedded catalog is judged by its name, cautiously.
+        assert!(is_not_observable("s3", "GetObjectFutureThing"));
+        assert!(!is_not_observable("s3", "GetBucketFutureThing"));
+    }
+
+    #[test]
+    fn every_listed_s3_data_action_is_in_the_catalog() {
+        let c = Catalog::embedded();
+        assert_eq!(s3_data_actions().len(), 47);
+        for a in s3_data_actions() {
+            assert!(c.lookup("s3", a).is_some(), "{a}");
+        }
     }
 }

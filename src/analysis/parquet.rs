@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use polars::prelude::*;
+use polars_io::parquet::write::{ParquetCompression, ParquetWriter};
 
 use super::Analysis;
 use super::sensitivity::category;

@@ -20,6 +20,7 @@ const NOT_OBS: &str = "not_observable";
 const HAS_LA: &str = "has_la";
 const CREATED: &str = "created_ms";
 const WINDOW_START: &str = "window_start_ms";
+const WINDOW_END: &str = "window_end_ms";
 const SVC_SEEN: &str = "svc_seen";
 const SVC_LAST: &str = "svc_last_ms";
 const SVC_REGION: &str = "svc_region";
@@ -52,6 +53,8 @@ pub struct PrincipalRow {
     pub has_la: bool,
     pub created_ms: Option<i64>,
     pub window_start_ms: Option<i64>,
+    /// The as-of time, or the principal's own JobCompletionDate when earlier.
+    pub window_end_ms: Option<i64>,
 }
 
 pub struct ServiceRow {
@@ -130,6 +133,10 @@ fn frames(inputs: &Inputs) -> PolarsResult<[DataFrame; 4]> {
             WINDOW_START.into(),
             pr.iter().map(|r| r.window_start_ms).collect::<Vec<_>>(),
         ),
+        Column::new(
+            WINDOW_END.into(),
+            pr.iter().map(|r| r.window_end_ms).collect::<Vec<_>>(),
+        ),
     ])?;
     let s = &inputs.services;
     let services = DataFrame::new_infer_height(vec![
@@ -197,12 +204,19 @@ pub fn compute(inputs: &Inputs) -> PolarsResult<Vec<VerdictRow>> {
     let svc_seen = col(SVC_SEEN).fill_null(lit(false));
     let tracked = col(TRACKED).fill_null(lit(false));
     let ws = col(WINDOW_START);
+    let we = col(WINDOW_END);
+    // The evidence that decides: the action's own time when AWS tracks it, else the service's.
+    let evidence = when(tracked.clone())
+        .then(col(ACT_LAST))
+        .otherwise(col(SVC_LAST));
     let reason = when(col(HAS_LA).not())
         .then(code(Reason::NoLastAccessedData))
         .when(col(NOT_OBS))
         .then(code(Reason::NotObservable))
         .when(svc_seen.clone().not())
         .then(code(Reason::NotObservable))
+        .when(evidence.clone().is_not_null().and(evidence.gt(we)))
+        .then(code(Reason::AccessedAfterAsOf))
         .when(
             tracked
                 .clone()

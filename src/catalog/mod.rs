@@ -144,11 +144,7 @@ impl Catalog {
     /// Loads a catalog file (`--catalog`). A missing file is `Error::Read`, a malformed one
     /// `Error::Catalog` with the file and line.
     pub fn from_path(path: &Path) -> Result<Catalog> {
-        let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
-        let text = String::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
-            path: path.to_path_buf(),
-            offset: e.utf8_error().valid_up_to(),
-        })?;
+        let text = crate::files::read_text(path)?;
         Catalog::parse(&path.display().to_string(), &text)
     }
 

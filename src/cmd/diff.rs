@@ -40,6 +40,11 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let (settings, config, opts) = settings(&args.analysis)?;
+    super::report::prepare_out(
+        &args.out,
+        &[args.old.clone(), args.new.clone()],
+        &diff::OUTPUT_NAMES,
+    )?;
     let catalog = CatalogChoice::load(args.analysis.catalog.as_deref())?;
     let cat = catalog.get();
 

@@ -5,9 +5,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use iam_tighten::Error;
 use iam_tighten::catalog::{AccessLevel, ActionSet, Catalog};
-use iam_tighten::policy::{Expander, PolicyDocument};
+use iam_tighten::policy::{Expander, expand_notation};
 use serde::Serialize;
 
 use crate::cli::{ExpandArgs, ExpandFormat};
@@ -34,16 +33,7 @@ pub fn run(args: ExpandArgs) -> anyhow::Result<ExitCode> {
 
     let set = match &args.policy {
         Some(path) => expand_policy(path, &mut expander)?,
-        None => {
-            let set = expand_patterns(&args.patterns, &mut expander);
-            if set.is_empty() {
-                anyhow::bail!(
-                    "no pattern matched any action in catalog {}",
-                    catalog.version()
-                );
-            }
-            set
-        }
+        None => expand_patterns(&args.patterns, &mut expander)?,
     };
 
     let stdout = io::stdout();
@@ -53,34 +43,34 @@ pub fn run(args: ExpandArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn expand_patterns(patterns: &[String], expander: &mut Expander<'_>) -> ActionSet {
-    let catalog = expander.catalog();
-    let mut set = catalog.empty_set();
-    let mut warned = std::collections::HashSet::new();
-    for p in patterns {
-        let s = expander.expand_pattern(p);
-        if s.is_empty() {
-            if warned.insert(p.as_str()) {
-                eprintln!(
-                    "warning: pattern {p:?} matches no action in catalog {}",
-                    catalog.version()
-                );
-            }
-        } else {
-            set.union_with(&s);
-        }
+/// The arguments, joined by spaces, as one notation: so `expand 'lambda:* except lambda:Add*'`
+/// (an `action` cell of findings.csv, verbatim) and the same words unquoted mean the same.
+fn expand_patterns(patterns: &[String], expander: &mut Expander<'_>) -> anyhow::Result<ActionSet> {
+    let text = patterns.join(" ");
+    let expansion = expand_notation(&text, expander)
+        .map_err(|e| anyhow::anyhow!("{e} (in {})", shorten(&text)))?;
+    let version = expander.catalog().version();
+    for p in &expansion.unmatched {
+        eprintln!("warning: pattern {p:?} matches no action in catalog {version}");
     }
-    set
+    if expansion.actions.is_empty() {
+        anyhow::bail!("{} matches no action in catalog {version}", shorten(&text));
+    }
+    Ok(expansion.actions)
+}
+
+/// At most 200 characters of the arguments, for messages.
+fn shorten(text: &str) -> String {
+    let cut: String = text.chars().take(200).collect();
+    if cut.len() < text.len() {
+        format!("{cut:?}…")
+    } else {
+        format!("{cut:?}")
+    }
 }
 
 fn expand_policy(path: &Path, expander: &mut Expander<'_>) -> anyhow::Result<ActionSet> {
-    let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
-    let text = String::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
-        path: path.to_path_buf(),
-        offset: e.utf8_error().valid_up_to(),
-    })?;
-    let document = PolicyDocument::from_str_any(&text)
-        .map_err(|e| Error::parse(path, e.json_path, e.message))?;
+    let document = iam_tighten::input::read_policy_file(path)?;
     let expansion = expander.document(&document);
     let version = expander.catalog().version();
     for s in &expansion.statements {

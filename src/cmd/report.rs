@@ -66,8 +66,24 @@ pub fn settings(args: &AnalysisArgs) -> anyhow::Result<(Settings, Config, LoadOp
     ))
 }
 
+/// Refuses a bad `--out` before any work, and removes a killed run's temporary files there.
+pub fn prepare_out(
+    out: &std::path::Path,
+    inputs: &[std::path::PathBuf],
+    names: &[&str],
+) -> anyhow::Result<()> {
+    for stale in iam_tighten::files::prepare_out_dir(out, inputs, names)? {
+        eprintln!(
+            "iam-tighten: removed {}, left by an interrupted run",
+            stale.display()
+        );
+    }
+    Ok(())
+}
+
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let (settings, config, opts) = settings(&args.analysis)?;
+    prepare_out(&args.out, &args.exports, &report::OUTPUT_NAMES)?;
     let catalog = CatalogChoice::load(args.analysis.catalog.as_deref())?;
     let timings = std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some();
     let clock = std::time::Instant::now();

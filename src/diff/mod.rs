@@ -22,8 +22,8 @@ pub use model::{DiffLimits, DiffModel, SideMeta};
 use crate::analysis::identities::{IdentityFinding, IdentityReport, NotPossible};
 use crate::analysis::{Analysis, BySensitivity, Reason, Sensitivity, Status};
 use crate::error::{Error, Result};
+use crate::files::write_atomic;
 use crate::model::Timestamp;
-use crate::report::write_atomic;
 
 /// What happened between the old and the new side. Declaration order is output order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -877,6 +877,9 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 
 /// Writes `diff.csv` (every row), `diff.json` (the model) and `diff.html` into `out_dir`,
 /// each atomically; returns the files written, sorted.
+/// The files `diff` writes (and the temporary files of a killed run it may clean up).
+pub const OUTPUT_NAMES: [&str; 3] = ["diff.csv", "diff.html", "diff.json"];
+
 pub fn write_diff(model: &DiffModel, changes: &[Change], out_dir: &Path) -> Result<Vec<PathBuf>> {
     fs::create_dir_all(out_dir).map_err(io(out_dir))?;
     let mut written = Vec::new();

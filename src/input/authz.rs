@@ -38,18 +38,19 @@ struct Gaad {
 #[serde(rename_all = "PascalCase", default)]
 struct Detail {
     path: Option<String>,
-    #[serde(alias = "RoleName", alias = "UserName", alias = "GroupName")]
-    name: Option<String>,
-    #[serde(alias = "RoleId", alias = "UserId", alias = "GroupId")]
-    id: Option<String>,
+    // Three fields each rather than serde aliases, so that an error (a duplicate key, a wrong
+    // type) names the key as the file spells it, not an internal name.
+    role_name: Option<String>,
+    user_name: Option<String>,
+    group_name: Option<String>,
+    role_id: Option<String>,
+    user_id: Option<String>,
+    group_id: Option<String>,
     arn: Option<String>,
     create_date: Option<Time>,
-    #[serde(
-        alias = "RolePolicyList",
-        alias = "UserPolicyList",
-        alias = "GroupPolicyList"
-    )]
-    policy_list: Option<Vec<InlineDetail>>,
+    role_policy_list: Option<Vec<InlineDetail>>,
+    user_policy_list: Option<Vec<InlineDetail>>,
+    group_policy_list: Option<Vec<InlineDetail>>,
     group_list: Option<Vec<String>>,
     attached_managed_policies: Option<Vec<AttachedPolicy>>,
     permissions_boundary: Option<Boundary>,
@@ -249,6 +250,11 @@ pub(super) fn parse(path: &Path, text: &str, warnings: &mut Warnings) -> Result<
     })
 }
 
+/// A 12-digit AWS account id.
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn principal(
     path: &Path,
     kind: PrincipalType,
@@ -268,11 +274,25 @@ fn principal(
                 format!("not an IAM ARN: {arn:?}"),
             )
         })?;
-    let name = d.name.unwrap_or_else(|| parsed.name().to_string());
+    if !is_account_id(parsed.account) {
+        return Err(Error::parse(
+            path,
+            format!("{at}.Arn"),
+            format!(
+                "{arn:?} names account {:?}: a {kind} lives in a 12-digit AWS account",
+                parsed.account
+            ),
+        ));
+    }
+    let (name, id, policy_list) = match kind {
+        PrincipalType::Role => (d.role_name, d.role_id, d.role_policy_list),
+        PrincipalType::User => (d.user_name, d.user_id, d.user_policy_list),
+        PrincipalType::Group => (d.group_name, d.group_id, d.group_policy_list),
+    };
+    let name = name.unwrap_or_else(|| parsed.name().to_string());
     let path_str = d.path.unwrap_or_else(|| "/".to_string());
 
-    let inline_policies = d
-        .policy_list
+    let inline_policies = policy_list
         .unwrap_or_default()
         .into_iter()
         .enumerate()
@@ -316,7 +336,7 @@ fn principal(
         kind,
         service_linked: kind == PrincipalType::Role && path_str.starts_with("/aws-service-role/"),
         name,
-        id: d.id.unwrap_or_default(),
+        id: id.unwrap_or_default(),
         arn,
         path: path_str,
         created: d.create_date.map(|t| t.0),
@@ -345,6 +365,16 @@ fn managed_policy(path: &Path, d: PolicyDetail, at: &str) -> Result<ManagedPolic
             )
         })?;
     let aws_managed = parsed.account == "aws";
+    if !aws_managed && !is_account_id(parsed.account) {
+        return Err(Error::parse(
+            path,
+            format!("{at}.Arn"),
+            format!(
+                "{arn:?} names account {:?}: a managed policy is AWS's (account \"aws\") or lives in a 12-digit AWS account",
+                parsed.account
+            ),
+        ));
+    }
     // moto omits PolicyName (and PolicyId): the name is the ARN's last segment.
     let name = d.policy_name.unwrap_or_else(|| parsed.name().to_string());
 
@@ -401,15 +431,23 @@ fn document(path: &Path, value: Option<Value>, at: &str) -> Result<PolicyDocumen
     })
 }
 
-/// One warning per attached policy (or boundary) that `Policies` lacks: its permissions are unknown.
+/// One warning per attached policy or permissions boundary that `Policies` lacks (its
+/// permissions are unknown), and one per group that a user belongs to but `GroupDetailList`
+/// lacks (its policies are not counted), each listing the principals concerned.
 fn warn_missing_policies(
     principals: &[Principal],
     policies: &BTreeMap<String, ManagedPolicy>,
     warnings: &mut Warnings,
 ) {
     let mut missing: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut missing_groups: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let groups: std::collections::BTreeSet<&str> = principals
+        .iter()
+        .filter(|p| p.kind == PrincipalType::Group)
+        .map(|p| p.name.as_str())
+        .collect();
     for p in principals {
-        for arn in &p.attached_policies {
+        for arn in p.attached_policies.iter().chain(&p.permissions_boundary) {
             if !policies.contains_key(arn) {
                 missing
                     .entry(arn)
@@ -417,8 +455,17 @@ fn warn_missing_policies(
                     .push(format!("{}/{}", p.kind, p.name));
             }
         }
+        for g in &p.groups {
+            if !groups.contains(g.as_str()) {
+                missing_groups
+                    .entry(g)
+                    .or_default()
+                    .push(format!("{}/{}", p.kind, p.name));
+            }
+        }
     }
-    for (arn, holders) in missing {
+    for (arn, mut holders) in missing {
+        holders.dedup();
         warnings.push(
             "policy_missing",
             Some(AUTHORIZATION_DETAILS),
@@ -426,10 +473,36 @@ fn warn_missing_policies(
             format!(
                 "{arn} is attached to {} but is not in Policies (was the export filtered?); \
                  its permissions are unknown",
-                holders.join(", ")
+                listed(&holders)
             ),
         );
     }
+    for (group, members) in missing_groups {
+        warnings.push(
+            "group_missing",
+            Some(AUTHORIZATION_DETAILS),
+            Some("$.GroupDetailList".into()),
+            format!(
+                "group {group:?} has members ({}) but is not in GroupDetailList (was the export filtered?); \
+                 its policies are not counted",
+                listed(&members)
+            ),
+        );
+    }
+}
+
+/// At most ten names, then how many more.
+fn listed(names: &[String]) -> String {
+    let mut text = names
+        .iter()
+        .take(10)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > 10 {
+        text.push_str(&format!(", and {} more", names.len() - 10));
+    }
+    text
 }
 
 #[cfg(test)]

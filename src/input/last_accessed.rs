@@ -222,6 +222,10 @@ fn complete(
         .enumerate()
         .map(|(i, s)| service(path, s, i))
         .collect::<Result<Vec<_>>>()?;
+    let job_completion = r.job_completion_date.map(|t| t.0);
+    if let Some(done) = job_completion {
+        warn_after_job(rel, &services, done, warnings);
+    }
     services.sort_by(|a, b| a.namespace.cmp(&b.namespace));
     Ok(Some(LastAccessed {
         job_type: match r.job_type.as_deref() {
@@ -230,9 +234,45 @@ fn complete(
             _ => None,
         },
         job_creation: r.job_creation_date.map(|t| t.0),
-        job_completion: r.job_completion_date.map(|t| t.0),
+        job_completion,
         services,
     }))
+}
+
+/// An access recorded after the job completed is impossible in data AWS wrote: the file was
+/// edited or assembled from different jobs. One warning per file, pointing at the first such time.
+fn warn_after_job(
+    rel: &str,
+    services: &[ServiceAccess],
+    done: crate::model::Timestamp,
+    warnings: &mut Warnings,
+) {
+    let mut later = Vec::new();
+    for (i, s) in services.iter().enumerate() {
+        if s.last_authenticated.is_some_and(|t| t > done) {
+            later.push(format!("$.ServicesLastAccessed[{i}].LastAuthenticated"));
+        }
+        for (j, a) in s.tracked_actions.iter().flatten().enumerate() {
+            if a.last_accessed.is_some_and(|t| t > done) {
+                later.push(format!(
+                    "$.ServicesLastAccessed[{i}].TrackedActionsLastAccessed[{j}].LastAccessedTime"
+                ));
+            }
+        }
+    }
+    let Some(first) = later.first() else {
+        return;
+    };
+    warnings.push(
+        "last_accessed_after_job",
+        Some(rel),
+        Some(first.clone()),
+        format!(
+            "{} access time(s) are later than the JobCompletionDate {}: AWS cannot report an access after its job completed, so the file was edited or merged from different jobs; verdicts use the times as written — fetch it again",
+            later.len(),
+            crate::model::rfc3339(done)
+        ),
+    );
 }
 
 fn service(path: &Path, s: Service, i: usize) -> Result<ServiceAccess> {

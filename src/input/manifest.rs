@@ -65,7 +65,7 @@ pub(super) fn verify(manifest: &Manifest, files: &mut Files) -> Result<()> {
         if rel == MANIFEST {
             continue;
         }
-        if !files.is_file(rel) {
+        if std::fs::symlink_metadata(files.abs(rel)).is_err() {
             return Err(Error::Input {
                 path: files.abs(rel),
                 message: format!("listed in {MANIFEST} but missing"),

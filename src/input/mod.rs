@@ -18,6 +18,7 @@ mod authz;
 mod credential_report;
 mod last_accessed;
 mod manifest;
+mod policy_file;
 mod time;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,6 +32,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::model::{Export, InputFile, Manifest, Warning};
 
+pub use policy_file::{parse_policy_text, read_policy_file};
 pub use time::parse_timestamp;
 
 /// File names inside an export folder.
@@ -92,7 +94,7 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
         manifest::verify(m, &mut files)?;
     }
 
-    if !files.is_file(AUTHORIZATION_DETAILS) {
+    if fs::symlink_metadata(files.abs(AUTHORIZATION_DETAILS)).is_err() {
         return Err(Error::Input {
             path: files.abs(AUTHORIZATION_DETAILS),
             message: "missing: every export needs the output of \
@@ -323,14 +325,11 @@ impl Files {
             .fold(self.root.clone(), |p, part| p.join(part))
     }
 
-    fn is_file(&self, rel: &str) -> bool {
-        self.abs(rel).is_file()
-    }
-
-    /// Reads a file and records it (once) with its SHA-256.
+    /// Reads a regular file (see [`crate::files::read_regular`]) and records it (once) with its
+    /// SHA-256.
     fn read_bytes(&mut self, rel: &str) -> Result<Vec<u8>> {
         let path = self.abs(rel);
-        let bytes = fs::read(&path).map_err(|e| Error::read(&path, e))?;
+        let bytes = crate::files::read_regular(&path)?;
         self.read
             .entry(rel.to_string())
             .or_insert_with(|| InputFile {
@@ -353,18 +352,13 @@ impl Files {
     /// Reads a UTF-8 text file; a UTF-8 byte-order mark is dropped.
     fn read_text(&mut self, rel: &str) -> Result<String> {
         let bytes = self.read_bytes(rel)?;
-        let text = String::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
-            path: self.abs(rel),
-            offset: e.utf8_error().valid_up_to(),
-        })?;
-        Ok(match text.strip_prefix('\u{feff}') {
-            Some(rest) => rest.to_string(),
-            None => text,
-        })
+        crate::files::text(&self.abs(rel), bytes)
     }
 
+    /// Reads the file if there is anything at that name (a folder or a pipe there is an error,
+    /// not an absent file).
     fn read_text_if_exists(&mut self, rel: &str) -> Result<Option<String>> {
-        if self.abs(rel).exists() {
+        if fs::symlink_metadata(self.abs(rel)).is_ok() {
             self.read_text(rel).map(Some)
         } else {
             Ok(None)
@@ -434,8 +428,17 @@ fn parse_json<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
                 inner.line(),
                 inner.column()
             ),
-            serde_json::error::Category::Syntax if inner.to_string().starts_with("trailing") => {
+            serde_json::error::Category::Syntax
+                if inner.to_string().starts_with("trailing characters") =>
+            {
                 format!("not valid JSON: {inner}; were two outputs appended into one file?")
+            }
+            serde_json::error::Category::Syntax
+                if inner.to_string().starts_with("trailing comma") =>
+            {
+                format!(
+                    "not valid JSON: {inner}: a comma after the last item of a list or object (JSON allows none; was the file edited by hand?)"
+                )
             }
             serde_json::error::Category::Syntax => format!("not valid JSON: {inner}"),
             serde_json::error::Category::Data | serde_json::error::Category::Io => {
@@ -446,7 +449,8 @@ fn parse_json<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
     })
 }
 
-/// `$.RoleDetailList[3].RoleName` from serde_path_to_error's path.
+/// `$.RoleDetailList[3].RoleName` from serde_path_to_error's path; segments it could not name
+/// (where the JSON itself is broken) are left off.
 fn json_path(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut out = String::from("$");
@@ -456,7 +460,7 @@ fn json_path(path: &serde_path_to_error::Path) -> String {
                 let _ = write!(out, "[{index}]");
             }
             Segment::Map { key } | Segment::Enum { variant: key } => push_key(&mut out, key),
-            Segment::Unknown => out.push_str(".?"),
+            Segment::Unknown => break,
         }
     }
     out

@@ -4,35 +4,60 @@
 //! (`2019-10-01T03:50:35.929000+00:00`), a boto3 script with `json.dumps(default=str)` uses a space
 //! (`2019-10-01 03:50:35.929000+00:00`), moto writes microseconds plus `Z`. All become UTC.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
 use crate::model::Timestamp;
 
 /// Parses an RFC 3339 timestamp with `T`, `t` or a space between date and time, 0–9 fraction
-/// digits (more are truncated to nanoseconds) and `Z` or any `±hh:mm` / `±hhmm` offset; returns it in UTC. A time without an offset is
-/// rejected: it is ambiguous, and no AWS client writes one.
+/// digits (more are truncated to nanoseconds) and `Z`, `z` or any `±hh:mm` / `±hhmm` offset;
+/// returns it in UTC. A time without an offset is rejected: it is ambiguous, and no AWS client
+/// writes one. The year has exactly four digits (RFC 3339: 0000–9999), so every timestamp that
+/// parses is far enough from chrono's limits for any window or age arithmetic on it.
 pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
     let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
+    let b = s.as_bytes();
+    // `YYYY-MM-DD` then a separator: anything else (`+10000-01-01`, `2019/10/01`) is not RFC 3339.
+    let shape = b.len() > 19
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && matches!(b[10], b'T' | b't' | b' ');
+    if !shape {
+        return None;
     }
-    // `±hhmm` offsets and a space separator, which some chrono versions' RFC 3339 parser refuse.
-    let normalized: String = s
-        .char_indices()
-        .map(|(i, c)| if i == 10 && c == ' ' { 'T' } else { c })
-        .collect();
-    DateTime::parse_from_str(&normalized, "%Y-%m-%dT%H:%M:%S%.f%z")
-        .or_else(|_| DateTime::parse_from_str(&normalized, "%Y-%m-%dT%H:%M:%S%.fZ"))
+    let mut normalized = String::with_capacity(s.len() + 1);
+    normalized.push_str(&s[..10]);
+    normalized.push('T');
+    let rest = &s[11..];
+    // The offset: `Z`/`z`, or `±hh:mm`, or `±hhmm` (written by some clients), made `±hh:mm`.
+    let (time, offset) = if let Some(t) = rest.strip_suffix(['Z', 'z']) {
+        (t, "Z".to_string())
+    } else {
+        let at = rest.rfind(['+', '-'])?;
+        let (t, off) = rest.split_at(at);
+        let digits = off[1..].replace(':', "");
+        if digits.len() != 4 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        (t, format!("{}{}:{}", &off[..1], &digits[..2], &digits[2..]))
+    };
+    normalized.push_str(time);
+    normalized.push_str(&offset);
+    DateTime::parse_from_rfc3339(&normalized)
         .ok()
         .map(|t| t.with_timezone(&Utc))
-        .or_else(|| {
-            // `Z` with the format above parses as a naive time; take it as UTC explicitly.
-            let naive = normalized.strip_suffix(['Z', 'z'])?;
-            chrono::NaiveDateTime::parse_from_str(naive, "%Y-%m-%dT%H:%M:%S%.f")
-                .ok()
-                .map(|n| n.and_utc())
-        })
+        .filter(|t| (MIN_YEAR..=MAX_YEAR).contains(&t.year()))
+}
+
+/// The years a timestamp may have (RFC 3339's four-digit years). In UTC, an offset can move a
+/// `0000-01-01T00:00:00+01:00` into year −1: refused as well.
+pub const MIN_YEAR: i32 = 0;
+pub const MAX_YEAR: i32 = 9999;
+
+/// Epoch seconds as a timestamp, within [`MIN_YEAR`]..=[`MAX_YEAR`].
+fn from_epoch(secs: i64, nanos: u32) -> Option<Timestamp> {
+    DateTime::from_timestamp(secs, nanos).filter(|t| (MIN_YEAR..=MAX_YEAR).contains(&t.year()))
 }
 
 /// A timestamp field in an AWS JSON file: an RFC 3339 string (see [`parse_timestamp`]) or epoch
@@ -64,9 +89,9 @@ impl Visitor<'_> for TimeVisitor {
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Time, E> {
-        DateTime::from_timestamp(v, 0)
+        from_epoch(v, 0)
             .map(Time)
-            .ok_or_else(|| E::custom(format!("epoch seconds {v} out of range")))
+            .ok_or_else(|| E::custom(format!("epoch seconds {v} out of range (years 0000–9999)")))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Time, E> {
@@ -76,14 +101,15 @@ impl Visitor<'_> for TimeVisitor {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Time, E> {
-        let out_of_range = || E::custom(format!("epoch seconds {v} out of range"));
+        let out_of_range =
+            || E::custom(format!("epoch seconds {v} out of range (years 0000–9999)"));
         if !v.is_finite() || v.abs() > 1e15 {
             return Err(out_of_range());
         }
         let secs = v.floor();
         // Both casts are in range: |secs| <= 1e15 and the fraction is in [0, 1).
         let nanos = ((v - secs) * 1e9).round().min(999_999_999.0) as u32;
-        DateTime::from_timestamp(secs as i64, nanos)
+        from_epoch(secs as i64, nanos)
             .map(Time)
             .ok_or_else(out_of_range)
     }
@@ -151,6 +177,40 @@ mod tests {
         assert_eq!(parse_timestamp("2020-01-01T05:30:00+05:30"), Some(t));
         assert_eq!(parse_timestamp("2019-12-31T19:00:00-05:00"), Some(t));
         assert_eq!(parse_timestamp("2019-12-31 19:00:00.000-0500"), Some(t));
+    }
+
+    #[test]
+    fn lower_case_separators_and_compact_offsets() {
+        // Documented in docs/input-errors.md: `t`, `z` and `±hhmm` are accepted together.
+        assert_eq!(
+            parse_timestamp("2026-11-18t13:00:00-1200"),
+            Some(utc(2026, 11, 19, 1, 0, 0, 0))
+        );
+        assert_eq!(
+            parse_timestamp("2026-11-18 13:00:00.5+0130"),
+            Some(utc(2026, 11, 18, 11, 30, 0, 500_000_000))
+        );
+    }
+
+    #[test]
+    fn years_outside_rfc_3339_are_refused() {
+        for s in [
+            "+10000-01-01T00:00:00Z",
+            "10000-01-01T00:00:00Z",
+            "-0001-01-01T00:00:00Z",
+            "0000-01-01T00:00:00+01:00", // year -1 in UTC
+            "999-01-01T00:00:00Z",
+            "2026-11-18T13:00:00+1",
+            "2026-11-18T13:00:00+12:3x",
+        ] {
+            assert_eq!(parse_timestamp(s), None, "{s}");
+        }
+        assert!(parse_timestamp("9999-12-31T23:59:59Z").is_some());
+        assert!(parse_timestamp("0000-01-01T00:00:00Z").is_some());
+        assert!(serde_json::from_str::<Time>("253402300800").is_err());
+        assert!(serde_json::from_str::<Time>("-62167219201").is_err());
+        assert!(serde_json::from_str::<Time>("253402300799").is_ok());
+        assert!(serde_json::from_str::<Time>("-9.2e14").is_err());
     }
 
     #[test]

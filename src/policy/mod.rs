@@ -3,6 +3,7 @@
 pub mod document;
 pub mod expand;
 pub mod grants;
+pub mod notation;
 
 pub use document::{
     ActionClause, DocumentError, Effect, PolicyDocument, ResourceClause, Statement,
@@ -14,3 +15,4 @@ pub use grants::{
     GrantCache, MissingPolicy, PolicyKind, PolicyRef, PrincipalGrants, StatementGrant,
     UnmatchedPattern, principal_grants, principal_grants_cached,
 };
+pub use notation::{NotationError, NotationExpansion, expand_notation, parse_notation};

@@ -13,9 +13,12 @@ use crate::analysis::{ActionList, Analysis, Finding, GrantedAction, Sensitivity,
 use crate::error::Result;
 use crate::policy::PolicyKind;
 
-/// A name made safe as one path component: characters outside IAM's name alphabet
+/// A name made safe as one path component, and unique: characters outside IAM's name alphabet
 /// (`[A-Za-z0-9+=,.@_-]`) become `_`, a leading `.` is prefixed with `_` (so `.` and `..` cannot
-/// occur), empty becomes `_`, and long names are cut to 100 bytes.
+/// occur), empty becomes `_`, and long names are cut to 100 bytes. Whenever the result differs
+/// from the name, `~` and 8 hex digits of the name's SHA-256 are appended, so two names that
+/// sanitise alike (`dev sandbox`, `dev_sandbox`) or share their first 100 bytes never share a
+/// folder. `~` is not in IAM's alphabet: no real name can end that way.
 pub fn safe_file_name(name: &str) -> String {
     let mut s: String = name
         .chars()
@@ -32,6 +35,14 @@ pub fn safe_file_name(name: &str) -> String {
     }
     if s.is_empty() || s.starts_with('.') {
         s.insert(0, '_');
+    }
+    if s != name {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(name.as_bytes());
+        s.push('~');
+        for b in &digest[..4] {
+            s.push_str(&format!("{b:02x}"));
+        }
     }
     s
 }
@@ -533,7 +544,7 @@ pub(super) fn write(
     out_dir: &Path,
 ) -> Result<()> {
     fs::create_dir_all(out_dir).map_err(|e| write_error(out_dir, e.to_string()))?;
-    let tmp = out_dir.join(format!(".{DIR}.{}.tmp", std::process::id()));
+    let tmp = crate::files::temp_path(&out_dir.join(DIR));
     let result = (|| {
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(|e| write_error(&tmp, e.to_string()))?;
@@ -571,11 +582,8 @@ pub(super) fn write(
             serde_json::to_vec_pretty(summary).map_err(|e| write_error(&path, e.to_string()))?;
         json.push(b'\n');
         put(&path, &json)?;
-        let dest = out_dir.join(DIR);
-        if dest.exists() {
-            fs::remove_dir_all(&dest).map_err(|e| write_error(&dest, e.to_string()))?;
-        }
-        fs::rename(&tmp, &dest).map_err(|e| write_error(&dest, e.to_string()))
+        // At every instant `recommendations/` is one run's complete folder (see replace_dir).
+        crate::files::replace_dir(&tmp, &out_dir.join(DIR))
     })();
     if result.is_err() {
         let _ = fs::remove_dir_all(&tmp);
@@ -590,11 +598,27 @@ mod tests {
     #[test]
     fn safe_names() {
         assert_eq!(safe_file_name("=1+1"), "=1+1");
-        assert_eq!(safe_file_name(".."), "_..");
-        assert_eq!(safe_file_name("../../etc/passwd"), "_.._.._etc_passwd");
-        assert_eq!(safe_file_name(""), "_");
-        assert_eq!(safe_file_name("a/b\\c\0"), "a_b_c_");
-        assert_eq!(safe_file_name(&"x".repeat(300)).len(), 100);
+        assert_eq!(safe_file_name("ci-deploy@2026,x"), "ci-deploy@2026,x");
+        assert!(safe_file_name("..").starts_with("_..~"));
+        assert!(safe_file_name("../../etc/passwd").starts_with("_.._.._etc_passwd~"));
+        assert!(safe_file_name("").starts_with("_~"));
+        assert!(safe_file_name("a/b\\c\0").starts_with("a_b_c_~"));
+        assert_eq!(safe_file_name(&"x".repeat(300)).len(), 109);
+        // Names that used to share a folder no longer do; the result is stable.
+        assert_ne!(safe_file_name("dev sandbox"), safe_file_name("dev_sandbox"));
+        assert_eq!(safe_file_name("dev_sandbox"), "dev_sandbox");
+        let long_a = format!("{}a", "g".repeat(127));
+        let long_b = format!("{}b", "g".repeat(127));
+        assert_ne!(safe_file_name(&long_a), safe_file_name(&long_b));
+        assert_eq!(safe_file_name("dev sandbox"), safe_file_name("dev sandbox"));
+        for n in ["dev sandbox", "..", &long_a] {
+            let s = safe_file_name(n);
+            assert!(
+                s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-~".contains(c))
+            );
+            assert!(!s.starts_with('.'));
+        }
     }
 
     #[test]

@@ -7,7 +7,6 @@ pub mod html;
 pub mod model;
 
 use std::fs;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -15,6 +14,20 @@ pub use model::{Limits, ReportModel};
 
 use crate::analysis::{self, Analysis};
 use crate::error::{Error, Result};
+use crate::files::write_atomic;
+
+/// The files and folders `report` writes into its output folder (and whose temporary files of a
+/// killed run it may clean up).
+pub const OUTPUT_NAMES: [&str; 8] = [
+    "credentials.csv",
+    "findings.csv",
+    "findings.parquet",
+    "principals.csv",
+    "report.html",
+    "report.json",
+    "services.csv",
+    crate::recommend::DIR,
+];
 
 /// An output format of `report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -27,36 +40,6 @@ pub enum Format {
 
 impl Format {
     pub const ALL: [Format; 4] = [Format::Html, Format::Csv, Format::Json, Format::Parquet];
-}
-
-/// Writes `path` through a temporary file in the same folder and renames it into place, so a
-/// reader never sees a half-written report.
-pub fn write_atomic<F>(path: &Path, body: F) -> Result<()>
-where
-    F: FnOnce(&mut dyn Write) -> Result<()>,
-{
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let werr = |e: std::io::Error| Error::Write {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let result = (|| {
-        let file = fs::File::create(&tmp).map_err(werr)?;
-        let mut w = BufWriter::new(file);
-        body(&mut w)?;
-        let file = w.into_inner().map_err(|e| werr(e.into_error()))?;
-        file.sync_all().map_err(werr)?;
-        fs::rename(&tmp, path).map_err(werr)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {

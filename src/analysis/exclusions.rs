@@ -1,0 +1,112 @@
+//! Applying `--config` exclusion rules to findings. The first rule (in file order) that covers a
+//! finding excludes it; a rule whose `action` pattern covers part of a group splits the group, and
+//! the part outside is checked against the following rules.
+//!
+//! Rules are indexed: per principal, only the rules whose `account` and `principal` parts match
+//! it are tried, so ten thousand rules naming one principal each cost one lookup per principal,
+//! not rules × findings glob matches.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{ActionLists, ExclusionRule, Finding, GrantedAction, PrincipalInfo};
+use crate::catalog::ActionSet;
+
+/// The rules that can apply to each principal, in rule order.
+fn applicable(principals: &[PrincipalInfo], rules: &[ExclusionRule]) -> Vec<Vec<usize>> {
+    let mut any_principal = Vec::new();
+    let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut globbed = Vec::new();
+    for (i, r) in rules.iter().enumerate() {
+        if r.expired {
+            continue;
+        }
+        match &r.principal {
+            None => any_principal.push(i),
+            Some(p) if !p.contains(['*', '?', '[', ']', '{', '}', '\\']) => {
+                exact.entry(p.to_lowercase()).or_default().push(i);
+            }
+            Some(_) => globbed.push(i),
+        }
+    }
+    principals
+        .iter()
+        .map(|p| {
+            let mut ids: Vec<usize> = any_principal.clone();
+            for key in [p.name.to_lowercase(), p.arn.to_lowercase()] {
+                if let Some(list) = exact.get(&key) {
+                    ids.extend(list);
+                }
+            }
+            ids.extend(globbed.iter().copied().filter(|i| {
+                rules[*i]
+                    .principal_glob
+                    .as_ref()
+                    .is_none_or(|g| g.is_match(&p.name) || g.is_match(&p.arn))
+            }));
+            ids.retain(|i| {
+                rules[*i]
+                    .account
+                    .as_ref()
+                    .is_none_or(|a| a == &p.account_id)
+            });
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        })
+        .collect()
+}
+
+/// Applies the rules; returns the findings, split where a rule covers part of a group.
+pub(super) fn apply(
+    findings: Vec<Finding>,
+    principals: &[PrincipalInfo],
+    rules: &mut [ExclusionRule],
+    rule_sets: &[Option<Arc<ActionSet>>],
+    granted_by: &[String],
+    lists: &mut ActionLists,
+) -> Vec<Finding> {
+    if rules.iter().all(|r| r.expired) {
+        return findings;
+    }
+    let applicable = applicable(principals, rules);
+    // (finding, position in its principal's applicable list to continue from)
+    let mut work: Vec<(Finding, usize)> = findings.into_iter().rev().map(|f| (f, 0)).collect();
+    let mut out = Vec::with_capacity(work.len());
+    while let Some((mut f, from)) = work.pop() {
+        let ids = &applicable[f.principal as usize];
+        for (pos, &i) in ids.iter().enumerate().skip(from) {
+            let rule = &rules[i];
+            if let Some(g) = &rule.policy_glob {
+                let hit = granted_by[f.granted_by as usize]
+                    .split("; ")
+                    .any(|label| g.is_match(label.rsplit(':').next().unwrap_or(label)));
+                if !hit {
+                    continue;
+                }
+            }
+            if let Some(Some(set)) = rule_sets.get(i) {
+                let (inside, outside): (Vec<GrantedAction>, Vec<GrantedAction>) = lists
+                    .get(f.actions)
+                    .actions
+                    .iter()
+                    .partition(|a| set.contains(a.id));
+                if inside.is_empty() {
+                    continue;
+                }
+                if !outside.is_empty() {
+                    // The part outside the rule is checked against the following rules.
+                    let mut rest = f.clone();
+                    rest.set_actions(lists, outside);
+                    work.push((rest, pos + 1));
+                    f.set_actions(lists, inside);
+                }
+            }
+            rules[i].matched += u64::from(f.count);
+            f.exclusion = Some(rules[i].id);
+            break;
+        }
+        out.push(f);
+    }
+    out
+}

@@ -1,0 +1,418 @@
+//! Files in and out, safely: every input is read as a regular file under a size cap, and every
+//! output is written aside and renamed into place (a file) or swapped in (a folder), so a reader
+//! never sees a half-written output, and a killed run leaves the previous run's outputs whole.
+
+use std::fs;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The largest input file read: 4 GiB. The largest real export file is `authorization-details.json`
+/// (about 1 MB per 100 roles with their policies; an account at IAM's default quota of 1,000 roles
+/// is ~10 MB, at the 5,000 maximum ~50 MB). A file beyond the cap is refused, naming it, rather
+/// than read until memory runs out.
+pub const MAX_INPUT_BYTES: u64 = 4 << 30;
+
+/// Reads a regular file (following symlinks) of at most [`MAX_INPUT_BYTES`]. A named pipe, socket
+/// or device (or a symlink to one, such as `/dev/zero`) is refused by name, before it is opened:
+/// reading one could block forever or never end.
+pub fn read_regular(path: &Path) -> Result<Vec<u8>> {
+    read_regular_capped(path, MAX_INPUT_BYTES)
+}
+
+/// [`read_regular`] with another cap (tests).
+pub fn read_regular_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
+    let meta = fs::metadata(path).map_err(|e| Error::read(path, e))?;
+    check_regular(path, &meta)?;
+    if meta.len() > cap {
+        return Err(too_large(path, meta.len(), cap));
+    }
+    let file = fs::File::open(path).map_err(|e| Error::read(path, e))?;
+    // The file may have been swapped or may grow between the check and the read.
+    let meta = file.metadata().map_err(|e| Error::read(path, e))?;
+    check_regular(path, &meta)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::read(path, e))?;
+    if bytes.len() as u64 > cap {
+        return Err(too_large(path, bytes.len() as u64, cap));
+    }
+    Ok(bytes)
+}
+
+/// Reads a regular UTF-8 text file; a UTF-8 byte-order mark is dropped.
+pub fn read_text(path: &Path) -> Result<String> {
+    text(path, read_regular(path)?)
+}
+
+/// Bytes as UTF-8 text, without a leading byte-order mark.
+pub fn text(path: &Path, bytes: Vec<u8>) -> Result<String> {
+    let text = String::from_utf8(bytes).map_err(|e| Error::NotUtf8 {
+        path: path.to_path_buf(),
+        offset: e.utf8_error().valid_up_to(),
+    })?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
+}
+
+fn too_large(path: &Path, len: u64, cap: u64) -> Error {
+    Error::Input {
+        path: path.to_path_buf(),
+        message: format!(
+            "{len} bytes: larger than the {cap}-byte limit for one input file; no real export file is that large"
+        ),
+    }
+}
+
+fn check_regular(path: &Path, meta: &fs::Metadata) -> Result<()> {
+    if meta.is_file() {
+        return Ok(());
+    }
+    Err(Error::Input {
+        path: path.to_path_buf(),
+        message: format!(
+            "not a regular file but {}; only regular files are read",
+            kind(&meta.file_type())
+        ),
+    })
+}
+
+/// What a non-regular file is, in words.
+pub fn kind(t: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    if t.is_dir() {
+        "a folder"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Writes `path` through a temporary file in the same folder (`.<name>.<pid>.tmp`), synced, then
+/// renamed into place, so a reader never sees a half-written file. On error the temporary file is
+/// removed; a killed run's leftovers are removed by [`remove_stale_temps`] at the next run.
+pub fn write_atomic<F>(path: &Path, body: F) -> Result<()>
+where
+    F: FnOnce(&mut dyn Write) -> Result<()>,
+{
+    let tmp = temp_path(path);
+    let werr = |e: std::io::Error| Error::write(path, e);
+    let result = (|| {
+        let file = fs::File::create(&tmp).map_err(werr)?;
+        let mut w = BufWriter::new(file);
+        body(&mut w)?;
+        let file = w.into_inner().map_err(|e| werr(e.into_error()))?;
+        file.sync_all().map_err(werr)?;
+        fs::rename(&tmp, path).map_err(werr)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// `.<name>.<pid>.tmp` beside `path`: where [`write_atomic`] and [`replace_dir`] build an output.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    dir.join(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+/// Puts the folder `built` in the place of `dest` so that at every instant `dest` is either the
+/// previous complete folder or the new one: on Linux by one atomic exchange (`renameat2` with
+/// `RENAME_EXCHANGE`), after which the previous folder (now at `built`'s path) is removed. Where
+/// the exchange is not supported, the previous folder is first renamed aside, so for a moment
+/// there is no folder at `dest`, but never a partial one.
+pub fn replace_dir(built: &Path, dest: &Path) -> Result<()> {
+    let werr = |e: std::io::Error| Error::write(dest, e);
+    if !dest.exists() {
+        return fs::rename(built, dest).map_err(werr);
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        if renameat_with(CWD, built, CWD, dest, RenameFlags::EXCHANGE).is_ok() {
+            // `built` now names the previous folder.
+            return fs::remove_dir_all(built).map_err(|e| Error::write(built, e));
+        }
+    }
+    let old = dest.with_file_name(format!(
+        ".{}.old.{}.tmp",
+        dest.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    fs::rename(dest, &old).map_err(werr)?;
+    if let Err(e) = fs::rename(built, dest) {
+        // Put the previous folder back.
+        let _ = fs::rename(&old, dest);
+        return Err(werr(e));
+    }
+    fs::remove_dir_all(&old).map_err(|e| Error::write(&old, e))
+}
+
+/// Makes `out` ready to take outputs: refuses an `out` that is something other than a folder or
+/// that lies inside one of `inputs` (the outputs would be read as part of that export by the next
+/// run), creates it, and removes stale temporary files of `names` left by a killed run (see
+/// [`remove_stale_temps`]), which it returns.
+pub fn prepare_out_dir(out: &Path, inputs: &[PathBuf], names: &[&str]) -> Result<Vec<PathBuf>> {
+    if let Ok(meta) = fs::metadata(out)
+        && !meta.is_dir()
+    {
+        return Err(Error::Usage(format!(
+            "--out {}: is {}, not a folder; give a folder to write the outputs into (it is created when missing)",
+            out.display(),
+            kind(&meta.file_type())
+        )));
+    }
+    let out_abs = resolve(out);
+    for input in inputs {
+        let Ok(input_abs) = input.canonicalize() else {
+            continue;
+        };
+        if out_abs.starts_with(&input_abs) {
+            return Err(Error::Usage(format!(
+                "--out {} is inside the input {}: the next run would read the outputs as part of the export; write them elsewhere",
+                out.display(),
+                input.display()
+            )));
+        }
+    }
+    fs::create_dir_all(out).map_err(|e| Error::write(out, e))?;
+    Ok(remove_stale_temps(out, names))
+}
+
+/// `path` made absolute with symlinks resolved, for the part of it that exists.
+fn resolve(path: &Path) -> PathBuf {
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(abs) = existing.canonicalize() {
+            return rest.iter().rev().fold(abs, |p, part| p.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = if parent.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    parent.to_path_buf()
+                };
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
+}
+
+/// Removes what a killed run of this tool left in `dir`: `.<name>.<pid>.tmp` files and folders
+/// (see [`temp_path`]) for one of `names`, whose process is no longer running. Anything else, and
+/// the temporary files of a run still going on, are left alone. Returns what was removed.
+pub fn remove_stale_temps(dir: &Path, names: &[&str]) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else {
+            continue;
+        };
+        let Some(pid) = stale_temp_pid(file_name, names) else {
+            continue;
+        };
+        if pid == std::process::id() || process_alive(pid) {
+            continue;
+        }
+        let path = entry.path();
+        // `symlink_metadata`: a symlink planted under a temp name is removed, not followed.
+        let is_dir = fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+        let gone = if is_dir {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+        if gone.is_ok() {
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    removed
+}
+
+/// The pid in `.<name>.<pid>.tmp` or `.<name>.old.<pid>.tmp` when `name` is one of `names`.
+fn stale_temp_pid(file_name: &str, names: &[&str]) -> Option<u32> {
+    let rest = file_name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (stem, pid) = rest.rsplit_once('.')?;
+    let stem = stem.strip_suffix(".old").unwrap_or(stem);
+    if !names.contains(&stem) || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Whether a process with this id is running (Unix: signal 0). Elsewhere: assume it is, so that
+/// nothing is removed that might be in use.
+fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Some(pid) = i32::try_from(pid)
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+        else {
+            return false;
+        };
+        match rustix::process::test_kill_process(pid) {
+            Ok(()) => true,
+            // Exists, but belongs to someone else.
+            Err(e) => e == rustix::io::Errno::PERM,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_what_is_not_a_regular_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e = read_regular(tmp.path()).unwrap_err().to_string();
+        assert!(e.contains("not a regular file but a folder"), "{e}");
+        #[cfg(unix)]
+        {
+            let link = tmp.path().join("zero.json");
+            std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+            let e = read_regular(&link).unwrap_err().to_string();
+            assert!(e.contains("a device") && e.contains("zero.json"), "{e}");
+        }
+    }
+
+    #[test]
+    fn refuses_files_over_the_cap_without_reading_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("big.json");
+        fs::write(&p, b"12345").unwrap();
+        assert_eq!(read_regular_capped(&p, 5).unwrap(), b"12345");
+        let e = read_regular_capped(&p, 4).unwrap_err().to_string();
+        assert!(e.contains("5 bytes") && e.contains("4-byte limit"), "{e}");
+        // A sparse file beyond the real cap is refused from its size alone (instantly).
+        let f = fs::File::create(&p).unwrap();
+        f.set_len(MAX_INPUT_BYTES + 1).unwrap();
+        let e = read_regular(&p).unwrap_err().to_string();
+        assert!(e.contains("4294967297 bytes"), "{e}");
+    }
+
+    #[test]
+    fn text_drops_a_byte_order_mark_and_names_bad_utf8() {
+        let p = Path::new("x.json");
+        assert_eq!(text(p, b"\xef\xbb\xbf{}".to_vec()).unwrap(), "{}");
+        let e = text(p, b"{\xff}".to_vec()).unwrap_err().to_string();
+        assert!(e.contains("byte offset 1"), "{e}");
+    }
+
+    #[test]
+    fn write_atomic_leaves_no_temp_file_on_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("out.csv");
+        fs::write(&p, "old").unwrap();
+        let r = write_atomic(&p, |_| Err(Error::Usage("boom".into())));
+        assert!(r.is_err());
+        assert_eq!(fs::read_to_string(&p).unwrap(), "old");
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+        write_atomic(&p, |w| w.write_all(b"new").map_err(|e| Error::write(&p, e))).unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "new");
+    }
+
+    #[test]
+    fn replace_dir_swaps_whole_folders() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dest = tmp.path().join("recommendations");
+        let built = tmp.path().join(".recommendations.1.tmp");
+        fs::create_dir_all(dest.join("a")).unwrap();
+        fs::write(dest.join("a/old.txt"), "old").unwrap();
+        fs::create_dir_all(built.join("b")).unwrap();
+        fs::write(built.join("b/new.txt"), "new").unwrap();
+        replace_dir(&built, &dest).unwrap();
+        assert!(dest.join("b/new.txt").exists());
+        assert!(!dest.join("a").exists());
+        assert!(!built.exists());
+        // Into an empty place, too.
+        let other = tmp.path().join("fresh");
+        fs::create_dir_all(&built).unwrap();
+        replace_dir(&built, &other).unwrap();
+        assert!(other.is_dir() && !built.exists());
+    }
+
+    #[test]
+    fn out_dir_must_be_a_folder_outside_the_inputs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = tmp.path().join("org");
+        fs::create_dir_all(input.join("111111111111")).unwrap();
+        let file = tmp.path().join("file.txt");
+        fs::write(&file, "x").unwrap();
+        let e = prepare_out_dir(&file, &[], &[]).unwrap_err().to_string();
+        assert!(e.contains("is a regular file, not a folder"), "{e}");
+        #[cfg(unix)]
+        {
+            let e = prepare_out_dir(Path::new("/dev/null"), &[], &[])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("is a device, not a folder"), "{e}");
+        }
+        for out in [input.join("report"), input.clone(), input.join("a/b/c")] {
+            let e = prepare_out_dir(&out, std::slice::from_ref(&input), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("is inside the input"), "{e}");
+        }
+        let ok = tmp.path().join("report");
+        prepare_out_dir(&ok, std::slice::from_ref(&input), &[]).unwrap();
+        assert!(ok.is_dir());
+    }
+
+    #[test]
+    fn stale_temps_of_dead_runs_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        // A pid that cannot be running (above Linux's pid_max).
+        let dead = 4_194_304 + 17;
+        fs::write(d.join(format!(".findings.csv.{dead}.tmp")), "x").unwrap();
+        fs::create_dir_all(d.join(format!(".recommendations.{dead}.tmp/a"))).unwrap();
+        fs::create_dir_all(d.join(format!(".recommendations.old.{dead}.tmp"))).unwrap();
+        // Ours (alive), not ours, and not a temp name: kept.
+        let me = std::process::id();
+        fs::write(d.join(format!(".findings.csv.{me}.tmp")), "x").unwrap();
+        fs::write(d.join(format!(".notes.txt.{dead}.tmp")), "x").unwrap();
+        fs::write(d.join(".findings.csv.tmp"), "x").unwrap();
+        let removed = remove_stale_temps(d, &["findings.csv", "recommendations"]);
+        assert_eq!(removed.len(), 3, "{removed:?}");
+        assert_eq!(fs::read_dir(d).unwrap().count(), 3);
+    }
+}
