@@ -213,6 +213,22 @@ pub(super) fn parse(path: &Path, text: &str, warnings: &mut Warnings) -> Result<
         for (i, detail) in list.unwrap_or_default().into_iter().enumerate() {
             let at = format!("$.{list_key}[{i}]");
             let principal = principal(path, kind, detail, &at, policy_key)?;
+            if !is_iam_name(&principal.name) {
+                let key = match kind {
+                    PrincipalType::Role => "RoleName",
+                    PrincipalType::User => "UserName",
+                    PrincipalType::Group => "GroupName",
+                };
+                warnings.push(
+                    "name_not_iam",
+                    Some(AUTHORIZATION_DETAILS),
+                    Some(format!("{at}.{key}")),
+                    format!(
+                        "{kind} name {:?} is not one IAM accepts (1–128 characters of A–Z a–z 0–9 + = , . @ _ -): the export was edited or is not from AWS; its recommendation folder gets a name of its own (see docs/recommendations.md)",
+                        principal.name.chars().take(200).collect::<String>()
+                    ),
+                );
+            }
             match principals.entry((kind, principal.name.clone())) {
                 Entry::Vacant(slot) => {
                     slot.insert(principal);
@@ -248,6 +264,15 @@ pub(super) fn parse(path: &Path, text: &str, warnings: &mut Warnings) -> Result<
         principals,
         policies,
     })
+}
+
+/// A name IAM accepts for a role, user or group: 1–128 characters of `[A-Za-z0-9+=,.@_-]` (roles
+/// and users are limited to 64, groups to 128; the longer limit is used for all).
+fn is_iam_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
 /// A 12-digit AWS account id.
