@@ -244,3 +244,46 @@ fn every_csv_column_is_documented() {
         );
     }
 }
+
+/// Every `action` cell of the sample's findings.csv, read back the way `iam-tighten expand` reads
+/// its arguments, names exactly as many actions as its `actions` column, all of the row's
+/// service; and the command itself agrees on a sample of cells (issue 14).
+#[test]
+fn every_findings_action_cell_expands_to_its_actions() {
+    use iam_tighten::catalog::Catalog;
+    use iam_tighten::policy::{Expander, expand_notation};
+    let text = std::fs::read_to_string(report_dir().join("findings.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let header = rdr.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (action, actions, service) = (col("action"), col("actions"), col("service"));
+    let cat = Catalog::embedded();
+    let mut e = Expander::new(cat);
+    let mut rows = 0;
+    let mut with_except = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        let set = expand_notation(&rec[action], &mut e).unwrap().actions;
+        let n: usize = rec[actions].parse().unwrap();
+        assert_eq!(set.len(), n, "{}", &rec[action]);
+        assert!(set.iter().all(|id| *cat.action(id).service == rec[service]));
+        if rec[action].contains(" except ") {
+            with_except.push((rec[action].to_string(), n));
+        }
+        rows += 1;
+    }
+    assert!(rows > 100 && !with_except.is_empty(), "{rows} rows");
+    // The binary, on the cells with `except` (quoted, as a shell user pastes them).
+    for (cell, n) in with_except.iter().take(8) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_iam-tighten"))
+            .args(["expand", cell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{cell}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).lines().count(),
+            *n,
+            "{cell}"
+        );
+    }
+}
