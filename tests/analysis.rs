@@ -439,7 +439,7 @@ fn exclusions_mark_findings_and_expired_ones_warn() {
         .iter()
         .find(|f| cat.full_name(f.action) == "sqs:DeleteQueue")
         .unwrap();
-    assert_eq!(send.exclusion, Some(1));
+    assert_eq!(send.exclusion, Some(analysis::ExclusionId(1)));
     assert_eq!(
         send.status,
         Status::Unused,

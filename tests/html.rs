@@ -158,7 +158,7 @@ fn principal(hostile: bool, account: &str, i: usize, per_principal: usize) -> Pr
             as_of: Some(ts("2026-11-20T09:12:00Z")),
             policies: vec![PolicyInfo {
                 name: s(hostile, i + 3, "AdministratorAccess"),
-                kind: "aws_managed",
+                kind: iam_tighten::policy::PolicyKind::AwsManaged,
                 arn: Some(s(
                     hostile,
                     i + 4,
@@ -168,6 +168,7 @@ fn principal(hostile: bool, account: &str, i: usize, per_principal: usize) -> Pr
                 boundary: false,
                 grants: 400,
                 unused: 300,
+                label: Default::default(),
             }],
             unmatched_patterns: vec![s(hostile, i, "inline:x: ec2:Nonexistent*")],
             counts,

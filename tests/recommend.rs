@@ -6,11 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use iam_tighten::analysis::{
-    self, ActionLists, Analysis, BySensitivity, Config, Counts, Finding, GrantedAction,
-    PrincipalInfo, Reason, Sensitivity, Settings, Status,
-};
-use iam_tighten::catalog::{ActionSet, Catalog};
+use iam_tighten::analysis::{self, Analysis, Config, PrincipalInfo, Reason, Settings, Status};
+use iam_tighten::catalog::{ActionId, ActionSet, Catalog};
 use iam_tighten::input::{self, LoadOptions};
 use iam_tighten::model::{Export, InlinePolicy, ManagedPolicy, Principal, PrincipalType};
 use iam_tighten::policy::{Expander, PolicyDocument, principal_grants};
@@ -103,94 +100,30 @@ fn export(principals: Vec<Principal>, policies: Vec<ManagedPolicy>) -> Export {
     }
 }
 
-/// An analysis by hand: every effective grant of every principal gets a finding, `used` unless
-/// `verdicts` says otherwise (`(principal name, action) → reason`).
+/// The real analysis of `ex` with the verdicts given: `(principal name, action) → reason`, every
+/// other granted action `used` (the export has no last-accessed data of its own).
 fn analysis<'c>(
     catalog: &'c Catalog,
     ex: &Export,
     verdicts: &[(&str, &str, Reason)],
 ) -> Analysis<'c> {
-    let mut e = Expander::new(catalog);
-    let mut principals = Vec::new();
-    let mut findings = Vec::new();
-    let mut lists = ActionLists::default();
-    for p in &ex.principals {
-        let g = principal_grants(p, ex, &mut e);
-        let index = principals.len() as u32;
-        principals.push(PrincipalInfo {
-            account_id: ex.account_id.clone(),
-            kind: p.kind,
-            name: p.name.clone(),
-            arn: p.arn.clone(),
-            id: p.id.clone(),
-            tags: p.tags.clone(),
-            created: None,
-            last_used: None,
-            last_used_region: None,
-            service_linked: p.service_linked,
-            actionable: !p.service_linked,
-            has_last_accessed: true,
-            as_of: None,
-            policies: Vec::new(),
-            unmatched_patterns: Vec::new(),
-            counts: Counts::default(),
-            unused_by_sensitivity: BySensitivity::default(),
-            score: 0,
-            flags: Vec::new(),
-            services: Vec::new(),
-        });
-        for a in g.effective.iter() {
-            let full = catalog.full_name(a);
-            let reason = verdicts
+    let given = |p: &PrincipalInfo, a: ActionId| {
+        let full = catalog.full_name(a);
+        Some(
+            verdicts
                 .iter()
                 .find(|(n, act, _)| *n == p.name && *act == full)
-                .map_or(Reason::AccessedInWindow, |v| v.2);
-            findings.push(Finding {
-                principal: index,
-                action: a,
-                actions: lists.single(GrantedAction {
-                    id: a,
-                    sensitivity: Sensitivity::Low,
-                    categories: 0,
-                }),
-                count: 1,
-                status: reason.status(),
-                reason,
-                sensitivity: Sensitivity::Low,
-                categories: 0,
-                last_accessed: None,
-                last_accessed_region: None,
-                days_since_access: None,
-                granted_by: 0,
-                scoped: false,
-                conditional: false,
-                exclusion: None,
-                rank: findings.len() as u32 + 1,
-            });
-        }
-    }
-    let mut by_principal = vec![Vec::new(); principals.len()];
-    for (i, f) in findings.iter().enumerate() {
-        by_principal[f.principal as usize].push(i as u32);
-    }
-    Analysis {
+                .map_or(Reason::AccessedInWindow, |v| v.2),
+        )
+    };
+    analysis::analyze_with_verdicts(
+        std::slice::from_ref(ex),
         catalog,
-        settings: Settings {
-            unused_after_days: 90,
-            as_of: None,
-        },
-        config: Config::default(),
-        exports: Vec::new(),
-        warnings: Vec::new(),
-        principals,
-        findings,
-        granted_by: vec![String::new()],
-        totals: Counts::default(),
-        unused_by_sensitivity: BySensitivity::default(),
-        timings: Vec::new(),
-        by_principal,
-        action_lists: lists,
-    }
+        &Settings::new(90, None).unwrap(),
+        &Config::default(),
+        &given,
+    )
+    .unwrap()
 }
 
 const UNUSED: Reason = Reason::ServiceNotAccessed;

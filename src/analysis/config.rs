@@ -35,11 +35,22 @@ struct RawRule {
     expires: Option<toml::value::Datetime>,
 }
 
+/// An exclusion rule's id: its position in the config file, from 1 (how auditors cite it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ExclusionId(pub u32);
+
+impl std::fmt::Display for ExclusionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// One exclusion rule, as written, for the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExclusionRule {
     /// Position in the file, from 1.
-    pub id: usize,
+    pub id: ExclusionId,
     pub principal: Option<String>,
     pub action: Option<String>,
     pub policy: Option<String>,
@@ -160,7 +171,7 @@ impl Config {
                 ));
             }
             exclusions.push(ExclusionRule {
-                id: i + 1,
+                id: ExclusionId(u32::try_from(i + 1).unwrap_or(u32::MAX)),
                 principal: r.principal,
                 action: r.action,
                 policy: r.policy,
@@ -177,6 +188,12 @@ impl Config {
             path: Some(path.to_path_buf()),
             exclusions,
         })
+    }
+
+    /// The rule of that id.
+    pub fn rule(&self, id: ExclusionId) -> Option<&ExclusionRule> {
+        let index = usize::try_from(id.0).ok()?.checked_sub(1)?;
+        self.exclusions.get(index)
     }
 }
 

@@ -9,8 +9,55 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{ActionLists, ExclusionRule, Finding, GrantedAction, PrincipalInfo};
+use super::config::{Config, ExclusionRule};
+use super::groups::{ActionLists, GrantedAction};
+use super::model::{AccountWarning, Finding, LabelId, PolicyLabel, PrincipalInfo};
 use crate::catalog::ActionSet;
+use crate::model::{Timestamp, Warning};
+use crate::policy::Expander;
+
+/// Marks the rules that expired before `as_of` (an export's as-of time) as not applied, with a
+/// warning each (once, for the first export that passes their date).
+pub(super) fn expire(
+    config: &mut Config,
+    account_id: &str,
+    as_of: Timestamp,
+    warnings: &mut Vec<AccountWarning>,
+) {
+    let file = config.path.as_ref().map(|p| p.display().to_string());
+    for rule in &mut config.exclusions {
+        if let Some(exp) = rule.expires
+            && exp < as_of.date_naive()
+            && !rule.expired
+        {
+            rule.expired = true;
+            warnings.push(AccountWarning {
+                account_id: account_id.to_string(),
+                warning: Warning {
+                    code: "exclusion_expired".into(),
+                    file: file.clone(),
+                    json_path: Some(format!("exclude[{}]", rule.id.0.saturating_sub(1))),
+                    message: format!(
+                        "exclusion {} expired on {exp} (before the as-of date {}); it was not applied",
+                        rule.id,
+                        as_of.date_naive()
+                    ),
+                },
+            });
+        }
+    }
+}
+
+/// Each rule's action pattern, expanded (`None` for a rule without one).
+pub(super) fn rule_sets(
+    rules: &[ExclusionRule],
+    expander: &mut Expander<'_>,
+) -> Vec<Option<Arc<ActionSet>>> {
+    rules
+        .iter()
+        .map(|r| r.action.as_deref().map(|p| expander.expand_pattern(p)))
+        .collect()
+}
 
 /// The rules that can apply to each principal, in rule order.
 fn applicable(principals: &[PrincipalInfo], rules: &[ExclusionRule]) -> Vec<Vec<usize>> {
@@ -63,7 +110,8 @@ pub(super) fn apply(
     principals: &[PrincipalInfo],
     rules: &mut [ExclusionRule],
     rule_sets: &[Option<Arc<ActionSet>>],
-    granted_by: &[String],
+    granted_by: &[Box<[LabelId]>],
+    labels: &[PolicyLabel],
     lists: &mut ActionLists,
 ) -> Vec<Finding> {
     if rules.iter().all(|r| r.expired) {
@@ -78,16 +126,18 @@ pub(super) fn apply(
         for (pos, &i) in ids.iter().enumerate().skip(from) {
             let rule = &rules[i];
             if let Some(g) = &rule.policy_glob {
-                let hit = granted_by[f.granted_by as usize]
-                    .split("; ")
-                    .any(|label| g.is_match(label.rsplit(':').next().unwrap_or(label)));
+                let hit = granted_by
+                    .get(f.granted_by.0 as usize)
+                    .into_iter()
+                    .flatten()
+                    .any(|l| g.is_match(&labels[l.0 as usize].name));
                 if !hit {
                     continue;
                 }
             }
             if let Some(Some(set)) = rule_sets.get(i) {
                 let (inside, outside): (Vec<GrantedAction>, Vec<GrantedAction>) = lists
-                    .get(f.actions)
+                    .get(f.list)
                     .actions
                     .iter()
                     .partition(|a| set.contains(a.id));

@@ -93,38 +93,42 @@ impl ActionList {
     }
 }
 
+/// Index into [`ActionLists`]: the actions of a finding or of a template group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ListId(pub u32);
+
 /// Every action list of an analysis. Lists of templates are shared by all principals of the
 /// template; single actions are interned.
 #[derive(Debug, Clone, Default)]
 pub struct ActionLists {
     lists: Vec<ActionList>,
-    singles: HashMap<GrantedAction, u32>,
+    singles: HashMap<GrantedAction, ListId>,
 }
 
 impl ActionLists {
     /// Adds a list (sorted by id, not empty) and returns its id.
-    pub fn push(&mut self, actions: Vec<GrantedAction>) -> u32 {
+    pub fn push(&mut self, actions: Vec<GrantedAction>) -> ListId {
         if let [one] = actions.as_slice() {
             return self.single(*one);
         }
-        let id = self.lists.len() as u32;
+        let id = ListId(self.lists.len() as u32);
         self.lists.push(ActionList::from_actions(actions));
         id
     }
 
     /// The id of the list holding just `a`.
-    pub fn single(&mut self, a: GrantedAction) -> u32 {
+    pub fn single(&mut self, a: GrantedAction) -> ListId {
         if let Some(id) = self.singles.get(&a) {
             return *id;
         }
-        let id = self.lists.len() as u32;
+        let id = ListId(self.lists.len() as u32);
         self.lists.push(ActionList::from_actions(vec![a]));
         self.singles.insert(a, id);
         id
     }
 
-    pub fn get(&self, id: u32) -> &ActionList {
-        &self.lists[id as usize]
+    pub fn get(&self, id: ListId) -> &ActionList {
+        &self.lists[id.0 as usize]
     }
 }
 
@@ -132,8 +136,7 @@ impl ActionLists {
 #[derive(Debug, Clone)]
 pub struct TemplateGroup {
     pub service: u32,
-    /// Id in [`ActionLists`].
-    pub list: u32,
+    pub list: ListId,
     /// The sorted indices (into `PrincipalGrants::policies`) of the policies granting the actions.
     pub sources: Vec<u32>,
     pub scoped: bool,

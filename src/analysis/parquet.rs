@@ -21,7 +21,8 @@ const BATCH: usize = 256 * 1024;
 
 fn write<W: Write>(an: &Analysis<'_>, out: W) -> PolarsResult<()> {
     let n = an.findings.len();
-    let first = findings_frame(an, &an.findings[..n.min(BATCH)])?;
+    let granted_by = an.granted_by_texts();
+    let first = findings_frame(an, &granted_by, &an.findings[..n.min(BATCH)])?;
     let mut writer = ParquetWriter::new(out)
         .with_compression(ParquetCompression::Zstd(None))
         .batched(first.schema())?;
@@ -30,14 +31,18 @@ fn write<W: Write>(an: &Analysis<'_>, out: W) -> PolarsResult<()> {
     let mut start = BATCH;
     while start < n {
         let end = (start + BATCH).min(n);
-        writer.write_batch(&findings_frame(an, &an.findings[start..end])?)?;
+        writer.write_batch(&findings_frame(an, &granted_by, &an.findings[start..end])?)?;
         start = end;
     }
     writer.finish()?;
     Ok(())
 }
 
-fn findings_frame(an: &Analysis<'_>, f: &[crate::analysis::Finding]) -> PolarsResult<DataFrame> {
+fn findings_frame(
+    an: &Analysis<'_>,
+    granted_by: &[String],
+    f: &[crate::analysis::Finding],
+) -> PolarsResult<DataFrame> {
     let pr = |i: usize| an.principal(&f[i]);
     let n = f.len();
     let strs = |g: &dyn Fn(usize) -> String| (0..n).map(g).collect::<Vec<String>>();
@@ -114,7 +119,7 @@ fn findings_frame(an: &Analysis<'_>, f: &[crate::analysis::Finding]) -> PolarsRe
         ),
         Column::new(
             "granted_by".into(),
-            strs(&|i| an.granted_by[f[i].granted_by as usize].clone()),
+            strs(&|i| granted_by[f[i].granted_by.0 as usize].clone()),
         ),
         Column::new(
             "resource_scope".into(),
@@ -138,7 +143,7 @@ fn findings_frame(an: &Analysis<'_>, f: &[crate::analysis::Finding]) -> PolarsRe
             f.iter()
                 .map(|x| {
                     x.exclusion
-                        .and_then(|id| an.config.exclusions.get(id - 1))
+                        .and_then(|id| an.exclusion(id))
                         .map(|r| r.reason.clone())
                 })
                 .collect::<Vec<_>>(),

@@ -7,6 +7,8 @@
 use polars::prelude::*;
 
 use super::Reason;
+use super::groups::ListId;
+use super::model::GrantedById;
 
 // Column names.
 const P: &str = "p";
@@ -39,12 +41,12 @@ pub struct GrantRow {
     /// For actions AWS tracks for this principal: the id of their evidence (an `ActionRow::a`
     /// of the same principal); else `NO_ACTION`.
     pub a: u32,
-    /// The group's action list (`ActionLists` id).
-    pub list: u32,
+    /// The group's action list.
+    pub list: ListId,
     pub svc: u32,
     pub scoped: bool,
     pub conditional: bool,
-    pub gb: u32,
+    pub gb: GrantedById,
     pub not_observable: bool,
 }
 
@@ -84,11 +86,11 @@ pub struct Inputs {
 
 pub struct VerdictRow {
     pub p: u32,
-    pub list: u32,
-    pub reason: u32,
+    pub list: ListId,
+    pub reason: Reason,
     pub last_ms: Option<i64>,
     pub region: Option<String>,
-    pub gb: u32,
+    pub gb: GrantedById,
     pub scoped: bool,
     pub conditional: bool,
 }
@@ -103,7 +105,7 @@ fn frames(inputs: &Inputs) -> PolarsResult<[DataFrame; 4]> {
         u32_col(P, g.iter().map(|r| r.p).collect()),
         u32_col(A, g.iter().map(|r| r.a).collect()),
         u32_col(SVC, g.iter().map(|r| r.svc).collect()),
-        u32_col(LIST, g.iter().map(|r| r.list).collect()),
+        u32_col(LIST, g.iter().map(|r| r.list.0).collect()),
         Column::new(
             SCOPED.into(),
             g.iter().map(|r| r.scoped).collect::<Vec<_>>(),
@@ -112,7 +114,7 @@ fn frames(inputs: &Inputs) -> PolarsResult<[DataFrame; 4]> {
             CONDITIONAL.into(),
             g.iter().map(|r| r.conditional).collect::<Vec<_>>(),
         ),
-        u32_col(GB, g.iter().map(|r| r.gb).collect()),
+        u32_col(GB, g.iter().map(|r| r.gb.0).collect()),
         Column::new(
             NOT_OBS.into(),
             g.iter().map(|r| r.not_observable).collect::<Vec<_>>(),
@@ -277,11 +279,11 @@ pub fn compute(inputs: &Inputs) -> PolarsResult<Vec<VerdictRow>> {
     for i in 0..out.height() {
         rows.push(VerdictRow {
             p: p.get(i).unwrap_or_default(),
-            list: list.get(i).unwrap_or_default(),
-            reason: reason.get(i).unwrap_or(Reason::NoLastAccessedData.code()),
+            list: ListId(list.get(i).unwrap_or_default()),
+            reason: Reason::from_code(reason.get(i).unwrap_or(Reason::NoLastAccessedData.code())),
             last_ms: last.get(i),
             region: region.get(i).map(str::to_string),
-            gb: gb.get(i).unwrap_or_default(),
+            gb: GrantedById(gb.get(i).unwrap_or_default()),
             scoped: scoped.get(i).unwrap_or(false),
             conditional: conditional.get(i).unwrap_or(false),
         });

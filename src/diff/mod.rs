@@ -225,11 +225,7 @@ impl Side {
         for f in &an.findings {
             let arn = &an.principal(f).arn;
             let service = an.catalog.action(f.action).service.to_string();
-            let granted_by = an
-                .granted_by
-                .get(f.granted_by as usize)
-                .cloned()
-                .unwrap_or_default();
+            let granted_by = an.granted_by_text(f.granted_by);
             for a in an.actions(f) {
                 findings.push(SideFinding {
                     principal_arn: arn.clone(),

@@ -136,7 +136,7 @@ pub fn write_findings<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> 
         .map(|p| principal_key(p).map(|c| neutralise(&c).into_owned()))
         .collect();
     let granted_by: Vec<String> = an
-        .granted_by
+        .granted_by_texts()
         .iter()
         .map(|g| neutralise(g).into_owned())
         .collect();
@@ -170,7 +170,7 @@ pub fn write_findings<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> 
                 .unwrap_or_default()
                 .as_bytes(),
         );
-        rec.push_field(granted_by[f.granted_by as usize].as_bytes());
+        rec.push_field(granted_by[f.granted_by.0 as usize].as_bytes());
         rec.push_field(if f.scoped { b"scoped" } else { b"all" });
         rec.push_field(f.rank.to_string().as_bytes());
         rec.push_field(b(f.conditional).as_bytes());
@@ -178,7 +178,7 @@ pub fn write_findings<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> 
         rec.push_field(b(f.exclusion.is_some()).as_bytes());
         let reason = f
             .exclusion
-            .and_then(|id| an.config.exclusions.get(id - 1))
+            .and_then(|id| an.exclusion(id))
             .map(|r| neutralise(&r.reason).into_owned())
             .unwrap_or_default();
         rec.push_field(reason.as_bytes());
@@ -269,7 +269,7 @@ pub fn write_principals<W: Write>(
             flags.join(";"),
             p.policies
                 .iter()
-                .map(crate::analysis::policy_label)
+                .map(|pi| an.label(pi).to_string())
                 .collect::<Vec<_>>()
                 .join("; "),
             p.unmatched_patterns.join("; "),

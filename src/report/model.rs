@@ -112,7 +112,7 @@ impl FindingView {
             last_accessed: f.last_accessed,
             last_accessed_region: f.last_accessed_region.clone(),
             days_since_access: f.days_since_access,
-            granted_by: an.granted_by[f.granted_by as usize].clone(),
+            granted_by: an.granted_by_text(f.granted_by),
             resource_scope: if f.scoped { "scoped" } else { "all" },
             rank: f.rank,
             conditional: f.conditional,
@@ -120,7 +120,7 @@ impl FindingView {
             excluded: f.exclusion.is_some(),
             exclusion_reason: f
                 .exclusion
-                .and_then(|id| an.config.exclusions.get(id - 1))
+                .and_then(|id| an.exclusion(id))
                 .map(|r| r.reason.clone()),
         }
     }

@@ -1,0 +1,76 @@
+//! Stage 2, decide: the verdict of every grant row (the joins and rules in `verdict.rs`, the only
+//! polars in the analysis), turned into findings.
+
+use std::collections::BTreeMap;
+
+use super::GivenVerdict;
+use super::collect::Collected;
+use super::groups::GrantedAction;
+use super::model::Finding;
+use super::reason::Reason;
+use super::verdict;
+use crate::error::{Error, Result};
+use crate::model::whole_days;
+
+/// One finding per grant row, in no particular order (`rank` orders them).
+pub(super) fn decide(c: &Collected<'_>) -> Result<Vec<Finding>> {
+    let verdicts = verdict::compute(&c.inputs).map_err(|e| Error::Analysis(e.to_string()))?;
+    Ok(verdicts
+        .into_iter()
+        .map(|v| {
+            let list = c.lists.get(v.list);
+            let window_end = c.principals[v.p as usize].as_of;
+            let last = v.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
+            // An access after the window's end (an --as-of earlier than the data) is reported
+            // as such by its reason; a negative age would only confuse.
+            let days = match (window_end, last) {
+                (Some(t), Some(l)) if l <= t => Some(whole_days(l, t)),
+                _ => None,
+            };
+            Finding {
+                principal: v.p,
+                action: list.actions[0].id,
+                list: v.list,
+                count: list.len() as u32,
+                status: v.reason.status(),
+                reason: v.reason,
+                sensitivity: list.highest,
+                categories: list.categories,
+                last_accessed: last,
+                last_accessed_region: v.region,
+                days_since_access: days,
+                granted_by: v.gb,
+                scoped: v.scoped,
+                conditional: v.conditional,
+                exclusion: None,
+                rank: 0,
+            }
+        })
+        .collect())
+}
+
+/// Replaces verdicts with the ones `given` chooses, splitting a group where its actions get
+/// different ones (see `analyze_with_verdicts`).
+pub(super) fn override_verdicts(
+    findings: Vec<Finding>,
+    c: &mut Collected<'_>,
+    given: GivenVerdict<'_>,
+) -> Vec<Finding> {
+    let mut out = Vec::with_capacity(findings.len());
+    for f in findings {
+        let p = &c.principals[f.principal as usize];
+        let mut parts: BTreeMap<Reason, Vec<GrantedAction>> = BTreeMap::new();
+        for a in &c.lists.get(f.list).actions {
+            let reason = given(p, a.id).unwrap_or(f.reason);
+            parts.entry(reason).or_default().push(*a);
+        }
+        for (reason, actions) in parts {
+            let mut part = f.clone();
+            part.set_actions(&mut c.lists, actions);
+            part.reason = reason;
+            part.status = reason.status();
+            out.push(part);
+        }
+    }
+    out
+}

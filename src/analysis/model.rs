@@ -1,0 +1,385 @@
+//! What the analysis produces: plain structs, no polars. Renderers, `diff`, `recommend` and the
+//! tests read these.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::Settings;
+use super::config::{Config, ExclusionId, ExclusionRule};
+use super::groups::{ActionList, ActionLists, GrantedAction, ListId};
+use super::reason::{Reason, Status};
+use super::sensitivity::Sensitivity;
+use crate::catalog::{ActionId, Catalog};
+use crate::model::{InputFile, PrincipalType, Timestamp, Warning};
+use crate::policy::{PolicyKind, PolicyRef};
+
+/// How an export's as-of time was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AsOfSource {
+    /// `--as-of`.
+    Flag,
+    /// The newest `JobCompletionDate` (or the manifest time).
+    Export,
+    /// No time in the export: every verdict is `unknown`.
+    None,
+}
+
+/// Per-export metadata for the report header.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportInfo {
+    pub account_id: String,
+    pub partition: String,
+    pub path: String,
+    pub as_of: Option<Timestamp>,
+    pub as_of_source: AsOfSource,
+    pub window_start: Option<Timestamp>,
+    pub principals: usize,
+    pub has_credential_report: bool,
+    pub files: Vec<InputFile>,
+}
+
+/// A warning with the account it came from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct AccountWarning {
+    pub account_id: String,
+    #[serde(flatten)]
+    pub warning: Warning,
+}
+
+/// A policy that grants something to a principal.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyInfo {
+    pub name: String,
+    pub kind: PolicyKind,
+    pub arn: Option<String>,
+    /// Set when the principal gets the policy through this group.
+    pub via_group: Option<String>,
+    /// The permissions boundary: it limits what the other policies grant and grants nothing.
+    pub boundary: bool,
+    /// How many effective grants this policy contributes to.
+    pub grants: u64,
+    /// How many of those are unused (and not excluded).
+    pub unused: u64,
+    /// Its label in `Analysis::labels`.
+    #[serde(skip)]
+    pub label: LabelId,
+}
+
+/// Index into [`Analysis::labels`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct LabelId(pub u32);
+
+/// Index into [`Analysis::granted_by`]: the policies that grant a finding's actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct GrantedById(pub u32);
+
+/// How a granting policy is named in outputs: `inline:Name`, `managed:Name` (customer managed),
+/// `aws:Name` (AWS managed) or `boundary:Name`, prefixed with `group:G/` when the principal gets it
+/// through group `G`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PolicyLabel {
+    pub kind: PolicyKind,
+    pub name: String,
+    pub via_group: Option<String>,
+    pub boundary: bool,
+}
+
+impl PolicyLabel {
+    pub fn of(p: &PolicyRef) -> PolicyLabel {
+        PolicyLabel {
+            kind: p.kind,
+            name: p.name.clone(),
+            via_group: p.via_group.clone(),
+            boundary: p.boundary,
+        }
+    }
+}
+
+impl std::fmt::Display for PolicyLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(g) = &self.via_group {
+            write!(f, "group:{g}/")?;
+        }
+        let prefix = match self.kind {
+            _ if self.boundary => "boundary",
+            PolicyKind::Inline => "inline",
+            PolicyKind::CustomerManaged => "managed",
+            PolicyKind::AwsManaged => "aws",
+        };
+        write!(f, "{prefix}:{}", self.name)
+    }
+}
+
+/// Verdict counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub granted: u64,
+    pub used: u64,
+    pub unused: u64,
+    pub unknown: u64,
+    /// Unused findings that an exclusion rule covers (not counted in `unused`).
+    pub excluded: u64,
+}
+
+impl Counts {
+    pub(super) fn add(&mut self, f: &Finding) {
+        let n = u64::from(f.count);
+        self.granted += n;
+        if f.exclusion.is_some() && f.status == Status::Unused {
+            self.excluded += n;
+            return;
+        }
+        match f.status {
+            Status::Used => self.used += n,
+            Status::Unused => self.unused += n,
+            Status::Unknown => self.unknown += n,
+        }
+    }
+}
+
+/// Unused (actionable, not excluded) findings per sensitivity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BySensitivity {
+    pub critical: u64,
+    pub high: u64,
+    pub medium: u64,
+    pub low: u64,
+}
+
+impl BySensitivity {
+    /// The counts of an action list (index `Sensitivity as usize`).
+    pub fn of_list(list: &ActionList) -> BySensitivity {
+        let n = |s: Sensitivity| u64::from(list.by_sensitivity[s as usize]);
+        BySensitivity {
+            critical: n(Sensitivity::Critical),
+            high: n(Sensitivity::High),
+            medium: n(Sensitivity::Medium),
+            low: n(Sensitivity::Low),
+        }
+    }
+
+    pub fn add_list(&mut self, list: &ActionList) {
+        let o = BySensitivity::of_list(list);
+        self.critical += o.critical;
+        self.high += o.high;
+        self.medium += o.medium;
+        self.low += o.low;
+    }
+
+    pub fn at_or_above(&self, s: Sensitivity) -> u64 {
+        let mut n = self.critical;
+        if s <= Sensitivity::High {
+            n += self.high;
+        }
+        if s <= Sensitivity::Medium {
+            n += self.medium;
+        }
+        if s <= Sensitivity::Low {
+            n += self.low;
+        }
+        n
+    }
+}
+
+/// One row of `services.csv`: a principal × service.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceSummary {
+    pub service: String,
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub last_accessed: Option<Timestamp>,
+    pub last_accessed_region: Option<String>,
+    /// Whether the service appears in the principal's last-accessed report.
+    pub reported: bool,
+    pub highest_unused_sensitivity: Option<Sensitivity>,
+}
+
+/// Everything about one principal.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrincipalInfo {
+    pub account_id: String,
+    pub kind: PrincipalType,
+    pub name: String,
+    pub arn: String,
+    pub id: String,
+    /// Tags (roles and users), as exported: attacker-controlled text.
+    pub tags: BTreeMap<String, String>,
+    pub created: Option<Timestamp>,
+    /// `RoleLastUsed` for roles; the newest service access for users and groups.
+    pub last_used: Option<Timestamp>,
+    pub last_used_region: Option<String>,
+    pub service_linked: bool,
+    /// False for service-linked roles: AWS owns their policies.
+    pub actionable: bool,
+    pub has_last_accessed: bool,
+    pub as_of: Option<Timestamp>,
+    pub policies: Vec<PolicyInfo>,
+    /// Policy actions that match nothing in the catalog, as `policy: pattern`.
+    pub unmatched_patterns: Vec<String>,
+    pub counts: Counts,
+    pub unused_by_sensitivity: BySensitivity,
+    /// Sum of the weights of unused, actionable, not excluded findings.
+    pub score: u64,
+    /// `unused_role`, `no_last_accessed_data`, `service_linked`, `too_new`.
+    pub flags: Vec<&'static str>,
+    /// Sorted by service. Not serialised (report.json stays bounded: thousands of principals ×
+    /// hundreds of services); `services.csv` carries every row.
+    #[serde(skip_serializing)]
+    pub services: Vec<ServiceSummary>,
+}
+
+/// One principal × a group of granted actions of one service that share one verdict (see
+/// `groups`): the same reason, evidence, granting policies, resource scope and condition.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Index into `Analysis::principals`.
+    pub principal: u32,
+    /// The group's first action (its only one when `count` is 1).
+    #[serde(skip)]
+    pub action: ActionId,
+    /// The group's actions (`Analysis::actions(f)` lists them).
+    #[serde(skip)]
+    pub list: ListId,
+    /// How many actions the group has.
+    pub count: u32,
+    pub status: Status,
+    pub reason: Reason,
+    /// The highest sensitivity of the group's actions.
+    pub sensitivity: Sensitivity,
+    /// Union of the actions' `sensitivity::category` bits.
+    pub categories: u8,
+    pub last_accessed: Option<Timestamp>,
+    pub last_accessed_region: Option<String>,
+    pub days_since_access: Option<i64>,
+    /// The granting policies (`Analysis::granting_policies(f)`).
+    #[serde(skip)]
+    pub granted_by: GrantedById,
+    /// True when every grant of the action names specific resources.
+    pub scoped: bool,
+    /// True when every grant of the action has a Condition.
+    pub conditional: bool,
+    /// The exclusion rule that covers it.
+    pub exclusion: Option<ExclusionId>,
+    /// 1 = the first thing to remove.
+    pub rank: u32,
+}
+
+impl Finding {
+    /// Points the finding at a new (non-empty) action list.
+    pub(super) fn set_actions(&mut self, lists: &mut ActionLists, actions: Vec<GrantedAction>) {
+        self.list = lists.push(actions);
+        let list = lists.get(self.list);
+        self.action = list.actions[0].id;
+        self.count = list.len() as u32;
+        self.sensitivity = list.highest;
+        self.categories = list.categories;
+    }
+}
+
+/// The result of `analyze`.
+#[derive(Debug, Clone)]
+pub struct Analysis<'c> {
+    pub catalog: &'c Catalog,
+    pub settings: Settings,
+    pub config: Config,
+    pub exports: Vec<ExportInfo>,
+    pub warnings: Vec<AccountWarning>,
+    /// Sorted by (account, kind, name).
+    pub principals: Vec<PrincipalInfo>,
+    /// Sorted by rank.
+    pub findings: Vec<Finding>,
+    /// Every distinct list of granting policies (`Finding::granted_by`), as label ids.
+    pub granted_by: Vec<Box<[LabelId]>>,
+    /// Every distinct policy label (`PolicyInfo::label`, `granted_by`).
+    pub labels: Vec<PolicyLabel>,
+    pub totals: Counts,
+    pub unused_by_sensitivity: BySensitivity,
+    /// Wall time of each stage, for `IAM_TIGHTEN_TIMINGS` (never written into an output).
+    pub timings: Vec<(&'static str, std::time::Duration)>,
+    /// Per principal, the indices of its findings in `findings` (rank order).
+    pub by_principal: Vec<Vec<u32>>,
+    /// The actions of every finding (`Finding::actions`).
+    pub action_lists: ActionLists,
+}
+
+impl Analysis<'_> {
+    pub fn principal(&self, f: &Finding) -> &PrincipalInfo {
+        &self.principals[f.principal as usize]
+    }
+
+    /// The actions of a finding, sorted by id.
+    pub fn actions(&self, f: &Finding) -> &[GrantedAction] {
+        &self.action_lists.get(f.list).actions
+    }
+
+    /// Per sensitivity, how many of the finding's actions have it.
+    pub fn sensitivity_counts(&self, f: &Finding) -> BySensitivity {
+        BySensitivity::of_list(self.action_lists.get(f.list))
+    }
+
+    /// The finding's actions as text: the action, `service:*`, or `service:Verb*` patterns and
+    /// names that match exactly its actions (see `groups::describe`).
+    pub fn action_text(&self, f: &Finding) -> &str {
+        self.action_lists.get(f.list).text(self.catalog)
+    }
+
+    /// The access level of the finding's actions, `mixed` when they differ.
+    pub fn access_level(&self, f: &Finding) -> &'static str {
+        self.action_lists.get(f.list).access_level(self.catalog)
+    }
+
+    /// The labels of the policies that grant a finding's actions.
+    pub fn granting_labels(&self, id: GrantedById) -> impl Iterator<Item = &PolicyLabel> {
+        self.granted_by
+            .get(id.0 as usize)
+            .into_iter()
+            .flatten()
+            .map(|l| &self.labels[l.0 as usize])
+    }
+
+    /// Every `granted_by` text, by `GrantedById` (for writers that print one per row).
+    pub fn granted_by_texts(&self) -> Vec<String> {
+        (0..self.granted_by.len() as u32)
+            .map(|i| self.granted_by_text(GrantedById(i)))
+            .collect()
+    }
+
+    /// The granting policies as one text, `; `-separated (`aws:ReadOnlyAccess; inline:extra`).
+    pub fn granted_by_text(&self, id: GrantedById) -> String {
+        let mut text = String::new();
+        for (i, label) in self.granting_labels(id).enumerate() {
+            if i > 0 {
+                text.push_str("; ");
+            }
+            text.push_str(&label.to_string());
+        }
+        text
+    }
+
+    /// A policy's label (`aws:ReadOnlyAccess`, `group:dev/inline:extra`).
+    pub fn label(&self, p: &PolicyInfo) -> &PolicyLabel {
+        &self.labels[p.label.0 as usize]
+    }
+
+    /// The exclusion rule of that id.
+    pub fn exclusion(&self, id: ExclusionId) -> Option<&ExclusionRule> {
+        self.config.rule(id)
+    }
+
+    /// The finding of principal `p` that covers action `a`, if `a` is granted to `p`.
+    pub fn finding_for(&self, p: usize, a: ActionId) -> Option<&Finding> {
+        self.findings_of(p)
+            .find(|f| self.actions(f).binary_search_by_key(&a, |g| g.id).is_ok())
+    }
+
+    /// The findings of principal `p` (an index into `principals`), in rank order.
+    pub fn findings_of(&self, p: usize) -> impl Iterator<Item = &Finding> {
+        self.by_principal
+            .get(p)
+            .into_iter()
+            .flatten()
+            .map(|i| &self.findings[*i as usize])
+    }
+}

@@ -1,0 +1,125 @@
+//! Stage 4, rank: orders the findings (what to remove first), numbers them, and adds every count
+//! up — per principal, per service, per policy and in total.
+
+use std::collections::BTreeMap;
+
+use super::groups::ActionLists;
+use super::model::{BySensitivity, Counts, Finding, LabelId, PrincipalInfo, ServiceSummary};
+use super::reason::Status;
+use super::sensitivity::Sensitivity;
+use super::verdict::ServiceRow;
+use crate::catalog::Catalog;
+
+/// What ranking adds up besides the principals' own counts.
+pub(super) struct Ranked {
+    pub findings: Vec<Finding>,
+    pub totals: Counts,
+    pub unused_by_sensitivity: BySensitivity,
+    /// Per principal, the indices of its findings in `findings` (rank order).
+    pub by_principal: Vec<Vec<u32>>,
+}
+
+/// The rank order: actionable unused first (sensitivity, broad scope, service, principal,
+/// action), then excluded or not actionable unused, then unknown, then used. (principal, first
+/// action) is unique — a principal's groups are disjoint — so the order is total.
+fn key(
+    f: &Finding,
+    principals: &[PrincipalInfo],
+    catalog: &Catalog,
+) -> (u8, u8, bool, u32, u32, u32) {
+    let p = &principals[f.principal as usize];
+    let tier = match f.status {
+        Status::Unused if p.actionable && f.exclusion.is_none() => 0,
+        Status::Unused => 1,
+        Status::Unknown => 2,
+        Status::Used => 3,
+    };
+    (
+        tier,
+        3 - f.sensitivity as u8,
+        f.scoped,
+        catalog.service_index(f.action),
+        f.principal,
+        f.action.0,
+    )
+}
+
+/// Sorts and numbers the findings and fills in every count.
+pub(super) fn rank(
+    mut findings: Vec<Finding>,
+    principals: &mut [PrincipalInfo],
+    catalog: &Catalog,
+    lists: &ActionLists,
+    granted_by: &[Box<[LabelId]>],
+    services: &[ServiceRow],
+) -> Ranked {
+    findings.sort_unstable_by_key(|f| key(f, principals, catalog));
+    let mut totals = Counts::default();
+    let mut by_sens = BySensitivity::default();
+    let mut per_service: Vec<BTreeMap<u32, ServiceSummary>> =
+        vec![BTreeMap::new(); principals.len()];
+    for (i, f) in findings.iter_mut().enumerate() {
+        f.rank = i as u32 + 1;
+        let list = lists.get(f.list);
+        let p = &mut principals[f.principal as usize];
+        p.counts.add(f);
+        totals.add(f);
+        let entry = per_service[f.principal as usize]
+            .entry(catalog.service_index(f.action))
+            .or_insert_with(|| ServiceSummary {
+                service: catalog.action(f.action).service.to_string(),
+                counts: Counts::default(),
+                last_accessed: None,
+                last_accessed_region: None,
+                reported: false,
+                highest_unused_sensitivity: None,
+            });
+        entry.counts.add(f);
+        let removable = f.status == Status::Unused && f.exclusion.is_none();
+        if removable && p.actionable {
+            p.unused_by_sensitivity.add_list(list);
+            p.score += list
+                .by_sensitivity
+                .iter()
+                .enumerate()
+                .map(|(s, n)| Sensitivity::from_u8(s as u8).weight() * u64::from(*n))
+                .sum::<u64>();
+            by_sens.add_list(list);
+            entry.highest_unused_sensitivity =
+                entry.highest_unused_sensitivity.max(Some(f.sensitivity));
+        }
+        for label in granted_by
+            .get(f.granted_by.0 as usize)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(pi) = p.policies.iter_mut().rev().find(|pi| pi.label == *label) {
+                pi.grants += u64::from(f.count);
+                if removable {
+                    pi.unused += u64::from(f.count);
+                }
+            }
+        }
+    }
+    // Service last-accessed facts for services.csv.
+    for s in services {
+        if let Some(entry) = per_service[s.p as usize].get_mut(&s.svc) {
+            entry.reported = true;
+            entry.last_accessed = s.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
+            entry.last_accessed_region = s.region.clone();
+        }
+    }
+    for (p, services) in principals.iter_mut().zip(per_service) {
+        p.services = services.into_values().collect();
+    }
+    let mut by_principal = vec![Vec::new(); principals.len()];
+    for (i, f) in findings.iter().enumerate() {
+        by_principal[f.principal as usize].push(i as u32);
+    }
+    Ranked {
+        findings,
+        totals,
+        unused_by_sensitivity: by_sens,
+        by_principal,
+    }
+}

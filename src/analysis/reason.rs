@@ -1,0 +1,126 @@
+//! The verdict vocabulary: a status and the reason for it. The reasons and their precedence are
+//! documented in `docs/methodology.md`.
+
+use serde::Serialize;
+
+/// `used`, `unused` or `unknown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Unused,
+    Unknown,
+    Used,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Used => "used",
+            Status::Unused => "unused",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
+/// Why a verdict was reached. The vocabulary is fixed and documented in `docs/methodology.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    AccessedInWindow,
+    ActionNotAccessed,
+    ActionLastAccessedBeforeWindow,
+    ServiceNotAccessed,
+    ActionNotTracked,
+    AccessedAfterAsOf,
+    NotObservable,
+    PrincipalTooNew,
+    NoLastAccessedData,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 9] = [
+        Reason::AccessedInWindow,
+        Reason::ActionNotAccessed,
+        Reason::ActionLastAccessedBeforeWindow,
+        Reason::ServiceNotAccessed,
+        Reason::ActionNotTracked,
+        Reason::AccessedAfterAsOf,
+        Reason::NotObservable,
+        Reason::PrincipalTooNew,
+        Reason::NoLastAccessedData,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::AccessedInWindow => "accessed_in_window",
+            Reason::ActionNotAccessed => "action_not_accessed",
+            Reason::ActionLastAccessedBeforeWindow => "action_last_accessed_before_window",
+            Reason::ServiceNotAccessed => "service_not_accessed",
+            Reason::ActionNotTracked => "action_not_tracked",
+            Reason::AccessedAfterAsOf => "accessed_after_as_of",
+            Reason::NotObservable => "not_observable",
+            Reason::PrincipalTooNew => "principal_too_new",
+            Reason::NoLastAccessedData => "no_last_accessed_data",
+        }
+    }
+
+    pub fn status(self) -> Status {
+        match self {
+            Reason::AccessedInWindow => Status::Used,
+            Reason::ActionNotAccessed
+            | Reason::ActionLastAccessedBeforeWindow
+            | Reason::ServiceNotAccessed => Status::Unused,
+            Reason::ActionNotTracked
+            | Reason::AccessedAfterAsOf
+            | Reason::NotObservable
+            | Reason::PrincipalTooNew
+            | Reason::NoLastAccessedData => Status::Unknown,
+        }
+    }
+
+    /// One sentence for reviewers; the HTML report and docs use it.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Reason::AccessedInWindow => "AWS recorded use of this action within the window.",
+            Reason::ActionNotAccessed => {
+                "AWS tracks this action for this principal and recorded no use in its tracking period."
+            }
+            Reason::ActionLastAccessedBeforeWindow => {
+                "AWS tracks this action; its last recorded use is older than the window."
+            }
+            Reason::ServiceNotAccessed => {
+                "The whole service shows no use within the window, so none of its actions was used."
+            }
+            Reason::ActionNotTracked => {
+                "The service was used within the window, but AWS reports no action-level data for this action."
+            }
+            Reason::AccessedAfterAsOf => {
+                "AWS recorded use after the as-of time; last-accessed data keeps only the latest use, so whether it was also used inside the window cannot be known."
+            }
+            Reason::NotObservable => {
+                "AWS never reports this action (or service) in last-accessed data, so its use cannot be known."
+            }
+            Reason::PrincipalTooNew => {
+                "The principal is younger than the window and shows no use yet; too early to call it unused."
+            }
+            Reason::NoLastAccessedData => {
+                "The export has no usable last-accessed file for this principal."
+            }
+        }
+    }
+
+    /// The reason of a code the verdict expressions compute (`verdict.rs`).
+    pub(super) fn from_code(c: u32) -> Reason {
+        Reason::ALL
+            .get(c as usize)
+            .copied()
+            .unwrap_or(Reason::NoLastAccessedData)
+    }
+
+    pub(super) fn code(self) -> u32 {
+        Reason::ALL
+            .iter()
+            .position(|r| *r == self)
+            .unwrap_or(Reason::ALL.len() - 1) as u32
+    }
+}

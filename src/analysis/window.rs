@@ -1,0 +1,188 @@
+//! The window each verdict covers: the as-of time, checked against the data, and each
+//! principal's window end (never past its own last-accessed job).
+
+use super::AccountWarning;
+use crate::error::{Error, Result};
+use crate::model::{Export, LastAccessed, Principal, Timestamp, Warning};
+
+/// `--as-of` may not lie after the export's own data: the window would reach into time the
+/// last-accessed data does not cover, and used permissions would look unused. An export without
+/// any time of its own cannot be checked: it gets a warning.
+pub(super) fn check_as_of(
+    export: &Export,
+    flag: Option<Timestamp>,
+    warnings: &mut Vec<AccountWarning>,
+) -> Result<()> {
+    let Some(flag) = flag else {
+        return Ok(());
+    };
+    let newest_job = export
+        .last_accessed
+        .values()
+        .filter_map(|la| la.job_completion)
+        .max();
+    let (data, what) = match (newest_job, export.data_time) {
+        (Some(t), _) => (t, "newest JobCompletionDate"),
+        (None, Some(t)) => (t, "manifest.json time (it has no last-accessed job dates)"),
+        (None, None) => {
+            warnings.push(AccountWarning {
+                account_id: export.account_id.clone(),
+                warning: Warning {
+                    code: "as_of_unverified".into(),
+                    file: None,
+                    json_path: None,
+                    message: format!(
+                        "the export has no time of its own (no last-accessed job dates, no manifest.json), so --as-of {} cannot be checked against it; identity checks assume the credential report reaches that time",
+                        crate::model::rfc3339(flag)
+                    ),
+                },
+            });
+            return Ok(());
+        }
+    };
+    if flag > data {
+        return Err(Error::Input {
+            path: export.root.clone(),
+            message: format!(
+                "--as-of {} is later than the data of account {} ({what}: {}): the window would reach past what the export covers and call used permissions unused; give an --as-of no later than that, or leave it out (each export then uses its own time)",
+                crate::model::rfc3339(flag),
+                export.account_id,
+                crate::model::rfc3339(data)
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The first instant of the window that ends at `end`.
+pub(super) fn window_start_of(export: &Export, end: Timestamp, days: u32) -> Result<Timestamp> {
+    crate::model::days_before(end, days).ok_or_else(|| Error::Input {
+        path: export.root.clone(),
+        message: format!(
+            "the {days}-day window before {} starts before the earliest representable time",
+            crate::model::rfc3339(end)
+        ),
+    })
+}
+
+/// How far each principal's last-accessed data reaches, against the export's as-of time.
+#[derive(Default)]
+pub(super) struct Coverage {
+    /// Principals whose job completed more than a day before the as-of time (their windows end
+    /// earlier), as `role/Name`.
+    stale: Vec<String>,
+    /// Principals with a recorded access after their window's end (an `--as-of` earlier than
+    /// the data).
+    after_as_of: Vec<String>,
+    /// Principals granted services that their own report lacks although AWS reports them for
+    /// other principals of the account, as `role/Name (svc, svc)`.
+    pub(super) unreported: Vec<String>,
+}
+
+/// A job that completed less than this before the as-of time is normal: one fetch runs its jobs
+/// over minutes to hours. Only an older one is worth a warning (its window still ends at its job).
+const STALE_AFTER_HOURS: i64 = 24;
+
+/// How many principal names a coverage warning lists.
+const COVERAGE_LIST_AT_MOST: usize = 10;
+
+impl Coverage {
+    /// The end of `p`'s window: the as-of time, or its own `JobCompletionDate` when that is
+    /// earlier. Records principals worth a warning.
+    pub(super) fn window_end(
+        &mut self,
+        p: &Principal,
+        as_of: Option<Timestamp>,
+        la: Option<&LastAccessed>,
+    ) -> Option<Timestamp> {
+        let as_of = as_of?;
+        let Some(la) = la else {
+            return Some(as_of);
+        };
+        let end = match la.job_completion {
+            Some(job) if job < as_of => {
+                if as_of.signed_duration_since(job).num_hours() >= STALE_AFTER_HOURS {
+                    self.stale.push(format!("{}/{}", p.kind, p.name));
+                }
+                job
+            }
+            _ => as_of,
+        };
+        let accessed_after = la.services.iter().any(|s| {
+            s.last_authenticated.is_some_and(|t| t > end)
+                || s.tracked_actions
+                    .iter()
+                    .flatten()
+                    .any(|a| a.last_accessed.is_some_and(|t| t > end))
+        });
+        if accessed_after {
+            self.after_as_of.push(format!("{}/{}", p.kind, p.name));
+        }
+        Some(end)
+    }
+
+    pub(super) fn warn(
+        self,
+        export: &Export,
+        as_of: Option<Timestamp>,
+        warnings: &mut Vec<AccountWarning>,
+    ) {
+        let list = |names: &[String]| {
+            let mut text = names
+                .iter()
+                .take(COVERAGE_LIST_AT_MOST)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if names.len() > COVERAGE_LIST_AT_MOST {
+                text.push_str(&format!(
+                    ", and {} more",
+                    names.len() - COVERAGE_LIST_AT_MOST
+                ));
+            }
+            text
+        };
+        let when = as_of.map_or_else(String::new, crate::model::rfc3339);
+        let mut push = |code: &str, message: String| {
+            warnings.push(AccountWarning {
+                account_id: export.account_id.clone(),
+                warning: Warning {
+                    code: code.into(),
+                    file: Some(crate::input::LAST_ACCESSED_DIR.into()),
+                    json_path: None,
+                    message,
+                },
+            });
+        };
+        if !self.stale.is_empty() {
+            push(
+                "last_accessed_older_than_as_of",
+                format!(
+                    "{} principal(s) have last-accessed data that ends more than {STALE_AFTER_HOURS} hours before the as-of time {when} (a resumed or partly refreshed fetch?); each one's window ends at its own JobCompletionDate instead: {}",
+                    self.stale.len(),
+                    list(&self.stale)
+                ),
+            );
+        }
+        if !self.unreported.is_empty() {
+            push(
+                "last_accessed_service_missing",
+                format!(
+                    "{} principal(s) are granted services that their last-accessed report does not list, although AWS reports those services for other principals of the account (granted after the job ran?); those actions are unknown (not_observable) — fetch their last-accessed data again: {}",
+                    self.unreported.len(),
+                    list(&self.unreported)
+                ),
+            );
+        }
+        if !self.after_as_of.is_empty() {
+            push(
+                "accessed_after_as_of",
+                format!(
+                    "{} principal(s) have accesses recorded after the as-of time {when} (--as-of is earlier than the data); those actions are unknown (accessed_after_as_of): last-accessed data keeps only the latest use, so use inside the window cannot be known: {}",
+                    self.after_as_of.len(),
+                    list(&self.after_as_of)
+                ),
+            );
+        }
+    }
+}
