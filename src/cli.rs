@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Find the AWS IAM permissions your roles and users hold but do not use, ranked by how
 /// dangerous each one is, and how to remove them. `report` and `diff` work offline.
 #[derive(Debug, Parser)]
-#[command(name = "iam-tighten", version = crate::cmd::long_version(), about, long_about = None)]
+#[command(name = "iam-tighten", version = iam_tighten::long_version(), about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -8,8 +8,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file or folder could not be read.
-    #[error("{}: cannot read: {err}", path.display())]
-    Read { path: PathBuf, err: std::io::Error },
+    #[error("{}: cannot read", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// A file is not valid UTF-8.
     #[error("{}: not UTF-8 text (byte offset {offset}); AWS exports are UTF-8 JSON/CSV", path.display())]
     NotUtf8 { path: PathBuf, offset: usize },
@@ -34,8 +38,16 @@ pub enum Error {
         message: String,
     },
     /// An output could not be written.
-    #[error("{}: cannot write: {message}", path.display())]
-    Write { path: PathBuf, message: String },
+    #[error("{}: cannot write", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An output could not be produced for a reason other than I/O (a template or an encoder
+    /// failed: a bug, or a value it cannot represent).
+    #[error("{output}: cannot render: {message}")]
+    Render { output: String, message: String },
     /// The analysis engine failed (a bug, not bad input).
     #[error("analysis failed: {0}")]
     Analysis(String),
@@ -58,14 +70,22 @@ impl Error {
     pub fn write(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Write {
             path: path.into(),
-            message: source.to_string(),
+            source,
+        }
+    }
+
+    /// An output that could not be produced (see [`Error::Render`]).
+    pub fn render(output: impl Into<String>, message: impl std::fmt::Display) -> Error {
+        Error::Render {
+            output: output.into(),
+            message: message.to_string(),
         }
     }
 
     pub fn read(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Read {
             path: path.into(),
-            err: source,
+            source,
         }
     }
 }

@@ -22,3 +22,16 @@ pub use error::{Error, Result};
 
 /// The tool's version, as printed by `--version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// `--version` text: the tool's version and the embedded catalog's.
+pub fn long_version() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        let cat = catalog::Catalog::embedded();
+        format!(
+            "{VERSION} (catalog: {}, data updated {})",
+            cat.source(),
+            cat.updated()
+        )
+    })
+}

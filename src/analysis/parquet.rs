@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 /// Writes every finding, in rank order, with the same columns as `findings.csv` (timestamps as
 /// UTC `Datetime[ms]`, counts as integers, lists as `;`-separated strings).
 pub fn write_findings_parquet<W: Write>(analysis: &Analysis<'_>, out: W) -> Result<()> {
-    write(analysis, out).map_err(|e| Error::Analysis(format!("parquet: {e}")))
+    write(analysis, out).map_err(|e| Error::render("findings.parquet", e))
 }
 
 /// Rows per row group: frames are built and written a batch at a time, so memory stays bounded

@@ -4,65 +4,47 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
-use iam_tighten::analysis::identities::{IdentitySettings, identity_findings};
-use iam_tighten::analysis::{self, Analysis, Config, Settings};
-use iam_tighten::catalog::Catalog;
+use anyhow::Context;
+use iam_tighten::analysis::identities::identity_findings;
+use iam_tighten::analysis::{self, Analysis};
 use iam_tighten::diff::model::{BuildInput, DiffSettings};
 use iam_tighten::diff::{self, DiffLimits, DiffModel, KindCounts, Side, SideMeta};
-use iam_tighten::input::{self, LoadOptions};
+use iam_tighten::input;
 use iam_tighten::model::Export;
 use iam_tighten::report::model::CatalogInfo;
 
-use super::report::{CatalogChoice, sensitivity, settings};
-use crate::cli::DiffArgs;
+use super::config::{AnalysisConfig, DiffConfig};
 
 fn load<'c>(
     label: &str,
     path: &Path,
-    opts: &LoadOptions,
-    catalog: &'c Catalog,
-    settings: &Settings,
-    config: &Config,
+    a: &'c AnalysisConfig,
 ) -> anyhow::Result<(Vec<Export>, Analysis<'c>)> {
-    let exports = input::load_exports(&[path.to_path_buf()], opts)
+    let exports = input::load_exports(&[path.to_path_buf()], &a.load)
         .with_context(|| format!("loading the {label} export {}", path.display()))?;
-    let an = analysis::analyze(&exports, catalog, settings, config)
+    let an = analysis::analyze(&exports, a.catalog.get(), &a.settings, &a.exclusions)
         .with_context(|| format!("analysing the {label} export {}", path.display()))?;
     Ok((exports, an))
 }
 
-pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
-    if args.analysis.as_of.is_some() {
-        bail!(
-            "--as-of is not supported by diff: each export is analysed at its own as-of time \
-             (its newest JobCompletionDate, else its manifest time)"
-        );
-    }
-    let (settings, config, opts) = settings(&args.analysis)?;
+pub fn run(args: DiffConfig) -> anyhow::Result<ExitCode> {
     super::report::prepare_out(
         &args.out,
         &[args.old.clone(), args.new.clone()],
         &diff::OUTPUT_NAMES,
     )?;
-    let catalog = CatalogChoice::load(args.analysis.catalog.as_deref())?;
-    let cat = catalog.get();
-
-    let (old_exports, old_an) = load("old", &args.old, &opts, cat, &settings, &config)?;
-    let (new_exports, new_an) = load("new", &args.new, &opts, cat, &settings, &config)?;
-    let id_settings = IdentitySettings {
-        unused_after_days: settings.unused_after_days,
-        key_max_age_days: args.key_max_age,
-    };
+    let cat = args.analysis.catalog.get();
+    let (old_exports, old_an) = load("old", &args.old, &args.analysis)?;
+    let (new_exports, new_an) = load("new", &args.new, &args.analysis)?;
     let old = Side::from_analysis(&old_an).with_identities(identity_findings(
         &old_exports,
         &old_an,
-        &id_settings,
+        &args.identities,
     ));
     let new = Side::from_analysis(&new_an).with_identities(identity_findings(
         &new_exports,
         &new_an,
-        &id_settings,
+        &args.identities,
     ));
     let changes = diff::compare(&old, &new);
 
@@ -79,8 +61,13 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
             actions: cat.len(),
         },
         settings: DiffSettings {
-            unused_after_days: settings.unused_after_days,
-            config_file: config.path.as_ref().map(|p| p.display().to_string()),
+            unused_after_days: args.analysis.settings.unused_after_days,
+            config_file: args
+                .analysis
+                .exclusions
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string()),
         },
         limits: DiffLimits::default(),
     });
@@ -110,7 +97,6 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
 
     let mut code = ExitCode::SUCCESS;
     if let Some(level) = args.fail_on_new {
-        let level = sensitivity(level);
         let n = model.new_risk.at_or_above(level);
         if n > 0 {
             eprintln!(

@@ -21,14 +21,8 @@ struct Row<'a> {
 }
 
 pub fn run(args: ExpandArgs) -> anyhow::Result<ExitCode> {
-    let loaded;
-    let catalog: &Catalog = match &args.catalog {
-        Some(path) => {
-            loaded = Catalog::from_path(path)?;
-            &loaded
-        }
-        None => Catalog::embedded(),
-    };
+    let choice = super::config::CatalogChoice::load(args.catalog.as_deref())?;
+    let catalog = choice.get();
     let mut expander = Expander::new(catalog);
 
     let set = match &args.policy {

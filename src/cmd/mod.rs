@@ -4,30 +4,17 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
 
+pub mod config;
 pub mod diff;
 pub mod expand;
 pub mod fetch;
 pub mod report;
 
-/// `--version` text: tool version and the embedded catalog's version.
-pub fn long_version() -> &'static str {
-    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    TEXT.get_or_init(|| {
-        let cat = iam_tighten::catalog::Catalog::embedded();
-        format!(
-            "{} (catalog: {}, data updated {})",
-            iam_tighten::VERSION,
-            cat.source(),
-            cat.updated()
-        )
-    })
-}
-
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Report(args) => report::run(args),
+        Command::Report(args) => report::run(config::ReportConfig::from_args(args)?),
         Command::Expand(args) => expand::run(args),
-        Command::Diff(args) => diff::run(args),
+        Command::Diff(args) => diff::run(config::DiffConfig::from_args(args)?),
         Command::Fetch(args) => fetch::run(args),
     }
 }

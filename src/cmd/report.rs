@@ -2,69 +2,11 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
-use iam_tighten::analysis::identities::{IdentitySettings, identity_findings};
-use iam_tighten::analysis::{self, Config, Sensitivity, Settings};
-use iam_tighten::catalog::Catalog;
-use iam_tighten::input::{self, LoadOptions};
-use iam_tighten::report::{self, Format, Limits, ReportModel};
+use iam_tighten::analysis::{self, identities::identity_findings};
+use iam_tighten::input;
+use iam_tighten::report::{self, Limits, ReportModel};
 
-use crate::cli::{AnalysisArgs, OutputFormat, ReportArgs, SensitivityArg};
-
-/// The catalog to use: `--catalog FILE` or the embedded one.
-pub enum CatalogChoice {
-    Embedded(&'static Catalog),
-    Loaded(Box<Catalog>),
-}
-
-impl CatalogChoice {
-    pub fn load(path: Option<&std::path::Path>) -> anyhow::Result<CatalogChoice> {
-        Ok(match path {
-            None => CatalogChoice::Embedded(Catalog::embedded()),
-            Some(p) => CatalogChoice::Loaded(Box::new(Catalog::from_path(p)?)),
-        })
-    }
-
-    pub fn get(&self) -> &Catalog {
-        match self {
-            CatalogChoice::Embedded(c) => c,
-            CatalogChoice::Loaded(c) => c,
-        }
-    }
-}
-
-pub fn sensitivity(s: SensitivityArg) -> Sensitivity {
-    match s {
-        SensitivityArg::Critical => Sensitivity::Critical,
-        SensitivityArg::High => Sensitivity::High,
-        SensitivityArg::Medium => Sensitivity::Medium,
-        SensitivityArg::Low => Sensitivity::Low,
-    }
-}
-
-/// Validated analysis settings shared by `report` and `diff`.
-pub fn settings(args: &AnalysisArgs) -> anyhow::Result<(Settings, Config, LoadOptions)> {
-    let as_of = match &args.as_of {
-        None => None,
-        Some(text) => Some(input::parse_timestamp(text).with_context(|| {
-            format!("--as-of {text:?} is not a timestamp (use RFC 3339, e.g. 2026-11-20T00:00:00Z)")
-        })?),
-    };
-    let config = match &args.config {
-        None => Config::default(),
-        Some(p) => Config::load(p)?,
-    };
-    Ok((
-        Settings {
-            unused_after_days: args.unused_after,
-            as_of,
-        },
-        config,
-        LoadOptions {
-            strict: args.strict,
-        },
-    ))
-}
+use super::config::ReportConfig;
 
 /// Refuses a bad `--out` before any work, and removes a killed run's temporary files there.
 pub fn prepare_out(
@@ -81,28 +23,20 @@ pub fn prepare_out(
     Ok(())
 }
 
-pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let (settings, config, opts) = settings(&args.analysis)?;
+pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     prepare_out(&args.out, &args.exports, &report::OUTPUT_NAMES)?;
-    let catalog = CatalogChoice::load(args.analysis.catalog.as_deref())?;
+    let a = &args.analysis;
     let timings = std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some();
     let clock = std::time::Instant::now();
-    let exports = input::load_exports(&args.exports, &opts)?;
+    let exports = input::load_exports(&args.exports, &a.load)?;
     let load = clock.elapsed();
-    let analysis = analysis::analyze(&exports, catalog.get(), &settings, &config)?;
+    let analysis = analysis::analyze(&exports, a.catalog.get(), &a.settings, &a.exclusions)?;
     let mut stages: Vec<(&'static str, std::time::Duration)> = Vec::new();
     let clock = std::time::Instant::now();
-    let identities = identity_findings(
-        &exports,
-        &analysis,
-        &IdentitySettings {
-            unused_after_days: settings.unused_after_days,
-            key_max_age_days: args.key_max_age,
-        },
-    );
+    let identities = identity_findings(&exports, &analysis, &args.identities);
     stages.push(("identities", clock.elapsed()));
     let clock = std::time::Instant::now();
-    let planned = iam_tighten::recommend::plan_all(&exports, &analysis, args.recommendations.get());
+    let planned = iam_tighten::recommend::plan_all(&exports, &analysis, args.folders);
     stages.push(("recommendations_plan", clock.elapsed()));
     let recs = &planned.summary;
     // Everything after this point works from the analysis and the plans: free the parsed input
@@ -112,21 +46,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let model = ReportModel::build(&analysis, identities, Some(recs), Limits::default());
     stages.push(("model", clock.elapsed()));
 
-    let mut formats: Vec<Format> = if args.format.is_empty() {
-        Format::ALL.to_vec()
-    } else {
-        args.format
-            .iter()
-            .map(|f| match f {
-                OutputFormat::Html => Format::Html,
-                OutputFormat::Csv => Format::Csv,
-                OutputFormat::Json => Format::Json,
-                OutputFormat::Parquet => Format::Parquet,
-            })
-            .collect()
-    };
-    formats.sort();
-    formats.dedup();
+    let formats = &args.formats;
     // The recommendation folders and the report files are independent: written at the same time.
     let clock = std::time::Instant::now();
     let (written, render_stages, recs_written) = std::thread::scope(|s| {
@@ -136,7 +56,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
                 .write(&analysis, &args.out)
                 .map(|()| clock.elapsed())
         });
-        let report = report::write_report_timed(&analysis, &model, &args.out, &formats);
+        let report = report::write_report_timed(&analysis, &model, &args.out, formats);
         let recs = recs_job
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
@@ -207,7 +127,6 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(level) = args.fail_on {
-        let level = sensitivity(level);
         let n = s.at_or_above(level);
         let m = ids.count_at_or_above(level);
         if n + m as u64 > 0 {

@@ -489,16 +489,13 @@ fn view(m: &DiffModel) -> View<'_> {
 pub fn render(model: &DiffModel, w: &mut dyn Write) -> Result<()> {
     let mut t = tera::Tera::default();
     t.add_raw_template("diff.html", TEMPLATE)
-        .map_err(|e| Error::Analysis(format!("diff.html template: {}", chain(&e))))?;
+        .map_err(|e| Error::render("diff.html", format!("template: {}", chain(&e))))?;
     t.autoescape_on(vec![".html"]);
     t.set_escape_fn(escape);
     let ctx = tera::Context::from_serialize(view(model))
-        .map_err(|e| Error::Analysis(format!("diff.html context: {e}")))?;
+        .map_err(|e| Error::render("diff.html", format!("context: {e}")))?;
     t.render_to("diff.html", &ctx, &mut *w)
-        .map_err(|e| Error::Write {
-            path: "diff.html".into(),
-            message: chain(&e),
-        })
+        .map_err(|e| Error::render("diff.html", chain(&e)))
 }
 
 #[cfg(test)]

@@ -865,10 +865,7 @@ impl NewRisk {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |e| Error::Write {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    }
+    move |e| Error::write(path, e)
 }
 
 /// Writes `diff.csv` (every row), `diff.json` (the model) and `diff.html` into `out_dir`,

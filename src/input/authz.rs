@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::time::Time;
 use super::{AUTHORIZATION_DETAILS, Warnings, parse_json};
 use crate::error::{Error, Result};
+use crate::model::PolicyDocument;
 use crate::model::{InlinePolicy, ManagedPolicy, Principal, PrincipalType, RoleLastUsed};
-use crate::policy::PolicyDocument;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(

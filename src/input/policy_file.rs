@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::policy::PolicyDocument;
+use crate::model::PolicyDocument;
 
 /// Reads a policy file (see the module docs). Anything that holds no `Statement` is an error: an
 /// empty expansion would look like "this policy grants nothing".

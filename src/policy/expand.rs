@@ -12,7 +12,7 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use crate::catalog::{ActionId, ActionSet, Catalog};
-use crate::policy::document::{ActionClause, Effect, PolicyDocument, Statement};
+use crate::model::document::{ActionClause, Effect, PolicyDocument, Statement};
 
 /// Case-insensitive IAM wildcard match of `pattern` against `text` (`*` any run, `?` one char).
 pub fn matches(pattern: &str, text: &str) -> bool {

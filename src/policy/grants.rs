@@ -11,8 +11,8 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::catalog::{ActionId, ActionSet};
+use crate::model::document::{Effect, PolicyDocument};
 use crate::model::{Export, InlinePolicy, ManagedPolicy, Principal, PrincipalType};
-use crate::policy::document::{Effect, PolicyDocument};
 use crate::policy::expand::{DocumentExpansion, Expander};
 
 /// Where a policy comes from.

@@ -1,11 +1,12 @@
 //! Policy documents and the engine that expands them into concrete granted actions.
 
-pub mod document;
 pub mod expand;
 pub mod grants;
 pub mod notation;
 
-pub use document::{
+// Policy documents are a model type (`model::document`); re-exported here, where they are
+// expanded, for convenience.
+pub use crate::model::document::{
     ActionClause, DocumentError, Effect, PolicyDocument, ResourceClause, Statement,
 };
 pub use expand::{

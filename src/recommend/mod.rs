@@ -1005,9 +1005,6 @@ pub fn summarise(
     }
 }
 
-pub(crate) fn write_error(path: &Path, message: impl Into<String>) -> Error {
-    Error::Write {
-        path: path.to_path_buf(),
-        message: message.into(),
-    }
+pub(crate) fn write_error(path: &Path, source: std::io::Error) -> Error {
+    Error::write(path, source)
 }

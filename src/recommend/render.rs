@@ -476,12 +476,12 @@ fn actions_csv(rows: &[DecisionRow<'_>]) -> std::result::Result<Vec<u8>, String>
 }
 
 fn put(path: &Path, bytes: &[u8]) -> Result<()> {
-    fs::write(path, bytes).map_err(|e| write_error(path, e.to_string()))
+    fs::write(path, bytes).map_err(|e| write_error(path, e))
 }
 
 /// Writes one principal's folder.
 fn write_principal(dir: &Path, plan: &PrincipalPlan, analysis: &Analysis<'_>) -> Result<()> {
-    fs::create_dir_all(dir).map_err(|e| write_error(dir, e.to_string()))?;
+    fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
     for p in &plan.policies {
         let original = aws_json(&p.original.raw);
         let new = if p.tightened.empty {
@@ -532,7 +532,7 @@ fn write_principal(dir: &Path, plan: &PrincipalPlan, analysis: &Analysis<'_>) ->
         &dir.join("README.md"),
         readme(plan, analysis, &rows, &apply, &rollback).as_bytes(),
     )?;
-    let csv = actions_csv(&rows).map_err(|m| write_error(&dir.join("actions.csv"), m))?;
+    let csv = actions_csv(&rows).map_err(|m| crate::Error::render("actions.csv", m))?;
     put(&dir.join("actions.csv"), &csv)
 }
 
@@ -543,13 +543,13 @@ pub(super) fn write(
     summary: &RecommendationSummary,
     out_dir: &Path,
 ) -> Result<()> {
-    fs::create_dir_all(out_dir).map_err(|e| write_error(out_dir, e.to_string()))?;
+    fs::create_dir_all(out_dir).map_err(|e| write_error(out_dir, e))?;
     let tmp = crate::files::temp_path(&out_dir.join(DIR));
     let result = (|| {
         if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(|e| write_error(&tmp, e.to_string()))?;
+            fs::remove_dir_all(&tmp).map_err(|e| write_error(&tmp, e))?;
         }
-        fs::create_dir_all(&tmp).map_err(|e| write_error(&tmp, e.to_string()))?;
+        fs::create_dir_all(&tmp).map_err(|e| write_error(&tmp, e))?;
         // Principals' folders are independent: written by as many threads as there are cores
         // (each file's content does not depend on the order).
         let todo: Vec<&PrincipalPlan> = plans
@@ -578,8 +578,8 @@ pub(super) fn write(
             r?;
         }
         let path = tmp.join("summary.json");
-        let mut json =
-            serde_json::to_vec_pretty(summary).map_err(|e| write_error(&path, e.to_string()))?;
+        let mut json = serde_json::to_vec_pretty(summary)
+            .map_err(|e| crate::Error::render("summary.json", e))?;
         json.push(b'\n');
         put(&path, &json)?;
         // At every instant `recommendations/` is one run's complete folder (see replace_dir).

@@ -14,7 +14,7 @@
 use serde_json::{Map, Value};
 
 use crate::catalog::{ActionSet, Catalog};
-use crate::policy::document::{ActionClause, Effect, PolicyDocument};
+use crate::model::document::{ActionClause, Effect, PolicyDocument};
 use crate::policy::expand::Expander;
 
 /// The result of tightening one document.

@@ -760,7 +760,7 @@ fn filter_pct(v: &Value, args: &Args) -> tera::Result<Value> {
 fn tera() -> Result<tera::Tera> {
     let mut t = tera::Tera::default();
     t.add_raw_templates(TEMPLATES)
-        .map_err(|e| Error::Analysis(format!("report.html template: {}", chain(&e))))?;
+        .map_err(|e| Error::render("report.html", format!("template: {}", chain(&e))))?;
     t.autoescape_on(vec![".html"]);
     t.set_escape_fn(escape);
     t.register_filter("ts", filter_ts);
@@ -777,13 +777,10 @@ fn tera() -> Result<tera::Tera> {
 /// the CSV/Parquet files carry everything). Deterministic: the cuts depend on the model only.
 pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
     let t = tera()?;
-    let werr = |message: String| Error::Write {
-        path: "report.html".into(),
-        message,
-    };
+    let werr = |message: String| Error::render("report.html", message);
     let page = |sections: usize, rows: usize| -> Result<String> {
         let ctx = tera::Context::from_serialize(view(model, sections, rows))
-            .map_err(|e| Error::Analysis(format!("report.html context: {e}")))?;
+            .map_err(|e| Error::render("report.html", format!("context: {e}")))?;
         t.render("report.html", &ctx).map_err(|e| werr(chain(&e)))
     };
     let mut sections = model.limits.principal_sections;

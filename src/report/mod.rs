@@ -43,10 +43,7 @@ impl Format {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |e| Error::Write {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    }
+    move |e| Error::write(path, e)
 }
 
 /// Writes the requested formats into `out_dir`; returns the files written, sorted.
@@ -70,10 +67,7 @@ pub fn write_report_timed(
     out_dir: &Path,
     formats: &[Format],
 ) -> Result<(Vec<PathBuf>, StageTimes)> {
-    fs::create_dir_all(out_dir).map_err(|e| Error::Write {
-        path: out_dir.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    fs::create_dir_all(out_dir).map_err(|e| Error::write(out_dir, e))?;
     let results: Vec<Result<(Vec<PathBuf>, &'static str, Duration)>> = std::thread::scope(|s| {
         let handles: Vec<_> = formats
             .iter()
@@ -87,14 +81,7 @@ pub fn write_report_timed(
             .collect();
         handles
             .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Error::Write {
-                        path: out_dir.to_path_buf(),
-                        message: "a report writer panicked".into(),
-                    })
-                })
-            })
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
     let mut written = Vec::new();

@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::policy::PolicyDocument;
+pub mod document;
+
+pub use document::{
+    ActionClause, DocumentError, Effect, PolicyDocument, ResourceClause, Statement,
+};
 
 /// A point in time, always UTC.
 pub type Timestamp = DateTime<Utc>;
