@@ -228,12 +228,12 @@ fn parquet_matches_csv() {
 
 #[test]
 fn every_csv_column_is_documented() {
-    use iam_tighten::report::csv::{FINDINGS_HEADER, PRINCIPALS_HEADER, SERVICES_HEADER};
+    use iam_tighten::report::csv::{PRINCIPALS_HEADER, SERVICES_HEADER, findings_header};
     let doc = fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report-fields.md"),
     )
     .unwrap();
-    for column in FINDINGS_HEADER
+    for column in findings_header()
         .iter()
         .chain(&SERVICES_HEADER)
         .chain(&PRINCIPALS_HEADER)
@@ -286,4 +286,31 @@ fn every_findings_action_cell_expands_to_its_actions() {
             "{cell}"
         );
     }
+}
+
+/// report.json's findings carry the findings schema's columns, in order (the per-sensitivity
+/// counts nested in `actions_by_sensitivity`), with the same values as findings.csv.
+#[test]
+fn report_json_findings_follow_the_findings_schema() {
+    use iam_tighten::analysis::schema::findings_header;
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(report_dir().join("report.json")).unwrap()).unwrap();
+    let first = &json["top_findings"][0];
+    let mut keys: Vec<String> = Vec::new();
+    for (k, v) in first.as_object().unwrap() {
+        if k == "actions_by_sensitivity" {
+            for level in v.as_object().unwrap().keys() {
+                keys.push(format!("{level}_actions"));
+            }
+        } else {
+            keys.push(k.clone());
+        }
+    }
+    assert_eq!(keys, findings_header().map(str::to_string));
+    // The first CSV row is the same finding.
+    let csv_text = fs::read_to_string(report_dir().join("findings.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+    let row = rdr.records().next().unwrap().unwrap();
+    assert_eq!(&row[5], first["action"].as_str().unwrap());
+    assert_eq!(&row[21], first["rank"].to_string());
 }

@@ -25,6 +25,7 @@ mod observability;
 mod parquet;
 mod rank;
 mod reason;
+pub mod schema;
 pub mod sensitivity;
 mod verdict;
 mod window;

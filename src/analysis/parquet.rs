@@ -5,8 +5,8 @@ use std::io::Write;
 use polars::prelude::*;
 use polars_io::parquet::write::{ParquetCompression, ParquetWriter};
 
-use super::Analysis;
-use super::sensitivity::category;
+use super::model::{Analysis, Finding};
+use super::schema::{FINDINGS, Type, Value, for_each_row};
 use crate::error::{Error, Result};
 
 /// Writes every finding, in rank order, with the same columns as `findings.csv` (timestamps as
@@ -38,115 +38,103 @@ fn write<W: Write>(an: &Analysis<'_>, out: W) -> PolarsResult<()> {
     Ok(())
 }
 
+/// One frame of findings: a column per [`FINDINGS`] column, typed by its [`Type`].
 fn findings_frame(
     an: &Analysis<'_>,
     granted_by: &[String],
-    f: &[crate::analysis::Finding],
+    f: &[Finding],
 ) -> PolarsResult<DataFrame> {
-    let pr = |i: usize| an.principal(&f[i]);
-    let n = f.len();
-    let strs = |g: &dyn Fn(usize) -> String| (0..n).map(g).collect::<Vec<String>>();
-    let cat = an.catalog;
-    let counts: Vec<_> = f.iter().map(|x| an.sensitivity_counts(x)).collect();
-    let last: Vec<Option<i64>> = f
-        .iter()
-        .map(|x| x.last_accessed.map(|t| t.timestamp_millis()))
-        .collect();
-    let last = Column::new("last_accessed".into(), last).cast(&DataType::Datetime(
-        TimeUnit::Milliseconds,
-        Some(TimeZone::UTC),
-    ))?;
-    DataFrame::new_infer_height(vec![
-        Column::new("account_id".into(), strs(&|i| pr(i).account_id.clone())),
-        Column::new(
-            "principal_type".into(),
-            strs(&|i| pr(i).kind.as_str().to_string()),
-        ),
-        Column::new("principal_name".into(), strs(&|i| pr(i).name.clone())),
-        Column::new("principal_arn".into(), strs(&|i| pr(i).arn.clone())),
-        Column::new(
-            "service".into(),
-            strs(&|i| cat.action(f[i].action).service.to_string()),
-        ),
-        Column::new(
-            "action".into(),
-            strs(&|i| an.action_text(&f[i]).to_string()),
-        ),
-        Column::new(
-            "actions".into(),
-            f.iter().map(|x| x.count).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "access_level".into(),
-            strs(&|i| an.access_level(&f[i]).to_string()),
-        ),
-        Column::new("status".into(), strs(&|i| f[i].status.as_str().to_string())),
-        Column::new("reason".into(), strs(&|i| f[i].reason.as_str().to_string())),
-        Column::new(
-            "sensitivity".into(),
-            strs(&|i| f[i].sensitivity.as_str().to_string()),
-        ),
-        Column::new(
-            "critical_actions".into(),
-            (0..n).map(|i| counts[i].critical).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "high_actions".into(),
-            (0..n).map(|i| counts[i].high).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "medium_actions".into(),
-            (0..n).map(|i| counts[i].medium).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "low_actions".into(),
-            (0..n).map(|i| counts[i].low).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "risk_categories".into(),
-            strs(&|i| category::names(f[i].categories).join(";")),
-        ),
-        last,
-        Column::new(
-            "last_accessed_region".into(),
-            f.iter()
-                .map(|x| x.last_accessed_region.clone())
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "days_since_access".into(),
-            f.iter().map(|x| x.days_since_access).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "granted_by".into(),
-            strs(&|i| granted_by[f[i].granted_by.0 as usize].clone()),
-        ),
-        Column::new(
-            "resource_scope".into(),
-            strs(&|i| if f[i].scoped { "scoped" } else { "all" }.to_string()),
-        ),
-        Column::new("rank".into(), f.iter().map(|x| x.rank).collect::<Vec<_>>()),
-        Column::new(
-            "conditional".into(),
-            f.iter().map(|x| x.conditional).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "actionable".into(),
-            (0..n).map(|i| pr(i).actionable).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "excluded".into(),
-            f.iter().map(|x| x.exclusion.is_some()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "exclusion_reason".into(),
-            f.iter()
-                .map(|x| {
-                    x.exclusion
-                        .and_then(|id| an.exclusion(id))
-                        .map(|r| r.reason.clone())
+    let mut columns = Vec::with_capacity(FINDINGS.len());
+    for c in &FINDINGS {
+        let mut cells: Vec<Value<'_>> = Vec::with_capacity(f.len());
+        for_each_row(an, f, granted_by, |row| {
+            cells.push((c.get)(row));
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .unwrap_or_else(|e| match e {});
+        columns.push(column(c.name, c.ty, cells)?);
+    }
+    DataFrame::new_infer_height(columns)
+}
+
+/// A typed polars column from a schema column's cells.
+fn column(name: &str, ty: Type, cells: Vec<Value<'_>>) -> PolarsResult<Column> {
+    let name: PlSmallStr = name.into();
+    let bad = || polars_err!(ComputeError: "column {name}: a cell does not have type {ty:?}");
+    Ok(match ty {
+        Type::Str => {
+            let v = cells
+                .into_iter()
+                .map(|c| match c {
+                    Value::Str(s) => Ok(s.to_string()),
+                    Value::Owned(s) => Ok(s),
+                    _ => Err(bad()),
                 })
-                .collect::<Vec<_>>(),
-        ),
-    ])
+                .collect::<PolarsResult<Vec<String>>>()?;
+            Column::new(name, v)
+        }
+        Type::OptStr => {
+            let v = cells
+                .into_iter()
+                .map(|c| match c {
+                    Value::OptStr(s) => Ok(s.map(str::to_string)),
+                    _ => Err(bad()),
+                })
+                .collect::<PolarsResult<Vec<Option<String>>>>()?;
+            Column::new(name, v)
+        }
+        Type::U32 => {
+            let v = cells
+                .into_iter()
+                .map(|c| match c {
+                    Value::U32(n) => Ok(n),
+                    _ => Err(bad()),
+                })
+                .collect::<PolarsResult<Vec<u32>>>()?;
+            Column::new(name, v)
+        }
+        Type::U64 => {
+            let v = cells
+                .into_iter()
+                .map(|c| match c {
+                    Value::U64(n) => Ok(n),
+                    _ => Err(bad()),
+                })
+                .collect::<PolarsResult<Vec<u64>>>()?;
+            Column::new(name, v)
+        }
+        Type::OptI64 => {
+            let v = cells
+                .into_iter()
+                .map(|c| match c {
+                    Value::OptI64(n) => Ok(n),
+                    _ => Err(bad()),
+                })
+                .collect::<PolarsResult<Vec<Option<i64>>>>()?;
+            Column::new(name, v)
+        }
+        Type::Bool => {
+            let v = cells
+                .into_iter()
+                .map(|c| match c {
+                    Value::Bool(b) => Ok(b),
+                    _ => Err(bad()),
+                })
+                .collect::<PolarsResult<Vec<bool>>>()?;
+            Column::new(name, v)
+        }
+        Type::Time => {
+            let v = cells
+                .into_iter()
+                .map(|c| match c {
+                    Value::Time(t) => Ok(t.map(|t| t.timestamp_millis())),
+                    _ => Err(bad()),
+                })
+                .collect::<PolarsResult<Vec<Option<i64>>>>()?;
+            Column::new(name, v).cast(&DataType::Datetime(
+                TimeUnit::Milliseconds,
+                Some(TimeZone::UTC),
+            ))?
+        }
+    })
 }

@@ -1,6 +1,7 @@
 //! `findings.csv`, `services.csv`, `principals.csv`. Headers are stable snake_case, documented
 //! in `docs/report-fields.md`. Cells a spreadsheet would run as a formula are neutralised.
 
+use std::fmt::Write as _;
 use std::io::Write;
 
 use chrono::SecondsFormat;
@@ -8,38 +9,13 @@ use chrono::SecondsFormat;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::analysis::identities::IdentityReport;
-use crate::analysis::sensitivity::category;
 use crate::analysis::{Analysis, PrincipalInfo, Sensitivity};
 use crate::model::Timestamp;
 
-pub const FINDINGS_HEADER: [&str; 26] = [
-    "account_id",
-    "principal_type",
-    "principal_name",
-    "principal_arn",
-    "service",
-    "action",
-    "actions",
-    "access_level",
-    "status",
-    "reason",
-    "sensitivity",
-    "critical_actions",
-    "high_actions",
-    "medium_actions",
-    "low_actions",
-    "risk_categories",
-    "last_accessed",
-    "last_accessed_region",
-    "days_since_access",
-    "granted_by",
-    "resource_scope",
-    "rank",
-    "conditional",
-    "actionable",
-    "excluded",
-    "exclusion_reason",
-];
+/// The `findings.csv` header: the columns of [`crate::analysis::schema::FINDINGS`].
+pub fn findings_header() -> [&'static str; 26] {
+    crate::analysis::schema::findings_header()
+}
 
 pub const SERVICES_HEADER: [&str; 13] = [
     "account_id",
@@ -124,68 +100,44 @@ fn writer<W: Write>(w: W) -> Out<W> {
         .from_writer(w))
 }
 
-/// Every finding, in rank order. Written straight from the analysis (no per-row view struct):
-/// one row per principal × group of actions, hundreds of thousands for a large organisation.
+/// Every finding, in rank order, one row per principal × group of actions (hundreds of thousands
+/// for a large organisation): the columns of the one findings schema, written straight from the
+/// analysis into a reused record.
 pub fn write_findings<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> {
+    use crate::analysis::schema::{FINDINGS, Value, for_each_row};
     let mut out = writer(w);
-    out.row(FINDINGS_HEADER)?;
-    // Neutralised once per principal / policy list, not once per row.
-    let principals: Vec<[String; 4]> = an
-        .principals
-        .iter()
-        .map(|p| principal_key(p).map(|c| neutralise(&c).into_owned()))
-        .collect();
-    let granted_by: Vec<String> = an
-        .granted_by_texts()
-        .iter()
-        .map(|g| neutralise(g).into_owned())
-        .collect();
+    out.row(findings_header())?;
+    let granted_by = an.granted_by_texts();
     let mut rec = csv::ByteRecord::new();
-    for f in &an.findings {
-        let p = &an.principals[f.principal as usize];
-        let key = &principals[f.principal as usize];
-        let info = an.catalog.action(f.action);
+    let mut number = String::new();
+    for_each_row(an, &an.findings, &granted_by, |row| {
         rec.clear();
-        for c in key {
-            rec.push_field(c.as_bytes());
+        for c in &FINDINGS {
+            number.clear();
+            match (c.get)(row) {
+                Value::Str(s) => rec.push_field(neutralise(s).as_bytes()),
+                Value::Owned(s) => rec.push_field(neutralise(&s).as_bytes()),
+                Value::OptStr(s) => rec.push_field(neutralise(s.unwrap_or_default()).as_bytes()),
+                Value::U32(n) => {
+                    let _ = write!(number, "{n}");
+                    rec.push_field(number.as_bytes());
+                }
+                Value::U64(n) => {
+                    let _ = write!(number, "{n}");
+                    rec.push_field(number.as_bytes());
+                }
+                Value::OptI64(n) => {
+                    if let Some(n) = n {
+                        let _ = write!(number, "{n}");
+                    }
+                    rec.push_field(number.as_bytes());
+                }
+                Value::Bool(v) => rec.push_field(b(v).as_bytes()),
+                Value::Time(t) => rec.push_field(ts(t).as_bytes()),
+            }
         }
-        rec.push_field(info.service.as_bytes());
-        rec.push_field(an.action_text(f).as_bytes());
-        rec.push_field(f.count.to_string().as_bytes());
-        rec.push_field(an.access_level(f).as_bytes());
-        rec.push_field(f.status.as_str().as_bytes());
-        rec.push_field(f.reason.as_str().as_bytes());
-        rec.push_field(f.sensitivity.as_str().as_bytes());
-        let counts = an.sensitivity_counts(f);
-        for n in [counts.critical, counts.high, counts.medium, counts.low] {
-            rec.push_field(n.to_string().as_bytes());
-        }
-        rec.push_field(category::names(f.categories).join(";").as_bytes());
-        rec.push_field(ts(f.last_accessed).as_bytes());
-        let region = f.last_accessed_region.as_deref().unwrap_or_default();
-        rec.push_field(neutralise(region).as_bytes());
-        rec.push_field(
-            f.days_since_access
-                .map(|d| d.to_string())
-                .unwrap_or_default()
-                .as_bytes(),
-        );
-        rec.push_field(granted_by[f.granted_by.0 as usize].as_bytes());
-        rec.push_field(if f.scoped { b"scoped" } else { b"all" });
-        rec.push_field(f.rank.to_string().as_bytes());
-        rec.push_field(b(f.conditional).as_bytes());
-        rec.push_field(b(p.actionable).as_bytes());
-        rec.push_field(b(f.exclusion.is_some()).as_bytes());
-        let reason = f
-            .exclusion
-            .and_then(|id| an.exclusion(id))
-            .map(|r| neutralise(&r.reason).into_owned())
-            .unwrap_or_default();
-        rec.push_field(reason.as_bytes());
-        out.0
-            .write_byte_record(&rec)
-            .map_err(std::io::Error::other)?;
-    }
+        out.0.write_byte_record(&rec).map_err(std::io::Error::other)
+    })?;
     out.0.flush()
 }
 

@@ -1,0 +1,167 @@
+//! The findings schema, written once: every column of `findings.csv` and `findings.parquet`, in
+//! order, with its type and how to read it from a finding. The CSV writer (`report::csv`), the
+//! Parquet writer (`parquet.rs`) and the documentation check (every column is described in
+//! `docs/report-fields.md`) all iterate [`FINDINGS`]; `report.json`'s finding view has the same
+//! fields (its per-sensitivity counts nested), which a test checks.
+
+use super::model::{Analysis, Finding, PrincipalInfo};
+use super::sensitivity::category;
+use crate::model::Timestamp;
+
+/// The type of a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Type {
+    /// Text, never null.
+    Str,
+    /// Text or null (empty in CSV).
+    OptStr,
+    U32,
+    U64,
+    /// A whole number or null.
+    OptI64,
+    Bool,
+    /// A UTC time or null: RFC 3339 to the second in CSV, a millisecond timestamp in Parquet.
+    Time,
+}
+
+/// One cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    Str(&'a str),
+    Owned(String),
+    OptStr(Option<&'a str>),
+    U32(u32),
+    U64(u64),
+    OptI64(Option<i64>),
+    Bool(bool),
+    Time(Option<Timestamp>),
+}
+
+/// What a column reads a cell from: a finding with its principal and precomputed texts.
+pub struct Row<'a> {
+    pub an: &'a Analysis<'a>,
+    pub f: &'a Finding,
+    pub p: &'a PrincipalInfo,
+    /// `granted_by` text of the finding (computed once per distinct list by the writers).
+    pub granted_by: &'a str,
+}
+
+/// A column: its header, type and extractor.
+pub struct Column {
+    pub name: &'static str,
+    pub ty: Type,
+    pub get: for<'a> fn(&Row<'a>) -> Value<'a>,
+}
+
+const fn col(name: &'static str, ty: Type, get: for<'a> fn(&Row<'a>) -> Value<'a>) -> Column {
+    Column { name, ty, get }
+}
+
+/// Every findings column, in file order.
+pub const FINDINGS: [Column; 26] = [
+    col("account_id", Type::Str, |r| Value::Str(&r.p.account_id)),
+    col("principal_type", Type::Str, |r| {
+        Value::Str(r.p.kind.as_str())
+    }),
+    col("principal_name", Type::Str, |r| Value::Str(&r.p.name)),
+    col("principal_arn", Type::Str, |r| Value::Str(&r.p.arn)),
+    col("service", Type::Str, |r| {
+        Value::Str(&r.an.catalog.action(r.f.action).service)
+    }),
+    col("action", Type::Str, |r| Value::Str(r.an.action_text(r.f))),
+    col("actions", Type::U32, |r| Value::U32(r.f.count)),
+    col("access_level", Type::Str, |r| {
+        Value::Str(r.an.access_level(r.f))
+    }),
+    col("status", Type::Str, |r| Value::Str(r.f.status.as_str())),
+    col("reason", Type::Str, |r| Value::Str(r.f.reason.as_str())),
+    col("sensitivity", Type::Str, |r| {
+        Value::Str(r.f.sensitivity.as_str())
+    }),
+    col("critical_actions", Type::U64, |r| {
+        Value::U64(r.an.sensitivity_counts(r.f).critical)
+    }),
+    col("high_actions", Type::U64, |r| {
+        Value::U64(r.an.sensitivity_counts(r.f).high)
+    }),
+    col("medium_actions", Type::U64, |r| {
+        Value::U64(r.an.sensitivity_counts(r.f).medium)
+    }),
+    col("low_actions", Type::U64, |r| {
+        Value::U64(r.an.sensitivity_counts(r.f).low)
+    }),
+    col("risk_categories", Type::Str, |r| {
+        Value::Owned(category::names(r.f.categories).join(";"))
+    }),
+    col("last_accessed", Type::Time, |r| {
+        Value::Time(r.f.last_accessed)
+    }),
+    col("last_accessed_region", Type::OptStr, |r| {
+        Value::OptStr(r.f.last_accessed_region.as_deref())
+    }),
+    col("days_since_access", Type::OptI64, |r| {
+        Value::OptI64(r.f.days_since_access)
+    }),
+    col("granted_by", Type::Str, |r| Value::Str(r.granted_by)),
+    col("resource_scope", Type::Str, |r| {
+        Value::Str(if r.f.scoped { "scoped" } else { "all" })
+    }),
+    col("rank", Type::U32, |r| Value::U32(r.f.rank)),
+    col("conditional", Type::Bool, |r| Value::Bool(r.f.conditional)),
+    col("actionable", Type::Bool, |r| Value::Bool(r.p.actionable)),
+    col("excluded", Type::Bool, |r| {
+        Value::Bool(r.f.exclusion.is_some())
+    }),
+    col("exclusion_reason", Type::OptStr, |r| {
+        Value::OptStr(
+            r.f.exclusion
+                .and_then(|id| r.an.exclusion(id))
+                .map(|rule| rule.reason.as_str()),
+        )
+    }),
+];
+
+/// The column names, in order.
+pub fn findings_header() -> [&'static str; 26] {
+    FINDINGS.map(|c| c.name)
+}
+
+/// Calls `each` with every finding's row, in rank order, with the `granted_by` texts computed
+/// once per distinct list.
+pub fn for_each_row<'a, E>(
+    an: &'a Analysis<'a>,
+    findings: &'a [Finding],
+    granted_by: &'a [String],
+    mut each: impl FnMut(&Row<'a>) -> Result<(), E>,
+) -> Result<(), E> {
+    for f in findings {
+        let row = Row {
+            an,
+            f,
+            p: an.principal(f),
+            granted_by: granted_by
+                .get(f.granted_by.0 as usize)
+                .map_or("", String::as_str),
+        };
+        each(&row)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_snake_case() {
+        let names = findings_header();
+        let set: std::collections::BTreeSet<_> = names.iter().collect();
+        assert_eq!(set.len(), names.len());
+        for n in names {
+            assert!(
+                n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{n}"
+            );
+        }
+    }
+}
