@@ -14,7 +14,7 @@ use super::{Change, ChangeKind};
 use crate::analysis::Sensitivity;
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
-use crate::report::html::{chain, escape, thousands};
+use crate::report::page::{self, thousands};
 
 const TEMPLATE: &str = include_str!("../../templates/diff.html");
 /// The report's stylesheet.
@@ -487,20 +487,16 @@ fn view(m: &DiffModel) -> View<'_> {
 
 /// Renders `diff.html`.
 pub fn render(model: &DiffModel, w: &mut dyn Write) -> Result<()> {
-    let mut t = tera::Tera::default();
-    t.add_raw_template("diff.html", TEMPLATE)
-        .map_err(|e| Error::render("diff.html", format!("template: {}", chain(&e))))?;
-    t.autoescape_on(vec![".html"]);
-    t.set_escape_fn(escape);
-    let ctx = tera::Context::from_serialize(view(model))
-        .map_err(|e| Error::render("diff.html", format!("context: {e}")))?;
-    t.render_to("diff.html", &ctx, &mut *w)
-        .map_err(|e| Error::render("diff.html", chain(&e)))
+    let t = page::engine("diff.html", &[("diff.html", TEMPLATE)])?;
+    let html = page::render(&t, "diff.html", "diff.html", &view(model))?;
+    w.write_all(html.as_bytes())
+        .map_err(|e| Error::write("diff.html", e))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::page::escape;
 
     #[test]
     fn numbers_and_deltas() {

@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod csv;
 pub mod html;
 pub mod model;
+pub mod page;
 
 use std::fs;
 use std::path::{Path, PathBuf};

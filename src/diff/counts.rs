@@ -1,0 +1,139 @@
+//! Counting changes: rows per kind, and the new risk `--fail-on-new` gates on.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::compare::Change;
+use super::kinds::ChangeKind;
+use super::side::{Side, bump};
+use crate::analysis::{BySensitivity, Sensitivity};
+
+/// Rows per kind, in kind order (one named field per kind, so JSON and templates read it
+/// directly).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct KindCounts {
+    pub account_added: u64,
+    pub account_removed: u64,
+    pub principal_added: u64,
+    pub principal_removed: u64,
+    pub principal_recreated: u64,
+    pub newly_granted: u64,
+    pub newly_unused: u64,
+    pub revoked: u64,
+    pub newly_used: u64,
+    pub newly_unknown: u64,
+    pub still_unused: u64,
+    pub still_unknown: u64,
+    pub unchanged_used: u64,
+    pub identity_new: u64,
+    pub identity_resolved: u64,
+    pub identity_unknown: u64,
+    pub identity_unchanged: u64,
+}
+
+impl KindCounts {
+    pub fn of(changes: &[Change]) -> KindCounts {
+        let mut c = KindCounts::default();
+        for ch in changes {
+            c.add(ch.kind);
+        }
+        c
+    }
+
+    pub fn add(&mut self, kind: ChangeKind) {
+        *self.slot(kind) += 1;
+    }
+
+    fn slot(&mut self, kind: ChangeKind) -> &mut u64 {
+        match kind {
+            ChangeKind::AccountAdded => &mut self.account_added,
+            ChangeKind::AccountRemoved => &mut self.account_removed,
+            ChangeKind::PrincipalAdded => &mut self.principal_added,
+            ChangeKind::PrincipalRemoved => &mut self.principal_removed,
+            ChangeKind::PrincipalRecreated => &mut self.principal_recreated,
+            ChangeKind::NewlyGranted => &mut self.newly_granted,
+            ChangeKind::NewlyUnused => &mut self.newly_unused,
+            ChangeKind::Revoked => &mut self.revoked,
+            ChangeKind::NewlyUsed => &mut self.newly_used,
+            ChangeKind::NewlyUnknown => &mut self.newly_unknown,
+            ChangeKind::StillUnused => &mut self.still_unused,
+            ChangeKind::StillUnknown => &mut self.still_unknown,
+            ChangeKind::UnchangedUsed => &mut self.unchanged_used,
+            ChangeKind::IdentityNew => &mut self.identity_new,
+            ChangeKind::IdentityResolved => &mut self.identity_resolved,
+            ChangeKind::IdentityUnknown => &mut self.identity_unknown,
+            ChangeKind::IdentityUnchanged => &mut self.identity_unchanged,
+        }
+    }
+
+    pub fn get(&self, kind: ChangeKind) -> u64 {
+        let mut c = *self;
+        *c.slot(kind)
+    }
+
+    /// Rows of every kind that [`ChangeKind::is_change`].
+    pub fn changes(&self) -> u64 {
+        ChangeKind::ALL
+            .iter()
+            .filter(|k| k.is_change())
+            .map(|k| self.get(*k))
+            .sum()
+    }
+}
+
+/// New risk on the new side, by sensitivity: what `--fail-on-new` looks at. Only actionable
+/// principals and findings no exclusion covers count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct NewRisk {
+    /// `newly_granted` rows, whatever their new status.
+    pub newly_granted: BySensitivity,
+    /// `newly_unused` rows.
+    pub newly_unused: BySensitivity,
+    /// Every grant of an added principal (those are not listed action by action).
+    pub added_principals: BySensitivity,
+    /// `identity_new` rows whose finding is actionable (not a service-linked role).
+    pub identity_new: BySensitivity,
+}
+
+impl NewRisk {
+    pub fn compute(changes: &[Change], new: &Side) -> NewRisk {
+        let mut r = NewRisk::default();
+        for c in changes {
+            if c.kind == ChangeKind::IdentityNew
+                && c.actionable
+                && let Some(s) = c.new_sensitivity
+            {
+                bump(&mut r.identity_new, s);
+            }
+            let Some(n) = &c.new else { continue };
+            if !c.actionable || n.excluded {
+                continue;
+            }
+            match c.kind {
+                ChangeKind::NewlyGranted => bump(&mut r.newly_granted, n.sensitivity),
+                ChangeKind::NewlyUnused => bump(&mut r.newly_unused, n.sensitivity),
+                _ => {}
+            }
+        }
+        let added: BTreeSet<&str> = changes
+            .iter()
+            .filter(|c| c.kind == ChangeKind::PrincipalAdded && c.actionable)
+            .map(|c| c.principal_arn.as_str())
+            .collect();
+        for f in &new.findings {
+            if !f.excluded && added.contains(f.principal_arn.as_str()) {
+                bump(&mut r.added_principals, f.sensitivity);
+            }
+        }
+        r
+    }
+
+    /// New-risk findings at or above `s`.
+    pub fn at_or_above(&self, s: Sensitivity) -> u64 {
+        self.newly_granted.at_or_above(s)
+            + self.newly_unused.at_or_above(s)
+            + self.added_principals.at_or_above(s)
+            + self.identity_new.at_or_above(s)
+    }
+}

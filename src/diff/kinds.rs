@@ -1,0 +1,129 @@
+//! The change vocabulary.
+
+use serde::Serialize;
+
+use crate::analysis::Status;
+
+/// What happened between the old and the new side. Declaration order is output order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// An account exported only on the new side.
+    AccountAdded,
+    /// An account exported only on the old side.
+    AccountRemoved,
+    /// A principal ARN only on the new side (one row; its grants are counted, not listed).
+    PrincipalAdded,
+    /// A principal ARN only on the old side (one row; its grants are counted, not listed).
+    PrincipalRemoved,
+    /// Same ARN, different principal id (deleted and re-created); its actions are compared too.
+    PrincipalRecreated,
+    /// Granted now, not before.
+    NewlyGranted,
+    /// Unused now; used or unknown before.
+    NewlyUnused,
+    /// Granted before, not now.
+    Revoked,
+    /// Used now; unused or unknown before.
+    NewlyUsed,
+    /// Unknown now; used or unused before.
+    NewlyUnknown,
+    /// Unused on both sides.
+    StillUnused,
+    /// Unknown on both sides.
+    StillUnknown,
+    /// Used on both sides.
+    UnchangedUsed,
+    /// An identity or credential finding only on the new side (a key that became unused, a new
+    /// password without MFA, ...).
+    IdentityNew,
+    /// An identity finding only on the old side: the new side ran the check and found nothing
+    /// (the key was deleted or used again, the role was removed, ...).
+    IdentityResolved,
+    /// An identity finding of the old side that the new side could not check (no credential
+    /// report, no as-of time, the account not exported): never reported as resolved.
+    IdentityUnknown,
+    /// An identity finding on both sides.
+    IdentityUnchanged,
+}
+
+impl ChangeKind {
+    pub const ALL: [ChangeKind; 17] = [
+        ChangeKind::AccountAdded,
+        ChangeKind::AccountRemoved,
+        ChangeKind::PrincipalAdded,
+        ChangeKind::PrincipalRemoved,
+        ChangeKind::PrincipalRecreated,
+        ChangeKind::NewlyGranted,
+        ChangeKind::NewlyUnused,
+        ChangeKind::Revoked,
+        ChangeKind::NewlyUsed,
+        ChangeKind::NewlyUnknown,
+        ChangeKind::StillUnused,
+        ChangeKind::StillUnknown,
+        ChangeKind::UnchangedUsed,
+        ChangeKind::IdentityNew,
+        ChangeKind::IdentityResolved,
+        ChangeKind::IdentityUnknown,
+        ChangeKind::IdentityUnchanged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::AccountAdded => "account_added",
+            ChangeKind::AccountRemoved => "account_removed",
+            ChangeKind::PrincipalAdded => "principal_added",
+            ChangeKind::PrincipalRemoved => "principal_removed",
+            ChangeKind::PrincipalRecreated => "principal_recreated",
+            ChangeKind::NewlyGranted => "newly_granted",
+            ChangeKind::NewlyUnused => "newly_unused",
+            ChangeKind::Revoked => "revoked",
+            ChangeKind::NewlyUsed => "newly_used",
+            ChangeKind::NewlyUnknown => "newly_unknown",
+            ChangeKind::StillUnused => "still_unused",
+            ChangeKind::StillUnknown => "still_unknown",
+            ChangeKind::UnchangedUsed => "unchanged_used",
+            ChangeKind::IdentityNew => "identity_new",
+            ChangeKind::IdentityResolved => "identity_resolved",
+            ChangeKind::IdentityUnknown => "identity_unknown",
+            ChangeKind::IdentityUnchanged => "identity_unchanged",
+        }
+    }
+
+    /// False for the "same on both sides" kinds (`still_unused`, `still_unknown`,
+    /// `unchanged_used`, `identity_unchanged`) and for `identity_unknown` (the new side could not
+    /// tell); `--exit-code` fails on any other.
+    pub fn is_change(self) -> bool {
+        !matches!(
+            self,
+            ChangeKind::StillUnused
+                | ChangeKind::StillUnknown
+                | ChangeKind::UnchangedUsed
+                | ChangeKind::IdentityUnknown
+                | ChangeKind::IdentityUnchanged
+        )
+    }
+
+    /// The four identity and credential kinds.
+    pub fn is_identity(self) -> bool {
+        matches!(
+            self,
+            ChangeKind::IdentityNew
+                | ChangeKind::IdentityResolved
+                | ChangeKind::IdentityUnknown
+                | ChangeKind::IdentityUnchanged
+        )
+    }
+
+    /// The kind of a principal × action granted on both sides.
+    pub fn of_statuses(old: Status, new: Status) -> ChangeKind {
+        match (old, new) {
+            (Status::Used, Status::Used) => ChangeKind::UnchangedUsed,
+            (Status::Unused, Status::Unused) => ChangeKind::StillUnused,
+            (Status::Unknown, Status::Unknown) => ChangeKind::StillUnknown,
+            (_, Status::Used) => ChangeKind::NewlyUsed,
+            (_, Status::Unused) => ChangeKind::NewlyUnused,
+            (_, Status::Unknown) => ChangeKind::NewlyUnknown,
+        }
+    }
+}

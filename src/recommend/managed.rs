@@ -1,0 +1,114 @@
+//! Deciding across principals how each managed policy change is applied.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::{Apply, PrincipalPlan, replacement_name};
+use crate::model::{Export, Principal, PrincipalType};
+use crate::policy::PolicyKind;
+
+/// Chooses how each managed policy change is applied, looking across principals: a
+/// customer-managed policy gets a new default version only when every principal it is attached
+/// to would get the same document; otherwise, and for AWS managed policies, the principal gets its
+/// own replacement policy.
+pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
+    // (account, arn) → per tightened document (as compact JSON), the principals that would get it.
+    type Key = (String, String);
+    let mut docs: HashMap<Key, HashMap<String, BTreeSet<(PrincipalType, String)>>> = HashMap::new();
+    for plan in plans.iter() {
+        if plan.skipped.is_some() {
+            continue;
+        }
+        for p in &plan.policies {
+            if let (PolicyKind::CustomerManaged, Some(arn)) = (p.policy.kind, &p.policy.arn) {
+                docs.entry((plan.account_id.clone(), arn.clone()))
+                    .or_default()
+                    .entry(p.tightened.document.to_string())
+                    .or_default()
+                    .insert((plan.kind, plan.name.clone()));
+            }
+        }
+    }
+    // Per account: who each managed policy is attached to, and which serve as a boundary.
+    type Uses<'e> = (HashMap<&'e str, Vec<&'e Principal>>, BTreeSet<&'e str>);
+    let uses: BTreeMap<&str, Uses<'_>> = exports
+        .iter()
+        .map(|e| {
+            let mut attached: HashMap<&str, Vec<&Principal>> = HashMap::new();
+            let mut boundaries = BTreeSet::new();
+            for x in &e.principals {
+                for a in &x.attached_policies {
+                    let v = attached.entry(a.as_str()).or_default();
+                    if v.last().is_none_or(|l| !std::ptr::eq(*l, x)) {
+                        v.push(x);
+                    }
+                }
+                if let Some(b) = &x.permissions_boundary {
+                    boundaries.insert(b.as_str());
+                }
+            }
+            (e.account_id.as_str(), (attached, boundaries))
+        })
+        .collect();
+    for plan in plans.iter_mut() {
+        let Some(export) = exports.iter().find(|e| e.account_id == plan.account_id) else {
+            continue;
+        };
+        let Some((attached_to, boundaries)) = uses.get(plan.account_id.as_str()) else {
+            continue;
+        };
+        let mut notes = Vec::new();
+        for p in &mut plan.policies {
+            if p.policy.kind == PolicyKind::Inline || p.tightened.empty {
+                continue;
+            }
+            let Some(arn) = p.policy.arn.clone() else {
+                continue;
+            };
+            let managed = export.policies.get(&arn);
+            let agreed = p.policy.kind == PolicyKind::CustomerManaged
+                && {
+                    let attached: &[&Principal] =
+                        attached_to.get(arn.as_str()).map_or(&[], Vec::as_slice);
+                    let boundary_use = boundaries.contains(arn.as_str());
+                    let count_ok = managed
+                        .and_then(|m| m.attachment_count)
+                        .is_none_or(|n| n as usize == attached.len());
+                    let same = docs
+                        .get(&(plan.account_id.clone(), arn.clone()))
+                        .and_then(|by_doc| by_doc.get(&p.tightened.document.to_string()))
+                        .is_some_and(|who| {
+                            attached
+                                .iter()
+                                .all(|x| who.contains(&(x.kind, x.name.clone())))
+                        });
+                    if attached.len() > 1 && same && !boundary_use && count_ok {
+                        notes.push(format!(
+                        "{}: attached to {} principals, and every one of them gets the same tightened document, so the policy itself gets a new version",
+                        p.policy.name,
+                        attached.len()
+                    ));
+                    }
+                    !boundary_use && count_ok && same
+                };
+            p.apply = if agreed {
+                Apply::NewVersion {
+                    previous_default: managed.and_then(|m| m.default_version_id.clone()),
+                }
+            } else {
+                let new_name = replacement_name(&p.policy.name, &plan.name);
+                let new_arn = format!(
+                    "arn:{}:iam::{}:policy/{new_name}",
+                    plan.partition, plan.account_id
+                );
+                if p.policy.kind == PolicyKind::CustomerManaged {
+                    notes.push(format!(
+                        "{}: used by other principals that need different actions (or as a permissions boundary), so this principal gets its own copy {new_name}",
+                        p.policy.name
+                    ));
+                }
+                Apply::Replace { new_name, new_arn }
+            };
+        }
+        plan.flags.extend(notes);
+    }
+}

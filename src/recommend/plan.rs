@@ -1,0 +1,421 @@
+//! Planning one principal: what to remove, each policy tightened, within IAM's size limits.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::managed::decide_managed;
+use super::verify::{document_of, group_members, verify};
+use super::{
+    Apply, PolicyPlan, PrincipalPlan, iam_size, limits, minimise, safe_file_name, tighten,
+};
+use crate::analysis::{Analysis, Finding, PrincipalInfo, Status};
+use crate::catalog::ActionSet;
+use crate::model::{Export, Principal, PrincipalType};
+use crate::policy::{
+    Expander, GrantCache, PolicyDocument, PolicyKind, PrincipalGrants, principal_grants_cached,
+};
+
+/// A principal's actions by what the analysis decided, for planning.
+#[derive(Debug, Clone)]
+pub(super) struct VerdictSets {
+    /// Unused, not excluded: may be removed.
+    pub remove: ActionSet,
+    /// Used, unknown or excluded: must stay granted.
+    pub needed: ActionSet,
+    /// Unknown (a subset of `needed`).
+    pub unknown: ActionSet,
+}
+
+/// Per analysis principal, its [`VerdictSets`].
+pub(super) fn verdict_sets(analysis: &Analysis<'_>) -> Vec<VerdictSets> {
+    let c = analysis.catalog;
+    let empty = VerdictSets {
+        remove: c.empty_set(),
+        needed: c.empty_set(),
+        unknown: c.empty_set(),
+    };
+    let mut sets = vec![empty; analysis.principals.len()];
+    for f in &analysis.findings {
+        let Some(s) = sets.get_mut(f.principal as usize) else {
+            continue;
+        };
+        for a in analysis.actions(f) {
+            if is_removable(f) {
+                s.remove.insert(a.id);
+            } else {
+                s.needed.insert(a.id);
+                if f.status == Status::Unknown {
+                    s.unknown.insert(a.id);
+                }
+            }
+        }
+    }
+    sets
+}
+
+/// Only `unused` findings no exclusion covers are removed.
+pub fn is_removable(f: &Finding) -> bool {
+    f.status == Status::Unused && f.exclusion.is_none()
+}
+
+fn file_prefix(kind: PolicyKind) -> &'static str {
+    match kind {
+        PolicyKind::Inline => "inline",
+        PolicyKind::CustomerManaged => "managed",
+        PolicyKind::AwsManaged => "aws-managed",
+    }
+}
+
+fn inline_limit(kind: PrincipalType) -> usize {
+    match kind {
+        PrincipalType::Role => limits::INLINE_ROLE,
+        PrincipalType::User => limits::INLINE_USER,
+        PrincipalType::Group => limits::INLINE_GROUP,
+    }
+}
+
+/// IAM policy names are at most 128 characters of `[\w+=,.@-]`.
+pub fn replacement_name(original: &str, principal: &str) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let name = format!("{}-tightened-{}", clean(original), clean(principal));
+    if name.len() <= 128 {
+        return name;
+    }
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(name.as_bytes());
+    let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("{}-{hex}", &name[..119])
+}
+
+/// Per-principal inputs of [`plan_one`].
+struct PlanInputs<'a> {
+    exports: &'a [Export],
+    analysis: &'a Analysis<'a>,
+    sets: &'a [VerdictSets],
+    by_key: &'a HashMap<(&'a str, PrincipalType, &'a str), usize>,
+}
+
+/// The plan of one principal (before the cross-principal decisions and verification).
+fn plan_one<'e>(
+    index: usize,
+    info: &PrincipalInfo,
+    inputs: &PlanInputs<'e>,
+    expander: &mut Expander<'_>,
+    caches: &mut [GrantCache<'e>],
+) -> PrincipalPlan {
+    let PlanInputs {
+        exports,
+        analysis,
+        sets,
+        by_key,
+    } = inputs;
+    let catalog = analysis.catalog;
+    let VerdictSets { remove, needed, .. } = &sets[index];
+    let mut plan = PrincipalPlan {
+        account_id: info.account_id.clone(),
+        partition: String::new(),
+        kind: info.kind,
+        name: info.name.clone(),
+        analysis_index: index,
+        remove: remove.clone(),
+        needed: needed.clone(),
+        before: catalog.empty_set(),
+        after: catalog.empty_set(),
+        policies: Vec::new(),
+        skipped: None,
+        flags: Vec::new(),
+    };
+    let Some(ei) = exports.iter().position(|e| e.account_id == info.account_id) else {
+        plan.skipped = Some("export_not_found".into());
+        return plan;
+    };
+    let export = &exports[ei];
+    plan.partition.clone_from(&export.partition);
+    let Some(principal) = export.principal(info.kind, &info.name) else {
+        plan.skipped = Some("principal_not_found".into());
+        return plan;
+    };
+    let grants = principal_grants_cached(principal, export, expander, &mut caches[ei]);
+    plan.before = grants.effective.clone();
+    plan.after = grants.effective.clone();
+    if !info.actionable {
+        plan.skipped = Some("service_linked".into());
+        return plan;
+    }
+    if info.kind == PrincipalType::Group {
+        // A group's policies are shared by its members: remove only what every member agrees on.
+        for member in group_members(export, &info.name) {
+            match by_key
+                .get(&(info.account_id.as_str(), member.kind, member.name.as_str()))
+                .copied()
+            {
+                Some(m) => {
+                    let mut user_needed = sets[m].needed.clone();
+                    user_needed.intersect_with(&plan.remove);
+                    if !user_needed.is_empty() {
+                        plan.flags.push(format!(
+                            "{} unused action(s) of the group are kept because member user {} needs them",
+                            user_needed.len(),
+                            member.name
+                        ));
+                    }
+                    plan.remove.difference_with(&sets[m].needed);
+                }
+                None => plan.remove = catalog.empty_set(),
+            }
+        }
+    }
+    if plan.remove.is_empty() {
+        plan.skipped = Some("nothing_to_remove".into());
+        return plan;
+    }
+    let mut keep = grants.effective.clone();
+    keep.difference_with(&plan.remove);
+    build_policies(&mut plan, export, principal, &grants, &keep, expander);
+    note_group_policies(&mut plan, &grants);
+    if plan.policies.is_empty() {
+        let via_group = grants
+            .allows
+            .iter()
+            .any(|g| grants.policy(g).via_group.is_some() && g.actions.intersects(&plan.remove));
+        plan.skipped = Some(
+            if via_group {
+                "granted_through_groups_only"
+            } else {
+                "nothing_to_remove"
+            }
+            .into(),
+        );
+    }
+    plan
+}
+
+/// Decides, without writing anything, the recommendation of every principal of the analysis.
+pub fn plan(exports: &[Export], analysis: &Analysis<'_>) -> Vec<PrincipalPlan> {
+    let catalog = analysis.catalog;
+    let sets = verdict_sets(analysis);
+    let by_key: HashMap<(&str, PrincipalType, &str), usize> = analysis
+        .principals
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ((p.account_id.as_str(), p.kind, p.name.as_str()), i))
+        .collect();
+
+    // Principals are independent here: planned by as many threads as there are cores, each with
+    // its own expander and grant caches; the plans keep the analysis order.
+    let inputs = PlanInputs {
+        exports,
+        analysis,
+        sets: &sets,
+        by_key: &by_key,
+    };
+    let mut plans: Vec<PrincipalPlan> = crate::parallel::map_indexed(
+        analysis.principals.len(),
+        || {
+            let caches: Vec<GrantCache<'_>> = exports.iter().map(|_| GrantCache::new()).collect();
+            (Expander::new(catalog), caches)
+        },
+        |(expander, caches), i| plan_one(i, &analysis.principals[i], &inputs, expander, caches),
+    );
+
+    decide_managed(&mut plans, exports);
+
+    // Verify every plan; a plan that fails is not recommended (a bug, reported loudly).
+    // Plans are independent: verified in parallel, each thread with its own expander.
+    let verified = crate::parallel::map_indexed(
+        plans.len(),
+        || Expander::new(catalog),
+        |expander, i| {
+            let plan = &plans[i];
+            if plan.skipped.is_some() {
+                return None;
+            }
+            let export = exports.iter().find(|e| e.account_id == plan.account_id)?;
+            Some(verify(export, plan, expander))
+        },
+    );
+    for (plan, result) in plans.iter_mut().zip(verified) {
+        let Some((problems, after)) = result else {
+            continue;
+        };
+        plan.after = after;
+        if !problems.is_empty() {
+            plan.skipped = Some(format!("verification_failed: {}", problems.join("; ")));
+            plan.policies.clear();
+            plan.after = plan.before.clone();
+        }
+    }
+    plans
+}
+
+fn build_policies(
+    plan: &mut PrincipalPlan,
+    export: &Export,
+    principal: &Principal,
+    grants: &PrincipalGrants,
+    keep: &ActionSet,
+    expander: &mut Expander<'_>,
+) {
+    let mut stems = BTreeSet::new();
+    for policy in &grants.policies {
+        if policy.boundary || policy.via_group.is_some() {
+            continue;
+        }
+        let Some(doc) = document_of(export, principal, policy) else {
+            continue;
+        };
+        let t = tighten(doc, &plan.remove, keep, expander);
+        if !t.changed {
+            continue;
+        }
+        let new_document = match PolicyDocument::from_value(t.document.clone()) {
+            Ok(d) => d,
+            Err(e) => {
+                plan.flags.push(format!(
+                    "{}: the tightened document does not parse ({e}); left as is",
+                    policy.name
+                ));
+                continue;
+            }
+        };
+        let mut stem = format!(
+            "{}-{}",
+            file_prefix(policy.kind),
+            safe_file_name(&policy.name)
+        );
+        let base = stem.clone();
+        let mut n = 2;
+        while !stems.insert(stem.to_lowercase()) {
+            stem = format!("{base}-{n}");
+            n += 1;
+        }
+        let apply = match (policy.kind, t.empty) {
+            (PolicyKind::Inline, true) => Apply::DeleteInline,
+            (PolicyKind::Inline, false) => Apply::PutInline,
+            (_, true) => Apply::Detach,
+            // Decided across principals in `decide_managed`.
+            (_, false) => Apply::NewVersion {
+                previous_default: None,
+            },
+        };
+        let size = iam_size(&t.document);
+        plan.policies.push(PolicyPlan {
+            policy: policy.clone(),
+            original: doc.clone(),
+            tightened: t,
+            new_document,
+            apply,
+            stem,
+            size,
+            limit: limits::MANAGED,
+        });
+    }
+    enforce_limits(plan, principal, expander);
+}
+
+/// Minimises documents that exceed IAM's limits, and flags those that still do.
+fn enforce_limits(plan: &mut PrincipalPlan, principal: &Principal, expander: &mut Expander<'_>) {
+    // Inline: the principal's inline policies together.
+    let inline_limit = inline_limit(plan.kind);
+    let unchanged_inline: usize = principal
+        .inline_policies
+        .iter()
+        .filter(|i| {
+            !plan
+                .policies
+                .iter()
+                .any(|p| p.policy.kind == PolicyKind::Inline && p.policy.name == i.name)
+        })
+        .map(|i| iam_size(&i.document.raw))
+        .sum();
+    let changed_inline: usize = plan
+        .policies
+        .iter()
+        .filter(|p| p.policy.kind == PolicyKind::Inline && !p.tightened.empty)
+        .map(|p| p.size)
+        .sum();
+    let inline_over = unchanged_inline + changed_inline > inline_limit;
+    let remove = plan.remove.clone();
+    for p in &mut plan.policies {
+        if p.tightened.empty {
+            continue;
+        }
+        let over = match p.policy.kind {
+            PolicyKind::Inline => inline_over,
+            _ => p.size > limits::MANAGED,
+        };
+        if over && minimise(&mut p.tightened, &remove, expander) {
+            p.size = iam_size(&p.tightened.document);
+            if let Ok(d) = PolicyDocument::from_value(p.tightened.document.clone()) {
+                p.new_document = d;
+            }
+        }
+        p.limit = match p.policy.kind {
+            PolicyKind::Inline => inline_limit.saturating_sub(unchanged_inline),
+            _ => limits::MANAGED,
+        };
+    }
+    let inline_total: usize = unchanged_inline
+        + plan
+            .policies
+            .iter()
+            .filter(|p| p.policy.kind == PolicyKind::Inline && !p.tightened.empty)
+            .map(|p| p.size)
+            .sum::<usize>();
+    for p in &plan.policies {
+        if p.tightened.minimised {
+            plan.flags.push(format!(
+                "{}: over IAM's size limit with explicit action lists; collapsed into wildcards that match only actions the original granted and none that is removed",
+                p.policy.name
+            ));
+        }
+        if p.policy.kind != PolicyKind::Inline && !p.tightened.empty && p.size > limits::MANAGED {
+            plan.flags.push(format!(
+                "{}: {} characters, over the managed policy limit of {}; split it into several policies by hand before applying",
+                p.policy.name,
+                p.size,
+                limits::MANAGED
+            ));
+        }
+        if !p.tightened.not_action_rewritten.is_empty() {
+            plan.flags.push(format!(
+                "{}: NotAction statement(s) {} rewritten into Action lists; the new policy no longer grants actions AWS adds later. Review before applying",
+                p.policy.name,
+                p.tightened.not_action_rewritten.join(", ")
+            ));
+        }
+    }
+    if inline_total > inline_limit {
+        plan.flags.push(format!(
+            "inline policies total {inline_total} characters, over the {} limit of {inline_limit}; move some statements into a managed policy before applying",
+            plan.kind
+        ));
+    }
+}
+
+/// Removed actions still granted through a group's policy (groups are recommended on their own).
+fn note_group_policies(plan: &mut PrincipalPlan, grants: &PrincipalGrants) {
+    let mut via: BTreeSet<&str> = BTreeSet::new();
+    for g in &grants.allows {
+        let p = grants.policy(g);
+        if let Some(group) = &p.via_group
+            && g.actions.intersects(&plan.remove)
+        {
+            via.insert(group.as_str());
+        }
+    }
+    for group in via {
+        plan.flags.push(format!(
+            "group {group} also grants unused actions; group policies are shared by every member, so they are changed only in the group's own recommendation (when every member agrees)"
+        ));
+    }
+}

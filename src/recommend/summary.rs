@@ -1,0 +1,146 @@
+//! What `summary.json` and the report say about every principal's recommendation.
+
+use std::collections::BTreeMap;
+
+use serde::{Serialize, Serializer};
+
+use super::plan::verdict_sets;
+use super::{Apply, DIR, PrincipalPlan, render};
+use crate::analysis::Analysis;
+use crate::model::PrincipalType;
+use crate::policy::PolicyKind;
+
+/// What to do with one policy, for the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicySummary {
+    pub name: String,
+    pub kind: PolicyKind,
+    pub arn: Option<String>,
+    pub apply: Apply,
+    /// The tightened document, relative to the principal's folder (absent when the policy goes).
+    pub file: Option<String>,
+    /// Actions this policy stops granting.
+    pub removed: u64,
+    pub not_action_rewritten: bool,
+    pub size: usize,
+    pub limit: usize,
+}
+
+/// The recommendation for one principal, for the HTML report and `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrincipalRecommendation {
+    pub account_id: String,
+    pub principal_type: PrincipalType,
+    pub principal_name: String,
+    /// The principal's folder relative to the output folder, `/`-separated; `None` when nothing
+    /// is recommended or its folder was not written (`folder_omitted`).
+    pub path: Option<String>,
+    /// A recommendation exists, but `--recommendations` limited the folders written and this
+    /// principal's score was below the cut.
+    pub folder_omitted: bool,
+    /// Effective granted actions before and after the change.
+    pub before: u64,
+    pub after: u64,
+    /// Unused actions the recommendation removes.
+    pub removed: u64,
+    /// Actions kept because their use is unknown.
+    pub kept_unknown: u64,
+    /// Unused actions still granted after the change (through a group, or a policy left as is).
+    pub still_granted: u64,
+    pub policies: Vec<PolicySummary>,
+    pub flags: Vec<String>,
+    /// Why there is no recommendation (`service_linked`, `nothing_to_remove`, ...).
+    pub skipped: Option<String>,
+}
+
+/// `(account_id, principal_type, principal_name)`.
+pub type PrincipalKey = (String, PrincipalType, String);
+
+/// Every principal's recommendation, keyed by [`PrincipalKey`]; serialises as a sorted list.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RecommendationSummary {
+    /// `recommendations`, relative to the output folder.
+    pub dir: String,
+    /// Principal folders written.
+    pub folders_written: usize,
+    /// Recommendations whose folder was not written (`--recommendations` limit).
+    pub folders_omitted: usize,
+    #[serde(serialize_with = "values")]
+    pub principals: BTreeMap<PrincipalKey, PrincipalRecommendation>,
+}
+
+fn values<S: Serializer>(
+    map: &BTreeMap<PrincipalKey, PrincipalRecommendation>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(map.values())
+}
+
+impl RecommendationSummary {
+    pub fn get(
+        &self,
+        account_id: &str,
+        kind: PrincipalType,
+        name: &str,
+    ) -> Option<&PrincipalRecommendation> {
+        self.principals
+            .get(&(account_id.to_string(), kind, name.to_string()))
+    }
+}
+
+pub fn summarise(
+    plans: &[PrincipalPlan],
+    folder: &[bool],
+    analysis: &Analysis<'_>,
+) -> RecommendationSummary {
+    let sets = verdict_sets(analysis);
+    let mut principals = BTreeMap::new();
+    let (mut written, mut omitted) = (0, 0);
+    for (i, plan) in plans.iter().enumerate() {
+        let unknown = &sets[plan.analysis_index].unknown;
+        let mut still = plan.remove.clone();
+        still.intersect_with(&plan.after);
+        let mut removed = plan.before.clone();
+        removed.difference_with(&plan.after);
+        let recommended = plan.skipped.is_none() && !plan.policies.is_empty();
+        let has_folder = recommended && folder.get(i).copied().unwrap_or(true);
+        written += usize::from(has_folder);
+        omitted += usize::from(recommended && !has_folder);
+        let rec = PrincipalRecommendation {
+            account_id: plan.account_id.clone(),
+            principal_type: plan.kind,
+            principal_name: plan.name.clone(),
+            path: has_folder.then(|| render::principal_path(plan)),
+            folder_omitted: recommended && !has_folder,
+            before: plan.before.len() as u64,
+            after: plan.after.len() as u64,
+            removed: removed.len() as u64,
+            kept_unknown: unknown.len() as u64,
+            still_granted: still.len() as u64,
+            policies: plan
+                .policies
+                .iter()
+                .map(|p| PolicySummary {
+                    name: p.policy.name.clone(),
+                    kind: p.policy.kind,
+                    arn: p.policy.arn.clone(),
+                    apply: p.apply.clone(),
+                    file: (!p.tightened.empty).then(|| format!("{}.json", p.stem)),
+                    removed: p.tightened.removed.len() as u64,
+                    not_action_rewritten: !p.tightened.not_action_rewritten.is_empty(),
+                    size: p.size,
+                    limit: p.limit,
+                })
+                .collect(),
+            flags: plan.flags.clone(),
+            skipped: plan.skipped.clone(),
+        };
+        principals.insert((plan.account_id.clone(), plan.kind, plan.name.clone()), rec);
+    }
+    RecommendationSummary {
+        dir: DIR.into(),
+        folders_written: written,
+        folders_omitted: omitted,
+        principals,
+    }
+}

@@ -1,0 +1,126 @@
+//! `report.html`: one self-contained, audit-ready page rendered by tera from the report model.
+//!
+//! ```text
+//! mod.rs    templates, CSS and JS (embedded), the CSP, rendering within the size limit
+//! view.rs   the view the templates read: sections, tables, cards, built from the report model
+//! chart.rs  the inline SVG chart
+//! ```
+//!
+//! Everything that comes from an export goes through tera's autoescape (or
+//! [`page::escape`](super::page::escape) for the SVG chart); `| safe` is used only on strings built
+//! here (CSS, JS, the chart). The page carries a Content-Security-Policy that allows exactly the
+//! one inline script, by its SHA-256. Output is deterministic: no clock, no random ids.
+
+mod chart;
+mod view;
+
+use std::io::Write;
+
+use super::ReportModel;
+use super::page;
+use crate::error::{Error, Result};
+
+const TEMPLATES: [(&str, &str); 9] = [
+    (
+        "identities.html",
+        include_str!("../../../templates/identities.html"),
+    ),
+    (
+        "report.html",
+        include_str!("../../../templates/report.html"),
+    ),
+    (
+        "macros.html",
+        include_str!("../../../templates/macros.html"),
+    ),
+    (
+        "header.html",
+        include_str!("../../../templates/header.html"),
+    ),
+    (
+        "summary.html",
+        include_str!("../../../templates/summary.html"),
+    ),
+    (
+        "findings.html",
+        include_str!("../../../templates/findings.html"),
+    ),
+    (
+        "principals.html",
+        include_str!("../../../templates/principals.html"),
+    ),
+    (
+        "methodology.html",
+        include_str!("../../../templates/methodology.html"),
+    ),
+    (
+        "filters.html",
+        include_str!("../../../templates/filters.html"),
+    ),
+];
+
+/// The stylesheet, inlined in `<style>`.
+pub const CSS: &str = include_str!("../../../templates/report.css");
+/// The one script, inlined in `<script>`; its hash is in the CSP.
+pub const JS: &str = include_str!("../../../templates/report.js");
+
+/// The CSP source for the inline script: `'sha256-<base64>'`.
+pub fn script_hash() -> String {
+    page::script_hash(JS)
+}
+
+/// The full Content-Security-Policy of the page.
+pub fn content_security_policy() -> String {
+    format!(
+        "default-src 'none'; style-src 'unsafe-inline'; script-src {}; img-src data:; \
+         base-uri 'none'; form-action 'none'",
+        script_hash()
+    )
+}
+
+/// The largest page written (a little under the 10 MB the report promises).
+pub const MAX_BYTES: usize = 9_500_000;
+
+/// Renders the self-contained HTML report, within [`MAX_BYTES`]: when the full page would be
+/// larger, principal sections and then rows of the principals table are cut (the page says so;
+/// the CSV/Parquet files carry everything). Deterministic: the cuts depend on the model only.
+pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
+    let t = page::engine("report.html", &TEMPLATES)?;
+    let page = |sections: usize, rows: usize| -> Result<String> {
+        page::render(
+            &t,
+            "report.html",
+            "report.html",
+            &view::view(model, sections, rows),
+        )
+    };
+    let mut sections = model.limits.principal_sections;
+    let mut rows = model.principals.len();
+    let mut html = page(sections, rows)?;
+    if html.len() > MAX_BYTES && sections > 0 {
+        // Too large: measure the page without sections once, and keep as many sections as the
+        // room left allows at their average size (then shrink further if still too large).
+        let bare = page(0, rows)?;
+        let per_section = (html.len().saturating_sub(bare.len()) / sections).max(1);
+        let room = MAX_BYTES.saturating_sub(bare.len());
+        let fit = ((room as f64 * 0.95) as usize / per_section).min(sections - 1);
+        sections = fit;
+        html = if fit == 0 {
+            bare
+        } else {
+            page(sections, rows)?
+        };
+    }
+    while html.len() > MAX_BYTES && (sections > 0 || rows > 0) {
+        // Shrink in proportion to the overshoot, with a margin.
+        let keep = |n: usize| (n as f64 * (MAX_BYTES as f64 / html.len() as f64) * 0.9) as usize;
+        if sections > 0 {
+            sections = keep(sections).min(sections - 1);
+        } else {
+            rows = keep(rows).min(rows - 1);
+        }
+        html = page(sections, rows)?;
+    }
+    w.write_all(html.as_bytes())
+        .map_err(|e| Error::write("report.html", e))
+}
