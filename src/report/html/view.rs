@@ -354,8 +354,8 @@ fn has_detail(p: &PrincipalView) -> bool {
         || !p.info.unmatched_patterns.is_empty()
 }
 
-/// The page stays under this size: sections, then table rows, are dropped until it fits.
-
+/// The view of the page with at most `max_sections` principal sections and `max_rows` rows of
+/// the principals table (`render` lowers them until the page fits its size limit).
 pub(super) fn view(model: &ReportModel, max_sections: usize, max_rows: usize) -> View<'_> {
     // Sections: principals with something to show, by score, capped.
     let mut order: Vec<usize> = (0..model.principals.len())
