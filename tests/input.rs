@@ -741,6 +741,17 @@ fn an_unfinished_fetch_is_a_warning() {
     .expect("write manifest");
     let e = load_export(&export, &LoadOptions::default()).expect("load");
     assert!(!e.warnings.iter().any(|w| w.code == "fetch_unfinished"));
+
+    // Stopped before authorization-details.json was written: the error says why.
+    let early = tmp.path().join("early");
+    std::fs::create_dir(&early).expect("mkdir");
+    std::fs::write(
+        early.join("manifest.json"),
+        r#"{"account_id": "123456789012", "finished": false, "tool": "iam-tighten 0.1.0"}"#,
+    )
+    .expect("write manifest");
+    let err = load_export(&early, &LoadOptions::default()).expect_err("no GAAD");
+    assert_input(&err, "authorization-details.json", "did not finish");
 }
 
 #[test]

@@ -708,8 +708,9 @@ async fn last_accessed_all(
         let ctx = ctx.clone();
         tasks.spawn(async move {
             let Ok(_permit) = permits.acquire_owned().await else {
-                return (p, Outcome::Missing("cancelled".into()));
+                return (p, Outcome::Missing("cancelled".into()), Duration::ZERO);
             };
+            let started = Instant::now();
             let outcome = match last_accessed_one(&cfg, &iam, &p, &ctx).await {
                 Ok(value) => {
                     let bytes = cli_json::to_cli_bytes(&value);
@@ -724,12 +725,12 @@ async fn last_accessed_all(
                 },
                 Err(JobError::Missing(reason)) => Outcome::Missing(reason),
             };
-            (p, outcome)
+            (p, outcome, started.elapsed())
         });
     }
     let mut missing = BTreeMap::new();
     while let Some(joined) = tasks.join_next().await {
-        let (p, outcome) = match joined {
+        let (p, outcome, took) = match joined {
             Ok(done) => done,
             Err(e) => {
                 tasks.abort_all();
@@ -737,9 +738,9 @@ async fn last_accessed_all(
             }
         };
         match outcome {
-            Outcome::Written => progress.tick(&p.key(), true),
+            Outcome::Written => progress.tick(&p.key(), true, took),
             Outcome::Missing(reason) => {
-                progress.tick(&format!("{}: {reason}", p.key()), false);
+                progress.tick(&format!("{}: {reason}", p.key()), false, took);
                 missing.insert(p.key(), reason);
             }
             Outcome::Fatal(e) => {

@@ -6,7 +6,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -41,7 +41,8 @@ impl Console {
 pub struct Progress {
     console: Console,
     bar: Option<ProgressBar>,
-    started: Instant,
+    /// How long each finished principal took, from its start (not from the queue).
+    took: Vec<Duration>,
     total: usize,
     done: usize,
     missing: usize,
@@ -65,7 +66,7 @@ impl Progress {
         Progress {
             console: console.clone(),
             bar,
-            started: Instant::now(),
+            took: Vec::new(),
             total,
             done: 0,
             missing: 0,
@@ -74,19 +75,15 @@ impl Progress {
         }
     }
 
-    /// One principal finished (`ok` false: recorded as missing).
-    pub fn tick(&mut self, what: &str, ok: bool) {
+    /// One principal finished after `took` (`ok` false: recorded as missing).
+    pub fn tick(&mut self, what: &str, ok: bool, took: Duration) {
         self.done += 1;
+        self.took.push(took);
         if !ok {
             self.missing += 1;
             self.console.line(&format!("fetch: missing: {what}"));
         }
-        let left = eta(
-            self.started.elapsed(),
-            self.done,
-            self.total,
-            self.concurrency,
-        );
+        let left = eta(&self.took, self.total - self.done.min(self.total), self.concurrency);
         match &self.bar {
             Some(bar) => {
                 bar.inc(1);
@@ -126,18 +123,21 @@ impl Drop for Progress {
     }
 }
 
-/// Time left, from the throughput so far: `elapsed × left / done`. `None` until
-/// `2 × concurrency` principals are done: before that the first jobs, which all started
-/// together, make any estimate wrong (the first one would count one job's time for every
-/// principal, minutes for a run of seconds).
-pub fn eta(elapsed: Duration, done: usize, total: usize, concurrency: usize) -> Option<Duration> {
-    let needed = (2 * concurrency.max(1)).min(total).max(1);
-    if done < needed || done > total {
+/// Time left: the principals left, `concurrency` at a time, each taking the median time of
+/// those done so far. `None` until `concurrency` principals are done. The median, not the mean
+/// or the throughput since the start: the first principals are often the slow ones (throttled,
+/// a FAILED job generated three times), and an average over them (what indicatif's ETA did)
+/// said minutes for a run of seconds.
+pub fn eta(took: &[Duration], left: usize, concurrency: usize) -> Option<Duration> {
+    let concurrency = concurrency.max(1);
+    if took.is_empty() || took.len() < concurrency.min(took.len() + left) {
         return None;
     }
-    let left = u32::try_from(total - done).ok()?;
-    let done = u32::try_from(done).ok()?;
-    Some(elapsed.checked_mul(left)? / done)
+    let mut sorted = took.to_vec();
+    sorted.sort();
+    let median = sorted[sorted.len() / 2];
+    let rounds = u32::try_from(left.div_ceil(concurrency)).ok()?;
+    median.checked_mul(rounds)
 }
 
 /// `45 s`, `3 min`, `1 h 20 min`.
@@ -157,19 +157,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn no_eta_until_the_first_jobs_have_all_finished() {
-        // 236 principals, 4 at once: the first job ended after 8 s. indicatif's estimate from
-        // that single step was minutes; we wait for 8 principals.
+    fn the_eta_is_not_fooled_by_slow_first_principals() {
         let secs = Duration::from_secs;
-        assert_eq!(eta(secs(8), 1, 236, 4), None);
-        assert_eq!(eta(secs(8), 7, 236, 4), None);
-        // 8 done in 1 s: 228 left at 8 per second.
-        assert_eq!(eta(secs(1), 8, 236, 4), Some(Duration::from_millis(28_500)));
-        assert_eq!(eta(secs(30), 236, 236, 4), Some(Duration::ZERO));
-        // Fewer principals than 2 × concurrency all run at once: no estimate until the end.
-        assert_eq!(eta(secs(2), 1, 3, 4), None);
-        assert_eq!(eta(secs(2), 3, 3, 4), Some(Duration::ZERO));
-        assert_eq!(eta(secs(2), 0, 0, 4), None);
+        // Measured on the 236-principal emulator seed (4 at once, a 138 s run): the first
+        // principals are the fixture's slow ones (throttled, a job FAILED three times).
+        let mut took = vec![secs(15), secs(12), secs(9), secs(2)];
+        // Once 8 are done, sorted: 2 2 2 2 2 9 12 15; the median is 2 s.
+        assert_eq!(eta(&took[..3], 233, 4), None, "not before 4 are done");
+        took.extend([secs(2); 4]);
+        // 228 left, 4 at a time, 2 s each (the median): about 2 min, not 7.
+        assert_eq!(eta(&took, 228, 4), Some(secs(114)));
+        assert_eq!(eta(&took, 0, 4), Some(Duration::ZERO));
+        // Fewer principals than `concurrency`: an estimate once they are all done.
+        assert_eq!(eta(&[secs(2)], 1, 4), None);
+        assert_eq!(eta(&[secs(2), secs(3)], 0, 4), Some(Duration::ZERO));
+        assert_eq!(eta(&[], 0, 4), None);
     }
 
     #[test]

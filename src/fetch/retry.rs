@@ -632,10 +632,7 @@ mod tests {
 
     #[test]
     fn innermost_drops_the_os_error_suffix() {
-        let e = std::io::Error::new(
-            std::io::ErrorKind::Other,
-            "Connection refused (os error 111)",
-        );
+        let e = std::io::Error::other("Connection refused (os error 111)");
         assert_eq!(innermost(&e), "Connection refused");
     }
 }

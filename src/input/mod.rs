@@ -84,9 +84,11 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
     let mut files = Files::new(path);
     let mut warnings = Warnings::default();
 
+    let mut unfinished = false;
     let manifest = match files.read_text_if_exists(MANIFEST)? {
         Some(text) => {
             let (manifest, finished) = manifest::parse(&files.abs(MANIFEST), &text)?;
+            unfinished = !finished;
             if !finished {
                 warnings.push(
                     "fetch_unfinished",
@@ -107,11 +109,16 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
     }
 
     if !files.is_file(AUTHORIZATION_DETAILS) {
+        let why = if unfinished {
+            "missing: the fetch that writes this export did not finish (manifest.json says \
+             \"finished\": false); rerun `iam-tighten fetch` with the same --out"
+        } else {
+            "missing: every export needs the output of \
+             `aws iam get-account-authorization-details`"
+        };
         return Err(Error::Input {
             path: files.abs(AUTHORIZATION_DETAILS),
-            message: "missing: every export needs the output of \
-                      `aws iam get-account-authorization-details`"
-                .into(),
+            message: why.into(),
         });
     }
     let text = files.read_text(AUTHORIZATION_DETAILS)?;
