@@ -97,4 +97,11 @@ mod tests {
         assert_eq!(text, "/x/out: cannot create folder: Permission denied");
         assert!(std::error::Error::source(&e).is_none());
     }
+
+    #[test]
+    fn a_lost_network_stops_every_account_a_refused_role_only_its_own() {
+        assert!(FetchError::Network("cannot reach AWS".into()).stops_everything());
+        assert!(!FetchError::AccessDenied("sts:AssumeRole refused".into()).stops_everything());
+        assert!(!FetchError::out("/org/111111111111", "not ours").stops_everything());
+    }
 }

@@ -83,7 +83,11 @@ impl Progress {
             self.missing += 1;
             self.console.line(&format!("fetch: missing: {what}"));
         }
-        let left = eta(&self.took, self.total - self.done.min(self.total), self.concurrency);
+        let left = eta(
+            &self.took,
+            self.total - self.done.min(self.total),
+            self.concurrency,
+        );
         match &self.bar {
             Some(bar) => {
                 bar.inc(1);
