@@ -129,11 +129,12 @@ pub struct DiffArgs {
 // Without the `fetch` feature the flags are parsed (so `--help` documents them) but not read.
 #[cfg_attr(not(feature = "fetch"), allow(dead_code))]
 pub struct FetchArgs {
-    /// Folder to write the export into. Rerunning with the same folder resumes: files that
-    /// exist are kept (see --refresh).
+    /// Folder to write the export into: new, empty, or an export written by fetch (rerunning
+    /// resumes it; files that exist and are finished are kept, see --refresh).
     #[arg(long, short, value_name = "DIR")]
     pub out: PathBuf,
-    /// AWS profile to use (default: AWS_PROFILE, else the standard credential chain).
+    /// AWS profile to use. Wins over AWS_ACCESS_KEY_ID and AWS_PROFILE in the environment, as
+    /// in the AWS CLI; an unknown profile is an error. Default: the standard credential chain.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// AWS region for the API endpoint (default: from the profile or environment, else
@@ -143,20 +144,27 @@ pub struct FetchArgs {
     /// Last-accessed jobs to run at once.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
-    /// Fetch everything again, even files that already exist in --out.
+    /// Fetch everything again, even files that already exist in --out; files of principals the
+    /// account no longer has are removed.
     #[arg(long)]
     pub refresh: bool,
-    /// Also write last-accessed files for groups (not needed for the report: a user's file
-    /// covers what it inherits from its groups).
+    /// Do not fetch last-accessed data for groups (fetched by default: without it every
+    /// group's own permissions are rated unknown; users' files cover what they inherit).
     #[arg(long)]
-    pub groups: bool,
+    pub no_groups: bool,
+    /// Accept a non-empty --out that is not an export written by fetch: the export is written
+    /// beside the files already there, which are never changed (a file of the export layout
+    /// already there is still refused).
+    #[arg(long)]
+    pub allow_non_empty: bool,
     /// Give up on a last-accessed job still running after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub job_timeout: u64,
-    /// Attempts per AWS call inside the SDK (adaptive retry); throttling beyond that is retried
-    /// again with exponential backoff and full jitter.
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: u32,
+    /// Total time one principal may spend on failed requests (throttling, server errors, a lost
+    /// connection) and the pauses between retrying them. Then a throttled principal is recorded
+    /// as missing, and a lost connection stops the fetch (resumable).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub retry_budget: u64,
     /// Fetch several accounts: assume this role (a name, e.g. iam-tighten-read) in each account
     /// of --accounts or --organization, and write one export per account into OUT/ACCOUNT-ID/.
     #[arg(long, value_name = "ROLE-NAME", requires = "account_list")]
@@ -181,14 +189,21 @@ pub struct FetchArgs {
     /// Testing aid: first pause between polls of a job, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
     pub poll_interval_ms: u64,
-    /// Testing aid: base of our throttling backoff, in milliseconds.
+    /// Testing aid: base of our retry backoff, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 500, hide = true)]
     pub backoff_ms: u64,
-    /// Testing aid: the SDK's retry mode. `adaptive` (default) also rate-limits the client
-    /// after throttling, which is right for AWS and slow against an emulator that throttles on
-    /// purpose.
-    #[arg(long, value_name = "MODE", default_value = "adaptive", value_parser = ["adaptive", "standard"], hide = true)]
-    pub retry_mode: String,
+    /// Testing aid: the SDK's retry mode. `adaptive` (default) rate-limits the client after
+    /// throttling, which is right for AWS and slow against an emulator that throttles on
+    /// purpose. Either way the SDK sends one request per call; retries are ours.
+    #[arg(long, value_name = "MODE", value_enum, default_value_t = RetryMode::Adaptive, hide = true)]
+    pub retry_mode: RetryMode,
+}
+
+/// `--retry-mode` (testing aid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RetryMode {
+    Adaptive,
+    Standard,
 }
 
 #[derive(Debug, Args)]

@@ -112,18 +112,29 @@ pub fn write_atomic<F>(path: &Path, body: F) -> Result<()>
 where
     F: FnOnce(&mut dyn Write) -> Result<()>,
 {
-    let tmp = temp_path(path);
-    let werr = |e: std::io::Error| Error::write(path, e);
+    write_through(path, &temp_path(path), body, |e| Error::write(path, e))
+}
+
+/// The one atomic write: `body` writes into `tmp` (in `path`'s folder), which is flushed, synced
+/// and renamed over `path`; on any error `tmp` is removed. `io_error` turns an I/O error into the
+/// caller's error type ([`write_atomic`] for outputs; `fetch` names its temporary files its own
+/// way, so that resuming can clean them up).
+pub fn write_through<E>(
+    path: &Path,
+    tmp: &Path,
+    body: impl FnOnce(&mut dyn Write) -> std::result::Result<(), E>,
+    io_error: impl Fn(std::io::Error) -> E,
+) -> std::result::Result<(), E> {
     let result = (|| {
-        let file = fs::File::create(&tmp).map_err(werr)?;
+        let file = fs::File::create(tmp).map_err(&io_error)?;
         let mut w = BufWriter::new(file);
         body(&mut w)?;
-        let file = w.into_inner().map_err(|e| werr(e.into_error()))?;
-        file.sync_all().map_err(werr)?;
-        fs::rename(&tmp, path).map_err(werr)
+        let file = w.into_inner().map_err(|e| io_error(e.into_error()))?;
+        file.sync_all().map_err(&io_error)?;
+        fs::rename(tmp, path).map_err(&io_error)
     })();
     if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+        let _ = fs::remove_file(tmp);
     }
     result
 }

@@ -6,6 +6,13 @@
 //! Fixture data: `tests/emulator/last-accessed.json` (hand-written last-accessed answers: pages,
 //! IN_PROGRESS polls, injected `Throttling`, a job that always FAILS) and
 //! `tests/emulator/seed.py` (the roles, users, group and policies, created through the IAM API).
+//!
+//! What moto cannot do, `tests/emulator/server.py` adds (and the tests say where they use it):
+//! a principal throttled for ever (`--always-throttle`), a lost network (`/_emulator/outage/on`
+//! closes every connection without an answer), and `/_emulator/calls` (the requests it got).
+//! What neither can reproduce (an expiring session, a GAAD dump that pages) is unit-tested in
+//! `src/fetch/`. The tests of bad endpoints and of `--out` rules need no emulator: they run a
+//! tiny local HTTP server, or none at all.
 
 #[cfg(not(feature = "fetch"))]
 #[test]
@@ -139,24 +146,110 @@ mod emulated {
     }
 
     fn fetch_command(em: &Emulator, home: &Path, out: &Path, concurrency: u8) -> StdCommand {
+        fetch_at(&em.url, home, out, concurrency)
+    }
+
+    /// `iam-tighten fetch` against `url`, with fast polls and backoff.
+    fn fetch_at(url: &str, home: &Path, out: &Path, concurrency: u8) -> StdCommand {
+        fetch_with(url, home, out, concurrency, &[])
+    }
+
+    /// [`fetch_at`] with some of its testing defaults replaced, e.g. `("--retry-budget", "2")`.
+    fn fetch_with(
+        url: &str,
+        home: &Path,
+        out: &Path,
+        concurrency: u8,
+        overrides: &[(&str, &str)],
+    ) -> StdCommand {
         let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("iam-tighten"));
         aws_env(&mut cmd, home);
-        cmd.args(["fetch", "--endpoint-url", &em.url, "--out"])
+        cmd.args(["fetch", "--endpoint-url", url, "--out"])
             .arg(out)
-            .args(["--concurrency", &concurrency.to_string()])
-            // Fast polls and backoff; standard retries (adaptive mode rate-limits the client for
-            // seconds after the emulator's deliberate throttling); SDK gives up after 2 attempts
-            // so our own backoff gets exercised.
-            .args([
-                "--poll-interval-ms",
-                "20",
-                "--backoff-ms",
-                "5",
-                "--max-attempts",
-                "2",
-            ])
-            .args(["--retry-mode", "standard", "--job-timeout", "60"]);
+            .args(["--concurrency", &concurrency.to_string()]);
+        // Fast polls and backoff; standard retry mode (adaptive mode rate-limits the client for
+        // seconds after the emulator's deliberate throttling); a retry budget that outlasts the
+        // emulator's injected throttling.
+        let defaults = [
+            ("--poll-interval-ms", "20"),
+            ("--backoff-ms", "5"),
+            ("--retry-mode", "standard"),
+            ("--job-timeout", "60"),
+            ("--retry-budget", "30"),
+        ];
+        for (flag, value) in defaults {
+            let value = overrides
+                .iter()
+                .find(|(f, _)| *f == flag)
+                .map_or(value, |(_, v)| *v);
+            cmd.args([flag, value]);
+        }
         cmd
+    }
+
+    impl Emulator {
+        /// `GET /_emulator/PATH` (the emulator's control endpoints, see server.py).
+        fn control(&self, path: &str) -> String {
+            http_get(&self.url, &format!("/_emulator/{path}"))
+        }
+
+        /// How many `action` calls (`Generate`, `Get`) the emulator got for `key`.
+        fn calls(&self, action: &str, key: &str) -> usize {
+            let calls: Vec<(String, String)> =
+                serde_json::from_str(&self.control("calls")).expect("calls json");
+            calls
+                .iter()
+                .filter(|(a, k)| a == action && k == key)
+                .count()
+        }
+    }
+
+    /// A plain HTTP/1.0 GET; returns the body.
+    fn http_get(url: &str, path: &str) -> String {
+        use std::io::{Read, Write};
+        let host = url.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(host).expect("connect");
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        answer
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_string())
+            .unwrap_or_default()
+    }
+
+    fn read_manifest(dir: &Path) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).expect("manifest"))
+            .expect("manifest json")
+    }
+
+    /// Waits for a child, at most `secs` seconds.
+    fn wait_for(child: &mut Child, secs: u64) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("fetch still running after {secs} s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// No SDK debug structures in what a person reads.
+    fn assert_no_debug_dump(stderr: &str) {
+        for dump in [
+            "DispatchFailure",
+            "ConnectorError",
+            "source:",
+            "kind:",
+            "ResponseError",
+            "{ ",
+        ] {
+            assert!(!stderr.contains(dump), "{dump:?} in stderr: {stderr}");
+        }
     }
 
     /// Every file under `dir`, by relative path, with its bytes.
@@ -181,10 +274,14 @@ mod emulated {
         out
     }
 
+    /// Finished last-accessed files in `dir` (names only: the fetch may be renaming its
+    /// temporary files while we look).
     fn last_accessed_files(dir: &Path) -> usize {
-        tree(dir)
-            .keys()
-            .filter(|k| k.starts_with("last-accessed/"))
+        ["roles", "users", "groups"]
+            .iter()
+            .filter_map(|kind| std::fs::read_dir(dir.join("last-accessed").join(kind)).ok())
+            .flat_map(|entries| entries.flatten())
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
             .count()
     }
 
@@ -229,8 +326,9 @@ mod emulated {
         let export = load_export(&out, &LoadOptions::default()).expect("load_export");
         assert_eq!(export.account_id, ACCOUNT);
         assert_eq!(export.partition, "aws");
-        // 4 roles + 2 users, less the FAILED one; groups are fetched only with --groups.
-        assert_eq!(export.last_accessed.len(), 5);
+        // 4 roles + 2 users + 1 group (groups are fetched by default), less the FAILED one.
+        assert_eq!(export.last_accessed.len(), 6);
+        assert!(out.join("last-accessed/groups/devs.json").is_file());
         let manifest = export.manifest.as_ref().expect("manifest");
         let reason = &manifest.missing["role/legacy-batch"];
         assert!(
@@ -260,6 +358,24 @@ mod emulated {
         assert!(
             text.contains("\"created_from\": \"job_completion_date\""),
             "{text}"
+        );
+        // A finished fetch, one run with its times.
+        let m = read_manifest(&out);
+        assert_eq!(m["finished"], true, "{m}");
+        let runs = m["runs"].as_array().expect("runs");
+        assert_eq!(runs.len(), 1, "{m}");
+        assert_eq!(runs[0]["outcome"], "finished");
+        assert!(
+            runs[0]["started"].is_string() && runs[0]["ended"].is_string(),
+            "{m}"
+        );
+        // The first line says who we are and where the credentials came from, before any
+        // IAM call is made.
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with(&format!("fetch: account {ACCOUNT} (aws) as arn:aws:"))
+                && first.contains("credentials from environment (AWS_ACCESS_KEY_ID)"),
+            "{stderr}"
         );
 
         // Three pages (page_size 1), IN_PROGRESS polls and Throttling on the way: merged.
@@ -413,10 +529,20 @@ mod emulated {
         child.kill().expect("kill");
         let _ = child.wait();
         let partial = last_accessed_files(&resumed);
-        assert!(partial < 5, "killed too late: {partial} files");
+        assert!(partial < 6, "killed too late: {partial} files");
+        // The manifest written at the start says the fetch did not finish, and `report` warns.
+        let m = read_manifest(&resumed);
+        assert_eq!(m["finished"], false, "{m}");
         assert!(
-            !resumed.join("manifest.json").exists(),
-            "the manifest is written last"
+            m.get("files").is_none() && m.get("missing").is_none(),
+            "{m}"
+        );
+        let killed =
+            load_export(&resumed, &LoadOptions::default()).expect("load the killed export");
+        assert!(
+            killed.warnings.iter().any(|w| w.code == "fetch_unfinished"),
+            "{:?}",
+            killed.warnings
         );
 
         let run = fetch_command(&em, tmp.path(), &resumed, 2)
@@ -426,13 +552,36 @@ mod emulated {
         assert_eq!(run.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains("already fetched"), "{stderr}");
 
-        // Same bytes everywhere, manifest included (its time comes from the data).
+        // Same bytes everywhere; the manifest too (its time comes from the data), but for its
+        // record of the runs.
         let (a, b) = (tree(&whole), tree(&resumed));
         assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
         for (path, bytes) in &a {
-            assert!(bytes == &b[path], "{path} differs after resume");
+            if path != "manifest.json" {
+                assert!(bytes == &b[path], "{path} differs after resume");
+            }
         }
-        load_export(&resumed, &LoadOptions::default()).expect("load_export");
+        let without_runs = |dir: &Path| {
+            let mut m = read_manifest(dir);
+            m.as_object_mut().expect("object").remove("runs");
+            m
+        };
+        assert_eq!(without_runs(&whole), without_runs(&resumed));
+        // The manifest records the resume: the killed run (no end), then the one that finished.
+        let m = read_manifest(&resumed);
+        let runs = m["runs"].as_array().expect("runs");
+        assert_eq!(runs.len(), 2, "{m}");
+        assert!(
+            runs[0]["started"].is_string() && runs[0].get("ended").is_none(),
+            "{m}"
+        );
+        assert_eq!(runs[1]["outcome"], "finished", "{m}");
+        assert!(
+            runs[0]["started"].as_str() <= runs[1]["started"].as_str(),
+            "{m}"
+        );
+        let export = load_export(&resumed, &LoadOptions::default()).expect("load_export");
+        assert!(!export.warnings.iter().any(|w| w.code == "fetch_unfinished"));
     }
 
     #[test]
@@ -559,7 +708,9 @@ mod emulated {
                 "import sys, boto3; o = boto3.client('organizations', endpoint_url=sys.argv[1], \
                  region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test'); \
                  o.create_organization(FeatureSet='ALL'); \
-                 [o.create_account(Email=n + '@example.com', AccountName=n) for n in ('a', 'b')]",
+                 ids = [o.create_account(Email=n + '@example.com', AccountName=n)\
+                 ['CreateAccountStatus']['AccountId'] for n in ('a', 'b', 'closed')]; \
+                 o.close_account(AccountId=ids[2]); print(ids[2])",
                 &em.url,
             ])
             .output()
@@ -569,6 +720,7 @@ mod emulated {
             "{}",
             String::from_utf8_lossy(&created.stderr)
         );
+        let closed = String::from_utf8_lossy(&created.stdout).trim().to_string();
         let tmp = tempfile::tempdir().expect("tempdir");
         let out = tmp.path().join("org");
         let run = fetch_command(&em, tmp.path(), &out, 4)
@@ -579,6 +731,17 @@ mod emulated {
         // The management account's legacy-batch job FAILS: incomplete, exit 1.
         assert_eq!(run.status.code(), Some(1), "stderr: {stderr}");
         assert!(stderr.contains("3 accounts done"), "stderr: {stderr}");
+        // The closed (SUSPENDED) account is skipped, and says so.
+        assert!(
+            stderr.contains(&format!("skipping account {closed}: it is SUSPENDED")),
+            "stderr: {stderr}"
+        );
+        let summary: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.join("fetch-summary.json")).expect("fetch-summary.json"),
+        )
+        .expect("summary json");
+        assert_eq!(summary["skipped"][&closed], "SUSPENDED", "{summary}");
+        assert!(!out.join(&closed).exists());
         let exports =
             iam_tighten::input::load_exports(std::slice::from_ref(&out), &LoadOptions::default())
                 .expect("load_exports");
@@ -620,5 +783,612 @@ mod emulated {
             .output()
             .expect("run fetch");
         assert_eq!(run.status.code(), Some(2));
+    }
+
+    /// Credentials of `account` from moto (`sts:AssumeRole` into any role of it), as a profile
+    /// `name` in the test's credentials file.
+    fn profile_for(em: &Emulator, home: &Path, name: &str, account: &str) {
+        let out = StdCommand::new(venv_bin("python"))
+            .args([
+                "-c",
+                "import sys, boto3; c = boto3.client('sts', endpoint_url=sys.argv[1], \
+                 region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\
+                 .assume_role(RoleArn='arn:aws:iam::' + sys.argv[2] + ':role/other', \
+                 RoleSessionName='test')['Credentials']; \
+                 print('[' + sys.argv[3] + ']\\naws_access_key_id = ' + c['AccessKeyId'] + \
+                 '\\naws_secret_access_key = ' + c['SecretAccessKey'] + \
+                 '\\naws_session_token = ' + c['SessionToken'])",
+                &em.url,
+                account,
+                name,
+            ])
+            .output()
+            .expect("boto3");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(home.join("aws-credentials"), &out.stdout).expect("credentials file");
+    }
+
+    #[test]
+    fn profile_on_the_command_line_wins_over_environment_keys() {
+        const OTHER: &str = "111111111111";
+        // Seeds account OTHER; the environment's `test` key is moto's default account.
+        let Some(em) = Emulator::start_with(0.0, &[], &[OTHER]) else {
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        profile_for(&em, tmp.path(), "other", OTHER);
+
+        // AWS_ACCESS_KEY_ID is set (aws_env), yet --profile decides, as in the AWS CLI.
+        let out = tmp.path().join("other");
+        let run = fetch_command(&em, tmp.path(), &out, 4)
+            .args(["--profile", "other"])
+            .output()
+            .expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{stderr}");
+        assert_eq!(read_manifest(&out)["account_id"], OTHER, "{stderr}");
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with(&format!(
+                "fetch: account {OTHER} (aws) as arn:aws:sts::{OTHER}:"
+            )) && first.contains("credentials from profile other (--profile)"),
+            "{stderr}"
+        );
+
+        // Without --profile, the environment's keys: the default account.
+        let env_out = tmp.path().join("env");
+        let run = fetch_command(&em, tmp.path(), &env_out, 4)
+            .output()
+            .expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(0), "{stderr}");
+        assert_eq!(read_manifest(&env_out)["account_id"], ACCOUNT);
+        assert!(
+            stderr.contains("credentials from environment (AWS_ACCESS_KEY_ID)"),
+            "{stderr}"
+        );
+
+        // An unknown profile is an error, before anything is written.
+        let nosuch = tmp.path().join("nosuch");
+        let run = fetch_command(&em, tmp.path(), &nosuch, 4)
+            .args(["--profile", "nosuch"])
+            .output()
+            .expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("--profile nosuch") && stderr.contains("~/.aws/config"),
+            "{stderr}"
+        );
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with("error:")).count(),
+            1,
+            "{stderr}"
+        );
+        assert!(!nosuch.exists());
+
+        // Another account's credentials into an export are refused, even with --refresh (the
+        // old message advised --refresh, which mixed two accounts' files).
+        let before = tree(&env_out);
+        let run = fetch_command(&em, tmp.path(), &env_out, 4)
+            .args(["--profile", "other", "--refresh"])
+            .output()
+            .expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("the export of account {ACCOUNT}"))
+                && stderr.contains(&format!("these credentials are account {OTHER}")),
+            "{stderr}"
+        );
+        assert_eq!(tree(&env_out), before, "nothing changed");
+    }
+
+    #[test]
+    fn out_must_be_new_empty_or_an_export_of_this_tool() {
+        // All refused before any AWS call: nothing listens on port 9.
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let refused = |out: &Path, extra: &[&str], needle: &str| {
+            let before = tree(out);
+            let run = fetch_at("http://127.0.0.1:9", tmp.path(), out, 4)
+                .args(extra)
+                .output()
+                .expect("fetch");
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            assert_eq!(run.status.code(), Some(2), "{stderr}");
+            assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+            assert_eq!(tree(out), before, "{} changed", out.display());
+        };
+
+        // Someone's manifest.json: not ours, never removed or overwritten.
+        let webapp = tmp.path().join("webapp");
+        std::fs::create_dir(&webapp).expect("mkdir");
+        std::fs::write(webapp.join("manifest.json"), r#"{"name":"x"}"#).expect("write");
+        refused(&webapp, &[], "not written by iam-tighten fetch");
+        refused(
+            &webapp,
+            &["--allow-non-empty"],
+            "not written by iam-tighten fetch",
+        );
+
+        // A folder with other files: only with --allow-non-empty, and never over a file of
+        // the export layout.
+        let notes = tmp.path().join("notes");
+        std::fs::create_dir(&notes).expect("mkdir");
+        std::fs::write(notes.join("notes.txt"), "mine").expect("write");
+        refused(&notes, &[], "--allow-non-empty");
+        std::fs::write(notes.join("authorization-details.json"), "{}").expect("write");
+        refused(&notes, &["--allow-non-empty"], "authorization-details.json");
+
+        // An organisation folder, without --assume-role: it would get a top-level export that
+        // hides its account folders from `report`.
+        let org = tmp.path().join("org");
+        std::fs::create_dir_all(org.join("111111111111")).expect("mkdir");
+        std::fs::write(org.join("111111111111/authorization-details.json"), "{}").expect("write");
+        refused(&org, &[], "organisation folder");
+        refused(&org, &["--allow-non-empty"], "organisation folder");
+
+        // With --assume-role, --out must not be one account's export.
+        let list = tmp.path().join("accounts.txt");
+        std::fs::write(&list, "111111111111\n").expect("write");
+        let single = tmp.path().join("single");
+        std::fs::create_dir(&single).expect("mkdir");
+        std::fs::write(single.join("authorization-details.json"), "{}").expect("write");
+        let accounts = list.to_string_lossy().into_owned();
+        refused(
+            &single,
+            &["--assume-role", "r", "--accounts", &accounts],
+            "an export of one account",
+        );
+
+        // --out inside a file: one line, the cause said once.
+        let file = tmp.path().join("file.txt");
+        std::fs::write(&file, "x").expect("write");
+        let run = fetch_at("http://127.0.0.1:9", tmp.path(), &file.join("out"), 4)
+            .output()
+            .expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert_eq!(stderr.matches("Not a directory").count(), 1, "{stderr}");
+    }
+
+    #[test]
+    fn allow_non_empty_writes_beside_files_it_leaves_alone() {
+        let Some(em) = Emulator::start(0.0) else {
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        std::fs::create_dir_all(out.join("last-accessed/roles")).expect("mkdir");
+        std::fs::write(out.join("notes.txt"), "mine").expect("write");
+        std::fs::write(out.join("last-accessed/roles/README"), "mine too").expect("write");
+        let run = fetch_command(&em, tmp.path(), &out, 4)
+            .args(["--allow-non-empty", "--no-groups"])
+            .output()
+            .expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{stderr}");
+        assert_eq!(
+            std::fs::read_to_string(out.join("notes.txt"))
+                .ok()
+                .as_deref(),
+            Some("mine")
+        );
+        assert_eq!(
+            std::fs::read_to_string(out.join("last-accessed/roles/README"))
+                .ok()
+                .as_deref(),
+            Some("mine too")
+        );
+        let files = read_manifest(&out)["files"].clone();
+        assert!(files.get("notes.txt").is_none(), "{files}");
+        // --no-groups: no group files, and no empty groups/ folder.
+        assert!(!out.join("last-accessed/groups").exists());
+        // Now ours: a rerun resumes without --allow-non-empty.
+        let run = fetch_command(&em, tmp.path(), &out, 4)
+            .output()
+            .expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("already fetched"), "{stderr}");
+        assert!(
+            out.join("last-accessed/groups/devs.json").is_file(),
+            "groups by default"
+        );
+    }
+
+    #[test]
+    fn a_lost_network_stops_the_fetch_and_leaves_it_resumable() {
+        // moto cannot lose the network: server.py's /_emulator/outage/on closes every
+        // connection without an answer until /_emulator/outage/off.
+        let Some(em) = Emulator::start(0.3) else {
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let wait_files = |dir: &Path, n: usize, child: &mut Child| {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !dir.is_dir() || last_accessed_files(dir) < n {
+                assert!(Instant::now() < deadline, "no progress");
+                assert!(
+                    child.try_wait().expect("try_wait").is_none(),
+                    "ended too early"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+
+        // 1. A short outage within the retry budget: the fetch waits, says so, and finishes.
+        let brief = tmp.path().join("brief");
+        let mut child = fetch_command(&em, tmp.path(), &brief, 1)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        wait_files(&brief, 1, &mut child);
+        em.control("outage/on");
+        std::thread::sleep(Duration::from_millis(1500));
+        em.control("outage/off");
+        let status = wait_for(&mut child, 120);
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+            .expect("read stderr");
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("the connection was closed before an answer; retrying in"),
+            "{stderr}"
+        );
+        let m = read_manifest(&brief);
+        assert_eq!(m["finished"], true);
+        let missing: Vec<_> = m["missing"].as_object().expect("missing").keys().collect();
+        assert_eq!(
+            missing,
+            ["role/legacy-batch"],
+            "a lost connection is not missing data"
+        );
+
+        // 2. An outage longer than the budget: exit 2, one clear message, the export unfinished
+        //    (no principal recorded as missing), resumable.
+        let lost = tmp.path().join("lost");
+        let mut child = fetch_with(&em.url, tmp.path(), &lost, 1, &[("--retry-budget", "2")])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        wait_files(&lost, 2, &mut child);
+        em.control("outage/on");
+        let started = Instant::now();
+        let status = wait_for(&mut child, 60);
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+            .expect("read stderr");
+        assert_eq!(status.code(), Some(2), "{stderr}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+        let error: Vec<_> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(error.len(), 1, "{stderr}");
+        assert!(
+            error[0].contains("cannot reach") && error[0].contains(&em.url),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("is unfinished: rerun the same command to resume"),
+            "{stderr}"
+        );
+        assert!(stderr.len() < 8_000, "{} bytes of stderr", stderr.len());
+        assert_no_debug_dump(&stderr);
+        let m = read_manifest(&lost);
+        assert_eq!(m["finished"], false, "{m}");
+        assert!(m.get("missing").is_none(), "{m}");
+        let outcome = m["runs"][0]["outcome"].as_str().unwrap_or_default();
+        assert!(
+            outcome.starts_with("stopped: ") && outcome.contains("cannot reach"),
+            "{m}"
+        );
+
+        em.control("outage/off");
+        let run = fetch_command(&em, tmp.path(), &lost, 2)
+            .output()
+            .expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("already fetched"), "{stderr}");
+        let m = read_manifest(&lost);
+        assert_eq!(m["finished"], true);
+        assert_eq!(m["runs"].as_array().map(Vec::len), Some(2));
+        load_export(&lost, &LoadOptions::default()).expect("load_export");
+    }
+
+    #[test]
+    fn refresh_keeps_nothing_the_account_no_longer_has() {
+        let Some(em) = Emulator::start(0.0) else {
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let run = fetch_command(&em, tmp.path(), &out, 4)
+            .output()
+            .expect("fetch");
+        assert_eq!(run.status.code(), Some(1));
+        assert!(
+            out.join("last-accessed/roles/readonly-audit.json")
+                .is_file()
+        );
+
+        let deleted = StdCommand::new(venv_bin("python"))
+            .args([
+                "-c",
+                "import sys, boto3; i = boto3.client('iam', endpoint_url=sys.argv[1], \
+                 region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test'); \
+                 i.delete_role_policy(RoleName='readonly-audit', PolicyName='audit'); \
+                 i.delete_role(RoleName='readonly-audit')",
+                &em.url,
+            ])
+            .output()
+            .expect("boto3");
+        assert!(
+            deleted.status.success(),
+            "{}",
+            String::from_utf8_lossy(&deleted.stderr)
+        );
+
+        let generated = em.calls("Generate", "user/alice");
+        let run = fetch_command(&em, tmp.path(), &out, 4)
+            .arg("--refresh")
+            .output()
+            .expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{stderr}");
+        // Everything fetched again: nothing kept, a new job for a principal that did not change.
+        assert!(
+            stderr.contains("6 principals (5 fetched, 0 kept from an earlier run, 1 missing"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("files of the earlier snapshot"), "{stderr}");
+        assert_eq!(em.calls("Generate", "user/alice"), generated + 1);
+        assert!(
+            !out.join("last-accessed/roles/readonly-audit.json").exists(),
+            "{stderr}"
+        );
+        let gaad = std::fs::read_to_string(out.join("authorization-details.json")).expect("gaad");
+        assert!(!gaad.contains("readonly-audit"));
+        let m = read_manifest(&out);
+        let files = m["files"].as_object().expect("files");
+        assert!(!files.keys().any(|k| k.contains("readonly-audit")), "{m}");
+        assert_eq!(
+            files.len(),
+            tree(&out).len() - 1,
+            "every file but the manifest: {m}"
+        );
+        assert_eq!(
+            m["runs"].as_array().map(Vec::len),
+            Some(1),
+            "a refresh starts anew"
+        );
+        assert_eq!(m["runs"][0]["refresh"], true);
+        load_export(&out, &LoadOptions::default()).expect("load_export");
+    }
+
+    #[test]
+    fn a_resume_keeps_only_finished_jobs_of_principals_in_the_snapshot() {
+        let Some(em) = Emulator::start(0.0) else {
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let run = fetch_command(&em, tmp.path(), &out, 4)
+            .output()
+            .expect("fetch");
+        assert_eq!(run.status.code(), Some(1));
+        let before = tree(&out);
+
+        // Damage the export as an interrupted copy or a hand edit would.
+        let roles = out.join("last-accessed/roles");
+        let deployer = &before["last-accessed/roles/app-deployer.json"];
+        std::fs::write(
+            roles.join("app-deployer.json"),
+            &deployer[..deployer.len() / 2],
+        )
+        .expect("truncate");
+        let audit = String::from_utf8_lossy(&before["last-accessed/roles/readonly-audit.json"])
+            .replace("COMPLETED", "IN_PROGRESS");
+        std::fs::write(roles.join("readonly-audit.json"), audit).expect("write");
+        std::fs::write(
+            roles.join("ghost.json"),
+            &before["last-accessed/roles/flaky-batch.json"],
+        )
+        .expect("write");
+        std::fs::write(out.join("credential-report.csv"), "half a re").expect("write");
+
+        let run = fetch_command(&em, tmp.path(), &out, 4)
+            .output()
+            .expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{stderr}");
+        for needle in [
+            "app-deployer.json: truncated JSON",
+            "readonly-audit.json: JobStatus is IN_PROGRESS",
+            "ghost.json: role/ghost is not in authorization-details.json",
+            "credential-report.csv: does not start",
+        ] {
+            assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+        }
+        let after = tree(&out);
+        assert_eq!(
+            before.keys().collect::<Vec<_>>(),
+            after.keys().collect::<Vec<_>>()
+        );
+        for (path, bytes) in &before {
+            if path != "manifest.json" {
+                assert!(bytes == &after[path], "{path} differs");
+            }
+        }
+        load_export(&out, &LoadOptions::default()).expect("load_export");
+    }
+
+    /// A tiny HTTP server on a free loopback port that answers every request with `answer`.
+    fn serve(answer: &'static str) -> String {
+        use std::io::{Read, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut stream = stream;
+                let mut buf = [0u8; 8192];
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn each_cause_gets_its_own_one_line_message() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let fails = |url: &str, needles: &[&str]| {
+            let out = tmp.path().join("out");
+            let started = Instant::now();
+            // The tests' retry budget is 30 s; at the start at most 10 s are spent retrying.
+            let run = fetch_at(url, tmp.path(), &out, 4).output().expect("fetch");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{:?}",
+                started.elapsed()
+            );
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            assert_eq!(run.status.code(), Some(2), "{url}: {stderr}");
+            let errors: Vec<_> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+            assert_eq!(errors.len(), 1, "{url}: {stderr}");
+            for needle in needles {
+                assert!(errors[0].contains(needle), "{needle:?} not in {stderr}");
+            }
+            assert_no_debug_dump(&stderr);
+            assert!(!tmp.path().join("out").exists(), "nothing written");
+            errors[0].to_string()
+        };
+        let closed = {
+            let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+            format!("http://{}", l.local_addr().expect("addr"))
+        };
+        let refused = fails(&closed, &["cannot reach", &closed, "connection refused"]);
+        let page = serve(
+            "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 22\r\n\
+             Connection: close\r\n\r\n<html>not found</html>",
+        );
+        let not_aws = fails(
+            &page,
+            &["HTTP 404", "not an AWS API response", "--endpoint-url"],
+        );
+        let tls = fails(
+            &page.replace("http://", "https://"),
+            &["TLS", "SSL_CERT_FILE"],
+        );
+        let scheme = fails(
+            page.trim_start_matches("http://"),
+            &["is not an http:// or https:// URL", "http://127.0.0.1:5000"],
+        );
+        // Each cause is told apart; none blames the credentials.
+        for e in [&refused, &not_aws, &tls, &scheme] {
+            assert!(!e.contains("credentials"), "{e}");
+        }
+
+        // No credentials at all: that, and what to check.
+        let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("iam-tighten"));
+        cmd.env_clear()
+            .env("HOME", tmp.path())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", tmp.path().join("none"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", tmp.path().join("none"))
+            .args(["fetch", "--endpoint-url", &closed, "--out"])
+            .arg(tmp.path().join("out"));
+        let run = cmd.output().expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.starts_with("error: no usable AWS credentials")
+                && stderr.contains("AWS_ACCESS_KEY_ID"),
+            "{stderr}"
+        );
+        assert_no_debug_dump(&stderr);
+    }
+
+    #[test]
+    fn a_closed_stderr_does_not_stop_the_fetch() {
+        // `fetch … 2>&1 | head -3`: the reader goes away after a line.
+        let Some(em) = Emulator::start(0.0) else {
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let mut child = fetch_command(&em, tmp.path(), &out, 4)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut first = String::new();
+        {
+            let mut reader = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+            std::io::BufRead::read_line(&mut reader, &mut first).expect("read a line");
+        } // the pipe's read end is closed here
+        let status = wait_for(&mut child, 120);
+        assert!(first.starts_with("fetch: account"), "{first}");
+        assert_eq!(
+            status.code(),
+            Some(1),
+            "not a panic (101): the export is written"
+        );
+        assert_eq!(read_manifest(&out)["finished"], true);
+        load_export(&out, &LoadOptions::default()).expect("load_export");
+    }
+
+    #[test]
+    fn a_principal_throttled_for_ever_costs_its_retry_budget_and_says_so() {
+        // moto never throttles: server.py's --always-throttle makes every Generate call for
+        // this role answer Throttling.
+        const ROLE: &str = "role/readonly-audit";
+        let Some(em) = Emulator::start_with(0.0, &["--always-throttle", ROLE], &[]) else {
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let started = Instant::now();
+        let run = fetch_with(
+            &em.url,
+            tmp.path(),
+            &out,
+            4,
+            &[("--retry-budget", "2"), ("--backoff-ms", "50")],
+        )
+        .output()
+        .expect("fetch");
+        let took = started.elapsed();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{stderr}");
+        assert!(took < Duration::from_secs(30), "{took:?}");
+        // What is being waited on is printed, even without a terminal.
+        assert!(
+            stderr.contains(&format!(
+                "fetch: {ROLE}: GenerateServiceLastAccessedDetails: Throttling: Rate exceeded; \
+                 retrying in"
+            )),
+            "{stderr}"
+        );
+        // The reason says the real number of requests: the emulator counted them.
+        let requests = em.calls("Generate", ROLE);
+        assert!(requests > 2, "{requests}");
+        let m = read_manifest(&out);
+        let reason = m["missing"][ROLE].as_str().unwrap_or_default();
+        assert!(
+            reason.starts_with(&format!(
+                "GenerateServiceLastAccessedDetails: Throttling: Rate exceeded (gave up after \
+                 {requests} requests over "
+            )),
+            "{reason} ({requests} requests)"
+        );
     }
 }

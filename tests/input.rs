@@ -680,3 +680,88 @@ fn cli_strict_warnings() {
         .code(2)
         .stderr(contains("failed-role.json"));
 }
+
+// ---- exports written by `iam-tighten fetch` -------------------------------------------------
+
+/// Copies a fixture folder into a temporary folder (to change it without touching the fixture).
+fn copy_fixture(rel: &str, to: &Path) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
+            let path = entry.path();
+            let target = to.join(entry.file_name());
+            if path.is_dir() {
+                copy(&path, &target);
+            } else {
+                std::fs::copy(&path, &target).expect("copy");
+            }
+        }
+    }
+    copy(&fixture(rel), to);
+}
+
+#[test]
+fn an_unfinished_fetch_is_a_warning() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let export = tmp.path().join("export");
+    copy_fixture("cli-v1", &export);
+    // What `iam-tighten fetch` writes before its first AWS call and leaves when interrupted.
+    std::fs::write(
+        export.join("manifest.json"),
+        r#"{"account_id": "123456789012", "partition": "aws", "finished": false,
+            "tool": "iam-tighten 0.1.0", "runs": [{"started": "2026-11-20T09:00:00Z"}]}"#,
+    )
+    .expect("write manifest");
+    let e = load_export(&export, &LoadOptions::default()).expect("load");
+    let unfinished: Vec<_> = e
+        .warnings
+        .iter()
+        .filter(|w| w.code == "fetch_unfinished")
+        .collect();
+    assert_eq!(unfinished.len(), 1, "{:?}", e.warnings);
+    assert_eq!(unfinished[0].file.as_deref(), Some("manifest.json"));
+    assert!(unfinished[0].message.contains("did not finish"));
+    let err = load_export(&export, &LoadOptions { strict: true }).expect_err("strict");
+    assert!(err.to_string().contains("fetch_unfinished"), "{err}");
+
+    // A finished fetch, an older manifest without `finished`, and an export made with the AWS
+    // CLI script (no manifest at all) are not unfinished.
+    for rel in ["cli-v1", "cli-v2"] {
+        let e = load(rel);
+        assert!(
+            !e.warnings.iter().any(|w| w.code == "fetch_unfinished"),
+            "{rel}: {:?}",
+            e.warnings
+        );
+    }
+    std::fs::write(
+        export.join("manifest.json"),
+        r#"{"account_id": "123456789012", "finished": true, "tool": "iam-tighten 0.1.0"}"#,
+    )
+    .expect("write manifest");
+    let e = load_export(&export, &LoadOptions::default()).expect("load");
+    assert!(!e.warnings.iter().any(|w| w.code == "fetch_unfinished"));
+
+    // Stopped before authorization-details.json was written: the error says why.
+    let early = tmp.path().join("early");
+    std::fs::create_dir(&early).expect("mkdir");
+    std::fs::write(
+        early.join("manifest.json"),
+        r#"{"account_id": "123456789012", "finished": false, "tool": "iam-tighten 0.1.0"}"#,
+    )
+    .expect("write manifest");
+    let err = load_export(&early, &LoadOptions::default()).expect_err("no GAAD");
+    assert_input(&err, "authorization-details.json", "did not finish");
+}
+
+#[test]
+fn a_folder_that_is_both_an_export_and_an_organisation_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let both = tmp.path().join("org");
+    copy_fixture("cli-v1", &both);
+    copy_fixture("org/a-production", &both.join("222222222222"));
+    let err = load_exports(std::slice::from_ref(&both), &LoadOptions::default()).expect_err("both");
+    assert_input(&err, "org", "both an export");
+    assert!(err.to_string().contains("222222222222"), "{err}");
+    report_fails(&[&both], "organisation folder");
+}

@@ -1,10 +1,14 @@
 //! `iam-tighten fetch`: flags → [`FetchConfig`], run, print a summary.
 //!
 //! Exit codes: 0 the export is complete; 1 it was written but some principals (or the
-//! credential report) are missing, listed in `manifest.json`; 2 usage, credentials, permission or
-//! I/O error. A build without the `fetch` feature has no network code and exits 2.
+//! credential report) are missing, listed in `manifest.json`; 2 usage, credentials, permission,
+//! network or I/O error (after a lost network the export is unfinished and a rerun resumes it).
+//! A build without the `fetch` feature has no network code and exits 2.
 //! With `--assume-role` (several accounts): 0 every account complete; 1 an account failed or is
-//! incomplete (see `OUT/fetch-summary.json`); 2 nothing could start (e.g. a bad accounts file).
+//! incomplete (see `OUT/fetch-summary.json`); 2 nothing could start, or the network was lost.
+//!
+//! Everything is printed with `fetch::say`, which ignores a closed stderr, and errors are
+//! printed here rather than by `main`: `fetch … 2>&1 | head -3` must neither stop nor crash it.
 
 use std::process::ExitCode;
 
@@ -23,7 +27,7 @@ pub fn run(_args: FetchArgs) -> anyhow::Result<ExitCode> {
 pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     use std::time::Duration;
 
-    use iam_tighten::fetch::{self, FetchConfig};
+    use iam_tighten::fetch::{self, FetchConfig, say};
 
     let mut cfg = FetchConfig::new(args.out);
     cfg.profile = args.profile;
@@ -31,10 +35,11 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     cfg.endpoint_url = args.endpoint_url;
     cfg.concurrency = usize::from(args.concurrency);
     cfg.refresh = args.refresh;
-    cfg.groups = args.groups;
+    cfg.groups = !args.no_groups;
+    cfg.allow_non_empty = args.allow_non_empty;
     cfg.job_timeout = Duration::from_secs(args.job_timeout);
-    cfg.max_attempts = args.max_attempts;
-    cfg.adaptive_retry = args.retry_mode == "adaptive";
+    cfg.retry_budget = Duration::from_secs(args.retry_budget);
+    cfg.adaptive_retry = args.retry_mode == crate::cli::RetryMode::Adaptive;
     cfg.poll_interval = Duration::from_millis(args.poll_interval_ms.max(1));
     cfg.max_poll_interval = cfg.max_poll_interval.max(cfg.poll_interval);
     cfg.backoff.base = Duration::from_millis(args.backoff_ms.max(1));
@@ -50,68 +55,89 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
             role_name,
             accounts,
         };
-        return multi_account(&multi);
+        return Ok(multi_account(&multi));
     }
 
-    let summary = fetch::fetch(&cfg)?;
-    eprintln!(
-        "fetch: wrote {}: account {}, {} principals ({} fetched, {} kept from an earlier run, {} missing), \
-         created {} (from {:?})",
+    let summary = match fetch::fetch(&cfg) {
+        Ok(summary) => summary,
+        Err(e) => return Ok(failed(&e)),
+    };
+    say(&format!(
+        "fetch: wrote {}: account {}, {} principals ({} fetched, {} kept from an earlier run, \
+         {} missing{}), created {} (from {:?})",
         summary.out.display(),
         summary.account_id,
         summary.principals,
         summary.fetched,
         summary.skipped,
         summary.missing.len(),
+        if summary.removed > 0 {
+            format!(", {} stale files removed", summary.removed)
+        } else {
+            String::new()
+        },
         summary
             .created
             .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         summary.created_from,
-    );
+    ));
     if summary.missing.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("fetch: incomplete export; not fetched (rerun with the same --out to retry them):");
+    say("fetch: incomplete export; not fetched (rerun with the same --out to retry them):");
     for (what, why) in &summary.missing {
-        eprintln!("  {what}: {why}");
+        say(&format!("  {what}: {why}"));
     }
     Ok(ExitCode::from(1))
 }
 
-/// `--assume-role` with `--accounts`/`--organization`: exit 0 when every account is complete,
-/// 1 when one failed or is incomplete, 2 when nothing could start.
+/// Prints a fetch error (one line, plus an indented hint line where there is one) and gives
+/// exit code 2.
 #[cfg(feature = "fetch")]
-fn multi_account(multi: &iam_tighten::fetch::MultiConfig) -> anyhow::Result<ExitCode> {
-    use iam_tighten::fetch;
+fn failed(e: &iam_tighten::fetch::FetchError) -> ExitCode {
+    iam_tighten::fetch::say(&format!("error: {e}"));
+    ExitCode::from(2)
+}
 
-    let summary = fetch::fetch_accounts(multi)?;
+/// `--assume-role` with `--accounts`/`--organization`: exit 0 when every account is complete,
+/// 1 when one failed or is incomplete, 2 when nothing could start or the network was lost.
+#[cfg(feature = "fetch")]
+fn multi_account(multi: &iam_tighten::fetch::MultiConfig) -> ExitCode {
+    use iam_tighten::fetch::{self, say};
+
+    let summary = match fetch::fetch_accounts(multi) {
+        Ok(summary) => summary,
+        Err(e) => return failed(&e),
+    };
     let incomplete: Vec<_> = summary
         .done
         .iter()
         .filter(|d| !d.missing.is_empty())
         .collect();
-    eprintln!(
-        "fetch: wrote {}: {} accounts done ({} incomplete), {} failed; see {}",
+    say(&format!(
+        "fetch: wrote {}: {} accounts done ({} incomplete), {} failed, {} skipped (not ACTIVE); \
+         see {}",
         summary.out.display(),
         summary.done.len(),
         incomplete.len(),
         summary.failed.len(),
+        summary.skipped.len(),
         summary.out.join(fetch::SUMMARY_FILE).display(),
-    );
+    ));
     for d in &incomplete {
         for (what, why) in &d.missing {
-            eprintln!("  {}: {what}: {why}", d.account_id);
+            say(&format!("  {}: {what}: {why}", d.account_id));
         }
     }
     for (account, why) in &summary.failed {
-        eprintln!("  account {account} FAILED: {why}");
+        say(&format!("  account {account} FAILED: {why}"));
     }
     if summary.failed.is_empty() && incomplete.is_empty() {
-        Ok(ExitCode::SUCCESS)
+        ExitCode::SUCCESS
     } else {
-        eprintln!(
-            "fetch: rerun the same command to retry what is missing (finished principals are kept)"
+        say(
+            "fetch: rerun the same command to retry what is missing (finished principals are kept)",
         );
-        Ok(ExitCode::from(1))
+        ExitCode::from(1)
     }
 }

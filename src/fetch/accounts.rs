@@ -16,10 +16,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::error::{FetchError, Result};
-use super::{FetchConfig, FetchSummary, client, retry, store};
+use super::progress::{Console, say};
+use super::retry::{Retrier, Severity};
+use super::store::{self, SUMMARY_FILE};
+use super::{Ctx, FetchConfig, FetchSummary, client};
 
-/// The summary file written at the top of the organisation folder.
-pub const SUMMARY_FILE: &str = "fetch-summary.json";
 /// `RoleSessionName` of every assumed-role session (shows in the member accounts' CloudTrail).
 const SESSION_NAME: &str = "iam-tighten-fetch";
 
@@ -49,6 +50,9 @@ pub struct AccountsSummary {
     pub done: Vec<FetchSummary>,
     /// Account id → why it was not fetched.
     pub failed: BTreeMap<String, String>,
+    /// Accounts of the organisation left out because they are not ACTIVE: id → state
+    /// (`SUSPENDED`, `PENDING_CLOSURE`).
+    pub skipped: BTreeMap<String, String>,
 }
 
 /// Reads an `--accounts` file: one 12-digit account id per line (surrounding spaces allowed),
@@ -87,10 +91,11 @@ fn is_account_id(id: &str) -> bool {
     id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Fetches every account. Errors only for what stops all accounts (the accounts file, the base
-/// credentials, listing the organisation, writing the summary); a failed account is in `failed`.
+/// Fetches every account. Errors only for what stops all accounts (the accounts file, `--out`,
+/// the base credentials, listing the organisation, a lost network, writing the summary); a
+/// failed account is in `failed`.
 pub fn fetch_accounts(m: &MultiConfig) -> Result<AccountsSummary> {
-    // The file is checked before any network call.
+    // The file and --out are checked before any network call.
     let listed = match &m.accounts {
         AccountSource::File(path) => Some(read_accounts_file(path)?),
         AccountSource::Organization => None,
@@ -101,6 +106,7 @@ pub fn fetch_accounts(m: &MultiConfig) -> Result<AccountsSummary> {
             m.role_name
         )));
     }
+    store::check_organisation_out(&m.fetch.out, m.fetch.allow_non_empty)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -110,61 +116,95 @@ pub fn fetch_accounts(m: &MultiConfig) -> Result<AccountsSummary> {
 
 async fn run(m: &MultiConfig, listed: Option<Vec<String>>) -> Result<AccountsSummary> {
     let cfg = &m.fetch;
+    let console = Console::default();
     let base = client::base_config(cfg).await?;
-    let base_clients = client::Clients::new(&base);
-    let who = client::identity(&base_clients.sts, &cfg.backoff).await?;
-    let accounts = match listed {
-        Some(accounts) => accounts,
-        None => organization_accounts(&base, cfg).await?,
+    let base_clients = client::Clients::new(&base.sdk);
+    let who = super::caller_identity(cfg, &base_clients, &base.endpoint, &console).await?;
+    say(&format!(
+        "fetch: base credentials: account {} ({}) as {}, credentials from {}",
+        who.account_id, who.partition, who.arn, base.credentials_from
+    ));
+    let ctx = Ctx {
+        endpoint: base.endpoint.clone(),
+        console,
     };
-    eprintln!(
-        "fetch: {} accounts as {} (role {}) into {}",
-        accounts.len(),
-        who.arn,
-        m.role_name,
-        cfg.out.display()
-    );
-    std::fs::create_dir_all(&cfg.out)
-        .map_err(|e| FetchError::io(&cfg.out, "cannot create folder", e))?;
-
     let mut summary = AccountsSummary {
         out: cfg.out.clone(),
         done: Vec::new(),
         failed: BTreeMap::new(),
+        skipped: BTreeMap::new(),
     };
+    let accounts = match listed {
+        Some(accounts) => accounts,
+        None => {
+            let (active, skipped) = organization_accounts(&base.sdk, cfg, &ctx).await?;
+            for (account, state) in &skipped {
+                say(&format!(
+                    "fetch: skipping account {account}: it is {state}, not ACTIVE \
+                     (organizations:ListAccounts); only ACTIVE accounts can be fetched"
+                ));
+            }
+            summary.skipped = skipped;
+            active
+        }
+    };
+    say(&format!(
+        "fetch: {} accounts with role {} into {}",
+        accounts.len(),
+        m.role_name,
+        cfg.out.display()
+    ));
+    std::fs::create_dir_all(&cfg.out)
+        .map_err(|e| FetchError::io(&cfg.out, "cannot create folder", e))?;
+
     for (n, account) in accounts.iter().enumerate() {
         let role_arn = format!(
             "arn:{}:iam::{account}:role/{}",
             who.partition,
             m.role_name.trim_matches('/')
         );
-        eprintln!(
+        say(&format!(
             "fetch: [{}/{}] account {account}: assuming {role_arn}",
             n + 1,
             accounts.len()
-        );
-        let sdk = client::assumed_config(&base, &role_arn, SESSION_NAME).await;
-        let clients = client::Clients::new(&sdk);
+        ));
         let mut account_cfg = cfg.clone();
         account_cfg.out = cfg.out.join(account);
-        let fetched = match assume(&clients, &role_arn).await {
-            Ok(()) => super::run(&account_cfg, &clients, Some((account, &role_arn))).await,
+        let fetched = match store::check_out(&account_cfg.out, cfg.allow_non_empty) {
             Err(e) => Err(e),
+            Ok(out) => {
+                let sdk = client::assumed_config(&base.sdk, &role_arn, SESSION_NAME).await;
+                let clients = client::Clients::new(&sdk);
+                match assume(&clients, account, &role_arn, cfg, &ctx).await {
+                    Ok(session) => {
+                        say(&format!("fetch: account {account} as {}", session.arn));
+                        super::run(&account_cfg, &clients, &session, out, &ctx).await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
         };
         match fetched {
             Ok(done) => {
-                eprintln!(
+                say(&format!(
                     "fetch: account {account}: {} principals ({} fetched, {} kept, {} missing)",
                     done.principals,
                     done.fetched,
                     done.skipped,
                     done.missing.len()
-                );
+                ));
                 summary.done.push(done);
+            }
+            Err(e) if e.stops_everything() => {
+                summary.failed.insert(account.clone(), e.to_string());
+                write_summary(m, &summary)?;
+                return Err(e);
             }
             Err(e) => {
                 let reason = e.to_string();
-                eprintln!("fetch: account {account} FAILED (the others go on): {reason}");
+                say(&format!(
+                    "fetch: account {account} FAILED (the others go on): {reason}"
+                ));
                 summary.failed.insert(account.clone(), reason);
             }
         }
@@ -173,67 +213,108 @@ async fn run(m: &MultiConfig, listed: Option<Vec<String>>) -> Result<AccountsSum
     Ok(summary)
 }
 
-/// Starts the account's role session (the first call resolves the assumed-role credentials) and
-/// turns a refused `sts:AssumeRole` into a short reason: code and message, not the SDK's chain.
-async fn assume(clients: &client::Clients, role_arn: &str) -> Result<()> {
+/// Starts the account's role session (the first call resolves the assumed-role credentials),
+/// returns its identity, and checks it is the account asked for. A refused `sts:AssumeRole`
+/// becomes a short reason (code and message, not the SDK's chain).
+async fn assume(
+    clients: &client::Clients,
+    account: &str,
+    role_arn: &str,
+    cfg: &FetchConfig,
+    ctx: &Ctx,
+) -> Result<client::Identity> {
     use aws_sdk_sts::config::http::HttpResponse;
     use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
     use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 
-    let Err(err) = clients.sts.get_caller_identity().send().await else {
-        return Ok(());
-    };
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
-    while let Some(e) = source {
-        if let Some(refused) = e.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>() {
-            let code = refused.code().unwrap_or("error");
-            let message = refused.message().unwrap_or("no message");
-            let what = format!("sts:AssumeRole into {role_arn} refused: {code}: {message}");
-            return Err(if code.starts_with("AccessDenied") {
-                FetchError::AccessDenied(what)
-            } else {
-                FetchError::Aws(what)
-            });
+    if let Err(err) = clients.sts.get_caller_identity().send().await {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+        while let Some(e) = source {
+            if let Some(refused) = e.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>() {
+                if let SdkError::ServiceError(_) = refused {
+                    let code = refused.code().unwrap_or("error");
+                    let message = refused.message().unwrap_or("no message");
+                    let what = format!("sts:AssumeRole into {role_arn} refused: {code}: {message}");
+                    return Err(if code.starts_with("AccessDenied") {
+                        FetchError::AccessDenied(what)
+                    } else {
+                        FetchError::Aws(what)
+                    });
+                }
+                break;
+            }
+            source = e.source();
         }
-        source = e.source();
+        // Anything else (a lost connection): the identity call below retries and explains it.
     }
-    Err(FetchError::Aws(format!(
-        "sts:AssumeRole into {role_arn}, then GetCallerIdentity: {}",
-        aws_smithy_types::error::display::DisplayErrorContext(&err)
-    )))
+    let mut retrier = Retrier::new(
+        format!("account {account}"),
+        cfg.backoff,
+        cfg.retry_budget,
+        &ctx.console,
+    );
+    let who = client::identity(&clients.sts, &mut retrier)
+        .await
+        .map_err(|e| match e {
+            client::IdentityError::Call(e) if e.severity() == Severity::Network => {
+                super::fatal(&e, &ctx.endpoint, Some(&cfg.out))
+            }
+            client::IdentityError::Call(e) => FetchError::AccessDenied(format!(
+                "sts:AssumeRole into {role_arn}, then {}",
+                e.describe(&ctx.endpoint)
+            )),
+            client::IdentityError::Invalid(message) => FetchError::Setup(message),
+        })?;
+    if who.account_id != account {
+        return Err(FetchError::Setup(format!(
+            "the session of {role_arn} is in account {}, not {account}",
+            who.account_id
+        )));
+    }
+    Ok(who)
 }
 
-/// The organisation's ACTIVE accounts, every page of `ListAccounts`, sorted.
+/// The organisation's accounts, every page of `ListAccounts`: the ACTIVE ones (sorted), and the
+/// others with their state.
 async fn organization_accounts(
     base: &aws_config::SdkConfig,
     cfg: &FetchConfig,
-) -> Result<Vec<String>> {
+    ctx: &Ctx,
+) -> Result<(Vec<String>, BTreeMap<String, String>)> {
     let org = aws_sdk_organizations::Client::new(base);
+    let mut retrier = Retrier::new("organization", cfg.backoff, cfg.retry_budget, &ctx.console);
     let mut accounts = Vec::new();
+    let mut skipped = BTreeMap::new();
     let mut token: Option<String> = None;
     for _ in 0..super::MAX_PAGES {
-        let page = retry::call("ListAccounts", &cfg.backoff, || {
-            org.list_accounts().set_next_token(token.clone()).send()
-        })
-        .await
-        .map_err(|e| {
-            if e.is_access_denied()
-                || e.code.as_deref() == Some("AWSOrganizationsNotInUseException")
-            {
-                FetchError::AccessDenied(format!(
-                    "{e}\n  --organization needs organizations:ListAccounts in the management \
-                     (or a delegated administrator) account"
-                ))
-            } else {
-                FetchError::Aws(e.to_string())
-            }
-        })?;
+        let page = retrier
+            .call("ListAccounts", || {
+                org.list_accounts().set_next_token(token.clone()).send()
+            })
+            .await
+            .map_err(|e| {
+                if e.is_access_denied() || e.code() == Some("AWSOrganizationsNotInUseException") {
+                    FetchError::AccessDenied(format!(
+                        "{}\n  --organization needs organizations:ListAccounts in the management \
+                         (or a delegated administrator) account",
+                        e.describe(&ctx.endpoint)
+                    ))
+                } else {
+                    super::fatal(&e, &ctx.endpoint, None)
+                }
+            })?;
         for account in page.accounts() {
-            if is_active(account)
-                && let Some(id) = account.id()
-                && is_account_id(id)
-            {
-                accounts.push(id.to_string());
+            let Some(id) = account.id().filter(|id| is_account_id(id)) else {
+                continue;
+            };
+            match state(account) {
+                Some(state) if state == "ACTIVE" => accounts.push(id.to_string()),
+                state => {
+                    skipped.insert(
+                        id.to_string(),
+                        state.unwrap_or_else(|| "without a state".into()),
+                    );
+                }
             }
         }
         token = page.next_token().map(str::to_string);
@@ -248,17 +329,16 @@ async fn organization_accounts(
             "ListAccounts returned no ACTIVE account".into(),
         ));
     }
-    Ok(accounts)
+    Ok((accounts, skipped))
 }
 
-/// ACTIVE by `State` (the newer field), else by the older `Status`.
+/// The account's `State` (the newer field), else its older `Status`.
 #[allow(deprecated)]
-fn is_active(account: &aws_sdk_organizations::types::Account) -> bool {
-    use aws_sdk_organizations::types::{AccountState, AccountStatus};
+fn state(account: &aws_sdk_organizations::types::Account) -> Option<String> {
     match (account.state(), account.status()) {
-        (Some(state), _) => *state == AccountState::Active,
-        (None, Some(status)) => *status == AccountStatus::Active,
-        (None, None) => false,
+        (Some(state), _) => Some(state.as_str().to_string()),
+        (None, Some(status)) => Some(status.as_str().to_string()),
+        (None, None) => None,
     }
 }
 
@@ -269,6 +349,8 @@ struct SummaryFile<'a> {
     tool: String,
     done: BTreeMap<&'a str, DoneAccount>,
     failed: &'a BTreeMap<String, String>,
+    /// Accounts of the organisation that are not ACTIVE, with their state.
+    skipped: &'a BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -308,11 +390,12 @@ fn write_summary(m: &MultiConfig, s: &AccountsSummary) -> Result<()> {
             })
             .collect(),
         failed: &s.failed,
+        skipped: &s.skipped,
     };
     let mut bytes = serde_json::to_vec_pretty(&file)
         .map_err(|e| FetchError::Aws(format!("cannot serialize the summary: {e}")))?;
     bytes.push(b'\n');
-    store::write_atomic(&s.out.join(SUMMARY_FILE), &bytes)
+    store::Layout::new(&s.out).write(&s.out.join(SUMMARY_FILE), &bytes)
 }
 
 #[cfg(test)]

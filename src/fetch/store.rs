@@ -1,12 +1,26 @@
-//! The export folder on disk: atomic writes, resume, and `manifest.json` (written last).
+//! The export folder on disk: which `--out` folders fetch may write into, atomic writes, what a
+//! resume keeps, and `manifest.json`.
+//!
+//! **Ownership.** `fetch` writes only into a folder that is new or empty, or that holds a
+//! `manifest.json` written by `iam-tighten fetch` (finished or not): such a folder is an export of
+//! this tool, and the files of the export layout in it (`authorization-details.json`,
+//! `credential-report.csv`, `manifest.json`, `last-accessed/{roles,users,groups}/*.json`, our
+//! hidden temporaries) are ours to replace or remove. Any other file is never changed. With
+//! `--allow-non-empty` a folder holding other files is accepted too, as long as none of them is
+//! a file of the export layout.
+//!
+//! **The manifest is written first and last.** Before the first AWS call that writes anything,
+//! `manifest.json` is written with `"finished": false` and the run's start time; at the end it is
+//! written again with `"finished": true`, the SHA-256 of every file and `missing`. An export whose
+//! manifest says `"finished": false` is an unfinished fetch (interrupted, or stopped by a lost
+//! network), and `report` warns about it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::SecondsFormat;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::{FetchError, Result};
@@ -15,6 +29,10 @@ use crate::model::Timestamp;
 
 /// Our temporary files start with this (hidden, so readers skip them; removed on the next run).
 const TEMP_PREFIX: &str = ".iam-tighten-tmp.";
+/// What a manifest's `tool` starts with when `iam-tighten fetch` wrote it.
+const TOOL_PREFIX: &str = "iam-tighten ";
+/// The multi-account summary at the top of an organisation folder.
+pub const SUMMARY_FILE: &str = "fetch-summary.json";
 
 /// Principal kinds we write last-accessed files for, with their folder under `last-accessed/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -51,41 +69,30 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// Creates the folders and removes our stale temporary files.
-    pub fn prepare(root: &Path) -> Result<Layout> {
-        let layout = Layout {
+    pub fn new(root: &Path) -> Layout {
+        Layout {
             root: root.to_path_buf(),
-        };
-        for kind in Kind::ALL {
-            let dir = layout.kind_dir(kind);
-            fs::create_dir_all(&dir)
-                .map_err(|e| FetchError::io(&dir, "cannot create folder", e))?;
         }
-        let mut dirs = vec![layout.root.clone()];
-        dirs.extend(Kind::ALL.map(|k| layout.kind_dir(k)));
+    }
+
+    /// Creates the folder and removes our stale temporary files. Sub-folders are created when
+    /// a file is written into them (no empty `groups/` for an account without groups).
+    pub fn prepare(&self) -> Result<()> {
+        fs::create_dir_all(&self.root)
+            .map_err(|e| FetchError::io(&self.root, "cannot create folder", e))?;
+        let mut dirs = vec![self.root.clone()];
+        dirs.extend(Kind::ALL.map(|k| self.kind_dir(k)));
         for dir in dirs {
-            let entries = fs::read_dir(&dir).map_err(|e| FetchError::io(&dir, "cannot list", e))?;
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
             for entry in entries.flatten() {
                 if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
                     let _ = fs::remove_file(entry.path());
                 }
             }
         }
-        Ok(layout)
-    }
-
-    /// Removes the old manifest before anything is written: its presence means "a fetch
-    /// finished here", and it is written again at the end.
-    pub fn remove_manifest(&self) -> Result<()> {
-        let manifest = self.root.join(MANIFEST);
-        match fs::remove_file(&manifest) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(FetchError::io(
-                manifest,
-                "cannot remove the old manifest",
-                e,
-            )),
-            _ => Ok(()),
-        }
+        Ok(())
     }
 
     pub fn kind_dir(&self, kind: Kind) -> PathBuf {
@@ -104,6 +111,73 @@ impl Layout {
         self.root.join(CREDENTIAL_REPORT)
     }
 
+    pub fn manifest(&self) -> PathBuf {
+        self.root.join(MANIFEST)
+    }
+
+    /// Writes a file of the export atomically, creating its folder first.
+    pub fn write(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(|e| FetchError::io(dir, "cannot create folder", e))?;
+        }
+        write_atomic(path, bytes)
+    }
+
+    /// Removes a file of the export (ours: see the module documentation); absent is fine.
+    pub fn remove(&self, path: &Path) -> Result<()> {
+        match fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(FetchError::io(path, "cannot remove", e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The last-accessed files now in the export: `(kind, name, path)` for each visible `.json`
+    /// directly under `last-accessed/{roles,users,groups}/`, sorted.
+    pub fn principal_files(&self) -> Result<Vec<(Kind, String, PathBuf)>> {
+        let mut out = Vec::new();
+        for kind in Kind::ALL {
+            let dir = self.kind_dir(kind);
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(FetchError::io(&dir, "cannot list", e)),
+            };
+            for entry in entries.flatten() {
+                let file = entry.file_name().to_string_lossy().into_owned();
+                let path = entry.path();
+                let Some(name) = file.strip_suffix(".json") else {
+                    continue;
+                };
+                if file.starts_with('.') || !path.is_file() {
+                    continue;
+                }
+                out.push((kind, name.to_string(), path));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Removes every data file of the export (GAAD, credential report, last-accessed files):
+    /// a new `authorization-details.json` starts a new snapshot, so nothing of the old one may
+    /// stay. Files outside the export layout are not touched.
+    pub fn clear_data(&self) -> Result<usize> {
+        let mut removed = 0;
+        for path in [self.authorization_details(), self.credential_report()] {
+            if path.is_file() {
+                self.remove(&path)?;
+                removed += 1;
+            }
+        }
+        for (_, _, path) in self.principal_files()? {
+            self.remove(&path)?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
     /// Every file the manifest lists: GAAD, the credential report, and each visible `.json`
     /// under `last-accessed/{roles,users,groups}/`, by `/`-separated relative path.
     fn export_files(&self) -> Result<Vec<(String, PathBuf)>> {
@@ -114,20 +188,11 @@ impl Layout {
                 files.push((name.to_string(), path));
             }
         }
-        for kind in Kind::ALL {
-            let dir = self.kind_dir(kind);
-            let entries = fs::read_dir(&dir).map_err(|e| FetchError::io(&dir, "cannot list", e))?;
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let path = entry.path();
-                if name.starts_with('.') || !name.ends_with(".json") || !path.is_file() {
-                    continue;
-                }
-                files.push((
-                    format!("{LAST_ACCESSED_DIR}/{}/{name}", kind.folder()),
-                    path,
-                ));
-            }
+        for (kind, name, path) in self.principal_files()? {
+            files.push((
+                format!("{LAST_ACCESSED_DIR}/{}/{name}.json", kind.folder()),
+                path,
+            ));
         }
         files.sort();
         Ok(files)
@@ -143,20 +208,248 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!("{TEMP_PREFIX}{}.{name}", std::process::id()));
-    let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        FetchError::io(path, "cannot write", e)
-    })
+    let io = |e| FetchError::io(path, "cannot write", e);
+    crate::files::write_through(path, &tmp, |w| w.write_all(bytes).map_err(io), io)
 }
 
+// --- Which --out folders fetch may write into --------------------------------------------
+
+/// What `--out` holds before a single-account fetch.
+#[derive(Debug)]
+pub enum OutFolder {
+    /// Missing or empty: a new export.
+    New,
+    /// Holds a manifest written by `iam-tighten fetch`: resume it (or refresh it).
+    Ours(Box<ManifestFile>),
+    /// Holds other files (accepted with `--allow-non-empty`), none of them in the export layout.
+    Beside,
+}
+
+/// Checks `--out` for a single-account fetch, before any AWS call.
+pub fn check_out(root: &Path, allow_non_empty: bool) -> Result<OutFolder> {
+    let entries = match visible_entries(root)? {
+        None => return Ok(OutFolder::New),
+        Some(entries) => entries,
+    };
+    if let Some(account) = organisation_member(root, &entries) {
+        return Err(FetchError::out(
+            root,
+            format!(
+                "an organisation folder (it holds the export {account}/): give \
+                 --out {}/<account-id> to fetch one account, or --assume-role with --accounts \
+                 or --organization to fetch them all",
+                root.display()
+            ),
+        ));
+    }
+    let manifest = root.join(MANIFEST);
+    if manifest.exists() {
+        return match read_manifest(&manifest) {
+            Some(m) => Ok(OutFolder::Ours(Box::new(m))),
+            None => Err(FetchError::out(
+                root,
+                format!(
+                    "{MANIFEST} here was not written by iam-tighten fetch, so this folder is \
+                     not an export of this tool; fetch never changes files it did not write: \
+                     give a new or empty --out"
+                ),
+            )),
+        };
+    }
+    if entries.is_empty() {
+        return Ok(OutFolder::New);
+    }
+    if !allow_non_empty {
+        return Err(FetchError::out(
+            root,
+            format!(
+                "not empty and not an export written by iam-tighten fetch (no {MANIFEST} of \
+                 ours); fetch never changes files it did not write: give a new or empty --out, \
+                 or --allow-non-empty to write the export beside the files already there"
+            ),
+        ));
+    }
+    if let Some(conflict) = layout_file_in_the_way(root)? {
+        return Err(FetchError::out(
+            &conflict,
+            "exists and was not written by iam-tighten fetch, which never overwrites such a \
+             file: move it away, or give another --out",
+        ));
+    }
+    Ok(OutFolder::Beside)
+}
+
+/// Checks `--out` for a multi-account fetch (`--assume-role`): an organisation folder, new or
+/// holding only account folders and our summary (anything else needs `--allow-non-empty`).
+/// Each account folder is then checked by [`check_out`].
+pub fn check_organisation_out(root: &Path, allow_non_empty: bool) -> Result<()> {
+    let Some(entries) = visible_entries(root)? else {
+        return Ok(());
+    };
+    for name in [
+        AUTHORIZATION_DETAILS,
+        MANIFEST,
+        LAST_ACCESSED_DIR,
+        CREDENTIAL_REPORT,
+    ] {
+        if root.join(name).exists() {
+            return Err(FetchError::out(
+                root,
+                format!(
+                    "an export of one account (it holds {name}), not an organisation folder: \
+                     with --assume-role, --out is the folder that gets one sub-folder per account"
+                ),
+            ));
+        }
+    }
+    let summary = root.join(SUMMARY_FILE);
+    if summary.exists() && !is_our_summary(&summary) {
+        return Err(FetchError::out(
+            &summary,
+            "exists and was not written by iam-tighten fetch, which never overwrites such a \
+             file: move it away, or give another --out",
+        ));
+    }
+    let other = entries.iter().find(|name| {
+        let is_account_dir = is_account_id(name) && root.join(name.as_str()).is_dir();
+        !(is_account_dir || name.as_str() == SUMMARY_FILE)
+    });
+    if let Some(other) = other
+        && !allow_non_empty
+    {
+        return Err(FetchError::out(
+            root,
+            format!(
+                "holds {other}, which is neither an account folder nor written by iam-tighten \
+                 fetch; give a new or empty --out, or --allow-non-empty to write beside it"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The names in `root`, less our temporaries; `None` when `root` does not exist.
+fn visible_entries(root: &Path) -> Result<Option<Vec<String>>> {
+    let entries = match fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(_) if root.exists() && !root.is_dir() => {
+            return Err(FetchError::out(
+                root,
+                "not a folder: give a folder for --out",
+            ));
+        }
+        Err(e) => return Err(FetchError::io(root, "cannot list", e)),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| FetchError::io(root, "cannot list", e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(TEMP_PREFIX) {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(Some(names))
+}
+
+/// The first sub-folder that is an export (or the summary of a multi-account fetch): `root` is
+/// an organisation folder then.
+fn organisation_member(root: &Path, entries: &[String]) -> Option<String> {
+    if entries.iter().any(|n| n == SUMMARY_FILE) {
+        return Some(SUMMARY_FILE.to_string());
+    }
+    entries
+        .iter()
+        .find(|name| {
+            let dir = root.join(name.as_str());
+            dir.is_dir()
+                && (dir.join(AUTHORIZATION_DETAILS).is_file() || dir.join(MANIFEST).is_file())
+        })
+        .cloned()
+}
+
+/// A file of the export layout that exists in a folder that is not ours.
+fn layout_file_in_the_way(root: &Path) -> Result<Option<PathBuf>> {
+    let layout = Layout::new(root);
+    for path in [layout.authorization_details(), layout.credential_report()] {
+        if path.exists() {
+            return Ok(Some(path));
+        }
+    }
+    Ok(layout
+        .principal_files()?
+        .into_iter()
+        .next()
+        .map(|(_, _, p)| p))
+}
+
+fn is_account_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_our_summary(path: &Path) -> bool {
+    #[derive(Deserialize)]
+    struct Summary {
+        tool: String,
+    }
+    fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Summary>(&bytes).ok())
+        .is_some_and(|s| s.tool.starts_with(TOOL_PREFIX))
+}
+
+// --- Checking what a resume keeps --------------------------------------------------------
+
+/// Why a kept last-accessed file cannot be kept, or `None` when it is a finished job: it parses,
+/// `JobStatus` is `COMPLETED`, `IsTruncated` is false.
+pub fn unusable_last_accessed(bytes: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Job {
+        job_status: Option<String>,
+        is_truncated: Option<bool>,
+        services_last_accessed: Option<serde_json::Value>,
+    }
+    let job: Job = match serde_json::from_slice(bytes) {
+        Ok(job) => job,
+        Err(e) if e.is_eof() => return Some(format!("truncated JSON ({e})")),
+        Err(e) => return Some(format!("not a last-accessed report ({e})")),
+    };
+    match job.job_status.as_deref() {
+        Some("COMPLETED") => {}
+        Some(other) => return Some(format!("JobStatus is {other}, not COMPLETED")),
+        None => return Some("no JobStatus".into()),
+    }
+    if job.is_truncated == Some(true) {
+        return Some("IsTruncated is true (pages not merged)".into());
+    }
+    if !job
+        .services_last_accessed
+        .as_ref()
+        .is_some_and(|s| s.is_array())
+    {
+        return Some("no ServicesLastAccessed list".into());
+    }
+    None
+}
+
+/// Why a kept credential report cannot be kept, or `None`.
+pub fn unusable_credential_report(bytes: &[u8]) -> Option<String> {
+    if bytes.starts_with(b"user,arn,") {
+        None
+    } else {
+        Some("does not start with the credential report's header (user,arn,…)".into())
+    }
+}
+
+/// Names of principals, as `(kind, name)`, for matching files against GAAD.
+pub type PrincipalSet = BTreeSet<(Kind, String)>;
+
+// --- manifest.json -----------------------------------------------------------------------
+
 /// Where the manifest's `created` came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CreatedFrom {
     /// The newest `JobCompletionDate` of the last-accessed files.
@@ -167,24 +460,112 @@ pub enum CreatedFrom {
     Clock,
 }
 
-#[derive(Debug, Serialize)]
-struct ManifestFile<'a> {
-    account_id: &'a str,
-    partition: &'a str,
-    created: String,
-    created_from: CreatedFrom,
-    tool: String,
-    catalog: String,
-    files: BTreeMap<String, String>,
-    missing: &'a BTreeMap<String, String>,
+/// One run of `fetch` into this export: the first, and each resume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Run {
+    /// Wall clock when the run started (RFC 3339, UTC).
+    pub started: String,
+    /// When it ended; absent for a run that was killed or interrupted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
+    /// `finished`, or `stopped: <why>` (e.g. the network was lost); absent like `ended`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// The run was started with `--refresh` (everything fetched again).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refresh: bool,
 }
 
-/// Writes `manifest.json` over every file now in the export; returns the `created` time used.
+impl Run {
+    pub fn start(refresh: bool) -> Run {
+        Run {
+            started: now(),
+            ended: None,
+            outcome: None,
+            refresh,
+        }
+    }
+
+    pub fn end(&mut self, outcome: impl Into<String>) {
+        self.ended = Some(now());
+        self.outcome = Some(outcome.into());
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `manifest.json` as fetch writes (and, to resume, reads) it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestFile {
+    pub account_id: String,
+    pub partition: String,
+    /// False while a fetch runs, and after one was interrupted or stopped.
+    #[serde(default = "yes")]
+    pub finished: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_from: Option<CreatedFrom>,
+    pub tool: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<String>,
+    #[serde(default)]
+    pub runs: Vec<Run>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<BTreeMap<String, String>>,
+}
+
+/// Manifests written before `finished` existed were only written at the end of a fetch.
+fn yes() -> bool {
+    true
+}
+
+/// Our manifest in `path`, or `None` when it is not one `iam-tighten fetch` wrote.
+fn read_manifest(path: &Path) -> Option<ManifestFile> {
+    let bytes = fs::read(path).ok()?;
+    let m: ManifestFile = serde_json::from_slice(&bytes).ok()?;
+    (m.tool.starts_with(TOOL_PREFIX) && is_account_id(&m.account_id)).then_some(m)
+}
+
+fn tool() -> String {
+    format!("{TOOL_PREFIX}{}", crate::VERSION)
+}
+
+/// Writes the manifest of a fetch under way (`"finished": false`): from now on the folder is
+/// recognisably ours, and readers know the export is not complete.
+pub fn write_unfinished_manifest(
+    layout: &Layout,
+    account_id: &str,
+    partition: &str,
+    runs: &[Run],
+) -> Result<()> {
+    let manifest = ManifestFile {
+        account_id: account_id.to_string(),
+        partition: partition.to_string(),
+        finished: false,
+        created: None,
+        created_from: None,
+        tool: tool(),
+        catalog: None,
+        runs: runs.to_vec(),
+        files: None,
+        missing: None,
+    };
+    layout.write(&layout.manifest(), &manifest_bytes(&manifest)?)
+}
+
+/// Writes the finished `manifest.json` over every file now in the export; returns the
+/// `created` time used.
 pub fn write_manifest(
     layout: &Layout,
     account_id: &str,
     partition: &str,
     credential_report_time: Option<Timestamp>,
+    runs: &[Run],
     missing: &BTreeMap<String, String>,
 ) -> Result<(Timestamp, CreatedFrom)> {
     let mut files = BTreeMap::new();
@@ -204,25 +585,31 @@ pub fn write_manifest(
         (None, None) => (chrono::Utc::now(), CreatedFrom::Clock),
     };
     let manifest = ManifestFile {
-        account_id,
-        partition,
-        created: created.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-        created_from: from,
-        tool: format!("iam-tighten {}", crate::VERSION),
-        catalog: crate::catalog::Catalog::embedded().version().to_string(),
-        files,
-        missing,
+        account_id: account_id.to_string(),
+        partition: partition.to_string(),
+        finished: true,
+        created: Some(created.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+        created_from: Some(from),
+        tool: tool(),
+        catalog: Some(crate::catalog::Catalog::embedded().version().to_string()),
+        runs: runs.to_vec(),
+        files: Some(files),
+        missing: Some(missing.clone()),
     };
-    let mut bytes = serde_json::to_vec_pretty(&manifest)
-        .map_err(|e| FetchError::Aws(format!("cannot serialize the manifest: {e}")))?;
-    bytes.push(b'\n');
-    write_atomic(&layout.root.join(MANIFEST), &bytes)?;
+    layout.write(&layout.manifest(), &manifest_bytes(&manifest)?)?;
     Ok((created, from))
+}
+
+fn manifest_bytes(manifest: &ManifestFile) -> Result<Vec<u8>> {
+    let mut bytes = serde_json::to_vec_pretty(manifest)
+        .map_err(|e| FetchError::Setup(format!("cannot serialize the manifest: {e}")))?;
+    bytes.push(b'\n');
+    Ok(bytes)
 }
 
 /// `JobCompletionDate` of a last-accessed file, if it has a readable one.
 fn job_completion(bytes: &[u8]) -> Option<Timestamp> {
-    #[derive(serde::Deserialize)]
+    #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
     struct Job {
         job_completion_date: Option<String>,
@@ -235,10 +622,30 @@ fn job_completion(bytes: &[u8]) -> Option<Timestamp> {
 mod tests {
     use super::*;
 
+    fn tmp() -> tempfile::TempDir {
+        match tempfile::tempdir() {
+            Ok(dir) => dir,
+            Err(e) => panic!("tempdir: {e}"),
+        }
+    }
+
+    fn write(path: &Path, text: &str) {
+        if let Some(dir) = path.parent() {
+            assert!(fs::create_dir_all(dir).is_ok());
+        }
+        assert!(fs::write(path, text).is_ok());
+    }
+
+    fn error(r: Result<OutFolder>) -> String {
+        match r {
+            Ok(state) => panic!("accepted: {state:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
     #[test]
     fn atomic_write_leaves_no_temporary_file() {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string());
-        let Ok(dir) = dir else { return };
+        let dir = tmp();
         let path = dir.path().join("a.json");
         assert!(write_atomic(&path, b"one").is_ok());
         assert!(write_atomic(&path, b"two").is_ok());
@@ -250,23 +657,99 @@ mod tests {
     }
 
     #[test]
-    fn prepare_removes_stale_temporaries() {
-        let Ok(dir) = tempfile::tempdir() else { return };
-        let Ok(layout) = Layout::prepare(dir.path()) else {
-            panic!("prepare failed")
-        };
+    fn prepare_removes_stale_temporaries_only() {
+        let dir = tmp();
+        let layout = Layout::new(dir.path());
         let stale = layout
             .kind_dir(Kind::Role)
             .join(format!("{TEMP_PREFIX}1.x.json"));
-        assert!(fs::write(&stale, b"half").is_ok());
-        assert!(fs::write(dir.path().join(MANIFEST), b"{}").is_ok());
-        assert!(Layout::prepare(dir.path()).is_ok());
+        write(&stale, "half");
+        write(&dir.path().join("notes.txt"), "mine");
+        assert!(layout.prepare().is_ok());
         assert!(!stale.exists());
+        assert!(dir.path().join("notes.txt").exists());
+        // No empty kind folders are created.
+        assert!(!layout.kind_dir(Kind::Group).exists());
+    }
+
+    #[test]
+    fn out_rules() {
+        let dir = tmp();
+        let root = dir.path().join("out");
+        assert!(matches!(check_out(&root, false), Ok(OutFolder::New)));
+        assert!(fs::create_dir(&root).is_ok());
+        assert!(matches!(check_out(&root, false), Ok(OutFolder::New)));
+
+        // Someone else's manifest: never ours, even with --allow-non-empty.
+        write(&root.join(MANIFEST), r#"{"name":"x"}"#);
+        let e = error(check_out(&root, true));
+        assert!(e.contains("not written by iam-tighten fetch"), "{e}");
+
+        // Not empty, no manifest.
+        assert!(fs::remove_file(root.join(MANIFEST)).is_ok());
+        write(&root.join("notes.txt"), "mine");
+        let e = error(check_out(&root, false));
+        assert!(e.contains("--allow-non-empty"), "{e}");
+        assert!(matches!(check_out(&root, true), Ok(OutFolder::Beside)));
+        // ... but never over a file of the layout we did not write.
+        write(&root.join("last-accessed/roles/a.json"), "{}");
+        let e = error(check_out(&root, true));
         assert!(
-            dir.path().join(MANIFEST).exists(),
-            "kept until the account is checked"
+            e.contains("a.json") && e.contains("never overwrites"),
+            "{e}"
         );
-        assert!(layout.remove_manifest().is_ok());
-        assert!(!dir.path().join(MANIFEST).exists());
+
+        // Ours.
+        let ours = dir.path().join("ours");
+        write(
+            &ours.join(MANIFEST),
+            r#"{"account_id":"111111111111","partition":"aws","tool":"iam-tighten 0.1.0"}"#,
+        );
+        match check_out(&ours, false) {
+            Ok(OutFolder::Ours(m)) => {
+                assert!(m.finished, "older manifests were written at the end");
+                assert_eq!(m.account_id, "111111111111");
+            }
+            other => panic!("{other:?}"),
+        }
+
+        // An organisation folder is refused for a single account.
+        let org = dir.path().join("org");
+        write(&org.join("111111111111/authorization-details.json"), "{}");
+        let e = error(check_out(&org, true));
+        assert!(
+            e.contains("organisation folder") && e.contains("111111111111"),
+            "{e}"
+        );
+        assert!(check_organisation_out(&org, false).is_ok());
+        // ... and a single export is refused as an organisation folder.
+        let e = check_organisation_out(&ours, true)
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("an export of one account")));
+        write(&org.join("notes.txt"), "mine");
+        assert!(check_organisation_out(&org, false).is_err());
+        assert!(check_organisation_out(&org, true).is_ok());
+    }
+
+    #[test]
+    fn a_resume_keeps_only_finished_jobs() {
+        let done =
+            br#"{"JobStatus": "COMPLETED", "ServicesLastAccessed": [], "IsTruncated": false}"#;
+        assert_eq!(unusable_last_accessed(done), None);
+        let cut = &done[..done.len() / 2];
+        assert!(unusable_last_accessed(cut).is_some_and(|w| w.contains("truncated")));
+        let running =
+            br#"{"JobStatus": "IN_PROGRESS", "ServicesLastAccessed": [], "IsTruncated": false}"#;
+        assert!(unusable_last_accessed(running).is_some_and(|w| w.contains("IN_PROGRESS")));
+        let page =
+            br#"{"JobStatus": "COMPLETED", "ServicesLastAccessed": [], "IsTruncated": true}"#;
+        assert!(unusable_last_accessed(page).is_some());
+        assert!(unusable_last_accessed(b"[]").is_some());
+        assert_eq!(
+            unusable_credential_report(b"user,arn,user_creation_time\n"),
+            None
+        );
+        assert!(unusable_credential_report(b"").is_some());
     }
 }

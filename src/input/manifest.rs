@@ -22,9 +22,13 @@ struct ManifestFile {
     tool: Option<String>,
     files: Option<BTreeMap<String, String>>,
     missing: Option<BTreeMap<String, String>>,
+    /// `false` while `iam-tighten fetch` runs and after it was interrupted or stopped; absent
+    /// in manifests written before the field existed (they were written only at the end).
+    finished: Option<bool>,
 }
 
-pub(super) fn parse(path: &Path, text: &str) -> Result<Manifest> {
+/// The manifest, and whether it says the fetch finished (`"finished": false` → `false`).
+pub(super) fn parse(path: &Path, text: &str) -> Result<(Manifest, bool)> {
     let m: ManifestFile = parse_json(path, text)?;
     if let Some(id) = &m.account_id
         && !(id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()))
@@ -35,14 +39,16 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Manifest> {
             format!("expected a 12-digit AWS account id, found {id:?}"),
         ));
     }
-    Ok(Manifest {
+    let finished = m.finished.unwrap_or(true);
+    let manifest = Manifest {
         account_id: m.account_id,
         partition: m.partition,
         created: m.created.map(|t| t.0),
         tool: m.tool,
         files: m.files.unwrap_or_default(),
         missing: m.missing.unwrap_or_default(),
-    })
+    };
+    Ok((manifest, finished))
 }
 
 /// Every file the manifest lists must exist and have the SHA-256 it records.

@@ -86,8 +86,24 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
     let mut files = Files::new(path);
     let mut warnings = Warnings::default();
 
+    let mut unfinished = false;
     let manifest = match files.read_text_if_exists(MANIFEST)? {
-        Some(text) => Some(manifest::parse(&files.abs(MANIFEST), &text)?),
+        Some(text) => {
+            let (manifest, finished) = manifest::parse(&files.abs(MANIFEST), &text)?;
+            unfinished = !finished;
+            if !finished {
+                warnings.push(
+                    "fetch_unfinished",
+                    Some(MANIFEST),
+                    Some("$.finished".into()),
+                    "the fetch that wrote this export did not finish (interrupted, or stopped \
+                     by a lost network): principals may be absent without being listed as \
+                     missing; rerun `iam-tighten fetch` with the same --out to complete it"
+                        .into(),
+                );
+            }
+            Some(manifest)
+        }
         None => None,
     };
     if let Some(m) = &manifest {
@@ -95,11 +111,16 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
     }
 
     if fs::symlink_metadata(files.abs(AUTHORIZATION_DETAILS)).is_err() {
+        let why = if unfinished {
+            "missing: the fetch that writes this export did not finish (manifest.json says \
+             \"finished\": false); rerun `iam-tighten fetch` with the same --out"
+        } else {
+            "missing: every export needs the output of \
+             `aws iam get-account-authorization-details`"
+        };
         return Err(Error::Input {
             path: files.abs(AUTHORIZATION_DETAILS),
-            message: "missing: every export needs the output of \
-                      `aws iam get-account-authorization-details`"
-                .into(),
+            message: why.into(),
         });
     }
     let text = files.read_text(AUTHORIZATION_DETAILS)?;
@@ -173,6 +194,31 @@ fn export_folders(path: &Path) -> Result<Vec<PathBuf>> {
         .iter()
         .any(|name| path.join(name).exists());
     if path.join(AUTHORIZATION_DETAILS).exists() || looks_like_export {
+        // Both an export and an organisation folder: reading only the top-level export would
+        // silently drop every account folder in it.
+        if let Some(member) = sorted_entries(path)?
+            .into_iter()
+            .find(|entry| entry.is_dir() && entry.join(AUTHORIZATION_DETAILS).exists())
+        {
+            return Err(Error::Input {
+                path: path.to_path_buf(),
+                message: format!(
+                    "both an export (it holds {}) and an organisation folder ({} holds an \
+                     export): move the top-level export into its own folder, or give the \
+                     export folders one by one",
+                    [
+                        AUTHORIZATION_DETAILS,
+                        MANIFEST,
+                        LAST_ACCESSED_DIR,
+                        CREDENTIAL_REPORT
+                    ]
+                    .into_iter()
+                    .find(|name| path.join(name).exists())
+                    .unwrap_or(AUTHORIZATION_DETAILS),
+                    member.display()
+                ),
+            });
+        }
         // An export without authorization details is reported by `load_export`.
         return Ok(vec![path.to_path_buf()]);
     }

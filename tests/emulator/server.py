@@ -23,10 +23,21 @@ IAM_EMULATOR_JOB_SECONDS) keeps every job IN_PROGRESS for that long, for the res
 As in IAM, a job can only be read with the access key that generated it (NoSuchEntity otherwise).
 --deny-assume-role ACCOUNT (repeatable) makes sts:AssumeRole into any role of ACCOUNT answer
 AccessDenied, for the multi-account tests; moto itself accepts every role ARN.
+--always-throttle KEY (repeatable, e.g. role/readonly-audit) makes every Generate call for that
+principal answer Throttling: IAM throttling a caller for longer than any retry budget, which moto
+cannot do.
+
+Control endpoints (answered by this server, not moto; reachable even during an outage):
+    GET /_emulator/calls        JSON list of [action, key] for every Generate/Get last-accessed
+                                call so far ("Generate", "role/app-deployer"), in order
+    GET /_emulator/outage/on    simulate a lost network: from now on every other request's
+                                connection is closed without an answer (moto has no such mode)
+    GET /_emulator/outage/off   end the outage
 """
 
 import argparse
 import datetime
+import socket
 import json
 import os
 import re
@@ -35,10 +46,12 @@ import threading
 import time
 import uuid
 
-from moto import server
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 from moto.iam.responses import IamResponse
+from moto.moto_server.threaded_moto_server import DomainDispatcherApplication, create_backend_app
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+from werkzeug.serving import run_simple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -70,6 +83,8 @@ STATE = {
     "jobs_per_principal": {},  # principal key -> jobs created so far
     "calls": [],  # (action, key) log, served at /_emulator/calls
     "deny_assume_role": set(),  # account ids whose roles cannot be assumed
+    "always_throttle": set(),  # principal keys whose Generate calls always answer Throttling
+    "outage": False,  # GET /_emulator/outage/on: close every connection without an answer
 }
 
 
@@ -124,7 +139,7 @@ def generate_service_last_accessed_details(self):
         STATE["calls"].append(("Generate", key))
         n = STATE["generated"].get(key, 0) + 1
         STATE["generated"][key] = n
-        if n <= fixture.get("throttle_generate", 0):
+        if n <= fixture.get("throttle_generate", 0) or key in STATE["always_throttle"]:
             raise Throttling()
         job_no = STATE["jobs_per_principal"].get(key, 0) + 1
         STATE["jobs_per_principal"][key] = job_no
@@ -195,10 +210,11 @@ def get_service_last_accessed_details(self):
     return ActionResult(result)
 
 
-def install(fixtures, job_seconds, deny_assume_role=()):
+def install(fixtures, job_seconds, deny_assume_role=(), always_throttle=()):
     STATE["fixtures"] = fixtures
     STATE["job_seconds"] = job_seconds
     STATE["deny_assume_role"] = set(deny_assume_role)
+    STATE["always_throttle"] = set(always_throttle)
     from moto.sts.responses import TokenResponse
 
     moto_assume_role = TokenResponse.assume_role
@@ -218,6 +234,46 @@ def install(fixtures, job_seconds, deny_assume_role=()):
     IamResponse.get_service_last_accessed_details = get_service_last_accessed_details
 
 
+def control(app):
+    """WSGI middleware: answers /_emulator/* itself, passes everything else to moto."""
+
+    def wrapped(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith("/_emulator/"):
+            return app(environ, start_response)
+        if path == "/_emulator/calls":
+            with STATE["lock"]:
+                body = json.dumps([list(call) for call in STATE["calls"]])
+        elif path in ("/_emulator/outage/on", "/_emulator/outage/off"):
+            STATE["outage"] = path.endswith("/on")
+            body = json.dumps({"outage": STATE["outage"]})
+        else:
+            start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "26")])
+            return [b"unknown emulator endpoint\n"]
+        data = body.encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+    return wrapped
+
+
+class Handler(MotoRequestHandler):
+    """During an outage, a request other than /_emulator/* gets no answer: its connection is
+    closed as soon as the request line is read, as a lost network would."""
+
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        if STATE["outage"] and not self.path.startswith("/_emulator/"):
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return False
+        return True
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
@@ -225,11 +281,15 @@ def main(argv=None):
     parser.add_argument("--fixtures", default=os.path.join(HERE, "last-accessed.json"))
     parser.add_argument("--job-seconds", type=float, default=float(os.environ.get("IAM_EMULATOR_JOB_SECONDS", "0")))
     parser.add_argument("--deny-assume-role", action="append", default=[], metavar="ACCOUNT")
+    parser.add_argument("--always-throttle", action="append", default=[], metavar="KEY")
     args = parser.parse_args(argv)
     with open(args.fixtures, encoding="utf-8") as f:
-        install(json.load(f), args.job_seconds, args.deny_assume_role)
+        install(json.load(f), args.job_seconds, args.deny_assume_role, args.always_throttle)
+    os.environ.setdefault("MOTO_PORT", str(args.port))
     print(f"iam emulator on http://{args.host}:{args.port} (moto + last-accessed)", file=sys.stderr, flush=True)
-    server.main(["--host", args.host, "--port", str(args.port)])
+    # What moto.server.main does, with our control endpoints and request handler.
+    app = DomainDispatcherApplication(create_backend_app)
+    run_simple(args.host, args.port, control(app), threaded=True, request_handler=Handler)
 
 
 if __name__ == "__main__":
