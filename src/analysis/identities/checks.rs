@@ -1,0 +1,554 @@
+//! The identity checks of one export (every rule is documented in `docs/identity-findings.md`).
+
+use std::collections::BTreeSet;
+
+use super::{
+    IdentityFinding, IdentityKind, IdentityPrincipalType, IdentitySettings, PrincipalInfo,
+    Sensitivity,
+};
+use crate::analysis::Analysis;
+use crate::model::{
+    AccessKeyInfo, CredentialReportRow, Export, PrincipalType, Timestamp, days_before, whole_days,
+};
+
+/// Everything the checks of one export need.
+pub(super) struct Ctx<'a> {
+    pub(super) export: &'a Export,
+    /// The analysis' principals of this account.
+    pub(super) principals: Vec<&'a PrincipalInfo>,
+    pub(super) as_of: Option<Timestamp>,
+    pub(super) window_days: u32,
+    pub(super) window_start: Option<Timestamp>,
+    pub(super) key_max_age_days: u32,
+    pub(super) key_cutoff: Option<Timestamp>,
+}
+
+/// Who a finding is about.
+struct Subject<'s> {
+    ptype: IdentityPrincipalType,
+    name: &'s str,
+    arn: &'s str,
+}
+
+/// A credential-report user with what its checks share.
+struct User<'a> {
+    who: Subject<'a>,
+    row: &'a CredentialReportRow,
+    p: Option<&'a PrincipalInfo>,
+    password_enabled: bool,
+    password_last: Option<Timestamp>,
+    /// When the current password was set: its last change, else the user's creation.
+    password_set: Option<Timestamp>,
+}
+
+fn day(t: Timestamp) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+pub(super) fn used_in(t: Option<Timestamp>, window_start: Timestamp) -> bool {
+    t.is_some_and(|t| t >= window_start)
+}
+
+fn raise_if_unused_high(base: Sensitivity, p: Option<&PrincipalInfo>) -> (Sensitivity, String) {
+    match p {
+        Some(p) if p.unused_by_sensitivity.critical + p.unused_by_sensitivity.high > 0 => (
+            Sensitivity::High,
+            format!(
+                " Its unused permissions include {} of critical and {} of high sensitivity.",
+                p.unused_by_sensitivity.critical, p.unused_by_sensitivity.high
+            ),
+        ),
+        _ => (base, String::new()),
+    }
+}
+
+impl<'a> Ctx<'a> {
+    pub(super) fn new(
+        export: &'a Export,
+        analysis: &'a Analysis<'_>,
+        as_of: Option<Timestamp>,
+        settings: &IdentitySettings,
+    ) -> Ctx<'a> {
+        Ctx {
+            export,
+            principals: analysis
+                .principals
+                .iter()
+                .filter(|p| p.account_id == export.account_id)
+                .collect(),
+            as_of,
+            window_days: settings.unused_after_days,
+            window_start: as_of.and_then(|t| days_before(t, settings.unused_after_days)),
+            key_max_age_days: settings.key_max_age_days,
+            key_cutoff: as_of.and_then(|t| days_before(t, settings.key_max_age_days)),
+        }
+    }
+}
+
+impl Ctx<'_> {
+    fn finding(
+        &self,
+        kind: IdentityKind,
+        who: &Subject<'_>,
+        sensitivity: Sensitivity,
+    ) -> IdentityFinding {
+        IdentityFinding {
+            rank: 0,
+            account_id: self.export.account_id.clone(),
+            kind,
+            principal_type: who.ptype,
+            principal_name: who.name.to_string(),
+            principal_arn: who.arn.to_string(),
+            credential: None,
+            sensitivity,
+            actionable: true,
+            last_used: None,
+            age_days: None,
+            days_unused: None,
+            detail: String::new(),
+        }
+    }
+
+    /// Whole days from `t` to the as-of date (0 when `t` is after it).
+    fn days(&self, t: Option<Timestamp>) -> Option<i64> {
+        match (self.as_of, t) {
+            (Some(a), Some(t)) => Some(whole_days(t, a).max(0)),
+            _ => None,
+        }
+    }
+
+    /// `2026-05-03 (201 days before the as-of date)`.
+    fn when(&self, t: Timestamp) -> String {
+        match (self.days(Some(t)), self.as_of) {
+            (_, Some(a)) if t > a => format!("{} (after the as-of date)", day(t)),
+            (Some(d), _) => format!("{} ({d} days before the as-of date)", day(t)),
+            (None, _) => day(t),
+        }
+    }
+
+    fn window_text(&self, ws: Timestamp) -> String {
+        format!(
+            "the {}-day window that starts {}",
+            self.window_days,
+            day(ws)
+        )
+    }
+
+    fn principal(&self, kind: PrincipalType, name: &str) -> Option<&PrincipalInfo> {
+        self.principals
+            .iter()
+            .copied()
+            .find(|p| p.kind == kind && p.name == name)
+    }
+
+    pub(super) fn root(&self, row: &CredentialReportRow, out: &mut Vec<IdentityFinding>) {
+        let who = Subject {
+            ptype: IdentityPrincipalType::Root,
+            name: &row.user,
+            arn: &row.arn,
+        };
+        for (n, key) in keys(row) {
+            if !key.active {
+                continue;
+            }
+            let created = key.last_rotated.date();
+            let last = key.last_used_date.date();
+            let mut f = self.finding(IdentityKind::RootAccessKey, &who, Sensitivity::Critical);
+            f.credential = Some(key_name(n));
+            f.last_used = last;
+            f.age_days = self.days(created);
+            f.days_unused = self.days(last);
+            f.detail = format!(
+                "The root user has an active access key {n}{}, {}; AWS advises against any root access key.",
+                created
+                    .map(|c| format!(" created on {}", day(c)))
+                    .unwrap_or_default(),
+                match last {
+                    Some(t) => format!("last used on {}", self.when(t)),
+                    None => "never used".into(),
+                }
+            );
+            out.push(f);
+        }
+        let Some(ws) = self.window_start else {
+            return;
+        };
+        let mut used: Vec<(String, Timestamp)> = Vec::new();
+        if let Some(t) = row.password_last_used.date() {
+            used.push(("password".into(), t));
+        }
+        for (n, key) in keys(row) {
+            if let Some(t) = key.last_used_date.date() {
+                used.push((key_name(n), t));
+            }
+        }
+        for (credential, t) in used {
+            if t < ws {
+                continue;
+            }
+            let what = if credential == "password" {
+                "password (console sign-in)".to_string()
+            } else {
+                credential.replace('_', " ")
+            };
+            let mut f = self.finding(IdentityKind::RootUsed, &who, Sensitivity::Critical);
+            f.last_used = Some(t);
+            f.days_unused = self.days(Some(t));
+            let during = if self.as_of.is_some_and(|a| t > a) {
+                "after the as-of date (--as-of is earlier than the data)".to_string()
+            } else {
+                format!("within {}", self.window_text(ws))
+            };
+            f.detail = format!(
+                "The root user's {what} was used on {}, {during}; check that this use was intended.",
+                self.when(t),
+            );
+            f.credential = Some(credential);
+            out.push(f);
+        }
+    }
+
+    /// The per-user credential checks of one credential-report row.
+    pub(super) fn user(&self, row: &CredentialReportRow, out: &mut Vec<IdentityFinding>) {
+        let p = self.principal(PrincipalType::User, &row.user);
+        let arn = p.map_or(row.arn.as_str(), |p| p.arn.as_str());
+        let u = User {
+            who: Subject {
+                ptype: IdentityPrincipalType::User,
+                name: &row.user,
+                arn,
+            },
+            row,
+            p,
+            password_enabled: row.password_enabled == Some(true),
+            password_last: row.password_last_used.date(),
+            // When the current password was set: its last change, else the user's creation.
+            password_set: row
+                .password_last_changed
+                .date()
+                .or(row.user_creation_time.date()),
+        };
+        self.password_without_mfa(&u, out);
+        self.access_keys(&u, out);
+        if let Some(ws) = self.window_start {
+            self.password_unused(&u, ws, out);
+            self.unused_user(&u, ws, out);
+        }
+    }
+
+    fn password_without_mfa(&self, u: &User<'_>, out: &mut Vec<IdentityFinding>) {
+        let User {
+            who,
+            row,
+            password_enabled,
+            password_last,
+            password_set,
+            ..
+        } = u;
+        let (password_enabled, password_last, password_set) =
+            (*password_enabled, *password_last, *password_set);
+        if password_enabled && !row.mfa_active {
+            let mut f = self.finding(IdentityKind::PasswordWithoutMfa, who, Sensitivity::High);
+            f.credential = Some("password".into());
+            f.last_used = password_last;
+            f.age_days = self.days(password_set);
+            f.days_unused = self.days(password_last);
+            f.detail = format!(
+                "User {} can sign in to the console with a password and has no MFA device; {}.",
+                row.user,
+                match password_last {
+                    Some(t) => format!("the password was last used on {}", self.when(t)),
+                    None => format!(
+                        "the password has no recorded use ({})",
+                        sentinel(row.password_last_used)
+                    ),
+                }
+            );
+            out.push(f);
+        }
+    }
+
+    fn access_keys(&self, u: &User<'_>, out: &mut Vec<IdentityFinding>) {
+        let User { who, row, .. } = u;
+        for (n, key) in keys(row) {
+            if !key.active {
+                continue;
+            }
+            let created = key.last_rotated.date();
+            let last = key.last_used_date.date();
+            let base = |ctx: &Self, kind| {
+                let mut f = ctx.finding(kind, who, Sensitivity::High);
+                f.credential = Some(key_name(n));
+                f.last_used = last;
+                f.age_days = ctx.days(created);
+                f.days_unused = ctx.days(last);
+                f
+            };
+            if let Some(ws) = self.window_start {
+                match (last, created) {
+                    (None, Some(c)) if c < ws => {
+                        let mut f = base(self, IdentityKind::AccessKeyNeverUsed);
+                        f.detail = format!(
+                            "Access key {n} of user {} is active, was created on {} and was never used (last used: N/A).",
+                            row.user,
+                            self.when(c)
+                        );
+                        out.push(f);
+                    }
+                    (Some(t), _) if t < ws => {
+                        let mut f = base(self, IdentityKind::AccessKeyUnused);
+                        f.detail = format!(
+                            "Access key {n} of user {} is active and was last used on {}{}, before {}.",
+                            row.user,
+                            self.when(t),
+                            key.last_used_service
+                                .as_deref()
+                                .map(|s| format!(" for {s}"))
+                                .unwrap_or_default(),
+                            self.window_text(ws)
+                        );
+                        out.push(f);
+                    }
+                    _ => {}
+                }
+            }
+            if let (Some(cutoff), Some(c)) = (self.key_cutoff, created)
+                && c < cutoff
+            {
+                let mut f = base(self, IdentityKind::AccessKeyOld);
+                f.detail = format!(
+                    "Access key {n} of user {} is active and was created or last rotated on {}, more than {} days ago; rotate it.",
+                    row.user,
+                    self.when(c),
+                    self.key_max_age_days
+                );
+                out.push(f);
+            }
+        }
+    }
+
+    fn password_unused(&self, u: &User<'_>, ws: Timestamp, out: &mut Vec<IdentityFinding>) {
+        let User {
+            who,
+            row,
+            password_enabled,
+            password_last,
+            password_set,
+            ..
+        } = u;
+        let (password_enabled, password_last, password_set) =
+            (*password_enabled, *password_last, *password_set);
+        if password_enabled {
+            let stale = match password_last {
+                Some(t) => t < ws,
+                None => password_set.is_some_and(|s| s < ws),
+            };
+            if stale {
+                let mut f = self.finding(IdentityKind::PasswordUnused, who, Sensitivity::Medium);
+                f.credential = Some("password".into());
+                f.last_used = password_last;
+                f.age_days = self.days(password_set);
+                f.days_unused = self.days(password_last);
+                f.detail = match (password_last, password_set) {
+                    (Some(t), _) => format!(
+                        "User {}'s console password is enabled and was last used on {}, before {}.",
+                        row.user,
+                        self.when(t),
+                        self.window_text(ws)
+                    ),
+                    (None, s) => format!(
+                        "User {}'s console password is enabled, was set on {} and has no recorded use ({}).",
+                        row.user,
+                        s.map(|s| self.when(s)).unwrap_or_default(),
+                        sentinel(row.password_last_used)
+                    ),
+                };
+                out.push(f);
+            }
+        }
+    }
+
+    /// unused_user: the user is older than the window and nothing it can sign in with was used.
+    fn unused_user(&self, u: &User<'_>, ws: Timestamp, out: &mut Vec<IdentityFinding>) {
+        let User {
+            who,
+            row,
+            p,
+            password_enabled,
+            password_last,
+            ..
+        } = u;
+        let (p, password_enabled, password_last) = (*p, *password_enabled, *password_last);
+        let created = row.user_creation_time.date().or(p.and_then(|p| p.created));
+        let Some(created) = created.filter(|c| *c < ws) else {
+            return;
+        };
+        let service_use = p.and_then(|p| p.last_used);
+        let mut uses = vec![password_last, service_use];
+        uses.extend(keys(row).map(|(_, k)| k.last_used_date.date()));
+        if uses.iter().any(|t| used_in(*t, ws)) {
+            return;
+        }
+        let last = uses.into_iter().flatten().max();
+        let (sensitivity, extra) = raise_if_unused_high(Sensitivity::Medium, p);
+        let mut f = self.finding(IdentityKind::UnusedUser, who, sensitivity);
+        f.last_used = last;
+        f.age_days = self.days(Some(created));
+        f.days_unused = self.days(last);
+        let mut parts = vec![match (password_enabled, password_last) {
+            (false, None) => "no password".to_string(),
+            (false, Some(t)) => format!("no password now (last used {})", day(t)),
+            (true, Some(t)) => format!("password last used {}", day(t)),
+            (true, None) => "password never used".to_string(),
+        }];
+        for (n, key) in keys(row) {
+            parts.push(match (key.active, key.last_used_date.date()) {
+                (false, _) => format!("no active access key {n}"),
+                (true, Some(t)) => format!("access key {n} last used {}", day(t)),
+                (true, None) => format!("access key {n} never used"),
+            });
+        }
+        f.detail = format!(
+            "User {}, created on {}, shows no use within {}: {}{}.{extra}",
+            row.user,
+            day(created),
+            self.window_text(ws),
+            parts.join(", "),
+            match (p.map(|p| p.has_last_accessed), service_use) {
+                (Some(true), Some(t)) => format!(", last service access {}", day(t)),
+                (Some(true), None) => ", no service access in its last-accessed data".into(),
+                _ => String::new(),
+            }
+        );
+        out.push(f);
+    }
+
+    pub(super) fn roles(&self, out: &mut Vec<IdentityFinding>) {
+        let Some(ws) = self.window_start else {
+            return;
+        };
+        for p in &self.principals {
+            if p.kind != PrincipalType::Role || !p.flags.contains(&"unused_role") {
+                continue;
+            }
+            let (sensitivity, extra) = raise_if_unused_high(Sensitivity::Medium, Some(p));
+            let who = Subject {
+                ptype: IdentityPrincipalType::Role,
+                name: &p.name,
+                arn: &p.arn,
+            };
+            let mut f = self.finding(IdentityKind::UnusedRole, &who, sensitivity);
+            f.actionable = p.actionable;
+            f.last_used = p.last_used;
+            f.age_days = self.days(p.created);
+            f.days_unused = self.days(p.last_used);
+            let evidence = match (p.last_used, p.has_last_accessed) {
+                (Some(t), _) => format!("last used on {}", self.when(t)),
+                (None, true) => {
+                    "RoleLastUsed is empty and its last-accessed data shows no service use".into()
+                }
+                (None, false) => {
+                    "RoleLastUsed is empty (the export has no last-accessed file for it)".into()
+                }
+            };
+            let slr = if p.service_linked {
+                " It is service-linked: only the AWS service that owns it can delete it."
+            } else {
+                ""
+            };
+            f.detail = format!(
+                "Role {}, created on {}, shows no use within {}: {evidence}.{extra}{slr}",
+                p.name,
+                p.created.map(day).unwrap_or_default(),
+                self.window_text(ws),
+            );
+            out.push(f);
+        }
+    }
+
+    pub(super) fn groups(&self, out: &mut Vec<IdentityFinding>) {
+        let members: BTreeSet<&str> = self
+            .export
+            .principals
+            .iter()
+            .filter(|p| p.kind == PrincipalType::User)
+            .flat_map(|p| p.groups.iter().map(String::as_str))
+            .collect();
+        for g in &self.export.principals {
+            if g.kind != PrincipalType::Group || members.contains(g.name.as_str()) {
+                continue;
+            }
+            let who = Subject {
+                ptype: IdentityPrincipalType::Group,
+                name: &g.name,
+                arn: &g.arn,
+            };
+            let mut f = self.finding(IdentityKind::GroupWithoutMembers, &who, Sensitivity::Low);
+            f.age_days = self.days(g.created);
+            f.detail = format!(
+                "Group {}{} has no members: no user in the export lists it in its GroupList.",
+                g.name,
+                g.created
+                    .map(|c| format!(", created on {},", day(c)))
+                    .unwrap_or_default()
+            );
+            out.push(f);
+        }
+    }
+
+    pub(super) fn policies(&self, out: &mut Vec<IdentityFinding>) {
+        for pol in self.export.policies.values() {
+            if pol.aws_managed {
+                continue;
+            }
+            let attached = self
+                .export
+                .principals
+                .iter()
+                .any(|p| p.attached_policies.contains(&pol.arn));
+            let boundary = self
+                .export
+                .principals
+                .iter()
+                .any(|p| p.permissions_boundary.as_deref() == Some(pol.arn.as_str()));
+            if attached || boundary {
+                continue;
+            }
+            let count = match pol.attachment_count {
+                Some(0) => "AttachmentCount is 0",
+                None => "the export has no AttachmentCount",
+                Some(_) => continue,
+            };
+            let who = Subject {
+                ptype: IdentityPrincipalType::Policy,
+                name: &pol.name,
+                arn: &pol.arn,
+            };
+            let mut f = self.finding(IdentityKind::PolicyUnattached, &who, Sensitivity::Low);
+            f.age_days = self.days(pol.create_date);
+            f.detail = format!(
+                "Customer-managed policy {} is attached to nothing: {count} and no role, user or group in the export attaches it or uses it as a permissions boundary.",
+                pol.name
+            );
+            out.push(f);
+        }
+    }
+}
+
+fn keys(row: &CredentialReportRow) -> impl Iterator<Item = (u8, &AccessKeyInfo)> {
+    row.access_keys.iter().zip(1u8..).map(|(k, n)| (n, k))
+}
+
+fn key_name(n: u8) -> String {
+    format!("access_key_{n}")
+}
+
+fn sentinel(d: crate::model::ReportDate) -> &'static str {
+    use crate::model::ReportDate;
+    match d {
+        ReportDate::Date(_) => "a date",
+        ReportDate::NotApplicable => "N/A",
+        ReportDate::NoInformation => "no_information",
+        ReportDate::NotSupported => "not_supported",
+    }
+}

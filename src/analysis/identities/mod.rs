@@ -1,0 +1,423 @@
+//! Unused identities and credentials: roles, users, access keys, passwords, root use, empty
+//! groups and unattached customer-managed policies (issue 10).
+//!
+//! A pure function over the loaded exports and the finished [`Analysis`]: it reads each export's
+//! credential report and authorization details, takes each export's as-of time from
+//! `analysis.exports` (never the wall clock) and the `unused_role` flag from
+//! [`PrincipalInfo::flags`]. Every rule and threshold is documented in `docs/identity-findings.md`.
+//! A check that cannot run (no credential report, no as-of time, no root row, a user missing from
+//! the report) is listed in [`IdentityReport::checks_not_possible`] instead of reporting nothing.
+
+mod checks;
+
+use checks::Ctx;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::{Analysis, PrincipalInfo, Sensitivity};
+use crate::model::{CredentialReportRow, Export, PrincipalType, Timestamp};
+
+/// Default for `--key-max-age`: AWS Security Hub control IAM.3 and CIS AWS Foundations 1.14 both
+/// ask for access keys to be rotated every 90 days or less.
+pub const DEFAULT_KEY_MAX_AGE_DAYS: u32 = 90;
+
+/// Thresholds for the identity checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IdentitySettings {
+    /// The usage window in days; pass the same value as [`super::Settings::unused_after_days`]
+    /// (the `unused_role` flag was computed with that one).
+    pub unused_after_days: u32,
+    /// `--key-max-age`: an active access key older than this many days is `access_key_old`.
+    pub key_max_age_days: u32,
+}
+
+impl IdentitySettings {
+    /// The window from the analysis settings and the default key age.
+    pub fn new(unused_after_days: u32) -> IdentitySettings {
+        IdentitySettings {
+            unused_after_days,
+            key_max_age_days: DEFAULT_KEY_MAX_AGE_DAYS,
+        }
+    }
+}
+
+/// What an identity finding is about. The order is the tie-break order within one principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    RootAccessKey,
+    RootUsed,
+    UnusedUser,
+    UnusedRole,
+    AccessKeyNeverUsed,
+    AccessKeyUnused,
+    AccessKeyOld,
+    PasswordUnused,
+    PasswordWithoutMfa,
+    GroupWithoutMembers,
+    PolicyUnattached,
+}
+
+impl IdentityKind {
+    pub const ALL: [IdentityKind; 11] = [
+        IdentityKind::RootAccessKey,
+        IdentityKind::RootUsed,
+        IdentityKind::UnusedUser,
+        IdentityKind::UnusedRole,
+        IdentityKind::AccessKeyNeverUsed,
+        IdentityKind::AccessKeyUnused,
+        IdentityKind::AccessKeyOld,
+        IdentityKind::PasswordUnused,
+        IdentityKind::PasswordWithoutMfa,
+        IdentityKind::GroupWithoutMembers,
+        IdentityKind::PolicyUnattached,
+    ];
+
+    /// Checks that need the credential report.
+    pub const NEED_CREDENTIAL_REPORT: [IdentityKind; 8] = [
+        IdentityKind::RootAccessKey,
+        IdentityKind::RootUsed,
+        IdentityKind::UnusedUser,
+        IdentityKind::AccessKeyNeverUsed,
+        IdentityKind::AccessKeyUnused,
+        IdentityKind::AccessKeyOld,
+        IdentityKind::PasswordUnused,
+        IdentityKind::PasswordWithoutMfa,
+    ];
+
+    /// Checks that need an as-of time (they compare dates with the window or a maximum age).
+    pub const NEED_AS_OF: [IdentityKind; 7] = [
+        IdentityKind::RootUsed,
+        IdentityKind::UnusedUser,
+        IdentityKind::UnusedRole,
+        IdentityKind::AccessKeyNeverUsed,
+        IdentityKind::AccessKeyUnused,
+        IdentityKind::AccessKeyOld,
+        IdentityKind::PasswordUnused,
+    ];
+
+    /// Per-user credential checks (not the root ones).
+    const USER_CREDENTIAL: [IdentityKind; 6] = [
+        IdentityKind::UnusedUser,
+        IdentityKind::AccessKeyNeverUsed,
+        IdentityKind::AccessKeyUnused,
+        IdentityKind::AccessKeyOld,
+        IdentityKind::PasswordUnused,
+        IdentityKind::PasswordWithoutMfa,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityKind::RootAccessKey => "root_access_key",
+            IdentityKind::RootUsed => "root_used",
+            IdentityKind::UnusedUser => "unused_user",
+            IdentityKind::UnusedRole => "unused_role",
+            IdentityKind::AccessKeyNeverUsed => "access_key_never_used",
+            IdentityKind::AccessKeyUnused => "access_key_unused",
+            IdentityKind::AccessKeyOld => "access_key_old",
+            IdentityKind::PasswordUnused => "password_unused",
+            IdentityKind::PasswordWithoutMfa => "password_without_mfa",
+            IdentityKind::GroupWithoutMembers => "group_without_members",
+            IdentityKind::PolicyUnattached => "policy_unattached",
+        }
+    }
+
+    /// The rule, in one sentence, for the HTML report and the docs.
+    pub fn rule(self) -> &'static str {
+        match self {
+            IdentityKind::RootAccessKey => "The root user has an active access key.",
+            IdentityKind::RootUsed => {
+                "The root user's password or an access key was used within the window."
+            }
+            IdentityKind::UnusedUser => {
+                "A user older than the window whose password and access keys show no use in the window (nor does its last-accessed data)."
+            }
+            IdentityKind::UnusedRole => {
+                "A role older than the window that neither RoleLastUsed nor its last-accessed data shows in use within the window."
+            }
+            IdentityKind::AccessKeyNeverUsed => {
+                "An active access key, older than the window, that AWS never saw used."
+            }
+            IdentityKind::AccessKeyUnused => "An active access key last used before the window.",
+            IdentityKind::AccessKeyOld => {
+                "An active access key created (last rotated) more than --key-max-age days before the as-of date."
+            }
+            IdentityKind::PasswordUnused => {
+                "A console password last used before the window, or never used and set before the window."
+            }
+            IdentityKind::PasswordWithoutMfa => "A user with a console password and no MFA device.",
+            IdentityKind::GroupWithoutMembers => "A group that no user in the export belongs to.",
+            IdentityKind::PolicyUnattached => {
+                "A customer-managed policy attached to nothing and used as no permissions boundary."
+            }
+        }
+    }
+}
+
+/// What a finding is about: a principal, the root user or a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityPrincipalType {
+    Root,
+    Role,
+    User,
+    Group,
+    Policy,
+}
+
+impl IdentityPrincipalType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityPrincipalType::Root => "root",
+            IdentityPrincipalType::Role => "role",
+            IdentityPrincipalType::User => "user",
+            IdentityPrincipalType::Group => "group",
+            IdentityPrincipalType::Policy => "policy",
+        }
+    }
+}
+
+impl From<PrincipalType> for IdentityPrincipalType {
+    fn from(k: PrincipalType) -> Self {
+        match k {
+            PrincipalType::Role => IdentityPrincipalType::Role,
+            PrincipalType::User => IdentityPrincipalType::User,
+            PrincipalType::Group => IdentityPrincipalType::Group,
+        }
+    }
+}
+
+/// One unused or risky identity or credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdentityFinding {
+    /// 1 = look at this first.
+    pub rank: u32,
+    pub account_id: String,
+    pub kind: IdentityKind,
+    pub principal_type: IdentityPrincipalType,
+    /// `<root_account>` for the root user; the policy name for `policy_unattached`.
+    pub principal_name: String,
+    pub principal_arn: String,
+    /// `password`, `access_key_1` or `access_key_2`; `None` for whole principals and policies.
+    pub credential: Option<String>,
+    pub sensitivity: Sensitivity,
+    /// False for service-linked roles: only the owning AWS service can delete them.
+    pub actionable: bool,
+    /// Newest recorded use of what the finding is about; `None` when never used or unknown.
+    pub last_used: Option<Timestamp>,
+    /// Days from creation (a key's last rotation, a password's last change) to the as-of date.
+    pub age_days: Option<i64>,
+    /// Days from `last_used` to the as-of date; `None` when never used (see `age_days`).
+    pub days_unused: Option<i64>,
+    /// One plain sentence with the evidence.
+    pub detail: String,
+}
+
+/// A check that could not run for an account, and why.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct NotPossible {
+    pub account_id: String,
+    pub check: IdentityKind,
+    pub reason: String,
+}
+
+/// The result of [`identity_findings`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IdentityReport {
+    /// Ranked: sensitivity (highest first), account, principal type, principal name, kind,
+    /// credential.
+    pub findings: Vec<IdentityFinding>,
+    /// Sorted by (account, check).
+    pub checks_not_possible: Vec<NotPossible>,
+}
+
+impl IdentityReport {
+    /// Actionable findings at or above `s` (for `--fail-on`).
+    pub fn count_at_or_above(&self, s: Sensitivity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.actionable && f.sensitivity >= s)
+            .count()
+    }
+
+    /// Findings of one kind, in rank order.
+    pub fn of_kind(&self, kind: IdentityKind) -> impl Iterator<Item = &IdentityFinding> {
+        self.findings.iter().filter(move |f| f.kind == kind)
+    }
+}
+
+/// Finds unused and risky identities and credentials in every export. `exports` and
+/// `analysis` must come from the same run (`analysis::analyze(exports, ..)`); each export's as-of
+/// time is looked up in `analysis.exports` by account id.
+pub fn identity_findings(
+    exports: &[Export],
+    analysis: &Analysis<'_>,
+    settings: &IdentitySettings,
+) -> IdentityReport {
+    let mut findings = Vec::new();
+    let mut gaps = Gaps::default();
+    for (i, export) in exports.iter().enumerate() {
+        let info = analysis
+            .exports
+            .get(i)
+            .filter(|e| e.account_id == export.account_id)
+            .or_else(|| {
+                analysis
+                    .exports
+                    .iter()
+                    .find(|e| e.account_id == export.account_id)
+            });
+        let ctx = Ctx::new(export, analysis, info.and_then(|e| e.as_of), settings);
+        gaps.note(&ctx);
+        if let Some(rows) = &export.credential_report {
+            for row in rows {
+                if row.is_root() {
+                    ctx.root(row, &mut findings);
+                } else {
+                    ctx.user(row, &mut findings);
+                }
+            }
+        }
+        ctx.roles(&mut findings);
+        ctx.groups(&mut findings);
+        ctx.policies(&mut findings);
+    }
+    rank(&mut findings);
+    IdentityReport {
+        findings,
+        checks_not_possible: gaps.finish(),
+    }
+}
+
+/// Ranked: sensitivity (highest first), account, principal type, principal name, kind, credential.
+fn rank(findings: &mut [IdentityFinding]) {
+    findings.sort_by(|a, b| {
+        (
+            Reverse(a.sensitivity),
+            &a.account_id,
+            a.principal_type,
+            &a.principal_name,
+            a.kind,
+            &a.credential,
+        )
+            .cmp(&(
+                Reverse(b.sensitivity),
+                &b.account_id,
+                b.principal_type,
+                &b.principal_name,
+                b.kind,
+                &b.credential,
+            ))
+    });
+    for (i, f) in findings.iter_mut().enumerate() {
+        f.rank = i as u32 + 1;
+    }
+}
+
+/// The checks that could not run, per account, with every reason.
+#[derive(Default)]
+struct Gaps(BTreeMap<(String, IdentityKind), BTreeSet<String>>);
+
+impl Gaps {
+    fn add(&mut self, account_id: &str, kinds: &[IdentityKind], reason: &str) {
+        for k in kinds {
+            self.0
+                .entry((account_id.to_string(), *k))
+                .or_default()
+                .insert(reason.to_string());
+        }
+    }
+
+    /// What the export lacks for the checks: an as-of time, a credential report, its root row,
+    /// users in it.
+    fn note(&mut self, ctx: &Ctx<'_>) {
+        let account = ctx.export.account_id.as_str();
+        if ctx.as_of.is_none() {
+            self.add(
+                account,
+                &IdentityKind::NEED_AS_OF,
+                "no as-of time: the export has no last-accessed job dates and no manifest time, and --as-of was not given",
+            );
+        } else if ctx.window_start.is_none() || ctx.key_cutoff.is_none() {
+            // Unreachable with validated flags and RFC 3339 inputs; checked all the same.
+            self.add(
+                account,
+                &IdentityKind::NEED_AS_OF,
+                "the window or --key-max-age reaches before the earliest representable date",
+            );
+        }
+        let Some(rows) = &ctx.export.credential_report else {
+            self.add(
+                account,
+                &IdentityKind::NEED_CREDENTIAL_REPORT,
+                "the export has no credential-report.csv (aws iam get-credential-report), so access keys, passwords and the root user cannot be checked",
+            );
+            return;
+        };
+        if !rows.iter().any(CredentialReportRow::is_root) {
+            self.add(
+                account,
+                &[IdentityKind::RootAccessKey, IdentityKind::RootUsed],
+                "the credential report has no <root_account> row",
+            );
+        }
+        let missing: Vec<&str> = ctx
+            .export
+            .principals
+            .iter()
+            .filter(|p| p.kind == PrincipalType::User)
+            .filter(|p| !rows.iter().any(|r| !r.is_root() && r.user == p.name))
+            .map(|p| p.name.as_str())
+            .collect();
+        let reason = match missing.as_slice() {
+            [] => return,
+            [one] => format!(
+                "user {one} is not in the credential report (is the report older than the user?)"
+            ),
+            many => format!(
+                "users {} are not in the credential report (is the report older than them?)",
+                many.join(", ")
+            ),
+        };
+        self.add(account, &IdentityKind::USER_CREDENTIAL, &reason);
+    }
+
+    fn finish(self) -> Vec<NotPossible> {
+        self.0
+            .into_iter()
+            .map(|((account_id, check), reasons)| NotPossible {
+                account_id,
+                check,
+                reason: reasons.into_iter().collect::<Vec<_>>().join("; "),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::checks::used_in;
+    use super::*;
+
+    #[test]
+    fn kinds_are_listed_once_and_named_as_serde_does() {
+        for k in IdentityKind::ALL {
+            let json = serde_json::to_string(&k).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+            assert!(!k.rule().is_empty());
+        }
+        let set: BTreeSet<_> = IdentityKind::ALL.iter().collect();
+        assert_eq!(set.len(), IdentityKind::ALL.len());
+    }
+
+    #[test]
+    fn used_in_window_is_inclusive() {
+        let ws = chrono::DateTime::from_timestamp(1_000, 0).unwrap_or_default();
+        assert!(used_in(Some(ws), ws));
+        assert!(!used_in(Some(ws - chrono::Duration::seconds(1)), ws));
+        assert!(!used_in(None, ws));
+    }
+}
