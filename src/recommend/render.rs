@@ -181,6 +181,8 @@ fn change_text(a: &Apply) -> String {
 
 const LIST_LIMIT: usize = 200;
 
+/// The README of a principal's folder: what changes and why, how to apply and roll back, what
+/// is removed and what is kept. One function per section.
 fn readme(
     plan: &PrincipalPlan,
     analysis: &Analysis<'_>,
@@ -188,8 +190,20 @@ fn readme(
     apply: &[String],
     rollback: &[String],
 ) -> String {
-    let info = &analysis.principals[plan.analysis_index];
     let mut s = String::new();
+    readme_header(&mut s, plan, analysis);
+    readme_policies(&mut s, plan);
+    readme_review(&mut s, plan);
+    readme_apply(&mut s, plan, apply);
+    readme_rollback(&mut s, plan, rollback);
+    readme_removed(&mut s, rows);
+    readme_kept(&mut s, rows);
+    readme_notes(&mut s, rows);
+    s
+}
+
+fn readme_header(s: &mut String, plan: &PrincipalPlan, analysis: &Analysis<'_>) {
+    let info = &analysis.principals[plan.analysis_index];
     let _ = writeln!(
         s,
         "# Recommendation for {} `{}` in account {}\n",
@@ -214,6 +228,9 @@ fn readme(
         plan.after.len(),
         removed.len()
     );
+}
+
+fn readme_policies(s: &mut String, plan: &PrincipalPlan) {
     s.push_str("## Policies\n\n| Policy | Kind | Change | Actions removed | Size after / limit | Files |\n|---|---|---|---|---|---|\n");
     for p in &plan.policies {
         let files = if p.tightened.empty {
@@ -251,6 +268,9 @@ fn readme(
             expanded.join(", ")
         );
     }
+}
+
+fn readme_review(s: &mut String, plan: &PrincipalPlan) {
     if !plan.flags.is_empty() {
         s.push_str("## Review before applying\n\n");
         for f in &plan.flags {
@@ -258,6 +278,9 @@ fn readme(
         }
         s.push('\n');
     }
+}
+
+fn readme_apply(s: &mut String, plan: &PrincipalPlan, apply: &[String]) {
     s.push_str("## Apply\n\nDry run (prints the commands), then apply (`OUT` is the report's `--out` folder):\n\n```sh\n");
     let _ = writeln!(
         s,
@@ -297,6 +320,9 @@ fn readme(
              that other principals use differently must not change under them, hence a copy for this principal only.\n\n",
         );
     }
+}
+
+fn readme_rollback(s: &mut String, plan: &PrincipalPlan, rollback: &[String]) {
     s.push_str("## Roll back\n\n```sh\n");
     let _ = writeln!(
         s,
@@ -309,7 +335,10 @@ fn readme(
     }
     s.push_str("```\n\n");
 
-    // Removed and kept actions, in rank order, a row per finding (group of actions) and decision.
+}
+
+/// Removed actions, in rank order, a row per finding (group of actions) and decision.
+fn readme_removed(s: &mut String, rows: &[DecisionRow<'_>]) {
     let gone: Vec<&DecisionRow<'_>> = rows.iter().filter(|r| r.decision == "removed").collect();
     let gone_actions: usize = gone.iter().map(|r| r.count).sum();
     let _ = writeln!(
@@ -339,6 +368,9 @@ fn readme(
             gone.len() - LIST_LIMIT
         );
     }
+}
+
+fn readme_kept(s: &mut String, rows: &[DecisionRow<'_>]) {
     let unknown: Vec<&DecisionRow<'_>> = rows
         .iter()
         .filter(|r| r.f.status == Status::Unknown)
@@ -366,6 +398,9 @@ fn readme(
             unknown.len() - LIST_LIMIT
         );
     }
+}
+
+fn readme_notes(s: &mut String, rows: &[DecisionRow<'_>]) {
     let excluded: usize = rows
         .iter()
         .filter(|r| r.f.status == Status::Unused && r.f.exclusion.is_some())
@@ -389,7 +424,6 @@ fn readme(
              recommendation does not change); they are marked `still_granted` in `actions.csv`.",
         );
     }
-    s
 }
 
 /// A finding's actions that get one decision: `removed`, `still_granted` (removable, but the
