@@ -22,16 +22,17 @@ use serde_json::{Value, json};
 
 const ACCT: &str = "123456789012";
 
-const SMALL: &str = "#format\tiam-tighten-catalog/1\nservice\taction\taccess_level\tresource_types\n\
-    s3\tGetObject\tRead\t1\ns3\tGetBucketPolicy\tRead\t1\ns3\tPutObject\tWrite\t1\ns3\tDeleteBucket\tWrite\t1\n\
-    iam\tPassRole\tWrite\t1\niam\tListRoles\tList\t0\niam\tGetRole\tRead\t1\niam\tCreateUser\tWrite\t1\n\
-    ec2\tDescribeInstances\tList\t0\nec2\tDescribeImages\tList\t0\nec2\tRunInstances\tWrite\t5\n\
-    ec2\tTerminateInstances\tWrite\t1\nsqs\tSendMessage\tWrite\t1\nsqs\tReceiveMessage\tRead\t1\n";
-
 fn small() -> &'static Catalog {
     use std::sync::OnceLock;
     static C: OnceLock<Catalog> = OnceLock::new();
-    C.get_or_init(|| Catalog::parse("small", SMALL).unwrap())
+    // The small catalog the unit tests share too.
+    C.get_or_init(|| {
+        Catalog::from_path(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/small-catalog.tsv"
+        )))
+        .unwrap()
+    })
 }
 
 fn doc(v: Value) -> PolicyDocument {

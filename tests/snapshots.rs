@@ -1,6 +1,9 @@
 //! Snapshot tests of the report for the shipped `sample-data/2026-q4` (reviewed with
-//! `cargo insta review`). Full files too large to read in a review are pinned by SHA-256 plus a
-//! readable excerpt; small ones are pinned whole. Also checks byte-identical reruns.
+//! `cargo insta review`). CSV and JSON files too large to read in a review are pinned by SHA-256
+//! plus a readable excerpt; small ones are pinned whole. HTML pages are pinned as an outline a
+//! reviewer can read (markup and text, without the CSS and JS, tables cut to their first rows);
+//! Parquet by its columns and rows (its bytes depend on the polars version). Also checks
+//! byte-identical reruns.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,6 +19,76 @@ const OUTPUTS: [&str; 7] = [
     "services.csv",
     "credentials.csv",
 ];
+
+/// Outputs pinned by digest (HTML and Parquet have readable checks of their own).
+const DIGESTED: [&str; 5] = [
+    "findings.csv",
+    "principals.csv",
+    "report.json",
+    "services.csv",
+    "credentials.csv",
+];
+
+/// A readable outline of an HTML page: `<style>` and `<script>` bodies dropped (they are files
+/// in templates/), one tag or text run per line, whitespace collapsed, and each `<tbody>` cut to
+/// its first `rows` rows (with how many were left out).
+pub fn html_outline(html: &str, rows: usize) -> String {
+    let mut text = html.to_string();
+    for tag in ["style", "script"] {
+        let mut out = String::new();
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find(&format!("<{tag}")) {
+            let Some(j) = rest[i..].find(&format!("</{tag}>")) else {
+                break;
+            };
+            let open_end = rest[i..].find('>').map_or(i, |k| i + k + 1);
+            out.push_str(&rest[..open_end]);
+            out.push_str(&format!("[{tag} omitted]"));
+            rest = &rest[i + j..];
+        }
+        out.push_str(rest);
+        text = out;
+    }
+    let mut lines = Vec::new();
+    let mut in_body = 0usize;
+    let mut row = 0usize;
+    let mut skipped = 0usize;
+    for piece in text.split_inclusive('>') {
+        let (before, tag) = match piece.rfind('<') {
+            Some(i) => (&piece[..i], &piece[i..]),
+            None => (piece, ""),
+        };
+        let words = before.split_whitespace().collect::<Vec<_>>().join(" ");
+        let tag = tag.split_whitespace().collect::<Vec<_>>().join(" ");
+        if tag.starts_with("<tbody") {
+            in_body += 1;
+            row = 0;
+        }
+        if tag.starts_with("<tr") && in_body > 0 {
+            row += 1;
+        }
+        let hide = in_body > 0 && row > rows;
+        if tag.starts_with("</tbody") {
+            if skipped > 0 {
+                lines.push(format!("… {skipped} more rows"));
+            }
+            skipped = 0;
+            in_body = in_body.saturating_sub(1);
+        } else if hide {
+            if tag.starts_with("<tr") {
+                skipped += 1;
+            }
+            continue;
+        }
+        if !words.is_empty() {
+            lines.push(words);
+        }
+        if !tag.is_empty() {
+            lines.push(tag);
+        }
+    }
+    lines.join("\n")
+}
 
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4")
@@ -78,7 +151,7 @@ fn outputs_are_byte_identical_across_runs() {
 fn output_digests() {
     let dir = report_dir();
     let mut lines = Vec::new();
-    for name in OUTPUTS {
+    for name in DIGESTED {
         let p = dir.join(name);
         if p.exists() {
             lines.push(format!(
@@ -313,4 +386,63 @@ fn report_json_findings_follow_the_findings_schema() {
     let row = rdr.records().next().unwrap().unwrap();
     assert_eq!(&row[5], first["action"].as_str().unwrap());
     assert_eq!(&row[21], first["rank"].to_string());
+}
+
+/// report.html of a small export, as an outline a reviewer reads.
+#[test]
+fn report_html_outline_of_a_small_export() {
+    let out = tempfile::tempdir().unwrap();
+    assert_cmd::Command::cargo_bin("iam-tighten")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "report",
+            "tests/fixtures/input/cli-v2",
+            "--format",
+            "html",
+            "--out",
+        ])
+        .arg(out.path())
+        .assert()
+        .success();
+    let html = fs::read_to_string(out.path().join("report.html")).unwrap();
+    insta::assert_snapshot!("report_html_outline", html_outline(&html, 6));
+}
+
+/// diff.html of the sample's quarters, as an outline (tables cut to their first rows).
+#[test]
+fn diff_html_outline_of_the_sample() {
+    let out = tempfile::tempdir().unwrap();
+    assert_cmd::Command::cargo_bin("iam-tighten")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "diff",
+            "sample-data/2026-q3",
+            "sample-data/2026-q4",
+            "--out",
+        ])
+        .arg(out.path())
+        .assert()
+        .success();
+    let html = fs::read_to_string(out.path().join("diff.html")).unwrap();
+    insta::assert_snapshot!("diff_html_outline", html_outline(&html, 3));
+}
+
+/// One recommendation folder of the sample, whole (ExampleCorpQA: an AWS managed policy
+/// replaced by a tightened copy).
+#[test]
+fn recommendation_folder_of_example_corp_qa() {
+    let dir = report_dir().join("recommendations/111111111111/role/ExampleCorpQA");
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut text = String::new();
+    for name in names {
+        let body = fs::read_to_string(dir.join(&name)).unwrap();
+        text.push_str(&format!("===== {name}\n{body}\n"));
+    }
+    insta::assert_snapshot!("recommendation_example_corp_qa", text);
 }

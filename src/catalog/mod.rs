@@ -211,9 +211,18 @@ impl Catalog {
         let ascii = lower.iter().all(|s| s.is_ascii());
         let unknown = || "unknown".to_string();
         Catalog {
-            source: meta.source.filter(|s| !s.is_empty()).unwrap_or_else(unknown),
-            version: meta.version.filter(|s| !s.is_empty()).unwrap_or_else(unknown),
-            updated: meta.updated.filter(|s| !s.is_empty()).unwrap_or_else(unknown),
+            source: meta
+                .source
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(unknown),
+            version: meta
+                .version
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(unknown),
+            updated: meta
+                .updated
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(unknown),
             actions,
             lower,
             services,
@@ -484,6 +493,20 @@ fn parse_row(line_no: usize, line: &str, fail: &dyn Fn(usize, String) -> Error) 
             resource_types,
         },
     ))
+}
+
+/// The small catalog the unit tests share (`tests/fixtures/small-catalog.tsv`; the integration
+/// tests load the same file): 16 actions of s3, s3express, iam, ec2 and sqs.
+#[cfg(test)]
+pub(crate) fn small_test_catalog() -> &'static Catalog {
+    static C: OnceLock<Catalog> = OnceLock::new();
+    C.get_or_init(|| {
+        Catalog::parse(
+            "small-catalog.tsv",
+            include_str!("../../tests/fixtures/small-catalog.tsv"),
+        )
+        .unwrap_or_else(|e| panic!("the small test catalog is invalid: {e}"))
+    })
 }
 
 #[cfg(test)]

@@ -334,7 +334,6 @@ fn readme_rollback(s: &mut String, plan: &PrincipalPlan, rollback: &[String]) {
         let _ = writeln!(s, "{l}");
     }
     s.push_str("```\n\n");
-
 }
 
 /// Removed actions, in rank order, a row per finding (group of actions) and decision.
