@@ -680,3 +680,76 @@ mod dates {
         }
     }
 }
+
+/// Exclusions by `policy` and by `account` (with and without an action pattern), exact names
+/// and ARNs, on the sample organisation: every finding is covered by exactly the first rule that
+/// matches it, computed here independently of the rule index.
+#[test]
+fn exclusions_by_policy_account_and_exact_principal() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+    let exports = input::load_exports(&[sample], &LoadOptions::default()).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let config = Config::parse(
+        &tmp.path().join("c.toml"),
+        r#"
+[[exclude]]
+policy = "AmazonEC2FullAccess"
+reason = "EC2 team owns these"
+
+[[exclude]]
+account = "222222222222"
+action = "s3:*"
+reason = "S3 in the data account is reviewed elsewhere"
+
+[[exclude]]
+principal = "ci-deploy"
+reason = "exact name"
+
+[[exclude]]
+principal = "arn:aws:iam::111111111111:role/log-shipper"
+account = "111111111111"
+reason = "exact ARN"
+
+[[exclude]]
+principal = "NoSuchRole"
+reason = "matches nothing"
+"#,
+    )
+    .unwrap();
+    let cat = Catalog::embedded();
+    let an = analysis::analyze(&exports, cat, &Settings::new(90, None).unwrap(), &config).unwrap();
+    let mut per_rule = [0u64; 5];
+    for f in &an.findings {
+        let p = an.principal(f);
+        let by_ec2_full = an
+            .granting_labels(f.granted_by)
+            .any(|l| l.name == "AmazonEC2FullAccess");
+        let service = &*cat.action(f.action).service;
+        let expected = if by_ec2_full {
+            Some(1)
+        } else if p.account_id == "222222222222" && service == "s3" {
+            Some(2)
+        } else if p.name == "ci-deploy" {
+            Some(3)
+        } else if p.arn == "arn:aws:iam::111111111111:role/log-shipper" {
+            Some(4)
+        } else {
+            None
+        };
+        assert_eq!(
+            f.exclusion.map(|x| x.0),
+            expected,
+            "{} {}",
+            p.arn,
+            an.action_text(f)
+        );
+        if let Some(id) = expected {
+            per_rule[id as usize - 1] += u64::from(f.count);
+        }
+    }
+    for (i, rule) in an.config.exclusions.iter().enumerate() {
+        assert_eq!(rule.matched, per_rule[i], "rule {}", i + 1);
+    }
+    assert!(per_rule[..4].iter().all(|n| *n > 0), "{per_rule:?}");
+    assert_eq!(per_rule[4], 0);
+}

@@ -9,6 +9,7 @@ mod fetch;
 mod html;
 mod identities;
 mod input;
+mod layering;
 mod offline;
 mod policy;
 mod recommend;
