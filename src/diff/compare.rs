@@ -75,6 +75,17 @@ impl Change {
         }
     }
 
+    /// A row about `p` with nothing filled in but the principal (the caller adds the rest).
+    fn of_principal(kind: ChangeKind, p: &SidePrincipal) -> Change {
+        Change {
+            principal_type: p.principal_type.clone(),
+            principal_name: p.name.clone(),
+            principal_arn: p.arn.clone(),
+            actionable: p.actionable,
+            ..Change::account(kind, &p.account_id, String::new())
+        }
+    }
+
     /// The higher of the two sides' sensitivities: the sort key.
     pub fn sensitivity(&self) -> Option<Sensitivity> {
         self.old_sensitivity.max(self.new_sensitivity)
@@ -135,20 +146,10 @@ fn principal_row(
         _ => (None, highest),
     };
     Change {
-        kind,
-        account_id: p.account_id.clone(),
-        principal_type: p.principal_type.clone(),
-        principal_name: p.name.clone(),
-        principal_arn: p.arn.clone(),
-        action: String::new(),
-        service: String::new(),
-        old: None,
-        new: None,
         old_sensitivity,
         new_sensitivity,
-        actionable: p.actionable,
         detail,
-        identity: None,
+        ..Change::of_principal(kind, p)
     }
 }
 
@@ -271,20 +272,13 @@ pub fn compare(old: &Side, new: &Side) -> Vec<Change> {
         |kind: ChangeKind, p: &SidePrincipal, o: Option<&SideFinding>, n: Option<&SideFinding>| {
             let any = n.or(o);
             Change {
-                kind,
-                account_id: p.account_id.clone(),
-                principal_type: p.principal_type.clone(),
-                principal_name: p.name.clone(),
-                principal_arn: p.arn.clone(),
                 action: any.map(|f| f.action.clone()).unwrap_or_default(),
                 service: any.map(|f| f.service.clone()).unwrap_or_default(),
                 old: o.map(State::from),
                 new: n.map(State::from),
                 old_sensitivity: o.map(|f| f.sensitivity),
                 new_sensitivity: n.map(|f| f.sensitivity),
-                actionable: p.actionable,
-                detail: String::new(),
-                identity: None,
+                ..Change::of_principal(kind, p)
             }
         };
     for (key, o) in &old_f {

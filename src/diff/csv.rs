@@ -96,20 +96,10 @@ mod tests {
     #[test]
     fn formulas_are_neutralised() {
         let c = Change {
-            kind: ChangeKind::PrincipalAdded,
-            account_id: "111111111111".into(),
             principal_type: "role".into(),
             principal_name: "=1+1".into(),
             principal_arn: "arn:aws:iam::111111111111:role/=1+1".into(),
-            action: String::new(),
-            service: String::new(),
-            old: None,
-            new: None,
-            old_sensitivity: None,
-            new_sensitivity: None,
-            actionable: true,
-            detail: "@x".into(),
-            identity: None,
+            ..Change::account(ChangeKind::PrincipalAdded, "111111111111", "@x".into())
         };
         let mut buf = Vec::new();
         write_changes(&[c], &mut buf).expect("write to a Vec");

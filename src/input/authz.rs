@@ -275,6 +275,19 @@ fn is_iam_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
+/// `arn` parsed as an IAM ARN, else an error at `<at>.Arn`.
+fn iam_arn<'a>(path: &Path, at: &str, arn: &'a str) -> Result<Arn<'a>> {
+    Arn::parse(arn)
+        .filter(|a| a.service == "iam")
+        .ok_or_else(|| {
+            Error::parse(
+                path,
+                format!("{at}.Arn"),
+                format!("not an IAM ARN: {arn:?}"),
+            )
+        })
+}
+
 /// A 12-digit AWS account id.
 fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
@@ -290,15 +303,7 @@ fn principal(
     let arn = d
         .arn
         .ok_or_else(|| Error::parse(path, at, format!("{kind} has no Arn")))?;
-    let parsed = Arn::parse(&arn)
-        .filter(|a| a.service == "iam")
-        .ok_or_else(|| {
-            Error::parse(
-                path,
-                format!("{at}.Arn"),
-                format!("not an IAM ARN: {arn:?}"),
-            )
-        })?;
+    let parsed = iam_arn(path, at, &arn)?;
     if !is_account_id(parsed.account) {
         return Err(Error::parse(
             path,
@@ -380,15 +385,7 @@ fn managed_policy(path: &Path, d: PolicyDetail, at: &str) -> Result<ManagedPolic
     let arn = d
         .arn
         .ok_or_else(|| Error::parse(path, at, "managed policy has no Arn"))?;
-    let parsed = Arn::parse(&arn)
-        .filter(|a| a.service == "iam")
-        .ok_or_else(|| {
-            Error::parse(
-                path,
-                format!("{at}.Arn"),
-                format!("not an IAM ARN: {arn:?}"),
-            )
-        })?;
+    let parsed = iam_arn(path, at, &arn)?;
     let aws_managed = parsed.account == "aws";
     if !aws_managed && !is_account_id(parsed.account) {
         return Err(Error::parse(

@@ -237,16 +237,9 @@ impl Ctx<'_> {
     }
 
     fn password_without_mfa(&self, u: &User<'_>, out: &mut Vec<IdentityFinding>) {
-        let User {
-            who,
-            row,
-            password_enabled,
-            password_last,
-            password_set,
-            ..
-        } = u;
+        let (who, row) = (&u.who, u.row);
         let (password_enabled, password_last, password_set) =
-            (*password_enabled, *password_last, *password_set);
+            (u.password_enabled, u.password_last, u.password_set);
         if password_enabled && !row.mfa_active {
             let mut f = self.finding(IdentityKind::PasswordWithoutMfa, who, Sensitivity::High);
             f.credential = Some("password".into());
@@ -269,7 +262,7 @@ impl Ctx<'_> {
     }
 
     fn access_keys(&self, u: &User<'_>, out: &mut Vec<IdentityFinding>) {
-        let User { who, row, .. } = u;
+        let (who, row) = (&u.who, u.row);
         for (n, key) in keys(row) {
             if !key.active {
                 continue;
@@ -328,16 +321,9 @@ impl Ctx<'_> {
     }
 
     fn password_unused(&self, u: &User<'_>, ws: Timestamp, out: &mut Vec<IdentityFinding>) {
-        let User {
-            who,
-            row,
-            password_enabled,
-            password_last,
-            password_set,
-            ..
-        } = u;
+        let (who, row) = (&u.who, u.row);
         let (password_enabled, password_last, password_set) =
-            (*password_enabled, *password_last, *password_set);
+            (u.password_enabled, u.password_last, u.password_set);
         if password_enabled {
             let stale = match password_last {
                 Some(t) => t < ws,
@@ -370,15 +356,8 @@ impl Ctx<'_> {
 
     /// unused_user: the user is older than the window and nothing it can sign in with was used.
     fn unused_user(&self, u: &User<'_>, ws: Timestamp, out: &mut Vec<IdentityFinding>) {
-        let User {
-            who,
-            row,
-            p,
-            password_enabled,
-            password_last,
-            ..
-        } = u;
-        let (p, password_enabled, password_last) = (*p, *password_enabled, *password_last);
+        let (who, row) = (&u.who, u.row);
+        let (p, password_enabled, password_last) = (u.p, u.password_enabled, u.password_last);
         let created = row.user_creation_time.date().or(p.and_then(|p| p.created));
         let Some(created) = created.filter(|c| *c < ws) else {
             return;
