@@ -753,3 +753,161 @@ reason = "matches nothing"
     assert!(per_rule[..4].iter().all(|n| *n > 0), "{per_rule:?}");
     assert_eq!(per_rule[4], 0);
 }
+
+mod named {
+    //! Every finding names exactly its critical and high actions (issue 16): recomputed here from
+    //! the sensitivity rules, independently of the grouping, on the sample and on a synthetic
+    //! 1,000-role organisation.
+    use super::*;
+    use iam_tighten::analysis::Analysis;
+    use iam_tighten::analysis::sensitivity::{Combo, classify};
+    use std::collections::{BTreeSet, HashMap};
+
+    fn check(an: &Analysis<'_>) -> usize {
+        let cat = an.catalog;
+        let risks = classify(cat);
+        // Per principal: does it hold iam:PassRole, and an action that runs code under a role?
+        let mut holds: HashMap<u32, (bool, bool)> = HashMap::new();
+        for f in &an.findings {
+            let e = holds.entry(f.principal).or_default();
+            for a in an.actions(f) {
+                match risks[a.id.index()].combo {
+                    Combo::PassRole => e.0 = true,
+                    Combo::Consumer => e.1 = true,
+                    Combo::None => {}
+                }
+            }
+        }
+        let mut named_total = 0;
+        for f in &an.findings {
+            let (passrole, consumer) = holds[&f.principal];
+            let expected: BTreeSet<String> = an
+                .actions(f)
+                .iter()
+                .filter(|a| {
+                    let r = risks[a.id.index()];
+                    let combo = match r.combo {
+                        Combo::PassRole => consumer,
+                        Combo::Consumer => passrole,
+                        Combo::None => false,
+                    };
+                    combo || r.sensitivity >= Sensitivity::High
+                })
+                .map(|a| cat.full_name(a.id))
+                .collect();
+            let named = an.named_actions(f);
+            let got: BTreeSet<String> = named.iter().map(|n| n.action.clone()).collect();
+            assert_eq!(got, expected, "{}", an.action_text(f));
+            let counts = an.sensitivity_counts(f);
+            assert_eq!(got.len() as u64, counts.critical + counts.high);
+            for n in &named {
+                assert!(!n.why.is_empty(), "{}", n.action);
+                let r = risks[cat.lookup_full(&n.action).unwrap().index()];
+                if r.combo == Combo::Consumer && passrole && r.sensitivity < Sensitivity::Critical {
+                    assert!(
+                        n.why.contains("(with iam:PassRole)"),
+                        "{}: {}",
+                        n.action,
+                        n.why
+                    );
+                }
+            }
+            named_total += named.len();
+        }
+        named_total
+    }
+
+    #[test]
+    fn named_actions_of_the_sample() {
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+        let exports = input::load_exports(&[sample], &LoadOptions::default()).unwrap();
+        let an = analysis::analyze(
+            &exports,
+            Catalog::embedded(),
+            &Settings::new(90, None).unwrap(),
+            &Config::default(),
+        )
+        .unwrap();
+        assert!(check(&an) > 100);
+        // BreakGlassAdmin's `apprunner:*` row has one critical action: it is named, and why.
+        let f = an
+            .findings
+            .iter()
+            .find(|f| {
+                an.principal(f).name == "BreakGlassAdmin" && an.action_text(f) == "apprunner:*"
+            })
+            .unwrap();
+        let text = an.named_actions_text(f);
+        assert!(
+            text.starts_with("apprunner:CreateService: privilege_escalation (with iam:PassRole)"),
+            "{text}"
+        );
+        // ...and its iam:PassRole says which action makes it critical.
+        let pass = an
+            .findings
+            .iter()
+            .find(|f| {
+                an.principal(f).name == "BreakGlassAdmin"
+                    && an
+                        .actions(f)
+                        .iter()
+                        .any(|a| an.catalog.full_name(a.id) == "iam:PassRole")
+            })
+            .unwrap();
+        assert!(
+            an.named_actions_text(pass)
+                .contains("iam:PassRole: privilege_escalation (with apprunner:CreateService)"),
+            "{}",
+            an.named_actions_text(pass)
+        );
+    }
+
+    #[test]
+    fn named_actions_of_a_synthetic_organisation() {
+        // The generator is built with the tests (cargo builds examples for `cargo test`).
+        let exe = std::env::current_exe().unwrap();
+        let gen_path = exe
+            .parent()
+            .and_then(Path::parent)
+            .unwrap()
+            .join("examples/synth-export");
+        if !gen_path.exists() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "examples/synth-export was not built"
+            );
+            eprintln!("skipping: {} not built", gen_path.display());
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let org = tmp.path().join("org");
+        let ok = std::process::Command::new(&gen_path)
+            .args([
+                "--accounts",
+                "2",
+                "--roles-per-account",
+                "500",
+                "--seed",
+                "3",
+                "--out",
+            ])
+            .arg(&org)
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        let exports = input::load_exports(&[org], &LoadOptions::default()).unwrap();
+        let an = analysis::analyze(
+            &exports,
+            Catalog::embedded(),
+            &Settings::new(90, None).unwrap(),
+            &Config::default(),
+        )
+        .unwrap();
+        assert!(an.principals.len() >= 1000);
+        assert!(check(&an) > 1000);
+    }
+}

@@ -60,6 +60,15 @@ fn finding(
         principal_arn: format!("arn:aws:iam::{account}:role/{name}"),
         service: service.to_string(),
         action: s(hostile, n, &format!("{service}:Action{n}")),
+        action_summary: iam_tighten::analysis::explain::ActionSummary {
+            text: s(hostile, n + 5, "3 of the 10 actions granted"),
+            siblings: vec![iam_tighten::analysis::explain::Sibling {
+                action: s(hostile, n + 6, &format!("{service}:Other{n}")),
+                status: "unused",
+                rank: 7,
+            }],
+            others: 1,
+        },
         actions: 1 + (n % 3) as u32,
         access_level: "Write",
         status: Status::Unused,
@@ -72,6 +81,14 @@ fn finding(
             low: u64::from(sens == Sensitivity::Low) + (n % 3) as u64,
         },
         risk_categories: vec!["privilege_escalation"],
+        risky_actions: (sens >= Sensitivity::High)
+            .then(|| iam_tighten::analysis::named::NamedAction {
+                action: s(hostile, n + 3, &format!("{service}:Risky{n}")),
+                sensitivity: sens,
+                why: s(hostile, n + 4, "privilege_escalation (with iam:PassRole)"),
+            })
+            .into_iter()
+            .collect(),
         last_accessed: n.is_multiple_of(3).then(|| ts("2025-10-01T10:00:00Z")),
         last_accessed_region: Some(s(hostile, n + 1, "us-east-1")),
         days_since_access: n.is_multiple_of(3).then_some(415),

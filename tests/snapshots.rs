@@ -385,7 +385,7 @@ fn report_json_findings_follow_the_findings_schema() {
     let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
     let row = rdr.records().next().unwrap().unwrap();
     assert_eq!(&row[5], first["action"].as_str().unwrap());
-    assert_eq!(&row[21], first["rank"].to_string());
+    assert_eq!(&row[0], first["rank"].to_string());
 }
 
 /// report.html of a small export, as an outline a reviewer reads.

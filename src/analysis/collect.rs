@@ -65,6 +65,7 @@ pub(super) struct Collected<'c> {
     pub labels: Vec<PolicyLabel>,
     /// Expands exclusion patterns later with the same cache.
     pub expander: Expander<'c>,
+    pub risks: Vec<ActionRisk>,
 }
 
 /// Collects every export, in order. Exclusion rules that expired before an export's as-of date
@@ -109,6 +110,7 @@ pub(super) fn collect<'c>(
         granted_by: c.granted_by.into_vec(),
         labels: c.labels.into_vec(),
         expander: c.expander,
+        risks: c.risks,
     })
 }
 

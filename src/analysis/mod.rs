@@ -18,9 +18,11 @@ mod collect;
 pub mod config;
 mod decide;
 mod exclusions;
+pub mod explain;
 pub mod groups;
 pub mod identities;
 pub mod model;
+pub mod named;
 mod observability;
 mod parquet;
 mod rank;
@@ -143,6 +145,8 @@ fn run<'c>(
         &c.granted_by,
         &c.inputs.services,
     );
+    let passrole_partners =
+        named::passrole_partners(&ranked.findings, c.principals.len(), &c.lists, &c.risks);
     lap(&mut timings, "rank", clock);
 
     Ok(Analysis {
@@ -160,6 +164,9 @@ fn run<'c>(
         timings,
         by_principal: ranked.by_principal,
         action_lists: c.lists,
+        risks: c.risks,
+        passrole_partners,
+        by_principal_service: std::sync::OnceLock::new(),
     })
 }
 

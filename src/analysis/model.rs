@@ -9,7 +9,7 @@ use super::Settings;
 use super::config::{Config, ExclusionId, ExclusionRule};
 use super::groups::{ActionList, ActionLists, GrantedAction, ListId};
 use super::reason::{Reason, Status};
-use super::sensitivity::Sensitivity;
+use super::sensitivity::{ActionRisk, Sensitivity};
 use crate::catalog::{ActionId, Catalog};
 use crate::model::{InputFile, PrincipalType, Timestamp, Warning};
 use crate::policy::{PolicyKind, PolicyRef};
@@ -302,6 +302,13 @@ pub struct Analysis<'c> {
     pub by_principal: Vec<Vec<u32>>,
     /// The actions of every finding (`Finding::actions`).
     pub action_lists: ActionLists,
+    /// Every catalog action's own risk (before the iam:PassRole combination).
+    pub(crate) risks: Vec<ActionRisk>,
+    /// Per principal, the action that makes its iam:PassRole critical (see `named.rs`).
+    pub(crate) passrole_partners: Vec<Option<ActionId>>,
+    /// (principal, service) → its findings, built on first use (see `explain.rs`).
+    pub(crate) by_principal_service:
+        std::sync::OnceLock<std::collections::HashMap<(u32, u32), Vec<u32>>>,
 }
 
 impl Analysis<'_> {

@@ -57,26 +57,27 @@ const fn col(name: &'static str, ty: Type, get: for<'a> fn(&Row<'a>) -> Value<'a
     Column { name, ty, get }
 }
 
-/// Every findings column, in file order.
-pub const FINDINGS: [Column; 26] = [
+/// Every findings column, in file order: what a reviewer scans first (rank, sensitivity, who,
+/// what, the verdict and the named risky actions), then the details.
+pub const FINDINGS: [Column; 28] = [
+    col("rank", Type::U32, |r| Value::U32(r.f.rank)),
+    col("sensitivity", Type::Str, |r| {
+        Value::Str(r.f.sensitivity.as_str())
+    }),
     col("account_id", Type::Str, |r| Value::Str(&r.p.account_id)),
     col("principal_type", Type::Str, |r| {
         Value::Str(r.p.kind.as_str())
     }),
     col("principal_name", Type::Str, |r| Value::Str(&r.p.name)),
-    col("principal_arn", Type::Str, |r| Value::Str(&r.p.arn)),
-    col("service", Type::Str, |r| {
-        Value::Str(&r.an.catalog.action(r.f.action).service)
-    }),
     col("action", Type::Str, |r| Value::Str(r.an.action_text(r.f))),
-    col("actions", Type::U32, |r| Value::U32(r.f.count)),
-    col("access_level", Type::Str, |r| {
-        Value::Str(r.an.access_level(r.f))
+    col("action_summary", Type::Str, |r| {
+        Value::Owned(r.an.action_summary_text(r.f))
     }),
+    col("actions", Type::U32, |r| Value::U32(r.f.count)),
     col("status", Type::Str, |r| Value::Str(r.f.status.as_str())),
     col("reason", Type::Str, |r| Value::Str(r.f.reason.as_str())),
-    col("sensitivity", Type::Str, |r| {
-        Value::Str(r.f.sensitivity.as_str())
+    col("risky_actions", Type::Str, |r| {
+        Value::Owned(r.an.named_actions_text(r.f))
     }),
     col("critical_actions", Type::U64, |r| {
         Value::U64(r.an.sensitivity_counts(r.f).critical)
@@ -93,6 +94,12 @@ pub const FINDINGS: [Column; 26] = [
     col("risk_categories", Type::Str, |r| {
         Value::Owned(category::names(r.f.categories).join(";"))
     }),
+    col("service", Type::Str, |r| {
+        Value::Str(&r.an.catalog.action(r.f.action).service)
+    }),
+    col("access_level", Type::Str, |r| {
+        Value::Str(r.an.access_level(r.f))
+    }),
     col("last_accessed", Type::Time, |r| {
         Value::Time(r.f.last_accessed)
     }),
@@ -106,7 +113,6 @@ pub const FINDINGS: [Column; 26] = [
     col("resource_scope", Type::Str, |r| {
         Value::Str(if r.f.scoped { "scoped" } else { "all" })
     }),
-    col("rank", Type::U32, |r| Value::U32(r.f.rank)),
     col("conditional", Type::Bool, |r| Value::Bool(r.f.conditional)),
     col("actionable", Type::Bool, |r| Value::Bool(r.p.actionable)),
     col("excluded", Type::Bool, |r| {
@@ -119,10 +125,11 @@ pub const FINDINGS: [Column; 26] = [
                 .map(|rule| rule.reason.as_str()),
         )
     }),
+    col("principal_arn", Type::Str, |r| Value::Str(&r.p.arn)),
 ];
 
 /// The column names, in order.
-pub fn findings_header() -> [&'static str; 26] {
+pub fn findings_header() -> [&'static str; 28] {
     FINDINGS.map(|c| c.name)
 }
 

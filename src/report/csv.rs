@@ -13,7 +13,7 @@ use crate::analysis::{Analysis, PrincipalInfo, Sensitivity};
 use crate::model::Timestamp;
 
 /// The `findings.csv` header: the columns of [`crate::analysis::schema::FINDINGS`].
-pub fn findings_header() -> [&'static str; 26] {
+pub fn findings_header() -> [&'static str; 28] {
     crate::analysis::schema::findings_header()
 }
 

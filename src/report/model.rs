@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::analysis::explain::ActionSummary;
 use crate::analysis::identities::IdentityReport;
+use crate::analysis::named::{NAMED_AT_MOST, NamedAction};
 use crate::analysis::sensitivity::category;
 use crate::analysis::{
     AccountWarning, Analysis, BySensitivity, Counts, ExclusionRule, ExportInfo, Finding,
@@ -57,64 +59,72 @@ pub struct SettingsInfo {
     pub config_file: Option<String>,
 }
 
-/// One finding as every output shows it. Field order = `findings.csv` column order.
+/// One finding as every output shows it. Field order = `findings.csv` column order (the
+/// per-sensitivity counts nested in `actions_by_sensitivity`, the named actions structured).
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingView {
+    pub rank: u32,
+    /// The highest sensitivity of the finding's actions.
+    pub sensitivity: Sensitivity,
     pub account_id: String,
     pub principal_type: &'static str,
     pub principal_name: String,
-    pub principal_arn: String,
-    pub service: String,
     /// The action, or patterns/names that match exactly the finding's actions.
     pub action: String,
+    /// The actions in words, relative to what the principal is granted in the service.
+    pub action_summary: ActionSummary,
     /// How many actions the finding covers.
     pub actions: u32,
-    /// The access level of the action, or `mixed` for several actions of different levels.
-    pub access_level: &'static str,
     pub status: Status,
     pub reason: Reason,
-    /// The highest sensitivity of the finding's actions.
-    pub sensitivity: Sensitivity,
+    /// The critical and high actions, named, with why (at most `named::NAMED_AT_MOST`).
+    pub risky_actions: Vec<NamedAction>,
     /// How many of the finding's actions have each sensitivity.
     pub actions_by_sensitivity: BySensitivity,
     pub risk_categories: Vec<&'static str>,
+    pub service: String,
+    /// The access level of the action, or `mixed` for several actions of different levels.
+    pub access_level: &'static str,
     pub last_accessed: Option<Timestamp>,
     pub last_accessed_region: Option<String>,
     pub days_since_access: Option<i64>,
     pub granted_by: String,
     /// `all` (Resource "*") or `scoped`.
     pub resource_scope: &'static str,
-    pub rank: u32,
     pub conditional: bool,
     pub actionable: bool,
     pub excluded: bool,
     pub exclusion_reason: Option<String>,
+    pub principal_arn: String,
 }
 
 impl FindingView {
     pub fn new(an: &Analysis<'_>, f: &Finding) -> FindingView {
         let p = an.principal(f);
         let info = an.catalog.action(f.action);
+        let mut risky_actions = an.named_actions(f);
+        risky_actions.truncate(NAMED_AT_MOST);
         FindingView {
+            rank: f.rank,
+            sensitivity: f.sensitivity,
             account_id: p.account_id.clone(),
             principal_type: p.kind.as_str(),
             principal_name: p.name.clone(),
-            principal_arn: p.arn.clone(),
-            service: info.service.to_string(),
             action: an.action_text(f).to_string(),
+            action_summary: an.action_summary(f),
             actions: f.count,
-            access_level: an.access_level(f),
             status: f.status,
             reason: f.reason,
-            sensitivity: f.sensitivity,
+            risky_actions,
             actions_by_sensitivity: an.sensitivity_counts(f),
             risk_categories: category::names(f.categories),
+            service: info.service.to_string(),
+            access_level: an.access_level(f),
             last_accessed: f.last_accessed,
             last_accessed_region: f.last_accessed_region.clone(),
             days_since_access: f.days_since_access,
             granted_by: an.granted_by_text(f.granted_by),
             resource_scope: if f.scoped { "scoped" } else { "all" },
-            rank: f.rank,
             conditional: f.conditional,
             actionable: p.actionable,
             excluded: f.exclusion.is_some(),
@@ -122,6 +132,7 @@ impl FindingView {
                 .exclusion
                 .and_then(|id| an.exclusion(id))
                 .map(|r| r.reason.clone()),
+            principal_arn: p.arn.clone(),
         }
     }
 }
