@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod catalog;
+pub mod decisions;
 pub mod diff;
 pub mod error;
 #[cfg(feature = "fetch")]

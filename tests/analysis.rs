@@ -674,7 +674,13 @@ mod dates {
                 &an,
                 &IdentitySettings { unused_after_days: days, key_max_age_days: key_days },
             );
-            let model = ReportModel::build(&an, ids, None, Limits::default());
+            let model = ReportModel::build(
+                &an,
+                ids,
+                None,
+                &iam_tighten::decisions::Decisions::default(),
+                Limits::default(),
+            );
             let out = d.join("out");
             report::write_report(&an, &model, &out, &report::Format::ALL).unwrap();
         }

@@ -11,6 +11,7 @@ use iam_tighten::analysis::{
     AccountWarning, AsOfSource, BySensitivity, Counts, ExportInfo, PolicyInfo, PrincipalInfo,
     Reason, Sensitivity, ServiceSummary, Status,
 };
+use iam_tighten::decisions::{Decision, DecisionKind};
 use iam_tighten::model::{InputFile, PrincipalType, Warning};
 use iam_tighten::report::html;
 use iam_tighten::report::model::{
@@ -171,6 +172,7 @@ fn principal(hostile: bool, account: &str, i: usize, per_principal: usize) -> Pr
             last_used_region: Some(s(hostile, i + 2, "us-east-1")),
             service_linked: false,
             actionable: true,
+            intentional: None,
             has_last_accessed: !i.is_multiple_of(7),
             as_of: Some(ts("2026-11-20T09:12:00Z")),
             policies: vec![PolicyInfo {
@@ -325,7 +327,85 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel {
         principals,
         exclusions: config.exclusions,
         identities: Default::default(),
+        decisions: decisions(hostile, account, n),
+        decisions_total: n + 2,
+        decisions_omitted: 0,
+        all_decisions: Vec::new(),
     }
+}
+
+/// A decision per principal (cut at 30) and one intentional-access decision, every string a
+/// payload when `hostile`.
+fn decisions(hostile: bool, account: &str, n: usize) -> Vec<Decision> {
+    let mut list: Vec<Decision> = (0..n.min(30))
+        .map(|i| Decision {
+            rank: i as u32 + 1,
+            id: format!("D{i:010x}"),
+            kind: if i == 0 {
+                DecisionKind::DeleteRootAccessKey
+            } else {
+                DecisionKind::ReplaceManagedPolicy
+            },
+            sensitivity: Sensitivity::Critical,
+            score: 1000 - i as u64,
+            account_id: account.to_string(),
+            principal_type: "role".into(),
+            principal_name: s(hostile, i, &format!("Role{i:05}")),
+            principal_arn: format!("arn:aws:iam::{account}:role/Role{i:05}"),
+            subject: s(hostile, i + 1, "AdministratorAccess"),
+            title: s(
+                hostile,
+                i + 2,
+                "Replace AWS managed policy AdministratorAccess",
+            ),
+            removes: BySensitivity {
+                critical: 3,
+                high: 10,
+                medium: 20,
+                low: 40,
+            },
+            risky_actions: vec![iam_tighten::analysis::named::NamedAction {
+                action: s(hostile, i + 3, "iam:CreateAccessKey"),
+                sensitivity: Sensitivity::Critical,
+                why: s(hostile, i + 4, "privilege_escalation"),
+            }],
+            risky_more: 2,
+            evidence: s(hostile, i + 5, "used 2 of 457 granted services"),
+            files: Some(s(
+                hostile,
+                i + 6,
+                "recommendations/111111111111/role/x/aws-managed-x.json",
+            )),
+            intentional: None,
+        })
+        .collect();
+    list.push(Decision {
+        rank: list.len() as u32 + 1,
+        id: "Dffffffffff".into(),
+        kind: DecisionKind::ConfirmIntentional,
+        sensitivity: Sensitivity::Critical,
+        score: 1,
+        account_id: account.to_string(),
+        principal_type: "role".into(),
+        principal_name: s(hostile, 1, "BreakGlassAdmin"),
+        principal_arn: format!("arn:aws:iam::{account}:role/BreakGlassAdmin"),
+        subject: String::new(),
+        title: s(
+            hostile,
+            2,
+            "Confirm role BreakGlassAdmin as intentional access",
+        ),
+        removes: BySensitivity::default(),
+        risky_actions: Vec::new(),
+        risky_more: 0,
+        evidence: s(hostile, 3, "5 unused permissions"),
+        files: None,
+        intentional: Some(iam_tighten::analysis::intentional::IntentionalMatch {
+            rule: s(hostile, 4, "break_glass"),
+            reason: s(hostile, 5, "a break-glass role"),
+        }),
+    });
+    list
 }
 
 fn render(m: &ReportModel) -> String {

@@ -18,7 +18,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("policy", &["catalog"]),
     ("analysis", &["catalog", "policy", "input"]),
     ("recommend", &["catalog", "policy", "analysis"]),
-    ("report", &["catalog", "analysis", "recommend"]),
+    ("decisions", &["catalog", "analysis", "recommend"]),
+    ("report", &["catalog", "analysis", "recommend", "decisions"]),
     ("diff", &["catalog", "analysis", "report"]),
     ("fetch", &["catalog", "input"]),
 ];

@@ -431,6 +431,7 @@ fn ten_thousand_roles(docs: &[(String, PolicyDocument)]) -> iam_tighten::model::
             permissions_boundary: None,
             tags: Default::default(),
             role_last_used: None,
+            trusted: Vec::new(),
             service_linked: false,
         })
         .collect();

@@ -53,6 +53,7 @@ fn principal(kind: PrincipalType, name: &str) -> Principal {
         permissions_boundary: None,
         tags: BTreeMap::new(),
         role_last_used: None,
+        trusted: Vec::new(),
         service_linked: false,
     }
 }

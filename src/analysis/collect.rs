@@ -8,6 +8,7 @@ use std::hash::Hash;
 
 use super::config::Config;
 use super::groups::{self, ActionLists, GrantedAction, ListId, Template, TemplateGroup};
+use super::intentional::IntentionalConfig;
 use super::model::{
     AccountWarning, AsOfSource, BySensitivity, Counts, ExportInfo, GrantedById, LabelId,
     PolicyInfo, PolicyLabel, PrincipalInfo,
@@ -96,6 +97,7 @@ pub(super) fn collect<'c>(
         granted_by: Interner::default(),
         warnings: Vec::new(),
         exports: Vec::new(),
+        intentional: config.intentional.clone(),
     };
     for export in exports {
         c.export(export, settings.as_of, config)?;
@@ -128,6 +130,7 @@ struct Collector<'c> {
     granted_by: Interner<Box<[LabelId]>>,
     warnings: Vec<AccountWarning>,
     exports: Vec<ExportInfo>,
+    intentional: IntentionalConfig,
 }
 
 /// One principal's window: where it ends (the as-of time or its own job's completion) and starts.
@@ -251,7 +254,8 @@ impl Collector<'_> {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let info = facts(export, p, la, window, policies, unmatched);
+        let mut info = facts(export, p, la, window, policies, unmatched);
+        info.intentional = self.intentional.find(p, &info.policies);
         self.principals.push(info);
     }
 
@@ -460,6 +464,7 @@ fn facts(
         last_used_region,
         service_linked: p.service_linked,
         actionable: !p.service_linked,
+        intentional: None,
         has_last_accessed: la.is_some(),
         as_of: window.end,
         policies,

@@ -15,6 +15,7 @@ use chrono::NaiveDate;
 use globset::{GlobBuilder, GlobMatcher};
 use serde::{Deserialize, Serialize};
 
+use super::intentional::{BUILTIN, IntentionalConfig, IntentionalRule};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Deserialize)]
@@ -22,6 +23,27 @@ use crate::error::{Error, Result};
 struct RawConfig {
     #[serde(default)]
     exclude: Vec<RawRule>,
+    #[serde(default)]
+    intentional: RawIntentional,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntentional {
+    #[serde(default)]
+    disable: Vec<String>,
+    #[serde(default)]
+    rule: Vec<RawIntentionalRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntentionalRule {
+    id: Option<String>,
+    principal: Option<String>,
+    path: Option<String>,
+    policy: Option<String>,
+    reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -32,6 +54,8 @@ struct RawRule {
     policy: Option<String>,
     account: Option<String>,
     reason: Option<String>,
+    /// Who answers for the exclusion (a person or team), for the audit trail.
+    owner: Option<String>,
     expires: Option<toml::value::Datetime>,
 }
 
@@ -56,6 +80,8 @@ pub struct ExclusionRule {
     pub policy: Option<String>,
     pub account: Option<String>,
     pub reason: String,
+    /// Who answers for it (optional).
+    pub owner: Option<String>,
     pub expires: Option<NaiveDate>,
     /// Set by the analysis: the rule expired before the as-of date and was not applied.
     pub expired: bool,
@@ -73,6 +99,8 @@ pub struct Config {
     /// Where it came from (for the report header).
     pub path: Option<PathBuf>,
     pub exclusions: Vec<ExclusionRule>,
+    /// Intentional-access rules (built-in ones switched off, the organisation's own).
+    pub intentional: IntentionalConfig,
 }
 
 fn glob(path: &Path, at: &str, pattern: &str) -> Result<GlobMatcher> {
@@ -95,6 +123,70 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
         message = format!("line {line}, column {column}: {message}");
     }
     Error::parse(path, "$", message)
+}
+
+/// The `[intentional]` table: every disabled id must be a built-in rule, every rule needs an id,
+/// a reason and at least one of principal, path, policy.
+fn intentional(path: &Path, raw: RawIntentional) -> Result<IntentionalConfig> {
+    let builtin: Vec<&str> = BUILTIN.iter().map(|(id, _)| *id).collect();
+    for (i, d) in raw.disable.iter().enumerate() {
+        if !builtin.contains(&d.as_str()) {
+            return Err(Error::parse(
+                path,
+                format!("intentional.disable[{i}]"),
+                format!(
+                    "{d:?} is not a built-in rule (they are {})",
+                    builtin.join(", ")
+                ),
+            ));
+        }
+    }
+    let mut rules = Vec::new();
+    for (i, r) in raw.rule.into_iter().enumerate() {
+        let at = format!("intentional.rule[{i}]");
+        let id = r.id.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+            Error::parse(
+                path,
+                format!("{at}.id"),
+                "every rule needs an id (the report names it)",
+            )
+        })?;
+        let reason = r.reason.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+            Error::parse(
+                path,
+                format!("{at}.reason"),
+                "every rule needs a reason (auditors read it)",
+            )
+        })?;
+        if r.principal.is_none() && r.path.is_none() && r.policy.is_none() {
+            return Err(Error::parse(
+                path,
+                &at,
+                "a rule needs at least one of principal, path, policy",
+            ));
+        }
+        rules.push(IntentionalRule {
+            principal_glob: r
+                .principal
+                .as_deref()
+                .map(|p| glob(path, &format!("{at}.principal"), p))
+                .transpose()?,
+            policy_glob: r
+                .policy
+                .as_deref()
+                .map(|p| glob(path, &format!("{at}.policy"), p))
+                .transpose()?,
+            id,
+            principal: r.principal,
+            path: r.path,
+            policy: r.policy,
+            reason,
+        });
+    }
+    Ok(IntentionalConfig {
+        disabled: raw.disable,
+        rules,
+    })
 }
 
 impl Config {
@@ -177,6 +269,7 @@ impl Config {
                 policy: r.policy,
                 account: r.account,
                 reason,
+                owner: r.owner.filter(|o| !o.trim().is_empty()),
                 expires,
                 expired: false,
                 matched: 0,
@@ -187,6 +280,7 @@ impl Config {
         Ok(Config {
             path: Some(path.to_path_buf()),
             exclusions,
+            intentional: intentional(path, raw.intentional)?,
         })
     }
 

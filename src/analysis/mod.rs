@@ -21,6 +21,7 @@ mod exclusions;
 pub mod explain;
 pub mod groups;
 pub mod identities;
+pub mod intentional;
 pub mod model;
 pub mod named;
 mod observability;

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::Settings;
 use super::config::{Config, ExclusionId, ExclusionRule};
 use super::groups::{ActionList, ActionLists, GrantedAction, ListId};
+use super::intentional::IntentionalMatch;
 use super::reason::{Reason, Status};
 use super::sensitivity::{ActionRisk, Sensitivity};
 use crate::catalog::{ActionId, Catalog};
@@ -213,6 +214,9 @@ pub struct PrincipalInfo {
     pub service_linked: bool,
     /// False for service-linked roles: AWS owns their policies.
     pub actionable: bool,
+    /// Set when the principal exists to be powerful (see `intentional.rs`): its unused
+    /// permissions rank after every other's, and the review decides to confirm or reduce it.
+    pub intentional: Option<IntentionalMatch>,
     pub has_last_accessed: bool,
     pub as_of: Option<Timestamp>,
     pub policies: Vec<PolicyInfo>,

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::groups::ListId;
+use super::groups::{GrantedAction, ListId};
 use super::model::{Analysis, Finding};
 use super::sensitivity::{ActionRisk, Combo, Sensitivity, category};
 use crate::catalog::ActionId;
@@ -57,11 +57,7 @@ impl Analysis<'_> {
             .actions(f)
             .iter()
             .filter(|a| a.sensitivity >= Sensitivity::High)
-            .map(|a| NamedAction {
-                action: self.catalog.full_name(a.id),
-                sensitivity: a.sensitivity,
-                why: self.why(f, a.id, a.categories),
-            })
+            .map(|a| self.name_action(f.principal, a))
             .collect();
         out.sort_by(|a, b| {
             b.sensitivity
@@ -90,7 +86,16 @@ impl Analysis<'_> {
         text
     }
 
-    fn why(&self, f: &Finding, a: ActionId, categories: u8) -> String {
+    /// One granted action of principal `principal` (an index into `principals`), named with why.
+    pub fn name_action(&self, principal: u32, a: &GrantedAction) -> NamedAction {
+        NamedAction {
+            action: self.catalog.full_name(a.id),
+            sensitivity: a.sensitivity,
+            why: self.why(principal, a.id, a.categories),
+        }
+    }
+
+    fn why(&self, principal: u32, a: ActionId, categories: u8) -> String {
         let mut why = category::names(categories).join(", ");
         let risk = self.risks.get(a.index());
         let escalates_alone =
@@ -100,7 +105,7 @@ impl Analysis<'_> {
                 Some(Combo::Consumer) => Some("iam:PassRole".to_string()),
                 Some(Combo::PassRole) => self
                     .passrole_partners
-                    .get(f.principal as usize)
+                    .get(principal as usize)
                     .copied()
                     .flatten()
                     .map(|c| self.catalog.full_name(c)),

@@ -20,8 +20,10 @@ pub(super) struct Ranked {
 }
 
 /// The rank order: actionable unused first (sensitivity, broad scope, service, principal,
-/// action), then excluded or not actionable unused, then unknown, then used. (principal, first
-/// action) is unique — a principal's groups are disjoint — so the order is total.
+/// action), then unused of intentional access (break-glass roles and the like: one decision
+/// each, not a flood of rows), then excluded or not actionable unused, then unknown, then used.
+/// (principal, first action) is unique — a principal's groups are disjoint — so the order is
+/// total.
 fn key(
     f: &Finding,
     principals: &[PrincipalInfo],
@@ -29,10 +31,11 @@ fn key(
 ) -> (u8, u8, bool, u32, u32, u32) {
     let p = &principals[f.principal as usize];
     let tier = match f.status {
-        Status::Unused if p.actionable && f.exclusion.is_none() => 0,
-        Status::Unused => 1,
-        Status::Unknown => 2,
-        Status::Used => 3,
+        Status::Unused if p.actionable && f.exclusion.is_none() && p.intentional.is_none() => 0,
+        Status::Unused if p.actionable && f.exclusion.is_none() => 1,
+        Status::Unused => 2,
+        Status::Unknown => 3,
+        Status::Used => 4,
     };
     (
         tier,

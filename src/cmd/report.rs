@@ -43,7 +43,14 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     // (the largest structure for big organisations) before the outputs are built.
     drop(exports);
     let clock = std::time::Instant::now();
-    let model = ReportModel::build(&analysis, identities, Some(recs), Limits::default());
+    let decisions = iam_tighten::decisions::decide(&analysis, &planned.plans, recs, &identities);
+    let model = ReportModel::build(
+        &analysis,
+        identities,
+        Some(recs),
+        &decisions,
+        Limits::default(),
+    );
     stages.push(("model", clock.elapsed()));
 
     let formats = &args.formats;

@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::time::Time;
 use super::{AUTHORIZATION_DETAILS, Warnings, parse_json};
 use crate::error::{Error, Result};
-use crate::model::PolicyDocument;
 use crate::model::{InlinePolicy, ManagedPolicy, Principal, PrincipalType, RoleLastUsed};
+use crate::model::{PolicyDocument, TrustedPrincipal};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(
@@ -49,6 +49,8 @@ struct Detail {
     arn: Option<String>,
     create_date: Option<Time>,
     role_policy_list: Option<Vec<InlineDetail>>,
+    /// Roles: the trust policy (object, JSON string or URL-encoded string).
+    assume_role_policy_document: Option<Value>,
     user_policy_list: Option<Vec<InlineDetail>>,
     group_policy_list: Option<Vec<InlineDetail>>,
     group_list: Option<Vec<String>>,
@@ -275,6 +277,61 @@ fn is_iam_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
+/// Who a trust policy lets assume the role: every `Principal` of its `Allow` statements, as
+/// (`AWS` / `Service` / `Federated` / `CanonicalUser`, value); `"*"` is (`*`, `*`). Only what
+/// the intentional-access rules read: conditions and `NotPrincipal` are not modelled.
+fn trusted_principals(path: &Path, doc: Value, at: &str) -> Result<Vec<TrustedPrincipal>> {
+    let doc = match doc {
+        Value::String(text) => {
+            let decoded = percent_encoding::percent_decode_str(&text)
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .unwrap_or(text);
+            serde_json::from_str::<Value>(&decoded)
+                .map_err(|e| Error::parse(path, at, format!("trust policy is not JSON: {e}")))?
+        }
+        other => other,
+    };
+    let statements = match doc.get("Statement") {
+        Some(Value::Array(list)) => list.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for s in statements {
+        if s.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            continue;
+        }
+        match s.get("Principal") {
+            Some(Value::String(star)) => out.push(TrustedPrincipal {
+                kind: "*".into(),
+                value: star.clone(),
+            }),
+            Some(Value::Object(map)) => {
+                for (kind, v) in map {
+                    let values = match v {
+                        Value::String(one) => vec![one.clone()],
+                        Value::Array(list) => list
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    out.extend(values.into_iter().map(|value| TrustedPrincipal {
+                        kind: kind.clone(),
+                        value,
+                    }));
+                }
+            }
+            _ => {}
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// `arn` parsed as an IAM ARN, else an error at `<at>.Arn`.
 fn iam_arn<'a>(path: &Path, at: &str, arn: &'a str) -> Result<Arn<'a>> {
     Arn::parse(arn)
@@ -355,6 +412,12 @@ fn principal(
         .into_iter()
         .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
         .collect();
+    let trusted = match d.assume_role_policy_document {
+        Some(doc) if kind == PrincipalType::Role => {
+            trusted_principals(path, doc, &format!("{at}.AssumeRolePolicyDocument"))?
+        }
+        _ => Vec::new(),
+    };
     let role_last_used = (kind == PrincipalType::Role).then(|| {
         let r = d.role_last_used.unwrap_or_default();
         RoleLastUsed {
@@ -378,6 +441,7 @@ fn principal(
             .and_then(|b| b.permissions_boundary_arn),
         tags,
         role_last_used,
+        trusted,
     })
 }
 

@@ -129,6 +129,16 @@ pub struct Principal {
     pub role_last_used: Option<RoleLastUsed>,
     /// Roles only: path `/aws-service-role/`.
     pub service_linked: bool,
+    /// Roles only: who the trust policy lets assume it (sorted).
+    pub trusted: Vec<TrustedPrincipal>,
+}
+
+/// One principal a role's trust policy allows: `kind` is `AWS`, `Service`, `Federated`,
+/// `CanonicalUser`, or `*` for `"Principal": "*"`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct TrustedPrincipal {
+    pub kind: String,
+    pub value: String,
 }
 
 /// One tracked action inside a service entry of a last-accessed report.

@@ -441,6 +441,7 @@ mod tests {
             permissions_boundary: None,
             tags: BTreeMap::new(),
             role_last_used: None,
+            trusted: Vec::new(),
             service_linked: false,
         }
     }

@@ -10,11 +10,73 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::analysis::identities::IdentityReport;
 use crate::analysis::{Analysis, PrincipalInfo, Sensitivity};
+use crate::decisions::Decision;
 use crate::model::Timestamp;
 
 /// The `findings.csv` header: the columns of [`crate::analysis::schema::FINDINGS`].
 pub fn findings_header() -> [&'static str; 28] {
     crate::analysis::schema::findings_header()
+}
+
+pub const DECISIONS_HEADER: [&str; 18] = [
+    "rank",
+    "id",
+    "decision",
+    "sensitivity",
+    "title",
+    "account_id",
+    "principal_type",
+    "principal_name",
+    "subject",
+    "critical_removed",
+    "high_removed",
+    "medium_removed",
+    "low_removed",
+    "risky_actions",
+    "evidence",
+    "files",
+    "intentional_rule",
+    "principal_arn",
+];
+
+/// Every decision, ranked (intentional access last).
+pub fn write_decisions<W: Write>(decisions: &[Decision], w: W) -> std::io::Result<()> {
+    let mut out = writer(w);
+    out.row(DECISIONS_HEADER)?;
+    for d in decisions {
+        let mut risky: Vec<String> = d
+            .risky_actions
+            .iter()
+            .map(|n| format!("{}: {}", n.action, n.why))
+            .collect();
+        if d.risky_more > 0 {
+            risky.push(format!("… and {} more critical or high", d.risky_more));
+        }
+        out.row([
+            d.rank.to_string(),
+            d.id.clone(),
+            d.kind.as_str().to_string(),
+            d.sensitivity.as_str().to_string(),
+            d.title.clone(),
+            d.account_id.clone(),
+            d.principal_type.clone(),
+            d.principal_name.clone(),
+            d.subject.clone(),
+            d.removes.critical.to_string(),
+            d.removes.high.to_string(),
+            d.removes.medium.to_string(),
+            d.removes.low.to_string(),
+            risky.join("; "),
+            d.evidence.clone(),
+            d.files.clone().unwrap_or_default(),
+            d.intentional
+                .as_ref()
+                .map(|m| m.rule.clone())
+                .unwrap_or_default(),
+            d.principal_arn.clone(),
+        ])?;
+    }
+    out.0.flush()
 }
 
 pub const SERVICES_HEADER: [&str; 13] = [

@@ -19,8 +19,9 @@ use crate::files::write_atomic;
 
 /// The files and folders `report` writes into its output folder (and whose temporary files of a
 /// killed run it may clean up).
-pub const OUTPUT_NAMES: [&str; 8] = [
+pub const OUTPUT_NAMES: [&str; 9] = [
     "credentials.csv",
+    "decisions.csv",
     "findings.csv",
     "findings.parquet",
     "principals.csv",
@@ -114,6 +115,11 @@ fn write_format(
             let p = out_dir.join("principals.csv");
             write_atomic(&p, |w| {
                 csv::write_principals(an, &model.identities, w).map_err(io(&p))
+            })?;
+            written.push(p);
+            let p = out_dir.join("decisions.csv");
+            write_atomic(&p, |w| {
+                csv::write_decisions(&model.all_decisions, w).map_err(io(&p))
             })?;
             written.push(p);
             let p = out_dir.join("credentials.csv");

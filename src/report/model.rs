@@ -13,12 +13,17 @@ use crate::analysis::{
     AccountWarning, Analysis, BySensitivity, Counts, ExclusionRule, ExportInfo, Finding,
     PrincipalInfo, Reason, Sensitivity, Status,
 };
+use crate::decisions::{Decision, Decisions};
 use crate::model::Timestamp;
 use crate::recommend::{PrincipalRecommendation, RecommendationSummary};
 
 /// How many findings the model carries in full (the CSV/Parquet carry every row).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Limits {
+    /// Decisions in report.json and the HTML's full list (decisions.csv has every one).
+    pub decisions: usize,
+    /// Decisions on the report's first screen.
+    pub top_decisions: usize,
     /// Top actionable unused findings shown in "What to remove first".
     pub top_findings: usize,
     /// Unused findings listed per principal.
@@ -30,6 +35,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
+            decisions: 500,
+            top_decisions: 15,
             top_findings: 200,
             per_principal: 100,
             principal_sections: 200,
@@ -202,6 +209,15 @@ pub struct ReportModel {
     pub exclusions: Vec<ExclusionRule>,
     /// Unused identities and credentials (roles, users, keys, passwords, root, groups, policies).
     pub identities: IdentityReport,
+    /// Ranked decisions (at most `limits.decisions`; decisions.csv has every one): intentional
+    /// access last.
+    pub decisions: Vec<Decision>,
+    /// Decisions in all, by whether they are intentional access.
+    pub decisions_total: usize,
+    pub decisions_omitted: usize,
+    /// Every decision (decisions.csv, the workbook); not in report.json.
+    #[serde(skip)]
+    pub all_decisions: Vec<Decision>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -225,6 +241,7 @@ impl ReportModel {
         an: &Analysis<'_>,
         identities: IdentityReport,
         recommendations: Option<&RecommendationSummary>,
+        decisions: &Decisions,
         limits: Limits,
     ) -> ReportModel {
         let mut reasons: BTreeMap<Reason, u64> = Reason::ALL.iter().map(|r| (*r, 0)).collect();
@@ -380,6 +397,15 @@ impl ReportModel {
             principals,
             exclusions: an.config.exclusions.clone(),
             identities,
+            decisions: decisions
+                .list
+                .iter()
+                .take(limits.decisions)
+                .cloned()
+                .collect(),
+            decisions_total: decisions.list.len(),
+            decisions_omitted: decisions.list.len().saturating_sub(limits.decisions),
+            all_decisions: decisions.list.clone(),
         }
     }
 }

@@ -1,0 +1,345 @@
+//! Decisions: what a reviewer approves. Verdicts per action are the evidence; the unit of a
+//! review is one decision — detach this policy from this role, replace that inline policy with
+//! its tightened version, delete this unused user, deactivate this key, confirm this break-glass
+//! role as intentional. One model, every output (decisions.csv, report.json, report.html, the
+//! workbook).
+//!
+//! ```text
+//! permissions.rs  one decision per principal × changed policy (from the recommendation plans)
+//! identities.rs   one per unused principal and per risky credential (from identity findings)
+//! mod.rs          the model, the intentional-access decisions, ids, ranking
+//! ```
+//!
+//! Every decision says the risk it removes (actions by sensitivity, the critical and high ones
+//! named), the evidence (what the principal did use, the window), where the apply and rollback
+//! files are, and a stable id (the same principal, policy and kind give the same id next quarter).
+
+mod identities;
+mod permissions;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::analysis::identities::IdentityReport;
+use crate::analysis::intentional::IntentionalMatch;
+use crate::analysis::named::NamedAction;
+use crate::analysis::{Analysis, BySensitivity, PrincipalInfo, Sensitivity};
+use crate::recommend::{PrincipalPlan, RecommendationSummary};
+
+/// What a decision does. Declaration order is the order of ties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    DeleteRootAccessKey,
+    ReviewRootUse,
+    DeleteRole,
+    DeleteUser,
+    DetachPolicy,
+    DeleteInlinePolicy,
+    ReplaceManagedPolicy,
+    NewPolicyVersion,
+    ReplaceInlinePolicy,
+    DeactivateAccessKey,
+    RotateAccessKey,
+    RemovePassword,
+    RequireMfa,
+    DeleteGroup,
+    DeletePolicy,
+    ConfirmIntentional,
+}
+
+impl DecisionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::DeleteRootAccessKey => "delete_root_access_key",
+            DecisionKind::ReviewRootUse => "review_root_use",
+            DecisionKind::DeleteRole => "delete_role",
+            DecisionKind::DeleteUser => "delete_user",
+            DecisionKind::DetachPolicy => "detach_policy",
+            DecisionKind::DeleteInlinePolicy => "delete_inline_policy",
+            DecisionKind::ReplaceManagedPolicy => "replace_managed_policy",
+            DecisionKind::NewPolicyVersion => "new_policy_version",
+            DecisionKind::ReplaceInlinePolicy => "replace_inline_policy",
+            DecisionKind::DeactivateAccessKey => "deactivate_access_key",
+            DecisionKind::RotateAccessKey => "rotate_access_key",
+            DecisionKind::RemovePassword => "remove_password",
+            DecisionKind::RequireMfa => "require_mfa",
+            DecisionKind::DeleteGroup => "delete_group",
+            DecisionKind::DeletePolicy => "delete_policy",
+            DecisionKind::ConfirmIntentional => "confirm_intentional",
+        }
+    }
+
+    /// Whether the decision deletes a whole principal (its other decisions then go with it).
+    pub fn deletes_principal(self) -> bool {
+        matches!(
+            self,
+            DecisionKind::DeleteRole | DecisionKind::DeleteUser | DecisionKind::DeleteGroup
+        )
+    }
+
+    /// Decisions about the root user's credentials rank before every other: AWS advises that
+    /// no root access key exist, and no IAM policy or SCP limits the root user.
+    fn about_root(self) -> bool {
+        matches!(
+            self,
+            DecisionKind::DeleteRootAccessKey | DecisionKind::ReviewRootUse
+        )
+    }
+}
+
+/// One thing a reviewer can approve.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// 1 = decide first (see [`rank`]); intentional access comes after every other decision.
+    pub rank: u32,
+    /// Stable across runs and quarters: `D` and 10 hex digits of the SHA-256 of the kind, the
+    /// account, the principal's ARN (or name) and the subject.
+    pub id: String,
+    pub kind: DecisionKind,
+    /// The highest sensitivity of what it removes (for a credential: the finding's).
+    pub sensitivity: Sensitivity,
+    /// What ranks it: the sensitivity weights of the actions it removes (for a credential,
+    /// 100 × the weight of its sensitivity: a root access key weighs as much as 100 critical
+    /// actions).
+    pub score: u64,
+    pub account_id: String,
+    /// `role`, `user`, `group`, `root` or `policy`.
+    pub principal_type: String,
+    pub principal_name: String,
+    pub principal_arn: String,
+    /// The policy or credential the decision is about (empty for a whole principal).
+    pub subject: String,
+    /// The decision in one sentence, as a reviewer approves it.
+    pub title: String,
+    /// The granted actions it removes, by sensitivity.
+    pub removes: BySensitivity,
+    /// The critical and high ones, named with why (at most 10, most sensitive first).
+    pub risky_actions: Vec<NamedAction>,
+    /// Critical and high actions removed beyond those named.
+    pub risky_more: u64,
+    /// What the principal did use (services and actions with dates) and the window; for a
+    /// credential, the evidence of its finding.
+    pub evidence: String,
+    /// The recommendation folder (relative to the report folder) and the policy file there,
+    /// when the decision has apply and rollback files.
+    pub files: Option<String>,
+    /// For `confirm_intentional`: the rule that matched.
+    pub intentional: Option<IntentionalMatch>,
+}
+
+/// Every decision, ranked.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Decisions {
+    pub list: Vec<Decision>,
+}
+
+impl Decisions {
+    /// Decisions other than intentional access, in rank order.
+    pub fn to_make(&self) -> impl Iterator<Item = &Decision> {
+        self.list
+            .iter()
+            .filter(|d| d.kind != DecisionKind::ConfirmIntentional)
+    }
+
+    /// The intentional-access decisions, in rank order.
+    pub fn intentional(&self) -> impl Iterator<Item = &Decision> {
+        self.list
+            .iter()
+            .filter(|d| d.kind == DecisionKind::ConfirmIntentional)
+    }
+}
+
+/// Builds every decision from the analysis, the recommendation plans and the identity findings
+/// of one run.
+pub fn decide(
+    an: &Analysis<'_>,
+    plans: &[PrincipalPlan],
+    summary: &RecommendationSummary,
+    identities: &IdentityReport,
+) -> Decisions {
+    let mut list = identities::decisions(an, identities);
+    // A principal that is deleted needs no decision about its policies or credentials: they go
+    // with it (its deletion's evidence lists them).
+    let deleted: std::collections::BTreeSet<(String, String)> = list
+        .iter()
+        .filter(|d| d.kind.deletes_principal())
+        .map(|d| (d.account_id.clone(), d.principal_arn.clone()))
+        .collect();
+    let superseded = |d: &Decision| {
+        !d.kind.deletes_principal()
+            && deleted.contains(&(d.account_id.clone(), d.principal_arn.clone()))
+    };
+    list.retain(|d| !superseded(d));
+    list.extend(
+        permissions::decisions(an, plans, summary)
+            .into_iter()
+            .filter(|d| !superseded(d)),
+    );
+    list.extend(
+        an.principals
+            .iter()
+            .filter_map(|p| confirm_intentional(an, p)),
+    );
+    rank(&mut list);
+    Decisions { list }
+}
+
+/// `confirm_intentional` for a principal an intentional-access rule matched.
+fn confirm_intentional(an: &Analysis<'_>, p: &PrincipalInfo) -> Option<Decision> {
+    let m = p.intentional.clone()?;
+    let s = p.unused_by_sensitivity;
+    let evidence = format!(
+        "{} unused permissions ({} critical, {} high) in the {}-day window; {}. Confirm it with an exclusion that has an owner, a reason and an expiry, or reduce it.",
+        p.counts.unused,
+        s.critical,
+        s.high,
+        an.settings.unused_after_days,
+        used_evidence(an, p)
+    );
+    Some(Decision {
+        rank: 0,
+        id: String::new(),
+        kind: DecisionKind::ConfirmIntentional,
+        sensitivity: highest(&s).unwrap_or(Sensitivity::Low),
+        score: score(&s),
+        account_id: p.account_id.clone(),
+        principal_type: p.kind.as_str().into(),
+        principal_name: p.name.clone(),
+        principal_arn: p.arn.clone(),
+        subject: String::new(),
+        title: format!(
+            "Confirm {} {} as intentional access ({}), or reduce it",
+            p.kind, p.name, m.rule
+        ),
+        removes: BySensitivity::default(),
+        risky_actions: Vec::new(),
+        risky_more: 0,
+        evidence,
+        files: None,
+        intentional: Some(m),
+    })
+}
+
+/// The highest sensitivity with a non-zero count.
+pub(crate) fn highest(s: &BySensitivity) -> Option<Sensitivity> {
+    [
+        (s.critical, Sensitivity::Critical),
+        (s.high, Sensitivity::High),
+        (s.medium, Sensitivity::Medium),
+        (s.low, Sensitivity::Low),
+    ]
+    .into_iter()
+    .find(|(n, _)| *n > 0)
+    .map(|(_, level)| level)
+}
+
+/// The sensitivity weights of the counted actions.
+pub(crate) fn score(s: &BySensitivity) -> u64 {
+    s.critical * Sensitivity::Critical.weight()
+        + s.high * Sensitivity::High.weight()
+        + s.medium * Sensitivity::Medium.weight()
+        + s.low * Sensitivity::Low.weight()
+}
+
+/// What the principal used in the window: at most five services or actions with their last
+/// use, the count of the rest, and the window.
+pub(crate) fn used_evidence(an: &Analysis<'_>, p: &PrincipalInfo) -> String {
+    let index = an
+        .principals
+        .iter()
+        .position(|q| q.arn == p.arn && q.account_id == p.account_id);
+    let mut used: Vec<(String, Option<crate::model::Timestamp>)> = index
+        .into_iter()
+        .flat_map(|i| an.findings_of(i))
+        .filter(|f| f.status == crate::analysis::Status::Used)
+        .map(|f| (an.action_text(f).to_string(), f.last_accessed))
+        .collect();
+    used.sort();
+    let services = p.services.iter().filter(|s| s.counts.used > 0).count();
+    let window = match p.as_of {
+        Some(t) => format!(
+            "the {}-day window to {}",
+            an.settings.unused_after_days,
+            t.format("%Y-%m-%d")
+        ),
+        None => format!("the {}-day window", an.settings.unused_after_days),
+    };
+    if used.is_empty() {
+        return format!("used nothing AWS reports in {window}");
+    }
+    let mut parts: Vec<String> = used
+        .iter()
+        .take(5)
+        .map(|(a, t)| match t {
+            Some(t) => format!("{a} ({})", t.format("%Y-%m-%d")),
+            None => a.clone(),
+        })
+        .collect();
+    if used.len() > 5 {
+        parts.push(format!("and {} more", used.len() - 5));
+    }
+    format!(
+        "used {} of {} granted services in {window}: {}",
+        services,
+        p.services.len(),
+        parts.join(", ")
+    )
+}
+
+/// A decision's stable id.
+fn id_of(d: &Decision) -> String {
+    let who = if d.principal_arn.is_empty() {
+        &d.principal_name
+    } else {
+        &d.principal_arn
+    };
+    let digest = Sha256::digest(
+        format!(
+            "{}\n{}\n{}\n{}",
+            d.kind.as_str(),
+            d.account_id,
+            who,
+            d.subject
+        )
+        .as_bytes(),
+    );
+    let hex: String = digest[..5].iter().map(|b| format!("{b:02x}")).collect();
+    format!("D{hex}")
+}
+
+/// Ranks decisions: the root user's credentials first; then by the highest sensitivity removed,
+/// the score, the kind, account, principal and subject; intentional access after every other.
+pub fn rank(list: &mut [Decision]) {
+    for d in list.iter_mut() {
+        d.id = id_of(d);
+    }
+    list.sort_by(|a, b| {
+        let key = |d: &Decision| {
+            (
+                d.kind == DecisionKind::ConfirmIntentional,
+                !d.kind.about_root(),
+                std::cmp::Reverse(d.sensitivity),
+                std::cmp::Reverse(d.score),
+                d.kind,
+            )
+        };
+        key(a).cmp(&key(b)).then_with(|| {
+            (
+                &a.account_id,
+                &a.principal_type,
+                &a.principal_name,
+                &a.subject,
+            )
+                .cmp(&(
+                    &b.account_id,
+                    &b.principal_type,
+                    &b.principal_name,
+                    &b.subject,
+                ))
+        })
+    });
+    for (i, d) in list.iter_mut().enumerate() {
+        d.rank = i as u32 + 1;
+    }
+}

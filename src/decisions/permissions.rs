@@ -1,0 +1,154 @@
+//! One decision per principal × policy the recommendation changes: detach it, delete it,
+//! replace it (or make its tightened version the default), with the risk the change removes.
+
+use std::collections::HashMap;
+
+use super::{Decision, DecisionKind, highest, score, used_evidence};
+use crate::analysis::named::NAMED_AT_MOST;
+use crate::analysis::{Analysis, BySensitivity, GrantedAction, Sensitivity};
+use crate::catalog::ActionId;
+use crate::policy::PolicyKind;
+use crate::recommend::{Apply, PolicyPlan, PrincipalPlan, RecommendationSummary};
+
+/// The decisions of every plan with something to change, for principals that are not
+/// intentional access (those get one `confirm_intentional` decision instead).
+pub(super) fn decisions(
+    an: &Analysis<'_>,
+    plans: &[PrincipalPlan],
+    summary: &RecommendationSummary,
+) -> Vec<Decision> {
+    let mut out = Vec::new();
+    for plan in plans {
+        let Some(p) = an.principals.get(plan.analysis_index) else {
+            continue;
+        };
+        if plan.skipped.is_some() || plan.policies.is_empty() || p.intentional.is_some() {
+            continue;
+        }
+        let granted = granted_actions(an, plan.analysis_index);
+        let mut lost = plan.before.clone();
+        lost.difference_with(&plan.after);
+        let folder = summary
+            .get(&plan.account_id, plan.kind, &plan.name)
+            .and_then(|r| r.path.clone());
+        let evidence = used_evidence(an, p);
+        for pp in &plan.policies {
+            let mut removed = pp.tightened.removed.clone();
+            removed.intersect_with(&lost);
+            let actions: Vec<GrantedAction> = removed
+                .iter()
+                .filter_map(|a| granted.get(&a).copied())
+                .collect();
+            out.push(decision(
+                an,
+                plan,
+                pp,
+                &actions,
+                &evidence,
+                folder.as_deref(),
+            ));
+        }
+    }
+    out
+}
+
+/// The principal's granted actions with their sensitivity (from its findings).
+fn granted_actions(an: &Analysis<'_>, principal: usize) -> HashMap<ActionId, GrantedAction> {
+    an.findings_of(principal)
+        .flat_map(|f| an.actions(f).iter().map(|a| (a.id, *a)))
+        .collect()
+}
+
+fn decision(
+    an: &Analysis<'_>,
+    plan: &PrincipalPlan,
+    pp: &PolicyPlan,
+    actions: &[GrantedAction],
+    evidence: &str,
+    folder: Option<&str>,
+) -> Decision {
+    let mut removes = BySensitivity::default();
+    for a in actions {
+        match a.sensitivity {
+            Sensitivity::Critical => removes.critical += 1,
+            Sensitivity::High => removes.high += 1,
+            Sensitivity::Medium => removes.medium += 1,
+            Sensitivity::Low => removes.low += 1,
+        }
+    }
+    let mut risky: Vec<_> = actions
+        .iter()
+        .filter(|a| a.sensitivity >= Sensitivity::High)
+        .map(|a| an.name_action(plan.analysis_index as u32, a))
+        .collect();
+    risky.sort_by(|a, b| {
+        b.sensitivity
+            .cmp(&a.sensitivity)
+            .then(a.action.cmp(&b.action))
+    });
+    let risky_more = risky.len().saturating_sub(NAMED_AT_MOST) as u64;
+    risky.truncate(NAMED_AT_MOST);
+    let (kind, title) = kind_and_title(plan, pp);
+    let p = &an.principals[plan.analysis_index];
+    let file = if pp.tightened.empty {
+        format!("{}.original.json", pp.stem)
+    } else {
+        format!("{}.json", pp.stem)
+    };
+    Decision {
+        rank: 0,
+        id: String::new(),
+        kind,
+        sensitivity: highest(&removes).unwrap_or(Sensitivity::Low),
+        score: score(&removes),
+        account_id: plan.account_id.clone(),
+        principal_type: plan.kind.as_str().into(),
+        principal_name: plan.name.clone(),
+        principal_arn: p.arn.clone(),
+        subject: pp.policy.name.clone(),
+        title,
+        removes,
+        risky_actions: risky,
+        risky_more,
+        evidence: evidence.to_string(),
+        files: folder.map(|f| format!("{f}/{file}")),
+        intentional: None,
+    }
+}
+
+fn kind_text(k: PolicyKind) -> &'static str {
+    match k {
+        PolicyKind::Inline => "inline policy",
+        PolicyKind::CustomerManaged => "customer managed policy",
+        PolicyKind::AwsManaged => "AWS managed policy",
+    }
+}
+
+/// The decision kind of a policy change, and its sentence.
+fn kind_and_title(plan: &PrincipalPlan, pp: &PolicyPlan) -> (DecisionKind, String) {
+    let who = format!("{} {}", plan.kind, plan.name);
+    let name = &pp.policy.name;
+    let what = kind_text(pp.policy.kind);
+    match &pp.apply {
+        Apply::Detach => (
+            DecisionKind::DetachPolicy,
+            format!("Detach {what} {name} from {who}: nothing it grants is used"),
+        ),
+        Apply::DeleteInline => (
+            DecisionKind::DeleteInlinePolicy,
+            format!("Delete {what} {name} of {who}: nothing it grants is used"),
+        ),
+        Apply::PutInline => (
+            DecisionKind::ReplaceInlinePolicy,
+            format!("Replace {what} {name} of {who} with its tightened version"),
+        ),
+        Apply::NewVersion { .. } => (
+            DecisionKind::NewPolicyVersion,
+            format!("Make the tightened version of {what} {name} its default ({who})"),
+        ),
+        Apply::Replace { new_name, .. } => (
+            DecisionKind::ReplaceManagedPolicy,
+            format!("Replace {what} {name} on {who} with the tightened copy {new_name}"),
+        ),
+    }
+}
