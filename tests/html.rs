@@ -15,8 +15,8 @@ use iam_tighten::decisions::{Decision, DecisionKind};
 use iam_tighten::model::{InputFile, PrincipalType, Warning};
 use iam_tighten::report::html;
 use iam_tighten::report::model::{
-    CatalogInfo, FindingView, PrincipalRank, PrincipalView, ReasonCount, ServiceRisk, SettingsInfo,
-    Summary, ToolInfo,
+    CatalogInfo, FindingView, IntentionalRuleInfo, PrincipalRank, PrincipalView, ReasonCount,
+    ServiceRisk, SettingsInfo, Summary, ToolInfo,
 };
 use iam_tighten::report::{Limits, ReportModel};
 use sha2::{Digest, Sha256};
@@ -232,6 +232,7 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel {
             unused_by_sensitivity: p.info.unused_by_sensitivity,
             counts: p.info.counts,
             flags: p.info.flags.clone(),
+            intentional: p.info.intentional.as_ref().map(|m| m.rule.clone()),
         })
         .collect();
     let config_text = format!(
@@ -255,6 +256,20 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel {
             unused_after_days: 90,
             as_of_flag: None,
             config_file: Some(s(hostile, 3, "exclusions.toml")),
+            config_sha256: Some("ab".repeat(32)),
+            key_max_age_days: Some(90),
+            recommendation_folders: Some(1000),
+            command_line: vec![
+                "iam-tighten".into(),
+                "report".into(),
+                s(hostile, 4, "exports/2026-q4"),
+            ],
+            intentional_rules: vec![IntentionalRuleInfo {
+                id: s(hostile, 5, "break_glass_custom"),
+                source: "config",
+                enabled: true,
+                matches: s(hostile, 6, "principal *-breakglass: reviewed quarterly"),
+            }],
         },
         limits,
         accounts: vec![ExportInfo {
@@ -271,6 +286,11 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel {
                 sha256: s(hostile, 1, &"ab".repeat(32)),
                 bytes: 123_456,
             }],
+            manifest: Some(iam_tighten::analysis::ManifestFacts {
+                tool: Some(s(hostile, 5, "iam-tighten fetch 0.1.0")),
+                created: Some(ts("2026-11-20T09:00:00Z")),
+                files_verified: 12,
+            }),
         }],
         warnings: vec![AccountWarning {
             account_id: account.to_string(),

@@ -413,11 +413,27 @@ fn warnings_are_collected_and_sorted() {
 
 #[test]
 fn strict_turns_warnings_into_errors() {
-    let err = load_export(&fixture("warnings"), &LoadOptions { strict: true }).expect_err("strict");
+    let err = load_export(
+        &fixture("warnings"),
+        &LoadOptions {
+            strict: true,
+            ..Default::default()
+        },
+    )
+    .expect_err("strict");
     assert_input(&err, "failed-role.json", "--strict");
     // The credential report is optional: its absence is a warning, never a --strict failure.
     assert!(err.to_string().contains("(and 7 more warnings)"), "{err}");
-    assert!(load_export(&fixture("cli-v1"), &LoadOptions { strict: true }).is_ok());
+    assert!(
+        load_export(
+            &fixture("cli-v1"),
+            &LoadOptions {
+                strict: true,
+                ..Default::default()
+            }
+        )
+        .is_ok()
+    );
 }
 
 // ---- errors ---------------------------------------------------------------------------------
@@ -721,7 +737,14 @@ fn an_unfinished_fetch_is_a_warning() {
     assert_eq!(unfinished.len(), 1, "{:?}", e.warnings);
     assert_eq!(unfinished[0].file.as_deref(), Some("manifest.json"));
     assert!(unfinished[0].message.contains("did not finish"));
-    let err = load_export(&export, &LoadOptions { strict: true }).expect_err("strict");
+    let err = load_export(
+        &export,
+        &LoadOptions {
+            strict: true,
+            ..Default::default()
+        },
+    )
+    .expect_err("strict");
     assert!(err.to_string().contains("fetch_unfinished"), "{err}");
 
     // A finished fetch, an older manifest without `finished`, and an export made with the AWS

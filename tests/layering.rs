@@ -18,7 +18,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("policy", &["catalog"]),
     ("analysis", &["catalog", "policy", "input"]),
     ("recommend", &["catalog", "policy", "analysis"]),
-    ("decisions", &["catalog", "analysis", "recommend"]),
+    ("decisions", &["catalog", "policy", "analysis", "recommend"]),
     ("report", &["catalog", "analysis", "recommend", "decisions"]),
     ("diff", &["catalog", "analysis", "report"]),
     ("fetch", &["catalog", "input"]),

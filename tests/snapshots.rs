@@ -301,7 +301,9 @@ fn parquet_matches_csv() {
 
 #[test]
 fn every_csv_column_is_documented() {
-    use iam_tighten::report::csv::{PRINCIPALS_HEADER, SERVICES_HEADER, findings_header};
+    use iam_tighten::report::csv::{
+        DECISIONS_HEADER, PRINCIPALS_HEADER, SERVICES_HEADER, findings_header,
+    };
     let doc = fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report-fields.md"),
     )
@@ -310,6 +312,7 @@ fn every_csv_column_is_documented() {
         .iter()
         .chain(&SERVICES_HEADER)
         .chain(&PRINCIPALS_HEADER)
+        .chain(&DECISIONS_HEADER)
     {
         assert!(
             doc.contains(&format!("`{column}`")),
@@ -445,4 +448,17 @@ fn recommendation_folder_of_example_corp_qa() {
         text.push_str(&format!("===== {name}\n{body}\n"));
     }
     insta::assert_snapshot!("recommendation_example_corp_qa", text);
+}
+
+/// The sensitivity levels are described in docs/methodology.md with the same words the report's
+/// cards use (one source: `Sensitivity::meaning`).
+#[test]
+fn sensitivity_meanings_are_the_methodology_s() {
+    use iam_tighten::analysis::Sensitivity;
+    let doc = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/methodology.md"))
+        .unwrap();
+    for s in Sensitivity::ALL_DESC {
+        let line = format!("- **{}**: {}", s.as_str(), s.meaning());
+        assert!(doc.contains(&line), "docs/methodology.md lacks: {line}");
+    }
 }

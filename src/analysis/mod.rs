@@ -41,7 +41,7 @@ pub use config::{Config, ExclusionId, ExclusionRule};
 pub use groups::{ActionList, ActionLists, GrantedAction, ListId};
 pub use model::{
     AccountWarning, Analysis, AsOfSource, BySensitivity, Counts, ExportInfo, Finding, GrantedById,
-    LabelId, PolicyInfo, PolicyLabel, PrincipalInfo, ServiceSummary,
+    LabelId, ManifestFacts, PolicyInfo, PolicyLabel, PrincipalInfo, ServiceSummary,
 };
 pub use observability::is_not_observable;
 pub use parquet::write_findings_parquet;

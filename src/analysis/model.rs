@@ -39,6 +39,20 @@ pub struct ExportInfo {
     pub principals: usize,
     pub has_credential_report: bool,
     pub files: Vec<InputFile>,
+    /// What `manifest.json` says, when the export has one (exports made with the AWS CLI have
+    /// none).
+    pub manifest: Option<ManifestFacts>,
+}
+
+/// The audit facts of an export's `manifest.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestFacts {
+    /// The tool that wrote the export (`iam-tighten fetch 0.1.0`).
+    pub tool: Option<String>,
+    /// When the export was written.
+    pub created: Option<Timestamp>,
+    /// Files whose SHA-256 the manifest records, every one checked (a mismatch stops the run).
+    pub files_verified: usize,
 }
 
 /// A warning with the account it came from.

@@ -191,9 +191,9 @@ fn confirm_intentional(an: &Analysis<'_>, p: &PrincipalInfo) -> Option<Decision>
     let s = p.unused_by_sensitivity;
     let evidence = format!(
         "{} unused permissions ({} critical, {} high) in the {}-day window; {}. Confirm it with an exclusion that has an owner, a reason and an expiry, or reduce it.",
-        p.counts.unused,
-        s.critical,
-        s.high,
+        crate::model::grouped(p.counts.unused),
+        crate::model::grouped(s.critical),
+        crate::model::grouped(s.high),
         an.settings.unused_after_days,
         used_evidence(an, p)
     );
