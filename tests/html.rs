@@ -100,6 +100,8 @@ fn finding(
         actionable: true,
         excluded: false,
         exclusion_reason: None,
+        control_effect: None,
+        control_detail: None,
     }
 }
 
@@ -173,6 +175,7 @@ fn principal(hostile: bool, account: &str, i: usize, per_principal: usize) -> Pr
             service_linked: false,
             actionable: true,
             intentional: None,
+            permission_set: None,
             has_last_accessed: !i.is_multiple_of(7),
             as_of: Some(ts("2026-11-20T09:12:00Z")),
             policies: vec![PolicyInfo {
@@ -346,6 +349,7 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel {
         top_findings: top,
         principals,
         exclusions: config.exclusions,
+        organization: None,
         identities: Default::default(),
         decisions: decisions(hostile, account, n),
         decisions_total: n + 2,

@@ -470,6 +470,7 @@ fn facts(
         service_linked: p.service_linked,
         actionable: !p.service_linked,
         intentional: None,
+        permission_set: None,
         has_last_accessed: la.is_some(),
         as_of: window.end,
         policies,

@@ -36,9 +36,16 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         ..a.load.clone()
     };
     let exports = line.loading(&progress, || input::load_exports(&args.exports, &load_opts))?;
+    let organization = input::organization::find(&args.exports)?;
     let load = clock.elapsed();
     line.stage("analysing");
-    let analysis = analysis::analyze(&exports, a.catalog.get(), &a.settings, &a.exclusions)?;
+    let analysis = analysis::analyze_organization(
+        &exports,
+        organization.as_ref(),
+        a.catalog.get(),
+        &a.settings,
+        &a.exclusions,
+    )?;
     let mut stages: Vec<(&'static str, std::time::Duration)> = Vec::new();
     let clock = std::time::Instant::now();
     let identities = identity_findings(&exports, &analysis, &args.identities);

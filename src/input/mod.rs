@@ -18,6 +18,7 @@ mod authz;
 mod credential_report;
 mod last_accessed;
 mod manifest;
+pub mod organization;
 mod policy_file;
 mod time;
 
@@ -248,8 +249,13 @@ fn export_folders(path: &Path) -> Result<Vec<PathBuf>> {
     // A folder of organisations (one per quarter, say): name them rather than call the first
     // an incomplete export.
     let mut orgs = Vec::new();
+    let is_org_part = |e: &Path| {
+        e.file_name()
+            .is_some_and(|n| n == organization::ORGANIZATION_DIR)
+    };
     for entry in &entries {
         if entry.is_dir()
+            && !is_org_part(entry)
             && !entry.join(AUTHORIZATION_DETAILS).exists()
             && sorted_entries(entry)?
                 .iter()
@@ -277,7 +283,7 @@ fn export_folders(path: &Path) -> Result<Vec<PathBuf>> {
     }
     let mut found = Vec::new();
     for entry in entries {
-        if !entry.is_dir() {
+        if !entry.is_dir() || is_org_part(&entry) {
             continue;
         }
         if entry.join(AUTHORIZATION_DETAILS).exists() {

@@ -11,10 +11,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub mod document;
+pub mod organization;
 
 pub use document::{
     ActionClause, DocumentError, Effect, PolicyDocument, ResourceClause, Statement,
 };
+pub use organization::{Organization, permission_set_of_role};
 
 /// A point in time, always UTC.
 pub type Timestamp = DateTime<Utc>;
@@ -80,6 +82,9 @@ pub enum PrincipalType {
     Role,
     User,
     Group,
+    /// An IAM Identity Center permission set (from the organisation part): one principal for
+    /// every `AWSReservedSSO_*` role it is provisioned as.
+    PermissionSet,
 }
 
 impl PrincipalType {
@@ -89,6 +94,7 @@ impl PrincipalType {
             PrincipalType::Role => "role",
             PrincipalType::User => "user",
             PrincipalType::Group => "group",
+            PrincipalType::PermissionSet => "permission_set",
         }
     }
 
@@ -98,6 +104,7 @@ impl PrincipalType {
             PrincipalType::Role => "roles",
             PrincipalType::User => "users",
             PrincipalType::Group => "groups",
+            PrincipalType::PermissionSet => "permission-sets",
         }
     }
 }

@@ -192,6 +192,11 @@ pub struct FindingView {
     pub actionable: bool,
     pub excluded: bool,
     pub exclusion_reason: Option<String>,
+    /// With an organisation part: `blocked` or `restricted` by an SCP or RCP (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control_effect: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control_detail: Option<String>,
     pub principal_arn: String,
 }
 
@@ -229,6 +234,8 @@ impl FindingView {
                 .exclusion
                 .and_then(|id| an.exclusion(id))
                 .map(|r| r.reason.clone()),
+            control_effect: an.control_note(f).map(|n| n.effect.as_str()),
+            control_detail: an.control_note(f).map(|n| n.detail.clone()),
             principal_arn: p.arn.clone(),
         }
     }
@@ -297,6 +304,10 @@ pub struct ReportModel {
     /// Sorted by (account, type, name).
     pub principals: Vec<PrincipalView>,
     pub exclusions: Vec<ExclusionRule>,
+    /// The organisation part (OU tree facts, SCPs and RCPs, permission sets), when the exports
+    /// came with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<crate::analysis::model::OrganizationInfo>,
     /// Unused identities and credentials (roles, users, keys, passwords, root, groups, policies).
     pub identities: IdentityReport,
     /// Ranked decisions (at most `limits.decisions`; decisions.csv has every one): intentional
@@ -337,7 +348,16 @@ impl ReportModel {
         run: &RunInfo,
         limits: Limits,
     ) -> ReportModel {
-        let mut reasons: BTreeMap<Reason, u64> = Reason::ALL.iter().map(|r| (*r, 0)).collect();
+        // `permission_set_incomplete` exists only where permission sets do.
+        let with_sets = an
+            .organization
+            .as_ref()
+            .is_some_and(|o| !o.permission_sets.is_empty());
+        let mut reasons: BTreeMap<Reason, u64> = Reason::ALL
+            .iter()
+            .filter(|r| with_sets || **r != Reason::PermissionSetIncomplete)
+            .map(|r| (*r, 0))
+            .collect();
         let mut by_service: BTreeMap<String, BySensitivity> = BTreeMap::new();
         let mut per_principal: Vec<Vec<FindingView>> = vec![Vec::new(); an.principals.len()];
         let mut omitted = vec![0u64; an.principals.len()];
@@ -497,6 +517,7 @@ impl ReportModel {
             top_findings_omitted: top_omitted,
             principals,
             exclusions: an.config.exclusions.clone(),
+            organization: an.organization.clone(),
             identities,
             decisions: decisions
                 .list
