@@ -317,6 +317,7 @@ fn every_csv_column_is_documented() {
         .chain(&SERVICES_HEADER)
         .chain(&PRINCIPALS_HEADER)
         .chain(&DECISIONS_HEADER)
+        .chain(&iam_tighten::analysis::schema::ORGANIZATION.map(|c| c.name))
     {
         assert!(
             doc.contains(&format!("`{column}`")),

@@ -208,3 +208,191 @@ pub fn account_controls(
     out.entries = blocked.into_iter().chain(restricted).collect();
     out
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::catalog::small_test_catalog;
+    use crate::model::PolicyDocument;
+    use crate::model::organization::{ControlPolicy, OrgNode};
+    use serde_json::json;
+
+    fn node(id: &str, kind: NodeKind, parent: Option<&str>) -> (String, OrgNode) {
+        (
+            id.to_string(),
+            OrgNode {
+                id: id.into(),
+                name: id.to_uppercase(),
+                kind,
+                parent: parent.map(str::to_string),
+            },
+        )
+    }
+
+    fn policy(
+        name: &str,
+        kind: ControlPolicyType,
+        doc: serde_json::Value,
+        targets: &[&str],
+    ) -> ControlPolicy {
+        ControlPolicy {
+            id: format!("p-{name}"),
+            name: name.into(),
+            kind,
+            aws_managed: false,
+            document: PolicyDocument::from_value(doc).unwrap(),
+            targets: targets.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    fn full() -> serde_json::Value {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    }
+
+    /// root r → OU ou → account 111111111111; FullAWSAccess everywhere plus `extra`.
+    fn org(extra: Vec<ControlPolicy>) -> Organization {
+        let mut o = Organization {
+            nodes: [
+                node("r", NodeKind::Root, None),
+                node("ou", NodeKind::OrganizationalUnit, Some("r")),
+                node("111111111111", NodeKind::Account, Some("ou")),
+            ]
+            .into_iter()
+            .collect(),
+            control_types: vec![ControlPolicyType::Scp, ControlPolicyType::Rcp],
+            ..Organization::default()
+        };
+        o.control_policies.push(policy(
+            "FullAWSAccess",
+            ControlPolicyType::Scp,
+            full(),
+            &["r", "ou", "111111111111"],
+        ));
+        o.control_policies.extend(extra);
+        o
+    }
+
+    fn effect(o: &Organization, action: &str) -> Option<(ControlEffect, String)> {
+        let catalog = small_test_catalog();
+        let mut e = Expander::new(catalog);
+        let c = account_controls(o, "111111111111", &mut e);
+        let id = catalog.lookup_full(action).unwrap();
+        c.note(id).map(|n| (n.effect, n.detail.clone()))
+    }
+
+    #[test]
+    fn full_access_everywhere_changes_nothing() {
+        let o = org(vec![]);
+        assert_eq!(effect(&o, "s3:GetObject"), None);
+    }
+
+    #[test]
+    fn an_unconditional_deny_anywhere_on_the_path_blocks() {
+        let o = org(vec![policy(
+            "DenyS3",
+            ControlPolicyType::Scp,
+            json!({"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}),
+            &["ou"],
+        )]);
+        let (e, why) = effect(&o, "s3:DeleteBucket").unwrap();
+        assert_eq!(e, ControlEffect::Blocked);
+        assert!(why.contains("DenyS3") && why.contains("OU OU"), "{why}");
+        assert_eq!(effect(&o, "ec2:RunInstances"), None);
+    }
+
+    #[test]
+    fn an_allow_list_at_one_level_blocks_what_it_does_not_list() {
+        // The OU's FullAWSAccess is replaced by an allow-list of ec2 and s3.
+        let mut o = org(vec![policy(
+            "AllowEc2S3",
+            ControlPolicyType::Scp,
+            json!({"Statement": [{"Effect": "Allow", "Action": ["ec2:*", "s3:*"], "Resource": "*"}]}),
+            &["ou"],
+        )]);
+        o.control_policies[0].targets.retain(|t| t != "ou");
+        let (e, why) = effect(&o, "iam:CreateUser").unwrap();
+        assert_eq!(e, ControlEffect::Blocked);
+        assert!(why.contains("no SCP attached to OU OU allows it"), "{why}");
+        assert_eq!(effect(&o, "ec2:RunInstances"), None);
+    }
+
+    #[test]
+    fn conditional_or_resource_scoped_statements_only_restrict() {
+        let o = org(vec![policy(
+            "Guard",
+            ControlPolicyType::Scp,
+            json!({"Statement": [
+                {"Effect": "Deny", "Action": "ec2:TerminateInstances", "Resource": "*",
+                 "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}}},
+                {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "arn:aws:s3:::logs"}
+            ]}),
+            &["r"],
+        )]);
+        let (e, why) = effect(&o, "ec2:TerminateInstances").unwrap();
+        assert_eq!(e, ControlEffect::Restricted);
+        assert!(why.contains("under a condition"), "{why}");
+        let (e, why) = effect(&o, "s3:DeleteBucket").unwrap();
+        assert_eq!(e, ControlEffect::Restricted);
+        assert!(why.contains("on some resources"), "{why}");
+    }
+
+    #[test]
+    fn a_block_wins_over_a_restriction() {
+        let o = org(vec![
+            policy(
+                "Cond",
+                ControlPolicyType::Scp,
+                json!({"Statement": [{"Effect": "Deny", "Action": "sqs:*", "Resource": "*",
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}),
+                &["r"],
+            ),
+            policy(
+                "DenySqs",
+                ControlPolicyType::Scp,
+                json!({"Statement": [{"Effect": "Deny", "Action": "sqs:SendMessage", "Resource": "*"}]}),
+                &["111111111111"],
+            ),
+        ]);
+        assert_eq!(
+            effect(&o, "sqs:SendMessage").unwrap().0,
+            ControlEffect::Blocked
+        );
+    }
+
+    #[test]
+    fn an_rcp_deny_restricts_and_never_blocks() {
+        let o = org(vec![policy(
+            "DenyS3Everything",
+            ControlPolicyType::Rcp,
+            json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]}),
+            &["r"],
+        )]);
+        let (e, why) = effect(&o, "s3:GetObject").unwrap();
+        assert_eq!(e, ControlEffect::Restricted);
+        assert!(why.contains("RCP DenyS3Everything"), "{why}");
+    }
+
+    #[test]
+    fn a_level_without_any_scp_is_reported_and_not_modelled() {
+        let mut o = org(vec![]);
+        o.control_policies[0].targets.retain(|t| t != "ou");
+        let catalog = small_test_catalog();
+        let mut e = Expander::new(catalog);
+        let c = account_controls(&o, "111111111111", &mut e);
+        assert_eq!(c.levels_without_scp, vec!["OU OU".to_string()]);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn scps_not_in_the_export_model_nothing() {
+        let mut o = org(vec![policy(
+            "DenyS3",
+            ControlPolicyType::Scp,
+            json!({"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}),
+            &["r"],
+        )]);
+        o.control_types.clear();
+        assert_eq!(effect(&o, "s3:GetObject"), None);
+    }
+}
