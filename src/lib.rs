@@ -10,6 +10,8 @@ pub mod diff;
 pub mod error;
 #[cfg(feature = "fetch")]
 pub mod fetch;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod input;
 pub mod model;
 pub mod parallel;

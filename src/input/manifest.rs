@@ -24,7 +24,7 @@ struct ManifestFile {
     missing: Option<BTreeMap<String, String>>,
 }
 
-pub(super) fn parse(path: &Path, text: &str) -> Result<Manifest> {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<Manifest> {
     let m: ManifestFile = parse_json(path, text)?;
     if let Some(id) = &m.account_id
         && !(id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()))
