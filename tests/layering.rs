@@ -22,6 +22,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("report", &["catalog", "analysis", "recommend", "decisions"]),
     ("diff", &["catalog", "analysis", "report"]),
     ("fetch", &["catalog", "input"]),
+    ("fuzzing", &["catalog", "policy", "input", "analysis"]),
 ];
 
 const FOUNDATIONS: [&str; 4] = ["error", "files", "parallel", "model"];

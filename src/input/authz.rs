@@ -116,7 +116,7 @@ struct PolicyVersion {
 
 /// What the authorization details hold, in model types.
 #[derive(Debug)]
-pub(super) struct Details {
+pub(crate) struct Details {
     /// Sorted by (kind, name).
     pub principals: Vec<Principal>,
     pub policies: BTreeMap<String, ManagedPolicy>,
@@ -155,7 +155,7 @@ impl<'a> Arn<'a> {
     }
 }
 
-pub(super) fn parse(path: &Path, text: &str, warnings: &mut Warnings) -> Result<Details> {
+pub(crate) fn parse(path: &Path, text: &str, warnings: &mut Warnings) -> Result<Details> {
     let gaad: Gaad = parse_json(path, text)?;
     if gaad.user_detail_list.is_none()
         && gaad.group_detail_list.is_none()

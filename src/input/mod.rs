@@ -14,10 +14,10 @@
 //!
 //! [`model`]: crate::model
 
-mod authz;
-mod credential_report;
-mod last_accessed;
-mod manifest;
+pub(crate) mod authz;
+pub(crate) mod credential_report;
+pub(crate) mod last_accessed;
+pub(crate) mod manifest;
 pub mod organization;
 mod policy_file;
 mod time;
@@ -355,7 +355,7 @@ fn has_extension(path: &Path, ext: &str) -> bool {
 }
 
 /// Account id and partition: the manifest's when present, else the one the ARNs agree on.
-fn account(
+pub(crate) fn account(
     root: &Path,
     manifest: Option<&Manifest>,
     details: &authz::Details,
@@ -477,7 +477,7 @@ impl Files {
 
 /// Warnings of one export, in the order found; sorted at the end.
 #[derive(Default)]
-struct Warnings(Vec<Warning>);
+pub(crate) struct Warnings(Vec<Warning>);
 
 impl Warnings {
     fn push(&mut self, code: &str, file: Option<&str>, json_path: Option<String>, message: String) {
@@ -498,7 +498,7 @@ impl Warnings {
 
 /// Parses a whole JSON file into `T`; errors carry the JSON path where deserialization stopped
 /// and serde_json's line and column.
-fn parse_json<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+pub(crate) fn parse_json<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
     if text.trim().is_empty() {
         return Err(Error::parse(path, "$", "empty file: expected JSON"));
     }
