@@ -328,6 +328,7 @@ def org_policies():
                   "Action": ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "guardduty:DeleteDetector"],
                   "Resource": "*",
                   "Condition": {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/BreakGlassAdmin"}}}), [ROOT_ID]),
+        # attached on 2026-07-01, after the hackathon (hackathon-2026 used SageMaker in June); targets carry no dates
         (scp, pid("DenySageMaker"), "DenySageMaker", "No SageMaker in sandbox accounts", False,
          content({"Sid": "DenySageMaker", "Effect": "Deny", "Action": "sagemaker:*", "Resource": "*"}),
          ["ou-exmp-sandbox1"]),
