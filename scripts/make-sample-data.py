@@ -391,7 +391,8 @@ SSO_EVENTS = {
         ev(ago(30, "14:01", 40), "organizations:DescribeOrganization", "us-east-1"),
         ev(ago(30, "14:02", 11), "iam:CreateRole", "us-east-1"),
         ev(ago(150, "09:20", 3), "iam:ListRoles", "us-east-1")],
-    ("222222222222", "AdministratorAccess"): [ev(ago(40, "11:30", 0), "sts:AssumeRole")],
+    ("222222222222", "AdministratorAccess"): [  # the q3 use keeps it out of q3's unused roles
+        ev(ago(40, "11:30", 0), "sts:AssumeRole"), ev(ago(130, "08:45", 12), "sts:AssumeRole")],
     ("111111111111", "ReadOnly"): [
         ev(ago(15, "09:40", 2), "cloudtrail:LookupEvents"),
         ev(ago(15, "09:41", 30), "iam:ListRoles", "us-east-1"),
