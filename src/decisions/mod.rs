@@ -187,6 +187,10 @@ pub fn decide(
 
 /// `confirm_intentional` for a principal an intentional-access rule matched.
 fn confirm_intentional(an: &Analysis<'_>, p: &PrincipalInfo) -> Option<Decision> {
+    // An Identity Center role is confirmed through its permission set, once.
+    if p.kind == crate::model::PrincipalType::Role && p.permission_set.is_some() {
+        return None;
+    }
     let m = p.intentional.clone()?;
     let s = p.unused_by_sensitivity;
     let evidence = format!(
@@ -210,7 +214,9 @@ fn confirm_intentional(an: &Analysis<'_>, p: &PrincipalInfo) -> Option<Decision>
         subject: String::new(),
         title: format!(
             "Confirm {} {} as intentional access ({}), or reduce it",
-            p.kind, p.name, m.rule
+            p.kind.noun(),
+            p.name,
+            m.rule
         ),
         removes: BySensitivity::default(),
         risky_actions: Vec::new(),

@@ -98,6 +98,14 @@ impl PrincipalType {
         }
     }
 
+    /// The kind in a sentence: `role`, `user`, `group`, `permission set`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            PrincipalType::PermissionSet => "permission set",
+            k => k.as_str(),
+        }
+    }
+
     /// The folder under `last-accessed/` that holds files for this kind (`roles`, `users`, `groups`).
     pub fn folder(self) -> &'static str {
         match self {

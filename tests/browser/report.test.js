@@ -219,9 +219,13 @@ function isSorted(values, dir) {
 
     await check('intentional roles appear once each, in their own group only', async () => {
       const names = await page.$$eval('#intentional-table tbody tr', (r) => r.map((x) => x.querySelector('.title').textContent));
-      assert(names.length === 2, `expected 2 intentional decisions, got ${names.length}: ${names.join(' | ')}`);
-      assert(names.some((n) => n.includes('BreakGlassAdmin')) && names.some((n) => n.includes('OrganizationAccountAccessRole')),
+      // The sample's two admin roles and the AdministratorAccess permission set (its two
+      // AWSReservedSSO_ roles are confirmed through the set, not one by one).
+      assert(names.length === 3, `expected 3 intentional decisions, got ${names.length}: ${names.join(' | ')}`);
+      assert(names.some((n) => n.includes('role BreakGlassAdmin')) && names.some((n) => n.includes('role OrganizationAccountAccessRole'))
+        && names.some((n) => n.includes('permission set AdministratorAccess')),
         `intentional decisions: ${names.join(' | ')}`);
+      assert(!names.some((n) => n.includes('AWSReservedSSO_')), `an Identity Center role is confirmed on its own: ${names.join(' | ')}`);
       const elsewhere = await page.$$eval('#top-decisions tbody tr, #more-decisions tbody tr, #top-table tbody tr',
         (r) => r.map((x) => x.cells[1].textContent).filter((t) => /BreakGlassAdmin|OrganizationAccountAccessRole/.test(t)));
       assert(elsewhere.length === 0, `intentional roles ranked with the rest: ${elsewhere.join(' | ')}`);
