@@ -304,6 +304,18 @@ fn findings_files_gain_the_control_columns_only_with_an_organisation_part() {
     assert!(text.contains(",blocked,denied by SCP DenySageMaker attached to OU Sandbox,"));
     let json: Value = serde_json::from_slice(&fs::read(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["organization"]["management_account"], "999999999999");
+    // The page says it too: the organisation, its SCPs and the mark on a finding.
+    run(vec![
+        "report".as_ref(),
+        tmp.path().as_os_str(),
+        "--format".as_ref(),
+        "html".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    let page = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("Organisation o-test"));
+    assert!(page.contains("DenySageMaker"));
     let plain_json: Value =
         serde_json::from_slice(&fs::read(plain.join("report.json")).unwrap()).unwrap();
     assert!(plain_json.get("organization").is_none());

@@ -476,7 +476,16 @@ pub(super) fn info(org: &Organization, principals: &[PrincipalInfo]) -> Organiza
             name: p.name.clone(),
             id: p.id.clone(),
             aws_managed: p.aws_managed,
-            attached_to: p.targets.iter().map(|t| where_(t)).collect(),
+            attached_to: {
+                // Root first, then OUs, then accounts, as the tree reads.
+                let mut t: Vec<(Option<NodeKind>, String)> = p
+                    .targets
+                    .iter()
+                    .map(|t| (org.nodes.get(t).map(|n| n.kind), where_(t)))
+                    .collect();
+                t.sort();
+                t.into_iter().map(|(_, w)| w).collect()
+            },
         })
         .collect();
     let permission_sets = org

@@ -227,6 +227,7 @@ struct Head<'a> {
     principal_count: usize,
     decisions_total: usize,
     decisions_omitted: usize,
+    organization: Option<&'a crate::analysis::model::OrganizationInfo>,
 }
 
 impl<'a> Head<'a> {
@@ -246,6 +247,7 @@ impl<'a> Head<'a> {
             principal_count: m.principals.len(),
             decisions_total: m.decisions_total,
             decisions_omitted: m.decisions_omitted,
+            organization: m.organization.as_ref(),
         }
     }
 }
