@@ -388,7 +388,7 @@ impl Walk<'_> {
             )),
             Severity::Principal if e.code() == Some("AWSOrganizationsNotInUseException") => {
                 FetchError::Aws(format!(
-                    "{}: these credentials' account is not in an organisation; the organisation \
+                    "{}; these credentials' account is not in an organisation; the organisation \
                      part is read in the management account or a delegated administrator",
                     e.describe(&self.ctx.endpoint)
                 ))
