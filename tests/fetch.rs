@@ -1982,6 +1982,51 @@ mod emulated {
             .is_file()
         );
 
+        // Credentials of another organisation (account OTHER manages its own) are refused
+        // before anything is written: the manifest is left as it was.
+        const OTHER: &str = "222222222222";
+        let created = StdCommand::new(venv_bin("python"))
+            .args([
+                "-c",
+                "import sys, boto3; k = dict(endpoint_url=sys.argv[1], region_name='us-east-1'); \
+                 c = boto3.client('sts', aws_access_key_id='test', aws_secret_access_key='test', **k)\
+                 .assume_role(RoleArn='arn:aws:iam::' + sys.argv[2] + ':role/x', \
+                 RoleSessionName='test')['Credentials']; \
+                 boto3.client('organizations', aws_access_key_id=c['AccessKeyId'], \
+                 aws_secret_access_key=c['SecretAccessKey'], aws_session_token=c['SessionToken'], \
+                 **k).create_organization(FeatureSet='ALL')",
+                &em.url,
+                OTHER,
+            ])
+            .output()
+            .expect("boto3");
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        profile_for(&em, tmp.path(), "other", OTHER);
+        let manifest = std::fs::read_to_string(org.join("manifest.json")).expect("manifest");
+        let run = org_only()
+            .args(["--profile", "other"])
+            .output()
+            .expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "the organisation part of {} (manifest.json), but these credentials see \
+                 organisation o-",
+                id(&seed, &["organization"])
+            )),
+            "{stderr}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(org.join("manifest.json")).ok(),
+            Some(manifest),
+            "the manifest is untouched"
+        );
+
         // An organisation part that fetch did not write is never changed.
         let foreign = tmp.path().join("foreign");
         std::fs::create_dir_all(foreign.join("organization")).expect("mkdir");

@@ -132,26 +132,7 @@ pub(super) async fn fetch(
     let dir = OrgDir::new(&cfg.out);
     let previous: Option<ManifestFile> = dir.check()?;
     let region = sdk.region().map(ToString::to_string).unwrap_or_default();
-    dir.prepare()?;
-    let resumed = previous.is_some() && !cfg.refresh;
-    let mut runs = match &previous {
-        Some(m) if resumed => m.runs.clone(),
-        _ => Vec::new(),
-    };
-    runs.push(Run::start(cfg.refresh));
     let expected = previous.as_ref().and_then(|m| m.organization_id.clone());
-    let manifest = |organization_id: Option<&str>, runs: &[Run], finished| {
-        let m = files::OrgManifest {
-            account_id: &who.account_id,
-            partition: &who.partition,
-            organization_id,
-            region: &region,
-            runs,
-        };
-        files::write_manifest(&dir, &m, finished)
-    };
-    manifest(expected.as_deref(), &runs, None)?;
-
     let mut walk = Walk {
         cfg,
         ctx,
@@ -166,22 +147,40 @@ pub(super) async fn fetch(
         missing: BTreeMap::new(),
         notes: BTreeMap::new(),
     };
-    let walked = walk.run(expected.as_deref()).await;
-    let organization_id = match walked {
-        Ok(id) => id,
-        Err(e) => {
-            if let Some(run) = runs.last_mut() {
-                let why = e.to_string();
-                run.end(format!(
-                    "stopped: {}",
-                    why.lines().next().unwrap_or_default()
-                ));
-            }
-            // Best effort: the manifest already says "finished": false.
-            let _ = manifest(expected.as_deref(), &runs, None);
-            return Err(e);
-        }
+    // Before anything is written: which organisation these credentials see, and that it is the
+    // one an earlier run fetched into this folder.
+    let (organization_id, described) = walk.describe_organization(expected.as_deref()).await?;
+    dir.prepare()?;
+    let resumed = previous.is_some() && !cfg.refresh;
+    let mut runs = match &previous {
+        Some(m) if resumed => m.runs.clone(),
+        _ => Vec::new(),
     };
+    runs.push(Run::start(cfg.refresh));
+    let manifest = |organization_id: Option<&str>, runs: &[Run], finished| {
+        let m = files::OrgManifest {
+            account_id: &who.account_id,
+            partition: &who.partition,
+            organization_id,
+            region: &region,
+            runs,
+        };
+        files::write_manifest(&dir, &m, finished)
+    };
+    manifest(Some(&organization_id), &runs, None)?;
+
+    if let Err(e) = walk.run(&organization_id, &described).await {
+        if let Some(run) = runs.last_mut() {
+            let why = e.to_string();
+            run.end(format!(
+                "stopped: {}",
+                why.lines().next().unwrap_or_default()
+            ));
+        }
+        // Best effort: the manifest already says "finished": false.
+        let _ = manifest(Some(&organization_id), &runs, None);
+        return Err(e);
+    }
     let gone = dir.remove_others(&walk.touched)?;
     if !gone.is_empty() {
         ctx.console.line(&format!(
@@ -309,9 +308,9 @@ fn says_not_enabled(e: &CallError) -> bool {
 }
 
 impl Walk<'_> {
-    /// Steps 1–5; returns the organisation's id.
-    async fn run(&mut self, expected: Option<&str>) -> Result<String> {
-        let id = self.organization(expected).await?;
+    /// Steps 1–5, `described` being the organisation (`describe_organization`).
+    async fn run(&mut self, id: &str, described: &Value) -> Result<()> {
+        self.write_organization(described)?;
         let roots = self.required_roots().await?;
         self.required_accounts().await?;
         let parents = self.tree(&ids(&roots, "Roots", "Id")).await?;
@@ -323,8 +322,7 @@ impl Walk<'_> {
         for policy_type in POLICY_TYPES {
             self.policies(&roots, policy_type).await?;
         }
-        self.identity_center().await?;
-        Ok(id)
+        self.identity_center().await
     }
 
     fn retrier(&self, who: &str) -> Retrier {
@@ -414,9 +412,10 @@ impl Walk<'_> {
         }
     }
 
-    /// Step 1: `describe-organization.json`, asked on every run (it says which organisation
-    /// these credentials see); rewritten only when it changed.
-    async fn organization(&mut self, expected: Option<&str>) -> Result<String> {
+    /// Step 1: `DescribeOrganization`, asked on every run, before anything is written: the
+    /// organisation these credentials see, which must be `expected` (an earlier run's). Returns
+    /// its id and `describe-organization.json`'s content.
+    async fn describe_organization(&self, expected: Option<&str>) -> Result<(String, Value)> {
         let rel = "describe-organization.json";
         let mut retrier = self.retrier(rel);
         let org = &self.org;
@@ -444,16 +443,21 @@ impl Walk<'_> {
                 ),
             ));
         }
-        let bytes = to_cli_bytes(&value);
-        let same =
-            !self.cfg.refresh && std::fs::read(self.dir.path(rel)).is_ok_and(|kept| kept == bytes);
+        Ok((id, value))
+    }
+
+    /// `describe-organization.json`, rewritten only when it changed (or with `--refresh`).
+    fn write_organization(&mut self, value: &Value) -> Result<()> {
+        let rel = "describe-organization.json";
+        let same = !self.cfg.refresh
+            && std::fs::read(self.dir.path(rel)).is_ok_and(|kept| kept == to_cli_bytes(value));
         if same {
             self.touched.insert(rel.to_string());
             self.kept += 1;
+            Ok(())
         } else {
-            self.write(rel, &value)?;
+            self.write(rel, value)
         }
-        Ok(id)
     }
 
     /// Step 2: `list-roots.json`.
