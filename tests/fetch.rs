@@ -777,19 +777,11 @@ mod emulated {
         assert_eq!(summary["organization"]["complete"], true, "{summary}");
     }
 
-    /// The account exports of an organisation folder, each loaded by itself (the organisation
-    /// part, `organization/`, is read by its own reader).
+    /// The account exports of an organisation folder as `report` loads them (the organisation
+    /// part, `organization/`, is read by its own reader and is not an export).
     fn account_exports(org: &Path) -> Vec<iam_tighten::model::Export> {
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir(org)
-            .expect("read_dir")
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.join("authorization-details.json").is_file())
-            .collect();
-        dirs.sort();
-        dirs.iter()
-            .map(|d| load_export(d, &LoadOptions::default()).expect("load_export"))
-            .collect()
+        iam_tighten::input::load_exports(&[org.to_path_buf()], &LoadOptions::default())
+            .expect("load_exports")
     }
 
     #[test]
@@ -1760,6 +1752,34 @@ mod emulated {
         let mut active = vec![management.as_str(), dev.as_str(), shop.as_str()];
         active.sort();
         assert_eq!(ids, active);
+        // The report reads what fetch wrote: the organisation part with its manifest verified,
+        // the permission sets and SCPs in report.json.
+        let org_read = iam_tighten::input::organization::find(std::slice::from_ref(&out))
+            .expect("organisation part reads")
+            .expect("organisation part found");
+        assert_eq!(org_read.permission_sets.len(), 3);
+        let report_out = tmp.path().join("report");
+        let report = StdCommand::new(assert_cmd::cargo::cargo_bin("iam-tighten"))
+            .args(["report"])
+            .arg(&out)
+            .args(["--format", "json", "--out"])
+            .arg(&report_out)
+            .output()
+            .expect("run report");
+        assert!(
+            report.status.success(),
+            "report on the fetched organisation: {}",
+            String::from_utf8_lossy(&report.stderr)
+        );
+        let model = json_file(&report_out, "report.json");
+        assert_eq!(
+            model["organization"]["permission_sets"]
+                .as_array()
+                .map(Vec::len),
+            Some(3),
+            "{}",
+            model["organization"]
+        );
 
         // Byte for byte what the AWS CLI prints: scripts/export-with-aws-cli.sh --organization
         // against the same emulator (awscli v1 with CLI v2's timestamp format, in UTC).
