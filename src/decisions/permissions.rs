@@ -130,7 +130,7 @@ fn kind_and_title(plan: &PrincipalPlan, pp: &PolicyPlan) -> (DecisionKind, Strin
     let name = &pp.policy.name;
     let what = kind_text(pp.policy.kind);
     match &pp.apply {
-        Apply::Detach => (
+        Apply::Detach | Apply::MergeIntoInline => (
             DecisionKind::DetachPolicy,
             format!("Detach {what} {name} from {who}: nothing it grants is used"),
         ),
