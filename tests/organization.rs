@@ -686,3 +686,46 @@ fn report_writes_the_permission_set_recommendation() {
     assert!(csv.contains(",review_permission_set_assignment,"), "{csv}");
     assert!(!csv.contains(",delete_role,"), "{csv}");
 }
+
+/// A role changed since the set was last provisioned (here: one more action in its inline
+/// policy) is flagged; what only that role grants is not the set's to keep, so the plan stands.
+#[test]
+fn a_role_that_differs_from_its_permission_set_is_flagged_and_the_plan_stands() {
+    let (mut exports, org, _) = fixture();
+    let dev = exports.iter_mut().find(|e| e.account_id == DEV).unwrap();
+    let role = dev
+        .principals
+        .iter_mut()
+        .find(|p| p.name == "AWSReservedSSO_Developer_9f8e7d6c5b4a3210")
+        .unwrap();
+    let mut raw = role.inline_policies[0].document.raw.clone();
+    raw["Statement"][0]["Action"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("ec2:RebootInstances"));
+    role.inline_policies[0].document = PolicyDocument::from_value(raw).unwrap();
+    let an = analysis::analyze_organization(
+        &exports,
+        Some(&org),
+        Catalog::embedded(),
+        &Settings::new(90, None).unwrap(),
+        &Config::default(),
+    )
+    .unwrap();
+    let plans = recommend::plan_organization(&exports, Some(&org), &an);
+    let plan = set_plan(&plans, "Developer");
+    assert_eq!(plan.skipped, None);
+    let reboot = an.catalog.lookup_full("ec2:RebootInstances").unwrap();
+    assert!(plan.needed.contains(reboot), "unknown in dev: needed");
+    assert!(
+        !plan.before.contains(reboot),
+        "the definition does not grant it"
+    );
+    assert!(
+        plan.flags.iter().any(|f| f.starts_with(
+            "account 222222222222: role AWSReservedSSO_Developer_9f8e7d6c5b4a3210 differs from the permission set's definition (its inline policy)"
+        )),
+        "{:?}",
+        plan.flags
+    );
+}

@@ -247,7 +247,10 @@ pub(super) fn plan_set(
         return;
     }
     flag_customer_managed(plan, ps, exports, &docs.partition, expander);
+    // What a rewritten wildcard lists: what the set grants, and what any account's role needs
+    // (an account whose customer managed copy denies an action still has others that need it).
     let mut keep = before;
+    keep.union_with(&plan.needed);
     keep.difference_with(&plan.remove);
 
     // AWS managed policies that grant something to remove: detached, or merged.
@@ -552,7 +555,7 @@ fn flag_drift(plan: &mut PrincipalPlan, ps: &PermissionSet, roles: &[(&str, &Pri
         }
         if !what.is_empty() {
             plan.flags.push(format!(
-                "account {account}: role {} differs from the permission set's definition ({}): the set was changed and not provisioned there since. Its findings are those of the role as it is; provisioning puts the new definition there too",
+                "account {account}: role {} differs from the permission set's definition ({}): the set was changed and not provisioned there since. Its findings are those of the role as it is; provisioning puts the new definition there, and what only the role grants goes with it",
                 role.name,
                 what.join(" and ")
             ));
@@ -642,8 +645,8 @@ fn denies(doc: &Value) -> Vec<Value> {
 
 /// Checks a permission set's plan: the set's role, expanded with the new inline policy and the
 /// managed policies left (customer managed ones and the boundary of the first provisioned
-/// account in the exports), still grants every needed action and nothing it did not grant
-/// before; the new inline policy grants none of the removed actions and nothing the policies it
+/// account in the exports), still grants every needed action the set grants today and nothing
+/// it did not grant before; the new inline policy grants none of the removed actions and nothing the policies it
 /// replaces did not; their Deny statements are all in it, and each of its statements keeps the
 /// `Effect`, `Resource` and `Condition` of the statement it came from. Returns the problems
 /// (empty when safe) and the set's effective grants after the change.
@@ -683,7 +686,10 @@ pub fn verify_permission_set(
         .collect();
     let after = grants(&docs, new_inline, &detached, expander);
 
+    // Needed actions the definition grants today (a role changed and not provisioned since may
+    // hold more: flagged by the plan, and not the set's to keep).
     let mut lost = plan.needed.clone();
+    lost.intersect_with(&before);
     lost.difference_with(&after);
     if !lost.is_empty() {
         problems.push(format!(
