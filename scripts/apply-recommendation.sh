@@ -4,8 +4,9 @@
 #   scripts/apply-recommendation.sh [--apply] [--rollback] [--profile PROFILE] RECOMMENDATION_DIR
 #
 # RECOMMENDATION_DIR is one principal's folder, e.g. out/recommendations/111111111111/role/ExampleCorpQA.
-# It holds apply.commands and rollback.commands (one `aws iam ...` command a line, written by
-# `iam-tighten report`), the tightened policies (<policy>.json) and the originals (<policy>.original.json).
+# It holds apply.commands and rollback.commands (one `aws iam ...` command a line, or `aws sso-admin ...`
+# for an IAM Identity Center permission set, written by `iam-tighten report`), the tightened policies
+# (<policy>.json) and the originals (<policy>.original.json).
 #
 #   (no flag)     dry run: print the commands that would run, change nothing
 #   --apply       run them, in order, stopping at the first failure
@@ -15,16 +16,16 @@
 # Read the folder's README.md first: it says what is removed and why, and what needs a human
 # (rewritten NotAction statements, policies over IAM's size limit, the 5-version limit).
 #
-# Every command line is checked against the only shapes iam-tighten writes (`aws iam <verb>` followed by
-# `--option value` pairs whose values are plain words or single-quoted strings), so a tampered command
-# file cannot run anything else.
+# Every command line is checked against the only shapes iam-tighten writes (`aws iam <verb>` or
+# `aws sso-admin <verb>` followed by `--option value` pairs whose values are plain words or single-quoted
+# strings), so a tampered command file cannot run anything else.
 #
 # Exit status: 0 done (or dry run); 1 a command failed (the ones before it ran; see the rollback);
 # 2 usage error.
 set -euo pipefail
 
 usage() {
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -62,7 +63,7 @@ fi
 
 word='[A-Za-z0-9+=,.@_/:-]+'
 quoted="'[^']*'(\\\\''[^']*')*"
-shape="^aws iam [a-z-]+( --[a-z-]+( ($word|$quoted))?)*\$"
+shape="^aws (iam|sso-admin) [a-z-]+( --[a-z-]+( ($word|$quoted))?)*\$"
 
 cd "$dir"
 commands=()

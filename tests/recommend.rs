@@ -415,6 +415,55 @@ fn the_apply_helper_is_in_the_output_and_runs() {
     }
 }
 
+/// The apply helper runs only the shapes iam-tighten writes: `aws iam` and `aws sso-admin`
+/// (permission sets) verbs with `--option value` pairs; any other line refuses the whole file.
+#[test]
+fn the_apply_helper_accepts_only_iam_and_sso_admin_commands() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh");
+    let run = |lines: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("apply.commands"), lines.join("\n") + "\n").unwrap();
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let good = [
+        "# a comment",
+        "aws iam put-role-policy --role-name app --policy-name p --policy-document file://inline-p.json",
+        "aws sso-admin put-inline-policy-to-permission-set --instance-arn arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6 --permission-set-arn arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a1b2c3d4e5f6a7b --inline-policy file://inline-policy.json --region eu-west-1",
+        "aws sso-admin provision-permission-set --instance-arn arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6 --permission-set-arn 'arn:aws:sso:::permissionSet/x y' --target-type ALL_PROVISIONED_ACCOUNTS",
+    ];
+    let (code, stdout, stderr) = run(&good);
+    assert_eq!(code, Some(0), "{stderr}");
+    for l in &good[1..] {
+        assert!(stdout.contains(l), "{stdout}");
+    }
+    for bad in [
+        "aws sts get-caller-identity",
+        "aws organizations delete-organization",
+        "aws sso-admin-x provision-permission-set --target-type ALL_PROVISIONED_ACCOUNTS",
+        "aws sso-admin provision-permission-set --instance-arn x; rm -rf ~",
+        "aws sso-admin put-inline-policy-to-permission-set --inline-policy $(cat /etc/passwd)",
+        "aws sso-admin provision-permission-set --target-type `id`",
+        " aws sso-admin provision-permission-set",
+    ] {
+        let (code, stdout, stderr) = run(&[good[1], bad]);
+        assert_eq!(code, Some(2), "{bad}: {stdout}");
+        assert!(stderr.contains("refusing a command"), "{bad}: {stderr}");
+        assert!(
+            !stdout.contains("aws iam"),
+            "{bad}: printed before refusing"
+        );
+    }
+}
+
 /// An intentional principal's README says so first: its folder is not to be applied blindly.
 #[test]
 fn intentional_principals_readme_warns() {

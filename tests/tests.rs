@@ -12,6 +12,7 @@ mod input;
 mod layering;
 mod offline;
 mod organization;
+mod permission_sets;
 mod policy;
 mod recommend;
 mod snapshots;

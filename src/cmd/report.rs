@@ -52,7 +52,12 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     stages.push(("identities", clock.elapsed()));
     line.stage("planning recommendations");
     let clock = std::time::Instant::now();
-    let planned = iam_tighten::recommend::plan_all(&exports, &analysis, args.folders);
+    let planned = iam_tighten::recommend::plan_all_organization(
+        &exports,
+        organization.as_ref(),
+        &analysis,
+        args.folders,
+    );
     stages.push(("recommendations_plan", clock.elapsed()));
     let recs = &planned.summary;
     // Everything after this point works from the analysis and the plans: free the parsed input

@@ -10,7 +10,11 @@ use crate::analysis::{Analysis, BySensitivity};
 /// access key both unused and old) gets one decision, the strongest (deactivate before rotate).
 pub(super) fn decisions(an: &Analysis<'_>, report: &IdentityReport) -> Vec<Decision> {
     let mut by_subject: BTreeMap<(String, String, String), Decision> = BTreeMap::new();
-    for f in report.findings.iter().filter(|f| f.actionable) {
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.actionable || assignment(an, f).is_some())
+    {
         let Some(d) = decision(an, f) else {
             continue;
         };
@@ -29,8 +33,29 @@ pub(super) fn decisions(an: &Analysis<'_>, report: &IdentityReport) -> Vec<Decis
     by_subject.into_values().collect()
 }
 
+/// The permission set of an unused IAM Identity Center role. Identity Center owns the role (it
+/// is never deleted by hand); what a reviewer decides is whether the set's assignment to that
+/// account is still needed: removing it (`aws sso-admin delete-account-assignment`) makes
+/// Identity Center delete the role.
+fn assignment<'a>(an: &'a Analysis<'_>, f: &IdentityFinding) -> Option<&'a str> {
+    if f.kind != IdentityKind::UnusedRole {
+        return None;
+    }
+    an.principals
+        .iter()
+        .find(|p| {
+            p.kind == crate::model::PrincipalType::Role
+                && p.account_id == f.account_id
+                && p.arn == f.principal_arn
+        })
+        .and_then(|p| p.permission_set.as_deref())
+}
+
 fn decision(an: &Analysis<'_>, f: &IdentityFinding) -> Option<Decision> {
     let who = format!("{} {}", f.principal_type.as_str(), f.principal_name);
+    if let Some(set) = assignment(an, f) {
+        return review_assignment(an, f, set);
+    }
     let credential = f.credential.clone().unwrap_or_default();
     let key = credential.replace("access_key_", "");
     let (kind, title) = match f.kind {
@@ -115,6 +140,45 @@ fn decision(an: &Analysis<'_>, f: &IdentityFinding) -> Option<Decision> {
         risky_actions: Vec::new(),
         risky_more: 0,
         evidence: f.detail.clone(),
+        files: None,
+        intentional: None,
+    })
+}
+
+/// `review_permission_set_assignment` for an unused IAM Identity Center role (none for an
+/// intentional one: its permission set's `confirm_intentional` covers it).
+fn review_assignment(an: &Analysis<'_>, f: &IdentityFinding, set: &str) -> Option<Decision> {
+    let role = an
+        .principals
+        .iter()
+        .find(|p| p.account_id == f.account_id && p.arn == f.principal_arn)?;
+    if role.intentional.is_some() {
+        return None;
+    }
+    let removes = role.unused_by_sensitivity;
+    let sensitivity = highest(&removes).map_or(f.sensitivity, |s| s.max(f.sensitivity));
+    Some(Decision {
+        rank: 0,
+        id: String::new(),
+        kind: DecisionKind::ReviewPermissionSetAssignment,
+        sensitivity,
+        score: super::score(&removes).max(100 * f.sensitivity.weight()),
+        account_id: f.account_id.clone(),
+        principal_type: f.principal_type.as_str().into(),
+        principal_name: f.principal_name.clone(),
+        principal_arn: f.principal_arn.clone(),
+        subject: set.to_string(),
+        title: format!(
+            "Review the assignment of permission set {set} to account {}: its role shows no use",
+            f.account_id
+        ),
+        removes,
+        risky_actions: Vec::new(),
+        risky_more: 0,
+        evidence: format!(
+            "{} IAM Identity Center owns the role: if nobody needs permission set {set} in this account, remove its account assignments (aws sso-admin list-account-assignments, delete-account-assignment) and Identity Center deletes the role.",
+            f.detail
+        ),
         files: None,
         intentional: None,
     })

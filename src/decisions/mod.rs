@@ -5,8 +5,10 @@
 //! workbook).
 //!
 //! ```text
-//! permissions.rs  one decision per principal × changed policy (from the recommendation plans)
-//! identities.rs   one per unused principal and per risky credential (from identity findings)
+//! permissions.rs  one decision per principal × changed policy (from the recommendation plans);
+//!                 one per IAM Identity Center permission set (the set changes as one unit)
+//! identities.rs   one per unused principal and per risky credential (from identity findings);
+//!                 an unused IAM Identity Center role is a permission set assignment to review
 //! mod.rs          the model, the intentional-access decisions, ids, ranking
 //! ```
 //!
@@ -34,6 +36,8 @@ pub enum DecisionKind {
     ReviewRootUse,
     DeleteRole,
     DeleteUser,
+    ReviewPermissionSetAssignment,
+    TightenPermissionSet,
     DetachPolicy,
     DeleteInlinePolicy,
     ReplaceManagedPolicy,
@@ -55,6 +59,8 @@ impl DecisionKind {
             DecisionKind::ReviewRootUse => "review_root_use",
             DecisionKind::DeleteRole => "delete_role",
             DecisionKind::DeleteUser => "delete_user",
+            DecisionKind::ReviewPermissionSetAssignment => "review_permission_set_assignment",
+            DecisionKind::TightenPermissionSet => "tighten_permission_set",
             DecisionKind::DetachPolicy => "detach_policy",
             DecisionKind::DeleteInlinePolicy => "delete_inline_policy",
             DecisionKind::ReplaceManagedPolicy => "replace_managed_policy",
@@ -104,7 +110,7 @@ pub struct Decision {
     /// actions).
     pub score: u64,
     pub account_id: String,
-    /// `role`, `user`, `group`, `root` or `policy`.
+    /// `role`, `user`, `group`, `permission_set`, `root` or `policy`.
     pub principal_type: String,
     pub principal_name: String,
     pub principal_arn: String,
@@ -185,9 +191,10 @@ pub fn decide(
     Decisions { list }
 }
 
-/// `confirm_intentional` for a principal an intentional-access rule matched.
+/// `confirm_intentional` for a principal an intentional-access rule matched. An IAM Identity
+/// Center role gets none: its permission set (which an administrator permission set's roles
+/// make intentional too) is what is confirmed, once for every account.
 fn confirm_intentional(an: &Analysis<'_>, p: &PrincipalInfo) -> Option<Decision> {
-    // An Identity Center role is confirmed through its permission set, once.
     if p.kind == crate::model::PrincipalType::Role && p.permission_set.is_some() {
         return None;
     }

@@ -1,5 +1,7 @@
 //! One decision per principal × policy the recommendation changes: detach it, delete it,
 //! replace it (or make its tightened version the default), with the risk the change removes.
+//! An IAM Identity Center permission set gets one decision for all its policies: the set is
+//! changed and provisioned to every account in one step, so it is approved as one unit.
 
 use std::collections::HashMap;
 
@@ -8,7 +10,9 @@ use crate::analysis::named::NAMED_AT_MOST;
 use crate::analysis::{Analysis, BySensitivity, GrantedAction, Sensitivity};
 use crate::catalog::ActionId;
 use crate::policy::PolicyKind;
-use crate::recommend::{Apply, PolicyPlan, PrincipalPlan, RecommendationSummary};
+use crate::recommend::{
+    Apply, PermissionSetTarget, PolicyPlan, PrincipalPlan, RecommendationSummary,
+};
 
 /// The decisions of every plan with something to change, for principals that are not
 /// intentional access (those get one `confirm_intentional` decision instead).
@@ -32,6 +36,23 @@ pub(super) fn decisions(
             .get(&plan.account_id, plan.kind, &plan.name)
             .and_then(|r| r.path.clone());
         let evidence = used_evidence(an, p);
+        if let Some(t) = &plan.permission_set {
+            let actions: Vec<GrantedAction> = lost
+                .iter()
+                .filter_map(|a| granted.get(&a).copied())
+                .collect();
+            let mut d = decision(
+                an,
+                plan,
+                &plan.policies[0],
+                &actions,
+                &evidence,
+                folder.as_deref(),
+            );
+            set_decision(&mut d, plan, t);
+            out.push(d);
+            continue;
+        }
         for pp in &plan.policies {
             let mut removed = pp.tightened.removed.clone();
             removed.intersect_with(&lost);
@@ -130,7 +151,7 @@ fn kind_and_title(plan: &PrincipalPlan, pp: &PolicyPlan) -> (DecisionKind, Strin
     let name = &pp.policy.name;
     let what = kind_text(pp.policy.kind);
     match &pp.apply {
-        Apply::Detach => (
+        Apply::Detach | Apply::MergeIntoInline => (
             DecisionKind::DetachPolicy,
             format!("Detach {what} {name} from {who}: nothing it grants is used"),
         ),
@@ -151,4 +172,49 @@ fn kind_and_title(plan: &PrincipalPlan, pp: &PolicyPlan) -> (DecisionKind, Strin
             format!("Replace {what} {name} on {who} with the tightened copy {new_name}"),
         ),
     }
+}
+
+/// Turns the decision of a set's first policy into the set's one decision.
+fn set_decision(d: &mut Decision, plan: &PrincipalPlan, t: &PermissionSetTarget) {
+    let mut parts = Vec::new();
+    for pp in &plan.policies {
+        parts.push(match (&pp.apply, pp.policy.kind) {
+            (Apply::PutInline, _) if !t.had_inline => {
+                "give it an inline policy of the statements its AWS managed policies keep"
+                    .to_string()
+            }
+            (Apply::PutInline, _) => "rewrite its inline policy".to_string(),
+            (Apply::DeleteInline, _) => "delete its inline policy".to_string(),
+            (Apply::MergeIntoInline, _) => format!(
+                "detach AWS managed policy {} (what it keeps merged into the inline policy)",
+                pp.policy.name
+            ),
+            (_, kind) => format!("detach {} {}", kind_text(kind), pp.policy.name),
+        });
+    }
+    d.kind = DecisionKind::TightenPermissionSet;
+    d.subject = String::new();
+    let accounts = match t.accounts.len() {
+        1 => format!("its one provisioned account, {}", t.accounts[0]),
+        n => format!("all {n} provisioned accounts"),
+    };
+    d.title = format!(
+        "Tighten permission set {} ({accounts}): {}",
+        plan.name,
+        parts.join("; ")
+    );
+    d.evidence = format!("{}; provisioned to {}", d.evidence, t.accounts.join(", "));
+    let file = match plan
+        .policies
+        .iter()
+        .find(|p| p.policy.kind == PolicyKind::Inline && !p.tightened.empty)
+    {
+        Some(p) => format!("{}.json", p.stem),
+        None => "apply.commands".into(),
+    };
+    d.files = d
+        .files
+        .as_ref()
+        .and_then(|f| f.rsplit_once('/'))
+        .map(|(folder, _)| format!("{folder}/{file}"));
 }

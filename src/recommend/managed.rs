@@ -50,6 +50,10 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
         })
         .collect();
     for plan in plans.iter_mut() {
+        // A permission set's managed policies are detached, never copied (permission_set.rs).
+        if plan.permission_set.is_some() {
+            continue;
+        }
         let Some(export) = exports.iter().find(|e| e.account_id == plan.account_id) else {
             continue;
         };

@@ -7,6 +7,7 @@
 //! ```text
 //! plan.rs      per principal: what to remove, each policy tightened, within IAM's size limits
 //! managed.rs   across principals: how each managed policy change is applied
+//! permission_set.rs  an IAM Identity Center permission set: one plan for every account
 //! verify.rs    every plan re-checked against a slim copy of its part of the export
 //! summary.rs   what summary.json and the report say about every principal
 //! render.rs    the folders: documents, diffs, commands, README, actions.csv
@@ -20,8 +21,10 @@
 
 pub mod diff;
 mod managed;
+mod permission_set;
 mod plan;
 mod render;
+mod set_folder;
 mod summary;
 pub mod tighten;
 mod verify;
@@ -33,10 +36,11 @@ use serde::Serialize;
 use crate::analysis::Analysis;
 use crate::catalog::ActionSet;
 use crate::error::{Error, Result};
-use crate::model::{Export, PrincipalType};
+use crate::model::{Export, Organization, PrincipalType};
 use crate::policy::{PolicyDocument, PolicyRef};
 
-pub use plan::{is_removable, plan, replacement_name};
+pub use permission_set::verify_permission_set;
+pub use plan::{is_removable, plan, plan_organization, replacement_name};
 pub use render::{aws_json, commands, safe_file_name};
 pub use summary::{
     PolicySummary, PrincipalKey, PrincipalRecommendation, RecommendationSummary, summarise,
@@ -52,7 +56,9 @@ pub mod limits {
     pub const INLINE_USER: usize = 2_048;
     /// All inline policies of one group together.
     pub const INLINE_GROUP: usize = 5_120;
-    /// An IAM Identity Center permission set's inline policy (characters).
+    /// An IAM Identity Center permission set's inline policy, as the text sent to
+    /// `PutInlinePolicyToPermissionSet` (characters, whitespace counted). Identity Center puts it
+    /// on every account's role as its only inline policy, so [`INLINE_ROLE`] applies too.
     pub const INLINE_PERMISSION_SET: usize = 32_768;
     /// One managed policy version.
     pub const MANAGED: usize = 6_144;
@@ -80,6 +86,10 @@ pub enum Apply {
     Replace { new_name: String, new_arn: String },
     /// The managed policy grants nothing the principal keeps: `detach-<type>-policy`.
     Detach,
+    /// An AWS managed policy of a permission set that grants actions to remove: detached, and the
+    /// statements it keeps merged into the set's tightened inline policy (Identity Center has no
+    /// per-set copy of a managed policy).
+    MergeIntoInline,
 }
 
 impl Apply {
@@ -90,6 +100,7 @@ impl Apply {
             Apply::NewVersion { .. } => "new_version",
             Apply::Replace { .. } => "replace",
             Apply::Detach => "detach",
+            Apply::MergeIntoInline => "merge_into_inline",
         }
     }
 }
@@ -134,6 +145,30 @@ pub struct PrincipalPlan {
     pub skipped: Option<String>,
     /// Things a human must look at, in plain words.
     pub flags: Vec<String>,
+    /// For an IAM Identity Center permission set: what its commands and README need.
+    pub permission_set: Option<PermissionSetTarget>,
+}
+
+/// The permission set a plan changes (applied with `aws sso-admin`, for every account at once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionSetTarget {
+    pub arn: String,
+    /// `arn:<partition>:sso:::instance/<ssoins-…>`.
+    pub instance_arn: String,
+    /// The Identity Center region, read from the path of the set's roles
+    /// (`/aws-reserved/sso.amazonaws.com/<region>/`); `None` when no role's path names one.
+    pub region: Option<String>,
+    /// Accounts the set is provisioned to (provisioning rewrites the role in each).
+    pub accounts: Vec<String>,
+    /// Provisioned accounts whose export is among the inputs.
+    pub accounts_in_exports: Vec<String>,
+    /// The account whose customer managed policies and role the verification used.
+    pub reference_account: String,
+    /// Whether the set had an inline policy (rollback puts it back, or deletes the new one).
+    pub had_inline: bool,
+    /// AWS managed policies whose kept statements were merged into the inline policy, with the
+    /// positions of those statements in it (`start..end`).
+    pub merged: Vec<(String, std::ops::Range<usize>)>,
 }
 
 /// Writes `recommendations/<account_id>/<principal_type>/<principal_name>/` for every principal
@@ -144,7 +179,18 @@ pub fn write_recommendations(
     analysis: &Analysis<'_>,
     out_dir: &Path,
 ) -> Result<RecommendationSummary> {
-    let planned = plan_all(exports, analysis, None);
+    write_recommendations_organization(exports, None, analysis, out_dir)
+}
+
+/// [`write_recommendations`] with the organisation part the analysis ran with: its IAM Identity
+/// Center permission sets get a recommendation of their own.
+pub fn write_recommendations_organization(
+    exports: &[Export],
+    organization: Option<&Organization>,
+    analysis: &Analysis<'_>,
+    out_dir: &Path,
+) -> Result<RecommendationSummary> {
+    let planned = plan_all_organization(exports, organization, analysis, None);
     planned.write(analysis, out_dir)?;
     Ok(planned.summary)
 }
@@ -169,7 +215,19 @@ impl Planned {
 /// folder (`None`: all): those with the highest score, ties by account, type and name. The
 /// others keep their summary (in summary.json and the report) with `folder_omitted`.
 pub fn plan_all(exports: &[Export], analysis: &Analysis<'_>, folders: Option<usize>) -> Planned {
-    let plans = plan(exports, analysis);
+    plan_all_organization(exports, None, analysis, folders)
+}
+
+/// [`plan_all`] with the organisation part the analysis ran with
+/// (`analysis::analyze_organization`): each IAM Identity Center permission set is planned as one
+/// change for every account it is provisioned to, and its roles point to it.
+pub fn plan_all_organization(
+    exports: &[Export],
+    organization: Option<&Organization>,
+    analysis: &Analysis<'_>,
+    folders: Option<usize>,
+) -> Planned {
+    let plans = plan_organization(exports, organization, analysis);
     let mut candidates: Vec<usize> = (0..plans.len())
         .filter(|i| plans[*i].skipped.is_none() && !plans[*i].policies.is_empty())
         .collect();

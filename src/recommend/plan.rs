@@ -9,7 +9,7 @@ use super::{
 };
 use crate::analysis::{Analysis, Finding, PrincipalInfo, Status};
 use crate::catalog::ActionSet;
-use crate::model::{Export, Principal, PrincipalType};
+use crate::model::{Export, Organization, Principal, PrincipalType};
 use crate::policy::{
     Expander, GrantCache, PolicyDocument, PolicyKind, PrincipalGrants, principal_grants_cached,
 };
@@ -100,6 +100,7 @@ pub fn replacement_name(original: &str, principal: &str) -> String {
 /// Per-principal inputs of [`plan_one`].
 struct PlanInputs<'a> {
     exports: &'a [Export],
+    org: Option<&'a Organization>,
     analysis: &'a Analysis<'a>,
     sets: &'a [VerdictSets],
     by_key: &'a HashMap<(&'a str, PrincipalType, &'a str), usize>,
@@ -115,6 +116,7 @@ fn plan_one<'e>(
 ) -> PrincipalPlan {
     let PlanInputs {
         exports,
+        org,
         analysis,
         sets,
         by_key,
@@ -134,7 +136,15 @@ fn plan_one<'e>(
         policies: Vec::new(),
         skipped: None,
         flags: Vec::new(),
+        permission_set: None,
     };
+    if info.kind == PrincipalType::PermissionSet {
+        match org {
+            Some(org) => super::permission_set::plan_set(&mut plan, info, org, exports, expander),
+            None => plan.skipped = Some("permission_set_not_found".into()),
+        }
+        return plan;
+    }
     let Some(ei) = exports.iter().position(|e| e.account_id == info.account_id) else {
         plan.skipped = Some("export_not_found".into());
         return plan;
@@ -149,7 +159,21 @@ fn plan_one<'e>(
     plan.before = grants.effective.clone();
     plan.after = grants.effective.clone();
     if !info.actionable {
-        plan.skipped = Some("service_linked".into());
+        match &info.permission_set {
+            Some(set) => {
+                // Identity Center overwrites the role: the change is the permission set's.
+                plan.skipped = Some("managed_by_permission_set".into());
+                let owner = analysis
+                    .principals
+                    .iter()
+                    .find(|p| p.kind == PrincipalType::PermissionSet && p.name == *set)
+                    .map_or(String::new(), |p| format!(" of account {}", p.account_id));
+                plan.flags.push(format!(
+                    "managed by IAM Identity Center permission set {set}: Identity Center rewrites this role whenever it provisions the set, so the change is made to the permission set (permission_set {set}{owner}), for every account it is provisioned to at once"
+                ));
+            }
+            None => plan.skipped = Some("service_linked".into()),
+        }
         return plan;
     }
     if info.kind == PrincipalType::Group {
@@ -202,6 +226,16 @@ fn plan_one<'e>(
 
 /// Decides, without writing anything, the recommendation of every principal of the analysis.
 pub fn plan(exports: &[Export], analysis: &Analysis<'_>) -> Vec<PrincipalPlan> {
+    plan_organization(exports, None, analysis)
+}
+
+/// [`plan`] with the organisation part the analysis ran with: each IAM Identity Center
+/// permission set of the analysis gets one plan for every account it is provisioned to.
+pub fn plan_organization(
+    exports: &[Export],
+    org: Option<&Organization>,
+    analysis: &Analysis<'_>,
+) -> Vec<PrincipalPlan> {
     let catalog = analysis.catalog;
     let sets = verdict_sets(analysis);
     let by_key: HashMap<(&str, PrincipalType, &str), usize> = analysis
@@ -215,6 +249,7 @@ pub fn plan(exports: &[Export], analysis: &Analysis<'_>) -> Vec<PrincipalPlan> {
     // its own expander and grant caches; the plans keep the analysis order.
     let inputs = PlanInputs {
         exports,
+        org,
         analysis,
         sets: &sets,
         by_key: &by_key,
@@ -239,6 +274,11 @@ pub fn plan(exports: &[Export], analysis: &Analysis<'_>) -> Vec<PrincipalPlan> {
             let plan = &plans[i];
             if plan.skipped.is_some() {
                 return None;
+            }
+            if plan.permission_set.is_some() {
+                return Some(super::permission_set::verify_permission_set(
+                    exports, org?, plan, expander,
+                ));
             }
             let export = exports.iter().find(|e| e.account_id == plan.account_id)?;
             Some(verify(export, plan, expander))

@@ -49,8 +49,13 @@ pub struct PrincipalRecommendation {
     pub still_granted: u64,
     pub policies: Vec<PolicySummary>,
     pub flags: Vec<String>,
-    /// Why there is no recommendation (`service_linked`, `nothing_to_remove`, ...).
+    /// Why there is no recommendation (`service_linked`, `managed_by_permission_set`,
+    /// `nothing_to_remove`, ...).
     pub skipped: Option<String>,
+    /// For an IAM Identity Center role: the permission set that manages it (its recommendation
+    /// is the set's, `principal_type` `permission_set`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed_by_permission_set: Option<String>,
 }
 
 /// `(account_id, principal_type, principal_name)`.
@@ -125,7 +130,8 @@ pub fn summarise(
                     kind: p.policy.kind,
                     arn: p.policy.arn.clone(),
                     apply: p.apply.clone(),
-                    file: (!p.tightened.empty).then(|| format!("{}.json", p.stem)),
+                    file: (!p.tightened.empty && p.apply != Apply::MergeIntoInline)
+                        .then(|| format!("{}.json", p.stem)),
                     removed: p.tightened.removed.len() as u64,
                     not_action_rewritten: !p.tightened.not_action_rewritten.is_empty(),
                     size: p.size,
@@ -134,6 +140,11 @@ pub fn summarise(
                 .collect(),
             flags: plan.flags.clone(),
             skipped: plan.skipped.clone(),
+            managed_by_permission_set: analysis
+                .principals
+                .get(plan.analysis_index)
+                .filter(|p| p.kind == PrincipalType::Role)
+                .and_then(|p| p.permission_set.clone()),
         };
         principals.insert((plan.account_id.clone(), plan.kind, plan.name.clone()), rec);
     }

@@ -1,0 +1,731 @@
+//! IAM Identity Center permission sets: one recommendation and one decision per set, applied
+//! with `aws sso-admin` to every account at once; their roles get neither. On the organisation
+//! fixture `fixtures/organization` (see its gen.py for the story).
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use iam_tighten::analysis::identities::{IdentitySettings, identity_findings};
+use iam_tighten::analysis::{self, Analysis, Config, Settings, Status};
+use iam_tighten::catalog::{ActionSet, Catalog};
+use iam_tighten::decisions::{self, Decision, DecisionKind};
+use iam_tighten::input::{self, LoadOptions};
+use iam_tighten::model::{Export, Organization, PrincipalType};
+use iam_tighten::policy::{Expander, PolicyDocument, PolicyKind};
+use iam_tighten::recommend::{self, Apply, PrincipalPlan};
+use serde_json::{Value, json};
+
+const MGMT: &str = "999999999999";
+const PROD: &str = "111111111111";
+const DEV: &str = "222222222222";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/organization")
+}
+
+fn fixture() -> (Vec<Export>, Organization, Analysis<'static>) {
+    let exports = input::load_exports(&[root()], &LoadOptions::default()).unwrap();
+    let org = input::organization::find(&[root()]).unwrap().unwrap();
+    let an = analysis::analyze_organization(
+        &exports,
+        Some(&org),
+        Catalog::embedded(),
+        &Settings::new(90, None).unwrap(),
+        &Config::default(),
+    )
+    .unwrap();
+    (exports, org, an)
+}
+
+fn set_plan<'p>(plans: &'p [PrincipalPlan], name: &str) -> &'p PrincipalPlan {
+    plans
+        .iter()
+        .find(|p| p.kind == PrincipalType::PermissionSet && p.name == name)
+        .unwrap()
+}
+
+fn ids(c: &Catalog, names: &[&str]) -> ActionSet {
+    ActionSet::from_ids(c.len(), names.iter().map(|n| c.lookup_full(n).unwrap()))
+}
+
+fn names(c: &Catalog, set: &ActionSet) -> Vec<String> {
+    set.iter().map(|a| c.full_name(a)).collect()
+}
+
+/// The actions of the set's findings that are unused and not excluded.
+fn unused_of(an: &Analysis<'_>, name: &str) -> ActionSet {
+    let i = an
+        .principals
+        .iter()
+        .position(|p| p.kind == PrincipalType::PermissionSet && p.name == name)
+        .unwrap();
+    let mut set = an.catalog.empty_set();
+    for f in an.findings_of(i) {
+        if f.status == Status::Unused && f.exclusion.is_none() {
+            for a in an.actions(f) {
+                set.insert(a.id);
+            }
+        }
+    }
+    set
+}
+
+fn decide(exports: &[Export], an: &Analysis<'_>, planned: &recommend::Planned) -> Vec<Decision> {
+    let identities = identity_findings(exports, an, &IdentitySettings::new(90));
+    decisions::decide(an, &planned.plans, &planned.summary, &identities).list
+}
+
+/// A stand-in `aws` first on PATH: the dry run never calls it.
+fn fake_aws_path() -> (tempfile::TempDir, String) {
+    let bin = tempfile::tempdir().unwrap();
+    let aws = bin.path().join("aws");
+    std::fs::write(&aws, "#!/bin/sh\nexit 97\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    (bin, path)
+}
+
+#[test]
+fn a_permission_set_gets_one_folder_for_every_account_with_sso_admin_commands() {
+    let (exports, org, an) = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let summary =
+        recommend::write_recommendations_organization(&exports, Some(&org), &an, dir.path())
+            .unwrap();
+    let rec = summary
+        .get(MGMT, PrincipalType::PermissionSet, "Developer")
+        .unwrap();
+    let folder = "recommendations/999999999999/permission_set/Developer";
+    assert_eq!(rec.path.as_deref(), Some(folder));
+    let at = dir.path().join(folder);
+    for f in [
+        "README.md",
+        "inline-policy.json",
+        "inline-policy.original.json",
+        "inline-policy.diff",
+        "aws-managed-AWSLambda_ReadOnlyAccess.original.json",
+        "aws-managed-AWSLambda_ReadOnlyAccess.diff",
+        "aws-managed-AWSCloudTrail_ReadOnlyAccess.original.json",
+        "apply.commands",
+        "rollback.commands",
+        "actions.csv",
+    ] {
+        assert!(at.join(f).is_file(), "{f} missing");
+    }
+    // No tightened copy of an AWS managed policy: it is detached, not replaced.
+    assert!(
+        !at.join("aws-managed-AWSLambda_ReadOnlyAccess.json")
+            .exists()
+    );
+    let set = "--instance-arn arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6 \
+               --permission-set-arn arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a1b2c3d4e5f6a7b";
+    let apply: Vec<String> = std::fs::read_to_string(at.join("apply.commands"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        apply,
+        [
+            format!(
+                "aws sso-admin put-inline-policy-to-permission-set {set} --inline-policy file://inline-policy.json --region eu-west-1"
+            ),
+            format!(
+                "aws sso-admin detach-managed-policy-from-permission-set {set} --managed-policy-arn arn:aws:iam::aws:policy/AWSCloudTrail_ReadOnlyAccess --region eu-west-1"
+            ),
+            format!(
+                "aws sso-admin detach-managed-policy-from-permission-set {set} --managed-policy-arn arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess --region eu-west-1"
+            ),
+            format!(
+                "aws sso-admin provision-permission-set {set} --target-type ALL_PROVISIONED_ACCOUNTS --region eu-west-1"
+            ),
+        ]
+    );
+    let rollback: Vec<String> = std::fs::read_to_string(at.join("rollback.commands"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        rollback,
+        [
+            format!(
+                "aws sso-admin attach-managed-policy-to-permission-set {set} --managed-policy-arn arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess --region eu-west-1"
+            ),
+            format!(
+                "aws sso-admin attach-managed-policy-to-permission-set {set} --managed-policy-arn arn:aws:iam::aws:policy/AWSCloudTrail_ReadOnlyAccess --region eu-west-1"
+            ),
+            format!(
+                "aws sso-admin put-inline-policy-to-permission-set {set} --inline-policy file://inline-policy.original.json --region eu-west-1"
+            ),
+            format!(
+                "aws sso-admin provision-permission-set {set} --target-type ALL_PROVISIONED_ACCOUNTS --region eu-west-1"
+            ),
+        ]
+    );
+    // The README covers both accounts: evidence per account, provisioning to both.
+    let readme = std::fs::read_to_string(at.join("README.md")).unwrap();
+    for needle in [
+        "# Recommendation for permission set `Developer` (IAM Identity Center)",
+        "## How the permission set changes",
+        "Why merge",
+        "## Evidence per account",
+        "| 111111111111 | `AWSReservedSSO_Developer_0a1b2c3d4e5f6789` | yes |",
+        "| 222222222222 | `AWSReservedSSO_Developer_9f8e7d6c5b4a3210` | yes |",
+        "used only in 111111111111: `ec2:DescribeInstances`",
+        "used only in 222222222222: `ec2:StartInstances`",
+        "rewrites the set's role in every account it is provisioned to (111111111111, 222222222222)",
+        "customer managed policy developer-extras is referenced by name in every account",
+    ] {
+        assert!(
+            readme.contains(needle),
+            "README lacks {needle:?}:\n{readme}"
+        );
+    }
+    // The original inline policy is Identity Center's, for rollback.
+    let original: Value = serde_json::from_str(
+        &std::fs::read_to_string(at.join("inline-policy.original.json")).unwrap(),
+    )
+    .unwrap();
+    let developer = org
+        .permission_sets
+        .iter()
+        .find(|p| p.name == "Developer")
+        .unwrap();
+    assert_eq!(original, developer.inline_raw.clone().unwrap());
+
+    // The apply helper in the output dry-runs the folder, and its rollback.
+    let (_bin, path) = fake_aws_path();
+    let script = dir.path().join("recommendations/apply-recommendation.sh");
+    for (flag, lines) in [(None, &apply), (Some("--rollback"), &rollback)] {
+        let mut cmd = std::process::Command::new(&script);
+        cmd.args(flag)
+            .arg(folder)
+            .current_dir(dir.path())
+            .env("PATH", &path);
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let printed = String::from_utf8_lossy(&out.stdout);
+        for l in lines.iter() {
+            assert!(
+                printed.contains(l.as_str()),
+                "dry run lacks {l}:\n{printed}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_set_loses_exactly_its_unused_actions_and_keeps_what_any_account_used() {
+    let (exports, org, an) = fixture();
+    let c = an.catalog;
+    let plans = recommend::plan_organization(&exports, Some(&org), &an);
+    let plan = set_plan(&plans, "Developer");
+    assert_eq!(plan.skipped, None);
+    assert_eq!(plan.account_id, MGMT);
+    let unused = unused_of(&an, "Developer");
+    assert_eq!(plan.remove, unused);
+    // Removed: every unused action but those only the customer managed policy grants, which
+    // stays as it is (each account's copy).
+    let mut removed = plan.before.clone();
+    removed.difference_with(&plan.after);
+    let customer = ids(c, &["s3:GetBucketTagging", "s3:PutBucketTagging"]);
+    let mut expected = unused.clone();
+    expected.difference_with(&customer);
+    assert_eq!(names(c, &removed), names(c, &expected));
+    let mut still = plan.after.clone();
+    still.intersect_with(&plan.remove);
+    assert_eq!(still, customer);
+    // Used in one account only: kept for the set.
+    let used_somewhere = ids(
+        c,
+        &[
+            "ec2:DescribeInstances",
+            "ec2:StartInstances",
+            "lambda:GetFunction",
+            "lambda:ListFunctions",
+        ],
+    );
+    assert!(used_somewhere.is_subset(&plan.after));
+    assert!(!used_somewhere.intersects(&plan.remove));
+    // Unknown in one account, unused in the other: unknown, kept.
+    assert!(
+        plan.after
+            .contains(c.lookup_full("sqs:SendMessage").unwrap())
+    );
+    // Blocked by an SCP in every account and unused: removed like any unused action.
+    let run = c.lookup_full("ec2:RunInstances").unwrap();
+    assert!(removed.contains(run));
+    let i = plan.analysis_index;
+    let f = an
+        .findings_of(i)
+        .find(|f| an.actions(f).iter().any(|a| a.id == run))
+        .unwrap();
+    assert_eq!(
+        an.control_note(f).map(|n| n.effect),
+        Some(iam_tighten::policy::control::ControlEffect::Blocked)
+    );
+    let sets: BTreeSet<&str> = plan
+        .policies
+        .iter()
+        .map(|p| p.policy.name.as_str())
+        .collect();
+    assert_eq!(
+        sets,
+        BTreeSet::from([
+            "AWSCloudTrail_ReadOnlyAccess",
+            "AWSLambda_ReadOnlyAccess",
+            "AwsSSOInlinePolicy"
+        ])
+    );
+    // The verification passed, on its own too.
+    let mut e = Expander::new(c);
+    let (problems, after) = recommend::verify_permission_set(&exports, &org, plan, &mut e);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(after, plan.after);
+}
+
+#[test]
+fn an_aws_managed_policy_is_detached_and_what_it_keeps_merged_into_the_inline_policy() {
+    let (exports, org, an) = fixture();
+    let c = an.catalog;
+    let plans = recommend::plan_organization(&exports, Some(&org), &an);
+    let plan = set_plan(&plans, "Developer");
+    let by = |n: &str| plan.policies.iter().find(|p| p.policy.name == n).unwrap();
+    assert_eq!(by("AWSCloudTrail_ReadOnlyAccess").apply, Apply::Detach);
+    assert_eq!(by("AWSLambda_ReadOnlyAccess").apply, Apply::MergeIntoInline);
+    let inline = by("AwsSSOInlinePolicy");
+    assert_eq!(inline.apply, Apply::PutInline);
+    assert_eq!(inline.stem, "inline-policy");
+    let target = plan.permission_set.as_ref().unwrap();
+    assert_eq!(target.accounts, [PROD, DEV]);
+    assert_eq!(
+        target.instance_arn,
+        "arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6"
+    );
+    assert_eq!(target.region.as_deref(), Some("eu-west-1"));
+    assert!(target.had_inline);
+    // The set's own statements first (Functions is gone: nothing in it is used), its Deny kept,
+    // then the two statements AWSLambda_ReadOnlyAccess keeps.
+    assert_eq!(
+        target.merged,
+        [("AWSLambda_ReadOnlyAccess".to_string(), 3..5)]
+    );
+    let st = inline.tightened.document["Statement"].as_array().unwrap();
+    assert_eq!(st.len(), 5);
+    assert_eq!(st[0]["Sid"], "Compute");
+    assert_eq!(
+        st[0]["Action"],
+        json!(["ec2:DescribeInstances", "ec2:StartInstances"])
+    );
+    assert_eq!(
+        st[1],
+        json!({"Sid": "Queues", "Effect": "Allow", "Action": "sqs:*", "Resource": "*"})
+    );
+    assert_eq!(
+        st[2],
+        json!({"Sid": "NoUsers", "Effect": "Deny", "Action": "iam:CreateUser", "Resource": "*"})
+    );
+    let actions = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    };
+    let merged = actions(&st[3]["Action"]);
+    assert!(merged.contains(&"logs:DescribeLogGroups".to_string()));
+    assert!(
+        merged.contains(&"lambda:List*".to_string()),
+        "untouched wildcard stays"
+    );
+    assert!(merged.contains(&"lambda:GetFunction".to_string()));
+    assert!(
+        !merged
+            .iter()
+            .any(|a| a == "lambda:Get*" || a == "lambda:GetAccountSettings")
+    );
+    assert!(
+        !merged
+            .iter()
+            .any(|a| a.starts_with("iam:") || a.starts_with("cloudformation:"))
+    );
+    assert_eq!(
+        st[4]["Resource"],
+        "arn:aws:logs:*:*:log-group:/aws/lambda/*"
+    );
+    assert_eq!(actions(&st[4]["Action"]).len(), 11);
+    // The new inline policy grants nothing removed and nothing its sources did not.
+    let mut e = Expander::new(c);
+    let new = e.document(&inline.new_document).allowed;
+    assert!(!new.intersects(&plan.remove));
+    let mut sources = e.document(&inline.original).allowed;
+    sources.union_with(&e.document(&by("AWSLambda_ReadOnlyAccess").original).allowed);
+    assert!(new.is_subset(&sources));
+    assert!(inline.size <= recommend::limits::INLINE_ROLE);
+    // The reviewer is told the merged policy no longer follows AWS's updates.
+    assert!(
+        plan.flags
+            .iter()
+            .any(|f| f.starts_with("AWSLambda_ReadOnlyAccess: detached"))
+    );
+}
+
+#[test]
+fn verification_catches_a_broken_permission_set_plan() {
+    let (exports, org, an) = fixture();
+    let plans = recommend::plan_organization(&exports, Some(&org), &an);
+    let plan = set_plan(&plans, "Developer");
+    let mut e = Expander::new(an.catalog);
+    let inline_at = plan
+        .policies
+        .iter()
+        .position(|p| p.policy.kind == PolicyKind::Inline)
+        .unwrap();
+    let broken = |edit: &dyn Fn(&mut Value)| {
+        let mut bad = plan.clone();
+        let p = &mut bad.policies[inline_at];
+        let mut doc = p.tightened.document.clone();
+        edit(&mut doc);
+        p.new_document = PolicyDocument::from_value(doc).unwrap();
+        recommend::verify_permission_set(&exports, &org, &bad, &mut Expander::new(an.catalog)).0
+    };
+    // A needed action dropped (ec2:DescribeInstances is used in prod).
+    let problems = broken(&|d| d["Statement"][0]["Action"] = json!(["ec2:StartInstances"]));
+    assert!(
+        problems.iter().any(
+            |p| p.contains("needed action(s) would no longer be granted")
+                && p.contains("ec2:DescribeInstances")
+        ),
+        "{problems:?}"
+    );
+    // A removed action put back.
+    let problems = broken(&|d| {
+        d["Statement"][0]["Action"] = json!([
+            "ec2:DescribeInstances",
+            "ec2:StartInstances",
+            "ec2:RunInstances"
+        ])
+    });
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("still grants 1 removed action(s), e.g. ec2:RunInstances")),
+        "{problems:?}"
+    );
+    // The Deny statement lost: it would grant more.
+    let problems = broken(&|d| {
+        d["Statement"].as_array_mut().unwrap().remove(2);
+    });
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("Deny statements changed")),
+        "{problems:?}"
+    );
+    // Something none of the sources granted.
+    let problems = broken(&|d| d["Statement"][1]["Action"] = json!(["sqs:*", "iam:PassRole"]));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("grants actions that none of the policies it replaces grants")),
+        "{problems:?}"
+    );
+    // Unbroken, it passes.
+    assert!(broken(&|_| {}).is_empty());
+    // A managed policy detached whose statements were not merged: needed actions lost.
+    let mut bad = plan.clone();
+    let p = bad
+        .policies
+        .iter_mut()
+        .find(|p| p.policy.kind == PolicyKind::Inline)
+        .unwrap();
+    let mut doc = p.tightened.document.clone();
+    doc["Statement"].as_array_mut().unwrap().truncate(3);
+    p.new_document = PolicyDocument::from_value(doc).unwrap();
+    let (problems, _) = recommend::verify_permission_set(&exports, &org, &bad, &mut e);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("needed action(s) would no longer be granted, e.g. lambda:")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn identity_center_roles_get_no_folder_and_no_decision_of_their_own() {
+    let (exports, org, an) = fixture();
+    let dir = tempfile::tempdir().unwrap();
+    let planned = recommend::plan_all_organization(&exports, Some(&org), &an, None);
+    planned.write(&an, dir.path()).unwrap();
+    let roles = [
+        (
+            PROD,
+            "AWSReservedSSO_Developer_0a1b2c3d4e5f6789",
+            "Developer",
+        ),
+        (
+            DEV,
+            "AWSReservedSSO_Developer_9f8e7d6c5b4a3210",
+            "Developer",
+        ),
+        (DEV, "AWSReservedSSO_Admin_1a2b3c4d5e6f7a8b", "Admin"),
+        (PROD, "AWSReservedSSO_Auditor_3c4d5e6f7a8b9c0d", "Auditor"),
+    ];
+    for (account, role, set) in roles {
+        let rec = planned
+            .summary
+            .get(account, PrincipalType::Role, role)
+            .unwrap();
+        assert_eq!(rec.skipped.as_deref(), Some("managed_by_permission_set"));
+        assert_eq!(rec.managed_by_permission_set.as_deref(), Some(set));
+        assert_eq!(rec.path, None);
+        assert!(
+            rec.flags
+                .iter()
+                .any(|f| f.contains(&format!("permission_set {set} of account {MGMT}"))),
+            "{:?}",
+            rec.flags
+        );
+        assert!(
+            !dir.path()
+                .join("recommendations")
+                .join(account)
+                .join("role")
+                .join(role)
+                .exists()
+        );
+    }
+    // The ordinary role still gets its folder.
+    assert!(
+        dir.path()
+            .join("recommendations/111111111111/role/app/README.md")
+            .is_file()
+    );
+    let list = decide(&exports, &an, &planned);
+    let about = |name: &str| -> Vec<&Decision> {
+        list.iter().filter(|d| d.principal_name == name).collect()
+    };
+    for (_, role, _) in roles {
+        assert!(
+            about(role)
+                .iter()
+                .all(|d| d.kind == DecisionKind::ReviewPermissionSetAssignment),
+            "{role}: {:?}",
+            about(role)
+        );
+    }
+    // The unused Auditor role: its assignment to review, never a deletion.
+    let auditor = about("AWSReservedSSO_Auditor_3c4d5e6f7a8b9c0d");
+    assert_eq!(auditor.len(), 1);
+    assert_eq!(auditor[0].subject, "Auditor");
+    assert!(
+        auditor[0]
+            .title
+            .starts_with("Review the assignment of permission set Auditor to account 111111111111")
+    );
+    assert!(!list.iter().any(|d| d.kind == DecisionKind::DeleteRole));
+    // The unused Admin role is intentional (an administrator set): confirmed once, as the set.
+    assert!(about("AWSReservedSSO_Admin_1a2b3c4d5e6f7a8b").is_empty());
+    let admin = about("Admin");
+    assert_eq!(admin.len(), 1);
+    assert_eq!(admin[0].kind, DecisionKind::ConfirmIntentional);
+    assert_eq!(admin[0].principal_type, "permission_set");
+    assert_eq!(
+        admin[0].intentional.as_ref().unwrap().rule,
+        "sso_admin_permission_set"
+    );
+    // Its folder says so first, and shows the set reduced within Identity Center's limits.
+    let readme = std::fs::read_to_string(
+        dir.path()
+            .join("recommendations/999999999999/permission_set/Admin/README.md"),
+    )
+    .unwrap();
+    assert!(readme.contains("Intentional access: do not apply this without its owner"));
+    let admin_plan = set_plan(&planned.plans, "Admin");
+    assert_eq!(admin_plan.skipped, None);
+    let inline = &admin_plan.policies[0];
+    assert!(inline.tightened.minimised);
+    assert!(
+        inline.size <= recommend::limits::INLINE_ROLE,
+        "{}",
+        inline.size
+    );
+    // The set had no inline policy: rolling back deletes the new one.
+    let (_, rollback) = recommend::commands(admin_plan);
+    assert!(rollback[1].starts_with("aws sso-admin delete-inline-policy-from-permission-set "));
+    // Without the organisation part, a permission set principal is not planned.
+    let plans = recommend::plan(&exports, &an);
+    assert_eq!(
+        set_plan(&plans, "Developer").skipped.as_deref(),
+        Some("permission_set_not_found")
+    );
+}
+
+#[test]
+fn a_permission_set_is_one_decision() {
+    let (exports, org, an) = fixture();
+    let planned = recommend::plan_all_organization(&exports, Some(&org), &an, None);
+    let list = decide(&exports, &an, &planned);
+    let dev: Vec<&Decision> = list
+        .iter()
+        .filter(|d| d.principal_type == "permission_set" && d.principal_name == "Developer")
+        .collect();
+    assert_eq!(dev.len(), 1, "{dev:#?}");
+    let d = dev[0];
+    assert_eq!(d.kind, DecisionKind::TightenPermissionSet);
+    assert_eq!(d.account_id, MGMT);
+    assert_eq!(
+        d.principal_arn,
+        "arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a1b2c3d4e5f6a7b"
+    );
+    assert_eq!(
+        d.title,
+        "Tighten permission set Developer (all 2 provisioned accounts): rewrite its inline policy; \
+         detach AWS managed policy AWSCloudTrail_ReadOnlyAccess; detach AWS managed policy \
+         AWSLambda_ReadOnlyAccess (what it keeps merged into the inline policy)"
+    );
+    let plan = set_plan(&planned.plans, "Developer");
+    let mut removed = plan.before.clone();
+    removed.difference_with(&plan.after);
+    let r = d.removes;
+    assert_eq!(r.critical + r.high + r.medium + r.low, removed.len() as u64);
+    assert_eq!(r.critical, 1, "lambda:UpdateFunctionCode");
+    assert!(
+        d.risky_actions
+            .iter()
+            .any(|a| a.action == "lambda:UpdateFunctionCode")
+    );
+    assert_eq!(
+        d.files.as_deref(),
+        Some("recommendations/999999999999/permission_set/Developer/inline-policy.json")
+    );
+    assert!(
+        d.evidence
+            .ends_with("provisioned to 111111111111, 222222222222")
+    );
+    assert!(d.evidence.contains("ec2:DescribeInstances"));
+    // The Auditor set is left with nothing: one decision, and the flag says to remove it.
+    let auditor = set_plan(&planned.plans, "Auditor");
+    assert!(auditor.flags.iter().any(|f| f.contains("grants nothing")));
+    let a: Vec<&Decision> = list
+        .iter()
+        .filter(|d| d.principal_type == "permission_set" && d.principal_name == "Auditor")
+        .collect();
+    assert_eq!(a.len(), 1);
+    assert!(a[0].title.starts_with(
+        "Tighten permission set Auditor (its one provisioned account, 111111111111): detach"
+    ));
+    assert_eq!(
+        a[0].files.as_deref(),
+        Some("recommendations/999999999999/permission_set/Auditor/apply.commands")
+    );
+    // No decision about a single policy of a set.
+    assert!(!list.iter().any(|d| d.principal_type == "permission_set"
+        && !matches!(
+            d.kind,
+            DecisionKind::TightenPermissionSet | DecisionKind::ConfirmIntentional
+        )));
+}
+
+/// `report` on the organisation folder writes the set's folder and decision end to end.
+#[test]
+fn report_writes_the_permission_set_recommendation() {
+    let out = tempfile::tempdir().unwrap();
+    assert_cmd::Command::cargo_bin("iam-tighten")
+        .unwrap()
+        .args([
+            "report",
+            root().to_str().unwrap(),
+            "--format",
+            "json,csv",
+            "--out",
+        ])
+        .arg(out.path())
+        .assert()
+        .success();
+    let summary: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("recommendations/summary.json")).unwrap(),
+    )
+    .unwrap();
+    let dev = summary["principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["principal_type"] == "permission_set" && p["principal_name"] == "Developer")
+        .unwrap();
+    assert_eq!(
+        dev["path"],
+        "recommendations/999999999999/permission_set/Developer"
+    );
+    let kinds: Vec<&str> = dev["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["apply"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["put_inline", "detach", "merge_into_inline"]);
+    let csv = std::fs::read_to_string(out.path().join("decisions.csv")).unwrap();
+    assert!(csv.contains(",tighten_permission_set,"), "{csv}");
+    assert!(csv.contains(",review_permission_set_assignment,"), "{csv}");
+    assert!(!csv.contains(",delete_role,"), "{csv}");
+}
+
+/// A role changed since the set was last provisioned (here: one more action in its inline
+/// policy) is flagged; what only that role grants is not the set's to keep, so the plan stands.
+#[test]
+fn a_role_that_differs_from_its_permission_set_is_flagged_and_the_plan_stands() {
+    let (mut exports, org, _) = fixture();
+    let dev = exports.iter_mut().find(|e| e.account_id == DEV).unwrap();
+    let role = dev
+        .principals
+        .iter_mut()
+        .find(|p| p.name == "AWSReservedSSO_Developer_9f8e7d6c5b4a3210")
+        .unwrap();
+    let mut raw = role.inline_policies[0].document.raw.clone();
+    raw["Statement"][0]["Action"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("ec2:RebootInstances"));
+    role.inline_policies[0].document = PolicyDocument::from_value(raw).unwrap();
+    let an = analysis::analyze_organization(
+        &exports,
+        Some(&org),
+        Catalog::embedded(),
+        &Settings::new(90, None).unwrap(),
+        &Config::default(),
+    )
+    .unwrap();
+    let plans = recommend::plan_organization(&exports, Some(&org), &an);
+    let plan = set_plan(&plans, "Developer");
+    assert_eq!(plan.skipped, None);
+    let reboot = an.catalog.lookup_full("ec2:RebootInstances").unwrap();
+    assert!(plan.needed.contains(reboot), "unknown in dev: needed");
+    assert!(
+        !plan.before.contains(reboot),
+        "the definition does not grant it"
+    );
+    assert!(
+        plan.flags.iter().any(|f| f.starts_with(
+            "account 222222222222: role AWSReservedSSO_Developer_9f8e7d6c5b4a3210 differs from the permission set's definition (its inline policy)"
+        )),
+        "{:?}",
+        plan.flags
+    );
+}
