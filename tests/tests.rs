@@ -14,3 +14,4 @@ mod offline;
 mod policy;
 mod recommend;
 mod snapshots;
+mod xlsx;
