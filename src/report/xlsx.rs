@@ -77,7 +77,7 @@ fn build(
 ) -> std::result::Result<Vec<u8>, XlsxError> {
     let formats = Formats::new();
     let mut wb = Workbook::new();
-    wb.set_properties(&properties(model));
+    wb.set_properties(&properties(model)?);
     decisions(&mut wb, &formats, limit, model)?;
     findings(&mut wb, &formats, limit, an)?;
     principals(&mut wb, &formats, limit, an, model)?;
@@ -87,26 +87,25 @@ fn build(
 }
 
 /// Fixed document properties: the author is the tool, the creation time the newest as-of time
-/// of the report (or 1980-01-01, the zip epoch, when no export has one), never the clock.
-fn properties(model: &ReportModel) -> DocProperties {
+/// of the report (or 1980-01-01, the zip epoch, when there is none Excel can show), never the
+/// clock (which rust_xlsxwriter uses when no time is set).
+fn properties(model: &ReportModel) -> std::result::Result<DocProperties, XlsxError> {
     let as_of = model
         .settings
         .as_of_flag
         .or_else(|| model.accounts.iter().filter_map(|a| a.as_of).max());
-    let created = as_of
-        .and_then(excel_time)
-        .or_else(|| ExcelDateTime::from_ymd(1980, 1, 1).ok());
-    let mut props = DocProperties::new()
+    let created = match as_of.and_then(excel_time) {
+        Some(t) => t,
+        None => ExcelDateTime::from_ymd(1980, 1, 1)?,
+    };
+    Ok(DocProperties::new()
         .set_title("iam-tighten access review")
         .set_author("iam-tighten")
         .set_comment(format!(
             "iam-tighten {}; the same data as decisions.csv, findings.csv, principals.csv, credentials.csv and report.json",
             crate::VERSION
-        ));
-    if let Some(created) = created {
-        props = props.set_creation_datetime(&created);
-    }
-    props
+        ))
+        .set_creation_datetime(&created))
 }
 
 /// A time as an Excel date, when Excel can show it (years 1900–9999).
