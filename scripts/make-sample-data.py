@@ -18,7 +18,10 @@ Inputs
 Shapes follow the AWS CLI exactly (see docs/export-format.md): key order of the IAM API model,
 4-space indent, CLI v2 timestamps (`+00:00`, microseconds on job dates) for account 111111111111 and
 CLI v1 wire timestamps (`Z`, milliseconds on job dates, minute precision on LastAuthenticated) for
-222222222222 and 333333333333. The story each principal tells is in sample-data/README.md.
+222222222222 and 333333333333. Each quarter also gets organization/ (the organisation part of the export format:
+OU tree, SCPs and RCPs with their targets, IAM Identity Center permission sets), as the management account's AWS CLI v2
+prints it; the AWSReservedSSO_* roles of the permission sets are roles of the accounts' timelines like any other.
+The story each principal tells is in sample-data/README.md.
 
 Everything happens on an absolute timeline: each principal has a list of API calls (events); a
 quarter's export is a snapshot of that timeline at its job times, so q3 and q4 agree with each other.
@@ -283,8 +286,174 @@ def ev(when, action, region="eu-west-1", via="key1"):
     return (when, svc, act, region, via)
 
 
+# ---------------------------------------------------------------------------------------------- Organizations, Identity Center
+# The organisation part (docs/export-format.md, "The organisation part"): the OU tree, SCPs and RCPs with their
+# targets, and the IAM Identity Center permission sets. Written in AWS CLI v2 style (the management account's
+# export), the same in both quarters except where the story says otherwise. No manifest (hand-made style).
+
+ORG_ID = "o-exmp1234ab"
+ROOT_ID = "r-exmp"
+OUS = {"ou-exmp-workload1": "Workloads", "ou-exmp-sandbox1": "Sandbox"}  # both directly under the root
+ORG_ACCOUNTS = {
+    # id: name, email, parent, JoinedMethod, JoinedTimestamp, closed (Status/State SUSPENDED from then on; AWS keeps
+    # a closed account listed, in its OU, for 90 days after closing).
+    MGMT_ACCOUNT: dict(name="examplecorp-management", email="aws-management@example.com", parent=ROOT_ID,
+                       joined=("INVITED", datetime(2020, 12, 14, 10, 21, 37, 118000, tzinfo=UTC)), closed=None),
+    "111111111111": dict(name="examplecorp-prod", email="aws-prod@example.com", parent="ou-exmp-workload1",
+                         joined=("CREATED", datetime(2021, 1, 4, 8, 0, 3, 402000, tzinfo=UTC)), closed=None),
+    "222222222222": dict(name="examplecorp-dev", email="aws-dev@example.com", parent="ou-exmp-sandbox1",
+                         joined=("CREATED", datetime(2023, 1, 9, 9, 58, 4, 877000, tzinfo=UTC)), closed=None),
+    "333333333333": dict(name="examplecorp-hackathon", email="aws-hackathon@example.com", parent="ou-exmp-sandbox1",
+                         joined=("CREATED", datetime(2026, 2, 2, 8, 57, 12, 305000, tzinfo=UTC)),
+                         closed=datetime(2026, 9, 30, 16, 2, 0, tzinfo=UTC)),
+}
+
+
+def org_policies():
+    """[(type, id, name, description, aws_managed, content string, targets)]; targets "all" = root, every OU, every account."""
+    def content(*statements):
+        return json.dumps(doc(*statements), indent=4)
+    def pid(name):
+        return "p-" + hashlib.sha256(f"{ORG_ID}/policy/{name}".encode()).hexdigest()[:8]
+    scp, rcp = "SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"
+    return [
+        (scp, "p-FullAWSAccess", "FullAWSAccess", "Allows access to every operation", True,
+         '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}', "all"),
+        (scp, pid("DenyLeaveOrganization"), "DenyLeaveOrganization", "Member accounts cannot leave the organisation", False,
+         content({"Sid": "DenyLeaveOrganization", "Effect": "Deny", "Action": "organizations:LeaveOrganization",
+                  "Resource": "*"}), [ROOT_ID]),
+        (scp, pid("ProtectSecurityTooling"), "ProtectSecurityTooling",
+         "Only BreakGlassAdmin may stop or delete CloudTrail trails and GuardDuty detectors", False,
+         content({"Sid": "ProtectSecurityTooling", "Effect": "Deny",
+                  "Action": ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "guardduty:DeleteDetector"],
+                  "Resource": "*",
+                  "Condition": {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/BreakGlassAdmin"}}}), [ROOT_ID]),
+        # attached on 2026-07-01, after the hackathon (hackathon-2026 used SageMaker in June); targets carry no dates
+        (scp, pid("DenySageMaker"), "DenySageMaker", "No SageMaker in sandbox accounts", False,
+         content({"Sid": "DenySageMaker", "Effect": "Deny", "Action": "sagemaker:*", "Resource": "*"}),
+         ["ou-exmp-sandbox1"]),
+        (rcp, "p-RCPFullAWSAccess", "RCPFullAWSAccess", "Allows access to every operation", True,
+         '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}', "all"),
+        (rcp, pid("DenyS3WithoutTLS"), "DenyS3WithoutTLS", "S3 requests must use TLS", False,
+         content({"Sid": "EnforceSecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+                  "Condition": {"Bool": {"aws:SecureTransport": "false"}}}), [ROOT_ID]),
+    ]
+
+
+SSO_INSTANCE_ID = "ssoins-7223a1b2c3d4e5f6"
+SSO_INSTANCE_ARN = f"arn:aws:sso:::instance/{SSO_INSTANCE_ID}"
+SSO_IDENTITY_STORE = "d-9067example"
+SSO_REGION = "eu-west-1"  # the instance's Region: it is part of the roles' path
+SSO_CREATED = datetime(2025, 2, 10, 8, 41, 12, 604000, tzinfo=UTC)
+
+DEVELOPER_INLINE = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "DeveloperServices", "Effect": "Allow",
+     "Action": ["lambda:*", "logs:*", "dynamodb:*", "s3:*", "cloudwatch:*", "sqs:*"], "Resource": "*"}]}
+DEVELOPER_EXTRAS = doc(allow(["events:PutEvents", "states:StartExecution"]))
+# When each account's customer managed policy developer-extras was created (before the permission set referenced it).
+DEVELOPER_EXTRAS_CREATED = {"111111111111": iso("2025-05-12T09:58:40Z"), "222222222222": iso("2025-05-12T10:01:12Z"),
+                            "333333333333": iso("2026-02-03T09:40:05Z")}
+
+
+def ps_arn(name):
+    return f"arn:aws:sso:::permissionSet/{SSO_INSTANCE_ID}/ps-" + hashlib.sha256(f"{SSO_INSTANCE_ID}/{name}".encode()).hexdigest()[:16]
+
+
+def sso_role_name(account, ps_name):
+    return f"AWSReservedSSO_{ps_name}_" + hashlib.sha256(f"{SSO_INSTANCE_ID}/{account}/{ps_name}".encode()).hexdigest()[:16]
+
+
+def permission_sets(q):
+    """The permission sets in creation order (as list-permission-sets prints them) as they are in quarter q.
+    accounts: {account: when its role was provisioned (the role's CreateDate)}."""
+    return [
+        dict(name="AdministratorAccess", description="Full administrator access (platform team)", session="PT1H",
+             created=datetime(2025, 2, 10, 8, 52, 3, 118000, tzinfo=UTC), inline=None,
+             managed=["AdministratorAccess"], customer=[],
+             accounts={"111111111111": iso("2025-02-10T09:03:41Z"), "222222222222": iso("2025-02-10T09:03:44Z")}),
+        dict(name="ReadOnly", description="Read-only access to every service", session="PT8H",
+             created=datetime(2025, 2, 10, 8, 55, 27, 940000, tzinfo=UTC), inline=None,
+             managed=["ReadOnlyAccess"], customer=[],
+             accounts={"111111111111": iso("2025-02-10T09:04:02Z"), "222222222222": iso("2025-02-10T09:04:05Z")}),
+        dict(name="Developer", description="Serverless development: Lambda, DynamoDB, S3, SQS, logs and metrics",
+             session="PT8H", created=datetime(2025, 5, 12, 10, 12, 48, 231000, tzinfo=UTC), inline=DEVELOPER_INLINE,
+             # AmazonS3ReadOnlyAccess was detached on 2026-10-02 (between the quarters) and the set re-provisioned.
+             managed=["AmazonEC2ReadOnlyAccess"] + (["AmazonS3ReadOnlyAccess"] if q == "2026-q3" else []),
+             customer=["developer-extras"],
+             accounts={"111111111111": iso("2025-05-12T10:15:09Z"), "222222222222": iso("2025-05-12T10:15:13Z"),
+                       **({"333333333333": iso("2026-02-03T10:00:26Z")} if q == "2026-q3" else {})}),
+    ]
+
+
+# What each Identity Center role did (the same absolute timeline for both quarters).
+SSO_EVENTS = {
+    ("111111111111", "AdministratorAccess"): [
+        ev(ago(30, "14:01", 40), "organizations:DescribeOrganization", "us-east-1"),
+        ev(ago(30, "14:02", 11), "iam:CreateRole", "us-east-1"),
+        ev(ago(150, "09:20", 3), "iam:ListRoles", "us-east-1")],
+    ("222222222222", "AdministratorAccess"): [  # the q3 use keeps it out of q3's unused roles
+        ev(ago(40, "11:30", 0), "sts:AssumeRole"), ev(ago(130, "08:45", 12), "sts:AssumeRole")],
+    ("111111111111", "ReadOnly"): [
+        ev(ago(15, "09:40", 2), "cloudtrail:LookupEvents"),
+        ev(ago(15, "09:41", 30), "iam:ListRoles", "us-east-1"),
+        ev(ago(15, "09:42", 5), "iam:GetRole", "us-east-1"),
+        ev(ago(105, "13:10", 0), "iam:ListRoles", "us-east-1")],
+    ("222222222222", "ReadOnly"): [  # no last-accessed file; the role's RoleLastUsed still shows it is used
+        ev(ago(33, "16:05", 40), "ec2:DescribeInstances"), ev(ago(120, "16:00", 0), "ec2:DescribeInstances")],
+    ("111111111111", "Developer"): [
+        ev(ago(3, "11:47", 0), "logs:FilterLogEvents"),
+        ev(ago(5, "15:20", 31), "lambda:UpdateFunctionCode"),
+        ev(ago(6, "10:02", 9), "lambda:GetFunction"),
+        ev(ago(20, "09:15", 27), "ec2:DescribeInstances"),
+        ev(ago(98, "10:10", 10), "logs:GetLogEvents"),
+        ev(ago(100, "14:30", 0), "lambda:GetFunction"),
+        ev(ago(110, "08:55", 44), "ec2:DescribeInstances")],
+    ("222222222222", "Developer"): [
+        ev(ago(2, "16:40", 2), "lambda:GetFunction"),
+        ev(ago(10, "13:13", 13), "dynamodb:Query"),
+        ev(ago(95, "12:00", 0), "lambda:GetFunction"),
+        ev(ago(120, "12:05", 0), "dynamodb:Query")],
+    ("333333333333", "Developer"): [
+        ev(ago(169, "10:00", 0), "logs:GetLogEvents"),
+        ev(ago(170, "14:05", 0), "lambda:CreateFunction"),
+        ev(ago(170, "14:07", 30), "lambda:InvokeFunction")],
+}
+SSO_NO_LAST_ACCESSED = {("222222222222", "ReadOnly"): "GenerateServiceLastAccessedDetails: Throttling: Rate exceeded "
+                                                      "(gave up after 5 attempts)"}
+
+
+def sso_roles(account, q):
+    """The AWSReservedSSO_* roles Identity Center keeps in an account for each permission set provisioned to it."""
+    saml = (f"arn:aws:iam::{account}:saml-provider/AWSSSO_"
+            + hashlib.sha256(f"{SSO_INSTANCE_ID}/{account}/saml".encode()).hexdigest()[:16] + "_DO_NOT_DELETE")
+    out = []
+    for ps in permission_sets(q):
+        if account not in ps["accounts"]:
+            continue
+        out.append(P("role", sso_role_name(account, ps["name"]), ps["accounts"][account],
+                     path=f"/aws-reserved/sso.amazonaws.com/{SSO_REGION}/",
+                     trust=trust({"Federated": saml}, ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+                                 StringEquals={"SAML:aud": "https://signin.aws.amazon.com/saml"}),
+                     inline=[("AwsSSOInlinePolicy", ps["inline"])] if ps["inline"] else [],
+                     managed=ps["managed"] + ps["customer"],
+                     events=SSO_EVENTS.get((account, ps["name"]), []),
+                     no_last_accessed=SSO_NO_LAST_ACCESSED.get((account, ps["name"]))))
+    return out
+
+
+def is_sso_role(p):
+    return p.kind == "role" and p.path.startswith("/aws-reserved/sso.amazonaws.com/")
+
+
 def customer_policies(account, q):
     """{name: [(version_id, created, document)], last = default}."""
+    pols = account_policies(account, q)
+    if any(account in ps["accounts"] and "developer-extras" in ps["customer"] for ps in permission_sets(q)):
+        pols["developer-extras"] = [("v1", DEVELOPER_EXTRAS_CREATED[account], DEVELOPER_EXTRAS)]
+    return pols
+
+
+def account_policies(account, q):
     if account == "111111111111":
         ci_v1 = doc(
             allow(["lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:GetFunction"],
@@ -503,7 +672,7 @@ def org(account, q):
                      inline=[("hack", doc(allow(["sagemaker:*", "s3:*"])))],
                      events=[ev(ago(170, "14:00", 0), "sagemaker:CreateNotebookInstance"),
                              ev(ago(170, "14:01", 0), "s3:CreateBucket")]))
-    return out
+    return out + sso_roles(a, q)
 
 
 ROOT_ROWS = {
@@ -743,7 +912,8 @@ def build_export(account, q, aws_docs):
     files = {}
     write(files, "authorization-details.json", dump(ex.gaad()))
     missing = {}
-    order = sorted(ex.principals, key=lambda p: (p.kind != "role", p.kind, p.name.lower()))
+    # Jobs in this order (7 s apart); the Identity Center roles were added to the sample later and run last.
+    order = sorted(ex.principals, key=lambda p: (is_sso_role(p), p.kind != "role", p.kind, p.name.lower()))
     for i, p in enumerate(order):
         if p.no_last_accessed:
             missing[f"{p.kind}/{p.name}"] = p.no_last_accessed
@@ -760,6 +930,88 @@ def build_export(account, q, aws_docs):
             "missing": missing,
         }
         write(files, "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
+    return files
+
+
+def org_arn(kind, tail):
+    return f"arn:aws:organizations::{MGMT_ACCOUNT}:{kind}/{ORG_ID}/{tail}"
+
+
+def build_organization(q):
+    """The files of <quarter>/organization/, as `aws ... --output json` (CLI v2) prints them in the management account."""
+    asof = QUARTERS[q]
+    t = lambda dt: fmt(dt, "v2", "ms")
+    files = {}
+    accounts = {a: v for a, v in ORG_ACCOUNTS.items() if v["joined"][1] <= asof}
+
+    def account_path(a):
+        parent = accounts[a]["parent"]
+        return f"{ORG_ID}/{ROOT_ID}/" + ("" if parent == ROOT_ID else parent + "/") + f"{a}/"
+
+    def account(a):
+        v = accounts[a]
+        state = "SUSPENDED" if v["closed"] and v["closed"] <= asof else "ACTIVE"
+        return {"Id": a, "Arn": org_arn("account", a), "Email": v["email"], "Name": v["name"],
+                "Status": state, "State": state, "Paths": [account_path(a)],
+                "JoinedMethod": v["joined"][0], "JoinedTimestamp": t(v["joined"][1])}
+
+    types = [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}]
+    write(files, "describe-organization.json", dump({"Organization": {
+        "Id": ORG_ID, "Arn": f"arn:aws:organizations::{MGMT_ACCOUNT}:organization/{ORG_ID}", "FeatureSet": "ALL",
+        "MasterAccountArn": org_arn("account", MGMT_ACCOUNT), "MasterAccountId": MGMT_ACCOUNT,
+        "MasterAccountEmail": accounts[MGMT_ACCOUNT]["email"],
+        # deprecated by AWS ("doesn't provide complete information"): it names SCPs only; list-roots is the truth
+        "AvailablePolicyTypes": types}}))
+    write(files, "list-roots.json", dump({"Roots": [{
+        "Id": ROOT_ID, "Arn": org_arn("root", ROOT_ID), "Name": "Root",
+        "PolicyTypes": types + [{"Type": "RESOURCE_CONTROL_POLICY", "Status": "ENABLED"}]}]}))
+    write(files, "list-accounts.json", dump({"Accounts": [account(a) for a in sorted(accounts)]}))
+    for parent in [ROOT_ID] + sorted(OUS):
+        ous = sorted(OUS) if parent == ROOT_ID else []
+        write(files, f"ous/{parent}.json", dump({"OrganizationalUnits": [
+            {"Id": ou, "Arn": org_arn("ou", ou), "Name": OUS[ou], "Path": f"{ORG_ID}/{ROOT_ID}/{ou}/"} for ou in ous]}))
+        write(files, f"accounts/{parent}.json", dump({"Accounts": [
+            account(a) for a in sorted(accounts) if accounts[a]["parent"] == parent]}))
+
+    def target(tid):
+        if tid == ROOT_ID:
+            return {"TargetId": tid, "Arn": org_arn("root", tid), "Name": "Root", "Type": "ROOT"}
+        if tid in OUS:
+            return {"TargetId": tid, "Arn": org_arn("ou", tid), "Name": OUS[tid], "Type": "ORGANIZATIONAL_UNIT"}
+        return {"TargetId": tid, "Arn": org_arn("account", tid), "Name": accounts[tid]["name"], "Type": "ACCOUNT"}
+
+    listed = {}
+    for ptype, pid, name, description, aws_managed, content, targets in org_policies():
+        arn = (f"arn:aws:organizations::aws:policy/{ptype.lower()}/{pid}" if aws_managed
+               else f"arn:aws:organizations::{MGMT_ACCOUNT}:policy/{ORG_ID}/{ptype.lower()}/{pid}")
+        summary = {"Id": pid, "Arn": arn, "Name": name, "Description": description, "Type": ptype, "AwsManaged": aws_managed}
+        listed.setdefault(ptype, []).append(summary)
+        write(files, f"policy/{pid}.json", dump({"Policy": {"PolicySummary": summary, "Content": content}}))
+        if targets == "all":  # AWS attaches FullAWSAccess / RCPFullAWSAccess to every root, OU and account
+            targets = [ROOT_ID] + sorted(OUS) + sorted(accounts)
+        write(files, f"targets/{pid}.json", dump({"Targets": [target(x) for x in targets]}))
+    for ptype, summaries in listed.items():
+        write(files, f"policies/{ptype}.json", dump({"Policies": summaries}))
+
+    sso = f"sso/{SSO_INSTANCE_ID}"
+    write(files, "sso/list-instances.json", dump({"Instances": [{
+        "InstanceArn": SSO_INSTANCE_ARN, "IdentityStoreId": SSO_IDENTITY_STORE, "OwnerAccountId": MGMT_ACCOUNT,
+        "CreatedDate": t(SSO_CREATED), "Status": "ACTIVE"}]}))
+    sets = permission_sets(q)
+    write(files, f"{sso}/list-permission-sets.json", dump({"PermissionSets": [ps_arn(ps["name"]) for ps in sets]}))
+    for ps in sets:
+        d = f"{sso}/{ps_arn(ps['name']).rsplit('/', 1)[1]}"
+        write(files, f"{d}/describe-permission-set.json", dump({"PermissionSet": {
+            "Name": ps["name"], "PermissionSetArn": ps_arn(ps["name"]), "Description": ps["description"],
+            "CreatedDate": t(ps["created"]), "SessionDuration": ps["session"]}}))
+        write(files, f"{d}/inline-policy.json",
+              dump({"InlinePolicy": json.dumps(ps["inline"], separators=(",", ":")) if ps["inline"] else ""}))
+        write(files, f"{d}/managed-policies.json", dump({"AttachedManagedPolicies": [
+            {"Name": m, "Arn": policy_arn(None, m)} for m in ps["managed"]]}))
+        write(files, f"{d}/customer-managed-policies.json", dump({"CustomerManagedPolicyReferences": [
+            {"Name": c, "Path": "/"} for c in ps["customer"]]}))
+        # no permissions-boundary.json: no permission set has a boundary
+        write(files, f"{d}/accounts.json", dump({"AccountIds": sorted(ps["accounts"])}))
     return files
 
 
@@ -847,6 +1099,245 @@ def diff_kinds(old, new):
     return kinds
 
 
+ORG_SHAPES = [  # (file under organization/, the top-level key the AWS CLI prints)
+    (r"describe-organization\.json", "Organization"),
+    (r"list-roots\.json", "Roots"),
+    (r"list-accounts\.json", "Accounts"),
+    (r"ous/(r|ou)-[0-9a-z-]+\.json", "OrganizationalUnits"),
+    (r"accounts/(r|ou)-[0-9a-z-]+\.json", "Accounts"),
+    (r"policies/(SERVICE_CONTROL_POLICY|RESOURCE_CONTROL_POLICY)\.json", "Policies"),
+    (r"policy/p-[0-9A-Za-z_]+\.json", "Policy"),
+    (r"targets/p-[0-9A-Za-z_]+\.json", "Targets"),
+    (r"sso/list-instances\.json", "Instances"),
+    (r"sso/ssoins-[0-9a-f]{16}/list-permission-sets\.json", "PermissionSets"),
+    (r"sso/ssoins-[0-9a-f]{16}/ps-[0-9a-f]{16}/describe-permission-set\.json", "PermissionSet"),
+    (r"sso/ssoins-[0-9a-f]{16}/ps-[0-9a-f]{16}/inline-policy\.json", "InlinePolicy"),
+    (r"sso/ssoins-[0-9a-f]{16}/ps-[0-9a-f]{16}/managed-policies\.json", "AttachedManagedPolicies"),
+    (r"sso/ssoins-[0-9a-f]{16}/ps-[0-9a-f]{16}/customer-managed-policies\.json", "CustomerManagedPolicyReferences"),
+    (r"sso/ssoins-[0-9a-f]{16}/ps-[0-9a-f]{16}/permissions-boundary\.json", "PermissionsBoundary"),
+    (r"sso/ssoins-[0-9a-f]{16}/ps-[0-9a-f]{16}/accounts\.json", "AccountIds"),
+]
+SSO_ROLE_RE = re.compile(r"^AWSReservedSSO_(.+)_[0-9a-f]{16}$")
+
+
+def permission_set_rollup(per_account):
+    """One permission set's verdict per action from its roles' verdicts, a simplified copy of the analysis:
+    used if any provisioned account's role used it; unknown/permission_set_incomplete if not, and some provisioned
+    account has no role or no last-accessed file; unused if every account's role says unused; else unknown with the
+    accounts' reason (e.g. action_not_tracked in one account and unused in another).
+    per_account: {account: {action: verdict} or None (no role / no file)}."""
+    actions = sorted({a for res in per_account.values() if res for a in res})
+    out = {}
+    for act in actions:
+        vs = [res[act] for res in per_account.values() if res and act in res]
+        if any(v.startswith("used/") for v in vs):
+            out[act] = "used"
+        elif any(res is None for res in per_account.values()):
+            out[act] = "unknown/permission_set_incomplete"
+        elif all(v.startswith("unused/") for v in vs):
+            out[act] = "unused"
+        else:
+            out[act] = sorted(v for v in vs if v.startswith("unknown/"))[0]
+    return out
+
+
+def check_organization(qdir, q, account_verdicts):
+    """Validate <quarter>/organization/ and print what it says: the tree, the SCPs' effect on the exported accounts'
+    grants, the permission sets and their roles, and the permission-set verdicts. Returns (problems, facts)."""
+    problems, facts = [], {}
+    odir = os.path.join(qdir, "organization")
+    say = lambda msg: print(f"  {msg}")
+    print(f"{q} organization/:")
+    files = {}
+    for root, _, names in os.walk(odir):
+        for n in names:
+            rel = os.path.relpath(os.path.join(root, n), odir).replace(os.sep, "/")
+            key = next((k for rx, k in ORG_SHAPES if re.fullmatch(rx, rel)), None)
+            if key is None:
+                problems.append(f"{q}/organization/{rel}: not a file of the organisation part")
+                continue
+            try:
+                data = json.load(open(os.path.join(root, n), encoding="utf-8"))
+            except ValueError as e:
+                problems.append(f"{q}/organization/{rel}: not JSON: {e}")
+                continue
+            if not isinstance(data, dict) or key not in data:
+                problems.append(f"{q}/organization/{rel}: no top-level {key}")
+            elif "NextToken" in data:
+                problems.append(f"{q}/organization/{rel}: still has a NextToken (truncated)")
+            files[rel] = data
+    say(f"{len(files)} files" + (", each with its CLI top-level key" if not problems else ""))
+    core = ["describe-organization.json", "list-roots.json", "list-accounts.json"]
+    problems += [f"{q}/organization/{f} is missing" for f in core if f not in files]
+    if any(f not in files for f in core):
+        return problems, facts
+
+    # The tree, from the roots.
+    org = files["describe-organization.json"]["Organization"]
+    mgmt = org["MasterAccountId"]
+    listed = {a["Id"]: a for a in files["list-accounts.json"]["Accounts"]}
+    chain, names = {}, {}  # account -> [root, ou, ..., account]; target id -> name
+    stack = [(r["Id"], [r["Id"]]) for r in files["list-roots.json"]["Roots"]]
+    names.update({r["Id"]: r["Name"] for r in files["list-roots.json"]["Roots"]})
+    lines = []
+    while stack:
+        parent, path = stack.pop(0)
+        for kind in ("ous", "accounts"):
+            if f"{kind}/{parent}.json" not in files:
+                problems.append(f"{q}/organization/{kind}/{parent}.json is missing (the tree is walked from the roots)")
+        for ou in files.get(f"ous/{parent}.json", {}).get("OrganizationalUnits", []):
+            names[ou["Id"]] = ou["Name"]
+            stack.append((ou["Id"], path + [ou["Id"]]))
+        for a in files.get(f"accounts/{parent}.json", {}).get("Accounts", []):
+            if a["Id"] in chain:
+                problems.append(f"{q}: account {a['Id']} placed twice")
+            chain[a["Id"]] = path + [a["Id"]]
+            names[a["Id"]] = a["Name"]
+            lines.append(" / ".join(names[x] for x in path) + f" / {a['Id']} {a['Name']} ({a.get('State', a['Status'])})"
+                         + (" [management]" if a["Id"] == mgmt else ""))
+    for line in sorted(lines):
+        say("tree: " + line)
+    problems += [f"{q}: list-accounts lists {a} but no parent holds it" for a in sorted(set(listed) - set(chain))]
+    problems += [f"{q}: a parent holds {a} but list-accounts does not list it" for a in sorted(set(chain) - set(listed))]
+    problems += [f"{q}: account folder {a} is not placed in the tree" for a in sorted(account_verdicts) if a not in chain]
+    if mgmt in account_verdicts:
+        problems.append(f"{q}: the management account {mgmt} has an account folder (the story says it is not exported)")
+
+    # SCPs and RCPs: every listed policy has its describe-policy and targets files; what each blocks or restricts.
+    attached = {}  # target -> [(type, name, document)]
+    for ptype in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"):
+        for summary in files.get(f"policies/{ptype}.json", {}).get("Policies", []):
+            pid = summary["Id"]
+            if f"policy/{pid}.json" not in files or f"targets/{pid}.json" not in files:
+                problems.append(f"{q}: {ptype} {pid} ({summary['Name']}) lacks policy/{pid}.json or targets/{pid}.json")
+                continue
+            pol = files[f"policy/{pid}.json"]["Policy"]
+            if pol["PolicySummary"] != summary:
+                problems.append(f"{q}: policy/{pid}.json's PolicySummary differs from policies/{ptype}.json")
+            document = json.loads(pol["Content"])
+            for t in files[f"targets/{pid}.json"]["Targets"]:
+                if t["TargetId"] not in names:
+                    problems.append(f"{q}: {summary['Name']} targets {t['TargetId']}, which is not in the tree")
+                attached.setdefault(t["TargetId"], []).append((ptype, summary["Name"], document))
+    for f in files:
+        if f.startswith(("policy/", "targets/")):
+            pid = f.split("/")[1][:-5]
+            if not any(s["Id"] == pid for t in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")
+                       for s in files.get(f"policies/{t}.json", {}).get("Policies", [])):
+                problems.append(f"{q}/organization/{f}: policy {pid} is not listed in policies/")
+
+    def deny_sets(ptype, account):
+        """{policy name: (blocked, restricted)} for the policies of ptype above and on the account."""
+        out = {}
+        for target in chain[account]:
+            for t, name, document in attached.get(target, []):
+                if t != ptype:
+                    continue
+                stmts = document["Statement"]
+                blocked, restricted = out.setdefault(name, (set(), set()))
+                for st in [stmts] if isinstance(stmts, dict) else stmts:
+                    if st["Effect"] != "Deny":
+                        continue
+                    acts = {f"{s}:{a}" for s, a in (matches(st["Action"]) if "Action" in st
+                                                    else set(ALL_ACTIONS) - matches(st["NotAction"]))}
+                    (restricted if "Condition" in st or st.get("Resource") not in ("*", ["*"]) else blocked).update(acts)
+        return out
+
+    for a in sorted(account_verdicts):
+        if a not in chain:
+            continue
+        for level in chain[a]:  # an SCP must allow at every level, or nothing below it is allowed
+            if not any(t == "SERVICE_CONTROL_POLICY" and any(
+                    s["Effect"] == "Allow" and s.get("Action") in ("*", ["*"])
+                    for s in (d["Statement"] if isinstance(d["Statement"], list) else [d["Statement"]]))
+                       for t, _, d in attached.get(level, [])):
+                problems.append(f"{q}: no SCP allowing * at {level} above {a}: everything there would be blocked")
+        gaad = json.load(open(os.path.join(qdir, a, "authorization-details.json"), encoding="utf-8"))
+        slr = {r["RoleName"] for r in gaad["RoleDetailList"] if r["Path"].startswith("/aws-service-role/")}
+        for ptype, word in (("SERVICE_CONTROL_POLICY", "SCP"), ("RESOURCE_CONTROL_POLICY", "RCP")):
+            for name, (blocked, restricted) in sorted(deny_sets(ptype, a).items()):
+                if not blocked and not restricted:
+                    continue
+                hit_b, hit_r = {}, {}
+                for (kind, pname), (_, res) in account_verdicts[a].items():
+                    if kind == "role" and pname in slr:
+                        continue  # SCPs and RCPs do not restrict service-linked roles
+                    if blocked & set(res):
+                        hit_b[f"{kind}/{pname}"] = len(blocked & set(res))
+                    if restricted & set(res):
+                        hit_r[f"{kind}/{pname}"] = len(restricted & set(res))
+                facts[(a, name)] = (hit_b, hit_r)
+                what = (f"blocks {sum(hit_b.values())} grants of {len(hit_b)} principals" if blocked
+                        else f"restricts (Condition) {sum(hit_r.values())} grants of {len(hit_r)} principals")
+                example = sorted(hit_b or hit_r)[:3]
+                say(f"{word} {name:24} on {a}: {what}" + (f", e.g. {', '.join(example)}" if example else ""))
+    if ("222222222222" in account_verdicts and chain.get("222222222222")):
+        res = account_verdicts["222222222222"].get(("role", "platform-ops"), (None, {}))[1]
+        sm = {x for x in res if x.startswith("sagemaker:")}
+        blocked = deny_sets("SERVICE_CONTROL_POLICY", "222222222222").get("DenySageMaker", (set(), set()))[0]
+        say(f"222222222222 role/platform-ops: {len(sm)} sagemaker grants, {len(sm & blocked)} of them blocked by DenySageMaker")
+        if not sm or not sm <= blocked:
+            problems.append(f"{q}: platform-ops's sagemaker grants are not all under DenySageMaker")
+
+    # Identity Center: permission sets, their roles in the accounts, and the roll-up per permission set.
+    sets = {}
+    for inst in files.get("sso/list-instances.json", {}).get("Instances", []):
+        iid = inst["InstanceArn"].rsplit("/", 1)[1]
+        for arn in files.get(f"sso/{iid}/list-permission-sets.json", {}).get("PermissionSets", []):
+            d = f"sso/{iid}/{arn.rsplit('/', 1)[1]}"
+            need = ["describe-permission-set", "inline-policy", "managed-policies", "customer-managed-policies", "accounts"]
+            if any(f"{d}/{n}.json" not in files for n in need):
+                problems.append(f"{q}: {d}/ lacks one of {need}")
+                continue
+            ps = files[f"{d}/describe-permission-set.json"]["PermissionSet"]
+            inline = files[f"{d}/inline-policy.json"]["InlinePolicy"]
+            sets[ps["Name"]] = dict(
+                arn=arn, session=ps["SessionDuration"], inline=json.loads(inline) if inline else None,
+                managed=[m["Arn"] for m in files[f"{d}/managed-policies.json"]["AttachedManagedPolicies"]],
+                customer=[(c["Path"], c["Name"]) for c in
+                          files[f"{d}/customer-managed-policies.json"]["CustomerManagedPolicyReferences"]],
+                accounts=files[f"{d}/accounts.json"]["AccountIds"])
+    roles = {}  # (permission set, account) -> role name
+    for a in sorted(account_verdicts):
+        gaad = json.load(open(os.path.join(qdir, a, "authorization-details.json"), encoding="utf-8"))
+        for r in gaad["RoleDetailList"]:
+            m = SSO_ROLE_RE.match(r["RoleName"])
+            if not (m and r["Path"].startswith("/aws-reserved/sso.amazonaws.com/")):
+                continue
+            ps = sets.get(m.group(1))
+            if ps is None or a not in ps["accounts"]:
+                problems.append(f"{q}: {a} role {r['RoleName']} maps to no permission set provisioned to {a}")
+                continue
+            roles[(m.group(1), a)] = r["RoleName"]
+            want = set(ps["managed"]) | {f"arn:aws:iam::{a}:policy{p}{n}" for p, n in ps["customer"]}
+            if {x["PolicyArn"] for x in r["AttachedManagedPolicies"]} != want:
+                problems.append(f"{q}: {a} role {r['RoleName']}'s managed policies differ from permission set {m.group(1)}")
+            inl = {x["PolicyName"]: x["PolicyDocument"] for x in r["RolePolicyList"]}
+            if inl != ({"AwsSSOInlinePolicy": ps["inline"]} if ps["inline"] else {}):
+                problems.append(f"{q}: {a} role {r['RoleName']}'s inline policy differs from permission set {m.group(1)}")
+            customer = {p["Arn"] for p in gaad["Policies"]}
+            problems += [f"{q}: {a} lacks customer managed policy {n} that permission set {m.group(1)} references"
+                         for p, n in ps["customer"] if f"arn:aws:iam::{a}:policy{p}{n}" not in customer]
+    for name, ps in sets.items():
+        per_account, where = {}, []
+        for a in ps["accounts"]:
+            role = roles.get((name, a))
+            has_file = role and os.path.exists(os.path.join(qdir, a, "last-accessed", "roles", role + ".json"))
+            if a in account_verdicts and not role:
+                problems.append(f"{q}: permission set {name} is provisioned to {a} but {a} has no AWSReservedSSO_{name}_* role")
+            per_account[a] = account_verdicts[a][("role", role)][1] if has_file else None
+            where.append(f"{a}: {role}" + ("" if has_file else " (no last-accessed file)" if role else "(no export)"))
+        rollup = permission_set_rollup(per_account)
+        facts[name] = rollup
+        counts = {}
+        for act, v in rollup.items():
+            counts.setdefault(v, []).append(act)
+        say(f"permission set {name} ({ps['session']}) -> " + "; ".join(where))
+        for v in sorted(counts):
+            say(f"    {v:40} {len(counts[v]):6}  e.g. {', '.join(sorted(counts[v])[:3])}")
+    return problems, facts
+
+
 def check(out):
     """Validate a sample-data tree; returns a list of problems (empty = good)."""
     problems = []
@@ -883,8 +1374,9 @@ def check(out):
                     data = open(os.path.join(root, *frel.split("/")), "rb").read()
                     if hashlib.sha256(data).hexdigest() != digest:
                         problems.append(f"{rel}: sha256 of {frel} differs")
-    q3 = {a: verdicts(os.path.join(out, "2026-q3", a)) for a in sorted(os.listdir(os.path.join(out, "2026-q3")))}
-    q4 = {a: verdicts(os.path.join(out, "2026-q4", a)) for a in sorted(os.listdir(os.path.join(out, "2026-q4")))}
+    accounts_of = lambda q: sorted(a for a in os.listdir(os.path.join(out, q)) if re.fullmatch(r"\d{12}", a))
+    q3 = {a: verdicts(os.path.join(out, "2026-q3", a)) for a in accounts_of("2026-q3")}
+    q4 = {a: verdicts(os.path.join(out, "2026-q4", a)) for a in accounts_of("2026-q4")}
     seen = {}
     for a, ps in q4.items():
         for key, (_, res) in ps.items():
@@ -910,6 +1402,76 @@ def check(out):
     problems += [f"q3->q4 shows no {k}" for k in ["revoked", "newly_granted", "newly_unused", "newly_used", "still_unused",
                                                    "unchanged_used", "principal_added", "principal_removed",
                                                    "principal_recreated", "account_removed"] if k not in kinds]
+    facts = {}
+    for q, per_account in (("2026-q3", q3), ("2026-q4", q4)):
+        p, facts[q] = check_organization(os.path.join(out, q), q, per_account)
+        problems += p
+    problems += check_org_story(out, facts)
+    return problems
+
+
+def check_org_story(out, facts):
+    """The organisation story that sample-data/README.md tells, as the check above computed it."""
+    problems = []
+    q4 = facts["2026-q4"]
+    want = {  # permission set: {action: q4 verdict}
+        "Developer": {"lambda:UpdateFunctionCode": "used", "lambda:GetFunction": "used", "ec2:DescribeInstances": "used",
+                      "lambda:DeleteFunction": "unused", "ec2:DescribeVolumes": "unused", "s3:CreateBucket": "unused",
+                      "cloudwatch:PutMetricData": "unused", "sqs:SendMessage": "unused", "events:PutEvents": "unused",
+                      "states:StartExecution": "unused", "dynamodb:Query": "unknown/action_not_tracked",
+                      "logs:FilterLogEvents": "unknown/action_not_tracked", "s3:GetObject": "unknown/not_observable"},
+        "ReadOnly": {"iam:GetRole": "used", "iam:ListRoles": "used", "iam:ListUsers": "unknown/permission_set_incomplete",
+                     "cloudtrail:LookupEvents": "unknown/permission_set_incomplete",
+                     "ec2:DescribeInstances": "unknown/permission_set_incomplete"},
+        "AdministratorAccess": {"iam:CreateRole": "used", "iam:DeleteRole": "unused", "sts:AssumeRole": "unknown/action_not_tracked",
+                                "sagemaker:CreateNotebookInstance": "unused"},
+    }
+    for ps, acts in want.items():
+        for act, v in acts.items():
+            got = q4.get(ps, {}).get(act)
+            if got != v:
+                problems.append(f"2026-q4 permission set {ps} {act}: {got}, the story says {v}")
+    for ps in want:
+        statuses = {v.split("/")[0] for v in q4.get(ps, {}).values()}
+        if ps != "ReadOnly" and statuses != {"used", "unused", "unknown"}:
+            problems.append(f"2026-q4 permission set {ps} does not show used, unused and unknown: {sorted(statuses)}")
+    if not any(v == "unknown/permission_set_incomplete" for v in q4.get("ReadOnly", {}).values()):
+        problems.append("2026-q4 shows no unknown/permission_set_incomplete")
+    hit_b, hit_r = q4.get(("111111111111", "DenyLeaveOrganization"), ({}, {}))
+    if not any(k.startswith("role/BreakGlassAdmin") for k in hit_b):
+        problems.append("2026-q4: DenyLeaveOrganization does not block BreakGlassAdmin's organizations:LeaveOrganization")
+    hit_b, hit_r = q4.get(("222222222222", "ProtectSecurityTooling"), ({}, {}))
+    if hit_b or "role/platform-ops" not in hit_r:
+        problems.append("2026-q4: ProtectSecurityTooling should restrict (not block) platform-ops's guardduty:DeleteDetector")
+
+    print("q3 -> q4 permission set changes:")
+
+    def read(q):
+        sets = {}
+        base = os.path.join(out, q, "organization", "sso", SSO_INSTANCE_ID)
+        for d in sorted(os.listdir(base)):
+            if d.startswith("ps-"):
+                load = lambda n: json.load(open(os.path.join(base, d, n + ".json"), encoding="utf-8"))
+                sets[load("describe-permission-set")["PermissionSet"]["Name"]] = {
+                    "managed": {m["Name"] for m in load("managed-policies")["AttachedManagedPolicies"]},
+                    "accounts": set(load("accounts")["AccountIds"])}
+        return sets
+
+    old, new, changes = read("2026-q3"), read("2026-q4"), []
+    empty = {"managed": set(), "accounts": set()}
+    for name in sorted(set(old) | set(new)):
+        o, n = old.get(name, empty), new.get(name, empty)
+        changes += [f"{name}: managed policy {m} detached" for m in sorted(o["managed"] - n["managed"])]
+        changes += [f"{name}: managed policy {m} attached" for m in sorted(n["managed"] - o["managed"])]
+        changes += [f"{name}: no longer provisioned to {a}" for a in sorted(o["accounts"] - n["accounts"])]
+        changes += [f"{name}: newly provisioned to {a}" for a in sorted(n["accounts"] - o["accounts"])]
+        gone = sorted(set(facts["2026-q3"].get(name, {})) - set(facts["2026-q4"].get(name, {})))
+        if gone:
+            changes.append(f"{name}: {len(gone)} actions no longer granted, e.g. {', '.join(gone[:3])}")
+    for c in changes:
+        print(f"  {c}")
+    if "Developer: managed policy AmazonS3ReadOnlyAccess detached" not in changes:
+        problems.append("q3->q4 shows no permission set change (Developer's AmazonS3ReadOnlyAccess)")
     return problems
 
 
@@ -944,6 +1506,12 @@ def generate(out, managed_policies=None):
                 with open(path, "wb") as f:
                     f.write(data)
                 total += len(data)
+        for rel, data in build_organization(q).items():
+            path = os.path.join(qdir, "organization", *rel.split("/"))
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
+            total += len(data)
     print(f"wrote {out}/2026-q3 and {out}/2026-q4 ({total} bytes)", file=sys.stderr)
 
 

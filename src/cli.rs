@@ -179,9 +179,17 @@ pub struct FetchArgs {
     )]
     pub accounts: Option<PathBuf>,
     /// With --assume-role: every ACTIVE account of the organisation (organizations:ListAccounts,
-    /// from the management or a delegated administrator account).
-    #[arg(long, group = "account_list", requires = "assume_role")]
+    /// from the management or a delegated administrator account), and the organisation part,
+    /// OUT/organization/ (OU tree, SCPs, RCPs, IAM Identity Center permission sets), read with
+    /// the base credentials.
+    #[arg(long, group = "account_list")]
     pub organization: bool,
+    /// Fetch only the organisation part, OUT/organization/ (OU tree, SCPs, RCPs, IAM Identity
+    /// Center permission sets), with these credentials (the management or a delegated
+    /// administrator account); no account is exported. OUT is the organisation folder that
+    /// holds (or will hold) one export per account.
+    #[arg(long, conflicts_with_all = ["assume_role", "accounts", "organization"])]
+    pub organization_only: bool,
     /// Testing aid: send every AWS call to this endpoint (e.g. the moto emulator in
     /// tests/emulator). Never needed against AWS.
     #[arg(long, value_name = "URL", hide = true)]

@@ -12,6 +12,8 @@ pub mod error;
 #[cfg(feature = "fetch")]
 pub mod fetch;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod input;
 pub mod model;
 pub mod parallel;

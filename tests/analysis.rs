@@ -679,6 +679,7 @@ mod dates {
                 ids,
                 None,
                 &iam_tighten::decisions::Decisions::default(),
+                &Default::default(),
                 Limits::default(),
             );
             let out = d.join("out");

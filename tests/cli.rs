@@ -263,3 +263,68 @@ fn wildcard_matching() {
     assert!(matches("[..]x[..]y\n", "1x2y\n"));
     assert!(!matches("[..]x[..]y\n", "1y2x\n"));
 }
+
+/// On a terminal, `report` draws a progress line on stderr (issue 16); off a terminal it draws
+/// nothing, and either way the outputs are the same bytes. `script` (util-linux) gives the run a
+/// pseudo-terminal.
+#[test]
+fn progress_line_only_on_a_terminal_and_never_in_outputs() {
+    let have_script = Command::new("sh")
+        .args(["-c", "command -v script"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_script {
+        eprintln!("skipped: no `script` (util-linux) to give the run a terminal");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = root().join("sample-data/2026-q4");
+    let tty_out = tmp.path().join("tty");
+    let pipe_out = tmp.path().join("pipe");
+    let log = tmp.path().join("typescript");
+    let cmd = format!(
+        "{} report {} --out {}",
+        bin(),
+        sample.display(),
+        tty_out.display()
+    );
+    let ok = Command::new("script")
+        .args(["-qec", &cmd])
+        .arg(&log)
+        .env_remove("IAM_TIGHTEN_NO_PROGRESS")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let seen = String::from_utf8_lossy(&fs::read(&log).unwrap()).into_owned();
+    assert!(
+        seen.contains("iam-tighten report: reading the exports"),
+        "no progress line on a terminal:\n{seen}"
+    );
+    let piped = Command::new(bin())
+        .args(["report"])
+        .arg(&sample)
+        .arg("--out")
+        .arg(&pipe_out)
+        .output()
+        .unwrap();
+    assert!(piped.status.success());
+    let err = String::from_utf8_lossy(&piped.stderr);
+    assert!(
+        !err.contains("reading the exports") && !err.contains('\r') && !err.contains('\u{1b}'),
+        "progress drawn off a terminal:\n{err}"
+    );
+    for name in [
+        "report.html",
+        "findings.csv",
+        "decisions.csv",
+        "report.json",
+    ] {
+        assert_eq!(
+            fs::read(tty_out.join(name)).unwrap(),
+            fs::read(pipe_out.join(name)).unwrap(),
+            "{name} differs between a terminal run and a piped run"
+        );
+    }
+}

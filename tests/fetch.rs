@@ -77,6 +77,24 @@ mod emulated {
             server_args: &[&str],
             accounts: &[&str],
         ) -> Option<Emulator> {
+            Emulator::start_seeded(job_seconds, server_args, accounts).map(|(em, _)| em)
+        }
+
+        /// The default account as the management account of an organisation (`seed.py
+        /// --organization`: OUs, accounts, an SCP, an RCP, Identity Center permission sets), and
+        /// the ids seed.py made.
+        fn start_organization(server_args: &[&str]) -> Option<(Emulator, serde_json::Value)> {
+            let (em, stdout) = Emulator::start_seeded(0.0, server_args, &["--organization"])?;
+            let seed = serde_json::from_slice(&stdout).expect("seed.py prints its ids as JSON");
+            Some((em, seed))
+        }
+
+        /// Starts the emulator and runs seed.py with `seed_args`; returns seed.py's stdout too.
+        fn start_seeded(
+            job_seconds: f64,
+            server_args: &[&str],
+            seed_args: &[&str],
+        ) -> Option<(Emulator, Vec<u8>)> {
             let python = venv_bin("python");
             if !python.exists() {
                 let msg = format!(
@@ -118,7 +136,7 @@ mod emulated {
             let seeded = StdCommand::new(&python)
                 .arg(crate_dir().join("tests/emulator/seed.py"))
                 .arg(&emulator.url)
-                .args(accounts)
+                .args(seed_args)
                 .output()
                 .expect("run seed.py");
             assert!(
@@ -126,7 +144,7 @@ mod emulated {
                 "seed.py failed: {}",
                 String::from_utf8_lossy(&seeded.stderr)
             );
-            Some(emulator)
+            Some((emulator, seeded.stdout))
         }
     }
 
@@ -742,11 +760,28 @@ mod emulated {
         .expect("summary json");
         assert_eq!(summary["skipped"][&closed], "SUSPENDED", "{summary}");
         assert!(!out.join(&closed).exists());
-        let exports =
-            iam_tighten::input::load_exports(std::slice::from_ref(&out), &LoadOptions::default())
-                .expect("load_exports");
+        let exports = account_exports(&out);
         assert_eq!(exports.len(), 3);
         assert!(exports.iter().any(|e| e.account_id == ACCOUNT));
+        // The organisation part is written beside the accounts: no policy type is enabled in
+        // this organisation, and moto's Identity Center instance has no permission set.
+        let org = out.join("organization");
+        let m = read_manifest(&org);
+        assert_eq!(m["finished"], true, "{m}");
+        for policy_type in ["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"] {
+            let rel = format!("policies/{policy_type}.json");
+            assert!(!org.join(&rel).exists());
+            let note = m["notes"][&rel].as_str().unwrap_or_default();
+            assert!(note.contains("not enabled in the root"), "{m}");
+        }
+        assert_eq!(summary["organization"]["complete"], true, "{summary}");
+    }
+
+    /// The account exports of an organisation folder as `report` loads them (the organisation
+    /// part, `organization/`, is read by its own reader and is not an export).
+    fn account_exports(org: &Path) -> Vec<iam_tighten::model::Export> {
+        iam_tighten::input::load_exports(&[org.to_path_buf()], &LoadOptions::default())
+            .expect("load_exports")
     }
 
     #[test]
@@ -1390,5 +1425,656 @@ mod emulated {
             )),
             "{reason} ({requests} requests)"
         );
+    }
+
+    // --- The organisation part (fetch --organization, --organization-only) -------------------
+
+    fn json_file(dir: &Path, rel: &str) -> serde_json::Value {
+        let path = dir.join(rel);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// `value[list][][key]`, in the order listed.
+    fn listed(value: &serde_json::Value, list: &str, key: &str) -> Vec<String> {
+        value[list]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {list} list in {value}"))
+            .iter()
+            .map(|item| {
+                if key.is_empty() { item } else { &item[key] }
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{list}[].{key} in {value}"))
+                    .to_string()
+            })
+            .collect()
+    }
+
+    /// The ids seed.py made: `seed["accounts"]["dev"]` → "447891582757".
+    fn id(seed: &serde_json::Value, path: &[&str]) -> String {
+        let mut v = seed;
+        for key in path {
+            v = &v[*key];
+        }
+        v.as_str()
+            .unwrap_or_else(|| panic!("{path:?} in {seed}"))
+            .to_string()
+    }
+
+    fn last_part(arn: &str) -> String {
+        arn.rsplit('/').next().unwrap_or(arn).to_string()
+    }
+
+    /// Every file the organisation part must hold for the seed of `seed.py --organization`.
+    fn expected_organization_files(seed: &serde_json::Value) -> Vec<String> {
+        let root = id(seed, &["root"]);
+        let workloads = id(seed, &["ous", "workloads"]);
+        let prod = id(seed, &["ous", "prod"]);
+        let mut files = vec![
+            "describe-organization.json".to_string(),
+            "list-roots.json".into(),
+            "list-accounts.json".into(),
+            "policies/SERVICE_CONTROL_POLICY.json".into(),
+            "policies/RESOURCE_CONTROL_POLICY.json".into(),
+            "sso/list-instances.json".into(),
+        ];
+        for parent in [&root, &workloads, &prod] {
+            files.push(format!("ous/{parent}.json"));
+            files.push(format!("accounts/{parent}.json"));
+        }
+        let policies = [
+            "p-FullAWSAccess".to_string(),
+            "p-RCPFullAWSAccess".into(),
+            id(seed, &["policies", "scp"]),
+            id(seed, &["policies", "rcp"]),
+        ];
+        for p in &policies {
+            files.push(format!("policy/{p}.json"));
+            files.push(format!("targets/{p}.json"));
+        }
+        let instance = last_part(&id(seed, &["instance"]));
+        files.push(format!("sso/{instance}/list-permission-sets.json"));
+        for name in ["admin", "readonly", "developer"] {
+            let ps = last_part(&id(seed, &["permission_sets", name]));
+            for file in [
+                "describe-permission-set.json",
+                "inline-policy.json",
+                "managed-policies.json",
+                "customer-managed-policies.json",
+                "accounts.json",
+            ] {
+                files.push(format!("sso/{instance}/{ps}/{file}"));
+            }
+            if name == "developer" {
+                files.push(format!("sso/{instance}/{ps}/permissions-boundary.json"));
+            }
+        }
+        files.sort();
+        files
+    }
+
+    fn sha256_hex(bytes: &[u8]) -> String {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(bytes))
+    }
+
+    /// The manifest is finished and lists every file of the part (itself aside) with its SHA-256.
+    fn assert_manifest_matches(org: &Path) -> serde_json::Value {
+        let m = read_manifest(org);
+        assert_eq!(m["finished"], true, "{m}");
+        let files = m["files"].as_object().expect("files");
+        let on_disk = tree(org);
+        let listed: Vec<&String> = files.keys().collect();
+        let present: Vec<&String> = on_disk.keys().filter(|k| *k != "manifest.json").collect();
+        assert_eq!(listed, present, "the manifest lists every file");
+        for (rel, hash) in files {
+            assert_eq!(
+                hash.as_str(),
+                Some(sha256_hex(&on_disk[rel]).as_str()),
+                "{rel}"
+            );
+        }
+        m
+    }
+
+    #[test]
+    fn organization_part_is_what_the_aws_cli_prints() {
+        // One item per page on every Organizations and sso-admin list: fetch and the AWS CLI
+        // both have to merge the pages.
+        let Some((em, seed)) = Emulator::start_organization(&["--org-page-size", "1"]) else {
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("org");
+        let run = fetch_command(&em, tmp.path(), &out, 4)
+            .args(["--assume-role", "iam-tighten-read", "--organization"])
+            .output()
+            .expect("run fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        // The management account's legacy-batch job FAILS: incomplete, exit 1; the organisation
+        // part itself is complete.
+        assert_eq!(run.status.code(), Some(1), "stderr: {stderr}");
+        assert!(
+            stderr.contains("fetch: organisation part ") && stderr.contains("0 missing)"),
+            "stderr: {stderr}"
+        );
+        let org = out.join("organization");
+        let files = tree(&org);
+        let mut names: Vec<String> = files
+            .keys()
+            .filter(|k| *k != "manifest.json")
+            .cloned()
+            .collect();
+        names.sort();
+        assert_eq!(names, expected_organization_files(&seed));
+        for (rel, bytes) in &files {
+            let text = String::from_utf8_lossy(bytes);
+            assert!(!text.contains("NextToken"), "{rel} has a NextToken");
+            assert!(!rel.contains("iam-tighten-tmp"), "{rel}");
+        }
+
+        // The structure.
+        let (root, workloads, prod) = (
+            id(&seed, &["root"]),
+            id(&seed, &["ous", "workloads"]),
+            id(&seed, &["ous", "prod"]),
+        );
+        let (dev, shop, closed) = (
+            id(&seed, &["accounts", "dev"]),
+            id(&seed, &["accounts", "shop"]),
+            id(&seed, &["accounts", "closed"]),
+        );
+        let management = id(&seed, &["management"]);
+        assert_eq!(management, ACCOUNT);
+        assert_eq!(
+            json_file(&org, "describe-organization.json")["Organization"]["Id"],
+            id(&seed, &["organization"]).as_str()
+        );
+        assert_eq!(
+            listed(&json_file(&org, "list-roots.json"), "Roots", "Id"),
+            [root.as_str()]
+        );
+        let accounts = json_file(&org, "list-accounts.json");
+        let mut all = listed(&accounts, "Accounts", "Id");
+        all.sort();
+        let mut want = vec![
+            management.clone(),
+            dev.clone(),
+            shop.clone(),
+            closed.clone(),
+        ];
+        want.sort();
+        assert_eq!(all, want, "every page of ListAccounts");
+        let closed_state = accounts["Accounts"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["Id"] == closed.as_str()))
+            .map(|x| x["State"].clone());
+        assert_eq!(closed_state, Some(serde_json::json!("SUSPENDED")));
+        let ous = |parent: &str| {
+            listed(
+                &json_file(&org, &format!("ous/{parent}.json")),
+                "OrganizationalUnits",
+                "Id",
+            )
+        };
+        assert_eq!(ous(&root), [workloads.as_str()]);
+        assert_eq!(ous(&workloads), [prod.as_str()]);
+        assert!(ous(&prod).is_empty());
+        let placed = |parent: &str| {
+            let mut ids = listed(
+                &json_file(&org, &format!("accounts/{parent}.json")),
+                "Accounts",
+                "Id",
+            );
+            ids.sort();
+            ids
+        };
+        assert_eq!(placed(&workloads), [dev.as_str()]);
+        assert_eq!(placed(&prod), [shop.as_str()]);
+        let mut in_root = vec![management.clone(), closed.clone()];
+        in_root.sort();
+        assert_eq!(placed(&root), in_root);
+
+        // The SCP: listed, its document (a JSON string in Content) is the one created, and it
+        // targets the OU it was attached to. Likewise the RCP.
+        for (kind, policy_type, document, target) in [
+            ("scp", "SERVICE_CONTROL_POLICY", "scp_document", &workloads),
+            ("rcp", "RESOURCE_CONTROL_POLICY", "rcp_document", &prod),
+        ] {
+            let policy = id(&seed, &["policies", kind]);
+            let list = listed(
+                &json_file(&org, &format!("policies/{policy_type}.json")),
+                "Policies",
+                "Id",
+            );
+            assert!(list.contains(&policy), "{list:?}");
+            let described = json_file(&org, &format!("policy/{policy}.json"));
+            assert_eq!(described["Policy"]["PolicySummary"]["Type"], policy_type);
+            let content = described["Policy"]["Content"]
+                .as_str()
+                .expect("Content is a JSON string, as the CLI prints it");
+            let parsed: serde_json::Value = serde_json::from_str(content).expect("document");
+            assert_eq!(parsed, seed["policies"][document]);
+            let targets = json_file(&org, &format!("targets/{policy}.json"));
+            assert_eq!(listed(&targets, "Targets", "TargetId"), [target.as_str()]);
+            assert_eq!(targets["Targets"][0]["Type"], "ORGANIZATIONAL_UNIT");
+        }
+
+        // IAM Identity Center.
+        let instance_arn = id(&seed, &["instance"]);
+        let instance = last_part(&instance_arn);
+        assert_eq!(
+            listed(
+                &json_file(&org, "sso/list-instances.json"),
+                "Instances",
+                "InstanceArn"
+            ),
+            [instance_arn.as_str()]
+        );
+        let mut sets = listed(
+            &json_file(&org, &format!("sso/{instance}/list-permission-sets.json")),
+            "PermissionSets",
+            "",
+        );
+        sets.sort();
+        let mut want: Vec<String> = ["admin", "readonly", "developer"]
+            .iter()
+            .map(|n| id(&seed, &["permission_sets", n]))
+            .collect();
+        want.sort();
+        assert_eq!(sets, want, "every page of ListPermissionSets");
+        let ps = |name: &str, file: &str| {
+            let ps = last_part(&id(&seed, &["permission_sets", name]));
+            json_file(&org, &format!("sso/{instance}/{ps}/{file}"))
+        };
+        for (name, managed, provisioned) in [
+            (
+                "admin",
+                Some("AdministratorAccess"),
+                vec![management.as_str(), dev.as_str()],
+            ),
+            (
+                "readonly",
+                Some("ReadOnlyAccess"),
+                vec![dev.as_str(), shop.as_str()],
+            ),
+            ("developer", None, vec![dev.as_str()]),
+        ] {
+            let described = ps(name, "describe-permission-set.json");
+            assert_eq!(described["PermissionSet"]["SessionDuration"], "PT4H");
+            assert_eq!(
+                described["PermissionSet"]["PermissionSetArn"],
+                id(&seed, &["permission_sets", name]).as_str()
+            );
+            let attached = listed(
+                &ps(name, "managed-policies.json"),
+                "AttachedManagedPolicies",
+                "Name",
+            );
+            assert_eq!(attached, managed.into_iter().collect::<Vec<_>>(), "{name}");
+            assert_eq!(
+                listed(&ps(name, "accounts.json"), "AccountIds", ""),
+                provisioned,
+                "{name}: every page of ListAccountsForProvisionedPermissionSet"
+            );
+        }
+        assert_eq!(ps("admin", "inline-policy.json")["InlinePolicy"], "");
+        let inline = ps("developer", "inline-policy.json");
+        let inline: serde_json::Value =
+            serde_json::from_str(inline["InlinePolicy"].as_str().expect("a JSON string"))
+                .expect("document");
+        assert_eq!(inline, seed["dev_inline"]);
+        assert_eq!(
+            ps("developer", "customer-managed-policies.json"),
+            serde_json::json!({"CustomerManagedPolicyReferences": [{"Name": "dev-extra", "Path": "/teams/"}]})
+        );
+        assert_eq!(
+            ps("developer", "permissions-boundary.json"),
+            serde_json::json!({"PermissionsBoundary": {"CustomerManagedPolicyReference": {"Name": "dev-boundary", "Path": "/"}}})
+        );
+
+        // The manifest: finished, in the account manifest's shape, every file hashed.
+        let m = assert_manifest_matches(&org);
+        assert_eq!(m["account_id"], ACCOUNT);
+        assert_eq!(m["partition"], "aws");
+        assert_eq!(m["organization_id"], id(&seed, &["organization"]).as_str());
+        assert_eq!(m["missing"], serde_json::json!({}));
+        assert_eq!(m["notes"], serde_json::json!({}));
+        assert_eq!(m["runs"][0]["outcome"], "finished");
+        let summary = json_file(&out, "fetch-summary.json");
+        assert_eq!(
+            summary["organization"],
+            serde_json::json!({"folder": "organization", "complete": true, "files": names.len(), "missing": 0})
+        );
+        // The accounts were fetched beside it, the closed one skipped.
+        let exports = account_exports(&out);
+        let ids: Vec<&str> = exports.iter().map(|e| e.account_id.as_str()).collect();
+        let mut active = vec![management.as_str(), dev.as_str(), shop.as_str()];
+        active.sort();
+        assert_eq!(ids, active);
+        // The report reads what fetch wrote: the organisation part with its manifest verified,
+        // the permission sets and SCPs in report.json.
+        let org_read = iam_tighten::input::organization::find(std::slice::from_ref(&out))
+            .expect("organisation part reads")
+            .expect("organisation part found");
+        assert_eq!(org_read.permission_sets.len(), 3);
+        let report_out = tmp.path().join("report");
+        let report = StdCommand::new(assert_cmd::cargo::cargo_bin("iam-tighten"))
+            .args(["report"])
+            .arg(&out)
+            .args(["--format", "json", "--out"])
+            .arg(&report_out)
+            .output()
+            .expect("run report");
+        assert!(
+            report.status.success(),
+            "report on the fetched organisation: {}",
+            String::from_utf8_lossy(&report.stderr)
+        );
+        let model = json_file(&report_out, "report.json");
+        assert_eq!(
+            model["organization"]["permission_sets"]
+                .as_array()
+                .map(Vec::len),
+            Some(3),
+            "{}",
+            model["organization"]
+        );
+
+        // Byte for byte what the AWS CLI prints: scripts/export-with-aws-cli.sh --organization
+        // against the same emulator (awscli v1 with CLI v2's timestamp format, in UTC).
+        let script_home = tmp.path().join("script-home");
+        std::fs::create_dir_all(&script_home).expect("mkdir");
+        std::fs::write(
+            script_home.join("aws-config"),
+            "[default]\ncli_timestamp_format = iso8601\n",
+        )
+        .expect("write aws config");
+        let mut script = StdCommand::new("bash");
+        aws_env(&mut script, &script_home);
+        let path = format!(
+            "{}:{}",
+            venv_bin("aws").parent().expect("venv bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let by_cli = tmp.path().join("by-cli");
+        let run = script
+            .env("PATH", path)
+            .env("TZ", "UTC")
+            .env("AWS_ENDPOINT_URL", &em.url)
+            .arg(crate_dir().join("scripts/export-with-aws-cli.sh"))
+            .arg("--organization")
+            .arg(&by_cli)
+            .output()
+            .expect("run the script");
+        let script_err = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(0), "{script_err}");
+        let cli_files = tree(&by_cli.join("organization"));
+        let ours: BTreeMap<&String, &Vec<u8>> = files
+            .iter()
+            .filter(|(k, _)| *k != "manifest.json")
+            .collect();
+        assert_eq!(
+            cli_files.keys().collect::<Vec<_>>(),
+            ours.keys().copied().collect::<Vec<_>>(),
+            "the same files"
+        );
+        for (rel, bytes) in &cli_files {
+            assert_eq!(
+                String::from_utf8_lossy(ours[rel]),
+                String::from_utf8_lossy(bytes),
+                "{rel}"
+            );
+        }
+    }
+
+    #[cfg(unix)]
+    fn inode(path: &Path) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).expect("metadata").ino()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn organization_only_resumes_refreshes_and_does_without_identity_center() {
+        let Some((em, seed)) = Emulator::start_organization(&[]) else {
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("org");
+        let org_only = || {
+            let mut cmd = fetch_command(&em, tmp.path(), &out, 4);
+            cmd.arg("--organization-only");
+            cmd
+        };
+
+        // Only the organisation part: no account export, with the base credentials.
+        let run = org_only().output().expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(0), "{stderr}");
+        let first = stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with(&format!(
+                "fetch: organisation part from account {ACCOUNT} (aws)"
+            )),
+            "{stderr}"
+        );
+        let top: Vec<String> = std::fs::read_dir(&out)
+            .expect("read_dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(top, ["organization"]);
+        let org = out.join("organization");
+        let before = tree(&org);
+        assert_manifest_matches(&org);
+
+        // Resume: deleted and damaged files come back, byte for byte; the others are kept as
+        // they are (not even rewritten: same inode), without asking AWS again.
+        let instance = last_part(&id(&seed, &["instance"]));
+        let developer = last_part(&id(&seed, &["permission_sets", "developer"]));
+        let scp = id(&seed, &["policies", "scp"]);
+        let root = id(&seed, &["root"]);
+        let deleted = [
+            format!("targets/{scp}.json"),
+            format!("policy/{scp}.json"),
+            format!("sso/{instance}/{developer}/permissions-boundary.json"),
+            format!("sso/{instance}/list-permission-sets.json"),
+        ];
+        for rel in &deleted {
+            std::fs::remove_file(org.join(rel)).expect("remove");
+        }
+        let damaged = format!("ous/{root}.json");
+        let bytes = &before[&damaged];
+        std::fs::write(org.join(&damaged), &bytes[..bytes.len() / 2]).expect("truncate");
+        let paged = "list-accounts.json";
+        std::fs::write(
+            org.join(paged),
+            r#"{"Accounts": [], "NextToken": "page-2"}"#,
+        )
+        .expect("write a lone page");
+        let inodes: BTreeMap<String, u64> = before
+            .keys()
+            .filter(|k| *k != "manifest.json")
+            .filter(|k| !deleted.contains(k) && **k != damaged && *k != paged)
+            .map(|k| (k.clone(), inode(&org.join(k))))
+            .collect();
+        let run = org_only().output().expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{damaged}: truncated JSON"))
+                && stderr.contains("list-accounts.json: has a NextToken"),
+            "{stderr}"
+        );
+        let after = tree(&org);
+        assert_eq!(
+            before.keys().collect::<Vec<_>>(),
+            after.keys().collect::<Vec<_>>()
+        );
+        for (rel, bytes) in &before {
+            if rel != "manifest.json" {
+                assert!(bytes == &after[rel], "{rel} differs after the resume");
+            }
+        }
+        for (rel, ino) in &inodes {
+            assert_eq!(inode(&org.join(rel)), *ino, "{rel} was rewritten");
+        }
+        let m = assert_manifest_matches(&org);
+        assert_eq!(m["runs"].as_array().map(Vec::len), Some(2), "{m}");
+
+        // RCPs disabled, then --refresh: no RCP file is left, and the manifest says why.
+        let disabled = StdCommand::new(venv_bin("python"))
+            .args([
+                "-c",
+                "import sys, boto3; o = boto3.client('organizations', endpoint_url=sys.argv[1], \
+                 region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test'); \
+                 o.disable_policy_type(RootId=sys.argv[2], PolicyType='RESOURCE_CONTROL_POLICY')",
+                &em.url,
+                &root,
+            ])
+            .output()
+            .expect("boto3");
+        assert!(
+            disabled.status.success(),
+            "{}",
+            String::from_utf8_lossy(&disabled.stderr)
+        );
+        let run = org_only().arg("--refresh").output().expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(0), "{stderr}");
+        let rcp = id(&seed, &["policies", "rcp"]);
+        for rel in [
+            "policies/RESOURCE_CONTROL_POLICY.json".to_string(),
+            format!("policy/{rcp}.json"),
+            format!("targets/{rcp}.json"),
+            "policy/p-RCPFullAWSAccess.json".into(),
+        ] {
+            assert!(!org.join(&rel).exists(), "{rel} is left");
+        }
+        assert!(org.join(format!("policy/{scp}.json")).is_file());
+        let m = assert_manifest_matches(&org);
+        let note = m["notes"]["policies/RESOURCE_CONTROL_POLICY.json"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            note.contains("RESOURCE_CONTROL_POLICY is not enabled in the root"),
+            "{m}"
+        );
+        assert_eq!(
+            m["runs"].as_array().map(Vec::len),
+            Some(1),
+            "a refresh starts anew"
+        );
+        assert_eq!(m["runs"][0]["refresh"], true);
+
+        // Identity Center refused (server.py denies every sso-admin call): the rest is written,
+        // sso/ is not, the manifest says why, exit 1 — not a failed fetch.
+        em.control("deny/sso-admin/on");
+        let run = org_only().arg("--refresh").output().expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{stderr}");
+        assert!(!org.join("sso").exists(), "{stderr}");
+        assert!(org.join("list-roots.json").is_file());
+        let m = assert_manifest_matches(&org);
+        let reason = m["missing"]["sso/list-instances.json"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            reason.contains("ListInstances: AccessDeniedException"),
+            "{m}"
+        );
+        assert!(
+            stderr.contains("sso/list-instances.json: IAM Identity Center"),
+            "{stderr}"
+        );
+        // Allowed again, a rerun completes it.
+        em.control("deny/sso-admin/off");
+        let run = org_only().output().expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(0), "{stderr}");
+        let m = assert_manifest_matches(&org);
+        assert_eq!(m["missing"], serde_json::json!({}));
+        assert!(
+            org.join(format!(
+                "sso/{instance}/{developer}/permissions-boundary.json"
+            ))
+            .is_file()
+        );
+
+        // Credentials of another organisation (account OTHER manages its own) are refused
+        // before anything is written: the manifest is left as it was.
+        const OTHER: &str = "222222222222";
+        let created = StdCommand::new(venv_bin("python"))
+            .args([
+                "-c",
+                "import sys, boto3; k = dict(endpoint_url=sys.argv[1], region_name='us-east-1'); \
+                 c = boto3.client('sts', aws_access_key_id='test', aws_secret_access_key='test', **k)\
+                 .assume_role(RoleArn='arn:aws:iam::' + sys.argv[2] + ':role/x', \
+                 RoleSessionName='test')['Credentials']; \
+                 boto3.client('organizations', aws_access_key_id=c['AccessKeyId'], \
+                 aws_secret_access_key=c['SecretAccessKey'], aws_session_token=c['SessionToken'], \
+                 **k).create_organization(FeatureSet='ALL')",
+                &em.url,
+                OTHER,
+            ])
+            .output()
+            .expect("boto3");
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+        profile_for(&em, tmp.path(), "other", OTHER);
+        let manifest = std::fs::read_to_string(org.join("manifest.json")).expect("manifest");
+        let run = org_only()
+            .args(["--profile", "other"])
+            .output()
+            .expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "the organisation part of {} (manifest.json), but these credentials see \
+                 organisation o-",
+                id(&seed, &["organization"])
+            )),
+            "{stderr}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(org.join("manifest.json")).ok(),
+            Some(manifest),
+            "the manifest is untouched"
+        );
+
+        // An organisation part that fetch did not write is never changed.
+        let foreign = tmp.path().join("foreign");
+        std::fs::create_dir_all(foreign.join("organization")).expect("mkdir");
+        std::fs::write(foreign.join("organization/list-roots.json"), "{}").expect("write");
+        let run = fetch_command(&em, tmp.path(), &foreign, 4)
+            .arg("--organization-only")
+            .output()
+            .expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("export-with-aws-cli.sh"), "{stderr}");
+        assert_eq!(
+            std::fs::read_to_string(foreign.join("organization/list-roots.json")).ok(),
+            Some("{}".to_string())
+        );
+
+        // --organization alone (without --assume-role) says what to give.
+        let run = fetch_command(&em, tmp.path(), &tmp.path().join("x"), 4)
+            .arg("--organization")
+            .output()
+            .expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.starts_with("error: --organization fetches every account")
+                && stderr.contains("--organization-only"),
+            "{stderr}"
+        );
+        assert!(!tmp.path().join("x").exists());
     }
 }

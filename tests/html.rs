@@ -15,8 +15,8 @@ use iam_tighten::decisions::{Decision, DecisionKind};
 use iam_tighten::model::{InputFile, PrincipalType, Warning};
 use iam_tighten::report::html;
 use iam_tighten::report::model::{
-    CatalogInfo, FindingView, PrincipalRank, PrincipalView, ReasonCount, ServiceRisk, SettingsInfo,
-    Summary, ToolInfo,
+    CatalogInfo, FindingView, IntentionalRuleInfo, PrincipalRank, PrincipalView, ReasonCount,
+    ServiceRisk, SettingsInfo, Summary, ToolInfo,
 };
 use iam_tighten::report::{Limits, ReportModel};
 use sha2::{Digest, Sha256};
@@ -100,6 +100,8 @@ fn finding(
         actionable: true,
         excluded: false,
         exclusion_reason: None,
+        control_effect: None,
+        control_detail: None,
     }
 }
 
@@ -173,6 +175,7 @@ fn principal(hostile: bool, account: &str, i: usize, per_principal: usize) -> Pr
             service_linked: false,
             actionable: true,
             intentional: None,
+            permission_set: None,
             has_last_accessed: !i.is_multiple_of(7),
             as_of: Some(ts("2026-11-20T09:12:00Z")),
             policies: vec![PolicyInfo {
@@ -232,6 +235,7 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel {
             unused_by_sensitivity: p.info.unused_by_sensitivity,
             counts: p.info.counts,
             flags: p.info.flags.clone(),
+            intentional: p.info.intentional.as_ref().map(|m| m.rule.clone()),
         })
         .collect();
     let config_text = format!(
@@ -255,6 +259,20 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel {
             unused_after_days: 90,
             as_of_flag: None,
             config_file: Some(s(hostile, 3, "exclusions.toml")),
+            config_sha256: Some("ab".repeat(32)),
+            key_max_age_days: Some(90),
+            recommendation_folders: Some(1000),
+            command_line: vec![
+                "iam-tighten".into(),
+                "report".into(),
+                s(hostile, 4, "exports/2026-q4"),
+            ],
+            intentional_rules: vec![IntentionalRuleInfo {
+                id: s(hostile, 5, "break_glass_custom"),
+                source: "config",
+                enabled: true,
+                matches: s(hostile, 6, "principal *-breakglass: reviewed quarterly"),
+            }],
         },
         limits,
         accounts: vec![ExportInfo {
@@ -271,6 +289,11 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel {
                 sha256: s(hostile, 1, &"ab".repeat(32)),
                 bytes: 123_456,
             }],
+            manifest: Some(iam_tighten::analysis::ManifestFacts {
+                tool: Some(s(hostile, 5, "iam-tighten fetch 0.1.0")),
+                created: Some(ts("2026-11-20T09:00:00Z")),
+                files_verified: 12,
+            }),
         }],
         warnings: vec![AccountWarning {
             account_id: account.to_string(),
@@ -326,6 +349,7 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel {
         top_findings: top,
         principals,
         exclusions: config.exclusions,
+        organization: None,
         identities: Default::default(),
         decisions: decisions(hostile, account, n),
         decisions_total: n + 2,

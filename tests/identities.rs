@@ -181,7 +181,8 @@ fn evidence_fields_use_the_exports_as_of_not_the_clock() {
         Some("2025-06-01T10:00:00+00:00".into())
     );
     assert!(
-        f.detail.contains("1 of critical and 0 of high sensitivity"),
+        f.detail
+            .contains("Its unused permissions include 1 critical action."),
         "{}",
         f.detail
     );

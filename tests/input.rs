@@ -413,11 +413,27 @@ fn warnings_are_collected_and_sorted() {
 
 #[test]
 fn strict_turns_warnings_into_errors() {
-    let err = load_export(&fixture("warnings"), &LoadOptions { strict: true }).expect_err("strict");
+    let err = load_export(
+        &fixture("warnings"),
+        &LoadOptions {
+            strict: true,
+            ..Default::default()
+        },
+    )
+    .expect_err("strict");
     assert_input(&err, "failed-role.json", "--strict");
     // The credential report is optional: its absence is a warning, never a --strict failure.
     assert!(err.to_string().contains("(and 7 more warnings)"), "{err}");
-    assert!(load_export(&fixture("cli-v1"), &LoadOptions { strict: true }).is_ok());
+    assert!(
+        load_export(
+            &fixture("cli-v1"),
+            &LoadOptions {
+                strict: true,
+                ..Default::default()
+            }
+        )
+        .is_ok()
+    );
 }
 
 // ---- errors ---------------------------------------------------------------------------------
@@ -721,7 +737,14 @@ fn an_unfinished_fetch_is_a_warning() {
     assert_eq!(unfinished.len(), 1, "{:?}", e.warnings);
     assert_eq!(unfinished[0].file.as_deref(), Some("manifest.json"));
     assert!(unfinished[0].message.contains("did not finish"));
-    let err = load_export(&export, &LoadOptions { strict: true }).expect_err("strict");
+    let err = load_export(
+        &export,
+        &LoadOptions {
+            strict: true,
+            ..Default::default()
+        },
+    )
+    .expect_err("strict");
     assert!(err.to_string().contains("fetch_unfinished"), "{err}");
 
     // A finished fetch, an older manifest without `finished`, and an export made with the AWS
@@ -764,4 +787,48 @@ fn a_folder_that_is_both_an_export_and_an_organisation_is_refused() {
     assert_input(&err, "org", "both an export");
     assert!(err.to_string().contains("222222222222"), "{err}");
     report_fails(&[&both], "organisation folder");
+}
+
+/// The timestamp fuzz target's findings (fuzz/artifacts-found/timestamp/) stay fixed: with the
+/// target's own oracles, every reproducer is refused or read consistently.
+#[test]
+fn timestamp_fuzz_findings_stay_fixed() {
+    use iam_tighten::input::parse_timestamp;
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/artifacts-found/timestamp");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_none_or(|x| x != "txt") {
+            continue;
+        }
+        n += 1;
+        let s = std::fs::read_to_string(&path).unwrap();
+        let trimmed = s.trim();
+        let parsed = parse_timestamp(&s);
+        if let Some(t) = parsed {
+            let b = trimmed.as_bytes();
+            assert!(
+                b.len() > 4 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-',
+                "{}: {s:?} accepted as {t:?} without a four-digit year",
+                path.display()
+            );
+            assert_eq!(parse_timestamp(&t.to_rfc3339()), Some(t));
+        }
+        if trimmed.len() > 10 && trimmed.is_char_boundary(10) && trimmed.is_char_boundary(11) {
+            let (date, rest) = trimmed.split_at(10);
+            if rest.starts_with(['T', 't', ' ']) {
+                for sep in ['T', 't', ' '] {
+                    let other = format!("{date}{sep}{}", &rest[1..]);
+                    assert_eq!(
+                        parse_timestamp(&other),
+                        parsed,
+                        "{}: {other:?}",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+    assert!(n >= 8, "the reproducers are gone: {n}");
 }

@@ -18,10 +18,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("policy", &["catalog"]),
     ("analysis", &["catalog", "policy", "input"]),
     ("recommend", &["catalog", "policy", "analysis"]),
-    ("decisions", &["catalog", "analysis", "recommend"]),
+    ("decisions", &["catalog", "policy", "analysis", "recommend"]),
     ("report", &["catalog", "analysis", "recommend", "decisions"]),
     ("diff", &["catalog", "analysis", "report"]),
     ("fetch", &["catalog", "input"]),
+    ("fuzzing", &["catalog", "policy", "input", "analysis"]),
 ];
 
 const FOUNDATIONS: [&str; 4] = ["error", "files", "parallel", "model"];

@@ -191,7 +191,7 @@ fn assert_preserved(old: &Value, new: &Value) {
 
 fn sample() -> (Vec<Export>, Analysis<'static>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
-    let exports = input::load_exports(&[root], &LoadOptions { strict: false }).unwrap();
+    let exports = input::load_exports(&[root], &LoadOptions::default()).unwrap();
     let settings = Settings {
         unused_after_days: 90,
         as_of: None,
@@ -349,6 +349,97 @@ fn sample_data_writes_folders() {
     assert!(s["principals"].as_array().unwrap().len() == an.principals.len());
     // Writing again replaces the folder.
     recommend::write_recommendations(&exports, &an, dir.path()).unwrap();
+}
+
+/// The apply helper travels with the output: `recommendations/apply-recommendation.sh` is the
+/// repository's script, executable, and a dry run of it from the output folder prints exactly
+/// the folder's commands.
+#[test]
+fn the_apply_helper_is_in_the_output_and_runs() {
+    let (exports, an) = sample();
+    let dir = tempfile::tempdir().unwrap();
+    recommend::write_recommendations(&exports, &an, dir.path()).unwrap();
+    let script = dir.path().join("recommendations/apply-recommendation.sh");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    assert_eq!(
+        std::fs::read(&script).unwrap(),
+        std::fs::read(root.join("scripts/apply-recommendation.sh")).unwrap()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&script).unwrap().permissions().mode();
+        assert_eq!(mode & 0o111, 0o111, "not executable: {mode:o}");
+    }
+    let folder = "recommendations/111111111111/role/ExampleCorpQA";
+    let readme = std::fs::read_to_string(dir.path().join(folder).join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!(
+            "OUT/recommendations/apply-recommendation.sh OUT/{folder}"
+        )),
+        "{readme}"
+    );
+    // A dry run needs no AWS CLI only if the script checks for it after printing; give it a
+    // stand-in `aws` on PATH so the test runs anywhere (the dry run never calls it).
+    let bin = tempfile::tempdir().unwrap();
+    let aws = bin.path().join("aws");
+    std::fs::write(&aws, "#!/bin/sh\nexit 97\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new(&script)
+        .arg(folder)
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let commands = std::fs::read_to_string(dir.path().join(folder).join("apply.commands")).unwrap();
+    for line in commands.lines().filter(|l| l.starts_with("aws ")) {
+        assert!(
+            printed.contains(line),
+            "dry run does not print {line}:\n{printed}"
+        );
+    }
+}
+
+/// An intentional principal's README says so first: its folder is not to be applied blindly.
+#[test]
+fn intentional_principals_readme_warns() {
+    let (exports, an) = sample();
+    let dir = tempfile::tempdir().unwrap();
+    recommend::write_recommendations(&exports, &an, dir.path()).unwrap();
+    let bg = std::fs::read_to_string(
+        dir.path()
+            .join("recommendations/111111111111/role/BreakGlassAdmin/README.md"),
+    )
+    .unwrap();
+    let warn = bg
+        .find("Intentional access: do not apply this without its owner")
+        .expect("no warning");
+    assert!(bg.contains("`break_glass`"));
+    assert!(
+        warn < bg.find("## Policies").unwrap(),
+        "the warning is not above the policies"
+    );
+    let qa = std::fs::read_to_string(
+        dir.path()
+            .join("recommendations/111111111111/role/ExampleCorpQA/README.md"),
+    )
+    .unwrap();
+    assert!(!qa.contains("Intentional access"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -200,11 +200,15 @@ fn findings_csv_excerpt_and_counts() {
     let head: Vec<&str> = text.lines().take(120).collect();
     insta::assert_snapshot!("findings_head", head.join("\n"));
     // Every verdict reason appears in the sample, but the one that needs an --as-of earlier
-    // than the data (tests/cmd/report_as_of_before_data.toml shows it on the same sample).
-    for r in iam_tighten::analysis::Reason::ALL
-        .into_iter()
-        .filter(|r| *r != iam_tighten::analysis::Reason::AccessedAfterAsOf)
-    {
+    // than the data (tests/cmd/report_as_of_before_data.toml shows it on the same sample), and
+    // the permission-set one when the sample has no organisation part.
+    let with_org = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("sample-data/2026-q4/organization")
+        .is_dir();
+    for r in iam_tighten::analysis::Reason::ALL.into_iter().filter(|r| {
+        *r != iam_tighten::analysis::Reason::AccessedAfterAsOf
+            && (with_org || *r != iam_tighten::analysis::Reason::PermissionSetIncomplete)
+    }) {
         assert!(
             text.contains(&format!(",{},", r.as_str())),
             "sample lacks {}",
@@ -302,7 +306,9 @@ fn parquet_matches_csv() {
 
 #[test]
 fn every_csv_column_is_documented() {
-    use iam_tighten::report::csv::{PRINCIPALS_HEADER, SERVICES_HEADER, findings_header};
+    use iam_tighten::report::csv::{
+        DECISIONS_HEADER, PRINCIPALS_HEADER, SERVICES_HEADER, findings_header,
+    };
     let doc = fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report-fields.md"),
     )
@@ -311,6 +317,8 @@ fn every_csv_column_is_documented() {
         .iter()
         .chain(&SERVICES_HEADER)
         .chain(&PRINCIPALS_HEADER)
+        .chain(&DECISIONS_HEADER)
+        .chain(&iam_tighten::analysis::schema::ORGANIZATION.map(|c| c.name))
     {
         assert!(
             doc.contains(&format!("`{column}`")),
@@ -446,4 +454,17 @@ fn recommendation_folder_of_example_corp_qa() {
         text.push_str(&format!("===== {name}\n{body}\n"));
     }
     insta::assert_snapshot!("recommendation_example_corp_qa", text);
+}
+
+/// The sensitivity levels are described in docs/methodology.md with the same words the report's
+/// cards use (one source: `Sensitivity::meaning`).
+#[test]
+fn sensitivity_meanings_are_the_methodology_s() {
+    use iam_tighten::analysis::Sensitivity;
+    let doc = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/methodology.md"))
+        .unwrap();
+    for s in Sensitivity::ALL_DESC {
+        let line = format!("- **{}**: {}", s.as_str(), s.meaning());
+        assert!(doc.contains(&line), "docs/methodology.md lacks: {line}");
+    }
 }

@@ -11,6 +11,7 @@ mod identities;
 mod input;
 mod layering;
 mod offline;
+mod organization;
 mod policy;
 mod recommend;
 mod snapshots;

@@ -11,7 +11,7 @@ use super::groups::{self, ActionLists, GrantedAction, ListId, Template, Template
 use super::intentional::IntentionalConfig;
 use super::model::{
     AccountWarning, AsOfSource, BySensitivity, Counts, ExportInfo, GrantedById, LabelId,
-    PolicyInfo, PolicyLabel, PrincipalInfo,
+    ManifestFacts, PolicyInfo, PolicyLabel, PrincipalInfo,
 };
 use super::observability::is_not_observable;
 use super::sensitivity::{self, ActionRisk};
@@ -175,6 +175,11 @@ impl Collector<'_> {
             principals: export.principals.len(),
             has_credential_report: export.credential_report.is_some(),
             files: export.files.clone(),
+            manifest: export.manifest.as_ref().map(|m| ManifestFacts {
+                tool: m.tool.clone(),
+                created: m.created,
+                files_verified: m.files.len(),
+            }),
         });
         // Services AWS reports for some principal of this account: one granted to a principal
         // but absent from its own report was most likely granted after its job ran.
@@ -465,6 +470,7 @@ fn facts(
         service_linked: p.service_linked,
         actionable: !p.service_linked,
         intentional: None,
+        permission_set: None,
         has_last_accessed: la.is_some(),
         as_of: window.end,
         policies,

@@ -98,6 +98,8 @@ pub struct ExclusionRule {
 pub struct Config {
     /// Where it came from (for the report header).
     pub path: Option<PathBuf>,
+    /// SHA-256 of the config file, for the audit trail.
+    pub sha256: Option<String>,
     pub exclusions: Vec<ExclusionRule>,
     /// Intentional-access rules (built-in ones switched off, the organisation's own).
     pub intentional: IntentionalConfig,
@@ -277,8 +279,10 @@ impl Config {
                 policy_glob,
             });
         }
+        use sha2::{Digest, Sha256};
         Ok(Config {
             path: Some(path.to_path_buf()),
+            sha256: Some(format!("{:x}", Sha256::digest(text.as_bytes()))),
             exclusions,
             intentional: intentional(path, raw.intentional)?,
         })

@@ -43,6 +43,7 @@ pub(super) fn decide(c: &Collected<'_>) -> Result<Vec<Finding>> {
                 scoped: v.scoped,
                 conditional: v.conditional,
                 exclusion: None,
+                control: None,
                 rank: 0,
             }
         })

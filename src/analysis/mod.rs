@@ -25,6 +25,7 @@ pub mod intentional;
 pub mod model;
 pub mod named;
 mod observability;
+mod organization;
 mod parquet;
 mod rank;
 mod reason;
@@ -41,7 +42,7 @@ pub use config::{Config, ExclusionId, ExclusionRule};
 pub use groups::{ActionList, ActionLists, GrantedAction, ListId};
 pub use model::{
     AccountWarning, Analysis, AsOfSource, BySensitivity, Counts, ExportInfo, Finding, GrantedById,
-    LabelId, PolicyInfo, PolicyLabel, PrincipalInfo, ServiceSummary,
+    LabelId, ManifestFacts, PolicyInfo, PolicyLabel, PrincipalInfo, ServiceSummary,
 };
 pub use observability::is_not_observable;
 pub use parquet::write_findings_parquet;
@@ -50,7 +51,7 @@ pub use sensitivity::Sensitivity;
 
 use crate::catalog::{ActionId, Catalog};
 use crate::error::{Error, Result};
-use crate::model::{Export, Timestamp};
+use crate::model::{Export, Organization, Timestamp};
 
 /// AWS keeps last-accessed data for (at least) 400 days; a longer window cannot be evidenced.
 pub const MAX_WINDOW_DAYS: u32 = 400;
@@ -85,7 +86,20 @@ pub fn analyze<'c>(
     settings: &Settings,
     config: &Config,
 ) -> Result<Analysis<'c>> {
-    run(exports, catalog, settings, config, None)
+    run(exports, None, catalog, settings, config, None)
+}
+
+/// [`analyze`] with the organisation part the exports came with (`input::organization`): SCPs
+/// and RCPs mark the grants they block or restrict, and IAM Identity Center roles roll up to
+/// their permission sets. With `None` it is exactly [`analyze`].
+pub fn analyze_organization<'c>(
+    exports: &[Export],
+    organization: Option<&Organization>,
+    catalog: &'c Catalog,
+    settings: &Settings,
+    config: &Config,
+) -> Result<Analysis<'c>> {
+    run(exports, organization, catalog, settings, config, None)
 }
 
 /// A verdict chosen by the caller for a principal's action (`None`: keep the data's).
@@ -101,11 +115,12 @@ pub fn analyze_with_verdicts<'c>(
     config: &Config,
     given: GivenVerdict<'_>,
 ) -> Result<Analysis<'c>> {
-    run(exports, catalog, settings, config, Some(given))
+    run(exports, None, catalog, settings, config, Some(given))
 }
 
 fn run<'c>(
     exports: &[Export],
+    org: Option<&Organization>,
     catalog: &'c Catalog,
     settings: &Settings,
     config: &Config,
@@ -127,6 +142,21 @@ fn run<'c>(
     }
     lap(&mut timings, "join_verdicts", clock);
 
+    let mut control_notes = Vec::new();
+    if let Some(org) = org {
+        for w in &org.warnings {
+            c.warnings.push(model::AccountWarning {
+                account_id: org.management_account.clone(),
+                warning: w.clone(),
+            });
+        }
+        let clock = Instant::now();
+        let (split, mut notes) = organization::apply_controls(findings, &mut c, org);
+        findings = organization::roll_up_permission_sets(split, &mut c, org, &mut notes);
+        control_notes = notes;
+        lap(&mut timings, "organization", clock);
+    }
+
     let clock = Instant::now();
     let rule_sets = exclusions::rule_sets(&config.exclusions, &mut c.expander);
     let findings = exclusions::apply(
@@ -141,6 +171,7 @@ fn run<'c>(
     let ranked = rank::rank(
         findings,
         &mut c.principals,
+        &control_notes,
         catalog,
         &c.lists,
         &c.granted_by,
@@ -150,6 +181,7 @@ fn run<'c>(
         named::passrole_partners(&ranked.findings, c.principals.len(), &c.lists, &c.risks);
     lap(&mut timings, "rank", clock);
 
+    let organization = org.map(|o| organization::info(o, &c.principals));
     Ok(Analysis {
         catalog,
         settings,
@@ -167,6 +199,8 @@ fn run<'c>(
         action_lists: c.lists,
         risks: c.risks,
         passrole_partners,
+        organization,
+        control_notes,
         by_principal_service: std::sync::OnceLock::new(),
     })
 }

@@ -39,6 +39,56 @@ pub struct ExportInfo {
     pub principals: usize,
     pub has_credential_report: bool,
     pub files: Vec<InputFile>,
+    /// What `manifest.json` says, when the export has one (exports made with the AWS CLI have
+    /// none).
+    pub manifest: Option<ManifestFacts>,
+}
+
+/// The audit facts of an export's `manifest.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestFacts {
+    /// The tool that wrote the export (`iam-tighten fetch 0.1.0`).
+    pub tool: Option<String>,
+    /// When the export was written.
+    pub created: Option<Timestamp>,
+    /// Files whose SHA-256 the manifest records, every one checked (a mismatch stops the run).
+    pub files_verified: usize,
+}
+
+/// The organisation part's facts, for the report's scope section and report.json.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrganizationInfo {
+    pub id: String,
+    pub management_account: String,
+    pub path: String,
+    /// Accounts the organisation lists.
+    pub accounts: usize,
+    /// `SCP name (targets)` per control policy, sorted.
+    pub control_policies: Vec<ControlPolicyInfo>,
+    /// Permission sets with the accounts they are provisioned to and how many of their roles
+    /// the exports hold.
+    pub permission_sets: Vec<PermissionSetInfo>,
+    pub files: Vec<InputFile>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlPolicyInfo {
+    /// `SCP` or `RCP`.
+    pub kind: &'static str,
+    pub name: String,
+    pub id: String,
+    pub aws_managed: bool,
+    /// Where it is attached, as `root Root`, `OU Sandbox`, `account 111111111111`.
+    pub attached_to: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PermissionSetInfo {
+    pub name: String,
+    pub arn: String,
+    pub accounts: Vec<String>,
+    /// Provisioned accounts whose role the exports hold with last-accessed data.
+    pub accounts_with_data: Vec<String>,
 }
 
 /// A warning with the account it came from.
@@ -217,6 +267,11 @@ pub struct PrincipalInfo {
     /// Set when the principal exists to be powerful (see `intentional.rs`): its unused
     /// permissions rank after every other's, and the review decides to confirm or reduce it.
     pub intentional: Option<IntentionalMatch>,
+    /// For an IAM Identity Center role: the permission set that manages it (the role is then
+    /// not actionable; the permission set is the principal to tighten). For a permission set:
+    /// its ARN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission_set: Option<String>,
     pub has_last_accessed: bool,
     pub as_of: Option<Timestamp>,
     pub policies: Vec<PolicyInfo>,
@@ -266,9 +321,16 @@ pub struct Finding {
     pub conditional: bool,
     /// The exclusion rule that covers it.
     pub exclusion: Option<ExclusionId>,
+    /// The SCP or RCP that blocks or restricts its actions in the principal's account
+    /// (`Analysis::control_note`); only with an organisation part.
+    pub control: Option<ControlId>,
     /// 1 = the first thing to remove.
     pub rank: u32,
 }
+
+/// Index into [`Analysis::control_notes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ControlId(pub u32);
 
 impl Finding {
     /// Points the finding at a new (non-empty) action list.
@@ -310,6 +372,10 @@ pub struct Analysis<'c> {
     pub(crate) risks: Vec<ActionRisk>,
     /// Per principal, the action that makes its iam:PassRole critical (see `named.rs`).
     pub(crate) passrole_partners: Vec<Option<ActionId>>,
+    /// Every distinct SCP/RCP note of a finding (`Finding::control`).
+    pub control_notes: Vec<crate::policy::control::ControlNote>,
+    /// What the organisation part held, when the exports came with one.
+    pub organization: Option<OrganizationInfo>,
     /// (principal, service) → its findings, built on first use (see `explain.rs`).
     pub(crate) by_principal_service:
         std::sync::OnceLock<std::collections::HashMap<(u32, u32), Vec<u32>>>,
@@ -372,6 +438,17 @@ impl Analysis<'_> {
     /// A policy's label (`aws:ReadOnlyAccess`, `group:dev/inline:extra`).
     pub fn label(&self, p: &PolicyInfo) -> &PolicyLabel {
         &self.labels[p.label.0 as usize]
+    }
+
+    /// The SCP or RCP note of a finding.
+    pub fn control_note(&self, f: &Finding) -> Option<&crate::policy::control::ControlNote> {
+        f.control.and_then(|c| self.control_notes.get(c.0 as usize))
+    }
+
+    /// True when an SCP blocks the finding's actions in its principal's account.
+    pub fn blocked(&self, f: &Finding) -> bool {
+        self.control_note(f)
+            .is_some_and(|n| n.effect == crate::policy::control::ControlEffect::Blocked)
     }
 
     /// The exclusion rule of that id.

@@ -6,7 +6,7 @@ use polars::prelude::*;
 use polars_io::parquet::write::{ParquetCompression, ParquetWriter};
 
 use super::model::{Analysis, Finding};
-use super::schema::{FINDINGS, Type, Value, for_each_row};
+use super::schema::{Type, Value, for_each_row};
 use crate::error::{Error, Result};
 
 /// Writes every finding, in rank order, with the same columns as `findings.csv` (timestamps as
@@ -44,8 +44,9 @@ fn findings_frame(
     granted_by: &[String],
     f: &[Finding],
 ) -> PolarsResult<DataFrame> {
-    let mut columns = Vec::with_capacity(FINDINGS.len());
-    for c in &FINDINGS {
+    let schema = super::schema::columns(an);
+    let mut columns = Vec::with_capacity(schema.len());
+    for c in schema {
         let mut cells: Vec<Value<'_>> = Vec::with_capacity(f.len());
         for_each_row(an, f, granted_by, |row| {
             cells.push((c.get)(row));

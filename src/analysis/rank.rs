@@ -9,6 +9,7 @@ use super::reason::Status;
 use super::sensitivity::Sensitivity;
 use super::verdict::ServiceRow;
 use crate::catalog::Catalog;
+use crate::policy::control::{ControlEffect, ControlNote};
 
 /// What ranking adds up besides the principals' own counts.
 pub(super) struct Ranked {
@@ -19,23 +20,37 @@ pub(super) struct Ranked {
     pub by_principal: Vec<Vec<u32>>,
 }
 
+fn is_blocked(f: &Finding, notes: &[ControlNote]) -> bool {
+    f.control
+        .and_then(|c| notes.get(c.0 as usize))
+        .is_some_and(|n| n.effect == ControlEffect::Blocked)
+}
+
 /// The rank order: actionable unused first (sensitivity, broad scope, service, principal,
 /// action), then unused of intentional access (break-glass roles and the like: one decision
-/// each, not a flood of rows), then excluded or not actionable unused, then unknown, then used.
+/// each, not a flood of rows), then unused that an SCP blocks (not effective: removing it is
+/// hygiene, not risk), then excluded or not actionable unused, then unknown, then used.
 /// (principal, first action) is unique — a principal's groups are disjoint — so the order is
 /// total.
 fn key(
     f: &Finding,
     principals: &[PrincipalInfo],
+    notes: &[ControlNote],
     catalog: &Catalog,
 ) -> (u8, u8, bool, u32, u32, u32) {
     let p = &principals[f.principal as usize];
+    let blocked = is_blocked(f, notes);
     let tier = match f.status {
-        Status::Unused if p.actionable && f.exclusion.is_none() && p.intentional.is_none() => 0,
-        Status::Unused if p.actionable && f.exclusion.is_none() => 1,
-        Status::Unused => 2,
-        Status::Unknown => 3,
-        Status::Used => 4,
+        Status::Unused
+            if p.actionable && f.exclusion.is_none() && p.intentional.is_none() && !blocked =>
+        {
+            0
+        }
+        Status::Unused if p.actionable && f.exclusion.is_none() && !blocked => 1,
+        Status::Unused if p.actionable && f.exclusion.is_none() => 2,
+        Status::Unused => 3,
+        Status::Unknown => 4,
+        Status::Used => 5,
     };
     (
         tier,
@@ -51,12 +66,13 @@ fn key(
 pub(super) fn rank(
     mut findings: Vec<Finding>,
     principals: &mut [PrincipalInfo],
+    notes: &[ControlNote],
     catalog: &Catalog,
     lists: &ActionLists,
     granted_by: &[Box<[LabelId]>],
     services: &[ServiceRow],
 ) -> Ranked {
-    findings.sort_unstable_by_key(|f| key(f, principals, catalog));
+    findings.sort_unstable_by_key(|f| key(f, principals, notes, catalog));
     let mut totals = Counts::default();
     let mut by_sens = BySensitivity::default();
     let mut per_service: Vec<BTreeMap<u32, ServiceSummary>> =
@@ -79,7 +95,9 @@ pub(super) fn rank(
             });
         entry.counts.add(f);
         let removable = f.status == Status::Unused && f.exclusion.is_none();
-        if removable && p.actionable {
+        // A grant an SCP blocks is removable but carries no risk: not in scores or the
+        // per-sensitivity counts.
+        if removable && p.actionable && !is_blocked(f, notes) {
             p.unused_by_sensitivity.add_list(list);
             p.score += list
                 .by_sensitivity

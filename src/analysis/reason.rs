@@ -35,10 +35,13 @@ pub enum Reason {
     NotObservable,
     PrincipalTooNew,
     NoLastAccessedData,
+    /// A permission set's action that no provisioned account's role used, while some provisioned
+    /// account's role is missing from the exports or has no last-accessed data.
+    PermissionSetIncomplete,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 9] = [
+    pub const ALL: [Reason; 10] = [
         Reason::AccessedInWindow,
         Reason::ActionNotAccessed,
         Reason::ActionLastAccessedBeforeWindow,
@@ -48,6 +51,7 @@ impl Reason {
         Reason::NotObservable,
         Reason::PrincipalTooNew,
         Reason::NoLastAccessedData,
+        Reason::PermissionSetIncomplete,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +65,7 @@ impl Reason {
             Reason::NotObservable => "not_observable",
             Reason::PrincipalTooNew => "principal_too_new",
             Reason::NoLastAccessedData => "no_last_accessed_data",
+            Reason::PermissionSetIncomplete => "permission_set_incomplete",
         }
     }
 
@@ -74,7 +79,8 @@ impl Reason {
             | Reason::AccessedAfterAsOf
             | Reason::NotObservable
             | Reason::PrincipalTooNew
-            | Reason::NoLastAccessedData => Status::Unknown,
+            | Reason::NoLastAccessedData
+            | Reason::PermissionSetIncomplete => Status::Unknown,
         }
     }
 
@@ -105,6 +111,9 @@ impl Reason {
             }
             Reason::NoLastAccessedData => {
                 "The export has no usable last-accessed file for this principal."
+            }
+            Reason::PermissionSetIncomplete => {
+                "No role of this permission set used it, but the role of some account it is provisioned to is not in the exports or has no last-accessed data, so use there cannot be ruled out."
             }
         }
     }

@@ -133,6 +133,28 @@ pub fn findings_header() -> [&'static str; 28] {
     FINDINGS.map(|c| c.name)
 }
 
+/// Columns only an analysis with an organisation part has (inserted before `principal_arn`):
+/// exports without one keep exactly the columns above.
+pub const ORGANIZATION: [Column; 2] = [
+    col("control_effect", Type::OptStr, |r| {
+        Value::OptStr(r.an.control_note(r.f).map(|n| n.effect.as_str()))
+    }),
+    col("control_detail", Type::OptStr, |r| {
+        Value::OptStr(r.an.control_note(r.f).map(|n| n.detail.as_str()))
+    }),
+];
+
+/// The columns of this analysis's findings files, in order.
+pub fn columns(an: &Analysis<'_>) -> Vec<&'static Column> {
+    let (head, last) = FINDINGS.split_at(FINDINGS.len() - 1);
+    let org: &'static [Column] = if an.organization.is_some() {
+        &ORGANIZATION
+    } else {
+        &[]
+    };
+    head.iter().chain(org).chain(last).collect()
+}
+
 /// Calls `each` with every finding's row, in rank order, with the `granted_by` texts computed
 /// once per distinct list.
 pub fn for_each_row<'a, E>(

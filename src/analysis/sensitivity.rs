@@ -35,6 +35,21 @@ impl Sensitivity {
     }
 
     /// Weight of one unused finding in a principal's score.
+    /// What the level holds, in a few words: the summary cards, the methodology section and
+    /// docs/methodology.md all say this (a test checks the docs), so they cannot disagree.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Sensitivity::Critical => {
+                "privilege escalation: actions that let the principal give itself more access, alone or with iam:PassRole"
+            }
+            Sensitivity::High => {
+                "permissions management, credential exposure, data exfiltration, and iam:PassRole on its own"
+            }
+            Sensitivity::Medium => "other writes: creating, changing or deleting resources",
+            Sensitivity::Low => "reads, lists and tagging",
+        }
+    }
+
     pub fn weight(self) -> u64 {
         match self {
             Sensitivity::Low => 1,

@@ -61,6 +61,7 @@ impl AnalysisConfig {
             },
             load: LoadOptions {
                 strict: args.strict,
+                progress: None,
             },
             catalog: CatalogChoice::load(args.catalog.as_deref())?,
         })

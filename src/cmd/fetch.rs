@@ -5,7 +5,10 @@
 //! network or I/O error (after a lost network the export is unfinished and a rerun resumes it).
 //! A build without the `fetch` feature has no network code and exits 2.
 //! With `--assume-role` (several accounts): 0 every account complete; 1 an account failed or is
-//! incomplete (see `OUT/fetch-summary.json`); 2 nothing could start, or the network was lost.
+//! incomplete (see `OUT/fetch-summary.json`), or (with `--organization`) the organisation part
+//! failed or is incomplete; 2 nothing could start, or the network was lost.
+//! With `--organization-only`: 0 the organisation part is complete; 1 written, but some of it is
+//! missing (listed in `organization/manifest.json`); 2 as above.
 //!
 //! Everything is printed with `fetch::say`, which ignores a closed stderr, and errors are
 //! printed here rather than by `main`: `fetch … 2>&1 | head -3` must neither stop nor crash it.
@@ -45,6 +48,18 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     cfg.backoff.base = Duration::from_millis(args.backoff_ms.max(1));
     cfg.backoff.cap = cfg.backoff.cap.max(cfg.backoff.base);
 
+    if args.organization && args.assume_role.is_none() {
+        say(
+            "error: --organization fetches every account of the organisation, each through \
+             --assume-role ROLE-NAME, and the organisation part beside them\n  to fetch only \
+             the organisation part (OU tree, SCPs, RCPs, IAM Identity Center permission sets) \
+             with these credentials, give --organization-only",
+        );
+        return Ok(ExitCode::from(2));
+    }
+    if args.organization_only {
+        return Ok(organization_only(&cfg));
+    }
     if let Some(role_name) = args.assume_role {
         let accounts = match args.accounts {
             Some(path) => fetch::AccountSource::File(path),
@@ -99,6 +114,45 @@ fn failed(e: &iam_tighten::fetch::FetchError) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// `--organization-only`: exit 0 when the organisation part is complete, 1 when some of it is
+/// missing, 2 when it could not be written.
+#[cfg(feature = "fetch")]
+fn organization_only(cfg: &iam_tighten::fetch::FetchConfig) -> ExitCode {
+    use iam_tighten::fetch::{self, say};
+
+    let org = match fetch::fetch_organization(cfg) {
+        Ok(org) => org,
+        Err(e) => return failed(&e),
+    };
+    say(&format!(
+        "fetch: wrote {}: organisation {} (read in account {}), {} files ({} fetched, {} kept \
+         from an earlier run, {} missing{})",
+        org.dir.display(),
+        org.organization_id,
+        org.account_id,
+        org.files,
+        org.fetched,
+        org.kept,
+        org.missing.len(),
+        if org.removed > 0 {
+            format!(", {} stale files removed", org.removed)
+        } else {
+            String::new()
+        },
+    ));
+    for (what, why) in &org.notes {
+        say(&format!("  note: {what}: {why}"));
+    }
+    if org.missing.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    say("fetch: incomplete organisation part; not fetched (rerun with the same --out to retry):");
+    for (what, why) in &org.missing {
+        say(&format!("  {what}: {why}"));
+    }
+    ExitCode::from(1)
+}
+
 /// `--assume-role` with `--accounts`/`--organization`: exit 0 when every account is complete,
 /// 1 when one failed or is incomplete, 2 when nothing could start or the network was lost.
 #[cfg(feature = "fetch")]
@@ -132,7 +186,19 @@ fn multi_account(multi: &iam_tighten::fetch::MultiConfig) -> ExitCode {
     for (account, why) in &summary.failed {
         say(&format!("  account {account} FAILED: {why}"));
     }
-    if summary.failed.is_empty() && incomplete.is_empty() {
+    match &summary.organization {
+        Some(Ok(org)) => {
+            for (what, why) in &org.notes {
+                say(&format!("  organization: note: {what}: {why}"));
+            }
+            for (what, why) in &org.missing {
+                say(&format!("  organization: {what}: {why}"));
+            }
+        }
+        Some(Err(why)) => say(&format!("  organisation part FAILED: {why}")),
+        None => {}
+    }
+    if summary.complete() {
         ExitCode::SUCCESS
     } else {
         say(

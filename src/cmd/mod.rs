@@ -8,6 +8,7 @@ pub mod config;
 pub mod diff;
 pub mod expand;
 pub mod fetch;
+pub mod progress;
 pub mod report;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use iam_tighten::analysis::{self, identities::identity_findings};
 use iam_tighten::input;
+use iam_tighten::model::grouped;
 use iam_tighten::report::{self, Limits, ReportModel};
 
 use super::config::ReportConfig;
@@ -27,14 +28,29 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     prepare_out(&args.out, &args.exports, &report::OUTPUT_NAMES)?;
     let a = &args.analysis;
     let timings = std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some();
+    let line = super::progress::Stages::new("report");
     let clock = std::time::Instant::now();
-    let exports = input::load_exports(&args.exports, &a.load)?;
+    let progress = std::sync::Arc::new(input::LoadProgress::default());
+    let load_opts = input::LoadOptions {
+        progress: Some(progress.clone()),
+        ..a.load.clone()
+    };
+    let exports = line.loading(&progress, || input::load_exports(&args.exports, &load_opts))?;
+    let organization = input::organization::find(&args.exports)?;
     let load = clock.elapsed();
-    let analysis = analysis::analyze(&exports, a.catalog.get(), &a.settings, &a.exclusions)?;
+    line.stage("analysing");
+    let analysis = analysis::analyze_organization(
+        &exports,
+        organization.as_ref(),
+        a.catalog.get(),
+        &a.settings,
+        &a.exclusions,
+    )?;
     let mut stages: Vec<(&'static str, std::time::Duration)> = Vec::new();
     let clock = std::time::Instant::now();
     let identities = identity_findings(&exports, &analysis, &args.identities);
     stages.push(("identities", clock.elapsed()));
+    line.stage("planning recommendations");
     let clock = std::time::Instant::now();
     let planned = iam_tighten::recommend::plan_all(&exports, &analysis, args.folders);
     stages.push(("recommendations_plan", clock.elapsed()));
@@ -49,10 +65,16 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         identities,
         Some(recs),
         &decisions,
+        &report::model::RunInfo {
+            key_max_age_days: Some(args.identities.key_max_age_days),
+            recommendation_folders: args.folders,
+            command_line: report::model::RunInfo::command_line(std::env::args()),
+        },
         Limits::default(),
     );
     stages.push(("model", clock.elapsed()));
 
+    line.stage("writing the outputs");
     let formats = &args.formats;
     // The recommendation folders and the report files are independent: written at the same time.
     let clock = std::time::Instant::now();
@@ -70,6 +92,7 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         report.map(|(w, t)| (w, t, recs))
     })?;
     let recs_written = recs_written?;
+    line.finish();
     if timings {
         eprintln!("timing load {} ms", load.as_millis());
         for (stage, t) in analysis.timings.iter().chain(&stages) {
@@ -90,13 +113,15 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         .filter(|r| r.path.is_some())
         .count();
     eprintln!(
-        "wrote {} ({n} principals)",
-        args.out.join(iam_tighten::recommend::DIR).display()
+        "wrote {} ({} principals)",
+        args.out.join(iam_tighten::recommend::DIR).display(),
+        grouped(n as u64)
     );
     if recs.folders_omitted > 0 {
         eprintln!(
             "iam-tighten: {} more principals have a recommendation (in summary.json and the report) without a folder: only the {} with the highest score get one; use --recommendations all (or a larger number) for every folder",
-            recs.folders_omitted, recs.folders_written
+            grouped(recs.folders_omitted as u64),
+            grouped(recs.folders_written as u64)
         );
     }
 
@@ -104,22 +129,31 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     let s = &analysis.unused_by_sensitivity;
     eprintln!(
         "iam-tighten: {} principals in {} account(s): {} granted, {} used, {} unused, {} unknown, {} excluded",
-        analysis.principals.len(),
-        analysis.exports.len(),
-        t.granted,
-        t.used,
-        t.unused,
-        t.unknown,
-        t.excluded
+        grouped(analysis.principals.len() as u64),
+        grouped(analysis.exports.len() as u64),
+        grouped(t.granted),
+        grouped(t.used),
+        grouped(t.unused),
+        grouped(t.unknown),
+        grouped(t.excluded)
     );
     eprintln!(
         "iam-tighten: unused by sensitivity: critical {}, high {}, medium {}, low {}",
-        s.critical, s.high, s.medium, s.low
+        grouped(s.critical),
+        grouped(s.high),
+        grouped(s.medium),
+        grouped(s.low)
+    );
+    let to_make = decisions.to_make().count();
+    eprintln!(
+        "iam-tighten: {} decision(s) to make and {} intentional access to confirm (decisions.csv)",
+        grouped(to_make as u64),
+        grouped((decisions.list.len() - to_make) as u64)
     );
     if !analysis.warnings.is_empty() {
         eprintln!(
             "iam-tighten: {} warning(s); see the report's Warnings section",
-            analysis.warnings.len()
+            grouped(analysis.warnings.len() as u64)
         );
     }
     for p in &written {
@@ -129,8 +163,8 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     if !ids.findings.is_empty() || !ids.checks_not_possible.is_empty() {
         eprintln!(
             "iam-tighten: {} identity/credential finding(s); {} check(s) not possible",
-            ids.findings.len(),
-            ids.checks_not_possible.len()
+            grouped(ids.findings.len() as u64),
+            grouped(ids.checks_not_possible.len() as u64)
         );
     }
     if let Some(level) = args.fail_on {
@@ -138,7 +172,9 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         let m = ids.count_at_or_above(level);
         if n + m as u64 > 0 {
             eprintln!(
-                "iam-tighten: {n} unused permission(s) and {m} identity finding(s) at or above {} (--fail-on)",
+                "iam-tighten: {} unused permission(s) and {} identity finding(s) at or above {} (--fail-on)",
+                grouped(n),
+                grouped(m as u64),
                 level.as_str()
             );
             return Ok(ExitCode::from(1));

@@ -187,13 +187,17 @@ pub fn decide(
 
 /// `confirm_intentional` for a principal an intentional-access rule matched.
 fn confirm_intentional(an: &Analysis<'_>, p: &PrincipalInfo) -> Option<Decision> {
+    // An Identity Center role is confirmed through its permission set, once.
+    if p.kind == crate::model::PrincipalType::Role && p.permission_set.is_some() {
+        return None;
+    }
     let m = p.intentional.clone()?;
     let s = p.unused_by_sensitivity;
     let evidence = format!(
         "{} unused permissions ({} critical, {} high) in the {}-day window; {}. Confirm it with an exclusion that has an owner, a reason and an expiry, or reduce it.",
-        p.counts.unused,
-        s.critical,
-        s.high,
+        crate::model::grouped(p.counts.unused),
+        crate::model::grouped(s.critical),
+        crate::model::grouped(s.high),
         an.settings.unused_after_days,
         used_evidence(an, p)
     );
@@ -210,7 +214,9 @@ fn confirm_intentional(an: &Analysis<'_>, p: &PrincipalInfo) -> Option<Decision>
         subject: String::new(),
         title: format!(
             "Confirm {} {} as intentional access ({}), or reduce it",
-            p.kind, p.name, m.rule
+            p.kind.noun(),
+            p.name,
+            m.rule
         ),
         removes: BySensitivity::default(),
         risky_actions: Vec::new(),

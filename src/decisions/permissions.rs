@@ -126,7 +126,7 @@ fn kind_text(k: PolicyKind) -> &'static str {
 
 /// The decision kind of a policy change, and its sentence.
 fn kind_and_title(plan: &PrincipalPlan, pp: &PolicyPlan) -> (DecisionKind, String) {
-    let who = format!("{} {}", plan.kind, plan.name);
+    let who = format!("{} {}", plan.kind.noun(), plan.name);
     let name = &pp.policy.name;
     let what = kind_text(pp.policy.kind);
     match &pp.apply {

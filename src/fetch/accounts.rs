@@ -8,7 +8,10 @@
 //! `AssumeRoleProvider`, renewed before it expires), so every last-accessed job is generated and
 //! read by the same session. An account that fails (AssumeRole refused, a permission missing in
 //! the account) is reported and the others go on; `OUT/fetch-summary.json` lists the accounts
-//! done and failed. Credentials are never written.
+//! done and failed. With `--organization`, the organisation part (`OUT/organization/`: the OU
+//! tree, SCPs, RCPs, Identity Center permission sets) is written first, with the base
+//! credentials (`organization/`); if it fails the accounts still go on. Credentials are never
+//! written.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::error::{FetchError, Result};
+use super::organization::{self, OrgSummary};
 use super::progress::{Console, say};
 use super::retry::{Retrier, Severity};
 use super::store::{self, SUMMARY_FILE};
@@ -53,6 +57,21 @@ pub struct AccountsSummary {
     /// Accounts of the organisation left out because they are not ACTIVE: id → state
     /// (`SUSPENDED`, `PENDING_CLOSURE`).
     pub skipped: BTreeMap<String, String>,
+    /// With `--organization`: the organisation part, or why it failed.
+    pub organization: Option<std::result::Result<OrgSummary, String>>,
+}
+
+impl AccountsSummary {
+    /// Every account complete, and the organisation part (when asked for) too.
+    pub fn complete(&self) -> bool {
+        self.failed.is_empty()
+            && self.done.iter().all(|d| d.missing.is_empty())
+            && match &self.organization {
+                None => true,
+                Some(Ok(org)) => org.missing.is_empty(),
+                Some(Err(_)) => false,
+            }
+    }
 }
 
 /// Reads an `--accounts` file: one 12-digit account id per line (surrounding spaces allowed),
@@ -107,6 +126,9 @@ pub fn fetch_accounts(m: &MultiConfig) -> Result<AccountsSummary> {
         )));
     }
     store::check_organisation_out(&m.fetch.out, m.fetch.allow_non_empty)?;
+    if let AccountSource::Organization = m.accounts {
+        organization::check(&m.fetch.out)?;
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -133,6 +155,7 @@ async fn run(m: &MultiConfig, listed: Option<Vec<String>>) -> Result<AccountsSum
         done: Vec::new(),
         failed: BTreeMap::new(),
         skipped: BTreeMap::new(),
+        organization: None,
     };
     let accounts = match listed {
         Some(accounts) => accounts,
@@ -145,6 +168,34 @@ async fn run(m: &MultiConfig, listed: Option<Vec<String>>) -> Result<AccountsSum
                 ));
             }
             summary.skipped = skipped;
+            // The organisation part, with the base credentials, before any role is assumed.
+            let org = organization::fetch(cfg, &base.sdk, &who, &ctx).await;
+            match org {
+                Ok(org) => {
+                    say(&format!(
+                        "fetch: organisation part {}: {} files ({} fetched, {} kept, {} missing)",
+                        org.dir.display(),
+                        org.files,
+                        org.fetched,
+                        org.kept,
+                        org.missing.len()
+                    ));
+                    summary.organization = Some(Ok(org));
+                }
+                Err(e) if e.stops_everything() => {
+                    summary.organization = Some(Err(e.to_string()));
+                    write_summary(m, &summary)?;
+                    return Err(e);
+                }
+                Err(e) => {
+                    let reason = e.to_string();
+                    say(&format!(
+                        "fetch: organisation part FAILED (the accounts go on): {reason}"
+                    ));
+                    summary.organization = Some(Err(reason));
+                }
+            }
+            write_summary(m, &summary)?;
             active
         }
     };
@@ -351,6 +402,21 @@ struct SummaryFile<'a> {
     failed: &'a BTreeMap<String, String>,
     /// Accounts of the organisation that are not ACTIVE, with their state.
     skipped: &'a BTreeMap<String, String>,
+    /// With `--organization`: the organisation part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    organization: Option<OrganizationPart>,
+}
+
+#[derive(Serialize)]
+struct OrganizationPart {
+    folder: &'static str,
+    complete: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    missing: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failed: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -391,6 +457,22 @@ fn write_summary(m: &MultiConfig, s: &AccountsSummary) -> Result<()> {
             .collect(),
         failed: &s.failed,
         skipped: &s.skipped,
+        organization: s.organization.as_ref().map(|org| match org {
+            Ok(org) => OrganizationPart {
+                folder: organization::DIR,
+                complete: org.missing.is_empty(),
+                files: Some(org.files),
+                missing: Some(org.missing.len()),
+                failed: None,
+            },
+            Err(why) => OrganizationPart {
+                folder: organization::DIR,
+                complete: false,
+                files: None,
+                missing: None,
+                failed: Some(why.clone()),
+            },
+        }),
     };
     let mut bytes = serde_json::to_vec_pretty(&file)
         .map_err(|e| FetchError::Aws(format!("cannot serialize the summary: {e}")))?;

@@ -49,19 +49,19 @@ pub fn to_cli_bytes(value: &Value) -> Vec<u8> {
 }
 
 /// An object under construction, keys in insertion (= model) order.
-struct Obj(Map<String, Value>);
+pub(super) struct Obj(Map<String, Value>);
 
 impl Obj {
-    fn new() -> Obj {
+    pub(super) fn new() -> Obj {
         Obj(Map::new())
     }
-    fn put(mut self, key: &str, value: Option<Value>) -> Obj {
+    pub(super) fn put(mut self, key: &str, value: Option<Value>) -> Obj {
         if let Some(v) = value {
             self.0.insert(key.to_string(), v);
         }
         self
     }
-    fn s(self, key: &str, value: Option<&str>) -> Obj {
+    pub(super) fn s(self, key: &str, value: Option<&str>) -> Obj {
         self.put(key, value.map(|v| Value::String(v.to_string())))
     }
     fn ts(self, key: &str, value: Option<&DateTime>) -> Obj {
@@ -70,19 +70,19 @@ impl Obj {
     fn int(self, key: &str, value: Option<i32>) -> Obj {
         self.put(key, value.map(Value::from))
     }
-    fn bool(self, key: &str, value: bool) -> Obj {
+    pub(super) fn bool(self, key: &str, value: bool) -> Obj {
         self.put(key, Some(Value::Bool(value)))
     }
     fn doc(self, key: &str, value: Option<&str>) -> Obj {
         self.put(key, value.map(policy_document))
     }
-    fn list<T>(self, key: &str, value: Option<&[T]>, f: impl Fn(&T) -> Value) -> Obj {
+    pub(super) fn list<T>(self, key: &str, value: Option<&[T]>, f: impl Fn(&T) -> Value) -> Obj {
         self.put(
             key,
             value.map(|items| Value::Array(items.iter().map(f).collect())),
         )
     }
-    fn done(self) -> Value {
+    pub(super) fn done(self) -> Value {
         Value::Object(self.0)
     }
 }

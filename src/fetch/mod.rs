@@ -23,12 +23,16 @@
 //! 5. `manifest.json` again, last: `"finished": true`, SHA-256 of every file, `missing`, the
 //!    runs (start and end of the first run and of each resume), and `created` from the data.
 //!
+//! With `--organization` (and `--organization-only`) the organisation part is written too:
+//! `organization/`.
+//!
 //! Credentials are never written: the export holds only what IAM returned about the account.
 
 mod accounts;
 mod cli_json;
 mod client;
 mod error;
+mod organization;
 mod progress;
 mod retry;
 mod store;
@@ -48,6 +52,7 @@ pub use accounts::{
     AccountSource, AccountsSummary, MultiConfig, fetch_accounts, read_accounts_file,
 };
 pub use error::{FetchError, Result};
+pub use organization::{OrgSummary, fetch_organization};
 pub use progress::say;
 pub use retry::Backoff;
 pub use store::{CreatedFrom, Kind, SUMMARY_FILE};

@@ -28,7 +28,7 @@ use crate::input::{AUTHORIZATION_DETAILS, CREDENTIAL_REPORT, LAST_ACCESSED_DIR, 
 use crate::model::Timestamp;
 
 /// Our temporary files start with this (hidden, so readers skip them; removed on the next run).
-const TEMP_PREFIX: &str = ".iam-tighten-tmp.";
+pub(super) const TEMP_PREFIX: &str = ".iam-tighten-tmp.";
 /// What a manifest's `tool` starts with when `iam-tighten fetch` wrote it.
 const TOOL_PREFIX: &str = "iam-tighten ";
 /// The multi-account summary at the top of an organisation folder.
@@ -312,7 +312,9 @@ pub fn check_organisation_out(root: &Path, allow_non_empty: bool) -> Result<()> 
     }
     let other = entries.iter().find(|name| {
         let is_account_dir = is_account_id(name) && root.join(name.as_str()).is_dir();
-        !(is_account_dir || name.as_str() == SUMMARY_FILE)
+        let is_organization_part =
+            name.as_str() == super::organization::DIR && root.join(name.as_str()).is_dir();
+        !(is_account_dir || is_organization_part || name.as_str() == SUMMARY_FILE)
     });
     if let Some(other) = other
         && !allow_non_empty
@@ -353,11 +355,15 @@ fn visible_entries(root: &Path) -> Result<Option<Vec<String>>> {
     Ok(Some(names))
 }
 
-/// The first sub-folder that is an export (or the summary of a multi-account fetch): `root` is
-/// an organisation folder then.
+/// The first sub-folder that is an export (or the summary of a multi-account fetch, or the
+/// organisation part): `root` is an organisation folder then.
 fn organisation_member(root: &Path, entries: &[String]) -> Option<String> {
     if entries.iter().any(|n| n == SUMMARY_FILE) {
         return Some(SUMMARY_FILE.to_string());
+    }
+    let part = super::organization::DIR;
+    if entries.iter().any(|n| n == part) && root.join(part).join(MANIFEST).is_file() {
+        return Some(part.to_string());
     }
     entries
         .iter()
@@ -501,6 +507,12 @@ fn now() -> String {
 pub struct ManifestFile {
     pub account_id: String,
     pub partition: String,
+    /// The organisation part only (`organization/manifest.json`): the organisation's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
+    /// The organisation part only: the region IAM Identity Center was asked in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// False while a fetch runs, and after one was interrupted or stopped.
     #[serde(default = "yes")]
     pub finished: bool,
@@ -517,6 +529,10 @@ pub struct ManifestFile {
     pub files: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing: Option<BTreeMap<String, String>>,
+    /// The organisation part only: files absent on purpose, with why (a policy type not
+    /// enabled, no Identity Center instance), unlike `missing` (could not be fetched).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<BTreeMap<String, String>>,
 }
 
 /// Manifests written before `finished` existed were only written at the end of a fetch.
@@ -525,13 +541,13 @@ fn yes() -> bool {
 }
 
 /// Our manifest in `path`, or `None` when it is not one `iam-tighten fetch` wrote.
-fn read_manifest(path: &Path) -> Option<ManifestFile> {
+pub(super) fn read_manifest(path: &Path) -> Option<ManifestFile> {
     let bytes = fs::read(path).ok()?;
     let m: ManifestFile = serde_json::from_slice(&bytes).ok()?;
     (m.tool.starts_with(TOOL_PREFIX) && is_account_id(&m.account_id)).then_some(m)
 }
 
-fn tool() -> String {
+pub(super) fn tool() -> String {
     format!("{TOOL_PREFIX}{}", crate::VERSION)
 }
 
@@ -554,6 +570,9 @@ pub fn write_unfinished_manifest(
         runs: runs.to_vec(),
         files: None,
         missing: None,
+        organization_id: None,
+        region: None,
+        notes: None,
     };
     layout.write(&layout.manifest(), &manifest_bytes(&manifest)?)
 }
@@ -595,12 +614,15 @@ pub fn write_manifest(
         runs: runs.to_vec(),
         files: Some(files),
         missing: Some(missing.clone()),
+        organization_id: None,
+        region: None,
+        notes: None,
     };
     layout.write(&layout.manifest(), &manifest_bytes(&manifest)?)?;
     Ok((created, from))
 }
 
-fn manifest_bytes(manifest: &ManifestFile) -> Result<Vec<u8>> {
+pub(super) fn manifest_bytes(manifest: &ManifestFile) -> Result<Vec<u8>> {
     let mut bytes = serde_json::to_vec_pretty(manifest)
         .map_err(|e| FetchError::Setup(format!("cannot serialize the manifest: {e}")))?;
     bytes.push(b'\n');

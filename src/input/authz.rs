@@ -116,7 +116,7 @@ struct PolicyVersion {
 
 /// What the authorization details hold, in model types.
 #[derive(Debug)]
-pub(super) struct Details {
+pub(crate) struct Details {
     /// Sorted by (kind, name).
     pub principals: Vec<Principal>,
     pub policies: BTreeMap<String, ManagedPolicy>,
@@ -155,7 +155,7 @@ impl<'a> Arn<'a> {
     }
 }
 
-pub(super) fn parse(path: &Path, text: &str, warnings: &mut Warnings) -> Result<Details> {
+pub(crate) fn parse(path: &Path, text: &str, warnings: &mut Warnings) -> Result<Details> {
     let gaad: Gaad = parse_json(path, text)?;
     if gaad.user_detail_list.is_none()
         && gaad.group_detail_list.is_none()
@@ -219,7 +219,7 @@ pub(super) fn parse(path: &Path, text: &str, warnings: &mut Warnings) -> Result<
                 let key = match kind {
                     PrincipalType::Role => "RoleName",
                     PrincipalType::User => "UserName",
-                    PrincipalType::Group => "GroupName",
+                    PrincipalType::Group | PrincipalType::PermissionSet => "GroupName",
                 };
                 warnings.push(
                     "name_not_iam",
@@ -374,7 +374,9 @@ fn principal(
     let (name, id, policy_list) = match kind {
         PrincipalType::Role => (d.role_name, d.role_id, d.role_policy_list),
         PrincipalType::User => (d.user_name, d.user_id, d.user_policy_list),
-        PrincipalType::Group => (d.group_name, d.group_id, d.group_policy_list),
+        PrincipalType::Group | PrincipalType::PermissionSet => {
+            (d.group_name, d.group_id, d.group_policy_list)
+        }
     };
     let name = name.unwrap_or_else(|| parsed.name().to_string());
     let path_str = d.path.unwrap_or_else(|| "/".to_string());

@@ -55,7 +55,7 @@ pub(super) fn load(
 }
 
 /// Parses the CSV text. Locations in errors read `line 3, column mfa_active`.
-pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<CredentialReportRow>> {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<Vec<CredentialReportRow>> {
     if text.trim().is_empty() {
         return Err(Error::parse(
             path,

@@ -21,7 +21,7 @@ use crate::model::{
     default,
     expecting = "the JSON object printed by `aws iam get-service-last-accessed-details`"
 )]
-struct Report {
+pub(crate) struct Report {
     job_status: Option<String>,
     job_type: Option<String>,
     job_creation_date: Option<Time>,
@@ -156,7 +156,7 @@ fn warn_unexpected(warnings: &mut Warnings, rel: &str, why: &str) {
 }
 
 /// The model's report when the job completed and all pages are present; else a warning.
-fn complete(
+pub(crate) fn complete(
     path: &Path,
     rel: &str,
     r: Report,

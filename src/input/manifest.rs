@@ -28,7 +28,7 @@ struct ManifestFile {
 }
 
 /// The manifest, and whether it says the fetch finished (`"finished": false` → `false`).
-pub(super) fn parse(path: &Path, text: &str) -> Result<(Manifest, bool)> {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<(Manifest, bool)> {
     let m: ManifestFile = parse_json(path, text)?;
     if let Some(id) = &m.account_id
         && !(id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()))

@@ -14,10 +14,11 @@
 //!
 //! [`model`]: crate::model
 
-mod authz;
-mod credential_report;
-mod last_accessed;
-mod manifest;
+pub(crate) mod authz;
+pub(crate) mod credential_report;
+pub(crate) mod last_accessed;
+pub(crate) mod manifest;
+pub mod organization;
 mod policy_file;
 mod time;
 
@@ -46,6 +47,15 @@ pub const MANIFEST: &str = "manifest.json";
 pub struct LoadOptions {
     /// Turn every input warning into an [`Error::Input`].
     pub strict: bool,
+    /// Counts export folders found and loaded, for a progress line.
+    pub progress: Option<std::sync::Arc<LoadProgress>>,
+}
+
+/// How far [`load_exports`] is: folders found, folders loaded.
+#[derive(Debug, Default)]
+pub struct LoadProgress {
+    pub total: std::sync::atomic::AtomicUsize,
+    pub done: std::sync::atomic::AtomicUsize,
 }
 
 /// Loads every export named by `paths`: export folders, or organisation folders whose
@@ -58,10 +68,23 @@ pub fn load_exports(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Export>
     }
     // Export folders are independent: loaded in parallel. Results keep the folders' order, so
     // the first error reported is the same as when loading one by one.
-    let mut exports =
-        crate::parallel::map_indexed(folders.len(), || (), |(), i| load_export(&folders[i], opts))
-            .into_iter()
-            .collect::<Result<Vec<_>>>()?;
+    use std::sync::atomic::Ordering::Relaxed;
+    if let Some(p) = &opts.progress {
+        p.total.store(folders.len(), Relaxed);
+    }
+    let mut exports = crate::parallel::map_indexed(
+        folders.len(),
+        || (),
+        |(), i| {
+            let export = load_export(&folders[i], opts);
+            if let Some(p) = &opts.progress {
+                p.done.fetch_add(1, Relaxed);
+            }
+            export
+        },
+    )
+    .into_iter()
+    .collect::<Result<Vec<_>>>()?;
     exports.sort_by(|a, b| (&a.account_id, &a.root).cmp(&(&b.account_id, &b.root)));
     for pair in exports.windows(2) {
         if let [a, b] = pair
@@ -222,9 +245,45 @@ fn export_folders(path: &Path) -> Result<Vec<PathBuf>> {
         // An export without authorization details is reported by `load_export`.
         return Ok(vec![path.to_path_buf()]);
     }
+    let entries = sorted_entries(path)?;
+    // A folder of organisations (one per quarter, say): name them rather than call the first
+    // an incomplete export.
+    let mut orgs = Vec::new();
+    let is_org_part = |e: &Path| {
+        e.file_name()
+            .is_some_and(|n| n == organization::ORGANIZATION_DIR)
+    };
+    for entry in &entries {
+        if entry.is_dir()
+            && !is_org_part(entry)
+            && !entry.join(AUTHORIZATION_DETAILS).exists()
+            && sorted_entries(entry)?
+                .iter()
+                .any(|e| e.is_dir() && e.join(AUTHORIZATION_DETAILS).exists())
+        {
+            orgs.push(entry.clone());
+        }
+    }
+    if !orgs.is_empty() {
+        let names: Vec<String> = orgs.iter().map(|o| o.display().to_string()).collect();
+        let shown = if names.len() > 6 {
+            format!("{}, … ({} in all)", names[..6].join(", "), names.len())
+        } else {
+            names.join(", ")
+        };
+        return Err(Error::Input {
+            path: path.to_path_buf(),
+            message: format!(
+                "a folder of organisation folders ({shown}), not an export or an organisation: \
+                 give `report` one of them (`iam-tighten report {}`), or give `diff` two \
+                 (`iam-tighten diff OLD NEW`)",
+                names[names.len() - 1]
+            ),
+        });
+    }
     let mut found = Vec::new();
-    for entry in sorted_entries(path)? {
-        if !entry.is_dir() {
+    for entry in entries {
+        if !entry.is_dir() || is_org_part(&entry) {
             continue;
         }
         if entry.join(AUTHORIZATION_DETAILS).exists() {
@@ -296,7 +355,7 @@ fn has_extension(path: &Path, ext: &str) -> bool {
 }
 
 /// Account id and partition: the manifest's when present, else the one the ARNs agree on.
-fn account(
+pub(crate) fn account(
     root: &Path,
     manifest: Option<&Manifest>,
     details: &authz::Details,
@@ -418,7 +477,7 @@ impl Files {
 
 /// Warnings of one export, in the order found; sorted at the end.
 #[derive(Default)]
-struct Warnings(Vec<Warning>);
+pub(crate) struct Warnings(Vec<Warning>);
 
 impl Warnings {
     fn push(&mut self, code: &str, file: Option<&str>, json_path: Option<String>, message: String) {
@@ -439,7 +498,7 @@ impl Warnings {
 
 /// Parses a whole JSON file into `T`; errors carry the JSON path where deserialization stopped
 /// and serde_json's line and column.
-fn parse_json<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+pub(crate) fn parse_json<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
     if text.trim().is_empty() {
         return Err(Error::parse(path, "$", "empty file: expected JSON"));
     }

@@ -11,10 +11,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub mod document;
+pub mod organization;
 
 pub use document::{
     ActionClause, DocumentError, Effect, PolicyDocument, ResourceClause, Statement,
 };
+pub use organization::{Organization, permission_set_of_role};
 
 /// A point in time, always UTC.
 pub type Timestamp = DateTime<Utc>;
@@ -37,6 +39,38 @@ pub fn rfc3339(t: Timestamp) -> String {
 
 /// Whole days from `earlier` to `later` (negative when `earlier` is the later one). Cannot
 /// overflow: any two representable times are less than 2^63 milliseconds apart.
+/// `"12345"` → `"12,345"` (ASCII digits only).
+pub fn thousands(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `12345` → `12,345`: counts in sentences written for people.
+pub fn grouped(n: u64) -> String {
+    thousands(&n.to_string())
+}
+
+/// "3 critical actions and 1 high-sensitivity action": the non-zero counts, each with its
+/// singular or plural noun, joined with commas and a final "and".
+pub fn count_phrase(parts: &[(u64, &str, &str)]) -> String {
+    let words: Vec<String> = parts
+        .iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, one, many)| format!("{n} {}", if *n == 1 { one } else { many }))
+        .collect();
+    match words.as_slice() {
+        [] => "nothing".to_string(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 pub fn whole_days(earlier: Timestamp, later: Timestamp) -> i64 {
     later.signed_duration_since(earlier).num_days()
 }
@@ -48,6 +82,9 @@ pub enum PrincipalType {
     Role,
     User,
     Group,
+    /// An IAM Identity Center permission set (from the organisation part): one principal for
+    /// every `AWSReservedSSO_*` role it is provisioned as.
+    PermissionSet,
 }
 
 impl PrincipalType {
@@ -57,6 +94,15 @@ impl PrincipalType {
             PrincipalType::Role => "role",
             PrincipalType::User => "user",
             PrincipalType::Group => "group",
+            PrincipalType::PermissionSet => "permission_set",
+        }
+    }
+
+    /// The kind in a sentence: `role`, `user`, `group`, `permission set`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            PrincipalType::PermissionSet => "permission set",
+            k => k.as_str(),
         }
     }
 
@@ -66,6 +112,7 @@ impl PrincipalType {
             PrincipalType::Role => "roles",
             PrincipalType::User => "users",
             PrincipalType::Group => "groups",
+            PrincipalType::PermissionSet => "permission-sets",
         }
     }
 }
@@ -307,5 +354,27 @@ impl Export {
                     .iter()
                     .find(|p| p.kind == kind && p.name == name)
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count_phrase;
+
+    #[test]
+    fn count_phrase_names_only_what_there_is() {
+        let p = |c: u64, h: u64| {
+            count_phrase(&[
+                (c, "critical action", "critical actions"),
+                (h, "high action", "high actions"),
+            ])
+        };
+        assert_eq!(p(0, 1), "1 high action");
+        assert_eq!(p(3, 1), "3 critical actions and 1 high action");
+        assert_eq!(p(0, 0), "nothing");
+        assert_eq!(
+            count_phrase(&[(1, "a", "as"), (2, "b", "bs"), (3, "c", "cs")]),
+            "1 a, 2 bs and 3 cs"
+        );
     }
 }

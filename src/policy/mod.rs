@@ -1,5 +1,6 @@
 //! Policy documents and the engine that expands them into concrete granted actions.
 
+pub mod control;
 pub mod expand;
 pub mod grants;
 pub mod notation;

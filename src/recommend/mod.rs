@@ -52,6 +52,8 @@ pub mod limits {
     pub const INLINE_USER: usize = 2_048;
     /// All inline policies of one group together.
     pub const INLINE_GROUP: usize = 5_120;
+    /// An IAM Identity Center permission set's inline policy (characters).
+    pub const INLINE_PERMISSION_SET: usize = 32_768;
     /// One managed policy version.
     pub const MANAGED: usize = 6_144;
 }

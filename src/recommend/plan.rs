@@ -70,6 +70,7 @@ fn inline_limit(kind: PrincipalType) -> usize {
         PrincipalType::Role => limits::INLINE_ROLE,
         PrincipalType::User => limits::INLINE_USER,
         PrincipalType::Group => limits::INLINE_GROUP,
+        PrincipalType::PermissionSet => limits::INLINE_PERMISSION_SET,
     }
 }
 

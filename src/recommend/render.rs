@@ -224,10 +224,24 @@ fn readme_header(s: &mut String, plan: &PrincipalPlan, analysis: &Analysis<'_>) 
     let _ = writeln!(
         s,
         "Granted actions: **{} before, {} after** ({} removed).\n",
-        plan.before.len(),
-        plan.after.len(),
-        removed.len()
+        crate::model::grouped(plan.before.len() as u64),
+        crate::model::grouped(plan.after.len() as u64),
+        crate::model::grouped(removed.len() as u64)
     );
+    if let Some(m) = &info.intentional {
+        let _ = writeln!(
+            s,
+            "> **Intentional access: do not apply this without its owner.** This {} matches the \
+             intentional-access rule `{}` ({}). It exists to be powerful, so cutting it to what it used \
+             in the window can break the access it is there for (a break-glass role is unused until the \
+             emergency). The decision is to confirm it (an exclusion with an owner, a reason and an \
+             expiry) or to reduce it deliberately; the files below are what reducing it to its observed \
+             use would look like.\n",
+            plan.kind,
+            md(&m.rule),
+            md(&m.reason)
+        );
+    }
 }
 
 fn readme_policies(s: &mut String, plan: &PrincipalPlan) {
@@ -284,12 +298,12 @@ fn readme_apply(s: &mut String, plan: &PrincipalPlan, apply: &[String]) {
     s.push_str("## Apply\n\nDry run (prints the commands), then apply (`OUT` is the report's `--out` folder):\n\n```sh\n");
     let _ = writeln!(
         s,
-        "scripts/apply-recommendation.sh OUT/{}",
+        "OUT/{DIR}/{APPLY_SCRIPT} OUT/{}",
         sh(&principal_path(plan))
     );
     let _ = writeln!(
         s,
-        "scripts/apply-recommendation.sh --apply OUT/{}",
+        "OUT/{DIR}/{APPLY_SCRIPT} --apply OUT/{}",
         sh(&principal_path(plan))
     );
     s.push_str("```\n\nThe commands, to run from this folder:\n\n```sh\n");
@@ -326,7 +340,7 @@ fn readme_rollback(s: &mut String, plan: &PrincipalPlan, rollback: &[String]) {
     s.push_str("## Roll back\n\n```sh\n");
     let _ = writeln!(
         s,
-        "scripts/apply-recommendation.sh --rollback --apply OUT/{}",
+        "OUT/{DIR}/{APPLY_SCRIPT} --rollback --apply OUT/{}",
         sh(&principal_path(plan))
     );
     s.push_str("```\n\nor by hand, from this folder:\n\n```sh\n");
@@ -545,7 +559,7 @@ fn write_principal(dir: &Path, plan: &PrincipalPlan, analysis: &Analysis<'_>) ->
     let (apply, rollback) = commands(plan);
     let header = |what: &str| {
         format!(
-            "# iam-tighten: {what} for {} {} in account {}. Run from this folder, or with scripts/apply-recommendation.sh.\n",
+            "# iam-tighten: {what} for {} {} in account {}. Run from this folder, or with ../../../{APPLY_SCRIPT} .\n",
             plan.kind,
             plan.name.replace(['\n', '\r'], " "),
             plan.account_id
@@ -567,6 +581,22 @@ fn write_principal(dir: &Path, plan: &PrincipalPlan, analysis: &Analysis<'_>) ->
     )?;
     let csv = actions_csv(&rows).map_err(|m| crate::Error::render("actions.csv", m))?;
     put(&dir.join("actions.csv"), &csv)
+}
+
+/// The helper that runs a folder's commands (dry run by default), copied into every
+/// `recommendations/` folder so that the output is complete on its own.
+pub const APPLY_SCRIPT: &str = "apply-recommendation.sh";
+const APPLY_SCRIPT_TEXT: &str = include_str!("../../scripts/apply-recommendation.sh");
+
+fn put_script(path: &Path) -> Result<()> {
+    put(path, APPLY_SCRIPT_TEXT.as_bytes())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+            .map_err(|e| write_error(path, e))?;
+    }
+    Ok(())
 }
 
 pub(super) fn write(
@@ -610,6 +640,7 @@ pub(super) fn write(
         for r in results {
             r?;
         }
+        put_script(&tmp.join(APPLY_SCRIPT))?;
         let path = tmp.join("summary.json");
         let mut json = serde_json::to_vec_pretty(summary)
             .map_err(|e| crate::Error::render("summary.json", e))?;

@@ -166,15 +166,16 @@ fn writer<W: Write>(w: W) -> Out<W> {
 /// for a large organisation): the columns of the one findings schema, written straight from the
 /// analysis into a reused record.
 pub fn write_findings<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> {
-    use crate::analysis::schema::{FINDINGS, Value, for_each_row};
+    use crate::analysis::schema::{Value, columns, for_each_row};
     let mut out = writer(w);
-    out.row(findings_header())?;
+    let columns = columns(an);
+    out.row(columns.iter().map(|c| c.name))?;
     let granted_by = an.granted_by_texts();
     let mut rec = csv::ByteRecord::new();
     let mut number = String::new();
     for_each_row(an, &an.findings, &granted_by, |row| {
         rec.clear();
-        for c in &FINDINGS {
+        for c in &columns {
             number.clear();
             match (c.get)(row) {
                 Value::Str(s) => rec.push_field(neutralise(s).as_bytes()),

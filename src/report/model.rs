@@ -64,6 +64,96 @@ pub struct SettingsInfo {
     /// Set when `--as-of` overrode the exports' own times.
     pub as_of_flag: Option<Timestamp>,
     pub config_file: Option<String>,
+    /// SHA-256 of the `--config` file.
+    pub config_sha256: Option<String>,
+    /// `--key-max-age`.
+    pub key_max_age_days: Option<u32>,
+    /// `--recommendations` (`None`: every folder).
+    pub recommendation_folders: Option<usize>,
+    /// The command line, without the `--out` folder (where the report is written changes no
+    /// result, and leaving it out keeps reruns byte-identical).
+    pub command_line: Vec<String>,
+    /// The intentional-access rules in the order they are tried: built-in ones (switched off
+    /// ones included, marked), then the `--config` file's own.
+    pub intentional_rules: Vec<IntentionalRuleInfo>,
+}
+
+/// One intentional-access rule as the report states it.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntentionalRuleInfo {
+    pub id: String,
+    /// `built-in` or `config`.
+    pub source: &'static str,
+    /// False when `[intentional] disable` switched a built-in rule off.
+    pub enabled: bool,
+    /// What it matches, in words.
+    pub matches: String,
+}
+
+fn intentional_rules(
+    c: &crate::analysis::intentional::IntentionalConfig,
+) -> Vec<IntentionalRuleInfo> {
+    let builtin = crate::analysis::intentional::BUILTIN
+        .iter()
+        .map(|(id, what)| IntentionalRuleInfo {
+            id: (*id).to_string(),
+            source: "built-in",
+            enabled: !c.disabled.iter().any(|d| d == id),
+            matches: (*what).to_string(),
+        });
+    let own = c.rules.iter().map(|r| {
+        let mut parts = Vec::new();
+        if let Some(p) = &r.principal {
+            parts.push(format!("principal {p}"));
+        }
+        if let Some(p) = &r.path {
+            parts.push(format!("path {p}"));
+        }
+        if let Some(p) = &r.policy {
+            parts.push(format!("policy {p}"));
+        }
+        IntentionalRuleInfo {
+            id: r.id.clone(),
+            source: "config",
+            enabled: true,
+            matches: format!("{}: {}", parts.join(", "), r.reason),
+        }
+    });
+    builtin.chain(own).collect()
+}
+
+/// What the run was asked for beyond the analysis settings: recorded as audit evidence.
+#[derive(Debug, Clone, Default)]
+pub struct RunInfo {
+    pub key_max_age_days: Option<u32>,
+    pub recommendation_folders: Option<usize>,
+    pub command_line: Vec<String>,
+}
+
+impl RunInfo {
+    /// The command line of `args` without the value of `--out` / `-o`.
+    pub fn command_line(args: impl IntoIterator<Item = String>) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut skip = false;
+        for (i, a) in args.into_iter().enumerate() {
+            if skip {
+                skip = false;
+                out.push("OUT".into());
+                continue;
+            }
+            if i == 0 {
+                out.push("iam-tighten".into());
+            } else if a == "--out" || a == "-o" {
+                skip = true;
+                out.push(a);
+            } else if a.starts_with("--out=") {
+                out.push("--out=OUT".into());
+            } else {
+                out.push(a);
+            }
+        }
+        out
+    }
 }
 
 /// One finding as every output shows it. Field order = `findings.csv` column order (the
@@ -102,6 +192,11 @@ pub struct FindingView {
     pub actionable: bool,
     pub excluded: bool,
     pub exclusion_reason: Option<String>,
+    /// With an organisation part: `blocked` or `restricted` by an SCP or RCP (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control_effect: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control_detail: Option<String>,
     pub principal_arn: String,
 }
 
@@ -139,6 +234,8 @@ impl FindingView {
                 .exclusion
                 .and_then(|id| an.exclusion(id))
                 .map(|r| r.reason.clone()),
+            control_effect: an.control_note(f).map(|n| n.effect.as_str()),
+            control_detail: an.control_note(f).map(|n| n.detail.clone()),
             principal_arn: p.arn.clone(),
         }
     }
@@ -207,6 +304,10 @@ pub struct ReportModel {
     /// Sorted by (account, type, name).
     pub principals: Vec<PrincipalView>,
     pub exclusions: Vec<ExclusionRule>,
+    /// The organisation part (OU tree facts, SCPs and RCPs, permission sets), when the exports
+    /// came with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<crate::analysis::model::OrganizationInfo>,
     /// Unused identities and credentials (roles, users, keys, passwords, root, groups, policies).
     pub identities: IdentityReport,
     /// Ranked decisions (at most `limits.decisions`; decisions.csv has every one): intentional
@@ -230,6 +331,8 @@ pub struct PrincipalRank {
     pub unused_by_sensitivity: BySensitivity,
     pub counts: Counts,
     pub flags: Vec<&'static str>,
+    /// The intentional-access rule it matched, if any.
+    pub intentional: Option<String>,
 }
 
 fn is_actionable_unused(an: &Analysis<'_>, f: &Finding) -> bool {
@@ -242,9 +345,19 @@ impl ReportModel {
         identities: IdentityReport,
         recommendations: Option<&RecommendationSummary>,
         decisions: &Decisions,
+        run: &RunInfo,
         limits: Limits,
     ) -> ReportModel {
-        let mut reasons: BTreeMap<Reason, u64> = Reason::ALL.iter().map(|r| (*r, 0)).collect();
+        // `permission_set_incomplete` exists only where permission sets do.
+        let with_sets = an
+            .organization
+            .as_ref()
+            .is_some_and(|o| !o.permission_sets.is_empty());
+        let mut reasons: BTreeMap<Reason, u64> = Reason::ALL
+            .iter()
+            .filter(|r| with_sets || **r != Reason::PermissionSetIncomplete)
+            .map(|r| (*r, 0))
+            .collect();
         let mut by_service: BTreeMap<String, BySensitivity> = BTreeMap::new();
         let mut per_principal: Vec<Vec<FindingView>> = vec![Vec::new(); an.principals.len()];
         let mut omitted = vec![0u64; an.principals.len()];
@@ -290,7 +403,9 @@ impl ReportModel {
                 e.high += c.high;
                 e.medium += c.medium;
                 e.low += c.low;
-                if top.len() < limits.top_findings {
+                // Intentional access is one decision, not rows of "what to remove first".
+                if an.principal(f).intentional.is_some() {
+                } else if top.len() < limits.top_findings {
                     top.push(FindingView::new(an, f));
                 } else {
                     top_omitted += 1;
@@ -332,6 +447,7 @@ impl ReportModel {
                 unused_by_sensitivity: p.unused_by_sensitivity,
                 counts: p.counts,
                 flags: p.flags.clone(),
+                intentional: p.intentional.as_ref().map(|m| m.rule.clone()),
             })
             .collect();
 
@@ -365,6 +481,11 @@ impl ReportModel {
                 unused_after_days: an.settings.unused_after_days,
                 as_of_flag: an.settings.as_of,
                 config_file: an.config.path.as_ref().map(|p| p.display().to_string()),
+                config_sha256: an.config.sha256.clone(),
+                key_max_age_days: run.key_max_age_days,
+                recommendation_folders: run.recommendation_folders,
+                command_line: run.command_line.clone(),
+                intentional_rules: intentional_rules(&an.config.intentional),
             },
             limits,
             accounts: an.exports.clone(),
@@ -396,6 +517,7 @@ impl ReportModel {
             top_findings_omitted: top_omitted,
             principals,
             exclusions: an.config.exclusions.clone(),
+            organization: an.organization.clone(),
             identities,
             decisions: decisions
                 .list

@@ -136,17 +136,7 @@ fn filter_num(v: &Value, _: &Args) -> tera::Result<Value> {
     Ok(Value::String(format!("{sign}{}", thousands(digits))))
 }
 
-/// `"12345"` → `"12,345"` (ASCII digits only).
-pub fn thousands(digits: &str) -> String {
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::model::thousands;
 
 /// Sort key of a sensitivity: critical 4 … low 1, none 0.
 fn filter_sevrank(v: &Value, _: &Args) -> tera::Result<Value> {

@@ -1,6 +1,7 @@
 """Seeds the emulator's IAM with the principals tests/fetch.rs expects (see last-accessed.json).
 
     .venv-emulator/bin/python tests/emulator/seed.py http://127.0.0.1:PORT [ACCOUNT ...]
+    .venv-emulator/bin/python tests/emulator/seed.py http://127.0.0.1:PORT --organization
 
 Without ACCOUNT, seeds moto's default account (123456789012, the `test` access key). With
 account ids, seeds each of them instead, through credentials from sts:AssumeRole into
@@ -39,8 +40,101 @@ def client(endpoint, service, account=None):
 
 
 def main(endpoint, accounts):
+    if accounts == ["--organization"]:
+        seed(endpoint, client(endpoint, "iam"))
+        print(json.dumps(seed_organization(endpoint)))
+        return
     for account in accounts or [None]:
         seed(endpoint, client(endpoint, "iam", account))
+
+
+SCP = {"Version": "2012-10-17", "Statement": [{"Sid": "NoEc2", "Effect": "Deny", "Action": "ec2:*", "Resource": "*"}]}
+DEV_INLINE = {"Version": "2012-10-17", "Statement": [allow(["lambda:InvokeFunction", "logs:GetLogEvents"])]}
+
+
+def seed_organization(endpoint):
+    org = client(endpoint, "organizations")
+    org_id = org.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    root = org.list_roots()["Roots"][0]["Id"]
+    for policy_type in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"):
+        org.enable_policy_type(RootId=root, PolicyType=policy_type)
+    workloads = org.create_organizational_unit(ParentId=root, Name="workloads")["OrganizationalUnit"]["Id"]
+    prod = org.create_organizational_unit(ParentId=workloads, Name="prod")["OrganizationalUnit"]["Id"]
+
+    def account(name, parent):
+        made = org.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]["AccountId"]
+        if parent != root:
+            org.move_account(AccountId=made, SourceParentId=root, DestinationParentId=parent)
+        return made
+
+    dev = account("dev", workloads)
+    shop = account("shop", prod)
+    closed = account("closed", root)
+    org.close_account(AccountId=closed)
+
+    scp = org.create_policy(
+        Name="deny-ec2", Description="no EC2 in workloads", Type="SERVICE_CONTROL_POLICY", Content=json.dumps(SCP)
+    )["Policy"]["PolicySummary"]["Id"]
+    org.attach_policy(PolicyId=scp, TargetId=workloads)
+    rcp_doc = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OrgOnly",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": "*",
+                "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": org_id}},
+            }
+        ],
+    }
+    rcp = org.create_policy(
+        Name="org-only-s3", Description="S3 only for the org", Type="RESOURCE_CONTROL_POLICY", Content=json.dumps(rcp_doc)
+    )["Policy"]["PolicySummary"]["Id"]
+    org.attach_policy(PolicyId=rcp, TargetId=prod)
+
+    sso = client(endpoint, "sso-admin")
+    instance = sso.list_instances()["Instances"][0]["InstanceArn"]
+
+    def permission_set(name, description, accounts):
+        arn = sso.create_permission_set(InstanceArn=instance, Name=name, Description=description, SessionDuration="PT4H")[
+            "PermissionSet"
+        ]["PermissionSetArn"]
+        for target in accounts:
+            sso.provision_permission_set(InstanceArn=instance, PermissionSetArn=arn, TargetType="AWS_ACCOUNT", TargetId=target)
+        return arn
+
+    management = org.describe_organization()["Organization"]["MasterAccountId"]
+    admin = permission_set("AdministratorAccess", "full access", [management, dev])
+    sso.attach_managed_policy_to_permission_set(
+        InstanceArn=instance, PermissionSetArn=admin, ManagedPolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+    )
+    readonly = permission_set("ReadOnly", "read everything", [dev, shop])
+    sso.attach_managed_policy_to_permission_set(
+        InstanceArn=instance, PermissionSetArn=readonly, ManagedPolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess"
+    )
+    developer = permission_set("Developer", "builds the app", [dev])
+    sso.put_inline_policy_to_permission_set(InstanceArn=instance, PermissionSetArn=developer, InlinePolicy=json.dumps(DEV_INLINE))
+    sso.attach_customer_managed_policy_reference_to_permission_set(
+        InstanceArn=instance, PermissionSetArn=developer, CustomerManagedPolicyReference={"Name": "dev-extra", "Path": "/teams/"}
+    )
+    sso.put_permissions_boundary_to_permission_set(
+        InstanceArn=instance,
+        PermissionSetArn=developer,
+        PermissionsBoundary={"CustomerManagedPolicyReference": {"Name": "dev-boundary", "Path": "/"}},
+    )
+    return {
+        "organization": org_id,
+        "root": root,
+        "management": management,
+        "ous": {"workloads": workloads, "prod": prod},
+        "accounts": {"dev": dev, "shop": shop, "closed": closed},
+        "policies": {"scp": scp, "rcp": rcp, "scp_document": SCP, "rcp_document": rcp_doc},
+        "instance": instance,
+        "permission_sets": {"admin": admin, "readonly": readonly, "developer": developer},
+        "dev_inline": DEV_INLINE,
+    }
 
 
 def seed(endpoint, iam):
@@ -76,7 +170,7 @@ def seed(endpoint, iam):
     iam.create_user(UserName="ci-bot", Path="/automation/")
     iam.put_user_policy(UserName="ci-bot", PolicyName="queue", PolicyDocument=doc(allow("sqs:SendMessage", "arn:aws:sqs:eu-west-1:123456789012:builds")))
     iam.create_access_key(UserName="ci-bot")
-    print("seeded", endpoint)
+    print("seeded", endpoint, file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -27,12 +27,25 @@ AccessDenied, for the multi-account tests; moto itself accepts every role ARN.
 principal answer Throttling: IAM throttling a caller for longer than any retry budget, which moto
 cannot do.
 
+For `fetch --organization` (Organizations and IAM Identity Center, which moto implements mostly):
+--org-page-size N caps MaxResults of every paginated Organizations and sso-admin list call, so
+both the fetch and the AWS CLI must merge pages (moto's default pages hold 20 or 100 items).
+moto has no permissions boundary for a permission set: Put/Get/DeletePermissionsBoundary
+{To,For,From}PermissionSet are added (Get answers ResourceNotFoundException without one, as AWS
+does). moto provisions every permission set to the caller's account only and answers
+ListAccountsForProvisionedPermissionSet with that one account: ProvisionPermissionSet here
+records its TargetId (TargetType AWS_ACCOUNT), and ListAccountsForProvisionedPermissionSet lists
+those accounts, in the order provisioned, in pages.
+
 Control endpoints (answered by this server, not moto; reachable even during an outage):
     GET /_emulator/calls        JSON list of [action, key] for every Generate/Get last-accessed
                                 call so far ("Generate", "role/app-deployer"), in order
     GET /_emulator/outage/on    simulate a lost network: from now on every other request's
                                 connection is closed without an answer (moto has no such mode)
     GET /_emulator/outage/off   end the outage
+    GET /_emulator/deny/sso-admin/on   every sso-admin (IAM Identity Center) call answers
+                                AccessDeniedException, as for a caller without sso:* permissions
+    GET /_emulator/deny/sso-admin/off  answer them again
 """
 
 import argparse
@@ -85,6 +98,10 @@ STATE = {
     "deny_assume_role": set(),  # account ids whose roles cannot be assumed
     "always_throttle": set(),  # principal keys whose Generate calls always answer Throttling
     "outage": False,  # GET /_emulator/outage/on: close every connection without an answer
+    "deny_sso": False,  # GET /_emulator/deny/sso-admin/on: sso-admin answers AccessDeniedException
+    "org_page_size": None,  # --org-page-size: cap on MaxResults of Organizations/sso-admin lists
+    "boundaries": {},  # (instance arn, permission set arn) -> PermissionsBoundary
+    "provisioned": {},  # (instance arn, permission set arn) -> [account id] in provisioning order
 }
 
 
@@ -210,8 +227,81 @@ def get_service_last_accessed_details(self):
     return ActionResult(result)
 
 
-def install(fixtures, job_seconds, deny_assume_role=(), always_throttle=()):
+class ResourceNotFound(ServiceException):
+    code = "ResourceNotFoundException"
+
+
+def capped_int_param(original):
+    """`_get_int_param` of a response class, with MaxResults capped at --org-page-size."""
+
+    def get_int_param(self, name, if_none=None):
+        value = original(self, name, if_none)
+        cap = STATE["org_page_size"]
+        if name == "MaxResults" and cap:
+            return min(value or cap, cap)
+        return value
+
+    return get_int_param
+
+
+def install_sso_admin():
+    """What moto's sso-admin lacks: permissions boundaries, and provisioning to named accounts."""
+    from moto.ssoadmin.responses import SSOAdminResponse
+
+    def permission_set(self):
+        instance_arn = self._get_param("InstanceArn")
+        ps_arn = self._get_param("PermissionSetArn")
+        # Raises ResourceNotFoundException for an unknown permission set, as AWS does.
+        self.ssoadmin_backend._find_permission_set(instance_arn, ps_arn)
+        return instance_arn, ps_arn
+
+    def put_permissions_boundary_to_permission_set(self):
+        key = permission_set(self)
+        STATE["boundaries"][key] = self._get_param("PermissionsBoundary")
+        return json.dumps({})
+
+    def get_permissions_boundary_for_permission_set(self):
+        key = permission_set(self)
+        if key not in STATE["boundaries"]:
+            raise ResourceNotFound(f"Could not find PermissionsBoundary for PermissionSet {key[1].rsplit('/', 1)[-1]}")
+        return json.dumps({"PermissionsBoundary": STATE["boundaries"][key]})
+
+    def delete_permissions_boundary_from_permission_set(self):
+        STATE["boundaries"].pop(permission_set(self), None)
+        return json.dumps({})
+
+    moto_provision = SSOAdminResponse.provision_permission_set
+
+    def provision_permission_set(self):
+        key = permission_set(self)
+        if self._get_param("TargetType") == "AWS_ACCOUNT":
+            accounts = STATE["provisioned"].setdefault(key, [])
+            target = self._get_param("TargetId")
+            if target not in accounts:
+                accounts.append(target)
+        return moto_provision(self)
+
+    def list_accounts_for_provisioned_permission_set(self):
+        key = permission_set(self)
+        accounts = STATE["provisioned"].get(key, [])
+        size = self._get_int_param("MaxResults") or 100
+        start = int(self._get_param("NextToken") or 0)
+        result = {"AccountIds": accounts[start : start + size]}
+        if start + size < len(accounts):
+            result["NextToken"] = str(start + size)
+        return json.dumps(result)
+
+    SSOAdminResponse.put_permissions_boundary_to_permission_set = put_permissions_boundary_to_permission_set
+    SSOAdminResponse.get_permissions_boundary_for_permission_set = get_permissions_boundary_for_permission_set
+    SSOAdminResponse.delete_permissions_boundary_from_permission_set = delete_permissions_boundary_from_permission_set
+    SSOAdminResponse.provision_permission_set = provision_permission_set
+    SSOAdminResponse.list_accounts_for_provisioned_permission_set = list_accounts_for_provisioned_permission_set
+    SSOAdminResponse._get_int_param = capped_int_param(SSOAdminResponse._get_int_param)
+
+
+def install(fixtures, job_seconds, deny_assume_role=(), always_throttle=(), org_page_size=None):
     STATE["fixtures"] = fixtures
+    STATE["org_page_size"] = org_page_size
     STATE["job_seconds"] = job_seconds
     STATE["deny_assume_role"] = set(deny_assume_role)
     STATE["always_throttle"] = set(always_throttle)
@@ -230,6 +320,10 @@ def install(fixtures, job_seconds, deny_assume_role=(), always_throttle=()):
         return moto_assume_role(self)
 
     TokenResponse.assume_role = assume_role
+    from moto.organizations.responses import OrganizationsResponse
+
+    OrganizationsResponse._get_int_param = capped_int_param(OrganizationsResponse._get_int_param)
+    install_sso_admin()
     IamResponse.generate_service_last_accessed_details = generate_service_last_accessed_details
     IamResponse.get_service_last_accessed_details = get_service_last_accessed_details
 
@@ -240,6 +334,24 @@ def control(app):
     def wrapped(environ, start_response):
         path = environ.get("PATH_INFO", "")
         if not path.startswith("/_emulator/"):
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if STATE["deny_sso"] and target.startswith("SWBExternalService."):
+                action = target.split(".", 1)[1]
+                data = json.dumps(
+                    {
+                        "__type": "AccessDeniedException",
+                        "Message": f"User: arn:aws:iam::123456789012:user/test is not authorized to perform: sso:{action}",
+                    }
+                ).encode()
+                start_response(
+                    "400 Bad Request",
+                    [
+                        ("Content-Type", "application/x-amz-json-1.1"),
+                        ("x-amzn-ErrorType", "AccessDeniedException"),
+                        ("Content-Length", str(len(data))),
+                    ],
+                )
+                return [data]
             return app(environ, start_response)
         if path == "/_emulator/calls":
             with STATE["lock"]:
@@ -247,6 +359,9 @@ def control(app):
         elif path in ("/_emulator/outage/on", "/_emulator/outage/off"):
             STATE["outage"] = path.endswith("/on")
             body = json.dumps({"outage": STATE["outage"]})
+        elif path in ("/_emulator/deny/sso-admin/on", "/_emulator/deny/sso-admin/off"):
+            STATE["deny_sso"] = path.endswith("/on")
+            body = json.dumps({"deny_sso": STATE["deny_sso"]})
         else:
             start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "26")])
             return [b"unknown emulator endpoint\n"]
@@ -282,9 +397,10 @@ def main(argv=None):
     parser.add_argument("--job-seconds", type=float, default=float(os.environ.get("IAM_EMULATOR_JOB_SECONDS", "0")))
     parser.add_argument("--deny-assume-role", action="append", default=[], metavar="ACCOUNT")
     parser.add_argument("--always-throttle", action="append", default=[], metavar="KEY")
+    parser.add_argument("--org-page-size", type=int, default=None, metavar="N")
     args = parser.parse_args(argv)
     with open(args.fixtures, encoding="utf-8") as f:
-        install(json.load(f), args.job_seconds, args.deny_assume_role, args.always_throttle)
+        install(json.load(f), args.job_seconds, args.deny_assume_role, args.always_throttle, args.org_page_size)
     os.environ.setdefault("MOTO_PORT", str(args.port))
     print(f"iam emulator on http://{args.host}:{args.port} (moto + last-accessed)", file=sys.stderr, flush=True)
     # What moto.server.main does, with our control endpoints and request handler.

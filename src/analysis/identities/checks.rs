@@ -54,8 +54,19 @@ fn raise_if_unused_high(base: Sensitivity, p: Option<&PrincipalInfo>) -> (Sensit
         Some(p) if p.unused_by_sensitivity.critical + p.unused_by_sensitivity.high > 0 => (
             Sensitivity::High,
             format!(
-                " Its unused permissions include {} of critical and {} of high sensitivity.",
-                p.unused_by_sensitivity.critical, p.unused_by_sensitivity.high
+                " Its unused permissions include {}.",
+                crate::model::count_phrase(&[
+                    (
+                        p.unused_by_sensitivity.critical,
+                        "critical action",
+                        "critical actions"
+                    ),
+                    (
+                        p.unused_by_sensitivity.high,
+                        "high-sensitivity action",
+                        "high-sensitivity actions"
+                    ),
+                ])
             ),
         ),
         _ => (base, String::new()),
@@ -282,7 +293,7 @@ impl Ctx<'_> {
                     (None, Some(c)) if c < ws => {
                         let mut f = base(self, IdentityKind::AccessKeyNeverUsed);
                         f.detail = format!(
-                            "Access key {n} of user {} is active, was created on {} and was never used (last used: N/A).",
+                            "Access key {n} of user {} is active, was created on {} and was never used (the credential report's last-used date is N/A).",
                             row.user,
                             self.when(c)
                         );

@@ -165,6 +165,7 @@ pub enum IdentityPrincipalType {
     Role,
     User,
     Group,
+    PermissionSet,
     Policy,
 }
 
@@ -175,6 +176,7 @@ impl IdentityPrincipalType {
             IdentityPrincipalType::Role => "role",
             IdentityPrincipalType::User => "user",
             IdentityPrincipalType::Group => "group",
+            IdentityPrincipalType::PermissionSet => "permission_set",
             IdentityPrincipalType::Policy => "policy",
         }
     }
@@ -186,6 +188,7 @@ impl From<PrincipalType> for IdentityPrincipalType {
             PrincipalType::Role => IdentityPrincipalType::Role,
             PrincipalType::User => IdentityPrincipalType::User,
             PrincipalType::Group => IdentityPrincipalType::Group,
+            PrincipalType::PermissionSet => IdentityPrincipalType::PermissionSet,
         }
     }
 }

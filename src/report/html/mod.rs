@@ -20,7 +20,15 @@ use super::ReportModel;
 use super::page;
 use crate::error::{Error, Result};
 
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 11] = [
+    (
+        "decisions.html",
+        include_str!("../../../templates/decisions.html"),
+    ),
+    (
+        "signoff.html",
+        include_str!("../../../templates/signoff.html"),
+    ),
     (
         "identities.html",
         include_str!("../../../templates/identities.html"),

@@ -9,7 +9,9 @@ use super::super::model::{FindingView, PrincipalRank, PrincipalView, ServiceRisk
 use super::chart::chart;
 use super::{CSS, JS, content_security_policy};
 use crate::analysis::identities::{IdentityFinding, IdentityKind};
-use crate::analysis::{Reason, ServiceSummary};
+use crate::analysis::named::NamedAction;
+use crate::analysis::{Reason, Sensitivity, ServiceSummary};
+use crate::decisions::{Decision, DecisionKind};
 
 /// Identity findings listed in full (all are in credentials.csv and report.json).
 const MAX_IDENTITIES: usize = 500;
@@ -44,6 +46,39 @@ struct ServiceGroup<'a> {
     uniform: bool,
 }
 
+/// A decision with the anchor of its principal's section and the README of its folder.
+#[derive(Serialize)]
+struct DecisionRow<'a> {
+    d: &'a Decision,
+    link: Option<String>,
+    readme: Option<String>,
+    /// The first named risky actions, shown; the rest folded.
+    risky: &'a [NamedAction],
+    risky_folded: &'a [NamedAction],
+}
+
+/// How many named risky actions a decision row shows before folding the rest.
+const RISKY_SHOWN: usize = 3;
+
+/// Warning codes whose warnings change verdicts (shown at the top, not only counted).
+const VERDICT_WARNINGS: [&str; 8] = [
+    "last_accessed_missing",
+    "last_accessed_incomplete",
+    "last_accessed_service_missing",
+    "last_accessed_older_than_as_of",
+    "accessed_after_as_of",
+    "policy_missing",
+    "group_missing",
+    "fetch_unfinished",
+];
+
+/// A sensitivity level and what it holds (the cards and the methodology say the same).
+#[derive(Serialize)]
+struct Meaning {
+    level: &'static str,
+    meaning: &'static str,
+}
+
 /// A finding with the anchor of its principal's section.
 #[derive(Serialize)]
 struct TopRow<'a> {
@@ -76,6 +111,8 @@ struct Section<'a> {
     evidence: Vec<ReasonNote>,
     /// Unknown findings by reason, with the explanation.
     unknown: Vec<ReasonNote>,
+    /// The principal's identity and credential findings (keys, password, unused principal).
+    identity: Vec<&'a IdentityFinding>,
     /// Services shown (used first, then by unused sensitivity), capped.
     services: Vec<&'a ServiceSummary>,
     services_more: usize,
@@ -157,6 +194,18 @@ pub(super) struct View<'a> {
     identities: &'a [IdentityFinding],
     identities_more: usize,
     identity_rules: Vec<IdentityRule>,
+    /// The decisions of the first screen (intentional access excluded).
+    decisions: Vec<DecisionRow<'a>>,
+    /// The rest of the listed decisions (intentional access excluded).
+    decisions_more: Vec<DecisionRow<'a>>,
+    /// Intentional access: one decision per principal.
+    intentional: Vec<DecisionRow<'a>>,
+    /// Decisions other than intentional access, in all (decisions.csv).
+    decisions_to_make: usize,
+    sensitivity: Vec<Meaning>,
+    /// Warnings that change verdicts (at most 5 shown in the banner).
+    warnings_verdict: Vec<&'a crate::analysis::AccountWarning>,
+    warnings_verdict_total: usize,
 }
 
 /// Everything the templates read from the model except the per-principal lists, which are
@@ -176,6 +225,9 @@ struct Head<'a> {
     exclusions: &'a [crate::analysis::ExclusionRule],
     identities: &'a crate::analysis::identities::IdentityReport,
     principal_count: usize,
+    decisions_total: usize,
+    decisions_omitted: usize,
+    organization: Option<&'a crate::analysis::model::OrganizationInfo>,
 }
 
 impl<'a> Head<'a> {
@@ -193,6 +245,9 @@ impl<'a> Head<'a> {
             exclusions: &m.exclusions,
             identities: &m.identities,
             principal_count: m.principals.len(),
+            decisions_total: m.decisions_total,
+            decisions_omitted: m.decisions_omitted,
+            organization: m.organization.as_ref(),
         }
     }
 }
@@ -252,7 +307,7 @@ fn reason_from(s: &str) -> Option<Reason> {
     Reason::ALL.iter().copied().find(|r| r.as_str() == s)
 }
 
-fn section<'a>(id: String, p: &'a PrincipalView) -> Section<'a> {
+fn section<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel) -> Section<'a> {
     let mut groups: Vec<ServiceGroup<'a>> = Vec::new();
     let mut evidence: Vec<(Reason, u64)> = Vec::new();
     for f in &p.unused {
@@ -334,9 +389,16 @@ fn section<'a>(id: String, p: &'a PrincipalView) -> Section<'a> {
         .filter_map(|(k, n)| reason_from(k).map(|r| (r, *n)))
         .map(note)
         .collect();
+    let identity = model
+        .identities
+        .findings
+        .iter()
+        .filter(|f| f.account_id == p.info.account_id && f.principal_arn == p.info.arn)
+        .collect();
     Section {
         id,
         p,
+        identity,
         groups,
         evidence: evidence.into_iter().map(note).collect(),
         unknown,
@@ -356,7 +418,7 @@ fn has_detail(p: &PrincipalView) -> bool {
 
 /// The view of the page with at most `max_sections` principal sections and `max_rows` rows of
 /// the principals table (`render` lowers them until the page fits its size limit).
-pub(super) fn view(model: &ReportModel, max_sections: usize, max_rows: usize) -> View<'_> {
+pub(super) fn view<'a>(model: &'a ReportModel, max_sections: usize, max_rows: usize) -> View<'a> {
     // Sections: principals with something to show, by score, capped.
     let mut order: Vec<usize> = (0..model.principals.len())
         .filter(|i| has_detail(&model.principals[*i]))
@@ -378,7 +440,7 @@ pub(super) fn view(model: &ReportModel, max_sections: usize, max_rows: usize) ->
     let n_sections = order.len();
     let sections: Vec<Section<'_>> = order
         .iter()
-        .map(|i| section(format!("p{}", i + 1), &model.principals[*i]))
+        .map(|i| section(format!("p{}", i + 1), &model.principals[*i], model))
         .collect();
 
     let by_arn: HashMap<(&str, &str), usize> = model
@@ -403,6 +465,35 @@ pub(super) fn view(model: &ReportModel, max_sections: usize, max_rows: usize) ->
             f,
             link: link(&f.account_id, &f.principal_arn),
         })
+        .collect();
+    let decision_row = |d: &'a Decision| {
+        let cut = d.risky_actions.len().min(RISKY_SHOWN);
+        DecisionRow {
+            d,
+            link: link(&d.account_id, &d.principal_arn),
+            readme: d
+                .files
+                .as_ref()
+                .and_then(|f| f.rsplit_once('/'))
+                .map(|(folder, _)| format!("{folder}/README.md")),
+            risky: &d.risky_actions[..cut],
+            risky_folded: &d.risky_actions[cut..],
+        }
+    };
+    let (intentional, to_make): (Vec<&Decision>, Vec<&Decision>) = model
+        .decisions
+        .iter()
+        .partition(|d| d.kind == DecisionKind::ConfirmIntentional);
+    let first = model.limits.top_decisions.min(to_make.len());
+    let decisions: Vec<DecisionRow<'_>> =
+        to_make[..first].iter().map(|d| decision_row(d)).collect();
+    let decisions_more: Vec<DecisionRow<'_>> =
+        to_make[first..].iter().map(|d| decision_row(d)).collect();
+    let intentional: Vec<DecisionRow<'_>> = intentional.into_iter().map(decision_row).collect();
+    let verdict_warnings: Vec<&crate::analysis::AccountWarning> = model
+        .warnings
+        .iter()
+        .filter(|w| VERDICT_WARNINGS.contains(&w.warning.code.as_str()))
         .collect();
 
     // The compact table: every principal, unless the size bound needs a cut (highest score first).
@@ -513,5 +604,18 @@ pub(super) fn view(model: &ReportModel, max_sections: usize, max_rows: usize) ->
         rows,
         rows_omitted,
         with_detail,
+        decisions_to_make: model.decisions_total.saturating_sub(intentional.len()),
+        decisions,
+        decisions_more,
+        intentional,
+        sensitivity: Sensitivity::ALL_DESC
+            .iter()
+            .map(|s| Meaning {
+                level: s.as_str(),
+                meaning: s.meaning(),
+            })
+            .collect(),
+        warnings_verdict_total: verdict_warnings.len(),
+        warnings_verdict: verdict_warnings.into_iter().take(5).collect(),
     }
 }

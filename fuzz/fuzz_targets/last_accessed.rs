@@ -1,0 +1,13 @@
+//! One `last-accessed/<kind>/<Name>.json` file (aws iam get-service-last-accessed-details).
+//! Drives `iam_tighten::fuzzing::parse_last_accessed`. An `Err` is a clean input error; a panic, a hang
+//! or unbounded memory is a bug.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Err(e) = iam_tighten::fuzzing::parse_last_accessed(data) {
+        // Errors are printed with `{:#}` in a real run: format them too.
+        let _ = format!("{e:#}");
+    }
+});

@@ -1,0 +1,13 @@
+//! `manifest.json` (written by iam-tighten fetch).
+//! Drives `iam_tighten::fuzzing::parse_manifest`. An `Err` is a clean input error; a panic, a hang
+//! or unbounded memory is a bug.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Err(e) = iam_tighten::fuzzing::parse_manifest(data) {
+        // Errors are printed with `{:#}` in a real run: format them too.
+        let _ = format!("{e:#}");
+    }
+});

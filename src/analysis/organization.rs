@@ -1,0 +1,523 @@
+//! Stage 2b, with an organisation part (docs/methodology.md, "Organisations"):
+//!
+//! - **control policies**: every finding's actions are split by what the SCPs and RCPs on the
+//!   path from the root to its account do to them (`policy::control`): blocked, restricted or
+//!   nothing. Verdicts do not change; a blocked unused finding ranks after every effective one.
+//!   The management account and service-linked roles are not subject to SCPs.
+//! - **permission sets**: every `AWSReservedSSO_<set>_<hash>` role of an account the set is
+//!   provisioned to is managed by that set (not actionable: Identity Center overwrites it), and
+//!   the set becomes a principal of its own whose verdicts roll its roles' up: an action is used
+//!   if any role used it, unused only when every provisioned account's role has last-accessed
+//!   data and none used it, else unknown.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::collect::Collected;
+use super::groups::GrantedAction;
+use super::model::{
+    AccountWarning, BySensitivity, ControlId, ControlPolicyInfo, Counts, Finding, GrantedById,
+    LabelId, OrganizationInfo, PermissionSetInfo, PolicyInfo, PolicyLabel, PrincipalInfo,
+};
+use super::reason::{Reason, Status};
+use super::verdict::{PrincipalRow, ServiceRow};
+use crate::model::organization::{ControlPolicyType, NodeKind, Organization, PermissionSet};
+use crate::model::{PrincipalType, Timestamp, Warning, whole_days};
+use crate::policy::PolicyKind;
+use crate::policy::control::{AccountControls, ControlEffect, ControlNote, account_controls};
+
+/// Splits every finding by its SCP/RCP note; returns the findings and the notes.
+pub(super) fn apply_controls(
+    findings: Vec<Finding>,
+    c: &mut Collected<'_>,
+    org: &Organization,
+) -> (Vec<Finding>, Vec<ControlNote>) {
+    let mut notes: Vec<ControlNote> = Vec::new();
+    let mut ids: HashMap<ControlNote, ControlId> = HashMap::new();
+    if org.control_types.is_empty() {
+        return (findings, notes);
+    }
+    let mut per_account: BTreeMap<String, AccountControls> = BTreeMap::new();
+    for info in &c.exports {
+        if info.account_id == org.management_account {
+            continue;
+        }
+        let controls = account_controls(org, &info.account_id, &mut c.expander);
+        if !controls.levels_without_scp.is_empty() {
+            c.warnings.push(AccountWarning {
+                account_id: info.account_id.clone(),
+                warning: Warning {
+                    code: "scp_missing_at_level".into(),
+                    file: None,
+                    json_path: None,
+                    message: format!(
+                        "no SCP is attached to {} in the organisation part (AWS requires one \
+                         wherever SCPs are enabled): nothing is modelled at that level",
+                        controls.levels_without_scp.join(", ")
+                    ),
+                },
+            });
+        }
+        per_account.insert(info.account_id.clone(), controls);
+    }
+    let mut out = Vec::with_capacity(findings.len());
+    for f in findings {
+        let p = &c.principals[f.principal as usize];
+        let controls = match per_account.get(&p.account_id) {
+            Some(ctl) if !p.service_linked && !ctl.is_empty() => ctl,
+            _ => {
+                out.push(f);
+                continue;
+            }
+        };
+        let mut parts: BTreeMap<Option<ControlId>, Vec<GrantedAction>> = BTreeMap::new();
+        for a in &c.lists.get(f.list).actions {
+            let id = controls.note(a.id).map(|n| {
+                *ids.entry(n.clone()).or_insert_with(|| {
+                    notes.push(n.clone());
+                    ControlId(notes.len() as u32 - 1)
+                })
+            });
+            parts.entry(id).or_default().push(*a);
+        }
+        if parts.len() == 1 {
+            let mut f = f;
+            f.control = parts.into_keys().next().flatten();
+            out.push(f);
+            continue;
+        }
+        for (id, actions) in parts {
+            let mut part = f.clone();
+            part.set_actions(&mut c.lists, actions);
+            part.control = id;
+            out.push(part);
+        }
+    }
+    c.warnings.sort();
+    (out, notes)
+}
+
+/// One role's verdict of one action.
+#[derive(Clone, Copy)]
+struct RoleVerdict<'f> {
+    f: &'f Finding,
+    a: GrantedAction,
+}
+
+/// The permission set's verdict of one action, from its roles'.
+struct Rolled {
+    reason: Reason,
+    last: Option<Timestamp>,
+    region: Option<String>,
+    gb: GrantedById,
+    scoped: bool,
+    conditional: bool,
+    control: Option<ControlId>,
+    sensitivity: GrantedAction,
+}
+
+/// Adds a principal per permission set with roles in the exports, and its findings; marks the
+/// roles as managed. Returns the findings with the new ones appended.
+pub(super) fn roll_up_permission_sets(
+    mut findings: Vec<Finding>,
+    c: &mut Collected<'_>,
+    org: &Organization,
+    notes: &mut Vec<ControlNote>,
+) -> Vec<Finding> {
+    // Roles by (account, name) → principal index.
+    let mut sso_roles: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    for (i, p) in c.principals.iter().enumerate() {
+        if p.kind != PrincipalType::Role {
+            continue;
+        }
+        if let Some(ps) = org.permission_set_for(&p.account_id, &p.name) {
+            sso_roles
+                .entry(ps.name.as_str())
+                .or_default()
+                .push(i as u32);
+        }
+    }
+    let mut by_principal: HashMap<u32, Vec<usize>> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        by_principal.entry(f.principal).or_default().push(i);
+    }
+    let mut new = Vec::new();
+    for ps in &org.permission_sets {
+        let Some(roles) = sso_roles.get(ps.name.as_str()) else {
+            continue;
+        };
+        for r in roles {
+            let p = &mut c.principals[*r as usize];
+            p.actionable = false;
+            p.permission_set = Some(ps.name.clone());
+            if !p.flags.contains(&"managed_by_permission_set") {
+                p.flags.push("managed_by_permission_set");
+            }
+        }
+        // Every provisioned account has the set's role, with last-accessed data.
+        let with_data: Vec<&str> = roles
+            .iter()
+            .map(|r| &c.principals[*r as usize])
+            .filter(|p| p.has_last_accessed)
+            .map(|p| p.account_id.as_str())
+            .collect();
+        let complete = ps.accounts.iter().all(|a| with_data.contains(&a.as_str()));
+        // Per action, each role's verdict (roles in account order).
+        let mut per_action: BTreeMap<crate::catalog::ActionId, Vec<RoleVerdict<'_>>> =
+            BTreeMap::new();
+        for r in roles {
+            for fi in by_principal.get(r).into_iter().flatten() {
+                let f = &findings[*fi];
+                for a in &c.lists.get(f.list).actions {
+                    per_action
+                        .entry(a.id)
+                        .or_default()
+                        .push(RoleVerdict { f, a: *a });
+                }
+            }
+        }
+        let pidx = c.principals.len() as u32;
+        let mut groups: BTreeMap<GroupKey, Vec<GrantedAction>> = BTreeMap::new();
+        for verdicts in per_action.values() {
+            let rolled = roll(verdicts, complete, notes);
+            let svc = c.expander.catalog().service_index(rolled.sensitivity.id);
+            groups
+                .entry(GroupKey {
+                    svc,
+                    reason: rolled.reason,
+                    last: rolled.last.map(|t| t.timestamp_millis()),
+                    region: rolled.region.clone(),
+                    gb: rolled.gb,
+                    scoped: rolled.scoped,
+                    conditional: rolled.conditional,
+                    control: rolled.control,
+                })
+                .or_default()
+                .push(rolled.sensitivity);
+        }
+        let as_of = roles
+            .iter()
+            .filter_map(|r| c.principals[*r as usize].as_of)
+            .min();
+        for (k, actions) in groups {
+            let list = c.lists.push(actions);
+            let l = c.lists.get(list);
+            let last = k.last.and_then(chrono::DateTime::from_timestamp_millis);
+            let days = match (as_of, last) {
+                (Some(t), Some(l)) if l <= t => Some(whole_days(l, t)),
+                _ => None,
+            };
+            new.push(Finding {
+                principal: pidx,
+                action: l.actions[0].id,
+                list,
+                count: l.len() as u32,
+                status: k.reason.status(),
+                reason: k.reason,
+                sensitivity: l.highest,
+                categories: l.categories,
+                last_accessed: last,
+                last_accessed_region: k.region,
+                days_since_access: days,
+                granted_by: k.gb,
+                scoped: k.scoped,
+                conditional: k.conditional,
+                exclusion: None,
+                control: k.control,
+                rank: 0,
+            });
+        }
+        let info = principal_info(c, org, ps, roles, complete, as_of);
+        // Service facts: the newest use of each service over the roles.
+        let mut services: BTreeMap<u32, (Option<i64>, Option<String>)> = BTreeMap::new();
+        for s in c.inputs.services.iter().filter(|s| roles.contains(&s.p)) {
+            let e = services.entry(s.svc).or_insert((None, None));
+            if s.last_ms > e.0 {
+                *e = (s.last_ms, s.region.clone());
+            }
+        }
+        for (svc, (last_ms, region)) in services {
+            c.inputs.services.push(ServiceRow {
+                p: pidx,
+                svc,
+                last_ms,
+                region,
+            });
+        }
+        c.inputs.principals.push(PrincipalRow {
+            p: pidx,
+            has_la: complete,
+            created_ms: None,
+            window_start_ms: None,
+            window_end_ms: as_of.map(|t| t.timestamp_millis()),
+        });
+        c.principals.push(info);
+    }
+    findings.extend(new);
+    findings
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct GroupKey {
+    svc: u32,
+    reason: Reason,
+    last: Option<i64>,
+    region: Option<String>,
+    gb: GrantedById,
+    scoped: bool,
+    conditional: bool,
+    control: Option<ControlId>,
+}
+
+fn roll(verdicts: &[RoleVerdict<'_>], complete: bool, notes: &mut Vec<ControlNote>) -> Rolled {
+    let first = verdicts[0];
+    let newest = |status: Status| {
+        verdicts
+            .iter()
+            .filter(|v| v.f.status == status)
+            .max_by_key(|v| v.f.last_accessed)
+    };
+    let (reason, source) = if let Some(v) = newest(Status::Used) {
+        (Reason::AccessedInWindow, *v)
+    } else if !complete {
+        (Reason::PermissionSetIncomplete, first)
+    } else if let Some(v) = verdicts.iter().find(|v| v.f.status == Status::Unknown) {
+        (v.f.reason, *v)
+    } else {
+        // Every role's is unused: the one closest to use explains it.
+        let pick = |r: Reason| {
+            verdicts
+                .iter()
+                .filter(|v| v.f.reason == r)
+                .max_by_key(|v| v.f.last_accessed)
+        };
+        match pick(Reason::ActionLastAccessedBeforeWindow)
+            .or_else(|| pick(Reason::ActionNotAccessed))
+        {
+            Some(v) => (v.f.reason, *v),
+            None => (Reason::ServiceNotAccessed, first),
+        }
+    };
+    let (last, region) = match reason {
+        Reason::AccessedInWindow | Reason::ActionLastAccessedBeforeWindow => (
+            source.f.last_accessed,
+            source.f.last_accessed_region.clone(),
+        ),
+        _ => (None, None),
+    };
+    // Control notes: blocked in every account is blocked; anything else the first note, a
+    // block somewhere but not everywhere becoming a restriction.
+    let controls: Vec<Option<ControlId>> = verdicts.iter().map(|v| v.f.control).collect();
+    let is_blocked = |c: &Option<ControlId>| {
+        c.and_then(|c| notes.get(c.0 as usize))
+            .is_some_and(|n| n.effect == ControlEffect::Blocked)
+    };
+    let control = if controls.iter().all(is_blocked) {
+        controls[0]
+    } else if let Some(c) = controls.iter().flatten().next().copied() {
+        let note = notes[c.0 as usize].clone();
+        if note.effect == ControlEffect::Blocked {
+            let restricted = ControlNote {
+                effect: ControlEffect::Restricted,
+                policies: note.policies.clone(),
+                detail: format!(
+                    "{} in some of the accounts it is provisioned to",
+                    note.detail
+                ),
+            };
+            match notes.iter().position(|n| *n == restricted) {
+                Some(i) => Some(ControlId(i as u32)),
+                None => {
+                    notes.push(restricted);
+                    Some(ControlId(notes.len() as u32 - 1))
+                }
+            }
+        } else {
+            Some(c)
+        }
+    } else {
+        None
+    };
+    Rolled {
+        reason,
+        last,
+        region,
+        gb: first.f.granted_by,
+        scoped: verdicts.iter().all(|v| v.f.scoped),
+        conditional: verdicts.iter().all(|v| v.f.conditional),
+        control,
+        sensitivity: first.a,
+    }
+}
+
+fn label_id(c: &mut Collected<'_>, label: PolicyLabel) -> LabelId {
+    match c.labels.iter().position(|l| *l == label) {
+        Some(i) => LabelId(i as u32),
+        None => {
+            c.labels.push(label);
+            LabelId(c.labels.len() as u32 - 1)
+        }
+    }
+}
+
+fn principal_info(
+    c: &mut Collected<'_>,
+    org: &Organization,
+    ps: &PermissionSet,
+    roles: &[u32],
+    complete: bool,
+    as_of: Option<Timestamp>,
+) -> PrincipalInfo {
+    let mut policies = Vec::new();
+    let mut push = |c: &mut Collected<'_>,
+                    kind: PolicyKind,
+                    name: String,
+                    arn: Option<String>,
+                    boundary: bool| {
+        let label = label_id(
+            c,
+            PolicyLabel {
+                kind,
+                name: name.clone(),
+                via_group: None,
+                boundary,
+            },
+        );
+        policies.push(PolicyInfo {
+            name,
+            kind,
+            arn,
+            via_group: None,
+            boundary,
+            grants: 0,
+            unused: 0,
+            label,
+        });
+    };
+    if ps.inline_policy.is_some() {
+        push(c, PolicyKind::Inline, INLINE_NAME.into(), None, false);
+    }
+    for m in &ps.managed_policies {
+        push(
+            c,
+            PolicyKind::AwsManaged,
+            m.name.clone(),
+            Some(m.arn.clone()),
+            false,
+        );
+    }
+    for m in &ps.customer_managed_policies {
+        push(c, PolicyKind::CustomerManaged, m.name.clone(), None, false);
+    }
+    match &ps.boundary {
+        Some(crate::model::organization::Boundary::AwsManaged(arn)) => {
+            let name = arn.rsplit('/').next().unwrap_or(arn).to_string();
+            push(c, PolicyKind::AwsManaged, name, Some(arn.clone()), true);
+        }
+        Some(crate::model::organization::Boundary::CustomerManaged(r)) => {
+            push(c, PolicyKind::CustomerManaged, r.name.clone(), None, true);
+        }
+        None => {}
+    }
+    let role_infos: Vec<&PrincipalInfo> =
+        roles.iter().map(|r| &c.principals[*r as usize]).collect();
+    let last = role_infos
+        .iter()
+        .filter_map(|p| p.last_used.map(|t| (t, p.last_used_region.clone())))
+        .max_by_key(|(t, _)| *t);
+    let intentional = role_infos.iter().find_map(|p| p.intentional.clone());
+    let mut flags = Vec::new();
+    if !complete {
+        flags.push("permission_set_incomplete");
+    }
+    PrincipalInfo {
+        account_id: org.management_account.clone(),
+        kind: PrincipalType::PermissionSet,
+        name: ps.name.clone(),
+        arn: ps.arn.clone(),
+        id: ps.id.clone(),
+        tags: BTreeMap::new(),
+        created: None,
+        last_used: last.as_ref().map(|(t, _)| *t),
+        last_used_region: last.and_then(|(_, r)| r),
+        service_linked: false,
+        actionable: true,
+        intentional,
+        permission_set: Some(ps.arn.clone()),
+        has_last_accessed: complete,
+        as_of,
+        policies,
+        unmatched_patterns: Vec::new(),
+        counts: Counts::default(),
+        unused_by_sensitivity: BySensitivity::default(),
+        score: 0,
+        flags,
+        services: Vec::new(),
+    }
+}
+
+/// The name Identity Center gives a permission set's inline policy on its roles.
+pub const INLINE_NAME: &str = "AwsSSOInlinePolicy";
+
+/// The organisation part's facts for the outputs.
+pub(super) fn info(org: &Organization, principals: &[PrincipalInfo]) -> OrganizationInfo {
+    let where_ = |id: &str| match org.nodes.get(id) {
+        Some(n) if n.kind == NodeKind::Account => format!("account {id}"),
+        Some(n) => format!("{} {}", n.kind.as_str(), n.name),
+        None => format!("{id} (not in the tree)"),
+    };
+    let control_policies = org
+        .control_policies
+        .iter()
+        .map(|p| ControlPolicyInfo {
+            kind: match p.kind {
+                ControlPolicyType::Scp => "SCP",
+                ControlPolicyType::Rcp => "RCP",
+            },
+            name: p.name.clone(),
+            id: p.id.clone(),
+            aws_managed: p.aws_managed,
+            attached_to: {
+                // Root first, then OUs, then accounts, as the tree reads.
+                let mut t: Vec<(Option<NodeKind>, String)> = p
+                    .targets
+                    .iter()
+                    .map(|t| (org.nodes.get(t).map(|n| n.kind), where_(t)))
+                    .collect();
+                t.sort();
+                t.into_iter().map(|(_, w)| w).collect()
+            },
+        })
+        .collect();
+    let permission_sets = org
+        .permission_sets
+        .iter()
+        .map(|ps| {
+            let mut with_data: Vec<String> = principals
+                .iter()
+                .filter(|p| {
+                    p.kind == PrincipalType::Role
+                        && p.has_last_accessed
+                        && p.permission_set.as_deref() == Some(ps.name.as_str())
+                })
+                .map(|p| p.account_id.clone())
+                .collect();
+            with_data.sort();
+            with_data.dedup();
+            PermissionSetInfo {
+                name: ps.name.clone(),
+                arn: ps.arn.clone(),
+                accounts: ps.accounts.clone(),
+                accounts_with_data: with_data,
+            }
+        })
+        .collect();
+    OrganizationInfo {
+        id: org.id.clone(),
+        management_account: org.management_account.clone(),
+        path: org.root.display().to_string(),
+        accounts: org.accounts.len(),
+        control_policies,
+        permission_sets,
+        files: org.files.clone(),
+    }
+}

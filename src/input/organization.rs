@@ -1,0 +1,779 @@
+//! Reads the organisation part of an organisation folder (`organization/`, docs/export-format.md):
+//! every file exactly as the AWS CLI prints it. Errors name the file and the JSON path.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::{Files, Warnings, manifest, parse_json};
+use crate::error::{Error, Result};
+use crate::model::organization::{
+    Boundary, ControlPolicy, ControlPolicyType, ManagedReference, NodeKind, OrgNode, Organization,
+    PermissionSet, PolicyReference,
+};
+use crate::model::{PolicyDocument, permission_set_of_role};
+
+/// The folder name of the organisation part inside an organisation folder.
+pub const ORGANIZATION_DIR: &str = "organization";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DescribeOrganization {
+    organization: Option<OrgFacts>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct OrgFacts {
+    id: String,
+    master_account_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Named {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Roots {
+    roots: Option<Vec<Named>>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Accounts {
+    accounts: Option<Vec<Named>>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Ous {
+    organizational_units: Option<Vec<Named>>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PolicySummary {
+    id: String,
+    name: String,
+    #[serde(rename = "Type")]
+    kind: Option<String>,
+    #[serde(default)]
+    aws_managed: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Policies {
+    policies: Option<Vec<PolicySummary>>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DescribePolicy {
+    policy: Option<PolicyBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PolicyBody {
+    policy_summary: PolicySummary,
+    content: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Target {
+    target_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Targets {
+    targets: Option<Vec<Target>>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Instance {
+    instance_arn: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Instances {
+    instances: Option<Vec<Instance>>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PermissionSets {
+    permission_sets: Option<Vec<String>>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DescribePermissionSet {
+    permission_set: Option<PermissionSetFacts>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PermissionSetFacts {
+    name: String,
+    permission_set_arn: String,
+    session_duration: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InlinePolicy {
+    inline_policy: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ManagedPolicies {
+    attached_managed_policies: Option<Vec<ManagedRef>>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ManagedRef {
+    name: String,
+    arn: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CustomerPolicies {
+    customer_managed_policy_references: Option<Vec<CustomerRef>>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CustomerRef {
+    name: String,
+    #[serde(default)]
+    path: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PermissionsBoundary {
+    permissions_boundary: Option<BoundaryBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct BoundaryBody {
+    customer_managed_policy_reference: Option<CustomerRef>,
+    managed_policy_arn: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProvisionedAccounts {
+    account_ids: Option<Vec<String>>,
+    next_token: Option<String>,
+}
+
+/// A key the file must have: `aws organizations list-roots` prints `Roots`.
+fn required<T>(path: &Path, value: Option<T>, key: &str, command: &str) -> Result<T> {
+    value.ok_or_else(|| {
+        Error::parse(
+            path,
+            "$",
+            format!("no {key}: not the output of `{command}`"),
+        )
+    })
+}
+
+/// A `NextToken` left in a file means the CLI did not merge every page.
+fn complete(path: &Path, next_token: Option<&String>, command: &str) -> Result<()> {
+    match next_token {
+        None => Ok(()),
+        Some(_) => Err(Error::parse(
+            path,
+            "$.NextToken",
+            format!(
+                "only some pages: rerun `{command}` without --no-paginate or --max-items so the \
+                 CLI merges every page"
+            ),
+        )),
+    }
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Ids become file names: refuse anything that could leave the folder.
+fn safe_id(path: &Path, at: &str, id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::parse(
+            path,
+            at,
+            format!(
+                "{:?} is not an AWS Organizations or Identity Center id",
+                id.chars().take(60).collect::<String>()
+            ),
+        ))
+    }
+}
+
+/// A policy document given as a JSON string (describe-policy's `Content`, the permission set's
+/// `InlinePolicy`) or an object; `None` for an empty string.
+fn document_of(
+    path: &Path,
+    at: &str,
+    value: serde_json::Value,
+) -> Result<Option<(PolicyDocument, serde_json::Value)>> {
+    let raw = match value {
+        serde_json::Value::String(s) if s.trim().is_empty() => return Ok(None),
+        serde_json::Value::String(s) => serde_json::from_str::<serde_json::Value>(&s)
+            .map_err(|e| Error::parse(path, at, format!("not a JSON policy document: {e}")))?,
+        serde_json::Value::Null => return Ok(None),
+        v => v,
+    };
+    let doc = PolicyDocument::from_value(raw.clone()).map_err(|e| {
+        let inner = e.json_path.strip_prefix('$').unwrap_or(&e.json_path);
+        Error::parse(path, format!("{at}{inner}"), e.message)
+    })?;
+    Ok(Some((doc, raw)))
+}
+
+struct Reader {
+    files: Files,
+}
+
+impl Reader {
+    fn json<T: serde::de::DeserializeOwned>(
+        &mut self,
+        rel: &str,
+    ) -> Result<(T, std::path::PathBuf)> {
+        let text = self.files.read_text(rel)?;
+        let path = self.files.abs(rel);
+        Ok((parse_json(&path, &text)?, path))
+    }
+
+    fn json_if_exists<T: serde::de::DeserializeOwned>(
+        &mut self,
+        rel: &str,
+    ) -> Result<Option<(T, std::path::PathBuf)>> {
+        match self.files.read_text_if_exists(rel)? {
+            None => Ok(None),
+            Some(text) => {
+                let path = self.files.abs(rel);
+                Ok(Some((parse_json(&path, &text)?, path)))
+            }
+        }
+    }
+}
+
+/// Reads `dir` (an `organization/` folder).
+pub fn load_organization(dir: &Path) -> Result<Organization> {
+    let mut r = Reader {
+        files: Files::new(dir),
+    };
+    let mut warnings = Warnings::default();
+    if let Some(text) = r.files.read_text_if_exists(super::MANIFEST)? {
+        let (m, _) = manifest::parse(&r.files.abs(super::MANIFEST), &text)?;
+        manifest::verify(&m, &mut r.files)?;
+    }
+
+    let (d, path): (DescribeOrganization, _) = r.json("describe-organization.json")?;
+    let facts = required(
+        &path,
+        d.organization,
+        "Organization",
+        "aws organizations describe-organization",
+    )?;
+    if !is_account_id(&facts.master_account_id) {
+        return Err(Error::parse(
+            &path,
+            "$.Organization.MasterAccountId",
+            "not a 12-digit account id",
+        ));
+    }
+    let mut org = Organization {
+        root: dir.to_path_buf(),
+        id: facts.id,
+        management_account: facts.master_account_id,
+        ..Organization::default()
+    };
+
+    let (accounts, path): (Accounts, _) = r.json("list-accounts.json")?;
+    complete(
+        &path,
+        accounts.next_token.as_ref(),
+        "aws organizations list-accounts",
+    )?;
+    for (i, a) in required(
+        &path,
+        accounts.accounts,
+        "Accounts",
+        "aws organizations list-accounts",
+    )?
+    .into_iter()
+    .enumerate()
+    {
+        if !is_account_id(&a.id) {
+            return Err(Error::parse(
+                &path,
+                format!("$.Accounts[{i}].Id"),
+                "not a 12-digit account id",
+            ));
+        }
+        org.accounts.insert(
+            a.id,
+            (a.name.unwrap_or_default(), a.status.unwrap_or_default()),
+        );
+    }
+
+    tree(&mut r, &mut org)?;
+    for kind in ControlPolicyType::ALL {
+        control_policies(&mut r, &mut org, kind)?;
+    }
+    permission_sets(&mut r, &mut org, &mut warnings)?;
+
+    // Accounts the list names but the tree does not place: no SCP can be applied to them.
+    let unplaced: Vec<&String> = org
+        .accounts
+        .keys()
+        .filter(|a| !org.nodes.contains_key(a.as_str()))
+        .collect();
+    if !unplaced.is_empty() {
+        warnings.push(
+            "organization_account_not_placed",
+            Some("list-accounts.json"),
+            None,
+            format!(
+                "{} account(s) are listed but in no OU or root of the tree (ous/ and accounts/ \
+                 lack them): {}; no SCP or RCP is applied to them",
+                unplaced.len(),
+                unplaced
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    org.files = r.files.finish();
+    org.warnings = warnings.finish();
+    Ok(org)
+}
+
+/// The roots, then per parent its OUs and accounts, breadth first.
+fn tree(r: &mut Reader, org: &mut Organization) -> Result<()> {
+    let (roots, path): (Roots, _) = r.json("list-roots.json")?;
+    complete(
+        &path,
+        roots.next_token.as_ref(),
+        "aws organizations list-roots",
+    )?;
+    let roots = required(&path, roots.roots, "Roots", "aws organizations list-roots")?;
+    let mut queue = Vec::new();
+    for (i, root) in roots.into_iter().enumerate() {
+        safe_id(&path, &format!("$.Roots[{i}].Id"), &root.id)?;
+        queue.push(root.id.clone());
+        org.nodes.insert(
+            root.id.clone(),
+            OrgNode {
+                name: root.name.unwrap_or_else(|| "Root".into()),
+                id: root.id,
+                kind: NodeKind::Root,
+                parent: None,
+            },
+        );
+    }
+    let mut seen = BTreeSet::new();
+    while let Some(parent) = queue.pop() {
+        if !seen.insert(parent.clone()) {
+            continue;
+        }
+        let command =
+            format!("aws organizations list-organizational-units-for-parent --parent-id {parent}");
+        let (ous, path): (Ous, _) = r.json(&format!("ous/{parent}.json"))?;
+        complete(&path, ous.next_token.as_ref(), &command)?;
+        for (i, ou) in required(
+            &path,
+            ous.organizational_units,
+            "OrganizationalUnits",
+            &command,
+        )?
+        .into_iter()
+        .enumerate()
+        {
+            safe_id(&path, &format!("$.OrganizationalUnits[{i}].Id"), &ou.id)?;
+            queue.push(ou.id.clone());
+            org.nodes.insert(
+                ou.id.clone(),
+                OrgNode {
+                    name: ou.name.unwrap_or_default(),
+                    id: ou.id,
+                    kind: NodeKind::OrganizationalUnit,
+                    parent: Some(parent.clone()),
+                },
+            );
+        }
+        let command = format!("aws organizations list-accounts-for-parent --parent-id {parent}");
+        let (accounts, path): (Accounts, _) = r.json(&format!("accounts/{parent}.json"))?;
+        complete(&path, accounts.next_token.as_ref(), &command)?;
+        for (i, a) in required(&path, accounts.accounts, "Accounts", &command)?
+            .into_iter()
+            .enumerate()
+        {
+            if !is_account_id(&a.id) {
+                return Err(Error::parse(
+                    &path,
+                    format!("$.Accounts[{i}].Id"),
+                    "not a 12-digit account id",
+                ));
+            }
+            let name = a
+                .name
+                .or_else(|| org.accounts.get(&a.id).map(|(n, _)| n.clone()))
+                .unwrap_or_default();
+            org.nodes.insert(
+                a.id.clone(),
+                OrgNode {
+                    id: a.id,
+                    name,
+                    kind: NodeKind::Account,
+                    parent: Some(parent.clone()),
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+fn control_policies(r: &mut Reader, org: &mut Organization, kind: ControlPolicyType) -> Result<()> {
+    let command = format!(
+        "aws organizations list-policies --filter {}",
+        kind.api_name()
+    );
+    let Some((list, path)) =
+        r.json_if_exists::<Policies>(&format!("policies/{}.json", kind.api_name()))?
+    else {
+        return Ok(());
+    };
+    complete(&path, list.next_token.as_ref(), &command)?;
+    org.control_types.push(kind);
+    for (i, p) in required(&path, list.policies, "Policies", &command)?
+        .into_iter()
+        .enumerate()
+    {
+        safe_id(&path, &format!("$.Policies[{i}].Id"), &p.id)?;
+        if p.kind.as_deref().is_some_and(|k| k != kind.api_name()) {
+            return Err(Error::parse(
+                &path,
+                format!("$.Policies[{i}].Type"),
+                format!(
+                    "a {} in the list of {}",
+                    p.kind.unwrap_or_default(),
+                    kind.api_name()
+                ),
+            ));
+        }
+        let describe = format!("aws organizations describe-policy --policy-id {}", p.id);
+        let (d, dpath): (DescribePolicy, _) = r.json(&format!("policy/{}.json", p.id))?;
+        let body = required(&dpath, d.policy, "Policy", &describe)?;
+        if body.policy_summary.id != p.id {
+            return Err(Error::parse(
+                &dpath,
+                "$.Policy.PolicySummary.Id",
+                format!("describes {}, not {}", body.policy_summary.id, p.id),
+            ));
+        }
+        let content = required(&dpath, body.content, "Policy.Content", &describe)?;
+        let Some((document, _)) = document_of(&dpath, "$.Policy.Content", content)? else {
+            return Err(Error::parse(
+                &dpath,
+                "$.Policy.Content",
+                "the policy document is empty",
+            ));
+        };
+        let tcommand = format!(
+            "aws organizations list-targets-for-policy --policy-id {}",
+            p.id
+        );
+        let (t, tpath): (Targets, _) = r.json(&format!("targets/{}.json", p.id))?;
+        complete(&tpath, t.next_token.as_ref(), &tcommand)?;
+        let mut targets: Vec<String> = required(&tpath, t.targets, "Targets", &tcommand)?
+            .into_iter()
+            .map(|t| t.target_id)
+            .collect();
+        targets.sort();
+        targets.dedup();
+        org.control_policies.push(ControlPolicy {
+            id: p.id,
+            name: body.policy_summary.name,
+            kind,
+            aws_managed: p.aws_managed || body.policy_summary.aws_managed,
+            document,
+            targets,
+        });
+    }
+    org.control_policies
+        .sort_by(|a, b| (a.kind, &a.name, &a.id).cmp(&(b.kind, &b.name, &b.id)));
+    Ok(())
+}
+
+/// The last part of an ARN (`…/ps-0123`), checked as a safe id.
+fn arn_tail<'a>(path: &Path, at: &str, arn: &'a str) -> Result<&'a str> {
+    let tail = arn.rsplit('/').next().unwrap_or_default();
+    safe_id(path, at, tail)?;
+    Ok(tail)
+}
+
+fn permission_sets(r: &mut Reader, org: &mut Organization, warnings: &mut Warnings) -> Result<()> {
+    let Some((instances, path)) = r.json_if_exists::<Instances>("sso/list-instances.json")? else {
+        return Ok(());
+    };
+    complete(
+        &path,
+        instances.next_token.as_ref(),
+        "aws sso-admin list-instances",
+    )?;
+    let instances = required(
+        &path,
+        instances.instances,
+        "Instances",
+        "aws sso-admin list-instances",
+    )?;
+    for (i, inst) in instances.iter().enumerate() {
+        let instance_id = arn_tail(
+            &path,
+            &format!("$.Instances[{i}].InstanceArn"),
+            &inst.instance_arn,
+        )?
+        .to_string();
+        let command = format!(
+            "aws sso-admin list-permission-sets --instance-arn {}",
+            inst.instance_arn
+        );
+        let Some((sets, spath)) = r.json_if_exists::<PermissionSets>(&format!(
+            "sso/{instance_id}/list-permission-sets.json"
+        ))?
+        else {
+            warnings.push(
+                "permission_sets_missing",
+                Some("sso/list-instances.json"),
+                Some(format!("$.Instances[{i}]")),
+                format!(
+                    "no sso/{instance_id}/list-permission-sets.json: the permission sets of this \
+                     Identity Center instance are not known, so its roles are analysed one by one"
+                ),
+            );
+            continue;
+        };
+        complete(&spath, sets.next_token.as_ref(), &command)?;
+        for (j, arn) in required(&spath, sets.permission_sets, "PermissionSets", &command)?
+            .iter()
+            .enumerate()
+        {
+            let ps_id = arn_tail(&spath, &format!("$.PermissionSets[{j}]"), arn)?.to_string();
+            let ps = permission_set(r, &instance_id, &ps_id, arn)?;
+            org.permission_sets.push(ps);
+        }
+    }
+    org.permission_sets
+        .sort_by(|a, b| (&a.name, &a.arn).cmp(&(&b.name, &b.arn)));
+    for pair in org.permission_sets.windows(2) {
+        if let [a, b] = pair
+            && a.name == b.name
+        {
+            return Err(Error::Input {
+                path: r.files.abs("sso"),
+                message: format!(
+                    "two permission sets are named {:?} ({} and {}): their roles cannot be told apart",
+                    a.name, a.arn, b.arn
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn permission_set(
+    r: &mut Reader,
+    instance_id: &str,
+    ps_id: &str,
+    arn: &str,
+) -> Result<PermissionSet> {
+    let dir = format!("sso/{instance_id}/{ps_id}");
+    let (d, path): (DescribePermissionSet, _) =
+        r.json(&format!("{dir}/describe-permission-set.json"))?;
+    let facts = required(
+        &path,
+        d.permission_set,
+        "PermissionSet",
+        "aws sso-admin describe-permission-set",
+    )?;
+    if facts.permission_set_arn != arn {
+        return Err(Error::parse(
+            &path,
+            "$.PermissionSet.PermissionSetArn",
+            format!("describes {}, not {arn}", facts.permission_set_arn),
+        ));
+    }
+    if permission_set_of_role(&format!("AWSReservedSSO_{}_0", facts.name))
+        != Some(facts.name.as_str())
+    {
+        return Err(Error::parse(
+            &path,
+            "$.PermissionSet.Name",
+            "not a permission set name",
+        ));
+    }
+    let (inline, path): (InlinePolicy, _) = r.json(&format!("{dir}/inline-policy.json"))?;
+    let inline = match inline.inline_policy {
+        None => None,
+        Some(v) => document_of(&path, "$.InlinePolicy", v)?,
+    };
+    let command = "aws sso-admin list-managed-policies-in-permission-set";
+    let (m, path): (ManagedPolicies, _) = r.json(&format!("{dir}/managed-policies.json"))?;
+    complete(&path, m.next_token.as_ref(), command)?;
+    let mut managed: Vec<ManagedReference> = required(
+        &path,
+        m.attached_managed_policies,
+        "AttachedManagedPolicies",
+        command,
+    )?
+    .into_iter()
+    .map(|m| ManagedReference {
+        name: m.name,
+        arn: m.arn,
+    })
+    .collect();
+    managed.sort();
+    let command = "aws sso-admin list-customer-managed-policy-references-in-permission-set";
+    let (c, path): (CustomerPolicies, _) =
+        r.json(&format!("{dir}/customer-managed-policies.json"))?;
+    complete(&path, c.next_token.as_ref(), command)?;
+    let mut customer: Vec<PolicyReference> = required(
+        &path,
+        c.customer_managed_policy_references,
+        "CustomerManagedPolicyReferences",
+        command,
+    )?
+    .into_iter()
+    .map(|c| PolicyReference {
+        name: c.name,
+        path: c.path.unwrap_or_else(|| "/".into()),
+    })
+    .collect();
+    customer.sort();
+    let boundary = match r
+        .json_if_exists::<PermissionsBoundary>(&format!("{dir}/permissions-boundary.json"))?
+    {
+        None => None,
+        Some((b, path)) => {
+            let b = required(
+                &path,
+                b.permissions_boundary,
+                "PermissionsBoundary",
+                "aws sso-admin get-permissions-boundary-for-permission-set",
+            )?;
+            match (b.customer_managed_policy_reference, b.managed_policy_arn) {
+                (Some(c), _) => Some(Boundary::CustomerManaged(PolicyReference {
+                    name: c.name,
+                    path: c.path.unwrap_or_else(|| "/".into()),
+                })),
+                (None, Some(arn)) => Some(Boundary::AwsManaged(arn)),
+                (None, None) => None,
+            }
+        }
+    };
+    let command = "aws sso-admin list-accounts-for-provisioned-permission-set";
+    let (a, path): (ProvisionedAccounts, _) = r.json(&format!("{dir}/accounts.json"))?;
+    complete(&path, a.next_token.as_ref(), command)?;
+    let mut accounts = required(&path, a.account_ids, "AccountIds", command)?;
+    for (i, id) in accounts.iter().enumerate() {
+        if !is_account_id(id) {
+            return Err(Error::parse(
+                &path,
+                format!("$.AccountIds[{i}]"),
+                "not a 12-digit account id",
+            ));
+        }
+    }
+    accounts.sort();
+    accounts.dedup();
+    let (inline_policy, inline_raw) = match inline {
+        Some((d, raw)) => (Some(d), Some(raw)),
+        None => (None, None),
+    };
+    Ok(PermissionSet {
+        arn: arn.to_string(),
+        id: ps_id.to_string(),
+        instance_id: instance_id.to_string(),
+        name: facts.name,
+        session_duration: facts.session_duration,
+        inline_policy,
+        inline_raw,
+        managed_policies: managed,
+        customer_managed_policies: customer,
+        boundary,
+        accounts,
+    })
+}
+
+/// The organisation part of the organisation folders among `paths`, if any (at most one).
+pub fn find(paths: &[std::path::PathBuf]) -> Result<Option<Organization>> {
+    let mut found: Option<Organization> = None;
+    for p in paths {
+        let dir = p.join(ORGANIZATION_DIR);
+        if !dir.is_dir() || p.join(super::AUTHORIZATION_DETAILS).exists() {
+            continue;
+        }
+        let org = load_organization(&dir)?;
+        if let Some(first) = &found {
+            return Err(Error::Input {
+                path: dir,
+                message: format!(
+                    "a second organisation part (the first is {}): give one organisation's \
+                     folders per run",
+                    first.root.display()
+                ),
+            });
+        }
+        found = Some(org);
+    }
+    Ok(found)
+}
+
+/// Every account the organisation part places, by id: for messages.
+pub fn placed(org: &Organization) -> BTreeMap<&str, &OrgNode> {
+    org.nodes
+        .iter()
+        .filter(|(_, n)| n.kind == NodeKind::Account)
+        .map(|(k, v)| (k.as_str(), v))
+        .collect()
+}

@@ -1,0 +1,398 @@
+//! What service and resource control policies do to an account's grants (docs/grant-model.md,
+//! "Organisation policies").
+//!
+//! SCPs: an action is possible in a member account only if, at **every** level from the root
+//! through each OU to the account, some SCP attached there allows it, and no SCP on the path
+//! denies it. Expanded against the catalog like identity policies:
+//!
+//! - **blocked**: a level where no attached SCP has an Allow statement covering the action (an
+//!   allow-list that replaced `FullAWSAccess`), or a Deny without a condition on every resource;
+//! - **restricted**: allowed at some level only by Allow statements with a condition or for some
+//!   resources, or denied by a Deny with a condition or for some resources — the grant may or may
+//!   not work, which the data cannot decide;
+//! - RCPs limit what may be done to the account's **resources**, by anyone; a principal's grant
+//!   can still act on other accounts' resources, so an RCP Deny is a restriction, never a block.
+//!
+//! Not modelled (said in the outputs): conditions are not evaluated; the management account and
+//! service-linked roles are not subject to SCPs (the caller skips them).
+
+use crate::catalog::{ActionId, ActionSet};
+use crate::model::Effect;
+use crate::model::organization::{ControlPolicyType, NodeKind, OrgNode, Organization};
+
+use super::Expander;
+
+/// Whether a control policy makes a grant impossible or only conditional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlEffect {
+    Blocked,
+    Restricted,
+}
+
+impl ControlEffect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlEffect::Blocked => "blocked",
+            ControlEffect::Restricted => "restricted",
+        }
+    }
+}
+
+/// Why an action is blocked or restricted, in words, with the policies that do it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct ControlNote {
+    pub effect: ControlEffect,
+    /// `SCP DenySageMaker`, `SCPs at OU Sandbox`, …
+    pub policies: String,
+    /// One sentence: what and where.
+    pub detail: String,
+}
+
+/// The control policies in force for one account, as action sets.
+#[derive(Debug, Clone, Default)]
+pub struct AccountControls {
+    /// Blocks first, then restrictions, each in root-to-account order: the first entry that
+    /// contains an action explains it.
+    entries: Vec<(ActionSet, ControlNote)>,
+    /// Levels of the path with no SCP attached (incomplete data): nothing is modelled there.
+    pub levels_without_scp: Vec<String>,
+}
+
+impl AccountControls {
+    /// The note that applies to `a`, if any.
+    pub fn note(&self, a: ActionId) -> Option<&ControlNote> {
+        self.entries
+            .iter()
+            .find(|(set, _)| set.contains(a))
+            .map(|(_, n)| n)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+fn level_name(n: &OrgNode) -> String {
+    match n.kind {
+        NodeKind::Account => format!("account {}", n.id),
+        k => format!("{} {}", k.as_str(), n.name),
+    }
+}
+
+/// The SCPs and RCPs in force for `account` (the caller leaves out the management account).
+pub fn account_controls(
+    org: &Organization,
+    account: &str,
+    expander: &mut Expander<'_>,
+) -> AccountControls {
+    let catalog = expander.catalog();
+    let chain = org.chain(account);
+    let mut blocked: Vec<(ActionSet, ControlNote)> = Vec::new();
+    let mut restricted: Vec<(ActionSet, ControlNote)> = Vec::new();
+    let mut out = AccountControls::default();
+    if chain.is_empty() {
+        return out;
+    }
+    if org.control_types.contains(&ControlPolicyType::Scp) {
+        for level in &chain {
+            let attached = org.attached(ControlPolicyType::Scp, &level.id);
+            let where_ = level_name(level);
+            if attached.is_empty() {
+                out.levels_without_scp.push(where_);
+                continue;
+            }
+            let names = attached
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut allow_any = catalog.empty_set();
+            let mut allow_full = catalog.empty_set();
+            for p in &attached {
+                for s in &expander.document(&p.document).statements {
+                    match s.effect {
+                        Effect::Allow => {
+                            allow_any.union_with(&s.actions);
+                            if !s.scoped && !s.conditional {
+                                allow_full.union_with(&s.actions);
+                            }
+                        }
+                        Effect::Deny if s.is_absolute_deny() => blocked.push((
+                            (*s.actions).clone(),
+                            ControlNote {
+                                effect: ControlEffect::Blocked,
+                                policies: format!("SCP {}", p.name),
+                                detail: format!("denied by SCP {} attached to {where_}", p.name),
+                            },
+                        )),
+                        Effect::Deny => restricted.push((
+                            (*s.actions).clone(),
+                            ControlNote {
+                                effect: ControlEffect::Restricted,
+                                policies: format!("SCP {}", p.name),
+                                detail: format!(
+                                    "SCP {} attached to {where_} denies it {}",
+                                    p.name,
+                                    if s.conditional {
+                                        "under a condition"
+                                    } else {
+                                        "on some resources"
+                                    }
+                                ),
+                            },
+                        )),
+                    }
+                }
+            }
+            let mut none = allow_any.clone();
+            none.complement();
+            if !none.is_empty() {
+                blocked.push((
+                    none,
+                    ControlNote {
+                        effect: ControlEffect::Blocked,
+                        policies: format!("SCPs at {where_}"),
+                        detail: format!(
+                            "no SCP attached to {where_} allows it (attached: {names})"
+                        ),
+                    },
+                ));
+            }
+            let mut partial = allow_any;
+            partial.difference_with(&allow_full);
+            if !partial.is_empty() {
+                restricted.push((
+                    partial,
+                    ControlNote {
+                        effect: ControlEffect::Restricted,
+                        policies: format!("SCPs at {where_}"),
+                        detail: format!(
+                            "the SCPs attached to {where_} ({names}) allow it only under a \
+                             condition or on some resources"
+                        ),
+                    },
+                ));
+            }
+        }
+    }
+    if org.control_types.contains(&ControlPolicyType::Rcp) {
+        for level in &chain {
+            let where_ = level_name(level);
+            for p in org.attached(ControlPolicyType::Rcp, &level.id) {
+                for s in &expander.document(&p.document).statements {
+                    if s.effect != Effect::Deny {
+                        continue;
+                    }
+                    restricted.push((
+                        (*s.actions).clone(),
+                        ControlNote {
+                            effect: ControlEffect::Restricted,
+                            policies: format!("RCP {}", p.name),
+                            detail: format!(
+                                "RCP {} attached to {where_} denies it on this account's \
+                                 resources{}",
+                                p.name,
+                                if s.conditional {
+                                    " under a condition"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    out.entries = blocked.into_iter().chain(restricted).collect();
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::catalog::small_test_catalog;
+    use crate::model::PolicyDocument;
+    use crate::model::organization::{ControlPolicy, OrgNode};
+    use serde_json::json;
+
+    fn node(id: &str, kind: NodeKind, parent: Option<&str>) -> (String, OrgNode) {
+        (
+            id.to_string(),
+            OrgNode {
+                id: id.into(),
+                name: id.to_uppercase(),
+                kind,
+                parent: parent.map(str::to_string),
+            },
+        )
+    }
+
+    fn policy(
+        name: &str,
+        kind: ControlPolicyType,
+        doc: serde_json::Value,
+        targets: &[&str],
+    ) -> ControlPolicy {
+        ControlPolicy {
+            id: format!("p-{name}"),
+            name: name.into(),
+            kind,
+            aws_managed: false,
+            document: PolicyDocument::from_value(doc).unwrap(),
+            targets: targets.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    fn full() -> serde_json::Value {
+        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    }
+
+    /// root r → OU ou → account 111111111111; FullAWSAccess everywhere plus `extra`.
+    fn org(extra: Vec<ControlPolicy>) -> Organization {
+        let mut o = Organization {
+            nodes: [
+                node("r", NodeKind::Root, None),
+                node("ou", NodeKind::OrganizationalUnit, Some("r")),
+                node("111111111111", NodeKind::Account, Some("ou")),
+            ]
+            .into_iter()
+            .collect(),
+            control_types: vec![ControlPolicyType::Scp, ControlPolicyType::Rcp],
+            ..Organization::default()
+        };
+        o.control_policies.push(policy(
+            "FullAWSAccess",
+            ControlPolicyType::Scp,
+            full(),
+            &["r", "ou", "111111111111"],
+        ));
+        o.control_policies.extend(extra);
+        o
+    }
+
+    fn effect(o: &Organization, action: &str) -> Option<(ControlEffect, String)> {
+        let catalog = small_test_catalog();
+        let mut e = Expander::new(catalog);
+        let c = account_controls(o, "111111111111", &mut e);
+        let id = catalog.lookup_full(action).unwrap();
+        c.note(id).map(|n| (n.effect, n.detail.clone()))
+    }
+
+    #[test]
+    fn full_access_everywhere_changes_nothing() {
+        let o = org(vec![]);
+        assert_eq!(effect(&o, "s3:GetObject"), None);
+    }
+
+    #[test]
+    fn an_unconditional_deny_anywhere_on_the_path_blocks() {
+        let o = org(vec![policy(
+            "DenyS3",
+            ControlPolicyType::Scp,
+            json!({"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}),
+            &["ou"],
+        )]);
+        let (e, why) = effect(&o, "s3:DeleteBucket").unwrap();
+        assert_eq!(e, ControlEffect::Blocked);
+        assert!(why.contains("DenyS3") && why.contains("OU OU"), "{why}");
+        assert_eq!(effect(&o, "ec2:RunInstances"), None);
+    }
+
+    #[test]
+    fn an_allow_list_at_one_level_blocks_what_it_does_not_list() {
+        // The OU's FullAWSAccess is replaced by an allow-list of ec2 and s3.
+        let mut o = org(vec![policy(
+            "AllowEc2S3",
+            ControlPolicyType::Scp,
+            json!({"Statement": [{"Effect": "Allow", "Action": ["ec2:*", "s3:*"], "Resource": "*"}]}),
+            &["ou"],
+        )]);
+        o.control_policies[0].targets.retain(|t| t != "ou");
+        let (e, why) = effect(&o, "iam:CreateUser").unwrap();
+        assert_eq!(e, ControlEffect::Blocked);
+        assert!(why.contains("no SCP attached to OU OU allows it"), "{why}");
+        assert_eq!(effect(&o, "ec2:RunInstances"), None);
+    }
+
+    #[test]
+    fn conditional_or_resource_scoped_statements_only_restrict() {
+        let o = org(vec![policy(
+            "Guard",
+            ControlPolicyType::Scp,
+            json!({"Statement": [
+                {"Effect": "Deny", "Action": "ec2:TerminateInstances", "Resource": "*",
+                 "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}}},
+                {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "arn:aws:s3:::logs"}
+            ]}),
+            &["r"],
+        )]);
+        let (e, why) = effect(&o, "ec2:TerminateInstances").unwrap();
+        assert_eq!(e, ControlEffect::Restricted);
+        assert!(why.contains("under a condition"), "{why}");
+        let (e, why) = effect(&o, "s3:DeleteBucket").unwrap();
+        assert_eq!(e, ControlEffect::Restricted);
+        assert!(why.contains("on some resources"), "{why}");
+    }
+
+    #[test]
+    fn a_block_wins_over_a_restriction() {
+        let o = org(vec![
+            policy(
+                "Cond",
+                ControlPolicyType::Scp,
+                json!({"Statement": [{"Effect": "Deny", "Action": "sqs:*", "Resource": "*",
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}),
+                &["r"],
+            ),
+            policy(
+                "DenySqs",
+                ControlPolicyType::Scp,
+                json!({"Statement": [{"Effect": "Deny", "Action": "sqs:SendMessage", "Resource": "*"}]}),
+                &["111111111111"],
+            ),
+        ]);
+        assert_eq!(
+            effect(&o, "sqs:SendMessage").unwrap().0,
+            ControlEffect::Blocked
+        );
+    }
+
+    #[test]
+    fn an_rcp_deny_restricts_and_never_blocks() {
+        let o = org(vec![policy(
+            "DenyS3Everything",
+            ControlPolicyType::Rcp,
+            json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]}),
+            &["r"],
+        )]);
+        let (e, why) = effect(&o, "s3:GetObject").unwrap();
+        assert_eq!(e, ControlEffect::Restricted);
+        assert!(why.contains("RCP DenyS3Everything"), "{why}");
+    }
+
+    #[test]
+    fn a_level_without_any_scp_is_reported_and_not_modelled() {
+        let mut o = org(vec![]);
+        o.control_policies[0].targets.retain(|t| t != "ou");
+        let catalog = small_test_catalog();
+        let mut e = Expander::new(catalog);
+        let c = account_controls(&o, "111111111111", &mut e);
+        assert_eq!(c.levels_without_scp, vec!["OU OU".to_string()]);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn scps_not_in_the_export_model_nothing() {
+        let mut o = org(vec![policy(
+            "DenyS3",
+            ControlPolicyType::Scp,
+            json!({"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}),
+            &["r"],
+        )]);
+        o.control_types.clear();
+        assert_eq!(effect(&o, "s3:GetObject"), None);
+    }
+}

@@ -1,0 +1,449 @@
+//! The organisation part (issue 19): reading `organization/` (every file as the AWS CLI prints
+//! it, errors that name the file and the JSON path), SCP/RCP marks on findings, and that an
+//! organisation folder without the part is read exactly as before.
+
+use std::fs;
+use std::path::Path;
+
+use iam_tighten::analysis::{self, Config, Settings};
+use iam_tighten::catalog::Catalog;
+use iam_tighten::input::{self, LoadOptions, organization};
+use serde_json::{Value, json};
+
+fn write(path: &Path, v: &Value) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, serde_json::to_string_pretty(v).unwrap()).unwrap();
+}
+
+/// A copy of the sample's q4 accounts plus a small organisation part: root → OU Sandbox
+/// (222222222222), 111111111111 under the root, management account 999999999999; SCPs
+/// FullAWSAccess everywhere, DenySageMaker on Sandbox, a conditional deny at the root.
+fn organisation(dir: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+    for a in ["111111111111", "222222222222"] {
+        copy_dir(&root.join(a), &dir.join(a));
+    }
+    let o = dir.join("organization");
+    write(
+        &o.join("describe-organization.json"),
+        &json!({"Organization": {"Id": "o-test", "MasterAccountId": "999999999999"}}),
+    );
+    write(
+        &o.join("list-roots.json"),
+        &json!({"Roots": [{"Id": "r-ab12", "Name": "Root", "PolicyTypes": []}]}),
+    );
+    write(
+        &o.join("list-accounts.json"),
+        &json!({"Accounts": [
+            {"Id": "999999999999", "Name": "mgmt", "Status": "ACTIVE"},
+            {"Id": "111111111111", "Name": "prod", "Status": "ACTIVE"},
+            {"Id": "222222222222", "Name": "dev", "Status": "ACTIVE"}
+        ]}),
+    );
+    write(
+        &o.join("ous/r-ab12.json"),
+        &json!({"OrganizationalUnits": [{"Id": "ou-ab12-sandbox", "Name": "Sandbox"}]}),
+    );
+    write(
+        &o.join("accounts/r-ab12.json"),
+        &json!({"Accounts": [{"Id": "999999999999", "Name": "mgmt"}, {"Id": "111111111111", "Name": "prod"}]}),
+    );
+    write(
+        &o.join("ous/ou-ab12-sandbox.json"),
+        &json!({"OrganizationalUnits": []}),
+    );
+    write(
+        &o.join("accounts/ou-ab12-sandbox.json"),
+        &json!({"Accounts": [{"Id": "222222222222", "Name": "dev"}]}),
+    );
+    let policies = [
+        (
+            "p-FullAWSAccess",
+            "FullAWSAccess",
+            true,
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+            vec![
+                "r-ab12",
+                "ou-ab12-sandbox",
+                "999999999999",
+                "111111111111",
+                "222222222222",
+            ],
+        ),
+        (
+            "p-denysm01",
+            "DenySageMaker",
+            false,
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "sagemaker:*", "Resource": "*"}]}),
+            vec!["ou-ab12-sandbox"],
+        ),
+        (
+            "p-protect1",
+            "ProtectSecurityTooling",
+            false,
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+                "Action": ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail"], "Resource": "*",
+                "Condition": {"ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/BreakGlassAdmin"}}}]}),
+            vec!["r-ab12"],
+        ),
+    ];
+    write(
+        &o.join("policies/SERVICE_CONTROL_POLICY.json"),
+        &json!({"Policies": policies.iter().map(|(id, name, m, _, _)| json!({
+            "Id": id, "Name": name, "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": m
+        })).collect::<Vec<_>>()}),
+    );
+    for (id, name, m, doc, targets) in &policies {
+        write(
+            &o.join(format!("policy/{id}.json")),
+            &json!({"Policy": {
+                "PolicySummary": {"Id": id, "Name": name, "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": m},
+                "Content": doc.to_string()
+            }}),
+        );
+        write(
+            &o.join(format!("targets/{id}.json")),
+            &json!({"Targets": targets.iter().map(|t| json!({"TargetId": t, "Name": t, "Type": "ROOT"})).collect::<Vec<_>>()}),
+        );
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn load_error(dir: &Path) -> String {
+    organization::find(&[dir.to_path_buf()])
+        .expect_err("expected an error")
+        .to_string()
+}
+
+#[test]
+fn the_organisation_part_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    organisation(tmp.path());
+    let org = organization::find(&[tmp.path().to_path_buf()])
+        .unwrap()
+        .expect("organisation part");
+    assert_eq!(org.management_account, "999999999999");
+    let chain: Vec<&str> = org
+        .chain("222222222222")
+        .iter()
+        .map(|n| n.id.as_str())
+        .collect();
+    assert_eq!(chain, ["r-ab12", "ou-ab12-sandbox", "222222222222"]);
+    assert_eq!(org.control_policies.len(), 3);
+    assert!(org.permission_sets.is_empty());
+    // Every file read is hashed, for the report's scope section.
+    assert!(
+        org.files
+            .iter()
+            .any(|f| f.path == "policy/p-denysm01.json" && f.sha256.len() == 64)
+    );
+    // The account folders load as before: the `organization` folder is not an export.
+    let exports =
+        input::load_exports(&[tmp.path().to_path_buf()], &LoadOptions::default()).unwrap();
+    assert_eq!(exports.len(), 2);
+}
+
+#[test]
+fn scps_mark_blocked_and_restricted_grants() {
+    let tmp = tempfile::tempdir().unwrap();
+    organisation(tmp.path());
+    let org = organization::find(&[tmp.path().to_path_buf()])
+        .unwrap()
+        .unwrap();
+    let exports =
+        input::load_exports(&[tmp.path().to_path_buf()], &LoadOptions::default()).unwrap();
+    let settings = Settings::new(90, None).unwrap();
+    let an = analysis::analyze_organization(
+        &exports,
+        Some(&org),
+        Catalog::embedded(),
+        &settings,
+        &Config::default(),
+    )
+    .unwrap();
+    let blocked: Vec<_> = an.findings.iter().filter(|f| an.blocked(f)).collect();
+    assert!(!blocked.is_empty());
+    for f in &blocked {
+        let p = an.principal(f);
+        assert_eq!(
+            p.account_id, "222222222222",
+            "only the Sandbox OU denies sagemaker"
+        );
+        assert!(
+            an.action_text(f).starts_with("sagemaker:"),
+            "{}",
+            an.action_text(f)
+        );
+        assert!(
+            an.control_note(f).unwrap().detail.contains("DenySageMaker"),
+            "the note names the SCP"
+        );
+    }
+    // platform-ops is granted sagemaker:* and never used it: unused, but blocked, so it ranks
+    // below every effective unused finding and adds nothing to the score.
+    let ops = blocked
+        .iter()
+        .find(|f| an.principal(f).name == "platform-ops")
+        .expect("platform-ops' sagemaker grant is blocked");
+    assert_eq!(ops.status, analysis::Status::Unused);
+    let last_effective = an
+        .findings
+        .iter()
+        .filter(|f| {
+            f.status == analysis::Status::Unused
+                && f.exclusion.is_none()
+                && an.principal(f).actionable
+                && !an.blocked(f)
+        })
+        .map(|f| f.rank)
+        .max()
+        .unwrap();
+    assert!(
+        blocked.iter().all(|f| f.rank > last_effective),
+        "a blocked finding ranks above an effective one"
+    );
+    let without =
+        analysis::analyze(&exports, Catalog::embedded(), &settings, &Config::default()).unwrap();
+    let score = |an: &analysis::Analysis<'_>| {
+        an.principals
+            .iter()
+            .find(|p| p.name == "platform-ops")
+            .unwrap()
+            .score
+    };
+    assert!(
+        score(&an) < score(&without),
+        "blocked grants still weigh in the score"
+    );
+    // The management account is not subject to SCPs, and a conditional deny only restricts.
+    let restricted: Vec<_> = an
+        .findings
+        .iter()
+        .filter(|f| an.control_note(f).is_some() && !an.blocked(f))
+        .collect();
+    assert!(
+        restricted
+            .iter()
+            .all(|f| an.action_text(f).contains("cloudtrail:"))
+    );
+    assert!(!restricted.is_empty());
+    // Verdicts do not change: per status, the same number of actions with and without.
+    let count = |an: &analysis::Analysis<'_>, s: analysis::Status| {
+        an.findings
+            .iter()
+            .filter(|f| f.status == s)
+            .map(|f| u64::from(f.count))
+            .sum::<u64>()
+    };
+    for s in [
+        analysis::Status::Used,
+        analysis::Status::Unused,
+        analysis::Status::Unknown,
+    ] {
+        assert_eq!(count(&an, s), count(&without, s), "{s:?}");
+    }
+}
+
+#[test]
+fn findings_files_gain_the_control_columns_only_with_an_organisation_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    organisation(tmp.path());
+    let outs = tempfile::tempdir().unwrap();
+    let out = outs.path().join("org");
+    let plain = outs.path().join("plain");
+    let bin = assert_cmd::cargo::cargo_bin("iam-tighten");
+    let run = |args: Vec<&std::ffi::OsStr>| {
+        let o = std::process::Command::new(&bin)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(vec![
+        "report".as_ref(),
+        tmp.path().as_os_str(),
+        "--format".as_ref(),
+        "csv,json".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    let a = tmp.path().join("111111111111");
+    let b = tmp.path().join("222222222222");
+    run(vec![
+        "report".as_ref(),
+        a.as_os_str(),
+        b.as_os_str(),
+        "--format".as_ref(),
+        "csv,json".as_ref(),
+        "--out".as_ref(),
+        plain.as_os_str(),
+    ]);
+    let header = |dir: &Path| {
+        fs::read_to_string(dir.join("findings.csv"))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert!(header(&out).contains(",control_effect,control_detail,principal_arn"));
+    assert!(!header(&plain).contains("control_"));
+    let text = fs::read_to_string(out.join("findings.csv")).unwrap();
+    assert!(text.contains(",blocked,denied by SCP DenySageMaker attached to OU Sandbox,"));
+    let json: Value = serde_json::from_slice(&fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["organization"]["management_account"], "999999999999");
+    // The page says it too: the organisation, its SCPs and the mark on a finding.
+    run(vec![
+        "report".as_ref(),
+        tmp.path().as_os_str(),
+        "--format".as_ref(),
+        "html".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    let page = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("Organisation o-test"));
+    assert!(page.contains("DenySageMaker"));
+    let plain_json: Value =
+        serde_json::from_slice(&fs::read(plain.join("report.json")).unwrap()).unwrap();
+    assert!(plain_json.get("organization").is_none());
+}
+
+#[test]
+fn bad_organisation_files_are_named_with_their_json_path() {
+    type Mutation = (&'static str, fn(&Path), &'static str, &'static str);
+    let cases: [Mutation; 9] = [
+        (
+            "a file that describes another policy",
+            |o| {
+                write(
+                    &o.join("policy/p-denysm01.json"),
+                    &json!({"Policy": {"PolicySummary": {"Id": "p-protect1", "Name": "x"}, "Content": "{}"}}),
+                )
+            },
+            "policy/p-denysm01.json",
+            "$.Policy.PolicySummary.Id",
+        ),
+        (
+            "missing describe-organization",
+            |o| fs::remove_file(o.join("describe-organization.json")).unwrap(),
+            "describe-organization.json",
+            "",
+        ),
+        (
+            "a page left out",
+            |o| {
+                write(
+                    &o.join("list-roots.json"),
+                    &json!({"Roots": [{"Id": "r-ab12", "Name": "Root"}], "NextToken": "x"}),
+                )
+            },
+            "list-roots.json",
+            "$.NextToken",
+        ),
+        (
+            "an account id that is not 12 digits",
+            |o| {
+                write(
+                    &o.join("accounts/ou-ab12-sandbox.json"),
+                    &json!({"Accounts": [{"Id": "2222"}]}),
+                )
+            },
+            "accounts/ou-ab12-sandbox.json",
+            "$.Accounts[0].Id",
+        ),
+        (
+            "an SCP whose Content is not JSON",
+            |o| {
+                write(
+                    &o.join("policy/p-denysm01.json"),
+                    &json!({"Policy": {"PolicySummary": {"Id": "p-denysm01", "Name": "DenySageMaker"}, "Content": "{not json"}}),
+                )
+            },
+            "policy/p-denysm01.json",
+            "$.Policy.Content",
+        ),
+        (
+            "an SCP document with a bad Effect",
+            |o| {
+                write(
+                    &o.join("policy/p-denysm01.json"),
+                    &json!({"Policy": {"PolicySummary": {"Id": "p-denysm01", "Name": "DenySageMaker"},
+                        "Content": "{\"Statement\":[{\"Effect\":\"Maybe\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}}),
+                )
+            },
+            "policy/p-denysm01.json",
+            "$.Policy.Content.Statement[0].Effect",
+        ),
+        (
+            "a policy id that would leave the folder",
+            |o| {
+                write(
+                    &o.join("policies/SERVICE_CONTROL_POLICY.json"),
+                    &json!({"Policies": [{"Id": "../../etc", "Name": "x", "Type": "SERVICE_CONTROL_POLICY"}]}),
+                )
+            },
+            "policies/SERVICE_CONTROL_POLICY.json",
+            "$.Policies[0].Id",
+        ),
+        (
+            "a policy listed without its targets",
+            |o| fs::remove_file(o.join("targets/p-protect1.json")).unwrap(),
+            "targets/p-protect1.json",
+            "",
+        ),
+        (
+            "an RCP in the SCP list",
+            |o| {
+                write(
+                    &o.join("policies/SERVICE_CONTROL_POLICY.json"),
+                    &json!({"Policies": [{"Id": "p-denysm01", "Name": "x", "Type": "RESOURCE_CONTROL_POLICY"}]}),
+                )
+            },
+            "policies/SERVICE_CONTROL_POLICY.json",
+            "$.Policies[0].Type",
+        ),
+    ];
+    for (what, mutate, file, json_path) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        organisation(tmp.path());
+        mutate(&tmp.path().join("organization"));
+        let msg = load_error(tmp.path());
+        assert!(msg.contains(file), "{what}: {msg}");
+        assert!(msg.contains(json_path), "{what}: {msg}");
+    }
+}
+
+#[test]
+fn two_organisation_parts_in_one_run_are_refused() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    organisation(a.path());
+    organisation(b.path());
+    let err = organization::find(&[a.path().to_path_buf(), b.path().to_path_buf()])
+        .expect_err("two parts")
+        .to_string();
+    assert!(err.contains("a second organisation part"), "{err}");
+}
+
+#[test]
+fn identity_center_roles_name_their_permission_set() {
+    use iam_tighten::model::permission_set_of_role;
+    assert_eq!(
+        permission_set_of_role("AWSReservedSSO_ReadOnly_0123456789abcdef"),
+        Some("ReadOnly")
+    );
+    assert_eq!(permission_set_of_role("ReadOnly"), None);
+}
