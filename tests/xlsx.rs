@@ -14,6 +14,7 @@ use iam_tighten::analysis::{self, Config, Settings};
 use iam_tighten::catalog::Catalog;
 use iam_tighten::input::{self, LoadOptions};
 use iam_tighten::report::csv::neutralise;
+use iam_tighten::report::model::RunInfo;
 use iam_tighten::report::{Limits, ReportModel, xlsx};
 
 /// The account of the fixture: a leading zero, which a CSV opened in Excel loses.
@@ -292,6 +293,17 @@ fn scope_lists_accounts_settings_and_input_files() {
         csv_text(&find("catalog", "version")[3]),
         json["catalog"]["version"].as_str().unwrap()
     );
+    let command: Vec<&str> = json["settings"]["command_line"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(command[..2], ["iam-tighten", "report"]);
+    assert_eq!(
+        csv_text(&find("settings", "command_line")[3]),
+        command.join(" ")
+    );
     let files: Vec<(String, String, f64)> = rows
         .iter()
         .filter(|r| csv_text(&r[0]) == "input_file")
@@ -459,13 +471,23 @@ fn model_of<'c>(
             key_max_age_days: 90,
         },
     );
-    let planned = iam_tighten::recommend::plan_all(exports, &an, None);
+    let planned = iam_tighten::recommend::plan_all(exports, &an, Some(1000));
     let decisions = iam_tighten::decisions::decide(&an, &planned.plans, &planned.summary, &ids);
+    // What the CLI records for `iam-tighten report EXPORT --out DIR` (tests/xlsx.rs's runs).
+    let export = exports[0].root.display().to_string();
+    let run = RunInfo {
+        key_max_age_days: Some(90),
+        recommendation_folders: Some(1000),
+        command_line: ["iam-tighten", "report", &export, "--out", "OUT"]
+            .map(String::from)
+            .to_vec(),
+    };
     let model = ReportModel::build(
         &an,
         ids,
         Some(&planned.summary),
         &decisions,
+        &run,
         Limits::default(),
     );
     (an, model)
@@ -488,4 +510,58 @@ fn decisions_and_sheets_are_documented() {
             "docs/report-fields.md does not document `{name}`"
         );
     }
+}
+
+/// On the sample organisation (with its organisation part), Scope lists the organisation's facts
+/// and every file of the part with its SHA-256 and size, as report.json does.
+#[test]
+fn scope_has_the_organisation_part() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+    assert_cmd::Command::cargo_bin("iam-tighten")
+        .unwrap()
+        .arg("report")
+        .arg(&sample)
+        .args(["--format", "xlsx,json", "--recommendations", "0", "--out"])
+        .arg(tmp.path())
+        .assert()
+        .success();
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(tmp.path().join("report.json")).unwrap()).unwrap();
+    let org = &json["organization"];
+    assert!(org.is_object(), "the sample has an organisation part");
+    let rows = sheet(&tmp.path().join("review.xlsx"), "Scope");
+    let of = |section: &str| -> Vec<&Vec<Data>> {
+        rows.iter().filter(|r| csv_text(&r[0]) == section).collect()
+    };
+    let id = of("organization")
+        .into_iter()
+        .find(|r| csv_text(&r[2]) == "id")
+        .unwrap();
+    assert_eq!(csv_text(&id[3]), org["id"].as_str().unwrap());
+    let files: Vec<(String, String, String)> = of("organization_file")
+        .iter()
+        .map(|r| (csv_text(&r[2]), csv_text(&r[3]), csv_text(&r[4])))
+        .collect();
+    let expected: Vec<(String, String, String)> = org["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["sha256"].as_str().unwrap().to_string(),
+                f["bytes"].to_string(),
+            )
+        })
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(files, expected);
+    // Both accounts, their ids as text.
+    let accounts: std::collections::BTreeSet<String> =
+        of("account").iter().map(|r| csv_text(&r[1])).collect();
+    assert_eq!(
+        accounts.into_iter().collect::<Vec<_>>(),
+        ["111111111111", "222222222222"]
+    );
 }

@@ -517,7 +517,8 @@ type ScopeRow = (&'static str, String, String, Cell<'static>, Cell<'static>);
 
 /// What the review covers, as report.json says it: the tool, the catalog and the settings (each
 /// field a row), each account's fields (nested ones as `a.b`), every input file with its SHA-256
-/// (value) and size in bytes (detail), and every warning (code, message, and file and JSON path).
+/// (value) and size in bytes (detail), the organisation part's facts and files when there is
+/// one, and every warning (code, message, and file and JSON path).
 fn scope(
     wb: &mut Workbook,
     formats: &Formats,
@@ -557,6 +558,28 @@ fn scope(
             rows.push((
                 "input_file",
                 a.account_id.clone(),
+                f.path.clone(),
+                Cell::text(f.sha256.clone()),
+                Cell::count(f.bytes),
+            ));
+        }
+    }
+    if let Some(org) = &model.organization {
+        let mut value = json(org)?;
+        if let Json::Object(m) = &mut value {
+            m.remove("files");
+        }
+        let mut fields = Vec::new();
+        flatten("", &value, &mut fields);
+        rows.extend(
+            fields
+                .into_iter()
+                .map(|(name, v)| ("organization", String::new(), name, v, Cell::Empty)),
+        );
+        for f in &org.files {
+            rows.push((
+                "organization_file",
+                String::new(),
                 f.path.clone(),
                 Cell::text(f.sha256.clone()),
                 Cell::count(f.bytes),
@@ -619,7 +642,13 @@ fn flatten(prefix: &str, v: &Json, out: &mut Vec<(String, Cell<'static>)>) {
         }
         Json::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
             let texts: Vec<String> = items.iter().map(scalar_text).collect();
-            out.push((prefix.to_string(), Cell::text(texts.join("; "))));
+            // A command line reads as one; other lists as the CSVs write them.
+            let sep = if prefix.ends_with("command_line") {
+                " "
+            } else {
+                "; "
+            };
+            out.push((prefix.to_string(), Cell::text(texts.join(sep))));
         }
         Json::Array(items) => {
             for (i, item) in items.iter().enumerate() {
@@ -693,7 +722,8 @@ mod tests {
     fn flatten_types_scalars_and_names_nested_fields() {
         let v = serde_json::json!({
             "days": 90, "as_of": "2026-11-20T09:13:20.000Z", "path": "a/b", "none": null,
-            "ok": true, "tags": ["x", "y"], "manifest": {"tool": "t"}
+            "ok": true, "tags": ["x", "y"], "manifest": {"tool": "t"},
+            "command_line": ["iam-tighten", "report", "x"], "rules": [{"id": "a"}]
         });
         let mut out = Vec::new();
         flatten("", &v, &mut out);
@@ -716,5 +746,6 @@ mod tests {
         assert_eq!(out[3].1, Cell::Empty);
         assert_eq!(out[4].1, Cell::Bool(true));
         assert_eq!(out[5].1, Cell::text("x; y"));
+        assert_eq!(out[7].1, Cell::text("iam-tighten report x"));
     }
 }
