@@ -737,7 +737,9 @@ mod tests {
                 "none",
                 "ok",
                 "tags",
-                "manifest.tool"
+                "manifest.tool",
+                "command_line",
+                "rules[0].id"
             ]
         );
         assert_eq!(out[0].1, Cell::Number(90.0));
