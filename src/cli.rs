@@ -247,6 +247,7 @@ pub enum OutputFormat {
     Csv,
     Json,
     Parquet,
+    Xlsx,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

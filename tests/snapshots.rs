@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-const OUTPUTS: [&str; 7] = [
+const OUTPUTS: [&str; 8] = [
     "findings.csv",
     "findings.parquet",
     "principals.csv",
     "report.html",
     "report.json",
+    "review.xlsx",
     "services.csv",
     "credentials.csv",
 ];

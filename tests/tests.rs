@@ -16,3 +16,4 @@ mod permission_sets;
 mod policy;
 mod recommend;
 mod snapshots;
+mod xlsx;

@@ -147,6 +147,7 @@ fn format(f: OutputFormat) -> Format {
         OutputFormat::Csv => Format::Csv,
         OutputFormat::Json => Format::Json,
         OutputFormat::Parquet => Format::Parquet,
+        OutputFormat::Xlsx => Format::Xlsx,
     }
 }
 

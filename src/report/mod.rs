@@ -6,6 +6,7 @@ pub mod csv;
 pub mod html;
 pub mod model;
 pub mod page;
+pub mod xlsx;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ use crate::files::write_atomic;
 
 /// The files and folders `report` writes into its output folder (and whose temporary files of a
 /// killed run it may clean up).
-pub const OUTPUT_NAMES: [&str; 9] = [
+pub const OUTPUT_NAMES: [&str; 10] = [
     "credentials.csv",
     "decisions.csv",
     "findings.csv",
@@ -27,6 +28,7 @@ pub const OUTPUT_NAMES: [&str; 9] = [
     "principals.csv",
     "report.html",
     "report.json",
+    "review.xlsx",
     "services.csv",
     crate::recommend::DIR,
 ];
@@ -38,10 +40,17 @@ pub enum Format {
     Csv,
     Json,
     Parquet,
+    Xlsx,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Html, Format::Csv, Format::Json, Format::Parquet];
+    pub const ALL: [Format; 5] = [
+        Format::Html,
+        Format::Csv,
+        Format::Json,
+        Format::Parquet,
+        Format::Xlsx,
+    ];
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -143,6 +152,15 @@ fn write_format(
             write_atomic(&p, |w| analysis::write_findings_parquet(an, w))?;
             written.push(p);
             "render_parquet"
+        }
+        Format::Xlsx => {
+            let p = out_dir.join(xlsx::FILE);
+            write_atomic(&p, |w| {
+                let bytes = xlsx::workbook(an, model)?;
+                w.write_all(&bytes).map_err(io(&p))
+            })?;
+            written.push(p);
+            "render_xlsx"
         }
         Format::Html => {
             let p = out_dir.join("report.html");

@@ -1,0 +1,753 @@
+//! `review.xlsx`: the workbook for auditors. The same data as the CSVs, typed: account ids and
+//! other ids as text (so `012345678901` keeps its zero), times as dates, counts as numbers,
+//! booleans as booleans. Sheets, in order:
+//!
+//! ```text
+//! Decisions   every decision (as decisions.csv)
+//! Findings    every finding (the one findings schema, as findings.csv)
+//! Principals  every role, user and group (as principals.csv)
+//! Identities  identity and credential findings, then checks not possible (as credentials.csv)
+//! Scope       tool, catalog, settings, accounts, input files with SHA-256, warnings
+//! ```
+//!
+//! Every sheet has a bold, frozen header row, an autofilter and column widths from its content.
+//! Text is always a string cell, never a formula, and is neutralised as in the CSVs
+//! ([`neutralise`]). A sheet holds at most 1,048,576 rows: past that, the sheet ends with a note
+//! row saying how many rows are only in the CSV. Same inputs give the same bytes: the document's
+//! creation time is the report's as-of time (never the clock) and the zip entries carry a fixed
+//! time. Sheets are written in constant-memory mode (each row goes to a temporary file once the
+//! next one starts), so memory does not grow with the organisation.
+
+use std::borrow::Cow;
+
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use super::ReportModel;
+use super::credentials::{CREDENTIALS_HEADER, RESULT_FINDING, RESULT_NOT_POSSIBLE};
+use super::csv::{DECISIONS_HEADER, PRINCIPALS_HEADER, neutralise};
+use crate::analysis::Analysis;
+use crate::analysis::schema::{FINDINGS, Type, Value, findings_header, for_each_row};
+use crate::error::{Error, Result};
+use crate::model::Timestamp;
+
+/// The file name in the report folder.
+pub const FILE: &str = "review.xlsx";
+
+/// The sheets, in workbook order.
+pub const SHEETS: [&str; 5] = ["Decisions", "Findings", "Principals", "Identities", "Scope"];
+
+/// The most rows a worksheet can hold (Excel's limit), header included.
+pub const SHEET_ROWS: u32 = 1_048_576;
+
+/// The most UTF-16 units a cell can hold (Excel's limit); longer text is cut and marked.
+const CELL_TEXT_MAX: usize = 32_767;
+const CUT_MARK: &str = " … [cut: longer than a spreadsheet cell holds]";
+
+/// The number format of date cells (UTC, as in the CSVs).
+pub const DATE_FORMAT: &str = "yyyy-mm-dd hh:mm:ss";
+
+/// Column widths, in characters: from the longest cell, within these bounds.
+const WIDTH_MIN: usize = 6;
+const WIDTH_MAX: usize = 60;
+
+/// The Scope sheet's columns.
+pub const SCOPE_HEADER: [&str; 5] = ["section", "account_id", "name", "value", "detail"];
+
+/// Renders the workbook.
+pub fn workbook(an: &Analysis<'_>, model: &ReportModel) -> Result<Vec<u8>> {
+    workbook_with_limit(an, model, SHEET_ROWS)
+}
+
+/// [`workbook`] with at most `sheet_rows` rows per sheet, header and note row included (Excel
+/// allows [`SHEET_ROWS`]; tests use a small limit). At least 3.
+pub fn workbook_with_limit(
+    an: &Analysis<'_>,
+    model: &ReportModel,
+    sheet_rows: u32,
+) -> Result<Vec<u8>> {
+    build(an, model, sheet_rows.clamp(3, SHEET_ROWS)).map_err(|e| Error::render(FILE, e))
+}
+
+fn build(
+    an: &Analysis<'_>,
+    model: &ReportModel,
+    limit: u32,
+) -> std::result::Result<Vec<u8>, XlsxError> {
+    let formats = Formats::new();
+    let mut wb = Workbook::new();
+    wb.set_properties(&properties(model)?);
+    decisions(&mut wb, &formats, limit, model)?;
+    findings(&mut wb, &formats, limit, an)?;
+    principals(&mut wb, &formats, limit, an, model)?;
+    identities(&mut wb, &formats, limit, model)?;
+    scope(&mut wb, &formats, limit, model)?;
+    wb.save_to_buffer()
+}
+
+/// Fixed document properties: the author is the tool, the creation time the newest as-of time
+/// of the report (or 1980-01-01, the zip epoch, when there is none Excel can show), never the
+/// clock (which rust_xlsxwriter uses when no time is set).
+fn properties(model: &ReportModel) -> std::result::Result<DocProperties, XlsxError> {
+    let as_of = model
+        .settings
+        .as_of_flag
+        .or_else(|| model.accounts.iter().filter_map(|a| a.as_of).max());
+    let created = match as_of.and_then(excel_time) {
+        Some(t) => t,
+        None => ExcelDateTime::from_ymd(1980, 1, 1)?,
+    };
+    Ok(DocProperties::new()
+        .set_title("iam-tighten access review")
+        .set_author("iam-tighten")
+        .set_comment(format!(
+            "iam-tighten {}; the same data as decisions.csv, findings.csv, principals.csv, credentials.csv and report.json",
+            crate::VERSION
+        ))
+        .set_creation_datetime(&created))
+}
+
+/// A time as an Excel date, when Excel can show it (years 1900–9999).
+fn excel_time(t: Timestamp) -> Option<ExcelDateTime> {
+    ExcelDateTime::from_timestamp(t.timestamp()).ok()
+}
+
+/// One typed cell.
+#[derive(Debug, Clone, PartialEq)]
+enum Cell<'a> {
+    Text(Cow<'a, str>),
+    Number(f64),
+    Bool(bool),
+    /// A date cell; `None` is an empty cell.
+    Time(Option<Timestamp>),
+    Empty,
+}
+
+impl<'a> Cell<'a> {
+    fn text(s: impl Into<Cow<'a, str>>) -> Cell<'a> {
+        Cell::Text(s.into())
+    }
+
+    fn opt_text(s: Option<&'a str>) -> Cell<'a> {
+        s.map_or(Cell::Empty, |s| Cell::Text(s.into()))
+    }
+
+    fn number(n: impl Into<f64>) -> Cell<'a> {
+        Cell::Number(n.into())
+    }
+
+    #[allow(clippy::cast_precision_loss)] // counts are far below 2^53
+    fn count(n: u64) -> Cell<'a> {
+        Cell::Number(n as f64)
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn opt_int(n: Option<i64>) -> Cell<'a> {
+        n.map_or(Cell::Empty, |n| Cell::Number(n as f64))
+    }
+}
+
+/// A schema cell as the column's type says.
+fn schema_cell<'a>(name: &str, ty: Type, v: Value<'a>) -> std::result::Result<Cell<'a>, XlsxError> {
+    Ok(match (ty, v) {
+        (Type::Str, Value::Str(s)) => Cell::text(s),
+        (Type::Str, Value::Owned(s)) => Cell::text(s),
+        (Type::OptStr, Value::OptStr(s)) => Cell::opt_text(s),
+        (Type::U32, Value::U32(n)) => Cell::number(n),
+        (Type::U64, Value::U64(n)) => Cell::count(n),
+        (Type::OptI64, Value::OptI64(n)) => Cell::opt_int(n),
+        (Type::Bool, Value::Bool(b)) => Cell::Bool(b),
+        (Type::Time, Value::Time(t)) => Cell::Time(t),
+        (ty, v) => {
+            return Err(XlsxError::ParameterError(format!(
+                "column {name}: a cell {v:?} does not have type {ty:?}"
+            )));
+        }
+    })
+}
+
+struct Formats {
+    header: Format,
+    date: Format,
+    note: Format,
+}
+
+impl Formats {
+    fn new() -> Formats {
+        Formats {
+            header: Format::new().set_bold(),
+            date: Format::new().set_num_format(DATE_FORMAT),
+            note: Format::new().set_italic(),
+        }
+    }
+}
+
+/// A worksheet being written: the header, then rows, at most `limit` rows in all; the rows past
+/// the limit are counted and named in a note row.
+struct Sheet<'w> {
+    ws: &'w mut Worksheet,
+    formats: &'w Formats,
+    columns: u16,
+    /// The next row to write.
+    row: u32,
+    /// Data rows that fit.
+    capacity: usize,
+    /// Data rows in all.
+    total: usize,
+    /// Rows the sheet may hold.
+    limit: u32,
+    widths: Vec<usize>,
+}
+
+impl<'w> Sheet<'w> {
+    /// A sheet for `total` data rows under `header`.
+    fn new(
+        wb: &'w mut Workbook,
+        formats: &'w Formats,
+        name: &str,
+        header: &[&str],
+        total: usize,
+        limit: u32,
+    ) -> std::result::Result<Sheet<'w>, XlsxError> {
+        let ws = wb.add_worksheet_with_constant_memory()?;
+        ws.set_name(name)?;
+        let columns = u16::try_from(header.len())
+            .map_err(|_| XlsxError::ParameterError(format!("{name}: too many columns")))?;
+        // The header and the data rows fit, or the header, what fits and a note row.
+        let room = limit as usize - 1;
+        let capacity = if total <= room { total } else { room - 1 };
+        let mut sheet = Sheet {
+            ws,
+            formats,
+            columns,
+            row: 0,
+            capacity,
+            total,
+            limit,
+            widths: vec![0; header.len()],
+        };
+        for (col, h) in (0u16..).zip(header) {
+            sheet
+                .ws
+                .write_string_with_format(0, col, *h, &formats.header)?;
+            sheet.widths[col as usize] = h.len() + 3; // room for the filter button
+        }
+        sheet.row = 1;
+        Ok(sheet)
+    }
+
+    /// Writes one data row; rows past the capacity are left out (and counted by `total`).
+    fn row<'a>(
+        &mut self,
+        cells: impl IntoIterator<Item = Cell<'a>>,
+    ) -> std::result::Result<(), XlsxError> {
+        if self.row as usize > self.capacity {
+            return Ok(());
+        }
+        for (col, cell) in (0..self.columns).zip(cells) {
+            let width = self.write(col, cell)?;
+            let w = &mut self.widths[col as usize];
+            *w = (*w).max(width);
+        }
+        self.row += 1;
+        Ok(())
+    }
+
+    /// Writes a cell; returns its width in characters.
+    fn write(&mut self, col: u16, cell: Cell<'_>) -> std::result::Result<usize, XlsxError> {
+        let row = self.row;
+        Ok(match cell {
+            Cell::Text(s) => {
+                let s = fit(neutralise(&s));
+                self.ws.write_string(row, col, s.as_ref())?;
+                s.chars().take(WIDTH_MAX).count()
+            }
+            Cell::Number(n) => {
+                self.ws.write_number(row, col, n)?;
+                number_width(n)
+            }
+            Cell::Bool(b) => {
+                self.ws.write_boolean(row, col, b)?;
+                5
+            }
+            Cell::Time(None) | Cell::Empty => 0,
+            Cell::Time(Some(t)) => match excel_time(t) {
+                Some(d) => {
+                    self.ws
+                        .write_datetime_with_format(row, col, &d, &self.formats.date)?;
+                    DATE_FORMAT.len()
+                }
+                // Outside Excel's years (1900–9999): the CSV's text.
+                None => {
+                    let s = super::csv::ts(Some(t));
+                    self.ws.write_string(row, col, s.as_str())?;
+                    s.len()
+                }
+            },
+        })
+    }
+
+    /// Ends the sheet: the note row when rows were left out, the autofilter over the header and
+    /// the data rows, the frozen header, the column widths.
+    fn finish(self, where_all: &str) -> std::result::Result<(), XlsxError> {
+        let last_data = self.row - 1;
+        if self.total > self.capacity {
+            let left_out = self.total - self.capacity;
+            let note = format!(
+                "… {left_out} more rows are not in this sheet (it holds at most {} rows); {where_all} has every row.",
+                self.limit
+            );
+            self.ws
+                .write_string_with_format(self.row, 0, note, &self.formats.note)?;
+        }
+        self.ws
+            .autofilter(0, 0, last_data, self.columns.saturating_sub(1))?;
+        self.ws.set_freeze_panes(1, 0)?;
+        for (col, w) in (0u16..).zip(&self.widths) {
+            #[allow(clippy::cast_precision_loss)]
+            self.ws
+                .set_column_width(col, (*w).clamp(WIDTH_MIN, WIDTH_MAX) as f64 + 1.0)?;
+        }
+        Ok(())
+    }
+}
+
+/// The characters a number takes in General format (whole numbers: their digits).
+fn number_width(n: f64) -> usize {
+    if n.fract() != 0.0 || n.abs() >= 1e15 {
+        return 12;
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let digits = (n.abs() as u64)
+        .checked_ilog10()
+        .map_or(1, |d| d as usize + 1);
+    digits + usize::from(n < 0.0)
+}
+
+/// Cuts text longer than a cell holds, and marks the cut.
+fn fit(s: Cow<'_, str>) -> Cow<'_, str> {
+    if s.len() <= CELL_TEXT_MAX || s.encode_utf16().count() <= CELL_TEXT_MAX {
+        return s;
+    }
+    let room = CELL_TEXT_MAX - CUT_MARK.encode_utf16().count();
+    let mut units = 0;
+    let mut end = 0;
+    for (i, c) in s.char_indices() {
+        units += c.len_utf16();
+        if units > room {
+            break;
+        }
+        end = i + c.len_utf8();
+    }
+    format!("{}{CUT_MARK}", &s[..end]).into()
+}
+
+/// Every decision, with the columns of decisions.csv.
+fn decisions(
+    wb: &mut Workbook,
+    formats: &Formats,
+    limit: u32,
+    model: &ReportModel,
+) -> std::result::Result<(), XlsxError> {
+    let list = &model.all_decisions;
+    let mut sheet = Sheet::new(wb, formats, SHEETS[0], &DECISIONS_HEADER, list.len(), limit)?;
+    for d in list.iter().take(sheet.capacity) {
+        let mut risky: Vec<String> = d
+            .risky_actions
+            .iter()
+            .map(|n| format!("{}: {}", n.action, n.why))
+            .collect();
+        if d.risky_more > 0 {
+            risky.push(format!("… and {} more critical or high", d.risky_more));
+        }
+        sheet.row([
+            Cell::number(d.rank),
+            Cell::text(d.id.as_str()),
+            Cell::text(d.kind.as_str()),
+            Cell::text(d.sensitivity.as_str()),
+            Cell::text(d.title.as_str()),
+            Cell::text(d.account_id.as_str()),
+            Cell::text(d.principal_type.as_str()),
+            Cell::text(d.principal_name.as_str()),
+            Cell::text(d.subject.as_str()),
+            Cell::count(d.removes.critical),
+            Cell::count(d.removes.high),
+            Cell::count(d.removes.medium),
+            Cell::count(d.removes.low),
+            Cell::text(risky.join("; ")),
+            Cell::text(d.evidence.as_str()),
+            Cell::opt_text(d.files.as_deref()),
+            Cell::opt_text(d.intentional.as_ref().map(|m| m.rule.as_str())),
+            Cell::text(d.principal_arn.as_str()),
+        ])?;
+    }
+    sheet.finish("decisions.csv")
+}
+
+/// Every finding, in rank order: the columns of the one findings schema, typed by it.
+fn findings(
+    wb: &mut Workbook,
+    formats: &Formats,
+    limit: u32,
+    an: &Analysis<'_>,
+) -> std::result::Result<(), XlsxError> {
+    let header = findings_header();
+    let mut sheet = Sheet::new(wb, formats, SHEETS[1], &header, an.findings.len(), limit)?;
+    let granted_by = an.granted_by_texts();
+    let written = &an.findings[..sheet.capacity];
+    let mut cells = Vec::with_capacity(FINDINGS.len());
+    for_each_row(an, written, &granted_by, |row| {
+        cells.clear();
+        for c in &FINDINGS {
+            cells.push(schema_cell(c.name, c.ty, (c.get)(row))?);
+        }
+        sheet.row(cells.drain(..))
+    })?;
+    sheet.finish("findings.csv (and findings.parquet)")
+}
+
+/// Every principal, with the columns of principals.csv.
+fn principals(
+    wb: &mut Workbook,
+    formats: &Formats,
+    limit: u32,
+    an: &Analysis<'_>,
+    model: &ReportModel,
+) -> std::result::Result<(), XlsxError> {
+    use std::collections::{BTreeMap, BTreeSet};
+    // The identity findings of each principal join its flags, as in principals.csv.
+    let mut kinds: BTreeMap<(&str, &str), BTreeSet<&'static str>> = BTreeMap::new();
+    for f in &model.identities.findings {
+        kinds
+            .entry((f.account_id.as_str(), f.principal_arn.as_str()))
+            .or_default()
+            .insert(f.kind.as_str());
+    }
+    let mut sheet = Sheet::new(
+        wb,
+        formats,
+        SHEETS[2],
+        &PRINCIPALS_HEADER,
+        an.principals.len(),
+        limit,
+    )?;
+    for p in an.principals.iter().take(sheet.capacity) {
+        let mut flags: Vec<&str> = p.flags.clone();
+        if let Some(k) = kinds.get(&(p.account_id.as_str(), p.arn.as_str())) {
+            flags.extend(k.iter().filter(|k| !p.flags.contains(k)));
+        }
+        let s = &p.unused_by_sensitivity;
+        let policies: Vec<String> = p
+            .policies
+            .iter()
+            .map(|pi| an.label(pi).to_string())
+            .collect();
+        sheet.row([
+            Cell::text(p.account_id.as_str()),
+            Cell::text(p.kind.as_str()),
+            Cell::text(p.name.as_str()),
+            Cell::text(p.arn.as_str()),
+            Cell::text(p.id.as_str()),
+            Cell::Time(p.created),
+            Cell::Time(p.last_used),
+            Cell::opt_text(p.last_used_region.as_deref()),
+            Cell::Bool(p.service_linked),
+            Cell::Bool(p.actionable),
+            Cell::Bool(p.has_last_accessed),
+            Cell::count(p.counts.granted),
+            Cell::count(p.counts.used),
+            Cell::count(p.counts.unused),
+            Cell::count(p.counts.unknown),
+            Cell::count(p.counts.excluded),
+            Cell::count(s.critical),
+            Cell::count(s.high),
+            Cell::count(s.medium),
+            Cell::count(s.low),
+            Cell::count(p.score),
+            Cell::text(flags.join(";")),
+            Cell::text(policies.join("; ")),
+            Cell::text(p.unmatched_patterns.join("; ")),
+        ])?;
+    }
+    sheet.finish("principals.csv")
+}
+
+/// The identity findings, then the checks that could not run: the rows of credentials.csv.
+fn identities(
+    wb: &mut Workbook,
+    formats: &Formats,
+    limit: u32,
+    model: &ReportModel,
+) -> std::result::Result<(), XlsxError> {
+    let ids = &model.identities;
+    let total = ids.findings.len() + ids.checks_not_possible.len();
+    let mut sheet = Sheet::new(wb, formats, SHEETS[3], &CREDENTIALS_HEADER, total, limit)?;
+    for f in &ids.findings {
+        sheet.row([
+            Cell::number(f.rank),
+            Cell::text(RESULT_FINDING),
+            Cell::text(f.account_id.as_str()),
+            Cell::text(f.kind.as_str()),
+            Cell::text(f.sensitivity.as_str()),
+            Cell::Bool(f.actionable),
+            Cell::text(f.principal_type.as_str()),
+            Cell::text(f.principal_name.as_str()),
+            Cell::text(f.principal_arn.as_str()),
+            Cell::opt_text(f.credential.as_deref()),
+            Cell::Time(f.last_used),
+            Cell::opt_int(f.age_days),
+            Cell::opt_int(f.days_unused),
+            Cell::text(f.detail.as_str()),
+        ])?;
+    }
+    for n in &ids.checks_not_possible {
+        let mut cells = vec![Cell::Empty; CREDENTIALS_HEADER.len()];
+        cells[1] = Cell::text(RESULT_NOT_POSSIBLE);
+        cells[2] = Cell::text(n.account_id.as_str());
+        cells[3] = Cell::text(n.check.as_str());
+        cells[13] = Cell::text(n.reason.as_str());
+        sheet.row(cells)?;
+    }
+    sheet.finish("credentials.csv")
+}
+
+/// One Scope row: section, account, name, value, detail.
+type ScopeRow = (&'static str, String, String, Cell<'static>, Cell<'static>);
+
+/// What the review covers, as report.json says it: the tool, the catalog and the settings (each
+/// field a row), each account's fields (nested ones as `a.b`), every input file with its SHA-256
+/// (value) and size in bytes (detail), the organisation part's facts and files when there is
+/// one, and every warning (code, message, and file and JSON path).
+fn scope(
+    wb: &mut Workbook,
+    formats: &Formats,
+    limit: u32,
+    model: &ReportModel,
+) -> std::result::Result<(), XlsxError> {
+    let mut rows: Vec<ScopeRow> = Vec::new();
+    for (section, value) in [
+        ("tool", json(&model.tool)?),
+        ("catalog", json(&model.catalog)?),
+        ("settings", json(&model.settings)?),
+    ] {
+        let mut fields = Vec::new();
+        flatten("", &value, &mut fields);
+        rows.extend(
+            fields
+                .into_iter()
+                .map(|(name, v)| (section, String::new(), name, v, Cell::Empty)),
+        );
+    }
+    for a in &model.accounts {
+        let mut value = json(a)?;
+        if let Json::Object(m) = &mut value {
+            m.remove("account_id");
+            m.remove("files");
+        }
+        let mut fields = Vec::new();
+        flatten("", &value, &mut fields);
+        rows.extend(
+            fields
+                .into_iter()
+                .map(|(name, v)| ("account", a.account_id.clone(), name, v, Cell::Empty)),
+        );
+    }
+    for a in &model.accounts {
+        for f in &a.files {
+            rows.push((
+                "input_file",
+                a.account_id.clone(),
+                f.path.clone(),
+                Cell::text(f.sha256.clone()),
+                Cell::count(f.bytes),
+            ));
+        }
+    }
+    if let Some(org) = &model.organization {
+        let mut value = json(org)?;
+        if let Json::Object(m) = &mut value {
+            m.remove("files");
+        }
+        let mut fields = Vec::new();
+        flatten("", &value, &mut fields);
+        rows.extend(
+            fields
+                .into_iter()
+                .map(|(name, v)| ("organization", String::new(), name, v, Cell::Empty)),
+        );
+        for f in &org.files {
+            rows.push((
+                "organization_file",
+                String::new(),
+                f.path.clone(),
+                Cell::text(f.sha256.clone()),
+                Cell::count(f.bytes),
+            ));
+        }
+    }
+    for w in &model.warnings {
+        let place = match (&w.warning.file, &w.warning.json_path) {
+            (Some(f), Some(p)) => Cell::text(format!("{f} {p}")),
+            (Some(f), None) => Cell::text(f.clone()),
+            (None, Some(p)) => Cell::text(p.clone()),
+            (None, None) => Cell::Empty,
+        };
+        rows.push((
+            "warning",
+            w.account_id.clone(),
+            w.warning.code.clone(),
+            Cell::text(w.warning.message.clone()),
+            place,
+        ));
+    }
+    let mut sheet = Sheet::new(wb, formats, SHEETS[4], &SCOPE_HEADER, rows.len(), limit)?;
+    let capacity = sheet.capacity;
+    for (section, account, name, value, detail) in rows.into_iter().take(capacity) {
+        let account = if account.is_empty() {
+            Cell::Empty
+        } else {
+            Cell::text(account)
+        };
+        sheet.row([
+            Cell::text(section),
+            account,
+            Cell::text(name),
+            value,
+            detail,
+        ])?;
+    }
+    sheet.finish("report.json")
+}
+
+fn json(v: &impl Serialize) -> std::result::Result<Json, XlsxError> {
+    serde_json::to_value(v).map_err(|e| XlsxError::ParameterError(e.to_string()))
+}
+
+/// The scalar fields of a JSON value as (dotted name, typed cell): RFC 3339 strings become
+/// dates, numbers numbers, lists of scalars `; `-separated text; nulls empty cells.
+fn flatten(prefix: &str, v: &Json, out: &mut Vec<(String, Cell<'static>)>) {
+    let join = |key: &str| {
+        if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}.{key}")
+        }
+    };
+    match v {
+        Json::Object(m) => {
+            for (k, v) in m {
+                flatten(&join(k), v, out);
+            }
+        }
+        Json::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+            let texts: Vec<String> = items.iter().map(scalar_text).collect();
+            // A command line reads as one; other lists as the CSVs write them.
+            let sep = if prefix.ends_with("command_line") {
+                " "
+            } else {
+                "; "
+            };
+            out.push((prefix.to_string(), Cell::text(texts.join(sep))));
+        }
+        Json::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                flatten(&format!("{prefix}[{i}]"), item, out);
+            }
+        }
+        Json::Null => out.push((prefix.to_string(), Cell::Empty)),
+        Json::Bool(b) => out.push((prefix.to_string(), Cell::Bool(*b))),
+        Json::Number(n) => out.push((
+            prefix.to_string(),
+            n.as_f64().map_or(Cell::text(n.to_string()), Cell::Number),
+        )),
+        Json::String(s) => {
+            let cell = match chrono::DateTime::parse_from_rfc3339(s) {
+                Ok(t) => Cell::Time(Some(t.to_utc())),
+                Err(_) => Cell::text(s.clone()),
+            };
+            out.push((prefix.to_string(), cell));
+        }
+    }
+}
+
+fn scalar_text(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        Json::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_cut_to_a_cell_and_marked() {
+        let long = "é".repeat(40_000);
+        let cut = fit(Cow::Borrowed(long.as_str()));
+        assert!(cut.encode_utf16().count() <= CELL_TEXT_MAX);
+        assert!(cut.ends_with(CUT_MARK));
+        assert_eq!(fit(Cow::Borrowed("short")), "short");
+        // Astral characters count two UTF-16 units each.
+        let astral = "𝄞".repeat(20_000);
+        let cut = fit(Cow::Borrowed(astral.as_str()));
+        assert!(cut.encode_utf16().count() <= CELL_TEXT_MAX, "{}", cut.len());
+    }
+
+    #[test]
+    fn number_widths() {
+        assert_eq!(number_width(0.0), 1);
+        assert_eq!(number_width(7.0), 1);
+        assert_eq!(number_width(1805.0), 4);
+        assert_eq!(number_width(-12.0), 3);
+        assert_eq!(number_width(0.5), 12);
+    }
+
+    #[test]
+    fn schema_cells_follow_the_column_type() {
+        assert_eq!(
+            schema_cell("rank", Type::U32, Value::U32(7)).unwrap(),
+            Cell::Number(7.0)
+        );
+        assert_eq!(
+            schema_cell("x", Type::OptStr, Value::OptStr(None)).unwrap(),
+            Cell::Empty
+        );
+        assert!(schema_cell("rank", Type::Str, Value::U32(7)).is_err());
+    }
+
+    #[test]
+    fn flatten_types_scalars_and_names_nested_fields() {
+        let v = serde_json::json!({
+            "days": 90, "as_of": "2026-11-20T09:13:20.000Z", "path": "a/b", "none": null,
+            "ok": true, "tags": ["x", "y"], "manifest": {"tool": "t"},
+            "command_line": ["iam-tighten", "report", "x"], "rules": [{"id": "a"}]
+        });
+        let mut out = Vec::new();
+        flatten("", &v, &mut out);
+        let names: Vec<&str> = out.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "days",
+                "as_of",
+                "path",
+                "none",
+                "ok",
+                "tags",
+                "manifest.tool",
+                "command_line",
+                "rules[0].id"
+            ]
+        );
+        assert_eq!(out[0].1, Cell::Number(90.0));
+        assert!(matches!(out[1].1, Cell::Time(Some(_))));
+        assert_eq!(out[2].1, Cell::text("a/b"));
+        assert_eq!(out[3].1, Cell::Empty);
+        assert_eq!(out[4].1, Cell::Bool(true));
+        assert_eq!(out[5].1, Cell::text("x; y"));
+        assert_eq!(out[7].1, Cell::text("iam-tighten report x"));
+    }
+}
