@@ -13,7 +13,7 @@ use crate::model::Timestamp;
 use crate::report::page::thousands;
 
 /// Characters of an action notation shown in a part (diff.csv has the whole text).
-const NOTATION_CHARS: usize = 400;
+const NOTATION_CHARS: usize = 240;
 
 /// `12345` → `12,345`.
 pub(super) fn num(n: u64) -> String {
