@@ -400,3 +400,106 @@ fn cells_with_the_same_verdicts_merge() {
     assert_eq!(changes[0].old_sensitivity, Some(High));
     assert_eq!(changes[0].actions[1].old, Some(Medium));
 }
+
+/// A diff of `n` principals per permission table, with names, paths and policy lists as long as
+/// IAM allows and actions in many services: the largest page the model can give.
+fn big_model(n: usize) -> DiffModel {
+    use crate::analysis::Counts;
+    use crate::diff::model::{BuildInput, DiffSettings, SideMeta};
+    let cat = Catalog::embedded();
+    let services: Vec<&str> = cat.services().take(15).collect();
+    let policy = format!("group:{}/aws:{}", "g".repeat(128), "P".repeat(128));
+    let long: Vec<String> = (0..20).map(|i| format!("{policy}{i}")).collect();
+    let granted_by = long.join("; ");
+    let mut old = Side::new(vec!["111111111111".into()]);
+    let mut new = Side::new(vec!["111111111111".into()]);
+    for i in 0..3 * n {
+        let name = format!("{}{i:06}", "r".repeat(58));
+        let p = SidePrincipal {
+            account_id: "111111111111".into(),
+            principal_type: "role".into(),
+            arn: format!("arn:aws:iam::111111111111:role/{}/{name}", "p".repeat(500)),
+            name,
+            id: format!("AROA{i}"),
+            created: None,
+            actionable: true,
+        };
+        let (o, nw) = (old.add_principal(p.clone()), new.add_principal(p));
+        for svc in &services {
+            let actions: Vec<GrantedAction> = cat
+                .service_actions(svc)
+                .map(|id| GrantedAction {
+                    id,
+                    sensitivity: Sensitivity::High,
+                    categories: 0,
+                })
+                .collect();
+            let state = GroupState {
+                status: Status::Unused,
+                reason: Reason::ServiceNotAccessed,
+                last_accessed: None,
+                granted_by: &granted_by,
+                excluded: false,
+            };
+            // Still unused, revoked, newly granted: n principals each.
+            if i / n != 2 {
+                old.add_group(o, actions.clone(), state);
+            }
+            if i / n != 1 {
+                new.add_group(nw, actions, state);
+            }
+        }
+    }
+    let changes = compare(&old, &new, cat);
+    let limits = DiffLimits::default();
+    let mut collected = Collector::new(limits);
+    collected.add(&old, &new, &changes, &mut Notations::new(cat));
+    let meta = |path: &str| SideMeta {
+        path: path.into(),
+        accounts: Vec::new(),
+        principals: 0,
+        totals: Counts::default(),
+        unused_by_sensitivity: Default::default(),
+        warnings: 0,
+    };
+    DiffModel::build(BuildInput {
+        old_meta: meta("old"),
+        new_meta: meta("new"),
+        collected,
+        catalog: crate::report::model::CatalogInfo {
+            source: "test".into(),
+            version: "1".into(),
+            updated: "2026-01-01".into(),
+            actions: cat.len(),
+        },
+        settings: DiffSettings {
+            unused_after_days: 90,
+            config_file: None,
+            csv: CsvOptions::default(),
+        },
+        limits,
+    })
+}
+
+/// However large the organisation and its names, diff.html stays under 10 MB: tables are capped
+/// at `html_table` policy groups, each group's detail at `html_parts` rows and `html_names`
+/// names, and the page drops rows when it would still be larger.
+#[test]
+fn diff_html_is_bounded() {
+    let m = big_model(300);
+    assert_eq!(m.tables.still_unused.total_groups, 300);
+    assert_eq!(m.tables.revoked.total_groups, 300);
+    assert_eq!(m.tables.new_risk.total_groups, 300);
+    assert_eq!(m.tables.still_unused.groups.len(), m.limits.html_table);
+    let g = &m.tables.revoked.groups[0];
+    assert_eq!(g.parts.len(), m.limits.html_parts);
+    assert_eq!(g.names.len(), m.limits.html_names);
+    let html = html::render_within(&m, html::MAX_BYTES).expect("render");
+    assert!(html.len() <= html::MAX_BYTES, "{} bytes", html.len());
+    assert!(html.contains("; the first 200 are shown, 100 more are in diff.csv"));
+    // Squeezed further, it drops rows and says so.
+    let small = html::render_within(&m, 2_000_000).expect("render");
+    assert!(small.len() <= 2_000_000, "{} bytes", small.len());
+    assert!(small.contains("are shown, "));
+    assert!(!small.contains("; the first 200 are shown"));
+}

@@ -69,18 +69,24 @@ pub fn describe(kind: ChangeKind) -> &'static str {
 /// fewer rows (the page says how many it shows; diff.csv has them all). Deterministic: the cuts
 /// depend on the model only.
 pub fn render(model: &DiffModel, w: &mut dyn Write) -> Result<()> {
+    let html = render_within(model, MAX_BYTES)?;
+    w.write_all(html.as_bytes())
+        .map_err(|e| Error::write("diff.html", e))
+}
+
+/// The page, with as many rows per table as keep it within `max` bytes (none at worst).
+pub(crate) fn render_within(model: &DiffModel, max: usize) -> Result<String> {
     let t = page::engine("diff.html", &[("diff.html", TEMPLATE)])?;
     let page = |rows: usize| page::render(&t, "diff.html", "diff.html", &view::view(model, rows));
     let mut rows = model.limits.html_table;
     let mut html = page(rows)?;
-    while html.len() > MAX_BYTES && rows > 0 {
+    while html.len() > max && rows > 0 {
         // Shrink in proportion to the overshoot, with a margin.
-        let keep = (rows as f64 * (MAX_BYTES as f64 / html.len() as f64) * 0.9) as usize;
+        let keep = (rows as f64 * (max as f64 / html.len() as f64) * 0.9) as usize;
         rows = keep.min(rows - 1);
         html = page(rows)?;
     }
-    w.write_all(html.as_bytes())
-        .map_err(|e| Error::write("diff.html", e))
+    Ok(html)
 }
 
 #[cfg(test)]
