@@ -748,3 +748,30 @@ fn real_browser_on_sample_diff() {
     );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
 }
+
+/// One account exported twice on one side is an error, as for `report`.
+#[test]
+fn an_account_twice_on_one_side_is_an_error() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let org = tmp.path().join("org");
+    copy_dir(
+        &root().join("sample-data/2026-q4/111111111111"),
+        &org.join("a"),
+    );
+    copy_dir(
+        &root().join("sample-data/2026-q4/111111111111"),
+        &org.join("b"),
+    );
+    let run = diff(
+        org.to_str().expect("utf-8 path"),
+        "sample-data/2026-q4",
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("account 111111111111 is exported twice"),
+        "{}",
+        run.stderr
+    );
+}

@@ -709,3 +709,58 @@ fn synthetic_quarter_grouped_is_the_per_action_diff() {
     // A few percent change, not everything.
     assert!(counts.changes() * 5 < counts.still_unused, "{counts:?}");
 }
+
+/// `diff` analyses one account at a time; the result is the comparison of the whole
+/// organisations analysed at once: the same pairs per kind, the same identity findings (with
+/// their organisation-wide ranks).
+#[test]
+fn account_by_account_is_the_whole_organisation() {
+    let cat = Catalog::embedded();
+    let (q3, q4) = (
+        root().join("sample-data/2026-q3"),
+        root().join("sample-data/2026-q4"),
+    );
+    let whole = compare(&side_of(&q3), &side_of(&q4), cat);
+    let out = tempfile::tempdir().unwrap();
+    let run = assert_cmd::Command::cargo_bin("iam-tighten")
+        .unwrap()
+        .arg("diff")
+        .arg(&q3)
+        .arg(&q4)
+        .arg("--include-unchanged")
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("diff.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        json["counts"],
+        serde_json::to_value(KindCounts::of(&whole)).unwrap()
+    );
+    assert_eq!(
+        json["row_counts"],
+        serde_json::to_value(KindCounts::rows_of(&whole)).unwrap()
+    );
+    let identities: Vec<serde_json::Value> = whole
+        .iter()
+        .filter_map(|c| c.identity.as_ref())
+        .map(|i| serde_json::to_value(i).unwrap())
+        .collect();
+    let in_json: Vec<serde_json::Value> = json["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.get("identity").cloned())
+        .collect();
+    assert!(!in_json.is_empty());
+    for i in &in_json {
+        assert!(identities.contains(i), "{i:#}");
+    }
+}

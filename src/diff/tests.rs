@@ -494,6 +494,19 @@ fn diff_html_is_bounded() {
     let g = &m.tables.revoked.groups[0];
     assert_eq!(g.parts.len(), m.limits.html_parts);
     assert_eq!(g.names.len(), m.limits.html_names);
+    // diff.json's rows: the first of each kind, capped, the rest counted.
+    for k in ChangeKind::ALL {
+        let kept = m.rows.iter().filter(|r| r.kind == k).count() as u64;
+        assert_eq!(kept + m.rows_omitted.get(k), m.row_counts.get(k), "{k:?}");
+    }
+    assert_eq!(m.row_counts.still_unused, 300 * 15);
+    assert_eq!(
+        m.rows
+            .iter()
+            .filter(|r| r.kind == ChangeKind::StillUnused)
+            .count(),
+        m.limits.per_unchanged_kind
+    );
     let html = html::render_within(&m, html::MAX_BYTES).expect("render");
     assert!(html.len() <= html::MAX_BYTES, "{} bytes", html.len());
     assert!(html.contains("; the first 200 are shown, 100 more are in diff.csv"));
