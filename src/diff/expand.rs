@@ -115,6 +115,10 @@ impl NameOrder {
     }
 }
 
+/// Where a per-action row goes: kind, sensitivity, principal, action (its place in name order)
+/// or row, then the row and the action's index in it (`u32::MAX`: the row itself).
+type Ref = (ChangeKind, Reverse<Option<Sensitivity>>, u64, u64, u32, u32);
+
 /// Calls `f` with every per-action row of `changes` (sorted as [`compare`](super::compare)
 /// returns them), in the per-action order ([`ActionChange::sort_key`]).
 pub fn per_action(
@@ -146,9 +150,8 @@ pub fn per_action(
         );
         who.binary_search(&key).unwrap_or(usize::MAX) as u64
     };
-    // (kind, sensitivity, principal, action or row, row, action index); rows without actions
-    // keep their place among themselves (they are sorted already).
-    let mut refs: Vec<(ChangeKind, Reverse<Option<Sensitivity>>, u64, u64, u32, u32)> = Vec::new();
+    // Rows without actions keep their place among themselves (they are sorted already).
+    let mut refs: Vec<Ref> = Vec::new();
     for (r, c) in changes.iter().enumerate() {
         let p = ordinal(c);
         if c.actions.is_empty() {

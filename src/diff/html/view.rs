@@ -124,6 +124,11 @@ fn side_text(s: &Option<PartSide>) -> String {
     t
 }
 
+/// `n` formatted, or empty for none.
+fn some(n: u64) -> String {
+    if n > 0 { num(n) } else { String::new() }
+}
+
 #[derive(Serialize)]
 struct PartView {
     action: String,
@@ -184,12 +189,8 @@ impl<'a> GroupView<'a> {
             old: statuses(&g.old_statuses),
             new: statuses(&g.new_statuses),
             parts,
-            parts_more: (g.parts_omitted > 0)
-                .then(|| num(g.parts_omitted))
-                .unwrap_or_default(),
-            names_more: (g.names_omitted > 0)
-                .then(|| num(g.names_omitted))
-                .unwrap_or_default(),
+            parts_more: some(g.parts_omitted),
+            names_more: some(g.names_omitted),
         }
     }
 }
@@ -209,7 +210,7 @@ fn group_table(t: &PolicyTable, cap: usize) -> GroupTable<'_> {
         rows,
         groups: num(t.total_groups),
         actions: num(t.total_actions),
-        more: if more > 0 { num(more) } else { String::new() },
+        more: some(more),
     }
 }
 
@@ -267,7 +268,7 @@ fn row_table<'a>(
     RowTable {
         rows,
         total: num(total),
-        more: if more > 0 { num(more) } else { String::new() },
+        more: some(more),
     }
 }
 
