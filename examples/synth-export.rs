@@ -445,6 +445,16 @@ struct Principal {
     reroll: bool,
 }
 
+/// A role as its archetype makes it (see `Account::shape`).
+struct Shape {
+    name: String,
+    managed: Vec<usize>,
+    inline: Vec<(String, Doc)>,
+    path: String,
+    trust: Value,
+    instance_profile: bool,
+}
+
 /// The customer policies roles are given: the per-account pool and the three shared ones.
 struct Pools {
     pool: Vec<usize>,
@@ -900,23 +910,25 @@ impl<'a, 'c> Account<'a, 'c> {
     }
 
     /// Role `i` of the account (its archetype, policies and dates from the seed and `i`).
-    fn role(&mut self, i: usize, pools: &Pools) -> anyhow::Result<Principal> {
+    /// What archetype `arch` gives role `i`: its name, policies, path, trust policy and
+    /// instance profile.
+    fn shape(
+        &mut self,
+        arch: &str,
+        team: &str,
+        i: usize,
+        r: &mut Rng,
+        pools: &Pools,
+    ) -> anyhow::Result<Shape> {
         let acct = self.id.clone();
         let Pools {
             pool,
-            boundary,
+            boundary: _,
             guarded,
             ci,
         } = pools;
-        let (pool, boundary, guarded, ci) = (pool.as_slice(), *boundary, *guarded, *ci);
+        let (pool, guarded, ci) = (pool.as_slice(), *guarded, *ci);
         const C: usize = 10_000;
-        let mut r = self.rng(&[4, i as u64]);
-        let arch = if i == 0 {
-            "org-access"
-        } else {
-            pick_archetype(&mut r)
-        };
-        let team = *r.pick(TEAMS);
         let mut managed: Vec<usize> = Vec::new();
         let mut inline: Vec<(String, Doc)> = Vec::new();
         let mut path = "/".to_string();
@@ -1001,7 +1013,7 @@ impl<'a, 'c> Account<'a, 'c> {
                 if r.chance(0.3) {
                     managed.push(C + pool[r.below(pool.len())]);
                 }
-                let d = self.ctx.random_doc(&mut r, &acct, 1, 3);
+                let d = self.ctx.random_doc(r, &acct, 1, 3);
                 inline.push((format!("{team}-fn-access"), self.ctx.doc(d)?));
                 format!("{team}-fn-{i:06}")
             }
@@ -1056,12 +1068,40 @@ impl<'a, 'c> Account<'a, 'c> {
                     managed.push(C + pool[r.below(pool.len())]);
                 }
                 if r.chance(0.4) {
-                    let d = self.ctx.random_doc(&mut r, &acct, 1, 4);
+                    let d = self.ctx.random_doc(r, &acct, 1, 4);
                     inline.push((format!("{team}-inline"), self.ctx.doc(d)?));
                 }
                 format!("{team}-app-{i:06}")
             }
         };
+        Ok(Shape {
+            name,
+            managed,
+            inline,
+            path,
+            trust,
+            instance_profile,
+        })
+    }
+
+    fn role(&mut self, i: usize, pools: &Pools) -> anyhow::Result<Principal> {
+        let acct = self.id.clone();
+        const C: usize = 10_000;
+        let mut r = self.rng(&[4, i as u64]);
+        let arch = if i == 0 {
+            "org-access"
+        } else {
+            pick_archetype(&mut r)
+        };
+        let team = *r.pick(TEAMS);
+        let Shape {
+            name,
+            mut managed,
+            mut inline,
+            path,
+            trust,
+            instance_profile,
+        } = self.shape(arch, team, i, &mut r, pools)?;
         if r.chance(0.2) && arch != "service-linked" && arch != "org-access" {
             let d = self.ctx.random_doc(&mut r, &acct, 1, 2);
             inline.push((format!("{team}-extra"), self.ctx.doc(d)?));
@@ -1069,7 +1109,7 @@ impl<'a, 'c> Account<'a, 'c> {
         managed.sort_unstable();
         managed.dedup();
         let boundary = (arch != "service-linked" && arch != "org-access" && r.chance(0.15))
-            .then_some(boundary);
+            .then_some(pools.boundary);
         let mut tags = vec![];
         if r.chance(0.7) {
             tags.push(("team".to_string(), team.to_string()));
