@@ -764,3 +764,126 @@ fn account_by_account_is_the_whole_organisation() {
         assert!(identities.contains(i), "{i:#}");
     }
 }
+
+/// The sides of each export under `path`, analysed one by one, by account.
+fn sides_by_account(path: &Path) -> BTreeMap<String, Side> {
+    let cat = Catalog::embedded();
+    let settings = analysis::Settings::new(90, None).unwrap();
+    let mut out = BTreeMap::new();
+    for folder in input::find_export_folders(&[path.to_path_buf()]).unwrap() {
+        let export = input::load_export(&folder, &input::LoadOptions::default()).unwrap();
+        let exports = std::slice::from_ref(&export);
+        let an = analysis::analyze(exports, cat, &settings, &analysis::Config::default()).unwrap();
+        let ids = identity_findings(
+            exports,
+            &an,
+            &analysis::identities::IdentitySettings {
+                unused_after_days: 90,
+                key_max_age_days: 90,
+            },
+        );
+        out.insert(
+            export.account_id.clone(),
+            Side::from_analysis(&an).with_identities(ids),
+        );
+    }
+    out
+}
+
+/// diff.csv and the model, with the accounts compared in `order`.
+fn run_in_order(
+    old: &BTreeMap<String, Side>,
+    new: &BTreeMap<String, Side>,
+    order: &[String],
+    csv: iam_tighten::diff::CsvOptions,
+) -> (Vec<u8>, String) {
+    use iam_tighten::diff::model::{BuildInput, DiffSettings};
+    use iam_tighten::diff::{DiffLimits, DiffModel, DiffRun, SideMeta};
+    let cat = Catalog::embedded();
+    let out = tempfile::tempdir().unwrap();
+    let limits = DiffLimits {
+        per_change_kind: 7,
+        per_unchanged_kind: 3,
+        html_table: 5,
+        ..DiffLimits::default()
+    };
+    let mut run = DiffRun::new(out.path(), cat, csv, limits);
+    let empty = Side::default();
+    for a in order {
+        run.account(
+            a,
+            old.get(a).unwrap_or(&empty),
+            new.get(a).unwrap_or(&empty),
+        )
+        .unwrap();
+    }
+    let (collected, path) = run.finish_csv().unwrap();
+    let meta = |p: &str| SideMeta::merge(Path::new(p), Vec::new());
+    let model = DiffModel::build(BuildInput {
+        old_meta: meta("old"),
+        new_meta: meta("new"),
+        collected,
+        catalog: iam_tighten::report::model::CatalogInfo {
+            source: "test".into(),
+            version: "1".into(),
+            updated: "-".into(),
+            actions: cat.len(),
+        },
+        settings: DiffSettings {
+            unused_after_days: 90,
+            config_file: None,
+            csv,
+        },
+        limits,
+    });
+    let mut tables = String::new();
+    for t in [
+        &model.tables.new_risk,
+        &model.tables.revoked,
+        &model.tables.still_unused,
+    ] {
+        tables.push_str(&serde_json::to_string(&t.groups).unwrap());
+    }
+    (
+        std::fs::read(path).unwrap(),
+        serde_json::to_string(&model).unwrap() + &tables,
+    )
+}
+
+/// Accounts are compared as their exports are ready, in any order: diff.csv (both forms) and
+/// the model (its first rows of each kind, its tables' first groups, identity ranks) are the
+/// same whatever the order.
+#[test]
+fn outputs_do_not_depend_on_the_order_accounts_come_in() {
+    let old = sides_by_account(&root().join("sample-data/2026-q3"));
+    let new = sides_by_account(&root().join("sample-data/2026-q4"));
+    let mut order: Vec<String> = old.keys().chain(new.keys()).cloned().collect();
+    order.sort();
+    order.dedup();
+    assert_eq!(order.len(), 3);
+    let mut reversed = order.clone();
+    reversed.reverse();
+    let mut rotated = order.clone();
+    rotated.rotate_left(1);
+    for csv in [
+        iam_tighten::diff::CsvOptions::default(),
+        iam_tighten::diff::CsvOptions {
+            per_action: true,
+            include_unchanged: true,
+        },
+    ] {
+        let first = run_in_order(&old, &new, &order, csv);
+        assert!(first.0.len() > 1000);
+        for other in [&reversed, &rotated] {
+            let again = run_in_order(&old, &new, other, csv);
+            assert!(
+                first.0 == again.0,
+                "diff.csv depends on the order ({other:?})"
+            );
+            assert_eq!(
+                first.1, again.1,
+                "the model depends on the order ({other:?})"
+            );
+        }
+    }
+}

@@ -1,18 +1,19 @@
-//! `iam-tighten diff OLD NEW`: analyse every export of both sides the same way, one account at a
-//! time (two at once), keep each as a compact [`Side`], compare account by account, write
-//! diff.csv, diff.json and diff.html (permissions, and identity/credential findings of both
-//! sides). Memory follows the largest account, not the organisation: an account's export and
-//! analysis are freed as soon as its side is built. Exit 1 on `--exit-code` with changes or
-//! `--fail-on-new` crossed; 3 on `--exit-code` when the sides look swapped.
+//! `iam-tighten diff OLD NEW`: analyse every export of both sides the same way, each on its
+//! own (two at a time), reduce it to a compact [`Side`], and compare an account as soon as both
+//! its sides are there; write diff.csv, diff.json and diff.html (permissions, and
+//! identity/credential findings of both sides). Memory follows the largest account, not the
+//! organisation: an export's analysis is freed once its side is built, and a side once its
+//! account is compared. Exit 1 on `--exit-code` with changes or `--fail-on-new` crossed; 3 on
+//! `--exit-code` when the sides look swapped.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
 use iam_tighten::analysis;
-use iam_tighten::analysis::identities::{self, identity_findings};
+use iam_tighten::analysis::identities::identity_findings;
 use iam_tighten::diff::model::{BuildInput, DiffSettings};
 use iam_tighten::diff::{self, DiffLimits, DiffModel, DiffRun, KindCounts, Side, SideMeta};
 use iam_tighten::input;
@@ -24,6 +25,21 @@ use super::config::DiffConfig;
 /// The exit code of `--exit-code` when the sides look swapped.
 const SWAPPED: u8 = 3;
 
+/// One export folder to analyse.
+struct Job {
+    /// The old side (else the new one).
+    old: bool,
+    /// The folder given on the command line.
+    arg: PathBuf,
+    folder: PathBuf,
+}
+
+impl Job {
+    fn label(&self) -> &'static str {
+        if self.old { "old" } else { "new" }
+    }
+}
+
 /// One export of one side, analysed and reduced.
 struct AccountSide {
     account: String,
@@ -32,96 +48,159 @@ struct AccountSide {
     meta: SideMeta,
 }
 
-/// Loads and analyses one export folder of the `label` side (`path` on the command line).
-fn analyse(
-    label: &str,
-    path: &Path,
-    folder: &Path,
-    args: &DiffConfig,
-) -> anyhow::Result<AccountSide> {
-    let a = &args.analysis;
-    let export = input::load_export(folder, &a.load)
-        .with_context(|| format!("loading the {label} export {}", path.display()))?;
+/// Loads and analyses one export folder.
+fn analyse(job: &Job, args: &DiffConfig) -> anyhow::Result<AccountSide> {
+    let (label, a) = (job.label(), &args.analysis);
+    let export = input::load_export(&job.folder, &a.load)
+        .with_context(|| format!("loading the {label} export {}", job.arg.display()))?;
     let exports = std::slice::from_ref(&export);
     let an = analysis::analyze(exports, a.catalog.get(), &a.settings, &a.exclusions)
-        .with_context(|| format!("analysing the {label} export {}", folder.display()))?;
+        .with_context(|| format!("analysing the {label} export {}", job.folder.display()))?;
     let side =
         Side::from_analysis(&an).with_identities(identity_findings(exports, &an, &args.identities));
+    if std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some() {
+        let (groups, lists, actions) = side.sizes();
+        eprintln!(
+            "side {label} {}: {groups} groups, {lists} action lists of {actions} actions",
+            export.account_id
+        );
+    }
     Ok(AccountSide {
         account: export.account_id.clone(),
         root: export.root.clone(),
-        meta: SideMeta::new(path, exports, &an),
+        meta: SideMeta::new(&job.arg, exports, &an),
         side,
     })
 }
 
-/// The sides of every export folder of both sides, analysed two at a time: (old, new), each
-/// sorted by account. Errors come in folder order, old side first.
-fn analyse_all(args: &DiffConfig) -> anyhow::Result<(Vec<AccountSide>, Vec<AccountSide>)> {
-    let mut jobs: Vec<(&str, &Path, PathBuf)> = Vec::new();
-    for (label, path) in [("old", &args.old), ("new", &args.new)] {
-        let folders = input::find_export_folders(std::slice::from_ref(path))
-            .with_context(|| format!("loading the {label} export {}", path.display()))?;
-        jobs.extend(folders.into_iter().map(|f| (label, path.as_path(), f)));
+/// Every export folder of both sides, the two sides' folders of the same name next to each other
+/// (organisation folders usually name them by account id), so that an account's two exports are
+/// analysed at about the same time and compared and freed early.
+fn jobs(args: &DiffConfig) -> anyhow::Result<Vec<Job>> {
+    let mut sides = Vec::new();
+    for (old, arg) in [(true, &args.old), (false, &args.new)] {
+        let label = if old { "old" } else { "new" };
+        let folders = input::find_export_folders(std::slice::from_ref(arg))
+            .with_context(|| format!("loading the {label} export {}", arg.display()))?;
+        let arg = arg.clone();
+        sides.push(folders.into_iter().map(move |folder| Job {
+            old,
+            arg: arg.clone(),
+            folder,
+        }));
     }
-    let done = iam_tighten::parallel::map_indexed(
-        jobs.len(),
-        || (),
-        |(), i| {
-            let (label, path, folder) = &jobs[i];
-            analyse(label, path, folder, args)
-        },
-    );
-    let (mut old, mut new) = (Vec::new(), Vec::new());
-    for ((label, ..), side) in jobs.iter().zip(done) {
-        let side = side?;
-        if *label == "old" { &mut old } else { &mut new }.push(side);
+    let (Some(new), Some(old)) = (sides.pop(), sides.pop()) else {
+        return Ok(Vec::new());
+    };
+    let name = |j: &Job| j.folder.file_name().map(|n| n.to_os_string());
+    let mut by_name: BTreeMap<_, Vec<Job>> = BTreeMap::new();
+    for j in old.chain(new) {
+        by_name.entry(name(&j)).or_default().push(j);
     }
-    for side in [&mut old, &mut new] {
-        side.sort_by(|a, b| (&a.account, &a.root).cmp(&(&b.account, &b.root)));
-        unique_accounts(side)?;
-        rank_identities(side);
-    }
-    Ok((old, new))
+    Ok(by_name.into_values().flatten().collect())
 }
 
-/// Two exports of one account on one side are an error (as for `report`).
-fn unique_accounts(sides: &[AccountSide]) -> anyhow::Result<()> {
-    for pair in sides.windows(2) {
-        if let [a, b] = pair
-            && a.account == b.account
-        {
-            return Err(iam_tighten::Error::Input {
-                path: b.root.clone(),
+/// Sides waiting for the other side of their account, and the exports seen so far.
+#[derive(Default)]
+struct Pairing {
+    waiting: BTreeMap<String, (Option<AccountSide>, Option<AccountSide>)>,
+    /// (old side, account) → the export's root and job index.
+    seen: BTreeMap<(bool, String), (PathBuf, usize)>,
+    metas: (Vec<SideMeta>, Vec<SideMeta>),
+}
+
+impl Pairing {
+    /// Takes one analysed export (job `i`); compares its account when both sides are there.
+    fn accept(
+        &mut self,
+        i: usize,
+        old: bool,
+        s: AccountSide,
+        run: &mut DiffRun<'_>,
+    ) -> Result<(), (usize, anyhow::Error)> {
+        let key = (old, s.account.clone());
+        if let Some((root, j)) = self.seen.get(&key) {
+            // Named as `report` names it: the later folder, and the earlier one.
+            let (first, second) = if *root <= s.root {
+                (root.clone(), s.root.clone())
+            } else {
+                (s.root.clone(), root.clone())
+            };
+            let err = iam_tighten::Error::Input {
+                path: second,
                 message: format!(
                     "account {} is exported twice: here and in {}; give one export per account",
-                    b.account,
-                    a.root.display()
+                    s.account,
+                    first.display()
                 ),
-            }
-            .into());
+            };
+            return Err((i.max(*j), err.into()));
         }
+        self.seen.insert(key.clone(), (s.root.clone(), i));
+        let meta = s.meta.clone();
+        if old {
+            &mut self.metas.0
+        } else {
+            &mut self.metas.1
+        }
+        .push(meta);
+        let slot = self.waiting.entry(s.account.clone()).or_default();
+        if old {
+            slot.0 = Some(s);
+        } else {
+            slot.1 = Some(s);
+        }
+        if let (Some(_), Some(_)) = slot {
+            if let Some((account, (Some(o), Some(n)))) = self.waiting.remove_entry(&key.1) {
+                run.account(&account, &o.side, &n.side)
+                    .map_err(|e| (i, e.into()))?;
+            }
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Compares the accounts exported on one side only.
+    fn finish(self, run: &mut DiffRun<'_>) -> anyhow::Result<(Vec<SideMeta>, Vec<SideMeta>)> {
+        let empty = Side::default();
+        for (account, (o, n)) in &self.waiting {
+            let o = o.as_ref().map_or(&empty, |s| &s.side);
+            let n = n.as_ref().map_or(&empty, |s| &s.side);
+            run.account(account, o, n)?;
+        }
+        Ok(self.metas)
+    }
 }
 
-/// Ranks a side's identity findings together, as one analysis of all its exports would.
-fn rank_identities(sides: &mut [AccountSide]) {
-    let mut all: Vec<_> = sides
-        .iter_mut()
-        .flat_map(|s| std::mem::take(&mut s.side.identities))
-        .collect();
-    identities::rank(&mut all);
-    let index: BTreeMap<String, usize> = sides
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.account.clone(), i))
-        .collect();
-    for f in all {
-        if let Some(i) = index.get(&f.account_id) {
-            sides[*i].side.identities.push(f);
-        }
+/// Analyses every export (two at a time) and compares each account once both its sides are
+/// there. Errors are those of a one-by-one run: the one of the first job that fails.
+fn analyse_and_compare(
+    args: &DiffConfig,
+    run: &mut DiffRun<'_>,
+) -> anyhow::Result<(Vec<SideMeta>, Vec<SideMeta>)> {
+    let jobs = jobs(args)?;
+    let mut pairing = Pairing::default();
+    let mut errors: Vec<(usize, anyhow::Error)> = Vec::new();
+    iam_tighten::parallel::stream_indexed(
+        jobs.len(),
+        || (),
+        |(), i| analyse(&jobs[i], args),
+        |i, result| {
+            let accepted = result
+                .map_err(|e| (i, e))
+                .and_then(|s| pairing.accept(i, jobs[i].old, s, run));
+            match accepted {
+                Ok(()) => true,
+                Err(e) => {
+                    errors.push(e);
+                    false
+                }
+            }
+        },
+    );
+    if let Some((_, e)) = errors.into_iter().min_by_key(|(i, _)| *i) {
+        return Err(e);
     }
+    pairing.finish(run)
 }
 
 fn settings(args: &DiffConfig) -> DiffSettings {
@@ -145,37 +224,18 @@ pub fn run(args: DiffConfig) -> anyhow::Result<ExitCode> {
     )?;
     let timings = std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some();
     let cat = args.analysis.catalog.get();
-    let clock = Instant::now();
-    let (old, new) = analyse_all(&args)?;
-    let analysed = clock.elapsed();
-
-    // Accounts in order; each compared with the other side's export of it, or with nothing.
-    let clock = Instant::now();
     let limits = DiffLimits::default();
+    let clock = Instant::now();
     let mut run = DiffRun::new(&args.out, cat, args.csv, limits);
-    let mut accounts: BTreeMap<&str, (Option<&AccountSide>, Option<&AccountSide>)> =
-        BTreeMap::new();
-    for s in &old {
-        accounts.entry(&s.account).or_default().0 = Some(s);
-    }
-    for s in &new {
-        accounts.entry(&s.account).or_default().1 = Some(s);
-    }
-    let empty = Side::default();
-    for (o, n) in accounts.values() {
-        let (o, n) = (o.map_or(&empty, |s| &s.side), n.map_or(&empty, |s| &s.side));
-        run.account(o, n)?;
-    }
+    let (old_metas, new_metas) = analyse_and_compare(&args, &mut run)?;
+    let stages = run.timings;
     let (collected, csv_path) = run.finish_csv()?;
     let compared = clock.elapsed();
 
     let clock = Instant::now();
-    let meta = |sides: Vec<AccountSide>, path: &Path| {
-        SideMeta::merge(path, sides.into_iter().map(|s| s.meta).collect())
-    };
     let model = DiffModel::build(BuildInput {
-        old_meta: meta(old, &args.old),
-        new_meta: meta(new, &args.new),
+        old_meta: SideMeta::merge(&args.old, old_metas),
+        new_meta: SideMeta::merge(&args.new, new_metas),
         collected,
         catalog: CatalogInfo {
             source: cat.source().to_string(),
@@ -190,8 +250,10 @@ pub fn run(args: DiffConfig) -> anyhow::Result<ExitCode> {
     written.push(csv_path);
     written.sort();
     if timings {
-        eprintln!("timing load_analyse {} ms", analysed.as_millis());
-        eprintln!("timing compare_csv {} ms", compared.as_millis());
+        eprintln!("timing analyse_compare_csv {} ms", compared.as_millis());
+        for (stage, t) in stages {
+            eprintln!("timing diff_{stage} {} ms", t.as_millis());
+        }
         eprintln!("timing model_outputs {} ms", clock.elapsed().as_millis());
     }
     summary(&model, &written);

@@ -1,28 +1,28 @@
 //! What the organisation-wide outputs (`diff.json`, `diff.html`) keep of each account's
 //! comparison: counts, the new risk, and bounded lists (the first rows of each kind, the first
-//! policy groups of each table). Accounts are added one at a time, in account order, so every
-//! list is the first N in the order the whole organisation would give.
+//! policy groups of each table, in output order). Accounts may come in any order: what is kept
+//! is the first N by the full output key, so the result does not depend on that order.
 
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use super::compare::{Bucket, Change};
+use super::compare::{Bucket, Change, identity_key_of};
 use super::counts::{KindCounts, NewRisk};
 use super::expand::Notations;
 use super::kinds::ChangeKind;
 use super::model::{DiffLimits, DiffRow};
-use super::policies::{Caps, PolicyGroup, policy_groups};
+use super::policies::{Caps, PolicyGroup, build, policy_groups};
 use super::side::{Side, add};
-use crate::analysis::identities::NotPossible;
+use crate::analysis::identities::{self, IdentityFinding, NotPossible};
 use crate::analysis::{BySensitivity, Sensitivity};
 
-/// The first items of each bucket, at most `cap` of each, and how many there were.
+/// The smallest items of each bucket by key, at most `cap` of each.
 #[derive(Debug)]
-pub struct Capped<T> {
-    buckets: BTreeMap<Bucket, Vec<T>>,
+pub struct Capped<K, T> {
+    buckets: BTreeMap<Bucket, BTreeMap<K, T>>,
 }
 
-impl<T> Default for Capped<T> {
+impl<K, T> Default for Capped<K, T> {
     fn default() -> Self {
         Capped {
             buckets: BTreeMap::new(),
@@ -30,30 +30,34 @@ impl<T> Default for Capped<T> {
     }
 }
 
-impl<T> Capped<T> {
-    /// Whether an item of bucket `b` would be kept.
-    fn wants(&self, b: Bucket, cap: usize) -> bool {
-        self.room(b, cap) > 0
-    }
-
-    /// How many more items of bucket `b` would be kept.
-    fn room(&self, b: Bucket, cap: usize) -> usize {
-        cap.saturating_sub(self.buckets.get(&b).map_or(0, Vec::len))
-    }
-
-    fn push(&mut self, b: Bucket, cap: usize, item: T) {
-        let v = self.buckets.entry(b).or_default();
-        if v.len() < cap {
-            v.push(item);
+impl<K: Ord, T> Capped<K, T> {
+    /// Whether an item of bucket `b` would be kept; `before(k)`: whether its key comes before
+    /// the key `k`.
+    fn wants(&self, b: Bucket, cap: usize, before: impl Fn(&K) -> bool) -> bool {
+        match self.buckets.get(&b) {
+            None => cap > 0,
+            Some(m) => m.len() < cap || m.last_key_value().is_some_and(|(k, _)| before(k)),
         }
     }
 
-    /// The items in bucket order, at most `per_kind(kind)` of each kind and `total` in all.
+    fn insert(&mut self, b: Bucket, cap: usize, key: K, item: T) {
+        if cap == 0 {
+            return;
+        }
+        let m = self.buckets.entry(b).or_default();
+        m.insert(key, item);
+        if m.len() > cap {
+            m.pop_last();
+        }
+    }
+
+    /// The items in bucket then key order, at most `per_kind(kind)` of each kind and `total` in
+    /// all.
     pub fn into_vec(self, per_kind: impl Fn(ChangeKind) -> usize, total: usize) -> Vec<T> {
         let mut taken = KindCounts::default();
         let mut out = Vec::new();
         for ((kind, _), items) in self.buckets {
-            for item in items {
+            for item in items.into_values() {
                 if out.len() < total && (taken.get(kind) as usize) < per_kind(kind) {
                     taken.add(kind);
                     out.push(item);
@@ -62,6 +66,32 @@ impl<T> Capped<T> {
         }
         out
     }
+}
+
+/// A row's place within its bucket: account, principal type, name, ARN, action, credential.
+type RowKey = (String, String, String, String, String, Option<String>);
+type RowKeyRef<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, Option<&'a str>);
+
+fn row_key(c: &Change) -> RowKeyRef<'_> {
+    (
+        &c.account_id,
+        &c.principal_type,
+        &c.principal_name,
+        &c.principal_arn,
+        &c.action,
+        c.identity.as_ref().and_then(|i| i.credential.as_deref()),
+    )
+}
+
+fn row_key_view(k: &RowKey) -> RowKeyRef<'_> {
+    (&k.0, &k.1, &k.2, &k.3, &k.4, k.5.as_deref())
+}
+
+/// A policy group's place within its bucket: account, principal type, name, ARN, policies.
+type GroupKey = (String, String, String, String, String);
+
+fn group_key_view(k: &GroupKey) -> super::policies::GroupKey<'_> {
+    (&k.0, &k.1, &k.2, &k.3, &k.4)
 }
 
 /// One side's totals over its accounts.
@@ -76,6 +106,8 @@ pub struct SideTotals {
     pub unused_by_account: BTreeMap<String, BySensitivity>,
     pub identities: u64,
     pub checks_not_possible: Vec<NotPossible>,
+    /// Every identity finding, to rank them across accounts.
+    findings: Vec<IdentityFinding>,
 }
 
 impl SideTotals {
@@ -91,6 +123,18 @@ impl SideTotals {
         self.identities += side.identities.len() as u64;
         self.checks_not_possible
             .extend(side.identity_checks_not_possible.iter().cloned());
+        self.checks_not_possible.sort_by(|a, b| {
+            (&a.account_id, a.check, &a.reason).cmp(&(&b.account_id, b.check, &b.reason))
+        });
+        self.findings.extend(side.identities.iter().cloned());
+    }
+
+    /// The rank each identity finding has among the side's (as one analysis of every account
+    /// ranks them), by its identity key.
+    fn ranks(&self) -> HashMap<String, u32> {
+        let mut all = self.findings.clone();
+        identities::rank(&mut all);
+        all.iter().map(|f| (identity_key_of(f), f.rank)).collect()
     }
 
     /// Unused, actionable, not excluded, by sensitivity.
@@ -106,7 +150,7 @@ impl SideTotals {
 /// A table of `diff.html`: its first policy groups, and how many groups and actions it has.
 #[derive(Debug, Default)]
 pub struct Table {
-    groups: Capped<PolicyGroup>,
+    groups: Capped<GroupKey, PolicyGroup>,
     pub total_groups: u64,
     pub total_actions: u64,
 }
@@ -148,7 +192,7 @@ pub struct Collector {
     pub new_risk: NewRisk,
     /// Principal × action pairs per kind, per account.
     pub per_account: BTreeMap<String, KindCounts>,
-    rows: Capped<DiffRow>,
+    rows: Capped<RowKey, DiffRow>,
     tables: BTreeMap<TableId, Table>,
     pub old: SideTotals,
     pub new: SideTotals,
@@ -170,8 +214,8 @@ impl Collector {
         }
     }
 
-    /// Adds the comparison `changes` of `old` and `new` (one account, or any sides whose
-    /// accounts all come after those added before).
+    /// Adds the comparison `changes` of `old` and `new` (one account, or several; accounts in
+    /// any order, each once).
     pub fn add(&mut self, old: &Side, new: &Side, changes: &[Change], notes: &mut Notations<'_>) {
         self.old.add(old);
         self.new.add(new);
@@ -185,8 +229,21 @@ impl Collector {
                 .or_default()
                 .add_n(c.kind, n);
             let cap = self.row_cap(c.kind);
-            if self.rows.wants(c.bucket(), cap) {
-                self.rows.push(c.bucket(), cap, DiffRow::of(c, notes));
+            if self
+                .rows
+                .wants(c.bucket(), cap, |k| row_key(c) < row_key_view(k))
+            {
+                let (a, b, n, r, x, y) = row_key(c);
+                let key = (
+                    a.into(),
+                    b.into(),
+                    n.into(),
+                    r.into(),
+                    x.into(),
+                    y.map(Into::into),
+                );
+                self.rows
+                    .insert(c.bucket(), cap, key, DiffRow::of(c, notes));
             }
         }
         let caps = Caps {
@@ -196,20 +253,37 @@ impl Collector {
         let cap = self.limits.html_table;
         for id in TableId::ALL {
             let t = self.tables.entry(id).or_default();
-            let room = |k: ChangeKind, s: Option<Sensitivity>| t.groups.room((k, Reverse(s)), cap);
-            let found = policy_groups(changes, |c| id.keeps(c), room, notes, caps);
-            t.total_groups += found.groups;
-            t.total_actions += found.actions;
-            for g in found.kept {
-                t.groups.push((g.kind, Reverse(g.sensitivity)), cap, g);
+            for g in policy_groups(changes, |c| id.keeps(c)) {
+                t.total_groups += 1;
+                t.total_actions += g.actions();
+                let b = (g.kind, Reverse(g.sensitivity));
+                if t.groups.wants(b, cap, |k| g.key < group_key_view(k)) {
+                    let (a, p, n, r, gb) = g.key;
+                    let key = (a.into(), p.into(), n.into(), r.into(), gb.into());
+                    t.groups.insert(b, cap, key, build(&g, notes, caps));
+                }
             }
         }
     }
 
-    /// The kept rows (in `diff.csv` order, capped per kind) and rows per kind left out.
+    /// The kept rows (in `diff.csv` order, capped per kind, identity findings ranked across the
+    /// side's accounts) and rows per kind left out.
     pub fn rows(&mut self) -> (Vec<DiffRow>, KindCounts) {
         let rows = std::mem::take(&mut self.rows);
-        let kept = rows.into_vec(|k| self.row_cap(k), usize::MAX);
+        let mut kept = rows.into_vec(|k| self.row_cap(k), usize::MAX);
+        let (old, new) = (self.old.ranks(), self.new.ranks());
+        for r in &mut kept {
+            let Some(i) = r.identity.as_deref_mut() else {
+                continue;
+            };
+            for (f, ranks) in [(&mut i.old, &old), (&mut i.new, &new)] {
+                if let Some(f) = f
+                    && let Some(rank) = ranks.get(&identity_key_of(f))
+                {
+                    f.rank = *rank;
+                }
+            }
+        }
         let mut taken = KindCounts::default();
         for r in &kept {
             taken.add(r.kind);

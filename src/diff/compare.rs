@@ -411,6 +411,16 @@ fn identity_key(f: &IdentityFinding) -> IdentityKey<'_> {
     (f.account_id.as_str(), who, f.kind, f.credential.as_deref())
 }
 
+/// [`identity_key`] as one text (for maps that outlive the findings).
+pub(super) fn identity_key_of(f: &IdentityFinding) -> String {
+    let (a, who, kind, credential) = identity_key(f);
+    format!(
+        "{a}\u{1f}{who}\u{1f}{}\u{1f}{}",
+        kind.as_str(),
+        credential.unwrap_or("\u{0}")
+    )
+}
+
 /// Why `side` could not run `f`'s check for `f`'s account, if it could not: the account was not
 /// exported on that side, or the check is in its `identity_checks_not_possible`.
 fn not_checked(side: &Side, f: &IdentityFinding) -> Option<String> {

@@ -286,19 +286,49 @@ pub fn write_changes<W: Write>(
     out.flush()
 }
 
-/// `diff.csv` written account by account: each account's rows go to one part file per
-/// kind × sensitivity (in a temporary folder beside `diff.csv`, `.diff-parts.<pid>.tmp`, removed
-/// when done, on error, and by the next run after a crash); [`Parts::finish`] joins them in
-/// bucket order. Accounts must come in account order.
+/// Counts the bytes written through it.
+struct Counting<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// One account's part: its file and where each bucket's rows are in it.
+struct Part {
+    account: String,
+    path: PathBuf,
+    /// Bucket, first byte, end.
+    ranges: Vec<(Bucket, u64, u64)>,
+}
+
+/// `diff.csv` written account by account, in any order of accounts: each account's rows go to a
+/// part file of their own (in a temporary folder beside `diff.csv`, `.diff-parts.<pid>.tmp`,
+/// removed when done, on error, and by the next run after a crash), in bucket order, with the
+/// byte range of each bucket noted; [`Parts::finish`] copies, bucket by bucket, each account's
+/// range in account order. The file has the order of one sorted list without ever holding the
+/// organisation's rows.
 pub struct Parts {
     dir: PathBuf,
     opts: CsvOptions,
     order: Option<NameOrder>,
-    files: BTreeMap<Bucket, (PathBuf, ::csv::Writer<BufWriter<fs::File>>)>,
+    parts: Vec<Part>,
 }
 
 /// The stem of the parts folder, for `files::remove_stale_temps`.
 pub const PARTS_NAME: &str = "diff-parts";
+
+type PartWriter = ::csv::Writer<Counting<BufWriter<fs::File>>>;
 
 impl Parts {
     pub fn new(out_dir: &Path, opts: CsvOptions) -> Parts {
@@ -306,7 +336,7 @@ impl Parts {
             dir: out_dir.join(format!(".{PARTS_NAME}.{}.tmp", std::process::id())),
             opts,
             order: None,
-            files: BTreeMap::new(),
+            parts: Vec::new(),
         }
     }
 
@@ -314,66 +344,98 @@ impl Parts {
         self.opts.include_unchanged || k.is_change()
     }
 
-    /// Writes one row into the part of bucket `b`.
-    fn write(&mut self, b: Bucket, cells: &[String]) -> Result<()> {
-        if !self.files.contains_key(&b) {
-            if self.files.is_empty() {
-                fs::create_dir_all(&self.dir).map_err(|e| Error::write(&self.dir, e))?;
-            }
-            let path = self.dir.join(format!("part-{:03}.csv", self.files.len()));
-            let f = fs::File::create(&path).map_err(|e| Error::write(&path, e))?;
-            self.files.insert(b, (path, writer(BufWriter::new(f))));
-        }
-        match self.files.get_mut(&b) {
-            Some((path, w)) => record(w, cells).map_err(|e| Error::write(path.as_path(), e)),
-            None => Err(Error::Analysis("a diff.csv part went missing".into())),
-        }
-    }
-
     /// Adds one account's rows (sorted as [`compare`](super::compare) returns them).
-    pub fn account(&mut self, changes: &[Change], notations: &mut Notations<'_>) -> Result<()> {
-        if !self.opts.per_action {
-            for c in changes {
-                if !self.keep(c.kind) {
-                    continue;
+    pub fn account(
+        &mut self,
+        account: &str,
+        changes: &[Change],
+        notations: &mut Notations<'_>,
+    ) -> Result<()> {
+        let mut w: Option<(PartWriter, Part)> = None;
+        let mut write = |b: Bucket, cells: &[String], parts: &Parts| -> Result<()> {
+            let (out, part) = match &mut w {
+                Some(x) => x,
+                None => {
+                    fs::create_dir_all(&parts.dir).map_err(|e| Error::write(&parts.dir, e))?;
+                    let path = parts.dir.join(format!("part-{:06}.csv", parts.parts.len()));
+                    let f = fs::File::create(&path).map_err(|e| Error::write(&path, e))?;
+                    let out = writer(Counting {
+                        inner: BufWriter::new(f),
+                        bytes: 0,
+                    });
+                    let part = Part {
+                        account: account.to_string(),
+                        path,
+                        ranges: Vec::new(),
+                    };
+                    w.insert((out, part))
                 }
-                let cells = grouped_cells(c, notations);
-                self.write(c.bucket(), &cells)?;
+            };
+            let io = |e: std::io::Error| Error::write(&part.path, e);
+            if part.ranges.last().is_none_or(|r| r.0 != b) {
+                out.flush().map_err(io)?;
+                let at = out.get_ref().bytes;
+                if let Some(last) = part.ranges.last_mut() {
+                    last.2 = at;
+                }
+                part.ranges.push((b, at, at));
             }
-            return Ok(());
+            record(out, cells).map_err(io)
+        };
+        if self.opts.per_action {
+            let catalog = notations.catalog();
+            let order = self.order.take().unwrap_or_else(|| NameOrder::new(catalog));
+            let mut result = Ok(());
+            expand::per_action(changes, catalog, &order, |a| {
+                if result.is_ok() && self.keep(a.kind) {
+                    let b = (
+                        a.kind,
+                        std::cmp::Reverse(a.old_sensitivity.max(a.new_sensitivity)),
+                    );
+                    result = write(b, &per_action_cells(&a), self);
+                }
+            });
+            self.order = Some(order);
+            result?;
+        } else {
+            for c in changes.iter().filter(|c| self.keep(c.kind)) {
+                write(c.bucket(), &grouped_cells(c, notations), self)?;
+            }
         }
-        let catalog = notations.catalog();
-        let order = self.order.take().unwrap_or_else(|| NameOrder::new(catalog));
-        let mut result = Ok(());
-        expand::per_action(changes, catalog, &order, |a| {
-            if result.is_ok() && self.keep(a.kind) {
-                let b = (
-                    a.kind,
-                    std::cmp::Reverse(a.old_sensitivity.max(a.new_sensitivity)),
-                );
-                result = self.write(b, &per_action_cells(&a));
+        if let Some((mut out, mut part)) = w {
+            out.flush().map_err(|e| Error::write(&part.path, e))?;
+            let end = out.get_ref().bytes;
+            if let Some(last) = part.ranges.last_mut() {
+                last.2 = end;
             }
-        });
-        self.order = Some(order);
-        result
+            let inner = out
+                .into_inner()
+                .map_err(|e| Error::write(&part.path, std::io::Error::other(e.to_string())))?;
+            inner
+                .inner
+                .into_inner()
+                .map_err(|e| Error::write(&part.path, e.into_error()))?;
+            self.parts.push(part);
+        }
+        Ok(())
     }
 
-    /// Writes `path`: the header, then every part in bucket order; removes the parts.
-    pub fn finish(mut self, path: &Path) -> Result<()> {
+    /// Writes `path`: the header, then each bucket's rows, account by account; removes the
+    /// parts.
+    pub fn finish(self, path: &Path) -> Result<()> {
         let header: &[&str] = if self.opts.per_action {
             &PER_ACTION
         } else {
             &GROUPED
         };
-        let mut parts = Vec::new();
-        for (_, (part, w)) in std::mem::take(&mut self.files) {
-            let file = w
-                .into_inner()
-                .map_err(|e| Error::write(&part, std::io::Error::other(e.to_string())))?
-                .into_inner()
-                .map_err(|e| Error::write(&part, e.into_error()))?;
-            drop(file);
-            parts.push(part);
+        let mut ranges: BTreeMap<Bucket, Vec<(&str, &Path, u64, u64)>> = BTreeMap::new();
+        for p in &self.parts {
+            for (b, start, end) in &p.ranges {
+                ranges
+                    .entry(*b)
+                    .or_default()
+                    .push((&p.account, &p.path, *start, *end));
+            }
         }
         write_atomic(path, |w| {
             let mut head = writer(Vec::new());
@@ -383,9 +445,16 @@ impl Parts {
                 .into_inner()
                 .map_err(|e| Error::write(path, std::io::Error::other(e.to_string())))?;
             w.write_all(&head).map_err(|e| Error::write(path, e))?;
-            for part in &parts {
-                let mut f = fs::File::open(part).map_err(|e| Error::read(part, e))?;
-                std::io::copy(&mut f, w).map_err(|e| Error::write(path, e))?;
+            for list in ranges.values_mut() {
+                list.sort_by(|a, b| a.0.cmp(b.0));
+                for (_, part, start, end) in list.iter() {
+                    use std::io::{Read, Seek, SeekFrom};
+                    let mut f = fs::File::open(part).map_err(|e| Error::read(*part, e))?;
+                    f.seek(SeekFrom::Start(*start))
+                        .map_err(|e| Error::read(*part, e))?;
+                    std::io::copy(&mut f.take(end - start), w)
+                        .map_err(|e| Error::write(path, e))?;
+                }
             }
             Ok(())
         })

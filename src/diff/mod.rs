@@ -53,14 +53,17 @@ pub const OUTPUT_NAMES: [&str; 3] = ["diff.csv", "diff.html", "diff.json"];
 /// and the parts of `diff.csv`.
 pub const TEMP_NAMES: [&str; 4] = ["diff.csv", "diff.html", "diff.json", csv::PARTS_NAME];
 
-/// A diff in progress: accounts are compared one at a time (in account order); their rows go
-/// to `diff.csv`'s parts and to the [`Collector`]; [`DiffRun::finish`] writes the outputs.
+/// A diff in progress: accounts are compared one at a time, in any order; their rows go to
+/// `diff.csv`'s parts and to the [`Collector`], neither of which depends on that order;
+/// [`DiffRun::finish_csv`] writes `diff.csv`.
 pub struct DiffRun<'c> {
     out_dir: PathBuf,
     catalog: &'c Catalog,
     notations: Notations<'c>,
     parts: csv::Parts,
     collected: Collector,
+    /// Time spent comparing, writing diff.csv's parts and collecting (for `IAM_TIGHTEN_TIMINGS`).
+    pub timings: [(&'static str, std::time::Duration); 3],
 }
 
 impl<'c> DiffRun<'c> {
@@ -77,15 +80,26 @@ impl<'c> DiffRun<'c> {
             notations: Notations::new(catalog),
             parts: csv::Parts::new(out_dir, csv),
             collected: Collector::new(limits),
+            timings: [
+                ("compare", Default::default()),
+                ("csv", Default::default()),
+                ("collect", Default::default()),
+            ],
         }
     }
 
-    /// Compares one account's sides (either may be empty: an account on one side only). Accounts
-    /// must come in account order.
-    pub fn account(&mut self, old: &Side, new: &Side) -> Result<()> {
+    /// Compares one account's sides (either may be empty: an account on one side only). Each
+    /// account once, in any order.
+    pub fn account(&mut self, account: &str, old: &Side, new: &Side) -> Result<()> {
+        let clock = std::time::Instant::now();
         let changes = compare(old, new, self.catalog);
-        self.parts.account(&changes, &mut self.notations)?;
+        self.timings[0].1 += clock.elapsed();
+        let clock = std::time::Instant::now();
+        self.parts.account(account, &changes, &mut self.notations)?;
+        self.timings[1].1 += clock.elapsed();
+        let clock = std::time::Instant::now();
         self.collected.add(old, new, &changes, &mut self.notations);
+        self.timings[2].1 += clock.elapsed();
         Ok(())
     }
 

@@ -86,7 +86,9 @@ pub struct Caps {
     pub names: usize,
 }
 
-type Key<'a> = (ChangeKind, &'a str, &'a str, &'a str, &'a str, &'a str);
+/// What orders a policy group within its kind and sensitivity: account, principal type, name,
+/// ARN and granting policies.
+pub type GroupKey<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
 
 fn granted_by(c: &Change) -> &str {
     c.new
@@ -95,65 +97,57 @@ fn granted_by(c: &Change) -> &str {
         .map_or("", |s| s.granted_by.as_str())
 }
 
-/// The policy groups of some rows: how many, of how many actions, and those built.
-pub struct Found {
-    pub groups: u64,
-    pub actions: u64,
-    /// The first groups of each kind × sensitivity, as many as `room` gives, sorted by kind,
-    /// sensitivity (highest first), account, principal and policies.
-    pub kept: Vec<PolicyGroup>,
+/// A policy group before it is built: its place and its rows.
+pub struct Candidate<'a> {
+    pub kind: ChangeKind,
+    /// The highest sensitivity of its actions on either side.
+    pub sensitivity: Option<Sensitivity>,
+    pub key: GroupKey<'a>,
+    /// Not empty; in `compare` order.
+    pub rows: Vec<&'a Change>,
 }
 
-/// The policy groups of the permission rows of `changes` that `keep` selects. Only the first
-/// `room(kind, sensitivity)` groups of each kind × sensitivity are built.
-pub fn policy_groups(
-    changes: &[Change],
-    keep: impl Fn(&Change) -> bool,
-    room: impl Fn(ChangeKind, Option<Sensitivity>) -> usize,
-    notations: &mut Notations<'_>,
-    caps: Caps,
-) -> Found {
-    let mut by_key: BTreeMap<Key<'_>, Vec<&Change>> = BTreeMap::new();
-    for c in changes.iter().filter(|c| !c.actions.is_empty() && keep(c)) {
-        by_key
-            .entry((
-                c.kind,
-                c.account_id.as_str(),
-                c.principal_type.as_str(),
-                c.principal_name.as_str(),
-                c.principal_arn.as_str(),
-                granted_by(c),
-            ))
-            .or_default()
-            .push(c);
+impl Candidate<'_> {
+    pub fn actions(&self) -> u64 {
+        self.rows.iter().map(|c| c.actions.len() as u64).sum()
     }
-    let mut ordered: Vec<(Key<'_>, Option<Sensitivity>, Vec<&Change>)> = by_key
+}
+
+/// The policy groups of the permission rows of `changes` that `keep` selects, sorted by kind,
+/// sensitivity (highest first), account, principal and policies; build those wanted with
+/// [`build`].
+pub fn policy_groups<'a>(
+    changes: &'a [Change],
+    keep: impl Fn(&Change) -> bool,
+) -> Vec<Candidate<'a>> {
+    let mut by_key: BTreeMap<(ChangeKind, GroupKey<'a>), Vec<&'a Change>> = BTreeMap::new();
+    for c in changes.iter().filter(|c| !c.actions.is_empty() && keep(c)) {
+        let key = (
+            c.account_id.as_str(),
+            c.principal_type.as_str(),
+            c.principal_name.as_str(),
+            c.principal_arn.as_str(),
+            granted_by(c),
+        );
+        by_key.entry((c.kind, key)).or_default().push(c);
+    }
+    let mut out: Vec<Candidate<'a>> = by_key
         .into_iter()
-        .map(|(k, rows)| {
-            let s = rows.iter().filter_map(|c| c.sensitivity()).max();
-            (k, s, rows)
+        .map(|((kind, key), rows)| Candidate {
+            kind,
+            sensitivity: rows.iter().filter_map(|c| c.sensitivity()).max(),
+            key,
+            rows,
         })
         .collect();
-    ordered.sort_by(|a, b| {
-        (a.0.0, std::cmp::Reverse(a.1), &a.0).cmp(&(b.0.0, std::cmp::Reverse(b.1), &b.0))
+    out.sort_by(|a, b| {
+        (a.kind, std::cmp::Reverse(a.sensitivity), a.key).cmp(&(
+            b.kind,
+            std::cmp::Reverse(b.sensitivity),
+            b.key,
+        ))
     });
-    let mut found = Found {
-        groups: ordered.len() as u64,
-        actions: ordered
-            .iter()
-            .flat_map(|(_, _, rows)| rows.iter().map(|c| c.actions.len() as u64))
-            .sum(),
-        kept: Vec::new(),
-    };
-    let mut built: BTreeMap<(ChangeKind, Option<Sensitivity>), usize> = BTreeMap::new();
-    for (key, s, rows) in ordered {
-        let n = built.entry((key.0, s)).or_default();
-        if *n < room(key.0, s) {
-            *n += 1;
-            found.kept.push(group(&rows, notations, caps));
-        }
-    }
-    found
+    out
 }
 
 fn statuses(rows: &[&Change], side: fn(&Change) -> &Option<State>) -> Vec<(Status, u64)> {
@@ -166,8 +160,9 @@ fn statuses(rows: &[&Change], side: fn(&Change) -> &Option<State>) -> Vec<(Statu
     m.into_iter().collect()
 }
 
-/// One group of rows (not empty; sorted as `compare` sorts them).
-fn group(rows: &[&Change], notations: &mut Notations<'_>, caps: Caps) -> PolicyGroup {
+/// The group of a candidate, its detail cut to `caps`.
+pub fn build(c: &Candidate<'_>, notations: &mut Notations<'_>, caps: Caps) -> PolicyGroup {
+    let rows = c.rows.as_slice();
     let first = rows[0];
     let mut by_sensitivity = BySensitivity::default();
     let mut services: Vec<String> = Vec::new();
@@ -210,7 +205,7 @@ fn group(rows: &[&Change], notations: &mut Notations<'_>, caps: Caps) -> PolicyG
     old_gb.dedup();
     PolicyGroup {
         kind: first.kind,
-        sensitivity: rows.iter().filter_map(|c| c.sensitivity()).max(),
+        sensitivity: c.sensitivity,
         account_id: first.account_id.clone(),
         principal_type: first.principal_type.clone(),
         principal_name: first.principal_name.clone(),

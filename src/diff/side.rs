@@ -282,6 +282,12 @@ impl Side {
         self.lists[g.list as usize].by_sensitivity
     }
 
+    /// Groups, distinct action lists and the actions in those lists (the side's size).
+    pub fn sizes(&self) -> (usize, usize, usize) {
+        let actions = self.lists.iter().map(|l| l.actions.len()).sum();
+        (self.groups.len(), self.lists.len(), actions)
+    }
+
     /// How many actions are granted on this side (principal × action pairs).
     pub fn granted(&self) -> u64 {
         self.groups
