@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# benches/run.sh: the scale benchmark of issue 9 (see docs/performance.md).
+# benches/run.sh: the scale benchmark of issues 9 and 20 (see docs/performance.md).
 #
 #   benches/run.sh                 1,000 and 10,000 roles (10 accounts each)
 #   benches/run.sh --large         also 100,000 roles (10 accounts x 10,000)
 #   benches/run.sh --sizes "1000 10000 30000" --keep --seed 7 --managed-policies FILE
 #   benches/run.sh --no-build      use the binaries already in target/release
 #   benches/run.sh --report-args "--recommendations all"   extra arguments for `iam-tighten report`
+#   benches/run.sh --diff-args "--include-unchanged"       extra arguments for `iam-tighten diff`
+#   benches/run.sh --no-diff       measure `report` only
 #   benches/run.sh --profile perf  build/use another cargo profile (`perf`: release code generation
 #                                  without LTO, rebuilds in about a minute after a change)
 #
 # It builds the release binary and the two examples, generates each organisation with
-# `examples/synth-export.rs` into a temporary folder, and then measures, in the same run:
+# `examples/synth-export.rs` into a temporary folder (and, for the diff, the same organisation
+# one quarter later with `--evolve 1`), and then measures, in the same run:
 #   (a) parse-only baseline: `examples/parse-only.rs` reads + parses every input file with serde_json
 #   (b) `iam-tighten report ORG --out OUT` end to end (every output), with IAM_TIGHTEN_TIMINGS=1
-#   (c) peak RSS of both with /usr/bin/time -v
-# and prints wall times, the ratio (b)/(a), peak RSS, output sizes and the per-stage breakdown,
-# then checks the targets for 10,000 roles. Generated data stays in the temp folder (removed at
-# the end unless --keep). Needs: cargo, GNU time (/usr/bin/time; installed via apt-get if missing
-# and running as root).
+#   (c) `iam-tighten diff ORG ORG`: the export against itself (no change)
+#   (d) `iam-tighten diff ORG NEXT`: a realistic quarter (a few percent changed)
+#   and the peak RSS of each with /usr/bin/time -v
+# and prints wall times, the ratios (b)/(a), (c)/(b) and (d)/(b), peak RSS, output sizes and the
+# per-stage breakdown, then checks the targets for 10,000 and 100,000 roles. Generated data stays
+# in the temp folder (removed at the end unless --keep). Needs: cargo, GNU time (/usr/bin/time;
+# installed via apt-get if missing and running as root).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +34,8 @@ KEEP=0
 NO_BUILD=0
 PROFILE=release
 REPORT_ARGS=()
+DIFF_ARGS=()
+DIFF=1
 MANAGED=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -39,8 +46,10 @@ while [ $# -gt 0 ]; do
         --no-build) NO_BUILD=1 ;;
         --profile) PROFILE="$2"; shift ;;
         --report-args) read -r -a REPORT_ARGS <<< "$2"; shift ;;
+        --diff-args) read -r -a DIFF_ARGS <<< "$2"; shift ;;
+        --no-diff) DIFF=0 ;;
         --managed-policies) MANAGED=(--managed-policies "$2"); shift ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -134,8 +143,8 @@ for ROLES in $SIZES; do
         printf '     %-18s %14d\n' "total" "$out_total"
     } | tee -a "$SUMMARY"
 
+    check() { if awk -v a="$2" -v b="$3" 'BEGIN { exit !(a <= b) }'; then echo "   PASS $1 ($2 <= $3)"; else echo "   FAIL $1 ($2 > $3)"; fi; }
     if [ "$ROLES" = 10000 ]; then
-        check() { if awk -v a="$2" -v b="$3" 'BEGIN { exit !(a <= b) }'; then echo "   PASS $1 ($2 <= $3)"; else echo "   FAIL $1 ($2 > $3)"; FAIL=1; fi; }
         {
             echo "   targets (10,000 roles):"
             check "end to end <= 3x parse-only" "$r" 3
@@ -143,10 +152,60 @@ for ROLES in $SIZES; do
             check "peak RSS <= 2 GiB (KiB)" "$report_kib" 2097152
             check "report.html <= 10 MB (bytes)" "$html" 10000000
         } | tee -a "$SUMMARY"
-        grep -q FAIL "$SUMMARY" && FAIL=1
     fi
-    # Outputs can be large (findings.csv has one row per principal x granted action): free the disk.
-    [ "$KEEP" = 1 ] || rm -rf "$OUT" "$ORG"
+    # Outputs can be large: free the disk.
+    [ "$KEEP" = 1 ] || rm -rf "$OUT"
+
+    if [ "$DIFF" = 1 ]; then
+        NEXT="$TMP/next-$ROLES"
+        t0=$(now_ms)
+        "$GEN" --accounts "$ACCOUNTS" --roles-per-account "$PER" --seed "$SEED" --evolve 1 --out "$NEXT" "${MANAGED[@]}"
+        echo "generated the next quarter (--evolve 1) in $(( $(now_ms) - t0 )) ms"
+        "$PARSE" "$NEXT" > /dev/null
+        for CASE in self quarter; do
+            if [ "$CASE" = self ]; then NEW="$ORG"; else NEW="$NEXT"; fi
+            DOUT="$TMP/diff-$CASE-$ROLES"
+            rm -rf "$DOUT"
+            t0=$(now_ms)
+            IAM_TIGHTEN_TIMINGS=1 /usr/bin/time -v -o "$TMP/time-diff-$CASE-$ROLES" \
+                "$BIN" diff "$ORG" "$NEW" --out "$DOUT" "${DIFF_ARGS[@]}" 2> "$TMP/diff-$CASE-$ROLES.err" > /dev/null || {
+                echo "iam-tighten diff failed:"; tail -n 20 "$TMP/diff-$CASE-$ROLES.err"; exit 1; }
+            ms=$(( $(now_ms) - t0 ))
+            kib=$(peak_kib "$TMP/time-diff-$CASE-$ROLES")
+            eval "diff_${CASE}_ms=$ms; diff_${CASE}_kib=$kib"
+            eval "diff_${CASE}_html=$(stat -c %s "$DOUT/diff.html")"
+            {
+                if [ "$CASE" = self ]; then label="(c) diff self    "; else label="(d) diff quarter "; fi
+                printf '   %s  %8d ms   peak RSS %6s MiB   %s x report\n' "$label" "$ms" "$(mib "$kib")" "$(ratio "$ms" "$report_ms")"
+                echo "      stages (ms):" $(sed -n 's/^timing \([a-z_]*\) \([0-9]*\) ms$/\1=\2/p' "$TMP/diff-$CASE-$ROLES.err")
+                grep -E '^iam-tighten: unused critical' "$TMP/diff-$CASE-$ROLES.err" | sed 's/^/      /'
+                for f in diff.csv diff.json diff.html; do
+                    printf '      %-16s %14d\n' "$f" "$(stat -c %s "$DOUT/$f")"
+                done
+            } | tee -a "$SUMMARY"
+            [ "$KEEP" = 1 ] || rm -rf "$DOUT"
+        done
+        if [ "$ROLES" = 10000 ]; then
+            {
+                echo "   diff targets (10,000 roles):"
+                check "self-diff <= one report (ms)" "$diff_self_ms" "$report_ms"
+                check "self-diff peak RSS <= 1 GiB (KiB)" "$diff_self_kib" 1048576
+                check "quarter diff <= 1.5x one report (ms)" "$diff_quarter_ms" "$(awk -v r="$report_ms" 'BEGIN { printf "%d", r * 1.5 }')"
+                check "diff.html <= 10 MB (bytes)" "$diff_quarter_html" 10000000
+            } | tee -a "$SUMMARY"
+        fi
+        if [ "$ROLES" = 100000 ]; then
+            {
+                echo "   diff targets (100,000 roles):"
+                check "self-diff peak RSS <= 2 GiB (KiB)" "$diff_self_kib" 2097152
+                check "quarter diff peak RSS <= 2 GiB (KiB)" "$diff_quarter_kib" 2097152
+                check "diff.html <= 10 MB (bytes)" "$diff_quarter_html" 10000000
+            } | tee -a "$SUMMARY"
+        fi
+        [ "$KEEP" = 1 ] || rm -rf "$NEXT"
+    fi
+    grep -q FAIL "$SUMMARY" && FAIL=1
+    [ "$KEEP" = 1 ] || rm -rf "$ORG"
 done
 
 echo

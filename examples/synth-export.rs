@@ -54,7 +54,16 @@ struct Args {
     /// (default: sample-data/sources/aws-managed-policies.json, 12 policies).
     #[arg(long)]
     managed_policies: Option<PathBuf>,
+    /// Write the organisation of --seed one quarter later instead: evolution seed N removes,
+    /// re-creates and adds a few percent of principals, attaches and detaches policies, edits
+    /// customer policies, draws some principals' usage anew, and moves the as-of time 91 days
+    /// on (see examples/synth-export/evolve.rs). Same arguments → same files.
+    #[arg(long, value_name = "N")]
+    evolve: Option<u64>,
 }
+
+#[path = "synth-export/evolve.rs"]
+mod evolve;
 
 // ------------------------------------------------------------------------------------------ rng
 
@@ -428,10 +437,38 @@ struct Principal {
     instance_profile: bool,
     /// Activity profile: 0 never used, 1 normal.
     active: bool,
+    /// `--evolve`: gone this quarter (not written).
+    removed: bool,
+    /// `--evolve`: deleted and re-created under the same name this many times (a new id).
+    generation: u32,
+    /// `--evolve`: usage drawn with the evolution seed.
+    reroll: bool,
+}
+
+/// A role as its archetype makes it (see `Account::shape`).
+struct Shape {
+    name: String,
+    managed: Vec<usize>,
+    inline: Vec<(String, Doc)>,
+    path: String,
+    trust: Value,
+    instance_profile: bool,
+}
+
+/// The customer policies roles are given: the per-account pool and the three shared ones.
+struct Pools {
+    pool: Vec<usize>,
+    boundary: usize,
+    guarded: usize,
+    ci: usize,
 }
 
 struct Ctx<'c> {
     seed: u64,
+    /// The export's as-of time: [`AS_OF`], a quarter later with `--evolve`.
+    as_of: i64,
+    /// `--evolve`'s seed.
+    evolve: Option<u64>,
     catalog: &'c Catalog,
     expander: Expander<'c>,
     services: Vec<&'static str>,
@@ -632,6 +669,8 @@ struct Account<'a, 'c> {
     index: u64,
     customer: Vec<Managed>,
     principals: Vec<Principal>,
+    /// Set by `build`.
+    pools: Option<Pools>,
 }
 
 /// Role archetypes with weights in per-mille (modelled on real accounts: mostly narrow service
@@ -801,202 +840,24 @@ impl<'a, 'c> Account<'a, 'c> {
                 groups: vec![],
                 instance_profile: false,
                 active: true,
+                removed: false,
+                generation: 0,
+                reroll: false,
             });
         }
 
         // Roles.
+        let pools = Pools {
+            pool: pool.clone(),
+            boundary,
+            guarded,
+            ci,
+        };
         for i in 0..roles {
-            let mut r = self.rng(&[4, i as u64]);
-            let arch = if i == 0 {
-                "org-access"
-            } else {
-                pick_archetype(&mut r)
-            };
-            let team = *r.pick(TEAMS);
-            let mut managed: Vec<usize> = Vec::new();
-            let mut inline: Vec<(String, Doc)> = Vec::new();
-            let mut path = "/".to_string();
-            let mut instance_profile = false;
-            let mgmt = json!({"AWS": "arn:aws:iam::999999999999:root"});
-            let mut trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-                "Principal": {"AWS": format!("arn:aws:iam::{acct}:root")}, "Action": "sts:AssumeRole"}]});
-            let svc_trust = |s: &str| {
-                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-                "Principal": {"Service": s}, "Action": "sts:AssumeRole"}]})
-            };
-            let add_aws = |m: &mut Vec<usize>, ctx: &Ctx, n: &str| m.extend(ctx.aws_index(n));
-            let name = match arch {
-                "org-access" => {
-                    add_aws(&mut managed, self.ctx, "AdministratorAccess");
-                    trust["Statement"][0]["Principal"] = mgmt.clone();
-                    "OrganizationAccountAccessRole".to_string()
-                }
-                "admin" => {
-                    add_aws(&mut managed, self.ctx, "AdministratorAccess");
-                    trust["Statement"][0]["Principal"] = mgmt.clone();
-                    trust["Statement"][0]["Condition"] =
-                        json!({"Bool": {"aws:MultiFactorAuthPresent": "true"}});
-                    format!("{team}-admin-{i:06}")
-                }
-                "poweruser" => {
-                    match self.ctx.aws_index("PowerUserAccess") {
-                        Some(p) => managed.push(p),
-                        None => managed.push(C + guarded),
-                    }
-                    format!("{team}-poweruser-{i:06}")
-                }
-                "readonly" => {
-                    add_aws(&mut managed, self.ctx, "ReadOnlyAccess");
-                    trust["Statement"][0]["Principal"] = mgmt.clone();
-                    format!("{team}-readonly-{i:06}")
-                }
-                "audit" => {
-                    for n in [
-                        "SecurityAudit",
-                        "AWSCloudTrail_ReadOnlyAccess",
-                        "ViewOnlyAccess",
-                    ] {
-                        if r.chance(0.6) {
-                            add_aws(&mut managed, self.ctx, n);
-                        }
-                    }
-                    if managed.is_empty() {
-                        add_aws(&mut managed, self.ctx, "AWSCloudTrail_ReadOnlyAccess");
-                    }
-                    format!("{team}-audit-{i:06}")
-                }
-                "s3full" => {
-                    add_aws(&mut managed, self.ctx, "AmazonS3FullAccess");
-                    format!("{team}-s3-{i:06}")
-                }
-                "ec2full" => {
-                    add_aws(&mut managed, self.ctx, "AmazonEC2FullAccess");
-                    format!("{team}-ec2-admin-{i:06}")
-                }
-                "ec2read" => {
-                    add_aws(&mut managed, self.ctx, "AmazonEC2ReadOnlyAccess");
-                    add_aws(&mut managed, self.ctx, "AmazonS3ReadOnlyAccess");
-                    format!("{team}-reader-{i:06}")
-                }
-                "ec2instance" => {
-                    trust = svc_trust("ec2.amazonaws.com");
-                    instance_profile = true;
-                    add_aws(&mut managed, self.ctx, "AmazonSSMManagedInstanceCore");
-                    if r.chance(0.5) {
-                        add_aws(&mut managed, self.ctx, "AmazonS3ReadOnlyAccess");
-                    }
-                    managed.push(C + pool[r.below(pool.len())]);
-                    format!("{team}-instance-{i:06}")
-                }
-                "lambda" => {
-                    trust = svc_trust("lambda.amazonaws.com");
-                    add_aws(&mut managed, self.ctx, "AWSLambdaBasicExecutionRole");
-                    if r.chance(0.2) {
-                        add_aws(&mut managed, self.ctx, "AWSLambdaVPCAccessExecutionRole");
-                    }
-                    if r.chance(0.3) {
-                        managed.push(C + pool[r.below(pool.len())]);
-                    }
-                    let d = self.ctx.random_doc(&mut r, &acct, 1, 3);
-                    inline.push((format!("{team}-fn-access"), self.ctx.doc(d)?));
-                    format!("{team}-fn-{i:06}")
-                }
-                "ci" => {
-                    trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-                        "Principal": {"Federated": format!("arn:aws:iam::{acct}:oidc-provider/token.actions.githubusercontent.com")},
-                        "Action": "sts:AssumeRoleWithWebIdentity",
-                        "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
-                                      "StringLike": {"token.actions.githubusercontent.com:sub": format!("repo:examplecorp/{team}-{i}:ref:refs/heads/main")}}}]});
-                    managed.push(C + ci);
-                    format!("{team}-ci-deploy-{i:06}")
-                }
-                "ops-guarded" => {
-                    managed.push(C + guarded);
-                    format!("{team}-platform-ops-{i:06}")
-                }
-                "service-linked" => {
-                    let (svc, pol, short) = if r.chance(0.5) {
-                        ("ecs.amazonaws.com", "AmazonECSServiceRolePolicy", "ECS")
-                    } else {
-                        (
-                            "trustedadvisor.amazonaws.com",
-                            "AWSTrustedAdvisorServiceRolePolicy",
-                            "TrustedAdvisor",
-                        )
-                    };
-                    trust = svc_trust(svc);
-                    path = format!("/aws-service-role/{svc}/");
-                    add_aws(&mut managed, self.ctx, pol);
-                    format!("AWSServiceRoleFor{short}_{i:06}")
-                }
-                "data" => {
-                    trust = svc_trust("glue.amazonaws.com");
-                    for n in [
-                        "AmazonDynamoDBFullAccess",
-                        "AmazonSQSFullAccess",
-                        "CloudWatchLogsFullAccess",
-                    ] {
-                        if r.chance(0.3) {
-                            add_aws(&mut managed, self.ctx, n);
-                        }
-                    }
-                    managed.push(C + pool[r.below(pool.len())]);
-                    format!("{team}-data-{i:06}")
-                }
-                _ => {
-                    // application role: 1-3 customer policies, sometimes an inline one
-                    if r.chance(0.5) {
-                        trust = svc_trust("ecs-tasks.amazonaws.com");
-                    }
-                    for _ in 0..r.range(1, 3) {
-                        managed.push(C + pool[r.below(pool.len())]);
-                    }
-                    if r.chance(0.4) {
-                        let d = self.ctx.random_doc(&mut r, &acct, 1, 4);
-                        inline.push((format!("{team}-inline"), self.ctx.doc(d)?));
-                    }
-                    format!("{team}-app-{i:06}")
-                }
-            };
-            if r.chance(0.2) && arch != "service-linked" && arch != "org-access" {
-                let d = self.ctx.random_doc(&mut r, &acct, 1, 2);
-                inline.push((format!("{team}-extra"), self.ctx.doc(d)?));
-            }
-            managed.sort_unstable();
-            managed.dedup();
-            let boundary = (arch != "service-linked" && arch != "org-access" && r.chance(0.15))
-                .then_some(boundary);
-            let mut tags = vec![];
-            if r.chance(0.7) {
-                tags.push(("team".to_string(), team.to_string()));
-            }
-            if r.chance(0.4) {
-                tags.push((
-                    "cost-center".to_string(),
-                    format!("CC-{}", 1000 + r.below(9000)),
-                ));
-            }
-            let too_new = r.chance(0.03);
-            let created = if too_new {
-                AS_OF - DAY * r.range(1, 80) as i64
-            } else {
-                AS_OF - DAY * r.range(95, 2400) as i64
-            } - r.below(DAY as usize) as i64;
-            self.principals.push(Principal {
-                kind: Kind::Role,
-                name,
-                path,
-                created,
-                inline,
-                managed,
-                boundary: boundary.map(|b| C + b),
-                trust: Some(trust),
-                tags,
-                groups: vec![],
-                instance_profile,
-                active: !r.chance(if too_new { 0.5 } else { 0.12 }),
-            });
+            let role = self.role(i, &pools)?;
+            self.principals.push(role);
         }
+        self.pools = Some(pools);
 
         // Users.
         for u in 0..users {
@@ -1040,9 +901,248 @@ impl<'a, 'c> Account<'a, 'c> {
                 groups,
                 instance_profile: false,
                 active: !r.chance(0.15),
+                removed: false,
+                generation: 0,
+                reroll: false,
             });
         }
         Ok(())
+    }
+
+    /// Role `i` of the account (its archetype, policies and dates from the seed and `i`).
+    /// What archetype `arch` gives role `i`: its name, policies, path, trust policy and
+    /// instance profile.
+    fn shape(
+        &mut self,
+        arch: &str,
+        team: &str,
+        i: usize,
+        r: &mut Rng,
+        pools: &Pools,
+    ) -> anyhow::Result<Shape> {
+        let acct = self.id.clone();
+        let Pools {
+            pool,
+            boundary: _,
+            guarded,
+            ci,
+        } = pools;
+        let (pool, guarded, ci) = (pool.as_slice(), *guarded, *ci);
+        const C: usize = 10_000;
+        let mut managed: Vec<usize> = Vec::new();
+        let mut inline: Vec<(String, Doc)> = Vec::new();
+        let mut path = "/".to_string();
+        let mut instance_profile = false;
+        let mgmt = json!({"AWS": "arn:aws:iam::999999999999:root"});
+        let mut trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{acct}:root")}, "Action": "sts:AssumeRole"}]});
+        let svc_trust = |s: &str| {
+            json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Service": s}, "Action": "sts:AssumeRole"}]})
+        };
+        let add_aws = |m: &mut Vec<usize>, ctx: &Ctx, n: &str| m.extend(ctx.aws_index(n));
+        let name = match arch {
+            "org-access" => {
+                add_aws(&mut managed, self.ctx, "AdministratorAccess");
+                trust["Statement"][0]["Principal"] = mgmt.clone();
+                "OrganizationAccountAccessRole".to_string()
+            }
+            "admin" => {
+                add_aws(&mut managed, self.ctx, "AdministratorAccess");
+                trust["Statement"][0]["Principal"] = mgmt.clone();
+                trust["Statement"][0]["Condition"] =
+                    json!({"Bool": {"aws:MultiFactorAuthPresent": "true"}});
+                format!("{team}-admin-{i:06}")
+            }
+            "poweruser" => {
+                match self.ctx.aws_index("PowerUserAccess") {
+                    Some(p) => managed.push(p),
+                    None => managed.push(C + guarded),
+                }
+                format!("{team}-poweruser-{i:06}")
+            }
+            "readonly" => {
+                add_aws(&mut managed, self.ctx, "ReadOnlyAccess");
+                trust["Statement"][0]["Principal"] = mgmt.clone();
+                format!("{team}-readonly-{i:06}")
+            }
+            "audit" => {
+                for n in [
+                    "SecurityAudit",
+                    "AWSCloudTrail_ReadOnlyAccess",
+                    "ViewOnlyAccess",
+                ] {
+                    if r.chance(0.6) {
+                        add_aws(&mut managed, self.ctx, n);
+                    }
+                }
+                if managed.is_empty() {
+                    add_aws(&mut managed, self.ctx, "AWSCloudTrail_ReadOnlyAccess");
+                }
+                format!("{team}-audit-{i:06}")
+            }
+            "s3full" => {
+                add_aws(&mut managed, self.ctx, "AmazonS3FullAccess");
+                format!("{team}-s3-{i:06}")
+            }
+            "ec2full" => {
+                add_aws(&mut managed, self.ctx, "AmazonEC2FullAccess");
+                format!("{team}-ec2-admin-{i:06}")
+            }
+            "ec2read" => {
+                add_aws(&mut managed, self.ctx, "AmazonEC2ReadOnlyAccess");
+                add_aws(&mut managed, self.ctx, "AmazonS3ReadOnlyAccess");
+                format!("{team}-reader-{i:06}")
+            }
+            "ec2instance" => {
+                trust = svc_trust("ec2.amazonaws.com");
+                instance_profile = true;
+                add_aws(&mut managed, self.ctx, "AmazonSSMManagedInstanceCore");
+                if r.chance(0.5) {
+                    add_aws(&mut managed, self.ctx, "AmazonS3ReadOnlyAccess");
+                }
+                managed.push(C + pool[r.below(pool.len())]);
+                format!("{team}-instance-{i:06}")
+            }
+            "lambda" => {
+                trust = svc_trust("lambda.amazonaws.com");
+                add_aws(&mut managed, self.ctx, "AWSLambdaBasicExecutionRole");
+                if r.chance(0.2) {
+                    add_aws(&mut managed, self.ctx, "AWSLambdaVPCAccessExecutionRole");
+                }
+                if r.chance(0.3) {
+                    managed.push(C + pool[r.below(pool.len())]);
+                }
+                let d = self.ctx.random_doc(r, &acct, 1, 3);
+                inline.push((format!("{team}-fn-access"), self.ctx.doc(d)?));
+                format!("{team}-fn-{i:06}")
+            }
+            "ci" => {
+                trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Federated": format!("arn:aws:iam::{acct}:oidc-provider/token.actions.githubusercontent.com")},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                                  "StringLike": {"token.actions.githubusercontent.com:sub": format!("repo:examplecorp/{team}-{i}:ref:refs/heads/main")}}}]});
+                managed.push(C + ci);
+                format!("{team}-ci-deploy-{i:06}")
+            }
+            "ops-guarded" => {
+                managed.push(C + guarded);
+                format!("{team}-platform-ops-{i:06}")
+            }
+            "service-linked" => {
+                let (svc, pol, short) = if r.chance(0.5) {
+                    ("ecs.amazonaws.com", "AmazonECSServiceRolePolicy", "ECS")
+                } else {
+                    (
+                        "trustedadvisor.amazonaws.com",
+                        "AWSTrustedAdvisorServiceRolePolicy",
+                        "TrustedAdvisor",
+                    )
+                };
+                trust = svc_trust(svc);
+                path = format!("/aws-service-role/{svc}/");
+                add_aws(&mut managed, self.ctx, pol);
+                format!("AWSServiceRoleFor{short}_{i:06}")
+            }
+            "data" => {
+                trust = svc_trust("glue.amazonaws.com");
+                for n in [
+                    "AmazonDynamoDBFullAccess",
+                    "AmazonSQSFullAccess",
+                    "CloudWatchLogsFullAccess",
+                ] {
+                    if r.chance(0.3) {
+                        add_aws(&mut managed, self.ctx, n);
+                    }
+                }
+                managed.push(C + pool[r.below(pool.len())]);
+                format!("{team}-data-{i:06}")
+            }
+            _ => {
+                // application role: 1-3 customer policies, sometimes an inline one
+                if r.chance(0.5) {
+                    trust = svc_trust("ecs-tasks.amazonaws.com");
+                }
+                for _ in 0..r.range(1, 3) {
+                    managed.push(C + pool[r.below(pool.len())]);
+                }
+                if r.chance(0.4) {
+                    let d = self.ctx.random_doc(r, &acct, 1, 4);
+                    inline.push((format!("{team}-inline"), self.ctx.doc(d)?));
+                }
+                format!("{team}-app-{i:06}")
+            }
+        };
+        Ok(Shape {
+            name,
+            managed,
+            inline,
+            path,
+            trust,
+            instance_profile,
+        })
+    }
+
+    fn role(&mut self, i: usize, pools: &Pools) -> anyhow::Result<Principal> {
+        let acct = self.id.clone();
+        const C: usize = 10_000;
+        let mut r = self.rng(&[4, i as u64]);
+        let arch = if i == 0 {
+            "org-access"
+        } else {
+            pick_archetype(&mut r)
+        };
+        let team = *r.pick(TEAMS);
+        let Shape {
+            name,
+            mut managed,
+            mut inline,
+            path,
+            trust,
+            instance_profile,
+        } = self.shape(arch, team, i, &mut r, pools)?;
+        if r.chance(0.2) && arch != "service-linked" && arch != "org-access" {
+            let d = self.ctx.random_doc(&mut r, &acct, 1, 2);
+            inline.push((format!("{team}-extra"), self.ctx.doc(d)?));
+        }
+        managed.sort_unstable();
+        managed.dedup();
+        let boundary = (arch != "service-linked" && arch != "org-access" && r.chance(0.15))
+            .then_some(pools.boundary);
+        let mut tags = vec![];
+        if r.chance(0.7) {
+            tags.push(("team".to_string(), team.to_string()));
+        }
+        if r.chance(0.4) {
+            tags.push((
+                "cost-center".to_string(),
+                format!("CC-{}", 1000 + r.below(9000)),
+            ));
+        }
+        let too_new = r.chance(0.03);
+        let created = if too_new {
+            AS_OF - DAY * r.range(1, 80) as i64
+        } else {
+            AS_OF - DAY * r.range(95, 2400) as i64
+        } - r.below(DAY as usize) as i64;
+        Ok(Principal {
+            kind: Kind::Role,
+            name,
+            path,
+            created,
+            inline,
+            managed,
+            boundary: boundary.map(|b| C + b),
+            trust: Some(trust),
+            tags,
+            groups: vec![],
+            instance_profile,
+            active: !r.chance(if too_new { 0.5 } else { 0.12 }),
+            removed: false,
+            generation: 0,
+            reroll: false,
+        })
     }
 
     fn policy(&self, m: usize) -> &Managed {
@@ -1098,24 +1198,31 @@ impl<'a, 'c> Account<'a, 'c> {
             Kind::User => "AIDA",
             Kind::Group => "AGPA",
         };
+        let generation = match p.generation {
+            0 => String::new(),
+            g => format!("#{g}"),
+        };
         iam_id(
             prefix,
             self.ctx.seed,
-            &format!("{}/{}/{}", self.id, p.kind.as_str(), p.name),
+            &format!("{}/{}/{}{generation}", self.id, p.kind.as_str(), p.name),
         )
     }
 
     /// The last-accessed document of one principal, and its newest use (time, region).
     fn last_accessed(&self, idx: usize, order: usize) -> (Value, Option<(i64, String)>) {
         let p = &self.principals[idx];
-        let mut r = self.rng(&[6, idx as u64]);
+        let mut r = match self.ctx.evolve {
+            Some(seed) if p.reroll => Rng::new(seed, &[self.index, 6, idx as u64]),
+            _ => self.rng(&[6, idx as u64]),
+        };
         let granted = self.granted(p);
         let entity = match p.kind {
             Kind::Group => {
                 let members: Vec<&Principal> = self
                     .principals
                     .iter()
-                    .filter(|u| u.kind == Kind::User && u.groups.contains(&idx))
+                    .filter(|u| u.kind == Kind::User && !u.removed && u.groups.contains(&idx))
                     .collect();
                 if members.is_empty() {
                     None
@@ -1135,7 +1242,8 @@ impl<'a, 'c> Account<'a, 'c> {
                 .filter(|n| POPULAR.contains(&n.as_str()))
                 .collect();
             let k = (1 + r.below(3) + if r.chance(0.3) { r.below(5) } else { 0 }).min(names.len());
-            let age_limit = ((AS_OF - p.created) / DAY).max(1) as usize;
+            let as_of = self.ctx.as_of;
+            let age_limit = ((as_of - p.created) / DAY).max(1) as usize;
             for _ in 0..k {
                 let s = if !popular.is_empty() && r.chance(0.7) {
                     *r.pick(&popular)
@@ -1148,7 +1256,7 @@ impl<'a, 'c> Account<'a, 'c> {
                     r.range(90, 399)
                 };
                 let days = days.min(age_limit - 1);
-                let t = minute(AS_OF - DAY * days as i64 - r.below(DAY as usize) as i64);
+                let t = minute(as_of - DAY * days as i64 - r.below(DAY as usize) as i64);
                 let region = if s == "iam" || s == "sts" {
                     "us-east-1"
                 } else {
@@ -1242,7 +1350,7 @@ impl<'a, 'c> Account<'a, 'c> {
             }
             services.push(Value::Object(s));
         }
-        let created = AS_OF + (order as i64 * 137) / 1000;
+        let created = self.ctx.as_of + (order as i64 * 137) / 1000;
         let created_ms = (order as u32 * 137) % 1000 + 1;
         let done = created + 2;
         let done_ms = (hash_str(&p.name) % 997) as u32 + 1;
@@ -1261,7 +1369,9 @@ impl<'a, 'c> Account<'a, 'c> {
     fn write(&self, dir: &Path) -> anyhow::Result<u64> {
         let mut bytes = 0u64;
         // Sort: roles, users, groups alphabetical (the order the last-accessed jobs ran).
-        let mut order: Vec<usize> = (0..self.principals.len()).collect();
+        let mut order: Vec<usize> = (0..self.principals.len())
+            .filter(|i| !self.principals[*i].removed)
+            .collect();
         order.sort_by(|a, b| {
             let (pa, pb) = (&self.principals[*a], &self.principals[*b]);
             (pa.kind, pa.name.to_lowercase()).cmp(&(pb.kind, pb.name.to_lowercase()))
@@ -1428,7 +1538,7 @@ impl<'a, 'c> Account<'a, 'c> {
             "<root_account>,arn:aws:iam::{}:root,{},not_supported,{},not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n",
             self.id,
             ts(root_created, 0),
-            ts(AS_OF - DAY * r.range(1, 200) as i64, 0),
+            ts(self.ctx.as_of - DAY * r.range(1, 200) as i64, 0),
         ));
         let mut users: Vec<&Principal> = self
             .principals
@@ -1443,7 +1553,7 @@ impl<'a, 'c> Account<'a, 'c> {
             if console {
                 let used = if u.active {
                     ts(
-                        AS_OF - DAY * r.below(200) as i64 - r.below(86_400) as i64,
+                        self.ctx.as_of - DAY * r.below(200) as i64 - r.below(86_400) as i64,
                         0,
                     )
                 } else {
@@ -1462,11 +1572,13 @@ impl<'a, 'c> Account<'a, 'c> {
             for k in 0..2 {
                 if (k == 0 && r.chance(0.7)) || (k == 1 && r.chance(0.1)) {
                     let rotated = u.created
-                        + DAY * r.below(((AS_OF - u.created) / DAY).max(1) as usize) as i64;
+                        + DAY
+                            * r.below(((self.ctx.as_of - u.created) / DAY).max(1) as usize) as i64;
                     row.extend([b(true).into(), ts(rotated, 0)]);
                     if u.active && r.chance(0.8) {
-                        let used = (AS_OF - DAY * r.below(150) as i64 - r.below(86_400) as i64)
-                            .max(rotated);
+                        let used =
+                            (self.ctx.as_of - DAY * r.below(150) as i64 - r.below(86_400) as i64)
+                                .max(rotated);
                         let svc = *r.pick(POPULAR);
                         let region = if svc == "s3" { "N/A" } else { r.pick(REGIONS) };
                         row.extend([ts(used, 0), region.into(), svc.into()]);
@@ -1484,8 +1596,11 @@ impl<'a, 'c> Account<'a, 'c> {
                 }
             }
             row.extend([b(false).into(), "N/A".into(), b(false).into(), "N/A".into()]);
-            out.push_str(&row.join(","));
-            out.push('\n');
+            // A removed user's draws are made all the same, so the others' rows do not move.
+            if !u.removed {
+                out.push_str(&row.join(","));
+                out.push('\n');
+            }
         }
         out
     }
@@ -1530,6 +1645,13 @@ fn main() -> anyhow::Result<()> {
     };
     let mut ctx = Ctx {
         seed: args.seed,
+        as_of: AS_OF
+            + if args.evolve.is_some() {
+                evolve::QUARTER
+            } else {
+                0
+            },
+        evolve: args.evolve,
         catalog,
         expander: Expander::new(catalog),
         services,
@@ -1555,9 +1677,13 @@ fn main() -> anyhow::Result<()> {
             index: a as u64,
             customer: Vec::new(),
             principals: Vec::new(),
+            pools: None,
         };
         acct.build(args.roles_per_account, users)?;
-        for p in &acct.principals {
+        if let Some(seed) = args.evolve {
+            acct.evolve(seed, args.roles_per_account)?;
+        }
+        for p in acct.principals.iter().filter(|p| !p.removed) {
             match p.kind {
                 Kind::Role => counts.0 += 1,
                 Kind::User => counts.1 += 1,

@@ -33,10 +33,6 @@ pub struct AnalysisArgs {
     /// as-of time (1–400: AWS keeps last-accessed data for 400 days).
     #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=400))]
     pub unused_after: u32,
-    /// The reference time (RFC 3339, e.g. 2026-11-20T00:00:00Z). Default: the newest
-    /// JobCompletionDate in each export, else its manifest time. Never the wall clock.
-    #[arg(long, value_name = "TIME")]
-    pub as_of: Option<String>,
     /// Use this action catalog file instead of the embedded one (see scripts/gen-catalog.py).
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
@@ -71,6 +67,10 @@ pub struct ReportArgs {
     /// report either way.
     #[arg(long, value_name = "N|all", default_value = "1000", value_parser = parse_folder_limit)]
     pub recommendations: FolderLimit,
+    /// The reference time (RFC 3339, e.g. 2026-11-20T00:00:00Z). Default: the newest
+    /// JobCompletionDate in each export, else its manifest time. Never the wall clock.
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }
@@ -111,7 +111,8 @@ pub struct DiffArgs {
     /// Folder to write diff.csv, diff.json and diff.html into.
     #[arg(long, short, value_name = "DIR", default_value = "iam-tighten-diff")]
     pub out: PathBuf,
-    /// Exit with code 1 when there are any changes (like `git diff --exit-code`).
+    /// Exit with code 1 when there are any changes (like `git diff --exit-code`), and with code
+    /// 3 when the sides look swapped (the old export is newer than the new one).
     #[arg(long)]
     pub exit_code: bool,
     /// Exit with code 1 when newly granted or newly unused permissions, or new identity findings,
@@ -121,6 +122,17 @@ pub struct DiffArgs {
     /// Active access keys older than this many days are reported (rotation limit; 1–36500).
     #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub key_max_age: u32,
+    /// Also write the unchanged kinds (still_unused, still_unknown, unchanged_used,
+    /// identity_unchanged) to diff.csv; they are always counted in diff.json and diff.html.
+    #[arg(long)]
+    pub include_unchanged: bool,
+    /// Write diff.csv with one row per principal and action instead of one per principal,
+    /// service, change kind and verdict (for pipelines; much larger).
+    #[arg(long)]
+    pub per_action: bool,
+    /// Refused: each export is analysed at its own as-of time (hidden; it says why).
+    #[arg(long, value_name = "TIME", hide = true)]
+    pub as_of: Option<String>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }

@@ -1,6 +1,6 @@
 //! The `iam-tighten` binary: parse flags, run the library, map errors to exit codes.
 //! Exit codes: 0 ok; 1 findings crossed `--fail-on` or `diff --exit-code` found changes;
-//! 2 usage or input error.
+//! 2 usage or input error; 3 `diff --exit-code` found the sides swapped.
 
 use std::process::ExitCode;
 

@@ -39,6 +39,60 @@ where
     slots.into_iter().flatten().collect()
 }
 
+/// Calls `f(&mut state, i)` for every `i` in `0..n` on up to as many threads as there are cores
+/// (items started in increasing `i`), and hands each result to `consume(i, result)` on the
+/// caller's thread as soon as it is done: in completion order, so the caller must make what it
+/// writes independent of that order. At most one result per thread waits for the consumer, so
+/// memory holds a few results, not all. When `consume` returns false, no item after that `i` is
+/// started; items already started still finish and are consumed (so the failure with the lowest
+/// index among them is the one a one-by-one run would meet first). A panic in a worker is
+/// resumed on the caller's thread.
+pub fn stream_indexed<S, T, I, F, C>(n: usize, init: I, f: F, mut consume: C)
+where
+    T: Send,
+    I: Fn() -> S + Sync,
+    F: Fn(&mut S, usize) -> T + Sync,
+    C: FnMut(usize, T) -> bool,
+{
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(8)
+        .min(n)
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let limit = AtomicUsize::new(n);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, T)>(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (tx, init, f, next, limit) = (tx.clone(), &init, &f, &next, &limit);
+                s.spawn(move || {
+                    let mut state = init();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        if i >= limit.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        if tx.send((i, f(&mut state, i))).is_err() {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        for (i, r) in rx.iter() {
+            if !consume(i, r) {
+                limit.fetch_min(i + 1, Ordering::SeqCst);
+            }
+        }
+        for h in handles {
+            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +125,37 @@ mod tests {
             .sum();
         assert_eq!(total, 1000);
         assert!(map_indexed(0, || (), |_, i| i).is_empty());
+    }
+
+    #[test]
+    fn streamed_results_all_arrive_and_stop_after_a_refusal() {
+        let mut seen = Vec::new();
+        stream_indexed(
+            500,
+            || (),
+            |(), i| i * 3,
+            |i, r| {
+                seen.push((i, r));
+                true
+            },
+        );
+        seen.sort_unstable();
+        assert_eq!(seen, (0..500).map(|i| (i, i * 3)).collect::<Vec<_>>());
+        // Refusing item 10: nothing after it starts but those already started; everything up
+        // to 10 arrives.
+        let mut got = Vec::new();
+        stream_indexed(
+            1000,
+            || (),
+            |(), i| i,
+            |i, _| {
+                got.push(i);
+                i != 10
+            },
+        );
+        got.sort_unstable();
+        assert!(got.starts_with(&(0..=10).collect::<Vec<_>>()), "{got:?}");
+        assert!(got.len() < 1000);
+        stream_indexed(0, || (), |(), i| i, |_, _| true);
     }
 }

@@ -1,303 +1,14 @@
-//! `iam-tighten diff`: properties of the comparison on generated tables, CLI behaviour and exit
-//! codes on `sample-data/`, and snapshots of diff.csv / diff.json for 2026-q3 → 2026-q4.
+//! `iam-tighten diff` on `sample-data/`: CLI behaviour and exit codes, both forms of diff.csv,
+//! and snapshots of diff.csv / diff.json for 2026-q3 → 2026-q4. The comparison's properties and
+//! its per-action semantics are in `diff_semantics.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use assert_cmd::Command;
-use iam_tighten::analysis::identities::{
-    IdentityFinding, IdentityKind, IdentityPrincipalType, NotPossible,
-};
-use iam_tighten::analysis::{Reason, Sensitivity, Status};
-use iam_tighten::diff::{ChangeKind, KindCounts, Side, SideFinding, SidePrincipal, compare};
+use iam_tighten::diff::ChangeKind;
 use predicates::prelude::*;
-use proptest::prelude::*;
 use sha2::{Digest, Sha256};
-
-// ---- properties -------------------------------------------------------------------------------
-
-const ACCOUNTS: [&str; 3] = ["111111111111", "222222222222", "333333333333"];
-const NAMES: [&str; 4] = ["a", "b", "=1+1", "</script>"];
-const ACTIONS: [&str; 5] = [
-    "s3:GetObject",
-    "s3:DeleteBucket",
-    "iam:PassRole",
-    "ec2:RunInstances",
-    "sts:AssumeRole",
-];
-
-fn status_strategy() -> impl Strategy<Value = Status> {
-    prop_oneof![
-        Just(Status::Used),
-        Just(Status::Unused),
-        Just(Status::Unknown)
-    ]
-}
-
-fn sensitivity_strategy() -> impl Strategy<Value = Sensitivity> {
-    prop_oneof![
-        Just(Sensitivity::Low),
-        Just(Sensitivity::Medium),
-        Just(Sensitivity::High),
-        Just(Sensitivity::Critical)
-    ]
-}
-
-fn reason_for(s: Status) -> Reason {
-    match s {
-        Status::Used => Reason::AccessedInWindow,
-        Status::Unused => Reason::ActionNotAccessed,
-        Status::Unknown => Reason::NotObservable,
-    }
-}
-
-const IDENTITY_KINDS: [IdentityKind; 4] = [
-    IdentityKind::AccessKeyUnused,
-    IdentityKind::AccessKeyOld,
-    IdentityKind::PasswordWithoutMfa,
-    IdentityKind::UnusedUser,
-];
-
-/// Identity findings on users of the side's accounts (keyed like the diff keys them) and a few
-/// checks that could not run.
-fn identity_strategy() -> impl Strategy<Value = (Vec<IdentityFinding>, Vec<NotPossible>)> {
-    let finding = (
-        0..ACCOUNTS.len(),
-        0..NAMES.len(),
-        0..IDENTITY_KINDS.len(),
-        0usize..3,
-        sensitivity_strategy(),
-        any::<bool>(),
-    );
-    let gap = (0..ACCOUNTS.len(), 0..IDENTITY_KINDS.len());
-    (
-        proptest::collection::vec(finding, 0..12),
-        proptest::collection::btree_set(gap, 0..3),
-    )
-        .prop_map(|(fs, gaps)| {
-            let mut findings: BTreeMap<(usize, usize, usize, usize), IdentityFinding> =
-                BTreeMap::new();
-            for (a, n, k, c, sensitivity, actionable) in fs {
-                findings.entry((a, n, k, c)).or_insert(IdentityFinding {
-                    rank: 0,
-                    account_id: ACCOUNTS[a].into(),
-                    kind: IDENTITY_KINDS[k],
-                    principal_type: IdentityPrincipalType::User,
-                    principal_name: NAMES[n].into(),
-                    principal_arn: format!("arn:aws:iam::{}:user/{}", ACCOUNTS[a], NAMES[n]),
-                    credential: ["", "password", "access_key_1"]
-                        .get(c)
-                        .filter(|c| !c.is_empty())
-                        .map(|c| c.to_string()),
-                    sensitivity,
-                    actionable,
-                    last_used: None,
-                    age_days: None,
-                    days_unused: None,
-                    detail: "x".into(),
-                });
-            }
-            let gaps = gaps
-                .into_iter()
-                .map(|(a, k)| NotPossible {
-                    account_id: ACCOUNTS[a].into(),
-                    check: IDENTITY_KINDS[k],
-                    reason: "no credential report".into(),
-                })
-                .collect();
-            (findings.into_values().collect(), gaps)
-        })
-}
-
-/// A side: some accounts, principals in them (id drawn from two, so re-creation happens), and
-/// some of their actions with a status, plus identity findings.
-fn side_strategy() -> impl Strategy<Value = Side> {
-    let principal = (0..ACCOUNTS.len(), 0..NAMES.len(), 0u8..2, any::<bool>());
-    let finding = (
-        0usize..64,
-        0..ACTIONS.len(),
-        status_strategy(),
-        sensitivity_strategy(),
-        any::<bool>(),
-    );
-    (
-        proptest::collection::vec(principal, 0..8),
-        proptest::collection::vec(finding, 0..40),
-        proptest::collection::btree_set(0..ACCOUNTS.len(), 0..=ACCOUNTS.len()),
-        identity_strategy(),
-    )
-        .prop_map(|(ps, fs, accts, (identities, gaps))| {
-            let mut principals: BTreeMap<String, SidePrincipal> = BTreeMap::new();
-            let mut accounts: BTreeSet<String> =
-                accts.iter().map(|i| ACCOUNTS[*i].to_string()).collect();
-            for (a, n, id, actionable) in ps {
-                let arn = format!("arn:aws:iam::{}:role/{}", ACCOUNTS[a], NAMES[n]);
-                accounts.insert(ACCOUNTS[a].to_string());
-                principals.entry(arn.clone()).or_insert(SidePrincipal {
-                    account_id: ACCOUNTS[a].into(),
-                    principal_type: "role".into(),
-                    name: NAMES[n].into(),
-                    arn,
-                    id: format!("AROA{id}"),
-                    created: None,
-                    actionable,
-                });
-            }
-            let list: Vec<&SidePrincipal> = principals.values().collect();
-            let mut findings: BTreeMap<(String, String), SideFinding> = BTreeMap::new();
-            if !list.is_empty() {
-                for (p, a, status, sensitivity, excluded) in fs {
-                    let p = list[p % list.len()];
-                    let action = ACTIONS[a];
-                    findings.insert(
-                        (p.arn.clone(), action.into()),
-                        SideFinding {
-                            principal_arn: p.arn.clone(),
-                            action: action.into(),
-                            service: action.split(':').next().unwrap_or_default().into(),
-                            status,
-                            reason: reason_for(status),
-                            sensitivity,
-                            last_accessed: None,
-                            granted_by: "inline:p".into(),
-                            excluded: excluded && status == Status::Unused,
-                        },
-                    );
-                }
-            }
-            // Identity findings and gaps only in exported accounts.
-            let identities: Vec<IdentityFinding> = identities
-                .into_iter()
-                .filter(|f| accounts.contains(&f.account_id))
-                .collect();
-            let gaps: Vec<NotPossible> = gaps
-                .into_iter()
-                .filter(|g| accounts.contains(&g.account_id))
-                .collect();
-            Side {
-                accounts: accounts.into_iter().collect(),
-                principals: principals.into_values().collect(),
-                findings: findings.into_values().collect(),
-                identities,
-                identity_checks_not_possible: gaps,
-            }
-        })
-}
-
-fn keyed(
-    changes: &[iam_tighten::diff::Change],
-    kind: ChangeKind,
-) -> BTreeSet<(String, String, String)> {
-    changes
-        .iter()
-        .filter(|c| c.kind == kind)
-        .map(|c| {
-            (
-                c.account_id.clone(),
-                c.principal_arn.clone(),
-                c.action.clone(),
-            )
-        })
-        .collect()
-}
-
-/// Identity rows of one kind, keyed as the diff keys them (account, principal, finding,
-/// credential).
-fn identity_keyed(
-    changes: &[iam_tighten::diff::Change],
-    kind: ChangeKind,
-) -> BTreeSet<(String, String, String, Option<String>)> {
-    changes
-        .iter()
-        .filter(|c| c.kind == kind)
-        .map(|c| {
-            (
-                c.account_id.clone(),
-                c.principal_arn.clone(),
-                c.action.clone(),
-                c.identity.as_ref().and_then(|i| i.credential.clone()),
-            )
-        })
-        .collect()
-}
-
-proptest! {
-    #[test]
-    fn diff_with_itself_has_only_unchanged_kinds(a in side_strategy()) {
-        let changes = compare(&a, &a);
-        prop_assert!(changes.iter().all(|c| !c.kind.is_change()), "{changes:#?}");
-        prop_assert_eq!(KindCounts::of(&changes).changes(), 0);
-        // Every finding and identity finding appears exactly once; identity rows are all
-        // identity_unchanged.
-        prop_assert_eq!(changes.len(), a.findings.len() + a.identities.len());
-        let identity: Vec<ChangeKind> =
-            changes.iter().map(|c| c.kind).filter(|k| k.is_identity()).collect();
-        prop_assert_eq!(identity.len(), a.identities.len());
-        prop_assert!(identity.iter().all(|k| *k == ChangeKind::IdentityUnchanged));
-    }
-
-    #[test]
-    fn identity_rows_match_both_ways(a in side_strategy(), b in side_strategy()) {
-        let ab = compare(&a, &b);
-        let ba = compare(&b, &a);
-        let k = |c: &[iam_tighten::diff::Change], kind| identity_keyed(c, kind);
-        prop_assert_eq!(
-            k(&ab, ChangeKind::IdentityUnchanged),
-            k(&ba, ChangeKind::IdentityUnchanged)
-        );
-        // Only on the old side: resolved or unknown one way, new the other way.
-        let mut gone = k(&ab, ChangeKind::IdentityResolved);
-        gone.extend(k(&ab, ChangeKind::IdentityUnknown));
-        prop_assert_eq!(gone, k(&ba, ChangeKind::IdentityNew));
-        // Unknown only where the new side could not check (gap or account not exported).
-        for c in ab.iter().filter(|c| c.kind == ChangeKind::IdentityUnknown) {
-            let check = c.identity.as_ref().map(|i| i.finding);
-            prop_assert!(
-                !b.accounts.contains(&c.account_id)
-                    || b.identity_checks_not_possible
-                        .iter()
-                        .any(|g| g.account_id == c.account_id && Some(g.check) == check),
-                "{c:?}"
-            );
-        }
-        prop_assert_eq!(
-            ab.iter().filter(|c| c.kind.is_identity()).count(),
-            a.identities.len() + k(&ab, ChangeKind::IdentityNew).len()
-        );
-    }
-
-    #[test]
-    fn revoked_one_way_is_newly_granted_the_other(a in side_strategy(), b in side_strategy()) {
-        let ab = compare(&a, &b);
-        let ba = compare(&b, &a);
-        let pairs = [
-            (ChangeKind::Revoked, ChangeKind::NewlyGranted),
-            (ChangeKind::PrincipalAdded, ChangeKind::PrincipalRemoved),
-            (ChangeKind::AccountAdded, ChangeKind::AccountRemoved),
-            (ChangeKind::PrincipalRecreated, ChangeKind::PrincipalRecreated),
-            (ChangeKind::StillUnused, ChangeKind::StillUnused),
-            (ChangeKind::UnchangedUsed, ChangeKind::UnchangedUsed),
-        ];
-        for (x, y) in pairs {
-            prop_assert_eq!(keyed(&ab, x), keyed(&ba, y), "{:?} / {:?}", x, y);
-            prop_assert_eq!(keyed(&ab, y), keyed(&ba, x), "{:?} / {:?}", y, x);
-        }
-        // Newly used one way is newly unused or newly unknown the other.
-        let mut back = keyed(&ba, ChangeKind::NewlyUnused);
-        back.extend(keyed(&ba, ChangeKind::NewlyUnknown));
-        prop_assert!(keyed(&ab, ChangeKind::NewlyUsed).is_subset(&back));
-    }
-
-    #[test]
-    fn compare_is_sorted_and_deterministic(a in side_strategy(), b in side_strategy()) {
-        let one = compare(&a, &b);
-        let mut shuffled = b.clone();
-        shuffled.findings.reverse();
-        shuffled.principals.reverse();
-        prop_assert_eq!(&one, &compare(&a, &shuffled));
-        prop_assert!(one.windows(2).all(|w| w[0].kind <= w[1].kind));
-    }
-}
 
 // ---- CLI on sample-data ---------------------------------------------------------------------------
 
@@ -351,7 +62,8 @@ fn kinds_in_csv(text: &str) -> BTreeMap<String, u64> {
     counts
 }
 
-/// q3 → q4 with `--exit-code`, shared by the tests that only read its outputs.
+/// q3 → q4 with `--exit-code`, shared by the tests that only read its outputs (grouped
+/// diff.csv, changes only).
 fn q3_q4() -> &'static Run {
     static RUN: std::sync::OnceLock<Run> = std::sync::OnceLock::new();
     RUN.get_or_init(|| {
@@ -363,18 +75,79 @@ fn q3_q4() -> &'static Run {
     })
 }
 
+/// q3 → q4 with every row, one per action (`--per-action --include-unchanged`).
+fn q3_q4_per_action() -> &'static Run {
+    static RUN: std::sync::OnceLock<Run> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| {
+        diff(
+            "sample-data/2026-q3",
+            "sample-data/2026-q4",
+            &["--per-action", "--include-unchanged"],
+        )
+    })
+}
+
+/// q3 → q4 with every row, grouped (`--include-unchanged`).
+fn q3_q4_all_grouped() -> &'static Run {
+    static RUN: std::sync::OnceLock<Run> = std::sync::OnceLock::new();
+    RUN.get_or_init(|| {
+        diff(
+            "sample-data/2026-q3",
+            "sample-data/2026-q4",
+            &["--include-unchanged"],
+        )
+    })
+}
+
+/// A CSV read with a real reader (details hold commas), cells by column name.
+struct Csv {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Csv {
+    fn parse(text: &str) -> Csv {
+        let mut r = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+        let header = r.headers().unwrap().iter().map(str::to_string).collect();
+        let rows = r
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        Csv { header, rows }
+    }
+
+    fn col(&self, name: &str) -> usize {
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    }
+
+    fn get<'a>(&self, row: &'a [String], name: &str) -> &'a str {
+        &row[self.col(name)]
+    }
+}
+
 #[test]
 fn q3_to_q4_shows_every_change_kind_and_exits_1() {
     let run = q3_q4();
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let counts = kinds_in_csv(&run.file("diff.csv"));
+    let json: serde_json::Value = serde_json::from_str(&run.file("diff.json")).unwrap();
+    let per_action = kinds_in_csv(&q3_q4_per_action().file("diff.csv"));
+    let grouped = kinds_in_csv(&run.file("diff.csv"));
     for kind in ChangeKind::ALL {
         if kind == ChangeKind::AccountAdded {
             continue; // q3 → q4 only closes an account; the reverse direction opens it (below).
         }
-        assert!(
-            counts.get(kind.as_str()).copied().unwrap_or(0) > 0,
-            "no {} row in {counts:?}",
+        let n = json["counts"][kind.as_str()].as_u64().unwrap();
+        assert!(n > 0, "no {} in diff.json counts", kind.as_str());
+        // diff.json counts principal × action pairs: the rows of the per-action diff.csv.
+        assert_eq!(per_action.get(kind.as_str()), Some(&n), "{}", kind.as_str());
+        // The grouped diff.csv has the change kinds only (without --include-unchanged).
+        assert_eq!(
+            grouped.contains_key(kind.as_str()),
+            kind.is_change(),
+            "{}",
             kind.as_str()
         );
     }
@@ -382,11 +155,31 @@ fn q3_to_q4_shows_every_change_kind_and_exits_1() {
     for name in ["diff.csv", "diff.json", "diff.html"] {
         assert!(run.out.path().join(name).is_file(), "{name}");
     }
+    // The parts of diff.csv are gone.
+    let left: Vec<String> = std::fs::read_dir(run.out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// The per-action form with every kind is byte for byte the diff.csv `diff` wrote before it
+/// compared groups (commit 04b5cd7 on the sample of then; bda7b10, the last commit before
+/// grouping, on today's sample with its organisation part).
+#[test]
+fn per_action_csv_is_the_diff_csv_before_grouping() {
+    let csv = q3_q4_per_action().file("diff.csv");
+    assert_eq!(
+        sha256(&csv),
+        "9d25e3ab8facbe64eceec1d132c0eb94eaeaf407fa05e7aa608cb9ee8ecf6c82"
+    );
+    assert_eq!(csv.lines().count(), 135821);
 }
 
 #[test]
 fn q3_to_q4_tells_the_sample_story() {
-    let csv = q3_q4().file("diff.csv");
+    let csv = q3_q4_per_action().file("diff.csv");
     let has = |kind: &str, principal: &str, action: &str| {
         csv.lines().any(|l| {
             let cells: Vec<&str> = l.split(',').collect();
@@ -429,6 +222,98 @@ fn q3_to_q4_tells_the_sample_story() {
     );
     // The inline policy named `=1+1` must not be a live formula.
     assert!(!csv.contains(",=1+1"), "a formula cell in diff.csv");
+    assert!(!q3_q4().file("diff.csv").contains(",=1+1"));
+}
+
+/// The verdict columns a grouped row and its per-action rows share.
+const VERDICT: [&str; 12] = [
+    "kind",
+    "principal_arn",
+    "service",
+    "old_status",
+    "new_status",
+    "old_reason",
+    "new_reason",
+    "old_last_accessed",
+    "new_last_accessed",
+    "granted_by_old",
+    "granted_by_new",
+    "excluded",
+];
+
+/// Every grouped row's notation names exactly the actions of the per-action rows with its kind,
+/// principal and verdicts, and its counts count them.
+#[test]
+fn grouped_rows_name_exactly_their_actions() {
+    let cat = iam_tighten::catalog::Catalog::embedded();
+    let mut expander = iam_tighten::policy::Expander::new(cat);
+    let per = Csv::parse(&q3_q4_per_action().file("diff.csv"));
+    let grouped = Csv::parse(&q3_q4_all_grouped().file("diff.csv"));
+    let key = |t: &Csv, r: &[String]| VERDICT.map(|c| t.get(r, c).to_string());
+    let mut want: BTreeMap<[String; 12], (BTreeSet<String>, [u64; 4])> = BTreeMap::new();
+    for r in per
+        .rows
+        .iter()
+        .filter(|r| !per.get(r, "service").is_empty())
+    {
+        let e = want.entry(key(&per, r)).or_default();
+        e.0.insert(per.get(r, "action").to_lowercase());
+        let s = ["critical", "high", "medium", "low"];
+        let current = match per.get(r, "new_sensitivity") {
+            "" => per.get(r, "old_sensitivity"),
+            s => s,
+        };
+        e.1[s.iter().position(|x| *x == current).unwrap()] += 1;
+    }
+    let mut got: BTreeMap<[String; 12], (BTreeSet<String>, [u64; 4])> = BTreeMap::new();
+    for r in grouped
+        .rows
+        .iter()
+        .filter(|r| !grouped.get(r, "service").is_empty())
+    {
+        let text = grouped.get(r, "action");
+        let actions = iam_tighten::policy::expand_notation(text, &mut expander)
+            .unwrap()
+            .actions;
+        let names: BTreeSet<String> = actions
+            .iter()
+            .map(|id| cat.full_name(id).to_lowercase())
+            .collect();
+        let n = |c: &str| grouped.get(r, c).parse::<u64>().unwrap();
+        assert_eq!(n("actions"), names.len() as u64, "{text}");
+        let counts = [
+            n("critical_actions"),
+            n("high_actions"),
+            n("medium_actions"),
+            n("low_actions"),
+        ];
+        assert_eq!(counts.iter().sum::<u64>(), n("actions"));
+        let e = got.entry(key(&grouped, r)).or_default();
+        assert!(e.0.is_disjoint(&names), "{text}: two rows share an action");
+        e.0.extend(names);
+        for (a, b) in e.1.iter_mut().zip(counts) {
+            *a += b;
+        }
+    }
+    assert_eq!(got.len(), want.len());
+    for (k, v) in &want {
+        assert_eq!(got.get(k), Some(v), "{k:?}");
+    }
+    // The policy detach of the sample: dev-sandbox lost AmazonS3FullAccess, 206 actions in a
+    // handful of rows (one per service and old verdict).
+    let detach: Vec<&Vec<String>> = grouped
+        .rows
+        .iter()
+        .filter(|r| {
+            grouped.get(r, "kind") == "revoked" && grouped.get(r, "principal_name") == "dev-sandbox"
+        })
+        .collect();
+    let total: u64 = detach
+        .iter()
+        .map(|r| grouped.get(r, "actions").parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, 206);
+    assert!(detach.len() < 10, "{}", detach.len());
 }
 
 #[test]
@@ -448,20 +333,34 @@ fn q4_against_itself_has_no_changes() {
         &["--exit-code", "--fail-on-new", "low"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let counts = kinds_in_csv(&run.file("diff.csv"));
-    let kinds: BTreeSet<&str> = counts.keys().map(String::as_str).collect();
-    assert_eq!(
-        kinds,
-        BTreeSet::from([
-            "identity_unchanged",
-            "still_unknown",
-            "still_unused",
-            "unchanged_used"
-        ])
-    );
+    // diff.csv holds changes: here none, only the header.
+    assert_eq!(run.file("diff.csv").lines().count(), 1);
     let json: serde_json::Value =
         serde_json::from_str(&run.file("diff.json")).expect("diff.json is JSON");
     assert_eq!(json["headline"]["changes"], 0);
+    // The unchanged kinds are counted in diff.json and written with --include-unchanged.
+    let run = diff(
+        "sample-data/2026-q4",
+        "sample-data/2026-q4",
+        &["--include-unchanged"],
+    );
+    let counts = kinds_in_csv(&run.file("diff.csv"));
+    let kinds: BTreeSet<&str> = counts.keys().map(String::as_str).collect();
+    let unchanged = [
+        "identity_unchanged",
+        "still_unknown",
+        "still_unused",
+        "unchanged_used",
+    ];
+    assert_eq!(kinds, BTreeSet::from(unchanged));
+    for k in unchanged {
+        assert_eq!(
+            json["row_counts"][k].as_u64(),
+            counts.get(k).copied(),
+            "{k}"
+        );
+        assert!(json["counts"][k].as_u64() >= counts.get(k).copied(), "{k}");
+    }
 }
 
 #[test]
@@ -480,41 +379,30 @@ fn fail_on_new_looks_at_the_level() {
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
-/// The cells of diff.csv rows (a real CSV reader: details hold commas).
-fn csv_rows(text: &str) -> Vec<Vec<String>> {
-    csv::ReaderBuilder::new()
-        .from_reader(text.as_bytes())
-        .records()
-        .map(|r| {
-            r.expect("a CSV record")
-                .iter()
-                .map(str::to_string)
-                .collect()
-        })
-        .collect()
-}
-
 #[test]
 fn q3_to_q4_identity_changes_follow_the_data() {
-    let rows = csv_rows(&q3_q4().file("diff.csv"));
+    let t = Csv::parse(&q3_q4_all_grouped().file("diff.csv"));
+    let rows = &t.rows;
     let find = |kind: &str, principal: &str, finding: &str| {
         rows.iter()
-            .filter(|r| r[0] == kind && r[3] == principal && r[5] == finding)
+            .filter(|r| {
+                t.get(r, "kind") == kind
+                    && t.get(r, "principal_name") == principal
+                    && t.get(r, "action") == finding
+            })
             .collect::<Vec<_>>()
     };
     // former-contractor's key 1 was used on 2026-06-18: inside q3's window, before q4's.
     let key = find("identity_new", "former-contractor", "access_key_unused");
     assert_eq!(key.len(), 1, "{rows:?}");
     let key = key[0];
-    assert_eq!(key[1], "222222222222");
-    assert_eq!(key[12], "high"); // new_sensitivity
-    assert_eq!(key[13], ""); // old_last_accessed: no finding on the old side
-    assert_eq!(key[14], "2026-06-18T17:56:12Z"); // new_last_accessed: the key's last use
-    assert!(
-        key[19].starts_with("credential access_key_1: "),
-        "{}",
-        key[19]
-    );
+    assert_eq!(t.get(key, "account_id"), "222222222222");
+    assert_eq!(t.get(key, "new_sensitivity"), "high");
+    // No finding on the old side; on the new side the key's last use.
+    assert_eq!(t.get(key, "old_last_accessed"), "");
+    assert_eq!(t.get(key, "new_last_accessed"), "2026-06-18T17:56:12Z");
+    let detail = t.get(key, "detail");
+    assert!(detail.starts_with("credential access_key_1: "), "{detail}");
     // With it the user and its password became unused too.
     assert_eq!(
         find("identity_new", "former-contractor", "unused_user").len(),
@@ -546,19 +434,14 @@ fn q3_to_q4_identity_changes_follow_the_data() {
         "unused_role",
     );
     assert_eq!(unknown.len(), 1);
-    assert!(
-        unknown[0][19].contains("could not run this check"),
-        "{}",
-        unknown[0][19]
-    );
-    let by_kind = |k: &str| rows.iter().filter(|r| r[0] == k).count();
+    let detail = t.get(unknown[0], "detail");
+    assert!(detail.contains("could not run this check"), "{detail}");
+    let by_kind = |k: &str| rows.iter().filter(|r| t.get(r, "kind") == k).count();
     assert_eq!(by_kind("identity_resolved"), 1);
     assert_eq!(by_kind("identity_unknown"), 1);
-    assert!(
-        !rows
-            .iter()
-            .any(|r| r[0] == "identity_resolved" && r[1] == "333333333333")
-    );
+    assert!(!rows.iter().any(
+        |r| t.get(r, "kind") == "identity_resolved" && t.get(r, "account_id") == "333333333333"
+    ));
 
     let json: serde_json::Value =
         serde_json::from_str(&q3_q4().file("diff.json")).expect("diff.json is JSON");
@@ -643,7 +526,7 @@ fn missing_folder_exits_2_and_names_it() {
 }
 
 #[test]
-fn as_of_is_refused() {
+fn as_of_is_refused_and_not_offered() {
     cmd()
         .args([
             "diff",
@@ -657,6 +540,102 @@ fn as_of_is_refused() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--as-of is not supported by diff"));
+    // `diff --help` offers only flags that work; `report --help` keeps --as-of.
+    cmd()
+        .args(["diff", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--as-of").not())
+        .stdout(predicate::str::contains("--include-unchanged"))
+        .stdout(predicate::str::contains("--per-action"));
+    cmd()
+        .args(["report", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--as-of"));
+}
+
+/// q4 as the old side and q3 as the new: stderr warns, diff.html says so at the top, and
+/// `--exit-code` exits 3 (not 1, though there are changes).
+#[test]
+fn swapped_sides_warn_and_exit_3_under_exit_code() {
+    let run = diff("sample-data/2026-q4", "sample-data/2026-q3", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the sides look swapped"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("111111111111, 222222222222"),
+        "{}",
+        run.stderr
+    );
+    let html = run.file("diff.html");
+    assert!(html.contains("id=\"swapped\""), "no alert in diff.html");
+    let json: serde_json::Value = serde_json::from_str(&run.file("diff.json")).unwrap();
+    assert_eq!(
+        json["swapped_accounts"],
+        serde_json::json!(["111111111111", "222222222222"])
+    );
+    let run = diff(
+        "sample-data/2026-q4",
+        "sample-data/2026-q3",
+        &["--exit-code"],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("exit 3"), "{}", run.stderr);
+    // The right way round: no warning.
+    assert!(!q3_q4().stderr.contains("swapped"), "{}", q3_q4().stderr);
+    assert!(!q3_q4().file("diff.html").contains("id=\"swapped\""));
+}
+
+#[test]
+fn stderr_summary_groups_digits() {
+    let err = &q3_q4().stderr;
+    assert!(
+        err.contains("unused critical/high permissions: 3,359 → 2,729; 1,135 change(s)"),
+        "{err}"
+    );
+}
+
+/// Issue 16: dev-sandbox lost AmazonS3FullAccess (206 actions in two services, four old
+/// verdicts): one row of the Revoked table, with the actions one click away.
+#[test]
+fn html_shows_a_policy_detach_as_one_row() {
+    let html = q3_q4().file("diff.html");
+    let start = html
+        .find("id=\"revoked-table\"")
+        .expect("the revoked table");
+    let end = start + html[start..].find("</table>").expect("its end");
+    let table = &html[start..end];
+    let rows: Vec<&str> = table.split("<tr>").skip(2).collect(); // header, then body rows
+    let sandbox: Vec<&&str> = rows
+        .iter()
+        .filter(|r| r.contains(">dev-sandbox<"))
+        .collect();
+    assert_eq!(sandbox.len(), 1, "{table}");
+    let row = sandbox[0];
+    assert!(
+        row.contains("<b>206 actions</b> in s3, s3-object-lambda"),
+        "{row}"
+    );
+    assert!(row.contains("aws:AmazonS3FullAccess"), "{row}");
+    assert!(row.contains("<details"), "{row}");
+    assert!(
+        row.contains("<code>s3:AbortMultipartUpload</code>"),
+        "{row}"
+    );
+    // Four rows in all: the detach, ExampleCorpQA's s3:DeleteBucket, and the Developer
+    // permission set's s3-object-lambda grant removed in the set, one row per account's role.
+    assert_eq!(rows.len(), 4, "{table}");
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.contains(">AWSReservedSSO_Developer_"))
+            .count(),
+        2,
+        "{table}"
+    );
 }
 
 #[test]
@@ -697,31 +676,29 @@ fn sha256(text: &str) -> String {
         .collect()
 }
 
-/// The full diff.csv is ~20 MB (two `AdministratorAccess` roles and a power user hold ~22,000
-/// actions each, nearly all still unused), so the snapshot pins its SHA-256, the rows per kind,
-/// the header and every row of a change kind (~1,000 lines); the unchanged kinds
-/// (`still_unused`, `still_unknown`, `unchanged_used`) are pinned by the digest and counts only.
+/// The grouped diff.csv of q3 → q4 (changes only) in full, and its rows per kind with
+/// `--include-unchanged`. (The per-action form is pinned by its digest above.)
 #[test]
 fn snapshot_diff_csv() {
     let csv = q3_q4().file("diff.csv");
-    let mut snap = format!("sha256 {}\nlines {}\n", sha256(&csv), csv.lines().count());
-    for (kind, n) in kinds_in_csv(&csv) {
+    let all = q3_q4_all_grouped().file("diff.csv");
+    let mut snap = format!(
+        "lines {}\n---- rows per kind with --include-unchanged\n",
+        csv.lines().count()
+    );
+    for (kind, n) in kinds_in_csv(&all) {
         snap.push_str(&format!("{kind} {n}\n"));
     }
-    snap.push_str("---- header and change rows\n");
-    let unchanged = ["still_unused,", "still_unknown,", "unchanged_used,"];
-    for line in csv
-        .lines()
-        .filter(|l| !unchanged.iter().any(|u| l.starts_with(u)))
-    {
+    snap.push_str("---- diff.csv\n");
+    for line in csv.lines() {
         snap.push_str(line);
         snap.push('\n');
     }
     insta::assert_snapshot!("diff_csv_q3_q4", snap);
 }
 
-/// diff.json is ~1 MB; the snapshot pins its SHA-256 and the model with `rows` cut to the first
-/// 300 (all other fields in full).
+/// diff.json is ~260 KB; the snapshot pins its SHA-256 and the model with `rows` cut to the
+/// first 300 (all other fields in full).
 #[test]
 fn snapshot_diff_json() {
     let text = q3_q4().file("diff.json");
@@ -736,4 +713,74 @@ fn snapshot_diff_json() {
         serde_json::to_string_pretty(&json).expect("serialise")
     );
     insta::assert_snapshot!("diff_json_q3_q4", snap);
+}
+
+/// The real-browser test of diff.html (tests/browser/run.sh --diff: Debian chromium driven by
+/// playwright-core, offline) on the sample's q3 → q4: a policy detach is one row, nothing
+/// overflows a 1,280 px window, and an emulated print on A4 portrait and Letter landscape keeps
+/// every column on the page. Runs when chromium, node and the browser test's node_modules are
+/// present; with IAM_TIGHTEN_REQUIRE_BROWSER set (CI) their absence is a failure.
+#[test]
+fn real_browser_on_sample_diff() {
+    let have = |c: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {c}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let ready = have("chromium")
+        && have("node")
+        && root()
+            .join("tests/browser/node_modules/playwright-core")
+            .is_dir();
+    if !ready {
+        assert!(
+            std::env::var_os("IAM_TIGHTEN_REQUIRE_BROWSER").is_none(),
+            "IAM_TIGHTEN_REQUIRE_BROWSER is set but chromium, node or tests/browser/node_modules is missing \
+             (run: apt-get install chromium && (cd tests/browser && npm ci))"
+        );
+        eprintln!("skipped: chromium/node/playwright-core not installed (see docs/html-report.md)");
+        return;
+    }
+    let run = std::process::Command::new("bash")
+        .arg(root().join("tests/browser/run.sh"))
+        .arg("--diff")
+        .arg(q3_q4().out.path().join("diff.html"))
+        .output()
+        .expect("run the browser test");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    println!("{stdout}");
+    assert!(
+        run.status.success(),
+        "browser test failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}
+
+/// One account exported twice on one side is an error, as for `report`.
+#[test]
+fn an_account_twice_on_one_side_is_an_error() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let org = tmp.path().join("org");
+    copy_dir(
+        &root().join("sample-data/2026-q4/111111111111"),
+        &org.join("a"),
+    );
+    copy_dir(
+        &root().join("sample-data/2026-q4/111111111111"),
+        &org.join("b"),
+    );
+    let run = diff(
+        org.to_str().expect("utf-8 path"),
+        "sample-data/2026-q4",
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("account 111111111111 is exported twice"),
+        "{}",
+        run.stderr
+    );
 }

@@ -5,6 +5,7 @@ mod analysis;
 mod catalog;
 mod cli;
 mod diff;
+mod diff_semantics;
 mod fetch;
 mod html;
 mod identities;

@@ -8,6 +8,7 @@ use anyhow::Context;
 use iam_tighten::analysis::identities::IdentitySettings;
 use iam_tighten::analysis::{Config, Sensitivity, Settings};
 use iam_tighten::catalog::Catalog;
+use iam_tighten::diff::CsvOptions;
 use iam_tighten::input::{self, LoadOptions};
 use iam_tighten::report::Format;
 
@@ -44,8 +45,8 @@ pub struct AnalysisConfig {
 }
 
 impl AnalysisConfig {
-    fn from_args(args: &AnalysisArgs) -> anyhow::Result<AnalysisConfig> {
-        let as_of = match &args.as_of {
+    fn from_args(args: &AnalysisArgs, as_of: Option<&str>) -> anyhow::Result<AnalysisConfig> {
+        let as_of = match as_of {
             None => None,
             Some(text) => Some(input::parse_timestamp(text).with_context(|| {
                 format!(
@@ -83,7 +84,7 @@ pub struct ReportConfig {
 
 impl ReportConfig {
     pub fn from_args(args: ReportArgs) -> anyhow::Result<ReportConfig> {
-        let analysis = AnalysisConfig::from_args(&args.analysis)?;
+        let analysis = AnalysisConfig::from_args(&args.analysis, args.as_of.as_deref())?;
         let mut formats: Vec<Format> = if args.format.is_empty() {
             Format::ALL.to_vec()
         } else {
@@ -114,18 +115,20 @@ pub struct DiffConfig {
     pub exit_code: bool,
     pub fail_on_new: Option<Sensitivity>,
     pub identities: IdentitySettings,
+    /// What diff.csv holds.
+    pub csv: CsvOptions,
     pub analysis: AnalysisConfig,
 }
 
 impl DiffConfig {
     pub fn from_args(args: DiffArgs) -> anyhow::Result<DiffConfig> {
-        if args.analysis.as_of.is_some() {
+        if args.as_of.is_some() {
             anyhow::bail!(
                 "--as-of is not supported by diff: each export is analysed at its own as-of time \
                  (its newest JobCompletionDate, else its manifest time)"
             );
         }
-        let analysis = AnalysisConfig::from_args(&args.analysis)?;
+        let analysis = AnalysisConfig::from_args(&args.analysis, None)?;
         Ok(DiffConfig {
             old: args.old,
             new: args.new,
@@ -135,6 +138,10 @@ impl DiffConfig {
             identities: IdentitySettings {
                 unused_after_days: analysis.settings.unused_after_days,
                 key_max_age_days: args.key_max_age,
+            },
+            csv: CsvOptions {
+                per_action: args.per_action,
+                include_unchanged: args.include_unchanged,
             },
             analysis,
         })

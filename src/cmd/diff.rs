@@ -1,106 +1,319 @@
-//! `iam-tighten diff OLD NEW`: analyse both exports the same way, compare, write diff.csv,
-//! diff.json and diff.html (permissions, and identity/credential findings of both sides). Exit 1 on `--exit-code` with changes or `--fail-on-new` crossed.
+//! `iam-tighten diff OLD NEW`: analyse every export of both sides the same way, each on its
+//! own (two at a time), reduce it to a compact [`Side`], and compare an account as soon as both
+//! its sides are there; write diff.csv, diff.json and diff.html (permissions, and
+//! identity/credential findings of both sides). Memory follows the largest account, not the
+//! organisation: an export's analysis is freed once its side is built, and a side once its
+//! account is compared. Exit 1 on `--exit-code` with changes or `--fail-on-new` crossed; 3 on
+//! `--exit-code` when the sides look swapped.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use anyhow::Context;
+use iam_tighten::analysis;
 use iam_tighten::analysis::identities::identity_findings;
-use iam_tighten::analysis::{self, Analysis};
 use iam_tighten::diff::model::{BuildInput, DiffSettings};
-use iam_tighten::diff::{self, DiffLimits, DiffModel, KindCounts, Side, SideMeta};
+use iam_tighten::diff::{self, DiffLimits, DiffModel, DiffRun, KindCounts, Side, SideMeta};
 use iam_tighten::input;
-use iam_tighten::model::Export;
 use iam_tighten::report::model::CatalogInfo;
+use iam_tighten::report::page::thousands;
 
-use super::config::{AnalysisConfig, DiffConfig};
+use super::config::DiffConfig;
 
-fn load<'c>(
-    label: &str,
-    path: &Path,
-    a: &'c AnalysisConfig,
-) -> anyhow::Result<(Vec<Export>, Analysis<'c>)> {
-    let exports = input::load_exports(&[path.to_path_buf()], &a.load)
-        .with_context(|| format!("loading the {label} export {}", path.display()))?;
-    let an = analysis::analyze(&exports, a.catalog.get(), &a.settings, &a.exclusions)
-        .with_context(|| format!("analysing the {label} export {}", path.display()))?;
-    Ok((exports, an))
+/// The exit code of `--exit-code` when the sides look swapped.
+const SWAPPED: u8 = 3;
+
+/// One export folder to analyse.
+struct Job {
+    /// The old side (else the new one).
+    old: bool,
+    /// The folder given on the command line.
+    arg: PathBuf,
+    folder: PathBuf,
+}
+
+impl Job {
+    fn label(&self) -> &'static str {
+        if self.old { "old" } else { "new" }
+    }
+}
+
+/// One export of one side, analysed and reduced.
+struct AccountSide {
+    account: String,
+    root: PathBuf,
+    side: Side,
+    meta: SideMeta,
+}
+
+/// Loads and analyses one export folder.
+fn analyse(job: &Job, args: &DiffConfig) -> anyhow::Result<AccountSide> {
+    let (label, a) = (job.label(), &args.analysis);
+    let export = input::load_export(&job.folder, &a.load)
+        .with_context(|| format!("loading the {label} export {}", job.arg.display()))?;
+    let exports = std::slice::from_ref(&export);
+    let an = analysis::analyze(exports, a.catalog.get(), &a.settings, &a.exclusions)
+        .with_context(|| format!("analysing the {label} export {}", job.folder.display()))?;
+    let side =
+        Side::from_analysis(&an).with_identities(identity_findings(exports, &an, &args.identities));
+    if std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some() {
+        let (groups, lists, actions) = side.sizes();
+        eprintln!(
+            "side {label} {}: {groups} groups, {lists} action lists of {actions} actions",
+            export.account_id
+        );
+    }
+    Ok(AccountSide {
+        account: export.account_id.clone(),
+        root: export.root.clone(),
+        meta: SideMeta::new(&job.arg, exports, &an),
+        side,
+    })
+}
+
+/// Every export folder of both sides, the two sides' folders of the same name next to each other
+/// (organisation folders usually name them by account id), so that an account's two exports are
+/// analysed at about the same time and compared and freed early.
+fn jobs(args: &DiffConfig) -> anyhow::Result<Vec<Job>> {
+    let mut sides = Vec::new();
+    for (old, arg) in [(true, &args.old), (false, &args.new)] {
+        let label = if old { "old" } else { "new" };
+        let folders = input::find_export_folders(std::slice::from_ref(arg))
+            .with_context(|| format!("loading the {label} export {}", arg.display()))?;
+        let arg = arg.clone();
+        sides.push(folders.into_iter().map(move |folder| Job {
+            old,
+            arg: arg.clone(),
+            folder,
+        }));
+    }
+    let (Some(new), Some(old)) = (sides.pop(), sides.pop()) else {
+        return Ok(Vec::new());
+    };
+    let name = |j: &Job| j.folder.file_name().map(|n| n.to_os_string());
+    let mut by_name: BTreeMap<_, Vec<Job>> = BTreeMap::new();
+    for j in old.chain(new) {
+        by_name.entry(name(&j)).or_default().push(j);
+    }
+    Ok(by_name.into_values().flatten().collect())
+}
+
+/// Sides waiting for the other side of their account, and the exports seen so far.
+#[derive(Default)]
+struct Pairing {
+    waiting: BTreeMap<String, (Option<AccountSide>, Option<AccountSide>)>,
+    /// (old side, account) → the export's root and job index.
+    seen: BTreeMap<(bool, String), (PathBuf, usize)>,
+    metas: (Vec<SideMeta>, Vec<SideMeta>),
+}
+
+impl Pairing {
+    /// Takes one analysed export (job `i`); compares its account when both sides are there.
+    fn accept(
+        &mut self,
+        i: usize,
+        old: bool,
+        s: AccountSide,
+        run: &mut DiffRun<'_>,
+    ) -> Result<(), (usize, anyhow::Error)> {
+        let key = (old, s.account.clone());
+        if let Some((root, j)) = self.seen.get(&key) {
+            // Named as `report` names it: the later folder, and the earlier one.
+            let (first, second) = if *root <= s.root {
+                (root.clone(), s.root.clone())
+            } else {
+                (s.root.clone(), root.clone())
+            };
+            let err = iam_tighten::Error::Input {
+                path: second,
+                message: format!(
+                    "account {} is exported twice: here and in {}; give one export per account",
+                    s.account,
+                    first.display()
+                ),
+            };
+            return Err((i.max(*j), err.into()));
+        }
+        self.seen.insert(key.clone(), (s.root.clone(), i));
+        let meta = s.meta.clone();
+        if old {
+            &mut self.metas.0
+        } else {
+            &mut self.metas.1
+        }
+        .push(meta);
+        let slot = self.waiting.entry(s.account.clone()).or_default();
+        if old {
+            slot.0 = Some(s);
+        } else {
+            slot.1 = Some(s);
+        }
+        if let (Some(_), Some(_)) = slot
+            && let Some((account, (Some(o), Some(n)))) = self.waiting.remove_entry(&key.1)
+        {
+            run.account(&account, &o.side, &n.side)
+                .map_err(|e| (i, e.into()))?;
+        }
+        Ok(())
+    }
+
+    /// Compares the accounts exported on one side only.
+    fn finish(self, run: &mut DiffRun<'_>) -> anyhow::Result<(Vec<SideMeta>, Vec<SideMeta>)> {
+        let empty = Side::default();
+        for (account, (o, n)) in &self.waiting {
+            let o = o.as_ref().map_or(&empty, |s| &s.side);
+            let n = n.as_ref().map_or(&empty, |s| &s.side);
+            run.account(account, o, n)?;
+        }
+        Ok(self.metas)
+    }
+}
+
+/// Analyses every export (two at a time) and compares each account once both its sides are
+/// there. Errors are those of a one-by-one run: the one of the first job that fails.
+fn analyse_and_compare(
+    args: &DiffConfig,
+    run: &mut DiffRun<'_>,
+) -> anyhow::Result<(Vec<SideMeta>, Vec<SideMeta>)> {
+    let jobs = jobs(args)?;
+    let mut pairing = Pairing::default();
+    let mut errors: Vec<(usize, anyhow::Error)> = Vec::new();
+    iam_tighten::parallel::stream_indexed(
+        jobs.len(),
+        || (),
+        |(), i| analyse(&jobs[i], args),
+        |i, result| {
+            let accepted = result
+                .map_err(|e| (i, e))
+                .and_then(|s| pairing.accept(i, jobs[i].old, s, run));
+            match accepted {
+                Ok(()) => true,
+                Err(e) => {
+                    errors.push(e);
+                    false
+                }
+            }
+        },
+    );
+    if let Some((_, e)) = errors.into_iter().min_by_key(|(i, _)| *i) {
+        return Err(e);
+    }
+    pairing.finish(run)
+}
+
+fn settings(args: &DiffConfig) -> DiffSettings {
+    DiffSettings {
+        unused_after_days: args.analysis.settings.unused_after_days,
+        config_file: args
+            .analysis
+            .exclusions
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string()),
+        csv: args.csv,
+    }
 }
 
 pub fn run(args: DiffConfig) -> anyhow::Result<ExitCode> {
     super::report::prepare_out(
         &args.out,
         &[args.old.clone(), args.new.clone()],
-        &diff::OUTPUT_NAMES,
+        &diff::TEMP_NAMES,
     )?;
+    let timings = std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some();
     let cat = args.analysis.catalog.get();
-    let (old_exports, old_an) = load("old", &args.old, &args.analysis)?;
-    let (new_exports, new_an) = load("new", &args.new, &args.analysis)?;
-    let old = Side::from_analysis(&old_an).with_identities(identity_findings(
-        &old_exports,
-        &old_an,
-        &args.identities,
-    ));
-    let new = Side::from_analysis(&new_an).with_identities(identity_findings(
-        &new_exports,
-        &new_an,
-        &args.identities,
-    ));
-    let changes = diff::compare(&old, &new);
+    let limits = DiffLimits::default();
+    let clock = Instant::now();
+    let mut run = DiffRun::new(&args.out, cat, args.csv, limits);
+    let (old_metas, new_metas) = analyse_and_compare(&args, &mut run)?;
+    let stages = run.timings;
+    let (collected, csv_path) = run.finish_csv()?;
+    let compared = clock.elapsed();
 
+    let clock = Instant::now();
     let model = DiffModel::build(BuildInput {
-        old_meta: SideMeta::new(&args.old, &old_exports, &old_an),
-        new_meta: SideMeta::new(&args.new, &new_exports, &new_an),
-        old: &old,
-        new: &new,
-        changes: &changes,
+        old_meta: SideMeta::merge(&args.old, old_metas),
+        new_meta: SideMeta::merge(&args.new, new_metas),
+        collected,
         catalog: CatalogInfo {
             source: cat.source().to_string(),
             version: cat.version().to_string(),
             updated: cat.updated().to_string(),
             actions: cat.len(),
         },
-        settings: DiffSettings {
-            unused_after_days: args.analysis.settings.unused_after_days,
-            config_file: args
-                .analysis
-                .exclusions
-                .path
-                .as_ref()
-                .map(|p| p.display().to_string()),
-        },
-        limits: DiffLimits::default(),
+        settings: settings(&args),
+        limits,
     });
-    let written = diff::write_diff(&model, &changes, &args.out)?;
+    let mut written = diff::write_model(&model, &args.out)?;
+    written.push(csv_path);
+    written.sort();
+    if timings {
+        eprintln!("timing analyse_compare_csv {} ms", compared.as_millis());
+        for (stage, t) in stages {
+            eprintln!("timing diff_{stage} {} ms", t.as_millis());
+        }
+        eprintln!("timing model_outputs {} ms", clock.elapsed().as_millis());
+    }
+    summary(&model, &written);
+    Ok(exit_code(&args, &model))
+}
 
+/// `12345` → `12,345`.
+fn num(n: u64) -> String {
+    thousands(&n.to_string())
+}
+
+fn summary(model: &DiffModel, written: &[PathBuf]) {
     let h = &model.headline;
+    let c = &model.counts;
     eprintln!(
         "iam-tighten: unused critical/high permissions: {} → {}; {} change(s), {} revoked, {} newly granted, {} newly unused",
-        h.unused_critical_high.old,
-        h.unused_critical_high.new,
-        h.changes,
-        model.counts.revoked,
-        model.counts.newly_granted,
-        model.counts.newly_unused
+        num(h.unused_critical_high.old),
+        num(h.unused_critical_high.new),
+        num(h.changes),
+        num(c.revoked),
+        num(c.newly_granted),
+        num(c.newly_unused)
     );
     eprintln!(
         "iam-tighten: identity/credential findings: {} → {}; {} new, {} resolved, {} unknown (not checkable on the new side)",
-        h.identity_findings.old,
-        h.identity_findings.new,
-        model.counts.identity_new,
-        model.counts.identity_resolved,
-        model.counts.identity_unknown
+        num(h.identity_findings.old),
+        num(h.identity_findings.new),
+        num(c.identity_new),
+        num(c.identity_resolved),
+        num(c.identity_unknown)
     );
-    for p in &written {
+    for p in written {
         eprintln!("wrote {}", p.display());
     }
+}
 
+fn exit_code(args: &DiffConfig, model: &DiffModel) -> ExitCode {
+    if !model.swapped_accounts.is_empty() {
+        eprintln!(
+            "iam-tighten: warning: the sides look swapped: the \"old\" export is newer than the \"new\" one for account(s) {}; every change reads backwards (run `iam-tighten diff {} {}`){}",
+            model.swapped_accounts.join(", "),
+            args.new.display(),
+            args.old.display(),
+            if args.exit_code {
+                " (--exit-code: exit 3)"
+            } else {
+                ""
+            }
+        );
+        if args.exit_code {
+            return ExitCode::from(SWAPPED);
+        }
+    }
     let mut code = ExitCode::SUCCESS;
     if let Some(level) = args.fail_on_new {
         let n = model.new_risk.at_or_above(level);
         if n > 0 {
             eprintln!(
-                "iam-tighten: {n} newly granted, newly unused or new identity finding(s) at or above {} (--fail-on-new)",
+                "iam-tighten: {} newly granted, newly unused or new identity finding(s) at or above {} (--fail-on-new)",
+                num(n),
                 level.as_str()
             );
             code = ExitCode::from(1);
@@ -109,5 +322,5 @@ pub fn run(args: DiffConfig) -> anyhow::Result<ExitCode> {
     if args.exit_code && KindCounts::changes(&model.counts) > 0 {
         code = ExitCode::from(1);
     }
-    Ok(code)
+    code
 }

@@ -1,33 +1,102 @@
-//! Comparing two sides: principals by ARN, findings by principal ARN × action, identity findings
-//! by account, principal, kind and credential.
+//! Comparing two sides: accounts by id, principals by ARN, permissions by principal × action
+//! (in groups: see `pairing`), identity findings by account, principal, kind and credential.
+//!
+//! A permission row ([`Change`]) is a principal's actions of one service that share the change
+//! kind and their verdict on each side (status, reason, last access, granting policies,
+//! exclusion). Expanded action by action ([`super::expand`]) the rows are exactly the
+//! per-action comparison: every granted action of a principal on both sides in one row of the
+//! kind its two statuses give, `revoked` or `newly_granted` when on one side only.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use super::kinds::ChangeKind;
-use super::side::{Side, SideFinding, SidePrincipal, State};
-use crate::analysis::Sensitivity;
-use crate::analysis::Status;
+use super::pairing::{self, Matcher};
+use super::side::{Side, SideGroup, SidePrincipal, Verdict};
 use crate::analysis::identities::IdentityFinding;
+use crate::analysis::{BySensitivity, Reason, Sensitivity, Status};
+use crate::catalog::{ActionId, Catalog};
 use crate::model::Timestamp;
 
-/// One row of `diff.csv`. Account rows leave the principal and action empty; principal rows
-/// leave the action empty and carry the principal's highest granted sensitivity.
+/// An action of a permission row, with its sensitivity on each side it is granted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangedAction {
+    pub id: ActionId,
+    pub old: Option<Sensitivity>,
+    pub new: Option<Sensitivity>,
+}
+
+impl ChangedAction {
+    pub fn both(id: ActionId, old: Sensitivity, new: Sensitivity) -> ChangedAction {
+        ChangedAction {
+            id,
+            old: Some(old),
+            new: Some(new),
+        }
+    }
+
+    pub fn old_only(id: ActionId, s: Sensitivity) -> ChangedAction {
+        ChangedAction {
+            id,
+            old: Some(s),
+            new: None,
+        }
+    }
+
+    pub fn new_only(id: ActionId, s: Sensitivity) -> ChangedAction {
+        ChangedAction {
+            id,
+            old: None,
+            new: Some(s),
+        }
+    }
+
+    /// The higher of the two sides' sensitivities: what the action sorts by.
+    pub fn sensitivity(&self) -> Sensitivity {
+        self.old.max(self.new).unwrap_or(Sensitivity::Low)
+    }
+
+    /// Its sensitivity on the new side, else the old one: what the row's counts count.
+    pub fn current(&self) -> Sensitivity {
+        self.new.or(self.old).unwrap_or(Sensitivity::Low)
+    }
+}
+
+/// A group's state on one side of a change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct State {
+    pub status: Status,
+    pub reason: Reason,
+    /// The highest sensitivity of the row's actions on this side (of the one action, expanded).
+    pub sensitivity: Sensitivity,
+    pub last_accessed: Option<Timestamp>,
+    pub granted_by: String,
+    pub excluded: bool,
+}
+
+/// One row of the grouped `diff.csv`. Account rows leave the principal and actions empty;
+/// principal rows leave the actions empty and carry the principal's highest granted
+/// sensitivity; identity rows carry the identity finding kind in `action`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub kind: ChangeKind,
     pub account_id: String,
     pub principal_type: String,
     pub principal_name: String,
     pub principal_arn: String,
+    /// Permission rows: the first action's `service:Action` (the row's sort key; its actions are
+    /// in `actions`). Identity rows: the identity finding kind. Empty on other rows.
     pub action: String,
     pub service: String,
-    /// The finding on the old side (None for newly granted and for account/principal rows).
+    /// Permission rows: the actions, sorted by id (never empty). Empty on other rows.
+    pub actions: Vec<ChangedAction>,
+    /// The state on the old side (None for newly granted and for account/principal rows).
     pub old: Option<State>,
-    /// The finding on the new side (None for revoked and for account/principal rows).
+    /// The state on the new side (None for revoked and for account/principal rows).
     pub new: Option<State>,
-    /// Principal and account rows: the highest sensitivity granted on the old / new side.
+    /// The highest sensitivity on the old / new side (permission rows: of the row's actions;
+    /// principal and account rows: granted to the principal).
     pub old_sensitivity: Option<Sensitivity>,
     pub new_sensitivity: Option<Sensitivity>,
     /// The principal can be changed by the customer (not service-linked), on the newer side
@@ -37,7 +106,6 @@ pub struct Change {
     /// the evidence.
     pub detail: String,
     /// Identity rows only: the finding on each side.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub identity: Option<Box<IdentityDelta>>,
 }
 
@@ -54,6 +122,10 @@ pub struct IdentityDelta {
     pub not_possible: Option<String>,
 }
 
+/// Where a row goes in `diff.csv`: its kind, then its sensitivity, highest first (rows without
+/// one last).
+pub type Bucket = (ChangeKind, std::cmp::Reverse<Option<Sensitivity>>);
+
 impl Change {
     /// An account row (`account_added`, `account_removed`): no principal, no action.
     pub fn account(kind: ChangeKind, account_id: &str, detail: String) -> Change {
@@ -65,6 +137,7 @@ impl Change {
             principal_arn: String::new(),
             action: String::new(),
             service: String::new(),
+            actions: Vec::new(),
             old: None,
             new: None,
             old_sensitivity: None,
@@ -91,7 +164,36 @@ impl Change {
         self.old_sensitivity.max(self.new_sensitivity)
     }
 
-    fn sort_key(&self) -> impl Ord + '_ {
+    /// The row's `diff.csv` bucket.
+    pub fn bucket(&self) -> Bucket {
+        (self.kind, std::cmp::Reverse(self.sensitivity()))
+    }
+
+    /// Per sensitivity, how many of the row's actions have it (on the new side, else the old).
+    pub fn by_sensitivity(&self) -> BySensitivity {
+        let mut b = BySensitivity::default();
+        for a in &self.actions {
+            super::side::bump(&mut b, a.current());
+        }
+        b
+    }
+
+    /// Per sensitivity, the row's actions on the new side (for new risk).
+    pub fn new_sensitivities(&self) -> BySensitivity {
+        let mut b = BySensitivity::default();
+        for s in self.actions.iter().filter_map(|a| a.new) {
+            super::side::bump(&mut b, s);
+        }
+        b
+    }
+
+    /// How many principal × action pairs the row stands for: its actions, or 1 for account,
+    /// principal and identity rows.
+    pub fn weight(&self) -> u64 {
+        (self.actions.len() as u64).max(1)
+    }
+
+    pub(super) fn sort_key(&self) -> impl Ord + '_ {
         (
             self.kind,
             std::cmp::Reverse(self.sensitivity()),
@@ -105,50 +207,16 @@ impl Change {
     }
 }
 
-/// Per-side grant counts of a principal, for the `detail` of principal rows.
-#[derive(Default)]
-struct Tally {
-    granted: u64,
-    used: u64,
-    unused: u64,
-    unknown: u64,
-    highest: Option<Sensitivity>,
-}
-
-impl Tally {
-    fn add(&mut self, f: &SideFinding) {
-        self.granted += 1;
-        match f.status {
-            Status::Used => self.used += 1,
-            Status::Unused => self.unused += 1,
-            Status::Unknown => self.unknown += 1,
-        }
-        self.highest = self.highest.max(Some(f.sensitivity));
-    }
-
-    fn text(&self) -> String {
-        format!(
-            "{} granted: {} used, {} unused, {} unknown",
-            self.granted, self.used, self.unused, self.unknown
-        )
-    }
-}
-
-fn principal_row(
-    kind: ChangeKind,
-    p: &SidePrincipal,
-    tally: Option<&Tally>,
-    detail: String,
-) -> Change {
-    let highest = tally.and_then(|t| t.highest);
+fn principal_row(kind: ChangeKind, p: &SidePrincipal, side: &Side, index: u32) -> Change {
+    let t = side.tally(index);
     let (old_sensitivity, new_sensitivity) = match kind {
-        ChangeKind::PrincipalRemoved => (highest, None),
-        _ => (None, highest),
+        ChangeKind::PrincipalRemoved => (t.highest, None),
+        _ => (None, t.highest),
     };
     Change {
         old_sensitivity,
         new_sensitivity,
-        detail,
+        detail: t.text(),
         ..Change::of_principal(kind, p)
     }
 }
@@ -161,16 +229,61 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// Compares two sides. Principals are matched by ARN, findings by principal ARN × action.
-/// The result is sorted by kind, sensitivity (highest first), account, principal and action.
+/// Compares two sides. Principals are matched by ARN, permissions by principal ARN × action.
+/// The result is sorted by kind, sensitivity (highest first), account, principal, first action
+/// and credential.
 ///
-/// Principals only on one side get one principal row (their grants are not listed action by
-/// action); a principal re-created under the same ARN gets a `principal_recreated` row and its
-/// actions are compared as usual. Findings whose principal is not in the side's principal table
-/// are ignored.
-pub fn compare(old: &Side, new: &Side) -> Vec<Change> {
+/// Principals only on one side get one principal row (their grants are not listed); a principal
+/// re-created under the same ARN gets a `principal_recreated` row and its actions are compared as
+/// usual. Groups whose principal index is not in the side's principal table are ignored.
+pub fn compare(old: &Side, new: &Side, catalog: &Catalog) -> Vec<Change> {
     let mut changes = Vec::new();
+    compare_accounts(old, new, &mut changes);
 
+    let old_p: BTreeMap<&str, u32> = index_by_arn(old);
+    let new_p: BTreeMap<&str, u32> = index_by_arn(new);
+    let mut matcher = Matcher::default();
+    for (arn, &ni) in &new_p {
+        let p = &new.principals[ni as usize];
+        let Some(&oi) = old_p.get(arn) else {
+            changes.push(principal_row(ChangeKind::PrincipalAdded, p, new, ni));
+            continue;
+        };
+        let o = &old.principals[oi as usize];
+        if o.id != p.id {
+            changes.push(recreated(
+                o,
+                p,
+                old.tally(oi).highest,
+                new.tally(ni).highest,
+            ));
+        }
+        let cells = pairing::cells(old, old.groups_of(oi), new, new.groups_of(ni), &mut matcher);
+        permission_rows(cells, p, old, new, catalog, &mut changes);
+    }
+    for (arn, &oi) in &old_p {
+        if !new_p.contains_key(arn) {
+            let p = &old.principals[oi as usize];
+            changes.push(principal_row(ChangeKind::PrincipalRemoved, p, old, oi));
+        }
+    }
+
+    compare_identities(old, new, &mut changes);
+
+    changes.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    changes
+}
+
+/// Principals by ARN (the first of duplicates).
+fn index_by_arn(side: &Side) -> BTreeMap<&str, u32> {
+    let mut m = BTreeMap::new();
+    for (i, p) in side.principals.iter().enumerate() {
+        m.entry(p.arn.as_str()).or_insert(i as u32);
+    }
+    m
+}
+
+fn compare_accounts(old: &Side, new: &Side, changes: &mut Vec<Change>) {
     let old_accounts: BTreeSet<&str> = old.accounts.iter().map(String::as_str).collect();
     let new_accounts: BTreeSet<&str> = new.accounts.iter().map(String::as_str).collect();
     let count_in = |side: &Side, acct: &str| {
@@ -196,116 +309,88 @@ pub fn compare(old: &Side, new: &Side) -> Vec<Change> {
             ));
         }
     }
+}
 
-    let old_p: BTreeMap<&str, &SidePrincipal> =
-        old.principals.iter().map(|p| (p.arn.as_str(), p)).collect();
-    let new_p: BTreeMap<&str, &SidePrincipal> =
-        new.principals.iter().map(|p| (p.arn.as_str(), p)).collect();
-    let old_f: BTreeMap<(&str, &str), &SideFinding> = old
-        .findings
-        .iter()
-        .filter(|f| old_p.contains_key(f.principal_arn.as_str()))
-        .map(|f| ((f.principal_arn.as_str(), f.action.as_str()), f))
-        .collect();
-    let new_f: BTreeMap<(&str, &str), &SideFinding> = new
-        .findings
-        .iter()
-        .filter(|f| new_p.contains_key(f.principal_arn.as_str()))
-        .map(|f| ((f.principal_arn.as_str(), f.action.as_str()), f))
-        .collect();
-    let tallies = |findings: &BTreeMap<(&str, &str), &SideFinding>| {
-        let mut t: BTreeMap<String, Tally> = BTreeMap::new();
-        for ((arn, _), f) in findings {
-            t.entry((*arn).to_string()).or_default().add(f);
-        }
-        t
+fn recreated(
+    o: &SidePrincipal,
+    p: &SidePrincipal,
+    old_highest: Option<Sensitivity>,
+    new_highest: Option<Sensitivity>,
+) -> Change {
+    let created = |t: Option<Timestamp>| {
+        t.map(|t| t.date_naive().to_string())
+            .unwrap_or("unknown".into())
     };
-    let old_t = tallies(&old_f);
-    let new_t = tallies(&new_f);
-    let empty = Tally::default();
-
-    for (arn, p) in &new_p {
-        match old_p.get(arn) {
-            None => {
-                let t = new_t.get(*arn);
-                changes.push(principal_row(
-                    ChangeKind::PrincipalAdded,
-                    p,
-                    t,
-                    t.unwrap_or(&empty).text(),
-                ));
-            }
-            Some(o) if o.id != p.id => {
-                let created = |t: Option<Timestamp>| {
-                    t.map(|t| t.date_naive().to_string())
-                        .unwrap_or("unknown".into())
-                };
-                let detail = format!(
-                    "id {} → {}; created {} → {}",
-                    o.id,
-                    p.id,
-                    created(o.created),
-                    created(p.created)
-                );
-                let mut row = principal_row(ChangeKind::PrincipalRecreated, p, None, detail);
-                row.old_sensitivity = old_t.get(*arn).and_then(|t| t.highest);
-                row.new_sensitivity = new_t.get(*arn).and_then(|t| t.highest);
-                changes.push(row);
-            }
-            Some(_) => {}
-        }
+    Change {
+        old_sensitivity: old_highest,
+        new_sensitivity: new_highest,
+        detail: format!(
+            "id {} → {}; created {} → {}",
+            o.id,
+            p.id,
+            created(o.created),
+            created(p.created)
+        ),
+        ..Change::of_principal(ChangeKind::PrincipalRecreated, p)
     }
-    for (arn, p) in &old_p {
-        if !new_p.contains_key(arn) {
-            let t = old_t.get(*arn);
-            changes.push(principal_row(
-                ChangeKind::PrincipalRemoved,
-                p,
-                t,
-                t.unwrap_or(&empty).text(),
-            ));
-        }
-    }
+}
 
-    // Findings of principals on both sides.
-    let action_row =
-        |kind: ChangeKind, p: &SidePrincipal, o: Option<&SideFinding>, n: Option<&SideFinding>| {
-            let any = n.or(o);
-            Change {
-                action: any.map(|f| f.action.clone()).unwrap_or_default(),
-                service: any.map(|f| f.service.clone()).unwrap_or_default(),
-                old: o.map(State::from),
-                new: n.map(State::from),
-                old_sensitivity: o.map(|f| f.sensitivity),
-                new_sensitivity: n.map(|f| f.sensitivity),
-                ..Change::of_principal(kind, p)
-            }
+/// One row per change kind × service × old verdict × new verdict of a principal's cells.
+fn permission_rows(
+    cells: Vec<pairing::Cell>,
+    p: &SidePrincipal,
+    old: &Side,
+    new: &Side,
+    catalog: &Catalog,
+    changes: &mut Vec<Change>,
+) {
+    type Key<'s> = (ChangeKind, &'s str, Option<Verdict>, Option<Verdict>);
+    let mut rows: BTreeMap<Key<'_>, Vec<ChangedAction>> = BTreeMap::new();
+    for cell in cells {
+        let Some(first) = cell.actions.first() else {
+            continue;
         };
-    for (key, o) in &old_f {
-        let Some(p) = new_p.get(key.0) else { continue };
-        match new_f.get(key) {
-            Some(n) => changes.push(action_row(
-                ChangeKind::of_statuses(o.status, n.status),
-                p,
-                Some(o),
-                Some(n),
-            )),
-            None => changes.push(action_row(ChangeKind::Revoked, p, Some(o), None)),
-        }
+        let kind = match (&cell.old, &cell.new) {
+            (Some(o), Some(n)) => ChangeKind::of_statuses(o.verdict.status, n.verdict.status),
+            (Some(_), None) => ChangeKind::Revoked,
+            _ => ChangeKind::NewlyGranted,
+        };
+        let service = catalog.action(first.id).service.as_ref();
+        let verdict = |g: &Option<SideGroup>| g.map(|g| g.verdict);
+        rows.entry((kind, service, verdict(&cell.old), verdict(&cell.new)))
+            .or_default()
+            .extend(cell.actions);
     }
-    for (key, n) in &new_f {
-        if old_p.contains_key(key.0)
-            && !old_f.contains_key(key)
-            && let Some(p) = new_p.get(key.0)
-        {
-            changes.push(action_row(ChangeKind::NewlyGranted, p, None, Some(n)));
-        }
+    for ((kind, service, o, n), mut actions) in rows {
+        actions.sort_unstable_by_key(|a| a.id);
+        let state =
+            |side: &Side, v: Option<Verdict>, pick: fn(&ChangedAction) -> Option<Sensitivity>| {
+                let v = v?;
+                Some(State {
+                    status: v.status,
+                    reason: v.reason,
+                    sensitivity: actions.iter().filter_map(pick).max()?,
+                    last_accessed: v.last_accessed,
+                    granted_by: side.granted_by(&v).to_string(),
+                    excluded: v.excluded,
+                })
+            };
+        let old_state = state(old, o, |a| a.old);
+        let new_state = state(new, n, |a| a.new);
+        changes.push(Change {
+            action: actions
+                .first()
+                .map(|a| catalog.full_name(a.id))
+                .unwrap_or_default(),
+            service: service.to_string(),
+            old_sensitivity: old_state.as_ref().map(|s| s.sensitivity),
+            new_sensitivity: new_state.as_ref().map(|s| s.sensitivity),
+            old: old_state,
+            new: new_state,
+            actions,
+            ..Change::of_principal(kind, p)
+        });
     }
-
-    compare_identities(old, new, &mut changes);
-
-    changes.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    changes
 }
 
 /// The key identity findings are matched by: account, principal (ARN, else name), finding kind,
@@ -326,6 +411,16 @@ fn identity_key(f: &IdentityFinding) -> IdentityKey<'_> {
     (f.account_id.as_str(), who, f.kind, f.credential.as_deref())
 }
 
+/// [`identity_key`] as one text (for maps that outlive the findings).
+pub(super) fn identity_key_of(f: &IdentityFinding) -> String {
+    let (a, who, kind, credential) = identity_key(f);
+    format!(
+        "{a}\u{1f}{who}\u{1f}{}\u{1f}{}",
+        kind.as_str(),
+        credential.unwrap_or("\u{0}")
+    )
+}
+
 /// Why `side` could not run `f`'s check for `f`'s account, if it could not: the account was not
 /// exported on that side, or the check is in its `identity_checks_not_possible`.
 fn not_checked(side: &Side, f: &IdentityFinding) -> Option<String> {
@@ -339,6 +434,58 @@ fn not_checked(side: &Side, f: &IdentityFinding) -> Option<String> {
         .map(|n| n.reason.as_str())
         .collect();
     (!reasons.is_empty()).then(|| reasons.join("; "))
+}
+
+fn identity_row(
+    kind: ChangeKind,
+    o: Option<&IdentityFinding>,
+    n: Option<&IdentityFinding>,
+    not_possible: Option<String>,
+) -> Option<Change> {
+    let any = n.or(o)?;
+    let credential = any
+        .credential
+        .as_deref()
+        .map(|c| format!("credential {c}: "))
+        .unwrap_or_default();
+    let detail = match (kind, &not_possible) {
+        (ChangeKind::IdentityUnknown, Some(why)) => format!(
+            "{credential}{} The new side could not run this check: {why}.",
+            any.detail
+        ),
+        (ChangeKind::IdentityNew, Some(why)) => format!(
+            "{credential}{} The old side could not run this check: {why}.",
+            any.detail
+        ),
+        (ChangeKind::IdentityResolved, _) => format!(
+            "{credential}no longer found on the new side. Old: {}",
+            any.detail
+        ),
+        _ => format!("{credential}{}", any.detail),
+    };
+    Some(Change {
+        kind,
+        account_id: any.account_id.clone(),
+        principal_type: any.principal_type.as_str().to_string(),
+        principal_name: any.principal_name.clone(),
+        principal_arn: any.principal_arn.clone(),
+        action: any.kind.as_str().to_string(),
+        service: String::new(),
+        actions: Vec::new(),
+        old: None,
+        new: None,
+        old_sensitivity: o.map(|f| f.sensitivity),
+        new_sensitivity: n.map(|f| f.sensitivity),
+        actionable: any.actionable,
+        detail,
+        identity: Some(Box::new(IdentityDelta {
+            finding: any.kind,
+            credential: any.credential.clone(),
+            old: o.cloned(),
+            new: n.cloned(),
+            not_possible,
+        })),
+    })
 }
 
 /// Identity findings matched by [`identity_key`]: `identity_new`, `identity_resolved`,
@@ -355,67 +502,19 @@ fn compare_identities(old: &Side, new: &Side, changes: &mut Vec<Change>) {
         .iter()
         .map(|f| (identity_key(f), f))
         .collect();
-    let row = |kind: ChangeKind,
-               o: Option<&IdentityFinding>,
-               n: Option<&IdentityFinding>,
-               not_possible: Option<String>| {
-        let any = n.or(o)?;
-        let credential = any
-            .credential
-            .as_deref()
-            .map(|c| format!("credential {c}: "))
-            .unwrap_or_default();
-        let detail = match (kind, &not_possible) {
-            (ChangeKind::IdentityUnknown, Some(why)) => format!(
-                "{credential}{} The new side could not run this check: {why}.",
-                any.detail
-            ),
-            (ChangeKind::IdentityNew, Some(why)) => format!(
-                "{credential}{} The old side could not run this check: {why}.",
-                any.detail
-            ),
-            (ChangeKind::IdentityResolved, _) => format!(
-                "{credential}no longer found on the new side. Old: {}",
-                any.detail
-            ),
-            _ => format!("{credential}{}", any.detail),
-        };
-        Some(Change {
-            kind,
-            account_id: any.account_id.clone(),
-            principal_type: any.principal_type.as_str().to_string(),
-            principal_name: any.principal_name.clone(),
-            principal_arn: any.principal_arn.clone(),
-            action: any.kind.as_str().to_string(),
-            service: String::new(),
-            old: None,
-            new: None,
-            old_sensitivity: o.map(|f| f.sensitivity),
-            new_sensitivity: n.map(|f| f.sensitivity),
-            actionable: any.actionable,
-            detail,
-            identity: Some(Box::new(IdentityDelta {
-                finding: any.kind,
-                credential: any.credential.clone(),
-                old: o.cloned(),
-                new: n.cloned(),
-                not_possible,
-            })),
-        })
-    };
     for (key, o) in &old_i {
         let c = match new_i.get(key) {
-            Some(n) => row(ChangeKind::IdentityUnchanged, Some(o), Some(n), None),
+            Some(n) => identity_row(ChangeKind::IdentityUnchanged, Some(o), Some(n), None),
             None => match not_checked(new, o) {
-                Some(why) => row(ChangeKind::IdentityUnknown, Some(o), None, Some(why)),
-                None => row(ChangeKind::IdentityResolved, Some(o), None, None),
+                Some(why) => identity_row(ChangeKind::IdentityUnknown, Some(o), None, Some(why)),
+                None => identity_row(ChangeKind::IdentityResolved, Some(o), None, None),
             },
         };
         changes.extend(c);
     }
     for (key, n) in &new_i {
         if !old_i.contains_key(key) {
-            changes.extend(row(
+            changes.extend(identity_row(
                 ChangeKind::IdentityNew,
                 None,
                 Some(n),

@@ -1,16 +1,16 @@
-//! Counting changes: rows per kind, and the new risk `--fail-on-new` gates on.
-
-use std::collections::BTreeSet;
+//! Counting changes: per kind (principal × action pairs, or rows), and the new risk
+//! `--fail-on-new` gates on.
 
 use serde::Serialize;
 
 use super::compare::Change;
 use super::kinds::ChangeKind;
-use super::side::{Side, bump};
+use super::side::{Side, add, bump};
 use crate::analysis::{BySensitivity, Sensitivity};
 
-/// Rows per kind, in kind order (one named field per kind, so JSON and templates read it
-/// directly).
+/// A number per kind, in kind order (one named field per kind, so JSON and templates read it
+/// directly): principal × action pairs per kind (what the per-action comparison counts: a
+/// permission row counts its actions, any other row 1), or rows per kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct KindCounts {
     pub account_added: u64,
@@ -33,7 +33,17 @@ pub struct KindCounts {
 }
 
 impl KindCounts {
+    /// Principal × action pairs per kind (the per-action rows `changes` stand for).
     pub fn of(changes: &[Change]) -> KindCounts {
+        let mut c = KindCounts::default();
+        for ch in changes {
+            c.add_n(ch.kind, ch.weight());
+        }
+        c
+    }
+
+    /// Rows per kind.
+    pub fn rows_of(changes: &[Change]) -> KindCounts {
         let mut c = KindCounts::default();
         for ch in changes {
             c.add(ch.kind);
@@ -43,6 +53,17 @@ impl KindCounts {
 
     pub fn add(&mut self, kind: ChangeKind) {
         *self.slot(kind) += 1;
+    }
+
+    pub fn add_n(&mut self, kind: ChangeKind, n: u64) {
+        *self.slot(kind) += n;
+    }
+
+    /// Adds every count of `other`.
+    pub fn add_all(&mut self, other: &KindCounts) {
+        for k in ChangeKind::ALL {
+            self.add_n(k, other.get(k));
+        }
     }
 
     fn slot(&mut self, kind: ChangeKind) -> &mut u64 {
@@ -97,8 +118,18 @@ pub struct NewRisk {
 }
 
 impl NewRisk {
+    /// The new risk in `changes`, a comparison with `new` as its new side.
     pub fn compute(changes: &[Change], new: &Side) -> NewRisk {
         let mut r = NewRisk::default();
+        r.add(changes, new);
+        r
+    }
+
+    /// Adds the new risk in `changes` (a comparison with `new` as its new side): each action of
+    /// a `newly_granted` or `newly_unused` row by its new sensitivity, every grant of an added
+    /// principal, each `identity_new` row.
+    pub fn add(&mut self, changes: &[Change], new: &Side) {
+        let r = self;
         for c in changes {
             if c.kind == ChangeKind::IdentityNew
                 && c.actionable
@@ -111,22 +142,29 @@ impl NewRisk {
                 continue;
             }
             match c.kind {
-                ChangeKind::NewlyGranted => bump(&mut r.newly_granted, n.sensitivity),
-                ChangeKind::NewlyUnused => bump(&mut r.newly_unused, n.sensitivity),
+                ChangeKind::NewlyGranted => add(&mut r.newly_granted, &c.new_sensitivities()),
+                ChangeKind::NewlyUnused => add(&mut r.newly_unused, &c.new_sensitivities()),
                 _ => {}
             }
         }
-        let added: BTreeSet<&str> = changes
+        let mut added = changes
             .iter()
             .filter(|c| c.kind == ChangeKind::PrincipalAdded && c.actionable)
-            .map(|c| c.principal_arn.as_str())
+            .peekable();
+        if added.peek().is_none() {
+            return;
+        }
+        let index: std::collections::HashMap<&str, u32> = new
+            .principals
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.arn.as_str(), i as u32))
             .collect();
-        for f in &new.findings {
-            if !f.excluded && added.contains(f.principal_arn.as_str()) {
-                bump(&mut r.added_principals, f.sensitivity);
+        for c in added {
+            if let Some(i) = index.get(c.principal_arn.as_str()) {
+                add(&mut r.added_principals, &new.open_grants(*i));
             }
         }
-        r
     }
 
     /// New-risk findings at or above `s`.

@@ -1,56 +1,125 @@
 //! `diff`: Findings × Findings → Changes. Two analyses (an older and a newer export, analysed
-//! with the same catalog, window and config) are reduced to plain per-side tables ([`Side`]),
-//! compared by principal ARN × action ([`compare`]), and rendered as `diff.csv`, `diff.json` and
-//! `diff.html` ([`write_diff`]).
+//! with the same catalog, window and config) are reduced to compact per-side tables ([`Side`]:
+//! principals and their groups of actions), compared account by account — principals by ARN,
+//! permissions by principal × action, in groups ([`compare`]) — and written as `diff.csv`,
+//! `diff.json` and `diff.html` ([`DiffRun`]).
 //!
 //! ```text
-//! kinds.rs    the change vocabulary (ChangeKind), documented in docs/usage.md
-//! side.rs     one side's view of an analysis (Side: principals, per-action findings, identities)
-//! compare.rs  two sides → sorted Changes (permissions, principals, accounts, identities)
-//! counts.rs   rows per kind and new risk (for --exit-code, --fail-on-new and the headline)
-//! model.rs    the diff model diff.json and diff.html render; csv.rs, html.rs the formats
+//! kinds.rs     the change vocabulary (ChangeKind), documented in docs/usage.md
+//! side.rs      one side's view of an analysis (Side: principals, groups of actions, identities)
+//! pairing.rs   one principal's groups of two sides → cells (whole groups where both agree)
+//! compare.rs   two sides → sorted Changes (accounts, principals, permission rows, identities)
+//! expand.rs    a row's actions, one row per action (per-action diff.csv) or as a notation
+//! counts.rs    pairs and rows per kind, new risk (for --exit-code, --fail-on-new, the headline)
+//! policies.rs  rows grouped per principal × granting policies × kind (diff.html's tables)
+//! collect.rs   what the organisation-wide outputs keep of each account, bounded
+//! model.rs     the diff model diff.json and diff.html render; csv.rs, html.rs the formats
 //! ```
 //!
-//! The comparison itself knows nothing of polars, the catalog or exports: it takes two [`Side`]s,
-//! so it can be tested with hand-built or generated tables.
+//! The comparison knows nothing of polars or exports: it takes two [`Side`]s (and the catalog
+//! their action ids come from), so it can be tested with hand-built or generated tables.
 
+mod collect;
 mod compare;
 mod counts;
 pub mod csv;
+pub mod expand;
 pub mod html;
 mod kinds;
 pub mod model;
+mod pairing;
+pub mod policies;
 mod side;
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
-pub use compare::{Change, IdentityDelta, compare};
+pub use collect::Collector;
+pub use compare::{Bucket, Change, ChangedAction, IdentityDelta, State, compare};
 pub use counts::{KindCounts, NewRisk};
+pub use csv::CsvOptions;
+pub use expand::{ActionChange, NameOrder, Notations, per_action};
 pub use kinds::ChangeKind;
-pub use model::{DiffLimits, DiffModel, SideMeta};
-pub use side::{Side, SideFinding, SidePrincipal, State};
+pub use model::{DiffLimits, DiffModel, DiffRow, SideMeta};
+pub use side::{GroupState, Side, SideGroup, SidePrincipal, Tally, Verdict};
 
+use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::files::write_atomic;
+
+/// The files `diff` writes (and whose temporary files of a killed run it may clean up).
+pub const OUTPUT_NAMES: [&str; 3] = ["diff.csv", "diff.html", "diff.json"];
+
+/// The names a killed run may have left temporary files or folders of in `--out`: the outputs
+/// and the parts of `diff.csv`.
+pub const TEMP_NAMES: [&str; 4] = ["diff.csv", "diff.html", "diff.json", csv::PARTS_NAME];
+
+/// A diff in progress: accounts are compared one at a time, in any order; their rows go to
+/// `diff.csv`'s parts and to the [`Collector`], neither of which depends on that order;
+/// [`DiffRun::finish_csv`] writes `diff.csv`.
+pub struct DiffRun<'c> {
+    out_dir: PathBuf,
+    catalog: &'c Catalog,
+    notations: Notations<'c>,
+    parts: csv::Parts,
+    collected: Collector,
+    /// Time spent comparing, writing diff.csv's parts and collecting (for `IAM_TIGHTEN_TIMINGS`).
+    pub timings: [(&'static str, std::time::Duration); 3],
+}
+
+impl<'c> DiffRun<'c> {
+    /// A run writing into `out_dir` (which must exist).
+    pub fn new(
+        out_dir: &Path,
+        catalog: &'c Catalog,
+        csv: CsvOptions,
+        limits: DiffLimits,
+    ) -> DiffRun<'c> {
+        DiffRun {
+            out_dir: out_dir.to_path_buf(),
+            catalog,
+            notations: Notations::new(catalog),
+            parts: csv::Parts::new(out_dir, csv),
+            collected: Collector::new(limits),
+            timings: [
+                ("compare", Default::default()),
+                ("csv", Default::default()),
+                ("collect", Default::default()),
+            ],
+        }
+    }
+
+    /// Compares one account's sides (either may be empty: an account on one side only). Each
+    /// account once, in any order.
+    pub fn account(&mut self, account: &str, old: &Side, new: &Side) -> Result<()> {
+        let clock = std::time::Instant::now();
+        let changes = compare(old, new, self.catalog);
+        self.timings[0].1 += clock.elapsed();
+        let clock = std::time::Instant::now();
+        self.parts.account(account, &changes, &mut self.notations)?;
+        self.timings[1].1 += clock.elapsed();
+        let clock = std::time::Instant::now();
+        self.collected.add(old, new, &changes, &mut self.notations);
+        self.timings[2].1 += clock.elapsed();
+        Ok(())
+    }
+
+    /// What was kept of the accounts compared so far, for [`DiffModel::build`]; writes
+    /// `diff.csv`.
+    pub fn finish_csv(self) -> Result<(Collector, PathBuf)> {
+        let path = self.out_dir.join("diff.csv");
+        self.parts.finish(&path)?;
+        Ok((self.collected, path))
+    }
+}
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::write(path, e)
 }
 
-/// Writes `diff.csv` (every row), `diff.json` (the model) and `diff.html` into `out_dir`,
-/// each atomically; returns the files written, sorted.
-/// The files `diff` writes (and the temporary files of a killed run it may clean up).
-pub const OUTPUT_NAMES: [&str; 3] = ["diff.csv", "diff.html", "diff.json"];
-
-pub fn write_diff(model: &DiffModel, changes: &[Change], out_dir: &Path) -> Result<Vec<PathBuf>> {
-    fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+/// Writes `diff.html` and `diff.json` (the model) into `out_dir`, each atomically; returns the
+/// files written, sorted.
+pub fn write_model(model: &DiffModel, out_dir: &Path) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
-
-    let p = out_dir.join("diff.csv");
-    write_atomic(&p, |w| csv::write_changes(changes, w).map_err(io(&p)))?;
-    written.push(p);
-
     let p = out_dir.join("diff.html");
     write_atomic(&p, |w| html::render(model, w))?;
     written.push(p);
@@ -61,276 +130,9 @@ pub fn write_diff(model: &DiffModel, changes: &[Change], out_dir: &Path) -> Resu
         w.write_all(b"\n").map_err(io(&p))
     })?;
     written.push(p);
-
     written.sort();
     Ok(written)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::analysis::identities::{IdentityFinding, NotPossible};
-    use crate::analysis::identities::{IdentityKind, IdentityPrincipalType};
-    use crate::analysis::{Reason, Sensitivity, Status};
-
-    fn principal(acct: &str, name: &str, id: &str) -> SidePrincipal {
-        SidePrincipal {
-            account_id: acct.into(),
-            principal_type: "role".into(),
-            name: name.into(),
-            arn: format!("arn:aws:iam::{acct}:role/{name}"),
-            id: id.into(),
-            created: None,
-            actionable: true,
-        }
-    }
-
-    fn finding(p: &SidePrincipal, action: &str, status: Status, s: Sensitivity) -> SideFinding {
-        let reason = match status {
-            Status::Used => Reason::AccessedInWindow,
-            Status::Unused => Reason::ServiceNotAccessed,
-            Status::Unknown => Reason::ActionNotTracked,
-        };
-        SideFinding {
-            principal_arn: p.arn.clone(),
-            action: action.into(),
-            service: action.split(':').next().unwrap_or_default().into(),
-            status,
-            reason,
-            sensitivity: s,
-            last_accessed: None,
-            granted_by: "inline:p".into(),
-            excluded: false,
-        }
-    }
-
-    fn kinds(changes: &[Change]) -> Vec<(ChangeKind, String, String)> {
-        changes
-            .iter()
-            .map(|c| (c.kind, c.principal_name.clone(), c.action.clone()))
-            .collect()
-    }
-
-    #[test]
-    fn status_transitions() {
-        use ChangeKind::*;
-        use Status::*;
-        let table = [
-            (Used, Used, UnchangedUsed),
-            (Used, Unused, NewlyUnused),
-            (Used, Unknown, NewlyUnknown),
-            (Unused, Used, NewlyUsed),
-            (Unused, Unused, StillUnused),
-            (Unused, Unknown, NewlyUnknown),
-            (Unknown, Used, NewlyUsed),
-            (Unknown, Unused, NewlyUnused),
-            (Unknown, Unknown, StillUnknown),
-        ];
-        for (o, n, k) in table {
-            assert_eq!(ChangeKind::of_statuses(o, n), k, "{o:?} → {n:?}");
-        }
-    }
-
-    #[test]
-    fn kind_names_are_snake_case_and_ordered() {
-        for (i, k) in ChangeKind::ALL.iter().enumerate() {
-            assert_eq!(
-                serde_json::to_value(k).ok(),
-                Some(serde_json::Value::from(k.as_str()))
-            );
-            if let Some(next) = ChangeKind::ALL.get(i + 1) {
-                assert!(k < next);
-            }
-        }
-    }
-
-    #[test]
-    fn every_kind_from_a_hand_built_pair() {
-        let a = principal("111111111111", "a", "AROA1");
-        let a2 = principal("111111111111", "a", "AROA2");
-        let gone = principal("111111111111", "gone", "AROA3");
-        let fresh = principal("111111111111", "fresh", "AROA4");
-        let closed = principal("333333333333", "x", "AROA5");
-        let opened = principal("444444444444", "y", "AROA6");
-        use Sensitivity::*;
-        use Status::*;
-        let old = Side {
-            accounts: vec!["111111111111".into(), "333333333333".into()],
-            principals: vec![a.clone(), gone.clone(), closed.clone()],
-            findings: vec![
-                finding(&a, "s3:DeleteBucket", Unused, Critical),
-                finding(&a, "ec2:TerminateInstances", Used, High),
-                finding(&a, "ec2:CreateTags", Unused, Medium),
-                finding(&a, "ec2:CreateFleet", Unused, High),
-                finding(&a, "ec2:DescribeInstances", Used, Low),
-                finding(&a, "autoscaling:Describe", Unknown, Low),
-                finding(&a, "s3:GetObject", Used, Low),
-                finding(&gone, "sqs:SendMessage", Unused, Medium),
-            ],
-            ..Side::default()
-        };
-        let new = Side {
-            accounts: vec!["111111111111".into(), "444444444444".into()],
-            principals: vec![a2.clone(), fresh.clone(), opened.clone()],
-            findings: vec![
-                finding(&a2, "lambda:PublishVersion", Unknown, High),
-                finding(&a2, "ec2:TerminateInstances", Unused, High),
-                finding(&a2, "ec2:CreateTags", Used, Medium),
-                finding(&a2, "ec2:CreateFleet", Unused, High),
-                finding(&a2, "ec2:DescribeInstances", Used, Low),
-                finding(&a2, "autoscaling:Describe", Unknown, Low),
-                finding(&a2, "s3:GetObject", Unknown, Low),
-                finding(&fresh, "iam:PassRole", Unknown, Critical),
-            ],
-            ..Side::default()
-        };
-        let changes = compare(&old, &new);
-        let s = |x: &str| x.to_string();
-        use ChangeKind::*;
-        assert_eq!(
-            kinds(&changes),
-            vec![
-                (AccountAdded, s(""), s("")),
-                (AccountRemoved, s(""), s("")),
-                (PrincipalAdded, s("fresh"), s("")),
-                (PrincipalAdded, s("y"), s("")),
-                (PrincipalRemoved, s("gone"), s("")),
-                (PrincipalRemoved, s("x"), s("")),
-                (PrincipalRecreated, s("a"), s("")),
-                (NewlyGranted, s("a"), s("lambda:PublishVersion")),
-                (NewlyUnused, s("a"), s("ec2:TerminateInstances")),
-                (Revoked, s("a"), s("s3:DeleteBucket")),
-                (NewlyUsed, s("a"), s("ec2:CreateTags")),
-                (NewlyUnknown, s("a"), s("s3:GetObject")),
-                (StillUnused, s("a"), s("ec2:CreateFleet")),
-                (StillUnknown, s("a"), s("autoscaling:Describe")),
-                (UnchangedUsed, s("a"), s("ec2:DescribeInstances")),
-            ]
-        );
-        let added = &changes[2];
-        assert_eq!(added.new_sensitivity, Some(Critical));
-        assert_eq!(added.detail, "1 granted: 0 used, 0 unused, 1 unknown");
-        assert_eq!(
-            changes[6].detail,
-            "id AROA1 → AROA2; created unknown → unknown"
-        );
-        let counts = KindCounts::of(&changes);
-        assert_eq!(counts.changes(), 12);
-        let risk = NewRisk::compute(&changes, &new);
-        assert_eq!(risk.newly_granted.high, 1);
-        assert_eq!(risk.newly_unused.high, 1);
-        assert_eq!(risk.added_principals.critical, 1);
-        assert_eq!(risk.at_or_above(Critical), 1);
-        assert_eq!(risk.at_or_above(High), 3);
-    }
-
-    #[test]
-    fn excluded_and_service_linked_are_not_new_risk() {
-        let mut p = principal("111111111111", "svc", "AROA1");
-        p.actionable = false;
-        let q = principal("111111111111", "q", "AROA2");
-        let old = Side {
-            accounts: vec!["111111111111".into()],
-            principals: vec![p.clone(), q.clone()],
-            findings: vec![],
-            ..Side::default()
-        };
-        let mut excluded = finding(&q, "iam:CreateUser", Status::Unused, Sensitivity::Critical);
-        excluded.excluded = true;
-        let new = Side {
-            accounts: vec!["111111111111".into()],
-            principals: vec![p.clone(), q.clone()],
-            findings: vec![
-                finding(&p, "iam:CreateRole", Status::Unused, Sensitivity::Critical),
-                excluded,
-            ],
-            ..Side::default()
-        };
-        let changes = compare(&old, &new);
-        assert_eq!(KindCounts::of(&changes).newly_granted, 2);
-        assert_eq!(
-            NewRisk::compute(&changes, &new).at_or_above(Sensitivity::Low),
-            0
-        );
-    }
-
-    fn identity(acct: &str, name: &str, kind: IdentityKind, s: Sensitivity) -> IdentityFinding {
-        IdentityFinding {
-            rank: 0,
-            account_id: acct.into(),
-            kind,
-            principal_type: IdentityPrincipalType::User,
-            principal_name: name.into(),
-            principal_arn: format!("arn:aws:iam::{acct}:user/{name}"),
-            credential: Some("access_key_1".into()),
-            sensitivity: s,
-            actionable: true,
-            last_used: None,
-            age_days: None,
-            days_unused: None,
-            detail: "evidence.".into(),
-        }
-    }
-
-    #[test]
-    fn identity_findings_new_resolved_unknown_unchanged() {
-        use IdentityKind::*;
-        use Sensitivity::*;
-        let a = "111111111111";
-        let b = "222222222222";
-        let old = Side {
-            accounts: vec![a.into(), b.into()],
-            identities: vec![
-                identity(a, "kept", AccessKeyOld, High),
-                identity(a, "rotated", AccessKeyOld, High),
-                identity(b, "unchecked", AccessKeyUnused, High),
-            ],
-            ..Side::default()
-        };
-        let mut svc = identity(a, "svc", UnusedRole, Critical);
-        svc.actionable = false;
-        svc.credential = None;
-        let new = Side {
-            accounts: vec![a.into(), b.into()],
-            identities: vec![
-                identity(a, "kept", AccessKeyOld, High),
-                identity(a, "gone-quiet", AccessKeyUnused, High),
-                identity(a, "nomfa", PasswordWithoutMfa, Medium),
-                svc,
-            ],
-            identity_checks_not_possible: vec![NotPossible {
-                account_id: b.into(),
-                check: AccessKeyUnused,
-                reason: "no credential report".into(),
-            }],
-            ..Side::default()
-        };
-        let changes = compare(&old, &new);
-        let s = |x: &str| x.to_string();
-        use ChangeKind::*;
-        assert_eq!(
-            kinds(&changes),
-            vec![
-                (IdentityNew, s("svc"), s("unused_role")),
-                (IdentityNew, s("gone-quiet"), s("access_key_unused")),
-                (IdentityNew, s("nomfa"), s("password_without_mfa")),
-                (IdentityResolved, s("rotated"), s("access_key_old")),
-                (IdentityUnknown, s("unchecked"), s("access_key_unused")),
-                (IdentityUnchanged, s("kept"), s("access_key_old")),
-            ]
-        );
-        assert!(
-            changes[4].detail.contains("no credential report"),
-            "{}",
-            changes[4].detail
-        );
-        assert!(changes[1].detail.starts_with("credential access_key_1: "));
-        let counts = KindCounts::of(&changes);
-        assert_eq!(counts.changes(), 4); // 3 new + 1 resolved; unknown and unchanged are not
-        let risk = NewRisk::compute(&changes, &new);
-        // The service-linked role is not actionable.
-        assert_eq!(risk.identity_new.critical, 0);
-        assert_eq!(risk.at_or_above(High), 1);
-        assert_eq!(risk.at_or_above(Medium), 2);
-    }
-}
+mod tests;

@@ -1,26 +1,38 @@
-//! The diff model: both sides' metadata, counts per kind, headline numbers, notes and the rows
-//! (capped per kind). `diff.json` is this model; `diff.html` draws it. Built once.
+//! The diff model: both sides' metadata, counts per kind, headline numbers, notes, the first
+//! rows of each kind and the first policy groups of each permission table of `diff.html`.
+//! `diff.json` is this model (without the policy groups, which `diff.html` draws from the same
+//! rows); built once, from what [`Collector`] kept of every account.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
 
-use super::{Change, KindCounts, NewRisk, Side};
-use crate::analysis::{Analysis, AsOfSource, BySensitivity, Counts};
+use super::collect::{Collector, TableId};
+use super::compare::{Change, IdentityDelta, State};
+use super::csv::CsvOptions;
+use super::expand::Notations;
+use super::policies::PolicyGroup;
+use super::{ChangeKind, KindCounts, NewRisk};
+use crate::analysis::identities::NotPossible;
+use crate::analysis::{Analysis, AsOfSource, BySensitivity, Counts, Sensitivity};
 use crate::model::{Export, Timestamp};
 use crate::report::model::{CatalogInfo, ToolInfo};
 
-/// How many rows `diff.json` carries per kind (`diff.csv` carries every row).
+/// How much `diff.json` and `diff.html` list (`diff.csv` has every row of the kinds it writes).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct DiffLimits {
-    /// Rows of each change kind (everything but the three unchanged kinds).
+    /// Rows of each change kind in `diff.json` (everything but the unchanged kinds).
     pub per_change_kind: usize,
-    /// Highest-sensitivity rows of each unchanged kind (`still_unused`, `still_unknown`,
-    /// `unchanged_used`).
+    /// Highest-sensitivity rows of each unchanged kind in `diff.json` (`still_unused`,
+    /// `still_unknown`, `unchanged_used`, `identity_unchanged`, and `identity_unknown`).
     pub per_unchanged_kind: usize,
-    /// Rows per table in `diff.html`.
+    /// Rows (policy groups) per table in `diff.html`.
     pub html_table: usize,
+    /// `diff.csv` rows listed in a policy group's detail in `diff.html`.
+    pub html_parts: usize,
+    /// Action names listed in a policy group's detail in `diff.html`.
+    pub html_names: usize,
 }
 
 impl Default for DiffLimits {
@@ -29,7 +41,67 @@ impl Default for DiffLimits {
             per_change_kind: 5000,
             per_unchanged_kind: 100,
             html_table: 200,
+            html_parts: 12,
+            html_names: 60,
         }
+    }
+}
+
+/// A row of `diff.json`: a row of the grouped `diff.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffRow {
+    pub kind: ChangeKind,
+    pub account_id: String,
+    pub principal_type: String,
+    pub principal_name: String,
+    pub principal_arn: String,
+    pub service: String,
+    /// Permission rows: the actions' notation. Identity rows: the identity finding kind.
+    pub action: String,
+    /// Permission rows: how many actions (0 on other rows).
+    pub actions: u64,
+    /// Permission rows: of the actions, per sensitivity (new side, else old).
+    pub by_sensitivity: BySensitivity,
+    pub old: Option<State>,
+    pub new: Option<State>,
+    pub old_sensitivity: Option<Sensitivity>,
+    pub new_sensitivity: Option<Sensitivity>,
+    pub actionable: bool,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Box<IdentityDelta>>,
+}
+
+impl DiffRow {
+    pub fn of(c: &Change, notations: &mut Notations<'_>) -> DiffRow {
+        let permission = !c.actions.is_empty();
+        DiffRow {
+            kind: c.kind,
+            account_id: c.account_id.clone(),
+            principal_type: c.principal_type.clone(),
+            principal_name: c.principal_name.clone(),
+            principal_arn: c.principal_arn.clone(),
+            service: c.service.clone(),
+            action: if permission {
+                notations.of(&c.actions)
+            } else {
+                c.action.clone()
+            },
+            actions: c.actions.len() as u64,
+            by_sensitivity: c.by_sensitivity(),
+            old: c.old.clone(),
+            new: c.new.clone(),
+            old_sensitivity: c.old_sensitivity,
+            new_sensitivity: c.new_sensitivity,
+            actionable: c.actionable,
+            detail: c.detail.clone(),
+            identity: c.identity.clone(),
+        }
+    }
+
+    /// The higher of the two sides' sensitivities.
+    pub fn sensitivity(&self) -> Option<Sensitivity> {
+        self.old_sensitivity.max(self.new_sensitivity)
     }
 }
 
@@ -105,6 +177,32 @@ impl SideMeta {
         }
     }
 
+    /// One side made of the sides of its exports (each analysed on its own), accounts sorted.
+    pub fn merge(path: &Path, parts: Vec<SideMeta>) -> SideMeta {
+        let mut m = SideMeta {
+            path: path.display().to_string(),
+            accounts: Vec::new(),
+            principals: 0,
+            totals: Counts::default(),
+            unused_by_sensitivity: BySensitivity::default(),
+            warnings: 0,
+        };
+        for p in parts {
+            m.accounts.extend(p.accounts);
+            m.principals += p.principals;
+            let (t, o) = (&mut m.totals, &p.totals);
+            t.granted += o.granted;
+            t.used += o.used;
+            t.unused += o.unused;
+            t.unknown += o.unknown;
+            t.excluded += o.excluded;
+            super::side::add(&mut m.unused_by_sensitivity, &p.unused_by_sensitivity);
+            m.warnings += p.warnings;
+        }
+        m.accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        m
+    }
+
     fn account(&self, id: &str) -> Option<&AccountMeta> {
         self.accounts.iter().find(|a| a.account_id == id)
     }
@@ -114,6 +212,8 @@ impl SideMeta {
 pub struct DiffSettings {
     pub unused_after_days: u32,
     pub config_file: Option<String>,
+    /// What `diff.csv` holds.
+    pub csv: CsvOptions,
 }
 
 /// A number on both sides.
@@ -146,7 +246,8 @@ pub struct Headline {
     pub granted: Delta,
     pub principals: Delta,
     pub accounts: Delta,
-    /// Rows of every change kind (all but the unchanged kinds).
+    /// Principal × action pairs (and account, principal and identity rows) of every change kind
+    /// (all but the unchanged kinds).
     pub changes: u64,
     /// New risk at high or critical (see `new_risk`).
     pub new_risk_high_plus: u64,
@@ -175,6 +276,23 @@ pub struct AccountDiff {
     pub new_unused: Option<BySensitivity>,
 }
 
+/// A permission table of `diff.html`: its first policy groups and its size.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyTable {
+    pub groups: Vec<PolicyGroup>,
+    pub total_groups: u64,
+    pub total_actions: u64,
+}
+
+/// The permission tables of `diff.html`.
+#[derive(Debug, Clone, Default)]
+pub struct Tables {
+    /// Newly granted or newly unused, high or critical, actionable, not excluded.
+    pub new_risk: PolicyTable,
+    pub revoked: PolicyTable,
+    pub still_unused: PolicyTable,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DiffModel {
     pub tool: ToolInfo,
@@ -184,122 +302,88 @@ pub struct DiffModel {
     pub old: SideMeta,
     pub new: SideMeta,
     pub headline: Headline,
-    /// Rows per kind (all rows, as in diff.csv).
+    /// Principal × action pairs per kind (account, principal and identity rows count 1): the
+    /// rows of the per-action `diff.csv` with `--include-unchanged`.
     pub counts: KindCounts,
+    /// Rows of the grouped `diff.csv` (with `--include-unchanged`) per kind.
+    pub row_counts: KindCounts,
     pub new_risk: NewRisk,
     /// Sorted by account id.
     pub accounts: Vec<AccountDiff>,
+    /// Accounts whose "old" export is newer than their "new" one: the sides look swapped.
+    pub swapped_accounts: Vec<String>,
     /// Differences between the sides' inputs that a reader should know about.
     pub notes: Vec<String>,
-    /// In diff.csv order, capped per kind (see `limits`).
-    pub rows: Vec<Change>,
+    /// Rows of the grouped `diff.csv`, in its order, capped per kind (see `limits`).
+    pub rows: Vec<DiffRow>,
     /// Rows per kind not in `rows`.
     pub rows_omitted: KindCounts,
+    /// The permission tables of `diff.html` (not in `diff.json`: the same rows, grouped by
+    /// granting policies).
+    #[serde(skip)]
+    pub tables: Tables,
 }
 
-/// Inputs of [`DiffModel::build`] that come from the analysis runs.
-pub struct BuildInput<'a> {
+/// Inputs of [`DiffModel::build`].
+pub struct BuildInput {
     pub old_meta: SideMeta,
     pub new_meta: SideMeta,
-    pub old: &'a Side,
-    pub new: &'a Side,
-    pub changes: &'a [Change],
+    /// What was kept of every account's comparison.
+    pub collected: Collector,
     pub catalog: CatalogInfo,
     pub settings: DiffSettings,
     pub limits: DiffLimits,
 }
 
 impl DiffModel {
-    pub fn build(input: BuildInput<'_>) -> DiffModel {
+    pub fn build(input: BuildInput) -> DiffModel {
         let BuildInput {
             old_meta,
             new_meta,
-            old,
-            new,
-            changes,
+            mut collected,
             catalog,
             settings,
             limits,
         } = input;
-        let counts = KindCounts::of(changes);
-        let new_risk = NewRisk::compute(changes, new);
-
-        let mut taken = KindCounts::default();
-        let mut rows_omitted = KindCounts::default();
-        let mut rows = Vec::new();
-        for c in changes {
-            let cap = if c.kind.is_change() {
-                limits.per_change_kind
-            } else {
-                limits.per_unchanged_kind
-            };
-            if taken.get(c.kind) < cap as u64 {
-                taken.add(c.kind);
-                rows.push(c.clone());
-            } else {
-                rows_omitted.add(c.kind);
+        let (rows, rows_omitted) = collected.rows();
+        let mut table = |id| {
+            let (groups, total_groups, total_actions) = collected.table(id);
+            PolicyTable {
+                groups,
+                total_groups,
+                total_actions,
             }
-        }
-
-        let old_unused = old.unused_by_account();
-        let new_unused = new.unused_by_account();
-        let mut per_account: BTreeMap<&str, KindCounts> = BTreeMap::new();
-        for c in changes {
-            per_account
-                .entry(c.account_id.as_str())
-                .or_default()
-                .add(c.kind);
-        }
-        let mut ids: Vec<&str> = old
-            .accounts
-            .iter()
-            .chain(&new.accounts)
-            .map(String::as_str)
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let accounts = ids
-            .iter()
-            .map(|id| {
-                let o = old_meta.account(id);
-                let n = new_meta.account(id);
-                AccountDiff {
-                    account_id: (*id).to_string(),
-                    presence: match (
-                        old.accounts.iter().any(|a| a == id),
-                        new.accounts.iter().any(|a| a == id),
-                    ) {
-                        (true, true) => Presence::Both,
-                        (true, false) => Presence::OldOnly,
-                        _ => Presence::NewOnly,
-                    },
-                    old_as_of: o.and_then(|a| a.as_of),
-                    new_as_of: n.and_then(|a| a.as_of),
-                    counts: per_account.get(id).copied().unwrap_or_default(),
-                    old_unused: old_unused.get(*id).copied(),
-                    new_unused: new_unused.get(*id).copied(),
-                }
-            })
-            .collect();
-
-        let ou = old.unused_by_sensitivity();
-        let nu = new.unused_by_sensitivity();
+        };
+        let tables = Tables {
+            new_risk: table(TableId::NewRisk),
+            revoked: table(TableId::Revoked),
+            still_unused: table(TableId::StillUnused),
+        };
+        let counts = collected.counts;
+        let (o, n) = (&collected.old, &collected.new);
+        let accounts = account_rows(&collected, &old_meta, &new_meta);
+        let ou = o.unused();
+        let nu = n.unused();
         let sum = |b: &BySensitivity| b.critical + b.high + b.medium + b.low;
         let headline = Headline {
             unused_critical_high: Delta::new(ou.critical + ou.high, nu.critical + nu.high),
             unused_critical: Delta::new(ou.critical, nu.critical),
             unused_high: Delta::new(ou.high, nu.high),
             unused: Delta::new(sum(&ou), sum(&nu)),
-            granted: Delta::new(old.findings.len() as u64, new.findings.len() as u64),
-            principals: Delta::new(old.principals.len() as u64, new.principals.len() as u64),
-            accounts: Delta::new(old.accounts.len() as u64, new.accounts.len() as u64),
+            granted: Delta::new(o.granted, n.granted),
+            principals: Delta::new(o.principals, n.principals),
+            accounts: Delta::new(o.accounts.len() as u64, n.accounts.len() as u64),
             changes: counts.changes(),
-            new_risk_high_plus: new_risk.at_or_above(crate::analysis::Sensitivity::High),
-            identity_findings: Delta::new(old.identities.len() as u64, new.identities.len() as u64),
+            new_risk_high_plus: collected.new_risk.at_or_above(Sensitivity::High),
+            identity_findings: Delta::new(o.identities, n.identities),
         };
-
+        let swapped_accounts = swapped(&old_meta, &new_meta);
         let mut notes = notes(&old_meta, &new_meta, &catalog, &settings, &counts);
-        notes.extend(identity_notes(old, new, &counts));
+        notes.extend(identity_notes(
+            &o.checks_not_possible,
+            &n.checks_not_possible,
+            &counts,
+        ));
         DiffModel {
             tool: ToolInfo {
                 name: "iam-tighten",
@@ -312,13 +396,61 @@ impl DiffModel {
             new: new_meta,
             headline,
             counts,
-            new_risk,
+            row_counts: collected.row_counts,
+            new_risk: collected.new_risk,
             accounts,
+            swapped_accounts,
             notes,
             rows,
             rows_omitted,
+            tables,
         }
     }
+}
+
+fn account_rows(c: &Collector, old_meta: &SideMeta, new_meta: &SideMeta) -> Vec<AccountDiff> {
+    let mut ids: Vec<&str> = c
+        .old
+        .accounts
+        .iter()
+        .chain(&c.new.accounts)
+        .map(String::as_str)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.iter()
+        .map(|id| {
+            let in_old = c.old.accounts.iter().any(|a| a == id);
+            let in_new = c.new.accounts.iter().any(|a| a == id);
+            AccountDiff {
+                account_id: (*id).to_string(),
+                presence: match (in_old, in_new) {
+                    (true, true) => Presence::Both,
+                    (true, false) => Presence::OldOnly,
+                    _ => Presence::NewOnly,
+                },
+                old_as_of: old_meta.account(id).and_then(|a| a.as_of),
+                new_as_of: new_meta.account(id).and_then(|a| a.as_of),
+                counts: c.per_account.get(*id).copied().unwrap_or_default(),
+                old_unused: c.old.unused_by_account.get(*id).copied(),
+                new_unused: c.new.unused_by_account.get(*id).copied(),
+            }
+        })
+        .collect()
+}
+
+/// Accounts on both sides whose old export's as-of time is later than the new one's.
+fn swapped(old: &SideMeta, new: &SideMeta) -> Vec<String> {
+    new.accounts
+        .iter()
+        .filter(|n| {
+            old.account(&n.account_id)
+                .and_then(|o| o.as_of)
+                .zip(n.as_of)
+                .is_some_and(|(oa, na)| na < oa)
+        })
+        .map(|n| n.account_id.clone())
+        .collect()
 }
 
 fn join(ids: &[&str]) -> String {
@@ -450,12 +582,12 @@ fn notes(
 
 /// Identity checks that could not run, per side and reason (accounts and checks listed), and what
 /// `identity_unknown` means when there are such rows.
-fn identity_notes(old: &Side, new: &Side, counts: &KindCounts) -> Vec<String> {
+fn identity_notes(old: &[NotPossible], new: &[NotPossible], counts: &KindCounts) -> Vec<String> {
     let mut notes = Vec::new();
     for (label, side) in [("old", old), ("new", new)] {
         // reason → account → checks
         let mut by_reason: BTreeMap<&str, BTreeMap<&str, Vec<&str>>> = BTreeMap::new();
-        for n in &side.identity_checks_not_possible {
+        for n in side {
             by_reason
                 .entry(n.reason.as_str())
                 .or_default()

@@ -103,6 +103,16 @@ pub fn load_exports(paths: &[PathBuf], opts: &LoadOptions) -> Result<Vec<Export>
     Ok(exports)
 }
 
+/// The export folders `paths` stand for (export folders, or the sub-folders of organisation
+/// folders), in order: what [`load_exports`] loads. For callers that load exports one at a time.
+pub fn find_export_folders(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut folders = Vec::new();
+    for path in paths {
+        folders.extend(export_folders(path)?);
+    }
+    Ok(folders)
+}
+
 /// Loads one export folder.
 pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
     check_dir(path)?;

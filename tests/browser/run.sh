@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Real-browser test of report.html: headless Debian chromium driven by playwright-core, offline.
+# Real-browser tests of report.html and diff.html: headless Debian chromium driven by
+# playwright-core, offline.
 #
-#   tests/browser/run.sh REPORT_HTML
+#   tests/browser/run.sh REPORT_HTML          report.test.js
+#   tests/browser/run.sh --diff DIFF_HTML     diff.test.js
 #
 # Exits non-zero on failure and prints an "N passed, N failed" line.
 # CHROMIUM=/path/to/chromium overrides the browser (default: /usr/bin/chromium, or chromium on PATH).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+test_js=report.test.js
+if [ "${1:-}" = "--diff" ]; then
+  test_js=diff.test.js
+  shift
+fi
 if [ $# -ne 1 ] || [ ! -f "$1" ]; then
-  echo "usage: $0 REPORT_HTML" >&2
+  echo "usage: $0 REPORT_HTML | $0 --diff DIFF_HTML" >&2
   exit 2
 fi
 report="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
@@ -16,4 +23,4 @@ if [ ! -d "$here/node_modules/playwright-core" ]; then
   (cd "$here" && npm ci --no-audit --no-fund --silent)
 fi
 export CHROMIUM="${CHROMIUM:-$(command -v chromium || echo /usr/bin/chromium)}"
-exec node "$here/report.test.js" "$report"
+exec node "$here/$test_js" "$report"

@@ -295,8 +295,9 @@ pub fn identity_findings(
     }
 }
 
-/// Ranked: sensitivity (highest first), account, principal type, principal name, kind, credential.
-fn rank(findings: &mut [IdentityFinding]) {
+/// Ranked: sensitivity (highest first), account, principal type, principal name, kind, credential
+/// (public for callers that analyse accounts one at a time and rank their findings together).
+pub fn rank(findings: &mut [IdentityFinding]) {
     findings.sort_by(|a, b| {
         (
             Reverse(a.sensitivity),

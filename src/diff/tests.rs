@@ -1,0 +1,518 @@
+//! Unit tests of the comparison on hand-built sides.
+
+use super::*;
+use crate::analysis::identities::{IdentityFinding, NotPossible};
+use crate::analysis::identities::{IdentityKind, IdentityPrincipalType};
+use crate::analysis::{GrantedAction, Reason, Sensitivity, Status};
+use crate::catalog::Catalog;
+
+fn principal(acct: &str, name: &str, id: &str) -> SidePrincipal {
+    SidePrincipal {
+        account_id: acct.into(),
+        principal_type: "role".into(),
+        name: name.into(),
+        arn: format!("arn:aws:iam::{acct}:role/{name}"),
+        id: id.into(),
+        created: None,
+        actionable: true,
+    }
+}
+
+/// A principal × action of a hand-built side.
+struct F {
+    arn: String,
+    actions: Vec<&'static str>,
+    status: Status,
+    sensitivity: Sensitivity,
+    excluded: bool,
+}
+
+fn finding(p: &SidePrincipal, action: &'static str, status: Status, s: Sensitivity) -> F {
+    group(p, &[action], status, s)
+}
+
+/// A group of actions with one verdict.
+fn group(p: &SidePrincipal, actions: &[&'static str], status: Status, s: Sensitivity) -> F {
+    F {
+        arn: p.arn.clone(),
+        actions: actions.to_vec(),
+        status,
+        sensitivity: s,
+        excluded: false,
+    }
+}
+
+fn reason(status: Status) -> Reason {
+    match status {
+        Status::Used => Reason::AccessedInWindow,
+        Status::Unused => Reason::ServiceNotAccessed,
+        Status::Unknown => Reason::ActionNotTracked,
+    }
+}
+
+fn side(accounts: &[&str], principals: &[&SidePrincipal], findings: Vec<F>) -> Side {
+    let cat = Catalog::embedded();
+    let mut side = Side::new(accounts.iter().map(|a| a.to_string()).collect());
+    let mut index = std::collections::BTreeMap::new();
+    for p in principals {
+        index.insert(p.arn.clone(), side.add_principal((*p).clone()));
+    }
+    for f in findings {
+        let Some(p) = index.get(&f.arn) else { continue };
+        let actions = f
+            .actions
+            .iter()
+            .map(|a| GrantedAction {
+                id: cat.lookup_full(a).expect("a catalog action"),
+                sensitivity: f.sensitivity,
+                categories: 0,
+            })
+            .collect();
+        side.add_group(
+            *p,
+            actions,
+            GroupState {
+                status: f.status,
+                reason: reason(f.status),
+                last_accessed: None,
+                granted_by: "inline:p",
+                excluded: f.excluded,
+            },
+        );
+    }
+    side
+}
+
+fn cmp(old: &Side, new: &Side) -> Vec<Change> {
+    compare(old, new, Catalog::embedded())
+}
+
+fn kinds(changes: &[Change]) -> Vec<(ChangeKind, String, String)> {
+    changes
+        .iter()
+        .map(|c| (c.kind, c.principal_name.clone(), c.action.clone()))
+        .collect()
+}
+
+#[test]
+fn status_transitions() {
+    use ChangeKind::*;
+    use Status::*;
+    let table = [
+        (Used, Used, UnchangedUsed),
+        (Used, Unused, NewlyUnused),
+        (Used, Unknown, NewlyUnknown),
+        (Unused, Used, NewlyUsed),
+        (Unused, Unused, StillUnused),
+        (Unused, Unknown, NewlyUnknown),
+        (Unknown, Used, NewlyUsed),
+        (Unknown, Unused, NewlyUnused),
+        (Unknown, Unknown, StillUnknown),
+    ];
+    for (o, n, k) in table {
+        assert_eq!(ChangeKind::of_statuses(o, n), k, "{o:?} → {n:?}");
+    }
+}
+
+#[test]
+fn kind_names_are_snake_case_and_ordered() {
+    for (i, k) in ChangeKind::ALL.iter().enumerate() {
+        assert_eq!(
+            serde_json::to_value(k).ok(),
+            Some(serde_json::Value::from(k.as_str()))
+        );
+        if let Some(next) = ChangeKind::ALL.get(i + 1) {
+            assert!(k < next);
+        }
+    }
+}
+
+#[test]
+fn every_kind_from_a_hand_built_pair() {
+    let a = principal("111111111111", "a", "AROA1");
+    let a2 = principal("111111111111", "a", "AROA2");
+    let gone = principal("111111111111", "gone", "AROA3");
+    let fresh = principal("111111111111", "fresh", "AROA4");
+    let closed = principal("333333333333", "x", "AROA5");
+    let opened = principal("444444444444", "y", "AROA6");
+    use Sensitivity::*;
+    use Status::*;
+    let old = side(
+        &["111111111111", "333333333333"],
+        &[&a, &gone, &closed],
+        vec![
+            finding(&a, "s3:DeleteBucket", Unused, Critical),
+            finding(&a, "ec2:TerminateInstances", Used, High),
+            finding(&a, "ec2:CreateTags", Unused, Medium),
+            finding(&a, "ec2:CreateFleet", Unused, High),
+            finding(&a, "ec2:DescribeInstances", Used, Low),
+            finding(&a, "autoscaling:DescribeTags", Unknown, Low),
+            finding(&a, "s3:GetObject", Used, Low),
+            finding(&gone, "sqs:SendMessage", Unused, Medium),
+        ],
+    );
+    let new = side(
+        &["111111111111", "444444444444"],
+        &[&a2, &fresh, &opened],
+        vec![
+            finding(&a2, "lambda:PublishVersion", Unknown, High),
+            finding(&a2, "ec2:TerminateInstances", Unused, High),
+            finding(&a2, "ec2:CreateTags", Used, Medium),
+            finding(&a2, "ec2:CreateFleet", Unused, High),
+            finding(&a2, "ec2:DescribeInstances", Used, Low),
+            finding(&a2, "autoscaling:DescribeTags", Unknown, Low),
+            finding(&a2, "s3:GetObject", Unknown, Low),
+            finding(&fresh, "iam:PassRole", Unknown, Critical),
+        ],
+    );
+    let changes = cmp(&old, &new);
+    let s = |x: &str| x.to_string();
+    use ChangeKind::*;
+    assert_eq!(
+        kinds(&changes),
+        vec![
+            (AccountAdded, s(""), s("")),
+            (AccountRemoved, s(""), s("")),
+            (PrincipalAdded, s("fresh"), s("")),
+            (PrincipalAdded, s("y"), s("")),
+            (PrincipalRemoved, s("gone"), s("")),
+            (PrincipalRemoved, s("x"), s("")),
+            (PrincipalRecreated, s("a"), s("")),
+            (NewlyGranted, s("a"), s("lambda:PublishVersion")),
+            (NewlyUnused, s("a"), s("ec2:TerminateInstances")),
+            (Revoked, s("a"), s("s3:DeleteBucket")),
+            (NewlyUsed, s("a"), s("ec2:CreateTags")),
+            (NewlyUnknown, s("a"), s("s3:GetObject")),
+            (StillUnused, s("a"), s("ec2:CreateFleet")),
+            (StillUnknown, s("a"), s("autoscaling:DescribeTags")),
+            (UnchangedUsed, s("a"), s("ec2:DescribeInstances")),
+        ]
+    );
+    let added = &changes[2];
+    assert_eq!(added.new_sensitivity, Some(Critical));
+    assert_eq!(added.detail, "1 granted: 0 used, 0 unused, 1 unknown");
+    assert_eq!(
+        changes[6].detail,
+        "id AROA1 → AROA2; created unknown → unknown"
+    );
+    let counts = KindCounts::of(&changes);
+    assert_eq!(counts.changes(), 12);
+    let risk = NewRisk::compute(&changes, &new);
+    assert_eq!(risk.newly_granted.high, 1);
+    assert_eq!(risk.newly_unused.high, 1);
+    assert_eq!(risk.added_principals.critical, 1);
+    assert_eq!(risk.at_or_above(Critical), 1);
+    assert_eq!(risk.at_or_above(High), 3);
+}
+
+#[test]
+fn excluded_and_service_linked_are_not_new_risk() {
+    let mut p = principal("111111111111", "svc", "AROA1");
+    p.actionable = false;
+    let q = principal("111111111111", "q", "AROA2");
+    let old = side(&["111111111111"], &[&p, &q], vec![]);
+    let mut excluded = finding(&q, "iam:CreateUser", Status::Unused, Sensitivity::Critical);
+    excluded.excluded = true;
+    let new = side(
+        &["111111111111"],
+        &[&p, &q],
+        vec![
+            finding(&p, "iam:CreateRole", Status::Unused, Sensitivity::Critical),
+            excluded,
+        ],
+    );
+    let changes = cmp(&old, &new);
+    assert_eq!(KindCounts::of(&changes).newly_granted, 2);
+    assert_eq!(
+        NewRisk::compute(&changes, &new).at_or_above(Sensitivity::Low),
+        0
+    );
+}
+
+fn identity(acct: &str, name: &str, kind: IdentityKind, s: Sensitivity) -> IdentityFinding {
+    IdentityFinding {
+        rank: 0,
+        account_id: acct.into(),
+        kind,
+        principal_type: IdentityPrincipalType::User,
+        principal_name: name.into(),
+        principal_arn: format!("arn:aws:iam::{acct}:user/{name}"),
+        credential: Some("access_key_1".into()),
+        sensitivity: s,
+        actionable: true,
+        last_used: None,
+        age_days: None,
+        days_unused: None,
+        detail: "evidence.".into(),
+    }
+}
+
+#[test]
+fn identity_findings_new_resolved_unknown_unchanged() {
+    use IdentityKind::*;
+    use Sensitivity::*;
+    let a = "111111111111";
+    let b = "222222222222";
+    let mut old = Side::new(vec![a.into(), b.into()]);
+    old.identities = vec![
+        identity(a, "kept", AccessKeyOld, High),
+        identity(a, "rotated", AccessKeyOld, High),
+        identity(b, "unchecked", AccessKeyUnused, High),
+    ];
+    let mut svc = identity(a, "svc", UnusedRole, Critical);
+    svc.actionable = false;
+    svc.credential = None;
+    let mut new = Side::new(vec![a.into(), b.into()]);
+    new.identities = vec![
+        identity(a, "kept", AccessKeyOld, High),
+        identity(a, "gone-quiet", AccessKeyUnused, High),
+        identity(a, "nomfa", PasswordWithoutMfa, Medium),
+        svc,
+    ];
+    new.identity_checks_not_possible = vec![NotPossible {
+        account_id: b.into(),
+        check: AccessKeyUnused,
+        reason: "no credential report".into(),
+    }];
+    let changes = cmp(&old, &new);
+    let s = |x: &str| x.to_string();
+    use ChangeKind::*;
+    assert_eq!(
+        kinds(&changes),
+        vec![
+            (IdentityNew, s("svc"), s("unused_role")),
+            (IdentityNew, s("gone-quiet"), s("access_key_unused")),
+            (IdentityNew, s("nomfa"), s("password_without_mfa")),
+            (IdentityResolved, s("rotated"), s("access_key_old")),
+            (IdentityUnknown, s("unchecked"), s("access_key_unused")),
+            (IdentityUnchanged, s("kept"), s("access_key_old")),
+        ]
+    );
+    assert!(
+        changes[4].detail.contains("no credential report"),
+        "{}",
+        changes[4].detail
+    );
+    assert!(changes[1].detail.starts_with("credential access_key_1: "));
+    let counts = KindCounts::of(&changes);
+    assert_eq!(counts.changes(), 4); // 3 new + 1 resolved; unknown and unchanged are not
+    let risk = NewRisk::compute(&changes, &new);
+    // The service-linked role is not actionable.
+    assert_eq!(risk.identity_new.critical, 0);
+    assert_eq!(risk.at_or_above(High), 1);
+    assert_eq!(risk.at_or_above(Medium), 2);
+}
+
+/// Groups equal on both sides are compared whole; a group split on one side is compared action
+/// by action, and cells with the same kind and verdicts become one row.
+#[test]
+fn groups_compare_whole_or_split() {
+    use Sensitivity::*;
+    use Status::*;
+    let a = principal("111111111111", "a", "AROA1");
+    let ec2 = ["ec2:CreateFleet", "ec2:CreateTags", "ec2:RunInstances"];
+    let s3 = ["s3:GetObject", "s3:PutObject"];
+    let old = side(
+        &["111111111111"],
+        &[&a],
+        vec![group(&a, &ec2, Unused, High), group(&a, &s3, Used, Low)],
+    );
+    let new = side(
+        &["111111111111"],
+        &[&a],
+        vec![
+            group(&a, &ec2[..2], Unused, High),
+            group(&a, &ec2[2..], Used, Critical),
+            group(&a, &s3, Used, Low),
+            group(&a, &["sqs:SendMessage"], Unused, Medium),
+        ],
+    );
+    let changes = cmp(&old, &new);
+    let rows: Vec<(ChangeKind, usize, Option<Sensitivity>, Option<Sensitivity>)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c.kind,
+                c.actions.len(),
+                c.old_sensitivity,
+                c.new_sensitivity,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (ChangeKind::NewlyGranted, 1, None, Some(Medium)),
+            (ChangeKind::NewlyUsed, 1, Some(High), Some(Critical)),
+            (ChangeKind::StillUnused, 2, Some(High), Some(High)),
+            (ChangeKind::UnchangedUsed, 2, Some(Low), Some(Low)),
+        ]
+    );
+    assert_eq!(KindCounts::of(&changes).still_unused, 2);
+    assert_eq!(KindCounts::rows_of(&changes).still_unused, 1);
+    // The newly used action counts by its new sensitivity; the row sorts by the higher one.
+    assert_eq!(changes[1].by_sensitivity().critical, 1);
+    let mut n = Notations::new(Catalog::embedded());
+    assert_eq!(n.of(&changes[2].actions), "ec2:CreateFleet ec2:CreateTags");
+    // Expanded, each action is one row, in the per-action order.
+    let mut names = Vec::new();
+    per_action(
+        &changes,
+        Catalog::embedded(),
+        &NameOrder::new(Catalog::embedded()),
+        |a| names.push((a.kind, a.action)),
+    );
+    assert_eq!(names.len(), 6);
+    assert_eq!(
+        names[0],
+        (ChangeKind::NewlyGranted, "sqs:SendMessage".into())
+    );
+    assert_eq!(names[3], (ChangeKind::StillUnused, "ec2:CreateTags".into()));
+}
+
+/// Two old groups with the same verdict that meet in one new group give one row.
+#[test]
+fn cells_with_the_same_verdicts_merge() {
+    use Sensitivity::*;
+    use Status::*;
+    let a = principal("111111111111", "a", "AROA1");
+    let old = side(
+        &["111111111111"],
+        &[&a],
+        vec![
+            group(&a, &["ec2:CreateFleet"], Unused, High),
+            group(&a, &["ec2:CreateTags"], Unused, Medium),
+        ],
+    );
+    let new = side(
+        &["111111111111"],
+        &[&a],
+        vec![group(
+            &a,
+            &["ec2:CreateFleet", "ec2:CreateTags"],
+            Unused,
+            High,
+        )],
+    );
+    let changes = cmp(&old, &new);
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+    assert_eq!(changes[0].actions.len(), 2);
+    assert_eq!(changes[0].old_sensitivity, Some(High));
+    assert_eq!(changes[0].actions[1].old, Some(Medium));
+}
+
+/// A diff of `n` principals per permission table, with names, paths and policy lists as long as
+/// IAM allows and actions in many services: the largest page the model can give.
+fn big_model(n: usize) -> DiffModel {
+    use crate::analysis::Counts;
+    use crate::diff::model::{BuildInput, DiffSettings, SideMeta};
+    let cat = Catalog::embedded();
+    let services: Vec<&str> = cat.services().take(15).collect();
+    let policy = format!("group:{}/aws:{}", "g".repeat(128), "P".repeat(128));
+    let long: Vec<String> = (0..20).map(|i| format!("{policy}{i}")).collect();
+    let granted_by = long.join("; ");
+    let mut old = Side::new(vec!["111111111111".into()]);
+    let mut new = Side::new(vec!["111111111111".into()]);
+    for i in 0..3 * n {
+        let name = format!("{}{i:06}", "r".repeat(58));
+        let p = SidePrincipal {
+            account_id: "111111111111".into(),
+            principal_type: "role".into(),
+            arn: format!("arn:aws:iam::111111111111:role/{}/{name}", "p".repeat(500)),
+            name,
+            id: format!("AROA{i}"),
+            created: None,
+            actionable: true,
+        };
+        let (o, nw) = (old.add_principal(p.clone()), new.add_principal(p));
+        for svc in &services {
+            let actions: Vec<GrantedAction> = cat
+                .service_actions(svc)
+                .map(|id| GrantedAction {
+                    id,
+                    sensitivity: Sensitivity::High,
+                    categories: 0,
+                })
+                .collect();
+            let state = GroupState {
+                status: Status::Unused,
+                reason: Reason::ServiceNotAccessed,
+                last_accessed: None,
+                granted_by: &granted_by,
+                excluded: false,
+            };
+            // Still unused, revoked, newly granted: n principals each.
+            if i / n != 2 {
+                old.add_group(o, actions.clone(), state);
+            }
+            if i / n != 1 {
+                new.add_group(nw, actions, state);
+            }
+        }
+    }
+    let changes = compare(&old, &new, cat);
+    let limits = DiffLimits::default();
+    let mut collected = Collector::new(limits);
+    collected.add(&old, &new, &changes, &mut Notations::new(cat));
+    let meta = |path: &str| SideMeta {
+        path: path.into(),
+        accounts: Vec::new(),
+        principals: 0,
+        totals: Counts::default(),
+        unused_by_sensitivity: Default::default(),
+        warnings: 0,
+    };
+    DiffModel::build(BuildInput {
+        old_meta: meta("old"),
+        new_meta: meta("new"),
+        collected,
+        catalog: crate::report::model::CatalogInfo {
+            source: "test".into(),
+            version: "1".into(),
+            updated: "2026-01-01".into(),
+            actions: cat.len(),
+        },
+        settings: DiffSettings {
+            unused_after_days: 90,
+            config_file: None,
+            csv: CsvOptions::default(),
+        },
+        limits,
+    })
+}
+
+/// However large the organisation and its names, diff.html stays under 10 MB: tables are capped
+/// at `html_table` policy groups, each group's detail at `html_parts` rows and `html_names`
+/// names, and the page drops rows when it would still be larger.
+#[test]
+fn diff_html_is_bounded() {
+    let m = big_model(300);
+    assert_eq!(m.tables.still_unused.total_groups, 300);
+    assert_eq!(m.tables.revoked.total_groups, 300);
+    assert_eq!(m.tables.new_risk.total_groups, 300);
+    assert_eq!(m.tables.still_unused.groups.len(), m.limits.html_table);
+    let g = &m.tables.revoked.groups[0];
+    assert_eq!(g.parts.len(), m.limits.html_parts);
+    assert_eq!(g.names.len(), m.limits.html_names);
+    // diff.json's rows: the first of each kind, capped, the rest counted.
+    for k in ChangeKind::ALL {
+        let kept = m.rows.iter().filter(|r| r.kind == k).count() as u64;
+        assert_eq!(kept + m.rows_omitted.get(k), m.row_counts.get(k), "{k:?}");
+    }
+    assert_eq!(m.row_counts.still_unused, 300 * 15);
+    assert_eq!(
+        m.rows
+            .iter()
+            .filter(|r| r.kind == ChangeKind::StillUnused)
+            .count(),
+        m.limits.per_unchanged_kind
+    );
+    let html = html::render_within(&m, html::MAX_BYTES).expect("render");
+    assert!(html.len() <= html::MAX_BYTES, "{} bytes", html.len());
+    assert!(html.contains("; the first 200 are shown, 100 more are in diff.csv"));
+    // Squeezed further, it drops rows and says so.
+    let small = html::render_within(&m, 2_000_000).expect("render");
+    assert!(small.len() <= 2_000_000, "{} bytes", small.len());
+    assert!(small.contains("are shown, "));
+    assert!(!small.contains("; the first 200 are shown"));
+}

@@ -1,0 +1,889 @@
+//! `diff` compares groups of actions. These tests expand its rows action by action and compare
+//! them with a per-action comparison written the plain way (principals by ARN, findings by
+//! principal ARN × action: what `diff` did before rows were grouped), on generated sides
+//! (proptest), on the sample's 2026-q3 → 2026-q4, and on a synthetic organisation against its
+//! next quarter (`synth-export --evolve`). They also hold the properties of the comparison
+//! (`diff(a, a)` has no change, revoked one way is newly granted the other, ...).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use iam_tighten::analysis::identities::{
+    IdentityFinding, IdentityKind, IdentityPrincipalType, NotPossible, identity_findings,
+};
+use iam_tighten::analysis::{self, GrantedAction, Reason, Sensitivity, Status};
+use iam_tighten::catalog::Catalog;
+use iam_tighten::diff::{
+    ActionChange, Change, ChangeKind, GroupState, KindCounts, NameOrder, Side, SidePrincipal,
+    State, compare, per_action,
+};
+use iam_tighten::input;
+use proptest::prelude::*;
+
+// ---- the per-action reference -------------------------------------------------------------
+
+/// A side's grants, one per principal ARN × action.
+fn per_action_table(side: &Side, cat: &Catalog) -> BTreeMap<(String, String), State> {
+    let mut t = BTreeMap::new();
+    for g in side.groups() {
+        let Some(p) = side.principals.get(g.principal as usize) else {
+            continue;
+        };
+        for a in side.actions(g) {
+            t.insert(
+                (p.arn.clone(), cat.full_name(a.id)),
+                State {
+                    status: g.verdict.status,
+                    reason: g.verdict.reason,
+                    sensitivity: a.sensitivity,
+                    last_accessed: g.verdict.last_accessed,
+                    granted_by: side.granted_by(&g.verdict).to_string(),
+                    excluded: g.verdict.excluded,
+                },
+            );
+        }
+    }
+    t
+}
+
+fn row(kind: ChangeKind, p: &SidePrincipal) -> ActionChange {
+    ActionChange {
+        kind,
+        account_id: p.account_id.clone(),
+        principal_type: p.principal_type.clone(),
+        principal_name: p.name.clone(),
+        principal_arn: p.arn.clone(),
+        action: String::new(),
+        service: String::new(),
+        old: None,
+        new: None,
+        old_sensitivity: None,
+        new_sensitivity: None,
+        actionable: p.actionable,
+        detail: String::new(),
+        identity: None,
+    }
+}
+
+/// `N granted: …` and the highest sensitivity of an ARN's grants.
+fn tally(t: &BTreeMap<(String, String), State>, arn: &str) -> (String, Option<Sensitivity>) {
+    let mut n = [0u64; 4];
+    let mut highest = None;
+    for ((a, _), s) in t.range((arn.to_string(), String::new())..) {
+        if a != arn {
+            break;
+        }
+        n[0] += 1;
+        match s.status {
+            Status::Used => n[1] += 1,
+            Status::Unused => n[2] += 1,
+            Status::Unknown => n[3] += 1,
+        }
+        highest = highest.max(Some(s.sensitivity));
+    }
+    (
+        format!(
+            "{} granted: {} used, {} unused, {} unknown",
+            n[0], n[1], n[2], n[3]
+        ),
+        highest,
+    )
+}
+
+/// The per-action comparison, written plainly (the identity rows are taken from `diff`'s own
+/// comparison: they were never grouped).
+fn reference(old: &Side, new: &Side, cat: &Catalog) -> Vec<ActionChange> {
+    let mut out = Vec::new();
+    let oa: BTreeSet<&String> = old.accounts.iter().collect();
+    let na: BTreeSet<&String> = new.accounts.iter().collect();
+    let count = |s: &Side, a: &str| s.principals.iter().filter(|p| p.account_id == a).count();
+    let plural = |n: usize| format!("{n} principal{}", if n == 1 { "" } else { "s" });
+    for (kind, mine, other, side) in [
+        (ChangeKind::AccountAdded, &na, &oa, new),
+        (ChangeKind::AccountRemoved, &oa, &na, old),
+    ] {
+        for a in mine.difference(other) {
+            let mut r = row(
+                kind,
+                &SidePrincipal {
+                    account_id: (*a).clone(),
+                    principal_type: String::new(),
+                    name: String::new(),
+                    arn: String::new(),
+                    id: String::new(),
+                    created: None,
+                    actionable: true,
+                },
+            );
+            r.detail = plural(count(side, a));
+            out.push(r);
+        }
+    }
+    let op: BTreeMap<&str, &SidePrincipal> =
+        old.principals.iter().map(|p| (p.arn.as_str(), p)).collect();
+    let np: BTreeMap<&str, &SidePrincipal> =
+        new.principals.iter().map(|p| (p.arn.as_str(), p)).collect();
+    let (ot, nt) = (per_action_table(old, cat), per_action_table(new, cat));
+    for (arn, p) in &np {
+        match op.get(arn) {
+            None => {
+                let (detail, highest) = tally(&nt, arn);
+                let mut r = row(ChangeKind::PrincipalAdded, p);
+                (r.detail, r.new_sensitivity) = (detail, highest);
+                out.push(r);
+            }
+            Some(o) if o.id != p.id => {
+                let day = |t: Option<iam_tighten::model::Timestamp>| {
+                    t.map_or("unknown".to_string(), |t| t.date_naive().to_string())
+                };
+                let mut r = row(ChangeKind::PrincipalRecreated, p);
+                r.detail = format!(
+                    "id {} → {}; created {} → {}",
+                    o.id,
+                    p.id,
+                    day(o.created),
+                    day(p.created)
+                );
+                r.old_sensitivity = tally(&ot, arn).1;
+                r.new_sensitivity = tally(&nt, arn).1;
+                out.push(r);
+            }
+            Some(_) => {}
+        }
+    }
+    for (arn, p) in &op {
+        if !np.contains_key(arn) {
+            let (detail, highest) = tally(&ot, arn);
+            let mut r = row(ChangeKind::PrincipalRemoved, p);
+            (r.detail, r.old_sensitivity) = (detail, highest);
+            out.push(r);
+        }
+    }
+    let keys: BTreeSet<&(String, String)> = ot.keys().chain(nt.keys()).collect();
+    for key in keys {
+        let (Some(_), Some(p)) = (op.get(key.0.as_str()), np.get(key.0.as_str())) else {
+            continue;
+        };
+        let (o, n) = (ot.get(key), nt.get(key));
+        let kind = match (o, n) {
+            (Some(o), Some(n)) => ChangeKind::of_statuses(o.status, n.status),
+            (Some(_), None) => ChangeKind::Revoked,
+            _ => ChangeKind::NewlyGranted,
+        };
+        let mut r = row(kind, p);
+        r.action = key.1.clone();
+        r.service = key.1.split(':').next().unwrap_or_default().to_string();
+        r.old_sensitivity = o.map(|s| s.sensitivity);
+        r.new_sensitivity = n.map(|s| s.sensitivity);
+        (r.old, r.new) = (o.cloned(), n.cloned());
+        out.push(r);
+    }
+    for c in compare(old, new, cat)
+        .iter()
+        .filter(|c| c.kind.is_identity())
+    {
+        per_action(std::slice::from_ref(c), cat, &NameOrder::new(cat), |a| {
+            out.push(a)
+        });
+    }
+    out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    out
+}
+
+/// `diff`'s grouped comparison, expanded action by action.
+fn expanded(changes: &[Change], cat: &Catalog) -> Vec<ActionChange> {
+    let mut out = Vec::new();
+    per_action(changes, cat, &NameOrder::new(cat), |a| out.push(a));
+    out
+}
+
+/// The grouped comparison of `old` and `new`, expanded, is the per-action reference, row for
+/// row and in the same order.
+fn assert_same_as_per_action(old: &Side, new: &Side, cat: &Catalog) {
+    let grouped = compare(old, new, cat);
+    let got = expanded(&grouped, cat);
+    let want = reference(old, new, cat);
+    if let Some(i) = (0..got.len().max(want.len())).find(|i| got.get(*i) != want.get(*i)) {
+        panic!(
+            "row {i} of {} (reference has {}) differs:\n  grouped:   {:?}\n  reference: {:?}",
+            got.len(),
+            want.len(),
+            got.get(i),
+            want.get(i)
+        );
+    }
+    // Counts per kind are per action too.
+    let mut counts = KindCounts::default();
+    for a in &want {
+        counts.add(a.kind);
+    }
+    assert_eq!(KindCounts::of(&grouped), counts);
+}
+
+// ---- generated sides ------------------------------------------------------------------------
+
+const ACCOUNTS: [&str; 3] = ["111111111111", "222222222222", "333333333333"];
+const NAMES: [&str; 4] = ["a", "b", "=1+1", "</script>"];
+/// Several actions per service, so that groups have several actions.
+const ACTIONS: [&str; 11] = [
+    "ec2:CreateTags",
+    "ec2:DescribeInstances",
+    "ec2:RunInstances",
+    "iam:CreateUser",
+    "iam:GetRole",
+    "iam:PassRole",
+    "s3:DeleteBucket",
+    "s3:GetObject",
+    "s3:ListBucket",
+    "s3:PutObject",
+    "sts:AssumeRole",
+];
+
+fn status_strategy() -> impl Strategy<Value = Status> {
+    prop_oneof![
+        Just(Status::Used),
+        Just(Status::Unused),
+        Just(Status::Unknown)
+    ]
+}
+
+fn sensitivity_strategy() -> impl Strategy<Value = Sensitivity> {
+    prop_oneof![
+        Just(Sensitivity::Low),
+        Just(Sensitivity::Medium),
+        Just(Sensitivity::High),
+        Just(Sensitivity::Critical)
+    ]
+}
+
+fn reason_for(s: Status) -> Reason {
+    match s {
+        Status::Used => Reason::AccessedInWindow,
+        Status::Unused => Reason::ActionNotAccessed,
+        Status::Unknown => Reason::NotObservable,
+    }
+}
+
+const IDENTITY_KINDS: [IdentityKind; 4] = [
+    IdentityKind::AccessKeyUnused,
+    IdentityKind::AccessKeyOld,
+    IdentityKind::PasswordWithoutMfa,
+    IdentityKind::UnusedUser,
+];
+
+/// Identity findings on users of the side's accounts (keyed like the diff keys them) and a few
+/// checks that could not run.
+fn identity_strategy() -> impl Strategy<Value = (Vec<IdentityFinding>, Vec<NotPossible>)> {
+    let finding = (
+        0..ACCOUNTS.len(),
+        0..NAMES.len(),
+        0..IDENTITY_KINDS.len(),
+        0usize..3,
+        sensitivity_strategy(),
+        any::<bool>(),
+    );
+    let gap = (0..ACCOUNTS.len(), 0..IDENTITY_KINDS.len());
+    (
+        proptest::collection::vec(finding, 0..12),
+        proptest::collection::btree_set(gap, 0..3),
+    )
+        .prop_map(|(fs, gaps)| {
+            let mut findings: BTreeMap<(usize, usize, usize, usize), IdentityFinding> =
+                BTreeMap::new();
+            for (a, n, k, c, sensitivity, actionable) in fs {
+                findings.entry((a, n, k, c)).or_insert(IdentityFinding {
+                    rank: 0,
+                    account_id: ACCOUNTS[a].into(),
+                    kind: IDENTITY_KINDS[k],
+                    principal_type: IdentityPrincipalType::User,
+                    principal_name: NAMES[n].into(),
+                    principal_arn: format!("arn:aws:iam::{}:user/{}", ACCOUNTS[a], NAMES[n]),
+                    credential: ["", "password", "access_key_1"]
+                        .get(c)
+                        .filter(|c| !c.is_empty())
+                        .map(|c| c.to_string()),
+                    sensitivity,
+                    actionable,
+                    last_used: None,
+                    age_days: None,
+                    days_unused: None,
+                    detail: "x".into(),
+                });
+            }
+            let gaps = gaps
+                .into_iter()
+                .map(|(a, k)| NotPossible {
+                    account_id: ACCOUNTS[a].into(),
+                    check: IDENTITY_KINDS[k],
+                    reason: "no credential report".into(),
+                })
+                .collect();
+            (findings.into_values().collect(), gaps)
+        })
+}
+
+/// A per-action grant of a generated side.
+#[derive(Debug, Clone)]
+struct Grant {
+    principal: usize,
+    action: usize,
+    status: Status,
+    sensitivity: Sensitivity,
+    excluded: bool,
+    /// Which of two granting policies.
+    policy: bool,
+    /// Start a new group here even when the verdict is the same.
+    split: bool,
+}
+
+/// Generated side: principals, their per-action grants, identity findings.
+#[derive(Debug, Clone)]
+struct Gen {
+    accounts: BTreeSet<String>,
+    principals: Vec<SidePrincipal>,
+    grants: Vec<Grant>,
+    identities: Vec<IdentityFinding>,
+    gaps: Vec<NotPossible>,
+}
+
+impl Gen {
+    /// The side, its grants grouped: consecutive actions (by id) of one service and one verdict
+    /// share a group unless `split`. `reversed` adds the principals in reverse order.
+    fn side(&self, reversed: bool) -> Side {
+        let cat = Catalog::embedded();
+        let mut side = Side::new(self.accounts.iter().cloned().collect());
+        let mut order: Vec<usize> = (0..self.principals.len()).collect();
+        if reversed {
+            order.reverse();
+        }
+        let mut index = BTreeMap::new();
+        for i in order {
+            index.insert(i, side.add_principal(self.principals[i].clone()));
+        }
+        let mut by_principal: BTreeMap<usize, Vec<&Grant>> = BTreeMap::new();
+        for g in &self.grants {
+            by_principal.entry(g.principal).or_default().push(g);
+        }
+        for (p, mut grants) in by_principal {
+            let id = |g: &Grant| cat.lookup_full(ACTIONS[g.action]).expect("catalog action");
+            grants.sort_by_key(|g| id(g));
+            let mut current: Vec<&Grant> = Vec::new();
+            let mut flush = |group: &mut Vec<&Grant>| {
+                let Some(first) = group.first() else { return };
+                let actions = group
+                    .iter()
+                    .map(|g| GrantedAction {
+                        id: id(g),
+                        sensitivity: g.sensitivity,
+                        categories: 0,
+                    })
+                    .collect();
+                side.add_group(
+                    index[&p],
+                    actions,
+                    GroupState {
+                        status: first.status,
+                        reason: reason_for(first.status),
+                        last_accessed: None,
+                        granted_by: if first.policy { "inline:p" } else { "aws:Q" },
+                        excluded: first.excluded,
+                    },
+                );
+                group.clear();
+            };
+            for g in grants {
+                let same = current.last().is_some_and(|l| {
+                    let svc = |g: &Grant| ACTIONS[g.action].split(':').next();
+                    svc(l) == svc(g)
+                        && (l.status, l.excluded, l.policy) == (g.status, g.excluded, g.policy)
+                });
+                if !same || g.split {
+                    flush(&mut current);
+                }
+                current.push(g);
+            }
+            flush(&mut current);
+        }
+        side.identities = self.identities.clone();
+        side.identity_checks_not_possible = self.gaps.clone();
+        side
+    }
+}
+
+/// A side: some accounts, principals in them (id drawn from two, so re-creation happens), some
+/// of their actions with a verdict, grouped at random, plus identity findings.
+fn gen_strategy() -> impl Strategy<Value = Gen> {
+    let principal = (0..ACCOUNTS.len(), 0..NAMES.len(), 0u8..2, any::<bool>());
+    let grant = (
+        0usize..64,
+        0..ACTIONS.len(),
+        status_strategy(),
+        sensitivity_strategy(),
+        (any::<bool>(), any::<bool>(), prop::bool::weighted(0.2)),
+    );
+    (
+        proptest::collection::vec(principal, 0..8),
+        proptest::collection::vec(grant, 0..60),
+        proptest::collection::btree_set(0..ACCOUNTS.len(), 0..=ACCOUNTS.len()),
+        identity_strategy(),
+    )
+        .prop_map(|(ps, gs, accts, (identities, gaps))| {
+            let mut principals: BTreeMap<String, SidePrincipal> = BTreeMap::new();
+            let mut accounts: BTreeSet<String> =
+                accts.iter().map(|i| ACCOUNTS[*i].to_string()).collect();
+            for (a, n, id, actionable) in ps {
+                let arn = format!("arn:aws:iam::{}:role/{}", ACCOUNTS[a], NAMES[n]);
+                accounts.insert(ACCOUNTS[a].to_string());
+                principals.entry(arn.clone()).or_insert(SidePrincipal {
+                    account_id: ACCOUNTS[a].into(),
+                    principal_type: "role".into(),
+                    name: NAMES[n].into(),
+                    arn,
+                    id: format!("AROA{id}"),
+                    created: None,
+                    actionable,
+                });
+            }
+            let principals: Vec<SidePrincipal> = principals.into_values().collect();
+            let mut grants: BTreeMap<(usize, usize), Grant> = BTreeMap::new();
+            if !principals.is_empty() {
+                for (p, action, status, sensitivity, (excluded, policy, split)) in gs {
+                    let principal = p % principals.len();
+                    grants.insert(
+                        (principal, action),
+                        Grant {
+                            principal,
+                            action,
+                            status,
+                            sensitivity,
+                            excluded: excluded && status == Status::Unused,
+                            policy,
+                            split,
+                        },
+                    );
+                }
+            }
+            Gen {
+                identities: identities
+                    .into_iter()
+                    .filter(|f| accounts.contains(&f.account_id))
+                    .collect(),
+                gaps: gaps
+                    .into_iter()
+                    .filter(|g| accounts.contains(&g.account_id))
+                    .collect(),
+                accounts,
+                principals,
+                grants: grants.into_values().collect(),
+            }
+        })
+}
+
+/// Per-action rows of one kind, keyed (account, principal, action).
+fn keyed(rows: &[ActionChange], kind: ChangeKind) -> BTreeSet<(String, String, String)> {
+    rows.iter()
+        .filter(|c| c.kind == kind)
+        .map(|c| {
+            (
+                c.account_id.clone(),
+                c.principal_arn.clone(),
+                c.action.clone(),
+            )
+        })
+        .collect()
+}
+
+/// Identity rows of one kind, keyed as the diff keys them.
+fn identity_keyed(
+    changes: &[Change],
+    kind: ChangeKind,
+) -> BTreeSet<(String, String, String, Option<String>)> {
+    changes
+        .iter()
+        .filter(|c| c.kind == kind)
+        .map(|c| {
+            (
+                c.account_id.clone(),
+                c.principal_arn.clone(),
+                c.action.clone(),
+                c.identity.as_ref().and_then(|i| i.credential.clone()),
+            )
+        })
+        .collect()
+}
+
+proptest! {
+    #[test]
+    fn grouped_diff_expands_to_the_per_action_diff(a in gen_strategy(), b in gen_strategy()) {
+        let cat = Catalog::embedded();
+        assert_same_as_per_action(&a.side(false), &b.side(false), cat);
+    }
+
+    #[test]
+    fn diff_with_itself_has_only_unchanged_kinds(a in gen_strategy()) {
+        let cat = Catalog::embedded();
+        let side = a.side(false);
+        let changes = compare(&side, &side, cat);
+        prop_assert!(changes.iter().all(|c| !c.kind.is_change()), "{changes:#?}");
+        prop_assert_eq!(KindCounts::of(&changes).changes(), 0);
+        // Every grant and identity finding counted exactly once; at most one row per group
+        // (groups of one service with the same verdict share a row).
+        prop_assert_eq!(
+            KindCounts::of(&changes).still_unused
+                + KindCounts::of(&changes).still_unknown
+                + KindCounts::of(&changes).unchanged_used,
+            side.granted()
+        );
+        prop_assert!(
+            changes.iter().filter(|c| !c.actions.is_empty()).count() <= side.groups().len()
+        );
+        let identity: Vec<ChangeKind> =
+            changes.iter().map(|c| c.kind).filter(|k| k.is_identity()).collect();
+        prop_assert_eq!(identity.len(), a.identities.len());
+        prop_assert!(identity.iter().all(|k| *k == ChangeKind::IdentityUnchanged));
+    }
+
+    #[test]
+    fn identity_rows_match_both_ways(a in gen_strategy(), b in gen_strategy()) {
+        let cat = Catalog::embedded();
+        let (sa, sb) = (a.side(false), b.side(false));
+        let ab = compare(&sa, &sb, cat);
+        let ba = compare(&sb, &sa, cat);
+        let k = |c: &[Change], kind| identity_keyed(c, kind);
+        prop_assert_eq!(
+            k(&ab, ChangeKind::IdentityUnchanged),
+            k(&ba, ChangeKind::IdentityUnchanged)
+        );
+        let mut gone = k(&ab, ChangeKind::IdentityResolved);
+        gone.extend(k(&ab, ChangeKind::IdentityUnknown));
+        prop_assert_eq!(gone, k(&ba, ChangeKind::IdentityNew));
+        for c in ab.iter().filter(|c| c.kind == ChangeKind::IdentityUnknown) {
+            let check = c.identity.as_ref().map(|i| i.finding);
+            prop_assert!(
+                !sb.accounts.contains(&c.account_id)
+                    || sb.identity_checks_not_possible
+                        .iter()
+                        .any(|g| g.account_id == c.account_id && Some(g.check) == check),
+                "{c:?}"
+            );
+        }
+        prop_assert_eq!(
+            ab.iter().filter(|c| c.kind.is_identity()).count(),
+            a.identities.len() + k(&ab, ChangeKind::IdentityNew).len()
+        );
+    }
+
+    #[test]
+    fn revoked_one_way_is_newly_granted_the_other(a in gen_strategy(), b in gen_strategy()) {
+        let cat = Catalog::embedded();
+        let (sa, sb) = (a.side(false), b.side(false));
+        let ab = expanded(&compare(&sa, &sb, cat), cat);
+        let ba = expanded(&compare(&sb, &sa, cat), cat);
+        let pairs = [
+            (ChangeKind::Revoked, ChangeKind::NewlyGranted),
+            (ChangeKind::PrincipalAdded, ChangeKind::PrincipalRemoved),
+            (ChangeKind::AccountAdded, ChangeKind::AccountRemoved),
+            (ChangeKind::PrincipalRecreated, ChangeKind::PrincipalRecreated),
+            (ChangeKind::StillUnused, ChangeKind::StillUnused),
+            (ChangeKind::UnchangedUsed, ChangeKind::UnchangedUsed),
+        ];
+        for (x, y) in pairs {
+            prop_assert_eq!(keyed(&ab, x), keyed(&ba, y), "{:?} / {:?}", x, y);
+            prop_assert_eq!(keyed(&ab, y), keyed(&ba, x), "{:?} / {:?}", y, x);
+        }
+        let mut back = keyed(&ba, ChangeKind::NewlyUnused);
+        back.extend(keyed(&ba, ChangeKind::NewlyUnknown));
+        prop_assert!(keyed(&ab, ChangeKind::NewlyUsed).is_subset(&back));
+    }
+
+    #[test]
+    fn compare_is_sorted_and_deterministic(a in gen_strategy(), b in gen_strategy()) {
+        let cat = Catalog::embedded();
+        let one = compare(&a.side(false), &b.side(false), cat);
+        prop_assert_eq!(&one, &compare(&a.side(false), &b.side(true), cat));
+        prop_assert!(one.windows(2).all(|w| w[0].kind <= w[1].kind));
+    }
+}
+
+// ---- real exports ----------------------------------------------------------------------------
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The side of the exports under `path`, analysed as `diff` analyses them.
+fn side_of(path: &Path) -> Side {
+    let exports =
+        input::load_exports(&[path.to_path_buf()], &input::LoadOptions::default()).unwrap();
+    let settings = analysis::Settings::new(90, None).unwrap();
+    let cat = Catalog::embedded();
+    let an = analysis::analyze(&exports, cat, &settings, &analysis::Config::default()).unwrap();
+    let ids = identity_findings(
+        &exports,
+        &an,
+        &analysis::identities::IdentitySettings {
+            unused_after_days: 90,
+            key_max_age_days: 90,
+        },
+    );
+    Side::from_analysis(&an).with_identities(ids)
+}
+
+#[test]
+fn sample_q3_to_q4_grouped_is_the_per_action_diff() {
+    let cat = Catalog::embedded();
+    let old = side_of(&root().join("sample-data/2026-q3"));
+    let new = side_of(&root().join("sample-data/2026-q4"));
+    assert_same_as_per_action(&old, &new, cat);
+    assert_same_as_per_action(&new, &old, cat);
+    // Grouping does work here: far fewer rows than actions.
+    let changes = compare(&old, &new, cat);
+    let pairs: u64 = KindCounts::of(&changes).get(ChangeKind::StillUnused);
+    let rows = KindCounts::rows_of(&changes).get(ChangeKind::StillUnused);
+    assert!(
+        pairs > 20 * rows,
+        "{pairs} still-unused pairs in {rows} rows"
+    );
+}
+
+/// The example generator, built by `cargo test` beside the test binary.
+fn synth_export() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin = dir
+        .join("examples")
+        .join(format!("synth-export{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "{} is missing: `cargo test` builds the examples (or run `cargo build --example synth-export`)",
+        bin.display()
+    );
+    bin
+}
+
+/// A synthetic organisation, written by `synth-export` (`extra`: more arguments).
+fn synth(out: &Path, extra: &[&str]) {
+    let status = std::process::Command::new(synth_export())
+        .args([
+            "--accounts",
+            "2",
+            "--roles-per-account",
+            "80",
+            "--seed",
+            "11",
+            "--out",
+        ])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+#[test]
+fn synthetic_quarter_grouped_is_the_per_action_diff() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (q1, q2) = (tmp.path().join("q1"), tmp.path().join("q2"));
+    synth(&q1, &[]);
+    synth(&q2, &["--evolve", "3"]);
+    let cat = Catalog::embedded();
+    let (old, new) = (side_of(&q1), side_of(&q2));
+    assert_same_as_per_action(&old, &new, cat);
+    // The evolved quarter has every kind of permission change.
+    let counts = KindCounts::of(&compare(&old, &new, cat));
+    for kind in [
+        ChangeKind::PrincipalAdded,
+        ChangeKind::PrincipalRemoved,
+        ChangeKind::NewlyGranted,
+        ChangeKind::Revoked,
+        ChangeKind::NewlyUsed,
+        ChangeKind::NewlyUnused,
+        ChangeKind::StillUnused,
+    ] {
+        assert!(counts.get(kind) > 0, "no {}: {counts:?}", kind.as_str());
+    }
+    // A few percent change, not everything.
+    assert!(counts.changes() * 5 < counts.still_unused, "{counts:?}");
+}
+
+/// `diff` analyses one account at a time; the result is the comparison of the whole
+/// organisations analysed at once: the same pairs per kind, the same identity findings (with
+/// their organisation-wide ranks).
+#[test]
+fn account_by_account_is_the_whole_organisation() {
+    let cat = Catalog::embedded();
+    let (q3, q4) = (
+        root().join("sample-data/2026-q3"),
+        root().join("sample-data/2026-q4"),
+    );
+    let whole = compare(&side_of(&q3), &side_of(&q4), cat);
+    let out = tempfile::tempdir().unwrap();
+    let run = assert_cmd::Command::cargo_bin("iam-tighten")
+        .unwrap()
+        .arg("diff")
+        .arg(&q3)
+        .arg(&q4)
+        .arg("--include-unchanged")
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("diff.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        json["counts"],
+        serde_json::to_value(KindCounts::of(&whole)).unwrap()
+    );
+    assert_eq!(
+        json["row_counts"],
+        serde_json::to_value(KindCounts::rows_of(&whole)).unwrap()
+    );
+    let identities: Vec<serde_json::Value> = whole
+        .iter()
+        .filter_map(|c| c.identity.as_ref())
+        .map(|i| serde_json::to_value(i).unwrap())
+        .collect();
+    let in_json: Vec<serde_json::Value> = json["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.get("identity").cloned())
+        .collect();
+    assert!(!in_json.is_empty());
+    for i in &in_json {
+        assert!(identities.contains(i), "{i:#}");
+    }
+}
+
+/// The sides of each export under `path`, analysed one by one, by account.
+fn sides_by_account(path: &Path) -> BTreeMap<String, Side> {
+    let cat = Catalog::embedded();
+    let settings = analysis::Settings::new(90, None).unwrap();
+    let mut out = BTreeMap::new();
+    for folder in input::find_export_folders(&[path.to_path_buf()]).unwrap() {
+        let export = input::load_export(&folder, &input::LoadOptions::default()).unwrap();
+        let exports = std::slice::from_ref(&export);
+        let an = analysis::analyze(exports, cat, &settings, &analysis::Config::default()).unwrap();
+        let ids = identity_findings(
+            exports,
+            &an,
+            &analysis::identities::IdentitySettings {
+                unused_after_days: 90,
+                key_max_age_days: 90,
+            },
+        );
+        out.insert(
+            export.account_id.clone(),
+            Side::from_analysis(&an).with_identities(ids),
+        );
+    }
+    out
+}
+
+/// diff.csv and the model, with the accounts compared in `order`.
+fn run_in_order(
+    old: &BTreeMap<String, Side>,
+    new: &BTreeMap<String, Side>,
+    order: &[String],
+    csv: iam_tighten::diff::CsvOptions,
+) -> (Vec<u8>, String) {
+    use iam_tighten::diff::model::{BuildInput, DiffSettings};
+    use iam_tighten::diff::{DiffLimits, DiffModel, DiffRun, SideMeta};
+    let cat = Catalog::embedded();
+    let out = tempfile::tempdir().unwrap();
+    let limits = DiffLimits {
+        per_change_kind: 7,
+        per_unchanged_kind: 3,
+        html_table: 5,
+        ..DiffLimits::default()
+    };
+    let mut run = DiffRun::new(out.path(), cat, csv, limits);
+    let empty = Side::default();
+    for a in order {
+        run.account(
+            a,
+            old.get(a).unwrap_or(&empty),
+            new.get(a).unwrap_or(&empty),
+        )
+        .unwrap();
+    }
+    let (collected, path) = run.finish_csv().unwrap();
+    let meta = |p: &str| SideMeta::merge(Path::new(p), Vec::new());
+    let model = DiffModel::build(BuildInput {
+        old_meta: meta("old"),
+        new_meta: meta("new"),
+        collected,
+        catalog: iam_tighten::report::model::CatalogInfo {
+            source: "test".into(),
+            version: "1".into(),
+            updated: "-".into(),
+            actions: cat.len(),
+        },
+        settings: DiffSettings {
+            unused_after_days: 90,
+            config_file: None,
+            csv,
+        },
+        limits,
+    });
+    let mut tables = String::new();
+    for t in [
+        &model.tables.new_risk,
+        &model.tables.revoked,
+        &model.tables.still_unused,
+    ] {
+        tables.push_str(&serde_json::to_string(&t.groups).unwrap());
+    }
+    (
+        std::fs::read(path).unwrap(),
+        serde_json::to_string(&model).unwrap() + &tables,
+    )
+}
+
+/// Accounts are compared as their exports are ready, in any order: diff.csv (both forms) and
+/// the model (its first rows of each kind, its tables' first groups, identity ranks) are the
+/// same whatever the order.
+#[test]
+fn outputs_do_not_depend_on_the_order_accounts_come_in() {
+    let old = sides_by_account(&root().join("sample-data/2026-q3"));
+    let new = sides_by_account(&root().join("sample-data/2026-q4"));
+    let mut order: Vec<String> = old.keys().chain(new.keys()).cloned().collect();
+    order.sort();
+    order.dedup();
+    assert_eq!(order.len(), 3);
+    let mut reversed = order.clone();
+    reversed.reverse();
+    let mut rotated = order.clone();
+    rotated.rotate_left(1);
+    for csv in [
+        iam_tighten::diff::CsvOptions::default(),
+        iam_tighten::diff::CsvOptions {
+            per_action: true,
+            include_unchanged: true,
+        },
+    ] {
+        let first = run_in_order(&old, &new, &order, csv);
+        assert!(first.0.len() > 1000);
+        for other in [&reversed, &rotated] {
+            let again = run_in_order(&old, &new, other, csv);
+            assert!(
+                first.0 == again.0,
+                "diff.csv depends on the order ({other:?})"
+            );
+            assert_eq!(
+                first.1, again.1,
+                "the model depends on the order ({other:?})"
+            );
+        }
+    }
+}
