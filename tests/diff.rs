@@ -139,6 +139,14 @@ fn q3_to_q4_shows_every_change_kind_and_exits_1() {
         if kind == ChangeKind::AccountAdded {
             continue; // q3 → q4 only closes an account; the reverse direction opens it (below).
         }
+        if kind.is_organization()
+            && !matches!(
+                kind,
+                ChangeKind::PermissionSetChanged | ChangeKind::OrganizationAccountChanged
+            )
+        {
+            continue; // the sample's organisation changes only these (the other kinds: below)
+        }
         let n = json["counts"][kind.as_str()].as_u64().unwrap();
         assert!(n > 0, "no {} in diff.json counts", kind.as_str());
         // diff.json counts principal × action pairs: the rows of the per-action diff.csv.
@@ -169,7 +177,12 @@ fn q3_to_q4_shows_every_change_kind_and_exits_1() {
 /// grouping, on today's sample with its organisation part).
 #[test]
 fn per_action_csv_is_the_diff_csv_before_grouping() {
-    let csv = q3_q4_per_action().file("diff.csv");
+    // Without the rows of the organisation parts' comparison, which came later.
+    let csv: String = q3_q4_per_action()
+        .file("diff.csv")
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with("permission_set_") && !l.starts_with("organization_"))
+        .collect();
     assert_eq!(
         sha256(&csv),
         "9d25e3ab8facbe64eceec1d132c0eb94eaeaf407fa05e7aa608cb9ee8ecf6c82"
@@ -594,7 +607,7 @@ fn swapped_sides_warn_and_exit_3_under_exit_code() {
 fn stderr_summary_groups_digits() {
     let err = &q3_q4().stderr;
     assert!(
-        err.contains("unused critical/high permissions: 3,359 → 2,729; 1,135 change(s)"),
+        err.contains("unused critical/high permissions: 3,359 → 2,729; 1,137 change(s)"),
         "{err}"
     );
 }
@@ -783,4 +796,148 @@ fn an_account_twice_on_one_side_is_an_error() {
         "{}",
         run.stderr
     );
+}
+
+// ---- the organisation parts (issue 19) ------------------------------------------------------------
+
+/// q3 → q4: the Developer permission set lost AmazonS3ReadOnlyAccess and account 333333333333,
+/// and the hackathon account was suspended (sample-data/README.md, "What changed").
+#[test]
+fn q3_to_q4_compares_the_organisation_parts() {
+    let run = q3_q4();
+    let csv = run.file("diff.csv");
+    let rows: Vec<&str> = csv
+        .lines()
+        .filter(|l| {
+            ChangeKind::ALL
+                .iter()
+                .any(|k| k.is_organization() && l.starts_with(&format!("{},", k.as_str())))
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            "permission_set_changed,999999999999,permission_set,Developer,\
+             arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-516951693ea7b98f,,,,,,,,,,,,,,,,,,\
+             true,false,AWS managed AmazonS3ReadOnlyAccess detached; no longer provisioned to \
+             333333333333",
+            "organization_account_changed,333333333333,account,examplecorp-hackathon,,,,,,,,,,,,,,,,,,,\
+             true,false,status ACTIVE → SUSPENDED",
+        ]
+    );
+    assert!(
+        run.stderr.contains(
+            "organisation: 1 permission set(s) added, removed or changed; 0 SCP/RCP(s) added, \
+             removed or changed; 1 account(s) of the organisation changed"
+        ),
+        "{}",
+        run.stderr
+    );
+    let html = run.file("diff.html");
+    let start = html.find("id=\"organization-table\"").expect("the table");
+    let table = &html[start..start + html[start..].find("</table>").unwrap()];
+    assert_eq!(table.matches("<tr>").count(), 3, "{table}"); // header + 2
+    assert!(table.contains("AWS managed AmazonS3ReadOnlyAccess detached"));
+    assert!(html.contains("<a href=\"#organization\">Organisation</a>"));
+    let json: serde_json::Value = serde_json::from_str(&run.file("diff.json")).unwrap();
+    for side in ["old", "new"] {
+        assert_eq!(
+            json[side]["organization"]["management_account"],
+            "999999999999"
+        );
+    }
+    assert_eq!(json["counts"]["permission_set_changed"], 1);
+    assert_eq!(json["row_counts"]["organization_account_changed"], 1);
+}
+
+/// A copy of q4 whose SCP DenySageMaker moved from the Sandbox OU to account 111111111111 and
+/// whose Developer set got a shorter session: two changes, and `--exit-code` fails on them.
+#[test]
+fn an_scp_and_a_permission_set_edit_are_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let new = tmp.path().join("q4-edited");
+    copy_dir(&root().join("sample-data/2026-q4"), &new);
+    let org = new.join("organization");
+    std::fs::write(
+        org.join("targets/p-3aa73e12.json"),
+        r#"{"Targets": [{"TargetId": "111111111111", "Arn": "arn:aws:organizations::999999999999:account/o-exmp1234ab/111111111111", "Name": "examplecorp-prod", "Type": "ACCOUNT"}]}"#,
+    )
+    .unwrap();
+    let set = std::fs::read_dir(org.join("sso/ssoins-7223a1b2c3d4e5f6"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("ps-516951693ea7b98f"))
+        .expect("the Developer set's folder");
+    let describe = set.join("describe-permission-set.json");
+    let text = std::fs::read_to_string(&describe).unwrap();
+    assert!(text.contains("\"PT8H\""), "{text}");
+    std::fs::write(&describe, text.replace("\"PT8H\"", "\"PT1H\"")).unwrap();
+
+    let run = diff(
+        "sample-data/2026-q4",
+        new.to_str().unwrap(),
+        &["--exit-code"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let csv = run.file("diff.csv");
+    let detail = |kind: &str| -> Vec<String> {
+        csv.lines()
+            .filter(|l| l.starts_with(&format!("{kind},")))
+            .map(|l| l.rsplit(",false,").next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        detail("control_policy_changed"),
+        vec![
+            "SCP p-3aa73e12: attached to account examplecorp-prod (111111111111); detached from \
+             OU Sandbox (ou-exmp-sandbox1)"
+        ]
+    );
+    assert_eq!(
+        detail("permission_set_changed"),
+        vec!["session duration PT8H → PT1H"]
+    );
+    // Only the organisation changed: no permission row.
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+}
+
+/// An organisation part on one side only is a note, not a list of changes; a broken one is an
+/// error that names the side and the file.
+#[test]
+fn organisation_part_on_one_side_or_broken() {
+    let tmp = tempfile::tempdir().unwrap();
+    let new = tmp.path().join("q4-no-org");
+    copy_dir(&root().join("sample-data/2026-q4"), &new);
+    std::fs::remove_dir_all(new.join("organization")).unwrap();
+    let run = diff("sample-data/2026-q4", new.to_str().unwrap(), &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json: serde_json::Value = serde_json::from_str(&run.file("diff.json")).unwrap();
+    assert!(
+        json["notes"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .starts_with("Only the old side has an organisation part")),
+        "{}",
+        json["notes"]
+    );
+    assert!(json["new"].get("organization").is_none());
+    assert!(!run.file("diff.html").contains("id=\"organization\""));
+    assert!(!run.stderr.contains("organisation:"), "{}", run.stderr);
+
+    let broken = tmp.path().join("q4-broken");
+    copy_dir(&root().join("sample-data/2026-q4"), &broken);
+    std::fs::write(
+        broken.join("organization/list-accounts.json"),
+        "{\"Accounts\": 7}",
+    )
+    .unwrap();
+    let run = diff("sample-data/2026-q4", broken.to_str().unwrap(), &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("loading the new organisation part"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("list-accounts.json"), "{}", run.stderr);
+    assert!(run.stderr.contains("Accounts"), "{}", run.stderr);
 }

@@ -720,7 +720,10 @@ fn account_by_account_is_the_whole_organisation() {
         root().join("sample-data/2026-q3"),
         root().join("sample-data/2026-q4"),
     );
-    let whole = compare(&side_of(&q3), &side_of(&q4), cat);
+    let mut whole = compare(&side_of(&q3), &side_of(&q4), cat);
+    // And the organisation parts, compared once.
+    let org = |p: &Path| iam_tighten::input::organization::find(&[p.to_path_buf()]).unwrap();
+    whole.extend(iam_tighten::diff::compare_organizations(org(&q3).as_ref(), org(&q4).as_ref()).0);
     let out = tempfile::tempdir().unwrap();
     let run = assert_cmd::Command::cargo_bin("iam-tighten")
         .unwrap()
@@ -835,6 +838,7 @@ fn run_in_order(
             csv,
         },
         limits,
+        organization_notes: Vec::new(),
     });
     let mut tables = String::new();
     for t in [

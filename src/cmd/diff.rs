@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::Context;
 use iam_tighten::analysis;
 use iam_tighten::analysis::identities::identity_findings;
-use iam_tighten::diff::model::{BuildInput, DiffSettings};
+use iam_tighten::diff::model::{BuildInput, DiffSettings, OrganizationMeta};
 use iam_tighten::diff::{self, DiffLimits, DiffModel, DiffRun, KindCounts, Side, SideMeta};
 use iam_tighten::input;
 use iam_tighten::report::model::CatalogInfo;
@@ -225,17 +225,32 @@ pub fn run(args: DiffConfig) -> anyhow::Result<ExitCode> {
     let timings = std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some();
     let cat = args.analysis.catalog.get();
     let limits = DiffLimits::default();
+    let mut orgs = Vec::new();
+    for (label, arg) in [("old", &args.old), ("new", &args.new)] {
+        orgs.push(
+            input::organization::find(std::slice::from_ref(arg))
+                .with_context(|| format!("loading the {label} organisation part"))?,
+        );
+    }
     let clock = Instant::now();
     let mut run = DiffRun::new(&args.out, cat, args.csv, limits);
     let (old_metas, new_metas) = analyse_and_compare(&args, &mut run)?;
+    let (org_changes, organization_notes) =
+        diff::compare_organizations(orgs[0].as_ref(), orgs[1].as_ref());
+    run.organization(&org_changes)?;
     let stages = run.timings;
     let (collected, csv_path) = run.finish_csv()?;
     let compared = clock.elapsed();
 
     let clock = Instant::now();
+    let side = |arg, metas, org: &Option<_>| SideMeta {
+        organization: org.as_ref().map(OrganizationMeta::of),
+        ..SideMeta::merge(arg, metas)
+    };
     let model = DiffModel::build(BuildInput {
-        old_meta: SideMeta::merge(&args.old, old_metas),
-        new_meta: SideMeta::merge(&args.new, new_metas),
+        old_meta: side(&args.old, old_metas, &orgs[0]),
+        new_meta: side(&args.new, new_metas, &orgs[1]),
+        organization_notes,
         collected,
         catalog: CatalogInfo {
             source: cat.source().to_string(),
@@ -285,6 +300,24 @@ fn summary(model: &DiffModel, written: &[PathBuf]) {
         num(c.identity_resolved),
         num(c.identity_unknown)
     );
+    if model.old.organization.is_some() && model.new.organization.is_some() {
+        let n = |kinds: &[diff::ChangeKind]| kinds.iter().map(|k| c.get(*k)).sum::<u64>();
+        use diff::ChangeKind as K;
+        eprintln!(
+            "iam-tighten: organisation: {} permission set(s) added, removed or changed; {} SCP/RCP(s) added, removed or changed; {} account(s) of the organisation changed",
+            num(n(&[
+                K::PermissionSetAdded,
+                K::PermissionSetRemoved,
+                K::PermissionSetChanged
+            ])),
+            num(n(&[
+                K::ControlPolicyAdded,
+                K::ControlPolicyRemoved,
+                K::ControlPolicyChanged
+            ])),
+            num(c.organization_account_changed)
+        );
+    }
     for p in written {
         eprintln!("wrote {}", p.display());
     }

@@ -220,32 +220,7 @@ impl Collector {
         self.old.add(old);
         self.new.add(new);
         self.new_risk.add(changes, new);
-        for c in changes {
-            let n = c.weight();
-            self.counts.add_n(c.kind, n);
-            self.row_counts.add(c.kind);
-            self.per_account
-                .entry(c.account_id.clone())
-                .or_default()
-                .add_n(c.kind, n);
-            let cap = self.row_cap(c.kind);
-            if self
-                .rows
-                .wants(c.bucket(), cap, |k| row_key(c) < row_key_view(k))
-            {
-                let (a, b, n, r, x, y) = row_key(c);
-                let key = (
-                    a.into(),
-                    b.into(),
-                    n.into(),
-                    r.into(),
-                    x.into(),
-                    y.map(Into::into),
-                );
-                self.rows
-                    .insert(c.bucket(), cap, key, DiffRow::of(c, notes));
-            }
-        }
+        self.add_rows(changes, notes, true);
         let caps = Caps {
             parts: self.limits.html_parts,
             names: self.limits.html_names,
@@ -262,6 +237,45 @@ impl Collector {
                     let key = (a.into(), p.into(), n.into(), r.into(), gb.into());
                     t.groups.insert(b, cap, key, build(&g, notes, caps));
                 }
+            }
+        }
+    }
+
+    /// The rows of the organisation part's comparison (`compare_organizations`): counted and
+    /// kept like any row, not per account (they are about the organisation).
+    pub fn add_organization(&mut self, changes: &[Change], notes: &mut Notations<'_>) {
+        self.add_rows(changes, notes, false);
+    }
+
+    /// Counts `changes` (per account too when `per_account`) and keeps the first rows of each
+    /// kind.
+    fn add_rows(&mut self, changes: &[Change], notes: &mut Notations<'_>, per_account: bool) {
+        for c in changes {
+            let n = c.weight();
+            self.counts.add_n(c.kind, n);
+            self.row_counts.add(c.kind);
+            if per_account {
+                self.per_account
+                    .entry(c.account_id.clone())
+                    .or_default()
+                    .add_n(c.kind, n);
+            }
+            let cap = self.row_cap(c.kind);
+            if self
+                .rows
+                .wants(c.bucket(), cap, |k| row_key(c) < row_key_view(k))
+            {
+                let (a, b, n, r, x, y) = row_key(c);
+                let key = (
+                    a.into(),
+                    b.into(),
+                    n.into(),
+                    r.into(),
+                    x.into(),
+                    y.map(Into::into),
+                );
+                self.rows
+                    .insert(c.bucket(), cap, key, DiffRow::of(c, notes));
             }
         }
     }

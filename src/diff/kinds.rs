@@ -12,6 +12,21 @@ pub enum ChangeKind {
     AccountAdded,
     /// An account exported only on the old side.
     AccountRemoved,
+    /// An IAM Identity Center permission set only in the new organisation part.
+    PermissionSetAdded,
+    /// A permission set only in the old organisation part.
+    PermissionSetRemoved,
+    /// A permission set in both whose policies, boundary, session duration or accounts changed.
+    PermissionSetChanged,
+    /// An SCP or RCP only in the new organisation part.
+    ControlPolicyAdded,
+    /// An SCP or RCP only in the old organisation part.
+    ControlPolicyRemoved,
+    /// An SCP or RCP in both whose document, name or targets changed.
+    ControlPolicyChanged,
+    /// An account of the organisation that joined, left, moved between OUs, was renamed or
+    /// changed status.
+    OrganizationAccountChanged,
     /// A principal ARN only on the new side (one row; its grants are counted, not listed).
     PrincipalAdded,
     /// A principal ARN only on the old side (one row; its grants are counted, not listed).
@@ -48,9 +63,16 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 17] = [
+    pub const ALL: [ChangeKind; 24] = [
         ChangeKind::AccountAdded,
         ChangeKind::AccountRemoved,
+        ChangeKind::PermissionSetAdded,
+        ChangeKind::PermissionSetRemoved,
+        ChangeKind::PermissionSetChanged,
+        ChangeKind::ControlPolicyAdded,
+        ChangeKind::ControlPolicyRemoved,
+        ChangeKind::ControlPolicyChanged,
+        ChangeKind::OrganizationAccountChanged,
         ChangeKind::PrincipalAdded,
         ChangeKind::PrincipalRemoved,
         ChangeKind::PrincipalRecreated,
@@ -72,6 +94,13 @@ impl ChangeKind {
         match self {
             ChangeKind::AccountAdded => "account_added",
             ChangeKind::AccountRemoved => "account_removed",
+            ChangeKind::PermissionSetAdded => "permission_set_added",
+            ChangeKind::PermissionSetRemoved => "permission_set_removed",
+            ChangeKind::PermissionSetChanged => "permission_set_changed",
+            ChangeKind::ControlPolicyAdded => "control_policy_added",
+            ChangeKind::ControlPolicyRemoved => "control_policy_removed",
+            ChangeKind::ControlPolicyChanged => "control_policy_changed",
+            ChangeKind::OrganizationAccountChanged => "organization_account_changed",
             ChangeKind::PrincipalAdded => "principal_added",
             ChangeKind::PrincipalRemoved => "principal_removed",
             ChangeKind::PrincipalRecreated => "principal_recreated",
@@ -101,6 +130,21 @@ impl ChangeKind {
                 | ChangeKind::UnchangedUsed
                 | ChangeKind::IdentityUnknown
                 | ChangeKind::IdentityUnchanged
+        )
+    }
+
+    /// The kinds of the organisation part's comparison (permission sets, SCPs and RCPs, the
+    /// organisation's accounts).
+    pub fn is_organization(self) -> bool {
+        matches!(
+            self,
+            ChangeKind::PermissionSetAdded
+                | ChangeKind::PermissionSetRemoved
+                | ChangeKind::PermissionSetChanged
+                | ChangeKind::ControlPolicyAdded
+                | ChangeKind::ControlPolicyRemoved
+                | ChangeKind::ControlPolicyChanged
+                | ChangeKind::OrganizationAccountChanged
         )
     }
 

@@ -13,6 +13,7 @@
 //! counts.rs    pairs and rows per kind, new risk (for --exit-code, --fail-on-new, the headline)
 //! policies.rs  rows grouped per principal × granting policies × kind (diff.html's tables)
 //! collect.rs   what the organisation-wide outputs keep of each account, bounded
+//! organization.rs  the organisation parts compared: permission sets, SCPs/RCPs, accounts
 //! model.rs     the diff model diff.json and diff.html render; csv.rs, html.rs the formats
 //! ```
 //!
@@ -27,6 +28,7 @@ pub mod expand;
 pub mod html;
 mod kinds;
 pub mod model;
+pub mod organization;
 mod pairing;
 pub mod policies;
 mod side;
@@ -40,6 +42,7 @@ pub use csv::CsvOptions;
 pub use expand::{ActionChange, NameOrder, Notations, per_action};
 pub use kinds::ChangeKind;
 pub use model::{DiffLimits, DiffModel, DiffRow, SideMeta};
+pub use organization::compare_organizations;
 pub use side::{GroupState, Side, SideGroup, SidePrincipal, Tally, Verdict};
 
 use crate::catalog::Catalog;
@@ -100,6 +103,17 @@ impl<'c> DiffRun<'c> {
         let clock = std::time::Instant::now();
         self.collected.add(old, new, &changes, &mut self.notations);
         self.timings[2].1 += clock.elapsed();
+        Ok(())
+    }
+
+    /// Adds the rows of the organisation parts' comparison ([`compare_organizations`]), once.
+    pub fn organization(&mut self, changes: &[Change]) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.parts.account("", changes, &mut self.notations)?;
+        self.collected
+            .add_organization(changes, &mut self.notations);
         Ok(())
     }
 

@@ -135,6 +135,31 @@ pub struct SideMeta {
     /// Unused, actionable, not excluded.
     pub unused_by_sensitivity: BySensitivity,
     pub warnings: usize,
+    /// The side's organisation part (`<folder>/organization/`), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrganizationMeta>,
+}
+
+/// A side's organisation part, in brief.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrganizationMeta {
+    pub id: String,
+    pub management_account: String,
+    pub path: String,
+    pub permission_sets: usize,
+    pub control_policies: usize,
+}
+
+impl OrganizationMeta {
+    pub fn of(org: &crate::model::organization::Organization) -> OrganizationMeta {
+        OrganizationMeta {
+            id: org.id.clone(),
+            management_account: org.management_account.clone(),
+            path: org.root.display().to_string(),
+            permission_sets: org.permission_sets.len(),
+            control_policies: org.control_policies.len(),
+        }
+    }
 }
 
 impl SideMeta {
@@ -173,6 +198,7 @@ impl SideMeta {
             principals: an.principals.len(),
             totals: an.totals,
             unused_by_sensitivity: an.unused_by_sensitivity,
+            organization: None,
             warnings: an.warnings.len(),
         }
     }
@@ -186,6 +212,7 @@ impl SideMeta {
             totals: Counts::default(),
             unused_by_sensitivity: BySensitivity::default(),
             warnings: 0,
+            organization: None,
         };
         for p in parts {
             m.accounts.extend(p.accounts);
@@ -333,6 +360,8 @@ pub struct BuildInput {
     pub catalog: CatalogInfo,
     pub settings: DiffSettings,
     pub limits: DiffLimits,
+    /// Notes of the organisation parts' comparison (`compare_organizations`).
+    pub organization_notes: Vec<String>,
 }
 
 impl DiffModel {
@@ -344,6 +373,7 @@ impl DiffModel {
             catalog,
             settings,
             limits,
+            organization_notes,
         } = input;
         let (rows, rows_omitted) = collected.rows();
         let mut table = |id| {
@@ -384,6 +414,7 @@ impl DiffModel {
             &n.checks_not_possible,
             &counts,
         ));
+        notes.extend(organization_notes);
         DiffModel {
             tool: ToolInfo {
                 name: "iam-tighten",

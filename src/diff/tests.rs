@@ -461,6 +461,7 @@ fn big_model(n: usize) -> DiffModel {
         totals: Counts::default(),
         unused_by_sensitivity: Default::default(),
         warnings: 0,
+        organization: None,
     };
     DiffModel::build(BuildInput {
         old_meta: meta("old"),
@@ -478,6 +479,7 @@ fn big_model(n: usize) -> DiffModel {
             csv: CsvOptions::default(),
         },
         limits,
+        organization_notes: Vec::new(),
     })
 }
 

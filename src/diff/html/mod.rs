@@ -35,6 +35,21 @@ pub fn describe(kind: ChangeKind) -> &'static str {
     match kind {
         ChangeKind::AccountAdded => "Account exported only on the new side.",
         ChangeKind::AccountRemoved => "Account exported only on the old side.",
+        ChangeKind::PermissionSetAdded => {
+            "IAM Identity Center permission set only on the new side."
+        }
+        ChangeKind::PermissionSetRemoved => "Permission set only on the old side.",
+        ChangeKind::PermissionSetChanged => {
+            "Permission set on both sides whose policies, boundary, session duration or accounts changed."
+        }
+        ChangeKind::ControlPolicyAdded => "SCP or RCP only on the new side.",
+        ChangeKind::ControlPolicyRemoved => "SCP or RCP only on the old side.",
+        ChangeKind::ControlPolicyChanged => {
+            "SCP or RCP on both sides whose document, name or targets changed."
+        }
+        ChangeKind::OrganizationAccountChanged => {
+            "Account of the organisation that joined, left, moved between OUs, was renamed or changed status."
+        }
         ChangeKind::PrincipalAdded => {
             "Principal only on the new side; its grants are counted, not listed."
         }

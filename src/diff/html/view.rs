@@ -365,6 +365,9 @@ pub(super) struct View<'a> {
     revoked: GroupTable<'a>,
     still_unused: GroupTable<'a>,
     principals: RowTable<'a>,
+    /// The organisation section (permission sets, SCPs and RCPs, accounts of the
+    /// organisation), when a side has an organisation part.
+    organization: Option<RowTable<'a>>,
     identity_new: RowTable<'a>,
     identity_resolved: RowTable<'a>,
     identity_unknown: RowTable<'a>,
@@ -412,8 +415,10 @@ fn cards(m: &DiffModel) -> Vec<Card> {
 /// The view of `m` with at most `cap` rows per table.
 pub(super) fn view(m: &DiffModel, cap: usize) -> View<'_> {
     let h = &m.headline;
+    let with_org = m.old.organization.is_some() && m.new.organization.is_some();
     let kinds = ChangeKind::ALL
         .iter()
+        .filter(|k| with_org || !k.is_organization())
         .map(|k| KindRow {
             kind: k.as_str(),
             description: describe(*k),
@@ -457,6 +462,13 @@ pub(super) fn view(m: &DiffModel, cap: usize) -> View<'_> {
         revoked: group_table(&m.tables.revoked, cap),
         still_unused: group_table(&m.tables.still_unused, cap),
         principals: row_table(m, cap, &structural, false),
+        organization: with_org.then(|| {
+            let kinds: Vec<ChangeKind> = ChangeKind::ALL
+                .into_iter()
+                .filter(|k| k.is_organization())
+                .collect();
+            row_table(m, cap, &kinds, false)
+        }),
         identity_new: row_table(m, cap, &[ChangeKind::IdentityNew], true),
         identity_resolved: row_table(m, cap, &[ChangeKind::IdentityResolved], true),
         identity_unknown: row_table(m, cap, &[ChangeKind::IdentityUnknown], true),
