@@ -145,14 +145,7 @@ pub(super) fn roll_up_permission_sets(
         let Some(roles) = sso_roles.get(ps.name.as_str()) else {
             continue;
         };
-        for r in roles {
-            let p = &mut c.principals[*r as usize];
-            p.actionable = false;
-            p.permission_set = Some(ps.name.clone());
-            if !p.flags.contains(&"managed_by_permission_set") {
-                p.flags.push("managed_by_permission_set");
-            }
-        }
+        mark_managed(c, ps, roles);
         // Every provisioned account has the set's role, with last-accessed data.
         let with_data: Vec<&str> = roles
             .iter()
@@ -161,99 +154,147 @@ pub(super) fn roll_up_permission_sets(
             .map(|p| p.account_id.as_str())
             .collect();
         let complete = ps.accounts.iter().all(|a| with_data.contains(&a.as_str()));
-        // Per action, each role's verdict (roles in account order).
-        let mut per_action: BTreeMap<crate::catalog::ActionId, Vec<RoleVerdict<'_>>> =
-            BTreeMap::new();
-        for r in roles {
-            for fi in by_principal.get(r).into_iter().flatten() {
-                let f = &findings[*fi];
-                for a in &c.lists.get(f.list).actions {
-                    per_action
-                        .entry(a.id)
-                        .or_default()
-                        .push(RoleVerdict { f, a: *a });
-                }
-            }
-        }
-        let pidx = c.principals.len() as u32;
-        let mut groups: BTreeMap<GroupKey, Vec<GrantedAction>> = BTreeMap::new();
-        for verdicts in per_action.values() {
-            let rolled = roll(verdicts, complete, notes);
-            let svc = c.expander.catalog().service_index(rolled.sensitivity.id);
-            groups
-                .entry(GroupKey {
-                    svc,
-                    reason: rolled.reason,
-                    last: rolled.last.map(|t| t.timestamp_millis()),
-                    region: rolled.region.clone(),
-                    gb: rolled.gb,
-                    scoped: rolled.scoped,
-                    conditional: rolled.conditional,
-                    control: rolled.control,
-                })
-                .or_default()
-                .push(rolled.sensitivity);
-        }
+        let groups = rolled_groups(c, &findings, &by_principal, roles, complete, notes);
         let as_of = roles
             .iter()
             .filter_map(|r| c.principals[*r as usize].as_of)
             .min();
-        for (k, actions) in groups {
-            let list = c.lists.push(actions);
-            let l = c.lists.get(list);
-            let last = k.last.and_then(chrono::DateTime::from_timestamp_millis);
-            let days = match (as_of, last) {
-                (Some(t), Some(l)) if l <= t => Some(whole_days(l, t)),
-                _ => None,
-            };
-            new.push(Finding {
-                principal: pidx,
-                action: l.actions[0].id,
-                list,
-                count: l.len() as u32,
-                status: k.reason.status(),
-                reason: k.reason,
-                sensitivity: l.highest,
-                categories: l.categories,
-                last_accessed: last,
-                last_accessed_region: k.region,
-                days_since_access: days,
-                granted_by: k.gb,
-                scoped: k.scoped,
-                conditional: k.conditional,
-                exclusion: None,
-                control: k.control,
-                rank: 0,
-            });
-        }
+        let pidx = c.principals.len() as u32;
+        new.extend(set_findings(c, pidx, groups, as_of));
         let info = principal_info(c, org, ps, roles, complete, as_of);
-        // Service facts: the newest use of each service over the roles.
-        let mut services: BTreeMap<u32, (Option<i64>, Option<String>)> = BTreeMap::new();
-        for s in c.inputs.services.iter().filter(|s| roles.contains(&s.p)) {
-            let e = services.entry(s.svc).or_insert((None, None));
-            if s.last_ms > e.0 {
-                *e = (s.last_ms, s.region.clone());
-            }
-        }
-        for (svc, (last_ms, region)) in services {
-            c.inputs.services.push(ServiceRow {
-                p: pidx,
-                svc,
-                last_ms,
-                region,
-            });
-        }
-        c.inputs.principals.push(PrincipalRow {
-            p: pidx,
-            has_la: complete,
-            created_ms: None,
-            window_start_ms: None,
-            window_end_ms: as_of.map(|t| t.timestamp_millis()),
-        });
+        add_set_inputs(c, pidx, roles, complete, as_of);
         c.principals.push(info);
     }
     findings.extend(new);
     findings
+}
+
+/// The set's roles are managed by it: not actionable, flagged, named.
+fn mark_managed(c: &mut Collected<'_>, ps: &PermissionSet, roles: &[u32]) {
+    for r in roles {
+        let p = &mut c.principals[*r as usize];
+        p.actionable = false;
+        p.permission_set = Some(ps.name.clone());
+        if !p.flags.contains(&"managed_by_permission_set") {
+            p.flags.push("managed_by_permission_set");
+        }
+    }
+}
+
+/// Each action any role of the set holds, rolled up over the roles ([`roll`]) and grouped as
+/// findings group (service, verdict, evidence, granting policies, control note).
+fn rolled_groups(
+    c: &Collected<'_>,
+    findings: &[Finding],
+    by_principal: &HashMap<u32, Vec<usize>>,
+    roles: &[u32],
+    complete: bool,
+    notes: &mut Vec<ControlNote>,
+) -> BTreeMap<GroupKey, Vec<GrantedAction>> {
+    // Per action, each role's verdict (roles in account order).
+    let mut per_action: BTreeMap<crate::catalog::ActionId, Vec<RoleVerdict<'_>>> = BTreeMap::new();
+    for r in roles {
+        for fi in by_principal.get(r).into_iter().flatten() {
+            let f = &findings[*fi];
+            for a in &c.lists.get(f.list).actions {
+                per_action
+                    .entry(a.id)
+                    .or_default()
+                    .push(RoleVerdict { f, a: *a });
+            }
+        }
+    }
+    let mut groups: BTreeMap<GroupKey, Vec<GrantedAction>> = BTreeMap::new();
+    for verdicts in per_action.values() {
+        let rolled = roll(verdicts, complete, notes);
+        let svc = c.expander.catalog().service_index(rolled.sensitivity.id);
+        groups
+            .entry(GroupKey {
+                svc,
+                reason: rolled.reason,
+                last: rolled.last.map(|t| t.timestamp_millis()),
+                region: rolled.region.clone(),
+                gb: rolled.gb,
+                scoped: rolled.scoped,
+                conditional: rolled.conditional,
+                control: rolled.control,
+            })
+            .or_default()
+            .push(rolled.sensitivity);
+    }
+    groups
+}
+
+/// One finding of principal `pidx` (the set) per group.
+fn set_findings(
+    c: &mut Collected<'_>,
+    pidx: u32,
+    groups: BTreeMap<GroupKey, Vec<GrantedAction>>,
+    as_of: Option<Timestamp>,
+) -> Vec<Finding> {
+    let mut out = Vec::with_capacity(groups.len());
+    for (k, actions) in groups {
+        let list = c.lists.push(actions);
+        let l = c.lists.get(list);
+        let last = k.last.and_then(chrono::DateTime::from_timestamp_millis);
+        let days = match (as_of, last) {
+            (Some(t), Some(l)) if l <= t => Some(whole_days(l, t)),
+            _ => None,
+        };
+        out.push(Finding {
+            principal: pidx,
+            action: l.actions[0].id,
+            list,
+            count: l.len() as u32,
+            status: k.reason.status(),
+            reason: k.reason,
+            sensitivity: l.highest,
+            categories: l.categories,
+            last_accessed: last,
+            last_accessed_region: k.region,
+            days_since_access: days,
+            granted_by: k.gb,
+            scoped: k.scoped,
+            conditional: k.conditional,
+            exclusion: None,
+            control: k.control,
+            rank: 0,
+        });
+    }
+    out
+}
+
+/// The set's rows of the verdict inputs: the newest use of each service over its roles, and
+/// its window (the earliest as-of time of its roles).
+fn add_set_inputs(
+    c: &mut Collected<'_>,
+    pidx: u32,
+    roles: &[u32],
+    complete: bool,
+    as_of: Option<Timestamp>,
+) {
+    let mut services: BTreeMap<u32, (Option<i64>, Option<String>)> = BTreeMap::new();
+    for s in c.inputs.services.iter().filter(|s| roles.contains(&s.p)) {
+        let e = services.entry(s.svc).or_insert((None, None));
+        if s.last_ms > e.0 {
+            *e = (s.last_ms, s.region.clone());
+        }
+    }
+    for (svc, (last_ms, region)) in services {
+        c.inputs.services.push(ServiceRow {
+            p: pidx,
+            svc,
+            last_ms,
+            region,
+        });
+    }
+    c.inputs.principals.push(PrincipalRow {
+        p: pidx,
+        has_la: complete,
+        created_ms: None,
+        window_start_ms: None,
+        window_end_ms: as_of.map(|t| t.timestamp_millis()),
+    });
 }
 
 #[derive(PartialEq, Eq, PartialOrd, Ord)]

@@ -159,45 +159,7 @@ async fn run(m: &MultiConfig, listed: Option<Vec<String>>) -> Result<AccountsSum
     };
     let accounts = match listed {
         Some(accounts) => accounts,
-        None => {
-            let (active, skipped) = organization_accounts(&base.sdk, cfg, &ctx).await?;
-            for (account, state) in &skipped {
-                say(&format!(
-                    "fetch: skipping account {account}: it is {state}, not ACTIVE \
-                     (organizations:ListAccounts); only ACTIVE accounts can be fetched"
-                ));
-            }
-            summary.skipped = skipped;
-            // The organisation part, with the base credentials, before any role is assumed.
-            let org = organization::fetch(cfg, &base.sdk, &who, &ctx).await;
-            match org {
-                Ok(org) => {
-                    say(&format!(
-                        "fetch: organisation part {}: {} files ({} fetched, {} kept, {} missing)",
-                        org.dir.display(),
-                        org.files,
-                        org.fetched,
-                        org.kept,
-                        org.missing.len()
-                    ));
-                    summary.organization = Some(Ok(org));
-                }
-                Err(e) if e.stops_everything() => {
-                    summary.organization = Some(Err(e.to_string()));
-                    write_summary(m, &summary)?;
-                    return Err(e);
-                }
-                Err(e) => {
-                    let reason = e.to_string();
-                    say(&format!(
-                        "fetch: organisation part FAILED (the accounts go on): {reason}"
-                    ));
-                    summary.organization = Some(Err(reason));
-                }
-            }
-            write_summary(m, &summary)?;
-            active
-        }
+        None => organization_step(m, &base.sdk, &who, &ctx, &mut summary).await?,
     };
     say(&format!(
         "fetch: {} accounts with role {} into {}",
@@ -219,22 +181,7 @@ async fn run(m: &MultiConfig, listed: Option<Vec<String>>) -> Result<AccountsSum
             n + 1,
             accounts.len()
         ));
-        let mut account_cfg = cfg.clone();
-        account_cfg.out = cfg.out.join(account);
-        let fetched = match store::check_out(&account_cfg.out, cfg.allow_non_empty) {
-            Err(e) => Err(e),
-            Ok(out) => {
-                let sdk = client::assumed_config(&base.sdk, &role_arn, SESSION_NAME).await;
-                let clients = client::Clients::new(&sdk);
-                match assume(&clients, account, &role_arn, cfg, &ctx).await {
-                    Ok(session) => {
-                        say(&format!("fetch: account {account} as {}", session.arn));
-                        super::run(&account_cfg, &clients, &session, out, &ctx).await
-                    }
-                    Err(e) => Err(e),
-                }
-            }
-        };
+        let fetched = fetch_account(cfg, &base.sdk, account, &role_arn, &ctx).await;
         match fetched {
             Ok(done) => {
                 say(&format!(
@@ -262,6 +209,72 @@ async fn run(m: &MultiConfig, listed: Option<Vec<String>>) -> Result<AccountsSum
         write_summary(m, &summary)?;
     }
     Ok(summary)
+}
+
+/// With `--organization`: lists the organisation's ACTIVE accounts (the others are skipped
+/// and said so), then writes the organisation part with the base credentials, before any role
+/// is assumed. A failed part stops the run only when nothing can go on (`stops_everything`).
+async fn organization_step(
+    m: &MultiConfig,
+    base: &aws_config::SdkConfig,
+    who: &client::Identity,
+    ctx: &Ctx,
+    summary: &mut AccountsSummary,
+) -> Result<Vec<String>> {
+    let cfg = &m.fetch;
+    let (active, skipped) = organization_accounts(base, cfg, ctx).await?;
+    for (account, state) in &skipped {
+        say(&format!(
+            "fetch: skipping account {account}: it is {state}, not ACTIVE \
+             (organizations:ListAccounts); only ACTIVE accounts can be fetched"
+        ));
+    }
+    summary.skipped = skipped;
+    match organization::fetch(cfg, base, who, ctx).await {
+        Ok(org) => {
+            say(&format!(
+                "fetch: organisation part {}: {} files ({} fetched, {} kept, {} missing)",
+                org.dir.display(),
+                org.files,
+                org.fetched,
+                org.kept,
+                org.missing.len()
+            ));
+            summary.organization = Some(Ok(org));
+        }
+        Err(e) if e.stops_everything() => {
+            summary.organization = Some(Err(e.to_string()));
+            write_summary(m, summary)?;
+            return Err(e);
+        }
+        Err(e) => {
+            let reason = e.to_string();
+            say(&format!(
+                "fetch: organisation part FAILED (the accounts go on): {reason}"
+            ));
+            summary.organization = Some(Err(reason));
+        }
+    }
+    write_summary(m, summary)?;
+    Ok(active)
+}
+
+/// One account: checks its folder, assumes `role_arn` and fetches into `OUT/ACCOUNT/`.
+async fn fetch_account(
+    cfg: &FetchConfig,
+    base: &aws_config::SdkConfig,
+    account: &str,
+    role_arn: &str,
+    ctx: &Ctx,
+) -> Result<FetchSummary> {
+    let mut account_cfg = cfg.clone();
+    account_cfg.out = cfg.out.join(account);
+    let out = store::check_out(&account_cfg.out, cfg.allow_non_empty)?;
+    let sdk = client::assumed_config(base, role_arn, SESSION_NAME).await;
+    let clients = client::Clients::new(&sdk);
+    let session = assume(&clients, account, role_arn, cfg, ctx).await?;
+    say(&format!("fetch: account {account} as {}", session.arn));
+    super::run(&account_cfg, &clients, &session, out, ctx).await
 }
 
 /// Starts the account's role session (the first call resolves the assumed-role credentials),

@@ -657,75 +657,10 @@ fn permission_set(
         None => None,
         Some(v) => document_of(&path, "$.InlinePolicy", v)?,
     };
-    let command = "aws sso-admin list-managed-policies-in-permission-set";
-    let (m, path): (ManagedPolicies, _) = r.json(&format!("{dir}/managed-policies.json"))?;
-    complete(&path, m.next_token.as_ref(), command)?;
-    let mut managed: Vec<ManagedReference> = required(
-        &path,
-        m.attached_managed_policies,
-        "AttachedManagedPolicies",
-        command,
-    )?
-    .into_iter()
-    .map(|m| ManagedReference {
-        name: m.name,
-        arn: m.arn,
-    })
-    .collect();
-    managed.sort();
-    let command = "aws sso-admin list-customer-managed-policy-references-in-permission-set";
-    let (c, path): (CustomerPolicies, _) =
-        r.json(&format!("{dir}/customer-managed-policies.json"))?;
-    complete(&path, c.next_token.as_ref(), command)?;
-    let mut customer: Vec<PolicyReference> = required(
-        &path,
-        c.customer_managed_policy_references,
-        "CustomerManagedPolicyReferences",
-        command,
-    )?
-    .into_iter()
-    .map(|c| PolicyReference {
-        name: c.name,
-        path: c.path.unwrap_or_else(|| "/".into()),
-    })
-    .collect();
-    customer.sort();
-    let boundary = match r
-        .json_if_exists::<PermissionsBoundary>(&format!("{dir}/permissions-boundary.json"))?
-    {
-        None => None,
-        Some((b, path)) => {
-            let b = required(
-                &path,
-                b.permissions_boundary,
-                "PermissionsBoundary",
-                "aws sso-admin get-permissions-boundary-for-permission-set",
-            )?;
-            match (b.customer_managed_policy_reference, b.managed_policy_arn) {
-                (Some(c), _) => Some(Boundary::CustomerManaged(PolicyReference {
-                    name: c.name,
-                    path: c.path.unwrap_or_else(|| "/".into()),
-                })),
-                (None, Some(arn)) => Some(Boundary::AwsManaged(arn)),
-                (None, None) => None,
-            }
-        }
-    };
-    let command = "aws sso-admin list-accounts-for-provisioned-permission-set";
-    let (a, path): (ProvisionedAccounts, _) = r.json(&format!("{dir}/accounts.json"))?;
-    complete(&path, a.next_token.as_ref(), command)?;
-    let mut accounts = required(&path, a.account_ids, "AccountIds", command)?;
-    for (i, id) in accounts.iter().enumerate() {
-        if !is_account_id(id) {
-            return Err(Error::parse(
-                &path,
-                format!("$.AccountIds[{i}]"),
-                "not a 12-digit account id",
-            ));
-        }
-    }
-    accounts.sort();
-    accounts.dedup();
+    let managed = managed_policies(r, &dir)?;
+    let customer = customer_policies(r, &dir)?;
+    let boundary = boundary(r, &dir)?;
+    let accounts = provisioned_accounts(r, &dir)?;
     let (inline_policy, inline_raw) = match inline {
         Some((d, raw)) => (Some(d), Some(raw)),
         None => (None, None),
@@ -743,6 +678,94 @@ fn permission_set(
         boundary,
         accounts,
     })
+}
+
+/// `managed-policies.json` of a permission set's folder `dir`, sorted.
+fn managed_policies(r: &mut Reader, dir: &str) -> Result<Vec<ManagedReference>> {
+    let command = "aws sso-admin list-managed-policies-in-permission-set";
+    let (m, path): (ManagedPolicies, _) = r.json(&format!("{dir}/managed-policies.json"))?;
+    complete(&path, m.next_token.as_ref(), command)?;
+    let mut managed: Vec<ManagedReference> = required(
+        &path,
+        m.attached_managed_policies,
+        "AttachedManagedPolicies",
+        command,
+    )?
+    .into_iter()
+    .map(|m| ManagedReference {
+        name: m.name,
+        arn: m.arn,
+    })
+    .collect();
+    managed.sort();
+    Ok(managed)
+}
+
+/// `customer-managed-policies.json` of a permission set's folder, sorted (path `/` when absent).
+fn customer_policies(r: &mut Reader, dir: &str) -> Result<Vec<PolicyReference>> {
+    let command = "aws sso-admin list-customer-managed-policy-references-in-permission-set";
+    let (c, path): (CustomerPolicies, _) =
+        r.json(&format!("{dir}/customer-managed-policies.json"))?;
+    complete(&path, c.next_token.as_ref(), command)?;
+    let mut customer: Vec<PolicyReference> = required(
+        &path,
+        c.customer_managed_policy_references,
+        "CustomerManagedPolicyReferences",
+        command,
+    )?
+    .into_iter()
+    .map(|c| PolicyReference {
+        name: c.name,
+        path: c.path.unwrap_or_else(|| "/".into()),
+    })
+    .collect();
+    customer.sort();
+    Ok(customer)
+}
+
+/// `permissions-boundary.json` of a permission set's folder, when there is one.
+fn boundary(r: &mut Reader, dir: &str) -> Result<Option<Boundary>> {
+    let Some((b, path)) =
+        r.json_if_exists::<PermissionsBoundary>(&format!("{dir}/permissions-boundary.json"))?
+    else {
+        return Ok(None);
+    };
+    let b = required(
+        &path,
+        b.permissions_boundary,
+        "PermissionsBoundary",
+        "aws sso-admin get-permissions-boundary-for-permission-set",
+    )?;
+    Ok(
+        match (b.customer_managed_policy_reference, b.managed_policy_arn) {
+            (Some(c), _) => Some(Boundary::CustomerManaged(PolicyReference {
+                name: c.name,
+                path: c.path.unwrap_or_else(|| "/".into()),
+            })),
+            (None, Some(arn)) => Some(Boundary::AwsManaged(arn)),
+            (None, None) => None,
+        },
+    )
+}
+
+/// `accounts.json` of a permission set's folder: 12-digit ids, sorted, once each.
+fn provisioned_accounts(r: &mut Reader, dir: &str) -> Result<Vec<String>> {
+    let command = "aws sso-admin list-accounts-for-provisioned-permission-set";
+    let (a, path): (ProvisionedAccounts, _) = r.json(&format!("{dir}/accounts.json"))?;
+    complete(&path, a.next_token.as_ref(), command)?;
+    let mut accounts = required(&path, a.account_ids, "AccountIds", command)?;
+    for (i, id) in accounts.iter().enumerate() {
+        if !is_account_id(id) {
+            return Err(Error::parse(
+                &path,
+                format!("$.AccountIds[{i}]"),
+                "not a 12-digit account id",
+            ));
+        }
+    }
+    accounts.sort();
+    accounts.dedup();
+    Ok(accounts)
 }
 
 /// The organisation part of the organisation folders among `paths`, if any (at most one).

@@ -80,16 +80,21 @@ fn level_name(n: &OrgNode) -> String {
     }
 }
 
+/// Notes in the making: what is blocked and what is restricted, in the order found.
+#[derive(Default)]
+struct Notes {
+    blocked: Vec<(ActionSet, ControlNote)>,
+    restricted: Vec<(ActionSet, ControlNote)>,
+}
+
 /// The SCPs and RCPs in force for `account` (the caller leaves out the management account).
 pub fn account_controls(
     org: &Organization,
     account: &str,
     expander: &mut Expander<'_>,
 ) -> AccountControls {
-    let catalog = expander.catalog();
     let chain = org.chain(account);
-    let mut blocked: Vec<(ActionSet, ControlNote)> = Vec::new();
-    let mut restricted: Vec<(ActionSet, ControlNote)> = Vec::new();
+    let mut notes = Notes::default();
     let mut out = AccountControls::default();
     if chain.is_empty() {
         return out;
@@ -97,116 +102,133 @@ pub fn account_controls(
     if org.control_types.contains(&ControlPolicyType::Scp) {
         for level in &chain {
             let attached = org.attached(ControlPolicyType::Scp, &level.id);
-            let where_ = level_name(level);
             if attached.is_empty() {
-                out.levels_without_scp.push(where_);
+                out.levels_without_scp.push(level_name(level));
                 continue;
             }
-            let names = attached
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut allow_any = catalog.empty_set();
-            let mut allow_full = catalog.empty_set();
-            for p in &attached {
-                for s in &expander.document(&p.document).statements {
-                    match s.effect {
-                        Effect::Allow => {
-                            allow_any.union_with(&s.actions);
-                            if !s.scoped && !s.conditional {
-                                allow_full.union_with(&s.actions);
-                            }
-                        }
-                        Effect::Deny if s.is_absolute_deny() => blocked.push((
-                            (*s.actions).clone(),
-                            ControlNote {
-                                effect: ControlEffect::Blocked,
-                                policies: format!("SCP {}", p.name),
-                                detail: format!("denied by SCP {} attached to {where_}", p.name),
-                            },
-                        )),
-                        Effect::Deny => restricted.push((
-                            (*s.actions).clone(),
-                            ControlNote {
-                                effect: ControlEffect::Restricted,
-                                policies: format!("SCP {}", p.name),
-                                detail: format!(
-                                    "SCP {} attached to {where_} denies it {}",
-                                    p.name,
-                                    if s.conditional {
-                                        "under a condition"
-                                    } else {
-                                        "on some resources"
-                                    }
-                                ),
-                            },
-                        )),
-                    }
-                }
-            }
-            let mut none = allow_any.clone();
-            none.complement();
-            if !none.is_empty() {
-                blocked.push((
-                    none,
-                    ControlNote {
-                        effect: ControlEffect::Blocked,
-                        policies: format!("SCPs at {where_}"),
-                        detail: format!(
-                            "no SCP attached to {where_} allows it (attached: {names})"
-                        ),
-                    },
-                ));
-            }
-            let mut partial = allow_any;
-            partial.difference_with(&allow_full);
-            if !partial.is_empty() {
-                restricted.push((
-                    partial,
-                    ControlNote {
-                        effect: ControlEffect::Restricted,
-                        policies: format!("SCPs at {where_}"),
-                        detail: format!(
-                            "the SCPs attached to {where_} ({names}) allow it only under a \
-                             condition or on some resources"
-                        ),
-                    },
-                ));
-            }
+            scp_level(level, &attached, expander, &mut notes);
         }
     }
     if org.control_types.contains(&ControlPolicyType::Rcp) {
         for level in &chain {
-            let where_ = level_name(level);
-            for p in org.attached(ControlPolicyType::Rcp, &level.id) {
-                for s in &expander.document(&p.document).statements {
-                    if s.effect != Effect::Deny {
-                        continue;
+            rcp_level(org, level, expander, &mut notes);
+        }
+    }
+    out.entries = notes.blocked.into_iter().chain(notes.restricted).collect();
+    out
+}
+
+/// The SCPs attached at one level of the path (an action must be allowed at every level): their
+/// absolute denies block, their other denies restrict, what none allows is blocked, what they
+/// allow only with a condition or on some resources is restricted.
+fn scp_level(
+    level: &OrgNode,
+    attached: &[&crate::model::organization::ControlPolicy],
+    expander: &mut Expander<'_>,
+    notes: &mut Notes,
+) {
+    let catalog = expander.catalog();
+    let where_ = level_name(level);
+    let names = attached
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut allow_any = catalog.empty_set();
+    let mut allow_full = catalog.empty_set();
+    for p in attached {
+        for s in &expander.document(&p.document).statements {
+            match s.effect {
+                Effect::Allow => {
+                    allow_any.union_with(&s.actions);
+                    if !s.scoped && !s.conditional {
+                        allow_full.union_with(&s.actions);
                     }
-                    restricted.push((
-                        (*s.actions).clone(),
-                        ControlNote {
-                            effect: ControlEffect::Restricted,
-                            policies: format!("RCP {}", p.name),
-                            detail: format!(
-                                "RCP {} attached to {where_} denies it on this account's \
-                                 resources{}",
-                                p.name,
-                                if s.conditional {
-                                    " under a condition"
-                                } else {
-                                    ""
-                                }
-                            ),
-                        },
-                    ));
                 }
+                Effect::Deny if s.is_absolute_deny() => notes.blocked.push((
+                    (*s.actions).clone(),
+                    ControlNote {
+                        effect: ControlEffect::Blocked,
+                        policies: format!("SCP {}", p.name),
+                        detail: format!("denied by SCP {} attached to {where_}", p.name),
+                    },
+                )),
+                Effect::Deny => notes.restricted.push((
+                    (*s.actions).clone(),
+                    ControlNote {
+                        effect: ControlEffect::Restricted,
+                        policies: format!("SCP {}", p.name),
+                        detail: format!(
+                            "SCP {} attached to {where_} denies it {}",
+                            p.name,
+                            if s.conditional {
+                                "under a condition"
+                            } else {
+                                "on some resources"
+                            }
+                        ),
+                    },
+                )),
             }
         }
     }
-    out.entries = blocked.into_iter().chain(restricted).collect();
-    out
+    let mut none = allow_any.clone();
+    none.complement();
+    if !none.is_empty() {
+        notes.blocked.push((
+            none,
+            ControlNote {
+                effect: ControlEffect::Blocked,
+                policies: format!("SCPs at {where_}"),
+                detail: format!("no SCP attached to {where_} allows it (attached: {names})"),
+            },
+        ));
+    }
+    let mut partial = allow_any;
+    partial.difference_with(&allow_full);
+    if !partial.is_empty() {
+        notes.restricted.push((
+            partial,
+            ControlNote {
+                effect: ControlEffect::Restricted,
+                policies: format!("SCPs at {where_}"),
+                detail: format!(
+                    "the SCPs attached to {where_} ({names}) allow it only under a \
+                     condition or on some resources"
+                ),
+            },
+        ));
+    }
+}
+
+/// The RCPs attached at one level: their denies restrict (an RCP limits what others may do to
+/// the account's resources, not what its principals may do).
+fn rcp_level(org: &Organization, level: &OrgNode, expander: &mut Expander<'_>, notes: &mut Notes) {
+    let where_ = level_name(level);
+    for p in org.attached(ControlPolicyType::Rcp, &level.id) {
+        for s in &expander.document(&p.document).statements {
+            if s.effect != Effect::Deny {
+                continue;
+            }
+            notes.restricted.push((
+                (*s.actions).clone(),
+                ControlNote {
+                    effect: ControlEffect::Restricted,
+                    policies: format!("RCP {}", p.name),
+                    detail: format!(
+                        "RCP {} attached to {where_} denies it on this account's \
+                         resources{}",
+                        p.name,
+                        if s.conditional {
+                            " under a condition"
+                        } else {
+                            ""
+                        }
+                    ),
+                },
+            ));
+        }
+    }
 }
 
 #[cfg(test)]
