@@ -47,14 +47,38 @@ where
 /// started; items already started still finish and are consumed (so the failure with the lowest
 /// index among them is the one a one-by-one run would meet first). A panic in a worker is
 /// resumed on the caller's thread.
-pub fn stream_indexed<S, T, I, F, C>(n: usize, init: I, f: F, mut consume: C)
+pub fn stream_indexed<S, T, I, F, C>(n: usize, init: I, f: F, consume: C)
 where
     T: Send,
     I: Fn() -> S + Sync,
     F: Fn(&mut S, usize) -> T + Sync,
     C: FnMut(usize, T) -> bool,
 {
+    stream_weighted(n, |_| 0, 0, init, f, consume);
+}
+
+/// [`stream_indexed`] with a budget: item `i` weighs `weight(i)` (e.g. the bytes of input it
+/// reads, for what its work holds in memory) and starts only when the weights of the items
+/// running with it stay within `budget`; an item always starts when nothing else runs, however
+/// heavy. So many light items run on every core, heavy ones one or a few at a time, and peak
+/// memory follows the budget, not the number of cores. Results and their order of consumption
+/// rules are those of [`stream_indexed`].
+pub fn stream_weighted<S, T, W, I, F, C>(
+    n: usize,
+    weight: W,
+    budget: u64,
+    init: I,
+    f: F,
+    mut consume: C,
+) where
+    T: Send,
+    W: Fn(usize) -> u64 + Sync,
+    I: Fn() -> S + Sync,
+    F: Fn(&mut S, usize) -> T + Sync,
+    C: FnMut(usize, T) -> bool,
+{
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex};
     let threads = std::thread::available_parallelism()
         .map_or(1, |t| t.get())
         .min(8)
@@ -62,11 +86,14 @@ where
         .max(1);
     let next = AtomicUsize::new(0);
     let limit = AtomicUsize::new(n);
+    // Weight of the items running.
+    let running = (Mutex::new(0u64), Condvar::new());
     let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, T)>(threads);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 let (tx, init, f, next, limit) = (tx.clone(), &init, &f, &next, &limit);
+                let (weight, running) = (&weight, &running);
                 s.spawn(move || {
                     let mut state = init();
                     loop {
@@ -74,7 +101,21 @@ where
                         if i >= limit.load(Ordering::SeqCst) {
                             break;
                         }
-                        if tx.send((i, f(&mut state, i))).is_err() {
+                        let w = weight(i);
+                        {
+                            let mut held = running.0.lock().unwrap_or_else(|e| e.into_inner());
+                            while *held > 0 && held.saturating_add(w) > budget {
+                                held = running.1.wait(held).unwrap_or_else(|e| e.into_inner());
+                            }
+                            *held = held.saturating_add(w);
+                        }
+                        let r = f(&mut state, i);
+                        {
+                            let mut held = running.0.lock().unwrap_or_else(|e| e.into_inner());
+                            *held = held.saturating_sub(w);
+                            running.1.notify_all();
+                        }
+                        if tx.send((i, r)).is_err() {
                             break;
                         }
                     }
@@ -157,5 +198,50 @@ mod tests {
         assert!(got.starts_with(&(0..=10).collect::<Vec<_>>()), "{got:?}");
         assert!(got.len() < 1000);
         stream_indexed(0, || (), |(), i| i, |_, _| true);
+    }
+
+    #[test]
+    fn weighted_items_stay_within_the_budget() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        // Weights 1..=10 repeated; budget 12: two heavy items never overlap, light ones do.
+        let weight = |i: usize| (i % 10) as u64 + 1;
+        let held = AtomicU64::new(0);
+        let peak = AtomicU64::new(0);
+        let mut seen = Vec::new();
+        stream_weighted(
+            200,
+            weight,
+            12,
+            || (),
+            |(), i| {
+                let now = held.fetch_add(weight(i), Ordering::SeqCst) + weight(i);
+                peak.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_micros(200));
+                held.fetch_sub(weight(i), Ordering::SeqCst);
+                i + 1
+            },
+            |i, r| {
+                seen.push((i, r));
+                true
+            },
+        );
+        seen.sort_unstable();
+        assert_eq!(seen, (0..200).map(|i| (i, i + 1)).collect::<Vec<_>>());
+        assert!(peak.load(Ordering::SeqCst) <= 12, "{peak:?}");
+        // An item heavier than the budget still runs (alone).
+        let mut got = Vec::new();
+        stream_weighted(
+            3,
+            |_| 100,
+            10,
+            || (),
+            |(), i| i,
+            |i, _| {
+                got.push(i);
+                true
+            },
+        );
+        got.sort_unstable();
+        assert_eq!(got, vec![0, 1, 2]);
     }
 }

@@ -22,6 +22,10 @@ use iam_tighten::report::page::thousands;
 
 use super::config::DiffConfig;
 
+/// How many bytes of authorization details may be analysed at once (an export larger than this
+/// is analysed alone); see docs/performance.md, "diff".
+const ANALYSIS_BUDGET: u64 = 32 << 20;
+
 /// The exit code of `--exit-code` when the sides look swapped.
 const SWAPPED: u8 = 3;
 
@@ -180,8 +184,19 @@ fn analyse_and_compare(
     let jobs = jobs(args)?;
     let mut pairing = Pairing::default();
     let mut errors: Vec<(usize, anyhow::Error)> = Vec::new();
-    iam_tighten::parallel::stream_indexed(
+    // What an export's analysis holds grows with its authorization details: weigh each job by
+    // that file's size, so large accounts are analysed one or two at a time, small ones on
+    // every core (docs/performance.md, "diff").
+    let weights: Vec<u64> = jobs
+        .iter()
+        .map(|j| {
+            std::fs::metadata(j.folder.join(input::AUTHORIZATION_DETAILS)).map_or(0, |m| m.len())
+        })
+        .collect();
+    iam_tighten::parallel::stream_weighted(
         jobs.len(),
+        |i| weights[i],
+        ANALYSIS_BUDGET,
         || (),
         |(), i| analyse(&jobs[i], args),
         |i, result| {
