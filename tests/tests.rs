@@ -13,6 +13,7 @@ mod input;
 mod layering;
 mod offline;
 mod organization;
+mod parquet_dataset;
 mod permission_sets;
 mod policy;
 mod recommend;
