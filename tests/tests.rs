@@ -6,6 +6,7 @@ mod catalog;
 mod cli;
 mod diff;
 mod diff_semantics;
+mod engines;
 mod fetch;
 mod html;
 mod identities;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv-engines/ (at the crate root) with the pinned DuckDB that tests/engines.rs queries
-# the Parquet dataset with. Idempotent; .ci/run calls it before `cargo test`.
+# Creates .venv-engines/ (at the crate root) with the pinned DuckDB and polars that tests/engines.rs
+# queries the Parquet dataset with. Idempotent; .ci/run calls it before `cargo test`.
 #
 #   tests/engines/setup.sh            # python3 from PATH
 #   PYTHON=python3.12 tests/engines/setup.sh
@@ -14,4 +14,4 @@ fi
 # Keep the venv out of git without touching the project's .gitignore.
 printf '*\n' >"$venv/.gitignore"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/tests/engines/requirements.txt"
-"$venv/bin/python" -c 'import duckdb; print("engines venv ready: duckdb", duckdb.__version__)'
+"$venv/bin/python" -c 'import duckdb, polars; print("engines venv ready: duckdb", duckdb.__version__, "polars", polars.__version__)'
