@@ -196,20 +196,96 @@ fn polars_reads_the_dataset_as_findings_csv_says() {
     assert_eq!(got["guess"], "Int64");
 }
 
+/// The fenced block of `docs/<doc>` whose first line is `first_line` (after "```<lang>"), and
+/// what follows it in the doc.
+fn doc_block(doc: &str, lang: &str, first_line: &str) -> (String, String) {
+    let text = fs::read_to_string(root().join("docs").join(doc)).unwrap();
+    let fence = format!("```{lang}\n");
+    let start = text
+        .find(&format!("{fence}{first_line}"))
+        .unwrap_or_else(|| panic!("docs/{doc} has no {lang} block starting {first_line:?}"));
+    let rest = &text[start + fence.len()..];
+    let end = rest.find("```").unwrap();
+    (rest[..end].to_string(), rest[end + 3..].to_string())
+}
+
 /// The ```sql block of docs/usage.md that starts with `first_line`, and the ```text block after
 /// it (its output).
 fn doc_query(first_line: &str) -> (String, String) {
-    let doc = fs::read_to_string(root().join("docs/usage.md")).unwrap();
-    let start = doc
-        .find(&format!("```sql\n{first_line}"))
-        .unwrap_or_else(|| panic!("docs/usage.md has no query starting {first_line:?}"));
-    let rest = &doc[start + "```sql\n".len()..];
-    let end = rest.find("```").unwrap();
-    let sql = rest[..end].to_string();
-    let rest = &rest[end + 3..];
-    let out_start = rest.find("```text\n").unwrap() + "```text\n".len();
-    let out_end = rest[out_start..].find("```").unwrap();
-    (sql, rest[out_start..out_start + out_end].to_string())
+    let (sql, rest) = doc_block("usage.md", "sql", first_line);
+    let (shown, _) = doc_block_in(&rest, "text");
+    (sql, shown)
+}
+
+/// The first fenced block of `lang` in `text`.
+fn doc_block_in(text: &str, lang: &str) -> (String, String) {
+    let fence = format!("```{lang}\n");
+    let start = text.find(&fence).unwrap() + fence.len();
+    let end = text[start..].find("```").unwrap();
+    (
+        text[start..start + end].to_string(),
+        text[start + end + 3..].to_string(),
+    )
+}
+
+/// The DuckDB and polars examples of docs/report-fields.md run on the sample's dataset (in a
+/// folder named as in the doc): the DuckDB query's sums are findings.csv's, and polars reads
+/// `account_id` as text.
+#[test]
+fn the_examples_in_report_fields_md_run() {
+    let Some(python) = python() else { return };
+    let (sql, _) = doc_block(
+        "report-fields.md",
+        "sql",
+        "-- DuckDB: unused actions per account",
+    );
+    let (py, _) = doc_block("report-fields.md", "python", "# polars");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("iam-tighten-report");
+    fs::create_dir(&dir).unwrap();
+    copy_tree(&q4().join("findings"), &dir.join("findings"));
+    fs::write(tmp.path().join("query.sql"), &sql).unwrap();
+    fs::write(tmp.path().join("example.py"), &py).unwrap();
+    let got: Value = serde_json::from_str(&run(
+        &python,
+        tmp.path(),
+        "import duckdb, json, runpy\n\
+         rows = duckdb.connect().sql(open('query.sql').read()).fetchall()\n\
+         findings = runpy.run_path('example.py')['findings']\n\
+         print(json.dumps({'rows': rows, 'account_id': str(findings.collect_schema()['account_id']),\n\
+                           'height': findings.collect().height}, default=int))",
+    ))
+    .unwrap();
+    let (_, rows) = findings_csv(q4());
+    let mut sums: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for r in rows.iter().filter(|r| {
+        r["status"] == "unused" && r["actionable"] == "true" && r["excluded"] == "false"
+    }) {
+        *sums
+            .entry((r["account_id"].clone(), r["sensitivity"].clone()))
+            .or_default() += r["actions"].parse::<u64>().unwrap();
+    }
+    let expected: Value = sums
+        .into_iter()
+        .map(|((a, s), n)| serde_json::json!([a, s, n]))
+        .collect();
+    assert!(expected.as_array().unwrap().len() >= 6, "{expected}");
+    assert_eq!(got["rows"], expected);
+    assert_eq!(got["account_id"], "String");
+    assert_eq!(got["height"], rows.len());
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let dest = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_tree(&p, &dest);
+        } else {
+            fs::copy(&p, &dest).unwrap();
+        }
+    }
 }
 
 const FIRST_LINE: &str = "-- Unused in both quarters";
