@@ -219,3 +219,57 @@ fn the_dataset_is_written_only_on_request() {
     assert!(out.path().join("findings.parquet").is_file());
     assert!(!out.path().join("findings").exists());
 }
+
+/// A run that fails while writing the dataset leaves the previous one as it was, and no
+/// half-built folder: here the last part cannot be written (its account id cannot name a
+/// folder) after the others were.
+#[test]
+fn a_failed_write_leaves_the_previous_dataset_whole() {
+    use iam_tighten::analysis::{self, Config, Settings};
+    use iam_tighten::catalog::Catalog;
+    use iam_tighten::input::{self, LoadOptions};
+    use iam_tighten::report::dataset::write_findings_dataset;
+
+    let exports = input::load_exports(
+        &[root().join("sample-data/2026-q4")],
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let settings = Settings::new(90, None).unwrap();
+    let mut an =
+        analysis::analyze(&exports, Catalog::embedded(), &settings, &Config::default()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dest = write_findings_dataset(&an, out.path()).unwrap();
+    assert_eq!(dest, out.path().join("findings"));
+    let before = tree(&dest);
+    assert_eq!(before.len(), 4, "{before:?}");
+    let digests: Vec<String> = before
+        .iter()
+        .filter(|p| p.ends_with(".parquet"))
+        .map(|p| sha(&dest.join(p)))
+        .collect();
+
+    for p in an
+        .principals
+        .iter_mut()
+        .filter(|p| p.account_id == "222222222222")
+    {
+        p.account_id = "2222-broken".into();
+    }
+    let e = write_findings_dataset(&an, out.path())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("\"2222-broken\" is not 12 digits"), "{e}");
+    assert_eq!(tree(&dest), before);
+    let after: Vec<String> = before
+        .iter()
+        .filter(|p| p.ends_with(".parquet"))
+        .map(|p| sha(&dest.join(p)))
+        .collect();
+    assert_eq!(after, digests);
+    let left: Vec<String> = tree(out.path())
+        .into_iter()
+        .filter(|p| p.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
