@@ -33,13 +33,6 @@ pub struct DatasetPart<'a> {
     findings: Vec<usize>,
 }
 
-impl DatasetPart<'_> {
-    /// How many findings (rows) the part has.
-    pub fn rows(&self) -> usize {
-        self.findings.len()
-    }
-}
-
 /// The parts of the findings dataset: one per account that has findings, in account id order,
 /// each with its findings in rank order (the order of `findings.parquet`).
 pub fn dataset_parts<'a>(analysis: &'a Analysis<'_>) -> Vec<DatasetPart<'a>> {
