@@ -46,7 +46,8 @@ pub use model::{
 };
 pub use observability::is_not_observable;
 pub use parquet::{
-    DatasetPart, PARTITION_COLUMN, dataset_parts, write_dataset_part, write_findings_parquet,
+    Dataset, DatasetPart, PARTITION_COLUMN, findings_dataset, write_dataset_part,
+    write_findings_parquet,
 };
 pub use reason::{Reason, Status};
 pub use sensitivity::Sensitivity;

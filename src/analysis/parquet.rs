@@ -17,13 +17,23 @@ pub fn write_findings_parquet<W: Write>(analysis: &Analysis<'_>, out: W) -> Resu
         .findings
         .chunks(BATCH)
         .map(|chunk| chunk.iter().collect::<Vec<_>>());
-    write(analysis, batches, None, out).map_err(|e| Error::render("findings.parquet", e))
+    let granted_by = analysis.granted_by_texts();
+    write(analysis, &granted_by, batches, None, out)
+        .map_err(|e| Error::render("findings.parquet", e))
 }
 
 /// The column a findings dataset is partitioned by: it names each part's folder
 /// (`account_id=<id>`) and is left out of the part's file, as Hive, Spark and DuckDB write
 /// partitions (an engine reading the dataset takes it from the folder name).
 pub const PARTITION_COLUMN: &str = "account_id";
+
+/// The findings dataset: its parts, and the texts every part's `granted_by` column reads
+/// (computed once for all parts).
+pub struct Dataset<'a> {
+    /// One per account that has findings, in account id order.
+    pub parts: Vec<DatasetPart<'a>>,
+    granted_by: Vec<String>,
+}
 
 /// One part of the findings dataset: an account's findings.
 pub struct DatasetPart<'a> {
@@ -33,9 +43,9 @@ pub struct DatasetPart<'a> {
     findings: Vec<usize>,
 }
 
-/// The parts of the findings dataset: one per account that has findings, in account id order,
-/// each with its findings in rank order (the order of `findings.parquet`).
-pub fn dataset_parts<'a>(analysis: &'a Analysis<'_>) -> Vec<DatasetPart<'a>> {
+/// The findings dataset: one part per account that has findings, in account id order, each with
+/// its findings in rank order (the order of `findings.parquet`).
+pub fn findings_dataset<'a>(analysis: &'a Analysis<'_>) -> Dataset<'a> {
     let mut parts: std::collections::BTreeMap<&'a str, Vec<usize>> = Default::default();
     for (i, f) in analysis.findings.iter().enumerate() {
         parts
@@ -43,19 +53,23 @@ pub fn dataset_parts<'a>(analysis: &'a Analysis<'_>) -> Vec<DatasetPart<'a>> {
             .or_default()
             .push(i);
     }
-    parts
-        .into_iter()
-        .map(|(account_id, findings)| DatasetPart {
-            account_id,
-            findings,
-        })
-        .collect()
+    Dataset {
+        parts: parts
+            .into_iter()
+            .map(|(account_id, findings)| DatasetPart {
+                account_id,
+                findings,
+            })
+            .collect(),
+        granted_by: analysis.granted_by_texts(),
+    }
 }
 
 /// Writes one part of the findings dataset: its findings in rank order, with the columns of
 /// `findings.parquet` except [`PARTITION_COLUMN`], typed the same way.
 pub fn write_dataset_part<W: Write>(
     analysis: &Analysis<'_>,
+    dataset: &Dataset<'_>,
     part: &DatasetPart<'_>,
     out: W,
 ) -> Result<()> {
@@ -65,8 +79,14 @@ pub fn write_dataset_part<W: Write>(
             .filter_map(|&i| analysis.findings.get(i))
             .collect::<Vec<_>>()
     });
-    write(analysis, batches, Some(PARTITION_COLUMN), out)
-        .map_err(|e| Error::render("findings dataset", e))
+    write(
+        analysis,
+        &dataset.granted_by,
+        batches,
+        Some(PARTITION_COLUMN),
+        out,
+    )
+    .map_err(|e| Error::render("findings dataset", e))
 }
 
 /// Rows per row group: frames are built and written a batch at a time, so memory stays bounded
@@ -77,19 +97,19 @@ const BATCH: usize = 256 * 1024;
 /// column named `skip`.
 fn write<'a, W: Write>(
     an: &'a Analysis<'a>,
+    granted_by: &'a [String],
     mut batches: impl Iterator<Item = Vec<&'a Finding>>,
     skip: Option<&str>,
     out: W,
 ) -> PolarsResult<()> {
-    let granted_by = an.granted_by_texts();
-    let first = findings_frame(an, &granted_by, &batches.next().unwrap_or_default(), skip)?;
+    let first = findings_frame(an, granted_by, &batches.next().unwrap_or_default(), skip)?;
     let mut writer = ParquetWriter::new(out)
         .with_compression(ParquetCompression::Zstd(None))
         .batched(first.schema())?;
     writer.write_batch(&first)?;
     drop(first);
     for batch in batches {
-        writer.write_batch(&findings_frame(an, &granted_by, &batch, skip)?)?;
+        writer.write_batch(&findings_frame(an, granted_by, &batch, skip)?)?;
     }
     writer.finish()?;
     Ok(())

@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::analysis::{self, Analysis, DatasetPart, PARTITION_COLUMN};
+use crate::analysis::{self, Analysis, Dataset, DatasetPart, PARTITION_COLUMN};
 use crate::error::{Error, Result};
 use crate::files::{replace_dir, temp_path, write_atomic};
 
@@ -37,12 +37,12 @@ pub fn write_findings_dataset(an: &Analysis<'_>, out_dir: &Path) -> Result<PathB
             fs::remove_dir_all(&tmp).map_err(|e| Error::write(&tmp, e))?;
         }
         fs::create_dir_all(&tmp).map_err(|e| Error::write(&tmp, e))?;
-        let parts = analysis::dataset_parts(an);
+        let dataset = analysis::findings_dataset(an);
         // Parts are independent files: written in parallel, each the same whatever the order.
         let results = crate::parallel::map_indexed(
-            parts.len(),
+            dataset.parts.len(),
             || (),
-            |(), i| write_part(an, &parts[i], &tmp),
+            |(), i| write_part(an, &dataset, &dataset.parts[i], &tmp),
         );
         for r in results {
             r?;
@@ -56,11 +56,18 @@ pub fn write_findings_dataset(an: &Analysis<'_>, out_dir: &Path) -> Result<PathB
     result.map(|()| dest)
 }
 
-fn write_part(an: &Analysis<'_>, part: &DatasetPart<'_>, root: &Path) -> Result<()> {
+fn write_part(
+    an: &Analysis<'_>,
+    dataset: &Dataset<'_>,
+    part: &DatasetPart<'_>,
+    root: &Path,
+) -> Result<()> {
     let dir = root.join(part_dir(part.account_id)?);
     fs::create_dir(&dir).map_err(|e| Error::write(&dir, e))?;
     let path = dir.join(PART_FILE);
-    write_atomic(&path, |w| analysis::write_dataset_part(an, part, w))
+    write_atomic(&path, |w| {
+        analysis::write_dataset_part(an, dataset, part, w)
+    })
 }
 
 #[cfg(test)]
