@@ -55,6 +55,11 @@ pub struct ReportArgs {
     /// Output formats to write (repeat or comma-separate). Default: all.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "FORMAT")]
     pub format: Vec<OutputFormat>,
+    /// Also write findings/, the findings as a Hive-partitioned Parquet dataset for query
+    /// engines: findings/account_id=<ACCOUNT>/part-0.parquet, one part per account. Needs the
+    /// parquet format (written by default).
+    #[arg(long)]
+    pub parquet_dataset: bool,
     /// Exit with code 1 when an unused, actionable finding (permission or identity) at or above
     /// this sensitivity exists.
     #[arg(long, value_enum, value_name = "SENSITIVITY")]

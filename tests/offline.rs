@@ -60,6 +60,7 @@ fn report_diff_and_expand_make_no_network_system_call() {
             "sample-data/2026-q4",
             "--out",
             out.to_str().unwrap(),
+            "--parquet-dataset",
         ],
         vec![
             "diff",

@@ -45,7 +45,10 @@ pub use model::{
     LabelId, ManifestFacts, PolicyInfo, PolicyLabel, PrincipalInfo, ServiceSummary,
 };
 pub use observability::is_not_observable;
-pub use parquet::write_findings_parquet;
+pub use parquet::{
+    Dataset, DatasetPart, PARTITION_COLUMN, findings_dataset, write_dataset_part,
+    write_findings_parquet,
+};
 pub use reason::{Reason, Status};
 pub use sensitivity::Sensitivity;
 

@@ -155,11 +155,11 @@ pub fn columns(an: &Analysis<'_>) -> Vec<&'static Column> {
     head.iter().chain(org).chain(last).collect()
 }
 
-/// Calls `each` with every finding's row, in rank order, with the `granted_by` texts computed
-/// once per distinct list.
+/// Calls `each` with every finding's row, in the order given (rank order for a whole file),
+/// with the `granted_by` texts computed once per distinct list.
 pub fn for_each_row<'a, E>(
     an: &'a Analysis<'a>,
-    findings: &'a [Finding],
+    findings: impl IntoIterator<Item = &'a Finding>,
     granted_by: &'a [String],
     mut each: impl FnMut(&Row<'a>) -> Result<(), E>,
 ) -> Result<(), E> {

@@ -90,6 +90,15 @@ impl ReportConfig {
         } else {
             args.format.iter().copied().map(format).collect()
         };
+        if args.parquet_dataset {
+            if !formats.contains(&Format::Parquet) {
+                anyhow::bail!(
+                    "--parquet-dataset writes Parquet, but --format leaves parquet out: add \
+                     parquet to --format, or drop --parquet-dataset"
+                );
+            }
+            formats.push(Format::ParquetDataset);
+        }
         formats.sort();
         formats.dedup();
         Ok(ReportConfig {

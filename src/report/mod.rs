@@ -3,6 +3,7 @@
 
 pub mod credentials;
 pub mod csv;
+pub mod dataset;
 pub mod html;
 pub mod model;
 pub mod page;
@@ -20,9 +21,10 @@ use crate::files::write_atomic;
 
 /// The files and folders `report` writes into its output folder (and whose temporary files of a
 /// killed run it may clean up).
-pub const OUTPUT_NAMES: [&str; 10] = [
+pub const OUTPUT_NAMES: [&str; 11] = [
     "credentials.csv",
     "decisions.csv",
+    dataset::DIR,
     "findings.csv",
     "findings.parquet",
     "principals.csv",
@@ -41,9 +43,13 @@ pub enum Format {
     Json,
     Parquet,
     Xlsx,
+    /// `findings/`, the Hive-partitioned Parquet dataset (`--parquet-dataset`; not in
+    /// [`Format::ALL`], which is the default set).
+    ParquetDataset,
 }
 
 impl Format {
+    /// The formats written by default.
     pub const ALL: [Format; 5] = [
         Format::Html,
         Format::Csv,
@@ -152,6 +158,10 @@ fn write_format(
             write_atomic(&p, |w| analysis::write_findings_parquet(an, w))?;
             written.push(p);
             "render_parquet"
+        }
+        Format::ParquetDataset => {
+            written.push(dataset::write_findings_dataset(an, out_dir)?);
+            "render_parquet_dataset"
         }
         Format::Xlsx => {
             let p = out_dir.join(xlsx::FILE);
