@@ -19,4 +19,5 @@ mod permission_sets;
 mod policy;
 mod recommend;
 mod snapshots;
+mod threads;
 mod xlsx;

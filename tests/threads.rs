@@ -1,0 +1,112 @@
+//! Outputs do not depend on the number of threads (issue 18: "byte-identical between 1 and 2
+//! threads"): `report` and `diff` run pinned to one core (`taskset -c 0`, which is what
+//! `available_parallelism` and polars' pool size follow, plus `POLARS_MAX_THREADS=1`) write the
+//! same bytes, file for file, as runs on every core of the machine. Needs `taskset`
+//! (util-linux, on every Debian) and at least two cores to mean something; says so otherwise.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use assert_cmd::Command;
+use sha2::{Digest, Sha256};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every file under `dir` (relative path → SHA-256).
+fn tree(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                let digest: String = Sha256::digest(std::fs::read(&p).unwrap())
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                out.insert(rel, digest);
+            }
+        }
+    }
+    out
+}
+
+/// Runs iam-tighten with `args` and `--out` a new folder, on one core or on all of them.
+fn run(args: &[&str], one_core: bool) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("iam-tighten");
+    let mut c = if one_core {
+        let mut c = Command::new("taskset");
+        c.arg("-c").arg("0").arg(bin).env("POLARS_MAX_THREADS", "1");
+        c
+    } else {
+        Command::new(bin)
+    };
+    c.current_dir(root())
+        .args(args)
+        .arg("--out")
+        .arg(out.path())
+        .env("IAM_TIGHTEN_NO_PROGRESS", "1")
+        .assert()
+        .success();
+    out
+}
+
+fn can_pin() -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let taskset = std::process::Command::new("taskset")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if cores < 2 || !taskset {
+        eprintln!("SKIP: needs taskset and 2 cores (cores: {cores}, taskset: {taskset})");
+        return false;
+    }
+    true
+}
+
+fn same_on_one_and_all_cores(args: &[&str]) {
+    if !can_pin() {
+        return;
+    }
+    let one = tree(run(args, true).path());
+    let all = tree(run(args, false).path());
+    assert!(one.len() >= 3, "{one:?}");
+    assert_eq!(
+        one.keys().collect::<Vec<_>>(),
+        all.keys().collect::<Vec<_>>()
+    );
+    for (name, digest) in &one {
+        assert_eq!(
+            Some(digest),
+            all.get(name),
+            "{name} differs between 1 and all cores"
+        );
+    }
+}
+
+#[test]
+fn report_is_the_same_on_one_core_and_on_all() {
+    same_on_one_and_all_cores(&[
+        "report",
+        "sample-data/2026-q4",
+        "--parquet-dataset",
+        "--recommendations",
+        "all",
+    ]);
+}
+
+#[test]
+fn diff_is_the_same_on_one_core_and_on_all() {
+    same_on_one_and_all_cores(&[
+        "diff",
+        "sample-data/2026-q3",
+        "sample-data/2026-q4",
+        "--include-unchanged",
+    ]);
+}
