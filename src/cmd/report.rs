@@ -99,19 +99,67 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     let recs_written = recs_written?;
     line.finish();
     if timings {
-        eprintln!("timing load {} ms", load.as_millis());
-        for (stage, t) in analysis.timings.iter().chain(&stages) {
-            eprintln!("timing {stage} {} ms", t.as_millis());
-        }
-        eprintln!("timing outputs {} ms", clock.elapsed().as_millis());
-        eprintln!(
-            "timing recommendations_write {} ms",
-            recs_written.as_millis()
+        let outputs = clock.elapsed();
+        print_timings(
+            load,
+            &analysis,
+            &stages,
+            outputs,
+            recs_written,
+            &render_stages,
         );
-        for (stage, t) in &render_stages {
-            eprintln!("timing {stage} {} ms", t.as_millis());
+    }
+    print_summary(&analysis, recs, &decisions, &model, &written, &args.out);
+    let s = &analysis.unused_by_sensitivity;
+    let ids = &model.identities;
+    if let Some(level) = args.fail_on {
+        let n = s.at_or_above(level);
+        let m = ids.count_at_or_above(level);
+        if n + m as u64 > 0 {
+            eprintln!(
+                "iam-tighten: {} unused permission(s) and {} identity finding(s) at or above {} (--fail-on)",
+                grouped(n),
+                grouped(m as u64),
+                level.as_str()
+            );
+            return Ok(ExitCode::from(1));
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `IAM_TIGHTEN_TIMINGS`: one `timing <stage> <ms>` line per stage.
+fn print_timings(
+    load: std::time::Duration,
+    analysis: &analysis::Analysis<'_>,
+    stages: &[(&'static str, std::time::Duration)],
+    outputs: std::time::Duration,
+    recs_written: std::time::Duration,
+    render_stages: &[(&'static str, std::time::Duration)],
+) {
+    eprintln!("timing load {} ms", load.as_millis());
+    for (stage, t) in analysis.timings.iter().chain(stages) {
+        eprintln!("timing {stage} {} ms", t.as_millis());
+    }
+    eprintln!("timing outputs {} ms", outputs.as_millis());
+    eprintln!(
+        "timing recommendations_write {} ms",
+        recs_written.as_millis()
+    );
+    for (stage, t) in render_stages {
+        eprintln!("timing {stage} {} ms", t.as_millis());
+    }
+}
+
+/// The summary on stderr: folders, counts, decisions, warnings, files written, identities.
+fn print_summary(
+    analysis: &analysis::Analysis<'_>,
+    recs: &iam_tighten::recommend::RecommendationSummary,
+    decisions: &iam_tighten::decisions::Decisions,
+    model: &ReportModel,
+    written: &[std::path::PathBuf],
+    out: &std::path::Path,
+) {
     let n = recs
         .principals
         .values()
@@ -119,7 +167,7 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         .count();
     eprintln!(
         "wrote {} ({} principals)",
-        args.out.join(iam_tighten::recommend::DIR).display(),
+        out.join(iam_tighten::recommend::DIR).display(),
         grouped(n as u64)
     );
     if recs.folders_omitted > 0 {
@@ -161,7 +209,7 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
             grouped(analysis.warnings.len() as u64)
         );
     }
-    for p in &written {
+    for p in written {
         eprintln!("wrote {}", p.display());
     }
     let ids = &model.identities;
@@ -172,18 +220,4 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
             grouped(ids.checks_not_possible.len() as u64)
         );
     }
-    if let Some(level) = args.fail_on {
-        let n = s.at_or_above(level);
-        let m = ids.count_at_or_above(level);
-        if n + m as u64 > 0 {
-            eprintln!(
-                "iam-tighten: {} unused permission(s) and {} identity finding(s) at or above {} (--fail-on)",
-                grouped(n),
-                grouped(m as u64),
-                level.as_str()
-            );
-            return Ok(ExitCode::from(1));
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }

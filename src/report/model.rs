@@ -335,6 +335,106 @@ pub struct PrincipalRank {
     pub intentional: Option<String>,
 }
 
+/// Principals in the order of their sections (the HTML's and report.json's): score, then
+/// unused, then unknown, highest first; then `order`'s order.
+pub(crate) fn section_order<'a>(
+    mut order: Vec<usize>,
+    info: impl Fn(usize) -> &'a PrincipalInfo,
+) -> Vec<usize> {
+    order.sort_by(|a, b| {
+        let (pa, pb) = (info(*a), info(*b));
+        pb.score
+            .cmp(&pa.score)
+            .then(pb.counts.unused.cmp(&pa.counts.unused))
+            .then(pb.counts.unknown.cmp(&pa.counts.unknown))
+            .then(a.cmp(b))
+    });
+    order
+}
+
+/// Unused actionable permissions per service, most critical, then high, then all first.
+fn service_risks(by_service: BTreeMap<String, BySensitivity>) -> Vec<ServiceRisk> {
+    let mut out: Vec<ServiceRisk> = by_service
+        .into_iter()
+        .map(|(service, s)| ServiceRisk {
+            total: s.critical + s.high + s.medium + s.low,
+            service,
+            by_sensitivity: s,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (b.by_sensitivity.critical, b.by_sensitivity.high, b.total)
+            .cmp(&(a.by_sensitivity.critical, a.by_sensitivity.high, a.total))
+            .then(a.service.cmp(&b.service))
+    });
+    out
+}
+
+/// The 20 principals with the highest scores.
+fn riskiest(an: &Analysis<'_>) -> Vec<PrincipalRank> {
+    let mut ranked: Vec<&PrincipalInfo> = an.principals.iter().filter(|p| p.score > 0).collect();
+    ranked.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then(a.account_id.cmp(&b.account_id))
+            .then(a.kind.cmp(&b.kind))
+            .then(a.name.cmp(&b.name))
+    });
+    ranked
+        .iter()
+        .take(20)
+        .map(|p| PrincipalRank {
+            account_id: p.account_id.clone(),
+            principal_type: p.kind.as_str(),
+            principal_name: p.name.clone(),
+            principal_arn: p.arn.clone(),
+            score: p.score,
+            unused_by_sensitivity: p.unused_by_sensitivity,
+            counts: p.counts,
+            flags: p.flags.clone(),
+            intentional: p.intentional.as_ref().map(|m| m.rule.clone()),
+        })
+        .collect()
+}
+
+/// Every setting that changed a result (audit evidence).
+fn settings_info(an: &Analysis<'_>, run: &RunInfo) -> SettingsInfo {
+    SettingsInfo {
+        unused_after_days: an.settings.unused_after_days,
+        as_of_flag: an.settings.as_of,
+        config_file: an.config.path.as_ref().map(|p| p.display().to_string()),
+        config_sha256: an.config.sha256.clone(),
+        key_max_age_days: run.key_max_age_days,
+        recommendation_folders: run.recommendation_folders,
+        command_line: run.command_line.clone(),
+        intentional_rules: intentional_rules(&an.config.intentional),
+    }
+}
+
+fn summary(an: &Analysis<'_>, reasons: BTreeMap<Reason, u64>) -> Summary {
+    Summary {
+        accounts: an.exports.len(),
+        principals: an.principals.len(),
+        principals_with_unused: an.principals.iter().filter(|p| p.score > 0).count(),
+        unused_roles: an
+            .principals
+            .iter()
+            .filter(|p| p.flags.contains(&"unused_role"))
+            .count(),
+        totals: an.totals,
+        unused_by_sensitivity: an.unused_by_sensitivity,
+        reasons: reasons
+            .into_iter()
+            .map(|(reason, count)| ReasonCount {
+                reason,
+                status: reason.status(),
+                explanation: reason.explain(),
+                count,
+            })
+            .collect(),
+    }
+}
+
 fn is_actionable_unused(an: &Analysis<'_>, f: &Finding) -> bool {
     f.status == Status::Unused && f.exclusion.is_none() && an.principal(f).actionable
 }
@@ -368,15 +468,7 @@ impl ReportModel {
         // Only the principals that get a section in the HTML report carry their unused list
         // (same order as the report's sections); the rest are counted in `unused_omitted` and
         // are in findings.csv, so report.json stays bounded for large organisations.
-        let mut order: Vec<usize> = (0..an.principals.len()).collect();
-        order.sort_by(|a, b| {
-            let (pa, pb) = (&an.principals[*a], &an.principals[*b]);
-            pb.score
-                .cmp(&pa.score)
-                .then(pb.counts.unused.cmp(&pa.counts.unused))
-                .then(pb.counts.unknown.cmp(&pa.counts.unknown))
-                .then(a.cmp(b))
-        });
+        let order = section_order((0..an.principals.len()).collect(), |i| &an.principals[i]);
         let mut listed = vec![false; an.principals.len()];
         for i in order.into_iter().take(limits.principal_sections) {
             listed[i] = true;
@@ -412,44 +504,8 @@ impl ReportModel {
                 }
             }
         }
-        let mut unused_by_service: Vec<ServiceRisk> = by_service
-            .into_iter()
-            .map(|(service, s)| ServiceRisk {
-                total: s.critical + s.high + s.medium + s.low,
-                service,
-                by_sensitivity: s,
-            })
-            .collect();
-        unused_by_service.sort_by(|a, b| {
-            (b.by_sensitivity.critical, b.by_sensitivity.high, b.total)
-                .cmp(&(a.by_sensitivity.critical, a.by_sensitivity.high, a.total))
-                .then(a.service.cmp(&b.service))
-        });
-
-        let mut ranked: Vec<&PrincipalInfo> =
-            an.principals.iter().filter(|p| p.score > 0).collect();
-        ranked.sort_by(|a, b| {
-            b.score
-                .cmp(&a.score)
-                .then(a.account_id.cmp(&b.account_id))
-                .then(a.kind.cmp(&b.kind))
-                .then(a.name.cmp(&b.name))
-        });
-        let riskiest_principals = ranked
-            .iter()
-            .take(20)
-            .map(|p| PrincipalRank {
-                account_id: p.account_id.clone(),
-                principal_type: p.kind.as_str(),
-                principal_name: p.name.clone(),
-                principal_arn: p.arn.clone(),
-                score: p.score,
-                unused_by_sensitivity: p.unused_by_sensitivity,
-                counts: p.counts,
-                flags: p.flags.clone(),
-                intentional: p.intentional.as_ref().map(|m| m.rule.clone()),
-            })
-            .collect();
+        let unused_by_service = service_risks(by_service);
+        let riskiest_principals = riskiest(an);
 
         let principals: Vec<PrincipalView> = an
             .principals
@@ -477,40 +533,11 @@ impl ReportModel {
                 updated: an.catalog.updated().to_string(),
                 actions: an.catalog.len(),
             },
-            settings: SettingsInfo {
-                unused_after_days: an.settings.unused_after_days,
-                as_of_flag: an.settings.as_of,
-                config_file: an.config.path.as_ref().map(|p| p.display().to_string()),
-                config_sha256: an.config.sha256.clone(),
-                key_max_age_days: run.key_max_age_days,
-                recommendation_folders: run.recommendation_folders,
-                command_line: run.command_line.clone(),
-                intentional_rules: intentional_rules(&an.config.intentional),
-            },
+            settings: settings_info(an, run),
             limits,
             accounts: an.exports.clone(),
             warnings: an.warnings.clone(),
-            summary: Summary {
-                accounts: an.exports.len(),
-                principals: an.principals.len(),
-                principals_with_unused: an.principals.iter().filter(|p| p.score > 0).count(),
-                unused_roles: an
-                    .principals
-                    .iter()
-                    .filter(|p| p.flags.contains(&"unused_role"))
-                    .count(),
-                totals: an.totals,
-                unused_by_sensitivity: an.unused_by_sensitivity,
-                reasons: reasons
-                    .into_iter()
-                    .map(|(reason, count)| ReasonCount {
-                        reason,
-                        status: reason.status(),
-                        explanation: reason.explain(),
-                        count,
-                    })
-                    .collect(),
-            },
+            summary: summary(an, reasons),
             riskiest_principals,
             unused_by_service,
             top_findings: top,

@@ -416,23 +416,116 @@ fn has_detail(p: &PrincipalView) -> bool {
         || !p.info.unmatched_patterns.is_empty()
 }
 
-/// The view of the page with at most `max_sections` principal sections and `max_rows` rows of
-/// the principals table (`render` lowers them until the page fits its size limit).
-pub(super) fn view<'a>(model: &'a ReportModel, max_sections: usize, max_rows: usize) -> View<'a> {
-    // Sections: principals with something to show, by score, capped.
-    let mut order: Vec<usize> = (0..model.principals.len())
+/// The principal sections: principals with something to show, by score, capped; and how many
+/// have something to show.
+fn section_order(model: &ReportModel, max_sections: usize) -> (Vec<usize>, usize) {
+    let order: Vec<usize> = (0..model.principals.len())
         .filter(|i| has_detail(&model.principals[*i]))
         .collect();
     let with_detail = order.len();
-    order.sort_by(|a, b| {
-        let (pa, pb) = (&model.principals[*a].info, &model.principals[*b].info);
-        pb.score
-            .cmp(&pa.score)
-            .then(pb.counts.unused.cmp(&pa.counts.unused))
-            .then(pb.counts.unknown.cmp(&pa.counts.unknown))
-            .then(a.cmp(b))
-    });
+    let mut order = crate::report::model::section_order(order, |i| &model.principals[i].info);
     order.truncate(model.limits.principal_sections.min(max_sections));
+    (order, with_detail)
+}
+
+/// The compact table: every principal, unless the size bound needs a cut (highest score
+/// first); and how many rows were cut.
+fn compact_rows<'a>(
+    model: &'a ReportModel,
+    ids: &[Option<String>],
+    max_rows: usize,
+) -> (Vec<Row<'a>>, usize) {
+    let mut by_score: Vec<usize> = (0..model.principals.len()).collect();
+    if by_score.len() > max_rows {
+        by_score.sort_by(|a, b| {
+            model.principals[*b]
+                .info
+                .score
+                .cmp(&model.principals[*a].info.score)
+                .then(a.cmp(b))
+        });
+        by_score.truncate(max_rows);
+        by_score.sort_unstable();
+    }
+    let rows_omitted = model.principals.len() - by_score.len();
+    let rows = by_score
+        .iter()
+        .map(|i| (&model.principals[*i], &ids[*i]))
+        .map(|(p, id)| Row {
+            p: RowPrincipal::new(p),
+            id: id.clone(),
+            status: if p.info.counts.unused > 0 {
+                "unused"
+            } else if p.info.counts.unknown > 0 {
+                "unknown"
+            } else {
+                "used"
+            },
+        })
+        .collect();
+    (rows, rows_omitted)
+}
+
+/// The filters above the top findings and above the principals table.
+fn filters(model: &ReportModel) -> (Vec<Select<'_>>, Vec<Select<'_>>) {
+    let account_ids: BTreeSet<&str> = model
+        .accounts
+        .iter()
+        .map(|a| a.account_id.as_str())
+        .chain(model.principals.iter().map(|p| p.info.account_id.as_str()))
+        .collect();
+    let top_services: BTreeSet<&str> = model
+        .top_findings
+        .iter()
+        .map(|f| f.service.as_str())
+        .collect();
+    let account_ids: Vec<&str> = account_ids.into_iter().collect();
+    let select = |name, label, values| Select {
+        name,
+        label,
+        values,
+    };
+    let types = vec!["role", "user", "group"];
+    (
+        vec![
+            select("account", "Account", account_ids.clone()),
+            select("type", "Principal type", types.clone()),
+            select("service", "Service", top_services.into_iter().collect()),
+            select(
+                "sensitivity",
+                "Sensitivity",
+                vec!["critical", "high", "medium", "low"],
+            ),
+        ],
+        vec![
+            select("account", "Account", account_ids),
+            select("type", "Type", types),
+            select("status", "Status", vec!["unused", "unknown", "used"]),
+        ],
+    )
+}
+
+/// The accounts' as-of times in one phrase.
+fn as_of_range(model: &ReportModel) -> String {
+    let times: BTreeSet<String> = model
+        .accounts
+        .iter()
+        .map(|a| match a.as_of {
+            Some(t) => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+            None => "unknown".to_string(),
+        })
+        .collect();
+    match (times.first(), times.last()) {
+        (Some(a), Some(b)) if a == b => a.clone(),
+        (Some(a), Some(b)) => format!("{a} to {b} (per account below)"),
+        _ => "—".to_string(),
+    }
+}
+
+/// The view of the page with at most `max_sections` principal sections and `max_rows` rows of
+/// the principals table (`render` lowers them until the page fits its size limit).
+pub(super) fn view<'a>(model: &'a ReportModel, max_sections: usize, max_rows: usize) -> View<'a> {
+    let (order, with_detail) = section_order(model, max_sections);
     let mut ids: Vec<Option<String>> = vec![None; model.principals.len()];
     for i in &order {
         ids[*i] = Some(format!("p{}", i + 1));
@@ -496,85 +589,13 @@ pub(super) fn view<'a>(model: &'a ReportModel, max_sections: usize, max_rows: us
         .filter(|w| VERDICT_WARNINGS.contains(&w.warning.code.as_str()))
         .collect();
 
-    // The compact table: every principal, unless the size bound needs a cut (highest score first).
-    let mut by_score: Vec<usize> = (0..model.principals.len()).collect();
-    if by_score.len() > max_rows {
-        by_score.sort_by(|a, b| {
-            model.principals[*b]
-                .info
-                .score
-                .cmp(&model.principals[*a].info.score)
-                .then(a.cmp(b))
-        });
-        by_score.truncate(max_rows);
-        by_score.sort_unstable();
-    }
-    let rows_omitted = model.principals.len() - by_score.len();
-    let rows = by_score
-        .iter()
-        .map(|i| (&model.principals[*i], &ids[*i]))
-        .map(|(p, id)| Row {
-            p: RowPrincipal::new(p),
-            id: id.clone(),
-            status: if p.info.counts.unused > 0 {
-                "unused"
-            } else if p.info.counts.unknown > 0 {
-                "unknown"
-            } else {
-                "used"
-            },
-        })
-        .collect();
-
-    let account_ids: BTreeSet<&str> = model
-        .accounts
-        .iter()
-        .map(|a| a.account_id.as_str())
-        .chain(model.principals.iter().map(|p| p.info.account_id.as_str()))
-        .collect();
-    let top_services: BTreeSet<&str> = model
-        .top_findings
-        .iter()
-        .map(|f| f.service.as_str())
-        .collect();
-
-    let account_ids: Vec<&str> = account_ids.into_iter().collect();
-    let select = |name, label, values| Select {
-        name,
-        label,
-        values,
-    };
-    let types = vec!["role", "user", "group"];
-    let times: BTreeSet<String> = model
-        .accounts
-        .iter()
-        .map(|a| match a.as_of {
-            Some(t) => t.format("%Y-%m-%d %H:%M UTC").to_string(),
-            None => "unknown".to_string(),
-        })
-        .collect();
-    let as_of_range = match (times.first(), times.last()) {
-        (Some(a), Some(b)) if a == b => a.clone(),
-        (Some(a), Some(b)) => format!("{a} to {b} (per account below)"),
-        _ => "—".to_string(),
-    };
+    let (rows, rows_omitted) = compact_rows(model, &ids, max_rows);
+    let (top_filters, principal_filters) = filters(model);
+    let as_of_range = as_of_range(model);
     View {
         as_of_range,
-        top_filters: vec![
-            select("account", "Account", account_ids.clone()),
-            select("type", "Principal type", types.clone()),
-            select("service", "Service", top_services.into_iter().collect()),
-            select(
-                "sensitivity",
-                "Sensitivity",
-                vec!["critical", "high", "medium", "low"],
-            ),
-        ],
-        principal_filters: vec![
-            select("account", "Account", account_ids),
-            select("type", "Type", types),
-            select("status", "Status", vec!["unused", "unknown", "used"]),
-        ],
+        top_filters,
+        principal_filters,
         m: Head::new(model),
         csp: content_security_policy(),
         css: CSS,
