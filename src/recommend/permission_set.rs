@@ -375,6 +375,52 @@ fn merged_inline(
         rewritten: Vec::new(),
         minimised: false,
     });
+    append_merged(&mut t, ps, &merging, plan);
+    let size = fit_limits(&mut t, plan, expander);
+    let new_document = match PolicyDocument::from_value(t.document.clone()) {
+        Ok(d) => d,
+        Err(e) => {
+            plan.skipped = Some(format!(
+                "verification_failed: the new inline policy does not parse ({e})"
+            ));
+            return None;
+        }
+    };
+    let original = ps.inline_policy.clone().unwrap_or_else(|| PolicyDocument {
+        version: None,
+        statements: Vec::new(),
+        raw: json!({}),
+    });
+    Some(PolicyPlan {
+        policy: PolicyRef {
+            name: INLINE_NAME.into(),
+            arn: None,
+            kind: PolicyKind::Inline,
+            via_group: None,
+            boundary: false,
+        },
+        original,
+        apply: if t.empty {
+            Apply::DeleteInline
+        } else {
+            Apply::PutInline
+        },
+        tightened: t,
+        new_document,
+        stem: INLINE_STEM.into(),
+        size,
+        limit: limits::INLINE_ROLE,
+    })
+}
+
+/// Appends the statements each merged AWS managed policy keeps to `t` (Sids made unique), notes
+/// where they went in the plan, and flags documents of different `Version`s.
+fn append_merged(
+    t: &mut Tightened,
+    ps: &PermissionSet,
+    merging: &[&PolicyPlan],
+    plan: &mut PrincipalPlan,
+) {
     let mut statements = statement_list(&t.document);
     let mut sids: BTreeSet<String> = statements
         .iter()
@@ -386,7 +432,7 @@ fn merged_inline(
         versions.extend(version(&t.document));
     }
     let mut merged = Vec::new();
-    for p in &merging {
+    for p in merging {
         versions.extend(version(&p.tightened.document));
         let start = statements.len();
         for mut s in statement_list(&p.tightened.document) {
@@ -425,12 +471,17 @@ fn merged_inline(
     if let Some(target) = plan.permission_set.as_mut() {
         target.merged = merged;
     }
+}
+
+/// Minimises `t` when it is over Identity Center's or IAM's inline limits, flags what is still
+/// over; returns its size as IAM counts it.
+fn fit_limits(t: &mut Tightened, plan: &mut PrincipalPlan, expander: &mut Expander<'_>) -> usize {
     let over = |t: &Tightened| {
         iam_size(&t.document) > limits::INLINE_ROLE
             || aws_json(&t.document).chars().count() > limits::INLINE_PERMISSION_SET
     };
-    if !t.empty && over(&t) {
-        minimise(&mut t, &plan.remove, expander);
+    if !t.empty && over(t) {
+        minimise(t, &plan.remove, expander);
     }
     let size = iam_size(&t.document);
     let sent = aws_json(&t.document).chars().count();
@@ -446,40 +497,7 @@ fn merged_inline(
             limits::INLINE_PERMISSION_SET
         ));
     }
-    let new_document = match PolicyDocument::from_value(t.document.clone()) {
-        Ok(d) => d,
-        Err(e) => {
-            plan.skipped = Some(format!(
-                "verification_failed: the new inline policy does not parse ({e})"
-            ));
-            return None;
-        }
-    };
-    let original = ps.inline_policy.clone().unwrap_or_else(|| PolicyDocument {
-        version: None,
-        statements: Vec::new(),
-        raw: json!({}),
-    });
-    Some(PolicyPlan {
-        policy: PolicyRef {
-            name: INLINE_NAME.into(),
-            arn: None,
-            kind: PolicyKind::Inline,
-            via_group: None,
-            boundary: false,
-        },
-        original,
-        apply: if t.empty {
-            Apply::DeleteInline
-        } else {
-            Apply::PutInline
-        },
-        tightened: t,
-        new_document,
-        stem: INLINE_STEM.into(),
-        size,
-        limit: limits::INLINE_ROLE,
-    })
+    size
 }
 
 /// What a reviewer must know about each changed policy.
