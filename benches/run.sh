@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# benches/run.sh: the scale benchmark of issues 9 and 20 (see docs/performance.md).
+# benches/run.sh: the scale benchmark of issues 9, 18 and 20 (see docs/performance.md).
 #
-#   benches/run.sh                 1,000 and 10,000 roles (10 accounts each)
+#   benches/run.sh                 1,000 and 10,000 roles (10 accounts each), and the side-by-side
+#                                  run against Cloudsplaining on one 1,000-role account
 #   benches/run.sh --large         also 100,000 roles (10 accounts x 10,000)
-#   benches/run.sh --sizes "1000 10000 30000" --keep --seed 7 --managed-policies FILE
-#   benches/run.sh --no-build      use the binaries already in target/release
+#   benches/run.sh --huge          also 1,000,000 roles (1,000 accounts x 1,000): ~13.5 GB of input
+#                                  on disk (written account by account) plus the outputs; see --outputs
+#   benches/run.sh --sizes "1000 10000 100x1000"   roles (10 accounts), or ACCOUNTSxROLES_PER_ACCOUNT
+#   benches/run.sh --keep --seed 7 --managed-policies FILE
+#   benches/run.sh --outputs /dev/shm   write the report/diff outputs there (tmpfs, as issue 18
+#                                  measures); the inputs stay in $TMPDIR
+#   benches/run.sh --no-build      use the binaries already built for --profile
+#   benches/run.sh --profile perf  build/use another cargo profile (`perf`: release code generation
+#                                  without LTO, rebuilds in about a minute after a change)
 #   benches/run.sh --report-args "--recommendations all"   extra arguments for `iam-tighten report`
 #   benches/run.sh --diff-args "--include-unchanged"       extra arguments for `iam-tighten diff`
 #   benches/run.sh --no-diff       measure `report` only
-#   benches/run.sh --profile perf  build/use another cargo profile (`perf`: release code generation
-#                                  without LTO, rebuilds in about a minute after a change)
+#   benches/run.sh --no-cloudsplaining   skip the side-by-side run (it needs python3 and PyPI)
 #
-# It builds the release binary and the two examples, generates each organisation with
+# It builds the binary and the two examples, generates each organisation with
 # `examples/synth-export.rs` into a temporary folder (and, for the diff, the same organisation
 # one quarter later with `--evolve 1`), and then measures, in the same run:
 #   (a) parse-only baseline: `examples/parse-only.rs` reads + parses every input file with serde_json
@@ -20,9 +27,15 @@
 #   (d) `iam-tighten diff ORG NEXT`: a realistic quarter (a few percent changed)
 #   and the peak RSS of each with /usr/bin/time -v
 # and prints wall times, the ratios (b)/(a), (c)/(b) and (d)/(b), peak RSS, output sizes and the
-# per-stage breakdown, then checks the targets for 10,000 and 100,000 roles. Generated data stays
-# in the temp folder (removed at the end unless --keep). Needs: cargo, GNU time (/usr/bin/time;
-# installed via apt-get if missing and running as root).
+# per-stage breakdown, then checks the targets of issue 18 (PASS/FAIL).
+# Side by side (first, unless --no-cloudsplaining): one account of 1,000 roles; Cloudsplaining
+# 0.9.1 (pinned, from PyPI, in a venv the script makes under the temp folder, or $CS_VENV if set)
+# `cloudsplaining scan --input-file ACCOUNT/authorization-details.json` against `iam-tighten report
+# ACCOUNT` end to end; both wall times, peak RSS and the ratio; and the report run again on one core
+# (taskset) to check that its outputs are byte-identical between 1 and 2+ threads.
+# Generated data stays in the temp folder (removed at the end unless --keep). Needs: cargo, GNU
+# time (/usr/bin/time; installed via apt-get if missing and running as root), python3 with venv
+# for the side-by-side run, taskset (util-linux) for the thread check.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,6 +43,8 @@ cd "$ROOT"
 
 SIZES="1000 10000"
 SEED=1
+CLOUDSPLAINING=1
+OUTPUTS=""
 KEEP=0
 NO_BUILD=0
 PROFILE=release
@@ -40,6 +55,9 @@ MANAGED=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --large) SIZES="$SIZES 100000" ;;
+        --huge) SIZES="$SIZES 1000x1000" ;;
+        --outputs) OUTPUTS="$2"; shift ;;
+        --no-cloudsplaining) CLOUDSPLAINING=0 ;;
         --sizes) SIZES="$2"; shift ;;
         --seed) SEED="$2"; shift ;;
         --keep) KEEP=1 ;;
@@ -49,12 +67,11 @@ while [ $# -gt 0 ]; do
         --diff-args) read -r -a DIFF_ARGS <<< "$2"; shift ;;
         --no-diff) DIFF=0 ;;
         --managed-policies) MANAGED=(--managed-policies "$2"); shift ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
 done
-ACCOUNTS=10
 
 if [ ! -x /usr/bin/time ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -75,7 +92,20 @@ GEN="$TARGET_DIR/$PROFILE/examples/synth-export"
 PARSE="$TARGET_DIR/$PROFILE/examples/parse-only"
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/iam-tighten-bench.XXXXXX")"
-cleanup() { if [ "$KEEP" = 0 ]; then rm -rf "$TMP"; else echo "kept $TMP"; fi; }
+# Where the report and diff outputs go (--outputs: e.g. /dev/shm, a tmpfs).
+if [ -n "$OUTPUTS" ]; then
+    OUTBASE="$(mktemp -d "$OUTPUTS/iam-tighten-bench-out.XXXXXX")"
+else
+    OUTBASE="$TMP"
+fi
+cleanup() {
+    if [ "$KEEP" = 0 ]; then
+        rm -rf "$TMP"
+        [ "$OUTBASE" = "$TMP" ] || rm -rf "$OUTBASE"
+    else
+        echo "kept $TMP $OUTBASE"
+    fi
+}
 trap cleanup EXIT
 
 echo "== machine"
@@ -89,14 +119,80 @@ now_ms() { date +%s%3N; }
 peak_kib() { sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$1"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+check() { if awk -v a="$2" -v b="$3" 'BEGIN { exit !(a <= b) }'; then echo "   PASS $1 ($2 <= $3)"; else echo "   FAIL $1 ($2 > $3)"; fi; }
+
+echo "outputs in: $OUTBASE ($(df --output=fstype "$OUTBASE" | tail -n 1))"
 
 SUMMARY="$TMP/summary.txt"
 : > "$SUMMARY"
 FAIL=0
-for ROLES in $SIZES; do
-    PER=$((ROLES / ACCOUNTS))
+
+# Side by side: Cloudsplaining 0.9.1 and iam-tighten on the same 1,000-role account.
+if [ "$CLOUDSPLAINING" = 1 ]; then
+    echo
+    echo "== side by side: one account of 1,000 roles (seed $SEED), Cloudsplaining 0.9.1"
+    VENV="${CS_VENV:-$TMP/venv-cloudsplaining}"
+    if [ ! -x "$VENV/bin/cloudsplaining" ]; then
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check 'cloudsplaining==0.9.1'
+    fi
+    ACCT_ORG="$TMP/account-1000"
+    "$GEN" --accounts 1 --roles-per-account 1000 --seed "$SEED" --out "$ACCT_ORG" "${MANAGED[@]}"
+    ACCT="$(find "$ACCT_ORG" -mindepth 1 -maxdepth 1 -type d | head -n 1)"
+    AUTHZ="$ACCT/authorization-details.json"
+    "$PARSE" "$ACCT" > /dev/null    # warm the page cache for both tools
+    CS_OUT="$OUTBASE/cloudsplaining-1000"
+    mkdir -p "$CS_OUT"    # cloudsplaining wants an existing folder
+    t0=$(now_ms)
+    /usr/bin/time -v -o "$TMP/time-cloudsplaining" \
+        "$VENV/bin/cloudsplaining" scan --input-file "$AUTHZ" --output "$CS_OUT" --skip-open-report \
+        > "$TMP/cloudsplaining.out" 2>&1 || {
+        echo "cloudsplaining scan failed:"; tail -n 20 "$TMP/cloudsplaining.out"; exit 1; }
+    cs_ms=$(( $(now_ms) - t0 ))
+    cs_kib=$(peak_kib "$TMP/time-cloudsplaining")
+    IT_OUT="$OUTBASE/account-1000"
+    t0=$(now_ms)
+    IAM_TIGHTEN_TIMINGS=1 /usr/bin/time -v -o "$TMP/time-account" \
+        "$BIN" report "$ACCT" --out "$IT_OUT" "${REPORT_ARGS[@]}" 2> "$TMP/account.err" > /dev/null || {
+        echo "iam-tighten report failed:"; tail -n 20 "$TMP/account.err"; exit 1; }
+    it_ms=$(( $(now_ms) - t0 ))
+    it_kib=$(peak_kib "$TMP/time-account")
+    # The same report on one core: outputs must be byte-identical to the multi-threaded run.
+    threads_check=""
+    if command -v taskset > /dev/null; then
+        taskset -c 0 "$BIN" report "$ACCT" --out "$IT_OUT-1cpu" "${REPORT_ARGS[@]}" 2> /dev/null > /dev/null || true
+        if diff -r "$IT_OUT" "$IT_OUT-1cpu" > "$TMP/threads.diff" 2>&1; then
+            threads_check="identical"
+        else
+            threads_check="DIFFERENT (see the first lines below)"
+        fi
+        rm -rf "$IT_OUT-1cpu"
+    fi
+    cs_ratio=$(ratio "$cs_ms" "$it_ms")
+    {
+        echo "-- side by side, 1 account x 1,000 roles: $AUTHZ ($(stat -c %s "$AUTHZ") bytes)"
+        printf '   cloudsplaining scan %8d ms   peak RSS %6s MiB   (%s bytes written)\n' "$cs_ms" "$(mib "$cs_kib")" "$(du -sb "$CS_OUT" | cut -f1)"
+        printf '   iam-tighten report  %8d ms   peak RSS %6s MiB   (%s bytes written)\n' "$it_ms" "$(mib "$it_kib")" "$(du -sb "$IT_OUT" | cut -f1)"
+        printf '   ratio cloudsplaining/iam-tighten %s\n' "$cs_ratio"
+        echo "   stages (ms):" $(sed -n 's/^timing \([a-z_]*\) \([0-9]*\) ms$/\1=\2/p' "$TMP/account.err")
+        [ -z "$threads_check" ] || echo "   outputs with 1 thread vs $(nproc): $threads_check"
+        [ "$threads_check" != "DIFFERENT (see the first lines below)" ] || head -n 5 "$TMP/threads.diff" | sed 's/^/     /'
+        echo "   targets (issue 18):"
+        check ">= 20x faster than Cloudsplaining (iam-tighten ms x 20 vs cloudsplaining ms)" "$(( it_ms * 20 ))" "$cs_ms"
+        check "report.html <= 10 MB (bytes)" "$(stat -c %s "$IT_OUT/report.html")" 10000000
+        [ "$threads_check" = "DIFFERENT (see the first lines below)" ] && echo "   FAIL outputs byte-identical between 1 and $(nproc) threads" || true
+    } | tee -a "$SUMMARY"
+    [ "$KEEP" = 1 ] || rm -rf "$CS_OUT" "$IT_OUT" "$ACCT_ORG"
+fi
+
+for SIZE in $SIZES; do
+    case "$SIZE" in
+        *x*) ACCOUNTS="${SIZE%x*}"; PER="${SIZE#*x}" ;;
+        *) ACCOUNTS=10; PER=$((SIZE / ACCOUNTS)) ;;
+    esac
+    ROLES=$((ACCOUNTS * PER))
     ORG="$TMP/org-$ROLES"
-    OUT="$TMP/out-$ROLES"
+    OUT="$OUTBASE/out-$ROLES"
     echo
     echo "== $ROLES roles ($ACCOUNTS accounts x $PER roles, seed $SEED)"
     t0=$(now_ms)
@@ -143,20 +239,28 @@ for ROLES in $SIZES; do
         printf '     %-18s %14d\n' "total" "$out_total"
     } | tee -a "$SUMMARY"
 
-    check() { if awk -v a="$2" -v b="$3" 'BEGIN { exit !(a <= b) }'; then echo "   PASS $1 ($2 <= $3)"; else echo "   FAIL $1 ($2 > $3)"; fi; }
-    if [ "$ROLES" = 10000 ]; then
-        {
-            echo "   targets (10,000 roles):"
-            check "end to end <= 3x parse-only" "$r" 3
-            check "wall <= 15 s (ms)" "$report_ms" 15000
-            check "peak RSS <= 2 GiB (KiB)" "$report_kib" 2097152
-            check "report.html <= 10 MB (bytes)" "$html" 10000000
-        } | tee -a "$SUMMARY"
-    fi
+    # Targets of issue 18 (2 cores, outputs on tmpfs).
+    case "$ROLES" in
+        10000) peak_cap=1048576; peak_label="1 GiB" ;;
+        100000) peak_cap=2097152; peak_label="2 GiB" ;;
+        1000000) peak_cap=4194304; peak_label="4 GiB" ;;
+        *) peak_cap="" ;;
+    esac
+    {
+        echo "   targets (issue 18, $ROLES roles):"
+        if [ -n "$peak_cap" ]; then
+            [ "$ROLES" = 1000000 ] || check "end to end <= 3x parse-only" "$r" 3
+            check "peak RSS <= $peak_label (KiB)" "$report_kib" "$peak_cap"
+        fi
+        check "report.html <= 10 MB (bytes)" "$html" 10000000
+    } | tee -a "$SUMMARY"
     # Outputs can be large: free the disk.
     [ "$KEEP" = 1 ] || rm -rf "$OUT"
 
-    if [ "$DIFF" = 1 ]; then
+    # The diff needs a second organisation on disk: not at 1,000,000 roles (--huge).
+    if [ "$DIFF" = 1 ] && [ "$ROLES" -ge 1000000 ]; then
+        echo "   (diff not measured at $ROLES roles: it would need a second organisation on disk)"
+    elif [ "$DIFF" = 1 ]; then
         NEXT="$TMP/next-$ROLES"
         t0=$(now_ms)
         "$GEN" --accounts "$ACCOUNTS" --roles-per-account "$PER" --seed "$SEED" --evolve 1 --out "$NEXT" "${MANAGED[@]}"
@@ -164,7 +268,7 @@ for ROLES in $SIZES; do
         "$PARSE" "$NEXT" > /dev/null
         for CASE in self quarter; do
             if [ "$CASE" = self ]; then NEW="$ORG"; else NEW="$NEXT"; fi
-            DOUT="$TMP/diff-$CASE-$ROLES"
+            DOUT="$OUTBASE/diff-$CASE-$ROLES"
             rm -rf "$DOUT"
             t0=$(now_ms)
             IAM_TIGHTEN_TIMINGS=1 /usr/bin/time -v -o "$TMP/time-diff-$CASE-$ROLES" \

@@ -25,19 +25,17 @@ pub(super) struct VerdictSets {
     pub unknown: ActionSet,
 }
 
-/// Per analysis principal, its [`VerdictSets`].
-pub(super) fn verdict_sets(analysis: &Analysis<'_>) -> Vec<VerdictSets> {
+/// The [`VerdictSets`] of the analysis principal `principal`, from its findings. Computed when
+/// needed rather than for every principal up front: three catalog-wide bitsets per principal
+/// (2.8 KB each with 22,000 actions) are 0.9 GB at 110,000 principals.
+pub(super) fn verdict_sets_of(analysis: &Analysis<'_>, principal: usize) -> VerdictSets {
     let c = analysis.catalog;
-    let empty = VerdictSets {
+    let mut s = VerdictSets {
         remove: c.empty_set(),
         needed: c.empty_set(),
         unknown: c.empty_set(),
     };
-    let mut sets = vec![empty; analysis.principals.len()];
-    for f in &analysis.findings {
-        let Some(s) = sets.get_mut(f.principal as usize) else {
-            continue;
-        };
+    for f in analysis.findings_of(principal) {
         for a in analysis.actions(f) {
             if is_removable(f) {
                 s.remove.insert(a.id);
@@ -49,7 +47,7 @@ pub(super) fn verdict_sets(analysis: &Analysis<'_>) -> Vec<VerdictSets> {
             }
         }
     }
-    sets
+    s
 }
 
 /// Only `unused` findings no exclusion covers are removed.
@@ -102,7 +100,6 @@ struct PlanInputs<'a> {
     exports: &'a [Export],
     org: Option<&'a Organization>,
     analysis: &'a Analysis<'a>,
-    sets: &'a [VerdictSets],
     by_key: &'a HashMap<(&'a str, PrincipalType, &'a str), usize>,
 }
 
@@ -118,19 +115,18 @@ fn plan_one<'e>(
         exports,
         org,
         analysis,
-        sets,
         by_key,
     } = inputs;
     let catalog = analysis.catalog;
-    let VerdictSets { remove, needed, .. } = &sets[index];
+    let VerdictSets { remove, needed, .. } = verdict_sets_of(analysis, index);
     let mut plan = PrincipalPlan {
         account_id: info.account_id.clone(),
         partition: String::new(),
         kind: info.kind,
         name: info.name.clone(),
         analysis_index: index,
-        remove: remove.clone(),
-        needed: needed.clone(),
+        remove,
+        needed,
         before: catalog.empty_set(),
         after: catalog.empty_set(),
         policies: Vec::new(),
@@ -184,7 +180,8 @@ fn plan_one<'e>(
                 .copied()
             {
                 Some(m) => {
-                    let mut user_needed = sets[m].needed.clone();
+                    let member_needed = verdict_sets_of(analysis, m).needed;
+                    let mut user_needed = member_needed.clone();
                     user_needed.intersect_with(&plan.remove);
                     if !user_needed.is_empty() {
                         plan.flags.push(format!(
@@ -193,7 +190,7 @@ fn plan_one<'e>(
                             member.name
                         ));
                     }
-                    plan.remove.difference_with(&sets[m].needed);
+                    plan.remove.difference_with(&member_needed);
                 }
                 None => plan.remove = catalog.empty_set(),
             }
@@ -237,7 +234,6 @@ pub fn plan_organization(
     analysis: &Analysis<'_>,
 ) -> Vec<PrincipalPlan> {
     let catalog = analysis.catalog;
-    let sets = verdict_sets(analysis);
     let by_key: HashMap<(&str, PrincipalType, &str), usize> = analysis
         .principals
         .iter()
@@ -251,7 +247,6 @@ pub fn plan_organization(
         exports,
         org,
         analysis,
-        sets: &sets,
         by_key: &by_key,
     };
     let mut plans: Vec<PrincipalPlan> = crate::parallel::map_indexed(

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Serialize, Serializer};
 
-use super::plan::verdict_sets;
+use super::plan::verdict_sets_of;
 use super::{Apply, DIR, PrincipalPlan, render};
 use crate::analysis::Analysis;
 use crate::model::PrincipalType;
@@ -98,11 +98,10 @@ pub fn summarise(
     folder: &[bool],
     analysis: &Analysis<'_>,
 ) -> RecommendationSummary {
-    let sets = verdict_sets(analysis);
     let mut principals = BTreeMap::new();
     let (mut written, mut omitted) = (0, 0);
     for (i, plan) in plans.iter().enumerate() {
-        let unknown = &sets[plan.analysis_index].unknown;
+        let unknown = verdict_sets_of(analysis, plan.analysis_index).unknown;
         let mut still = plan.remove.clone();
         still.intersect_with(&plan.after);
         let mut removed = plan.before.clone();
