@@ -727,11 +727,36 @@ fn empty_policies_are_deleted_or_detached() {
             ("worker", "iam:CreateUser", UNUSED),
         ],
     );
-    let plans = recommend::plan(&[ex], &an);
+    let plans = recommend::plan(std::slice::from_ref(&ex), &an);
     let plan = plan_of(&plans, "worker");
     assert_eq!(plan.policies.len(), 2);
     let (apply, rollback) = recommend::commands(plan);
     assert!(plan.policies.iter().all(|p| p.tightened.empty));
+    // The folder: the README and the original the rollback puts back (the deleted inline
+    // policy); the detached managed policy needs no file. A decision points at a file there.
+    let dir = tempfile::tempdir().unwrap();
+    let summary =
+        recommend::write_recommendations(std::slice::from_ref(&ex), &an, dir.path()).unwrap();
+    let folder = dir.path().join(
+        summary
+            .get(ACCT, PrincipalType::Role, "worker")
+            .unwrap()
+            .path
+            .as_deref()
+            .unwrap(),
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["README.md", "inline-old.original.json"]);
+    let files: Vec<String> = plan
+        .policies
+        .iter()
+        .map(|p| recommend::decision_file(plan, p))
+        .collect();
+    assert_eq!(files, ["inline-old.original.json", "README.md"]);
     assert!(
         apply.contains(
             &"aws iam delete-role-policy --role-name worker --policy-name old".to_string()
