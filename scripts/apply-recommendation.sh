@@ -4,17 +4,20 @@
 #   scripts/apply-recommendation.sh [--apply] [--rollback] [--profile PROFILE] RECOMMENDATION_DIR
 #
 # RECOMMENDATION_DIR is one principal's folder, e.g. out/recommendations/111111111111/role/ExampleCorpQA.
-# It holds apply.commands and rollback.commands (one `aws iam ...` command a line, or `aws sso-admin ...`
-# for an IAM Identity Center permission set, written by `iam-tighten report`), the tightened policies
-# (<policy>.json) and the originals (<policy>.original.json).
+# Its README.md holds the commands in two fenced blocks, ```sh apply and ```sh rollback (one
+# `aws iam ...` command a line, or `aws sso-admin ...` for an IAM Identity Center permission set,
+# written by `iam-tighten report`); the folder holds the policy documents they send (file://...).
 #
 #   (no flag)     dry run: print the commands that would run, change nothing
 #   --apply       run them, in order, stopping at the first failure
-#   --rollback    use rollback.commands instead (restores the original policies); combine with --apply
+#   --rollback    run the rollback block instead (restores the original policies); combine with --apply
 #   --profile P   AWS CLI profile (else the usual AWS_PROFILE / credentials chain)
 #
 # Read the folder's README.md first: it says what is removed and why, and what needs a human
 # (rewritten NotAction statements, policies over IAM's size limit, the 5-version limit).
+#
+# The block is the lines between its opening line, exactly ```sh apply (or ```sh rollback), and
+# the next line that is exactly ```; the README must have one such block of each.
 #
 # Every command line is checked against the only shapes iam-tighten writes (`aws iam <verb>` or
 # `aws sso-admin <verb>` followed by `--option value` pairs whose values are plain words or single-quoted
@@ -30,13 +33,13 @@ usage() {
 }
 
 apply=0
-file=apply.commands
+block=apply
 profile=()
 dir=
 while [ $# -gt 0 ]; do
     case "$1" in
         --apply) apply=1 ;;
-        --rollback) file=rollback.commands ;;
+        --rollback) block=rollback ;;
         --profile)
             [ $# -ge 2 ] || usage
             profile=(--profile "$2")
@@ -52,6 +55,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ -n "$dir" ] || usage
+file=README.md
 if [ ! -f "$dir/$file" ]; then
     echo "apply-recommendation: $dir/$file not found (is $dir a recommendation folder?)" >&2
     exit 2
@@ -65,9 +69,25 @@ word='[A-Za-z0-9+=,.@_/:-]+'
 quoted="'[^']*'(\\\\''[^']*')*"
 shape="^aws (iam|sso-admin) [a-z-]+( --[a-z-]+( ($word|$quoted))?)*\$"
 
+fence='```'
+opening="${fence}sh $block"
 cd "$dir"
 commands=()
+blocks=0
+inside=0
 while IFS= read -r line || [ -n "$line" ]; do
+    line=${line%$'\r'}
+    if [ "$inside" = 0 ]; then
+        if [ "$line" = "$opening" ]; then
+            inside=1
+            blocks=$((blocks + 1))
+        fi
+        continue
+    fi
+    if [ "$line" = "$fence" ]; then
+        inside=0
+        continue
+    fi
     case "$line" in
         '' | '#'*) continue ;;
     esac
@@ -78,8 +98,12 @@ while IFS= read -r line || [ -n "$line" ]; do
     commands+=("$line")
 done < "$file"
 
+if [ "$blocks" != 1 ] || [ "$inside" != 0 ]; then
+    echo "apply-recommendation: $dir/$file must have exactly one $opening block, closed by $fence (it has $blocks$([ "$inside" = 0 ] || echo ', unclosed'))" >&2
+    exit 2
+fi
 if [ ${#commands[@]} -eq 0 ]; then
-    echo "apply-recommendation: $file has no commands" >&2
+    echo "apply-recommendation: the $block block of $file has no commands" >&2
     exit 0
 fi
 
@@ -102,7 +126,7 @@ for c in "${commands[@]}"; do
     echo "+ $c" >&2
     if ! "${argv[@]}" "${profile[@]}"; then
         echo "apply-recommendation: command $((n + 1)) of ${#commands[@]} failed; $n ran before it." >&2
-        if [ "$file" = apply.commands ]; then
+        if [ "$block" = apply ]; then
             echo "apply-recommendation: to undo what ran, see README.md (Roll back) or run: $0 --rollback --apply $dir" >&2
         fi
         exit 1

@@ -15,6 +15,8 @@ use iam_tighten::input::{self, LoadOptions};
 use iam_tighten::model::{Export, Organization, PrincipalType};
 use iam_tighten::policy::{Expander, PolicyDocument, PolicyKind};
 use iam_tighten::recommend::{self, Apply, PrincipalPlan};
+
+use super::recommend::readme_block;
 use serde_json::{Value, json};
 
 const MGMT: &str = "999999999999";
@@ -108,33 +110,26 @@ fn a_permission_set_gets_one_folder_for_every_account_with_sso_admin_commands() 
     let folder = "recommendations/999999999999/permission_set/Developer";
     assert_eq!(rec.path.as_deref(), Some(folder));
     let at = dir.path().join(folder);
-    for f in [
-        "README.md",
-        "inline-policy.json",
-        "inline-policy.original.json",
-        "inline-policy.diff",
-        "aws-managed-AWSLambda_ReadOnlyAccess.original.json",
-        "aws-managed-AWSLambda_ReadOnlyAccess.diff",
-        "aws-managed-AWSCloudTrail_ReadOnlyAccess.original.json",
-        "apply.commands",
-        "rollback.commands",
-        "actions.csv",
-    ] {
-        assert!(at.join(f).is_file(), "{f} missing");
-    }
-    // No tightened copy of an AWS managed policy: it is detached, not replaced.
-    assert!(
-        !at.join("aws-managed-AWSLambda_ReadOnlyAccess.json")
-            .exists()
+    // Exactly the README and the documents the commands send: the new inline policy, and the
+    // original the rollback puts back. A detached AWS managed policy needs no file (no tightened
+    // copy: it is detached, not replaced; the rollback attaches it by ARN).
+    let mut names: Vec<String> = std::fs::read_dir(&at)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "README.md",
+            "inline-policy.json",
+            "inline-policy.original.json"
+        ]
     );
     let set = "--instance-arn arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6 \
                --permission-set-arn arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a1b2c3d4e5f6a7b";
-    let apply: Vec<String> = std::fs::read_to_string(at.join("apply.commands"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(str::to_string)
-        .collect();
+    let readme = std::fs::read_to_string(at.join("README.md")).unwrap();
+    let apply = readme_block(&readme, "apply");
     assert_eq!(
         apply,
         [
@@ -152,12 +147,7 @@ fn a_permission_set_gets_one_folder_for_every_account_with_sso_admin_commands() 
             ),
         ]
     );
-    let rollback: Vec<String> = std::fs::read_to_string(at.join("rollback.commands"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(str::to_string)
-        .collect();
+    let rollback = readme_block(&readme, "rollback");
     assert_eq!(
         rollback,
         [
@@ -175,8 +165,8 @@ fn a_permission_set_gets_one_folder_for_every_account_with_sso_admin_commands() 
             ),
         ]
     );
-    // The README covers both accounts: evidence per account, provisioning to both.
-    let readme = std::fs::read_to_string(at.join("README.md")).unwrap();
+    // The README covers both accounts: evidence per account, provisioning to both; and each
+    // policy's diff, the detached ones to what they keep.
     for needle in [
         "# Recommendation for permission set `Developer` (IAM Identity Center)",
         "## How the permission set changes",
@@ -188,6 +178,8 @@ fn a_permission_set_gets_one_folder_for_every_account_with_sso_admin_commands() 
         "used only in 222222222222: `ec2:StartInstances`",
         "rewrites the set's role in every account it is provisioned to (111111111111, 222222222222)",
         "customer managed policy developer-extras is referenced by name in every account",
+        "### `AWSLambda_ReadOnlyAccess` (AWS managed)\n\n```diff\n--- aws-managed-AWSLambda_ReadOnlyAccess (original)\n+++ aws-managed-AWSLambda_ReadOnlyAccess (the statements kept, merged into inline-policy.json)\n@@ ",
+        "```diff\n--- inline-policy.original.json\n+++ inline-policy.json\n@@ ",
     ] {
         assert!(
             readme.contains(needle),
@@ -634,7 +626,7 @@ fn a_permission_set_is_one_decision() {
     ));
     assert_eq!(
         a[0].files.as_deref(),
-        Some("recommendations/999999999999/permission_set/Auditor/apply.commands")
+        Some("recommendations/999999999999/permission_set/Auditor/README.md")
     );
     // No decision about a single policy of a set.
     assert!(!list.iter().any(|d| d.principal_type == "permission_set"

@@ -300,6 +300,25 @@ fn sample_data_every_principal_is_safe() {
     );
 }
 
+/// The commands of a README's fenced block (```sh apply or ```sh rollback), as the apply
+/// helper reads them: the lines up to the next ``` line, without blank and comment lines.
+pub fn readme_block(readme: &str, name: &str) -> Vec<String> {
+    let opening = format!("```sh {name}");
+    assert_eq!(
+        readme.lines().filter(|l| *l == opening).count(),
+        1,
+        "one {opening} block:\n{readme}"
+    );
+    readme
+        .lines()
+        .skip_while(|l| *l != opening)
+        .skip(1)
+        .take_while(|l| *l != "```")
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
 #[test]
 fn sample_data_writes_folders() {
     let (exports, an) = sample();
@@ -325,14 +344,15 @@ fn sample_data_writes_folders() {
         text.starts_with("{\n    \"Version\": \"2012-10-17\",\n    \"Statement\": ["),
         "{text}"
     );
+    // A replaced AWS managed policy: the rollback attaches it again by ARN, so its original is
+    // not a file of the folder; the README has its diff.
     assert!(
-        folder
+        !folder
             .join("aws-managed-AmazonEC2FullAccess.original.json")
             .exists()
     );
-    let d = std::fs::read_to_string(folder.join("aws-managed-AmazonEC2FullAccess.diff")).unwrap();
-    assert!(d.starts_with("--- aws-managed-AmazonEC2FullAccess.original.json\n+++ aws-managed-AmazonEC2FullAccess.json\n@@ "));
-    let cmds = std::fs::read_to_string(folder.join("apply.commands")).unwrap();
+    assert!(readme.contains("```diff\n--- aws-managed-AmazonEC2FullAccess (original)\n+++ aws-managed-AmazonEC2FullAccess.json\n@@ "), "{readme}");
+    let cmds = readme_block(&readme, "apply").join("\n");
     assert!(cmds.contains(
         "aws iam create-policy --policy-name AmazonEC2FullAccess-tightened-ExampleCorpQA"
     ));
@@ -347,8 +367,91 @@ fn sample_data_writes_folders() {
     )
     .unwrap();
     assert!(s["principals"].as_array().unwrap().len() == an.principals.len());
+    // One actions.csv for every folder, a principal's rows together; none in the folders.
+    assert!(!folder.join("actions.csv").exists());
+    let mut r = csv::Reader::from_path(dir.path().join("recommendations/actions.csv")).unwrap();
+    assert_eq!(
+        r.headers().unwrap().iter().collect::<Vec<_>>(),
+        recommend::ACTIONS_HEADER
+    );
+    let mut seen: Vec<(String, String, String)> = Vec::new();
+    let mut removed_of_qa = 0;
+    for row in r.records() {
+        let row = row.unwrap();
+        let key = (row[0].to_string(), row[1].to_string(), row[2].to_string());
+        if seen.last() != Some(&key) {
+            assert!(!seen.contains(&key), "rows of {key:?} are not together");
+            seen.push(key.clone());
+        }
+        if key.2 == "ExampleCorpQA" && &row[5] == "removed" {
+            removed_of_qa += row[4].parse::<u64>().unwrap();
+        }
+    }
+    assert_eq!(removed_of_qa, rec.removed);
+    let mut with_folder: Vec<(String, String, String)> = summary
+        .principals
+        .values()
+        .filter(|p| p.path.is_some())
+        .map(|p| {
+            (
+                p.account_id.clone(),
+                p.principal_type.as_str().to_string(),
+                p.principal_name.clone(),
+            )
+        })
+        .collect();
+    seen.sort();
+    with_folder.sort();
+    assert_eq!(
+        seen, with_folder,
+        "rows for exactly the principals with a folder"
+    );
     // Writing again replaces the folder.
     recommend::write_recommendations(&exports, &an, dir.path()).unwrap();
+}
+
+/// The apply helper runs exactly one block: `sh apply`, or `sh rollback` with --rollback; a README
+/// without that block, with two, or with one left open is refused.
+#[test]
+fn the_apply_helper_reads_exactly_one_closed_block() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh");
+    let run = |readme: &str, rollback: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("README.md"), readme).unwrap();
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg(&script);
+        if rollback {
+            cmd.arg("--rollback");
+        }
+        let out = cmd.arg(dir.path()).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let apply = "aws iam detach-role-policy --role-name a --policy-arn arn:aws:iam::aws:policy/X";
+    let back = "aws iam attach-role-policy --role-name a --policy-arn arn:aws:iam::aws:policy/X";
+    let good = format!(
+        "# R\n\n```sh\naws iam delete-role --role-name a\n```\n\n```sh apply\n{apply}\n```\n\n```sh rollback\n{back}\n```\n\n````diff\n-x\n````\n"
+    );
+    let (code, out) = run(&good, false);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains(apply) && !out.contains(back) && !out.contains("delete-role"),
+        "{out}"
+    );
+    let (code, out) = run(&good, true);
+    assert_eq!(code, Some(0));
+    assert!(out.contains(back) && !out.contains(apply), "{out}");
+    for bad in [
+        good.replace("```sh apply", "```sh"),
+        format!("{good}\n```sh apply\n{apply}\n```\n"),
+        format!("```sh apply\n{apply}\n"),
+    ] {
+        let (code, out) = run(&bad, false);
+        assert_eq!(code, Some(2), "{bad}");
+        assert!(!out.contains(apply), "printed before refusing: {out}");
+    }
 }
 
 /// The apply helper travels with the output: `recommendations/apply-recommendation.sh` is the
@@ -406,8 +509,9 @@ fn the_apply_helper_is_in_the_output_and_runs() {
         String::from_utf8_lossy(&out.stderr)
     );
     let printed = String::from_utf8_lossy(&out.stdout);
-    let commands = std::fs::read_to_string(dir.path().join(folder).join("apply.commands")).unwrap();
-    for line in commands.lines().filter(|l| l.starts_with("aws ")) {
+    let commands = readme_block(&readme, "apply");
+    assert!(!commands.is_empty());
+    for line in &commands {
         assert!(
             printed.contains(line),
             "dry run does not print {line}:\n{printed}"
@@ -422,7 +526,11 @@ fn the_apply_helper_accepts_only_iam_and_sso_admin_commands() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh");
     let run = |lines: &[&str]| {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("apply.commands"), lines.join("\n") + "\n").unwrap();
+        let readme = format!(
+            "# Recommendation\n\n```sh\nnot a command block\n```\n\n```sh apply\n{}\n```\n",
+            lines.join("\n")
+        );
+        std::fs::write(dir.path().join("README.md"), readme).unwrap();
         let out = std::process::Command::new("bash")
             .arg(&script)
             .arg(dir.path())
@@ -619,11 +727,36 @@ fn empty_policies_are_deleted_or_detached() {
             ("worker", "iam:CreateUser", UNUSED),
         ],
     );
-    let plans = recommend::plan(&[ex], &an);
+    let plans = recommend::plan(std::slice::from_ref(&ex), &an);
     let plan = plan_of(&plans, "worker");
     assert_eq!(plan.policies.len(), 2);
     let (apply, rollback) = recommend::commands(plan);
     assert!(plan.policies.iter().all(|p| p.tightened.empty));
+    // The folder: the README and the original the rollback puts back (the deleted inline
+    // policy); the detached managed policy needs no file. A decision points at a file there.
+    let dir = tempfile::tempdir().unwrap();
+    let summary =
+        recommend::write_recommendations(std::slice::from_ref(&ex), &an, dir.path()).unwrap();
+    let folder = dir.path().join(
+        summary
+            .get(ACCT, PrincipalType::Role, "worker")
+            .unwrap()
+            .path
+            .as_deref()
+            .unwrap(),
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["README.md", "inline-old.original.json"]);
+    let files: Vec<String> = plan
+        .policies
+        .iter()
+        .map(|p| recommend::decision_file(plan, p))
+        .collect();
+    assert_eq!(files, ["inline-old.original.json", "README.md"]);
     assert!(
         apply.contains(
             &"aws iam delete-role-policy --role-name worker --policy-name old".to_string()
@@ -843,7 +976,8 @@ fn hostile_policy_names_stay_safe_file_names() {
     assert!(safe_file_name("../escape").starts_with("_.._escape~"));
     let pwned = format!("inline-{}.json", safe_file_name("../../pwned"));
     assert!(folder.join(&pwned).exists());
-    let cmds = std::fs::read_to_string(folder.join("apply.commands")).unwrap();
+    let readme = std::fs::read_to_string(folder.join("README.md")).unwrap();
+    let cmds = readme_block(&readme, "apply").join("\n");
     assert!(cmds.contains(&format!(
         "--role-name ../escape --policy-name ../../pwned --policy-document 'file://{pwned}'"
     )));

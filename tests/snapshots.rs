@@ -319,6 +319,7 @@ fn every_csv_column_is_documented() {
         .chain(&PRINCIPALS_HEADER)
         .chain(&DECISIONS_HEADER)
         .chain(&iam_tighten::analysis::schema::ORGANIZATION.map(|c| c.name))
+        .chain(&iam_tighten::recommend::ACTIONS_HEADER)
     {
         assert!(
             doc.contains(&format!("`{column}`")),
@@ -439,7 +440,7 @@ fn diff_html_outline_of_the_sample() {
 }
 
 /// One recommendation folder of the sample, whole (ExampleCorpQA: an AWS managed policy
-/// replaced by a tightened copy).
+/// replaced by a tightened copy), and its rows of `recommendations/actions.csv`.
 #[test]
 fn recommendation_folder_of_example_corp_qa() {
     let dir = report_dir().join("recommendations/111111111111/role/ExampleCorpQA");
@@ -453,7 +454,118 @@ fn recommendation_folder_of_example_corp_qa() {
         let body = fs::read_to_string(dir.join(&name)).unwrap();
         text.push_str(&format!("===== {name}\n{body}\n"));
     }
+    // Its rows of the one actions.csv for every folder, with the header.
+    let csv = fs::read_to_string(report_dir().join("recommendations/actions.csv")).unwrap();
+    text.push_str("===== ../../../actions.csv (the header and this role's rows)\n");
+    for line in csv.lines().enumerate().filter_map(|(i, l)| {
+        (i == 0 || l.starts_with("111111111111,role,ExampleCorpQA,")).then_some(l)
+    }) {
+        text.push_str(line);
+        text.push('\n');
+    }
     insta::assert_snapshot!("recommendation_example_corp_qa", text);
+}
+
+/// Every reference an output makes to a recommendation file names one that exists (issue 18):
+/// decisions.csv's `files`, every `recommendations/…` string of report.json and summary.json
+/// (folders and files), summary.json's policy `file`s, report.html's links, and every `file://`
+/// of each README's apply and rollback blocks. Each kind of reference is found at least once, so
+/// the test cannot pass by finding nothing.
+#[test]
+fn every_reference_to_a_recommendation_file_exists() {
+    use serde_json::Value;
+    let dir = report_dir();
+    let exists = |what: &str, rel: &str| {
+        assert!(
+            dir.join(rel).exists(),
+            "{what} refers to {rel}, which does not exist"
+        );
+    };
+    // decisions.csv
+    let mut r = csv::Reader::from_path(dir.join("decisions.csv")).unwrap();
+    let col = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|c| c == "files")
+        .unwrap();
+    let mut files = 0;
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        if !rec[col].is_empty() {
+            assert!(
+                dir.join(&rec[col]).is_file(),
+                "decisions.csv: {}",
+                &rec[col]
+            );
+            files += 1;
+        }
+    }
+    assert!(files > 10, "{files} decisions with files");
+    // report.json and summary.json: every string naming something under recommendations/
+    fn strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::String(s) if s.starts_with("recommendations/") => out.push(s),
+            Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+            Value::Object(o) => o.values().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+    for name in ["report.json", "recommendations/summary.json"] {
+        let v: Value = serde_json::from_slice(&fs::read(dir.join(name)).unwrap()).unwrap();
+        let mut found = Vec::new();
+        strings(&v, &mut found);
+        assert!(found.len() > 10, "{name}: {found:?}");
+        for s in found {
+            exists(name, s);
+        }
+    }
+    let summary: Value =
+        serde_json::from_slice(&fs::read(dir.join("recommendations/summary.json")).unwrap())
+            .unwrap();
+    let mut folders = Vec::new();
+    let mut policy_files = 0;
+    for p in summary["principals"].as_array().unwrap() {
+        let Some(path) = p["path"].as_str() else {
+            continue;
+        };
+        folders.push(path.to_string());
+        for pol in p["policies"].as_array().unwrap() {
+            if let Some(f) = pol["file"].as_str() {
+                exists("summary.json", &format!("{path}/{f}"));
+                policy_files += 1;
+            }
+        }
+    }
+    assert!(policy_files > 5);
+    // report.html: links into recommendations/ (tera escapes `/` as `&#x2F;`)
+    let html = fs::read_to_string(dir.join("report.html"))
+        .unwrap()
+        .replace("&#x2F;", "/");
+    let links: Vec<&str> = html
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|h| h.split('"').next())
+        .filter(|h| h.starts_with("recommendations/"))
+        .collect();
+    assert!(links.len() > 5, "{links:?}");
+    for l in links {
+        exists("report.html", l);
+    }
+    // Each folder's README: its commands send only files of the folder.
+    let mut sent = 0;
+    for folder in &folders {
+        let readme = fs::read_to_string(dir.join(folder).join("README.md")).unwrap();
+        for block in ["apply", "rollback"] {
+            for line in super::recommend::readme_block(&readme, block) {
+                for word in line.split(' ').filter_map(|w| w.strip_prefix("file://")) {
+                    exists(&format!("{folder}/README.md"), &format!("{folder}/{word}"));
+                    sent += 1;
+                }
+            }
+        }
+    }
+    assert!(sent > 10, "{sent} files sent by commands");
 }
 
 /// The sensitivity levels are described in docs/methodology.md with the same words the report's

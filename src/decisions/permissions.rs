@@ -111,11 +111,7 @@ fn decision(
     risky.truncate(NAMED_AT_MOST);
     let (kind, title) = kind_and_title(plan, pp);
     let p = &an.principals[plan.analysis_index];
-    let file = if pp.tightened.empty {
-        format!("{}.original.json", pp.stem)
-    } else {
-        format!("{}.json", pp.stem)
-    };
+    let file = crate::recommend::decision_file(plan, pp);
     Decision {
         rank: 0,
         id: String::new(),
@@ -210,7 +206,7 @@ fn set_decision(d: &mut Decision, plan: &PrincipalPlan, t: &PermissionSetTarget)
         .find(|p| p.policy.kind == PolicyKind::Inline && !p.tightened.empty)
     {
         Some(p) => format!("{}.json", p.stem),
-        None => "apply.commands".into(),
+        None => crate::recommend::README.into(),
     };
     d.files = d
         .files

@@ -56,6 +56,16 @@ pub fn grouped(n: u64) -> String {
     thousands(&n.to_string())
 }
 
+/// Makes a cell inert in spreadsheets: a leading `=`, `+`, `-`, `@`, tab or CR gets a `'` prefix
+/// (OWASP's CSV-injection advice), so Excel, LibreOffice and Sheets show it as text. Every CSV
+/// writer uses it (the report's and `recommendations/actions.csv`).
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
 /// "3 critical actions and 1 high-sensitivity action": the non-zero counts, each with its
 /// singular or plural noun, joined with commas and a final "and".
 pub fn count_phrase(parts: &[(u64, &str, &str)]) -> String {

@@ -10,7 +10,8 @@
 //! permission_set.rs  an IAM Identity Center permission set: one plan for every account
 //! verify.rs    every plan re-checked against a slim copy of its part of the export
 //! summary.rs   what summary.json and the report say about every principal
-//! render.rs    the folders: documents, diffs, commands, README, actions.csv
+//! render.rs    the folders: README (commands, diffs), the documents the commands send;
+//!              recommendations/actions.csv
 //! tighten.rs   rewriting one document without the removed actions
 //! ```
 //!
@@ -41,7 +42,9 @@ use crate::policy::{PolicyDocument, PolicyRef};
 
 pub use permission_set::verify_permission_set;
 pub use plan::{is_removable, plan, plan_organization, replacement_name};
-pub use render::{aws_json, commands, safe_file_name};
+pub use render::{
+    ACTIONS_CSV, ACTIONS_HEADER, README, aws_json, commands, decision_file, safe_file_name,
+};
 pub use summary::{
     PolicySummary, PrincipalKey, PrincipalRecommendation, RecommendationSummary, summarise,
 };

@@ -1,5 +1,7 @@
-//! Rendering plans into files: tightened and original documents in AWS's formatting, diffs,
-//! `actions.csv`, the AWS CLI commands and a README per principal.
+//! Rendering plans into files. Per principal, few files (creating a file is most of the cost of
+//! writing a folder): the README (what changes and why, the AWS CLI commands to apply and roll
+//! back in fenced blocks the apply helper reads, each policy's diff) and only the policy documents
+//! those commands send (`file://`). One `actions.csv` for every folder, with principal columns.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -197,9 +199,10 @@ fn readme(
     plan: &PrincipalPlan,
     analysis: &Analysis<'_>,
     rows: &[DecisionRow<'_>],
-    apply: &[String],
-    rollback: &[String],
+    commands: (&[String], &[String]),
+    diffs: &[(&PolicyPlan, String)],
 ) -> String {
+    let (apply, rollback) = commands;
     let mut s = String::new();
     readme_header(&mut s, plan, analysis);
     if let Some(t) = &plan.permission_set {
@@ -215,6 +218,7 @@ fn readme(
     readme_removed(&mut s, rows);
     readme_kept(&mut s, rows);
     readme_notes(&mut s, rows);
+    readme_diffs(&mut s, diffs);
     s
 }
 
@@ -280,11 +284,12 @@ fn kind_words(kind: crate::model::PrincipalType) -> &'static str {
 fn readme_policies(s: &mut String, plan: &PrincipalPlan) {
     s.push_str("## Policies\n\n| Policy | Kind | Change | Actions removed | Size after / limit | Files |\n|---|---|---|---|---|---|\n");
     for p in &plan.policies {
-        let files = policy_file_names(plan, p)
+        let mut files: Vec<String> = policy_file_names(plan, p)
             .iter()
             .map(|f| format!("`{}`", md(f)))
-            .collect::<Vec<_>>()
-            .join(", ");
+            .collect();
+        files.push("diff below".into());
+        let files = files.join(", ");
         let _ = writeln!(
             s,
             "| `{}` | {} | {} | {} | {} | {} |",
@@ -347,7 +352,9 @@ fn readme_apply(s: &mut String, plan: &PrincipalPlan, apply: &[String]) {
         "OUT/{DIR}/{APPLY_SCRIPT} --apply OUT/{}",
         sh(&principal_path(plan))
     );
-    s.push_str("```\n\nThe commands, to run from this folder:\n\n```sh\n");
+    s.push_str("```\n\nThe commands, to run from this folder (the helper runs this block):\n\n");
+    s.push_str(APPLY_FENCE);
+    s.push('\n');
     for l in apply {
         let _ = writeln!(s, "{l}");
     }
@@ -387,7 +394,9 @@ fn readme_rollback(s: &mut String, plan: &PrincipalPlan, rollback: &[String]) {
         "OUT/{DIR}/{APPLY_SCRIPT} --rollback --apply OUT/{}",
         sh(&principal_path(plan))
     );
-    s.push_str("```\n\nor by hand, from this folder:\n\n```sh\n");
+    s.push_str("```\n\nor by hand, from this folder (the helper runs this block):\n\n");
+    s.push_str(ROLLBACK_FENCE);
+    s.push('\n');
     for l in rollback {
         let _ = writeln!(s, "{l}");
     }
@@ -400,7 +409,7 @@ fn readme_removed(s: &mut String, rows: &[DecisionRow<'_>]) {
     let gone_actions: usize = gone.iter().map(|r| r.count).sum();
     let _ = writeln!(
         s,
-        "## Removed ({gone_actions} action(s))\n\nEach was found unused: the reason says how. Every action, kept or removed, is in `actions.csv`.\n",
+        "## Removed ({gone_actions} action(s))\n\nEach was found unused: the reason says how. Every action, kept or removed, is in `{DIR}/{ACTIONS_CSV}` (this principal's rows).\n",
     );
     s.push_str(
         "| Action(s) | Count | Sensitivity | Reason | Last accessed |\n|---|---|---|---|---|\n",
@@ -421,7 +430,7 @@ fn readme_removed(s: &mut String, rows: &[DecisionRow<'_>]) {
     if gone.len() > LIST_LIMIT {
         let _ = writeln!(
             s,
-            "\n… and {} more rows in `actions.csv`.",
+            "\n… and {} more rows in `{DIR}/{ACTIONS_CSV}`.",
             gone.len() - LIST_LIMIT
         );
     }
@@ -451,7 +460,7 @@ fn readme_kept(s: &mut String, rows: &[DecisionRow<'_>]) {
     if unknown.len() > LIST_LIMIT {
         let _ = writeln!(
             s,
-            "\n… and {} more rows in `actions.csv`.",
+            "\n… and {} more rows in `{DIR}/{ACTIONS_CSV}`.",
             unknown.len() - LIST_LIMIT
         );
     }
@@ -478,9 +487,32 @@ fn readme_notes(s: &mut String, rows: &[DecisionRow<'_>]) {
         let _ = writeln!(
             s,
             "\n{still} unused action(s) stay granted after this change (through a group's policy, or a policy this \
-             recommendation does not change); they are marked `still_granted` in `actions.csv`.",
+             recommendation does not change); they are marked `still_granted` in `{DIR}/{ACTIONS_CSV}`.",
         );
     }
+}
+
+/// Each changed policy's diff (original → tightened, or to nothing when it goes), in the order
+/// of the Policies table, fenced so that no line of the document can end the block.
+fn readme_diffs(s: &mut String, diffs: &[(&PolicyPlan, String)]) {
+    s.push_str("\n## Diffs\n\nEach changed policy, original → tightened (unified diff, 3 lines of context).\n");
+    for (p, d) in diffs {
+        let fence = "`".repeat(longest_backtick_run(d).max(2) + 1);
+        let _ = write!(
+            s,
+            "\n### `{}` ({})\n\n{fence}diff\n{d}",
+            md(&p.policy.name),
+            kind_text(p.policy.kind)
+        );
+        if !d.is_empty() && !d.ends_with('\n') {
+            s.push('\n');
+        }
+        let _ = writeln!(s, "{fence}");
+    }
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }
 
 /// A finding's actions that get one decision: `removed`, `still_granted` (removable, but the
@@ -534,22 +566,39 @@ fn decision_rows<'a>(plan: &PrincipalPlan, analysis: &'a Analysis<'_>) -> Vec<De
     rows
 }
 
-fn actions_csv(rows: &[DecisionRow<'_>]) -> std::result::Result<Vec<u8>, String> {
+/// `recommendations/actions.csv`: one file for every folder written (creating a file per folder
+/// cost more than writing its rows), a principal's rows together, in folder order.
+pub const ACTIONS_CSV: &str = "actions.csv";
+
+/// The columns of [`ACTIONS_CSV`], documented in `docs/report-fields.md`.
+pub const ACTIONS_HEADER: [&str; 11] = [
+    "account_id",
+    "principal_type",
+    "principal_name",
+    "action",
+    "actions",
+    "decision",
+    "status",
+    "reason",
+    "last_accessed",
+    "sensitivity",
+    "exclusion",
+];
+
+/// One principal's rows of [`ACTIONS_CSV`] (no header).
+fn actions_csv(
+    plan: &PrincipalPlan,
+    rows: &[DecisionRow<'_>],
+) -> std::result::Result<Vec<u8>, String> {
+    use crate::model::neutralise;
     let mut w = csv::Writer::from_writer(Vec::new());
     let e = |e: csv::Error| e.to_string();
-    w.write_record([
-        "action",
-        "actions",
-        "decision",
-        "status",
-        "reason",
-        "last_accessed",
-        "sensitivity",
-        "exclusion",
-    ])
-    .map_err(e)?;
+    let name = neutralise(&plan.name);
     for r in rows {
         w.write_record([
+            plan.account_id.as_str(),
+            plan.kind.as_str(),
+            &name,
             r.text.as_str(),
             &r.count.to_string(),
             r.decision,
@@ -570,9 +619,24 @@ fn put(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::write(path, bytes).map_err(|e| write_error(path, e))
 }
 
-/// The files of one changed policy in its principal's folder, in the README's order: the
-/// tightened document (absent when the policy goes), the original, the diff.
-fn policy_file_names(plan: &PrincipalPlan, p: &PolicyPlan) -> Vec<String> {
+/// Whether the rollback restores this (IAM) policy from its original document (`file://`):
+/// an inline policy is put back whole, and a managed policy without a previous default version
+/// is given its original again. Every other rollback names a policy ARN or a version id.
+fn rollback_reads_original(p: &PolicyPlan) -> bool {
+    matches!(
+        p.apply,
+        Apply::PutInline
+            | Apply::DeleteInline
+            | Apply::NewVersion {
+                previous_default: None
+            }
+    )
+}
+
+/// The files of one changed policy in its principal's folder, in the README's order: exactly the
+/// documents its commands send: the tightened one (absent when the policy goes) and the original
+/// when the rollback restores it from a file.
+pub(super) fn policy_file_names(plan: &PrincipalPlan, p: &PolicyPlan) -> Vec<String> {
     if let Some(t) = &plan.permission_set {
         return set_folder::policy_file_names(t, p);
     }
@@ -580,15 +644,43 @@ fn policy_file_names(plan: &PrincipalPlan, p: &PolicyPlan) -> Vec<String> {
     if !p.tightened.empty {
         names.push(format!("{}.json", p.stem));
     }
-    names.push(format!("{}.original.json", p.stem));
-    names.push(format!("{}.diff", p.stem));
+    if rollback_reads_original(p) {
+        names.push(format!("{}.original.json", p.stem));
+    }
     names
 }
 
-/// [`policy_file_names`] with their content.
-fn policy_files(plan: &PrincipalPlan, p: &PolicyPlan) -> Vec<(String, String)> {
+/// The file a decision about this policy points to: the first of [`policy_file_names`] (the
+/// tightened document, else the original the rollback restores), else the README, whose commands
+/// then need no file.
+pub fn decision_file(plan: &PrincipalPlan, p: &PolicyPlan) -> String {
+    policy_file_names(plan, p)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| README.to_string())
+}
+
+/// What one changed policy puts in its principal's folder: [`policy_file_names`] with their
+/// content, and the diff original → tightened the README shows.
+pub(super) struct PolicyOutput {
+    pub files: Vec<(String, String)>,
+    pub diff: String,
+}
+
+/// The diff's label for an original document: its file when the folder has it, else the policy
+/// (its text is the account's, or AWS's, and the rollback does not need it).
+pub(super) fn original_label(stem: &str, written: bool) -> String {
+    if written {
+        format!("{stem}.original.json")
+    } else {
+        format!("{stem} (original)")
+    }
+}
+
+/// [`policy_file_names`] with their content, and the diff.
+fn policy_output(plan: &PrincipalPlan, p: &PolicyPlan) -> PolicyOutput {
     if let Some(t) = &plan.permission_set {
-        return set_folder::policy_files(t, p);
+        return set_folder::policy_output(t, p);
     }
     let original = aws_json(&p.original.raw);
     let new = if p.tightened.empty {
@@ -596,10 +688,11 @@ fn policy_files(plan: &PrincipalPlan, p: &PolicyPlan) -> Vec<(String, String)> {
     } else {
         aws_json(&p.tightened.document)
     };
-    let d = diff::unified(
+    let keep_original = rollback_reads_original(p);
+    let diff = diff::unified(
         &original,
         &new,
-        &format!("{}.original.json", p.stem),
+        &original_label(&p.stem, keep_original),
         &if p.tightened.empty {
             "/dev/null".to_string()
         } else {
@@ -611,44 +704,40 @@ fn policy_files(plan: &PrincipalPlan, p: &PolicyPlan) -> Vec<(String, String)> {
     if !p.tightened.empty {
         files.push((format!("{}.json", p.stem), new));
     }
-    files.push((format!("{}.original.json", p.stem), original));
-    files.push((format!("{}.diff", p.stem), d));
-    files
+    if keep_original {
+        files.push((format!("{}.original.json", p.stem), original));
+    }
+    PolicyOutput { files, diff }
 }
 
-/// Writes one principal's folder.
-fn write_principal(dir: &Path, plan: &PrincipalPlan, analysis: &Analysis<'_>) -> Result<()> {
+/// The README of every folder.
+pub const README: &str = "README.md";
+
+/// The info strings of the README's two command blocks: the apply helper runs the lines between
+/// one of them and the next "```" line, so they must stay what `scripts/apply-recommendation.sh`
+/// looks for (`sh` first, so Markdown viewers highlight them as shell).
+pub const APPLY_FENCE: &str = "```sh apply";
+pub const ROLLBACK_FENCE: &str = "```sh rollback";
+
+/// Writes one principal's folder; returns its rows of [`ACTIONS_CSV`].
+fn write_principal(dir: &Path, plan: &PrincipalPlan, analysis: &Analysis<'_>) -> Result<Vec<u8>> {
     fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
+    let mut diffs = Vec::with_capacity(plan.policies.len());
     for p in &plan.policies {
-        for (name, text) in policy_files(plan, p) {
+        let out = policy_output(plan, p);
+        for (name, text) in out.files {
             put(&dir.join(name), text.as_bytes())?;
         }
+        diffs.push((p, out.diff));
     }
     let (apply, rollback) = commands(plan);
-    let header = |what: &str| {
-        format!(
-            "# iam-tighten: {what} for {} {} in account {}. Run from this folder, or with ../../../{APPLY_SCRIPT} .\n",
-            kind_words(plan.kind),
-            plan.name.replace(['\n', '\r'], " "),
-            plan.account_id
-        )
-    };
-    put(
-        &dir.join("apply.commands"),
-        (header("apply") + &apply.join("\n") + "\n").as_bytes(),
-    )?;
-    put(
-        &dir.join("rollback.commands"),
-        (header("roll back") + &rollback.join("\n") + "\n").as_bytes(),
-    )?;
     // One list of decisions feeds both the README and actions.csv.
     let rows = decision_rows(plan, analysis);
     put(
-        &dir.join("README.md"),
-        readme(plan, analysis, &rows, &apply, &rollback).as_bytes(),
+        &dir.join(README),
+        readme(plan, analysis, &rows, (&apply, &rollback), &diffs).as_bytes(),
     )?;
-    let csv = actions_csv(&rows).map_err(|m| crate::Error::render("actions.csv", m))?;
-    put(&dir.join("actions.csv"), &csv)
+    actions_csv(plan, &rows).map_err(|m| crate::Error::render(ACTIONS_CSV, m))
 }
 
 /// The helper that runs a folder's commands (dry run by default), copied into every
@@ -693,7 +782,7 @@ pub(super) fn write(
             })
             .map(|(_, p)| p)
             .collect();
-        let results = crate::parallel::map_indexed(
+        let rows = crate::parallel::map_indexed(
             todo.len(),
             || (),
             |(), i| {
@@ -705,9 +794,11 @@ pub(super) fn write(
                 write_principal(&dir, plan, analysis)
             },
         );
-        for r in results {
-            r?;
+        let mut csv = (ACTIONS_HEADER.join(",") + "\n").into_bytes();
+        for r in rows {
+            csv.extend(r?);
         }
+        put(&tmp.join(ACTIONS_CSV), &csv)?;
         put_script(&tmp.join(APPLY_SCRIPT))?;
         let path = tmp.join("summary.json");
         let mut json = serde_json::to_vec_pretty(summary)

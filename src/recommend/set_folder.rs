@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::permission_set::{INLINE_NAME, INLINE_STEM};
-use super::render::{aws_json, md, sh};
+use super::render::{PolicyOutput, aws_json, md, original_label, sh};
 use super::{Apply, PermissionSetTarget, PolicyPlan, PrincipalPlan, diff};
 use crate::analysis::{Analysis, Status};
 use crate::catalog::ActionId;
@@ -92,9 +92,11 @@ pub(super) fn change_text(t: &PermissionSetTarget, p: &PolicyPlan) -> String {
     }
 }
 
-/// The files of one changed policy of a set: the inline policy's new text (absent when it is
-/// deleted), its original (absent when the set had none) and their diff; a detached AWS managed
-/// policy's document and the diff to the statements it keeps (merged into the inline policy).
+/// The files of one changed policy of a set, exactly those its commands send: the inline
+/// policy's new text (absent when it is deleted) and its original (absent when the set had none;
+/// the rollback puts it back). A detached AWS managed policy has none: the rollback attaches it
+/// again by ARN; its diff to the statements it keeps (merged into the inline policy) is in the
+/// README.
 pub(super) fn policy_file_names(t: &PermissionSetTarget, p: &PolicyPlan) -> Vec<String> {
     let mut names = Vec::new();
     if p.policy.kind == PolicyKind::Inline {
@@ -104,20 +106,17 @@ pub(super) fn policy_file_names(t: &PermissionSetTarget, p: &PolicyPlan) -> Vec<
         if t.had_inline {
             names.push(format!("{}.original.json", p.stem));
         }
-    } else {
-        names.push(format!("{}.original.json", p.stem));
     }
-    names.push(format!("{}.diff", p.stem));
     names
 }
 
-/// [`policy_file_names`] with their content.
-pub(super) fn policy_files(t: &PermissionSetTarget, p: &PolicyPlan) -> Vec<(String, String)> {
+/// [`policy_file_names`] with their content, and the diff the README shows.
+pub(super) fn policy_output(t: &PermissionSetTarget, p: &PolicyPlan) -> PolicyOutput {
     let original_name = format!("{}.original.json", p.stem);
     let new_name = format!("{}.json", p.stem);
     let original = aws_json(&p.original.raw);
     let mut files = Vec::new();
-    if p.policy.kind == PolicyKind::Inline {
+    let diff = if p.policy.kind == PolicyKind::Inline {
         let new = if p.tightened.empty {
             String::new()
         } else {
@@ -143,9 +142,9 @@ pub(super) fn policy_files(t: &PermissionSetTarget, p: &PolicyPlan) -> Vec<(Stri
             files.push((new_name, new));
         }
         if t.had_inline {
-            files.push((original_name.clone(), original));
+            files.push((original_name, original));
         }
-        files.push((format!("{}.diff", p.stem), d));
+        d
     } else {
         let (kept, label) = if p.apply == Apply::MergeIntoInline {
             (
@@ -158,11 +157,9 @@ pub(super) fn policy_files(t: &PermissionSetTarget, p: &PolicyPlan) -> Vec<(Stri
         } else {
             (String::new(), "/dev/null".to_string())
         };
-        let d = diff::unified(&original, &kept, &original_name, &label, 3);
-        files.push((original_name, original));
-        files.push((format!("{}.diff", p.stem), d));
-    }
-    files
+        diff::unified(&original, &kept, &original_label(&p.stem, false), &label, 3)
+    };
+    PolicyOutput { files, diff }
 }
 
 /// The README's title and what the permission set is.

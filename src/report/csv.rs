@@ -122,14 +122,7 @@ pub const PRINCIPALS_HEADER: [&str; 24] = [
     "unmatched_patterns",
 ];
 
-/// Makes a cell inert in spreadsheets: a leading `=`, `+`, `-`, `@`, tab or CR gets a `'` prefix
-/// (OWASP's CSV-injection advice), so Excel, LibreOffice and Sheets show it as text.
-pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
-    match cell.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
-        _ => cell.into(),
-    }
-}
+pub use crate::model::neutralise;
 
 pub fn ts(t: Option<Timestamp>) -> String {
     t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
