@@ -23,7 +23,8 @@ use iam_tighten::report::page::thousands;
 use super::config::DiffConfig;
 
 /// How many bytes of authorization details may be analysed at once (an export larger than this
-/// is analysed alone); see docs/performance.md, "diff".
+/// is analysed alone). At 100,000 roles in 26 MB exports: 1.8 GiB peak one at a time, 2.6 GiB two
+/// at once (docs/performance.md, "diff at organisation scale").
 const ANALYSIS_BUDGET: u64 = 32 << 20;
 
 /// The exit code of `--exit-code` when the sides look swapped.
