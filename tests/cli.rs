@@ -19,6 +19,7 @@
 //! lines. `IAM_TIGHTEN_BLESS=1 cargo test cli_cases` rewrites the expected files that exist from
 //! the actual output (review the diff before committing).
 
+use crate::common::copy_dir;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
@@ -208,19 +209,6 @@ fn run_case(toml_path: &Path, bless: bool) -> Vec<String> {
         }
     }
     problems
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
-        } else {
-            fs::copy(entry.path(), dest).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -2,13 +2,13 @@
 //! and snapshots of diff.csv / diff.json for 2026-q3 → 2026-q4. The comparison's properties and
 //! its per-action semantics are in `diff_semantics.rs`.
 
+use crate::common::{copy_dir, sha256_hex as sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use assert_cmd::Command;
 use iam_tighten::diff::ChangeKind;
 use predicates::prelude::*;
-use sha2::{Digest, Sha256};
 
 // ---- CLI on sample-data ---------------------------------------------------------------------------
 
@@ -473,19 +473,6 @@ fn q3_to_q4_identity_changes_follow_the_data() {
     assert!(html.contains("access_key_unused"));
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create dir");
-    for e in std::fs::read_dir(from).expect("read dir") {
-        let e = e.expect("dir entry");
-        let target = to.join(e.file_name());
-        if e.file_type().expect("file type").is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).expect("copy");
-        }
-    }
-}
-
 /// q4 against a copy of q4 where former-contractor's key was last used within the window: the
 /// permissions are identical, only identity findings differ.
 #[test]
@@ -681,13 +668,6 @@ fn html_is_self_contained_and_escaped() {
 }
 
 // ---- snapshots ------------------------------------------------------------------------------------
-
-fn sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// The grouped diff.csv of q3 → q4 (changes only) in full, and its rows per kind with
 /// `--include-unchanged`. (The per-action form is pinned by its digest above.)

@@ -2,6 +2,7 @@
 //! it, errors that name the file and the JSON path), SCP/RCP marks on findings, and that an
 //! organisation folder without the part is read exactly as before.
 
+use crate::common::copy_dir;
 use std::fs;
 use std::path::Path;
 
@@ -105,19 +106,6 @@ fn organisation(dir: &Path) {
             &o.join(format!("targets/{id}.json")),
             &json!({"Targets": targets.iter().map(|t| json!({"TargetId": t, "Name": t, "Type": "ROOT"})).collect::<Vec<_>>()}),
         );
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            fs::copy(e.path(), target).unwrap();
-        }
     }
 }
 

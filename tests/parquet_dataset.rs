@@ -2,11 +2,11 @@
 //! findings.parquet split by account, read back with polars on the shipped sample (two accounts
 //! and an organisation part). The same dataset read by a real engine (DuckDB): `engines.rs`.
 
+use crate::common::sha256_file as sha;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
-use sha2::{Digest, Sha256};
 
 /// The sample's accounts with findings: its two member accounts and the management account of
 /// its organisation part (whose permission sets have findings of their own).
@@ -146,10 +146,6 @@ fn last_accessed_is_a_utc_timestamp() {
         assert_eq!(c.dtype(), &utc, "{}", file.display());
         assert!(c.null_count() < c.len(), "no time at all to check");
     }
-}
-
-fn sha(path: &Path) -> String {
-    format!("{:x}", Sha256::digest(fs::read(path).unwrap()))
 }
 
 #[test]

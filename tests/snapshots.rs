@@ -5,10 +5,9 @@
 //! Parquet by its columns and rows (its bytes depend on the polars version). Also checks
 //! byte-identical reruns.
 
+use crate::common::sha256_file as sha;
 use std::fs;
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256};
 
 const OUTPUTS: [&str; 8] = [
     "findings.csv",
@@ -103,11 +102,6 @@ fn run_report(out: &Path) {
         .arg(out)
         .assert()
         .success();
-}
-
-fn sha(path: &Path) -> String {
-    let bytes = fs::read(path).unwrap();
-    format!("{:x}", Sha256::digest(&bytes))
 }
 
 /// One shared report run for the snapshot tests in this module.

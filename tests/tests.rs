@@ -4,6 +4,7 @@
 mod analysis;
 mod catalog;
 mod cli;
+mod common;
 mod diff;
 mod diff_semantics;
 mod engines;

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::common::sha256_file;
 use assert_cmd::Command;
-use sha2::{Digest, Sha256};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -25,11 +25,7 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
                 stack.push(p);
             } else {
                 let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                let digest: String = Sha256::digest(std::fs::read(&p).unwrap())
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                out.insert(rel, digest);
+                out.insert(rel, sha256_file(&p));
             }
         }
     }
