@@ -249,20 +249,22 @@ fn target(org: &Organization, id: &str) -> String {
     }
 }
 
+/// The control policies of `kind`, by id.
+fn of_kind(org: &Organization, kind: ControlPolicyType) -> BTreeMap<&str, &ControlPolicy> {
+    org.control_policies
+        .iter()
+        .filter(|p| p.kind == kind)
+        .map(|p| (p.id.as_str(), p))
+        .collect()
+}
+
 fn control_policies(
     old: &Organization,
     new: &Organization,
     kind: ControlPolicyType,
     out: &mut Vec<Change>,
 ) {
-    let of = |org: &'_ Organization| -> BTreeMap<String, ControlPolicy> {
-        org.control_policies
-            .iter()
-            .filter(|p| p.kind == kind)
-            .map(|p| (p.id.clone(), p.clone()))
-            .collect()
-    };
-    let (o, n) = (of(old), of(new));
+    let (o, n) = (of_kind(old, kind), of_kind(new, kind));
     let type_ = kind.short().to_ascii_lowercase();
     let attached = |org: &Organization, p: &ControlPolicy| {
         if p.targets.is_empty() {
