@@ -110,7 +110,7 @@ pub fn kind(t: &fs::FileType) -> &'static str {
 /// removed; a killed run's leftovers are removed by [`remove_stale_temps`] at the next run.
 pub fn write_atomic<F>(path: &Path, body: F) -> Result<()>
 where
-    F: FnOnce(&mut dyn Write) -> Result<()>,
+    F: FnOnce(&mut (dyn Write + Send)) -> Result<()>,
 {
     write_through(path, &temp_path(path), body, |e| Error::write(path, e))
 }
@@ -122,7 +122,7 @@ where
 pub fn write_through<E>(
     path: &Path,
     tmp: &Path,
-    body: impl FnOnce(&mut dyn Write) -> std::result::Result<(), E>,
+    body: impl FnOnce(&mut (dyn Write + Send)) -> std::result::Result<(), E>,
     io_error: impl Fn(std::io::Error) -> E,
 ) -> std::result::Result<(), E> {
     let result = (|| {

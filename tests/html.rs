@@ -712,3 +712,51 @@ fn input_file_lists_are_capped_per_account_and_counted() {
     let small = render(&model(false, 3, 5));
     assert!(!small.contains("more — all"));
 }
+
+/// A table of principals too long for the page: the rows with the highest score are kept (ties:
+/// the model's order), in the model's order, and the page says how many. The page is measured
+/// before it is written with the table's rows (`html::render` refuses a page whose length differs
+/// from its measure), here with hostile names whose escaping changes their length.
+#[test]
+fn a_table_too_long_for_the_page_keeps_the_highest_scores_and_says_so() {
+    let n = 30_000;
+    let mut m = model(true, n, 1);
+    for (i, p) in m.principals.iter_mut().enumerate() {
+        p.info.score = ((i * 7919) % 1000) as u64;
+        p.info.last_used = (i % 3 == 0).then(|| ts("2026-10-01T10:00:00.250Z"));
+    }
+    let page = render(&m);
+    assert!(page.len() <= html::MAX_BYTES, "{} bytes", page.len());
+    let table = &page[page.find("id=\"principals-table\"").unwrap()..];
+    let tbody = &table[table.find("<tbody>").unwrap()..table.find("</tbody>").unwrap()];
+    let shown = tbody.matches("<tr ").count();
+    assert!(shown > 100 && shown < n, "{shown} rows");
+    assert!(
+        page.contains(&format!(
+            "the table lists the {} principals with the highest score",
+            iam_tighten::report::page::thousands(&shown.to_string())
+        )),
+        "the cut is not explained"
+    );
+    let mut kept: Vec<usize> = (0..n).collect();
+    kept.sort_by_key(|i| (std::cmp::Reverse(m.principals[*i].info.score), *i));
+    kept.truncate(shown);
+    kept.sort_unstable();
+    let mut at = 0;
+    for i in kept {
+        let name = iam_tighten::report::page::escape(&m.principals[i].info.name);
+        let row = "<tr data-account=\"111111111111\" data-type=\"role\" data-status=\"unused\"><th scope=\"row\">";
+        let found = tbody[at..].find(&row).expect("a row");
+        at += found + row.len();
+        let cell = &tbody[at..];
+        assert!(
+            cell.starts_with(&name) || cell.starts_with("<a href=\"#p"),
+            "row of principal {i}: {}",
+            &cell[..80]
+        );
+    }
+    assert!(!page.contains("<img src=x"), "a name escaped the table");
+    assert!(
+        tbody.contains("<time datetime=\"2026-10-01T10:00:00.250Z\">2026-10-01 10:00 UTC</time>")
+    );
+}

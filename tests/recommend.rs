@@ -1349,3 +1349,143 @@ fn a_killed_run_never_leaves_a_partial_recommendations_folder() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// Everything of a plan but its documents, as text (what decisions, summary.json and the report
+/// read).
+fn without_documents(p: &PrincipalPlan) -> String {
+    let policies: Vec<String> = p
+        .policies
+        .iter()
+        .map(|q| {
+            format!(
+                "{:?} {:?} {} {} {} {:?} {} {} {:?} {:?} {:?}",
+                q.policy,
+                q.apply,
+                q.stem,
+                q.size,
+                q.limit,
+                q.tightened.removed,
+                q.tightened.empty,
+                q.tightened.minimised,
+                q.tightened.not_action_rewritten,
+                q.tightened.expanded_wildcards,
+                q.tightened_digest
+            )
+        })
+        .collect();
+    format!(
+        "{} {} {} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {policies:?}",
+        p.account_id,
+        p.kind,
+        p.name,
+        p.analysis_index,
+        p.remove,
+        p.needed,
+        p.before,
+        p.after,
+        p.skipped,
+        p.flags,
+        p.permission_set
+    )
+}
+
+#[test]
+fn a_folder_cap_drops_the_documents_of_plans_without_a_folder_and_nothing_else() {
+    let (exports, an) = sample();
+    let all = recommend::plan_all(&exports, &an, None);
+    let cap = 2;
+    let capped = recommend::plan_all(&exports, &an, Some(cap));
+    let changing = |p: &PrincipalPlan| p.skipped.is_none() && !p.policies.is_empty();
+    // The oracle: the `cap` changing plans with the highest score (ties by account, type, name).
+    let mut by_score: Vec<usize> = (0..all.plans.len())
+        .filter(|i| changing(&all.plans[*i]))
+        .collect();
+    assert!(
+        by_score.len() > cap + 2,
+        "the sample must have more plans than the cap"
+    );
+    assert!(
+        all.folder
+            .iter()
+            .zip(&all.plans)
+            .all(|(f, p)| *f == changing(p))
+    );
+    let key = |i: &usize| {
+        let p = &an.principals[*i];
+        (
+            std::cmp::Reverse(p.score),
+            p.account_id.clone(),
+            p.kind,
+            p.name.clone(),
+        )
+    };
+    by_score.sort_by_key(key);
+    by_score.truncate(cap);
+    let folders: Vec<usize> = (0..capped.folder.len())
+        .filter(|i| capped.folder[*i])
+        .collect();
+    by_score.sort_unstable();
+    assert_eq!(folders, by_score);
+
+    assert_eq!(capped.plans.len(), all.plans.len());
+    let mut dropped = 0;
+    for (i, (a, c)) in all.plans.iter().zip(&capped.plans).enumerate() {
+        assert_eq!(without_documents(a), without_documents(c), "{}", a.name);
+        assert!(!a.documents_dropped || a.policies.is_empty(), "{}", a.name);
+        if capped.folder[i] {
+            assert!(!c.documents_dropped, "{}", c.name);
+        }
+        for (pa, pc) in a.policies.iter().zip(&c.policies) {
+            if capped.folder[i] {
+                assert_eq!(pa.original, pc.original);
+                assert_eq!(pa.new_document, pc.new_document);
+                assert_eq!(pa.tightened.document, pc.tightened.document);
+            } else {
+                assert!(c.documents_dropped, "{}", c.name);
+                assert_eq!(pc.original, PolicyDocument::default());
+                assert_eq!(pc.tightened.document, Value::Null);
+                dropped += 1;
+            }
+        }
+    }
+    assert!(dropped > 0);
+    // summary.json differs only in which recommendations have a folder.
+    let summary = |s: &recommend::RecommendationSummary| {
+        let mut v = serde_json::to_value(s).unwrap();
+        for p in v["principals"].as_array_mut().unwrap() {
+            let p = p.as_object_mut().unwrap();
+            p.remove("path");
+            p.remove("folder_omitted");
+        }
+        v["principals"].take()
+    };
+    assert_eq!(summary(&all.summary), summary(&capped.summary));
+    assert_eq!(capped.summary.folders_written, cap);
+
+    // Only the folders are written, from plans that kept their documents.
+    let dir = tempfile::tempdir().unwrap();
+    capped.write(&an, dir.path()).unwrap();
+    let readmes = walk_readmes(&dir.path().join(recommend::DIR));
+    assert_eq!(readmes, cap);
+    // A folder for a plan whose documents were dropped is refused, not written empty.
+    let mut broken = capped;
+    let i = (0..broken.folder.len())
+        .find(|i| !broken.folder[*i] && changing(&broken.plans[*i]))
+        .unwrap();
+    broken.folder[i] = true;
+    let err = broken.write(&an, dir.path()).unwrap_err().to_string();
+    assert!(err.contains("planned without a folder"), "{err}");
+}
+
+fn walk_readmes(dir: &Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.is_dir() {
+            n += walk_readmes(&path);
+        } else if path.file_name().is_some_and(|f| f == recommend::README) {
+            n += 1;
+        }
+    }
+    n
+}

@@ -80,7 +80,7 @@ impl Statement {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PolicyDocument {
     pub version: Option<String>,
     pub statements: Vec<Statement>,

@@ -11,9 +11,11 @@ use crate::policy::PolicyKind;
 /// to would get the same document; otherwise, and for AWS managed policies, the principal gets its
 /// own replacement policy.
 pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
-    // (account, arn) → per tightened document (as compact JSON), the principals that would get it.
+    // (account, arn) → per tightened document (the digest of its compact JSON), the principals
+    // that would get it.
     type Key = (String, String);
-    let mut docs: HashMap<Key, HashMap<String, BTreeSet<(PrincipalType, String)>>> = HashMap::new();
+    let mut docs: HashMap<Key, HashMap<[u8; 32], BTreeSet<(PrincipalType, String)>>> =
+        HashMap::new();
     for plan in plans.iter() {
         if plan.skipped.is_some() {
             continue;
@@ -22,7 +24,7 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
             if let (PolicyKind::CustomerManaged, Some(arn)) = (p.policy.kind, &p.policy.arn) {
                 docs.entry((plan.account_id.clone(), arn.clone()))
                     .or_default()
-                    .entry(p.tightened.document.to_string())
+                    .entry(p.tightened_digest)
                     .or_default()
                     .insert((plan.kind, plan.name.clone()));
             }
@@ -79,7 +81,7 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
                         .is_none_or(|n| n as usize == attached.len());
                     let same = docs
                         .get(&(plan.account_id.clone(), arn.clone()))
-                        .and_then(|by_doc| by_doc.get(&p.tightened.document.to_string()))
+                        .and_then(|by_doc| by_doc.get(&p.tightened_digest))
                         .is_some_and(|who| {
                             attached
                                 .iter()

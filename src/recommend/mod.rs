@@ -125,6 +125,10 @@ pub struct PolicyPlan {
     /// The limit it is measured against (for inline policies, what is left of the principal's
     /// aggregate limit after its other inline policies).
     pub limit: usize,
+    /// SHA-256 of the tightened document as compact JSON, set when the plan is verified: what
+    /// `decide_managed` compares across principals, so that the documents themselves need not be
+    /// kept (see [`PrincipalPlan::documents_dropped`]).
+    pub tightened_digest: [u8; 32],
 }
 
 /// Everything decided for one principal.
@@ -150,6 +154,11 @@ pub struct PrincipalPlan {
     pub flags: Vec<String>,
     /// For an IAM Identity Center permission set: what its commands and README need.
     pub permission_set: Option<PermissionSetTarget>,
+    /// True when the plan will get no folder and its policies' documents (`original`,
+    /// `new_document`, `tightened.document` and `tightened.rewritten`) were dropped once it was
+    /// verified: everything after planning that is not a folder reads only the sets, names and
+    /// counts (see `plan_all_organization`).
+    pub documents_dropped: bool,
 }
 
 /// The permission set a plan changes (applied with `aws sso-admin`, for every account at once).
@@ -230,21 +239,7 @@ pub fn plan_all_organization(
     analysis: &Analysis<'_>,
     folders: Option<usize>,
 ) -> Planned {
-    let plans = plan_organization(exports, organization, analysis);
-    let mut candidates: Vec<usize> = (0..plans.len())
-        .filter(|i| plans[*i].skipped.is_none() && !plans[*i].policies.is_empty())
-        .collect();
-    candidates.sort_by(|a, b| {
-        let (pa, pb) = (&plans[*a], &plans[*b]);
-        let score = |p: &PrincipalPlan| analysis.principals[p.analysis_index].score;
-        score(pb).cmp(&score(pa)).then_with(|| {
-            (&pa.account_id, pa.kind, &pa.name).cmp(&(&pb.account_id, pb.kind, &pb.name))
-        })
-    });
-    let mut folder = vec![false; plans.len()];
-    for i in candidates.into_iter().take(folders.unwrap_or(usize::MAX)) {
-        folder[i] = true;
-    }
+    let (plans, folder) = plan::plan_with_folders(exports, organization, analysis, folders);
     let summary = summarise(&plans, &folder, analysis);
     Planned {
         plans,

@@ -296,6 +296,7 @@ pub(super) fn plan_set(
             stem,
             size,
             limit: limits::MANAGED,
+            tightened_digest: [0; 32],
         });
     }
 
@@ -410,6 +411,7 @@ fn merged_inline(
         stem: INLINE_STEM.into(),
         size,
         limit: limits::INLINE_ROLE,
+        tightened_digest: [0; 32],
     })
 }
 

@@ -133,6 +133,7 @@ fn plan_one<'e>(
         skipped: None,
         flags: Vec::new(),
         permission_set: None,
+        documents_dropped: false,
     };
     if info.kind == PrincipalType::PermissionSet {
         match org {
@@ -233,66 +234,144 @@ pub fn plan_organization(
     org: Option<&Organization>,
     analysis: &Analysis<'_>,
 ) -> Vec<PrincipalPlan> {
+    plan_with_folders(exports, org, analysis, None).0
+}
+
+/// Plans and verifies every principal, and chooses which plans get a folder: at most `folders`
+/// (`None`: every plan with something to change), those with the highest score, ties by account,
+/// type and name. Returns the plans in the analysis order and, per plan, whether it gets a folder.
+///
+/// Principals are planned in that folder order, on every core, each thread with its own expander
+/// and grant caches. A plan that cannot get a folder (nothing to change, or the folders are all
+/// taken by plans before it) drops its documents as soon as it is verified
+/// ([`PrincipalPlan::documents_dropped`]): at 100,000 roles the documents were most of the
+/// planning stage's memory, and nothing but a folder reads them. Which plans drop them depends only
+/// on the order, never on which thread finished first.
+pub(super) fn plan_with_folders(
+    exports: &[Export],
+    org: Option<&Organization>,
+    analysis: &Analysis<'_>,
+    folders: Option<usize>,
+) -> (Vec<PrincipalPlan>, Vec<bool>) {
     let catalog = analysis.catalog;
-    let by_key: HashMap<(&str, PrincipalType, &str), usize> = analysis
-        .principals
+    let principals = &analysis.principals;
+    let by_key: HashMap<(&str, PrincipalType, &str), usize> = principals
         .iter()
         .enumerate()
         .map(|(i, p)| ((p.account_id.as_str(), p.kind, p.name.as_str()), i))
         .collect();
-
-    // Principals are independent here: planned by as many threads as there are cores, each with
-    // its own expander and grant caches; the plans keep the analysis order.
     let inputs = PlanInputs {
         exports,
         org,
         analysis,
         by_key: &by_key,
     };
-    let mut plans: Vec<PrincipalPlan> = crate::parallel::map_indexed(
-        analysis.principals.len(),
+    let mut order: Vec<usize> = (0..principals.len()).collect();
+    order.sort_by(|a, b| {
+        let (pa, pb) = (&principals[*a], &principals[*b]);
+        pb.score.cmp(&pa.score).then_with(|| {
+            (&pa.account_id, pa.kind, &pa.name).cmp(&(&pb.account_id, pb.kind, &pb.name))
+        })
+    });
+    let cap = folders.unwrap_or(usize::MAX);
+    let mut slots: Vec<Option<PrincipalPlan>> = (0..principals.len()).map(|_| None).collect();
+    let mut folder = vec![false; principals.len()];
+    // Plans arrive in any order; they are given folders in `order`. `pending` holds those that
+    // arrived before a plan ahead of them, `taken` counts the folders given so far.
+    let mut pending: std::collections::BTreeMap<usize, PrincipalPlan> = Default::default();
+    let (mut next, mut taken) = (0usize, 0usize);
+    crate::parallel::stream_indexed(
+        order.len(),
         || {
             let caches: Vec<GrantCache<'_>> = exports.iter().map(|_| GrantCache::new()).collect();
             (Expander::new(catalog), caches)
         },
-        |(expander, caches), i| plan_one(i, &analysis.principals[i], &inputs, expander, caches),
-    );
-
-    decide_managed(&mut plans, exports);
-
-    // Verify every plan; a plan that fails is not recommended (a bug, reported loudly).
-    // Plans are independent: verified in parallel, each thread with its own expander.
-    let verified = crate::parallel::map_indexed(
-        plans.len(),
-        || Expander::new(catalog),
-        |expander, i| {
-            let plan = &plans[i];
-            if plan.skipped.is_some() {
-                return None;
+        |(expander, caches), k| {
+            let i = order[k];
+            let plan = plan_one(i, &principals[i], &inputs, expander, caches);
+            verified(plan, exports, org, expander)
+        },
+        |k, mut plan| {
+            // A plan can no longer get a folder once the plans ahead of it already fill them.
+            if taken >= cap
+                || (wants_folder(&plan)
+                    && taken + pending.range(..k).filter(|(_, p)| wants_folder(p)).count() >= cap)
+            {
+                drop_documents(&mut plan);
             }
-            if plan.permission_set.is_some() {
-                return Some(super::permission_set::verify_permission_set(
-                    exports, org?, plan, expander,
-                ));
+            pending.insert(k, plan);
+            while let Some(mut plan) = pending.remove(&next) {
+                let i = order[next];
+                if wants_folder(&plan) && taken < cap {
+                    folder[i] = true;
+                    taken += 1;
+                } else {
+                    drop_documents(&mut plan);
+                }
+                slots[i] = Some(plan);
+                next += 1;
             }
-            let export = exports.iter().find(|e| e.account_id == plan.account_id)?;
-            Some(verify(export, plan, expander))
+            true
         },
     );
-    for (plan, result) in plans.iter_mut().zip(verified) {
-        let Some((problems, after)) = result else {
-            continue;
-        };
-        plan.after = after;
-        if !problems.is_empty() {
-            plan.skipped = Some(format!("verification_failed: {}", problems.join("; ")));
-            plan.policies.clear();
-            plan.after = plan.before.clone();
-        }
-    }
-    plans
+    let mut plans: Vec<PrincipalPlan> = slots.into_iter().flatten().collect();
+    decide_managed(&mut plans, exports);
+    (plans, folder)
 }
 
+/// Whether a verified plan changes anything (and so gets a folder, within the cap).
+fn wants_folder(plan: &PrincipalPlan) -> bool {
+    plan.skipped.is_none() && !plan.policies.is_empty()
+}
+
+/// `plan`, verified: a plan that fails is not recommended (a bug, reported loudly). The digest of
+/// each tightened document is taken here, before the documents may be dropped.
+fn verified(
+    mut plan: PrincipalPlan,
+    exports: &[Export],
+    org: Option<&Organization>,
+    expander: &mut Expander<'_>,
+) -> PrincipalPlan {
+    if plan.skipped.is_some() {
+        return plan;
+    }
+    let result = if plan.permission_set.is_some() {
+        org.map(|org| super::permission_set::verify_permission_set(exports, org, &plan, expander))
+    } else {
+        exports
+            .iter()
+            .find(|e| e.account_id == plan.account_id)
+            .map(|export| verify(export, &plan, expander))
+    };
+    let Some((problems, after)) = result else {
+        return plan;
+    };
+    plan.after = after;
+    if !problems.is_empty() {
+        plan.skipped = Some(format!("verification_failed: {}", problems.join("; ")));
+        plan.policies.clear();
+        plan.after = plan.before.clone();
+    }
+    for p in &mut plan.policies {
+        use sha2::Digest;
+        p.tightened_digest = sha2::Sha256::digest(p.tightened.document.to_string()).into();
+    }
+    plan
+}
+
+/// Drops what only a folder reads: every policy's documents (kept: names, sets, sizes, flags).
+fn drop_documents(plan: &mut PrincipalPlan) {
+    if plan.documents_dropped {
+        return;
+    }
+    for p in &mut plan.policies {
+        p.original = PolicyDocument::default();
+        p.new_document = PolicyDocument::default();
+        p.tightened.document = serde_json::Value::Null;
+        p.tightened.rewritten = Vec::new();
+    }
+    plan.documents_dropped = true;
+}
 fn build_policies(
     plan: &mut PrincipalPlan,
     export: &Export,
@@ -353,6 +432,7 @@ fn build_policies(
             stem,
             size,
             limit: limits::MANAGED,
+            tightened_digest: [0; 32],
         });
     }
     enforce_limits(plan, principal, expander);

@@ -15,7 +15,7 @@ use super::{
     write_error,
 };
 use crate::analysis::{ActionList, Analysis, Finding, GrantedAction, Sensitivity, Status};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::policy::PolicyKind;
 
 /// A name made safe as one path component, and unique: characters outside IAM's name alphabet
@@ -782,6 +782,12 @@ pub(super) fn write(
             })
             .map(|(_, p)| p)
             .collect();
+        if let Some(p) = todo.iter().find(|p| p.documents_dropped) {
+            return Err(Error::Analysis(format!(
+                "the recommendation of {} {} of account {} was planned without a folder",
+                p.kind, p.name, p.account_id
+            )));
+        }
         let rows = crate::parallel::map_indexed(
             todo.len(),
             || (),

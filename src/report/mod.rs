@@ -165,10 +165,7 @@ fn write_format(
         }
         Format::Xlsx => {
             let p = out_dir.join(xlsx::FILE);
-            write_atomic(&p, |w| {
-                let bytes = xlsx::workbook(an, model)?;
-                w.write_all(&bytes).map_err(io(&p))
-            })?;
+            write_atomic(&p, |w| xlsx::write_workbook(an, model, w))?;
             written.push(p);
             "render_xlsx"
         }

@@ -67,14 +67,28 @@ pub fn workbook_with_limit(
     model: &ReportModel,
     sheet_rows: u32,
 ) -> Result<Vec<u8>> {
-    build(an, model, sheet_rows.clamp(3, SHEET_ROWS)).map_err(|e| Error::render(FILE, e))
+    let mut bytes = Vec::new();
+    build(an, model, sheet_rows.clamp(3, SHEET_ROWS), &mut bytes)
+        .map_err(|e| Error::render(FILE, e))?;
+    Ok(bytes)
 }
 
-fn build(
+/// Renders the workbook into `w` as it is built (the zip is streamed: at 100,000 roles the file
+/// is ~0.4 GB, which [`workbook`] would hold in memory).
+pub fn write_workbook(
+    an: &Analysis<'_>,
+    model: &ReportModel,
+    w: &mut (dyn std::io::Write + Send),
+) -> Result<()> {
+    build(an, model, SHEET_ROWS, w).map_err(|e| Error::render(FILE, e))
+}
+
+fn build<W: std::io::Write + Send>(
     an: &Analysis<'_>,
     model: &ReportModel,
     limit: u32,
-) -> std::result::Result<Vec<u8>, XlsxError> {
+    w: W,
+) -> std::result::Result<(), XlsxError> {
     let formats = Formats::new();
     let mut wb = Workbook::new();
     wb.set_properties(&properties(model)?);
@@ -83,7 +97,7 @@ fn build(
     principals(&mut wb, &formats, limit, an, model)?;
     identities(&mut wb, &formats, limit, model)?;
     scope(&mut wb, &formats, limit, model)?;
-    wb.save_to_buffer()
+    wb.save_to_writer(w)
 }
 
 /// Fixed document properties: the author is the tool, the creation time the newest as-of time

@@ -3,15 +3,17 @@
 //! ```text
 //! mod.rs    templates, CSS and JS (embedded), the CSP, rendering within the size limit
 //! view.rs   the view the templates read: sections, tables, cards, built from the report model
+//! table.rs  the table of every principal, rendered without tera (it grows with the principals)
 //! chart.rs  the inline SVG chart
 //! ```
 //!
 //! Everything that comes from an export goes through tera's autoescape (or
-//! [`page::escape`](super::page::escape) for the SVG chart); `| safe` is used only on strings built
-//! here (CSS, JS, the chart). The page carries a Content-Security-Policy that allows exactly the
+//! [`page::escape`](super::page::escape) for the SVG chart and the table of principals); `| safe`
+//! is used only on strings built here (CSS, JS, the chart, the table's rows). The page carries a Content-Security-Policy that allows exactly the
 //! one inline script, by its SHA-256. Output is deterministic: no clock, no random ids.
 
 mod chart;
+mod table;
 mod view;
 
 use std::io::Write;
@@ -92,42 +94,66 @@ pub const MAX_BYTES: usize = 9_500_000;
 /// Renders the self-contained HTML report, within [`MAX_BYTES`]: when the full page would be
 /// larger, principal sections and then rows of the principals table are cut (the page says so;
 /// the CSV/Parquet files carry everything). Deterministic: the cuts depend on the model only.
+///
+/// Each candidate page is rendered with a marker where the table of principals' rows goes: their
+/// lengths are known (`table.rs`), so the page's size is known without them, and the rows are
+/// written into the chosen page only.
 pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
     let t = page::engine("report.html", &TEMPLATES)?;
-    let page = |sections: usize, rows: usize| -> Result<String> {
-        page::render(
-            &t,
-            "report.html",
-            "report.html",
-            &view::view(model, sections, rows),
-        )
+    let table = table::Table::new(model);
+    // A page without its rows, and its size with them.
+    let page = |sections: usize, rows: usize| -> Result<(String, usize)> {
+        let view = view::view(model, &table, sections, rows, false);
+        let html = page::render(&t, "report.html", "report.html", &view)?;
+        let size = html.len() - view::ROWS_MARK.len() + view.rows_bytes;
+        Ok((html, size))
     };
     let mut sections = model.limits.principal_sections;
     let mut rows = model.principals.len();
-    let mut html = page(sections, rows)?;
-    if html.len() > MAX_BYTES && sections > 0 {
+    let (mut html, mut size) = page(sections, rows)?;
+    if size > MAX_BYTES && sections > 0 {
         // Too large: measure the page without sections once, and keep as many sections as the
         // room left allows at their average size (then shrink further if still too large).
         let bare = page(0, rows)?;
-        let per_section = (html.len().saturating_sub(bare.len()) / sections).max(1);
-        let room = MAX_BYTES.saturating_sub(bare.len());
+        let per_section = (size.saturating_sub(bare.1) / sections).max(1);
+        let room = MAX_BYTES.saturating_sub(bare.1);
         let fit = ((room as f64 * 0.95) as usize / per_section).min(sections - 1);
         sections = fit;
-        html = if fit == 0 {
+        (html, size) = if fit == 0 {
             bare
         } else {
             page(sections, rows)?
         };
     }
-    while html.len() > MAX_BYTES && (sections > 0 || rows > 0) {
+    while size > MAX_BYTES && (sections > 0 || rows > 0) {
         // Shrink in proportion to the overshoot, with a margin.
-        let keep = |n: usize| (n as f64 * (MAX_BYTES as f64 / html.len() as f64) * 0.9) as usize;
+        let keep = |n: usize| (n as f64 * (MAX_BYTES as f64 / size as f64) * 0.9) as usize;
         if sections > 0 {
             sections = keep(sections).min(sections - 1);
         } else {
             rows = keep(rows).min(rows - 1);
         }
-        html = page(sections, rows)?;
+        (html, size) = page(sections, rows)?;
+    }
+    let html = match html.match_indices(view::ROWS_MARK).count() {
+        // The mark is text no export can put on the page (its `<` would be escaped).
+        1 => html.replacen(
+            view::ROWS_MARK,
+            &view::rows_html(model, &table, sections, rows),
+            1,
+        ),
+        _ => page::render(
+            &t,
+            "report.html",
+            "report.html",
+            &view::view(model, &table, sections, rows, true),
+        )?,
+    };
+    if html.len() != size {
+        return Err(Error::render(
+            "report.html",
+            format!("the page is {} bytes, measured as {size}", html.len()),
+        ));
     }
     w.write_all(html.as_bytes())
         .map_err(|e| Error::write("report.html", e))

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::super::ReportModel;
 use super::super::model::{FindingView, PrincipalRank, PrincipalView, ServiceRisk};
 use super::chart::chart;
+use super::table::Table;
 use super::{CSS, JS, content_security_policy};
 use crate::analysis::identities::{IdentityFinding, IdentityKind};
 use crate::analysis::named::NamedAction;
@@ -119,46 +120,6 @@ struct Section<'a> {
     services_total: usize,
 }
 
-/// A row of the compact table of all principals.
-#[derive(Serialize)]
-struct Row<'a> {
-    p: RowPrincipal<'a>,
-    /// Section anchor, when the principal has a section.
-    id: Option<String>,
-    /// `unused`, `unknown` (unknown only) or `used` (nothing unused or unknown).
-    status: &'static str,
-}
-
-/// The few fields of a principal the compact table shows (serialising the whole view, with its
-/// findings and services, for ten thousand rows would dominate the rendering time).
-#[derive(Serialize)]
-struct RowPrincipal<'a> {
-    account_id: &'a str,
-    kind: crate::model::PrincipalType,
-    name: &'a str,
-    score: u64,
-    counts: &'a crate::analysis::Counts,
-    unused_by_sensitivity: &'a crate::analysis::BySensitivity,
-    last_used: Option<crate::model::Timestamp>,
-    flags: &'a [&'static str],
-}
-
-impl<'a> RowPrincipal<'a> {
-    fn new(p: &'a PrincipalView) -> RowPrincipal<'a> {
-        let i = &p.info;
-        RowPrincipal {
-            account_id: &i.account_id,
-            kind: i.kind,
-            name: &i.name,
-            score: i.score,
-            counts: &i.counts,
-            unused_by_sensitivity: &i.unused_by_sensitivity,
-            last_used: i.last_used,
-            flags: &i.flags,
-        }
-    }
-}
-
 /// A `<select>` of a filter box: name (the row's `data-` attribute), label, values.
 #[derive(Serialize)]
 struct Select<'a> {
@@ -186,8 +147,15 @@ pub(super) struct View<'a> {
     sections_omitted: usize,
     /// True when the size bound cut sections below `limits.principal_sections`.
     sections_cut: bool,
-    rows: Vec<Row<'a>>,
+    /// The rows of the table of all principals (`table.rs`), or nothing when the page is only
+    /// measured.
+    rows_html: String,
+    /// Rows the table lists, and how many the size bound cut.
+    rows_shown: usize,
     rows_omitted: usize,
+    /// Bytes of the table's rows, written into `rows_html` or not.
+    #[serde(skip)]
+    pub(super) rows_bytes: usize,
     /// Principals with unused or unknown findings (candidates for a section).
     with_detail: usize,
     /// Identity findings shown (the rest are in credentials.csv and report.json).
@@ -428,44 +396,6 @@ fn section_order(model: &ReportModel, max_sections: usize) -> (Vec<usize>, usize
     (order, with_detail)
 }
 
-/// The compact table: every principal, unless the size bound needs a cut (highest score
-/// first); and how many rows were cut.
-fn compact_rows<'a>(
-    model: &'a ReportModel,
-    ids: &[Option<String>],
-    max_rows: usize,
-) -> (Vec<Row<'a>>, usize) {
-    let mut by_score: Vec<usize> = (0..model.principals.len()).collect();
-    if by_score.len() > max_rows {
-        by_score.sort_by(|a, b| {
-            model.principals[*b]
-                .info
-                .score
-                .cmp(&model.principals[*a].info.score)
-                .then(a.cmp(b))
-        });
-        by_score.truncate(max_rows);
-        by_score.sort_unstable();
-    }
-    let rows_omitted = model.principals.len() - by_score.len();
-    let rows = by_score
-        .iter()
-        .map(|i| (&model.principals[*i], &ids[*i]))
-        .map(|(p, id)| Row {
-            p: RowPrincipal::new(p),
-            id: id.clone(),
-            status: if p.info.counts.unused > 0 {
-                "unused"
-            } else if p.info.counts.unknown > 0 {
-                "unknown"
-            } else {
-                "used"
-            },
-        })
-        .collect();
-    (rows, rows_omitted)
-}
-
 /// The filters above the top findings and above the principals table.
 fn filters(model: &ReportModel) -> (Vec<Select<'_>>, Vec<Select<'_>>) {
     let account_ids: BTreeSet<&str> = model
@@ -524,12 +454,48 @@ fn as_of_range(model: &ReportModel) -> String {
 
 /// The view of the page with at most `max_sections` principal sections and `max_rows` rows of
 /// the principals table (`render` lowers them until the page fits its size limit).
-pub(super) fn view<'a>(model: &'a ReportModel, max_sections: usize, max_rows: usize) -> View<'a> {
-    let (order, with_detail) = section_order(model, max_sections);
+/// Where the table of principals' rows goes in a page rendered without them.
+pub(super) const ROWS_MARK: &str = "<!-- iam-tighten: the rows of the table of principals -->";
+
+/// The rows of the table of principals of [`view`]`(model, table, max_sections, max_rows, _)`.
+pub(super) fn rows_html(
+    model: &ReportModel,
+    table: &Table,
+    max_sections: usize,
+    max_rows: usize,
+) -> String {
+    super::table::html(
+        model,
+        &table.kept(max_rows),
+        &section_ids(model, max_sections),
+    )
+}
+
+/// Each principal's section anchor (`p<n>`), for those with a section.
+fn section_ids(model: &ReportModel, max_sections: usize) -> Vec<Option<String>> {
+    anchors(model, &section_order(model, max_sections).0)
+}
+
+/// The anchors of the principals of `sections` (indexes), `None` for the others.
+fn anchors(model: &ReportModel, sections: &[usize]) -> Vec<Option<String>> {
     let mut ids: Vec<Option<String>> = vec![None; model.principals.len()];
-    for i in &order {
+    for i in sections {
         ids[*i] = Some(format!("p{}", i + 1));
     }
+    ids
+}
+
+/// With `rows` false the table's rows are only measured (`rows_bytes`) and [`ROWS_MARK`] stands
+/// where they go.
+pub(super) fn view<'a>(
+    model: &'a ReportModel,
+    table: &Table,
+    max_sections: usize,
+    max_rows: usize,
+    rows: bool,
+) -> View<'a> {
+    let (order, with_detail) = section_order(model, max_sections);
+    let ids = anchors(model, &order);
     let n_sections = order.len();
     let sections: Vec<Section<'_>> = order
         .iter()
@@ -589,7 +555,13 @@ pub(super) fn view<'a>(model: &'a ReportModel, max_sections: usize, max_rows: us
         .filter(|w| VERDICT_WARNINGS.contains(&w.warning.code.as_str()))
         .collect();
 
-    let (rows, rows_omitted) = compact_rows(model, &ids, max_rows);
+    let kept = table.kept(max_rows);
+    let rows_bytes = table.bytes(model, &kept, &ids);
+    let rows_html = if rows {
+        super::table::html(model, &kept, &ids)
+    } else {
+        ROWS_MARK.to_string()
+    };
     let (top_filters, principal_filters) = filters(model);
     let as_of_range = as_of_range(model);
     View {
@@ -622,8 +594,10 @@ pub(super) fn view<'a>(model: &'a ReportModel, max_sections: usize, max_rows: us
                 rule: k.rule(),
             })
             .collect(),
-        rows,
-        rows_omitted,
+        rows_html,
+        rows_shown: kept.len(),
+        rows_omitted: model.principals.len() - kept.len(),
+        rows_bytes,
         with_detail,
         decisions_to_make: model.decisions_total.saturating_sub(intentional.len()),
         decisions,
