@@ -294,8 +294,8 @@ pub fn describe(catalog: &Catalog, list: &ActionList) -> String {
     if list.len() == 1 {
         return catalog.full_name(first.id);
     }
-    let service = catalog.action(first.id).service.to_string();
-    let all: Vec<ActionId> = catalog.service_actions(&service).collect();
+    let service: &str = &catalog.action(first.id).service;
+    let all: Vec<ActionId> = catalog.service_actions(service).collect();
     if all.len() == list.len() {
         return format!("{service}:*");
     }
@@ -303,46 +303,99 @@ pub fn describe(catalog: &Catalog, list: &ActionList) -> String {
         .iter()
         .map(|id| list.actions.binary_search_by_key(id, |a| a.id).is_ok())
         .collect();
-    let included = patterns(catalog, &service, &all, &in_list);
-    let complement: Vec<bool> = in_list.iter().map(|x| !x).collect();
-    let excluded = patterns(catalog, &service, &all, &complement);
-    if excluded.len() < included.len() {
-        format!("{service}:* except {}", excluded.join(" "))
+    let groups = verb_groups(catalog, &all);
+    let parts = |want: bool| -> usize {
+        groups
+            .iter()
+            .map(|&(i, j)| {
+                let picked = in_list[i..j].iter().filter(|x| **x == want).count();
+                if picked == j - i && picked > 1 {
+                    1
+                } else {
+                    picked
+                }
+            })
+            .sum()
+    };
+    let mut out = String::new();
+    let want = if parts(false) < parts(true) {
+        out.push_str(service);
+        out.push_str(":* except ");
+        false
     } else {
-        included.join(" ")
-    }
+        true
+    };
+    write_patterns(&mut out, catalog, &all, &groups, &in_list, want);
+    out
 }
 
-/// `service:Verb*` for each verb whose every action is selected, else the selected names.
-fn patterns(catalog: &Catalog, service: &str, all: &[ActionId], selected: &[bool]) -> Vec<String> {
-    // Ids are sorted case-insensitively by name within a service, so the actions `Verb*` matches
-    // (IAM matches case-insensitively) are contiguous.
-    let names: Vec<String> = all
+/// The ranges of `all` (one service's actions, in id order) that each start with a verb and hold
+/// every action that verb's `Verb*` matches. Ids are sorted case-insensitively by name within a
+/// service, so those actions (IAM matches case-insensitively) are contiguous.
+fn verb_groups(catalog: &Catalog, all: &[ActionId]) -> Vec<(usize, usize)> {
+    // Lower-cased action names: the catalog's own when it is ASCII (no allocation per action).
+    let names: Vec<std::borrow::Cow<'_, str>> = all
         .iter()
-        .map(|id| catalog.action(*id).name.to_ascii_lowercase())
+        .map(|id| {
+            if catalog.is_ascii() {
+                let lower = catalog.lower_name(*id);
+                std::borrow::Cow::Borrowed(lower.split_once(':').map_or(lower, |(_, a)| a))
+            } else {
+                std::borrow::Cow::Owned(catalog.action(*id).name.to_ascii_lowercase())
+            }
+        })
         .collect();
-    let mut parts = Vec::new();
+    let mut groups = Vec::new();
     let mut i = 0;
     while i < all.len() {
-        let v = crate::catalog::verb(&catalog.action(all[i]).name);
-        let lower = v.to_ascii_lowercase();
+        let verb = crate::catalog::verb(&catalog.action(all[i]).name).to_ascii_lowercase();
         let mut j = i;
-        while j < all.len() && names[j].starts_with(&lower) {
+        while j < all.len() && names[j].starts_with(&verb) {
             j += 1;
         }
-        let picked = selected[i..j].iter().filter(|x| **x).count();
+        groups.push((i, j));
+        i = j.max(i + 1);
+    }
+    groups
+}
+
+/// Appends, `' '`-separated, `service:Verb*` for each verb group whose every action is `want` in
+/// `selected`, else the names of those that are.
+fn write_patterns(
+    out: &mut String,
+    catalog: &Catalog,
+    all: &[ActionId],
+    groups: &[(usize, usize)],
+    selected: &[bool],
+    want: bool,
+) {
+    let mut first = true;
+    let mut part = |out: &mut String, service: &str, name: &str, star: bool| {
+        if !first {
+            out.push(' ');
+        }
+        first = false;
+        out.push_str(service);
+        out.push(':');
+        out.push_str(name);
+        if star {
+            out.push('*');
+        }
+    };
+    for &(i, j) in groups {
+        let picked = selected[i..j].iter().filter(|x| **x == want).count();
         if picked == j - i && picked > 1 {
-            parts.push(format!("{service}:{v}*"));
+            let a = catalog.action(all[i]);
+            part(out, &a.service, crate::catalog::verb(&a.name), true);
         } else {
             for k in i..j {
-                if selected[k] {
-                    parts.push(catalog.full_name(all[k]));
+                if selected[k] == want {
+                    let a = catalog.action(all[k]);
+                    part(out, &a.service, &a.name, false);
                 }
             }
         }
-        i = j.max(i + 1);
     }
-    parts
 }
 
 #[cfg(test)]

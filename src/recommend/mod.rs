@@ -142,7 +142,8 @@ pub struct PrincipalPlan {
     pub analysis_index: usize,
     /// Unused, not excluded findings (for a group: only those every member agrees on).
     pub remove: ActionSet,
-    /// Used, unknown and excluded findings: must stay granted.
+    /// Used, unknown and excluded findings: must stay granted. Empty (of no catalog) once the
+    /// plan is verified when [`PrincipalPlan::documents_dropped`].
     pub needed: ActionSet,
     pub before: ActionSet,
     /// Effective grants with the tightened documents substituted.
@@ -155,8 +156,8 @@ pub struct PrincipalPlan {
     /// For an IAM Identity Center permission set: what its commands and README need.
     pub permission_set: Option<PermissionSetTarget>,
     /// True when the plan will get no folder and its policies' documents (`original`,
-    /// `new_document`, `tightened.document` and `tightened.rewritten`) were dropped once it was
-    /// verified: everything after planning that is not a folder reads only the sets, names and
+    /// `new_document`, `tightened.document` and `tightened.rewritten`) and `needed` were dropped
+    /// once it was verified: everything after planning that is not a folder reads only the sets, names and
     /// counts (see `plan_all_organization`).
     pub documents_dropped: bool,
 }

@@ -359,7 +359,8 @@ fn verified(
     plan
 }
 
-/// Drops what only a folder reads: every policy's documents (kept: names, sets, sizes, flags).
+/// Drops what only a folder reads: every policy's documents, and `needed` (kept: names, the other
+/// sets, sizes, flags).
 fn drop_documents(plan: &mut PrincipalPlan) {
     if plan.documents_dropped {
         return;
@@ -370,6 +371,8 @@ fn drop_documents(plan: &mut PrincipalPlan) {
         p.tightened.document = serde_json::Value::Null;
         p.tightened.rewritten = Vec::new();
     }
+    // Only planning and verification read what must stay granted.
+    plan.needed = ActionSet::default();
     plan.documents_dropped = true;
 }
 fn build_policies(

@@ -38,6 +38,9 @@ pub const FILE: &str = "review.xlsx";
 /// The sheets, in workbook order.
 pub const SHEETS: [&str; 5] = ["Decisions", "Findings", "Principals", "Identities", "Scope"];
 
+/// The deflate level of the workbook's zip container (see `build`).
+pub const ZIP_LEVEL: u8 = 3;
+
 /// The most rows a worksheet can hold (Excel's limit), header included.
 pub const SHEET_ROWS: u32 = 1_048_576;
 
@@ -91,6 +94,9 @@ fn build<W: std::io::Write + Send>(
 ) -> std::result::Result<(), XlsxError> {
     let formats = Formats::new();
     let mut wb = Workbook::new();
+    // Deflate level 3 instead of 6: at 10,000 roles the workbook is written in 0.72x the time
+    // and is 18% larger (53.8 MB instead of 45.5 MB); level 1 would be 1.65x larger.
+    wb.set_zip_compression_level(ZIP_LEVEL);
     wb.set_properties(&properties(model)?);
     decisions(&mut wb, &formats, limit, model)?;
     findings(&mut wb, &formats, limit, an)?;
