@@ -3,8 +3,6 @@
 //! granted; the other 4 are in rows of their own: ec2:RunInstances (unused), …". The `action`
 //! column keeps the exact notation `iam-tighten expand` reads back.
 
-use std::collections::HashMap;
-
 use super::model::{Analysis, Finding};
 use crate::catalog::ActionId;
 
@@ -36,24 +34,25 @@ pub struct ActionSummary {
 }
 
 impl Analysis<'_> {
-    /// The principal's granted actions of the finding's service that are in other findings.
-    fn other_granted(&self, f: &Finding) -> Vec<(ActionId, &Finding)> {
-        let key = (f.principal, self.catalog.service_index(f.action));
-        let index = self.by_principal_service.get_or_init(|| {
-            let mut m: HashMap<(u32, u32), Vec<u32>> = HashMap::new();
-            for (i, g) in self.findings.iter().enumerate() {
-                m.entry((g.principal, self.catalog.service_index(g.action)))
-                    .or_default()
-                    .push(i as u32);
-            }
-            m
-        });
-        let mut out: Vec<(ActionId, &Finding)> = index
-            .get(&key)
-            .into_iter()
-            .flatten()
-            .map(|i| &self.findings[*i as usize])
-            .filter(|g| g.list != f.list)
+    /// The principal's other findings of the finding's service (those of another action list),
+    /// in the analysis order, and how many actions they hold.
+    fn other_findings<'f>(&'f self, f: &'f Finding) -> (impl Iterator<Item = &'f Finding>, usize) {
+        let service = self.catalog.service_index(f.action);
+        let others = move || {
+            self.findings_of(f.principal as usize).filter(move |g| {
+                g.list != f.list && self.catalog.service_index(g.action) == service
+            })
+        };
+        let count = others().map(|g| self.actions(g).len()).sum();
+        (others(), count)
+    }
+
+    /// The actions of [`Analysis::other_findings`], by action id, with the finding each is in.
+    fn other_granted<'f>(
+        &'f self,
+        others: impl Iterator<Item = &'f Finding>,
+    ) -> Vec<(ActionId, &'f Finding)> {
+        let mut out: Vec<(ActionId, &Finding)> = others
             .flat_map(|g| self.actions(g).iter().map(move |a| (a.id, g)))
             .collect();
         out.sort_by_key(|(a, _)| *a);
@@ -63,11 +62,17 @@ impl Analysis<'_> {
     /// See [`ActionSummary`].
     pub fn action_summary(&self, f: &Finding) -> ActionSummary {
         let service = &*self.catalog.action(f.action).service;
-        let others = self.other_granted(f);
-        let granted = f.count as usize + others.len();
+        // Only a short list of the other actions is named: the others are counted, not listed.
+        let (other_findings, other_count) = self.other_findings(f);
+        let others = if other_count <= SIBLINGS_AT_MOST {
+            self.other_granted(other_findings)
+        } else {
+            Vec::new()
+        };
+        let granted = f.count as usize + other_count;
         let n = f.count as usize;
         let noun = |k: usize| if k == 1 { "action" } else { "actions" };
-        let text = if others.is_empty() {
+        let text = if other_count == 0 {
             if n == 1 {
                 format!(
                     "{} (the only {service} action granted)",
@@ -76,13 +81,13 @@ impl Analysis<'_> {
             } else {
                 format!("all {n} {service} {} granted", noun(n))
             }
-        } else if others.len() <= SIBLINGS_AT_MOST {
+        } else if other_count <= SIBLINGS_AT_MOST {
             format!(
                 "{n} of the {granted} {service} actions granted; the other {} in rows of their own",
-                if others.len() == 1 {
+                if other_count == 1 {
                     "1 is".to_string()
                 } else {
-                    format!("{} are", others.len())
+                    format!("{} are", other_count)
                 }
             )
         } else {
@@ -101,7 +106,7 @@ impl Analysis<'_> {
             };
             format!("{n} of the {granted} {service} actions granted: {shown}{more}")
         };
-        let siblings = if others.len() <= SIBLINGS_AT_MOST {
+        let siblings = if other_count <= SIBLINGS_AT_MOST {
             others
                 .iter()
                 .map(|(a, g)| Sibling {
@@ -116,7 +121,7 @@ impl Analysis<'_> {
         ActionSummary {
             text,
             siblings,
-            others: others.len(),
+            others: other_count,
         }
     }
 

@@ -204,7 +204,6 @@ fn run<'c>(
         passrole_partners,
         organization,
         control_notes,
-        by_principal_service: std::sync::OnceLock::new(),
     })
 }
 

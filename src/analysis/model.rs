@@ -376,9 +376,6 @@ pub struct Analysis<'c> {
     pub control_notes: Vec<crate::policy::control::ControlNote>,
     /// What the organisation part held, when the exports came with one.
     pub organization: Option<OrganizationInfo>,
-    /// (principal, service) → its findings, built on first use (see `explain.rs`).
-    pub(crate) by_principal_service:
-        std::sync::OnceLock<std::collections::HashMap<(u32, u32), Vec<u32>>>,
 }
 
 impl Analysis<'_> {
