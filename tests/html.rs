@@ -105,7 +105,12 @@ fn finding(
     }
 }
 
-fn principal(hostile: bool, account: &str, i: usize, per_principal: usize) -> PrincipalView {
+fn principal(
+    hostile: bool,
+    account: &str,
+    i: usize,
+    per_principal: usize,
+) -> PrincipalView<'static> {
     let name = s(hostile, i, &format!("Role{i:05}"));
     let sens = [
         Sensitivity::Critical,
@@ -154,7 +159,7 @@ fn principal(hostile: bool, account: &str, i: usize, per_principal: usize) -> Pr
         })
         .collect();
     PrincipalView {
-        info: PrincipalInfo {
+        info: std::borrow::Cow::Owned(PrincipalInfo {
             account_id: account.to_string(),
             kind: PrincipalType::Role,
             name: name.clone(),
@@ -203,7 +208,7 @@ fn principal(hostile: bool, account: &str, i: usize, per_principal: usize) -> Pr
             score: 1000 - (i as u64 % 1000),
             flags: vec!["unused_role"],
             services,
-        },
+        }),
         unused,
         unused_omitted: 50,
         unknown_by_reason: BTreeMap::from([("not_observable", 20), ("action_not_tracked", 10)]),
@@ -212,7 +217,7 @@ fn principal(hostile: bool, account: &str, i: usize, per_principal: usize) -> Pr
 }
 
 /// A model of `n` principals in one account; every string carries a payload when `hostile`.
-fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel {
+fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel<'static> {
     let account = "111111111111";
     let principals: Vec<PrincipalView> = (0..n)
         .map(|i| principal(hostile, account, i, per_principal))
@@ -722,8 +727,8 @@ fn a_table_too_long_for_the_page_keeps_the_highest_scores_and_says_so() {
     let n = 30_000;
     let mut m = model(true, n, 1);
     for (i, p) in m.principals.iter_mut().enumerate() {
-        p.info.score = ((i * 7919) % 1000) as u64;
-        p.info.last_used = (i % 3 == 0).then(|| ts("2026-10-01T10:00:00.250Z"));
+        p.info.to_mut().score = ((i * 7919) % 1000) as u64;
+        p.info.to_mut().last_used = (i % 3 == 0).then(|| ts("2026-10-01T10:00:00.250Z"));
     }
     let page = render(&m);
     assert!(page.len() <= html::MAX_BYTES, "{} bytes", page.len());

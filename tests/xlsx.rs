@@ -402,14 +402,15 @@ fn layout_and_fixed_properties() {
 fn same_model_same_bytes() {
     // The export the CLI read (its path is in the Scope sheet).
     let (exports, catalog) = load(&report().join(ACCT));
-    let (an, model) = model_of(&exports, catalog);
-    let a = xlsx::workbook(&an, &model).unwrap();
-    let b = xlsx::workbook(&an, &model).unwrap();
-    assert!(a == b, "two workbooks of one model differ");
-    assert!(
-        a == fs::read(out().join("review.xlsx")).unwrap(),
-        "the CLI wrote other bytes"
-    );
+    with_model(&exports, catalog, |an, model| {
+        let a = xlsx::workbook(an, model).unwrap();
+        let b = xlsx::workbook(an, model).unwrap();
+        assert!(a == b, "two workbooks of one model differ");
+        assert!(
+            a == fs::read(out().join("review.xlsx")).unwrap(),
+            "the CLI wrote other bytes"
+        );
+    });
 }
 
 /// With a row limit, a sheet holds the header, the first rows and a note saying how many rows
@@ -419,29 +420,31 @@ fn row_limit_ends_a_sheet_with_a_note() {
     let tmp = tempfile::tempdir().unwrap();
     let export = fixture(tmp.path());
     let (exports, catalog) = load(&export);
-    let (an, model) = model_of(&exports, catalog);
-    let full_book = xlsx::workbook(&an, &model).unwrap();
-    let mut full: Xlsx<_> = open_workbook_from_rs(Cursor::new(full_book)).unwrap();
-    let limited = xlsx::workbook_with_limit(&an, &model, 5).unwrap();
-    let mut wb: Xlsx<_> = open_workbook_from_rs(Cursor::new(limited.clone())).unwrap();
-    for name in xlsx::SHEETS {
-        let all = rows(&mut full, name);
-        let cut = rows(&mut wb, name);
-        if all.len() <= 5 {
-            assert_eq!(cut, all, "{name} fits");
-            continue;
+    let limited = with_model(&exports, catalog, |an, model| {
+        let full_book = xlsx::workbook(an, model).unwrap();
+        let mut full: Xlsx<_> = open_workbook_from_rs(Cursor::new(full_book)).unwrap();
+        let limited = xlsx::workbook_with_limit(an, model, 5).unwrap();
+        let mut wb: Xlsx<_> = open_workbook_from_rs(Cursor::new(limited.clone())).unwrap();
+        for name in xlsx::SHEETS {
+            let all = rows(&mut full, name);
+            let cut = rows(&mut wb, name);
+            if all.len() <= 5 {
+                assert_eq!(cut, all, "{name} fits");
+                continue;
+            }
+            assert_eq!(cut.len(), 5, "{name}");
+            assert_eq!(cut[..4], all[..4], "{name}: header and first rows");
+            let note = csv_text(&cut[4][0]);
+            let left_out = all.len() - 4;
+            assert!(
+                note.starts_with(&format!("… {left_out} more rows are not in this sheet")),
+                "{name}: {note}"
+            );
+            assert!(cut[4][1..].iter().all(|c| *c == Data::Empty));
         }
-        assert_eq!(cut.len(), 5, "{name}");
-        assert_eq!(cut[..4], all[..4], "{name}: header and first rows");
-        let note = csv_text(&cut[4][0]);
-        let left_out = all.len() - 4;
-        assert!(
-            note.starts_with(&format!("… {left_out} more rows are not in this sheet")),
-            "{name}: {note}"
-        );
-        assert!(cut[4][1..].iter().all(|c| *c == Data::Empty));
-    }
-    assert!(an.findings.len() > 4, "the findings sheet was cut");
+        assert!(an.findings.len() > 4, "the findings sheet was cut");
+        limited
+    });
     let mut zip = zip::ZipArchive::new(Cursor::new(&limited)).unwrap();
     let mut xml = String::new();
     zip.by_name("xl/worksheets/sheet2.xml")
@@ -456,11 +459,12 @@ fn load(export: &Path) -> (Vec<iam_tighten::model::Export>, &'static Catalog) {
     (exports, Catalog::embedded())
 }
 
-/// The model as `report` builds it (defaults: 90 days, the exports' own as-of times).
-fn model_of<'c>(
+/// `f` of the model as `report` builds it (defaults: 90 days, the exports' own as-of times).
+fn with_model<T>(
     exports: &[iam_tighten::model::Export],
-    catalog: &'c Catalog,
-) -> (analysis::Analysis<'c>, ReportModel) {
+    catalog: &Catalog,
+    f: impl FnOnce(&analysis::Analysis<'_>, &ReportModel<'_>) -> T,
+) -> T {
     let settings = Settings::new(90, None).unwrap();
     let an = analysis::analyze(exports, catalog, &settings, &Config::default()).unwrap();
     let ids = identity_findings(
@@ -490,7 +494,7 @@ fn model_of<'c>(
         &run,
         Limits::default(),
     );
-    (an, model)
+    f(&an, &model)
 }
 
 /// docs/report-fields.md describes every decisions.csv column, every sheet and the Scope columns.

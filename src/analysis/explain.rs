@@ -38,10 +38,21 @@ impl Analysis<'_> {
     /// in the analysis order, and how many actions they hold.
     fn other_findings<'f>(&'f self, f: &'f Finding) -> (impl Iterator<Item = &'f Finding>, usize) {
         let service = self.catalog.service_index(f.action);
+        let list = self
+            .by_principal_service
+            .get(f.principal as usize)
+            .map_or(&[][..], Vec::as_slice);
+        let service_of = |i: &u32| {
+            self.catalog
+                .service_index(self.findings[*i as usize].action)
+        };
+        let range = list.partition_point(|i| service_of(i) < service)
+            ..list.partition_point(|i| service_of(i) <= service);
         let others = move || {
-            self.findings_of(f.principal as usize).filter(move |g| {
-                g.list != f.list && self.catalog.service_index(g.action) == service
-            })
+            list[range.clone()]
+                .iter()
+                .map(|i| &self.findings[*i as usize])
+                .filter(move |g| g.list != f.list)
         };
         let count = others().map(|g| self.actions(g).len()).sum();
         (others(), count)

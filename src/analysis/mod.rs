@@ -199,6 +199,7 @@ fn run<'c>(
         unused_by_sensitivity: ranked.unused_by_sensitivity,
         timings,
         by_principal: ranked.by_principal,
+        by_principal_service: ranked.by_principal_service,
         action_lists: c.lists,
         risks: c.risks,
         passrole_partners,

@@ -366,6 +366,9 @@ pub struct Analysis<'c> {
     pub timings: Vec<(&'static str, std::time::Duration)>,
     /// Per principal, the indices of its findings in `findings` (rank order).
     pub by_principal: Vec<Vec<u32>>,
+    /// The same, by service (catalog order), then rank: a principal's findings of one service
+    /// are a range (`explain.rs`).
+    pub(crate) by_principal_service: Vec<Vec<u32>>,
     /// The actions of every finding (`Finding::actions`).
     pub action_lists: ActionLists,
     /// Every catalog action's own risk (before the iam:PassRole combination).

@@ -18,6 +18,8 @@ pub(super) struct Ranked {
     pub unused_by_sensitivity: BySensitivity,
     /// Per principal, the indices of its findings in `findings` (rank order).
     pub by_principal: Vec<Vec<u32>>,
+    /// The same, by service (catalog order), then rank.
+    pub by_principal_service: Vec<Vec<u32>>,
 }
 
 fn is_blocked(f: &Finding, notes: &[ControlNote]) -> bool {
@@ -137,10 +139,19 @@ pub(super) fn rank(
     for (i, f) in findings.iter().enumerate() {
         by_principal[f.principal as usize].push(i as u32);
     }
+    let by_principal_service = by_principal
+        .iter()
+        .map(|list| {
+            let mut list = list.clone();
+            list.sort_by_key(|i| (catalog.service_index(findings[*i as usize].action), *i));
+            list
+        })
+        .collect();
     Ranked {
         findings,
         totals,
         unused_by_sensitivity: by_sens,
         by_principal,
+        by_principal_service,
     }
 }

@@ -3,8 +3,6 @@
 //! An IAM Identity Center permission set gets one decision for all its policies: the set is
 //! changed and provisioned to every account in one step, so it is approved as one unit.
 
-use std::collections::HashMap;
-
 use super::{Decision, DecisionKind, highest, score, used_evidence};
 use crate::analysis::named::NAMED_AT_MOST;
 use crate::analysis::{Analysis, BySensitivity, GrantedAction, Sensitivity};
@@ -73,11 +71,31 @@ pub(super) fn decisions(
     out
 }
 
-/// The principal's granted actions with their sensitivity (from its findings).
-fn granted_actions(an: &Analysis<'_>, principal: usize) -> HashMap<ActionId, GrantedAction> {
-    an.findings_of(principal)
-        .flat_map(|f| an.actions(f).iter().map(|a| (a.id, *a)))
-        .collect()
+/// The principal's granted actions with their sensitivity (from its findings), by id.
+fn granted_actions(an: &Analysis<'_>, principal: usize) -> Granted {
+    let mut all: Vec<GrantedAction> = an
+        .findings_of(principal)
+        .flat_map(|f| an.actions(f).iter().copied())
+        .collect();
+    // Of an action in two findings, the last one's (as collecting into a map kept).
+    all.sort_by_key(|a| a.id);
+    all.reverse();
+    all.dedup_by_key(|a| a.id);
+    all.reverse();
+    Granted(all)
+}
+
+/// A principal's granted actions, sorted by id (a hash map of them per plan was most of the
+/// decisions' time at 100,000 roles).
+struct Granted(Vec<GrantedAction>);
+
+impl Granted {
+    fn get(&self, id: &ActionId) -> Option<&GrantedAction> {
+        self.0
+            .binary_search_by_key(id, |a| a.id)
+            .ok()
+            .map(|i| &self.0[i])
+    }
 }
 
 fn decision(

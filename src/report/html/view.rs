@@ -106,7 +106,7 @@ struct ReasonNote {
 #[derive(Serialize)]
 struct Section<'a> {
     id: String,
-    p: &'a PrincipalView,
+    p: &'a PrincipalView<'a>,
     groups: Vec<ServiceGroup<'a>>,
     /// Reasons behind the listed unused findings.
     evidence: Vec<ReasonNote>,
@@ -397,7 +397,7 @@ fn section_order(model: &ReportModel, max_sections: usize) -> (Vec<usize>, usize
 }
 
 /// The filters above the top findings and above the principals table.
-fn filters(model: &ReportModel) -> (Vec<Select<'_>>, Vec<Select<'_>>) {
+fn filters<'a>(model: &'a ReportModel<'a>) -> (Vec<Select<'a>>, Vec<Select<'a>>) {
     let account_ids: BTreeSet<&str> = model
         .accounts
         .iter()
