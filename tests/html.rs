@@ -751,7 +751,7 @@ fn a_table_too_long_for_the_page_keeps_the_highest_scores_and_says_so() {
     for i in kept {
         let name = iam_tighten::report::page::escape(&m.principals[i].info.name);
         let row = "<tr data-account=\"111111111111\" data-type=\"role\" data-status=\"unused\"><th scope=\"row\">";
-        let found = tbody[at..].find(&row).expect("a row");
+        let found = tbody[at..].find(row).expect("a row");
         at += found + row.len();
         let cell = &tbody[at..];
         assert!(

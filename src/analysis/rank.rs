@@ -143,7 +143,7 @@ pub(super) fn rank(
         .iter()
         .map(|list| {
             let mut list = list.clone();
-            list.sort_by_key(|i| (catalog.service_index(findings[*i as usize].action), *i));
+            list.sort_by_cached_key(|i| (catalog.service_index(findings[*i as usize].action), *i));
             list
         })
         .collect();

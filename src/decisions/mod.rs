@@ -185,7 +185,8 @@ pub fn decide(
     list.extend(
         an.principals
             .iter()
-            .filter_map(|p| confirm_intentional(an, p)),
+            .enumerate()
+            .filter_map(|(i, p)| confirm_intentional(an, i, p)),
     );
     rank(&mut list);
     Decisions { list }
@@ -194,7 +195,7 @@ pub fn decide(
 /// `confirm_intentional` for a principal an intentional-access rule matched. An IAM Identity
 /// Center role gets none: its permission set (which an administrator permission set's roles
 /// make intentional too) is what is confirmed, once for every account.
-fn confirm_intentional(an: &Analysis<'_>, p: &PrincipalInfo) -> Option<Decision> {
+fn confirm_intentional(an: &Analysis<'_>, index: usize, p: &PrincipalInfo) -> Option<Decision> {
     if p.kind == crate::model::PrincipalType::Role && p.permission_set.is_some() {
         return None;
     }
@@ -206,7 +207,7 @@ fn confirm_intentional(an: &Analysis<'_>, p: &PrincipalInfo) -> Option<Decision>
         crate::model::grouped(s.critical),
         crate::model::grouped(s.high),
         an.settings.unused_after_days,
-        used_evidence(an, p)
+        used_evidence(an, index)
     );
     Some(Decision {
         rank: 0,
@@ -257,14 +258,12 @@ pub(crate) fn score(s: &BySensitivity) -> u64 {
 
 /// What the principal used in the window: at most five services or actions with their last
 /// use, the count of the rest, and the window.
-pub(crate) fn used_evidence(an: &Analysis<'_>, p: &PrincipalInfo) -> String {
-    let index = an
-        .principals
-        .iter()
-        .position(|q| q.arn == p.arn && q.account_id == p.account_id);
-    let mut used: Vec<(String, Option<crate::model::Timestamp>)> = index
-        .into_iter()
-        .flat_map(|i| an.findings_of(i))
+pub(crate) fn used_evidence(an: &Analysis<'_>, index: usize) -> String {
+    let Some(p) = an.principals.get(index) else {
+        return String::new();
+    };
+    let mut used: Vec<(String, Option<crate::model::Timestamp>)> = an
+        .findings_of(index)
         .filter(|f| f.status == crate::analysis::Status::Used)
         .map(|f| (an.action_text(f).to_string(), f.last_accessed))
         .collect();

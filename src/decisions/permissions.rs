@@ -33,7 +33,7 @@ pub(super) fn decisions(
         let folder = summary
             .get(&plan.account_id, plan.kind, &plan.name)
             .and_then(|r| r.path.clone());
-        let evidence = used_evidence(an, p);
+        let evidence = used_evidence(an, plan.analysis_index);
         if let Some(t) = &plan.permission_set {
             let actions: Vec<GrantedAction> = lost
                 .iter()

@@ -14,8 +14,8 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
     // (account, arn) → per tightened document (the digest of its compact JSON), the principals
     // that would get it.
     type Key = (String, String);
-    let mut docs: HashMap<Key, HashMap<[u8; 32], BTreeSet<(PrincipalType, String)>>> =
-        HashMap::new();
+    type Who = BTreeSet<(PrincipalType, String)>;
+    let mut docs: HashMap<Key, HashMap<[u8; 32], Who>> = HashMap::new();
     for plan in plans.iter() {
         if plan.skipped.is_some() {
             continue;

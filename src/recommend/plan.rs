@@ -101,6 +101,8 @@ struct PlanInputs<'a> {
     org: Option<&'a Organization>,
     analysis: &'a Analysis<'a>,
     by_key: &'a HashMap<(&'a str, PrincipalType, &'a str), usize>,
+    /// The first permission set of each name, in the analysis order.
+    sets: HashMap<&'a str, &'a PrincipalInfo>,
 }
 
 /// The plan of one principal (before the cross-principal decisions and verification).
@@ -116,6 +118,7 @@ fn plan_one<'e>(
         org,
         analysis,
         by_key,
+        sets,
     } = inputs;
     let catalog = analysis.catalog;
     let VerdictSets { remove, needed, .. } = verdict_sets_of(analysis, index);
@@ -160,10 +163,8 @@ fn plan_one<'e>(
             Some(set) => {
                 // Identity Center overwrites the role: the change is the permission set's.
                 plan.skipped = Some("managed_by_permission_set".into());
-                let owner = analysis
-                    .principals
-                    .iter()
-                    .find(|p| p.kind == PrincipalType::PermissionSet && p.name == *set)
+                let owner = sets
+                    .get(set.as_str())
                     .map_or(String::new(), |p| format!(" of account {}", p.account_id));
                 plan.flags.push(format!(
                     "managed by IAM Identity Center permission set {set}: Identity Center rewrites this role whenever it provisions the set, so the change is made to the permission set (permission_set {set}{owner}), for every account it is provisioned to at once"
@@ -260,11 +261,18 @@ pub(super) fn plan_with_folders(
         .enumerate()
         .map(|(i, p)| ((p.account_id.as_str(), p.kind, p.name.as_str()), i))
         .collect();
+    let mut sets = HashMap::new();
+    for p in principals {
+        if p.kind == PrincipalType::PermissionSet {
+            sets.entry(p.name.as_str()).or_insert(p);
+        }
+    }
     let inputs = PlanInputs {
         exports,
         org,
         analysis,
         by_key: &by_key,
+        sets,
     };
     let mut order: Vec<usize> = (0..principals.len()).collect();
     order.sort_by(|a, b| {
