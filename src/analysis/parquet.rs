@@ -141,25 +141,26 @@ fn column(name: &str, ty: Type, cells: Vec<Value<'_>>) -> PolarsResult<Column> {
     let name: PlSmallStr = name.into();
     let bad = || polars_err!(ComputeError: "column {name}: a cell does not have type {ty:?}");
     Ok(match ty {
+        // Text cells are borrowed, not copied: polars copies them once, into its own buffer.
         Type::Str => {
             let v = cells
-                .into_iter()
+                .iter()
                 .map(|c| match c {
-                    Value::Str(s) => Ok(s.to_string()),
-                    Value::Owned(s) => Ok(s),
+                    Value::Str(s) => Ok(*s),
+                    Value::Owned(s) => Ok(s.as_str()),
                     _ => Err(bad()),
                 })
-                .collect::<PolarsResult<Vec<String>>>()?;
+                .collect::<PolarsResult<Vec<&str>>>()?;
             Column::new(name, v)
         }
         Type::OptStr => {
             let v = cells
-                .into_iter()
+                .iter()
                 .map(|c| match c {
-                    Value::OptStr(s) => Ok(s.map(str::to_string)),
+                    Value::OptStr(s) => Ok(*s),
                     _ => Err(bad()),
                 })
-                .collect::<PolarsResult<Vec<Option<String>>>>()?;
+                .collect::<PolarsResult<Vec<Option<&str>>>>()?;
             Column::new(name, v)
         }
         Type::U32 => {
