@@ -485,6 +485,43 @@ fn anchors(model: &ReportModel, sections: &[usize]) -> Vec<Option<String>> {
     ids
 }
 
+/// The decisions' rows: the first to make, the other ones to make, and the intentional access.
+type DecisionRows<'a> = (
+    Vec<DecisionRow<'a>>,
+    Vec<DecisionRow<'a>>,
+    Vec<DecisionRow<'a>>,
+);
+
+fn decision_rows<'a>(
+    model: &'a ReportModel,
+    link: &dyn Fn(&str, &str) -> Option<String>,
+) -> DecisionRows<'a> {
+    let decision_row = |d: &'a Decision| {
+        let cut = d.risky_actions.len().min(RISKY_SHOWN);
+        DecisionRow {
+            d,
+            link: link(&d.account_id, &d.principal_arn),
+            readme: d
+                .files
+                .as_ref()
+                .and_then(|f| f.rsplit_once('/'))
+                .map(|(folder, _)| format!("{folder}/README.md")),
+            risky: &d.risky_actions[..cut],
+            risky_folded: &d.risky_actions[cut..],
+        }
+    };
+    let (intentional, to_make): (Vec<&Decision>, Vec<&Decision>) = model
+        .decisions
+        .iter()
+        .partition(|d| d.kind == DecisionKind::ConfirmIntentional);
+    let first = model.limits.top_decisions.min(to_make.len());
+    (
+        to_make[..first].iter().map(|d| decision_row(d)).collect(),
+        to_make[first..].iter().map(|d| decision_row(d)).collect(),
+        intentional.into_iter().map(decision_row).collect(),
+    )
+}
+
 /// With `rows` false the table's rows are only measured (`rows_bytes`) and [`ROWS_MARK`] stands
 /// where they go.
 pub(super) fn view<'a>(
@@ -525,30 +562,7 @@ pub(super) fn view<'a>(
             link: link(&f.account_id, &f.principal_arn),
         })
         .collect();
-    let decision_row = |d: &'a Decision| {
-        let cut = d.risky_actions.len().min(RISKY_SHOWN);
-        DecisionRow {
-            d,
-            link: link(&d.account_id, &d.principal_arn),
-            readme: d
-                .files
-                .as_ref()
-                .and_then(|f| f.rsplit_once('/'))
-                .map(|(folder, _)| format!("{folder}/README.md")),
-            risky: &d.risky_actions[..cut],
-            risky_folded: &d.risky_actions[cut..],
-        }
-    };
-    let (intentional, to_make): (Vec<&Decision>, Vec<&Decision>) = model
-        .decisions
-        .iter()
-        .partition(|d| d.kind == DecisionKind::ConfirmIntentional);
-    let first = model.limits.top_decisions.min(to_make.len());
-    let decisions: Vec<DecisionRow<'_>> =
-        to_make[..first].iter().map(|d| decision_row(d)).collect();
-    let decisions_more: Vec<DecisionRow<'_>> =
-        to_make[first..].iter().map(|d| decision_row(d)).collect();
-    let intentional: Vec<DecisionRow<'_>> = intentional.into_iter().map(decision_row).collect();
+    let (decisions, decisions_more, intentional) = decision_rows(model, &link);
     let verdict_warnings: Vec<&crate::analysis::AccountWarning> = model
         .warnings
         .iter()
