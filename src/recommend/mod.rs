@@ -125,8 +125,9 @@ pub struct PolicyPlan {
     /// The limit it is measured against (for inline policies, what is left of the principal's
     /// aggregate limit after its other inline policies).
     pub limit: usize,
-    /// SHA-256 of the tightened document as compact JSON, set when the plan is verified: what
-    /// `decide_managed` compares across principals, so that the documents themselves need not be
+    /// For a customer managed policy, the SHA-256 of the tightened document as compact JSON, set
+    /// when the plan is verified (zero for the others): what `decide_managed` compares across
+    /// principals, so that the documents themselves need not be
     /// kept (see [`PrincipalPlan::documents_dropped`]).
     pub tightened_digest: [u8; 32],
 }

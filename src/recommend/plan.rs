@@ -360,9 +360,12 @@ fn verified(
         plan.policies.clear();
         plan.after = plan.before.clone();
     }
+    // Only customer managed policies are compared across principals (`decide_managed`).
     for p in &mut plan.policies {
-        use sha2::Digest;
-        p.tightened_digest = sha2::Sha256::digest(p.tightened.document.to_string()).into();
+        if p.policy.kind == PolicyKind::CustomerManaged {
+            use sha2::Digest;
+            p.tightened_digest = sha2::Sha256::digest(p.tightened.document.to_string()).into();
+        }
     }
     plan
 }
@@ -383,6 +386,7 @@ fn drop_documents(plan: &mut PrincipalPlan) {
     plan.needed = ActionSet::default();
     plan.documents_dropped = true;
 }
+
 fn build_policies(
     plan: &mut PrincipalPlan,
     export: &Export,
