@@ -715,40 +715,8 @@ fn snapshot_diff_json() {
 /// present; with IAM_TIGHTEN_REQUIRE_BROWSER set (CI) their absence is a failure.
 #[test]
 fn real_browser_on_sample_diff() {
-    let have = |c: &str| {
-        std::process::Command::new("sh")
-            .args(["-c", &format!("command -v {c}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    let ready = have("chromium")
-        && have("node")
-        && root()
-            .join("tests/browser/node_modules/playwright-core")
-            .is_dir();
-    if !ready {
-        assert!(
-            std::env::var_os("IAM_TIGHTEN_REQUIRE_BROWSER").is_none(),
-            "IAM_TIGHTEN_REQUIRE_BROWSER is set but chromium, node or tests/browser/node_modules is missing \
-             (run: apt-get install chromium && (cd tests/browser && npm ci))"
-        );
-        eprintln!("skipped: chromium/node/playwright-core not installed (see docs/html-report.md)");
-        return;
-    }
-    let run = std::process::Command::new("bash")
-        .arg(root().join("tests/browser/run.sh"))
-        .arg("--diff")
-        .arg(q3_q4().out.path().join("diff.html"))
-        .output()
-        .expect("run the browser test");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    println!("{stdout}");
-    assert!(
-        run.status.success(),
-        "browser test failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    let page = q3_q4().out.path().join("diff.html");
+    crate::common::real_browser_test(&["--diff".as_ref(), page.as_os_str()]);
 }
 
 /// One account exported twice on one side is an error, as for `report`.

@@ -648,26 +648,6 @@ fn ten_thousand_principals_stay_under_10_mb() {
 #[test]
 fn real_browser_on_sample_report() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let have = |cmd: &str| {
-        std::process::Command::new("sh")
-            .args(["-c", &format!("command -v {cmd}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    let ready = have("chromium")
-        && have("node")
-        && root
-            .join("tests/browser/node_modules/playwright-core")
-            .is_dir();
-    if !ready {
-        assert!(
-            std::env::var_os("IAM_TIGHTEN_REQUIRE_BROWSER").is_none(),
-            "IAM_TIGHTEN_REQUIRE_BROWSER is set but chromium, node or tests/browser/node_modules is missing \
-             (run: apt-get install chromium && (cd tests/browser && npm ci))"
-        );
-        eprintln!("skipped: chromium/node/playwright-core not installed (see docs/html-report.md)");
-        return;
-    }
     let out = tempfile::tempdir().unwrap();
     assert_cmd::Command::cargo_bin("iam-tighten")
         .unwrap()
@@ -676,19 +656,7 @@ fn real_browser_on_sample_report() {
         .arg(out.path())
         .assert()
         .success();
-    let run = std::process::Command::new("bash")
-        .arg(root.join("tests/browser/run.sh"))
-        .arg(out.path().join("report.html"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    println!("{stdout}");
-    assert!(
-        run.status.success(),
-        "browser test failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    crate::common::real_browser_test(&[out.path().join("report.html").as_os_str()]);
 }
 
 #[test]

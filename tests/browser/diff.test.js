@@ -4,32 +4,9 @@
 // actions unfold, no table overflows a 1,280 px window (folded or unfolded), and an emulated
 // print on A4 portrait and US Letter landscape keeps every column within the page width.
 // Usage: node diff.test.js DIFF_HTML
-const path = require('path');
-const { pathToFileURL } = require('url');
-const { chromium } = require('playwright-core');
+const { pageUrl, check, assert, run } = require('./harness');
 
-const file = process.argv[2];
-if (!file) {
-  console.error('usage: node diff.test.js DIFF_HTML');
-  process.exit(2);
-}
-const url = pathToFileURL(path.resolve(file)).href;
-const results = [];
-
-async function check(name, fn) {
-  try {
-    await fn();
-    results.push({ name, ok: true });
-    console.log(`ok    ${name}`);
-  } catch (e) {
-    results.push({ name, ok: false });
-    console.log(`FAIL  ${name}\n      ${String((e && e.message) || e).split('\n').join('\n      ')}`);
-  }
-}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
+const url = pageUrl('node diff.test.js DIFF_HTML');
 
 // Millimetres to CSS pixels (96 per inch).
 const mm = (x) => (x * 96) / 25.4;
@@ -69,105 +46,66 @@ async function overflows(page) {
   });
 }
 
-(async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-default-apps',
-      '--disable-extensions', '--allow-file-access-from-files',
-    ],
+run(async ({ page, blocked, consoleErrors }) => {
+  await page.goto(url, { waitUntil: 'load' });
+
+  await check('page loads with its title, headline and tables', async () => {
+    const title = await page.title();
+    assert(/IAM permissions diff/.test(title), `title is ${JSON.stringify(title)}`);
+    const n = await page.textContent('#progress .card.big .n');
+    assert(/[0-9,]+ → [0-9,]+/.test(n || ''), `headline is ${JSON.stringify(n)}`);
+    const tables = await page.$$eval('table', (t) => t.length);
+    assert(tables >= 8, `only ${tables} tables`);
   });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const blocked = [];
-  await context.route('**/*', (route) => {
-    const u = route.request().url();
-    if (u.startsWith('file://')) return route.continue();
-    blocked.push(u);
-    return route.abort('blockedbyclient');
+
+  await check('a policy detach is one row of the Revoked table', async () => {
+    const rows = await page.$$eval('#revoked-table tbody > tr', (r) =>
+      r.filter((x) => x.textContent.includes('dev-sandbox')).map((x) => x.textContent));
+    assert(rows.length === 1, `${rows.length} rows for dev-sandbox`);
+    assert(rows[0].includes('206 actions') && rows[0].includes('aws:AmazonS3FullAccess'), rows[0].slice(0, 200));
   });
-  const page = await context.newPage();
-  const consoleErrors = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(`${m.type()}: ${m.text()}`);
+
+  await check('its actions unfold from the row', async () => {
+    const row = page.locator('#revoked-table tbody > tr', { hasText: 'dev-sandbox' });
+    const names = row.locator('p.names');
+    assert(!(await names.isVisible()), 'the action list is shown before it is asked for');
+    await row.locator('details > summary').click();
+    assert(await names.isVisible(), 'the action list did not unfold');
+    const text = await names.textContent();
+    assert(text.includes('s3:AbortMultipartUpload'), text.slice(0, 200));
   });
-  page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
 
-  try {
-    await page.goto(url, { waitUntil: 'load' });
+  await check('no table overflows a 1,280 px window', async () => {
+    const over = await overflows(page);
+    assert(over.length === 0, over.join('\n'));
+  });
 
-    await check('page loads with its title, headline and tables', async () => {
-      const title = await page.title();
-      assert(/IAM permissions diff/.test(title), `title is ${JSON.stringify(title)}`);
-      const n = await page.textContent('#progress .card.big .n');
-      assert(/[0-9,]+ → [0-9,]+/.test(n || ''), `headline is ${JSON.stringify(n)}`);
-      const tables = await page.$$eval('table', (t) => t.length);
-      assert(tables >= 8, `only ${tables} tables`);
-    });
+  await check('no table overflows a 1,280 px window with every list unfolded', async () => {
+    await page.evaluate(() => document.querySelectorAll('details').forEach((d) => { d.open = true; }));
+    const over = await overflows(page);
+    assert(over.length === 0, over.join('\n'));
+  });
 
-    await check('a policy detach is one row of the Revoked table', async () => {
-      const rows = await page.$$eval('#revoked-table tbody > tr', (r) =>
-        r.filter((x) => x.textContent.includes('dev-sandbox')).map((x) => x.textContent));
-      assert(rows.length === 1, `${rows.length} rows for dev-sandbox`);
-      assert(rows[0].includes('206 actions') && rows[0].includes('aws:AmazonS3FullAccess'), rows[0].slice(0, 200));
-    });
-
-    await check('its actions unfold from the row', async () => {
-      const row = page.locator('#revoked-table tbody > tr', { hasText: 'dev-sandbox' });
-      const names = row.locator('p.names');
-      assert(!(await names.isVisible()), 'the action list is shown before it is asked for');
-      await row.locator('details > summary').click();
-      assert(await names.isVisible(), 'the action list did not unfold');
-      const text = await names.textContent();
-      assert(text.includes('s3:AbortMultipartUpload'), text.slice(0, 200));
-    });
-
-    await check('no table overflows a 1,280 px window', async () => {
+  for (const p of PAGES) {
+    await check(`printed on ${p.name}, every column is within the page width`, async () => {
+      await page.emulateMedia({ media: 'print' });
+      await page.setViewportSize({ width: Math.floor(p.width), height: Math.floor(p.height) });
       const over = await overflows(page);
       assert(over.length === 0, over.join('\n'));
+      const pdf = await page.pdf({ width: `${p.name.startsWith('A4') ? 210 : 279.4}mm`, height: `${p.name.startsWith('A4') ? 297 : 215.9}mm`, preferCSSPageSize: true });
+      assert(pdf.length > 10000, `the PDF has ${pdf.length} bytes`);
+      await page.emulateMedia({ media: 'screen' });
+      await page.setViewportSize({ width: 1280, height: 900 });
     });
-
-    await check('no table overflows a 1,280 px window with every list unfolded', async () => {
-      await page.evaluate(() => document.querySelectorAll('details').forEach((d) => { d.open = true; }));
-      const over = await overflows(page);
-      assert(over.length === 0, over.join('\n'));
-    });
-
-    for (const p of PAGES) {
-      await check(`printed on ${p.name}, every column is within the page width`, async () => {
-        await page.emulateMedia({ media: 'print' });
-        await page.setViewportSize({ width: Math.floor(p.width), height: Math.floor(p.height) });
-        const over = await overflows(page);
-        assert(over.length === 0, over.join('\n'));
-        const pdf = await page.pdf({ width: `${p.name.startsWith('A4') ? 210 : 279.4}mm`, height: `${p.name.startsWith('A4') ? 297 : 215.9}mm`, preferCSSPageSize: true });
-        assert(pdf.length > 10000, `the PDF has ${pdf.length} bytes`);
-        await page.emulateMedia({ media: 'screen' });
-        await page.setViewportSize({ width: 1280, height: 900 });
-      });
-    }
-
-    await check('no script, no console errors or CSP violations', async () => {
-      const scripts = await page.$$eval('script', (s) => s.length);
-      assert(scripts === 0, `${scripts} script elements`);
-      assert(consoleErrors.length === 0, consoleErrors.join('\n'));
-    });
-
-    await check('no request leaves the page', async () => {
-      assert(blocked.length === 0, `blocked requests: ${blocked.join(', ')}`);
-    });
-  } catch (e) {
-    results.push({ name: 'harness', ok: false });
-    console.log(`FAIL  harness: ${e && e.stack ? e.stack : e}`);
-  } finally {
-    await browser.close();
   }
-  const passed = results.filter((r) => r.ok).length;
-  const failed = results.length - passed;
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 ? 0 : 1);
-})().catch((e) => {
-  console.log(`FAIL  harness: ${e && e.stack ? e.stack : e}`);
-  console.log('0 passed, 1 failed');
-  process.exit(1);
+
+  await check('no script, no console errors or CSP violations', async () => {
+    const scripts = await page.$$eval('script', (s) => s.length);
+    assert(scripts === 0, `${scripts} script elements`);
+    assert(consoleErrors.length === 0, consoleErrors.join('\n'));
+  });
+
+  await check('no request leaves the page', async () => {
+    assert(blocked.length === 0, `blocked requests: ${blocked.join(', ')}`);
+  });
 });
