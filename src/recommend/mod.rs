@@ -158,8 +158,8 @@ pub struct PrincipalPlan {
     pub permission_set: Option<PermissionSetTarget>,
     /// True when the plan will get no folder and its policies' documents (`original`,
     /// `new_document`, `tightened.document` and `tightened.rewritten`) and `needed` were dropped
-    /// once it was verified: everything after planning that is not a folder reads only the sets, names and
-    /// counts (see `plan_all_organization`).
+    /// once it was verified: everything after planning that is not a folder reads only the sets,
+    /// names and counts (see `plan_all_organization`).
     pub documents_dropped: bool,
 }
 

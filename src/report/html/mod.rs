@@ -9,8 +9,9 @@
 //!
 //! Everything that comes from an export goes through tera's autoescape (or
 //! [`page::escape`](super::page::escape) for the SVG chart and the table of principals); `| safe`
-//! is used only on strings built here (CSS, JS, the chart, the table's rows). The page carries a Content-Security-Policy that allows exactly the
-//! one inline script, by its SHA-256. Output is deterministic: no clock, no random ids.
+//! is used only on strings built here (CSS, JS, the chart, the table's rows). The page carries a
+//! Content-Security-Policy that allows exactly the one inline script, by its SHA-256. Output is
+//! deterministic: no clock, no random ids.
 
 mod chart;
 mod table;
