@@ -22,12 +22,16 @@ use iam_tighten::report::{Limits, ReportModel};
 use sha2::{Digest, Sha256};
 
 /// Every payload below must come out as text, never as markup.
-const PAYLOADS: [&str; 5] = [
+const PAYLOADS: [&str; 7] = [
     "<img src=x onerror=alert(1)>",
     "</script><script>alert(2)</script>",
     "\"><svg onload=alert(3)>",
     "'><iframe src=javascript:alert(4)>",
     "</style><style>body{display:none}</style>",
+    // The marks `html::render` measures a page with and fills in after (escaped, they cannot be
+    // taken for them).
+    "<!-- iam-tighten: the principal sections -->",
+    "<!-- iam-tighten: the rows of the table of principals -->",
 ];
 
 fn ts(s: &str) -> DateTime<Utc> {
@@ -478,6 +482,10 @@ fn hostile_strings_render_as_text() {
         "only the report's own stylesheet"
     );
     assert_eq!(inline_script(&page), html::JS);
+    assert!(
+        !page.contains("<!--"),
+        "no mark is left, none is taken from the export"
+    );
     // The escaped form is there: the payload is shown, as text.
     assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
 }

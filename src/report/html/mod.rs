@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! mod.rs    templates, CSS and JS (embedded), the CSP, rendering within the size limit
-//! view.rs   the view the templates read: sections, tables, cards, built from the report model
+//! view.rs   the view the templates read: sections (each rendered on its own), tables, cards
 //! table.rs  the table of every principal, rendered without tera (it grows with the principals)
 //! chart.rs  the inline SVG chart
 //! ```
@@ -23,7 +23,7 @@ use super::ReportModel;
 use super::page;
 use crate::error::{Error, Result};
 
-const TEMPLATES: [(&str, &str); 11] = [
+const TEMPLATES: [(&str, &str); 12] = [
     (
         "decisions.html",
         include_str!("../../../templates/decisions.html"),
@@ -39,6 +39,10 @@ const TEMPLATES: [(&str, &str); 11] = [
     (
         "report.html",
         include_str!("../../../templates/report.html"),
+    ),
+    (
+        "section.html",
+        include_str!("../../../templates/section.html"),
     ),
     (
         "macros.html",
@@ -96,17 +100,21 @@ pub const MAX_BYTES: usize = 9_500_000;
 /// larger, principal sections and then rows of the principals table are cut (the page says so;
 /// the CSV/Parquet files carry everything). Deterministic: the cuts depend on the model only.
 ///
-/// Each candidate page is rendered with a marker where the table of principals' rows goes: their
-/// lengths are known (`table.rs`), so the page's size is known without them, and the rows are
-/// written into the chosen page only.
+/// Each candidate page is rendered with markers where the principal sections and the table of
+/// principals' rows go: the sections are rendered once each, beforehand, and the rows' lengths
+/// are known (`table.rs`), so the page's size is known without them, and they are written into
+/// the chosen page only.
 pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
     let t = page::engine("report.html", &TEMPLATES)?;
     let table = table::Table::new(model);
-    // A page without its rows, and its size with them.
+    let all_sections = view::sections_html(model, &t)?;
+    // A page without its sections and rows, and its size with them.
     let page = |sections: usize, rows: usize| -> Result<(String, usize)> {
-        let view = view::view(model, &table, sections, rows, false);
+        let view = view::view(model, &table, &all_sections, sections, rows, false);
         let html = page::render(&t, "report.html", "report.html", &view)?;
-        let size = html.len() - view::ROWS_MARK.len() + view.rows_bytes;
+        let size = html.len() - view::ROWS_MARK.len() - view::SECTIONS_MARK.len()
+            + view.rows_bytes
+            + view.sections_bytes;
         Ok((html, size))
     };
     let mut sections = model.limits.principal_sections;
@@ -136,18 +144,30 @@ pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
         }
         (html, size) = page(sections, rows)?;
     }
-    let html = match html.match_indices(view::ROWS_MARK).count() {
-        // The mark is text no export can put on the page (its `<` would be escaped).
-        1 => html.replacen(
-            view::ROWS_MARK,
-            &view::rows_html(model, &table, sections, rows),
-            1,
-        ),
+    // The marks are text no export can put on the page (their `<` would be escaped).
+    let marks = (
+        html.match_indices(view::ROWS_MARK).count(),
+        html.match_indices(view::SECTIONS_MARK).count(),
+    );
+    let html = match marks {
+        (1, 1) => {
+            let n = view::section_count(model, sections);
+            fill(
+                &html,
+                &[
+                    (view::SECTIONS_MARK, all_sections[..n].concat()),
+                    (
+                        view::ROWS_MARK,
+                        view::rows_html(model, &table, sections, rows),
+                    ),
+                ],
+            )
+        }
         _ => page::render(
             &t,
             "report.html",
             "report.html",
-            &view::view(model, &table, sections, rows, true),
+            &view::view(model, &table, &all_sections, sections, rows, true),
         )?,
     };
     if html.len() != size {
@@ -158,4 +178,41 @@ pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
     }
     w.write_all(html.as_bytes())
         .map_err(|e| Error::write("report.html", e))
+}
+
+/// `page` with each mark (found once, in any order) replaced by its text, in one pass: nothing
+/// inserted is searched again.
+fn fill(page: &str, marks: &[(&str, String)]) -> String {
+    let mut at: Vec<(usize, &str, &str)> = marks
+        .iter()
+        .filter_map(|(mark, text)| page.find(mark).map(|i| (i, *mark, text.as_str())))
+        .collect();
+    at.sort_by_key(|(i, _, _)| *i);
+    let mut out =
+        String::with_capacity(page.len() + marks.iter().map(|m| m.1.len()).sum::<usize>());
+    let mut from = 0;
+    for (i, mark, text) in at {
+        out.push_str(&page[from..i]);
+        out.push_str(text);
+        from = i + mark.len();
+    }
+    out.push_str(&page[from..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fill;
+
+    #[test]
+    fn fill_replaces_each_mark_once_in_any_order_and_never_searches_what_it_inserted() {
+        let marks = [
+            ("<B>", "b <A> b".to_string()),
+            ("<A>", "a <B> a".to_string()),
+        ];
+        assert_eq!(fill("1<A>2<B>3", &marks), "1a <B> a2b <A> b3");
+        assert_eq!(fill("1<B>2<A>3", &marks), "1b <A> b2a <B> a3");
+        // A mark that is missing is skipped, the rest is copied as it is.
+        assert_eq!(fill("1<A>2", &marks), "1a <B> a2");
+    }
 }
