@@ -1358,13 +1358,12 @@ fn without_documents(p: &PrincipalPlan) -> String {
         .iter()
         .map(|q| {
             format!(
-                "{:?} {:?} {} {} {} {:?} {} {} {:?} {:?} {:?}",
+                "{:?} {:?} {} {} {} {} {} {:?} {:?} {:?}",
                 q.policy,
                 q.apply,
                 q.stem,
                 q.size,
                 q.limit,
-                q.tightened.removed,
                 q.tightened.empty,
                 q.tightened.minimised,
                 q.tightened.not_action_rewritten,
@@ -1374,14 +1373,12 @@ fn without_documents(p: &PrincipalPlan) -> String {
         })
         .collect();
     format!(
-        "{} {} {} {} {:?} {:?} {:?} {:?} {:?} {:?} {policies:?}",
+        "{} {} {} {} {:?} {:?} {:?} {:?} {policies:?}",
         p.account_id,
         p.kind,
         p.name,
         p.analysis_index,
-        p.remove,
-        p.before,
-        p.after,
+        p.outcome,
         p.skipped,
         p.flags,
         p.permission_set
@@ -1443,7 +1440,15 @@ fn a_folder_cap_drops_the_documents_of_plans_without_a_folder_and_nothing_else()
                 assert!(c.documents_dropped, "{}", c.name);
                 assert_eq!(pc.original, PolicyDocument::default());
                 assert_eq!(pc.tightened.document, Value::Null);
-                assert!(c.needed.is_empty(), "{}", c.name);
+                for set in [
+                    &c.needed,
+                    &c.remove,
+                    &c.before,
+                    &c.after,
+                    &pc.tightened.removed,
+                ] {
+                    assert!(set.is_empty(), "{}", c.name);
+                }
                 dropped += 1;
             }
         }
@@ -1461,6 +1466,30 @@ fn a_folder_cap_drops_the_documents_of_plans_without_a_folder_and_nothing_else()
     };
     assert_eq!(summary(&all.summary), summary(&capped.summary));
     assert_eq!(capped.summary.folders_written, cap);
+    // The decisions are the same: they read the plans' outcomes, which the cap keeps, and the
+    // dropped sets were not empty where a folder keeps them.
+    let decide = |p: &recommend::Planned| {
+        let ids = analysis::identities::identity_findings(
+            &exports,
+            &an,
+            &analysis::identities::IdentitySettings::new(90),
+        );
+        let mut list = iam_tighten::decisions::decide(&an, &p.plans, &p.summary, &ids).list;
+        for d in &mut list {
+            d.files = None;
+        }
+        serde_json::to_value(list).unwrap()
+    };
+    assert_eq!(decide(&all), decide(&capped));
+    assert!(
+        all.plans
+            .iter()
+            .zip(&capped.plans)
+            .any(|(a, c)| !a.before.is_empty()
+                && c.before.is_empty()
+                && !a.outcome.lost.is_empty()),
+        "some plan with something to take away lost its sets to the cap"
+    );
 
     // Only the folders are written, from plans that kept their documents.
     let dir = tempfile::tempdir().unwrap();

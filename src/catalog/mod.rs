@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 
 mod set;
 
-pub use set::{ActionSet, Iter as ActionSetIter};
+pub use set::{ActionSet, FrozenSet, Iter as ActionSetIter};
 
 /// The `#format` value this version reads.
 pub const FORMAT: &str = "iam-tighten-catalog/1";

@@ -173,6 +173,69 @@ impl ActionSet {
     }
 }
 
+/// A set kept only to be read later, in the smaller of two forms: its ids (4 bytes each) when it
+/// has fewer than 1/32 of the catalog's actions, else the bitset. The plans of 100,000 principals
+/// keep their sets this way once verified (`recommend::plan`): most hold a few hundred actions of
+/// 22,000, for which the ids take a tenth of the bitset's 2.8 KB.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct FrozenSet(Frozen);
+
+#[derive(Clone, PartialEq, Eq)]
+enum Frozen {
+    Ids { ids: Box<[u32]>, universe: u32 },
+    Bits(ActionSet),
+}
+
+impl Default for Frozen {
+    fn default() -> Frozen {
+        Frozen::Ids {
+            ids: Box::default(),
+            universe: 0,
+        }
+    }
+}
+
+impl FrozenSet {
+    pub fn new(set: &ActionSet) -> FrozenSet {
+        let n = set.len();
+        FrozenSet(if n.saturating_mul(32) < set.universe() {
+            Frozen::Ids {
+                ids: set.iter().map(|a| a.0).collect(),
+                universe: set.universe,
+            }
+        } else {
+            Frozen::Bits(set.clone())
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Frozen::Ids { ids, .. } => ids.len(),
+            Frozen::Bits(set) => set.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The set, as a bitset of its catalog.
+    pub fn to_set(&self) -> ActionSet {
+        match &self.0 {
+            Frozen::Ids { ids, universe } => {
+                ActionSet::from_ids(*universe as usize, ids.iter().map(|i| ActionId(*i)))
+            }
+            Frozen::Bits(set) => set.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for FrozenSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.to_set().fmt(f)
+    }
+}
+
 impl fmt::Debug for ActionSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut list = f.debug_set();
@@ -285,5 +348,26 @@ mod tests {
             prop_assert!(!c.intersects(&sa));
             prop_assert_eq!(i.is_subset(&sa), true);
         }
+    }
+
+    #[test]
+    fn a_frozen_set_keeps_its_members_in_the_smaller_form() {
+        let n = 22_000;
+        for ids in [
+            vec![],
+            vec![0, 5, 21_999],
+            (0..687).collect(),
+            (0..688).collect(),
+            (0..22_000).collect::<Vec<u32>>(),
+        ] {
+            let set = ActionSet::from_ids(n, ids.iter().map(|i| ActionId(*i)));
+            let frozen = FrozenSet::new(&set);
+            assert_eq!(frozen.to_set(), set);
+            assert_eq!(frozen.len(), ids.len());
+            assert_eq!(frozen.is_empty(), ids.is_empty());
+            let sparse = matches!(frozen.0, Frozen::Ids { .. });
+            assert_eq!(sparse, ids.len() * 32 < n, "{} ids", ids.len());
+        }
+        assert!(FrozenSet::default().is_empty());
     }
 }

@@ -28,14 +28,15 @@ pub(super) fn decisions(
             continue;
         }
         let granted = granted_actions(an, plan.analysis_index);
-        let mut lost = plan.before.clone();
-        lost.difference_with(&plan.after);
         let folder = summary
             .get(&plan.account_id, plan.kind, &plan.name)
             .and_then(|r| r.path.clone());
         let evidence = used_evidence(an, plan.analysis_index);
         if let Some(t) = &plan.permission_set {
-            let actions: Vec<GrantedAction> = lost
+            let actions: Vec<GrantedAction> = plan
+                .outcome
+                .lost
+                .to_set()
                 .iter()
                 .filter_map(|a| granted.get(&a).copied())
                 .collect();
@@ -51,10 +52,9 @@ pub(super) fn decisions(
             out.push(d);
             continue;
         }
-        for pp in &plan.policies {
-            let mut removed = pp.tightened.removed.clone();
-            removed.intersect_with(&lost);
-            let actions: Vec<GrantedAction> = removed
+        for (pp, (_, lost)) in plan.policies.iter().zip(&plan.outcome.policies) {
+            let actions: Vec<GrantedAction> = lost
+                .to_set()
                 .iter()
                 .filter_map(|a| granted.get(&a).copied())
                 .collect();

@@ -35,7 +35,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::analysis::Analysis;
-use crate::catalog::ActionSet;
+use crate::catalog::{ActionSet, FrozenSet};
 use crate::error::{Error, Result};
 use crate::model::{Export, Organization, PrincipalType};
 use crate::policy::{PolicyDocument, PolicyRef};
@@ -156,11 +156,56 @@ pub struct PrincipalPlan {
     pub flags: Vec<String>,
     /// For an IAM Identity Center permission set: what its commands and README need.
     pub permission_set: Option<PermissionSetTarget>,
+    /// What the report reads of the sets once the plan is verified (see [`PlanOutcome`]).
+    pub outcome: PlanOutcome,
     /// True when the plan will get no folder and its policies' documents (`original`,
-    /// `new_document`, `tightened.document` and `tightened.rewritten`) and `needed` were dropped
-    /// once it was verified: everything after planning that is not a folder reads only the sets,
+    /// `new_document`, `tightened.document` and `tightened.rewritten`) and its sets (`remove`,
+    /// `needed`, `before`, `after`, each policy's `tightened.removed`) were dropped once it was
+    /// verified: everything after planning that is not a folder reads only [`Self::outcome`],
     /// names and counts (see `plan_all_organization`).
     pub documents_dropped: bool,
+}
+
+/// What the summary and the decisions read of a verified plan's sets: counts, and the actions
+/// each change takes away. Kept compactly ([`FrozenSet`]) because a plan without a folder drops
+/// the sets themselves: four or more catalog-wide bitsets per plan were most of the planning
+/// stage's memory at 100,000 roles.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanOutcome {
+    /// Actions granted before and after the change.
+    pub before: u64,
+    pub after: u64,
+    /// Unused actions still granted after it (through policies the plan does not change).
+    pub still_granted: u64,
+    /// Granted before and not after.
+    pub lost: FrozenSet,
+    /// Per policy of [`PrincipalPlan::policies`], in order: how many actions its tightened
+    /// document removes, and those of them the principal loses.
+    pub policies: Vec<(u64, FrozenSet)>,
+}
+
+impl PlanOutcome {
+    pub fn of(plan: &PrincipalPlan) -> PlanOutcome {
+        let mut lost = plan.before.clone();
+        lost.difference_with(&plan.after);
+        let mut still = plan.remove.clone();
+        still.intersect_with(&plan.after);
+        PlanOutcome {
+            before: plan.before.len() as u64,
+            after: plan.after.len() as u64,
+            still_granted: still.len() as u64,
+            policies: plan
+                .policies
+                .iter()
+                .map(|p| {
+                    let mut gone = p.tightened.removed.clone();
+                    gone.intersect_with(&lost);
+                    (p.tightened.removed.len() as u64, FrozenSet::new(&gone))
+                })
+                .collect(),
+            lost: FrozenSet::new(&lost),
+        }
+    }
 }
 
 /// The permission set a plan changes (applied with `aws sso-admin`, for every account at once).

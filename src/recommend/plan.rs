@@ -136,6 +136,7 @@ fn plan_one<'e>(
         skipped: None,
         flags: Vec::new(),
         permission_set: None,
+        outcome: Default::default(),
         documents_dropped: false,
     };
     if info.kind == PrincipalType::PermissionSet {
@@ -297,7 +298,9 @@ pub(super) fn plan_with_folders(
         |(expander, caches), k| {
             let i = order[k];
             let plan = plan_one(i, &principals[i], &inputs, expander, caches);
-            verified(plan, exports, org, expander)
+            let mut plan = verified(plan, exports, org, expander);
+            plan.outcome = super::PlanOutcome::of(&plan);
+            plan
         },
         |k, mut plan| {
             // A plan can no longer get a folder once the plans ahead of it already fill them.
@@ -370,8 +373,8 @@ fn verified(
     plan
 }
 
-/// Drops what only a folder reads: every policy's documents, and `needed` (kept: names, the other
-/// sets, sizes, flags).
+/// Drops what only a folder reads: every policy's documents, and the sets (kept: names, sizes,
+/// flags, and the sets' [`super::PlanOutcome`], which summary and decisions read).
 fn drop_documents(plan: &mut PrincipalPlan) {
     if plan.documents_dropped {
         return;
@@ -381,9 +384,13 @@ fn drop_documents(plan: &mut PrincipalPlan) {
         p.new_document = PolicyDocument::default();
         p.tightened.document = serde_json::Value::Null;
         p.tightened.rewritten = Vec::new();
+        p.tightened.removed = ActionSet::default();
     }
-    // Only planning and verification read what must stay granted.
+    // Only planning, verification and a folder read the sets themselves.
     plan.needed = ActionSet::default();
+    plan.remove = ActionSet::default();
+    plan.before = ActionSet::default();
+    plan.after = ActionSet::default();
     plan.documents_dropped = true;
 }
 

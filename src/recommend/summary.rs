@@ -102,10 +102,7 @@ pub fn summarise(
     let (mut written, mut omitted) = (0, 0);
     for (i, plan) in plans.iter().enumerate() {
         let unknown = verdict_sets_of(analysis, plan.analysis_index).unknown;
-        let mut still = plan.remove.clone();
-        still.intersect_with(&plan.after);
-        let mut removed = plan.before.clone();
-        removed.difference_with(&plan.after);
+        let o = &plan.outcome;
         let recommended = plan.skipped.is_none() && !plan.policies.is_empty();
         let has_folder = recommended && folder.get(i).copied().unwrap_or(true);
         written += usize::from(has_folder);
@@ -116,22 +113,23 @@ pub fn summarise(
             principal_name: plan.name.clone(),
             path: has_folder.then(|| render::principal_path(plan)),
             folder_omitted: recommended && !has_folder,
-            before: plan.before.len() as u64,
-            after: plan.after.len() as u64,
-            removed: removed.len() as u64,
+            before: o.before,
+            after: o.after,
+            removed: o.lost.len() as u64,
             kept_unknown: unknown.len() as u64,
-            still_granted: still.len() as u64,
+            still_granted: o.still_granted,
             policies: plan
                 .policies
                 .iter()
-                .map(|p| PolicySummary {
+                .zip(&o.policies)
+                .map(|(p, (removed, _))| PolicySummary {
                     name: p.policy.name.clone(),
                     kind: p.policy.kind,
                     arn: p.policy.arn.clone(),
                     apply: p.apply.clone(),
                     file: (!p.tightened.empty && p.apply != Apply::MergeIntoInline)
                         .then(|| format!("{}.json", p.stem)),
-                    removed: p.tightened.removed.len() as u64,
+                    removed: *removed,
                     not_action_rewritten: !p.tightened.not_action_rewritten.is_empty(),
                     size: p.size,
                     limit: p.limit,
