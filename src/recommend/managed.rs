@@ -51,12 +51,16 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
             (e.account_id.as_str(), (attached, boundaries))
         })
         .collect();
+    let export_of = super::plan::export_index(exports);
     for plan in plans.iter_mut() {
         // A permission set's managed policies are detached, never copied (permission_set.rs).
         if plan.permission_set.is_some() {
             continue;
         }
-        let Some(export) = exports.iter().find(|e| e.account_id == plan.account_id) else {
+        let Some(export) = export_of
+            .get(plan.account_id.as_str())
+            .map(|&i| &exports[i])
+        else {
             continue;
         };
         let Some((attached_to, boundaries)) = uses.get(plan.account_id.as_str()) else {

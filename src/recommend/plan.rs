@@ -101,6 +101,8 @@ struct PlanInputs<'a> {
     org: Option<&'a Organization>,
     analysis: &'a Analysis<'a>,
     by_key: &'a HashMap<(&'a str, PrincipalType, &'a str), usize>,
+    /// Each account's export (the first one, as a search in order would find).
+    export_of: HashMap<&'a str, usize>,
     /// The first permission set of each name, in the analysis order.
     sets: HashMap<&'a str, &'a PrincipalInfo>,
 }
@@ -118,6 +120,7 @@ fn plan_one<'e>(
         org,
         analysis,
         by_key,
+        export_of,
         sets,
     } = inputs;
     let catalog = analysis.catalog;
@@ -146,7 +149,7 @@ fn plan_one<'e>(
         }
         return plan;
     }
-    let Some(ei) = exports.iter().position(|e| e.account_id == info.account_id) else {
+    let Some(&ei) = export_of.get(info.account_id.as_str()) else {
         plan.skipped = Some("export_not_found".into());
         return plan;
     };
@@ -273,6 +276,7 @@ pub(super) fn plan_with_folders(
         org,
         analysis,
         by_key: &by_key,
+        export_of: export_index(exports),
         sets,
     };
     let mut order: Vec<usize> = (0..principals.len()).collect();
@@ -298,7 +302,7 @@ pub(super) fn plan_with_folders(
         |(expander, caches), k| {
             let i = order[k];
             let plan = plan_one(i, &principals[i], &inputs, expander, caches);
-            let mut plan = verified(plan, exports, org, expander);
+            let mut plan = verified(plan, exports, &inputs.export_of, org, expander);
             plan.outcome = super::PlanOutcome::of(&plan);
             plan
         },
@@ -330,6 +334,16 @@ pub(super) fn plan_with_folders(
     (plans, folder)
 }
 
+/// Each account's export index: the first export of the account, as a search in order finds it
+/// (a search per principal was O(accounts) each, at 1,000 accounts a billion comparisons).
+pub(super) fn export_index(exports: &[Export]) -> HashMap<&str, usize> {
+    let mut index = HashMap::with_capacity(exports.len());
+    for (i, e) in exports.iter().enumerate() {
+        index.entry(e.account_id.as_str()).or_insert(i);
+    }
+    index
+}
+
 /// Whether a verified plan changes anything (and so gets a folder, within the cap).
 fn wants_folder(plan: &PrincipalPlan) -> bool {
     plan.skipped.is_none() && !plan.policies.is_empty()
@@ -340,6 +354,7 @@ fn wants_folder(plan: &PrincipalPlan) -> bool {
 fn verified(
     mut plan: PrincipalPlan,
     exports: &[Export],
+    export_of: &HashMap<&str, usize>,
     org: Option<&Organization>,
     expander: &mut Expander<'_>,
 ) -> PrincipalPlan {
@@ -349,10 +364,9 @@ fn verified(
     let result = if plan.permission_set.is_some() {
         org.map(|org| super::permission_set::verify_permission_set(exports, org, &plan, expander))
     } else {
-        exports
-            .iter()
-            .find(|e| e.account_id == plan.account_id)
-            .map(|export| verify(export, &plan, expander))
+        export_of
+            .get(plan.account_id.as_str())
+            .map(|&i| verify(&exports[i], &plan, expander))
     };
     let Some((problems, after)) = result else {
         return plan;
