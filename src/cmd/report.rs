@@ -35,7 +35,7 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         progress: Some(progress.clone()),
         ..a.load.clone()
     };
-    let exports = line.loading(&progress, || input::load_exports(&args.exports, &load_opts))?;
+    let mut exports = line.loading(&progress, || input::load_exports(&args.exports, &load_opts))?;
     let organization = input::organization::find(&args.exports)?;
     let load = clock.elapsed();
     line.stage("analysing");
@@ -46,6 +46,11 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         &a.settings,
         &a.exclusions,
     )?;
+    // Only the analysis reads the last-accessed data, and it keeps what it needs: free it before
+    // planning allocates (at 100,000 roles the peak went from 6.97 to 6.85 GB).
+    for e in &mut exports {
+        e.last_accessed = Default::default();
+    }
     let mut stages: Vec<(&'static str, std::time::Duration)> = Vec::new();
     let clock = std::time::Instant::now();
     let identities = identity_findings(&exports, &analysis, &args.identities);
