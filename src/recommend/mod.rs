@@ -177,6 +177,8 @@ pub struct PlanOutcome {
     pub after: u64,
     /// Unused actions still granted after it (through policies the plan does not change).
     pub still_granted: u64,
+    /// Unknown actions, kept granted.
+    pub kept_unknown: u64,
     /// Granted before and not after.
     pub lost: FrozenSet,
     /// Per policy of [`PrincipalPlan::policies`], in order: how many actions its tightened
@@ -185,7 +187,8 @@ pub struct PlanOutcome {
 }
 
 impl PlanOutcome {
-    pub fn of(plan: &PrincipalPlan) -> PlanOutcome {
+    /// The outcome of a verified plan whose principal has `kept_unknown` unknown actions.
+    pub fn of(plan: &PrincipalPlan, kept_unknown: u64) -> PlanOutcome {
         let mut lost = plan.before.clone();
         lost.difference_with(&plan.after);
         let mut still = plan.remove.clone();
@@ -194,6 +197,7 @@ impl PlanOutcome {
             before: plan.before.len() as u64,
             after: plan.after.len() as u64,
             still_granted: still.len() as u64,
+            kept_unknown,
             policies: plan
                 .policies
                 .iter()

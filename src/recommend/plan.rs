@@ -124,7 +124,11 @@ fn plan_one<'e>(
         sets,
     } = inputs;
     let catalog = analysis.catalog;
-    let VerdictSets { remove, needed, .. } = verdict_sets_of(analysis, index);
+    let VerdictSets {
+        remove,
+        needed,
+        unknown,
+    } = verdict_sets_of(analysis, index);
     let mut plan = PrincipalPlan {
         account_id: info.account_id.clone(),
         partition: String::new(),
@@ -139,7 +143,10 @@ fn plan_one<'e>(
         skipped: None,
         flags: Vec::new(),
         permission_set: None,
-        outcome: Default::default(),
+        outcome: super::PlanOutcome {
+            kept_unknown: unknown.len() as u64,
+            ..Default::default()
+        },
         documents_dropped: false,
     };
     if info.kind == PrincipalType::PermissionSet {
@@ -303,7 +310,7 @@ pub(super) fn plan_with_folders(
             let i = order[k];
             let plan = plan_one(i, &principals[i], &inputs, expander, caches);
             let mut plan = verified(plan, exports, &inputs.export_of, org, expander);
-            plan.outcome = super::PlanOutcome::of(&plan);
+            plan.outcome = super::PlanOutcome::of(&plan, plan.outcome.kept_unknown);
             plan
         },
         |k, mut plan| {

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use serde::{Serialize, Serializer};
 
-use super::plan::verdict_sets_of;
 use super::{Apply, DIR, PrincipalPlan, render};
 use crate::analysis::Analysis;
 use crate::model::PrincipalType;
@@ -101,7 +100,6 @@ pub fn summarise(
     let mut principals = BTreeMap::new();
     let (mut written, mut omitted) = (0, 0);
     for (i, plan) in plans.iter().enumerate() {
-        let unknown = verdict_sets_of(analysis, plan.analysis_index).unknown;
         let o = &plan.outcome;
         let recommended = plan.skipped.is_none() && !plan.policies.is_empty();
         let has_folder = recommended && folder.get(i).copied().unwrap_or(true);
@@ -116,7 +114,7 @@ pub fn summarise(
             before: o.before,
             after: o.after,
             removed: o.lost.len() as u64,
-            kept_unknown: unknown.len() as u64,
+            kept_unknown: o.kept_unknown,
             still_granted: o.still_granted,
             policies: plan
                 .policies
