@@ -107,29 +107,15 @@ struct PlanInputs<'a> {
     sets: HashMap<&'a str, &'a PrincipalInfo>,
 }
 
-/// The plan of one principal (before the cross-principal decisions and verification).
-fn plan_one<'e>(
-    index: usize,
-    info: &PrincipalInfo,
-    inputs: &PlanInputs<'e>,
-    expander: &mut Expander<'_>,
-    caches: &mut [GrantCache<'e>],
-) -> PrincipalPlan {
-    let PlanInputs {
-        exports,
-        org,
-        analysis,
-        by_key,
-        export_of,
-        sets,
-    } = inputs;
+/// The plan of `info` before anything is decided: its verdict sets, nothing changed yet.
+fn new_plan(index: usize, info: &PrincipalInfo, analysis: &Analysis<'_>) -> PrincipalPlan {
     let catalog = analysis.catalog;
     let VerdictSets {
         remove,
         needed,
         unknown,
     } = verdict_sets_of(analysis, index);
-    let mut plan = PrincipalPlan {
+    PrincipalPlan {
         account_id: info.account_id.clone(),
         partition: String::new(),
         kind: info.kind,
@@ -148,7 +134,26 @@ fn plan_one<'e>(
             ..Default::default()
         },
         documents_dropped: false,
-    };
+    }
+}
+
+/// The plan of one principal (before the cross-principal decisions and verification).
+fn plan_one<'e>(
+    index: usize,
+    info: &PrincipalInfo,
+    inputs: &PlanInputs<'e>,
+    expander: &mut Expander<'_>,
+    caches: &mut [GrantCache<'e>],
+) -> PrincipalPlan {
+    let PlanInputs {
+        exports,
+        org,
+        analysis,
+        by_key,
+        export_of,
+        sets,
+    } = inputs;
+    let mut plan = new_plan(index, info, analysis);
     if info.kind == PrincipalType::PermissionSet {
         match org {
             Some(org) => super::permission_set::plan_set(&mut plan, info, org, exports, expander),
@@ -205,7 +210,7 @@ fn plan_one<'e>(
                     }
                     plan.remove.difference_with(&member_needed);
                 }
-                None => plan.remove = catalog.empty_set(),
+                None => plan.remove = analysis.catalog.empty_set(),
             }
         }
     }
