@@ -219,6 +219,15 @@ impl FrozenSet {
         self.len() == 0
     }
 
+    /// The ids in ascending order, from either form (no bitset is built).
+    pub fn iter(&self) -> impl Iterator<Item = ActionId> + '_ {
+        let (ids, bits) = match &self.0 {
+            Frozen::Ids { ids, .. } => (Some(ids.iter().map(|i| ActionId(*i))), None),
+            Frozen::Bits(set) => (None, Some(set.iter())),
+        };
+        ids.into_iter().flatten().chain(bits.into_iter().flatten())
+    }
+
     /// The set, as a bitset of its catalog.
     pub fn to_set(&self) -> ActionSet {
         match &self.0 {
@@ -363,6 +372,7 @@ mod tests {
             let set = ActionSet::from_ids(n, ids.iter().map(|i| ActionId(*i)));
             let frozen = FrozenSet::new(&set);
             assert_eq!(frozen.to_set(), set);
+            assert!(frozen.iter().eq(set.iter()));
             assert_eq!(frozen.len(), ids.len());
             assert_eq!(frozen.is_empty(), ids.is_empty());
             let sparse = matches!(frozen.0, Frozen::Ids { .. });

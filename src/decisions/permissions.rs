@@ -36,7 +36,6 @@ pub(super) fn decisions(
             let actions: Vec<GrantedAction> = plan
                 .outcome
                 .lost
-                .to_set()
                 .iter()
                 .filter_map(|a| granted.get(&a).copied())
                 .collect();
@@ -54,7 +53,6 @@ pub(super) fn decisions(
         }
         for (pp, (_, lost)) in plan.policies.iter().zip(&plan.outcome.policies) {
             let actions: Vec<GrantedAction> = lost
-                .to_set()
                 .iter()
                 .filter_map(|a| granted.get(&a).copied())
                 .collect();

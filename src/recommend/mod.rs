@@ -187,8 +187,9 @@ pub struct PlanOutcome {
 }
 
 impl PlanOutcome {
-    /// The outcome of a verified plan whose principal has `kept_unknown` unknown actions.
-    pub fn of(plan: &PrincipalPlan, kept_unknown: u64) -> PlanOutcome {
+    /// The outcome of a verified plan, from its sets (`kept_unknown` was counted when the plan
+    /// was made).
+    pub fn of(plan: &PrincipalPlan) -> PlanOutcome {
         let mut lost = plan.before.clone();
         lost.difference_with(&plan.after);
         let mut still = plan.remove.clone();
@@ -197,7 +198,7 @@ impl PlanOutcome {
             before: plan.before.len() as u64,
             after: plan.after.len() as u64,
             still_granted: still.len() as u64,
-            kept_unknown,
+            kept_unknown: plan.outcome.kept_unknown,
             policies: plan
                 .policies
                 .iter()

@@ -315,7 +315,7 @@ pub(super) fn plan_with_folders(
             let i = order[k];
             let plan = plan_one(i, &principals[i], &inputs, expander, caches);
             let mut plan = verified(plan, exports, &inputs.export_of, org, expander);
-            plan.outcome = super::PlanOutcome::of(&plan, plan.outcome.kept_unknown);
+            plan.outcome = super::PlanOutcome::of(&plan);
             plan
         },
         |k, mut plan| {

@@ -9,7 +9,8 @@
 //!
 //! Everything that comes from an export goes through tera's autoescape (or
 //! [`page::escape`](super::page::escape) for the SVG chart and the table of principals); `| safe`
-//! is used only on strings built here (CSS, JS, the chart, the table's rows). The page carries a
+//! is used only on strings built here (CSS, JS, the chart, the table's rows, and the principal
+//! sections, each rendered by tera with autoescape on before the page). The page carries a
 //! Content-Security-Policy that allows exactly the one inline script, by its SHA-256. Output is
 //! deterministic: no clock, no random ids.
 
@@ -151,7 +152,8 @@ pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
     );
     let html = match marks {
         (1, 1) => {
-            let n = view::section_count(model, sections);
+            // The page shows the first `sections` of those rendered (`view::view`).
+            let n = sections.min(all_sections.len());
             fill(
                 &html,
                 &[

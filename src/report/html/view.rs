@@ -514,11 +514,6 @@ pub(super) fn sections_html(model: &ReportModel, t: &tera::Tera) -> Result<Vec<S
         .collect()
 }
 
-/// How many sections a page of at most `max_sections` has.
-pub(super) fn section_count(model: &ReportModel, max_sections: usize) -> usize {
-    section_order(model, max_sections).0.len()
-}
-
 /// Each principal's section anchor (`p<n>`), for those with a section.
 fn section_ids(model: &ReportModel, max_sections: usize) -> Vec<Option<String>> {
     anchors(model, &section_order(model, max_sections).0)
