@@ -231,6 +231,7 @@ for SIZE in $SIZES; do
         printf '   (b) report e2e     %8d ms   peak RSS %6s MiB\n' "$report_ms" "$(mib "$report_kib")"
         printf '   ratio (b)/(a)      %8s\n' "$r"
         echo "   stages (ms):" $(sed -n 's/^timing \([a-z_]*\) \([0-9]*\) ms$/\1=\2/p' "$TMP/report-$ROLES.err")
+        echo "   allocator:" $(sed -n 's/^allocator //p' "$TMP/report-$ROLES.err")
         echo "   outputs (bytes):"
         for f in report.html report.json review.xlsx findings.csv findings.parquet principals.csv services.csv decisions.csv credentials.csv; do
             [ -e "$OUT/$f" ] && printf '     %-18s %14d\n' "$f" "$(stat -c %s "$OUT/$f")"

@@ -4,6 +4,8 @@
 //! `input` (AWS shapes) → `model` → `policy` + `catalog` (grants) → `analysis` (polars, private)
 //! → `report` (html, csv, json, parquet). `diff` compares two analyses.
 
+#![forbid(unsafe_code)]
+
 pub mod analysis;
 pub mod catalog;
 pub mod decisions;

@@ -131,3 +131,27 @@ fn the_check_sees_a_violation() {
         BTreeSet::from(["analysis".to_string(), "report".to_string()])
     );
 }
+
+/// The library forbids unsafe code (lib.rs); the one exception in the crate is the binary's
+/// `mallopt` call (src/main.rs `tune_allocator`), so `allow(unsafe_code)` appears exactly once,
+/// there, and lib.rs keeps its `forbid`.
+#[test]
+fn unsafe_code_is_only_the_allocator_call() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    let mut allowed = Vec::new();
+    for f in &files {
+        let text = fs::read_to_string(f).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            if line.contains("allow(unsafe_code)") {
+                allowed.push(format!("{}:{}", f.display(), i + 1));
+            }
+        }
+    }
+    assert_eq!(allowed.len(), 1, "{allowed:?}");
+    assert!(allowed[0].contains("src/main.rs:"), "{allowed:?}");
+    let lib = fs::read_to_string(src.join("lib.rs")).unwrap();
+    assert!(lib.contains("#![forbid(unsafe_code)]"));
+}

@@ -34,6 +34,11 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
 
 /// Runs iam-tighten with `args` and `--out` a new folder, on one core or on all of them.
 fn run(args: &[&str], one_core: bool) -> tempfile::TempDir {
+    run_with(args, one_core, &[]).0
+}
+
+/// [`run`] with `env` set; also returns the run's stderr.
+fn run_with(args: &[&str], one_core: bool, env: &[(&str, &str)]) -> (tempfile::TempDir, String) {
     let out = tempfile::tempdir().unwrap();
     let bin = assert_cmd::cargo::cargo_bin("iam-tighten");
     let mut c = if one_core {
@@ -44,13 +49,15 @@ fn run(args: &[&str], one_core: bool) -> tempfile::TempDir {
         Command::new(bin)
     };
     c.current_dir(root())
+        .env_remove("GLIBC_TUNABLES")
         .args(args)
         .arg("--out")
         .arg(out.path())
         .env("IAM_TIGHTEN_NO_PROGRESS", "1")
-        .assert()
-        .success();
-    out
+        .envs(env.iter().copied());
+    let done = c.assert().success();
+    let stderr = String::from_utf8_lossy(&done.get_output().stderr).into_owned();
+    (out, stderr)
 }
 
 fn can_pin() -> bool {
@@ -105,4 +112,32 @@ fn diff_is_the_same_on_one_core_and_on_all() {
         "sample-data/2026-q4",
         "--include-unchanged",
     ]);
+}
+
+/// The allocator's parameters (`tune_allocator` in src/main.rs) change no byte: a run with
+/// glibc's own parameters (a `GLIBC_TUNABLES` naming a malloc setting leaves them alone) writes
+/// the same files as a run with ours; `IAM_TIGHTEN_TIMINGS` says which parameters each run had.
+#[test]
+fn outputs_do_not_depend_on_the_allocator_parameters() {
+    let args = ["report", "sample-data/2026-q4", "--recommendations", "all"];
+    let timings = ("IAM_TIGHTEN_TIMINGS", "1");
+    let (ours, said) = run_with(&args, false, &[timings]);
+    let glibc = ("GLIBC_TUNABLES", "glibc.malloc.arena_max=8");
+    let (theirs, said_glibc) = run_with(&args, false, &[timings, glibc]);
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        assert!(
+            said.contains(" arenas, mmap from 4 MiB, trim past 32 MiB"),
+            "{said}"
+        );
+        assert!(
+            said_glibc.contains("allocator glibc, as GLIBC_TUNABLES sets it"),
+            "{said_glibc}"
+        );
+    }
+    let (ours, theirs) = (tree(ours.path()), tree(theirs.path()));
+    assert!(ours.len() >= 3, "{ours:?}");
+    assert_eq!(
+        ours, theirs,
+        "the outputs differ with glibc's own parameters"
+    );
 }
