@@ -10,11 +10,15 @@ mod cli;
 mod cmd;
 
 fn main() -> ExitCode {
-    let allocator = tune_allocator();
+    let cli = cli::Cli::parse();
+    // Parsing the flags starts no thread: the allocator is still untouched here.
+    let allocator = match cli.command {
+        cli::Command::Report(_) => tune_allocator(),
+        _ => "its own parameters (only `report` sets them)".to_string(),
+    };
     if std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some() {
         eprintln!("allocator {allocator}");
     }
-    let cli = cli::Cli::parse();
     match cmd::run(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -37,17 +41,17 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// The environment variable whose `glibc.malloc.*` settings, when present, are left in charge.
 const TUNABLES: &str = "GLIBC_TUNABLES";
 
-/// glibc's malloc, set for a batch job that builds large structures stage by stage and frees
-/// them: at most one arena per core, at least 2 (glibc's default is 8 per core;
+/// glibc's malloc, set for `report`, a batch job that builds large structures stage by stage
+/// and frees them: at most one arena per core, at least 2 (glibc's default is 8 per core;
 /// `parallel::map_indexed` and polars run one thread per core); blocks of 4 MiB or more mapped
 /// on their own, so they go back to the system when freed (glibc's threshold grows to 32 MiB
 /// as large blocks are freed); the top of a heap returned past 32 MiB free. Measured (docs/
 /// performance.md, "Issue 18, fourth pass"): peak RSS 1.16–1.24 → 0.87–0.89 GiB at 10,000
-/// roles and 6.14 → 4.53 GiB at 100,000; the wall time within run-to-run noise at 1,000 and
-/// 10,000 roles, 12% longer at 100,000 (planning and the writers, which allocate the most).
-/// A `GLIBC_TUNABLES` naming any `glibc.malloc.` setting leaves glibc's parameters alone (to
-/// compare, or to tune by hand).
-/// Returns what was set, for `IAM_TIGHTEN_TIMINGS`.
+/// roles and 6.14 → 4.53 GiB at 100,000; the wall time 0–5% longer at 1,000 and 10,000 roles,
+/// 12% longer at 100,000 (planning and the writers, which allocate the most). `diff` keeps
+/// glibc's parameters: with 2 arenas it ran 15% longer for 10% less memory. A `GLIBC_TUNABLES`
+/// naming any `glibc.malloc.` setting leaves glibc's parameters alone (to compare, or to tune
+/// by hand). Returns what was set, for `IAM_TIGHTEN_TIMINGS`.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn tune_allocator() -> String {
     const MMAP_FROM: i32 = 4 << 20;
@@ -65,7 +69,8 @@ fn tune_allocator() -> String {
     .into_iter()
     .filter(|&(_, param, value)| {
         // SAFETY: `mallopt` only sets one of malloc's parameters (each value is in the range
-        // its manual allows); it runs first thing in `main`, before any other thread exists.
+        // its manual allows); `main` calls this right after parsing the flags, before any other
+        // thread exists.
         #[allow(unsafe_code)]
         let ok = unsafe { libc::mallopt(param, value) };
         ok != 1

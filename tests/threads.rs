@@ -134,6 +134,13 @@ fn outputs_do_not_depend_on_the_allocator_parameters() {
             "{said_glibc}"
         );
     }
+    // `diff` keeps glibc's own parameters.
+    let diff = ["diff", "sample-data/2026-q3", "sample-data/2026-q4"];
+    let (_, said_diff) = run_with(&diff, false, &[timings]);
+    assert!(
+        said_diff.contains("allocator its own parameters (only `report` sets them)"),
+        "{said_diff}"
+    );
     let (ours, theirs) = (tree(ours.path()), tree(theirs.path()));
     assert!(ours.len() >= 3, "{ours:?}");
     assert_eq!(
