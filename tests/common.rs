@@ -69,3 +69,60 @@ pub fn real_browser_test(args: &[&std::ffi::OsStr]) -> bool {
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
     true
 }
+
+/// Every file under `dir` (relative path → SHA-256).
+pub fn tree(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, sha256_file(&p));
+            }
+        }
+    }
+    out
+}
+
+/// `Planned::drop_verification_inputs` changes no output: `full` and `slim` (the same plans,
+/// `slim` after the call) write the same folders, summary and decisions (from `decide`), and
+/// what it drops was there in `full` and is gone from `slim`.
+pub fn same_outputs_without_verification_inputs(
+    an: &iam_tighten::analysis::Analysis<'_>,
+    full: &iam_tighten::recommend::Planned,
+    slim: &iam_tighten::recommend::Planned,
+    decide: impl Fn(&iam_tighten::recommend::Planned) -> serde_json::Value,
+) {
+    use iam_tighten::policy::PolicyDocument;
+    assert!(
+        full.plans.iter().any(|p| !p.remove.is_empty()
+            && !p.needed.is_empty()
+            && p.policies.iter().any(
+                |x| !x.new_document.statements.is_empty() && !x.original.statements.is_empty()
+            )),
+        "the plans must hold what the call drops"
+    );
+    for p in &slim.plans {
+        assert!(p.remove.is_empty() && p.needed.is_empty(), "{}", p.name);
+        for x in &p.policies {
+            assert_eq!(x.new_document, PolicyDocument::default(), "{}", p.name);
+            assert!(x.original.statements.is_empty(), "{}", p.name);
+            assert!(x.tightened.rewritten.is_empty(), "{}", p.name);
+        }
+    }
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    full.write(an, a.path()).unwrap();
+    slim.write(an, b.path()).unwrap();
+    let (a, b) = (tree(a.path()), tree(b.path()));
+    assert!(a.len() > 5, "{a:?}");
+    assert_eq!(a, b);
+    assert_eq!(
+        serde_json::to_value(&full.summary).unwrap(),
+        serde_json::to_value(&slim.summary).unwrap()
+    );
+    assert_eq!(decide(full), decide(slim));
+}

@@ -721,3 +721,15 @@ fn a_role_that_differs_from_its_permission_set_is_flagged_and_the_plan_stands() 
         plan.flags
     );
 }
+
+#[test]
+fn dropping_the_verification_inputs_changes_no_permission_set_folder() {
+    let (exports, org, an) = fixture();
+    let full = recommend::plan_all_organization(&exports, Some(&org), &an, None);
+    let mut slim = recommend::plan_all_organization(&exports, Some(&org), &an, None);
+    slim.drop_verification_inputs();
+    assert!(slim.plans.iter().any(|p| p.permission_set.is_some()));
+    crate::common::same_outputs_without_verification_inputs(&an, &full, &slim, |p| {
+        serde_json::to_value(decide(&exports, &an, p)).unwrap()
+    });
+}

@@ -1518,3 +1518,20 @@ fn walk_readmes(dir: &Path) -> usize {
     }
     n
 }
+
+#[test]
+fn dropping_the_verification_inputs_changes_no_output() {
+    let (exports, an) = sample();
+    let full = recommend::plan_all(&exports, &an, None);
+    let mut slim = recommend::plan_all(&exports, &an, None);
+    slim.drop_verification_inputs();
+    let ids = analysis::identities::identity_findings(
+        &exports,
+        &an,
+        &analysis::identities::IdentitySettings::new(90),
+    );
+    crate::common::same_outputs_without_verification_inputs(&an, &full, &slim, |p| {
+        let list = iam_tighten::decisions::decide(&an, &p.plans, &p.summary, &ids).list;
+        serde_json::to_value(list).unwrap()
+    });
+}

@@ -4,32 +4,13 @@
 //! same bytes, file for file, as runs on every core of the machine. Needs `taskset`
 //! (util-linux, on every Debian) and at least two cores to mean something; says so otherwise.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::common::sha256_file;
+use crate::common::tree;
 use assert_cmd::Command;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Every file under `dir` (relative path → SHA-256).
-fn tree(dir: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, sha256_file(&p));
-            }
-        }
-    }
-    out
 }
 
 /// Runs iam-tighten with `args` and `--out` a new folder, on one core or on all of them.

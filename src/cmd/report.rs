@@ -57,12 +57,13 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     stages.push(("identities", clock.elapsed()));
     line.stage("planning recommendations");
     let clock = std::time::Instant::now();
-    let planned = iam_tighten::recommend::plan_all_organization(
+    let mut planned = iam_tighten::recommend::plan_all_organization(
         &exports,
         organization.as_ref(),
         &analysis,
         args.folders,
     );
+    planned.drop_verification_inputs();
     stages.push(("recommendations_plan", clock.elapsed()));
     let recs = &planned.summary;
     // Everything after this point works from the analysis and the plans: free the parsed input
