@@ -71,6 +71,8 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     drop(exports);
     let clock = std::time::Instant::now();
     let decisions = iam_tighten::decisions::decide(&analysis, &planned.plans, recs, &identities);
+    stages.push(("decisions", clock.elapsed()));
+    let clock = std::time::Instant::now();
     let model = ReportModel::build(
         &analysis,
         identities,

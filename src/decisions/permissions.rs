@@ -6,7 +6,7 @@
 use super::{Decision, DecisionKind, highest, score, used_evidence};
 use crate::analysis::named::NAMED_AT_MOST;
 use crate::analysis::{Analysis, BySensitivity, GrantedAction, Sensitivity};
-use crate::catalog::ActionId;
+use crate::catalog::{ActionId, FrozenSet};
 use crate::policy::PolicyKind;
 use crate::recommend::{
     Apply, PermissionSetTarget, PolicyPlan, PrincipalPlan, RecommendationSummary,
@@ -19,54 +19,67 @@ pub(super) fn decisions(
     plans: &[PrincipalPlan],
     summary: &RecommendationSummary,
 ) -> Vec<Decision> {
-    let mut out = Vec::new();
-    for plan in plans {
-        let Some(p) = an.principals.get(plan.analysis_index) else {
-            continue;
-        };
-        if plan.skipped.is_some() || plan.policies.is_empty() || p.intentional.is_some() {
-            continue;
-        }
-        let granted = granted_actions(an, plan.analysis_index);
-        let folder = summary
-            .get(&plan.account_id, plan.kind, &plan.name)
-            .and_then(|r| r.path.clone());
-        let evidence = used_evidence(an, plan.analysis_index);
-        if let Some(t) = &plan.permission_set {
-            let actions: Vec<GrantedAction> = plan
-                .outcome
-                .lost
-                .iter()
-                .filter_map(|a| granted.get(&a).copied())
-                .collect();
-            let mut d = decision(
-                an,
-                plan,
-                &plan.policies[0],
-                &actions,
-                &evidence,
-                folder.as_deref(),
-            );
-            set_decision(&mut d, plan, t);
-            out.push(d);
-            continue;
-        }
-        for (pp, (_, lost)) in plan.policies.iter().zip(&plan.outcome.policies) {
-            let actions: Vec<GrantedAction> = lost
-                .iter()
-                .filter_map(|a| granted.get(&a).copied())
-                .collect();
-            out.push(decision(
+    // Each plan's decisions on their own, in parallel, in plan order (at 100,000 roles this
+    // stage took ~6 s on one thread).
+    crate::parallel::map_indexed(
+        plans.len(),
+        || (),
+        |(), i| plan_decisions(an, &plans[i], summary),
+    )
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// The decisions of one plan: one per changed policy, or one for a permission set.
+fn plan_decisions(
+    an: &Analysis<'_>,
+    plan: &PrincipalPlan,
+    summary: &RecommendationSummary,
+) -> Vec<Decision> {
+    let Some(p) = an.principals.get(plan.analysis_index) else {
+        return Vec::new();
+    };
+    if plan.skipped.is_some() || plan.policies.is_empty() || p.intentional.is_some() {
+        return Vec::new();
+    }
+    let granted = granted_actions(an, plan.analysis_index);
+    let folder = summary
+        .get(&plan.account_id, plan.kind, &plan.name)
+        .and_then(|r| r.path.clone());
+    let evidence = used_evidence(an, plan.analysis_index);
+    let actions_of = |lost: &FrozenSet| -> Vec<GrantedAction> {
+        lost.iter()
+            .filter_map(|a| granted.get(&a).copied())
+            .collect()
+    };
+    if let Some(t) = &plan.permission_set {
+        let actions = actions_of(&plan.outcome.lost);
+        let mut d = decision(
+            an,
+            plan,
+            &plan.policies[0],
+            &actions,
+            &evidence,
+            folder.as_deref(),
+        );
+        set_decision(&mut d, plan, t);
+        return vec![d];
+    }
+    plan.policies
+        .iter()
+        .zip(&plan.outcome.policies)
+        .map(|(pp, (_, lost))| {
+            decision(
                 an,
                 plan,
                 pp,
-                &actions,
+                &actions_of(lost),
                 &evidence,
                 folder.as_deref(),
-            ));
-        }
-    }
-    out
+            )
+        })
+        .collect()
 }
 
 /// The principal's granted actions with their sensitivity (from its findings), by id.
