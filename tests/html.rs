@@ -95,7 +95,7 @@ fn finding(
             .into_iter()
             .collect(),
         last_accessed: n.is_multiple_of(3).then(|| ts("2025-10-01T10:00:00Z")),
-        last_accessed_region: Some(s(hostile, n + 1, "us-east-1")),
+        last_accessed_region: Some(s(hostile, n + 1, "us-east-1").into()),
         days_since_access: n.is_multiple_of(3).then_some(415),
         granted_by: s(hostile, n + 2, "aws:AdministratorAccess"),
         resource_scope: if n.is_multiple_of(2) { "all" } else { "scoped" },
@@ -148,7 +148,7 @@ fn principal(
     };
     let services = (0..80)
         .map(|k| ServiceSummary {
-            service: s(hostile, k, &format!("service{k:02}")),
+            service: s(hostile, k, &format!("service{k:02}")).into(),
             counts: Counts {
                 granted: 5,
                 used: u64::from(k % 9 == 0),
@@ -157,7 +157,7 @@ fn principal(
                 excluded: 0,
             },
             last_accessed: (k % 2 == 0).then(|| ts("2026-10-01T10:00:00Z")),
-            last_accessed_region: Some(s(hostile, k, "eu-west-1")),
+            last_accessed_region: Some(s(hostile, k, "eu-west-1").into()),
             reported: k % 3 != 0,
             highest_unused_sensitivity: Some(sens[k % 4]),
         })

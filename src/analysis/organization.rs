@@ -11,6 +11,7 @@
 //!   data and none used it, else unknown.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use super::collect::Collected;
 use super::groups::GrantedAction;
@@ -107,7 +108,7 @@ struct RoleVerdict<'f> {
 struct Rolled {
     reason: Reason,
     last: Option<Timestamp>,
-    region: Option<String>,
+    region: Option<Arc<str>>,
     gb: GrantedById,
     scoped: bool,
     conditional: bool,
@@ -302,7 +303,7 @@ struct GroupKey {
     svc: u32,
     reason: Reason,
     last: Option<i64>,
-    region: Option<String>,
+    region: Option<Arc<str>>,
     gb: GrantedById,
     scoped: bool,
     conditional: bool,

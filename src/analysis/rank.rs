@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::groups::ActionLists;
-use super::model::{BySensitivity, Counts, Finding, LabelId, PrincipalInfo, ServiceSummary};
+use super::model::{
+    BySensitivity, Counts, Finding, LabelId, PrincipalInfo, ServiceSummary, SharedTexts,
+};
 use super::reason::Status;
 use super::sensitivity::Sensitivity;
 use super::verdict::ServiceRow;
@@ -79,6 +81,7 @@ pub(super) fn rank(
     let mut by_sens = BySensitivity::default();
     let mut per_service: Vec<BTreeMap<u32, ServiceSummary>> =
         vec![BTreeMap::new(); principals.len()];
+    let mut texts = SharedTexts::default();
     for (i, f) in findings.iter_mut().enumerate() {
         f.rank = i as u32 + 1;
         let list = lists.get(f.list);
@@ -88,7 +91,7 @@ pub(super) fn rank(
         let entry = per_service[f.principal as usize]
             .entry(catalog.service_index(f.action))
             .or_insert_with(|| ServiceSummary {
-                service: catalog.action(f.action).service.to_string(),
+                service: texts.get(&catalog.action(f.action).service),
                 counts: Counts::default(),
                 last_accessed: None,
                 last_accessed_region: None,
@@ -129,7 +132,7 @@ pub(super) fn rank(
         if let Some(entry) = per_service[s.p as usize].get_mut(&s.svc) {
             entry.reported = true;
             entry.last_accessed = s.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
-            entry.last_accessed_region = s.region.clone();
+            entry.last_accessed_region = s.region.as_deref().map(|r| texts.get(r));
         }
     }
     for (p, services) in principals.iter_mut().zip(per_service) {

@@ -214,14 +214,17 @@ pub fn write_services<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> 
         for s in &p.services {
             let mut cells = principal_key(p).to_vec();
             cells.extend([
-                s.service.clone(),
+                s.service.to_string(),
                 s.counts.granted.to_string(),
                 s.counts.used.to_string(),
                 s.counts.unused.to_string(),
                 s.counts.unknown.to_string(),
                 s.counts.excluded.to_string(),
                 ts(s.last_accessed),
-                s.last_accessed_region.clone().unwrap_or_default(),
+                s.last_accessed_region
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_string(),
                 s.highest_unused_sensitivity
                     .map(Sensitivity::as_str)
                     .unwrap_or_default()

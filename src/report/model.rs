@@ -184,7 +184,7 @@ pub struct FindingView {
     /// The access level of the action, or `mixed` for several actions of different levels.
     pub access_level: &'static str,
     pub last_accessed: Option<Timestamp>,
-    pub last_accessed_region: Option<String>,
+    pub last_accessed_region: Option<std::sync::Arc<str>>,
     pub days_since_access: Option<i64>,
     pub granted_by: String,
     /// `all` (Resource "*") or `scoped`.

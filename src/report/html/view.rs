@@ -297,7 +297,7 @@ fn section<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel) -> Sect
             None => {
                 groups.push(ServiceGroup {
                     service: &f.service,
-                    summary: p.info.services.iter().find(|s| s.service == f.service),
+                    summary: p.info.services.iter().find(|s| *s.service == *f.service),
                     findings: Vec::new(),
                     critical: 0,
                     high: 0,
