@@ -733,3 +733,35 @@ fn dropping_the_verification_inputs_changes_no_permission_set_folder() {
         serde_json::to_value(decide(&exports, &an, p)).unwrap()
     });
 }
+
+/// `analyze_organization_freeing` (what `report` runs) is `analyze_organization` that also
+/// frees each export's last-accessed data once collected: the same findings, principals and
+/// warnings; the exports lose their last-accessed data and nothing else.
+#[test]
+fn analysing_while_freeing_the_last_accessed_data_gives_the_same_analysis() {
+    let (exports, org, an) = fixture();
+    let mut freed = exports.clone();
+    assert!(freed.iter().any(|e| !e.last_accessed.is_empty()));
+    let an2 = analysis::analyze_organization_freeing(
+        &mut freed,
+        Some(&org),
+        Catalog::embedded(),
+        &Settings::new(90, None).unwrap(),
+        &Config::default(),
+    )
+    .unwrap();
+    assert_eq!(json(&an.findings), json(&an2.findings));
+    assert_eq!(json(&an.principals), json(&an2.principals));
+    assert_eq!(json(&an.warnings), json(&an2.warnings));
+    assert!(!an.findings.is_empty());
+    for (e, f) in exports.iter().zip(&freed) {
+        assert!(f.last_accessed.is_empty(), "{}", f.account_id);
+        let mut e = e.clone();
+        e.last_accessed = Default::default();
+        assert_eq!(format!("{e:?}"), format!("{f:?}"));
+    }
+}
+
+fn json(v: &impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(v).unwrap()
+}

@@ -69,10 +69,11 @@ pub(super) struct Collected<'c> {
     pub risks: Vec<ActionRisk>,
 }
 
-/// Collects every export, in order. Exclusion rules that expired before an export's as-of date
-/// are marked (and warned about) on the way.
+/// Collects every export, in order (freeing each one's last-accessed data once collected, when
+/// asked to). Exclusion rules that expired before an export's as-of date are marked (and warned
+/// about) on the way.
 pub(super) fn collect<'c>(
-    exports: &[Export],
+    exports: super::Exports<'_>,
     catalog: &'c Catalog,
     settings: &Settings,
     config: &mut Config,
@@ -99,8 +100,18 @@ pub(super) fn collect<'c>(
         exports: Vec::new(),
         intentional: config.intentional.clone(),
     };
-    for export in exports {
-        c.export(export, settings.as_of, config)?;
+    match exports {
+        super::Exports::Shared(exports) => {
+            for export in exports {
+                c.export(export, settings.as_of, config)?;
+            }
+        }
+        super::Exports::Freeing(exports) => {
+            for export in exports {
+                c.export(export, settings.as_of, config)?;
+                export.last_accessed = Default::default();
+            }
+        }
     }
     c.warnings.sort();
     Ok(Collected {

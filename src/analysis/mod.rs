@@ -89,7 +89,14 @@ pub fn analyze<'c>(
     settings: &Settings,
     config: &Config,
 ) -> Result<Analysis<'c>> {
-    run(exports, None, catalog, settings, config, None)
+    run(
+        Exports::Shared(exports),
+        None,
+        catalog,
+        settings,
+        config,
+        None,
+    )
 }
 
 /// [`analyze`] with the organisation part the exports came with (`input::organization`): SCPs
@@ -102,7 +109,42 @@ pub fn analyze_organization<'c>(
     settings: &Settings,
     config: &Config,
 ) -> Result<Analysis<'c>> {
-    run(exports, organization, catalog, settings, config, None)
+    run(
+        Exports::Shared(exports),
+        organization,
+        catalog,
+        settings,
+        config,
+        None,
+    )
+}
+
+/// [`analyze_organization`], freeing each export's last-accessed data as soon as that export is
+/// collected: nothing after collecting reads it, and it is the largest part of a loaded export
+/// (at 100,000 roles 1.5 GB of a 4.1 GB heap peak, held through the verdict join until this
+/// freed it). Everything else in `exports` is left as it was.
+pub fn analyze_organization_freeing<'c>(
+    exports: &mut [Export],
+    organization: Option<&Organization>,
+    catalog: &'c Catalog,
+    settings: &Settings,
+    config: &Config,
+) -> Result<Analysis<'c>> {
+    run(
+        Exports::Freeing(exports),
+        organization,
+        catalog,
+        settings,
+        config,
+        None,
+    )
+}
+
+/// The exports an analysis reads: borrowed, or borrowed mutably to free their last-accessed data
+/// once collected.
+enum Exports<'e> {
+    Shared(&'e [Export]),
+    Freeing(&'e mut [Export]),
 }
 
 /// A verdict chosen by the caller for a principal's action (`None`: keep the data's).
@@ -118,11 +160,18 @@ pub fn analyze_with_verdicts<'c>(
     config: &Config,
     given: GivenVerdict<'_>,
 ) -> Result<Analysis<'c>> {
-    run(exports, None, catalog, settings, config, Some(given))
+    run(
+        Exports::Shared(exports),
+        None,
+        catalog,
+        settings,
+        config,
+        Some(given),
+    )
 }
 
 fn run<'c>(
-    exports: &[Export],
+    exports: Exports<'_>,
     org: Option<&Organization>,
     catalog: &'c Catalog,
     settings: &Settings,

@@ -39,18 +39,16 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     let organization = input::organization::find(&args.exports)?;
     let load = clock.elapsed();
     line.stage("analysing");
-    let analysis = analysis::analyze_organization(
-        &exports,
+    // Only the analysis reads the last-accessed data, and it keeps what it needs: each export's
+    // is freed as soon as it is collected, before the verdict join allocates (at 100,000 roles
+    // it was 1.5 GB of the heap's peak).
+    let analysis = analysis::analyze_organization_freeing(
+        &mut exports,
         organization.as_ref(),
         a.catalog.get(),
         &a.settings,
         &a.exclusions,
     )?;
-    // Only the analysis reads the last-accessed data, and it keeps what it needs: free it before
-    // planning allocates (at 100,000 roles the peak went from 6.65 to 6.53 GiB).
-    for e in &mut exports {
-        e.last_accessed = Default::default();
-    }
     let mut stages: Vec<(&'static str, std::time::Duration)> = Vec::new();
     let clock = std::time::Instant::now();
     let identities = identity_findings(&exports, &analysis, &args.identities);
