@@ -43,10 +43,10 @@ struct ErrorDetails {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 struct Service {
-    service_name: Option<String>,
+    // `ServiceName`, `LastAuthenticatedEntity` and `TotalAuthenticatedEntities` are not read:
+    // serde skips them without allocating (a report holds one entry per granted service).
     service_namespace: Option<String>,
     last_authenticated: Option<Time>,
-    last_authenticated_entity: Option<String>,
     last_authenticated_region: Option<String>,
     tracked_actions_last_accessed: Option<Vec<Tracked>>,
 }
@@ -54,8 +54,8 @@ struct Service {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 struct Tracked {
+    // `LastAccessedEntity` is not read.
     action_name: Option<String>,
-    last_accessed_entity: Option<String>,
     last_accessed_time: Option<Time>,
     last_accessed_region: Option<String>,
 }
@@ -305,18 +305,15 @@ fn service(path: &Path, s: Service, i: usize) -> Result<ServiceAccess> {
                         name: bare,
                         last_accessed: t.last_accessed_time.map(|t| t.0),
                         region: t.last_accessed_region,
-                        entity: t.last_accessed_entity,
                     })
                 })
                 .collect::<Result<Vec<_>>>()
         })
         .transpose()?;
     Ok(ServiceAccess {
-        name: s.service_name.unwrap_or_else(|| namespace.clone()),
         namespace,
         last_authenticated: s.last_authenticated.map(|t| t.0),
         region: s.last_authenticated_region,
-        entity: s.last_authenticated_entity,
         tracked_actions,
     })
 }

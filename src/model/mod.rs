@@ -205,18 +205,17 @@ pub struct TrackedAction {
     pub name: String,
     pub last_accessed: Option<Timestamp>,
     pub region: Option<String>,
-    pub entity: Option<String>,
 }
 
-/// One service entry of a last-accessed report.
+/// One service entry of a last-accessed report: what the verdicts read of it (the service's
+/// display name and the last authenticated entity are not kept: nothing reads them, and at
+/// 100,000 roles the parsed reports were the largest part of the heap).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceAccess {
     /// `ServiceNamespace`, lower-cased (`ec2`).
     pub namespace: String,
-    pub name: String,
     pub last_authenticated: Option<Timestamp>,
     pub region: Option<String>,
-    pub entity: Option<String>,
     /// `TrackedActionsLastAccessed`: `None` when the key is absent, `Some(vec![])` when empty.
     pub tracked_actions: Option<Vec<TrackedAction>>,
 }

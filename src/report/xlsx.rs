@@ -71,8 +71,7 @@ pub fn workbook_with_limit(
     sheet_rows: u32,
 ) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    build(an, model, sheet_rows.clamp(3, SHEET_ROWS), &mut bytes)
-        .map_err(|e| Error::render(FILE, e))?;
+    guarded(|| build(an, model, sheet_rows.clamp(3, SHEET_ROWS), &mut bytes))?;
     Ok(bytes)
 }
 
@@ -83,7 +82,30 @@ pub fn write_workbook(
     model: &ReportModel,
     w: &mut (dyn std::io::Write + Send),
 ) -> Result<()> {
-    build(an, model, SHEET_ROWS, w).map_err(|e| Error::render(FILE, e))
+    guarded(|| build(an, model, SHEET_ROWS, w))
+}
+
+/// Runs `f`, turning a panic into this output's error. rust_xlsxwriter's constant-memory sheets
+/// write each row to a temporary file and panic when that write fails (a full disk under
+/// `TMPDIR`, seen at 100,000 roles): the user gets an error naming review.xlsx and what to check,
+/// and the half-written file is removed like any failed output.
+fn guarded(f: impl FnOnce() -> std::result::Result<(), XlsxError>) -> Result<()> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(done) => done.map_err(|e| Error::render(FILE, e)),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            Err(Error::render(
+                FILE,
+                format!(
+                    "the workbook writer stopped ({why}); its temporary files go to TMPDIR (else /tmp): check the space there"
+                ),
+            ))
+        }
+    }
 }
 
 fn build<W: std::io::Write + Send>(
@@ -714,6 +736,21 @@ mod tests {
         let astral = "𝄞".repeat(20_000);
         let cut = fit(Cow::Borrowed(astral.as_str()));
         assert!(cut.encode_utf16().count() <= CELL_TEXT_MAX, "{}", cut.len());
+    }
+
+    #[test]
+    fn a_panic_of_the_workbook_writer_is_an_error_naming_the_file() {
+        let err = guarded(|| panic!("Couldn't write to xml file: No space left on device"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(FILE), "{err}");
+        assert!(err.contains("No space left on device"), "{err}");
+        assert!(err.contains("TMPDIR"), "{err}");
+        let err = guarded(|| Err(XlsxError::ParameterError("bad".into())))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bad"), "{err}");
+        assert!(guarded(|| Ok(())).is_ok());
     }
 
     #[test]
