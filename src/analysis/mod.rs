@@ -89,14 +89,7 @@ pub fn analyze<'c>(
     settings: &Settings,
     config: &Config,
 ) -> Result<Analysis<'c>> {
-    run(
-        Exports::Shared(exports),
-        None,
-        catalog,
-        settings,
-        config,
-        None,
-    )
+    analyze_organization(exports, None, catalog, settings, config)
 }
 
 /// [`analyze`] with the organisation part the exports came with (`input::organization`): SCPs

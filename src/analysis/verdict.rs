@@ -193,6 +193,39 @@ struct Chunk<'a> {
     actions: &'a [ActionRow],
 }
 
+impl<'a> Chunk<'a> {
+    /// The rows of the principals up to `last` (included), and the rest; every list in
+    /// principal order.
+    fn split_after(&self, last: u32) -> (Chunk<'a>, Chunk<'a>) {
+        let (grants, g) = self
+            .grants
+            .split_at(self.grants.partition_point(|r| r.p <= last));
+        let (principals, pr) = self
+            .principals
+            .split_at(self.principals.partition_point(|r| r.p <= last));
+        let (services, s) = self
+            .services
+            .split_at(self.services.partition_point(|r| r.p <= last));
+        let (actions, a) = self
+            .actions
+            .split_at(self.actions.partition_point(|r| r.p <= last));
+        (
+            Chunk {
+                grants,
+                principals,
+                services,
+                actions,
+            },
+            Chunk {
+                grants: g,
+                principals: pr,
+                services: s,
+                actions: a,
+            },
+        )
+    }
+}
+
 /// Joins and decides, [`CHUNK_GRANTS`] grant rows at a time. One row out per grant row in, in
 /// no particular order.
 pub fn compute(inputs: &Inputs) -> PolarsResult<Vec<VerdictRow>> {
@@ -221,23 +254,9 @@ pub fn compute_in_chunks(inputs: &Inputs, max_grants: usize) -> PolarsResult<Vec
     while !rest.grants.is_empty() {
         // The chunk ends with the principal of its last grant row within the limit.
         let last = rest.grants[max_grants.clamp(1, rest.grants.len()) - 1].p;
-        let g = rest.grants.partition_point(|r| r.p <= last);
-        let pr = rest.principals.partition_point(|r| r.p <= last);
-        let s = rest.services.partition_point(|r| r.p <= last);
-        let a = rest.actions.partition_point(|r| r.p <= last);
-        let chunk = Chunk {
-            grants: &rest.grants[..g],
-            principals: &rest.principals[..pr],
-            services: &rest.services[..s],
-            actions: &rest.actions[..a],
-        };
+        let (chunk, after) = rest.split_after(last);
         rows.extend(compute_chunk(&chunk)?);
-        rest = Chunk {
-            grants: &rest.grants[g..],
-            principals: &rest.principals[pr..],
-            services: &rest.services[s..],
-            actions: &rest.actions[a..],
-        };
+        rest = after;
     }
     Ok(rows)
 }
