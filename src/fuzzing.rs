@@ -58,7 +58,13 @@ pub fn parse_last_accessed(bytes: &[u8]) -> Result<Option<LastAccessed>> {
     let path = fake(rel);
     let text = export_text(&path, bytes)?;
     let report: last_accessed::Report = input::parse_json(&path, &text)?;
-    last_accessed::complete(&path, rel, report, &mut Warnings::default())
+    last_accessed::complete(
+        &path,
+        rel,
+        report,
+        &mut crate::model::SharedTexts::default(),
+        &mut Warnings::default(),
+    )
 }
 
 /// `credential-report.csv`, as `load_export` parses it.

@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // Parsing the flags starts no thread: the allocator is still untouched here.
     let allocator = match cli.command {
-        cli::Command::Report(_) => tune_allocator(),
+        cli::Command::Report(_) => allocator::tune(),
         _ => "its own parameters (only `report` sets them)".to_string(),
     };
     if std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some() {
@@ -38,58 +38,91 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// The environment variable whose `glibc.malloc.*` settings, when present, are left in charge.
-const TUNABLES: &str = "GLIBC_TUNABLES";
+/// glibc's malloc for `report`: its parameters ([`allocator::tune`]) and the free pages
+/// returned between stages ([`allocator::release_free_memory`]). The crate's only unsafe code:
+/// two libc calls (the library forbids unsafe code, `tests/layering.rs` checks it).
+#[allow(unsafe_code)]
+mod allocator {
+    use std::sync::atomic::{AtomicBool, Ordering};
 
-/// glibc's malloc, set for `report`, a batch job that builds large structures stage by stage
-/// and frees them: at most one arena per core, at least 2 (glibc's default is 8 per core;
-/// `parallel::map_indexed` and polars run one thread per core); blocks of 4 MiB or more mapped
-/// on their own, so they go back to the system when freed (glibc's threshold grows to 32 MiB
-/// as large blocks are freed); the top of a heap returned past 32 MiB free. Measured (docs/
-/// performance.md, "Issue 18, fourth pass"): peak RSS 1.16–1.24 → 0.87–0.89 GiB at 10,000
-/// roles and 6.14 → 4.53 GiB at 100,000; the wall time 0–5% longer at 1,000 and 10,000 roles,
-/// 12% longer at 100,000 (planning and the writers, which allocate the most). `diff` keeps
-/// glibc's parameters: with 2 arenas it ran 15% longer for 10% less memory. A `GLIBC_TUNABLES`
-/// naming any `glibc.malloc.` setting leaves glibc's parameters alone (to compare, or to tune
-/// by hand). Returns what was set, for `IAM_TIGHTEN_TIMINGS`.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn tune_allocator() -> String {
-    const MMAP_FROM: i32 = 4 << 20;
-    const TRIM_PAST: i32 = 32 << 20;
-    if std::env::var(TUNABLES).is_ok_and(|t| t.contains("glibc.malloc.")) {
-        return format!("glibc, as {TUNABLES} sets it");
-    }
-    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    let arenas = i32::try_from(cores.clamp(2, 64)).unwrap_or(64);
-    let refused: Vec<&str> = [
-        ("M_ARENA_MAX", libc::M_ARENA_MAX, arenas),
-        ("M_MMAP_THRESHOLD", libc::M_MMAP_THRESHOLD, MMAP_FROM),
-        ("M_TRIM_THRESHOLD", libc::M_TRIM_THRESHOLD, TRIM_PAST),
-    ]
-    .into_iter()
-    .filter(|&(_, param, value)| {
-        // SAFETY: `mallopt` only sets one of malloc's parameters (each value is in the range
-        // its manual allows); `main` calls this right after parsing the flags, before any other
-        // thread exists.
-        #[allow(unsafe_code)]
-        let ok = unsafe { libc::mallopt(param, value) };
-        ok != 1
-    })
-    .map(|(name, _, _)| name)
-    .collect();
-    if refused.is_empty() {
-        format!(
-            "glibc, {arenas} arenas, mmap from {} MiB, trim past {} MiB",
-            MMAP_FROM >> 20,
-            TRIM_PAST >> 20
-        )
-    } else {
-        format!("glibc, mallopt refused {}", refused.join(", "))
-    }
-}
+    /// The environment variable whose `glibc.malloc.*` settings, when present, are left in charge.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    const TUNABLES: &str = "GLIBC_TUNABLES";
 
-/// Other systems' allocators keep their defaults.
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn tune_allocator() -> String {
-    "the system's, its own parameters".to_string()
+    /// Whether [`tune`] set the parameters (and so [`release_free_memory`] may return pages).
+    static TUNED: AtomicBool = AtomicBool::new(false);
+
+    /// glibc's malloc, set for `report`, a batch job that builds large structures stage by stage
+    /// and frees them: at most one arena per core, at least 2 (glibc's default is 8 per core;
+    /// `parallel::map_indexed` and polars run one thread per core); blocks of 4 MiB or more mapped
+    /// on their own, so they go back to the system when freed (glibc's threshold grows to 32 MiB
+    /// as large blocks are freed); the top of a heap returned past 32 MiB free. Measured (docs/
+    /// performance.md, "Issue 18, fourth pass"): peak RSS 1.16–1.24 → 0.87–0.89 GiB at 10,000
+    /// roles and 6.14 → 4.53 GiB at 100,000; the wall time 0–5% longer at 1,000 and 10,000 roles,
+    /// 12% longer at 100,000 (planning and the writers, which allocate the most). `diff` keeps
+    /// glibc's parameters: with 2 arenas it ran 15% longer for 10% less memory. A `GLIBC_TUNABLES`
+    /// naming any `glibc.malloc.` setting leaves glibc's parameters alone (to compare, or to tune
+    /// by hand). Returns what was set, for `IAM_TIGHTEN_TIMINGS`.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    pub fn tune() -> String {
+        const MMAP_FROM: i32 = 4 << 20;
+        const TRIM_PAST: i32 = 32 << 20;
+        if std::env::var(TUNABLES).is_ok_and(|t| t.contains("glibc.malloc.")) {
+            return format!("glibc, as {TUNABLES} sets it");
+        }
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let arenas = i32::try_from(cores.clamp(2, 64)).unwrap_or(64);
+        let refused: Vec<&str> = [
+            ("M_ARENA_MAX", libc::M_ARENA_MAX, arenas),
+            ("M_MMAP_THRESHOLD", libc::M_MMAP_THRESHOLD, MMAP_FROM),
+            ("M_TRIM_THRESHOLD", libc::M_TRIM_THRESHOLD, TRIM_PAST),
+        ]
+        .into_iter()
+        .filter(|&(_, param, value)| {
+            // SAFETY: `mallopt` only sets one of malloc's parameters (each value is in the range
+            // its manual allows); `main` calls this right after parsing the flags, before any other
+            // thread exists.
+            let ok = unsafe { libc::mallopt(param, value) };
+            ok != 1
+        })
+        .map(|(name, _, _)| name)
+        .collect();
+        TUNED.store(true, Ordering::Relaxed);
+        if refused.is_empty() {
+            format!(
+                "glibc, {arenas} arenas, mmap from {} MiB, trim past {} MiB",
+                MMAP_FROM >> 20,
+                TRIM_PAST >> 20
+            )
+        } else {
+            format!("glibc, mallopt refused {}", refused.join(", "))
+        }
+    }
+
+    /// Returns the free pages inside malloc's heaps to the system (`malloc_trim(0)`), where
+    /// [`tune`] set the parameters. glibc gives back only the top of a heap on its own; the
+    /// stages of `report` free large structures (the last-accessed data after collecting, the
+    /// parsed exports after planning) whose pages then stay behind smaller live blocks. Called
+    /// between stages, when no other thread of ours is allocating. Measured (docs/performance.md, "Issue
+    /// 18, fifth pass"): peak RSS at 100,000 roles 3.50 → 3.17 GiB for ~0.5 s of 67 s. Returns how
+    /// long it took, for `IAM_TIGHTEN_TIMINGS`.
+    pub fn release_free_memory() -> std::time::Duration {
+        let clock = std::time::Instant::now();
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        if TUNED.load(Ordering::Relaxed) {
+            // SAFETY: `malloc_trim` only returns free memory of malloc's own heaps to the system;
+            // it takes malloc's locks like any allocation and touches no live block.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        }
+        clock.elapsed()
+    }
+
+    /// Other systems' allocators keep their defaults.
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    pub fn tune() -> String {
+        let _ = &TUNED;
+        "the system's, its own parameters".to_string()
+    }
 }

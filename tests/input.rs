@@ -182,19 +182,32 @@ fn cli_v1_export() {
 
     assert_eq!(e.last_accessed.len(), 5);
     let la = &e.last_accessed[&(PrincipalType::Role, "app-role".to_string())];
-    let namespaces: Vec<_> = la.services.iter().map(|s| s.namespace.as_str()).collect();
+    let namespaces: Vec<_> = la.services.iter().map(|s| &*s.namespace).collect();
     assert_eq!(namespaces, ["ec2", "logs", "s3"]);
     let ec2 = &la.services[0];
     assert_eq!(ec2.last_authenticated, Some(ts("2024-04-30T18:22:00Z")));
     let tracked = ec2.tracked_actions.as_ref().expect("tracked");
-    assert_eq!(tracked[0].name, "DescribeInstances");
+    assert_eq!(&*tracked[0].name, "DescribeInstances");
     assert_eq!(tracked[0].last_accessed, Some(ts("2024-04-30T18:22:00Z")));
     assert_eq!(
-        (tracked[1].name.as_str(), tracked[1].last_accessed),
+        (&*tracked[1].name, tracked[1].last_accessed),
         ("RunInstances", None)
     );
     assert_eq!(la.services[1].tracked_actions, None, "absent list");
     assert_eq!(la.services[2].tracked_actions, Some(vec![]), "empty list");
+    // One copy of each namespace for the whole export, shared by every report naming it.
+    let mut first: std::collections::BTreeMap<&str, &std::sync::Arc<str>> = Default::default();
+    let mut shared = 0;
+    for s in e.last_accessed.values().flat_map(|la| &la.services) {
+        let seen = first.entry(&*s.namespace).or_insert(&s.namespace);
+        assert!(
+            std::sync::Arc::ptr_eq(seen, &s.namespace),
+            "{}",
+            s.namespace
+        );
+        shared += usize::from(!std::ptr::eq(*seen, &s.namespace));
+    }
+    assert!(shared > 0, "no namespace appears in two reports");
     assert!(
         e.last_accessed
             .contains_key(&(PrincipalType::Role, SPECIAL.to_string()))
@@ -281,9 +294,9 @@ fn moto_export_with_url_encoded_documents_and_no_policy_names() {
     );
 
     let la = &e.last_accessed[&(PrincipalType::Role, "app-role".to_string())];
-    assert_eq!(la.services[0].namespace, "ec2", "lower-cased");
+    assert_eq!(&*la.services[0].namespace, "ec2", "lower-cased");
     let tracked = la.services[0].tracked_actions.as_ref().expect("tracked");
-    assert_eq!(tracked[1].name, "RunInstances", "prefix stripped");
+    assert_eq!(&*tracked[1].name, "RunInstances", "prefix stripped");
     assert_eq!(la.job_creation, Some(ts("2024-05-02T09:14:03.512Z")));
     // Same last-accessed meaning as the CLI export, microsecond timestamps and all.
     let v1 = load("cli-v1");

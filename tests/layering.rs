@@ -133,8 +133,8 @@ fn the_check_sees_a_violation() {
 }
 
 /// The library forbids unsafe code (lib.rs); the one exception in the crate is the binary's
-/// `mallopt` call (src/main.rs `tune_allocator`), so `allow(unsafe_code)` appears exactly once,
-/// there, and lib.rs keeps its `forbid`.
+/// `allocator` module (src/main.rs: `mallopt` and `malloc_trim`), so `allow(unsafe_code)`
+/// appears exactly once, there, and lib.rs keeps its `forbid`.
 #[test]
 fn unsafe_code_is_only_the_allocator_call() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");

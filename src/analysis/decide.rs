@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::GivenVerdict;
 use super::collect::Collected;
 use super::groups::GrantedAction;
-use super::model::{Finding, SharedTexts};
+use super::model::Finding;
 use super::reason::Reason;
 use super::verdict;
 use crate::error::{Error, Result};
@@ -15,7 +15,6 @@ use crate::model::whole_days;
 /// One finding per grant row, in no particular order (`rank` orders them).
 pub(super) fn decide(c: &Collected<'_>) -> Result<Vec<Finding>> {
     let verdicts = verdict::compute(&c.inputs).map_err(|e| Error::Analysis(e.to_string()))?;
-    let mut regions = SharedTexts::default();
     Ok(verdicts
         .into_iter()
         .map(|v| {
@@ -38,7 +37,7 @@ pub(super) fn decide(c: &Collected<'_>) -> Result<Vec<Finding>> {
                 sensitivity: list.highest,
                 categories: list.categories,
                 last_accessed: last,
-                last_accessed_region: v.region.as_deref().map(|r| regions.get(r)),
+                last_accessed_region: v.region,
                 days_since_access: days,
                 granted_by: v.gb,
                 scoped: v.scoped,

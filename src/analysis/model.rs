@@ -235,21 +235,6 @@ impl BySensitivity {
     }
 }
 
-/// Texts shared instead of copied (service names, regions): one `Arc<str>` per distinct text.
-#[derive(Default)]
-pub(super) struct SharedTexts(std::collections::HashMap<Box<str>, Arc<str>>);
-
-impl SharedTexts {
-    pub(super) fn get(&mut self, text: &str) -> Arc<str> {
-        if let Some(t) = self.0.get(text) {
-            return t.clone();
-        }
-        let t: Arc<str> = Arc::from(text);
-        self.0.insert(text.into(), t.clone());
-        t
-    }
-}
-
 /// One row of `services.csv`: a principal × service.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceSummary {

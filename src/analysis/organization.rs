@@ -274,7 +274,7 @@ fn add_set_inputs(
     complete: bool,
     as_of: Option<Timestamp>,
 ) {
-    let mut services: BTreeMap<u32, (Option<i64>, Option<String>)> = BTreeMap::new();
+    let mut services: BTreeMap<u32, (Option<i64>, Option<Arc<str>>)> = BTreeMap::new();
     for s in c.inputs.services.iter().filter(|s| roles.contains(&s.p)) {
         let e = services.entry(s.svc).or_insert((None, None));
         if s.last_ms > e.0 {

@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 
 use super::groups::ActionLists;
-use super::model::{
-    BySensitivity, Counts, Finding, LabelId, PrincipalInfo, ServiceSummary, SharedTexts,
-};
+use super::model::{BySensitivity, Counts, Finding, LabelId, PrincipalInfo, ServiceSummary};
 use super::reason::Status;
 use super::sensitivity::Sensitivity;
 use super::verdict::ServiceRow;
 use crate::catalog::Catalog;
+use crate::model::SharedTexts;
 use crate::policy::control::{ControlEffect, ControlNote};
 
 /// What ranking adds up besides the principals' own counts.
@@ -132,7 +131,7 @@ pub(super) fn rank(
         if let Some(entry) = per_service[s.p as usize].get_mut(&s.svc) {
             entry.reported = true;
             entry.last_accessed = s.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
-            entry.last_accessed_region = s.region.as_deref().map(|r| texts.get(r));
+            entry.last_accessed_region = s.region.clone();
         }
     }
     for (p, services) in principals.iter_mut().zip(per_service) {

@@ -4,11 +4,14 @@
 //! A grant row is a group of actions (see `groups`); the actions AWS tracks for the principal are
 //! grouped by their evidence (last access, region), and only those rows join action-level data.
 
+use std::sync::Arc;
+
 use polars::prelude::*;
 
 use super::Reason;
 use super::groups::ListId;
 use super::model::GrantedById;
+use crate::model::SharedTexts;
 
 // Column names.
 const P: &str = "p";
@@ -63,7 +66,7 @@ pub struct ServiceRow {
     pub p: u32,
     pub svc: u32,
     pub last_ms: Option<i64>,
-    pub region: Option<String>,
+    pub region: Option<Arc<str>>,
 }
 
 /// Action-level evidence of a principal: one row per distinct (last access, region) of its
@@ -73,7 +76,7 @@ pub struct ActionRow {
     /// Evidence id, unique per principal.
     pub a: u32,
     pub last_ms: Option<i64>,
-    pub region: Option<String>,
+    pub region: Option<Arc<str>>,
 }
 
 #[derive(Default)]
@@ -89,7 +92,7 @@ pub struct VerdictRow {
     pub list: ListId,
     pub reason: Reason,
     pub last_ms: Option<i64>,
-    pub region: Option<String>,
+    pub region: Option<Arc<str>>,
     pub gb: GrantedById,
     pub scoped: bool,
     pub conditional: bool,
@@ -151,7 +154,7 @@ fn frames(inputs: &Chunk<'_>) -> PolarsResult<[DataFrame; 4]> {
         ),
         Column::new(
             SVC_REGION.into(),
-            s.iter().map(|r| r.region.clone()).collect::<Vec<_>>(),
+            s.iter().map(|r| r.region.as_deref()).collect::<Vec<_>>(),
         ),
     ])?;
     let ac = inputs.actions;
@@ -165,7 +168,7 @@ fn frames(inputs: &Chunk<'_>) -> PolarsResult<[DataFrame; 4]> {
         ),
         Column::new(
             ACT_REGION.into(),
-            ac.iter().map(|r| r.region.clone()).collect::<Vec<_>>(),
+            ac.iter().map(|r| r.region.as_deref()).collect::<Vec<_>>(),
         ),
     ])?;
     Ok([grants, principals, services, actions])
@@ -357,13 +360,14 @@ fn compute_chunk(inputs: &Chunk<'_>) -> PolarsResult<Vec<VerdictRow>> {
     let scoped = out.column(SCOPED)?.bool()?;
     let conditional = out.column(CONDITIONAL)?.bool()?;
     let mut rows = Vec::with_capacity(out.height());
+    let mut regions = SharedTexts::default();
     for i in 0..out.height() {
         rows.push(VerdictRow {
             p: p.get(i).unwrap_or_default(),
             list: ListId(list.get(i).unwrap_or_default()),
             reason: Reason::from_code(reason.get(i).unwrap_or(Reason::NoLastAccessedData.code())),
             last_ms: last.get(i),
-            region: region.get(i).map(str::to_string),
+            region: region.get(i).map(|r| regions.get(r)),
             gb: GrantedById(gb.get(i).unwrap_or_default()),
             scoped: scoped.get(i).unwrap_or(false),
             conditional: conditional.get(i).unwrap_or(false),
@@ -394,7 +398,7 @@ mod tests {
                         p,
                         svc,
                         last_ms: (svc > 0).then(|| 600 * i64::from(svc + p)),
-                        region: (svc == 1).then(|| "eu-west-1".to_string()),
+                        region: (svc == 1).then(|| "eu-west-1".into()),
                     });
                 }
                 for k in 0..=(p % 3) {
@@ -415,14 +419,23 @@ mod tests {
                     p,
                     a,
                     last_ms: (a == 1).then(|| 400 * i64::from(a + p)),
-                    region: (a == 2).then(|| "us-east-1".to_string()),
+                    region: (a == 2).then(|| "us-east-1".into()),
                 });
             }
         }
         i
     }
 
-    type Key = (u32, u32, u32, Option<i64>, Option<String>, u32, bool, bool);
+    type Key = (
+        u32,
+        u32,
+        u32,
+        Option<i64>,
+        Option<Arc<str>>,
+        u32,
+        bool,
+        bool,
+    );
 
     fn sorted(rows: Vec<VerdictRow>) -> Vec<Key> {
         let mut keys: Vec<Key> = rows

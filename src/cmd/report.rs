@@ -50,6 +50,11 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         &a.exclusions,
     )?;
     let mut stages: Vec<(&'static str, std::time::Duration)> = Vec::new();
+    // Freed memory goes back to the system between stages (see `allocator`).
+    stages.push((
+        "release_after_analysis",
+        crate::allocator::release_free_memory(),
+    ));
     let clock = std::time::Instant::now();
     let identities = identity_findings(&exports, &analysis, &args.identities);
     stages.push(("identities", clock.elapsed()));
@@ -67,6 +72,10 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     // Everything after this point works from the analysis and the plans: free the parsed input
     // (the largest structure for big organisations) before the outputs are built.
     drop(exports);
+    stages.push((
+        "release_after_planning",
+        crate::allocator::release_free_memory(),
+    ));
     let clock = std::time::Instant::now();
     let decisions = iam_tighten::decisions::decide(&analysis, &planned.plans, recs, &identities);
     stages.push(("decisions", clock.elapsed()));
@@ -85,6 +94,10 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     );
     stages.push(("model", clock.elapsed()));
 
+    stages.push((
+        "release_before_outputs",
+        crate::allocator::release_free_memory(),
+    ));
     line.stage("writing the outputs");
     let formats = &args.formats;
     // The recommendation folders and the report files are independent: written at the same time.

@@ -12,7 +12,8 @@ use super::time::Time;
 use super::{Files, LAST_ACCESSED_DIR, Warnings, has_extension, parse_json, sorted_entries};
 use crate::error::{Error, Result};
 use crate::model::{
-    JobType, LastAccessed, Manifest, Principal, PrincipalType, ServiceAccess, TrackedAction,
+    JobType, LastAccessed, Manifest, Principal, PrincipalType, ServiceAccess, SharedTexts,
+    TrackedAction,
 };
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +83,8 @@ pub(super) fn load(
         .collect();
     let mut reports = BTreeMap::new();
     let mut seen = BTreeSet::new();
+    // One copy of each namespace, action name and region for the whole export.
+    let mut texts = SharedTexts::default();
 
     let dir = files.abs(LAST_ACCESSED_DIR);
     if dir.is_dir() {
@@ -120,7 +123,9 @@ pub(super) fn load(
                             continue;
                         }
                         seen.insert((kind, principal.clone()));
-                        if let Some(report) = complete(&files.abs(&rel), &rel, report, warnings)? {
+                        if let Some(report) =
+                            complete(&files.abs(&rel), &rel, report, &mut texts, warnings)?
+                        {
                             reports.insert((kind, principal), report);
                         }
                     }
@@ -160,6 +165,7 @@ pub(crate) fn complete(
     path: &Path,
     rel: &str,
     r: Report,
+    texts: &mut SharedTexts,
     warnings: &mut Warnings,
 ) -> Result<Option<LastAccessed>> {
     let mut incomplete = |json_path: &str, message: String| {
@@ -220,7 +226,7 @@ pub(crate) fn complete(
         .unwrap_or_default()
         .into_iter()
         .enumerate()
-        .map(|(i, s)| service(path, s, i))
+        .map(|(i, s)| service(path, s, i, texts))
         .collect::<Result<Vec<_>>>()?;
     let job_completion = r.job_completion_date.map(|t| t.0);
     if let Some(done) = job_completion {
@@ -275,14 +281,18 @@ fn warn_after_job(
     );
 }
 
-fn service(path: &Path, s: Service, i: usize) -> Result<ServiceAccess> {
-    let at = format!("$.ServicesLastAccessed[{i}]");
+fn service(path: &Path, s: Service, i: usize, texts: &mut SharedTexts) -> Result<ServiceAccess> {
+    let at = || format!("$.ServicesLastAccessed[{i}]");
     let namespace = s
         .service_namespace
         .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| Error::parse(path, &at, "no ServiceNamespace"))?
-        .trim()
-        .to_ascii_lowercase();
+        .ok_or_else(|| Error::parse(path, at(), "no ServiceNamespace"))?;
+    let namespace = namespace.trim();
+    let namespace = if namespace.bytes().any(|b| b.is_ascii_uppercase()) {
+        texts.get(&namespace.to_ascii_lowercase())
+    } else {
+        texts.get(namespace)
+    };
     let tracked_actions = s
         .tracked_actions_last_accessed
         .map(|list| {
@@ -295,16 +305,16 @@ fn service(path: &Path, s: Service, i: usize) -> Result<ServiceAccess> {
                         .ok_or_else(|| {
                             Error::parse(
                                 path,
-                                format!("{at}.TrackedActionsLastAccessed[{j}]"),
+                                format!("{}.TrackedActionsLastAccessed[{j}]", at()),
                                 "no ActionName",
                             )
                         })?;
                     // `ec2:RunInstances` → `RunInstances`.
-                    let bare = name.rsplit(':').next().unwrap_or(&name).trim().to_string();
+                    let bare = name.rsplit(':').next().unwrap_or(&name).trim();
                     Ok(TrackedAction {
-                        name: bare,
+                        name: texts.get(bare),
                         last_accessed: t.last_accessed_time.map(|t| t.0),
-                        region: t.last_accessed_region,
+                        region: t.last_accessed_region.as_deref().map(|r| texts.get(r)),
                     })
                 })
                 .collect::<Result<Vec<_>>>()
@@ -313,7 +323,7 @@ fn service(path: &Path, s: Service, i: usize) -> Result<ServiceAccess> {
     Ok(ServiceAccess {
         namespace,
         last_authenticated: s.last_authenticated.map(|t| t.0),
-        region: s.last_authenticated_region,
+        region: s.last_authenticated_region.as_deref().map(|r| texts.get(r)),
         tracked_actions,
     })
 }

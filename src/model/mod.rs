@@ -3,9 +3,10 @@
 //! `input` turns AWS's lenient JSON/CSV shapes into these types; nothing below this layer sees
 //! serde input types. Collections that reach an output are ordered (`BTreeMap`, sorted `Vec`s).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -17,6 +18,24 @@ pub use document::{
     ActionClause, DocumentError, Effect, PolicyDocument, ResourceClause, Statement,
 };
 pub use organization::{Organization, permission_set_of_role};
+
+/// Texts shared instead of copied (service namespaces, action names, regions, service names):
+/// one `Arc<str>` per distinct text, so a value repeated across millions of rows is one
+/// allocation. Handing out clones of the same `Arc` changes no output: it is the same text.
+#[derive(Debug, Default)]
+pub struct SharedTexts(HashSet<Arc<str>>);
+
+impl SharedTexts {
+    /// The shared copy of `text`, made on first sight.
+    pub fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(t) = self.0.get(text) {
+            return t.clone();
+        }
+        let t: Arc<str> = Arc::from(text);
+        self.0.insert(t.clone());
+        t
+    }
+}
 
 /// A point in time, always UTC.
 pub type Timestamp = DateTime<Utc>;
@@ -202,9 +221,10 @@ pub struct TrustedPrincipal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackedAction {
     /// The bare action name as AWS wrote it (`CreateFleet`); a `service:` prefix is stripped.
-    pub name: String,
+    /// Names and regions are shared across a load's reports ([`SharedTexts`]).
+    pub name: Arc<str>,
     pub last_accessed: Option<Timestamp>,
-    pub region: Option<String>,
+    pub region: Option<Arc<str>>,
 }
 
 /// One service entry of a last-accessed report: what the verdicts read of it (the service's
@@ -212,10 +232,12 @@ pub struct TrackedAction {
 /// 100,000 roles the parsed reports were the largest part of the heap).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceAccess {
-    /// `ServiceNamespace`, lower-cased (`ec2`).
-    pub namespace: String,
+    /// `ServiceNamespace`, lower-cased (`ec2`). Namespaces and regions are shared across a
+    /// load's reports ([`SharedTexts`]): a report repeats the same few hundred texts, and at
+    /// 100,000 roles one allocation per text left a fragmented heap behind once freed.
+    pub namespace: Arc<str>,
     pub last_authenticated: Option<Timestamp>,
-    pub region: Option<String>,
+    pub region: Option<Arc<str>>,
     /// `TrackedActionsLastAccessed`: `None` when the key is absent, `Some(vec![])` when empty.
     pub tracked_actions: Option<Vec<TrackedAction>>,
 }
