@@ -363,7 +363,7 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel<'static> 
         decisions: decisions(hostile, account, n),
         decisions_total: n + 2,
         decisions_omitted: 0,
-        all_decisions: Vec::new(),
+        all_decisions: Vec::new().into(),
     }
 }
 

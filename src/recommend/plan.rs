@@ -417,6 +417,9 @@ fn drop_documents(plan: &mut PrincipalPlan) {
     plan.remove = ActionSet::default();
     plan.before = ActionSet::default();
     plan.after = ActionSet::default();
+    // The list was grown by pushes: give back its spare capacity (at 100,000 roles the plans'
+    // policy lists were 360 MB at the report's peak, a third of it unused capacity).
+    plan.policies.shrink_to_fit();
     plan.documents_dropped = true;
 }
 
