@@ -674,11 +674,12 @@ mod dates {
                 &an,
                 &IdentitySettings { unused_after_days: days, key_max_age_days: key_days },
             );
+            let decisions = iam_tighten::decisions::Decisions::default();
             let model = ReportModel::build(
                 &an,
                 ids,
                 None,
-                &iam_tighten::decisions::Decisions::default(),
+                &decisions,
                 &Default::default(),
                 Limits::default(),
             );
