@@ -90,8 +90,10 @@ pub fn write_dataset_part<W: Write>(
 }
 
 /// Rows per row group: frames are built and written a batch at a time, so memory stays bounded
-/// by the batch, not by the organisation.
-const BATCH: usize = 256 * 1024;
+/// by the batch, not by the organisation. 65,536 rows (DuckDB's own row groups are 122,880): at
+/// 100,000 roles, batches of 262,144 rows took the writer ~200 MB above the rest of the report
+/// (the batch's frame and its encoded row group), for a file 13% smaller (35.4 against 40.7 MB).
+const BATCH: usize = 64 * 1024;
 
 /// Writes the batches of findings (at most [`BATCH`] each) as one Parquet file, without the
 /// column named `skip`.
