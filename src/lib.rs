@@ -17,6 +17,7 @@ pub mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod input;
+pub mod memory;
 pub mod model;
 pub mod parallel;
 pub mod policy;

@@ -88,6 +88,9 @@ mod allocator {
         .map(|(name, _, _)| name)
         .collect();
         TUNED.store(true, Ordering::Relaxed);
+        iam_tighten::memory::set_release(|| {
+            release_free_memory();
+        });
         if refused.is_empty() {
             format!(
                 "glibc, {arenas} arenas, mmap from {} MiB, trim past {} MiB",

@@ -12,6 +12,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("files", &[]),
     ("parallel", &[]),
+    ("memory", &[]),
     ("model", &[]),
     ("catalog", &[]),
     ("input", &[]),
@@ -25,7 +26,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("fuzzing", &["catalog", "policy", "input", "analysis"]),
 ];
 
-const FOUNDATIONS: [&str; 4] = ["error", "files", "parallel", "model"];
+const FOUNDATIONS: [&str; 5] = ["error", "files", "parallel", "model", "memory"];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in fs::read_dir(dir).unwrap() {

@@ -179,6 +179,11 @@ fn run<'c>(
     let clock = Instant::now();
     let mut c = collect::collect(exports, catalog, &settings, &mut config)?;
     lap(&mut timings, "expand", clock);
+    // The last-accessed data and the collector's scratch are freed: give the memory back before
+    // the join allocates (see `crate::memory`).
+    let clock = Instant::now();
+    crate::memory::release();
+    lap(&mut timings, "release_after_collect", clock);
 
     let clock = Instant::now();
     let mut findings = decide::decide(&c)?;
@@ -186,6 +191,9 @@ fn run<'c>(
         findings = decide::override_verdicts(findings, &mut c, given);
     }
     lap(&mut timings, "join_verdicts", clock);
+    let clock = Instant::now();
+    crate::memory::release();
+    lap(&mut timings, "release_after_join", clock);
 
     let mut control_notes = Vec::new();
     if let Some(org) = org {

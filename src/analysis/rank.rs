@@ -1,8 +1,6 @@
 //! Stage 4, rank: orders the findings (what to remove first), numbers them, and adds every count
 //! up — per principal, per service, per policy and in total.
 
-use std::collections::BTreeMap;
-
 use super::groups::ActionLists;
 use super::model::{BySensitivity, Counts, Finding, LabelId, PrincipalInfo, ServiceSummary};
 use super::reason::Status;
@@ -65,6 +63,76 @@ fn key(
     )
 }
 
+/// Each principal's summary per service (`PrincipalInfo::services`, catalog order): the counts
+/// of its findings there, the highest unused sensitivity, and the service's last access from its
+/// report. Built from the findings sorted by (principal, service), each principal's list at its
+/// exact size: at 100,000 roles (3.7 M summaries) a map per principal took twice the memory of
+/// the summaries themselves, at the stage where the analysis peaked.
+fn service_summaries(
+    findings: &[Finding],
+    principals: &mut [PrincipalInfo],
+    notes: &[ControlNote],
+    catalog: &Catalog,
+    services: &[ServiceRow],
+) {
+    let mut order: Vec<(u32, u32, u32)> = findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.principal, catalog.service_index(f.action), i as u32))
+        .collect();
+    order.sort_unstable();
+    // Per principal, its services' catalog indexes (the key of each summary, same positions).
+    let mut keys: Vec<Vec<u32>> = vec![Vec::new(); principals.len()];
+    let mut texts = SharedTexts::default();
+    let mut start = 0;
+    while start < order.len() {
+        let pi = order[start].0 as usize;
+        let end = start + order[start..].partition_point(|o| o.0 as usize == pi);
+        let run = &order[start..end];
+        let distinct = 1 + run.windows(2).filter(|w| w[0].1 != w[1].1).count();
+        let p = &mut principals[pi];
+        let (mut list, mut svcs) = (Vec::with_capacity(distinct), Vec::with_capacity(distinct));
+        for &(_, svc, i) in run {
+            let f = &findings[i as usize];
+            if svcs.last() != Some(&svc) {
+                svcs.push(svc);
+                list.push(ServiceSummary {
+                    service: texts.get(&catalog.action(f.action).service),
+                    counts: Counts::default(),
+                    last_accessed: None,
+                    last_accessed_region: None,
+                    reported: false,
+                    highest_unused_sensitivity: None,
+                });
+            }
+            let Some(entry) = list.last_mut() else {
+                continue;
+            };
+            entry.counts.add(f);
+            let removable = f.status == Status::Unused && f.exclusion.is_none();
+            if removable && p.actionable && !is_blocked(f, notes) {
+                entry.highest_unused_sensitivity =
+                    entry.highest_unused_sensitivity.max(Some(f.sensitivity));
+            }
+        }
+        p.services = list;
+        keys[pi] = svcs;
+        start = end;
+    }
+    // Service last-accessed facts for services.csv.
+    for s in services {
+        let (Some(p), Some(k)) = (principals.get_mut(s.p as usize), keys.get(s.p as usize)) else {
+            continue;
+        };
+        if let Ok(i) = k.binary_search(&s.svc) {
+            let entry = &mut p.services[i];
+            entry.reported = true;
+            entry.last_accessed = s.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
+            entry.last_accessed_region = s.region.clone();
+        }
+    }
+}
+
 /// Sorts and numbers the findings and fills in every count.
 pub(super) fn rank(
     mut findings: Vec<Finding>,
@@ -78,26 +146,12 @@ pub(super) fn rank(
     findings.sort_unstable_by_key(|f| key(f, principals, notes, catalog));
     let mut totals = Counts::default();
     let mut by_sens = BySensitivity::default();
-    let mut per_service: Vec<BTreeMap<u32, ServiceSummary>> =
-        vec![BTreeMap::new(); principals.len()];
-    let mut texts = SharedTexts::default();
     for (i, f) in findings.iter_mut().enumerate() {
         f.rank = i as u32 + 1;
         let list = lists.get(f.list);
         let p = &mut principals[f.principal as usize];
         p.counts.add(f);
         totals.add(f);
-        let entry = per_service[f.principal as usize]
-            .entry(catalog.service_index(f.action))
-            .or_insert_with(|| ServiceSummary {
-                service: texts.get(&catalog.action(f.action).service),
-                counts: Counts::default(),
-                last_accessed: None,
-                last_accessed_region: None,
-                reported: false,
-                highest_unused_sensitivity: None,
-            });
-        entry.counts.add(f);
         let removable = f.status == Status::Unused && f.exclusion.is_none();
         // A grant an SCP blocks is removable but carries no risk: not in scores or the
         // per-sensitivity counts.
@@ -110,8 +164,6 @@ pub(super) fn rank(
                 .map(|(s, n)| Sensitivity::from_u8(s as u8).weight() * u64::from(*n))
                 .sum::<u64>();
             by_sens.add_list(list);
-            entry.highest_unused_sensitivity =
-                entry.highest_unused_sensitivity.max(Some(f.sensitivity));
         }
         for label in granted_by
             .get(f.granted_by.0 as usize)
@@ -126,17 +178,7 @@ pub(super) fn rank(
             }
         }
     }
-    // Service last-accessed facts for services.csv.
-    for s in services {
-        if let Some(entry) = per_service[s.p as usize].get_mut(&s.svc) {
-            entry.reported = true;
-            entry.last_accessed = s.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
-            entry.last_accessed_region = s.region.clone();
-        }
-    }
-    for (p, services) in principals.iter_mut().zip(per_service) {
-        p.services = services.into_values().collect();
-    }
+    service_summaries(&findings, principals, notes, catalog, services);
     let mut by_principal = vec![Vec::new(); principals.len()];
     for (i, f) in findings.iter().enumerate() {
         by_principal[f.principal as usize].push(i as u32);

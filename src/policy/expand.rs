@@ -222,7 +222,11 @@ impl<'c> Expander<'c> {
         patterns: &[String],
     ) -> Option<CachedClause> {
         let same = |e: &ClauseEntry| e.negated == negated && *e.patterns == *patterns;
-        if let Some(e) = self.clauses.get(&hash).and_then(|b| b.iter().find(|e| same(e))) {
+        if let Some(e) = self
+            .clauses
+            .get(&hash)
+            .and_then(|b| b.iter().find(|e| same(e)))
+        {
             return Some(e.clause.clone());
         }
         let bucket = self.older.get_mut(&hash)?;
