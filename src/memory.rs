@@ -22,3 +22,26 @@ pub fn release() {
         release();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+    fn count() {
+        CALLS.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The registered release runs on every call, and a second registration is ignored. (The
+    /// hook is process-wide: other tests of this binary may call it too, so counts only grow.)
+    #[test]
+    fn release_runs_what_was_registered() {
+        super::set_release(count);
+        super::set_release(|| panic!("a second registration replaced the first"));
+        let before = CALLS.load(Ordering::Relaxed);
+        super::release();
+        super::release();
+        assert!(CALLS.load(Ordering::Relaxed) >= before + 2);
+    }
+}
