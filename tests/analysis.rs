@@ -872,50 +872,93 @@ mod named {
 
     #[test]
     fn named_actions_of_a_synthetic_organisation() {
-        // The generator is built with the tests (cargo builds examples for `cargo test`).
-        let exe = std::env::current_exe().unwrap();
-        let gen_path = exe
-            .parent()
-            .and_then(Path::parent)
-            .unwrap()
-            .join("examples/synth-export");
-        if !gen_path.exists() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "examples/synth-export was not built"
-            );
-            eprintln!("skipping: {} not built", gen_path.display());
+        let Some(an) = synthetic_analysis(2, 500) else {
             return;
-        }
-        let tmp = tempfile::tempdir().unwrap();
-        let org = tmp.path().join("org");
-        let ok = std::process::Command::new(&gen_path)
-            .args([
-                "--accounts",
-                "2",
-                "--roles-per-account",
-                "500",
-                "--seed",
-                "3",
-                "--out",
-            ])
-            .arg(&org)
-            .output()
-            .unwrap();
+        };
+        assert!(an.principals.len() >= 1000);
+        assert!(check(&an) > 1000);
+    }
+}
+
+/// The analysis of a synthetic organisation from `examples/synth-export` (seed 3), or `None`
+/// (outside CI) when the generator was not built: cargo builds examples for `cargo test`.
+fn synthetic_analysis(accounts: u32, roles: u32) -> Option<analysis::Analysis<'static>> {
+    let exe = std::env::current_exe().unwrap();
+    let gen_path = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("examples/synth-export");
+    if !gen_path.exists() {
         assert!(
-            ok.status.success(),
-            "{}",
-            String::from_utf8_lossy(&ok.stderr)
+            std::env::var_os("CI").is_none(),
+            "examples/synth-export was not built"
         );
-        let exports = input::load_exports(&[org], &LoadOptions::default()).unwrap();
-        let an = analysis::analyze(
+        eprintln!("skipping: {} not built", gen_path.display());
+        return None;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let org = tmp.path().join("org");
+    let ok = std::process::Command::new(&gen_path)
+        .args(["--accounts", &accounts.to_string()])
+        .args(["--roles-per-account", &roles.to_string()])
+        .args(["--seed", "3", "--out"])
+        .arg(&org)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let exports = input::load_exports(&[org], &LoadOptions::default()).unwrap();
+    Some(
+        analysis::analyze(
             &exports,
             Catalog::embedded(),
             &Settings::new(90, None).unwrap(),
             &Config::default(),
         )
-        .unwrap();
-        assert!(an.principals.len() >= 1000);
-        assert!(check(&an) > 1000);
+        .unwrap(),
+    )
+}
+
+/// findings.parquet is written in row groups of 65,536 rows (docs/report-fields.md), all full but
+/// the last, holding every finding in rank order.
+#[test]
+fn findings_parquet_row_groups_of_65536_rows() {
+    use polars::prelude::*;
+    let Some(an) = synthetic_analysis(2, 1000) else {
+        return;
+    };
+    let n = an.findings.len();
+    assert!(n > 65_536, "{n} findings: too few for a second row group");
+    let mut bytes = Vec::new();
+    analysis::write_findings_parquet(&an, &mut bytes).unwrap();
+    let mut reader = ParquetReader::new(std::io::Cursor::new(bytes.clone()));
+    let sizes: Vec<usize> = reader
+        .get_metadata()
+        .unwrap()
+        .row_groups
+        .iter()
+        .map(|g| g.num_rows())
+        .collect();
+    let mut expected = vec![65_536; n / 65_536];
+    if n % 65_536 > 0 {
+        expected.push(n % 65_536);
     }
+    assert_eq!(sizes, expected);
+    let df = ParquetReader::new(std::io::Cursor::new(bytes))
+        .finish()
+        .unwrap();
+    let ranks: Vec<u64> = df
+        .column("rank")
+        .unwrap()
+        .cast(&DataType::UInt64)
+        .unwrap()
+        .u64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert_eq!(ranks, (1..=n as u64).collect::<Vec<_>>());
 }
