@@ -872,34 +872,17 @@ mod named {
 
     #[test]
     fn named_actions_of_a_synthetic_organisation() {
-        let Some(an) = synthetic_analysis(2, 500) else {
-            return;
-        };
+        let an = synthetic_analysis(2, 500);
         assert!(an.principals.len() >= 1000);
         assert!(check(&an) > 1000);
     }
 }
 
-/// The analysis of a synthetic organisation from `examples/synth-export` (seed 3), or `None`
-/// (outside CI) when the generator was not built: cargo builds examples for `cargo test`.
-fn synthetic_analysis(accounts: u32, roles: u32) -> Option<analysis::Analysis<'static>> {
-    let exe = std::env::current_exe().unwrap();
-    let gen_path = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("examples/synth-export");
-    if !gen_path.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "examples/synth-export was not built"
-        );
-        eprintln!("skipping: {} not built", gen_path.display());
-        return None;
-    }
+/// The analysis of a synthetic organisation from `examples/synth-export` (seed 3).
+fn synthetic_analysis(accounts: u32, roles: u32) -> analysis::Analysis<'static> {
     let tmp = tempfile::tempdir().unwrap();
     let org = tmp.path().join("org");
-    let ok = std::process::Command::new(&gen_path)
+    let ok = std::process::Command::new(crate::common::synth_export())
         .args(["--accounts", &accounts.to_string()])
         .args(["--roles-per-account", &roles.to_string()])
         .args(["--seed", "3", "--out"])
@@ -912,15 +895,13 @@ fn synthetic_analysis(accounts: u32, roles: u32) -> Option<analysis::Analysis<'s
         String::from_utf8_lossy(&ok.stderr)
     );
     let exports = input::load_exports(&[org], &LoadOptions::default()).unwrap();
-    Some(
-        analysis::analyze(
-            &exports,
-            Catalog::embedded(),
-            &Settings::new(90, None).unwrap(),
-            &Config::default(),
-        )
-        .unwrap(),
+    analysis::analyze(
+        &exports,
+        Catalog::embedded(),
+        &Settings::new(90, None).unwrap(),
+        &Config::default(),
     )
+    .unwrap()
 }
 
 /// findings.parquet is written in row groups of 65,536 rows (docs/report-fields.md), all full but
@@ -928,9 +909,7 @@ fn synthetic_analysis(accounts: u32, roles: u32) -> Option<analysis::Analysis<'s
 #[test]
 fn findings_parquet_row_groups_of_65536_rows() {
     use polars::prelude::*;
-    let Some(an) = synthetic_analysis(2, 1000) else {
-        return;
-    };
+    let an = synthetic_analysis(2, 1000);
     let n = an.findings.len();
     assert!(n > 65_536, "{n} findings: too few for a second row group");
     let mut bytes = Vec::new();

@@ -126,3 +126,18 @@ pub fn same_outputs_without_verification_inputs(
     );
     assert_eq!(decide(full), decide(slim));
 }
+
+/// The example generator, built by `cargo test` beside the test binary.
+pub fn synth_export() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(std::path::Path::parent).unwrap();
+    let bin = dir
+        .join("examples")
+        .join(format!("synth-export{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "{} is missing: `cargo test` builds the examples (or run `cargo build --example synth-export`)",
+        bin.display()
+    );
+    bin
+}

@@ -646,24 +646,9 @@ fn sample_q3_to_q4_grouped_is_the_per_action_diff() {
     );
 }
 
-/// The example generator, built by `cargo test` beside the test binary.
-fn synth_export() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = dir
-        .join("examples")
-        .join(format!("synth-export{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.is_file(),
-        "{} is missing: `cargo test` builds the examples (or run `cargo build --example synth-export`)",
-        bin.display()
-    );
-    bin
-}
-
 /// A synthetic organisation, written by `synth-export` (`extra`: more arguments).
 fn synth(out: &Path, extra: &[&str]) {
-    let status = std::process::Command::new(synth_export())
+    let status = std::process::Command::new(crate::common::synth_export())
         .args([
             "--accounts",
             "2",
