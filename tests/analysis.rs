@@ -923,7 +923,7 @@ fn findings_parquet_row_groups_of_65536_rows() {
         .map(|g| g.num_rows())
         .collect();
     let mut expected = vec![65_536; n / 65_536];
-    if n % 65_536 > 0 {
+    if !n.is_multiple_of(65_536) {
         expected.push(n % 65_536);
     }
     assert_eq!(sizes, expected);
