@@ -39,18 +39,14 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// glibc's malloc for `report`: its parameters ([`allocator::tune`]) and the free pages
-/// returned between stages ([`allocator::release_free_memory`]). The crate's only unsafe code:
-/// two libc calls (the library forbids unsafe code, `tests/layering.rs` checks it).
+/// returned between stages (`allocator::release_free_memory`, registered as the library's
+/// `memory::release`). The crate's only unsafe code: two libc calls (the library forbids unsafe
+/// code, `tests/layering.rs` checks it).
 #[allow(unsafe_code)]
 mod allocator {
-    use std::sync::atomic::{AtomicBool, Ordering};
-
     /// The environment variable whose `glibc.malloc.*` settings, when present, are left in charge.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     const TUNABLES: &str = "GLIBC_TUNABLES";
-
-    /// Whether [`tune`] set the parameters (and so [`release_free_memory`] may return pages).
-    static TUNED: AtomicBool = AtomicBool::new(false);
 
     /// glibc's malloc, set for `report`, a batch job that builds large structures stage by stage
     /// and frees them: at most one arena per core, at least 2 (glibc's default is 8 per core;
@@ -62,7 +58,8 @@ mod allocator {
     /// 12% longer at 100,000 (planning and the writers, which allocate the most). `diff` keeps
     /// glibc's parameters: with 2 arenas it ran 15% longer for 10% less memory. A `GLIBC_TUNABLES`
     /// naming any `glibc.malloc.` setting leaves glibc's parameters alone (to compare, or to tune
-    /// by hand). Returns what was set, for `IAM_TIGHTEN_TIMINGS`.
+    /// by hand). Then registers [`release_free_memory`] as `iam_tighten::memory::release`.
+    /// Returns what was set, for `IAM_TIGHTEN_TIMINGS`.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     pub fn tune() -> String {
         const MMAP_FROM: i32 = 4 << 20;
@@ -87,10 +84,7 @@ mod allocator {
         })
         .map(|(name, _, _)| name)
         .collect();
-        TUNED.store(true, Ordering::Relaxed);
-        iam_tighten::memory::set_release(|| {
-            release_free_memory();
-        });
+        iam_tighten::memory::set_release(release_free_memory);
         if refused.is_empty() {
             format!(
                 "glibc, {arenas} arenas, mmap from {} MiB, trim past {} MiB",
@@ -102,30 +96,25 @@ mod allocator {
         }
     }
 
-    /// Returns the free pages inside malloc's heaps to the system (`malloc_trim(0)`), where
-    /// [`tune`] set the parameters. glibc gives back only the top of a heap on its own; the
-    /// stages of `report` free large structures (the last-accessed data after collecting, the
-    /// parsed exports after planning) whose pages then stay behind smaller live blocks. Called
-    /// between stages, when no other thread of ours is allocating. Measured (docs/performance.md, "Issue
-    /// 18, fifth pass"): peak RSS at 100,000 roles 3.50 → 3.17 GiB for ~0.5 s of 67 s. Returns how
-    /// long it took, for `IAM_TIGHTEN_TIMINGS`.
-    pub fn release_free_memory() -> std::time::Duration {
-        let clock = std::time::Instant::now();
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        if TUNED.load(Ordering::Relaxed) {
-            // SAFETY: `malloc_trim` only returns free memory of malloc's own heaps to the system;
-            // it takes malloc's locks like any allocation and touches no live block.
-            unsafe {
-                libc::malloc_trim(0);
-            }
+    /// Returns the free pages inside malloc's heaps to the system (`malloc_trim(0)`). glibc
+    /// gives back only the top of a heap on its own; the stages of `report` free large
+    /// structures (the last-accessed data after collecting, the parsed exports after planning)
+    /// whose pages then stay behind smaller live blocks. Registered by [`tune`] only, so a
+    /// `GLIBC_TUNABLES` run keeps glibc as it is. Called between stages, when no other thread of
+    /// ours is allocating. Measured (docs/performance.md, "Issue 18, fifth pass"): peak RSS at
+    /// 100,000 roles 3.50 → 3.17 GiB for ~0.5 s of 67 s.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn release_free_memory() {
+        // SAFETY: `malloc_trim` only returns free memory of malloc's own heaps to the system;
+        // it takes malloc's locks like any allocation and touches no live block.
+        unsafe {
+            libc::malloc_trim(0);
         }
-        clock.elapsed()
     }
 
     /// Other systems' allocators keep their defaults.
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     pub fn tune() -> String {
-        TUNED.store(false, Ordering::Relaxed);
         "the system's, its own parameters".to_string()
     }
 }

@@ -4,7 +4,7 @@
 //! to return what was freed; the binary can (`allocator` in src/main.rs) and registers how with
 //! [`set_release`]. Stages that have just freed much call [`release`]: the analysis after
 //! collecting (each export's last-accessed data, the collector's scratch) and after the verdict
-//! join. Unregistered (tests, library callers), [`release`] does nothing. Releasing changes no
+//! join; `report` after the analysis, after planning and before the writers. Unregistered (tests, library callers), [`release`] does nothing. Releasing changes no
 //! result, only the process's resident memory.
 
 use std::sync::OnceLock;

@@ -50,11 +50,7 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         &a.exclusions,
     )?;
     let mut stages: Vec<(&'static str, std::time::Duration)> = Vec::new();
-    // Freed memory goes back to the system between stages (see `allocator`).
-    stages.push((
-        "release_after_analysis",
-        crate::allocator::release_free_memory(),
-    ));
+    release(&mut stages, "release_after_analysis");
     let clock = std::time::Instant::now();
     let identities = identity_findings(&exports, &analysis, &args.identities);
     stages.push(("identities", clock.elapsed()));
@@ -72,10 +68,7 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     // Everything after this point works from the analysis and the plans: free the parsed input
     // (the largest structure for big organisations) before the outputs are built.
     drop(exports);
-    stages.push((
-        "release_after_planning",
-        crate::allocator::release_free_memory(),
-    ));
+    release(&mut stages, "release_after_planning");
     let clock = std::time::Instant::now();
     let decisions = iam_tighten::decisions::decide(&analysis, &planned.plans, recs, &identities);
     stages.push(("decisions", clock.elapsed()));
@@ -94,10 +87,7 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     );
     stages.push(("model", clock.elapsed()));
 
-    stages.push((
-        "release_before_outputs",
-        crate::allocator::release_free_memory(),
-    ));
+    release(&mut stages, "release_before_outputs");
     line.stage("writing the outputs");
     let formats = &args.formats;
     // The recommendation folders and the report files are independent: written at the same time.
@@ -129,22 +119,39 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         );
     }
     print_summary(&analysis, recs, &decisions, &model, &written, &args.out);
-    let s = &analysis.unused_by_sensitivity;
-    let ids = &model.identities;
-    if let Some(level) = args.fail_on {
-        let n = s.at_or_above(level);
-        let m = ids.count_at_or_above(level);
-        if n + m as u64 > 0 {
-            eprintln!(
-                "iam-tighten: {} unused permission(s) and {} identity finding(s) at or above {} (--fail-on)",
-                grouped(n),
-                grouped(m as u64),
-                level.as_str()
-            );
-            return Ok(ExitCode::from(1));
-        }
+    Ok(fail_on(args.fail_on, &analysis, &model))
+}
+
+/// Gives freed memory back to the system between stages (`iam_tighten::memory`, which the
+/// binary's `allocator` sets up for `report`), timed as `stage`.
+fn release(stages: &mut Vec<(&'static str, std::time::Duration)>, stage: &'static str) {
+    let clock = std::time::Instant::now();
+    iam_tighten::memory::release();
+    stages.push((stage, clock.elapsed()));
+}
+
+/// `--fail-on`: exit code 1 when an unused permission or an identity finding is at or above the
+/// level.
+fn fail_on(
+    level: Option<iam_tighten::analysis::Sensitivity>,
+    analysis: &analysis::Analysis<'_>,
+    model: &ReportModel<'_>,
+) -> ExitCode {
+    let Some(level) = level else {
+        return ExitCode::SUCCESS;
+    };
+    let n = analysis.unused_by_sensitivity.at_or_above(level);
+    let m = model.identities.count_at_or_above(level);
+    if n + m as u64 > 0 {
+        eprintln!(
+            "iam-tighten: {} unused permission(s) and {} identity finding(s) at or above {} (--fail-on)",
+            grouped(n),
+            grouped(m as u64),
+            level.as_str()
+        );
+        return ExitCode::from(1);
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }
 
 /// `IAM_TIGHTEN_TIMINGS`: one `timing <stage> <ms>` line per stage.
