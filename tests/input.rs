@@ -2,6 +2,7 @@
 //! Fixtures are written by `tests/fixtures/input/gen.py`.
 
 use std::fmt::Write as _;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -593,6 +594,45 @@ fn manifest_checksum_mismatch() {
         "authorization-details.json",
         "SHA-256 mismatch",
     );
+}
+
+/// A last-accessed service without `ServiceNamespace`, and a tracked action without
+/// `ActionName`, are errors naming the file and the entry's JSON path.
+#[test]
+fn last_accessed_entries_without_their_names_name_their_json_path() {
+    let cases = [
+        (
+            r#"{"ServiceNamespace": "ec2"}, {"ServiceName": "Amazon S3"}"#,
+            "$.ServicesLastAccessed[1]",
+            "no ServiceNamespace",
+        ),
+        (
+            r#"{"ServiceNamespace": "ec2", "TrackedActionsLastAccessed": [
+                {"ActionName": "RunInstances"}, {"LastAccessedRegion": "eu-west-1"}]}"#,
+            "$.ServicesLastAccessed[0].TrackedActionsLastAccessed[1]",
+            "no ActionName",
+        ),
+    ];
+    for (services, json_path, needle) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let from = fixture("bad/bad-last-accessed-timestamp/authorization-details.json");
+        fs::copy(from, dir.path().join("authorization-details.json")).unwrap();
+        let roles = dir.path().join("last-accessed/roles");
+        fs::create_dir_all(&roles).unwrap();
+        fs::write(
+            roles.join("app-role.json"),
+            format!(
+                r#"{{"JobStatus": "COMPLETED", "JobType": "ACTION_LEVEL", "IsTruncated": false,
+                    "ServicesLastAccessed": [{services}]}}"#
+            ),
+        )
+        .unwrap();
+        let err = match load_export(dir.path(), &LoadOptions::default()) {
+            Ok(_) => panic!("{json_path}: expected an error"),
+            Err(e) => e,
+        };
+        assert_parse(&err, "last-accessed/roles/app-role.json", json_path, needle);
+    }
 }
 
 #[test]
