@@ -569,3 +569,69 @@ fn scope_has_the_organisation_part() {
         ["111111111111", "222222222222"]
     );
 }
+
+/// Every part of a zip, in order: (name, uncompressed bytes).
+fn parts(book: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(book)).unwrap();
+    (0..zip.len())
+        .map(|i| {
+            let mut f = zip.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes).unwrap();
+            (f.name().unwrap().to_string(), bytes)
+        })
+        .collect()
+}
+
+/// The Findings rows written into the zip by `xlsx::splice` give the workbook rust_xlsxwriter
+/// writes when it writes every row itself: the same parts, in the same order, byte for byte
+/// (the hostile fixture and the whole sample organisation; with and without a row limit, so
+/// with the note row and with 0, 1 and 2 data rows).
+#[test]
+fn spliced_findings_rows_are_the_rows_rust_xlsxwriter_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+    let mut checked = 0;
+    for export in [fixture(tmp.path()), sample] {
+        let exports =
+            input::load_exports(std::slice::from_ref(&export), &LoadOptions::default()).unwrap();
+        with_model(&exports, Catalog::embedded(), |an, model| {
+            assert!(
+                an.findings.len() > 50,
+                "{}: {} findings",
+                export.display(),
+                an.findings.len()
+            );
+            for limit in [3, 4, 5, 50, xlsx::SHEET_ROWS] {
+                let ours = parts(&xlsx::workbook_with_limit(an, model, limit).unwrap());
+                let reference = parts(&xlsx::workbook_without_splice(an, model, limit).unwrap());
+                let names =
+                    |p: &[(String, Vec<u8>)]| p.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+                assert_eq!(names(&ours), names(&reference), "limit {limit}");
+                for ((name, a), (_, b)) in ours.iter().zip(&reference) {
+                    assert!(
+                        a == b,
+                        "{}, limit {limit}: {name} differs:\n{}\n{}",
+                        export.display(),
+                        String::from_utf8_lossy(&a[..a.len().min(3000)]),
+                        String::from_utf8_lossy(&b[..b.len().min(3000)])
+                    );
+                }
+                let findings = &ours
+                    .iter()
+                    .find(|(n, _)| n == "xl/worksheets/sheet2.xml")
+                    .unwrap()
+                    .1;
+                let rows = String::from_utf8_lossy(findings).matches("<row ").count();
+                let expected = if limit == xlsx::SHEET_ROWS {
+                    an.findings.len() + 1
+                } else {
+                    limit as usize
+                };
+                assert_eq!(rows, expected, "limit {limit}: rows of the Findings sheet");
+                checked += 1;
+            }
+        });
+    }
+    assert_eq!(checked, 10);
+}
