@@ -39,19 +39,25 @@ pub const DECISIONS_HEADER: [&str; 18] = [
     "principal_arn",
 ];
 
+/// A decision's `risky_actions` cell: `action: why` for each, `; ` between them, and how many
+/// more critical or high actions it removes.
+pub(crate) fn risky_actions(d: &Decision) -> String {
+    let mut risky: Vec<String> = d
+        .risky_actions
+        .iter()
+        .map(|n| format!("{}: {}", n.action, n.why))
+        .collect();
+    if d.risky_more > 0 {
+        risky.push(format!("… and {} more critical or high", d.risky_more));
+    }
+    risky.join("; ")
+}
+
 /// Every decision, ranked (intentional access last).
 pub fn write_decisions<W: Write>(decisions: &[Decision], w: W) -> std::io::Result<()> {
     let mut out = writer(w);
     out.row(DECISIONS_HEADER)?;
     for d in decisions {
-        let mut risky: Vec<String> = d
-            .risky_actions
-            .iter()
-            .map(|n| format!("{}: {}", n.action, n.why))
-            .collect();
-        if d.risky_more > 0 {
-            risky.push(format!("… and {} more critical or high", d.risky_more));
-        }
         out.row([
             d.rank.to_string(),
             d.id.clone(),
@@ -66,7 +72,7 @@ pub fn write_decisions<W: Write>(decisions: &[Decision], w: W) -> std::io::Resul
             d.removes.high.to_string(),
             d.removes.medium.to_string(),
             d.removes.low.to_string(),
-            risky.join("; "),
+            risky_actions(d),
             d.evidence.clone(),
             d.files.clone().unwrap_or_default(),
             d.intentional

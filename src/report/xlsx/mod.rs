@@ -32,7 +32,7 @@ mod splice;
 
 use super::ReportModel;
 use super::credentials::{CREDENTIALS_HEADER, RESULT_FINDING, RESULT_NOT_POSSIBLE};
-use super::csv::{DECISIONS_HEADER, PRINCIPALS_HEADER, neutralise};
+use super::csv::{DECISIONS_HEADER, PRINCIPALS_HEADER, neutralise, risky_actions};
 use crate::analysis::Analysis;
 use crate::analysis::schema::{FINDINGS, Type, Value, findings_header, for_each_row};
 use crate::error::{Error, Result};
@@ -76,9 +76,7 @@ pub fn workbook_with_limit(
     model: &ReportModel,
     sheet_rows: u32,
 ) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    guarded(|| build(an, model, sheet_rows, FindingRows::Spliced, &mut bytes))?;
-    Ok(bytes)
+    in_memory(an, model, sheet_rows, FindingRows::Spliced)
 }
 
 /// [`workbook_with_limit`] with every Findings row written through rust_xlsxwriter, as before
@@ -89,8 +87,17 @@ pub fn workbook_without_splice(
     model: &ReportModel,
     sheet_rows: u32,
 ) -> Result<Vec<u8>> {
+    in_memory(an, model, sheet_rows, FindingRows::Writer)
+}
+
+fn in_memory(
+    an: &Analysis<'_>,
+    model: &ReportModel,
+    sheet_rows: u32,
+    rows: FindingRows,
+) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    guarded(|| build(an, model, sheet_rows, FindingRows::Writer, &mut bytes))?;
+    guarded(|| build(an, model, sheet_rows, rows, &mut bytes))?;
     Ok(bytes)
 }
 
@@ -522,14 +529,6 @@ fn decisions(
     let list = &model.all_decisions;
     let mut sheet = Sheet::new(wb, formats, SHEETS[0], &DECISIONS_HEADER, list.len(), limit)?;
     for d in list.iter().take(sheet.capacity) {
-        let mut risky: Vec<String> = d
-            .risky_actions
-            .iter()
-            .map(|n| format!("{}: {}", n.action, n.why))
-            .collect();
-        if d.risky_more > 0 {
-            risky.push(format!("… and {} more critical or high", d.risky_more));
-        }
         sheet.row([
             Cell::number(d.rank),
             Cell::text(d.id.as_str()),
@@ -544,7 +543,7 @@ fn decisions(
             Cell::count(d.removes.high),
             Cell::count(d.removes.medium),
             Cell::count(d.removes.low),
-            Cell::text(risky.join("; ")),
+            Cell::text(risky_actions(d)),
             Cell::text(d.evidence.as_str()),
             Cell::opt_text(d.files.as_deref()),
             Cell::opt_text(d.intentional.as_ref().map(|m| m.rule.as_str())),
@@ -707,6 +706,28 @@ fn identities(
 /// One Scope row: section, account, name, value, detail.
 type ScopeRow = (&'static str, String, String, Cell<'static>, Cell<'static>);
 
+/// A Scope row for each field of `value` but `skip` (nested fields named `a.b`).
+fn field_rows(
+    rows: &mut Vec<ScopeRow>,
+    section: &'static str,
+    account: &str,
+    mut value: Json,
+    skip: &[&str],
+) {
+    if let Json::Object(m) = &mut value {
+        for key in skip {
+            m.remove(*key);
+        }
+    }
+    let mut fields = Vec::new();
+    flatten("", &value, &mut fields);
+    rows.extend(
+        fields
+            .into_iter()
+            .map(|(name, v)| (section, account.to_string(), name, v, Cell::Empty)),
+    );
+}
+
 /// What the review covers, as report.json says it: the tool, the catalog and the settings (each
 /// field a row), each account's fields (nested ones as `a.b`), every input file with its SHA-256
 /// (value) and size in bytes (detail), the organisation part's facts and files when there is
@@ -732,17 +753,13 @@ fn scope(
         );
     }
     for a in &model.accounts {
-        let mut value = json(a)?;
-        if let Json::Object(m) = &mut value {
-            m.remove("account_id");
-            m.remove("files");
-        }
-        let mut fields = Vec::new();
-        flatten("", &value, &mut fields);
-        rows.extend(
-            fields
-                .into_iter()
-                .map(|(name, v)| ("account", a.account_id.clone(), name, v, Cell::Empty)),
+        let value = json(a)?;
+        field_rows(
+            &mut rows,
+            "account",
+            &a.account_id,
+            value,
+            &["account_id", "files"],
         );
     }
     for a in &model.accounts {
@@ -757,17 +774,7 @@ fn scope(
         }
     }
     if let Some(org) = &model.organization {
-        let mut value = json(org)?;
-        if let Json::Object(m) = &mut value {
-            m.remove("files");
-        }
-        let mut fields = Vec::new();
-        flatten("", &value, &mut fields);
-        rows.extend(
-            fields
-                .into_iter()
-                .map(|(name, v)| ("organization", String::new(), name, v, Cell::Empty)),
-        );
+        field_rows(&mut rows, "organization", "", json(org)?, &["files"]);
         for f in &org.files {
             rows.push((
                 "organization_file",
