@@ -226,12 +226,15 @@ pub(super) fn column_styles(sheet: &str) -> Result<Vec<u32>, XlsxError> {
         let (Some(min), Some(max)) = (attr("min"), attr("max")) else {
             return Err(bad("a <col> without min and max"));
         };
+        if min == 0 || min > max {
+            return Err(bad(format!("a <col> from {min} to {max}")));
+        }
         let Some(style) = attr("style") else { continue };
         let max = usize::try_from(max).map_err(bad)?;
         if styles.len() < max {
             styles.resize(max, 0);
         }
-        for s in &mut styles[usize::try_from(min.max(1) - 1).map_err(bad)?..max] {
+        for s in &mut styles[usize::try_from(min - 1).map_err(bad)?..max] {
             *s = style;
         }
     }
@@ -413,6 +416,8 @@ mod tests {
         assert_eq!(column_styles("<sheetData/>").unwrap(), Vec::<u32>::new());
         assert!(column_styles("<cols><col width=\"1\"/></cols>").is_err());
         assert!(column_styles("<cols><col min=\"1\" max=\"1\"/>").is_err());
+        assert!(column_styles("<cols><col min=\"3\" max=\"2\" style=\"1\"/></cols>").is_err());
+        assert!(column_styles("<cols><col min=\"0\" max=\"2\" style=\"1\"/></cols>").is_err());
     }
 
     #[test]
