@@ -33,8 +33,8 @@ mod splice;
 use super::ReportModel;
 use super::credentials::{CREDENTIALS_HEADER, RESULT_FINDING, RESULT_NOT_POSSIBLE};
 use super::csv::{DECISIONS_HEADER, PRINCIPALS_HEADER, neutralise, risky_actions};
-use crate::analysis::Analysis;
-use crate::analysis::schema::{FINDINGS, Type, Value, findings_header, for_each_row};
+use crate::analysis::schema::{FINDINGS, Row, Type, Value, findings_header, for_each_row};
+use crate::analysis::{Analysis, Finding};
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
 
@@ -151,45 +151,63 @@ fn build<W: std::io::Write + Send>(
     w: W,
 ) -> std::result::Result<(), XlsxError> {
     let limit = limit.clamp(3, SHEET_ROWS);
+    let granted_by = an.granted_by_texts();
     if rows == FindingRows::Writer {
-        return book(an, model, limit, rows, w).map(|_| ());
+        return book(an, &granted_by, model, limit, rows, w).map(|_| ());
     }
     // The workbook without the spliced rows waits in a temporary file (~5 MB at 10,000 roles,
     // growing with the other sheets).
     let mut file = tempfile::tempfile()?;
-    let spliced = book(an, model, limit, rows, &mut file)?;
+    let spliced = book(an, &granted_by, model, limit, rows, &mut file)?;
     file.rewind()?;
-    let granted_by = an.granted_by_texts();
-    let part = splice::sheet_part(1);
     splice::write(
         std::io::BufReader::new(file),
-        &part,
+        &splice::sheet_part(1),
         ZIP_LEVEL,
-        |xml, sink| {
-            let styles = splice::column_styles(xml)?;
-            let date_style = date_column(&styles)?;
-            let columns = u16::try_from(FINDINGS.len()).map_err(|_| too_many(SHEETS[1]))?;
-            let mut out = splice::RowXml::new(columns, styles, date_style);
-            let mut cells = Vec::with_capacity(FINDINGS.len());
-            let mut r = 1u32;
-            for_each_row(an, &an.findings[..spliced], &granted_by, |row| {
-                cells.clear();
-                for c in &FINDINGS {
-                    cells.push(schema_cell(c.name, c.ty, (c.get)(row))?);
-                }
-                r += 1;
-                out.row(r, cells.drain(..));
-                if out.xml().len() >= 1 << 16 {
-                    sink(out.xml())?;
-                    out.clear();
-                }
-                Ok::<_, XlsxError>(())
-            })?;
-            sink(out.xml())?;
-            Ok(())
-        },
+        |xml, sink| spliced_rows(an, &an.findings[..spliced], &granted_by, xml, sink),
         w,
     )
+}
+
+/// Writes the XML of `findings` (the Findings sheet's rows from the second on) into `sink`, in
+/// pieces of ~64 KiB, with the column styles of the sheet's XML `xml`.
+fn spliced_rows(
+    an: &Analysis<'_>,
+    findings: &[Finding],
+    granted_by: &[String],
+    xml: &str,
+    sink: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+) -> std::result::Result<(), XlsxError> {
+    let styles = splice::column_styles(xml)?;
+    let date_style = date_column(&styles)?;
+    let columns = u16::try_from(FINDINGS.len()).map_err(|_| too_many(SHEETS[1]))?;
+    let mut out = splice::RowXml::new(columns, styles, date_style);
+    let mut cells = Vec::with_capacity(FINDINGS.len());
+    let mut r = 1u32;
+    for_each_row(an, findings, granted_by, |row| {
+        finding_cells(row, &mut cells)?;
+        r += 1;
+        out.row(r, cells.drain(..));
+        if out.xml().len() >= 1 << 16 {
+            sink(out.xml())?;
+            out.clear();
+        }
+        Ok::<_, XlsxError>(())
+    })?;
+    sink(out.xml())?;
+    Ok(())
+}
+
+/// A finding's cells, typed by the findings schema, into `cells` (cleared first).
+fn finding_cells<'a>(
+    row: &Row<'a>,
+    cells: &mut Vec<Cell<'a>>,
+) -> std::result::Result<(), XlsxError> {
+    cells.clear();
+    for c in &FINDINGS {
+        cells.push(schema_cell(c.name, c.ty, (c.get)(row))?);
+    }
+    Ok(())
 }
 
 fn too_many(name: &str) -> XlsxError {
@@ -216,6 +234,7 @@ fn date_column(styles: &[u32]) -> std::result::Result<u32, XlsxError> {
 /// left out for [`splice`] (0 with [`FindingRows::Writer`]).
 fn book<W: std::io::Write + Send>(
     an: &Analysis<'_>,
+    granted_by: &[String],
     model: &ReportModel,
     limit: u32,
     rows: FindingRows,
@@ -228,7 +247,7 @@ fn book<W: std::io::Write + Send>(
     wb.set_zip_compression_level(ZIP_LEVEL);
     wb.set_properties(&properties(model)?);
     decisions(&mut wb, &formats, limit, model)?;
-    let spliced = findings(&mut wb, &formats, limit, an, rows)?;
+    let spliced = findings(&mut wb, &formats, limit, an, granted_by, rows)?;
     principals(&mut wb, &formats, limit, an, model)?;
     identities(&mut wb, &formats, limit, model)?;
     scope(&mut wb, &formats, limit, model)?;
@@ -562,6 +581,7 @@ fn findings(
     formats: &Formats,
     limit: u32,
     an: &Analysis<'_>,
+    granted_by: &[String],
     rows: FindingRows,
 ) -> std::result::Result<usize, XlsxError> {
     let header = findings_header();
@@ -571,7 +591,6 @@ fn findings(
             sheet.ws.set_column_format(col, &formats.date)?;
         }
     }
-    let granted_by = an.granted_by_texts();
     let written = &an.findings[..sheet.capacity];
     let spliced = match rows {
         FindingRows::Writer => 0,
@@ -579,19 +598,13 @@ fn findings(
     };
     let mut cells = Vec::with_capacity(FINDINGS.len());
     let (left, own) = written.split_at(spliced);
-    for_each_row(an, left, &granted_by, |row| {
-        cells.clear();
-        for c in &FINDINGS {
-            cells.push(schema_cell(c.name, c.ty, (c.get)(row))?);
-        }
+    for_each_row(an, left, granted_by, |row| {
+        finding_cells(row, &mut cells)?;
         sheet.skip(cells.drain(..));
         Ok::<_, XlsxError>(())
     })?;
-    for_each_row(an, own, &granted_by, |row| {
-        cells.clear();
-        for c in &FINDINGS {
-            cells.push(schema_cell(c.name, c.ty, (c.get)(row))?);
-        }
+    for_each_row(an, own, granted_by, |row| {
+        finding_cells(row, &mut cells)?;
         sheet.row(cells.drain(..))
     })?;
     sheet.finish("findings.csv (and findings.parquet)")?;
