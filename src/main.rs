@@ -40,7 +40,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 /// glibc's malloc for `report`: its parameters ([`allocator::tune`]) and the free pages
 /// returned between stages (`allocator::release_free_memory`, registered as the library's
-/// `memory::release`). The crate's only unsafe code: two libc calls (the library forbids unsafe
+/// `memory::release`). The crate's only unsafe code: three libc calls (the library forbids unsafe
 /// code, `tests/layering.rs` checks it).
 #[allow(unsafe_code)]
 mod allocator {
@@ -104,12 +104,17 @@ mod allocator {
     /// ours is allocating. Measured (docs/performance.md, "Issue 18, fifth pass"): peak RSS at
     /// 100,000 roles 3.50 → 3.17 GiB for ~0.5 s of 67 s.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    fn release_free_memory() {
-        // SAFETY: `malloc_trim` only returns free memory of malloc's own heaps to the system;
-        // it takes malloc's locks like any allocation and touches no live block.
-        unsafe {
+    fn release_free_memory() -> Option<u64> {
+        // SAFETY: `mallinfo2` only reads malloc's counters (under its locks); `malloc_trim`
+        // only returns free memory of malloc's own heaps to the system; it takes malloc's locks
+        // like any allocation and touches no live block.
+        let info = unsafe {
+            let info = libc::mallinfo2();
             libc::malloc_trim(0);
-        }
+            info
+        };
+        // Live blocks in the heaps, and blocks mapped on their own.
+        Some(info.uordblks as u64 + info.hblkhd as u64)
     }
 
     /// Other systems' allocators keep their defaults.

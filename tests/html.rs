@@ -148,7 +148,8 @@ fn principal(
     };
     let services = (0..80)
         .map(|k| ServiceSummary {
-            service: s(hostile, k, &format!("service{k:02}")).into(),
+            // A model built by hand lives for the whole test ('static).
+            service: s(hostile, k, &format!("service{k:02}")).leak(),
             counts: Counts {
                 granted: 5,
                 used: u64::from(k % 9 == 0),
@@ -157,7 +158,7 @@ fn principal(
                 excluded: 0,
             },
             last_accessed: (k % 2 == 0).then(|| ts("2026-10-01T10:00:00Z")),
-            last_accessed_region: Some(s(hostile, k, "eu-west-1").into()),
+            last_accessed_region: Some(s(hostile, k, "eu-west-1").leak()),
             reported: k % 3 != 0,
             highest_unused_sensitivity: Some(sens[k % 4]),
         })
@@ -211,12 +212,12 @@ fn principal(
             },
             score: 1000 - (i as u64 % 1000),
             flags: vec!["unused_role"],
-            services,
         }),
         unused,
         unused_omitted: 50,
         unknown_by_reason: BTreeMap::from([("not_observable", 20), ("action_not_tracked", 10)]),
         recommendation: None,
+        services,
     }
 }
 

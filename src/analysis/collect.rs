@@ -490,6 +490,5 @@ fn facts(
         unused_by_sensitivity: BySensitivity::default(),
         score: 0,
         flags,
-        services: Vec::new(),
     }
 }

@@ -182,7 +182,7 @@ fn run<'c>(
     // The last-accessed data and the collector's scratch are freed: give the memory back before
     // the join allocates (see `crate::memory`).
     let clock = Instant::now();
-    crate::memory::release();
+    crate::memory::release("after_collect");
     lap(&mut timings, "release_after_collect", clock);
 
     let clock = Instant::now();
@@ -192,7 +192,7 @@ fn run<'c>(
     }
     lap(&mut timings, "join_verdicts", clock);
     let clock = Instant::now();
-    crate::memory::release();
+    crate::memory::release("after_join");
     lap(&mut timings, "release_after_join", clock);
 
     let mut control_notes = Vec::new();
@@ -255,6 +255,7 @@ fn run<'c>(
         passrole_partners,
         organization,
         control_notes,
+        service_facts: ranked.service_facts,
     })
 }
 

@@ -1,7 +1,7 @@
 //! What the analysis produces: plain structs, no polars. Renderers, `diff`, `recommend` and the
 //! tests read these.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -235,20 +235,95 @@ impl BySensitivity {
     }
 }
 
-/// One row of `services.csv`: a principal × service.
-#[derive(Debug, Clone, Serialize)]
-pub struct ServiceSummary {
-    /// The service's name, shared by every principal's summary of it (there is one summary per
-    /// principal × service: 3.7 M at 100,000 roles).
-    pub service: Arc<str>,
+/// One row of `services.csv`: a principal × service. Not stored: [`Analysis::services_of`]
+/// computes a principal's from its findings when a writer asks (at 100,000 roles the 3.7 M
+/// stored summaries were ~330 MB, held from the analysis to the last writer).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ServiceSummary<'a> {
+    /// The service's name, as the catalog spells it.
+    pub service: &'a str,
     #[serde(flatten)]
     pub counts: Counts,
     pub last_accessed: Option<Timestamp>,
-    /// Shared, like the findings' regions.
-    pub last_accessed_region: Option<Arc<str>>,
+    pub last_accessed_region: Option<&'a str>,
     /// Whether the service appears in the principal's last-accessed report.
     pub reported: bool,
     pub highest_unused_sensitivity: Option<Sensitivity>,
+}
+
+/// What the principals' last-accessed reports say of the services they have findings in, for
+/// [`Analysis::services_of`]: one compact row per principal × reported service (24 bytes),
+/// sorted by (principal, catalog service index), regions interned.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ServiceFacts {
+    rows: Vec<ServiceFact>,
+    regions: Vec<Arc<str>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ServiceFact {
+    p: u32,
+    svc: u32,
+    /// Milliseconds since the epoch, [`ServiceFact::NEVER`] when the report has no access.
+    last_ms: i64,
+    /// Index into [`ServiceFacts::regions`], [`ServiceFact::NO_REGION`] when none.
+    region: u32,
+}
+
+impl ServiceFact {
+    /// No time: `i64::MIN` milliseconds is no date chrono can hold, so nothing is lost.
+    const NEVER: i64 = i64::MIN;
+    const NO_REGION: u32 = u32::MAX;
+}
+
+impl ServiceFacts {
+    /// The facts of `rows` (principal, catalog service index, last access, region) for which
+    /// `keep(principal, service)`: sorted by (principal, service); of two rows of the same pair,
+    /// the later one counts.
+    pub(crate) fn new(
+        rows: impl Iterator<Item = (u32, u32, Option<i64>, Option<Arc<str>>)>,
+        keep: impl Fn(u32, u32) -> bool,
+    ) -> ServiceFacts {
+        let mut index: HashMap<Arc<str>, u32> = HashMap::new();
+        let mut regions: Vec<Arc<str>> = Vec::new();
+        let mut facts: Vec<ServiceFact> = Vec::new();
+        for (p, svc, last_ms, region) in rows {
+            if !keep(p, svc) {
+                continue;
+            }
+            let region = match region {
+                None => ServiceFact::NO_REGION,
+                Some(r) => *index.entry(r).or_insert_with_key(|r| {
+                    regions.push(Arc::clone(r));
+                    // Fewer distinct regions than rows, so the index fits in u32.
+                    (regions.len() - 1) as u32
+                }),
+            };
+            facts.push(ServiceFact {
+                p,
+                svc,
+                last_ms: last_ms.unwrap_or(ServiceFact::NEVER),
+                region,
+            });
+        }
+        // Stable: of equal pairs, the last one given is the last one here.
+        facts.sort_by_key(|f| (f.p, f.svc));
+        let mut rows: Vec<ServiceFact> = Vec::with_capacity(facts.len());
+        for f in facts {
+            match rows.last_mut() {
+                Some(last) if (last.p, last.svc) == (f.p, f.svc) => *last = f,
+                _ => rows.push(f),
+            }
+        }
+        ServiceFacts { rows, regions }
+    }
+
+    /// The facts of principal `p`, by service.
+    fn of(&self, p: u32) -> &[ServiceFact] {
+        let start = self.rows.partition_point(|f| f.p < p);
+        let end = start + self.rows[start..].partition_point(|f| f.p == p);
+        &self.rows[start..end]
+    }
 }
 
 /// Everything about one principal.
@@ -287,10 +362,6 @@ pub struct PrincipalInfo {
     pub score: u64,
     /// `unused_role`, `no_last_accessed_data`, `service_linked`, `too_new`.
     pub flags: Vec<&'static str>,
-    /// Sorted by service. Not serialised (report.json stays bounded: thousands of principals ×
-    /// hundreds of services); `services.csv` carries every row.
-    #[serde(skip_serializing)]
-    pub services: Vec<ServiceSummary>,
 }
 
 /// One principal × a group of granted actions of one service that share one verdict (see
@@ -383,6 +454,8 @@ pub struct Analysis<'c> {
     pub(crate) passrole_partners: Vec<Option<ActionId>>,
     /// Every distinct SCP/RCP note of a finding (`Finding::control`).
     pub control_notes: Vec<crate::policy::control::ControlNote>,
+    /// What the last-accessed reports say per principal × service ([`Analysis::services_of`]).
+    pub(crate) service_facts: ServiceFacts,
     /// What the organisation part held, when the exports came with one.
     pub organization: Option<OrganizationInfo>,
 }
@@ -469,11 +542,94 @@ impl Analysis<'_> {
     }
 
     /// The findings of principal `p` (an index into `principals`), in rank order.
+    /// Principal `p`'s summary per service it has findings in (catalog order): the counts of
+    /// its findings there, the highest unused sensitivity (actionable, not excluded, not blocked
+    /// by an SCP), and the service's last access from its report. Computed on each call, from the
+    /// findings, so that the analysis does not hold one summary per principal × service.
+    pub fn services_of(&self, p: usize) -> Vec<ServiceSummary<'_>> {
+        let (Some(list), Some(info)) = (self.by_principal_service.get(p), self.principals.get(p))
+        else {
+            return Vec::new();
+        };
+        // Fewer principals than findings, so the index fits in u32 (`Finding::principal`).
+        let facts = self.service_facts.of(p as u32);
+        let mut out: Vec<ServiceSummary<'_>> = Vec::new();
+        let mut current = None;
+        for &i in list {
+            let f = &self.findings[i as usize];
+            let svc = self.catalog.service_index(f.action);
+            if current != Some(svc) {
+                current = Some(svc);
+                let fact = facts
+                    .binary_search_by_key(&svc, |r| r.svc)
+                    .ok()
+                    .map(|k| facts[k]);
+                out.push(ServiceSummary {
+                    service: &self.catalog.action(f.action).service,
+                    counts: Counts::default(),
+                    last_accessed: fact
+                        .and_then(|r| chrono::DateTime::from_timestamp_millis(r.last_ms)),
+                    last_accessed_region: fact
+                        .and_then(|r| self.service_facts.regions.get(r.region as usize))
+                        .map(|r| &**r),
+                    reported: fact.is_some(),
+                    highest_unused_sensitivity: None,
+                });
+            }
+            let Some(entry) = out.last_mut() else {
+                continue;
+            };
+            entry.counts.add(f);
+            let removable = f.status == Status::Unused && f.exclusion.is_none();
+            if removable && info.actionable && !self.blocked(f) {
+                entry.highest_unused_sensitivity =
+                    entry.highest_unused_sensitivity.max(Some(f.sensitivity));
+            }
+        }
+        out
+    }
+
     pub fn findings_of(&self, p: usize) -> impl Iterator<Item = &Finding> {
         self.by_principal
             .get(p)
             .into_iter()
             .flatten()
             .map(|i| &self.findings[*i as usize])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Facts are kept only where asked, sorted by (principal, service), the later of two rows
+    /// of one pair counts, regions are shared, and no time stays no time.
+    #[test]
+    fn service_facts_keep_the_last_row_of_each_pair_in_order() {
+        let eu: Arc<str> = Arc::from("eu-west-1");
+        let us: Arc<str> = Arc::from("us-east-1");
+        let rows = vec![
+            (2, 5, Some(20), Some(Arc::clone(&eu))),
+            (1, 9, None, None),
+            (1, 3, Some(10), Some(Arc::clone(&us))),
+            (2, 5, Some(30), Some(Arc::from("eu-west-1"))),
+            (1, 4, Some(99), None),
+            (3, 1, Some(i64::MIN), None),
+        ];
+        let facts = ServiceFacts::new(rows.into_iter(), |p, svc| !(p == 1 && svc == 4));
+        let key = |f: &ServiceFact| (f.p, f.svc, f.last_ms, f.region);
+        let of = |p| facts.of(p).iter().map(key).collect::<Vec<_>>();
+        assert_eq!(
+            of(1),
+            [
+                (1, 3, 10, 1),
+                (1, 9, ServiceFact::NEVER, ServiceFact::NO_REGION)
+            ]
+        );
+        assert_eq!(of(2), [(2, 5, 30, 0)]);
+        assert_eq!(of(3), [(3, 1, ServiceFact::NEVER, ServiceFact::NO_REGION)]);
+        assert!(of(0).is_empty() && of(4).is_empty());
+        // In the order first met; the second "eu-west-1" is the first one's.
+        assert_eq!(facts.regions, [eu, us]);
     }
 }

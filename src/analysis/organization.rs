@@ -493,7 +493,6 @@ fn principal_info(
         unused_by_sensitivity: BySensitivity::default(),
         score: 0,
         flags,
-        services: Vec::new(),
     }
 }
 

@@ -2,12 +2,11 @@
 //! up — per principal, per service, per policy and in total.
 
 use super::groups::ActionLists;
-use super::model::{BySensitivity, Counts, Finding, LabelId, PrincipalInfo, ServiceSummary};
+use super::model::{BySensitivity, Counts, Finding, LabelId, PrincipalInfo, ServiceFacts};
 use super::reason::Status;
 use super::sensitivity::Sensitivity;
 use super::verdict::ServiceRow;
 use crate::catalog::Catalog;
-use crate::model::SharedTexts;
 use crate::policy::control::{ControlEffect, ControlNote};
 
 /// What ranking adds up besides the principals' own counts.
@@ -19,6 +18,7 @@ pub(super) struct Ranked {
     pub by_principal: Vec<Vec<u32>>,
     /// The same, by service (catalog order), then rank.
     pub by_principal_service: Vec<Vec<u32>>,
+    pub service_facts: ServiceFacts,
 }
 
 fn is_blocked(f: &Finding, notes: &[ControlNote]) -> bool {
@@ -63,74 +63,31 @@ fn key(
     )
 }
 
-/// Each principal's summary per service (`PrincipalInfo::services`, catalog order): the counts
-/// of its findings there, the highest unused sensitivity, and the service's last access from its
-/// report. Built from the findings sorted by (principal, service), each principal's list at its
-/// exact size: at 100,000 roles (3.7 M summaries) a map per principal took twice the memory of
-/// the summaries themselves, at the stage where the analysis peaked.
-fn service_summaries(
+/// The service facts of the last-accessed reports that [`Analysis::services_of`] reads: those
+/// of services the principal has findings in (the findings of `by_principal_service`, sorted by
+/// service).
+///
+/// [`Analysis::services_of`]: super::model::Analysis::services_of
+fn service_facts(
     findings: &[Finding],
-    principals: &mut [PrincipalInfo],
-    notes: &[ControlNote],
+    by_principal_service: &[Vec<u32>],
     catalog: &Catalog,
     services: &[ServiceRow],
-) {
-    let mut order: Vec<(u32, u32, u32)> = findings
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.principal, catalog.service_index(f.action), i as u32))
-        .collect();
-    order.sort_unstable();
-    // Per principal, its services' catalog indexes (the key of each summary, same positions).
-    let mut keys: Vec<Vec<u32>> = vec![Vec::new(); principals.len()];
-    let mut texts = SharedTexts::default();
-    let mut start = 0;
-    while start < order.len() {
-        let pi = order[start].0 as usize;
-        let end = start + order[start..].partition_point(|o| o.0 as usize == pi);
-        let run = &order[start..end];
-        let distinct = 1 + run.windows(2).filter(|w| w[0].1 != w[1].1).count();
-        let p = &mut principals[pi];
-        let (mut list, mut svcs) = (Vec::with_capacity(distinct), Vec::with_capacity(distinct));
-        for &(_, svc, i) in run {
-            let f = &findings[i as usize];
-            if svcs.last() != Some(&svc) {
-                svcs.push(svc);
-                list.push(ServiceSummary {
-                    service: texts.get(&catalog.action(f.action).service),
-                    counts: Counts::default(),
-                    last_accessed: None,
-                    last_accessed_region: None,
-                    reported: false,
-                    highest_unused_sensitivity: None,
-                });
-            }
-            let Some(entry) = list.last_mut() else {
-                continue;
-            };
-            entry.counts.add(f);
-            let removable = f.status == Status::Unused && f.exclusion.is_none();
-            if removable && p.actionable && !is_blocked(f, notes) {
-                entry.highest_unused_sensitivity =
-                    entry.highest_unused_sensitivity.max(Some(f.sensitivity));
-            }
-        }
-        p.services = list;
-        keys[pi] = svcs;
-        start = end;
-    }
-    // Service last-accessed facts for services.csv.
-    for s in services {
-        let (Some(p), Some(k)) = (principals.get_mut(s.p as usize), keys.get(s.p as usize)) else {
-            continue;
+) -> ServiceFacts {
+    let has_service = |p: u32, svc: u32| {
+        let Some(list) = by_principal_service.get(p as usize) else {
+            return false;
         };
-        if let Ok(i) = k.binary_search(&s.svc) {
-            let entry = &mut p.services[i];
-            entry.reported = true;
-            entry.last_accessed = s.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
-            entry.last_accessed_region = s.region.clone();
-        }
-    }
+        let svc_of = |i: u32| catalog.service_index(findings[i as usize].action);
+        let at = list.partition_point(|&i| svc_of(i) < svc);
+        list.get(at).is_some_and(|&i| svc_of(i) == svc)
+    };
+    ServiceFacts::new(
+        services
+            .iter()
+            .map(|s| (s.p, s.svc, s.last_ms, s.region.clone())),
+        has_service,
+    )
 }
 
 /// Sorts and numbers the findings and fills in every count.
@@ -178,7 +135,6 @@ pub(super) fn rank(
             }
         }
     }
-    service_summaries(&findings, principals, notes, catalog, services);
     let mut by_principal = vec![Vec::new(); principals.len()];
     for (i, f) in findings.iter().enumerate() {
         by_principal[f.principal as usize].push(i as u32);
@@ -190,12 +146,14 @@ pub(super) fn rank(
             list.sort_by_cached_key(|i| (catalog.service_index(findings[*i as usize].action), *i));
             list
         })
-        .collect();
+        .collect::<Vec<Vec<u32>>>();
+    let service_facts = service_facts(&findings, &by_principal_service, catalog, services);
     Ranked {
         findings,
         totals,
         unused_by_sensitivity: by_sens,
         by_principal,
         by_principal_service,
+        service_facts,
     }
 }

@@ -126,7 +126,7 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
 /// binary's `allocator` sets up for `report`), timed as `stage`.
 fn release(stages: &mut Vec<(&'static str, std::time::Duration)>, stage: &'static str) {
     let clock = std::time::Instant::now();
-    iam_tighten::memory::release();
+    iam_tighten::memory::release(stage.trim_start_matches("release_"));
     stages.push((stage, clock.elapsed()));
 }
 
@@ -154,7 +154,9 @@ fn fail_on(
     ExitCode::SUCCESS
 }
 
-/// `IAM_TIGHTEN_TIMINGS`: one `timing <stage> <ms>` line per stage.
+/// `IAM_TIGHTEN_TIMINGS`: one `timing <stage> <ms>` line per stage, then one
+/// `heap <stage> <MiB>` line per point where freed memory was given back (what the heap held
+/// just before: live blocks, and those mapped on their own).
 fn print_timings(
     load: std::time::Duration,
     analysis: &analysis::Analysis<'_>,
@@ -174,6 +176,9 @@ fn print_timings(
     );
     for (stage, t) in render_stages {
         eprintln!("timing {stage} {} ms", t.as_millis());
+    }
+    for (stage, bytes) in iam_tighten::memory::heap_in_use() {
+        eprintln!("heap {stage} {} MiB", bytes >> 20);
     }
 }
 

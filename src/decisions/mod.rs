@@ -268,7 +268,8 @@ pub(crate) fn used_evidence(an: &Analysis<'_>, index: usize) -> String {
         .map(|f| (an.action_text(f).to_string(), f.last_accessed))
         .collect();
     used.sort();
-    let services = p.services.iter().filter(|s| s.counts.used > 0).count();
+    let all = an.services_of(index);
+    let services = all.iter().filter(|s| s.counts.used > 0).count();
     let window = match p.as_of {
         Some(t) => format!(
             "the {}-day window to {}",
@@ -294,7 +295,7 @@ pub(crate) fn used_evidence(an: &Analysis<'_>, index: usize) -> String {
     format!(
         "used {} of {} granted services in {window}: {}",
         services,
-        p.services.len(),
+        all.len(),
         parts.join(", ")
     )
 }

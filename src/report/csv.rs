@@ -216,8 +216,8 @@ fn principal_key(p: &PrincipalInfo) -> [String; 4] {
 pub fn write_services<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> {
     let mut out = writer(w);
     out.row(SERVICES_HEADER)?;
-    for p in &an.principals {
-        for s in &p.services {
+    for (i, p) in an.principals.iter().enumerate() {
+        for s in &an.services_of(i) {
             let mut cells = principal_key(p).to_vec();
             cells.extend([
                 s.service.to_string(),
@@ -227,10 +227,7 @@ pub fn write_services<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> 
                 s.counts.unknown.to_string(),
                 s.counts.excluded.to_string(),
                 ts(s.last_accessed),
-                s.last_accessed_region
-                    .as_deref()
-                    .unwrap_or_default()
-                    .to_string(),
+                s.last_accessed_region.unwrap_or_default().to_string(),
                 s.highest_unused_sensitivity
                     .map(Sensitivity::as_str)
                     .unwrap_or_default()

@@ -12,7 +12,7 @@ use crate::analysis::named::{NAMED_AT_MOST, NamedAction};
 use crate::analysis::sensitivity::category;
 use crate::analysis::{
     AccountWarning, Analysis, BySensitivity, Counts, ExclusionRule, ExportInfo, Finding,
-    PrincipalInfo, Reason, Sensitivity, Status,
+    PrincipalInfo, Reason, Sensitivity, ServiceSummary, Status,
 };
 use crate::decisions::{Decision, Decisions};
 use crate::model::Timestamp;
@@ -287,6 +287,23 @@ pub struct PrincipalView<'a> {
     pub unknown_by_reason: BTreeMap<&'static str, u64>,
     /// The tightened-policy recommendation (`recommendations/…`), when one was computed.
     pub recommendation: Option<Cow<'a, PrincipalRecommendation>>,
+    /// Its summary per service ([`Analysis::services_of`]), for the principals that may get a
+    /// section in the HTML report (those [`PrincipalView::has_detail`], first in
+    /// [`section_order`], up to `Limits::principal_sections`); empty for the others.
+    /// Not in report.json (services.csv carries every row).
+    #[serde(skip)]
+    pub services: Vec<ServiceSummary<'a>>,
+}
+
+impl PrincipalView<'_> {
+    /// Whether the principal has something to show in a section of its own.
+    pub(crate) fn has_detail(&self) -> bool {
+        !self.unused.is_empty()
+            || self.unused_omitted > 0
+            || !self.unknown_by_reason.is_empty()
+            || self.info.counts.excluded > 0
+            || !self.info.unmatched_patterns.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -511,7 +528,7 @@ impl<'a> ReportModel<'a> {
         let unused_by_service = service_risks(by_service);
         let riskiest_principals = riskiest(an);
 
-        let principals: Vec<PrincipalView<'a>> = an
+        let mut principals: Vec<PrincipalView<'a>> = an
             .principals
             .iter()
             .enumerate()
@@ -523,8 +540,19 @@ impl<'a> ReportModel<'a> {
                 recommendation: recommendations
                     .and_then(|r| r.get(&p.account_id, p.kind, &p.name))
                     .map(Cow::Borrowed),
+                services: Vec::new(),
             })
             .collect();
+        // The services of the principals the HTML report may give a section (its order).
+        let with_detail: Vec<usize> = (0..principals.len())
+            .filter(|i| principals[*i].has_detail())
+            .collect();
+        for i in section_order(with_detail, |i| &an.principals[i])
+            .into_iter()
+            .take(limits.principal_sections)
+        {
+            principals[i].services = an.services_of(i);
+        }
 
         ReportModel {
             tool: ToolInfo {

@@ -29,7 +29,7 @@ const MAX_SECTION_SERVICES: usize = 40;
 #[derive(Serialize)]
 struct ServiceGroup<'a> {
     service: &'a str,
-    summary: Option<&'a ServiceSummary>,
+    summary: Option<&'a ServiceSummary<'a>>,
     findings: Vec<&'a FindingView>,
     critical: u64,
     high: u64,
@@ -116,7 +116,7 @@ struct Section<'a> {
     /// The principal's identity and credential findings (keys, password, unused principal).
     identity: Vec<&'a IdentityFinding>,
     /// Services shown (used first, then by unused sensitivity), capped.
-    services: Vec<&'a ServiceSummary>,
+    services: Vec<&'a ServiceSummary<'a>>,
     services_more: usize,
     services_total: usize,
 }
@@ -297,7 +297,7 @@ fn section<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel) -> Sect
             None => {
                 groups.push(ServiceGroup {
                     service: &f.service,
-                    summary: p.info.services.iter().find(|s| *s.service == *f.service),
+                    summary: p.services.iter().find(|s| s.service == f.service),
                     findings: Vec::new(),
                     critical: 0,
                     high: 0,
@@ -338,7 +338,7 @@ fn section<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel) -> Sect
         g.uniform = g.reason.is_some() && g.same_last && g.granted_by.is_some();
     }
     evidence.sort();
-    let mut services: Vec<&ServiceSummary> = p.info.services.iter().collect();
+    let mut services: Vec<&ServiceSummary> = p.services.iter().collect();
     services.sort_by(|a, b| {
         (b.counts.used > 0)
             .cmp(&(a.counts.used > 0))
@@ -378,25 +378,17 @@ fn section<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel) -> Sect
         groups,
         evidence: evidence.into_iter().map(note).collect(),
         unknown,
-        services_total: p.info.services.len(),
+        services_total: p.services.len(),
         services,
         services_more,
     }
-}
-
-fn has_detail(p: &PrincipalView) -> bool {
-    !p.unused.is_empty()
-        || p.unused_omitted > 0
-        || !p.unknown_by_reason.is_empty()
-        || p.info.counts.excluded > 0
-        || !p.info.unmatched_patterns.is_empty()
 }
 
 /// The principal sections: principals with something to show, by score, capped; and how many
 /// have something to show.
 fn section_order(model: &ReportModel, max_sections: usize) -> (Vec<usize>, usize) {
     let order: Vec<usize> = (0..model.principals.len())
-        .filter(|i| has_detail(&model.principals[*i]))
+        .filter(|i| model.principals[*i].has_detail())
         .collect();
     let with_detail = order.len();
     let mut order = crate::report::model::section_order(order, |i| &model.principals[i].info);
