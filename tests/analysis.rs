@@ -804,6 +804,12 @@ mod named {
                 .map(|a| cat.full_name(a.id))
                 .collect();
             let named = an.named_actions(f);
+            // The first k of them, named alone, are the first k of all of them named.
+            for k in [0, 1, 3, 10] {
+                let (top, total) = an.top_named(f.principal, an.actions(f), k);
+                assert_eq!(total, named.len());
+                assert_eq!(top, named[..k.min(named.len())]);
+            }
             let got: BTreeSet<String> = named.iter().map(|n| n.action.clone()).collect();
             assert_eq!(got, expected, "{}", an.action_text(f));
             let counts = an.sensitivity_counts(f);

@@ -53,34 +53,57 @@ pub(super) fn passrole_partners(
 impl Analysis<'_> {
     /// Every critical and high action of the finding, most sensitive first, then by name.
     pub fn named_actions(&self, f: &Finding) -> Vec<NamedAction> {
-        let mut out: Vec<NamedAction> = self
-            .actions(f)
-            .iter()
+        self.top_named(f.principal, self.actions(f), usize::MAX).0
+    }
+
+    /// The first `at_most` critical and high actions among `actions` of principal `principal`
+    /// (an index into `principals`), most sensitive first, then by name, each named with why;
+    /// and how many critical and high actions there are in all. Only those returned are named:
+    /// a group such as `ec2:*` holds hundreds, and every finding's row names its first ten.
+    pub fn top_named<'x>(
+        &self,
+        principal: u32,
+        actions: impl IntoIterator<Item = &'x GrantedAction>,
+        at_most: usize,
+    ) -> (Vec<NamedAction>, usize) {
+        let mut risky: Vec<GrantedAction> = actions
+            .into_iter()
             .filter(|a| a.sensitivity >= Sensitivity::High)
-            .map(|a| self.name_action(f.principal, a))
+            .copied()
             .collect();
-        out.sort_by(|a, b| {
+        let total = risky.len();
+        let order = |a: &GrantedAction, b: &GrantedAction| {
             b.sensitivity
                 .cmp(&a.sensitivity)
-                .then(a.action.cmp(&b.action))
-        });
-        out
+                .then_with(|| self.catalog.cmp_full_names(a.id, b.id))
+        };
+        if at_most == 0 {
+            risky.clear();
+        } else if risky.len() > at_most {
+            risky.select_nth_unstable_by(at_most - 1, order);
+            risky.truncate(at_most);
+        }
+        risky.sort_unstable_by(order);
+        let named = risky
+            .iter()
+            .map(|a| self.name_action(principal, a))
+            .collect();
+        (named, total)
     }
 
     /// The named actions as one bounded text (`;`-separated, at most [`NAMED_AT_MOST`], then
     /// `… and N more`); empty when the finding has none.
     pub fn named_actions_text(&self, f: &Finding) -> String {
-        let named = self.named_actions(f);
+        let (named, total) = self.top_named(f.principal, self.actions(f), NAMED_AT_MOST);
         let mut text = named
             .iter()
-            .take(NAMED_AT_MOST)
             .map(|n| format!("{}: {}", n.action, n.why))
             .collect::<Vec<_>>()
             .join("; ");
-        if named.len() > NAMED_AT_MOST {
+        if total > named.len() {
             text.push_str(&format!(
                 "; … and {} more critical or high",
-                named.len() - NAMED_AT_MOST
+                total - named.len()
             ));
         }
         text

@@ -278,6 +278,18 @@ impl Catalog {
         format!("{}:{}", a.service, a.name)
     }
 
+    /// The order of two actions' [`Catalog::full_name`]s, without building them.
+    pub fn cmp_full_names(&self, a: ActionId, b: ActionId) -> std::cmp::Ordering {
+        let bytes = |id| {
+            let a = self.action(id);
+            a.service
+                .bytes()
+                .chain(std::iter::once(b':'))
+                .chain(a.name.bytes())
+        };
+        bytes(a).cmp(bytes(b))
+    }
+
     /// Case-insensitive lookup of one action.
     pub fn lookup(&self, service: &str, action: &str) -> Option<ActionId> {
         let service = service.to_lowercase();
@@ -536,6 +548,31 @@ mod tests {
             }
             other => panic!("expected a catalog error, got {other:?}"),
         }
+    }
+
+    /// `cmp_full_names` orders as the built names do, where a service is a prefix of another
+    /// (`s3` and `s3express`: `:` sorts after `-` and before letters) and across the whole
+    /// catalog.
+    #[test]
+    fn full_names_compare_as_the_strings_do() {
+        for c in [&small(), Catalog::embedded()] {
+            let mut by_text: Vec<ActionId> = c.ids().collect();
+            by_text.sort_by_key(|id| c.full_name(*id));
+            let mut by_cmp: Vec<ActionId> = c.ids().collect();
+            by_cmp.reverse();
+            by_cmp.sort_by(|a, b| c.cmp_full_names(*a, *b));
+            assert_eq!(by_text, by_cmp);
+        }
+        let c = small();
+        let id = |n| c.lookup_full(n).unwrap();
+        assert_eq!(
+            c.cmp_full_names(id("s3express:CreateSession"), id("s3:PutObject")),
+            std::cmp::Ordering::Greater
+        );
+        assert_eq!(
+            c.cmp_full_names(id("s3:PutObject"), id("s3:PutObject")),
+            std::cmp::Ordering::Equal
+        );
     }
 
     #[test]

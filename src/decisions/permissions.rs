@@ -126,18 +126,8 @@ fn decision(
             Sensitivity::Low => removes.low += 1,
         }
     }
-    let mut risky: Vec<_> = actions
-        .iter()
-        .filter(|a| a.sensitivity >= Sensitivity::High)
-        .map(|a| an.name_action(plan.analysis_index as u32, a))
-        .collect();
-    risky.sort_by(|a, b| {
-        b.sensitivity
-            .cmp(&a.sensitivity)
-            .then(a.action.cmp(&b.action))
-    });
-    let risky_more = risky.len().saturating_sub(NAMED_AT_MOST) as u64;
-    risky.truncate(NAMED_AT_MOST);
+    let (risky, all_risky) = an.top_named(plan.analysis_index as u32, actions, NAMED_AT_MOST);
+    let risky_more = (all_risky - risky.len()) as u64;
     let (kind, title) = kind_and_title(plan, pp);
     let p = &an.principals[plan.analysis_index];
     let file = crate::recommend::decision_file(plan, pp);

@@ -205,8 +205,7 @@ impl FindingView {
     pub fn new(an: &Analysis<'_>, f: &Finding) -> FindingView {
         let p = an.principal(f);
         let info = an.catalog.action(f.action);
-        let mut risky_actions = an.named_actions(f);
-        risky_actions.truncate(NAMED_AT_MOST);
+        let (risky_actions, _) = an.top_named(f.principal, an.actions(f), NAMED_AT_MOST);
         FindingView {
             rank: f.rank,
             sensitivity: f.sensitivity,
