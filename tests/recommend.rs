@@ -1506,6 +1506,37 @@ fn a_folder_cap_drops_the_documents_of_plans_without_a_folder_and_nothing_else()
     assert!(err.contains("planned without a folder"), "{err}");
 }
 
+/// Keeping only the plans with a folder (what `report` does once the decisions are made)
+/// changes neither the folders nor the summary, with a cap and without one.
+#[test]
+fn keeping_only_the_plans_with_a_folder_changes_no_folder() {
+    let (exports, an) = sample();
+    for cap in [Some(2), None] {
+        let full = recommend::plan_all(&exports, &an, cap);
+        let mut kept = recommend::plan_all(&exports, &an, cap);
+        kept.keep_only_folders();
+        let written = full
+            .plans
+            .iter()
+            .zip(&full.folder)
+            .filter(|(p, f)| **f && p.skipped.is_none() && !p.policies.is_empty())
+            .count();
+        assert!(written > 0 && written < full.plans.len(), "{cap:?}");
+        assert_eq!(kept.plans.len(), written, "{cap:?}");
+        assert_eq!(kept.folder, vec![true; written]);
+        assert_eq!(
+            serde_json::to_value(&full.summary).unwrap(),
+            serde_json::to_value(&kept.summary).unwrap()
+        );
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        full.write(&an, a.path()).unwrap();
+        kept.write(&an, b.path()).unwrap();
+        let (a, b) = (crate::common::tree(a.path()), crate::common::tree(b.path()));
+        assert!(a.len() > 5, "{a:?}");
+        assert_eq!(a, b, "{cap:?}");
+    }
+}
+
 fn walk_readmes(dir: &Path) -> usize {
     let mut n = 0;
     for e in std::fs::read_dir(dir).unwrap() {

@@ -64,14 +64,17 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     );
     planned.drop_verification_inputs();
     stages.push(("recommendations_plan", clock.elapsed()));
-    let recs = &planned.summary;
     // Everything after this point works from the analysis and the plans: free the parsed input
     // (the largest structure for big organisations) before the outputs are built.
     drop(exports);
     release(&mut stages, "release_after_planning");
     let clock = std::time::Instant::now();
-    let decisions = iam_tighten::decisions::decide(&analysis, &planned.plans, recs, &identities);
+    let decisions =
+        iam_tighten::decisions::decide(&analysis, &planned.plans, &planned.summary, &identities);
     stages.push(("decisions", clock.elapsed()));
+    // From here on only the folders read plans.
+    planned.keep_only_folders();
+    let recs = &planned.summary;
     let clock = std::time::Instant::now();
     let model = ReportModel::build(
         &analysis,
