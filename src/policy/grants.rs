@@ -174,10 +174,15 @@ impl PrincipalGrants {
 /// Expansions of the documents of one or more exports, keyed by the address of the document,
 /// which the `'e` borrow keeps alive and unchanged. Reuse one across all principals of the
 /// exports it borrows: a managed policy attached to 10,000 roles is then expanded once, and each
-/// further role pays a hash lookup instead of re-reading the policy's patterns.
+/// further role pays a hash lookup instead of re-reading the policy's patterns. An AWS managed
+/// policy is also found by its ARN and version in every export the cache borrows (its document
+/// compared, so a hand-edited copy is expanded on its own): the 1,523 AWS managed policies are
+/// in every account's export, and one cache per export kept ~10 KB per policy per export.
 #[derive(Debug, Default)]
 pub struct GrantCache<'e> {
     documents: HashMap<usize, Arc<DocumentExpansion>>,
+    /// AWS managed policies by (ARN, default version): the first document seen, and its expansion.
+    aws_managed: HashMap<(&'e str, &'e str), (&'e PolicyDocument, Arc<DocumentExpansion>)>,
     _borrow: PhantomData<&'e PolicyDocument>,
 }
 
@@ -199,6 +204,38 @@ impl<'e> GrantCache<'e> {
                 .entry(key)
                 .or_insert_with(|| Arc::new(expander.document(document))),
         )
+    }
+
+    /// A managed policy's expansion: by address, else (AWS managed) by ARN and version when the
+    /// document is the same, else expanded.
+    fn get_managed(
+        &mut self,
+        expander: &mut Expander<'_>,
+        managed: &'e ManagedPolicy,
+    ) -> Arc<DocumentExpansion> {
+        let document = &managed.document;
+        let key = std::ptr::from_ref(document) as usize;
+        if let Some(found) = self.documents.get(&key) {
+            return Arc::clone(found);
+        }
+        let version = managed.default_version_id.as_deref();
+        let (Some(version), true) = (version, managed.aws_managed) else {
+            return self.get(expander, document);
+        };
+        let shared = match self.aws_managed.get(&(managed.arn.as_str(), version)) {
+            Some((seen, expansion)) if *seen == document => Arc::clone(expansion),
+            Some(_) => return self.get(expander, document),
+            None => {
+                let expansion = self.get(expander, document);
+                self.aws_managed.insert(
+                    (managed.arn.as_str(), version),
+                    (document, Arc::clone(&expansion)),
+                );
+                return expansion;
+            }
+        };
+        self.documents.insert(key, Arc::clone(&shared));
+        shared
     }
 }
 
@@ -287,7 +324,7 @@ impl<'e> Builder<'_, 'e, '_> {
             match export.policies.get(arn) {
                 Some(managed) => {
                     let policy = managed_ref(managed, via_group, false);
-                    let expansion = self.cache.get(self.expander, &managed.document);
+                    let expansion = self.cache.get_managed(self.expander, managed);
                     self.add(policy, &expansion);
                 }
                 None => self.missing_policies.push(MissingPolicy {
@@ -382,7 +419,7 @@ pub fn principal_grants_cached<'e>(
         match export.policies.get(arn) {
             Some(managed) => {
                 let policy = managed_ref(managed, None, true);
-                let expansion = b.cache.get(b.expander, &managed.document);
+                let expansion = b.cache.get_managed(b.expander, managed);
                 boundary = Some(b.add(policy, &expansion));
             }
             None => b.missing_policies.push(MissingPolicy {
@@ -487,6 +524,61 @@ mod tests {
 
     fn allow(action: &str) -> Value {
         json!({"Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]})
+    }
+
+    /// One cache over several exports expands an AWS managed policy once when its ARN, version
+    /// and document are the same, and again when the document differs; a customer managed
+    /// policy of the same name is its own account's.
+    #[test]
+    fn one_cache_shares_aws_managed_policies_across_exports() {
+        let c = Catalog::embedded();
+        let mut e = Expander::new(c);
+        let read = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]});
+        let edited = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}]});
+        let exports = [
+            export(
+                vec![],
+                vec![
+                    managed("ReadOnly", true, read.clone()),
+                    managed("Mine", false, read.clone()),
+                ],
+            ),
+            export(
+                vec![],
+                vec![
+                    managed("ReadOnly", true, read.clone()),
+                    managed("Mine", false, read.clone()),
+                ],
+            ),
+            export(vec![], vec![managed("ReadOnly", true, edited)]),
+        ];
+        let arn = "arn:aws:iam::aws:policy/ReadOnly";
+        let mine = "arn:aws:iam::123456789012:policy/Mine";
+        let mut cache = GrantCache::new();
+        let aws: Vec<_> = exports
+            .iter()
+            .map(|x| cache.get_managed(&mut e, &x.policies[arn]))
+            .collect();
+        assert!(Arc::ptr_eq(&aws[0], &aws[1]));
+        assert!(!Arc::ptr_eq(&aws[0], &aws[2]));
+        assert_ne!(aws[0].effective, aws[2].effective);
+        // Asked again, by address: the same expansions.
+        assert!(Arc::ptr_eq(
+            &aws[2],
+            &cache.get_managed(&mut e, &exports[2].policies[arn])
+        ));
+        assert!(Arc::ptr_eq(
+            &aws[1],
+            &cache.get_managed(&mut e, &exports[1].policies[arn])
+        ));
+        let own: Vec<_> = exports[..2]
+            .iter()
+            .map(|x| cache.get_managed(&mut e, &x.policies[mine]))
+            .collect();
+        assert!(!Arc::ptr_eq(&own[0], &own[1]));
+        assert_eq!(own[0].effective, aws[0].effective);
     }
 
     #[test]

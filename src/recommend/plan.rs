@@ -143,7 +143,7 @@ fn plan_one<'e>(
     info: &PrincipalInfo,
     inputs: &PlanInputs<'e>,
     expander: &mut Expander<'_>,
-    caches: &mut [GrantCache<'e>],
+    cache: &mut GrantCache<'e>,
 ) -> PrincipalPlan {
     let PlanInputs {
         exports,
@@ -171,7 +171,7 @@ fn plan_one<'e>(
         plan.skipped = Some("principal_not_found".into());
         return plan;
     };
-    let grants = principal_grants_cached(principal, export, expander, &mut caches[ei]);
+    let grants = principal_grants_cached(principal, export, expander, cache);
     plan.before = grants.effective.clone();
     plan.after = grants.effective.clone();
     if !info.actionable {
@@ -259,7 +259,7 @@ pub fn plan_organization(
 /// type and name. Returns the plans in the analysis order and, per plan, whether it gets a folder.
 ///
 /// Principals are planned in that folder order, on every core, each thread with its own expander
-/// and grant caches. A plan that cannot get a folder (nothing to change, or the folders are all
+/// and grant cache (one for every export: an AWS managed policy is expanded once per thread). A plan that cannot get a folder (nothing to change, or the folders are all
 /// taken by plans before it) drops its documents as soon as it is verified
 /// ([`PrincipalPlan::documents_dropped`]): at 100,000 roles the documents were most of the
 /// planning stage's memory, and nothing but a folder reads them. Which plans drop them depends only
@@ -307,13 +307,10 @@ pub(super) fn plan_with_folders(
     let (mut next, mut taken) = (0usize, 0usize);
     crate::parallel::stream_indexed(
         order.len(),
-        || {
-            let caches: Vec<GrantCache<'_>> = exports.iter().map(|_| GrantCache::new()).collect();
-            (Expander::new(catalog), caches)
-        },
-        |(expander, caches), k| {
+        || (Expander::new(catalog), GrantCache::new()),
+        |(expander, cache), k| {
             let i = order[k];
-            let plan = plan_one(i, &principals[i], &inputs, expander, caches);
+            let plan = plan_one(i, &principals[i], &inputs, expander, cache);
             let mut plan = verified(plan, exports, &inputs.export_of, org, expander);
             plan.outcome = super::PlanOutcome::of(&plan);
             plan
