@@ -56,13 +56,12 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     stages.push(("identities", clock.elapsed()));
     line.stage("planning recommendations");
     let clock = std::time::Instant::now();
-    let mut planned = iam_tighten::recommend::plan_all_organization(
+    let mut planned = iam_tighten::recommend::plan_all_organization_slim(
         &exports,
         organization.as_ref(),
         &analysis,
         args.folders,
     );
-    planned.drop_verification_inputs();
     stages.push(("recommendations_plan", clock.elapsed()));
     // Everything after this point works from the analysis and the plans: free the parsed input
     // (the largest structure for big organisations) before the outputs are built.

@@ -251,12 +251,13 @@ pub fn plan_organization(
     org: Option<&Organization>,
     analysis: &Analysis<'_>,
 ) -> Vec<PrincipalPlan> {
-    plan_with_folders(exports, org, analysis, None).0
+    plan_with_folders(exports, org, analysis, None, None).0
 }
 
 /// Plans and verifies every principal, and chooses which plans get a folder: at most `folders`
 /// (`None`: every plan with something to change), those with the highest score, ties by account,
 /// type and name. Returns the plans in the analysis order and, per plan, whether it gets a folder.
+/// `verified_hook` runs on each plan once it is verified and its outcome taken.
 ///
 /// Principals are planned in that folder order, on every core, each thread with its own expander
 /// and grant cache (one for every export: an AWS managed policy is expanded once per thread). A plan that cannot get a folder (nothing to change, or the folders are all
@@ -269,6 +270,7 @@ pub(super) fn plan_with_folders(
     org: Option<&Organization>,
     analysis: &Analysis<'_>,
     folders: Option<usize>,
+    verified_hook: Option<fn(&mut PrincipalPlan)>,
 ) -> (Vec<PrincipalPlan>, Vec<bool>) {
     let catalog = analysis.catalog;
     let principals = &analysis.principals;
@@ -313,6 +315,9 @@ pub(super) fn plan_with_folders(
             let plan = plan_one(i, &principals[i], &inputs, expander, cache);
             let mut plan = verified(plan, exports, &inputs.export_of, org, expander);
             plan.outcome = super::PlanOutcome::of(&plan);
+            if let Some(hook) = verified_hook {
+                hook(&mut plan);
+            }
             plan
         },
         |k, mut plan| {
