@@ -1485,9 +1485,7 @@ fn a_folder_cap_drops_the_documents_of_plans_without_a_folder_and_nothing_else()
         all.plans
             .iter()
             .zip(&capped.plans)
-            .any(|(a, c)| !a.before.is_empty()
-                && c.before.is_empty()
-                && !a.outcome.lost.is_empty()),
+            .any(|(a, c)| !a.before.is_empty() && c.before.is_empty() && a.outcome.lost.count > 0),
         "some plan with something to take away lost its sets to the cap"
     );
 
@@ -1570,7 +1568,7 @@ fn dropping_the_verification_inputs_changes_no_output() {
     // and without: the same.
     for cap in [None, Some(2)] {
         let full = recommend::plan_all(&exports, &an, cap);
-        let early = recommend::plan_all_organization_slim(&exports, None, &an, cap);
+        let early = recommend::plan_all_organization_slim(exports.clone(), None, &an, cap);
         crate::common::same_outputs_without_verification_inputs(&an, &full, &early, decide);
     }
 }

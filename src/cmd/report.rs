@@ -56,17 +56,16 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     stages.push(("identities", clock.elapsed()));
     line.stage("planning recommendations");
     let clock = std::time::Instant::now();
+    // Everything after planning works from the analysis and the plans: the parsed input (the
+    // largest structure for big organisations) is freed as soon as the plans are made, before
+    // their summary is built (and memory given back, `heap after_planning`).
     let mut planned = iam_tighten::recommend::plan_all_organization_slim(
-        &exports,
+        exports,
         organization.as_ref(),
         &analysis,
         args.folders,
     );
     stages.push(("recommendations_plan", clock.elapsed()));
-    // Everything after this point works from the analysis and the plans: free the parsed input
-    // (the largest structure for big organisations) before the outputs are built.
-    drop(exports);
-    release(&mut stages, "release_after_planning");
     let clock = std::time::Instant::now();
     let decisions =
         iam_tighten::decisions::decide(&analysis, &planned.plans, &planned.summary, &identities);

@@ -4,12 +4,10 @@
 //! changed and provisioned to every account in one step, so it is approved as one unit.
 
 use super::{Decision, DecisionKind, highest, score, used_evidence};
-use crate::analysis::named::NAMED_AT_MOST;
-use crate::analysis::{Analysis, BySensitivity, GrantedAction, Sensitivity};
-use crate::catalog::{ActionId, FrozenSet};
+use crate::analysis::{Analysis, Sensitivity};
 use crate::policy::PolicyKind;
 use crate::recommend::{
-    Apply, PermissionSetTarget, PolicyPlan, PrincipalPlan, RecommendationSummary,
+    Apply, Lost, PermissionSetTarget, PolicyPlan, PrincipalPlan, RecommendationSummary,
 };
 
 /// The decisions of every plan with something to change, for principals that are not
@@ -43,23 +41,16 @@ fn plan_decisions(
     if plan.skipped.is_some() || plan.policies.is_empty() || p.intentional.is_some() {
         return Vec::new();
     }
-    let granted = granted_actions(an, plan.analysis_index);
     let folder = summary
         .get(&plan.account_id, plan.kind, &plan.name)
         .and_then(|r| r.path.clone());
     let evidence = used_evidence(an, plan.analysis_index);
-    let actions_of = |lost: &FrozenSet| -> Vec<GrantedAction> {
-        lost.iter()
-            .filter_map(|a| granted.get(&a).copied())
-            .collect()
-    };
     if let Some(t) = &plan.permission_set {
-        let actions = actions_of(&plan.outcome.lost);
         let mut d = decision(
             an,
             plan,
             &plan.policies[0],
-            &actions,
+            &plan.outcome.lost,
             &evidence,
             folder.as_deref(),
         );
@@ -69,65 +60,25 @@ fn plan_decisions(
     plan.policies
         .iter()
         .zip(&plan.outcome.policies)
-        .map(|(pp, (_, lost))| {
-            decision(
-                an,
-                plan,
-                pp,
-                &actions_of(lost),
-                &evidence,
-                folder.as_deref(),
-            )
-        })
+        .map(|(pp, (_, lost))| decision(an, plan, pp, lost, &evidence, folder.as_deref()))
         .collect()
-}
-
-/// The principal's granted actions with their sensitivity (from its findings), by id.
-fn granted_actions(an: &Analysis<'_>, principal: usize) -> Granted {
-    let mut all: Vec<GrantedAction> = an
-        .findings_of(principal)
-        .flat_map(|f| an.actions(f).iter().copied())
-        .collect();
-    // Of an action in two findings, the last one's (as collecting into a map kept).
-    all.sort_by_key(|a| a.id);
-    all.reverse();
-    all.dedup_by_key(|a| a.id);
-    all.reverse();
-    Granted(all)
-}
-
-/// A principal's granted actions, sorted by id (a hash map of them per plan was most of the
-/// decisions' time at 100,000 roles).
-struct Granted(Vec<GrantedAction>);
-
-impl Granted {
-    fn get(&self, id: &ActionId) -> Option<&GrantedAction> {
-        self.0
-            .binary_search_by_key(id, |a| a.id)
-            .ok()
-            .map(|i| &self.0[i])
-    }
 }
 
 fn decision(
     an: &Analysis<'_>,
     plan: &PrincipalPlan,
     pp: &PolicyPlan,
-    actions: &[GrantedAction],
+    lost: &Lost,
     evidence: &str,
     folder: Option<&str>,
 ) -> Decision {
-    let mut removes = BySensitivity::default();
-    for a in actions {
-        match a.sensitivity {
-            Sensitivity::Critical => removes.critical += 1,
-            Sensitivity::High => removes.high += 1,
-            Sensitivity::Medium => removes.medium += 1,
-            Sensitivity::Low => removes.low += 1,
-        }
-    }
-    let (risky, all_risky) = an.top_named(plan.analysis_index as u32, actions, NAMED_AT_MOST);
-    let risky_more = (all_risky - risky.len()) as u64;
+    let removes = lost.by_sensitivity;
+    let risky: Vec<_> = lost
+        .risky
+        .iter()
+        .map(|a| an.name_action(plan.analysis_index as u32, a))
+        .collect();
+    let risky_more = lost.risky_total - risky.len() as u64;
     let (kind, title) = kind_and_title(plan, pp);
     let p = &an.principals[plan.analysis_index];
     let file = crate::recommend::decision_file(plan, pp);

@@ -34,8 +34,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::analysis::Analysis;
-use crate::catalog::{ActionSet, FrozenSet};
+use crate::analysis::named::{GrantedActions, NAMED_AT_MOST};
+use crate::analysis::{Analysis, BySensitivity, GrantedAction, Sensitivity};
+use crate::catalog::ActionSet;
 use crate::error::{Error, Result};
 use crate::model::{Export, Organization, PrincipalType};
 use crate::policy::{PolicyDocument, PolicyRef};
@@ -170,10 +171,11 @@ pub struct PrincipalPlan {
     pub documents_dropped: bool,
 }
 
-/// What the summary and the decisions read of a verified plan's sets: counts, and the actions
-/// each change takes away. Kept compactly ([`FrozenSet`]) because a plan without a folder drops
-/// the sets themselves: four or more catalog-wide bitsets per plan were most of the planning
-/// stage's memory at 100,000 roles.
+/// What the summary and the decisions read of a verified plan's sets: counts, and what each
+/// change takes away ([`Lost`]). Kept compactly because a plan without a folder drops the sets
+/// themselves: four or more catalog-wide bitsets per plan were most of the planning stage's
+/// memory at 100,000 roles, and the sets of what each change takes away (~0.15 GB there, kept
+/// whole until the decisions read them) are now the few figures the decisions read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlanOutcome {
     /// Actions granted before and after the change.
@@ -184,20 +186,61 @@ pub struct PlanOutcome {
     /// Unknown actions, kept granted.
     pub kept_unknown: u64,
     /// Granted before and not after.
-    pub lost: FrozenSet,
+    pub lost: Lost,
     /// Per policy of [`PrincipalPlan::policies`], in order: how many actions its tightened
     /// document removes, and those of them the principal loses.
-    pub policies: Vec<(u64, FrozenSet)>,
+    pub policies: Vec<(u64, Lost)>,
+}
+
+/// The actions a change takes away from a principal, as the decisions read them: how many, and
+/// of those its findings hold, how many have each sensitivity and the first critical and high
+/// ones ([`Analysis::top_risky`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lost {
+    pub count: u64,
+    pub by_sensitivity: BySensitivity,
+    /// The first [`NAMED_AT_MOST`] critical and high actions, most sensitive first, then by name.
+    pub risky: Vec<GrantedAction>,
+    /// How many critical and high actions there are in all.
+    pub risky_total: u64,
+}
+
+impl Lost {
+    fn of(set: &ActionSet, granted: &GrantedActions, analysis: &Analysis<'_>) -> Lost {
+        let mut by_sensitivity = BySensitivity::default();
+        let actions: Vec<GrantedAction> =
+            set.iter().filter_map(|a| granted.get(a).copied()).collect();
+        for a in &actions {
+            match a.sensitivity {
+                Sensitivity::Critical => by_sensitivity.critical += 1,
+                Sensitivity::High => by_sensitivity.high += 1,
+                Sensitivity::Medium => by_sensitivity.medium += 1,
+                Sensitivity::Low => by_sensitivity.low += 1,
+            }
+        }
+        let (risky, total) = analysis.top_risky(&actions, NAMED_AT_MOST);
+        Lost {
+            count: set.len() as u64,
+            by_sensitivity,
+            risky,
+            risky_total: total as u64,
+        }
+    }
 }
 
 impl PlanOutcome {
     /// The outcome of a verified plan, from its sets (`kept_unknown` was counted when the plan
-    /// was made).
-    pub fn of(plan: &PrincipalPlan) -> PlanOutcome {
+    /// was made) and the analysis' findings of its principal.
+    pub fn of(plan: &PrincipalPlan, analysis: &Analysis<'_>) -> PlanOutcome {
         let mut lost = plan.before.clone();
         lost.difference_with(&plan.after);
         let mut still = plan.remove.clone();
         still.intersect_with(&plan.after);
+        let granted = if lost.is_empty() && plan.policies.is_empty() {
+            GrantedActions::default()
+        } else {
+            analysis.granted_actions(plan.analysis_index)
+        };
         PlanOutcome {
             before: plan.before.len() as u64,
             after: plan.after.len() as u64,
@@ -209,10 +252,13 @@ impl PlanOutcome {
                 .map(|p| {
                     let mut gone = p.tightened.removed.clone();
                     gone.intersect_with(&lost);
-                    (p.tightened.removed.len() as u64, FrozenSet::new(&gone))
+                    (
+                        p.tightened.removed.len() as u64,
+                        Lost::of(&gone, &granted, analysis),
+                    )
                 })
                 .collect(),
-            lost: FrozenSet::new(&lost),
+            lost: Lost::of(&lost, &granted, analysis),
         }
     }
 }
@@ -341,31 +387,31 @@ pub fn plan_all_organization(
     analysis: &Analysis<'_>,
     folders: Option<usize>,
 ) -> Planned {
-    planned(exports, organization, analysis, folders, false)
+    let (plans, folder) = plan::plan_with_folders(exports, organization, analysis, folders, None);
+    planned(plans, folder, analysis)
 }
 
 /// [`plan_all_organization`] followed by [`Planned::drop_verification_inputs`], each plan
-/// dropping them as soon as it is verified rather than once every plan is made (what `report`
-/// runs): the plans that get a folder keep their documents, and at the end of planning their
-/// parsed copies were the larger part of what planning held (~0.14 GB at 10,000 roles).
+/// dropping them as soon as it is verified rather than once every plan is made, and the exports
+/// freed once the plans are made, before their summary is built (what `report` runs). The
+/// plans that get a folder keep their documents, and at the end of planning their parsed copies
+/// were the larger part of what planning held (~0.14 GB at 10,000 roles); the summary is
+/// ~0.15 GB at 100,000 roles, built when the parsed exports (0.5 GB) are gone.
 pub fn plan_all_organization_slim(
-    exports: &[Export],
+    exports: Vec<Export>,
     organization: Option<&Organization>,
     analysis: &Analysis<'_>,
     folders: Option<usize>,
 ) -> Planned {
-    planned(exports, organization, analysis, folders, true)
+    let hook = drop_verification_inputs as fn(&mut PrincipalPlan);
+    let (plans, folder) =
+        plan::plan_with_folders(&exports, organization, analysis, folders, Some(hook));
+    drop(exports);
+    crate::memory::release("after_planning");
+    planned(plans, folder, analysis)
 }
 
-fn planned(
-    exports: &[Export],
-    organization: Option<&Organization>,
-    analysis: &Analysis<'_>,
-    folders: Option<usize>,
-    slim: bool,
-) -> Planned {
-    let slim = slim.then_some(drop_verification_inputs as fn(&mut PrincipalPlan));
-    let (plans, folder) = plan::plan_with_folders(exports, organization, analysis, folders, slim);
+fn planned(plans: Vec<PrincipalPlan>, folder: Vec<bool>, analysis: &Analysis<'_>) -> Planned {
     let summary = summarise(&plans, &folder, analysis);
     Planned {
         plans,

@@ -314,7 +314,7 @@ pub(super) fn plan_with_folders(
             let i = order[k];
             let plan = plan_one(i, &principals[i], &inputs, expander, cache);
             let mut plan = verified(plan, exports, &inputs.export_of, org, expander);
-            plan.outcome = super::PlanOutcome::of(&plan);
+            plan.outcome = super::PlanOutcome::of(&plan, analysis);
             if let Some(hook) = verified_hook {
                 hook(&mut plan);
             }

@@ -113,7 +113,7 @@ pub fn summarise(
             folder_omitted: recommended && !has_folder,
             before: o.before,
             after: o.after,
-            removed: o.lost.len() as u64,
+            removed: o.lost.count,
             kept_unknown: o.kept_unknown,
             still_granted: o.still_granted,
             policies: plan
