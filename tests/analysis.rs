@@ -290,7 +290,7 @@ fn window_boundaries_and_as_of_flag() {
             &Config::default(),
         )
         .unwrap();
-        (an.findings[0].reason, an.findings[0].days_since_access)
+        (an.findings[0].reason, an.days_since_access(&an.findings[0]))
     };
     // 80 days before the export's as-of: inside a 90-day window, outside a 30-day one.
     assert_eq!(run(90, None), (Reason::AccessedInWindow, Some(80)));
@@ -667,7 +667,7 @@ mod dates {
                 return Ok(());
             };
             for f in &an.findings {
-                prop_assert!(f.days_since_access.is_none_or(|n| n >= 0));
+                prop_assert!(an.days_since_access(f).is_none_or(|n| n >= 0));
             }
             let ids = identity_findings(
                 std::slice::from_ref(&export),

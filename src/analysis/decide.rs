@@ -10,7 +10,6 @@ use super::model::Finding;
 use super::reason::Reason;
 use super::verdict;
 use crate::error::{Error, Result};
-use crate::model::whole_days;
 
 /// One finding per grant row, in no particular order (`rank` orders them).
 pub(super) fn decide(c: &Collected<'_>) -> Result<Vec<Finding>> {
@@ -19,14 +18,7 @@ pub(super) fn decide(c: &Collected<'_>) -> Result<Vec<Finding>> {
         .into_iter()
         .map(|v| {
             let list = c.lists.get(v.list);
-            let window_end = c.principals[v.p as usize].as_of;
             let last = v.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
-            // An access after the window's end (an --as-of earlier than the data) is reported
-            // as such by its reason; a negative age would only confuse.
-            let days = match (window_end, last) {
-                (Some(t), Some(l)) if l <= t => Some(whole_days(l, t)),
-                _ => None,
-            };
             Finding {
                 principal: v.p,
                 action: list.actions[0].id,
@@ -38,7 +30,6 @@ pub(super) fn decide(c: &Collected<'_>) -> Result<Vec<Finding>> {
                 categories: list.categories,
                 last_accessed: last,
                 last_accessed_region: v.region,
-                days_since_access: days,
                 granted_by: v.gb,
                 scoped: v.scoped,
                 conditional: v.conditional,

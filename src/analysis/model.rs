@@ -386,9 +386,8 @@ pub struct Finding {
     pub categories: u8,
     pub last_accessed: Option<Timestamp>,
     /// The region of the last access; one allocation per distinct region, shared by every
-    /// finding (and service summary) that names it.
+    /// finding that names it.
     pub last_accessed_region: Option<Arc<str>>,
-    pub days_since_access: Option<i64>,
     /// The granting policies (`Analysis::granting_policies(f)`).
     #[serde(skip)]
     pub granted_by: GrantedById,
@@ -517,6 +516,15 @@ impl Analysis<'_> {
     /// A policy's label (`aws:ReadOnlyAccess`, `group:dev/inline:extra`).
     pub fn label(&self, p: &PolicyInfo) -> &PolicyLabel {
         &self.labels[p.label.0 as usize]
+    }
+
+    /// Whole days from the finding's last access to its principal's as-of time (none when
+    /// either is unknown, or when the access is after it: an `--as-of` earlier than the data).
+    /// Computed when read: 16 bytes per finding less to hold (3.8 M findings at 100,000 roles).
+    pub fn days_since_access(&self, f: &Finding) -> Option<i64> {
+        let as_of = self.principals.get(f.principal as usize)?.as_of?;
+        let last = f.last_accessed?;
+        (last <= as_of).then(|| crate::model::whole_days(last, as_of))
     }
 
     /// The SCP or RCP note of a finding.

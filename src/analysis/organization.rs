@@ -22,7 +22,7 @@ use super::model::{
 use super::reason::{Reason, Status};
 use super::verdict::{PrincipalRow, ServiceRow};
 use crate::model::organization::{ControlPolicyType, NodeKind, Organization, PermissionSet};
-use crate::model::{PrincipalType, Timestamp, Warning, whole_days};
+use crate::model::{PrincipalType, Timestamp, Warning};
 use crate::policy::PolicyKind;
 use crate::policy::control::{AccountControls, ControlEffect, ControlNote, account_controls};
 
@@ -161,7 +161,7 @@ pub(super) fn roll_up_permission_sets(
             .filter_map(|r| c.principals[*r as usize].as_of)
             .min();
         let pidx = c.principals.len() as u32;
-        new.extend(set_findings(c, pidx, groups, as_of));
+        new.extend(set_findings(c, pidx, groups));
         let info = principal_info(c, org, ps, roles, complete, as_of);
         add_set_inputs(c, pidx, roles, complete, as_of);
         c.principals.push(info);
@@ -231,17 +231,12 @@ fn set_findings(
     c: &mut Collected<'_>,
     pidx: u32,
     groups: BTreeMap<GroupKey, Vec<GrantedAction>>,
-    as_of: Option<Timestamp>,
 ) -> Vec<Finding> {
     let mut out = Vec::with_capacity(groups.len());
     for (k, actions) in groups {
         let list = c.lists.push(actions);
         let l = c.lists.get(list);
         let last = k.last.and_then(chrono::DateTime::from_timestamp_millis);
-        let days = match (as_of, last) {
-            (Some(t), Some(l)) if l <= t => Some(whole_days(l, t)),
-            _ => None,
-        };
         out.push(Finding {
             principal: pidx,
             action: l.actions[0].id,
@@ -253,7 +248,6 @@ fn set_findings(
             categories: l.categories,
             last_accessed: last,
             last_accessed_region: k.region,
-            days_since_access: days,
             granted_by: k.gb,
             scoped: k.scoped,
             conditional: k.conditional,

@@ -107,7 +107,7 @@ pub const FINDINGS: [Column; 28] = [
         Value::OptStr(r.f.last_accessed_region.as_deref())
     }),
     col("days_since_access", Type::OptI64, |r| {
-        Value::OptI64(r.f.days_since_access)
+        Value::OptI64(r.an.days_since_access(r.f))
     }),
     col("granted_by", Type::Str, |r| Value::Str(r.granted_by)),
     col("resource_scope", Type::Str, |r| {
