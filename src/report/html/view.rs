@@ -347,12 +347,12 @@ fn section<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel) -> Sect
                     .cmp(&a.highest_unused_sensitivity),
             )
             .then(b.counts.unused.cmp(&a.counts.unused))
-            .then(a.service.cmp(&b.service))
+            .then(a.service.cmp(b.service))
     });
     let services_more = services.len().saturating_sub(MAX_SECTION_SERVICES);
     services.truncate(MAX_SECTION_SERVICES);
     if services_more == 0 {
-        services.sort_by(|a, b| a.service.cmp(&b.service));
+        services.sort_by(|a, b| a.service.cmp(b.service));
     }
     let note = |(r, count): (Reason, u64)| ReasonNote {
         reason: r.as_str(),
