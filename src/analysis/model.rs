@@ -549,7 +549,6 @@ impl Analysis<'_> {
             .find(|f| self.actions(f).binary_search_by_key(&a, |g| g.id).is_ok())
     }
 
-    /// The findings of principal `p` (an index into `principals`), in rank order.
     /// Principal `p`'s summary per service it has findings in (catalog order): the counts of
     /// its findings there, the highest unused sensitivity (actionable, not excluded, not blocked
     /// by an SCP), and the service's last access from its report. Computed on each call, from the
@@ -597,6 +596,7 @@ impl Analysis<'_> {
         out
     }
 
+    /// The findings of principal `p` (an index into `principals`), in rank order.
     pub fn findings_of(&self, p: usize) -> impl Iterator<Item = &Finding> {
         self.by_principal
             .get(p)
