@@ -114,6 +114,32 @@ fn outputs_do_not_depend_on_the_allocator_parameters() {
             said_glibc.contains("allocator glibc, as GLIBC_TUNABLES sets it"),
             "{said_glibc}"
         );
+        // What the heap held at each point where memory is given back, in the stages' order
+        // (a number of MiB each); none when glibc is left alone (nothing is given back).
+        let stages: Vec<&str> = said
+            .lines()
+            .filter_map(|l| l.strip_prefix("heap "))
+            .map(|l| {
+                let (stage, mib) = l.split_once(' ').unwrap();
+                assert!(
+                    mib.strip_suffix(" MiB").unwrap().parse::<u64>().is_ok(),
+                    "{l}"
+                );
+                stage
+            })
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                "after_collect",
+                "after_join",
+                "after_analysis",
+                "after_planning",
+                "before_outputs"
+            ],
+            "{said}"
+        );
+        assert!(!said_glibc.contains("\nheap "), "{said_glibc}");
     }
     // `diff` keeps glibc's own parameters.
     let diff = ["diff", "sample-data/2026-q3", "sample-data/2026-q4"];
