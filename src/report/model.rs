@@ -372,6 +372,15 @@ pub(crate) fn section_order<'a>(
     order
 }
 
+/// The principals with something to show in a section of their own
+/// ([`PrincipalView::has_detail`]), in the order of the HTML report's sections.
+pub(crate) fn detail_order(principals: &[PrincipalView<'_>]) -> Vec<usize> {
+    let with_detail = (0..principals.len())
+        .filter(|i| principals[*i].has_detail())
+        .collect();
+    section_order(with_detail, |i| &principals[i].info)
+}
+
 /// Unused actionable permissions per service, most critical, then high, then all first.
 fn service_risks(by_service: BTreeMap<String, BySensitivity>) -> Vec<ServiceRisk> {
     let mut out: Vec<ServiceRisk> = by_service
@@ -455,6 +464,41 @@ fn summary(an: &Analysis<'_>, reasons: BTreeMap<Reason, u64>) -> Summary {
     }
 }
 
+/// Every principal's view, from the per-principal tallies of the findings; the first
+/// `sections` that may get a section in the HTML report also carry their services.
+fn principal_views<'a>(
+    an: &'a Analysis<'_>,
+    recommendations: Option<&'a RecommendationSummary>,
+    unused: Vec<Vec<FindingView>>,
+    omitted: Vec<u64>,
+    unknown: Vec<BTreeMap<&'static str, u64>>,
+    sections: usize,
+) -> Vec<PrincipalView<'a>> {
+    let mut principals: Vec<PrincipalView<'a>> = an
+        .principals
+        .iter()
+        .zip(unused)
+        .zip(omitted)
+        .zip(unknown)
+        .map(
+            |(((p, unused), unused_omitted), unknown_by_reason)| PrincipalView {
+                info: Cow::Borrowed(p),
+                unused,
+                unused_omitted,
+                unknown_by_reason,
+                recommendation: recommendations
+                    .and_then(|r| r.get(&p.account_id, p.kind, &p.name))
+                    .map(Cow::Borrowed),
+                services: Vec::new(),
+            },
+        )
+        .collect();
+    for i in detail_order(&principals).into_iter().take(sections) {
+        principals[i].services = an.services_of(i);
+    }
+    principals
+}
+
 fn is_actionable_unused(an: &Analysis<'_>, f: &Finding) -> bool {
     f.status == Status::Unused && f.exclusion.is_none() && an.principal(f).actionable
 }
@@ -527,31 +571,14 @@ impl<'a> ReportModel<'a> {
         let unused_by_service = service_risks(by_service);
         let riskiest_principals = riskiest(an);
 
-        let mut principals: Vec<PrincipalView<'a>> = an
-            .principals
-            .iter()
-            .enumerate()
-            .map(|(i, p)| PrincipalView {
-                info: Cow::Borrowed(p),
-                unused: std::mem::take(&mut per_principal[i]),
-                unused_omitted: omitted[i],
-                unknown_by_reason: std::mem::take(&mut unknown[i]),
-                recommendation: recommendations
-                    .and_then(|r| r.get(&p.account_id, p.kind, &p.name))
-                    .map(Cow::Borrowed),
-                services: Vec::new(),
-            })
-            .collect();
-        // The services of the principals the HTML report may give a section (its order).
-        let with_detail: Vec<usize> = (0..principals.len())
-            .filter(|i| principals[*i].has_detail())
-            .collect();
-        for i in section_order(with_detail, |i| &an.principals[i])
-            .into_iter()
-            .take(limits.principal_sections)
-        {
-            principals[i].services = an.services_of(i);
-        }
+        let principals = principal_views(
+            an,
+            recommendations,
+            per_principal,
+            omitted,
+            unknown,
+            limits.principal_sections,
+        );
 
         ReportModel {
             tool: ToolInfo {

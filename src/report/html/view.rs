@@ -387,11 +387,8 @@ fn section<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel) -> Sect
 /// The principal sections: principals with something to show, by score, capped; and how many
 /// have something to show.
 fn section_order(model: &ReportModel, max_sections: usize) -> (Vec<usize>, usize) {
-    let order: Vec<usize> = (0..model.principals.len())
-        .filter(|i| model.principals[*i].has_detail())
-        .collect();
+    let mut order = crate::report::model::detail_order(&model.principals);
     let with_detail = order.len();
-    let mut order = crate::report::model::section_order(order, |i| &model.principals[i].info);
     order.truncate(model.limits.principal_sections.min(max_sections));
     (order, with_detail)
 }
