@@ -212,6 +212,16 @@ impl BySensitivity {
         }
     }
 
+    /// Counts one more action of sensitivity `s`.
+    pub fn add_one(&mut self, s: Sensitivity) {
+        match s {
+            Sensitivity::Critical => self.critical += 1,
+            Sensitivity::High => self.high += 1,
+            Sensitivity::Medium => self.medium += 1,
+            Sensitivity::Low => self.low += 1,
+        }
+    }
+
     pub fn add_list(&mut self, list: &ActionList) {
         let o = BySensitivity::of_list(list);
         self.critical += o.critical;

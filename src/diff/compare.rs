@@ -173,7 +173,7 @@ impl Change {
     pub fn by_sensitivity(&self) -> BySensitivity {
         let mut b = BySensitivity::default();
         for a in &self.actions {
-            super::side::bump(&mut b, a.current());
+            b.add_one(a.current());
         }
         b
     }
@@ -182,7 +182,7 @@ impl Change {
     pub fn new_sensitivities(&self) -> BySensitivity {
         let mut b = BySensitivity::default();
         for s in self.actions.iter().filter_map(|a| a.new) {
-            super::side::bump(&mut b, s);
+            b.add_one(s);
         }
         b
     }

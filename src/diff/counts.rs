@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::compare::Change;
 use super::kinds::ChangeKind;
-use super::side::{Side, add, bump};
+use super::side::{Side, add};
 use crate::analysis::{BySensitivity, Sensitivity};
 
 /// A number per kind, in kind order (one named field per kind, so JSON and templates read it
@@ -149,7 +149,7 @@ impl NewRisk {
                 && c.actionable
                 && let Some(s) = c.new_sensitivity
             {
-                bump(&mut r.identity_new, s);
+                r.identity_new.add_one(s);
             }
             let Some(n) = &c.new else { continue };
             if !c.actionable || n.excluded {

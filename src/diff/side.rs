@@ -72,7 +72,7 @@ impl List {
         let mut highest = Sensitivity::Low;
         for a in actions.iter() {
             a.id.hash(&mut h);
-            bump(&mut by_sensitivity, a.sensitivity);
+            by_sensitivity.add_one(a.sensitivity);
             highest = highest.max(a.sensitivity);
         }
         List {
@@ -362,15 +362,6 @@ pub struct GroupState<'a> {
     pub last_accessed: Option<Timestamp>,
     pub granted_by: &'a str,
     pub excluded: bool,
-}
-
-pub(crate) fn bump(b: &mut BySensitivity, s: Sensitivity) {
-    match s {
-        Sensitivity::Critical => b.critical += 1,
-        Sensitivity::High => b.high += 1,
-        Sensitivity::Medium => b.medium += 1,
-        Sensitivity::Low => b.low += 1,
-    }
 }
 
 pub(crate) fn add(b: &mut BySensitivity, o: &BySensitivity) {

@@ -35,7 +35,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::analysis::named::{GrantedActions, NAMED_AT_MOST};
-use crate::analysis::{Analysis, BySensitivity, GrantedAction, Sensitivity};
+use crate::analysis::{Analysis, BySensitivity, GrantedAction};
 use crate::catalog::ActionSet;
 use crate::error::{Error, Result};
 use crate::model::{Export, Organization, PrincipalType};
@@ -211,12 +211,7 @@ impl Lost {
         let actions: Vec<GrantedAction> =
             set.iter().filter_map(|a| granted.get(a).copied()).collect();
         for a in &actions {
-            match a.sensitivity {
-                Sensitivity::Critical => by_sensitivity.critical += 1,
-                Sensitivity::High => by_sensitivity.high += 1,
-                Sensitivity::Medium => by_sensitivity.medium += 1,
-                Sensitivity::Low => by_sensitivity.low += 1,
-            }
+            by_sensitivity.add_one(a.sensitivity);
         }
         let (risky, total) = analysis.top_risky(&actions, NAMED_AT_MOST);
         Lost {
@@ -332,17 +327,13 @@ impl Planned {
     pub fn keep_only_folders(&mut self) {
         let plans = std::mem::take(&mut self.plans);
         let folder = std::mem::take(&mut self.folder);
-        let mut kept = Vec::new();
-        for (i, plan) in plans.into_iter().enumerate() {
-            let written = plan.skipped.is_none()
-                && !plan.policies.is_empty()
-                && folder.get(i).copied().unwrap_or(true);
-            if written {
-                kept.push(plan);
-            }
-        }
-        self.folder = vec![true; kept.len()];
-        self.plans = kept;
+        self.plans = plans
+            .into_iter()
+            .enumerate()
+            .filter(|(i, plan)| has_folder(plan, &folder, *i))
+            .map(|(_, plan)| plan)
+            .collect();
+        self.folder = vec![true; self.plans.len()];
     }
 
     /// Drops what only planning and verification read, once they are done: every policy's
@@ -358,6 +349,17 @@ impl Planned {
             drop_verification_inputs(plan);
         }
     }
+}
+
+/// Whether a plan changes anything (it is recommended; within the folder cap, it gets a folder).
+pub(super) fn is_recommended(plan: &PrincipalPlan) -> bool {
+    plan.skipped.is_none() && !plan.policies.is_empty()
+}
+
+/// Whether plan `i` of `folder`'s plans gets its folder written (a plan past the end of
+/// `folder` does, when recommended).
+pub(super) fn has_folder(plan: &PrincipalPlan, folder: &[bool], i: usize) -> bool {
+    is_recommended(plan) && folder.get(i).copied().unwrap_or(true)
 }
 
 /// [`Planned::drop_verification_inputs`] of one plan.

@@ -323,15 +323,20 @@ pub(super) fn plan_with_folders(
         |k, mut plan| {
             // A plan can no longer get a folder once the plans ahead of it already fill them.
             if taken >= cap
-                || (wants_folder(&plan)
-                    && taken + pending.range(..k).filter(|(_, p)| wants_folder(p)).count() >= cap)
+                || (super::is_recommended(&plan)
+                    && taken
+                        + pending
+                            .range(..k)
+                            .filter(|(_, p)| super::is_recommended(p))
+                            .count()
+                        >= cap)
             {
                 drop_documents(&mut plan);
             }
             pending.insert(k, plan);
             while let Some(mut plan) = pending.remove(&next) {
                 let i = order[next];
-                if wants_folder(&plan) && taken < cap {
+                if super::is_recommended(&plan) && taken < cap {
                     folder[i] = true;
                     taken += 1;
                 } else {
@@ -356,11 +361,6 @@ pub(super) fn export_index(exports: &[Export]) -> HashMap<&str, usize> {
         index.entry(e.account_id.as_str()).or_insert(i);
     }
     index
-}
-
-/// Whether a verified plan changes anything (and so gets a folder, within the cap).
-fn wants_folder(plan: &PrincipalPlan) -> bool {
-    plan.skipped.is_none() && !plan.policies.is_empty()
 }
 
 /// `plan`, verified: a plan that fails is not recommended (a bug, reported loudly). The digest of

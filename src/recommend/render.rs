@@ -790,11 +790,7 @@ pub(super) fn write(
         let todo: Vec<&PrincipalPlan> = plans
             .iter()
             .enumerate()
-            .filter(|(i, p)| {
-                p.skipped.is_none()
-                    && !p.policies.is_empty()
-                    && folder.get(*i).copied().unwrap_or(true)
-            })
+            .filter(|(i, p)| super::has_folder(p, folder, *i))
             .map(|(_, p)| p)
             .collect();
         if let Some(p) = todo.iter().find(|p| p.documents_dropped) {

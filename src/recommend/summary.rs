@@ -101,8 +101,8 @@ pub fn summarise(
     let (mut written, mut omitted) = (0, 0);
     for (i, plan) in plans.iter().enumerate() {
         let o = &plan.outcome;
-        let recommended = plan.skipped.is_none() && !plan.policies.is_empty();
-        let has_folder = recommended && folder.get(i).copied().unwrap_or(true);
+        let recommended = super::is_recommended(plan);
+        let has_folder = super::has_folder(plan, folder, i);
         written += usize::from(has_folder);
         omitted += usize::from(recommended && !has_folder);
         let rec = PrincipalRecommendation {
