@@ -1,11 +1,19 @@
-//! `ActionSet`: a dense bitset over the ids of one catalog.
+//! `ActionSet`: a bitset over the ids of one catalog, holding only the window of words from its
+//! first to its last member.
 //!
-//! With ~22,000 actions a set is ~350 words (2.8 KB): cloning is one `memcpy`, and a union or an
-//! intersection is a tight loop the compiler vectorises. Sets that many holders share (the result
-//! of expanding a pattern) are wrapped in `Arc` by the expander rather than inside the set, so the
-//! set itself stays a plain value with no reference counting on every mutation.
+//! With ~22,000 actions a catalog-wide bitset is ~350 words (2.8 KB). Most sets the crate keeps
+//! are far narrower: a pattern such as `s3:Get*` or a statement's actions lie within one or a few
+//! services, and a service's actions are one contiguous id range, so the window is a few words;
+//! an empty set holds no memory at all. At 100,000 roles the planning threads' caches of expanded
+//! patterns, statements and managed policies were ~0.2 GB of catalog-wide bitsets, almost all
+//! zeros. Operations stay word-wise loops over the overlap of two windows (the compiler
+//! vectorises them); cloning copies only the window, trimmed of zero words at both ends. Sets
+//! that many holders share (the result of expanding a pattern) are wrapped in `Arc` by the
+//! expander rather than inside the set, so the set itself stays a plain value with no reference
+//! counting on every mutation.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::Range;
 
 use super::ActionId;
@@ -14,17 +22,23 @@ const BITS: usize = 64;
 
 /// A set of actions of one catalog. All sets combined with each other must come from the same
 /// catalog (same `universe`); combining sets of different catalogs is a bug.
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
+///
+/// `words[k]` is word `start + k` of the catalog-wide bitset; every bit outside the window is
+/// clear, and `start + words.len()` never passes the catalog's last word. Zero words may sit
+/// inside the window: equality, hashing and cloning look only at the trimmed window.
+#[derive(Default)]
 pub struct ActionSet {
     words: Vec<u64>,
+    start: u32,
     universe: u32,
 }
 
 impl ActionSet {
-    /// The empty set over a catalog of `n` actions.
+    /// The empty set over a catalog of `n` actions (no memory is allocated).
     pub fn empty(n: usize) -> ActionSet {
         ActionSet {
-            words: vec![0; n.div_ceil(BITS)],
+            words: Vec::new(),
+            start: 0,
             universe: u32::try_from(n).unwrap_or(u32::MAX),
         }
     }
@@ -33,6 +47,7 @@ impl ActionSet {
     pub fn full(n: usize) -> ActionSet {
         let mut set = ActionSet {
             words: vec![u64::MAX; n.div_ceil(BITS)],
+            start: 0,
             universe: u32::try_from(n).unwrap_or(u32::MAX),
         };
         set.clear_tail();
@@ -53,6 +68,76 @@ impl ActionSet {
         self.universe as usize
     }
 
+    /// Words of the catalog-wide bitset.
+    fn word_count(&self) -> usize {
+        self.universe().div_ceil(BITS)
+    }
+
+    fn start(&self) -> usize {
+        self.start as usize
+    }
+
+    /// One past the window's last word.
+    fn end(&self) -> usize {
+        self.start() + self.words.len()
+    }
+
+    /// Word `w` of the catalog-wide bitset.
+    fn word(&self, w: usize) -> u64 {
+        w.checked_sub(self.start())
+            .and_then(|k| self.words.get(k))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Widens the window to cover words `lo..hi` (within the catalog). Growing towards the front
+    /// at least doubles the window, so building a set in descending order stays linear.
+    fn cover(&mut self, lo: usize, hi: usize) {
+        let hi = hi.min(self.word_count());
+        if lo >= hi {
+            return;
+        }
+        if self.words.is_empty() {
+            self.words = vec![0; hi - lo];
+            self.start = lo as u32; // lo < word_count ≤ u32::MAX
+            return;
+        }
+        if lo < self.start() {
+            let new_lo = lo.min(self.start().saturating_sub(self.words.len()));
+            let mut words = Vec::with_capacity(self.end().max(hi) - new_lo);
+            words.resize(self.start() - new_lo, 0);
+            words.extend_from_slice(&self.words);
+            self.words = words;
+            self.start = new_lo as u32;
+        }
+        if hi > self.end() {
+            self.words.resize(hi - self.start(), 0);
+        }
+    }
+
+    /// The window without its zero words at both ends: (first word, words).
+    fn trimmed(&self) -> (usize, &[u64]) {
+        let Some(first) = self.words.iter().position(|&w| w != 0) else {
+            return (0, &[]);
+        };
+        let last = self.words.iter().rposition(|&w| w != 0).unwrap_or(first);
+        (self.start() + first, &self.words[first..=last])
+    }
+
+    /// The overlap of two windows: (first word, this set's words, the other's words).
+    fn overlap<'a>(&'a self, other: &'a ActionSet) -> (usize, &'a [u64], &'a [u64]) {
+        let lo = self.start().max(other.start());
+        let hi = self.end().min(other.end());
+        if lo >= hi {
+            return (lo, &[], &[]);
+        }
+        (
+            lo,
+            &self.words[lo - self.start()..hi - self.start()],
+            &other.words[lo - other.start()..hi - other.start()],
+        )
+    }
+
     /// Adds `id`; ids outside the universe are ignored. Returns true when it was not present.
     pub fn insert(&mut self, id: ActionId) -> bool {
         let i = id.index();
@@ -60,27 +145,38 @@ impl ActionSet {
             return false;
         }
         let (w, b) = (i / BITS, 1u64 << (i % BITS));
-        let was = self.words[w] & b != 0;
-        self.words[w] |= b;
+        self.cover(w, w + 1);
+        let start = self.start();
+        let word = &mut self.words[w - start];
+        let was = *word & b != 0;
+        *word |= b;
         !was
     }
 
     /// Removes `id`. Returns true when it was present.
     pub fn remove(&mut self, id: ActionId) -> bool {
         let i = id.index();
-        if i >= self.universe() {
-            return false;
-        }
         let (w, b) = (i / BITS, 1u64 << (i % BITS));
-        let was = self.words[w] & b != 0;
-        self.words[w] &= !b;
-        was
+        let start = self.start();
+        match w.checked_sub(start).and_then(|k| self.words.get_mut(k)) {
+            Some(word) => {
+                let was = *word & b != 0;
+                *word &= !b;
+                was
+            }
+            None => false,
+        }
     }
 
     /// Adds every id in `range` (a service's actions are one contiguous range).
     pub fn insert_range(&mut self, range: Range<u32>) {
         let end = range.end.min(self.universe) as usize;
         let mut i = range.start as usize;
+        if i >= end {
+            return;
+        }
+        self.cover(i / BITS, end.div_ceil(BITS));
+        let start = self.start();
         while i < end {
             let w = i / BITS;
             let lo = i % BITS;
@@ -90,20 +186,26 @@ impl ActionSet {
             } else {
                 ((1u64 << (hi - lo)) - 1) << lo
             };
-            self.words[w] |= mask;
+            self.words[w - start] |= mask;
             i = w * BITS + hi;
         }
     }
 
     pub fn contains(&self, id: ActionId) -> bool {
         let i = id.index();
-        i < self.universe() && self.words[i / BITS] & (1u64 << (i % BITS)) != 0
+        i < self.universe() && self.word(i / BITS) & (1u64 << (i % BITS)) != 0
     }
 
     /// `self ∪= other`.
     pub fn union_with(&mut self, other: &ActionSet) {
         debug_assert_eq!(self.universe, other.universe, "sets of different catalogs");
-        for (a, b) in self.words.iter_mut().zip(&other.words) {
+        let (first, words) = other.trimmed();
+        if words.is_empty() {
+            return;
+        }
+        self.cover(first, first + words.len());
+        let at = first - self.start();
+        for (a, b) in self.words[at..at + words.len()].iter_mut().zip(words) {
             *a |= b;
         }
     }
@@ -111,7 +213,21 @@ impl ActionSet {
     /// `self ∩= other`.
     pub fn intersect_with(&mut self, other: &ActionSet) {
         debug_assert_eq!(self.universe, other.universe, "sets of different catalogs");
-        for (a, b) in self.words.iter_mut().zip(&other.words) {
+        let lo = self.start().max(other.start());
+        let hi = self.end().min(other.end());
+        if lo >= hi {
+            self.words.clear();
+            self.start = 0;
+            return;
+        }
+        self.words.truncate(hi - self.start());
+        self.words.drain(..lo - self.start());
+        self.start = lo as u32;
+        for (a, b) in self
+            .words
+            .iter_mut()
+            .zip(&other.words[lo - other.start()..])
+        {
             *a &= b;
         }
     }
@@ -119,30 +235,39 @@ impl ActionSet {
     /// `self −= other`.
     pub fn difference_with(&mut self, other: &ActionSet) {
         debug_assert_eq!(self.universe, other.universe, "sets of different catalogs");
-        for (a, b) in self.words.iter_mut().zip(&other.words) {
+        let lo = self.start().max(other.start());
+        let hi = self.end().min(other.end());
+        if lo >= hi {
+            return;
+        }
+        let start = self.start();
+        let mine = &mut self.words[lo - start..hi - start];
+        for (a, b) in mine.iter_mut().zip(&other.words[lo - other.start()..]) {
             *a &= !b;
         }
     }
 
     /// Replaces the set with its complement within the catalog.
     pub fn complement(&mut self) {
-        for w in &mut self.words {
-            *w = !*w;
-        }
+        let words = (0..self.word_count()).map(|w| !self.word(w)).collect();
+        self.words = words;
+        self.start = 0;
         self.clear_tail();
     }
 
     /// True when every element of `self` is in `other`.
     pub fn is_subset(&self, other: &ActionSet) -> bool {
-        self.words
+        let (first, words) = self.trimmed();
+        words
             .iter()
-            .zip(&other.words)
-            .all(|(a, b)| a & !b == 0)
+            .enumerate()
+            .all(|(k, a)| a & !other.word(first + k) == 0)
     }
 
     /// True when the sets share an element.
     pub fn intersects(&self, other: &ActionSet) -> bool {
-        self.words.iter().zip(&other.words).any(|(a, b)| a & b != 0)
+        let (_, a, b) = self.overlap(other);
+        a.iter().zip(b).any(|(a, b)| a & b != 0)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -158,6 +283,7 @@ impl ActionSet {
     pub fn iter(&self) -> Iter<'_> {
         Iter {
             words: &self.words,
+            base: self.start(),
             word: 0,
             bits: self.words.first().copied().unwrap_or(0),
         }
@@ -166,10 +292,38 @@ impl ActionSet {
     fn clear_tail(&mut self) {
         let rem = self.universe() % BITS;
         if rem != 0
+            && self.end() == self.word_count()
             && let Some(last) = self.words.last_mut()
         {
             *last &= (1u64 << rem) - 1;
         }
+    }
+}
+
+impl Clone for ActionSet {
+    /// A copy of the trimmed window only.
+    fn clone(&self) -> ActionSet {
+        let (first, words) = self.trimmed();
+        ActionSet {
+            words: words.to_vec(),
+            start: first as u32, // first < word_count ≤ u32::MAX
+            universe: self.universe,
+        }
+    }
+}
+
+impl PartialEq for ActionSet {
+    fn eq(&self, other: &ActionSet) -> bool {
+        self.universe == other.universe && self.trimmed() == other.trimmed()
+    }
+}
+
+impl Eq for ActionSet {}
+
+impl Hash for ActionSet {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.universe.hash(state);
+        self.trimmed().hash(state);
     }
 }
 
@@ -270,6 +424,8 @@ impl<'a> IntoIterator for &'a ActionSet {
 #[derive(Debug, Clone)]
 pub struct Iter<'a> {
     words: &'a [u64],
+    /// The catalog-wide index of `words[0]`.
+    base: usize,
     word: usize,
     bits: u64,
 }
@@ -283,7 +439,7 @@ impl Iterator for Iter<'_> {
                 let bit = self.bits.trailing_zeros() as usize;
                 self.bits &= self.bits - 1;
                 // The universe fits in u32, so every index does.
-                return Some(ActionId((self.word * BITS + bit) as u32));
+                return Some(ActionId(((self.base + self.word) * BITS + bit) as u32));
             }
             self.word += 1;
             self.bits = *self.words.get(self.word)?;
@@ -296,6 +452,8 @@ impl Iterator for Iter<'_> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::BTreeSet;
+    use std::hash::BuildHasher;
 
     fn ids(set: &ActionSet) -> Vec<u32> {
         set.iter().map(|a| a.0).collect()
@@ -357,6 +515,84 @@ mod tests {
             prop_assert!(!c.intersects(&sa));
             prop_assert_eq!(i.is_subset(&sa), true);
         }
+    }
+
+    /// The hash of `set` with fixed keys.
+    fn hash_of(set: &ActionSet) -> u64 {
+        std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .hash_one(set)
+    }
+
+    proptest! {
+        /// A set's window depends on how it was built (ids added in either order, a wider set
+        /// emptied again, ranges, intersections); what it holds, compares, hashes and reports does
+        /// not.
+        #[test]
+        fn windows_hold_only_what_the_set_holds(
+            a in proptest::collection::btree_set(0u32..1000, 0..40),
+            b in proptest::collection::btree_set(0u32..1000, 0..40),
+            r in (0u32..1000, 0u32..200),
+        ) {
+            let n = 1000;
+            let set = |ids: &mut dyn Iterator<Item = &u32>| ActionSet::from_ids(n, ids.map(|&i| ActionId(i)));
+            let asc = set(&mut a.iter());
+            let desc = set(&mut a.iter().rev());
+            let mut wide = set(&mut b.iter());
+            wide.union_with(&asc);
+            for x in b.difference(&a) {
+                prop_assert!(wide.remove(ActionId(*x)));
+            }
+            let expect: Vec<u32> = a.iter().copied().collect();
+            for s in [&asc, &desc, &wide, &wide.clone()] {
+                prop_assert_eq!(ids(s), expect.clone());
+                prop_assert_eq!(s, &asc);
+                prop_assert_eq!(s.len(), a.len());
+                prop_assert_eq!(s.is_empty(), a.is_empty());
+            }
+            prop_assert_eq!(hash_of(&wide), hash_of(&asc));
+            let sb = set(&mut b.iter());
+            prop_assert_eq!(asc.is_subset(&sb), a.is_subset(&b));
+            prop_assert_eq!(sb.is_subset(&wide), b.is_subset(&a));
+            prop_assert_eq!(wide.intersects(&sb), !a.is_disjoint(&b));
+            for x in 0..n as u32 {
+                prop_assert_eq!(wide.contains(ActionId(x)), a.contains(&x));
+            }
+            let (lo, len) = r;
+            let mut ranged = asc.clone();
+            ranged.insert_range(lo..lo + len);
+            let mut expect: BTreeSet<u32> = a.clone();
+            expect.extend((lo..lo + len).filter(|&i| (i as usize) < n));
+            prop_assert_eq!(ids(&ranged), expect.iter().copied().collect::<Vec<_>>());
+            let mut i = sb.clone();
+            i.intersect_with(&ranged);
+            prop_assert_eq!(ids(&i), b.intersection(&expect).copied().collect::<Vec<_>>());
+            i.union_with(&ActionSet::empty(n));
+            i.difference_with(&ActionSet::empty(n));
+            prop_assert_eq!(ids(&i), b.intersection(&expect).copied().collect::<Vec<_>>());
+            let mut c = wide.clone();
+            c.complement();
+            c.complement();
+            prop_assert_eq!(&c, &asc);
+        }
+    }
+
+    #[test]
+    fn an_empty_set_holds_no_memory_and_equals_an_emptied_one() {
+        let empty = ActionSet::empty(22_000);
+        assert_eq!(empty.words.capacity(), 0);
+        let mut emptied = ActionSet::full(22_000);
+        emptied.difference_with(&ActionSet::full(22_000));
+        assert_eq!(emptied, empty);
+        assert_eq!(hash_of(&emptied), hash_of(&empty));
+        assert_eq!(emptied.clone().words.capacity(), 0);
+        assert_ne!(
+            ActionSet::empty(21_999),
+            empty,
+            "sets of different catalogs differ"
+        );
+        let one = ActionSet::from_ids(22_000, [ActionId(21_999)]);
+        assert_eq!(one.words.len(), 1, "one word, at the end of the catalog");
+        assert_eq!(ids(&one), vec![21_999]);
     }
 
     #[test]
