@@ -13,32 +13,29 @@ use crate::error::{Error, Result};
 
 /// One finding per grant row, in no particular order (`rank` orders them).
 pub(super) fn decide(c: &Collected<'_>) -> Result<Vec<Finding>> {
-    let verdicts = verdict::compute(&c.inputs).map_err(|e| Error::Analysis(e.to_string()))?;
-    Ok(verdicts
-        .into_iter()
-        .map(|v| {
-            let list = c.lists.get(v.list);
-            let last = v.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
-            Finding {
-                principal: v.p,
-                action: list.actions[0].id,
-                list: v.list,
-                count: list.len() as u32,
-                status: v.reason.status(),
-                reason: v.reason,
-                sensitivity: list.highest,
-                categories: list.categories,
-                last_accessed: last,
-                last_accessed_region: v.region,
-                granted_by: v.gb,
-                scoped: v.scoped,
-                conditional: v.conditional,
-                exclusion: None,
-                control: None,
-                rank: 0,
-            }
-        })
-        .collect())
+    verdict::compute_map(&c.inputs, |v| {
+        let list = c.lists.get(v.list);
+        let last = v.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
+        Finding {
+            principal: v.p,
+            action: list.actions[0].id,
+            list: v.list,
+            count: list.len() as u32,
+            status: v.reason.status(),
+            reason: v.reason,
+            sensitivity: list.highest,
+            categories: list.categories,
+            last_accessed: last,
+            last_accessed_region: v.region,
+            granted_by: v.gb,
+            scoped: v.scoped,
+            conditional: v.conditional,
+            exclusion: None,
+            control: None,
+            rank: 0,
+        }
+    })
+    .map_err(|e| Error::Analysis(e.to_string()))
 }
 
 /// Replaces verdicts with the ones `given` chooses, splitting a group where its actions get
