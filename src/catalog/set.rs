@@ -328,9 +328,9 @@ impl Hash for ActionSet {
 }
 
 /// A set kept only to be read later, in the smaller of two forms: its ids (4 bytes each) when it
-/// has fewer than 1/32 of the catalog's actions, else the bitset. The plans of 100,000 principals
-/// keep their sets this way once verified (`recommend::plan`): most hold a few hundred actions of
-/// 22,000, for which the ids take a tenth of the bitset's 2.8 KB.
+/// has fewer than 1/32 of the catalog's actions, else the bitset. For a set spread thinly over
+/// many services (a few hundred actions of 22,000, from `a*` to `x*`), whose window is nearly the
+/// whole catalog, the ids take a tenth of the bitset's 2.8 KB.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct FrozenSet(Frozen);
 
