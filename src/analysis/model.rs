@@ -222,12 +222,16 @@ impl BySensitivity {
         }
     }
 
-    pub fn add_list(&mut self, list: &ActionList) {
-        let o = BySensitivity::of_list(list);
+    /// Adds the counts of `o`.
+    pub fn add(&mut self, o: &BySensitivity) {
         self.critical += o.critical;
         self.high += o.high;
         self.medium += o.medium;
         self.low += o.low;
+    }
+
+    pub fn add_list(&mut self, list: &ActionList) {
+        self.add(&BySensitivity::of_list(list));
     }
 
     pub fn at_or_above(&self, s: Sensitivity) -> u64 {

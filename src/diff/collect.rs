@@ -12,7 +12,7 @@ use super::expand::Notations;
 use super::kinds::ChangeKind;
 use super::model::{DiffLimits, DiffRow};
 use super::policies::{Caps, PolicyGroup, build, policy_groups};
-use super::side::{Side, add};
+use super::side::Side;
 use crate::analysis::identities::{self, IdentityFinding, NotPossible};
 use crate::analysis::{BySensitivity, Sensitivity};
 
@@ -118,7 +118,7 @@ impl SideTotals {
         self.principals += side.principals.len() as u64;
         self.granted += side.granted();
         for (acct, b) in side.unused_by_account() {
-            add(self.unused_by_account.entry(acct).or_default(), &b);
+            self.unused_by_account.entry(acct).or_default().add(&b);
         }
         self.identities += side.identities.len() as u64;
         self.checks_not_possible
@@ -141,7 +141,7 @@ impl SideTotals {
     pub fn unused(&self) -> BySensitivity {
         let mut b = BySensitivity::default();
         for x in self.unused_by_account.values() {
-            add(&mut b, x);
+            b.add(x);
         }
         b
     }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::compare::Change;
 use super::kinds::ChangeKind;
-use super::side::{Side, add};
+use super::side::Side;
 use crate::analysis::{BySensitivity, Sensitivity};
 
 /// A number per kind, in kind order (one named field per kind, so JSON and templates read it
@@ -156,8 +156,8 @@ impl NewRisk {
                 continue;
             }
             match c.kind {
-                ChangeKind::NewlyGranted => add(&mut r.newly_granted, &c.new_sensitivities()),
-                ChangeKind::NewlyUnused => add(&mut r.newly_unused, &c.new_sensitivities()),
+                ChangeKind::NewlyGranted => r.newly_granted.add(&c.new_sensitivities()),
+                ChangeKind::NewlyUnused => r.newly_unused.add(&c.new_sensitivities()),
                 _ => {}
             }
         }
@@ -176,7 +176,7 @@ impl NewRisk {
             .collect();
         for c in added {
             if let Some(i) = index.get(c.principal_arn.as_str()) {
-                add(&mut r.added_principals, &new.open_grants(*i));
+                r.added_principals.add(&new.open_grants(*i));
             }
         }
     }

@@ -223,7 +223,7 @@ impl SideMeta {
             t.unused += o.unused;
             t.unknown += o.unknown;
             t.excluded += o.excluded;
-            super::side::add(&mut m.unused_by_sensitivity, &p.unused_by_sensitivity);
+            m.unused_by_sensitivity.add(&p.unused_by_sensitivity);
             m.warnings += p.warnings;
         }
         m.accounts.sort_by(|a, b| a.account_id.cmp(&b.account_id));

@@ -10,7 +10,6 @@ use serde::Serialize;
 use super::compare::{Change, State};
 use super::expand::Notations;
 use super::kinds::ChangeKind;
-use super::side::add;
 use crate::analysis::{BySensitivity, Sensitivity, Status};
 use crate::catalog::ActionId;
 use crate::model::Timestamp;
@@ -168,7 +167,7 @@ pub fn build(c: &Candidate<'_>, notations: &mut Notations<'_>, caps: Caps) -> Po
     let mut services: Vec<String> = Vec::new();
     let mut ids: Vec<ActionId> = Vec::new();
     for c in rows {
-        add(&mut by_sensitivity, &c.by_sensitivity());
+        by_sensitivity.add(&c.by_sensitivity());
         services.push(c.service.clone());
         ids.extend(c.actions.iter().map(|a| a.id));
     }

@@ -317,7 +317,7 @@ impl Side {
     pub fn open_grants(&self, p: u32) -> BySensitivity {
         let mut b = BySensitivity::default();
         for g in self.groups_of(p).iter().filter(|g| !g.verdict.excluded) {
-            add(&mut b, &self.lists[g.list as usize].by_sensitivity);
+            b.add(&self.lists[g.list as usize].by_sensitivity);
         }
         b
     }
@@ -335,10 +335,9 @@ impl Side {
                 continue;
             };
             if p.actionable && g.verdict.status == Status::Unused && !g.verdict.excluded {
-                add(
-                    out.entry(p.account_id.clone()).or_default(),
-                    &self.lists[g.list as usize].by_sensitivity,
-                );
+                out.entry(p.account_id.clone())
+                    .or_default()
+                    .add(&self.lists[g.list as usize].by_sensitivity);
             }
         }
         out
@@ -348,7 +347,7 @@ impl Side {
     pub fn unused_by_sensitivity(&self) -> BySensitivity {
         let mut total = BySensitivity::default();
         for b in self.unused_by_account().values() {
-            add(&mut total, b);
+            total.add(b);
         }
         total
     }
@@ -362,11 +361,4 @@ pub struct GroupState<'a> {
     pub last_accessed: Option<Timestamp>,
     pub granted_by: &'a str,
     pub excluded: bool,
-}
-
-pub(crate) fn add(b: &mut BySensitivity, o: &BySensitivity) {
-    b.critical += o.critical;
-    b.high += o.high;
-    b.medium += o.medium;
-    b.low += o.low;
 }

@@ -554,11 +554,7 @@ impl<'a> ReportModel<'a> {
             if is_actionable_unused(an, f) {
                 let svc = an.catalog.action(f.action).service.to_string();
                 let e = by_service.entry(svc).or_default();
-                let c = an.sensitivity_counts(f);
-                e.critical += c.critical;
-                e.high += c.high;
-                e.medium += c.medium;
-                e.low += c.low;
+                e.add(&an.sensitivity_counts(f));
                 // Intentional access is one decision, not rows of "what to remove first".
                 if an.principal(f).intentional.is_some() {
                 } else if top.len() < limits.top_findings {
