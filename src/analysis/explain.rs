@@ -3,6 +3,8 @@
 //! granted; the other 4 are in rows of their own: ec2:RunInstances (unused), …". The `action`
 //! column keeps the exact notation `iam-tighten expand` reads back.
 
+use std::fmt::Write as _;
+
 use super::model::{Analysis, Finding};
 use crate::catalog::ActionId;
 
@@ -37,20 +39,14 @@ impl Analysis<'_> {
     /// The principal's other findings of the finding's service (those of another action list),
     /// in the analysis order, and how many actions they hold.
     fn other_findings<'f>(&'f self, f: &'f Finding) -> (impl Iterator<Item = &'f Finding>, usize) {
-        let service = self.catalog.service_index(f.action);
-        let list = self
-            .by_principal_service
-            .get(f.principal as usize)
-            .map_or(&[][..], Vec::as_slice);
-        let service_of = |i: &u32| {
-            self.catalog
-                .service_index(self.findings[*i as usize].action)
-        };
-        let range = list.partition_point(|i| service_of(i) < service)
-            ..list.partition_point(|i| service_of(i) <= service);
+        let list = self.by_principal_service.of_service(
+            f.principal as usize,
+            self.catalog.service_index(f.action),
+            &self.findings,
+            self.catalog,
+        );
         let others = move || {
-            list[range.clone()]
-                .iter()
+            list.iter()
                 .map(|i| &self.findings[*i as usize])
                 .filter(move |g| g.list != f.list)
         };
@@ -70,9 +66,9 @@ impl Analysis<'_> {
         out
     }
 
-    /// See [`ActionSummary`].
-    pub fn action_summary(&self, f: &Finding) -> ActionSummary {
-        let service = &*self.catalog.action(f.action).service;
+    /// What a summary is made of: the principal's other actions of the service (when at most
+    /// [`SIBLINGS_AT_MOST`], by action id, with the finding each is in) and how many there are.
+    fn summary_parts<'f>(&'f self, f: &'f Finding) -> (Vec<(ActionId, &'f Finding)>, usize) {
         // Only a short list of the other actions is named: the others are counted, not listed.
         let (other_findings, other_count) = self.other_findings(f);
         let others = if other_count <= SIBLINGS_AT_MOST {
@@ -80,55 +76,65 @@ impl Analysis<'_> {
         } else {
             Vec::new()
         };
+        (others, other_count)
+    }
+
+    /// Appends the summary's sentence ([`ActionSummary::text`]) to `out`.
+    fn write_summary_sentence(&self, f: &Finding, other_count: usize, out: &mut String) {
+        let service = &*self.catalog.action(f.action).service;
         let granted = f.count as usize + other_count;
         let n = f.count as usize;
         let noun = |k: usize| if k == 1 { "action" } else { "actions" };
-        let text = if other_count == 0 {
-            if n == 1 {
-                format!(
+        // Writing into a String cannot fail.
+        if other_count == 0 {
+            let _ = if n == 1 {
+                write!(
+                    out,
                     "{} (the only {service} action granted)",
                     self.action_text(f)
                 )
             } else {
-                format!("all {n} {service} {} granted", noun(n))
-            }
+                write!(out, "all {n} {service} {} granted", noun(n))
+            };
         } else if other_count <= SIBLINGS_AT_MOST {
-            format!(
-                "{n} of the {granted} {service} actions granted; the other {} in rows of their own",
-                if other_count == 1 {
-                    "1 is".to_string()
-                } else {
-                    format!("{} are", other_count)
-                }
-            )
+            let verb = if other_count == 1 { "is" } else { "are" };
+            let _ = write!(
+                out,
+                "{n} of the {granted} {service} actions granted; the other {other_count} {verb} in \
+                 rows of their own"
+            );
         } else {
             let patterns: Vec<&str> = self.action_text(f).split(' ').collect();
+            let _ = write!(out, "{n} of the {granted} {service} actions granted: ");
             let shown = patterns
                 .iter()
                 .take_while(|p| **p != crate::policy::notation::EXCEPT)
-                .take(PATTERNS_AT_MOST)
-                .copied()
-                .collect::<Vec<_>>()
-                .join(" ");
-            let more = if patterns.len() > PATTERNS_AT_MOST || patterns.contains(&"except") {
-                " …"
-            } else {
-                ""
-            };
-            format!("{n} of the {granted} {service} actions granted: {shown}{more}")
-        };
-        let siblings = if other_count <= SIBLINGS_AT_MOST {
-            others
-                .iter()
-                .map(|(a, g)| Sibling {
-                    action: self.catalog.full_name(*a),
-                    status: g.status.as_str(),
-                    rank: g.rank,
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+                .take(PATTERNS_AT_MOST);
+            for (k, p) in shown.enumerate() {
+                if k > 0 {
+                    out.push(' ');
+                }
+                out.push_str(p);
+            }
+            if patterns.len() > PATTERNS_AT_MOST || patterns.contains(&"except") {
+                out.push_str(" …");
+            }
+        }
+    }
+
+    /// See [`ActionSummary`].
+    pub fn action_summary(&self, f: &Finding) -> ActionSummary {
+        let (others, other_count) = self.summary_parts(f);
+        let mut text = String::new();
+        self.write_summary_sentence(f, other_count, &mut text);
+        let siblings = others
+            .iter()
+            .map(|(a, g)| Sibling {
+                action: self.catalog.full_name(*a),
+                status: g.status.as_str(),
+                rank: g.rank,
+            })
+            .collect();
         ActionSummary {
             text,
             siblings,
@@ -136,18 +142,24 @@ impl Analysis<'_> {
         }
     }
 
-    /// [`ActionSummary`] as one line: the sentence, then each sibling with its verdict.
+    /// [`ActionSummary`] as one line: the sentence, then each sibling with its verdict (written
+    /// straight into one string: the findings files write it for every row).
     pub fn action_summary_text(&self, f: &Finding) -> String {
-        let s = self.action_summary(f);
-        if s.siblings.is_empty() {
-            return s.text;
+        let (others, other_count) = self.summary_parts(f);
+        let mut out = String::with_capacity(96);
+        self.write_summary_sentence(f, other_count, &mut out);
+        for (k, (a, g)) in others.iter().enumerate() {
+            let action = self.catalog.action(*a);
+            let _ = write!(
+                out,
+                "{}{}:{} ({}, rank {})",
+                if k == 0 { ": " } else { ", " },
+                action.service,
+                action.name,
+                g.status.as_str(),
+                g.rank
+            );
         }
-        let list = s
-            .siblings
-            .iter()
-            .map(|x| format!("{} ({}, rank {})", x.action, x.status, x.rank))
-            .collect::<Vec<_>>()
-            .join(", ");
-        format!("{}: {list}", s.text)
+        out
     }
 }

@@ -22,6 +22,7 @@ pub mod explain;
 pub mod groups;
 pub mod identities;
 pub mod intentional;
+pub mod lists;
 pub mod model;
 pub mod named;
 mod observability;

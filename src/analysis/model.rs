@@ -10,6 +10,7 @@ use super::Settings;
 use super::config::{Config, ExclusionId, ExclusionRule};
 use super::groups::{ActionList, ActionLists, GrantedAction, ListId};
 use super::intentional::IntentionalMatch;
+use super::lists::{ByService, FindingLists};
 use super::reason::{Reason, Status};
 use super::sensitivity::{ActionRisk, Sensitivity};
 use crate::catalog::{ActionId, Catalog};
@@ -455,10 +456,10 @@ pub struct Analysis<'c> {
     /// Wall time of each stage, for `IAM_TIGHTEN_TIMINGS` (never written into an output).
     pub timings: Vec<(&'static str, std::time::Duration)>,
     /// Per principal, the indices of its findings in `findings` (rank order).
-    pub by_principal: Vec<Vec<u32>>,
+    pub by_principal: FindingLists,
     /// The same, by service (catalog order), then rank: a principal's findings of one service
     /// are a range (`explain.rs`).
-    pub(crate) by_principal_service: Vec<Vec<u32>>,
+    pub(crate) by_principal_service: ByService,
     /// The actions of every finding (`Finding::actions`).
     pub action_lists: ActionLists,
     /// Every catalog action's own risk (before the iam:PassRole combination).
@@ -568,8 +569,8 @@ impl Analysis<'_> {
     /// by an SCP), and the service's last access from its report. Computed on each call, from the
     /// findings, so that the analysis does not hold one summary per principal × service.
     pub fn services_of(&self, p: usize) -> Vec<ServiceSummary<'_>> {
-        let (Some(list), Some(info)) = (self.by_principal_service.get(p), self.principals.get(p))
-        else {
+        let list = self.by_principal_service.get(p);
+        let Some(info) = self.principals.get(p) else {
             return Vec::new();
         };
         // Fewer principals than findings, so the index fits in u32 (`Finding::principal`).
@@ -614,8 +615,7 @@ impl Analysis<'_> {
     pub fn findings_of(&self, p: usize) -> impl Iterator<Item = &Finding> {
         self.by_principal
             .get(p)
-            .into_iter()
-            .flatten()
+            .iter()
             .map(|i| &self.findings[*i as usize])
     }
 }

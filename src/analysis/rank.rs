@@ -2,6 +2,7 @@
 //! up — per principal, per service, per policy and in total.
 
 use super::groups::ActionLists;
+use super::lists::{ByService, FindingLists};
 use super::model::{BySensitivity, Counts, Finding, LabelId, PrincipalInfo, ServiceFacts};
 use super::reason::Status;
 use super::sensitivity::Sensitivity;
@@ -15,9 +16,9 @@ pub(super) struct Ranked {
     pub totals: Counts,
     pub unused_by_sensitivity: BySensitivity,
     /// Per principal, the indices of its findings in `findings` (rank order).
-    pub by_principal: Vec<Vec<u32>>,
+    pub by_principal: FindingLists,
     /// The same, by service (catalog order), then rank.
-    pub by_principal_service: Vec<Vec<u32>>,
+    pub by_principal_service: ByService,
     pub service_facts: ServiceFacts,
 }
 
@@ -70,17 +71,14 @@ fn key(
 /// [`Analysis::services_of`]: super::model::Analysis::services_of
 fn service_facts(
     findings: &[Finding],
-    by_principal_service: &[Vec<u32>],
+    by_principal_service: &ByService,
     catalog: &Catalog,
     services: &[ServiceRow],
 ) -> ServiceFacts {
     let has_service = |p: u32, svc: u32| {
-        let Some(list) = by_principal_service.get(p as usize) else {
-            return false;
-        };
-        let svc_of = |i: u32| catalog.service_index(findings[i as usize].action);
-        let at = list.partition_point(|&i| svc_of(i) < svc);
-        list.get(at).is_some_and(|&i| svc_of(i) == svc)
+        !by_principal_service
+            .of_service(p as usize, svc, findings, catalog)
+            .is_empty()
     };
     ServiceFacts::new(
         services
@@ -135,18 +133,8 @@ pub(super) fn rank(
             }
         }
     }
-    let mut by_principal = vec![Vec::new(); principals.len()];
-    for (i, f) in findings.iter().enumerate() {
-        by_principal[f.principal as usize].push(i as u32);
-    }
-    let by_principal_service = by_principal
-        .iter()
-        .map(|list| {
-            let mut list = list.clone();
-            list.sort_by_cached_key(|i| (catalog.service_index(findings[*i as usize].action), *i));
-            list
-        })
-        .collect::<Vec<Vec<u32>>>();
+    let by_principal = FindingLists::by_principal(&findings, principals.len());
+    let by_principal_service = ByService::new(&by_principal, &findings, catalog);
     let service_facts = service_facts(&findings, &by_principal_service, catalog, services);
     Ranked {
         findings,
