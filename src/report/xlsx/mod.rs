@@ -427,15 +427,26 @@ impl<'w> Sheet<'w> {
         }
     }
 
-    /// Counts a row written elsewhere ([`splice`]): its cells widen the columns.
-    fn skip<'a>(&mut self, cells: impl IntoIterator<Item = Cell<'a>>) {
+    /// Counts a Findings row written elsewhere ([`splice`]): its cells widen the columns. A
+    /// column already as wide as a column gets ([`WIDTH_MAX`]) is not read: its widest cells are
+    /// the costliest to make (the action summary, the named risky actions), and reading them
+    /// could not change its width. (The splice reads every cell of the row.)
+    fn skip_finding(&mut self, row: &Row<'_>) -> std::result::Result<(), XlsxError> {
         if self.row as usize > self.capacity {
-            return;
+            return Ok(());
         }
-        for (col, cell) in (0..self.columns).zip(cells) {
-            self.widen(col, width(&cell));
+        for (col, c) in (0..self.columns).zip(&FINDINGS) {
+            if self
+                .widths
+                .get(usize::from(col))
+                .is_some_and(|w| *w < WIDTH_MAX)
+            {
+                let cell = schema_cell(c.name, c.ty, (c.get)(row))?;
+                self.widen(col, width(&cell));
+            }
         }
         self.row += 1;
+        Ok(())
     }
 
     /// Writes a cell; returns its width in characters.
@@ -598,11 +609,7 @@ fn findings(
     };
     let mut cells = Vec::with_capacity(FINDINGS.len());
     let (left, own) = written.split_at(spliced);
-    for_each_row(an, left, granted_by, |row| {
-        finding_cells(row, &mut cells)?;
-        sheet.skip(cells.drain(..));
-        Ok::<_, XlsxError>(())
-    })?;
+    for_each_row(an, left, granted_by, |row| sheet.skip_finding(row))?;
     for_each_row(an, own, granted_by, |row| {
         finding_cells(row, &mut cells)?;
         sheet.row(cells.drain(..))
