@@ -3,6 +3,7 @@
 //! (`apprunner:CreateService: privilege_escalation (with iam:PassRole)`).
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use super::groups::{GrantedAction, ListId};
 use super::model::{Analysis, Finding};
@@ -120,17 +121,26 @@ impl Analysis<'_> {
     /// The named actions as one bounded text (`;`-separated, at most [`NAMED_AT_MOST`], then
     /// `… and N more`); empty when the finding has none.
     pub fn named_actions_text(&self, f: &Finding) -> String {
-        let (named, total) = self.top_named(f.principal, self.actions(f), NAMED_AT_MOST);
-        let mut text = named
-            .iter()
-            .map(|n| format!("{}: {}", n.action, n.why))
-            .collect::<Vec<_>>()
-            .join("; ");
-        if total > named.len() {
-            text.push_str(&format!(
+        let (risky, total) = self.top_risky(self.actions(f), NAMED_AT_MOST);
+        let mut text = String::new();
+        for (k, a) in risky.iter().enumerate() {
+            let action = self.catalog.action(a.id);
+            // Writing into a String cannot fail.
+            let _ = write!(
+                text,
+                "{}{}:{}: ",
+                if k == 0 { "" } else { "; " },
+                action.service,
+                action.name
+            );
+            self.write_why(f.principal, a.id, a.categories, &mut text);
+        }
+        if total > risky.len() {
+            let _ = write!(
+                text,
                 "; … and {} more critical or high",
-                total - named.len()
-            ));
+                total - risky.len()
+            );
         }
         text
     }
@@ -145,36 +155,46 @@ impl Analysis<'_> {
     }
 
     fn why(&self, principal: u32, a: ActionId, categories: u8) -> String {
-        let mut why = category::names(categories).join(", ");
+        let mut why = String::new();
+        self.write_why(principal, a, categories, &mut why);
+        why
+    }
+
+    /// Appends why action `a` of principal `principal` is critical or high: its risk
+    /// categories, `, `-separated, the iam:PassRole combination naming the action it combines
+    /// with (`privilege_escalation (with iam:PassRole)`).
+    fn write_why(&self, principal: u32, a: ActionId, categories: u8, out: &mut String) {
         let risk = self.risks.get(a.index());
+        let combo = risk.map(|r| r.combo);
+        if combo == Some(Combo::PassRole) && categories & category::PRIVILEGE_ESCALATION == 0 {
+            // iam:PassRole without an action that runs code under a passed role.
+            out.push_str("passes roles to AWS services (critical with an action that runs code under a passed role)");
+            return;
+        }
         let escalates_alone =
             risk.is_some_and(|r| r.categories & category::PRIVILEGE_ESCALATION != 0);
-        if categories & category::PRIVILEGE_ESCALATION != 0 && !escalates_alone {
-            let partner = match risk.map(|r| r.combo) {
-                Some(Combo::Consumer) => Some("iam:PassRole".to_string()),
-                Some(Combo::PassRole) => self
-                    .passrole_partners
-                    .get(principal as usize)
-                    .copied()
-                    .flatten()
-                    .map(|c| self.catalog.full_name(c)),
-                _ => None,
-            };
-            if let Some(p) = partner {
-                why = why.replacen(
-                    "privilege_escalation",
-                    &format!("privilege_escalation (with {p})"),
-                    1,
-                );
+        let named = category::NAMES.iter().filter(|(b, _)| categories & b != 0);
+        for (k, (bit, name)) in named.enumerate() {
+            if k > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(name);
+            if *bit != category::PRIVILEGE_ESCALATION || escalates_alone {
+                continue;
+            }
+            match combo {
+                Some(Combo::Consumer) => out.push_str(" (with iam:PassRole)"),
+                Some(Combo::PassRole) => {
+                    let partner = self.passrole_partners.get(principal as usize).copied();
+                    if let Some(c) = partner.flatten() {
+                        let c = self.catalog.action(c);
+                        // Writing into a String cannot fail.
+                        let _ = write!(out, " (with {}:{})", c.service, c.name);
+                    }
+                }
+                _ => {}
             }
         }
-        if risk.is_some_and(|r| r.combo == Combo::PassRole)
-            && categories & category::PRIVILEGE_ESCALATION == 0
-        {
-            // iam:PassRole without an action that runs code under a passed role.
-            why = "passes roles to AWS services (critical with an action that runs code under a passed role)".into();
-        }
-        why
     }
 }
 

@@ -92,7 +92,7 @@ pub const FINDINGS: [Column; 28] = [
         Value::U64(r.an.sensitivity_counts(r.f).low)
     }),
     col("risk_categories", Type::Str, |r| {
-        Value::Owned(category::names(r.f.categories).join(";"))
+        Value::Str(category::joined(r.f.categories))
     }),
     col("service", Type::Str, |r| {
         Value::Str(&r.an.catalog.action(r.f.action).service)

@@ -85,6 +85,13 @@ pub mod category {
         (INFRASTRUCTURE_MODIFICATION, "infrastructure_modification"),
     ];
 
+    /// Every category's bit.
+    pub const ALL: u8 = PRIVILEGE_ESCALATION
+        | CREDENTIALS_EXPOSURE
+        | DATA_EXFILTRATION
+        | RESOURCE_EXPOSURE
+        | INFRASTRUCTURE_MODIFICATION;
+
     /// `privilege_escalation;data_exfiltration` style list.
     pub fn names(bits: u8) -> Vec<&'static str> {
         NAMES
@@ -92,6 +99,33 @@ pub mod category {
             .filter(|(b, _)| bits & b != 0)
             .map(|(_, n)| *n)
             .collect()
+    }
+
+    /// [`names`] joined with `;`, made once per set of categories (the findings files write it
+    /// on every row).
+    pub fn joined(bits: u8) -> &'static str {
+        static JOINED: std::sync::LazyLock<Vec<String>> =
+            std::sync::LazyLock::new(|| (0..=ALL).map(|bits| names(bits).join(";")).collect());
+        JOINED
+            .get(usize::from(bits & ALL))
+            .map_or("", String::as_str)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn joined_is_the_names_of_every_set_of_categories() {
+            assert_eq!(NAMES.iter().fold(0, |all, (b, _)| all | b), ALL);
+            for bits in 0..=u8::MAX {
+                assert_eq!(joined(bits), names(bits).join(";"), "{bits:#b}");
+            }
+            assert_eq!(
+                joined(PRIVILEGE_ESCALATION | DATA_EXFILTRATION),
+                "privilege_escalation;data_exfiltration"
+            );
+        }
     }
 }
 
