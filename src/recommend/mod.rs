@@ -208,8 +208,7 @@ pub struct Lost {
 impl Lost {
     fn of(set: &ActionSet, granted: &GrantedActions, analysis: &Analysis<'_>) -> Lost {
         let mut by_sensitivity = BySensitivity::default();
-        let actions: Vec<GrantedAction> =
-            set.iter().filter_map(|a| granted.get(a).copied()).collect();
+        let actions = granted.in_set(set);
         for a in &actions {
             by_sensitivity.add_one(a.sensitivity);
         }

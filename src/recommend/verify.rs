@@ -199,13 +199,14 @@ pub fn verify(
     (problems, after)
 }
 
-fn deny_statements(doc: &PolicyDocument) -> Vec<serde_json::Value> {
+/// The document's Deny statements as written (borrowed: compared, never kept).
+fn deny_statements(doc: &PolicyDocument) -> Vec<&serde_json::Value> {
     let list = match doc.raw.get("Statement") {
-        Some(serde_json::Value::Array(a)) => a.clone(),
-        Some(v) => vec![v.clone()],
-        None => Vec::new(),
+        Some(serde_json::Value::Array(a)) => a.as_slice(),
+        Some(v) => std::slice::from_ref(v),
+        None => &[],
     };
-    list.into_iter()
+    list.iter()
         .filter(|s| s.get("Effect").and_then(|e| e.as_str()) == Some("Deny"))
         .collect()
 }
