@@ -101,16 +101,17 @@ pub fn same_outputs_without_verification_inputs(
     assert!(
         full.plans.iter().any(|p| !p.remove.is_empty()
             && !p.needed.is_empty()
-            && p.policies.iter().any(
-                |x| !x.new_document.statements.is_empty() && !x.original.statements.is_empty()
-            )),
+            && p.policies
+                .iter()
+                .any(|x| !x.new_document().statements.is_empty()
+                    && !x.original().statements.is_empty())),
         "the plans must hold what the call drops"
     );
     for p in &slim.plans {
         assert!(p.remove.is_empty() && p.needed.is_empty(), "{}", p.name);
         for x in &p.policies {
-            assert_eq!(x.new_document, PolicyDocument::default(), "{}", p.name);
-            assert!(x.original.statements.is_empty(), "{}", p.name);
+            assert_eq!(*x.new_document(), PolicyDocument::default(), "{}", p.name);
+            assert!(x.original().statements.is_empty(), "{}", p.name);
             assert!(x.tightened.rewritten.is_empty(), "{}", p.name);
         }
     }

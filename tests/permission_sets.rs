@@ -365,10 +365,13 @@ fn an_aws_managed_policy_is_detached_and_what_it_keeps_merged_into_the_inline_po
     assert_eq!(actions(&st[4]["Action"]).len(), 11);
     // The new inline policy grants nothing removed and nothing its sources did not.
     let mut e = Expander::new(c);
-    let new = e.document(&inline.new_document).allowed;
+    let new = e.document(inline.new_document()).allowed;
     assert!(!new.intersects(&plan.remove));
-    let mut sources = e.document(&inline.original).allowed;
-    sources.union_with(&e.document(&by("AWSLambda_ReadOnlyAccess").original).allowed);
+    let mut sources = e.document(inline.original()).allowed;
+    sources.union_with(
+        &e.document(by("AWSLambda_ReadOnlyAccess").original())
+            .allowed,
+    );
     assert!(new.is_subset(&sources));
     assert!(inline.size <= recommend::limits::INLINE_ROLE);
     // The reviewer is told the merged policy no longer follows AWS's updates.
@@ -395,7 +398,7 @@ fn verification_catches_a_broken_permission_set_plan() {
         let p = &mut bad.policies[inline_at];
         let mut doc = p.tightened.document.clone();
         edit(&mut doc);
-        p.new_document = PolicyDocument::from_value(doc).unwrap();
+        p.documents_mut().new_document = PolicyDocument::from_value(doc).unwrap();
         recommend::verify_permission_set(&exports, &org, &bad, &mut Expander::new(an.catalog)).0
     };
     // A needed action dropped (ec2:DescribeInstances is used in prod).
@@ -450,7 +453,7 @@ fn verification_catches_a_broken_permission_set_plan() {
         .unwrap();
     let mut doc = p.tightened.document.clone();
     doc["Statement"].as_array_mut().unwrap().truncate(3);
-    p.new_document = PolicyDocument::from_value(doc).unwrap();
+    p.documents_mut().new_document = PolicyDocument::from_value(doc).unwrap();
     let (problems, _) = recommend::verify_permission_set(&exports, &org, &bad, &mut e);
     assert!(
         problems

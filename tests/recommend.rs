@@ -245,8 +245,8 @@ fn sample_data_every_principal_is_safe() {
         }
         assert!(after.is_subset(&plan.before));
         for p in &plan.policies {
-            let old = e.document(&p.original);
-            let new = e.document(&p.new_document);
+            let old = e.document(p.original());
+            let new = e.document(p.new_document());
             assert!(
                 new.allowed.is_subset(&old.allowed),
                 "{} {}",
@@ -259,7 +259,7 @@ fn sample_data_every_principal_is_safe() {
                 plan.name,
                 p.policy.name
             );
-            assert_preserved(&p.original.raw, &p.tightened.document);
+            assert_preserved(&p.original().raw, &p.tightened.document);
         }
         // A group's members keep everything they need.
         if plan.kind == PrincipalType::Group {
@@ -1433,12 +1433,12 @@ fn a_folder_cap_drops_the_documents_of_plans_without_a_folder_and_nothing_else()
         }
         for (pa, pc) in a.policies.iter().zip(&c.policies) {
             if capped.folder[i] {
-                assert_eq!(pa.original, pc.original);
-                assert_eq!(pa.new_document, pc.new_document);
+                assert_eq!(pa.original(), pc.original());
+                assert_eq!(pa.new_document(), pc.new_document());
                 assert_eq!(pa.tightened.document, pc.tightened.document);
             } else {
                 assert!(c.documents_dropped, "{}", c.name);
-                assert_eq!(pc.original, PolicyDocument::default());
+                assert_eq!(*pc.original(), PolicyDocument::default());
                 assert_eq!(pc.tightened.document, Value::Null);
                 for set in [
                     &c.needed,

@@ -113,12 +113,11 @@ impl Apply {
 #[derive(Debug, Clone)]
 pub struct PolicyPlan {
     pub policy: PolicyRef,
-    pub original: PolicyDocument,
     pub tightened: Tightened,
-    /// The tightened document, parsed back (what the verification expands). Empty after
-    /// [`Planned::drop_verification_inputs`], which also drops `original`'s parsed statements
-    /// (its `raw` document stays: a folder writes it).
-    pub new_document: PolicyDocument,
+    /// [`PolicyPlan::original`] and [`PolicyPlan::new_document`], apart from the plan: a plan
+    /// without a folder drops them and keeps a null pointer instead of two documents' room
+    /// (~240 bytes of each of ~185,000 policy plans at 100,000 roles). `None` once dropped.
+    documents: Option<Box<PolicyDocuments>>,
     pub apply: Apply,
     /// File name stem inside the principal's folder (`inline-<name>`, `managed-<name>`,
     /// `aws-managed-<name>`), made safe and unique.
@@ -133,6 +132,45 @@ pub struct PolicyPlan {
     /// principals, so that the documents themselves need not be
     /// kept (see [`PrincipalPlan::documents_dropped`]).
     pub tightened_digest: [u8; 32],
+}
+
+/// The documents of a [`PolicyPlan`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PolicyDocuments {
+    pub original: PolicyDocument,
+    /// The tightened document, parsed back (what the verification expands). Empty after
+    /// [`Planned::drop_verification_inputs`], which also drops `original`'s parsed statements
+    /// (its `raw` document stays: a folder writes it).
+    pub new_document: PolicyDocument,
+}
+
+impl PolicyPlan {
+    /// The policy's document as the export has it (empty once the plan's documents are
+    /// dropped).
+    pub fn original(&self) -> &PolicyDocument {
+        &self.documents().original
+    }
+
+    /// The tightened document, parsed back (empty once dropped: see [`PolicyDocuments`]).
+    pub fn new_document(&self) -> &PolicyDocument {
+        &self.documents().new_document
+    }
+
+    fn documents(&self) -> &PolicyDocuments {
+        static NONE: std::sync::LazyLock<PolicyDocuments> =
+            std::sync::LazyLock::new(PolicyDocuments::default);
+        self.documents.as_deref().unwrap_or(&NONE)
+    }
+
+    /// The documents, to change (made empty first if they were dropped).
+    pub fn documents_mut(&mut self) -> &mut PolicyDocuments {
+        self.documents.get_or_insert_default()
+    }
+
+    /// Drops both documents.
+    fn drop_documents(&mut self) {
+        self.documents = None;
+    }
 }
 
 /// Everything decided for one principal.
@@ -364,8 +402,10 @@ pub(super) fn has_folder(plan: &PrincipalPlan, folder: &[bool], i: usize) -> boo
 /// [`Planned::drop_verification_inputs`] of one plan.
 fn drop_verification_inputs(plan: &mut PrincipalPlan) {
     for p in &mut plan.policies {
-        p.new_document = PolicyDocument::default();
-        p.original.statements = Vec::new();
+        if let Some(d) = &mut p.documents {
+            d.new_document = PolicyDocument::default();
+            d.original.statements = Vec::new();
+        }
         p.tightened.rewritten = Vec::new();
     }
     plan.needed = ActionSet::default();

@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 
 use super::tighten::aws_order;
 use super::{
-    Apply, PermissionSetTarget, PolicyPlan, PrincipalPlan, Tightened, aws_json, iam_size, limits,
-    minimise, safe_file_name, tighten,
+    Apply, PermissionSetTarget, PolicyDocuments, PolicyPlan, PrincipalPlan, Tightened, aws_json,
+    iam_size, limits, minimise, safe_file_name, tighten,
 };
 use crate::analysis::PrincipalInfo;
 use crate::catalog::{ActionSet, Catalog};
@@ -285,14 +285,16 @@ pub(super) fn plan_set(
                 via_group: None,
                 boundary: false,
             },
-            original: m.document.clone(),
+            documents: Some(Box::new(PolicyDocuments {
+                original: m.document.clone(),
+                new_document,
+            })),
             apply: if t.empty {
                 Apply::Detach
             } else {
                 Apply::MergeIntoInline
             },
             tightened: t,
-            new_document,
             stem,
             size,
             limit: limits::MANAGED,
@@ -400,14 +402,16 @@ fn merged_inline(
             via_group: None,
             boundary: false,
         },
-        original,
+        documents: Some(Box::new(PolicyDocuments {
+            original,
+            new_document,
+        })),
         apply: if t.empty {
             Apply::DeleteInline
         } else {
             Apply::PutInline
         },
         tightened: t,
-        new_document,
         stem: INLINE_STEM.into(),
         size,
         limit: limits::INLINE_ROLE,
@@ -695,7 +699,7 @@ pub fn verify_permission_set(
         .find(|p| p.policy.kind == PolicyKind::Inline);
     let new_inline = match inline_plan {
         Some(p) if p.tightened.empty => None,
-        Some(p) => Some(&p.new_document),
+        Some(p) => Some(p.new_document()),
         None => ps.inline_policy.as_ref(),
     };
     let detached: BTreeSet<&str> = plan
@@ -729,7 +733,7 @@ pub fn verify_permission_set(
                 plan.policies
                     .iter()
                     .filter(|q| q.apply == Apply::MergeIntoInline)
-                    .map(|q| &q.original),
+                    .map(|q| q.original()),
             )
             .collect();
         let granted = expander.document(new).allowed;

@@ -5,7 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 use super::managed::decide_managed;
 use super::verify::{document_of, group_members, verify};
 use super::{
-    Apply, PolicyPlan, PrincipalPlan, iam_size, limits, minimise, safe_file_name, tighten,
+    Apply, PolicyDocuments, PolicyPlan, PrincipalPlan, iam_size, limits, minimise, safe_file_name,
+    tighten,
 };
 use crate::analysis::{Analysis, Finding, PrincipalInfo, Status};
 use crate::catalog::ActionSet;
@@ -411,8 +412,7 @@ fn drop_documents(plan: &mut PrincipalPlan) {
         return;
     }
     for p in &mut plan.policies {
-        p.original = PolicyDocument::default();
-        p.new_document = PolicyDocument::default();
+        p.drop_documents();
         p.tightened.document = serde_json::Value::Null;
         p.tightened.rewritten = Vec::new();
         p.tightened.removed = ActionSet::default();
@@ -481,9 +481,11 @@ fn build_policies(
         let size = iam_size(&t.document);
         plan.policies.push(PolicyPlan {
             policy: policy.clone(),
-            original: doc.clone(),
             tightened: t,
-            new_document,
+            documents: Some(Box::new(PolicyDocuments {
+                original: doc.clone(),
+                new_document,
+            })),
             apply,
             stem,
             size,
@@ -528,7 +530,7 @@ fn enforce_limits(plan: &mut PrincipalPlan, principal: &Principal, expander: &mu
         if over && minimise(&mut p.tightened, &remove, expander) {
             p.size = iam_size(&p.tightened.document);
             if let Ok(d) = PolicyDocument::from_value(p.tightened.document.clone()) {
-                p.new_document = d;
+                p.documents_mut().new_document = d;
             }
         }
         p.limit = match p.policy.kind {

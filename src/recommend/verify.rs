@@ -106,7 +106,7 @@ fn substitute_in(mut ex: Export, kind: PrincipalType, name: &str, plans: &[Polic
                     .iter_mut()
                     .find(|i| i.name == plan.policy.name)
                 {
-                    i.document = plan.new_document.clone();
+                    i.document = plan.new_document().clone();
                 }
             }
             _ => {
@@ -126,7 +126,7 @@ fn substitute_in(mut ex: Export, kind: PrincipalType, name: &str, plans: &[Polic
                     if let Some(m) = ex.policies.get(arn) {
                         let mut m = m.clone();
                         m.arn.clone_from(&private);
-                        m.document = plan.new_document.clone();
+                        m.document = plan.new_document().clone();
                         ex.policies.insert(private, m);
                     }
                 }
@@ -146,8 +146,8 @@ pub fn verify(
     let mut problems = Vec::new();
     let catalog = expander.catalog();
     for p in &plan.policies {
-        let old = expander.document(&p.original);
-        let new = expander.document(&p.new_document);
+        let old = expander.document(p.original());
+        let new = expander.document(p.new_document());
         if !new.allowed.is_subset(&old.allowed) {
             problems.push(format!(
                 "{}: the tightened policy grants actions the original does not",
@@ -155,12 +155,12 @@ pub fn verify(
             ));
         }
         if old.denied != new.denied
-            || deny_statements(&p.original) != deny_statements(&p.new_document)
+            || deny_statements(p.original()) != deny_statements(p.new_document())
         {
             problems.push(format!("{}: Deny statements changed", p.policy.name));
         }
-        for s in &p.new_document.statements {
-            let same = p.original.statements.iter().any(|o| {
+        for s in &p.new_document().statements {
+            let same = p.original().statements.iter().any(|o| {
                 o.sid == s.sid
                     && o.effect == s.effect
                     && o.resources == s.resources
