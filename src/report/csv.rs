@@ -147,11 +147,17 @@ impl<W: Write> Out<W> {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let cells: Vec<String> = cells
-            .into_iter()
-            .map(|c| neutralise(c.as_ref()).into_owned())
-            .collect();
-        self.0.write_record(&cells).map_err(std::io::Error::other)
+        // Field by field, each neutralised in place (a copy only for a cell that needs it); an
+        // empty record then ends the row. Every file's rows have several fields, so none is
+        // the one-empty-field record the csv crate would quote.
+        for c in cells {
+            self.0
+                .write_field(neutralise(c.as_ref()).as_bytes())
+                .map_err(std::io::Error::other)?;
+        }
+        self.0
+            .write_record(std::iter::empty::<&[u8]>())
+            .map_err(std::io::Error::other)
     }
 }
 
@@ -217,23 +223,25 @@ pub fn write_services<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> 
     let mut out = writer(w);
     out.row(SERVICES_HEADER)?;
     for (i, p) in an.principals.iter().enumerate() {
+        let key = [&*p.account_id, p.kind.as_str(), &*p.name, &*p.arn];
         for s in &an.services_of(i) {
-            let mut cells = principal_key(p).to_vec();
-            cells.extend([
-                s.service.to_string(),
-                s.counts.granted.to_string(),
-                s.counts.used.to_string(),
-                s.counts.unused.to_string(),
-                s.counts.unknown.to_string(),
-                s.counts.excluded.to_string(),
-                ts(s.last_accessed),
-                s.last_accessed_region.unwrap_or_default().to_string(),
+            let c = &s.counts;
+            let counts =
+                [c.granted, c.used, c.unused, c.unknown, c.excluded].map(|n| n.to_string());
+            let last = ts(s.last_accessed);
+            let tail = [
+                last.as_str(),
+                s.last_accessed_region.unwrap_or_default(),
                 s.highest_unused_sensitivity
                     .map(Sensitivity::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-            ]);
-            out.row(cells)?;
+                    .unwrap_or_default(),
+            ];
+            out.row(
+                key.into_iter()
+                    .chain([s.service])
+                    .chain(counts.iter().map(String::as_str))
+                    .chain(tail),
+            )?;
         }
     }
     out.0.flush()
