@@ -209,13 +209,8 @@ pub fn write_findings<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> 
     out.0.flush()
 }
 
-fn principal_key(p: &PrincipalInfo) -> [String; 4] {
-    [
-        p.account_id.clone(),
-        p.kind.as_str().to_string(),
-        p.name.clone(),
-        p.arn.clone(),
-    ]
+fn principal_key(p: &PrincipalInfo) -> [&str; 4] {
+    [&p.account_id, p.kind.as_str(), &p.name, &p.arn]
 }
 
 /// One row per principal × service, sorted by principal then service.
@@ -223,7 +218,7 @@ pub fn write_services<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> 
     let mut out = writer(w);
     out.row(SERVICES_HEADER)?;
     for (i, p) in an.principals.iter().enumerate() {
-        let key = [&*p.account_id, p.kind.as_str(), &*p.name, &*p.arn];
+        let key = principal_key(p);
         for s in &an.services_of(i) {
             let c = &s.counts;
             let counts =
@@ -268,7 +263,7 @@ pub fn write_principals<W: Write>(
         if let Some(k) = kinds.get(&(p.account_id.as_str(), p.arn.as_str())) {
             flags.extend(k.iter().filter(|k| !p.flags.contains(k)));
         }
-        let mut cells = principal_key(p).to_vec();
+        let mut cells = principal_key(p).map(String::from).to_vec();
         let s = &p.unused_by_sensitivity;
         cells.extend([
             p.id.clone(),
