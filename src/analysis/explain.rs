@@ -149,13 +149,11 @@ impl Analysis<'_> {
         let mut out = String::with_capacity(96);
         self.write_summary_sentence(f, other_count, &mut out);
         for (k, (a, g)) in others.iter().enumerate() {
-            let action = self.catalog.action(*a);
             let _ = write!(
                 out,
-                "{}{}:{} ({}, rank {})",
+                "{}{} ({}, rank {})",
                 if k == 0 { ": " } else { ", " },
-                action.service,
-                action.name,
+                self.catalog.display_name(*a),
                 g.status.as_str(),
                 g.rank
             );

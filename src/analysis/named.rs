@@ -124,14 +124,12 @@ impl Analysis<'_> {
         let (risky, total) = self.top_risky(self.actions(f), NAMED_AT_MOST);
         let mut text = String::new();
         for (k, a) in risky.iter().enumerate() {
-            let action = self.catalog.action(a.id);
             // Writing into a String cannot fail.
             let _ = write!(
                 text,
-                "{}{}:{}: ",
+                "{}{}: ",
                 if k == 0 { "" } else { "; " },
-                action.service,
-                action.name
+                self.catalog.display_name(a.id)
             );
             self.write_why(f.principal, a.id, a.categories, &mut text);
         }
@@ -187,9 +185,8 @@ impl Analysis<'_> {
                 Some(Combo::PassRole) => {
                     let partner = self.passrole_partners.get(principal as usize).copied();
                     if let Some(c) = partner.flatten() {
-                        let c = self.catalog.action(c);
                         // Writing into a String cannot fail.
-                        let _ = write!(out, " (with {}:{})", c.service, c.name);
+                        let _ = write!(out, " (with {})", self.catalog.display_name(c));
                     }
                 }
                 _ => {}

@@ -274,8 +274,13 @@ impl Catalog {
 
     /// `service:Action` with AWS's casing.
     pub fn full_name(&self, id: ActionId) -> String {
+        self.display_name(id).to_string()
+    }
+
+    /// [`Catalog::full_name`] to write into a text without building it first.
+    pub fn display_name(&self, id: ActionId) -> impl std::fmt::Display + '_ {
         let a = self.action(id);
-        format!("{}:{}", a.service, a.name)
+        std::fmt::from_fn(move |f| write!(f, "{}:{}", a.service, a.name))
     }
 
     /// The order of two actions' [`Catalog::full_name`]s, without building them.

@@ -177,8 +177,9 @@ struct CachedClause {
 /// How many action lists an [`Expander`] adds to its newer generation before that generation
 /// becomes the older one (and the older one is forgotten). Each is a set of the words from its
 /// first to its last action (a one-service list is a few words, a list across the catalog up to
-/// ~2.8 KB): a generation held ~20 MB when every set was catalog-wide. Without a bound, planning 100,000 roles kept every tightened
-/// inline statement's list it ever verified: 260 MB of the report's heap peak, never read again.
+/// ~2.8 KB): a generation held ~20 MB when every set was catalog-wide. Without a bound, planning
+/// 100,000 roles kept every tightened inline statement's list it ever verified: 260 MB of the
+/// report's heap peak, never read again.
 const CLAUSES_PER_GENERATION: usize = 8192;
 
 /// Expands patterns against one catalog, memoising every distinct (lower-cased) pattern and the
