@@ -1,20 +1,22 @@
 //! `report.html`: one self-contained, audit-ready page rendered by tera from the report model.
 //!
 //! ```text
-//! mod.rs    templates, CSS and JS (embedded), the CSP, rendering within the size limit
-//! view.rs   the view the templates read: sections (each rendered on its own), tables, cards
-//! table.rs  the table of every principal, rendered without tera (it grows with the principals)
-//! chart.rs  the inline SVG chart
+//! mod.rs      templates, CSS and JS (embedded), the CSP, rendering within the size limit
+//! view.rs     the view the templates read: tables, cards, the sections' order
+//! section.rs  each principal's section, written without tera (the page's largest part)
+//! table.rs    the table of every principal, written without tera (it grows with the principals)
+//! chart.rs    the inline SVG chart
 //! ```
 //!
 //! Everything that comes from an export goes through tera's autoescape (or
-//! [`page::escape`](super::page::escape) for the SVG chart and the table of principals); `| safe`
-//! is used only on strings built here (CSS, JS, the chart, the table's rows, and the principal
-//! sections, each rendered by tera with autoescape on before the page). The page carries a
+//! [`page::escape`](super::page::escape) for the SVG chart, the principal sections and the table
+//! of principals); `| safe` is used only on strings built here (CSS, JS, the chart, the table's
+//! rows, and the principal sections, each written before the page). The page carries a
 //! Content-Security-Policy that allows exactly the one inline script, by its SHA-256. Output is
 //! deterministic: no clock, no random ids.
 
 mod chart;
+mod section;
 mod table;
 mod view;
 
@@ -24,7 +26,7 @@ use super::ReportModel;
 use super::page;
 use crate::error::{Error, Result};
 
-const TEMPLATES: [(&str, &str); 12] = [
+const TEMPLATES: [(&str, &str); 11] = [
     (
         "decisions.html",
         include_str!("../../../templates/decisions.html"),
@@ -40,10 +42,6 @@ const TEMPLATES: [(&str, &str); 12] = [
     (
         "report.html",
         include_str!("../../../templates/report.html"),
-    ),
-    (
-        "section.html",
-        include_str!("../../../templates/section.html"),
     ),
     (
         "macros.html",
@@ -108,7 +106,7 @@ pub const MAX_BYTES: usize = 9_500_000;
 pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
     let t = page::engine("report.html", &TEMPLATES)?;
     let table = table::Table::new(model);
-    let all_sections = view::sections_html(model, &t)?;
+    let all_sections = view::sections_html(model);
     // A page without its sections and rows, and its size with them.
     let page = |sections: usize, rows: usize| -> Result<(String, usize)> {
         let view = view::view(model, &table, &all_sections, sections, rows, false);
@@ -150,71 +148,101 @@ pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
         html.match_indices(view::ROWS_MARK).count(),
         html.match_indices(view::SECTIONS_MARK).count(),
     );
-    let html = match marks {
+    let rows_html;
+    let full;
+    let pieces: Vec<&str> = match marks {
         (1, 1) => {
-            // The page shows the first `sections` of those rendered (`view::view`).
+            // The page shows the first `sections` of those rendered (`view::view`), written
+            // piece by piece: the filled page is never one string beside its parts.
             let n = sections.min(all_sections.len());
-            fill(
-                &html,
-                &[
-                    (view::SECTIONS_MARK, all_sections[..n].concat()),
-                    (
-                        view::ROWS_MARK,
-                        view::rows_html(model, &table, sections, rows),
-                    ),
-                ],
-            )
+            rows_html = view::rows_html(model, &table, sections, rows);
+            let mut out = Vec::with_capacity(n + 3);
+            for piece in split(&html, &[view::SECTIONS_MARK, view::ROWS_MARK]) {
+                match piece {
+                    Piece::Text(text) => out.push(text),
+                    Piece::Mark(0) => out.extend(all_sections[..n].iter().map(String::as_str)),
+                    Piece::Mark(_) => out.push(rows_html.as_str()),
+                }
+            }
+            out
         }
-        _ => page::render(
-            &t,
-            "report.html",
-            "report.html",
-            &view::view(model, &table, &all_sections, sections, rows, true),
-        )?,
+        _ => {
+            full = page::render(
+                &t,
+                "report.html",
+                "report.html",
+                &view::view(model, &table, &all_sections, sections, rows, true),
+            )?;
+            vec![full.as_str()]
+        }
     };
-    if html.len() != size {
+    let written: usize = pieces.iter().map(|p| p.len()).sum();
+    if written != size {
         return Err(Error::render(
             "report.html",
-            format!("the page is {} bytes, measured as {size}", html.len()),
+            format!("the page is {written} bytes, measured as {size}"),
         ));
     }
-    w.write_all(html.as_bytes())
-        .map_err(|e| Error::write("report.html", e))
+    for piece in pieces {
+        w.write_all(piece.as_bytes())
+            .map_err(|e| Error::write("report.html", e))?;
+    }
+    Ok(())
 }
 
-/// `page` with each mark (found once, in any order) replaced by its text, in one pass: nothing
-/// inserted is searched again.
-fn fill(page: &str, marks: &[(&str, String)]) -> String {
-    let mut at: Vec<(usize, &str, &str)> = marks
+/// A part of a page: its own text, or where mark `i` (of those given to [`split`]) was.
+#[derive(Debug, PartialEq)]
+enum Piece<'a> {
+    Text(&'a str),
+    Mark(usize),
+}
+
+/// `page` cut at each mark (the first place each is found), in page order: nothing put in a
+/// mark's place is searched for the others.
+fn split<'a>(page: &'a str, marks: &[&str]) -> Vec<Piece<'a>> {
+    let mut at: Vec<(usize, usize)> = marks
         .iter()
-        .filter_map(|(mark, text)| page.find(mark).map(|i| (i, *mark, text.as_str())))
+        .enumerate()
+        .filter_map(|(k, mark)| page.find(mark).map(|i| (i, k)))
         .collect();
-    at.sort_by_key(|(i, _, _)| *i);
-    let mut out =
-        String::with_capacity(page.len() + marks.iter().map(|m| m.1.len()).sum::<usize>());
+    at.sort_unstable();
+    let mut out = Vec::with_capacity(2 * at.len() + 1);
     let mut from = 0;
-    for (i, mark, text) in at {
-        out.push_str(&page[from..i]);
-        out.push_str(text);
-        from = i + mark.len();
+    for (i, k) in at {
+        out.push(Piece::Text(&page[from..i]));
+        out.push(Piece::Mark(k));
+        from = i + marks[k].len();
     }
-    out.push_str(&page[from..]);
+    out.push(Piece::Text(&page[from..]));
     out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::fill;
+    use super::{Piece, split};
+
+    /// `page` with each mark's place filled with its text.
+    fn fill(page: &str, marks: &[(&str, &str)]) -> String {
+        let names: Vec<&str> = marks.iter().map(|m| m.0).collect();
+        split(page, &names)
+            .into_iter()
+            .map(|p| match p {
+                Piece::Text(t) => t,
+                Piece::Mark(k) => marks[k].1,
+            })
+            .collect()
+    }
 
     #[test]
     fn fill_replaces_each_mark_once_in_any_order_and_never_searches_what_it_inserted() {
-        let marks = [
-            ("<B>", "b <A> b".to_string()),
-            ("<A>", "a <B> a".to_string()),
-        ];
+        let marks = [("<B>", "b <A> b"), ("<A>", "a <B> a")];
         assert_eq!(fill("1<A>2<B>3", &marks), "1a <B> a2b <A> b3");
         assert_eq!(fill("1<B>2<A>3", &marks), "1b <A> b2a <B> a3");
         // A mark that is missing is skipped, the rest is copied as it is.
         assert_eq!(fill("1<A>2", &marks), "1a <B> a2");
+        assert_eq!(
+            split("<A>x", &["<A>"]),
+            [Piece::Text(""), Piece::Mark(0), Piece::Text("x")]
+        );
     }
 }

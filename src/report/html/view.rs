@@ -5,15 +5,15 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::super::ReportModel;
-use super::super::model::{FindingView, PrincipalRank, PrincipalView, ServiceRisk};
+use super::super::model::{FindingView, PrincipalRank, ServiceRisk};
 use super::chart::chart;
+use super::section;
 use super::table::Table;
 use super::{CSS, JS, content_security_policy};
+use crate::analysis::Sensitivity;
 use crate::analysis::identities::{IdentityFinding, IdentityKind};
 use crate::analysis::named::NamedAction;
-use crate::analysis::{Reason, Sensitivity, ServiceSummary};
 use crate::decisions::{Decision, DecisionKind};
-use crate::error::Result;
 
 /// Identity findings listed in full (all are in credentials.csv and report.json).
 const MAX_IDENTITIES: usize = 500;
@@ -21,32 +21,6 @@ const MAX_IDENTITIES: usize = 500;
 use super::chart::CHART_SERVICES;
 /// Warnings listed in full (the rest are counted; all are in report.json).
 const MAX_WARNINGS: usize = 200;
-
-/// Services listed per principal section (the rest are in services.csv).
-const MAX_SECTION_SERVICES: usize = 40;
-
-/// One service's unused findings inside a principal section.
-#[derive(Serialize)]
-struct ServiceGroup<'a> {
-    service: &'a str,
-    summary: Option<&'a ServiceSummary<'a>>,
-    findings: Vec<&'a FindingView>,
-    critical: u64,
-    high: u64,
-    medium: u64,
-    low: u64,
-    /// Highest sensitivity in the group.
-    top: &'static str,
-    /// Set when every finding of the group has this reason.
-    reason: Option<&'static str>,
-    /// True when every finding has the same last access (`last`).
-    same_last: bool,
-    last: Option<crate::model::Timestamp>,
-    /// Set when every finding was granted by the same policies.
-    granted_by: Option<&'a str>,
-    /// Reason, last access and granting policy are shared: actions can be listed compactly.
-    uniform: bool,
-}
 
 /// A decision with the anchor of its principal's section and the README of its folder.
 #[derive(Serialize)]
@@ -95,32 +69,6 @@ struct RiskRow<'a> {
     link: Option<String>,
 }
 
-/// A reason that occurs in a principal section, with its explanation.
-#[derive(Serialize)]
-struct ReasonNote {
-    reason: &'static str,
-    explanation: &'static str,
-    count: u64,
-}
-
-/// A principal that gets a full `<details>` section.
-#[derive(Serialize)]
-struct Section<'a> {
-    id: String,
-    p: &'a PrincipalView<'a>,
-    groups: Vec<ServiceGroup<'a>>,
-    /// Reasons behind the listed unused findings.
-    evidence: Vec<ReasonNote>,
-    /// Unknown findings by reason, with the explanation.
-    unknown: Vec<ReasonNote>,
-    /// The principal's identity and credential findings (keys, password, unused principal).
-    identity: Vec<&'a IdentityFinding>,
-    /// Services shown (used first, then by unused sensitivity), capped.
-    services: Vec<&'a ServiceSummary<'a>>,
-    services_more: usize,
-    services_total: usize,
-}
-
 /// A `<select>` of a filter box: name (the row's `data-` attribute), label, values.
 #[derive(Serialize)]
 struct Select<'a> {
@@ -146,7 +94,7 @@ pub(super) struct View<'a> {
     top: Vec<TopRow<'a>>,
     /// How many principal sections the page has.
     sections: usize,
-    /// Those sections (rendered on their own by `render`, each with `section.html`), or
+    /// Those sections (written on their own before the page, `section.rs`), or
     /// [`SECTIONS_MARK`] when the page is only measured.
     sections_html: String,
     /// Bytes of the sections, written into `sections_html` or not.
@@ -279,111 +227,6 @@ struct IdentityRule {
     rule: &'static str,
 }
 
-fn reason_from(s: &str) -> Option<Reason> {
-    Reason::ALL.iter().copied().find(|r| r.as_str() == s)
-}
-
-fn section<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel) -> Section<'a> {
-    let mut groups: Vec<ServiceGroup<'a>> = Vec::new();
-    let mut evidence: Vec<(Reason, u64)> = Vec::new();
-    for f in &p.unused {
-        let n = u64::from(f.actions);
-        match evidence.iter_mut().find(|(r, _)| *r == f.reason) {
-            Some((_, c)) => *c += n,
-            None => evidence.push((f.reason, n)),
-        }
-        let at = match groups.iter().position(|g| g.service == f.service) {
-            Some(i) => i,
-            None => {
-                groups.push(ServiceGroup {
-                    service: &f.service,
-                    summary: p.services.iter().find(|s| s.service == f.service),
-                    findings: Vec::new(),
-                    critical: 0,
-                    high: 0,
-                    medium: 0,
-                    low: 0,
-                    top: "low",
-                    reason: None,
-                    same_last: true,
-                    last: None,
-                    granted_by: None,
-                    uniform: false,
-                });
-                groups.len() - 1
-            }
-        };
-        let g = &mut groups[at];
-        let c = &f.actions_by_sensitivity;
-        g.critical += c.critical;
-        g.high += c.high;
-        g.medium += c.medium;
-        g.low += c.low;
-        g.findings.push(f);
-    }
-    for g in &mut groups {
-        let first = g.findings[0];
-        let all = |pred: &dyn Fn(&FindingView) -> bool| g.findings.iter().all(|f| pred(f));
-        g.top = first.sensitivity.as_str();
-        for f in &g.findings {
-            if f.sensitivity > first.sensitivity {
-                g.top = f.sensitivity.as_str();
-            }
-        }
-        g.reason = all(&|f| f.reason == first.reason).then(|| first.reason.as_str());
-        g.same_last = all(&|f| f.last_accessed == first.last_accessed);
-        g.last = first.last_accessed;
-        g.granted_by =
-            all(&|f| f.granted_by == first.granted_by).then_some(first.granted_by.as_str());
-        g.uniform = g.reason.is_some() && g.same_last && g.granted_by.is_some();
-    }
-    evidence.sort();
-    let mut services: Vec<&ServiceSummary> = p.services.iter().collect();
-    services.sort_by(|a, b| {
-        (b.counts.used > 0)
-            .cmp(&(a.counts.used > 0))
-            .then(
-                b.highest_unused_sensitivity
-                    .cmp(&a.highest_unused_sensitivity),
-            )
-            .then(b.counts.unused.cmp(&a.counts.unused))
-            .then(a.service.cmp(b.service))
-    });
-    let services_more = services.len().saturating_sub(MAX_SECTION_SERVICES);
-    services.truncate(MAX_SECTION_SERVICES);
-    if services_more == 0 {
-        services.sort_by(|a, b| a.service.cmp(b.service));
-    }
-    let note = |(r, count): (Reason, u64)| ReasonNote {
-        reason: r.as_str(),
-        explanation: r.explain(),
-        count,
-    };
-    let unknown = p
-        .unknown_by_reason
-        .iter()
-        .filter_map(|(k, n)| reason_from(k).map(|r| (r, *n)))
-        .map(note)
-        .collect();
-    let identity = model
-        .identities
-        .findings
-        .iter()
-        .filter(|f| f.account_id == p.info.account_id && f.principal_arn == p.info.arn)
-        .collect();
-    Section {
-        id,
-        p,
-        identity,
-        groups,
-        evidence: evidence.into_iter().map(note).collect(),
-        unknown,
-        services_total: p.services.len(),
-        services,
-        services_more,
-    }
-}
-
 /// The principal sections: principals with something to show, by score, capped; and how many
 /// have something to show.
 fn section_order(model: &ReportModel, max_sections: usize) -> (Vec<usize>, usize) {
@@ -471,34 +314,19 @@ pub(super) fn rows_html(
 /// Where the principal sections go in a page rendered without them.
 pub(super) const SECTIONS_MARK: &str = "<!-- iam-tighten: the principal sections -->";
 
-/// What `section.html` reads: one section, and the model's catalog.
-#[derive(Serialize)]
-struct SectionContext<'a> {
-    s: Section<'a>,
-    m: SectionHead<'a>,
-}
-
-#[derive(Serialize)]
-struct SectionHead<'a> {
-    catalog: &'a super::super::model::CatalogInfo,
-}
-
 /// Every principal section the page may show (at most `limits.principal_sections`, in the
-/// page's order), each rendered on its own with `section.html`: the page then only concatenates
-/// the first ones that fit. Rendering them inside the page meant serialising all of them into one
+/// page's order), each written on its own (`section.rs`): the page then only concatenates the
+/// first ones that fit. Rendering them inside the page meant serialising all of them into one
 /// tera context per candidate page (+0.46 GB and 2 s at 10,000 roles).
-pub(super) fn sections_html(model: &ReportModel, t: &tera::Tera) -> Result<Vec<String>> {
+pub(super) fn sections_html(model: &ReportModel) -> Vec<String> {
     let (order, _) = section_order(model, usize::MAX);
     order
         .iter()
         .map(|i| {
-            let ctx = SectionContext {
-                s: section(format!("p{}", i + 1), &model.principals[*i], model),
-                m: SectionHead {
-                    catalog: &model.catalog,
-                },
-            };
-            crate::report::page::render(t, "report.html", "section.html", &ctx)
+            let mut out = String::new();
+            let s = section::build(format!("p{}", i + 1), &model.principals[*i], model);
+            section::write(&mut out, &s, &model.catalog.version);
+            out
         })
         .collect()
 }
