@@ -391,7 +391,7 @@ fn all_managed_policies() {
 
 fn ten_thousand_roles(docs: &[(String, PolicyDocument)]) -> iam_tighten::model::Export {
     use iam_tighten::model::{Export, InlinePolicy, ManagedPolicy, Principal, PrincipalType};
-    let policies: std::collections::BTreeMap<String, ManagedPolicy> = docs
+    let policies: std::collections::BTreeMap<String, std::sync::Arc<ManagedPolicy>> = docs
         .iter()
         .filter(|(n, _)| n == "AdministratorAccess" || n == "ReadOnlyAccess")
         .map(|(name, doc)| {
@@ -407,7 +407,7 @@ fn ten_thousand_roles(docs: &[(String, PolicyDocument)]) -> iam_tighten::model::
                 update_date: None,
                 document: doc.clone(),
             };
-            (arn, p)
+            (arn, std::sync::Arc::new(p))
         })
         .collect();
     let inline = PolicyDocument::from_str_any(

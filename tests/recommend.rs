@@ -92,7 +92,10 @@ fn export(principals: Vec<Principal>, policies: Vec<ManagedPolicy>) -> Export {
         account_id: ACCT.into(),
         partition: "aws".into(),
         principals,
-        policies: policies.into_iter().map(|p| (p.arn.clone(), p)).collect(),
+        policies: policies
+            .into_iter()
+            .map(|p| (p.arn.clone(), std::sync::Arc::new(p)))
+            .collect(),
         last_accessed: BTreeMap::new(),
         credential_report: None,
         manifest: None,

@@ -119,7 +119,7 @@ struct PolicyVersion {
 pub(crate) struct Details {
     /// Sorted by (kind, name).
     pub principals: Vec<Principal>,
-    pub policies: BTreeMap<String, ManagedPolicy>,
+    pub policies: BTreeMap<String, std::sync::Arc<ManagedPolicy>>,
 }
 
 /// The parts of an ARN this module needs: `arn:<partition>:<service>:<region>:<account>:<resource>`.
@@ -257,7 +257,7 @@ pub(crate) fn parse(path: &Path, text: &str, warnings: &mut Warnings) -> Result<
                 format!("policy {} appears twice", policy.arn),
             ));
         }
-        policies.insert(policy.arn.clone(), policy);
+        policies.insert(policy.arn.clone(), std::sync::Arc::new(policy));
     }
 
     let principals: Vec<Principal> = principals.into_values().collect();
@@ -524,7 +524,7 @@ fn document(path: &Path, value: Option<Value>, at: &str) -> Result<PolicyDocumen
 /// lacks (its policies are not counted), each listing the principals concerned.
 fn warn_missing_policies(
     principals: &[Principal],
-    policies: &BTreeMap<String, ManagedPolicy>,
+    policies: &BTreeMap<String, std::sync::Arc<ManagedPolicy>>,
     warnings: &mut Warnings,
 ) {
     let mut missing: BTreeMap<&str, Vec<String>> = BTreeMap::new();

@@ -176,6 +176,24 @@ pub struct ManagedPolicy {
     pub document: PolicyDocument,
 }
 
+impl ManagedPolicy {
+    /// This policy under another ARN with another document (its other facts copied, its own
+    /// document not).
+    pub fn with_document(&self, arn: String, document: PolicyDocument) -> ManagedPolicy {
+        ManagedPolicy {
+            arn,
+            name: self.name.clone(),
+            path: self.path.clone(),
+            aws_managed: self.aws_managed,
+            default_version_id: self.default_version_id.clone(),
+            attachment_count: self.attachment_count,
+            create_date: self.create_date,
+            update_date: self.update_date,
+            document,
+        }
+    }
+}
+
 /// `RoleLastUsed` from the authorization details.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoleLastUsed {
@@ -358,8 +376,9 @@ pub struct Export {
     pub partition: String,
     /// Roles, users and groups, sorted by (kind, name).
     pub principals: Vec<Principal>,
-    /// Managed policies by ARN.
-    pub policies: BTreeMap<String, ManagedPolicy>,
+    /// Managed policies by ARN (shared: a copy of part of an export, as verification makes one
+    /// per plan, shares them instead of copying their documents).
+    pub policies: BTreeMap<String, Arc<ManagedPolicy>>,
     /// Complete last-accessed reports by (kind, principal name).
     pub last_accessed: BTreeMap<(PrincipalType, String), LastAccessed>,
     pub credential_report: Option<Vec<CredentialReportRow>>,

@@ -508,7 +508,10 @@ mod tests {
             account_id: "123456789012".into(),
             partition: "aws".into(),
             principals,
-            policies: policies.into_iter().map(|p| (p.arn.clone(), p)).collect(),
+            policies: policies
+                .into_iter()
+                .map(|p| (p.arn.clone(), std::sync::Arc::new(p)))
+                .collect(),
             last_accessed: BTreeMap::new(),
             credential_report: None,
             manifest: None,

@@ -15,6 +15,7 @@
 //! managed policies, the boundary).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
@@ -43,11 +44,11 @@ struct SetDocuments<'e> {
     reference: &'e Export,
     partition: String,
     /// AWS managed policies in the set's order, with their document when an export has it.
-    aws: Vec<(&'e ManagedReference, Option<&'e ManagedPolicy>)>,
+    aws: Vec<(&'e ManagedReference, Option<&'e Arc<ManagedPolicy>>)>,
     /// Customer managed policies: their ARN in the reference account and document there.
-    customer: Vec<(String, Option<&'e ManagedPolicy>)>,
+    customer: Vec<(String, Option<&'e Arc<ManagedPolicy>>)>,
     /// The boundary's ARN (in the reference account for a customer managed one) and document.
-    boundary: Option<(String, Option<&'e ManagedPolicy>)>,
+    boundary: Option<(String, Option<&'e Arc<ManagedPolicy>>)>,
 }
 
 fn customer_arn(partition: &str, account: &str, path: &str, name: &str) -> String {
@@ -116,7 +117,7 @@ fn grants(
     detached: &BTreeSet<&str>,
     expander: &mut Expander<'_>,
 ) -> ActionSet {
-    let mut policies: BTreeMap<String, ManagedPolicy> = BTreeMap::new();
+    let mut policies: BTreeMap<String, Arc<ManagedPolicy>> = BTreeMap::new();
     let mut attached = Vec::new();
     for (r, doc) in &docs.aws {
         if detached.contains(r.arn.as_str()) {
@@ -124,17 +125,17 @@ fn grants(
         }
         attached.push(r.arn.clone());
         if let Some(m) = doc {
-            policies.insert(r.arn.clone(), (*m).clone());
+            policies.insert(r.arn.clone(), Arc::clone(m));
         }
     }
     for (arn, doc) in &docs.customer {
         attached.push(arn.clone());
         if let Some(m) = doc {
-            policies.insert(arn.clone(), (*m).clone());
+            policies.insert(arn.clone(), Arc::clone(m));
         }
     }
     if let Some((arn, Some(m))) = &docs.boundary {
-        policies.insert(arn.clone(), (*m).clone());
+        policies.insert(arn.clone(), Arc::clone(m));
     }
     let role = Principal {
         kind: PrincipalType::Role,

@@ -124,10 +124,8 @@ fn substitute_in(mut ex: Export, kind: PrincipalType, name: &str, plans: &[Polic
                         }
                     }
                     if let Some(m) = ex.policies.get(arn) {
-                        let mut m = m.clone();
-                        m.arn.clone_from(&private);
-                        m.document = plan.new_document().clone();
-                        ex.policies.insert(private, m);
+                        let m = m.with_document(private.clone(), plan.new_document().clone());
+                        ex.policies.insert(private, std::sync::Arc::new(m));
                     }
                 }
             }
