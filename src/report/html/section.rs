@@ -184,6 +184,18 @@ pub(super) fn build<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel
 /// policy actions the catalog does not know).
 pub(super) fn write(out: &mut String, s: &Section, catalog_version: &str) {
     let mut w = W(out);
+    summary(&mut w, s);
+    facts(&mut w, s);
+    identities(&mut w, s);
+    policies(&mut w, s);
+    services(&mut w, s);
+    unused(&mut w, s);
+    unknown(&mut w, s, catalog_version);
+    w.t("\n</div>\n</details>");
+}
+
+/// The `<summary>`: name, flags, unused counts by sensitivity, the counts in a line.
+fn summary(w: &mut W, s: &Section) {
     let p = s.p;
     let i = &p.info;
     let c = &i.counts;
@@ -266,7 +278,14 @@ pub(super) fn write(out: &mut String, s: &Section, catalog_version: &str) {
             w.words(f);
         }
     }
-    w.t("</span></summary>\n<div class=\"pbody\">\n<dl class=\"facts\">\n<dt>ARN</dt><dd><code>");
+    w.t("</span></summary>");
+}
+
+/// The facts list: ARN, ID, tags, times, last-accessed data, flags, recommendation.
+fn facts(w: &mut W, s: &Section) {
+    let p = s.p;
+    let i = &p.info;
+    w.t("\n<div class=\"pbody\">\n<dl class=\"facts\">\n<dt>ARN</dt><dd><code>");
     w.e(&i.arn);
     w.t("</code></dd>\n<dt>ID</dt><dd><code>");
     w.e(&i.id);
@@ -374,7 +393,10 @@ pub(super) fn write(out: &mut String, s: &Section, catalog_version: &str) {
         w.t("</dd>");
     }
     w.t("\n</dl>");
+}
 
+/// The principal's identity and credential findings.
+fn identities(w: &mut W, s: &Section) {
     if !s.identity.is_empty() {
         w.t("\n<h4>Identity and credential findings</h4>\n<ul class=\"idf\">");
         for f in &s.identity {
@@ -393,6 +415,13 @@ pub(super) fn write(out: &mut String, s: &Section, catalog_version: &str) {
         }
         w.t("</ul>");
     }
+}
+
+/// The table of the policies granting permissions.
+fn policies(w: &mut W, s: &Section) {
+    let p = s.p;
+    let i = &p.info;
+    let name = i.name.as_str();
     w.t("\n<h4>Policies</h4>");
     if i.policies.is_empty() {
         w.t("<p class=\"empty\">No policies.</p>");
@@ -435,7 +464,13 @@ pub(super) fn write(out: &mut String, s: &Section, catalog_version: &str) {
         }
         w.t("\n</tbody>\n</table>\n</div>");
     }
+}
 
+/// The on-screen detail's table of granted services.
+fn services(w: &mut W, s: &Section) {
+    let p = s.p;
+    let i = &p.info;
+    let name = i.name.as_str();
     w.t("\n\n<p class=\"print-only note\">The per-service detail of ");
     w.e(name);
     w.t(
@@ -516,7 +551,14 @@ pub(super) fn write(out: &mut String, s: &Section, catalog_version: &str) {
         }
         w.t("\n</tbody>\n</table>\n</div>");
     }
+}
 
+/// The unused permissions, by service.
+fn unused(w: &mut W, s: &Section) {
+    let p = s.p;
+    let i = &p.info;
+    let c = &i.counts;
+    let name = i.name.as_str();
     w.t("\n\n<h4>Unused permissions by service</h4>");
     if s.groups.is_empty() {
         w.t("<p class=\"empty\">No unused permissions");
@@ -548,7 +590,14 @@ pub(super) fn write(out: &mut String, s: &Section, catalog_version: &str) {
         }
     }
     w.t("\n</div>");
+}
 
+/// The unknown permissions explained, and the policy actions the catalog does not know.
+fn unknown(w: &mut W, s: &Section, catalog_version: &str) {
+    let p = s.p;
+    let i = &p.info;
+    let c = &i.counts;
+    let name = i.name.as_str();
     if !s.unknown.is_empty() {
         w.t(
             "\n<h4>Unknown permissions explained</h4>\n<div class=\"tw\" role=\"region\" \
@@ -593,7 +642,6 @@ pub(super) fn write(out: &mut String, s: &Section, catalog_version: &str) {
         }
         w.t("</ul>");
     }
-    w.t("\n</div>\n</details>");
 }
 
 /// `Some(s)` when tera would call `s` true: present and not empty.
