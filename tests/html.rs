@@ -695,6 +695,63 @@ fn input_file_lists_are_capped_per_account_and_counted() {
     assert!(!small.contains("more — all"));
 }
 
+/// Warnings beyond the 200 listed are counted in full (head, banner, the list's heading) and the
+/// rest named in report.json; the identity findings' card counts them all (the page's context
+/// carries their number, not the list, since a 100,000-role organisation has ~43,000).
+#[test]
+fn warnings_are_capped_and_counted() {
+    let mut m = model(false, 3, 5);
+    let one = m.warnings[0].clone();
+    m.warnings = (0..1234)
+        .map(|i| {
+            let mut w = one.clone();
+            w.warning.message = format!("warning number {i:04}");
+            w
+        })
+        .collect();
+    m.identities.findings = (0..2345)
+        .map(|i| iam_tighten::analysis::identities::IdentityFinding {
+            rank: i + 1,
+            account_id: "111111111111".into(),
+            kind: iam_tighten::analysis::identities::IdentityKind::UnusedRole,
+            principal_type: iam_tighten::analysis::identities::IdentityPrincipalType::Role,
+            principal_name: format!("r{i}"),
+            principal_arn: format!("arn:aws:iam::111111111111:role/r{i}"),
+            credential: None,
+            sensitivity: iam_tighten::analysis::Sensitivity::Medium,
+            actionable: true,
+            last_used: None,
+            age_days: None,
+            days_unused: None,
+            detail: "not used".into(),
+        })
+        .collect();
+    let page = render(&m);
+    assert!(
+        page.contains("<a href=\"#warnings\">1,234 warnings</a>"),
+        "head"
+    );
+    assert!(
+        page.contains("<b>1,234 warnings while loading the exports</b>"),
+        "banner"
+    );
+    assert!(
+        page.contains("Warnings while loading the exports (1,234)"),
+        "heading"
+    );
+    assert!(page.contains("warning number 0199"));
+    assert!(!page.contains("warning number 0200"));
+    assert!(page.contains("1,034 more warnings are listed in report.json."));
+    assert!(
+        page.contains("findings</span><span class=\"n\">2,345</span>"),
+        "identity card"
+    );
+    // One warning: singular, listed, no note.
+    let page = render(&model(false, 3, 5));
+    assert!(page.contains("<a href=\"#warnings\">1 warning</a>"));
+    assert!(!page.contains("more warnings are listed"));
+}
+
 /// A table of principals too long for the page: the rows with the highest score are kept (ties:
 /// the model's order), in the model's order, and the page says how many. The page is measured
 /// before it is written with the table's rows (`html::render` refuses a page whose length differs

@@ -142,16 +142,27 @@ struct Head<'a> {
     settings: &'a super::super::model::SettingsInfo,
     limits: &'a super::super::model::Limits,
     accounts: Vec<AccountView<'a>>,
+    /// The warnings listed (the first `MAX_WARNINGS`), and how many there are.
     warnings: &'a [crate::analysis::AccountWarning],
+    warnings_total: usize,
     summary: &'a super::super::model::Summary,
     unused_by_service: &'a [ServiceRisk],
     top_findings_omitted: u64,
     exclusions: &'a [crate::analysis::ExclusionRule],
-    identities: &'a crate::analysis::identities::IdentityReport,
+    identities: IdentitiesHead<'a>,
     principal_count: usize,
     decisions_total: usize,
     decisions_omitted: usize,
     organization: Option<&'a crate::analysis::model::OrganizationInfo>,
+}
+
+/// What the page's head reads of the identity findings: their number (the list reaches the page
+/// through `View::identities`, capped; serialising all of them into every candidate page's
+/// context only to count them cost more than the rest of the head at 100,000 roles).
+#[derive(Serialize)]
+struct IdentitiesHead<'a> {
+    findings_total: usize,
+    checks_not_possible: &'a [crate::analysis::identities::NotPossible],
 }
 
 impl<'a> Head<'a> {
@@ -162,12 +173,16 @@ impl<'a> Head<'a> {
             settings: &m.settings,
             limits: &m.limits,
             accounts: m.accounts.iter().map(AccountView::new).collect(),
-            warnings: &m.warnings,
+            warnings: &m.warnings[..m.warnings.len().min(MAX_WARNINGS)],
+            warnings_total: m.warnings.len(),
             summary: &m.summary,
             unused_by_service: &m.unused_by_service,
             top_findings_omitted: m.top_findings_omitted,
             exclusions: &m.exclusions,
-            identities: &m.identities,
+            identities: IdentitiesHead {
+                findings_total: m.identities.findings.len(),
+                checks_not_possible: &m.identities.checks_not_possible,
+            },
             principal_count: m.principals.len(),
             decisions_total: m.decisions_total,
             decisions_omitted: m.decisions_omitted,
