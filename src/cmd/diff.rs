@@ -17,8 +17,8 @@ use iam_tighten::analysis::identities::identity_findings;
 use iam_tighten::diff::model::{BuildInput, DiffSettings, OrganizationMeta};
 use iam_tighten::diff::{self, DiffLimits, DiffModel, DiffRun, KindCounts, Side, SideMeta};
 use iam_tighten::input;
+use iam_tighten::model::grouped as num;
 use iam_tighten::report::model::CatalogInfo;
-use iam_tighten::report::page::thousands;
 
 use super::config::DiffConfig;
 
@@ -289,11 +289,6 @@ pub fn run(args: DiffConfig) -> anyhow::Result<ExitCode> {
     }
     summary(&model, &written);
     Ok(exit_code(&args, &model))
-}
-
-/// `12345` → `12,345`.
-fn num(n: u64) -> String {
-    thousands(&n.to_string())
 }
 
 fn summary(model: &DiffModel, written: &[PathBuf]) {

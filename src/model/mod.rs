@@ -72,7 +72,21 @@ pub fn thousands(digits: &str) -> String {
 
 /// `12345` → `12,345`: counts in sentences written for people.
 pub fn grouped(n: u64) -> String {
-    thousands(&n.to_string())
+    let mut out = String::new();
+    grouped_into(&mut out, n);
+    out
+}
+
+/// [`grouped`], appended to `out`.
+pub fn grouped_into(out: &mut String, n: u64) {
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(n);
+    for (i, c) in digits.bytes().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(char::from(c));
+    }
 }
 
 /// Makes a cell inert in spreadsheets: a leading `=`, `+`, `-`, `@`, tab or CR gets a `'` prefix
@@ -409,7 +423,26 @@ impl Export {
 
 #[cfg(test)]
 mod tests {
-    use super::count_phrase;
+    use super::{count_phrase, grouped, grouped_into, thousands};
+
+    #[test]
+    fn grouped_puts_a_comma_before_every_third_digit_from_the_right() {
+        for (n, text) in [
+            (0, "0"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (12_345, "12,345"),
+            (100_000, "100,000"),
+            (1_234_567, "1,234,567"),
+            (u64::MAX, "18,446,744,073,709,551,615"),
+        ] {
+            assert_eq!(grouped(n), text);
+            assert_eq!(thousands(&n.to_string()), text);
+            let mut out = String::from("<td>");
+            grouped_into(&mut out, n);
+            assert_eq!(out, format!("<td>{text}"));
+        }
+    }
 
     #[test]
     fn count_phrase_names_only_what_there_is() {

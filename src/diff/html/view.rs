@@ -10,15 +10,12 @@ use crate::diff::ChangeKind;
 use crate::diff::model::{AccountDiff, Delta, DiffModel, DiffRow, PolicyTable, Presence};
 use crate::diff::policies::{PartSide, PolicyGroup};
 use crate::model::Timestamp;
-use crate::report::page::thousands;
 
 /// Characters of an action notation shown in a part (diff.csv has the whole text).
 const NOTATION_CHARS: usize = 240;
 
 /// `12345` → `12,345`.
-pub(super) fn num(n: u64) -> String {
-    thousands(&n.to_string())
-}
+pub(super) use crate::model::grouped as num;
 
 fn signed(d: i64) -> String {
     match d {

@@ -20,7 +20,7 @@ use super::super::ReportModel;
 use super::super::model::{FindingView, PrincipalView};
 use crate::analysis::identities::IdentityFinding;
 use crate::analysis::{Reason, Sensitivity, ServiceSummary};
-use crate::model::{Timestamp, rfc3339, thousands};
+use crate::model::{Timestamp, grouped_into, rfc3339};
 use crate::report::page::escape_into;
 
 /// Services listed per principal section (the rest are in services.csv).
@@ -426,9 +426,8 @@ fn policies(w: &mut W, s: &Section) {
     if i.policies.is_empty() {
         w.t("<p class=\"empty\">No policies.</p>");
     } else {
-        w.t("\n<div class=\"tw\" role=\"region\" aria-label=\"Policies of ");
-        w.e(name);
-        w.t("\" tabindex=\"0\">\n<table>\n<caption>Policies granting permissions to ");
+        w.table_open("Policies", name, "");
+        w.t("Policies granting permissions to ");
         w.e(name);
         w.t(
             "</caption>\n<thead><tr><th scope=\"col\">Policy</th><th scope=\"col\">Kind</th>\
@@ -462,7 +461,7 @@ fn policies(w: &mut W, s: &Section) {
             w.num(pol.unused);
             w.t("</td></tr>");
         }
-        w.t("\n</tbody>\n</table>\n</div>");
+        w.table_close();
     }
 }
 
@@ -480,9 +479,8 @@ fn services(w: &mut W, s: &Section) {
     if s.services.is_empty() {
         w.t("<p class=\"empty\">No granted services.</p>");
     } else {
-        w.t("\n<div class=\"tw\" role=\"region\" aria-label=\"Services of ");
-        w.e(name);
-        w.t("\" tabindex=\"0\">\n<table class=\"sortable\">\n<caption>Granted services of ");
+        w.table_open("Services", name, " class=\"sortable\"");
+        w.t("Granted services of ");
         w.e(name);
         if s.services_more > 0 {
             let _ = write!(
@@ -549,7 +547,7 @@ fn services(w: &mut W, s: &Section) {
             }
             w.t("</td></tr>");
         }
-        w.t("\n</tbody>\n</table>\n</div>");
+        w.table_close();
     }
 }
 
@@ -599,12 +597,9 @@ fn unknown(w: &mut W, s: &Section, catalog_version: &str) {
     let c = &i.counts;
     let name = i.name.as_str();
     if !s.unknown.is_empty() {
-        w.t(
-            "\n<h4>Unknown permissions explained</h4>\n<div class=\"tw\" role=\"region\" \
-             aria-label=\"Unknown permissions of ",
-        );
-        w.e(name);
-        w.t("\" tabindex=\"0\">\n<table>\n<caption>Why ");
+        w.t("\n<h4>Unknown permissions explained</h4>");
+        w.table_open("Unknown permissions", name, "");
+        w.t("Why ");
         w.num(c.unknown);
         w.t(" permission");
         if c.unknown != 1 {
@@ -626,7 +621,7 @@ fn unknown(w: &mut W, s: &Section, catalog_version: &str) {
             w.e(e.explanation);
             w.t("</td></tr>");
         }
-        w.t("\n</tbody>\n</table>\n</div>");
+        w.table_close();
     }
     if !i.unmatched_patterns.is_empty() {
         w.t(
@@ -665,7 +660,24 @@ impl W<'_> {
 
     /// `| num`: digits grouped by thousands.
     fn num(&mut self, n: impl Into<u64>) {
-        self.0.push_str(&thousands(&n.into().to_string()));
+        grouped_into(self.0, n.into());
+    }
+
+    /// A table in a scrollable region labelled `LABEL of NAME`, up to its caption's text;
+    /// `attributes` of the table (empty or with a leading space).
+    fn table_open(&mut self, label: &str, name: &str, attributes: &str) {
+        self.t("\n<div class=\"tw\" role=\"region\" aria-label=\"");
+        self.t(label);
+        self.t(" of ");
+        self.e(name);
+        self.t("\" tabindex=\"0\">\n<table");
+        self.t(attributes);
+        self.t(">\n<caption>");
+    }
+
+    /// The end of a table [`W::table_open`] began, after its last row.
+    fn table_close(&mut self) {
+        self.t("\n</tbody>\n</table>\n</div>");
     }
 
     /// `| words`: underscores as spaces, escaped.

@@ -5,13 +5,14 @@
 //! arithmetic instead of rendering (and throwing away) pages with every row.
 //!
 //! The markup is what `templates/principals.html` rendered for a row, with the same escaping
-//! ([`escape`]) and number and time formats (the sample report's snapshot and the page tests
+//! ([`escape_into`]) and number and time formats (the sample report's snapshot and the page tests
 //! read it).
 
 use std::fmt::Write as _;
 
+use crate::model::grouped_into;
 use crate::report::model::{PrincipalView, ReportModel};
-use crate::report::page::{escape, thousands};
+use crate::report::page::escape_into;
 
 /// The principals in the order the table keeps them when it must be cut, and each row's length
 /// without a link to a section.
@@ -92,28 +93,33 @@ fn status(p: &PrincipalView) -> &'static str {
 
 fn num(out: &mut String, n: u64) {
     out.push_str("<td class=\"num\">");
-    out.push_str(&thousands(&n.to_string()));
+    grouped_into(out, n);
     out.push_str("</td>");
 }
 
 fn row(out: &mut String, p: &PrincipalView, id: Option<&str>) {
     let i = &p.info;
-    let (account, kind, name) = (escape(&i.account_id), i.kind.as_str(), escape(&i.name));
+    let kind = i.kind.as_str();
     let status = status(p);
+    out.push_str("\n<tr data-account=\"");
+    escape_into(out, &i.account_id);
     let _ = write!(
         out,
-        "\n<tr data-account=\"{account}\" data-type=\"{kind}\" data-status=\"{status}\"><th scope=\"row\">"
+        "\" data-type=\"{kind}\" data-status=\"{status}\"><th scope=\"row\">"
     );
     match id {
         Some(id) => {
-            let _ = write!(out, "<a href=\"#{}\">{name}</a>", escape(id));
+            out.push_str("<a href=\"#");
+            escape_into(out, id);
+            out.push_str("\">");
+            escape_into(out, &i.name);
+            out.push_str("</a>");
         }
-        None => out.push_str(&name),
+        None => escape_into(out, &i.name),
     }
-    let _ = write!(
-        out,
-        "<div class=\"sub\">{kind} · {account}</div></th><td>{status}</td>"
-    );
+    let _ = write!(out, "<div class=\"sub\">{kind} · ");
+    escape_into(out, &i.account_id);
+    let _ = write!(out, "</div></th><td>{status}</td>");
     let c = &i.counts;
     let s = &i.unused_by_sensitivity;
     for n in [
@@ -137,7 +143,7 @@ fn row(out: &mut String, p: &PrincipalView, id: Option<&str>) {
         if k > 0 {
             out.push_str(", ");
         }
-        out.push_str(&escape(&f.replace('_', " ")));
+        escape_into(out, &f.replace('_', " "));
     }
     out.push_str("</td></tr>");
 }
