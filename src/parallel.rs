@@ -134,6 +134,99 @@ pub fn stream_weighted<S, T, W, I, F, C>(
     });
 }
 
+/// [`stream_indexed`] with the results handed to `consume` in index order (on the caller's
+/// thread). An item starts only when it is fewer than `ahead` (at least 1) items past the next
+/// one to be consumed, so at most `ahead` finished results wait, however unevenly items take
+/// their time. When `consume` returns false, nothing more is consumed and no item after that
+/// `i` is started. A panic in a worker stops the others and is resumed on the caller's thread.
+pub fn stream_ordered<S, T, I, F, C>(n: usize, ahead: usize, init: I, f: F, mut consume: C)
+where
+    T: Send,
+    I: Fn() -> S + Sync,
+    F: Fn(&mut S, usize) -> T + Sync,
+    C: FnMut(usize, T) -> bool,
+{
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex};
+    let ahead = ahead.max(1);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(8)
+        .min(n)
+        .max(1);
+    let next = AtomicUsize::new(0);
+    // The next index to be consumed, and the end of what may start.
+    let gate = (Mutex::new((0usize, n)), Condvar::new());
+    /// Closes the gate when its worker unwinds, so that no other worker waits for the item the
+    /// panicking one will never deliver.
+    struct Closer<'g>(&'g (Mutex<(usize, usize)>, Condvar));
+    impl Drop for Closer<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                let mut g = self.0.0.lock().unwrap_or_else(|e| e.into_inner());
+                g.1 = 0;
+                self.0.1.notify_all();
+            }
+        }
+    }
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, T)>(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (tx, init, f, next, gate) = (tx.clone(), &init, &f, &next, &gate);
+                s.spawn(move || {
+                    let _closer = Closer(gate);
+                    let mut state = init();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        {
+                            let mut g = gate.0.lock().unwrap_or_else(|e| e.into_inner());
+                            while i < g.1 && i >= g.0.saturating_add(ahead) {
+                                g = gate.1.wait(g).unwrap_or_else(|e| e.into_inner());
+                            }
+                            if i >= g.1 {
+                                break;
+                            }
+                        }
+                        let r = f(&mut state, i);
+                        if tx.send((i, r)).is_err() {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut expected = 0;
+        let mut stopped = false;
+        for (i, r) in rx.iter() {
+            if stopped {
+                continue;
+            }
+            waiting.insert(i, r);
+            while let Some(r) = waiting.remove(&expected) {
+                let go = consume(expected, r);
+                expected += 1;
+                let mut g = gate.0.lock().unwrap_or_else(|e| e.into_inner());
+                g.0 = expected;
+                if !go {
+                    g.1 = g.1.min(expected);
+                    stopped = true;
+                }
+                gate.1.notify_all();
+                if stopped {
+                    waiting.clear();
+                    break;
+                }
+            }
+        }
+        for h in handles {
+            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,5 +336,62 @@ mod tests {
         );
         got.sort_unstable();
         assert_eq!(got, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn ordered_results_arrive_in_index_order_with_few_waiting() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // Uneven items (every seventh sleeps) must still be consumed 0, 1, 2, …; an item starts
+        // only when it is fewer than `ahead` past the next one consumed.
+        let consumed = AtomicUsize::new(0);
+        let mut seen = Vec::new();
+        stream_ordered(
+            200,
+            3,
+            || (),
+            |(), i| {
+                let now = consumed.load(Ordering::SeqCst);
+                assert!(i < now + 3, "item {i} started with {now} consumed");
+                if i % 7 == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                i * 3
+            },
+            |i, r| {
+                seen.push((i, r));
+                consumed.store(i + 1, Ordering::SeqCst);
+                true
+            },
+        );
+        assert_eq!(seen, (0..200).map(|i| (i, i * 3)).collect::<Vec<_>>());
+        // Refusing item 10: nothing after it is consumed.
+        let mut got = Vec::new();
+        stream_ordered(
+            1000,
+            4,
+            || (),
+            |(), i| i,
+            |i, _| {
+                got.push(i);
+                i != 10
+            },
+        );
+        assert_eq!(got, (0..=10).collect::<Vec<_>>());
+        stream_ordered(0, 1, || (), |(), i| i, |_, _| true);
+    }
+
+    #[test]
+    #[should_panic(expected = "item 5")]
+    fn an_ordered_worker_panic_reaches_the_caller_without_a_hang() {
+        stream_ordered(
+            100,
+            2,
+            || (),
+            |(), i| {
+                assert!(i != 5, "item 5");
+                i
+            },
+            |_, _| true,
+        );
     }
 }

@@ -603,8 +603,18 @@ fn spliced_findings_rows_are_the_rows_rust_xlsxwriter_writes() {
                 an.findings.len()
             );
             for limit in [3, 4, 5, 50, xlsx::SHEET_ROWS] {
-                let ours = parts(&xlsx::workbook_with_limit(an, model, limit).unwrap());
                 let reference = parts(&xlsx::workbook_without_splice(an, model, limit).unwrap());
+                // Many pieces (of 1, 7 and 50 rows, some past the sheet's end) join into the
+                // same sheet as one.
+                for per_piece in [1, 7, 50] {
+                    let pieces = xlsx::workbook_in_pieces(an, model, limit, per_piece).unwrap();
+                    assert!(
+                        parts(&pieces) == reference,
+                        "{}, limit {limit}, {per_piece} rows per piece: not the reference",
+                        export.display()
+                    );
+                }
+                let ours = parts(&xlsx::workbook_with_limit(an, model, limit).unwrap());
                 let names =
                     |p: &[(String, Vec<u8>)]| p.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
                 assert_eq!(names(&ours), names(&reference), "limit {limit}");

@@ -15,7 +15,6 @@ use std::io::{Read as _, Write};
 
 use rust_xlsxwriter::XlsxError;
 use rust_xlsxwriter::utility::column_number_to_name;
-use zip::write::SimpleFileOptions;
 
 use super::{Cell, excel_time, fit};
 use crate::report::csv::{neutralise, ts};
@@ -30,6 +29,7 @@ fn bad(what: impl std::fmt::Display) -> XlsxError {
 }
 
 /// Writes data rows as rust_xlsxwriter's constant-memory worksheets do.
+#[derive(Clone)]
 pub(super) struct RowXml {
     /// Column letters: A, B, …
     names: Vec<String>,
@@ -241,20 +241,35 @@ pub(super) fn column_styles(sheet: &str) -> Result<Vec<u32>, XlsxError> {
     Ok(styles)
 }
 
-/// Copies the workbook `book` (written by rust_xlsxwriter) into `w`, with the XML of `rows`
-/// (whole `<row>` elements, numbered from 2) inserted after the header row of the sheet `part`.
-/// `rows` is called with the sheet's XML (to read its column styles) and a sink for the rows.
-/// The other parts are copied as they are, compressed bytes included.
-pub(super) fn write<R: std::io::Read + std::io::Seek, W: Write + Send>(
+/// Copies the workbook `book` (written by rust_xlsxwriter) into `w`, with the XML of `pieces`
+/// pieces of whole `<row>` elements inserted after the header row of the sheet `part`:
+/// `prepare` makes the row writer from the sheet's XML (its column styles), `piece(i, rows)`
+/// writes piece `i` into a clear copy of it. The other parts are copied as they are,
+/// compressed bytes included.
+///
+/// The pieces are made and compressed on every core, each on its own as a raw deflate stream
+/// ended by a sync flush (pigz's independent blocks), and joined in order: the entry is one
+/// valid deflate stream, and its bytes do not depend on how many threads made it. The
+/// compressed entry waits in an anonymous temporary file; at most [`AHEAD`] pieces wait in
+/// memory.
+pub(super) fn write<R, W, P, F>(
     book: R,
     part: &str,
     level: u8,
-    rows: impl FnOnce(&str, &mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> Result<(), XlsxError>,
+    prepare: P,
+    pieces: usize,
+    piece: F,
     w: W,
-) -> Result<(), XlsxError> {
+) -> Result<(), XlsxError>
+where
+    R: std::io::Read + std::io::Seek,
+    W: Write + Send,
+    P: FnOnce(&str) -> Result<RowXml, XlsxError>,
+    F: Fn(usize, &mut RowXml) -> Result<(), XlsxError> + Sync,
+{
     let mut archive = zip::ZipArchive::new(book)?;
     let mut out = zip::ZipWriter::new_stream(w);
-    let mut rows = Some(rows);
+    let mut prepare = Some(prepare);
     for i in 0..archive.len() {
         if archive.by_index_raw(i)?.name()? != part {
             out.raw_copy_file(archive.by_index_raw(i)?)?;
@@ -263,23 +278,177 @@ pub(super) fn write<R: std::io::Read + std::io::Seek, W: Write + Send>(
         let mut xml = String::new();
         archive.by_index(i)?.read_to_string(&mut xml)?;
         let (head, tail) = split_after_header(&xml)?;
-        // The options rust_xlsxwriter gives its own XML parts (src/packager.rs).
-        let options = SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .compression_level(Some(i64::from(level)))
-            .unix_permissions(0o600)
-            .last_modified_time(zip::DateTime::default());
-        out.start_file(part, options)?;
-        out.write_all(head.as_bytes())?;
-        let write_rows = rows.take().ok_or_else(|| bad(format!("{part} twice")))?;
-        write_rows(&xml, &mut |bytes| out.write_all(bytes))?;
-        out.write_all(tail.as_bytes())?;
+        let prepare = prepare.take().ok_or_else(|| bad(format!("{part} twice")))?;
+        let rows = prepare(&xml)?;
+        let entry = deflate_sheet(head, tail, level, &rows, pieces, &piece)?;
+        let zip64 = entry.size >= u64::from(u32::MAX) || entry.compressed >= u64::from(u32::MAX);
+        let header = local_header(part, &entry, zip64)?;
+        let mut data = std::io::Read::chain(&header[..], std::io::BufReader::new(entry.file));
+        let file = zip::read::read_zipfile_from_stream(&mut data)?
+            .ok_or_else(|| bad("the compressed sheet has no entry"))?;
+        // The time and mode rust_xlsxwriter gives its own parts (src/packager.rs).
+        out.raw_copy_file_touch(file, zip::DateTime::default(), Some(0o600))?;
     }
-    if rows.is_some() {
+    if prepare.is_some() {
         return Err(bad(format!("the workbook has no {part}")));
     }
     out.finish()?;
     Ok(())
+}
+
+/// Pieces made and compressed ahead of the one being written to the temporary file.
+const AHEAD: usize = 4;
+
+/// A sheet's XML, compressed: the raw deflate stream in a temporary file (read from its start),
+/// the CRC-32 and length of the XML, and the stream's length.
+struct Deflated {
+    file: std::fs::File,
+    crc: u32,
+    size: u64,
+    compressed: u64,
+}
+
+/// Compresses `head`, the pieces and `tail` as one raw deflate stream (see [`write`]).
+fn deflate_sheet<F>(
+    head: &str,
+    tail: &str,
+    level: u8,
+    rows: &RowXml,
+    pieces: usize,
+    piece: &F,
+) -> Result<Deflated, XlsxError>
+where
+    F: Fn(usize, &mut RowXml) -> Result<(), XlsxError> + Sync,
+{
+    use std::io::Seek as _;
+    let level = flate2::Compression::new(u32::from(level));
+    let mut sink = std::io::BufWriter::new(tempfile::tempfile()?);
+    let mut crc = crc32fast::Hasher::new();
+    let (mut size, mut compressed) = (0u64, 0u64);
+    let mut put = |p: Piece| -> std::io::Result<()> {
+        sink.write_all(&p.deflated)?;
+        crc.combine(&p.crc);
+        size += p.size;
+        compressed += p.deflated.len() as u64;
+        Ok(())
+    };
+    let mut c = flate2::Compress::new(level, false);
+    put(deflate(&mut c, head.as_bytes(), false)?)?;
+    let mut failed = None;
+    crate::parallel::stream_ordered(
+        pieces,
+        AHEAD,
+        || (rows.clone(), flate2::Compress::new(level, false)),
+        |(rows, c), i| {
+            rows.clear();
+            piece(i, rows)?;
+            Ok::<_, XlsxError>(deflate(c, rows.xml(), false)?)
+        },
+        |_, made| match made.and_then(|p| put(p).map_err(XlsxError::from)) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        },
+    );
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    put(deflate(&mut c, tail.as_bytes(), true)?)?;
+    let mut file = sink.into_inner().map_err(|e| e.into_error())?;
+    file.rewind()?;
+    Ok(Deflated {
+        file,
+        crc: crc.finalize(),
+        size,
+        compressed,
+    })
+}
+
+/// A piece of the sheet, compressed on its own.
+struct Piece {
+    deflated: Vec<u8>,
+    crc: crc32fast::Hasher,
+    size: u64,
+}
+
+/// `input` as a raw deflate stream of its own (`c` is reset first), ended by a sync flush (so
+/// that the next piece's stream can follow it) or, for the `last` piece, by the final block.
+fn deflate(c: &mut flate2::Compress, input: &[u8], last: bool) -> std::io::Result<Piece> {
+    use flate2::{FlushCompress, Status};
+    c.reset();
+    let flush = if last {
+        FlushCompress::Finish
+    } else {
+        FlushCompress::Sync
+    };
+    let mut deflated = Vec::with_capacity(input.len() / 4 + 64);
+    let mut rest = input;
+    loop {
+        if deflated.len() == deflated.capacity() {
+            deflated.reserve(deflated.capacity().max(1 << 12));
+        }
+        let before = c.total_in();
+        let status = c
+            .compress_vec(rest, &mut deflated, flush)
+            .map_err(std::io::Error::other)?;
+        let used = usize::try_from(c.total_in() - before).map_err(std::io::Error::other)?;
+        rest = &rest[used..];
+        // A flush is complete when all input is taken and output room is left over.
+        let done = match status {
+            Status::StreamEnd => true,
+            Status::Ok | Status::BufError => {
+                !last && rest.is_empty() && deflated.len() < deflated.capacity()
+            }
+        };
+        if done {
+            break;
+        }
+    }
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(input);
+    Ok(Piece {
+        deflated,
+        crc,
+        size: input.len() as u64,
+    })
+}
+
+/// The local file header of a deflated entry `name` (with ZIP64 sizes when `zip64`: needed
+/// when either size reaches 4 GiB), for the zip reader to hand the entry to the zip writer as a
+/// raw copy.
+fn local_header(name: &str, entry: &Deflated, zip64: bool) -> Result<Vec<u8>, XlsxError> {
+    let name_len = u16::try_from(name.len()).map_err(|_| bad("a part name too long"))?;
+    let mut h = Vec::with_capacity(30 + name.len() + 20);
+    h.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+    // Version 2.0 (4.5 for ZIP64) on Unix (the high byte, 3): the zip reader takes the
+    // entry's system from it, and the writer gives a Unix entry its mode as rust_xlsxwriter does.
+    h.extend_from_slice(&(0x300 | if zip64 { 45u16 } else { 20 }).to_le_bytes());
+    h.extend_from_slice(&0u16.to_le_bytes()); // flags
+    h.extend_from_slice(&8u16.to_le_bytes()); // deflated
+    h.extend_from_slice(&0u16.to_le_bytes()); // time 00:00
+    h.extend_from_slice(&0x21u16.to_le_bytes()); // date 1980-01-01
+    h.extend_from_slice(&entry.crc.to_le_bytes());
+    let small = |n: u64| {
+        if zip64 {
+            u32::MAX
+        } else {
+            u32::try_from(n).unwrap_or(u32::MAX)
+        }
+    };
+    h.extend_from_slice(&small(entry.compressed).to_le_bytes());
+    h.extend_from_slice(&small(entry.size).to_le_bytes());
+    h.extend_from_slice(&name_len.to_le_bytes());
+    h.extend_from_slice(&(if zip64 { 20u16 } else { 0 }).to_le_bytes());
+    h.extend_from_slice(name.as_bytes());
+    if zip64 {
+        h.extend_from_slice(&1u16.to_le_bytes());
+        h.extend_from_slice(&16u16.to_le_bytes());
+        h.extend_from_slice(&entry.size.to_le_bytes());
+        h.extend_from_slice(&entry.compressed.to_le_bytes());
+    }
+    Ok(h)
 }
 
 /// The sheet's XML up to the end of its first row (the header), and the rest.
@@ -300,6 +469,148 @@ mod tests {
     use chrono::TimeZone as _;
     use rust_xlsxwriter::{Format, Workbook};
     use std::io::Cursor;
+
+    /// A workbook of three sheets, the second with a header row and one data row.
+    fn book() -> Vec<u8> {
+        let mut wb = Workbook::new();
+        wb.set_zip_compression_level(3);
+        for name in ["One", "Findings", "Three"] {
+            let ws = wb.add_worksheet_with_constant_memory().unwrap();
+            ws.set_name(name).unwrap();
+            ws.write_string(0, 0, "header").unwrap();
+            ws.write_string(1, 0, format!("{name} last")).unwrap();
+        }
+        wb.save_to_buffer().unwrap()
+    }
+
+    /// A part's name, its bytes, its modification time and mode.
+    type Part = (String, Vec<u8>, Option<zip::DateTime>, Option<u32>);
+
+    /// Every part of a workbook, decompressed (the zip reader checks each CRC-32).
+    fn parts(book: &[u8]) -> Vec<Part> {
+        let mut archive = zip::ZipArchive::new(Cursor::new(book)).unwrap();
+        (0..archive.len())
+            .map(|i| {
+                let mut f = archive.by_index(i).unwrap();
+                let mut data = Vec::new();
+                f.read_to_end(&mut data).unwrap();
+                (
+                    f.name().unwrap().into_owned(),
+                    data,
+                    f.last_modified(),
+                    f.unix_mode(),
+                )
+            })
+            .collect()
+    }
+
+    /// Pieces (some empty) written into the sheet: every other part is as it was, the sheet
+    /// is its header, the pieces in order, then its own rows, whatever the number of pieces;
+    /// the same input gives the same bytes.
+    #[test]
+    fn pieces_are_joined_in_order_into_one_valid_entry() {
+        let book = book();
+        let before = parts(&book);
+        for pieces in [0, 1, 2, 7, 40] {
+            let splice = || {
+                let mut out = Vec::new();
+                write(
+                    Cursor::new(&book),
+                    &sheet_part(1),
+                    3,
+                    |_| Ok(RowXml::new(1, Vec::new(), 0)),
+                    pieces,
+                    |i, rows| {
+                        // Piece 3 is empty; the others hold i % 5 + 1 rows.
+                        for k in 0..if i == 3 { 0 } else { i % 5 + 1 } {
+                            let r = u32::try_from(1000 * i + k).unwrap();
+                            rows.row(r, [Cell::Text(format!("piece {i} row {k}").into())]);
+                        }
+                        Ok(())
+                    },
+                    &mut out,
+                )
+                .unwrap();
+                out
+            };
+            let out = splice();
+            assert_eq!(out, splice(), "{pieces} pieces: not the same bytes twice");
+            let after = parts(&out);
+            assert_eq!(after.len(), before.len());
+            for (a, b) in after.iter().zip(&before) {
+                assert_eq!((&a.0, &a.2, &a.3), (&b.0, &b.2, &b.3), "{pieces} pieces");
+                if a.0 != sheet_part(1) {
+                    assert!(a.1 == b.1, "{}: changed", a.0);
+                    continue;
+                }
+                let xml = String::from_utf8(a.1.clone()).unwrap();
+                let original = String::from_utf8(b.1.clone()).unwrap();
+                let (head, tail) = split_after_header(&original).unwrap();
+                let mut rows = RowXml::new(1, Vec::new(), 0);
+                for i in (0..pieces).filter(|i| *i != 3) {
+                    for k in 0..i % 5 + 1 {
+                        let r = u32::try_from(1000 * i + k).unwrap();
+                        rows.row(r, [Cell::Text(format!("piece {i} row {k}").into())]);
+                    }
+                }
+                let inserted = String::from_utf8(rows.xml().to_vec()).unwrap();
+                assert_eq!(xml, format!("{head}{inserted}{tail}"), "{pieces} pieces");
+            }
+        }
+    }
+
+    /// A piece's error is the write's error, and nothing after it is asked for.
+    #[test]
+    fn a_failing_piece_fails_the_workbook() {
+        let asked = std::sync::atomic::AtomicUsize::new(0);
+        let err = write(
+            Cursor::new(book()),
+            &sheet_part(1),
+            3,
+            |_| Ok(RowXml::new(1, Vec::new(), 0)),
+            1000,
+            |i, _| {
+                asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if i == 5 {
+                    return Err(bad("piece five"));
+                }
+                Ok(())
+            },
+            Vec::new(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("piece five"), "{err}");
+        assert!(asked.load(std::sync::atomic::Ordering::SeqCst) < 20);
+    }
+
+    /// The ZIP64 form of the local header (used from 4 GiB) reads back as the same entry.
+    #[test]
+    fn a_zip64_local_header_reads_back() {
+        let text = b"<row r=\"2\"></row>".repeat(100);
+        let mut c = flate2::Compress::new(flate2::Compression::new(3), false);
+        let piece = deflate(&mut c, &text, true).unwrap();
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&piece.deflated).unwrap();
+        std::io::Seek::rewind(&mut file).unwrap();
+        let entry = Deflated {
+            file,
+            crc: piece.crc.finalize(),
+            size: piece.size,
+            compressed: piece.deflated.len() as u64,
+        };
+        for zip64 in [false, true] {
+            let header = local_header("xl/x.xml", &entry, zip64).unwrap();
+            let mut data = std::io::Read::chain(&header[..], &piece.deflated[..]);
+            let mut f = zip::read::read_zipfile_from_stream(&mut data)
+                .unwrap()
+                .unwrap();
+            assert_eq!(f.name().unwrap(), "xl/x.xml");
+            assert_eq!(f.size(), text.len() as u64);
+            let mut back = Vec::new();
+            f.read_to_end(&mut back).unwrap();
+            assert!(back == text, "zip64 {zip64}");
+        }
+    }
 
     const TEXTS: [&str; 14] = [
         "plain",
