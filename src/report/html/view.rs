@@ -14,6 +14,7 @@ use crate::analysis::Sensitivity;
 use crate::analysis::identities::{IdentityFinding, IdentityKind};
 use crate::analysis::named::NamedAction;
 use crate::decisions::{Decision, DecisionKind};
+use crate::model::Timestamp;
 
 /// Identity findings listed in full (all are in credentials.csv and report.json).
 const MAX_IDENTITIES: usize = 500;
@@ -197,11 +198,21 @@ impl<'a> Head<'a> {
 const MAX_FILES_PER_ACCOUNT: usize = 300;
 
 /// An account of the scope table, with its input files capped at `MAX_FILES_PER_ACCOUNT`:
-/// every file outside `last-accessed/` first (in path order), then last-accessed files.
+/// every file outside `last-accessed/` first (in path order), then last-accessed files. The
+/// fields of [`ExportInfo`](crate::analysis::ExportInfo) but its list of every input file,
+/// which each candidate page serialised in full (110,000 files at 100,000 roles) only to have
+/// the capped list replace it.
 #[derive(Serialize)]
 struct AccountView<'a> {
-    #[serde(flatten)]
-    info: &'a crate::analysis::ExportInfo,
+    account_id: &'a str,
+    partition: &'a str,
+    path: &'a str,
+    as_of: Option<Timestamp>,
+    as_of_source: crate::analysis::AsOfSource,
+    window_start: Option<Timestamp>,
+    principals: usize,
+    has_credential_report: bool,
+    manifest: Option<&'a crate::analysis::ManifestFacts>,
     files: Vec<&'a crate::model::InputFile>,
     files_total: usize,
     files_more: usize,
@@ -228,7 +239,15 @@ impl<'a> AccountView<'a> {
             })
             .collect();
         AccountView {
-            info,
+            account_id: &info.account_id,
+            partition: &info.partition,
+            path: &info.path,
+            as_of: info.as_of,
+            as_of_source: info.as_of_source,
+            window_start: info.window_start,
+            principals: info.principals,
+            has_credential_report: info.has_credential_report,
+            manifest: info.manifest.as_ref(),
             files_total: info.files.len(),
             files_more: info.files.len() - files.len(),
             files,
