@@ -530,3 +530,59 @@ pub(super) fn view<'a>(
         warnings_verdict: verdict_warnings.into_iter().take(5).collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{AsOfSource, ExportInfo};
+    use crate::model::InputFile;
+
+    /// An account's view carries the capped list of input files once, not the export's whole
+    /// list beside it (which each candidate page serialised in full).
+    #[test]
+    fn an_account_carries_only_the_capped_files() {
+        let file = |path: String| InputFile {
+            path,
+            sha256: "0".repeat(64),
+            bytes: 1,
+        };
+        let info = ExportInfo {
+            account_id: "111122223333".into(),
+            partition: "aws".into(),
+            path: "exports/a".into(),
+            as_of: None,
+            as_of_source: AsOfSource::None,
+            window_start: None,
+            principals: 2_000,
+            has_credential_report: true,
+            files: std::iter::once(file("authorization-details.json".into()))
+                .chain((0..2_000).map(|i| file(format!("last-accessed/role-{i:04}.json"))))
+                .collect(),
+            manifest: None,
+        };
+        let view = AccountView::new(&info);
+        let text = serde_json::to_string(&view).unwrap();
+        assert_eq!(text.matches("\"files\":").count(), 1, "{}", &text[..200]);
+        assert_eq!(
+            text.matches("last-accessed/").count(),
+            MAX_FILES_PER_ACCOUNT - 1
+        );
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["files_total"], 2_001);
+        assert_eq!(value["files_more"], 2_001 - MAX_FILES_PER_ACCOUNT);
+        assert_eq!(value["files"][0]["path"], "authorization-details.json");
+        for field in [
+            "account_id",
+            "partition",
+            "path",
+            "as_of",
+            "as_of_source",
+            "window_start",
+            "principals",
+            "has_credential_report",
+            "manifest",
+        ] {
+            assert!(value.get(field).is_some(), "{field} missing");
+        }
+    }
+}
