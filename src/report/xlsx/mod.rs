@@ -209,10 +209,11 @@ fn build<W: std::io::Write + Send>(
     )
 }
 
-/// Findings rows per piece of the spliced sheet (made and compressed on its own: ~1.5 MB of
-/// XML, so a piece's deflate starts without the previous piece's window once per ~1.5 MB: the
-/// workbook is 0.1% larger at 10,000 roles).
-const ROWS_PER_PIECE: usize = 4096;
+/// Findings rows per piece of the spliced sheet, made and compressed on its own: ~1.4 MB of XML
+/// (its buffer stays under glibc's 4 MiB mmap threshold as set in `allocator::tune`), so each
+/// thread's buffer and the few pieces waiting hold ~10 MB; a piece's deflate starts without the
+/// previous piece's window once per ~1.4 MB.
+const ROWS_PER_PIECE: usize = 1024;
 
 /// Writes the XML of `findings` (the Findings sheet's rows from number `2 + first` on) into
 /// `out`.
