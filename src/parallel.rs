@@ -261,6 +261,17 @@ mod tests {
         assert!(map_indexed(0, || (), |_, i| i).is_empty());
     }
 
+    /// The items a streaming `run` hands its consumer when the consumer refuses item 10, in the
+    /// order it got them.
+    fn refusing_item_10(run: impl FnOnce(&mut dyn FnMut(usize, usize) -> bool)) -> Vec<usize> {
+        let mut got = Vec::new();
+        run(&mut |i, _| {
+            got.push(i);
+            i != 10
+        });
+        got
+    }
+
     #[test]
     fn streamed_results_all_arrive_and_stop_after_a_refusal() {
         let mut seen = Vec::new();
@@ -277,16 +288,7 @@ mod tests {
         assert_eq!(seen, (0..500).map(|i| (i, i * 3)).collect::<Vec<_>>());
         // Refusing item 10: nothing after it starts but those already started; everything up
         // to 10 arrives.
-        let mut got = Vec::new();
-        stream_indexed(
-            1000,
-            || (),
-            |(), i| i,
-            |i, _| {
-                got.push(i);
-                i != 10
-            },
-        );
+        let mut got = refusing_item_10(|c| stream_indexed(1000, || (), |(), i| i, c));
         got.sort_unstable();
         assert!(got.starts_with(&(0..=10).collect::<Vec<_>>()), "{got:?}");
         assert!(got.len() < 1000);
@@ -365,17 +367,7 @@ mod tests {
         );
         assert_eq!(seen, (0..200).map(|i| (i, i * 3)).collect::<Vec<_>>());
         // Refusing item 10: nothing after it is consumed.
-        let mut got = Vec::new();
-        stream_ordered(
-            1000,
-            4,
-            || (),
-            |(), i| i,
-            |i, _| {
-                got.push(i);
-                i != 10
-            },
-        );
+        let got = refusing_item_10(|c| stream_ordered(1000, 4, || (), |(), i| i, c));
         assert_eq!(got, (0..=10).collect::<Vec<_>>());
         stream_ordered(0, 1, || (), |(), i| i, |_, _| true);
     }
