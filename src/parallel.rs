@@ -1,6 +1,15 @@
 //! The one way this crate runs work in parallel: independent items on scoped threads, results
 //! in item order, so parallelism never changes an output.
 
+/// Threads for `n` items: one per core, at most 8, at most `n`, at least 1.
+fn threads_for(n: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .min(8)
+        .min(n)
+        .max(1)
+}
+
 /// Calls `f(&mut state, i)` for every `i` in `0..n` on up to as many threads as there are cores
 /// (items interleaved across threads), each thread with its own `state` from `init`; returns the
 /// results in index order. A panic in a worker is resumed on the caller's thread.
@@ -10,11 +19,7 @@ where
     I: Fn() -> S + Sync,
     F: Fn(&mut S, usize) -> T + Sync,
 {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |t| t.get())
-        .min(8)
-        .min(n)
-        .max(1);
+    let threads = threads_for(n);
     let mut slots: Vec<Option<T>> = (0..n).map(|_| None).collect();
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -79,11 +84,7 @@ pub fn stream_weighted<S, T, W, I, F, C>(
 {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Condvar, Mutex};
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |t| t.get())
-        .min(8)
-        .min(n)
-        .max(1);
+    let threads = threads_for(n);
     let next = AtomicUsize::new(0);
     let limit = AtomicUsize::new(n);
     // Weight of the items running.
@@ -149,11 +150,7 @@ where
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Condvar, Mutex};
     let ahead = ahead.max(1);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |t| t.get())
-        .min(8)
-        .min(n)
-        .max(1);
+    let threads = threads_for(n);
     let next = AtomicUsize::new(0);
     // The next index to be consumed, and the end of what may start.
     let gate = (Mutex::new((0usize, n)), Condvar::new());
