@@ -151,7 +151,20 @@ enum FindingRows {
 /// and the half-written file is removed like any failed output.
 fn guarded(f: impl FnOnce() -> std::result::Result<(), XlsxError>) -> Result<()> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(done) => done.map_err(|e| Error::render(FILE, e)),
+        Ok(done) => done.map_err(|e| match e {
+            // The workbook writes into the output folder and into temporary files (its sheets'
+            // rows, the workbook before the Findings rows, the compressed Findings sheet): say
+            // where those go, which the OS error alone does not.
+            XlsxError::IoError(io) => Error::render(
+                FILE,
+                format!(
+                    "{io} (writing the workbook into the output folder, or its temporary files \
+                     into {}: TMPDIR, else /tmp; check that both exist and have room)",
+                    std::env::temp_dir().display()
+                ),
+            ),
+            e => Error::render(FILE, e),
+        }),
         Err(panic) => {
             let why = panic
                 .downcast_ref::<String>()
@@ -962,6 +975,15 @@ mod tests {
         assert!(err.contains(FILE), "{err}");
         assert!(err.contains("No space left on device"), "{err}");
         assert!(err.contains("TMPDIR"), "{err}");
+        let err = guarded(|| Err(XlsxError::IoError(std::io::ErrorKind::NotFound.into())))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(FILE), "{err}");
+        assert!(err.contains("TMPDIR"), "{err}");
+        assert!(
+            err.contains(&std::env::temp_dir().display().to_string()),
+            "{err}"
+        );
         let err = guarded(|| Err(XlsxError::ParameterError("bad".into())))
             .unwrap_err()
             .to_string();
