@@ -530,6 +530,12 @@ pub(crate) fn parse_json<T: DeserializeOwned>(path: &Path, text: &str) -> Result
             format!("expected a JSON object, found {found}"),
         ));
     }
+    // The fast way first; only a file that fails is read again with its path tracked (the same
+    // parse, so the same error, now with where it stopped): tracking the path of every key of
+    // every file cost more than the parse itself.
+    if let Ok(value) = serde_json::from_str(text) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let parsed = match serde_path_to_error::deserialize(&mut de) {
         Ok(value) => de.end().map(|()| value).map_err(|e| ("$".to_string(), e)),
