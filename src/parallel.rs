@@ -154,8 +154,8 @@ where
     let next = AtomicUsize::new(0);
     // The next index to be consumed, and the end of what may start.
     let gate = (Mutex::new((0usize, n)), Condvar::new());
-    /// Closes the gate when its worker unwinds, so that no other worker waits for the item the
-    /// panicking one will never deliver.
+    /// Closes the gate when its thread unwinds: a worker's panic (no other worker then waits
+    /// for the item the panicking one will never deliver) or the consumer's.
     struct Closer<'g>(&'g (Mutex<(usize, usize)>, Condvar));
     impl Drop for Closer<'_> {
         fn drop(&mut self) {
@@ -194,6 +194,9 @@ where
             })
             .collect();
         drop(tx);
+        // A panic in `consume` closes the gate too: the scope waits for every worker before the
+        // panic goes on, and a worker waiting for its turn would wait for ever.
+        let _closer = Closer(&gate);
         let mut waiting = std::collections::BTreeMap::new();
         let mut expected = 0;
         let mut stopped = false;
@@ -381,6 +384,21 @@ mod tests {
                 i
             },
             |_, _| true,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "consumer at 3")]
+    fn an_ordered_consumer_panic_reaches_the_caller_without_a_hang() {
+        stream_ordered(
+            1000,
+            2,
+            || (),
+            |(), i| i,
+            |i, _| {
+                assert!(i != 3, "consumer at 3");
+                true
+            },
         );
     }
 }
