@@ -61,13 +61,18 @@ pub fn rfc3339(t: Timestamp) -> String {
 /// `"12345"` → `"12,345"` (ASCII digits only).
 pub fn thousands(digits: &str) -> String {
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    thousands_into(&mut out, digits);
+    out
+}
+
+/// [`thousands`], appended to `out`.
+fn thousands_into(out: &mut String, digits: &str) {
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
     }
-    out
 }
 
 /// `12345` → `12,345`: counts in sentences written for people.
@@ -79,14 +84,7 @@ pub fn grouped(n: u64) -> String {
 
 /// [`grouped`], appended to `out`.
 pub fn grouped_into(out: &mut String, n: u64) {
-    let mut buf = itoa::Buffer::new();
-    let digits = buf.format(n);
-    for (i, c) in digits.bytes().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(char::from(c));
-    }
+    thousands_into(out, itoa::Buffer::new().format(n));
 }
 
 /// Makes a cell inert in spreadsheets: a leading `=`, `+`, `-`, `@`, tab or CR gets a `'` prefix

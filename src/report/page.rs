@@ -93,6 +93,16 @@ pub fn escape_into(out: &mut String, s: &str) {
     out.push_str(&s[from..]);
 }
 
+/// What `{{ s | words }}` writes on the page, appended to `out`: underscores as spaces, escaped.
+pub fn words_into(out: &mut String, s: &str) {
+    for (k, part) in s.split('_').enumerate() {
+        if k > 0 {
+            out.push(' ');
+        }
+        escape_into(out, part);
+    }
+}
+
 /// An error with its causes (tera nests the useful message).
 pub fn chain(e: &dyn std::error::Error) -> String {
     let mut msg = e.to_string();

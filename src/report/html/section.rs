@@ -21,7 +21,7 @@ use super::super::model::{FindingView, PrincipalView};
 use crate::analysis::identities::IdentityFinding;
 use crate::analysis::{Reason, Sensitivity, ServiceSummary};
 use crate::model::{Timestamp, grouped_into, rfc3339};
-use crate::report::page::escape_into;
+use crate::report::page::{escape_into, words_into};
 
 /// Services listed per principal section (the rest are in services.csv).
 const MAX_SECTION_SERVICES: usize = 40;
@@ -682,12 +682,7 @@ impl W<'_> {
 
     /// `| words`: underscores as spaces, escaped.
     fn words(&mut self, s: &str) {
-        for (k, part) in s.split('_').enumerate() {
-            if k > 0 {
-                self.0.push(' ');
-            }
-            escape_into(self.0, part);
-        }
+        words_into(self.0, s);
     }
 
     /// `x::sev`: a sensitivity's badge.

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use crate::model::grouped_into;
 use crate::report::model::{PrincipalView, ReportModel};
-use crate::report::page::escape_into;
+use crate::report::page::{escape_into, words_into};
 
 /// The principals in the order the table keeps them when it must be cut, and each row's length
 /// without a link to a section.
@@ -143,7 +143,7 @@ fn row(out: &mut String, p: &PrincipalView, id: Option<&str>) {
         if k > 0 {
             out.push_str(", ");
         }
-        escape_into(out, &f.replace('_', " "));
+        words_into(out, f);
     }
     out.push_str("</td></tr>");
 }

@@ -190,17 +190,15 @@ fn build<W: std::io::Write + Send>(
 ) -> std::result::Result<(), XlsxError> {
     let limit = limit.clamp(3, SHEET_ROWS);
     let granted_by = an.granted_by_texts();
-    if rows == FindingRows::Writer {
-        return book(an, &granted_by, model, limit, rows, w).map(|_| ());
-    }
+    let per_piece = match rows {
+        FindingRows::Writer => return book(an, &granted_by, model, limit, rows, w).map(|_| ()),
+        FindingRows::Spliced { per_piece } => per_piece,
+    };
     // The workbook without the spliced rows waits in a temporary file (~5 MB at 10,000 roles,
     // growing with the other sheets).
     let mut file = tempfile::tempfile()?;
     let spliced = book(an, &granted_by, model, limit, rows, &mut file)?;
     file.rewind()?;
-    let FindingRows::Spliced { per_piece } = rows else {
-        return Err(XlsxError::ParameterError("no rows to splice".into()));
-    };
     let findings = &an.findings[..spliced];
     splice::write(
         std::io::BufReader::new(file),
