@@ -56,8 +56,6 @@ pub fn rfc3339(t: Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
-/// Whole days from `earlier` to `later` (negative when `earlier` is the later one). Cannot
-/// overflow: any two representable times are less than 2^63 milliseconds apart.
 /// `"12345"` → `"12,345"` (ASCII digits only).
 pub fn thousands(digits: &str) -> String {
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
@@ -112,6 +110,8 @@ pub fn count_phrase(parts: &[(u64, &str, &str)]) -> String {
     }
 }
 
+/// Whole days from `earlier` to `later` (negative when `earlier` is the later one). Cannot
+/// overflow: any two representable times are less than 2^63 milliseconds apart.
 pub fn whole_days(earlier: Timestamp, later: Timestamp) -> i64 {
     later.signed_duration_since(earlier).num_days()
 }
