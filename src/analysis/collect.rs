@@ -3,7 +3,9 @@
 //! the principal's facts — as plain rows for the verdict stage (`verdict.rs`) and the
 //! [`PrincipalInfo`] of every principal.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashSet};
 use std::hash::Hash;
 
 use super::config::Config;
@@ -32,7 +34,7 @@ pub(super) struct Interner<T> {
 impl<T> Default for Interner<T> {
     fn default() -> Self {
         Interner {
-            map: HashMap::new(),
+            map: HashMap::default(),
             list: Vec::new(),
         }
     }
@@ -305,8 +307,8 @@ impl Collector<'_> {
     /// tracks for it, the id of its evidence (its last access and region): tracked actions with
     /// the same evidence share a verdict, so they stay one group.
     fn evidence(&mut self, pidx: u32, la: &LastAccessed) -> HashMap<ActionId, u32> {
-        let mut tracked: HashMap<ActionId, u32> = HashMap::new();
-        let mut evidence: HashMap<(Option<i64>, Option<&str>), u32> = HashMap::new();
+        let mut tracked: HashMap<ActionId, u32> = HashMap::default();
+        let mut evidence: HashMap<(Option<i64>, Option<&str>), u32> = HashMap::default();
         for s in &la.services {
             let Some(svc) = self.catalog.service_index_of(&s.namespace) else {
                 continue;

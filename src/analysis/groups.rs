@@ -14,7 +14,7 @@
 //! Grouping depends only on a principal's grants, so it is computed once per distinct grant set
 //! (a [`Template`]) and shared: 2,000 roles with `AdministratorAccess` pay for it once.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use crate::catalog::{ActionId, ActionSet, Catalog};

@@ -125,6 +125,10 @@ pub struct Catalog {
     lower: Vec<Box<str>>,
     /// Sorted by `lower`.
     services: Vec<Service>,
+    /// Position in `services` of each lower-cased prefix: the last-accessed data of every
+    /// principal names its services, looked up several times each (a binary search of ~400
+    /// prefixes was a tenth of the expand stage).
+    service_by_lower: foldhash::HashMap<Box<str>, u32>,
     /// Index into `services` per id.
     service_of: Vec<u32>,
     ascii: bool,
@@ -209,6 +213,12 @@ impl Catalog {
             actions.push(info);
         }
         let ascii = lower.iter().all(|s| s.is_ascii());
+        let service_by_lower = services
+            .iter()
+            .enumerate()
+            // Fewer services than actions, so the index fits in u32.
+            .map(|(i, s)| (s.lower.clone(), i as u32))
+            .collect();
         let unknown = || "unknown".to_string();
         Catalog {
             source: meta
@@ -226,6 +236,7 @@ impl Catalog {
             actions,
             lower,
             services,
+            service_by_lower,
             service_of,
             ascii,
         }
@@ -297,15 +308,18 @@ impl Catalog {
 
     /// Case-insensitive lookup of one action.
     pub fn lookup(&self, service: &str, action: &str) -> Option<ActionId> {
-        let service = service.to_lowercase();
-        let range = self.service_range(&service)?;
-        let action = action.to_lowercase();
-        let ids = range.start as usize..range.end as usize;
-        let offset = service.len() + 1;
-        self.lower[ids.clone()]
-            .binary_search_by(|probe| probe[offset..].cmp(action.as_str()))
-            .ok()
-            .map(|i| ActionId((ids.start + i) as u32))
+        with_lowercase(service, |service| {
+            let range = self.service_range(service)?;
+            let ids = range.start as usize..range.end as usize;
+            // The action part of `lower` starts after the service prefix and its colon.
+            let offset = service.len() + 1;
+            with_lowercase(action, |action| {
+                self.lower[ids.clone()]
+                    .binary_search_by(|probe| probe[offset..].cmp(action))
+                    .ok()
+                    .map(|i| ActionId((ids.start + i) as u32))
+            })
+        })
     }
 
     /// Case-insensitive lookup of `service:Action`.
@@ -324,7 +338,7 @@ impl Catalog {
         &self,
         service: &str,
     ) -> impl ExactSizeIterator<Item = ActionId> + DoubleEndedIterator + use<> {
-        self.service_range(&service.to_lowercase())
+        with_lowercase(service, |s| self.service_range(s))
             .unwrap_or(0..0)
             .map(ActionId)
     }
@@ -341,12 +355,7 @@ impl Catalog {
 
     /// Position of a service (case-insensitive) in [`Catalog::services`] order.
     pub fn service_index_of(&self, service: &str) -> Option<u32> {
-        let lower = service.to_lowercase();
-        self.services
-            .binary_search_by(|s| (*s.lower).cmp(lower.as_str()))
-            .ok()
-            // Fewer services than actions, so the index fits in u32.
-            .map(|i| i as u32)
+        with_lowercase(service, |s| self.service_by_lower.get(s).copied())
     }
 
     /// The service prefix (AWS casing) at a [`Catalog::service_index`].
@@ -366,10 +375,8 @@ impl Catalog {
 
     /// The id range of a service given its lower-cased prefix.
     pub(crate) fn service_range(&self, lower_service: &str) -> Option<Range<u32>> {
-        self.services
-            .binary_search_by(|s| (*s.lower).cmp(lower_service))
-            .ok()
-            .map(|i| self.services[i].ids.clone())
+        let i = *self.service_by_lower.get(lower_service)?;
+        Some(self.services[i as usize].ids.clone())
     }
 
     /// Lower-cased `service:action` of an id.
@@ -381,6 +388,28 @@ impl Catalog {
     pub(crate) fn is_ascii(&self) -> bool {
         self.ascii
     }
+}
+
+/// Room for an ASCII name lower-cased on the stack ([`with_lowercase`]); IAM action names are
+/// under 100 characters, a longer one is lower-cased on the heap.
+const LOWER_BUF: usize = 128;
+
+/// Calls `f` with `s` lower-cased: on the stack when `s` is ASCII and fits (ASCII lower-casing
+/// is then what `str::to_lowercase` does), else on the heap. Lookups of names from the input
+/// (every tracked action of every principal, every pattern of every policy) allocated a string
+/// each.
+pub(crate) fn with_lowercase<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    let mut buf = [0u8; LOWER_BUF];
+    if s.is_ascii()
+        && let Some(out) = buf.get_mut(..s.len())
+    {
+        out.copy_from_slice(s.as_bytes());
+        out.make_ascii_lowercase();
+        if let Ok(lower) = std::str::from_utf8(out) {
+            return f(lower);
+        }
+    }
+    f(&s.to_lowercase())
 }
 
 /// The verb of an action name: its first capitalised word (`Describe` in `DescribeInstances`).
@@ -632,6 +661,40 @@ mod tests {
         assert_eq!(c.lookup("nope", "PassRole"), None);
         assert_eq!(c.lookup_full("s3express:createsession"), Some(ActionId(5)));
         assert_eq!(c.lookup_full("no-colon"), None);
+    }
+
+    #[test]
+    fn lookups_lower_case_as_str_to_lowercase_does() {
+        // On the stack up to LOWER_BUF bytes of ASCII, on the heap beyond it and for anything
+        // else; both must give what `to_lowercase` gives.
+        let long = |n: usize| format!("Get{}", "a".repeat(n - 3));
+        for s in [
+            String::new(),
+            "s3".into(),
+            "GetObject".into(),
+            "ÉC2".into(),
+            "İAM".into(),
+            "ẞ".into(),
+            long(LOWER_BUF - 1),
+            long(LOWER_BUF),
+            long(LOWER_BUF + 1),
+            format!("{}É", "A".repeat(LOWER_BUF)),
+        ] {
+            assert_eq!(with_lowercase(&s, str::to_string), s.to_lowercase(), "{s}");
+        }
+        let c = small();
+        // A name past the stack buffer is looked up too (and misses, as it is not in the catalog).
+        assert_eq!(c.lookup("S3", &long(LOWER_BUF + 40)), None);
+        assert_eq!(c.service_index_of("S3"), c.service_index_of("s3"));
+        assert_eq!(c.service_index_of("s3"), Some(2));
+        assert_eq!(c.service_index_of("s3 "), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn with_lowercase_is_to_lowercase(s in "([A-Za-z:*]|\\PC){0,140}") {
+            proptest::prop_assert_eq!(with_lowercase(&s, str::to_string), s.to_lowercase());
+        }
     }
 
     #[test]

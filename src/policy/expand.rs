@@ -7,7 +7,7 @@
 //! memoised per lower-cased pattern and per statement action list, so expanding the same managed
 //! policy for thousands of principals costs a hash lookup each time.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -199,7 +199,7 @@ pub struct Expander<'c> {
     clauses_len: usize,
     /// The older generation.
     older: HashMap<u64, Vec<ClauseEntry>>,
-    hasher: std::hash::RandomState,
+    hasher: foldhash::fast::RandomState,
     full: Arc<ActionSet>,
 }
 
@@ -207,11 +207,11 @@ impl<'c> Expander<'c> {
     pub fn new(catalog: &'c Catalog) -> Expander<'c> {
         Expander {
             catalog,
-            patterns: HashMap::new(),
-            clauses: HashMap::new(),
+            patterns: HashMap::default(),
+            clauses: HashMap::default(),
             clauses_len: 0,
-            older: HashMap::new(),
-            hasher: std::hash::RandomState::new(),
+            older: HashMap::default(),
+            hasher: foldhash::fast::RandomState::default(),
             full: Arc::new(catalog.full_set()),
         }
     }
@@ -260,17 +260,17 @@ impl<'c> Expander<'c> {
 
     /// The actions one pattern matches (empty when it matches nothing).
     pub fn expand_pattern(&mut self, pattern: &str) -> Arc<ActionSet> {
-        let lower = pattern.to_lowercase();
-        if lower.bytes().all(|b| b == b'*') && !lower.is_empty() {
-            return Arc::clone(&self.full);
-        }
-        if let Some(set) = self.patterns.get(lower.as_str()) {
-            return Arc::clone(set);
-        }
-        let set = Arc::new(expand_lower(self.catalog, &lower));
-        self.patterns
-            .insert(lower.into_boxed_str(), Arc::clone(&set));
-        set
+        crate::catalog::with_lowercase(pattern, |lower| {
+            if lower.bytes().all(|b| b == b'*') && !lower.is_empty() {
+                return Arc::clone(&self.full);
+            }
+            if let Some(set) = self.patterns.get(lower) {
+                return Arc::clone(set);
+            }
+            let set = Arc::new(expand_lower(self.catalog, lower));
+            self.patterns.insert(lower.into(), Arc::clone(&set));
+            set
+        })
     }
 
     /// Expands an `Action` or `NotAction` list.

@@ -3,7 +3,9 @@
 //!
 //! The model (and what it leaves out) is described in `docs/grant-model.md`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
