@@ -4,6 +4,8 @@
 //! [`PrincipalInfo`] of every principal.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Mutex, PoisonError};
 
 use foldhash::{HashMap, HashSet};
 use std::hash::Hash;
@@ -54,6 +56,10 @@ impl<T: Hash + Eq + Clone> Interner<T> {
     pub(super) fn into_vec(self) -> Vec<T> {
         self.list
     }
+
+    pub(super) fn len(&self) -> usize {
+        self.list.len()
+    }
 }
 
 /// Everything the later stages need.
@@ -71,19 +77,25 @@ pub(super) struct Collected<'c> {
     pub risks: Vec<ActionRisk>,
 }
 
-/// Collects every export, in order (freeing each one's last-accessed data once collected, when
-/// asked to). Exclusion rules that expired before an export's as-of date are marked (and warned
-/// about) on the way.
+/// Collects every export (freeing each one's last-accessed data once collected, when asked to).
+///
+/// Exports are collected on every core. Each worker keeps its own interners across the exports
+/// it collects ([`Worker`]), and each export's rows come back as a [`Fragment`] carrying what
+/// the worker met for the first time while collecting it; fragments are merged in export order
+/// ([`Merged::add`]), which gives every list, label and granted-by set the id a one-by-one run
+/// gives it (see there), so nothing downstream can tell. Exclusion rules that expired before an
+/// export's as-of date are marked (and warned about) as its fragment is merged, in export order;
+/// the first export that fails is the error, as in a one-by-one run.
 pub(super) fn collect<'c>(
     exports: super::Exports<'_>,
     catalog: &'c Catalog,
     settings: &Settings,
     config: &mut Config,
 ) -> Result<Collected<'c>> {
-    let mut c = Collector {
+    let shared = Shared {
         catalog,
         window_days: settings.unused_after_days,
-        risks: sensitivity::classify(catalog),
+        flag: settings.as_of,
         not_observable: catalog
             .ids()
             .map(|a| {
@@ -91,59 +103,301 @@ pub(super) fn collect<'c>(
                 is_not_observable(&info.service, &info.name)
             })
             .collect(),
-        expander: Expander::new(catalog),
-        templates: groups::Templates::default(),
-        lists: ActionLists::default(),
-        inputs: verdict::Inputs::default(),
-        principals: Vec::new(),
-        labels: Interner::default(),
-        granted_by: Interner::default(),
-        warnings: Vec::new(),
-        exports: Vec::new(),
+        risks: sensitivity::classify(catalog),
         intentional: config.intentional.clone(),
     };
-    match exports {
-        super::Exports::Shared(exports) => {
-            for export in exports {
-                c.export(export, settings.as_of, config)?;
+    let mut merged = Merged {
+        total_principals: match &exports {
+            super::Exports::Shared(e) => e.iter().map(|e| e.principals.len()).sum(),
+            super::Exports::Freeing(e) => e.iter().map(|e| e.principals.len()).sum(),
+        },
+        ..Merged::default()
+    };
+    let mut failed = None;
+    let consume = |_, fragment: Result<Fragment>| match fragment {
+        Ok(f) => {
+            if let Some(t) = f.info.as_of {
+                exclusions::expire(config, &f.info.account_id, t, &mut merged.warnings);
             }
+            merged.add(f);
+            true
         }
+        Err(e) => {
+            failed = Some(e);
+            false
+        }
+    };
+    let workers = std::sync::atomic::AtomicUsize::new(0);
+    let init = || Worker::new(catalog, workers.fetch_add(1, Ordering::Relaxed));
+    match exports {
+        super::Exports::Shared(exports) => crate::parallel::stream_ordered(
+            exports.len(),
+            FRAGMENTS_AHEAD,
+            init,
+            |worker, i| Collector::new(&shared, worker).export(&exports[i]),
+            consume,
+        ),
         super::Exports::Freeing(exports) => {
-            for export in exports {
-                c.export(export, settings.as_of, config)?;
-                export.last_accessed = Default::default();
-            }
+            // Each export is collected by one worker, which then frees its last-accessed data.
+            let cells: Vec<Mutex<&mut Export>> = exports.iter_mut().map(Mutex::new).collect();
+            crate::parallel::stream_ordered(
+                cells.len(),
+                FRAGMENTS_AHEAD,
+                init,
+                |worker, i| {
+                    let mut export = cells[i].lock().unwrap_or_else(PoisonError::into_inner);
+                    let fragment = Collector::new(&shared, worker).export(&export);
+                    export.last_accessed = Default::default();
+                    fragment
+                },
+                consume,
+            );
         }
     }
-    c.warnings.sort();
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let Merged {
+        exports,
+        mut warnings,
+        principals,
+        inputs,
+        lists,
+        labels,
+        granted_by,
+        ids: _,
+        total_principals: _,
+    } = merged;
+    warnings.sort();
     Ok(Collected {
-        exports: c.exports,
-        warnings: c.warnings,
-        principals: c.principals,
-        inputs: c.inputs,
-        lists: c.lists,
-        granted_by: c.granted_by.into_vec(),
-        labels: c.labels.into_vec(),
-        expander: c.expander,
-        risks: c.risks,
+        exports,
+        warnings,
+        principals,
+        inputs,
+        lists,
+        granted_by: granted_by.into_vec(),
+        labels: labels.into_vec(),
+        expander: Expander::new(catalog),
+        risks: shared.risks,
     })
 }
 
-struct Collector<'c> {
+/// Finished fragments that may wait for the merge beside those being collected: each holds one
+/// export's rows until its turn.
+const FRAGMENTS_AHEAD: usize = 3;
+
+/// What the collection of every export reads.
+struct Shared<'c> {
     catalog: &'c Catalog,
     window_days: u32,
+    /// `--as-of`.
+    flag: Option<Timestamp>,
     risks: Vec<ActionRisk>,
     not_observable: Vec<bool>,
+    intentional: IntentionalConfig,
+}
+
+/// One collecting thread's state, kept across the exports it collects: the expander's caches,
+/// the grant sets already grouped, and its own interners, whose ids its fragments' rows use.
+struct Worker<'c> {
+    /// Numbered in the order the workers started (`Merged::ids`).
+    index: usize,
     expander: Expander<'c>,
     templates: groups::Templates,
     lists: ActionLists,
-    inputs: verdict::Inputs,
-    principals: Vec<PrincipalInfo>,
     labels: Interner<PolicyLabel>,
     granted_by: Interner<Box<[LabelId]>>,
+}
+
+impl<'c> Worker<'c> {
+    fn new(catalog: &'c Catalog, index: usize) -> Self {
+        Worker {
+            index,
+            expander: Expander::new(catalog),
+            templates: groups::Templates::default(),
+            lists: ActionLists::default(),
+            labels: Interner::default(),
+            granted_by: Interner::default(),
+        }
+    }
+}
+
+/// One export, collected: its rows, with principal indices from 0 and the ids of the worker
+/// that collected it, and the values that worker met for the first time while collecting it
+/// (its ids from `lists_from`, `labels_from` and `granted_by_from` on, in order).
+struct Fragment {
+    worker: usize,
+    info: ExportInfo,
     warnings: Vec<AccountWarning>,
+    principals: Vec<PrincipalInfo>,
+    inputs: verdict::Inputs,
+    lists_from: usize,
+    new_lists: Vec<Vec<GrantedAction>>,
+    labels_from: usize,
+    new_labels: Vec<PolicyLabel>,
+    granted_by_from: usize,
+    new_granted_by: Vec<Box<[LabelId]>>,
+}
+
+/// The fragments merged so far.
+#[derive(Default)]
+struct Merged {
     exports: Vec<ExportInfo>,
-    intentional: IntentionalConfig,
+    warnings: Vec<AccountWarning>,
+    principals: Vec<PrincipalInfo>,
+    inputs: verdict::Inputs,
+    lists: ActionLists,
+    labels: Interner<PolicyLabel>,
+    granted_by: Interner<Box<[LabelId]>>,
+    /// Per worker, the merged id of each of its ids.
+    ids: Vec<WorkerIds>,
+    /// Principals of every export, merged or not (to size the row vectors).
+    total_principals: usize,
+}
+
+#[derive(Default)]
+struct WorkerIds {
+    lists: Vec<ListId>,
+    labels: Vec<LabelId>,
+    granted_by: Vec<GrantedById>,
+}
+
+impl Merged {
+    /// Appends the next export's fragment, its ids translated.
+    ///
+    /// Why the ids are those of a one-by-one run: the values a fragment brings are interned here
+    /// in the order its worker first met them. A value new to the whole run is new to the worker
+    /// too (the worker knows a subset), and is met at the same point of the export as in a
+    /// one-by-one run: a grant set new to the run is grouped there in both, pushing its lists in
+    /// the same order. A grant set the worker groups although the run already had (an export on
+    /// another thread grouped it) only pushes lists the run already has. So the values new to the
+    /// run arrive here in the order a one-by-one run meets them.
+    fn add(&mut self, f: Fragment) {
+        if self.ids.len() <= f.worker {
+            self.ids.resize_with(f.worker + 1, WorkerIds::default);
+        }
+        let ids = &mut self.ids[f.worker];
+        // A worker's fragments arrive in the order it made them (both follow the export order),
+        // so each one's new values start where the previous one's ended.
+        debug_assert_eq!(
+            (ids.lists.len(), ids.labels.len(), ids.granted_by.len()),
+            (f.lists_from, f.labels_from, f.granted_by_from)
+        );
+        for actions in f.new_lists {
+            ids.lists.push(self.lists.push(actions));
+        }
+        for label in &f.new_labels {
+            ids.labels.push(LabelId(self.labels.intern(label)));
+        }
+        for set in &f.new_granted_by {
+            let set: Box<[LabelId]> = set.iter().map(|id| ids.labels[id.0 as usize]).collect();
+            ids.granted_by
+                .push(GrantedById(self.granted_by.intern(&set)));
+        }
+        let ids = &self.ids[f.worker];
+        // At most u32::MAX principals, as the one-by-one collector assumed.
+        let first = self.principals.len() as u32;
+        let inputs = f.inputs;
+        let (total, merged) = (
+            self.total_principals,
+            self.principals.len() + f.principals.len(),
+        );
+        // One of each per principal: room for all at once.
+        let (len, rows) = (self.principals.len(), self.inputs.principals.len());
+        self.principals
+            .reserve_exact(total.max(merged).saturating_sub(len));
+        self.inputs
+            .principals
+            .reserve_exact(total.max(merged).saturating_sub(rows));
+        let expect = |so_far: usize| so_far.saturating_mul(total) / merged.max(1);
+        let (services, actions, grants) = (
+            self.inputs.services.len() + inputs.services.len(),
+            self.inputs.actions.len() + inputs.actions.len(),
+            self.inputs.grants.len() + inputs.grants.len(),
+        );
+        reserve_rows(
+            &mut self.inputs.services,
+            inputs.services.len(),
+            expect(services),
+        );
+        reserve_rows(
+            &mut self.inputs.actions,
+            inputs.actions.len(),
+            expect(actions),
+        );
+        reserve_rows(&mut self.inputs.grants, inputs.grants.len(), expect(grants));
+        self.principals
+            .extend(f.principals.into_iter().map(|mut info| {
+                for policy in &mut info.policies {
+                    policy.label = ids.labels[policy.label.0 as usize];
+                }
+                info
+            }));
+        self.inputs
+            .principals
+            .extend(
+                inputs
+                    .principals
+                    .into_iter()
+                    .map(|r| verdict::PrincipalRow {
+                        p: first + r.p,
+                        ..r
+                    }),
+            );
+        self.inputs
+            .services
+            .extend(inputs.services.into_iter().map(|r| verdict::ServiceRow {
+                p: first + r.p,
+                ..r
+            }));
+        self.inputs
+            .actions
+            .extend(inputs.actions.into_iter().map(|r| verdict::ActionRow {
+                p: first + r.p,
+                ..r
+            }));
+        self.inputs
+            .grants
+            .extend(inputs.grants.into_iter().map(|r| verdict::GrantRow {
+                p: first + r.p,
+                list: ids.lists[r.list.0 as usize],
+                gb: ids.granted_by[r.gb.0 as usize],
+                ..r
+            }));
+        self.warnings.extend(f.warnings);
+        self.exports.push(f.info);
+    }
+}
+
+/// Room in `rows` for `additional` more, where the run is expected to hold `expected` in all
+/// (from the rows per principal of the exports merged so far): reserved at once, with 1/16 to
+/// spare, instead of doubled. Appending one export after another doubled the vectors from the
+/// first export's size: 10 exports of one size ended with room for 16 (at 100,000 roles ~0.1 GB
+/// of rows never written). A vector that still runs out grows by at least a quarter.
+fn reserve_rows<T>(rows: &mut Vec<T>, additional: usize, expected: usize) {
+    let needed = rows.len().saturating_add(additional);
+    if needed <= rows.capacity() {
+        return;
+    }
+    let target = needed
+        .max(expected.saturating_add(expected / 16))
+        .max(rows.capacity().saturating_add(rows.capacity() / 4));
+    rows.reserve_exact(target - rows.len());
+}
+
+/// The collection of one export, by one worker.
+struct Collector<'s, 'c> {
+    shared: &'s Shared<'c>,
+    catalog: &'c Catalog,
+    expander: &'s mut Expander<'c>,
+    templates: &'s mut groups::Templates,
+    lists: &'s mut ActionLists,
+    labels: &'s mut Interner<PolicyLabel>,
+    granted_by: &'s mut Interner<Box<[LabelId]>>,
+    worker: usize,
+    inputs: verdict::Inputs,
+    principals: Vec<PrincipalInfo>,
+    warnings: Vec<AccountWarning>,
 }
 
 /// One principal's window: where it ends (the as-of time or its own job's completion) and starts.
@@ -153,13 +407,28 @@ struct Window {
     start: Option<Timestamp>,
 }
 
-impl Collector<'_> {
-    fn export(
-        &mut self,
-        export: &Export,
-        flag: Option<Timestamp>,
-        config: &mut Config,
-    ) -> Result<()> {
+impl<'s, 'c> Collector<'s, 'c> {
+    fn new(shared: &'s Shared<'c>, worker: &'s mut Worker<'c>) -> Self {
+        Collector {
+            shared,
+            catalog: shared.catalog,
+            expander: &mut worker.expander,
+            templates: &mut worker.templates,
+            lists: &mut worker.lists,
+            labels: &mut worker.labels,
+            granted_by: &mut worker.granted_by,
+            worker: worker.index,
+            inputs: verdict::Inputs::default(),
+            principals: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn export(mut self, export: &Export) -> Result<Fragment> {
+        let (lists_from, labels_from, granted_by_from) =
+            (self.lists.len(), self.labels.len(), self.granted_by.len());
+        let flag = self.shared.flag;
+        let window_days = self.shared.window_days;
         let (as_of, as_of_source) = match (flag, export.data_time) {
             (Some(t), _) => (Some(t), AsOfSource::Flag),
             (None, Some(t)) => (Some(t), AsOfSource::Export),
@@ -167,7 +436,7 @@ impl Collector<'_> {
         };
         check_as_of(export, flag, &mut self.warnings)?;
         let window_start = as_of
-            .map(|t| window_start_of(export, t, self.window_days))
+            .map(|t| window_start_of(export, t, window_days))
             .transpose()?;
         for w in &export.warnings {
             self.warnings.push(AccountWarning {
@@ -175,10 +444,7 @@ impl Collector<'_> {
                 warning: w.clone(),
             });
         }
-        if let Some(t) = as_of {
-            exclusions::expire(config, &export.account_id, t, &mut self.warnings);
-        }
-        self.exports.push(ExportInfo {
+        let info = ExportInfo {
             account_id: export.account_id.clone(),
             partition: export.partition.clone(),
             path: export.root.display().to_string(),
@@ -193,7 +459,7 @@ impl Collector<'_> {
                 created: m.created,
                 files_verified: m.files.len(),
             }),
-        });
+        };
         // Services AWS reports for some principal of this account: one granted to a principal
         // but absent from its own report was most likely granted after its job ran.
         let reported: HashSet<u32> = export
@@ -205,13 +471,13 @@ impl Collector<'_> {
         let mut coverage = Coverage::default();
         let mut cache = GrantCache::new();
         for p in &export.principals {
-            let grants = principal_grants_cached(p, export, &mut self.expander, &mut cache);
+            let grants = principal_grants_cached(p, export, self.expander, &mut cache);
             let la = export.last_accessed.get(&(p.kind, p.name.clone()));
             // The principal's window ends at the as-of time, or earlier where its own
             // last-accessed data ends earlier: a verdict never covers time the data does not.
             let end = coverage.window_end(p, as_of, la);
             let start = end
-                .map(|t| window_start_of(export, t, self.window_days))
+                .map(|t| window_start_of(export, t, window_days))
                 .transpose()?;
             self.principal(
                 export,
@@ -224,7 +490,21 @@ impl Collector<'_> {
             );
         }
         coverage.warn(export, as_of, &mut self.warnings);
-        Ok(())
+        Ok(Fragment {
+            worker: self.worker,
+            info,
+            warnings: self.warnings,
+            principals: self.principals,
+            inputs: self.inputs,
+            lists_from,
+            new_lists: (lists_from..self.lists.len())
+                .map(|i| self.lists.get(ListId(i as u32)).actions.clone())
+                .collect(),
+            labels_from,
+            new_labels: self.labels.list[labels_from..].to_vec(),
+            granted_by_from,
+            new_granted_by: self.granted_by.list[granted_by_from..].to_vec(),
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -251,9 +531,9 @@ impl Collector<'_> {
         let template = self.templates.get(
             grants,
             self.catalog,
-            &self.risks,
-            &self.not_observable,
-            &mut self.lists,
+            &self.shared.risks,
+            &self.shared.not_observable,
+            self.lists,
         );
         let tracked = la.map(|la| self.evidence(pidx, la)).unwrap_or_default();
         if let Some(la) = la {
@@ -273,7 +553,7 @@ impl Collector<'_> {
             .into_iter()
             .collect();
         let mut info = facts(export, p, la, window, policies, unmatched);
-        info.intentional = self.intentional.find(p, &info.policies);
+        info.intentional = self.shared.intentional.find(p, &info.policies);
         self.principals.push(info);
     }
 
@@ -492,5 +772,173 @@ fn facts(
         unused_by_sensitivity: BySensitivity::default(),
         score: 0,
         flags,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::input::{LoadOptions, load_exports};
+
+    /// Both quarters of the sample organisation's accounts, and the first again (loaded one by
+    /// one: a run refuses an account twice, the collector does not care): accounts that share AWS
+    /// managed policies, so grant sets, lists and labels recur across exports.
+    fn exports() -> Vec<Export> {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+        let q3 = root.join("2026-q3");
+        let q4 = root.join("2026-q4");
+        [
+            q3.join("111111111111"),
+            q3.join("222222222222"),
+            q4.join("111111111111"),
+            q3.join("333333333333"),
+            q4.join("222222222222"),
+            q3.join("111111111111"),
+        ]
+        .iter()
+        .flat_map(|p| load_exports(std::slice::from_ref(p), &LoadOptions::default()).unwrap())
+        .collect()
+    }
+
+    /// Collects `exports` as the workers `assignment[i]` would, merged in export order; returns
+    /// everything the merge gives later stages, as text, and how many values the fragments
+    /// brought (counting a value once per worker that met it).
+    fn collected(exports: &[Export], assignment: &[usize]) -> (String, usize) {
+        let catalog = Catalog::embedded();
+        let shared = Shared {
+            catalog,
+            window_days: 90,
+            flag: None,
+            not_observable: vec![false; catalog.len()],
+            risks: sensitivity::classify(catalog),
+            intentional: IntentionalConfig::default(),
+        };
+        let mut workers: Vec<Worker> = (0..3).map(|i| Worker::new(catalog, i)).collect();
+        let mut merged = Merged::default();
+        let mut brought = 0;
+        for (export, &w) in exports.iter().zip(assignment) {
+            let f = Collector::new(&shared, &mut workers[w])
+                .export(export)
+                .unwrap();
+            brought += f.new_lists.len() + f.new_labels.len() + f.new_granted_by.len();
+            merged.add(f);
+        }
+        let mut out = String::new();
+        let m = &merged;
+        for i in 0..m.lists.len() {
+            let ids: Vec<u32> = m
+                .lists
+                .get(ListId(i as u32))
+                .actions
+                .iter()
+                .map(|a| a.id.0)
+                .collect();
+            writeln!(out, "list {i} {ids:?}").unwrap();
+        }
+        writeln!(out, "labels {:?}", m.labels.list).unwrap();
+        writeln!(out, "granted_by {:?}", m.granted_by.list).unwrap();
+        for p in &m.principals {
+            let labels: Vec<u32> = p.policies.iter().map(|p| p.label.0).collect();
+            writeln!(
+                out,
+                "principal {} {:?} {} {labels:?}",
+                p.account_id, p.kind, p.name
+            )
+            .unwrap();
+        }
+        for r in &m.inputs.grants {
+            writeln!(
+                out,
+                "grant {} {} {} {} {} {} {} {}",
+                r.p, r.a, r.list.0, r.svc, r.scoped, r.conditional, r.gb.0, r.not_observable
+            )
+            .unwrap();
+        }
+        for r in &m.inputs.principals {
+            let w = (
+                r.p,
+                r.has_la,
+                r.created_ms,
+                r.window_start_ms,
+                r.window_end_ms,
+            );
+            writeln!(out, "row {w:?}").unwrap();
+        }
+        for r in &m.inputs.services {
+            writeln!(
+                out,
+                "service {} {} {:?} {:?}",
+                r.p, r.svc, r.last_ms, r.region
+            )
+            .unwrap();
+        }
+        for r in &m.inputs.actions {
+            writeln!(out, "action {} {} {:?} {:?}", r.p, r.a, r.last_ms, r.region).unwrap();
+        }
+        (out, brought)
+    }
+
+    /// Row vectors sized from the expectation end near their length, not at the next doubling,
+    /// and always have room for what is appended, whatever the expectation says.
+    #[test]
+    fn rows_are_reserved_from_the_expected_total() {
+        // Ten exports of 1,000 rows, the expectation exact from the first.
+        let mut rows: Vec<u64> = Vec::new();
+        for _ in 0..10 {
+            reserve_rows(&mut rows, 1_000, 10_000);
+            rows.extend(0..1_000);
+        }
+        assert_eq!(rows.len(), 10_000);
+        assert!(
+            rows.capacity() <= 10_000 + 10_000 / 16,
+            "{}",
+            rows.capacity()
+        );
+        // Appended by `extend` alone, the same rows end with room for 16,000.
+        let mut doubled: Vec<u64> = Vec::new();
+        for _ in 0..10 {
+            doubled.extend(0..1_000);
+        }
+        assert!(doubled.capacity() >= 16_000, "{}", doubled.capacity());
+        // An expectation too low (or none) still makes room, growing by at least a quarter.
+        for expected in [0, 1, 5_000, usize::MAX] {
+            let mut rows: Vec<u8> = Vec::new();
+            for n in [3, 700, 1, 0, 4_000, 2_500] {
+                let before = rows.capacity();
+                reserve_rows(&mut rows, n, expected.min(1 << 20));
+                assert!(rows.capacity() >= rows.len() + n);
+                if rows.capacity() != before {
+                    assert!(rows.capacity() >= before + before / 4);
+                }
+                rows.extend(std::iter::repeat_n(0, n));
+            }
+        }
+    }
+
+    /// However the exports are shared among workers, the merge gives every list, label and
+    /// granted-by set the id one worker collecting them all in order gives (which is what the
+    /// collector did before it ran on every core), and every row the same fields.
+    #[test]
+    fn merged_ids_do_not_depend_on_which_worker_collected_an_export() {
+        let exports = exports();
+        let (one, brought_by_one) = collected(&exports, &[0; 6]);
+        assert!(one.contains("grant "), "{one}");
+        for assignment in [
+            [0, 1, 0, 1, 1, 0],
+            [1, 0, 0, 1, 0, 1],
+            [2, 1, 0, 2, 1, 1],
+            [0, 1, 2, 1, 0, 2],
+        ] {
+            let (many, brought) = collected(&exports, &assignment);
+            // Workers met values another had already brought: the case the merge must get right.
+            assert!(brought > brought_by_one, "{assignment:?}");
+            if many != one {
+                let at = one.lines().zip(many.lines()).position(|(a, b)| a != b);
+                panic!("{assignment:?}: first difference at line {at:?}");
+            }
+        }
     }
 }
