@@ -50,15 +50,19 @@ fn names(catalog: &Catalog, set: &ActionSet) -> Vec<String> {
 }
 
 /// The statements of a raw document, as a list (a single object becomes a one-element list).
-fn raw_statements(raw: &Value) -> (Vec<Value>, bool) {
+/// Borrowed: only the statements kept as they are are copied into the tightened document (a
+/// copy of every statement made first, then of each changed one again, was most of planning's
+/// copying of JSON).
+fn raw_statements(raw: &Value) -> (Vec<&Value>, bool) {
     match raw.get("Statement") {
-        Some(Value::Array(list)) => (list.clone(), false),
-        Some(v @ Value::Object(_)) => (vec![v.clone()], true),
+        Some(Value::Array(list)) => (list.iter().collect(), false),
+        Some(v @ Value::Object(_)) => (vec![v], true),
         _ => (Vec::new(), false),
     }
 }
 
-/// Replaces key `old` of `obj` by `new` with `value`, at the same position.
+/// A copy of `obj` with key `old` replaced by `new` with `value`, at the same position (at the
+/// end when `obj` has no `old`). The old value is not copied.
 fn replace_key(obj: &Map<String, Value>, old: &str, new: &str, value: Value) -> Map<String, Value> {
     let mut out = Map::new();
     let mut value = Some(value);
@@ -70,6 +74,9 @@ fn replace_key(obj: &Map<String, Value>, old: &str, new: &str, value: Value) -> 
         } else {
             out.insert(k.clone(), v.clone());
         }
+    }
+    if let Some(v) = value {
+        out.insert(new.to_string(), v);
     }
     out
 }
@@ -131,16 +138,16 @@ pub fn tighten(
 
     for (stmt, raw) in doc.statements.iter().zip(raw_list) {
         let Some(obj) = raw.as_object() else {
-            out.push(raw);
+            out.push(raw.clone());
             continue;
         };
         if stmt.effect == Effect::Deny {
-            out.push(raw);
+            out.push(raw.clone());
             continue;
         }
         let original = expander.clause(&stmt.actions).actions;
         if !original.intersects(remove) {
-            out.push(raw);
+            out.push(raw.clone());
             continue;
         }
         let mut hit = (*original).clone();
@@ -176,9 +183,7 @@ pub fn tighten(
                     continue;
                 }
                 let was_string = matches!(obj.get("Action"), Some(Value::String(_)));
-                let mut o = obj.clone();
-                o.insert("Action".into(), action_value(list, was_string));
-                o
+                replace_key(obj, "Action", "Action", action_value(list, was_string))
             }
             ActionClause::NotAction(_) => {
                 let mut x = (*original).clone();
