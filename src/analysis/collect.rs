@@ -298,72 +298,44 @@ impl Merged {
         // At most u32::MAX principals, as the one-by-one collector assumed.
         let first = self.principals.len() as u32;
         let inputs = f.inputs;
-        let (total, merged) = (
-            self.total_principals,
-            self.principals.len() + f.principals.len(),
-        );
-        // One of each per principal: room for all at once.
+        let total = self.total_principals;
+        let merged = self.principals.len() + f.principals.len();
+        // One principal and one principal row per principal: room for all at once.
         let (len, rows) = (self.principals.len(), self.inputs.principals.len());
         self.principals
             .reserve_exact(total.max(merged).saturating_sub(len));
         self.inputs
             .principals
             .reserve_exact(total.max(merged).saturating_sub(rows));
-        let expect = |so_far: usize| so_far.saturating_mul(total) / merged.max(1);
-        let (services, actions, grants) = (
-            self.inputs.services.len() + inputs.services.len(),
-            self.inputs.actions.len() + inputs.actions.len(),
-            self.inputs.grants.len() + inputs.grants.len(),
+        // The other rows: as many per principal as so far.
+        let expect = |rows: usize| rows.saturating_mul(total) / merged.max(1);
+        append(&mut self.principals, f.principals, expect, |mut info| {
+            for policy in &mut info.policies {
+                policy.label = ids.labels[policy.label.0 as usize];
+            }
+            info
+        });
+        let shift = |p: u32| first + p;
+        append(
+            &mut self.inputs.principals,
+            inputs.principals,
+            expect,
+            |r| verdict::PrincipalRow { p: shift(r.p), ..r },
         );
-        reserve_rows(
-            &mut self.inputs.services,
-            inputs.services.len(),
-            expect(services),
-        );
-        reserve_rows(
-            &mut self.inputs.actions,
-            inputs.actions.len(),
-            expect(actions),
-        );
-        reserve_rows(&mut self.inputs.grants, inputs.grants.len(), expect(grants));
-        self.principals
-            .extend(f.principals.into_iter().map(|mut info| {
-                for policy in &mut info.policies {
-                    policy.label = ids.labels[policy.label.0 as usize];
-                }
-                info
-            }));
-        self.inputs
-            .principals
-            .extend(
-                inputs
-                    .principals
-                    .into_iter()
-                    .map(|r| verdict::PrincipalRow {
-                        p: first + r.p,
-                        ..r
-                    }),
-            );
-        self.inputs
-            .services
-            .extend(inputs.services.into_iter().map(|r| verdict::ServiceRow {
-                p: first + r.p,
-                ..r
-            }));
-        self.inputs
-            .actions
-            .extend(inputs.actions.into_iter().map(|r| verdict::ActionRow {
-                p: first + r.p,
-                ..r
-            }));
-        self.inputs
-            .grants
-            .extend(inputs.grants.into_iter().map(|r| verdict::GrantRow {
-                p: first + r.p,
+        append(&mut self.inputs.services, inputs.services, expect, |r| {
+            verdict::ServiceRow { p: shift(r.p), ..r }
+        });
+        append(&mut self.inputs.actions, inputs.actions, expect, |r| {
+            verdict::ActionRow { p: shift(r.p), ..r }
+        });
+        append(&mut self.inputs.grants, inputs.grants, expect, |r| {
+            verdict::GrantRow {
+                p: shift(r.p),
                 list: ids.lists[r.list.0 as usize],
                 gb: ids.granted_by[r.gb.0 as usize],
                 ..r
-            }));
+            }
+        });
         self.warnings.extend(f.warnings);
         self.exports.push(f.info);
     }
@@ -383,6 +355,18 @@ fn reserve_rows<T>(rows: &mut Vec<T>, additional: usize, expected: usize) {
         .max(expected.saturating_add(expected / 16))
         .max(rows.capacity().saturating_add(rows.capacity() / 4));
     rows.reserve_exact(target - rows.len());
+}
+
+/// Appends `more` to `rows` through `f`, with room reserved for the rows `expected(n)` says a
+/// run holding `n` of them now will hold in all ([`reserve_rows`]).
+fn append<T>(
+    rows: &mut Vec<T>,
+    more: Vec<T>,
+    expected: impl Fn(usize) -> usize,
+    f: impl FnMut(T) -> T,
+) {
+    reserve_rows(rows, more.len(), expected(rows.len() + more.len()));
+    rows.extend(more.into_iter().map(f));
 }
 
 /// The collection of one export, by one worker.
