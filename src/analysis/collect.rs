@@ -72,7 +72,8 @@ pub(super) struct Collected<'c> {
     pub lists: ActionLists,
     pub granted_by: Vec<Box<[LabelId]>>,
     pub labels: Vec<PolicyLabel>,
-    /// Expands exclusion patterns later with the same cache.
+    /// Expands exclusion patterns later (its caches start empty: the collecting workers' ended
+    /// with their threads).
     pub expander: Expander<'c>,
     pub risks: Vec<ActionRisk>,
 }

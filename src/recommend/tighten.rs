@@ -50,9 +50,8 @@ fn names(catalog: &Catalog, set: &ActionSet) -> Vec<String> {
 }
 
 /// The statements of a raw document, as a list (a single object becomes a one-element list).
-/// Borrowed: only the statements kept as they are are copied into the tightened document (a
-/// copy of every statement made first, then of each changed one again, was most of planning's
-/// copying of JSON).
+/// Borrowed: only the statements kept as they are are copied into the tightened document (every
+/// statement was copied first, and each changed one again).
 fn raw_statements(raw: &Value) -> (Vec<&Value>, bool) {
     match raw.get("Statement") {
         Some(Value::Array(list)) => (list.iter().collect(), false),
