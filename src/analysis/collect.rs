@@ -866,6 +866,51 @@ mod tests {
         (out, brought)
     }
 
+    /// Of several exports that fail, the error is the first one's in export order, as a
+    /// one-by-one run meets it, however the workers finish.
+    #[test]
+    fn the_first_export_that_fails_is_the_error() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+        let load = |q: &str, a: &str| {
+            load_exports(&[root.join(q).join(a)], &LoadOptions::default())
+                .unwrap()
+                .remove(0)
+        };
+        let newest = |e: &Export| {
+            e.last_accessed
+                .values()
+                .filter_map(|la| la.job_completion)
+                .max()
+                .unwrap()
+        };
+        let mut exports = vec![
+            load("2026-q4", "111111111111"),
+            load("2026-q3", "222222222222"),
+            load("2026-q4", "222222222222"),
+            load("2026-q3", "111111111111"),
+        ];
+        // An --as-of the fourth quarter's data reaches and the third's does not.
+        let flag = newest(&exports[0]).min(newest(&exports[2]));
+        assert!(flag > newest(&exports[1]).max(newest(&exports[3])));
+        let settings = Settings::new(90, Some(flag)).unwrap();
+        let catalog = Catalog::embedded();
+        for freeing in [false, true] {
+            let exports_arg = if freeing {
+                super::super::Exports::Freeing(&mut exports)
+            } else {
+                super::super::Exports::Shared(&exports)
+            };
+            let err = collect(exports_arg, catalog, &settings, &mut Config::default())
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                err.contains("2026-q3/222222222222") && err.contains("--as-of"),
+                "{err}"
+            );
+        }
+    }
+
     /// Row vectors sized from the expectation end near their length, not at the next doubling,
     /// and always have room for what is appended, whatever the expectation says.
     #[test]
