@@ -153,6 +153,36 @@ impl ActionSet {
         !was
     }
 
+    /// Adds every id of `ids` (ids outside the universe are ignored). In ascending order, as an
+    /// action list holds them, each word of the window is checked and written once instead of
+    /// once per id (planning builds every principal's verdict sets from its findings' lists).
+    pub fn insert_all(&mut self, ids: impl IntoIterator<Item = ActionId>) {
+        let universe = self.universe();
+        let (mut word, mut bits) = (usize::MAX, 0u64);
+        for i in ids
+            .into_iter()
+            .map(ActionId::index)
+            .filter(|&i| i < universe)
+        {
+            if i / BITS != word {
+                self.or_word(word, bits);
+                (word, bits) = (i / BITS, 0);
+            }
+            bits |= 1u64 << (i % BITS);
+        }
+        self.or_word(word, bits);
+    }
+
+    /// ORs `bits` into word `w` of the catalog-wide bitset (nothing when `bits` is 0).
+    fn or_word(&mut self, w: usize, bits: u64) {
+        if bits == 0 {
+            return;
+        }
+        self.cover(w, w + 1);
+        let start = self.start();
+        self.words[w - start] |= bits;
+    }
+
     /// Removes `id`. Returns true when it was present.
     pub fn remove(&mut self, id: ActionId) -> bool {
         let i = id.index();
@@ -510,6 +540,15 @@ mod tests {
             prop_assert_eq!(ids(&i), a.intersection(&b).copied().collect::<Vec<_>>());
             let mut d = sa.clone(); d.difference_with(&sb);
             prop_assert_eq!(ids(&d), a.difference(&b).copied().collect::<Vec<_>>());
+            // Added all at once, in order or not, as one by one.
+            let mut all = ActionSet::empty(n);
+            all.insert_all(a.iter().rev().chain(&b).map(|&i| ActionId(i)));
+            all.insert_all([ActionId(300), ActionId(u32::MAX)]);
+            let mut one_by_one = sa.clone(); one_by_one.union_with(&sb);
+            prop_assert_eq!(ids(&all), ids(&one_by_one));
+            let mut sorted = ActionSet::empty(n);
+            sorted.insert_all(a.iter().map(|&i| ActionId(i)));
+            prop_assert_eq!(&sorted, &sa);
             let mut c = sa.clone(); c.complement();
             prop_assert_eq!(c.len(), n - a.len());
             prop_assert!(!c.intersects(&sa));

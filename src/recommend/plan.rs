@@ -37,14 +37,14 @@ pub(super) fn verdict_sets_of(analysis: &Analysis<'_>, principal: usize) -> Verd
         unknown: c.empty_set(),
     };
     for f in analysis.findings_of(principal) {
-        for a in analysis.actions(f) {
-            if is_removable(f) {
-                s.remove.insert(a.id);
-            } else {
-                s.needed.insert(a.id);
-                if f.status == Status::Unknown {
-                    s.unknown.insert(a.id);
-                }
+        // A finding's actions are sorted by id: added a word at a time.
+        let ids = analysis.actions(f).iter().map(|a| a.id);
+        if is_removable(f) {
+            s.remove.insert_all(ids);
+        } else {
+            s.needed.insert_all(ids.clone());
+            if f.status == Status::Unknown {
+                s.unknown.insert_all(ids);
             }
         }
     }
