@@ -284,8 +284,10 @@ impl Merged {
             (ids.lists.len(), ids.labels.len(), ids.granted_by.len()),
             (f.lists_from, f.labels_from, f.granted_by_from)
         );
+        // Copied here, on the merging thread, like every value kept past the collection (see
+        // `append` of the principals below), and the worker's copy freed.
         for actions in f.new_lists {
-            ids.lists.push(self.lists.push(actions));
+            ids.lists.push(self.lists.push(actions.as_slice().to_vec()));
         }
         for label in &f.new_labels {
             ids.labels.push(LabelId(self.labels.intern(label)));
@@ -310,7 +312,13 @@ impl Merged {
             .reserve_exact(total.max(merged).saturating_sub(rows));
         // The other rows: as many per principal as so far.
         let expect = |rows: usize| rows.saturating_mul(total) / merged.max(1);
-        append(&mut self.principals, f.principals, expect, |mut info| {
+        // Each principal is copied here and the worker's copy freed: what outlives the
+        // collection is then allocated by the merging thread (mostly idle while it waits for
+        // workers), not scattered among the worker's freed scratch, which malloc could then not
+        // give back (at 100,000 roles: a peak of 2,025-2,032 MiB in two runs without the copy,
+        // 2,002 MiB with it; 1,985-2,006 MiB when one thread collected).
+        append(&mut self.principals, f.principals, expect, |info| {
+            let mut info = info.clone();
             for policy in &mut info.policies {
                 policy.label = ids.labels[policy.label.0 as usize];
             }
