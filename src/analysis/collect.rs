@@ -284,10 +284,10 @@ impl Merged {
             (ids.lists.len(), ids.labels.len(), ids.granted_by.len()),
             (f.lists_from, f.labels_from, f.granted_by_from)
         );
-        // Copied here, on the merging thread, like every value kept past the collection (see
-        // `append` of the principals below), and the worker's copy freed.
-        for actions in f.new_lists {
-            ids.lists.push(self.lists.push(actions.as_slice().to_vec()));
+        // A list new to the run is copied here, on the merging thread, like every value kept
+        // past the collection (see `append` of the principals below); the worker's copy is freed.
+        for actions in &f.new_lists {
+            ids.lists.push(self.lists.push_copy(actions));
         }
         for label in &f.new_labels {
             ids.labels.push(LabelId(self.labels.intern(label)));
@@ -381,7 +381,6 @@ fn append<T>(
 /// The collection of one export, by one worker.
 struct Collector<'s, 'c> {
     shared: &'s Shared<'c>,
-    catalog: &'c Catalog,
     expander: &'s mut Expander<'c>,
     templates: &'s mut groups::Templates,
     lists: &'s mut ActionLists,
@@ -404,7 +403,6 @@ impl<'s, 'c> Collector<'s, 'c> {
     fn new(shared: &'s Shared<'c>, worker: &'s mut Worker<'c>) -> Self {
         Collector {
             shared,
-            catalog: shared.catalog,
             expander: &mut worker.expander,
             templates: &mut worker.templates,
             lists: &mut worker.lists,
@@ -459,7 +457,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             .last_accessed
             .values()
             .flat_map(|la| &la.services)
-            .filter_map(|s| self.catalog.service_index_of(&s.namespace))
+            .filter_map(|s| self.shared.catalog.service_index_of(&s.namespace))
             .collect();
         let mut coverage = Coverage::default();
         let mut cache = GrantCache::new();
@@ -523,7 +521,7 @@ impl<'s, 'c> Collector<'s, 'c> {
         // The grants, grouped (shared by every principal with the same grant set).
         let template = self.templates.get(
             grants,
-            self.catalog,
+            self.shared.catalog,
             &self.shared.risks,
             &self.shared.not_observable,
             self.lists,
@@ -583,7 +581,7 @@ impl<'s, 'c> Collector<'s, 'c> {
         let mut tracked: HashMap<ActionId, u32> = HashMap::default();
         let mut evidence: HashMap<(Option<i64>, Option<&str>), u32> = HashMap::default();
         for s in &la.services {
-            let Some(svc) = self.catalog.service_index_of(&s.namespace) else {
+            let Some(svc) = self.shared.catalog.service_index_of(&s.namespace) else {
                 continue;
             };
             self.inputs.services.push(verdict::ServiceRow {
@@ -593,7 +591,7 @@ impl<'s, 'c> Collector<'s, 'c> {
                 region: s.region.clone(),
             });
             for t in s.tracked_actions.iter().flatten() {
-                let Some(id) = self.catalog.lookup(&s.namespace, &t.name) else {
+                let Some(id) = self.shared.catalog.lookup(&s.namespace, &t.name) else {
                     continue;
                 };
                 let last_ms = t.last_accessed.map(|t| t.timestamp_millis());
@@ -630,7 +628,7 @@ impl<'s, 'c> Collector<'s, 'c> {
         let own: HashSet<u32> = la
             .services
             .iter()
-            .filter_map(|s| self.catalog.service_index_of(&s.namespace))
+            .filter_map(|s| self.shared.catalog.service_index_of(&s.namespace))
             .collect();
         let mut absent: Vec<&str> = template
             .groups
@@ -638,7 +636,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             .filter(|g| !g.not_observable)
             .map(|g| g.service)
             .filter(|svc| reported.contains(svc) && !own.contains(svc))
-            .filter_map(|svc| self.catalog.service_name(svc))
+            .filter_map(|svc| self.shared.catalog.service_name(svc))
             .collect();
         absent.sort_unstable();
         absent.dedup();
@@ -659,7 +657,7 @@ impl<'s, 'c> Collector<'s, 'c> {
     ) {
         let tracked_services: HashSet<u32> = tracked
             .keys()
-            .map(|id| self.catalog.service_index(*id))
+            .map(|id| self.shared.catalog.service_index(*id))
             .collect();
         for g in &template.groups {
             let sources: Box<[LabelId]> = g

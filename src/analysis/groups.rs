@@ -118,6 +118,14 @@ impl ActionLists {
         id
     }
 
+    /// [`ActionLists::push`] of a copy of `actions`, made only when the list is new.
+    pub fn push_copy(&mut self, actions: &[GrantedAction]) -> ListId {
+        match self.interned.get(actions) {
+            Some(id) => *id,
+            None => self.push(actions.to_vec()),
+        }
+    }
+
     /// The id of the list holding just `a`.
     pub fn single(&mut self, a: GrantedAction) -> ListId {
         self.push(vec![a])
