@@ -159,6 +159,13 @@ impl DocumentExpansion {
     }
 }
 
+/// The patterns of an `Action` or `NotAction` list.
+fn clause_patterns(clause: &ActionClause) -> &[String] {
+    match clause {
+        ActionClause::Action(p) | ActionClause::NotAction(p) => p,
+    }
+}
+
 /// A cached clause with the exact key it was computed for.
 #[derive(Debug)]
 struct ClauseEntry {
@@ -170,6 +177,11 @@ struct ClauseEntry {
 #[derive(Debug, Clone)]
 struct CachedClause {
     actions: Arc<ActionSet>,
+    /// Each pattern's own expansion, in clause order: kept only once
+    /// [`Expander::clause_patterns`] asks for it (what tightening a statement reads), as it costs
+    /// a pointer per pattern and most lists (those of tightened documents being verified, with
+    /// hundreds of explicit actions each) are never tightened.
+    patterns: Option<Arc<[Arc<ActionSet>]>>,
     /// Positions, in the clause, of patterns that matched nothing.
     unmatched: Vec<usize>,
 }
@@ -216,26 +228,20 @@ impl<'c> Expander<'c> {
         }
     }
 
-    /// The cached expansion of an action list, from either generation (moved to the newer one).
+    /// The cached entry of an action list, from either generation (moved to the newer one).
     fn cached_clause(
         &mut self,
         hash: u64,
         negated: bool,
         patterns: &[String],
-    ) -> Option<CachedClause> {
+    ) -> Option<&mut ClauseEntry> {
         let same = |e: &ClauseEntry| e.negated == negated && *e.patterns == *patterns;
-        if let Some(e) = self
-            .clauses
-            .get(&hash)
-            .and_then(|b| b.iter().find(|e| same(e)))
-        {
-            return Some(e.clause.clone());
+        if !self.clauses.get(&hash).is_some_and(|b| b.iter().any(&same)) {
+            let bucket = self.older.get_mut(&hash)?;
+            let entry = bucket.swap_remove(bucket.iter().position(same)?);
+            self.remember_clause(hash, entry);
         }
-        let bucket = self.older.get_mut(&hash)?;
-        let entry = bucket.swap_remove(bucket.iter().position(same)?);
-        let clause = entry.clause.clone();
-        self.remember_clause(hash, entry);
-        Some(clause)
+        self.clauses.get_mut(&hash)?.iter_mut().find(|e| same(e))
     }
 
     /// Adds an entry to the newer generation, turning it into the older one first when full.
@@ -275,29 +281,8 @@ impl<'c> Expander<'c> {
 
     /// Expands an `Action` or `NotAction` list.
     pub fn clause(&mut self, clause: &ActionClause) -> ClauseExpansion {
-        let (negated, patterns) = match clause {
-            ActionClause::Action(p) => (false, p.as_slice()),
-            ActionClause::NotAction(p) => (true, p.as_slice()),
-        };
-        // Keyed on the exact strings (no lower-casing, no allocation on a hit): the same managed
-        // policy seen for the ten-thousandth principal costs one hash and one comparison.
-        // Case variants miss here but still share the per-pattern cache.
-        let hash = self.hasher.hash_one((negated, patterns));
-        let cached = match self.cached_clause(hash, negated, patterns) {
-            Some(c) => c,
-            None => {
-                let c = self.compute_clause(negated, patterns);
-                self.remember_clause(
-                    hash,
-                    ClauseEntry {
-                        negated,
-                        patterns: patterns.into(),
-                        clause: c.clone(),
-                    },
-                );
-                c
-            }
-        };
+        let patterns = clause_patterns(clause);
+        let cached = self.cached(clause, false);
         ClauseExpansion {
             actions: cached.actions,
             unmatched: cached
@@ -308,7 +293,56 @@ impl<'c> Expander<'c> {
         }
     }
 
-    fn compute_clause(&mut self, negated: bool, patterns: &[String]) -> CachedClause {
+    /// The actions of an `Action` or `NotAction` list with each pattern's own expansion, in the
+    /// list's order: from the same cache as [`Expander::clause`], so a managed policy's hundreds
+    /// of patterns are looked up once per thread, not once per principal that holds it.
+    pub fn clause_patterns(
+        &mut self,
+        clause: &ActionClause,
+    ) -> (Arc<ActionSet>, Arc<[Arc<ActionSet>]>) {
+        let c = self.cached(clause, true);
+        let sets = c.patterns.unwrap_or_else(|| Arc::from([]));
+        (c.actions, sets)
+    }
+
+    /// The clause from the cache, computed and remembered on a miss; with each pattern's
+    /// expansion when `with_patterns`.
+    fn cached(&mut self, clause: &ActionClause, with_patterns: bool) -> CachedClause {
+        let negated = matches!(clause, ActionClause::NotAction(_));
+        let patterns = clause_patterns(clause);
+        // Keyed on the exact strings (no lower-casing, no allocation on a hit): the same managed
+        // policy seen for the ten-thousandth principal costs one hash and one comparison.
+        // Case variants miss here but still share the per-pattern cache.
+        let hash = self.hasher.hash_one((negated, patterns));
+        if let Some(e) = self.cached_clause(hash, negated, patterns) {
+            if !with_patterns || e.clause.patterns.is_some() {
+                return e.clause.clone();
+            }
+            let sets: Arc<[Arc<ActionSet>]> =
+                patterns.iter().map(|p| self.expand_pattern(p)).collect();
+            if let Some(e) = self.cached_clause(hash, negated, patterns) {
+                e.clause.patterns = Some(Arc::clone(&sets));
+                return e.clause.clone();
+            }
+        }
+        let c = self.compute_clause(negated, patterns, with_patterns);
+        self.remember_clause(
+            hash,
+            ClauseEntry {
+                negated,
+                patterns: patterns.into(),
+                clause: c.clone(),
+            },
+        );
+        c
+    }
+
+    fn compute_clause(
+        &mut self,
+        negated: bool,
+        patterns: &[String],
+        with_patterns: bool,
+    ) -> CachedClause {
         let mut unmatched = Vec::new();
         let mut sets = Vec::with_capacity(patterns.len());
         for (i, p) in patterns.iter().enumerate() {
@@ -319,7 +353,7 @@ impl<'c> Expander<'c> {
             sets.push(set);
         }
         let actions = if !negated && sets.len() == 1 {
-            sets.swap_remove(0)
+            Arc::clone(&sets[0])
         } else {
             let mut union = self.catalog.empty_set();
             for s in &sets {
@@ -330,7 +364,11 @@ impl<'c> Expander<'c> {
             }
             Arc::new(union)
         };
-        CachedClause { actions, unmatched }
+        CachedClause {
+            actions,
+            patterns: with_patterns.then(|| sets.into()),
+            unmatched,
+        }
     }
 
     /// Expands one statement.
@@ -569,6 +607,36 @@ mod tests {
             prop_assert!(!a.actions.intersects(&n.actions));
             prop_assert_eq!(a.actions.len() + n.actions.len(), c.len());
             prop_assert_eq!(&a.unmatched, &n.unmatched);
+        }
+
+        /// A clause's per-pattern expansions are each pattern's own, in order, and their union
+        /// is the clause's actions (for `NotAction`, its complement), cached or not.
+        #[test]
+        fn clause_patterns_are_each_patterns_expansion(
+            ps in proptest::collection::vec(pattern_strategy(), 1..5),
+            negated: bool,
+        ) {
+            let c = Catalog::embedded();
+            let mut e = Expander::new(c);
+            let clause = if negated {
+                ActionClause::NotAction(ps.clone())
+            } else {
+                ActionClause::Action(ps.clone())
+            };
+            for _ in 0..2 {
+                let (actions, sets) = e.clause_patterns(&clause);
+                prop_assert_eq!(sets.len(), ps.len());
+                let mut union = c.empty_set();
+                for (p, set) in ps.iter().zip(sets.iter()) {
+                    prop_assert_eq!(&**set, &expand_pattern(c, p), "{}", p);
+                    union.union_with(set);
+                }
+                if negated {
+                    union.complement();
+                }
+                prop_assert_eq!(&*actions, &union);
+                prop_assert_eq!(&actions, &e.clause(&clause).actions);
+            }
         }
 
         #[test]

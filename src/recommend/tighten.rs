@@ -11,6 +11,8 @@
 //!   explicit list of what it granted that is kept) and flagged for a human;
 //! - an Allow statement left with no action is removed; Deny statements are never touched.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::catalog::{ActionSet, Catalog};
@@ -36,7 +38,7 @@ pub struct Tightened {
     pub removed_statements: Vec<String>,
     /// Positions (in the new `Statement` list) of statements whose action list this module wrote,
     /// with the original statement's action set: what [`minimise`] may collapse within.
-    pub rewritten: Vec<(usize, ActionSet)>,
+    pub rewritten: Vec<(usize, Arc<ActionSet>)>,
     /// True when [`minimise`] collapsed explicit lists into wildcards.
     pub minimised: bool,
 }
@@ -144,7 +146,7 @@ pub fn tighten(
             out.push(raw.clone());
             continue;
         }
-        let original = expander.clause(&stmt.actions).actions;
+        let (original, pattern_sets) = expander.clause_patterns(&stmt.actions);
         if !original.intersects(remove) {
             out.push(raw.clone());
             continue;
@@ -158,15 +160,15 @@ pub fn tighten(
         let new_obj = match &stmt.actions {
             ActionClause::Action(patterns) => {
                 let mut kept_patterns = Vec::new();
-                let mut covered = catalog.empty_set();
+                // The expansions of the kept patterns (what they still cover).
+                let mut covered: Vec<&ActionSet> = Vec::new();
                 let mut explicit = catalog.empty_set();
-                for p in patterns {
-                    let e = expander.expand_pattern(p);
+                for (p, e) in patterns.iter().zip(pattern_sets.iter()) {
                     if !e.intersects(remove) {
                         kept_patterns.push(p.clone());
-                        covered.union_with(&e);
+                        covered.push(e);
                     } else if has_wildcard(p) {
-                        let mut x = (*e).clone();
+                        let mut x = (**e).clone();
                         x.intersect_with(keep);
                         x.difference_with(remove);
                         explicit.union_with(&x);
@@ -174,7 +176,12 @@ pub fn tighten(
                     }
                     // An exact action to remove is dropped.
                 }
-                explicit.difference_with(&covered);
+                // What a kept pattern still grants is not listed again.
+                if !explicit.is_empty() {
+                    for e in covered {
+                        explicit.difference_with(e);
+                    }
+                }
                 let mut list = kept_patterns;
                 list.extend(names(catalog, &explicit));
                 if list.is_empty() {
@@ -201,7 +208,7 @@ pub fn tighten(
                 )
             }
         };
-        t.rewritten.push((out.len(), (*original).clone()));
+        t.rewritten.push((out.len(), original));
         out.push(Value::Object(new_obj));
     }
 
