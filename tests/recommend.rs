@@ -10,7 +10,9 @@ use iam_tighten::analysis::{self, Analysis, Config, PrincipalInfo, Reason, Setti
 use iam_tighten::catalog::{ActionId, ActionSet, Catalog};
 use iam_tighten::input::{self, LoadOptions};
 use iam_tighten::model::{Export, InlinePolicy, ManagedPolicy, Principal, PrincipalType};
-use iam_tighten::policy::{Expander, PolicyDocument, principal_grants};
+use iam_tighten::policy::{
+    Expander, GrantCache, PolicyChanges, PolicyDocument, principal_grants, principal_grants_changed,
+};
 use iam_tighten::recommend::{
     self, Apply, PrincipalPlan, iam_size, minimise, safe_file_name, tighten,
 };
@@ -231,6 +233,15 @@ fn sample_data_every_principal_is_safe() {
             .unwrap();
         let (problems, after) = recommend::verify(ex, plan, &mut e);
         assert!(problems.is_empty(), "{}: {problems:?}", plan.name);
+        // The grants after the change are those of a copy of the export with the new documents.
+        let changed = recommend::substitute(ex, plan.kind, &plan.name, &plan.policies);
+        let who = changed.principal(plan.kind, &plan.name).unwrap();
+        assert_eq!(
+            after,
+            principal_grants(who, &changed, &mut e).effective,
+            "{}",
+            plan.name
+        );
         // Every used / unknown / excluded action is still granted after the change.
         for f in an
             .findings
@@ -1017,6 +1028,142 @@ fn oversized_policy_is_minimised_into_safe_wildcards() {
     let (problems, after) = recommend::verify(&ex, plan, &mut e);
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(after.len(), plan.before.len() - 1);
+}
+
+/// Verification computes a principal's grants after the change on the export as it is, with its
+/// own policies replaced ([`principal_grants_changed`]); the result is that of the grants on a
+/// copy of the export with the documents swapped in: an inline policy replaced (only the first of
+/// its name) or deleted (every one of its name), a managed policy replaced for the principal
+/// alone or detached, while the same policy attached through a group, or used as the
+/// permissions boundary, stays as it is.
+#[test]
+fn grants_with_changed_policies_are_the_grants_of_the_changed_copy() {
+    let c = Catalog::embedded();
+    let p_doc = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["ec2:*", "iam:Get*"], "Resource": "*"}]});
+    let p = managed("P", false, p_doc);
+    let q = managed(
+        "Q",
+        false,
+        json!({"Statement": {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}}),
+    );
+    let mut group = principal(PrincipalType::Group, "g");
+    group.attached_policies = vec![p.arn.clone()];
+    let mut user = principal(PrincipalType::User, "u");
+    user.inline_policies = vec![
+        inline(
+            "a",
+            json!({"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}),
+        ),
+        inline(
+            "b",
+            json!({"Statement": {"Effect": "Allow", "Action": "sns:*", "Resource": "*"}}),
+        ),
+        inline(
+            "a",
+            json!({"Statement": {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}}),
+        ),
+    ];
+    user.attached_policies = vec![p.arn.clone(), q.arn.clone()];
+    let mut alone = user.clone();
+    alone.groups = Vec::new();
+    alone.name = "alone".into();
+    user.groups = vec!["g".into()];
+    user.permissions_boundary = Some(p.arn.clone());
+    let new_a =
+        doc(json!({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}));
+    let new_p =
+        doc(json!({"Statement": {"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}}));
+    let ex = export(vec![user, alone, group], vec![p.clone(), q.clone()]);
+    let cases: Vec<(&str, PolicyChanges<'_>)> = vec![
+        (
+            "inline a replaced",
+            PolicyChanges {
+                inline: vec![("a", Some(&new_a))],
+                attached: vec![],
+            },
+        ),
+        (
+            "inline a deleted",
+            PolicyChanges {
+                inline: vec![("a", None)],
+                attached: vec![],
+            },
+        ),
+        (
+            "inline b deleted, Q detached",
+            PolicyChanges {
+                inline: vec![("b", None)],
+                attached: vec![(q.arn.as_str(), None)],
+            },
+        ),
+        (
+            "P replaced",
+            PolicyChanges {
+                inline: vec![],
+                attached: vec![(p.arn.as_str(), Some(&new_p))],
+            },
+        ),
+        (
+            "P detached",
+            PolicyChanges {
+                inline: vec![],
+                attached: vec![(p.arn.as_str(), None)],
+            },
+        ),
+    ];
+    let mut e = Expander::new(c);
+    for name in ["u", "alone"] {
+        let who = ex.principal(PrincipalType::User, name).unwrap();
+        let unchanged = principal_grants(who, &ex, &mut e).effective;
+        for (case, changes) in &cases {
+            // The copy, changed by hand.
+            let mut copy = ex.clone();
+            let mut changed = who.clone();
+            for (policy, document) in &changes.inline {
+                match document {
+                    None => changed.inline_policies.retain(|i| i.name != *policy),
+                    Some(d) => {
+                        let i = changed
+                            .inline_policies
+                            .iter_mut()
+                            .find(|i| i.name == *policy);
+                        i.unwrap().document = (*d).clone();
+                    }
+                }
+            }
+            for (arn, document) in &changes.attached {
+                match document {
+                    None => changed.attached_policies.retain(|a| a != arn),
+                    Some(d) => {
+                        let private = format!("{arn}#copy");
+                        for a in &mut changed.attached_policies {
+                            if a == arn {
+                                a.clone_from(&private);
+                            }
+                        }
+                        let m = copy.policies[*arn].with_document(private.clone(), (*d).clone());
+                        copy.policies.insert(private, std::sync::Arc::new(m));
+                    }
+                }
+            }
+            let slot = copy.principals.iter_mut().find(|x| x.name == name).unwrap();
+            *slot = changed;
+            let want = principal_grants(
+                copy.principal(PrincipalType::User, name).unwrap(),
+                &copy,
+                &mut e,
+            );
+            let got = principal_grants_changed(who, &ex, &mut e, &mut GrantCache::new(), changes);
+            assert_eq!(got.effective, want.effective, "{name}: {case}");
+            assert_eq!(got.allowed, want.allowed, "{name}: {case}");
+            assert_eq!(got.denied, want.denied, "{name}: {case}");
+            // Every case changes what `alone` (no group, no boundary) is granted.
+            if name == "alone" {
+                assert_ne!(got.effective, unchanged, "{case}");
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

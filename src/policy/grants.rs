@@ -305,9 +305,14 @@ impl<'e> Builder<'_, 'e, '_> {
     }
 
     /// The principal's own inline policies: not cached (each is seen once).
-    fn add_own_inline(&mut self, principal: &Principal) {
-        for inline in &principal.inline_policies {
-            let expansion = self.expander.document(&inline.document);
+    fn add_own_inline(&mut self, principal: &Principal, changes: &PolicyChanges<'_>) {
+        for (k, inline) in principal.inline_policies.iter().enumerate() {
+            let document = match changes.inline_change(principal, k) {
+                Some(None) => continue,
+                Some(Some(changed)) => changed,
+                None => &inline.document,
+            };
+            let expansion = self.expander.document(document);
             self.add(Self::inline_ref(inline, None), &expansion);
         }
     }
@@ -320,13 +325,29 @@ impl<'e> Builder<'_, 'e, '_> {
         }
     }
 
-    fn add_attached(&mut self, attached: &[String], via_group: Option<&str>) {
+    /// Attached managed policies; `changes` apply to the principal's own (`via_group` `None`).
+    fn add_attached(
+        &mut self,
+        attached: &[String],
+        via_group: Option<&str>,
+        changes: &PolicyChanges<'_>,
+    ) {
         for arn in attached {
             let export = self.export;
+            let change = match via_group {
+                None => changes.attached_change(arn),
+                Some(_) => None,
+            };
+            if let Some(None) = change {
+                continue;
+            }
             match export.policies.get(arn) {
                 Some(managed) => {
                     let policy = managed_ref(managed, via_group, false);
-                    let expansion = self.cache.get_managed(self.expander, managed);
+                    let expansion = match change {
+                        Some(Some(changed)) => Arc::new(self.expander.document(changed)),
+                        _ => self.cache.get_managed(self.expander, managed),
+                    };
                     self.add(policy, &expansion);
                 }
                 None => self.missing_policies.push(MissingPolicy {
@@ -386,6 +407,66 @@ pub fn principal_grants_cached<'e>(
     expander: &mut Expander<'_>,
     cache: &mut GrantCache<'e>,
 ) -> PrincipalGrants {
+    principal_grants_changed(
+        principal,
+        export,
+        expander,
+        cache,
+        &PolicyChanges::default(),
+    )
+}
+
+/// Replacements for some of a principal's own policies (what a recommendation changes), for
+/// [`principal_grants_changed`]. `None` deletes the inline policy, or detaches the managed one.
+#[derive(Debug, Default)]
+pub struct PolicyChanges<'d> {
+    /// By policy name: the first inline policy of that name gets the new document; every one of
+    /// that name is deleted.
+    pub inline: Vec<(&'d str, Option<&'d PolicyDocument>)>,
+    /// By ARN: every attachment of the policy to the principal itself (not through a group, not
+    /// as its boundary).
+    pub attached: Vec<(&'d str, Option<&'d PolicyDocument>)>,
+}
+
+impl<'d> PolicyChanges<'d> {
+    /// The change to the principal's `k`-th inline policy: `Some(None)` deleted, `Some(Some(d))`
+    /// replaced by `d`, `None` unchanged.
+    fn inline_change(&self, principal: &Principal, k: usize) -> Option<Option<&'d PolicyDocument>> {
+        let name = principal.inline_policies.get(k)?.name.as_str();
+        let (_, change) = self.inline.iter().find(|(n, _)| *n == name)?;
+        match change {
+            None => Some(None),
+            // Only the first inline policy of the name is replaced.
+            Some(d) => (principal
+                .inline_policies
+                .iter()
+                .position(|i| i.name == name)
+                == Some(k))
+            .then_some(Some(*d)),
+        }
+    }
+
+    /// The change to an attached policy: `Some(None)` detached, `Some(Some(d))` its document
+    /// replaced by `d` (for this principal only), `None` unchanged.
+    fn attached_change(&self, arn: &str) -> Option<Option<&'d PolicyDocument>> {
+        self.attached
+            .iter()
+            .find(|(a, _)| *a == arn)
+            .map(|(_, change)| *change)
+    }
+}
+
+/// [`principal_grants_cached`] with some of the principal's own policies changed: its effective
+/// grants once a recommendation is applied, computed on the export as it is (no copy of the
+/// principal or of its policies). A replaced document is expanded afresh, never taken from
+/// `cache`.
+pub fn principal_grants_changed<'e>(
+    principal: &Principal,
+    export: &'e Export,
+    expander: &mut Expander<'_>,
+    cache: &mut GrantCache<'e>,
+    changes: &PolicyChanges<'_>,
+) -> PrincipalGrants {
     let catalog = expander.catalog();
     let mut b = Builder {
         export,
@@ -399,8 +480,8 @@ pub fn principal_grants_cached<'e>(
         unmatched: Vec::new(),
         missing_policies: Vec::new(),
     };
-    b.add_own_inline(principal);
-    b.add_attached(&principal.attached_policies, None);
+    b.add_own_inline(principal, changes);
+    b.add_attached(&principal.attached_policies, None, changes);
 
     let mut missing_groups = Vec::new();
     if principal.kind == PrincipalType::User {
@@ -409,7 +490,7 @@ pub fn principal_grants_cached<'e>(
             match find_group(export, name) {
                 Some(group) => {
                     b.add_group_inline(group);
-                    b.add_attached(&group.attached_policies, Some(name));
+                    b.add_attached(&group.attached_policies, Some(name), changes);
                 }
                 None => missing_groups.push(name.to_string()),
             }

@@ -14,7 +14,8 @@ pub use expand::{
     ClauseExpansion, DocumentExpansion, Expander, StatementExpansion, expand_pattern,
 };
 pub use grants::{
-    GrantCache, MissingPolicy, PolicyKind, PolicyRef, PrincipalGrants, StatementGrant,
-    UnmatchedPattern, principal_grants, principal_grants_cached,
+    GrantCache, MissingPolicy, PolicyChanges, PolicyKind, PolicyRef, PrincipalGrants,
+    StatementGrant, UnmatchedPattern, principal_grants, principal_grants_cached,
+    principal_grants_changed,
 };
 pub use notation::{NotationError, NotationExpansion, expand_notation, parse_notation};

@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::managed::decide_managed;
-use super::verify::{document_of, group_members, verify};
+use super::verify::{document_of, group_members, verify_cached};
 use super::{
     Apply, PolicyDocuments, PolicyPlan, PrincipalPlan, iam_size, limits, minimise, safe_file_name,
     tighten,
@@ -314,7 +314,7 @@ pub(super) fn plan_with_folders(
         |(expander, cache), k| {
             let i = order[k];
             let plan = plan_one(i, &principals[i], &inputs, expander, cache);
-            let mut plan = verified(plan, exports, &inputs.export_of, org, expander);
+            let mut plan = verified(plan, exports, &inputs.export_of, org, expander, cache);
             plan.outcome = super::PlanOutcome::of(&plan, analysis);
             if let Some(hook) = verified_hook {
                 hook(&mut plan);
@@ -369,12 +369,13 @@ pub(super) fn export_index(exports: &[Export]) -> HashMap<&str, usize> {
 
 /// `plan`, verified: a plan that fails is not recommended (a bug, reported loudly). The digest of
 /// each tightened document is taken here, before the documents may be dropped.
-fn verified(
+fn verified<'e>(
     mut plan: PrincipalPlan,
-    exports: &[Export],
+    exports: &'e [Export],
     export_of: &HashMap<&str, usize>,
     org: Option<&Organization>,
     expander: &mut Expander<'_>,
+    cache: &mut GrantCache<'e>,
 ) -> PrincipalPlan {
     if plan.skipped.is_some() {
         return plan;
@@ -384,7 +385,7 @@ fn verified(
     } else {
         export_of
             .get(plan.account_id.as_str())
-            .map(|&i| verify(&exports[i], &plan, expander))
+            .map(|&i| verify_cached(&exports[i], &plan, expander, cache))
     };
     let Some((problems, after)) = result else {
         return plan;

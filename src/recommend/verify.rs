@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use super::{PolicyPlan, PrincipalPlan};
 use crate::catalog::ActionSet;
 use crate::model::{Export, Principal, PrincipalType};
-use crate::policy::{Expander, PolicyDocument, PolicyKind, PolicyRef, principal_grants};
+use crate::policy::{
+    Expander, GrantCache, PolicyChanges, PolicyDocument, PolicyKind, PolicyRef,
+    principal_grants_changed,
+};
 
 /// The users of `export` that are members of `group`.
 pub fn group_members<'e>(export: &'e Export, group: &str) -> Vec<&'e Principal> {
@@ -141,6 +144,17 @@ pub fn verify(
     plan: &PrincipalPlan,
     expander: &mut Expander<'_>,
 ) -> (Vec<String>, ActionSet) {
+    verify_cached(export, plan, expander, &mut GrantCache::new())
+}
+
+/// [`verify`] with the thread's grant cache (the expansions of the policies the plan leaves
+/// unchanged are the ones planning used).
+pub(super) fn verify_cached<'e>(
+    export: &'e Export,
+    plan: &PrincipalPlan,
+    expander: &mut Expander<'_>,
+    cache: &mut GrantCache<'e>,
+) -> (Vec<String>, ActionSet) {
     let mut problems = Vec::new();
     let catalog = expander.catalog();
     for p in &plan.policies {
@@ -173,10 +187,13 @@ pub fn verify(
             }
         }
     }
-    let slim = slim_export(export, plan.kind, &plan.name);
-    let ex = substitute_in(slim, plan.kind, &plan.name, &plan.policies);
-    let after = match ex.principal(plan.kind, &plan.name) {
-        Some(p) => principal_grants(p, &ex, expander).effective,
+    // The principal's grants recomputed from the export with the new documents in place: what
+    // `substitute` would give, without copying the principal or its policies.
+    let after = match export.principal(plan.kind, &plan.name) {
+        Some(p) => {
+            principal_grants_changed(p, export, expander, cache, &changes_of(&plan.policies))
+                .effective
+        }
         None => catalog.empty_set(),
     };
     let mut lost = plan.needed.clone();
@@ -195,6 +212,23 @@ pub fn verify(
         problems.push("the principal would be granted actions it does not hold today".into());
     }
     (problems, after)
+}
+
+/// What `plans` change in their principal's own policies, as [`substitute`] applies them.
+fn changes_of(plans: &[PolicyPlan]) -> PolicyChanges<'_> {
+    let mut changes = PolicyChanges::default();
+    for plan in plans {
+        let document = (!plan.tightened.empty).then(|| plan.new_document());
+        match plan.policy.kind {
+            PolicyKind::Inline => changes.inline.push((plan.policy.name.as_str(), document)),
+            _ => {
+                if let Some(arn) = &plan.policy.arn {
+                    changes.attached.push((arn.as_str(), document));
+                }
+            }
+        }
+    }
+    changes
 }
 
 /// The document's Deny statements as written (borrowed: compared, never kept).
