@@ -60,6 +60,11 @@ fn principal(kind: PrincipalType, name: &str) -> Principal {
     }
 }
 
+/// A document that allows `action` on every resource.
+fn allow(action: &str) -> Value {
+    json!({"Statement": {"Effect": "Allow", "Action": action, "Resource": "*"}})
+}
+
 fn inline(name: &str, v: Value) -> InlinePolicy {
     InlinePolicy {
         name: name.into(),
@@ -721,14 +726,8 @@ fn empty_policies_are_deleted_or_detached() {
     let mut role = principal(PrincipalType::Role, "worker");
     role.attached_policies = vec![sqs.arn.clone()];
     role.inline_policies = vec![
-        inline(
-            "old",
-            json!({"Statement": {"Effect": "Allow", "Action": "iam:CreateUser", "Resource": "*"}}),
-        ),
-        inline(
-            "keep",
-            json!({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}),
-        ),
+        inline("old", allow("iam:CreateUser")),
+        inline("keep", allow("s3:GetObject")),
     ];
     let arn = sqs.arn.clone();
     let ex = export(vec![role], vec![sqs]);
@@ -894,10 +893,7 @@ fn service_linked_roles_and_groups() {
     let c = small();
     let mut slr = principal(PrincipalType::Role, "AWSServiceRoleForX");
     slr.service_linked = true;
-    slr.inline_policies = vec![inline(
-        "p",
-        json!({"Statement": {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}}),
-    )];
+    slr.inline_policies = vec![inline("p", allow("sqs:*"))];
     let mut group = principal(PrincipalType::Group, "devs");
     group.inline_policies = vec![inline(
         "base",
@@ -974,10 +970,7 @@ fn hostile_policy_names_stay_safe_file_names() {
     }
     let c = small();
     let mut role = principal(PrincipalType::Role, "../escape");
-    role.inline_policies = vec![inline(
-        "../../pwned",
-        json!({"Statement": {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}}),
-    )];
+    role.inline_policies = vec![inline("../../pwned", allow("sqs:*"))];
     let ex = export(vec![role], vec![]);
     let an = analysis(c, &ex, &[("../escape", "sqs:SendMessage", UNUSED)]);
     let dir = tempfile::tempdir().unwrap();
@@ -1042,27 +1035,14 @@ fn grants_with_changed_policies_are_the_grants_of_the_changed_copy() {
     let p_doc = json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["ec2:*", "iam:Get*"], "Resource": "*"}]});
     let p = managed("P", false, p_doc);
-    let q = managed(
-        "Q",
-        false,
-        json!({"Statement": {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}}),
-    );
+    let q = managed("Q", false, allow("sqs:*"));
     let mut group = principal(PrincipalType::Group, "g");
     group.attached_policies = vec![p.arn.clone()];
     let mut user = principal(PrincipalType::User, "u");
     user.inline_policies = vec![
-        inline(
-            "a",
-            json!({"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}),
-        ),
-        inline(
-            "b",
-            json!({"Statement": {"Effect": "Allow", "Action": "sns:*", "Resource": "*"}}),
-        ),
-        inline(
-            "a",
-            json!({"Statement": {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}}),
-        ),
+        inline("a", allow("s3:*")),
+        inline("b", allow("sns:*")),
+        inline("a", allow("kms:*")),
     ];
     user.attached_policies = vec![p.arn.clone(), q.arn.clone()];
     let mut alone = user.clone();
@@ -1070,10 +1050,8 @@ fn grants_with_changed_policies_are_the_grants_of_the_changed_copy() {
     alone.name = "alone".into();
     user.groups = vec!["g".into()];
     user.permissions_boundary = Some(p.arn.clone());
-    let new_a =
-        doc(json!({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}));
-    let new_p =
-        doc(json!({"Statement": {"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}}));
+    let new_a = doc(allow("s3:GetObject"));
+    let new_p = doc(allow("ec2:Describe*"));
     let ex = export(vec![user, alone, group], vec![p.clone(), q.clone()]);
     let cases: Vec<(&str, PolicyChanges<'_>)> = vec![
         (
@@ -1401,10 +1379,7 @@ fn principals_whose_names_sanitise_alike_get_their_own_folders() {
         .iter()
         .map(|n| {
             let mut r = principal(PrincipalType::Role, n);
-            r.inline_policies = vec![inline(
-                "p",
-                json!({"Statement": {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}}),
-            )];
+            r.inline_policies = vec![inline("p", allow("sqs:*"))];
             r
         })
         .collect();

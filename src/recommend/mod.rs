@@ -50,7 +50,7 @@ pub use summary::{
     PolicySummary, PrincipalKey, PrincipalRecommendation, RecommendationSummary, summarise,
 };
 pub use tighten::{Tightened, iam_size, minimise, tighten};
-pub use verify::{group_members, slim_export, substitute, verify};
+pub use verify::{group_members, substitute, verify};
 
 /// IAM's size limits (characters, whitespace not counted).
 pub mod limits {

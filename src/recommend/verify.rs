@@ -1,7 +1,5 @@
-//! Verifying a plan: the principal's effective grants recomputed with the tightened documents, on
-//! a slim copy of its part of the export.
-
-use std::collections::BTreeMap;
+//! Verifying a plan: the principal's effective grants recomputed with the tightened documents in
+//! place of its own changed policies, on the export as it is.
 
 use super::{PolicyPlan, PrincipalPlan};
 use crate::catalog::ActionSet;
@@ -40,58 +38,17 @@ pub(super) fn document_of<'e>(
     }
 }
 
-/// The part of `export` that decides what one principal is granted: the principal, its groups
-/// (for a user) and the managed policies they reference — no other principal, no last-accessed
-/// data. Verifying a plan on it costs the principal's size, not the account's.
-pub fn slim_export(export: &Export, kind: PrincipalType, name: &str) -> Export {
-    let mut principals: Vec<Principal> = Vec::new();
-    if let Some(p) = export.principal(kind, name) {
-        principals.push(p.clone());
-        if kind == PrincipalType::User {
-            for g in &p.groups {
-                if let Some(group) = export.principal(PrincipalType::Group, g) {
-                    principals.push(group.clone());
-                }
-            }
-        }
-    }
-    principals.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
-    principals.dedup_by(|a, b| a.kind == b.kind && a.name == b.name);
-    let policies = principals
-        .iter()
-        .flat_map(|p| p.attached_policies.iter().chain(&p.permissions_boundary))
-        .filter_map(|arn| export.policies.get(arn).map(|m| (arn.clone(), m.clone())))
-        .collect();
-    Export {
-        root: export.root.clone(),
-        account_id: export.account_id.clone(),
-        partition: export.partition.clone(),
-        principals,
-        policies,
-        last_accessed: BTreeMap::new(),
-        credential_report: None,
-        manifest: None,
-        data_time: export.data_time,
-        files: Vec::new(),
-        warnings: Vec::new(),
-    }
-}
-
 /// A copy of `export` in which `principal`'s policies are replaced by their tightened versions
 /// (an emptied inline policy is deleted, an emptied managed policy detached; a managed policy's
 /// new document is substituted under its own ARN, which is equivalent for this principal).
+/// [`verify`] computes the same grants without the copy; tests compare the two.
 pub fn substitute(
     export: &Export,
     kind: PrincipalType,
     name: &str,
     plans: &[PolicyPlan],
 ) -> Export {
-    substitute_in(export.clone(), kind, name, plans)
-}
-
-/// [`substitute`] on an export the caller no longer needs (verification's slim copy): changed
-/// in place instead of copied again.
-fn substitute_in(mut ex: Export, kind: PrincipalType, name: &str, plans: &[PolicyPlan]) -> Export {
+    let mut ex = export.clone();
     let Some(p) = ex
         .principals
         .iter_mut()
