@@ -228,20 +228,28 @@ impl<'c> Expander<'c> {
         }
     }
 
-    /// The cached entry of an action list, from either generation (moved to the newer one).
-    fn cached_clause(
-        &mut self,
-        hash: u64,
-        negated: bool,
-        patterns: &[String],
-    ) -> Option<&mut ClauseEntry> {
+    /// Where an action list's entry is in the newer generation's bucket of `hash` (moved there
+    /// from the older one if found there). The lists are compared once: a hit costs one
+    /// comparison of the whole list, however long.
+    fn cached_clause(&mut self, hash: u64, negated: bool, patterns: &[String]) -> Option<usize> {
         let same = |e: &ClauseEntry| e.negated == negated && *e.patterns == *patterns;
-        if !self.clauses.get(&hash).is_some_and(|b| b.iter().any(&same)) {
-            let bucket = self.older.get_mut(&hash)?;
-            let entry = bucket.swap_remove(bucket.iter().position(same)?);
-            self.remember_clause(hash, entry);
+        if let Some(i) = self
+            .clauses
+            .get(&hash)
+            .and_then(|b| b.iter().position(same))
+        {
+            return Some(i);
         }
-        self.clauses.get_mut(&hash)?.iter_mut().find(|e| same(e))
+        let bucket = self.older.get_mut(&hash)?;
+        let entry = bucket.swap_remove(bucket.iter().position(same)?);
+        self.remember_clause(hash, entry);
+        // `remember_clause` pushed it last.
+        self.clauses.get(&hash).map(|b| b.len() - 1)
+    }
+
+    /// The entry at `i` of the newer generation's bucket of `hash` ([`Expander::cached_clause`]).
+    fn entry_mut(&mut self, hash: u64, i: usize) -> Option<&mut ClauseEntry> {
+        self.clauses.get_mut(&hash)?.get_mut(i)
     }
 
     /// Adds an entry to the newer generation, turning it into the older one first when full.
@@ -314,14 +322,17 @@ impl<'c> Expander<'c> {
         // policy seen for the ten-thousandth principal costs one hash and one comparison.
         // Case variants miss here but still share the per-pattern cache.
         let hash = self.hasher.hash_one((negated, patterns));
-        if let Some(e) = self.cached_clause(hash, negated, patterns) {
-            if !with_patterns || e.clause.patterns.is_some() {
+        if let Some(i) = self.cached_clause(hash, negated, patterns) {
+            if let Some(e) = self.entry_mut(hash, i)
+                && (!with_patterns || e.clause.patterns.is_some())
+            {
                 return e.clause.clone();
             }
+            // Expanding patterns leaves the lists' cache as it is: the entry stays at `i`.
             let sets: Arc<[Arc<ActionSet>]> =
                 patterns.iter().map(|p| self.expand_pattern(p)).collect();
-            if let Some(e) = self.cached_clause(hash, negated, patterns) {
-                e.clause.patterns = Some(Arc::clone(&sets));
+            if let Some(e) = self.entry_mut(hash, i) {
+                e.clause.patterns = Some(sets);
                 return e.clause.clone();
             }
         }
