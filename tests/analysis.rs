@@ -439,7 +439,7 @@ fn exclusions_mark_findings_and_expired_ones_warn() {
         .iter()
         .find(|f| cat.full_name(f.action) == "sqs:DeleteQueue")
         .unwrap();
-    assert_eq!(send.exclusion, Some(analysis::ExclusionId(1)));
+    assert_eq!(send.exclusion.map(|id| id.0.get()), Some(1));
     assert_eq!(
         send.status,
         Status::Unused,
@@ -745,7 +745,7 @@ reason = "matches nothing"
             None
         };
         assert_eq!(
-            f.exclusion.map(|x| x.0),
+            f.exclusion.map(|x| x.0.get()),
             expected,
             "{} {}",
             p.arn,

@@ -9,6 +9,7 @@
 //! expires = 2027-03-31               # optional; after it the rule is ignored (with a warning)
 //! ```
 
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -59,10 +60,11 @@ struct RawRule {
     expires: Option<toml::value::Datetime>,
 }
 
-/// An exclusion rule's id: its position in the config file, from 1 (how auditors cite it).
+/// An exclusion rule's id: its position in the config file, from 1 (how auditors cite it; never
+/// 0, so that a finding's `Option<ExclusionId>` takes 4 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
-pub struct ExclusionId(pub u32);
+pub struct ExclusionId(pub NonZeroU32);
 
 impl std::fmt::Display for ExclusionId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -265,7 +267,12 @@ impl Config {
                 ));
             }
             exclusions.push(ExclusionRule {
-                id: ExclusionId(u32::try_from(i + 1).unwrap_or(u32::MAX)),
+                id: ExclusionId(
+                    u32::try_from(i + 1)
+                        .ok()
+                        .and_then(NonZeroU32::new)
+                        .unwrap_or(NonZeroU32::MAX),
+                ),
                 principal: r.principal,
                 action: r.action,
                 policy: r.policy,
@@ -290,7 +297,7 @@ impl Config {
 
     /// The rule of that id.
     pub fn rule(&self, id: ExclusionId) -> Option<&ExclusionRule> {
-        let index = usize::try_from(id.0).ok()?.checked_sub(1)?;
+        let index = usize::try_from(id.0.get()).ok()?.checked_sub(1)?;
         self.exclusions.get(index)
     }
 }

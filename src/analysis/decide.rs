@@ -2,20 +2,34 @@
 //! polars in the analysis), turned into findings.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::GivenVerdict;
 use super::collect::Collected;
 use super::groups::GrantedAction;
-use super::model::Finding;
+use super::model::{Finding, RegionId, Regions};
 use super::reason::Reason;
 use super::verdict;
 use crate::error::{Error, Result};
 
-/// One finding per grant row, in no particular order (`rank` orders them).
-pub(super) fn decide(c: &Collected<'_>) -> Result<Vec<Finding>> {
-    verdict::compute_map(&c.inputs, |v| {
+/// One finding per grant row, in no particular order (`rank` orders them); their regions
+/// interned in `regions`.
+pub(super) fn decide(c: &Collected<'_>, regions: &mut Regions) -> Result<Vec<Finding>> {
+    // Rows of one chunk share each region's text: the last one met is looked up once.
+    let mut last_region: Option<(Arc<str>, RegionId)> = None;
+    let mut overflow = false;
+    let findings = verdict::compute_map(&c.inputs, |v| {
         let list = c.lists.get(v.list);
         let last = v.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
+        let region = v.region.and_then(|r| match &last_region {
+            Some((text, id)) if Arc::ptr_eq(text, &r) => Some(*id),
+            _ => {
+                let id = regions.intern(&r);
+                overflow |= id.is_none();
+                last_region = id.map(|id| (r, id));
+                id
+            }
+        });
         Finding {
             principal: v.p,
             action: list.actions[0].id,
@@ -26,7 +40,7 @@ pub(super) fn decide(c: &Collected<'_>) -> Result<Vec<Finding>> {
             sensitivity: list.highest,
             categories: list.categories,
             last_accessed: last,
-            last_accessed_region: v.region,
+            last_accessed_region: region,
             granted_by: v.gb,
             scoped: v.scoped,
             conditional: v.conditional,
@@ -35,7 +49,11 @@ pub(super) fn decide(c: &Collected<'_>) -> Result<Vec<Finding>> {
             rank: 0,
         }
     })
-    .map_err(|e| Error::Analysis(e.to_string()))
+    .map_err(|e| Error::Analysis(e.to_string()))?;
+    if overflow {
+        return Err(super::rank::too_many_regions());
+    }
+    Ok(findings)
 }
 
 /// Replaces verdicts with the ones `given` chooses, splitting a group where its actions get

@@ -36,7 +36,7 @@ pub(super) fn expire(
                 warning: Warning {
                     code: "exclusion_expired".into(),
                     file: file.clone(),
-                    json_path: Some(format!("exclude[{}]", rule.id.0.saturating_sub(1))),
+                    json_path: Some(format!("exclude[{}]", rule.id.0.get() - 1)),
                     message: format!(
                         "exclusion {} expired on {exp} (before the as-of date {}); it was not applied",
                         rule.id,

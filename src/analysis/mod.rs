@@ -187,7 +187,8 @@ fn run<'c>(
     lap(&mut timings, "release_after_collect", clock);
 
     let clock = Instant::now();
-    let mut findings = decide::decide(&c)?;
+    let mut regions = model::Regions::default();
+    let mut findings = decide::decide(&c, &mut regions)?;
     if let Some(given) = verdicts {
         findings = decide::override_verdicts(findings, &mut c, given);
     }
@@ -234,8 +235,14 @@ fn run<'c>(
         catalog,
         &c.lists,
         &c.granted_by,
-        &c.inputs.services,
     );
+    let service_facts = rank::service_facts(
+        &ranked.findings,
+        &ranked.by_principal_service,
+        catalog,
+        &c.inputs.services,
+        &mut regions,
+    )?;
     let passrole_partners =
         named::passrole_partners(&ranked.findings, c.principals.len(), &c.lists, &c.risks);
     lap(&mut timings, "rank", clock);
@@ -261,7 +268,8 @@ fn run<'c>(
         passrole_partners,
         organization,
         control_notes,
-        service_facts: ranked.service_facts,
+        service_facts,
+        regions,
     })
 }
 

@@ -2,6 +2,7 @@
 //! tests read these.
 
 use std::collections::{BTreeMap, HashMap};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -272,7 +273,6 @@ pub struct ServiceSummary<'a> {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ServiceFacts {
     rows: Vec<ServiceFact>,
-    regions: Vec<Arc<str>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -281,38 +281,33 @@ struct ServiceFact {
     svc: u32,
     /// Milliseconds since the epoch, [`ServiceFact::NEVER`] when the report has no access.
     last_ms: i64,
-    /// Index into [`ServiceFacts::regions`], [`ServiceFact::NO_REGION`] when none.
-    region: u32,
+    /// In [`Analysis::regions`].
+    region: Option<RegionId>,
 }
 
 impl ServiceFact {
     /// No time: `i64::MIN` milliseconds is no date chrono can hold, so nothing is lost.
     const NEVER: i64 = i64::MIN;
-    const NO_REGION: u32 = u32::MAX;
 }
 
 impl ServiceFacts {
     /// The facts of `rows` (principal, catalog service index, last access, region) for which
     /// `keep(principal, service)`: sorted by (principal, service); of two rows of the same pair,
-    /// the later one counts.
-    pub(crate) fn new(
-        rows: impl Iterator<Item = (u32, u32, Option<i64>, Option<Arc<str>>)>,
+    /// the later one counts. Their regions are interned in `regions`; `None` past
+    /// `u32::MAX - 1` distinct regions.
+    pub(crate) fn new<'r>(
+        rows: impl Iterator<Item = (u32, u32, Option<i64>, Option<&'r Arc<str>>)>,
         keep: impl Fn(u32, u32) -> bool,
-    ) -> ServiceFacts {
-        let mut index: HashMap<Arc<str>, u32> = HashMap::new();
-        let mut regions: Vec<Arc<str>> = Vec::new();
+        regions: &mut Regions,
+    ) -> Option<ServiceFacts> {
         let mut facts: Vec<ServiceFact> = Vec::new();
         for (p, svc, last_ms, region) in rows {
             if !keep(p, svc) {
                 continue;
             }
             let region = match region {
-                None => ServiceFact::NO_REGION,
-                Some(r) => *index.entry(r).or_insert_with_key(|r| {
-                    regions.push(Arc::clone(r));
-                    // Fewer distinct regions than rows, so the index fits in u32.
-                    (regions.len() - 1) as u32
-                }),
+                None => None,
+                Some(r) => Some(regions.intern(r)?),
             };
             facts.push(ServiceFact {
                 p,
@@ -330,7 +325,7 @@ impl ServiceFacts {
                 _ => rows.push(f),
             }
         }
-        ServiceFacts { rows, regions }
+        Some(ServiceFacts { rows })
     }
 
     /// The facts of principal `p`, by service.
@@ -400,9 +395,9 @@ pub struct Finding {
     /// Union of the actions' `sensitivity::category` bits.
     pub categories: u8,
     pub last_accessed: Option<Timestamp>,
-    /// The region of the last access; one allocation per distinct region, shared by every
-    /// finding that names it.
-    pub last_accessed_region: Option<Arc<str>>,
+    /// The region of the last access (`Analysis::region`).
+    #[serde(skip)]
+    pub last_accessed_region: Option<RegionId>,
     /// The granting policies (`Analysis::granting_policies(f)`).
     #[serde(skip)]
     pub granted_by: GrantedById,
@@ -420,8 +415,65 @@ pub struct Finding {
 }
 
 /// Index into [`Analysis::control_notes`].
+/// 1-based, so that an `Option<ControlId>` takes 4 bytes ([`ControlId::new`], [`ControlId::index`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct ControlId(pub u32);
+pub struct ControlId(NonZeroU32);
+
+impl ControlId {
+    /// The id of `control_notes[index]`; `None` past `u32::MAX - 1` notes.
+    pub fn new(index: usize) -> Option<ControlId> {
+        u32::try_from(index)
+            .ok()
+            .and_then(|i| i.checked_add(1))
+            .and_then(NonZeroU32::new)
+            .map(ControlId)
+    }
+
+    pub fn index(self) -> usize {
+        // A u32 always fits a usize on the targets this builds for (64-bit).
+        (self.0.get() - 1) as usize
+    }
+}
+
+/// A distinct last-access region ([`Regions`]): 4 bytes, and an `Option<RegionId>` too, where a
+/// shared pointer to the text took 16 (four million findings at 100,000 roles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RegionId(NonZeroU32);
+
+/// The distinct regions of the last-access evidence, in the order first met, each named by a
+/// [`RegionId`] in the findings and the service facts.
+#[derive(Debug, Clone, Default)]
+pub struct Regions {
+    texts: Vec<Arc<str>>,
+    ids: HashMap<Arc<str>, RegionId>,
+}
+
+impl Regions {
+    /// The id of `region`, given to it when first met; `None` only past `u32::MAX - 1` distinct
+    /// regions (which no input within the size caps holds).
+    pub fn intern(&mut self, region: &Arc<str>) -> Option<RegionId> {
+        if let Some(id) = self.ids.get(region) {
+            return Some(*id);
+        }
+        let id = u32::try_from(self.texts.len() + 1)
+            .ok()
+            .and_then(NonZeroU32::new)
+            .map(RegionId)?;
+        self.texts.push(Arc::clone(region));
+        self.ids.insert(Arc::clone(region), id);
+        Some(id)
+    }
+
+    pub fn get(&self, id: RegionId) -> &Arc<str> {
+        // Ids are only made by `intern`, one per text.
+        &self.texts[(id.0.get() - 1) as usize]
+    }
+
+    /// Every region, in the order first met.
+    pub fn texts(&self) -> &[Arc<str>] {
+        &self.texts
+    }
+}
 
 impl Finding {
     /// Points the finding at a new (non-empty) action list.
@@ -470,6 +522,8 @@ pub struct Analysis<'c> {
     pub control_notes: Vec<crate::policy::control::ControlNote>,
     /// What the last-accessed reports say per principal × service ([`Analysis::services_of`]).
     pub(crate) service_facts: ServiceFacts,
+    /// The regions the findings and the service facts name.
+    pub regions: Regions,
     /// What the organisation part held, when the exports came with one.
     pub organization: Option<OrganizationInfo>,
 }
@@ -544,7 +598,12 @@ impl Analysis<'_> {
 
     /// The SCP or RCP note of a finding.
     pub fn control_note(&self, f: &Finding) -> Option<&crate::policy::control::ControlNote> {
-        f.control.and_then(|c| self.control_notes.get(c.0 as usize))
+        f.control.and_then(|c| self.control_notes.get(c.index()))
+    }
+
+    /// The region of the finding's last access.
+    pub fn region(&self, f: &Finding) -> Option<&Arc<str>> {
+        f.last_accessed_region.map(|r| self.regions.get(r))
     }
 
     /// True when an SCP blocks the finding's actions in its principal's account.
@@ -592,8 +651,8 @@ impl Analysis<'_> {
                     last_accessed: fact
                         .and_then(|r| chrono::DateTime::from_timestamp_millis(r.last_ms)),
                     last_accessed_region: fact
-                        .and_then(|r| self.service_facts.regions.get(r.region as usize))
-                        .map(|r| &**r),
+                        .and_then(|r| r.region)
+                        .map(|r| &**self.regions.get(r)),
                     reported: fact.is_some(),
                     highest_unused_sensitivity: None,
                 });
@@ -624,13 +683,43 @@ impl Analysis<'_> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_finding_stays_small() {
+        // Every byte of a finding is ~4 MB of the heap at 100,000 roles (four million
+        // findings), held from the analysis to the last writer: ids instead of pointers
+        // (regions), and ids that are never 0 (an `Option` of one is 4 bytes).
+        assert_eq!(std::mem::size_of::<Finding>(), 56);
+        assert_eq!(std::mem::size_of::<Option<RegionId>>(), 4);
+        assert_eq!(std::mem::size_of::<Option<ControlId>>(), 4);
+        assert_eq!(std::mem::size_of::<Option<ExclusionId>>(), 4);
+    }
+
+    #[test]
+    fn regions_are_interned_in_the_order_first_met() {
+        let mut regions = Regions::default();
+        let eu = regions.intern(&Arc::from("eu-west-1"));
+        let us = regions.intern(&Arc::from("us-east-1"));
+        assert_eq!(regions.intern(&Arc::from("eu-west-1")), eu);
+        assert_ne!(eu, us);
+        assert_eq!(&**regions.get(us.expect("an id")), "us-east-1");
+        assert_eq!(regions.texts().len(), 2);
+    }
+
+    #[test]
+    fn control_ids_name_their_index() {
+        for i in [0, 1, 41, u32::MAX as usize - 1] {
+            assert_eq!(ControlId::new(i).map(ControlId::index), Some(i));
+        }
+        assert_eq!(ControlId::new(u32::MAX as usize), None);
+    }
+
     /// Facts are kept only where asked, sorted by (principal, service), the later of two rows
     /// of one pair counts, regions are shared, and no time stays no time.
     #[test]
     fn service_facts_keep_the_last_row_of_each_pair_in_order() {
         let eu: Arc<str> = Arc::from("eu-west-1");
         let us: Arc<str> = Arc::from("us-east-1");
-        let rows = vec![
+        let rows = [
             (2, 5, Some(20), Some(Arc::clone(&eu))),
             (1, 9, None, None),
             (1, 3, Some(10), Some(Arc::clone(&us))),
@@ -638,20 +727,27 @@ mod tests {
             (1, 4, Some(99), None),
             (3, 1, Some(i64::MIN), None),
         ];
-        let facts = ServiceFacts::new(rows.into_iter(), |p, svc| !(p == 1 && svc == 4));
-        let key = |f: &ServiceFact| (f.p, f.svc, f.last_ms, f.region);
+        let mut regions = Regions::default();
+        let facts = ServiceFacts::new(
+            rows.iter().map(|(p, s, t, r)| (*p, *s, *t, r.as_ref())),
+            |p, svc| !(p == 1 && svc == 4),
+            &mut regions,
+        )
+        .expect("two regions");
+        let key = |f: &ServiceFact| (f.p, f.svc, f.last_ms, f.region.map(|r| &**regions.get(r)));
         let of = |p| facts.of(p).iter().map(key).collect::<Vec<_>>();
         assert_eq!(
             of(1),
             [
-                (1, 3, 10, 1),
-                (1, 9, ServiceFact::NEVER, ServiceFact::NO_REGION)
+                (1, 3, 10, Some("us-east-1")),
+                (1, 9, ServiceFact::NEVER, None)
             ]
         );
-        assert_eq!(of(2), [(2, 5, 30, 0)]);
-        assert_eq!(of(3), [(3, 1, ServiceFact::NEVER, ServiceFact::NO_REGION)]);
+        assert_eq!(of(2), [(2, 5, 30, Some("eu-west-1"))]);
+        assert_eq!(of(3), [(3, 1, ServiceFact::NEVER, None)]);
         assert!(of(0).is_empty() && of(4).is_empty());
-        // In the order first met; the second "eu-west-1" is the first one's.
-        assert_eq!(facts.regions, [eu, us]);
+        // In the order first met (the row of (1, 4) is not kept); the second "eu-west-1" is
+        // the first one's.
+        assert_eq!(regions.texts(), [eu, us]);
     }
 }

@@ -17,7 +17,7 @@ use super::collect::Collected;
 use super::groups::GrantedAction;
 use super::model::{
     AccountWarning, BySensitivity, ControlId, ControlPolicyInfo, Counts, Finding, GrantedById,
-    LabelId, OrganizationInfo, PermissionSetInfo, PolicyInfo, PolicyLabel, PrincipalInfo,
+    LabelId, OrganizationInfo, PermissionSetInfo, PolicyInfo, PolicyLabel, PrincipalInfo, RegionId,
 };
 use super::reason::{Reason, Status};
 use super::verdict::{PrincipalRow, ServiceRow};
@@ -33,7 +33,8 @@ pub(super) fn apply_controls(
     org: &Organization,
 ) -> (Vec<Finding>, Vec<ControlNote>) {
     let mut notes: Vec<ControlNote> = Vec::new();
-    let mut ids: HashMap<ControlNote, ControlId> = HashMap::new();
+    // Fewer notes than findings, so every id is made (`ControlId::new`).
+    let mut ids: HashMap<ControlNote, Option<ControlId>> = HashMap::new();
     if org.control_types.is_empty() {
         return (findings, notes);
     }
@@ -72,10 +73,10 @@ pub(super) fn apply_controls(
         };
         let mut parts: BTreeMap<Option<ControlId>, Vec<GrantedAction>> = BTreeMap::new();
         for a in &c.lists.get(f.list).actions {
-            let id = controls.note(a.id).map(|n| {
+            let id = controls.note(a.id).and_then(|n| {
                 *ids.entry(n.clone()).or_insert_with(|| {
                     notes.push(n.clone());
-                    ControlId(notes.len() as u32 - 1)
+                    ControlId::new(notes.len() - 1)
                 })
             });
             parts.entry(id).or_default().push(*a);
@@ -108,7 +109,7 @@ struct RoleVerdict<'f> {
 struct Rolled {
     reason: Reason,
     last: Option<Timestamp>,
-    region: Option<Arc<str>>,
+    region: Option<RegionId>,
     gb: GrantedById,
     scoped: bool,
     conditional: bool,
@@ -214,7 +215,7 @@ fn rolled_groups(
                 svc,
                 reason: rolled.reason,
                 last: rolled.last.map(|t| t.timestamp_millis()),
-                region: rolled.region.clone(),
+                region: rolled.region,
                 gb: rolled.gb,
                 scoped: rolled.scoped,
                 conditional: rolled.conditional,
@@ -297,7 +298,7 @@ struct GroupKey {
     svc: u32,
     reason: Reason,
     last: Option<i64>,
-    region: Option<Arc<str>>,
+    region: Option<RegionId>,
     gb: GrantedById,
     scoped: bool,
     conditional: bool,
@@ -334,23 +335,22 @@ fn roll(verdicts: &[RoleVerdict<'_>], complete: bool, notes: &mut Vec<ControlNot
         }
     };
     let (last, region) = match reason {
-        Reason::AccessedInWindow | Reason::ActionLastAccessedBeforeWindow => (
-            source.f.last_accessed,
-            source.f.last_accessed_region.clone(),
-        ),
+        Reason::AccessedInWindow | Reason::ActionLastAccessedBeforeWindow => {
+            (source.f.last_accessed, source.f.last_accessed_region)
+        }
         _ => (None, None),
     };
     // Control notes: blocked in every account is blocked; anything else the first note, a
     // block somewhere but not everywhere becoming a restriction.
     let controls: Vec<Option<ControlId>> = verdicts.iter().map(|v| v.f.control).collect();
     let is_blocked = |c: &Option<ControlId>| {
-        c.and_then(|c| notes.get(c.0 as usize))
+        c.and_then(|c| notes.get(c.index()))
             .is_some_and(|n| n.effect == ControlEffect::Blocked)
     };
     let control = if controls.iter().all(is_blocked) {
         controls[0]
     } else if let Some(c) = controls.iter().flatten().next().copied() {
-        let note = notes[c.0 as usize].clone();
+        let note = notes[c.index()].clone();
         if note.effect == ControlEffect::Blocked {
             let restricted = ControlNote {
                 effect: ControlEffect::Restricted,
@@ -361,10 +361,10 @@ fn roll(verdicts: &[RoleVerdict<'_>], complete: bool, notes: &mut Vec<ControlNot
                 ),
             };
             match notes.iter().position(|n| *n == restricted) {
-                Some(i) => Some(ControlId(i as u32)),
+                Some(i) => ControlId::new(i),
                 None => {
                     notes.push(restricted);
-                    Some(ControlId(notes.len() as u32 - 1))
+                    ControlId::new(notes.len() - 1)
                 }
             }
         } else {

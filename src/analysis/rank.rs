@@ -3,11 +3,12 @@
 
 use super::groups::ActionLists;
 use super::lists::{ByService, FindingLists};
-use super::model::{BySensitivity, Counts, Finding, LabelId, PrincipalInfo, ServiceFacts};
+use super::model::{BySensitivity, Counts, Finding, LabelId, PrincipalInfo, Regions, ServiceFacts};
 use super::reason::Status;
 use super::sensitivity::Sensitivity;
 use super::verdict::ServiceRow;
 use crate::catalog::Catalog;
+use crate::error::{Error, Result};
 use crate::policy::control::{ControlEffect, ControlNote};
 
 /// What ranking adds up besides the principals' own counts.
@@ -19,12 +20,11 @@ pub(super) struct Ranked {
     pub by_principal: FindingLists,
     /// The same, by service (catalog order), then rank.
     pub by_principal_service: ByService,
-    pub service_facts: ServiceFacts,
 }
 
 fn is_blocked(f: &Finding, notes: &[ControlNote]) -> bool {
     f.control
-        .and_then(|c| notes.get(c.0 as usize))
+        .and_then(|c| notes.get(c.index()))
         .is_some_and(|n| n.effect == ControlEffect::Blocked)
 }
 
@@ -69,12 +69,13 @@ fn key(
 /// service).
 ///
 /// [`Analysis::services_of`]: super::model::Analysis::services_of
-fn service_facts(
+pub(super) fn service_facts(
     findings: &[Finding],
     by_principal_service: &ByService,
     catalog: &Catalog,
     services: &[ServiceRow],
-) -> ServiceFacts {
+    regions: &mut Regions,
+) -> Result<ServiceFacts> {
     let has_service = |p: u32, svc: u32| {
         !by_principal_service
             .of_service(p as usize, svc, findings, catalog)
@@ -83,9 +84,16 @@ fn service_facts(
     ServiceFacts::new(
         services
             .iter()
-            .map(|s| (s.p, s.svc, s.last_ms, s.region.clone())),
+            .map(|s| (s.p, s.svc, s.last_ms, s.region.as_ref())),
         has_service,
+        regions,
     )
+    .ok_or_else(too_many_regions)
+}
+
+/// More distinct regions than a [`super::model::RegionId`] counts (`u32::MAX - 1`).
+pub(super) fn too_many_regions() -> Error {
+    Error::Analysis("more than 4,294,967,294 distinct last-access regions".into())
 }
 
 /// Sorts and numbers the findings and fills in every count.
@@ -96,7 +104,6 @@ pub(super) fn rank(
     catalog: &Catalog,
     lists: &ActionLists,
     granted_by: &[Box<[LabelId]>],
-    services: &[ServiceRow],
 ) -> Ranked {
     findings.sort_unstable_by_key(|f| key(f, principals, notes, catalog));
     let mut totals = Counts::default();
@@ -135,13 +142,11 @@ pub(super) fn rank(
     }
     let by_principal = FindingLists::by_principal(&findings, principals.len());
     let by_principal_service = ByService::new(&by_principal, &findings, catalog);
-    let service_facts = service_facts(&findings, &by_principal_service, catalog, services);
     Ranked {
         findings,
         totals,
         unused_by_sensitivity: by_sens,
         by_principal,
         by_principal_service,
-        service_facts,
     }
 }

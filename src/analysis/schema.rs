@@ -104,7 +104,7 @@ pub const FINDINGS: [Column; 28] = [
         Value::Time(r.f.last_accessed)
     }),
     col("last_accessed_region", Type::OptStr, |r| {
-        Value::OptStr(r.f.last_accessed_region.as_deref())
+        Value::OptStr(r.an.region(r.f).map(|r| &**r))
     }),
     col("days_since_access", Type::OptI64, |r| {
         Value::OptI64(r.an.days_since_access(r.f))

@@ -223,7 +223,7 @@ impl FindingView {
             service: info.service.to_string(),
             access_level: an.access_level(f),
             last_accessed: f.last_accessed,
-            last_accessed_region: f.last_accessed_region.clone(),
+            last_accessed_region: an.region(f).cloned(),
             days_since_access: an.days_since_access(f),
             granted_by: an.granted_by_text(f.granted_by),
             resource_scope: if f.scoped { "scoped" } else { "all" },
