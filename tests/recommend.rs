@@ -53,7 +53,7 @@ fn principal(kind: PrincipalType, name: &str) -> Principal {
         attached_policies: Vec::new(),
         groups: Vec::new(),
         permissions_boundary: None,
-        tags: BTreeMap::new(),
+        tags: Default::default(),
         role_last_used: None,
         trusted: Vec::new(),
         service_linked: false,

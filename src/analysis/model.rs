@@ -1,7 +1,7 @@
 //! What the analysis produces: plain structs, no polars. Renderers, `diff`, `recommend` and the
 //! tests read these.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -345,7 +345,7 @@ pub struct PrincipalInfo {
     pub arn: String,
     pub id: String,
     /// Tags (roles and users), as exported: attacker-controlled text.
-    pub tags: BTreeMap<String, String>,
+    pub tags: crate::model::Tags,
     pub created: Option<Timestamp>,
     /// `RoleLastUsed` for roles; the newest service access for users and groups.
     pub last_used: Option<Timestamp>,

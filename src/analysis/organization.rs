@@ -471,7 +471,7 @@ fn principal_info(
         name: ps.name.clone(),
         arn: ps.arn.clone(),
         id: ps.id.clone(),
-        tags: BTreeMap::new(),
+        tags: Default::default(),
         created: None,
         last_used: last.as_ref().map(|(t, _)| *t),
         last_used_region: last.and_then(|(_, r)| r),

@@ -206,6 +206,66 @@ impl ManagedPolicy {
     }
 }
 
+/// A principal's tags, sorted by key, one value per key: of two with the same key, the later one
+/// (as a map filled in order keeps). A boxed slice, because a principal has a few tags and is held
+/// twice (the export, the analysis) for ~110,000 principals at 100,000 roles: a `BTreeMap`'s
+/// first node is ~550 bytes however few entries it holds, a tag here is 48 bytes.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Tags(Box<[(String, String)]>);
+
+impl Tags {
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    /// Every (key, value), by key.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&String, &String)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(String, String)> for Tags {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(tags: I) -> Tags {
+        let mut all: Vec<(String, String)> = tags.into_iter().collect();
+        // Stable: of equal keys, the last given is the last here, and it is the one kept.
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut kept: Vec<(String, String)> = Vec::with_capacity(all.len());
+        for tag in all {
+            match kept.last_mut() {
+                Some(last) if last.0 == tag.0 => *last = tag,
+                _ => kept.push(tag),
+            }
+        }
+        Tags(kept.into_boxed_slice())
+    }
+}
+
+/// As a map prints: `{"key": "value"}`.
+impl fmt::Debug for Tags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// As a map: `{"key": "value", …}`, by key.
+impl Serialize for Tags {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
 /// `RoleLastUsed` from the authorization details.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoleLastUsed {
@@ -230,7 +290,7 @@ pub struct Principal {
     pub groups: Vec<String>,
     /// ARN of the permissions boundary policy (roles and users).
     pub permissions_boundary: Option<String>,
-    pub tags: BTreeMap<String, String>,
+    pub tags: Tags,
     /// Roles only.
     pub role_last_used: Option<RoleLastUsed>,
     /// Roles only: path `/aws-service-role/`.

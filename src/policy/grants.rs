@@ -559,7 +559,7 @@ mod tests {
             attached_policies: Vec::new(),
             groups: Vec::new(),
             permissions_boundary: None,
-            tags: BTreeMap::new(),
+            tags: Default::default(),
             role_last_used: None,
             trusted: Vec::new(),
             service_linked: false,

@@ -155,7 +155,7 @@ fn grants(
         attached_policies: attached,
         groups: Vec::new(),
         permissions_boundary: docs.boundary.as_ref().map(|(arn, _)| arn.clone()),
-        tags: BTreeMap::new(),
+        tags: Default::default(),
         role_last_used: None,
         service_linked: false,
         trusted: Vec::new(),

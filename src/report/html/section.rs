@@ -912,10 +912,12 @@ mod tests {
         i.arn = r.text();
         i.id = r.text();
         i.account_id = r.text();
-        i.tags.clear();
-        for _ in 0..r.next(3) {
-            i.tags.insert(r.text(), r.text());
-        }
+        i.tags = (0..r.next(3))
+            .map(|_| {
+                let key = r.text();
+                (key, r.text())
+            })
+            .collect();
         i.created = r.time();
         i.last_used = r.time();
         i.as_of = r.time();
