@@ -481,7 +481,31 @@ impl Export {
 
 #[cfg(test)]
 mod tests {
-    use super::{count_phrase, grouped, grouped_into, thousands};
+    use super::{Tags, count_phrase, grouped, grouped_into, thousands};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn tags_keep_the_last_value_of_a_key_sorted_by_key_as_a_map_did() {
+        let given = [
+            ("team", "a"),
+            ("env", "prod"),
+            ("team", "b"),
+            ("", "empty key"),
+        ];
+        let pairs = || given.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        let tags: Tags = pairs().collect();
+        let map: BTreeMap<String, String> = pairs().collect();
+        assert!(tags.iter().eq(map.iter()));
+        assert_eq!(tags.len(), 3);
+        assert_eq!(tags.get("team").map(String::as_str), Some("b"));
+        assert_eq!(tags.get("owner"), None);
+        assert_eq!(format!("{tags:?}"), format!("{map:?}"));
+        assert_eq!(
+            serde_json::to_string(&tags).expect("json"),
+            serde_json::to_string(&map).expect("json")
+        );
+        assert!(Tags::default().is_empty());
+    }
 
     #[test]
     fn grouped_puts_a_comma_before_every_third_digit_from_the_right() {
