@@ -464,9 +464,9 @@ impl Regions {
         Some(id)
     }
 
-    pub fn get(&self, id: RegionId) -> &Arc<str> {
-        // Ids are only made by `intern`, one per text.
-        &self.texts[(id.0.get() - 1) as usize]
+    /// The text of `id` (`None` only for an id of another table).
+    pub fn get(&self, id: RegionId) -> Option<&Arc<str>> {
+        self.texts.get((id.0.get() - 1) as usize)
     }
 
     /// Every region, in the order first met.
@@ -603,7 +603,7 @@ impl Analysis<'_> {
 
     /// The region of the finding's last access.
     pub fn region(&self, f: &Finding) -> Option<&Arc<str>> {
-        f.last_accessed_region.map(|r| self.regions.get(r))
+        f.last_accessed_region.and_then(|r| self.regions.get(r))
     }
 
     /// True when an SCP blocks the finding's actions in its principal's account.
@@ -652,7 +652,8 @@ impl Analysis<'_> {
                         .and_then(|r| chrono::DateTime::from_timestamp_millis(r.last_ms)),
                     last_accessed_region: fact
                         .and_then(|r| r.region)
-                        .map(|r| &**self.regions.get(r)),
+                        .and_then(|r| self.regions.get(r))
+                        .map(|r| &**r),
                     reported: fact.is_some(),
                     highest_unused_sensitivity: None,
                 });
@@ -701,7 +702,10 @@ mod tests {
         let us = regions.intern(&Arc::from("us-east-1"));
         assert_eq!(regions.intern(&Arc::from("eu-west-1")), eu);
         assert_ne!(eu, us);
-        assert_eq!(&**regions.get(us.expect("an id")), "us-east-1");
+        assert_eq!(
+            regions.get(us.expect("an id")).map(|r| &**r),
+            Some("us-east-1")
+        );
         assert_eq!(regions.texts().len(), 2);
     }
 
@@ -734,7 +738,10 @@ mod tests {
             &mut regions,
         )
         .expect("two regions");
-        let key = |f: &ServiceFact| (f.p, f.svc, f.last_ms, f.region.map(|r| &**regions.get(r)));
+        let key = |f: &ServiceFact| {
+            let region = f.region.and_then(|r| regions.get(r)).map(|r| &**r);
+            (f.p, f.svc, f.last_ms, region)
+        };
         let of = |p| facts.of(p).iter().map(key).collect::<Vec<_>>();
         assert_eq!(
             of(1),
