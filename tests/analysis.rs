@@ -947,3 +947,43 @@ fn findings_parquet_row_groups_of_65536_rows() {
         .collect();
     assert_eq!(ranks, (1..=n as u64).collect::<Vec<_>>());
 }
+
+/// A managed policy held by several principals of one account has one copy of its name and ARN
+/// (`PolicyInfo`), not one per principal: an AWS managed policy is held by thousands.
+#[test]
+fn principals_of_an_account_share_their_policies_names() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+    let exports = input::load_exports(&[sample], &LoadOptions::default()).unwrap();
+    let cat = Catalog::embedded();
+    let an = analysis::analyze(
+        &exports,
+        cat,
+        &Settings::new(90, None).unwrap(),
+        &Config::default(),
+    )
+    .unwrap();
+    let mut first: std::collections::HashMap<(&str, &str), &analysis::PolicyInfo> =
+        Default::default();
+    let mut shared = 0;
+    for p in &an.principals {
+        for pi in p.policies.iter().filter(|pi| pi.arn.is_some()) {
+            match first.get(&(p.account_id.as_str(), &*pi.name)) {
+                Some(seen) => {
+                    assert!(std::sync::Arc::ptr_eq(&seen.name, &pi.name), "{}", pi.name);
+                    let (a, b) = (seen.arn.as_ref().unwrap(), pi.arn.as_ref().unwrap());
+                    if a == b {
+                        assert!(std::sync::Arc::ptr_eq(a, b), "{a}");
+                    }
+                    shared += 1;
+                }
+                None => {
+                    first.insert((p.account_id.as_str(), &*pi.name), pi);
+                }
+            }
+        }
+    }
+    assert!(
+        shared > 0,
+        "the sample has no managed policy held twice in an account"
+    );
+}

@@ -189,14 +189,17 @@ fn principal(
             has_last_accessed: !i.is_multiple_of(7),
             as_of: Some(ts("2026-11-20T09:12:00Z")),
             policies: vec![PolicyInfo {
-                name: s(hostile, i + 3, "AdministratorAccess"),
+                name: s(hostile, i + 3, "AdministratorAccess").into(),
                 kind: iam_tighten::policy::PolicyKind::AwsManaged,
-                arn: Some(s(
-                    hostile,
-                    i + 4,
-                    "arn:aws:iam::aws:policy/AdministratorAccess",
-                )),
-                via_group: hostile.then(|| s(true, i, "admins")),
+                arn: Some(
+                    s(
+                        hostile,
+                        i + 4,
+                        "arn:aws:iam::aws:policy/AdministratorAccess",
+                    )
+                    .into(),
+                ),
+                via_group: hostile.then(|| s(true, i, "admins").into()),
                 boundary: false,
                 grants: 400,
                 unused: 300,

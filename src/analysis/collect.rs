@@ -24,7 +24,7 @@ use super::window::{Coverage, check_as_of, window_start_of};
 use super::{Settings, exclusions};
 use crate::catalog::{ActionId, Catalog};
 use crate::error::Result;
-use crate::model::{Export, LastAccessed, Principal, PrincipalType, Timestamp};
+use crate::model::{Export, LastAccessed, Principal, PrincipalType, SharedTexts, Timestamp};
 use crate::policy::{Expander, GrantCache, PrincipalGrants, principal_grants_cached};
 
 /// Values interned in first-seen order: an id per distinct value.
@@ -208,6 +208,10 @@ struct Worker<'c> {
     lists: ActionLists,
     labels: Interner<PolicyLabel>,
     granted_by: Interner<Box<[LabelId]>>,
+    /// The names, ARNs and groups of the principals' policies (`PolicyInfo`), one copy each
+    /// per worker: an AWS managed policy's name and ARN are the same for thousands of
+    /// principals.
+    texts: SharedTexts,
 }
 
 impl<'c> Worker<'c> {
@@ -219,6 +223,7 @@ impl<'c> Worker<'c> {
             lists: ActionLists::default(),
             labels: Interner::default(),
             granted_by: Interner::default(),
+            texts: SharedTexts::default(),
         }
     }
 }
@@ -386,6 +391,7 @@ struct Collector<'s, 'c> {
     lists: &'s mut ActionLists,
     labels: &'s mut Interner<PolicyLabel>,
     granted_by: &'s mut Interner<Box<[LabelId]>>,
+    texts: &'s mut SharedTexts,
     worker: usize,
     inputs: verdict::Inputs,
     principals: Vec<PrincipalInfo>,
@@ -408,6 +414,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             lists: &mut worker.lists,
             labels: &mut worker.labels,
             granted_by: &mut worker.granted_by,
+            texts: &mut worker.texts,
             worker: worker.index,
             inputs: verdict::Inputs::default(),
             principals: Vec::new(),
@@ -562,10 +569,10 @@ impl<'s, 'c> Collector<'s, 'c> {
             .policies
             .iter()
             .map(|r| PolicyInfo {
-                name: r.name.clone(),
+                name: self.texts.get(&r.name),
                 kind: r.kind,
-                arn: r.arn.clone(),
-                via_group: r.via_group.clone(),
+                arn: r.arn.as_deref().map(|a| self.texts.get(a)),
+                via_group: r.via_group.as_deref().map(|g| self.texts.get(g)),
                 boundary: r.boundary,
                 grants: 0,
                 unused: 0,

@@ -138,7 +138,7 @@ impl IntentionalConfig {
                     && r.policy_glob.as_ref().is_none_or(|g| {
                         policies
                             .iter()
-                            .any(|pi| !pi.boundary && g.is_match(&pi.name))
+                            .any(|pi| !pi.boundary && g.is_match(&*pi.name))
                     })
             })
             .map(|r| IntentionalMatch {

@@ -105,11 +105,11 @@ pub struct AccountWarning {
 /// A policy that grants something to a principal.
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyInfo {
-    pub name: String,
+    pub name: Arc<str>,
     pub kind: PolicyKind,
-    pub arn: Option<String>,
+    pub arn: Option<Arc<str>>,
     /// Set when the principal gets the policy through this group.
-    pub via_group: Option<String>,
+    pub via_group: Option<Arc<str>>,
     /// The permissions boundary: it limits what the other policies grant and grants nothing.
     pub boundary: bool,
     /// How many effective grants this policy contributes to.
@@ -693,6 +693,8 @@ mod tests {
         assert_eq!(std::mem::size_of::<Option<RegionId>>(), 4);
         assert_eq!(std::mem::size_of::<Option<ControlId>>(), 4);
         assert_eq!(std::mem::size_of::<Option<ExclusionId>>(), 4);
+        // A principal's policy: its texts shared (`Arc<str>`), ~0.3 M at 100,000 roles.
+        assert_eq!(std::mem::size_of::<PolicyInfo>(), 72);
     }
 
     #[test]

@@ -419,9 +419,9 @@ fn principal_info(
             },
         );
         policies.push(PolicyInfo {
-            name,
+            name: name.into(),
             kind,
-            arn,
+            arn: arn.map(Into::into),
             via_group: None,
             boundary,
             grants: 0,

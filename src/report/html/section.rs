@@ -946,9 +946,9 @@ mod tests {
         i.unused_by_sensitivity.low = r.count();
         i.unmatched_patterns = (0..r.next(3)).map(|_| r.text()).collect();
         for pol in &mut i.policies {
-            pol.name = r.text();
-            pol.arn = r.maybe();
-            pol.via_group = r.maybe();
+            pol.name = r.text().into();
+            pol.arn = r.maybe().map(Into::into);
+            pol.via_group = r.maybe().map(Into::into);
             pol.boundary = r.yes();
             pol.grants = r.count();
         }
