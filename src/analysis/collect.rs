@@ -28,6 +28,7 @@ use crate::model::{Export, LastAccessed, Principal, PrincipalType, SharedTexts, 
 use crate::policy::{Expander, GrantCache, PrincipalGrants, principal_grants_cached};
 
 /// Values interned in first-seen order: an id per distinct value.
+#[derive(Debug, Clone)]
 pub(super) struct Interner<T> {
     map: HashMap<T, u32>,
     list: Vec<T>,
@@ -51,6 +52,19 @@ impl<T: Hash + Eq + Clone> Interner<T> {
         self.list.push(value.clone());
         self.map.insert(value.clone(), i);
         i
+    }
+
+    /// [`Interner::intern`], or `None` for a new value once the ids would pass `max`.
+    pub(super) fn intern_up_to(&mut self, value: &T, max: u32) -> Option<u32> {
+        if !self.map.contains_key(value) && self.list.len() > max as usize {
+            return None;
+        }
+        Some(self.intern(value))
+    }
+
+    /// Every value, by id.
+    pub(super) fn as_slice(&self) -> &[T] {
+        &self.list
     }
 
     pub(super) fn into_vec(self) -> Vec<T> {
@@ -780,6 +794,16 @@ mod tests {
 
     use super::*;
     use crate::input::{LoadOptions, load_exports};
+
+    #[test]
+    fn interning_up_to_a_bound_refuses_only_new_values_past_it() {
+        let mut ids: Interner<&str> = Interner::default();
+        assert_eq!(ids.intern_up_to(&"a", 1), Some(0));
+        assert_eq!(ids.intern_up_to(&"b", 1), Some(1));
+        assert_eq!(ids.intern_up_to(&"c", 1), None);
+        assert_eq!(ids.intern_up_to(&"a", 1), Some(0));
+        assert_eq!(ids.as_slice(), ["a", "b"]);
+    }
 
     /// Both quarters of the sample organisation's accounts, and the first again (loaded one by
     /// one: a run refuses an account twice, the collector does not care): accounts that share AWS

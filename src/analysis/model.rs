@@ -1,13 +1,13 @@
 //! What the analysis produces: plain structs, no polars. Renderers, `diff`, `recommend` and the
 //! tests read these.
 
-use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::Settings;
+use super::collect::Interner;
 use super::config::{Config, ExclusionId, ExclusionRule};
 use super::groups::{ActionList, ActionLists, GrantedAction, ListId};
 use super::intentional::IntentionalMatch;
@@ -443,35 +443,25 @@ pub struct RegionId(NonZeroU32);
 /// The distinct regions of the last-access evidence, in the order first met, each named by a
 /// [`RegionId`] in the findings and the service facts.
 #[derive(Debug, Clone, Default)]
-pub struct Regions {
-    texts: Vec<Arc<str>>,
-    ids: HashMap<Arc<str>, RegionId>,
-}
+pub struct Regions(Interner<Arc<str>>);
 
 impl Regions {
     /// The id of `region`, given to it when first met; `None` only past `u32::MAX - 1` distinct
     /// regions (which no input within the size caps holds).
     pub fn intern(&mut self, region: &Arc<str>) -> Option<RegionId> {
-        if let Some(id) = self.ids.get(region) {
-            return Some(*id);
-        }
-        let id = u32::try_from(self.texts.len() + 1)
-            .ok()
-            .and_then(NonZeroU32::new)
-            .map(RegionId)?;
-        self.texts.push(Arc::clone(region));
-        self.ids.insert(Arc::clone(region), id);
-        Some(id)
+        // Ids are the interner's plus one (never 0), so its ids stop at `u32::MAX - 1`.
+        let i = self.0.intern_up_to(region, u32::MAX - 1)?;
+        NonZeroU32::new(i + 1).map(RegionId)
     }
 
     /// The text of `id` (`None` only for an id of another table).
     pub fn get(&self, id: RegionId) -> Option<&Arc<str>> {
-        self.texts.get((id.0.get() - 1) as usize)
+        self.0.as_slice().get((id.0.get() - 1) as usize)
     }
 
     /// Every region, in the order first met.
     pub fn texts(&self) -> &[Arc<str>] {
-        &self.texts
+        self.0.as_slice()
     }
 }
 
