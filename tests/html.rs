@@ -698,6 +698,71 @@ fn input_file_lists_are_capped_per_account_and_counted() {
     assert!(!small.contains("more — all"));
 }
 
+/// Many accounts: the page lists 3,000 input files in all (files outside last-accessed/ first),
+/// says so once, and stays under its size bound (1,000 accounts listing 300 files each made a
+/// 59 MB page at 1,000,000 roles); past 3,000 accounts it lists none.
+#[test]
+fn input_file_lists_share_one_budget_across_many_accounts() {
+    let account = |n: usize, last_accessed: usize| -> ExportInfo {
+        let mut a = model(false, 1, 1).accounts.remove(0);
+        a.account_id = format!("{:012}", 100_000_000_000u64 + n as u64);
+        a.path = format!("exports/{}", a.account_id);
+        a.files = ["authorization-details.json", "credential-report.csv"]
+            .into_iter()
+            .map(str::to_string)
+            .chain((0..last_accessed).map(|i| format!("last-accessed/roles/r{i:05}.json")))
+            .chain(std::iter::once("manifest.json".to_string()))
+            .map(|path| InputFile {
+                path,
+                sha256: "cd".repeat(32),
+                bytes: 10,
+            })
+            .collect();
+        a
+    };
+    let mut m = model(false, 20, 5);
+    m.accounts = (0..1_000).map(|n| account(n, 100)).collect();
+    let page = render(&m);
+    assert!(
+        page.len() < 9_500_000,
+        "report.html is {} bytes",
+        page.len()
+    );
+    assert_eq!(page.matches("<td class=\"hash\">").count(), 3_000);
+    assert_eq!(page.matches("<details class=\"files\">").count(), 1_000);
+    // Each account: its three files outside last-accessed/, in path order.
+    assert_eq!(
+        page.matches("<code>authorization-details.json</code>")
+            .count(),
+        1_000
+    );
+    assert_eq!(page.matches("<code>manifest.json</code>").count(), 1_000);
+    assert!(!page.contains("r00000.json"));
+    assert!(page.contains("100 more — all 103 are in report.json"));
+    assert_eq!(page.matches("id=\"files-cap\"").count(), 1);
+    assert!(page.contains(
+        "With 1,000 accounts this page lists the SHA-256 of at most 3 input files per account"
+    ));
+    // Fewer accounts share the budget: 40 accounts list 75 files each.
+    m.accounts = (0..40).map(|n| account(n, 100)).collect();
+    let page = render(&m);
+    assert_eq!(page.matches("<td class=\"hash\">").count(), 40 * 75);
+    assert!(page.contains("at most 75 input files per account"));
+    assert!(page.contains("<code>last-accessed/roles/r00071.json</code>"));
+    assert!(!page.contains("<code>last-accessed/roles/r00072.json</code>"));
+    // Past 3,000 accounts: no list, the note says where the hashes are.
+    m.accounts = (0..3_001).map(|n| account(n, 1)).collect();
+    let page = render(&m);
+    assert_eq!(page.matches("<details class=\"files\">").count(), 0);
+    assert!(page.contains("this page lists no input file’s SHA-256"));
+    assert!(page.contains("accounts[].files"));
+    // Ten accounts or fewer: 300 each, no note.
+    m.accounts = (0..10).map(|n| account(n, 400)).collect();
+    let page = render(&m);
+    assert_eq!(page.matches("<td class=\"hash\">").count(), 3_000);
+    assert!(!page.contains("id=\"files-cap\""));
+}
+
 /// Warnings beyond the 200 listed are counted in full (head, banner, the list's heading) and the
 /// rest named in report.json; the identity findings' card counts them all (the page's context
 /// carries their number, not the list, since a 100,000-role organisation has ~43,000).

@@ -143,6 +143,10 @@ struct Head<'a> {
     settings: &'a super::super::model::SettingsInfo,
     limits: &'a super::super::model::Limits,
     accounts: Vec<AccountView<'a>>,
+    /// Input files each account lists (fewer than [`MAX_FILES_PER_ACCOUNT`] beyond 10 accounts,
+    /// `files_capped`: the page says so once).
+    files_per_account: usize,
+    files_capped: bool,
     /// The warnings listed (the first `MAX_WARNINGS`), and how many there are.
     warnings: &'a [crate::analysis::AccountWarning],
     warnings_total: usize,
@@ -173,7 +177,13 @@ impl<'a> Head<'a> {
             catalog: &m.catalog,
             settings: &m.settings,
             limits: &m.limits,
-            accounts: m.accounts.iter().map(AccountView::new).collect(),
+            accounts: m
+                .accounts
+                .iter()
+                .map(|a| AccountView::new(a, files_per_account(m.accounts.len())))
+                .collect(),
+            files_per_account: files_per_account(m.accounts.len()),
+            files_capped: files_per_account(m.accounts.len()) < MAX_FILES_PER_ACCOUNT,
             warnings: &m.warnings[..m.warnings.len().min(MAX_WARNINGS)],
             warnings_total: m.warnings.len(),
             summary: &m.summary,
@@ -197,11 +207,22 @@ impl<'a> Head<'a> {
 /// take 16 MB, more than the page's size bound.
 const MAX_FILES_PER_ACCOUNT: usize = 300;
 
-/// An account of the scope table, with its input files capped at `MAX_FILES_PER_ACCOUNT`:
-/// every file outside `last-accessed/` first (in path order), then last-accessed files. The
-/// fields of [`ExportInfo`](crate::analysis::ExportInfo) but its list of every input file,
-/// which each candidate page serialised in full (110,000 files at 100,000 roles) only to have
-/// the capped list replace it.
+/// Input files listed on the whole page, over every account: 300 for each of 1,000 accounts was
+/// 57 MB of the page at 1,000,000 roles (nothing else the page cuts could bring it under its
+/// size bound). With more than 10 accounts each lists this many divided by the number of
+/// accounts (at most [`MAX_FILES_PER_ACCOUNT`]); with more than 3,000, none.
+const MAX_FILES_LISTED: usize = 3_000;
+
+/// How many input files each account lists on the page.
+fn files_per_account(accounts: usize) -> usize {
+    (MAX_FILES_LISTED / accounts.max(1)).min(MAX_FILES_PER_ACCOUNT)
+}
+
+/// An account of the scope table, with its input files capped at `cap` (see
+/// [`files_per_account`]): files outside `last-accessed/` first (in path order), then
+/// last-accessed files. The fields of [`ExportInfo`](crate::analysis::ExportInfo) but its list
+/// of every input file, which each candidate page serialised in full (110,000 files at 100,000
+/// roles) only to have the capped list replace it.
 #[derive(Serialize)]
 struct AccountView<'a> {
     account_id: &'a str,
@@ -219,22 +240,24 @@ struct AccountView<'a> {
 }
 
 impl<'a> AccountView<'a> {
-    fn new(info: &'a crate::analysis::ExportInfo) -> AccountView<'a> {
-        let other = info
-            .files
-            .iter()
-            .filter(|f| !f.path.starts_with("last-accessed/"))
-            .count();
-        let mut budget = MAX_FILES_PER_ACCOUNT.saturating_sub(other);
+    fn new(info: &'a crate::analysis::ExportInfo, cap: usize) -> AccountView<'a> {
+        // Files outside last-accessed/ take the first places, last-accessed files the rest; the
+        // chosen ones are listed in the export's (path) order.
+        let last_accessed = |f: &crate::model::InputFile| f.path.starts_with("last-accessed/");
+        let other = info.files.iter().filter(|f| !last_accessed(f)).count();
+        let mut other_room = other.min(cap);
+        let mut last_accessed_room = cap - other_room;
         let files: Vec<&crate::model::InputFile> = info
             .files
             .iter()
             .filter(|f| {
-                if !f.path.starts_with("last-accessed/") {
-                    return true;
-                }
-                let keep = budget > 0;
-                budget = budget.saturating_sub(1);
+                let room = if last_accessed(f) {
+                    &mut last_accessed_room
+                } else {
+                    &mut other_room
+                };
+                let keep = *room > 0;
+                *room = room.saturating_sub(1);
                 keep
             })
             .collect();
@@ -560,7 +583,7 @@ mod tests {
                 .collect(),
             manifest: None,
         };
-        let view = AccountView::new(&info);
+        let view = AccountView::new(&info, files_per_account(1));
         let text = serde_json::to_string(&view).unwrap();
         assert_eq!(text.matches("\"files\":").count(), 1, "{}", &text[..200]);
         assert_eq!(
@@ -583,6 +606,35 @@ mod tests {
             "manifest",
         ] {
             assert!(value.get(field).is_some(), "{field} missing");
+        }
+        // A smaller cap takes the files outside last-accessed/ first; none lists nothing.
+        let few = AccountView::new(&info, 3);
+        let paths: Vec<&str> = few.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "authorization-details.json",
+                "last-accessed/role-0000.json",
+                "last-accessed/role-0001.json"
+            ]
+        );
+        assert_eq!(few.files_more, 1_998);
+        assert!(AccountView::new(&info, 0).files.is_empty());
+    }
+
+    #[test]
+    fn the_page_lists_at_most_3000_input_files() {
+        for (accounts, each) in [
+            (0, 300),
+            (1, 300),
+            (10, 300),
+            (11, 272),
+            (1_000, 3),
+            (3_000, 1),
+            (3_001, 0),
+        ] {
+            assert_eq!(files_per_account(accounts), each, "{accounts} accounts");
+            assert!(accounts * each <= MAX_FILES_LISTED);
         }
     }
 }
