@@ -1,12 +1,11 @@
 //! The identity checks of one export (every rule is documented in `docs/identity-findings.md`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::{
     IdentityFinding, IdentityKind, IdentityPrincipalType, IdentitySettings, PrincipalInfo,
     Sensitivity,
 };
-use crate::analysis::Analysis;
 use crate::model::{
     AccessKeyInfo, CredentialReportRow, Export, PrincipalType, Timestamp, days_before, whole_days,
 };
@@ -14,8 +13,11 @@ use crate::model::{
 /// Everything the checks of one export need.
 pub(super) struct Ctx<'a> {
     pub(super) export: &'a Export,
-    /// The analysis' principals of this account.
+    /// The analysis' principals of this account, in the analysis' order.
     pub(super) principals: Vec<&'a PrincipalInfo>,
+    /// The first of `principals` of each type and name (a search per credential report row was
+    /// quadratic in the account's principals).
+    by_name: HashMap<(PrincipalType, &'a str), &'a PrincipalInfo>,
     pub(super) as_of: Option<Timestamp>,
     pub(super) window_days: u32,
     pub(super) window_start: Option<Timestamp>,
@@ -74,19 +76,21 @@ fn raise_if_unused_high(base: Sensitivity, p: Option<&PrincipalInfo>) -> (Sensit
 }
 
 impl<'a> Ctx<'a> {
+    /// `principals`: the analysis' principals of the export's account, in the analysis' order.
     pub(super) fn new(
         export: &'a Export,
-        analysis: &'a Analysis<'_>,
+        principals: Vec<&'a PrincipalInfo>,
         as_of: Option<Timestamp>,
         settings: &IdentitySettings,
     ) -> Ctx<'a> {
+        let mut by_name = HashMap::with_capacity(principals.len());
+        for p in &principals {
+            by_name.entry((p.kind, p.name.as_str())).or_insert(*p);
+        }
         Ctx {
             export,
-            principals: analysis
-                .principals
-                .iter()
-                .filter(|p| p.account_id == export.account_id)
-                .collect(),
+            principals,
+            by_name,
             as_of,
             window_days: settings.unused_after_days,
             window_start: as_of.and_then(|t| days_before(t, settings.unused_after_days)),
@@ -146,10 +150,7 @@ impl Ctx<'_> {
     }
 
     fn principal(&self, kind: PrincipalType, name: &str) -> Option<&PrincipalInfo> {
-        self.principals
-            .iter()
-            .copied()
-            .find(|p| p.kind == kind && p.name == name)
+        self.by_name.get(&(kind, name)).copied()
     }
 
     pub(super) fn root(&self, row: &CredentialReportRow, out: &mut Vec<IdentityFinding>) {
@@ -487,21 +488,18 @@ impl Ctx<'_> {
     }
 
     pub(super) fn policies(&self, out: &mut Vec<IdentityFinding>) {
+        // Every ARN a principal attaches or uses as its boundary, once (a walk over every
+        // principal per policy was quadratic).
+        let mut used: HashSet<&str> = HashSet::new();
+        for p in &self.export.principals {
+            used.extend(p.attached_policies.iter().map(String::as_str));
+            used.extend(p.permissions_boundary.as_deref());
+        }
         for pol in self.export.policies.values() {
             if pol.aws_managed {
                 continue;
             }
-            let attached = self
-                .export
-                .principals
-                .iter()
-                .any(|p| p.attached_policies.contains(&pol.arn));
-            let boundary = self
-                .export
-                .principals
-                .iter()
-                .any(|p| p.permissions_boundary.as_deref() == Some(pol.arn.as_str()));
-            if attached || boundary {
+            if used.contains(pol.arn.as_str()) {
                 continue;
             }
             let count = match pol.attachment_count {

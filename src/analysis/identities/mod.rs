@@ -13,7 +13,7 @@ mod checks;
 use checks::Ctx;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -262,6 +262,12 @@ pub fn identity_findings(
 ) -> IdentityReport {
     let mut findings = Vec::new();
     let mut gaps = Gaps::default();
+    // Each account's principals, in the analysis' order (a walk over every principal per export
+    // was 94 s of a 1,000-account run).
+    let mut by_account: HashMap<&str, Vec<&PrincipalInfo>> = HashMap::new();
+    for p in &analysis.principals {
+        by_account.entry(p.account_id.as_str()).or_default().push(p);
+    }
     for (i, export) in exports.iter().enumerate() {
         let info = analysis
             .exports
@@ -273,7 +279,11 @@ pub fn identity_findings(
                     .iter()
                     .find(|e| e.account_id == export.account_id)
             });
-        let ctx = Ctx::new(export, analysis, info.and_then(|e| e.as_of), settings);
+        let principals = by_account
+            .get(export.account_id.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let ctx = Ctx::new(export, principals, info.and_then(|e| e.as_of), settings);
         gaps.note(&ctx);
         if let Some(rows) = &export.credential_report {
             for row in rows {
