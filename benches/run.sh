@@ -4,7 +4,7 @@
 #   benches/run.sh                 1,000 and 10,000 roles (10 accounts each), and the side-by-side
 #                                  run against Cloudsplaining on one 1,000-role account
 #   benches/run.sh --large         also 100,000 roles (10 accounts x 10,000)
-#   benches/run.sh --huge          also 1,000,000 roles (1,000 accounts x 1,000): ~13.5 GB of input
+#   benches/run.sh --huge          also 1,000,000 roles (1,000 accounts x 1,000): ~14.5 GB of input
 #                                  on disk (written account by account) plus the outputs; see --outputs
 #   benches/run.sh --sizes "1000 10000 100x1000"   roles (10 accounts), or ACCOUNTSxROLES_PER_ACCOUNT
 #   benches/run.sh --keep --seed 7 --managed-policies FILE
