@@ -671,19 +671,25 @@ fn real_browser_on_sample_report() {
     crate::common::real_browser_test(&[out.path().join("report.html").as_os_str()]);
 }
 
-#[test]
-fn input_file_lists_are_capped_per_account_and_counted() {
-    let mut m = model(false, 3, 5);
-    let files: Vec<InputFile> = std::iter::once("authorization-details.json".to_string())
-        .chain((0..5000).map(|i| format!("last-accessed/roles/r{i:05}.json")))
-        .chain(std::iter::once("credential-report.csv".to_string()))
+/// Input files of these paths, each of 10 bytes with the same SHA-256.
+fn input_files(paths: impl Iterator<Item = String>) -> Vec<InputFile> {
+    paths
         .map(|path| InputFile {
             path,
             sha256: "cd".repeat(32),
             bytes: 10,
         })
-        .collect();
-    m.accounts[0].files = files;
+        .collect()
+}
+
+#[test]
+fn input_file_lists_are_capped_per_account_and_counted() {
+    let mut m = model(false, 3, 5);
+    m.accounts[0].files = input_files(
+        std::iter::once("authorization-details.json".to_string())
+            .chain((0..5000).map(|i| format!("last-accessed/roles/r{i:05}.json")))
+            .chain(std::iter::once("credential-report.csv".to_string())),
+    );
     let page = render(&m);
     // The count is the full one; the list is bounded and keeps every non-last-accessed file.
     assert!(page.contains("SHA-256 of the 5,002 input files"), "count");
@@ -707,17 +713,13 @@ fn input_file_lists_share_one_budget_across_many_accounts() {
         let mut a = model(false, 1, 1).accounts.remove(0);
         a.account_id = format!("{:012}", 100_000_000_000u64 + n as u64);
         a.path = format!("exports/{}", a.account_id);
-        a.files = ["authorization-details.json", "credential-report.csv"]
-            .into_iter()
-            .map(str::to_string)
-            .chain((0..last_accessed).map(|i| format!("last-accessed/roles/r{i:05}.json")))
-            .chain(std::iter::once("manifest.json".to_string()))
-            .map(|path| InputFile {
-                path,
-                sha256: "cd".repeat(32),
-                bytes: 10,
-            })
-            .collect();
+        a.files = input_files(
+            ["authorization-details.json", "credential-report.csv"]
+                .into_iter()
+                .map(str::to_string)
+                .chain((0..last_accessed).map(|i| format!("last-accessed/roles/r{i:05}.json")))
+                .chain(std::iter::once("manifest.json".to_string())),
+        );
         a
     };
     let mut m = model(false, 20, 5);
