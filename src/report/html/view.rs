@@ -172,6 +172,7 @@ struct IdentitiesHead<'a> {
 
 impl<'a> Head<'a> {
     fn new(m: &'a ReportModel) -> Head<'a> {
+        let files_per_account = files_per_account(m.accounts.len());
         Head {
             tool: &m.tool,
             catalog: &m.catalog,
@@ -180,10 +181,10 @@ impl<'a> Head<'a> {
             accounts: m
                 .accounts
                 .iter()
-                .map(|a| AccountView::new(a, files_per_account(m.accounts.len())))
+                .map(|a| AccountView::new(a, files_per_account))
                 .collect(),
-            files_per_account: files_per_account(m.accounts.len()),
-            files_capped: files_per_account(m.accounts.len()) < MAX_FILES_PER_ACCOUNT,
+            files_per_account,
+            files_capped: files_per_account < MAX_FILES_PER_ACCOUNT,
             warnings: &m.warnings[..m.warnings.len().min(MAX_WARNINGS)],
             warnings_total: m.warnings.len(),
             summary: &m.summary,
