@@ -7,7 +7,7 @@
 //! per-action comparison: every granted action of a principal on both sides in one row of the
 //! kind its two statuses give, `revoked` or `newly_granted` when on one side only.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -283,15 +283,19 @@ fn index_by_arn(side: &Side) -> BTreeMap<&str, u32> {
     m
 }
 
+/// Principals per account, counted once per side (a walk over every principal per added or
+/// removed account was quadratic when a quarter adds or removes many accounts).
+fn principals_per_account(side: &Side) -> HashMap<&str, usize> {
+    let mut n: HashMap<&str, usize> = HashMap::new();
+    for p in &side.principals {
+        *n.entry(p.account_id.as_str()).or_default() += 1;
+    }
+    n
+}
+
 fn compare_accounts(old: &Side, new: &Side, changes: &mut Vec<Change>) {
     let old_accounts: BTreeSet<&str> = old.accounts.iter().map(String::as_str).collect();
     let new_accounts: BTreeSet<&str> = new.accounts.iter().map(String::as_str).collect();
-    let count_in = |side: &Side, acct: &str| {
-        side.principals
-            .iter()
-            .filter(|p| p.account_id == acct)
-            .count()
-    };
     for (kind, accounts, other, side) in [
         (ChangeKind::AccountAdded, &new_accounts, &old_accounts, new),
         (
@@ -301,12 +305,14 @@ fn compare_accounts(old: &Side, new: &Side, changes: &mut Vec<Change>) {
             old,
         ),
     ] {
-        for acct in accounts.difference(other) {
-            changes.push(Change::account(
-                kind,
-                acct,
-                plural(count_in(side, acct), "principal"),
-            ));
+        let only: Vec<&str> = accounts.difference(other).copied().collect();
+        if only.is_empty() {
+            continue;
+        }
+        let counts = principals_per_account(side);
+        for acct in only {
+            let n = counts.get(acct).copied().unwrap_or(0);
+            changes.push(Change::account(kind, acct, plural(n, "principal")));
         }
     }
 }
