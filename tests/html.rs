@@ -822,10 +822,12 @@ fn warnings_are_capped_and_counted() {
     assert!(!page.contains("more warnings are listed"));
 }
 
-/// A table of principals too long for the page: the rows with the highest score are kept (ties:
-/// the model's order), in the model's order, and the page says how many. The page is measured
-/// before it is written with the table's rows (`html::render` refuses a page whose length differs
-/// from its measure), here with hostile names whose escaping changes their length.
+/// A table of principals too long for the page: the page keeps the sections of the
+/// `html::MIN_SECTIONS` highest-scoring principals (cutting sections first left none from ~30,000
+/// principals), the rows with the highest score are kept (ties: the model's order), in the
+/// model's order, and the page says how many. The page is measured before it is written with the
+/// table's rows (`html::render` refuses a page whose length differs from its measure), here with
+/// hostile names whose escaping changes their length.
 #[test]
 fn a_table_too_long_for_the_page_keeps_the_highest_scores_and_says_so() {
     let n = 30_000;
@@ -840,13 +842,28 @@ fn a_table_too_long_for_the_page_keeps_the_highest_scores_and_says_so() {
     let tbody = &table[table.find("<tbody>").unwrap()..table.find("</tbody>").unwrap()];
     let shown = tbody.matches("<tr ").count();
     assert!(shown > 100 && shown < n, "{shown} rows");
+    let shown_text = iam_tighten::report::page::thousands(&shown.to_string());
     assert!(
         page.contains(&format!(
-            "the table lists the {} principals with the highest score",
-            iam_tighten::report::page::thousands(&shown.to_string())
+            "with the principal sections above, the table lists the {shown_text} principals with \
+             the highest score; all 30,000 are in <code>principals.csv</code>"
         )),
         "the cut is not explained"
     );
+    assert!(page.contains(&format!("All principals (30,000, {shown_text} listed)")));
+    // The sections of the highest-scoring principals stay, and the text above them no longer
+    // says every principal is in the table.
+    let sections = page.matches("<details class=\"principal\"").count();
+    assert_eq!(sections, html::MIN_SECTIONS, "sections kept");
+    assert!(page.contains(&format!(
+        "The other {} have no section on this page; their findings are in",
+        iam_tighten::report::page::thousands(&(n - sections).to_string())
+    )));
+    assert!(page.contains(&format!(
+        "The <a href=\"#all-principals\">table of principals</a> lists the {shown_text} with the \
+         highest score; every principal analysed is in <code>principals.csv</code>."
+    )));
+    assert!(!page.contains("Every principal analysed is in the"));
     let mut kept: Vec<usize> = (0..n).collect();
     kept.sort_by_key(|i| (std::cmp::Reverse(m.principals[*i].info.score), *i));
     kept.truncate(shown);

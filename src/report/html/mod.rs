@@ -95,9 +95,16 @@ pub fn content_security_policy() -> String {
 /// The largest page written (a little under the 10 MB the report promises).
 pub const MAX_BYTES: usize = 9_500_000;
 
+/// Principal sections a page keeps (of those configured) before its table of principals loses
+/// rows: from ~30,000 principals the table alone filled the page, and cutting sections first left
+/// none, although the sections of the highest-scoring principals are what a review reads and the
+/// table's lowest rows are all in `principals.csv`.
+pub const MIN_SECTIONS: usize = 50;
+
 /// Renders the self-contained HTML report, within [`MAX_BYTES`]: when the full page would be
-/// larger, principal sections and then rows of the principals table are cut (the page says so;
-/// the CSV/Parquet files carry everything). Deterministic: the cuts depend on the model only.
+/// larger, principal sections are cut down to [`MIN_SECTIONS`], then rows of the principals table
+/// (lowest score first), then the remaining sections (the page says so; the CSV/Parquet files
+/// carry everything). Deterministic: the cuts depend on the model only.
 ///
 /// Each candidate page is rendered with markers where the principal sections and the table of
 /// principals' rows go: the sections are rendered once each, beforehand, and the rows' lengths
@@ -107,42 +114,54 @@ pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
     let t = page::engine("report.html", &TEMPLATES)?;
     let table = table::Table::new(model);
     let all_sections = view::sections_html(model);
-    // A page without its sections and rows, and its size with them.
-    let page = |sections: usize, rows: usize| -> Result<(String, usize)> {
+    // A page without its sections and rows, its size with them, and the rows' share of it.
+    let page = |sections: usize, rows: usize| -> Result<Candidate> {
         let view = view::view(model, &table, &all_sections, sections, rows, false);
         let html = page::render(&t, "report.html", "report.html", &view)?;
         let size = html.len() - view::ROWS_MARK.len() - view::SECTIONS_MARK.len()
             + view.rows_bytes
             + view.sections_bytes;
-        Ok((html, size))
+        Ok(Candidate {
+            html,
+            size,
+            rows_bytes: view.rows_bytes,
+        })
     };
-    let mut sections = model.limits.principal_sections;
+    let mut sections = all_sections.len();
     let mut rows = model.principals.len();
-    let (mut html, mut size) = page(sections, rows)?;
-    if size > MAX_BYTES && sections > 0 {
-        // Too large: measure the page without sections once, and keep as many sections as the
-        // room left allows at their average size (then shrink further if still too large).
-        let bare = page(0, rows)?;
-        let per_section = (size.saturating_sub(bare.1) / sections).max(1);
-        let room = MAX_BYTES.saturating_sub(bare.1);
-        let fit = ((room as f64 * 0.95) as usize / per_section).min(sections - 1);
-        sections = fit;
-        (html, size) = if fit == 0 {
-            bare
+    let floor = MIN_SECTIONS.min(sections);
+    let mut candidate = page(sections, rows)?;
+    if candidate.size > MAX_BYTES && sections > floor {
+        // Too large: measure the page with the floor's sections once, and keep as many more as
+        // the room left allows at their average size (then shrink further if still too large).
+        let base = page(floor, rows)?;
+        let per_section = (candidate.size.saturating_sub(base.size) / (sections - floor)).max(1);
+        let room = MAX_BYTES.saturating_sub(base.size);
+        let more = ((room as f64 * 0.95) as usize / per_section).min(sections - floor - 1);
+        sections = floor + more;
+        candidate = if more == 0 {
+            base
         } else {
             page(sections, rows)?
         };
     }
-    while size > MAX_BYTES && (sections > 0 || rows > 0) {
-        // Shrink in proportion to the overshoot, with a margin.
-        let keep = |n: usize| (n as f64 * (MAX_BYTES as f64 / size as f64) * 0.9) as usize;
-        if sections > 0 {
-            sections = keep(sections).min(sections - 1);
+    while candidate.size > MAX_BYTES && (sections > 0 || rows > 0) {
+        // Shrink in proportion to the overshoot, with a margin: sections down to the floor, then
+        // the table's rows by the bytes they must give up, then the floor's sections.
+        let ratio = MAX_BYTES as f64 / candidate.size as f64;
+        let keep = |n: usize| (n as f64 * ratio * 0.9) as usize;
+        if sections > floor {
+            sections = keep(sections).clamp(floor, sections - 1);
+        } else if rows > 0 {
+            let over = candidate.size - MAX_BYTES;
+            let share = 1.0 - over as f64 / candidate.rows_bytes.max(1) as f64;
+            rows = ((rows as f64 * share.max(0.0) * 0.98) as usize).min(rows - 1);
         } else {
-            rows = keep(rows).min(rows - 1);
+            sections = keep(sections).min(sections - 1);
         }
-        (html, size) = page(sections, rows)?;
+        candidate = page(sections, rows)?;
     }
+    let Candidate { html, size, .. } = candidate;
     // The marks are text no export can put on the page (their `<` would be escaped).
     let marks = (
         html.match_indices(view::ROWS_MARK).count(),
@@ -188,6 +207,15 @@ pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
             .map_err(|e| Error::write("report.html", e))?;
     }
     Ok(())
+}
+
+/// A page measured with marks where its sections and rows go.
+struct Candidate {
+    html: String,
+    /// Its size with the sections and rows.
+    size: usize,
+    /// The rows' part of `size`.
+    rows_bytes: usize,
 }
 
 /// A part of a page: its own text, or where mark `i` (of those given to [`split`]) was.
