@@ -46,7 +46,12 @@ pub fn parse_authorization_details(bytes: &[u8]) -> Result<(usize, usize)> {
     let path = fake(input::AUTHORIZATION_DETAILS);
     let text = export_text(&path, bytes)?;
     let mut warnings = Warnings::default();
-    let details = authz::parse(&path, &text, &mut warnings)?;
+    let details = authz::parse(
+        &path,
+        &text,
+        &input::SharedDocuments::default(),
+        &mut warnings,
+    )?;
     input::account(Path::new(ROOT), None, &details)?;
     Ok((details.principals.len(), details.policies.len()))
 }

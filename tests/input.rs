@@ -752,21 +752,94 @@ fn cli_strict_warnings() {
 
 // ---- exports written by `iam-tighten fetch` -------------------------------------------------
 
+/// Copies a folder (to change it without touching the original).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
 /// Copies a fixture folder into a temporary folder (to change it without touching the fixture).
 fn copy_fixture(rel: &str, to: &Path) {
-    fn copy(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).expect("mkdir");
-        for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
-            let path = entry.path();
-            let target = to.join(entry.file_name());
-            if path.is_dir() {
-                copy(&path, &target);
-            } else {
-                std::fs::copy(&path, &target).expect("copy");
+    copy_dir(&fixture(rel), to);
+}
+
+/// An AWS managed policy version held by several exports is one document in memory (each
+/// account's copy was parsed and kept on its own: ~0.8 MB per account of the synthetic
+/// organisations), unless a copy's document differs, as in an edited export: that copy keeps its
+/// own, and each export's policy says what its file says.
+#[test]
+fn aws_managed_policy_documents_are_shared_across_exports_unless_they_differ() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+    for account in ["111111111111", "222222222222"] {
+        copy_dir(&sample.join(account), &tmp.path().join(account));
+    }
+    // Account 222222222222's copy of ReadOnlyAccess v178 is edited down to one action.
+    let file = tmp.path().join("222222222222/authorization-details.json");
+    let mut gaad: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&file).expect("read")).expect("json");
+    let read_only = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+    let edited = serde_json::json!({"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]});
+    let mut found = false;
+    for p in gaad["Policies"].as_array_mut().expect("Policies") {
+        if p["Arn"] == read_only {
+            for v in p["PolicyVersionList"].as_array_mut().expect("versions") {
+                if v["IsDefaultVersion"] == true {
+                    v["Document"] = edited.clone();
+                    found = true;
+                }
             }
         }
     }
-    copy(&fixture(rel), to);
+    assert!(found, "the sample's ReadOnlyAccess");
+    fs::write(&file, serde_json::to_string(&gaad).expect("json")).expect("write");
+
+    let opts = LoadOptions::default();
+    let exports = load_exports(&[tmp.path().to_path_buf()], &opts).expect("load");
+    let [a, b] = &exports[..] else {
+        panic!("{} exports", exports.len())
+    };
+    for arn in [
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+        "arn:aws:iam::aws:policy/AmazonEC2ReadOnlyAccess",
+    ] {
+        assert!(
+            std::sync::Arc::ptr_eq(&a.policies[arn].document, &b.policies[arn].document),
+            "{arn} is held twice"
+        );
+    }
+    assert!(!std::sync::Arc::ptr_eq(
+        &a.policies[read_only].document,
+        &b.policies[read_only].document
+    ));
+    assert_eq!(b.policies[read_only].document.raw, edited);
+    assert_eq!(b.policies[read_only].document.statements.len(), 1);
+    assert!(a.policies[read_only].document.statements.len() > 1);
+    // Kept: the shared ones and the first-loaded ReadOnlyAccess (7 + 7 AWS managed policies, 3
+    // of them in both accounts).
+    assert_eq!(opts.documents.len(), 11);
+    // A second load with the same options shares with the first (diff loads both quarters so).
+    let again = load_export(&tmp.path().join("111111111111"), &opts).expect("load");
+    let admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+    assert!(std::sync::Arc::ptr_eq(
+        &again.policies[admin].document,
+        &a.policies[admin].document
+    ));
+    // Options of their own share nothing.
+    let own = load_export(&tmp.path().join("111111111111"), &LoadOptions::default()).expect("load");
+    assert!(!std::sync::Arc::ptr_eq(
+        &own.policies[admin].document,
+        &a.policies[admin].document
+    ));
 }
 
 #[test]

@@ -405,7 +405,7 @@ fn ten_thousand_roles(docs: &[(String, PolicyDocument)]) -> iam_tighten::model::
                 attachment_count: None,
                 create_date: None,
                 update_date: None,
-                document: doc.clone(),
+                document: std::sync::Arc::new(doc.clone()),
             };
             (arn, std::sync::Arc::new(p))
         })

@@ -87,7 +87,7 @@ fn managed(name: &str, aws: bool, v: Value) -> ManagedPolicy {
         attachment_count: None,
         create_date: None,
         update_date: None,
-        document: doc(v),
+        document: std::sync::Arc::new(doc(v)),
     }
 }
 

@@ -62,7 +62,7 @@ impl AnalysisConfig {
             },
             load: LoadOptions {
                 strict: args.strict,
-                progress: None,
+                ..LoadOptions::default()
             },
             catalog: CatalogChoice::load(args.catalog.as_deref())?,
         })

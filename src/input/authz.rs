@@ -9,7 +9,7 @@ use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use super::time::Time;
-use super::{AUTHORIZATION_DETAILS, Warnings, parse_json};
+use super::{AUTHORIZATION_DETAILS, SharedDocuments, Warnings, parse_json};
 use crate::error::{Error, Result};
 use crate::model::{InlinePolicy, ManagedPolicy, Principal, PrincipalType, RoleLastUsed};
 use crate::model::{PolicyDocument, TrustedPrincipal};
@@ -155,7 +155,12 @@ impl<'a> Arn<'a> {
     }
 }
 
-pub(crate) fn parse(path: &Path, text: &str, warnings: &mut Warnings) -> Result<Details> {
+pub(crate) fn parse(
+    path: &Path,
+    text: &str,
+    shared: &SharedDocuments,
+    warnings: &mut Warnings,
+) -> Result<Details> {
     let gaad: Gaad = parse_json(path, text)?;
     if gaad.user_detail_list.is_none()
         && gaad.group_detail_list.is_none()
@@ -249,7 +254,7 @@ pub(crate) fn parse(path: &Path, text: &str, warnings: &mut Warnings) -> Result<
     let mut policies = BTreeMap::new();
     for (i, detail) in gaad.policies.unwrap_or_default().into_iter().enumerate() {
         let at = format!("$.Policies[{i}]");
-        let policy = managed_policy(path, detail, &at)?;
+        let policy = managed_policy(path, detail, &at, shared)?;
         if policies.contains_key(&policy.arn) {
             return Err(Error::parse(
                 path,
@@ -447,7 +452,12 @@ fn principal(
     })
 }
 
-fn managed_policy(path: &Path, d: PolicyDetail, at: &str) -> Result<ManagedPolicy> {
+fn managed_policy(
+    path: &Path,
+    d: PolicyDetail,
+    at: &str,
+    shared: &SharedDocuments,
+) -> Result<ManagedPolicy> {
     let arn = d
         .arn
         .ok_or_else(|| Error::parse(path, at, "managed policy has no Arn"))?;
@@ -492,6 +502,10 @@ fn managed_policy(path: &Path, d: PolicyDetail, at: &str) -> Result<ManagedPolic
         document_value,
         &format!("{at}.PolicyVersionList[{index}].Document"),
     )?;
+    let document = match (&d.default_version_id, aws_managed) {
+        (Some(version), true) => shared.share(&arn, version, document),
+        _ => std::sync::Arc::new(document),
+    };
     Ok(ManagedPolicy {
         name,
         path: d.path.unwrap_or_else(|| "/".to_string()),

@@ -49,6 +49,63 @@ pub struct LoadOptions {
     pub strict: bool,
     /// Counts export folders found and loaded, for a progress line.
     pub progress: Option<std::sync::Arc<LoadProgress>>,
+    /// AWS managed policy documents already loaded, shared by every export loaded with these
+    /// options (and their clones).
+    pub documents: std::sync::Arc<SharedDocuments>,
+}
+
+/// The documents of AWS managed policies, one per (ARN, default version): every account's
+/// `authorization-details.json` repeats the AWS managed policies attached in it, and each copy
+/// held its own parsed document (~0.8 MB per account of the synthetic organisations, ~1 GB at
+/// 1,000 accounts). An AWS managed policy version never changes, but a copy is shared only when
+/// its document is the same as the one kept (a hand-edited export keeps its own).
+#[derive(Debug, Default)]
+pub struct SharedDocuments {
+    by_version: std::sync::Mutex<
+        std::collections::HashMap<(String, String), std::sync::Arc<crate::model::PolicyDocument>>,
+    >,
+}
+
+impl SharedDocuments {
+    /// `document`, the default version `version` of AWS managed policy `arn`: the one already
+    /// kept when it is the same, else this one (kept when it is the first).
+    pub fn share(
+        &self,
+        arn: &str,
+        version: &str,
+        document: crate::model::PolicyDocument,
+    ) -> std::sync::Arc<crate::model::PolicyDocument> {
+        // A poisoned lock (a panic while another export held it) leaves a whole map: use it.
+        let mut map = self
+            .by_version
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match map.get(&(arn.to_string(), version.to_string())) {
+            Some(kept) if kept.raw == document.raw => std::sync::Arc::clone(kept),
+            Some(_) => std::sync::Arc::new(document),
+            None => {
+                let kept = std::sync::Arc::new(document);
+                map.insert(
+                    (arn.to_string(), version.to_string()),
+                    std::sync::Arc::clone(&kept),
+                );
+                kept
+            }
+        }
+    }
+
+    /// How many documents are kept.
+    pub fn len(&self) -> usize {
+        self.by_version
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// True when no document is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// How far [`load_exports`] is: folders found, folders loaded.
@@ -157,7 +214,12 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
         });
     }
     let text = files.read_text(AUTHORIZATION_DETAILS)?;
-    let details = authz::parse(&files.abs(AUTHORIZATION_DETAILS), &text, &mut warnings)?;
+    let details = authz::parse(
+        &files.abs(AUTHORIZATION_DETAILS),
+        &text,
+        &opts.documents,
+        &mut warnings,
+    )?;
     let (account_id, partition) = account(path, manifest.as_ref(), &details)?;
 
     let last_accessed = last_accessed::load(
@@ -594,5 +656,44 @@ fn push_key(out: &mut String, key: &str) {
         out.push_str(key);
     } else {
         let _ = write!(out, "[{key:?}]");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::SharedDocuments;
+    use crate::model::PolicyDocument;
+
+    fn doc(action: &str) -> PolicyDocument {
+        PolicyDocument::from_value(serde_json::json!({
+            "Statement": {"Effect": "Allow", "Action": action, "Resource": "*"}
+        }))
+        .expect("document")
+    }
+
+    /// One document per (ARN, version) when the documents are the same; another version, another
+    /// policy or another document is not shared.
+    #[test]
+    fn documents_are_shared_by_arn_version_and_content() {
+        let shared = SharedDocuments::default();
+        let arn = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+        let first = shared.share(arn, "v1", doc("s3:Get*"));
+        let same = shared.share(arn, "v1", doc("s3:Get*"));
+        assert!(Arc::ptr_eq(&first, &same));
+        let edited = shared.share(arn, "v1", doc("s3:List*"));
+        assert!(!Arc::ptr_eq(&first, &edited));
+        assert_eq!(edited.raw, doc("s3:List*").raw);
+        let next = shared.share(arn, "v2", doc("s3:Get*"));
+        assert!(!Arc::ptr_eq(&first, &next));
+        let other = shared.share("arn:aws:iam::aws:policy/Other", "v1", doc("s3:Get*"));
+        assert!(!Arc::ptr_eq(&first, &other));
+        // The first of each key is kept; an edited copy is not.
+        assert_eq!(shared.len(), 3);
+        assert!(Arc::ptr_eq(
+            &shared.share(arn, "v1", doc("s3:Get*")),
+            &first
+        ));
     }
 }

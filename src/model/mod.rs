@@ -184,8 +184,9 @@ pub struct ManagedPolicy {
     pub attachment_count: Option<u64>,
     pub create_date: Option<Timestamp>,
     pub update_date: Option<Timestamp>,
-    /// The document of the default version.
-    pub document: PolicyDocument,
+    /// The document of the default version: one allocation shared by every export that holds the
+    /// same AWS managed policy version with the same document (`input::SharedDocuments`).
+    pub document: std::sync::Arc<PolicyDocument>,
 }
 
 impl ManagedPolicy {
@@ -201,7 +202,7 @@ impl ManagedPolicy {
             attachment_count: self.attachment_count,
             create_date: self.create_date,
             update_date: self.update_date,
-            document,
+            document: std::sync::Arc::new(document),
         }
     }
 }

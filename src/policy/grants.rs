@@ -215,7 +215,7 @@ impl<'e> GrantCache<'e> {
         expander: &mut Expander<'_>,
         managed: &'e ManagedPolicy,
     ) -> Arc<DocumentExpansion> {
-        let document = &managed.document;
+        let document: &'e PolicyDocument = &managed.document;
         let key = std::ptr::from_ref(document) as usize;
         if let Some(found) = self.documents.get(&key) {
             return Arc::clone(found);
@@ -581,7 +581,7 @@ mod tests {
             attachment_count: None,
             create_date: None,
             update_date: None,
-            document: doc(document),
+            document: Arc::new(doc(document)),
         }
     }
 

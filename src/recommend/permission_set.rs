@@ -287,7 +287,7 @@ pub(super) fn plan_set(
                 boundary: false,
             },
             documents: Some(Box::new(PolicyDocuments {
-                original: m.document.clone(),
+                original: PolicyDocument::clone(&m.document),
                 new_document,
             })),
             apply: if t.empty {

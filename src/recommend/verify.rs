@@ -34,7 +34,7 @@ pub(super) fn document_of<'e>(
             .arn
             .as_ref()
             .and_then(|arn| export.policies.get(arn))
-            .map(|m| &m.document),
+            .map(|m| &*m.document),
     }
 }
 
