@@ -11,7 +11,8 @@ use iam_tighten::catalog::{ActionId, ActionSet, Catalog};
 use iam_tighten::input::{self, LoadOptions};
 use iam_tighten::model::{Export, InlinePolicy, ManagedPolicy, Principal, PrincipalType};
 use iam_tighten::policy::{
-    Expander, GrantCache, PolicyChanges, PolicyDocument, principal_grants, principal_grants_changed,
+    Expander, GrantCache, PolicyChanges, PolicyDocument, PolicyKind, principal_grants,
+    principal_grants_changed,
 };
 use iam_tighten::recommend::{
     self, Apply, PrincipalPlan, iam_size, minimise, safe_file_name, tighten,
@@ -209,6 +210,71 @@ fn sample() -> (Vec<Export>, Analysis<'static>) {
     let an =
         analysis::analyze(&exports, Catalog::embedded(), &settings, &Config::default()).unwrap();
     (exports, an)
+}
+
+/// A plan keeps a managed policy's original document as the export holds it, not a copy (an AWS
+/// managed policy attached to thousands of principals was copied into each of their plans), and
+/// an inline policy's as a copy of its own; dropping the verification inputs leaves the export's
+/// document whole.
+#[test]
+fn plans_share_managed_originals_with_the_export() {
+    let (exports, an) = sample();
+    let mut planned = recommend::plan_all(&exports, &an, None);
+    let (mut managed, mut inline) = (0, 0);
+    for plan in &planned.plans {
+        let ex = exports
+            .iter()
+            .find(|x| x.account_id == plan.account_id)
+            .unwrap();
+        let principal = ex
+            .principals
+            .iter()
+            .find(|p| p.kind == plan.kind && p.name == plan.name)
+            .unwrap();
+        for p in &plan.policies {
+            match (&p.policy.kind, &p.policy.arn) {
+                (PolicyKind::Inline, _) => {
+                    let own = &principal
+                        .inline_policies
+                        .iter()
+                        .find(|i| i.name == p.policy.name)
+                        .unwrap()
+                        .document;
+                    assert_eq!(p.original(), own);
+                    assert!(!std::ptr::eq(p.original(), own));
+                    inline += 1;
+                }
+                (_, Some(arn)) => {
+                    assert!(
+                        std::ptr::eq(p.original(), &*ex.policies[arn].document),
+                        "{}: {arn} copied",
+                        plan.name
+                    );
+                    managed += 1;
+                }
+                (_, None) => panic!("a managed policy without an ARN"),
+            }
+        }
+    }
+    assert!(
+        managed > 0 && inline > 0,
+        "{managed} managed, {inline} inline"
+    );
+    let statements: usize = exports
+        .iter()
+        .flat_map(|x| x.policies.values())
+        .map(|m| m.document.statements.len())
+        .sum();
+    planned.drop_verification_inputs();
+    let after: usize = exports
+        .iter()
+        .flat_map(|x| x.policies.values())
+        .map(|m| m.document.statements.len())
+        .sum();
+    assert_eq!(
+        statements, after,
+        "an export's document lost its statements"
+    );
 }
 
 #[test]

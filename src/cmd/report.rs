@@ -36,6 +36,8 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         ..a.load.clone()
     };
     let mut exports = line.loading(&progress, || input::load_exports(&args.exports, &load_opts))?;
+    // The exports hold their documents and are freed after planning: so are the documents.
+    load_opts.documents.forget();
     let organization = input::organization::find(&args.exports)?;
     let load = clock.elapsed();
     line.stage("analysing");

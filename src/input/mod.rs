@@ -94,6 +94,15 @@ impl SharedDocuments {
         }
     }
 
+    /// Forgets every document kept (exports keep theirs): for a caller that loads no more
+    /// exports and frees them later, so that their documents go with them.
+    pub fn forget(&self) {
+        self.by_version
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
     /// How many documents are kept.
     pub fn len(&self) -> usize {
         self.by_version
@@ -692,6 +701,13 @@ mod tests {
         // The first of each key is kept; an edited copy is not.
         assert_eq!(shared.len(), 3);
         assert!(Arc::ptr_eq(
+            &shared.share(arn, "v1", doc("s3:Get*")),
+            &first
+        ));
+        // Forgotten, none is kept: the next copy is not the first.
+        shared.forget();
+        assert!(shared.is_empty());
+        assert!(!Arc::ptr_eq(
             &shared.share(arn, "v1", doc("s3:Get*")),
             &first
         ));

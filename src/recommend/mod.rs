@@ -137,10 +137,12 @@ pub struct PolicyPlan {
 /// The documents of a [`PolicyPlan`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PolicyDocuments {
-    pub original: PolicyDocument,
+    /// A managed policy's is the export's own (shared: an AWS managed policy attached to
+    /// thousands of principals was copied into each of their plans); an inline policy's a copy.
+    pub original: std::sync::Arc<PolicyDocument>,
     /// The tightened document, parsed back (what the verification expands). Empty after
-    /// [`Planned::drop_verification_inputs`], which also drops `original`'s parsed statements
-    /// (its `raw` document stays: a folder writes it).
+    /// [`Planned::drop_verification_inputs`], which also drops the parsed statements of an
+    /// `original` that is the plan's own (its `raw` document stays: a folder writes it).
     pub new_document: PolicyDocument,
 }
 
@@ -404,7 +406,10 @@ fn drop_verification_inputs(plan: &mut PrincipalPlan) {
     for p in &mut plan.policies {
         if let Some(d) = &mut p.documents {
             d.new_document = PolicyDocument::default();
-            d.original.statements = Vec::new();
+            // A shared original (a managed policy's) costs this plan nothing.
+            if let Some(own) = std::sync::Arc::get_mut(&mut d.original) {
+                own.statements = Vec::new();
+            }
         }
         p.tightened.rewritten = Vec::new();
     }

@@ -287,7 +287,7 @@ pub(super) fn plan_set(
                 boundary: false,
             },
             documents: Some(Box::new(PolicyDocuments {
-                original: PolicyDocument::clone(&m.document),
+                original: Arc::clone(&m.document),
                 new_document,
             })),
             apply: if t.empty {
@@ -404,7 +404,7 @@ fn merged_inline(
             boundary: false,
         },
         documents: Some(Box::new(PolicyDocuments {
-            original,
+            original: Arc::new(original),
             new_document,
         })),
         apply: if t.empty {
