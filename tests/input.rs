@@ -771,6 +771,115 @@ fn copy_fixture(rel: &str, to: &Path) {
     copy_dir(&fixture(rel), to);
 }
 
+/// `LoadOptions::defer_last_accessed` (what `report` loads with): the export is loaded as usual
+/// (the same warnings and hashed files) without holding its reports, `reload_last_accessed` reads
+/// the same reports again, the analysis that frees them gives the same verdicts, and one that
+/// only borrows the exports refuses them instead of calling everything unknown. A report file
+/// changed, removed or added between the two reads is an error naming it.
+#[test]
+fn deferred_last_accessed_reports_are_read_again_the_same() {
+    use iam_tighten::analysis::{self, Config, Settings};
+    use iam_tighten::catalog::Catalog;
+    use iam_tighten::input::reload_last_accessed;
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+    for account in ["111111111111", "222222222222"] {
+        copy_dir(&sample.join(account), &tmp.path().join(account));
+    }
+    let folders = [tmp.path().to_path_buf()];
+    let held = load_exports(&folders, &LoadOptions::default()).expect("load");
+    let deferring = LoadOptions {
+        defer_last_accessed: true,
+        ..Default::default()
+    };
+    let mut deferred = load_exports(&folders, &deferring).expect("load deferred");
+    for (h, d) in held.iter().zip(&deferred) {
+        assert!(!h.last_accessed.is_empty() && !h.last_accessed_deferred);
+        assert!(d.last_accessed.is_empty() && d.last_accessed_deferred);
+        assert_eq!(h.files, d.files);
+        assert_eq!(h.warnings, d.warnings);
+        assert_eq!(h.data_time, d.data_time);
+        let again = reload_last_accessed(d).expect("reload");
+        assert_eq!(format!("{:?}", h.last_accessed), format!("{again:?}"));
+    }
+
+    let catalog = Catalog::embedded();
+    let settings = Settings {
+        unused_after_days: 90,
+        as_of: None,
+    };
+    let config = Config::default();
+    let err = analysis::analyze(&deferred, catalog, &settings, &config)
+        .err()
+        .expect("a borrowed deferred export is refused");
+    assert!(err.to_string().contains("deferred"), "{err}");
+    let mut held = held;
+    let a = analysis::analyze_organization_freeing(&mut held, None, catalog, &settings, &config)
+        .expect("analysis");
+    let b =
+        analysis::analyze_organization_freeing(&mut deferred, None, catalog, &settings, &config)
+            .expect("analysis of deferred exports");
+    let verdicts = |an: &analysis::Analysis<'_>| {
+        an.principals
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {} {:?} {:?}",
+                    p.account_id, p.name, p.counts, p.last_used
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(verdicts(&a), verdicts(&b));
+    assert!(
+        a.principals.iter().any(|p| p.counts.used > 0),
+        "some use is seen"
+    );
+    assert!(deferred.iter().all(|e| e.last_accessed.is_empty()), "freed");
+
+    // Changed, removed, added between the reads: an error naming the file.
+    let export = tmp.path().join("111111111111");
+    let roles = export.join("last-accessed/roles");
+    let first = fs::read_dir(&roles)
+        .expect("roles")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .min()
+        .expect("a report");
+    let name = first.file_name().unwrap().to_string_lossy().into_owned();
+    let original = fs::read(&first).expect("read");
+    let reload = || load_export(&export, &deferring).expect("load");
+    let e = reload();
+    fs::write(&first, [&original[..], b"\n"].concat()).expect("write");
+    let err = reload_last_accessed(&e).expect_err("changed");
+    assert!(
+        err.to_string().contains(&name) && err.to_string().contains("changed"),
+        "{err}"
+    );
+    fs::write(&first, &original).expect("write");
+    let e = reload();
+    fs::remove_file(&first).expect("remove");
+    let err = reload_last_accessed(&e).expect_err("removed");
+    assert!(
+        err.to_string().contains(&name) && err.to_string().contains("disappeared"),
+        "{err}"
+    );
+    fs::write(&first, &original).expect("write");
+    let e = reload();
+    fs::write(roles.join("zz-new.json"), &original).expect("write");
+    let err = reload_last_accessed(&e).expect_err("added");
+    assert!(
+        err.to_string().contains("zz-new.json") && err.to_string().contains("appeared"),
+        "{err}"
+    );
+    fs::remove_file(roles.join("zz-new.json")).expect("remove");
+    let e = reload();
+    assert!(e.last_accessed_deferred);
+    assert!(!reload_last_accessed(&e).expect("unchanged").is_empty());
+}
+
 /// An AWS managed policy version held by several exports is one document in memory (each
 /// account's copy was parsed and kept on its own: ~0.8 MB per account of the synthetic
 /// organisations), unless a copy's document differs, as in an edited export: that copy keeps its

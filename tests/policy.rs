@@ -442,6 +442,7 @@ fn ten_thousand_roles(docs: &[(String, PolicyDocument)]) -> iam_tighten::model::
         principals,
         policies,
         last_accessed: Default::default(),
+        last_accessed_deferred: false,
         credential_report: None,
         manifest: None,
         data_time: None,

@@ -23,7 +23,7 @@ use super::verdict;
 use super::window::{Coverage, check_as_of, window_start_of};
 use super::{Settings, exclusions};
 use crate::catalog::{ActionId, Catalog};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{Export, LastAccessed, Principal, PrincipalType, SharedTexts, Timestamp};
 use crate::policy::{Expander, GrantCache, PrincipalGrants, principal_grants_cached};
 
@@ -145,15 +145,28 @@ pub(super) fn collect<'c>(
     let workers = std::sync::atomic::AtomicUsize::new(0);
     let init = || Worker::new(catalog, workers.fetch_add(1, Ordering::Relaxed));
     match exports {
-        super::Exports::Shared(exports) => crate::parallel::stream_ordered(
-            exports.len(),
-            FRAGMENTS_AHEAD,
-            init,
-            |worker, i| Collector::new(&shared, worker).export(&exports[i]),
-            consume,
-        ),
+        super::Exports::Shared(exports) => {
+            // Borrowed exports cannot be given their reports back: analysing one without them
+            // would call every permission unknown.
+            if let Some(e) = exports.iter().find(|e| e.last_accessed_deferred) {
+                return Err(Error::Analysis(format!(
+                    "the export of account {} was loaded with its last-accessed reports deferred: \
+                     analyse it with analyze_organization_freeing, which reads them again",
+                    e.account_id
+                )));
+            }
+            crate::parallel::stream_ordered(
+                exports.len(),
+                FRAGMENTS_AHEAD,
+                init,
+                |worker, i| Collector::new(&shared, worker).export(&exports[i]),
+                consume,
+            );
+        }
         super::Exports::Freeing(exports) => {
-            // Each export is collected by one worker, which then frees its last-accessed data.
+            // Each export is collected by one worker, which then frees its last-accessed data;
+            // deferred reports are read again just before (`LoadOptions::defer_last_accessed`),
+            // so only the exports being collected hold theirs.
             let cells: Vec<Mutex<&mut Export>> = exports.iter_mut().map(Mutex::new).collect();
             crate::parallel::stream_ordered(
                 cells.len(),
@@ -161,6 +174,9 @@ pub(super) fn collect<'c>(
                 init,
                 |worker, i| {
                     let mut export = cells[i].lock().unwrap_or_else(PoisonError::into_inner);
+                    if export.last_accessed_deferred {
+                        export.last_accessed = crate::input::reload_last_accessed(&export)?;
+                    }
                     let fragment = Collector::new(&shared, worker).export(&export);
                     export.last_accessed = Default::default();
                     fragment

@@ -31,8 +31,11 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     let line = super::progress::Stages::new("report");
     let clock = std::time::Instant::now();
     let progress = std::sync::Arc::new(input::LoadProgress::default());
+    // The last-accessed reports are read again one export at a time by the analysis, which
+    // frees each export's once collected: an organisation's are never all held at once.
     let load_opts = input::LoadOptions {
         progress: Some(progress.clone()),
+        defer_last_accessed: true,
         ..a.load.clone()
     };
     let mut exports = line.loading(&progress, || input::load_exports(&args.exports, &load_opts))?;

@@ -146,6 +146,21 @@ pub(super) fn load(
 }
 
 /// The file name, unless it is not UTF-8 (warned about by the caller) or hidden (`.DS_Store`).
+/// Whether `load` reads the file at `rel` (relative to the export folder, `/`-separated) as a
+/// report: `last-accessed/<roles|users|groups>/<visible name>.json`.
+pub(super) fn is_report_path(rel: &str) -> bool {
+    let parts: Vec<&str> = rel.split('/').collect();
+    match parts[..] {
+        [dir, folder, file] => {
+            dir == LAST_ACCESSED_DIR
+                && KINDS.iter().any(|k| k.folder() == folder)
+                && !file.starts_with('.')
+                && has_extension(Path::new(file), "json")
+        }
+        _ => false,
+    }
+}
+
 fn visible_name(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_string_lossy().into_owned();
     (!name.starts_with('.')).then_some(name)

@@ -52,6 +52,13 @@ pub struct LoadOptions {
     /// AWS managed policy documents already loaded, shared by every export loaded with these
     /// options (and their clones).
     pub documents: std::sync::Arc<SharedDocuments>,
+    /// Read, check and hash each export's last-accessed reports as usual (every error, warning
+    /// and `--strict` failure is the same), then drop them: [`Export::last_accessed_deferred`].
+    /// `analysis::analyze_organization_freeing` reads them again ([`reload_last_accessed`]), one
+    /// export at a time just before collecting it, so an organisation's reports are never all
+    /// held at once (they were most of the heap while loading and collecting: ~5.5 KB per
+    /// principal of the synthetic organisations).
+    pub defer_last_accessed: bool,
 }
 
 /// The documents of AWS managed policies, one per (ARN, default version): every account's
@@ -276,6 +283,11 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
         });
     }
 
+    let last_accessed = if opts.defer_last_accessed {
+        BTreeMap::new()
+    } else {
+        last_accessed
+    };
     Ok(Export {
         root: path.to_path_buf(),
         account_id,
@@ -283,12 +295,63 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
         principals: details.principals,
         policies: details.policies,
         last_accessed,
+        last_accessed_deferred: opts.defer_last_accessed,
         credential_report,
         manifest,
         data_time,
         files: files.finish(),
         warnings,
     })
+}
+
+/// The last-accessed reports of an export loaded with [`LoadOptions::defer_last_accessed`], read
+/// again: the same files, parsed as [`load_export`] parsed them. A file added, removed or changed
+/// since the export was loaded is an error naming it (its reports would no longer be the ones
+/// whose SHA-256 the report lists, and a verdict could rest on data nobody can verify).
+pub fn reload_last_accessed(
+    export: &Export,
+) -> Result<BTreeMap<(crate::model::PrincipalType, String), crate::model::LastAccessed>> {
+    let mut files = Files::new(&export.root);
+    // Their warnings were given when the export was loaded.
+    let mut warnings = Warnings::default();
+    let reports = last_accessed::load(
+        &mut files,
+        &export.principals,
+        export.manifest.as_ref(),
+        &mut warnings,
+    )?;
+    let loaded: BTreeMap<&str, &InputFile> = export
+        .files
+        .iter()
+        .filter(|f| last_accessed::is_report_path(&f.path))
+        .map(|f| (f.path.as_str(), f))
+        .collect();
+    let read = files.finish();
+    let changed = |rel: &str, what: &str| Error::Input {
+        path: rel
+            .split('/')
+            .fold(export.root.clone(), |p, part| p.join(part)),
+        message: format!(
+            "{what} while iam-tighten was reading the exports (read once to load them, again to \
+             analyse them): run it again when nothing writes to the export"
+        ),
+    };
+    for f in &read {
+        match loaded.get(f.path.as_str()) {
+            None => return Err(changed(&f.path, "appeared")),
+            Some(was) if was.sha256 != f.sha256 || was.bytes != f.bytes => {
+                return Err(changed(&f.path, "changed"));
+            }
+            Some(_) => {}
+        }
+    }
+    if read.len() != loaded.len() {
+        let read: BTreeSet<&str> = read.iter().map(|f| f.path.as_str()).collect();
+        if let Some(gone) = loaded.keys().find(|p| !read.contains(*p)) {
+            return Err(changed(gone, "disappeared"));
+        }
+    }
+    Ok(reports)
 }
 
 /// The export folders a command-line argument stands for.

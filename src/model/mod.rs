@@ -452,8 +452,12 @@ pub struct Export {
     /// Managed policies by ARN (shared: a copy of part of an export, as verification makes one
     /// per plan, shares them instead of copying their documents).
     pub policies: BTreeMap<String, Arc<ManagedPolicy>>,
-    /// Complete last-accessed reports by (kind, principal name).
+    /// Complete last-accessed reports by (kind, principal name). Empty while
+    /// `last_accessed_deferred`.
     pub last_accessed: BTreeMap<(PrincipalType, String), LastAccessed>,
+    /// The reports were read, checked and dropped when the export was loaded
+    /// (`input::LoadOptions::defer_last_accessed`): `input::reload_last_accessed` reads them again.
+    pub last_accessed_deferred: bool,
     pub credential_report: Option<Vec<CredentialReportRow>>,
     pub manifest: Option<Manifest>,
     /// Newest `JobCompletionDate` of the export's last-accessed files, else the manifest's time.

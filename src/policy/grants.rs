@@ -596,6 +596,7 @@ mod tests {
                 .map(|p| (p.arn.clone(), std::sync::Arc::new(p)))
                 .collect(),
             last_accessed: BTreeMap::new(),
+            last_accessed_deferred: false,
             credential_report: None,
             manifest: None,
             data_time: None,

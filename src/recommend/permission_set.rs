@@ -167,6 +167,7 @@ fn grants(
         principals: vec![role.clone()],
         policies,
         last_accessed: BTreeMap::new(),
+        last_accessed_deferred: false,
         credential_report: None,
         manifest: None,
         data_time: docs.reference.data_time,
