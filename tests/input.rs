@@ -810,9 +810,9 @@ fn deferred_last_accessed_reports_are_read_again_the_same() {
         as_of: None,
     };
     let config = Config::default();
-    let err = analysis::analyze(&deferred, catalog, &settings, &config)
-        .err()
-        .expect("a borrowed deferred export is refused");
+    let Err(err) = analysis::analyze(&deferred, catalog, &settings, &config) else {
+        panic!("a borrowed deferred export is refused");
+    };
     assert!(err.to_string().contains("deferred"), "{err}");
     let mut held = held;
     let a = analysis::analyze_organization_freeing(&mut held, None, catalog, &settings, &config)
