@@ -771,6 +771,16 @@ fn copy_fixture(rel: &str, to: &Path) {
     copy_dir(&fixture(rel), to);
 }
 
+/// A copy of the sample organisation's two accounts, to change.
+fn sample_copy() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+    for account in ["111111111111", "222222222222"] {
+        copy_dir(&sample.join(account), &tmp.path().join(account));
+    }
+    tmp
+}
+
 /// `LoadOptions::defer_last_accessed` (what `report` loads with): the export is loaded as usual
 /// (the same warnings and hashed files) without holding its reports, `reload_last_accessed` reads
 /// the same reports again, the analysis that frees them gives the same verdicts, and one that
@@ -782,11 +792,7 @@ fn deferred_last_accessed_reports_are_read_again_the_same() {
     use iam_tighten::catalog::Catalog;
     use iam_tighten::input::reload_last_accessed;
 
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
-    for account in ["111111111111", "222222222222"] {
-        copy_dir(&sample.join(account), &tmp.path().join(account));
-    }
+    let tmp = sample_copy();
     let folders = [tmp.path().to_path_buf()];
     let held = load_exports(&folders, &LoadOptions::default()).expect("load");
     let deferring = LoadOptions {
@@ -886,11 +892,7 @@ fn deferred_last_accessed_reports_are_read_again_the_same() {
 /// own, and each export's policy says what its file says.
 #[test]
 fn aws_managed_policy_documents_are_shared_across_exports_unless_they_differ() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
-    for account in ["111111111111", "222222222222"] {
-        copy_dir(&sample.join(account), &tmp.path().join(account));
-    }
+    let tmp = sample_copy();
     // Account 222222222222's copy of ReadOnlyAccess v178 is edited down to one action.
     let file = tmp.path().join("222222222222/authorization-details.json");
     let mut gaad: serde_json::Value =
