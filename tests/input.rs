@@ -857,30 +857,33 @@ fn deferred_last_accessed_reports_are_read_again_the_same() {
     let name = first.file_name().unwrap().to_string_lossy().into_owned();
     let original = fs::read(&first).expect("read");
     let reload = || load_export(&export, &deferring).expect("load");
-    let e = reload();
-    fs::write(&first, [&original[..], b"\n"].concat()).expect("write");
-    let err = reload_last_accessed(&e).expect_err("changed");
-    assert!(
-        err.to_string().contains(&name) && err.to_string().contains("changed"),
-        "{err}"
+    // Each change made after loading, then the file named and what happened to it.
+    let refused = |change: &dyn Fn(), file: &str, what: &str| {
+        let e = reload();
+        change();
+        let err = reload_last_accessed(&e).expect_err(what);
+        let text = err.to_string();
+        assert!(text.contains(file) && text.contains(what), "{text}");
+    };
+    refused(
+        &|| fs::write(&first, [&original[..], b"\n"].concat()).expect("write"),
+        &name,
+        "changed",
     );
     fs::write(&first, &original).expect("write");
-    let e = reload();
-    fs::remove_file(&first).expect("remove");
-    let err = reload_last_accessed(&e).expect_err("removed");
-    assert!(
-        err.to_string().contains(&name) && err.to_string().contains("disappeared"),
-        "{err}"
+    refused(
+        &|| fs::remove_file(&first).expect("remove"),
+        &name,
+        "disappeared",
     );
     fs::write(&first, &original).expect("write");
-    let e = reload();
-    fs::write(roles.join("zz-new.json"), &original).expect("write");
-    let err = reload_last_accessed(&e).expect_err("added");
-    assert!(
-        err.to_string().contains("zz-new.json") && err.to_string().contains("appeared"),
-        "{err}"
+    let added = roles.join("zz-new.json");
+    refused(
+        &|| fs::write(&added, &original).expect("write"),
+        "zz-new.json",
+        "appeared",
     );
-    fs::remove_file(roles.join("zz-new.json")).expect("remove");
+    fs::remove_file(&added).expect("remove");
     let e = reload();
     assert!(e.last_accessed_deferred);
     assert!(!reload_last_accessed(&e).expect("unchanged").is_empty());
