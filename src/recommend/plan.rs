@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::managed::decide_managed;
-use super::verify::{group_members, original_of, verify_cached};
+use super::verify::{document_of, group_members, original_of, verify_cached};
 use super::{
     Apply, PolicyDocuments, PolicyPlan, PrincipalPlan, iam_size, limits, minimise, safe_file_name,
     tighten,
@@ -442,10 +442,10 @@ fn build_policies(
         if policy.boundary || policy.via_group.is_some() {
             continue;
         }
-        let Some(doc) = original_of(export, principal, policy) else {
+        let Some(doc) = document_of(export, principal, policy) else {
             continue;
         };
-        let t = tighten(&doc, &plan.remove, keep, expander);
+        let t = tighten(doc, &plan.remove, keep, expander);
         if !t.changed {
             continue;
         }
@@ -484,7 +484,7 @@ fn build_policies(
             policy: policy.clone(),
             tightened: t,
             documents: Some(Box::new(PolicyDocuments {
-                original: doc,
+                original: original_of(export, policy, doc),
                 new_document,
             })),
             apply,

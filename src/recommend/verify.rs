@@ -18,23 +18,21 @@ pub fn group_members<'e>(export: &'e Export, group: &str) -> Vec<&'e Principal> 
         .collect()
 }
 
-/// The document of a policy the principal holds directly, for a plan to keep: a managed
-/// policy's shared with the export (an AWS managed one with every export that holds it), an
-/// inline policy's copied.
+/// `document` ([`document_of`] the principal's `policy`) for a plan to keep: a managed policy's
+/// shared with the export (an AWS managed one with every export that holds it), an inline
+/// policy's copied.
 pub(super) fn original_of(
     export: &Export,
-    principal: &Principal,
     policy: &PolicyRef,
-) -> Option<std::sync::Arc<PolicyDocument>> {
-    match policy.kind {
-        PolicyKind::Inline => {
-            document_of(export, principal, policy).map(|d| std::sync::Arc::new(d.clone()))
-        }
-        _ => policy
-            .arn
-            .as_ref()
-            .and_then(|arn| export.policies.get(arn))
-            .map(|m| std::sync::Arc::clone(&m.document)),
+    document: &PolicyDocument,
+) -> std::sync::Arc<PolicyDocument> {
+    let managed = match policy.kind {
+        PolicyKind::Inline => None,
+        _ => policy.arn.as_ref().and_then(|arn| export.policies.get(arn)),
+    };
+    match managed {
+        Some(m) => std::sync::Arc::clone(&m.document),
+        None => std::sync::Arc::new(document.clone()),
     }
 }
 
