@@ -328,9 +328,7 @@ pub fn reload_last_accessed(
         .collect();
     let read = files.finish();
     let changed = |rel: &str, what: &str| Error::Input {
-        path: rel
-            .split('/')
-            .fold(export.root.clone(), |p, part| p.join(part)),
+        path: in_export(&export.root, rel),
         message: format!(
             "{what} while iam-tighten was reading the exports (read once to load them, again to \
              analyse them): run it again when nothing writes to the export"
@@ -570,8 +568,7 @@ impl Files {
 
     /// `rel` is `/`-separated, relative to the export folder.
     fn abs(&self, rel: &str) -> PathBuf {
-        rel.split('/')
-            .fold(self.root.clone(), |p, part| p.join(part))
+        in_export(&self.root, rel)
     }
 
     /// Reads a regular file (see [`crate::files::read_regular`]) and records it (once) with its
@@ -617,6 +614,12 @@ impl Files {
     fn finish(self) -> Vec<InputFile> {
         self.read.into_values().collect()
     }
+}
+
+/// The path of `rel` (`/`-separated) inside the export folder `root`.
+fn in_export(root: &Path, rel: &str) -> PathBuf {
+    rel.split('/')
+        .fold(root.to_path_buf(), |p, part| p.join(part))
 }
 
 /// Warnings of one export, in the order found; sorted at the end.
