@@ -166,7 +166,9 @@ where
             }
         }
     }
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, T)>(threads);
+    // Room for every result that may wait (at most `ahead` are finished and not consumed): a
+    // worker never blocks on a consumer that is slow to be scheduled.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, T)>(ahead.max(threads));
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {

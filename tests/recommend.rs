@@ -486,6 +486,21 @@ fn sample_data_writes_folders() {
             )
         })
         .collect();
+    // The rows come in the principals' order (account, type, name), whichever folder was
+    // finished first: each folder's rows are appended in turn as the folders are written.
+    let in_order: Vec<(String, String, String)> = an
+        .principals
+        .iter()
+        .map(|p| {
+            (
+                p.account_id.clone(),
+                p.kind.as_str().to_string(),
+                p.name.clone(),
+            )
+        })
+        .filter(|key| with_folder.contains(key))
+        .collect();
+    assert_eq!(seen, in_order, "rows in the principals' order");
     seen.sort();
     with_folder.sort();
     assert_eq!(

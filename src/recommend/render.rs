@@ -771,6 +771,10 @@ fn put_script(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Folders finished ahead of the next one whose `actions.csv` rows are due: they wait, with
+/// their rows, for it (see [`write`]).
+const FOLDERS_AHEAD: usize = 256;
+
 pub(super) fn write(
     plans: &[PrincipalPlan],
     folder: &[bool],
@@ -799,8 +803,21 @@ pub(super) fn write(
                 p.kind, p.name, p.account_id
             )));
         }
-        let rows = crate::parallel::map_indexed(
+        // Each folder's rows of actions.csv are appended as soon as the folders before it are
+        // done: only the few folders in flight hold theirs. Collecting every folder's rows, then
+        // copying them into one buffer, held actions.csv twice over (~27 KB a folder: with
+        // `--recommendations all`, gigabytes for a large organisation).
+        let csv_path = tmp.join(ACTIONS_CSV);
+        let file = fs::File::create(&csv_path).map_err(|e| write_error(&csv_path, e))?;
+        let mut csv = std::io::BufWriter::with_capacity(1 << 16, file);
+        let header = ACTIONS_HEADER.join(",") + "\n";
+        csv.write_all(header.as_bytes())
+            .map_err(|e| write_error(&csv_path, e))?;
+        // The first failure in folder order, as a one-by-one run meets it.
+        let mut failed = None;
+        crate::parallel::stream_ordered(
             todo.len(),
+            FOLDERS_AHEAD,
             || (),
             |(), i| {
                 let plan = todo[i];
@@ -810,12 +827,17 @@ pub(super) fn write(
                 }
                 write_principal(&dir, plan, analysis)
             },
+            |_, rows| {
+                let written = rows
+                    .and_then(|rows| csv.write_all(&rows).map_err(|e| write_error(&csv_path, e)));
+                written.map_err(|e| failed = Some(e)).is_ok()
+            },
         );
-        let mut csv = (ACTIONS_HEADER.join(",") + "\n").into_bytes();
-        for r in rows {
-            csv.extend(r?);
+        if let Some(e) = failed {
+            return Err(e);
         }
-        put(&tmp.join(ACTIONS_CSV), &csv)?;
+        csv.into_inner()
+            .map_err(|e| write_error(&csv_path, e.into_error()))?;
         put_script(&tmp.join(APPLY_SCRIPT))?;
         write_summary(&tmp.join("summary.json"), summary)?;
         // At every instant `recommendations/` is one run's complete folder (see replace_dir).
