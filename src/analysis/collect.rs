@@ -366,9 +366,15 @@ impl Merged {
             expect,
             |r| verdict::PrincipalRow { p: shift(r.p), ..r },
         );
-        append(&mut self.inputs.services, inputs.services, expect, |r| {
-            verdict::ServiceRow { p: shift(r.p), ..r }
-        });
+        append(
+            &mut self.inputs.services,
+            inputs.services,
+            expect,
+            |mut r| {
+                r.p = shift(r.p);
+                r
+            },
+        );
         append(&mut self.inputs.actions, inputs.actions, expect, |r| {
             verdict::ActionRow { p: shift(r.p), ..r }
         });
@@ -621,12 +627,12 @@ impl<'s, 'c> Collector<'s, 'c> {
             let Some(svc) = self.shared.catalog.service_index_of(&s.namespace) else {
                 continue;
             };
-            self.inputs.services.push(verdict::ServiceRow {
-                p: pidx,
+            self.inputs.services.push(verdict::ServiceRow::new(
+                pidx,
                 svc,
-                last_ms: s.last_authenticated.map(|t| t.timestamp_millis()),
-                region: s.region.clone(),
-            });
+                s.last_authenticated.map(|t| t.timestamp_millis()),
+                s.region.clone(),
+            ));
             for t in s.tracked_actions.iter().flatten() {
                 let Some(id) = self.shared.catalog.lookup(&s.namespace, &t.name) else {
                     continue;
@@ -909,7 +915,10 @@ mod tests {
             writeln!(
                 out,
                 "service {} {} {:?} {:?}",
-                r.p, r.svc, r.last_ms, r.region
+                r.p,
+                r.svc,
+                r.last_ms(),
+                r.region
             )
             .unwrap();
         }

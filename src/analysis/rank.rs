@@ -84,7 +84,7 @@ pub(super) fn service_facts(
     ServiceFacts::new(
         services
             .iter()
-            .map(|s| (s.p, s.svc, s.last_ms, s.region.as_ref())),
+            .map(|s| (s.p, s.svc, s.last_ms(), s.region.as_ref())),
         has_service,
         regions,
     )
