@@ -279,16 +279,16 @@ pub(crate) struct ServiceFacts {
 struct ServiceFact {
     p: u32,
     svc: u32,
-    /// Milliseconds since the epoch, [`ServiceFact::NEVER`] when the report has no access.
+    /// Milliseconds since the epoch, [`NEVER_MS`] when the report has no access.
     last_ms: i64,
     /// In [`Analysis::regions`].
     region: Option<RegionId>,
 }
 
-impl ServiceFact {
-    /// No time: `i64::MIN` milliseconds is no date chrono can hold, so nothing is lost.
-    const NEVER: i64 = i64::MIN;
-}
+/// No time, in rows that hold a last access as milliseconds without an `Option` (8 bytes where
+/// an `Option<i64>` takes 16): `i64::MIN` milliseconds is no date chrono can hold, so nothing is
+/// lost ([`ServiceFact`], `verdict::ServiceRow`).
+pub(crate) const NEVER_MS: i64 = i64::MIN;
 
 impl ServiceFacts {
     /// The facts of `rows` (principal, catalog service index, last access, region) for which
@@ -312,7 +312,7 @@ impl ServiceFacts {
             facts.push(ServiceFact {
                 p,
                 svc,
-                last_ms: last_ms.unwrap_or(ServiceFact::NEVER),
+                last_ms: last_ms.unwrap_or(NEVER_MS),
                 region,
             });
         }
@@ -737,13 +737,10 @@ mod tests {
         let of = |p| facts.of(p).iter().map(key).collect::<Vec<_>>();
         assert_eq!(
             of(1),
-            [
-                (1, 3, 10, Some("us-east-1")),
-                (1, 9, ServiceFact::NEVER, None)
-            ]
+            [(1, 3, 10, Some("us-east-1")), (1, 9, NEVER_MS, None)]
         );
         assert_eq!(of(2), [(2, 5, 30, Some("eu-west-1"))]);
-        assert_eq!(of(3), [(3, 1, ServiceFact::NEVER, None)]);
+        assert_eq!(of(3), [(3, 1, NEVER_MS, None)]);
         assert!(of(0).is_empty() && of(4).is_empty());
         // In the order first met (the row of (1, 4) is not kept); the second "eu-west-1" is
         // the first one's.

@@ -10,7 +10,7 @@ use polars::prelude::*;
 
 use super::Reason;
 use super::groups::ListId;
-use super::model::GrantedById;
+use super::model::{GrantedById, NEVER_MS};
 use crate::model::SharedTexts;
 
 // Column names.
@@ -68,27 +68,24 @@ pub struct PrincipalRow {
 pub struct ServiceRow {
     pub p: u32,
     pub svc: u32,
-    /// Milliseconds since the epoch, [`ServiceRow::NEVER`] when the report has no access.
+    /// Milliseconds since the epoch, [`NEVER_MS`] when the report has no access.
     last: i64,
     pub region: Option<Arc<str>>,
 }
 
 impl ServiceRow {
-    /// No time: `i64::MIN` milliseconds is no date chrono can hold, so no time is lost.
-    const NEVER: i64 = i64::MIN;
-
     pub fn new(p: u32, svc: u32, last_ms: Option<i64>, region: Option<Arc<str>>) -> ServiceRow {
         ServiceRow {
             p,
             svc,
-            last: last_ms.unwrap_or(Self::NEVER),
+            last: last_ms.unwrap_or(NEVER_MS),
             region,
         }
     }
 
     /// The last access, in milliseconds since the epoch.
     pub fn last_ms(&self) -> Option<i64> {
-        (self.last != Self::NEVER).then_some(self.last)
+        (self.last != NEVER_MS).then_some(self.last)
     }
 }
 
@@ -516,6 +513,6 @@ mod tests {
             assert_eq!(ServiceRow::new(1, 2, t, None).last_ms(), t);
         }
         // The earliest time chrono holds is far above the sentinel.
-        assert!(chrono::DateTime::<chrono::Utc>::MIN_UTC.timestamp_millis() > ServiceRow::NEVER);
+        assert!(chrono::DateTime::<chrono::Utc>::MIN_UTC.timestamp_millis() > NEVER_MS);
     }
 }
