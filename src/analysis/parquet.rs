@@ -118,107 +118,169 @@ fn write<'a, W: Write>(
 }
 
 /// One frame of findings: a column per [`FINDINGS`] column (but `skip`), typed by its [`Type`].
+/// One pass over the rows fills every column's builder, each sized for the batch: no cell is
+/// held twice (issue 18: the frame was built a column at a time, each from a vector of cells and
+/// a second vector of their values, reading every row once per column).
 fn findings_frame<'a>(
     an: &'a Analysis<'a>,
     granted_by: &'a [String],
     f: &[&'a Finding],
     skip: Option<&str>,
 ) -> PolarsResult<DataFrame> {
-    let schema = super::schema::columns(an);
-    let mut columns = Vec::with_capacity(schema.len());
-    for c in schema.into_iter().filter(|c| Some(c.name) != skip) {
-        let mut cells: Vec<Value<'_>> = Vec::with_capacity(f.len());
-        for_each_row(an, f.iter().copied(), granted_by, |row| {
-            cells.push((c.get)(row));
-            Ok::<(), std::convert::Infallible>(())
-        })
-        .unwrap_or_else(|e| match e {});
-        columns.push(column(c.name, c.ty, cells)?);
-    }
-    DataFrame::new_infer_height(columns)
+    let schema: Vec<_> = super::schema::columns(an)
+        .into_iter()
+        .filter(|c| Some(c.name) != skip)
+        .collect();
+    let mut builders: Vec<Builder> = schema
+        .iter()
+        .map(|c| Builder::new(c.name, c.ty, f.len()))
+        .collect();
+    for_each_row(an, f.iter().copied(), granted_by, |row| {
+        for (c, b) in schema.iter().zip(builders.iter_mut()) {
+            b.push((c.get)(row))
+                .map_err(|()| polars_err!(ComputeError: "column {}: a cell does not have type {:?}", c.name, c.ty))?;
+        }
+        Ok::<(), PolarsError>(())
+    })?;
+    DataFrame::new_infer_height(builders.into_iter().map(Builder::finish).collect())
 }
 
-/// A typed polars column from a schema column's cells.
-fn column(name: &str, ty: Type, cells: Vec<Value<'_>>) -> PolarsResult<Column> {
-    let name: PlSmallStr = name.into();
-    let bad = || polars_err!(ComputeError: "column {name}: a cell does not have type {ty:?}");
-    Ok(match ty {
-        // Text cells are borrowed, not copied: polars copies them once, into its own buffer.
-        Type::Str => {
-            let v = cells
-                .iter()
-                .map(|c| match c {
-                    Value::Str(s) => Ok(*s),
-                    Value::Owned(s) => Ok(s.as_str()),
-                    _ => Err(bad()),
-                })
-                .collect::<PolarsResult<Vec<&str>>>()?;
-            Column::new(name, v)
+/// A typed column being filled, one cell at a time.
+enum Builder {
+    Str(StringChunkedBuilder),
+    OptStr(StringChunkedBuilder),
+    U32(PrimitiveChunkedBuilder<UInt32Type>),
+    U64(PrimitiveChunkedBuilder<UInt64Type>),
+    OptI64(PrimitiveChunkedBuilder<Int64Type>),
+    Bool(BooleanChunkedBuilder),
+    /// Milliseconds since the epoch, made a UTC `Datetime` when finished.
+    Time(PrimitiveChunkedBuilder<Int64Type>),
+}
+
+impl Builder {
+    fn new(name: &str, ty: Type, rows: usize) -> Builder {
+        let name: PlSmallStr = name.into();
+        match ty {
+            Type::Str => Builder::Str(StringChunkedBuilder::new(name, rows)),
+            Type::OptStr => Builder::OptStr(StringChunkedBuilder::new(name, rows)),
+            Type::U32 => Builder::U32(PrimitiveChunkedBuilder::new(name, rows)),
+            Type::U64 => Builder::U64(PrimitiveChunkedBuilder::new(name, rows)),
+            Type::OptI64 => Builder::OptI64(PrimitiveChunkedBuilder::new(name, rows)),
+            Type::Bool => Builder::Bool(BooleanChunkedBuilder::new(name, rows)),
+            Type::Time => Builder::Time(PrimitiveChunkedBuilder::new(name, rows)),
         }
-        Type::OptStr => {
-            let v = cells
-                .iter()
-                .map(|c| match c {
-                    Value::OptStr(s) => Ok(*s),
-                    _ => Err(bad()),
-                })
-                .collect::<PolarsResult<Vec<Option<&str>>>>()?;
-            Column::new(name, v)
+    }
+
+    /// Appends a cell; `Err` when the cell is not of the column's type (a schema bug).
+    fn push(&mut self, cell: Value<'_>) -> Result<(), ()> {
+        match (self, cell) {
+            // Text cells are borrowed, not copied: the builder copies them once, into its own
+            // buffer.
+            (Builder::Str(b), Value::Str(s)) => b.append_value(s),
+            (Builder::Str(b), Value::Owned(s)) => b.append_value(s),
+            (Builder::OptStr(b), Value::OptStr(s)) => b.append_option(s),
+            (Builder::U32(b), Value::U32(n)) => b.append_value(n),
+            (Builder::U64(b), Value::U64(n)) => b.append_value(n),
+            (Builder::OptI64(b), Value::OptI64(n)) => b.append_option(n),
+            (Builder::Bool(b), Value::Bool(v)) => b.append_value(v),
+            (Builder::Time(b), Value::Time(t)) => b.append_option(t.map(|t| t.timestamp_millis())),
+            _ => return Err(()),
         }
-        Type::U32 => {
-            let v = cells
-                .into_iter()
-                .map(|c| match c {
-                    Value::U32(n) => Ok(n),
-                    _ => Err(bad()),
-                })
-                .collect::<PolarsResult<Vec<u32>>>()?;
-            Column::new(name, v)
-        }
-        Type::U64 => {
-            let v = cells
-                .into_iter()
-                .map(|c| match c {
-                    Value::U64(n) => Ok(n),
-                    _ => Err(bad()),
-                })
-                .collect::<PolarsResult<Vec<u64>>>()?;
-            Column::new(name, v)
-        }
-        Type::OptI64 => {
-            let v = cells
-                .into_iter()
-                .map(|c| match c {
-                    Value::OptI64(n) => Ok(n),
-                    _ => Err(bad()),
-                })
-                .collect::<PolarsResult<Vec<Option<i64>>>>()?;
-            Column::new(name, v)
-        }
-        Type::Bool => {
-            let v = cells
-                .into_iter()
-                .map(|c| match c {
-                    Value::Bool(b) => Ok(b),
-                    _ => Err(bad()),
-                })
-                .collect::<PolarsResult<Vec<bool>>>()?;
-            Column::new(name, v)
-        }
-        Type::Time => {
-            let v = cells
-                .into_iter()
-                .map(|c| match c {
-                    Value::Time(t) => Ok(t.map(|t| t.timestamp_millis())),
-                    _ => Err(bad()),
-                })
-                .collect::<PolarsResult<Vec<Option<i64>>>>()?;
+        Ok(())
+    }
+
+    fn finish(self) -> Column {
+        match self {
+            Builder::Str(b) | Builder::OptStr(b) => b.finish().into_column(),
+            Builder::U32(b) => b.finish().into_column(),
+            Builder::U64(b) => b.finish().into_column(),
+            Builder::OptI64(b) => b.finish().into_column(),
+            Builder::Bool(b) => b.finish().into_column(),
             // `into_datetime`, not a cast: without polars' `timezones` feature a cast to a zoned
             // `Datetime` drops the zone, and the file would say "local time" (Parquet
             // `isAdjustedToUTC=false`, DuckDB `TIMESTAMP`) instead of an instant in UTC.
-            Series::new(name, v)
+            Builder::Time(b) => b
+                .finish()
+                .into_series()
                 .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
-                .into()
+                .into(),
         }
-    })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_of_another_type_is_refused_not_written() {
+        let mut text = Builder::new("t", Type::Str, 1);
+        assert_eq!(
+            text.push(Value::OptStr(None)),
+            Err(()),
+            "null in a text column"
+        );
+        assert_eq!(text.push(Value::U32(1)), Err(()));
+        let mut count = Builder::new("n", Type::U32, 1);
+        assert_eq!(count.push(Value::U64(1)), Err(()));
+        assert_eq!(count.push(Value::Bool(true)), Err(()));
+        let mut time = Builder::new("t", Type::Time, 1);
+        assert_eq!(time.push(Value::OptI64(Some(1))), Err(()));
+    }
+
+    #[test]
+    fn columns_keep_their_types_and_nulls() {
+        let mut opt = Builder::new("o", Type::OptStr, 3);
+        for v in [Some("a"), None, Some("a string longer than twelve bytes")] {
+            opt.push(Value::OptStr(v)).unwrap();
+        }
+        let opt = opt.finish();
+        assert_eq!(opt.dtype(), &DataType::String);
+        assert_eq!(opt.null_count(), 1);
+        let opt = opt.str().unwrap();
+        assert_eq!(
+            (0..3).map(|i| opt.get(i)).collect::<Vec<_>>(),
+            [Some("a"), None, Some("a string longer than twelve bytes")]
+        );
+
+        let mut owned = Builder::new("s", Type::Str, 2);
+        owned.push(Value::Owned("made".to_owned())).unwrap();
+        owned.push(Value::Str("borrowed")).unwrap();
+        let owned = owned.finish();
+        let owned = owned.str().unwrap();
+        assert_eq!(
+            (0..2).map(|i| owned.get(i)).collect::<Vec<_>>(),
+            [Some("made"), Some("borrowed")]
+        );
+
+        let t = crate::model::Timestamp::from_timestamp_millis(1_700_000_000_123).unwrap();
+        let mut time = Builder::new("t", Type::Time, 2);
+        time.push(Value::Time(Some(t))).unwrap();
+        time.push(Value::Time(None)).unwrap();
+        let time = time.finish();
+        assert_eq!(
+            time.dtype(),
+            &DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
+        );
+        assert_eq!(time.null_count(), 1);
+        assert_eq!(
+            time.as_materialized_series()
+                .to_physical_repr()
+                .i64()
+                .unwrap()
+                .get(0),
+            Some(1_700_000_000_123)
+        );
+
+        let mut flags = Builder::new("b", Type::Bool, 2);
+        flags.push(Value::Bool(true)).unwrap();
+        flags.push(Value::Bool(false)).unwrap();
+        assert_eq!(flags.finish().dtype(), &DataType::Boolean);
+        let mut days = Builder::new("d", Type::OptI64, 2);
+        days.push(Value::OptI64(Some(-3))).unwrap();
+        days.push(Value::OptI64(None)).unwrap();
+        let days = days.finish();
+        assert_eq!(days.dtype(), &DataType::Int64);
+        assert_eq!(days.null_count(), 1);
+    }
 }
