@@ -272,8 +272,9 @@ fn add_set_inputs(
     let mut services: BTreeMap<u32, (Option<i64>, Option<Arc<str>>)> = BTreeMap::new();
     for s in c.inputs.services.iter().filter(|s| roles.contains(&s.p)) {
         let e = services.entry(s.svc).or_insert((None, None));
-        if s.last_ms() > e.0 {
-            *e = (s.last_ms(), s.region.clone());
+        let last_ms = s.last_ms();
+        if last_ms > e.0 {
+            *e = (last_ms, s.region.clone());
         }
     }
     for (svc, (last_ms, region)) in services {

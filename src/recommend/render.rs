@@ -827,10 +827,14 @@ pub(super) fn write(
                 }
                 write_principal(&dir, plan, analysis)
             },
-            |_, rows| {
-                let written = rows
-                    .and_then(|rows| csv.write_all(&rows).map_err(|e| write_error(&csv_path, e)));
-                written.map_err(|e| failed = Some(e)).is_ok()
+            |_, rows| match rows
+                .and_then(|rows| csv.write_all(&rows).map_err(|e| write_error(&csv_path, e)))
+            {
+                Ok(()) => true,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
             },
         );
         if let Some(e) = failed {
