@@ -11,6 +11,72 @@ enum Op<'a> {
 /// Above this many DP cells the middle part is shown as removed then added (still a valid diff).
 const MAX_CELLS: usize = 16_000_000;
 
+/// Lengths of the longest common subsequences of the suffixes of `a` and `b`, held as one
+/// bit-parallel row per suffix of `a` (Hyyrö, "Bit-parallel LCS-length computation revisited",
+/// 2004): `(n + 1) * ceil(m / 64)` words instead of `(n + 1) * (m + 1)` counters, and 64 cells
+/// computed per word operation. [`SuffixLcs::len`] answers what the full table would hold.
+struct SuffixLcs {
+    n: usize,
+    m: usize,
+    words: usize,
+    /// Row `r` (after `r` lines of `a` reversed, i.e. the suffix `a[n - r..]`): bit `k` is clear
+    /// when the LCS with `b` reversed grows by one from its first `k` lines to its first `k + 1`.
+    rows: Vec<u64>,
+}
+
+impl SuffixLcs {
+    fn new(a: &[&str], b: &[&str]) -> Self {
+        let (n, m) = (a.len(), b.len());
+        let words = m.div_ceil(64);
+        // One match mask per distinct line of `a`, over `b` reversed: at most
+        // min(n, m) masks of `words` words, so memory stays within n * m / 64 words.
+        let mut ids: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let a_ids: Vec<usize> = a
+            .iter()
+            .map(|l| {
+                let next = ids.len();
+                *ids.entry(l).or_insert(next)
+            })
+            .collect();
+        let mut masks = vec![0u64; ids.len() * words];
+        for (k, l) in b.iter().rev().enumerate() {
+            if let Some(&id) = ids.get(l) {
+                masks[id * words + k / 64] |= 1 << (k % 64);
+            }
+        }
+        let mut rows = vec![0u64; (n + 1) * words];
+        rows[..words].fill(u64::MAX);
+        for r in 0..n {
+            let id = a_ids[n - 1 - r];
+            let (done, rest) = rows.split_at_mut((r + 1) * words);
+            let v = &done[r * words..];
+            let out = &mut rest[..words];
+            let pm = &masks[id * words..(id + 1) * words];
+            let mut carry = 0u64;
+            for w in 0..words {
+                let u = v[w] & pm[w];
+                let (s1, c1) = v[w].overflowing_add(u);
+                let (s2, c2) = s1.overflowing_add(carry);
+                carry = u64::from(c1 || c2);
+                out[w] = s2 | (v[w] & !u);
+            }
+        }
+        SuffixLcs { n, m, words, rows }
+    }
+
+    /// The LCS length of `a[i..]` and `b[j..]`.
+    fn len(&self, i: usize, j: usize) -> usize {
+        let row = &self.rows[(self.n - i) * self.words..(self.n - i + 1) * self.words];
+        let bits = self.m - j;
+        let full = bits / 64;
+        let mut ones: usize = row[..full].iter().map(|w| w.count_ones() as usize).sum();
+        if !bits.is_multiple_of(64) {
+            ones += (row[full] & ((1u64 << (bits % 64)) - 1)).count_ones() as usize;
+        }
+        bits - ones
+    }
+}
+
 fn edit_script<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<Op<'a>> {
     let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let suffix = a[prefix..]
@@ -26,25 +92,14 @@ fn edit_script<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<Op<'a>> {
         ops.extend(am.iter().map(|l| Op::Del(l)));
         ops.extend(bm.iter().map(|l| Op::Add(l)));
     } else {
-        // lcs[i][j] = LCS length of am[i..] and bm[j..].
-        let w = m + 1;
-        let mut lcs = vec![0u32; (n + 1) * w];
-        for i in (0..n).rev() {
-            for j in (0..m).rev() {
-                lcs[i * w + j] = if am[i] == bm[j] {
-                    lcs[(i + 1) * w + j + 1] + 1
-                } else {
-                    lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
-                };
-            }
-        }
+        let lcs = SuffixLcs::new(am, bm);
         let (mut i, mut j) = (0, 0);
         while i < n || j < m {
             if i < n && j < m && am[i] == bm[j] {
                 ops.push(Op::Same(am[i]));
                 i += 1;
                 j += 1;
-            } else if i < n && (j == m || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) {
+            } else if i < n && (j == m || lcs.len(i + 1, j) >= lcs.len(i, j + 1)) {
                 // Deletions first, as diff(1) prints them.
                 ops.push(Op::Del(am[i]));
                 i += 1;
@@ -124,6 +179,103 @@ pub fn unified(old: &str, new: &str, old_label: &str, new_label: &str, context: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The full LCS table between the common prefix and suffix, as the script was computed
+    /// before the bit-parallel rows: the reference the property test holds [`edit_script`] to.
+    fn edit_script_table<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<Op<'a>> {
+        let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+        let suffix = a[prefix..]
+            .iter()
+            .rev()
+            .zip(b[prefix..].iter().rev())
+            .take_while(|(x, y)| x == y)
+            .count();
+        let (am, bm) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
+        let mut ops: Vec<Op<'a>> = a[..prefix].iter().map(|l| Op::Same(l)).collect();
+        let (n, m) = (am.len(), bm.len());
+        let w = m + 1;
+        let mut lcs = vec![0u32; (n + 1) * w];
+        for i in (0..n).rev() {
+            for j in (0..m).rev() {
+                lcs[i * w + j] = if am[i] == bm[j] {
+                    lcs[(i + 1) * w + j + 1] + 1
+                } else {
+                    lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
+                };
+            }
+        }
+        let (mut i, mut j) = (0, 0);
+        while i < n || j < m {
+            if i < n && j < m && am[i] == bm[j] {
+                ops.push(Op::Same(am[i]));
+                i += 1;
+                j += 1;
+            } else if i < n && (j == m || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) {
+                ops.push(Op::Del(am[i]));
+                i += 1;
+            } else {
+                ops.push(Op::Add(bm[j]));
+                j += 1;
+            }
+        }
+        ops.extend(a[a.len() - suffix..].iter().map(|l| Op::Same(l)));
+        ops
+    }
+
+    /// Lines from a small alphabet, so that lines repeat and the LCS has many ties to break.
+    fn lines(max: usize) -> impl Strategy<Value = Vec<String>> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("a"),
+                Just("b"),
+                Just("c"),
+                Just("  \"s3:GetObject\","),
+                Just("  \"s3:GetObject\""),
+                Just("]"),
+            ]
+            .prop_map(str::to_string),
+            0..max,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// The bit-parallel rows give the same script as the full table, across word
+        /// boundaries (up to 200 lines: four 64-bit words) and with every tie.
+        #[test]
+        fn bit_parallel_script_is_the_table_script(a in lines(200), b in lines(200)) {
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            let b: Vec<&str> = b.iter().map(String::as_str).collect();
+            prop_assert_eq!(edit_script(&a, &b), edit_script_table(&a, &b));
+        }
+
+        /// Every LCS length the rows answer is the table's.
+        #[test]
+        fn suffix_lengths_are_the_tables(a in lines(140), b in lines(140)) {
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            let b: Vec<&str> = b.iter().map(String::as_str).collect();
+            let (n, m) = (a.len(), b.len());
+            let w = m + 1;
+            let mut table = vec![0usize; (n + 1) * w];
+            for i in (0..n).rev() {
+                for j in (0..m).rev() {
+                    table[i * w + j] = if a[i] == b[j] {
+                        table[(i + 1) * w + j + 1] + 1
+                    } else {
+                        table[(i + 1) * w + j].max(table[i * w + j + 1])
+                    };
+                }
+            }
+            let rows = SuffixLcs::new(&a, &b);
+            for i in 0..=n {
+                for j in 0..=m {
+                    prop_assert_eq!(rows.len(i, j), table[i * w + j], "i={} j={}", i, j);
+                }
+            }
+        }
+    }
 
     #[test]
     fn equal_is_empty() {
