@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     // Parsing the flags starts no thread: the allocator is still untouched here.
     let allocator = match cli.command {
         cli::Command::Report(_) => allocator::tune(),
-        _ => "its own parameters (only `report` sets them)".to_string(),
+        _ => allocator::untuned(),
     };
     if std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some() {
         eprintln!("allocator {allocator}");
@@ -38,88 +38,163 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// glibc's malloc for `report`: its parameters ([`allocator::tune`]) and the free pages
-/// returned between stages (`allocator::release_free_memory`, registered as the library's
-/// `memory::release`). The crate's only unsafe code: three libc calls (the library forbids unsafe
-/// code, `tests/layering.rs` checks it).
+/// jemalloc, the global allocator on Linux, with the parameters of [`allocator::CONF`], and the
+/// free pages returned between the stages of `report` (`allocator::release_free_memory`,
+/// registered as the library's `memory::release`). The crate's only unsafe code: the two
+/// symbols jemalloc reads and its `mallctl` calls (the library forbids unsafe code,
+/// `tests/layering.rs` checks it).
 #[allow(unsafe_code)]
 mod allocator {
-    /// The environment variable whose `glibc.malloc.*` settings, when present, are left in charge.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    const TUNABLES: &str = "GLIBC_TUNABLES";
+    /// Every allocation of the process's Rust code goes to jemalloc (its symbols prefixed, so C
+    /// code keeps the system's malloc). Measured against glibc's malloc with the parameters
+    /// `report` set before (docs/performance.md, "Issue 18, twentieth pass"): ~0.85× the CPU at
+    /// 10,000 roles for the same peak; glibc spent ~12% of all CPU in malloc and free.
+    #[cfg(target_os = "linux")]
+    #[global_allocator]
+    static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-    /// glibc's malloc, set for `report`, a batch job that builds large structures stage by stage
-    /// and frees them: at most one arena per core, at least 2 (glibc's default is 8 per core;
-    /// `parallel::map_indexed` and polars run one thread per core); blocks of 4 MiB or more mapped
-    /// on their own, so they go back to the system when freed (glibc's threshold grows to 32 MiB
-    /// as large blocks are freed); the top of a heap returned past 32 MiB free. Measured (docs/
-    /// performance.md, "Issue 18, fourth pass"): peak RSS 1.16–1.24 → 0.87–0.89 GiB at 10,000
-    /// roles and 6.14 → 4.53 GiB at 100,000; the wall time 0–5% longer at 1,000 and 10,000 roles,
-    /// 12% longer at 100,000 (planning and the writers, which allocate the most). `diff` keeps
-    /// glibc's parameters: with 2 arenas it ran 15% longer for 10% less memory. A `GLIBC_TUNABLES`
-    /// naming any `glibc.malloc.` setting leaves glibc's parameters alone (to compare, or to tune
-    /// by hand). Then registers [`release_free_memory`] as `iam_tighten::memory::release`.
-    /// Returns what was set, for `IAM_TIGHTEN_TIMINGS`.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    pub fn tune() -> String {
-        const MMAP_FROM: i32 = 4 << 20;
-        const TRIM_PAST: i32 = 32 << 20;
-        if std::env::var(TUNABLES).is_ok_and(|t| t.contains("glibc.malloc.")) {
-            return format!("glibc, as {TUNABLES} sets it");
+    /// jemalloc's options, read once at its first allocation (before `main`): one arena per CPU,
+    /// threads using the arena of the CPU they run on (jemalloc's default is 4 arenas per CPU,
+    /// which held ~25% more memory at the peak at 10,000 roles). The environment variable [`ENV`]
+    /// is read after them, so options set there win (to compare or to tune by hand).
+    #[cfg(target_os = "linux")]
+    pub const CONF: &str = "percpu_arena:percpu";
+
+    /// [`CONF`] nul-terminated, as jemalloc reads it.
+    #[cfg(target_os = "linux")]
+    const fn nul_terminated<const N: usize>(text: &str) -> [u8; N] {
+        let bytes = text.as_bytes();
+        assert!(bytes.len() + 1 == N);
+        let mut out = [0u8; N];
+        let mut i = 0;
+        while i < bytes.len() {
+            assert!(bytes[i] != 0);
+            out[i] = bytes[i];
+            i += 1;
         }
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        let arenas = i32::try_from(cores.clamp(2, 64)).unwrap_or(64);
-        let refused: Vec<&str> = [
-            ("M_ARENA_MAX", libc::M_ARENA_MAX, arenas),
-            ("M_MMAP_THRESHOLD", libc::M_MMAP_THRESHOLD, MMAP_FROM),
-            ("M_TRIM_THRESHOLD", libc::M_TRIM_THRESHOLD, TRIM_PAST),
-        ]
-        .into_iter()
-        .filter(|&(_, param, value)| {
-            // SAFETY: `mallopt` only sets one of malloc's parameters (each value is in the range
-            // its manual allows); `main` calls this right after parsing the flags, before any other
-            // thread exists.
-            let ok = unsafe { libc::mallopt(param, value) };
-            ok != 1
-        })
-        .map(|(name, _, _)| name)
-        .collect();
-        iam_tighten::memory::set_release(release_free_memory);
-        if refused.is_empty() {
-            format!(
-                "glibc, {arenas} arenas, mmap from {} MiB, trim past {} MiB",
-                MMAP_FROM >> 20,
-                TRIM_PAST >> 20
-            )
-        } else {
-            format!("glibc, mallopt refused {}", refused.join(", "))
-        }
+        out
     }
 
-    /// Returns the free pages inside malloc's heaps to the system (`malloc_trim(0)`). glibc
-    /// gives back only the top of a heap on its own; the stages of `report` free large
-    /// structures (the last-accessed data after collecting, the parsed exports after planning)
-    /// whose pages then stay behind smaller live blocks. Registered by [`tune`] only, so a
-    /// `GLIBC_TUNABLES` run keeps glibc as it is. Called between stages, when no other thread of
-    /// ours is allocating. Measured (docs/performance.md, "Issue 18, fifth pass"): peak RSS at
-    /// 100,000 roles 3.50 → 3.17 GiB for ~0.5 s of 67 s.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    fn release_free_memory() -> Option<u64> {
-        // SAFETY: `mallinfo2` only reads malloc's counters (under its locks); `malloc_trim`
-        // only returns free memory of malloc's own heaps to the system; it takes malloc's locks
-        // like any allocation and touches no live block.
-        let info = unsafe {
-            let info = libc::mallinfo2();
-            libc::malloc_trim(0);
-            info
+    /// The options jemalloc reads before any other: a pointer to [`CONF`], nul-terminated, under
+    /// the name of jemalloc's weak `malloc_conf` (prefixed, as the crate builds it).
+    #[cfg(target_os = "linux")]
+    #[unsafe(export_name = "_rjem_malloc_conf")]
+    static MALLOC_CONF: &[u8; CONF.len() + 1] = &nul_terminated(CONF);
+
+    /// The environment variable jemalloc reads its options from, after [`CONF`].
+    #[cfg(target_os = "linux")]
+    pub const ENV: &str = "_RJEM_MALLOC_CONF";
+
+    /// For `report`, a batch job that builds large structures stage by stage and frees them:
+    /// registers [`release_free_memory`] as `iam_tighten::memory::release`, unless [`ENV`] is
+    /// set (then jemalloc runs as that says, with nothing purged between stages: to compare).
+    /// Returns what runs, for `IAM_TIGHTEN_TIMINGS`.
+    #[cfg(target_os = "linux")]
+    pub fn tune() -> String {
+        if std::env::var_os(ENV).is_some() {
+            return format!("jemalloc, as {ENV} sets it");
+        }
+        iam_tighten::memory::set_release(release_free_memory);
+        format!("{}, purged between stages", untuned_parameters())
+    }
+
+    /// What every command but `report` says it runs with.
+    #[cfg(target_os = "linux")]
+    pub fn untuned() -> String {
+        format!(
+            "{}, nothing purged (only `report` purges between stages)",
+            untuned_parameters()
+        )
+    }
+
+    /// jemalloc's own word on the arenas it runs with (`opt.percpu_arena`, `opt.narenas`): what
+    /// it read, not what we asked.
+    #[cfg(target_os = "linux")]
+    fn untuned_parameters() -> String {
+        let percpu = read::<*const std::ffi::c_char>(c"opt.percpu_arena").map(|p| {
+            // SAFETY: jemalloc answers `opt.percpu_arena` with a pointer to one of its own
+            // static, nul-terminated option names.
+            unsafe { std::ffi::CStr::from_ptr(p) }
+                .to_string_lossy()
+                .into_owned()
+        });
+        let narenas = read::<u32>(c"opt.narenas");
+        format!(
+            "jemalloc, percpu_arena {}, narenas {}",
+            percpu.as_deref().unwrap_or("?"),
+            narenas.map_or_else(|| "?".to_string(), |n| n.to_string())
+        )
+    }
+
+    /// Reads one of jemalloc's values: `mallctl(name, &value, &size, NULL, 0)`.
+    #[cfg(target_os = "linux")]
+    fn read<T: Copy>(name: &std::ffi::CStr) -> Option<T> {
+        let mut value = std::mem::MaybeUninit::<T>::uninit();
+        let mut len = std::mem::size_of::<T>();
+        // SAFETY: `name` is nul-terminated; `value` has room for `len` bytes, the size of the
+        // type each caller names for its value (jemalloc's documented type of that name), and
+        // jemalloc writes exactly that many or fails.
+        let rc = unsafe {
+            tikv_jemalloc_sys::mallctl(
+                name.as_ptr(),
+                value.as_mut_ptr().cast(),
+                &raw mut len,
+                std::ptr::null_mut(),
+                0,
+            )
         };
-        // Live blocks in the heaps, and blocks mapped on their own.
-        Some(info.uordblks as u64 + info.hblkhd as u64)
+        // SAFETY: on success jemalloc wrote a whole `T` (it checks `len` against its size).
+        (rc == 0 && len == std::mem::size_of::<T>()).then(|| unsafe { value.assume_init() })
+    }
+
+    /// Calls one of jemalloc's controls, with a value (`epoch`) or none (`arena.<i>.purge`).
+    #[cfg(target_os = "linux")]
+    fn call(name: &std::ffi::CStr, mut value: Option<u64>) -> bool {
+        let (newp, newlen) = match value.as_mut() {
+            Some(v) => (std::ptr::from_mut(v).cast(), std::mem::size_of::<u64>()),
+            None => (std::ptr::null_mut(), 0),
+        };
+        // SAFETY: `name` is nul-terminated; nothing is read back; `newp` is null or points to
+        // a `u64` of `newlen` bytes (`epoch` takes a `uint64_t`).
+        let rc = unsafe {
+            tikv_jemalloc_sys::mallctl(
+                name.as_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                newp,
+                newlen,
+            )
+        };
+        rc == 0
+    }
+
+    /// Returns the free pages of every arena to the system (`arena.<all>.purge`) and says what
+    /// the live heap held just before (`stats.allocated`, after refreshing the statistics with
+    /// `epoch`). jemalloc returns freed pages on its own after ~10 s; the stages of `report` free
+    /// large structures (the last-accessed data after collecting, the parsed exports after
+    /// planning) just before the next stage allocates as much again. Called between stages,
+    /// when no other thread of ours is allocating.
+    #[cfg(target_os = "linux")]
+    fn release_free_memory() -> Option<u64> {
+        let heap = if call(c"epoch", Some(1)) {
+            read::<usize>(c"stats.allocated").map(|b| b as u64)
+        } else {
+            None
+        };
+        // 4096 is `MALLCTL_ARENAS_ALL`: every arena.
+        call(c"arena.4096.purge", None);
+        heap
     }
 
     /// Other systems' allocators keep their defaults.
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    #[cfg(not(target_os = "linux"))]
     pub fn tune() -> String {
+        "the system's, its own parameters".to_string()
+    }
+
+    /// Other systems' allocators keep their defaults.
+    #[cfg(not(target_os = "linux"))]
+    pub fn untuned() -> String {
         "the system's, its own parameters".to_string()
     }
 }

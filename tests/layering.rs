@@ -164,7 +164,7 @@ fn the_check_sees_a_violation() {
 }
 
 /// The library forbids unsafe code (lib.rs); the one exception in the crate is the binary's
-/// `allocator` module (src/main.rs: `mallopt`, `mallinfo2` and `malloc_trim`), so `allow(unsafe_code)`
+/// `allocator` module (src/main.rs: jemalloc's `malloc_conf` symbol and its `mallctl` calls), so `allow(unsafe_code)`
 /// appears exactly once, there, and lib.rs keeps its `forbid`.
 #[test]
 fn unsafe_code_is_only_the_allocator_call() {

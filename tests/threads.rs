@@ -30,7 +30,7 @@ fn run_with(args: &[&str], one_core: bool, env: &[(&str, &str)]) -> (tempfile::T
         Command::new(bin)
     };
     c.current_dir(root())
-        .env_remove("GLIBC_TUNABLES")
+        .env_remove("_RJEM_MALLOC_CONF")
         .args(args)
         .arg("--out")
         .arg(out.path())
@@ -95,27 +95,31 @@ fn diff_is_the_same_on_one_core_and_on_all() {
     ]);
 }
 
-/// The allocator's parameters (`tune_allocator` in src/main.rs) change no byte: a run with
-/// glibc's own parameters (a `GLIBC_TUNABLES` naming a malloc setting leaves them alone) writes
-/// the same files as a run with ours; `IAM_TIGHTEN_TIMINGS` says which parameters each run had.
+/// The allocator's parameters (`allocator` in src/main.rs) change no byte: a run with other
+/// jemalloc options (`_RJEM_MALLOC_CONF`, read after ours, and then nothing is purged between
+/// stages) writes the same files as a run with ours; `IAM_TIGHTEN_TIMINGS` says which each had,
+/// as jemalloc itself reports them (so a build where our options did not reach jemalloc fails).
 #[test]
 fn outputs_do_not_depend_on_the_allocator_parameters() {
     let args = ["report", "sample-data/2026-q4", "--recommendations", "all"];
     let timings = ("IAM_TIGHTEN_TIMINGS", "1");
     let (ours, said) = run_with(&args, false, &[timings]);
-    let glibc = ("GLIBC_TUNABLES", "glibc.malloc.arena_max=8");
-    let (theirs, said_glibc) = run_with(&args, false, &[timings, glibc]);
-    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+    let other = ("_RJEM_MALLOC_CONF", "percpu_arena:disabled,narenas:8");
+    let (theirs, said_other) = run_with(&args, false, &[timings, other]);
+    if cfg!(target_os = "linux") {
         assert!(
-            said.contains(" arenas, mmap from 4 MiB, trim past 32 MiB"),
+            said.lines().any(|l| l
+                .starts_with("allocator jemalloc, percpu_arena percpu, narenas ")
+                && l.ends_with(", purged between stages")),
             "{said}"
         );
         assert!(
-            said_glibc.contains("allocator glibc, as GLIBC_TUNABLES sets it"),
-            "{said_glibc}"
+            said_other.contains("allocator jemalloc, as _RJEM_MALLOC_CONF sets it"),
+            "{said_other}"
         );
         // What the heap held at each point where memory is given back, in the stages' order
-        // (a number of MiB each); none when glibc is left alone (nothing is given back).
+        // (a number of MiB each); none when the options are the environment's (nothing is
+        // purged then).
         let stages: Vec<&str> = said
             .lines()
             .filter_map(|l| l.strip_prefix("heap "))
@@ -139,15 +143,18 @@ fn outputs_do_not_depend_on_the_allocator_parameters() {
             ],
             "{said}"
         );
-        assert!(!said_glibc.contains("\nheap "), "{said_glibc}");
+        assert!(!said_other.contains("\nheap "), "{said_other}");
+        // `diff` runs with the same options and purges nothing.
+        let diff = ["diff", "sample-data/2026-q3", "sample-data/2026-q4"];
+        let (_, said_diff) = run_with(&diff, false, &[timings]);
+        assert!(
+            said_diff.lines().any(
+                |l| l.starts_with("allocator jemalloc, percpu_arena percpu, ")
+                    && l.ends_with(", nothing purged (only `report` purges between stages)")
+            ),
+            "{said_diff}"
+        );
     }
-    // `diff` keeps glibc's own parameters.
-    let diff = ["diff", "sample-data/2026-q3", "sample-data/2026-q4"];
-    let (_, said_diff) = run_with(&diff, false, &[timings]);
-    assert!(
-        said_diff.contains("allocator its own parameters (only `report` sets them)"),
-        "{said_diff}"
-    );
     let (ours, theirs) = (tree(ours.path()), tree(theirs.path()));
     assert!(ours.len() >= 3, "{ours:?}");
     assert_eq!(

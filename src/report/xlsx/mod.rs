@@ -221,7 +221,7 @@ fn build<W: std::io::Write + Send>(
 }
 
 /// Findings rows per piece of the spliced sheet, made and compressed on its own: ~1.4 MB of XML
-/// (its buffer stays under glibc's 4 MiB mmap threshold as set in `allocator::tune`), so each
+/// (its buffer a few size classes of the allocator, reused piece after piece), so each
 /// thread's buffer and the few pieces waiting hold ~10 MB; a piece's deflate starts without the
 /// previous piece's window once per ~1.4 MB.
 const ROWS_PER_PIECE: usize = 1024;
