@@ -781,6 +781,81 @@ fn sample_copy() -> tempfile::TempDir {
     tmp
 }
 
+/// `LoadOptions::keep_last_accessed` (what `report` loads with, beside deferring): the exports
+/// whose report files fit in what is left of the budget keep their reports (loaded exactly as
+/// without deferring) and take their size from it; the others are deferred, and read again the
+/// same.
+#[test]
+fn deferring_keeps_the_reports_that_fit_in_the_budget() {
+    use iam_tighten::input::{KeepBudget, reload_last_accessed};
+    use std::sync::Arc;
+
+    let tmp = sample_copy();
+    let folders = [tmp.path().to_path_buf()];
+    let held = load_exports(&folders, &LoadOptions::default()).expect("load");
+    let report_bytes = |e: &Export| -> u64 {
+        e.files
+            .iter()
+            .filter(|f| f.path.starts_with("last-accessed/") && f.path.ends_with(".json"))
+            .map(|f| f.bytes)
+            .sum()
+    };
+    let sizes: Vec<u64> = held.iter().map(report_bytes).collect();
+    assert!(
+        sizes.len() == 2 && sizes.iter().all(|b| *b > 0),
+        "{sizes:?}"
+    );
+    let all: u64 = sizes.iter().sum();
+    let load_with = |budget: u64| {
+        let budget = Arc::new(KeepBudget::new(budget));
+        let opts = LoadOptions {
+            defer_last_accessed: true,
+            keep_last_accessed: Some(budget.clone()),
+            ..Default::default()
+        };
+        let exports = load_exports(&folders, &opts).expect("load with a budget");
+        (exports, budget.left())
+    };
+
+    // Room for all: nothing deferred, nothing left.
+    let (kept, left) = load_with(all);
+    assert_eq!(left, 0);
+    for (h, k) in held.iter().zip(&kept) {
+        assert!(!k.last_accessed_deferred, "{}", k.account_id);
+        assert_eq!(
+            format!("{:?}", h.last_accessed),
+            format!("{:?}", k.last_accessed)
+        );
+        assert_eq!(h.files, k.files);
+    }
+
+    // Room for the smaller export only (one byte short of both): exactly one is kept, whichever
+    // finished loading first and fits, and the budget lost its size.
+    let (some, left) = load_with(all - 1);
+    let kept: Vec<usize> = (0..2)
+        .filter(|i| !some[*i].last_accessed_deferred)
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(left, all - 1 - sizes[kept[0]]);
+    for (h, e) in held.iter().zip(&some) {
+        let reports = if e.last_accessed_deferred {
+            assert!(e.last_accessed.is_empty());
+            reload_last_accessed(e).expect("reload")
+        } else {
+            e.last_accessed.clone()
+        };
+        assert_eq!(format!("{:?}", h.last_accessed), format!("{reports:?}"));
+    }
+
+    // No room: every export deferred, the budget untouched.
+    let (none, left) = load_with(0);
+    assert!(
+        none.iter()
+            .all(|e| e.last_accessed_deferred && e.last_accessed.is_empty())
+    );
+    assert_eq!(left, 0);
+}
+
 /// `LoadOptions::defer_last_accessed` (what `report` loads with): the export is loaded as usual
 /// (the same warnings and hashed files) without holding its reports, `reload_last_accessed` reads
 /// the same reports again, the analysis that frees them gives the same verdicts, and one that

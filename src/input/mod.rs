@@ -59,6 +59,40 @@ pub struct LoadOptions {
     /// held at once (they were most of the heap while loading and collecting: ~5.5 KB per
     /// principal of the synthetic organisations).
     pub defer_last_accessed: bool,
+    /// With [`LoadOptions::defer_last_accessed`]: an export whose report files fit in what is
+    /// left of this budget keeps its reports (and is not deferred), so a small organisation's
+    /// are read once, not twice. Exports take from it as they finish loading; none when `None`.
+    pub keep_last_accessed: Option<std::sync::Arc<KeepBudget>>,
+}
+
+/// How many bytes of last-accessed report files the exports being loaded may keep, in all
+/// ([`LoadOptions::keep_last_accessed`]). Parsed, the synthetic organisations' reports take
+/// about half their files' size (~5.5 KB per principal held, from ~10.7 KB of files).
+#[derive(Debug)]
+pub struct KeepBudget {
+    left: std::sync::atomic::AtomicU64,
+}
+
+impl KeepBudget {
+    /// A budget of `bytes`.
+    pub fn new(bytes: u64) -> Self {
+        KeepBudget {
+            left: std::sync::atomic::AtomicU64::new(bytes),
+        }
+    }
+
+    /// Takes `bytes` from the budget when that many are left: true when taken.
+    pub fn take(&self, bytes: u64) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.left
+            .fetch_update(Relaxed, Relaxed, |left| left.checked_sub(bytes))
+            .is_ok()
+    }
+
+    /// What is left.
+    pub fn left(&self) -> u64 {
+        self.left.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// The documents of AWS managed policies, one per (ARN, default version): every account's
@@ -289,7 +323,19 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
         });
     }
 
-    let last_accessed = if opts.defer_last_accessed {
+    let files = files.finish();
+    let deferred = opts.defer_last_accessed && {
+        let report_bytes: u64 = files
+            .iter()
+            .filter(|f| last_accessed::is_report_path(&f.path))
+            .map(|f| f.bytes)
+            .sum();
+        !opts
+            .keep_last_accessed
+            .as_ref()
+            .is_some_and(|budget| budget.take(report_bytes))
+    };
+    let last_accessed = if deferred {
         BTreeMap::new()
     } else {
         last_accessed
@@ -301,11 +347,11 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
         principals: details.principals,
         policies: details.policies,
         last_accessed,
-        last_accessed_deferred: opts.defer_last_accessed,
+        last_accessed_deferred: deferred,
         credential_report,
         manifest,
         data_time,
-        files: files.finish(),
+        files,
         warnings,
     })
 }
