@@ -78,6 +78,20 @@ impl SuffixLcs {
 }
 
 fn edit_script<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<Op<'a>> {
+    edit_script_by(a, b, |am, bm, ops| {
+        let lcs = SuffixLcs::new(am, bm);
+        walk(am, bm, |i, j| lcs.len(i, j), ops);
+    })
+}
+
+/// The script of `a` to `b`: their common first and last lines kept, the lines between them
+/// compared by `middle` (unless that would take more than [`MAX_CELLS`], when they are shown as
+/// removed then added).
+fn edit_script_by<'a>(
+    a: &[&'a str],
+    b: &[&'a str],
+    middle: impl FnOnce(&[&'a str], &[&'a str], &mut Vec<Op<'a>>),
+) -> Vec<Op<'a>> {
     let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let suffix = a[prefix..]
         .iter()
@@ -87,30 +101,40 @@ fn edit_script<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<Op<'a>> {
         .count();
     let (am, bm) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
     let mut ops: Vec<Op<'a>> = a[..prefix].iter().map(|l| Op::Same(l)).collect();
-    let (n, m) = (am.len(), bm.len());
-    if n.saturating_mul(m) > MAX_CELLS {
+    if am.len().saturating_mul(bm.len()) > MAX_CELLS {
         ops.extend(am.iter().map(|l| Op::Del(l)));
         ops.extend(bm.iter().map(|l| Op::Add(l)));
     } else {
-        let lcs = SuffixLcs::new(am, bm);
-        let (mut i, mut j) = (0, 0);
-        while i < n || j < m {
-            if i < n && j < m && am[i] == bm[j] {
-                ops.push(Op::Same(am[i]));
-                i += 1;
-                j += 1;
-            } else if i < n && (j == m || lcs.len(i + 1, j) >= lcs.len(i, j + 1)) {
-                // Deletions first, as diff(1) prints them.
-                ops.push(Op::Del(am[i]));
-                i += 1;
-            } else {
-                ops.push(Op::Add(bm[j]));
-                j += 1;
-            }
-        }
+        middle(am, bm, &mut ops);
     }
     ops.extend(a[a.len() - suffix..].iter().map(|l| Op::Same(l)));
     ops
+}
+
+/// The script of `am` to `bm` that a table of LCS lengths gives, `lcs(i, j)` being that of
+/// `am[i..]` and `bm[j..]`: equal lines kept, otherwise the line of `am` removed when that loses
+/// nothing, deletions before additions (as diff(1) prints them).
+fn walk<'a>(
+    am: &[&'a str],
+    bm: &[&'a str],
+    lcs: impl Fn(usize, usize) -> usize,
+    ops: &mut Vec<Op<'a>>,
+) {
+    let (n, m) = (am.len(), bm.len());
+    let (mut i, mut j) = (0, 0);
+    while i < n || j < m {
+        if i < n && j < m && am[i] == bm[j] {
+            ops.push(Op::Same(am[i]));
+            i += 1;
+            j += 1;
+        } else if i < n && (j == m || lcs(i + 1, j) >= lcs(i, j + 1)) {
+            ops.push(Op::Del(am[i]));
+            i += 1;
+        } else {
+            ops.push(Op::Add(bm[j]));
+            j += 1;
+        }
+    }
 }
 
 /// A unified diff of `old` and `new` with `context` lines around each change, headed by the two
@@ -181,46 +205,31 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The full LCS table between the common prefix and suffix, as the script was computed
-    /// before the bit-parallel rows: the reference the property test holds [`edit_script`] to.
-    fn edit_script_table<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<Op<'a>> {
-        let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-        let suffix = a[prefix..]
-            .iter()
-            .rev()
-            .zip(b[prefix..].iter().rev())
-            .take_while(|(x, y)| x == y)
-            .count();
-        let (am, bm) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
-        let mut ops: Vec<Op<'a>> = a[..prefix].iter().map(|l| Op::Same(l)).collect();
-        let (n, m) = (am.len(), bm.len());
+    /// The full LCS table of every suffix pair, as before the bit-parallel rows.
+    fn table(a: &[&str], b: &[&str]) -> Vec<usize> {
+        let (n, m) = (a.len(), b.len());
         let w = m + 1;
-        let mut lcs = vec![0u32; (n + 1) * w];
+        let mut t = vec![0usize; (n + 1) * w];
         for i in (0..n).rev() {
             for j in (0..m).rev() {
-                lcs[i * w + j] = if am[i] == bm[j] {
-                    lcs[(i + 1) * w + j + 1] + 1
+                t[i * w + j] = if a[i] == b[j] {
+                    t[(i + 1) * w + j + 1] + 1
                 } else {
-                    lcs[(i + 1) * w + j].max(lcs[i * w + j + 1])
+                    t[(i + 1) * w + j].max(t[i * w + j + 1])
                 };
             }
         }
-        let (mut i, mut j) = (0, 0);
-        while i < n || j < m {
-            if i < n && j < m && am[i] == bm[j] {
-                ops.push(Op::Same(am[i]));
-                i += 1;
-                j += 1;
-            } else if i < n && (j == m || lcs[(i + 1) * w + j] >= lcs[i * w + j + 1]) {
-                ops.push(Op::Del(am[i]));
-                i += 1;
-            } else {
-                ops.push(Op::Add(bm[j]));
-                j += 1;
-            }
-        }
-        ops.extend(a[a.len() - suffix..].iter().map(|l| Op::Same(l)));
-        ops
+        t
+    }
+
+    /// The script as it was computed before the bit-parallel rows (the full table): the
+    /// reference the property test holds [`edit_script`] to.
+    fn edit_script_table<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<Op<'a>> {
+        edit_script_by(a, b, |am, bm, ops| {
+            let t = table(am, bm);
+            let w = bm.len() + 1;
+            walk(am, bm, |i, j| t[i * w + j], ops);
+        })
     }
 
     /// Lines from a small alphabet, so that lines repeat and the LCS has many ties to break.
@@ -258,16 +267,7 @@ mod tests {
             let b: Vec<&str> = b.iter().map(String::as_str).collect();
             let (n, m) = (a.len(), b.len());
             let w = m + 1;
-            let mut table = vec![0usize; (n + 1) * w];
-            for i in (0..n).rev() {
-                for j in (0..m).rev() {
-                    table[i * w + j] = if a[i] == b[j] {
-                        table[(i + 1) * w + j + 1] + 1
-                    } else {
-                        table[(i + 1) * w + j].max(table[i * w + j + 1])
-                    };
-                }
-            }
+            let table = table(&a, &b);
             let rows = SuffixLcs::new(&a, &b);
             for i in 0..=n {
                 for j in 0..=m {
