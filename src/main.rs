@@ -40,8 +40,8 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 
 /// jemalloc, the global allocator on Linux, with the parameters of [`allocator::CONF`], and the
 /// free pages returned between the stages of `report` (`allocator::release_free_memory`,
-/// registered as the library's `memory::release`). The crate's only unsafe code: the two
-/// symbols jemalloc reads and its `mallctl` calls (the library forbids unsafe code,
+/// registered as the library's `memory::release`). The crate's only unsafe code: the symbol
+/// jemalloc reads its options from and its `mallctl` calls (the library forbids unsafe code,
 /// `tests/layering.rs` checks it).
 #[allow(unsafe_code)]
 mod allocator {
@@ -95,7 +95,7 @@ mod allocator {
             return format!("jemalloc, as {ENV} sets it");
         }
         iam_tighten::memory::set_release(release_free_memory);
-        format!("{}, purged between stages", untuned_parameters())
+        format!("{}, purged between stages", parameters())
     }
 
     /// What every command but `report` says it runs with.
@@ -103,14 +103,14 @@ mod allocator {
     pub fn untuned() -> String {
         format!(
             "{}, nothing purged (only `report` purges between stages)",
-            untuned_parameters()
+            parameters()
         )
     }
 
     /// jemalloc's own word on the arenas it runs with (`opt.percpu_arena`, `opt.narenas`): what
     /// it read, not what we asked.
     #[cfg(target_os = "linux")]
-    fn untuned_parameters() -> String {
+    fn parameters() -> String {
         let percpu = read::<*const std::ffi::c_char>(c"opt.percpu_arena").map(|p| {
             // SAFETY: jemalloc answers `opt.percpu_arena` with a pointer to one of its own
             // static, nul-terminated option names.

@@ -328,8 +328,7 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
         let report_bytes: u64 = files
             .iter()
             .filter(|f| last_accessed::is_report_path(&f.path))
-            .map(|f| f.bytes)
-            .sum();
+            .fold(0u64, |sum, f| sum.saturating_add(f.bytes));
         !opts
             .keep_last_accessed
             .as_ref()
