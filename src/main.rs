@@ -55,7 +55,7 @@ mod allocator {
 
     /// jemalloc's options, read once at its first allocation (before `main`): one arena per CPU,
     /// threads using the arena of the CPU they run on (jemalloc's default is 4 arenas per CPU,
-    /// which held ~25% more memory at the peak at 10,000 roles). The environment variable [`ENV`]
+    /// which held 24–37% more memory at the peak at 10,000 roles). The environment variable [`ENV`]
     /// is read after them, so options set there win (to compare or to tune by hand).
     #[cfg(target_os = "linux")]
     pub const CONF: &str = "percpu_arena:percpu";
