@@ -324,16 +324,7 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
     }
 
     let files = files.finish();
-    let deferred = opts.defer_last_accessed && {
-        let report_bytes: u64 = files
-            .iter()
-            .filter(|f| last_accessed::is_report_path(&f.path))
-            .fold(0u64, |sum, f| sum.saturating_add(f.bytes));
-        !opts
-            .keep_last_accessed
-            .as_ref()
-            .is_some_and(|budget| budget.take(report_bytes))
-    };
+    let deferred = defers_last_accessed(opts, &files);
     let last_accessed = if deferred {
         BTreeMap::new()
     } else {
@@ -353,6 +344,23 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
         files,
         warnings,
     })
+}
+
+/// Whether an export that read `files` drops its last-accessed reports until the analysis reads
+/// them again: with [`LoadOptions::defer_last_accessed`], unless its report files fit in what is
+/// left of [`LoadOptions::keep_last_accessed`] (then their size is taken from it).
+fn defers_last_accessed(opts: &LoadOptions, files: &[InputFile]) -> bool {
+    if !opts.defer_last_accessed {
+        return false;
+    }
+    let report_bytes = files
+        .iter()
+        .filter(|f| last_accessed::is_report_path(&f.path))
+        .fold(0u64, |sum, f| sum.saturating_add(f.bytes));
+    !opts
+        .keep_last_accessed
+        .as_ref()
+        .is_some_and(|budget| budget.take(report_bytes))
 }
 
 /// The last-accessed reports of an export loaded with [`LoadOptions::defer_last_accessed`], read
