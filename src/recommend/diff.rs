@@ -28,8 +28,8 @@ impl SuffixLcs {
     fn new(a: &[&str], b: &[&str]) -> Self {
         let (n, m) = (a.len(), b.len());
         let words = m.div_ceil(64);
-        // One match mask per distinct line of `a`, over `b` reversed: at most
-        // min(n, m) masks of `words` words, so memory stays within n * m / 64 words.
+        // One match mask per distinct line of `a`, over `b` reversed: at most n masks of
+        // `words` words, as many as the rows (~n * m / 64 words in all).
         let mut ids: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         let a_ids: Vec<usize> = a
             .iter()
