@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use iam_tighten::Error;
 use iam_tighten::input::{LoadOptions, load_export, load_exports, parse_timestamp};
+use iam_tighten::model::document::RawDocument;
 use iam_tighten::model::{Export, PrincipalType, ReportDate, Timestamp};
 use iam_tighten::policy::{ActionClause, ResourceClause};
 use predicates::str::contains;
@@ -292,6 +293,18 @@ fn moto_export_with_url_encoded_documents_and_no_policy_names() {
         alice.inline_policies[0].document.statements.len(),
         1,
         "plain JSON string"
+    );
+    // Inline documents are held as compact text (memory), and read back as the JSON decoded
+    // from the URL-encoded string, keys in its order.
+    let raw = &app.inline_policies[0].document.raw;
+    assert!(matches!(raw, RawDocument::Text(_)), "{raw:?}");
+    let value = raw.value();
+    let keys: Vec<&str> = value.as_object().unwrap().keys().map(|k| &**k).collect();
+    assert_eq!(keys, ["Version", "Statement"]);
+    assert_eq!(value["Statement"]["Action"], "s3:ListBucket");
+    assert_eq!(
+        iam_tighten::recommend::iam_size_of(raw),
+        iam_tighten::recommend::iam_size(&value)
     );
 
     let la = &e.last_accessed[&(PrincipalType::Role, "app-role".to_string())];
@@ -1010,7 +1023,7 @@ fn aws_managed_policy_documents_are_shared_across_exports_unless_they_differ() {
         &a.policies[read_only].document,
         &b.policies[read_only].document
     ));
-    assert_eq!(b.policies[read_only].document.raw, edited);
+    assert_eq!(b.policies[read_only].document.raw, edited.into());
     assert_eq!(b.policies[read_only].document.statements.len(), 1);
     assert!(a.policies[read_only].document.statements.len() > 1);
     // Kept: the shared ones and the first-loaded ReadOnlyAccess (7 + 7 AWS managed policies, 3

@@ -693,7 +693,7 @@ fn a_role_that_differs_from_its_permission_set_is_flagged_and_the_plan_stands() 
         .iter_mut()
         .find(|p| p.name == "AWSReservedSSO_Developer_9f8e7d6c5b4a3210")
         .unwrap();
-    let mut raw = role.inline_policies[0].document.raw.clone();
+    let mut raw = role.inline_policies[0].document.raw.value().into_owned();
     raw["Statement"][0]["Action"]
         .as_array_mut()
         .unwrap()

@@ -392,9 +392,11 @@ fn principal(
         .enumerate()
         .map(|(j, p)| {
             let at = format!("{at}.{policy_key}[{j}]");
+            // Held as text until planning: only its recommendation reads the JSON again.
+            let document = document(path, p.policy_document, &format!("{at}.PolicyDocument"))?;
             Ok(InlinePolicy {
                 name: p.policy_name.unwrap_or_default(),
-                document: document(path, p.policy_document, &format!("{at}.PolicyDocument"))?,
+                document: document.compact(),
             })
         })
         .collect::<Result<Vec<_>>>()?;

@@ -49,7 +49,7 @@ pub use render::{
 pub use summary::{
     PolicySummary, PrincipalKey, PrincipalRecommendation, RecommendationSummary, summarise,
 };
-pub use tighten::{Tightened, iam_size, minimise, tighten};
+pub use tighten::{Tightened, iam_size, iam_size_of, minimise, tighten};
 pub use verify::{group_members, substitute, verify};
 
 /// IAM's size limits (characters, whitespace not counted).

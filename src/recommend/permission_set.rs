@@ -376,7 +376,6 @@ fn merged_inline(
         removed: catalog.empty_set(),
         not_action_rewritten: Vec::new(),
         expanded_wildcards: Vec::new(),
-        removed_statements: Vec::new(),
         rewritten: Vec::new(),
         minimised: false,
     });
@@ -394,7 +393,7 @@ fn merged_inline(
     let original = ps.inline_policy.clone().unwrap_or_else(|| PolicyDocument {
         version: None,
         statements: Vec::new(),
-        raw: json!({}),
+        raw: json!({}).into(),
     });
     Some(PolicyPlan {
         policy: PolicyRef {
@@ -565,7 +564,7 @@ fn flag_drift(plan: &mut PrincipalPlan, ps: &PermissionSet, roles: &[(&str, &Pri
             .inline_policies
             .iter()
             .find(|i| i.name == INLINE_NAME)
-            .map(|i| &i.document.raw);
+            .map(|i| i.document.raw.value());
         let aws: BTreeSet<&str> = role
             .attached_policies
             .iter()
@@ -573,7 +572,7 @@ fn flag_drift(plan: &mut PrincipalPlan, ps: &PermissionSet, roles: &[(&str, &Pri
             .filter(|a| a.contains(":iam::aws:policy/"))
             .collect();
         let mut what = Vec::new();
-        if inline != ps.inline_raw.as_ref() {
+        if inline.as_deref() != ps.inline_raw.as_ref() {
             what.push("its inline policy");
         }
         if aws != defined {
@@ -759,8 +758,11 @@ pub fn verify_permission_set(
                 p.policy.name
             ));
         }
-        let old_denies: Vec<Value> = sources.iter().flat_map(|s| denies(&s.raw)).collect();
-        if denies(&new.raw) != old_denies {
+        let old_denies: Vec<Value> = sources
+            .iter()
+            .flat_map(|s| denies(&s.raw.value()))
+            .collect();
+        if denies(&new.raw.value()) != old_denies {
             problems.push(format!("{}: Deny statements changed", p.policy.name));
         }
         for s in &new.statements {

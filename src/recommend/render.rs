@@ -697,7 +697,7 @@ fn policy_output(plan: &PrincipalPlan, p: &PolicyPlan) -> PolicyOutput {
     if let Some(t) = &plan.permission_set {
         return set_folder::policy_output(t, p);
     }
-    let original = aws_json(&p.original().raw);
+    let original = aws_json(&p.original().raw.value());
     let new = if p.tightened.empty {
         String::new()
     } else {

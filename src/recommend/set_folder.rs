@@ -114,7 +114,7 @@ pub(super) fn policy_file_names(t: &PermissionSetTarget, p: &PolicyPlan) -> Vec<
 pub(super) fn policy_output(t: &PermissionSetTarget, p: &PolicyPlan) -> PolicyOutput {
     let original_name = format!("{}.original.json", p.stem);
     let new_name = format!("{}.json", p.stem);
-    let original = aws_json(&p.original().raw);
+    let original = aws_json(&p.original().raw.value());
     let mut files = Vec::new();
     let diff = if p.policy.kind == PolicyKind::Inline {
         let new = if p.tightened.empty {

@@ -34,8 +34,6 @@ pub struct Tightened {
     pub not_action_rewritten: Vec<String>,
     /// `(statement label, pattern)` of each wildcard replaced by an explicit list.
     pub expanded_wildcards: Vec<(String, String)>,
-    /// Labels of Allow statements removed because nothing in them is kept.
-    pub removed_statements: Vec<String>,
     /// Positions (in the new `Statement` list) of statements whose action list this module wrote,
     /// with the original statement's action set: what [`minimise`] may collapse within.
     pub rewritten: Vec<(usize, Arc<ActionSet>)>,
@@ -122,7 +120,8 @@ pub fn tighten(
     expander: &mut Expander<'_>,
 ) -> Tightened {
     let catalog = expander.catalog();
-    let (raw_list, single) = raw_statements(&doc.raw);
+    let raw = doc.raw.value();
+    let (raw_list, single) = raw_statements(&raw);
     let mut out: Vec<Value> = Vec::with_capacity(raw_list.len());
     let mut removed = catalog.empty_set();
     let mut t = Tightened {
@@ -132,7 +131,6 @@ pub fn tighten(
         removed: catalog.empty_set(),
         not_action_rewritten: Vec::new(),
         expanded_wildcards: Vec::new(),
-        removed_statements: Vec::new(),
         rewritten: Vec::new(),
         minimised: false,
     };
@@ -185,7 +183,6 @@ pub fn tighten(
                 let mut list = kept_patterns;
                 list.extend(names(catalog, &explicit));
                 if list.is_empty() {
-                    t.removed_statements.push(label);
                     continue;
                 }
                 let was_string = matches!(obj.get("Action"), Some(Value::String(_)));
@@ -196,7 +193,6 @@ pub fn tighten(
                 x.intersect_with(keep);
                 x.difference_with(remove);
                 if x.is_empty() {
-                    t.removed_statements.push(label);
                     continue;
                 }
                 t.not_action_rewritten.push(label);
@@ -218,7 +214,7 @@ pub fn tighten(
     } else {
         Value::Array(out)
     };
-    t.document = aws_order(&doc.raw, statements);
+    t.document = aws_order(&raw, statements);
     t.removed = removed;
     t
 }
@@ -226,11 +222,17 @@ pub fn tighten(
 /// The IAM size of a document: characters of its compact JSON, whitespace not counted (IAM does
 /// not count whitespace towards its limits).
 pub fn iam_size(doc: &Value) -> usize {
-    serde_json::to_string(doc)
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .count()
+    text_size(&serde_json::to_string(doc).unwrap_or_default())
+}
+
+/// [`iam_size`] of a document as the export has it (its compact text is what `iam_size`
+/// measures: no parse).
+pub fn iam_size_of(raw: &crate::model::document::RawDocument) -> usize {
+    text_size(&raw.compact_text())
+}
+
+fn text_size(compact: &str) -> usize {
+    compact.chars().filter(|c| !c.is_whitespace()).count()
 }
 
 /// Collapses the explicit action lists this module wrote back into wildcards (`service:*`, else

@@ -142,7 +142,8 @@ pub(super) fn verify_cached<'e>(
             ));
         }
         if old.denied != new.denied
-            || deny_statements(p.original()) != deny_statements(p.new_document())
+            || deny_statements(&p.original().raw.value())
+                != deny_statements(&p.new_document().raw.value())
         {
             problems.push(format!("{}: Deny statements changed", p.policy.name));
         }
@@ -207,8 +208,8 @@ fn changes_of(plans: &[PolicyPlan]) -> PolicyChanges<'_> {
 }
 
 /// The document's Deny statements as written (borrowed: compared, never kept).
-fn deny_statements(doc: &PolicyDocument) -> Vec<&serde_json::Value> {
-    let list = match doc.raw.get("Statement") {
+fn deny_statements(raw: &serde_json::Value) -> Vec<&serde_json::Value> {
+    let list = match raw.get("Statement") {
         Some(serde_json::Value::Array(a)) => a.as_slice(),
         Some(v) => std::slice::from_ref(v),
         None => &[],
