@@ -96,7 +96,8 @@ pub struct PolicyDocument {
 #[derive(Debug, Clone)]
 pub enum RawDocument {
     Value(Value),
-    /// Compact JSON, keys in the order decoded, that parses (checked when made).
+    /// Compact JSON, keys in the order decoded, that parses back as the same value (checked
+    /// when made).
     Text(Box<str>),
 }
 
@@ -113,9 +114,10 @@ impl From<Value> for RawDocument {
 }
 
 impl RawDocument {
-    /// The document as JSON. A text was written by serde_json from a value and checked to parse
-    /// back within serde_json's nesting limit when it was made, so parsing it again gives the
-    /// same value (`null` only if memory ran out, which aborts first).
+    /// The document as JSON. Parsing a text gives back the value it was written from: a text is
+    /// only made of a value nested at most [`COMPACT_DEPTH`] deep, within serde_json's limit of
+    /// 128, and without fractional numbers, and serde_json reads back every string and integer
+    /// it writes (a property test holds it to this). The `null` of a failed parse is unreachable.
     pub fn value(&self) -> std::borrow::Cow<'_, Value> {
         match self {
             RawDocument::Value(v) => std::borrow::Cow::Borrowed(v),
@@ -138,17 +140,19 @@ impl RawDocument {
 /// it as text (well within serde_json's limit of 128).
 pub const COMPACT_DEPTH: usize = 100;
 
-/// True when `v`'s arrays and objects nest at most `limit` deep (without recursion).
-fn nested_at_most(v: &Value, limit: usize) -> bool {
+/// True when `v` reads back from its compact text as the same value: its arrays and objects
+/// nest at most `limit` deep, and it holds no fractional number (serde_json parses a float's
+/// shortest text to the nearest double only with its `float_roundtrip` feature, which would
+/// change how every input's numbers are read: a property test found a value one unit in the last
+/// place away). Walked without recursion.
+fn reads_back(v: &Value, limit: usize) -> bool {
     let mut stack = vec![(v, 0usize)];
     while let Some((v, depth)) = stack.pop() {
-        let container = matches!(v, Value::Array(_) | Value::Object(_));
-        if container && depth >= limit {
-            return false;
-        }
         match v {
+            Value::Array(_) | Value::Object(_) if depth >= limit => return false,
             Value::Array(a) => stack.extend(a.iter().map(|c| (c, depth + 1))),
             Value::Object(o) => stack.extend(o.values().map(|c| (c, depth + 1))),
+            Value::Number(n) if n.is_f64() => return false,
             _ => {}
         }
     }
@@ -208,11 +212,11 @@ impl PolicyDocument {
     }
 
     /// The same document with its JSON held as compact text ([`RawDocument`]), when the text
-    /// parses back: a document nested deeper than [`COMPACT_DEPTH`] keeps its value (serde_json
-    /// refuses to parse text nested 128 deep).
+    /// parses back as the same value: a document nested deeper than [`COMPACT_DEPTH`] (serde_json
+    /// refuses to parse text nested 128 deep) or holding a fractional number keeps its value.
     pub fn compact(mut self) -> PolicyDocument {
         if let RawDocument::Value(v) = &self.raw
-            && nested_at_most(v, COMPACT_DEPTH)
+            && reads_back(v, COMPACT_DEPTH)
         {
             self.raw = RawDocument::Text(v.to_string().into_boxed_str());
         }
@@ -426,7 +430,7 @@ mod tests {
     fn compact_documents_read_back_the_same() {
         let value = json!({"Statement": [{"Sid": "B", "Effect": "Allow", "Action": ["s3:Get*"],
             "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}}],
-            "Version": "2012-10-17", "Extra": [1, 2.5, null, "x\u{0}y"]});
+            "Version": "2012-10-17", "Extra": [1, -7, u64::MAX, null, "x\u{0}y"]});
         let parsed = PolicyDocument::from_value(value.clone()).unwrap();
         let compact = parsed.clone().compact();
         assert!(matches!(compact.raw, RawDocument::Text(_)));
@@ -440,7 +444,7 @@ mod tests {
         assert_eq!(compact.statements, parsed.statements);
         // The same document with its keys in another order is the same document.
         let reordered = PolicyDocument::from_value(json!({"Version": "2012-10-17",
-            "Extra": [1, 2.5, null, "x\u{0}y"], "Statement": value["Statement"].clone()}))
+            "Extra": [1, -7, u64::MAX, null, "x\u{0}y"], "Statement": value["Statement"].clone()}))
         .unwrap()
         .compact();
         assert_eq!(reordered.raw, compact.raw);
@@ -449,6 +453,9 @@ mod tests {
             .compact();
         assert_ne!(other.raw, compact.raw);
         assert_ne!(other.raw, parsed.raw);
+        // A fractional number keeps the document parsed (see `reads_back`).
+        let float = PolicyDocument::from_value(json!({"Statement": [], "N": 2.5})).unwrap();
+        assert!(matches!(float.clone().compact().raw, RawDocument::Value(_)));
     }
 
     /// A document nested deeper than serde_json parses again keeps its value: its text would
@@ -472,5 +479,67 @@ mod tests {
         let compact = d.clone().compact();
         assert!(matches!(compact.raw, RawDocument::Text(_)));
         assert_eq!(*compact.raw.value(), d.raw.value().into_owned());
+    }
+
+    /// Any JSON, with fractional numbers or not.
+    fn json(floats: bool) -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let float = any::<f64>()
+            .prop_filter("JSON has no NaN or infinity", |f| f.is_finite())
+            .prop_map(Value::from);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::from),
+            float.prop_map(move |f| if floats { f } else { Value::Null }),
+        ];
+        leaf.prop_recursive(8, 64, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::vec((any::<String>(), inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn has_float(v: &Value) -> bool {
+        match v {
+            Value::Number(n) => n.is_f64(),
+            Value::Array(a) => a.iter().any(has_float),
+            Value::Object(o) => o.values().any(has_float),
+            _ => false,
+        }
+    }
+
+    proptest::proptest! {
+        /// JSON without fractional numbers is held as text and reads back from it as the same
+        /// value, keys in the same order.
+        #[test]
+        fn compact_text_reads_back_json_without_floats(extra in json(false)) {
+            let doc = PolicyDocument::from_value(json!({"Statement": [], "Extra": extra}))
+                .unwrap();
+            let compact = doc.clone().compact();
+            proptest::prop_assert!(matches!(compact.raw, RawDocument::Text(_)));
+            let back = compact.raw.value().into_owned();
+            proptest::prop_assert_eq!(back.to_string(), doc.raw.value().to_string());
+            proptest::prop_assert_eq!(&back, &*doc.raw.value());
+        }
+
+        /// Any JSON reads back the same, as text or (with a fractional number, which serde_json
+        /// may read back one unit in the last place away) as its value.
+        #[test]
+        fn compact_documents_read_back_any_json(extra in json(true)) {
+            let floats = has_float(&extra);
+            let doc = PolicyDocument::from_value(json!({"Statement": [], "Extra": extra}))
+                .unwrap();
+            let compact = doc.clone().compact();
+            proptest::prop_assert_eq!(matches!(compact.raw, RawDocument::Value(_)), floats);
+            proptest::prop_assert_eq!(
+                compact.raw.value().to_string(),
+                doc.raw.value().to_string()
+            );
+        }
     }
 }
