@@ -1734,6 +1734,8 @@ fn keeping_only_the_plans_with_a_folder_changes_no_folder() {
             .count();
         assert!(written > 0 && written < full.plans.len(), "{cap:?}");
         assert_eq!(kept.plans.len(), written, "{cap:?}");
+        // The room of the plans dropped is given back (it was held through the writers).
+        assert_eq!(kept.plans.capacity(), written, "{cap:?}");
         assert_eq!(kept.folder, vec![true; written]);
         assert_eq!(
             serde_json::to_value(&full.summary).unwrap(),

@@ -189,6 +189,8 @@ pub fn decide(
             .filter_map(|(i, p)| confirm_intentional(an, i, p)),
     );
     rank(&mut list);
+    // Grown by the extends above (up to twice its length), and held through the writers.
+    list.shrink_to_fit();
     Decisions { list }
 }
 

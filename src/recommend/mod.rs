@@ -372,6 +372,9 @@ impl Planned {
             .filter(|(i, plan)| has_folder(plan, &folder, *i))
             .map(|(_, plan)| plan)
             .collect();
+        // The collect reuses the vector of every plan (in place): at 300 accounts × 100 roles
+        // 19 MiB held through the writers for the 1,000 plans kept.
+        self.plans.shrink_to_fit();
         self.folder = vec![true; self.plans.len()];
     }
 
