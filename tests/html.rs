@@ -2,7 +2,6 @@
 //! determinism and the size bound. The models are built by hand so every field can carry a
 //! payload; `tests/browser/` checks the page in a real browser.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -16,7 +15,7 @@ use iam_tighten::model::{InputFile, PrincipalType, Warning};
 use iam_tighten::report::html;
 use iam_tighten::report::model::{
     CatalogInfo, FindingView, IntentionalRuleInfo, PrincipalRank, PrincipalView, ReasonCount,
-    ServiceRisk, SettingsInfo, Summary, ToolInfo,
+    ReasonCounts, ServiceRisk, SettingsInfo, Shared, Summary, ToolInfo,
 };
 use iam_tighten::report::{Limits, ReportModel};
 use sha2::{Digest, Sha256};
@@ -164,7 +163,7 @@ fn principal(
         })
         .collect();
     PrincipalView {
-        info: std::borrow::Cow::Owned(PrincipalInfo {
+        info: Shared::Owned(Box::new(PrincipalInfo {
             account_id: account.to_string(),
             kind: PrincipalType::Role,
             name: name.clone(),
@@ -215,10 +214,13 @@ fn principal(
             },
             score: 1000 - (i as u64 % 1000),
             flags: vec!["unused_role"],
-        }),
+        })),
         unused,
         unused_omitted: 50,
-        unknown_by_reason: BTreeMap::from([("not_observable", 20), ("action_not_tracked", 10)]),
+        unknown_by_reason: ReasonCounts::from_iter([
+            ("not_observable", 20),
+            ("action_not_tracked", 10),
+        ]),
         recommendation: None,
         services,
     }

@@ -158,7 +158,7 @@ pub(super) fn build<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel
     let unknown = p
         .unknown_by_reason
         .iter()
-        .filter_map(|(k, n)| reason_from(k).map(|r| (r, *n)))
+        .filter_map(|(k, n)| reason_from(k).map(|r| (r, n)))
         .map(note)
         .collect();
     let identity = model
