@@ -4,9 +4,9 @@
 //! to return what was freed; the binary can (`allocator` in src/main.rs) and registers how with
 //! [`set_release`]. Stages that have just freed much call [`release`]: the analysis after
 //! collecting (each export's last-accessed data, the collector's scratch) and after the verdict
-//! join; `report` after the analysis, after planning and before the writers. Unregistered (tests,
-//! library callers), [`release`] does nothing. Releasing changes no result, only the process's
-//! resident memory. The release also says what the heap held just before it; `report` prints
+//! join; `report` after the analysis, after planning, before and after the decisions and before
+//! the writers. Unregistered (tests, library callers), [`release`] does nothing. Releasing
+//! changes no result, only the process's resident memory. The release also says what the heap held just before it; `report` prints
 //! those figures with `IAM_TIGHTEN_TIMINGS` (`heap <stage> <MiB>`), which is how the memory of
 //! each stage is measured (docs/performance.md).
 

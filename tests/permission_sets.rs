@@ -76,7 +76,10 @@ fn unused_of(an: &Analysis<'_>, name: &str) -> ActionSet {
 
 fn decide(exports: &[Export], an: &Analysis<'_>, planned: &recommend::Planned) -> Vec<Decision> {
     let identities = identity_findings(exports, an, &IdentitySettings::new(90));
-    decisions::decide(an, &planned.plans, &planned.summary, &identities).list
+    let list = decisions::decide(an, &planned.plans, &planned.summary, &identities).list;
+    // The list is sized once from what each part makes: a miscount leaves room or grows it.
+    assert_eq!(list.capacity(), list.len());
+    list
 }
 
 /// A stand-in `aws` first on PATH: the dry run never calls it.

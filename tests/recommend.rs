@@ -476,7 +476,7 @@ fn sample_data_writes_folders() {
     assert_eq!(removed_of_qa, rec.removed);
     let mut with_folder: Vec<(String, String, String)> = summary
         .principals
-        .values()
+        .iter()
         .filter(|p| p.path.is_some())
         .map(|p| {
             (
@@ -1688,6 +1688,10 @@ fn a_folder_cap_drops_the_documents_of_plans_without_a_folder_and_nothing_else()
             &analysis::identities::IdentitySettings::new(90),
         );
         let mut list = iam_tighten::decisions::decide(&an, &p.plans, &p.summary, &ids).list;
+        // Sized once from what each part makes (a deleted principal's plans make none): a
+        // miscount leaves room or grows it.
+        assert_eq!(list.capacity(), list.len());
+        assert!(list.iter().any(|d| d.kind.deletes_principal()));
         for d in &mut list {
             d.files = None;
         }
@@ -1786,4 +1790,42 @@ fn dropping_the_verification_inputs_changes_no_output() {
         let early = recommend::plan_all_organization_slim(exports.clone(), None, &an, cap);
         crate::common::same_outputs_without_verification_inputs(&an, &full, &early, decide);
     }
+}
+
+/// A principal whose decision deletes it gets no decision about its policies or credentials:
+/// they go with it. The sample has unused roles and users whose plans detach their policies.
+#[test]
+fn a_deleted_principal_gets_no_other_decision() {
+    let (exports, an) = sample();
+    let planned = recommend::plan_all(&exports, &an, None);
+    let ids = analysis::identities::identity_findings(
+        &exports,
+        &an,
+        &analysis::identities::IdentitySettings::new(90),
+    );
+    let list = iam_tighten::decisions::decide(&an, &planned.plans, &planned.summary, &ids).list;
+    let deleted: Vec<(&str, &str)> = list
+        .iter()
+        .filter(|d| d.kind.deletes_principal())
+        .map(|d| (d.account_id.as_str(), d.principal_arn.as_str()))
+        .collect();
+    // Some deleted principal has a plan that changes its policies: without the rule, it would
+    // get decisions of its own.
+    let planned_and_deleted = planned.plans.iter().filter(|p| {
+        let arn = an.principals[p.analysis_index].arn.as_str();
+        p.skipped.is_none()
+            && !p.policies.is_empty()
+            && deleted.contains(&(p.account_id.as_str(), arn))
+    });
+    assert!(planned_and_deleted.count() > 0, "{deleted:?}");
+    for d in list.iter().filter(|d| !d.kind.deletes_principal()) {
+        assert!(
+            !deleted.contains(&(d.account_id.as_str(), d.principal_arn.as_str())),
+            "{} {} {}",
+            d.kind.as_str(),
+            d.principal_arn,
+            d.subject
+        );
+    }
+    assert_eq!(list.capacity(), list.len());
 }

@@ -139,6 +139,8 @@ fn outputs_do_not_depend_on_the_allocator_parameters() {
                 "after_join",
                 "after_analysis",
                 "after_planning",
+                "before_decisions",
+                "after_decisions",
                 "before_outputs"
             ],
             "{said}"

@@ -81,12 +81,13 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         args.folders,
     );
     stages.push(("recommendations_plan", clock.elapsed()));
+    release(&mut stages, "release_before_decisions");
     let clock = std::time::Instant::now();
-    let decisions =
-        iam_tighten::decisions::decide(&analysis, &planned.plans, &planned.summary, &identities);
+    // From here on only the folders read plans: the others are freed as their decisions are
+    // made.
+    let decisions = iam_tighten::decisions::decide_releasing(&analysis, &mut planned, &identities);
     stages.push(("decisions", clock.elapsed()));
-    // From here on only the folders read plans.
-    planned.keep_only_folders();
+    release(&mut stages, "release_after_decisions");
     let recs = &planned.summary;
     let clock = std::time::Instant::now();
     let model = ReportModel::build(
@@ -207,11 +208,7 @@ fn print_summary(
     written: &[std::path::PathBuf],
     out: &std::path::Path,
 ) {
-    let n = recs
-        .principals
-        .values()
-        .filter(|r| r.path.is_some())
-        .count();
+    let n = recs.principals.iter().filter(|r| r.path.is_some()).count();
     eprintln!(
         "wrote {} ({} principals)",
         out.join(iam_tighten::recommend::DIR).display(),

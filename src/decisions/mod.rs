@@ -19,6 +19,8 @@
 mod identities;
 mod permissions;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -26,7 +28,7 @@ use crate::analysis::identities::IdentityReport;
 use crate::analysis::intentional::IntentionalMatch;
 use crate::analysis::named::NamedAction;
 use crate::analysis::{Analysis, BySensitivity, PrincipalInfo, Sensitivity};
-use crate::recommend::{PrincipalPlan, RecommendationSummary};
+use crate::recommend::{Planned, PrincipalPlan, RecommendationSummary};
 
 /// What a decision does. Declaration order is the order of ties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -164,34 +166,114 @@ pub fn decide(
     summary: &RecommendationSummary,
     identities: &IdentityReport,
 ) -> Decisions {
-    let mut list = identities::decisions(an, identities);
-    // A principal that is deleted needs no decision about its policies or credentials: they go
-    // with it (its deletion's evidence lists them).
-    let deleted: std::collections::BTreeSet<(String, String)> = list
-        .iter()
-        .filter(|d| d.kind.deletes_principal())
-        .map(|d| (d.account_id.clone(), d.principal_arn.clone()))
-        .collect();
-    let superseded = |d: &Decision| {
-        !d.kind.deletes_principal()
-            && deleted.contains(&(d.account_id.clone(), d.principal_arn.clone()))
-    };
-    list.retain(|d| !superseded(d));
-    list.extend(
-        permissions::decisions(an, plans, summary)
-            .into_iter()
-            .filter(|d| !superseded(d)),
-    );
-    list.extend(
-        an.principals
+    let parts = Parts::new(an, identities);
+    let from_plans = plans.iter().map(|p| parts.count(an, p)).sum();
+    parts.finish(from_plans, |deleted, list| {
+        for block in plans.chunks(permissions::BLOCK) {
+            permissions::append(an, block, summary, deleted, list);
+        }
+    })
+}
+
+/// [`decide`] for `report`, which then keeps only the plans with a folder: each block of plans'
+/// decisions made, the plans of the block without a folder are freed
+/// ([`Planned::release_without_folder`]), and at the end only the plans with a folder are kept
+/// ([`Planned::keep_only_folders`]). The plans and the decisions made of them are never all
+/// held at once: at 1,000,000 roles this stage held the run's peak, every plan (~2 KB a
+/// principal) beside every decision (docs/performance.md, "Issue 18, twenty-second pass").
+pub fn decide_releasing(
+    an: &Analysis<'_>,
+    planned: &mut Planned,
+    identities: &IdentityReport,
+) -> Decisions {
+    let parts = Parts::new(an, identities);
+    let from_plans = planned.plans.iter().map(|p| parts.count(an, p)).sum();
+    let decisions = parts.finish(from_plans, |deleted, list| {
+        let n = planned.plans.len();
+        for start in (0..n).step_by(permissions::BLOCK) {
+            let end = (start + permissions::BLOCK).min(n);
+            let block = &planned.plans[start..end];
+            permissions::append(an, block, &planned.summary, deleted, list);
+            planned.release_without_folder(start..end);
+        }
+    });
+    planned.keep_only_folders();
+    decisions
+}
+
+/// The decisions that do not come from the plans, and the principals they delete.
+struct Parts {
+    identities: Vec<Decision>,
+    intentional: Vec<Decision>,
+    /// Account → ARNs of the principals a decision deletes.
+    deletions: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Parts {
+    fn new(an: &Analysis<'_>, identities: &IdentityReport) -> Parts {
+        let mut list = identities::decisions(an, identities);
+        // A principal that is deleted needs no decision about its policies or credentials: they
+        // go with it (its deletion's evidence lists them).
+        let mut deletions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for d in list.iter().filter(|d| d.kind.deletes_principal()) {
+            deletions
+                .entry(d.account_id.clone())
+                .or_default()
+                .insert(d.principal_arn.clone());
+        }
+        list.retain(|d| {
+            d.kind.deletes_principal() || !deleted(&deletions, &d.account_id, &d.principal_arn)
+        });
+        let intentional = an
+            .principals
             .iter()
             .enumerate()
-            .filter_map(|(i, p)| confirm_intentional(an, i, p)),
-    );
-    rank(&mut list);
-    // Grown by the extends above (up to twice its length), and held through the writers.
-    list.shrink_to_fit();
-    Decisions { list }
+            .filter_map(|(i, p)| confirm_intentional(an, i, p))
+            .collect();
+        Parts {
+            identities: list,
+            intentional,
+            deletions,
+        }
+    }
+
+    /// How many decisions `plan` makes.
+    fn count(&self, an: &Analysis<'_>, plan: &PrincipalPlan) -> usize {
+        permissions::count(an, plan, &|a: &str, arn: &str| {
+            deleted(&self.deletions, a, arn)
+        })
+    }
+
+    /// The ranked list: the identities' decisions, those `fill` appends (`from_plans` of them,
+    /// given whether a principal is deleted), then intentional access. The list is sized once
+    /// and filled in place (it was the identities' list, grown by doubling as every permission
+    /// decision was joined into it).
+    fn finish(
+        self,
+        from_plans: usize,
+        fill: impl FnOnce(&(dyn Fn(&str, &str) -> bool + Sync), &mut Vec<Decision>),
+    ) -> Decisions {
+        let Parts {
+            identities,
+            intentional,
+            deletions,
+        } = self;
+        let total = identities.len() + from_plans + intentional.len();
+        let mut list = Vec::with_capacity(total);
+        list.extend(identities);
+        fill(&|a: &str, arn: &str| deleted(&deletions, a, arn), &mut list);
+        list.extend(intentional);
+        debug_assert_eq!(list.len(), total);
+        rank(&mut list);
+        Decisions { list }
+    }
+}
+
+/// Whether a decision deletes the principal `arn` of `account`.
+fn deleted(deletions: &BTreeMap<String, BTreeSet<String>>, account: &str, arn: &str) -> bool {
+    deletions
+        .get(account)
+        .is_some_and(|arns| arns.contains(arn))
 }
 
 /// `confirm_intentional` for a principal an intentional-access rule matched. An IAM Identity

@@ -46,9 +46,7 @@ pub use plan::{is_removable, plan, plan_organization, replacement_name};
 pub use render::{
     ACTIONS_CSV, ACTIONS_HEADER, README, aws_json, commands, decision_file, safe_file_name,
 };
-pub use summary::{
-    PolicySummary, PrincipalKey, PrincipalRecommendation, RecommendationSummary, summarise,
-};
+pub use summary::{PolicySummary, PrincipalRecommendation, RecommendationSummary, summarise};
 pub use tighten::{Tightened, iam_size, iam_size_of, minimise, tighten};
 pub use verify::{group_members, substitute, verify};
 
@@ -356,6 +354,29 @@ impl Planned {
     /// Writes `recommendations/` (see [`write_recommendations`]).
     pub fn write(&self, analysis: &Analysis<'_>, out_dir: &Path) -> Result<()> {
         render::write(&self.plans, &self.folder, analysis, &self.summary, out_dir)
+    }
+
+    /// Frees what the plans of `range` that get no folder hold (their policies, flags, names and
+    /// outcome) once their decisions are made; [`Planned::keep_only_folders`] then drops them.
+    /// `decisions::decide_releasing` calls it a block at a time, so that the plans without a
+    /// folder and the decisions made of them are never all held at once.
+    pub fn release_without_folder(&mut self, range: std::ops::Range<usize>) {
+        let start = range.start;
+        let end = range.end.min(self.plans.len());
+        for (k, plan) in self.plans[start.min(end)..end].iter_mut().enumerate() {
+            if has_folder(plan, &self.folder, start + k) {
+                continue;
+            }
+            // Its documents and action sets went when planning gave it no folder.
+            plan.policies = Vec::new();
+            plan.flags = Vec::new();
+            plan.permission_set = None;
+            plan.outcome = PlanOutcome::default();
+            plan.account_id = String::new();
+            plan.partition = String::new();
+            plan.name = String::new();
+            plan.skipped = None;
+        }
     }
 
     /// Keeps only the plans whose folder is written, once the decisions are made: from then on

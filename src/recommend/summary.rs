@@ -1,8 +1,6 @@
 //! What `summary.json` and the report say about every principal's recommendation.
 
-use std::collections::BTreeMap;
-
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use super::{Apply, DIR, PrincipalPlan, render};
 use crate::analysis::Analysis;
@@ -57,10 +55,7 @@ pub struct PrincipalRecommendation {
     pub managed_by_permission_set: Option<String>,
 }
 
-/// `(account_id, principal_type, principal_name)`.
-pub type PrincipalKey = (String, PrincipalType, String);
-
-/// Every principal's recommendation, keyed by [`PrincipalKey`]; serialises as a sorted list.
+/// Every principal's recommendation, sorted by account, type and name, one per principal.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RecommendationSummary {
     /// `recommendations`, relative to the output folder.
@@ -69,15 +64,9 @@ pub struct RecommendationSummary {
     pub folders_written: usize,
     /// Recommendations whose folder was not written (`--recommendations` limit).
     pub folders_omitted: usize,
-    #[serde(serialize_with = "values")]
-    pub principals: BTreeMap<PrincipalKey, PrincipalRecommendation>,
-}
-
-fn values<S: Serializer>(
-    map: &BTreeMap<PrincipalKey, PrincipalRecommendation>,
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    s.collect_seq(map.values())
+    /// A sorted list rather than a map keyed by copies of the names (~150 bytes a principal
+    /// less, held through the writers).
+    pub principals: Vec<PrincipalRecommendation>,
 }
 
 impl RecommendationSummary {
@@ -88,8 +77,15 @@ impl RecommendationSummary {
         name: &str,
     ) -> Option<&PrincipalRecommendation> {
         self.principals
-            .get(&(account_id.to_string(), kind, name.to_string()))
+            .binary_search_by(|r| key(r).cmp(&(account_id, kind, name)))
+            .ok()
+            .map(|i| &self.principals[i])
     }
+}
+
+/// The order of [`RecommendationSummary::principals`].
+fn key(r: &PrincipalRecommendation) -> (&str, PrincipalType, &str) {
+    (&r.account_id, r.principal_type, &r.principal_name)
 }
 
 pub fn summarise(
@@ -97,7 +93,7 @@ pub fn summarise(
     folder: &[bool],
     analysis: &Analysis<'_>,
 ) -> RecommendationSummary {
-    let mut principals = BTreeMap::new();
+    let mut principals: Vec<PrincipalRecommendation> = Vec::with_capacity(plans.len());
     let (mut written, mut omitted) = (0, 0);
     for (i, plan) in plans.iter().enumerate() {
         let o = &plan.outcome;
@@ -141,8 +137,18 @@ pub fn summarise(
                 .filter(|p| p.kind == PrincipalType::Role)
                 .and_then(|p| p.permission_set.clone()),
         };
-        principals.insert((plan.account_id.clone(), plan.kind, plan.name.clone()), rec);
+        principals.push(rec);
     }
+    // Sorted, and of two plans of one principal the later kept (what a map's insert did).
+    principals.sort_by(|a, b| key(a).cmp(&key(b)));
+    principals.dedup_by(|later, kept| {
+        let same = key(later) == key(kept);
+        if same {
+            std::mem::swap(later, kept);
+        }
+        same
+    });
+    principals.shrink_to_fit();
     RecommendationSummary {
         dir: DIR.into(),
         folders_written: written,
