@@ -186,12 +186,23 @@ pub fn decide_releasing(
     planned: &mut Planned,
     identities: &IdentityReport,
 ) -> Decisions {
+    decide_releasing_in(an, planned, identities, permissions::BLOCK)
+}
+
+/// [`decide_releasing`] with blocks of `block` plans.
+fn decide_releasing_in(
+    an: &Analysis<'_>,
+    planned: &mut Planned,
+    identities: &IdentityReport,
+    block: usize,
+) -> Decisions {
+    let block = block.max(1);
     let parts = Parts::new(an, identities);
     let from_plans = planned.plans.iter().map(|p| parts.count(an, p)).sum();
     let decisions = parts.finish(from_plans, |deleted, list| {
         let n = planned.plans.len();
-        for start in (0..n).step_by(permissions::BLOCK) {
-            let end = (start + permissions::BLOCK).min(n);
+        for start in (0..n).step_by(block) {
+            let end = (start + block).min(n);
             let block = &planned.plans[start..end];
             permissions::append(an, block, &planned.summary, deleted, list);
             planned.release_without_folder(start..end);
@@ -438,5 +449,61 @@ pub fn rank(list: &mut [Decision]) {
     });
     for (i, d) in list.iter_mut().enumerate() {
         d.rank = i as u32 + 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use crate::analysis::identities::{IdentitySettings, identity_findings};
+    use crate::analysis::{self, Config, Settings};
+
+    /// Making the decisions while freeing the plans without a folder, in blocks of any size,
+    /// gives the decisions [`super::decide`] gives and keeps the plans
+    /// `keep_only_folders` keeps, with the same summary.
+    #[test]
+    fn deciding_while_releasing_plans_changes_nothing() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+        let paths = vec![root.join("111111111111"), root.join("222222222222")];
+        let exports =
+            crate::input::load_exports(&paths, &crate::input::LoadOptions::default()).unwrap();
+        let org = crate::input::organization::find(&[root]).unwrap();
+        let catalog = crate::catalog::Catalog::embedded();
+        let settings = Settings::new(90, None).unwrap();
+        let an = analysis::analyze_organization(
+            &exports,
+            org.as_ref(),
+            catalog,
+            &settings,
+            &Config::default(),
+        )
+        .unwrap();
+        let ids = identity_findings(&exports, &an, &IdentitySettings::new(90));
+        let plan = || crate::recommend::plan_all_organization(&exports, org.as_ref(), &an, Some(2));
+        let mut expected = plan();
+        let want = super::decide(&an, &expected.plans, &expected.summary, &ids);
+        expected.keep_only_folders();
+        let names = |p: &crate::recommend::Planned| -> Vec<(String, String)> {
+            p.plans
+                .iter()
+                .map(|x| (x.account_id.clone(), x.name.clone()))
+                .collect()
+        };
+        assert_eq!(names(&expected).len(), 2);
+        let n = plan().plans.len();
+        assert!(n > 6, "{n}");
+        for block in [1, 2, 3, 5, n - 1, n, n + 1] {
+            let mut planned = plan();
+            let got = super::decide_releasing_in(&an, &mut planned, &ids, block);
+            assert_eq!(got.list, want.list, "block {block}");
+            assert_eq!(got.list.capacity(), got.list.len(), "block {block}");
+            assert_eq!(names(&planned), names(&expected), "block {block}");
+            assert_eq!(planned.folder, expected.folder, "block {block}");
+            assert_eq!(
+                serde_json::to_value(&planned.summary).unwrap(),
+                serde_json::to_value(&expected.summary).unwrap()
+            );
+        }
     }
 }
