@@ -505,5 +505,24 @@ mod tests {
                 serde_json::to_value(&expected.summary).unwrap()
             );
         }
+        // Releasing a range empties exactly the plans in it that get no folder.
+        let fresh = plan();
+        let mut planned = plan();
+        planned.release_without_folder(1..n - 1);
+        let mut released = 0;
+        for (i, (was, now)) in fresh.plans.iter().zip(&planned.plans).enumerate() {
+            let keeps = fresh.folder[i] && was.skipped.is_none() && !was.policies.is_empty();
+            if (1..n - 1).contains(&i) && !keeps {
+                assert!(now.policies.is_empty() && now.name.is_empty(), "{i}");
+                released += usize::from(!was.policies.is_empty());
+            } else {
+                assert_eq!(
+                    (&now.name, now.policies.len()),
+                    (&was.name, was.policies.len()),
+                    "{i}"
+                );
+            }
+        }
+        assert!(released > 0);
     }
 }
