@@ -197,8 +197,9 @@ pub struct PrincipalPlan {
     pub skipped: Option<String>,
     /// Things a human must look at, in plain words.
     pub flags: Vec<String>,
-    /// For an IAM Identity Center permission set: what its commands and README need.
-    pub permission_set: Option<PermissionSetTarget>,
+    /// For an IAM Identity Center permission set: what its commands and README need. Boxed:
+    /// inline it took 176 bytes of every plan, nearly all of which have none.
+    pub permission_set: Option<Box<PermissionSetTarget>>,
     /// What the report reads of the sets once the plan is verified (see [`PlanOutcome`]).
     pub outcome: PlanOutcome,
     /// True when the plan will get no folder and its policies' documents (`original`,

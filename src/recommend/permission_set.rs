@@ -224,7 +224,7 @@ pub(super) fn plan_set(
     plan.before = before.clone();
     plan.after = before.clone();
     let roles = roles(ps, exports);
-    plan.permission_set = Some(PermissionSetTarget {
+    plan.permission_set = Some(Box::new(PermissionSetTarget {
         arn: ps.arn.clone(),
         instance_arn: format!("arn:{}:sso:::instance/{}", docs.partition, ps.instance_id),
         region: roles.iter().find_map(|(_, r)| {
@@ -241,7 +241,7 @@ pub(super) fn plan_set(
         reference_account: docs.reference.account_id.clone(),
         had_inline: ps.inline_policy.is_some(),
         merged: Vec::new(),
-    });
+    }));
     flag_drift(plan, ps, &roles);
     flag_missing(plan, &docs);
     if plan.remove.is_empty() {
