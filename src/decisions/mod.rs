@@ -203,8 +203,8 @@ fn decide_releasing_in(
         let n = planned.plans.len();
         for start in (0..n).step_by(block) {
             let end = (start + block).min(n);
-            let block = &planned.plans[start..end];
-            permissions::append(an, block, &planned.summary, deleted, list);
+            let these = &planned.plans[start..end];
+            permissions::append(an, these, &planned.summary, deleted, list);
             planned.release_without_folder(start..end);
         }
     });
