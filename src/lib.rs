@@ -26,6 +26,29 @@ pub mod report;
 
 pub use error::{Error, Result};
 
+/// The sample organisation of `sample-data/2026-q4` (its two accounts and its organisation
+/// part), loaded and analysed with a 90-day window, for the library's unit tests.
+#[cfg(test)]
+pub(crate) fn sample_organization() -> (
+    Vec<model::Export>,
+    Option<model::Organization>,
+    analysis::Analysis<'static>,
+) {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+    let paths = vec![root.join("111111111111"), root.join("222222222222")];
+    let exports = input::load_exports(&paths, &input::LoadOptions::default()).unwrap();
+    let org = input::organization::find(&[root]).unwrap();
+    let an = analysis::analyze_organization(
+        &exports,
+        org.as_ref(),
+        catalog::Catalog::embedded(),
+        &analysis::Settings::new(90, None).unwrap(),
+        &analysis::Config::default(),
+    )
+    .unwrap();
+    (exports, org, an)
+}
+
 /// The tool's version, as printed by `--version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 

@@ -454,31 +454,14 @@ pub fn rank(list: &mut [Decision]) {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use crate::analysis::identities::{IdentitySettings, identity_findings};
-    use crate::analysis::{self, Config, Settings};
 
     /// Making the decisions while freeing the plans without a folder, in blocks of any size,
     /// gives the decisions [`super::decide`] gives and keeps the plans
     /// `keep_only_folders` keeps, with the same summary.
     #[test]
     fn deciding_while_releasing_plans_changes_nothing() {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
-        let paths = vec![root.join("111111111111"), root.join("222222222222")];
-        let exports =
-            crate::input::load_exports(&paths, &crate::input::LoadOptions::default()).unwrap();
-        let org = crate::input::organization::find(&[root]).unwrap();
-        let catalog = crate::catalog::Catalog::embedded();
-        let settings = Settings::new(90, None).unwrap();
-        let an = analysis::analyze_organization(
-            &exports,
-            org.as_ref(),
-            catalog,
-            &settings,
-            &Config::default(),
-        )
-        .unwrap();
+        let (exports, org, an) = crate::sample_organization();
         let ids = identity_findings(&exports, &an, &IdentitySettings::new(90));
         let plan = || crate::recommend::plan_all_organization(&exports, org.as_ref(), &an, Some(2));
         let mut expected = plan();

@@ -815,11 +815,8 @@ impl W<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
     use crate::analysis::identities::{IdentitySettings, identity_findings};
-    use crate::analysis::{self, Config, Settings};
     use crate::report::model::{Limits, RunInfo};
 
     /// The template the writer matches, rendered by the page's engine (autoescape, filters).
@@ -999,21 +996,7 @@ mod tests {
     /// `templates/section.html` renders.
     #[test]
     fn sections_are_what_the_template_renders() {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
-        let paths = vec![root.join("111111111111"), root.join("222222222222")];
-        let exports =
-            crate::input::load_exports(&paths, &crate::input::LoadOptions::default()).unwrap();
-        let org = crate::input::organization::find(&[root]).unwrap();
-        let catalog = crate::catalog::Catalog::embedded();
-        let settings = Settings::new(90, None).unwrap();
-        let an = analysis::analyze_organization(
-            &exports,
-            org.as_ref(),
-            catalog,
-            &settings,
-            &Config::default(),
-        )
-        .unwrap();
+        let (exports, _, an) = crate::sample_organization();
         let ids = identity_findings(
             &exports,
             &an,
