@@ -240,7 +240,7 @@ fn run<'c>(
         &ranked.findings,
         &ranked.by_principal_service,
         catalog,
-        &c.inputs.services,
+        std::mem::take(&mut c.inputs.services),
         &mut regions,
     )?;
     let passrole_partners =

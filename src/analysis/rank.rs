@@ -66,14 +66,14 @@ fn key(
 
 /// The service facts of the last-accessed reports that [`Analysis::services_of`] reads: those
 /// of services the principal has findings in (the findings of `by_principal_service`, sorted by
-/// service).
+/// service). The rows are consumed: nothing reads them after.
 ///
 /// [`Analysis::services_of`]: super::model::Analysis::services_of
 pub(super) fn service_facts(
     findings: &[Finding],
     by_principal_service: &ByService,
     catalog: &Catalog,
-    services: &[ServiceRow],
+    services: Vec<ServiceRow>,
     regions: &mut Regions,
 ) -> Result<ServiceFacts> {
     let has_service = |p: u32, svc: u32| {
@@ -81,14 +81,7 @@ pub(super) fn service_facts(
             .of_service(p as usize, svc, findings, catalog)
             .is_empty()
     };
-    ServiceFacts::new(
-        services
-            .iter()
-            .map(|s| (s.p, s.svc, s.last_ms(), s.region.as_ref())),
-        has_service,
-        regions,
-    )
-    .ok_or_else(too_many_regions)
+    ServiceFacts::new(services, has_service, regions).ok_or_else(too_many_regions)
 }
 
 /// More distinct regions than a [`super::model::RegionId`] counts (`u32::MAX - 1`).
