@@ -72,8 +72,8 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     line.stage("planning recommendations");
     let clock = std::time::Instant::now();
     // Everything after planning works from the analysis and the plans: the parsed input (the
-    // largest structure for big organisations) is freed as soon as the plans are made, before
-    // their summary is built (and memory given back, `heap after_planning`).
+    // largest structure for big organisations) is freed export by export as the plans are made,
+    // before their summary is built (and memory given back, `heap after_planning`).
     let mut planned = iam_tighten::recommend::plan_all_organization_slim(
         exports,
         organization.as_ref(),

@@ -458,13 +458,15 @@ pub fn plan_all_organization(
     analysis: &Analysis<'_>,
     folders: Option<usize>,
 ) -> Planned {
+    let exports = plan::PlanExports::Borrowed(exports);
     let (plans, folder) = plan::plan_with_folders(exports, organization, analysis, folders, None);
     planned(plans, folder, analysis)
 }
 
 /// [`plan_all_organization`] followed by [`Planned::drop_verification_inputs`], each plan
-/// dropping them as soon as it is verified rather than once every plan is made, and the exports
-/// freed once the plans are made, before their summary is built (what `report` runs). The
+/// dropping them as soon as it is verified rather than once every plan is made, and each export
+/// freed once its principals' plans are made (planning goes export by export), before their
+/// summary is built (what `report` runs). The
 /// plans that get a folder keep their documents, and at the end of planning their parsed copies
 /// were the larger part of what planning held (~0.14 GB at 10,000 roles); the summary is
 /// ~0.15 GB at 100,000 roles, built when the parsed exports (0.5 GB) are gone.
@@ -475,9 +477,9 @@ pub fn plan_all_organization_slim(
     folders: Option<usize>,
 ) -> Planned {
     let hook = drop_verification_inputs as fn(&mut PrincipalPlan);
+    let exports = plan::PlanExports::Owned(exports);
     let (plans, folder) =
-        plan::plan_with_folders(&exports, organization, analysis, folders, Some(hook));
-    drop(exports);
+        plan::plan_with_folders(exports, organization, analysis, folders, Some(hook));
     crate::memory::release("after_planning");
     planned(plans, folder, analysis)
 }

@@ -252,7 +252,7 @@ pub fn plan_organization(
     org: Option<&Organization>,
     analysis: &Analysis<'_>,
 ) -> Vec<PrincipalPlan> {
-    plan_with_folders(exports, org, analysis, None, None).0
+    plan_with_folders(PlanExports::Borrowed(exports), org, analysis, None, None).0
 }
 
 /// Plans and verifies every principal, and chooses which plans get a folder: at most `folders`
@@ -260,20 +260,38 @@ pub fn plan_organization(
 /// type and name. Returns the plans in the analysis order and, per plan, whether it gets a folder.
 /// `verified_hook` runs on each plan once it is verified and its outcome taken.
 ///
-/// Principals are planned in that folder order, on every core, each thread with its own expander
-/// and grant cache (one for every export: an AWS managed policy is expanded once per thread). A plan that cannot get a folder (nothing to change, or the folders are all
-/// taken by plans before it) drops its documents as soon as it is verified
+/// Principals are planned a batch at a time ([`batches`]): the permission sets first (they read
+/// every export), then the exports in order, on every core, each thread with its own expander
+/// and grant cache for the batch. Once a batch's plans are made, its customer managed policies
+/// are decided across its principals ([`decide_managed`] reads one account's plans at a time), and
+/// owned exports ([`PlanExports::Owned`]) are freed: a large organisation's parsed exports are then
+/// never all held beside every plan (at 1,000,000 roles they were ~3 GB of planning's peak).
+///
+/// A plan keeps its documents only while it is among the first `folders` recommended plans of
+/// the folder order planned so far; the others drop them as soon as they are verified
 /// ([`PrincipalPlan::documents_dropped`]): at 100,000 roles the documents were most of the
-/// planning stage's memory, and nothing but a folder reads them. Which plans drop them depends only
-/// on the order, never on which thread finished first.
+/// planning stage's memory, and nothing but a folder reads them. The plans that end with their
+/// documents are those that get a folder, whatever order the threads finish in.
 pub(super) fn plan_with_folders(
-    exports: &[Export],
+    exports: PlanExports<'_>,
     org: Option<&Organization>,
     analysis: &Analysis<'_>,
     folders: Option<usize>,
     verified_hook: Option<fn(&mut PrincipalPlan)>,
 ) -> (Vec<PrincipalPlan>, Vec<bool>) {
-    let catalog = analysis.catalog;
+    let hook = verified_hook;
+    plan_with_folders_in(exports, org, analysis, folders, hook, BATCH_PRINCIPALS)
+}
+
+/// [`plan_with_folders`] with batches of about `batch` principals.
+fn plan_with_folders_in(
+    mut exports: PlanExports<'_>,
+    org: Option<&Organization>,
+    analysis: &Analysis<'_>,
+    folders: Option<usize>,
+    verified_hook: Option<fn(&mut PrincipalPlan)>,
+    batch: usize,
+) -> (Vec<PrincipalPlan>, Vec<bool>) {
     let principals = &analysis.principals;
     let by_key: HashMap<(&str, PrincipalType, &str), usize> = principals
         .iter()
@@ -286,14 +304,9 @@ pub(super) fn plan_with_folders(
             sets.entry(p.name.as_str()).or_insert(p);
         }
     }
-    let inputs = PlanInputs {
-        exports,
-        org,
-        analysis,
-        by_key: &by_key,
-        export_of: export_index(exports),
-        sets,
-    };
+    let batches = batches(exports.get(), principals, batch);
+    // Each principal's place in the folder order: highest score first, ties by account, type
+    // and name.
     let mut order: Vec<usize> = (0..principals.len()).collect();
     order.sort_by(|a, b| {
         let (pa, pb) = (&principals[*a], &principals[*b]);
@@ -301,60 +314,168 @@ pub(super) fn plan_with_folders(
             (&pa.account_id, pa.kind, &pa.name).cmp(&(&pb.account_id, pb.kind, &pb.name))
         })
     });
+    let mut place = vec![0usize; principals.len()];
+    for (k, &i) in order.iter().enumerate() {
+        place[i] = k;
+    }
+    drop(order);
     let cap = folders.unwrap_or(usize::MAX);
     let mut slots: Vec<Option<PrincipalPlan>> = (0..principals.len()).map(|_| None).collect();
-    let mut folder = vec![false; principals.len()];
-    // Plans arrive in any order; they are given folders in `order`. `pending` holds those that
-    // arrived before a plan ahead of them, `taken` counts the folders given so far.
-    let mut pending: std::collections::BTreeMap<usize, PrincipalPlan> = Default::default();
-    let (mut next, mut taken) = (0usize, 0usize);
-    crate::parallel::stream_indexed(
-        order.len(),
-        || (Expander::new(catalog), GrantCache::new()),
-        |(expander, cache), k| {
-            let i = order[k];
-            let plan = plan_one(i, &principals[i], &inputs, expander, cache);
-            let mut plan = verified(plan, exports, &inputs.export_of, org, expander, cache);
-            plan.outcome = super::PlanOutcome::of(&plan, analysis);
-            if let Some(hook) = verified_hook {
-                hook(&mut plan);
-            }
-            plan
-        },
-        |k, mut plan| {
-            // A plan can no longer get a folder once the plans ahead of it already fill them.
-            if taken >= cap
-                || (super::is_recommended(&plan)
-                    && taken
-                        + pending
-                            .range(..k)
-                            .filter(|(_, p)| super::is_recommended(p))
-                            .count()
-                        >= cap)
-            {
-                drop_documents(&mut plan);
-            }
-            pending.insert(k, plan);
-            while let Some(mut plan) = pending.remove(&next) {
-                let i = order[next];
-                if super::is_recommended(&plan) && taken < cap {
-                    folder[i] = true;
-                    taken += 1;
+    // The recommended plans that would get a folder if planning stopped here (at most `cap`,
+    // by place): only they keep their documents.
+    let mut best: BTreeSet<(usize, usize)> = BTreeSet::new();
+    for batch in &batches {
+        let all = exports.get();
+        let inputs = PlanInputs {
+            exports: all,
+            org,
+            analysis,
+            by_key: &by_key,
+            export_of: export_index(all),
+            sets: sets.clone(),
+        };
+        let catalog = analysis.catalog;
+        crate::parallel::stream_indexed(
+            batch.principals.len(),
+            || (Expander::new(catalog), GrantCache::new()),
+            |(expander, cache), k| {
+                let i = batch.principals[k];
+                let plan = plan_one(i, &principals[i], &inputs, expander, cache);
+                let mut plan = verified(plan, all, &inputs.export_of, org, expander, cache);
+                plan.outcome = super::PlanOutcome::of(&plan, analysis);
+                if let Some(hook) = verified_hook {
+                    hook(&mut plan);
+                }
+                plan
+            },
+            |k, mut plan| {
+                let i = batch.principals[k];
+                if super::is_recommended(&plan) && cap > 0 {
+                    best.insert((place[i], i));
+                    if best.len() > cap
+                        && let Some((_, j)) = best.pop_last()
+                    {
+                        match slots[j].as_mut() {
+                            Some(other) if j != i => drop_documents(other),
+                            _ => drop_documents(&mut plan),
+                        }
+                    }
                 } else {
                     drop_documents(&mut plan);
                 }
                 slots[i] = Some(plan);
-                next += 1;
+                true
+            },
+        );
+        drop(inputs);
+        if let Some(range) = batch.exports.clone() {
+            // Every plan of these exports' accounts is made: the cross-principal decisions on
+            // their customer managed policies, then the exports are no longer read.
+            let mut plans: Vec<PrincipalPlan> = batch
+                .principals
+                .iter()
+                .filter_map(|&i| slots[i].take())
+                .collect();
+            decide_managed(&mut plans, &exports.get()[range.clone()]);
+            for (&i, plan) in batch.principals.iter().zip(plans) {
+                slots[i] = Some(plan);
             }
-            true
-        },
-    );
+            exports.free(range);
+        }
+    }
+    let mut folder = vec![false; principals.len()];
+    for (_, i) in best {
+        folder[i] = true;
+    }
     // Every slot holds its plan. `filter_map` collects in place where `flatten` allocates a
     // second vector of every plan (~60 MB at 100,000 roles, the peak of the whole run).
     #[allow(clippy::filter_map_identity)]
-    let mut plans: Vec<PrincipalPlan> = slots.into_iter().filter_map(|plan| plan).collect();
-    decide_managed(&mut plans, exports);
+    let plans: Vec<PrincipalPlan> = slots.into_iter().filter_map(|plan| plan).collect();
     (plans, folder)
+}
+
+/// The exports planning reads: borrowed, or owned and freed as soon as their principals are
+/// planned ([`plan_with_folders`]).
+pub(super) enum PlanExports<'a> {
+    Borrowed(&'a [Export]),
+    Owned(Vec<Export>),
+}
+
+impl PlanExports<'_> {
+    fn get(&self) -> &[Export] {
+        match self {
+            PlanExports::Borrowed(e) => e,
+            PlanExports::Owned(e) => e,
+        }
+    }
+
+    /// Frees what the exports of `range` hold, when owned (their account ids stay).
+    fn free(&mut self, range: std::ops::Range<usize>) {
+        if let PlanExports::Owned(exports) = self {
+            for e in exports.get_mut(range).into_iter().flatten() {
+                e.principals = Vec::new();
+                e.policies = Default::default();
+                e.last_accessed = Default::default();
+                e.credential_report = None;
+            }
+        }
+    }
+}
+
+/// Principals planned together, and the exports (a range) none but they read.
+struct Batch {
+    principals: Vec<usize>,
+    exports: Option<std::ops::Range<usize>>,
+}
+
+/// About how many principals are planned between two frees of exports: each batch's threads
+/// expand the AWS managed policies they meet again (a grant cache borrows its exports), so a
+/// batch is large enough for that to be rare, and small enough that the exports it holds are a
+/// small part of a large organisation's (~0.2 GB at 1,000 roles an account).
+const BATCH_PRINCIPALS: usize = 65_536;
+
+/// Planning's batches: first the principals that read every export or none (permission sets,
+/// principals of an account without an export), then the others by export, exports in order,
+/// each batch ending with its last export's principals once it holds `size` principals.
+/// Exports are loaded sorted by account, one per account; the analysis's principals are sorted
+/// by account too, so an export's principals are planned together (a principal is planned
+/// against the first export of its account, as [`export_index`] finds it).
+fn batches(exports: &[Export], principals: &[PrincipalInfo], size: usize) -> Vec<Batch> {
+    let export_of = export_index(exports);
+    let mut first = Vec::new();
+    let mut by_export: Vec<Vec<usize>> = vec![Vec::new(); exports.len()];
+    for (i, p) in principals.iter().enumerate() {
+        match export_of.get(p.account_id.as_str()) {
+            Some(&e) if p.kind != PrincipalType::PermissionSet => by_export[e].push(i),
+            _ => first.push(i),
+        }
+    }
+    let mut batches = vec![Batch {
+        principals: first,
+        exports: None,
+    }];
+    let mut current = Batch {
+        principals: Vec::new(),
+        exports: None,
+    };
+    for (e, list) in by_export.into_iter().enumerate() {
+        current.principals.extend(list);
+        let start = current.exports.as_ref().map_or(e, |r| r.start);
+        current.exports = Some(start..e + 1);
+        if current.principals.len() >= size {
+            batches.push(std::mem::replace(
+                &mut current,
+                Batch {
+                    principals: Vec::new(),
+                    exports: None,
+                },
+            ));
+        }
+    }
+    if current.exports.is_some() {
+        batches.push(current);
+    }
+    batches
 }
 
 /// Each account's export index: the first export of the account, as a search in order finds it
@@ -594,5 +715,52 @@ fn note_group_policies(plan: &mut PrincipalPlan, grants: &PrincipalGrants) {
         plan.flags.push(format!(
             "group {group} also grants unused actions; group policies are shared by every member, so they are changed only in the group's own recommendation (when every member agrees)"
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Planned in batches of any size, the owned exports freed after each batch, the plans and
+    /// folders are those of one batch of every export; and the folders go to the first
+    /// `folders` recommended plans by score, then account, type and name.
+    #[test]
+    fn batches_plan_what_one_batch_plans() {
+        let (exports, org, an) = crate::sample_organization();
+        let org = org.as_ref();
+        let text =
+            |(plans, folder): &(Vec<PrincipalPlan>, Vec<bool>)| format!("{plans:?}{folder:?}");
+        for folders in [None, Some(0), Some(1), Some(2), Some(5)] {
+            let whole = PlanExports::Borrowed(&exports);
+            let whole = plan_with_folders_in(whole, org, &an, folders, None, usize::MAX);
+            for size in [1, 2, 3, 7] {
+                let owned = PlanExports::Owned(exports.clone());
+                let got = plan_with_folders_in(owned, org, &an, folders, None, size);
+                assert_eq!(
+                    text(&got),
+                    text(&whole),
+                    "{folders:?} folders, batches of {size}"
+                );
+            }
+            let (plans, folder) = whole;
+            let mut recommended: Vec<usize> = (0..plans.len())
+                .filter(|&i| super::super::is_recommended(&plans[i]))
+                .collect();
+            let p = &an.principals;
+            recommended.sort_by_key(|&i| {
+                let p = &p[i];
+                (std::cmp::Reverse(p.score), &p.account_id, p.kind, &p.name)
+            });
+            recommended.truncate(folders.unwrap_or(usize::MAX));
+            let expected: Vec<bool> = (0..plans.len()).map(|i| recommended.contains(&i)).collect();
+            assert_eq!(folder, expected, "{folders:?} folders");
+            assert!(
+                plans
+                    .iter()
+                    .zip(&folder)
+                    .all(|(p, f)| p.documents_dropped != *f)
+            );
+        }
     }
 }
