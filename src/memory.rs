@@ -5,11 +5,11 @@
 //! [`set_release`]. Stages that have just freed much call [`release`]: the analysis after
 //! collecting (each export's last-accessed data, the collector's scratch) and after the verdict
 //! join; `report` after the analysis, after planning, before and after the decisions and before
-//! the writers. Unregistered (tests, library callers), [`release`] does nothing. Releasing
-//! changes no result, only the process's resident memory. The release also says what the heap
-//! held just before it; `report` prints those figures with `IAM_TIGHTEN_TIMINGS`
-//! (`heap <stage> <MiB>`), which is how the memory of each stage is measured
-//! (docs/performance.md).
+//! the writers; the collection also calls [`purge`] as it goes. Unregistered (tests, library
+//! callers), [`release`] and [`purge`] do nothing. Releasing changes no result, only the
+//! process's resident memory. The release also says what the heap held just before it; `report`
+//! prints those figures with `IAM_TIGHTEN_TIMINGS` (`heap <stage> <MiB>`), which is how the
+//! memory of each stage is measured (docs/performance.md).
 
 use std::sync::{Mutex, OnceLock};
 
