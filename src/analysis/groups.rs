@@ -15,6 +15,7 @@
 //! (a [`Template`]) and shared: 2,000 roles with `AdministratorAccess` pay for it once.
 
 use foldhash::HashMap;
+use std::hash::BuildHasher;
 use std::sync::{Arc, OnceLock};
 
 use crate::catalog::{ActionId, ActionSet, Catalog};
@@ -100,30 +101,48 @@ pub struct ListId(pub u32);
 /// Every action list of an analysis, interned: findings with the same actions share one list
 /// (and its `describe` text). At 10,000 roles 112,703 lists held 4.3 M actions before they were
 /// interned, of which 12,415 distinct lists with 0.5 M actions.
+///
+/// The lists are found by their actions through a table of ids hashed by the actions (each
+/// list's actions are held once, in `lists`; a map keyed by a copy of them held every list
+/// twice, in every collecting thread and in the merged lists: at 300 accounts × 100 roles the
+/// heap after collecting 295 → 282 MiB, the expand stage's highest RSS 450-458 → 422-423 MiB).
 #[derive(Debug, Clone, Default)]
 pub struct ActionLists {
     lists: Vec<ActionList>,
-    interned: HashMap<Box<[GrantedAction]>, ListId>,
+    interned: hashbrown::HashTable<ListId>,
+    hasher: foldhash::fast::RandomState,
 }
 
 impl ActionLists {
     /// The id of the list of `actions` (sorted by id, not empty), added when new.
     pub fn push(&mut self, actions: Vec<GrantedAction>) -> ListId {
-        if let Some(id) = self.interned.get(actions.as_slice()) {
-            return *id;
+        if let Some(id) = self.find(&actions) {
+            return id;
         }
         let id = ListId(self.lists.len() as u32);
-        self.interned.insert(actions.clone().into_boxed_slice(), id);
+        let hash = self.hasher.hash_one(actions.as_slice());
         self.lists.push(ActionList::from_actions(actions));
+        let (lists, hasher) = (&self.lists, &self.hasher);
+        self.interned.insert_unique(hash, id, |id| {
+            hasher.hash_one(lists[id.0 as usize].actions.as_slice())
+        });
         id
     }
 
     /// [`ActionLists::push`] of a copy of `actions`, made only when the list is new.
     pub fn push_copy(&mut self, actions: &[GrantedAction]) -> ListId {
-        match self.interned.get(actions) {
-            Some(id) => *id,
+        match self.find(actions) {
+            Some(id) => id,
             None => self.push(actions.to_vec()),
         }
+    }
+
+    /// The id of the list of exactly `actions`, if there is one.
+    fn find(&self, actions: &[GrantedAction]) -> Option<ListId> {
+        let hash = self.hasher.hash_one(actions);
+        self.interned
+            .find(hash, |id| self.lists[id.0 as usize].actions == actions)
+            .copied()
     }
 
     /// The id of the list holding just `a`.
@@ -444,6 +463,23 @@ mod tests {
         assert!(x != y && y != z && x != z && one != x);
         assert_eq!(lists.get(z).len(), 3);
         assert_eq!(lists.get(y).highest, Sensitivity::Medium);
+        // Past the table's growths (each rehashes every id by its list's actions), every list is
+        // still found, by `push` and `push_copy`, and none is added twice.
+        let many: Vec<Vec<GrantedAction>> = (10..3_000)
+            .map(|i| vec![a(i, Sensitivity::Low), a(i + 5_000, Sensitivity::High)])
+            .collect();
+        let ids: Vec<ListId> = many.iter().map(|l| lists.push(l.clone())).collect();
+        assert_eq!(lists.len(), 4 + many.len());
+        for (l, id) in many.iter().zip(&ids) {
+            assert_eq!(lists.push_copy(l), *id);
+            assert_eq!(lists.push(l.clone()), *id);
+            assert_eq!(lists.get(*id).actions, *l);
+        }
+        assert_eq!(
+            lists.push(vec![a(1, Sensitivity::Low), a(2, Sensitivity::High)]),
+            x
+        );
+        assert_eq!(lists.len(), 4 + many.len());
     }
 
     fn list_of(ids: &[ActionId]) -> ActionList {
