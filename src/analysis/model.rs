@@ -302,8 +302,8 @@ impl ServiceFacts {
     /// into a vector of exactly the facts kept: the largest thing the analysis holds to its end
     /// (57 rows of 32 bytes a principal at 300 accounts × 100 roles, ~2 GB at 1,000,000 roles)
     /// is freed here, and nothing the size of all rows is allocated beside it (a vector of every
-    /// kept row with its principal, 24 bytes a row, was: the 1,000,000-role peak at the end of
-    /// the analysis). Rows `collect` makes are already grouped by principal.
+    /// kept row with its principal, 24 bytes a row, was: ~1.2 GB at 1,000,000 roles, at the end
+    /// of the analysis). Rows `collect` makes are already grouped by principal.
     pub(crate) fn new(
         mut rows: Vec<super::verdict::ServiceRow>,
         keep: impl Fn(u32, u32) -> bool,
