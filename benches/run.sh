@@ -25,7 +25,8 @@
 #   (b) `iam-tighten report ORG --out OUT` end to end (every output), with IAM_TIGHTEN_TIMINGS=1
 #   (c) `iam-tighten diff ORG ORG`: the export against itself (no change)
 #   (d) `iam-tighten diff ORG NEXT`: a realistic quarter (a few percent changed)
-#   and the peak RSS of each with /usr/bin/time -v
+#   and the peak RSS of each with /usr/bin/time -v, and for (b) when the peak was reached: the
+#   process's high-water mark sampled every second, placed in the stage running then
 # and prints wall times, the ratios (b)/(a), (c)/(b) and (d)/(b), peak RSS, output sizes and the
 # per-stage breakdown, then checks the targets of issue 18 (PASS/FAIL).
 # Side by side (first, unless --no-cloudsplaining): one account of 1,000 roles; Cloudsplaining
@@ -120,6 +121,36 @@ peak_kib() { sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$1
 mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 check() { if awk -v a="$2" -v b="$3" 'BEGIN { exit !(a <= b) }'; then echo "   PASS $1 ($2 <= $3)"; else echo "   FAIL $1 ($2 > $3)"; fi; }
+# hwm_sampler PID LOG: while process PID (GNU time) runs, its child's high-water mark (VmHWM,
+# KiB) every second as "ms-since-start KiB" lines: when the peak was reached, which the peak RSS
+# alone does not say (5-second RSS samples missed a 2-second peak for seven passes of issue 18).
+hwm_sampler() {
+    local start pid hwm
+    start=$(now_ms)
+    : > "$2"
+    command -v pgrep > /dev/null || return 0
+    while kill -0 "$1" 2> /dev/null; do
+        pid=$(pgrep -P "$1" | head -n 1 || true)
+        hwm=""
+        [ -n "$pid" ] && hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$pid/status" 2> /dev/null || true)
+        [ -n "$hwm" ] && echo "$(( $(now_ms) - start )) $hwm" >> "$2"
+        sleep 1
+    done
+}
+# peak_when LOG ERR: "~MS ms, in STAGE": the first sample at the final high-water mark, and the
+# stage of `report` (its `timing` lines, added up in order until `outputs`) running then.
+peak_when() {
+    awk '
+        FNR == NR { t[FNR] = $1; h[FNR] = $2; n = FNR; next }
+        /^timing / && !done { end += $3; stage[++k] = $2; until[k] = end; if ($2 == "outputs") done = 1 }
+        END {
+            if (n == 0) { print "unknown (no samples)"; exit }
+            for (i = 1; i <= n; i++) if (h[i] == h[n]) { at = t[i]; break }
+            name = "after the stages"
+            for (j = 1; j <= k; j++) if (at <= until[j]) { name = stage[j]; break }
+            printf "~%d ms, in %s\n", at, name
+        }' "$1" "$2"
+}
 
 echo "outputs in: $OUTBASE ($(df --output=fstype "$OUTBASE" | tail -n 1))"
 
@@ -216,9 +247,14 @@ for SIZE in $SIZES; do
     rm -rf "$OUT"
     t0=$(now_ms)
     IAM_TIGHTEN_TIMINGS=1 /usr/bin/time -v -o "$TMP/time-report-$ROLES" \
-        "$BIN" report "$ORG" --out "$OUT" "${REPORT_ARGS[@]}" 2> "$TMP/report-$ROLES.err" > /dev/null || {
+        "$BIN" report "$ORG" --out "$OUT" "${REPORT_ARGS[@]}" 2> "$TMP/report-$ROLES.err" > /dev/null &
+    report_pid=$!
+    hwm_sampler "$report_pid" "$TMP/hwm-report-$ROLES" &
+    sampler_pid=$!
+    wait "$report_pid" || {
         echo "iam-tighten report failed:"; tail -n 20 "$TMP/report-$ROLES.err"; exit 1; }
     report_ms=$(( $(now_ms) - t0 ))
+    wait "$sampler_pid" || true
     report_kib=$(peak_kib "$TMP/time-report-$ROLES")
     grep -E '^iam-tighten: [0-9]+ principals' "$TMP/report-$ROLES.err" || true
 
@@ -229,6 +265,7 @@ for SIZE in $SIZES; do
         echo "-- $ROLES roles: input $in_files files / $in_bytes bytes"
         printf '   (a) parse-only     %8d ms   peak RSS %6s MiB\n' "$parse_ms" "$(mib "$parse_kib")"
         printf '   (b) report e2e     %8d ms   peak RSS %6s MiB\n' "$report_ms" "$(mib "$report_kib")"
+        echo "   peak reached:      $(peak_when "$TMP/hwm-report-$ROLES" "$TMP/report-$ROLES.err")"
         printf '   ratio (b)/(a)      %8s\n' "$r"
         echo "   stages (ms):" $(sed -n 's/^timing \([a-z_]*\) \([0-9]*\) ms$/\1=\2/p' "$TMP/report-$ROLES.err")
         echo "   allocator:" $(sed -n 's/^allocator //p' "$TMP/report-$ROLES.err")
