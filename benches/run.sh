@@ -132,7 +132,8 @@ hwm_sampler() {
     while kill -0 "$1" 2> /dev/null; do
         pid=$(pgrep -P "$1" | head -n 1 || true)
         hwm=""
-        [ -n "$pid" ] && hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$pid/status" 2> /dev/null || true)
+        [ -n "$pid" ] && hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' \
+            "/proc/$pid/status" 2> /dev/null || true)
         [ -n "$hwm" ] && echo "$(( $(now_ms) - start )) $hwm" >> "$2"
         sleep 1
     done
@@ -141,8 +142,11 @@ hwm_sampler() {
 # stage of `report` (its `timing` lines, added up in order until `outputs`) running then.
 peak_when() {
     awk '
-        FNR == NR { t[FNR] = $1; h[FNR] = $2; n = FNR; next }
-        /^timing / && !done { end += $3; stage[++k] = $2; until[k] = end; if ($2 == "outputs") done = 1 }
+        FILENAME == ARGV[1] { t[FNR] = $1; h[FNR] = $2; n = FNR; next }
+        /^timing / && !done {
+            end += $3; stage[++k] = $2; until[k] = end
+            if ($2 == "outputs") done = 1
+        }
         END {
             if (n == 0) { print "unknown (no samples)"; exit }
             for (i = 1; i <= n; i++) if (h[i] == h[n]) { at = t[i]; break }
