@@ -116,33 +116,38 @@ pub struct ActionLists {
 impl ActionLists {
     /// The id of the list of `actions` (sorted by id, not empty), added when new.
     pub fn push(&mut self, actions: Vec<GrantedAction>) -> ListId {
-        if let Some(id) = self.find(&actions) {
-            return id;
-        }
-        let id = ListId(self.lists.len() as u32);
         let hash = self.hasher.hash_one(actions.as_slice());
+        match self.find(hash, &actions) {
+            Some(id) => id,
+            None => self.add(hash, actions),
+        }
+    }
+
+    /// [`ActionLists::push`] of a copy of `actions`, made only when the list is new.
+    pub fn push_copy(&mut self, actions: &[GrantedAction]) -> ListId {
+        let hash = self.hasher.hash_one(actions);
+        match self.find(hash, actions) {
+            Some(id) => id,
+            None => self.add(hash, actions.to_vec()),
+        }
+    }
+
+    /// The id of the list of exactly `actions` (whose hash is `hash`), if there is one.
+    fn find(&self, hash: u64, actions: &[GrantedAction]) -> Option<ListId> {
+        self.interned
+            .find(hash, |id| self.lists[id.0 as usize].actions == actions)
+            .copied()
+    }
+
+    /// Adds `actions`, a list not there yet whose hash is `hash`.
+    fn add(&mut self, hash: u64, actions: Vec<GrantedAction>) -> ListId {
+        let id = ListId(self.lists.len() as u32);
         self.lists.push(ActionList::from_actions(actions));
         let (lists, hasher) = (&self.lists, &self.hasher);
         self.interned.insert_unique(hash, id, |id| {
             hasher.hash_one(lists[id.0 as usize].actions.as_slice())
         });
         id
-    }
-
-    /// [`ActionLists::push`] of a copy of `actions`, made only when the list is new.
-    pub fn push_copy(&mut self, actions: &[GrantedAction]) -> ListId {
-        match self.find(actions) {
-            Some(id) => id,
-            None => self.push(actions.to_vec()),
-        }
-    }
-
-    /// The id of the list of exactly `actions`, if there is one.
-    fn find(&self, actions: &[GrantedAction]) -> Option<ListId> {
-        let hash = self.hasher.hash_one(actions);
-        self.interned
-            .find(hash, |id| self.lists[id.0 as usize].actions == actions)
-            .copied()
     }
 
     /// The id of the list holding just `a`.
