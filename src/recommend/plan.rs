@@ -279,8 +279,8 @@ pub(super) fn plan_with_folders(
     folders: Option<usize>,
     verified_hook: Option<fn(&mut PrincipalPlan)>,
 ) -> (Vec<PrincipalPlan>, Vec<bool>) {
-    let hook = verified_hook;
-    plan_with_folders_in(exports, org, analysis, folders, hook, BATCH_PRINCIPALS)
+    let batch = BATCH_PRINCIPALS;
+    plan_with_folders_in(exports, org, analysis, folders, verified_hook, batch)
 }
 
 /// [`plan_with_folders`] with batches of about `batch` principals.
@@ -350,20 +350,20 @@ fn plan_with_folders_in(
             },
             |k, mut plan| {
                 let i = batch.principals[k];
-                if super::is_recommended(&plan) && cap > 0 {
-                    best.insert((place[i], i));
-                    if best.len() > cap
-                        && let Some((_, j)) = best.pop_last()
-                    {
-                        match slots[j].as_mut() {
-                            Some(other) if j != i => drop_documents(other),
-                            _ => drop_documents(&mut plan),
-                        }
-                    }
-                } else {
+                if !super::is_recommended(&plan) || cap == 0 {
                     drop_documents(&mut plan);
+                    slots[i] = Some(plan);
+                    return true;
                 }
                 slots[i] = Some(plan);
+                best.insert((place[i], i));
+                // Past `cap`, the last by place can no longer get a folder (it may be this one).
+                if best.len() > cap
+                    && let Some((_, j)) = best.pop_last()
+                    && let Some(out) = slots[j].as_mut()
+                {
+                    drop_documents(out);
+                }
                 true
             },
         );
@@ -423,6 +423,7 @@ impl PlanExports<'_> {
 }
 
 /// Principals planned together, and the exports (a range) none but they read.
+#[derive(Default)]
 struct Batch {
     principals: Vec<usize>,
     exports: Option<std::ops::Range<usize>>,
@@ -454,22 +455,13 @@ fn batches(exports: &[Export], principals: &[PrincipalInfo], size: usize) -> Vec
         principals: first,
         exports: None,
     }];
-    let mut current = Batch {
-        principals: Vec::new(),
-        exports: None,
-    };
+    let mut current = Batch::default();
     for (e, list) in by_export.into_iter().enumerate() {
         current.principals.extend(list);
         let start = current.exports.as_ref().map_or(e, |r| r.start);
         current.exports = Some(start..e + 1);
         if current.principals.len() >= size {
-            batches.push(std::mem::replace(
-                &mut current,
-                Batch {
-                    principals: Vec::new(),
-                    exports: None,
-                },
-            ));
+            batches.push(std::mem::take(&mut current));
         }
     }
     if current.exports.is_some() {
