@@ -194,10 +194,22 @@ struct Key {
     allows: Vec<(usize, bool, bool, Arc<ActionSet>)>,
 }
 
-/// Templates by grant set.
+/// How many grant sets [`Templates`] adds to its newer generation before that generation becomes
+/// the older one (and the older one is forgotten). Most grant sets are one principal's own (an
+/// inline policy makes a set unique): at 300 accounts × 100 roles each collecting thread met
+/// ~11,700 distinct sets in 15,000 principals, ~3.5 KB each with the groups' lists, so an
+/// unbounded map grew with the organisation (~1.2 GB a thread at 1,000,000 roles, held to the
+/// end of the expand stage). A set shared by many principals is met again within a generation
+/// and stays.
+const TEMPLATES_PER_GENERATION: usize = 4096;
+
+/// Templates by grant set, in two generations: a template found in the older generation moves to
+/// the newer one. A forgotten template is built again when its grant set comes back, the same
+/// groups with the same lists (the lists are interned in [`ActionLists`], which forgets nothing).
 #[derive(Default)]
 pub struct Templates {
-    map: HashMap<Key, Arc<Template>>,
+    newer: HashMap<Key, Arc<Template>>,
+    older: HashMap<Key, Arc<Template>>,
 }
 
 impl Templates {
@@ -218,11 +230,24 @@ impl Templates {
                 .map(|g| (g.policy, g.scoped, g.conditional, g.actions.clone()))
                 .collect(),
         };
-        Arc::clone(
-            self.map
-                .entry(key)
-                .or_insert_with(|| Arc::new(build(grants, catalog, risks, not_observable, lists))),
-        )
+        if let Some(t) = self.newer.get(&key) {
+            return Arc::clone(t);
+        }
+        let template = match self.older.remove(&key) {
+            Some(t) => t,
+            None => Arc::new(build(grants, catalog, risks, not_observable, lists)),
+        };
+        if self.newer.len() >= TEMPLATES_PER_GENERATION {
+            self.older = std::mem::take(&mut self.newer);
+        }
+        self.newer.insert(key, Arc::clone(&template));
+        template
+    }
+
+    /// How many templates are remembered (both generations).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.newer.len() + self.older.len()
     }
 }
 
@@ -485,6 +510,103 @@ mod tests {
             x
         );
         assert_eq!(lists.len(), 4 + many.len());
+    }
+
+    /// Grants of `ids`, each by its own Allow statement of policy 0 (the second one conditional).
+    fn grants_of(c: &Catalog, ids: &[ActionId]) -> PrincipalGrants {
+        let set = ActionSet::from_ids(c.len(), ids.iter().copied());
+        PrincipalGrants {
+            policies: Vec::new(),
+            allows: ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| crate::policy::StatementGrant {
+                    policy: 0,
+                    statement: i,
+                    label: format!("#{i}"),
+                    actions: Arc::new(ActionSet::from_ids(c.len(), [*id])),
+                    scoped: false,
+                    conditional: i == 1,
+                })
+                .collect(),
+            allowed: set.clone(),
+            denied: ActionSet::empty(c.len()),
+            partial_denies: Vec::new(),
+            boundary: None,
+            effective: set,
+            unmatched: Vec::new(),
+            missing_policies: Vec::new(),
+            missing_groups: Vec::new(),
+        }
+    }
+
+    fn groups_of(t: &Template) -> Vec<(u32, ListId, Vec<u32>, bool, bool, bool)> {
+        t.groups
+            .iter()
+            .map(|g| {
+                let TemplateGroup {
+                    service,
+                    list,
+                    sources,
+                    scoped,
+                    conditional,
+                    not_observable,
+                } = g.clone();
+                (service, list, sources, scoped, conditional, not_observable)
+            })
+            .collect()
+    }
+
+    /// Templates are remembered within two generations: a grant set met throughout keeps its
+    /// template (the same `Arc`), a forgotten one is built again with the same groups and lists
+    /// (adding none), and the count stays bounded however many sets pass through.
+    #[test]
+    fn templates_are_remembered_within_bounds() {
+        let c = Catalog::embedded();
+        let risks = crate::analysis::sensitivity::classify(c);
+        let not_observable = vec![false; c.len()];
+        let mut lists = ActionLists::default();
+        let mut templates = Templates::default();
+        let get = |t: &mut Templates, g: &PrincipalGrants, lists: &mut ActionLists| {
+            t.get(g, c, &risks, &not_observable, lists)
+        };
+        let ids: Vec<ActionId> = c.ids().collect();
+        let hot_grants = grants_of(c, &[ids[0], ids[1], ids[2]]);
+        let hot = get(&mut templates, &hot_grants, &mut lists);
+        // Two actions each, so that the pairs are distinct grant sets.
+        let pair = |i: usize| grants_of(c, &[ids[3 + i], ids[3 + (i * 7 + 1) % 5_000]]);
+        let first = get(&mut templates, &pair(0), &mut lists);
+        let lists_after_first = lists.len();
+        let sets = 3 * TEMPLATES_PER_GENERATION;
+        for i in 1..sets {
+            get(&mut templates, &pair(i), &mut lists);
+            if i % 1_000 == 0 {
+                assert!(
+                    Arc::ptr_eq(&hot, &get(&mut templates, &hot_grants, &mut lists)),
+                    "{i}"
+                );
+            }
+        }
+        assert!(
+            templates.len() <= 2 * TEMPLATES_PER_GENERATION,
+            "{}",
+            templates.len()
+        );
+        let remembered = lists.len();
+        // The first pair's template was forgotten: built again, the same groups and lists.
+        let again = get(&mut templates, &pair(0), &mut lists);
+        assert!(!Arc::ptr_eq(&first, &again));
+        assert_eq!(groups_of(&first), groups_of(&again));
+        assert_eq!(lists.len(), remembered);
+        assert!(lists_after_first > 0 && !first.groups.is_empty());
+        // Each template is what building it on its own gives.
+        let mut fresh = lists.clone();
+        let built = build(&pair(0), c, &risks, &not_observable, &mut fresh);
+        assert_eq!(groups_of(&built), groups_of(&again));
+        assert!(Arc::ptr_eq(
+            &hot,
+            &get(&mut templates, &hot_grants, &mut lists)
+        ));
     }
 
     fn list_of(ids: &[ActionId]) -> ActionList {
