@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use foldhash::{HashMap, HashSet};
 use std::hash::Hash;
@@ -120,6 +120,7 @@ pub(super) fn collect<'c>(
             .collect(),
         risks: sensitivity::classify(catalog),
         intentional: config.intentional.clone(),
+        worker_lists: WORKER_LISTS,
     };
     let mut merged = Merged {
         total_principals: match &exports {
@@ -202,10 +203,15 @@ pub(super) fn collect<'c>(
         lists,
         labels,
         granted_by,
+        regions,
         ids: _,
         total_principals: _,
     } = merged;
     warnings.sort();
+    let inputs = verdict::Inputs {
+        regions: regions.into_vec(),
+        ..inputs
+    };
     Ok(Collected {
         exports,
         warnings,
@@ -226,6 +232,13 @@ pub(super) fn collect<'c>(
 /// 100 roles 491-514 → 448-450 MiB, at 1,000,000 roles ~0.2 GiB lower (one run each).
 const PURGE_EVERY_PRINCIPALS: usize = 8_192;
 
+/// How many action lists a collecting thread may know before it forgets them (and its templates,
+/// which name them), at the start of its next export: each thread's lists grow with the
+/// organisation's distinct grant sets and are held to the end of the expand stage. A forgotten
+/// list the thread meets again is interned again, under a new id of its own, and the merge finds
+/// it among the run's (`Merged::add`). The merged lists are the run's and keep every list.
+const WORKER_LISTS: usize = 65_536;
+
 /// Finished fragments that may wait for the merge beside those being collected: each holds one
 /// export's rows until its turn.
 const FRAGMENTS_AHEAD: usize = 3;
@@ -239,6 +252,8 @@ struct Shared<'c> {
     risks: Vec<ActionRisk>,
     not_observable: Vec<bool>,
     intentional: IntentionalConfig,
+    /// [`WORKER_LISTS`] (tests lower it).
+    worker_lists: usize,
 }
 
 /// One collecting thread's state, kept across the exports it collects: the expander's caches,
@@ -251,6 +266,7 @@ struct Worker<'c> {
     lists: ActionLists,
     labels: Interner<PolicyLabel>,
     granted_by: Interner<Box<[LabelId]>>,
+    regions: Interner<Arc<str>>,
     /// The names, ARNs and groups of the principals' policies (`PolicyInfo`), one copy each
     /// per worker: an AWS managed policy's name and ARN are the same for thousands of
     /// principals.
@@ -266,6 +282,7 @@ impl<'c> Worker<'c> {
             lists: ActionLists::default(),
             labels: Interner::default(),
             granted_by: Interner::default(),
+            regions: Interner::default(),
             texts: SharedTexts::default(),
         }
     }
@@ -286,6 +303,8 @@ struct Fragment {
     new_labels: Vec<PolicyLabel>,
     granted_by_from: usize,
     new_granted_by: Vec<Box<[LabelId]>>,
+    regions_from: usize,
+    new_regions: Vec<Arc<str>>,
 }
 
 /// The fragments merged so far.
@@ -298,6 +317,7 @@ struct Merged {
     lists: ActionLists,
     labels: Interner<PolicyLabel>,
     granted_by: Interner<Box<[LabelId]>>,
+    regions: Interner<Arc<str>>,
     /// Per worker, the merged id of each of its ids.
     ids: Vec<WorkerIds>,
     /// Principals of every export, merged or not (to size the row vectors).
@@ -309,6 +329,7 @@ struct WorkerIds {
     lists: Vec<ListId>,
     labels: Vec<LabelId>,
     granted_by: Vec<GrantedById>,
+    regions: Vec<u32>,
 }
 
 impl Merged {
@@ -319,8 +340,9 @@ impl Merged {
     /// too (the worker knows a subset), and is met at the same point of the export as in a
     /// one-by-one run: a grant set new to the run is grouped there in both, pushing its lists in
     /// the same order. A grant set the worker groups although the run already had (an export on
-    /// another thread grouped it) only pushes lists the run already has. So the values new to the
-    /// run arrive here in the order a one-by-one run meets them.
+    /// another thread grouped it, or one whose template or lists the worker forgot:
+    /// `groups::Templates`, [`WORKER_LISTS`]) only pushes lists the run already has. So the
+    /// values new to the run arrive here in the order a one-by-one run meets them.
     fn add(&mut self, f: Fragment) {
         if self.ids.len() <= f.worker {
             self.ids.resize_with(f.worker + 1, WorkerIds::default);
@@ -328,9 +350,24 @@ impl Merged {
         let ids = &mut self.ids[f.worker];
         // A worker's fragments arrive in the order it made them (both follow the export order),
         // so each one's new values start where the previous one's ended.
+        // A fragment whose lists start at 0 comes from a worker that knows no list: its first, or
+        // one that forgot its lists (`WORKER_LISTS`), whose ids start again from 0.
+        if f.lists_from == 0 {
+            ids.lists.clear();
+        }
         debug_assert_eq!(
-            (ids.lists.len(), ids.labels.len(), ids.granted_by.len()),
-            (f.lists_from, f.labels_from, f.granted_by_from)
+            (
+                ids.lists.len(),
+                ids.labels.len(),
+                ids.granted_by.len(),
+                ids.regions.len()
+            ),
+            (
+                f.lists_from,
+                f.labels_from,
+                f.granted_by_from,
+                f.regions_from
+            )
         );
         // A list new to the run is copied here, on the merging thread, like every value kept
         // past the collection (see `append` of the principals below); the worker's copy is freed.
@@ -344,6 +381,9 @@ impl Merged {
             let set: Box<[LabelId]> = set.iter().map(|id| ids.labels[id.0 as usize]).collect();
             ids.granted_by
                 .push(GrantedById(self.granted_by.intern(&set)));
+        }
+        for region in &f.new_regions {
+            ids.regions.push(self.regions.intern(region));
         }
         let ids = &self.ids[f.worker];
         // At most u32::MAX principals, as the one-by-one collector assumed.
@@ -379,15 +419,12 @@ impl Merged {
             expect,
             |r| verdict::PrincipalRow { p: shift(r.p), ..r },
         );
-        append(
-            &mut self.inputs.services,
-            inputs.services,
-            expect,
-            |mut r| {
-                r.p = shift(r.p);
-                r
-            },
-        );
+        append(&mut self.inputs.services, inputs.services, expect, |r| {
+            let region = r.region().map(|id| ids.regions[id as usize]);
+            let mut r = r.with_region(region);
+            r.p = shift(r.p);
+            r
+        });
         append(&mut self.inputs.actions, inputs.actions, expect, |r| {
             verdict::ActionRow { p: shift(r.p), ..r }
         });
@@ -444,6 +481,7 @@ struct Collector<'s, 'c> {
     lists: &'s mut ActionLists,
     labels: &'s mut Interner<PolicyLabel>,
     granted_by: &'s mut Interner<Box<[LabelId]>>,
+    regions: &'s mut Interner<Arc<str>>,
     texts: &'s mut SharedTexts,
     worker: usize,
     inputs: verdict::Inputs,
@@ -467,6 +505,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             lists: &mut worker.lists,
             labels: &mut worker.labels,
             granted_by: &mut worker.granted_by,
+            regions: &mut worker.regions,
             texts: &mut worker.texts,
             worker: worker.index,
             inputs: verdict::Inputs::default(),
@@ -476,8 +515,17 @@ impl<'s, 'c> Collector<'s, 'c> {
     }
 
     fn export(mut self, export: &Export) -> Result<Fragment> {
-        let (lists_from, labels_from, granted_by_from) =
-            (self.lists.len(), self.labels.len(), self.granted_by.len());
+        if self.lists.len() > self.shared.worker_lists {
+            // Forgotten with the templates, whose groups name them by the worker's ids.
+            *self.lists = ActionLists::default();
+            *self.templates = groups::Templates::default();
+        }
+        let (lists_from, labels_from, granted_by_from, regions_from) = (
+            self.lists.len(),
+            self.labels.len(),
+            self.granted_by.len(),
+            self.regions.len(),
+        );
         let flag = self.shared.flag;
         let window_days = self.shared.window_days;
         let (as_of, as_of_source) = match (flag, export.data_time) {
@@ -555,6 +603,8 @@ impl<'s, 'c> Collector<'s, 'c> {
             new_labels: self.labels.list[labels_from..].to_vec(),
             granted_by_from,
             new_granted_by: self.granted_by.list[granted_by_from..].to_vec(),
+            regions_from,
+            new_regions: self.regions.list[regions_from..].to_vec(),
         })
     }
 
@@ -648,7 +698,7 @@ impl<'s, 'c> Collector<'s, 'c> {
                 pidx,
                 svc,
                 s.last_authenticated.map(|t| t.timestamp_millis()),
-                s.region.clone(),
+                s.region.as_ref().map(|r| self.regions.intern(r)),
             ));
             for t in s.tracked_actions.iter().flatten() {
                 let Some(id) = self.shared.catalog.lookup(&s.namespace, &t.name) else {
@@ -867,7 +917,7 @@ mod tests {
     /// Collects `exports` as the workers `assignment[i]` would, merged in export order; returns
     /// everything the merge gives later stages, as text, and how many values the fragments
     /// brought (counting a value once per worker that met it).
-    fn collected(exports: &[Export], assignment: &[usize]) -> (String, usize) {
+    fn collected(exports: &[Export], assignment: &[usize], worker_lists: usize) -> (String, usize) {
         let catalog = Catalog::embedded();
         let shared = Shared {
             catalog,
@@ -876,6 +926,7 @@ mod tests {
             not_observable: vec![false; catalog.len()],
             risks: sensitivity::classify(catalog),
             intentional: IntentionalConfig::default(),
+            worker_lists,
         };
         let mut workers: Vec<Worker> = (0..3).map(|i| Worker::new(catalog, i)).collect();
         let mut merged = Merged::default();
@@ -929,13 +980,13 @@ mod tests {
             writeln!(out, "row {w:?}").unwrap();
         }
         for r in &m.inputs.services {
+            let region = r.region().map(|id| (id, &m.regions.list[id as usize]));
             writeln!(
                 out,
-                "service {} {} {:?} {:?}",
+                "service {} {} {:?} {region:?}",
                 r.p,
                 r.svc,
                 r.last_ms(),
-                r.region
             )
             .unwrap();
         }
@@ -1044,7 +1095,7 @@ mod tests {
     #[test]
     fn merged_ids_do_not_depend_on_which_worker_collected_an_export() {
         let exports = exports();
-        let (one, brought_by_one) = collected(&exports, &[0; 6]);
+        let (one, brought_by_one) = collected(&exports, &[0; 6], WORKER_LISTS);
         assert!(one.contains("grant "), "{one}");
         for assignment in [
             [0, 1, 0, 1, 1, 0],
@@ -1052,12 +1103,34 @@ mod tests {
             [2, 1, 0, 2, 1, 1],
             [0, 1, 2, 1, 0, 2],
         ] {
-            let (many, brought) = collected(&exports, &assignment);
+            let (many, brought) = collected(&exports, &assignment, WORKER_LISTS);
             // Workers met values another had already brought: the case the merge must get right.
             assert!(brought > brought_by_one, "{assignment:?}");
             if many != one {
                 let at = one.lines().zip(many.lines()).position(|(a, b)| a != b);
                 panic!("{assignment:?}: first difference at line {at:?}");
+            }
+        }
+    }
+
+    /// Workers that forget their lists and templates (`WORKER_LISTS`) between exports bring the
+    /// lists again, and the merge gives every value the id a run that forgets nothing gives it.
+    #[test]
+    fn workers_that_forget_their_lists_merge_the_same() {
+        let exports = exports();
+        let (whole, brought_whole) = collected(&exports, &[0; 6], WORKER_LISTS);
+        for assignment in [[0; 6], [0, 1, 0, 1, 1, 0], [2, 1, 0, 2, 1, 1]] {
+            for worker_lists in [0, 1, 5] {
+                let (forgetting, brought) = collected(&exports, &assignment, worker_lists);
+                // The lists were forgotten and brought again.
+                assert!(brought > brought_whole, "{assignment:?} {worker_lists}");
+                if forgetting != whole {
+                    let at = whole
+                        .lines()
+                        .zip(forgetting.lines())
+                        .position(|(a, b)| a != b);
+                    panic!("{assignment:?} {worker_lists}: first difference at line {at:?}");
+                }
             }
         }
     }

@@ -14,12 +14,14 @@ use crate::error::{Error, Result};
 
 /// One finding per grant row, in no particular order (`rank` orders them); their regions
 /// interned in `regions`.
-pub(super) fn decide(c: &Collected<'_>, regions: &mut Regions) -> Result<Vec<Finding>> {
+/// The grant and action rows are consumed (`verdict::compute_map`).
+pub(super) fn decide(c: &mut Collected<'_>, regions: &mut Regions) -> Result<Vec<Finding>> {
     // Rows of one chunk share each region's text: the last one met is looked up once.
     let mut last_region: Option<(Arc<str>, RegionId)> = None;
     let mut overflow = false;
-    let findings = verdict::compute_map(&c.inputs, |v| {
-        let list = c.lists.get(v.list);
+    let lists = &c.lists;
+    let findings = verdict::compute_map(&mut c.inputs, |v| {
+        let list = lists.get(v.list);
         let last = v.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
         let region = v.region.and_then(|r| match &last_region {
             Some((text, id)) if Arc::ptr_eq(text, &r) => Some(*id),

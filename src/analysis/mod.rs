@@ -188,15 +188,13 @@ fn run<'c>(
 
     let clock = Instant::now();
     let mut regions = model::Regions::default();
-    let mut findings = decide::decide(&c, &mut regions)?;
+    // Only the join reads the grant and evidence rows (the organisation part still reads the
+    // principal and service rows, the ranking the service rows): it consumes them, freeing them
+    // as it goes (at 100,000 roles they were ~0.1 GB held until the analysis was done).
+    let mut findings = decide::decide(&mut c, &mut regions)?;
     if let Some(given) = verdicts {
         findings = decide::override_verdicts(findings, &mut c, given);
     }
-    // Only the join reads the grant and evidence rows (the organisation part still reads the
-    // principal and service rows, the ranking the service rows): freed before the ranking
-    // allocates (at 100,000 roles they were ~0.1 GB held until the analysis was done).
-    c.inputs.grants = Vec::new();
-    c.inputs.actions = Vec::new();
     lap(&mut timings, "join_verdicts", clock);
     let clock = Instant::now();
     crate::memory::release("after_join");
@@ -241,6 +239,7 @@ fn run<'c>(
         &ranked.by_principal_service,
         catalog,
         std::mem::take(&mut c.inputs.services),
+        &c.inputs.regions,
         &mut regions,
     )?;
     let passrole_partners =

@@ -295,8 +295,8 @@ pub(crate) const NEVER_MS: i64 = i64::MIN;
 
 impl ServiceFacts {
     /// The facts of `rows` for which `keep(principal, service)`: by (principal, service); of two
-    /// rows of the same pair, the later one counts. Their regions are interned in `regions`, in
-    /// that order; `None` past `u32::MAX - 1` distinct regions or `u32::MAX` rows.
+    /// rows of the same pair, the later one counts. Their regions (ids into `texts`) are interned
+    /// in `regions`, in that order; `None` past `u32::MAX - 1` distinct regions or `u32::MAX` rows.
     ///
     /// The rows are consumed and sorted, deduplicated and filtered where they are, then copied
     /// into a vector of exactly the facts kept: the largest thing the analysis holds to its end
@@ -307,6 +307,7 @@ impl ServiceFacts {
     pub(crate) fn new(
         mut rows: Vec<super::verdict::ServiceRow>,
         keep: impl Fn(u32, u32) -> bool,
+        texts: &[Arc<str>],
         regions: &mut Regions,
     ) -> Option<ServiceFacts> {
         if !rows.is_sorted_by_key(|r| r.p) {
@@ -329,9 +330,9 @@ impl ServiceFacts {
         let mut facts: Vec<ServiceFact> = Vec::with_capacity(rows.len());
         let mut starts: Vec<u32> = Vec::new();
         for r in rows {
-            let region = match r.region.as_ref() {
+            let region = match r.region() {
                 None => None,
-                Some(region) => Some(regions.intern(region)?),
+                Some(id) => Some(regions.intern(&texts[id as usize])?),
             };
             // Within `u32::MAX` rows: checked above.
             let at = facts.len() as u32;
@@ -740,11 +741,13 @@ mod tests {
     fn service_facts_keep_the_last_row_of_each_pair_in_order() {
         let eu: Arc<str> = Arc::from("eu-west-1");
         let us: Arc<str> = Arc::from("us-east-1");
+        // Ids into `texts`: the third is the first's text again.
+        let texts = [Arc::clone(&eu), Arc::clone(&us), Arc::from("eu-west-1")];
         let rows = [
-            (2, 5, Some(20), Some(Arc::clone(&eu))),
+            (2, 5, Some(20), Some(0)),
             (1, 9, None, None),
-            (1, 3, Some(10), Some(Arc::clone(&us))),
-            (2, 5, Some(30), Some(Arc::from("eu-west-1"))),
+            (1, 3, Some(10), Some(1)),
+            (2, 5, Some(30), Some(2)),
             (1, 4, Some(99), None),
             (3, 1, Some(i64::MIN), None),
             (6, 2, Some(5), None),
@@ -754,8 +757,8 @@ mod tests {
             .into_iter()
             .map(|(p, s, t, r)| super::super::verdict::ServiceRow::new(p, s, t, r))
             .collect();
-        let facts = ServiceFacts::new(rows, |p, svc| !(p == 1 && svc == 4), &mut regions)
-            .expect("two regions");
+        let keep = |p, svc| !(p == 1 && svc == 4);
+        let facts = ServiceFacts::new(rows, keep, &texts, &mut regions).expect("two regions");
         let key = |p: u32, f: &ServiceFact| {
             let region = f.region.and_then(|r| regions.get(r)).map(|r| &**r);
             (p, f.svc, f.last_ms, region)

@@ -11,7 +11,6 @@
 //!   data and none used it, else unknown.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use super::collect::Collected;
 use super::groups::GrantedAction;
@@ -269,12 +268,12 @@ fn add_set_inputs(
     complete: bool,
     as_of: Option<Timestamp>,
 ) {
-    let mut services: BTreeMap<u32, (Option<i64>, Option<Arc<str>>)> = BTreeMap::new();
+    let mut services: BTreeMap<u32, (Option<i64>, Option<u32>)> = BTreeMap::new();
     for s in c.inputs.services.iter().filter(|s| roles.contains(&s.p)) {
         let e = services.entry(s.svc).or_insert((None, None));
         let last_ms = s.last_ms();
         if last_ms > e.0 {
-            *e = (last_ms, s.region.clone());
+            *e = (last_ms, s.region());
         }
     }
     for (svc, (last_ms, region)) in services {

@@ -1,6 +1,8 @@
 //! Stage 4, rank: orders the findings (what to remove first), numbers them, and adds every count
 //! up — per principal, per service, per policy and in total.
 
+use std::sync::Arc;
+
 use super::groups::ActionLists;
 use super::lists::{ByService, FindingLists};
 use super::model::{BySensitivity, Counts, Finding, LabelId, PrincipalInfo, Regions, ServiceFacts};
@@ -74,6 +76,7 @@ pub(super) fn service_facts(
     by_principal_service: &ByService,
     catalog: &Catalog,
     services: Vec<ServiceRow>,
+    region_texts: &[Arc<str>],
     regions: &mut Regions,
 ) -> Result<ServiceFacts> {
     let has_service = |p: u32, svc: u32| {
@@ -81,7 +84,7 @@ pub(super) fn service_facts(
             .of_service(p as usize, svc, findings, catalog)
             .is_empty()
     };
-    ServiceFacts::new(services, has_service, regions).ok_or_else(too_many_regions)
+    ServiceFacts::new(services, has_service, region_texts, regions).ok_or_else(too_many_regions)
 }
 
 /// More distinct regions than a [`super::model::RegionId`] counts (`u32::MAX - 1`).

@@ -63,29 +63,47 @@ pub struct PrincipalRow {
 }
 
 /// What a principal's last-accessed report says of one service. The collection's largest rows
-/// (at 300 accounts × 100 roles, 57 a principal): 32 bytes, the time held without an `Option`
-/// (which took 16 bytes for an 8-byte time).
+/// (at 300 accounts × 100 roles, 57 a principal): 24 bytes, the time held without an `Option`
+/// (which took 16 bytes for an 8-byte time) and the region as an id (a shared string took 16).
 pub struct ServiceRow {
     pub p: u32,
     pub svc: u32,
     /// Milliseconds since the epoch, [`NEVER_MS`] when the report has no access.
     last: i64,
-    pub region: Option<Arc<str>>,
+    /// In [`Inputs::regions`], [`NO_REGION`] when the report names none.
+    region: u32,
 }
 
+/// [`ServiceRow`]'s region when the report names none.
+const NO_REGION: u32 = u32::MAX;
+
 impl ServiceRow {
-    pub fn new(p: u32, svc: u32, last_ms: Option<i64>, region: Option<Arc<str>>) -> ServiceRow {
+    /// A row; `region` indexes [`Inputs::regions`] (below `u32::MAX`).
+    pub fn new(p: u32, svc: u32, last_ms: Option<i64>, region: Option<u32>) -> ServiceRow {
         ServiceRow {
             p,
             svc,
             last: last_ms.unwrap_or(NEVER_MS),
-            region,
+            region: region.unwrap_or(NO_REGION),
         }
     }
 
     /// The last access, in milliseconds since the epoch.
     pub fn last_ms(&self) -> Option<i64> {
         (self.last != NEVER_MS).then_some(self.last)
+    }
+
+    /// The region of the last access, in [`Inputs::regions`].
+    pub fn region(&self) -> Option<u32> {
+        (self.region != NO_REGION).then_some(self.region)
+    }
+
+    /// The row with its region given another id (`collect` merges ids of its threads).
+    pub fn with_region(self, region: Option<u32>) -> ServiceRow {
+        ServiceRow {
+            region: region.unwrap_or(NO_REGION),
+            ..self
+        }
     }
 }
 
@@ -105,6 +123,8 @@ pub struct Inputs {
     pub principals: Vec<PrincipalRow>,
     pub services: Vec<ServiceRow>,
     pub actions: Vec<ActionRow>,
+    /// The regions of the service rows, by id.
+    pub regions: Vec<Arc<str>>,
 }
 
 pub struct VerdictRow {
@@ -174,7 +194,9 @@ fn frames(inputs: &Chunk<'_>) -> PolarsResult<[DataFrame; 4]> {
         ),
         Column::new(
             SVC_REGION.into(),
-            s.iter().map(|r| r.region.as_deref()).collect::<Vec<_>>(),
+            s.iter()
+                .map(|r| r.region().map(|id| &*inputs.regions[id as usize]))
+                .collect::<Vec<_>>(),
         ),
     ])?;
     let ac = inputs.actions;
@@ -214,6 +236,7 @@ struct Chunk<'a> {
     principals: &'a [PrincipalRow],
     services: &'a [ServiceRow],
     actions: &'a [ActionRow],
+    regions: &'a [Arc<str>],
 }
 
 impl<'a> Chunk<'a> {
@@ -238,12 +261,14 @@ impl<'a> Chunk<'a> {
                 principals,
                 services,
                 actions,
+                regions: self.regions,
             },
             Chunk {
                 grants: g,
                 principals: pr,
                 services: s,
                 actions: a,
+                regions: self.regions,
             },
         )
     }
@@ -252,42 +277,77 @@ impl<'a> Chunk<'a> {
 /// Joins and decides, [`CHUNK_GRANTS`] grant rows at a time: one row out per grant row in, in
 /// no particular order, each turned by `f` into what the caller keeps as its chunk is decided.
 /// Only one chunk's verdict rows are ever held (at 100,000 roles all of them at once, beside the
-/// findings made of them, were the analysis' peak).
-pub fn compute_map<T>(inputs: &Inputs, f: impl FnMut(VerdictRow) -> T) -> PolarsResult<Vec<T>> {
+/// findings made of them, were the analysis' peak). The grant and action rows are consumed
+/// (`inputs` keeps none): nothing but the join reads them, and they are freed as it goes.
+pub fn compute_map<T>(inputs: &mut Inputs, f: impl FnMut(VerdictRow) -> T) -> PolarsResult<Vec<T>> {
     compute_in_chunks(inputs, CHUNK_GRANTS, f)
 }
 
 /// [`compute_map`] on ranges of principals with about `max_grants` grant rows each (every row of
 /// a principal in the same range, so each join sees all of its principals' rows). Rows not in
 /// principal order (which `collect` never makes) are joined at once.
+///
+/// The rows already joined are dropped from the front of the grant and action vectors once they
+/// are half as many as the rows still to join ([`drop_joined`]): what the join makes (a finding
+/// is 56 bytes, a grant row 24) grows while what it reads shrinks, instead of both being held
+/// whole at its end (at 1,000,000 roles ~0.7 GB of grant rows beside every finding).
 pub fn compute_in_chunks<T>(
-    inputs: &Inputs,
+    inputs: &mut Inputs,
     max_grants: usize,
     mut f: impl FnMut(VerdictRow) -> T,
 ) -> PolarsResult<Vec<T>> {
-    let sorted = inputs.grants.is_sorted_by_key(|r| r.p)
+    let mut grants = std::mem::take(&mut inputs.grants);
+    let mut actions = std::mem::take(&mut inputs.actions);
+    let sorted = grants.is_sorted_by_key(|r| r.p)
         && inputs.principals.is_sorted_by_key(|r| r.p)
         && inputs.services.is_sorted_by_key(|r| r.p)
-        && inputs.actions.is_sorted_by_key(|r| r.p);
-    let whole = Chunk {
-        grants: &inputs.grants,
-        principals: &inputs.principals,
-        services: &inputs.services,
-        actions: &inputs.actions,
-    };
+        && actions.is_sorted_by_key(|r| r.p);
     if !sorted {
+        let whole = Chunk {
+            grants: &grants,
+            principals: &inputs.principals,
+            services: &inputs.services,
+            actions: &actions,
+            regions: &inputs.regions,
+        };
         return Ok(compute_chunk(&whole)?.into_iter().map(f).collect());
     }
-    let mut rows = Vec::with_capacity(inputs.grants.len());
-    let mut rest = whole;
-    while !rest.grants.is_empty() {
+    let mut rows = Vec::with_capacity(grants.len());
+    // Where the rows not joined yet start.
+    let (mut g, mut a, mut pr, mut s) = (0, 0, 0, 0);
+    while g < grants.len() {
+        let rest = Chunk {
+            grants: &grants[g..],
+            principals: &inputs.principals[pr..],
+            services: &inputs.services[s..],
+            actions: &actions[a..],
+            regions: &inputs.regions,
+        };
         // The chunk ends with the principal of its last grant row within the limit.
         let last = rest.grants[max_grants.clamp(1, rest.grants.len()) - 1].p;
-        let (chunk, after) = rest.split_after(last);
+        let (chunk, _) = rest.split_after(last);
         rows.extend(compute_chunk(&chunk)?.into_iter().map(&mut f));
-        rest = after;
+        g += chunk.grants.len();
+        a += chunk.actions.len();
+        pr += chunk.principals.len();
+        s += chunk.services.len();
+        drop_joined(&mut grants, &mut g);
+        drop_joined(&mut actions, &mut a);
     }
     Ok(rows)
+}
+
+/// Drops `rows[..*joined]` once those rows are at least half as many as the rest (and
+/// `*joined` becomes 0), giving back the room at the end: the rest are moved to the front (each
+/// row is moved at most ~3 times over a whole join) and the vector shrunk, which the allocator
+/// does in place for a vector this large.
+fn drop_joined<R>(rows: &mut Vec<R>, joined: &mut usize) {
+    if *joined == 0 || *joined < (rows.len() - *joined) / 2 {
+        return;
+    }
+    rows.drain(..*joined);
+    rows.shrink_to_fit();
+    *joined = 0;
 }
 
 /// Joins and decides one chunk.
@@ -408,7 +468,10 @@ mod tests {
 
     /// Six principals with grants, service and action evidence of every kind (one without any).
     fn inputs() -> Inputs {
-        let mut i = Inputs::default();
+        let mut i = Inputs {
+            regions: vec!["eu-west-1".into()],
+            ..Inputs::default()
+        };
         for p in 0..6u32 {
             i.principals.push(PrincipalRow {
                 p,
@@ -424,7 +487,7 @@ mod tests {
                         p,
                         svc,
                         (svc > 0).then(|| 600 * i64::from(svc + p)),
-                        (svc == 1).then(|| "eu-west-1".into()),
+                        (svc == 1).then_some(0),
                     ));
                 }
                 for k in 0..=(p % 3) {
@@ -487,30 +550,61 @@ mod tests {
 
     #[test]
     fn chunks_of_principals_give_the_rows_of_one_join() {
-        let i = inputs();
-        let whole = sorted(compute_in_chunks(&i, usize::MAX, |v| v).unwrap());
-        assert_eq!(whole.len(), i.grants.len());
+        let mut i = inputs();
+        let grants = i.grants.len();
+        let whole = sorted(compute_in_chunks(&mut i, usize::MAX, |v| v).unwrap());
+        assert_eq!(whole.len(), grants);
+        // The grant and action rows were consumed; the others are still there.
+        assert!(i.grants.is_empty() && i.actions.is_empty());
+        assert!(!i.principals.is_empty() && !i.services.is_empty());
         let reasons: std::collections::BTreeSet<u32> = whole.iter().map(|k| k.2).collect();
         assert!(reasons.len() >= 4, "{reasons:?}");
+        // Chunks of one grant row up: the joined rows are dropped from the front as the join
+        // goes (`drop_joined`) at many points.
         for max in [1, 2, 3, 5, 8, 13] {
-            let chunked = sorted(compute_in_chunks(&i, max, |v| v).unwrap());
+            let chunked = sorted(compute_in_chunks(&mut inputs(), max, |v| v).unwrap());
             assert_eq!(chunked, whole, "chunks of {max}");
         }
         // Rows out of principal order are joined at once, not split.
         let mut shuffled = inputs();
         shuffled.services.reverse();
         assert_eq!(
-            sorted(compute_in_chunks(&shuffled, 1, |v| v).unwrap()),
+            sorted(compute_in_chunks(&mut shuffled, 1, |v| v).unwrap()),
             whole
         );
     }
 
+    /// Joined rows are dropped once half as many as the rest, and the rest keep their order.
+    #[test]
+    fn joined_rows_are_dropped_from_the_front() {
+        let mut rows: Vec<u32> = (0..30).collect();
+        let mut joined = 9;
+        drop_joined(&mut rows, &mut joined);
+        // 9 joined, 21 to go: kept.
+        assert_eq!((rows.len(), joined), (30, 9));
+        joined = 10;
+        drop_joined(&mut rows, &mut joined);
+        assert_eq!(rows, (10..30).collect::<Vec<_>>());
+        assert_eq!(joined, 0);
+        assert!(rows.capacity() < 30, "{}", rows.capacity());
+        // Nothing joined: nothing dropped; everything joined: everything dropped.
+        drop_joined(&mut rows, &mut joined);
+        assert_eq!(rows.len(), 20);
+        joined = 20;
+        drop_joined(&mut rows, &mut joined);
+        assert!(rows.is_empty() && joined == 0);
+    }
+
     #[test]
     fn a_service_row_keeps_its_time_in_eight_bytes() {
-        // p, svc, the time and the region (a shared string's pointer and length).
-        assert_eq!(std::mem::size_of::<ServiceRow>(), 32);
+        // p, svc, the time and the region's id.
+        assert_eq!(std::mem::size_of::<ServiceRow>(), 24);
         for t in [None, Some(0), Some(-1), Some(i64::MAX), Some(i64::MIN + 1)] {
             assert_eq!(ServiceRow::new(1, 2, t, None).last_ms(), t);
+        }
+        for r in [None, Some(0), Some(7), Some(u32::MAX - 1)] {
+            assert_eq!(ServiceRow::new(1, 2, None, r).region(), r);
+            assert_eq!(ServiceRow::new(1, 2, None, None).with_region(r).region(), r);
         }
         // The earliest time chrono holds is far above the sentinel.
         assert!(chrono::DateTime::<chrono::Utc>::MIN_UTC.timestamp_millis() > NEVER_MS);
