@@ -288,6 +288,9 @@ struct ServiceFact {
     last_ms: i64,
 }
 
+/// How many rows [`ServiceFacts::new`] reads between two shrinks of the rows' vector (~24 MB).
+const SHRINK_EVERY_ROWS: usize = 1 << 20;
+
 /// No time, in rows that hold a last access as milliseconds without an `Option` (8 bytes where
 /// an `Option<i64>` takes 16): `i64::MIN` milliseconds is no date chrono can hold, so nothing is
 /// lost ([`ServiceFact`], `verdict::ServiceRow`).
@@ -298,12 +301,12 @@ impl ServiceFacts {
     /// rows of the same pair, the later one counts. Their regions (ids into `texts`) are interned
     /// in `regions`, in that order; `None` past `u32::MAX - 1` distinct regions or `u32::MAX` rows.
     ///
-    /// The rows are consumed and sorted, deduplicated and filtered where they are, then copied
-    /// into a vector of exactly the facts kept: the largest thing the analysis holds to its end
-    /// (57 rows of 32 bytes a principal at 300 accounts × 100 roles, ~2 GB at 1,000,000 roles)
-    /// is freed here, and nothing the size of all rows is allocated beside it (a vector of every
-    /// kept row with its principal, 24 bytes a row, was: ~1.2 GB at 1,000,000 roles, at the end
-    /// of the analysis). Rows `collect` makes are already grouped by principal.
+    /// The rows are consumed and sorted, deduplicated and filtered where they are, then moved
+    /// into a vector of exactly the facts kept, from the last row back while the rows' vector
+    /// shrinks: the largest thing the analysis holds to its end (57 rows of 24 bytes a principal
+    /// at 300 accounts × 100 roles, ~1.5 GB at 1,000,000 roles) is freed here, and nothing the
+    /// size of all rows is allocated beside it. Rows `collect` makes are already grouped by
+    /// principal.
     pub(crate) fn new(
         mut rows: Vec<super::verdict::ServiceRow>,
         keep: impl Fn(u32, u32) -> bool,
@@ -327,25 +330,41 @@ impl ServiceFacts {
         });
         rows.retain(|r| keep(r.p, r.svc));
         u32::try_from(rows.len()).ok()?;
+        // Regions interned in the rows' order; `ids[i]` is the id of `texts[i]`.
+        let mut ids: Vec<Option<RegionId>> = vec![None; texts.len()];
+        for id in rows.iter().filter_map(super::verdict::ServiceRow::region) {
+            let id = id as usize;
+            if ids[id].is_none() {
+                ids[id] = Some(regions.intern(&texts[id])?);
+            }
+        }
+        // The facts are made from the last row back, and the rows shrink as they are read: the
+        // rows (24 bytes) and the facts (16) are never both held whole (at 1,000,000 roles the
+        // facts were ~1 GB beside ~1.5 GB of rows, the end of the analysis' peak).
         let mut facts: Vec<ServiceFact> = Vec::with_capacity(rows.len());
-        let mut starts: Vec<u32> = Vec::new();
-        for r in rows {
-            let region = match r.region() {
-                None => None,
-                Some(id) => Some(regions.intern(&texts[id as usize])?),
-            };
-            // Within `u32::MAX` rows: checked above.
-            let at = facts.len() as u32;
-            // Every principal up to `p` starts here (those in between have no row).
-            starts.resize(r.p as usize + 1, at);
+        // Per principal, how many facts it has (then where they start).
+        let mut starts: Vec<u32> = vec![0; rows.last().map_or(0, |r| r.p as usize + 1) + 1];
+        while let Some(r) = rows.pop() {
+            starts[r.p as usize] += 1;
             facts.push(ServiceFact {
                 svc: r.svc,
-                region,
+                region: r.region().and_then(|id| ids[id as usize]),
                 last_ms: r.last_ms().unwrap_or(NEVER_MS),
             });
+            if rows.len().is_multiple_of(SHRINK_EVERY_ROWS) {
+                rows.shrink_to_fit();
+            }
         }
-        starts.push(facts.len() as u32);
-        starts.shrink_to_fit();
+        facts.reverse();
+        // Counts into starts: principal `p`'s facts start after those of every principal
+        // before it, and the last entry is the end of the facts.
+        let mut at = 0u32;
+        for s in &mut starts {
+            // Within `u32::MAX` facts: checked above.
+            let count = *s;
+            *s = at;
+            at += count;
+        }
         Some(ServiceFacts {
             rows: facts,
             starts,
