@@ -290,7 +290,8 @@ pub fn compute_map<T>(inputs: &mut Inputs, f: impl FnMut(VerdictRow) -> T) -> Po
 /// The rows already joined are dropped from the front of the grant and action vectors once they
 /// are half as many as the rows still to join ([`drop_joined`]): what the join makes (a finding
 /// is 56 bytes, a grant row 24) grows while what it reads shrinks, instead of both being held
-/// whole at its end (at 1,000,000 roles ~0.7 GB of grant rows beside every finding).
+/// whole at its end (at 1,000,000 roles ~0.7 GB of grant rows, by their count, beside every
+/// finding).
 pub fn compute_in_chunks<T>(
     inputs: &mut Inputs,
     max_grants: usize,
@@ -338,9 +339,10 @@ pub fn compute_in_chunks<T>(
 }
 
 /// Drops `rows[..*joined]` once those rows are at least half as many as the rest (and
-/// `*joined` becomes 0), giving back the room at the end: the rest are moved to the front (each
-/// row is moved at most ~3 times over a whole join) and the vector shrunk, which the allocator
-/// does in place for a vector this large.
+/// `*joined` becomes 0), giving back the room at the end: the rest are moved to the front (over a
+/// whole join, at most twice as many moves as rows: each drop moves at most two thirds of the
+/// rows the previous one left) and the vector shrunk, which the allocator does in place for a
+/// vector this large.
 fn drop_joined<R>(rows: &mut Vec<R>, joined: &mut usize) {
     if *joined == 0 || *joined < (rows.len() - *joined) / 2 {
         return;
