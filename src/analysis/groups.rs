@@ -205,7 +205,8 @@ const TEMPLATES_PER_GENERATION: usize = 4096;
 
 /// Templates by grant set, in two generations: a template found in the older generation moves to
 /// the newer one. A forgotten template is built again when its grant set comes back, the same
-/// groups with the same lists (the lists are interned in [`ActionLists`], which forgets nothing).
+/// groups with the same lists (interned in [`ActionLists`]; a collecting thread that forgets its
+/// lists forgets its templates with them: `WORKER_LISTS` in `collect.rs`).
 #[derive(Default)]
 pub struct Templates {
     newer: HashMap<Key, Arc<Template>>,
