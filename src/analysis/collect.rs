@@ -195,34 +195,7 @@ pub(super) fn collect<'c>(
     if let Some(e) = failed {
         return Err(e);
     }
-    let Merged {
-        exports,
-        mut warnings,
-        principals,
-        inputs,
-        lists,
-        labels,
-        granted_by,
-        regions,
-        ids: _,
-        total_principals: _,
-    } = merged;
-    warnings.sort();
-    let inputs = verdict::Inputs {
-        regions: regions.into_vec(),
-        ..inputs
-    };
-    Ok(Collected {
-        exports,
-        warnings,
-        principals,
-        inputs,
-        lists,
-        granted_by: granted_by.into_vec(),
-        labels: labels.into_vec(),
-        expander: Expander::new(catalog),
-        risks: shared.risks,
-    })
+    Ok(merged.into_collected(catalog, shared.risks))
 }
 
 /// How many principals are collected between two purges of freed memory
@@ -439,6 +412,38 @@ impl Merged {
         });
         self.warnings.extend(f.warnings);
         self.exports.push(f.info);
+    }
+
+    /// What the later stages need of the merged fragments: the ids' translations dropped, the
+    /// interned values as plain vectors, the warnings sorted.
+    fn into_collected(self, catalog: &Catalog, risks: Vec<ActionRisk>) -> Collected<'_> {
+        let Merged {
+            exports,
+            mut warnings,
+            principals,
+            inputs,
+            lists,
+            labels,
+            granted_by,
+            regions,
+            ids: _,
+            total_principals: _,
+        } = self;
+        warnings.sort();
+        Collected {
+            exports,
+            warnings,
+            principals,
+            inputs: verdict::Inputs {
+                regions: regions.into_vec(),
+                ..inputs
+            },
+            lists,
+            granted_by: granted_by.into_vec(),
+            labels: labels.into_vec(),
+            expander: Expander::new(catalog),
+            risks,
+        }
     }
 }
 
