@@ -518,7 +518,7 @@ fn identity_center_roles_get_no_folder_and_no_decision_of_their_own() {
     );
     let list = decide(&exports, &an, &planned);
     let about = |name: &str| -> Vec<&Decision> {
-        list.iter().filter(|d| d.principal_name == name).collect()
+        list.iter().filter(|d| &*d.principal_name == name).collect()
     };
     for (_, role, _) in roles {
         assert!(
@@ -532,7 +532,7 @@ fn identity_center_roles_get_no_folder_and_no_decision_of_their_own() {
     // The unused Auditor role: its assignment to review, never a deletion.
     let auditor = about("AWSReservedSSO_Auditor_3c4d5e6f7a8b9c0d");
     assert_eq!(auditor.len(), 1);
-    assert_eq!(auditor[0].subject, "Auditor");
+    assert_eq!(&*auditor[0].subject, "Auditor");
     assert!(
         auditor[0]
             .title
@@ -583,14 +583,14 @@ fn a_permission_set_is_one_decision() {
     let list = decide(&exports, &an, &planned);
     let dev: Vec<&Decision> = list
         .iter()
-        .filter(|d| d.principal_type == "permission_set" && d.principal_name == "Developer")
+        .filter(|d| d.principal_type == "permission_set" && &*d.principal_name == "Developer")
         .collect();
     assert_eq!(dev.len(), 1, "{dev:#?}");
     let d = dev[0];
     assert_eq!(d.kind, DecisionKind::TightenPermissionSet);
-    assert_eq!(d.account_id, MGMT);
+    assert_eq!(&*d.account_id, MGMT);
     assert_eq!(
-        d.principal_arn,
+        &*d.principal_arn,
         "arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a1b2c3d4e5f6a7b"
     );
     assert_eq!(
@@ -624,7 +624,7 @@ fn a_permission_set_is_one_decision() {
     assert!(auditor.flags.iter().any(|f| f.contains("grants nothing")));
     let a: Vec<&Decision> = list
         .iter()
-        .filter(|d| d.principal_type == "permission_set" && d.principal_name == "Auditor")
+        .filter(|d| d.principal_type == "permission_set" && &*d.principal_name == "Auditor")
         .collect();
     assert_eq!(a.len(), 1);
     assert!(a[0].title.starts_with(

@@ -1807,7 +1807,7 @@ fn a_deleted_principal_gets_no_other_decision() {
     let deleted: Vec<(&str, &str)> = list
         .iter()
         .filter(|d| d.kind.deletes_principal())
-        .map(|d| (d.account_id.as_str(), d.principal_arn.as_str()))
+        .map(|d| (&*d.account_id, &*d.principal_arn))
         .collect();
     // Some deleted principal has a plan that changes its policies: without the rule, it would
     // get decisions of its own.
@@ -1820,7 +1820,7 @@ fn a_deleted_principal_gets_no_other_decision() {
     assert!(planned_and_deleted.count() > 0, "{deleted:?}");
     for d in list.iter().filter(|d| !d.kind.deletes_principal()) {
         assert!(
-            !deleted.contains(&(d.account_id.as_str(), d.principal_arn.as_str())),
+            !deleted.contains(&(&*d.account_id, &*d.principal_arn)),
             "{} {} {}",
             d.kind.as_str(),
             d.principal_arn,

@@ -14,7 +14,7 @@ use crate::catalog::{ActionId, ActionSet};
 pub const NAMED_AT_MOST: usize = 10;
 
 /// One critical or high action of a finding, and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct NamedAction {
     /// `service:Action`.
     pub action: String,

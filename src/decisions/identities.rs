@@ -51,9 +51,9 @@ pub(super) fn decisions(an: &Analysis<'_>, report: &IdentityReport) -> Vec<Decis
             continue;
         };
         let key = (
-            d.account_id.clone(),
-            d.principal_arn.clone() + &d.principal_name,
-            d.subject.clone(),
+            d.account_id.to_string(),
+            format!("{}{}", d.principal_arn, d.principal_name),
+            d.subject.to_string(),
         );
         match by_subject.get(&key) {
             Some(kept) if kept.kind <= d.kind => {}
@@ -159,16 +159,16 @@ fn decision(by_arn: &ByArn<'_>, f: &IdentityFinding) -> Option<Decision> {
         kind,
         sensitivity,
         score,
-        account_id: f.account_id.clone(),
-        principal_type: f.principal_type.as_str().into(),
-        principal_name: f.principal_name.clone(),
-        principal_arn: f.principal_arn.clone(),
-        subject: credential,
+        account_id: f.account_id.as_str().into(),
+        principal_type: f.principal_type.as_str(),
+        principal_name: f.principal_name.as_str().into(),
+        principal_arn: f.principal_arn.as_str().into(),
+        subject: credential.into(),
         title,
         removes,
-        risky_actions: Vec::new(),
+        risky_actions: std::sync::Arc::new([]),
         risky_more: 0,
-        evidence: f.detail.clone(),
+        evidence: f.detail.as_str().into(),
         files: None,
         intentional: None,
     })
@@ -189,22 +189,23 @@ fn review_assignment(by_arn: &ByArn<'_>, f: &IdentityFinding, set: &str) -> Opti
         kind: DecisionKind::ReviewPermissionSetAssignment,
         sensitivity,
         score: super::score(&removes).max(100 * f.sensitivity.weight()),
-        account_id: f.account_id.clone(),
-        principal_type: f.principal_type.as_str().into(),
-        principal_name: f.principal_name.clone(),
-        principal_arn: f.principal_arn.clone(),
-        subject: set.to_string(),
+        account_id: f.account_id.as_str().into(),
+        principal_type: f.principal_type.as_str(),
+        principal_name: f.principal_name.as_str().into(),
+        principal_arn: f.principal_arn.as_str().into(),
+        subject: set.into(),
         title: format!(
             "Review the assignment of permission set {set} to account {}: its role shows no use",
             f.account_id
         ),
         removes,
-        risky_actions: Vec::new(),
+        risky_actions: std::sync::Arc::new([]),
         risky_more: 0,
         evidence: format!(
             "{} IAM Identity Center owns the role: if nobody needs permission set {set} in this account, remove its account assignments (aws sso-admin list-account-assignments, delete-account-assignment) and Identity Center deletes the role.",
             f.detail
-        ),
+        )
+        .into(),
         files: None,
         intentional: None,
     })

