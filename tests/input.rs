@@ -977,6 +977,115 @@ fn deferred_last_accessed_reports_are_read_again_the_same() {
     assert!(!reload_last_accessed(&e).expect("unchanged").is_empty());
 }
 
+/// `LoadOptions::keep_details` (what `report` loads with): the exports past the budget keep their
+/// principals and policies until the analysis has collected them, which then drops them
+/// (`Details::Dropped`); `reload_details` reads the same ones again, and leaves an export that
+/// holds them alone. `authorization-details.json` changed or removed between the reads is an
+/// error naming it.
+#[test]
+fn dropped_details_are_read_again_the_same() {
+    use iam_tighten::analysis::{self, Config, Settings};
+    use iam_tighten::catalog::Catalog;
+    use iam_tighten::input::{KeepBudget, SharedDocuments, reload_details};
+    use iam_tighten::model::Details;
+
+    let tmp = sample_copy();
+    let folders = [tmp.path().to_path_buf()];
+    let held = load_exports(&folders, &LoadOptions::default()).expect("load");
+    let sizes: Vec<u64> = held
+        .iter()
+        .map(|e| {
+            e.files
+                .iter()
+                .find(|f| f.path == "authorization-details.json")
+                .expect("hashed")
+                .bytes
+        })
+        .collect();
+    let with_budget = |bytes: u64| LoadOptions {
+        keep_details: Some(std::sync::Arc::new(KeepBudget::new(bytes))),
+        ..Default::default()
+    };
+    // Room for the larger file only: one export keeps its details, the other drops them.
+    let options = with_budget(*sizes.iter().max().unwrap());
+    let some = load_exports(&folders, &options).expect("load");
+    let kinds: Vec<Details> = some.iter().map(|e| e.details).collect();
+    assert!(
+        kinds.contains(&Details::Held) && kinds.contains(&Details::DropWhenCollected),
+        "{kinds:?}"
+    );
+    assert!(held.iter().all(|e| e.details == Details::Held));
+
+    let none = with_budget(0);
+    let mut dropping = load_exports(&folders, &none).expect("load");
+    for (h, d) in held.iter().zip(&dropping) {
+        assert_eq!(d.details, Details::DropWhenCollected);
+        assert_eq!(format!("{:?}", h.principals), format!("{:?}", d.principals));
+        assert_eq!(h.files, d.files);
+        assert_eq!(h.warnings, d.warnings);
+    }
+    let catalog = Catalog::embedded();
+    let settings = Settings {
+        unused_after_days: 90,
+        as_of: None,
+    };
+    let config = Config::default();
+    let mut kept = held.clone();
+    let a = analysis::analyze_organization_freeing(&mut kept, None, catalog, &settings, &config)
+        .expect("analysis");
+    let b =
+        analysis::analyze_organization_freeing(&mut dropping, None, catalog, &settings, &config)
+            .expect("analysis of exports that drop their details");
+    assert_eq!(format!("{:?}", a.principals), format!("{:?}", b.principals));
+    assert!(
+        kept.iter()
+            .all(|e| e.details == Details::Held && !e.principals.is_empty())
+    );
+    let documents = SharedDocuments::default();
+    for (h, d) in held.iter().zip(&mut dropping) {
+        assert_eq!(d.details, Details::Dropped);
+        assert!(d.principals.is_empty() && d.policies.is_empty());
+        reload_details(d, &documents).expect("read again");
+        assert_eq!(d.details, Details::Held);
+        assert_eq!(format!("{:?}", h.principals), format!("{:?}", d.principals));
+        assert_eq!(format!("{:?}", h.policies), format!("{:?}", d.policies));
+        // Held: left as it is.
+        d.principals.truncate(1);
+        reload_details(d, &documents).expect("held");
+        assert_eq!(d.principals.len(), 1);
+    }
+
+    // Changed or removed between the reads: an error naming the file.
+    let export = tmp.path().join("111111111111");
+    let file = export.join("authorization-details.json");
+    let original = fs::read(&file).expect("read");
+    let dropped = || {
+        let mut e = load_export(&export, &none).expect("load");
+        e.principals = Vec::new();
+        e.details = Details::Dropped;
+        e
+    };
+    let refused = |change: &dyn Fn(), what: &str| {
+        let mut e = dropped();
+        change();
+        let err = reload_details(&mut e, &documents).expect_err(what);
+        let text = err.to_string();
+        assert!(
+            text.contains("authorization-details.json") && text.contains(what),
+            "{text}"
+        );
+        fs::write(&file, &original).expect("restore");
+    };
+    refused(
+        &|| fs::write(&file, [&original[..], b"\n"].concat()).expect("write"),
+        "changed",
+    );
+    refused(&|| fs::remove_file(&file).expect("remove"), "disappeared");
+    let mut e = dropped();
+    reload_details(&mut e, &documents).expect("unchanged");
+    assert!(!e.principals.is_empty());
+}
+
 /// An AWS managed policy version held by several exports is one document in memory (each
 /// account's copy was parsed and kept on its own: ~0.8 MB per account of the synthetic
 /// organisations), unless a copy's document differs, as in an edited export: that copy keeps its

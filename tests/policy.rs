@@ -443,6 +443,7 @@ fn ten_thousand_roles(docs: &[(String, PolicyDocument)]) -> iam_tighten::model::
         policies,
         last_accessed: Default::default(),
         last_accessed_deferred: false,
+        details: Default::default(),
         credential_report: None,
         manifest: None,
         data_time: None,

@@ -164,3 +164,43 @@ fn outputs_do_not_depend_on_the_allocator_parameters() {
         "the outputs differ with glibc's own parameters"
     );
 }
+
+/// Reading the exports' principals and policies again for planning (what `report` does past
+/// `KEEP_DETAILS_BYTES` of them, forced here with `IAM_TIGHTEN_KEEP_DETAILS_BYTES=0`) changes no
+/// byte: with the organisation part (its permission sets read every export, so all are read
+/// again before them) and for one export alone. `IAM_TIGHTEN_TIMINGS` says how many were read
+/// again. A value that is not a number of bytes is refused before anything is written.
+#[test]
+fn outputs_do_not_depend_on_reading_the_exports_again() {
+    let timings = ("IAM_TIGHTEN_TIMINGS", "1");
+    let again = ("IAM_TIGHTEN_KEEP_DETAILS_BYTES", "0");
+    for (export, n) in [
+        ("sample-data/2026-q4", 2),
+        ("sample-data/2026-q4/111111111111", 1),
+    ] {
+        let args = ["report", export, "--recommendations", "all"];
+        let (held, said) = run_with(&args, false, &[timings]);
+        assert!(said.contains("\nexports_read_again 0\n"), "{said}");
+        let (read, said) = run_with(&args, false, &[timings, again]);
+        assert!(
+            said.contains(&format!("\nexports_read_again {n}\n")),
+            "{said}"
+        );
+        let (held, read) = (tree(held.path()), tree(read.path()));
+        assert!(held.len() >= 3, "{held:?}");
+        assert_eq!(held, read, "{export}: the outputs differ when read again");
+    }
+    let out = tempfile::tempdir().unwrap();
+    let report = out.path().join("report");
+    Command::new(assert_cmd::cargo::cargo_bin("iam-tighten"))
+        .current_dir(root())
+        .args(["report", "sample-data/2026-q4", "--out"])
+        .arg(&report)
+        .env("IAM_TIGHTEN_KEEP_DETAILS_BYTES", "lots")
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "IAM_TIGHTEN_KEEP_DETAILS_BYTES=\"lots\": expected a number of bytes",
+        ));
+    assert!(!report.exists());
+}

@@ -173,7 +173,8 @@ pub(super) fn collect<'c>(
         super::Exports::Freeing(exports) => {
             // Each export is collected by one worker, which then frees its last-accessed data;
             // deferred reports are read again just before (`LoadOptions::defer_last_accessed`),
-            // so only the exports being collected hold theirs.
+            // so only the exports being collected hold theirs. The principals and policies of an
+            // export loaded to be read again (`LoadOptions::keep_details`) are freed too.
             let cells: Vec<Mutex<&mut Export>> = exports.iter_mut().map(Mutex::new).collect();
             crate::parallel::stream_ordered(
                 cells.len(),
@@ -186,6 +187,11 @@ pub(super) fn collect<'c>(
                     }
                     let fragment = Collector::new(&shared, worker).export(&export);
                     export.last_accessed = Default::default();
+                    if export.details == crate::model::Details::DropWhenCollected {
+                        export.principals = Vec::new();
+                        export.policies = Default::default();
+                        export.details = crate::model::Details::Dropped;
+                    }
                     fragment
                 },
                 consume,

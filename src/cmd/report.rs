@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use iam_tighten::analysis::{self, identities::identity_findings};
+use iam_tighten::analysis::{self, identities::IdentityCollector};
 use iam_tighten::input;
 use iam_tighten::model::grouped;
 use iam_tighten::report::{self, Limits, ReportModel};
@@ -30,7 +30,28 @@ pub fn prepare_out(
 /// (docs/performance.md, "Issue 18, twentieth pass").
 const KEEP_LAST_ACCESSED_BYTES: u64 = 256 << 20;
 
+/// Bytes of `authorization-details.json` files whose exports keep their principals and policies
+/// from loading to planning; the others' are dropped once the analysis has collected them and
+/// read again when planning reaches them (at 1,000,000 roles, held, they were ~2.6 GB of the
+/// analysis stages and of planning's start). ~170 accounts of 1,000 roles of the synthetic
+/// organisations: an organisation of 100,000 roles is read once (docs/performance.md, "Issue
+/// 18, twenty-fifth pass").
+const KEEP_DETAILS_BYTES: u64 = 512 << 20;
+
+/// [`KEEP_DETAILS_BYTES`], or the bytes `IAM_TIGHTEN_KEEP_DETAILS_BYTES` gives (0: every export is
+/// read again; for a machine short of memory, and for the tests that compare both ways).
+fn keep_details_bytes() -> anyhow::Result<u64> {
+    match std::env::var("IAM_TIGHTEN_KEEP_DETAILS_BYTES") {
+        Err(std::env::VarError::NotPresent) => Ok(KEEP_DETAILS_BYTES),
+        Ok(v) => v.trim().parse().map_err(|_| {
+            anyhow::anyhow!("IAM_TIGHTEN_KEEP_DETAILS_BYTES={v:?}: expected a number of bytes")
+        }),
+        Err(e) => Err(anyhow::anyhow!("IAM_TIGHTEN_KEEP_DETAILS_BYTES: {e}")),
+    }
+}
+
 pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
+    let keep_details = keep_details_bytes()?;
     prepare_out(&args.out, &args.exports, &report::OUTPUT_NAMES)?;
     let a = &args.analysis;
     let timings = std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some();
@@ -46,6 +67,7 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         keep_last_accessed: Some(std::sync::Arc::new(input::KeepBudget::new(
             KEEP_LAST_ACCESSED_BYTES,
         ))),
+        keep_details: Some(std::sync::Arc::new(input::KeepBudget::new(keep_details))),
         ..a.load.clone()
     };
     let mut exports = line.loading(&progress, || input::load_exports(&args.exports, &load_opts))?;
@@ -53,6 +75,10 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     load_opts.documents.forget();
     let organization = input::organization::find(&args.exports)?;
     let load = clock.elapsed();
+    let read_again = exports
+        .iter()
+        .filter(|e| e.details == iam_tighten::model::Details::DropWhenCollected)
+        .count();
     line.stage("analysing");
     // Only the analysis reads the last-accessed data, and it keeps what it needs: each export's
     // is freed as soon as it is collected, before the verdict join allocates (at 100,000 roles
@@ -66,20 +92,22 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     )?;
     let mut stages: Vec<(&'static str, std::time::Duration)> = Vec::new();
     release(&mut stages, "release_after_analysis");
-    let clock = std::time::Instant::now();
-    let identities = identity_findings(&exports, &analysis, &args.identities);
-    stages.push(("identities", clock.elapsed()));
     line.stage("planning recommendations");
     let clock = std::time::Instant::now();
     // Everything after planning works from the analysis and the plans: the parsed input (the
     // largest structure for big organisations) is freed export by export as the plans are made,
-    // before their summary is built (and memory given back, `heap after_planning`).
+    // before their summary is built (and memory given back, `heap after_planning`). Planning
+    // reads again the principals and policies the analysis dropped, a batch of exports at a
+    // time: the identity findings are found there too, each export's while it holds them.
+    let mut identities = IdentityCollector::new(&analysis, &args.identities);
     let mut planned = iam_tighten::recommend::plan_all_organization_slim(
         exports,
         organization.as_ref(),
         &analysis,
         args.folders,
-    );
+        &mut |i, export| identities.add(i, export),
+    )?;
+    let identities = identities.finish();
     stages.push(("recommendations_plan", clock.elapsed()));
     release(&mut stages, "release_before_decisions");
     let clock = std::time::Instant::now();
@@ -126,6 +154,7 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     line.finish();
     if timings {
         let outputs = clock.elapsed();
+        eprintln!("exports_read_again {read_again}");
         print_timings(
             load,
             &analysis,

@@ -31,7 +31,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::model::{Export, InputFile, Manifest, Warning};
+use crate::model::{Details, Export, InputFile, Manifest, Warning};
 
 pub use policy_file::{parse_policy_text, read_policy_file};
 pub use time::parse_timestamp;
@@ -63,6 +63,11 @@ pub struct LoadOptions {
     /// left of this budget keeps its reports (and is not deferred), so a small organisation's
     /// are read once, not twice. Exports take from it as they finish loading; none when `None`.
     pub keep_last_accessed: Option<std::sync::Arc<KeepBudget>>,
+    /// Keep the principals and policies of the exports whose `authorization-details.json` fits
+    /// in what is left of this budget (taken from as exports finish loading); the others' are
+    /// dropped once the analysis has collected them and read again by planning
+    /// ([`Details::DropWhenCollected`], [`reload_details`]). `None`: every export keeps them.
+    pub keep_details: Option<std::sync::Arc<KeepBudget>>,
 }
 
 /// How many bytes of last-accessed report files the exports being loaded may keep, in all
@@ -325,6 +330,12 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
 
     let files = files.finish();
     let deferred = defers_last_accessed(opts, &files);
+    let held = match &opts.keep_details {
+        Some(budget) if !budget.take(file_bytes(&files, |p| p == AUTHORIZATION_DETAILS)) => {
+            Details::DropWhenCollected
+        }
+        _ => Details::Held,
+    };
     let last_accessed = if deferred {
         BTreeMap::new()
     } else {
@@ -338,6 +349,7 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
         policies: details.policies,
         last_accessed,
         last_accessed_deferred: deferred,
+        details: held,
         credential_report,
         manifest,
         data_time,
@@ -353,14 +365,60 @@ fn defers_last_accessed(opts: &LoadOptions, files: &[InputFile]) -> bool {
     if !opts.defer_last_accessed {
         return false;
     }
-    let report_bytes = files
-        .iter()
-        .filter(|f| last_accessed::is_report_path(&f.path))
-        .fold(0u64, |sum, f| sum.saturating_add(f.bytes));
+    let report_bytes = file_bytes(files, last_accessed::is_report_path);
     !opts
         .keep_last_accessed
         .as_ref()
         .is_some_and(|budget| budget.take(report_bytes))
+}
+
+/// The bytes of the files read whose path `which` accepts.
+fn file_bytes(files: &[InputFile], which: impl Fn(&str) -> bool) -> u64 {
+    files
+        .iter()
+        .filter(|f| which(&f.path))
+        .fold(0u64, |sum, f| sum.saturating_add(f.bytes))
+}
+
+/// Reads the principals and policies of an export whose details were dropped
+/// ([`Details::Dropped`]) again, parsed as [`load_export`] parsed them (AWS managed policy
+/// documents shared through `documents`); an export that holds them is left as it is. A changed
+/// or removed `authorization-details.json` is an error naming it: the plans would no longer
+/// rest on the data the analysis read.
+pub fn reload_details(export: &mut Export, documents: &SharedDocuments) -> Result<()> {
+    if export.details != Details::Dropped {
+        return Ok(());
+    }
+    let mut files = Files::new(&export.root);
+    let path = files.abs(AUTHORIZATION_DETAILS);
+    let changed = |what: &str| Error::Input {
+        path: path.clone(),
+        message: format!(
+            "{what} while iam-tighten was reading the exports (read once to analyse them, again \
+             to plan the recommendations): run it again when nothing writes to the export"
+        ),
+    };
+    let text = match files.read_text(AUTHORIZATION_DETAILS) {
+        Ok(text) => text,
+        Err(_) if fs::symlink_metadata(&path).is_err() => return Err(changed("disappeared")),
+        Err(e) => return Err(e),
+    };
+    let read = files.finish();
+    let was = export
+        .files
+        .iter()
+        .find(|f| f.path == AUTHORIZATION_DETAILS);
+    match (was, read.first()) {
+        (Some(was), Some(now)) if was.sha256 == now.sha256 && was.bytes == now.bytes => {}
+        _ => return Err(changed("changed")),
+    }
+    // Its warnings were given when the export was loaded.
+    let mut warnings = Warnings::default();
+    let details = authz::parse(&path, &text, documents, &mut warnings)?;
+    export.principals = details.principals;
+    export.policies = details.policies;
+    export.details = Details::Held;
+    Ok(())
 }
 
 /// The last-accessed reports of an export loaded with [`LoadOptions::defer_last_accessed`], read

@@ -597,6 +597,7 @@ mod tests {
                 .collect(),
             last_accessed: BTreeMap::new(),
             last_accessed_deferred: false,
+            details: Default::default(),
             credential_report: None,
             manifest: None,
             data_time: None,

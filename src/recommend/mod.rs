@@ -459,7 +459,16 @@ pub fn plan_all_organization(
     folders: Option<usize>,
 ) -> Planned {
     let exports = plan::PlanExports::Borrowed(exports);
-    let (plans, folder) = plan::plan_with_folders(exports, organization, analysis, folders, None);
+    // Borrowed exports are never read again: planning them cannot fail.
+    let (plans, folder) = plan::plan_with_folders(
+        exports,
+        organization,
+        analysis,
+        folders,
+        None,
+        &mut |_, _| {},
+    )
+    .unwrap_or_default();
     planned(plans, folder, analysis)
 }
 
@@ -470,18 +479,25 @@ pub fn plan_all_organization(
 /// plans that get a folder keep their documents, and at the end of planning their parsed copies
 /// were the larger part of what planning held (~0.14 GB at 10,000 roles); the summary is
 /// ~0.15 GB at 100,000 roles, built when the parsed exports (0.5 GB) are gone.
+///
+/// Exports whose principals and policies the analysis dropped (`input::LoadOptions::keep_details`)
+/// are read again a batch at a time; `visit` sees every export once, by index, while it holds
+/// them (`report` finds the identity findings there,
+/// `analysis::identities::IdentityCollector`). An export file changed since it was loaded is the
+/// error.
 pub fn plan_all_organization_slim(
     exports: Vec<Export>,
     organization: Option<&Organization>,
     analysis: &Analysis<'_>,
     folders: Option<usize>,
-) -> Planned {
+    visit: &mut dyn FnMut(usize, &Export),
+) -> crate::error::Result<Planned> {
     let hook = drop_verification_inputs as fn(&mut PrincipalPlan);
     let exports = plan::PlanExports::Owned(exports);
     let (plans, folder) =
-        plan::plan_with_folders(exports, organization, analysis, folders, Some(hook));
+        plan::plan_with_folders(exports, organization, analysis, folders, Some(hook), visit)?;
     crate::memory::release("after_planning");
-    planned(plans, folder, analysis)
+    Ok(planned(plans, folder, analysis))
 }
 
 fn planned(plans: Vec<PrincipalPlan>, folder: Vec<bool>, analysis: &Analysis<'_>) -> Planned {

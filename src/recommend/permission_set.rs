@@ -168,6 +168,7 @@ fn grants(
         policies,
         last_accessed: BTreeMap::new(),
         last_accessed_deferred: false,
+        details: Default::default(),
         credential_report: None,
         manifest: None,
         data_time: docs.reference.data_time,

@@ -10,7 +10,8 @@ use super::{
 };
 use crate::analysis::{Analysis, Finding, PrincipalInfo, Status};
 use crate::catalog::ActionSet;
-use crate::model::{Export, Organization, Principal, PrincipalType};
+use crate::error::Result;
+use crate::model::{Details, Export, Organization, Principal, PrincipalType};
 use crate::policy::{
     Expander, GrantCache, PolicyDocument, PolicyKind, PrincipalGrants, principal_grants_cached,
 };
@@ -252,7 +253,10 @@ pub fn plan_organization(
     org: Option<&Organization>,
     analysis: &Analysis<'_>,
 ) -> Vec<PrincipalPlan> {
-    plan_with_folders(PlanExports::Borrowed(exports), org, analysis, None, None).0
+    let exports = PlanExports::Borrowed(exports);
+    let planned = plan_with_folders(exports, org, analysis, None, None, &mut |_, _| {});
+    // Borrowed exports are never read again: planning them cannot fail.
+    planned.map(|(plans, _)| plans).unwrap_or_default()
 }
 
 /// Plans and verifies every principal, and chooses which plans get a folder: at most `folders`
@@ -272,15 +276,22 @@ pub fn plan_organization(
 /// ([`PrincipalPlan::documents_dropped`]): at 100,000 roles the documents were most of the
 /// planning stage's memory, and nothing but a folder reads them. The plans that end with their
 /// documents are those that get a folder, whatever order the threads finish in.
+///
+/// Owned exports whose principals and policies were dropped ([`Details::Dropped`]) are read
+/// again a batch at a time, just before the batch is planned (every one of them before the
+/// permission sets, which read every export); `visit` sees each export once, by index, while
+/// it holds them. Borrowed exports must hold theirs (they are never read again), so only owned
+/// exports can fail: a file changed since it was loaded.
 pub(super) fn plan_with_folders(
     exports: PlanExports<'_>,
     org: Option<&Organization>,
     analysis: &Analysis<'_>,
     folders: Option<usize>,
     verified_hook: Option<fn(&mut PrincipalPlan)>,
-) -> (Vec<PrincipalPlan>, Vec<bool>) {
+    visit: &mut dyn FnMut(usize, &Export),
+) -> Result<(Vec<PrincipalPlan>, Vec<bool>)> {
     let batch = BATCH_PRINCIPALS;
-    plan_with_folders_in(exports, org, analysis, folders, verified_hook, batch)
+    plan_with_folders_in(exports, org, analysis, folders, verified_hook, batch, visit)
 }
 
 /// [`plan_with_folders`] with batches of about `batch` principals.
@@ -291,7 +302,8 @@ fn plan_with_folders_in(
     folders: Option<usize>,
     verified_hook: Option<fn(&mut PrincipalPlan)>,
     batch: usize,
-) -> (Vec<PrincipalPlan>, Vec<bool>) {
+    visit: &mut dyn FnMut(usize, &Export),
+) -> Result<(Vec<PrincipalPlan>, Vec<bool>)> {
     let principals = &analysis.principals;
     let by_key: HashMap<(&str, PrincipalType, &str), usize> = principals
         .iter()
@@ -325,6 +337,20 @@ fn plan_with_folders_in(
     // by place): only they keep their documents.
     let mut best: BTreeSet<(usize, usize)> = BTreeSet::new();
     for batch in &batches {
+        let sets_first = batch
+            .principals
+            .iter()
+            .any(|&i| principals[i].kind == PrincipalType::PermissionSet);
+        match batch.exports.clone() {
+            Some(range) => {
+                exports.read_again(range.clone())?;
+                for i in range {
+                    visit(i, &exports.get()[i]);
+                }
+            }
+            None if sets_first => exports.read_again(0..exports.get().len())?,
+            None => {}
+        }
         let all = exports.get();
         let inputs = PlanInputs {
             exports: all,
@@ -391,7 +417,7 @@ fn plan_with_folders_in(
     // second vector of every plan (~60 MB at 100,000 roles, the peak of the whole run).
     #[allow(clippy::filter_map_identity)]
     let plans: Vec<PrincipalPlan> = slots.into_iter().filter_map(|plan| plan).collect();
-    (plans, folder)
+    Ok((plans, folder))
 }
 
 /// The exports planning reads: borrowed, or owned and freed as soon as their principals are
@@ -407,6 +433,38 @@ impl PlanExports<'_> {
             PlanExports::Borrowed(e) => e,
             PlanExports::Owned(e) => e,
         }
+    }
+
+    /// Reads again the principals and policies the owned exports of `range` dropped, in parallel
+    /// (the AWS managed policy documents shared among them, as when loaded).
+    fn read_again(&mut self, range: std::ops::Range<usize>) -> Result<()> {
+        let PlanExports::Owned(exports) = self else {
+            debug_assert!(
+                self.get().iter().all(|e| e.details != Details::Dropped),
+                "borrowed exports cannot be read again"
+            );
+            return Ok(());
+        };
+        let documents = crate::input::SharedDocuments::default();
+        let cells: Vec<std::sync::Mutex<&mut Export>> = exports
+            .get_mut(range)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.details == Details::Dropped)
+            .map(std::sync::Mutex::new)
+            .collect();
+        crate::parallel::map_indexed(
+            cells.len(),
+            || (),
+            |(), i| {
+                let mut export = cells[i]
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                crate::input::reload_details(&mut export, &documents)
+            },
+        )
+        .into_iter()
+        .collect()
     }
 
     /// Frees what the exports of `range` hold, when owned (their account ids stay).
@@ -727,12 +785,14 @@ mod tests {
             |(plans, folder): &(Vec<PrincipalPlan>, Vec<bool>)| format!("{plans:?}{folder:?}");
         for folders in [None, Some(0), Some(1), Some(2), Some(5)] {
             let whole = PlanExports::Borrowed(&exports);
-            let whole = plan_with_folders_in(whole, org, &an, folders, None, usize::MAX);
+            let none = &mut |_: usize, _: &Export| {};
+            let whole = plan_with_folders_in(whole, org, &an, folders, None, usize::MAX, none);
+            let whole = whole.unwrap();
             for size in [1, 2, 3, 7] {
                 let owned = PlanExports::Owned(exports.clone());
-                let got = plan_with_folders_in(owned, org, &an, folders, None, size);
+                let got = plan_with_folders_in(owned, org, &an, folders, None, size, none);
                 assert_eq!(
-                    text(&got),
+                    text(&got.unwrap()),
                     text(&whole),
                     "{folders:?} folders, batches of {size}"
                 );
@@ -756,5 +816,57 @@ mod tests {
                     .all(|(p, f)| p.documents_dropped != *f)
             );
         }
+    }
+
+    /// Owned exports whose principals and policies were dropped are read again a batch at a
+    /// time (all of them before the permission sets, with the organisation part), giving the
+    /// plans of exports that held theirs; `visit` sees each export once, in order, holding
+    /// them. A file changed since loading fails planning.
+    #[test]
+    fn exports_read_again_plan_what_held_exports_plan() {
+        let (exports, org, an) = crate::sample_organization();
+        let text =
+            |(plans, folder): &(Vec<PrincipalPlan>, Vec<bool>)| format!("{plans:?}{folder:?}");
+        let dropped = || -> Vec<Export> {
+            let mut e = exports.clone();
+            for x in &mut e {
+                x.principals = Vec::new();
+                x.policies = Default::default();
+                x.details = Details::Dropped;
+            }
+            e
+        };
+        for org in [org.as_ref(), None] {
+            let none = &mut |_: usize, _: &Export| {};
+            let whole = PlanExports::Borrowed(&exports);
+            let whole = plan_with_folders_in(whole, org, &an, None, None, usize::MAX, none);
+            let whole = whole.unwrap();
+            assert!(whole.0.iter().any(|p| !p.policies.is_empty()));
+            for size in [1, 2, usize::MAX] {
+                let mut seen = Vec::new();
+                let visit = &mut |i: usize, e: &Export| {
+                    assert!(!e.principals.is_empty(), "export {i} visited without them");
+                    seen.push(i);
+                };
+                let owned = PlanExports::Owned(dropped());
+                let got = plan_with_folders_in(owned, org, &an, None, None, size, visit);
+                let with = if org.is_some() { "with" } else { "without" };
+                assert_eq!(
+                    text(&got.unwrap()),
+                    text(&whole),
+                    "batches of {size}, {with} the organisation"
+                );
+                assert_eq!(seen, (0..exports.len()).collect::<Vec<_>>());
+            }
+        }
+        let mut gone = dropped();
+        gone[1]
+            .files
+            .retain(|f| f.path != crate::input::AUTHORIZATION_DETAILS);
+        let none = &mut |_: usize, _: &Export| {};
+        let planned =
+            plan_with_folders_in(PlanExports::Owned(gone), None, &an, None, None, 1, none);
+        let err = planned.expect_err("a file not the one loaded").to_string();
+        assert!(err.contains("authorization-details.json"), "{err}");
     }
 }

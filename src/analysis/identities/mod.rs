@@ -260,48 +260,79 @@ pub fn identity_findings(
     analysis: &Analysis<'_>,
     settings: &IdentitySettings,
 ) -> IdentityReport {
-    let mut findings = Vec::new();
-    let mut gaps = Gaps::default();
-    // Each account's principals, in the analysis' order (a walk over every principal per export
-    // was 94 s of a 1,000-account run).
-    let mut by_account: HashMap<&str, Vec<&PrincipalInfo>> = HashMap::new();
-    for p in &analysis.principals {
-        by_account.entry(p.account_id.as_str()).or_default().push(p);
-    }
+    let mut collector = IdentityCollector::new(analysis, settings);
     for (i, export) in exports.iter().enumerate() {
-        let info = analysis
-            .exports
-            .get(i)
+        collector.add(i, export);
+    }
+    collector.finish()
+}
+
+/// [`identity_findings`] an export at a time, for a caller that holds a few exports at a time
+/// (`report` adds each batch of exports as planning reads them again): adding every export once,
+/// in order, is [`identity_findings`].
+pub struct IdentityCollector<'a> {
+    analysis: &'a Analysis<'a>,
+    settings: &'a IdentitySettings,
+    /// Each account's principals, in the analysis' order (a walk over every principal per
+    /// export was 94 s of a 1,000-account run).
+    by_account: HashMap<&'a str, Vec<&'a PrincipalInfo>>,
+    findings: Vec<IdentityFinding>,
+    gaps: Gaps,
+}
+
+impl<'a> IdentityCollector<'a> {
+    pub fn new(analysis: &'a Analysis<'a>, settings: &'a IdentitySettings) -> Self {
+        let mut by_account: HashMap<&str, Vec<&PrincipalInfo>> = HashMap::new();
+        for p in &analysis.principals {
+            by_account.entry(p.account_id.as_str()).or_default().push(p);
+        }
+        IdentityCollector {
+            analysis,
+            settings,
+            by_account,
+            findings: Vec::new(),
+            gaps: Gaps::default(),
+        }
+    }
+
+    /// The findings of `export`, the `index`-th of the run's exports.
+    pub fn add(&mut self, index: usize, export: &Export) {
+        let exports = &self.analysis.exports;
+        let info = exports
+            .get(index)
             .filter(|e| e.account_id == export.account_id)
-            .or_else(|| {
-                analysis
-                    .exports
-                    .iter()
-                    .find(|e| e.account_id == export.account_id)
-            });
-        let principals = by_account
+            .or_else(|| exports.iter().find(|e| e.account_id == export.account_id));
+        let principals = self
+            .by_account
             .get(export.account_id.as_str())
             .cloned()
             .unwrap_or_default();
-        let ctx = Ctx::new(export, principals, info.and_then(|e| e.as_of), settings);
-        gaps.note(&ctx);
+        let as_of = info.and_then(|e| e.as_of);
+        let ctx = Ctx::new(export, principals, as_of, self.settings);
+        self.gaps.note(&ctx);
+        let findings = &mut self.findings;
         if let Some(rows) = &export.credential_report {
             for row in rows {
                 if row.is_root() {
-                    ctx.root(row, &mut findings);
+                    ctx.root(row, findings);
                 } else {
-                    ctx.user(row, &mut findings);
+                    ctx.user(row, findings);
                 }
             }
         }
-        ctx.roles(&mut findings);
-        ctx.groups(&mut findings);
-        ctx.policies(&mut findings);
+        ctx.roles(findings);
+        ctx.groups(findings);
+        ctx.policies(findings);
     }
-    rank(&mut findings);
-    IdentityReport {
-        findings,
-        checks_not_possible: gaps.finish(),
+
+    /// Every finding added, ranked, and the checks that could not run.
+    pub fn finish(self) -> IdentityReport {
+        let mut findings = self.findings;
+        rank(&mut findings);
+        IdentityReport {
+            findings,
+            checks_not_possible: self.gaps.finish(),
+        }
     }
 }
 
