@@ -95,12 +95,12 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     line.stage("planning recommendations");
     let clock = std::time::Instant::now();
     // Everything after planning works from the analysis and the plans: the parsed input (the
-    // largest structure for big organisations) is freed export by export as the plans are made,
-    // before their summary is built (and memory given back, `heap after_planning`). Planning
+    // largest structure for big organisations) is freed export by export as the plans are made
+    // (and memory given back, `heap after_planning`). Planning
     // reads again the principals and policies the analysis dropped, a batch of exports at a
     // time: the identity findings are found there too, each export's while it holds them.
     let mut identities = IdentityCollector::new(&analysis, &args.identities);
-    let mut planned = iam_tighten::recommend::plan_all_organization_slim(
+    let plans = iam_tighten::recommend::plan_all_organization_slim(
         exports,
         organization.as_ref(),
         &analysis,
@@ -111,9 +111,10 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     stages.push(("recommendations_plan", clock.elapsed()));
     release(&mut stages, "release_before_decisions");
     let clock = std::time::Instant::now();
-    // From here on only the folders read plans: the others are freed as their decisions are
-    // made.
-    let decisions = iam_tighten::decisions::decide_releasing(&analysis, &mut planned, &identities);
+    // From here on only the folders read plans: the others are freed as they are summarised and
+    // their decisions made.
+    let (decisions, planned) =
+        iam_tighten::decisions::decide_releasing(&analysis, plans, &identities);
     stages.push(("decisions", clock.elapsed()));
     release(&mut stages, "release_after_decisions");
     let recs = &planned.summary;

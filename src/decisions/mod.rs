@@ -29,7 +29,7 @@ use crate::analysis::identities::IdentityReport;
 use crate::analysis::intentional::IntentionalMatch;
 use crate::analysis::named::NamedAction;
 use crate::analysis::{Analysis, BySensitivity, PrincipalInfo, Sensitivity};
-use crate::recommend::{Planned, PrincipalPlan, RecommendationSummary};
+use crate::recommend::{Planned, Plans, PrincipalPlan, RecommendationSummary, SummaryBuilder};
 
 /// What a decision does. Declaration order is the order of ties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -173,46 +173,64 @@ pub fn decide(
     let from_plans = plans.iter().map(|p| parts.count(an, p)).sum();
     parts.finish(from_plans, |deleted, texts, list| {
         for block in plans.chunks(permissions::BLOCK) {
-            permissions::append(an, block, summary, deleted, texts, list);
+            let path = |k: usize| {
+                let p = &block[k];
+                summary
+                    .get(&p.account_id, p.kind, &p.name)
+                    .and_then(|r| r.path.clone())
+            };
+            permissions::append(an, block, &path, deleted, texts, list);
         }
     })
 }
 
-/// [`decide`] for `report`, which then keeps only the plans with a folder: each block of plans'
-/// decisions made, the plans of the block without a folder are freed
-/// ([`Planned::release_without_folder`]), and at the end only the plans with a folder are kept
-/// ([`Planned::keep_only_folders`]). The plans and the decisions made of them are never all
-/// held at once: at 1,000,000 roles this stage held the run's peak, every plan (~2 KB a
-/// principal) beside every decision (docs/performance.md, "Issue 18, twenty-second pass").
+/// [`decide`] for `report`, which then keeps only the plans with a folder: a block of plans at
+/// a time, the plans are summarised ([`SummaryBuilder`]) and their decisions made, then the
+/// plans of the block without a folder are freed ([`Planned::release_without_folder`]); at the
+/// end only the plans with a folder are kept ([`Planned::keep_only_folders`]). Every plan is
+/// never held beside every decision (at 1,000,000 roles this stage held the run's peak, every
+/// plan, ~2 KB a principal, beside every decision: docs/performance.md, "Issue 18,
+/// twenty-second pass") nor beside the summary of every plan (the peak in the twenty-fifth).
+/// The decisions, summary and plans kept are those of [`decide`] with [`Plans::summarise`].
 pub fn decide_releasing(
     an: &Analysis<'_>,
-    planned: &mut Planned,
+    plans: Plans,
     identities: &IdentityReport,
-) -> Decisions {
-    decide_releasing_in(an, planned, identities, permissions::BLOCK)
+) -> (Decisions, Planned) {
+    decide_releasing_in(an, plans, identities, permissions::BLOCK)
 }
 
 /// [`decide_releasing`] with blocks of `block` plans.
 fn decide_releasing_in(
     an: &Analysis<'_>,
-    planned: &mut Planned,
+    plans: Plans,
     identities: &IdentityReport,
     block: usize,
-) -> Decisions {
+) -> (Decisions, Planned) {
     let block = block.max(1);
+    let Plans { mut plans, folder } = plans;
     let parts = Parts::new(an, identities);
-    let from_plans = planned.plans.iter().map(|p| parts.count(an, p)).sum();
+    let from_plans = plans.iter().map(|p| parts.count(an, p)).sum();
+    let mut summary = SummaryBuilder::with_capacity(plans.len());
     let decisions = parts.finish(from_plans, |deleted, texts, list| {
-        let n = planned.plans.len();
+        let n = plans.len();
         for start in (0..n).step_by(block) {
             let end = (start + block).min(n);
-            let these = &planned.plans[start..end];
-            permissions::append(an, these, &planned.summary, deleted, texts, list);
-            planned.release_without_folder(start..end);
+            summary.add(&plans[start..end], start, &folder, an);
+            // A plan's folder is the one the summary keeps for its principal (read from the
+            // plans: the blocks after this one are not released yet).
+            let path = |k: usize| crate::recommend::folder_path(&plans, &folder, start + k);
+            permissions::append(an, &plans[start..end], &path, deleted, texts, list);
+            crate::recommend::release_without_folder(&mut plans, &folder, start..end);
         }
     });
+    let mut planned = Planned {
+        plans,
+        folder,
+        summary: summary.finish(),
+    };
     planned.keep_only_folders();
-    decisions
+    (decisions, planned)
 }
 
 /// The decisions that do not come from the plans, and the principals they delete.
@@ -509,9 +527,9 @@ pub fn rank(list: &mut [Decision]) {
 mod tests {
     use crate::analysis::identities::{IdentitySettings, identity_findings};
 
-    /// Making the decisions while freeing the plans without a folder, in blocks of any size,
-    /// gives the decisions [`super::decide`] gives and keeps the plans
-    /// `keep_only_folders` keeps, with the same summary.
+    /// Making the decisions while summarising the plans and freeing those without a folder, in
+    /// blocks of any size, gives the decisions [`super::decide`] gives and keeps the plans
+    /// `keep_only_folders` keeps, with the summary `summarise` gives.
     #[test]
     fn deciding_while_releasing_plans_changes_nothing() {
         let (exports, org, an) = crate::sample_organization();
@@ -530,8 +548,12 @@ mod tests {
         let n = plan().plans.len();
         assert!(n > 6, "{n}");
         for block in [1, 2, 3, 5, n - 1, n, n + 1] {
-            let mut planned = plan();
-            let got = super::decide_releasing_in(&an, &mut planned, &ids, block);
+            let made = plan();
+            let plans = crate::recommend::Plans {
+                plans: made.plans,
+                folder: made.folder,
+            };
+            let (got, planned) = super::decide_releasing_in(&an, plans, &ids, block);
             assert_eq!(got.list, want.list, "block {block}");
             assert_eq!(got.list.capacity(), got.list.len(), "block {block}");
             assert_eq!(names(&planned), names(&expected), "block {block}");
@@ -560,6 +582,49 @@ mod tests {
             }
         }
         assert!(released > 0);
+    }
+
+    /// Two plans of one principal (next to each other, as in the analysis' order): the summary
+    /// keeps the later, and the decisions of both name its folder, whatever the blocks, as
+    /// [`super::decide`] with the summary of every plan does.
+    #[test]
+    fn a_principal_planned_twice_has_the_later_plans_folder() {
+        let (exports, org, an) = crate::sample_organization();
+        let ids = identity_findings(&exports, &an, &IdentitySettings::new(90));
+        let made = crate::recommend::plan_all_organization(&exports, org.as_ref(), &an, None);
+        // A plan whose decisions name its folder.
+        let before = super::decide(&an, &made.plans, &made.summary, &ids).list;
+        let i = (0..made.plans.len())
+            .find(|&i| {
+                let p = &made.plans[i];
+                before.iter().any(|d| {
+                    d.files.is_some()
+                        && *d.principal_name == p.name
+                        && *d.account_id == p.account_id
+                })
+            })
+            .expect("a plan with a folder");
+        let mut plans = made.plans.clone();
+        let mut folder = made.folder.clone();
+        plans.insert(i + 1, plans[i].clone());
+        folder.insert(i + 1, false);
+        let summary = crate::recommend::summarise(&plans, &folder, &an);
+        let want = super::decide(&an, &plans, &summary, &ids).list;
+        let name = &plans[i].name;
+        let of_it: Vec<_> = want.iter().filter(|d| &*d.principal_name == name).collect();
+        assert!(!of_it.is_empty() && of_it.iter().all(|d| d.files.is_none()));
+        for block in [1, 2, 3, i + 1, plans.len()] {
+            let both = crate::recommend::Plans {
+                plans: plans.clone(),
+                folder: folder.clone(),
+            };
+            let (got, planned) = super::decide_releasing_in(&an, both, &ids, block);
+            assert_eq!(got.list, want, "block {block}");
+            assert_eq!(
+                serde_json::to_value(&planned.summary).unwrap(),
+                serde_json::to_value(&summary).unwrap()
+            );
+        }
     }
 
     /// Every text and risky-action list that two decisions repeat is one allocation, and sharing

@@ -6,9 +6,7 @@
 use super::{Decision, DecisionKind, highest, score, used_evidence};
 use crate::analysis::{Analysis, Sensitivity};
 use crate::policy::PolicyKind;
-use crate::recommend::{
-    Apply, Lost, PermissionSetTarget, PolicyPlan, PrincipalPlan, RecommendationSummary,
-};
+use crate::recommend::{Apply, Lost, PermissionSetTarget, PolicyPlan, PrincipalPlan};
 
 /// Plans whose decisions are built in parallel at a time: the decisions of a block wait to be
 /// appended, not those of every plan (at 1,000,000 roles, ~1.6 million).
@@ -17,10 +15,11 @@ pub(super) const BLOCK: usize = 8192;
 /// Appends the decisions of every plan of `block` with something to change, for principals that
 /// are not intentional access (those get one `confirm_intentional` decision instead) and are not
 /// deleted (`deleted(account, arn)`: a deletion takes their policies with them), in plan order.
+/// `folder(k)` is the recommendation folder of `block[k]`'s principal, when written.
 pub(super) fn append(
     an: &Analysis<'_>,
     block: &[PrincipalPlan],
-    summary: &RecommendationSummary,
+    folder: &(dyn Fn(usize) -> Option<String> + Sync),
     deleted: &(dyn Fn(&str, &str) -> bool + Sync),
     texts: &mut super::Texts,
     list: &mut Vec<Decision>,
@@ -34,7 +33,7 @@ pub(super) fn append(
             if count(an, &block[i], deleted) == 0 {
                 return Vec::new();
             }
-            plan_decisions(an, &block[i], summary)
+            plan_decisions(an, &block[i], folder(i))
         },
     );
     list.extend(built.into_iter().flatten().map(|d| texts.share(d)));
@@ -68,11 +67,8 @@ pub(super) fn count(
 fn plan_decisions(
     an: &Analysis<'_>,
     plan: &PrincipalPlan,
-    summary: &RecommendationSummary,
+    folder: Option<String>,
 ) -> Vec<Decision> {
-    let folder = summary
-        .get(&plan.account_id, plan.kind, &plan.name)
-        .and_then(|r| r.path.clone());
     let evidence = used_evidence(an, plan.analysis_index);
     if let Some(t) = &plan.permission_set {
         let mut d = decision(

@@ -46,7 +46,10 @@ pub use plan::{is_removable, plan, plan_organization, replacement_name};
 pub use render::{
     ACTIONS_CSV, ACTIONS_HEADER, README, aws_json, commands, decision_file, safe_file_name,
 };
-pub use summary::{PolicySummary, PrincipalRecommendation, RecommendationSummary, summarise};
+pub(crate) use summary::folder_path;
+pub use summary::{
+    PolicySummary, PrincipalRecommendation, RecommendationSummary, SummaryBuilder, summarise,
+};
 pub use tighten::{Tightened, iam_size, iam_size_of, minimise, tighten};
 pub use verify::{group_members, substitute, verify};
 
@@ -362,22 +365,7 @@ impl Planned {
     /// `decisions::decide_releasing` calls it a block at a time, so that the plans without a
     /// folder and the decisions made of them are never all held at once.
     pub fn release_without_folder(&mut self, range: std::ops::Range<usize>) {
-        let start = range.start;
-        let end = range.end.min(self.plans.len());
-        for (k, plan) in self.plans[start.min(end)..end].iter_mut().enumerate() {
-            if has_folder(plan, &self.folder, start + k) {
-                continue;
-            }
-            // Its documents and action sets went when planning gave it no folder.
-            plan.policies = Vec::new();
-            plan.flags = Vec::new();
-            plan.permission_set = None;
-            plan.outcome = PlanOutcome::default();
-            plan.account_id = String::new();
-            plan.partition = String::new();
-            plan.name = String::new();
-            plan.skipped = None;
-        }
+        release_without_folder(&mut self.plans, &self.folder, range);
     }
 
     /// Keeps only the plans whose folder is written, once the decisions are made: from then on
@@ -418,6 +406,30 @@ impl Planned {
 /// Whether a plan changes anything (it is recommended; within the folder cap, it gets a folder).
 pub(super) fn is_recommended(plan: &PrincipalPlan) -> bool {
     plan.skipped.is_none() && !plan.policies.is_empty()
+}
+
+/// [`Planned::release_without_folder`] of `plans`, whose folders `folder` says.
+pub(crate) fn release_without_folder(
+    plans: &mut [PrincipalPlan],
+    folder: &[bool],
+    range: std::ops::Range<usize>,
+) {
+    let start = range.start;
+    let end = range.end.min(plans.len());
+    for (k, plan) in plans[start.min(end)..end].iter_mut().enumerate() {
+        if has_folder(plan, folder, start + k) {
+            continue;
+        }
+        // Its documents and action sets went when planning gave it no folder.
+        plan.policies = Vec::new();
+        plan.flags = Vec::new();
+        plan.permission_set = None;
+        plan.outcome = PlanOutcome::default();
+        plan.account_id = String::new();
+        plan.partition = String::new();
+        plan.name = String::new();
+        plan.skipped = None;
+    }
 }
 
 /// Whether plan `i` of `folder`'s plans gets its folder written (a plan past the end of
@@ -474,11 +486,11 @@ pub fn plan_all_organization(
 
 /// [`plan_all_organization`] followed by [`Planned::drop_verification_inputs`], each plan
 /// dropping them as soon as it is verified rather than once every plan is made, and each export
-/// freed once its principals' plans are made (planning goes export by export), before their
-/// summary is built (what `report` runs). The
-/// plans that get a folder keep their documents, and at the end of planning their parsed copies
-/// were the larger part of what planning held (~0.14 GB at 10,000 roles); the summary is
-/// ~0.15 GB at 100,000 roles, built when the parsed exports (0.5 GB) are gone.
+/// freed once its principals' plans are made (planning goes export by export): what `report`
+/// runs. The plans that get a folder keep their documents, and at the end of planning their parsed copies
+/// were the larger part of what planning held (~0.14 GB at 10,000 roles). The plans are not
+/// summarised ([`Plans`]): `decisions::decide_releasing` summarises them a block at a time as it
+/// frees them ([`Plans::summarise`] does it in one go).
 ///
 /// Exports whose principals and policies the analysis dropped (`input::LoadOptions::keep_details`)
 /// are read again a batch at a time; `visit` sees every export once, by index, while it holds
@@ -491,13 +503,31 @@ pub fn plan_all_organization_slim(
     analysis: &Analysis<'_>,
     folders: Option<usize>,
     visit: &mut dyn FnMut(usize, &Export),
-) -> crate::error::Result<Planned> {
+) -> crate::error::Result<Plans> {
     let hook = drop_verification_inputs as fn(&mut PrincipalPlan);
     let exports = plan::PlanExports::Owned(exports);
     let (plans, folder) =
         plan::plan_with_folders(exports, organization, analysis, folders, Some(hook), visit)?;
     crate::memory::release("after_planning");
-    Ok(planned(plans, folder, analysis))
+    Ok(Plans { plans, folder })
+}
+
+/// Every plan made and verified, not yet summarised ([`plan_all_organization_slim`]): at
+/// 1,000,000 roles the summary of every plan (~1 GB) built beside every plan was the run's
+/// peak.
+#[derive(Debug, Clone)]
+pub struct Plans {
+    /// In the analysis' order.
+    pub plans: Vec<PrincipalPlan>,
+    /// Per plan: whether its folder is written.
+    pub folder: Vec<bool>,
+}
+
+impl Plans {
+    /// The plans with their summary.
+    pub fn summarise(self, analysis: &Analysis<'_>) -> Planned {
+        planned(self.plans, self.folder, analysis)
+    }
 }
 
 fn planned(plans: Vec<PrincipalPlan>, folder: Vec<bool>, analysis: &Analysis<'_>) -> Planned {
