@@ -18,7 +18,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("input", &[]),
     ("policy", &["catalog"]),
     ("analysis", &["catalog", "policy", "input"]),
-    ("recommend", &["catalog", "policy", "analysis"]),
+    ("recommend", &["catalog", "input", "policy", "analysis"]),
     ("decisions", &["catalog", "policy", "analysis", "recommend"]),
     ("report", &["catalog", "analysis", "recommend", "decisions"]),
     ("diff", &["catalog", "analysis", "report"]),
