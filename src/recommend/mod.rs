@@ -487,8 +487,8 @@ pub fn plan_all_organization(
 /// [`plan_all_organization`] followed by [`Planned::drop_verification_inputs`], each plan
 /// dropping them as soon as it is verified rather than once every plan is made, and each export
 /// freed once its principals' plans are made (planning goes export by export): what `report`
-/// runs. The plans that get a folder keep their documents, and at the end of planning their parsed copies
-/// were the larger part of what planning held (~0.14 GB at 10,000 roles). The plans are not
+/// runs. The plans that get a folder keep their documents, and at the end of planning their
+/// parsed copies were the larger part of what planning held (~0.14 GB at 10,000 roles). The plans are not
 /// summarised ([`Plans`]): `decisions::decide_releasing` summarises them a block at a time as it
 /// frees them ([`Plans::summarise`] does it in one go).
 ///
