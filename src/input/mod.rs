@@ -298,44 +298,15 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
         .or(manifest.as_ref().and_then(|m| m.created));
 
     let warnings = warnings.finish();
-    // The credential report is optional in the export format: its absence is reported (the
-    // identity checks say they were not possible) but never fails a --strict run.
-    let strict_failures: Vec<&Warning> = warnings
-        .iter()
-        .filter(|w| w.code != "credential_report_missing")
-        .collect();
     if opts.strict
-        && let Some(first) = strict_failures.first()
+        && let Some(e) = strict_error(path, &files, &warnings)
     {
-        let location = first
-            .json_path
-            .as_ref()
-            .map(|p| format!("{p}: "))
-            .unwrap_or_default();
-        let more = match strict_failures.len() - 1 {
-            0 => String::new(),
-            n => format!(" (and {n} more warnings)"),
-        };
-        return Err(Error::Input {
-            path: first
-                .file
-                .as_ref()
-                .map_or_else(|| path.to_path_buf(), |f| files.abs(f)),
-            message: format!(
-                "{location}{} [warning {} is an error with --strict]{more}",
-                first.message, first.code
-            ),
-        });
+        return Err(e);
     }
 
     let files = files.finish();
     let deferred = defers_last_accessed(opts, &files);
-    let held = match &opts.keep_details {
-        Some(budget) if !budget.take(file_bytes(&files, |p| p == AUTHORIZATION_DETAILS)) => {
-            Details::DropWhenCollected
-        }
-        _ => Details::Held,
-    };
+    let held = holds_details(opts, &files);
     let last_accessed = if deferred {
         BTreeMap::new()
     } else {
@@ -356,6 +327,49 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
         files,
         warnings,
     })
+}
+
+/// With `--strict`, the error for the first of an export's warnings (naming its file and JSON
+/// path, and how many more there are). The credential report is optional in the export format:
+/// its absence is reported (the identity checks say they were not possible) but never fails a
+/// --strict run.
+fn strict_error(path: &Path, files: &Files, warnings: &[Warning]) -> Option<Error> {
+    let strict_failures: Vec<&Warning> = warnings
+        .iter()
+        .filter(|w| w.code != "credential_report_missing")
+        .collect();
+    let first = strict_failures.first()?;
+    let location = first
+        .json_path
+        .as_ref()
+        .map(|p| format!("{p}: "))
+        .unwrap_or_default();
+    let more = match strict_failures.len() - 1 {
+        0 => String::new(),
+        n => format!(" (and {n} more warnings)"),
+    };
+    Some(Error::Input {
+        path: first
+            .file
+            .as_ref()
+            .map_or_else(|| path.to_path_buf(), |f| files.abs(f)),
+        message: format!(
+            "{location}{} [warning {} is an error with --strict]{more}",
+            first.message, first.code
+        ),
+    })
+}
+
+/// Whether an export that read `files` holds its principals and policies until planning
+/// ([`LoadOptions::keep_details`]): when there is no budget, or its `authorization-details.json`
+/// fits in what is left of it.
+fn holds_details(opts: &LoadOptions, files: &[InputFile]) -> Details {
+    match &opts.keep_details {
+        Some(budget) if !budget.take(file_bytes(files, |p| p == AUTHORIZATION_DETAILS)) => {
+            Details::DropWhenCollected
+        }
+        _ => Details::Held,
+    }
 }
 
 /// Whether an export that read `files` drops its last-accessed reports until the analysis reads
