@@ -337,20 +337,7 @@ fn plan_with_folders_in(
     // by place): only they keep their documents.
     let mut best: BTreeSet<(usize, usize)> = BTreeSet::new();
     for batch in &batches {
-        let sets_first = batch
-            .principals
-            .iter()
-            .any(|&i| principals[i].kind == PrincipalType::PermissionSet);
-        match batch.exports.clone() {
-            Some(range) => {
-                exports.read_again(range.clone())?;
-                for i in range {
-                    visit(i, &exports.get()[i]);
-                }
-            }
-            None if sets_first => exports.read_again(0..exports.get().len())?,
-            None => {}
-        }
+        exports.hold_for(batch, principals, visit)?;
         let all = exports.get();
         let inputs = PlanInputs {
             exports: all,
@@ -433,6 +420,34 @@ impl PlanExports<'_> {
             PlanExports::Borrowed(e) => e,
             PlanExports::Owned(e) => e,
         }
+    }
+
+    /// Makes the exports `batch` plans from hold their principals and policies: its own, read
+    /// again and shown to `visit`, or every one when it plans permission sets (they read every
+    /// export).
+    fn hold_for(
+        &mut self,
+        batch: &Batch,
+        principals: &[PrincipalInfo],
+        visit: &mut dyn FnMut(usize, &Export),
+    ) -> Result<()> {
+        match batch.exports.clone() {
+            Some(range) => {
+                self.read_again(range.clone())?;
+                for i in range {
+                    visit(i, &self.get()[i]);
+                }
+            }
+            None if batch
+                .principals
+                .iter()
+                .any(|&i| principals[i].kind == PrincipalType::PermissionSet) =>
+            {
+                self.read_again(0..self.get().len())?
+            }
+            None => {}
+        }
+        Ok(())
     }
 
     /// Reads again the principals and policies the owned exports of `range` dropped, in parallel
