@@ -489,23 +489,14 @@ fn id_of(d: &Decision) -> String {
 
 /// Ranks decisions: the root user's credentials first; then by the highest sensitivity removed,
 /// the score, the kind, account, principal and subject; intentional access after every other.
-///
-/// The order is found on the decisions' indices and then applied in place: a stable sort of the
+/// Sorted through their indices ([`crate::memory::sort_stable_by`]): a stable sort of the
 /// decisions themselves took a buffer of half of them (~230 bytes each, ~0.3 GB at 1,000,000
-/// roles, at the end of the decisions stage, the run's peak); one of `u32` indices takes 6 bytes
-/// a decision. Ties keep the list's order, as the stable sort of the decisions did.
+/// roles, at the end of the decisions stage, the run's peak).
 pub fn rank(list: &mut [Decision]) {
     for d in list.iter_mut() {
         d.id = id_of(d);
     }
-    let Ok(len) = u32::try_from(list.len()) else {
-        // Past 4 billion decisions: the decisions themselves (never reached; ranks are `u32`).
-        list.sort_by(order);
-        return number(list);
-    };
-    let mut by_rank: Vec<u32> = (0..len).collect();
-    by_rank.sort_by(|&a, &b| order(&list[a as usize], &list[b as usize]));
-    permute(list, &mut by_rank);
+    crate::memory::sort_stable_by(list, order);
     number(list);
 }
 
@@ -543,31 +534,10 @@ fn number(list: &mut [Decision]) {
     }
 }
 
-/// Puts `list[from[i]]` at `i` for every `i`, in place, following each cycle of the permutation
-/// `from` (consumed: every entry is marked done as its place is filled).
-fn permute<T>(list: &mut [T], from: &mut [u32]) {
-    const DONE: u32 = u32::MAX;
-    for start in 0..from.len() {
-        let mut at = start;
-        while from[at] != DONE {
-            let next = from[at] as usize;
-            from[at] = DONE;
-            if next == start {
-                break;
-            }
-            list.swap(at, next);
-            at = next;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use crate::analysis::identities::{IdentitySettings, identity_findings};
 
-    /// Making the decisions while summarising the plans and freeing those without a folder, in
-    /// blocks of any size, gives the decisions [`super::decide`] gives and keeps the plans
-    /// `keep_only_folders` keeps, with the summary `summarise` gives.
     /// Ranking through the indices gives the order a stable sort of the decisions gives, ties
     /// (equal on every key) included, from any starting order.
     #[test]
@@ -608,29 +578,9 @@ mod tests {
         }
     }
 
-    /// `permute` puts `list[from[i]]` at `i` for permutations made of fixed points, swaps and
-    /// longer cycles.
-    #[test]
-    fn permute_follows_every_cycle() {
-        for from in [
-            vec![],
-            vec![0],
-            vec![1, 0],
-            vec![0, 1, 2],
-            vec![2, 0, 1],
-            vec![1, 2, 0],
-            vec![3, 0, 4, 1, 2, 5],
-            vec![5, 4, 3, 2, 1, 0],
-        ] {
-            let list: Vec<u32> = (0..from.len() as u32).map(|i| i * 10).collect();
-            let want: Vec<u32> = from.iter().map(|&i| list[i as usize]).collect();
-            let mut got = list.clone();
-            let mut by = from.clone();
-            super::permute(&mut got, &mut by);
-            assert_eq!(got, want, "{from:?}");
-        }
-    }
-
+    /// Making the decisions while summarising the plans and freeing those without a folder, in
+    /// blocks of any size, gives the decisions [`super::decide`] gives and keeps the plans
+    /// `keep_only_folders` keeps, with the summary `summarise` gives.
     #[test]
     fn deciding_while_releasing_plans_changes_nothing() {
         let (exports, org, an) = crate::sample_organization();

@@ -141,7 +141,7 @@ impl SummaryBuilder {
     pub fn finish(self) -> RecommendationSummary {
         let mut principals = self.principals;
         // Sorted, and of two plans of one principal the later kept (what a map's insert did).
-        principals.sort_by(|a, b| key(a).cmp(&key(b)));
+        crate::memory::sort_stable_by(&mut principals, |a, b| key(a).cmp(&key(b)));
         principals.dedup_by(|later, kept| {
             let same = key(later) == key(kept);
             if same {
