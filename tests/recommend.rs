@@ -481,7 +481,7 @@ fn sample_data_writes_folders() {
         .filter(|p| p.path.is_some())
         .map(|p| {
             (
-                p.account_id.clone(),
+                p.account_id.to_string(),
                 p.principal_type.as_str().to_string(),
                 p.principal_name.clone(),
             )

@@ -1,5 +1,8 @@
 //! What `summary.json` and the report say about every principal's recommendation.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::{Apply, DIR, PrincipalPlan, render};
@@ -10,12 +13,12 @@ use crate::policy::PolicyKind;
 /// What to do with one policy, for the summary.
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicySummary {
-    pub name: String,
+    pub name: Arc<str>,
     pub kind: PolicyKind,
-    pub arn: Option<String>,
+    pub arn: Option<Arc<str>>,
     pub apply: Apply,
     /// The tightened document, relative to the principal's folder (absent when the policy goes).
-    pub file: Option<String>,
+    pub file: Option<Arc<str>>,
     /// Actions this policy stops granting.
     pub removed: u64,
     pub not_action_rewritten: bool,
@@ -26,7 +29,7 @@ pub struct PolicySummary {
 /// The recommendation for one principal, for the HTML report and `summary.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct PrincipalRecommendation {
-    pub account_id: String,
+    pub account_id: Arc<str>,
     pub principal_type: PrincipalType,
     pub principal_name: String,
     /// The principal's folder relative to the output folder, `/`-separated; `None` when nothing
@@ -48,7 +51,7 @@ pub struct PrincipalRecommendation {
     pub flags: Vec<String>,
     /// Why there is no recommendation (`service_linked`, `managed_by_permission_set`,
     /// `nothing_to_remove`, ...).
-    pub skipped: Option<String>,
+    pub skipped: Option<Arc<str>>,
     /// For an IAM Identity Center role: the permission set that manages it (its recommendation
     /// is the set's, `principal_type` `permission_set`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -128,12 +131,14 @@ impl SummaryBuilder {
         folder: &[bool],
         analysis: &Analysis<'_>,
     ) {
+        let mut texts = Texts::default();
         for (k, plan) in plans.iter().enumerate() {
             let recommended = super::is_recommended(plan);
             let has_folder = super::has_folder(plan, folder, start + k);
             self.written += usize::from(has_folder);
             self.omitted += usize::from(recommended && !has_folder);
-            self.principals.push(record(plan, has_folder, analysis));
+            self.principals
+                .push(record(plan, has_folder, analysis, &mut texts));
         }
     }
 
@@ -178,16 +183,36 @@ pub(crate) fn folder_path(plans: &[PrincipalPlan], folder: &[bool], i: usize) ->
     super::has_folder(plan, folder, last).then(|| render::principal_path(plan))
 }
 
+/// The texts a block of summarised plans repeats (account ids, policy names and ARNs, file
+/// names, why a plan was skipped), held once: copied into every plan's summary, ~0.5 GB of the
+/// ~1 GB the summary held at 1,000,000 roles (an AWS managed policy's name and ARN in the summary
+/// of every principal it is attached to). One set a block ([`SummaryBuilder::add`]), so that
+/// the texts met once (inline policies' names) cost no set entry past their block.
+#[derive(Default)]
+struct Texts(HashSet<Arc<str>>);
+
+impl Texts {
+    fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(kept) = self.0.get(text) {
+            return Arc::clone(kept);
+        }
+        let made: Arc<str> = Arc::from(text);
+        self.0.insert(Arc::clone(&made));
+        made
+    }
+}
+
 /// What the summary says of one plan.
 fn record(
     plan: &PrincipalPlan,
     has_folder: bool,
     analysis: &Analysis<'_>,
+    texts: &mut Texts,
 ) -> PrincipalRecommendation {
     let o = &plan.outcome;
     let recommended = super::is_recommended(plan);
     PrincipalRecommendation {
-        account_id: plan.account_id.clone(),
+        account_id: texts.get(&plan.account_id),
         principal_type: plan.kind,
         principal_name: plan.name.clone(),
         path: has_folder.then(|| render::principal_path(plan)),
@@ -202,12 +227,12 @@ fn record(
             .iter()
             .zip(&o.policies)
             .map(|(p, (removed, _))| PolicySummary {
-                name: p.policy.name.clone(),
+                name: texts.get(&p.policy.name),
                 kind: p.policy.kind,
-                arn: p.policy.arn.clone(),
+                arn: p.policy.arn.as_deref().map(|a| texts.get(a)),
                 apply: p.apply.clone(),
                 file: (!p.tightened.empty && p.apply != Apply::MergeIntoInline)
-                    .then(|| format!("{}.json", p.stem)),
+                    .then(|| texts.get(&format!("{}.json", p.stem))),
                 removed: *removed,
                 not_action_rewritten: !p.tightened.not_action_rewritten.is_empty(),
                 size: p.size,
@@ -215,11 +240,48 @@ fn record(
             })
             .collect(),
         flags: plan.flags.clone(),
-        skipped: plan.skipped.clone(),
+        skipped: plan.skipped.as_deref().map(|s| texts.get(s)),
         managed_by_permission_set: analysis
             .principals
             .get(plan.analysis_index)
             .filter(|p| p.kind == PrincipalType::Role)
             .and_then(|p| p.permission_set.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    /// Within a block, every text the summary repeats (account ids, policy names, ARNs, file
+    /// names, why a plan was skipped) is one allocation.
+    #[test]
+    fn a_block_holds_each_repeated_text_once() {
+        let (exports, org, an) = crate::sample_organization();
+        let planned = crate::recommend::plan_all_organization(&exports, org.as_ref(), &an, None);
+        let summary = super::summarise(&planned.plans, &planned.folder, &an);
+        let mut texts: HashMap<&str, &Arc<str>> = HashMap::new();
+        let mut repeated = 0;
+        for p in &summary.principals {
+            let policies = p.policies.iter().flat_map(|x| {
+                [Some(&x.name), x.arn.as_ref(), x.file.as_ref()]
+                    .into_iter()
+                    .flatten()
+            });
+            for t in std::iter::once(&p.account_id)
+                .chain(p.skipped.as_ref())
+                .chain(policies)
+            {
+                let first = *texts.entry(&**t).or_insert(t);
+                assert!(Arc::ptr_eq(first, t), "{t} is held twice");
+                repeated += usize::from(!std::ptr::eq(first, t));
+            }
+        }
+        assert!(
+            repeated > summary.principals.len(),
+            "{repeated} of {}",
+            summary.principals.len()
+        );
     }
 }

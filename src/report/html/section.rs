@@ -956,7 +956,7 @@ mod tests {
             let rec = rec.to_mut();
             rec.path = r.maybe();
             rec.folder_omitted = r.yes();
-            rec.skipped = r.maybe();
+            rec.skipped = r.maybe().map(Into::into);
             rec.flags = (0..r.next(3)).map(|_| r.text()).collect();
             rec.kept_unknown = r.count();
             rec.still_granted = r.count();
