@@ -189,17 +189,19 @@ fn scps_mark_blocked_and_restricted_grants() {
     let last_effective = an
         .findings
         .iter()
-        .filter(|f| {
+        .enumerate()
+        .filter(|(_, f)| {
             f.status == analysis::Status::Unused
                 && f.exclusion.is_none()
                 && an.principal(f).actionable
                 && !an.blocked(f)
         })
-        .map(|f| f.rank)
+        .map(|(i, _)| i)
         .max()
         .unwrap();
+    let at = |f: &analysis::Finding| an.findings.iter().position(|g| std::ptr::eq(g, f));
     assert!(
-        blocked.iter().all(|f| f.rank > last_effective),
+        blocked.iter().all(|f| at(f) > Some(last_effective)),
         "a blocked finding ranks above an effective one"
     );
     let without =
@@ -232,7 +234,7 @@ fn scps_mark_blocked_and_restricted_grants() {
         an.findings
             .iter()
             .filter(|f| f.status == s)
-            .map(|f| u64::from(f.count))
+            .map(|f| u64::from(an.count(f)))
             .sum::<u64>()
     };
     for s in [

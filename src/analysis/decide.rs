@@ -36,7 +36,6 @@ pub(super) fn decide(c: &mut Collected<'_>, regions: &mut Regions) -> Result<Vec
             principal: v.p,
             action: list.actions[0].id,
             list: v.list,
-            count: list.len() as u32,
             status: v.reason.status(),
             reason: v.reason,
             sensitivity: list.highest,
@@ -48,7 +47,6 @@ pub(super) fn decide(c: &mut Collected<'_>, regions: &mut Regions) -> Result<Vec
             conditional: v.conditional,
             exclusion: None,
             control: None,
-            rank: 0,
         }
     })
     .map_err(|e| Error::Analysis(e.to_string()))?;

@@ -152,7 +152,7 @@ pub(super) fn apply(
                     f.set_actions(lists, inside);
                 }
             }
-            rules[i].matched += u64::from(f.count);
+            rules[i].matched += lists.get(f.list).len() as u64;
             f.exclusion = Some(rules[i].id);
             break;
         }

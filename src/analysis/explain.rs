@@ -37,8 +37,11 @@ pub struct ActionSummary {
 
 impl Analysis<'_> {
     /// The principal's other findings of the finding's service (those of another action list),
-    /// in the analysis order, and how many actions they hold.
-    fn other_findings<'f>(&'f self, f: &'f Finding) -> (impl Iterator<Item = &'f Finding>, usize) {
+    /// in the analysis order, each with its rank, and how many actions they hold.
+    fn other_findings<'f>(
+        &'f self,
+        f: &'f Finding,
+    ) -> (impl Iterator<Item = (u32, &'f Finding)>, usize) {
         let list = self.by_principal_service.of_service(
             f.principal as usize,
             self.catalog.service_index(f.action),
@@ -47,20 +50,21 @@ impl Analysis<'_> {
         );
         let others = move || {
             list.iter()
-                .map(|i| &self.findings[*i as usize])
-                .filter(move |g| g.list != f.list)
+                .map(|i| (Analysis::rank(*i as usize), &self.findings[*i as usize]))
+                .filter(move |(_, g)| g.list != f.list)
         };
-        let count = others().map(|g| self.actions(g).len()).sum();
+        let count = others().map(|(_, g)| self.actions(g).len()).sum();
         (others(), count)
     }
 
-    /// The actions of [`Analysis::other_findings`], by action id, with the finding each is in.
+    /// The actions of [`Analysis::other_findings`], by action id, with the finding each is in
+    /// and its rank.
     fn other_granted<'f>(
         &'f self,
-        others: impl Iterator<Item = &'f Finding>,
-    ) -> Vec<(ActionId, &'f Finding)> {
-        let mut out: Vec<(ActionId, &Finding)> = others
-            .flat_map(|g| self.actions(g).iter().map(move |a| (a.id, g)))
+        others: impl Iterator<Item = (u32, &'f Finding)>,
+    ) -> Vec<(ActionId, (u32, &'f Finding))> {
+        let mut out: Vec<(ActionId, (u32, &Finding))> = others
+            .flat_map(|(rank, g)| self.actions(g).iter().map(move |a| (a.id, (rank, g))))
             .collect();
         out.sort_by_key(|(a, _)| *a);
         out
@@ -68,7 +72,7 @@ impl Analysis<'_> {
 
     /// What a summary is made of: the principal's other actions of the service (when at most
     /// [`SIBLINGS_AT_MOST`], by action id, with the finding each is in) and how many there are.
-    fn summary_parts<'f>(&'f self, f: &'f Finding) -> (Vec<(ActionId, &'f Finding)>, usize) {
+    fn summary_parts<'f>(&'f self, f: &'f Finding) -> (Vec<(ActionId, (u32, &'f Finding))>, usize) {
         // Only a short list of the other actions is named: the others are counted, not listed.
         let (other_findings, other_count) = self.other_findings(f);
         let others = if other_count <= SIBLINGS_AT_MOST {
@@ -82,8 +86,8 @@ impl Analysis<'_> {
     /// Appends the summary's sentence ([`ActionSummary::text`]) to `out`.
     fn write_summary_sentence(&self, f: &Finding, other_count: usize, out: &mut String) {
         let service = &*self.catalog.action(f.action).service;
-        let granted = f.count as usize + other_count;
-        let n = f.count as usize;
+        let n = self.actions(f).len();
+        let granted = n + other_count;
         let noun = |k: usize| if k == 1 { "action" } else { "actions" };
         // Writing into a String cannot fail.
         if other_count == 0 {
@@ -129,10 +133,10 @@ impl Analysis<'_> {
         self.write_summary_sentence(f, other_count, &mut text);
         let siblings = others
             .iter()
-            .map(|(a, g)| Sibling {
+            .map(|(a, (rank, g))| Sibling {
                 action: self.catalog.full_name(*a),
                 status: g.status.as_str(),
-                rank: g.rank,
+                rank: *rank,
             })
             .collect();
         ActionSummary {
@@ -148,14 +152,14 @@ impl Analysis<'_> {
         let (others, other_count) = self.summary_parts(f);
         let mut out = String::with_capacity(96);
         self.write_summary_sentence(f, other_count, &mut out);
-        for (k, (a, g)) in others.iter().enumerate() {
+        for (k, (a, (rank, g))) in others.iter().enumerate() {
             let _ = write!(
                 out,
                 "{}{} ({}, rank {})",
                 if k == 0 { ": " } else { ", " },
                 self.catalog.display_name(*a),
                 g.status.as_str(),
-                g.rank
+                rank
             );
         }
         out

@@ -124,7 +124,6 @@ mod tests {
             principal,
             action,
             list: crate::analysis::groups::ListId(0),
-            count: 1,
             status: crate::analysis::reason::Status::Unused,
             reason: crate::analysis::reason::Reason::ActionNotAccessed,
             sensitivity: crate::analysis::sensitivity::Sensitivity::Low,
@@ -136,7 +135,6 @@ mod tests {
             conditional: false,
             exclusion: None,
             control: None,
-            rank: 0,
         }
     }
 

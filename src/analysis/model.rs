@@ -178,8 +178,8 @@ pub struct Counts {
 }
 
 impl Counts {
-    pub(super) fn add(&mut self, f: &Finding) {
-        let n = u64::from(f.count);
+    /// Counts finding `f`, of `n` actions.
+    pub(super) fn add(&mut self, f: &Finding, n: u64) {
         self.granted += n;
         if f.exclusion.is_some() && f.status == Status::Unused {
             self.excluded += n;
@@ -431,8 +431,6 @@ pub struct Finding {
     /// The group's actions (`Analysis::actions(f)` lists them).
     #[serde(skip)]
     pub list: ListId,
-    /// How many actions the group has.
-    pub count: u32,
     pub status: Status,
     pub reason: Reason,
     /// The highest sensitivity of the group's actions.
@@ -455,8 +453,6 @@ pub struct Finding {
     /// The SCP or RCP that blocks or restricts its actions in the principal's account
     /// (`Analysis::control_note`); only with an organisation part.
     pub control: Option<ControlId>,
-    /// 1 = the first thing to remove.
-    pub rank: u32,
 }
 
 /// Index into [`Analysis::control_notes`].
@@ -516,7 +512,6 @@ impl Finding {
         self.list = lists.push(actions);
         let list = lists.get(self.list);
         self.action = list.actions[0].id;
-        self.count = list.len() as u32;
         self.sensitivity = list.highest;
         self.categories = list.categories;
     }
@@ -571,6 +566,18 @@ impl Analysis<'_> {
     /// The actions of a finding, sorted by id.
     pub fn actions(&self, f: &Finding) -> &[GrantedAction] {
         &self.action_lists.get(f.list).actions
+    }
+
+    /// The rank of `findings[index]`: 1 = the first thing to remove (the findings are in rank
+    /// order, so the rank is not held in each).
+    pub fn rank(index: usize) -> u32 {
+        u32::try_from(index + 1).unwrap_or(u32::MAX)
+    }
+
+    /// How many actions the finding has.
+    pub fn count(&self, f: &Finding) -> u32 {
+        // A list holds at most one finding's actions of one service: fewer than 2^32.
+        u32::try_from(self.action_lists.get(f.list).len()).unwrap_or(u32::MAX)
     }
 
     /// Per sensitivity, how many of the finding's actions have it.
@@ -696,7 +703,7 @@ impl Analysis<'_> {
             let Some(entry) = out.last_mut() else {
                 continue;
             };
-            entry.counts.add(f);
+            entry.counts.add(f, u64::from(self.count(f)));
             let removable = f.status == Status::Unused && f.exclusion.is_none();
             if removable && info.actionable && !self.blocked(f) {
                 entry.highest_unused_sensitivity =
@@ -723,8 +730,9 @@ mod tests {
     fn a_finding_stays_small() {
         // Every byte of a finding is ~4 MB of the heap at 100,000 roles (four million
         // findings), held from the analysis to the last writer: ids instead of pointers
-        // (regions), and ids that are never 0 (an `Option` of one is 4 bytes).
-        assert_eq!(std::mem::size_of::<Finding>(), 56);
+        // (regions), ids that are never 0 (an `Option` of one is 4 bytes), and nothing
+        // derived (the count is the list's length, the rank the finding's place).
+        assert_eq!(std::mem::size_of::<Finding>(), 48);
         assert_eq!(std::mem::size_of::<Option<RegionId>>(), 4);
         assert_eq!(std::mem::size_of::<Option<ControlId>>(), 4);
         assert_eq!(std::mem::size_of::<Option<ExclusionId>>(), 4);

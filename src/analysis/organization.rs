@@ -241,7 +241,6 @@ fn set_findings(
             principal: pidx,
             action: l.actions[0].id,
             list,
-            count: l.len() as u32,
             status: k.reason.status(),
             reason: k.reason,
             sensitivity: l.highest,
@@ -253,7 +252,6 @@ fn set_findings(
             conditional: k.conditional,
             exclusion: None,
             control: k.control,
-            rank: 0,
         });
     }
     out

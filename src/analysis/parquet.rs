@@ -13,10 +13,12 @@ use crate::error::{Error, Result};
 /// Writes every finding, in rank order, with the same columns as `findings.csv` (timestamps as
 /// UTC `Datetime[ms]`, counts as integers, lists as `;`-separated strings).
 pub fn write_findings_parquet<W: Write>(analysis: &Analysis<'_>, out: W) -> Result<()> {
-    let batches = analysis
-        .findings
-        .chunks(BATCH)
-        .map(|chunk| chunk.iter().collect::<Vec<_>>());
+    let batches = (0..analysis.findings.len()).step_by(BATCH).map(|from| {
+        let to = analysis.findings.len().min(from + BATCH);
+        (from..to)
+            .zip(&analysis.findings[from..to])
+            .collect::<Vec<_>>()
+    });
     let granted_by = analysis.granted_by_texts();
     write(analysis, &granted_by, batches, None, out)
         .map_err(|e| Error::render("findings.parquet", e))
@@ -76,7 +78,7 @@ pub fn write_dataset_part<W: Write>(
     let batches = part.findings.chunks(BATCH).map(|chunk| {
         chunk
             .iter()
-            .filter_map(|&i| analysis.findings.get(i))
+            .filter_map(|&i| Some((i, analysis.findings.get(i)?)))
             .collect::<Vec<_>>()
     });
     write(
@@ -100,7 +102,7 @@ const BATCH: usize = 64 * 1024;
 fn write<'a, W: Write>(
     an: &'a Analysis<'a>,
     granted_by: &'a [String],
-    mut batches: impl Iterator<Item = Vec<&'a Finding>>,
+    mut batches: impl Iterator<Item = Vec<(usize, &'a Finding)>>,
     skip: Option<&str>,
     out: W,
 ) -> PolarsResult<()> {
@@ -124,7 +126,7 @@ fn write<'a, W: Write>(
 fn findings_frame<'a>(
     an: &'a Analysis<'a>,
     granted_by: &'a [String],
-    f: &[&'a Finding],
+    f: &[(usize, &'a Finding)],
     skip: Option<&str>,
 ) -> PolarsResult<DataFrame> {
     let schema: Vec<_> = super::schema::columns(an)

@@ -104,12 +104,12 @@ pub(super) fn rank(
     findings.sort_unstable_by_key(|f| key(f, principals, notes, catalog));
     let mut totals = Counts::default();
     let mut by_sens = BySensitivity::default();
-    for (i, f) in findings.iter_mut().enumerate() {
-        f.rank = i as u32 + 1;
+    for f in findings.iter_mut() {
         let list = lists.get(f.list);
+        let actions = list.len() as u64;
         let p = &mut principals[f.principal as usize];
-        p.counts.add(f);
-        totals.add(f);
+        p.counts.add(f, actions);
+        totals.add(f, actions);
         let removable = f.status == Status::Unused && f.exclusion.is_none();
         // A grant an SCP blocks is removable but carries no risk: not in scores or the
         // per-sensitivity counts.
@@ -129,9 +129,9 @@ pub(super) fn rank(
             .flatten()
         {
             if let Some(pi) = p.policies.iter_mut().rev().find(|pi| pi.label == *label) {
-                pi.grants += u64::from(f.count);
+                pi.grants += actions;
                 if removable {
-                    pi.unused += u64::from(f.count);
+                    pi.unused += actions;
                 }
             }
         }

@@ -41,6 +41,8 @@ pub enum Value<'a> {
 pub struct Row<'a> {
     pub an: &'a Analysis<'a>,
     pub f: &'a Finding,
+    /// The finding's rank ([`Analysis::rank`]).
+    pub rank: u32,
     pub p: &'a PrincipalInfo,
     /// `granted_by` text of the finding (computed once per distinct list by the writers).
     pub granted_by: &'a str,
@@ -60,7 +62,7 @@ const fn col(name: &'static str, ty: Type, get: for<'a> fn(&Row<'a>) -> Value<'a
 /// Every findings column, in file order: what a reviewer scans first (rank, sensitivity, who,
 /// what, the verdict and the named risky actions), then the details.
 pub const FINDINGS: [Column; 28] = [
-    col("rank", Type::U32, |r| Value::U32(r.f.rank)),
+    col("rank", Type::U32, |r| Value::U32(r.rank)),
     col("sensitivity", Type::Str, |r| {
         Value::Str(r.f.sensitivity.as_str())
     }),
@@ -73,7 +75,7 @@ pub const FINDINGS: [Column; 28] = [
     col("action_summary", Type::Str, |r| {
         Value::Owned(r.an.action_summary_text(r.f))
     }),
-    col("actions", Type::U32, |r| Value::U32(r.f.count)),
+    col("actions", Type::U32, |r| Value::U32(r.an.count(r.f))),
     col("status", Type::Str, |r| Value::Str(r.f.status.as_str())),
     col("reason", Type::Str, |r| Value::Str(r.f.reason.as_str())),
     col("risky_actions", Type::Str, |r| {
@@ -159,14 +161,15 @@ pub fn columns(an: &Analysis<'_>) -> Vec<&'static Column> {
 /// with the `granted_by` texts computed once per distinct list.
 pub fn for_each_row<'a, E>(
     an: &'a Analysis<'a>,
-    findings: impl IntoIterator<Item = &'a Finding>,
+    findings: impl IntoIterator<Item = (usize, &'a Finding)>,
     granted_by: &'a [String],
     mut each: impl FnMut(&Row<'a>) -> Result<(), E>,
 ) -> Result<(), E> {
-    for f in findings {
+    for (index, f) in findings {
         let row = Row {
             an,
             f,
+            rank: Analysis::rank(index),
             p: an.principal(f),
             granted_by: granted_by
                 .get(f.granted_by.0 as usize)

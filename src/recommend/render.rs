@@ -536,7 +536,7 @@ fn decision_rows<'a>(plan: &PrincipalPlan, analysis: &'a Analysis<'_>) -> Vec<De
             f,
             decision,
             text: analysis.action_text(f).to_string(),
-            count: f.count as usize,
+            count: analysis.actions(f).len(),
             sensitivity: f.sensitivity,
         };
         if !is_removable(f) {

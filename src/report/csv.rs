@@ -178,7 +178,7 @@ pub fn write_findings<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> 
     let granted_by = an.granted_by_texts();
     let mut rec = csv::ByteRecord::new();
     let mut number = String::new();
-    for_each_row(an, &an.findings, &granted_by, |row| {
+    for_each_row(an, an.findings.iter().enumerate(), &granted_by, |row| {
         rec.clear();
         for c in &columns {
             number.clear();

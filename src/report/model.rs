@@ -202,19 +202,20 @@ pub struct FindingView {
 }
 
 impl FindingView {
-    pub fn new(an: &Analysis<'_>, f: &Finding) -> FindingView {
+    /// The view of `an.findings[index]`, `f`.
+    pub fn new(an: &Analysis<'_>, index: usize, f: &Finding) -> FindingView {
         let p = an.principal(f);
         let info = an.catalog.action(f.action);
         let (risky_actions, _) = an.top_named(f.principal, an.actions(f), NAMED_AT_MOST);
         FindingView {
-            rank: f.rank,
+            rank: Analysis::rank(index),
             sensitivity: f.sensitivity,
             account_id: p.account_id.clone(),
             principal_type: p.kind.as_str(),
             principal_name: p.name.clone(),
             action: an.action_text(f).to_string(),
             action_summary: an.action_summary(f),
-            actions: f.count,
+            actions: an.count(f),
             status: f.status,
             reason: f.reason,
             risky_actions,
@@ -618,8 +619,8 @@ impl<'a> ReportModel<'a> {
         for i in order.into_iter().take(limits.principal_sections) {
             listed[i] = true;
         }
-        for f in &an.findings {
-            let n = u64::from(f.count);
+        for (index, f) in an.findings.iter().enumerate() {
+            let n = u64::from(an.count(f));
             *reasons.entry(f.reason).or_default() += n;
             let pi = f.principal as usize;
             if f.status == Status::Unknown {
@@ -627,7 +628,7 @@ impl<'a> ReportModel<'a> {
             }
             if f.status == Status::Unused && f.exclusion.is_none() {
                 if listed[pi] && per_principal[pi].len() < limits.per_principal {
-                    per_principal[pi].push(FindingView::new(an, f));
+                    per_principal[pi].push(FindingView::new(an, index, f));
                 } else {
                     omitted[pi] += 1;
                 }
@@ -639,7 +640,7 @@ impl<'a> ReportModel<'a> {
                 // Intentional access is one decision, not rows of "what to remove first".
                 if an.principal(f).intentional.is_some() {
                 } else if top.len() < limits.top_findings {
-                    top.push(FindingView::new(an, f));
+                    top.push(FindingView::new(an, index, f));
                 } else {
                     top_omitted += 1;
                 }

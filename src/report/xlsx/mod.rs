@@ -240,7 +240,8 @@ fn spliced_rows(
         .ok()
         .and_then(|r| r.checked_add(1))
         .ok_or(XlsxError::RowColumnLimitError)?;
-    for_each_row(an, findings, granted_by, |row| {
+    let indexed = findings.iter().enumerate().map(|(k, f)| (first + k, f));
+    for_each_row(an, indexed, granted_by, |row| {
         finding_cells(row, &mut cells)?;
         r = r.checked_add(1).ok_or(XlsxError::RowColumnLimitError)?;
         out.row(r, cells.drain(..));
@@ -659,7 +660,10 @@ fn findings(
     };
     let mut cells = Vec::with_capacity(FINDINGS.len());
     let (left, own) = written.split_at(spliced);
-    for_each_row(an, left, granted_by, |row| sheet.skip_finding(row))?;
+    for_each_row(an, left.iter().enumerate(), granted_by, |row| {
+        sheet.skip_finding(row)
+    })?;
+    let own = own.iter().enumerate().map(|(k, f)| (spliced + k, f));
     for_each_row(an, own, granted_by, |row| {
         finding_cells(row, &mut cells)?;
         sheet.row(cells.drain(..))
