@@ -60,9 +60,9 @@ pub struct ByService {
 
 impl ByService {
     /// `by_principal` sorted by (service, rank) within each principal.
-    pub fn new(by_principal: &FindingLists, findings: &[Finding], catalog: &Catalog) -> ByService {
+    pub fn new(by_principal: FindingLists, findings: &[Finding], catalog: &Catalog) -> ByService {
         let service_of = |i: u32| catalog.service_index(findings[i as usize].action);
-        let mut lists = by_principal.clone();
+        let mut lists = by_principal;
         for p in 0..lists.starts.len().saturating_sub(1) {
             if let Some(r) = lists.range(p) {
                 lists.items[r].sort_unstable_by_key(|&i| (service_of(i), i));
@@ -166,7 +166,7 @@ mod tests {
             }
             prop_assert!(by.get(principals).is_empty());
             let service_of = |i: &u32| catalog.service_index(findings[*i as usize].action);
-            let with = ByService::new(&by, &findings, catalog);
+            let with = ByService::new(by.clone(), &findings, catalog);
             let mut without = with.clone();
             without.services = None;
             for (p, want) in plain.iter().enumerate() {

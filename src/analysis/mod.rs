@@ -260,7 +260,6 @@ fn run<'c>(
         totals: ranked.totals,
         unused_by_sensitivity: ranked.unused_by_sensitivity,
         timings,
-        by_principal: ranked.by_principal,
         by_principal_service: ranked.by_principal_service,
         action_lists: c.lists,
         risks: c.risks,

@@ -18,9 +18,8 @@ pub(super) struct Ranked {
     pub findings: Vec<Finding>,
     pub totals: Counts,
     pub unused_by_sensitivity: BySensitivity,
-    /// Per principal, the indices of its findings in `findings` (rank order).
-    pub by_principal: FindingLists,
-    /// The same, by service (catalog order), then rank.
+    /// Per principal, the indices of its findings in `findings`, by service (catalog order),
+    /// then rank.
     pub by_principal_service: ByService,
 }
 
@@ -137,12 +136,11 @@ pub(super) fn rank(
         }
     }
     let by_principal = FindingLists::by_principal(&findings, principals.len());
-    let by_principal_service = ByService::new(&by_principal, &findings, catalog);
+    let by_principal_service = ByService::new(by_principal, &findings, catalog);
     Ranked {
         findings,
         totals,
         unused_by_sensitivity: by_sens,
-        by_principal,
         by_principal_service,
     }
 }
