@@ -609,7 +609,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             inputs: self.inputs,
             lists_from,
             new_lists: (lists_from..self.lists.len())
-                .map(|i| self.lists.get(ListId(i as u32)).actions.clone())
+                .map(|i| self.lists.get(ListId(i as u32)).actions.to_vec())
                 .collect(),
             labels_from,
             new_labels: self.labels.list[labels_from..].to_vec(),
