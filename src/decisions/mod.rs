@@ -222,6 +222,9 @@ fn decide_releasing_in(
             let path = |k: usize| crate::recommend::folder_path(&plans, &folder, start + k);
             permissions::append(an, &plans[start..end], &path, deleted, texts, list);
             crate::recommend::release_without_folder(&mut plans, &folder, start..end);
+            // The block's plans are freed as the decisions and summary grow: given back now,
+            // not after jemalloc's decay.
+            crate::memory::purge();
         }
     });
     let mut planned = Planned {

@@ -395,6 +395,10 @@ fn plan_with_folders_in(
             }
             exports.free(range);
         }
+        // The batch's exports (read again or held) and its plans' documents are freed: given
+        // back now rather than after jemalloc's ~10 s decay, by which time several batches'
+        // worth of freed pages were held beside the next batches.
+        crate::memory::purge();
     }
     let mut folder = vec![false; principals.len()];
     for (_, i) in best {
