@@ -213,7 +213,7 @@ fn principal(
                 low: 40,
             },
             score: 1000 - (i as u64 % 1000),
-            flags: vec!["unused_role"],
+            flags: vec!["unused_role"].into_boxed_slice(),
         })),
         unused,
         unused_omitted: 50,
@@ -249,7 +249,7 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel<'static> 
             score: p.info.score,
             unused_by_sensitivity: p.info.unused_by_sensitivity,
             counts: p.info.counts,
-            flags: p.info.flags.clone(),
+            flags: p.info.flags.to_vec(),
             intentional: p.info.intentional.as_ref().map(|m| m.rule.clone()),
         })
         .collect();

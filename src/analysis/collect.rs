@@ -666,7 +666,11 @@ impl<'s, 'c> Collector<'s, 'c> {
             .into_iter()
             .collect();
         let mut info = facts(export, p, la, window, policies, unmatched);
-        info.intentional = self.shared.intentional.find(p, &info.policies);
+        info.intentional = self
+            .shared
+            .intentional
+            .find(p, &info.policies)
+            .map(Box::new);
         self.principals.push(info);
     }
 
@@ -884,7 +888,7 @@ fn facts(
         counts: Counts::default(),
         unused_by_sensitivity: BySensitivity::default(),
         score: 0,
-        flags,
+        flags: flags.into_boxed_slice(),
     }
 }
 

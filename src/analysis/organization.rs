@@ -177,7 +177,9 @@ fn mark_managed(c: &mut Collected<'_>, ps: &PermissionSet, roles: &[u32]) {
         p.actionable = false;
         p.permission_set = Some(ps.name.clone());
         if !p.flags.contains(&"managed_by_permission_set") {
-            p.flags.push("managed_by_permission_set");
+            let mut flags = std::mem::take(&mut p.flags).into_vec();
+            flags.push("managed_by_permission_set");
+            p.flags = flags.into_boxed_slice();
         }
     }
 }
@@ -481,7 +483,7 @@ fn principal_info(
         counts: Counts::default(),
         unused_by_sensitivity: BySensitivity::default(),
         score: 0,
-        flags,
+        flags: flags.into_boxed_slice(),
     }
 }
 

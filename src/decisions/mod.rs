@@ -355,7 +355,7 @@ fn confirm_intentional(an: &Analysis<'_>, index: usize, p: &PrincipalInfo) -> Op
         risky_more: 0,
         evidence: evidence.into(),
         files: None,
-        intentional: Some(m),
+        intentional: Some(*m),
     })
 }
 

@@ -259,7 +259,7 @@ pub fn write_principals<W: Write>(
     let mut out = writer(w);
     out.row(PRINCIPALS_HEADER)?;
     for p in &an.principals {
-        let mut flags: Vec<&str> = p.flags.clone();
+        let mut flags: Vec<&str> = p.flags.to_vec();
         if let Some(k) = kinds.get(&(p.account_id.as_str(), p.arn.as_str())) {
             flags.extend(k.iter().filter(|k| !p.flags.contains(k)));
         }

@@ -501,7 +501,7 @@ fn riskiest(an: &Analysis<'_>) -> Vec<PrincipalRank> {
             score: p.score,
             unused_by_sensitivity: p.unused_by_sensitivity,
             counts: p.counts,
-            flags: p.flags.clone(),
+            flags: p.flags.to_vec(),
             intentional: p.intentional.as_ref().map(|m| m.rule.clone()),
         })
         .collect()

@@ -926,13 +926,15 @@ mod tests {
             0 => vec![],
             1 => vec!["unused_role"],
             _ => vec!["too_new", "no_last_accessed_data", "service_linked"],
-        };
+        }
+        .into_boxed_slice();
         i.intentional = r
             .yes()
             .then(|| crate::analysis::intentional::IntentionalMatch {
                 rule: r.text(),
                 reason: r.text(),
-            });
+            })
+            .map(Box::new);
         i.counts.excluded = r.count();
         i.counts.unknown = r.count();
         i.counts.granted = r.count();

@@ -698,7 +698,7 @@ fn principals(
         limit,
     )?;
     for p in an.principals.iter().take(sheet.capacity) {
-        let mut flags: Vec<&str> = p.flags.clone();
+        let mut flags: Vec<&str> = p.flags.to_vec();
         if let Some(k) = kinds.get(&(p.account_id.as_str(), p.arn.as_str())) {
             flags.extend(k.iter().filter(|k| !p.flags.contains(k)));
         }
