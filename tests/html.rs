@@ -379,7 +379,7 @@ fn decisions(hostile: bool, account: &str, n: usize) -> Vec<Decision> {
     let mut list: Vec<Decision> = (0..n.min(30))
         .map(|i| Decision {
             rank: i as u32 + 1,
-            id: format!("D{i:010x}"),
+            id: iam_tighten::decisions::DecisionId::new(i as u64),
             kind: if i == 0 {
                 DecisionKind::DeleteRootAccessKey
             } else {
@@ -421,7 +421,7 @@ fn decisions(hostile: bool, account: &str, n: usize) -> Vec<Decision> {
         .collect();
     list.push(Decision {
         rank: list.len() as u32 + 1,
-        id: "Dffffffffff".into(),
+        id: iam_tighten::decisions::DecisionId::new(0xff_ffff_ffff),
         kind: DecisionKind::ConfirmIntentional,
         sensitivity: Sensitivity::Critical,
         score: 1,

@@ -155,7 +155,7 @@ fn decision(by_arn: &ByArn<'_>, f: &IdentityFinding) -> Option<Decision> {
     let score = (super::score(&removes)).max(100 * f.sensitivity.weight());
     Some(Decision {
         rank: 0,
-        id: String::new(),
+        id: super::DecisionId::default(),
         kind,
         sensitivity,
         score,
@@ -185,7 +185,7 @@ fn review_assignment(by_arn: &ByArn<'_>, f: &IdentityFinding, set: &str) -> Opti
     let sensitivity = highest(&removes).map_or(f.sensitivity, |s| s.max(f.sensitivity));
     Some(Decision {
         rank: 0,
-        id: String::new(),
+        id: super::DecisionId::default(),
         kind: DecisionKind::ReviewPermissionSetAssignment,
         sensitivity,
         score: super::score(&removes).max(100 * f.sensitivity.weight()),

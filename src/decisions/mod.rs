@@ -104,7 +104,7 @@ pub struct Decision {
     pub rank: u32,
     /// Stable across runs and quarters: `D` and 10 hex digits of the SHA-256 of the kind, the
     /// account, the principal's ARN (or name) and the subject.
-    pub id: String,
+    pub id: DecisionId,
     pub kind: DecisionKind,
     /// The highest sensitivity of what it removes (for a credential: the finding's).
     pub sensitivity: Sensitivity,
@@ -335,7 +335,7 @@ fn confirm_intentional(an: &Analysis<'_>, index: usize, p: &PrincipalInfo) -> Op
     );
     Some(Decision {
         rank: 0,
-        id: String::new(),
+        id: DecisionId::default(),
         kind: DecisionKind::ConfirmIntentional,
         sensitivity: highest(&s).unwrap_or(Sensitivity::Low),
         score: score(&s),
@@ -470,7 +470,7 @@ impl Texts {
 }
 
 /// A decision's stable id.
-fn id_of(d: &Decision) -> String {
+fn id_of(d: &Decision) -> DecisionId {
     let who = if d.principal_arn.is_empty() {
         &d.principal_name
     } else {
@@ -486,8 +486,32 @@ fn id_of(d: &Decision) -> String {
         )
         .as_bytes(),
     );
-    let hex: String = digest[..5].iter().map(|b| format!("{b:02x}")).collect();
-    format!("D{hex}")
+    DecisionId(digest[..5].iter().fold(0, |id, b| id << 8 | u64::from(*b)))
+}
+
+/// A decision's id ([`Decision::id`]): its 40 bits, written `D` and 10 hex digits. Held as a
+/// number and written when read (a `String` took 40 bytes of each of ~3 million decisions at
+/// 1,000,000 roles).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DecisionId(u64);
+
+impl DecisionId {
+    /// The id of these 40 bits (higher ones are dropped).
+    pub fn new(bits: u64) -> DecisionId {
+        DecisionId(bits & 0xff_ffff_ffff)
+    }
+}
+
+impl std::fmt::Display for DecisionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "D{:010x}", self.0)
+    }
+}
+
+impl Serialize for DecisionId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// Ranks decisions: the root user's credentials first; then by the highest sensitivity removed,
@@ -540,6 +564,23 @@ fn number(list: &mut [Decision]) {
 #[cfg(test)]
 mod tests {
     use crate::analysis::identities::{IdentitySettings, identity_findings};
+
+    /// An id is written `D` and the 10 hex digits of its 40 bits, as text in JSON.
+    #[test]
+    fn a_decision_id_is_d_and_ten_hex_digits() {
+        for bytes in [
+            [0u8; 5],
+            [0, 1, 2, 3, 4],
+            [0xff; 5],
+            [0xab, 0, 0xcd, 0, 0x1],
+        ] {
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let id = super::DecisionId(bytes.iter().fold(0, |id, b| id << 8 | u64::from(*b)));
+            assert_eq!(id.to_string(), format!("D{hex}"));
+            assert_eq!(serde_json::to_string(&id).unwrap(), format!("\"D{hex}\""));
+        }
+        assert_eq!(super::DecisionId::new(u64::MAX).to_string(), "Dffffffffff");
+    }
 
     /// Ranking through the indices gives the order a stable sort of the decisions gives, ties
     /// (equal on every key) included, from any starting order.

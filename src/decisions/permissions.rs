@@ -109,7 +109,7 @@ fn decision(
     let file = crate::recommend::decision_file(plan, pp);
     Decision {
         rank: 0,
-        id: String::new(),
+        id: super::DecisionId::default(),
         kind,
         sensitivity: highest(&removes).unwrap_or(Sensitivity::Low),
         score: score(&removes),

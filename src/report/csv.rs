@@ -60,7 +60,7 @@ pub fn write_decisions<W: Write>(decisions: &[Decision], w: W) -> std::io::Resul
     for d in decisions {
         out.row([
             d.rank.to_string(),
-            d.id.clone(),
+            d.id.to_string(),
             d.kind.as_str().to_string(),
             d.sensitivity.as_str().to_string(),
             d.title.clone(),

@@ -612,7 +612,7 @@ fn decisions(
     for d in list.iter().take(sheet.capacity) {
         sheet.row([
             Cell::number(d.rank),
-            Cell::text(d.id.as_str()),
+            Cell::text(d.id.to_string()),
             Cell::text(d.kind.as_str()),
             Cell::text(d.sensitivity.as_str()),
             Cell::text(d.title.as_str()),
