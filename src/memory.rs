@@ -156,7 +156,7 @@ mod tests {
                 })
                 .collect();
             let mut want = list.clone();
-            want.sort_by(|a, b| a.0.cmp(&b.0));
+            want.sort_by_key(|a| a.0);
             let mut got = list;
             super::sort_stable_by(&mut got, |a, b| a.0.cmp(&b.0));
             assert_eq!(got, want, "{len}");

@@ -13,6 +13,9 @@ pub const SIBLINGS_AT_MOST: usize = 8;
 /// How many of the finding's own patterns a summary shows before `…`.
 pub const PATTERNS_AT_MOST: usize = 6;
 
+/// An action with the finding it is in and that finding's rank.
+type Placed<'f> = (ActionId, (u32, &'f Finding));
+
 /// Another action of the same principal and service that is not in the finding: where it went.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Sibling {
@@ -62,8 +65,8 @@ impl Analysis<'_> {
     fn other_granted<'f>(
         &'f self,
         others: impl Iterator<Item = (u32, &'f Finding)>,
-    ) -> Vec<(ActionId, (u32, &'f Finding))> {
-        let mut out: Vec<(ActionId, (u32, &Finding))> = others
+    ) -> Vec<Placed<'f>> {
+        let mut out: Vec<Placed<'f>> = others
             .flat_map(|(rank, g)| self.actions(g).iter().map(move |a| (a.id, (rank, g))))
             .collect();
         out.sort_by_key(|(a, _)| *a);
@@ -72,7 +75,7 @@ impl Analysis<'_> {
 
     /// What a summary is made of: the principal's other actions of the service (when at most
     /// [`SIBLINGS_AT_MOST`], by action id, with the finding each is in) and how many there are.
-    fn summary_parts<'f>(&'f self, f: &'f Finding) -> (Vec<(ActionId, (u32, &'f Finding))>, usize) {
+    fn summary_parts<'f>(&'f self, f: &'f Finding) -> (Vec<Placed<'f>>, usize) {
         // Only a short list of the other actions is named: the others are counted, not listed.
         let (other_findings, other_count) = self.other_findings(f);
         let others = if other_count <= SIBLINGS_AT_MOST {
