@@ -565,6 +565,14 @@ fn number(list: &mut [Decision]) {
 mod tests {
     use crate::analysis::identities::{IdentitySettings, identity_findings};
 
+    /// Every decision of the sample organisation, ranked.
+    fn sample_decisions() -> Vec<super::Decision> {
+        let (exports, org, an) = crate::sample_organization();
+        let ids = identity_findings(&exports, &an, &IdentitySettings::new(90));
+        let planned = crate::recommend::plan_all_organization(&exports, org.as_ref(), &an, None);
+        super::decide(&an, &planned.plans, &planned.summary, &ids).list
+    }
+
     /// An id is written `D` and the 10 hex digits of its 40 bits, as text in JSON.
     #[test]
     fn a_decision_id_is_d_and_ten_hex_digits() {
@@ -586,10 +594,7 @@ mod tests {
     /// (equal on every key) included, from any starting order.
     #[test]
     fn ranking_by_index_is_the_stable_sort() {
-        let (exports, org, an) = crate::sample_organization();
-        let ids = identity_findings(&exports, &an, &IdentitySettings::new(90));
-        let planned = crate::recommend::plan_all_organization(&exports, org.as_ref(), &an, None);
-        let made = super::decide(&an, &planned.plans, &planned.summary, &ids).list;
+        let made = sample_decisions();
         assert!(made.len() > 10, "{}", made.len());
         // Copies of a decision with another title tie on every key: the list's order decides.
         let mut base = made.clone();
@@ -728,10 +733,7 @@ mod tests {
     fn decisions_hold_each_repeated_text_once() {
         use std::collections::HashMap;
         use std::sync::Arc;
-        let (exports, org, an) = crate::sample_organization();
-        let ids = identity_findings(&exports, &an, &IdentitySettings::new(90));
-        let planned = crate::recommend::plan_all_organization(&exports, org.as_ref(), &an, None);
-        let list = super::decide(&an, &planned.plans, &planned.summary, &ids).list;
+        let list = sample_decisions();
         let mut texts: HashMap<&str, &Arc<str>> = HashMap::new();
         let mut risky: HashMap<&[super::NamedAction], &Arc<[super::NamedAction]>> = HashMap::new();
         let (mut repeated, mut repeated_risky) = (0, 0);
