@@ -45,15 +45,17 @@ pub struct ActionList {
     pub categories: u8,
     /// `describe`, computed on first use (lists are shared by many findings).
     text: OnceLock<Box<str>>,
-    /// The common access level ([`LEVEL_MIXED`], [`LEVEL_NONE`] or an index into
-    /// `AccessLevel::ALL`); on first use.
-    level: OnceLock<u8>,
+    /// The common access level; on first use.
+    level: OnceLock<CommonLevel>,
 }
 
-/// [`ActionList::level`] of a list whose actions' access levels differ.
-const LEVEL_MIXED: u8 = u8::MAX;
-/// [`ActionList::level`] of an empty list.
-const LEVEL_NONE: u8 = u8::MAX - 1;
+/// The access level a list's actions share (one byte).
+#[derive(Debug, Clone, Copy)]
+enum CommonLevel {
+    All(AccessLevel),
+    Mixed,
+    Empty,
+}
 
 impl ActionList {
     /// A list of `actions` (sorted by id, of one service).
@@ -84,23 +86,18 @@ impl ActionList {
 
     /// The access level all actions share, else `mixed`; computed once per list.
     pub fn access_level(&self, catalog: &Catalog) -> &'static str {
-        let level = *self.level.get_or_init(|| {
+        let level = self.level.get_or_init(|| {
             let mut levels = self.actions.iter().map(|a| catalog.action(a.id).level);
             match levels.next() {
-                Some(first) if levels.all(|l| l == first) => AccessLevel::ALL
-                    .iter()
-                    .position(|l| *l == first)
-                    .and_then(|i| u8::try_from(i).ok())
-                    .unwrap_or(LEVEL_MIXED),
-                Some(_) => LEVEL_MIXED,
-                None => LEVEL_NONE,
+                Some(first) if levels.all(|l| l == first) => CommonLevel::All(first),
+                Some(_) => CommonLevel::Mixed,
+                None => CommonLevel::Empty,
             }
         });
         match level {
-            LEVEL_NONE => "",
-            i => AccessLevel::ALL
-                .get(usize::from(i))
-                .map_or("mixed", |l| l.as_str()),
+            CommonLevel::All(l) => l.as_str(),
+            CommonLevel::Mixed => "mixed",
+            CommonLevel::Empty => "",
         }
     }
 

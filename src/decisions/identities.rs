@@ -20,10 +20,7 @@ struct ByArn<'a> {
 impl<'a> ByArn<'a> {
     fn new(an: &'a Analysis<'_>) -> ByArn<'a> {
         let principals = &an.principals[..];
-        let key = |i: u32| {
-            let p = &principals[i as usize];
-            (p.account_id.as_str(), p.arn.as_str())
-        };
+        let key = |i: u32| key_of(principals, i);
         // Past `u32::MAX` principals the later ones are not found (never reached: findings
         // name principals by `u32` index).
         let count = u32::try_from(principals.len()).unwrap_or(u32::MAX);
@@ -51,10 +48,7 @@ impl<'a> ByArn<'a> {
         keep: impl Fn(&PrincipalInfo) -> bool,
     ) -> Option<&'a PrincipalInfo> {
         let want = (account, arn);
-        let key = |i: u32| {
-            let p = &self.principals[i as usize];
-            (p.account_id.as_str(), p.arn.as_str())
-        };
+        let key = |i: u32| key_of(self.principals, i);
         let from = self.sorted.partition_point(|i| key(*i) < want);
         self.sorted[from..]
             .iter()
@@ -62,6 +56,12 @@ impl<'a> ByArn<'a> {
             .map(|i| &self.principals[*i as usize])
             .find(|p| keep(p))
     }
+}
+
+/// What [`ByArn`] sorts principal `i` by: its account and ARN.
+fn key_of(principals: &[PrincipalInfo], i: u32) -> (&str, &str) {
+    let p = &principals[i as usize];
+    (p.account_id.as_str(), p.arn.as_str())
 }
 
 /// The decision of each actionable identity finding. A credential with several findings (an

@@ -1,13 +1,12 @@
 //! What `summary.json` and the report say about every principal's recommendation.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::{Apply, DIR, PrincipalPlan, render};
 use crate::analysis::Analysis;
-use crate::model::PrincipalType;
+use crate::model::{PrincipalType, SharedTexts};
 use crate::policy::PolicyKind;
 
 /// What to do with one policy, for the summary.
@@ -131,7 +130,12 @@ impl SummaryBuilder {
         folder: &[bool],
         analysis: &Analysis<'_>,
     ) {
-        let mut texts = Texts::default();
+        // The texts a block of plans repeats (account ids, policy names and ARNs, file names, why
+        // a plan was skipped), held once: copied into every plan's summary they were ~0.5 GB of
+        // the ~1 GB the summary held at 1,000,000 roles (an AWS managed policy's name and ARN in
+        // the summary of every principal it is attached to). One set a block, so that the texts
+        // met once (inline policies' names) cost no set entry past their block.
+        let mut texts = SharedTexts::default();
         for (k, plan) in plans.iter().enumerate() {
             let recommended = super::is_recommended(plan);
             let has_folder = super::has_folder(plan, folder, start + k);
@@ -183,31 +187,12 @@ pub(crate) fn folder_path(plans: &[PrincipalPlan], folder: &[bool], i: usize) ->
     super::has_folder(plan, folder, last).then(|| render::principal_path(plan))
 }
 
-/// The texts a block of summarised plans repeats (account ids, policy names and ARNs, file
-/// names, why a plan was skipped), held once: copied into every plan's summary, ~0.5 GB of the
-/// ~1 GB the summary held at 1,000,000 roles (an AWS managed policy's name and ARN in the summary
-/// of every principal it is attached to). One set a block ([`SummaryBuilder::add`]), so that
-/// the texts met once (inline policies' names) cost no set entry past their block.
-#[derive(Default)]
-struct Texts(HashSet<Arc<str>>);
-
-impl Texts {
-    fn get(&mut self, text: &str) -> Arc<str> {
-        if let Some(kept) = self.0.get(text) {
-            return Arc::clone(kept);
-        }
-        let made: Arc<str> = Arc::from(text);
-        self.0.insert(Arc::clone(&made));
-        made
-    }
-}
-
 /// What the summary says of one plan.
 fn record(
     plan: &PrincipalPlan,
     has_folder: bool,
     analysis: &Analysis<'_>,
-    texts: &mut Texts,
+    texts: &mut SharedTexts,
 ) -> PrincipalRecommendation {
     let o = &plan.outcome;
     let recommended = super::is_recommended(plan);
