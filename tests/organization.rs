@@ -185,13 +185,13 @@ fn scps_mark_blocked_and_restricted_grants() {
         .iter()
         .find(|f| an.principal(f).name == "platform-ops")
         .expect("platform-ops' sagemaker grant is blocked");
-    assert_eq!(ops.status, analysis::Status::Unused);
+    assert_eq!(ops.status(), analysis::Status::Unused);
     let last_effective = an
         .findings
         .iter()
         .enumerate()
         .filter(|(_, f)| {
-            f.status == analysis::Status::Unused
+            f.status() == analysis::Status::Unused
                 && f.exclusion.is_none()
                 && an.principal(f).actionable
                 && !an.blocked(f)
@@ -233,7 +233,7 @@ fn scps_mark_blocked_and_restricted_grants() {
     let count = |an: &analysis::Analysis<'_>, s: analysis::Status| {
         an.findings
             .iter()
-            .filter(|f| f.status == s)
+            .filter(|f| f.status() == s)
             .map(|f| u64::from(an.count(f)))
             .sum::<u64>()
     };

@@ -65,7 +65,7 @@ fn unused_of(an: &Analysis<'_>, name: &str) -> ActionSet {
         .unwrap();
     let mut set = an.catalog.empty_set();
     for f in an.findings_of(i) {
-        if f.status == Status::Unused && f.exclusion.is_none() {
+        if f.status() == Status::Unused && f.exclusion.is_none() {
             for a in an.actions(f) {
                 set.insert(a.id);
             }
@@ -756,7 +756,8 @@ fn analysing_while_freeing_the_last_accessed_data_gives_the_same_analysis() {
         &Config::default(),
     )
     .unwrap();
-    assert_eq!(json(&an.findings), json(&an2.findings));
+    // Every field, ids into the analysis' tables included.
+    assert_eq!(format!("{:?}", an.findings), format!("{:?}", an2.findings));
     assert_eq!(json(&an.principals), json(&an2.principals));
     assert_eq!(json(&an.warnings), json(&an2.warnings));
     assert!(!an.findings.is_empty());

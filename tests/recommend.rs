@@ -321,12 +321,12 @@ fn sample_data_every_principal_is_safe() {
             .iter()
             .filter(|f| f.principal as usize == plan.analysis_index)
         {
-            if !(f.status == Status::Unused && f.exclusion.is_none()) {
+            if !(f.status() == Status::Unused && f.exclusion.is_none()) {
                 assert!(
-                    after.contains(f.action),
+                    after.contains(an.action(f)),
                     "{}: {} lost",
                     plan.name,
-                    an.catalog.full_name(f.action)
+                    an.catalog.full_name(an.action(f))
                 );
             }
         }
@@ -359,8 +359,8 @@ fn sample_data_every_principal_is_safe() {
                     .position(|p| p.kind == m.kind && p.name == m.name)
                     .unwrap();
                 for f in an.findings.iter().filter(|f| f.principal as usize == mi) {
-                    if !(f.status == Status::Unused && f.exclusion.is_none()) {
-                        assert!(g.effective.contains(f.action));
+                    if !(f.status() == Status::Unused && f.exclusion.is_none()) {
+                        assert!(g.effective.contains(an.action(f)));
                     }
                 }
             }

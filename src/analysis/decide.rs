@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::GivenVerdict;
 use super::collect::Collected;
 use super::groups::GrantedAction;
-use super::model::{Finding, RegionId, Regions};
+use super::model::{Finding, LastAccess, RegionId, Regions, Scope};
 use super::reason::Reason;
 use super::verdict;
 use crate::error::{Error, Result};
@@ -22,7 +22,6 @@ pub(super) fn decide(c: &mut Collected<'_>, regions: &mut Regions) -> Result<Vec
     let lists = &c.lists;
     let findings = verdict::compute_map(&mut c.inputs, |v| {
         let list = lists.get(v.list);
-        let last = v.last_ms.and_then(chrono::DateTime::from_timestamp_millis);
         let region = v.region.and_then(|r| match &last_region {
             Some((text, id)) if Arc::ptr_eq(text, &r) => Some(*id),
             _ => {
@@ -34,17 +33,14 @@ pub(super) fn decide(c: &mut Collected<'_>, regions: &mut Regions) -> Result<Vec
         });
         Finding {
             principal: v.p,
-            action: list.actions[0].id,
             list: v.list,
-            status: v.reason.status(),
             reason: v.reason,
             sensitivity: list.highest,
             categories: list.categories,
-            last_accessed: last,
+            last: LastAccess::from_ms(v.last_ms),
             last_accessed_region: region,
             granted_by: v.gb,
-            scoped: v.scoped,
-            conditional: v.conditional,
+            scope: Scope::new(v.scoped, v.conditional),
             exclusion: None,
             control: None,
         }
@@ -75,7 +71,6 @@ pub(super) fn override_verdicts(
             let mut part = f.clone();
             part.set_actions(&mut c.lists, actions);
             part.reason = reason;
-            part.status = reason.status();
             out.push(part);
         }
     }

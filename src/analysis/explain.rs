@@ -47,9 +47,8 @@ impl Analysis<'_> {
     ) -> (impl Iterator<Item = (u32, &'f Finding)>, usize) {
         let list = self.by_principal_service.of_service(
             f.principal as usize,
-            self.catalog.service_index(f.action),
-            &self.findings,
-            self.catalog,
+            self.catalog.service_index(self.action(f)),
+            |i| self.service_of(&self.findings[i as usize]),
         );
         let others = move || {
             list.iter()
@@ -88,7 +87,7 @@ impl Analysis<'_> {
 
     /// Appends the summary's sentence ([`ActionSummary::text`]) to `out`.
     fn write_summary_sentence(&self, f: &Finding, other_count: usize, out: &mut String) {
-        let service = &*self.catalog.action(f.action).service;
+        let service = &*self.catalog.action(self.action(f)).service;
         let n = self.actions(f).len();
         let granted = n + other_count;
         let noun = |k: usize| if k == 1 { "action" } else { "actions" };
@@ -138,7 +137,7 @@ impl Analysis<'_> {
             .iter()
             .map(|(a, (rank, g))| Sibling {
                 action: self.catalog.full_name(*a),
-                status: g.status.as_str(),
+                status: g.status().as_str(),
                 rank: *rank,
             })
             .collect();
@@ -161,7 +160,7 @@ impl Analysis<'_> {
                 "{}{} ({}, rank {})",
                 if k == 0 { ": " } else { ", " },
                 self.catalog.display_name(*a),
-                g.status.as_str(),
+                g.status().as_str(),
                 rank
             );
         }

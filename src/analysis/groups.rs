@@ -78,6 +78,12 @@ impl ActionList {
         }
     }
 
+    /// The first action. A finding's list is never empty (a group is made from its actions),
+    /// as the lists `ActionLists::push` makes for findings.
+    pub fn first(&self) -> ActionId {
+        self.actions[0].id
+    }
+
     /// See [`describe`]; computed once per list.
     pub fn text(&self, catalog: &Catalog) -> &str {
         self.text
@@ -182,6 +188,11 @@ impl ActionLists {
 
     pub fn get(&self, id: ListId) -> &ActionList {
         &self.lists[id.0 as usize]
+    }
+
+    /// Every list, by id.
+    pub fn iter(&self) -> impl Iterator<Item = &ActionList> {
+        self.lists.iter()
     }
 }
 

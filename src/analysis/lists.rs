@@ -59,9 +59,13 @@ pub struct ByService {
 }
 
 impl ByService {
-    /// `by_principal` sorted by (service, rank) within each principal.
-    pub fn new(by_principal: FindingLists, findings: &[Finding], catalog: &Catalog) -> ByService {
-        let service_of = |i: u32| catalog.service_index(findings[i as usize].action);
+    /// `by_principal` sorted by (service, rank) within each principal; `service_of` gives a
+    /// finding's service (its index in catalog order) from the finding's index.
+    pub fn new(
+        by_principal: FindingLists,
+        service_of: impl Fn(u32) -> u32,
+        catalog: &Catalog,
+    ) -> ByService {
         let mut lists = by_principal;
         for p in 0..lists.starts.len().saturating_sub(1) {
             if let Some(r) = lists.range(p) {
@@ -84,13 +88,7 @@ impl ByService {
     }
 
     /// Principal `p`'s findings of service `svc` (its index in catalog order), by rank.
-    pub fn of_service<'s>(
-        &'s self,
-        p: usize,
-        svc: u32,
-        findings: &[Finding],
-        catalog: &Catalog,
-    ) -> &'s [u32] {
+    pub fn of_service(&self, p: usize, svc: u32, service_of: impl Fn(u32) -> u32) -> &[u32] {
         let Some(r) = self.lists.range(p) else {
             return &[];
         };
@@ -104,9 +102,8 @@ impl ByService {
                 services.partition_point(|s| *s < svc)..services.partition_point(|s| *s <= svc)
             }
             None => {
-                let service_of = |i: &u32| catalog.service_index(findings[*i as usize].action);
-                list.partition_point(|i| service_of(i) < svc)
-                    ..list.partition_point(|i| service_of(i) <= svc)
+                list.partition_point(|&i| service_of(i) < svc)
+                    ..list.partition_point(|&i| service_of(i) <= svc)
             }
         };
         &list[range]
@@ -119,20 +116,18 @@ mod tests {
     use crate::analysis::model::Finding;
     use proptest::prelude::*;
 
-    fn finding(principal: u32, action: crate::catalog::ActionId) -> Finding {
+    /// A finding of `principal` whose list is the `list`th.
+    fn finding(principal: u32, list: u32) -> Finding {
         Finding {
             principal,
-            action,
-            list: crate::analysis::groups::ListId(0),
-            status: crate::analysis::reason::Status::Unused,
+            list: crate::analysis::groups::ListId(list),
             reason: crate::analysis::reason::Reason::ActionNotAccessed,
             sensitivity: crate::analysis::sensitivity::Sensitivity::Low,
             categories: 0,
-            last_accessed: None,
+            last: crate::analysis::model::LastAccess::NEVER,
             last_accessed_region: None,
             granted_by: crate::analysis::model::GrantedById(0),
-            scoped: false,
-            conditional: false,
+            scope: crate::analysis::model::Scope::new(false, false),
             exclusion: None,
             control: None,
         }
@@ -150,7 +145,7 @@ mod tests {
                 .map(|i| crate::catalog::ActionId(i as u32)).collect();
             let findings: Vec<Finding> = picks
                 .iter()
-                .map(|(p, a)| finding(*p, ids[*a % ids.len()]))
+                .map(|(p, a)| finding(*p, (*a % ids.len()) as u32))
                 .collect();
             let principals = 7;
             let by = FindingLists::by_principal(&findings, principals);
@@ -165,19 +160,21 @@ mod tests {
                 prop_assert_eq!(by.get(p), &want[..]);
             }
             prop_assert!(by.get(principals).is_empty());
-            let service_of = |i: &u32| catalog.service_index(findings[*i as usize].action);
-            let with = ByService::new(by.clone(), &findings, catalog);
+            // A finding's list is its action's index in `ids`.
+            let service_of =
+                |i: u32| catalog.service_index(ids[findings[i as usize].list.0 as usize]);
+            let with = ByService::new(by.clone(), service_of, catalog);
             let mut without = with.clone();
             without.services = None;
             for (p, want) in plain.iter().enumerate() {
                 let mut sorted = want.clone();
-                sorted.sort_by_key(|i| (service_of(i), *i));
+                sorted.sort_by_key(|&i| (service_of(i), i));
                 prop_assert_eq!(with.get(p), &sorted[..]);
                 for svc in 0..catalog.service_count() as u32 {
                     let of: Vec<u32> =
-                        sorted.iter().copied().filter(|i| service_of(i) == svc).collect();
-                    prop_assert_eq!(with.of_service(p, svc, &findings, catalog), &of[..]);
-                    prop_assert_eq!(without.of_service(p, svc, &findings, catalog), &of[..]);
+                        sorted.iter().copied().filter(|&i| service_of(i) == svc).collect();
+                    prop_assert_eq!(with.of_service(p, svc, service_of), &of[..]);
+                    prop_assert_eq!(without.of_service(p, svc, service_of), &of[..]);
                 }
             }
         }

@@ -238,6 +238,7 @@ fn run<'c>(
         &ranked.findings,
         &ranked.by_principal_service,
         catalog,
+        &c.lists,
         std::mem::take(&mut c.inputs.services),
         &c.inputs.regions,
         &mut regions,

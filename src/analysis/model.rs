@@ -181,11 +181,11 @@ impl Counts {
     /// Counts finding `f`, of `n` actions.
     pub(super) fn add(&mut self, f: &Finding, n: u64) {
         self.granted += n;
-        if f.exclusion.is_some() && f.status == Status::Unused {
+        if f.exclusion.is_some() && f.status() == Status::Unused {
             self.excluded += n;
             return;
         }
-        match f.status {
+        match f.status() {
             Status::Used => self.used += n,
             Status::Unused => self.unused += n,
             Status::Unknown => self.unknown += n,
@@ -423,38 +423,114 @@ pub struct PrincipalInfo {
 
 /// One principal × a group of granted actions of one service that share one verdict (see
 /// `groups`): the same reason, evidence, granting policies, resource scope and condition.
-#[derive(Debug, Clone, Serialize)]
+/// 36 bytes: what can be derived is not held (the first action and the count from the list, the
+/// status from the reason, the rank from the finding's place).
+#[derive(Debug, Clone)]
 pub struct Finding {
     /// Index into `Analysis::principals`.
     pub principal: u32,
-    /// The group's first action (its only one when `count` is 1).
-    #[serde(skip)]
-    pub action: ActionId,
-    /// The group's actions (`Analysis::actions(f)` lists them).
-    #[serde(skip)]
+    /// The group's actions (`Analysis::actions(f)` lists them, `Analysis::action(f)` gives the
+    /// first).
     pub list: ListId,
-    pub status: Status,
-    pub reason: Reason,
-    /// The highest sensitivity of the group's actions.
-    pub sensitivity: Sensitivity,
-    /// Union of the actions' `sensitivity::category` bits.
-    pub categories: u8,
-    pub last_accessed: Option<Timestamp>,
-    /// The region of the last access (`Analysis::region`).
-    #[serde(skip)]
-    pub last_accessed_region: Option<RegionId>,
     /// The granting policies (`Analysis::granting_policies(f)`).
-    #[serde(skip)]
     pub granted_by: GrantedById,
-    /// True when every grant of the action names specific resources.
-    pub scoped: bool,
-    /// True when every grant of the action has a Condition.
-    pub conditional: bool,
+    /// The region of the last access (`Analysis::region`).
+    pub last_accessed_region: Option<RegionId>,
     /// The exclusion rule that covers it.
     pub exclusion: Option<ExclusionId>,
     /// The SCP or RCP that blocks or restricts its actions in the principal's account
     /// (`Analysis::control_note`); only with an organisation part.
     pub control: Option<ControlId>,
+    /// When it was last accessed ([`Finding::last_accessed`]).
+    pub last: LastAccess,
+    pub reason: Reason,
+    /// The highest sensitivity of the group's actions.
+    pub sensitivity: Sensitivity,
+    /// Union of the actions' `sensitivity::category` bits.
+    pub categories: u8,
+    /// Whether every grant names specific resources, has a Condition ([`Scope`]).
+    pub scope: Scope,
+}
+
+impl Finding {
+    /// `used`, `unused` or `unknown`: the reason's.
+    pub fn status(&self) -> Status {
+        self.reason.status()
+    }
+
+    /// True when every grant of the actions names specific resources.
+    pub fn scoped(&self) -> bool {
+        self.scope.scoped()
+    }
+
+    /// True when every grant of the actions has a Condition.
+    pub fn conditional(&self) -> bool {
+        self.scope.conditional()
+    }
+
+    /// When the evidence says the actions were last accessed.
+    pub fn last_accessed(&self) -> Option<Timestamp> {
+        self.last.time()
+    }
+}
+
+/// A last access in milliseconds since the epoch, 4-byte aligned (an `i64`'s 8-byte alignment
+/// would pad a [`Finding`] to 40 bytes), [`NEVER_MS`] for none. Only times chrono can hold are
+/// kept ([`LastAccess::from_ms`]), so [`LastAccess::time`] gives back what was given.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(C, packed(4))]
+pub struct LastAccess(i64);
+
+impl LastAccess {
+    /// No access.
+    pub const NEVER: LastAccess = LastAccess(NEVER_MS);
+
+    /// The access at `ms` milliseconds since the epoch; none for `None` or a time out of
+    /// chrono's range.
+    pub fn from_ms(ms: Option<i64>) -> LastAccess {
+        match ms.and_then(chrono::DateTime::from_timestamp_millis) {
+            Some(t) => LastAccess(t.timestamp_millis()),
+            None => LastAccess::NEVER,
+        }
+    }
+
+    /// Milliseconds since the epoch.
+    pub fn ms(self) -> Option<i64> {
+        let ms = self.0;
+        (ms != NEVER_MS).then_some(ms)
+    }
+
+    pub fn time(self) -> Option<Timestamp> {
+        self.ms().and_then(chrono::DateTime::from_timestamp_millis)
+    }
+}
+
+impl std::fmt::Debug for LastAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.time().fmt(f)
+    }
+}
+
+/// A finding's two grant bits in one byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope(u8);
+
+impl Scope {
+    const SCOPED: u8 = 1;
+    const CONDITIONAL: u8 = 2;
+
+    pub fn new(scoped: bool, conditional: bool) -> Scope {
+        let bit = |set: bool, bit: u8| if set { bit } else { 0 };
+        Scope(bit(scoped, Scope::SCOPED) | bit(conditional, Scope::CONDITIONAL))
+    }
+
+    pub fn scoped(self) -> bool {
+        self.0 & Scope::SCOPED != 0
+    }
+
+    pub fn conditional(self) -> bool {
+        self.0 & Scope::CONDITIONAL != 0
+    }
 }
 
 /// Index into [`Analysis::control_notes`].
@@ -513,7 +589,6 @@ impl Finding {
     pub(super) fn set_actions(&mut self, lists: &mut ActionLists, actions: Vec<GrantedAction>) {
         self.list = lists.push(actions);
         let list = lists.get(self.list);
-        self.action = list.actions[0].id;
         self.sensitivity = list.highest;
         self.categories = list.categories;
     }
@@ -567,6 +642,16 @@ impl Analysis<'_> {
     /// The actions of a finding, sorted by id.
     pub fn actions(&self, f: &Finding) -> &[GrantedAction] {
         &self.action_lists.get(f.list).actions
+    }
+
+    /// The finding's first action (its only one when its count is 1).
+    pub fn action(&self, f: &Finding) -> ActionId {
+        self.action_lists.get(f.list).first()
+    }
+
+    /// The finding's service, its index in catalog order.
+    pub fn service_of(&self, f: &Finding) -> u32 {
+        self.catalog.service_index(self.action(f))
     }
 
     /// The rank of `findings[index]`: 1 = the first thing to remove (the findings are in rank
@@ -635,7 +720,7 @@ impl Analysis<'_> {
     /// Computed when read: 16 bytes per finding less to hold (3.8 M findings at 100,000 roles).
     pub fn days_since_access(&self, f: &Finding) -> Option<i64> {
         let as_of = self.principals.get(f.principal as usize)?.as_of?;
-        let last = f.last_accessed?;
+        let last = f.last_accessed()?;
         (last <= as_of).then(|| crate::model::whole_days(last, as_of))
     }
 
@@ -681,7 +766,7 @@ impl Analysis<'_> {
         let mut current = None;
         for &i in list {
             let f = &self.findings[i as usize];
-            let svc = self.catalog.service_index(f.action);
+            let svc = self.service_of(f);
             if current != Some(svc) {
                 current = Some(svc);
                 let fact = facts
@@ -689,7 +774,7 @@ impl Analysis<'_> {
                     .ok()
                     .map(|k| facts[k]);
                 out.push(ServiceSummary {
-                    service: &self.catalog.action(f.action).service,
+                    service: &self.catalog.action(self.action(f)).service,
                     counts: Counts::default(),
                     last_accessed: fact
                         .and_then(|r| chrono::DateTime::from_timestamp_millis(r.last_ms)),
@@ -705,7 +790,7 @@ impl Analysis<'_> {
                 continue;
             };
             entry.counts.add(f, u64::from(self.count(f)));
-            let removable = f.status == Status::Unused && f.exclusion.is_none();
+            let removable = f.status() == Status::Unused && f.exclusion.is_none();
             if removable && info.actionable && !self.blocked(f) {
                 entry.highest_unused_sensitivity =
                     entry.highest_unused_sensitivity.max(Some(f.sensitivity));
@@ -750,12 +835,40 @@ mod tests {
     }
 
     #[test]
+    fn a_last_access_gives_back_what_it_was_given() {
+        for ms in [0, 1, -1, 1_767_225_600_123, -62_135_596_800_000] {
+            let last = LastAccess::from_ms(Some(ms));
+            assert_eq!(last.ms(), Some(ms));
+            let t = chrono::DateTime::from_timestamp_millis(ms).unwrap();
+            assert_eq!(last.time(), Some(t));
+            assert_eq!(format!("{last:?}"), format!("{:?}", Some(t)));
+        }
+        // None, and what chrono cannot hold, is no access (as `from_timestamp_millis` made it).
+        for ms in [None, Some(i64::MAX), Some(NEVER_MS), Some(NEVER_MS + 1)] {
+            assert_eq!(LastAccess::from_ms(ms).ms(), None, "{ms:?}");
+            assert_eq!(LastAccess::from_ms(ms).time(), None);
+        }
+        assert!(LastAccess::NEVER.time().is_none());
+    }
+
+    #[test]
+    fn a_scope_holds_both_bits() {
+        for scoped in [false, true] {
+            for conditional in [false, true] {
+                let s = Scope::new(scoped, conditional);
+                assert_eq!((s.scoped(), s.conditional()), (scoped, conditional));
+            }
+        }
+    }
+
+    #[test]
     fn a_finding_stays_small() {
         // Every byte of a finding is ~4 MB of the heap at 100,000 roles (four million
         // findings), held from the analysis to the last writer: ids instead of pointers
-        // (regions), ids that are never 0 (an `Option` of one is 4 bytes), and nothing
-        // derived (the count is the list's length, the rank the finding's place).
-        assert_eq!(std::mem::size_of::<Finding>(), 48);
+        // (regions), ids that are never 0 (an `Option` of one is 4 bytes), nothing derived
+        // (the count is the list's length, the rank the finding's place, the first action the
+        // list's, the status the reason's), and no padding (the last access 4-byte aligned).
+        assert_eq!(std::mem::size_of::<Finding>(), 36);
         assert_eq!(std::mem::size_of::<Option<RegionId>>(), 4);
         assert_eq!(std::mem::size_of::<Option<ControlId>>(), 4);
         assert_eq!(std::mem::size_of::<Option<ExclusionId>>(), 4);

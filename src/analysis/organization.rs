@@ -16,7 +16,8 @@ use super::collect::Collected;
 use super::groups::GrantedAction;
 use super::model::{
     AccountWarning, BySensitivity, ControlId, ControlPolicyInfo, Counts, Finding, GrantedById,
-    LabelId, OrganizationInfo, PermissionSetInfo, PolicyInfo, PolicyLabel, PrincipalInfo, RegionId,
+    LabelId, LastAccess, OrganizationInfo, PermissionSetInfo, PolicyInfo, PolicyLabel,
+    PrincipalInfo, RegionId, Scope,
 };
 use super::reason::{Reason, Status};
 use super::verdict::{PrincipalRow, ServiceRow};
@@ -238,20 +239,16 @@ fn set_findings(
     for (k, actions) in groups {
         let list = c.lists.push(actions);
         let l = c.lists.get(list);
-        let last = k.last.and_then(chrono::DateTime::from_timestamp_millis);
         out.push(Finding {
             principal: pidx,
-            action: l.actions[0].id,
             list,
-            status: k.reason.status(),
             reason: k.reason,
             sensitivity: l.highest,
             categories: l.categories,
-            last_accessed: last,
+            last: LastAccess::from_ms(k.last),
             last_accessed_region: k.region,
             granted_by: k.gb,
-            scoped: k.scoped,
-            conditional: k.conditional,
+            scope: Scope::new(k.scoped, k.conditional),
             exclusion: None,
             control: k.control,
         });
@@ -307,14 +304,14 @@ fn roll(verdicts: &[RoleVerdict<'_>], complete: bool, notes: &mut Vec<ControlNot
     let newest = |status: Status| {
         verdicts
             .iter()
-            .filter(|v| v.f.status == status)
-            .max_by_key(|v| v.f.last_accessed)
+            .filter(|v| v.f.status() == status)
+            .max_by_key(|v| v.f.last_accessed())
     };
     let (reason, source) = if let Some(v) = newest(Status::Used) {
         (Reason::AccessedInWindow, *v)
     } else if !complete {
         (Reason::PermissionSetIncomplete, first)
-    } else if let Some(v) = verdicts.iter().find(|v| v.f.status == Status::Unknown) {
+    } else if let Some(v) = verdicts.iter().find(|v| v.f.status() == Status::Unknown) {
         (v.f.reason, *v)
     } else {
         // Every role's is unused: the one closest to use explains it.
@@ -322,7 +319,7 @@ fn roll(verdicts: &[RoleVerdict<'_>], complete: bool, notes: &mut Vec<ControlNot
             verdicts
                 .iter()
                 .filter(|v| v.f.reason == r)
-                .max_by_key(|v| v.f.last_accessed)
+                .max_by_key(|v| v.f.last_accessed())
         };
         match pick(Reason::ActionLastAccessedBeforeWindow)
             .or_else(|| pick(Reason::ActionNotAccessed))
@@ -333,7 +330,7 @@ fn roll(verdicts: &[RoleVerdict<'_>], complete: bool, notes: &mut Vec<ControlNot
     };
     let (last, region) = match reason {
         Reason::AccessedInWindow | Reason::ActionLastAccessedBeforeWindow => {
-            (source.f.last_accessed, source.f.last_accessed_region)
+            (source.f.last_accessed(), source.f.last_accessed_region)
         }
         _ => (None, None),
     };
@@ -375,8 +372,8 @@ fn roll(verdicts: &[RoleVerdict<'_>], complete: bool, notes: &mut Vec<ControlNot
         last,
         region,
         gb: first.f.granted_by,
-        scoped: verdicts.iter().all(|v| v.f.scoped),
-        conditional: verdicts.iter().all(|v| v.f.conditional),
+        scoped: verdicts.iter().all(|v| v.f.scoped()),
+        conditional: verdicts.iter().all(|v| v.f.conditional()),
         control,
         sensitivity: first.a,
     }

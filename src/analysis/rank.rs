@@ -23,6 +23,26 @@ pub(super) struct Ranked {
     pub by_principal_service: ByService,
 }
 
+/// A list's service (its index in catalog order) and first action.
+#[derive(Debug, Clone, Copy)]
+struct First {
+    service: u32,
+    action: u32,
+}
+
+/// Every list's [`First`], by list id: the rank's key reads them at every comparison, from one
+/// dense array rather than two pointers away in the list (a finding does not hold its first
+/// action: 4 bytes of each of ~37 million at 1,000,000 roles).
+fn firsts(lists: &ActionLists, catalog: &Catalog) -> Vec<First> {
+    lists
+        .iter()
+        .map(|l| First {
+            service: catalog.service_index(l.first()),
+            action: l.first().0,
+        })
+        .collect()
+}
+
 fn is_blocked(f: &Finding, notes: &[ControlNote]) -> bool {
     f.control
         .and_then(|c| notes.get(c.index()))
@@ -39,11 +59,12 @@ fn key(
     f: &Finding,
     principals: &[PrincipalInfo],
     notes: &[ControlNote],
-    catalog: &Catalog,
+    firsts: &[First],
 ) -> (u8, u8, bool, u32, u32, u32) {
     let p = &principals[f.principal as usize];
+    let first = firsts[f.list.0 as usize];
     let blocked = is_blocked(f, notes);
-    let tier = match f.status {
+    let tier = match f.status() {
         Status::Unused
             if p.actionable && f.exclusion.is_none() && p.intentional.is_none() && !blocked =>
         {
@@ -58,10 +79,10 @@ fn key(
     (
         tier,
         3 - f.sensitivity as u8,
-        f.scoped,
-        catalog.service_index(f.action),
+        f.scoped(),
+        first.service,
         f.principal,
-        f.action.0,
+        first.action,
     )
 }
 
@@ -74,13 +95,15 @@ pub(super) fn service_facts(
     findings: &[Finding],
     by_principal_service: &ByService,
     catalog: &Catalog,
+    lists: &ActionLists,
     services: Vec<ServiceRow>,
     region_texts: &[Arc<str>],
     regions: &mut Regions,
 ) -> Result<ServiceFacts> {
+    let service_of = |i: u32| catalog.service_index(lists.get(findings[i as usize].list).first());
     let has_service = |p: u32, svc: u32| {
         !by_principal_service
-            .of_service(p as usize, svc, findings, catalog)
+            .of_service(p as usize, svc, service_of)
             .is_empty()
     };
     ServiceFacts::new(services, has_service, region_texts, regions).ok_or_else(too_many_regions)
@@ -100,7 +123,8 @@ pub(super) fn rank(
     lists: &ActionLists,
     granted_by: &[Box<[LabelId]>],
 ) -> Ranked {
-    findings.sort_unstable_by_key(|f| key(f, principals, notes, catalog));
+    let firsts = firsts(lists, catalog);
+    findings.sort_unstable_by_key(|f| key(f, principals, notes, &firsts));
     let mut totals = Counts::default();
     let mut by_sens = BySensitivity::default();
     for f in findings.iter_mut() {
@@ -109,7 +133,7 @@ pub(super) fn rank(
         let p = &mut principals[f.principal as usize];
         p.counts.add(f, actions);
         totals.add(f, actions);
-        let removable = f.status == Status::Unused && f.exclusion.is_none();
+        let removable = f.status() == Status::Unused && f.exclusion.is_none();
         // A grant an SCP blocks is removable but carries no risk: not in scores or the
         // per-sensitivity counts.
         if removable && p.actionable && !is_blocked(f, notes) {
@@ -136,7 +160,8 @@ pub(super) fn rank(
         }
     }
     let by_principal = FindingLists::by_principal(&findings, principals.len());
-    let by_principal_service = ByService::new(by_principal, &findings, catalog);
+    let service_of = |i: u32| firsts[findings[i as usize].list.0 as usize].service;
+    let by_principal_service = ByService::new(by_principal, service_of, catalog);
     Ranked {
         findings,
         totals,

@@ -76,7 +76,7 @@ pub const FINDINGS: [Column; 28] = [
         Value::Owned(r.an.action_summary_text(r.f))
     }),
     col("actions", Type::U32, |r| Value::U32(r.an.count(r.f))),
-    col("status", Type::Str, |r| Value::Str(r.f.status.as_str())),
+    col("status", Type::Str, |r| Value::Str(r.f.status().as_str())),
     col("reason", Type::Str, |r| Value::Str(r.f.reason.as_str())),
     col("risky_actions", Type::Str, |r| {
         Value::Owned(r.an.named_actions_text(r.f))
@@ -97,13 +97,13 @@ pub const FINDINGS: [Column; 28] = [
         Value::Str(category::joined(r.f.categories))
     }),
     col("service", Type::Str, |r| {
-        Value::Str(&r.an.catalog.action(r.f.action).service)
+        Value::Str(&r.an.catalog.action(r.an.action(r.f)).service)
     }),
     col("access_level", Type::Str, |r| {
         Value::Str(r.an.access_level(r.f))
     }),
     col("last_accessed", Type::Time, |r| {
-        Value::Time(r.f.last_accessed)
+        Value::Time(r.f.last_accessed())
     }),
     col("last_accessed_region", Type::OptStr, |r| {
         Value::OptStr(r.an.region(r.f).map(|r| &**r))
@@ -113,9 +113,11 @@ pub const FINDINGS: [Column; 28] = [
     }),
     col("granted_by", Type::Str, |r| Value::Str(r.granted_by)),
     col("resource_scope", Type::Str, |r| {
-        Value::Str(if r.f.scoped { "scoped" } else { "all" })
+        Value::Str(if r.f.scoped() { "scoped" } else { "all" })
     }),
-    col("conditional", Type::Bool, |r| Value::Bool(r.f.conditional)),
+    col("conditional", Type::Bool, |r| {
+        Value::Bool(r.f.conditional())
+    }),
     col("actionable", Type::Bool, |r| Value::Bool(r.p.actionable)),
     col("excluded", Type::Bool, |r| {
         Value::Bool(r.f.exclusion.is_some())

@@ -388,8 +388,8 @@ pub(crate) fn used_evidence(an: &Analysis<'_>, index: usize) -> String {
     };
     let mut used: Vec<(String, Option<crate::model::Timestamp>)> = an
         .findings_of(index)
-        .filter(|f| f.status == crate::analysis::Status::Used)
-        .map(|f| (an.action_text(f).to_string(), f.last_accessed))
+        .filter(|f| f.status() == crate::analysis::Status::Used)
+        .map(|f| (an.action_text(f).to_string(), f.last_accessed()))
         .collect();
     used.sort();
     let all = an.services_of(index);

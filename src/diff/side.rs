@@ -169,9 +169,9 @@ impl Side {
                 principal: f.principal,
                 list,
                 verdict: Verdict {
-                    status: f.status,
+                    status: f.status(),
                     reason: f.reason,
-                    last_accessed: f.last_accessed,
+                    last_accessed: f.last_accessed(),
                     granted_by,
                     excluded: f.exclusion.is_some(),
                 },

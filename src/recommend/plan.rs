@@ -44,7 +44,7 @@ pub(super) fn verdict_sets_of(analysis: &Analysis<'_>, principal: usize) -> Verd
             s.remove.insert_all(ids);
         } else {
             s.needed.insert_all(ids.clone());
-            if f.status == Status::Unknown {
+            if f.status() == Status::Unknown {
                 s.unknown.insert_all(ids);
             }
         }
@@ -54,7 +54,7 @@ pub(super) fn verdict_sets_of(analysis: &Analysis<'_>, principal: usize) -> Verd
 
 /// Only `unused` findings no exclusion covers are removed.
 pub fn is_removable(f: &Finding) -> bool {
-    f.status == Status::Unused && f.exclusion.is_none()
+    f.status() == Status::Unused && f.exclusion.is_none()
 }
 
 fn file_prefix(kind: PolicyKind) -> &'static str {

@@ -423,7 +423,7 @@ fn readme_removed(s: &mut String, rows: &[DecisionRow<'_>]) {
             r.count,
             r.sensitivity.as_str(),
             r.f.reason.as_str(),
-            r.f.last_accessed
+            r.f.last_accessed()
                 .map_or("never (in AWS's tracking period)".into(), |t| t
                     .to_rfc3339())
         );
@@ -440,7 +440,7 @@ fn readme_removed(s: &mut String, rows: &[DecisionRow<'_>]) {
 fn readme_kept(s: &mut String, rows: &[DecisionRow<'_>]) {
     let unknown: Vec<&DecisionRow<'_>> = rows
         .iter()
-        .filter(|r| r.f.status == Status::Unknown)
+        .filter(|r| r.f.status() == Status::Unknown)
         .collect();
     let unknown_actions: usize = unknown.iter().map(|r| r.count).sum();
     let _ = writeln!(
@@ -470,7 +470,7 @@ fn readme_kept(s: &mut String, rows: &[DecisionRow<'_>]) {
 fn readme_notes(s: &mut String, rows: &[DecisionRow<'_>]) {
     let excluded: usize = rows
         .iter()
-        .filter(|r| r.f.status == Status::Unused && r.f.exclusion.is_some())
+        .filter(|r| r.f.status() == Status::Unused && r.f.exclusion.is_some())
         .map(|r| r.count)
         .sum();
     if excluded > 0 {
@@ -603,9 +603,9 @@ fn actions_csv(
             r.text.as_str(),
             &r.count.to_string(),
             r.decision,
-            r.f.status.as_str(),
+            r.f.status().as_str(),
             r.f.reason.as_str(),
-            &r.f.last_accessed
+            &r.f.last_accessed()
                 .map(|t| t.to_rfc3339())
                 .unwrap_or_default(),
             r.sensitivity.as_str(),

@@ -352,13 +352,16 @@ pub(super) fn readme_evidence(
             with_data.insert(account.as_str());
         }
         let mut used: Vec<(String, String)> = Vec::new();
-        for f in analysis.findings_of(i).filter(|f| f.status == Status::Used) {
+        for f in analysis
+            .findings_of(i)
+            .filter(|f| f.status() == Status::Used)
+        {
             for a in analysis.actions(f) {
                 used_in.entry(a.id).or_default().insert(account.as_str());
             }
             used.push((
                 analysis.action_text(f).to_string(),
-                f.last_accessed
+                f.last_accessed()
                     .map_or(String::new(), |d| format!(" ({})", d.format("%Y-%m-%d"))),
             ));
         }

@@ -205,7 +205,7 @@ impl FindingView {
     /// The view of `an.findings[index]`, `f`.
     pub fn new(an: &Analysis<'_>, index: usize, f: &Finding) -> FindingView {
         let p = an.principal(f);
-        let info = an.catalog.action(f.action);
+        let info = an.catalog.action(an.action(f));
         let (risky_actions, _) = an.top_named(f.principal, an.actions(f), NAMED_AT_MOST);
         FindingView {
             rank: Analysis::rank(index),
@@ -216,19 +216,19 @@ impl FindingView {
             action: an.action_text(f).to_string(),
             action_summary: an.action_summary(f),
             actions: an.count(f),
-            status: f.status,
+            status: f.status(),
             reason: f.reason,
             risky_actions,
             actions_by_sensitivity: an.sensitivity_counts(f),
             risk_categories: category::names(f.categories),
             service: info.service.to_string(),
             access_level: an.access_level(f),
-            last_accessed: f.last_accessed,
+            last_accessed: f.last_accessed(),
             last_accessed_region: an.region(f).cloned(),
             days_since_access: an.days_since_access(f),
             granted_by: an.granted_by_text(f.granted_by),
-            resource_scope: if f.scoped { "scoped" } else { "all" },
-            conditional: f.conditional,
+            resource_scope: if f.scoped() { "scoped" } else { "all" },
+            conditional: f.conditional(),
             actionable: p.actionable,
             excluded: f.exclusion.is_some(),
             exclusion_reason: f
@@ -581,7 +581,7 @@ fn principal_views<'a>(
 }
 
 fn is_actionable_unused(an: &Analysis<'_>, f: &Finding) -> bool {
-    f.status == Status::Unused && f.exclusion.is_none() && an.principal(f).actionable
+    f.status() == Status::Unused && f.exclusion.is_none() && an.principal(f).actionable
 }
 
 impl<'a> ReportModel<'a> {
@@ -623,10 +623,10 @@ impl<'a> ReportModel<'a> {
             let n = u64::from(an.count(f));
             *reasons.entry(f.reason).or_default() += n;
             let pi = f.principal as usize;
-            if f.status == Status::Unknown {
+            if f.status() == Status::Unknown {
                 unknown[pi].add(f.reason.as_str(), n);
             }
-            if f.status == Status::Unused && f.exclusion.is_none() {
+            if f.status() == Status::Unused && f.exclusion.is_none() {
                 if listed[pi] && per_principal[pi].len() < limits.per_principal {
                     per_principal[pi].push(FindingView::new(an, index, f));
                 } else {
@@ -634,7 +634,7 @@ impl<'a> ReportModel<'a> {
                 }
             }
             if is_actionable_unused(an, f) {
-                let svc: &str = &an.catalog.action(f.action).service;
+                let svc: &str = &an.catalog.action(an.action(f)).service;
                 let e = by_service.entry(svc).or_default();
                 e.add(&an.sensitivity_counts(f));
                 // Intentional access is one decision, not rows of "what to remove first".
