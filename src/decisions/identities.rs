@@ -1,6 +1,6 @@
 //! One decision per unused principal and per risky credential, from the identity findings.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Decision, DecisionKind, highest};
 use crate::analysis::identities::{IdentityFinding, IdentityKind, IdentityReport};
@@ -67,8 +67,50 @@ fn key_of(principals: &[PrincipalInfo], i: u32) -> (&str, &str) {
 /// The decision of each actionable identity finding. A credential with several findings (an
 /// access key both unused and old) gets one decision, the strongest (deactivate before rotate).
 pub(super) fn decisions(an: &Analysis<'_>, report: &IdentityReport) -> Vec<Decision> {
+    by_subject(an, report, |d| d, |d| d.kind)
+        .into_values()
+        .collect()
+}
+
+/// Account → ARNs of the principals an identity decision deletes.
+pub(super) type Deletions = BTreeMap<String, BTreeSet<String>>;
+
+/// What [`decisions`] gives, without making the decisions it keeps: the principals they delete,
+/// and how many of them there are that do not concern a principal another deletes (those that
+/// delete a principal, and those of principals not deleted).
+pub(super) fn deletions(an: &Analysis<'_>, report: &IdentityReport) -> (Deletions, usize) {
+    let kept = by_subject(
+        an,
+        report,
+        |d| (d.kind, d.account_id, d.principal_arn),
+        |k| k.0,
+    );
+    let mut deletions = Deletions::new();
+    for (_, account, arn) in kept.values().filter(|k| k.0.deletes_principal()) {
+        deletions
+            .entry(account.to_string())
+            .or_default()
+            .insert(arn.to_string());
+    }
+    let count = kept
+        .values()
+        .filter(|(kind, account, arn)| {
+            kind.deletes_principal() || !super::deleted(&deletions, account, arn)
+        })
+        .count();
+    (deletions, count)
+}
+
+/// The decisions of the identity findings, one per subject (the strongest: the lowest kind),
+/// each as `keep` makes it, whose kind `kind` reads.
+fn by_subject<T>(
+    an: &Analysis<'_>,
+    report: &IdentityReport,
+    keep: impl Fn(Decision) -> T,
+    kind: impl Fn(&T) -> DecisionKind,
+) -> BTreeMap<(String, String, String), T> {
     let by_arn = ByArn::new(an);
-    let mut by_subject: BTreeMap<(String, String, String), Decision> = BTreeMap::new();
+    let mut by_subject: BTreeMap<(String, String, String), T> = BTreeMap::new();
     for f in report
         .findings
         .iter()
@@ -83,13 +125,13 @@ pub(super) fn decisions(an: &Analysis<'_>, report: &IdentityReport) -> Vec<Decis
             d.subject.to_string(),
         );
         match by_subject.get(&key) {
-            Some(kept) if kept.kind <= d.kind => {}
+            Some(kept) if kind(kept) <= d.kind => {}
             _ => {
-                by_subject.insert(key, d);
+                by_subject.insert(key, keep(d));
             }
         }
     }
-    by_subject.into_values().collect()
+    by_subject
 }
 
 /// The permission set of an unused IAM Identity Center role. Identity Center owns the role (it

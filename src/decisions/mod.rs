@@ -171,7 +171,7 @@ pub fn decide(
 ) -> Decisions {
     let parts = Parts::new(an, identities);
     let from_plans = plans.iter().map(|p| parts.count(an, p)).sum();
-    parts.finish(from_plans, |deleted, texts, list| {
+    parts.finish(an, identities, from_plans, |deleted, texts, list| {
         for block in plans.chunks(permissions::BLOCK) {
             let path = |k: usize| {
                 let p = &block[k];
@@ -212,7 +212,7 @@ fn decide_releasing_in(
     let parts = Parts::new(an, identities);
     let from_plans = plans.iter().map(|p| parts.count(an, p)).sum();
     let mut summary = SummaryBuilder::with_capacity(plans.len());
-    let decisions = parts.finish(from_plans, |deleted, texts, list| {
+    let decisions = parts.finish(an, identities, from_plans, |deleted, texts, list| {
         let n = plans.len();
         for start in (0..n).step_by(block) {
             let end = (start + block).min(n);
@@ -236,29 +236,24 @@ fn decide_releasing_in(
     (decisions, planned)
 }
 
-/// The decisions that do not come from the plans, and the principals they delete.
+/// The principals the identity decisions delete, how many identity decisions there are, and
+/// the intentional-access decisions. The identity decisions themselves are made last
+/// ([`Parts::finish`]), once the plans' decisions are: `decide_releasing` frees the plans as it
+/// goes, and making the identity decisions beside every plan was the peak of the run at
+/// 1,000,000 roles (docs/performance.md, "twenty-seventh pass").
 struct Parts {
-    identities: Vec<Decision>,
+    /// How many identity decisions there are.
+    identities: usize,
     intentional: Vec<Decision>,
-    /// Account → ARNs of the principals a decision deletes.
-    deletions: BTreeMap<String, BTreeSet<String>>,
+    /// The principals a decision deletes.
+    deletions: identities::Deletions,
 }
 
 impl Parts {
     fn new(an: &Analysis<'_>, identities: &IdentityReport) -> Parts {
-        let mut list = identities::decisions(an, identities);
         // A principal that is deleted needs no decision about its policies or credentials: they
         // go with it (its deletion's evidence lists them).
-        let mut deletions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for d in list.iter().filter(|d| d.kind.deletes_principal()) {
-            deletions
-                .entry(d.account_id.to_string())
-                .or_default()
-                .insert(d.principal_arn.to_string());
-        }
-        list.retain(|d| {
-            d.kind.deletes_principal() || !deleted(&deletions, &d.account_id, &d.principal_arn)
-        });
+        let (deletions, count) = identities::deletions(an, identities);
         let intentional = an
             .principals
             .iter()
@@ -266,7 +261,7 @@ impl Parts {
             .filter_map(|(i, p)| confirm_intentional(an, i, p))
             .collect();
         Parts {
-            identities: list,
+            identities: count,
             intentional,
             deletions,
         }
@@ -279,29 +274,34 @@ impl Parts {
         })
     }
 
-    /// The ranked list: the identities' decisions, those `fill` appends (`from_plans` of them,
-    /// given whether a principal is deleted), then intentional access. The list is sized once
-    /// and filled in place (it was the identities' list, grown by doubling as every permission
-    /// decision was joined into it).
+    /// The ranked list: the identities' decisions (of `report`), those `fill` appends
+    /// (`from_plans` of them, given whether a principal is deleted), then intentional access,
+    /// in this order before the rank's stable sort. `fill` runs first and the identities'
+    /// decisions are moved in front of its; the list is sized once and filled in place.
     fn finish(
         self,
+        an: &Analysis<'_>,
+        report: &IdentityReport,
         from_plans: usize,
         fill: impl FnOnce(&(dyn Fn(&str, &str) -> bool + Sync), &mut Texts, &mut Vec<Decision>),
     ) -> Decisions {
         let Parts {
-            identities,
+            identities: count,
             intentional,
             deletions,
         } = self;
-        let total = identities.len() + from_plans + intentional.len();
+        let total = count + from_plans + intentional.len();
         let mut list = Vec::with_capacity(total);
         let mut texts = Texts::default();
+        let deleted = |a: &str, arn: &str| deleted(&deletions, a, arn);
+        fill(&deleted, &mut texts, &mut list);
+        let mut identities = identities::decisions(an, report);
+        identities
+            .retain(|d| d.kind.deletes_principal() || !deleted(&d.account_id, &d.principal_arn));
+        debug_assert_eq!(identities.len(), count);
+        let n = identities.len();
         list.extend(identities.into_iter().map(|d| texts.share(d)));
-        fill(
-            &|a: &str, arn: &str| deleted(&deletions, a, arn),
-            &mut texts,
-            &mut list,
-        );
+        list.rotate_right(n);
         list.extend(intentional.into_iter().map(|d| texts.share(d)));
         debug_assert_eq!(list.len(), total);
         rank(&mut list);
@@ -625,6 +625,68 @@ mod tests {
             super::rank(&mut list);
             assert_eq!(list, want, "turn {turn}");
         }
+    }
+
+    /// The identities' decisions are made after the plans', yet ranked from the order before:
+    /// the identities' (those of principals not deleted, and the deletions), the plans', then
+    /// intentional access (the order the rank's ties keep); `identities::deletions` names the
+    /// principals and counts the decisions that filtering the identities' decisions gives.
+    #[test]
+    fn identity_decisions_are_ranked_first_though_made_last() {
+        let (exports, org, an) = crate::sample_organization();
+        let ids = identity_findings(&exports, &an, &IdentitySettings::new(90));
+        let planned = crate::recommend::plan_all_organization(&exports, org.as_ref(), &an, None);
+        let mut list = super::identities::decisions(&an, &ids);
+        let mut deletions = super::identities::Deletions::new();
+        for d in list.iter().filter(|d| d.kind.deletes_principal()) {
+            deletions
+                .entry(d.account_id.to_string())
+                .or_default()
+                .insert(d.principal_arn.to_string());
+        }
+        let deleted = |a: &str, arn: &str| super::deleted(&deletions, a, arn);
+        let before = list.len();
+        list.retain(|d| d.kind.deletes_principal() || !deleted(&d.account_id, &d.principal_arn));
+        assert!(
+            list.len() < before,
+            "the sample deletes a principal with other decisions"
+        );
+        assert_eq!(
+            super::identities::deletions(&an, &ids),
+            (deletions.clone(), list.len())
+        );
+        let path = |k: usize| {
+            let p = &planned.plans[k];
+            planned
+                .summary
+                .get(&p.account_id, p.kind, &p.name)
+                .and_then(|r| r.path.clone())
+        };
+        let mut texts = super::Texts::default();
+        let plans = list.len();
+        super::permissions::append(&an, &planned.plans, &path, &deleted, &mut texts, &mut list);
+        assert!(list.len() > plans);
+        list.extend(
+            an.principals
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| super::confirm_intentional(&an, i, p)),
+        );
+        super::rank(&mut list);
+        let got = super::decide(&an, &planned.plans, &planned.summary, &ids).list;
+        assert_eq!(got, list);
+        // A decision the plans make that ties with an identity decision on every key of the
+        // rank comes after it, though made first (the sample's decisions never tie).
+        let parts = super::Parts::new(&an, &ids);
+        let first = got.iter().find(|d| d.kind.deletes_principal()).unwrap();
+        let mut twin = first.clone();
+        twin.title = "made by the plans".into();
+        let fill = |_: &(dyn Fn(&str, &str) -> bool + Sync),
+                    _: &mut super::Texts,
+                    list: &mut Vec<super::Decision>| list.push(twin.clone());
+        let ranked = parts.finish(&an, &ids, 1, fill).list;
+        let at = |title: &str| ranked.iter().position(|d| *d.title == *title).unwrap();
+        assert_eq!(at(&first.title) + 1, at(&twin.title));
     }
 
     /// Making the decisions while summarising the plans and freeing those without a folder, in
