@@ -152,6 +152,9 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         report.map(|(w, t)| (w, t, recs))
     })?;
     let recs_written = recs_written?;
+    // What the writers left held (`heap after_outputs`): caches they filled, such as the action
+    // lists' texts.
+    iam_tighten::memory::release("after_outputs");
     line.finish();
     if timings {
         let outputs = clock.elapsed();

@@ -79,54 +79,101 @@ pub(super) type Deletions = BTreeMap<String, BTreeSet<String>>;
 /// and how many of them there are that do not concern a principal another deletes (those that
 /// delete a principal, and those of principals not deleted).
 pub(super) fn deletions(an: &Analysis<'_>, report: &IdentityReport) -> (Deletions, usize) {
-    let kept = by_subject(
-        an,
-        report,
-        |d| (d.kind, d.account_id, d.principal_arn),
-        |k| k.0,
-    );
+    // Only the kinds are kept (the subjects' texts are the findings' and the principals'): this
+    // runs beside every plan, at the start of the decisions stage.
+    let kept = by_subject(an, report, |d| d.kind, |k| *k);
     let mut deletions = Deletions::new();
-    for (_, account, arn) in kept.values().filter(|k| k.0.deletes_principal()) {
+    for (key, _) in kept.iter().filter(|(_, k)| k.deletes_principal()) {
         deletions
-            .entry(account.to_string())
+            .entry(key.account.to_string())
             .or_default()
-            .insert(arn.to_string());
+            .insert(key.arn.to_string());
     }
     let count = kept
-        .values()
-        .filter(|(kind, account, arn)| {
-            kind.deletes_principal() || !super::deleted(&deletions, account, arn)
+        .iter()
+        .filter(|(key, kind)| {
+            kind.deletes_principal() || !super::deleted(&deletions, key.account, key.arn)
         })
         .count();
     (deletions, count)
 }
 
+/// What one decision per subject is kept for: the account, the principal's ARN and name, and
+/// the subject (a credential, a permission set, or none), borrowed from the finding and the
+/// principals. Ordered as the texts `account`, ARN followed by name, and `subject` are (the
+/// order the identity decisions are listed in before the rank).
+#[derive(Debug, Clone, Copy)]
+struct Subject<'a> {
+    account: &'a str,
+    arn: &'a str,
+    name: &'a str,
+    subject: &'a str,
+}
+
+impl Ord for Subject<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let who = |s: &Self| s.arn.bytes().chain(s.name.bytes());
+        self.account
+            .cmp(other.account)
+            .then_with(|| who(self).cmp(who(other)))
+            .then_with(|| self.subject.cmp(other.subject))
+    }
+}
+
+impl PartialOrd for Subject<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Subject<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Subject<'_> {}
+
 /// The decisions of the identity findings, one per subject (the strongest: the lowest kind),
 /// each as `keep` makes it, whose kind `kind` reads.
-fn by_subject<T>(
-    an: &Analysis<'_>,
-    report: &IdentityReport,
+fn by_subject<'a, T>(
+    an: &'a Analysis<'_>,
+    report: &'a IdentityReport,
     keep: impl Fn(Decision) -> T,
     kind: impl Fn(&T) -> DecisionKind,
-) -> BTreeMap<(String, String, String), T> {
+) -> BTreeMap<Subject<'a>, T> {
     let by_arn = ByArn::new(an);
-    let mut by_subject: BTreeMap<(String, String, String), T> = BTreeMap::new();
-    for f in report
-        .findings
-        .iter()
-        .filter(|f| f.actionable || assignment(&by_arn, f).is_some())
-    {
+    let mut by_subject: BTreeMap<Subject<'a>, T> = BTreeMap::new();
+    for f in report.findings.iter() {
+        let set = assignment(&by_arn, f);
+        if !f.actionable && set.is_none() {
+            continue;
+        }
         let Some(d) = decision(&by_arn, f) else {
             continue;
         };
-        let key = (
-            d.account_id.to_string(),
-            format!("{}{}", d.principal_arn, d.principal_name),
-            d.subject.to_string(),
+        // The decision's own texts (`decision` and `review_assignment` copy them from these).
+        let key = Subject {
+            account: &f.account_id,
+            arn: &f.principal_arn,
+            name: &f.principal_name,
+            subject: set.unwrap_or(f.credential.as_deref().unwrap_or("")),
+        };
+        debug_assert_eq!(
+            (key.account, key.arn, key.name, key.subject),
+            (
+                &*d.account_id,
+                &*d.principal_arn,
+                &*d.principal_name,
+                &*d.subject
+            )
         );
         match by_subject.get(&key) {
             Some(kept) if kind(kept) <= d.kind => {}
             _ => {
+                // The key too is the new decision's (`insert` would keep the old key, whose
+                // ARN and name may be split differently).
+                by_subject.remove(&key);
                 by_subject.insert(key, keep(d));
             }
         }
@@ -282,6 +329,44 @@ fn review_assignment(by_arn: &ByArn<'_>, f: &IdentityFinding, set: &str) -> Opti
 
 #[cfg(test)]
 mod tests {
+    /// Subjects compare as the texts the decisions were keyed by did: the account, the ARN
+    /// followed by the name as one text, the subject (a split of the same text is equal).
+    #[test]
+    fn subjects_order_as_their_joined_texts() {
+        let texts = ["", "a", "ab", "b", "a/b", "b/"];
+        let mut all = Vec::new();
+        for account in ["1", "12"] {
+            for arn in texts {
+                for name in texts {
+                    for subject in ["", "k", "key"] {
+                        all.push(super::Subject {
+                            account,
+                            arn,
+                            name,
+                            subject,
+                        });
+                    }
+                }
+            }
+        }
+        let joined = |s: &super::Subject<'_>| {
+            (
+                s.account.to_string(),
+                format!("{}{}", s.arn, s.name),
+                s.subject.to_string(),
+            )
+        };
+        let mut equal_splits = 0;
+        for a in &all {
+            for b in &all {
+                assert_eq!(a.cmp(b), joined(a).cmp(&joined(b)), "{a:?} {b:?}");
+                assert_eq!(a == b, joined(a) == joined(b), "{a:?} {b:?}");
+                equal_splits += usize::from(a == b && a.arn != b.arn);
+            }
+        }
+        assert!(equal_splits > 0);
+    }
+
     /// Finding a principal by (account, ARN) gives what a search of every principal in analysis
     /// order gives, for every principal of the sample, with and without a filter, and nothing for
     /// an unknown one.
