@@ -381,7 +381,7 @@ fn pass_role_with_a_consumer_is_critical_privilege_escalation() {
     // counting each level.
     let (lambda, _) = get("lambda:ListFunctions");
     assert_eq!(an.count(lambda), 2);
-    assert_eq!(lambda.sensitivity, Sensitivity::Critical);
+    assert_eq!(an.sensitivity(lambda), Sensitivity::Critical);
     let c = an.sensitivity_counts(lambda);
     assert_eq!((c.critical, c.low), (1, 1));
     // iam:PassRole is never observable: unknown, not unused.
@@ -419,7 +419,7 @@ fn pass_role_with_a_consumer_is_critical_privilege_escalation() {
     );
     let export = input::load_export(tmp.path(), &LoadOptions::default()).unwrap();
     let an = analysis::analyze(&[export], cat, &settings, &Config::default()).unwrap();
-    assert_eq!(an.findings[0].sensitivity, Sensitivity::High);
+    assert_eq!(an.sensitivity(&an.findings[0]), Sensitivity::High);
 }
 
 #[test]

@@ -141,7 +141,8 @@ fn outputs_do_not_depend_on_the_allocator_parameters() {
                 "after_planning",
                 "before_decisions",
                 "after_decisions",
-                "before_outputs"
+                "before_outputs",
+                "after_outputs"
             ],
             "{said}"
         );

@@ -9,7 +9,7 @@
 //! expires = 2027-03-31               # optional; after it the rule is ignored (with a warning)
 //! ```
 
-use std::num::NonZeroU32;
+use std::num::NonZeroU16;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -60,11 +60,14 @@ struct RawRule {
     expires: Option<toml::value::Datetime>,
 }
 
+/// How many exclusion rules a config file may hold: a rule's id is 16 bits in every finding.
+pub const MAX_EXCLUSIONS: usize = u16::MAX as usize;
+
 /// An exclusion rule's id: its position in the config file, from 1 (how auditors cite it; never
-/// 0, so that a finding's `Option<ExclusionId>` takes 4 bytes).
+/// 0, so that a finding's `Option<ExclusionId>` takes 2 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
-pub struct ExclusionId(pub NonZeroU32);
+pub struct ExclusionId(pub NonZeroU16);
 
 impl std::fmt::Display for ExclusionId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -202,6 +205,17 @@ impl Config {
     pub fn parse(path: &Path, text: &str) -> Result<Config> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
         let mut exclusions = Vec::new();
+        if raw.exclude.len() > MAX_EXCLUSIONS {
+            return Err(Error::parse(
+                path,
+                format!("exclude[{MAX_EXCLUSIONS}]"),
+                format!(
+                    "{} exclusion rules: at most {} are read",
+                    crate::model::grouped(raw.exclude.len() as u64),
+                    crate::model::grouped(MAX_EXCLUSIONS as u64)
+                ),
+            ));
+        }
         for (i, r) in raw.exclude.into_iter().enumerate() {
             let at = format!("exclude[{i}]");
             let reason = match r.reason {
@@ -267,11 +281,12 @@ impl Config {
                 ));
             }
             exclusions.push(ExclusionRule {
+                // At most `MAX_EXCLUSIONS` rules (checked above).
                 id: ExclusionId(
-                    u32::try_from(i + 1)
+                    u16::try_from(i + 1)
                         .ok()
-                        .and_then(NonZeroU32::new)
-                        .unwrap_or(NonZeroU32::MAX),
+                        .and_then(NonZeroU16::new)
+                        .unwrap_or(NonZeroU16::MAX),
                 ),
                 principal: r.principal,
                 action: r.action,
@@ -297,7 +312,7 @@ impl Config {
 
     /// The rule of that id.
     pub fn rule(&self, id: ExclusionId) -> Option<&ExclusionRule> {
-        let index = usize::try_from(id.0.get()).ok()?.checked_sub(1)?;
+        let index = usize::from(id.0.get()).checked_sub(1)?;
         self.exclusions.get(index)
     }
 }
@@ -305,6 +320,25 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A rule's id is 16 bits: 65,535 rules are read (the last numbered 65535), one more is an
+    /// error naming the file and the first rule past the limit.
+    #[test]
+    fn at_most_65535_exclusion_rules() {
+        let p = Path::new("many.toml");
+        let rules = |n: usize| "[[exclude]]\naccount = \"1\"\nreason = \"r\"\n".repeat(n);
+        let c = Config::parse(p, &rules(MAX_EXCLUSIONS)).unwrap();
+        assert_eq!(c.exclusions.len(), 65_535);
+        assert_eq!(c.exclusions.last().unwrap().id.to_string(), "65535");
+        let e = Config::parse(p, &rules(MAX_EXCLUSIONS + 1))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("many.toml") && e.contains("exclude[65535]"),
+            "{e}"
+        );
+        assert!(e.contains("65,536 exclusion rules: at most 65,535"), "{e}");
+    }
 
     #[test]
     fn parses_rules_and_requires_reason() {

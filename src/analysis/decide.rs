@@ -19,9 +19,7 @@ pub(super) fn decide(c: &mut Collected<'_>, regions: &mut Regions) -> Result<Vec
     // Rows of one chunk share each region's text: the last one met is looked up once.
     let mut last_region: Option<(Arc<str>, RegionId)> = None;
     let mut overflow = false;
-    let lists = &c.lists;
     let findings = verdict::compute_map(&mut c.inputs, |v| {
-        let list = lists.get(v.list);
         let region = v.region.and_then(|r| match &last_region {
             Some((text, id)) if Arc::ptr_eq(text, &r) => Some(*id),
             _ => {
@@ -35,8 +33,6 @@ pub(super) fn decide(c: &mut Collected<'_>, regions: &mut Regions) -> Result<Vec
             principal: v.p,
             list: v.list,
             reason: v.reason,
-            sensitivity: list.highest,
-            categories: list.categories,
             last: LastAccess::from_ms(v.last_ms),
             last_accessed_region: region,
             granted_by: v.gb,

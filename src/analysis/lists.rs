@@ -122,8 +122,6 @@ mod tests {
             principal,
             list: crate::analysis::groups::ListId(list),
             reason: crate::analysis::reason::Reason::ActionNotAccessed,
-            sensitivity: crate::analysis::sensitivity::Sensitivity::Low,
-            categories: 0,
             last: crate::analysis::model::LastAccess::NEVER,
             last_accessed_region: None,
             granted_by: crate::analysis::model::GrantedById(0),

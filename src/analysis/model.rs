@@ -423,8 +423,9 @@ pub struct PrincipalInfo {
 
 /// One principal × a group of granted actions of one service that share one verdict (see
 /// `groups`): the same reason, evidence, granting policies, resource scope and condition.
-/// 36 bytes: what can be derived is not held (the first action and the count from the list, the
-/// status from the reason, the rank from the finding's place).
+/// 32 bytes: what can be derived is not held (the first action, the count, the sensitivity and
+/// the risk categories from the list, the status from the reason, the rank from the finding's
+/// place).
 #[derive(Debug, Clone)]
 pub struct Finding {
     /// Index into `Analysis::principals`.
@@ -444,10 +445,6 @@ pub struct Finding {
     /// When it was last accessed ([`Finding::last_accessed`]).
     pub last: LastAccess,
     pub reason: Reason,
-    /// The highest sensitivity of the group's actions.
-    pub sensitivity: Sensitivity,
-    /// Union of the actions' `sensitivity::category` bits.
-    pub categories: u8,
     /// Whether every grant names specific resources, has a Condition ([`Scope`]).
     pub scope: Scope,
 }
@@ -474,11 +471,10 @@ impl Finding {
     }
 }
 
-/// A last access in milliseconds since the epoch, 4-byte aligned (an `i64`'s 8-byte alignment
-/// would pad a [`Finding`] to 40 bytes), [`NEVER_MS`] for none. Only times chrono can hold are
-/// kept ([`LastAccess::from_ms`]), so [`LastAccess::time`] gives back what was given.
+/// A last access in milliseconds since the epoch, [`NEVER_MS`] for none (8 bytes, where an
+/// `Option<Timestamp>` took 12). Only times chrono can hold are kept ([`LastAccess::from_ms`]),
+/// so [`LastAccess::time`] gives back what was given.
 #[derive(Clone, Copy, PartialEq, Eq)]
-#[repr(C, packed(4))]
 pub struct LastAccess(i64);
 
 impl LastAccess {
@@ -588,9 +584,6 @@ impl Finding {
     /// Points the finding at a new (non-empty) action list.
     pub(super) fn set_actions(&mut self, lists: &mut ActionLists, actions: Vec<GrantedAction>) {
         self.list = lists.push(actions);
-        let list = lists.get(self.list);
-        self.sensitivity = list.highest;
-        self.categories = list.categories;
     }
 }
 
@@ -647,6 +640,16 @@ impl Analysis<'_> {
     /// The finding's first action (its only one when its count is 1).
     pub fn action(&self, f: &Finding) -> ActionId {
         self.action_lists.get(f.list).first()
+    }
+
+    /// The highest sensitivity of the finding's actions.
+    pub fn sensitivity(&self, f: &Finding) -> Sensitivity {
+        self.action_lists.get(f.list).highest
+    }
+
+    /// The union of the finding's actions' `sensitivity::category` bits.
+    pub fn categories(&self, f: &Finding) -> u8 {
+        self.action_lists.get(f.list).categories
     }
 
     /// The finding's service, its index in catalog order.
@@ -792,8 +795,9 @@ impl Analysis<'_> {
             entry.counts.add(f, u64::from(self.count(f)));
             let removable = f.status() == Status::Unused && f.exclusion.is_none();
             if removable && info.actionable && !self.blocked(f) {
-                entry.highest_unused_sensitivity =
-                    entry.highest_unused_sensitivity.max(Some(f.sensitivity));
+                entry.highest_unused_sensitivity = entry
+                    .highest_unused_sensitivity
+                    .max(Some(self.sensitivity(f)));
             }
         }
         out
@@ -865,13 +869,13 @@ mod tests {
     fn a_finding_stays_small() {
         // Every byte of a finding is ~4 MB of the heap at 100,000 roles (four million
         // findings), held from the analysis to the last writer: ids instead of pointers
-        // (regions), ids that are never 0 (an `Option` of one is 4 bytes), nothing derived
-        // (the count is the list's length, the rank the finding's place, the first action the
-        // list's, the status the reason's), and no padding (the last access 4-byte aligned).
-        assert_eq!(std::mem::size_of::<Finding>(), 36);
+        // (regions), ids that are never 0 (an `Option` of one is 4 bytes, 2 for a rule's),
+        // nothing derived (the count is the list's length, the rank the finding's place, the
+        // first action, sensitivity and categories the list's, the status the reason's).
+        assert_eq!(std::mem::size_of::<Finding>(), 32);
         assert_eq!(std::mem::size_of::<Option<RegionId>>(), 4);
         assert_eq!(std::mem::size_of::<Option<ControlId>>(), 4);
-        assert_eq!(std::mem::size_of::<Option<ExclusionId>>(), 4);
+        assert_eq!(std::mem::size_of::<Option<ExclusionId>>(), 2);
         // A principal's policy: its texts shared (`Arc<str>`), ~0.3 M at 100,000 roles.
         assert_eq!(std::mem::size_of::<PolicyInfo>(), 72);
         // A principal: its rare parts boxed (the intentional match, the flags), 400 -> 352.

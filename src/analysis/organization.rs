@@ -238,13 +238,10 @@ fn set_findings(
     let mut out = Vec::with_capacity(groups.len());
     for (k, actions) in groups {
         let list = c.lists.push(actions);
-        let l = c.lists.get(list);
         out.push(Finding {
             principal: pidx,
             list,
             reason: k.reason,
-            sensitivity: l.highest,
-            categories: l.categories,
             last: LastAccess::from_ms(k.last),
             last_accessed_region: k.region,
             granted_by: k.gb,

@@ -64,7 +64,7 @@ const fn col(name: &'static str, ty: Type, get: for<'a> fn(&Row<'a>) -> Value<'a
 pub const FINDINGS: [Column; 28] = [
     col("rank", Type::U32, |r| Value::U32(r.rank)),
     col("sensitivity", Type::Str, |r| {
-        Value::Str(r.f.sensitivity.as_str())
+        Value::Str(r.an.sensitivity(r.f).as_str())
     }),
     col("account_id", Type::Str, |r| Value::Str(&r.p.account_id)),
     col("principal_type", Type::Str, |r| {
@@ -94,7 +94,7 @@ pub const FINDINGS: [Column; 28] = [
         Value::U64(r.an.sensitivity_counts(r.f).low)
     }),
     col("risk_categories", Type::Str, |r| {
-        Value::Str(category::joined(r.f.categories))
+        Value::Str(category::joined(r.an.categories(r.f)))
     }),
     col("service", Type::Str, |r| {
         Value::Str(&r.an.catalog.action(r.an.action(r.f)).service)

@@ -537,7 +537,7 @@ fn decision_rows<'a>(plan: &PrincipalPlan, analysis: &'a Analysis<'_>) -> Vec<De
             decision,
             text: analysis.action_text(f).to_string(),
             count: analysis.actions(f).len(),
-            sensitivity: f.sensitivity,
+            sensitivity: analysis.sensitivity(f),
         };
         if !is_removable(f) {
             rows.push(whole("kept"));

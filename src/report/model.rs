@@ -209,7 +209,7 @@ impl FindingView {
         let (risky_actions, _) = an.top_named(f.principal, an.actions(f), NAMED_AT_MOST);
         FindingView {
             rank: Analysis::rank(index),
-            sensitivity: f.sensitivity,
+            sensitivity: an.sensitivity(f),
             account_id: p.account_id.clone(),
             principal_type: p.kind.as_str(),
             principal_name: p.name.clone(),
@@ -220,7 +220,7 @@ impl FindingView {
             reason: f.reason,
             risky_actions,
             actions_by_sensitivity: an.sensitivity_counts(f),
-            risk_categories: category::names(f.categories),
+            risk_categories: category::names(an.categories(f)),
             service: info.service.to_string(),
             access_level: an.access_level(f),
             last_accessed: f.last_accessed(),
