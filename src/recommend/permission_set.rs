@@ -657,9 +657,9 @@ fn flag_customer_managed(
 
 /// The Deny statements of a document, without their `Sid` (a merged statement may be renamed).
 fn denies(doc: &Value) -> Vec<Value> {
-    statement_list(doc)
+    super::verify::deny_statements(doc)
         .into_iter()
-        .filter(|s| s.get("Effect").and_then(Value::as_str) == Some("Deny"))
+        .cloned()
         .map(|mut s| {
             if let Some(o) = s.as_object_mut() {
                 o.remove("Sid");

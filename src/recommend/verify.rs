@@ -208,7 +208,7 @@ fn changes_of(plans: &[PolicyPlan]) -> PolicyChanges<'_> {
 }
 
 /// The document's Deny statements as written (borrowed: compared, never kept).
-fn deny_statements(raw: &serde_json::Value) -> Vec<&serde_json::Value> {
+pub(super) fn deny_statements(raw: &serde_json::Value) -> Vec<&serde_json::Value> {
     let list = match raw.get("Statement") {
         Some(serde_json::Value::Array(a)) => a.as_slice(),
         Some(v) => std::slice::from_ref(v),
