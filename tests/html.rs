@@ -440,10 +440,12 @@ fn decisions(hostile: bool, account: &str, n: usize) -> Vec<Decision> {
         risky_more: 0,
         evidence: s(hostile, 3, "5 unused permissions").into(),
         files: None,
-        intentional: Some(iam_tighten::analysis::intentional::IntentionalMatch {
-            rule: s(hostile, 4, "break_glass"),
-            reason: s(hostile, 5, "a break-glass role"),
-        }),
+        intentional: Some(Box::new(
+            iam_tighten::analysis::intentional::IntentionalMatch {
+                rule: s(hostile, 4, "break_glass"),
+                reason: s(hostile, 5, "a break-glass role"),
+            },
+        )),
     });
     list
 }
