@@ -45,11 +45,11 @@ impl Analysis<'_> {
         &'f self,
         f: &'f Finding,
     ) -> (impl Iterator<Item = (u32, &'f Finding)>, usize) {
-        let list = self.by_principal_service.of_service(
-            f.principal as usize,
-            self.catalog.service_index(self.action(f)),
-            |i| self.service_of(&self.findings[i as usize]),
-        );
+        let list =
+            self.by_principal_service
+                .of_service(f.principal as usize, self.service_of(f), |i| {
+                    self.service_of(&self.findings[i as usize])
+                });
         let others = move || {
             list.iter()
                 .map(|i| (Analysis::rank(*i as usize), &self.findings[*i as usize]))
@@ -87,7 +87,7 @@ impl Analysis<'_> {
 
     /// Appends the summary's sentence ([`ActionSummary::text`]) to `out`.
     fn write_summary_sentence(&self, f: &Finding, other_count: usize, out: &mut String) {
-        let service = &*self.catalog.action(self.action(f)).service;
+        let service = self.service_name(f);
         let n = self.actions(f).len();
         let granted = n + other_count;
         let noun = |k: usize| if k == 1 { "action" } else { "actions" };

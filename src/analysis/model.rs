@@ -657,6 +657,11 @@ impl Analysis<'_> {
         self.catalog.service_index(self.action(f))
     }
 
+    /// The finding's service, by name (`s3`).
+    pub fn service_name(&self, f: &Finding) -> &str {
+        &self.catalog.action(self.action(f)).service
+    }
+
     /// The rank of `findings[index]`: 1 = the first thing to remove (the findings are in rank
     /// order, so the rank is not held in each).
     pub fn rank(index: usize) -> u32 {
@@ -777,7 +782,7 @@ impl Analysis<'_> {
                     .ok()
                     .map(|k| facts[k]);
                 out.push(ServiceSummary {
-                    service: &self.catalog.action(self.action(f)).service,
+                    service: self.service_name(f),
                     counts: Counts::default(),
                     last_accessed: fact
                         .and_then(|r| chrono::DateTime::from_timestamp_millis(r.last_ms)),

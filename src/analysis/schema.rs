@@ -96,9 +96,7 @@ pub const FINDINGS: [Column; 28] = [
     col("risk_categories", Type::Str, |r| {
         Value::Str(category::joined(r.an.categories(r.f)))
     }),
-    col("service", Type::Str, |r| {
-        Value::Str(&r.an.catalog.action(r.an.action(r.f)).service)
-    }),
+    col("service", Type::Str, |r| Value::Str(r.an.service_name(r.f))),
     col("access_level", Type::Str, |r| {
         Value::Str(r.an.access_level(r.f))
     }),

@@ -12,13 +12,13 @@ use crate::analysis::{Analysis, BySensitivity, PrincipalInfo};
 /// principals). The principals' indices sorted, 4 bytes a principal: a map of their texts to a
 /// vector each took ~150 MB at 1,000,000 roles, at the start of the decisions stage, the run's
 /// peak.
-struct ByArn<'a> {
+pub(super) struct ByArn<'a> {
     principals: &'a [PrincipalInfo],
     sorted: Vec<u32>,
 }
 
 impl<'a> ByArn<'a> {
-    fn new(an: &'a Analysis<'_>) -> ByArn<'a> {
+    pub(super) fn new(an: &'a Analysis<'_>) -> ByArn<'a> {
         let principals = &an.principals[..];
         let key = |i: u32| key_of(principals, i);
         // Past `u32::MAX` principals the later ones are not found (never reached: findings
@@ -66,8 +66,8 @@ fn key_of(principals: &[PrincipalInfo], i: u32) -> (&str, &str) {
 
 /// The decision of each actionable identity finding. A credential with several findings (an
 /// access key both unused and old) gets one decision, the strongest (deactivate before rotate).
-pub(super) fn decisions(an: &Analysis<'_>, report: &IdentityReport) -> Vec<Decision> {
-    by_subject(an, report, |d| d, |d| d.kind)
+pub(super) fn decisions(by_arn: &ByArn<'_>, report: &IdentityReport) -> Vec<Decision> {
+    by_subject(by_arn, report, |d| d, |d| d.kind)
         .into_values()
         .collect()
 }
@@ -78,10 +78,10 @@ pub(super) type Deletions = BTreeMap<String, BTreeSet<String>>;
 /// What [`decisions`] gives, without making the decisions it keeps: the principals they delete,
 /// and how many of them there are that do not concern a principal another deletes (those that
 /// delete a principal, and those of principals not deleted).
-pub(super) fn deletions(an: &Analysis<'_>, report: &IdentityReport) -> (Deletions, usize) {
+pub(super) fn deletions(by_arn: &ByArn<'_>, report: &IdentityReport) -> (Deletions, usize) {
     // Only the kinds are kept (the subjects' texts are the findings' and the principals'): this
     // runs beside every plan, at the start of the decisions stage.
-    let kept = by_subject(an, report, |d| d.kind, |k| *k);
+    let kept = by_subject(by_arn, report, |d| d.kind, |k| *k);
     let mut deletions = Deletions::new();
     for (key, _) in kept.iter().filter(|(_, k)| k.deletes_principal()) {
         deletions
@@ -137,19 +137,18 @@ impl Eq for Subject<'_> {}
 /// The decisions of the identity findings, one per subject (the strongest: the lowest kind),
 /// each as `keep` makes it, whose kind `kind` reads.
 fn by_subject<'a, T>(
-    an: &'a Analysis<'_>,
+    by_arn: &ByArn<'a>,
     report: &'a IdentityReport,
     keep: impl Fn(Decision) -> T,
     kind: impl Fn(&T) -> DecisionKind,
 ) -> BTreeMap<Subject<'a>, T> {
-    let by_arn = ByArn::new(an);
     let mut by_subject: BTreeMap<Subject<'a>, T> = BTreeMap::new();
     for f in report.findings.iter() {
-        let set = assignment(&by_arn, f);
+        let set = assignment(by_arn, f);
         if !f.actionable && set.is_none() {
             continue;
         }
-        let Some(d) = decision(&by_arn, f) else {
+        let Some(d) = decision(by_arn, f) else {
             continue;
         };
         // The decision's own texts (`decision` and `review_assignment` copy them from these).

@@ -172,7 +172,7 @@ pub fn decide(
 ) -> Decisions {
     let parts = Parts::new(an, identities);
     let from_plans = plans.iter().map(|p| parts.count(an, p)).sum();
-    parts.finish(an, identities, from_plans, |deleted, texts, list| {
+    parts.finish(identities, from_plans, |deleted, texts, list| {
         for block in plans.chunks(permissions::BLOCK) {
             let path = |k: usize| {
                 let p = &block[k];
@@ -213,7 +213,7 @@ fn decide_releasing_in(
     let parts = Parts::new(an, identities);
     let from_plans = plans.iter().map(|p| parts.count(an, p)).sum();
     let mut summary = SummaryBuilder::with_capacity(plans.len());
-    let decisions = parts.finish(an, identities, from_plans, |deleted, texts, list| {
+    let decisions = parts.finish(identities, from_plans, |deleted, texts, list| {
         let n = plans.len();
         for start in (0..n).step_by(block) {
             let end = (start + block).min(n);
@@ -242,7 +242,9 @@ fn decide_releasing_in(
 /// ([`Parts::finish`]), once the plans' decisions are: `decide_releasing` frees the plans as it
 /// goes, and making the identity decisions beside every plan was the peak of the run at
 /// 1,000,000 roles (docs/performance.md, "twenty-seventh pass").
-struct Parts {
+struct Parts<'a> {
+    /// The principals by (account, ARN), for both passes over the identity findings.
+    by_arn: identities::ByArn<'a>,
     /// How many identity decisions there are.
     identities: usize,
     intentional: Vec<Decision>,
@@ -250,11 +252,12 @@ struct Parts {
     deletions: identities::Deletions,
 }
 
-impl Parts {
-    fn new(an: &Analysis<'_>, identities: &IdentityReport) -> Parts {
+impl<'a> Parts<'a> {
+    fn new(an: &'a Analysis<'_>, identities: &IdentityReport) -> Parts<'a> {
         // A principal that is deleted needs no decision about its policies or credentials: they
         // go with it (its deletion's evidence lists them).
-        let (deletions, count) = identities::deletions(an, identities);
+        let by_arn = identities::ByArn::new(an);
+        let (deletions, count) = identities::deletions(&by_arn, identities);
         let intentional = an
             .principals
             .iter()
@@ -262,6 +265,7 @@ impl Parts {
             .filter_map(|(i, p)| confirm_intentional(an, i, p))
             .collect();
         Parts {
+            by_arn,
             identities: count,
             intentional,
             deletions,
@@ -281,12 +285,12 @@ impl Parts {
     /// decisions are moved in front of its; the list is sized once and filled in place.
     fn finish(
         self,
-        an: &Analysis<'_>,
         report: &IdentityReport,
         from_plans: usize,
         fill: impl FnOnce(&(dyn Fn(&str, &str) -> bool + Sync), &mut Texts, &mut Vec<Decision>),
     ) -> Decisions {
         let Parts {
+            by_arn,
             identities: count,
             intentional,
             deletions,
@@ -296,7 +300,7 @@ impl Parts {
         let mut texts = Texts::default();
         let deleted = |a: &str, arn: &str| deleted(&deletions, a, arn);
         fill(&deleted, &mut texts, &mut list);
-        let mut identities = identities::decisions(an, report);
+        let mut identities = identities::decisions(&by_arn, report);
         identities
             .retain(|d| d.kind.deletes_principal() || !deleted(&d.account_id, &d.principal_arn));
         debug_assert_eq!(identities.len(), count);
@@ -644,7 +648,8 @@ mod tests {
         let (exports, org, an) = crate::sample_organization();
         let ids = identity_findings(&exports, &an, &IdentitySettings::new(90));
         let planned = crate::recommend::plan_all_organization(&exports, org.as_ref(), &an, None);
-        let mut list = super::identities::decisions(&an, &ids);
+        let by_arn = super::identities::ByArn::new(&an);
+        let mut list = super::identities::decisions(&by_arn, &ids);
         let mut deletions = super::identities::Deletions::new();
         for d in list.iter().filter(|d| d.kind.deletes_principal()) {
             deletions
@@ -660,7 +665,7 @@ mod tests {
             "the sample deletes a principal with other decisions"
         );
         assert_eq!(
-            super::identities::deletions(&an, &ids),
+            super::identities::deletions(&by_arn, &ids),
             (deletions.clone(), list.len())
         );
         let path = |k: usize| {
@@ -692,7 +697,7 @@ mod tests {
         let fill = |_: &(dyn Fn(&str, &str) -> bool + Sync),
                     _: &mut super::Texts,
                     list: &mut Vec<super::Decision>| list.push(twin.clone());
-        let ranked = parts.finish(&an, &ids, 1, fill).list;
+        let ranked = parts.finish(&ids, 1, fill).list;
         let at = |title: &str| ranked.iter().position(|d| *d.title == *title).unwrap();
         assert_eq!(at(&first.title) + 1, at(&twin.title));
     }

@@ -634,7 +634,7 @@ impl<'a> ReportModel<'a> {
                 }
             }
             if is_actionable_unused(an, f) {
-                let svc: &str = &an.catalog.action(an.action(f)).service;
+                let svc: &str = an.service_name(f);
                 let e = by_service.entry(svc).or_default();
                 e.add(&an.sensitivity_counts(f));
                 // Intentional access is one decision, not rows of "what to remove first".
