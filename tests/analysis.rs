@@ -752,7 +752,7 @@ reason = "matches nothing"
         let service = &*cat.action(an.action(f)).service;
         let expected = if by_ec2_full {
             Some(1)
-        } else if p.account_id == "222222222222" && service == "s3" {
+        } else if &*p.account_id == "222222222222" && service == "s3" {
             Some(2)
         } else if p.name == "ci-deploy" {
             Some(3)
@@ -984,7 +984,7 @@ fn principals_of_an_account_share_their_policies_names() {
     let mut shared = 0;
     for p in &an.principals {
         for pi in p.policies.iter().filter(|pi| pi.arn.is_some()) {
-            match first.get(&(p.account_id.as_str(), &*pi.name)) {
+            match first.get(&(&*p.account_id, &*pi.name)) {
                 Some(seen) => {
                     assert!(std::sync::Arc::ptr_eq(&seen.name, &pi.name), "{}", pi.name);
                     let (a, b) = (seen.arn.as_ref().unwrap(), pi.arn.as_ref().unwrap());
@@ -994,7 +994,7 @@ fn principals_of_an_account_share_their_policies_names() {
                     shared += 1;
                 }
                 None => {
-                    first.insert((p.account_id.as_str(), &*pi.name), pi);
+                    first.insert((&*p.account_id, &*pi.name), pi);
                 }
             }
         }

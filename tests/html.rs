@@ -11,7 +11,7 @@ use iam_tighten::analysis::{
     Reason, Sensitivity, ServiceSummary, Status,
 };
 use iam_tighten::decisions::{Decision, DecisionKind};
-use iam_tighten::model::{InputFile, PrincipalType, Warning};
+use iam_tighten::model::{InputFile, PrincipalType, Sha256Sum, Warning};
 use iam_tighten::report::html;
 use iam_tighten::report::model::{
     CatalogInfo, FindingView, IntentionalRuleInfo, PrincipalRank, PrincipalView, ReasonCount,
@@ -164,7 +164,7 @@ fn principal(
         .collect();
     PrincipalView {
         info: Shared::Owned(Box::new(PrincipalInfo {
-            account_id: account.to_string(),
+            account_id: account.into(),
             kind: PrincipalType::Role,
             name: name.clone(),
             arn: format!("arn:aws:iam::{account}:role/{name}"),
@@ -180,7 +180,7 @@ fn principal(
             .collect(),
             created: Some(ts("2024-01-02T03:04:05Z")),
             last_used: i.is_multiple_of(2).then(|| ts("2026-11-01T00:00:00Z")),
-            last_used_region: Some(s(hostile, i + 2, "us-east-1")),
+            last_used_region: Some(s(hostile, i + 2, "us-east-1").into()),
             service_linked: false,
             actionable: true,
             intentional: None,
@@ -204,7 +204,7 @@ fn principal(
                 unused: 300,
                 label: Default::default(),
             }],
-            unmatched_patterns: vec![s(hostile, i, "inline:x: ec2:Nonexistent*")],
+            unmatched_patterns: vec![s(hostile, i, "inline:x: ec2:Nonexistent*")].into(),
             counts,
             unused_by_sensitivity: BySensitivity {
                 critical: 3,
@@ -242,7 +242,7 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel<'static> 
         .iter()
         .take(20)
         .map(|p| PrincipalRank {
-            account_id: p.info.account_id.clone(),
+            account_id: p.info.account_id.to_string(),
             principal_type: "role",
             principal_name: p.info.name.clone(),
             principal_arn: p.info.arn.clone(),
@@ -301,7 +301,7 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel<'static> 
             has_credential_report: true,
             files: vec![InputFile {
                 path: s(hostile, 0, "authorization-details.json"),
-                sha256: s(hostile, 1, &"ab".repeat(32)),
+                sha256: Sha256Sum([0xab; 32]),
                 bytes: 123_456,
             }],
             manifest: Some(iam_tighten::analysis::ManifestFacts {
@@ -309,7 +309,8 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel<'static> 
                 created: Some(ts("2026-11-20T09:00:00Z")),
                 files_verified: 12,
             }),
-        }],
+        }]
+        .into(),
         warnings: vec![AccountWarning {
             account_id: account.to_string(),
             warning: Warning {
@@ -318,7 +319,8 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel<'static> 
                 json_path: Some(s(hostile, 4, "$.ServicesLastAccessed[3]")),
                 message: s(hostile, 0, "job did not complete"),
             },
-        }],
+        }]
+        .into(),
         summary: Summary {
             accounts: 1,
             principals: n,
@@ -681,7 +683,7 @@ fn input_files(paths: impl Iterator<Item = String>) -> Vec<InputFile> {
     paths
         .map(|path| InputFile {
             path,
-            sha256: "cd".repeat(32),
+            sha256: Sha256Sum([0xcd; 32]),
             bytes: 10,
         })
         .collect()
@@ -690,7 +692,7 @@ fn input_files(paths: impl Iterator<Item = String>) -> Vec<InputFile> {
 #[test]
 fn input_file_lists_are_capped_per_account_and_counted() {
     let mut m = model(false, 3, 5);
-    m.accounts[0].files = input_files(
+    m.accounts.to_mut()[0].files = input_files(
         std::iter::once("authorization-details.json".to_string())
             .chain((0..5000).map(|i| format!("last-accessed/roles/r{i:05}.json")))
             .chain(std::iter::once("credential-report.csv".to_string())),
@@ -715,7 +717,7 @@ fn input_file_lists_are_capped_per_account_and_counted() {
 #[test]
 fn input_file_lists_share_one_budget_across_many_accounts() {
     let account = |n: usize, last_accessed: usize| -> ExportInfo {
-        let mut a = model(false, 1, 1).accounts.remove(0);
+        let mut a = model(false, 1, 1).accounts.into_owned().remove(0);
         a.account_id = format!("{:012}", 100_000_000_000u64 + n as u64);
         a.path = format!("exports/{}", a.account_id);
         a.files = input_files(

@@ -9,7 +9,7 @@ use assert_cmd::Command;
 use iam_tighten::Error;
 use iam_tighten::input::{LoadOptions, load_export, load_exports, parse_timestamp};
 use iam_tighten::model::document::RawDocument;
-use iam_tighten::model::{Export, PrincipalType, ReportDate, Timestamp};
+use iam_tighten::model::{Export, PrincipalType, ReportDate, Sha256Sum, Timestamp};
 use iam_tighten::policy::{ActionClause, ResourceClause};
 use predicates::str::contains;
 
@@ -153,7 +153,7 @@ fn cli_v1_export() {
         app.permissions_boundary.as_deref(),
         Some("arn:aws:iam::123456789012:policy/boundaries/dev-boundary")
     );
-    assert_eq!(app.tags.get("team").map(String::as_str), Some("payments"));
+    assert_eq!(app.tags.get("team"), Some("payments"));
     let last_used = app.role_last_used.clone().expect("roles have RoleLastUsed");
     assert_eq!(last_used.date, Some(ts("2024-04-30T18:22:31Z")));
     assert_eq!(last_used.region.as_deref(), Some("us-east-1"));
@@ -242,7 +242,19 @@ fn cli_v1_export() {
     assert!(paths.contains(&"authorization-details.json"));
     assert!(paths.contains(&"last-accessed/roles/ci.deploy+bot@prod=1,x_y-z.json"));
     assert!(paths.windows(2).all(|w| w[0] < w[1]), "sorted");
-    assert!(e.files.iter().all(|f| f.sha256.len() == 64 && f.bytes > 0));
+    // Each file's digest is its bytes', written as 64 lowercase hex digits.
+    for f in &e.files {
+        let bytes = fs::read(fixture("cli-v1").join(&f.path)).expect("fixture file");
+        assert_eq!(f.sha256, Sha256Sum::of(&bytes), "{}", f.path);
+        assert_eq!(f.bytes, bytes.len() as u64, "{}", f.path);
+        let hex = f.sha256.to_string();
+        assert!(
+            hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+    }
 }
 
 #[test]

@@ -248,7 +248,7 @@ fn a_failed_write_leaves_the_previous_dataset_whole() {
     for p in an
         .principals
         .iter_mut()
-        .filter(|p| p.account_id == "222222222222")
+        .filter(|p| &*p.account_id == "222222222222")
     {
         p.account_id = "2222-broken".into();
     }

@@ -233,7 +233,7 @@ fn the_set_loses_exactly_its_unused_actions_and_keeps_what_any_account_used() {
     let plans = recommend::plan_organization(&exports, Some(&org), &an);
     let plan = set_plan(&plans, "Developer");
     assert_eq!(plan.skipped, None);
-    assert_eq!(plan.account_id, MGMT);
+    assert_eq!(&*plan.account_id, MGMT);
     let unused = unused_of(&an, "Developer");
     assert_eq!(plan.remove, unused);
     // Removed: every unused action but those only the customer managed policy grants, which

@@ -226,7 +226,7 @@ fn plans_share_managed_originals_with_the_export() {
     for plan in &planned.plans {
         let ex = exports
             .iter()
-            .find(|x| x.account_id == plan.account_id)
+            .find(|x| *x.account_id == *plan.account_id)
             .unwrap();
         let principal = ex
             .principals
@@ -302,7 +302,7 @@ fn sample_data_every_principal_is_safe() {
         recommended += 1;
         let ex = exports
             .iter()
-            .find(|x| x.account_id == plan.account_id)
+            .find(|x| *x.account_id == *plan.account_id)
             .unwrap();
         let (problems, after) = recommend::verify(ex, plan, &mut e);
         assert!(problems.is_empty(), "{}: {problems:?}", plan.name);
@@ -494,7 +494,7 @@ fn sample_data_writes_folders() {
         .iter()
         .map(|p| {
             (
-                p.account_id.clone(),
+                p.account_id.to_string(),
                 p.kind.as_str().to_string(),
                 p.name.clone(),
             )
@@ -1817,9 +1817,7 @@ fn a_deleted_principal_gets_no_other_decision() {
     // get decisions of its own.
     let planned_and_deleted = planned.plans.iter().filter(|p| {
         let arn = an.principals[p.analysis_index].arn.as_str();
-        p.skipped.is_none()
-            && !p.policies.is_empty()
-            && deleted.contains(&(p.account_id.as_str(), arn))
+        p.skipped.is_none() && !p.policies.is_empty() && deleted.contains(&(&*p.account_id, arn))
     });
     assert!(planned_and_deleted.count() > 0, "{deleted:?}");
     for d in list.iter().filter(|d| !d.kind.deletes_principal()) {

@@ -95,7 +95,7 @@ fn applicable(principals: &[PrincipalInfo], rules: &[ExclusionRule]) -> Vec<Vec<
                 rules[*i]
                     .account
                     .as_ref()
-                    .is_none_or(|a| a == &p.account_id)
+                    .is_none_or(|a| **a == *p.account_id)
             });
             ids.sort_unstable();
             ids.dedup();

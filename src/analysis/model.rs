@@ -1,7 +1,7 @@
 //! What the analysis produces: plain structs, no polars. Renderers, `diff`, `recommend` and the
 //! tests read these.
 
-use std::num::NonZeroU32;
+use std::num::{NonZeroU16, NonZeroU32};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -268,7 +268,7 @@ pub struct ServiceSummary<'a> {
 }
 
 /// What the principals' last-accessed reports say of the services they have findings in, for
-/// [`Analysis::services_of`]: one compact row per principal × reported service (16 bytes),
+/// [`Analysis::services_of`]: one compact row per principal × reported service (12 bytes),
 /// grouped by principal and sorted by catalog service index within it, regions interned.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ServiceFacts {
@@ -279,13 +279,55 @@ pub(crate) struct ServiceFacts {
     starts: Vec<u32>,
 }
 
+/// 12 bytes (aligned to 4): ~37 million at 1,000,000 roles, held from the rank to the last
+/// writer (16 bytes with a `u32` service and region and an `i64`).
 #[derive(Debug, Clone, Copy)]
 struct ServiceFact {
-    svc: u32,
-    /// In [`Analysis::regions`].
-    region: Option<RegionId>,
+    /// [`ServiceFact::last_ms`]'s two halves (low, high), so that the fact is aligned to 4.
+    last: [u32; 2],
+    /// The catalog service index.
+    svc: u16,
+    /// The [`RegionId`] in [`Analysis::regions`].
+    region: Option<NonZeroU16>,
+}
+
+impl ServiceFact {
+    /// `None` when the service index or the region id does not fit 16 bits.
+    fn new(svc: u32, region: Option<RegionId>, last_ms: i64) -> Option<ServiceFact> {
+        let region = match region {
+            Some(id) => Some(NonZeroU16::try_from(id.0).ok()?),
+            None => None,
+        };
+        // The halves of the bits of `last_ms`: the casts keep every bit.
+        let bits = last_ms as u64;
+        Some(ServiceFact {
+            last: [bits as u32, (bits >> 32) as u32],
+            svc: u16::try_from(svc).ok()?,
+            region,
+        })
+    }
+
     /// Milliseconds since the epoch, [`NEVER_MS`] when the report has no access.
-    last_ms: i64,
+    fn last_ms(self) -> i64 {
+        ((u64::from(self.last[1]) << 32) | u64::from(self.last[0])) as i64
+    }
+
+    fn svc(self) -> u32 {
+        u32::from(self.svc)
+    }
+
+    fn region(self) -> Option<RegionId> {
+        self.region.map(|r| RegionId(NonZeroU32::from(r)))
+    }
+}
+
+/// Why [`ServiceFacts::new`] could not hold the facts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FactsLimit {
+    /// More than `u32::MAX - 1` distinct regions, or `u32::MAX` facts.
+    Regions,
+    /// A region id or a catalog service index past 65,535.
+    Compact,
 }
 
 /// How many rows [`ServiceFacts::new`] reads between two shrinks of the rows' vector (~24 MB).
@@ -299,7 +341,8 @@ pub(crate) const NEVER_MS: i64 = i64::MIN;
 impl ServiceFacts {
     /// The facts of `rows` for which `keep(principal, service)`: by (principal, service); of two
     /// rows of the same pair, the later one counts. Their regions (ids into `texts`) are interned
-    /// in `regions`, in that order; `None` past `u32::MAX - 1` distinct regions or `u32::MAX` rows.
+    /// in `regions`, in that order. An error past `u32::MAX - 1` distinct regions or `u32::MAX`
+    /// rows, or where a region id or a service index does not fit 16 bits ([`FactsLimit`]).
     ///
     /// The rows are consumed and sorted, deduplicated and filtered where they are, then moved
     /// into a vector of exactly the facts kept, from the last row back while the rows' vector
@@ -312,7 +355,7 @@ impl ServiceFacts {
         keep: impl Fn(u32, u32) -> bool,
         texts: &[Arc<str>],
         regions: &mut Regions,
-    ) -> Option<ServiceFacts> {
+    ) -> Result<ServiceFacts, FactsLimit> {
         if !rows.is_sorted_by_key(|r| r.p) {
             // Stable: of equal pairs, the last one given stays the last one.
             rows.sort_by_key(|r| r.p);
@@ -329,28 +372,26 @@ impl ServiceFacts {
             same
         });
         rows.retain(|r| keep(r.p, r.svc));
-        u32::try_from(rows.len()).ok()?;
+        u32::try_from(rows.len()).map_err(|_| FactsLimit::Regions)?;
         // Regions interned in the rows' order; `ids[i]` is the id of `texts[i]`.
         let mut ids: Vec<Option<RegionId>> = vec![None; texts.len()];
         for id in rows.iter().filter_map(super::verdict::ServiceRow::region) {
             let id = id as usize;
             if ids[id].is_none() {
-                ids[id] = Some(regions.intern(&texts[id])?);
+                ids[id] = Some(regions.intern(&texts[id]).ok_or(FactsLimit::Regions)?);
             }
         }
         // The facts are made from the last row back, and the rows shrink as they are read: the
-        // rows (24 bytes) and the facts (16) are never both held whole (at 1,000,000 roles the
+        // rows (24 bytes) and the facts (12) are never both held whole (at 1,000,000 roles the
         // end of the rank stage, where both were, was the peak: 9.3 GiB; now below planning's).
         let mut facts: Vec<ServiceFact> = Vec::with_capacity(rows.len());
         // Per principal, how many facts it has (then where they start).
         let mut starts: Vec<u32> = vec![0; rows.last().map_or(0, |r| r.p as usize + 1) + 1];
         while let Some(r) = rows.pop() {
             starts[r.p as usize] += 1;
-            facts.push(ServiceFact {
-                svc: r.svc,
-                region: r.region().and_then(|id| ids[id as usize]),
-                last_ms: r.last_ms().unwrap_or(NEVER_MS),
-            });
+            let region = r.region().and_then(|id| ids[id as usize]);
+            let last_ms = r.last_ms().unwrap_or(NEVER_MS);
+            facts.push(ServiceFact::new(r.svc, region, last_ms).ok_or(FactsLimit::Compact)?);
             if rows.len().is_multiple_of(SHRINK_EVERY_ROWS) {
                 rows.shrink_to_fit();
             }
@@ -365,7 +406,7 @@ impl ServiceFacts {
             *s = at;
             at += count;
         }
-        Some(ServiceFacts {
+        Ok(ServiceFacts {
             rows: facts,
             starts,
         })
@@ -384,7 +425,8 @@ impl ServiceFacts {
 /// Everything about one principal.
 #[derive(Debug, Clone, Serialize)]
 pub struct PrincipalInfo {
-    pub account_id: String,
+    /// Shared by the principals of an account (`collect`).
+    pub account_id: Arc<str>,
     pub kind: PrincipalType,
     pub name: String,
     pub arn: String,
@@ -394,7 +436,8 @@ pub struct PrincipalInfo {
     pub created: Option<Timestamp>,
     /// `RoleLastUsed` for roles; the newest service access for users and groups.
     pub last_used: Option<Timestamp>,
-    pub last_used_region: Option<String>,
+    /// Shared by the principals that name the same region (`collect`).
+    pub last_used_region: Option<Arc<str>>,
     pub service_linked: bool,
     /// False for service-linked roles: AWS owns their policies.
     pub actionable: bool,
@@ -406,12 +449,12 @@ pub struct PrincipalInfo {
     /// not actionable; the permission set is the principal to tighten). For a permission set:
     /// its ARN.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub permission_set: Option<String>,
+    pub permission_set: Option<Arc<str>>,
     pub has_last_accessed: bool,
     pub as_of: Option<Timestamp>,
     pub policies: Vec<PolicyInfo>,
     /// Policy actions that match nothing in the catalog, as `policy: pattern`.
-    pub unmatched_patterns: Vec<String>,
+    pub unmatched_patterns: Box<[String]>,
     pub counts: Counts,
     pub unused_by_sensitivity: BySensitivity,
     /// Sum of the weights of unused, actionable, not excluded findings.
@@ -778,16 +821,16 @@ impl Analysis<'_> {
             if current != Some(svc) {
                 current = Some(svc);
                 let fact = facts
-                    .binary_search_by_key(&svc, |r| r.svc)
+                    .binary_search_by_key(&svc, |r| r.svc())
                     .ok()
                     .map(|k| facts[k]);
                 out.push(ServiceSummary {
                     service: self.service_name(f),
                     counts: Counts::default(),
                     last_accessed: fact
-                        .and_then(|r| chrono::DateTime::from_timestamp_millis(r.last_ms)),
+                        .and_then(|r| chrono::DateTime::from_timestamp_millis(r.last_ms())),
                     last_accessed_region: fact
-                        .and_then(|r| r.region)
+                        .and_then(|r| r.region())
                         .and_then(|r| self.regions.get(r))
                         .map(|r| &**r),
                     reported: fact.is_some(),
@@ -883,8 +926,9 @@ mod tests {
         assert_eq!(std::mem::size_of::<Option<ExclusionId>>(), 2);
         // A principal's policy: its texts shared (`Arc<str>`), ~0.3 M at 100,000 roles.
         assert_eq!(std::mem::size_of::<PolicyInfo>(), 72);
-        // A principal: its rare parts boxed (the intentional match, the flags), 400 -> 352.
-        assert_eq!(std::mem::size_of::<PrincipalInfo>(), 352);
+        // A principal: its rare parts boxed (the intentional match, the flags, the unmatched
+        // patterns), its account id, region and permission set shared: 400 -> 320.
+        assert_eq!(std::mem::size_of::<PrincipalInfo>(), 320);
     }
 
     #[test]
@@ -934,8 +978,8 @@ mod tests {
         let keep = |p, svc| !(p == 1 && svc == 4);
         let facts = ServiceFacts::new(rows, keep, &texts, &mut regions).expect("two regions");
         let key = |p: u32, f: &ServiceFact| {
-            let region = f.region.and_then(|r| regions.get(r)).map(|r| &**r);
-            (p, f.svc, f.last_ms, region)
+            let region = f.region().and_then(|r| regions.get(r)).map(|r| &**r);
+            (p, f.svc(), f.last_ms(), region)
         };
         let of = |p| facts.of(p).iter().map(|f| key(p, f)).collect::<Vec<_>>();
         assert_eq!(
@@ -950,5 +994,39 @@ mod tests {
         // In the order of (principal, service) (the row of (1, 4) is not kept); the second
         // "eu-west-1" is the first one's.
         assert_eq!(regions.texts(), [us, eu]);
+    }
+
+    /// A fact is 12 bytes and gives back every time, service index and region id it holds up to
+    /// 16 bits; a service index or region id past them is an error, never a wrong fact.
+    #[test]
+    fn a_service_fact_is_twelve_bytes_and_exact() {
+        assert_eq!(std::mem::size_of::<ServiceFact>(), 12);
+        let region = |i: u32| NonZeroU32::new(i).map(RegionId);
+        for ms in [
+            NEVER_MS,
+            i64::MIN + 1,
+            -1,
+            0,
+            1,
+            1_764_000_000_123,
+            u32::MAX as i64,
+            i64::MAX,
+        ] {
+            for (svc, id) in [(0, None), (1, region(1)), (65_535, region(65_535))] {
+                let f = ServiceFact::new(svc, id, ms).expect("fits");
+                assert_eq!((f.last_ms(), f.svc(), f.region()), (ms, svc, id));
+            }
+        }
+        assert!(ServiceFact::new(65_536, None, 0).is_none());
+        assert!(ServiceFact::new(0, region(65_536), 0).is_none());
+        // Through `ServiceFacts::new`: a service index past 16 bits stops it.
+        let rows = vec![super::super::verdict::ServiceRow::new(
+            0,
+            70_000,
+            Some(1),
+            None,
+        )];
+        let got = ServiceFacts::new(rows, |_, _| true, &[], &mut Regions::default());
+        assert_eq!(got.err(), Some(FactsLimit::Compact));
     }
 }

@@ -64,7 +64,7 @@ pub(super) fn apply_controls(
     let mut out = Vec::with_capacity(findings.len());
     for f in findings {
         let p = &c.principals[f.principal as usize];
-        let controls = match per_account.get(&p.account_id) {
+        let controls = match per_account.get(&*p.account_id) {
             Some(ctl) if !p.service_linked && !ctl.is_empty() => ctl,
             _ => {
                 out.push(f);
@@ -153,7 +153,7 @@ pub(super) fn roll_up_permission_sets(
             .iter()
             .map(|r| &c.principals[*r as usize])
             .filter(|p| p.has_last_accessed)
-            .map(|p| p.account_id.as_str())
+            .map(|p| &*p.account_id)
             .collect();
         let complete = ps.accounts.iter().all(|a| with_data.contains(&a.as_str()));
         let groups = rolled_groups(c, &findings, &by_principal, roles, complete, notes);
@@ -173,10 +173,12 @@ pub(super) fn roll_up_permission_sets(
 
 /// The set's roles are managed by it: not actionable, flagged, named.
 fn mark_managed(c: &mut Collected<'_>, ps: &PermissionSet, roles: &[u32]) {
+    // One copy of the name for every role of the set.
+    let name: std::sync::Arc<str> = ps.name.as_str().into();
     for r in roles {
         let p = &mut c.principals[*r as usize];
         p.actionable = false;
-        p.permission_set = Some(ps.name.clone());
+        p.permission_set = Some(std::sync::Arc::clone(&name));
         if !p.flags.contains(&"managed_by_permission_set") {
             let mut flags = std::mem::take(&mut p.flags).into_vec();
             flags.push("managed_by_permission_set");
@@ -457,7 +459,7 @@ fn principal_info(
         flags.push("permission_set_incomplete");
     }
     PrincipalInfo {
-        account_id: org.management_account.clone(),
+        account_id: org.management_account.as_str().into(),
         kind: PrincipalType::PermissionSet,
         name: ps.name.clone(),
         arn: ps.arn.clone(),
@@ -469,11 +471,11 @@ fn principal_info(
         service_linked: false,
         actionable: true,
         intentional,
-        permission_set: Some(ps.arn.clone()),
+        permission_set: Some(ps.arn.as_str().into()),
         has_last_accessed: complete,
         as_of,
         policies,
-        unmatched_patterns: Vec::new(),
+        unmatched_patterns: Box::default(),
         counts: Counts::default(),
         unused_by_sensitivity: BySensitivity::default(),
         score: 0,
@@ -525,7 +527,7 @@ pub(super) fn info(org: &Organization, principals: &[PrincipalInfo]) -> Organiza
                         && p.has_last_accessed
                         && p.permission_set.as_deref() == Some(ps.name.as_str())
                 })
-                .map(|p| p.account_id.clone())
+                .map(|p| p.account_id.to_string())
                 .collect();
             with_data.sort();
             with_data.dedup();

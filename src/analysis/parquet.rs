@@ -51,7 +51,7 @@ pub fn findings_dataset<'a>(analysis: &'a Analysis<'_>) -> Dataset<'a> {
     let mut parts: std::collections::BTreeMap<&'a str, Vec<usize>> = Default::default();
     for (i, f) in analysis.findings.iter().enumerate() {
         parts
-            .entry(analysis.principal(f).account_id.as_str())
+            .entry(&*analysis.principal(f).account_id)
             .or_default()
             .push(i);
     }

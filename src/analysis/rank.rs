@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use super::groups::ActionLists;
 use super::lists::{ByService, FindingLists};
-use super::model::{BySensitivity, Counts, Finding, LabelId, PrincipalInfo, Regions, ServiceFacts};
+use super::model::{
+    BySensitivity, Counts, FactsLimit, Finding, LabelId, PrincipalInfo, Regions, ServiceFacts,
+};
 use super::reason::Status;
 use super::sensitivity::Sensitivity;
 use super::verdict::ServiceRow;
@@ -108,7 +110,14 @@ pub(super) fn service_facts(
             .of_service(p as usize, svc, service_of)
             .is_empty()
     };
-    ServiceFacts::new(services, has_service, region_texts, regions).ok_or_else(too_many_regions)
+    ServiceFacts::new(services, has_service, region_texts, regions).map_err(|e| match e {
+        FactsLimit::Regions => too_many_regions(),
+        FactsLimit::Compact => Error::Analysis(
+            "more than 65,535 distinct last-access regions, or a catalog of more than 65,535 \
+             services"
+                .into(),
+        ),
+    })
 }
 
 /// More distinct regions than a [`super::model::RegionId`] counts (`u32::MAX - 1`).

@@ -61,7 +61,7 @@ impl<'a> ByArn<'a> {
 /// What [`ByArn`] sorts principal `i` by: its account and ARN.
 fn key_of(principals: &[PrincipalInfo], i: u32) -> (&str, &str) {
     let p = &principals[i as usize];
-    (p.account_id.as_str(), p.arn.as_str())
+    (&*p.account_id, p.arn.as_str())
 }
 
 /// The decision of each actionable identity finding. A credential with several findings (an
@@ -377,7 +377,7 @@ mod tests {
             |account: &str, arn: &str, keep: &dyn Fn(&crate::analysis::PrincipalInfo) -> bool| {
                 an.principals
                     .iter()
-                    .find(|p| p.account_id == account && p.arn == arn && keep(p))
+                    .find(|p| *p.account_id == *account && p.arn == arn && keep(p))
                     .map(std::ptr::from_ref)
             };
         let mut found = 0;

@@ -344,7 +344,7 @@ fn confirm_intentional(an: &Analysis<'_>, index: usize, p: &PrincipalInfo) -> Op
         kind: DecisionKind::ConfirmIntentional,
         sensitivity: highest(&s).unwrap_or(Sensitivity::Low),
         score: score(&s),
-        account_id: p.account_id.as_str().into(),
+        account_id: p.account_id.clone(),
         principal_type: p.kind.as_str(),
         principal_name: p.name.as_str().into(),
         principal_arn: p.arn.as_str().into(),
@@ -716,7 +716,7 @@ mod tests {
         let names = |p: &crate::recommend::Planned| -> Vec<(String, String)> {
             p.plans
                 .iter()
-                .map(|x| (x.account_id.clone(), x.name.clone()))
+                .map(|x| (x.account_id.to_string(), x.name.clone()))
                 .collect()
         };
         assert_eq!(names(&expected).len(), 2);
@@ -775,7 +775,7 @@ mod tests {
                 before.iter().any(|d| {
                     d.files.is_some()
                         && *d.principal_name == p.name
-                        && *d.account_id == p.account_id
+                        && *d.account_id == *p.account_id
                 })
             })
             .expect("a plan with a folder");

@@ -113,7 +113,7 @@ fn decision(
         kind,
         sensitivity: highest(&removes).unwrap_or(Sensitivity::Low),
         score: score(&removes),
-        account_id: plan.account_id.as_str().into(),
+        account_id: plan.account_id.clone(),
         principal_type: plan.kind.as_str(),
         principal_name: plan.name.as_str().into(),
         principal_arn: p.arn.as_str().into(),

@@ -140,7 +140,7 @@ impl Side {
         let mut side = Side::new(an.exports.iter().map(|e| e.account_id.clone()).collect());
         for p in &an.principals {
             side.add_principal(SidePrincipal {
-                account_id: p.account_id.clone(),
+                account_id: p.account_id.to_string(),
                 principal_type: p.kind.as_str().to_string(),
                 name: p.name.clone(),
                 arn: p.arn.clone(),

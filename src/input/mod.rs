@@ -28,7 +28,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::model::{Details, Export, InputFile, Manifest, Warning};
@@ -711,7 +710,7 @@ impl Files {
             .entry(rel.to_string())
             .or_insert_with(|| InputFile {
                 path: rel.to_string(),
-                sha256: format!("{:x}", Sha256::digest(&bytes)),
+                sha256: crate::model::Sha256Sum::of(&bytes),
                 bytes: bytes.len() as u64,
             });
         Ok(bytes)
@@ -722,7 +721,7 @@ impl Files {
         Ok(self
             .read
             .get(rel)
-            .map(|f| f.sha256.clone())
+            .map(|f| f.sha256.to_string())
             .unwrap_or_default())
     }
 

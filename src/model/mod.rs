@@ -210,22 +210,23 @@ impl ManagedPolicy {
 /// A principal's tags, sorted by key, one value per key: of two with the same key, the later one
 /// (as a map filled in order keeps). A boxed slice, because a principal has a few tags and is held
 /// twice (the export, the analysis) for ~110,000 principals at 100,000 roles: a `BTreeMap`'s
-/// first node is ~550 bytes however few entries it holds, a tag here is 48 bytes.
+/// first node is ~550 bytes however few entries it holds, a tag here is 32 bytes. The analysis
+/// holds its principals' tags shared ([`Tags::shared`]): keys and values repeat across roles.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Tags(Box<[(String, String)]>);
+pub struct Tags(Box<[(Arc<str>, Arc<str>)]>);
 
 impl Tags {
     /// The value of `key`.
-    pub fn get(&self, key: &str) -> Option<&String> {
+    pub fn get(&self, key: &str) -> Option<&str> {
         self.0
-            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .binary_search_by(|(k, _)| (**k).cmp(key))
             .ok()
-            .map(|i| &self.0[i].1)
+            .map(|i| &*self.0[i].1)
     }
 
     /// Every (key, value), by key.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&String, &String)> {
-        self.0.iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (&**k, &**v))
     }
 
     pub fn len(&self) -> usize {
@@ -234,6 +235,16 @@ impl Tags {
 
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The same tags, their texts the shared copies of `texts`.
+    pub fn shared(&self, texts: &mut SharedTexts) -> Tags {
+        Tags(
+            self.0
+                .iter()
+                .map(|(k, v)| (texts.get(k), texts.get(v)))
+                .collect(),
+        )
     }
 }
 
@@ -249,7 +260,11 @@ impl FromIterator<(String, String)> for Tags {
                 _ => kept.push(tag),
             }
         }
-        Tags(kept.into_boxed_slice())
+        Tags(
+            kept.into_iter()
+                .map(|(k, v)| (Arc::from(k), Arc::from(v)))
+                .collect(),
+        )
     }
 }
 
@@ -411,8 +426,40 @@ impl CredentialReportRow {
 pub struct InputFile {
     /// Path relative to the export folder, `/`-separated.
     pub path: String,
-    pub sha256: String,
+    pub sha256: Sha256Sum,
     pub bytes: u64,
+}
+
+/// A SHA-256 digest: its 32 bytes (one per file read, held to the last writer: as 64 hex digits
+/// in a `String` it took 88 bytes, ~100 MB at 1,000,000 roles). Written (`Display`, JSON) as 64
+/// lowercase hex digits, and ordered as that text is.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Sha256Sum(pub [u8; 32]);
+
+impl Sha256Sum {
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Sha256Sum {
+        use sha2::Digest;
+        Sha256Sum(sha2::Sha256::digest(bytes).into())
+    }
+}
+
+impl std::fmt::Display for Sha256Sum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl std::fmt::Debug for Sha256Sum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl Serialize for Sha256Sum {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// A problem in the input that does not stop the run; shown in every report.
@@ -505,8 +552,33 @@ impl Export {
 
 #[cfg(test)]
 mod tests {
-    use super::{Tags, count_phrase, grouped, grouped_into, thousands};
+    use super::{Sha256Sum, Tags, count_phrase, grouped, grouped_into, thousands};
     use std::collections::BTreeMap;
+
+    /// A digest is written as the 64 lowercase hex digits `sha256sum` prints (FIPS 180-2's
+    /// example), in JSON too, and digests order as those texts do.
+    #[test]
+    fn a_digest_is_written_and_ordered_as_its_hex_text() {
+        let abc = Sha256Sum::of(b"abc");
+        let hex = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(abc.to_string(), hex);
+        assert_eq!(format!("{abc:?}"), hex);
+        assert_eq!(serde_json::to_string(&abc).unwrap(), format!("\"{hex}\""));
+        let digests: Vec<Sha256Sum> = [b"".as_slice(), b"a", b"abc", b"b", &[0xff; 3], &[0; 3]]
+            .iter()
+            .map(|b| Sha256Sum::of(b))
+            .chain([
+                Sha256Sum([0; 32]),
+                Sha256Sum([0xff; 32]),
+                Sha256Sum([0x9f; 32]),
+            ])
+            .collect();
+        for a in &digests {
+            for b in &digests {
+                assert_eq!(a.cmp(b), a.to_string().cmp(&b.to_string()), "{a} {b}");
+            }
+        }
+    }
 
     #[test]
     fn tags_keep_the_last_value_of_a_key_sorted_by_key_as_a_map_did() {
@@ -519,9 +591,19 @@ mod tests {
         let pairs = || given.iter().map(|(k, v)| (k.to_string(), v.to_string()));
         let tags: Tags = pairs().collect();
         let map: BTreeMap<String, String> = pairs().collect();
-        assert!(tags.iter().eq(map.iter()));
+        assert!(
+            tags.iter()
+                .eq(map.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        );
         assert_eq!(tags.len(), 3);
-        assert_eq!(tags.get("team").map(String::as_str), Some("b"));
+        // Shared: the same tags, each text one copy for every principal that has it.
+        let mut texts = super::SharedTexts::default();
+        let (one, two) = (tags.shared(&mut texts), tags.shared(&mut texts));
+        assert!(one == tags && two == tags);
+        assert!(one.0.iter().zip(two.0.iter()).all(|(a, b)| {
+            std::sync::Arc::ptr_eq(&a.0, &b.0) && std::sync::Arc::ptr_eq(&a.1, &b.1)
+        }));
+        assert_eq!(tags.get("team"), Some("b"));
         assert_eq!(tags.get("owner"), None);
         assert_eq!(format!("{tags:?}"), format!("{map:?}"));
         assert_eq!(

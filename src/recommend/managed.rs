@@ -22,7 +22,7 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
         }
         for p in &plan.policies {
             if let (PolicyKind::CustomerManaged, Some(arn)) = (p.policy.kind, &p.policy.arn) {
-                docs.entry((plan.account_id.clone(), arn.clone()))
+                docs.entry((plan.account_id.to_string(), arn.clone()))
                     .or_default()
                     .entry(p.tightened_digest)
                     .or_default()
@@ -57,13 +57,10 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
         if plan.permission_set.is_some() {
             continue;
         }
-        let Some(export) = export_of
-            .get(plan.account_id.as_str())
-            .map(|&i| &exports[i])
-        else {
+        let Some(export) = export_of.get(&*plan.account_id).map(|&i| &exports[i]) else {
             continue;
         };
-        let Some((attached_to, boundaries)) = uses.get(plan.account_id.as_str()) else {
+        let Some((attached_to, boundaries)) = uses.get(&*plan.account_id) else {
             continue;
         };
         let mut notes = Vec::new();
@@ -84,7 +81,7 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
                         .and_then(|m| m.attachment_count)
                         .is_none_or(|n| n as usize == attached.len());
                     let same = docs
-                        .get(&(plan.account_id.clone(), arn.clone()))
+                        .get(&(plan.account_id.to_string(), arn.clone()))
                         .and_then(|by_doc| by_doc.get(&p.tightened_digest))
                         .is_some_and(|who| {
                             attached

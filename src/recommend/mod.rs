@@ -179,7 +179,7 @@ impl PolicyPlan {
 /// Everything decided for one principal.
 #[derive(Debug, Clone)]
 pub struct PrincipalPlan {
-    pub account_id: String,
+    pub account_id: std::sync::Arc<str>,
     pub partition: String,
     pub kind: PrincipalType,
     pub name: String,
@@ -425,7 +425,7 @@ pub(crate) fn release_without_folder(
         plan.flags = Vec::new();
         plan.permission_set = None;
         plan.outcome = PlanOutcome::default();
-        plan.account_id = String::new();
+        // (Its account id is the analysis' shared text: nothing to free.)
         plan.partition = String::new();
         plan.name = String::new();
         plan.skipped = None;

@@ -163,7 +163,7 @@ fn plan_one<'e>(
         }
         return plan;
     }
-    let Some(&ei) = export_of.get(info.account_id.as_str()) else {
+    let Some(&ei) = export_of.get(&*info.account_id) else {
         plan.skipped = Some("export_not_found".into());
         return plan;
     };
@@ -182,7 +182,7 @@ fn plan_one<'e>(
                 // Identity Center overwrites the role: the change is the permission set's.
                 plan.skipped = Some("managed_by_permission_set".into());
                 let owner = sets
-                    .get(set.as_str())
+                    .get(&**set)
                     .map_or(String::new(), |p| format!(" of account {}", p.account_id));
                 plan.flags.push(format!(
                     "managed by IAM Identity Center permission set {set}: Identity Center rewrites this role whenever it provisions the set, so the change is made to the permission set (permission_set {set}{owner}), for every account it is provisioned to at once"
@@ -196,7 +196,7 @@ fn plan_one<'e>(
         // A group's policies are shared by its members: remove only what every member agrees on.
         for member in group_members(export, &info.name) {
             match by_key
-                .get(&(info.account_id.as_str(), member.kind, member.name.as_str()))
+                .get(&(&*info.account_id, member.kind, member.name.as_str()))
                 .copied()
             {
                 Some(m) => {
@@ -308,7 +308,7 @@ fn plan_with_folders_in(
     let by_key: HashMap<(&str, PrincipalType, &str), usize> = principals
         .iter()
         .enumerate()
-        .map(|(i, p)| ((p.account_id.as_str(), p.kind, p.name.as_str()), i))
+        .map(|(i, p)| ((&*p.account_id, p.kind, p.name.as_str()), i))
         .collect();
     let mut sets = HashMap::new();
     for p in principals {
@@ -525,7 +525,7 @@ fn batches(exports: &[Export], principals: &[PrincipalInfo], size: usize) -> Vec
     let mut first = Vec::new();
     let mut by_export: Vec<Vec<usize>> = vec![Vec::new(); exports.len()];
     for (i, p) in principals.iter().enumerate() {
-        match export_of.get(p.account_id.as_str()) {
+        match export_of.get(&*p.account_id) {
             Some(&e) if p.kind != PrincipalType::PermissionSet => by_export[e].push(i),
             _ => first.push(i),
         }
@@ -576,7 +576,7 @@ fn verified<'e>(
         org.map(|org| super::permission_set::verify_permission_set(exports, org, &plan, expander))
     } else {
         export_of
-            .get(plan.account_id.as_str())
+            .get(&*plan.account_id)
             .map(|&i| verify_cached(&exports[i], &plan, expander, cache))
     };
     let Some((problems, after)) = result else {

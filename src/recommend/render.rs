@@ -597,7 +597,7 @@ fn actions_csv(
     let name = neutralise(&plan.name);
     for r in rows {
         w.write_record([
-            plan.account_id.as_str(),
+            &*plan.account_id,
             plan.kind.as_str(),
             &name,
             r.text.as_str(),

@@ -338,7 +338,7 @@ pub(super) fn readme_evidence(
         .filter(|(_, p)| {
             p.kind == PrincipalType::Role && p.permission_set.as_deref() == Some(plan.name.as_str())
         })
-        .map(|(i, p)| (p.account_id.as_str(), i))
+        .map(|(i, p)| (&*p.account_id, i))
         .collect();
     let mut used_in: BTreeMap<ActionId, BTreeSet<&str>> = BTreeMap::new();
     let mut with_data: BTreeSet<&str> = BTreeSet::new();

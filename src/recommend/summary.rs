@@ -54,7 +54,7 @@ pub struct PrincipalRecommendation {
     /// For an IAM Identity Center role: the permission set that manages it (its recommendation
     /// is the set's, `principal_type` `permission_set`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub managed_by_permission_set: Option<String>,
+    pub managed_by_permission_set: Option<Arc<str>>,
 }
 
 /// Every principal's recommendation, sorted by account, type and name, one per principal.

@@ -260,7 +260,7 @@ pub fn write_principals<W: Write>(
     out.row(PRINCIPALS_HEADER)?;
     for p in &an.principals {
         let mut flags: Vec<&str> = p.flags.to_vec();
-        if let Some(k) = kinds.get(&(p.account_id.as_str(), p.arn.as_str())) {
+        if let Some(k) = kinds.get(&(&*p.account_id, p.arn.as_str())) {
             flags.extend(k.iter().filter(|k| !p.flags.contains(k)));
         }
         let mut cells = principal_key(p).map(String::from).to_vec();
@@ -269,7 +269,10 @@ pub fn write_principals<W: Write>(
             p.id.clone(),
             ts(p.created),
             ts(p.last_used),
-            p.last_used_region.clone().unwrap_or_default(),
+            p.last_used_region
+                .as_deref()
+                .unwrap_or_default()
+                .to_string(),
             b(p.service_linked).to_string(),
             b(p.actionable).to_string(),
             b(p.has_last_accessed).to_string(),

@@ -210,7 +210,7 @@ impl FindingView {
         FindingView {
             rank: Analysis::rank(index),
             sensitivity: an.sensitivity(f),
-            account_id: p.account_id.clone(),
+            account_id: p.account_id.to_string(),
             principal_type: p.kind.as_str(),
             principal_name: p.name.clone(),
             action: an.action_text(f).to_string(),
@@ -392,8 +392,10 @@ pub struct ReportModel<'a> {
     pub catalog: CatalogInfo,
     pub settings: SettingsInfo,
     pub limits: Limits,
-    pub accounts: Vec<ExportInfo>,
-    pub warnings: Vec<AccountWarning>,
+    /// Borrowed from the analysis: each export lists every file read (~170 bytes a principal,
+    /// held from the analysis to the last writer; a copy was ~190 MB at 1,000,000 roles).
+    pub accounts: Cow<'a, [ExportInfo]>,
+    pub warnings: Cow<'a, [AccountWarning]>,
     pub summary: Summary,
     /// Top principals by score (at most 20).
     pub riskiest_principals: Vec<PrincipalRank>,
@@ -494,7 +496,7 @@ fn riskiest(an: &Analysis<'_>) -> Vec<PrincipalRank> {
         .iter()
         .take(20)
         .map(|p| PrincipalRank {
-            account_id: p.account_id.clone(),
+            account_id: p.account_id.to_string(),
             principal_type: p.kind.as_str(),
             principal_name: p.name.clone(),
             principal_arn: p.arn.clone(),
@@ -671,8 +673,8 @@ impl<'a> ReportModel<'a> {
             },
             settings: settings_info(an, run),
             limits,
-            accounts: an.exports.clone(),
-            warnings: an.warnings.clone(),
+            accounts: Cow::Borrowed(&an.exports),
+            warnings: Cow::Borrowed(&an.warnings),
             summary: summary(an, reasons),
             riskiest_principals,
             unused_by_service,

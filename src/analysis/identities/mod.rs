@@ -284,7 +284,7 @@ impl<'a> IdentityCollector<'a> {
     pub fn new(analysis: &'a Analysis<'a>, settings: &'a IdentitySettings) -> Self {
         let mut by_account: HashMap<&str, Vec<&PrincipalInfo>> = HashMap::new();
         for p in &analysis.principals {
-            by_account.entry(p.account_id.as_str()).or_default().push(p);
+            by_account.entry(&*p.account_id).or_default().push(p);
         }
         IdentityCollector {
             analysis,

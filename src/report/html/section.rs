@@ -165,7 +165,7 @@ pub(super) fn build<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel
         .identities
         .findings
         .iter()
-        .filter(|f| f.account_id == p.info.account_id && f.principal_arn == p.info.arn)
+        .filter(|f| *f.account_id == *p.info.account_id && f.principal_arn == p.info.arn)
         .collect();
     Section {
         id,
@@ -908,7 +908,7 @@ mod tests {
         i.name = r.text();
         i.arn = r.text();
         i.id = r.text();
-        i.account_id = r.text();
+        i.account_id = r.text().into();
         i.tags = (0..r.next(3))
             .map(|_| {
                 let key = r.text();
@@ -918,8 +918,8 @@ mod tests {
         i.created = r.time();
         i.last_used = r.time();
         i.as_of = r.time();
-        i.last_used_region = r.maybe();
-        i.permission_set = r.maybe();
+        i.last_used_region = r.maybe().map(Into::into);
+        i.permission_set = r.maybe().map(Into::into);
         i.has_last_accessed = r.yes();
         i.actionable = r.yes();
         i.flags = match r.next(3) {

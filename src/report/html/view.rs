@@ -302,7 +302,7 @@ fn filters<'a>(model: &'a ReportModel<'a>) -> (Vec<Select<'a>>, Vec<Select<'a>>)
         .accounts
         .iter()
         .map(|a| a.account_id.as_str())
-        .chain(model.principals.iter().map(|p| p.info.account_id.as_str()))
+        .chain(model.principals.iter().map(|p| &*p.info.account_id))
         .collect();
     let top_services: BTreeSet<&str> = model
         .top_findings
@@ -469,7 +469,7 @@ pub(super) fn view<'a>(
         .principals
         .iter()
         .enumerate()
-        .map(|(i, p)| ((p.info.account_id.as_str(), p.info.arn.as_str()), i))
+        .map(|(i, p)| ((&*p.info.account_id, p.info.arn.as_str()), i))
         .collect();
     let link = |account: &str, arn: &str| by_arn.get(&(account, arn)).and_then(|i| ids[*i].clone());
     let risky = model
@@ -569,7 +569,7 @@ mod tests {
     fn an_account_carries_only_the_capped_files() {
         let file = |path: String| InputFile {
             path,
-            sha256: "0".repeat(64),
+            sha256: crate::model::Sha256Sum([0; 32]),
             bytes: 1,
         };
         let info = ExportInfo {

@@ -699,7 +699,7 @@ fn principals(
     )?;
     for p in an.principals.iter().take(sheet.capacity) {
         let mut flags: Vec<&str> = p.flags.to_vec();
-        if let Some(k) = kinds.get(&(p.account_id.as_str(), p.arn.as_str())) {
+        if let Some(k) = kinds.get(&(&*p.account_id, p.arn.as_str())) {
             flags.extend(k.iter().filter(|k| !p.flags.contains(k)));
         }
         let s = &p.unused_by_sensitivity;
@@ -709,7 +709,7 @@ fn principals(
             .map(|pi| an.label(pi).to_string())
             .collect();
         sheet.row([
-            Cell::text(p.account_id.as_str()),
+            Cell::text(&*p.account_id),
             Cell::text(p.kind.as_str()),
             Cell::text(p.name.as_str()),
             Cell::text(p.arn.as_str()),
@@ -826,7 +826,7 @@ fn scope(
                 .map(|(name, v)| (section, String::new(), name, v, Cell::Empty)),
         );
     }
-    for a in &model.accounts {
+    for a in model.accounts.iter() {
         let value = json(a)?;
         field_rows(
             &mut rows,
@@ -836,13 +836,13 @@ fn scope(
             &["account_id", "files"],
         );
     }
-    for a in &model.accounts {
+    for a in model.accounts.iter() {
         for f in &a.files {
             rows.push((
                 "input_file",
                 a.account_id.clone(),
                 f.path.clone(),
-                Cell::text(f.sha256.clone()),
+                Cell::text(f.sha256.to_string()),
                 Cell::count(f.bytes),
             ));
         }
@@ -854,12 +854,12 @@ fn scope(
                 "organization_file",
                 String::new(),
                 f.path.clone(),
-                Cell::text(f.sha256.clone()),
+                Cell::text(f.sha256.to_string()),
                 Cell::count(f.bytes),
             ));
         }
     }
-    for w in &model.warnings {
+    for w in model.warnings.iter() {
         let place = match (&w.warning.file, &w.warning.json_path) {
             (Some(f), Some(p)) => Cell::text(format!("{f} {p}")),
             (Some(f), None) => Cell::text(f.clone()),
