@@ -398,7 +398,8 @@ fn decisions(hostile: bool, account: &str, n: usize) -> Vec<Decision> {
                 hostile,
                 i + 2,
                 "Replace AWS managed policy AdministratorAccess",
-            ),
+            )
+            .into(),
             removes: BySensitivity {
                 critical: 3,
                 high: 10,
@@ -413,11 +414,14 @@ fn decisions(hostile: bool, account: &str, n: usize) -> Vec<Decision> {
             .into(),
             risky_more: 2,
             evidence: s(hostile, i + 5, "used 2 of 457 granted services").into(),
-            files: Some(s(
-                hostile,
-                i + 6,
-                "recommendations/111111111111/role/x/aws-managed-x.json",
-            )),
+            files: Some(
+                s(
+                    hostile,
+                    i + 6,
+                    "recommendations/111111111111/role/x/aws-managed-x.json",
+                )
+                .into(),
+            ),
             intentional: None,
         })
         .collect();
@@ -436,7 +440,8 @@ fn decisions(hostile: bool, account: &str, n: usize) -> Vec<Decision> {
             hostile,
             2,
             "Confirm role BreakGlassAdmin as intentional access",
-        ),
+        )
+        .into(),
         removes: BySensitivity::default(),
         risky_actions: Vec::new().into(),
         risky_more: 0,

@@ -594,7 +594,7 @@ fn a_permission_set_is_one_decision() {
         "arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a1b2c3d4e5f6a7b"
     );
     assert_eq!(
-        d.title,
+        &*d.title,
         "Tighten permission set Developer (all 2 provisioned accounts): rewrite its inline policy; \
          detach AWS managed policy AWSCloudTrail_ReadOnlyAccess; detach AWS managed policy \
          AWSLambda_ReadOnlyAccess (what it keeps merged into the inline policy)"

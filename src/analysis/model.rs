@@ -112,10 +112,11 @@ pub struct PolicyInfo {
     pub via_group: Option<Arc<str>>,
     /// The permissions boundary: it limits what the other policies grant and grants nothing.
     pub boundary: bool,
-    /// How many effective grants this policy contributes to.
-    pub grants: u64,
+    /// How many effective grants this policy contributes to (at most the catalog's actions,
+    /// fewer than 2^32: 8 bytes less in each of ~2.8 million at 1,000,000 roles).
+    pub grants: u32,
     /// How many of those are unused (and not excluded).
-    pub unused: u64,
+    pub unused: u32,
     /// Its label in `Analysis::labels`.
     #[serde(skip)]
     pub label: LabelId,
@@ -924,8 +925,9 @@ mod tests {
         assert_eq!(std::mem::size_of::<Option<RegionId>>(), 4);
         assert_eq!(std::mem::size_of::<Option<ControlId>>(), 4);
         assert_eq!(std::mem::size_of::<Option<ExclusionId>>(), 2);
-        // A principal's policy: its texts shared (`Arc<str>`), ~0.3 M at 100,000 roles.
-        assert_eq!(std::mem::size_of::<PolicyInfo>(), 72);
+        // A principal's policy: its texts shared (`Arc<str>`), its counts 32 bits, ~0.3 M at
+        // 100,000 roles.
+        assert_eq!(std::mem::size_of::<PolicyInfo>(), 64);
         // A principal: its rare parts boxed (the intentional match, the flags, the unmatched
         // patterns), its account id, region and permission set shared: 400 -> 320.
         assert_eq!(std::mem::size_of::<PrincipalInfo>(), 320);

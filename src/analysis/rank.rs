@@ -163,9 +163,11 @@ pub(super) fn rank(
             .flatten()
         {
             if let Some(pi) = p.policies.iter_mut().rev().find(|pi| pi.label == *label) {
-                pi.grants += actions;
+                // A principal's findings hold each of its actions once: at most the catalog's.
+                let n = u32::try_from(actions).unwrap_or(u32::MAX);
+                pi.grants = pi.grants.saturating_add(n);
                 if removable {
-                    pi.unused += actions;
+                    pi.unused = pi.unused.saturating_add(n);
                 }
             }
         }

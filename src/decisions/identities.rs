@@ -279,7 +279,7 @@ fn decision(by_arn: &ByArn<'_>, f: &IdentityFinding) -> Option<Decision> {
         principal_name: f.principal_name.as_str().into(),
         principal_arn: f.principal_arn.as_str().into(),
         subject: credential.into(),
-        title,
+        title: title.into(),
         removes,
         risky_actions: std::sync::Arc::new([]),
         risky_more: 0,
@@ -312,7 +312,8 @@ fn review_assignment(by_arn: &ByArn<'_>, f: &IdentityFinding, set: &str) -> Opti
         title: format!(
             "Review the assignment of permission set {set} to account {}: its role shows no use",
             f.account_id
-        ),
+        )
+        .into(),
         removes,
         risky_actions: std::sync::Arc::new([]),
         risky_more: 0,

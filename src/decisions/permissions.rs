@@ -103,7 +103,8 @@ fn decision(
         .iter()
         .map(|a| an.name_action(plan.analysis_index as u32, a))
         .collect();
-    let risky_more = lost.risky_total - risky.len() as u64;
+    // At most the catalog's actions (fewer than 2^32).
+    let risky_more = u32::try_from(lost.risky_total - risky.len() as u64).unwrap_or(u32::MAX);
     let (kind, title) = kind_and_title(plan, pp);
     let p = &an.principals[plan.analysis_index];
     let file = crate::recommend::decision_file(plan, pp);
@@ -118,12 +119,12 @@ fn decision(
         principal_name: plan.name.as_str().into(),
         principal_arn: p.arn.as_str().into(),
         subject: pp.policy.name.as_str().into(),
-        title,
+        title: title.into(),
         removes,
         risky_actions: risky,
         risky_more,
         evidence: evidence.into(),
-        files: folder.map(|f| format!("{f}/{file}")),
+        files: folder.map(|f| format!("{f}/{file}").into()),
         intentional: None,
     }
 }
@@ -193,7 +194,8 @@ fn set_decision(d: &mut Decision, plan: &PrincipalPlan, t: &PermissionSetTarget)
         "Tighten permission set {} ({accounts}): {}",
         plan.name,
         parts.join("; ")
-    );
+    )
+    .into();
     d.evidence = format!("{}; provisioned to {}", d.evidence, t.accounts.join(", ")).into();
     let file = match plan
         .policies
@@ -207,5 +209,5 @@ fn set_decision(d: &mut Decision, plan: &PrincipalPlan, t: &PermissionSetTarget)
         .files
         .as_ref()
         .and_then(|f| f.rsplit_once('/'))
-        .map(|(folder, _)| format!("{folder}/{file}"));
+        .map(|(folder, _)| format!("{folder}/{file}").into());
 }

@@ -63,7 +63,7 @@ pub fn write_decisions<W: Write>(decisions: &[Decision], w: W) -> std::io::Resul
             d.id.to_string(),
             d.kind.as_str().to_string(),
             d.sensitivity.as_str().to_string(),
-            d.title.clone(),
+            d.title.to_string(),
             d.account_id.to_string(),
             d.principal_type.to_string(),
             d.principal_name.to_string(),
@@ -74,7 +74,7 @@ pub fn write_decisions<W: Write>(decisions: &[Decision], w: W) -> std::io::Resul
             d.removes.low.to_string(),
             risky_actions(d),
             d.evidence.to_string(),
-            d.files.clone().unwrap_or_default(),
+            d.files.as_deref().unwrap_or_default().to_string(),
             d.intentional
                 .as_ref()
                 .map(|m| m.rule.clone())

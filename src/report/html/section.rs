@@ -949,7 +949,7 @@ mod tests {
             pol.arn = r.maybe().map(Into::into);
             pol.via_group = r.maybe().map(Into::into);
             pol.boundary = r.yes();
-            pol.grants = r.count();
+            pol.grants = u32::try_from(r.count()).unwrap_or(u32::MAX);
         }
         if r.next(4) == 0 {
             i.policies.clear();
