@@ -187,8 +187,9 @@ pub fn decide(
 
 /// [`decide`] for `report`, which then keeps only the plans with a folder: a block of plans at
 /// a time, the plans are summarised ([`SummaryBuilder`]) and their decisions made, then the
-/// plans of the block without a folder are freed ([`Planned::release_without_folder`]); at the
-/// end only the plans with a folder are kept ([`Planned::keep_only_folders`]). Every plan is
+/// plans of the block without a folder are freed ([`Planned::release_without_folder`]); once
+/// the plans' decisions are made, and before the identity decisions are, only the plans with a
+/// folder are kept ([`Planned::keep_only_folders`]). Every plan is
 /// never held beside every decision (at 1,000,000 roles this stage held the run's peak, every
 /// plan, ~2 KB a principal, beside every decision: docs/performance.md, "Issue 18,
 /// twenty-second pass") nor beside the summary of every plan (the peak in the twenty-fifth).
@@ -209,7 +210,10 @@ fn decide_releasing_in(
     block: usize,
 ) -> (Decisions, Planned) {
     let block = block.max(1);
-    let Plans { mut plans, folder } = plans;
+    let Plans {
+        mut plans,
+        mut folder,
+    } = plans;
     let parts = Parts::new(an, identities);
     let from_plans = plans.iter().map(|p| parts.count(an, p)).sum();
     let mut summary = SummaryBuilder::with_capacity(plans.len());
@@ -227,13 +231,18 @@ fn decide_releasing_in(
             // not after jemalloc's decay.
             crate::memory::purge();
         }
+        // Only the plans with a folder are read from here on: the others' emptied plans (416
+        // bytes each, ~460 MB at 1,000,000 roles) go before the identity decisions are made,
+        // which was the peak of the run there (6,075 MiB; docs/performance.md, twenty-eighth
+        // pass).
+        crate::recommend::keep_only_folders(&mut plans, &mut folder);
+        crate::memory::purge();
     });
-    let mut planned = Planned {
+    let planned = Planned {
         plans,
         folder,
         summary: summary.finish(),
     };
-    planned.keep_only_folders();
     (decisions, planned)
 }
 

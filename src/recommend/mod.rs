@@ -374,18 +374,7 @@ impl Planned {
     /// folder (their names, policies and the sets of what each change removes) were ~0.4 GB
     /// held through the writers. Folders and summary are the same either way (`tests/recommend.rs`).
     pub fn keep_only_folders(&mut self) {
-        let plans = std::mem::take(&mut self.plans);
-        let folder = std::mem::take(&mut self.folder);
-        self.plans = plans
-            .into_iter()
-            .enumerate()
-            .filter(|(i, plan)| has_folder(plan, &folder, *i))
-            .map(|(_, plan)| plan)
-            .collect();
-        // The collect reuses the vector of every plan (in place): at 300 accounts × 100 roles
-        // 19 MiB held through the writers for the 1,000 plans kept.
-        self.plans.shrink_to_fit();
-        self.folder = vec![true; self.plans.len()];
+        keep_only_folders(&mut self.plans, &mut self.folder);
     }
 
     /// Drops what only planning and verification read, once they are done: every policy's
@@ -406,6 +395,22 @@ impl Planned {
 /// Whether a plan changes anything (it is recommended; within the folder cap, it gets a folder).
 pub(super) fn is_recommended(plan: &PrincipalPlan) -> bool {
     plan.skipped.is_none() && !plan.policies.is_empty()
+}
+
+/// [`Planned::keep_only_folders`] of `plans`, whose folders `folder` says (then every one).
+pub(crate) fn keep_only_folders(plans: &mut Vec<PrincipalPlan>, folder: &mut Vec<bool>) {
+    let all = std::mem::take(plans);
+    let given = std::mem::take(folder);
+    *plans = all
+        .into_iter()
+        .enumerate()
+        .filter(|(i, plan)| has_folder(plan, &given, *i))
+        .map(|(_, plan)| plan)
+        .collect();
+    // The collect reuses the vector of every plan (in place): at 300 accounts × 100 roles
+    // 19 MiB held through the writers for the 1,000 plans kept.
+    plans.shrink_to_fit();
+    *folder = vec![true; plans.len()];
 }
 
 /// [`Planned::release_without_folder`] of `plans`, whose folders `folder` says.
