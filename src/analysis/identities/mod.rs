@@ -328,6 +328,8 @@ impl<'a> IdentityCollector<'a> {
     /// Every finding added, ranked, and the checks that could not run.
     pub fn finish(self) -> IdentityReport {
         let mut findings = self.findings;
+        // Held to the last writer: without the room pushing left (~17 MB at 1,000,000 roles).
+        findings.shrink_to_fit();
         rank(&mut findings);
         IdentityReport {
             findings,
@@ -339,7 +341,10 @@ impl<'a> IdentityCollector<'a> {
 /// Ranked: sensitivity (highest first), account, principal type, principal name, kind, credential
 /// (public for callers that analyse accounts one at a time and rank their findings together).
 pub fn rank(findings: &mut [IdentityFinding]) {
-    findings.sort_by(|a, b| {
+    // Sorted through indices (`memory::sort_stable_by`): a stable sort of the findings
+    // themselves took a buffer of half of them (~37 MB at 1,000,000 roles) at the end of
+    // planning, the run's peak there.
+    crate::memory::sort_stable_by(findings, |a, b| {
         (
             Reverse(a.sensitivity),
             &a.account_id,
