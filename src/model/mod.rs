@@ -431,8 +431,8 @@ pub struct InputFile {
 }
 
 /// A SHA-256 digest: its 32 bytes (one per file read, held to the last writer: as 64 hex digits
-/// in a `String` it took 88 bytes, ~100 MB at 1,000,000 roles). Written (`Display`, JSON) as 64
-/// lowercase hex digits, and ordered as that text is.
+/// in a `String` it took 88 bytes, ~60 MB more at 1,000,000 roles). Written (`Display`, JSON) as
+/// 64 lowercase hex digits, and ordered as that text is.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Sha256Sum(pub [u8; 32]);
 
