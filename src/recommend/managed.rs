@@ -13,7 +13,7 @@ use crate::policy::PolicyKind;
 pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
     // (account, arn) → per tightened document (the digest of its compact JSON), the principals
     // that would get it.
-    type Key = (String, String);
+    type Key = (std::sync::Arc<str>, String);
     type Who = BTreeSet<(PrincipalType, String)>;
     let mut docs: HashMap<Key, HashMap<[u8; 32], Who>> = HashMap::new();
     for plan in plans.iter() {
@@ -22,7 +22,7 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
         }
         for p in &plan.policies {
             if let (PolicyKind::CustomerManaged, Some(arn)) = (p.policy.kind, &p.policy.arn) {
-                docs.entry((plan.account_id.to_string(), arn.clone()))
+                docs.entry((plan.account_id.clone(), arn.clone()))
                     .or_default()
                     .entry(p.tightened_digest)
                     .or_default()
@@ -81,7 +81,7 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
                         .and_then(|m| m.attachment_count)
                         .is_none_or(|n| n as usize == attached.len());
                     let same = docs
-                        .get(&(plan.account_id.to_string(), arn.clone()))
+                        .get(&(plan.account_id.clone(), arn.clone()))
                         .and_then(|by_doc| by_doc.get(&p.tightened_digest))
                         .is_some_and(|who| {
                             attached
