@@ -45,11 +45,9 @@ impl Analysis<'_> {
         &'f self,
         f: &'f Finding,
     ) -> (impl Iterator<Item = (u32, &'f Finding)>, usize) {
-        let list =
-            self.by_principal_service
-                .of_service(f.principal as usize, self.service_of(f), |i| {
-                    self.service_of(&self.findings[i as usize])
-                });
+        let list = self
+            .by_principal_service
+            .of_service(f.principal as usize, self.service_of(f));
         let others = move || {
             list.iter()
                 .map(|i| (Analysis::rank(*i as usize), &self.findings[*i as usize]))

@@ -3,7 +3,6 @@
 //! allocation and its growth slack for each of hundreds of thousands of principals).
 
 use super::model::Finding;
-use crate::catalog::Catalog;
 
 /// Lists of finding indices, one per principal, stored end to end.
 #[derive(Debug, Clone, Default)]
@@ -48,37 +47,32 @@ impl FindingLists {
 }
 
 /// Each principal's findings by service (catalog order), then rank, so that a principal's
-/// findings of one service are a range; with the service of each entry beside it when every
-/// service's index fits 16 bits (the catalog's few hundred do), so that finding the range reads
-/// those instead of the findings themselves (which a search reads at random: 6% of a report's
-/// CPU at 10,000 roles, issue 18).
+/// findings of one service are a range; with the service of each entry beside it (16 bits: a
+/// catalog holds at most `catalog::MAX_SERVICES`), so that finding the range reads those
+/// instead of the findings themselves (which a search reads at random: 6% of a report's CPU at
+/// 10,000 roles, issue 18).
 #[derive(Debug, Clone, Default)]
 pub struct ByService {
     lists: FindingLists,
-    services: Option<Vec<u16>>,
+    services: Vec<u16>,
 }
 
 impl ByService {
     /// `by_principal` sorted by (service, rank) within each principal; `service_of` gives a
     /// finding's service (its index in catalog order) from the finding's index.
-    pub fn new(
-        by_principal: FindingLists,
-        service_of: impl Fn(u32) -> u32,
-        catalog: &Catalog,
-    ) -> ByService {
+    pub fn new(by_principal: FindingLists, service_of: impl Fn(u32) -> u32) -> ByService {
         let mut lists = by_principal;
         for p in 0..lists.starts.len().saturating_sub(1) {
             if let Some(r) = lists.range(p) {
                 lists.items[r].sort_unstable_by_key(|&i| (service_of(i), i));
             }
         }
-        let services = u16::try_from(catalog.service_count()).is_ok().then(|| {
-            lists
-                .items
-                .iter()
-                .map(|&i| u16::try_from(service_of(i)).unwrap_or(u16::MAX))
-                .collect()
-        });
+        // A catalog's service indices fit 16 bits (`Catalog::parse` refuses more services).
+        let services = lists
+            .items
+            .iter()
+            .map(|&i| u16::try_from(service_of(i)).unwrap_or(u16::MAX))
+            .collect();
         ByService { lists, services }
     }
 
@@ -88,25 +82,16 @@ impl ByService {
     }
 
     /// Principal `p`'s findings of service `svc` (its index in catalog order), by rank.
-    pub fn of_service(&self, p: usize, svc: u32, service_of: impl Fn(u32) -> u32) -> &[u32] {
+    pub fn of_service(&self, p: usize, svc: u32) -> &[u32] {
         let Some(r) = self.lists.range(p) else {
             return &[];
         };
-        let list = &self.lists.items[r.clone()];
-        let range = match &self.services {
-            Some(services) => {
-                let Ok(svc) = u16::try_from(svc) else {
-                    return &[];
-                };
-                let services = &services[r];
-                services.partition_point(|s| *s < svc)..services.partition_point(|s| *s <= svc)
-            }
-            None => {
-                list.partition_point(|&i| service_of(i) < svc)
-                    ..list.partition_point(|&i| service_of(i) <= svc)
-            }
+        let Ok(svc) = u16::try_from(svc) else {
+            return &[];
         };
-        &list[range]
+        let services = &self.services[r.clone()];
+        let range = services.partition_point(|s| *s < svc)..services.partition_point(|s| *s <= svc);
+        &self.lists.items[r][range]
     }
 }
 
@@ -114,6 +99,7 @@ impl ByService {
 mod tests {
     use super::*;
     use crate::analysis::model::Finding;
+    use crate::catalog::Catalog;
     use proptest::prelude::*;
 
     /// A finding of `principal` whose list is the `list`th.
@@ -133,7 +119,7 @@ mod tests {
 
     proptest! {
         /// The lists hold what a vector per principal would, and a service's range is exactly
-        /// the principal's findings of that service, with and without the services beside them.
+        /// the principal's findings of that service.
         #[test]
         fn lists_match_a_vector_per_principal(
             picks in proptest::collection::vec((0u32..8, 0usize..400), 0..120),
@@ -161,9 +147,7 @@ mod tests {
             // A finding's list is its action's index in `ids`.
             let service_of =
                 |i: u32| catalog.service_index(ids[findings[i as usize].list.0 as usize]);
-            let with = ByService::new(by.clone(), service_of, catalog);
-            let mut without = with.clone();
-            without.services = None;
+            let with = ByService::new(by.clone(), service_of);
             for (p, want) in plain.iter().enumerate() {
                 let mut sorted = want.clone();
                 sorted.sort_by_key(|&i| (service_of(i), i));
@@ -171,8 +155,7 @@ mod tests {
                 for svc in 0..catalog.service_count() as u32 {
                     let of: Vec<u32> =
                         sorted.iter().copied().filter(|&i| service_of(i) == svc).collect();
-                    prop_assert_eq!(with.of_service(p, svc, service_of), &of[..]);
-                    prop_assert_eq!(without.of_service(p, svc, service_of), &of[..]);
+                    prop_assert_eq!(with.of_service(p, svc), &of[..]);
                 }
             }
         }

@@ -235,10 +235,7 @@ fn run<'c>(
         &c.granted_by,
     );
     let service_facts = rank::service_facts(
-        &ranked.findings,
         &ranked.by_principal_service,
-        catalog,
-        &c.lists,
         std::mem::take(&mut c.inputs.services),
         &c.inputs.regions,
         &mut regions,

@@ -96,27 +96,19 @@ fn key(
 ///
 /// [`Analysis::services_of`]: super::model::Analysis::services_of
 pub(super) fn service_facts(
-    findings: &[Finding],
     by_principal_service: &ByService,
-    catalog: &Catalog,
-    lists: &ActionLists,
     services: Vec<ServiceRow>,
     region_texts: &[Arc<str>],
     regions: &mut Regions,
 ) -> Result<ServiceFacts> {
-    let service_of = |i: u32| catalog.service_index(lists.get(findings[i as usize].list).first());
-    let has_service = |p: u32, svc: u32| {
-        !by_principal_service
-            .of_service(p as usize, svc, service_of)
-            .is_empty()
-    };
+    let has_service =
+        |p: u32, svc: u32| !by_principal_service.of_service(p as usize, svc).is_empty();
     ServiceFacts::new(services, has_service, region_texts, regions).map_err(|e| match e {
         FactsLimit::Regions => too_many_regions(),
-        FactsLimit::Compact => Error::Analysis(
-            "more than 65,535 distinct last-access regions, or a catalog of more than 65,535 \
-             services"
-                .into(),
-        ),
+        // A service index past 16 bits cannot come: `Catalog::parse` refuses such a catalog.
+        FactsLimit::Compact => {
+            Error::Analysis("more than 65,535 distinct last-access regions".into())
+        }
     })
 }
 
@@ -174,7 +166,7 @@ pub(super) fn rank(
     }
     let by_principal = FindingLists::by_principal(&findings, principals.len());
     let service_of = |i: u32| firsts[findings[i as usize].list.0 as usize].service;
-    let by_principal_service = ByService::new(by_principal, service_of, catalog);
+    let by_principal_service = ByService::new(by_principal, service_of);
     Ranked {
         findings,
         totals,

@@ -26,6 +26,10 @@ pub const FORMAT: &str = "iam-tighten-catalog/1";
 /// The column header line that follows the `#` metadata lines.
 pub const HEADER: &str = "service\taction\taccess_level\tresource_types";
 
+/// How many services a catalog may hold: the analysis holds a service's index in 16 bits
+/// (`analysis::model::ServiceFact`; AWS has ~450).
+pub const MAX_SERVICES: usize = u16::MAX as usize;
+
 const EMBEDDED: &str = include_str!("../../data/iam-actions.tsv");
 
 /// Index of an action in one [`Catalog`]. Ids are only meaningful for the catalog that made them.
@@ -186,6 +190,23 @@ impl Catalog {
                     ),
                 ));
             }
+        }
+        // The first row of each service, in order: the one past the limit is the error's line.
+        let past = rows
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| *i == 0 || rows[i - 1].1 != r.1)
+            .nth(MAX_SERVICES);
+        if let Some((_, r)) = past {
+            return Err(fail(
+                r.0,
+                format!(
+                    "service {} is past the {} services a catalog may hold (the analysis \
+                     holds a service's index in 16 bits)",
+                    r.3.service,
+                    crate::model::grouped(MAX_SERVICES as u64)
+                ),
+            ));
         }
         Ok(Catalog::from_sorted_rows(meta, rows))
     }
@@ -606,6 +627,29 @@ mod tests {
         assert_eq!(
             c.cmp_full_names(id("s3:PutObject"), id("s3:PutObject")),
             std::cmp::Ordering::Equal
+        );
+    }
+
+    /// 65,535 services are read; one more is an error naming the file, the line of the first
+    /// service past the limit (in service order, not file order) and the service.
+    #[test]
+    fn at_most_65535_services() {
+        let catalog = |services: usize| {
+            let mut text = format!("#format\t{FORMAT}\n{HEADER}\n");
+            // Written last first: the error's service is the last in order, not in the file.
+            for i in (0..services).rev() {
+                text.push_str(&format!("svc{i:05}\tGet\tRead\t0\n"));
+            }
+            text
+        };
+        let c = Catalog::parse("x.tsv", &catalog(MAX_SERVICES)).unwrap();
+        assert_eq!(c.service_count(), 65_535);
+        let (line, message) = catalog_err(&catalog(MAX_SERVICES + 1));
+        // `svc65535` is on the file's third line, after the format and the header.
+        assert_eq!(line, 3, "{message}");
+        assert!(
+            message.contains("service svc65535 is past the 65,535 services"),
+            "{message}"
         );
     }
 
