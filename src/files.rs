@@ -139,6 +139,62 @@ pub fn write_through<E>(
     result
 }
 
+/// An output written ahead of the others and put in place with them: its temporary file
+/// ([`temp_path`]) is written, flushed and synced by [`stage`], and renamed over the output only
+/// by [`Staged::commit`]; dropped uncommitted (the run failed first), it is removed. Until then
+/// the output folder shows the previous run's file, as for [`write_atomic`].
+#[derive(Debug)]
+pub struct Staged {
+    path: PathBuf,
+    tmp: Option<PathBuf>,
+}
+
+/// Writes `path`'s temporary file now, for [`Staged::commit`] later (see [`Staged`]).
+pub fn stage<F>(path: &Path, body: F) -> Result<Staged>
+where
+    F: FnOnce(&mut (dyn Write + Send)) -> Result<()>,
+{
+    let tmp = temp_path(path);
+    let io_error = |e| Error::write(path, e);
+    let staged = Staged {
+        path: path.to_path_buf(),
+        tmp: Some(tmp.clone()),
+    };
+    // `staged` removes the temporary file if this fails.
+    let file = fs::File::create(&tmp).map_err(io_error)?;
+    let mut w = BufWriter::new(file);
+    body(&mut w)?;
+    let file = w.into_inner().map_err(|e| io_error(e.into_error()))?;
+    file.sync_all().map_err(io_error)?;
+    Ok(staged)
+}
+
+impl Staged {
+    /// The output's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames the staged file over its output.
+    pub fn commit(mut self) -> Result<PathBuf> {
+        if let Some(tmp) = self.tmp.take()
+            && let Err(e) = fs::rename(&tmp, &self.path)
+        {
+            let _ = fs::remove_file(&tmp);
+            return Err(Error::write(&self.path, e));
+        }
+        Ok(std::mem::take(&mut self.path))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Some(tmp) = self.tmp.take() {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
 /// `.<name>.<pid>.tmp` beside `path`: where [`write_atomic`] and [`replace_dir`] build an output.
 pub fn temp_path(path: &Path) -> PathBuf {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -310,6 +366,68 @@ fn process_alive(pid: u32) -> bool {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// A staged output shows the previous file until it is committed; dropped uncommitted, or
+    /// when its body fails, it leaves the previous file and no temporary file.
+    #[test]
+    fn staged_outputs_replace_the_previous_file_only_when_committed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("services.csv");
+        let temps = || {
+            fs::read_dir(tmp.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".tmp"))
+                .collect::<Vec<_>>()
+        };
+        fs::write(&out, "previous").unwrap();
+        let body =
+            |w: &mut (dyn Write + Send)| w.write_all(b"new").map_err(|e| Error::write(&out, e));
+
+        let staged = stage(&out, body).unwrap();
+        assert_eq!(staged.path(), out);
+        assert_eq!(fs::read_to_string(&out).unwrap(), "previous");
+        assert_eq!(temps().len(), 1, "written aside, synced");
+        drop(staged);
+        assert_eq!(fs::read_to_string(&out).unwrap(), "previous");
+        assert!(temps().is_empty(), "{:?}", temps());
+
+        let failed = stage(&out, |w| {
+            w.write_all(b"half").map_err(|e| Error::write(&out, e))?;
+            Err(Error::write(&out, std::io::Error::other("disk full")))
+        });
+        let e = failed.unwrap_err();
+        let source = std::error::Error::source(&e).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("disk full"), "{e}");
+        assert_eq!(fs::read_to_string(&out).unwrap(), "previous");
+        assert!(temps().is_empty(), "{:?}", temps());
+
+        let staged = stage(&out, body).unwrap();
+        assert_eq!(staged.commit().unwrap(), out);
+        assert_eq!(fs::read_to_string(&out).unwrap(), "new");
+        assert!(temps().is_empty(), "{:?}", temps());
+    }
+
+    /// A commit that cannot rename (the output's place is a folder) is an error naming the
+    /// output, and removes the temporary file.
+    #[test]
+    fn a_failed_commit_names_the_output_and_cleans_up() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("services.csv");
+        let staged = stage(&out, |w| {
+            w.write_all(b"x").map_err(|e| Error::write(&out, e))
+        })
+        .unwrap();
+        fs::create_dir(&out).unwrap();
+        fs::write(out.join("keep"), "").unwrap();
+        let e = staged.commit().unwrap_err().to_string();
+        assert!(e.contains("services.csv"), "{e}");
+        let left: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["services.csv"]);
+    }
 
     #[test]
     fn refuses_what_is_not_a_regular_file() {

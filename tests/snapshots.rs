@@ -142,6 +142,53 @@ fn outputs_are_byte_identical_across_runs() {
     }
 }
 
+/// services.csv is written right after the analysis and put in place with the other outputs:
+/// a run that fails later leaves the previous run's services.csv, and no temporary file.
+#[test]
+fn a_run_that_fails_later_leaves_the_previous_services_csv() {
+    let out = tempfile::tempdir().unwrap();
+    run_report(out.path());
+    let services = out.path().join("services.csv");
+    assert!(
+        fs::read_to_string(&services)
+            .unwrap()
+            .starts_with("account_id,")
+    );
+    fs::write(&services, "the previous run's\n").unwrap();
+    // findings.csv, which the CSV writer renames into place before services.csv, cannot be
+    // replaced: a folder holds its place.
+    let findings = out.path().join("findings.csv");
+    fs::remove_file(&findings).unwrap();
+    fs::create_dir(&findings).unwrap();
+    let failed = assert_cmd::Command::cargo_bin("iam-tighten")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["report", "sample-data/2026-q4", "--format", "csv", "--out"])
+        .arg(out.path())
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&failed.get_output().stderr).into_owned();
+    assert!(stderr.contains("findings.csv: cannot write"), "{stderr}");
+    assert_eq!(
+        fs::read_to_string(&services).unwrap(),
+        "the previous run's\n"
+    );
+    let temps: Vec<String> = fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(temps.is_empty(), "{temps:?}");
+    // Once the place is free again, the next run writes it.
+    fs::remove_dir(&findings).unwrap();
+    run_report(out.path());
+    assert!(
+        fs::read_to_string(&services)
+            .unwrap()
+            .starts_with("account_id,")
+    );
+}
+
 #[test]
 fn output_digests() {
     let dir = report_dir();

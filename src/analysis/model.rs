@@ -278,6 +278,9 @@ pub(crate) struct ServiceFacts {
     /// none): the principal is not repeated in every row (at 300 accounts × 100 roles, 1.6
     /// million rows held from the analysis to the last writer; 24 bytes a row with it).
     starts: Vec<u32>,
+    /// `None` while every principal's facts are held; after [`ServiceFacts::keep_only`], the
+    /// principals whose facts are (sorted).
+    kept: Option<Box<[u32]>>,
 }
 
 /// 12 bytes (aligned to 4): ~37 million at 1,000,000 roles, held from the rank to the last
@@ -410,16 +413,58 @@ impl ServiceFacts {
         Ok(ServiceFacts {
             rows: facts,
             starts,
+            kept: None,
         })
     }
 
     /// The facts of principal `p`, by service.
     fn of(&self, p: u32) -> &[ServiceFact] {
+        debug_assert!(
+            self.holds(p),
+            "principal {p}'s service facts were dropped (ServiceFacts::keep_only)"
+        );
         let p = p as usize;
         match (self.starts.get(p), self.starts.get(p + 1)) {
             (Some(&start), Some(&end)) => &self.rows[start as usize..end as usize],
             _ => &[],
         }
+    }
+
+    /// Whether principal `p`'s facts are still held (every principal's until
+    /// [`ServiceFacts::keep_only`]).
+    fn holds(&self, p: u32) -> bool {
+        self.kept
+            .as_ref()
+            .is_none_or(|kept| kept.binary_search(&p).is_ok())
+    }
+
+    /// Drops the facts of every principal but `principals` (indices, any order): the vectors are
+    /// made again at their new size, so the memory goes back.
+    fn keep_only(&mut self, principals: &[usize]) {
+        let mut kept: Vec<u32> = principals
+            .iter()
+            .filter_map(|&p| u32::try_from(p).ok())
+            .filter(|&p| self.holds(p))
+            .collect();
+        kept.sort_unstable();
+        kept.dedup();
+        let mut rows = Vec::new();
+        let mut starts = vec![0u32; self.starts.len()];
+        let mut next = kept.iter().copied().peekable();
+        for (p, start) in starts.iter_mut().enumerate() {
+            // Within the facts held before (`u32::MAX` at most).
+            *start = rows.len() as u32;
+            if next.next_if(|&k| k as usize == p).is_some() {
+                rows.extend_from_slice(self.of(p as u32));
+            }
+        }
+        rows.shrink_to_fit();
+        kept.shrink_to_fit();
+        *self = ServiceFacts {
+            rows,
+            starts,
+            kept: Some(kept.into_boxed_slice()),
+        };
     }
 }
 
@@ -852,6 +897,38 @@ impl Analysis<'_> {
         out
     }
 
+    /// Drops what the last-accessed reports say per service of every principal but
+    /// `principals`: after it, [`Analysis::services_of`] is only for those (debug builds
+    /// assert it). `report` writes services.csv first, then keeps the facts of the principals
+    /// whose sections show their services (`report::model::detail_principals`): held from the
+    /// analysis to the last writer they were ~0.5 GB at 1,000,000 roles (docs/performance.md,
+    /// "twenty-ninth pass").
+    pub fn keep_service_facts_of(&mut self, principals: &[usize]) {
+        self.service_facts.keep_only(principals);
+    }
+
+    /// How many services principal `p` used (those with a used finding) and how many it has
+    /// findings in: [`Analysis::services_of`]'s counts, without the last-accessed facts it
+    /// reads.
+    pub fn service_use(&self, p: usize) -> (usize, usize) {
+        let (mut used, mut granted) = (0, 0);
+        let (mut seen, mut counted) = (None, None);
+        // A principal's findings come by service: each service's are next to each other.
+        for &i in self.by_principal_service.get(p) {
+            let f = &self.findings[i as usize];
+            let svc = self.service_of(f);
+            if seen != Some(svc) {
+                seen = Some(svc);
+                granted += 1;
+            }
+            if f.status() == Status::Used && counted != Some(svc) {
+                counted = Some(svc);
+                used += 1;
+            }
+        }
+        (used, granted)
+    }
+
     /// The findings of principal `p` (an index into `principals`), in rank order.
     /// (Read from [`Self::by_principal_service`], sorted again: the findings' indices in rank
     /// order were a second list of 4 bytes a finding, ~150 MB at 1,000,000 roles, for the few
@@ -885,6 +962,74 @@ mod tests {
         }
         assert_eq!(seen, an.findings.len());
         assert!(an.findings_of(an.principals.len()).next().is_none());
+    }
+
+    /// After `keep_service_facts_of`, the principals kept have the services they had (last
+    /// access and region included), and the facts held are theirs alone.
+    #[test]
+    fn kept_service_facts_are_unchanged() {
+        let (_, _, mut an) = crate::sample_organization();
+        let text = |an: &Analysis<'_>, p: usize| format!("{:?}", an.services_of(p));
+        let before: Vec<String> = (0..an.principals.len()).map(|p| text(&an, p)).collect();
+        let with_facts = |an: &Analysis<'_>, p: usize| !an.service_facts.of(p as u32).is_empty();
+        let keep: Vec<usize> = (0..an.principals.len())
+            .filter(|&p| with_facts(&an, p))
+            .step_by(2)
+            .collect();
+        assert!(keep.len() >= 2, "{keep:?}");
+        let facts: usize = keep
+            .iter()
+            .map(|&p| an.service_facts.of(p as u32).len())
+            .sum();
+        assert!(facts < an.service_facts.rows.len());
+        // In any order, with repeats and a principal past the end.
+        let mut given = keep.clone();
+        given.reverse();
+        given.extend([keep[0], an.principals.len() + 5]);
+        an.keep_service_facts_of(&given);
+        assert_eq!(an.service_facts.rows.len(), facts);
+        assert!(before.iter().any(|t| t.contains("last_accessed: Some")));
+        for &p in &keep {
+            assert_eq!(text(&an, p), before[p], "principal {p}");
+        }
+        // Keeping again only narrows.
+        an.keep_service_facts_of(&keep[..1]);
+        assert_eq!(text(&an, keep[0]), before[keep[0]]);
+        assert_eq!(
+            an.service_facts.rows.len(),
+            an.service_facts.of(keep[0] as u32).len()
+        );
+    }
+
+    /// In debug builds, asking for a dropped principal's services is a bug that stops the run.
+    #[test]
+    #[should_panic(expected = "service facts were dropped")]
+    fn a_dropped_principals_services_are_not_given() {
+        let (_, _, mut an) = crate::sample_organization();
+        an.keep_service_facts_of(&[0]);
+        let _ = an.services_of(1);
+    }
+
+    /// `service_use` counts what `services_of` lists, without the facts.
+    #[test]
+    fn service_use_counts_the_services_listed() {
+        let (_, _, mut an) = crate::sample_organization();
+        let mut used_some = false;
+        for p in 0..an.principals.len() {
+            let all = an.services_of(p);
+            let used = all.iter().filter(|s| s.counts.used > 0).count();
+            used_some |= used > 0;
+            assert_eq!(an.service_use(p), (used, all.len()), "principal {p}");
+        }
+        assert!(used_some);
+        let want: Vec<_> = (0..an.principals.len())
+            .map(|p| an.service_use(p))
+            .collect();
+        an.keep_service_facts_of(&[]);
+        let got: Vec<_> = (0..an.principals.len())
+            .map(|p| an.service_use(p))
+            .collect();
+        assert_eq!(got, want);
     }
 
     #[test]

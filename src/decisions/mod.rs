@@ -407,8 +407,7 @@ pub(crate) fn used_evidence(an: &Analysis<'_>, index: usize) -> String {
         .map(|f| (an.action_text(f).to_string(), f.last_accessed()))
         .collect();
     used.sort();
-    let all = an.services_of(index);
-    let services = all.iter().filter(|s| s.counts.used > 0).count();
+    let (services, granted) = an.service_use(index);
     let window = match p.as_of {
         Some(t) => format!(
             "the {}-day window to {}",
@@ -434,7 +433,7 @@ pub(crate) fn used_evidence(an: &Analysis<'_>, index: usize) -> String {
     format!(
         "used {} of {} granted services in {window}: {}",
         services,
-        all.len(),
+        granted,
         parts.join(", ")
     )
 }

@@ -17,7 +17,7 @@ pub use model::{Limits, ReportModel};
 
 use crate::analysis::{self, Analysis};
 use crate::error::{Error, Result};
-use crate::files::write_atomic;
+use crate::files::{Staged, write_atomic};
 
 /// The files and folders `report` writes into its output folder (and whose temporary files of a
 /// killed run it may clean up).
@@ -70,8 +70,21 @@ pub fn write_report(
     out_dir: &Path,
     formats: &[Format],
 ) -> Result<Vec<PathBuf>> {
-    write_report_timed(an, model, out_dir, formats).map(|(written, _)| written)
+    write_report_timed(an, model, out_dir, formats, None).map(|(written, _)| written)
 }
+
+/// services.csv of `an` into `out_dir`, written now and put in place by
+/// [`write_report_timed`] with the other outputs: `report` writes it right after the analysis,
+/// then keeps only the last-accessed facts the report model reads
+/// (`Analysis::keep_service_facts_of`).
+pub fn stage_services(an: &Analysis<'_>, out_dir: &Path) -> Result<Staged> {
+    fs::create_dir_all(out_dir).map_err(|e| Error::write(out_dir, e))?;
+    let p = out_dir.join(SERVICES_CSV);
+    crate::files::stage(&p, |w| csv::write_services(an, w).map_err(io(&p)))
+}
+
+/// The file [`stage_services`] writes.
+const SERVICES_CSV: &str = "services.csv";
 
 /// How long each stage took, by name.
 pub type StageTimes = Vec<(&'static str, Duration)>;
@@ -83,15 +96,19 @@ pub fn write_report_timed(
     model: &ReportModel,
     out_dir: &Path,
     formats: &[Format],
+    services: Option<Staged>,
 ) -> Result<(Vec<PathBuf>, StageTimes)> {
     fs::create_dir_all(out_dir).map_err(|e| Error::write(out_dir, e))?;
+    let mut services = services;
     let results: Vec<Result<(Vec<PathBuf>, &'static str, Duration)>> = std::thread::scope(|s| {
         let handles: Vec<_> = formats
             .iter()
             .map(|format| {
+                // The CSV writer puts a staged services.csv in place instead of writing it.
+                let staged = (*format == Format::Csv).then(|| services.take()).flatten();
                 s.spawn(move || {
                     let clock = Instant::now();
-                    let (written, name) = write_format(an, model, out_dir, *format)?;
+                    let (written, name) = write_format(an, model, out_dir, *format, staged)?;
                     Ok((written, name, clock.elapsed()))
                 })
             })
@@ -117,6 +134,7 @@ fn write_format(
     model: &ReportModel,
     out_dir: &Path,
     format: Format,
+    services: Option<Staged>,
 ) -> Result<(Vec<PathBuf>, &'static str)> {
     let mut written = Vec::new();
     let name = match format {
@@ -124,9 +142,14 @@ fn write_format(
             let p = out_dir.join("findings.csv");
             write_atomic(&p, |w| csv::write_findings(an, w).map_err(io(&p)))?;
             written.push(p);
-            let p = out_dir.join("services.csv");
-            write_atomic(&p, |w| csv::write_services(an, w).map_err(io(&p)))?;
-            written.push(p);
+            match services {
+                Some(staged) => written.push(staged.commit()?),
+                None => {
+                    let p = out_dir.join(SERVICES_CSV);
+                    write_atomic(&p, |w| csv::write_services(an, w).map_err(io(&p)))?;
+                    written.push(p);
+                }
+            }
             let p = out_dir.join("principals.csv");
             write_atomic(&p, |w| {
                 csv::write_principals(an, &model.identities, w).map_err(io(&p))

@@ -576,10 +576,40 @@ fn principal_views<'a>(
             },
         )
         .collect();
-    for i in detail_order(&principals).into_iter().take(sections) {
+    let with_services = detail_principals(an, sections);
+    debug_assert_eq!(
+        with_services,
+        detail_order(&principals)
+            .into_iter()
+            .take(sections)
+            .collect::<Vec<_>>()
+    );
+    for i in with_services {
         principals[i].services = an.services_of(i);
     }
     principals
+}
+
+/// The principals whose sections show their services: the first `sections` of
+/// [`detail_order`], found from the analysis alone, so that `report` can drop every other
+/// principal's last-accessed facts before the model is built
+/// (`Analysis::keep_service_facts_of`). A principal's view has detail
+/// ([`PrincipalView::has_detail`]) exactly when its counts have unused, unknown or excluded
+/// actions or it has patterns that matched nothing: an unused finding not excluded, listed or
+/// omitted, counts its actions (at least one) in `unused`, and an unknown one in `unknown`.
+pub fn detail_principals(an: &Analysis<'_>, sections: usize) -> Vec<usize> {
+    let with_detail = (0..an.principals.len())
+        .filter(|&i| {
+            let p = &an.principals[i];
+            p.counts.unused > 0
+                || p.counts.unknown > 0
+                || p.counts.excluded > 0
+                || !p.unmatched_patterns.is_empty()
+        })
+        .collect();
+    let mut order = section_order(with_detail, |i| &an.principals[i]);
+    order.truncate(sections);
+    order
 }
 
 fn is_actionable_unused(an: &Analysis<'_>, f: &Finding) -> bool {
@@ -699,9 +729,41 @@ impl<'a> ReportModel<'a> {
 
 #[cfg(test)]
 mod tests {
+
+    /// The principals whose services the model shows are `detail_principals`', for any
+    /// number of sections, found from the analysis alone.
+    #[test]
+    fn detail_principals_are_the_sections_that_show_services() {
+        let (_, _, an) = crate::sample_organization();
+        let decisions = crate::decisions::Decisions::default();
+        let all = detail_principals(&an, usize::MAX);
+        assert!(all.len() >= 5, "{all:?}");
+        for n in [0, 1, 3, all.len(), usize::MAX] {
+            let limits = Limits {
+                principal_sections: n,
+                ..Limits::default()
+            };
+            let ids = crate::analysis::identities::IdentityReport::default();
+            let model = ReportModel::build(&an, ids, None, &decisions, &RunInfo::default(), limits);
+            let want: Vec<usize> = detail_order(&model.principals)
+                .into_iter()
+                .take(n)
+                .collect();
+            assert_eq!(detail_principals(&an, n), want, "{n} sections");
+            for (i, p) in model.principals.iter().enumerate() {
+                assert_eq!(
+                    !p.services.is_empty(),
+                    want.contains(&i),
+                    "{n} sections, principal {i}"
+                );
+            }
+        }
+    }
     use std::collections::BTreeMap;
 
-    use super::{ReasonCounts, Shared};
+    use super::{
+        Limits, ReasonCounts, ReportModel, RunInfo, Shared, detail_order, detail_principals,
+    };
 
     /// Counts added in any order serialise as the map a `BTreeMap` made of them would.
     #[test]
