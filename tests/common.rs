@@ -100,8 +100,8 @@ pub fn same_outputs_without_verification_inputs(
 ) {
     use iam_tighten::policy::PolicyDocument;
     assert!(
-        full.plans.iter().any(|p| !p.remove.is_empty()
-            && !p.needed.is_empty()
+        full.plans.iter().any(|p| !p.sets.remove.is_empty()
+            && !p.sets.needed.is_empty()
             && p.policies
                 .iter()
                 .any(|x| !x.new_document().statements.is_empty()
@@ -109,7 +109,11 @@ pub fn same_outputs_without_verification_inputs(
         "the plans must hold what the call drops"
     );
     for p in &slim.plans {
-        assert!(p.remove.is_empty() && p.needed.is_empty(), "{}", p.name);
+        assert!(
+            p.sets.remove.is_empty() && p.sets.needed.is_empty(),
+            "{}",
+            p.name
+        );
         for x in &p.policies {
             assert_eq!(*x.new_document(), PolicyDocument::default(), "{}", p.name);
             // A managed policy's original is the export's own document (shared, it costs the

@@ -235,17 +235,17 @@ fn the_set_loses_exactly_its_unused_actions_and_keeps_what_any_account_used() {
     assert_eq!(plan.skipped, None);
     assert_eq!(&*plan.account_id, MGMT);
     let unused = unused_of(&an, "Developer");
-    assert_eq!(plan.remove, unused);
+    assert_eq!(plan.sets.remove, unused);
     // Removed: every unused action but those only the customer managed policy grants, which
     // stays as it is (each account's copy).
-    let mut removed = plan.before.clone();
-    removed.difference_with(&plan.after);
+    let mut removed = plan.sets.before.clone();
+    removed.difference_with(&plan.sets.after);
     let customer = ids(c, &["s3:GetBucketTagging", "s3:PutBucketTagging"]);
     let mut expected = unused.clone();
     expected.difference_with(&customer);
     assert_eq!(names(c, &removed), names(c, &expected));
-    let mut still = plan.after.clone();
-    still.intersect_with(&plan.remove);
+    let mut still = plan.sets.after.clone();
+    still.intersect_with(&plan.sets.remove);
     assert_eq!(still, customer);
     // Used in one account only: kept for the set.
     let used_somewhere = ids(
@@ -257,11 +257,12 @@ fn the_set_loses_exactly_its_unused_actions_and_keeps_what_any_account_used() {
             "lambda:ListFunctions",
         ],
     );
-    assert!(used_somewhere.is_subset(&plan.after));
-    assert!(!used_somewhere.intersects(&plan.remove));
+    assert!(used_somewhere.is_subset(&plan.sets.after));
+    assert!(!used_somewhere.intersects(&plan.sets.remove));
     // Unknown in one account, unused in the other: unknown, kept.
     assert!(
-        plan.after
+        plan.sets
+            .after
             .contains(c.lookup_full("sqs:SendMessage").unwrap())
     );
     // Blocked by an SCP in every account and unused: removed like any unused action.
@@ -293,7 +294,7 @@ fn the_set_loses_exactly_its_unused_actions_and_keeps_what_any_account_used() {
     let mut e = Expander::new(c);
     let (problems, after) = recommend::verify_permission_set(&exports, &org, plan, &mut e);
     assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(after, plan.after);
+    assert_eq!(after, plan.sets.after);
 }
 
 #[test]
@@ -369,7 +370,7 @@ fn an_aws_managed_policy_is_detached_and_what_it_keeps_merged_into_the_inline_po
     // The new inline policy grants nothing removed and nothing its sources did not.
     let mut e = Expander::new(c);
     let new = e.document(inline.new_document()).allowed;
-    assert!(!new.intersects(&plan.remove));
+    assert!(!new.intersects(&plan.sets.remove));
     let mut sources = e.document(inline.original()).allowed;
     sources.union_with(
         &e.document(by("AWSLambda_ReadOnlyAccess").original())
@@ -600,8 +601,8 @@ fn a_permission_set_is_one_decision() {
          AWSLambda_ReadOnlyAccess (what it keeps merged into the inline policy)"
     );
     let plan = set_plan(&planned.plans, "Developer");
-    let mut removed = plan.before.clone();
-    removed.difference_with(&plan.after);
+    let mut removed = plan.sets.before.clone();
+    removed.difference_with(&plan.sets.after);
     let r = d.removes;
     assert_eq!(r.critical + r.high + r.medium + r.low, removed.len() as u64);
     assert_eq!(r.critical, 1, "lambda:UpdateFunctionCode");
@@ -714,9 +715,9 @@ fn a_role_that_differs_from_its_permission_set_is_flagged_and_the_plan_stands() 
     let plan = set_plan(&plans, "Developer");
     assert_eq!(plan.skipped, None);
     let reboot = an.catalog.lookup_full("ec2:RebootInstances").unwrap();
-    assert!(plan.needed.contains(reboot), "unknown in dev: needed");
+    assert!(plan.sets.needed.contains(reboot), "unknown in dev: needed");
     assert!(
-        !plan.before.contains(reboot),
+        !plan.sets.before.contains(reboot),
         "the definition does not grant it"
     );
     assert!(

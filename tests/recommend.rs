@@ -330,7 +330,7 @@ fn sample_data_every_principal_is_safe() {
                 );
             }
         }
-        assert!(after.is_subset(&plan.before));
+        assert!(after.is_subset(&plan.sets.before));
         for p in &plan.policies {
             let old = e.document(p.original());
             let new = e.document(p.new_document());
@@ -341,7 +341,7 @@ fn sample_data_every_principal_is_safe() {
                 p.policy.name
             );
             assert!(
-                !new.allowed.intersects(&plan.remove),
+                !new.allowed.intersects(&plan.sets.remove),
                 "{} {} still grants removed",
                 plan.name,
                 p.policy.name
@@ -370,7 +370,7 @@ fn sample_data_every_principal_is_safe() {
     // The story: BreakGlassAdmin's AdministratorAccess is replaced by a per-principal copy.
     let bg = plan_of(&plans, "BreakGlassAdmin");
     assert!(
-        matches!(&bg.policies[0].apply, Apply::Replace { new_name, .. } if new_name == "AdministratorAccess-tightened-BreakGlassAdmin")
+        matches!(&bg.policies[0].apply, Apply::Replace(r) if r.new_name == "AdministratorAccess-tightened-BreakGlassAdmin")
     );
     // platform-ops: the NotAction statement is rewritten and flagged.
     let po = plan_of(&plans, "platform-ops");
@@ -474,7 +474,7 @@ fn sample_data_writes_folders() {
             removed_of_qa += row[4].parse::<u64>().unwrap();
         }
     }
-    assert_eq!(removed_of_qa, rec.removed);
+    assert_eq!(removed_of_qa, u64::from(rec.removed));
     let mut with_folder: Vec<(String, String, String)> = summary
         .principals
         .iter()
@@ -483,7 +483,7 @@ fn sample_data_writes_folders() {
             (
                 p.account_id.to_string(),
                 p.principal_type.as_str().to_string(),
-                p.principal_name.clone(),
+                p.principal_name.to_string(),
             )
         })
         .collect();
@@ -865,7 +865,7 @@ fn empty_policies_are_deleted_or_detached() {
         "aws iam attach-role-policy --role-name worker --policy-arn {arn}"
     )));
     assert!(rollback.contains(&"aws iam put-role-policy --role-name worker --policy-name old --policy-document file://inline-old.original.json".to_string()));
-    assert_eq!(plan.after.len(), 1);
+    assert_eq!(plan.sets.after.len(), 1);
 }
 
 #[test]
@@ -909,11 +909,9 @@ fn aws_managed_gets_a_replacement_and_shared_customer_managed_only_when_all_agre
     let plans = recommend::plan(std::slice::from_ref(&ex), &an);
     let pa = plan_of(&plans, "a");
     let by = |name: &str| pa.policies.iter().find(|p| p.policy.name == name).unwrap();
-    assert!(
-        matches!(&by("ReadOnly").apply, Apply::Replace { new_name, new_arn }
-        if new_name == "ReadOnly-tightened-a" && new_arn == "arn:aws:iam::123456789012:policy/ReadOnly-tightened-a")
-    );
-    assert!(matches!(&by("team").apply, Apply::Replace { .. }));
+    assert!(matches!(&by("ReadOnly").apply, Apply::Replace(r)
+        if r.new_name == "ReadOnly-tightened-a" && r.new_arn == "arn:aws:iam::123456789012:policy/ReadOnly-tightened-a"));
+    assert!(matches!(&by("team").apply, Apply::Replace(_)));
     assert_eq!(
         by("solo").apply,
         Apply::NewVersion {
@@ -1103,7 +1101,7 @@ fn oversized_policy_is_minimised_into_safe_wildcards() {
     let mut e = Expander::new(c);
     let (problems, after) = recommend::verify(&ex, plan, &mut e);
     assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(after.len(), plan.before.len() - 1);
+    assert_eq!(after.len(), plan.sets.before.len() - 1);
 }
 
 /// Verification computes a principal's grants after the change on the export as it is, with its
@@ -1479,7 +1477,7 @@ fn principals_whose_names_sanitise_alike_get_their_own_folders() {
         let mut folders = Vec::new();
         for n in names {
             let rec = summary.get(ACCT, PrincipalType::Role, n).unwrap();
-            let path = rec.path.clone().unwrap();
+            let path = rec.path.as_deref().unwrap().to_string();
             let readme = std::fs::read_to_string(dir.path().join(&path).join("README.md")).unwrap();
             // Each folder describes its own principal.
             assert!(readme.contains(n), "{path}: README does not name {n:?}");
@@ -1654,14 +1652,16 @@ fn a_folder_cap_drops_the_documents_of_plans_without_a_folder_and_nothing_else()
                 assert!(pc.tightened.expanded_wildcards.is_empty(), "{}", c.name);
                 expanded += pa.tightened.expanded_wildcards.len();
                 for set in [
-                    &c.needed,
-                    &c.remove,
-                    &c.before,
-                    &c.after,
+                    &c.sets.needed,
+                    &c.sets.remove,
+                    &c.sets.before,
+                    &c.sets.after,
                     &pc.tightened.removed,
                 ] {
                     assert!(set.is_empty(), "{}", c.name);
                 }
+                // Not only emptied: the sets' own allocation is gone too.
+                assert_eq!(c.sets, recommend::PlanSets::default(), "{}", c.name);
                 dropped += 1;
             }
         }
@@ -1703,7 +1703,9 @@ fn a_folder_cap_drops_the_documents_of_plans_without_a_folder_and_nothing_else()
         all.plans
             .iter()
             .zip(&capped.plans)
-            .any(|(a, c)| !a.before.is_empty() && c.before.is_empty() && a.outcome.lost.count > 0),
+            .any(|(a, c)| !a.sets.before.is_empty()
+                && c.sets.before.is_empty()
+                && a.outcome.lost.count > 0),
         "some plan with something to take away lost its sets to the cap"
     );
 

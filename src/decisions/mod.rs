@@ -178,7 +178,7 @@ pub fn decide(
                 let p = &block[k];
                 summary
                     .get(&p.account_id, p.kind, &p.name)
-                    .and_then(|r| r.path.clone())
+                    .and_then(|r| r.path.as_deref().map(String::from))
             };
             permissions::append(an, block, &path, deleted, texts, list);
         }
@@ -683,7 +683,7 @@ mod tests {
             planned
                 .summary
                 .get(&p.account_id, p.kind, &p.name)
-                .and_then(|r| r.path.clone())
+                .and_then(|r| r.path.as_deref().map(String::from))
         };
         let mut texts = super::Texts::default();
         let plans = list.len();

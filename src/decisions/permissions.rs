@@ -159,9 +159,12 @@ fn kind_and_title(plan: &PrincipalPlan, pp: &PolicyPlan) -> (DecisionKind, Strin
             DecisionKind::NewPolicyVersion,
             format!("Make the tightened version of {what} {name} its default ({who})"),
         ),
-        Apply::Replace { new_name, .. } => (
+        Apply::Replace(r) => (
             DecisionKind::ReplaceManagedPolicy,
-            format!("Replace {what} {name} on {who} with the tightened copy {new_name}"),
+            format!(
+                "Replace {what} {name} on {who} with the tightened copy {}",
+                r.new_name
+            ),
         ),
     }
 }

@@ -99,7 +99,9 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
                 };
             p.apply = if agreed {
                 Apply::NewVersion {
-                    previous_default: managed.and_then(|m| m.default_version_id.clone()),
+                    previous_default: managed
+                        .and_then(|m| m.default_version_id.as_deref())
+                        .map(Into::into),
                 }
             } else {
                 let new_name = replacement_name(&p.policy.name, &plan.name);
@@ -113,7 +115,7 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
                         p.policy.name
                     ));
                 }
-                Apply::Replace { new_name, new_arn }
+                Apply::Replace(Box::new(super::Replacement { new_name, new_arn }))
             };
         }
         plan.flags.extend(notes);

@@ -222,8 +222,8 @@ pub(super) fn plan_set(
     };
     plan.partition.clone_from(&docs.partition);
     let before = grants(&docs, ps.inline_policy.as_ref(), &BTreeSet::new(), expander);
-    plan.before = before.clone();
-    plan.after = before.clone();
+    plan.sets.before = before.clone();
+    plan.sets.after = before.clone();
     let roles = roles(ps, exports);
     plan.permission_set = Some(Box::new(PermissionSetTarget {
         arn: ps.arn.clone(),
@@ -245,7 +245,7 @@ pub(super) fn plan_set(
     }));
     flag_drift(plan, ps, &roles);
     flag_missing(plan, &docs);
-    if plan.remove.is_empty() {
+    if plan.sets.remove.is_empty() {
         plan.skipped = Some("nothing_to_remove".into());
         return;
     }
@@ -253,15 +253,15 @@ pub(super) fn plan_set(
     // What a rewritten wildcard lists: what the set grants, and what any account's role needs
     // (an account whose customer managed copy denies an action still has others that need it).
     let mut keep = before;
-    keep.union_with(&plan.needed);
-    keep.difference_with(&plan.remove);
+    keep.union_with(&plan.sets.needed);
+    keep.difference_with(&plan.sets.remove);
 
     // AWS managed policies that grant something to remove: detached, or merged.
     let mut stems: BTreeSet<String> = BTreeSet::from([INLINE_STEM.to_string()]);
     let mut managed = Vec::new();
     for (r, doc) in &docs.aws {
         let Some(m) = doc else { continue };
-        let t = tighten(&m.document, &plan.remove, &keep, expander);
+        let t = tighten(&m.document, &plan.sets.remove, &keep, expander);
         if !t.changed {
             continue;
         }
@@ -308,7 +308,7 @@ pub(super) fn plan_set(
     let inline = ps
         .inline_policy
         .as_ref()
-        .map(|d| tighten(d, &plan.remove, &keep, expander));
+        .map(|d| tighten(d, &plan.sets.remove, &keep, expander));
     if let Some(p) = merged_inline(plan, ps, inline, &managed, expander) {
         plan.policies.push(p);
     }
@@ -489,7 +489,7 @@ fn fit_limits(t: &mut Tightened, plan: &mut PrincipalPlan, expander: &mut Expand
             || aws_json(&t.document).chars().count() > limits::INLINE_PERMISSION_SET
     };
     if !t.empty && over(t) {
-        minimise(t, &plan.remove, expander);
+        minimise(t, &plan.sets.remove, expander);
     }
     let size = iam_size(&t.document);
     let sent = aws_json(&t.document).chars().count();
@@ -626,7 +626,7 @@ fn flag_customer_managed(
             match export.policies.get(&arn) {
                 Some(m) => {
                     let mut hit = expander.document(&m.document).allowed;
-                    hit.intersect_with(&plan.remove);
+                    hit.intersect_with(&plan.sets.remove);
                     if !hit.is_empty() {
                         accounts.push(account.as_str());
                         grants.union_with(&hit);
@@ -690,7 +690,7 @@ pub fn verify_permission_set(
     let Some((ps, docs)) = found else {
         return (
             vec!["the permission set or its accounts are not in the inputs".into()],
-            plan.before.clone(),
+            plan.sets.before.clone(),
         );
     };
     let mut problems = Vec::new();
@@ -714,7 +714,7 @@ pub fn verify_permission_set(
 
     // Needed actions the definition grants today (a role changed and not provisioned since may
     // hold more: flagged by the plan, and not the set's to keep).
-    let mut lost = plan.needed.clone();
+    let mut lost = plan.sets.needed.clone();
     lost.intersect_with(&before);
     lost.difference_with(&after);
     if !lost.is_empty() {
@@ -739,9 +739,9 @@ pub fn verify_permission_set(
             )
             .collect();
         let granted = expander.document(new).allowed;
-        if granted.intersects(&plan.remove) {
+        if granted.intersects(&plan.sets.remove) {
             let mut still = granted.clone();
-            still.intersect_with(&plan.remove);
+            still.intersect_with(&plan.sets.remove);
             problems.push(format!(
                 "{}: still grants {} removed action(s), e.g. {}",
                 p.policy.name,

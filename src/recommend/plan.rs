@@ -123,10 +123,12 @@ fn new_plan(index: usize, info: &PrincipalInfo, analysis: &Analysis<'_>) -> Prin
         kind: info.kind,
         name: info.name.clone(),
         analysis_index: index,
-        remove,
-        needed,
-        before: catalog.empty_set(),
-        after: catalog.empty_set(),
+        sets: super::PlanSets::new(super::Sets {
+            remove,
+            needed,
+            before: catalog.empty_set(),
+            after: catalog.empty_set(),
+        }),
         policies: Vec::new(),
         skipped: None,
         flags: Vec::new(),
@@ -174,8 +176,8 @@ fn plan_one<'e>(
         return plan;
     };
     let grants = principal_grants_cached(principal, export, expander, cache);
-    plan.before = grants.effective.clone();
-    plan.after = grants.effective.clone();
+    plan.sets.before = grants.effective.clone();
+    plan.sets.after = grants.effective.clone();
     if !info.actionable {
         match &info.permission_set {
             Some(set) => {
@@ -202,7 +204,7 @@ fn plan_one<'e>(
                 Some(m) => {
                     let member_needed = verdict_sets_of(analysis, m).needed;
                     let mut user_needed = member_needed.clone();
-                    user_needed.intersect_with(&plan.remove);
+                    user_needed.intersect_with(&plan.sets.remove);
                     if !user_needed.is_empty() {
                         plan.flags.push(format!(
                             "{} unused action(s) of the group are kept because member user {} needs them",
@@ -210,25 +212,24 @@ fn plan_one<'e>(
                             member.name
                         ));
                     }
-                    plan.remove.difference_with(&member_needed);
+                    plan.sets.remove.difference_with(&member_needed);
                 }
-                None => plan.remove = analysis.catalog.empty_set(),
+                None => plan.sets.remove = analysis.catalog.empty_set(),
             }
         }
     }
-    if plan.remove.is_empty() {
+    if plan.sets.remove.is_empty() {
         plan.skipped = Some("nothing_to_remove".into());
         return plan;
     }
     let mut keep = grants.effective.clone();
-    keep.difference_with(&plan.remove);
+    keep.difference_with(&plan.sets.remove);
     build_policies(&mut plan, export, principal, &grants, &keep, expander);
     note_group_policies(&mut plan, &grants);
     if plan.policies.is_empty() {
-        let via_group = grants
-            .allows
-            .iter()
-            .any(|g| grants.policy(g).via_group.is_some() && g.actions.intersects(&plan.remove));
+        let via_group = grants.allows.iter().any(|g| {
+            grants.policy(g).via_group.is_some() && g.actions.intersects(&plan.sets.remove)
+        });
         plan.skipped = Some(
             if via_group {
                 "granted_through_groups_only"
@@ -582,11 +583,11 @@ fn verified<'e>(
     let Some((problems, after)) = result else {
         return plan;
     };
-    plan.after = after;
+    plan.sets.after = after;
     if !problems.is_empty() {
         plan.skipped = Some(format!("verification_failed: {}", problems.join("; ")));
         plan.policies.clear();
-        plan.after = plan.before.clone();
+        plan.sets.after = plan.sets.before.clone();
     }
     // Only customer managed policies are compared across principals (`decide_managed`).
     for p in &mut plan.policies {
@@ -613,10 +614,7 @@ fn drop_documents(plan: &mut PrincipalPlan) {
         p.tightened.expanded_wildcards = Vec::new();
     }
     // Only planning, verification and a folder read the sets themselves.
-    plan.needed = ActionSet::default();
-    plan.remove = ActionSet::default();
-    plan.before = ActionSet::default();
-    plan.after = ActionSet::default();
+    plan.sets.drop_all();
     // The list was grown by pushes: give back its spare capacity (at 100,000 roles the plans'
     // policy lists were 360 MB at the report's peak, a third of it unused capacity).
     plan.policies.shrink_to_fit();
@@ -639,7 +637,7 @@ fn build_policies(
         let Some(doc) = document_of(export, principal, policy) else {
             continue;
         };
-        let t = tighten(doc, &plan.remove, keep, expander);
+        let t = tighten(doc, &plan.sets.remove, keep, expander);
         if !t.changed {
             continue;
         }
@@ -713,7 +711,7 @@ fn enforce_limits(plan: &mut PrincipalPlan, principal: &Principal, expander: &mu
         .map(|p| p.size)
         .sum();
     let inline_over = unchanged_inline + changed_inline > inline_limit;
-    let remove = plan.remove.clone();
+    let remove = plan.sets.remove.clone();
     for p in &mut plan.policies {
         if p.tightened.empty {
             continue;
@@ -777,7 +775,7 @@ fn note_group_policies(plan: &mut PrincipalPlan, grants: &PrincipalGrants) {
     for g in &grants.allows {
         let p = grants.policy(g);
         if let Some(group) = &p.via_group
-            && g.actions.intersects(&plan.remove)
+            && g.actions.intersects(&plan.sets.remove)
         {
             via.insert(group.as_str());
         }

@@ -133,8 +133,8 @@ pub fn commands(plan: &PrincipalPlan) -> (Vec<String>, Vec<String>) {
                     ),
                 });
             }
-            Apply::Replace { new_name, new_arn } => {
-                let (new_name, new_arn) = (sh(new_name), sh(new_arn));
+            Apply::Replace(r) => {
+                let (new_name, new_arn) = (sh(&r.new_name), sh(&r.new_arn));
                 apply.push(format!(
                     "aws iam create-policy --policy-name {new_name} --policy-document {new_file}"
                 ));
@@ -181,9 +181,9 @@ fn change_text(a: &Apply) -> String {
         Apply::PutInline => "rewrite the inline policy".into(),
         Apply::DeleteInline => "delete the inline policy (it grants nothing that is kept)".into(),
         Apply::NewVersion { .. } => "new default version of the policy".into(),
-        Apply::Replace { new_name, .. } => format!(
+        Apply::Replace(r) => format!(
             "replace with new customer managed policy `{}`",
-            md(new_name)
+            md(&r.new_name)
         ),
         Apply::Detach => "detach (it grants nothing that is kept)".into(),
         Apply::MergeIntoInline => {
@@ -245,13 +245,13 @@ fn readme_header(s: &mut String, plan: &PrincipalPlan, analysis: &Analysis<'_>) 
         info.as_of.map_or("(unknown)".into(), |t| t.to_rfc3339()),
         analysis.settings.unused_after_days
     );
-    let mut removed = plan.before.clone();
-    removed.difference_with(&plan.after);
+    let mut removed = plan.sets.before.clone();
+    removed.difference_with(&plan.sets.after);
     let _ = writeln!(
         s,
         "Granted actions: **{} before, {} after** ({} removed){}.\n",
-        crate::model::grouped(plan.before.len() as u64),
-        crate::model::grouped(plan.after.len() as u64),
+        crate::model::grouped(plan.sets.before.len() as u64),
+        crate::model::grouped(plan.sets.after.len() as u64),
         crate::model::grouped(removed.len() as u64),
         plan.permission_set.as_ref().map_or(String::new(), |t| format!(
             ", as the set's role holds them in account {} (customer managed policies are that account's copies)",
@@ -377,7 +377,7 @@ fn readme_apply(s: &mut String, plan: &PrincipalPlan, apply: &[String]) {
     if plan
         .policies
         .iter()
-        .any(|p| matches!(p.apply, Apply::Replace { .. }))
+        .any(|p| matches!(p.apply, Apply::Replace(_)))
     {
         s.push_str(
             "A replacement policy is created and attached **before** the original is detached, so the principal \
@@ -546,7 +546,7 @@ fn decision_rows<'a>(plan: &PrincipalPlan, analysis: &'a Analysis<'_>) -> Vec<De
         let (still, removed): (Vec<GrantedAction>, Vec<GrantedAction>) = analysis
             .actions(f)
             .iter()
-            .partition(|a| plan.after.contains(a.id));
+            .partition(|a| plan.sets.after.contains(a.id));
         if still.is_empty() {
             rows.push(whole("removed"));
         } else if removed.is_empty() {

@@ -18,11 +18,12 @@ pub struct PolicySummary {
     pub apply: Apply,
     /// The tightened document, relative to the principal's folder (absent when the policy goes).
     pub file: Option<Arc<str>>,
-    /// Actions this policy stops granting.
-    pub removed: u64,
+    /// Actions this policy stops granting (at most the catalog's).
+    pub removed: u32,
     pub not_action_rewritten: bool,
-    pub size: usize,
-    pub limit: usize,
+    /// IAM sizes are at most 32,768 characters (`recommend::limits`): 32 bits hold any.
+    pub size: u32,
+    pub limit: u32,
 }
 
 /// The recommendation for one principal, for the HTML report and `summary.json`.
@@ -30,24 +31,27 @@ pub struct PolicySummary {
 pub struct PrincipalRecommendation {
     pub account_id: Arc<str>,
     pub principal_type: PrincipalType,
-    pub principal_name: String,
+    pub principal_name: Box<str>,
     /// The principal's folder relative to the output folder, `/`-separated; `None` when nothing
     /// is recommended or its folder was not written (`folder_omitted`).
-    pub path: Option<String>,
+    pub path: Option<Box<str>>,
     /// A recommendation exists, but `--recommendations` limited the folders written and this
     /// principal's score was below the cut.
     pub folder_omitted: bool,
-    /// Effective granted actions before and after the change.
-    pub before: u64,
-    pub after: u64,
+    /// Effective granted actions before and after the change (counts of catalog actions:
+    /// 32 bits hold any).
+    pub before: u32,
+    pub after: u32,
     /// Unused actions the recommendation removes.
-    pub removed: u64,
+    pub removed: u32,
     /// Actions kept because their use is unknown.
-    pub kept_unknown: u64,
+    pub kept_unknown: u32,
     /// Unused actions still granted after the change (through a group, or a policy left as is).
-    pub still_granted: u64,
-    pub policies: Vec<PolicySummary>,
-    pub flags: Vec<String>,
+    pub still_granted: u32,
+    /// Boxed slices, not vectors: ~1,000,000 summaries at 1,000,000 roles, held to the last
+    /// writer (a summary 136 bytes, was 192).
+    pub policies: Box<[PolicySummary]>,
+    pub flags: Box<[String]>,
     /// Why there is no recommendation (`service_linked`, `managed_by_permission_set`,
     /// `nothing_to_remove`, ...).
     pub skipped: Option<Arc<str>>,
@@ -187,6 +191,12 @@ pub(crate) fn folder_path(plans: &[PrincipalPlan], folder: &[bool], i: usize) ->
     super::has_folder(plan, folder, last).then(|| render::principal_path(plan))
 }
 
+/// A count or size of a summary in 32 bits: counts of catalog actions and IAM sizes always
+/// fit; a value past `u32::MAX` (none an export can make) would be held as `u32::MAX`.
+fn narrow(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 /// What the summary says of one plan.
 fn record(
     plan: &PrincipalPlan,
@@ -199,14 +209,14 @@ fn record(
     PrincipalRecommendation {
         account_id: texts.get(&plan.account_id),
         principal_type: plan.kind,
-        principal_name: plan.name.clone(),
-        path: has_folder.then(|| render::principal_path(plan)),
+        principal_name: plan.name.as_str().into(),
+        path: has_folder.then(|| render::principal_path(plan).into()),
         folder_omitted: recommended && !has_folder,
-        before: o.before,
-        after: o.after,
-        removed: o.lost.count,
-        kept_unknown: o.kept_unknown,
-        still_granted: o.still_granted,
+        before: narrow(o.before),
+        after: narrow(o.after),
+        removed: narrow(o.lost.count),
+        kept_unknown: narrow(o.kept_unknown),
+        still_granted: narrow(o.still_granted),
         policies: plan
             .policies
             .iter()
@@ -218,13 +228,13 @@ fn record(
                 apply: p.apply.clone(),
                 file: (!p.tightened.empty && p.apply != Apply::MergeIntoInline)
                     .then(|| texts.get(&format!("{}.json", p.stem))),
-                removed: *removed,
+                removed: narrow(*removed),
                 not_action_rewritten: !p.tightened.not_action_rewritten.is_empty(),
-                size: p.size,
-                limit: p.limit,
+                size: narrow(p.size as u64),
+                limit: narrow(p.limit as u64),
             })
             .collect(),
-        flags: plan.flags.clone(),
+        flags: plan.flags.as_slice().into(),
         skipped: plan.skipped.as_deref().map(|s| texts.get(s)),
         managed_by_permission_set: analysis
             .principals
@@ -238,6 +248,16 @@ fn record(
 mod tests {
     use std::collections::HashMap;
     use std::sync::Arc;
+
+    /// What the summary holds per principal and per policy (~1,000,000 and ~1,850,000 of
+    /// them at 1,000,000 roles, to the last writer), and an `Apply` in every plan of a policy.
+    #[test]
+    fn sizes() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<crate::recommend::Apply>(), 24);
+        assert_eq!(size_of::<super::PolicySummary>(), 88);
+        assert_eq!(size_of::<super::PrincipalRecommendation>(), 136);
+    }
 
     /// Within a block, every text the summary repeats (account ids, policy names, ARNs, file
     /// names, why a plan was skipped) is one allocation.

@@ -172,7 +172,7 @@ pub(super) fn verify_cached<'e>(
         }
         None => catalog.empty_set(),
     };
-    let mut lost = plan.needed.clone();
+    let mut lost = plan.sets.needed.clone();
     lost.difference_with(&after);
     if !lost.is_empty() {
         problems.push(format!(
@@ -184,7 +184,7 @@ pub(super) fn verify_cached<'e>(
                 .unwrap_or_default()
         ));
     }
-    if !after.is_subset(&plan.before) {
+    if !after.is_subset(&plan.sets.before) {
         problems.push("the principal would be granted actions it does not hold today".into());
     }
     (problems, after)

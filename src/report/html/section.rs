@@ -341,7 +341,7 @@ fn facts(w: &mut W, s: &Section) {
             w.t("/README.md\">");
             w.e(path);
             w.t("/</a> — granted actions ");
-            w.before_after(r.before, r.after, r.removed);
+            w.before_after(r.before.into(), r.after.into(), r.removed.into());
             if r.kept_unknown > 0 {
                 w.t(", ");
                 w.num(r.kept_unknown);
@@ -364,7 +364,7 @@ fn facts(w: &mut W, s: &Section) {
             }
         } else if r.folder_omitted {
             w.t("granted actions ");
-            w.before_after(r.before, r.after, r.removed);
+            w.before_after(r.before.into(), r.after.into(), r.removed.into());
             w.t(
                 ") — folder not written: only the principals with the highest score get one \
                  (<code>--recommendations</code>); in <code>recommendations/summary.json</code>",
@@ -956,13 +956,14 @@ mod tests {
         }
         if let Some(rec) = &mut p.recommendation {
             let rec = rec.to_mut();
-            rec.path = r.maybe();
+            let count = |r: &mut Pick| u32::try_from(r.count()).unwrap_or(u32::MAX);
+            rec.path = r.maybe().map(Into::into);
             rec.folder_omitted = r.yes();
             rec.skipped = r.maybe().map(Into::into);
             rec.flags = (0..r.next(3)).map(|_| r.text()).collect();
-            rec.kept_unknown = r.count();
-            rec.still_granted = r.count();
-            rec.before = r.count();
+            rec.kept_unknown = count(r);
+            rec.still_granted = count(r);
+            rec.before = count(r);
         }
         p.unused_omitted = r.count();
         for f in &mut p.unused {
