@@ -121,7 +121,7 @@ pub fn same_outputs_without_verification_inputs(
             if x.policy.kind == iam_tighten::policy::PolicyKind::Inline {
                 assert!(x.original().statements.is_empty(), "{}", p.name);
             }
-            assert!(x.tightened.rewritten.is_empty(), "{}", p.name);
+            assert!(x.tightened.parts.rewritten.is_empty(), "{}", p.name);
         }
     }
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -323,7 +323,9 @@ fn an_aws_managed_policy_is_detached_and_what_it_keeps_merged_into_the_inline_po
         target.merged,
         [("AWSLambda_ReadOnlyAccess".to_string(), 3..5)]
     );
-    let st = inline.tightened.document["Statement"].as_array().unwrap();
+    let st = inline.tightened.parts.document["Statement"]
+        .as_array()
+        .unwrap();
     assert_eq!(st.len(), 5);
     assert_eq!(st[0]["Sid"], "Compute");
     assert_eq!(
@@ -400,7 +402,7 @@ fn verification_catches_a_broken_permission_set_plan() {
     let broken = |edit: &dyn Fn(&mut Value)| {
         let mut bad = plan.clone();
         let p = &mut bad.policies[inline_at];
-        let mut doc = p.tightened.document.clone();
+        let mut doc = p.tightened.parts.document.clone();
         edit(&mut doc);
         p.documents_mut().new_document = PolicyDocument::from_value(doc).unwrap();
         recommend::verify_permission_set(&exports, &org, &bad, &mut Expander::new(an.catalog)).0
@@ -455,7 +457,7 @@ fn verification_catches_a_broken_permission_set_plan() {
         .iter_mut()
         .find(|p| p.policy.kind == PolicyKind::Inline)
         .unwrap();
-    let mut doc = p.tightened.document.clone();
+    let mut doc = p.tightened.parts.document.clone();
     doc["Statement"].as_array_mut().unwrap().truncate(3);
     p.documents_mut().new_document = PolicyDocument::from_value(doc).unwrap();
     let (problems, _) = recommend::verify_permission_set(&exports, &org, &bad, &mut e);

@@ -346,7 +346,7 @@ fn sample_data_every_principal_is_safe() {
                 plan.name,
                 p.policy.name
             );
-            assert_preserved(&p.original().raw.value(), &p.tightened.document);
+            assert_preserved(&p.original().raw.value(), &p.tightened.parts.document);
         }
         // A group's members keep everything they need.
         if plan.kind == PrincipalType::Group {
@@ -728,7 +728,7 @@ fn wildcard_kept_when_nothing_under_it_is_unused_and_expanded_when_it_is() {
     );
     let plans = recommend::plan(&[ex], &an);
     let p = &plan_of(&plans, "app").policies[0];
-    let st = statements(&p.tightened.document);
+    let st = statements(&p.tightened.parts.document);
     assert_eq!(
         st[0]["Action"],
         json!("s3:Get*"),
@@ -744,7 +744,7 @@ fn wildcard_kept_when_nothing_under_it_is_unused_and_expanded_when_it_is() {
     );
     assert_eq!(p.apply, Apply::PutInline);
     assert_eq!(
-        p.tightened.expanded_wildcards,
+        p.tightened.parts.expanded_wildcards,
         [("Ec2".to_string(), "ec2:*".to_string())]
     );
 }
@@ -778,7 +778,7 @@ fn not_action_rewrite_is_flagged() {
             .iter()
             .any(|f| f.contains("NotAction") && f.contains("All"))
     );
-    let st = statements(&p.tightened.document);
+    let st = statements(&p.tightened.parts.document);
     assert!(st[0].get("NotAction").is_none());
     let keys: Vec<&String> = st[0].as_object().unwrap().keys().collect();
     assert_eq!(
@@ -937,7 +937,7 @@ fn aws_managed_gets_a_replacement_and_shared_customer_managed_only_when_all_agre
     )));
     assert!(rollback.contains(&"aws iam delete-policy --policy-arn arn:aws:iam::123456789012:policy/ReadOnly-tightened-a".to_string()));
     // ReadOnly copy: `iam:Get*` expanded without GetRole; the rest untouched.
-    let st = statements(&by("ReadOnly").tightened.document);
+    let st = statements(&by("ReadOnly").tightened.parts.document);
     assert_eq!(
         actions_of(&st[0]["Action"]),
         ["s3:Get*", "ec2:Describe*", "iam:List*"]
@@ -1017,7 +1017,7 @@ fn service_linked_roles_and_groups() {
         Some("granted_through_groups_only")
     );
     let g = plan_of(&plans, "devs");
-    let st = statements(&g.policies[0].tightened.document);
+    let st = statements(&g.policies[0].tightened.parts.document);
     assert_eq!(actions_of(&st[0]["Action"]), ["sqs:SendMessage"]);
     assert!(g.flags.iter().any(|f| f.contains("alice")));
     let (apply, _) = recommend::commands(g);
@@ -1095,7 +1095,7 @@ fn oversized_policy_is_minimised_into_safe_wildcards() {
     assert!(p.tightened.minimised, "size {}", p.size);
     assert!(p.size <= recommend::limits::INLINE_ROLE, "size {}", p.size);
     assert!(plan.flags.iter().any(|f| f.contains("size limit")));
-    let acts = actions_of(&statements(&p.tightened.document)[0]["Action"]);
+    let acts = actions_of(&statements(&p.tightened.parts.document)[0]["Action"]);
     assert!(acts.iter().any(|a| a == "ec2:Describe*"));
     assert!(!acts.iter().any(|a| a == "ec2:Run*" || a == "ec2:*"));
     let mut e = Expander::new(c);
@@ -1313,7 +1313,7 @@ fn check(c: &Catalog, raw: Value, mask: u64, minimise_too: bool) -> Result<(), T
     if minimise_too {
         minimise(&mut t, &remove, &mut e);
     }
-    prop_assert!(iam_size(&t.document) > 0);
+    prop_assert!(iam_size(&t.parts.document) > 0);
     if t.empty {
         // Deny statements are never removed, and an Allow statement goes only when it keeps nothing.
         prop_assert!(
@@ -1327,7 +1327,7 @@ fn check(c: &Catalog, raw: Value, mask: u64, minimise_too: bool) -> Result<(), T
         );
         return Ok(());
     }
-    let nd = PolicyDocument::from_value(t.document.clone())
+    let nd = PolicyDocument::from_value(t.parts.document.clone())
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let new = e.document(&nd);
     // 1. Never grants anything the original did not.
@@ -1342,7 +1342,7 @@ fn check(c: &Catalog, raw: Value, mask: u64, minimise_too: bool) -> Result<(), T
         l.iter().map(|a| c.full_name(a)).collect::<Vec<_>>()
     });
     // 3. Conditions, resources and Deny statements preserved.
-    assert_preserved(&raw, &t.document);
+    assert_preserved(&raw, &t.parts.document);
     Ok(())
 }
 
@@ -1640,28 +1640,33 @@ fn a_folder_cap_drops_the_documents_of_plans_without_a_folder_and_nothing_else()
             if capped.folder[i] {
                 assert_eq!(pa.original(), pc.original());
                 assert_eq!(pa.new_document(), pc.new_document());
-                assert_eq!(pa.tightened.document, pc.tightened.document);
+                assert_eq!(pa.tightened.parts.document, pc.tightened.parts.document);
                 assert_eq!(
-                    pa.tightened.expanded_wildcards,
-                    pc.tightened.expanded_wildcards
+                    pa.tightened.parts.expanded_wildcards,
+                    pc.tightened.parts.expanded_wildcards
                 );
             } else {
                 assert!(c.documents_dropped, "{}", c.name);
                 assert_eq!(*pc.original(), PolicyDocument::default());
-                assert_eq!(pc.tightened.document, Value::Null);
-                assert!(pc.tightened.expanded_wildcards.is_empty(), "{}", c.name);
-                expanded += pa.tightened.expanded_wildcards.len();
+                assert_eq!(pc.tightened.parts.document, Value::Null);
+                assert!(
+                    pc.tightened.parts.expanded_wildcards.is_empty(),
+                    "{}",
+                    c.name
+                );
+                expanded += pa.tightened.parts.expanded_wildcards.len();
                 for set in [
                     &c.sets.needed,
                     &c.sets.remove,
                     &c.sets.before,
                     &c.sets.after,
-                    &pc.tightened.removed,
+                    &pc.tightened.parts.removed,
                 ] {
                     assert!(set.is_empty(), "{}", c.name);
                 }
-                // Not only emptied: the sets' own allocation is gone too.
+                // Not only emptied: the sets' and the tightened parts' own room is gone too.
                 assert_eq!(c.sets, recommend::PlanSets::default(), "{}", c.name);
+                assert!(pc.tightened.parts.dropped(), "{}", c.name);
                 dropped += 1;
             }
         }

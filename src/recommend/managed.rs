@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::{Apply, PrincipalPlan, replacement_name};
+use super::{Apply, PrincipalPlan};
 use crate::model::{Export, Principal, PrincipalType};
 use crate::policy::PolicyKind;
 
@@ -104,18 +104,19 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
                         .map(Into::into),
                 }
             } else {
-                let new_name = replacement_name(&p.policy.name, &plan.name);
-                let new_arn = format!(
-                    "arn:{}:iam::{}:policy/{new_name}",
-                    plan.partition, plan.account_id
+                let r = super::Replacement::of(
+                    &p.policy.name,
+                    &plan.name,
+                    &plan.partition,
+                    &plan.account_id,
                 );
                 if p.policy.kind == PolicyKind::CustomerManaged {
                     notes.push(format!(
-                        "{}: used by other principals that need different actions (or as a permissions boundary), so this principal gets its own copy {new_name}",
-                        p.policy.name
+                        "{}: used by other principals that need different actions (or as a permissions boundary), so this principal gets its own copy {}",
+                        p.policy.name, r.new_name
                     ));
                 }
-                Apply::Replace(Box::new(super::Replacement { new_name, new_arn }))
+                Apply::Replace(Box::new(r))
             };
         }
         plan.flags.extend(notes);

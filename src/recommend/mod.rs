@@ -48,9 +48,12 @@ pub use render::{
 };
 pub(crate) use summary::folder_path;
 pub use summary::{
-    PolicySummary, PrincipalRecommendation, RecommendationSummary, SummaryBuilder, summarise,
+    PolicySummary, PrincipalRecommendation, RecommendationSummary, SummaryApply, SummaryBuilder,
+    summarise,
 };
-pub use tighten::{Tightened, iam_size, iam_size_of, minimise, tighten};
+pub use tighten::{
+    Tightened, TightenedDetail, TightenedParts, iam_size, iam_size_of, minimise, tighten,
+};
 pub use verify::{group_members, substitute, verify};
 
 /// IAM's size limits (characters, whitespace not counted).
@@ -104,6 +107,16 @@ pub enum Apply {
 pub struct Replacement {
     pub new_name: String,
     pub new_arn: String,
+}
+
+impl Replacement {
+    /// The copy of managed policy `policy` made for principal `principal` of account
+    /// `account_id` in `partition`: a name IAM accepts ([`plan::replacement_name`]) and its ARN.
+    pub fn of(policy: &str, principal: &str, partition: &str, account_id: &str) -> Replacement {
+        let new_name = plan::replacement_name(policy, principal);
+        let new_arn = format!("arn:{partition}:iam::{account_id}:policy/{new_name}");
+        Replacement { new_name, new_arn }
+    }
 }
 
 impl Apply {
@@ -208,10 +221,9 @@ pub struct PrincipalPlan {
     /// What the report reads of the sets once the plan is verified (see [`PlanOutcome`]).
     pub outcome: PlanOutcome,
     /// True when the plan will get no folder and its policies' documents (`original`,
-    /// `new_document`, `tightened.document` and `tightened.rewritten`) and its sets (`remove`,
-    /// `needed`, `before`, `after`, each policy's `tightened.removed`) were dropped once it was
-    /// verified: everything after planning that is not a folder reads only [`Self::outcome`],
-    /// names and counts (see `plan_all_organization`).
+    /// `new_document` and `tightened.parts`) and its sets (`remove`, `needed`, `before`,
+    /// `after`) were dropped once it was verified: everything after planning that is not a
+    /// folder reads only [`Self::outcome`], names and counts (see `plan_all_organization`).
     pub documents_dropped: bool,
 }
 
@@ -335,10 +347,10 @@ impl PlanOutcome {
                 .policies
                 .iter()
                 .map(|p| {
-                    let mut gone = p.tightened.removed.clone();
+                    let mut gone = p.tightened.parts.removed.clone();
                     gone.intersect_with(&lost);
                     (
-                        p.tightened.removed.len() as u64,
+                        p.tightened.parts.removed.len() as u64,
                         Lost::of(&gone, &granted, analysis),
                     )
                 })
@@ -428,7 +440,7 @@ impl Planned {
 
     /// Drops what only planning and verification read, once they are done: every policy's
     /// tightened document parsed back (`new_document`), the parsed statements of its original
-    /// (`original.raw`, which a folder writes, stays) and `tightened.rewritten`, and each plan's
+    /// (`original.raw`, which a folder writes, stays) and `tightened.parts.rewritten`, and each plan's
     /// `needed` and `remove` sets. The folders, the summary and the decisions read none of them
     /// (`tests/recommend.rs` writes the folders both ways and compares); checks of a plan that
     /// verify it again need them, so library callers keep them unless they call this. `report`
@@ -502,7 +514,10 @@ fn drop_verification_inputs(plan: &mut PrincipalPlan) {
                 own.statements = Vec::new();
             }
         }
-        p.tightened.rewritten = Vec::new();
+        // A plan whose parts are dropped has nothing to drop (and gets no new parts).
+        if !p.tightened.parts.dropped() {
+            p.tightened.parts.rewritten = Vec::new();
+        }
     }
     plan.sets.needed = ActionSet::default();
     plan.sets.remove = ActionSet::default();

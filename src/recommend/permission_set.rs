@@ -21,8 +21,8 @@ use serde_json::{Value, json};
 
 use super::tighten::aws_order;
 use super::{
-    Apply, PermissionSetTarget, PolicyDocuments, PolicyPlan, PrincipalPlan, Tightened, aws_json,
-    iam_size, limits, minimise, safe_file_name, tighten,
+    Apply, PermissionSetTarget, PolicyDocuments, PolicyPlan, PrincipalPlan, Tightened,
+    TightenedDetail, TightenedParts, aws_json, iam_size, limits, minimise, safe_file_name, tighten,
 };
 use crate::analysis::PrincipalInfo;
 use crate::catalog::{ActionSet, Catalog};
@@ -265,7 +265,7 @@ pub(super) fn plan_set(
         if !t.changed {
             continue;
         }
-        let Ok(new_document) = PolicyDocument::from_value(t.document.clone()) else {
+        let Ok(new_document) = PolicyDocument::from_value(t.parts.document.clone()) else {
             plan.flags.push(format!(
                 "{}: the tightened document does not parse; left attached as it is",
                 r.name
@@ -279,7 +279,7 @@ pub(super) fn plan_set(
             stem = format!("{base}-{n}");
             n += 1;
         }
-        let size = iam_size(&t.document);
+        let size = iam_size(&t.parts.document);
         managed.push(PolicyPlan {
             policy: PolicyRef {
                 name: r.name.clone(),
@@ -371,18 +371,20 @@ fn merged_inline(
     }
     let catalog = expander.catalog();
     let mut t = inline.unwrap_or_else(|| Tightened {
-        document: json!({"Version": "2012-10-17", "Statement": []}),
         changed: true,
         empty: true,
-        removed: catalog.empty_set(),
-        not_action_rewritten: Vec::new(),
-        expanded_wildcards: Vec::new(),
-        rewritten: Vec::new(),
         minimised: false,
+        not_action_rewritten: Vec::new(),
+        parts: TightenedParts::new(TightenedDetail {
+            document: json!({"Version": "2012-10-17", "Statement": []}),
+            removed: catalog.empty_set(),
+            expanded_wildcards: Vec::new(),
+            rewritten: Vec::new(),
+        }),
     });
     append_merged(&mut t, ps, &merging, plan);
     let size = fit_limits(&mut t, plan, expander);
-    let new_document = match PolicyDocument::from_value(t.document.clone()) {
+    let new_document = match PolicyDocument::from_value(t.parts.document.clone()) {
         Ok(d) => d,
         Err(e) => {
             plan.skipped = Some(format!(
@@ -429,7 +431,7 @@ fn append_merged(
     merging: &[&PolicyPlan],
     plan: &mut PrincipalPlan,
 ) {
-    let mut statements = statement_list(&t.document);
+    let mut statements = statement_list(&t.parts.document);
     let mut sids: BTreeSet<String> = statements
         .iter()
         .filter_map(|s| s.get("Sid").and_then(Value::as_str).map(str::to_string))
@@ -437,13 +439,13 @@ fn append_merged(
     let version = |d: &Value| d.get("Version").and_then(Value::as_str).map(str::to_string);
     let mut versions: BTreeSet<String> = BTreeSet::new();
     if ps.inline_policy.is_some() {
-        versions.extend(version(&t.document));
+        versions.extend(version(&t.parts.document));
     }
     let mut merged = Vec::new();
     for p in merging {
-        versions.extend(version(&p.tightened.document));
+        versions.extend(version(&p.tightened.parts.document));
         let start = statements.len();
-        for mut s in statement_list(&p.tightened.document) {
+        for mut s in statement_list(&p.tightened.parts.document) {
             if let Some(Value::String(sid)) = s.get("Sid").cloned() {
                 let new = unique_sid(&sid, &p.policy.name, &mut sids);
                 if new != sid {
@@ -452,8 +454,8 @@ fn append_merged(
             }
             statements.push(s);
         }
-        for (pos, set) in &p.tightened.rewritten {
-            t.rewritten.push((start + pos, set.clone()));
+        for (pos, set) in &p.tightened.parts.rewritten {
+            t.parts.rewritten.push((start + pos, set.clone()));
         }
         merged.push((p.policy.name.clone(), start..statements.len()));
     }
@@ -461,21 +463,23 @@ fn append_merged(
         plan.flags.push(format!(
             "{INLINE_NAME}: the merged statements come from documents with different Version elements ({}); the inline policy keeps {}. Policy variables (${{...}}) are read only under 2012-10-17: review before applying",
             versions.iter().cloned().collect::<Vec<_>>().join(", "),
-            version(&t.document).unwrap_or_else(|| "none".into())
+            version(&t.parts.document).unwrap_or_else(|| "none".into())
         ));
     }
     let mut base = ps.inline_raw.clone().unwrap_or_else(|| json!({}));
     if base.get("Version").is_none()
         && let (Some(obj), Some(v)) = (
             base.as_object_mut(),
-            merging.first().and_then(|p| version(&p.tightened.document)),
+            merging
+                .first()
+                .and_then(|p| version(&p.tightened.parts.document)),
         )
     {
         obj.insert("Version".into(), Value::String(v));
     }
     t.empty = statements.is_empty();
     t.changed = true;
-    t.document = aws_order(&base, Value::Array(statements));
+    t.parts.document = aws_order(&base, Value::Array(statements));
     if let Some(target) = plan.permission_set.as_mut() {
         target.merged = merged;
     }
@@ -485,14 +489,14 @@ fn append_merged(
 /// over; returns its size as IAM counts it.
 fn fit_limits(t: &mut Tightened, plan: &mut PrincipalPlan, expander: &mut Expander<'_>) -> usize {
     let over = |t: &Tightened| {
-        iam_size(&t.document) > limits::INLINE_ROLE
-            || aws_json(&t.document).chars().count() > limits::INLINE_PERMISSION_SET
+        iam_size(&t.parts.document) > limits::INLINE_ROLE
+            || aws_json(&t.parts.document).chars().count() > limits::INLINE_PERMISSION_SET
     };
     if !t.empty && over(t) {
         minimise(t, &plan.sets.remove, expander);
     }
-    let size = iam_size(&t.document);
-    let sent = aws_json(&t.document).chars().count();
+    let size = iam_size(&t.parts.document);
+    let sent = aws_json(&t.parts.document).chars().count();
     if t.minimised {
         plan.flags.push(format!(
             "{INLINE_NAME}: over the size limit with explicit action lists; collapsed into wildcards that match only actions the original granted and none that is removed"

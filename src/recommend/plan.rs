@@ -593,7 +593,8 @@ fn verified<'e>(
     for p in &mut plan.policies {
         if p.policy.kind == PolicyKind::CustomerManaged {
             use sha2::Digest;
-            p.tightened_digest = sha2::Sha256::digest(p.tightened.document.to_string()).into();
+            p.tightened_digest =
+                sha2::Sha256::digest(p.tightened.parts.document.to_string()).into();
         }
     }
     plan
@@ -607,11 +608,9 @@ fn drop_documents(plan: &mut PrincipalPlan) {
     }
     for p in &mut plan.policies {
         p.drop_documents();
-        p.tightened.document = serde_json::Value::Null;
-        p.tightened.rewritten = Vec::new();
-        p.tightened.removed = ActionSet::default();
-        // Only a folder's README names them (~1.2 KB a principal at 300 accounts × 100 roles).
-        p.tightened.expanded_wildcards = Vec::new();
+        // The document, the sets and the wildcards expanded (which only a folder's README
+        // names: ~1.2 KB a principal at 300 accounts × 100 roles), and their room.
+        p.tightened.parts.drop_all();
     }
     // Only planning, verification and a folder read the sets themselves.
     plan.sets.drop_all();
@@ -641,7 +640,7 @@ fn build_policies(
         if !t.changed {
             continue;
         }
-        let new_document = match PolicyDocument::from_value(t.document.clone()) {
+        let new_document = match PolicyDocument::from_value(t.parts.document.clone()) {
             Ok(d) => d,
             Err(e) => {
                 plan.flags.push(format!(
@@ -671,7 +670,7 @@ fn build_policies(
                 previous_default: None,
             },
         };
-        let size = iam_size(&t.document);
+        let size = iam_size(&t.parts.document);
         plan.policies.push(PolicyPlan {
             policy: policy.clone(),
             tightened: t,
@@ -721,8 +720,8 @@ fn enforce_limits(plan: &mut PrincipalPlan, principal: &Principal, expander: &mu
             _ => p.size > limits::MANAGED,
         };
         if over && minimise(&mut p.tightened, &remove, expander) {
-            p.size = iam_size(&p.tightened.document);
-            if let Ok(d) = PolicyDocument::from_value(p.tightened.document.clone()) {
+            p.size = iam_size(&p.tightened.parts.document);
+            if let Ok(d) = PolicyDocument::from_value(p.tightened.parts.document.clone()) {
                 p.documents_mut().new_document = d;
             }
         }

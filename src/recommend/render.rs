@@ -300,7 +300,7 @@ fn readme_policies(s: &mut String, plan: &PrincipalPlan) {
                 Some(t) => set_folder::change_text(t, p),
                 None => change_text(&p.apply),
             },
-            p.tightened.removed.len(),
+            p.tightened.parts.removed.len(),
             if p.apply == Apply::MergeIntoInline {
                 "— (merged)".to_string()
             } else {
@@ -311,16 +311,18 @@ fn readme_policies(s: &mut String, plan: &PrincipalPlan) {
     }
     s.push('\n');
     // A policy that goes (detached, deleted) keeps no wildcard of its own.
-    let expanded: Vec<String> =
-        plan.policies
-            .iter()
-            .filter(|p| !p.tightened.empty)
-            .flat_map(|p| {
-                p.tightened.expanded_wildcards.iter().map(move |(l, w)| {
-                    format!("`{}` in `{}` ({})", md(w), md(&p.policy.name), md(l))
-                })
-            })
-            .collect();
+    let expanded: Vec<String> = plan
+        .policies
+        .iter()
+        .filter(|p| !p.tightened.empty)
+        .flat_map(|p| {
+            p.tightened
+                .parts
+                .expanded_wildcards
+                .iter()
+                .map(move |(l, w)| format!("`{}` in `{}` ({})", md(w), md(&p.policy.name), md(l)))
+        })
+        .collect();
     if !expanded.is_empty() {
         let _ = writeln!(
             s,
@@ -701,7 +703,7 @@ fn policy_output(plan: &PrincipalPlan, p: &PolicyPlan) -> PolicyOutput {
     let new = if p.tightened.empty {
         String::new()
     } else {
-        aws_json(&p.tightened.document)
+        aws_json(&p.tightened.parts.document)
     };
     let keep_original = rollback_reads_original(p);
     let diff = diff::unified(

@@ -120,7 +120,7 @@ pub(super) fn policy_output(t: &PermissionSetTarget, p: &PolicyPlan) -> PolicyOu
         let new = if p.tightened.empty {
             String::new()
         } else {
-            aws_json(&p.tightened.document)
+            aws_json(&p.tightened.parts.document)
         };
         let old = if t.had_inline { original.as_str() } else { "" };
         let d = diff::unified(
@@ -148,7 +148,7 @@ pub(super) fn policy_output(t: &PermissionSetTarget, p: &PolicyPlan) -> PolicyOu
     } else {
         let (kept, label) = if p.apply == Apply::MergeIntoInline {
             (
-                aws_json(&p.tightened.document),
+                aws_json(&p.tightened.parts.document),
                 format!(
                     "{} (the statements kept, merged into {INLINE_STEM}.json)",
                     p.stem

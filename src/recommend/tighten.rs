@@ -22,23 +22,69 @@ use crate::policy::expand::Expander;
 /// The result of tightening one document.
 #[derive(Debug, Clone)]
 pub struct Tightened {
-    /// The new document, keys in AWS order (`Version`, `Statement`, then any others).
-    pub document: Value,
     /// True when the document differs from the original.
     pub changed: bool,
     /// True when no statement is left: the policy should be detached or deleted.
     pub empty: bool,
-    /// The actions to remove that this document granted in one of its Allow statements.
-    pub removed: ActionSet,
+    /// True when [`minimise`] collapsed explicit lists into wildcards.
+    pub minimised: bool,
     /// Labels of `NotAction` statements rewritten into `Action` form.
     pub not_action_rewritten: Vec<String>,
+    /// What only planning and a folder read ([`TightenedDetail`]), dropped with a plan's documents.
+    pub parts: TightenedParts,
+}
+
+/// The parts of a [`Tightened`] that only planning, verification and a folder read.
+#[derive(Debug, Clone, Default)]
+pub struct TightenedDetail {
+    /// The new document, keys in AWS order (`Version`, `Statement`, then any others).
+    pub document: Value,
+    /// The actions to remove that this document granted in one of its Allow statements.
+    pub removed: ActionSet,
     /// `(statement label, pattern)` of each wildcard replaced by an explicit list.
     pub expanded_wildcards: Vec<(String, String)>,
     /// Positions (in the new `Statement` list) of statements whose action list this module wrote,
     /// with the original statement's action set: what [`minimise`] may collapse within.
     pub rewritten: Vec<(usize, Arc<ActionSet>)>,
-    /// True when [`minimise`] collapsed explicit lists into wildcards.
-    pub minimised: bool,
+}
+
+/// A [`Tightened`]'s [`TightenedDetail`], apart from it: read as empty (a `Null` document, empty sets and
+/// lists) once dropped ([`TightenedParts::drop_all`]), made again when changed. Inline they took
+/// 104 of the 144 bytes of every policy plan, held after a plan without a folder had dropped
+/// them (~1.85 million policy plans at the end of planning at 1,000,000 roles).
+#[derive(Debug, Clone, Default)]
+pub struct TightenedParts(Option<Box<TightenedDetail>>);
+
+impl TightenedParts {
+    pub fn new(parts: TightenedDetail) -> TightenedParts {
+        TightenedParts(Some(Box::new(parts)))
+    }
+
+    /// Drops every part.
+    pub fn drop_all(&mut self) {
+        self.0 = None;
+    }
+
+    /// Whether the parts were dropped.
+    pub fn dropped(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl std::ops::Deref for TightenedParts {
+    type Target = TightenedDetail;
+
+    fn deref(&self) -> &TightenedDetail {
+        static NONE: std::sync::LazyLock<TightenedDetail> =
+            std::sync::LazyLock::new(TightenedDetail::default);
+        self.0.as_deref().unwrap_or(&NONE)
+    }
+}
+
+impl std::ops::DerefMut for TightenedParts {
+    fn deref_mut(&mut self) -> &mut TightenedDetail {
+        self.0.get_or_insert_default()
+    }
 }
 
 fn has_wildcard(s: &str) -> bool {
@@ -125,14 +171,16 @@ pub fn tighten(
     let mut out: Vec<Value> = Vec::with_capacity(raw_list.len());
     let mut removed = catalog.empty_set();
     let mut t = Tightened {
-        document: Value::Null,
         changed: false,
         empty: false,
-        removed: catalog.empty_set(),
-        not_action_rewritten: Vec::new(),
-        expanded_wildcards: Vec::new(),
-        rewritten: Vec::new(),
         minimised: false,
+        not_action_rewritten: Vec::new(),
+        parts: TightenedParts::new(TightenedDetail {
+            document: Value::Null,
+            removed: catalog.empty_set(),
+            expanded_wildcards: Vec::new(),
+            rewritten: Vec::new(),
+        }),
     };
 
     for (stmt, raw) in doc.statements.iter().zip(raw_list) {
@@ -170,7 +218,7 @@ pub fn tighten(
                         x.intersect_with(keep);
                         x.difference_with(remove);
                         explicit.union_with(&x);
-                        t.expanded_wildcards.push((label.clone(), p.clone()));
+                        t.parts.expanded_wildcards.push((label.clone(), p.clone()));
                     }
                     // An exact action to remove is dropped.
                 }
@@ -204,7 +252,7 @@ pub fn tighten(
                 )
             }
         };
-        t.rewritten.push((out.len(), original));
+        t.parts.rewritten.push((out.len(), original));
         out.push(Value::Object(new_obj));
     }
 
@@ -214,8 +262,8 @@ pub fn tighten(
     } else {
         Value::Array(out)
     };
-    t.document = aws_order(&raw, statements);
-    t.removed = removed;
+    t.parts.document = aws_order(&raw, statements);
+    t.parts.removed = removed;
     t
 }
 
@@ -240,10 +288,10 @@ fn text_size(compact: &str) -> usize {
 /// original statement granted and nothing in `remove`. Returns true when something collapsed.
 pub fn minimise(t: &mut Tightened, remove: &ActionSet, expander: &mut Expander<'_>) -> bool {
     let catalog = expander.catalog();
-    let rewritten = t.rewritten.clone();
+    let rewritten = t.parts.rewritten.clone();
     let mut any = false;
     for (pos, original) in rewritten {
-        let statement = match &mut t.document["Statement"] {
+        let statement = match &mut t.parts.document["Statement"] {
             Value::Array(list) => list.get_mut(pos),
             v @ Value::Object(_) if pos == 0 => Some(v),
             _ => None,
@@ -343,18 +391,18 @@ mod tests {
         let t = tighten(&doc, &remove, &keep_all_but(&c, &remove), &mut e);
         assert!(t.changed && !t.empty);
         assert_eq!(
-            t.document,
+            t.parts.document,
             json!({"Version": "2012-10-17", "Statement": [{"Sid": "A", "Effect": "Allow",
                 "Action": ["s3:Get*", "ec2:DescribeImages", "ec2:DescribeInstances",
                     "ec2:TerminateInstances"], "Resource": "*"}]})
         );
         assert_eq!(
-            t.expanded_wildcards,
+            t.parts.expanded_wildcards,
             [("A".to_string(), "ec2:*".to_string())]
         );
-        assert_eq!(t.removed.len(), 2);
+        assert_eq!(t.parts.removed.len(), 2);
         // Keys come out Version first.
-        let keys: Vec<&String> = t.document.as_object().unwrap().keys().collect();
+        let keys: Vec<&String> = t.parts.document.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["Version", "Statement"]);
     }
 
@@ -370,7 +418,7 @@ mod tests {
         let mut t = tighten(&doc, &remove, &keep_all_but(&c, &remove), &mut e);
         assert!(minimise(&mut t, &remove, &mut e));
         assert_eq!(
-            t.document["Statement"]["Action"],
+            t.parts.document["Statement"]["Action"],
             json!([
                 "ec2:Describe*",
                 "ec2:TerminateInstances",
