@@ -108,7 +108,8 @@ impl Analysis<'_> {
                  rows of their own"
             );
         } else {
-            let patterns: Vec<&str> = self.action_text(f).split(' ').collect();
+            let text = self.action_text(f);
+            let patterns: Vec<&str> = text.split(' ').collect();
             let _ = write!(out, "{n} of the {granted} {service} actions granted: ");
             let shown = patterns
                 .iter()

@@ -242,6 +242,7 @@ fn run<'c>(
     )?;
     let passrole_partners =
         named::passrole_partners(&ranked.findings, c.principals.len(), &c.lists, &c.risks);
+    c.lists.mark_shared(ranked.findings.iter().map(|f| f.list));
     lap(&mut timings, "rank", clock);
 
     let organization = org.map(|o| organization::info(o, &c.principals));

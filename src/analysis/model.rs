@@ -770,8 +770,12 @@ impl Analysis<'_> {
 
     /// The finding's actions as text: the action, `service:*`, or `service:Verb*` patterns and
     /// names that match exactly its actions (see `groups::describe`).
-    pub fn action_text(&self, f: &Finding) -> &str {
-        self.action_lists.get(f.list).text(self.catalog)
+    /// Kept once computed only for a list several findings share
+    /// ([`super::groups::ActionList::text_for_findings`]).
+    pub fn action_text(&self, f: &Finding) -> std::borrow::Cow<'_, str> {
+        self.action_lists
+            .get(f.list)
+            .text_for_findings(self.catalog)
     }
 
     /// The access level of the finding's actions, `mixed` when they differ.

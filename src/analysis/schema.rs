@@ -71,7 +71,10 @@ pub const FINDINGS: [Column; 28] = [
         Value::Str(r.p.kind.as_str())
     }),
     col("principal_name", Type::Str, |r| Value::Str(&r.p.name)),
-    col("action", Type::Str, |r| Value::Str(r.an.action_text(r.f))),
+    col("action", Type::Str, |r| match r.an.action_text(r.f) {
+        std::borrow::Cow::Borrowed(s) => Value::Str(s),
+        std::borrow::Cow::Owned(s) => Value::Owned(s),
+    }),
     col("action_summary", Type::Str, |r| {
         Value::Owned(r.an.action_summary_text(r.f))
     }),
