@@ -90,7 +90,10 @@ const SERVICES_CSV: &str = "services.csv";
 pub type StageTimes = Vec<(&'static str, Duration)>;
 
 /// [`write_report`], also returning how long each format took. The formats are written in
-/// parallel (each reads the same analysis and model and writes its own files).
+/// parallel (each reads the same analysis and model and writes its own files). `services`, when
+/// given, is services.csv as [`stage_services`] wrote it: the CSV writer puts it in place (with
+/// the CSV files written before it) instead of writing it; without the CSV format it is
+/// removed.
 pub fn write_report_timed(
     an: &Analysis<'_>,
     model: &ReportModel,
