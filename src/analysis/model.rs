@@ -1007,6 +1007,7 @@ mod tests {
 
     /// In debug builds, asking for a dropped principal's services is a bug that stops the run.
     #[test]
+    #[cfg(debug_assertions)]
     #[should_panic(expected = "service facts were dropped")]
     fn a_dropped_principals_services_are_not_given() {
         let (_, _, mut an) = crate::sample_organization();

@@ -23,7 +23,9 @@ pub struct PolicySummary {
     /// Actions this policy stops granting (at most the catalog's).
     pub removed: u32,
     pub not_action_rewritten: bool,
-    /// IAM sizes are at most 32,768 characters (`recommend::limits`): 32 bits hold any.
+    /// The tightened document's IAM size and the limit it is measured against (limits are at
+    /// most 32,768 characters, `recommend::limits`; a size past `u32::MAX` characters, which no
+    /// IAM document approaches, would be held as `u32::MAX`: `narrow`).
     pub size: u32,
     pub limit: u32,
 }
