@@ -57,23 +57,7 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     let timings = std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some();
     let line = super::progress::Stages::new("report");
     let clock = std::time::Instant::now();
-    let progress = std::sync::Arc::new(input::LoadProgress::default());
-    // The last-accessed reports are read again one export at a time by the analysis, which
-    // frees each export's once collected: an organisation's are never all held at once. Those
-    // of the exports that fit in `KEEP_LAST_ACCESSED_BYTES` are kept instead of read twice.
-    let load_opts = input::LoadOptions {
-        progress: Some(progress.clone()),
-        defer_last_accessed: true,
-        keep_last_accessed: Some(std::sync::Arc::new(input::KeepBudget::new(
-            KEEP_LAST_ACCESSED_BYTES,
-        ))),
-        keep_details: Some(std::sync::Arc::new(input::KeepBudget::new(keep_details))),
-        ..a.load.clone()
-    };
-    let mut exports = line.loading(&progress, || input::load_exports(&args.exports, &load_opts))?;
-    // The exports hold their documents and are freed after planning: so are the documents.
-    load_opts.documents.forget();
-    let organization = input::organization::find(&args.exports)?;
+    let (mut exports, organization) = load(&args, &line, keep_details)?;
     let load = clock.elapsed();
     let read_again = exports
         .iter()
@@ -91,22 +75,10 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         &a.exclusions,
     )?;
     let mut stages: Vec<(&'static str, std::time::Duration)> = Vec::new();
-    // services.csv is the only output that reads every principal's last-accessed facts per
-    // service: written now (put in place with the other outputs), then only the facts the
-    // report's principal sections show are kept (~0.5 GB less from here to the last writer at
-    // 1,000,000 roles: docs/performance.md, "twenty-ninth pass").
     let mut analysis = analysis;
-    let clock = std::time::Instant::now();
-    let services = args
-        .formats
-        .contains(&report::Format::Csv)
-        .then(|| report::stage_services(&analysis, &args.out))
-        .transpose()?;
     let limits = Limits::default();
-    analysis.keep_service_facts_of(&report::model::detail_principals(
-        &analysis,
-        limits.principal_sections,
-    ));
+    let clock = std::time::Instant::now();
+    let services = services_first(&mut analysis, &args, &limits)?;
     stages.push(("services_csv", clock.elapsed()));
     release(&mut stages, "release_after_analysis");
     line.stage("planning recommendations");
@@ -187,6 +159,56 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     }
     print_summary(&analysis, recs, &decisions, &model, &written, &args.out);
     Ok(fail_on(args.fail_on, &analysis, &model))
+}
+
+/// Loads the exports (`report`'s options: last-accessed reports and principals kept within
+/// their budgets, `keep_details` bytes of the latter, read again past them) and the
+/// organisation part.
+fn load(
+    args: &ReportConfig,
+    line: &super::progress::Stages,
+    keep_details: u64,
+) -> anyhow::Result<(
+    Vec<iam_tighten::model::Export>,
+    Option<iam_tighten::model::Organization>,
+)> {
+    let progress = std::sync::Arc::new(input::LoadProgress::default());
+    // The last-accessed reports are read again one export at a time by the analysis, which
+    // frees each export's once collected: an organisation's are never all held at once. Those
+    // of the exports that fit in `KEEP_LAST_ACCESSED_BYTES` are kept instead of read twice.
+    let load_opts = input::LoadOptions {
+        progress: Some(progress.clone()),
+        defer_last_accessed: true,
+        keep_last_accessed: Some(std::sync::Arc::new(input::KeepBudget::new(
+            KEEP_LAST_ACCESSED_BYTES,
+        ))),
+        keep_details: Some(std::sync::Arc::new(input::KeepBudget::new(keep_details))),
+        ..args.analysis.load.clone()
+    };
+    let exports = line.loading(&progress, || input::load_exports(&args.exports, &load_opts))?;
+    // The exports hold their documents and are freed after planning: so are the documents.
+    load_opts.documents.forget();
+    let organization = input::organization::find(&args.exports)?;
+    Ok((exports, organization))
+}
+
+/// services.csv is the only output that reads every principal's last-accessed facts per
+/// service: written (staged, put in place with the other outputs) right after the analysis,
+/// then only the facts the report's principal sections show are kept (~0.5 GB less from there
+/// to the last writer at 1,000,000 roles: docs/performance.md, "twenty-ninth pass").
+fn services_first(
+    analysis: &mut analysis::Analysis<'_>,
+    args: &ReportConfig,
+    limits: &Limits,
+) -> anyhow::Result<Option<iam_tighten::files::Staged>> {
+    let services = args
+        .formats
+        .contains(&report::Format::Csv)
+        .then(|| report::stage_services(analysis, &args.out))
+        .transpose()?;
+    let shown = report::model::detail_principals(analysis, limits.principal_sections);
+    analysis.keep_service_facts_of(&shown);
+    Ok(services)
 }
 
 /// Gives freed memory back to the system between stages (`iam_tighten::memory`, which the
