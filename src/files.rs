@@ -125,18 +125,26 @@ pub fn write_through<E>(
     body: impl FnOnce(&mut (dyn Write + Send)) -> std::result::Result<(), E>,
     io_error: impl Fn(std::io::Error) -> E,
 ) -> std::result::Result<(), E> {
-    let result = (|| {
-        let file = fs::File::create(tmp).map_err(&io_error)?;
-        let mut w = BufWriter::new(file);
-        body(&mut w)?;
-        let file = w.into_inner().map_err(|e| io_error(e.into_error()))?;
-        file.sync_all().map_err(&io_error)?;
-        fs::rename(tmp, path).map_err(&io_error)
-    })();
+    let result =
+        write_synced(tmp, body, &io_error).and_then(|()| fs::rename(tmp, path).map_err(&io_error));
     if result.is_err() {
         let _ = fs::remove_file(tmp);
     }
     result
+}
+
+/// `body` written into `tmp` through a buffer, flushed and synced: the first half of
+/// [`write_through`] and all of [`stage`].
+fn write_synced<E>(
+    tmp: &Path,
+    body: impl FnOnce(&mut (dyn Write + Send)) -> std::result::Result<(), E>,
+    io_error: &impl Fn(std::io::Error) -> E,
+) -> std::result::Result<(), E> {
+    let file = fs::File::create(tmp).map_err(io_error)?;
+    let mut w = BufWriter::new(file);
+    body(&mut w)?;
+    let file = w.into_inner().map_err(|e| io_error(e.into_error()))?;
+    file.sync_all().map_err(io_error)
 }
 
 /// An output written ahead of the others and put in place with them: its temporary file
@@ -155,17 +163,12 @@ where
     F: FnOnce(&mut (dyn Write + Send)) -> Result<()>,
 {
     let tmp = temp_path(path);
-    let io_error = |e| Error::write(path, e);
     let staged = Staged {
         path: path.to_path_buf(),
         tmp: Some(tmp.clone()),
     };
     // `staged` removes the temporary file if this fails.
-    let file = fs::File::create(&tmp).map_err(io_error)?;
-    let mut w = BufWriter::new(file);
-    body(&mut w)?;
-    let file = w.into_inner().map_err(|e| io_error(e.into_error()))?;
-    file.sync_all().map_err(io_error)?;
+    write_synced(&tmp, body, &|e| Error::write(path, e))?;
     Ok(staged)
 }
 

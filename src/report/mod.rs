@@ -31,7 +31,7 @@ pub const OUTPUT_NAMES: [&str; 11] = [
     "report.html",
     "report.json",
     "review.xlsx",
-    "services.csv",
+    SERVICES_CSV,
     crate::recommend::DIR,
 ];
 
