@@ -6,9 +6,7 @@ use std::io::Write;
 
 use chrono::SecondsFormat;
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use crate::analysis::identities::IdentityReport;
+use crate::analysis::identities::{IdentityKind, IdentityReport};
 use crate::analysis::{Analysis, PrincipalInfo, Sensitivity};
 use crate::decisions::Decision;
 use crate::model::Timestamp;
@@ -278,6 +276,63 @@ fn service_rows<W: Write>(an: &Analysis<'_>, i: usize, out: &mut Out<W>) -> std:
     Ok(())
 }
 
+/// The kinds of each principal's identity findings, by (account, ARN): what principals.csv and
+/// the workbook's Principals sheet add to a principal's flags. A sorted list with a bit per kind:
+/// at 1,000,000 roles (427,580 identity findings) the map of sets both writers built, at the
+/// same time, was ~0.1 GB each, held through their rows.
+pub(crate) struct IdentityFlags<'a> {
+    /// (account, ARN) → the bits of its kinds ([`IdentityFlags::bit`]), sorted, one entry each.
+    by_principal: Vec<((&'a str, &'a str), u16)>,
+    /// Every kind, in name order: the order its flags are listed in.
+    by_name: [IdentityKind; IdentityKind::ALL.len()],
+}
+
+impl<'a> IdentityFlags<'a> {
+    pub(crate) fn new(identities: &'a IdentityReport) -> IdentityFlags<'a> {
+        let mut by_principal: Vec<_> = identities
+            .findings
+            .iter()
+            .map(|f| {
+                let key = (f.account_id.as_str(), f.principal_arn.as_str());
+                (key, Self::bit(f.kind))
+            })
+            .collect();
+        by_principal.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        by_principal.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 |= later.1;
+            }
+            same
+        });
+        by_principal.shrink_to_fit();
+        let mut by_name = IdentityKind::ALL;
+        by_name.sort_unstable_by_key(|k| k.as_str());
+        IdentityFlags {
+            by_principal,
+            by_name,
+        }
+    }
+
+    fn bit(kind: IdentityKind) -> u16 {
+        const _: () = assert!(IdentityKind::ALL.len() <= 16);
+        1 << (kind as u16)
+    }
+
+    /// `p`'s flags, then the kinds of its identity findings that are not among them, in name
+    /// order.
+    pub(crate) fn flags(&self, p: &PrincipalInfo) -> Vec<&'static str> {
+        let mut flags = p.flags.to_vec();
+        let key = (&*p.account_id, p.arn.as_str());
+        if let Ok(i) = self.by_principal.binary_search_by(|e| e.0.cmp(&key)) {
+            let bits = self.by_principal[i].1;
+            let kinds = self.by_name.iter().filter(|k| bits & Self::bit(**k) != 0);
+            flags.extend(kinds.map(|k| k.as_str()).filter(|k| !p.flags.contains(k)));
+        }
+        flags
+    }
+}
+
 /// One row per principal, sorted by (account, type, name). `flags` also lists the principal's
 /// identity findings (`unused_user`, `password_without_mfa`, `access_key_unused`, …).
 pub fn write_principals<W: Write>(
@@ -285,20 +340,11 @@ pub fn write_principals<W: Write>(
     identities: &IdentityReport,
     w: W,
 ) -> std::io::Result<()> {
-    let mut kinds: BTreeMap<(&str, &str), BTreeSet<&'static str>> = BTreeMap::new();
-    for f in &identities.findings {
-        kinds
-            .entry((f.account_id.as_str(), f.principal_arn.as_str()))
-            .or_default()
-            .insert(f.kind.as_str());
-    }
+    let identity_flags = IdentityFlags::new(identities);
     let mut out = writer(w);
     out.row(PRINCIPALS_HEADER)?;
     for p in &an.principals {
-        let mut flags: Vec<&str> = p.flags.to_vec();
-        if let Some(k) = kinds.get(&(&*p.account_id, p.arn.as_str())) {
-            flags.extend(k.iter().filter(|k| !p.flags.contains(k)));
-        }
+        let flags = identity_flags.flags(p);
         let mut cells = principal_key(p).map(String::from).to_vec();
         let s = &p.unused_by_sensitivity;
         cells.extend([
@@ -338,6 +384,60 @@ pub fn write_principals<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::identities::IdentityFinding;
+
+    /// The flags of every principal of the sample, with identity findings added for the same
+    /// principals under other kinds (and kinds it already flags), are those of a map of sets
+    /// (what the writers built before).
+    #[test]
+    fn identity_flags_are_a_map_of_sets() {
+        use crate::analysis::identities::{IdentitySettings, identity_findings};
+        use std::collections::{BTreeMap, BTreeSet};
+        let (exports, _, an) = crate::sample_organization();
+        let settings = IdentitySettings {
+            unused_after_days: 90,
+            key_max_age_days: 90,
+        };
+        let mut report = identity_findings(&exports, &an, &settings);
+        assert!(!report.findings.is_empty());
+        let base = report.findings.clone();
+        for (k, f) in base.iter().enumerate() {
+            for kind in [
+                IdentityKind::ALL[k % 11],
+                IdentityKind::ALL[(k * 7 + 3) % 11],
+            ] {
+                report.findings.push(IdentityFinding { kind, ..f.clone() });
+            }
+        }
+        let flagged = an.principals.iter().find(|p| !p.flags.is_empty()).unwrap();
+        let mut f = base[0].clone();
+        f.account_id = flagged.account_id.to_string();
+        f.principal_arn = flagged.arn.to_string();
+        report.findings.push(f.clone());
+        for kind in IdentityKind::ALL {
+            if flagged.flags.contains(&kind.as_str()) {
+                report.findings.push(IdentityFinding { kind, ..f.clone() });
+            }
+        }
+        let mut kinds: BTreeMap<(&str, &str), BTreeSet<&'static str>> = BTreeMap::new();
+        for f in &report.findings {
+            kinds
+                .entry((f.account_id.as_str(), f.principal_arn.as_str()))
+                .or_default()
+                .insert(f.kind.as_str());
+        }
+        let flags = IdentityFlags::new(&report);
+        let mut with_identities = 0;
+        for p in &an.principals {
+            let mut want = p.flags.to_vec();
+            if let Some(k) = kinds.get(&(&*p.account_id, p.arn.as_str())) {
+                with_identities += 1;
+                want.extend(k.iter().filter(|k| !p.flags.contains(k)));
+            }
+            assert_eq!(flags.flags(p), want, "{}", p.arn);
+        }
+        assert!(with_identities >= 2, "{with_identities}");
+    }
 
     #[test]
     fn neutralises_formula_starts() {

@@ -32,7 +32,7 @@ mod splice;
 
 use super::ReportModel;
 use super::credentials::{CREDENTIALS_HEADER, RESULT_FINDING, RESULT_NOT_POSSIBLE};
-use super::csv::{DECISIONS_HEADER, PRINCIPALS_HEADER, neutralise, risky_actions};
+use super::csv::{DECISIONS_HEADER, IdentityFlags, PRINCIPALS_HEADER, neutralise, risky_actions};
 use crate::analysis::schema::{FINDINGS, Row, Type, Value, findings_header, for_each_row};
 use crate::analysis::{Analysis, Finding};
 use crate::error::{Error, Result};
@@ -680,15 +680,8 @@ fn principals(
     an: &Analysis<'_>,
     model: &ReportModel,
 ) -> std::result::Result<(), XlsxError> {
-    use std::collections::{BTreeMap, BTreeSet};
     // The identity findings of each principal join its flags, as in principals.csv.
-    let mut kinds: BTreeMap<(&str, &str), BTreeSet<&'static str>> = BTreeMap::new();
-    for f in &model.identities.findings {
-        kinds
-            .entry((f.account_id.as_str(), f.principal_arn.as_str()))
-            .or_default()
-            .insert(f.kind.as_str());
-    }
+    let identity_flags = IdentityFlags::new(&model.identities);
     let mut sheet = Sheet::new(
         wb,
         formats,
@@ -698,10 +691,7 @@ fn principals(
         limit,
     )?;
     for p in an.principals.iter().take(sheet.capacity) {
-        let mut flags: Vec<&str> = p.flags.to_vec();
-        if let Some(k) = kinds.get(&(&*p.account_id, p.arn.as_str())) {
-            flags.extend(k.iter().filter(|k| !p.flags.contains(k)));
-        }
+        let flags = identity_flags.flags(p);
         let s = &p.unused_by_sensitivity;
         let policies: Vec<String> = p
             .policies
@@ -806,91 +796,113 @@ fn field_rows(
 /// field a row), each account's fields (nested ones as `a.b`), every input file with its SHA-256
 /// (value) and size in bytes (detail), the organisation part's facts and files when there is
 /// one, and every warning (code, message, and file and JSON path).
+///
+/// The fields (a few dozen rows an account) are made first; the input files and the warnings
+/// are written from the model as they come. Held as rows with the fields, the input files (one
+/// per last-accessed report, ~1.1 million at 1,000,000 roles) were ~0.23 GB of the workbook's
+/// writer, the run's peak (docs/performance.md, "thirtieth pass").
 fn scope(
     wb: &mut Workbook,
     formats: &Formats,
     limit: u32,
     model: &ReportModel,
 ) -> std::result::Result<(), XlsxError> {
-    let mut rows: Vec<ScopeRow> = Vec::new();
+    let mut fields: Vec<ScopeRow> = Vec::new();
     for (section, value) in [
         ("tool", json(&model.tool)?),
         ("catalog", json(&model.catalog)?),
         ("settings", json(&model.settings)?),
     ] {
-        let mut fields = Vec::new();
-        flatten("", &value, &mut fields);
-        rows.extend(
-            fields
-                .into_iter()
-                .map(|(name, v)| (section, String::new(), name, v, Cell::Empty)),
-        );
+        field_rows(&mut fields, section, "", value, &[]);
     }
     for a in model.accounts.iter() {
         let value = json(a)?;
         field_rows(
-            &mut rows,
+            &mut fields,
             "account",
             &a.account_id,
             value,
             &["account_id", "files"],
         );
     }
+    let mut organization: Vec<ScopeRow> = Vec::new();
+    if let Some(org) = &model.organization {
+        field_rows(
+            &mut organization,
+            "organization",
+            "",
+            json(org)?,
+            &["files"],
+        );
+    }
+    let org_files = model
+        .organization
+        .as_ref()
+        .map_or(&[][..], |o| &o.files[..]);
+    let files = model.accounts.iter().map(|a| a.files.len()).sum::<usize>();
+    let total = fields.len() + files + organization.len() + org_files.len() + model.warnings.len();
+    let mut sheet = Sheet::new(wb, formats, SHEETS[4], &SCOPE_HEADER, total, limit)?;
+    for (section, account, name, value, detail) in fields {
+        scope_row(&mut sheet, section, &account, name.into(), value, detail)?;
+    }
     for a in model.accounts.iter() {
-        for f in &a.files {
-            rows.push((
-                "input_file",
-                a.account_id.clone(),
-                f.path.clone(),
-                Cell::text(f.sha256.to_string()),
-                Cell::count(f.bytes),
-            ));
+        for (path, digest, bytes) in a.files.iter().map(file_cells) {
+            scope_row(&mut sheet, "input_file", &a.account_id, path, digest, bytes)?;
         }
     }
-    if let Some(org) = &model.organization {
-        field_rows(&mut rows, "organization", "", json(org)?, &["files"]);
-        for f in &org.files {
-            rows.push((
-                "organization_file",
-                String::new(),
-                f.path.clone(),
-                Cell::text(f.sha256.to_string()),
-                Cell::count(f.bytes),
-            ));
-        }
+    for (section, account, name, value, detail) in organization {
+        scope_row(&mut sheet, section, &account, name.into(), value, detail)?;
+    }
+    for (path, digest, bytes) in org_files.iter().map(file_cells) {
+        scope_row(&mut sheet, "organization_file", "", path, digest, bytes)?;
     }
     for w in model.warnings.iter() {
         let place = match (&w.warning.file, &w.warning.json_path) {
             (Some(f), Some(p)) => Cell::text(format!("{f} {p}")),
-            (Some(f), None) => Cell::text(f.clone()),
-            (None, Some(p)) => Cell::text(p.clone()),
+            (Some(f), None) => Cell::text(f.as_str()),
+            (None, Some(p)) => Cell::text(p.as_str()),
             (None, None) => Cell::Empty,
         };
-        rows.push((
+        let (code, message) = (&w.warning.code, Cell::text(w.warning.message.as_str()));
+        scope_row(
+            &mut sheet,
             "warning",
-            w.account_id.clone(),
-            w.warning.code.clone(),
-            Cell::text(w.warning.message.clone()),
+            &w.account_id,
+            code.into(),
+            message,
             place,
-        ));
-    }
-    let mut sheet = Sheet::new(wb, formats, SHEETS[4], &SCOPE_HEADER, rows.len(), limit)?;
-    let capacity = sheet.capacity;
-    for (section, account, name, value, detail) in rows.into_iter().take(capacity) {
-        let account = if account.is_empty() {
-            Cell::Empty
-        } else {
-            Cell::text(account)
-        };
-        sheet.row([
-            Cell::text(section),
-            account,
-            Cell::text(name),
-            value,
-            detail,
-        ])?;
+        )?;
     }
     sheet.finish("report.json")
+}
+
+/// An input file's name, value and detail cells: its path, SHA-256 and size in bytes.
+fn file_cells(f: &crate::model::InputFile) -> (Cow<'_, str>, Cell<'_>, Cell<'_>) {
+    let digest = Cell::text(f.sha256.to_string());
+    (Cow::Borrowed(f.path.as_str()), digest, Cell::count(f.bytes))
+}
+
+/// Writes one Scope row (an empty account is an empty cell).
+fn scope_row<'a>(
+    sheet: &mut Sheet<'_>,
+    section: &'static str,
+    account: &'a str,
+    name: Cow<'a, str>,
+    value: Cell<'a>,
+    detail: Cell<'a>,
+) -> std::result::Result<(), XlsxError> {
+    let account = if account.is_empty() {
+        Cell::Empty
+    } else {
+        Cell::text(account)
+    };
+    sheet.row([
+        Cell::text(section),
+        account,
+        Cell::text(name),
+        value,
+        detail,
+    ])
 }
 
 fn json(v: &impl Serialize) -> std::result::Result<Json, XlsxError> {
