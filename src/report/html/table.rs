@@ -10,6 +10,7 @@
 
 use std::fmt::Write as _;
 
+use super::view::Anchors;
 use crate::model::grouped_into;
 use crate::report::model::{PrincipalView, ReportModel};
 use crate::report::page::{escape_into, words_into};
@@ -55,10 +56,10 @@ impl Table {
     }
 
     /// The bytes [`html`] writes for `kept`, without writing it.
-    pub fn bytes(&self, model: &ReportModel, kept: &[usize], ids: &[Option<String>]) -> usize {
+    pub fn bytes(&self, model: &ReportModel, kept: &[usize], ids: &Anchors) -> usize {
         let mut buf = String::new();
         kept.iter()
-            .map(|&i| match &ids[i] {
+            .map(|&i| match ids.get(i) {
                 None => self.unlinked[i],
                 Some(id) => {
                     buf.clear();
@@ -72,10 +73,10 @@ impl Table {
 
 /// The rows of `kept`, each preceded by a newline; a principal with a section (`ids`) links to
 /// it.
-pub(super) fn html(model: &ReportModel, kept: &[usize], ids: &[Option<String>]) -> String {
+pub(super) fn html(model: &ReportModel, kept: &[usize], ids: &Anchors) -> String {
     let mut out = String::new();
     for &i in kept {
-        row(&mut out, &model.principals[i], ids[i].as_deref());
+        row(&mut out, &model.principals[i], ids.get(i));
     }
     out
 }
