@@ -463,10 +463,10 @@ impl Planned {
     /// Drops what only planning and verification read, once they are done: every policy's
     /// tightened document parsed back (`new_document`), the parsed statements of its original
     /// (`original.raw`, which a folder writes, stays) and `tightened.parts.rewritten`, and each
-    /// plan's `needed` and `remove` sets. The folders, the summary and the decisions read none of them
-    /// (`tests/recommend.rs` writes the folders both ways and compares); checks of a plan that
-    /// verify it again need them, so library callers keep them unless they call this. `report`
-    /// calls it after planning: at 10,000 roles its peak is 20–50 MB lower (~3%), with the
+    /// plan's `needed` and `remove` sets. The folders, the summary and the decisions read none of
+    /// them (`tests/recommend.rs` writes the folders both ways and compares); checks of a plan
+    /// that verify it again need them, so library callers keep them unless they call this.
+    /// `report` calls it after planning: at 10,000 roles its peak is 20–50 MB lower (~3%), with the
     /// default 1,000 folders and with `--recommendations all` alike.
     pub fn drop_verification_inputs(&mut self) {
         for plan in &mut self.plans {

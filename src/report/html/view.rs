@@ -1,6 +1,6 @@
 //! The view the report templates read, built from the report model.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -457,6 +457,26 @@ fn decision_rows<'a>(
     )
 }
 
+/// The last principal of each (account, ARN) of the principals `sections` (what a map of every
+/// principal would hold for those keys): a link goes to a section or nowhere. A map of every
+/// principal was ~55 MB at 1,000,000 roles, made for each candidate page.
+fn last_of_keys<'m>(
+    model: &'m ReportModel,
+    sections: &[usize],
+) -> HashMap<(&'m str, &'m str), usize> {
+    let key = |i: usize| {
+        let p = &model.principals[i].info;
+        (&*p.account_id, p.arn.as_str())
+    };
+    let mut last: HashMap<(&str, &str), usize> = sections.iter().map(|&i| (key(i), i)).collect();
+    for i in 0..model.principals.len() {
+        if let Some(at) = last.get_mut(&key(i)) {
+            *at = i;
+        }
+    }
+    last
+}
+
 /// With `full` false the table's rows and the principal sections are only measured
 /// (`rows_bytes`, `sections_bytes`) and [`ROWS_MARK`] and [`SECTIONS_MARK`] stand where they go.
 /// `sections` are the rendered sections of [`sections_html`], in order: the page has the first
@@ -480,21 +500,7 @@ pub(super) fn view<'a>(
         SECTIONS_MARK.to_string()
     };
 
-    // The last principal of each (account, ARN) (what a map of every principal would hold),
-    // kept only for the keys of principals with a section: a link goes to a section or nowhere.
-    // A map of every principal was ~55 MB at 1,000,000 roles, made for each candidate page.
-    let key = |i: usize| {
-        let p = &model.principals[i].info;
-        (&*p.account_id, p.arn.as_str())
-    };
-    let linked: HashSet<(&str, &str)> = order.iter().map(|&i| key(i)).collect();
-    let mut by_arn: HashMap<(&str, &str), usize> = HashMap::with_capacity(linked.len());
-    for i in 0..model.principals.len() {
-        let k = key(i);
-        if linked.contains(&k) {
-            by_arn.insert(k, i);
-        }
-    }
+    let by_arn = last_of_keys(model, &order);
     let link = |account: &str, arn: &str| {
         let i = by_arn.get(&(account, arn))?;
         ids.get(*i).map(str::to_string)
