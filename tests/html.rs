@@ -204,7 +204,7 @@ fn principal(
                 unused: 300,
                 label: Default::default(),
             }],
-            unmatched_patterns: vec![s(hostile, i, "inline:x: ec2:Nonexistent*")].into(),
+            unmatched_patterns: vec![s(hostile, i, "inline:x: ec2:Nonexistent*").into()].into(),
             counts,
             unused_by_sensitivity: BySensitivity {
                 critical: 3,

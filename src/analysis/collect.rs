@@ -394,7 +394,9 @@ impl Merged {
             // copied and then shared.
             let tags = std::mem::take(&mut worker.tags);
             let region = worker.last_used_region.take();
+            let unmatched = std::mem::take(&mut worker.unmatched_patterns);
             let mut info = worker.clone();
+            info.unmatched_patterns = unmatched.iter().map(|t| texts.get(t)).collect();
             info.account_id = texts.get(&info.account_id);
             info.tags = tags.shared(texts);
             info.last_used_region = region.as_deref().map(|r| texts.get(r));
@@ -676,6 +678,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             })
             .collect::<BTreeSet<_>>()
             .into_iter()
+            .map(|t| self.texts.get(&t))
             .collect();
         // One copy of the account id for the worker's principals (`Merged::add` shares it again).
         let account_id = self.texts.get(&export.account_id);
@@ -851,7 +854,7 @@ fn facts(
     la: Option<&LastAccessed>,
     window: Window,
     policies: Vec<PolicyInfo>,
-    unmatched_patterns: Vec<String>,
+    unmatched_patterns: Vec<Arc<str>>,
 ) -> PrincipalInfo {
     let mut flags = Vec::new();
     if p.service_linked {
@@ -986,8 +989,8 @@ mod tests {
             let labels: Vec<u32> = p.policies.iter().map(|p| p.label.0).collect();
             writeln!(
                 out,
-                "principal {} {:?} {} {labels:?}",
-                p.account_id, p.kind, p.name
+                "principal {} {:?} {} {labels:?} {:?}",
+                p.account_id, p.kind, p.name, p.unmatched_patterns
             )
             .unwrap();
         }
@@ -1139,6 +1142,47 @@ mod tests {
             if many != one {
                 let at = one.lines().zip(many.lines()).position(|(a, b)| a != b);
                 panic!("{assignment:?}: first difference at line {at:?}");
+            }
+        }
+    }
+
+    /// A principal's unmatched patterns are texts shared by every principal that names them,
+    /// whichever worker collected it, and sorted.
+    #[test]
+    fn unmatched_patterns_are_shared_texts() {
+        let exports = exports();
+        let catalog = Catalog::embedded();
+        let shared = Shared {
+            catalog,
+            window_days: 90,
+            flag: None,
+            not_observable: vec![false; catalog.len()],
+            risks: sensitivity::classify(catalog),
+            intentional: IntentionalConfig::default(),
+            worker_lists: WORKER_LISTS,
+        };
+        let mut workers: Vec<Worker> = (0..2).map(|i| Worker::new(catalog, i)).collect();
+        let mut merged = Merged::default();
+        for (i, export) in exports.iter().enumerate() {
+            let f = Collector::new(&shared, &mut workers[i % 2])
+                .export(export)
+                .unwrap();
+            merged.add(f);
+        }
+        let read_only: Vec<&PrincipalInfo> = merged
+            .principals
+            .iter()
+            .filter(|p| p.unmatched_patterns.iter().any(|t| t.starts_with("aws:")))
+            .collect();
+        let accounts: BTreeSet<&str> = read_only.iter().map(|p| &*p.account_id).collect();
+        // Principals of several exports, collected by both workers.
+        assert!(read_only.len() >= 4 && accounts.len() >= 2, "{accounts:?}");
+        let first = &read_only[0].unmatched_patterns;
+        assert!(first.is_sorted() && first.len() > 1);
+        for p in &read_only[1..] {
+            assert_eq!(p.unmatched_patterns.len(), first.len(), "{}", p.name);
+            for (a, b) in first.iter().zip(&p.unmatched_patterns) {
+                assert!(Arc::ptr_eq(a, b), "{} {b}", p.name);
             }
         }
     }

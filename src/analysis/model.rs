@@ -499,8 +499,11 @@ pub struct PrincipalInfo {
     pub has_last_accessed: bool,
     pub as_of: Option<Timestamp>,
     pub policies: Vec<PolicyInfo>,
-    /// Policy actions that match nothing in the catalog, as `policy: pattern`.
-    pub unmatched_patterns: Box<[String]>,
+    /// Policy actions that match nothing in the catalog, as `policy: pattern`, sorted. Each
+    /// text is shared by the principals that name it (`collect`): an AWS managed policy's
+    /// patterns repeat in every principal it is attached to (at 100,000 roles 168,921
+    /// patterns, 1,171 distinct texts; as strings of their own they took 13 MB).
+    pub unmatched_patterns: Box<[Arc<str>]>,
     pub counts: Counts,
     pub unused_by_sensitivity: BySensitivity,
     /// Sum of the weights of unused, actionable, not excluded findings.

@@ -943,7 +943,7 @@ mod tests {
         i.unused_by_sensitivity.high = r.count();
         i.unused_by_sensitivity.medium = r.count();
         i.unused_by_sensitivity.low = r.count();
-        i.unmatched_patterns = (0..r.next(3)).map(|_| r.text()).collect();
+        i.unmatched_patterns = (0..r.next(3)).map(|_| r.text().into()).collect();
         for pol in &mut i.policies {
             pol.name = r.text().into();
             pol.arn = r.maybe().map(Into::into);
