@@ -621,8 +621,28 @@ fn manifest_checksum_mismatch() {
     );
 }
 
+/// An export of one role whose last-accessed report lists `services`, loaded.
+fn load_with_services(services: &str) -> iam_tighten::error::Result<Export> {
+    let dir = tempfile::tempdir().unwrap();
+    let from = fixture("bad/bad-last-accessed-timestamp/authorization-details.json");
+    fs::copy(from, dir.path().join("authorization-details.json")).unwrap();
+    let roles = dir.path().join("last-accessed/roles");
+    fs::create_dir_all(&roles).unwrap();
+    fs::write(
+        roles.join("app-role.json"),
+        format!(
+            r#"{{"JobStatus": "COMPLETED", "JobType": "ACTION_LEVEL", "IsTruncated": false,
+                "ServicesLastAccessed": [{services}]}}"#
+        ),
+    )
+    .unwrap();
+    load_export(dir.path(), &LoadOptions::default())
+}
+
 /// A last-accessed service without `ServiceNamespace`, and a tracked action without
-/// `ActionName`, are errors naming the file and the entry's JSON path.
+/// `ActionName`, are errors naming the file and the entry's JSON path; so is a last-access time
+/// before 1970 (AWS reports none; the analysis holds times from 1970 on), in either field and
+/// either form.
 #[test]
 fn last_accessed_entries_without_their_names_name_their_json_path() {
     let cases = [
@@ -637,27 +657,32 @@ fn last_accessed_entries_without_their_names_name_their_json_path() {
             "$.ServicesLastAccessed[0].TrackedActionsLastAccessed[1]",
             "no ActionName",
         ),
+        (
+            r#"{"ServiceNamespace": "s3"},
+               {"ServiceNamespace": "ec2", "LastAuthenticated": "1969-12-31T23:59:59.999Z"}"#,
+            "$.ServicesLastAccessed[1].LastAuthenticated",
+            "last-access time 1969-12-31T23:59:59.999Z is before 1970-01-01T00:00:00Z",
+        ),
+        (
+            r#"{"ServiceNamespace": "ec2", "TrackedActionsLastAccessed": [
+                {"ActionName": "RunInstances", "LastAccessedTime": "2026-01-01T00:00:00Z"},
+                {"ActionName": "StopInstances", "LastAccessedTime": -86400}]}"#,
+            "$.ServicesLastAccessed[0].TrackedActionsLastAccessed[1].LastAccessedTime",
+            "last-access time 1969-12-31T00:00:00Z is before 1970",
+        ),
     ];
     for (services, json_path, needle) in cases {
-        let dir = tempfile::tempdir().unwrap();
-        let from = fixture("bad/bad-last-accessed-timestamp/authorization-details.json");
-        fs::copy(from, dir.path().join("authorization-details.json")).unwrap();
-        let roles = dir.path().join("last-accessed/roles");
-        fs::create_dir_all(&roles).unwrap();
-        fs::write(
-            roles.join("app-role.json"),
-            format!(
-                r#"{{"JobStatus": "COMPLETED", "JobType": "ACTION_LEVEL", "IsTruncated": false,
-                    "ServicesLastAccessed": [{services}]}}"#
-            ),
-        )
-        .unwrap();
-        let err = match load_export(dir.path(), &LoadOptions::default()) {
+        let err = match load_with_services(services) {
             Ok(_) => panic!("{json_path}: expected an error"),
             Err(e) => e,
         };
         assert_parse(&err, "last-accessed/roles/app-role.json", json_path, needle);
     }
+    // The epoch itself, and the last year RFC 3339 writes, are times like any other.
+    let ok = r#"{"ServiceNamespace": "ec2", "LastAuthenticated": "1970-01-01T00:00:00Z",
+        "TrackedActionsLastAccessed": [{"ActionName": "RunInstances",
+        "LastAccessedTime": "9999-12-31T23:59:59.999Z"}]}"#;
+    load_with_services(ok).expect("times from 1970 to 9999 load");
 }
 
 #[test]

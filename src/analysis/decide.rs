@@ -19,6 +19,7 @@ pub(super) fn decide(c: &mut Collected<'_>, regions: &mut Regions) -> Result<Vec
     // Rows of one chunk share each region's text: the last one met is looked up once.
     let mut last_region: Option<(Arc<str>, RegionId)> = None;
     let mut overflow = false;
+    let mut out_of_range = None;
     let findings = verdict::compute_map(&mut c.inputs, |v| {
         let region = v.region.and_then(|r| match &last_region {
             Some((text, id)) if Arc::ptr_eq(text, &r) => Some(*id),
@@ -33,7 +34,10 @@ pub(super) fn decide(c: &mut Collected<'_>, regions: &mut Regions) -> Result<Vec
             principal: v.p,
             list: v.list,
             reason: v.reason,
-            last: LastAccess::from_ms(v.last_ms),
+            last: LastAccess::from_ms(v.last_ms).unwrap_or_else(|| {
+                out_of_range = out_of_range.or(v.last_ms);
+                LastAccess::NEVER
+            }),
             last_accessed_region: region,
             granted_by: v.gb,
             scope: Scope::new(v.scoped, v.conditional),
@@ -44,6 +48,12 @@ pub(super) fn decide(c: &mut Collected<'_>, regions: &mut Regions) -> Result<Vec
     .map_err(|e| Error::Analysis(e.to_string()))?;
     if overflow {
         return Err(super::rank::too_many_regions());
+    }
+    // The inputs refuse such a time where they read it, naming the file: never reached.
+    if let Some(ms) = out_of_range {
+        return Err(Error::Analysis(format!(
+            "a last-access time of {ms} ms since 1970 is before 1970 or past what a finding holds"
+        )));
     }
     Ok(findings)
 }

@@ -296,12 +296,9 @@ struct ServiceFact {
 }
 
 impl ServiceFact {
-    /// `None` when the service index or the region id does not fit 16 bits.
+    /// `None` when the service index does not fit 16 bits.
     fn new(svc: u32, region: Option<RegionId>, last_ms: i64) -> Option<ServiceFact> {
-        let region = match region {
-            Some(id) => Some(NonZeroU16::try_from(id.0).ok()?),
-            None => None,
-        };
+        let region = region.map(|id| id.0);
         // The halves of the bits of `last_ms`: the casts keep every bit.
         let bits = last_ms as u64;
         Some(ServiceFact {
@@ -321,16 +318,16 @@ impl ServiceFact {
     }
 
     fn region(self) -> Option<RegionId> {
-        self.region.map(|r| RegionId(NonZeroU32::from(r)))
+        self.region.map(RegionId)
     }
 }
 
 /// Why [`ServiceFacts::new`] could not hold the facts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FactsLimit {
-    /// More than `u32::MAX - 1` distinct regions, or `u32::MAX` facts.
+    /// More than [`MAX_REGIONS`] distinct regions, or `u32::MAX` facts.
     Regions,
-    /// A region id or a catalog service index past 65,535.
+    /// A catalog service index past 65,535.
     Compact,
 }
 
@@ -345,8 +342,8 @@ pub(crate) const NEVER_MS: i64 = i64::MIN;
 impl ServiceFacts {
     /// The facts of `rows` for which `keep(principal, service)`: by (principal, service); of two
     /// rows of the same pair, the later one counts. Their regions (ids into `texts`) are interned
-    /// in `regions`, in that order. An error past `u32::MAX - 1` distinct regions or `u32::MAX`
-    /// rows, or where a region id or a service index does not fit 16 bits ([`FactsLimit`]).
+    /// in `regions`, in that order. An error past [`MAX_REGIONS`] distinct regions or `u32::MAX`
+    /// rows, or where a service index does not fit 16 bits ([`FactsLimit`]).
     ///
     /// The rows are consumed and sorted, deduplicated and filtered where they are, then moved
     /// into a vector of exactly the facts kept, from the last row back while the rows' vector
@@ -563,33 +560,65 @@ impl Finding {
     }
 }
 
-/// A last access in milliseconds since the epoch, [`NEVER_MS`] for none (8 bytes, where an
-/// `Option<Timestamp>` took 12). Only times chrono can hold are kept ([`LastAccess::from_ms`]),
-/// so [`LastAccess::time`] gives back what was given.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct LastAccess(i64);
+/// A last access in milliseconds since 1970-01-01T00:00:00Z, in 48 bits (6 bytes, aligned to 2:
+/// a finding takes 28 bytes with it, where an `i64` made it 32, ~0.15 GB of ~38 million at
+/// 1,000,000 roles; three 16-bit parts, as a `u32` and a `u16` would be aligned to 4 and take
+/// 8); [`LastAccess::NEVER`] for none. 48 bits reach the year 10,889: the inputs hold
+/// years up to 9999 and refuse a last-access time before 1970 (docs/input-errors.md), so every
+/// time the analysis meets fits, and [`LastAccess::from_ms`] refuses any other rather than
+/// change it. [`LastAccess::time`] gives back what was given.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LastAccess([u16; 3]);
+
+/// [`LastAccess::NEVER`]'s bits: every one of the 48 set.
+const LAST_NEVER: u64 = (1 << 48) - 1;
 
 impl LastAccess {
     /// No access.
-    pub const NEVER: LastAccess = LastAccess(NEVER_MS);
+    pub const NEVER: LastAccess = LastAccess([u16::MAX; 3]);
 
-    /// The access at `ms` milliseconds since the epoch; none for `None` or a time out of
-    /// chrono's range.
-    pub fn from_ms(ms: Option<i64>) -> LastAccess {
-        match ms.and_then(chrono::DateTime::from_timestamp_millis) {
-            Some(t) => LastAccess(t.timestamp_millis()),
-            None => LastAccess::NEVER,
-        }
+    /// The access at `ms` milliseconds since the epoch ([`LastAccess::NEVER`] for `None`);
+    /// `None` for a time before 1970 or past what 48 bits hold.
+    pub fn from_ms(ms: Option<i64>) -> Option<LastAccess> {
+        let Some(ms) = ms else {
+            return Some(LastAccess::NEVER);
+        };
+        let bits = u64::try_from(ms).ok().filter(|&b| b < LAST_NEVER)?;
+        // Within 48 bits: the three casts keep every bit.
+        Some(LastAccess([
+            bits as u16,
+            (bits >> 16) as u16,
+            (bits >> 32) as u16,
+        ]))
+    }
+
+    fn bits(self) -> u64 {
+        let [a, b, c] = self.0.map(u64::from);
+        (c << 32) | (b << 16) | a
     }
 
     /// Milliseconds since the epoch.
     pub fn ms(self) -> Option<i64> {
-        let ms = self.0;
-        (ms != NEVER_MS).then_some(ms)
+        let bits = self.bits();
+        // Below 2^48: the cast keeps the value.
+        (bits != LAST_NEVER).then_some(bits as i64)
     }
 
     pub fn time(self) -> Option<Timestamp> {
         self.ms().and_then(chrono::DateTime::from_timestamp_millis)
+    }
+}
+
+/// No access first, then by time, as `Option<i64>` orders.
+impl Ord for LastAccess {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.ms().cmp(&other.ms())
+    }
+}
+
+impl PartialOrd for LastAccess {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -642,10 +671,14 @@ impl ControlId {
     }
 }
 
-/// A distinct last-access region ([`Regions`]): 4 bytes, and an `Option<RegionId>` too, where a
-/// shared pointer to the text took 16 (four million findings at 100,000 roles).
+/// A distinct last-access region ([`Regions`]): 2 bytes, and an `Option<RegionId>` too, where a
+/// shared pointer to the text took 16 (four million findings at 100,000 roles). A run holds at
+/// most 65,535 distinct regions (AWS has ~35; docs/input-errors.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RegionId(NonZeroU32);
+pub struct RegionId(NonZeroU16);
+
+/// The most distinct last-access regions a run holds (a [`RegionId`] is 16 bits).
+pub const MAX_REGIONS: u32 = u16::MAX as u32;
 
 /// The distinct regions of the last-access evidence, in the order first met, each named by a
 /// [`RegionId`] in the findings and the service facts.
@@ -653,17 +686,20 @@ pub struct RegionId(NonZeroU32);
 pub struct Regions(Interner<Arc<str>>);
 
 impl Regions {
-    /// The id of `region`, given to it when first met; `None` only past `u32::MAX - 1` distinct
-    /// regions (which no input within the size caps holds).
+    /// The id of `region`, given to it when first met; `None` past [`MAX_REGIONS`] distinct
+    /// regions.
     pub fn intern(&mut self, region: &Arc<str>) -> Option<RegionId> {
-        // Ids are the interner's plus one (never 0), so its ids stop at `u32::MAX - 1`.
-        let i = self.0.intern_up_to(region, u32::MAX - 1)?;
-        NonZeroU32::new(i + 1).map(RegionId)
+        // Ids are the interner's plus one (never 0), so its ids stop at `MAX_REGIONS - 1`.
+        let i = self.0.intern_up_to(region, MAX_REGIONS - 1)?;
+        u16::try_from(i + 1)
+            .ok()
+            .and_then(NonZeroU16::new)
+            .map(RegionId)
     }
 
     /// The text of `id` (`None` only for an id of another table).
     pub fn get(&self, id: RegionId) -> Option<&Arc<str>> {
-        self.0.as_slice().get((id.0.get() - 1) as usize)
+        self.0.as_slice().get(usize::from(id.0.get() - 1))
     }
 
     /// Every region, in the order first met.
@@ -1042,18 +1078,31 @@ mod tests {
 
     #[test]
     fn a_last_access_gives_back_what_it_was_given() {
-        for ms in [0, 1, -1, 1_767_225_600_123, -62_135_596_800_000] {
-            let last = LastAccess::from_ms(Some(ms));
+        // The epoch, a millisecond, now, the last millisecond of 9999 (the inputs' last year)
+        // and the last time 48 bits hold before `NEVER`.
+        let end_9999 = chrono::DateTime::parse_from_rfc3339("9999-12-31T23:59:59.999Z")
+            .unwrap()
+            .timestamp_millis();
+        for ms in [0, 1, 1_767_225_600_123, end_9999, (1 << 48) - 2] {
+            let last = LastAccess::from_ms(Some(ms)).expect("fits");
             assert_eq!(last.ms(), Some(ms));
             let t = chrono::DateTime::from_timestamp_millis(ms).unwrap();
             assert_eq!(last.time(), Some(t));
             assert_eq!(format!("{last:?}"), format!("{:?}", Some(t)));
         }
-        // None, and what chrono cannot hold, is no access (as `from_timestamp_millis` made it).
-        for ms in [None, Some(i64::MAX), Some(NEVER_MS), Some(NEVER_MS + 1)] {
-            assert_eq!(LastAccess::from_ms(ms).ms(), None, "{ms:?}");
-            assert_eq!(LastAccess::from_ms(ms).time(), None);
+        assert_eq!(LastAccess::from_ms(None), Some(LastAccess::NEVER));
+        // Before 1970, or past 48 bits: refused, never changed into another time or none.
+        for ms in [-1, i64::MIN, NEVER_MS + 1, (1 << 48) - 1, 1 << 48, i64::MAX] {
+            assert_eq!(LastAccess::from_ms(Some(ms)), None, "{ms}");
         }
+        // Ordered as `Option<i64>`: no access first.
+        let mut all: Vec<LastAccess> = [Some(5), None, Some(0), Some(1 << 40)]
+            .into_iter()
+            .map(|ms| LastAccess::from_ms(ms).unwrap())
+            .collect();
+        all.sort();
+        let ms: Vec<Option<i64>> = all.iter().map(|l| l.ms()).collect();
+        assert_eq!(ms, [None, Some(0), Some(5), Some(1 << 40)]);
         assert!(LastAccess::NEVER.time().is_none());
     }
 
@@ -1067,6 +1116,24 @@ mod tests {
         }
     }
 
+    /// A run holds 65,535 distinct regions; the next new one is refused (the analysis then
+    /// stops with `too_many_regions`), one already met is still found.
+    #[test]
+    fn regions_stop_at_sixteen_bits() {
+        let mut regions = Regions::default();
+        let texts: Vec<Arc<str>> = (0..=MAX_REGIONS)
+            .map(|i| Arc::from(format!("r{i}")))
+            .collect();
+        for (i, t) in texts[..MAX_REGIONS as usize].iter().enumerate() {
+            let id = regions.intern(t).expect("within the limit");
+            assert_eq!(regions.get(id), Some(t), "{i}");
+        }
+        assert_eq!(regions.intern(&texts[MAX_REGIONS as usize]), None);
+        let again = regions.intern(&texts[7]).expect("met before");
+        assert_eq!(regions.get(again), Some(&texts[7]));
+        assert_eq!(regions.texts().len(), MAX_REGIONS as usize);
+    }
+
     #[test]
     fn a_finding_stays_small() {
         // Every byte of a finding is ~4 MB of the heap at 100,000 roles (four million
@@ -1074,8 +1141,10 @@ mod tests {
         // (regions), ids that are never 0 (an `Option` of one is 4 bytes, 2 for a rule's),
         // nothing derived (the count is the list's length, the rank the finding's place, the
         // first action, sensitivity and categories the list's, the status the reason's).
-        assert_eq!(std::mem::size_of::<Finding>(), 32);
-        assert_eq!(std::mem::size_of::<Option<RegionId>>(), 4);
+        // A last access in 48 bits, a region id in 16: 32 -> 28.
+        assert_eq!(std::mem::size_of::<Finding>(), 28);
+        assert_eq!(std::mem::size_of::<Option<RegionId>>(), 2);
+        assert_eq!(std::mem::size_of::<LastAccess>(), 6);
         assert_eq!(std::mem::size_of::<Option<ControlId>>(), 4);
         assert_eq!(std::mem::size_of::<Option<ExclusionId>>(), 2);
         // A principal's policy: its texts shared (`Arc<str>`), its counts 32 bits, ~0.3 M at
@@ -1156,7 +1225,7 @@ mod tests {
     #[test]
     fn a_service_fact_is_twelve_bytes_and_exact() {
         assert_eq!(std::mem::size_of::<ServiceFact>(), 12);
-        let region = |i: u32| NonZeroU32::new(i).map(RegionId);
+        let region = |i: u16| NonZeroU16::new(i).map(RegionId);
         for ms in [
             NEVER_MS,
             i64::MIN + 1,
@@ -1173,7 +1242,6 @@ mod tests {
             }
         }
         assert!(ServiceFact::new(65_536, None, 0).is_none());
-        assert!(ServiceFact::new(0, region(65_536), 0).is_none());
         // Through `ServiceFacts::new`: a service index past 16 bits stops it.
         let rows = vec![super::super::verdict::ServiceRow::new(
             0,

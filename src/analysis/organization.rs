@@ -108,7 +108,7 @@ struct RoleVerdict<'f> {
 /// The permission set's verdict of one action, from its roles'.
 struct Rolled {
     reason: Reason,
-    last: Option<Timestamp>,
+    last: LastAccess,
     region: Option<RegionId>,
     gb: GrantedById,
     scoped: bool,
@@ -218,7 +218,7 @@ fn rolled_groups(
             .entry(GroupKey {
                 svc,
                 reason: rolled.reason,
-                last: rolled.last.map(|t| t.timestamp_millis()),
+                last: rolled.last,
                 region: rolled.region,
                 gb: rolled.gb,
                 scoped: rolled.scoped,
@@ -244,7 +244,7 @@ fn set_findings(
             principal: pidx,
             list,
             reason: k.reason,
-            last: LastAccess::from_ms(k.last),
+            last: k.last,
             last_accessed_region: k.region,
             granted_by: k.gb,
             scope: Scope::new(k.scoped, k.conditional),
@@ -290,7 +290,7 @@ fn add_set_inputs(
 struct GroupKey {
     svc: u32,
     reason: Reason,
-    last: Option<i64>,
+    last: LastAccess,
     region: Option<RegionId>,
     gb: GrantedById,
     scoped: bool,
@@ -329,9 +329,9 @@ fn roll(verdicts: &[RoleVerdict<'_>], complete: bool, notes: &mut Vec<ControlNot
     };
     let (last, region) = match reason {
         Reason::AccessedInWindow | Reason::ActionLastAccessedBeforeWindow => {
-            (source.f.last_accessed(), source.f.last_accessed_region)
+            (source.f.last, source.f.last_accessed_region)
         }
-        _ => (None, None),
+        _ => (LastAccess::NEVER, None),
     };
     // Control notes: blocked in every account is blocked; anything else the first note, a
     // block somewhere but not everywhere becoming a restriction.

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use super::groups::ActionLists;
 use super::lists::{ByService, FindingLists};
 use super::model::{
-    BySensitivity, Counts, FactsLimit, Finding, LabelId, PrincipalInfo, Regions, ServiceFacts,
+    BySensitivity, Counts, FactsLimit, Finding, LabelId, MAX_REGIONS, PrincipalInfo, Regions,
+    ServiceFacts,
 };
 use super::reason::Status;
 use super::sensitivity::Sensitivity;
@@ -106,15 +107,16 @@ pub(super) fn service_facts(
     ServiceFacts::new(services, has_service, region_texts, regions).map_err(|e| match e {
         FactsLimit::Regions => too_many_regions(),
         // A service index past 16 bits cannot come: `Catalog::parse` refuses such a catalog.
-        FactsLimit::Compact => {
-            Error::Analysis("more than 65,535 distinct last-access regions".into())
-        }
+        FactsLimit::Compact => Error::Analysis("a catalog of more than 65,535 services".into()),
     })
 }
 
-/// More distinct regions than a [`super::model::RegionId`] counts (`u32::MAX - 1`).
+/// More distinct regions than a [`super::model::RegionId`] counts ([`MAX_REGIONS`]).
 pub(super) fn too_many_regions() -> Error {
-    Error::Analysis("more than 4,294,967,294 distinct last-access regions".into())
+    Error::Analysis(format!(
+        "more than {MAX_REGIONS} distinct last-access regions in the last-accessed reports (a \
+         region is held in 16 bits; AWS has ~35)"
+    ))
 }
 
 /// Sorts and numbers the findings and fills in every count.

@@ -326,21 +326,49 @@ fn service(path: &Path, s: Service, i: usize, texts: &mut SharedTexts) -> Result
                         })?;
                     // `ec2:RunInstances` → `RunInstances`.
                     let bare = name.rsplit(':').next().unwrap_or(&name).trim();
+                    let at =
+                        || format!("{}.TrackedActionsLastAccessed[{j}].LastAccessedTime", at());
                     Ok(TrackedAction {
                         name: texts.get(bare),
-                        last_accessed: t.last_accessed_time.map(|t| t.0),
+                        last_accessed: access_time(path, at, t.last_accessed_time)?,
                         region: t.last_accessed_region.as_deref().map(|r| texts.get(r)),
                     })
                 })
                 .collect::<Result<Vec<_>>>()
         })
         .transpose()?;
+    let last_authenticated = access_time(
+        path,
+        || format!("{}.LastAuthenticated", at()),
+        s.last_authenticated,
+    )?;
     Ok(ServiceAccess {
         namespace,
-        last_authenticated: s.last_authenticated.map(|t| t.0),
+        last_authenticated,
         region: s.last_authenticated_region.as_deref().map(|r| texts.get(r)),
         tracked_actions,
     })
+}
+
+/// A last-access time, refused before 1970: AWS reports none (IAM began in 2010), and the
+/// analysis holds a last access as milliseconds from 1970 (`analysis::model::LastAccess`).
+fn access_time(
+    path: &Path,
+    at: impl Fn() -> String,
+    time: Option<Time>,
+) -> Result<Option<crate::model::Timestamp>> {
+    match time {
+        Some(Time(t)) if t.timestamp_millis() < 0 => Err(Error::parse(
+            path,
+            at(),
+            format!(
+                "last-access time {} is before 1970-01-01T00:00:00Z: AWS reports none that early \
+                 (was the file edited?)",
+                crate::model::rfc3339(t)
+            ),
+        )),
+        t => Ok(t.map(|t| t.0)),
+    }
 }
 
 /// One warning listing the roles and users that have no last-accessed file. Groups are not
