@@ -371,8 +371,8 @@ fn pass_role_with_a_consumer_is_critical_privilege_escalation() {
     let get = |name: &str| {
         let id = cat.lookup_full(name).unwrap();
         let f = an.finding_for(0, id).unwrap();
-        let a = *an.actions(f).iter().find(|a| a.id == id).unwrap();
-        (f, a.sensitivity)
+        let a = *an.actions(f).iter().find(|a| a.id() == id).unwrap();
+        (f, a.sensitivity())
     };
     assert_eq!(get("iam:PassRole").1, Sensitivity::Critical);
     assert_eq!(get("lambda:CreateFunction").1, Sensitivity::Critical);
@@ -796,7 +796,7 @@ mod named {
         for f in &an.findings {
             let e = holds.entry(f.principal).or_default();
             for a in an.actions(f) {
-                match risks[a.id.index()].combo {
+                match risks[a.id().index()].combo {
                     Combo::PassRole => e.0 = true,
                     Combo::Consumer => e.1 = true,
                     Combo::None => {}
@@ -810,7 +810,7 @@ mod named {
                 .actions(f)
                 .iter()
                 .filter(|a| {
-                    let r = risks[a.id.index()];
+                    let r = risks[a.id().index()];
                     let combo = match r.combo {
                         Combo::PassRole => consumer,
                         Combo::Consumer => passrole,
@@ -818,7 +818,7 @@ mod named {
                     };
                     combo || r.sensitivity >= Sensitivity::High
                 })
-                .map(|a| cat.full_name(a.id))
+                .map(|a| cat.full_name(a.id()))
                 .collect();
             let named = an.named_actions(f);
             // The first k of them, named alone, are the first k of all of them named.
@@ -882,7 +882,7 @@ mod named {
                     && an
                         .actions(f)
                         .iter()
-                        .any(|a| an.catalog.full_name(a.id) == "iam:PassRole")
+                        .any(|a| an.catalog.full_name(a.id()) == "iam:PassRole")
             })
             .unwrap();
         assert!(

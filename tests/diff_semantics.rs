@@ -31,11 +31,11 @@ fn per_action_table(side: &Side, cat: &Catalog) -> BTreeMap<(String, String), St
         };
         for a in side.actions(g) {
             t.insert(
-                (p.arn.clone(), cat.full_name(a.id)),
+                (p.arn.clone(), cat.full_name(a.id())),
                 State {
                     status: g.verdict.status,
                     reason: g.verdict.reason,
-                    sensitivity: a.sensitivity,
+                    sensitivity: a.sensitivity(),
                     last_accessed: g.verdict.last_accessed,
                     granted_by: side.granted_by(&g.verdict).to_string(),
                     excluded: g.verdict.excluded,
@@ -372,11 +372,7 @@ impl Gen {
                 let Some(first) = group.first() else { return };
                 let actions = group
                     .iter()
-                    .map(|g| GrantedAction {
-                        id: id(g),
-                        sensitivity: g.sensitivity,
-                        categories: 0,
-                    })
+                    .map(|g| GrantedAction::new(id(g), g.sensitivity, 0))
                     .collect();
                 side.add_group(
                     index[&p],

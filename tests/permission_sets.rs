@@ -67,7 +67,7 @@ fn unused_of(an: &Analysis<'_>, name: &str) -> ActionSet {
     for f in an.findings_of(i) {
         if f.status() == Status::Unused && f.exclusion.is_none() {
             for a in an.actions(f) {
-                set.insert(a.id);
+                set.insert(a.id());
             }
         }
     }
@@ -271,7 +271,7 @@ fn the_set_loses_exactly_its_unused_actions_and_keeps_what_any_account_used() {
     let i = plan.analysis_index;
     let f = an
         .findings_of(i)
-        .find(|f| an.actions(f).iter().any(|a| a.id == run))
+        .find(|f| an.actions(f).iter().any(|a| a.id() == run))
         .unwrap();
     assert_eq!(
         an.control_note(f).map(|n| n.effect),

@@ -816,7 +816,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             let mut parts: BTreeMap<Option<u32>, Vec<GrantedAction>> = BTreeMap::new();
             for a in &self.lists.get(g.list).actions {
                 parts
-                    .entry(tracked.get(&a.id).copied())
+                    .entry(tracked.get(&a.id()).copied())
                     .or_default()
                     .push(*a);
             }
@@ -979,7 +979,7 @@ mod tests {
                 .get(ListId(i as u32))
                 .actions
                 .iter()
-                .map(|a| a.id.0)
+                .map(|a| a.id().0)
                 .collect();
             writeln!(out, "list {i} {ids:?}").unwrap();
         }

@@ -70,7 +70,7 @@ pub(super) fn override_verdicts(
         let p = &c.principals[f.principal as usize];
         let mut parts: BTreeMap<Reason, Vec<GrantedAction>> = BTreeMap::new();
         for a in &c.lists.get(f.list).actions {
-            let reason = given(p, a.id).unwrap_or(f.reason);
+            let reason = given(p, a.id()).unwrap_or(f.reason);
             parts.entry(reason).or_default().push(*a);
         }
         for (reason, actions) in parts {

@@ -140,7 +140,7 @@ pub(super) fn apply(
                     .get(f.list)
                     .actions
                     .iter()
-                    .partition(|a| set.contains(a.id));
+                    .partition(|a| set.contains(a.id()));
                 if inside.is_empty() {
                     continue;
                 }

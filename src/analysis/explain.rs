@@ -64,7 +64,7 @@ impl Analysis<'_> {
         others: impl Iterator<Item = (u32, &'f Finding)>,
     ) -> Vec<Placed<'f>> {
         let mut out: Vec<Placed<'f>> = others
-            .flat_map(|(rank, g)| self.actions(g).iter().map(move |a| (a.id, (rank, g))))
+            .flat_map(|(rank, g)| self.actions(g).iter().map(move |a| (a.id(), (rank, g))))
             .collect();
         out.sort_by_key(|(a, _)| *a);
         out

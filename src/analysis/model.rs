@@ -888,7 +888,7 @@ impl Analysis<'_> {
     /// The finding of principal `p` that covers action `a`, if `a` is granted to `p`.
     pub fn finding_for(&self, p: usize, a: ActionId) -> Option<&Finding> {
         self.findings_of(p)
-            .find(|f| self.actions(f).binary_search_by_key(&a, |g| g.id).is_ok())
+            .find(|f| self.actions(f).binary_search_by_key(&a, |g| g.id()).is_ok())
     }
 
     /// Principal `p`'s summary per service it has findings in (catalog order): the counts of

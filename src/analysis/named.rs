@@ -40,8 +40,8 @@ pub(super) fn passrole_partners(
                 .get(f.list)
                 .actions
                 .iter()
-                .find(|a| risks[a.id.index()].combo == Combo::Consumer)
-                .map(|a| a.id)
+                .find(|a| risks[a.id().index()].combo == Combo::Consumer)
+                .map(|a| a.id())
         });
         if let Some(a) = first {
             let slot = &mut partners[f.principal as usize];
@@ -84,14 +84,14 @@ impl Analysis<'_> {
     ) -> (Vec<GrantedAction>, usize) {
         let mut risky: Vec<GrantedAction> = actions
             .into_iter()
-            .filter(|a| a.sensitivity >= Sensitivity::High)
+            .filter(|a| a.sensitivity() >= Sensitivity::High)
             .copied()
             .collect();
         let total = risky.len();
         let order = |a: &GrantedAction, b: &GrantedAction| {
-            b.sensitivity
-                .cmp(&a.sensitivity)
-                .then_with(|| self.catalog.cmp_full_names(a.id, b.id))
+            b.sensitivity()
+                .cmp(&a.sensitivity())
+                .then_with(|| self.catalog.cmp_full_names(a.id(), b.id()))
         };
         if at_most == 0 {
             risky.clear();
@@ -111,9 +111,9 @@ impl Analysis<'_> {
             .findings_of(principal)
             .flat_map(|f| self.actions(f).iter().copied())
             .collect();
-        all.sort_by_key(|a| a.id);
+        all.sort_by_key(|a| a.id());
         all.reverse();
-        all.dedup_by_key(|a| a.id);
+        all.dedup_by_key(|a| a.id());
         all.reverse();
         GrantedActions(all)
     }
@@ -129,9 +129,9 @@ impl Analysis<'_> {
                 text,
                 "{}{}: ",
                 if k == 0 { "" } else { "; " },
-                self.catalog.display_name(a.id)
+                self.catalog.display_name(a.id())
             );
-            self.write_why(f.principal, a.id, a.categories, &mut text);
+            self.write_why(f.principal, a.id(), a.categories(), &mut text);
         }
         if total > risky.len() {
             let _ = write!(
@@ -146,9 +146,9 @@ impl Analysis<'_> {
     /// One granted action of principal `principal` (an index into `principals`), named with why.
     pub fn name_action(&self, principal: u32, a: &GrantedAction) -> NamedAction {
         NamedAction {
-            action: self.catalog.full_name(a.id),
-            sensitivity: a.sensitivity,
-            why: self.why(principal, a.id, a.categories),
+            action: self.catalog.full_name(a.id()),
+            sensitivity: a.sensitivity(),
+            why: self.why(principal, a.id(), a.categories()),
         }
     }
 
@@ -203,7 +203,7 @@ pub struct GrantedActions(Vec<GrantedAction>);
 impl GrantedActions {
     pub fn get(&self, id: ActionId) -> Option<&GrantedAction> {
         self.0
-            .binary_search_by_key(&id, |a| a.id)
+            .binary_search_by_key(&id, |a| a.id())
             .ok()
             .map(|i| &self.0[i])
     }
@@ -218,7 +218,7 @@ impl GrantedActions {
         } else {
             self.0
                 .iter()
-                .filter(|a| set.contains(a.id))
+                .filter(|a| set.contains(a.id()))
                 .copied()
                 .collect()
         }
@@ -241,16 +241,12 @@ mod tests {
             let grants = GrantedActions(
                 granted
                     .iter()
-                    .map(|&i| GrantedAction {
-                        id: ActionId(i),
-                        sensitivity: Sensitivity::from_u8((i % 4) as u8),
-                        categories: (i % 32) as u8,
-                    })
+                    .map(|&i| GrantedAction::new(ActionId(i), Sensitivity::from_u8((i % 4) as u8), (i % 32) as u8))
                     .collect(),
             );
             let members = ActionSet::from_ids(3000, set.iter().map(|&i| ActionId(i)));
             let want: Vec<GrantedAction> =
-                grants.0.iter().filter(|a| set.contains(&a.id.0)).copied().collect();
+                grants.0.iter().filter(|a| set.contains(&a.id().0)).copied().collect();
             prop_assert_eq!(&grants.in_set(&members), &want);
             let looked_up: Vec<GrantedAction> =
                 members.iter().filter_map(|a| grants.get(a).copied()).collect();

@@ -73,7 +73,7 @@ pub(super) fn apply_controls(
         };
         let mut parts: BTreeMap<Option<ControlId>, Vec<GrantedAction>> = BTreeMap::new();
         for a in &c.lists.get(f.list).actions {
-            let id = controls.note(a.id).and_then(|n| {
+            let id = controls.note(a.id()).and_then(|n| {
                 *ids.entry(n.clone()).or_insert_with(|| {
                     notes.push(n.clone());
                     ControlId::new(notes.len() - 1)
@@ -204,7 +204,7 @@ fn rolled_groups(
             let f = &findings[*fi];
             for a in &c.lists.get(f.list).actions {
                 per_action
-                    .entry(a.id)
+                    .entry(a.id())
                     .or_default()
                     .push(RoleVerdict { f, a: *a });
             }
@@ -213,7 +213,7 @@ fn rolled_groups(
     let mut groups: BTreeMap<GroupKey, Vec<GrantedAction>> = BTreeMap::new();
     for verdicts in per_action.values() {
         let rolled = roll(verdicts, complete, notes);
-        let svc = c.expander.catalog().service_index(rolled.sensitivity.id);
+        let svc = c.expander.catalog().service_index(rolled.sensitivity.id());
         groups
             .entry(GroupKey {
                 svc,

@@ -30,6 +30,10 @@ pub const HEADER: &str = "service\taction\taccess_level\tresource_types";
 /// (`analysis::model::ServiceFact`; AWS has ~450).
 pub const MAX_SERVICES: usize = u16::MAX as usize;
 
+/// The most actions a catalog may hold: the analysis holds an action's id in 25 bits
+/// (`analysis::groups::GrantedAction`). AWS has ~22,000.
+pub const MAX_ACTIONS: u32 = 1 << 25;
+
 const EMBEDDED: &str = include_str!("../../data/iam-actions.tsv");
 
 /// Index of an action in one [`Catalog`]. Ids are only meaningful for the catalog that made them.
@@ -176,9 +180,7 @@ impl Catalog {
                 "the catalog has no actions".into(),
             ));
         }
-        if u32::try_from(rows.len()).is_err() {
-            return Err(fail(0, "too many actions".into()));
-        }
+        check_action_count(&rows, MAX_ACTIONS as usize, &fail)?;
         rows.sort_by(|a, b| (&a.1, &a.2, a.0).cmp(&(&b.1, &b.2, b.0)));
         for pair in rows.windows(2) {
             if pair[0].1 == pair[1].1 && pair[0].2 == pair[1].2 {
@@ -212,13 +214,14 @@ impl Catalog {
     }
 
     /// The catalog of rows sorted by (service, action), lower-cased, without duplicates.
+    /// At most [`MAX_ACTIONS`] rows.
     fn from_sorted_rows(meta: Meta, rows: Vec<Row>) -> Catalog {
         let mut services: Vec<Service> = Vec::new();
         let mut actions = Vec::with_capacity(rows.len());
         let mut lower = Vec::with_capacity(rows.len());
         let mut service_of = Vec::with_capacity(rows.len());
         for (id, (_, ls, la, info)) in rows.into_iter().enumerate() {
-            // Bounded by the u32 check above.
+            // Below `MAX_ACTIONS` (checked in `parse`).
             let id = id as u32;
             match services.last_mut() {
                 Some(s) if *s.lower == *ls => s.ids.end = id + 1,
@@ -459,6 +462,26 @@ struct Meta {
 }
 
 /// The metadata lines, the header, then every action row, checked one by one.
+/// An error naming the line of the first action past `max` (in file order) when there are more.
+fn check_action_count(
+    rows: &[Row],
+    max: usize,
+    fail: &dyn Fn(usize, String) -> Error,
+) -> Result<()> {
+    match rows.get(max) {
+        Some(past) => Err(fail(
+            past.0,
+            format!(
+                "the catalog has {} actions, more than the {} a catalog may hold (the analysis \
+                 holds an action's id in 25 bits)",
+                crate::model::grouped(rows.len() as u64),
+                crate::model::grouped(max as u64)
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn read_lines(text: &str, fail: &dyn Fn(usize, String) -> Error) -> Result<(Meta, Vec<Row>)> {
     let mut meta = Meta::default();
     let mut header_seen = false;
@@ -651,6 +674,29 @@ mod tests {
             message.contains("service svc65535 is past the 65,535 services"),
             "{message}"
         );
+    }
+
+    /// More actions than a catalog may hold is an error naming the line of the first past the
+    /// limit (checked with a limit of 2: the real one is 33,554,432 lines).
+    #[test]
+    fn at_most_max_actions() {
+        let text = format!("#format\t{FORMAT}\n{HEADER}\ns3\tGet\tRead\t0\nec2\tRun\tWrite\t0\n");
+        let fail = |line: usize, message: String| Error::Catalog {
+            source_name: "x.tsv".into(),
+            line,
+            message,
+        };
+        let (_, two) = read_lines(&text, &fail).unwrap();
+        assert!(check_action_count(&two, 2, &fail).is_ok());
+        let (_, three) = read_lines(&format!("{text}iam\tPass\tWrite\t0\n"), &fail).unwrap();
+        match check_action_count(&three, 2, &fail) {
+            Err(Error::Catalog { line, message, .. }) => {
+                assert_eq!(line, 5, "{message}");
+                assert!(message.contains("3 actions, more than the 2"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Catalog::embedded().len() < MAX_ACTIONS as usize);
     }
 
     #[test]

@@ -217,11 +217,7 @@ impl<'c> Notations<'c> {
         let list = ActionList::from_actions(
             actions
                 .iter()
-                .map(|a| GrantedAction {
-                    id: a.id,
-                    sensitivity: a.current(),
-                    categories: 0,
-                })
+                .map(|a| GrantedAction::new(a.id, a.current(), 0))
                 .collect(),
         );
         let text = list.text(self.catalog).to_string();

@@ -38,7 +38,7 @@ impl Matcher {
         }
         *self.memo.entry((o.list, n.list)).or_insert_with(|| {
             let (a, b) = (old.actions(o), new.actions(n));
-            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.id == y.id)
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.id() == y.id())
         })
     }
 }
@@ -70,9 +70,9 @@ pub(super) fn cells(
                     .iter()
                     .zip(new.actions(n))
                     .map(|(a, b)| ChangedAction {
-                        id: a.id,
-                        old: Some(a.sensitivity),
-                        new: Some(b.sensitivity),
+                        id: a.id(),
+                        old: Some(a.sensitivity()),
+                        new: Some(b.sensitivity()),
                     })
                     .collect();
                 out.push(Cell {
@@ -94,7 +94,7 @@ pub(super) fn cells(
             .flat_map(|&i| {
                 side.actions(&groups[i])
                     .iter()
-                    .map(move |a| (a.id, i, a.sensitivity))
+                    .map(move |a| (a.id(), i, a.sensitivity()))
             })
             .collect();
         v.sort_unstable_by_key(|x| x.0);

@@ -71,9 +71,9 @@ impl List {
         let mut by_sensitivity = BySensitivity::default();
         let mut highest = Sensitivity::Low;
         for a in actions.iter() {
-            a.id.hash(&mut h);
-            by_sensitivity.add_one(a.sensitivity);
-            highest = highest.max(a.sensitivity);
+            a.id().hash(&mut h);
+            by_sensitivity.add_one(a.sensitivity());
+            highest = highest.max(a.sensitivity());
         }
         List {
             actions,
@@ -179,7 +179,7 @@ impl Side {
         }
         let lists = &side.lists;
         side.groups
-            .sort_by_key(|g| (g.principal, lists[g.list as usize].actions[0].id));
+            .sort_by_key(|g| (g.principal, lists[g.list as usize].actions[0].id()));
         side
     }
 
@@ -208,14 +208,14 @@ impl Side {
         if actions.is_empty() {
             return;
         }
-        actions.sort_by_key(|a| a.id);
-        let key = (principal, actions[0].id);
+        actions.sort_by_key(|a| a.id());
+        let key = (principal, actions[0].id());
         self.lists.push(List::new(actions.into()));
         let granted_by = self.intern(state.granted_by.to_string());
         let lists = &self.lists;
         let at = self
             .groups
-            .partition_point(|g| (g.principal, lists[g.list as usize].actions[0].id) < key);
+            .partition_point(|g| (g.principal, lists[g.list as usize].actions[0].id()) < key);
         self.groups.insert(
             at,
             SideGroup {
@@ -267,7 +267,7 @@ impl Side {
 
     /// The first action of a group.
     pub fn first_action(&self, g: &SideGroup) -> ActionId {
-        self.lists[g.list as usize].actions[0].id
+        self.lists[g.list as usize].actions[0].id()
     }
 
     /// The granting policies of a verdict, as text (`aws:ReadOnlyAccess; inline:extra`).

@@ -62,10 +62,12 @@ fn side(accounts: &[&str], principals: &[&SidePrincipal], findings: Vec<F>) -> S
         let actions = f
             .actions
             .iter()
-            .map(|a| GrantedAction {
-                id: cat.lookup_full(a).expect("a catalog action"),
-                sensitivity: f.sensitivity,
-                categories: 0,
+            .map(|a| {
+                GrantedAction::new(
+                    cat.lookup_full(a).expect("a catalog action"),
+                    f.sensitivity,
+                    0,
+                )
             })
             .collect();
         side.add_group(
@@ -428,11 +430,7 @@ fn big_model(n: usize) -> DiffModel {
         for svc in &services {
             let actions: Vec<GrantedAction> = cat
                 .service_actions(svc)
-                .map(|id| GrantedAction {
-                    id,
-                    sensitivity: Sensitivity::High,
-                    categories: 0,
-                })
+                .map(|id| GrantedAction::new(id, Sensitivity::High, 0))
                 .collect();
             let state = GroupState {
                 status: Status::Unused,

@@ -335,7 +335,7 @@ impl Lost {
         let mut by_sensitivity = BySensitivity::default();
         let actions = granted.in_set(set);
         for a in &actions {
-            by_sensitivity.add_one(a.sensitivity);
+            by_sensitivity.add_one(a.sensitivity());
         }
         let (risky, total) = analysis.top_risky(&actions, NAMED_AT_MOST);
         Lost {

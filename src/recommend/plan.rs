@@ -39,7 +39,7 @@ pub(super) fn verdict_sets_of(analysis: &Analysis<'_>, principal: usize) -> Verd
     };
     for f in analysis.findings_of(principal) {
         // A finding's actions are sorted by id: added a word at a time.
-        let ids = analysis.actions(f).iter().map(|a| a.id);
+        let ids = analysis.actions(f).iter().map(|a| a.id());
         if is_removable(f) {
             s.remove.insert_all(ids);
         } else {

@@ -548,7 +548,7 @@ fn decision_rows<'a>(plan: &PrincipalPlan, analysis: &'a Analysis<'_>) -> Vec<De
         let (still, removed): (Vec<GrantedAction>, Vec<GrantedAction>) = analysis
             .actions(f)
             .iter()
-            .partition(|a| plan.sets.after.contains(a.id));
+            .partition(|a| plan.sets.after.contains(a.id()));
         if still.is_empty() {
             rows.push(whole("removed"));
         } else if removed.is_empty() {

@@ -357,7 +357,7 @@ pub(super) fn readme_evidence(
             .filter(|f| f.status() == Status::Used)
         {
             for a in analysis.actions(f) {
-                used_in.entry(a.id).or_default().insert(account.as_str());
+                used_in.entry(a.id()).or_default().insert(account.as_str());
             }
             used.push((
                 analysis.action_text(f).to_string(),
