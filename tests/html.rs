@@ -138,10 +138,10 @@ fn principal(
             )
         })
         .collect();
-    let counts = Counts {
+    let counts = Counts::<u32> {
         granted: 400,
         used: 20,
-        unused: per_principal as u64 + 50,
+        unused: per_principal as u32 + 50,
         unknown: 30,
         excluded: 2,
     };
@@ -203,7 +203,8 @@ fn principal(
                 grants: 400,
                 unused: 300,
                 label: Default::default(),
-            }],
+            }]
+            .into(),
             unmatched_patterns: vec![s(hostile, i, "inline:x: ec2:Nonexistent*").into()].into(),
             counts,
             unused_by_sensitivity: BySensitivity {
@@ -212,7 +213,7 @@ fn principal(
                 medium: 20,
                 low: 40,
             },
-            score: 1000 - (i as u64 % 1000),
+            score: 1000 - (i as u32 % 1000),
             flags: vec!["unused_role"].into_boxed_slice(),
         })),
         unused,
@@ -246,9 +247,9 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel<'static> 
             principal_type: "role",
             principal_name: p.info.name.clone(),
             principal_arn: p.info.arn.clone(),
-            score: p.info.score,
-            unused_by_sensitivity: p.info.unused_by_sensitivity,
-            counts: p.info.counts,
+            score: u64::from(p.info.score),
+            unused_by_sensitivity: p.info.unused_by_sensitivity.wide(),
+            counts: p.info.counts.wide(),
             flags: p.info.flags.to_vec(),
             intentional: p.info.intentional.as_ref().map(|m| m.rule.clone()),
         })
@@ -845,7 +846,7 @@ fn a_table_too_long_for_the_page_keeps_the_highest_scores_and_says_so() {
     let n = 30_000;
     let mut m = model(true, n, 1);
     for (i, p) in m.principals.iter_mut().enumerate() {
-        p.info.to_mut().score = ((i * 7919) % 1000) as u64;
+        p.info.to_mut().score = ((i * 7919) % 1000) as u32;
         p.info.to_mut().last_used = (i % 3 == 0).then(|| ts("2026-10-01T10:00:00.250Z"));
     }
     let page = render(&m);

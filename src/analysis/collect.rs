@@ -900,7 +900,7 @@ fn facts(
         permission_set: None,
         has_last_accessed: la.is_some(),
         as_of: window.end,
-        policies,
+        policies: policies.into_boxed_slice(),
         unmatched_patterns: unmatched_patterns.into_boxed_slice(),
         counts: Counts::default(),
         unused_by_sensitivity: BySensitivity::default(),

@@ -167,20 +167,21 @@ impl std::fmt::Display for PolicyLabel {
     }
 }
 
-/// Verdict counts.
+/// Verdict counts: `u64` in total, `u32` for one principal ([`PrincipalInfo::counts`]: a
+/// principal's counts are actions of the catalog, at most [`crate::catalog::MAX_ACTIONS`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
-    pub granted: u64,
-    pub used: u64,
-    pub unused: u64,
-    pub unknown: u64,
+pub struct Counts<N = u64> {
+    pub granted: N,
+    pub used: N,
+    pub unused: N,
+    pub unknown: N,
     /// Unused findings that an exclusion rule covers (not counted in `unused`).
-    pub excluded: u64,
+    pub excluded: N,
 }
 
-impl Counts {
+impl<N: Copy + std::ops::AddAssign> Counts<N> {
     /// Counts finding `f`, of `n` actions.
-    pub(super) fn add(&mut self, f: &Finding, n: u64) {
+    pub(super) fn add(&mut self, f: &Finding, n: N) {
         self.granted += n;
         if f.exclusion.is_some() && f.status() == Status::Unused {
             self.excluded += n;
@@ -194,13 +195,49 @@ impl Counts {
     }
 }
 
-/// Unused (actionable, not excluded) findings per sensitivity.
+/// Unused (actionable, not excluded) findings per sensitivity: `u64`, `u32` for one principal
+/// ([`PrincipalInfo::unused_by_sensitivity`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct BySensitivity {
-    pub critical: u64,
-    pub high: u64,
-    pub medium: u64,
-    pub low: u64,
+pub struct BySensitivity<N = u64> {
+    pub critical: N,
+    pub high: N,
+    pub medium: N,
+    pub low: N,
+}
+
+impl BySensitivity<u32> {
+    /// Adds the counts of an action list (index `Sensitivity as usize`), each at most the
+    /// catalog's actions for one principal (saturating, never reached).
+    pub fn add_list_u32(&mut self, list: &ActionList) {
+        let n = |s: Sensitivity| list.by_sensitivity[s as usize];
+        self.critical = self.critical.saturating_add(n(Sensitivity::Critical));
+        self.high = self.high.saturating_add(n(Sensitivity::High));
+        self.medium = self.medium.saturating_add(n(Sensitivity::Medium));
+        self.low = self.low.saturating_add(n(Sensitivity::Low));
+    }
+
+    /// The same counts as `u64`.
+    pub fn wide(&self) -> BySensitivity {
+        BySensitivity {
+            critical: u64::from(self.critical),
+            high: u64::from(self.high),
+            medium: u64::from(self.medium),
+            low: u64::from(self.low),
+        }
+    }
+}
+
+impl Counts<u32> {
+    /// The same counts as `u64`.
+    pub fn wide(&self) -> Counts {
+        Counts {
+            granted: u64::from(self.granted),
+            used: u64::from(self.used),
+            unused: u64::from(self.unused),
+            unknown: u64::from(self.unknown),
+            excluded: u64::from(self.excluded),
+        }
+    }
 }
 
 impl BySensitivity {
@@ -495,16 +532,19 @@ pub struct PrincipalInfo {
     pub permission_set: Option<Arc<str>>,
     pub has_last_accessed: bool,
     pub as_of: Option<Timestamp>,
-    pub policies: Vec<PolicyInfo>,
+    pub policies: Box<[PolicyInfo]>,
     /// Policy actions that match nothing in the catalog, as `policy: pattern`, sorted. Each
     /// text is shared by the principals that name it (`collect`): an AWS managed policy's
     /// patterns repeat in every principal it is attached to (at 100,000 roles 168,921
     /// patterns, 1,171 distinct texts; as strings of their own they took 13 MB).
     pub unmatched_patterns: Box<[Arc<str>]>,
-    pub counts: Counts,
-    pub unused_by_sensitivity: BySensitivity,
-    /// Sum of the weights of unused, actionable, not excluded findings.
-    pub score: u64,
+    /// 32 bits, as the sensitivities' and the score: a principal's counts are actions of the
+    /// catalog (40 bytes less of each principal than `u64`s).
+    pub counts: Counts<u32>,
+    pub unused_by_sensitivity: BySensitivity<u32>,
+    /// Sum of the weights of unused, actionable, not excluded findings (at most 100 times the
+    /// catalog's actions, below 2^32; added saturating).
+    pub score: u32,
     /// `unused_role`, `no_last_accessed_data`, `service_linked`, `too_new` (a boxed slice: a
     /// vector's header and the slack of its growth were ~40 bytes of every principal).
     pub flags: Box<[&'static str]>,
@@ -1151,8 +1191,9 @@ mod tests {
         // 100,000 roles.
         assert_eq!(std::mem::size_of::<PolicyInfo>(), 64);
         // A principal: its rare parts boxed (the intentional match, the flags, the unmatched
-        // patterns), its account id, region and permission set shared: 400 -> 320.
-        assert_eq!(std::mem::size_of::<PrincipalInfo>(), 320);
+        // patterns), its account id, region and permission set shared: 400 -> 320; its counts,
+        // sensitivities and score 32 bits, its policies a boxed slice: 320 -> 272.
+        assert_eq!(std::mem::size_of::<PrincipalInfo>(), 272);
     }
 
     #[test]

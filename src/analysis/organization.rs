@@ -474,7 +474,7 @@ fn principal_info(
         permission_set: Some(ps.arn.as_str().into()),
         has_last_accessed: complete,
         as_of,
-        policies,
+        policies: policies.into_boxed_slice(),
         unmatched_patterns: Box::default(),
         counts: Counts::default(),
         unused_by_sensitivity: BySensitivity::default(),

@@ -134,21 +134,26 @@ pub(super) fn rank(
     let mut by_sens = BySensitivity::default();
     for f in findings.iter_mut() {
         let list = lists.get(f.list);
-        let actions = list.len() as u64;
+        // A list holds at most the catalog's actions (`catalog::MAX_ACTIONS`, below 2^25).
+        let actions = list.len() as u32;
         let p = &mut principals[f.principal as usize];
         p.counts.add(f, actions);
-        totals.add(f, actions);
+        totals.add(f, u64::from(actions));
         let removable = f.status() == Status::Unused && f.exclusion.is_none();
         // A grant an SCP blocks is removable but carries no risk: not in scores or the
         // per-sensitivity counts.
         if removable && p.actionable && !is_blocked(f, notes) {
-            p.unused_by_sensitivity.add_list(list);
-            p.score += list
+            p.unused_by_sensitivity.add_list_u32(list);
+            let weight: u64 = list
                 .by_sensitivity
                 .iter()
                 .enumerate()
                 .map(|(s, n)| Sensitivity::from_u8(s as u8).weight() * u64::from(*n))
-                .sum::<u64>();
+                .sum();
+            // At most 100 times the catalog's actions for a principal: below 2^32.
+            p.score = p
+                .score
+                .saturating_add(u32::try_from(weight).unwrap_or(u32::MAX));
             by_sens.add_list(list);
         }
         for label in granted_by
@@ -158,10 +163,9 @@ pub(super) fn rank(
         {
             if let Some(pi) = p.policies.iter_mut().rev().find(|pi| pi.label == *label) {
                 // A principal's findings hold each of its actions once: at most the catalog's.
-                let n = u32::try_from(actions).unwrap_or(u32::MAX);
-                pi.grants = pi.grants.saturating_add(n);
+                pi.grants = pi.grants.saturating_add(actions);
                 if removable {
-                    pi.unused = pi.unused.saturating_add(n);
+                    pi.unused = pi.unused.saturating_add(actions);
                 }
             }
         }

@@ -260,7 +260,7 @@ fn decision(by_arn: &ByArn<'_>, f: &IdentityFinding) -> Option<Decision> {
     }
     let removes = match kind {
         DecisionKind::DeleteRole | DecisionKind::DeleteUser => principal
-            .map(|p| p.unused_by_sensitivity)
+            .map(|p| p.unused_by_sensitivity.wide())
             .unwrap_or_default(),
         _ => BySensitivity::default(),
     };
@@ -296,7 +296,7 @@ fn review_assignment(by_arn: &ByArn<'_>, f: &IdentityFinding, set: &str) -> Opti
     if role.intentional.is_some() {
         return None;
     }
-    let removes = role.unused_by_sensitivity;
+    let removes = role.unused_by_sensitivity.wide();
     let sensitivity = highest(&removes).map_or(f.sensitivity, |s| s.max(f.sensitivity));
     Some(Decision {
         rank: 0,

@@ -338,10 +338,10 @@ fn confirm_intentional(an: &Analysis<'_>, index: usize, p: &PrincipalInfo) -> Op
         return None;
     }
     let m = p.intentional.clone()?;
-    let s = p.unused_by_sensitivity;
+    let s = p.unused_by_sensitivity.wide();
     let evidence = format!(
         "{} unused permissions ({} critical, {} high) in the {}-day window; {}. Confirm it with an exclusion that has an owner, a reason and an expiry, or reduce it.",
-        crate::model::grouped(p.counts.unused),
+        crate::model::grouped(u64::from(p.counts.unused)),
         crate::model::grouped(s.critical),
         crate::model::grouped(s.high),
         an.settings.unused_after_days,

@@ -500,9 +500,9 @@ fn riskiest(an: &Analysis<'_>) -> Vec<PrincipalRank> {
             principal_type: p.kind.as_str(),
             principal_name: p.name.clone(),
             principal_arn: p.arn.clone(),
-            score: p.score,
-            unused_by_sensitivity: p.unused_by_sensitivity,
-            counts: p.counts,
+            score: u64::from(p.score),
+            unused_by_sensitivity: p.unused_by_sensitivity.wide(),
+            counts: p.counts.wide(),
             flags: p.flags.to_vec(),
             intentional: p.intentional.as_ref().map(|m| m.rule.clone()),
         })

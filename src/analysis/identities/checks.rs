@@ -59,12 +59,12 @@ fn raise_if_unused_high(base: Sensitivity, p: Option<&PrincipalInfo>) -> (Sensit
                 " Its unused permissions include {}.",
                 crate::model::count_phrase(&[
                     (
-                        p.unused_by_sensitivity.critical,
+                        u64::from(p.unused_by_sensitivity.critical),
                         "critical action",
                         "critical actions"
                     ),
                     (
-                        p.unused_by_sensitivity.high,
+                        u64::from(p.unused_by_sensitivity.high),
                         "high-sensitivity action",
                         "high-sensitivity actions"
                     ),

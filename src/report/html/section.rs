@@ -889,6 +889,10 @@ mod tests {
             [0, 1, 2, 999, 1000, 1_234_567][self.next(6)]
         }
 
+        fn count32(&mut self) -> u32 {
+            [0, 1, 2, 999, 1000, 1_234_567][self.next(6)]
+        }
+
         fn time(&mut self) -> Option<Timestamp> {
             let base = chrono::DateTime::parse_from_rfc3339("2026-11-20T09:12:34Z")
                 .unwrap()
@@ -935,28 +939,28 @@ mod tests {
                 reason: r.text(),
             })
             .map(Box::new);
-        i.counts.excluded = r.count();
-        i.counts.unknown = r.count();
-        i.counts.granted = r.count();
-        i.score = r.count();
-        i.unused_by_sensitivity.critical = r.count();
-        i.unused_by_sensitivity.high = r.count();
-        i.unused_by_sensitivity.medium = r.count();
-        i.unused_by_sensitivity.low = r.count();
+        i.counts.excluded = r.count32();
+        i.counts.unknown = r.count32();
+        i.counts.granted = r.count32();
+        i.score = r.count32();
+        i.unused_by_sensitivity.critical = r.count32();
+        i.unused_by_sensitivity.high = r.count32();
+        i.unused_by_sensitivity.medium = r.count32();
+        i.unused_by_sensitivity.low = r.count32();
         i.unmatched_patterns = (0..r.next(3)).map(|_| r.text().into()).collect();
         for pol in &mut i.policies {
             pol.name = r.text().into();
             pol.arn = r.maybe().map(Into::into);
             pol.via_group = r.maybe().map(Into::into);
             pol.boundary = r.yes();
-            pol.grants = u32::try_from(r.count()).unwrap_or(u32::MAX);
+            pol.grants = r.count32();
         }
         if r.next(4) == 0 {
-            i.policies.clear();
+            i.policies = Box::default();
         }
         if let Some(rec) = &mut p.recommendation {
             let rec = rec.to_mut();
-            let count = |r: &mut Pick| u32::try_from(r.count()).unwrap_or(u32::MAX);
+            let count = |r: &mut Pick| r.count32();
             rec.path = r.maybe().map(Into::into);
             rec.folder_omitted = r.yes();
             rec.skipped = r.maybe().map(Into::into);

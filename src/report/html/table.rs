@@ -126,7 +126,7 @@ fn row(out: &mut String, p: &PrincipalView, id: Option<&str>) {
     for n in [
         i.score, c.granted, c.used, c.unused, c.unknown, c.excluded, s.critical, s.high,
     ] {
-        num(out, n);
+        num(out, u64::from(n));
     }
     match i.last_used {
         Some(t) => {
