@@ -7,15 +7,15 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use iam_tighten::analysis::config::Config;
 use iam_tighten::analysis::{
-    AccountWarning, AsOfSource, BySensitivity, Counts, ExportInfo, PolicyInfo, PrincipalInfo,
-    Reason, Sensitivity, ServiceSummary, Status,
+    AccountWarning, AsOfSource, BySensitivity, Counts, ExportInfo, LabelId, PolicyInfo,
+    PolicyLabel, PrincipalInfo, Reason, Sensitivity, ServiceSummary, Status,
 };
 use iam_tighten::decisions::{Decision, DecisionKind};
 use iam_tighten::model::{InputFile, PrincipalType, Sha256Sum, Warning};
 use iam_tighten::report::html;
 use iam_tighten::report::model::{
-    CatalogInfo, FindingView, IntentionalRuleInfo, PrincipalRank, PrincipalView, ReasonCount,
-    ReasonCounts, ServiceRisk, SettingsInfo, Shared, Summary, ToolInfo,
+    CatalogInfo, FindingView, IntentionalRuleInfo, PrincipalRank, PrincipalView, Principals,
+    ReasonCount, ReasonCounts, ServiceRisk, SettingsInfo, Shared, Summary, ToolInfo,
 };
 use iam_tighten::report::{Limits, ReportModel};
 use sha2::{Digest, Sha256};
@@ -187,8 +187,8 @@ fn principal(
             permission_set: None,
             has_last_accessed: !i.is_multiple_of(7),
             as_of: Some(ts("2026-11-20T09:12:00Z")),
+            // Named by label `i` (`labels`).
             policies: vec![PolicyInfo {
-                name: s(hostile, i + 3, "AdministratorAccess").into(),
                 kind: iam_tighten::policy::PolicyKind::AwsManaged,
                 arn: Some(
                     s(
@@ -198,11 +198,10 @@ fn principal(
                     )
                     .into(),
                 ),
-                via_group: hostile.then(|| s(true, i, "admins").into()),
                 boundary: false,
                 grants: 400,
                 unused: 300,
-                label: Default::default(),
+                label: LabelId(i as u32),
             }]
             .into(),
             unmatched_patterns: vec![s(hostile, i, "inline:x: ec2:Nonexistent*").into()].into(),
@@ -225,6 +224,20 @@ fn principal(
         recommendation: None,
         services,
     }
+}
+
+/// The labels of `principal`'s policies: principal `i`'s is the `i`th.
+fn labels(hostile: bool, n: usize) -> &'static [PolicyLabel] {
+    let labels: Vec<PolicyLabel> = (0..n)
+        .map(|i| PolicyLabel {
+            kind: iam_tighten::policy::PolicyKind::AwsManaged,
+            name: s(hostile, i + 3, "AdministratorAccess"),
+            via_group: hostile.then(|| s(true, i, "admins")),
+            boundary: false,
+        })
+        .collect();
+    // A model built by hand lives for the whole test ('static).
+    labels.leak()
 }
 
 /// A model of `n` principals in one account; every string carries a payload when `hostile`.
@@ -365,7 +378,7 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel<'static> 
             .collect(),
         top_findings_omitted: 12345,
         top_findings: top,
-        principals,
+        principals: Principals::new(principals, labels(hostile, n)),
         exclusions: config.exclusions,
         organization: None,
         identities: Default::default(),

@@ -683,11 +683,15 @@ impl<'s, 'c> Collector<'s, 'c> {
         // One copy of the account id for the worker's principals (`Merged::add` shares it again).
         let account_id = self.texts.get(&export.account_id);
         let mut info = facts(account_id, p, la, window, policies, unmatched);
-        info.intentional = self
-            .shared
-            .intentional
-            .find(p, &info.policies)
-            .map(Box::new);
+        // The names of the policies that grant (a boundary grants nothing), from their labels.
+        let granting: Vec<&str> = info
+            .policies
+            .iter()
+            .filter(|pi| !pi.boundary)
+            .filter_map(|pi| self.labels.list.get(pi.label.0 as usize))
+            .map(|l| l.name.as_str())
+            .collect();
+        info.intentional = self.shared.intentional.find(p, &granting).map(Box::new);
         self.principals.push(info);
     }
 
@@ -705,10 +709,8 @@ impl<'s, 'c> Collector<'s, 'c> {
             .policies
             .iter()
             .map(|r| PolicyInfo {
-                name: self.texts.get(&r.name),
                 kind: r.kind,
                 arn: r.arn.as_deref().map(|a| self.texts.get(a)),
-                via_group: r.via_group.as_deref().map(|g| self.texts.get(g)),
                 boundary: r.boundary,
                 grants: 0,
                 unused: 0,

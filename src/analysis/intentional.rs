@@ -9,7 +9,6 @@
 use globset::GlobMatcher;
 use serde::Serialize;
 
-use super::model::PolicyInfo;
 use crate::model::{Principal, PrincipalType};
 
 /// Why a principal is intentional access.
@@ -77,13 +76,14 @@ const CI_ISSUERS: [&str; 5] = [
 /// Services that run CI builds and deployments.
 const CI_SERVICES: [&str; 2] = ["codebuild.amazonaws.com", "codepipeline.amazonaws.com"];
 
-fn holds(policies: &[PolicyInfo], names: &[&str]) -> bool {
-    policies
+/// Whether one of the `granting` policies (names) is one of `names`, in any case.
+fn holds(granting: &[&str], names: &[&str]) -> bool {
+    granting
         .iter()
-        .any(|p| !p.boundary && names.iter().any(|n| p.name.eq_ignore_ascii_case(n)))
+        .any(|p| names.iter().any(|n| p.eq_ignore_ascii_case(n)))
 }
 
-fn builtin_match(id: &str, p: &Principal, policies: &[PolicyInfo]) -> bool {
+fn builtin_match(id: &str, p: &Principal, policies: &[&str]) -> bool {
     let lower = p.name.to_ascii_lowercase();
     match id {
         "organization_access_role" => {
@@ -116,8 +116,9 @@ fn builtin_match(id: &str, p: &Principal, policies: &[PolicyInfo]) -> bool {
 }
 
 impl IntentionalConfig {
-    /// The first rule (built-in, then the config's own) that `p` matches.
-    pub fn find(&self, p: &Principal, policies: &[PolicyInfo]) -> Option<IntentionalMatch> {
+    /// The first rule (built-in, then the config's own) that `p` matches; `policies` are the
+    /// names of its policies that grant (not its permissions boundary).
+    pub fn find(&self, p: &Principal, policies: &[&str]) -> Option<IntentionalMatch> {
         for (id, what) in BUILTIN {
             if !self.disabled.iter().any(|d| d == id) && builtin_match(id, p, policies) {
                 return Some(IntentionalMatch {
@@ -135,11 +136,9 @@ impl IntentionalConfig {
                     && r.path
                         .as_ref()
                         .is_none_or(|pre| p.path.starts_with(pre.as_str()))
-                    && r.policy_glob.as_ref().is_none_or(|g| {
-                        policies
-                            .iter()
-                            .any(|pi| !pi.boundary && g.is_match(&*pi.name))
-                    })
+                    && r.policy_glob
+                        .as_ref()
+                        .is_none_or(|g| policies.iter().any(|name| g.is_match(name)))
             })
             .map(|r| IntentionalMatch {
                 rule: r.id.clone(),
@@ -153,7 +152,6 @@ impl IntentionalConfig {
 mod tests {
     use super::*;
     use crate::model::TrustedPrincipal;
-    use crate::policy::PolicyKind;
 
     fn role(name: &str, path: &str) -> Principal {
         Principal {
@@ -174,20 +172,12 @@ mod tests {
         }
     }
 
-    fn policy(name: &str) -> PolicyInfo {
-        PolicyInfo {
-            name: name.into(),
-            kind: PolicyKind::AwsManaged,
-            arn: None,
-            via_group: None,
-            boundary: false,
-            grants: 0,
-            unused: 0,
-            label: Default::default(),
-        }
+    /// A granting policy's name, as `find` is given it.
+    fn policy(name: &str) -> &str {
+        name
     }
 
-    fn rule_of(c: &IntentionalConfig, p: &Principal, pols: &[PolicyInfo]) -> Option<String> {
+    fn rule_of(c: &IntentionalConfig, p: &Principal, pols: &[&str]) -> Option<String> {
         c.find(p, pols).map(|m| m.rule)
     }
 

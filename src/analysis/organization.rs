@@ -406,16 +406,14 @@ fn principal_info(
             c,
             PolicyLabel {
                 kind,
-                name: name.clone(),
+                name,
                 via_group: None,
                 boundary,
             },
         );
         policies.push(PolicyInfo {
-            name: name.into(),
             kind,
             arn: arn.map(Into::into),
-            via_group: None,
             boundary,
             grants: 0,
             unused: 0,

@@ -12,7 +12,7 @@ use crate::analysis::named::{NAMED_AT_MOST, NamedAction};
 use crate::analysis::sensitivity::category;
 use crate::analysis::{
     AccountWarning, Analysis, BySensitivity, Counts, ExclusionRule, ExportInfo, Finding,
-    PrincipalInfo, Reason, Sensitivity, ServiceSummary, Status,
+    PolicyInfo, PolicyLabel, PrincipalInfo, Reason, Sensitivity, ServiceSummary, Status,
 };
 use crate::decisions::{Decision, Decisions};
 use crate::model::Timestamp;
@@ -353,10 +353,10 @@ impl Serialize for ReasonCounts {
 
 /// A principal with its unused findings for the per-principal sections. The principal's facts and
 /// recommendation are borrowed from the analysis and the plans' summary (at 100,000 roles copies
-/// of them took ~1 GB).
-#[derive(Debug, Clone, Serialize)]
+/// of them took ~1 GB). Written to report.json by [`Principals`], which knows the policies'
+/// labels: the principal's facts first, then the fields below (but `services`).
+#[derive(Debug, Clone)]
 pub struct PrincipalView<'a> {
-    #[serde(flatten)]
     pub info: Shared<'a, PrincipalInfo>,
     /// Highest-ranked unused findings (up to `Limits::per_principal`; only for the
     /// `Limits::principal_sections` principals with the highest score).
@@ -371,8 +371,143 @@ pub struct PrincipalView<'a> {
     /// section in the HTML report (those [`PrincipalView::has_detail`], first in
     /// [`section_order`], up to `Limits::principal_sections`); empty for the others.
     /// Not in report.json (services.csv carries every row).
-    #[serde(skip)]
     pub services: Vec<ServiceSummary<'a>>,
+}
+
+/// Every principal's view, with the policy labels its policies name (`Analysis::labels`): a
+/// policy's name and group are its label's. Reads as the vector of views.
+#[derive(Debug, Clone)]
+pub struct Principals<'a> {
+    views: Vec<PrincipalView<'a>>,
+    labels: &'a [PolicyLabel],
+}
+
+impl<'a> Principals<'a> {
+    pub fn new(views: Vec<PrincipalView<'a>>, labels: &'a [PolicyLabel]) -> Principals<'a> {
+        Principals { views, labels }
+    }
+
+    /// Names the policies with `labels` instead (tests vary them).
+    #[cfg(test)]
+    pub(crate) fn set_labels(&mut self, labels: &'a [PolicyLabel]) {
+        self.labels = labels;
+    }
+
+    /// `view` as report.json writes it.
+    #[cfg(test)]
+    pub(crate) fn out<'v>(&'v self, view: &'v PrincipalView<'a>) -> impl Serialize + 'v {
+        ViewOut { view, list: self }
+    }
+
+    /// The label of `policy` (a default one for a label of another analysis).
+    pub fn label(&self, policy: &PolicyInfo) -> std::borrow::Cow<'a, PolicyLabel> {
+        match self.labels.get(policy.label.0 as usize) {
+            Some(l) => std::borrow::Cow::Borrowed(l),
+            None => std::borrow::Cow::Owned(PolicyLabel {
+                kind: policy.kind,
+                name: String::new(),
+                via_group: None,
+                boundary: policy.boundary,
+            }),
+        }
+    }
+}
+
+impl<'a> std::ops::Deref for Principals<'a> {
+    type Target = Vec<PrincipalView<'a>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.views
+    }
+}
+
+impl std::ops::DerefMut for Principals<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.views
+    }
+}
+
+impl Serialize for Principals<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.views.iter().map(|view| ViewOut { view, list: self }))
+    }
+}
+
+/// A principal as report.json writes it: its facts (with each policy's name and group from its
+/// label) and its view's lists, in the order the fields are declared.
+struct ViewOut<'v, 'a> {
+    view: &'v PrincipalView<'a>,
+    list: &'v Principals<'a>,
+}
+
+/// A principal's policy as report.json writes it: its name and group from its label.
+struct PolicyOut<'p> {
+    policy: &'p PolicyInfo,
+    label: &'p PolicyLabel,
+}
+
+impl Serialize for PolicyOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let (p, l) = (self.policy, self.label);
+        let mut st = s.serialize_struct("PolicyInfo", 7)?;
+        st.serialize_field("name", &l.name)?;
+        st.serialize_field("kind", &p.kind)?;
+        st.serialize_field("arn", &p.arn)?;
+        st.serialize_field("via_group", &l.via_group)?;
+        st.serialize_field("boundary", &p.boundary)?;
+        st.serialize_field("grants", &p.grants)?;
+        st.serialize_field("unused", &p.unused)?;
+        st.end()
+    }
+}
+
+impl Serialize for ViewOut<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (v, i) = (self.view, &*self.view.info);
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("account_id", &i.account_id)?;
+        m.serialize_entry("kind", &i.kind)?;
+        m.serialize_entry("name", &i.name)?;
+        m.serialize_entry("arn", &i.arn)?;
+        m.serialize_entry("id", &i.id)?;
+        m.serialize_entry("tags", &i.tags)?;
+        m.serialize_entry("created", &i.created)?;
+        m.serialize_entry("last_used", &i.last_used)?;
+        m.serialize_entry("last_used_region", &i.last_used_region)?;
+        m.serialize_entry("service_linked", &i.service_linked)?;
+        m.serialize_entry("actionable", &i.actionable)?;
+        m.serialize_entry("intentional", &i.intentional)?;
+        if let Some(set) = &i.permission_set {
+            m.serialize_entry("permission_set", set)?;
+        }
+        m.serialize_entry("has_last_accessed", &i.has_last_accessed)?;
+        m.serialize_entry("as_of", &i.as_of)?;
+        let labels: Vec<_> = i.policies.iter().map(|p| self.list.label(p)).collect();
+        let policies =
+            (i.policies.iter().zip(&labels)).map(|(policy, label)| PolicyOut { policy, label });
+        m.serialize_entry("policies", &Seq(std::cell::Cell::new(Some(policies))))?;
+        m.serialize_entry("unmatched_patterns", &i.unmatched_patterns)?;
+        m.serialize_entry("counts", &i.counts)?;
+        m.serialize_entry("unused_by_sensitivity", &i.unused_by_sensitivity)?;
+        m.serialize_entry("score", &i.score)?;
+        m.serialize_entry("flags", &i.flags)?;
+        m.serialize_entry("unused", &v.unused)?;
+        m.serialize_entry("unused_omitted", &v.unused_omitted)?;
+        m.serialize_entry("unknown_by_reason", &v.unknown_by_reason)?;
+        m.serialize_entry("recommendation", &v.recommendation)?;
+        m.end()
+    }
+}
+
+/// An iterator serialised once as a sequence.
+struct Seq<I>(std::cell::Cell<Option<I>>);
+
+impl<I: Iterator<Item = T>, T: Serialize> Serialize for Seq<I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.take().into_iter().flatten())
+    }
 }
 
 impl PrincipalView<'_> {
@@ -404,7 +539,7 @@ pub struct ReportModel<'a> {
     pub top_findings: Vec<FindingView>,
     pub top_findings_omitted: u64,
     /// Sorted by (account, type, name).
-    pub principals: Vec<PrincipalView<'a>>,
+    pub principals: Principals<'a>,
     pub exclusions: Vec<ExclusionRule>,
     /// The organisation part (OU tree facts, SCPs and RCPs, permission sets), when the exports
     /// came with one.
@@ -716,7 +851,7 @@ impl<'a> ReportModel<'a> {
             unused_by_service,
             top_findings: top,
             top_findings_omitted: top_omitted,
-            principals,
+            principals: Principals::new(principals, &an.labels),
             exclusions: an.config.exclusions.clone(),
             organization: an.organization.clone(),
             identities,

@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::super::ReportModel;
-use super::super::model::{FindingView, PrincipalView};
+use super::super::model::{FindingView, PrincipalView, Principals};
 use crate::analysis::identities::IdentityFinding;
 use crate::analysis::{Reason, Sensitivity, ServiceSummary};
 use crate::model::{Timestamp, grouped_into, rfc3339};
@@ -61,7 +61,15 @@ struct ReasonNote {
 #[cfg_attr(test, derive(Serialize))]
 pub(super) struct Section<'a> {
     id: String,
+    #[cfg_attr(test, serde(skip))]
     p: &'a PrincipalView<'a>,
+    /// Every principal, for the labels that name `p`'s policies.
+    #[cfg_attr(test, serde(skip))]
+    list: &'a Principals<'a>,
+    /// `p` as report.json writes it, which the template reads (tests only).
+    #[cfg(test)]
+    #[serde(rename = "p")]
+    p_out: serde_json::Value,
     groups: Vec<ServiceGroup<'a>>,
     /// Reasons behind the listed unused findings.
     evidence: Vec<ReasonNote>,
@@ -170,6 +178,9 @@ pub(super) fn build<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel
     Section {
         id,
         p,
+        list: &model.principals,
+        #[cfg(test)]
+        p_out: serde_json::to_value(model.principals.out(p)).expect("a view serialises"),
         identity,
         groups,
         evidence: evidence.into_iter().map(note).collect(),
@@ -435,8 +446,9 @@ fn policies(w: &mut W, s: &Section) {
              <th scope=\"col\" class=\"num\">Unused</th></tr></thead>\n<tbody>",
         );
         for pol in &i.policies {
+            let label = s.list.label(pol);
             w.t("\n<tr><th scope=\"row\">");
-            w.e(&pol.name);
+            w.e(&label.name);
             if let Some(arn) = truthy(pol.arn.as_deref()) {
                 w.t("<div class=\"sub mono\">");
                 w.e(arn);
@@ -451,7 +463,7 @@ fn policies(w: &mut W, s: &Section) {
                 w.words(pol.kind.as_str());
             }
             w.t("</td><td>");
-            match truthy(pol.via_group.as_deref()) {
+            match truthy(label.via_group.as_deref()) {
                 Some(g) => w.e(g),
                 None => w.t("—"),
             }
@@ -949,9 +961,7 @@ mod tests {
         i.unused_by_sensitivity.low = r.count32();
         i.unmatched_patterns = (0..r.next(3)).map(|_| r.text().into()).collect();
         for pol in &mut i.policies {
-            pol.name = r.text().into();
             pol.arn = r.maybe().map(Into::into);
-            pol.via_group = r.maybe().map(Into::into);
             pol.boundary = r.yes();
             pol.grants = r.count32();
         }
@@ -1032,8 +1042,19 @@ mod tests {
         let (mut compared, mut hostile) = (0, 0);
         let mut r = Pick(18);
         for k in 0..VARIANTS {
+            // The policies' names and groups are their labels': varied there.
+            let labels: Vec<crate::analysis::PolicyLabel> = an
+                .labels
+                .iter()
+                .map(|l| crate::analysis::PolicyLabel {
+                    name: r.text(),
+                    via_group: r.maybe(),
+                    ..l.clone()
+                })
+                .collect();
             let mut model = model.clone();
             if k > 0 {
+                model.principals.set_labels(&labels);
                 for &i in &order {
                     vary(&mut model.principals[i], &mut r);
                 }
