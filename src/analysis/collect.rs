@@ -1189,6 +1189,58 @@ mod tests {
         }
     }
 
+    /// A permissions boundary grants nothing: a policy held only as the boundary does not make
+    /// a principal intentional access (`sso_admin_permission_set` asks for AdministratorAccess
+    /// among the policies that grant), though the principal lists it among its policies.
+    #[test]
+    fn a_boundary_does_not_make_access_intentional() {
+        let catalog = Catalog::embedded();
+        let shared = Shared {
+            catalog,
+            window_days: 90,
+            flag: None,
+            not_observable: vec![false; catalog.len()],
+            risks: sensitivity::classify(catalog),
+            intentional: IntentionalConfig::default(),
+            worker_lists: WORKER_LISTS,
+        };
+        let mut export = exports()
+            .into_iter()
+            .find(|e| {
+                e.principals
+                    .iter()
+                    .any(|p| p.name.starts_with("AWSReservedSSO_AdministratorAccess"))
+            })
+            .expect("the sample's SSO administrator role");
+        let at = export
+            .principals
+            .iter()
+            .position(|p| p.name.starts_with("AWSReservedSSO_AdministratorAccess"))
+            .unwrap();
+        // Its name no longer says admin: only the policy it holds makes it intentional.
+        export.principals[at].name = "AWSReservedSSO_ReadOnly_0000".into();
+        let rule = |export: &Export| {
+            let mut worker = Worker::new(catalog, 0);
+            let f = Collector::new(&shared, &mut worker).export(export).unwrap();
+            let p = &f.principals[at];
+            assert_eq!(p.name, "AWSReservedSSO_ReadOnly_0000");
+            (
+                p.intentional.as_ref().map(|m| m.rule.clone()),
+                p.policies.len(),
+            )
+        };
+        let admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+        assert_eq!(export.principals[at].attached_policies, [admin]);
+        assert_eq!(
+            rule(&export),
+            (Some("sso_admin_permission_set".to_string()), 1)
+        );
+        let p = &mut export.principals[at];
+        p.attached_policies.clear();
+        p.permissions_boundary = Some(admin.into());
+        assert_eq!(rule(&export), (None, 1));
+    }
+
     /// Workers that forget their lists and templates (`WORKER_LISTS`) between exports bring the
     /// lists again, and the merge gives every value the id a run that forgets nothing gives it.
     #[test]
