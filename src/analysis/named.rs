@@ -241,7 +241,10 @@ mod tests {
             let grants = GrantedActions(
                 granted
                     .iter()
-                    .map(|&i| GrantedAction::new(ActionId(i), Sensitivity::from_u8((i % 4) as u8), (i % 32) as u8))
+                    .map(|&i| {
+                        let s = Sensitivity::from_u8((i % 4) as u8);
+                        GrantedAction::new(ActionId(i), s, (i % 32) as u8)
+                    })
                     .collect(),
             );
             let members = ActionSet::from_ids(3000, set.iter().map(|&i| ActionId(i)));

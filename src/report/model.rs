@@ -399,7 +399,8 @@ impl<'a> Principals<'a> {
         ViewOut { view, list: self }
     }
 
-    /// The label of `policy` (a default one for a label of another analysis).
+    /// The label of `policy`: the analysis' (a label of another analysis, which the report never
+    /// holds, would be named by an empty one of the policy's kind).
     pub fn label(&self, policy: &PolicyInfo) -> std::borrow::Cow<'a, PolicyLabel> {
         match self.labels.get(policy.label.0 as usize) {
             Some(l) => std::borrow::Cow::Borrowed(l),
@@ -440,16 +441,31 @@ struct ViewOut<'v, 'a> {
     list: &'v Principals<'a>,
 }
 
+/// A principal's policies as report.json writes them.
+struct PoliciesOut<'v, 'a> {
+    policies: &'v [PolicyInfo],
+    list: &'v Principals<'a>,
+}
+
+impl Serialize for PoliciesOut<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.policies.iter().map(|policy| PolicyOut {
+            policy,
+            label: self.list.label(policy),
+        }))
+    }
+}
+
 /// A principal's policy as report.json writes it: its name and group from its label.
 struct PolicyOut<'p> {
     policy: &'p PolicyInfo,
-    label: &'p PolicyLabel,
+    label: std::borrow::Cow<'p, PolicyLabel>,
 }
 
 impl Serialize for PolicyOut<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let (p, l) = (self.policy, self.label);
+        let (p, l) = (self.policy, &*self.label);
         let mut st = s.serialize_struct("PolicyInfo", 7)?;
         st.serialize_field("name", &l.name)?;
         st.serialize_field("kind", &p.kind)?;
@@ -484,10 +500,11 @@ impl Serialize for ViewOut<'_, '_> {
         }
         m.serialize_entry("has_last_accessed", &i.has_last_accessed)?;
         m.serialize_entry("as_of", &i.as_of)?;
-        let labels: Vec<_> = i.policies.iter().map(|p| self.list.label(p)).collect();
-        let policies =
-            (i.policies.iter().zip(&labels)).map(|(policy, label)| PolicyOut { policy, label });
-        m.serialize_entry("policies", &Seq(std::cell::Cell::new(Some(policies))))?;
+        let policies = PoliciesOut {
+            policies: &i.policies,
+            list: self.list,
+        };
+        m.serialize_entry("policies", &policies)?;
         m.serialize_entry("unmatched_patterns", &i.unmatched_patterns)?;
         m.serialize_entry("counts", &i.counts)?;
         m.serialize_entry("unused_by_sensitivity", &i.unused_by_sensitivity)?;
@@ -498,15 +515,6 @@ impl Serialize for ViewOut<'_, '_> {
         m.serialize_entry("unknown_by_reason", &v.unknown_by_reason)?;
         m.serialize_entry("recommendation", &v.recommendation)?;
         m.end()
-    }
-}
-
-/// An iterator serialised once as a sequence.
-struct Seq<I>(std::cell::Cell<Option<I>>);
-
-impl<I: Iterator<Item = T>, T: Serialize> Serialize for Seq<I> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.take().into_iter().flatten())
     }
 }
 
