@@ -949,12 +949,11 @@ mod tests {
         .collect()
     }
 
-    /// Collects `exports` as the workers `assignment[i]` would, merged in export order; returns
-    /// everything the merge gives later stages, as text, and how many values the fragments
-    /// brought (counting a value once per worker that met it).
-    fn collected(exports: &[Export], assignment: &[usize], worker_lists: usize) -> (String, usize) {
+    /// What every collecting thread reads, for the embedded catalog: a 90-day window, no flag,
+    /// the default intentional rules, workers forgetting their lists past `worker_lists`.
+    fn shared(worker_lists: usize) -> Shared<'static> {
         let catalog = Catalog::embedded();
-        let shared = Shared {
+        Shared {
             catalog,
             window_days: 90,
             flag: None,
@@ -962,7 +961,15 @@ mod tests {
             risks: sensitivity::classify(catalog),
             intentional: IntentionalConfig::default(),
             worker_lists,
-        };
+        }
+    }
+
+    /// Collects `exports` as the workers `assignment[i]` would, merged in export order; returns
+    /// everything the merge gives later stages, as text, and how many values the fragments
+    /// brought (counting a value once per worker that met it).
+    fn collected(exports: &[Export], assignment: &[usize], worker_lists: usize) -> (String, usize) {
+        let catalog = Catalog::embedded();
+        let shared = shared(worker_lists);
         let mut workers: Vec<Worker> = (0..3).map(|i| Worker::new(catalog, i)).collect();
         let mut merged = Merged::default();
         let mut brought = 0;
@@ -1154,15 +1161,7 @@ mod tests {
     fn unmatched_patterns_are_shared_texts() {
         let exports = exports();
         let catalog = Catalog::embedded();
-        let shared = Shared {
-            catalog,
-            window_days: 90,
-            flag: None,
-            not_observable: vec![false; catalog.len()],
-            risks: sensitivity::classify(catalog),
-            intentional: IntentionalConfig::default(),
-            worker_lists: WORKER_LISTS,
-        };
+        let shared = shared(WORKER_LISTS);
         let mut workers: Vec<Worker> = (0..2).map(|i| Worker::new(catalog, i)).collect();
         let mut merged = Merged::default();
         for (i, export) in exports.iter().enumerate() {
@@ -1195,15 +1194,7 @@ mod tests {
     #[test]
     fn a_boundary_does_not_make_access_intentional() {
         let catalog = Catalog::embedded();
-        let shared = Shared {
-            catalog,
-            window_days: 90,
-            flag: None,
-            not_observable: vec![false; catalog.len()],
-            risks: sensitivity::classify(catalog),
-            intentional: IntentionalConfig::default(),
-            worker_lists: WORKER_LISTS,
-        };
+        let shared = shared(WORKER_LISTS);
         let mut export = exports()
             .into_iter()
             .find(|e| {
