@@ -538,7 +538,7 @@ fn identity_center_roles_get_no_folder_and_no_decision_of_their_own() {
     assert_eq!(&*auditor[0].subject, "Auditor");
     assert!(
         auditor[0]
-            .title
+            .title()
             .starts_with("Review the assignment of permission set Auditor to account 111111111111")
     );
     assert!(!list.iter().any(|d| d.kind == DecisionKind::DeleteRole));
@@ -597,7 +597,7 @@ fn a_permission_set_is_one_decision() {
         "arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a1b2c3d4e5f6a7b"
     );
     assert_eq!(
-        &*d.title,
+        d.title(),
         "Tighten permission set Developer (all 2 provisioned accounts): rewrite its inline policy; \
          detach AWS managed policy AWSCloudTrail_ReadOnlyAccess; detach AWS managed policy \
          AWSLambda_ReadOnlyAccess (what it keeps merged into the inline policy)"
@@ -630,7 +630,7 @@ fn a_permission_set_is_one_decision() {
         .filter(|d| d.principal_type == "permission_set" && &*d.principal_name == "Auditor")
         .collect();
     assert_eq!(a.len(), 1);
-    assert!(a[0].title.starts_with(
+    assert!(a[0].title().starts_with(
         "Tighten permission set Auditor (its one provisioned account, 111111111111): detach"
     ));
     assert_eq!(

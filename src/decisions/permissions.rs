@@ -3,8 +3,9 @@
 //! An IAM Identity Center permission set gets one decision for all its policies: the set is
 //! changed and provisioned to every account in one step, so it is approved as one unit.
 
-use super::{Decision, DecisionKind, highest, score, used_evidence};
+use super::{Decision, DecisionKind, Title, highest, score, used_evidence};
 use crate::analysis::{Analysis, Sensitivity};
+use crate::model::PrincipalType;
 use crate::policy::PolicyKind;
 use crate::recommend::{Apply, Lost, PermissionSetTarget, PolicyPlan, PrincipalPlan};
 
@@ -106,6 +107,17 @@ fn decision(
     // At most the catalog's actions (fewer than 2^32).
     let risky_more = u32::try_from(lost.risky_total - risky.len() as u64).unwrap_or(u32::MAX);
     let (kind, title) = kind_and_title(plan, pp);
+    // Made again when written, where that gives the same sentence (it does for every policy
+    // change planning makes; a copy's name is made from the policy's and principal's names).
+    let made = policy_title(kind, pp.policy.kind, &pp.policy.name, plan.kind, &plan.name);
+    let title = if made.as_deref() == Some(title.as_str()) {
+        Title::Policy {
+            policy: pp.policy.kind,
+            principal: plan.kind,
+        }
+    } else {
+        Title::from(title)
+    };
     let p = &an.principals[plan.analysis_index];
     let file = crate::recommend::decision_file(plan, pp);
     Decision {
@@ -119,7 +131,7 @@ fn decision(
         principal_name: plan.name.as_str().into(),
         principal_arn: p.arn.as_str().into(),
         subject: pp.policy.name.as_str().into(),
-        title: title.into(),
+        title,
         removes,
         risky_actions: risky,
         risky_more,
@@ -135,6 +147,40 @@ fn kind_text(k: PolicyKind) -> &'static str {
         PolicyKind::CustomerManaged => "customer managed policy",
         PolicyKind::AwsManaged => "AWS managed policy",
     }
+}
+
+/// The sentence of a `kind` decision about policy `name` (of kind `policy`) of principal
+/// `principal_name` (of kind `principal`): what [`kind_and_title`] writes for a policy change,
+/// `None` for another kind of decision.
+pub(super) fn policy_title(
+    kind: DecisionKind,
+    policy: PolicyKind,
+    name: &str,
+    principal: PrincipalType,
+    principal_name: &str,
+) -> Option<String> {
+    let who = format!("{} {principal_name}", principal.noun());
+    let what = kind_text(policy);
+    Some(match kind {
+        DecisionKind::DetachPolicy => {
+            format!("Detach {what} {name} from {who}: nothing it grants is used")
+        }
+        DecisionKind::DeleteInlinePolicy => {
+            format!("Delete {what} {name} of {who}: nothing it grants is used")
+        }
+        DecisionKind::ReplaceInlinePolicy => {
+            format!("Replace {what} {name} of {who} with its tightened version")
+        }
+        DecisionKind::NewPolicyVersion => {
+            format!("Make the tightened version of {what} {name} its default ({who})")
+        }
+        DecisionKind::ReplaceManagedPolicy => {
+            // The copy's name is made from the policy's and the principal's names alone.
+            let copy = crate::recommend::Replacement::of(name, principal_name, "", "").new_name;
+            format!("Replace {what} {name} on {who} with the tightened copy {copy}")
+        }
+        _ => return None,
+    })
 }
 
 /// The decision kind of a policy change, and its sentence.

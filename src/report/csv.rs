@@ -61,7 +61,7 @@ pub fn write_decisions<W: Write>(decisions: &[Decision], w: W) -> std::io::Resul
             d.id.to_string(),
             d.kind.as_str().to_string(),
             d.sensitivity.as_str().to_string(),
-            d.title.to_string(),
+            d.title().into_owned(),
             d.account_id.to_string(),
             d.principal_type.to_string(),
             d.principal_name.to_string(),

@@ -615,7 +615,7 @@ fn decisions(
             Cell::text(d.id.to_string()),
             Cell::text(d.kind.as_str()),
             Cell::text(d.sensitivity.as_str()),
-            Cell::text(&*d.title),
+            Cell::text(d.title()),
             Cell::text(&*d.account_id),
             Cell::text(d.principal_type),
             Cell::text(&*d.principal_name),
