@@ -668,6 +668,41 @@ mod tests {
         assert_eq!(std::mem::size_of::<super::Decision>(), 216);
     }
 
+    /// Every policy decision of the sample holds its title as `Title::Policy` (made when
+    /// written, the sentence planning made), the others as text; every title reads as the
+    /// sentence, in report.json too.
+    #[test]
+    fn policy_decisions_make_their_titles_when_written() {
+        use super::{DecisionKind as K, Title};
+        let list = sample_decisions();
+        let policy = |k: K| {
+            matches!(
+                k,
+                K::DetachPolicy
+                    | K::DeleteInlinePolicy
+                    | K::ReplaceInlinePolicy
+                    | K::NewPolicyVersion
+                    | K::ReplaceManagedPolicy
+            )
+        };
+        let mut kinds = std::collections::BTreeSet::new();
+        for d in &list {
+            let made = matches!(d.title, Title::Policy { .. });
+            assert_eq!(made, policy(d.kind), "{:?} {}", d.kind, d.title());
+            assert!(!d.title().is_empty());
+            if made {
+                kinds.insert(d.kind.as_str());
+                let json = serde_json::to_value(d).unwrap();
+                assert_eq!(json["title"], *d.title());
+            }
+        }
+        // The sample has detachments, deleted and replaced inline policies and replaced copies.
+        assert!(kinds.len() >= 3, "{kinds:?}");
+        let replaced = list.iter().find(|d| d.kind == K::ReplaceManagedPolicy);
+        let title = replaced.map(|d| d.title().into_owned()).unwrap_or_default();
+        assert!(title.contains("with the tightened copy "), "{title}");
+    }
+
     /// An id is written `D` and the 10 hex digits of its 40 bits, as text in JSON.
     #[test]
     fn a_decision_id_is_d_and_ten_hex_digits() {
