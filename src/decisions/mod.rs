@@ -106,7 +106,8 @@ pub enum Title {
     /// principal of kind `principal`: made from the decision's kind, subject and principal name
     /// when it is written ([`permissions::policy_title`]) instead of held (~110 characters of
     /// each of ~1.3 million policy decisions at 1,000,000 roles, held from the decisions stage
-    /// to the last writer). A decision holds it only where it makes the sentence planning wrote.
+    /// to the last writer). A decision holds it only where it makes the sentence planning would
+    /// write (not for a replaced policy whose copy planning named otherwise).
     Policy {
         policy: crate::policy::PolicyKind,
         principal: crate::model::PrincipalType,
@@ -169,7 +170,6 @@ pub struct Decision {
     pub intentional: Option<Box<IntentionalMatch>>,
 }
 
-/// Every decision, ranked.
 impl Decision {
     /// The decision in one sentence, as a reviewer approves it.
     pub fn title(&self) -> std::borrow::Cow<'_, str> {
@@ -214,6 +214,7 @@ impl Serialize for Decision {
     }
 }
 
+/// Every decision, ranked.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Decisions {
     pub list: Vec<Decision>,

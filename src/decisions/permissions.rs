@@ -106,17 +106,26 @@ fn decision(
         .collect();
     // At most the catalog's actions (fewer than 2^32).
     let risky_more = u32::try_from(lost.risky_total - risky.len() as u64).unwrap_or(u32::MAX);
-    let (kind, title) = kind_and_title(plan, pp);
-    // Made again when written, where that gives the same sentence (it does for every policy
-    // change planning makes; a copy's name is made from the policy's and principal's names).
-    let made = policy_title(kind, pp.policy.kind, &pp.policy.name, plan.kind, &plan.name);
-    let title = if made.as_deref() == Some(title.as_str()) {
-        Title::Policy {
+    let kind = policy_decision_kind(&pp.apply);
+    // The sentence is made when written (`Decision::title`) where that gives planning's: always
+    // but for a replaced policy whose copy planning named otherwise than `Replacement::of`.
+    let title = match &pp.apply {
+        Apply::Replace(r) if r.new_name != copy_name(&pp.policy.name, &plan.name) => {
+            let copy = || r.new_name.clone();
+            let name = &pp.policy.name;
+            Title::from(sentence(
+                kind,
+                pp.policy.kind,
+                name,
+                plan.kind,
+                &plan.name,
+                copy,
+            ))
+        }
+        _ => Title::Policy {
             policy: pp.policy.kind,
             principal: plan.kind,
-        }
-    } else {
-        Title::from(title)
+        },
     };
     let p = &an.principals[plan.analysis_index];
     let file = crate::recommend::decision_file(plan, pp);
@@ -150,8 +159,9 @@ fn kind_text(k: PolicyKind) -> &'static str {
 }
 
 /// The sentence of a `kind` decision about policy `name` (of kind `policy`) of principal
-/// `principal_name` (of kind `principal`): what [`kind_and_title`] writes for a policy change,
-/// `None` for another kind of decision.
+/// `principal_name` (of kind `principal`), a replaced policy's copy named by
+/// [`Replacement::of`](crate::recommend::Replacement::of) as planning names it; `None` for a
+/// decision that is not a policy change.
 pub(super) fn policy_title(
     kind: DecisionKind,
     policy: PolicyKind,
@@ -159,12 +169,36 @@ pub(super) fn policy_title(
     principal: PrincipalType,
     principal_name: &str,
 ) -> Option<String> {
+    let copy = || copy_name(name, principal_name);
+    let policy_change = matches!(
+        kind,
+        DecisionKind::DetachPolicy
+            | DecisionKind::DeleteInlinePolicy
+            | DecisionKind::ReplaceInlinePolicy
+            | DecisionKind::NewPolicyVersion
+            | DecisionKind::ReplaceManagedPolicy
+    );
+    policy_change.then(|| sentence(kind, policy, name, principal, principal_name, copy))
+}
+
+/// The name of the tightened copy of managed policy `name` made for principal `principal`.
+fn copy_name(name: &str, principal: &str) -> String {
+    crate::recommend::Replacement::of(name, principal, "", "").new_name
+}
+
+/// A policy change's sentence (`copy` names a replaced policy's copy); for a decision of
+/// another kind, the detachment's.
+fn sentence(
+    kind: DecisionKind,
+    policy: PolicyKind,
+    name: &str,
+    principal: PrincipalType,
+    principal_name: &str,
+    copy: impl FnOnce() -> String,
+) -> String {
     let who = format!("{} {principal_name}", principal.noun());
     let what = kind_text(policy);
-    Some(match kind {
-        DecisionKind::DetachPolicy => {
-            format!("Detach {what} {name} from {who}: nothing it grants is used")
-        }
+    match kind {
         DecisionKind::DeleteInlinePolicy => {
             format!("Delete {what} {name} of {who}: nothing it grants is used")
         }
@@ -175,43 +209,21 @@ pub(super) fn policy_title(
             format!("Make the tightened version of {what} {name} its default ({who})")
         }
         DecisionKind::ReplaceManagedPolicy => {
-            // The copy's name is made from the policy's and the principal's names alone.
-            let copy = crate::recommend::Replacement::of(name, principal_name, "", "").new_name;
+            let copy = copy();
             format!("Replace {what} {name} on {who} with the tightened copy {copy}")
         }
-        _ => return None,
-    })
+        _ => format!("Detach {what} {name} from {who}: nothing it grants is used"),
+    }
 }
 
-/// The decision kind of a policy change, and its sentence.
-fn kind_and_title(plan: &PrincipalPlan, pp: &PolicyPlan) -> (DecisionKind, String) {
-    let who = format!("{} {}", plan.kind.noun(), plan.name);
-    let name = &pp.policy.name;
-    let what = kind_text(pp.policy.kind);
-    match &pp.apply {
-        Apply::Detach | Apply::MergeIntoInline => (
-            DecisionKind::DetachPolicy,
-            format!("Detach {what} {name} from {who}: nothing it grants is used"),
-        ),
-        Apply::DeleteInline => (
-            DecisionKind::DeleteInlinePolicy,
-            format!("Delete {what} {name} of {who}: nothing it grants is used"),
-        ),
-        Apply::PutInline => (
-            DecisionKind::ReplaceInlinePolicy,
-            format!("Replace {what} {name} of {who} with its tightened version"),
-        ),
-        Apply::NewVersion { .. } => (
-            DecisionKind::NewPolicyVersion,
-            format!("Make the tightened version of {what} {name} its default ({who})"),
-        ),
-        Apply::Replace(r) => (
-            DecisionKind::ReplaceManagedPolicy,
-            format!(
-                "Replace {what} {name} on {who} with the tightened copy {}",
-                r.new_name
-            ),
-        ),
+/// The decision kind of a policy change.
+fn policy_decision_kind(apply: &Apply) -> DecisionKind {
+    match apply {
+        Apply::Detach | Apply::MergeIntoInline => DecisionKind::DetachPolicy,
+        Apply::DeleteInline => DecisionKind::DeleteInlinePolicy,
+        Apply::PutInline => DecisionKind::ReplaceInlinePolicy,
+        Apply::NewVersion { .. } => DecisionKind::NewPolicyVersion,
+        Apply::Replace(_) => DecisionKind::ReplaceManagedPolicy,
     }
 }
 
