@@ -69,12 +69,37 @@ pub fn sort_stable_by<T>(list: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Order
     };
     let mut from: Vec<u32> = (0..len).collect();
     from.sort_by(|&a, &b| cmp(&list[a as usize], &list[b as usize]));
-    permute(list, &mut from);
+    permute(&mut from, |a, b| list.swap(a, b));
 }
 
-/// Puts `list[from[i]]` at `i` for every `i`, in place, following each cycle of the permutation
-/// `from` (consumed: every entry is marked done as its place is filled).
-fn permute<T>(list: &mut [T], from: &mut [u32]) {
+/// Sorts `list` by `key`, unstably, and `beside` (as long as `list`) along with it: `beside[i]`
+/// stays with `list[i]`. `key` reads both. The order is found on `u32` indices and applied to
+/// both in place (4 bytes of scratch an element, where zipping them took a copy of both). Past
+/// `u32::MAX - 1` elements it sorts a zipped copy.
+pub fn sort_unstable_beside<T, U, K: Ord>(
+    list: &mut Vec<T>,
+    beside: &mut Vec<U>,
+    key: impl Fn(&T, &U) -> K,
+) {
+    assert_eq!(list.len(), beside.len(), "one beside each");
+    let Some(len) = u32::try_from(list.len()).ok().filter(|&n| n < u32::MAX) else {
+        let mut both: Vec<(T, U)> = list.drain(..).zip(beside.drain(..)).collect();
+        both.sort_unstable_by_key(|(a, x)| key(a, x));
+        (*list, *beside) = both.into_iter().unzip();
+        return;
+    };
+    let mut from: Vec<u32> = (0..len).collect();
+    from.sort_unstable_by_key(|&i| key(&list[i as usize], &beside[i as usize]));
+    permute(&mut from, |a, b| {
+        list.swap(a, b);
+        beside.swap(a, b);
+    });
+}
+
+/// Puts the element at `from[i]` at `i` for every `i`, in place, by `swap`s that follow each
+/// cycle of the permutation `from` (consumed: every entry is marked done as its place is
+/// filled).
+fn permute(from: &mut [u32], mut swap: impl FnMut(usize, usize)) {
     const DONE: u32 = u32::MAX;
     for start in 0..from.len() {
         let mut at = start;
@@ -84,7 +109,7 @@ fn permute<T>(list: &mut [T], from: &mut [u32]) {
             if next == start {
                 break;
             }
-            list.swap(at, next);
+            swap(at, next);
             at = next;
         }
     }
@@ -137,7 +162,7 @@ mod tests {
             let want: Vec<u32> = from.iter().map(|&i| list[i as usize]).collect();
             let mut got = list.clone();
             let mut by = from.clone();
-            super::permute(&mut got, &mut by);
+            super::permute(&mut by, |a, b| got.swap(a, b));
             assert_eq!(got, want, "{from:?}");
         }
     }
@@ -159,6 +184,32 @@ mod tests {
             want.sort_by_key(|a| a.0);
             let mut got = list;
             super::sort_stable_by(&mut got, |a, b| a.0.cmp(&b.0));
+            assert_eq!(got, want, "{len}");
+        }
+    }
+
+    /// Sorting beside: the list in the order of a key that reads both, each element still
+    /// beside its own.
+    #[test]
+    fn sorting_beside_keeps_each_beside_its_own() {
+        let mut seed = 11u64;
+        for len in [0usize, 1, 2, 3, 10, 100, 1000] {
+            let list: Vec<u32> = (0..len as u32)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (seed >> 40) as u32
+                })
+                .collect();
+            // The key reads the element beside too: odd positions sort after even ones.
+            let beside: Vec<u64> = (0..len as u64).map(|i| i * 7).collect();
+            let key = |a: &u32, b: &u64| (b % 2, *a, *b);
+            let mut want: Vec<(u32, u64)> = list.iter().copied().zip(beside.clone()).collect();
+            want.sort_by_key(|(a, b)| key(a, b));
+            let (mut got, mut by) = (list, beside);
+            super::sort_unstable_beside(&mut got, &mut by, key);
+            let got: Vec<(u32, u64)> = got.into_iter().zip(by).collect();
             assert_eq!(got, want, "{len}");
         }
     }

@@ -754,9 +754,9 @@ reason = "matches nothing"
             Some(1)
         } else if &*p.account_id == "222222222222" && service == "s3" {
             Some(2)
-        } else if p.name == "ci-deploy" {
+        } else if p.name() == "ci-deploy" {
             Some(3)
-        } else if p.arn == "arn:aws:iam::111111111111:role/log-shipper" {
+        } else if p.arn() == "arn:aws:iam::111111111111:role/log-shipper" {
             Some(4)
         } else {
             None
@@ -765,7 +765,7 @@ reason = "matches nothing"
             f.exclusion.map(|x| x.0.get()),
             expected,
             "{} {}",
-            p.arn,
+            p.arn(),
             an.action_text(f)
         );
         if let Some(id) = expected {
@@ -865,7 +865,7 @@ mod named {
             .findings
             .iter()
             .find(|f| {
-                an.principal(f).name == "BreakGlassAdmin" && an.action_text(f) == "apprunner:*"
+                an.principal(f).name() == "BreakGlassAdmin" && an.action_text(f) == "apprunner:*"
             })
             .unwrap();
         let text = an.named_actions_text(f);
@@ -878,7 +878,7 @@ mod named {
             .findings
             .iter()
             .find(|f| {
-                an.principal(f).name == "BreakGlassAdmin"
+                an.principal(f).name() == "BreakGlassAdmin"
                     && an
                         .actions(f)
                         .iter()

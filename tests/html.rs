@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use iam_tighten::analysis::config::Config;
 use iam_tighten::analysis::{
     AccountWarning, AsOfSource, BySensitivity, Counts, ExportInfo, LabelId, PolicyInfo,
-    PolicyLabel, PrincipalInfo, Reason, Sensitivity, ServiceSummary, Status,
+    PolicyLabel, PrincipalInfo, PrincipalNames, Reason, Sensitivity, ServiceSummary, Status,
 };
 use iam_tighten::decisions::{Decision, DecisionKind};
 use iam_tighten::model::{InputFile, PrincipalType, Sha256Sum, Warning};
@@ -166,9 +166,12 @@ fn principal(
         info: Shared::Owned(Box::new(PrincipalInfo {
             account_id: account.into(),
             kind: PrincipalType::Role,
-            name: name.clone(),
-            arn: format!("arn:aws:iam::{account}:role/{name}"),
-            id: s(hostile, i + 1, &format!("AROA{i:016}")),
+            names: PrincipalNames::new(
+                &name,
+                &format!("arn:aws:iam::{account}:role/{name}"),
+                &s(hostile, i + 1, &format!("AROA{i:016}")),
+            )
+            .expect("short texts"),
             tags: [
                 (s(hostile, i + 5, "team"), s(hostile, i + 6, "payments")),
                 (
@@ -258,8 +261,8 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel<'static> 
         .map(|p| PrincipalRank {
             account_id: p.info.account_id.to_string(),
             principal_type: "role",
-            principal_name: p.info.name.clone(),
-            principal_arn: p.info.arn.clone(),
+            principal_name: p.info.name().to_owned(),
+            principal_arn: p.info.arn().to_owned(),
             score: u64::from(p.info.score),
             unused_by_sensitivity: p.info.unused_by_sensitivity.wide(),
             counts: p.info.counts.wide(),
@@ -896,7 +899,7 @@ fn a_table_too_long_for_the_page_keeps_the_highest_scores_and_says_so() {
     kept.sort_unstable();
     let mut at = 0;
     for i in kept {
-        let name = iam_tighten::report::page::escape(&m.principals[i].info.name);
+        let name = iam_tighten::report::page::escape(m.principals[i].info.name());
         let row = "<tr data-account=\"111111111111\" data-type=\"role\" data-status=\"unused\"><th scope=\"row\">";
         let found = tbody[at..].find(row).expect("a row");
         at += found + row.len();

@@ -957,7 +957,10 @@ fn deferred_last_accessed_reports_are_read_again_the_same() {
             .map(|p| {
                 format!(
                     "{} {} {:?} {:?}",
-                    p.account_id, p.name, p.counts, p.last_used
+                    p.account_id,
+                    p.name(),
+                    p.counts,
+                    p.last_used
                 )
             })
             .collect::<Vec<_>>()

@@ -161,9 +161,14 @@ fn scps_mark_blocked_and_restricted_grants() {
         &Config::default(),
     )
     .unwrap();
-    let blocked: Vec<_> = an.findings.iter().filter(|f| an.blocked(f)).collect();
+    let blocked: Vec<(usize, &analysis::Finding)> = an
+        .findings
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| an.blocked(*i))
+        .collect();
     assert!(!blocked.is_empty());
-    for f in &blocked {
+    for &(i, f) in &blocked {
         let p = an.principal(f);
         assert_eq!(
             &*p.account_id, "222222222222",
@@ -175,33 +180,32 @@ fn scps_mark_blocked_and_restricted_grants() {
             an.action_text(f)
         );
         assert!(
-            an.control_note(f).unwrap().detail.contains("DenySageMaker"),
+            an.control_note(i).unwrap().detail.contains("DenySageMaker"),
             "the note names the SCP"
         );
     }
     // platform-ops is granted sagemaker:* and never used it: unused, but blocked, so it ranks
     // below every effective unused finding and adds nothing to the score.
-    let ops = blocked
+    let (_, ops) = blocked
         .iter()
-        .find(|f| an.principal(f).name == "platform-ops")
+        .find(|(_, f)| an.principal(f).name() == "platform-ops")
         .expect("platform-ops' sagemaker grant is blocked");
     assert_eq!(ops.status(), analysis::Status::Unused);
     let last_effective = an
         .findings
         .iter()
         .enumerate()
-        .filter(|(_, f)| {
+        .filter(|(i, f)| {
             f.status() == analysis::Status::Unused
                 && f.exclusion.is_none()
                 && an.principal(f).actionable
-                && !an.blocked(f)
+                && !an.blocked(*i)
         })
         .map(|(i, _)| i)
         .max()
         .unwrap();
-    let at = |f: &analysis::Finding| an.findings.iter().position(|g| std::ptr::eq(g, f));
     assert!(
-        blocked.iter().all(|f| at(f) > Some(last_effective)),
+        blocked.iter().all(|(i, _)| *i > last_effective),
         "a blocked finding ranks above an effective one"
     );
     let without =
@@ -209,7 +213,7 @@ fn scps_mark_blocked_and_restricted_grants() {
     let score = |an: &analysis::Analysis<'_>| {
         an.principals
             .iter()
-            .find(|p| p.name == "platform-ops")
+            .find(|p| p.name() == "platform-ops")
             .unwrap()
             .score
     };
@@ -221,7 +225,9 @@ fn scps_mark_blocked_and_restricted_grants() {
     let restricted: Vec<_> = an
         .findings
         .iter()
-        .filter(|f| an.control_note(f).is_some() && !an.blocked(f))
+        .enumerate()
+        .filter(|(i, _)| an.control_note(*i).is_some() && !an.blocked(*i))
+        .map(|(_, f)| f)
         .collect();
     assert!(
         restricted

@@ -127,7 +127,7 @@ fn analysis<'c>(
         Some(
             verdicts
                 .iter()
-                .find(|(n, act, _)| *n == p.name && *act == full)
+                .find(|(n, act, _)| *n == p.name() && *act == full)
                 .map_or(Reason::AccessedInWindow, |v| v.2),
         )
     };
@@ -356,7 +356,7 @@ fn sample_data_every_principal_is_safe() {
                 let mi = an
                     .principals
                     .iter()
-                    .position(|p| p.kind == m.kind && p.name == m.name)
+                    .position(|p| p.kind == m.kind && p.name() == m.name)
                     .unwrap();
                 for f in an.findings.iter().filter(|f| f.principal as usize == mi) {
                     if !(f.status() == Status::Unused && f.exclusion.is_none()) {
@@ -496,7 +496,7 @@ fn sample_data_writes_folders() {
             (
                 p.account_id.to_string(),
                 p.kind.as_str().to_string(),
-                p.name.clone(),
+                p.name().to_owned(),
             )
         })
         .filter(|key| with_folder.contains(key))
@@ -1617,7 +1617,7 @@ fn a_folder_cap_drops_the_documents_of_plans_without_a_folder_and_nothing_else()
             std::cmp::Reverse(p.score),
             p.account_id.clone(),
             p.kind,
-            p.name.clone(),
+            p.name().to_owned(),
         )
     };
     by_score.sort_by_key(key);
@@ -1823,7 +1823,7 @@ fn a_deleted_principal_gets_no_other_decision() {
     // Some deleted principal has a plan that changes its policies: without the rule, it would
     // get decisions of its own.
     let planned_and_deleted = planned.plans.iter().filter(|p| {
-        let arn = an.principals[p.analysis_index].arn.as_str();
+        let arn = an.principals[p.analysis_index].arn();
         p.skipped.is_none() && !p.policies.is_empty() && deleted.contains(&(&*p.account_id, arn))
     });
     assert!(planned_and_deleted.count() > 0, "{deleted:?}");

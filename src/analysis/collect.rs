@@ -15,7 +15,7 @@ use super::groups::{self, ActionLists, GrantedAction, ListId, Template, Template
 use super::intentional::IntentionalConfig;
 use super::model::{
     AccountWarning, AsOfSource, BySensitivity, Counts, ExportInfo, GrantedById, LabelId,
-    ManifestFacts, PolicyInfo, PolicyLabel, PrincipalInfo,
+    ManifestFacts, PolicyInfo, PolicyLabel, PrincipalInfo, PrincipalNames,
 };
 use super::observability::is_not_observable;
 use super::sensitivity::{self, ActionRisk};
@@ -612,7 +612,7 @@ impl<'s, 'c> Collector<'s, 'c> {
                 Window { end, start },
                 &reported,
                 &mut coverage,
-            );
+            )?;
         }
         coverage.warn(export, as_of, &mut self.warnings);
         Ok(Fragment {
@@ -644,7 +644,7 @@ impl<'s, 'c> Collector<'s, 'c> {
         window: Window,
         reported: &HashSet<u32>,
         coverage: &mut Coverage,
-    ) {
+    ) -> Result<()> {
         let pidx = self.principals.len() as u32;
         let policies = self.policies(grants);
         self.inputs.principals.push(verdict::PrincipalRow {
@@ -662,7 +662,10 @@ impl<'s, 'c> Collector<'s, 'c> {
             &self.shared.not_observable,
             self.lists,
         );
-        let tracked = la.map(|la| self.evidence(pidx, la)).unwrap_or_default();
+        let tracked = la
+            .map(|la| self.evidence(pidx, la))
+            .transpose()?
+            .unwrap_or_default();
         if let Some(la) = la {
             self.note_unreported(p, la, &template, reported, coverage);
         }
@@ -682,7 +685,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             .collect();
         // One copy of the account id for the worker's principals (`Merged::add` shares it again).
         let account_id = self.texts.get(&export.account_id);
-        let mut info = facts(account_id, p, la, window, policies, unmatched);
+        let mut info = facts(account_id, p, la, window, policies, unmatched)?;
         // The names of the policies that grant (a boundary grants nothing), from their labels.
         let granting: Vec<&str> = info
             .policies
@@ -693,6 +696,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             .collect();
         info.intentional = self.shared.intentional.find(p, &granting).map(Box::new);
         self.principals.push(info);
+        Ok(())
     }
 
     fn label_text(&self, id: LabelId) -> String {
@@ -722,19 +726,26 @@ impl<'s, 'c> Collector<'s, 'c> {
     /// Rows of the principal's service- and action-level evidence; returns, for each action AWS
     /// tracks for it, the id of its evidence (its last access and region): tracked actions with
     /// the same evidence share a verdict, so they stay one group.
-    fn evidence(&mut self, pidx: u32, la: &LastAccessed) -> HashMap<ActionId, u32> {
+    ///
+    /// An error where a service's row cannot hold what the report says (a time before 1970,
+    /// which the inputs refuse where they read it, naming the file; never reached).
+    fn evidence(&mut self, pidx: u32, la: &LastAccessed) -> Result<HashMap<ActionId, u32>> {
         let mut tracked: HashMap<ActionId, u32> = HashMap::default();
         let mut evidence: HashMap<(Option<i64>, Option<&str>), u32> = HashMap::default();
         for s in &la.services {
             let Some(svc) = self.shared.catalog.service_index_of(&s.namespace) else {
                 continue;
             };
-            self.inputs.services.push(verdict::ServiceRow::new(
-                pidx,
-                svc,
-                s.last_authenticated.map(|t| t.timestamp_millis()),
-                s.region.as_ref().map(|r| self.regions.intern(r)),
-            ));
+            let last_ms = s.last_authenticated.map(|t| t.timestamp_millis());
+            let region = s.region.as_ref().map(|r| self.regions.intern(r));
+            let row = verdict::ServiceRow::new(pidx, svc, last_ms, region).ok_or_else(|| {
+                Error::Analysis(format!(
+                    "principal {pidx}'s last-accessed report: service {}: a last access of \
+                     {last_ms:?} ms since 1970 is before 1970 or past what a row holds",
+                    s.namespace
+                ))
+            })?;
+            self.inputs.services.push(row);
             for t in s.tracked_actions.iter().flatten() {
                 let Some(id) = self.shared.catalog.lookup(&s.namespace, &t.name) else {
                     continue;
@@ -757,7 +768,7 @@ impl<'s, 'c> Collector<'s, 'c> {
                 tracked.entry(id).or_insert(ev);
             }
         }
-        tracked
+        Ok(tracked)
     }
 
     /// Records a principal granted services its own report lacks while AWS reports them for
@@ -857,7 +868,14 @@ fn facts(
     window: Window,
     policies: Vec<PolicyInfo>,
     unmatched_patterns: Vec<Arc<str>>,
-) -> PrincipalInfo {
+) -> Result<PrincipalInfo> {
+    let names = PrincipalNames::new(&p.name, &p.arn, &p.id).ok_or_else(|| {
+        Error::Analysis(format!(
+            "account {account_id}: {} {}: its name, ARN and id take more than 4 GiB",
+            p.kind.as_str(),
+            p.name
+        ))
+    })?;
     let mut flags = Vec::new();
     if p.service_linked {
         flags.push("service_linked");
@@ -886,12 +904,10 @@ fn facts(
             flags.push("unused_role");
         }
     }
-    PrincipalInfo {
+    Ok(PrincipalInfo {
         account_id,
         kind: p.kind,
-        name: p.name.clone(),
-        arn: p.arn.clone(),
-        id: p.id.clone(),
+        names,
         tags: p.tags.clone(),
         created: p.created,
         last_used,
@@ -908,7 +924,7 @@ fn facts(
         unused_by_sensitivity: BySensitivity::default(),
         score: 0,
         flags: flags.into_boxed_slice(),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -999,7 +1015,10 @@ mod tests {
             writeln!(
                 out,
                 "principal {} {:?} {} {labels:?} {:?}",
-                p.account_id, p.kind, p.name, p.unmatched_patterns
+                p.account_id,
+                p.kind,
+                p.name(),
+                p.unmatched_patterns
             )
             .unwrap();
         }
@@ -1027,7 +1046,7 @@ mod tests {
                 out,
                 "service {} {} {:?} {region:?}",
                 r.p,
-                r.svc,
+                r.svc(),
                 r.last_ms(),
             )
             .unwrap();
@@ -1181,9 +1200,9 @@ mod tests {
         let first = &read_only[0].unmatched_patterns;
         assert!(first.is_sorted() && first.len() > 1);
         for p in &read_only[1..] {
-            assert_eq!(p.unmatched_patterns.len(), first.len(), "{}", p.name);
+            assert_eq!(p.unmatched_patterns.len(), first.len(), "{}", p.name());
             for (a, b) in first.iter().zip(&p.unmatched_patterns) {
-                assert!(Arc::ptr_eq(a, b), "{} {b}", p.name);
+                assert!(Arc::ptr_eq(a, b), "{} {b}", p.name());
             }
         }
     }
@@ -1214,7 +1233,7 @@ mod tests {
             let mut worker = Worker::new(catalog, 0);
             let f = Collector::new(&shared, &mut worker).export(export).unwrap();
             let p = &f.principals[at];
-            assert_eq!(p.name, "AWSReservedSSO_ReadOnly_0000");
+            assert_eq!(p.name(), "AWSReservedSSO_ReadOnly_0000");
             (
                 p.intentional.as_ref().map(|m| m.rule.clone()),
                 p.policies.len(),

@@ -42,7 +42,6 @@ pub(super) fn decide(c: &mut Collected<'_>, regions: &mut Regions) -> Result<Vec
             granted_by: v.gb,
             scope: Scope::new(v.scoped, v.conditional),
             exclusion: None,
-            control: None,
         }
     })
     .map_err(|e| Error::Analysis(e.to_string()))?;

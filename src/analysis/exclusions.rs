@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use super::config::{Config, ExclusionRule};
 use super::groups::{ActionLists, GrantedAction};
-use super::model::{AccountWarning, Finding, LabelId, PolicyLabel, PrincipalInfo};
+use super::model::{
+    AccountWarning, ControlId, Finding, LabelId, PolicyLabel, PrincipalInfo, WithControls,
+};
 use crate::catalog::ActionSet;
 use crate::model::{Timestamp, Warning};
 use crate::policy::Expander;
@@ -80,7 +82,7 @@ fn applicable(principals: &[PrincipalInfo], rules: &[ExclusionRule]) -> Vec<Vec<
         .iter()
         .map(|p| {
             let mut ids: Vec<usize> = any_principal.clone();
-            for key in [p.name.to_lowercase(), p.arn.to_lowercase()] {
+            for key in [p.name().to_lowercase(), p.arn().to_lowercase()] {
                 if let Some(list) = exact.get(&key) {
                     ids.extend(list);
                 }
@@ -89,7 +91,7 @@ fn applicable(principals: &[PrincipalInfo], rules: &[ExclusionRule]) -> Vec<Vec<
                 rules[*i]
                     .principal_glob
                     .as_ref()
-                    .is_none_or(|g| g.is_match(&p.name) || g.is_match(&p.arn))
+                    .is_none_or(|g| g.is_match(p.name()) || g.is_match(p.arn()))
             }));
             ids.retain(|i| {
                 rules[*i]
@@ -104,24 +106,33 @@ fn applicable(principals: &[PrincipalInfo], rules: &[ExclusionRule]) -> Vec<Vec<
         .collect()
 }
 
-/// Applies the rules; returns the findings, split where a rule covers part of a group.
+/// Applies the rules; returns the findings, split where a rule covers part of a group (each
+/// part with its group's note).
 pub(super) fn apply(
-    findings: Vec<Finding>,
+    with: WithControls,
     principals: &[PrincipalInfo],
     rules: &mut [ExclusionRule],
     rule_sets: &[Option<Arc<ActionSet>>],
     granted_by: &[Box<[LabelId]>],
     labels: &[PolicyLabel],
     lists: &mut ActionLists,
-) -> Vec<Finding> {
+) -> WithControls {
     if rules.iter().all(|r| r.expired) {
-        return findings;
+        return with;
     }
     let applicable = applicable(principals, rules);
-    // (finding, position in its principal's applicable list to continue from)
-    let mut work: Vec<(Finding, usize)> = findings.into_iter().rev().map(|f| (f, 0)).collect();
+    let WithControls { findings, controls } = with;
+    let noted = !controls.is_empty();
+    let mut controls = controls.into_iter();
+    // (finding, its note, position in its principal's applicable list to continue from)
+    let mut work: Vec<(Finding, Option<ControlId>, usize)> = findings
+        .into_iter()
+        .map(|f| (f, controls.next().flatten(), 0))
+        .collect();
+    work.reverse();
     let mut out = Vec::with_capacity(work.len());
-    while let Some((mut f, from)) = work.pop() {
+    let mut out_controls = Vec::with_capacity(if noted { work.len() } else { 0 });
+    while let Some((mut f, control, from)) = work.pop() {
         let ids = &applicable[f.principal as usize];
         for (pos, &i) in ids.iter().enumerate().skip(from) {
             let rule = &rules[i];
@@ -148,7 +159,7 @@ pub(super) fn apply(
                     // The part outside the rule is checked against the following rules.
                     let mut rest = f.clone();
                     rest.set_actions(lists, outside);
-                    work.push((rest, pos + 1));
+                    work.push((rest, control, pos + 1));
                     f.set_actions(lists, inside);
                 }
             }
@@ -157,6 +168,12 @@ pub(super) fn apply(
             break;
         }
         out.push(f);
+        if noted {
+            out_controls.push(control);
+        }
     }
-    out
+    WithControls {
+        findings: out,
+        controls: out_controls,
+    }
 }

@@ -113,7 +113,6 @@ mod tests {
             granted_by: crate::analysis::model::GrantedById(0),
             scope: crate::analysis::model::Scope::new(false, false),
             exclusion: None,
-            control: None,
         }
     }
 

@@ -43,7 +43,7 @@ pub use config::{Config, ExclusionId, ExclusionRule};
 pub use groups::{ActionList, ActionLists, GrantedAction, ListId};
 pub use model::{
     AccountWarning, Analysis, AsOfSource, BySensitivity, Counts, ExportInfo, Finding, GrantedById,
-    LabelId, ManifestFacts, PolicyInfo, PolicyLabel, PrincipalInfo, ServiceSummary,
+    LabelId, ManifestFacts, PolicyInfo, PolicyLabel, PrincipalInfo, PrincipalNames, ServiceSummary,
 };
 pub use observability::is_not_observable;
 pub use parquet::{
@@ -201,6 +201,10 @@ fn run<'c>(
     lap(&mut timings, "release_after_join", clock);
 
     let mut control_notes = Vec::new();
+    let mut findings = model::WithControls {
+        findings,
+        controls: Vec::new(),
+    };
     if let Some(org) = org {
         for w in &org.warnings {
             c.warnings.push(model::AccountWarning {
@@ -209,8 +213,8 @@ fn run<'c>(
             });
         }
         let clock = Instant::now();
-        let (split, mut notes) = organization::apply_controls(findings, &mut c, org);
-        findings = organization::roll_up_permission_sets(split, &mut c, org, &mut notes);
+        let (split, mut notes) = organization::apply_controls(findings.findings, &mut c, org);
+        findings = organization::roll_up_permission_sets(split, &mut c, org, &mut notes)?;
         control_notes = notes;
         lap(&mut timings, "organization", clock);
     }
@@ -254,6 +258,7 @@ fn run<'c>(
         warnings: c.warnings,
         principals: c.principals,
         findings: ranked.findings,
+        controls: ranked.controls,
         granted_by: c.granted_by,
         labels: c.labels,
         totals: ranked.totals,

@@ -225,6 +225,20 @@ impl BySensitivity<u32> {
     }
 }
 
+impl BySensitivity<u64> {
+    /// The same counts in 32 bits, each at most `u32::MAX`: one principal's counts, which are
+    /// at most the catalog's actions (below 2^25, `catalog::MAX_ACTIONS`), never reach it.
+    pub fn narrow(&self) -> BySensitivity<u32> {
+        let n = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        BySensitivity {
+            critical: n(self.critical),
+            high: n(self.high),
+            medium: n(self.medium),
+            low: n(self.low),
+        }
+    }
+}
+
 impl Counts<u32> {
     /// The same counts as `u64`.
     pub fn wide(&self) -> Counts {
@@ -318,12 +332,12 @@ pub(crate) struct ServiceFacts {
     kept: Option<Box<[u32]>>,
 }
 
-/// 12 bytes (aligned to 4): ~37 million at 1,000,000 roles, held from the rank to the last
-/// writer (16 bytes with a `u32` service and region and an `i64`).
+/// 10 bytes (aligned to 2): ~37 million at 1,000,000 roles, held from the rank to the last
+/// writer (16 bytes with a `u32` service and region and an `i64`; 12 with the time's two `u32`
+/// halves).
 #[derive(Debug, Clone, Copy)]
 struct ServiceFact {
-    /// [`ServiceFact::last_ms`]'s two halves (low, high), so that the fact is aligned to 4.
-    last: [u32; 2],
+    last: LastAccess,
     /// The catalog service index.
     svc: u16,
     /// The [`RegionId`] in [`Analysis::regions`].
@@ -331,21 +345,17 @@ struct ServiceFact {
 }
 
 impl ServiceFact {
-    /// `None` when the service index does not fit 16 bits.
-    fn new(svc: u32, region: Option<RegionId>, last_ms: i64) -> Option<ServiceFact> {
-        let region = region.map(|id| id.0);
-        // The halves of the bits of `last_ms`: the casts keep every bit.
-        let bits = last_ms as u64;
-        Some(ServiceFact {
-            last: [bits as u32, (bits >> 32) as u32],
-            svc: u16::try_from(svc).ok()?,
-            region,
-        })
+    fn new(svc: u16, region: Option<RegionId>, last: LastAccess) -> ServiceFact {
+        ServiceFact {
+            last,
+            svc,
+            region: region.map(|id| id.0),
+        }
     }
 
     /// Milliseconds since the epoch, [`NEVER_MS`] when the report has no access.
     fn last_ms(self) -> i64 {
-        ((u64::from(self.last[1]) << 32) | u64::from(self.last[0])) as i64
+        self.last.ms().unwrap_or(NEVER_MS)
     }
 
     fn svc(self) -> u32 {
@@ -362,8 +372,6 @@ impl ServiceFact {
 pub(crate) enum FactsLimit {
     /// More than [`MAX_REGIONS`] distinct regions, or `u32::MAX` facts.
     Regions,
-    /// A catalog service index past 65,535.
-    Compact,
 }
 
 /// How many rows [`ServiceFacts::new`] reads between two shrinks of the rows' vector (~24 MB).
@@ -397,17 +405,17 @@ impl ServiceFacts {
             rows.sort_by_key(|r| r.p);
         }
         for group in rows.chunk_by_mut(|a, b| a.p == b.p) {
-            group.sort_by_key(|r| r.svc);
+            group.sort_by_key(|r| r.svc());
         }
         // Of two rows of one pair the later counts: it takes the earlier's place.
         rows.dedup_by(|later, earlier| {
-            let same = (later.p, later.svc) == (earlier.p, earlier.svc);
+            let same = (later.p, later.svc()) == (earlier.p, earlier.svc());
             if same {
                 std::mem::swap(later, earlier);
             }
             same
         });
-        rows.retain(|r| keep(r.p, r.svc));
+        rows.retain(|r| keep(r.p, r.svc()));
         u32::try_from(rows.len()).map_err(|_| FactsLimit::Regions)?;
         // Regions interned in the rows' order; `ids[i]` is the id of `texts[i]`.
         let mut ids: Vec<Option<RegionId>> = vec![None; texts.len()];
@@ -426,8 +434,7 @@ impl ServiceFacts {
         while let Some(r) = rows.pop() {
             starts[r.p as usize] += 1;
             let region = r.region().and_then(|id| ids[id as usize]);
-            let last_ms = r.last_ms().unwrap_or(NEVER_MS);
-            facts.push(ServiceFact::new(r.svc, region, last_ms).ok_or(FactsLimit::Compact)?);
+            facts.push(ServiceFact::new(r.svc16(), region, r.last()));
             if rows.len().is_multiple_of(SHRINK_EVERY_ROWS) {
                 rows.shrink_to_fit();
             }
@@ -507,9 +514,9 @@ pub struct PrincipalInfo {
     /// Shared by the principals of an account (`collect`).
     pub account_id: Arc<str>,
     pub kind: PrincipalType,
-    pub name: String,
-    pub arn: String,
-    pub id: String,
+    /// Its name, ARN and id ([`PrincipalInfo::name`], [`PrincipalInfo::arn`],
+    /// [`PrincipalInfo::id`]).
+    pub names: PrincipalNames,
     /// Tags (roles and users), as exported: attacker-controlled text.
     pub tags: crate::model::Tags,
     pub created: Option<Timestamp>,
@@ -548,6 +555,77 @@ pub struct PrincipalInfo {
     pub flags: Box<[&'static str]>,
 }
 
+impl PrincipalInfo {
+    pub fn name(&self) -> &str {
+        self.names.name()
+    }
+
+    pub fn arn(&self) -> &str {
+        self.names.arn()
+    }
+
+    /// AWS's unique id (`AROA…`, `AIDA…`).
+    pub fn id(&self) -> &str {
+        self.names.id()
+    }
+}
+
+/// A principal's name, ARN and id in one allocation: the ARN, then the id, then the name unless
+/// the ARN ends with it (`…:role/path/Name`, as AWS makes them). Three strings took 72 bytes of
+/// every principal and three allocations (~80 MB at 1,000,000 roles).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalNames {
+    text: Box<str>,
+    /// Where the ARN ends and the id starts.
+    arn_end: u32,
+    /// Where the id ends.
+    id_end: u32,
+    /// Where the name starts: in the ARN, which it ends, or after the id, up to the end.
+    name_start: u32,
+}
+
+impl PrincipalNames {
+    /// `None` when the three take more than `u32::MAX` bytes together (a principal is read
+    /// from one file, at most `files::MAX_INPUT_BYTES` = 4 GiB: never).
+    pub fn new(name: &str, arn: &str, id: &str) -> Option<PrincipalNames> {
+        let in_arn = !name.is_empty() && arn.ends_with(name);
+        let mut text = String::with_capacity(arn.len() + id.len() + name.len());
+        text.push_str(arn);
+        text.push_str(id);
+        let name_start = if in_arn {
+            arn.len() - name.len()
+        } else {
+            text.push_str(name);
+            arn.len() + id.len()
+        };
+        // The name's end is the text's, or the ARN's: the whole text must fit.
+        u32::try_from(text.len()).ok()?;
+        Some(PrincipalNames {
+            text: text.into_boxed_str(),
+            arn_end: u32::try_from(arn.len()).ok()?,
+            id_end: u32::try_from(arn.len() + id.len()).ok()?,
+            name_start: u32::try_from(name_start).ok()?,
+        })
+    }
+
+    pub fn arn(&self) -> &str {
+        &self.text[..self.arn_end as usize]
+    }
+
+    pub fn id(&self) -> &str {
+        &self.text[self.arn_end as usize..self.id_end as usize]
+    }
+
+    pub fn name(&self) -> &str {
+        let start = self.name_start as usize;
+        if self.name_start < self.arn_end {
+            &self.text[start..self.arn_end as usize]
+        } else {
+            &self.text[start..]
+        }
+    }
+}
+
 /// One principal × a group of granted actions of one service that share one verdict (see
 /// `groups`): the same reason, evidence, granting policies, resource scope and condition.
 /// 32 bytes: what can be derived is not held (the first action, the count, the sensitivity and
@@ -566,9 +644,6 @@ pub struct Finding {
     pub last_accessed_region: Option<RegionId>,
     /// The exclusion rule that covers it.
     pub exclusion: Option<ExclusionId>,
-    /// The SCP or RCP that blocks or restricts its actions in the principal's account
-    /// (`Analysis::control_note`); only with an organisation part.
-    pub control: Option<ControlId>,
     /// When it was last accessed ([`Finding::last_accessed`]).
     pub last: LastAccess,
     pub reason: Reason,
@@ -688,6 +763,41 @@ impl Scope {
     }
 }
 
+/// The SCP/RCP notes of the findings that have one ([`Analysis::control_note`]), by the
+/// finding's index, sorted. Held beside the findings, not in each: without an organisation part
+/// no finding has one, and with one most have none (a field took 4 bytes of every finding, ~0.15
+/// GB at 1,000,000 roles). While findings are made and split (`organization`, `exclusions`),
+/// their notes are a vector beside them, empty when none has one or one per finding; the rank
+/// makes this of it.
+#[derive(Debug, Clone, Default)]
+pub struct FindingControls(Box<[(u32, ControlId)]>);
+
+impl FindingControls {
+    /// The notes of `controls` (one per finding, in their final order, or none).
+    pub(super) fn new(controls: &[Option<ControlId>]) -> FindingControls {
+        let of = controls.iter().enumerate();
+        // A finding's index fits 32 bits: principals and lists are 32-bit indices, and
+        // `rank` numbers the findings so.
+        FindingControls(
+            of.filter_map(|(i, c)| Some((u32::try_from(i).ok()?, (*c)?)))
+                .collect(),
+        )
+    }
+
+    /// The note of `findings[index]`.
+    pub fn get(&self, index: usize) -> Option<ControlId> {
+        let index = u32::try_from(index).ok()?;
+        let at = self.0.binary_search_by_key(&index, |(i, _)| *i).ok()?;
+        Some(self.0[at].1)
+    }
+}
+
+/// The findings, and beside them each one's SCP/RCP note: none at all, or one per finding.
+pub(super) struct WithControls {
+    pub(super) findings: Vec<Finding>,
+    pub(super) controls: Vec<Option<ControlId>>,
+}
+
 /// Index into [`Analysis::control_notes`].
 /// 1-based, so that an `Option<ControlId>` takes 4 bytes ([`ControlId::new`], [`ControlId::index`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -783,8 +893,10 @@ pub struct Analysis<'c> {
     pub(crate) risks: Vec<ActionRisk>,
     /// Per principal, the action that makes its iam:PassRole critical (see `named.rs`).
     pub(crate) passrole_partners: Vec<Option<ActionId>>,
-    /// Every distinct SCP/RCP note of a finding (`Finding::control`).
+    /// Every distinct SCP/RCP note of a finding ([`Analysis::control_note`]).
     pub control_notes: Vec<crate::policy::control::ControlNote>,
+    /// Which finding has which of them.
+    pub controls: FindingControls,
     /// What the last-accessed reports say per principal × service ([`Analysis::services_of`]).
     pub(crate) service_facts: ServiceFacts,
     /// The regions the findings and the service facts name.
@@ -902,9 +1014,12 @@ impl Analysis<'_> {
         (last <= as_of).then(|| crate::model::whole_days(last, as_of))
     }
 
-    /// The SCP or RCP note of a finding.
-    pub fn control_note(&self, f: &Finding) -> Option<&crate::policy::control::ControlNote> {
-        f.control.and_then(|c| self.control_notes.get(c.index()))
+    /// The SCP or RCP that blocks or restricts the actions of `findings[index]` in its
+    /// principal's account; only with an organisation part.
+    pub fn control_note(&self, index: usize) -> Option<&crate::policy::control::ControlNote> {
+        self.controls
+            .get(index)
+            .and_then(|c| self.control_notes.get(c.index()))
     }
 
     /// The region of the finding's last access.
@@ -912,9 +1027,9 @@ impl Analysis<'_> {
         f.last_accessed_region.and_then(|r| self.regions.get(r))
     }
 
-    /// True when an SCP blocks the finding's actions in its principal's account.
-    pub fn blocked(&self, f: &Finding) -> bool {
-        self.control_note(f)
+    /// True when an SCP blocks the actions of `findings[index]` in its principal's account.
+    pub fn blocked(&self, index: usize) -> bool {
+        self.control_note(index)
             .is_some_and(|n| n.effect == crate::policy::control::ControlEffect::Blocked)
     }
 
@@ -969,7 +1084,7 @@ impl Analysis<'_> {
             };
             entry.counts.add(f, u64::from(self.count(f)));
             let removable = f.status() == Status::Unused && f.exclusion.is_none();
-            if removable && info.actionable && !self.blocked(f) {
+            if removable && info.actionable && !self.blocked(i as usize) {
                 entry.highest_unused_sensitivity = entry
                     .highest_unused_sensitivity
                     .max(Some(self.sensitivity(f)));
@@ -1172,6 +1287,34 @@ mod tests {
         assert_eq!(regions.texts().len(), MAX_REGIONS as usize);
     }
 
+    /// Each of the three comes back as given, whether the ARN ends with the name or not.
+    #[test]
+    fn principal_names_give_back_what_they_were_given() {
+        for (name, arn, id) in [
+            (
+                "Admin",
+                "arn:aws:iam::123456789012:role/Admin",
+                "AROAEXAMPLE",
+            ),
+            ("Admin", "arn:aws:iam::123456789012:role/ops/Admin", ""),
+            ("Admin", "arn:aws:sso:::permissionSet/ssoins-1/ps-2", "ps-2"),
+            ("", "arn:aws:iam::123456789012:role/", "AROA"),
+            ("", "", ""),
+            ("x", "x", "y"),
+            ("min", "arn:aws:iam::1:user/admin", "AIDA"),
+            ("é", "arn:aws:iam::1:role/café", "AROAé"),
+            ("role/a", "arn:aws:iam::1:role/a", "id"),
+        ] {
+            let n = PrincipalNames::new(name, arn, id).expect("small");
+            assert_eq!((n.name(), n.arn(), n.id()), (name, arn, id));
+        }
+        assert_eq!(
+            std::mem::size_of::<PrincipalNames>(),
+            32,
+            "a boxed text and three 32-bit offsets"
+        );
+    }
+
     #[test]
     fn a_finding_stays_small() {
         // Every byte of a finding is ~4 MB of the heap at 100,000 roles (four million
@@ -1179,8 +1322,9 @@ mod tests {
         // (regions), ids that are never 0 (an `Option` of one is 4 bytes, 2 for a rule's),
         // nothing derived (the count is the list's length, the rank the finding's place, the
         // first action, sensitivity and categories the list's, the status the reason's).
-        // A last access in 48 bits, a region id in 16: 32 -> 28.
-        assert_eq!(std::mem::size_of::<Finding>(), 28);
+        // A last access in 48 bits, a region id in 16: 32 -> 28; the control note beside
+        // the findings: 24.
+        assert_eq!(std::mem::size_of::<Finding>(), 24);
         assert_eq!(std::mem::size_of::<Option<RegionId>>(), 2);
         assert_eq!(std::mem::size_of::<LastAccess>(), 6);
         assert_eq!(std::mem::size_of::<Option<ControlId>>(), 4);
@@ -1190,8 +1334,9 @@ mod tests {
         assert_eq!(std::mem::size_of::<PolicyInfo>(), 32);
         // A principal: its rare parts boxed (the intentional match, the flags, the unmatched
         // patterns), its account id, region and permission set shared: 400 -> 320; its counts,
-        // sensitivities and score 32 bits, its policies a boxed slice: 320 -> 272.
-        assert_eq!(std::mem::size_of::<PrincipalInfo>(), 272);
+        // sensitivities and score 32 bits, its policies a boxed slice: 320 -> 272; its name,
+        // ARN and id one text: 232.
+        assert_eq!(std::mem::size_of::<PrincipalInfo>(), 232);
     }
 
     #[test]
@@ -1230,13 +1375,13 @@ mod tests {
             (1, 3, Some(10), Some(1)),
             (2, 5, Some(30), Some(2)),
             (1, 4, Some(99), None),
-            (3, 1, Some(i64::MIN), None),
+            (3, 1, None, None),
             (6, 2, Some(5), None),
         ];
         let mut regions = Regions::default();
         let rows = rows
             .into_iter()
-            .map(|(p, s, t, r)| super::super::verdict::ServiceRow::new(p, s, t, r))
+            .map(|(p, s, t, r)| super::super::verdict::ServiceRow::new(p, s, t, r).expect("a row"))
             .collect();
         let keep = |p, svc| !(p == 1 && svc == 4);
         let facts = ServiceFacts::new(rows, keep, &texts, &mut regions).expect("two regions");
@@ -1259,36 +1404,24 @@ mod tests {
         assert_eq!(regions.texts(), [us, eu]);
     }
 
-    /// A fact is 12 bytes and gives back every time, service index and region id it holds up to
-    /// 16 bits; a service index or region id past them is an error, never a wrong fact.
+    /// A fact is 10 bytes and gives back every time, service index and region id it holds.
     #[test]
-    fn a_service_fact_is_twelve_bytes_and_exact() {
-        assert_eq!(std::mem::size_of::<ServiceFact>(), 12);
+    fn a_service_fact_is_ten_bytes_and_exact() {
+        assert_eq!(std::mem::size_of::<ServiceFact>(), 10);
         let region = |i: u16| NonZeroU16::new(i).map(RegionId);
         for ms in [
-            NEVER_MS,
-            i64::MIN + 1,
-            -1,
-            0,
-            1,
-            1_764_000_000_123,
-            u32::MAX as i64,
-            i64::MAX,
+            None,
+            Some(0),
+            Some(1),
+            Some(1_764_000_000_123),
+            Some((1 << 48) - 2),
         ] {
             for (svc, id) in [(0, None), (1, region(1)), (65_535, region(65_535))] {
-                let f = ServiceFact::new(svc, id, ms).expect("fits");
-                assert_eq!((f.last_ms(), f.svc(), f.region()), (ms, svc, id));
+                let last = LastAccess::from_ms(ms).expect("fits");
+                let f = ServiceFact::new(svc, id, last);
+                let want = (ms.unwrap_or(NEVER_MS), u32::from(svc), id);
+                assert_eq!((f.last_ms(), f.svc(), f.region()), want);
             }
         }
-        assert!(ServiceFact::new(65_536, None, 0).is_none());
-        // Through `ServiceFacts::new`: a service index past 16 bits stops it.
-        let rows = vec![super::super::verdict::ServiceRow::new(
-            0,
-            70_000,
-            Some(1),
-            None,
-        )];
-        let got = ServiceFacts::new(rows, |_, _| true, &[], &mut Regions::default());
-        assert_eq!(got.err(), Some(FactsLimit::Compact));
     }
 }

@@ -17,26 +17,29 @@ use super::groups::GrantedAction;
 use super::model::{
     AccountWarning, BySensitivity, ControlId, ControlPolicyInfo, Counts, Finding, GrantedById,
     LabelId, LastAccess, OrganizationInfo, PermissionSetInfo, PolicyInfo, PolicyLabel,
-    PrincipalInfo, RegionId, Scope,
+    PrincipalInfo, PrincipalNames, RegionId, Scope, WithControls,
 };
 use super::reason::{Reason, Status};
 use super::verdict::{PrincipalRow, ServiceRow};
+use crate::error::{Error, Result};
 use crate::model::organization::{ControlPolicyType, NodeKind, Organization, PermissionSet};
 use crate::model::{PrincipalType, Timestamp, Warning};
 use crate::policy::PolicyKind;
 use crate::policy::control::{AccountControls, ControlEffect, ControlNote, account_controls};
 
-/// Splits every finding by its SCP/RCP note; returns the findings and the notes.
+/// Splits every finding by its SCP/RCP note; returns the findings with their notes' ids, and
+/// the notes.
 pub(super) fn apply_controls(
     findings: Vec<Finding>,
     c: &mut Collected<'_>,
     org: &Organization,
-) -> (Vec<Finding>, Vec<ControlNote>) {
+) -> (WithControls, Vec<ControlNote>) {
     let mut notes: Vec<ControlNote> = Vec::new();
     // Fewer notes than findings, so every id is made (`ControlId::new`).
     let mut ids: HashMap<ControlNote, Option<ControlId>> = HashMap::new();
     if org.control_types.is_empty() {
-        return (findings, notes);
+        let controls = Vec::new();
+        return (WithControls { findings, controls }, notes);
     }
     let mut per_account: BTreeMap<String, AccountControls> = BTreeMap::new();
     for info in &c.exports {
@@ -62,12 +65,14 @@ pub(super) fn apply_controls(
         per_account.insert(info.account_id.clone(), controls);
     }
     let mut out = Vec::with_capacity(findings.len());
+    let mut out_controls = Vec::with_capacity(findings.len());
     for f in findings {
         let p = &c.principals[f.principal as usize];
         let controls = match per_account.get(&*p.account_id) {
             Some(ctl) if !p.service_linked && !ctl.is_empty() => ctl,
             _ => {
                 out.push(f);
+                out_controls.push(None);
                 continue;
             }
         };
@@ -82,26 +87,33 @@ pub(super) fn apply_controls(
             parts.entry(id).or_default().push(*a);
         }
         if parts.len() == 1 {
-            let mut f = f;
-            f.control = parts.into_keys().next().flatten();
             out.push(f);
+            out_controls.push(parts.into_keys().next().flatten());
             continue;
         }
         for (id, actions) in parts {
             let mut part = f.clone();
             part.set_actions(&mut c.lists, actions);
-            part.control = id;
             out.push(part);
+            out_controls.push(id);
         }
     }
     c.warnings.sort();
-    (out, notes)
+    let controls = out_controls;
+    (
+        WithControls {
+            findings: out,
+            controls,
+        },
+        notes,
+    )
 }
 
 /// One role's verdict of one action.
 #[derive(Clone, Copy)]
 struct RoleVerdict<'f> {
     f: &'f Finding,
+    control: Option<ControlId>,
     a: GrantedAction,
 }
 
@@ -120,18 +132,22 @@ struct Rolled {
 /// Adds a principal per permission set with roles in the exports, and its findings; marks the
 /// roles as managed. Returns the findings with the new ones appended.
 pub(super) fn roll_up_permission_sets(
-    mut findings: Vec<Finding>,
+    split: WithControls,
     c: &mut Collected<'_>,
     org: &Organization,
     notes: &mut Vec<ControlNote>,
-) -> Vec<Finding> {
+) -> Result<WithControls> {
+    let WithControls {
+        mut findings,
+        mut controls,
+    } = split;
     // Roles by (account, name) → principal index.
     let mut sso_roles: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
     for (i, p) in c.principals.iter().enumerate() {
         if p.kind != PrincipalType::Role {
             continue;
         }
-        if let Some(ps) = org.permission_set_for(&p.account_id, &p.name) {
+        if let Some(ps) = org.permission_set_for(&p.account_id, p.name()) {
             sso_roles
                 .entry(ps.name.as_str())
                 .or_default()
@@ -156,19 +172,37 @@ pub(super) fn roll_up_permission_sets(
             .map(|p| &*p.account_id)
             .collect();
         let complete = ps.accounts.iter().all(|a| with_data.contains(&a.as_str()));
-        let groups = rolled_groups(c, &findings, &by_principal, roles, complete, notes);
+        let of = Verdicts {
+            findings: &findings,
+            controls: &controls,
+            by_principal: &by_principal,
+        };
+        let groups = rolled_groups(c, &of, roles, complete, notes);
         let as_of = roles
             .iter()
             .filter_map(|r| c.principals[*r as usize].as_of)
             .min();
         let pidx = c.principals.len() as u32;
         new.extend(set_findings(c, pidx, groups));
-        let info = principal_info(c, org, ps, roles, complete, as_of);
-        add_set_inputs(c, pidx, roles, complete, as_of);
+        let info = principal_info(c, org, ps, roles, complete, as_of)?;
+        add_set_inputs(c, pidx, roles, complete, as_of)?;
         c.principals.push(info);
     }
-    findings.extend(new);
-    findings
+    // A note per finding, or none at all.
+    if !controls.is_empty() || new.iter().any(|(_, control)| control.is_some()) {
+        controls.resize(findings.len(), None);
+        controls.extend(new.iter().map(|(_, control)| *control));
+    }
+    findings.extend(new.into_iter().map(|(f, _)| f));
+    Ok(WithControls { findings, controls })
+}
+
+/// The roles' findings and their notes, by principal.
+struct Verdicts<'f> {
+    findings: &'f [Finding],
+    /// Empty, or one per finding.
+    controls: &'f [Option<ControlId>],
+    by_principal: &'f HashMap<u32, Vec<usize>>,
 }
 
 /// The set's roles are managed by it: not actionable, flagged, named.
@@ -189,24 +223,24 @@ fn mark_managed(c: &mut Collected<'_>, ps: &PermissionSet, roles: &[u32]) {
 
 /// Each action any role of the set holds, rolled up over the roles ([`roll`]) and grouped as
 /// findings group (service, verdict, evidence, granting policies, control note).
-fn rolled_groups(
+fn rolled_groups<'f>(
     c: &Collected<'_>,
-    findings: &[Finding],
-    by_principal: &HashMap<u32, Vec<usize>>,
+    of: &Verdicts<'f>,
     roles: &[u32],
     complete: bool,
     notes: &mut Vec<ControlNote>,
 ) -> BTreeMap<GroupKey, Vec<GrantedAction>> {
     // Per action, each role's verdict (roles in account order).
-    let mut per_action: BTreeMap<crate::catalog::ActionId, Vec<RoleVerdict<'_>>> = BTreeMap::new();
+    let mut per_action: BTreeMap<crate::catalog::ActionId, Vec<RoleVerdict<'f>>> = BTreeMap::new();
     for r in roles {
-        for fi in by_principal.get(r).into_iter().flatten() {
-            let f = &findings[*fi];
+        for fi in of.by_principal.get(r).into_iter().flatten() {
+            let f = &of.findings[*fi];
+            let control = of.controls.get(*fi).copied().flatten();
             for a in &c.lists.get(f.list).actions {
                 per_action
                     .entry(a.id())
                     .or_default()
-                    .push(RoleVerdict { f, a: *a });
+                    .push(RoleVerdict { f, control, a: *a });
             }
         }
     }
@@ -231,16 +265,16 @@ fn rolled_groups(
     groups
 }
 
-/// One finding of principal `pidx` (the set) per group.
+/// One finding of principal `pidx` (the set) per group, with its note.
 fn set_findings(
     c: &mut Collected<'_>,
     pidx: u32,
     groups: BTreeMap<GroupKey, Vec<GrantedAction>>,
-) -> Vec<Finding> {
+) -> Vec<(Finding, Option<ControlId>)> {
     let mut out = Vec::with_capacity(groups.len());
     for (k, actions) in groups {
         let list = c.lists.push(actions);
-        out.push(Finding {
+        let f = Finding {
             principal: pidx,
             list,
             reason: k.reason,
@@ -249,8 +283,8 @@ fn set_findings(
             granted_by: k.gb,
             scope: Scope::new(k.scoped, k.conditional),
             exclusion: None,
-            control: k.control,
-        });
+        };
+        out.push((f, k.control));
     }
     out
 }
@@ -263,19 +297,23 @@ fn add_set_inputs(
     roles: &[u32],
     complete: bool,
     as_of: Option<Timestamp>,
-) {
+) -> Result<()> {
     let mut services: BTreeMap<u32, (Option<i64>, Option<u32>)> = BTreeMap::new();
     for s in c.inputs.services.iter().filter(|s| roles.contains(&s.p)) {
-        let e = services.entry(s.svc).or_insert((None, None));
+        let e = services.entry(s.svc()).or_insert((None, None));
         let last_ms = s.last_ms();
         if last_ms > e.0 {
             *e = (last_ms, s.region());
         }
     }
     for (svc, (last_ms, region)) in services {
-        c.inputs
-            .services
-            .push(ServiceRow::new(pidx, svc, last_ms, region));
+        // The service and time of one of its roles' rows: they fit.
+        let row = ServiceRow::new(pidx, svc, last_ms, region).ok_or_else(|| {
+            Error::Analysis(format!(
+                "a permission set's service row: {svc}, {last_ms:?}"
+            ))
+        })?;
+        c.inputs.services.push(row);
     }
     c.inputs.principals.push(PrincipalRow {
         p: pidx,
@@ -284,6 +322,7 @@ fn add_set_inputs(
         window_start_ms: None,
         window_end_ms: as_of.map(|t| t.timestamp_millis()),
     });
+    Ok(())
 }
 
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
@@ -335,7 +374,7 @@ fn roll(verdicts: &[RoleVerdict<'_>], complete: bool, notes: &mut Vec<ControlNot
     };
     // Control notes: blocked in every account is blocked; anything else the first note, a
     // block somewhere but not everywhere becoming a restriction.
-    let controls: Vec<Option<ControlId>> = verdicts.iter().map(|v| v.f.control).collect();
+    let controls: Vec<Option<ControlId>> = verdicts.iter().map(|v| v.control).collect();
     let is_blocked = |c: &Option<ControlId>| {
         c.and_then(|c| notes.get(c.index()))
             .is_some_and(|n| n.effect == ControlEffect::Blocked)
@@ -395,7 +434,13 @@ fn principal_info(
     roles: &[u32],
     complete: bool,
     as_of: Option<Timestamp>,
-) -> PrincipalInfo {
+) -> Result<PrincipalInfo> {
+    let names = PrincipalNames::new(&ps.name, &ps.arn, &ps.id).ok_or_else(|| {
+        Error::Analysis(format!(
+            "permission set {}: its name, ARN and id take more than 4 GiB",
+            ps.name
+        ))
+    })?;
     let mut policies = Vec::new();
     let mut push = |c: &mut Collected<'_>,
                     kind: PolicyKind,
@@ -456,12 +501,10 @@ fn principal_info(
     if !complete {
         flags.push("permission_set_incomplete");
     }
-    PrincipalInfo {
+    Ok(PrincipalInfo {
         account_id: org.management_account.as_str().into(),
         kind: PrincipalType::PermissionSet,
-        name: ps.name.clone(),
-        arn: ps.arn.clone(),
-        id: ps.id.clone(),
+        names,
         tags: Default::default(),
         created: None,
         last_used: last.as_ref().map(|(t, _)| *t),
@@ -478,7 +521,7 @@ fn principal_info(
         unused_by_sensitivity: BySensitivity::default(),
         score: 0,
         flags: flags.into_boxed_slice(),
-    }
+    })
 }
 
 /// The name Identity Center gives a permission set's inline policy on its roles.

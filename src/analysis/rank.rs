@@ -6,8 +6,8 @@ use std::sync::Arc;
 use super::groups::ActionLists;
 use super::lists::{ByService, FindingLists};
 use super::model::{
-    BySensitivity, Counts, FactsLimit, Finding, LabelId, MAX_REGIONS, PrincipalInfo, Regions,
-    ServiceFacts,
+    BySensitivity, ControlId, Counts, FactsLimit, Finding, FindingControls, LabelId, MAX_REGIONS,
+    PrincipalInfo, Regions, ServiceFacts, WithControls,
 };
 use super::reason::Status;
 use super::sensitivity::Sensitivity;
@@ -19,6 +19,8 @@ use crate::policy::control::{ControlEffect, ControlNote};
 /// What ranking adds up besides the principals' own counts.
 pub(super) struct Ranked {
     pub findings: Vec<Finding>,
+    /// Their SCP/RCP notes.
+    pub controls: FindingControls,
     pub totals: Counts,
     pub unused_by_sensitivity: BySensitivity,
     /// Per principal, the indices of its findings in `findings`, by service (catalog order),
@@ -48,8 +50,8 @@ fn firsts(lists: &ActionLists, catalog: &Catalog) -> Vec<First> {
         .collect()
 }
 
-fn is_blocked(f: &Finding, notes: &[ControlNote]) -> bool {
-    f.control
+fn is_blocked(control: Option<ControlId>, notes: &[ControlNote]) -> bool {
+    control
         .and_then(|c| notes.get(c.index()))
         .is_some_and(|n| n.effect == ControlEffect::Blocked)
 }
@@ -62,13 +64,12 @@ fn is_blocked(f: &Finding, notes: &[ControlNote]) -> bool {
 /// total.
 fn key(
     f: &Finding,
+    blocked: bool,
     principals: &[PrincipalInfo],
-    notes: &[ControlNote],
     firsts: &[First],
 ) -> (u8, u8, bool, u32, u32, u32) {
     let p = &principals[f.principal as usize];
     let first = firsts[f.list.0 as usize];
-    let blocked = is_blocked(f, notes);
     let tier = match f.status() {
         Status::Unused
             if p.actionable && f.exclusion.is_none() && p.intentional.is_none() && !blocked =>
@@ -106,8 +107,6 @@ pub(super) fn service_facts(
         |p: u32, svc: u32| !by_principal_service.of_service(p as usize, svc).is_empty();
     ServiceFacts::new(services, has_service, region_texts, regions).map_err(|e| match e {
         FactsLimit::Regions => too_many_regions(),
-        // A service index past 16 bits cannot come: `Catalog::parse` refuses such a catalog.
-        FactsLimit::Compact => Error::Analysis("a catalog of more than 65,535 services".into()),
     })
 }
 
@@ -121,7 +120,7 @@ pub(super) fn too_many_regions() -> Error {
 
 /// Sorts and numbers the findings and fills in every count.
 pub(super) fn rank(
-    mut findings: Vec<Finding>,
+    with: WithControls,
     principals: &mut [PrincipalInfo],
     notes: &[ControlNote],
     catalog: &Catalog,
@@ -129,10 +128,21 @@ pub(super) fn rank(
     granted_by: &[Box<[LabelId]>],
 ) -> Ranked {
     let firsts = firsts(lists, catalog);
-    findings.sort_unstable_by_key(|f| key(f, principals, notes, &firsts));
+    let WithControls {
+        mut findings,
+        mut controls,
+    } = with;
+    if controls.is_empty() {
+        findings.sort_unstable_by_key(|f| key(f, false, principals, &firsts));
+    } else {
+        // The key is unique (see `key`): the same order as sorting the findings alone.
+        crate::memory::sort_unstable_beside(&mut findings, &mut controls, |f, c| {
+            key(f, is_blocked(*c, notes), principals, &firsts)
+        });
+    }
     let mut totals = Counts::default();
     let mut by_sens = BySensitivity::default();
-    for f in findings.iter_mut() {
+    for (i, f) in findings.iter_mut().enumerate() {
         let list = lists.get(f.list);
         // A list holds at most the catalog's actions (`catalog::MAX_ACTIONS`, below 2^25).
         let actions = list.len() as u32;
@@ -142,7 +152,8 @@ pub(super) fn rank(
         let removable = f.status() == Status::Unused && f.exclusion.is_none();
         // A grant an SCP blocks is removable but carries no risk: not in scores or the
         // per-sensitivity counts.
-        if removable && p.actionable && !is_blocked(f, notes) {
+        let control = controls.get(i).copied().flatten();
+        if removable && p.actionable && !is_blocked(control, notes) {
             p.unused_by_sensitivity.add_list_u32(list);
             let weight: u64 = list
                 .by_sensitivity
@@ -174,6 +185,7 @@ pub(super) fn rank(
     let service_of = |i: u32| firsts[findings[i as usize].list.0 as usize].service;
     let by_principal_service = ByService::new(by_principal, service_of);
     Ranked {
+        controls: FindingControls::new(&controls),
         findings,
         totals,
         unused_by_sensitivity: by_sens,

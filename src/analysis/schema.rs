@@ -46,6 +46,8 @@ pub struct Row<'a> {
     pub p: &'a PrincipalInfo,
     /// `granted_by` text of the finding (computed once per distinct list by the writers).
     pub granted_by: &'a str,
+    /// Its SCP/RCP note ([`Analysis::control_note`]).
+    pub control: Option<&'a crate::policy::control::ControlNote>,
 }
 
 /// A column: its header, type and extractor.
@@ -70,7 +72,7 @@ pub const FINDINGS: [Column; 28] = [
     col("principal_type", Type::Str, |r| {
         Value::Str(r.p.kind.as_str())
     }),
-    col("principal_name", Type::Str, |r| Value::Str(&r.p.name)),
+    col("principal_name", Type::Str, |r| Value::Str(r.p.name())),
     col("action", Type::Str, |r| match r.an.action_text(r.f) {
         std::borrow::Cow::Borrowed(s) => Value::Str(s),
         std::borrow::Cow::Owned(s) => Value::Owned(s),
@@ -130,7 +132,7 @@ pub const FINDINGS: [Column; 28] = [
                 .map(|rule| rule.reason.as_str()),
         )
     }),
-    col("principal_arn", Type::Str, |r| Value::Str(&r.p.arn)),
+    col("principal_arn", Type::Str, |r| Value::Str(r.p.arn())),
 ];
 
 /// The column names, in order.
@@ -142,10 +144,10 @@ pub fn findings_header() -> [&'static str; 28] {
 /// exports without one keep exactly the columns above.
 pub const ORGANIZATION: [Column; 2] = [
     col("control_effect", Type::OptStr, |r| {
-        Value::OptStr(r.an.control_note(r.f).map(|n| n.effect.as_str()))
+        Value::OptStr(r.control.map(|n| n.effect.as_str()))
     }),
     col("control_detail", Type::OptStr, |r| {
-        Value::OptStr(r.an.control_note(r.f).map(|n| n.detail.as_str()))
+        Value::OptStr(r.control.map(|n| n.detail.as_str()))
     }),
 ];
 
@@ -177,6 +179,7 @@ pub fn for_each_row<'a, E>(
             granted_by: granted_by
                 .get(f.granted_by.0 as usize)
                 .map_or("", String::as_str),
+            control: an.control_note(index),
         };
         each(&row)?;
     }

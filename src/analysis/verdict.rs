@@ -10,7 +10,7 @@ use polars::prelude::*;
 
 use super::Reason;
 use super::groups::ListId;
-use super::model::{GrantedById, NEVER_MS};
+use super::model::{GrantedById, LastAccess};
 use crate::model::SharedTexts;
 
 // Column names.
@@ -63,34 +63,48 @@ pub struct PrincipalRow {
 }
 
 /// What a principal's last-accessed report says of one service. The collection's largest rows
-/// (at 300 accounts × 100 roles, 57 a principal): 24 bytes, the time held without an `Option`
-/// (which took 16 bytes for an 8-byte time) and the region as an id (a shared string took 16).
+/// (at 300 accounts × 100 roles, 57 a principal; ~0.9 GB at 1,000,000 roles, held from the
+/// collection to the rank): 16 bytes, the time in 48 bits ([`LastAccess`], the findings'), the
+/// service 16 bits (a catalog holds at most 65,535 services) and the region an id (a shared
+/// string took 16; with an `i64` time and a 32-bit service the row took 24).
+#[derive(Debug, Clone, Copy)]
 pub struct ServiceRow {
     pub p: u32,
-    pub svc: u32,
-    /// Milliseconds since the epoch, [`NEVER_MS`] when the report has no access.
-    last: i64,
     /// In [`Inputs::regions`], [`NO_REGION`] when the report names none.
     region: u32,
+    svc: u16,
+    last: LastAccess,
 }
 
 /// [`ServiceRow`]'s region when the report names none.
 const NO_REGION: u32 = u32::MAX;
 
 impl ServiceRow {
-    /// A row; `region` indexes [`Inputs::regions`] (below `u32::MAX`).
-    pub fn new(p: u32, svc: u32, last_ms: Option<i64>, region: Option<u32>) -> ServiceRow {
-        ServiceRow {
+    /// A row; `region` indexes [`Inputs::regions`] (below `u32::MAX`). `None` where the
+    /// service index does not fit 16 bits (`Catalog::parse` refuses such a catalog) or the time
+    /// is before 1970 (the inputs refuse such a time, naming the file): never.
+    pub fn new(p: u32, svc: u32, last_ms: Option<i64>, region: Option<u32>) -> Option<ServiceRow> {
+        Some(ServiceRow {
             p,
-            svc,
-            last: last_ms.unwrap_or(NEVER_MS),
             region: region.unwrap_or(NO_REGION),
-        }
+            svc: u16::try_from(svc).ok()?,
+            last: LastAccess::from_ms(last_ms)?,
+        })
+    }
+
+    /// The catalog's index of the service.
+    pub fn svc(&self) -> u32 {
+        u32::from(self.svc)
+    }
+
+    /// The same, as held: 16 bits.
+    pub(super) fn svc16(&self) -> u16 {
+        self.svc
     }
 
     /// The last access, in milliseconds since the epoch.
     pub fn last_ms(&self) -> Option<i64> {
-        (self.last != NEVER_MS).then_some(self.last)
+        self.last.ms()
     }
 
     /// The region of the last access, in [`Inputs::regions`].
@@ -104,6 +118,11 @@ impl ServiceRow {
             region: region.unwrap_or(NO_REGION),
             ..self
         }
+    }
+
+    /// The last access.
+    pub fn last(&self) -> LastAccess {
+        self.last
     }
 }
 
@@ -186,7 +205,7 @@ fn frames(inputs: &Chunk<'_>) -> PolarsResult<[DataFrame; 4]> {
     let s = inputs.services;
     let services = DataFrame::new_infer_height(vec![
         u32_col(P, s.iter().map(|r| r.p).collect()),
-        u32_col(SVC, s.iter().map(|r| r.svc).collect()),
+        u32_col(SVC, s.iter().map(ServiceRow::svc).collect()),
         Column::new(SVC_SEEN.into(), vec![true; s.len()]),
         Column::new(
             SVC_LAST.into(),
@@ -288,10 +307,11 @@ pub fn compute_map<T>(inputs: &mut Inputs, f: impl FnMut(VerdictRow) -> T) -> Po
 /// principal order (which `collect` never makes) are joined at once.
 ///
 /// The rows already joined are dropped from the front of the grant and action vectors once they
-/// are half as many as the rows still to join ([`drop_joined`]): what the join makes (a finding
-/// is 56 bytes, a grant row 24) grows while what it reads shrinks, instead of both being held
-/// whole at its end (at 1,000,000 roles ~0.7 GB of grant rows, by their count, beside every
-/// finding).
+/// are an eighth of the rows still to join ([`drop_joined`]): what the join makes (a finding is
+/// 24 bytes, a grant row 24) grows while what it reads shrinks, instead of both being held whole
+/// at its end (at 1,000,000 roles ~0.9 GB of grant rows, by their count, beside every finding).
+/// Dropped once half as many, the joined rows not yet given back made the first third of the
+/// join the 1,000,000-role run's peak (~0.3 GB above what collecting held).
 pub fn compute_in_chunks<T>(
     inputs: &mut Inputs,
     max_grants: usize,
@@ -338,19 +358,24 @@ pub fn compute_in_chunks<T>(
     Ok(rows)
 }
 
-/// Drops `rows[..*joined]` once those rows are at least half as many as the rest (and
-/// `*joined` becomes 0), giving back the room at the end: the rest are moved to the front (over a
-/// whole join, at most twice as many moves as rows: each drop moves at most two thirds of the
-/// rows the previous one left) and the vector shrunk, which the allocator does in place for a
-/// vector this large.
+/// Drops `rows[..*joined]` once those rows are at least an eighth of the rest
+/// ([`DROP_JOINED_AT`]; `*joined` becomes 0), giving back the room at the end: the rest are moved
+/// to the front (over a whole join, at most eight times as many moves as rows: each drop moves
+/// the rest, at most eight times the rows it drops; at 1,000,000 roles ~7 GB of `memmove`, ~1 s
+/// of a ~30 s stage) and the vector shrunk, which the allocator does in place for a vector this
+/// large.
 fn drop_joined<R>(rows: &mut Vec<R>, joined: &mut usize) {
-    if *joined == 0 || *joined < (rows.len() - *joined) / 2 {
+    if *joined == 0 || joined.saturating_mul(DROP_JOINED_AT) < rows.len() - *joined {
         return;
     }
     rows.drain(..*joined);
     rows.shrink_to_fit();
     *joined = 0;
 }
+
+/// Joined rows are dropped once they are this fraction (1/N) of the rows still to join
+/// ([`drop_joined`]).
+const DROP_JOINED_AT: usize = 8;
 
 /// Joins and decides one chunk.
 fn compute_chunk(inputs: &Chunk<'_>) -> PolarsResult<Vec<VerdictRow>> {
@@ -485,12 +510,15 @@ mod tests {
             for svc in 0..3u32 {
                 // Principal 3 has no last-accessed data: a chunk of it alone joins empty frames.
                 if p != 3 && (p % 2 == 0 || svc < 2) {
-                    i.services.push(ServiceRow::new(
-                        p,
-                        svc,
-                        (svc > 0).then(|| 600 * i64::from(svc + p)),
-                        (svc == 1).then_some(0),
-                    ));
+                    i.services.push(
+                        ServiceRow::new(
+                            p,
+                            svc,
+                            (svc > 0).then(|| 600 * i64::from(svc + p)),
+                            (svc == 1).then_some(0),
+                        )
+                        .expect("a row"),
+                    );
                 }
                 for k in 0..=(p % 3) {
                     i.grants.push(GrantRow {
@@ -576,39 +604,51 @@ mod tests {
         );
     }
 
-    /// Joined rows are dropped once half as many as the rest, and the rest keep their order.
+    /// Joined rows are dropped once an eighth of the rest, and the rest keep their order.
     #[test]
     fn joined_rows_are_dropped_from_the_front() {
-        let mut rows: Vec<u32> = (0..30).collect();
-        let mut joined = 9;
+        assert_eq!(DROP_JOINED_AT, 8);
+        let mut rows: Vec<u32> = (0..60).collect();
+        let mut joined = 6;
         drop_joined(&mut rows, &mut joined);
-        // 9 joined, 21 to go: kept.
-        assert_eq!((rows.len(), joined), (30, 9));
-        joined = 10;
+        // 6 joined, 54 to go (an eighth of which is 6.75): kept.
+        assert_eq!((rows.len(), joined), (60, 6));
+        joined = 7;
         drop_joined(&mut rows, &mut joined);
-        assert_eq!(rows, (10..30).collect::<Vec<_>>());
+        assert_eq!(rows, (7..60).collect::<Vec<_>>());
         assert_eq!(joined, 0);
-        assert!(rows.capacity() < 30, "{}", rows.capacity());
+        assert!(rows.capacity() < 60, "{}", rows.capacity());
         // Nothing joined: nothing dropped; everything joined: everything dropped.
         drop_joined(&mut rows, &mut joined);
-        assert_eq!(rows.len(), 20);
-        joined = 20;
+        assert_eq!(rows.len(), 53);
+        joined = 53;
         drop_joined(&mut rows, &mut joined);
         assert!(rows.is_empty() && joined == 0);
     }
 
     #[test]
-    fn a_service_row_keeps_its_time_in_eight_bytes() {
-        // p, svc, the time and the region's id.
-        assert_eq!(std::mem::size_of::<ServiceRow>(), 24);
-        for t in [None, Some(0), Some(-1), Some(i64::MAX), Some(i64::MIN + 1)] {
-            assert_eq!(ServiceRow::new(1, 2, t, None).last_ms(), t);
+    fn a_service_row_is_sixteen_bytes_and_exact() {
+        // p, the region's id, the service in 16 bits and the time in 48.
+        assert_eq!(std::mem::size_of::<ServiceRow>(), 16);
+        // The latest time 48 bits hold (all ones is `LastAccess::NEVER`).
+        let max = (1i64 << 48) - 2;
+        for t in [None, Some(0), Some(1), Some(1_764_892_800_000), Some(max)] {
+            assert_eq!(ServiceRow::new(1, 2, t, None).map(|r| r.last_ms()), Some(t));
         }
+        // Before 1970, past 48 bits, or a service past 16 bits: not a row.
+        for t in [Some(-1), Some(max + 1), Some(i64::MAX), Some(i64::MIN)] {
+            assert!(ServiceRow::new(1, 2, t, None).is_none(), "{t:?}");
+        }
+        assert_eq!(
+            ServiceRow::new(1, 65_535, None, None).map(|r| r.svc()),
+            Some(65_535)
+        );
+        assert!(ServiceRow::new(1, 65_536, None, None).is_none());
         for r in [None, Some(0), Some(7), Some(u32::MAX - 1)] {
-            assert_eq!(ServiceRow::new(1, 2, None, r).region(), r);
-            assert_eq!(ServiceRow::new(1, 2, None, None).with_region(r).region(), r);
+            let row = ServiceRow::new(1, 2, None, r).expect("a row");
+            assert_eq!(row.region(), r);
+            let none = ServiceRow::new(1, 2, None, None).expect("a row");
+            assert_eq!(none.with_region(r).region(), r);
         }
-        // The earliest time chrono holds is far above the sentinel.
-        assert!(chrono::DateTime::<chrono::Utc>::MIN_UTC.timestamp_millis() > NEVER_MS);
     }
 }

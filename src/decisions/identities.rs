@@ -61,7 +61,7 @@ impl<'a> ByArn<'a> {
 /// What [`ByArn`] sorts principal `i` by: its account and ARN.
 fn key_of(principals: &[PrincipalInfo], i: u32) -> (&str, &str) {
     let p = &principals[i as usize];
-    (&*p.account_id, p.arn.as_str())
+    (&*p.account_id, p.arn())
 }
 
 /// The decision of each actionable identity finding. A credential with several findings (an
@@ -260,14 +260,14 @@ fn decision(by_arn: &ByArn<'_>, f: &IdentityFinding) -> Option<Decision> {
     }
     let removes = match kind {
         DecisionKind::DeleteRole | DecisionKind::DeleteUser => principal
-            .map(|p| p.unused_by_sensitivity.wide())
+            .map(|p| p.unused_by_sensitivity)
             .unwrap_or_default(),
         _ => BySensitivity::default(),
     };
-    let sensitivity = highest(&removes).map_or(f.sensitivity, |s| s.max(f.sensitivity));
+    let sensitivity = highest(&removes.wide()).map_or(f.sensitivity, |s| s.max(f.sensitivity));
     // A credential weighs as much as 100 actions of its sensitivity; a deleted principal, what
     // it removes (and at least its credential's weight).
-    let score = (super::score(&removes)).max(100 * f.sensitivity.weight());
+    let score = (super::score(&removes.wide())).max(100 * f.sensitivity.weight());
     Some(Decision {
         rank: 0,
         id: super::DecisionId::default(),
@@ -296,14 +296,14 @@ fn review_assignment(by_arn: &ByArn<'_>, f: &IdentityFinding, set: &str) -> Opti
     if role.intentional.is_some() {
         return None;
     }
-    let removes = role.unused_by_sensitivity.wide();
-    let sensitivity = highest(&removes).map_or(f.sensitivity, |s| s.max(f.sensitivity));
+    let removes = role.unused_by_sensitivity;
+    let sensitivity = highest(&removes.wide()).map_or(f.sensitivity, |s| s.max(f.sensitivity));
     Some(Decision {
         rank: 0,
         id: super::DecisionId::default(),
         kind: DecisionKind::ReviewPermissionSetAssignment,
         sensitivity,
-        score: super::score(&removes).max(100 * f.sensitivity.weight()),
+        score: super::score(&removes.wide()).max(100 * f.sensitivity.weight()),
         account_id: f.account_id.as_str().into(),
         principal_type: f.principal_type.as_str(),
         principal_name: f.principal_name.as_str().into(),
@@ -378,7 +378,7 @@ mod tests {
             |account: &str, arn: &str, keep: &dyn Fn(&crate::analysis::PrincipalInfo) -> bool| {
                 an.principals
                     .iter()
-                    .find(|p| *p.account_id == *account && p.arn == arn && keep(p))
+                    .find(|p| *p.account_id == *account && p.arn() == arn && keep(p))
                     .map(std::ptr::from_ref)
             };
         let mut found = 0;
@@ -388,9 +388,9 @@ mod tests {
                 &|q: &crate::analysis::PrincipalInfo| q.kind != p.kind,
             ] {
                 let got = by_arn
-                    .find_by(&p.account_id, &p.arn, keep)
+                    .find_by(&p.account_id, p.arn(), keep)
                     .map(std::ptr::from_ref);
-                assert_eq!(got, linear(&p.account_id, &p.arn, keep), "{}", p.arn);
+                assert_eq!(got, linear(&p.account_id, p.arn(), keep), "{}", p.arn());
                 found += usize::from(got.is_some());
             }
         }

@@ -52,7 +52,7 @@ pub(super) fn count(
     if plan.skipped.is_some()
         || plan.policies.is_empty()
         || p.intentional.is_some()
-        || deleted(&plan.account_id, &p.arn)
+        || deleted(&plan.account_id, p.arn())
     {
         return 0;
     }
@@ -104,8 +104,9 @@ fn decision(
         .iter()
         .map(|a| an.name_action(plan.analysis_index as u32, a))
         .collect();
-    // At most the catalog's actions (fewer than 2^32).
-    let risky_more = u32::try_from(lost.risky_total - risky.len() as u64).unwrap_or(u32::MAX);
+    let risky_more = lost
+        .risky_total
+        .saturating_sub(u32::try_from(risky.len()).unwrap_or(u32::MAX));
     let kind = policy_decision_kind(&pp.apply);
     // The sentence is made when written (`Decision::title`) where that gives planning's: always
     // but for a replaced policy whose copy planning named otherwise than `Replacement::of`.
@@ -133,12 +134,12 @@ fn decision(
         rank: 0,
         id: super::DecisionId::default(),
         kind,
-        sensitivity: highest(&removes).unwrap_or(Sensitivity::Low),
-        score: score(&removes),
+        sensitivity: highest(&removes.wide()).unwrap_or(Sensitivity::Low),
+        score: score(&removes.wide()),
         account_id: plan.account_id.clone(),
         principal_type: plan.kind.as_str(),
         principal_name: plan.name.as_str().into(),
-        principal_arn: p.arn.as_str().into(),
+        principal_arn: p.arn().into(),
         subject: pp.policy.name.as_str().into(),
         title,
         removes,

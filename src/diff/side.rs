@@ -142,9 +142,9 @@ impl Side {
             side.add_principal(SidePrincipal {
                 account_id: p.account_id.to_string(),
                 principal_type: p.kind.as_str().to_string(),
-                name: p.name.clone(),
-                arn: p.arn.clone(),
-                id: p.id.clone(),
+                name: p.name().to_owned(),
+                arn: p.arn().to_owned(),
+                id: p.id().to_owned(),
                 created: p.created,
                 actionable: p.actionable,
             });

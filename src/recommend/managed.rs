@@ -24,7 +24,7 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
             if let (PolicyKind::CustomerManaged, Some(arn)) = (p.policy.kind, &p.policy.arn) {
                 docs.entry((plan.account_id.clone(), arn.clone()))
                     .or_default()
-                    .entry(p.tightened_digest)
+                    .entry(p.tightened_digest.get())
                     .or_default()
                     .insert((plan.kind, plan.name.clone()));
             }
@@ -82,7 +82,7 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
                         .is_none_or(|n| n as usize == attached.len());
                     let same = docs
                         .get(&(plan.account_id.clone(), arn.clone()))
-                        .and_then(|by_doc| by_doc.get(&p.tightened_digest))
+                        .and_then(|by_doc| by_doc.get(&p.tightened_digest.get()))
                         .is_some_and(|who| {
                             attached
                                 .iter()

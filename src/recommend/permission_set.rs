@@ -212,7 +212,7 @@ pub(super) fn plan_set(
     exports: &[Export],
     expander: &mut Expander<'_>,
 ) {
-    let Some(ps) = org.permission_sets.iter().find(|p| p.arn == info.arn) else {
+    let Some(ps) = org.permission_sets.iter().find(|p| p.arn == info.arn()) else {
         plan.skipped = Some("permission_set_not_found".into());
         return;
     };
@@ -298,10 +298,10 @@ pub(super) fn plan_set(
                 Apply::MergeIntoInline
             },
             tightened: t,
-            stem,
+            stem: stem.into(),
             size,
             limit: limits::MANAGED,
-            tightened_digest: [0; 32],
+            tightened_digest: super::Digest::default(),
         });
     }
 
@@ -419,7 +419,7 @@ fn merged_inline(
         stem: INLINE_STEM.into(),
         size,
         limit: limits::INLINE_ROLE,
-        tightened_digest: [0; 32],
+        tightened_digest: super::Digest::default(),
     })
 }
 

@@ -130,7 +130,7 @@ impl<'a> ByKey<'a> {
     }
 
     fn key(p: &PrincipalInfo) -> (&str, PrincipalType, &str) {
-        (&p.account_id, p.kind, p.name.as_str())
+        (&p.account_id, p.kind, p.name())
     }
 
     /// The index of the principal `key` names (the last one, when several share it, as a map
@@ -155,7 +155,7 @@ fn new_plan(index: usize, info: &PrincipalInfo, analysis: &Analysis<'_>) -> Prin
         account_id: info.account_id.clone(),
         partition: String::new(),
         kind: info.kind,
-        name: info.name.clone(),
+        name: info.name().to_owned(),
         analysis_index: index,
         sets: super::PlanSets::new(super::Sets {
             remove,
@@ -168,7 +168,7 @@ fn new_plan(index: usize, info: &PrincipalInfo, analysis: &Analysis<'_>) -> Prin
         flags: Vec::new(),
         permission_set: None,
         outcome: super::PlanOutcome {
-            kept_unknown: unknown.len() as u64,
+            kept_unknown: super::count32(unknown.len()),
             ..Default::default()
         },
         documents_dropped: false,
@@ -205,7 +205,7 @@ fn plan_one<'e>(
     };
     let export = &exports[ei];
     plan.partition.clone_from(&export.partition);
-    let Some(principal) = export.principal(info.kind, &info.name) else {
+    let Some(principal) = export.principal(info.kind, info.name()) else {
         plan.skipped = Some("principal_not_found".into());
         return plan;
     };
@@ -230,7 +230,7 @@ fn plan_one<'e>(
     }
     if info.kind == PrincipalType::Group {
         // A group's policies are shared by its members: remove only what every member agrees on.
-        for member in group_members(export, &info.name) {
+        for member in group_members(export, info.name()) {
             match by_key.get((&*info.account_id, member.kind, member.name.as_str())) {
                 Some(m) => {
                     let member_needed = verdict_sets_of(analysis, m).needed;
@@ -341,7 +341,7 @@ fn plan_with_folders_in(
     let mut sets = HashMap::new();
     for p in principals {
         if p.kind == PrincipalType::PermissionSet {
-            sets.entry(p.name.as_str()).or_insert(p);
+            sets.entry(p.name()).or_insert(p);
         }
     }
     let batches = batches(exports.get(), principals, batch);
@@ -351,7 +351,7 @@ fn plan_with_folders_in(
     order.sort_by(|a, b| {
         let (pa, pb) = (&principals[*a], &principals[*b]);
         pb.score.cmp(&pa.score).then_with(|| {
-            (&pa.account_id, pa.kind, &pa.name).cmp(&(&pb.account_id, pb.kind, &pb.name))
+            (&pa.account_id, pa.kind, &pa.name()).cmp(&(&pb.account_id, pb.kind, &pb.name()))
         })
     });
     let mut place = vec![0usize; principals.len()];
@@ -620,8 +620,9 @@ fn verified<'e>(
     for p in &mut plan.policies {
         if p.policy.kind == PolicyKind::CustomerManaged {
             use sha2::Digest;
-            p.tightened_digest =
-                sha2::Sha256::digest(p.tightened.parts.document.to_string()).into();
+            p.tightened_digest = super::Digest::of(
+                sha2::Sha256::digest(p.tightened.parts.document.to_string()).into(),
+            );
         }
     }
     plan
@@ -706,10 +707,10 @@ fn build_policies(
                 new_document,
             })),
             apply,
-            stem,
+            stem: stem.into(),
             size,
             limit: limits::MANAGED,
-            tightened_digest: [0; 32],
+            tightened_digest: super::Digest::default(),
         });
     }
     enforce_limits(plan, principal, expander);
@@ -830,7 +831,7 @@ mod tests {
         let map: HashMap<(&str, PrincipalType, &str), usize> = principals
             .iter()
             .enumerate()
-            .map(|(i, p)| ((&*p.account_id, p.kind, p.name.as_str()), i))
+            .map(|(i, p)| ((&*p.account_id, p.kind, p.name()), i))
             .collect();
         let by_key = ByKey::new(&principals);
         assert!(map.len() < principals.len());
@@ -840,7 +841,7 @@ mod tests {
         let p = &principals[0];
         for missing in [
             (&*p.account_id, p.kind, "no-such-principal"),
-            ("000000000000", p.kind, p.name.as_str()),
+            ("000000000000", p.kind, p.name()),
             ("", PrincipalType::User, ""),
             ("~", PrincipalType::Group, "~"),
         ] {
@@ -875,7 +876,7 @@ mod tests {
             let p = &an.principals;
             recommended.sort_by_key(|&i| {
                 let p = &p[i];
-                (std::cmp::Reverse(p.score), &p.account_id, p.kind, &p.name)
+                (std::cmp::Reverse(p.score), &p.account_id, p.kind, p.name())
             });
             recommended.truncate(folders.unwrap_or(usize::MAX));
             let expected: Vec<bool> = (0..plans.len()).map(|i| recommended.contains(&i)).collect();

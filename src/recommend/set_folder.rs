@@ -377,7 +377,7 @@ pub(super) fn readme_evidence(
         let _ = writeln!(
             s,
             "| {account} | `{}` | {} | {} | {} |",
-            md(&p.name),
+            md(p.name()),
             if p.has_last_accessed { "yes" } else { "no" },
             p.last_used
                 .map_or("never".into(), |d| d.format("%Y-%m-%d").to_string()),

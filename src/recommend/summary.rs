@@ -349,11 +349,11 @@ fn record(
         principal_name: plan.name.as_str().into(),
         path: has_folder.then(|| render::principal_path(plan).into()),
         folder_omitted: recommended && !has_folder,
-        before: narrow(o.before),
-        after: narrow(o.after),
-        removed: narrow(o.lost.count),
-        kept_unknown: narrow(o.kept_unknown),
-        still_granted: narrow(o.still_granted),
+        before: o.before,
+        after: o.after,
+        removed: o.lost.count,
+        kept_unknown: o.kept_unknown,
+        still_granted: o.still_granted,
         policies: plan
             .policies
             .iter()
@@ -365,7 +365,7 @@ fn record(
                 apply: SummaryApply::of(&p.apply, &plan.partition, texts),
                 file: (!p.tightened.empty && p.apply != Apply::MergeIntoInline)
                     .then(|| texts.get(&format!("{}.json", p.stem))),
-                removed: narrow(*removed),
+                removed: *removed,
                 not_action_rewritten: !p.tightened.not_action_rewritten.is_empty(),
                 size: narrow(p.size as u64),
                 limit: narrow(p.limit as u64),
@@ -404,8 +404,11 @@ mod tests {
         assert_eq!(size_of::<super::PrincipalRecommendation>(), 136);
         // And what planning holds per principal and per policy to its end.
         assert_eq!(size_of::<crate::recommend::Tightened>(), 40);
-        assert_eq!(size_of::<crate::recommend::PolicyPlan>(), 224);
-        assert_eq!(size_of::<crate::recommend::PrincipalPlan>(), 296);
+        // A plan's outcome in 32-bit counts and boxed slices (296 -> 240), a policy's digest
+        // boxed and its file stem a boxed `str` (224 -> 192).
+        assert_eq!(size_of::<crate::recommend::PolicyPlan>(), 192);
+        assert_eq!(size_of::<crate::recommend::PrincipalPlan>(), 240);
+        assert_eq!(size_of::<(u32, crate::recommend::Lost)>(), 48);
     }
 
     /// Written, a summary's policies say what their plans say, a replacement's name and ARN

@@ -215,7 +215,7 @@ pub fn write_findings<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> 
 }
 
 fn principal_key(p: &PrincipalInfo) -> [&str; 4] {
-    [&p.account_id, p.kind.as_str(), &p.name, &p.arn]
+    [&p.account_id, p.kind.as_str(), p.name(), p.arn()]
 }
 
 /// Principals whose services.csv rows one item of [`write_services`] makes.
@@ -323,7 +323,7 @@ impl<'a> IdentityFlags<'a> {
     /// order.
     pub(crate) fn flags(&self, p: &PrincipalInfo) -> Vec<&'static str> {
         let mut flags = p.flags.to_vec();
-        let key = (&*p.account_id, p.arn.as_str());
+        let key = (&*p.account_id, p.arn());
         if let Ok(i) = self.by_principal.binary_search_by(|e| e.0.cmp(&key)) {
             let bits = self.by_principal[i].1;
             let kinds = self.by_name.iter().filter(|k| bits & Self::bit(**k) != 0);
@@ -348,7 +348,7 @@ pub fn write_principals<W: Write>(
         let mut cells = principal_key(p).map(String::from).to_vec();
         let s = &p.unused_by_sensitivity;
         cells.extend([
-            p.id.clone(),
+            p.id().to_owned(),
             ts(p.created),
             ts(p.last_used),
             p.last_used_region
@@ -412,7 +412,7 @@ mod tests {
         let flagged = an.principals.iter().find(|p| !p.flags.is_empty()).unwrap();
         let mut f = base[0].clone();
         f.account_id = flagged.account_id.to_string();
-        f.principal_arn = flagged.arn.to_string();
+        f.principal_arn = flagged.arn().to_string();
         report.findings.push(f.clone());
         for kind in IdentityKind::ALL {
             if flagged.flags.contains(&kind.as_str()) {
@@ -430,11 +430,11 @@ mod tests {
         let mut with_identities = 0;
         for p in &an.principals {
             let mut want = p.flags.to_vec();
-            if let Some(k) = kinds.get(&(&*p.account_id, p.arn.as_str())) {
+            if let Some(k) = kinds.get(&(&*p.account_id, p.arn())) {
                 with_identities += 1;
                 want.extend(k.iter().filter(|k| !p.flags.contains(k)));
             }
-            assert_eq!(flags.flags(p), want, "{}", p.arn);
+            assert_eq!(flags.flags(p), want, "{}", p.arn());
         }
         assert!(with_identities >= 2, "{with_identities}");
     }

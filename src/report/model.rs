@@ -212,7 +212,7 @@ impl FindingView {
             sensitivity: an.sensitivity(f),
             account_id: p.account_id.to_string(),
             principal_type: p.kind.as_str(),
-            principal_name: p.name.clone(),
+            principal_name: p.name().to_owned(),
             action: an.action_text(f).to_string(),
             action_summary: an.action_summary(f),
             actions: an.count(f),
@@ -235,9 +235,9 @@ impl FindingView {
                 .exclusion
                 .and_then(|id| an.exclusion(id))
                 .map(|r| r.reason.clone()),
-            control_effect: an.control_note(f).map(|n| n.effect.as_str()),
-            control_detail: an.control_note(f).map(|n| n.detail.clone()),
-            principal_arn: p.arn.clone(),
+            control_effect: an.control_note(index).map(|n| n.effect.as_str()),
+            control_detail: an.control_note(index).map(|n| n.detail.clone()),
+            principal_arn: p.arn().to_owned(),
         }
     }
 }
@@ -485,9 +485,9 @@ impl Serialize for ViewOut<'_, '_> {
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("account_id", &i.account_id)?;
         m.serialize_entry("kind", &i.kind)?;
-        m.serialize_entry("name", &i.name)?;
-        m.serialize_entry("arn", &i.arn)?;
-        m.serialize_entry("id", &i.id)?;
+        m.serialize_entry("name", &i.name())?;
+        m.serialize_entry("arn", &i.arn())?;
+        m.serialize_entry("id", &i.id())?;
         m.serialize_entry("tags", &i.tags)?;
         m.serialize_entry("created", &i.created)?;
         m.serialize_entry("last_used", &i.last_used)?;
@@ -633,7 +633,7 @@ fn riskiest(an: &Analysis<'_>) -> Vec<PrincipalRank> {
             .cmp(&a.score)
             .then(a.account_id.cmp(&b.account_id))
             .then(a.kind.cmp(&b.kind))
-            .then(a.name.cmp(&b.name))
+            .then(a.name().cmp(b.name()))
     });
     ranked
         .iter()
@@ -641,8 +641,8 @@ fn riskiest(an: &Analysis<'_>) -> Vec<PrincipalRank> {
         .map(|p| PrincipalRank {
             account_id: p.account_id.to_string(),
             principal_type: p.kind.as_str(),
-            principal_name: p.name.clone(),
-            principal_arn: p.arn.clone(),
+            principal_name: p.name().to_owned(),
+            principal_arn: p.arn().to_owned(),
             score: u64::from(p.score),
             unused_by_sensitivity: p.unused_by_sensitivity.wide(),
             counts: p.counts.wide(),
@@ -713,7 +713,7 @@ fn principal_views<'a>(
                 unused_omitted,
                 unknown_by_reason,
                 recommendation: recommendations
-                    .and_then(|r| r.get(&p.account_id, p.kind, &p.name))
+                    .and_then(|r| r.get(&p.account_id, p.kind, p.name()))
                     .map(Shared::Borrowed),
                 services: Vec::new(),
             },

@@ -85,7 +85,7 @@ impl<'a> Ctx<'a> {
     ) -> Ctx<'a> {
         let mut by_name = HashMap::with_capacity(principals.len());
         for p in &principals {
-            by_name.entry((p.kind, p.name.as_str())).or_insert(*p);
+            by_name.entry((p.kind, p.name())).or_insert(*p);
         }
         Ctx {
             export,
@@ -223,7 +223,7 @@ impl Ctx<'_> {
     /// The per-user credential checks of one credential-report row.
     pub(super) fn user(&self, row: &CredentialReportRow, out: &mut Vec<IdentityFinding>) {
         let p = self.principal(PrincipalType::User, &row.user);
-        let arn = p.map_or(row.arn.as_str(), |p| p.arn.as_str());
+        let arn = p.map_or(row.arn.as_str(), |p| p.arn());
         let u = User {
             who: Subject {
                 ptype: IdentityPrincipalType::User,
@@ -425,8 +425,8 @@ impl Ctx<'_> {
             let (sensitivity, extra) = raise_if_unused_high(Sensitivity::Medium, Some(p));
             let who = Subject {
                 ptype: IdentityPrincipalType::Role,
-                name: &p.name,
-                arn: &p.arn,
+                name: p.name(),
+                arn: p.arn(),
             };
             let mut f = self.finding(IdentityKind::UnusedRole, &who, sensitivity);
             f.actionable = p.actionable;
@@ -449,7 +449,7 @@ impl Ctx<'_> {
             };
             f.detail = format!(
                 "Role {}, created on {}, shows no use within {}: {evidence}.{extra}{slr}",
-                p.name,
+                p.name(),
                 p.created.map(day).unwrap_or_default(),
                 self.window_text(ws),
             );

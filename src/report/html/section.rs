@@ -173,7 +173,7 @@ pub(super) fn build<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel
         .identities
         .findings
         .iter()
-        .filter(|f| *f.account_id == *p.info.account_id && f.principal_arn == p.info.arn)
+        .filter(|f| *f.account_id == *p.info.account_id && f.principal_arn == p.info.arn())
         .collect();
     Section {
         id,
@@ -211,7 +211,7 @@ fn summary(w: &mut W, s: &Section) {
     let i = &p.info;
     let c = &i.counts;
     let u = &i.unused_by_sensitivity;
-    let name = i.name.as_str();
+    let name = i.name();
 
     w.t("\n<details class=\"principal\" id=\"");
     w.e(&s.id);
@@ -297,9 +297,9 @@ fn facts(w: &mut W, s: &Section) {
     let p = s.p;
     let i = &p.info;
     w.t("\n<div class=\"pbody\">\n<dl class=\"facts\">\n<dt>ARN</dt><dd><code>");
-    w.e(&i.arn);
+    w.e(i.arn());
     w.t("</code></dd>\n<dt>ID</dt><dd><code>");
-    w.e(&i.id);
+    w.e(i.id());
     w.t("</code></dd>");
     if !i.tags.is_empty() {
         w.t("<dt>Tags</dt><dd>");
@@ -432,7 +432,7 @@ fn identities(w: &mut W, s: &Section) {
 fn policies(w: &mut W, s: &Section) {
     let p = s.p;
     let i = &p.info;
-    let name = i.name.as_str();
+    let name = i.name();
     w.t("\n<h4>Policies</h4>");
     if i.policies.is_empty() {
         w.t("<p class=\"empty\">No policies.</p>");
@@ -481,7 +481,7 @@ fn policies(w: &mut W, s: &Section) {
 fn services(w: &mut W, s: &Section) {
     let p = s.p;
     let i = &p.info;
-    let name = i.name.as_str();
+    let name = i.name();
     w.t("\n\n<p class=\"print-only note\">The per-service detail of ");
     w.e(name);
     w.t(
@@ -568,7 +568,7 @@ fn unused(w: &mut W, s: &Section) {
     let p = s.p;
     let i = &p.info;
     let c = &i.counts;
-    let name = i.name.as_str();
+    let name = i.name();
     w.t("\n\n<h4>Unused permissions by service</h4>");
     if s.groups.is_empty() {
         w.t("<p class=\"empty\">No unused permissions");
@@ -607,7 +607,7 @@ fn unknown(w: &mut W, s: &Section, catalog_version: &str) {
     let p = s.p;
     let i = &p.info;
     let c = &i.counts;
-    let name = i.name.as_str();
+    let name = i.name();
     if !s.unknown.is_empty() {
         w.t("\n<h4>Unknown permissions explained</h4>");
         w.table_open("Unknown permissions", name, "");
@@ -828,6 +828,7 @@ impl W<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::PrincipalNames;
     use crate::analysis::identities::{IdentitySettings, identity_findings};
     use crate::report::model::{Limits, RunInfo};
 
@@ -921,9 +922,8 @@ mod tests {
     /// Principal `p` with its texts, options, times and counts drawn from `r`.
     fn vary(p: &mut PrincipalView, r: &mut Pick) {
         let i = p.info.to_mut();
-        i.name = r.text();
-        i.arn = r.text();
-        i.id = r.text();
+        let (name, arn, id) = (r.text(), r.text(), r.text());
+        i.names = PrincipalNames::new(&name, &arn, &id).expect("short texts");
         i.account_id = r.text().into();
         i.tags = (0..r.next(3))
             .map(|_| {

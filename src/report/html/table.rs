@@ -113,10 +113,10 @@ fn row(out: &mut String, p: &PrincipalView, id: Option<&str>) {
             out.push_str("<a href=\"#");
             escape_into(out, id);
             out.push_str("\">");
-            escape_into(out, &i.name);
+            escape_into(out, i.name());
             out.push_str("</a>");
         }
-        None => escape_into(out, &i.name),
+        None => escape_into(out, i.name()),
     }
     let _ = write!(out, "<div class=\"sub\">{kind} · ");
     escape_into(out, &i.account_id);

@@ -466,7 +466,7 @@ fn last_of_keys<'m>(
 ) -> HashMap<(&'m str, &'m str), usize> {
     let key = |i: usize| {
         let p = &model.principals[i].info;
-        (&*p.account_id, p.arn.as_str())
+        (&*p.account_id, p.arn())
     };
     let mut last: HashMap<(&str, &str), usize> = sections.iter().map(|&i| (key(i), i)).collect();
     for i in 0..model.principals.len() {
