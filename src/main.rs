@@ -55,10 +55,13 @@ mod allocator {
 
     /// jemalloc's options, read once at its first allocation (before `main`): one arena per CPU,
     /// threads using the arena of the CPU they run on (jemalloc's default is 4 arenas per CPU,
-    /// which held 24–37% more memory at the peak at 10,000 roles). The environment variable [`ENV`]
-    /// is read after them, so options set there win (to compare or to tune by hand).
+    /// which held 24–37% more memory at the peak at 10,000 roles); freed pages given back after
+    /// about a second instead of ten (`dirty_decay_ms`: the writers allocate and free their
+    /// buffers all the time, and at 1,000,000 roles ten seconds of them, ~40 MiB, were the run's
+    /// peak; no slower at 1,000 and 10,000 roles). The environment variable [`ENV`] is read after
+    /// them, so options set there win (to compare or to tune by hand).
     #[cfg(target_os = "linux")]
-    pub const CONF: &str = "percpu_arena:percpu";
+    pub const CONF: &str = "percpu_arena:percpu,dirty_decay_ms:1000";
 
     /// [`CONF`] nul-terminated, as jemalloc reads it.
     #[cfg(target_os = "linux")]
@@ -107,8 +110,8 @@ mod allocator {
         )
     }
 
-    /// jemalloc's own word on the arenas it runs with (`opt.percpu_arena`, `opt.narenas`): what
-    /// it read, not what we asked.
+    /// jemalloc's own word on the arenas it runs with (`opt.percpu_arena`, `opt.narenas`,
+    /// `opt.dirty_decay_ms`): what it read, not what we asked.
     #[cfg(target_os = "linux")]
     fn parameters() -> String {
         let percpu = read::<*const std::ffi::c_char>(c"opt.percpu_arena").map(|p| {
@@ -119,10 +122,13 @@ mod allocator {
                 .into_owned()
         });
         let narenas = read::<u32>(c"opt.narenas");
+        // `ssize_t` in jemalloc.
+        let decay = read::<isize>(c"opt.dirty_decay_ms");
         format!(
-            "jemalloc, percpu_arena {}, narenas {}",
+            "jemalloc, percpu_arena {}, narenas {}, dirty_decay_ms {}",
             percpu.as_deref().unwrap_or("?"),
-            narenas.map_or_else(|| "?".to_string(), |n| n.to_string())
+            narenas.map_or_else(|| "?".to_string(), |n| n.to_string()),
+            decay.map_or_else(|| "?".to_string(), |n| n.to_string())
         )
     }
 

@@ -110,7 +110,7 @@ fn outputs_do_not_depend_on_the_allocator_parameters() {
         assert!(
             said.lines().any(|l| l
                 .starts_with("allocator jemalloc, percpu_arena percpu, narenas ")
-                && l.ends_with(", purged between stages")),
+                && l.ends_with(", dirty_decay_ms 1000, purged between stages")),
             "{said}"
         );
         assert!(

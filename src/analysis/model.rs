@@ -628,9 +628,9 @@ impl PrincipalNames {
 
 /// One principal × a group of granted actions of one service that share one verdict (see
 /// `groups`): the same reason, evidence, granting policies, resource scope and condition.
-/// 32 bytes: what can be derived is not held (the first action, the count, the sensitivity and
+/// 24 bytes: what can be derived is not held (the first action, the count, the sensitivity and
 /// the risk categories from the list, the status from the reason, the rank from the finding's
-/// place).
+/// place), nor what nearly every finding lacks (its SCP/RCP note: [`FindingControls`]).
 #[derive(Debug, Clone)]
 pub struct Finding {
     /// Index into `Analysis::principals`.
@@ -674,9 +674,9 @@ impl Finding {
 }
 
 /// A last access in milliseconds since 1970-01-01T00:00:00Z, in 48 bits (6 bytes, aligned to 2:
-/// a finding takes 28 bytes with it, where an `i64` made it 32, ~0.15 GB of ~38 million at
-/// 1,000,000 roles; three 16-bit parts, as a `u32` and a `u16` would be aligned to 4 and take
-/// 8); [`LastAccess::NEVER`] for none. 48 bits reach the year 10,889: the inputs hold
+/// a finding took 28 bytes with it, where an `i64` made it 32, ~0.15 GB of ~38 million at
+/// 1,000,000 roles, and a service row 16 where it made it 24; three 16-bit parts, as a `u32`
+/// and a `u16` would be aligned to 4 and take 8); [`LastAccess::NEVER`] for none. 48 bits reach the year 10,889: the inputs hold
 /// years up to 9999 and refuse a last-access time before 1970 (docs/input-errors.md), so every
 /// time the analysis meets fits, and [`LastAccess::from_ms`] refuses any other rather than
 /// change it. [`LastAccess::time`] gives back what was given.
