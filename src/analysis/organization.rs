@@ -99,14 +99,11 @@ pub(super) fn apply_controls(
         }
     }
     c.warnings.sort();
-    let controls = out_controls;
-    (
-        WithControls {
-            findings: out,
-            controls,
-        },
-        notes,
-    )
+    let split = WithControls {
+        findings: out,
+        controls: out_controls,
+    };
+    (split, notes)
 }
 
 /// One role's verdict of one action.

@@ -264,10 +264,10 @@ fn decision(by_arn: &ByArn<'_>, f: &IdentityFinding) -> Option<Decision> {
             .unwrap_or_default(),
         _ => BySensitivity::default(),
     };
-    let sensitivity = highest(&removes.wide()).map_or(f.sensitivity, |s| s.max(f.sensitivity));
+    let sensitivity = highest(&removes).map_or(f.sensitivity, |s| s.max(f.sensitivity));
     // A credential weighs as much as 100 actions of its sensitivity; a deleted principal, what
     // it removes (and at least its credential's weight).
-    let score = (super::score(&removes.wide())).max(100 * f.sensitivity.weight());
+    let score = (super::score(&removes)).max(100 * f.sensitivity.weight());
     Some(Decision {
         rank: 0,
         id: super::DecisionId::default(),
@@ -297,13 +297,13 @@ fn review_assignment(by_arn: &ByArn<'_>, f: &IdentityFinding, set: &str) -> Opti
         return None;
     }
     let removes = role.unused_by_sensitivity;
-    let sensitivity = highest(&removes.wide()).map_or(f.sensitivity, |s| s.max(f.sensitivity));
+    let sensitivity = highest(&removes).map_or(f.sensitivity, |s| s.max(f.sensitivity));
     Some(Decision {
         rank: 0,
         id: super::DecisionId::default(),
         kind: DecisionKind::ReviewPermissionSetAssignment,
         sensitivity,
-        score: super::score(&removes.wide()).max(100 * f.sensitivity.weight()),
+        score: super::score(&removes).max(100 * f.sensitivity.weight()),
         account_id: f.account_id.as_str().into(),
         principal_type: f.principal_type.as_str(),
         principal_name: f.principal_name.as_str().into(),

@@ -414,12 +414,12 @@ fn confirm_intentional(an: &Analysis<'_>, index: usize, p: &PrincipalInfo) -> Op
         return None;
     }
     let m = p.intentional.clone()?;
-    let s = p.unused_by_sensitivity.wide();
+    let s = p.unused_by_sensitivity;
     let evidence = format!(
         "{} unused permissions ({} critical, {} high) in the {}-day window; {}. Confirm it with an exclusion that has an owner, a reason and an expiry, or reduce it.",
         crate::model::grouped(u64::from(p.counts.unused)),
-        crate::model::grouped(s.critical),
-        crate::model::grouped(s.high),
+        crate::model::grouped(u64::from(s.critical)),
+        crate::model::grouped(u64::from(s.high)),
         an.settings.unused_after_days,
         used_evidence(an, index)
     );
@@ -450,8 +450,8 @@ fn confirm_intentional(an: &Analysis<'_>, index: usize, p: &PrincipalInfo) -> Op
     })
 }
 
-/// The highest sensitivity with a non-zero count.
-pub(crate) fn highest(s: &BySensitivity) -> Option<Sensitivity> {
+/// The highest sensitivity with a non-zero count (of one principal's actions).
+pub(crate) fn highest(s: &BySensitivity<u32>) -> Option<Sensitivity> {
     [
         (s.critical, Sensitivity::Critical),
         (s.high, Sensitivity::High),
@@ -463,12 +463,12 @@ pub(crate) fn highest(s: &BySensitivity) -> Option<Sensitivity> {
     .map(|(_, level)| level)
 }
 
-/// The sensitivity weights of the counted actions.
-pub(crate) fn score(s: &BySensitivity) -> u64 {
-    s.critical * Sensitivity::Critical.weight()
-        + s.high * Sensitivity::High.weight()
-        + s.medium * Sensitivity::Medium.weight()
-        + s.low * Sensitivity::Low.weight()
+/// The sensitivity weights of the counted actions (of one principal's).
+pub(crate) fn score(s: &BySensitivity<u32>) -> u64 {
+    u64::from(s.critical) * Sensitivity::Critical.weight()
+        + u64::from(s.high) * Sensitivity::High.weight()
+        + u64::from(s.medium) * Sensitivity::Medium.weight()
+        + u64::from(s.low) * Sensitivity::Low.weight()
 }
 
 /// What the principal used in the window: at most five services or actions with their last

@@ -106,7 +106,7 @@ fn decision(
         .collect();
     let risky_more = lost
         .risky_total
-        .saturating_sub(u32::try_from(risky.len()).unwrap_or(u32::MAX));
+        .saturating_sub(crate::recommend::count32(risky.len()));
     let kind = policy_decision_kind(&pp.apply);
     // The sentence is made when written (`Decision::title`) where that gives planning's: always
     // but for a replaced policy whose copy planning named otherwise than `Replacement::of`.
@@ -134,8 +134,8 @@ fn decision(
         rank: 0,
         id: super::DecisionId::default(),
         kind,
-        sensitivity: highest(&removes.wide()).unwrap_or(Sensitivity::Low),
-        score: score(&removes.wide()),
+        sensitivity: highest(&removes).unwrap_or(Sensitivity::Low),
+        score: score(&removes),
         account_id: plan.account_id.clone(),
         principal_type: plan.kind.as_str(),
         principal_name: plan.name.as_str().into(),

@@ -351,7 +351,8 @@ pub struct Lost {
     pub risky_total: u32,
 }
 
-/// A count of one principal's actions (at most the catalog's: below 2^25) in 32 bits.
+/// A count of one principal's actions (at most the catalog's: below 2^25) or an IAM size in 32
+/// bits; a value past `u32::MAX` (none an export can make) is held as `u32::MAX`.
 pub(crate) fn count32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }

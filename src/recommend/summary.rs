@@ -328,12 +328,6 @@ pub(crate) fn folder_path(plans: &[PrincipalPlan], folder: &[bool], i: usize) ->
     super::has_folder(plan, folder, last).then(|| render::principal_path(plan))
 }
 
-/// A count or size of a summary in 32 bits: counts of catalog actions and IAM sizes always
-/// fit; a value past `u32::MAX` (none an export can make) would be held as `u32::MAX`.
-fn narrow(n: u64) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
 /// What the summary says of one plan.
 fn record(
     plan: &PrincipalPlan,
@@ -367,8 +361,8 @@ fn record(
                     .then(|| texts.get(&format!("{}.json", p.stem))),
                 removed: *removed,
                 not_action_rewritten: !p.tightened.not_action_rewritten.is_empty(),
-                size: narrow(p.size as u64),
-                limit: narrow(p.limit as u64),
+                size: super::count32(p.size),
+                limit: super::count32(p.limit),
             })
             .collect(),
         flags: plan.flags.as_slice().into(),
