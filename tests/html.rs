@@ -162,8 +162,8 @@ fn principal(
             highest_unused_sensitivity: Some(sens[k % 4]),
         })
         .collect();
-    PrincipalView {
-        info: Shared::Owned(Box::new(PrincipalInfo {
+    PrincipalView::new(
+        Shared::Owned(Box::new(PrincipalInfo {
             account_id: account.into(),
             kind: PrincipalType::Role,
             names: PrincipalNames::new(
@@ -219,14 +219,11 @@ fn principal(
             flags: vec!["unused_role"].into_boxed_slice(),
         })),
         unused,
-        unused_omitted: 50,
-        unknown_by_reason: ReasonCounts::from_iter([
-            ("not_observable", 20),
-            ("action_not_tracked", 10),
-        ]),
-        recommendation: None,
+        50,
+        ReasonCounts::from_iter([(Reason::NotObservable, 20), (Reason::ActionNotTracked, 10)]),
+        None,
         services,
-    }
+    )
 }
 
 /// The labels of `principal`'s policies: principal `i`'s is the `i`th.
@@ -252,7 +249,7 @@ fn model(hostile: bool, n: usize, per_principal: usize) -> ReportModel<'static> 
     let limits = Limits::default();
     let top: Vec<FindingView> = principals
         .iter()
-        .flat_map(|p| p.unused.iter().cloned())
+        .flat_map(|p| p.unused().iter().cloned())
         .take(limits.top_findings)
         .collect();
     let riskiest = principals

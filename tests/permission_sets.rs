@@ -383,8 +383,7 @@ fn an_aws_managed_policy_is_detached_and_what_it_keeps_merged_into_the_inline_po
     assert!(inline.size <= recommend::limits::INLINE_ROLE);
     // The reviewer is told the merged policy no longer follows AWS's updates.
     assert!(
-        plan.flags
-            .iter()
+        plan.flag_texts()
             .any(|f| f.starts_with("AWSLambda_ReadOnlyAccess: detached"))
     );
 }
@@ -499,8 +498,7 @@ fn identity_center_roles_get_no_folder_and_no_decision_of_their_own() {
         assert_eq!(rec.managed_by_permission_set.as_deref(), Some(set));
         assert_eq!(rec.path, None);
         assert!(
-            rec.flags
-                .iter()
+            rec.flag_texts()
                 .any(|f| f.contains(&format!("permission_set {set} of account {MGMT}"))),
             "{:?}",
             rec.flags
@@ -625,7 +623,7 @@ fn a_permission_set_is_one_decision() {
     assert!(d.evidence.contains("ec2:DescribeInstances"));
     // The Auditor set is left with nothing: one decision, and the flag says to remove it.
     let auditor = set_plan(&planned.plans, "Auditor");
-    assert!(auditor.flags.iter().any(|f| f.contains("grants nothing")));
+    assert!(auditor.flag_texts().any(|f| f.contains("grants nothing")));
     let a: Vec<&Decision> = list
         .iter()
         .filter(|d| d.principal_type == "permission_set" && &*d.principal_name == "Auditor")
@@ -724,7 +722,7 @@ fn a_role_that_differs_from_its_permission_set_is_flagged_and_the_plan_stands() 
         "the definition does not grant it"
     );
     assert!(
-        plan.flags.iter().any(|f| f.starts_with(
+        plan.flag_texts().any(|f| f.starts_with(
             "account 222222222222: role AWSReservedSSO_Developer_9f8e7d6c5b4a3210 differs from the permission set's definition (its inline policy)"
         )),
         "{:?}",

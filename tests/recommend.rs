@@ -15,7 +15,7 @@ use iam_tighten::policy::{
     principal_grants_changed,
 };
 use iam_tighten::recommend::{
-    self, Apply, PrincipalPlan, iam_size, minimise, safe_file_name, tighten,
+    self, Apply, Flag, PrincipalPlan, iam_size, minimise, safe_file_name, tighten,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -379,7 +379,7 @@ fn sample_data_every_principal_is_safe() {
             .iter()
             .any(|p| !p.tightened.not_action_rewritten.is_empty())
     );
-    assert!(po.flags.iter().any(|f| f.contains("NotAction")));
+    assert!(po.flag_texts().any(|f| f.contains("NotAction")));
     // Service-linked roles get nothing.
     assert_eq!(
         plan_of(&plans, "AWSServiceRoleForECS").skipped.as_deref(),
@@ -774,8 +774,7 @@ fn not_action_rewrite_is_flagged() {
     let p = &plan.policies[0];
     assert_eq!(p.tightened.not_action_rewritten, ["All"]);
     assert!(
-        plan.flags
-            .iter()
+        plan.flag_texts()
             .any(|f| f.contains("NotAction") && f.contains("All"))
     );
     let st = statements(&p.tightened.parts.document);
@@ -912,6 +911,30 @@ fn aws_managed_gets_a_replacement_and_shared_customer_managed_only_when_all_agre
     assert!(matches!(&by("ReadOnly").apply, Apply::Replace(r)
         if r.new_name == "ReadOnly-tightened-a" && r.new_arn == "arn:aws:iam::123456789012:policy/ReadOnly-tightened-a"));
     assert!(matches!(&by("team").apply, Apply::Replace(_)));
+    // The reviewer is told why `a` gets a copy of the shared policy: held as a kind (the index
+    // of the policy), read in words, the same from the plan and from its summary.
+    let own_copy = "team: used by other principals that need different actions (or as a \
+                    permissions boundary), so this principal gets its own copy team-tightened-a";
+    let team = pa
+        .policies
+        .iter()
+        .position(|p| p.policy.name == "team")
+        .unwrap();
+    assert!(
+        pa.flags.contains(&Flag::OwnCopy(team as u32)),
+        "{:?}",
+        pa.flags
+    );
+    assert_eq!(pa.flag_texts().collect::<Vec<_>>(), [own_copy]);
+    let summary = recommend::summarise(&plans, &vec![true; plans.len()], &an);
+    let ra = summary
+        .principals
+        .iter()
+        .find(|r| &*r.principal_name == "a")
+        .unwrap();
+    assert_eq!(ra.flag_texts().collect::<Vec<_>>(), [own_copy]);
+    let written = serde_json::to_value(ra).unwrap();
+    assert_eq!(written["flags"], json!([own_copy]));
     assert_eq!(
         by("solo").apply,
         Apply::NewVersion {
@@ -1019,7 +1042,7 @@ fn service_linked_roles_and_groups() {
     let g = plan_of(&plans, "devs");
     let st = statements(&g.policies[0].tightened.parts.document);
     assert_eq!(actions_of(&st[0]["Action"]), ["sqs:SendMessage"]);
-    assert!(g.flags.iter().any(|f| f.contains("alice")));
+    assert!(g.flag_texts().any(|f| f.contains("alice")));
     let (apply, _) = recommend::commands(g);
     assert_eq!(
         apply,
@@ -1094,7 +1117,7 @@ fn oversized_policy_is_minimised_into_safe_wildcards() {
     let p = &plan.policies[0];
     assert!(p.tightened.minimised, "size {}", p.size);
     assert!(p.size <= recommend::limits::INLINE_ROLE, "size {}", p.size);
-    assert!(plan.flags.iter().any(|f| f.contains("size limit")));
+    assert!(plan.flag_texts().any(|f| f.contains("size limit")));
     let acts = actions_of(&statements(&p.tightened.parts.document)[0]["Action"]);
     assert!(acts.iter().any(|a| a == "ec2:Describe*"));
     assert!(!acts.iter().any(|a| a == "ec2:Run*" || a == "ec2:*"));

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::{Apply, PrincipalPlan};
+use super::{Apply, Flag, PrincipalPlan};
 use crate::model::{Export, Principal, PrincipalType};
 use crate::policy::PolicyKind;
 
@@ -64,7 +64,7 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
             continue;
         };
         let mut notes = Vec::new();
-        for p in &mut plan.policies {
+        for (i, p) in plan.policies.iter_mut().enumerate() {
             if p.policy.kind == PolicyKind::Inline || p.tightened.empty {
                 continue;
             }
@@ -89,11 +89,11 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
                                 .all(|x| who.contains(&(x.kind, x.name.clone())))
                         });
                     if attached.len() > 1 && same && !boundary_use && count_ok {
-                        notes.push(format!(
+                        notes.push(Flag::from(format!(
                         "{}: attached to {} principals, and every one of them gets the same tightened document, so the policy itself gets a new version",
                         p.policy.name,
                         attached.len()
-                    ));
+                    )));
                     }
                     !boundary_use && count_ok && same
                 };
@@ -111,10 +111,14 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
                     &plan.account_id,
                 );
                 if p.policy.kind == PolicyKind::CustomerManaged {
-                    notes.push(format!(
-                        "{}: used by other principals that need different actions (or as a permissions boundary), so this principal gets its own copy {}",
-                        p.policy.name, r.new_name
-                    ));
+                    // Rendered when read, from the policy's name and the principal's.
+                    match u32::try_from(i) {
+                        Ok(i) => notes.push(Flag::OwnCopy(i)),
+                        Err(_) => notes.push(Flag::from(super::own_copy_note(
+                            &p.policy.name,
+                            &r.new_name,
+                        ))),
+                    }
                 }
                 Apply::Replace(Box::new(r))
             };

@@ -230,8 +230,8 @@ pub struct PrincipalPlan {
     pub policies: Vec<PolicyPlan>,
     /// Set when no recommendation is made, with why.
     pub skipped: Option<String>,
-    /// Things a human must look at, in plain words.
-    pub flags: Vec<String>,
+    /// Things a human must look at, in plain words ([`PrincipalPlan::flag_texts`]).
+    pub flags: Vec<Flag>,
     /// For an IAM Identity Center permission set: what its commands and README need. Boxed:
     /// inline it took 176 bytes of every plan, nearly all of which have none.
     pub permission_set: Option<Box<PermissionSetTarget>>,
@@ -242,6 +242,71 @@ pub struct PrincipalPlan {
     /// `after`) were dropped once it was verified: everything after planning that is not a
     /// folder reads only [`Self::outcome`], names and counts (see `plan_all_organization`).
     pub documents_dropped: bool,
+}
+
+/// Something a human must look at before applying a recommendation: a sentence, or one held as
+/// a kind and rendered when read (the most frequent: at 1,000,000 roles ~500,000 sentences of
+/// ~190 bytes each, held from planning to the last writer, issue 18).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flag {
+    Text(Box<str>),
+    /// Policy `i` of the plan (and of its summary), a customer managed policy that other
+    /// principals use with different actions or as a permissions boundary, is replaced by this
+    /// principal's own copy ([`Apply::Replace`]).
+    OwnCopy(u32),
+}
+
+impl From<String> for Flag {
+    fn from(text: String) -> Flag {
+        Flag::Text(text.into())
+    }
+}
+
+impl Flag {
+    /// The flag in words, for principal `principal` of `account_id`, whose policy `i` is named
+    /// and in the partition `policy(i)` says (`None` when there is no such policy: never for a
+    /// flag the plan made, and then the flag says nothing rather than something wrong).
+    fn text<'a>(
+        &'a self,
+        policy: impl FnOnce(usize) -> Option<(&'a str, &'a str)>,
+        principal: &str,
+        account_id: &str,
+    ) -> Option<std::borrow::Cow<'a, str>> {
+        match self {
+            Flag::Text(text) => Some(std::borrow::Cow::Borrowed(text)),
+            Flag::OwnCopy(i) => {
+                let (name, partition) = policy(*i as usize)?;
+                let copy = Replacement::of(name, principal, partition, account_id).new_name;
+                Some(std::borrow::Cow::Owned(own_copy_note(name, &copy)))
+            }
+        }
+    }
+}
+
+/// The words of [`Flag::OwnCopy`]: customer managed policy `policy` replaced by `copy`.
+fn own_copy_note(policy: &str, copy: &str) -> String {
+    format!(
+        "{policy}: used by other principals that need different actions (or as a permissions \
+         boundary), so this principal gets its own copy {copy}"
+    )
+}
+
+impl PrincipalPlan {
+    /// [`Self::flags`] in words, in order.
+    pub fn flag_texts(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
+        self.flags.iter().filter_map(|f| {
+            f.text(
+                |i| Some((&*self.policies.get(i)?.policy.name, &*self.partition)),
+                &self.name,
+                &self.account_id,
+            )
+        })
+    }
+
+    /// Adds a flag in words.
+    pub fn flag(&mut self, text: String) {
+        self.flags.push(text.into());
+    }
 }
 
 /// The sets a plan is made from and verified against.

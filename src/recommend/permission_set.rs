@@ -266,7 +266,7 @@ pub(super) fn plan_set(
             continue;
         }
         let Ok(new_document) = PolicyDocument::from_value(t.parts.document.clone()) else {
-            plan.flags.push(format!(
+            plan.flag(format!(
                 "{}: the tightened document does not parse; left attached as it is",
                 r.name
             ));
@@ -460,7 +460,7 @@ fn append_merged(
         merged.push((p.policy.name.clone(), start..statements.len()));
     }
     if versions.len() > 1 {
-        plan.flags.push(format!(
+        plan.flag(format!(
             "{INLINE_NAME}: the merged statements come from documents with different Version elements ({}); the inline policy keeps {}. Policy variables (${{...}}) are read only under 2012-10-17: review before applying",
             versions.iter().cloned().collect::<Vec<_>>().join(", "),
             version(&t.parts.document).unwrap_or_else(|| "none".into())
@@ -498,12 +498,12 @@ fn fit_limits(t: &mut Tightened, plan: &mut PrincipalPlan, expander: &mut Expand
     let size = iam_size(&t.parts.document);
     let sent = aws_json(&t.parts.document).chars().count();
     if t.minimised {
-        plan.flags.push(format!(
+        plan.flag(format!(
             "{INLINE_NAME}: over the size limit with explicit action lists; collapsed into wildcards that match only actions the original granted and none that is removed"
         ));
     }
     if !t.empty && (size > limits::INLINE_ROLE || sent > limits::INLINE_PERMISSION_SET) {
-        plan.flags.push(format!(
+        plan.flag(format!(
             "{INLINE_NAME}: {size} characters without whitespace ({sent} as written), over the limits of {} (IAM's, for the inline policies of each account's role) or {} (Identity Center's, for the text sent); move statements into a customer managed policy created in every account, or split the permission set, before applying",
             limits::INLINE_ROLE,
             limits::INLINE_PERMISSION_SET
@@ -530,7 +530,7 @@ fn flag_policies(plan: &mut PrincipalPlan) {
             ));
         }
     }
-    plan.flags.extend(flags);
+    plan.flags.extend(flags.into_iter().map(super::Flag::from));
 }
 
 /// A set left with no policy grants nothing: its assignments are what to remove.
@@ -554,7 +554,7 @@ fn flag_left_empty(plan: &mut PrincipalPlan, ps: &PermissionSet, docs: &SetDocum
         && !managed_left
         && ps.customer_managed_policies.is_empty()
     {
-        plan.flags.push(format!(
+        plan.flag(format!(
             "after this change permission set {} grants nothing: rather than keep an empty set, remove its account assignments (aws sso-admin delete-account-assignment) and delete it",
             ps.name
         ));
@@ -584,7 +584,7 @@ fn flag_drift(plan: &mut PrincipalPlan, ps: &PermissionSet, roles: &[(&str, &Pri
             what.push("its AWS managed policies");
         }
         if !what.is_empty() {
-            plan.flags.push(format!(
+            plan.flag(format!(
                 "account {account}: role {} differs from the permission set's definition ({}): the set was changed and not provisioned there since. Its findings are those of the role as it is; provisioning puts the new definition there, and what only the role grants goes with it",
                 role.name,
                 what.join(" and ")
@@ -596,14 +596,14 @@ fn flag_drift(plan: &mut PrincipalPlan, ps: &PermissionSet, roles: &[(&str, &Pri
 fn flag_missing(plan: &mut PrincipalPlan, docs: &SetDocuments<'_>) {
     for (r, doc) in &docs.aws {
         if doc.is_none() {
-            plan.flags.push(format!(
+            plan.flag(format!(
                 "AWS managed policy {}: its document is in none of the exports (an account's authorization details hold the AWS managed policies attached there); left attached as it is, unchecked",
                 r.name
             ));
         }
     }
     if let Some((arn, None)) = &docs.boundary {
-        plan.flags.push(format!(
+        plan.flag(format!(
             "permissions boundary {arn}: its document is not in the exports, so the verification could not apply it"
         ));
     }
@@ -640,7 +640,7 @@ fn flag_customer_managed(
             }
         }
         if !accounts.is_empty() {
-            plan.flags.push(format!(
+            plan.flag(format!(
                 "customer managed policy {} is referenced by name in every account: tighten it there (each account's copy); it grants {} of the unused actions in account(s) {} ({}), which stay granted until then",
                 r.name,
                 grants.len(),
@@ -649,7 +649,7 @@ fn flag_customer_managed(
             ));
         }
         if !missing.is_empty() {
-            plan.flags.push(format!(
+            plan.flag(format!(
                 "customer managed policy {} (path {}) is not in the export of account(s) {}: Identity Center cannot provision the set there until it exists",
                 r.name,
                 r.path,

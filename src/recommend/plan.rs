@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 use super::managed::decide_managed;
 use super::verify::{document_of, group_members, original_of, verify_cached};
 use super::{
-    Apply, PolicyDocuments, PolicyPlan, PrincipalPlan, iam_size, iam_size_of, limits, minimise,
-    safe_file_name, tighten,
+    Apply, Flag, PolicyDocuments, PolicyPlan, PrincipalPlan, iam_size, iam_size_of, limits,
+    minimise, safe_file_name, tighten,
 };
 use crate::analysis::{Analysis, Finding, PrincipalInfo, Status};
 use crate::catalog::ActionSet;
@@ -220,7 +220,7 @@ fn plan_one<'e>(
                 let owner = sets
                     .get(&**set)
                     .map_or(String::new(), |p| format!(" of account {}", p.account_id));
-                plan.flags.push(format!(
+                plan.flag(format!(
                     "managed by IAM Identity Center permission set {set}: Identity Center rewrites this role whenever it provisions the set, so the change is made to the permission set (permission_set {set}{owner}), for every account it is provisioned to at once"
                 ));
             }
@@ -237,7 +237,7 @@ fn plan_one<'e>(
                     let mut user_needed = member_needed.clone();
                     user_needed.intersect_with(&plan.sets.remove);
                     if !user_needed.is_empty() {
-                        plan.flags.push(format!(
+                        plan.flag(format!(
                             "{} unused action(s) of the group are kept because member user {} needs them",
                             user_needed.len(),
                             member.name
@@ -671,7 +671,7 @@ fn build_policies(
         let new_document = match PolicyDocument::from_value(t.parts.document.clone()) {
             Ok(d) => d,
             Err(e) => {
-                plan.flags.push(format!(
+                plan.flag(format!(
                     "{}: the tightened document does not parse ({e}); left as is",
                     policy.name
                 ));
@@ -765,31 +765,32 @@ fn enforce_limits(plan: &mut PrincipalPlan, principal: &Principal, expander: &mu
             .filter(|p| p.policy.kind == PolicyKind::Inline && !p.tightened.empty)
             .map(|p| p.size)
             .sum::<usize>();
+    let flags = &mut plan.flags;
     for p in &plan.policies {
         if p.tightened.minimised {
-            plan.flags.push(format!(
+            flags.push(Flag::from(format!(
                 "{}: over IAM's size limit with explicit action lists; collapsed into wildcards that match only actions the original granted and none that is removed",
                 p.policy.name
-            ));
+            )));
         }
         if p.policy.kind != PolicyKind::Inline && !p.tightened.empty && p.size > limits::MANAGED {
-            plan.flags.push(format!(
+            flags.push(Flag::from(format!(
                 "{}: {} characters, over the managed policy limit of {}; split it into several policies by hand before applying",
                 p.policy.name,
                 p.size,
                 limits::MANAGED
-            ));
+            )));
         }
         if !p.tightened.not_action_rewritten.is_empty() {
-            plan.flags.push(format!(
+            flags.push(Flag::from(format!(
                 "{}: NotAction statement(s) {} rewritten into Action lists; the new policy no longer grants actions AWS adds later. Review before applying",
                 p.policy.name,
                 p.tightened.not_action_rewritten.join(", ")
-            ));
+            )));
         }
     }
     if inline_total > inline_limit {
-        plan.flags.push(format!(
+        plan.flag(format!(
             "inline policies total {inline_total} characters, over the {} limit of {inline_limit}; move some statements into a managed policy before applying",
             plan.kind
         ));
@@ -808,7 +809,7 @@ fn note_group_policies(plan: &mut PrincipalPlan, grants: &PrincipalGrants) {
         }
     }
     for group in via {
-        plan.flags.push(format!(
+        plan.flag(format!(
             "group {group} also grants unused actions; group policies are shared by every member, so they are changed only in the group's own recommendation (when every member agrees)"
         ));
     }

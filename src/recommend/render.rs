@@ -336,8 +336,8 @@ fn readme_policies(s: &mut String, plan: &PrincipalPlan) {
 fn readme_review(s: &mut String, plan: &PrincipalPlan) {
     if !plan.flags.is_empty() {
         s.push_str("## Review before applying\n\n");
-        for f in &plan.flags {
-            let _ = writeln!(s, "- {}", md(f));
+        for f in plan.flag_texts() {
+            let _ = writeln!(s, "- {}", md(&f));
         }
         s.push('\n');
     }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{Apply, DIR, PrincipalPlan, Replacement, render};
+use super::{Apply, DIR, Flag, PrincipalPlan, Replacement, render};
 use crate::analysis::Analysis;
 use crate::model::{PrincipalType, SharedTexts};
 use crate::policy::PolicyKind;
@@ -112,7 +112,9 @@ pub struct PrincipalRecommendation {
     /// Boxed slices, not vectors: ~1,000,000 summaries at 1,000,000 roles, held to the last
     /// writer (a summary 136 bytes, was 192).
     pub policies: Box<[PolicySummary]>,
-    pub flags: Box<[String]>,
+    /// The plan's flags ([`Flag::OwnCopy`] by index into `policies`): in words through
+    /// [`Self::flag_texts`].
+    pub flags: Box<[Flag]>,
     /// Why there is no recommendation (`service_linked`, `managed_by_permission_set`,
     /// `nothing_to_remove`, ...).
     pub skipped: Option<Arc<str>>,
@@ -136,10 +138,40 @@ struct RecommendationOut<'a> {
     kept_unknown: u32,
     still_granted: u32,
     policies: PoliciesOut<'a>,
-    flags: &'a [String],
+    flags: FlagsOut<'a>,
     skipped: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     managed_by_permission_set: Option<&'a str>,
+}
+
+/// The flags of a recommendation, in words.
+struct FlagsOut<'a>(&'a PrincipalRecommendation);
+
+impl Serialize for FlagsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.flag_texts())
+    }
+}
+
+impl PrincipalRecommendation {
+    /// [`Self::flags`] in words, in order (as the plan's [`super::PrincipalPlan::flag_texts`]).
+    pub fn flag_texts(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
+        self.flags.iter().filter_map(|f| {
+            f.text(
+                |i| match &self.policies.get(i)? {
+                    // A replaced policy's summary holds the partition of its copy.
+                    PolicySummary {
+                        name,
+                        apply: SummaryApply::Replace { partition },
+                        ..
+                    } => Some((&**name, &**partition)),
+                    _ => None,
+                },
+                &self.principal_name,
+                &self.account_id,
+            )
+        })
+    }
 }
 
 /// The policies of a recommendation, as written.
@@ -190,7 +222,7 @@ impl Serialize for PrincipalRecommendation {
             kept_unknown: self.kept_unknown,
             still_granted: self.still_granted,
             policies: PoliciesOut(self),
-            flags: &self.flags,
+            flags: FlagsOut(self),
             skipped: self.skipped.as_deref(),
             managed_by_permission_set: self.managed_by_permission_set.as_deref(),
         }
@@ -403,6 +435,9 @@ mod tests {
         assert_eq!(size_of::<crate::recommend::PolicyPlan>(), 192);
         assert_eq!(size_of::<crate::recommend::PrincipalPlan>(), 240);
         assert_eq!(size_of::<(u32, crate::recommend::Lost)>(), 48);
+        // A flag: a boxed sentence, or a replaced policy's index (a `String` was 24 bytes and
+        // the sentence).
+        assert_eq!(size_of::<crate::recommend::Flag>(), 16);
     }
 
     /// Written, a summary's policies say what their plans say, a replacement's name and ARN

@@ -311,32 +311,53 @@ impl<T: Serialize> Serialize for Shared<'_, T> {
     }
 }
 
-/// Counts by reason, in the reasons' order, serialised as a map: what a `BTreeMap` holds, in
-/// 16 bytes a reason rather than a tree node of ~300 bytes for every principal with an
-/// unknown verdict.
+/// A principal's unknown verdicts by reason: a count (of actions) for each of the six reasons
+/// that make a verdict unknown, held in place (24 bytes; a sorted vector of (reason, count)
+/// took 24 bytes and an allocation of 32–48 for every principal with an unknown verdict, ~1
+/// million of them held to the last writer at 1,000,000 roles). Serialised as a map from the
+/// reasons' names, in their alphabetical order, of the reasons with a count.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReasonCounts(Vec<(&'static str, u64)>);
+pub struct ReasonCounts([u32; UNKNOWN_REASONS.len()]);
+
+/// The reasons of an unknown verdict ([`Status::Unknown`]), in the alphabetical order of their
+/// names (a test checks both).
+const UNKNOWN_REASONS: [Reason; 6] = [
+    Reason::AccessedAfterAsOf,
+    Reason::ActionNotTracked,
+    Reason::NoLastAccessedData,
+    Reason::NotObservable,
+    Reason::PermissionSetIncomplete,
+    Reason::PrincipalTooNew,
+];
 
 impl ReasonCounts {
-    pub fn add(&mut self, reason: &'static str, n: u64) {
-        match self.0.binary_search_by(|(k, _)| k.cmp(&reason)) {
-            Ok(i) => self.0[i].1 += n,
-            Err(i) => self.0.insert(i, (reason, n)),
+    /// Adds `n` actions of an unknown verdict for `reason`. A principal holds each action once,
+    /// so a count stays below the catalog's size; it saturates rather than wraps. A reason of
+    /// another status is not counted (the analysis gives none here).
+    pub fn add(&mut self, reason: Reason, n: u64) {
+        debug_assert_eq!(reason.status(), Status::Unknown, "{reason:?}");
+        if let Some(i) = UNKNOWN_REASONS.iter().position(|r| *r == reason) {
+            let n = u32::try_from(n).unwrap_or(u32::MAX);
+            self.0[i] = self.0[i].saturating_add(n);
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.iter().all(|&n| n == 0)
     }
 
-    /// The reasons with their counts, in the reasons' (alphabetical) order.
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
-        self.0.iter().copied()
+    /// The reasons with a count, in the alphabetical order of their names.
+    pub fn iter(&self) -> impl Iterator<Item = (Reason, u64)> + '_ {
+        UNKNOWN_REASONS
+            .iter()
+            .zip(self.0)
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| (*r, u64::from(n)))
     }
 }
 
-impl FromIterator<(&'static str, u64)> for ReasonCounts {
-    fn from_iter<I: IntoIterator<Item = (&'static str, u64)>>(iter: I) -> ReasonCounts {
+impl FromIterator<(Reason, u64)> for ReasonCounts {
+    fn from_iter<I: IntoIterator<Item = (Reason, u64)>>(iter: I) -> ReasonCounts {
         let mut counts = ReasonCounts::default();
         for (reason, n) in iter {
             counts.add(reason, n);
@@ -347,7 +368,7 @@ impl FromIterator<(&'static str, u64)> for ReasonCounts {
 
 impl Serialize for ReasonCounts {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_map(self.iter())
+        s.collect_map(self.iter().map(|(r, n)| (r.as_str(), n)))
     }
 }
 
@@ -358,20 +379,78 @@ impl Serialize for ReasonCounts {
 #[derive(Debug, Clone)]
 pub struct PrincipalView<'a> {
     pub info: Shared<'a, PrincipalInfo>,
-    /// Highest-ranked unused findings (up to `Limits::per_principal`; only for the
-    /// `Limits::principal_sections` principals with the highest score).
-    pub unused: Vec<FindingView>,
-    /// Unused findings not listed in `unused`.
+    /// Unused findings not listed in [`Self::unused`].
     pub unused_omitted: u64,
     /// Unknown findings by reason.
     pub unknown_by_reason: ReasonCounts,
     /// The tightened-policy recommendation (`recommendations/…`), when one was computed.
     pub recommendation: Option<Shared<'a, PrincipalRecommendation>>,
+    /// What only the principals that may get a section in the HTML report carry; `None` for
+    /// the others (72 bytes a view where the two lists inline took 112, ~1,100,000 views held
+    /// to the last writer at 1,000,000 roles).
+    detail: Option<Box<ViewDetail<'a>>>,
+}
+
+/// The lists of a [`PrincipalView`] that few principals have ([`PrincipalView::unused`],
+/// [`PrincipalView::services`]).
+#[derive(Debug, Clone)]
+struct ViewDetail<'a> {
+    unused: Vec<FindingView>,
+    services: Vec<ServiceSummary<'a>>,
+}
+
+impl<'a> PrincipalView<'a> {
+    /// A view of `info`: `unused` its listed unused findings, `services` its summary per
+    /// service (both empty but for the principals that may get a section).
+    pub fn new(
+        info: Shared<'a, PrincipalInfo>,
+        unused: Vec<FindingView>,
+        unused_omitted: u64,
+        unknown_by_reason: ReasonCounts,
+        recommendation: Option<Shared<'a, PrincipalRecommendation>>,
+        services: Vec<ServiceSummary<'a>>,
+    ) -> PrincipalView<'a> {
+        let mut view = PrincipalView {
+            info,
+            unused_omitted,
+            unknown_by_reason,
+            recommendation,
+            detail: None,
+        };
+        view.set_lists(unused, services);
+        view
+    }
+
+    /// Highest-ranked unused findings (up to `Limits::per_principal`; only for the
+    /// `Limits::principal_sections` principals with the highest score).
+    pub fn unused(&self) -> &[FindingView] {
+        self.detail.as_ref().map_or(&[], |d| &d.unused)
+    }
+
     /// Its summary per service ([`Analysis::services_of`]), for the principals that may get a
     /// section in the HTML report (those [`PrincipalView::has_detail`], first in
     /// [`section_order`], up to `Limits::principal_sections`); empty for the others.
     /// Not in report.json (services.csv carries every row).
-    pub services: Vec<ServiceSummary<'a>>,
+    pub fn services(&self) -> &[ServiceSummary<'a>] {
+        self.detail.as_ref().map_or(&[], |d| &d.services)
+    }
+
+    /// Both lists, to change (tests vary them).
+    pub fn lists_mut(&mut self) -> (&mut Vec<FindingView>, &mut Vec<ServiceSummary<'a>>) {
+        let d = self.detail.get_or_insert_with(|| {
+            Box::new(ViewDetail {
+                unused: Vec::new(),
+                services: Vec::new(),
+            })
+        });
+        (&mut d.unused, &mut d.services)
+    }
+
+    /// Replaces both lists (held only when one is not empty).
+    fn set_lists(&mut self, unused: Vec<FindingView>, services: Vec<ServiceSummary<'a>>) {
+        self.detail = (!unused.is_empty() || !services.is_empty())
+            .then(|| Box::new(ViewDetail { unused, services }));
+    }
 }
 
 /// Every principal's view, with the policy labels its policies name (`Analysis::labels`): a
@@ -510,7 +589,7 @@ impl Serialize for ViewOut<'_, '_> {
         m.serialize_entry("unused_by_sensitivity", &i.unused_by_sensitivity)?;
         m.serialize_entry("score", &i.score)?;
         m.serialize_entry("flags", &i.flags)?;
-        m.serialize_entry("unused", &v.unused)?;
+        m.serialize_entry("unused", v.unused())?;
         m.serialize_entry("unused_omitted", &v.unused_omitted)?;
         m.serialize_entry("unknown_by_reason", &v.unknown_by_reason)?;
         m.serialize_entry("recommendation", &v.recommendation)?;
@@ -521,7 +600,7 @@ impl Serialize for ViewOut<'_, '_> {
 impl PrincipalView<'_> {
     /// Whether the principal has something to show in a section of its own.
     pub(crate) fn has_detail(&self) -> bool {
-        !self.unused.is_empty()
+        !self.unused().is_empty()
             || self.unused_omitted > 0
             || !self.unknown_by_reason.is_empty()
             || self.info.counts.excluded > 0
@@ -706,18 +785,18 @@ fn principal_views<'a>(
         .zip(unused)
         .zip(omitted)
         .zip(unknown)
-        .map(
-            |(((p, unused), unused_omitted), unknown_by_reason)| PrincipalView {
-                info: Shared::Borrowed(p),
+        .map(|(((p, unused), unused_omitted), unknown_by_reason)| {
+            PrincipalView::new(
+                Shared::Borrowed(p),
                 unused,
                 unused_omitted,
                 unknown_by_reason,
-                recommendation: recommendations
+                recommendations
                     .and_then(|r| r.get(&p.account_id, p.kind, p.name()))
                     .map(Shared::Borrowed),
-                services: Vec::new(),
-            },
-        )
+                Vec::new(),
+            )
+        })
         .collect();
     let with_services = detail_principals(an, sections);
     debug_assert_eq!(
@@ -728,7 +807,12 @@ fn principal_views<'a>(
             .collect::<Vec<_>>()
     );
     for i in with_services {
-        principals[i].services = an.services_of(i);
+        let unused = principals[i]
+            .detail
+            .take()
+            .map(|d| d.unused)
+            .unwrap_or_default();
+        principals[i].set_lists(unused, an.services_of(i));
     }
     principals
 }
@@ -799,7 +883,7 @@ impl<'a> ReportModel<'a> {
             *reasons.entry(f.reason).or_default() += n;
             let pi = f.principal as usize;
             if f.status() == Status::Unknown {
-                unknown[pi].add(f.reason.as_str(), n);
+                unknown[pi].add(f.reason, n);
             }
             if f.status() == Status::Unused && f.exclusion.is_none() {
                 if listed[pi] && per_principal[pi].len() < limits.per_principal {
@@ -820,12 +904,6 @@ impl<'a> ReportModel<'a> {
                     top_omitted += 1;
                 }
             }
-        }
-        // Each principal's reasons held in exactly their room: a vector's first insert takes
-        // room for four (96 bytes where most principals have one or two reasons; ~1,000,000
-        // of them held to the last writer at 1,000,000 roles).
-        for counts in &mut unknown {
-            counts.0.shrink_to_fit();
         }
         let unused_by_service = service_risks(by_service);
         let riskiest_principals = riskiest(an);
@@ -901,7 +979,7 @@ mod tests {
             assert_eq!(detail_principals(&an, n), want, "{n} sections");
             for (i, p) in model.principals.iter().enumerate() {
                 assert_eq!(
-                    !p.services.is_empty(),
+                    !p.services().is_empty(),
                     want.contains(&i),
                     "{n} sections, principal {i}"
                 );
@@ -911,24 +989,37 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::{
-        Limits, ReasonCounts, ReportModel, RunInfo, Shared, detail_order, detail_principals,
+        Limits, Reason, ReasonCounts, ReportModel, RunInfo, Shared, Status, detail_order,
+        detail_principals,
     };
 
     /// Counts added in any order serialise as the map a `BTreeMap` made of them would.
     #[test]
     fn reason_counts_serialise_as_a_sorted_map() {
+        // ~1,100,000 views at 1,000,000 roles, held to the last writer: their reasons in place,
+        // their lists boxed apart (a view was 112 bytes and an allocation for its reasons).
+        assert_eq!(std::mem::size_of::<ReasonCounts>(), 24);
+        assert_eq!(std::mem::size_of::<super::PrincipalView>(), 72);
+        // Every reason of an unknown verdict has a place, in the order of their names.
+        let unknown: Vec<Reason> = Reason::ALL
+            .into_iter()
+            .filter(|r| r.status() == Status::Unknown)
+            .collect();
+        let mut sorted = unknown.clone();
+        sorted.sort_by_key(|r| r.as_str());
+        assert_eq!(super::UNKNOWN_REASONS.as_slice(), sorted.as_slice());
         let adds = [
-            ("no_action_tracking", 3),
-            ("data_too_young", 1),
-            ("no_action_tracking", 4),
-            ("service_never_reported", 2),
-            ("data_too_young", 5),
+            (Reason::NotObservable, 3),
+            (Reason::AccessedAfterAsOf, 1),
+            (Reason::NotObservable, 4),
+            (Reason::PrincipalTooNew, 2),
+            (Reason::AccessedAfterAsOf, 5),
         ];
         let mut ours = ReasonCounts::default();
         let mut map: BTreeMap<&str, u64> = BTreeMap::new();
         for (r, n) in adds {
             ours.add(r, n);
-            *map.entry(r).or_default() += n;
+            *map.entry(r.as_str()).or_default() += n;
         }
         assert_eq!(
             serde_json::to_string(&ours).unwrap(),
@@ -936,6 +1027,16 @@ mod tests {
         );
         assert_eq!(ours.iter().count(), 3);
         assert!(ReasonCounts::default().is_empty());
+        // Every unknown reason counts, each in its own place; a count saturates.
+        let all: ReasonCounts = unknown.iter().map(|r| (*r, 1)).collect();
+        assert_eq!(all.iter().map(|(r, _)| r).collect::<Vec<_>>(), sorted);
+        let mut full = ReasonCounts::default();
+        full.add(Reason::ActionNotTracked, u64::MAX);
+        full.add(Reason::ActionNotTracked, 1);
+        assert_eq!(
+            full.iter().collect::<Vec<_>>(),
+            [(Reason::ActionNotTracked, u64::from(u32::MAX))]
+        );
     }
 
     /// A shared value serialises as the value; `to_mut` copies a borrowed one, leaving the

@@ -83,14 +83,10 @@ pub(super) struct Section<'a> {
     services_total: usize,
 }
 
-fn reason_from(s: &str) -> Option<Reason> {
-    Reason::ALL.iter().copied().find(|r| r.as_str() == s)
-}
-
 pub(super) fn build<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel) -> Section<'a> {
     let mut groups: Vec<ServiceGroup<'a>> = Vec::new();
     let mut evidence: Vec<(Reason, u64)> = Vec::new();
-    for f in &p.unused {
+    for f in p.unused() {
         let n = u64::from(f.actions);
         match evidence.iter_mut().find(|(r, _)| *r == f.reason) {
             Some((_, c)) => *c += n,
@@ -101,7 +97,7 @@ pub(super) fn build<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel
             None => {
                 groups.push(ServiceGroup {
                     service: &f.service,
-                    summary: p.services.iter().find(|s| s.service == f.service),
+                    summary: p.services().iter().find(|s| s.service == f.service),
                     findings: Vec::new(),
                     critical: 0,
                     high: 0,
@@ -142,7 +138,7 @@ pub(super) fn build<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel
         g.uniform = g.reason.is_some() && g.same_last && g.granted_by.is_some();
     }
     evidence.sort();
-    let mut services: Vec<&ServiceSummary> = p.services.iter().collect();
+    let mut services: Vec<&ServiceSummary> = p.services().iter().collect();
     services.sort_by(|a, b| {
         (b.counts.used > 0)
             .cmp(&(a.counts.used > 0))
@@ -163,12 +159,7 @@ pub(super) fn build<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel
         explanation: r.explain(),
         count,
     };
-    let unknown = p
-        .unknown_by_reason
-        .iter()
-        .filter_map(|(k, n)| reason_from(k).map(|r| (r, n)))
-        .map(note)
-        .collect();
+    let unknown = p.unknown_by_reason.iter().map(note).collect();
     let identity = model
         .identities
         .findings
@@ -185,7 +176,7 @@ pub(super) fn build<'a>(id: String, p: &'a PrincipalView, model: &'a ReportModel
         groups,
         evidence: evidence.into_iter().map(note).collect(),
         unknown,
-        services_total: p.services.len(),
+        services_total: p.services().len(),
         services,
         services_more,
     }
@@ -366,9 +357,9 @@ fn facts(w: &mut W, s: &Section) {
             w.t(")");
             if !r.flags.is_empty() {
                 w.t("<ul class=\"idf\">");
-                for f in &r.flags {
+                for f in r.flag_texts() {
                     w.t("<li><span class=\"flag warn\">review</span> ");
-                    w.e(f);
+                    w.e(&f);
                     w.t("</li>");
                 }
                 w.t("</ul>");
@@ -974,13 +965,14 @@ mod tests {
             rec.path = r.maybe().map(Into::into);
             rec.folder_omitted = r.yes();
             rec.skipped = r.maybe().map(Into::into);
-            rec.flags = (0..r.next(3)).map(|_| r.text()).collect();
+            rec.flags = (0..r.next(3)).map(|_| r.text().into()).collect();
             rec.kept_unknown = count(r);
             rec.still_granted = count(r);
             rec.before = count(r);
         }
         p.unused_omitted = r.count();
-        for f in &mut p.unused {
+        let (unused, services) = p.lists_mut();
+        for f in unused.iter_mut() {
             f.action = r.text();
             if r.next(3) == 0 {
                 f.granted_by = r.text();
@@ -989,7 +981,7 @@ mod tests {
             f.resource_scope = if r.yes() { "scoped" } else { "all" };
             f.actions = [1, 2, 1500][r.next(3)];
         }
-        for v in &mut p.services {
+        for v in services.iter_mut() {
             v.last_accessed = r.time();
             v.reported = r.yes();
             v.counts.excluded = r.count();
@@ -998,10 +990,10 @@ mod tests {
             v.last_accessed_region = ["", "eu-west-1", "<r>"].get(r.next(4)).copied();
         }
         if r.next(5) == 0 {
-            p.services.clear();
+            services.clear();
         }
         if r.next(5) == 0 {
-            p.unused.clear();
+            unused.clear();
         }
     }
 
