@@ -230,6 +230,7 @@ fn run<'c>(
         &c.labels,
         &mut c.lists,
     );
+    within_index(findings.findings.len())?;
     let ranked = rank::rank(
         findings,
         &mut c.principals,
@@ -275,6 +276,34 @@ fn run<'c>(
     })
 }
 
+/// Refuses more findings than 32-bit indices name: from the rank on, a finding is named by its
+/// index as a `u32` (each principal's list of its findings, the SCP/RCP notes beside them, the
+/// dataset's parts). Refused, not truncated; unreachable on a laptop (the findings alone would
+/// take ~100 GB).
+fn within_index(findings: usize) -> Result<()> {
+    if findings >= u32::MAX as usize {
+        return Err(Error::Analysis(format!(
+            "{findings} findings: more than the {} one run indexes; analyse the organisation's \
+             accounts in several runs",
+            u32::MAX - 1
+        )));
+    }
+    Ok(())
+}
+
 fn lap(timings: &mut Vec<(&'static str, Duration)>, stage: &'static str, since: Instant) {
     timings.push((stage, since.elapsed()));
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn more_findings_than_32_bits_index_are_refused() {
+        let limit = u32::MAX as usize - 1;
+        assert!(super::within_index(0).is_ok());
+        assert!(super::within_index(limit).is_ok());
+        let err = super::within_index(limit + 1).unwrap_err().to_string();
+        assert!(err.contains("4294967295 findings"), "{err}");
+        assert!(super::within_index(usize::MAX).is_err());
+    }
 }

@@ -776,8 +776,8 @@ impl FindingControls {
     /// The notes of `controls` (one per finding, in their final order, or none).
     pub(super) fn new(controls: &[Option<ControlId>]) -> FindingControls {
         let of = controls.iter().enumerate();
-        // A finding's index fits 32 bits: principals and lists are 32-bit indices, and
-        // `rank` numbers the findings so.
+        // A finding's index fits 32 bits: the analysis refuses more findings before the rank
+        // (`within_index`).
         FindingControls(
             of.filter_map(|(i, c)| Some((u32::try_from(i).ok()?, (*c)?)))
                 .collect(),
