@@ -132,7 +132,10 @@ pub(super) fn rank(
         mut findings,
         mut controls,
     } = with;
-    if controls.is_empty() {
+    if controls.iter().all(Option::is_none) {
+        // No finding has a note (no organisation part, or controls that apply to none): the
+        // findings are sorted alone and the vector of no notes freed.
+        controls = Vec::new();
         findings.sort_unstable_by_key(|f| key(f, false, principals, &firsts));
     } else {
         // The key is unique (see `key`): the same order as sorting the findings alone.
