@@ -278,9 +278,9 @@ fn run<'c>(
 
 /// Refuses more findings than 32-bit indices name: from the rank on, a finding is named by its
 /// index as a `u32` (each principal's list of its findings, the SCP/RCP notes beside them, the
-/// dataset's parts). Refused, not truncated; unreachable on a laptop (the findings alone would
-/// take ~100 GB).
-fn within_index(findings: usize) -> Result<()> {
+/// dataset's parts, whose writer checks with this too). Refused, not truncated; unreachable on
+/// a laptop (the findings alone would take ~100 GB).
+pub(crate) fn within_index(findings: usize) -> Result<()> {
     if findings >= u32::MAX as usize {
         return Err(Error::Analysis(format!(
             "{findings} findings: more than the {} one run indexes; analyse the organisation's \

@@ -37,14 +37,9 @@ pub fn write_findings_dataset(an: &Analysis<'_>, out_dir: &Path) -> Result<PathB
             fs::remove_dir_all(&tmp).map_err(|e| Error::write(&tmp, e))?;
         }
         fs::create_dir_all(&tmp).map_err(|e| Error::write(&tmp, e))?;
-        // A part names its findings by 32-bit index (`findings_dataset`).
-        if u32::try_from(an.findings.len()).is_err() {
-            return Err(Error::Analysis(format!(
-                "{} findings: more than the {} a findings dataset indexes",
-                an.findings.len(),
-                u32::MAX
-            )));
-        }
+        // A part names its findings by 32-bit index (`findings_dataset`): the analysis' own
+        // bound, checked again for an analysis not made by `analysis::analyze*`.
+        analysis::within_index(an.findings.len())?;
         let dataset = analysis::findings_dataset(an);
         // Parts are independent files: written in parallel, each the same whatever the order.
         let results = crate::parallel::map_indexed(
