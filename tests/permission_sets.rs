@@ -546,7 +546,7 @@ fn identity_center_roles_get_no_folder_and_no_decision_of_their_own() {
     let admin = about("Admin");
     assert_eq!(admin.len(), 1);
     assert_eq!(admin[0].kind, DecisionKind::ConfirmIntentional);
-    assert_eq!(admin[0].principal_type, "permission_set");
+    assert_eq!(admin[0].principal_type.as_str(), "permission_set");
     assert_eq!(
         admin[0].intentional.as_ref().unwrap().rule,
         "sso_admin_permission_set"
@@ -585,7 +585,9 @@ fn a_permission_set_is_one_decision() {
     let list = decide(&exports, &an, &planned);
     let dev: Vec<&Decision> = list
         .iter()
-        .filter(|d| d.principal_type == "permission_set" && &*d.principal_name == "Developer")
+        .filter(|d| {
+            d.principal_type.as_str() == "permission_set" && &*d.principal_name == "Developer"
+        })
         .collect();
     assert_eq!(dev.len(), 1, "{dev:#?}");
     let d = dev[0];
@@ -626,7 +628,9 @@ fn a_permission_set_is_one_decision() {
     assert!(auditor.flag_texts().any(|f| f.contains("grants nothing")));
     let a: Vec<&Decision> = list
         .iter()
-        .filter(|d| d.principal_type == "permission_set" && &*d.principal_name == "Auditor")
+        .filter(|d| {
+            d.principal_type.as_str() == "permission_set" && &*d.principal_name == "Auditor"
+        })
         .collect();
     assert_eq!(a.len(), 1);
     assert!(a[0].title().starts_with(
@@ -637,11 +641,15 @@ fn a_permission_set_is_one_decision() {
         Some("recommendations/999999999999/permission_set/Auditor/README.md")
     );
     // No decision about a single policy of a set.
-    assert!(!list.iter().any(|d| d.principal_type == "permission_set"
-        && !matches!(
-            d.kind,
-            DecisionKind::TightenPermissionSet | DecisionKind::ConfirmIntentional
-        )));
+    assert!(
+        !list
+            .iter()
+            .any(|d| d.principal_type.as_str() == "permission_set"
+                && !matches!(
+                    d.kind,
+                    DecisionKind::TightenPermissionSet | DecisionKind::ConfirmIntentional
+                ))
+    );
 }
 
 /// `report` on the organisation folder writes the set's folder and decision end to end.

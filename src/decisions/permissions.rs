@@ -137,7 +137,7 @@ fn decision(
         sensitivity: highest(&removes).unwrap_or(Sensitivity::Low),
         score: score(&removes),
         account_id: plan.account_id.clone(),
-        principal_type: plan.kind.as_str(),
+        principal_type: plan.kind.into(),
         principal_name: plan.name.as_str().into(),
         principal_arn: p.arn().into(),
         subject: pp.policy.name.as_str().into(),

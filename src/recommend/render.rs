@@ -514,8 +514,20 @@ fn readme_diffs(s: &mut String, diffs: &[(&PolicyPlan, String)]) {
     }
 }
 
+/// The longest run of backticks in `text` (a fence around it must be longer). Counted over the
+/// bytes (a backtick is one byte, never part of another character's), after a quick check for
+/// any at all: the text is a whole unified diff, and most have none.
 fn longest_backtick_run(text: &str) -> usize {
-    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+    let bytes = text.as_bytes();
+    if !bytes.contains(&b'`') {
+        return 0;
+    }
+    let (mut longest, mut run) = (0, 0);
+    for &b in bytes {
+        run = if b == b'`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    longest
 }
 
 /// A finding's actions that get one decision: `removed`, `still_granted` (removable, but the
@@ -858,6 +870,17 @@ pub(super) fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backtick_runs() {
+        assert_eq!(longest_backtick_run(""), 0);
+        assert_eq!(longest_backtick_run("no ticks, é ✓"), 0);
+        assert_eq!(longest_backtick_run("`"), 1);
+        assert_eq!(longest_backtick_run("a ``b`` ```` c `"), 4);
+        assert_eq!(longest_backtick_run("é````"), 4);
+        // The fence around such a text is longer than any run in it.
+        assert_eq!(longest_backtick_run(&"`".repeat(7)), 7);
+    }
 
     #[test]
     fn safe_names() {

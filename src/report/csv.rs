@@ -1,7 +1,6 @@
 //! `findings.csv`, `services.csv`, `principals.csv`. Headers are stable snake_case, documented
 //! in `docs/report-fields.md`. Cells a spreadsheet would run as a formula are neutralised.
 
-use std::fmt::Write as _;
 use std::io::Write;
 
 use chrono::SecondsFormat;
@@ -63,7 +62,7 @@ pub fn write_decisions<W: Write>(decisions: &[Decision], w: W) -> std::io::Resul
             d.sensitivity.as_str().to_string(),
             d.title().into_owned(),
             d.account_id.to_string(),
-            d.principal_type.to_string(),
+            d.principal_type.as_str().to_string(),
             d.principal_name.to_string(),
             d.subject.to_string(),
             d.removes.critical.to_string(),
@@ -182,28 +181,19 @@ pub fn write_findings<W: Write>(an: &Analysis<'_>, w: W) -> std::io::Result<()> 
     out.row(columns.iter().map(|c| c.name))?;
     let granted_by = an.granted_by_texts();
     let mut rec = csv::ByteRecord::new();
-    let mut number = String::new();
+    // Numbers as `{n}` prints them, without the formatting machinery (seven a row).
+    let mut number = itoa::Buffer::new();
     for_each_row(an, an.findings.iter().enumerate(), &granted_by, |row| {
         rec.clear();
         for c in &columns {
-            number.clear();
             match (c.get)(row) {
                 Value::Str(s) => rec.push_field(neutralise(s).as_bytes()),
                 Value::Owned(s) => rec.push_field(neutralise(&s).as_bytes()),
                 Value::OptStr(s) => rec.push_field(neutralise(s.unwrap_or_default()).as_bytes()),
-                Value::U32(n) => {
-                    let _ = write!(number, "{n}");
-                    rec.push_field(number.as_bytes());
-                }
-                Value::U64(n) => {
-                    let _ = write!(number, "{n}");
-                    rec.push_field(number.as_bytes());
-                }
+                Value::U32(n) => rec.push_field(number.format(n).as_bytes()),
+                Value::U64(n) => rec.push_field(number.format(n).as_bytes()),
                 Value::OptI64(n) => {
-                    if let Some(n) = n {
-                        let _ = write!(number, "{n}");
-                    }
-                    rec.push_field(number.as_bytes());
+                    rec.push_field(n.map_or("", |n| number.format(n)).as_bytes());
                 }
                 Value::Bool(v) => rec.push_field(b(v).as_bytes()),
                 Value::Time(t) => rec.push_field(ts(t).as_bytes()),

@@ -44,8 +44,8 @@ pub const FILE: &str = "review.xlsx";
 /// The sheets, in workbook order.
 pub const SHEETS: [&str; 5] = ["Decisions", "Findings", "Principals", "Identities", "Scope"];
 
-/// The deflate level of the workbook's zip container (see `build`).
-pub const ZIP_LEVEL: u8 = 3;
+/// The deflate level of the workbook's zip container (see `book`), its Findings pieces included.
+pub const ZIP_LEVEL: u8 = 2;
 
 /// The most rows a worksheet can hold (Excel's limit), header included.
 pub const SHEET_ROWS: u32 = 1_048_576;
@@ -293,8 +293,10 @@ fn book<W: std::io::Write + Send>(
 ) -> std::result::Result<usize, XlsxError> {
     let formats = Formats::new();
     let mut wb = Workbook::new();
-    // Deflate level 3 instead of 6: at 10,000 roles the workbook is written in 0.72x the time
-    // and is 18% larger (53.8 MB instead of 45.5 MB); level 1 would be 1.65x larger.
+    // Deflate level 2 (zlib-rs's `fast`) instead of 6: at 10,000 roles level 3 (`medium`) wrote
+    // the workbook in 0.72x level 6's time, 18% larger (53.8 MB instead of 45.5 MB); level 2
+    // takes 0.87x level 3's CPU (`--format xlsx`) for a file 7.5% larger (58.0 MB); level 1
+    // would be 1.65x level 3's size. docs/performance.md, thirty-fourth pass.
     wb.set_zip_compression_level(ZIP_LEVEL);
     wb.set_properties(&properties(model)?);
     decisions(&mut wb, &formats, limit, model)?;
@@ -559,7 +561,16 @@ impl<'w> Sheet<'w> {
 /// The characters a cell takes, as its column's width counts them.
 fn width(cell: &Cell<'_>) -> usize {
     match cell {
-        Cell::Text(s) => fit(neutralise(s)).chars().take(WIDTH_MAX).count(),
+        Cell::Text(s) => {
+            let s = fit(neutralise(s));
+            // A text of at most WIDTH_MAX bytes has at most as many characters: counted whole
+            // (a vectorised count), not one character at a time.
+            if s.len() <= WIDTH_MAX {
+                s.chars().count()
+            } else {
+                s.chars().take(WIDTH_MAX).count()
+            }
+        }
         Cell::Number(n) => number_width(*n),
         Cell::Bool(_) => 5,
         Cell::Time(None) | Cell::Empty => 0,
@@ -617,7 +628,7 @@ fn decisions(
             Cell::text(d.sensitivity.as_str()),
             Cell::text(d.title()),
             Cell::text(&*d.account_id),
-            Cell::text(d.principal_type),
+            Cell::text(d.principal_type.as_str()),
             Cell::text(&*d.principal_name),
             Cell::text(&*d.subject),
             Cell::count(u64::from(d.removes.critical)),
@@ -1003,6 +1014,20 @@ mod tests {
             .to_string();
         assert!(err.contains("bad"), "{err}");
         assert!(guarded(|| Ok(())).is_ok());
+    }
+
+    #[test]
+    fn text_widths_count_characters_up_to_the_widest_column() {
+        let w = |s: &str| width(&Cell::text(s.to_string()));
+        assert_eq!(w("plain"), 5);
+        assert_eq!(w("é ✓ 𝄞"), 5);
+        // Neutralised as written: the quote counts.
+        assert_eq!(w("=1+1"), 5);
+        assert_eq!(w(&"x".repeat(WIDTH_MAX)), WIDTH_MAX);
+        assert_eq!(w(&"x".repeat(WIDTH_MAX + 1)), WIDTH_MAX);
+        // More bytes than WIDTH_MAX, fewer characters.
+        assert_eq!(w(&"é".repeat(40)), 40);
+        assert_eq!(w(&"é".repeat(70)), WIDTH_MAX);
     }
 
     #[test]

@@ -143,13 +143,19 @@ impl RowXml {
 /// underscore escaped (`_x005F`), then XML's `&`, `<`, `>`, control characters and the two
 /// non-characters are escaped as rust_xlsxwriter escapes them.
 fn push_text(buf: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
     let mut from = 0;
-    for (i, _) in s.match_indices("_x") {
-        if is_excel_escape(s, i) {
+    // Each `_` followed by `x` (as `match_indices("_x")` finds them, without its searcher's set-up
+    // for every cell: most cells hold no `_` at all).
+    let mut at = 0;
+    while let Some(off) = bytes[at..].iter().position(|&b| b == b'_') {
+        let i = at + off;
+        if bytes.get(i + 1) == Some(&b'x') && is_excel_escape(s, i) {
             push_escaped(buf, &s[from..i]);
             buf.extend_from_slice(b"_x005F");
             from = i;
         }
+        at = i + 1;
     }
     push_escaped(buf, &s[from..]);
 }
@@ -612,7 +618,7 @@ mod tests {
         }
     }
 
-    const TEXTS: [&str; 14] = [
+    const TEXTS: [&str; 15] = [
         "plain",
         "a & b < c > d",
         " leading space",
@@ -623,6 +629,7 @@ mod tests {
         "_x0041_ looks like an escape",
         "_x004g_ does not; _x12345_ is five; _x_x0000_ two",
         "end _x1",
+        "__x0041_, _X0041_ (capital X), x_x0041_ and an underscore last_",
         "non-characters \u{fffe}\u{ffff} and \u{fffd}",
         "unicode: é ✓ 𝄞",
         "=1+1",
