@@ -168,21 +168,33 @@ fn is_excel_escape(s: &str, i: usize) -> bool {
     })
 }
 
+/// The bytes [`push_escaped`] looks at: `&`, `<`, `>`, control characters but tab and newline,
+/// and 0xEF (the first byte of U+FFFE and U+FFFF, and of other characters, checked further).
+const LOOK: [bool; 256] = {
+    let mut look = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        look[b] = b != b'\t' as usize && b != b'\n' as usize;
+        b += 1;
+    }
+    look[b'&' as usize] = true;
+    look[b'<' as usize] = true;
+    look[b'>' as usize] = true;
+    look[0xef] = true;
+    look
+};
+
 fn push_escaped(buf: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut from = 0;
     let mut i = 0;
-    while i < bytes.len() {
+    // Most text has nothing to escape: skip to the next byte to look at, a table lookup each.
+    while let Some(off) = bytes[i..].iter().position(|&b| LOOK[usize::from(b)]) {
+        i += off;
         let b = bytes[i];
-        let special = match b {
-            b'&' | b'<' | b'>' => true,
-            0x00..=0x1f => b != b'\t' && b != b'\n',
-            // U+FFFE and U+FFFF: EF BF BE / EF BF BF.
-            0xef => {
-                bytes.get(i + 1) == Some(&0xbf) && matches!(bytes.get(i + 2), Some(0xbe | 0xbf))
-            }
-            _ => false,
-        };
+        // U+FFFE and U+FFFF: EF BF BE / EF BF BF.
+        let special = b != 0xef
+            || (bytes.get(i + 1) == Some(&0xbf) && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)));
         if !special {
             i += 1;
             continue;
@@ -618,7 +630,7 @@ mod tests {
         }
     }
 
-    const TEXTS: [&str; 15] = [
+    const TEXTS: [&str; 16] = [
         "plain",
         "a & b < c > d",
         " leading space",
@@ -631,6 +643,7 @@ mod tests {
         "end _x1",
         "__x0041_, _X0041_ (capital X), x_x0041_ and an underscore last_",
         "non-characters \u{fffe}\u{ffff} and \u{fffd}",
+        "other EF-led characters: \u{feff} \u{ffef} \u{fbff}, last \u{fffe}",
         "unicode: é ✓ 𝄞",
         "=1+1",
         "",
