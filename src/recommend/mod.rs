@@ -35,7 +35,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::analysis::named::{GrantedActions, NAMED_AT_MOST};
-use crate::analysis::{Analysis, BySensitivity, GrantedAction};
+use crate::analysis::{Analysis, BySensitivity, GrantedAction, Sensitivity};
 use crate::catalog::ActionSet;
 use crate::error::{Error, Result};
 use crate::model::{Export, Organization, PrincipalType};
@@ -425,11 +425,15 @@ pub(crate) fn count32(n: usize) -> u32 {
 impl Lost {
     fn of(set: &ActionSet, granted: &GrantedActions, analysis: &Analysis<'_>) -> Lost {
         let mut by_sensitivity = BySensitivity::default();
-        let actions = granted.in_set(set);
-        for a in &actions {
+        // Only the critical and high ones are named: the others are counted as they pass.
+        let mut high = Vec::new();
+        granted.for_each_in_set(set, |a| {
             by_sensitivity.add_one(a.sensitivity());
-        }
-        let (risky, total) = analysis.top_risky(&actions, NAMED_AT_MOST);
+            if a.sensitivity() >= Sensitivity::High {
+                high.push(a);
+            }
+        });
+        let (risky, total) = analysis.top_risky(&high, NAMED_AT_MOST);
         Lost {
             count: count32(set.len()),
             by_sensitivity: by_sensitivity.narrow(),
