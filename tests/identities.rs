@@ -489,3 +489,52 @@ fn creds_fixture_snapshots() {
         insta::assert_snapshot!("identities_creds_csv", String::from_utf8_lossy(&csv));
     });
 }
+
+/// `RoleLastUsed` left out of a hand-made export is not AWS's `{}`: a role with neither it nor
+/// a last-accessed file has no evidence of non-use, so it is not an unused role (no decision to
+/// delete it); with a last-accessed file that shows no use it still is, and says on what.
+#[test]
+fn a_role_without_role_last_used_is_unused_only_on_last_accessed_evidence() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = dir.path().join("creds");
+    crate::common::copy_dir(&fixture("creds"), &export);
+    let file = export.join("authorization-details.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    for role in doc["RoleDetailList"].as_array_mut().expect("roles") {
+        if matches!(
+            role["RoleName"].as_str(),
+            Some("unused-role" | "admin-idle")
+        ) {
+            role.as_object_mut().expect("role").remove("RoleLastUsed");
+        }
+    }
+    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let e = load_export(&export, &LoadOptions::default()).expect("loads");
+    let r = run(std::slice::from_ref(&e));
+    // Before: both were unused roles (creds_fixture_yields_exactly_the_expected_findings).
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.kind == UnusedRole && f.principal_name == "unused-role"),
+        "{:#?}",
+        rows(&r)
+    );
+    let f = find(&r, UnusedRole, "admin-idle", None);
+    assert!(
+        f.detail.contains(
+            "its last-accessed data shows no service use (the export has no RoleLastUsed for it)"
+        ),
+        "{}",
+        f.detail
+    );
+    // `{}` as AWS writes it is still evidence.
+    find(&r, UnusedRole, "AWSServiceRoleForSupport", None);
+    let a = analyze(std::slice::from_ref(&e));
+    let unused = a.principals.iter().find(|p| p.name() == "unused-role");
+    assert!(
+        unused.is_some_and(|p| !p.flags.contains(&"unused_role")),
+        "{:?}",
+        unused.map(|p| &p.flags)
+    );
+}

@@ -898,6 +898,9 @@ fn facts(
         if too_new {
             flags.push("too_new");
         } else if p.kind == PrincipalType::Role
+            // Evidence of no use: RoleLastUsed as AWS gives it, or the last-accessed data. A
+            // role with neither (the field left out of a hand-made export) is not called unused.
+            && (p.role_last_used.is_some() || la.is_some())
             && last_used.is_none_or(|t| t < ws)
             && last_service_use.is_none_or(|t| t < ws)
         {

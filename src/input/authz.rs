@@ -427,13 +427,15 @@ fn principal(
         }
         _ => Vec::new(),
     };
-    let role_last_used = (kind == PrincipalType::Role).then(|| {
-        let r = d.role_last_used.unwrap_or_default();
-        RoleLastUsed {
+    // Absent (or null) is not AWS's `{}` ("not used in its tracking period"): no evidence
+    // either way, so it stays `None` and never makes a role look unused on its own.
+    let role_last_used = d
+        .role_last_used
+        .filter(|_| kind == PrincipalType::Role)
+        .map(|r| RoleLastUsed {
             date: r.last_used_date.map(|t| t.0),
             region: r.region,
-        }
-    });
+        });
     Ok(Principal {
         kind,
         service_linked: kind == PrincipalType::Role && path_str.starts_with("/aws-service-role/"),

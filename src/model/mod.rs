@@ -307,7 +307,8 @@ pub struct Principal {
     /// ARN of the permissions boundary policy (roles and users).
     pub permissions_boundary: Option<String>,
     pub tags: Tags,
-    /// Roles only.
+    /// Roles only, and only when the export has the field (`{}` is `Some` with no date: AWS saw
+    /// no use in its tracking period; absent is `None`: nothing is known).
     pub role_last_used: Option<RoleLastUsed>,
     /// Roles only: path `/aws-service-role/`.
     pub service_linked: bool,
