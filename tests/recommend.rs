@@ -1332,7 +1332,7 @@ fn check(c: &Catalog, raw: Value, mask: u64, minimise_too: bool) -> Result<(), T
     );
     let mut keep = old.effective.clone();
     keep.difference_with(&remove);
-    let mut t = tighten(&d, &remove, &keep, &mut e);
+    let mut t = tighten(&d, &remove, &keep, &[], &mut e);
     if minimise_too {
         minimise(&mut t, &remove, &mut e);
     }
@@ -1860,4 +1860,75 @@ fn a_deleted_principal_gets_no_other_decision() {
         );
     }
     assert_eq!(list.capacity(), list.len());
+}
+
+/// An action AWS reports used that the catalog does not know (newer than it) is named in a
+/// warning and stays in the tightened policy that replaces the wildcard granting it: expanded
+/// against the catalog alone, `ec2:*` would lose it and break what uses it.
+#[test]
+fn a_used_action_newer_than_the_catalog_stays_granted() {
+    let dir = tempfile::tempdir().unwrap();
+    let acct = dir.path().join("111111111111");
+    crate::common::copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4/111111111111"),
+        &acct,
+    );
+    // The manifest's hashes would refuse the edited file.
+    std::fs::remove_file(acct.join("manifest.json")).unwrap();
+    let file = acct.join("last-accessed/roles/ExampleCorpQA.json");
+    let mut la: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let ec2 = la["ServicesLastAccessed"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["ServiceNamespace"] == "ec2")
+        .unwrap();
+    ec2["TrackedActionsLastAccessed"]
+        .as_array_mut()
+        .unwrap()
+        .extend([
+            json!({"ActionName": "ZapShinyThing", "LastAccessedTime": "2026-11-16T10:00:00Z",
+               "LastAccessedRegion": "eu-west-1"}),
+            // Not used: no verdict, and nothing to keep.
+            json!({"ActionName": "ZapIdleThing"}),
+        ]);
+    std::fs::write(&file, serde_json::to_vec(&la).unwrap()).unwrap();
+    let exports = input::load_exports(&[acct], &LoadOptions::default()).unwrap();
+    let settings = Settings::new(90, None).unwrap();
+    let an =
+        analysis::analyze(&exports, Catalog::embedded(), &settings, &Config::default()).unwrap();
+    let qa = an
+        .principals
+        .iter()
+        .position(|p| p.name() == "ExampleCorpQA")
+        .unwrap();
+    assert_eq!(an.uncatalogued_of(qa), ["ec2:ZapShinyThing"]);
+    let warning = an
+        .warnings
+        .iter()
+        .find(|w| w.warning.code == "uncatalogued_action_used")
+        .expect("a warning names it");
+    assert!(
+        warning
+            .warning
+            .message
+            .contains("role/ExampleCorpQA ec2:ZapShinyThing"),
+        "{}",
+        warning.warning.message
+    );
+    let plans = recommend::plan(&exports, &an);
+    let plan = plan_of(&plans, "ExampleCorpQA");
+    let ec2 = plan
+        .policies
+        .iter()
+        .find(|p| p.policy.name == "AmazonEC2FullAccess")
+        .expect("the wildcard policy is replaced");
+    let text = ec2.tightened.parts.document.to_string();
+    assert!(text.contains("\"ec2:ZapShinyThing\""), "{text}");
+    assert!(!text.contains("ZapIdleThing"), "{text}");
+    let flags: Vec<_> = plan.flag_texts().collect();
+    assert!(
+        flags.iter().any(|f| f.contains("keeps ec2:ZapShinyThing")),
+        "{flags:?}"
+    );
 }

@@ -20,11 +20,13 @@ use super::model::{
 use super::observability::is_not_observable;
 use super::sensitivity::{self, ActionRisk};
 use super::verdict;
-use super::window::{Coverage, check_as_of, window_start_of};
+use super::window::{COVERAGE_LIST_AT_MOST, Coverage, check_as_of, window_start_of};
 use super::{Settings, exclusions};
 use crate::catalog::{ActionId, Catalog};
 use crate::error::{Error, Result};
-use crate::model::{Export, LastAccessed, Principal, PrincipalType, SharedTexts, Timestamp};
+use crate::model::{
+    Export, LastAccessed, Principal, PrincipalType, SharedTexts, Timestamp, Warning,
+};
 use crate::policy::{Expander, GrantCache, PrincipalGrants, principal_grants_cached};
 
 /// Values interned in first-seen order: an id per distinct value.
@@ -418,6 +420,12 @@ impl Merged {
             r.p = shift(r.p);
             r
         });
+        self.inputs.uncatalogued.extend(
+            inputs
+                .uncatalogued
+                .into_iter()
+                .map(|(p, action)| (shift(p), action)),
+        );
         append(&mut self.inputs.actions, inputs.actions, expect, |r| {
             verdict::ActionRow { p: shift(r.p), ..r }
         });
@@ -615,6 +623,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             )?;
         }
         coverage.warn(export, as_of, &mut self.warnings);
+        self.warn_uncatalogued(export);
         Ok(Fragment {
             worker: self.worker,
             info,
@@ -663,7 +672,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             self.lists,
         );
         let tracked = la
-            .map(|la| self.evidence(pidx, la))
+            .map(|la| self.evidence(pidx, la, window.start))
             .transpose()?
             .unwrap_or_default();
         if let Some(la) = la {
@@ -729,11 +738,28 @@ impl<'s, 'c> Collector<'s, 'c> {
     ///
     /// An error where a service's row cannot hold what the report says (a time before 1970,
     /// which the inputs refuse where they read it, naming the file; never reached).
-    fn evidence(&mut self, pidx: u32, la: &LastAccessed) -> Result<HashMap<ActionId, u32>> {
+    /// `since`: the principal's window start (`None`: every recorded use counts as recent).
+    fn evidence(
+        &mut self,
+        pidx: u32,
+        la: &LastAccessed,
+        since: Option<Timestamp>,
+    ) -> Result<HashMap<ActionId, u32>> {
         let mut tracked: HashMap<ActionId, u32> = HashMap::default();
         let mut evidence: HashMap<(Option<i64>, Option<&str>), u32> = HashMap::default();
+        let recent = |t: Option<Timestamp>| t.is_some_and(|t| since.is_none_or(|s| t >= s));
         for s in &la.services {
             let Some(svc) = self.shared.catalog.service_index_of(&s.namespace) else {
+                // A service the catalog does not know: no verdict, but what it used is kept.
+                let used = s.tracked_actions.iter().flatten();
+                let mut named = false;
+                for t in used.filter(|t| recent(t.last_accessed)) {
+                    self.uncatalogued(pidx, format!("{}:{}", s.namespace, t.name));
+                    named = true;
+                }
+                if !named && recent(s.last_authenticated) {
+                    self.uncatalogued(pidx, format!("{}:*", s.namespace));
+                }
                 continue;
             };
             let last_ms = s.last_authenticated.map(|t| t.timestamp_millis());
@@ -748,6 +774,10 @@ impl<'s, 'c> Collector<'s, 'c> {
             self.inputs.services.push(row);
             for t in s.tracked_actions.iter().flatten() {
                 let Some(id) = self.shared.catalog.lookup(&s.namespace, &t.name) else {
+                    // Newer than the catalog: no verdict, but a use is kept ([`Self::uncatalogued`]).
+                    if recent(t.last_accessed) {
+                        self.uncatalogued(pidx, format!("{}:{}", s.namespace, t.name));
+                    }
                     continue;
                 };
                 let last_ms = t.last_accessed.map(|t| t.timestamp_millis());
@@ -769,6 +799,53 @@ impl<'s, 'c> Collector<'s, 'c> {
             }
         }
         Ok(tracked)
+    }
+
+    /// Warns of the export's used actions that the catalog does not know (`uncatalogued`).
+    fn warn_uncatalogued(&mut self, export: &Export) {
+        let list = &self.inputs.uncatalogued;
+        if list.is_empty() {
+            return;
+        }
+        let mut named: Vec<String> = list
+            .iter()
+            .take(COVERAGE_LIST_AT_MOST)
+            .map(|(p, a)| {
+                let who = self.principals.get(*p as usize);
+                let (kind, name) = who.map_or(("?", "?"), |w| (w.kind.as_str(), w.name()));
+                format!("{kind}/{name} {a}")
+            })
+            .collect();
+        if list.len() > COVERAGE_LIST_AT_MOST {
+            named.push(format!("and {} more", list.len() - COVERAGE_LIST_AT_MOST));
+        }
+        self.warnings.push(AccountWarning {
+            account_id: export.account_id.clone(),
+            warning: Warning {
+                code: "uncatalogued_action_used".into(),
+                file: Some(crate::input::LAST_ACCESSED_DIR.into()),
+                json_path: None,
+                message: format!(
+                    "{} action(s) used within the window are not in the catalog (newer than it?): \
+                     no verdict names them, and a tightened policy keeps each one where a \
+                     wildcard or NotAction granted it; give a newer catalog with --catalog: {}",
+                    list.len(),
+                    named.join(", ")
+                ),
+            },
+        });
+    }
+
+    /// Records an action the principal used (since its window started) that the catalog does not
+    /// know: AWS adds actions all the time, and its report may name one newer than the catalog.
+    /// No verdict can name it, but a tightened policy must not take it away (`recommend::tighten`).
+    fn uncatalogued(&mut self, pidx: u32, action: String) {
+        let list = &mut self.inputs.uncatalogued;
+        // In principal order: this principal's are the last ones.
+        let mine = list.iter().rev().take_while(|(p, _)| *p == pidx);
+        if !mine.into_iter().any(|(_, a)| **a == *action) {
+            list.push((pidx, action.into()));
+        }
     }
 
     /// Records a principal granted services its own report lacks while AWS reports them for

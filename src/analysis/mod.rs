@@ -273,6 +273,7 @@ fn run<'c>(
         control_notes,
         service_facts,
         regions,
+        uncatalogued: std::mem::take(&mut c.inputs.uncatalogued),
     })
 }
 

@@ -901,6 +901,10 @@ pub struct Analysis<'c> {
     pub(crate) service_facts: ServiceFacts,
     /// The regions the findings and the service facts name.
     pub regions: Regions,
+    /// Per principal (by index, in principal order): what its last-accessed report shows used
+    /// since its window started that the catalog does not know (`service:Action`, `service:*`
+    /// for a service it does not know). A tightened policy keeps these ([`Analysis::uncatalogued_of`]).
+    pub uncatalogued: Vec<(u32, Arc<str>)>,
     /// What the organisation part held, when the exports came with one.
     pub organization: Option<OrganizationInfo>,
 }
@@ -1123,6 +1127,37 @@ impl Analysis<'_> {
             }
         }
         (used, granted)
+    }
+
+    /// What principal `p` (an index into `principals`) used that the catalog does not know
+    /// ([`Self::uncatalogued`]); of a permission set, what any of its roles used.
+    pub fn uncatalogued_of(&self, p: usize) -> Vec<&str> {
+        let of = |i: usize| {
+            let list = &self.uncatalogued;
+            let from = list.partition_point(|(q, _)| (*q as usize) < i);
+            list[from..]
+                .iter()
+                .take_while(move |(q, _)| *q as usize == i)
+                .map(|(_, a)| &**a)
+        };
+        let mut out: Vec<&str> = match self.principals.get(p) {
+            Some(info) if info.kind == crate::model::PrincipalType::PermissionSet => {
+                let set = info.permission_set.as_deref();
+                let of_set = |q: u32| {
+                    let role = self.principals.get(q as usize);
+                    q as usize != p && role.is_some_and(|r| r.permission_set.as_deref() == set)
+                };
+                self.uncatalogued
+                    .iter()
+                    .filter(|(q, _)| set.is_some() && of_set(*q))
+                    .map(|(_, a)| &**a)
+                    .collect()
+            }
+            _ => of(p).collect(),
+        };
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// The findings of principal `p` (an index into `principals`), in rank order.

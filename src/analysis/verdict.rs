@@ -144,6 +144,10 @@ pub struct Inputs {
     pub actions: Vec<ActionRow>,
     /// The regions of the service rows, by id.
     pub regions: Vec<Arc<str>>,
+    /// What a principal's last-accessed report shows used since its window started but the
+    /// catalog does not know (`service:Action`, or `service:*` for a service it does not know),
+    /// by principal, in principal order: kept by a tightened policy ([`Analysis::uncatalogued`]).
+    pub uncatalogued: Vec<(u32, Arc<str>)>,
 }
 
 pub struct VerdictRow {

@@ -84,7 +84,7 @@ pub(super) struct Coverage {
 const STALE_AFTER_HOURS: i64 = 24;
 
 /// How many principal names a coverage warning lists.
-const COVERAGE_LIST_AT_MOST: usize = 10;
+pub(super) const COVERAGE_LIST_AT_MOST: usize = 10;
 
 impl Coverage {
     /// The end of `p`'s window: the as-of time, or its own `JobCompletionDate` when that is

@@ -204,14 +204,22 @@ fn names(catalog: &Catalog, set: &ActionSet, at_most: usize) -> String {
     out.join(", ")
 }
 
+/// What planning a permission set reads besides the set itself.
+pub(super) struct SetInputs<'a> {
+    pub org: &'a Organization,
+    pub exports: &'a [Export],
+    /// What its roles used that the catalog does not know (kept by a rewritten wildcard).
+    pub uncatalogued: &'a [&'a str],
+}
+
 /// Plans the permission set `info` is (its ARN names it in the organisation part).
 pub(super) fn plan_set(
     plan: &mut PrincipalPlan,
     info: &PrincipalInfo,
-    org: &Organization,
-    exports: &[Export],
+    set: &SetInputs<'_>,
     expander: &mut Expander<'_>,
 ) {
+    let (org, exports, uncatalogued) = (set.org, set.exports, set.uncatalogued);
     let Some(ps) = org.permission_sets.iter().find(|p| p.arn == info.arn()) else {
         plan.skipped = Some("permission_set_not_found".into());
         return;
@@ -261,7 +269,13 @@ pub(super) fn plan_set(
     let mut managed = Vec::new();
     for (r, doc) in &docs.aws {
         let Some(m) = doc else { continue };
-        let t = tighten(&m.document, &plan.sets.remove, &keep, expander);
+        let t = tighten(
+            &m.document,
+            &plan.sets.remove,
+            &keep,
+            uncatalogued,
+            expander,
+        );
         if !t.changed {
             continue;
         }
@@ -308,7 +322,7 @@ pub(super) fn plan_set(
     let inline = ps
         .inline_policy
         .as_ref()
-        .map(|d| tighten(d, &plan.sets.remove, &keep, expander));
+        .map(|d| tighten(d, &plan.sets.remove, &keep, uncatalogued, expander));
     if let Some(p) = merged_inline(plan, ps, inline, &managed, expander) {
         plan.policies.push(p);
     }
@@ -380,6 +394,7 @@ fn merged_inline(
             removed: catalog.empty_set(),
             expanded_wildcards: Vec::new(),
             rewritten: Vec::new(),
+            uncatalogued_kept: Vec::new(),
         }),
     });
     append_merged(&mut t, ps, &merging, plan);
@@ -521,6 +536,13 @@ fn flag_policies(plan: &mut PrincipalPlan) {
                 "{}: NotAction statement(s) {} rewritten into Action lists; the new policy no longer grants actions AWS adds later. Review before applying",
                 p.policy.name,
                 p.tightened.not_action_rewritten.join(", ")
+            ));
+        }
+        if !p.tightened.parts.uncatalogued_kept.is_empty() {
+            flags.push(format!(
+                "{}: keeps {}: used within the window by AWS's last-accessed data but not in the catalog (newer than it?), so the wildcard or NotAction that granted them is replaced by a list that still names them",
+                p.policy.name,
+                p.tightened.parts.uncatalogued_kept.join(", ")
             ));
         }
         if p.apply == Apply::MergeIntoInline {

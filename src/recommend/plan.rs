@@ -194,7 +194,15 @@ fn plan_one<'e>(
     let mut plan = new_plan(index, info, analysis);
     if info.kind == PrincipalType::PermissionSet {
         match org {
-            Some(org) => super::permission_set::plan_set(&mut plan, info, org, exports, expander),
+            Some(org) => {
+                let uncatalogued = analysis.uncatalogued_of(index);
+                let set = super::permission_set::SetInputs {
+                    org,
+                    exports,
+                    uncatalogued: &uncatalogued,
+                };
+                super::permission_set::plan_set(&mut plan, info, &set, expander);
+            }
             None => plan.skipped = Some("permission_set_not_found".into()),
         }
         return plan;
@@ -255,7 +263,9 @@ fn plan_one<'e>(
     }
     let mut keep = grants.effective.clone();
     keep.difference_with(&plan.sets.remove);
-    build_policies(&mut plan, export, principal, &grants, &keep, expander);
+    let uncatalogued = analysis.uncatalogued_of(index);
+    let ctx = (&grants, &keep, &uncatalogued[..]);
+    build_policies(&mut plan, export, principal, ctx, expander);
     note_group_policies(&mut plan, &grants);
     if plan.policies.is_empty() {
         let via_group = grants.allows.iter().any(|g| {
@@ -648,12 +658,13 @@ fn drop_documents(plan: &mut PrincipalPlan) {
     plan.documents_dropped = true;
 }
 
+/// `(grants, keep, uncatalogued)`: the principal's grants, what a rewritten wildcard may list,
+/// and what it used that the catalog does not know ([`tighten`]).
 fn build_policies(
     plan: &mut PrincipalPlan,
     export: &Export,
     principal: &Principal,
-    grants: &PrincipalGrants,
-    keep: &ActionSet,
+    (grants, keep, uncatalogued): (&PrincipalGrants, &ActionSet, &[&str]),
     expander: &mut Expander<'_>,
 ) {
     let mut stems = BTreeSet::new();
@@ -664,7 +675,7 @@ fn build_policies(
         let Some(doc) = document_of(export, principal, policy) else {
             continue;
         };
-        let t = tighten(doc, &plan.sets.remove, keep, expander);
+        let t = tighten(doc, &plan.sets.remove, keep, uncatalogued, expander);
         if !t.changed {
             continue;
         }
@@ -779,6 +790,13 @@ fn enforce_limits(plan: &mut PrincipalPlan, principal: &Principal, expander: &mu
                 p.policy.name,
                 p.size,
                 limits::MANAGED
+            )));
+        }
+        if !p.tightened.parts.uncatalogued_kept.is_empty() {
+            flags.push(Flag::from(format!(
+                "{}: keeps {}: used within the window by AWS's last-accessed data but not in the catalog (newer than it?), so the wildcard or NotAction that granted them is replaced by a list that still names them",
+                p.policy.name,
+                p.tightened.parts.uncatalogued_kept.join(", ")
             )));
         }
         if !p.tightened.not_action_rewritten.is_empty() {

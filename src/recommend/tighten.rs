@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::catalog::{ActionSet, Catalog};
 use crate::model::document::{ActionClause, Effect, PolicyDocument};
-use crate::policy::expand::Expander;
+use crate::policy::expand::{Expander, matches};
 
 /// The result of tightening one document.
 #[derive(Debug, Clone)]
@@ -46,6 +46,9 @@ pub struct TightenedDetail {
     /// Positions (in the new `Statement` list) of statements whose action list this module wrote,
     /// with the original statement's action set: what [`minimise`] may collapse within.
     pub rewritten: Vec<(usize, Arc<ActionSet>)>,
+    /// Used actions the catalog does not know that a rewritten statement lists (`uncatalogued`
+    /// of [`tighten`]), sorted.
+    pub uncatalogued_kept: Vec<String>,
 }
 
 /// A [`Tightened`]'s [`TightenedDetail`], apart from it ([`super::Apart`]): inline it took 104
@@ -133,10 +136,16 @@ pub fn aws_order(raw: &Value, statements: Value) -> Value {
 /// what the pattern matched); callers pass the principal's effective grants minus `remove`, so
 /// that actions the principal holds but does not need never get listed, and everything it needs
 /// does. Nothing outside what a statement granted is ever added to it.
+///
+/// `uncatalogued`: actions the principal used that the catalog does not know (`service:Action`,
+/// or `service:*` for a service it does not know; [`crate::analysis::Analysis::uncatalogued_of`]).
+/// A replaced wildcard or a rewritten `NotAction` that granted one lists it as well: expanded
+/// against the catalog alone, the rewrite would take away what AWS saw in use.
 pub fn tighten(
     doc: &PolicyDocument,
     remove: &ActionSet,
     keep: &ActionSet,
+    uncatalogued: &[&str],
     expander: &mut Expander<'_>,
 ) -> Tightened {
     let catalog = expander.catalog();
@@ -154,6 +163,7 @@ pub fn tighten(
             removed: catalog.empty_set(),
             expanded_wildcards: Vec::new(),
             rewritten: Vec::new(),
+            uncatalogued_kept: Vec::new(),
         }),
     };
 
@@ -183,6 +193,7 @@ pub fn tighten(
                 // The expansions of the kept patterns (what they still cover).
                 let mut covered: Vec<&ActionSet> = Vec::new();
                 let mut explicit = catalog.empty_set();
+                let mut replaced = Vec::new();
                 for (p, e) in patterns.iter().zip(pattern_sets.iter()) {
                     if !e.intersects(remove) {
                         kept_patterns.push(p.clone());
@@ -193,6 +204,7 @@ pub fn tighten(
                         x.difference_with(remove);
                         explicit.union_with(&x);
                         t.parts.expanded_wildcards.push((label.clone(), p.clone()));
+                        replaced.push(p.as_str());
                     }
                     // An exact action to remove is dropped.
                 }
@@ -202,28 +214,42 @@ pub fn tighten(
                         explicit.difference_with(e);
                     }
                 }
+                // Used actions the catalog does not know, granted by a replaced wildcard and by
+                // no kept pattern.
+                let unknown: Vec<String> = uncatalogued
+                    .iter()
+                    .filter(|a| replaced.iter().any(|p| matches(p, a)))
+                    .filter(|a| !kept_patterns.iter().any(|p| matches(p, a)))
+                    .map(|a| (*a).to_string())
+                    .collect();
+                t.parts.uncatalogued_kept.extend(unknown.iter().cloned());
                 let mut list = kept_patterns;
                 list.extend(names(catalog, &explicit));
+                list.extend(unknown);
                 if list.is_empty() {
                     continue;
                 }
                 let was_string = matches!(obj.get("Action"), Some(Value::String(_)));
                 replace_key(obj, "Action", "Action", action_value(list, was_string))
             }
-            ActionClause::NotAction(_) => {
+            ActionClause::NotAction(patterns) => {
                 let mut x = (*original).clone();
                 x.intersect_with(keep);
                 x.difference_with(remove);
-                if x.is_empty() {
+                // Used actions the catalog does not know that the statement granted.
+                let unknown: Vec<String> = uncatalogued
+                    .iter()
+                    .filter(|a| !patterns.iter().any(|p| matches(p, a)))
+                    .map(|a| (*a).to_string())
+                    .collect();
+                t.parts.uncatalogued_kept.extend(unknown.iter().cloned());
+                let mut list = names(catalog, &x);
+                list.extend(unknown);
+                if list.is_empty() {
                     continue;
                 }
                 t.not_action_rewritten.push(label);
-                replace_key(
-                    obj,
-                    "NotAction",
-                    "Action",
-                    action_value(names(catalog, &x), false),
-                )
+                replace_key(obj, "NotAction", "Action", action_value(list, false))
             }
         };
         t.parts.rewritten.push((out.len(), original));
@@ -237,6 +263,8 @@ pub fn tighten(
         Value::Array(out)
     };
     t.parts.document = aws_order(&raw, statements);
+    t.parts.uncatalogued_kept.sort();
+    t.parts.uncatalogued_kept.dedup();
     t.parts.removed = removed;
     t
 }
@@ -362,7 +390,7 @@ mod tests {
         }))
         .unwrap();
         let remove = set(&c, &["ec2:RunInstances", "iam:PassRole"]);
-        let t = tighten(&doc, &remove, &keep_all_but(&c, &remove), &mut e);
+        let t = tighten(&doc, &remove, &keep_all_but(&c, &remove), &[], &mut e);
         assert!(t.changed && !t.empty);
         assert_eq!(
             t.parts.document,
@@ -380,6 +408,68 @@ mod tests {
         assert_eq!(keys, ["Version", "Statement"]);
     }
 
+    /// A used action the catalog does not know stays granted where a replaced wildcard or a
+    /// rewritten NotAction granted it, and is never added where nothing granted it.
+    #[test]
+    fn used_actions_the_catalog_does_not_know_stay_granted() {
+        let c = crate::catalog::small_test_catalog().clone();
+        let mut e = Expander::new(&c);
+        let doc = PolicyDocument::from_value(json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "W", "Effect": "Allow", "Action": ["ec2:*", "s3:Get*"], "Resource": "*"},
+            {"Sid": "N", "Effect": "Allow", "NotAction": "s3:*", "Resource": "*"},
+            {"Sid": "K", "Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}
+        ]}))
+        .unwrap();
+        let remove = set(&c, &["ec2:RunInstances"]);
+        let unknown = [
+            "EC2:ZapShinyThing",
+            "ec2:DescribeNewThing",
+            "s3:GetNew",
+            "newsvc:*",
+        ];
+        let t = tighten(&doc, &remove, &keep_all_but(&c, &remove), &unknown, &mut e);
+        let actions = |i: usize| -> Vec<String> {
+            let a = &t.parts.document["Statement"][i]["Action"];
+            match a {
+                Value::Array(v) => v.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
+                Value::String(s) => vec![s.clone()],
+                _ => Vec::new(),
+            }
+        };
+        let w = actions(0);
+        // ec2:* is replaced: the unknown used actions it granted are listed (as the report
+        // named them), ec2:DescribeNewThing too: K's ec2:Describe* is another statement's.
+        assert!(w.contains(&"EC2:ZapShinyThing".to_string()), "{w:?}");
+        assert!(w.contains(&"ec2:DescribeNewThing".to_string()), "{w:?}");
+        // s3:Get* is kept as written, so s3:GetNew is not listed again; newsvc:* was never
+        // granted by W.
+        assert!(w.contains(&"s3:Get*".to_string()), "{w:?}");
+        assert!(
+            !w.iter().any(|a| a == "s3:GetNew" || a == "newsvc:*"),
+            "{w:?}"
+        );
+        // NotAction s3:* granted everything but s3: its rewrite keeps every unknown but s3's.
+        let n = actions(1);
+        for a in ["EC2:ZapShinyThing", "ec2:DescribeNewThing", "newsvc:*"] {
+            assert!(n.contains(&a.to_string()), "{a} in {n:?}");
+        }
+        assert!(!n.contains(&"s3:GetNew".to_string()), "{n:?}");
+        // K removes nothing: as written.
+        assert_eq!(actions(2), ["ec2:Describe*"]);
+        assert_eq!(
+            t.parts.uncatalogued_kept,
+            ["EC2:ZapShinyThing", "ec2:DescribeNewThing", "newsvc:*"]
+        );
+        // Without them, nothing of the sort is added.
+        let t = tighten(&doc, &remove, &keep_all_but(&c, &remove), &[], &mut e);
+        let text = t.parts.document.to_string();
+        assert!(
+            !text.contains("ZapShinyThing") && !text.contains("newsvc"),
+            "{text}"
+        );
+        assert!(t.parts.uncatalogued_kept.is_empty());
+    }
+
     #[test]
     fn minimise_collapses_to_safe_verbs_only() {
         let c = crate::catalog::small_test_catalog().clone();
@@ -389,7 +479,7 @@ mod tests {
         }))
         .unwrap();
         let remove = set(&c, &["ec2:RunInstances", "s3:PutObject"]);
-        let mut t = tighten(&doc, &remove, &keep_all_but(&c, &remove), &mut e);
+        let mut t = tighten(&doc, &remove, &keep_all_but(&c, &remove), &[], &mut e);
         assert!(minimise(&mut t, &remove, &mut e));
         assert_eq!(
             t.parts.document["Statement"]["Action"],
