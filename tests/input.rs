@@ -1309,3 +1309,67 @@ fn timestamp_fuzz_findings_stay_fixed() {
     }
     assert!(n >= 8, "the reproducers are gone: {n}");
 }
+
+/// An export of one role whose last-accessed report has these job-date fields (JSON members,
+/// `""` for none) and one used service, loaded.
+fn load_with_job_dates(dates: &str) -> iam_tighten::error::Result<Export> {
+    let dir = tempfile::tempdir().unwrap();
+    let from = fixture("bad/bad-last-accessed-timestamp/authorization-details.json");
+    fs::copy(from, dir.path().join("authorization-details.json")).unwrap();
+    let roles = dir.path().join("last-accessed/roles");
+    fs::create_dir_all(&roles).unwrap();
+    fs::write(
+        roles.join("app-role.json"),
+        format!(
+            r#"{{"JobStatus": "COMPLETED", "JobType": "SERVICE_LEVEL", "IsTruncated": false,
+                {dates} "ServicesLastAccessed": [{{"ServiceNamespace": "ec2",
+                "LastAuthenticated": "2026-05-01T00:00:00Z"}}]}}"#
+        ),
+    )
+    .unwrap();
+    load_export(dir.path(), &LoadOptions::default())
+}
+
+/// A job's dates bound the time its data covers: a completion before the creation or more than
+/// a day after it is refused (it would move the account's as-of time, and every window, over
+/// time nobody observed); without a completion date the data ends at the creation date; with
+/// neither the report is not usable.
+#[test]
+fn a_jobs_dates_bound_what_its_data_covers() {
+    let created = r#""JobCreationDate": "2026-06-01T00:00:00Z","#;
+    for (done, needle) in [
+        ("2026-05-31T23:59:59Z", "before its JobCreationDate"),
+        ("2026-06-02T00:00:00Z", "24 hours after its JobCreationDate"),
+        ("9999-12-31T23:59:59Z", "hours after its JobCreationDate"),
+    ] {
+        let err = load_with_job_dates(&format!(r#"{created} "JobCompletionDate": "{done}","#))
+            .expect_err(done);
+        assert_parse(
+            &err,
+            "last-accessed/roles/app-role.json",
+            "$.JobCompletionDate",
+            needle,
+        );
+    }
+    let role = |e: &Export| e.last_accessed.values().next().cloned();
+    let done = "2026-06-01T00:04:00Z";
+    let e = load_with_job_dates(&format!(r#"{created} "JobCompletionDate": "{done}","#)).unwrap();
+    assert_eq!(role(&e).and_then(|la| la.job_completion), Some(ts(done)));
+    assert_eq!(e.data_time, Some(ts(done)));
+    // No completion date: the creation date ends the data (and the account's as-of time).
+    let e = load_with_job_dates(created).unwrap();
+    assert_eq!(
+        role(&e).and_then(|la| la.job_completion),
+        Some(ts("2026-06-01T00:00:00Z"))
+    );
+    assert_eq!(e.data_time, Some(ts("2026-06-01T00:00:00Z")));
+    // Neither: no usable data, and a warning at the missing field.
+    let e = load_with_job_dates("").unwrap();
+    assert!(e.last_accessed.is_empty());
+    let w = e
+        .warnings
+        .iter()
+        .find(|w| w.code == "last_accessed_incomplete")
+        .expect("a warning");
+    assert_eq!(w.json_path.as_deref(), Some("$.JobCompletionDate"));
+}

@@ -236,6 +236,7 @@ pub(crate) fn complete(
         );
     }
 
+    let end = job_end(path, &r)?;
     let mut services = r
         .services_last_accessed
         .unwrap_or_default()
@@ -243,10 +244,15 @@ pub(crate) fn complete(
         .enumerate()
         .map(|(i, s)| service(path, s, i, texts))
         .collect::<Result<Vec<_>>>()?;
-    let job_completion = r.job_completion_date.map(|t| t.0);
-    if let Some(done) = job_completion {
-        warn_after_job(rel, &services, done, warnings);
-    }
+    let Some(job_completion) = end else {
+        return incomplete(
+            "$.JobCompletionDate",
+            "COMPLETED without a JobCompletionDate or a JobCreationDate: when its data ends is \
+             unknown, so no window can rest on it"
+                .into(),
+        );
+    };
+    warn_after_job(rel, &services, job_completion, warnings);
     services.sort_by(|a, b| a.namespace.cmp(&b.namespace));
     Ok(Some(LastAccessed {
         job_type: match r.job_type.as_deref() {
@@ -255,9 +261,45 @@ pub(crate) fn complete(
             _ => None,
         },
         job_creation: r.job_creation_date.map(|t| t.0),
-        job_completion,
+        job_completion: Some(job_completion),
         services,
     }))
+}
+
+/// How long after its creation a job may complete: AWS completes one in seconds to minutes.
+const JOB_AT_MOST_HOURS: i64 = 24;
+
+/// When a completed job's data ends: its `JobCompletionDate`, else its `JobCreationDate` (the
+/// data is no newer than the job; `None` when it has neither). A completion before the creation,
+/// or more than [`JOB_AT_MOST_HOURS`] after it, is not a time AWS writes: refused, as it would
+/// move the window (the account's as-of time is its newest job) over time nobody observed.
+fn job_end(path: &Path, r: &Report) -> Result<Option<crate::model::Timestamp>> {
+    let created = r.job_creation_date.as_ref().map(|t| t.0);
+    let Some(done) = r.job_completion_date.as_ref().map(|t| t.0) else {
+        return Ok(created);
+    };
+    if let Some(created) = created {
+        let hours = done.signed_duration_since(created).num_hours();
+        if done < created || hours >= JOB_AT_MOST_HOURS {
+            let how = if done < created {
+                "before its JobCreationDate".to_string()
+            } else {
+                format!("{hours} hours after its JobCreationDate")
+            };
+            return Err(Error::parse(
+                path,
+                "$.JobCompletionDate",
+                format!(
+                    "JobCompletionDate {} is {how} {}: AWS completes a job within minutes, so \
+                     the file was edited or assembled from different jobs; its window would \
+                     cover time the data does not (fetch it again)",
+                    crate::model::rfc3339(done),
+                    crate::model::rfc3339(created)
+                ),
+            ));
+        }
+    }
+    Ok(Some(done))
 }
 
 /// An access recorded after the job completed is impossible in data AWS wrote: the file was

@@ -362,6 +362,8 @@ pub enum JobType {
 pub struct LastAccessed {
     pub job_type: Option<JobType>,
     pub job_creation: Option<Timestamp>,
+    /// `JobCompletionDate`, or `JobCreationDate` when the file has none (its data is no newer
+    /// than the job); a file with neither is not a usable report. `None` only when built by hand.
     pub job_completion: Option<Timestamp>,
     /// Sorted by namespace.
     pub services: Vec<ServiceAccess>,
