@@ -785,3 +785,76 @@ fn analysing_while_freeing_the_last_accessed_data_gives_the_same_analysis() {
 fn json(v: &impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(v).unwrap()
 }
+
+/// Without the organisation part an Identity Center role is still Identity Center's: not
+/// actionable, flagged `managed_by_identity_center`, no folder and no IAM edit of its policies
+/// (Identity Center would undo them), and a flag saying where the change belongs. With the
+/// organisation part the same role is `managed_by_permission_set` instead.
+#[test]
+fn identity_center_roles_without_the_organisation_part_get_no_iam_edits() {
+    let exports = input::load_exports(&[root().join(PROD)], &LoadOptions::default()).unwrap();
+    let settings = Settings::new(90, None).unwrap();
+    let an =
+        analysis::analyze(&exports, Catalog::embedded(), &settings, &Config::default()).unwrap();
+    let role = "AWSReservedSSO_Developer_0a1b2c3d4e5f6789";
+    let info = an.principals.iter().find(|p| p.name() == role).unwrap();
+    assert!(!info.actionable);
+    assert!(
+        info.flags.contains(&"managed_by_identity_center"),
+        "{:?}",
+        info.flags
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let planned = recommend::plan_all_organization(&exports, None, &an, None);
+    planned.write(&an, dir.path()).unwrap();
+    let rec = planned
+        .summary
+        .get(PROD, PrincipalType::Role, role)
+        .unwrap();
+    assert_eq!(rec.skipped.as_deref(), Some("managed_by_identity_center"));
+    assert!(
+        rec.flag_texts()
+            .any(|f| f.contains("belongs to that permission set")),
+        "{:?}",
+        rec.flags
+    );
+    assert!(
+        !dir.path()
+            .join(format!("recommendations/{PROD}/role/{role}"))
+            .exists()
+    );
+    let list = decide(&exports, &an, &planned);
+    assert!(
+        list.iter()
+            .filter(|d| &*d.principal_name == role)
+            .all(|d| !matches!(
+                d.kind,
+                DecisionKind::DetachPolicy
+                    | DecisionKind::DeleteInlinePolicy
+                    | DecisionKind::ReplaceInlinePolicy
+                    | DecisionKind::ReplaceManagedPolicy
+                    | DecisionKind::NewPolicyVersion
+                    | DecisionKind::DeleteRole
+            )),
+        "{list:?}"
+    );
+    // The ordinary role of the account still gets its folder.
+    assert!(
+        dir.path()
+            .join(format!("recommendations/{PROD}/role/app/README.md"))
+            .is_file()
+    );
+    // With the organisation part: the permission set's flag, not both.
+    let (_, _, an) = fixture();
+    let info = an.principals.iter().find(|p| p.name() == role).unwrap();
+    assert!(
+        info.flags.contains(&"managed_by_permission_set"),
+        "{:?}",
+        info.flags
+    );
+    assert!(
+        !info.flags.contains(&"managed_by_identity_center"),
+        "{:?}",
+        info.flags
+    );
+}

@@ -937,6 +937,12 @@ fn row(
     }
 }
 
+/// The path of IAM Identity Center's roles (`AWSReservedSSO_<set>_<hash>`).
+pub(crate) const IDENTITY_CENTER_PATH: &str = "/aws-reserved/sso.amazonaws.com/";
+
+/// The flag of an Identity Center role whose permission set the exports do not name.
+pub(crate) const MANAGED_BY_IDENTITY_CENTER: &str = "managed_by_identity_center";
+
 /// A principal's facts: flags, last use, policies; counts are filled in by `rank`.
 fn facts(
     account_id: Arc<str>,
@@ -956,6 +962,13 @@ fn facts(
     let mut flags = Vec::new();
     if p.service_linked {
         flags.push("service_linked");
+    }
+    // IAM Identity Center owns its roles and rewrites them when it provisions their permission
+    // set: the change is the set's, whether or not the organisation part names it (which then
+    // makes this `managed_by_permission_set`).
+    let identity_center = p.kind == PrincipalType::Role && p.path.starts_with(IDENTITY_CENTER_PATH);
+    if identity_center {
+        flags.push(MANAGED_BY_IDENTITY_CENTER);
     }
     if la.is_none() {
         flags.push("no_last_accessed_data");
@@ -993,7 +1006,7 @@ fn facts(
         last_used,
         last_used_region: last_used_region.map(Arc::from),
         service_linked: p.service_linked,
-        actionable: !p.service_linked,
+        actionable: !p.service_linked && !identity_center,
         intentional: None,
         permission_set: None,
         has_last_accessed: la.is_some(),

@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+pub(crate) use collect::{IDENTITY_CENTER_PATH, MANAGED_BY_IDENTITY_CENTER};
 pub use config::{Config, ExclusionId, ExclusionRule};
 pub use groups::{ActionList, ActionLists, GrantedAction, ListId};
 pub use model::{

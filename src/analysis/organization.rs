@@ -211,7 +211,9 @@ fn mark_managed(c: &mut Collected<'_>, ps: &PermissionSet, roles: &[u32]) {
         p.actionable = false;
         p.permission_set = Some(std::sync::Arc::clone(&name));
         if !p.flags.contains(&"managed_by_permission_set") {
+            // Its permission set is known now: that flag says more than the path's.
             let mut flags = std::mem::take(&mut p.flags).into_vec();
+            flags.retain(|f| *f != super::collect::MANAGED_BY_IDENTITY_CENTER);
             flags.push("managed_by_permission_set");
             p.flags = flags.into_boxed_slice();
         }

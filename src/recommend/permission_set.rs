@@ -36,7 +36,7 @@ use crate::policy::{
 pub const INLINE_NAME: &str = "AwsSSOInlinePolicy";
 /// The inline policy's file stem in the set's folder (`inline-policy.json`).
 pub const INLINE_STEM: &str = "inline-policy";
-const SSO_PATH: &str = "/aws-reserved/sso.amazonaws.com/";
+const SSO_PATH: &str = crate::analysis::IDENTITY_CENTER_PATH;
 
 /// The documents a set's definition refers to, as found in the exports.
 struct SetDocuments<'e> {

@@ -232,6 +232,15 @@ fn plan_one<'e>(
                     "managed by IAM Identity Center permission set {set}: Identity Center rewrites this role whenever it provisions the set, so the change is made to the permission set (permission_set {set}{owner}), for every account it is provisioned to at once"
                 ));
             }
+            None if info
+                .flags
+                .contains(&crate::analysis::MANAGED_BY_IDENTITY_CENTER) =>
+            {
+                plan.skipped = Some(crate::analysis::MANAGED_BY_IDENTITY_CENTER.into());
+                plan.flag(
+                    "an IAM Identity Center role (path /aws-reserved/sso.amazonaws.com/): Identity Center rewrites it whenever it provisions the role's permission set, so the change belongs to that permission set; the exports do not name it (give the organisation part, `iam-tighten fetch --organization`, for the permission set's own recommendation)".into(),
+                );
+            }
             None => plan.skipped = Some("service_linked".into()),
         }
         return plan;
