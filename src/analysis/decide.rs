@@ -20,6 +20,11 @@ pub(super) fn decide(c: &mut Collected<'_>, regions: &mut Regions) -> Result<Vec
     let mut last_region: Option<(Arc<str>, RegionId)> = None;
     let mut overflow = false;
     let mut out_of_range = None;
+    let catalog = c.expander.catalog();
+    c.inputs.tracking_since_ms = catalog
+        .services()
+        .map(verdict::action_tracking_since_ms)
+        .collect();
     let findings = verdict::compute_map(&mut c.inputs, |v| {
         let region = v.region.and_then(|r| match &last_region {
             Some((text, id)) if Arc::ptr_eq(text, &r) => Some(*id),

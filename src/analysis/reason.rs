@@ -98,7 +98,7 @@ impl Reason {
                 "The whole service shows no use within the window, so none of its actions was used."
             }
             Reason::ActionNotTracked => {
-                "The service was used within the window, but AWS reports no action-level data for this action."
+                "The service was used within the window, but AWS reports no action-level data for this action covering the whole window."
             }
             Reason::AccessedAfterAsOf => {
                 "AWS recorded use after the as-of time; last-accessed data keeps only the latest use, so whether it was also used inside the window cannot be known."

@@ -27,6 +27,7 @@ const CREATED: &str = "created_ms";
 const WINDOW_START: &str = "window_start_ms";
 const WINDOW_END: &str = "window_end_ms";
 const SVC_SEEN: &str = "svc_seen";
+const TRACKED_SINCE: &str = "tracked_since_ms";
 const SVC_LAST: &str = "svc_last_ms";
 const SVC_REGION: &str = "svc_region";
 const TRACKED: &str = "tracked";
@@ -148,7 +149,25 @@ pub struct Inputs {
     /// catalog does not know (`service:Action`, or `service:*` for a service it does not know),
     /// by principal, in principal order: kept by a tightened policy ([`Analysis::uncatalogued`]).
     pub uncatalogued: Vec<(u32, Arc<str>)>,
+    /// Per service (catalog order): since when AWS tracks its actions one by one, in ms
+    /// ([`action_tracking_since_ms`]); a service past the list's end counts from the latest date.
+    pub tracking_since_ms: Vec<i64>,
 }
+
+/// Since when AWS tracks a service's actions one by one, in ms since 1970: Amazon S3's
+/// management actions from 2020-04-12, Amazon EC2, IAM and AWS Lambda from 2021-04-07, the other
+/// services from 2023-05-23 (IAM User Guide, *action last accessed information*; see
+/// `docs/methodology.md`). An action-level "no use" says nothing of the time before.
+pub fn action_tracking_since_ms(service: &str) -> i64 {
+    match service {
+        "s3" => 1_586_649_600_000,
+        "ec2" | "iam" | "lambda" => 1_617_753_600_000,
+        _ => LATEST_TRACKING_SINCE_MS,
+    }
+}
+
+/// 2023-05-23T00:00:00Z: the latest start date of [`action_tracking_since_ms`].
+const LATEST_TRACKING_SINCE_MS: i64 = 1_684_800_000_000;
 
 pub struct VerdictRow {
     pub p: u32,
@@ -184,6 +203,15 @@ fn frames(inputs: &Chunk<'_>) -> PolarsResult<[DataFrame; 4]> {
         Column::new(
             NOT_OBS.into(),
             g.iter().map(|r| r.not_observable).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            TRACKED_SINCE.into(),
+            g.iter()
+                .map(|r| {
+                    let since = inputs.tracking_since_ms.get(r.svc as usize);
+                    since.copied().unwrap_or(LATEST_TRACKING_SINCE_MS)
+                })
+                .collect::<Vec<_>>(),
         ),
     ])?;
     let pr = inputs.principals;
@@ -260,6 +288,7 @@ struct Chunk<'a> {
     services: &'a [ServiceRow],
     actions: &'a [ActionRow],
     regions: &'a [Arc<str>],
+    tracking_since_ms: &'a [i64],
 }
 
 impl<'a> Chunk<'a> {
@@ -285,6 +314,7 @@ impl<'a> Chunk<'a> {
                 services,
                 actions,
                 regions: self.regions,
+                tracking_since_ms: self.tracking_since_ms,
             },
             Chunk {
                 grants: g,
@@ -292,6 +322,7 @@ impl<'a> Chunk<'a> {
                 services: s,
                 actions: a,
                 regions: self.regions,
+                tracking_since_ms: self.tracking_since_ms,
             },
         )
     }
@@ -334,6 +365,7 @@ pub fn compute_in_chunks<T>(
             services: &inputs.services,
             actions: &actions,
             regions: &inputs.regions,
+            tracking_since_ms: &inputs.tracking_since_ms,
         };
         return Ok(compute_chunk(&whole)?.into_iter().map(f).collect());
     }
@@ -347,6 +379,7 @@ pub fn compute_in_chunks<T>(
             services: &inputs.services[s..],
             actions: &actions[a..],
             regions: &inputs.regions,
+            tracking_since_ms: &inputs.tracking_since_ms,
         };
         // The chunk ends with the principal of its last grant row within the limit.
         let last = rest.grants[max_grants.clamp(1, rest.grants.len()) - 1].p;
@@ -408,8 +441,15 @@ fn compute_chunk(inputs: &Chunk<'_>) -> PolarsResult<Vec<VerdictRow>> {
     let tracked = col(TRACKED).fill_null(lit(false));
     let ws = col(WINDOW_START);
     let we = col(WINDOW_END);
+    // An action AWS tracks one by one, over the whole window: its "no use" covers the window.
+    // Tracked since after the window started, only a use in the window says something of it;
+    // else the service's data decides (unused when the service was not used, else unknown).
+    let whole = tracked.clone().and(ws.clone().gt_eq(col(TRACKED_SINCE)));
+    let own = tracked
+        .clone()
+        .and(whole.clone().or(col(ACT_LAST).is_not_null()));
     // The evidence that decides: the action's own time when AWS tracks it, else the service's.
-    let evidence = when(tracked.clone())
+    let evidence = when(own.clone())
         .then(col(ACT_LAST))
         .otherwise(col(SVC_LAST));
     let reason = when(col(HAS_LA).not())
@@ -418,7 +458,7 @@ fn compute_chunk(inputs: &Chunk<'_>) -> PolarsResult<Vec<VerdictRow>> {
         .then(code(Reason::NotObservable))
         .when(svc_seen.clone().not())
         .then(code(Reason::NotObservable))
-        .when(evidence.clone().is_not_null().and(evidence.gt(we)))
+        .when(evidence.clone().is_not_null().and(evidence.clone().gt(we)))
         .then(code(Reason::AccessedAfterAsOf))
         .when(
             tracked
@@ -427,9 +467,9 @@ fn compute_chunk(inputs: &Chunk<'_>) -> PolarsResult<Vec<VerdictRow>> {
                 .and(col(ACT_LAST).gt_eq(ws.clone())),
         )
         .then(code(Reason::AccessedInWindow))
-        .when(tracked.clone().and(col(ACT_LAST).is_not_null()))
+        .when(whole.clone().and(col(ACT_LAST).is_not_null()))
         .then(code(Reason::ActionLastAccessedBeforeWindow))
-        .when(tracked.clone())
+        .when(whole)
         .then(code(Reason::ActionNotAccessed))
         .when(col(SVC_LAST).is_null().or(col(SVC_LAST).lt(ws.clone())))
         .then(code(Reason::ServiceNotAccessed))
@@ -443,11 +483,8 @@ fn compute_chunk(inputs: &Chunk<'_>) -> PolarsResult<Vec<VerdictRow>> {
     let out = joined
         .with_columns([
             reason.alias(REASON),
-            when(tracked.clone())
-                .then(col(ACT_LAST))
-                .otherwise(col(SVC_LAST))
-                .alias(LAST),
-            when(tracked)
+            evidence.alias(LAST),
+            when(own)
                 .then(col(ACT_REGION))
                 .otherwise(col(SVC_REGION))
                 .alias(REGION),
@@ -501,6 +538,8 @@ mod tests {
     fn inputs() -> Inputs {
         let mut i = Inputs {
             regions: vec!["eu-west-1".into()],
+            // Every service tracked one by one since 1970.
+            tracking_since_ms: vec![0; 3],
             ..Inputs::default()
         };
         for p in 0..6u32 {
@@ -580,6 +619,71 @@ mod tests {
             .collect();
         keys.sort();
         keys
+    }
+
+    /// An action AWS began tracking one by one after the window started: its "no use" covers
+    /// only part of the window, so the service's data decides (unused only when the whole
+    /// service was not used); a use in the window is still a use. Tracked over the whole window,
+    /// the same rows are the action-level verdicts.
+    #[test]
+    fn action_level_no_use_counts_only_when_tracking_covers_the_window() {
+        // Principal p: window 1,000–10,000; service 0 used at `svc_last`; one tracked action
+        // last used at `act_last`.
+        let run = |since: i64, svc_last: Option<i64>, act_last: Option<i64>| {
+            let mut i = Inputs {
+                tracking_since_ms: vec![since],
+                ..Inputs::default()
+            };
+            i.principals.push(PrincipalRow {
+                p: 0,
+                has_la: true,
+                created_ms: Some(0),
+                window_start_ms: Some(1_000),
+                window_end_ms: Some(10_000),
+            });
+            i.services
+                .push(ServiceRow::new(0, 0, svc_last, None).expect("a row"));
+            i.actions.push(ActionRow {
+                p: 0,
+                a: 0,
+                last_ms: act_last,
+                region: None,
+            });
+            i.grants.push(GrantRow {
+                p: 0,
+                a: 0,
+                list: ListId(0),
+                svc: 0,
+                scoped: false,
+                conditional: false,
+                gb: GrantedById(0),
+                not_observable: false,
+            });
+            let rows = compute_in_chunks(&mut i, usize::MAX, |v| (v.reason, v.last_ms)).unwrap();
+            assert_eq!(rows.len(), 1);
+            rows[0]
+        };
+        use Reason::*;
+        // Tracked since before the window (1,000): the action's own data decides.
+        assert_eq!(run(500, Some(5_000), None), (ActionNotAccessed, None));
+        assert_eq!(
+            run(500, Some(5_000), Some(700)),
+            (ActionLastAccessedBeforeWindow, Some(700))
+        );
+        assert_eq!(run(1_000, Some(5_000), None), (ActionNotAccessed, None));
+        // Tracked only since 2,000: the service was used in the window, so unknown (with the
+        // service's last use as context); not used in it, so unused.
+        assert_eq!(
+            run(2_000, Some(5_000), None),
+            (ActionNotTracked, Some(5_000))
+        );
+        assert_eq!(run(2_000, Some(500), None), (ServiceNotAccessed, Some(500)));
+        assert_eq!(run(2_000, None, None), (ServiceNotAccessed, None));
+        // A use in the window is a use either way.
+        assert_eq!(
+            run(2_000, Some(5_000), Some(4_000)),
+            (AccessedInWindow, Some(4_000))
+        );
     }
 
     #[test]
