@@ -151,10 +151,11 @@ fn q3_to_q4_shows_every_change_kind_and_exits_1() {
         assert!(n > 0, "no {} in diff.json counts", kind.as_str());
         // diff.json counts principal × action pairs: the rows of the per-action diff.csv.
         assert_eq!(per_action.get(kind.as_str()), Some(&n), "{}", kind.as_str());
-        // The grouped diff.csv has the change kinds only (without --include-unchanged).
+        // The grouped diff.csv has every kind but the unchanged ones (without
+        // --include-unchanged): the change kinds and identity_unknown.
         assert_eq!(
             grouped.contains_key(kind.as_str()),
-            kind.is_change(),
+            !kind.is_unchanged(),
             "{}",
             kind.as_str()
         );
@@ -514,6 +515,58 @@ fn fail_on_new_counts_new_identity_findings() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let counts = kinds_in_csv(&run.file("diff.csv"));
     assert_eq!(counts.get("identity_resolved"), Some(&2), "{counts:?}");
+}
+
+/// Without `--include-unchanged`, diff.csv leaves out only the four unchanged kinds: account
+/// 333333333333's old `unused_role` finding, which q4 could not check, is an `identity_unknown`
+/// row of diff.csv, as diff.json counts it and diff.html says.
+#[test]
+fn identity_unknown_rows_are_in_diff_csv() {
+    let run = q3_q4();
+    let t = Csv::parse(&run.file("diff.csv"));
+    let of_kind = |k: &str| {
+        t.rows
+            .iter()
+            .filter(|r| t.get(r, "kind") == k)
+            .collect::<Vec<_>>()
+    };
+    let unknown = of_kind("identity_unknown");
+    assert_eq!(unknown.len(), 1, "{:?}", t.rows.len());
+    let cell = |name: &str| t.get(unknown[0], name);
+    assert_eq!(cell("account_id"), "333333333333");
+    assert_eq!(cell("principal_name"), "OrganizationAccountAccessRole");
+    assert_eq!(cell("action"), "unused_role");
+    assert_eq!(cell("old_sensitivity"), "high");
+    // Every kind diff.json counts is in diff.csv, row for row, but the unchanged ones.
+    let json: serde_json::Value = serde_json::from_str(&run.file("diff.json")).unwrap();
+    for kind in ChangeKind::ALL {
+        let unchanged = matches!(
+            kind,
+            ChangeKind::StillUnused
+                | ChangeKind::StillUnknown
+                | ChangeKind::UnchangedUsed
+                | ChangeKind::IdentityUnchanged
+        );
+        let rows = json["row_counts"][kind.as_str()].as_u64().unwrap();
+        let want = if unchanged { 0 } else { rows as usize };
+        assert_eq!(of_kind(kind.as_str()).len(), want, "{}", kind.as_str());
+    }
+    // Each identity table of diff.html says how many rows diff.csv has: it has them.
+    let html = run.file("diff.html");
+    for (id, kind) in [
+        ("identity-new", "identity_new"),
+        ("identity-resolved", "identity_resolved"),
+        ("identity-unknown", "identity_unknown"),
+    ] {
+        let cap = format!("id=\"{id}-cap\"");
+        let at = html.find(&cap).unwrap_or_else(|| panic!("{cap}"));
+        let note = &html[at..];
+        let n = note["— ".len() + note.find("— ").unwrap()..]
+            .split(' ')
+            .next()
+            .unwrap();
+        assert_eq!(n, of_kind(kind).len().to_string(), "{id}");
+    }
 }
 
 #[test]

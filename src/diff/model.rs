@@ -274,7 +274,7 @@ pub struct Headline {
     pub principals: Delta,
     pub accounts: Delta,
     /// Principal × action pairs (and account, principal and identity rows) of every change kind
-    /// (all but the unchanged kinds).
+    /// (all but the unchanged kinds and `identity_unknown`).
     pub changes: u64,
     /// New risk at high or critical (see `new_risk`).
     pub new_risk_high_plus: u64,

@@ -516,3 +516,54 @@ fn diff_html_is_bounded() {
     assert!(small.contains("are shown, "));
     assert!(!small.contains("; the first 200 are shown"));
 }
+
+/// diff.csv, in both forms and both ways of writing it (in one go, or account by account
+/// through its parts), leaves out only the four unchanged kinds without `--include-unchanged`:
+/// `identity_unknown` (an old finding the new side could not check) is written, as diff.json
+/// counts it and diff.html points to it.
+#[test]
+fn diff_csv_leaves_out_only_the_unchanged_kinds() {
+    use IdentityKind::*;
+    use Sensitivity::*;
+    let a = "111111111111";
+    let b = "222222222222";
+    let mut old = Side::new(vec![a.into(), b.into()]);
+    old.identities = vec![
+        identity(a, "kept", AccessKeyOld, High),
+        identity(a, "rotated", AccessKeyOld, High),
+        identity(b, "unchecked", AccessKeyUnused, High),
+    ];
+    let mut new = Side::new(vec![a.into(), b.into()]);
+    new.identities = vec![identity(a, "kept", AccessKeyOld, High)];
+    new.identity_checks_not_possible = vec![NotPossible {
+        account_id: b.into(),
+        check: AccessKeyUnused,
+        reason: "no credential report".into(),
+    }];
+    let changes = cmp(&old, &new);
+    let cat = Catalog::embedded();
+    let kinds_of = |bytes: &[u8]| -> Vec<String> {
+        let mut r = ::csv::Reader::from_reader(bytes);
+        r.records().map(|r| r.unwrap()[0].to_string()).collect()
+    };
+    for per_action in [false, true] {
+        for include_unchanged in [false, true] {
+            let opts = CsvOptions {
+                per_action,
+                include_unchanged,
+            };
+            let mut want = vec!["identity_resolved", "identity_unknown"];
+            if include_unchanged {
+                want.push("identity_unchanged");
+            }
+            let mut one_go = Vec::new();
+            csv::write_changes(&changes, opts, &mut Notations::new(cat), &mut one_go).unwrap();
+            assert_eq!(kinds_of(&one_go), want, "{opts:?}");
+            let dir = tempfile::tempdir().unwrap();
+            let mut run = DiffRun::new(dir.path(), cat, opts, DiffLimits::default());
+            run.account(a, &old, &new).unwrap();
+            let (_, path) = run.finish_csv().unwrap();
+            assert_eq!(kinds_of(&std::fs::read(path).unwrap()), want, "{opts:?}");
+        }
+    }
+}
