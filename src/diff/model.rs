@@ -314,7 +314,8 @@ pub struct PolicyTable {
 /// The permission tables of `diff.html`.
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
-    /// Newly granted or newly unused, high or critical, actionable, not excluded.
+    /// Newly granted or newly unused, high or critical on the new side, actionable, not
+    /// excluded.
     pub new_risk: PolicyTable,
     pub revoked: PolicyTable,
     pub still_unused: PolicyTable,

@@ -567,3 +567,79 @@ fn diff_csv_leaves_out_only_the_unchanged_kinds() {
         }
     }
 }
+
+/// diff.html's permission tables keep, rank and label a group by the sensitivity its counts
+/// count: the new side's (the old side's for revoked). An action critical before and medium now
+/// (the iam:PassRole that made it critical is gone) that fell out of use is not new high risk,
+/// as `new_risk` and `--fail-on-new` say; actions critical before and high or medium now are
+/// high, not critical.
+#[test]
+fn permission_tables_go_by_the_sensitivity_they_count() {
+    use Sensitivity::*;
+    use Status::*;
+    let acct = "111111111111";
+    let [a, b, c, d] = ["a", "b", "c", "d"].map(|n| principal(acct, n, &format!("AROA{n}")));
+    let run_terminate = ["ec2:RunInstances", "ec2:TerminateInstances"];
+    let old = side(
+        &[acct],
+        &[&a, &b, &c, &d],
+        vec![
+            finding(&a, "ec2:RunInstances", Used, Critical),
+            group(&b, &run_terminate, Used, Critical),
+            finding(&c, "ec2:RunInstances", Unused, Critical),
+            finding(&d, "iam:PassRole", Unused, Critical),
+            finding(&d, "ec2:RunInstances", Unused, Critical),
+        ],
+    );
+    let new = side(
+        &[acct],
+        &[&a, &b, &c, &d],
+        vec![
+            finding(&a, "ec2:RunInstances", Unused, Medium),
+            finding(&b, "ec2:RunInstances", Unused, Medium),
+            finding(&b, "ec2:TerminateInstances", Unused, High),
+            finding(&c, "ec2:RunInstances", Unused, Medium),
+            finding(&d, "ec2:RunInstances", Unused, Medium),
+        ],
+    );
+    let changes = cmp(&old, &new);
+    let risk = NewRisk::compute(&changes, &new);
+    assert_eq!((risk.newly_unused.critical, risk.newly_unused.high), (0, 1));
+    let mut collected = Collector::new(DiffLimits::default());
+    collected.add(
+        &old,
+        &new,
+        &changes,
+        &mut Notations::new(Catalog::embedded()),
+    );
+    let mut table = |id| {
+        let (groups, total, _) = collected.table(id);
+        assert_eq!(total, groups.len() as u64);
+        groups
+    };
+    use collect::TableId;
+    use policies::PolicyGroup;
+    let labels = |groups: &[PolicyGroup]| -> Vec<(String, Option<Sensitivity>)> {
+        groups
+            .iter()
+            .map(|g| (g.principal_name.clone(), g.sensitivity))
+            .collect()
+    };
+    let new_risk = table(TableId::NewRisk);
+    assert_eq!(labels(&new_risk), vec![("b".into(), Some(High))]);
+    let g = &new_risk[0];
+    let by = g.by_sensitivity;
+    assert_eq!((by.critical, by.high, by.medium), (0, 1, 1));
+    assert!(
+        g.parts.iter().all(|p| p.sensitivity <= Some(High)),
+        "{g:#?}"
+    );
+    assert_eq!(
+        labels(&table(TableId::StillUnused)),
+        vec![("c".into(), Some(Medium)), ("d".into(), Some(Medium))]
+    );
+    assert_eq!(
+        labels(&table(TableId::Revoked)),
+        vec![("d".into(), Some(Critical))]
+    );
+}
