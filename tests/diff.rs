@@ -151,10 +151,11 @@ fn q3_to_q4_shows_every_change_kind_and_exits_1() {
         assert!(n > 0, "no {} in diff.json counts", kind.as_str());
         // diff.json counts principal × action pairs: the rows of the per-action diff.csv.
         assert_eq!(per_action.get(kind.as_str()), Some(&n), "{}", kind.as_str());
-        // The grouped diff.csv has the change kinds only (without --include-unchanged).
+        // The grouped diff.csv has every kind but the unchanged ones (without
+        // --include-unchanged): the change kinds and identity_unknown.
         assert_eq!(
             grouped.contains_key(kind.as_str()),
-            kind.is_change(),
+            !kind.is_unchanged(),
             "{}",
             kind.as_str()
         );
@@ -517,6 +518,193 @@ fn fail_on_new_counts_new_identity_findings() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let counts = kinds_in_csv(&run.file("diff.csv"));
     assert_eq!(counts.get("identity_resolved"), Some(&2), "{counts:?}");
+}
+
+/// Without `--include-unchanged`, diff.csv leaves out only the four unchanged kinds: account
+/// 333333333333's old `unused_role` finding, which q4 could not check, is an `identity_unknown`
+/// row of diff.csv, as diff.json counts it and diff.html says.
+#[test]
+fn identity_unknown_rows_are_in_diff_csv() {
+    let run = q3_q4();
+    let t = Csv::parse(&run.file("diff.csv"));
+    let of_kind = |k: &str| {
+        t.rows
+            .iter()
+            .filter(|r| t.get(r, "kind") == k)
+            .collect::<Vec<_>>()
+    };
+    let unknown = of_kind("identity_unknown");
+    assert_eq!(unknown.len(), 1, "{:?}", t.rows.len());
+    let cell = |name: &str| t.get(unknown[0], name);
+    assert_eq!(cell("account_id"), "333333333333");
+    assert_eq!(cell("principal_name"), "OrganizationAccountAccessRole");
+    assert_eq!(cell("action"), "unused_role");
+    assert_eq!(cell("old_sensitivity"), "high");
+    // Every kind diff.json counts is in diff.csv, row for row, but the unchanged ones.
+    let json: serde_json::Value = serde_json::from_str(&run.file("diff.json")).unwrap();
+    for kind in ChangeKind::ALL {
+        let unchanged = matches!(
+            kind,
+            ChangeKind::StillUnused
+                | ChangeKind::StillUnknown
+                | ChangeKind::UnchangedUsed
+                | ChangeKind::IdentityUnchanged
+        );
+        let rows = json["row_counts"][kind.as_str()].as_u64().unwrap();
+        let want = if unchanged { 0 } else { rows as usize };
+        assert_eq!(of_kind(kind.as_str()).len(), want, "{}", kind.as_str());
+    }
+    // Each identity table of diff.html says how many rows diff.csv has: it has them.
+    let html = run.file("diff.html");
+    for (id, kind) in [
+        ("identity-new", "identity_new"),
+        ("identity-resolved", "identity_resolved"),
+        ("identity-unknown", "identity_unknown"),
+    ] {
+        let cap = format!("id=\"{id}-cap\"");
+        let at = html.find(&cap).unwrap_or_else(|| panic!("{cap}"));
+        let note = &html[at..];
+        let n = note["— ".len() + note.find("— ").unwrap()..]
+            .split(' ')
+            .next()
+            .unwrap();
+        assert_eq!(n, of_kind(kind).len().to_string(), "{id}");
+    }
+}
+
+/// The rows of a permission table of diff.html (`new-risk`, `revoked`, `still-unused`): for
+/// each, its principal, its sensitivity label and its counts (`8 high · 78 medium · 71 low`).
+fn table_labels(html: &str, id: &str) -> Vec<(String, String, String)> {
+    let start = html
+        .find(&format!("id=\"{id}-table\""))
+        .unwrap_or_else(|| panic!("the {id} table"));
+    let end = start + html[start..].find("</table>").expect("its end");
+    let after = |row: &str, from: &str, to: &str| -> String {
+        let i = row.find(from).map(|i| i + from.len()).unwrap_or(row.len());
+        row[i..].split(to).next().unwrap_or_default().to_string()
+    };
+    html[start..end]
+        .split("<tr>")
+        .skip(2) // the header, then the body rows
+        .filter(|row| !row.contains("class=\"empty\""))
+        .map(|row| {
+            let th = "<th scope=\"row\">";
+            let who = &row[th.len() + row.find(th).expect("a principal")..];
+            let counts = &who[who.find("</th><td>").expect("the actions cell")..];
+            (
+                after(who, "\">", "<"),
+                after(row, "<span class=\"sev ", "\""),
+                after(counts, "<span class=\"sub\">", "<"),
+            )
+        })
+        .collect()
+}
+
+/// Every row of diff.html's permission tables is labelled by the highest sensitivity its counts
+/// name (counts of the new side; of the old side for revoked).
+fn assert_labels_match_counts(html: &str) {
+    for id in ["new-risk", "revoked", "still-unused"] {
+        for (who, label, counts) in table_labels(html, id) {
+            let highest = counts.split(" · ").next().and_then(|c| c.split(' ').nth(1));
+            assert_eq!(Some(label.as_str()), highest, "{id}: {who}: {counts}");
+        }
+    }
+}
+
+/// The "New risk" table ranks and labels by the new side's sensitivity, as its counts,
+/// diff.json's `new_risk` and `--fail-on-new` do. ExampleCorpQA holds iam:PassRole in q3 only,
+/// which makes its ec2:RunInstances critical there (medium in q4); RunInstances, used on
+/// 2026-08-10, is used in q3's window and not in q4's: newly unused, critical → medium.
+#[test]
+fn new_risk_table_goes_by_the_new_side() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (old, new) = (tmp.path().join("q3"), tmp.path().join("q4"));
+    copy_dir(&root().join("sample-data/2026-q3"), &old);
+    copy_dir(&root().join("sample-data/2026-q4"), &new);
+    // Edits a file of account 111111111111 and its SHA-256 in manifest.json.
+    let edit = |side: &Path, file: &str, change: &dyn Fn(&mut serde_json::Value)| {
+        let acct = side.join("111111111111");
+        let read = |p: &Path| -> serde_json::Value {
+            serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("JSON")
+        };
+        let mut doc = read(&acct.join(file));
+        change(&mut doc);
+        let text = serde_json::to_string_pretty(&doc).expect("serialise");
+        std::fs::write(acct.join(file), &text).expect("write");
+        let mut manifest = read(&acct.join("manifest.json"));
+        manifest["files"][file] = sha256(&text).into();
+        let manifest = serde_json::to_string_pretty(&manifest).expect("serialise");
+        std::fs::write(acct.join("manifest.json"), manifest).expect("write");
+    };
+    edit(&old, "authorization-details.json", &|doc| {
+        let roles = doc["RoleDetailList"].as_array_mut().expect("roles");
+        let qa = roles
+            .iter_mut()
+            .find(|r| r["RoleName"] == "ExampleCorpQA")
+            .expect("ExampleCorpQA");
+        let statements = qa["RolePolicyList"][0]["PolicyDocument"]["Statement"]
+            .as_array_mut()
+            .expect("its inline policy");
+        statements.push(serde_json::json!(
+            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}
+        ));
+    });
+    for side in [&old, &new] {
+        edit(side, "last-accessed/roles/ExampleCorpQA.json", &|doc| {
+            let ec2 = doc["ServicesLastAccessed"]
+                .as_array_mut()
+                .expect("services")
+                .iter_mut()
+                .find(|s| s["ServiceNamespace"] == "ec2")
+                .expect("ec2");
+            let run = ec2["TrackedActionsLastAccessed"]
+                .as_array_mut()
+                .expect("actions")
+                .iter_mut()
+                .find(|a| a["ActionName"] == "RunInstances")
+                .expect("RunInstances");
+            run["LastAccessedTime"] = "2026-08-10T10:13:00+00:00".into();
+        });
+    }
+    let run = diff(
+        old.to_str().expect("utf-8"),
+        new.to_str().expect("utf-8"),
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The row as described: critical before, medium now, counted as medium.
+    let t = Csv::parse(&run.file("diff.csv"));
+    let row = t
+        .rows
+        .iter()
+        .find(|r| {
+            t.get(r, "kind") == "newly_unused"
+                && t.get(r, "principal_name") == "ExampleCorpQA"
+                && t.get(r, "action") == "ec2:RunInstances"
+        })
+        .expect("ExampleCorpQA's ec2:RunInstances newly unused");
+    assert_eq!(t.get(row, "old_sensitivity"), "critical");
+    assert_eq!(t.get(row, "new_sensitivity"), "medium");
+    assert_eq!(t.get(row, "critical_actions"), "0");
+    let json: serde_json::Value = serde_json::from_str(&run.file("diff.json")).unwrap();
+    assert_eq!(json["new_risk"]["newly_unused"]["critical"], 1); // ci-deploy's, as in the sample
+    // ExampleCorpQA's newly unused group is high (its cloudwatch actions), not critical, and
+    // holds only the rows that are high or critical now: not ec2:RunInstances.
+    let html = run.file("diff.html");
+    let qa: Vec<_> = table_labels(&html, "new-risk")
+        .into_iter()
+        .filter(|(who, _, _)| who == "ExampleCorpQA")
+        .collect();
+    assert_eq!(
+        qa,
+        vec![(
+            "ExampleCorpQA".to_string(),
+            "high".to_string(),
+            "8 high · 78 medium · 71 low".to_string()
+        )]
+    );
+    assert_labels_match_counts(&html);
+    assert_labels_match_counts(&q3_q4().file("diff.html"));
 }
 
 #[test]

@@ -166,12 +166,14 @@ pub enum TableId {
 impl TableId {
     pub const ALL: [TableId; 3] = [TableId::NewRisk, TableId::Revoked, TableId::StillUnused];
 
-    /// Whether a row belongs in the table.
+    /// Whether a row belongs in the table. New risk goes by the new side's sensitivity, as
+    /// [`NewRisk`] and `--fail-on-new` count it: an action critical before and medium now is not
+    /// new high risk.
     pub fn keeps(self, c: &Change) -> bool {
         match self {
             TableId::NewRisk => {
                 matches!(c.kind, ChangeKind::NewlyGranted | ChangeKind::NewlyUnused)
-                    && c.sensitivity() >= Some(Sensitivity::High)
+                    && c.new_sensitivity >= Some(Sensitivity::High)
                     && c.actionable
                     && !c.new.as_ref().is_some_and(|n| n.excluded)
             }

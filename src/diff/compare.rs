@@ -164,6 +164,12 @@ impl Change {
         self.old_sensitivity.max(self.new_sensitivity)
     }
 
+    /// The highest sensitivity on the new side, else on the old side (revoked rows): the side
+    /// [`Change::by_sensitivity`] counts, and what diff.html's permission tables go by.
+    pub fn current_sensitivity(&self) -> Option<Sensitivity> {
+        self.new_sensitivity.or(self.old_sensitivity)
+    }
+
     /// The row's `diff.csv` bucket.
     pub fn bucket(&self) -> Bucket {
         (self.kind, std::cmp::Reverse(self.sensitivity()))

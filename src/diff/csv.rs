@@ -5,8 +5,9 @@
 //! - **per action** (`--per-action`): one row per principal × action, the form `diff.csv` had
 //!   before rows were grouped ([`PER_ACTION`]).
 //!
-//! Either way the unchanged kinds (`still_unused`, `still_unknown`, `unchanged_used`,
-//! `identity_unchanged`) are written only with `--include-unchanged`, and rows are in
+//! Either way every kind is written but the unchanged ones (`still_unused`, `still_unknown`,
+//! `unchanged_used`, `identity_unchanged`: only with `--include-unchanged`; `identity_unknown`,
+//! not counted as a change, is written), and rows are in
 //! [`compare`](super::compare) order: kind, sensitivity (highest first), account, principal,
 //! action. Accounts are compared one at a time, so rows are written per account into one part
 //! file per kind × sensitivity ([`Parts`]) and the parts are joined at the end: the file is in
@@ -85,6 +86,14 @@ pub struct CsvOptions {
     pub per_action: bool,
     /// Also the unchanged kinds (`--include-unchanged`).
     pub include_unchanged: bool,
+}
+
+impl CsvOptions {
+    /// Whether `diff.csv` has the rows of `kind`: every kind but the unchanged ones, and those
+    /// with `--include-unchanged`.
+    pub fn writes(self, kind: super::ChangeKind) -> bool {
+        self.include_unchanged || !kind.is_unchanged()
+    }
 }
 
 fn text(s: &Option<State>, f: impl Fn(&State) -> String) -> String {
@@ -265,7 +274,7 @@ pub fn write_changes<W: Write>(
     w: W,
 ) -> std::io::Result<()> {
     let mut out = writer(w);
-    let keep = |k: super::ChangeKind| opts.include_unchanged || k.is_change();
+    let keep = |k: super::ChangeKind| opts.writes(k);
     if opts.per_action {
         out.write_record(PER_ACTION)
             .map_err(std::io::Error::other)?;
@@ -341,7 +350,7 @@ impl Parts {
     }
 
     fn keep(&self, k: super::ChangeKind) -> bool {
-        self.opts.include_unchanged || k.is_change()
+        self.opts.writes(k)
     }
 
     /// Adds one account's rows (sorted as [`compare`](super::compare) returns them).

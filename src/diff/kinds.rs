@@ -119,18 +119,23 @@ impl ChangeKind {
         }
     }
 
-    /// False for the "same on both sides" kinds (`still_unused`, `still_unknown`,
-    /// `unchanged_used`, `identity_unchanged`) and for `identity_unknown` (the new side could not
-    /// tell); `--exit-code` fails on any other.
-    pub fn is_change(self) -> bool {
-        !matches!(
+    /// The four "same on both sides" kinds (`still_unused`, `still_unknown`, `unchanged_used`,
+    /// `identity_unchanged`): the kinds `diff.csv` has only with `--include-unchanged`.
+    pub fn is_unchanged(self) -> bool {
+        matches!(
             self,
             ChangeKind::StillUnused
                 | ChangeKind::StillUnknown
                 | ChangeKind::UnchangedUsed
-                | ChangeKind::IdentityUnknown
                 | ChangeKind::IdentityUnchanged
         )
+    }
+
+    /// False for the unchanged kinds and for `identity_unknown` (the new side could not tell,
+    /// so it is not a change, though `diff.csv` always has its rows); `--exit-code` fails on any
+    /// other, and the headline counts them as changes.
+    pub fn is_change(self) -> bool {
+        !self.is_unchanged() && self != ChangeKind::IdentityUnknown
     }
 
     /// The kinds of the organisation part's comparison (permission sets, SCPs and RCPs, the

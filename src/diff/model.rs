@@ -274,7 +274,7 @@ pub struct Headline {
     pub principals: Delta,
     pub accounts: Delta,
     /// Principal × action pairs (and account, principal and identity rows) of every change kind
-    /// (all but the unchanged kinds).
+    /// (all but the unchanged kinds and `identity_unknown`).
     pub changes: u64,
     /// New risk at high or critical (see `new_risk`).
     pub new_risk_high_plus: u64,
@@ -314,7 +314,8 @@ pub struct PolicyTable {
 /// The permission tables of `diff.html`.
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
-    /// Newly granted or newly unused, high or critical, actionable, not excluded.
+    /// Newly granted or newly unused, high or critical on the new side, actionable, not
+    /// excluded.
     pub new_risk: PolicyTable,
     pub revoked: PolicyTable,
     pub still_unused: PolicyTable,

@@ -2,6 +2,11 @@
 //! policies × change kind, so that detaching one policy reads as one row whatever services and
 //! verdicts it spans. Each group keeps its rows (as parts) and its actions' names for an
 //! expandable detail, both bounded.
+//!
+//! A group and its parts are ranked and labelled by the sensitivity their counts count
+//! ([`Change::current_sensitivity`]: the new side's, the old side's for `revoked`), so a label
+//! never names a level its counts do not have: an action critical before (with an iam:PassRole
+//! since revoked) and medium now is medium.
 
 use std::collections::BTreeMap;
 
@@ -41,6 +46,7 @@ pub struct PolicyPart {
     /// The actions' notation.
     pub action: String,
     pub actions: u64,
+    /// The highest sensitivity of its actions on the new side (the old side for `revoked`).
     pub sensitivity: Option<Sensitivity>,
     pub old: Option<PartSide>,
     pub new: Option<PartSide>,
@@ -50,7 +56,8 @@ pub struct PolicyPart {
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyGroup {
     pub kind: ChangeKind,
-    /// The highest sensitivity of its actions on either side.
+    /// The highest sensitivity of its actions on the new side (the old side for `revoked`): the
+    /// highest level `by_sensitivity` counts.
     pub sensitivity: Option<Sensitivity>,
     pub account_id: String,
     pub principal_type: String,
@@ -99,10 +106,10 @@ fn granted_by(c: &Change) -> &str {
 /// A policy group before it is built: its place and its rows.
 pub struct Candidate<'a> {
     pub kind: ChangeKind,
-    /// The highest sensitivity of its actions on either side.
+    /// The highest sensitivity of its actions on the new side (the old side for `revoked`).
     pub sensitivity: Option<Sensitivity>,
     pub key: GroupKey<'a>,
-    /// Not empty; in `compare` order.
+    /// Not empty; most sensitive first (as `sensitivity`), then in `compare` order.
     pub rows: Vec<&'a Change>,
 }
 
@@ -132,11 +139,15 @@ pub fn policy_groups<'a>(
     }
     let mut out: Vec<Candidate<'a>> = by_key
         .into_iter()
-        .map(|((kind, key), rows)| Candidate {
-            kind,
-            sensitivity: rows.iter().filter_map(|c| c.sensitivity()).max(),
-            key,
-            rows,
+        .map(|((kind, key), mut rows)| {
+            // Stable: `compare` order within a sensitivity.
+            rows.sort_by_key(|c| std::cmp::Reverse(c.current_sensitivity()));
+            Candidate {
+                kind,
+                sensitivity: rows.iter().filter_map(|c| c.current_sensitivity()).max(),
+                key,
+                rows,
+            }
         })
         .collect();
     out.sort_by(|a, b| {
@@ -188,7 +199,7 @@ pub fn build(c: &Candidate<'_>, notations: &mut Notations<'_>, caps: Caps) -> Po
             service: c.service.clone(),
             action: notations.of(&c.actions),
             actions: c.actions.len() as u64,
-            sensitivity: c.sensitivity(),
+            sensitivity: c.current_sensitivity(),
             old: PartSide::of(&c.old),
             new: PartSide::of(&c.new),
         })

@@ -516,3 +516,130 @@ fn diff_html_is_bounded() {
     assert!(small.contains("are shown, "));
     assert!(!small.contains("; the first 200 are shown"));
 }
+
+/// diff.csv, in both forms and both ways of writing it (in one go, or account by account
+/// through its parts), leaves out only the four unchanged kinds without `--include-unchanged`:
+/// `identity_unknown` (an old finding the new side could not check) is written, as diff.json
+/// counts it and diff.html points to it.
+#[test]
+fn diff_csv_leaves_out_only_the_unchanged_kinds() {
+    use IdentityKind::*;
+    use Sensitivity::*;
+    let a = "111111111111";
+    let b = "222222222222";
+    let mut old = Side::new(vec![a.into(), b.into()]);
+    old.identities = vec![
+        identity(a, "kept", AccessKeyOld, High),
+        identity(a, "rotated", AccessKeyOld, High),
+        identity(b, "unchecked", AccessKeyUnused, High),
+    ];
+    let mut new = Side::new(vec![a.into(), b.into()]);
+    new.identities = vec![identity(a, "kept", AccessKeyOld, High)];
+    new.identity_checks_not_possible = vec![NotPossible {
+        account_id: b.into(),
+        check: AccessKeyUnused,
+        reason: "no credential report".into(),
+    }];
+    let changes = cmp(&old, &new);
+    let cat = Catalog::embedded();
+    let kinds_of = |bytes: &[u8]| -> Vec<String> {
+        let mut r = ::csv::Reader::from_reader(bytes);
+        r.records().map(|r| r.unwrap()[0].to_string()).collect()
+    };
+    for per_action in [false, true] {
+        for include_unchanged in [false, true] {
+            let opts = CsvOptions {
+                per_action,
+                include_unchanged,
+            };
+            let mut want = vec!["identity_resolved", "identity_unknown"];
+            if include_unchanged {
+                want.push("identity_unchanged");
+            }
+            let mut one_go = Vec::new();
+            csv::write_changes(&changes, opts, &mut Notations::new(cat), &mut one_go).unwrap();
+            assert_eq!(kinds_of(&one_go), want, "{opts:?}");
+            let dir = tempfile::tempdir().unwrap();
+            let mut run = DiffRun::new(dir.path(), cat, opts, DiffLimits::default());
+            run.account(a, &old, &new).unwrap();
+            let (_, path) = run.finish_csv().unwrap();
+            assert_eq!(kinds_of(&std::fs::read(path).unwrap()), want, "{opts:?}");
+        }
+    }
+}
+
+/// diff.html's permission tables keep, rank and label a group by the sensitivity its counts
+/// count: the new side's (the old side's for revoked). An action critical before and medium now
+/// (the iam:PassRole that made it critical is gone) that fell out of use is not new high risk,
+/// as `new_risk` and `--fail-on-new` say; actions critical before and high or medium now are
+/// high, not critical.
+#[test]
+fn permission_tables_go_by_the_sensitivity_they_count() {
+    use Sensitivity::*;
+    use Status::*;
+    let acct = "111111111111";
+    let [a, b, c, d] = ["a", "b", "c", "d"].map(|n| principal(acct, n, &format!("AROA{n}")));
+    let run_terminate = ["ec2:RunInstances", "ec2:TerminateInstances"];
+    let old = side(
+        &[acct],
+        &[&a, &b, &c, &d],
+        vec![
+            finding(&a, "ec2:RunInstances", Used, Critical),
+            group(&b, &run_terminate, Used, Critical),
+            finding(&c, "ec2:RunInstances", Unused, Critical),
+            finding(&d, "iam:PassRole", Unused, Critical),
+            finding(&d, "ec2:RunInstances", Unused, Critical),
+        ],
+    );
+    let new = side(
+        &[acct],
+        &[&a, &b, &c, &d],
+        vec![
+            finding(&a, "ec2:RunInstances", Unused, Medium),
+            finding(&b, "ec2:RunInstances", Unused, Medium),
+            finding(&b, "ec2:TerminateInstances", Unused, High),
+            finding(&c, "ec2:RunInstances", Unused, Medium),
+            finding(&d, "ec2:RunInstances", Unused, Medium),
+        ],
+    );
+    let changes = cmp(&old, &new);
+    let risk = NewRisk::compute(&changes, &new);
+    assert_eq!((risk.newly_unused.critical, risk.newly_unused.high), (0, 1));
+    let mut collected = Collector::new(DiffLimits::default());
+    collected.add(
+        &old,
+        &new,
+        &changes,
+        &mut Notations::new(Catalog::embedded()),
+    );
+    let mut table = |id| {
+        let (groups, total, _) = collected.table(id);
+        assert_eq!(total, groups.len() as u64);
+        groups
+    };
+    use collect::TableId;
+    use policies::PolicyGroup;
+    let labels = |groups: &[PolicyGroup]| -> Vec<(String, Option<Sensitivity>)> {
+        groups
+            .iter()
+            .map(|g| (g.principal_name.clone(), g.sensitivity))
+            .collect()
+    };
+    let new_risk = table(TableId::NewRisk);
+    assert_eq!(labels(&new_risk), vec![("b".into(), Some(High))]);
+    let g = &new_risk[0];
+    let by = g.by_sensitivity;
+    assert_eq!((by.critical, by.high, by.medium), (0, 1, 1));
+    assert!(
+        g.parts.iter().all(|p| p.sensitivity <= Some(High)),
+        "{g:#?}"
+    );
+    assert_eq!(
+        labels(&table(TableId::StillUnused)),
+        vec![("c".into(), Some(Medium)), ("d".into(), Some(Medium))]
+    );
+    assert_eq!(
+        labels(&table(TableId::Revoked)),
+        vec![("d".into(), Some(Critical))]
+    );
+}
