@@ -1938,3 +1938,48 @@ fn a_used_action_newer_than_the_catalog_stays_granted() {
         "{flags:?}"
     );
 }
+
+/// A decision's evidence names the services AWS reports used in the window without action-level
+/// data: "used nothing" would contradict the report, whose service row shows the use.
+#[test]
+fn evidence_names_services_used_without_action_level_data() {
+    let c = small();
+    let mut role = principal(PrincipalType::Role, "app");
+    role.inline_policies = vec![inline(
+        "p",
+        json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "ec2:RunInstances"], "Resource": "*"}
+        ]}),
+    )];
+    let ex = export(vec![role], vec![]);
+    let evidence = |verdicts: &[(&str, &str, Reason)]| -> String {
+        let an = analysis(c, &ex, verdicts);
+        let planned = recommend::plan_all_organization(std::slice::from_ref(&ex), None, &an, None);
+        let ids = iam_tighten::analysis::identities::identity_findings(
+            std::slice::from_ref(&ex),
+            &an,
+            &iam_tighten::analysis::identities::IdentitySettings::new(90),
+        );
+        let list = iam_tighten::decisions::decide(&an, &planned.plans, &planned.summary, &ids).list;
+        let d = list
+            .iter()
+            .find(|d| &*d.principal_name == "app")
+            .expect("a decision for app");
+        d.evidence.to_string()
+    };
+    let e = evidence(&[
+        ("app", "ec2:RunInstances", UNUSED),
+        ("app", "s3:GetObject", UNKNOWN),
+    ]);
+    assert!(
+        e.contains("services used without action-level data") && e.contains(": s3"),
+        "{e}"
+    );
+    assert!(!e.contains("used nothing"), "{e}");
+    // Nothing used at all, at either level: "used nothing".
+    let e = evidence(&[
+        ("app", "ec2:RunInstances", UNUSED),
+        ("app", "s3:GetObject", Reason::NotObservable),
+    ]);
+    assert!(e.contains("used nothing AWS reports"), "{e}");
+}

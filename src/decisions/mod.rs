@@ -484,7 +484,26 @@ pub(crate) fn used_evidence(an: &Analysis<'_>, index: usize) -> String {
         .map(|f| (an.action_text(f).to_string(), f.last_accessed()))
         .collect();
     used.sort();
+    // Services AWS reports used in the window without saying which actions (`action_not_tracked`),
+    // of which no action is known used: used too, and said so.
+    let mut by_service: Vec<(&str, Option<crate::model::Timestamp>)> = Vec::new();
+    let mut with_used = std::collections::BTreeSet::new();
+    for f in an.findings_of(index) {
+        match f.reason {
+            crate::analysis::Reason::AccessedInWindow => {
+                with_used.insert(an.service_name(f));
+            }
+            crate::analysis::Reason::ActionNotTracked => {
+                by_service.push((an.service_name(f), f.last_accessed()))
+            }
+            _ => {}
+        }
+    }
+    by_service.retain(|(s, _)| !with_used.contains(s));
+    by_service.sort();
+    by_service.dedup_by_key(|(s, _)| *s);
     let (services, granted) = an.service_use(index);
+    let services = services + by_service.len();
     let window = match p.as_of {
         Some(t) => format!(
             "the {}-day window to {}",
@@ -493,26 +512,35 @@ pub(crate) fn used_evidence(an: &Analysis<'_>, index: usize) -> String {
         ),
         None => format!("the {}-day window", an.settings.unused_after_days),
     };
-    if used.is_empty() {
+    if used.is_empty() && by_service.is_empty() {
         return format!("used nothing AWS reports in {window}");
     }
-    let mut parts: Vec<String> = used
-        .iter()
-        .take(5)
-        .map(|(a, t)| match t {
-            Some(t) => format!("{a} ({})", t.format("%Y-%m-%d")),
-            None => a.clone(),
-        })
-        .collect();
-    if used.len() > 5 {
-        parts.push(format!("and {} more", used.len() - 5));
-    }
-    format!(
-        "used {} of {} granted services in {window}: {}",
-        services,
-        granted,
+    let dated = |a: &str, t: &Option<crate::model::Timestamp>| match t {
+        Some(t) => format!("{a} ({})", t.format("%Y-%m-%d")),
+        None => a.to_string(),
+    };
+    let listed = |all: Vec<String>| {
+        let mut parts: Vec<String> = all.iter().take(5).cloned().collect();
+        if all.len() > 5 {
+            parts.push(format!("and {} more", all.len() - 5));
+        }
         parts.join(", ")
-    )
+    };
+    let mut text = format!("used {services} of {granted} granted services in {window}");
+    if !used.is_empty() {
+        text.push_str(": ");
+        text.push_str(&listed(used.iter().map(|(a, t)| dated(a, t)).collect()));
+    }
+    if !by_service.is_empty() {
+        text.push_str(if used.is_empty() { ": " } else { "; " });
+        text.push_str(
+            "services used without action-level data (which actions, AWS does not say): ",
+        );
+        text.push_str(&listed(
+            by_service.iter().map(|(s, t)| dated(s, t)).collect(),
+        ));
+    }
+    text
 }
 
 /// The texts decisions repeat, each held once: every decision of a principal names its account,
