@@ -520,6 +520,33 @@ fn fail_on_exit_codes() {
         .arg(&export)
         .assert()
         .code(2);
+    // A window that would start before the year 0000 (which RFC 3339 cannot write) is refused,
+    // nothing written; a window that starts in it is fine.
+    let early = tmp.path().join("early");
+    let a = bin()
+        .args(["report", "--as-of", "0000-01-01T00:00:00Z", "--out"])
+        .arg(&early)
+        .arg(&export)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(err.contains("starts before the year 0000"), "{err}");
+    assert!(!early.join("report.json").exists() && !early.join("findings.csv").exists());
+    bin()
+        .args([
+            "report",
+            "--format",
+            "json",
+            "--as-of",
+            "0000-06-01T00:00:00Z",
+            "--out",
+        ])
+        .arg(&early)
+        .arg(&export)
+        .assert()
+        .code(0);
+    let json = fs::read_to_string(early.join("report.json")).unwrap();
+    assert!(!json.contains("\"-0"), "a negative year in report.json");
 }
 
 #[test]

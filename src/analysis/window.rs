@@ -59,7 +59,8 @@ pub(super) fn window_start_of(export: &Export, end: Timestamp, days: u32) -> Res
     crate::model::days_before(end, days).ok_or_else(|| Error::Input {
         path: export.root.clone(),
         message: format!(
-            "the {days}-day window before {} starts before the earliest representable time",
+            "the {days}-day window before {} starts before the year 0000, the earliest time RFC \
+             3339 writes: give a later --as-of",
             crate::model::rfc3339(end)
         ),
     })

@@ -42,13 +42,23 @@ pub type Timestamp = DateTime<Utc>;
 
 /// `t` minus `days` whole days, or `None` when that is not a representable time. Every date
 /// computed from input goes through this (or [`days_after`]): never a panicking `t - Duration`.
+/// Representable means within the years 0000–9999, as the inputs are: an output writes every
+/// time as RFC 3339, which has four-digit years (`-0001-10-03` is not RFC 3339).
 pub fn days_before(t: Timestamp, days: u32) -> Option<Timestamp> {
     t.checked_sub_signed(chrono::TimeDelta::try_days(i64::from(days))?)
+        .filter(rfc3339_year)
 }
 
-/// `t` plus `days` whole days, or `None` when that is not a representable time.
+/// `t` plus `days` whole days, or `None` when that is not a representable time (as
+/// [`days_before`]).
 pub fn days_after(t: Timestamp, days: u32) -> Option<Timestamp> {
     t.checked_add_signed(chrono::TimeDelta::try_days(i64::from(days))?)
+        .filter(rfc3339_year)
+}
+
+/// A year RFC 3339 writes: 0000–9999.
+fn rfc3339_year(t: &Timestamp) -> bool {
+    (0..=9999).contains(&chrono::Datelike::year(t))
 }
 
 /// `2026-11-20T09:13:20.189Z`: RFC 3339 in UTC with `Z`, the fraction only when there is one.
@@ -555,8 +565,26 @@ impl Export {
 
 #[cfg(test)]
 mod tests {
-    use super::{Sha256Sum, Tags, count_phrase, grouped, grouped_into, thousands};
+    use super::{Sha256Sum, Tags, count_phrase, days_after, days_before, grouped, grouped_into};
+    use super::{Timestamp, thousands};
     use std::collections::BTreeMap;
+
+    /// Dates computed from input stay in the years RFC 3339 writes (0000–9999), or are `None`.
+    #[test]
+    fn computed_dates_stay_within_four_digit_years() {
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        assert_eq!(
+            days_before(t("0000-04-01T00:00:00Z"), 90),
+            Some(t("0000-01-02T00:00:00Z"))
+        );
+        assert_eq!(days_before(t("0000-01-01T00:00:00Z"), 1), None);
+        assert_eq!(days_before(t("0000-03-01T00:00:00Z"), u32::MAX), None);
+        assert_eq!(
+            days_after(t("9999-12-30T00:00:00Z"), 1),
+            Some(t("9999-12-31T00:00:00Z"))
+        );
+        assert_eq!(days_after(t("9999-12-31T00:00:00Z"), 1), None);
+    }
 
     /// A digest is written as the 64 lowercase hex digits `sha256sum` prints (FIPS 180-2's
     /// example), in JSON too, and digests order as those texts do.
