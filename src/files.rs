@@ -270,7 +270,39 @@ pub fn prepare_out_dir(out: &Path, inputs: &[PathBuf], names: &[&str]) -> Result
         }
     }
     fs::create_dir_all(out).map_err(|e| Error::write(out, e))?;
-    Ok(remove_stale_temps(out, names))
+    let stale = remove_stale_temps(out, names);
+    check_out_names(out, names)?;
+    Ok(stale)
+}
+
+/// Refuses an output's name taken by something of another kind (a folder where a file is
+/// written, a file where a folder is): each output replaces its predecessor atomically, but the
+/// set is written one output after another, so one that cannot be replaced would fail the run
+/// with some outputs new and the others from the run before. Names with an extension are files,
+/// the others folders. Checked before anything is written.
+fn check_out_names(out: &Path, names: &[&str]) -> Result<()> {
+    for name in names {
+        let path = out.join(name);
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let folder = !name.contains('.');
+        let kind_ok = if folder {
+            meta.is_dir()
+        } else {
+            !meta.is_dir()
+        };
+        if !kind_ok {
+            return Err(Error::Usage(format!(
+                "{}: is {}, where iam-tighten writes {}; move it away or give another --out \
+                 (nothing was written)",
+                path.display(),
+                kind(&meta.file_type()),
+                if folder { "a folder" } else { "a file" }
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `path` made absolute with symlinks resolved, for the part of it that exists.
@@ -527,6 +559,35 @@ mod tests {
         let ok = tmp.path().join("report");
         prepare_out_dir(&ok, std::slice::from_ref(&input), &[]).unwrap();
         assert!(ok.is_dir());
+    }
+
+    /// An output's name taken by the wrong kind is refused before anything is written: the
+    /// outputs of one run are never mixed with those of the run before.
+    #[test]
+    fn an_output_name_taken_by_another_kind_is_refused_up_front() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("report");
+        let names = ["report.html", "findings.csv", "recommendations"];
+        fs::create_dir_all(out.join("recommendations")).unwrap();
+        fs::write(out.join("report.html"), "old").unwrap();
+        // The right kinds: fine.
+        prepare_out_dir(&out, &[], &names).unwrap();
+        fs::create_dir(out.join("findings.csv")).unwrap();
+        let e = prepare_out_dir(&out, &[], &names).unwrap_err().to_string();
+        assert!(
+            e.contains("findings.csv: is a folder, where iam-tighten writes a file"),
+            "{e}"
+        );
+        fs::remove_dir(out.join("findings.csv")).unwrap();
+        fs::remove_dir(out.join("recommendations")).unwrap();
+        fs::write(out.join("recommendations"), "x").unwrap();
+        let e = prepare_out_dir(&out, &[], &names).unwrap_err().to_string();
+        assert!(
+            e.contains("recommendations: is a regular file, where iam-tighten writes a folder"),
+            "{e}"
+        );
+        // Nothing the run would replace was touched.
+        assert_eq!(fs::read_to_string(out.join("report.html")).unwrap(), "old");
     }
 
     #[test]
