@@ -1373,3 +1373,55 @@ fn a_jobs_dates_bound_what_its_data_covers() {
         .expect("a warning");
     assert_eq!(w.json_path.as_deref(), Some("$.JobCompletionDate"));
 }
+
+/// A credential report lists each user once, of the export's account: a user twice (its
+/// findings would be doubled) or a row of another account is an error naming the line.
+#[test]
+fn a_credential_report_has_one_row_per_user_of_its_account() {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/identities/creds");
+    let with_report = |edit: &dyn Fn(&str) -> String| {
+        let dir = tempfile::tempdir().unwrap();
+        crate::common::copy_dir(&from, dir.path());
+        let file = dir.path().join("credential-report.csv");
+        let text = fs::read_to_string(&file).unwrap();
+        fs::write(&file, edit(&text)).unwrap();
+        load_export(dir.path(), &LoadOptions::default())
+    };
+    // As written: fine.
+    with_report(&|t| t.to_string()).unwrap();
+    // The third line again, as the last.
+    let err = with_report(&|t| {
+        let third = t.lines().nth(2).unwrap();
+        format!(
+            "{}{third}\n",
+            if t.ends_with('\n') {
+                t.to_string()
+            } else {
+                format!("{t}\n")
+            }
+        )
+    })
+    .unwrap_err();
+    let rows = fs::read_to_string(from.join("credential-report.csv"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_parse(
+        &err,
+        "credential-report.csv",
+        &format!("line {}, column user", rows + 1),
+        "is listed twice (first on line 3)",
+    );
+    // A row of another account.
+    let err =
+        with_report(&|t| t.replacen(":123456789012:user/", ":999999999999:user/", 1)).unwrap_err();
+    match &err {
+        Error::Parse {
+            json_path, message, ..
+        } => {
+            assert!(json_path.ends_with("column arn"), "{err}");
+            assert!(message.contains("of account 999999999999"), "{err}");
+        }
+        other => panic!("expected Error::Parse, got {other:?}"),
+    }
+}

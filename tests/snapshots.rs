@@ -156,7 +156,9 @@ fn a_run_that_fails_later_leaves_the_previous_services_csv() {
     );
     fs::write(&services, "the previous run's\n").unwrap();
     // findings.csv, which the CSV writer renames into place before services.csv, cannot be
-    // replaced: a folder holds its place.
+    // replaced: a folder holds its place. The run refuses that before writing anything (a
+    // failure while the outputs are put in place, which nothing on the command line can cause
+    // any more, is `files::tests::a_failed_commit_names_the_output_and_cleans_up`).
     let findings = out.path().join("findings.csv");
     fs::remove_file(&findings).unwrap();
     fs::create_dir(&findings).unwrap();
@@ -168,7 +170,10 @@ fn a_run_that_fails_later_leaves_the_previous_services_csv() {
         .assert()
         .failure();
     let stderr = String::from_utf8_lossy(&failed.get_output().stderr).into_owned();
-    assert!(stderr.contains("findings.csv: cannot write"), "{stderr}");
+    assert!(
+        stderr.contains("findings.csv: is a folder, where iam-tighten writes a file"),
+        "{stderr}"
+    );
     assert_eq!(
         fs::read_to_string(&services).unwrap(),
         "the previous run's\n"

@@ -36,12 +36,19 @@ const COLUMNS: [&str; 22] = [
 
 const SENTINELS: [&str; 3] = ["N/A", "no_information", "not_supported"];
 
+/// The export's credential report, checked to be of `account_id` (see [`check_rows`]).
 pub(super) fn load(
     files: &mut Files,
+    account_id: &str,
     warnings: &mut Warnings,
 ) -> Result<Option<Vec<CredentialReportRow>>> {
     match files.read_text_if_exists(CREDENTIAL_REPORT)? {
-        Some(text) => parse(&files.abs(CREDENTIAL_REPORT), &text).map(Some),
+        Some(text) => {
+            let path = files.abs(CREDENTIAL_REPORT);
+            let rows = parse(&path, &text)?;
+            check_rows(&path, &rows, account_id)?;
+            Ok(Some(rows))
+        }
         None => {
             warnings.push(
                 "credential_report_missing",
@@ -52,6 +59,45 @@ pub(super) fn load(
             Ok(None)
         }
     }
+}
+
+/// A row per user, each of the export's account: a user listed twice (its findings would be
+/// counted twice, one row's silently) or an ARN of another account (the report of another
+/// account, whose users' findings would be reported as this one's) is refused. Rows are
+/// numbered from line 2 (the header is line 1; AWS writes no line breaks inside a cell).
+fn check_rows(path: &Path, rows: &[CredentialReportRow], account_id: &str) -> Result<()> {
+    let mut seen: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let line = i + 2;
+        // IAM user names are unique without regard to case.
+        if let Some(first) = seen.insert(row.user.to_lowercase(), line) {
+            return Err(Error::parse(
+                path,
+                format!("line {line}, column user"),
+                format!(
+                    "user {:?} is listed twice (first on line {first}): a credential report has \
+                     one row per user; were two reports joined?",
+                    row.user
+                ),
+            ));
+        }
+        let account = row.arn.split(':').nth(4).unwrap_or("");
+        if account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && account != account_id
+        {
+            return Err(Error::parse(
+                path,
+                format!("line {line}, column arn"),
+                format!(
+                    "{} is of account {account}, but the export is of account {account_id}: the \
+                     credential report of another account?",
+                    row.arn
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Parses the CSV text. Locations in errors read `line 3, column mfa_active`.
