@@ -1983,3 +1983,51 @@ fn evidence_names_services_used_without_action_level_data() {
     ]);
     assert!(e.contains("used nothing AWS reports"), "{e}");
 }
+
+/// A customer managed policy whose newest version dates from within the window is flagged on
+/// the plans that change it: what that version added may be unused only because it is new.
+#[test]
+fn a_policy_version_made_within_the_window_is_flagged() {
+    let c = small();
+    let as_of: iam_tighten::model::Timestamp = "2026-11-20T00:00:00Z".parse().unwrap();
+    let plan_with = |updated: &str| -> Vec<String> {
+        let mut role = principal(PrincipalType::Role, "app");
+        let mut m = managed("queue-writer", false, allow("ec2:*"));
+        m.update_date = Some(updated.parse().unwrap());
+        role.attached_policies = vec![m.arn.clone()];
+        let ex = export(vec![role], vec![m]);
+        let given = |p: &PrincipalInfo, a: ActionId| {
+            let unused = p.name() == "app" && c.full_name(a) == "ec2:RunInstances";
+            Some(if unused {
+                UNUSED
+            } else {
+                Reason::AccessedInWindow
+            })
+        };
+        let an = analysis::analyze_with_verdicts(
+            std::slice::from_ref(&ex),
+            c,
+            &Settings::new(90, Some(as_of)).unwrap(),
+            &Config::default(),
+            &given,
+        )
+        .unwrap();
+        let plans = recommend::plan(&[ex], &an);
+        let plan = plan_of(&plans, "app");
+        assert!(!plan.policies.is_empty(), "the policy is changed");
+        plan.flag_texts().map(|f| f.into_owned()).collect()
+    };
+    let flags = plan_with("2026-11-15T10:00:00Z");
+    assert!(
+        flags
+            .iter()
+            .any(|f| f.starts_with("queue-writer: its newest version dates from 2026-11-15")),
+        "{flags:?}"
+    );
+    // Made before the window (2026-08-22): no such flag.
+    let flags = plan_with("2026-08-01T00:00:00Z");
+    assert!(
+        !flags.iter().any(|f| f.contains("newest version")),
+        "{flags:?}"
+    );
+}

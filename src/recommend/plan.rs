@@ -275,6 +275,10 @@ fn plan_one<'e>(
     let uncatalogued = analysis.uncatalogued_of(index);
     let ctx = (&grants, &keep, &uncatalogued[..]);
     build_policies(&mut plan, export, principal, ctx, expander);
+    let since = info
+        .as_of
+        .and_then(|t| crate::model::days_before(t, analysis.settings.unused_after_days));
+    flag_recent_versions(&mut plan, export, since);
     note_group_policies(&mut plan, &grants);
     if plan.policies.is_empty() {
         let via_group = grants.allows.iter().any(|g| {
@@ -669,6 +673,43 @@ fn drop_documents(plan: &mut PrincipalPlan) {
 
 /// `(grants, keep, uncatalogued)`: the principal's grants, what a rewritten wildcard may list,
 /// and what it used that the catalog does not know ([`tighten`]).
+/// Flags each customer managed policy the plan changes whose current version AWS dates within
+/// the window (`UpdateDate`: when its newest version was made): an action that version added had
+/// less than the window to be used, so "unused" may only mean "new". (An inline policy or an
+/// attachment has no date in the export; docs/methodology.md names that limit.)
+fn flag_recent_versions(
+    plan: &mut PrincipalPlan,
+    export: &Export,
+    since: Option<crate::model::Timestamp>,
+) {
+    let Some(since) = since else {
+        return;
+    };
+    let mut flags = Vec::new();
+    for p in &plan.policies {
+        if p.policy.kind != PolicyKind::CustomerManaged {
+            continue;
+        }
+        let updated = p
+            .policy
+            .arn
+            .as_deref()
+            .and_then(|arn| export.policies.get(arn));
+        if let Some(t) = updated.and_then(|m| m.update_date).filter(|t| *t >= since) {
+            flags.push(format!(
+                "{}: its newest version dates from {}, within the window: an action it added \
+                 then had less than the window to be used, so check that what this removes is \
+                 not simply new",
+                p.policy.name,
+                t.format("%Y-%m-%d")
+            ));
+        }
+    }
+    for f in flags {
+        plan.flag(f);
+    }
+}
+
 fn build_policies(
     plan: &mut PrincipalPlan,
     export: &Export,
