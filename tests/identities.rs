@@ -538,3 +538,22 @@ fn a_role_without_role_last_used_is_unused_only_on_last_accessed_evidence() {
         unused.map(|p| &p.flags)
     );
 }
+
+/// A root use after the as-of date (an `--as-of` earlier than the data) is said once.
+#[test]
+fn a_root_use_after_the_as_of_date_is_said_once() {
+    let exports = [creds_export()];
+    let settings = Settings {
+        unused_after_days: 90,
+        as_of: Some("2026-05-20T00:00:00Z".parse().unwrap()),
+    };
+    let an = analysis::analyze(&exports, Catalog::embedded(), &settings, &Config::default())
+        .expect("analysis runs");
+    let r = identity_findings(&exports, &an, &IdentitySettings::new(90));
+    let f = find(&r, RootUsed, "<root_account>", Some("password"));
+    assert_eq!(
+        f.detail,
+        "The root user's password (console sign-in) was used on 2026-05-25, after the as-of \
+         date; check that this use was intended."
+    );
+}

@@ -179,7 +179,7 @@ impl Coverage {
             push(
                 "accessed_after_as_of",
                 format!(
-                    "{} principal(s) have accesses recorded after the as-of time {when} (--as-of is earlier than the data); those actions are unknown (accessed_after_as_of): last-accessed data keeps only the latest use, so use inside the window cannot be known: {}",
+                    "{} principal(s) have accesses recorded after the end of their window (the as-of time {when}, or their own JobCompletionDate when earlier: an --as-of earlier than the data, or times later than the file's own job); those actions are unknown (accessed_after_as_of): last-accessed data keeps only the latest use, so use inside the window cannot be known: {}",
                     self.after_as_of.len(),
                     list(&self.after_as_of)
                 ),

@@ -206,14 +206,15 @@ impl Ctx<'_> {
             let mut f = self.finding(IdentityKind::RootUsed, &who, Sensitivity::Critical);
             f.last_used = Some(t);
             f.days_unused = self.days(Some(t));
-            let during = if self.as_of.is_some_and(|a| t > a) {
-                "after the as-of date (--as-of is earlier than the data)".to_string()
+            let (on, during) = if self.as_of.is_some_and(|a| t > a) {
+                // The credential report reaches past the as-of time (an --as-of earlier than
+                // the data): said once, not by `when` too.
+                (day(t), "after the as-of date".to_string())
             } else {
-                format!("within {}", self.window_text(ws))
+                (self.when(t), format!("within {}", self.window_text(ws)))
             };
             f.detail = format!(
-                "The root user's {what} was used on {}, {during}; check that this use was intended.",
-                self.when(t),
+                "The root user's {what} was used on {on}, {during}; check that this use was intended."
             );
             f.credential = Some(credential);
             out.push(f);
