@@ -623,19 +623,20 @@ fn manifest_checksum_mismatch() {
 
 /// An export of one role whose last-accessed report lists `services`, loaded.
 fn load_with_services(services: &str) -> iam_tighten::error::Result<Export> {
+    load_with_report(&format!(
+        r#"{{"JobStatus": "COMPLETED", "JobType": "ACTION_LEVEL", "IsTruncated": false,
+            "ServicesLastAccessed": [{services}]}}"#
+    ))
+}
+
+/// An export of one role whose last-accessed report is `report`, loaded.
+fn load_with_report(report: &str) -> iam_tighten::error::Result<Export> {
     let dir = tempfile::tempdir().unwrap();
     let from = fixture("bad/bad-last-accessed-timestamp/authorization-details.json");
     fs::copy(from, dir.path().join("authorization-details.json")).unwrap();
     let roles = dir.path().join("last-accessed/roles");
     fs::create_dir_all(&roles).unwrap();
-    fs::write(
-        roles.join("app-role.json"),
-        format!(
-            r#"{{"JobStatus": "COMPLETED", "JobType": "ACTION_LEVEL", "IsTruncated": false,
-                "ServicesLastAccessed": [{services}]}}"#
-        ),
-    )
-    .unwrap();
+    fs::write(roles.join("app-role.json"), report).unwrap();
     load_export(dir.path(), &LoadOptions::default())
 }
 
@@ -1313,21 +1314,11 @@ fn timestamp_fuzz_findings_stay_fixed() {
 /// An export of one role whose last-accessed report has these job-date fields (JSON members,
 /// `""` for none) and one used service, loaded.
 fn load_with_job_dates(dates: &str) -> iam_tighten::error::Result<Export> {
-    let dir = tempfile::tempdir().unwrap();
-    let from = fixture("bad/bad-last-accessed-timestamp/authorization-details.json");
-    fs::copy(from, dir.path().join("authorization-details.json")).unwrap();
-    let roles = dir.path().join("last-accessed/roles");
-    fs::create_dir_all(&roles).unwrap();
-    fs::write(
-        roles.join("app-role.json"),
-        format!(
-            r#"{{"JobStatus": "COMPLETED", "JobType": "SERVICE_LEVEL", "IsTruncated": false,
-                {dates} "ServicesLastAccessed": [{{"ServiceNamespace": "ec2",
-                "LastAuthenticated": "2026-05-01T00:00:00Z"}}]}}"#
-        ),
-    )
-    .unwrap();
-    load_export(dir.path(), &LoadOptions::default())
+    load_with_report(&format!(
+        r#"{{"JobStatus": "COMPLETED", "JobType": "SERVICE_LEVEL", "IsTruncated": false,
+            {dates} "ServicesLastAccessed": [{{"ServiceNamespace": "ec2",
+            "LastAuthenticated": "2026-05-01T00:00:00Z"}}]}}"#
+    ))
 }
 
 /// A job's dates bound the time its data covers: a completion before the creation or more than

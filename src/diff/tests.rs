@@ -249,18 +249,34 @@ fn identity(acct: &str, name: &str, kind: IdentityKind, s: Sensitivity) -> Ident
     }
 }
 
+const A_ACCOUNT: &str = "111111111111";
+const B_ACCOUNT: &str = "222222222222";
+
+/// An old side of two accounts with three identity findings: one the new side keeps, one it
+/// resolves, one (of account B) it may not be able to check.
+fn old_identities() -> Side {
+    use IdentityKind::AccessKeyOld;
+    let (a, b) = (A_ACCOUNT, B_ACCOUNT);
+    let mut old = Side::new(vec![a.into(), b.into()]);
+    old.identities = vec![
+        identity(a, "kept", AccessKeyOld, Sensitivity::High),
+        identity(a, "rotated", AccessKeyOld, Sensitivity::High),
+        identity(
+            b,
+            "unchecked",
+            IdentityKind::AccessKeyUnused,
+            Sensitivity::High,
+        ),
+    ];
+    old
+}
+
 #[test]
 fn identity_findings_new_resolved_unknown_unchanged() {
     use IdentityKind::*;
     use Sensitivity::*;
-    let a = "111111111111";
-    let b = "222222222222";
-    let mut old = Side::new(vec![a.into(), b.into()]);
-    old.identities = vec![
-        identity(a, "kept", AccessKeyOld, High),
-        identity(a, "rotated", AccessKeyOld, High),
-        identity(b, "unchecked", AccessKeyUnused, High),
-    ];
+    let (a, b) = (A_ACCOUNT, B_ACCOUNT);
+    let old = old_identities();
     let mut svc = identity(a, "svc", UnusedRole, Critical);
     svc.actionable = false;
     svc.credential = None;
@@ -525,14 +541,8 @@ fn diff_html_is_bounded() {
 fn diff_csv_leaves_out_only_the_unchanged_kinds() {
     use IdentityKind::*;
     use Sensitivity::*;
-    let a = "111111111111";
-    let b = "222222222222";
-    let mut old = Side::new(vec![a.into(), b.into()]);
-    old.identities = vec![
-        identity(a, "kept", AccessKeyOld, High),
-        identity(a, "rotated", AccessKeyOld, High),
-        identity(b, "unchecked", AccessKeyUnused, High),
-    ];
+    let (a, b) = (A_ACCOUNT, B_ACCOUNT);
+    let old = old_identities();
     let mut new = Side::new(vec![a.into(), b.into()]);
     new.identities = vec![identity(a, "kept", AccessKeyOld, High)];
     new.identity_checks_not_possible = vec![NotPossible {
