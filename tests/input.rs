@@ -1416,3 +1416,51 @@ fn a_credential_report_has_one_row_per_user_of_its_account() {
         other => panic!("expected Error::Parse, got {other:?}"),
     }
 }
+
+/// A service, or a tracked action, listed twice in one report (pages merged twice) is read as
+/// its latest recorded use, never as the entry without one (the first one met was kept, so a
+/// used service listed again without its time read as unused), with a warning.
+#[test]
+fn a_service_or_action_listed_twice_is_read_as_its_latest_use() {
+    let e = load_with_report(
+        r#"{"JobStatus": "COMPLETED", "JobType": "ACTION_LEVEL", "IsTruncated": false,
+            "JobCreationDate": "2026-06-01T00:00:00Z", "JobCompletionDate": "2026-06-01T00:01:00Z",
+            "ServicesLastAccessed": [
+              {"ServiceNamespace": "ec2", "TrackedActionsLastAccessed": [
+                 {"ActionName": "RunInstances"}, {"ActionName": "DescribeImages"}]},
+              {"ServiceNamespace": "sqs"},
+              {"ServiceNamespace": "ec2", "LastAuthenticated": "2026-05-01T00:00:00Z",
+               "LastAuthenticatedRegion": "eu-west-1", "TrackedActionsLastAccessed": [
+                 {"ActionName": "RunInstances", "LastAccessedTime": "2026-05-01T00:00:00Z"}]}]}"#,
+    )
+    .unwrap();
+    let la = e.last_accessed.values().next().expect("a report");
+    let names: Vec<&str> = la.services.iter().map(|s| &*s.namespace).collect();
+    assert_eq!(names, ["ec2", "sqs"]);
+    let ec2 = &la.services[0];
+    assert_eq!(ec2.last_authenticated, Some(ts("2026-05-01T00:00:00Z")));
+    assert_eq!(ec2.region.as_deref(), Some("eu-west-1"));
+    let actions: Vec<(&str, Option<Timestamp>)> = ec2
+        .tracked_actions
+        .iter()
+        .flatten()
+        .map(|a| (&*a.name, a.last_accessed))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("RunInstances", Some(ts("2026-05-01T00:00:00Z"))),
+            ("DescribeImages", None)
+        ]
+    );
+    let w = e
+        .warnings
+        .iter()
+        .find(|w| w.code == "last_accessed_duplicate_entry")
+        .expect("a warning");
+    assert!(
+        w.message.starts_with("2 service or tracked-action entries"),
+        "{}",
+        w.message
+    );
+}

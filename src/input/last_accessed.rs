@@ -2,8 +2,9 @@
 //! `aws iam get-service-last-accessed-details` (reference §1.2), one file per principal, pages
 //! merged. Only complete reports reach the model; anything else is a warning.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -254,6 +255,19 @@ pub(crate) fn complete(
     };
     warn_after_job(rel, &services, job_completion, warnings);
     services.sort_by(|a, b| a.namespace.cmp(&b.namespace));
+    let merged = merge_duplicates(&mut services);
+    if merged > 0 {
+        warnings.push(
+            "last_accessed_duplicate_entry",
+            Some(rel),
+            Some("$.ServicesLastAccessed".into()),
+            format!(
+                "{merged} service or tracked-action entr{} appear more than once (pages merged \
+                 twice?); each is read as its latest recorded use, never as the entry without one",
+                if merged == 1 { "y" } else { "ies" }
+            ),
+        );
+    }
     Ok(Some(LastAccessed {
         job_type: match r.job_type.as_deref() {
             Some("SERVICE_LEVEL") => Some(JobType::ServiceLevel),
@@ -300,6 +314,63 @@ fn job_end(path: &Path, r: &Report) -> Result<Option<crate::model::Timestamp>> {
         }
     }
     Ok(Some(done))
+}
+
+/// Merges the entries of a service listed more than once (sorted by namespace) and the tracked
+/// actions listed more than once in a service into one each, with the latest recorded use (and
+/// its region): keeping the first one met, a used service or action listed again without its
+/// time read as unused. Returns how many entries were merged away.
+fn merge_duplicates(services: &mut Vec<ServiceAccess>) -> usize {
+    let before = services.len();
+    services.dedup_by(|later, kept| {
+        if later.namespace != kept.namespace {
+            return false;
+        }
+        if later.last_authenticated > kept.last_authenticated {
+            kept.last_authenticated = later.last_authenticated;
+            kept.region = later.region.take();
+        }
+        if let Some(more) = later.tracked_actions.take() {
+            kept.tracked_actions
+                .get_or_insert_with(Vec::new)
+                .extend(more);
+        }
+        true
+    });
+    let mut merged = before - services.len();
+    // A load's names are shared texts: the same name is the same pointer. Checked by sorting
+    // the pointers (no allocation per action; AWS lists each action once, so this is the path).
+    let mut keys: Vec<*const u8> = Vec::new();
+    for s in services.iter_mut() {
+        let Some(actions) = s.tracked_actions.as_mut() else {
+            continue;
+        };
+        keys.clear();
+        keys.extend(actions.iter().map(|a| Arc::as_ptr(&a.name).cast::<u8>()));
+        keys.sort_unstable();
+        if keys.windows(2).all(|w| w[0] != w[1]) {
+            continue;
+        }
+        // In the order first met, each with its latest use.
+        let mut at: HashMap<*const u8, usize> = HashMap::new();
+        let mut kept: Vec<TrackedAction> = Vec::with_capacity(actions.len());
+        for a in actions.drain(..) {
+            match at.get(&Arc::as_ptr(&a.name).cast::<u8>()) {
+                Some(&i) => {
+                    merged += 1;
+                    if a.last_accessed > kept[i].last_accessed {
+                        kept[i] = a;
+                    }
+                }
+                None => {
+                    at.insert(Arc::as_ptr(&a.name).cast::<u8>(), kept.len());
+                    kept.push(a);
+                }
+            }
+        }
+        *actions = kept;
+    }
+    merged
 }
 
 /// An access recorded after the job completed is impossible in data AWS wrote: the file was
