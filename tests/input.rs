@@ -1464,3 +1464,44 @@ fn a_service_or_action_listed_twice_is_read_as_its_latest_use() {
         w.message
     );
 }
+
+/// A principal's name is the one its ARN ends with, and an ARN names one principal: an export
+/// edited otherwise (a role renamed but not its ARN, an ARN listed twice) is an error naming
+/// the JSON path, not two principals that a verdict, a folder and a diff row tell apart
+/// differently.
+#[test]
+fn a_principal_is_named_as_its_arn_and_listed_once() {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4/222222222222");
+    let with_details = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let dir = tempfile::tempdir().unwrap();
+        crate::common::copy_dir(&from, dir.path());
+        let file = dir.path().join("authorization-details.json");
+        let mut doc: serde_json::Value = serde_json::from_slice(&fs::read(&file).unwrap()).unwrap();
+        edit(&mut doc);
+        fs::write(&file, serde_json::to_vec(&doc).unwrap()).unwrap();
+        load_export(dir.path(), &LoadOptions::default())
+    };
+    with_details(&|_| {}).unwrap();
+    let err = with_details(&|d| d["RoleDetailList"][1]["RoleName"] = "renamed".into()).unwrap_err();
+    assert_parse(
+        &err,
+        "authorization-details.json",
+        "$.RoleDetailList[1].RoleName",
+        "is not the name its Arn",
+    );
+    // The user bob's ARN, listed again as a role of that name.
+    let err = with_details(&|d| {
+        let mut role = d["RoleDetailList"][0].clone();
+        let user = d["UserDetailList"][0].clone();
+        role["RoleName"] = user["UserName"].clone();
+        role["Arn"] = user["Arn"].clone();
+        d["RoleDetailList"].as_array_mut().unwrap().push(role);
+    })
+    .unwrap_err();
+    assert_parse(
+        &err,
+        "authorization-details.json",
+        "$.UserDetailList[0].Arn",
+        "appears twice (first at $.RoleDetailList[",
+    );
+}

@@ -196,6 +196,8 @@ pub(crate) fn parse(
     }
 
     let mut principals = BTreeMap::new();
+    // Each principal's ARN, and where it was first met.
+    let mut arns: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let lists = [
         (
             PrincipalType::Role,
@@ -221,11 +223,7 @@ pub(crate) fn parse(
             let at = format!("$.{list_key}[{i}]");
             let principal = principal(path, kind, detail, &at, policy_key)?;
             if !is_iam_name(&principal.name) {
-                let key = match kind {
-                    PrincipalType::Role => "RoleName",
-                    PrincipalType::User => "UserName",
-                    PrincipalType::Group | PrincipalType::PermissionSet => "GroupName",
-                };
+                let key = name_key(kind);
                 warnings.push(
                     "name_not_iam",
                     Some(AUTHORIZATION_DETAILS),
@@ -235,6 +233,13 @@ pub(crate) fn parse(
                         principal.name.chars().take(200).collect::<String>()
                     ),
                 );
+            }
+            if let Some(first) = arns.insert(principal.arn.clone(), at.clone()) {
+                return Err(Error::parse(
+                    path,
+                    format!("{at}.Arn"),
+                    format!("{} appears twice (first at {first})", principal.arn),
+                ));
             }
             match principals.entry((kind, principal.name.clone())) {
                 Entry::Vacant(slot) => {
@@ -355,6 +360,15 @@ fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The key of a principal's name in the authorization details.
+fn name_key(kind: PrincipalType) -> &'static str {
+    match kind {
+        PrincipalType::Role => "RoleName",
+        PrincipalType::User => "UserName",
+        PrincipalType::Group | PrincipalType::PermissionSet => "GroupName",
+    }
+}
+
 fn principal(
     path: &Path,
     kind: PrincipalType,
@@ -384,6 +398,18 @@ fn principal(
         }
     };
     let name = name.unwrap_or_else(|| parsed.name().to_string());
+    if name != parsed.name() {
+        // The name and the ARN would name two principals: which one a verdict, a folder or a
+        // diff row speaks of would depend on which field each reads.
+        return Err(Error::parse(
+            path,
+            format!("{at}.{}", name_key(kind)),
+            format!(
+                "{kind} name {name:?} is not the name its Arn {arn:?} ends with: the export was \
+                 edited"
+            ),
+        ));
+    }
     let path_str = d.path.unwrap_or_else(|| "/".to_string());
 
     let inline_policies = policy_list
