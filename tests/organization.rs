@@ -422,6 +422,40 @@ fn bad_organisation_files_are_named_with_their_json_path() {
     }
 }
 
+/// A key given twice in an SCP's `Content` (a JSON string, or an object) is an error at the JSON
+/// path of the object that repeats it, naming the key: read as serde_json's `Value`, the last
+/// one counted, so `"Effect": "Deny", "Effect": "Allow"` turned a deny into an allow.
+#[test]
+fn a_key_given_twice_in_an_scp_is_an_error() {
+    let summary = r#""PolicySummary": {"Id": "p-denysm01", "Name": "DenySageMaker"}"#;
+    let effect_twice = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+        "Effect": "Allow", "Action": "sagemaker:*", "Resource": "*"}]}"#;
+    let statement_twice = r#"{"Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": "sagemaker:*", "Resource": "*"}],
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#;
+    let cases = [
+        (
+            format!(
+                r#"{{"Policy": {{{summary}, "Content": {}}}}}"#,
+                serde_json::to_string(effect_twice).unwrap()
+            ),
+            "$.Policy.Content.Statement[0]: duplicate key \"Effect\" in a policy document",
+        ),
+        (
+            format!(r#"{{"Policy": {{{summary}, "Content": {statement_twice}}}}}"#),
+            "$.Policy.Content: duplicate key \"Statement\" in a policy document",
+        ),
+    ];
+    for (text, needle) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        organisation(tmp.path());
+        fs::write(tmp.path().join("organization/policy/p-denysm01.json"), text).unwrap();
+        let msg = load_error(tmp.path());
+        assert!(msg.contains("policy/p-denysm01.json"), "{msg}");
+        assert!(msg.contains(needle), "{msg}");
+    }
+}
+
 #[test]
 fn two_organisation_parts_in_one_run_are_refused() {
     let a = tempfile::tempdir().unwrap();

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{Files, Warnings, manifest, parse_json};
 use crate::error::{Error, Result};
+use crate::model::json::{TextError, UniqueKeys, parse_unique};
 use crate::model::organization::{
     Boundary, ControlPolicy, ControlPolicyType, ManagedReference, NodeKind, OrgNode, Organization,
     PermissionSet, PolicyReference,
@@ -89,7 +90,8 @@ struct DescribePolicy {
 #[serde(rename_all = "PascalCase")]
 struct PolicyBody {
     policy_summary: PolicySummary,
-    content: Option<serde_json::Value>,
+    /// Read with each key once, at any depth ([`UniqueKeys`]); so is a permission set's policy.
+    content: Option<UniqueKeys>,
 }
 
 #[derive(Deserialize)]
@@ -142,7 +144,7 @@ struct PermissionSetFacts {
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct InlinePolicy {
-    inline_policy: Option<serde_json::Value>,
+    inline_policy: Option<UniqueKeys>,
 }
 
 #[derive(Deserialize)]
@@ -246,16 +248,25 @@ fn safe_id(path: &Path, at: &str, id: &str) -> Result<()> {
 }
 
 /// A policy document given as a JSON string (describe-policy's `Content`, the permission set's
-/// `InlinePolicy`) or an object; `None` for an empty string.
+/// `InlinePolicy`) or an object; `None` for an empty string. A key given twice in it is an error
+/// at the JSON path of the object that repeats it.
 fn document_of(
     path: &Path,
     at: &str,
-    value: serde_json::Value,
+    UniqueKeys(value): UniqueKeys,
 ) -> Result<Option<(PolicyDocument, serde_json::Value)>> {
     let raw = match value {
         serde_json::Value::String(s) if s.trim().is_empty() => return Ok(None),
-        serde_json::Value::String(s) => serde_json::from_str::<serde_json::Value>(&s)
-            .map_err(|e| Error::parse(path, at, format!("not a JSON policy document: {e}")))?,
+        serde_json::Value::String(s) => parse_unique(&s).map_err(|e| match e {
+            TextError::NotJson(e) => {
+                Error::parse(path, at, format!("not a JSON policy document: {e}"))
+            }
+            TextError::Duplicate { json_path, message } => Error::parse(
+                path,
+                format!("{at}{}", json_path.strip_prefix('$').unwrap_or(&json_path)),
+                format!("{message} (in the policy's text)"),
+            ),
+        })?,
         serde_json::Value::Null => return Ok(None),
         v => v,
     };
