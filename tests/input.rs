@@ -707,6 +707,93 @@ fn a_key_given_twice_in_a_policy_document_is_an_error() {
     }
 }
 
+/// A JSON list where the export has an object is a type error at its JSON path ("expected an
+/// object"): serde's derived readers took a list too, reading it by position, so
+/// `"AttachedManagedPolicies": [["arn:aws:iam::aws:policy/AdministratorAccess"]]` attached
+/// AdministratorAccess and a list gave a role a last use.
+#[test]
+fn a_list_where_an_object_belongs_is_an_error() {
+    let base = one_role(TRUST, INLINE, MANAGED);
+    let inline =
+        format!(r#""RolePolicyList": [{{"PolicyName": "inline", "PolicyDocument": {INLINE}}}]"#);
+    let cases = [
+        (
+            r#""AttachedManagedPolicies": [{"PolicyName": "app-policy",
+                "PolicyArn": "arn:aws:iam::123456789012:policy/app-policy"}]"#,
+            r#""AttachedManagedPolicies": [["arn:aws:iam::aws:policy/AdministratorAccess"]]"#
+                .to_string(),
+            "$.RoleDetailList[0].AttachedManagedPolicies[0]",
+        ),
+        (
+            inline.as_str(),
+            format!(r#""RolePolicyList": [["x", {INLINE}]]"#),
+            "$.RoleDetailList[0].RolePolicyList[0]",
+        ),
+        (
+            r#""RoleLastUsed": {}"#,
+            r#""RoleLastUsed": ["2026-11-19T00:00:00Z", "eu-west-1"]"#.to_string(),
+            "$.RoleDetailList[0].RoleLastUsed",
+        ),
+        (
+            r#""RoleLastUsed": {}"#,
+            r#""RoleLastUsed": {}, "Tags": [["team", "payments"]]"#.to_string(),
+            "$.RoleDetailList[0].Tags[0]",
+        ),
+        (
+            r#""RoleLastUsed": {}"#,
+            r#""RoleLastUsed": {}, "PermissionsBoundary": ["PermissionsBoundaryPolicy",
+                "arn:aws:iam::aws:policy/AdministratorAccess"]"#
+                .to_string(),
+            "$.RoleDetailList[0].PermissionsBoundary",
+        ),
+        (
+            r#""RoleDetailList": [{"#,
+            r#""RoleDetailList": [["/", "other-role"], {"#.to_string(),
+            "$.RoleDetailList[0]",
+        ),
+        (
+            r#""VersionId": "v1", "IsDefaultVersion": true}"#,
+            r#""VersionId": "v1", "IsDefaultVersion": true}, [null, "v2", true]"#.to_string(),
+            "$.Policies[0].PolicyVersionList[1]",
+        ),
+    ];
+    for (from, to, json_path) in cases {
+        assert_eq!(base.matches(from).count(), 1, "{from}");
+        let err = match load_details(&base.replace(from, &to)) {
+            Ok(_) => panic!("{json_path}: expected an error"),
+            Err(e) => e,
+        };
+        assert_parse(
+            &err,
+            "authorization-details.json",
+            json_path,
+            "invalid type: sequence, expected an object",
+        );
+    }
+    // A last-accessed report: a service, a tracked action.
+    for (services, json_path) in [
+        (
+            r#"["ec2", "2026-11-19T00:00:00Z"]"#,
+            "$.ServicesLastAccessed[0]",
+        ),
+        (
+            r#"{"ServiceNamespace": "ec2", "TrackedActionsLastAccessed": [["RunInstances"]]}"#,
+            "$.ServicesLastAccessed[0].TrackedActionsLastAccessed[0]",
+        ),
+    ] {
+        let err = match load_with_services(services) {
+            Ok(_) => panic!("{json_path}: expected an error"),
+            Err(e) => e,
+        };
+        assert_parse(
+            &err,
+            "last-accessed/roles/app-role.json",
+            json_path,
+            "expected an object",
+        );
+    }
+}
+
 #[test]
 fn no_default_policy_version() {
     assert_parse(

@@ -456,6 +456,46 @@ fn a_key_given_twice_in_an_scp_is_an_error() {
     }
 }
 
+/// A JSON list where an organisation file has an object is a type error at its JSON path:
+/// serde's derived readers took a list too, reading it by position.
+#[test]
+fn a_list_where_an_object_belongs_in_the_organisation_part_is_an_error() {
+    let cases = [
+        (
+            "describe-organization.json",
+            json!({"Organization": ["o-test", "999999999999"]}),
+            "$.Organization",
+        ),
+        (
+            "accounts/ou-ab12-sandbox.json",
+            json!({"Accounts": [["222222222222", "dev"]]}),
+            "$.Accounts[0]",
+        ),
+        (
+            "policy/p-denysm01.json",
+            json!({"Policy": [["p-denysm01", "DenySageMaker"], "{}"]}),
+            "$.Policy",
+        ),
+        (
+            "targets/p-denysm01.json",
+            json!({"Targets": [["ou-ab12-sandbox"]]}),
+            "$.Targets[0]",
+        ),
+    ];
+    for (file, value, json_path) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        organisation(tmp.path());
+        write(&tmp.path().join("organization").join(file), &value);
+        let msg = load_error(tmp.path());
+        assert!(
+            msg.contains(&format!(
+                "{file}: {json_path}: invalid type: sequence, expected an object"
+            )),
+            "{file}: {msg}"
+        );
+    }
+}
+
 #[test]
 fn two_organisation_parts_in_one_run_are_refused() {
     let a = tempfile::tempdir().unwrap();

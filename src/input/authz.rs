@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
+use super::object::objects_only;
 use super::time::Time;
 use super::{AUTHORIZATION_DETAILS, SharedDocuments, Warnings, parse_json};
 use crate::error::{Error, Result};
@@ -16,11 +17,7 @@ use crate::model::{InlinePolicy, ManagedPolicy, Principal, PrincipalType, RoleLa
 use crate::model::{PolicyDocument, TrustedPrincipal};
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    default,
-    expecting = "the JSON object printed by `aws iam get-account-authorization-details`"
-)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct Gaad {
     user_detail_list: Option<Vec<Detail>>,
     group_detail_list: Option<Vec<Detail>>,
@@ -36,7 +33,7 @@ struct Gaad {
 /// `UserDetail`, `GroupDetail` and `RoleDetail` differ only in the prefix of a few keys and in
 /// which optional keys they carry, so one shape reads all three.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct Detail {
     path: Option<String>,
     // Three fields each rather than serde aliases, so that an error (a duplicate key, a wrong
@@ -63,40 +60,40 @@ struct Detail {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct InlineDetail {
     policy_name: Option<String>,
     policy_document: Option<UniqueKeys>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct AttachedPolicy {
     policy_arn: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct Boundary {
     permissions_boundary_arn: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct Tag {
     key: Option<String>,
     value: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct RoleLastUsedDetail {
     last_used_date: Option<Time>,
     region: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct PolicyDetail {
     policy_name: Option<String>,
     arn: Option<String>,
@@ -109,12 +106,24 @@ struct PolicyDetail {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct PolicyVersion {
     document: Option<UniqueKeys>,
     version_id: Option<String>,
     is_default_version: Option<bool>,
 }
+
+objects_only!(
+    Gaad,
+    Detail,
+    InlineDetail,
+    AttachedPolicy,
+    Boundary,
+    Tag,
+    RoleLastUsedDetail,
+    PolicyDetail,
+    PolicyVersion
+);
 
 /// What the authorization details hold, in model types.
 #[derive(Debug)]

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::object::objects_only;
 use super::{Files, Warnings, manifest, parse_json};
 use crate::error::{Error, Result};
 use crate::model::json::{TextError, UniqueKeys, parse_unique};
@@ -19,20 +20,20 @@ use crate::model::{PolicyDocument, permission_set_of_role};
 pub const ORGANIZATION_DIR: &str = "organization";
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct DescribeOrganization {
     organization: Option<OrgFacts>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct OrgFacts {
     id: String,
     master_account_id: String,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Named {
     id: String,
     #[serde(default)]
@@ -42,28 +43,28 @@ struct Named {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Roots {
     roots: Option<Vec<Named>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Accounts {
     accounts: Option<Vec<Named>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Ous {
     organizational_units: Option<Vec<Named>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct PolicySummary {
     id: String,
     name: String,
@@ -74,20 +75,20 @@ struct PolicySummary {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Policies {
     policies: Option<Vec<PolicySummary>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct DescribePolicy {
     policy: Option<PolicyBody>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct PolicyBody {
     policy_summary: PolicySummary,
     /// Read with each key once, at any depth ([`UniqueKeys`]); so is a permission set's policy.
@@ -95,46 +96,46 @@ struct PolicyBody {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Target {
     target_id: String,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Targets {
     targets: Option<Vec<Target>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Instance {
     instance_arn: String,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Instances {
     instances: Option<Vec<Instance>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct PermissionSets {
     permission_sets: Option<Vec<String>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct DescribePermissionSet {
     permission_set: Option<PermissionSetFacts>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct PermissionSetFacts {
     name: String,
     permission_set_arn: String,
@@ -142,34 +143,34 @@ struct PermissionSetFacts {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct InlinePolicy {
     inline_policy: Option<UniqueKeys>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct ManagedPolicies {
     attached_managed_policies: Option<Vec<ManagedRef>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct ManagedRef {
     name: String,
     arn: String,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct CustomerPolicies {
     customer_managed_policy_references: Option<Vec<CustomerRef>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct CustomerRef {
     name: String,
     #[serde(default)]
@@ -177,24 +178,52 @@ struct CustomerRef {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct PermissionsBoundary {
     permissions_boundary: Option<BoundaryBody>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct BoundaryBody {
     customer_managed_policy_reference: Option<CustomerRef>,
     managed_policy_arn: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct ProvisionedAccounts {
     account_ids: Option<Vec<String>>,
     next_token: Option<String>,
 }
+
+objects_only!(
+    DescribeOrganization,
+    OrgFacts,
+    Named,
+    Roots,
+    Accounts,
+    Ous,
+    PolicySummary,
+    Policies,
+    DescribePolicy,
+    PolicyBody,
+    Target,
+    Targets,
+    Instance,
+    Instances,
+    PermissionSets,
+    DescribePermissionSet,
+    PermissionSetFacts,
+    InlinePolicy,
+    ManagedPolicies,
+    ManagedRef,
+    CustomerPolicies,
+    CustomerRef,
+    PermissionsBoundary,
+    BoundaryBody,
+    ProvisionedAccounts
+);
 
 /// A key the file must have: `aws organizations list-roots` prints `Roots`.
 fn required<T>(path: &Path, value: Option<T>, key: &str, command: &str) -> Result<T> {
