@@ -593,6 +593,207 @@ fn bad_policy_document_names_the_path_inside_the_file() {
     );
 }
 
+/// `authorization-details.json` of one role with a trust policy, an inline policy and an attached
+/// customer managed policy; `trust`, `inline` and `managed` are the three documents as JSON (an
+/// object, or a string holding one).
+fn one_role(trust: &str, inline: &str, managed: &str) -> String {
+    format!(
+        r#"{{"RoleDetailList": [{{"RoleName": "app-role",
+            "Arn": "arn:aws:iam::123456789012:role/app-role", "AssumeRolePolicyDocument": {trust},
+            "RolePolicyList": [{{"PolicyName": "inline", "PolicyDocument": {inline}}}],
+            "AttachedManagedPolicies": [{{"PolicyName": "app-policy",
+                "PolicyArn": "arn:aws:iam::123456789012:policy/app-policy"}}],
+            "RoleLastUsed": {{}}}}],
+        "Policies": [{{"PolicyName": "app-policy", "Arn": "arn:aws:iam::123456789012:policy/app-policy",
+            "DefaultVersionId": "v1",
+            "PolicyVersionList": [{{"Document": {managed}, "VersionId": "v1", "IsDefaultVersion": true}}]}}]}}"#
+    )
+}
+
+const TRUST: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+    "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+const INLINE: &str = r#"{"Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}"#;
+const MANAGED: &str = r#"{"Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": "*"}]}"#;
+
+/// `authorization-details.json` with `text` as its content, loaded as an export.
+fn load_details(text: &str) -> iam_tighten::error::Result<Export> {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("authorization-details.json"), text).unwrap();
+    load_export(dir.path(), &LoadOptions::default())
+}
+
+/// A document as a JSON string, and as a URL-encoded string (what IAM's API returns).
+fn as_json_string(document: &str) -> String {
+    serde_json::to_string(document).unwrap()
+}
+
+fn as_url_encoded(document: &str) -> String {
+    let encoded =
+        percent_encoding::utf8_percent_encode(document, percent_encoding::NON_ALPHANUMERIC);
+    format!("\"{encoded}\"")
+}
+
+/// A key given twice in a policy document is an error naming the file, the JSON path of the
+/// object that repeats it and the key, whichever document it is in (managed, inline, trust) and
+/// whatever its form (object, JSON string, URL-encoded string): JSON readers disagree on which
+/// of the two counts, and serde_json's `Value` kept the last, so `"Effect": "Deny", "Effect":
+/// "Allow"` read as an Allow and a second `Statement` hid the first.
+#[test]
+fn a_key_given_twice_in_a_policy_document_is_an_error() {
+    let statement_twice = r#"{"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+        "Statement": [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": "*"}]}"#;
+    let effect_twice = r#"{"Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}"#;
+    let condition_key_twice = r#"{"Statement": {"Effect": "Allow", "Action": "s3:*",
+        "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "true",
+        "aws:SecureTransport": "false"}}}}"#;
+    let trust_effect_twice = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+        "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}"#;
+    let managed = "$.Policies[0].PolicyVersionList[0].Document";
+    let inline = "$.RoleDetailList[0].RolePolicyList[0].PolicyDocument";
+    let trust = "$.RoleDetailList[0].AssumeRolePolicyDocument";
+    let cases = [
+        (
+            one_role(TRUST, INLINE, statement_twice),
+            managed.to_string(),
+            "\"Statement\"",
+        ),
+        (
+            one_role(TRUST, INLINE, &as_url_encoded(effect_twice)),
+            format!("{managed}.Statement[0]"),
+            "\"Effect\"",
+        ),
+        (
+            one_role(TRUST, effect_twice, MANAGED),
+            format!("{inline}.Statement[0]"),
+            "\"Effect\"",
+        ),
+        (
+            one_role(TRUST, &as_json_string(condition_key_twice), MANAGED),
+            format!("{inline}.Statement.Condition.Bool"),
+            "\"aws:SecureTransport\"",
+        ),
+        (
+            one_role(trust_effect_twice, INLINE, MANAGED),
+            format!("{trust}.Statement[0]"),
+            "\"Effect\"",
+        ),
+        (
+            one_role(&as_url_encoded(trust_effect_twice), INLINE, MANAGED),
+            format!("{trust}.Statement[0]"),
+            "\"Effect\"",
+        ),
+        (
+            one_role(&as_json_string(statement_twice), INLINE, MANAGED),
+            trust.to_string(),
+            "\"Statement\"",
+        ),
+    ];
+    load_details(&one_role(TRUST, INLINE, MANAGED)).expect("the documents given once load");
+    for (text, json_path, key) in cases {
+        let err = match load_details(&text) {
+            Ok(_) => panic!("{json_path}: expected an error"),
+            Err(e) => e,
+        };
+        assert_parse(
+            &err,
+            "authorization-details.json",
+            &json_path,
+            &format!("duplicate key {key} in a policy document"),
+        );
+    }
+}
+
+/// A JSON list where the export has an object is a type error at its JSON path ("expected an
+/// object"): serde's derived readers took a list too, reading it by position, so
+/// `"AttachedManagedPolicies": [["arn:aws:iam::aws:policy/AdministratorAccess"]]` attached
+/// AdministratorAccess and a list gave a role a last use.
+#[test]
+fn a_list_where_an_object_belongs_is_an_error() {
+    let base = one_role(TRUST, INLINE, MANAGED);
+    let inline =
+        format!(r#""RolePolicyList": [{{"PolicyName": "inline", "PolicyDocument": {INLINE}}}]"#);
+    let cases = [
+        (
+            r#""AttachedManagedPolicies": [{"PolicyName": "app-policy",
+                "PolicyArn": "arn:aws:iam::123456789012:policy/app-policy"}]"#,
+            r#""AttachedManagedPolicies": [["arn:aws:iam::aws:policy/AdministratorAccess"]]"#
+                .to_string(),
+            "$.RoleDetailList[0].AttachedManagedPolicies[0]",
+        ),
+        (
+            inline.as_str(),
+            format!(r#""RolePolicyList": [["x", {INLINE}]]"#),
+            "$.RoleDetailList[0].RolePolicyList[0]",
+        ),
+        (
+            r#""RoleLastUsed": {}"#,
+            r#""RoleLastUsed": ["2026-11-19T00:00:00Z", "eu-west-1"]"#.to_string(),
+            "$.RoleDetailList[0].RoleLastUsed",
+        ),
+        (
+            r#""RoleLastUsed": {}"#,
+            r#""RoleLastUsed": {}, "Tags": [["team", "payments"]]"#.to_string(),
+            "$.RoleDetailList[0].Tags[0]",
+        ),
+        (
+            r#""RoleLastUsed": {}"#,
+            r#""RoleLastUsed": {}, "PermissionsBoundary": ["PermissionsBoundaryPolicy",
+                "arn:aws:iam::aws:policy/AdministratorAccess"]"#
+                .to_string(),
+            "$.RoleDetailList[0].PermissionsBoundary",
+        ),
+        (
+            r#""RoleDetailList": [{"#,
+            r#""RoleDetailList": [["/", "other-role"], {"#.to_string(),
+            "$.RoleDetailList[0]",
+        ),
+        (
+            r#""VersionId": "v1", "IsDefaultVersion": true}"#,
+            r#""VersionId": "v1", "IsDefaultVersion": true}, [null, "v2", true]"#.to_string(),
+            "$.Policies[0].PolicyVersionList[1]",
+        ),
+    ];
+    for (from, to, json_path) in cases {
+        assert_eq!(base.matches(from).count(), 1, "{from}");
+        let err = match load_details(&base.replace(from, &to)) {
+            Ok(_) => panic!("{json_path}: expected an error"),
+            Err(e) => e,
+        };
+        assert_parse(
+            &err,
+            "authorization-details.json",
+            json_path,
+            "invalid type: sequence, expected an object",
+        );
+    }
+    // A last-accessed report: a service, a tracked action.
+    for (services, json_path) in [
+        (
+            r#"["ec2", "2026-11-19T00:00:00Z"]"#,
+            "$.ServicesLastAccessed[0]",
+        ),
+        (
+            r#"{"ServiceNamespace": "ec2", "TrackedActionsLastAccessed": [["RunInstances"]]}"#,
+            "$.ServicesLastAccessed[0].TrackedActionsLastAccessed[0]",
+        ),
+    ] {
+        let err = match load_with_services(services) {
+            Ok(_) => panic!("{json_path}: expected an error"),
+            Err(e) => e,
+        };
+        assert_parse(
+            &err,
+            "last-accessed/roles/app-role.json",
+            json_path,
+            "expected an object",
+        );
+    }
+}
+
 #[test]
 fn no_default_policy_version() {
     assert_parse(

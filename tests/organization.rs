@@ -422,6 +422,80 @@ fn bad_organisation_files_are_named_with_their_json_path() {
     }
 }
 
+/// A key given twice in an SCP's `Content` (a JSON string, or an object) is an error at the JSON
+/// path of the object that repeats it, naming the key: read as serde_json's `Value`, the last
+/// one counted, so `"Effect": "Deny", "Effect": "Allow"` turned a deny into an allow.
+#[test]
+fn a_key_given_twice_in_an_scp_is_an_error() {
+    let summary = r#""PolicySummary": {"Id": "p-denysm01", "Name": "DenySageMaker"}"#;
+    let effect_twice = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+        "Effect": "Allow", "Action": "sagemaker:*", "Resource": "*"}]}"#;
+    let statement_twice = r#"{"Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": "sagemaker:*", "Resource": "*"}],
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#;
+    let cases = [
+        (
+            format!(
+                r#"{{"Policy": {{{summary}, "Content": {}}}}}"#,
+                serde_json::to_string(effect_twice).unwrap()
+            ),
+            "$.Policy.Content.Statement[0]: duplicate key \"Effect\" in a policy document",
+        ),
+        (
+            format!(r#"{{"Policy": {{{summary}, "Content": {statement_twice}}}}}"#),
+            "$.Policy.Content: duplicate key \"Statement\" in a policy document",
+        ),
+    ];
+    for (text, needle) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        organisation(tmp.path());
+        fs::write(tmp.path().join("organization/policy/p-denysm01.json"), text).unwrap();
+        let msg = load_error(tmp.path());
+        assert!(msg.contains("policy/p-denysm01.json"), "{msg}");
+        assert!(msg.contains(needle), "{msg}");
+    }
+}
+
+/// A JSON list where an organisation file has an object is a type error at its JSON path:
+/// serde's derived readers took a list too, reading it by position.
+#[test]
+fn a_list_where_an_object_belongs_in_the_organisation_part_is_an_error() {
+    let cases = [
+        (
+            "describe-organization.json",
+            json!({"Organization": ["o-test", "999999999999"]}),
+            "$.Organization",
+        ),
+        (
+            "accounts/ou-ab12-sandbox.json",
+            json!({"Accounts": [["222222222222", "dev"]]}),
+            "$.Accounts[0]",
+        ),
+        (
+            "policy/p-denysm01.json",
+            json!({"Policy": [["p-denysm01", "DenySageMaker"], "{}"]}),
+            "$.Policy",
+        ),
+        (
+            "targets/p-denysm01.json",
+            json!({"Targets": [["ou-ab12-sandbox"]]}),
+            "$.Targets[0]",
+        ),
+    ];
+    for (file, value, json_path) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        organisation(tmp.path());
+        write(&tmp.path().join("organization").join(file), &value);
+        let msg = load_error(tmp.path());
+        assert!(
+            msg.contains(&format!(
+                "{file}: {json_path}: invalid type: sequence, expected an object"
+            )),
+            "{file}: {msg}"
+        );
+    }
+}
+
 #[test]
 fn two_organisation_parts_in_one_run_are_refused() {
     let a = tempfile::tempdir().unwrap();

@@ -32,9 +32,11 @@ pub fn timestamp(dt: &DateTime) -> String {
 }
 
 /// A policy document as botocore leaves it: `json.loads(unquote(raw))`, or `raw` when that fails.
+/// Unlike `json.loads`, a document that gives a key twice is left as `raw` too: parsed, the last
+/// value would silently win, and `report` could no longer see (and refuse) the repeated key.
 pub fn policy_document(raw: &str) -> Value {
     let decoded = percent_decode_str(raw).decode_utf8_lossy();
-    serde_json::from_str(&decoded).unwrap_or_else(|_| Value::String(raw.to_string()))
+    crate::model::json::parse_unique(&decoded).unwrap_or_else(|_| Value::String(raw.to_string()))
 }
 
 /// `json.dumps(value, indent=4, ensure_ascii=False)` plus the newline the CLI prints.

@@ -8,18 +8,16 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
+use super::object::objects_only;
 use super::time::Time;
 use super::{AUTHORIZATION_DETAILS, SharedDocuments, Warnings, parse_json};
 use crate::error::{Error, Result};
+use crate::model::json::{TextError, UniqueKeys, parse_unique};
 use crate::model::{InlinePolicy, ManagedPolicy, Principal, PrincipalType, RoleLastUsed};
 use crate::model::{PolicyDocument, TrustedPrincipal};
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    default,
-    expecting = "the JSON object printed by `aws iam get-account-authorization-details`"
-)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct Gaad {
     user_detail_list: Option<Vec<Detail>>,
     group_detail_list: Option<Vec<Detail>>,
@@ -35,7 +33,7 @@ struct Gaad {
 /// `UserDetail`, `GroupDetail` and `RoleDetail` differ only in the prefix of a few keys and in
 /// which optional keys they carry, so one shape reads all three.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct Detail {
     path: Option<String>,
     // Three fields each rather than serde aliases, so that an error (a duplicate key, a wrong
@@ -49,8 +47,9 @@ struct Detail {
     arn: Option<String>,
     create_date: Option<Time>,
     role_policy_list: Option<Vec<InlineDetail>>,
-    /// Roles: the trust policy (object, JSON string or URL-encoded string).
-    assume_role_policy_document: Option<Value>,
+    /// Roles: the trust policy (object, JSON string or URL-encoded string). Policy documents are
+    /// read with each key once ([`UniqueKeys`]), at any depth.
+    assume_role_policy_document: Option<UniqueKeys>,
     user_policy_list: Option<Vec<InlineDetail>>,
     group_policy_list: Option<Vec<InlineDetail>>,
     group_list: Option<Vec<String>>,
@@ -61,40 +60,40 @@ struct Detail {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct InlineDetail {
     policy_name: Option<String>,
-    policy_document: Option<Value>,
+    policy_document: Option<UniqueKeys>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct AttachedPolicy {
     policy_arn: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct Boundary {
     permissions_boundary_arn: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct Tag {
     key: Option<String>,
     value: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct RoleLastUsedDetail {
     last_used_date: Option<Time>,
     region: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct PolicyDetail {
     policy_name: Option<String>,
     arn: Option<String>,
@@ -107,12 +106,24 @@ struct PolicyDetail {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct PolicyVersion {
-    document: Option<Value>,
+    document: Option<UniqueKeys>,
     version_id: Option<String>,
     is_default_version: Option<bool>,
 }
+
+objects_only!(
+    Gaad,
+    Detail,
+    InlineDetail,
+    AttachedPolicy,
+    Boundary,
+    Tag,
+    RoleLastUsedDetail,
+    PolicyDetail,
+    PolicyVersion
+);
 
 /// What the authorization details hold, in model types.
 #[derive(Debug)]
@@ -297,8 +308,16 @@ fn trusted_principals(path: &Path, doc: Value, at: &str) -> Result<Vec<TrustedPr
                 .decode_utf8()
                 .map(|c| c.into_owned())
                 .unwrap_or(text);
-            serde_json::from_str::<Value>(&decoded)
-                .map_err(|e| Error::parse(path, at, format!("trust policy is not JSON: {e}")))?
+            parse_unique(&decoded).map_err(|e| match e {
+                TextError::NotJson(e) => {
+                    Error::parse(path, at, format!("trust policy is not JSON: {e}"))
+                }
+                TextError::Duplicate { json_path, message } => Error::parse(
+                    path,
+                    format!("{at}{}", json_path.strip_prefix('$').unwrap_or(&json_path)),
+                    format!("{message} (in the trust policy's text)"),
+                ),
+            })?
         }
         other => other,
     };
@@ -419,7 +438,11 @@ fn principal(
         .map(|(j, p)| {
             let at = format!("{at}.{policy_key}[{j}]");
             // Held as text until planning: only its recommendation reads the JSON again.
-            let document = document(path, p.policy_document, &format!("{at}.PolicyDocument"))?;
+            let document = document(
+                path,
+                p.policy_document.map(|UniqueKeys(v)| v),
+                &format!("{at}.PolicyDocument"),
+            )?;
             Ok(InlinePolicy {
                 name: p.policy_name.unwrap_or_default(),
                 document: document.compact(),
@@ -448,7 +471,7 @@ fn principal(
         .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
         .collect();
     let trusted = match d.assume_role_policy_document {
-        Some(doc) if kind == PrincipalType::Role => {
+        Some(UniqueKeys(doc)) if kind == PrincipalType::Role => {
             trusted_principals(path, doc, &format!("{at}.AssumeRolePolicyDocument"))?
         }
         _ => Vec::new(),
@@ -526,7 +549,11 @@ fn managed_policy(
             ),
         ));
     };
-    let document_value = versions.into_iter().nth(index).and_then(|v| v.document);
+    let document_value = versions
+        .into_iter()
+        .nth(index)
+        .and_then(|v| v.document)
+        .map(|UniqueKeys(v)| v);
     let document = document(
         path,
         document_value,

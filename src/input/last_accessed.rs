@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
+use super::object::objects_only;
 use super::time::Time;
 use super::{Files, LAST_ACCESSED_DIR, Warnings, has_extension, parse_json, sorted_entries};
 use crate::error::{Error, Result};
@@ -18,11 +19,7 @@ use crate::model::{
 };
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(
-    rename_all = "PascalCase",
-    default,
-    expecting = "the JSON object printed by `aws iam get-service-last-accessed-details`"
-)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 pub(crate) struct Report {
     job_status: Option<String>,
     job_type: Option<String>,
@@ -36,14 +33,14 @@ pub(crate) struct Report {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct ErrorDetails {
     message: Option<String>,
     code: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct Service {
     // `ServiceName`, `LastAuthenticatedEntity` and `TotalAuthenticatedEntities` are not read:
     // serde skips them without allocating (a report holds one entry per granted service).
@@ -54,13 +51,15 @@ struct Service {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
+#[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct Tracked {
     // `LastAccessedEntity` is not read.
     action_name: Option<String>,
     last_accessed_time: Option<Time>,
     last_accessed_region: Option<String>,
 }
+
+objects_only!(Report, ErrorDetails, Service, Tracked);
 
 const KINDS: [PrincipalType; 3] = [
     PrincipalType::Role,

@@ -5,16 +5,14 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::object::objects_only;
 use super::time::Time;
 use super::{Files, MANIFEST, parse_json, push_key};
 use crate::error::{Error, Result};
 use crate::model::Manifest;
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(
-    default,
-    expecting = "the manifest object written by `iam-tighten fetch`"
-)]
+#[serde(remote = "Self", default)]
 struct ManifestFile {
     account_id: Option<String>,
     partition: Option<String>,
@@ -26,6 +24,8 @@ struct ManifestFile {
     /// in manifests written before the field existed (they were written only at the end).
     finished: Option<bool>,
 }
+
+objects_only!(ManifestFile);
 
 /// The manifest, and whether it says the fetch finished (`"finished": false` → `false`).
 pub(crate) fn parse(path: &Path, text: &str) -> Result<(Manifest, bool)> {

@@ -18,18 +18,19 @@ pub(crate) mod authz;
 pub(crate) mod credential_report;
 pub(crate) mod last_accessed;
 pub(crate) mod manifest;
+mod object;
 pub mod organization;
 mod policy_file;
 mod time;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
+use crate::model::json::{json_path, push_key};
 use crate::model::{Details, Export, InputFile, Manifest, Warning};
 
 pub use policy_file::{parse_policy_text, read_policy_file};
@@ -835,33 +836,6 @@ pub(crate) fn parse_json<T: DeserializeOwned>(path: &Path, text: &str) -> Result
         };
         Error::parse(path, json_path, message)
     })
-}
-
-/// `$.RoleDetailList[3].RoleName` from serde_path_to_error's path; segments it could not name
-/// (where the JSON itself is broken) are left off.
-fn json_path(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::from("$");
-    for segment in path {
-        match segment {
-            Segment::Seq { index } => {
-                let _ = write!(out, "[{index}]");
-            }
-            Segment::Map { key } | Segment::Enum { variant: key } => push_key(&mut out, key),
-            Segment::Unknown => break,
-        }
-    }
-    out
-}
-
-/// Appends `.key`, or `["key"]` when the key is not a plain identifier.
-fn push_key(out: &mut String, key: &str) {
-    if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        out.push('.');
-        out.push_str(key);
-    } else {
-        let _ = write!(out, "[{key:?}]");
-    }
 }
 
 #[cfg(test)]

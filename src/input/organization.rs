@@ -6,8 +6,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::object::objects_only;
 use super::{Files, Warnings, manifest, parse_json};
 use crate::error::{Error, Result};
+use crate::model::json::{TextError, UniqueKeys, parse_unique};
 use crate::model::organization::{
     Boundary, ControlPolicy, ControlPolicyType, ManagedReference, NodeKind, OrgNode, Organization,
     PermissionSet, PolicyReference,
@@ -18,20 +20,20 @@ use crate::model::{PolicyDocument, permission_set_of_role};
 pub const ORGANIZATION_DIR: &str = "organization";
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct DescribeOrganization {
     organization: Option<OrgFacts>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct OrgFacts {
     id: String,
     master_account_id: String,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Named {
     id: String,
     #[serde(default)]
@@ -41,28 +43,28 @@ struct Named {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Roots {
     roots: Option<Vec<Named>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Accounts {
     accounts: Option<Vec<Named>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Ous {
     organizational_units: Option<Vec<Named>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct PolicySummary {
     id: String,
     name: String,
@@ -73,66 +75,67 @@ struct PolicySummary {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Policies {
     policies: Option<Vec<PolicySummary>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct DescribePolicy {
     policy: Option<PolicyBody>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct PolicyBody {
     policy_summary: PolicySummary,
-    content: Option<serde_json::Value>,
+    /// Read with each key once, at any depth ([`UniqueKeys`]); so is a permission set's policy.
+    content: Option<UniqueKeys>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Target {
     target_id: String,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Targets {
     targets: Option<Vec<Target>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Instance {
     instance_arn: String,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Instances {
     instances: Option<Vec<Instance>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct PermissionSets {
     permission_sets: Option<Vec<String>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct DescribePermissionSet {
     permission_set: Option<PermissionSetFacts>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct PermissionSetFacts {
     name: String,
     permission_set_arn: String,
@@ -140,34 +143,34 @@ struct PermissionSetFacts {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct InlinePolicy {
-    inline_policy: Option<serde_json::Value>,
+    inline_policy: Option<UniqueKeys>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct ManagedPolicies {
     attached_managed_policies: Option<Vec<ManagedRef>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct ManagedRef {
     name: String,
     arn: String,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct CustomerPolicies {
     customer_managed_policy_references: Option<Vec<CustomerRef>>,
     next_token: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct CustomerRef {
     name: String,
     #[serde(default)]
@@ -175,24 +178,52 @@ struct CustomerRef {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct PermissionsBoundary {
     permissions_boundary: Option<BoundaryBody>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct BoundaryBody {
     customer_managed_policy_reference: Option<CustomerRef>,
     managed_policy_arn: Option<String>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct ProvisionedAccounts {
     account_ids: Option<Vec<String>>,
     next_token: Option<String>,
 }
+
+objects_only!(
+    DescribeOrganization,
+    OrgFacts,
+    Named,
+    Roots,
+    Accounts,
+    Ous,
+    PolicySummary,
+    Policies,
+    DescribePolicy,
+    PolicyBody,
+    Target,
+    Targets,
+    Instance,
+    Instances,
+    PermissionSets,
+    DescribePermissionSet,
+    PermissionSetFacts,
+    InlinePolicy,
+    ManagedPolicies,
+    ManagedRef,
+    CustomerPolicies,
+    CustomerRef,
+    PermissionsBoundary,
+    BoundaryBody,
+    ProvisionedAccounts
+);
 
 /// A key the file must have: `aws organizations list-roots` prints `Roots`.
 fn required<T>(path: &Path, value: Option<T>, key: &str, command: &str) -> Result<T> {
@@ -246,16 +277,25 @@ fn safe_id(path: &Path, at: &str, id: &str) -> Result<()> {
 }
 
 /// A policy document given as a JSON string (describe-policy's `Content`, the permission set's
-/// `InlinePolicy`) or an object; `None` for an empty string.
+/// `InlinePolicy`) or an object; `None` for an empty string. A key given twice in it is an error
+/// at the JSON path of the object that repeats it.
 fn document_of(
     path: &Path,
     at: &str,
-    value: serde_json::Value,
+    UniqueKeys(value): UniqueKeys,
 ) -> Result<Option<(PolicyDocument, serde_json::Value)>> {
     let raw = match value {
         serde_json::Value::String(s) if s.trim().is_empty() => return Ok(None),
-        serde_json::Value::String(s) => serde_json::from_str::<serde_json::Value>(&s)
-            .map_err(|e| Error::parse(path, at, format!("not a JSON policy document: {e}")))?,
+        serde_json::Value::String(s) => parse_unique(&s).map_err(|e| match e {
+            TextError::NotJson(e) => {
+                Error::parse(path, at, format!("not a JSON policy document: {e}"))
+            }
+            TextError::Duplicate { json_path, message } => Error::parse(
+                path,
+                format!("{at}{}", json_path.strip_prefix('$').unwrap_or(&json_path)),
+                format!("{message} (in the policy's text)"),
+            ),
+        })?,
         serde_json::Value::Null => return Ok(None),
         v => v,
     };

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::PolicyDocument;
+use crate::model::json::{TextError, parse_unique};
 
 /// Reads a policy file (see the module docs). Anything that holds no `Statement` is an error: an
 /// empty expansion would look like "this policy grants nothing".
@@ -38,7 +39,7 @@ pub fn parse_policy_text(path: &Path, text: &str) -> Result<PolicyDocument> {
 }
 
 /// The JSON value of a document given as JSON (an object, or a string holding the document) or
-/// as URL-encoded text.
+/// as URL-encoded text. A key given twice in any object is an error ([`parse_unique`]).
 fn decode(path: &Path, at: &str, text: &str) -> Result<Value> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
@@ -55,8 +56,14 @@ fn decode(path: &Path, at: &str, text: &str) -> Result<Value> {
             .decode_utf8()
             .map_err(|e| Error::parse(path, at, format!("URL-encoded text is not UTF-8: {e}")))?
     };
-    let value: Value = serde_json::from_str(&json)
-        .map_err(|e| Error::parse(path, at, format!("not valid JSON: {e}")))?;
+    let value = parse_unique(&json).map_err(|e| match e {
+        TextError::NotJson(e) => Error::parse(path, at, format!("not valid JSON: {e}")),
+        TextError::Duplicate { json_path, message } => Error::parse(
+            path,
+            format!("{at}{}", json_path.strip_prefix('$').unwrap_or(&json_path)),
+            message,
+        ),
+    })?;
     match value {
         // A document stored as a JSON string (what raw API callers and some exports write).
         Value::String(inner) => decode(path, at, &inner),
@@ -163,6 +170,39 @@ mod tests {
         ] {
             let e = actions(text).unwrap_err().to_string();
             assert!(e.starts_with(&format!("p.json: {at}:")), "{text}: {e}");
+        }
+    }
+
+    /// A key given twice, in the document or in the CLI output around it, is an error naming
+    /// the key at the JSON path of the object that repeats it (serde_json's `Value` kept the
+    /// last one).
+    #[test]
+    fn a_key_given_twice_is_an_error() {
+        let twice =
+            r#"{"Statement":[{"Effect":"Deny","Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        for (text, want) in [
+            (
+                twice.to_string(),
+                "p.json: $.Statement[0]: duplicate key \"Effect\"",
+            ),
+            (
+                format!(r#"{{"PolicyVersion":{{"Document":{twice}}}}}"#),
+                "p.json: $.PolicyVersion.Document.Statement[0]: duplicate key \"Effect\"",
+            ),
+            (
+                format!(
+                    r#"{{"RoleName":"r","PolicyDocument":{}}}"#,
+                    serde_json::to_string(twice).unwrap()
+                ),
+                "p.json: $.PolicyDocument.Statement[0]: duplicate key \"Effect\"",
+            ),
+            (
+                format!(r#"{{"PolicyDocument":{DOC},"PolicyDocument":{DOC}}}"#),
+                "p.json: $: duplicate key \"PolicyDocument\"",
+            ),
+        ] {
+            let e = actions(&text).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{text}: {e}");
         }
     }
 

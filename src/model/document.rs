@@ -7,6 +7,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::json::TextError;
+
 /// Why a policy document could not be understood. `json_path` is relative to the document root
 /// (`$.Statement[1].Action`); the caller prefixes it with where the document sits in its file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -224,6 +226,7 @@ impl PolicyDocument {
     }
 
     /// Parses a document given as a JSON string, URL-encoded or not (what raw API callers store).
+    /// A key given twice in any of its objects is an error ([`super::json`]).
     pub fn from_str_any(text: &str) -> Result<PolicyDocument, DocumentError> {
         let trimmed = text.trim_start();
         let decoded;
@@ -235,8 +238,12 @@ impl PolicyDocument {
                 .map_err(|e| err("$", format!("URL-encoded policy is not UTF-8: {e}")))?;
             &decoded
         };
-        let value: Value = serde_json::from_str(json)
-            .map_err(|e| err("$", format!("policy text is not JSON: {e}")))?;
+        let value = super::json::parse_unique(json).map_err(|e| match e {
+            TextError::NotJson(e) => err("$", format!("policy text is not JSON: {e}")),
+            TextError::Duplicate { json_path, message } => {
+                err(json_path, format!("{message} (in the policy text)"))
+            }
+        })?;
         PolicyDocument::from_value(value)
     }
 }
@@ -421,6 +428,28 @@ mod tests {
                 .unwrap_err();
         assert_eq!(e.json_path, "$.Statement[0].Effect");
         assert!(PolicyDocument::from_value(json!([1])).is_err());
+    }
+
+    /// A key given twice in a document given as text is an error at the JSON path of the object
+    /// that repeats it, naming the key; the same key in two objects is not.
+    #[test]
+    fn a_key_given_twice_in_a_text_is_an_error() {
+        let e = PolicyDocument::from_str_any(
+            r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},
+                {"Effect":"Deny","Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e.json_path, "$.Statement[1]");
+        assert!(
+            e.message
+                .starts_with("duplicate key \"Effect\" in a policy document"),
+            "{e}"
+        );
+        let e =
+            PolicyDocument::from_str_any("%7B%22Version%22%3A%221%22%2C%22Version%22%3A%222%22%7D")
+                .unwrap_err();
+        assert_eq!(e.json_path, "$");
+        assert!(e.message.contains("\"Version\""), "{e}");
     }
 
     /// A compacted document reads back as the same JSON, keys in their order (what a folder

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub mod document;
+pub mod json;
 pub mod organization;
 
 pub use document::{
