@@ -1937,6 +1937,24 @@ fn a_used_action_newer_than_the_catalog_stays_granted() {
         flags.iter().any(|f| f.contains("keeps ec2:ZapShinyThing")),
         "{flags:?}"
     );
+    // The decision's evidence names it as used.
+    let planned = recommend::plan_all_organization(&exports, None, &an, None);
+    let ids = iam_tighten::analysis::identities::identity_findings(
+        &exports,
+        &an,
+        &iam_tighten::analysis::identities::IdentitySettings::new(90),
+    );
+    let list = iam_tighten::decisions::decide(&an, &planned.plans, &planned.summary, &ids).list;
+    let d = list
+        .iter()
+        .find(|d| &*d.principal_name == "ExampleCorpQA" && &*d.subject == "AmazonEC2FullAccess")
+        .expect("a decision on the policy");
+    assert!(
+        d.evidence
+            .contains("used, but not in the catalog: ec2:ZapShinyThing"),
+        "{}",
+        d.evidence
+    );
 }
 
 /// A decision's evidence names the services AWS reports used in the window without action-level

@@ -512,7 +512,9 @@ pub(crate) fn used_evidence(an: &Analysis<'_>, index: usize) -> String {
         ),
         None => format!("the {}-day window", an.settings.unused_after_days),
     };
-    if used.is_empty() && by_service.is_empty() {
+    // Used actions the catalog does not know (no finding names them).
+    let uncatalogued = an.uncatalogued_of(index);
+    if used.is_empty() && by_service.is_empty() && uncatalogued.is_empty() {
         return format!("used nothing AWS reports in {window}");
     }
     let dated = |a: &str, t: &Option<crate::model::Timestamp>| match t {
@@ -531,13 +533,22 @@ pub(crate) fn used_evidence(an: &Analysis<'_>, index: usize) -> String {
         text.push_str(": ");
         text.push_str(&listed(used.iter().map(|(a, t)| dated(a, t)).collect()));
     }
+    let mut first = used.is_empty();
     if !by_service.is_empty() {
-        text.push_str(if used.is_empty() { ": " } else { "; " });
+        text.push_str(if first { ": " } else { "; " });
         text.push_str(
             "services used without action-level data (which actions, AWS does not say): ",
         );
         text.push_str(&listed(
             by_service.iter().map(|(s, t)| dated(s, t)).collect(),
+        ));
+        first = false;
+    }
+    if !uncatalogued.is_empty() {
+        text.push_str(if first { ": " } else { "; " });
+        text.push_str("used, but not in the catalog: ");
+        text.push_str(&listed(
+            uncatalogued.iter().map(|a| (*a).to_string()).collect(),
         ));
     }
     text

@@ -82,9 +82,17 @@ impl Visitor<'_> for TimeVisitor {
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Time, E> {
         parse_timestamp(v).map(Time).ok_or_else(|| {
-            E::custom(format!(
-                "malformed timestamp {v:?}: expected RFC 3339 like 2019-10-01T03:50:35.929Z"
-            ))
+            // Valid RFC 3339 that its offset moves out of the four-digit years in UTC.
+            if DateTime::parse_from_rfc3339(v.trim()).is_ok() {
+                E::custom(format!(
+                    "timestamp {v:?} is outside the years 0000-9999 in UTC, which the outputs \
+                     write (RFC 3339)"
+                ))
+            } else {
+                E::custom(format!(
+                    "malformed timestamp {v:?}: expected RFC 3339 like 2019-10-01T03:50:35.929Z"
+                ))
+            }
         })
     }
 
@@ -237,6 +245,13 @@ mod tests {
         assert_eq!(t.0, utc(2019, 9, 30, 23, 2, 0, 0));
         let t: Time = serde_json::from_str("1569884520.5").expect("float");
         assert_eq!(t.0, utc(2019, 9, 30, 23, 2, 0, 500_000_000));
+        let e =
+            serde_json::from_str::<Time>("\"9999-12-31T23:59:59-14:00\"").expect_err("year 10000");
+        assert!(
+            e.to_string()
+                .contains("is outside the years 0000-9999 in UTC"),
+            "{e}"
+        );
         let e = serde_json::from_str::<Time>("\"soon\"").expect_err("malformed");
         assert!(
             e.to_string().contains("malformed timestamp \"soon\""),
