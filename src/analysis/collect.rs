@@ -774,7 +774,8 @@ impl<'s, 'c> Collector<'s, 'c> {
             self.inputs.services.push(row);
             for t in s.tracked_actions.iter().flatten() {
                 let Some(id) = self.shared.catalog.lookup(&s.namespace, &t.name) else {
-                    // Newer than the catalog: no verdict, but a use is kept ([`Self::uncatalogued`]).
+                    // Newer than the catalog: no verdict, but a use is kept
+                    // ([`Self::uncatalogued`]).
                     if recent(t.last_accessed) {
                         self.uncatalogued(pidx, format!("{}:{}", s.namespace, t.name));
                     }

@@ -903,7 +903,8 @@ pub struct Analysis<'c> {
     pub regions: Regions,
     /// Per principal (by index, in principal order): what its last-accessed report shows used
     /// since its window started that the catalog does not know (`service:Action`, `service:*`
-    /// for a service it does not know). A tightened policy keeps these ([`Analysis::uncatalogued_of`]).
+    /// for a service it does not know). A tightened policy keeps these
+    /// ([`Analysis::uncatalogued_of`]).
     pub uncatalogued: Vec<(u32, Arc<str>)>,
     /// What the organisation part held, when the exports came with one.
     pub organization: Option<OrganizationInfo>,

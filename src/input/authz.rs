@@ -233,25 +233,7 @@ pub(crate) fn parse(
         for (i, detail) in list.unwrap_or_default().into_iter().enumerate() {
             let at = format!("$.{list_key}[{i}]");
             let principal = principal(path, kind, detail, &at, policy_key)?;
-            if !is_iam_name(&principal.name) {
-                let key = name_key(kind);
-                warnings.push(
-                    "name_not_iam",
-                    Some(AUTHORIZATION_DETAILS),
-                    Some(format!("{at}.{key}")),
-                    format!(
-                        "{kind} name {:?} is not one IAM accepts (1–128 characters of A–Z a–z 0–9 + = , . @ _ -): the export was edited or is not from AWS; its recommendation folder gets a name of its own (see docs/recommendations.md)",
-                        principal.name.chars().take(200).collect::<String>()
-                    ),
-                );
-            }
-            if let Some(first) = arns.insert(principal.arn.clone(), at.clone()) {
-                return Err(Error::parse(
-                    path,
-                    format!("{at}.Arn"),
-                    format!("{} appears twice (first at {first})", principal.arn),
-                ));
-            }
+            check_principal(path, &principal, &at, &mut arns, warnings)?;
             match principals.entry((kind, principal.name.clone())) {
                 Entry::Vacant(slot) => {
                     slot.insert(principal);
@@ -377,6 +359,36 @@ fn iam_arn<'a>(path: &Path, at: &str, arn: &'a str) -> Result<Arn<'a>> {
 /// A 12-digit AWS account id.
 fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Warns of a name IAM would reject; refuses an ARN met before (`arns`: each ARN and where).
+fn check_principal(
+    path: &Path,
+    principal: &Principal,
+    at: &str,
+    arns: &mut std::collections::HashMap<String, String>,
+    warnings: &mut Warnings,
+) -> Result<()> {
+    let kind = principal.kind;
+    if !is_iam_name(&principal.name) {
+        warnings.push(
+            "name_not_iam",
+            Some(AUTHORIZATION_DETAILS),
+            Some(format!("{at}.{}", name_key(kind))),
+            format!(
+                "{kind} name {:?} is not one IAM accepts (1–128 characters of A–Z a–z 0–9 + = , . @ _ -): the export was edited or is not from AWS; its recommendation folder gets a name of its own (see docs/recommendations.md)",
+                principal.name.chars().take(200).collect::<String>()
+            ),
+        );
+    }
+    if let Some(first) = arns.insert(principal.arn.clone(), at.to_string()) {
+        return Err(Error::parse(
+            path,
+            format!("{at}.Arn"),
+            format!("{} appears twice (first at {first})", principal.arn),
+        ));
+    }
+    Ok(())
 }
 
 /// The key of a principal's name in the authorization details.

@@ -21,8 +21,8 @@ use serde_json::{Value, json};
 
 use super::tighten::aws_order;
 use super::{
-    Apply, PermissionSetTarget, PolicyDocuments, PolicyPlan, PrincipalPlan, Tightened,
-    TightenedDetail, TightenedParts, aws_json, iam_size, limits, minimise, safe_file_name, tighten,
+    Apply, PermissionSetTarget, PolicyDocuments, PolicyPlan, PrincipalPlan, Tightened, aws_json,
+    iam_size, limits, minimise, safe_file_name, tighten,
 };
 use crate::analysis::PrincipalInfo;
 use crate::catalog::{ActionSet, Catalog};
@@ -212,6 +212,33 @@ pub(super) struct SetInputs<'a> {
     pub uncatalogued: &'a [&'a str],
 }
 
+/// What the set's recommendation is applied to: the set, its instance, its accounts.
+fn target(
+    ps: &PermissionSet,
+    exports: &[Export],
+    docs: &SetDocuments<'_>,
+    roles: &[(&str, &Principal)],
+) -> PermissionSetTarget {
+    PermissionSetTarget {
+        arn: ps.arn.clone(),
+        instance_arn: format!("arn:{}:sso:::instance/{}", docs.partition, ps.instance_id),
+        region: roles.iter().find_map(|(_, r)| {
+            let region = r.path.strip_prefix(SSO_PATH)?.trim_matches('/');
+            (!region.is_empty() && !region.contains('/')).then(|| region.to_string())
+        }),
+        accounts: ps.accounts.clone(),
+        accounts_in_exports: ps
+            .accounts
+            .iter()
+            .filter(|a| exports.iter().any(|e| e.account_id == **a))
+            .cloned()
+            .collect(),
+        reference_account: docs.reference.account_id.clone(),
+        had_inline: ps.inline_policy.is_some(),
+        merged: Vec::new(),
+    }
+}
+
 /// Plans the permission set `info` is (its ARN names it in the organisation part).
 pub(super) fn plan_set(
     plan: &mut PrincipalPlan,
@@ -233,24 +260,7 @@ pub(super) fn plan_set(
     plan.sets.before = before.clone();
     plan.sets.after = before.clone();
     let roles = roles(ps, exports);
-    plan.permission_set = Some(Box::new(PermissionSetTarget {
-        arn: ps.arn.clone(),
-        instance_arn: format!("arn:{}:sso:::instance/{}", docs.partition, ps.instance_id),
-        region: roles.iter().find_map(|(_, r)| {
-            let region = r.path.strip_prefix(SSO_PATH)?.trim_matches('/');
-            (!region.is_empty() && !region.contains('/')).then(|| region.to_string())
-        }),
-        accounts: ps.accounts.clone(),
-        accounts_in_exports: ps
-            .accounts
-            .iter()
-            .filter(|a| exports.iter().any(|e| e.account_id == **a))
-            .cloned()
-            .collect(),
-        reference_account: docs.reference.account_id.clone(),
-        had_inline: ps.inline_policy.is_some(),
-        merged: Vec::new(),
-    }));
+    plan.permission_set = Some(Box::new(target(ps, exports, &docs, &roles)));
     flag_drift(plan, ps, &roles);
     flag_missing(plan, &docs);
     if plan.sets.remove.is_empty() {
@@ -387,15 +397,7 @@ fn merged_inline(
     let mut t = inline.unwrap_or_else(|| Tightened {
         changed: true,
         empty: true,
-        minimised: false,
-        not_action_rewritten: Vec::new(),
-        parts: TightenedParts::new(TightenedDetail {
-            document: json!({"Version": "2012-10-17", "Statement": []}),
-            removed: catalog.empty_set(),
-            expanded_wildcards: Vec::new(),
-            rewritten: Vec::new(),
-            uncatalogued_kept: Vec::new(),
-        }),
+        ..Tightened::unchanged(catalog, json!({"Version": "2012-10-17", "Statement": []}))
     });
     append_merged(&mut t, ps, &merging, plan);
     let size = fit_limits(&mut t, plan, expander);

@@ -34,6 +34,25 @@ pub struct Tightened {
     pub parts: TightenedParts,
 }
 
+impl Tightened {
+    /// Nothing changed (yet): `document`, nothing removed, nothing rewritten.
+    pub fn unchanged(catalog: &Catalog, document: Value) -> Tightened {
+        Tightened {
+            changed: false,
+            empty: false,
+            minimised: false,
+            not_action_rewritten: Vec::new(),
+            parts: TightenedParts::new(TightenedDetail {
+                document,
+                removed: catalog.empty_set(),
+                expanded_wildcards: Vec::new(),
+                rewritten: Vec::new(),
+                uncatalogued_kept: Vec::new(),
+            }),
+        }
+    }
+}
+
 /// The parts of a [`Tightened`] that only planning, verification and a folder read.
 #[derive(Debug, Clone, Default)]
 pub struct TightenedDetail {
@@ -153,19 +172,7 @@ pub fn tighten(
     let (raw_list, single) = raw_statements(&raw);
     let mut out: Vec<Value> = Vec::with_capacity(raw_list.len());
     let mut removed = catalog.empty_set();
-    let mut t = Tightened {
-        changed: false,
-        empty: false,
-        minimised: false,
-        not_action_rewritten: Vec::new(),
-        parts: TightenedParts::new(TightenedDetail {
-            document: Value::Null,
-            removed: catalog.empty_set(),
-            expanded_wildcards: Vec::new(),
-            rewritten: Vec::new(),
-            uncatalogued_kept: Vec::new(),
-        }),
-    };
+    let mut t = Tightened::unchanged(catalog, Value::Null);
 
     for (stmt, raw) in doc.statements.iter().zip(raw_list) {
         let Some(obj) = raw.as_object() else {
@@ -216,13 +223,10 @@ pub fn tighten(
                 }
                 // Used actions the catalog does not know, granted by a replaced wildcard and by
                 // no kept pattern.
-                let unknown: Vec<String> = uncatalogued
-                    .iter()
-                    .filter(|a| replaced.iter().any(|p| matches(p, a)))
-                    .filter(|a| !kept_patterns.iter().any(|p| matches(p, a)))
-                    .map(|a| (*a).to_string())
-                    .collect();
-                t.parts.uncatalogued_kept.extend(unknown.iter().cloned());
+                let unknown = keep_uncatalogued(&mut t, uncatalogued, |a| {
+                    replaced.iter().any(|p| matches(p, a))
+                        && !kept_patterns.iter().any(|p| matches(p, a))
+                });
                 let mut list = kept_patterns;
                 list.extend(names(catalog, &explicit));
                 list.extend(unknown);
@@ -237,12 +241,9 @@ pub fn tighten(
                 x.intersect_with(keep);
                 x.difference_with(remove);
                 // Used actions the catalog does not know that the statement granted.
-                let unknown: Vec<String> = uncatalogued
-                    .iter()
-                    .filter(|a| !patterns.iter().any(|p| matches(p, a)))
-                    .map(|a| (*a).to_string())
-                    .collect();
-                t.parts.uncatalogued_kept.extend(unknown.iter().cloned());
+                let unknown = keep_uncatalogued(&mut t, uncatalogued, |a| {
+                    !patterns.iter().any(|p| matches(p, a))
+                });
                 let mut list = names(catalog, &x);
                 list.extend(unknown);
                 if list.is_empty() {
@@ -267,6 +268,22 @@ pub fn tighten(
     t.parts.uncatalogued_kept.dedup();
     t.parts.removed = removed;
     t
+}
+
+/// The used actions the catalog does not know that a rewritten statement lists (`granted`
+/// says which it granted), recorded in `t` ([`TightenedDetail::uncatalogued_kept`]).
+fn keep_uncatalogued(
+    t: &mut Tightened,
+    uncatalogued: &[&str],
+    granted: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let kept: Vec<String> = uncatalogued
+        .iter()
+        .filter(|a| granted(a))
+        .map(|a| (*a).to_string())
+        .collect();
+    t.parts.uncatalogued_kept.extend(kept.iter().cloned());
+    kept
 }
 
 /// The IAM size of a document: characters of its compact JSON, whitespace not counted (IAM does
