@@ -218,6 +218,7 @@ impl Config {
         }
         for (i, r) in raw.exclude.into_iter().enumerate() {
             let at = format!("exclude[{i}]");
+            check_parts(path, &at, &r)?;
             let reason = match r.reason {
                 Some(s) if !s.trim().is_empty() => s,
                 _ => {
@@ -271,15 +272,6 @@ impl Config {
                 .as_deref()
                 .map(|p| glob(path, &format!("{at}.policy"), p))
                 .transpose()?;
-            if let Some(a) = &r.action
-                && (a.is_empty() || (a != "*" && !a.contains(':')))
-            {
-                return Err(Error::parse(
-                    path,
-                    format!("{at}.action"),
-                    format!("expected an action pattern like \"iam:*\", found {a:?}"),
-                ));
-            }
             exclusions.push(ExclusionRule {
                 // At most `MAX_EXCLUSIONS` rules (checked above).
                 id: ExclusionId(
@@ -317,6 +309,39 @@ impl Config {
     }
 }
 
+/// Refuses a rule part that can match nothing, which would exclude nothing without a word: an
+/// empty principal or policy pattern, an action pattern without both a service and an action
+/// part (`ec2:`), an account that is not a 12-digit account id (accounts match exactly).
+fn check_parts(path: &Path, at: &str, r: &RawRule) -> Result<()> {
+    let bad = |key: &str, message: String| Err(Error::parse(path, format!("{at}.{key}"), message));
+    for (key, value) in [("principal", &r.principal), ("policy", &r.policy)] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return bad(
+                key,
+                format!("an empty {key} pattern matches nothing; leave it out"),
+            );
+        }
+    }
+    if let Some(a) = &r.action {
+        let parts = a.split_once(':');
+        if a != "*" && !parts.is_some_and(|(s, n)| !s.trim().is_empty() && !n.trim().is_empty()) {
+            return bad(
+                "action",
+                format!("expected an action pattern like \"iam:*\", found {a:?}"),
+            );
+        }
+    }
+    if let Some(account) = &r.account
+        && !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return bad(
+            "account",
+            format!("expected a 12-digit account id (accounts match exactly), found {account:?}"),
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,7 +351,8 @@ mod tests {
     #[test]
     fn at_most_65535_exclusion_rules() {
         let p = Path::new("many.toml");
-        let rules = |n: usize| "[[exclude]]\naccount = \"1\"\nreason = \"r\"\n".repeat(n);
+        let rules =
+            |n: usize| "[[exclude]]\naccount = \"111111111111\"\nreason = \"r\"\n".repeat(n);
         let c = Config::parse(p, &rules(MAX_EXCLUSIONS)).unwrap();
         assert_eq!(c.exclusions.len(), 65_535);
         assert_eq!(c.exclusions.last().unwrap().id.to_string(), "65535");
@@ -362,5 +388,38 @@ mod tests {
         assert!(e.to_string().contains("at least one"), "{e}");
         let e = Config::parse(p, "[[exclude]]\nprincipl = \"x\"\nreason=\"r\"\n").unwrap_err();
         assert!(e.to_string().contains("c.toml"), "{e}");
+        // Parts that could match nothing are refused, naming the key.
+        for (rule, key, needle) in [
+            ("account = \"12\"", "account", "12-digit account id"),
+            (
+                "account = \"1111-2222-3333\"",
+                "account",
+                "12-digit account id",
+            ),
+            ("action = \"ec2:\"", "action", "expected an action pattern"),
+            (
+                "action = \":Describe*\"",
+                "action",
+                "expected an action pattern",
+            ),
+            ("action = \"ec2\"", "action", "expected an action pattern"),
+            ("principal = \"\"", "principal", "matches nothing"),
+            ("policy = \" \"", "policy", "matches nothing"),
+        ] {
+            let e = Config::parse(p, &format!("[[exclude]]\n{rule}\nreason = \"r\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("exclude[0].{key}")) && e.contains(needle),
+                "{rule}: {e}"
+            );
+        }
+        for rule in [
+            "account = \"222222222222\"",
+            "action = \"*\"",
+            "action = \"ec2:Describe*\"",
+        ] {
+            Config::parse(p, &format!("[[exclude]]\n{rule}\nreason = \"r\"\n")).unwrap();
+        }
     }
 }
