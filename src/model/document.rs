@@ -192,7 +192,14 @@ impl PolicyDocument {
             }
         };
         let statements = match obj.get("Statement") {
-            None | Some(Value::Null) => Vec::new(),
+            // IAM refuses a policy without statements: one read as granting nothing would hide
+            // an edit (a misspelt `"Statment"`) behind a quiet report.
+            None | Some(Value::Null) => {
+                return Err(err(
+                    "$",
+                    "no Statement: IAM requires one in every policy (was the key misspelt?)",
+                ));
+            }
             Some(Value::Object(_)) => vec![parse_statement(&obj["Statement"], 0, "$.Statement")?],
             Some(Value::Array(list)) => list
                 .iter()
@@ -413,6 +420,28 @@ mod tests {
                 .statements
                 .len(),
             1
+        );
+    }
+
+    /// A policy without statements (IAM refuses one) is an error, not a policy that grants
+    /// nothing; an empty list is a policy that grants nothing.
+    #[test]
+    fn a_policy_without_statement_is_an_error() {
+        for doc in [
+            json!({"Version": "2012-10-17"}),
+            json!({"Version": "2012-10-17", "Statement": null}),
+            json!({"Version": "2012-10-17", "Statment": [{"Effect": "Allow", "Action": "*"}]}),
+        ] {
+            let e = PolicyDocument::from_value(doc).unwrap_err();
+            assert_eq!(e.json_path, "$");
+            assert!(e.message.contains("no Statement"), "{}", e.message);
+        }
+        let empty = json!({"Version": "2012-10-17", "Statement": []});
+        assert!(
+            PolicyDocument::from_value(empty)
+                .unwrap()
+                .statements
+                .is_empty()
         );
     }
 
