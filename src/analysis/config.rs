@@ -158,6 +158,17 @@ fn intentional(path: &Path, raw: RawIntentional) -> Result<IntentionalConfig> {
                 "every rule needs an id (the report names it)",
             )
         })?;
+        // The report and decisions.csv name a rule by its id: two rules, or a rule and a
+        // built-in, of one id could not be told apart.
+        let taken =
+            builtin.contains(&id.as_str()) || rules.iter().any(|x: &IntentionalRule| x.id == id);
+        if taken {
+            return Err(Error::parse(
+                path,
+                format!("{at}.id"),
+                format!("id {id:?} is taken (by a built-in rule or an earlier rule); give another"),
+            ));
+        }
         let reason = r.reason.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
             Error::parse(
                 path,
@@ -414,6 +425,21 @@ mod tests {
                 "{rule}: {e}"
             );
         }
+        // An intentional rule's id names it once.
+        let rule = |id: &str| {
+            format!("[[intentional.rule]]\nid = \"{id}\"\nprincipal = \"x\"\nreason = \"r\"\n")
+        };
+        for (text, needle) in [
+            (rule("break_glass"), "intentional.rule[0].id"),
+            (
+                format!("{}{}", rule("mine"), rule("mine")),
+                "intentional.rule[1].id",
+            ),
+        ] {
+            let e = Config::parse(p, &text).unwrap_err().to_string();
+            assert!(e.contains(needle) && e.contains("is taken"), "{e}");
+        }
+        Config::parse(p, &format!("{}{}", rule("mine"), rule("yours"))).unwrap();
         for rule in [
             "account = \"222222222222\"",
             "action = \"*\"",
