@@ -858,3 +858,54 @@ fn identity_center_roles_without_the_organisation_part_get_no_iam_edits() {
         info.flags
     );
 }
+
+/// A permission set keeps what any of its roles used that the catalog does not know: its roles
+/// name it by its name, the set itself holds its ARN.
+#[test]
+fn a_permission_set_keeps_what_its_roles_used_beyond_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&root(), dir.path());
+    let file = dir
+        .path()
+        .join(PROD)
+        .join("last-accessed/roles/AWSReservedSSO_Developer_0a1b2c3d4e5f6789.json");
+    let mut la: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let done = la["JobCompletionDate"].as_str().unwrap().to_string();
+    la["ServicesLastAccessed"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({
+            "ServiceNamespace": "newsvc", "ServiceName": "New", "LastAuthenticated": done,
+            "TotalAuthenticatedEntities": 1,
+            "TrackedActionsLastAccessed": [{"ActionName": "DoThing", "LastAccessedTime": done}]
+        }));
+    std::fs::write(&file, serde_json::to_vec(&la).unwrap()).unwrap();
+    let exports =
+        input::load_exports(&[dir.path().to_path_buf()], &LoadOptions::default()).unwrap();
+    let org = input::organization::find(&[dir.path().to_path_buf()])
+        .unwrap()
+        .unwrap();
+    let an = analysis::analyze_organization(
+        &exports,
+        Some(&org),
+        Catalog::embedded(),
+        &Settings::new(90, None).unwrap(),
+        &Config::default(),
+    )
+    .unwrap();
+    let index = |kind: PrincipalType, name: &str| {
+        an.principals
+            .iter()
+            .position(|p| p.kind == kind && p.name().starts_with(name))
+            .unwrap()
+    };
+    let role = index(
+        PrincipalType::Role,
+        "AWSReservedSSO_Developer_0a1b2c3d4e5f6789",
+    );
+    assert_eq!(an.uncatalogued_of(role), ["newsvc:DoThing"]);
+    let set = index(PrincipalType::PermissionSet, "Developer");
+    assert_eq!(an.uncatalogued_of(set), ["newsvc:DoThing"]);
+    let other = index(PrincipalType::PermissionSet, "Auditor");
+    assert!(an.uncatalogued_of(other).is_empty());
+}

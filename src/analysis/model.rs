@@ -1143,14 +1143,18 @@ impl Analysis<'_> {
         };
         let mut out: Vec<&str> = match self.principals.get(p) {
             Some(info) if info.kind == crate::model::PrincipalType::PermissionSet => {
-                let set = info.permission_set.as_deref();
+                // A set's roles name it by its name (a set's own `permission_set` is its ARN).
+                let set = info.name();
                 let of_set = |q: u32| {
                     let role = self.principals.get(q as usize);
-                    q as usize != p && role.is_some_and(|r| r.permission_set.as_deref() == set)
+                    role.is_some_and(|r| {
+                        r.kind != crate::model::PrincipalType::PermissionSet
+                            && r.permission_set.as_deref() == Some(set)
+                    })
                 };
                 self.uncatalogued
                     .iter()
-                    .filter(|(q, _)| set.is_some() && of_set(*q))
+                    .filter(|(q, _)| of_set(*q))
                     .map(|(_, a)| &**a)
                     .collect()
             }
