@@ -20,7 +20,7 @@ use super::model::{
 use super::observability::is_not_observable;
 use super::sensitivity::{self, ActionRisk};
 use super::verdict;
-use super::window::{COVERAGE_LIST_AT_MOST, Coverage, check_as_of, window_start_of};
+use super::window::{Coverage, check_as_of, listed, window_start_of};
 use super::{Settings, exclusions};
 use crate::catalog::{ActionId, Catalog};
 use crate::error::{Error, Result};
@@ -808,18 +808,14 @@ impl<'s, 'c> Collector<'s, 'c> {
         if list.is_empty() {
             return;
         }
-        let mut named: Vec<String> = list
+        let named: Vec<String> = list
             .iter()
-            .take(COVERAGE_LIST_AT_MOST)
             .map(|(p, a)| {
                 let who = self.principals.get(*p as usize);
                 let (kind, name) = who.map_or(("?", "?"), |w| (w.kind.as_str(), w.name()));
                 format!("{kind}/{name} {a}")
             })
             .collect();
-        if list.len() > COVERAGE_LIST_AT_MOST {
-            named.push(format!("and {} more", list.len() - COVERAGE_LIST_AT_MOST));
-        }
         self.warnings.push(AccountWarning {
             account_id: export.account_id.clone(),
             warning: Warning {
@@ -831,7 +827,7 @@ impl<'s, 'c> Collector<'s, 'c> {
                      no verdict names them, and a tightened policy keeps each one where a \
                      wildcard or NotAction granted it; give a newer catalog with --catalog: {}",
                     list.len(),
-                    named.join(", ")
+                    listed(&named)
                 ),
             },
         });

@@ -85,7 +85,25 @@ pub(super) struct Coverage {
 const STALE_AFTER_HOURS: i64 = 24;
 
 /// How many principal names a coverage warning lists.
-pub(super) const COVERAGE_LIST_AT_MOST: usize = 10;
+const COVERAGE_LIST_AT_MOST: usize = 10;
+
+/// The first [`COVERAGE_LIST_AT_MOST`] of `names`, `, `-separated, then `, and N more`: how a
+/// warning about an export's principals lists them.
+pub(super) fn listed(names: &[String]) -> String {
+    let mut text = names
+        .iter()
+        .take(COVERAGE_LIST_AT_MOST)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > COVERAGE_LIST_AT_MOST {
+        text.push_str(&format!(
+            ", and {} more",
+            names.len() - COVERAGE_LIST_AT_MOST
+        ));
+    }
+    text
+}
 
 impl Coverage {
     /// The end of `p`'s window: the as-of time, or its own `JobCompletionDate` when that is
@@ -128,21 +146,6 @@ impl Coverage {
         as_of: Option<Timestamp>,
         warnings: &mut Vec<AccountWarning>,
     ) {
-        let list = |names: &[String]| {
-            let mut text = names
-                .iter()
-                .take(COVERAGE_LIST_AT_MOST)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ");
-            if names.len() > COVERAGE_LIST_AT_MOST {
-                text.push_str(&format!(
-                    ", and {} more",
-                    names.len() - COVERAGE_LIST_AT_MOST
-                ));
-            }
-            text
-        };
         let when = as_of.map_or_else(String::new, crate::model::rfc3339);
         let mut push = |code: &str, message: String| {
             warnings.push(AccountWarning {
@@ -161,7 +164,7 @@ impl Coverage {
                 format!(
                     "{} principal(s) have last-accessed data that ends more than {STALE_AFTER_HOURS} hours before the as-of time {when} (a resumed or partly refreshed fetch?); each one's window ends at its own JobCompletionDate instead: {}",
                     self.stale.len(),
-                    list(&self.stale)
+                    listed(&self.stale)
                 ),
             );
         }
@@ -171,7 +174,7 @@ impl Coverage {
                 format!(
                     "{} principal(s) are granted services that their last-accessed report does not list, although AWS reports those services for other principals of the account (granted after the job ran?); those actions are unknown (not_observable) — fetch their last-accessed data again: {}",
                     self.unreported.len(),
-                    list(&self.unreported)
+                    listed(&self.unreported)
                 ),
             );
         }
@@ -181,7 +184,7 @@ impl Coverage {
                 format!(
                     "{} principal(s) have accesses recorded after the end of their window (the as-of time {when}, or their own JobCompletionDate when earlier: an --as-of earlier than the data, or times later than the file's own job); those actions are unknown (accessed_after_as_of): last-accessed data keeps only the latest use, so use inside the window cannot be known: {}",
                     self.after_as_of.len(),
-                    list(&self.after_as_of)
+                    listed(&self.after_as_of)
                 ),
             );
         }
