@@ -1555,6 +1555,16 @@ fn a_jobs_dates_bound_what_its_data_covers() {
         Some(ts("2026-06-01T00:00:00Z"))
     );
     assert_eq!(e.data_time, Some(ts("2026-06-01T00:00:00Z")));
+    // An access after the creation date of a file without a completion date is not called
+    // "later than the JobCompletionDate" (the file gives none; the window ends at creation).
+    let e = load_with_job_dates(r#""JobCreationDate": "2026-04-01T00:00:00Z","#).unwrap();
+    assert!(
+        !e.warnings
+            .iter()
+            .any(|w| w.code == "last_accessed_after_job"),
+        "{:?}",
+        e.warnings
+    );
     // Neither: no usable data, and a warning at the missing field.
     let e = load_with_job_dates("").unwrap();
     assert!(e.last_accessed.is_empty());

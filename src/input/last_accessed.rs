@@ -237,6 +237,9 @@ pub(crate) fn complete(
     }
 
     let end = job_end(path, &r)?;
+    // Only a JobCompletionDate the file gives is one an access cannot be later than (without it
+    // the data ends at the JobCreationDate, which the message would misname).
+    let completion_given = r.job_completion_date.is_some();
     let mut services = r
         .services_last_accessed
         .unwrap_or_default()
@@ -252,7 +255,9 @@ pub(crate) fn complete(
                 .into(),
         );
     };
-    warn_after_job(rel, &services, job_completion, warnings);
+    if completion_given {
+        warn_after_job(rel, &services, job_completion, warnings);
+    }
     services.sort_by(|a, b| a.namespace.cmp(&b.namespace));
     let merged = merge_duplicates(&mut services);
     if merged > 0 {
