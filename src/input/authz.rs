@@ -12,7 +12,7 @@ use super::object::objects_only;
 use super::time::Time;
 use super::{AUTHORIZATION_DETAILS, SharedDocuments, Warnings, parse_json};
 use crate::error::{Error, Result};
-use crate::model::json::{TextError, UniqueKeys, parse_unique};
+use crate::model::json::{UniqueKeys, parse_unique};
 use crate::model::{InlinePolicy, ManagedPolicy, Principal, PrincipalType, RoleLastUsed};
 use crate::model::{PolicyDocument, TrustedPrincipal};
 
@@ -290,15 +290,9 @@ fn trusted_principals(path: &Path, doc: Value, at: &str) -> Result<Vec<TrustedPr
                 .decode_utf8()
                 .map(|c| c.into_owned())
                 .unwrap_or(text);
-            parse_unique(&decoded).map_err(|e| match e {
-                TextError::NotJson(e) => {
-                    Error::parse(path, at, format!("trust policy is not JSON: {e}"))
-                }
-                TextError::Duplicate { json_path, message } => Error::parse(
-                    path,
-                    format!("{at}{}", json_path.strip_prefix('$').unwrap_or(&json_path)),
-                    format!("{message} (in the trust policy's text)"),
-                ),
+            parse_unique(&decoded).map_err(|e| {
+                let in_text = " (in the trust policy's text)";
+                super::text_error(path, at, e, "trust policy is not JSON", in_text)
             })?
         }
         other => other,

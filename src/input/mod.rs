@@ -776,6 +776,28 @@ impl Warnings {
 
 /// Parses a whole JSON file into `T`; errors carry the JSON path where deserialization stopped
 /// and serde_json's line and column.
+/// A policy text's [`TextError`] as the input error at `at` (where the text sits) in `path`: not
+/// JSON as `not_json` says it (serde_json's error after it), a repeated key at its JSON path
+/// inside the text, its message followed by `within` (which text it is, or nothing).
+pub(crate) fn text_error(
+    path: &Path,
+    at: &str,
+    e: crate::model::json::TextError,
+    not_json: &str,
+    within: &str,
+) -> Error {
+    match e {
+        crate::model::json::TextError::NotJson(e) => {
+            Error::parse(path, at, format!("{not_json}: {e}"))
+        }
+        crate::model::json::TextError::Duplicate { json_path, message } => Error::parse(
+            path,
+            format!("{at}{}", json_path.strip_prefix('$').unwrap_or(&json_path)),
+            format!("{message}{within}"),
+        ),
+    }
+}
+
 pub(crate) fn parse_json<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
     if text.trim().is_empty() {
         return Err(Error::parse(path, "$", "empty file: expected JSON"));

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::object::objects_only;
 use super::{Files, Warnings, manifest, parse_json};
 use crate::error::{Error, Result};
-use crate::model::json::{TextError, UniqueKeys, parse_unique};
+use crate::model::json::{UniqueKeys, parse_unique};
 use crate::model::organization::{
     Boundary, ControlPolicy, ControlPolicyType, ManagedReference, NodeKind, OrgNode, Organization,
     PermissionSet, PolicyReference,
@@ -286,15 +286,9 @@ fn document_of(
 ) -> Result<Option<(PolicyDocument, serde_json::Value)>> {
     let raw = match value {
         serde_json::Value::String(s) if s.trim().is_empty() => return Ok(None),
-        serde_json::Value::String(s) => parse_unique(&s).map_err(|e| match e {
-            TextError::NotJson(e) => {
-                Error::parse(path, at, format!("not a JSON policy document: {e}"))
-            }
-            TextError::Duplicate { json_path, message } => Error::parse(
-                path,
-                format!("{at}{}", json_path.strip_prefix('$').unwrap_or(&json_path)),
-                format!("{message} (in the policy's text)"),
-            ),
+        serde_json::Value::String(s) => parse_unique(&s).map_err(|e| {
+            let in_text = " (in the policy's text)";
+            super::text_error(path, at, e, "not a JSON policy document", in_text)
         })?,
         serde_json::Value::Null => return Ok(None),
         v => v,

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::PolicyDocument;
-use crate::model::json::{TextError, parse_unique};
+use crate::model::json::parse_unique;
 
 /// Reads a policy file (see the module docs). Anything that holds no `Statement` is an error: an
 /// empty expansion would look like "this policy grants nothing".
@@ -56,14 +56,8 @@ fn decode(path: &Path, at: &str, text: &str) -> Result<Value> {
             .decode_utf8()
             .map_err(|e| Error::parse(path, at, format!("URL-encoded text is not UTF-8: {e}")))?
     };
-    let value = parse_unique(&json).map_err(|e| match e {
-        TextError::NotJson(e) => Error::parse(path, at, format!("not valid JSON: {e}")),
-        TextError::Duplicate { json_path, message } => Error::parse(
-            path,
-            format!("{at}{}", json_path.strip_prefix('$').unwrap_or(&json_path)),
-            message,
-        ),
-    })?;
+    let value =
+        parse_unique(&json).map_err(|e| super::text_error(path, at, e, "not valid JSON", ""))?;
     match value {
         // A document stored as a JSON string (what raw API callers and some exports write).
         Value::String(inner) => decode(path, at, &inner),
