@@ -28,8 +28,15 @@ fn root() -> PathBuf {
 }
 
 fn fixture() -> (Vec<Export>, Organization, Analysis<'static>) {
-    let exports = input::load_exports(&[root()], &LoadOptions::default()).unwrap();
-    let org = input::organization::find(&[root()]).unwrap().unwrap();
+    analysed(&root())
+}
+
+/// The organisation folder `at`, loaded and analysed with its organisation part.
+fn analysed(at: &Path) -> (Vec<Export>, Organization, Analysis<'static>) {
+    let exports = input::load_exports(&[at.to_path_buf()], &LoadOptions::default()).unwrap();
+    let org = input::organization::find(&[at.to_path_buf()])
+        .unwrap()
+        .unwrap();
     let an = analysis::analyze_organization(
         &exports,
         Some(&org),
@@ -880,19 +887,7 @@ fn a_permission_set_keeps_what_its_roles_used_beyond_the_catalog() {
             "TrackedActionsLastAccessed": [{"ActionName": "DoThing", "LastAccessedTime": done}]
         }));
     std::fs::write(&file, serde_json::to_vec(&la).unwrap()).unwrap();
-    let exports =
-        input::load_exports(&[dir.path().to_path_buf()], &LoadOptions::default()).unwrap();
-    let org = input::organization::find(&[dir.path().to_path_buf()])
-        .unwrap()
-        .unwrap();
-    let an = analysis::analyze_organization(
-        &exports,
-        Some(&org),
-        Catalog::embedded(),
-        &Settings::new(90, None).unwrap(),
-        &Config::default(),
-    )
-    .unwrap();
+    let (_, _, an) = analysed(dir.path());
     let index = |kind: PrincipalType, name: &str| {
         an.principals
             .iter()
