@@ -317,7 +317,7 @@ fn check_out_names(out: &Path, names: &[&str]) -> Result<()> {
 }
 
 /// `path` made absolute with symlinks resolved, for the part of it that exists.
-fn resolve(path: &Path) -> PathBuf {
+pub(crate) fn resolve(path: &Path) -> PathBuf {
     let mut existing = path.to_path_buf();
     let mut rest = Vec::new();
     loop {

@@ -1010,6 +1010,27 @@ pub(crate) mod emulated {
             "an export of one account",
         );
 
+        // Inside an export (here one of the organisation's): the new export would make the
+        // outer one unreadable (an export and an organisation folder at once), so nothing is
+        // written, with or without --assume-role.
+        let outer = org.join("111111111111");
+        let nested = outer.join("222222222222");
+        for extra in [
+            &[][..],
+            &["--assume-role", "r", "--accounts", &accounts][..],
+        ] {
+            let before = tree(&outer);
+            let run = fetch_at("http://127.0.0.1:9", tmp.path(), &nested, 4)
+                .args(extra)
+                .output()
+                .expect("fetch");
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            assert_eq!(run.status.code(), Some(2), "{stderr}");
+            assert!(stderr.contains("inside the export"), "{stderr}");
+            assert_eq!(tree(&outer), before);
+            assert!(!nested.exists());
+        }
+
         // --out inside a file: one line, the cause said once.
         let file = tmp.path().join("file.txt");
         std::fs::write(&file, "x").expect("write");
