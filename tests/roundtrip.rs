@@ -6,8 +6,8 @@
 //!
 //! The account is `seed.py --roundtrip`: the fetch tests' principals plus a wildcard inline
 //! policy, a customer managed policy two principals tighten alike (a new version), one they
-//! tighten differently (a copy), an AWS managed policy (replaced by a copy) and a group whose
-//! members use different parts of its policy. Skips with a message without `.venv-emulator/`,
+//! tighten differently (a copy), an AWS managed policy (replaced by a copy), an Allow `NotAction`
+//! (rewritten into an `Action` list) and a group whose members use different parts of its policy. Skips with a message without `.venv-emulator/`,
 //! unless `IAM_TIGHTEN_REQUIRE_EMULATOR` is set (`.ci/run` sets it), like the fetch tests.
 
 #[cfg(feature = "fetch")]
@@ -216,6 +216,8 @@ mod emulated {
             .collect();
         let want = ["delete_inline", "new_version", "put_inline", "replace"];
         assert_eq!(kinds, want.map(String::from).into(), "{plan:?}");
+        let rewritten = &plan[&("role".to_string(), "almost-admin".to_string())]["policies"][0];
+        assert_eq!(rewritten["not_action_rewritten"], true, "{rewritten}");
         assert!(apply_all(&em, home, &r1, false) >= 7);
 
         fetch(&em, home, &new);

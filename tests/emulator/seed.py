@@ -11,8 +11,8 @@ access key of the assumed-role session.
 
 --roundtrip seeds the default account and then the principals of tests/roundtrip.rs (seed_roundtrip):
 a wildcard, customer managed policies shared by two principals (one that both would tighten alike,
-one they would not), an AWS managed policy to replace with a copy, and a group whose members use
-different parts of its policy. The emulator must run with MOTO_IAM_LOAD_MANAGED_POLICIES=true for
+one they would not), an AWS managed policy to replace with a copy, an Allow NotAction, and a group
+whose members use different parts of its policy. The emulator must run with MOTO_IAM_LOAD_MANAGED_POLICIES=true for
 the AWS managed policy to exist. The other tests do not seed these, so their exports are unchanged.
 """
 
@@ -208,6 +208,11 @@ def seed_roundtrip(iam):
     iam.create_user(UserName="report-reader")
     for name in ("shared-s3", "shared-ec2"):
         iam.attach_user_policy(UserName="report-reader", PolicyArn=managed[name])
+
+    # Allow NotAction: rewritten into the explicit Action form of what stays (flagged for a human).
+    everything_but_iam = {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"}
+    iam.create_role(RoleName="almost-admin", AssumeRolePolicyDocument=TRUST_EC2)
+    iam.put_role_policy(RoleName="almost-admin", PolicyName="most", PolicyDocument=doc(everything_but_iam))
 
     # A group whose members use different parts of its policy: bob uses two EC2 Describe actions,
     # carol nothing; the group keeps what either member uses.
