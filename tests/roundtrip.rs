@@ -287,6 +287,30 @@ mod emulated {
             assert_eq!(now["removed"], 0, "{who:?}: {now}");
         }
 
+        // The policy both principals tighten alike got its new version from each folder: two
+        // identical versions (docs/recommendations.md, Applying, says what that costs).
+        let gaad = json(&new.join("authorization-details.json"));
+        let shared = gaad["Policies"]
+            .as_array()
+            .expect("policies")
+            .iter()
+            .find(|p| {
+                p["Arn"]
+                    .as_str()
+                    .is_some_and(|a| a.ends_with(":policy/shared-s3"))
+            })
+            .expect("shared-s3");
+        let versions = shared["PolicyVersionList"].as_array().expect("versions");
+        let ids: Vec<&str> = versions
+            .iter()
+            .filter_map(|v| v["VersionId"].as_str())
+            .collect();
+        assert_eq!(ids.len(), 3, "{shared}");
+        let document =
+            |id: &str| &versions.iter().find(|v| v["VersionId"] == id).expect(id)["Document"];
+        assert_eq!(document("v2"), document("v3"));
+        assert_eq!(shared["DefaultVersionId"], "v3");
+
         // Rolling every folder back restores the account: diff finds no change at all.
         apply_all(&em, home, &r1, true);
         let back = dir.join("back");
