@@ -583,10 +583,7 @@ mod tests {
             let e = prepare_out_dir(&link, std::slice::from_ref(&export), &[])
                 .unwrap_err()
                 .to_string();
-            assert!(
-                e.contains("is inside the input") || e.contains("holds the input"),
-                "{e}"
-            );
+            assert!(e.contains("holds the input"), "{e}");
         }
         let ok = tmp.path().join("report");
         prepare_out_dir(&ok, std::slice::from_ref(&input), &[]).unwrap();

@@ -174,6 +174,17 @@ mod emulated {
             .collect()
     }
 
+    /// The customer managed policy `name` in the export's authorization details.
+    fn managed_policy(export: &Path, name: &str) -> serde_json::Value {
+        let gaad = json(&export.join("authorization-details.json"));
+        let suffix = format!(":policy/{name}");
+        let policies = gaad["Policies"].as_array().expect("policies");
+        let found = policies
+            .iter()
+            .find(|p| p["Arn"].as_str().is_some_and(|a| a.ends_with(&suffix)));
+        found.expect(name).clone()
+    }
+
     fn summary_by_name(report: &Path) -> BTreeMap<(String, String), serde_json::Value> {
         let summary = json(&report.join("recommendations/summary.json"));
         summary["principals"]
@@ -290,17 +301,7 @@ mod emulated {
 
         // The policy both principals tighten alike is in both folders, but gets one new version:
         // the second folder finds its document already the default and skips the line.
-        let gaad = json(&new.join("authorization-details.json"));
-        let shared = gaad["Policies"]
-            .as_array()
-            .expect("policies")
-            .iter()
-            .find(|p| {
-                p["Arn"]
-                    .as_str()
-                    .is_some_and(|a| a.ends_with(":policy/shared-s3"))
-            })
-            .expect("shared-s3");
+        let shared = managed_policy(&new, "shared-s3");
         let versions = shared["PolicyVersionList"].as_array().expect("versions");
         assert_eq!(versions.len(), 2, "{shared}");
         assert_eq!(shared["DefaultVersionId"], "v2");
