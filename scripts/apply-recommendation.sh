@@ -9,7 +9,8 @@
 # written by `iam-tighten report`); the folder holds the policy documents they send (file://...).
 #
 #   (no flag)     dry run: print the commands that would run, change nothing
-#   --apply       run them, in order, stopping at the first failure
+#   --apply       run them, in order, stopping at the first failure; a create-policy-version whose
+#                 document is already the policy's default (another folder made it) is skipped
 #   --rollback    run the rollback block instead (restores the original policies); combine with --apply
 #   --profile P   AWS CLI profile (else the usual AWS_PROFILE / credentials chain)
 #
@@ -28,7 +29,7 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -119,10 +120,38 @@ if [ "$apply" = 0 ]; then
     exit 0
 fi
 
+# `create-policy-version ... --policy-document file://F` when F is already, byte for byte as the
+# AWS CLI prints it, the policy's default version: another folder sharing the policy (every
+# principal that tightens it alike has the line) made it. Creating it again would only use up one
+# of the policy's 5 versions. Any doubt (a read refused, another format) means "no": it runs.
+already_default() {
+    local arn='' file='' i version current
+    for ((i = 0; i < ${#argv[@]}; i++)); do
+        case "${argv[i]}" in
+            --policy-arn) arn=${argv[i + 1]:-} ;;
+            --policy-document) file=${argv[i + 1]:-} ;;
+        esac
+    done
+    [ "${argv[2]}" = create-policy-version ] && [ -n "$arn" ] && [ "${file#file://}" != "$file" ] ||
+        return 1
+    file=${file#file://}
+    [ -f "$file" ] || return 1
+    version=$(aws iam get-policy --policy-arn "$arn" --query Policy.DefaultVersionId \
+        --output text "${profile[@]}" 2> /dev/null) || return 1
+    current=$(aws iam get-policy-version --policy-arn "$arn" --version-id "$version" \
+        --query PolicyVersion.Document --output json "${profile[@]}" 2> /dev/null) || return 1
+    [ "$current" = "$(cat "$file")" ]
+}
+
 n=0
 for c in "${commands[@]}"; do
     # Safe: the line matched $shape, so it holds only plain words and single-quoted strings.
     eval "argv=($c)"
+    if already_default; then
+        echo "= $c (skipped: its document is already the policy's default version)" >&2
+        n=$((n + 1))
+        continue
+    fi
     echo "+ $c" >&2
     if ! "${argv[@]}" "${profile[@]}"; then
         echo "apply-recommendation: command $((n + 1)) of ${#commands[@]} failed; $n ran before it." >&2

@@ -242,9 +242,11 @@ pub fn replace_dir(built: &Path, dest: &Path) -> Result<()> {
     fs::remove_dir_all(&old).map_err(|e| Error::write(&old, e))
 }
 
-/// Makes `out` ready to take outputs: refuses an `out` that is something other than a folder or
+/// Makes `out` ready to take outputs: refuses an `out` that is something other than a folder,
 /// that lies inside one of `inputs` (the outputs would be read as part of that export by the next
-/// run), creates it, and removes stale temporary files of `names` left by a killed run (see
+/// run) or that holds one (an organisation folder, or a parent of the exports: `recommendations/`
+/// would make the organisation folder unreadable, and an output could replace an input named like
+/// it), creates it, and removes stale temporary files of `names` left by a killed run (see
 /// [`remove_stale_temps`]), which it returns.
 pub fn prepare_out_dir(out: &Path, inputs: &[PathBuf], names: &[&str]) -> Result<Vec<PathBuf>> {
     if let Ok(meta) = fs::metadata(out)
@@ -264,6 +266,15 @@ pub fn prepare_out_dir(out: &Path, inputs: &[PathBuf], names: &[&str]) -> Result
         if out_abs.starts_with(&input_abs) {
             return Err(Error::Usage(format!(
                 "--out {} is inside the input {}: the next run would read the outputs as part of the export; write them elsewhere",
+                out.display(),
+                input.display()
+            )));
+        }
+        if input_abs.starts_with(&out_abs) {
+            return Err(Error::Usage(format!(
+                "--out {} holds the input {}: the outputs would mix with the exports \
+                 (recommendations/ would be read back as an export, and an export named like an \
+                 output would be replaced); give an --out outside the inputs",
                 out.display(),
                 input.display()
             )));
@@ -306,7 +317,7 @@ fn check_out_names(out: &Path, names: &[&str]) -> Result<()> {
 }
 
 /// `path` made absolute with symlinks resolved, for the part of it that exists.
-fn resolve(path: &Path) -> PathBuf {
+pub(crate) fn resolve(path: &Path) -> PathBuf {
     let mut existing = path.to_path_buf();
     let mut rest = Vec::new();
     loop {
@@ -555,6 +566,24 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("is inside the input"), "{e}");
+        }
+        // An `out` that holds an input: its organisation folder, a parent of that, a link to it.
+        let parent = tmp.path().to_path_buf();
+        let export = input.join("111111111111");
+        for (out, input) in [(&input, &export), (&parent, &export), (&parent, &input)] {
+            let e = prepare_out_dir(out, std::slice::from_ref(input), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("holds the input"), "{e}");
+        }
+        #[cfg(unix)]
+        {
+            let link = tmp.path().join("link");
+            std::os::unix::fs::symlink(&input, &link).unwrap();
+            let e = prepare_out_dir(&link, std::slice::from_ref(&export), &[])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("holds the input"), "{e}");
         }
         let ok = tmp.path().join("report");
         prepare_out_dir(&ok, std::slice::from_ref(&input), &[]).unwrap();

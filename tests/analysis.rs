@@ -608,6 +608,114 @@ fn csv_cells_from_hostile_names_are_neutralised() {
     }
 }
 
+/// Whether a spreadsheet would read `cell` as a formula: a trigger (`=`, `+`, `-`, `@` or their
+/// full-width forms) after any blank or invisible characters, or a leading TAB, CR, LF or NUL.
+fn live_formula(cell: &str) -> bool {
+    let triggers = [
+        '=', '+', '-', '@', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}',
+    ];
+    let blank =
+        |c: char| c.is_whitespace() || c.is_control() || matches!(c, '\u{feff}' | '\u{200b}');
+    cell.starts_with(['\t', '\r', '\n', '\0'])
+        || cell.trim_start_matches(blank).starts_with(triggers)
+}
+
+/// Every string cell of every sheet of a workbook.
+fn xlsx_strings(path: &Path) -> Vec<String> {
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+    let mut wb: Xlsx<_> = open_workbook(path).unwrap();
+    let mut out = Vec::new();
+    for name in wb.sheet_names() {
+        for row in wb.worksheet_range(&name).unwrap().rows() {
+            out.extend(row.iter().filter_map(|c| match c {
+                Data::String(s) => Some(s.clone()),
+                _ => None,
+            }));
+        }
+    }
+    out
+}
+
+/// A role, its inline policy and a tag named like a formula behind blanks, a line feed or a
+/// full-width sign: every CSV (the report's, `recommendations/actions.csv`, `diff.csv`) and every
+/// cell of review.xlsx holds them inert (with the `'` prefix), and holds them.
+#[test]
+fn csv_and_xlsx_cells_from_hostile_names_behind_blanks_are_neutralised() {
+    for hostile in [
+        " =1+1",
+        "\n=1+1",
+        "\u{ff1d}1+1",
+        "\u{3000}\u{ff20}x",
+        "\u{a0}-2",
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let export = tmp.path().join("e");
+        let tracked = json!([{"ActionName": "DeleteQueue"},
+            {"ActionName": "ListQueues", "LastAccessedTime": "2026-11-19T00:00:00Z"}]);
+        let used = svc("sqs", Some("2026-11-19T00:00:00Z"), Some(tracked));
+        write_export(
+            &export,
+            hostile,
+            OLD,
+            &["sqs:DeleteQueue", "sqs:ListQueues"],
+            Some(json!([used])),
+        );
+        let gaad_path = export.join("authorization-details.json");
+        let mut gaad: Value = serde_json::from_slice(&fs::read(&gaad_path).unwrap()).unwrap();
+        let role = &mut gaad["RoleDetailList"][0];
+        role["RolePolicyList"][0]["PolicyName"] = json!(hostile);
+        role["Tags"] = json!([{"Key": hostile, "Value": hostile}]);
+        fs::write(&gaad_path, serde_json::to_vec(&gaad).unwrap()).unwrap();
+        let (out, diff) = (tmp.path().join("out"), tmp.path().join("diff"));
+        bin()
+            .args(["report", "--out"])
+            .arg(&out)
+            .arg(&export)
+            .assert()
+            .success();
+        bin()
+            .args(["diff", "--include-unchanged", "--out"])
+            .arg(&diff)
+            .args([&export, &export])
+            .assert()
+            .success();
+        let mut cells = Vec::new();
+        for file in [
+            out.join("findings.csv"),
+            out.join("services.csv"),
+            out.join("principals.csv"),
+            out.join("decisions.csv"),
+            out.join("credentials.csv"),
+            out.join("recommendations/actions.csv"),
+            diff.join("diff.csv"),
+        ] {
+            let mut rdr = csv::Reader::from_path(&file).unwrap();
+            let file_cells: Vec<String> = rdr
+                .records()
+                .flat_map(|r| r.unwrap().iter().map(String::from).collect::<Vec<_>>())
+                .collect();
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            let inert = format!("'{hostile}");
+            if !["credentials.csv", "services.csv"].contains(&name.as_str()) {
+                assert!(
+                    file_cells.iter().any(|c| c.starts_with(&inert)),
+                    "{name} lost {hostile:?}"
+                );
+            }
+            cells.extend(file_cells.into_iter().map(|c| (name.clone(), c)));
+        }
+        let book = xlsx_strings(&out.join("review.xlsx"));
+        assert!(
+            book.iter().any(|c| c.starts_with(&format!("'{hostile}"))),
+            "{hostile:?}"
+        );
+        cells.extend(book.into_iter().map(|c| ("review.xlsx".to_string(), c)));
+        for (file, cell) in &cells {
+            assert!(!live_formula(cell), "{file}: live formula cell {cell:?}");
+        }
+    }
+}
+
 mod dates {
     //! Any representable timestamp, anywhere a date is read (export fields, `--as-of`, window and
     //! key-age flags), gives a result or a clean error through every stage: never a panic.

@@ -31,7 +31,7 @@ fn fetch_without_the_feature_says_so() {
 }
 
 #[cfg(feature = "fetch")]
-mod emulated {
+pub(crate) mod emulated {
     use std::collections::BTreeMap;
     use std::net::{TcpListener, TcpStream};
     use std::path::{Path, PathBuf};
@@ -41,20 +41,20 @@ mod emulated {
     use assert_cmd::Command;
     use iam_tighten::input::{LoadOptions, load_export};
 
-    const ACCOUNT: &str = "123456789012";
+    pub(crate) const ACCOUNT: &str = "123456789012";
 
     fn crate_dir() -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
     }
 
-    fn venv_bin(name: &str) -> PathBuf {
+    pub(crate) fn venv_bin(name: &str) -> PathBuf {
         crate_dir().join(".venv-emulator").join("bin").join(name)
     }
 
     /// A running emulator; killed on drop.
-    struct Emulator {
+    pub(crate) struct Emulator {
         child: Child,
-        url: String,
+        pub(crate) url: String,
     }
 
     impl Drop for Emulator {
@@ -90,7 +90,7 @@ mod emulated {
         }
 
         /// Starts the emulator and runs seed.py with `seed_args`; returns seed.py's stdout too.
-        fn start_seeded(
+        pub(crate) fn start_seeded(
             job_seconds: f64,
             server_args: &[&str],
             seed_args: &[&str],
@@ -150,7 +150,7 @@ mod emulated {
 
     /// Hermetic AWS environment: test credentials, no profile files, no instance metadata
     /// (so nothing but the loopback emulator is ever contacted).
-    fn aws_env(cmd: &mut StdCommand, home: &Path) {
+    pub(crate) fn aws_env(cmd: &mut StdCommand, home: &Path) {
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", home)
@@ -168,7 +168,7 @@ mod emulated {
     }
 
     /// `iam-tighten fetch` against `url`, with fast polls and backoff.
-    fn fetch_at(url: &str, home: &Path, out: &Path, concurrency: u8) -> StdCommand {
+    pub(crate) fn fetch_at(url: &str, home: &Path, out: &Path, concurrency: u8) -> StdCommand {
         fetch_with(url, home, out, concurrency, &[])
     }
 
@@ -1009,6 +1009,27 @@ mod emulated {
             &["--assume-role", "r", "--accounts", &accounts],
             "an export of one account",
         );
+
+        // Inside an export (here one of the organisation's): the new export would make the
+        // outer one unreadable (an export and an organisation folder at once), so nothing is
+        // written, with or without --assume-role.
+        let outer = org.join("111111111111");
+        let nested = outer.join("222222222222");
+        for extra in [
+            &[][..],
+            &["--assume-role", "r", "--accounts", &accounts][..],
+        ] {
+            let before = tree(&outer);
+            let run = fetch_at("http://127.0.0.1:9", tmp.path(), &nested, 4)
+                .args(extra)
+                .output()
+                .expect("fetch");
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            assert_eq!(run.status.code(), Some(2), "{stderr}");
+            assert!(stderr.contains("inside the export"), "{stderr}");
+            assert_eq!(tree(&outer), before);
+            assert!(!nested.exists());
+        }
 
         // --out inside a file: one line, the cause said once.
         let file = tmp.path().join("file.txt");

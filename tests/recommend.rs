@@ -680,6 +680,80 @@ fn the_apply_helper_accepts_only_iam_and_sso_admin_commands() {
     }
 }
 
+/// `--apply` skips a `create-policy-version` whose document is already the policy's default
+/// version (another folder sharing the policy made it), and runs it on any doubt: a different
+/// document, or a read the caller may not make. A stand-in `aws` logs its calls and answers the
+/// reads from `$AWS_DEFAULT` (the default version's document as the CLI prints it).
+#[test]
+fn the_apply_helper_skips_a_policy_version_that_is_already_the_default() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh");
+    let dir = tempfile::tempdir().unwrap();
+    let doc = "{\n    \"Version\": \"2012-10-17\",\n    \"Statement\": []\n}\n";
+    std::fs::write(dir.path().join("managed-p.json"), doc).unwrap();
+    let create = "aws iam create-policy-version --policy-arn arn:aws:iam::111111111111:policy/p \
+                  --policy-document file://managed-p.json --set-as-default";
+    let put =
+        "aws iam put-role-policy --role-name a --policy-name i --policy-document file://i.json";
+    let readme = format!("```sh apply\n{create}\n{put}\n```\n```sh rollback\n```\n");
+    std::fs::write(dir.path().join("README.md"), readme).unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let aws = bin.join("aws");
+    std::fs::write(
+        &aws,
+        "#!/bin/sh\necho \"$*\" >> \"$AWS_LOG\"\ncase \"$2\" in\n\
+         get-policy) [ -n \"$AWS_DEFAULT\" ] && echo v3 ;;\n\
+         get-policy-version) [ -n \"$AWS_DEFAULT\" ] && printf '%s' \"$AWS_DEFAULT\" ;;\n\
+         esac\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |default: &str| {
+        let log = dir.path().join("log");
+        let _ = std::fs::remove_file(&log);
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .args(["--apply", dir.path().to_str().unwrap()])
+            .env("PATH", &path)
+            .env("AWS_LOG", &log)
+            .env("AWS_DEFAULT", default)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        (std::fs::read_to_string(&log).unwrap(), stderr)
+    };
+    // Already the default: read, skipped, said so; the next line still runs.
+    let (log, stderr) = run(doc.trim_end());
+    assert!(!log.contains("create-policy-version"), "{log}");
+    assert!(
+        log.contains(
+            "get-policy-version --policy-arn arn:aws:iam::111111111111:policy/p --version-id v3"
+        ),
+        "{log}"
+    );
+    assert!(log.contains("put-role-policy"), "{log}");
+    assert!(
+        stderr.contains("(skipped: its document is already the policy's default version)"),
+        "{stderr}"
+    );
+    // Another document (one character), or reads that fail: the version is created.
+    for other in [doc.replace("[]", "[ ]"), String::new()] {
+        let (log, stderr) = run(other.trim_end());
+        assert!(log.contains("create-policy-version"), "{log}");
+        assert!(!stderr.contains("skipped"), "{stderr}");
+    }
+}
+
 /// An intentional principal's README says so first: its folder is not to be applied blindly.
 #[test]
 fn intentional_principals_readme_warns() {

@@ -19,6 +19,7 @@ mod parquet_dataset;
 mod permission_sets;
 mod policy;
 mod recommend;
+mod roundtrip;
 mod snapshots;
 mod threads;
 mod xlsx;

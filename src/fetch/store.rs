@@ -225,8 +225,32 @@ pub enum OutFolder {
     Beside,
 }
 
+/// Refuses an `--out` inside an existing export (a folder above it holds
+/// `authorization-details.json`): the export written there would make the outer one unreadable,
+/// as `report` refuses a folder that is both an export and an organisation folder.
+fn check_not_inside_an_export(root: &Path) -> Result<()> {
+    let abs = crate::files::resolve(root);
+    match abs
+        .ancestors()
+        .skip(1)
+        .find(|dir| dir.join(AUTHORIZATION_DETAILS).is_file())
+    {
+        Some(export) => Err(FetchError::out(
+            root,
+            format!(
+                "inside the export {} (it holds {AUTHORIZATION_DETAILS}): an export written in \
+                 another makes the outer one unreadable; give an --out outside it, such as a \
+                 folder beside it",
+                export.display()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Checks `--out` for a single-account fetch, before any AWS call.
 pub fn check_out(root: &Path, allow_non_empty: bool) -> Result<OutFolder> {
+    check_not_inside_an_export(root)?;
     let entries = match visible_entries(root)? {
         None => return Ok(OutFolder::New),
         Some(entries) => entries,
@@ -283,6 +307,7 @@ pub fn check_out(root: &Path, allow_non_empty: bool) -> Result<OutFolder> {
 /// holding only account folders and our summary (anything else needs `--allow-non-empty`).
 /// Each account folder is then checked by [`check_out`].
 pub fn check_organisation_out(root: &Path, allow_non_empty: bool) -> Result<()> {
+    check_not_inside_an_export(root)?;
     let Some(entries) = visible_entries(root)? else {
         return Ok(());
     };
@@ -752,6 +777,30 @@ mod tests {
         write(&org.join("notes.txt"), "mine");
         assert!(check_organisation_out(&org, false).is_err());
         assert!(check_organisation_out(&org, true).is_ok());
+    }
+
+    /// An export written inside another export (or an organisation folder inside one) would make
+    /// the outer export unreadable: `report` refuses a folder that is both.
+    #[test]
+    fn out_inside_an_export_is_refused() {
+        let dir = tmp();
+        let export = dir.path().join("org/111111111111");
+        write(&export.join(AUTHORIZATION_DETAILS), "{}");
+        for out in [export.join("222222222222"), export.join("a/b")] {
+            let e = error(check_out(&out, false));
+            assert!(
+                e.contains("inside the export") && e.contains("111111111111"),
+                "{e}"
+            );
+            let e = check_organisation_out(&out, false)
+                .err()
+                .map(|e| e.to_string());
+            assert!(e.is_some_and(|e| e.contains("inside the export")));
+            assert!(!out.exists());
+        }
+        // Beside it, in its organisation folder, is where the next account goes.
+        let beside = dir.path().join("org/222222222222");
+        assert!(matches!(check_out(&beside, false), Ok(OutFolder::New)));
     }
 
     #[test]

@@ -96,14 +96,41 @@ pub fn grouped_into(out: &mut String, n: u64) {
     thousands_into(out, itoa::Buffer::new().format(n));
 }
 
-/// Makes a cell inert in spreadsheets: a leading `=`, `+`, `-`, `@`, tab or CR gets a `'` prefix
-/// (OWASP's CSV-injection advice), so Excel, LibreOffice and Sheets show it as text. Every CSV
-/// writer uses it (the report's and `recommendations/actions.csv`).
+/// Makes a cell inert in spreadsheets by prefixing `'` (OWASP's CSV-injection advice), so Excel,
+/// LibreOffice and Sheets show it as text: a cell that starts with `=`, `+`, `-`, `@`, TAB, CR,
+/// LF or NUL, or with blank or invisible characters (spaces, no-break and ideographic spaces, a
+/// zero-width space or BOM, other control characters) followed by one of `=`, `+`, `-`, `@`, or
+/// with their full-width forms `＝ ＋ － ＠` (U+FF1D, U+FF0B, U+FF0D, U+FF20), which some
+/// spreadsheet locales read as formulas too. Every CSV writer and the xlsx writer use it.
 pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
-    match cell.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}").into(),
-        _ => cell.into(),
+    // Fast path, on every cell of the largest CSVs: a printable ASCII first byte decides alone
+    // (the rest is out of line, so this stays as fast as the first-byte check it replaced).
+    let live = match cell.as_bytes().first() {
+        None => false,
+        Some(b'=' | b'+' | b'-' | b'@') => true,
+        Some(&b) if b > b' ' && b < 0x7f => false,
+        Some(_) => formula_behind_blanks(cell),
+    };
+    if live {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
     }
+}
+
+/// The slow path of [`neutralise`], for a cell whose first character is a control character, a
+/// space or not ASCII.
+#[cold]
+#[inline(never)]
+fn formula_behind_blanks(cell: &str) -> bool {
+    if cell.starts_with(['\t', '\r', '\n', '\0']) {
+        return true;
+    }
+    let blank =
+        |c: char| c.is_whitespace() || c.is_control() || matches!(c, '\u{feff}' | '\u{200b}');
+    cell.trim_start_matches(blank).starts_with([
+        '=', '+', '-', '@', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}',
+    ])
 }
 
 /// "3 critical actions and 1 high-sensitivity action": the non-zero counts, each with its

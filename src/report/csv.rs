@@ -375,6 +375,7 @@ pub fn write_principals<W: Write>(
 mod tests {
     use super::*;
     use crate::analysis::identities::IdentityFinding;
+    use std::borrow::Cow;
 
     /// The flags of every principal of the sample, with identity findings added for the same
     /// principals under other kinds (and kinds it already flags), are those of a map of sets
@@ -431,10 +432,48 @@ mod tests {
 
     #[test]
     fn neutralises_formula_starts() {
-        for bad in ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tx", "\rx"] {
-            assert!(neutralise(bad).starts_with('\''), "{bad:?}");
+        for bad in [
+            "=1+1",
+            "+SUM(A1)",
+            "-2+3",
+            "@cmd",
+            "\tx",
+            "\rx",
+            "\nx",
+            "\n=1+1",
+            "\0=1",
+            // Blank before a trigger: spreadsheets drop it and read the formula.
+            " =1+1",
+            "   @cmd",
+            "\u{a0}-2",
+            "\u{3000}=1",
+            "\u{feff}=1",
+            "\u{200b}+1",
+            // Full-width triggers, which some spreadsheet locales read as the ASCII ones.
+            "\u{ff1d}1+1",
+            "\u{ff0b}1",
+            "\u{ff0d}1",
+            "\u{ff20}cmd",
+            " \u{ff1d}1",
+        ] {
+            assert_eq!(neutralise(bad), format!("'{bad}"), "{bad:?}");
         }
-        assert_eq!(neutralise("role/app"), "role/app");
-        assert_eq!(neutralise(""), "");
+        for fine in [
+            "role/app",
+            "",
+            " ",
+            " plain",
+            "a=b",
+            "1-2",
+            "\u{3000}x",
+            "\u{ff41}",
+            "é=1",
+            "'=1",
+        ] {
+            assert!(
+                matches!(neutralise(fine), Cow::Borrowed(s) if s == fine),
+                "{fine:?}"
+            );
+        }
     }
 }

@@ -2,11 +2,18 @@
 
     .venv-emulator/bin/python tests/emulator/seed.py http://127.0.0.1:PORT [ACCOUNT ...]
     .venv-emulator/bin/python tests/emulator/seed.py http://127.0.0.1:PORT --organization
+    .venv-emulator/bin/python tests/emulator/seed.py http://127.0.0.1:PORT --roundtrip
 
 Without ACCOUNT, seeds moto's default account (123456789012, the `test` access key). With
 account ids, seeds each of them instead, through credentials from sts:AssumeRole into
 arn:aws:iam::ACCOUNT:role/seed: moto keeps one IAM per account and picks the account from the
 access key of the assumed-role session.
+
+--roundtrip seeds the default account and then the principals of tests/roundtrip.rs (seed_roundtrip):
+a wildcard, customer managed policies shared by two principals (one that both would tighten alike,
+one they would not), an AWS managed policy to replace with a copy, an Allow NotAction, and a group
+whose members use different parts of its policy. The emulator must run with MOTO_IAM_LOAD_MANAGED_POLICIES=true for
+the AWS managed policy to exist. The other tests do not seed these, so their exports are unchanged.
 """
 
 import json
@@ -40,6 +47,11 @@ def client(endpoint, service, account=None):
 
 
 def main(endpoint, accounts):
+    if accounts == ["--roundtrip"]:
+        iam = client(endpoint, "iam")
+        seed(endpoint, iam)
+        seed_roundtrip(iam)
+        return
     if accounts == ["--organization"]:
         seed(endpoint, client(endpoint, "iam"))
         print(json.dumps(seed_organization(endpoint)))
@@ -171,6 +183,44 @@ def seed(endpoint, iam):
     iam.put_user_policy(UserName="ci-bot", PolicyName="queue", PolicyDocument=doc(allow("sqs:SendMessage", "arn:aws:sqs:eu-west-1:123456789012:builds")))
     iam.create_access_key(UserName="ci-bot")
     print("seeded", endpoint, file=sys.stderr)
+
+
+def seed_roundtrip(iam):
+    """What tests/roundtrip.rs applies the recommendations to (last-accessed.json says what each
+    principal used; the comments say what the plan should do)."""
+    managed = {}
+    for name, actions in [
+        # Both etl-runner and report-reader use only s3:ListAllMyBuckets: one new version.
+        ("shared-s3", ["s3:ListAllMyBuckets", "s3:DeleteBucket"]),
+        # etl-runner uses both, report-reader one: the two disagree, report-reader gets a copy.
+        ("shared-ec2", ["ec2:DescribeInstances", "ec2:TerminateInstances"]),
+    ]:
+        managed[name] = iam.create_policy(PolicyName=name, PolicyDocument=doc(allow(actions)))["Policy"]["Arn"]
+
+    iam.create_role(RoleName="etl-runner", AssumeRolePolicyDocument=TRUST_EC2, Path="/etl/")
+    # A wildcard of a used service: replaced by the explicit list of what stays.
+    iam.put_role_policy(RoleName="etl-runner", PolicyName="pipeline", PolicyDocument=doc(allow(["lambda:*"])))
+    for name in ("shared-s3", "shared-ec2"):
+        iam.attach_role_policy(RoleName="etl-runner", PolicyArn=managed[name])
+    # AWS managed: cannot be edited, so replaced by a tightened customer managed copy.
+    iam.attach_role_policy(RoleName="etl-runner", PolicyArn="arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess")
+
+    iam.create_user(UserName="report-reader")
+    for name in ("shared-s3", "shared-ec2"):
+        iam.attach_user_policy(UserName="report-reader", PolicyArn=managed[name])
+
+    # Allow NotAction: rewritten into the explicit Action form of what stays (flagged for a human).
+    everything_but_iam = {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"}
+    iam.create_role(RoleName="almost-admin", AssumeRolePolicyDocument=TRUST_EC2)
+    iam.put_role_policy(RoleName="almost-admin", PolicyName="most", PolicyDocument=doc(everything_but_iam))
+
+    # A group whose members use different parts of its policy: bob uses two EC2 Describe actions,
+    # carol nothing; the group keeps what either member uses.
+    iam.create_group(GroupName="ops")
+    iam.put_group_policy(GroupName="ops", PolicyName="ops", PolicyDocument=doc(allow(["ec2:Describe*", "ec2:RebootInstances"])))
+    for user in ("bob", "carol"):
+        iam.create_user(UserName=user)
+        iam.add_user_to_group(GroupName="ops", UserName=user)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,9 @@ AccessDenied, for the multi-account tests; moto itself accepts every role ARN.
 --always-throttle KEY (repeatable, e.g. role/readonly-audit) makes every Generate call for that
 principal answer Throttling: IAM throttling a caller for longer than any retry budget, which moto
 cannot do.
+--aws-managed-policies loads AWS's managed policies (arn:aws:iam::aws:policy/...) into every
+account, as in IAM, so that they can be attached (tests/roundtrip.rs); GAAD then lists all of them
+(about 1,600: a 10 MB authorization-details.json), which is why the other tests go without.
 
 For `fetch --organization` (Organizations and IAM Identity Center, which moto implements mostly):
 --org-page-size N caps MaxResults of every paginated Organizations and sso-admin list call, so
@@ -398,7 +401,11 @@ def main(argv=None):
     parser.add_argument("--deny-assume-role", action="append", default=[], metavar="ACCOUNT")
     parser.add_argument("--always-throttle", action="append", default=[], metavar="KEY")
     parser.add_argument("--org-page-size", type=int, default=None, metavar="N")
+    parser.add_argument("--aws-managed-policies", action="store_true")
     args = parser.parse_args(argv)
+    if args.aws_managed_policies:
+        # moto's own switch, read when the account's IAM is first made.
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     with open(args.fixtures, encoding="utf-8") as f:
         install(json.load(f), args.job_seconds, args.deny_assume_role, args.always_throttle, args.org_page_size)
     os.environ.setdefault("MOTO_PORT", str(args.port))
