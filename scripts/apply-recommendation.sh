@@ -35,6 +35,8 @@ usage() {
 
 apply=0
 block=apply
+# `${profile[@]+"${profile[@]}"}` below: bash before 4.4 (macOS's /bin/bash 3.2) calls an
+# empty array unbound under `set -u`.
 profile=()
 dir=
 while [ $# -gt 0 ]; do
@@ -137,9 +139,9 @@ already_default() {
     file=${file#file://}
     [ -f "$file" ] || return 1
     version=$(aws iam get-policy --policy-arn "$arn" --query Policy.DefaultVersionId \
-        --output text "${profile[@]}" 2> /dev/null) || return 1
+        --output text ${profile[@]+"${profile[@]}"} 2> /dev/null) || return 1
     current=$(aws iam get-policy-version --policy-arn "$arn" --version-id "$version" \
-        --query PolicyVersion.Document --output json "${profile[@]}" 2> /dev/null) || return 1
+        --query PolicyVersion.Document --output json ${profile[@]+"${profile[@]}"} 2> /dev/null) || return 1
     [ "$current" = "$(cat "$file")" ]
 }
 
@@ -153,7 +155,7 @@ for c in "${commands[@]}"; do
         continue
     fi
     echo "+ $c" >&2
-    if ! "${argv[@]}" "${profile[@]}"; then
+    if ! "${argv[@]}" ${profile[@]+"${profile[@]}"}; then
         echo "apply-recommendation: command $((n + 1)) of ${#commands[@]} failed; $n ran before it." >&2
         if [ "$block" = apply ]; then
             echo "apply-recommendation: to undo what ran, see README.md (Roll back) or run: $0 --rollback --apply $dir" >&2

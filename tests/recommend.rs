@@ -627,6 +627,34 @@ fn the_apply_helper_is_in_the_output_and_runs() {
     }
 }
 
+/// The apply helper runs under macOS's /bin/bash 3.2, where `set -u` calls an empty array
+/// unbound: `"${profile[@]}"` without `--profile` would stop `--apply` with "unbound variable"
+/// (bash 5 here cannot show it, so the test reads the script). Every expansion of an array that
+/// can be empty is guarded as `${a[@]+"${a[@]}"}`; `argv` and `commands` never are empty there.
+#[test]
+fn the_apply_helper_expands_its_optional_profile_as_old_bash_needs() {
+    let script = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh"),
+    )
+    .unwrap();
+    assert!(script.contains("set -euo pipefail"), "the script no longer sets -u");
+    let guarded = r#"${profile[@]+"${profile[@]}"}"#;
+    let mut uses = 0;
+    for (n, line) in script.lines().enumerate() {
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
+        uses += line.matches(guarded).count();
+        let bare = line.replace(guarded, "");
+        assert!(
+            !bare.contains(r#""${profile[@]}""#),
+            "line {}: an unguarded empty-able array: {line}",
+            n + 1
+        );
+    }
+    assert!(uses >= 3, "the profile reaches every aws call: {uses} guarded uses");
+}
+
 /// The apply helper runs only the shapes iam-tighten writes: `aws iam` and `aws sso-admin`
 /// (permission sets) verbs with `--option value` pairs; any other line refuses the whole file.
 #[test]
