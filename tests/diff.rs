@@ -139,6 +139,9 @@ fn q3_to_q4_shows_every_change_kind_and_exits_1() {
         if kind == ChangeKind::AccountAdded {
             continue; // q3 → q4 only closes an account; the reverse direction opens it (below).
         }
+        if kind == ChangeKind::GrantUnknown {
+            continue; // the sample lacks no policy (a_missing_policy_is_not_a_revoked_or_new_grant)
+        }
         if kind.is_organization()
             && !matches!(
                 kind,
@@ -1079,4 +1082,91 @@ fn organisation_part_on_one_side_or_broken() {
     );
     assert!(run.stderr.contains("list-accounts.json"), "{}", run.stderr);
     assert!(run.stderr.contains("Accounts"), "{}", run.stderr);
+}
+
+// ---- what the sides cannot compare (thirty-sixth pass) --------------------------------------------
+
+/// A copy of the sample's account 111111111111 (q4) under `dir`, without its manifest (whose
+/// hashes an edit would break), its authorization details edited by `edit`.
+fn edited_account(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    copy_dir(&root().join("sample-data/2026-q4/111111111111"), dir);
+    std::fs::remove_file(dir.join("manifest.json")).unwrap();
+    let path = dir.join("authorization-details.json");
+    let mut details: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut details);
+    std::fs::write(&path, serde_json::to_string_pretty(&details).unwrap()).unwrap();
+    dir.to_str().unwrap().to_string()
+}
+
+/// Leaves policy `name` out of `Policies` (as a filtered GAAD does: `policy_missing`).
+fn without_policy(name: &'static str) -> impl FnOnce(&mut serde_json::Value) {
+    move |d| {
+        let policies = d["Policies"].as_array_mut().unwrap();
+        let before = policies.len();
+        policies.retain(|p| p["PolicyName"] != name);
+        assert_eq!(policies.len() + 1, before, "{name} is in the sample");
+    }
+}
+
+/// A grant through a policy whose document one side lacks (`policy_missing`) is not revoked nor
+/// newly granted: nobody can tell. It is `grant_unknown` in diff.csv, and not a change for
+/// `--exit-code` or `--fail-on-new`.
+#[test]
+fn a_missing_policy_is_not_a_revoked_or_new_grant() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = edited_account(&tmp.path().join("whole"), |_| {});
+    let lacking = edited_account(
+        &tmp.path().join("lacking"),
+        without_policy("DataPipelineAccess"),
+    );
+    for (old, new, held) in [(&whole, &lacking, "old"), (&lacking, &whole, "new")] {
+        let run = diff(old, new, &["--exit-code", "--fail-on-new", "low"]);
+        assert_eq!(run.code, 0, "{held}: {}", run.stderr);
+        let csv = Csv::parse(&run.file("diff.csv"));
+        let kinds: BTreeSet<&str> = csv.rows.iter().map(|r| csv.get(r, "kind")).collect();
+        assert_eq!(kinds, BTreeSet::from(["grant_unknown"]), "{held}");
+        let actions: u64 = csv
+            .rows
+            .iter()
+            .map(|r| csv.get(r, "actions").parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(
+            actions, 8,
+            "{held}: the policy's s3, athena and glue actions"
+        );
+        for r in &csv.rows {
+            assert_eq!(csv.get(r, "principal_name"), "data-pipeline-2026");
+            let status = csv.get(r, &format!("{held}_status"));
+            assert!(!status.is_empty(), "{held}: {r:?}");
+            assert!(
+                csv.get(r, "detail").contains("policy_missing"),
+                "{}",
+                csv.get(r, "detail")
+            );
+        }
+        let json: serde_json::Value = serde_json::from_str(&run.file("diff.json")).unwrap();
+        assert_eq!(json["counts"]["grant_unknown"], 8);
+        assert_eq!(json["headline"]["changes"], 0);
+        assert!(
+            run.file("diff.html").contains("grant_unknown"),
+            "diff.html names the kind"
+        );
+    } // `report` flags the principal whose policy the export lacks.
+    let out = tempfile::tempdir().unwrap();
+    cmd()
+        .args(["report", &lacking, "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
+    let principals =
+        Csv::parse(&std::fs::read_to_string(out.path().join("principals.csv")).unwrap());
+    for r in &principals.rows {
+        let flagged = principals.get(r, "flags").contains("policy_missing");
+        assert_eq!(
+            flagged,
+            principals.get(r, "principal_name") == "data-pipeline-2026",
+            "{r:?}"
+        );
+    }
 }

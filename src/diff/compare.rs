@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::kinds::ChangeKind;
 use super::pairing::{self, Matcher};
-use super::side::{Side, SideGroup, SidePrincipal, Verdict};
+use super::side::{Gaps, Side, SideGroup, SidePrincipal, Verdict};
 use crate::analysis::identities::IdentityFinding;
 use crate::analysis::{BySensitivity, Reason, Sensitivity, Status};
 use crate::catalog::{ActionId, Catalog};
@@ -265,7 +265,7 @@ pub fn compare(old: &Side, new: &Side, catalog: &Catalog) -> Vec<Change> {
             ));
         }
         let cells = pairing::cells(old, old.groups_of(oi), new, new.groups_of(ni), &mut matcher);
-        permission_rows(cells, p, old, new, catalog, &mut changes);
+        permission_rows(cells, (o, p), (old, new), catalog, &mut changes);
     }
     for (arn, &oi) in &old_p {
         if !new_p.contains_key(arn) {
@@ -347,16 +347,61 @@ fn recreated(
     }
 }
 
-/// One row per change kind × service × old verdict × new verdict of a principal's cells.
+/// The kind of a principal's action granted on one side only: `revoked` (old side) or
+/// `newly_granted`, unless a side's export lacks part of the principal's policies so that nobody
+/// can tell ([`Gaps::one_sided_unknown`]): then `grant_unknown`.
+fn one_sided(old_only: bool, gaps: (Gaps, Gaps)) -> ChangeKind {
+    let (old, new) = gaps;
+    match old_only {
+        true if Gaps::one_sided_unknown(old, new) => ChangeKind::GrantUnknown,
+        true => ChangeKind::Revoked,
+        false if Gaps::one_sided_unknown(new, old) => ChangeKind::GrantUnknown,
+        false => ChangeKind::NewlyGranted,
+    }
+}
+
+/// Why a `grant_unknown` row of actions granted on the old side only (`old_only`), or the new
+/// side only, cannot be compared.
+fn not_comparable(old_only: bool, gaps: (Gaps, Gaps)) -> String {
+    let (held, other) = if old_only {
+        (("old", gaps.0), ("new", gaps.1))
+    } else {
+        (("new", gaps.1), ("old", gaps.0))
+    };
+    let mut why = Vec::new();
+    if other.1.lacks_grants {
+        why.push(format!(
+            "the {} side's export lacks a managed policy or group of this principal \
+             (policy_missing, group_missing), which may grant these actions",
+            other.0
+        ));
+    }
+    if held.1.lacks_boundary {
+        why.push(format!(
+            "the {} side's export lacks this principal's permissions boundary policy \
+             (policy_missing), so no boundary was applied there",
+            held.0
+        ));
+    }
+    format!(
+        "Not comparable: {}; whether the {} side grants them is unknown.",
+        why.join("; "),
+        other.0
+    )
+}
+
+/// One row per change kind × service × old verdict × new verdict of a principal's cells
+/// (`principals`: the principal on the old and the new side).
 fn permission_rows(
     cells: Vec<pairing::Cell>,
-    p: &SidePrincipal,
-    old: &Side,
-    new: &Side,
+    principals: (&SidePrincipal, &SidePrincipal),
+    (old, new): (&Side, &Side),
     catalog: &Catalog,
     changes: &mut Vec<Change>,
 ) {
     type Key<'s> = (ChangeKind, &'s str, Option<Verdict>, Option<Verdict>);
+    let p = principals.1;
+    let gaps = (principals.0.gaps, p.gaps);
     let mut rows: BTreeMap<Key<'_>, Vec<ChangedAction>> = BTreeMap::new();
     for cell in cells {
         let Some(first) = cell.actions.first() else {
@@ -364,8 +409,7 @@ fn permission_rows(
         };
         let kind = match (&cell.old, &cell.new) {
             (Some(o), Some(n)) => ChangeKind::of_statuses(o.verdict.status, n.verdict.status),
-            (Some(_), None) => ChangeKind::Revoked,
-            _ => ChangeKind::NewlyGranted,
+            (o, _) => one_sided(o.is_some(), gaps),
         };
         let service = catalog.action(first.id).service.as_ref();
         let verdict = |g: &Option<SideGroup>| g.map(|g| g.verdict);
@@ -389,6 +433,11 @@ fn permission_rows(
             };
         let old_state = state(old, o, |a| a.old);
         let new_state = state(new, n, |a| a.new);
+        let detail = if kind == ChangeKind::GrantUnknown {
+            not_comparable(n.is_none(), gaps)
+        } else {
+            String::new()
+        };
         changes.push(Change {
             action: actions
                 .first()
@@ -400,6 +449,7 @@ fn permission_rows(
             old: old_state,
             new: new_state,
             actions,
+            detail,
             ..Change::of_principal(kind, p)
         });
     }

@@ -43,6 +43,10 @@ pub enum ChangeKind {
     NewlyUsed,
     /// Unknown now; used or unused before.
     NewlyUnknown,
+    /// Granted on one side only, where the export of one side lacks a policy, group or
+    /// permissions boundary of the principal: whether it was (or is) granted is unknown. Not a
+    /// change.
+    GrantUnknown,
     /// Unused on both sides.
     StillUnused,
     /// Unknown on both sides.
@@ -63,7 +67,7 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 24] = [
+    pub const ALL: [ChangeKind; 25] = [
         ChangeKind::AccountAdded,
         ChangeKind::AccountRemoved,
         ChangeKind::PermissionSetAdded,
@@ -81,6 +85,7 @@ impl ChangeKind {
         ChangeKind::Revoked,
         ChangeKind::NewlyUsed,
         ChangeKind::NewlyUnknown,
+        ChangeKind::GrantUnknown,
         ChangeKind::StillUnused,
         ChangeKind::StillUnknown,
         ChangeKind::UnchangedUsed,
@@ -109,6 +114,7 @@ impl ChangeKind {
             ChangeKind::Revoked => "revoked",
             ChangeKind::NewlyUsed => "newly_used",
             ChangeKind::NewlyUnknown => "newly_unknown",
+            ChangeKind::GrantUnknown => "grant_unknown",
             ChangeKind::StillUnused => "still_unused",
             ChangeKind::StillUnknown => "still_unknown",
             ChangeKind::UnchangedUsed => "unchanged_used",
@@ -131,11 +137,13 @@ impl ChangeKind {
         )
     }
 
-    /// False for the unchanged kinds and for `identity_unknown` (the new side could not tell,
-    /// so it is not a change, though `diff.csv` always has its rows); `--exit-code` fails on any
-    /// other, and the headline counts them as changes.
+    /// False for the unchanged kinds and for the two "could not tell" kinds, `grant_unknown`
+    /// and `identity_unknown` (the data of a side is missing, so they are not changes, though
+    /// `diff.csv` always has their rows); `--exit-code` fails on any other, and the headline
+    /// counts them as changes.
     pub fn is_change(self) -> bool {
-        !self.is_unchanged() && self != ChangeKind::IdentityUnknown
+        !self.is_unchanged()
+            && !matches!(self, ChangeKind::IdentityUnknown | ChangeKind::GrantUnknown)
     }
 
     /// The kinds of the organisation part's comparison (permission sets, SCPs and RCPs, the

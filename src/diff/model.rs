@@ -25,7 +25,8 @@ pub struct DiffLimits {
     /// Rows of each change kind in `diff.json` (everything but the unchanged kinds).
     pub per_change_kind: usize,
     /// Highest-sensitivity rows of each unchanged kind in `diff.json` (`still_unused`,
-    /// `still_unknown`, `unchanged_used`, `identity_unchanged`, and `identity_unknown`).
+    /// `still_unknown`, `unchanged_used`, `identity_unchanged`, `grant_unknown` and
+    /// `identity_unknown`).
     pub per_unchanged_kind: usize,
     /// Rows (policy groups) per table in `diff.html`.
     pub html_table: usize,
@@ -274,7 +275,7 @@ pub struct Headline {
     pub principals: Delta,
     pub accounts: Delta,
     /// Principal × action pairs (and account, principal and identity rows) of every change kind
-    /// (all but the unchanged kinds and `identity_unknown`).
+    /// (all but the unchanged kinds, `grant_unknown` and `identity_unknown`).
     pub changes: u64,
     /// New risk at high or critical (see `new_risk`).
     pub new_risk_high_plus: u64,
@@ -601,6 +602,7 @@ fn notes(
             counts.principal_recreated
         ));
     }
+    notes.extend(grant_unknown_note(counts));
     for (label, side) in [("old", old), ("new", new)] {
         if side.warnings > 0 {
             notes.push(format!(
@@ -610,6 +612,20 @@ fn notes(
         }
     }
     notes
+}
+
+/// What `grant_unknown` means, when there are such rows.
+fn grant_unknown_note(counts: &KindCounts) -> Option<String> {
+    (counts.grant_unknown > 0).then(|| {
+        format!(
+            "{} permission(s) are grant_unknown: granted on one side only, to principals whose \
+             export on one side lacks a managed policy, group or permissions boundary they \
+             reference (the policy_missing and group_missing warnings): whether the other side \
+             grants them is unknown, so they are neither revoked nor newly granted, and not \
+             changes.",
+            counts.grant_unknown
+        )
+    })
 }
 
 /// Identity checks that could not run, per side and reason (accounts and checks listed), and what

@@ -64,6 +64,9 @@ pub fn describe(kind: ChangeKind) -> &'static str {
         ChangeKind::Revoked => "Granted before, not now.",
         ChangeKind::NewlyUsed => "Used now; unused or unknown before.",
         ChangeKind::NewlyUnknown => "Unknown now; used or unused before.",
+        ChangeKind::GrantUnknown => {
+            "Granted on one side only, but a side's export lacks a policy, group or boundary of the principal: not comparable, not a change."
+        }
         ChangeKind::StillUnused => "Unused on both sides.",
         ChangeKind::StillUnknown => "Unknown on both sides.",
         ChangeKind::UnchangedUsed => "Used on both sides.",
