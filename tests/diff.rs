@@ -1170,3 +1170,53 @@ fn a_missing_policy_is_not_a_revoked_or_new_grant() {
         );
     }
 }
+
+/// An account exported on one side only is warned about (stderr, diff.json `warnings`, the top
+/// of diff.html), naming it, the side and its principals: its principals are added or removed
+/// and the headline's totals hold it on one side, which is not a permission change.
+#[test]
+fn an_account_on_one_side_only_is_warned_about() {
+    for (run, side, other) in [
+        (q3_q4(), "old", "new"),
+        (
+            &diff("sample-data/2026-q4", "sample-data/2026-q3", &[]),
+            "new",
+            "old",
+        ),
+    ] {
+        let want =
+            format!("account 333333333333 (3 principals) was exported on the {side} side only");
+        let warning = run
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("iam-tighten: warning: ") && l.contains(&want))
+            .unwrap_or_else(|| panic!("no warning {want:?}: {}", run.stderr));
+        assert!(
+            warning.contains(&format!("not exported on the {other} side")),
+            "{warning}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&run.file("diff.json")).unwrap();
+        let warnings: Vec<&str> = json["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap())
+            .collect();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warning.ends_with(warnings[0]),
+            "{warning} / {}",
+            warnings[0]
+        );
+        let html = run.file("diff.html");
+        let alert = html
+            .split("id=\"warnings\"")
+            .nth(1)
+            .expect("a warnings block");
+        assert!(alert.contains(&want), "diff.html");
+    }
+    // Both sides with the same accounts: no warning.
+    let same = diff("sample-data/2026-q4", "sample-data/2026-q4", &[]);
+    assert!(!same.stderr.contains("warning"), "{}", same.stderr);
+    assert!(!same.file("diff.html").contains("id=\"warnings\""));
+}

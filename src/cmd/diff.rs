@@ -291,7 +291,11 @@ pub fn run(args: DiffConfig) -> anyhow::Result<ExitCode> {
     Ok(exit_code(&args, &model))
 }
 
+/// The warnings (what moves the counts without being a change), the headline and the files.
 fn summary(model: &DiffModel, written: &[PathBuf]) {
+    for w in &model.warnings {
+        eprintln!("iam-tighten: warning: {w}");
+    }
     let h = &model.headline;
     let c = &model.counts;
     eprintln!(

@@ -227,7 +227,7 @@ fn principal_row(kind: ChangeKind, p: &SidePrincipal, side: &Side, index: u32) -
     }
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub(super) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("{n} {word}")
     } else {

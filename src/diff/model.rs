@@ -341,6 +341,9 @@ pub struct DiffModel {
     pub accounts: Vec<AccountDiff>,
     /// Accounts whose "old" export is newer than their "new" one: the sides look swapped.
     pub swapped_accounts: Vec<String>,
+    /// What moves the counts without being a permission change, to read before them (accounts
+    /// exported on one side only, ...): on stderr and at the top of diff.html too.
+    pub warnings: Vec<String>,
     /// Differences between the sides' inputs that a reader should know about.
     pub notes: Vec<String>,
     /// Rows of the grouped `diff.csv`, in its order, capped per kind (see `limits`).
@@ -410,6 +413,7 @@ impl DiffModel {
             identity_findings: Delta::new(o.identities, n.identities),
         };
         let swapped_accounts = swapped(&old_meta, &new_meta);
+        let warnings = one_side_accounts(&old_meta, &new_meta);
         let mut notes = notes(&old_meta, &new_meta, &catalog, &settings, &counts);
         notes.extend(identity_notes(
             &o.checks_not_possible,
@@ -433,6 +437,7 @@ impl DiffModel {
             new_risk: collected.new_risk,
             accounts,
             swapped_accounts,
+            warnings,
             notes,
             rows,
             rows_omitted,
@@ -484,6 +489,59 @@ fn swapped(old: &SideMeta, new: &SideMeta) -> Vec<String> {
         })
         .map(|n| n.account_id.clone())
         .collect()
+}
+
+/// One warning per side that has accounts the other side lacks, naming each with its number of
+/// principals: their principals are added or removed, and the headline's totals hold them on
+/// one side only.
+fn one_side_accounts(old: &SideMeta, new: &SideMeta) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (label, side, other, consequence) in [
+        (
+            "old",
+            old,
+            new,
+            "its principals are listed as principal_removed and its identity findings as \
+             identity_unknown, and only the old side's totals in the headline hold it; if it \
+             was not closed, export it on the new side too",
+        ),
+        (
+            "new",
+            new,
+            old,
+            "its principals are listed as principal_added (their grants count as new risk for \
+             --fail-on-new), and only the new side's totals in the headline hold it; if it \
+             existed before, export it on the old side too",
+        ),
+    ] {
+        let only: Vec<String> = side
+            .accounts
+            .iter()
+            .filter(|a| other.account(&a.account_id).is_none())
+            .map(|a| {
+                format!(
+                    "{} ({})",
+                    a.account_id,
+                    super::compare::plural(a.principals, "principal")
+                )
+            })
+            .collect();
+        if only.is_empty() {
+            continue;
+        }
+        let (what, verb) = if only.len() == 1 {
+            ("account", "was")
+        } else {
+            ("accounts", "were")
+        };
+        let other_label = if label == "old" { "new" } else { "old" };
+        warnings.push(format!(
+            "{what} {} {verb} exported on the {label} side only (not exported on the \
+             {other_label} side): {consequence}",
+            only.join(", ")
+        ));
+    }
+    warnings
 }
 
 fn join(ids: &[&str]) -> String {
