@@ -139,8 +139,14 @@ fn q3_to_q4_shows_every_change_kind_and_exits_1() {
         if kind == ChangeKind::AccountAdded {
             continue; // q3 → q4 only closes an account; the reverse direction opens it (below).
         }
-        if kind == ChangeKind::GrantUnknown {
-            continue; // the sample lacks no policy (a_missing_policy_is_not_a_revoked_or_new_grant)
+        if matches!(
+            kind,
+            ChangeKind::GrantUnknown | ChangeKind::UnusedWasUnknown
+        ) {
+            // The sample lacks no policy, and its unknown → unused actions are all
+            // action_not_tracked (newly_unused): a_missing_policy_is_not_a_revoked_or_new_grant,
+            // unused_after_unknown_is_not_new_risk.
+            continue;
         }
         if kind.is_organization()
             && !matches!(
@@ -1219,4 +1225,45 @@ fn an_account_on_one_side_only_is_warned_about() {
     let same = diff("sample-data/2026-q4", "sample-data/2026-q4", &[]);
     assert!(!same.stderr.contains("warning"), "{}", same.stderr);
     assert!(!same.file("diff.html").contains("id=\"warnings\""));
+}
+
+/// An action unknown on the old side (here: no last-accessed file for the role) and unused on
+/// the new one is `unused_was_unknown`: a change, shown and counted, but not `newly_unused` and
+/// not new risk for `--fail-on-new` (the grant was there; only the evidence is new).
+#[test]
+fn unused_after_unknown_is_not_new_risk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = edited_account(&tmp.path().join("whole"), |_| {});
+    let blind = edited_account(&tmp.path().join("blind"), |_| {});
+    std::fs::remove_file(Path::new(&blind).join("last-accessed/roles/ExampleCorpQA.json")).unwrap();
+    let run = diff(&blind, &whole, &["--fail-on-new", "low"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let csv = Csv::parse(&run.file("diff.csv"));
+    let qa: Vec<&Vec<String>> = csv
+        .rows
+        .iter()
+        .filter(|r| csv.get(r, "principal_name") == "ExampleCorpQA")
+        .collect();
+    assert!(!qa.is_empty());
+    let mut unused = 0;
+    for r in &qa {
+        assert_eq!(csv.get(r, "old_status"), "unknown", "{r:?}");
+        assert_eq!(csv.get(r, "old_reason"), "no_last_accessed_data", "{r:?}");
+        let kind = csv.get(r, "kind");
+        if csv.get(r, "new_status") == "unused" {
+            assert_eq!(kind, "unused_was_unknown", "{r:?}");
+            unused += csv.get(r, "actions").parse::<u64>().unwrap();
+        } else {
+            assert_ne!(kind, "newly_unused", "{r:?}");
+        }
+    }
+    assert!(unused > 0);
+    let json: serde_json::Value = serde_json::from_str(&run.file("diff.json")).unwrap();
+    assert_eq!(json["counts"]["unused_was_unknown"], unused);
+    assert_eq!(json["counts"]["newly_unused"], 0);
+    assert_eq!(json["headline"]["new_risk_high_plus"], 0);
+    assert!(json["headline"]["changes"].as_u64().unwrap() >= unused);
+    // A change all the same: the verdict moved.
+    let run = diff(&blind, &whole, &["--exit-code"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
 }

@@ -170,7 +170,7 @@ fn reference(old: &Side, new: &Side, cat: &Catalog) -> Vec<ActionChange> {
         // Granted on one side only: unknown when the other side may lack the grant, or this side
         // may lack the boundary that takes it away.
         let kind = match (o, n) {
-            (Some(o), Some(n)) => ChangeKind::of_statuses(o.status, n.status),
+            (Some(o), Some(n)) => ChangeKind::of_verdicts(o.status, o.reason, n.status),
             (Some(_), None) if ng.lacks_grants || og.lacks_boundary => ChangeKind::GrantUnknown,
             (Some(_), None) => ChangeKind::Revoked,
             _ if og.lacks_grants || ng.lacks_boundary => ChangeKind::GrantUnknown,
@@ -616,6 +616,13 @@ proptest! {
         let mut back = keyed(&ba, ChangeKind::NewlyUnused);
         back.extend(keyed(&ba, ChangeKind::NewlyUnknown));
         prop_assert!(keyed(&ab, ChangeKind::NewlyUsed).is_subset(&back));
+        // Unused after unknown is, read backwards, unknown after unused.
+        prop_assert!(keyed(&ab, ChangeKind::UnusedWasUnknown)
+            .is_subset(&keyed(&ba, ChangeKind::NewlyUnknown)));
+        prop_assert_eq!(
+            keyed(&ab, ChangeKind::GrantUnknown),
+            keyed(&ba, ChangeKind::GrantUnknown)
+        );
     }
 
     #[test]

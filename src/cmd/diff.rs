@@ -298,8 +298,18 @@ fn summary(model: &DiffModel, written: &[PathBuf]) {
     }
     let h = &model.headline;
     let c = &model.counts;
+    // The kinds that only some diffs have, named when they are there.
+    let mut rare = String::new();
+    for (n, what) in [
+        (c.unused_was_unknown, "unused, unknown before"),
+        (c.grant_unknown, "not comparable (grant_unknown)"),
+    ] {
+        if n > 0 {
+            rare.push_str(&format!(", {} {what}", num(n)));
+        }
+    }
     eprintln!(
-        "iam-tighten: unused critical/high permissions: {} → {}; {} change(s), {} revoked, {} newly granted, {} newly unused",
+        "iam-tighten: unused critical/high permissions: {} → {}; {} change(s), {} revoked, {} newly granted, {} newly unused{rare}",
         num(h.unused_critical_high.old),
         num(h.unused_critical_high.new),
         num(h.changes),

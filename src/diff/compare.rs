@@ -408,7 +408,9 @@ fn permission_rows(
             continue;
         };
         let kind = match (&cell.old, &cell.new) {
-            (Some(o), Some(n)) => ChangeKind::of_statuses(o.verdict.status, n.verdict.status),
+            (Some(o), Some(n)) => {
+                ChangeKind::of_verdicts(o.verdict.status, o.verdict.reason, n.verdict.status)
+            }
             (o, _) => one_sided(o.is_some(), gaps),
         };
         let service = catalog.action(first.id).service.as_ref();

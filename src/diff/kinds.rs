@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::analysis::Status;
+use crate::analysis::{Reason, Status};
 
 /// What happened between the old and the new side. Declaration order is output order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -35,8 +35,12 @@ pub enum ChangeKind {
     PrincipalRecreated,
     /// Granted now, not before.
     NewlyGranted,
-    /// Unused now; used or unknown before.
+    /// Unused now; used before, or unknown with evidence of use (its service used without
+    /// action-level data, or a use after the as-of time).
     NewlyUnused,
+    /// Unused now; unknown before without evidence of use (no last-accessed data, too new, not
+    /// observable): the grant was there, only the evidence is new. A change, not new risk.
+    UnusedWasUnknown,
     /// Granted before, not now.
     Revoked,
     /// Used now; unused or unknown before.
@@ -67,7 +71,7 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 25] = [
+    pub const ALL: [ChangeKind; 26] = [
         ChangeKind::AccountAdded,
         ChangeKind::AccountRemoved,
         ChangeKind::PermissionSetAdded,
@@ -82,6 +86,7 @@ impl ChangeKind {
         ChangeKind::PrincipalRecreated,
         ChangeKind::NewlyGranted,
         ChangeKind::NewlyUnused,
+        ChangeKind::UnusedWasUnknown,
         ChangeKind::Revoked,
         ChangeKind::NewlyUsed,
         ChangeKind::NewlyUnknown,
@@ -111,6 +116,7 @@ impl ChangeKind {
             ChangeKind::PrincipalRecreated => "principal_recreated",
             ChangeKind::NewlyGranted => "newly_granted",
             ChangeKind::NewlyUnused => "newly_unused",
+            ChangeKind::UnusedWasUnknown => "unused_was_unknown",
             ChangeKind::Revoked => "revoked",
             ChangeKind::NewlyUsed => "newly_used",
             ChangeKind::NewlyUnknown => "newly_unknown",
@@ -172,15 +178,28 @@ impl ChangeKind {
         )
     }
 
-    /// The kind of a principal × action granted on both sides.
-    pub fn of_statuses(old: Status, new: Status) -> ChangeKind {
+    /// The kind of a principal × action granted on both sides, from its status on each side and
+    /// its reason on the old side: unknown before and unused now is `unused_was_unknown` when
+    /// the old side had no evidence of use ([`shows_use`]), else `newly_unused`.
+    pub fn of_verdicts(old: Status, old_reason: Reason, new: Status) -> ChangeKind {
         match (old, new) {
             (Status::Used, Status::Used) => ChangeKind::UnchangedUsed,
             (Status::Unused, Status::Unused) => ChangeKind::StillUnused,
             (Status::Unknown, Status::Unknown) => ChangeKind::StillUnknown,
             (_, Status::Used) => ChangeKind::NewlyUsed,
+            (Status::Unknown, Status::Unused) if !shows_use(old_reason) => {
+                ChangeKind::UnusedWasUnknown
+            }
             (_, Status::Unused) => ChangeKind::NewlyUnused,
             (_, Status::Unknown) => ChangeKind::NewlyUnknown,
         }
     }
+}
+
+/// Whether an `unknown` verdict still records a use: `action_not_tracked` (its service was used
+/// in the window, which action AWS does not say) and `accessed_after_as_of` (used, after the
+/// window). Unused next, the principal stopped a use (`newly_unused`); the other unknowns (no
+/// last-accessed data, too new, not observable) had no evidence either way.
+fn shows_use(reason: Reason) -> bool {
+    matches!(reason, Reason::ActionNotTracked | Reason::AccessedAfterAsOf)
 }

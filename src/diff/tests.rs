@@ -109,11 +109,27 @@ fn status_transitions() {
         (Unused, Unused, StillUnused),
         (Unused, Unknown, NewlyUnknown),
         (Unknown, Used, NewlyUsed),
-        (Unknown, Unused, NewlyUnused),
         (Unknown, Unknown, StillUnknown),
     ];
     for (o, n, k) in table {
-        assert_eq!(ChangeKind::of_statuses(o, n), k, "{o:?} → {n:?}");
+        for reason in Reason::ALL.into_iter().filter(|r| r.status() == o) {
+            assert_eq!(ChangeKind::of_verdicts(o, reason, n), k, "{o:?} → {n:?}");
+        }
+    }
+    // Unknown, then unused: newly unused only where the old side saw a use.
+    for (reason, k) in [
+        (Reason::NoLastAccessedData, UnusedWasUnknown),
+        (Reason::PrincipalTooNew, UnusedWasUnknown),
+        (Reason::NotObservable, UnusedWasUnknown),
+        (Reason::PermissionSetIncomplete, UnusedWasUnknown),
+        (Reason::ActionNotTracked, NewlyUnused),
+        (Reason::AccessedAfterAsOf, NewlyUnused),
+    ] {
+        assert_eq!(
+            ChangeKind::of_verdicts(Unknown, reason, Unused),
+            k,
+            "{reason:?}"
+        );
     }
 }
 

@@ -60,7 +60,10 @@ pub fn describe(kind: ChangeKind) -> &'static str {
             "Same ARN, new principal id: deleted and re-created. Its actions are compared as usual."
         }
         ChangeKind::NewlyGranted => "Granted now, not before.",
-        ChangeKind::NewlyUnused => "Unused now; used or unknown before.",
+        ChangeKind::NewlyUnused => "Unused now; used before.",
+        ChangeKind::UnusedWasUnknown => {
+            "Unused now; unknown before (no data, too new, ...): the grant was there, the evidence is new. Not new risk."
+        }
         ChangeKind::Revoked => "Granted before, not now.",
         ChangeKind::NewlyUsed => "Used now; unused or unknown before.",
         ChangeKind::NewlyUnknown => "Unknown now; used or unused before.",
