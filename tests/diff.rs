@@ -1267,3 +1267,55 @@ fn unused_after_unknown_is_not_new_risk() {
     let run = diff(&blind, &whole, &["--exit-code"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
 }
+
+/// An exclusion that expires between the two as-of times applies on the old side only: the
+/// counts move with no permission change. The warning (stderr, diff.json, diff.html) names the
+/// rule, its expiry, the accounts and what it excluded; rules that expire before both sides or
+/// after both do not warn.
+#[test]
+fn an_exclusion_expiring_between_the_sides_is_warned_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("exclusions.toml");
+    std::fs::write(
+        &config,
+        "[[exclude]]\nprincipal = \"SecurityAuditor\"\nreason = \"long gone\"\nexpires = 2026-01-31\n\n\
+         [[exclude]]\nprincipal = \"ExampleCorpQA\"\nreason = \"QA, until October\"\nexpires = 2026-10-31\n\n\
+         [[exclude]]\nprincipal = \"BreakGlassAdmin\"\nreason = \"break-glass\"\nexpires = 2027-06-30\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let run = diff(
+        "sample-data/2026-q3",
+        "sample-data/2026-q4",
+        &["--config", config],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let json: serde_json::Value = serde_json::from_str(&run.file("diff.json")).unwrap();
+    let expiry: Vec<&str> = json["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .filter(|w| w.contains("exclusion"))
+        .collect();
+    assert_eq!(expiry.len(), 1, "{expiry:?}");
+    let w = expiry[0];
+    for part in [
+        "exclusion 2 (\"QA, until October\") expired on 2026-10-31",
+        "account 111111111111",
+        "on the old side only",
+    ] {
+        assert!(w.contains(part), "{part:?} in {w}");
+    }
+    assert!(
+        run.stderr.contains(&format!("iam-tighten: warning: {w}")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.file("diff.html").contains("expired on 2026-10-31"));
+    // The old side's unused critical/high lost what the rule excluded; without the rule it
+    // would not have.
+    let plain: serde_json::Value = serde_json::from_str(&q3_q4().file("diff.json")).unwrap();
+    let old = |j: &serde_json::Value| j["headline"]["unused_critical_high"]["old"].as_u64();
+    assert!(old(&json) < old(&plain));
+}

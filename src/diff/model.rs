@@ -15,7 +15,7 @@ use super::expand::Notations;
 use super::policies::PolicyGroup;
 use super::{ChangeKind, KindCounts, NewRisk};
 use crate::analysis::identities::NotPossible;
-use crate::analysis::{Analysis, AsOfSource, BySensitivity, Counts, Sensitivity};
+use crate::analysis::{Analysis, AsOfSource, BySensitivity, Counts, ExclusionId, Sensitivity};
 use crate::model::{Export, Timestamp};
 use crate::report::model::{CatalogInfo, ToolInfo};
 
@@ -122,6 +122,41 @@ pub struct AccountMeta {
     pub manifest_created: Option<Timestamp>,
     pub has_manifest: bool,
     pub warnings: usize,
+    /// The `--config` exclusion rules with an expiry date, as this side's analysis of the
+    /// account applied them (for the warning of a rule that expired between the sides).
+    #[serde(skip)]
+    pub expiring_rules: Vec<ExpiringRule>,
+}
+
+/// An exclusion rule with an expiry date, as one export's analysis applied it.
+#[derive(Debug, Clone)]
+pub struct ExpiringRule {
+    pub id: ExclusionId,
+    pub expires: chrono::NaiveDate,
+    pub reason: String,
+    /// It expired before the export's as-of date and was not applied.
+    pub expired: bool,
+    /// Permissions (principal × action pairs) it excluded.
+    pub matched: u64,
+}
+
+impl ExpiringRule {
+    /// The rules of `config` (as an analysis left them) that have an expiry date.
+    fn of(config: &crate::analysis::Config) -> Vec<ExpiringRule> {
+        config
+            .exclusions
+            .iter()
+            .filter_map(|r| {
+                Some(ExpiringRule {
+                    id: r.id,
+                    expires: r.expires?,
+                    reason: r.reason.clone(),
+                    expired: r.expired,
+                    matched: r.matched,
+                })
+            })
+            .collect()
+    }
 }
 
 /// One side of the diff.
@@ -190,6 +225,7 @@ impl SideMeta {
                         .iter()
                         .filter(|w| w.account_id == e.account_id)
                         .count(),
+                    expiring_rules: ExpiringRule::of(&an.config),
                 }
             })
             .collect();
@@ -413,7 +449,8 @@ impl DiffModel {
             identity_findings: Delta::new(o.identities, n.identities),
         };
         let swapped_accounts = swapped(&old_meta, &new_meta);
-        let warnings = one_side_accounts(&old_meta, &new_meta);
+        let mut warnings = one_side_accounts(&old_meta, &new_meta);
+        warnings.extend(expired_between(&old_meta, &new_meta));
         let mut notes = notes(&old_meta, &new_meta, &catalog, &settings, &counts);
         notes.extend(identity_notes(
             &o.checks_not_possible,
@@ -542,6 +579,42 @@ fn one_side_accounts(old: &SideMeta, new: &SideMeta) -> Vec<String> {
         ));
     }
     warnings
+}
+
+/// One warning per exclusion rule that expired between an account's old and new as-of time and
+/// excluded something on the old side: the counts move with no permission change.
+fn expired_between(old: &SideMeta, new: &SideMeta) -> Vec<String> {
+    // rule id → (the rule, its accounts, permissions it excluded there on the old side)
+    let mut rules: BTreeMap<ExclusionId, (&ExpiringRule, Vec<&str>, u64)> = BTreeMap::new();
+    for n in &new.accounts {
+        let Some(o) = old.account(&n.account_id) else {
+            continue;
+        };
+        for r in n.expiring_rules.iter().filter(|r| r.expired) {
+            let before = o.expiring_rules.iter().find(|x| x.id == r.id);
+            if let Some(b) = before.filter(|b| !b.expired && b.matched > 0) {
+                let e = rules.entry(r.id).or_insert((r, Vec::new(), 0));
+                e.1.push(&n.account_id);
+                e.2 += b.matched;
+            }
+        }
+    }
+    rules
+        .into_values()
+        .map(|(r, accounts, matched)| {
+            format!(
+                "exclusion {} ({:?}) expired on {}, between the old and the new as-of time of {}: \
+                 it was applied on the old side only, where it excluded {} permission(s); \
+                 the new side's unused counts in the headline include what it covered (those \
+                 rows are excluded before and not now, and are not newly unused for that)",
+                r.id,
+                r.reason,
+                r.expires,
+                join(&accounts),
+                crate::model::grouped(matched)
+            )
+        })
+        .collect()
 }
 
 fn join(ids: &[&str]) -> String {
