@@ -1319,3 +1319,90 @@ fn an_exclusion_expiring_between_the_sides_is_warned_about() {
     let old = |j: &serde_json::Value| j["headline"]["unused_critical_high"]["old"].as_u64();
     assert!(old(&json) < old(&plain));
 }
+
+/// Rewrites a policy document held as JSON text in `file` at `pointer` (an SCP's `Content`, a
+/// permission set's `InlinePolicy`) with `edit`, written compact.
+fn edit_policy_text(file: &Path, pointer: &str, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut outer: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let text = outer
+        .pointer(pointer)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    edit(&mut doc);
+    *outer.pointer_mut(pointer).unwrap() = doc.to_string().into();
+    std::fs::write(file, serde_json::to_string_pretty(&outer).unwrap()).unwrap();
+}
+
+/// An SCP or a permission set's inline policy rewritten without changing what it says (a
+/// string for a one-element list, lists and statements reordered, actions in another case,
+/// whitespace) is not `control_policy_changed` / `permission_set_changed`; a real edit is.
+#[test]
+fn cosmetic_policy_edits_are_not_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let org = |name: &str| {
+        let side = tmp.path().join(name);
+        copy_dir(&root().join("sample-data/2026-q4"), &side);
+        side
+    };
+    let scp = "organization/policy/p-0643d0e9.json";
+    let set = "organization/sso/ssoins-7223a1b2c3d4e5f6/ps-516951693ea7b98f/inline-policy.json";
+    let cosmetic = org("cosmetic");
+    edit_policy_text(&cosmetic.join(scp), "/Policy/Content", |d| {
+        let s = &mut d["Statement"][0];
+        let mut actions: Vec<serde_json::Value> = s["Action"].as_array().unwrap().clone();
+        actions.reverse();
+        actions[0] = actions[0].as_str().unwrap().to_uppercase().into();
+        s["Action"] = actions.into();
+        // A single statement as an object, the condition's value as a list.
+        let mut c = s["Condition"]["ArnNotLike"]["aws:PrincipalArn"].take();
+        c = serde_json::json!([c]);
+        s["Condition"]["ArnNotLike"]["aws:PrincipalArn"] = c;
+        d["Statement"] = s.take();
+    });
+    edit_policy_text(&cosmetic.join(set), "/InlinePolicy", |d| {
+        let s = &mut d["Statement"][0];
+        let mut actions = s["Action"].as_array().unwrap().clone();
+        actions.rotate_left(2);
+        s["Action"] = actions.into();
+        s["Resource"] = serde_json::json!(["*"]);
+        d["Statement"].as_array_mut().unwrap().insert(
+            0,
+            serde_json::json!({"Effect": "Deny", "Action": "iam:*", "Resource": "*"}),
+        );
+        // Statements reordered: the Deny second.
+        d["Statement"].as_array_mut().unwrap().swap(0, 1);
+    });
+    let real = org("real");
+    edit_policy_text(&real.join(set), "/InlinePolicy", |d| {
+        d["Statement"].as_array_mut().unwrap().insert(
+            0,
+            serde_json::json!({"Effect": "Deny", "Action": "iam:*", "Resource": "*"}),
+        );
+    });
+    // The cosmetic side against the real one: only the set's statement order and form differ.
+    let run = diff(
+        real.to_str().unwrap(),
+        cosmetic.to_str().unwrap(),
+        &["--exit-code"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The real edit is a change, and the cosmetic SCP still is none.
+    let run = diff(
+        "sample-data/2026-q4",
+        cosmetic.to_str().unwrap(),
+        &["--exit-code"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let csv = run.file("diff.csv");
+    let changed: Vec<&str> = csv.lines().filter(|l| l.contains("_changed,")).collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(
+        changed[0].starts_with("permission_set_changed,"),
+        "{changed:?}"
+    );
+    assert!(changed[0].contains("inline policy changed"), "{changed:?}");
+}
