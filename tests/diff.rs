@@ -141,11 +141,12 @@ fn q3_to_q4_shows_every_change_kind_and_exits_1() {
         }
         if matches!(
             kind,
-            ChangeKind::GrantUnknown | ChangeKind::UnusedWasUnknown
+            ChangeKind::GrantUnknown | ChangeKind::UnusedWasUnknown | ChangeKind::PrincipalRenamed
         ) {
-            // The sample lacks no policy, and its unknown → unused actions are all
-            // action_not_tracked (newly_unused): a_missing_policy_is_not_a_revoked_or_new_grant,
-            // unused_after_unknown_is_not_new_risk.
+            // The sample lacks no policy, renames nobody, and its unknown → unused actions are
+            // all action_not_tracked (newly_unused); see
+            // a_missing_policy_is_not_a_revoked_or_new_grant,
+            // unused_after_unknown_is_not_new_risk and a_renamed_user_is_paired_by_id.
             continue;
         }
         if kind.is_organization()
@@ -1090,7 +1091,7 @@ fn organisation_part_on_one_side_or_broken() {
     assert!(run.stderr.contains("Accounts"), "{}", run.stderr);
 }
 
-// ---- what the sides cannot compare (thirty-sixth pass) --------------------------------------------
+// ---- what the sides cannot compare (thirty-sixth pass) ------------------------------------
 
 /// A copy of the sample's account 111111111111 (q4) under `dir`, without its manifest (whose
 /// hashes an edit would break), its authorization details edited by `edit`.
@@ -1405,4 +1406,59 @@ fn cosmetic_policy_edits_are_not_changes() {
         "{changed:?}"
     );
     assert!(changed[0].contains("inline policy changed"), "{changed:?}");
+}
+
+/// A user renamed with UpdateUser keeps its id: it is `principal_renamed` (old name and ARN in
+/// `detail`) and its actions are compared as usual, not a removed and an added user.
+#[test]
+fn a_renamed_user_is_paired_by_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = edited_account(&tmp.path().join("old"), |_| {});
+    let new = edited_account(&tmp.path().join("new"), |d| {
+        let users = d["UserDetailList"].as_array_mut().unwrap();
+        let alice = users.iter_mut().find(|u| u["UserName"] == "alice").unwrap();
+        alice["UserName"] = "alice.smith".into();
+        alice["Arn"] = "arn:aws:iam::111111111111:user/alice.smith".into();
+    });
+    let users = Path::new(&new).join("last-accessed/users");
+    std::fs::rename(users.join("alice.json"), users.join("alice.smith.json")).unwrap();
+    let report = Path::new(&new).join("credential-report.csv");
+    let text = std::fs::read_to_string(&report).unwrap();
+    std::fs::write(
+        &report,
+        text.replace(
+            "alice,arn:aws:iam::111111111111:user/alice,",
+            "alice.smith,arn:aws:iam::111111111111:user/alice.smith,",
+        ),
+    )
+    .unwrap();
+    let run = diff(&old, &new, &["--fail-on-new", "low"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let csv = Csv::parse(&run.file("diff.csv"));
+    let kinds: BTreeSet<&str> = csv
+        .rows
+        .iter()
+        .filter(|r| !csv.get(r, "kind").starts_with("identity_"))
+        .map(|r| csv.get(r, "kind"))
+        .collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["principal_renamed"]),
+        "{}",
+        run.file("diff.csv")
+    );
+    let row = csv
+        .rows
+        .iter()
+        .find(|r| csv.get(r, "kind") == "principal_renamed")
+        .unwrap();
+    assert_eq!(csv.get(row, "principal_name"), "alice.smith");
+    assert_eq!(
+        csv.get(row, "detail"),
+        "renamed from alice (arn:aws:iam::111111111111:user/alice); id AIDAXP55G73TVSUMFB2F4"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run.file("diff.json")).unwrap();
+    assert_eq!(json["counts"]["principal_added"], 0);
+    assert_eq!(json["counts"]["principal_removed"], 0);
+    assert!(json["counts"]["unchanged_used"].as_u64().unwrap() > 0);
 }

@@ -7,13 +7,13 @@
 //! per-action comparison: every granted action of a principal on both sides in one row of the
 //! kind its two statuses give, `revoked` or `newly_granted` when on one side only.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
 use super::kinds::ChangeKind;
 use super::pairing::{self, Matcher};
-use super::side::{Gaps, Side, SideGroup, SidePrincipal, Verdict};
+use super::side::{Gaps, Side, SideGroup, SidePrincipal, Tally, Verdict};
 use crate::analysis::identities::IdentityFinding;
 use crate::analysis::{BySensitivity, Reason, Sensitivity, Status};
 use crate::catalog::{ActionId, Catalog};
@@ -248,12 +248,23 @@ pub fn compare(old: &Side, new: &Side, catalog: &Catalog) -> Vec<Change> {
 
     let old_p: BTreeMap<&str, u32> = index_by_arn(old);
     let new_p: BTreeMap<&str, u32> = index_by_arn(new);
+    let renamed = renamed(old, new, &old_p, &new_p);
     let mut matcher = Matcher::default();
     for (arn, &ni) in &new_p {
         let p = &new.principals[ni as usize];
-        let Some(&oi) = old_p.get(arn) else {
-            changes.push(principal_row(ChangeKind::PrincipalAdded, p, new, ni));
-            continue;
+        let oi = match old_p.get(arn) {
+            Some(&oi) => oi,
+            None => match renamed.get(&ni) {
+                Some(&oi) => {
+                    let o = &old.principals[oi as usize];
+                    changes.push(renamed_row(o, p, old.tally(oi), new.tally(ni)));
+                    oi
+                }
+                None => {
+                    changes.push(principal_row(ChangeKind::PrincipalAdded, p, new, ni));
+                    continue;
+                }
+            },
         };
         let o = &old.principals[oi as usize];
         if o.id != p.id {
@@ -267,17 +278,77 @@ pub fn compare(old: &Side, new: &Side, catalog: &Catalog) -> Vec<Change> {
         let cells = pairing::cells(old, old.groups_of(oi), new, new.groups_of(ni), &mut matcher);
         permission_rows(cells, (o, p), (old, new), catalog, &mut changes);
     }
+    let paired: HashSet<u32> = renamed.values().copied().collect();
     for (arn, &oi) in &old_p {
-        if !new_p.contains_key(arn) {
+        if !new_p.contains_key(arn) && !paired.contains(&oi) {
             let p = &old.principals[oi as usize];
             changes.push(principal_row(ChangeKind::PrincipalRemoved, p, old, oi));
         }
     }
-
-    compare_identities(old, new, &mut changes);
+    // Old ARN → new ARN of renamed principals, so that their identity findings pair too.
+    let arns: HashMap<&str, &str> = renamed
+        .iter()
+        .map(|(&ni, &oi)| {
+            (
+                old.principals[oi as usize].arn.as_str(),
+                new.principals[ni as usize].arn.as_str(),
+            )
+        })
+        .collect();
+    compare_identities(old, new, &arns, &mut changes);
 
     changes.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     changes
+}
+
+/// Users and groups renamed (IAM's UpdateUser and UpdateGroup keep the id; a role cannot be
+/// renamed): new index → old index of a principal whose ARN is on one side only, with the same
+/// account, type and id on the other.
+fn renamed(
+    old: &Side,
+    new: &Side,
+    old_p: &BTreeMap<&str, u32>,
+    new_p: &BTreeMap<&str, u32>,
+) -> HashMap<u32, u32> {
+    type Key<'s> = (&'s str, &'s str, &'s str);
+    fn key(p: &SidePrincipal) -> Option<(&str, &str, &str)> {
+        let kind = p.principal_type.as_str();
+        (matches!(kind, "user" | "group") && !p.id.is_empty()).then_some((
+            p.account_id.as_str(),
+            kind,
+            p.id.as_str(),
+        ))
+    }
+    let mut gone: HashMap<Key<'_>, u32> = HashMap::new();
+    for (arn, &oi) in old_p {
+        if !new_p.contains_key(arn)
+            && let Some(k) = key(&old.principals[oi as usize])
+        {
+            gone.entry(k).or_insert(oi);
+        }
+    }
+    let mut out = HashMap::new();
+    if gone.is_empty() {
+        return out;
+    }
+    for (arn, &ni) in new_p {
+        if !old_p.contains_key(arn)
+            && let Some(oi) = key(&new.principals[ni as usize]).and_then(|k| gone.remove(&k))
+        {
+            out.insert(ni, oi);
+        }
+    }
+    out
+}
+
+/// The `principal_renamed` row of a user or group renamed from `o` to `p` (same id).
+fn renamed_row(o: &SidePrincipal, p: &SidePrincipal, old: Tally, new: Tally) -> Change {
+    Change {
+        old_sensitivity: old.highest,
+        new_sensitivity: new.highest,
+        detail: format!("renamed from {} ({}); id {}", o.name, o.arn, p.id),
+        ..Change::of_principal(ChangeKind::PrincipalRenamed, p)
+    }
 }
 
 /// Principals by ARN (the first of duplicates).
@@ -552,14 +623,25 @@ fn identity_row(
     })
 }
 
-/// Identity findings matched by [`identity_key`]: `identity_new`, `identity_resolved`,
+/// Identity findings matched by [`identity_key`] (an old finding of a principal in `renamed`,
+/// old ARN → new ARN, by its new ARN): `identity_new`, `identity_resolved`,
 /// `identity_unknown` (only on the old side, and the new side could not run that check for the
 /// account) and `identity_unchanged`.
-fn compare_identities(old: &Side, new: &Side, changes: &mut Vec<Change>) {
+fn compare_identities(
+    old: &Side,
+    new: &Side,
+    renamed: &HashMap<&str, &str>,
+    changes: &mut Vec<Change>,
+) {
+    // An old finding of a renamed principal is keyed by its new ARN.
     let old_i: BTreeMap<IdentityKey<'_>, &IdentityFinding> = old
         .identities
         .iter()
-        .map(|f| (identity_key(f), f))
+        .map(|f| {
+            let (a, who, kind, credential) = identity_key(f);
+            let who = renamed.get(who).copied().unwrap_or(who);
+            ((a, who, kind, credential), f)
+        })
         .collect();
     let new_i: BTreeMap<IdentityKey<'_>, &IdentityFinding> = new
         .identities

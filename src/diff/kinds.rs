@@ -33,6 +33,8 @@ pub enum ChangeKind {
     PrincipalRemoved,
     /// Same ARN, different principal id (deleted and re-created); its actions are compared too.
     PrincipalRecreated,
+    /// A user or group renamed (same id, another name and ARN); its actions are compared too.
+    PrincipalRenamed,
     /// Granted now, not before.
     NewlyGranted,
     /// Unused now; used before, or unknown with evidence of use (its service used without
@@ -71,7 +73,7 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 26] = [
+    pub const ALL: [ChangeKind; 27] = [
         ChangeKind::AccountAdded,
         ChangeKind::AccountRemoved,
         ChangeKind::PermissionSetAdded,
@@ -84,6 +86,7 @@ impl ChangeKind {
         ChangeKind::PrincipalAdded,
         ChangeKind::PrincipalRemoved,
         ChangeKind::PrincipalRecreated,
+        ChangeKind::PrincipalRenamed,
         ChangeKind::NewlyGranted,
         ChangeKind::NewlyUnused,
         ChangeKind::UnusedWasUnknown,
@@ -114,6 +117,7 @@ impl ChangeKind {
             ChangeKind::PrincipalAdded => "principal_added",
             ChangeKind::PrincipalRemoved => "principal_removed",
             ChangeKind::PrincipalRecreated => "principal_recreated",
+            ChangeKind::PrincipalRenamed => "principal_renamed",
             ChangeKind::NewlyGranted => "newly_granted",
             ChangeKind::NewlyUnused => "newly_unused",
             ChangeKind::UnusedWasUnknown => "unused_was_unknown",

@@ -59,6 +59,9 @@ pub fn describe(kind: ChangeKind) -> &'static str {
         ChangeKind::PrincipalRecreated => {
             "Same ARN, new principal id: deleted and re-created. Its actions are compared as usual."
         }
+        ChangeKind::PrincipalRenamed => {
+            "User or group renamed (same id, new name and ARN). Its actions are compared as usual."
+        }
         ChangeKind::NewlyGranted => "Granted now, not before.",
         ChangeKind::NewlyUnused => "Unused now; used before.",
         ChangeKind::UnusedWasUnknown => {

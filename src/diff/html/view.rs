@@ -430,6 +430,7 @@ pub(super) fn view(m: &DiffModel, cap: usize) -> View<'_> {
         ChangeKind::PrincipalAdded,
         ChangeKind::PrincipalRemoved,
         ChangeKind::PrincipalRecreated,
+        ChangeKind::PrincipalRenamed,
     ];
     let added = &m.new_risk.added_principals;
     View {
