@@ -1462,3 +1462,43 @@ fn a_renamed_user_is_paired_by_id() {
     assert_eq!(json["counts"]["principal_removed"], 0);
     assert!(json["counts"]["unchanged_used"].as_u64().unwrap() > 0);
 }
+
+/// The per-account breakdown adds up to the headline's changes: the organisation parts' rows
+/// (permission sets, SCPs and RCPs, the organisation's accounts) are in no account's counts, so
+/// diff.json has them in `organization_counts` and diff.html's per-account table in a row of
+/// their own.
+#[test]
+fn per_account_counts_and_the_organisation_add_up_to_the_headline() {
+    let run = q3_q4();
+    let json: serde_json::Value = serde_json::from_str(&run.file("diff.json")).unwrap();
+    let changes = |counts: &serde_json::Value| -> u64 {
+        ChangeKind::ALL
+            .iter()
+            .filter(|k| k.is_change())
+            .map(|k| counts[k.as_str()].as_u64().unwrap())
+            .sum()
+    };
+    let accounts: u64 = json["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| changes(&a["counts"]))
+        .sum();
+    let organization = changes(&json["organization_counts"]);
+    assert!(organization > 0);
+    assert_eq!(
+        accounts + organization,
+        json["headline"]["changes"].as_u64().unwrap()
+    );
+    let html = run.file("diff.html");
+    let table = html
+        .split("id=\"accounts-table\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap();
+    let row = table
+        .split("<tr>")
+        .find(|r| r.starts_with("<th scope=\"row\">organisation</th>"))
+        .expect("an organisation row");
+    assert!(row.contains(&format!(">{organization}<")), "{row}");
+}

@@ -375,6 +375,10 @@ pub struct DiffModel {
     pub new_risk: NewRisk,
     /// Sorted by account id.
     pub accounts: Vec<AccountDiff>,
+    /// Rows per kind of the organisation parts' comparison (permission sets, SCPs and RCPs, the
+    /// organisation's accounts), which are in no account's `counts`: with them, the accounts'
+    /// counts add up to `counts`.
+    pub organization_counts: KindCounts,
     /// Accounts whose "old" export is newer than their "new" one: the sides look swapped.
     pub swapped_accounts: Vec<String>,
     /// What moves the counts without being a permission change, to read before them (accounts
@@ -473,6 +477,7 @@ impl DiffModel {
             row_counts: collected.row_counts,
             new_risk: collected.new_risk,
             accounts,
+            organization_counts: collected.organization,
             swapped_accounts,
             warnings,
             notes,
