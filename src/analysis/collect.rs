@@ -694,7 +694,8 @@ impl<'s, 'c> Collector<'s, 'c> {
             .collect();
         // One copy of the account id for the worker's principals (`Merged::add` shares it again).
         let account_id = self.texts.get(&export.account_id);
-        let mut info = facts(account_id, p, la, window, policies, unmatched)?;
+        let gaps = gap_flags(grants);
+        let mut info = facts(account_id, p, la, window, policies, unmatched, &gaps)?;
         // The names of the policies that grant (a boundary grants nothing), from their labels.
         let granting: Vec<&str> = info
             .policies
@@ -940,7 +941,34 @@ pub(crate) const IDENTITY_CENTER_PATH: &str = "/aws-reserved/sso.amazonaws.com/"
 /// The flag of an Identity Center role whose permission set the exports do not name.
 pub(crate) const MANAGED_BY_IDENTITY_CENTER: &str = "managed_by_identity_center";
 
-/// A principal's facts: flags, last use, policies; counts are filled in by `rank`.
+/// The flag of a principal attached to a managed policy (directly or through a group) that the
+/// export lacks: its grants may lack that policy's actions.
+pub(crate) const POLICY_MISSING: &str = "policy_missing";
+/// The flag of a user in a group the export lacks: its grants may lack the group's actions.
+pub(crate) const GROUP_MISSING: &str = "group_missing";
+/// The flag of a principal whose permissions boundary's policy the export lacks: no boundary is
+/// applied, so its grants may hold actions the boundary takes away.
+pub(crate) const BOUNDARY_MISSING: &str = "boundary_missing";
+
+/// The flags of what the export lacks of a principal's policies (the `policy_missing` and
+/// `group_missing` warnings, per principal): [`POLICY_MISSING`], [`GROUP_MISSING`],
+/// [`BOUNDARY_MISSING`].
+fn gap_flags(grants: &PrincipalGrants) -> Vec<&'static str> {
+    let mut flags = Vec::new();
+    if grants.missing_policies.iter().any(|m| !m.boundary) {
+        flags.push(POLICY_MISSING);
+    }
+    if !grants.missing_groups.is_empty() {
+        flags.push(GROUP_MISSING);
+    }
+    if grants.missing_policies.iter().any(|m| m.boundary) {
+        flags.push(BOUNDARY_MISSING);
+    }
+    flags
+}
+
+/// A principal's facts: flags, last use, policies; counts are filled in by `rank`. `gaps`: what
+/// the export lacks of its policies ([`gap_flags`]).
 fn facts(
     account_id: Arc<str>,
     p: &Principal,
@@ -948,6 +976,7 @@ fn facts(
     window: Window,
     policies: Vec<PolicyInfo>,
     unmatched_patterns: Vec<Arc<str>>,
+    gaps: &[&'static str],
 ) -> Result<PrincipalInfo> {
     let names = PrincipalNames::new(&p.name, &p.arn, &p.id).ok_or_else(|| {
         Error::Analysis(format!(
@@ -994,6 +1023,7 @@ fn facts(
             flags.push("unused_role");
         }
     }
+    flags.extend_from_slice(gaps);
     Ok(PrincipalInfo {
         account_id,
         kind: p.kind,

@@ -39,7 +39,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-pub(crate) use collect::{IDENTITY_CENTER_PATH, MANAGED_BY_IDENTITY_CENTER};
+pub(crate) use collect::{
+    BOUNDARY_MISSING, GROUP_MISSING, IDENTITY_CENTER_PATH, MANAGED_BY_IDENTITY_CENTER,
+    POLICY_MISSING,
+};
 pub use config::{Config, ExclusionId, ExclusionRule};
 pub use groups::{ActionList, ActionLists, GrantedAction, ListId};
 pub use model::{

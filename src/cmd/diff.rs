@@ -291,11 +291,25 @@ pub fn run(args: DiffConfig) -> anyhow::Result<ExitCode> {
     Ok(exit_code(&args, &model))
 }
 
+/// The warnings (what moves the counts without being a change), the headline and the files.
 fn summary(model: &DiffModel, written: &[PathBuf]) {
+    for w in &model.warnings {
+        eprintln!("iam-tighten: warning: {w}");
+    }
     let h = &model.headline;
     let c = &model.counts;
+    // The kinds that only some diffs have, named when they are there.
+    let mut rare = String::new();
+    for (n, what) in [
+        (c.unused_was_unknown, "unused, unknown before"),
+        (c.grant_unknown, "not comparable (grant_unknown)"),
+    ] {
+        if n > 0 {
+            rare.push_str(&format!(", {} {what}", num(n)));
+        }
+    }
     eprintln!(
-        "iam-tighten: unused critical/high permissions: {} → {}; {} change(s), {} revoked, {} newly granted, {} newly unused",
+        "iam-tighten: unused critical/high permissions: {} → {}; {} change(s), {} revoked, {} newly granted, {} newly unused{rare}",
         num(h.unused_critical_high.old),
         num(h.unused_critical_high.new),
         num(h.changes),

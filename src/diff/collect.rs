@@ -194,6 +194,8 @@ pub struct Collector {
     pub new_risk: NewRisk,
     /// Principal × action pairs per kind, per account.
     pub per_account: BTreeMap<String, KindCounts>,
+    /// Rows per kind of the organisation parts' comparison (in no account's counts).
+    pub organization: KindCounts,
     rows: Capped<RowKey, DiffRow>,
     tables: BTreeMap<TableId, Table>,
     pub old: SideTotals,
@@ -246,6 +248,7 @@ impl Collector {
     /// The rows of the organisation part's comparison (`compare_organizations`): counted and
     /// kept like any row, not per account (they are about the organisation).
     pub fn add_organization(&mut self, changes: &[Change], notes: &mut Notations<'_>) {
+        self.organization.add_all(&KindCounts::of(changes));
         self.add_rows(changes, notes, false);
     }
 

@@ -7,13 +7,13 @@
 //! per-action comparison: every granted action of a principal on both sides in one row of the
 //! kind its two statuses give, `revoked` or `newly_granted` when on one side only.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
 use super::kinds::ChangeKind;
 use super::pairing::{self, Matcher};
-use super::side::{Side, SideGroup, SidePrincipal, Verdict};
+use super::side::{Gaps, Side, SideGroup, SidePrincipal, Tally, Verdict};
 use crate::analysis::identities::IdentityFinding;
 use crate::analysis::{BySensitivity, Reason, Sensitivity, Status};
 use crate::catalog::{ActionId, Catalog};
@@ -227,7 +227,7 @@ fn principal_row(kind: ChangeKind, p: &SidePrincipal, side: &Side, index: u32) -
     }
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub(super) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("{n} {word}")
     } else {
@@ -248,12 +248,23 @@ pub fn compare(old: &Side, new: &Side, catalog: &Catalog) -> Vec<Change> {
 
     let old_p: BTreeMap<&str, u32> = index_by_arn(old);
     let new_p: BTreeMap<&str, u32> = index_by_arn(new);
+    let renamed = renamed(old, new, &old_p, &new_p);
     let mut matcher = Matcher::default();
     for (arn, &ni) in &new_p {
         let p = &new.principals[ni as usize];
-        let Some(&oi) = old_p.get(arn) else {
-            changes.push(principal_row(ChangeKind::PrincipalAdded, p, new, ni));
-            continue;
+        let oi = match old_p.get(arn) {
+            Some(&oi) => oi,
+            None => match renamed.get(&ni) {
+                Some(&oi) => {
+                    let o = &old.principals[oi as usize];
+                    changes.push(renamed_row(o, p, old.tally(oi), new.tally(ni)));
+                    oi
+                }
+                None => {
+                    changes.push(principal_row(ChangeKind::PrincipalAdded, p, new, ni));
+                    continue;
+                }
+            },
         };
         let o = &old.principals[oi as usize];
         if o.id != p.id {
@@ -265,19 +276,79 @@ pub fn compare(old: &Side, new: &Side, catalog: &Catalog) -> Vec<Change> {
             ));
         }
         let cells = pairing::cells(old, old.groups_of(oi), new, new.groups_of(ni), &mut matcher);
-        permission_rows(cells, p, old, new, catalog, &mut changes);
+        permission_rows(cells, (o, p), (old, new), catalog, &mut changes);
     }
+    let paired: HashSet<u32> = renamed.values().copied().collect();
     for (arn, &oi) in &old_p {
-        if !new_p.contains_key(arn) {
+        if !new_p.contains_key(arn) && !paired.contains(&oi) {
             let p = &old.principals[oi as usize];
             changes.push(principal_row(ChangeKind::PrincipalRemoved, p, old, oi));
         }
     }
-
-    compare_identities(old, new, &mut changes);
+    // Old ARN → new ARN of renamed principals, so that their identity findings pair too.
+    let arns: HashMap<&str, &str> = renamed
+        .iter()
+        .map(|(&ni, &oi)| {
+            (
+                old.principals[oi as usize].arn.as_str(),
+                new.principals[ni as usize].arn.as_str(),
+            )
+        })
+        .collect();
+    compare_identities(old, new, &arns, &mut changes);
 
     changes.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     changes
+}
+
+/// Users and groups renamed (IAM's UpdateUser and UpdateGroup keep the id; a role cannot be
+/// renamed): new index → old index of a principal whose ARN is on one side only, with the same
+/// account, type and id on the other.
+fn renamed(
+    old: &Side,
+    new: &Side,
+    old_p: &BTreeMap<&str, u32>,
+    new_p: &BTreeMap<&str, u32>,
+) -> HashMap<u32, u32> {
+    type Key<'s> = (&'s str, &'s str, &'s str);
+    fn key(p: &SidePrincipal) -> Option<(&str, &str, &str)> {
+        let kind = p.principal_type.as_str();
+        (matches!(kind, "user" | "group") && !p.id.is_empty()).then_some((
+            p.account_id.as_str(),
+            kind,
+            p.id.as_str(),
+        ))
+    }
+    let mut gone: HashMap<Key<'_>, u32> = HashMap::new();
+    for (arn, &oi) in old_p {
+        if !new_p.contains_key(arn)
+            && let Some(k) = key(&old.principals[oi as usize])
+        {
+            gone.entry(k).or_insert(oi);
+        }
+    }
+    let mut out = HashMap::new();
+    if gone.is_empty() {
+        return out;
+    }
+    for (arn, &ni) in new_p {
+        if !old_p.contains_key(arn)
+            && let Some(oi) = key(&new.principals[ni as usize]).and_then(|k| gone.remove(&k))
+        {
+            out.insert(ni, oi);
+        }
+    }
+    out
+}
+
+/// The `principal_renamed` row of a user or group renamed from `o` to `p` (same id).
+fn renamed_row(o: &SidePrincipal, p: &SidePrincipal, old: Tally, new: Tally) -> Change {
+    Change {
+        old_sensitivity: old.highest,
+        new_sensitivity: new.highest,
+        detail: format!("renamed from {} ({}); id {}", o.name, o.arn, p.id),
+        ..Change::of_principal(ChangeKind::PrincipalRenamed, p)
+    }
 }
 
 /// Principals by ARN (the first of duplicates).
@@ -347,25 +418,71 @@ fn recreated(
     }
 }
 
-/// One row per change kind × service × old verdict × new verdict of a principal's cells.
+/// The kind of a principal's action granted on one side only: `revoked` (old side) or
+/// `newly_granted`, unless a side's export lacks part of the principal's policies so that nobody
+/// can tell ([`Gaps::one_sided_unknown`]): then `grant_unknown`.
+fn one_sided(old_only: bool, gaps: (Gaps, Gaps)) -> ChangeKind {
+    let (old, new) = gaps;
+    match old_only {
+        true if Gaps::one_sided_unknown(old, new) => ChangeKind::GrantUnknown,
+        true => ChangeKind::Revoked,
+        false if Gaps::one_sided_unknown(new, old) => ChangeKind::GrantUnknown,
+        false => ChangeKind::NewlyGranted,
+    }
+}
+
+/// Why a `grant_unknown` row of actions granted on the old side only (`old_only`), or the new
+/// side only, cannot be compared.
+fn not_comparable(old_only: bool, gaps: (Gaps, Gaps)) -> String {
+    let (held, other) = if old_only {
+        (("old", gaps.0), ("new", gaps.1))
+    } else {
+        (("new", gaps.1), ("old", gaps.0))
+    };
+    let mut why = Vec::new();
+    if other.1.lacks_grants {
+        why.push(format!(
+            "the {} side's export lacks a managed policy or group of this principal \
+             (policy_missing, group_missing), which may grant these actions",
+            other.0
+        ));
+    }
+    if held.1.lacks_boundary {
+        why.push(format!(
+            "the {} side's export lacks this principal's permissions boundary policy \
+             (policy_missing), so no boundary was applied there",
+            held.0
+        ));
+    }
+    format!(
+        "Not comparable: {}; whether the {} side grants them is unknown.",
+        why.join("; "),
+        other.0
+    )
+}
+
+/// One row per change kind × service × old verdict × new verdict of a principal's cells
+/// (`principals`: the principal on the old and the new side).
 fn permission_rows(
     cells: Vec<pairing::Cell>,
-    p: &SidePrincipal,
-    old: &Side,
-    new: &Side,
+    principals: (&SidePrincipal, &SidePrincipal),
+    (old, new): (&Side, &Side),
     catalog: &Catalog,
     changes: &mut Vec<Change>,
 ) {
     type Key<'s> = (ChangeKind, &'s str, Option<Verdict>, Option<Verdict>);
+    let p = principals.1;
+    let gaps = (principals.0.gaps, p.gaps);
     let mut rows: BTreeMap<Key<'_>, Vec<ChangedAction>> = BTreeMap::new();
     for cell in cells {
         let Some(first) = cell.actions.first() else {
             continue;
         };
         let kind = match (&cell.old, &cell.new) {
-            (Some(o), Some(n)) => ChangeKind::of_statuses(o.verdict.status, n.verdict.status),
-            (Some(_), None) => ChangeKind::Revoked,
-            _ => ChangeKind::NewlyGranted,
+            (Some(o), Some(n)) => {
+                ChangeKind::of_verdicts(o.verdict.status, o.verdict.reason, n.verdict.status)
+            }
+            (o, _) => one_sided(o.is_some(), gaps),
         };
         let service = catalog.action(first.id).service.as_ref();
         let verdict = |g: &Option<SideGroup>| g.map(|g| g.verdict);
@@ -389,6 +506,11 @@ fn permission_rows(
             };
         let old_state = state(old, o, |a| a.old);
         let new_state = state(new, n, |a| a.new);
+        let detail = if kind == ChangeKind::GrantUnknown {
+            not_comparable(n.is_none(), gaps)
+        } else {
+            String::new()
+        };
         changes.push(Change {
             action: actions
                 .first()
@@ -400,6 +522,7 @@ fn permission_rows(
             old: old_state,
             new: new_state,
             actions,
+            detail,
             ..Change::of_principal(kind, p)
         });
     }
@@ -500,14 +623,25 @@ fn identity_row(
     })
 }
 
-/// Identity findings matched by [`identity_key`]: `identity_new`, `identity_resolved`,
+/// Identity findings matched by [`identity_key`] (an old finding of a principal in `renamed`,
+/// old ARN → new ARN, by its new ARN): `identity_new`, `identity_resolved`,
 /// `identity_unknown` (only on the old side, and the new side could not run that check for the
 /// account) and `identity_unchanged`.
-fn compare_identities(old: &Side, new: &Side, changes: &mut Vec<Change>) {
+fn compare_identities(
+    old: &Side,
+    new: &Side,
+    renamed: &HashMap<&str, &str>,
+    changes: &mut Vec<Change>,
+) {
+    // An old finding of a renamed principal is keyed by its new ARN.
     let old_i: BTreeMap<IdentityKey<'_>, &IdentityFinding> = old
         .identities
         .iter()
-        .map(|f| (identity_key(f), f))
+        .map(|f| {
+            let (a, who, kind, credential) = identity_key(f);
+            let who = renamed.get(who).copied().unwrap_or(who);
+            ((a, who, kind, credential), f)
+        })
         .collect();
     let new_i: BTreeMap<IdentityKey<'_>, &IdentityFinding> = new
         .identities

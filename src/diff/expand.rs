@@ -83,7 +83,8 @@ impl ActionChange {
             new: state(&c.new, a.new),
             old_sensitivity: a.old,
             new_sensitivity: a.new,
-            detail: String::new(),
+            // Empty but on `grant_unknown` rows, whose reason each action keeps.
+            detail: c.detail.clone(),
             identity: None,
             ..ActionChange::whole(c)
         }

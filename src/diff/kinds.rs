@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::analysis::Status;
+use crate::analysis::{Reason, Status};
 
 /// What happened between the old and the new side. Declaration order is output order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -33,16 +33,26 @@ pub enum ChangeKind {
     PrincipalRemoved,
     /// Same ARN, different principal id (deleted and re-created); its actions are compared too.
     PrincipalRecreated,
+    /// A user or group renamed (same id, another name and ARN); its actions are compared too.
+    PrincipalRenamed,
     /// Granted now, not before.
     NewlyGranted,
-    /// Unused now; used or unknown before.
+    /// Unused now; used before, or unknown with evidence of use (its service used without
+    /// action-level data, or a use after the as-of time).
     NewlyUnused,
+    /// Unused now; unknown before without evidence of use (no last-accessed data, too new, not
+    /// observable): the grant was there, only the evidence is new. A change, not new risk.
+    UnusedWasUnknown,
     /// Granted before, not now.
     Revoked,
     /// Used now; unused or unknown before.
     NewlyUsed,
     /// Unknown now; used or unused before.
     NewlyUnknown,
+    /// Granted on one side only, where the export of one side lacks a policy, group or
+    /// permissions boundary of the principal: whether it was (or is) granted is unknown. Not a
+    /// change.
+    GrantUnknown,
     /// Unused on both sides.
     StillUnused,
     /// Unknown on both sides.
@@ -63,7 +73,7 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 24] = [
+    pub const ALL: [ChangeKind; 27] = [
         ChangeKind::AccountAdded,
         ChangeKind::AccountRemoved,
         ChangeKind::PermissionSetAdded,
@@ -76,11 +86,14 @@ impl ChangeKind {
         ChangeKind::PrincipalAdded,
         ChangeKind::PrincipalRemoved,
         ChangeKind::PrincipalRecreated,
+        ChangeKind::PrincipalRenamed,
         ChangeKind::NewlyGranted,
         ChangeKind::NewlyUnused,
+        ChangeKind::UnusedWasUnknown,
         ChangeKind::Revoked,
         ChangeKind::NewlyUsed,
         ChangeKind::NewlyUnknown,
+        ChangeKind::GrantUnknown,
         ChangeKind::StillUnused,
         ChangeKind::StillUnknown,
         ChangeKind::UnchangedUsed,
@@ -104,11 +117,14 @@ impl ChangeKind {
             ChangeKind::PrincipalAdded => "principal_added",
             ChangeKind::PrincipalRemoved => "principal_removed",
             ChangeKind::PrincipalRecreated => "principal_recreated",
+            ChangeKind::PrincipalRenamed => "principal_renamed",
             ChangeKind::NewlyGranted => "newly_granted",
             ChangeKind::NewlyUnused => "newly_unused",
+            ChangeKind::UnusedWasUnknown => "unused_was_unknown",
             ChangeKind::Revoked => "revoked",
             ChangeKind::NewlyUsed => "newly_used",
             ChangeKind::NewlyUnknown => "newly_unknown",
+            ChangeKind::GrantUnknown => "grant_unknown",
             ChangeKind::StillUnused => "still_unused",
             ChangeKind::StillUnknown => "still_unknown",
             ChangeKind::UnchangedUsed => "unchanged_used",
@@ -131,11 +147,13 @@ impl ChangeKind {
         )
     }
 
-    /// False for the unchanged kinds and for `identity_unknown` (the new side could not tell,
-    /// so it is not a change, though `diff.csv` always has its rows); `--exit-code` fails on any
-    /// other, and the headline counts them as changes.
+    /// False for the unchanged kinds and for the two "could not tell" kinds, `grant_unknown`
+    /// and `identity_unknown` (the data of a side is missing, so they are not changes, though
+    /// `diff.csv` always has their rows); `--exit-code` fails on any other, and the headline
+    /// counts them as changes.
     pub fn is_change(self) -> bool {
-        !self.is_unchanged() && self != ChangeKind::IdentityUnknown
+        !self.is_unchanged()
+            && !matches!(self, ChangeKind::IdentityUnknown | ChangeKind::GrantUnknown)
     }
 
     /// The kinds of the organisation part's comparison (permission sets, SCPs and RCPs, the
@@ -164,15 +182,28 @@ impl ChangeKind {
         )
     }
 
-    /// The kind of a principal × action granted on both sides.
-    pub fn of_statuses(old: Status, new: Status) -> ChangeKind {
+    /// The kind of a principal × action granted on both sides, from its status on each side and
+    /// its reason on the old side: unknown before and unused now is `unused_was_unknown` when
+    /// the old side had no evidence of use ([`shows_use`]), else `newly_unused`.
+    pub fn of_verdicts(old: Status, old_reason: Reason, new: Status) -> ChangeKind {
         match (old, new) {
             (Status::Used, Status::Used) => ChangeKind::UnchangedUsed,
             (Status::Unused, Status::Unused) => ChangeKind::StillUnused,
             (Status::Unknown, Status::Unknown) => ChangeKind::StillUnknown,
             (_, Status::Used) => ChangeKind::NewlyUsed,
+            (Status::Unknown, Status::Unused) if !shows_use(old_reason) => {
+                ChangeKind::UnusedWasUnknown
+            }
             (_, Status::Unused) => ChangeKind::NewlyUnused,
             (_, Status::Unknown) => ChangeKind::NewlyUnknown,
         }
     }
+}
+
+/// Whether an `unknown` verdict still records a use: `action_not_tracked` (its service was used
+/// in the window, which action AWS does not say) and `accessed_after_as_of` (used, after the
+/// window). Unused next, the principal stopped a use (`newly_unused`); the other unknowns (no
+/// last-accessed data, too new, not observable) had no evidence either way.
+fn shows_use(reason: Reason) -> bool {
+    matches!(reason, Reason::ActionNotTracked | Reason::AccessedAfterAsOf)
 }

@@ -43,7 +43,7 @@ pub use expand::{ActionChange, NameOrder, Notations, per_action};
 pub use kinds::ChangeKind;
 pub use model::{DiffLimits, DiffModel, DiffRow, SideMeta};
 pub use organization::compare_organizations;
-pub use side::{GroupState, Side, SideGroup, SidePrincipal, Tally, Verdict};
+pub use side::{Gaps, GroupState, Side, SideGroup, SidePrincipal, Tally, Verdict};
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};

@@ -15,7 +15,7 @@ use super::expand::Notations;
 use super::policies::PolicyGroup;
 use super::{ChangeKind, KindCounts, NewRisk};
 use crate::analysis::identities::NotPossible;
-use crate::analysis::{Analysis, AsOfSource, BySensitivity, Counts, Sensitivity};
+use crate::analysis::{Analysis, AsOfSource, BySensitivity, Counts, ExclusionId, Sensitivity};
 use crate::model::{Export, Timestamp};
 use crate::report::model::{CatalogInfo, ToolInfo};
 
@@ -25,7 +25,8 @@ pub struct DiffLimits {
     /// Rows of each change kind in `diff.json` (everything but the unchanged kinds).
     pub per_change_kind: usize,
     /// Highest-sensitivity rows of each unchanged kind in `diff.json` (`still_unused`,
-    /// `still_unknown`, `unchanged_used`, `identity_unchanged`, and `identity_unknown`).
+    /// `still_unknown`, `unchanged_used`, `identity_unchanged`, `grant_unknown` and
+    /// `identity_unknown`).
     pub per_unchanged_kind: usize,
     /// Rows (policy groups) per table in `diff.html`.
     pub html_table: usize,
@@ -121,6 +122,41 @@ pub struct AccountMeta {
     pub manifest_created: Option<Timestamp>,
     pub has_manifest: bool,
     pub warnings: usize,
+    /// The `--config` exclusion rules with an expiry date, as this side's analysis of the
+    /// account applied them (for the warning of a rule that expired between the sides).
+    #[serde(skip)]
+    pub expiring_rules: Vec<ExpiringRule>,
+}
+
+/// An exclusion rule with an expiry date, as one export's analysis applied it.
+#[derive(Debug, Clone)]
+pub struct ExpiringRule {
+    pub id: ExclusionId,
+    pub expires: chrono::NaiveDate,
+    pub reason: String,
+    /// It expired before the export's as-of date and was not applied.
+    pub expired: bool,
+    /// Permissions (principal × action pairs) it excluded.
+    pub matched: u64,
+}
+
+impl ExpiringRule {
+    /// The rules of `config` (as an analysis left them) that have an expiry date.
+    fn of(config: &crate::analysis::Config) -> Vec<ExpiringRule> {
+        config
+            .exclusions
+            .iter()
+            .filter_map(|r| {
+                Some(ExpiringRule {
+                    id: r.id,
+                    expires: r.expires?,
+                    reason: r.reason.clone(),
+                    expired: r.expired,
+                    matched: r.matched,
+                })
+            })
+            .collect()
+    }
 }
 
 /// One side of the diff.
@@ -189,6 +225,7 @@ impl SideMeta {
                         .iter()
                         .filter(|w| w.account_id == e.account_id)
                         .count(),
+                    expiring_rules: ExpiringRule::of(&an.config),
                 }
             })
             .collect();
@@ -274,7 +311,7 @@ pub struct Headline {
     pub principals: Delta,
     pub accounts: Delta,
     /// Principal × action pairs (and account, principal and identity rows) of every change kind
-    /// (all but the unchanged kinds and `identity_unknown`).
+    /// (all but the unchanged kinds, `grant_unknown` and `identity_unknown`).
     pub changes: u64,
     /// New risk at high or critical (see `new_risk`).
     pub new_risk_high_plus: u64,
@@ -338,8 +375,15 @@ pub struct DiffModel {
     pub new_risk: NewRisk,
     /// Sorted by account id.
     pub accounts: Vec<AccountDiff>,
+    /// Rows per kind of the organisation parts' comparison (permission sets, SCPs and RCPs, the
+    /// organisation's accounts), which are in no account's `counts`: with them, the accounts'
+    /// counts add up to `counts`.
+    pub organization_counts: KindCounts,
     /// Accounts whose "old" export is newer than their "new" one: the sides look swapped.
     pub swapped_accounts: Vec<String>,
+    /// What moves the counts without being a permission change, to read before them (accounts
+    /// exported on one side only, ...): on stderr and at the top of diff.html too.
+    pub warnings: Vec<String>,
     /// Differences between the sides' inputs that a reader should know about.
     pub notes: Vec<String>,
     /// Rows of the grouped `diff.csv`, in its order, capped per kind (see `limits`).
@@ -409,6 +453,8 @@ impl DiffModel {
             identity_findings: Delta::new(o.identities, n.identities),
         };
         let swapped_accounts = swapped(&old_meta, &new_meta);
+        let mut warnings = one_side_accounts(&old_meta, &new_meta);
+        warnings.extend(expired_between(&old_meta, &new_meta));
         let mut notes = notes(&old_meta, &new_meta, &catalog, &settings, &counts);
         notes.extend(identity_notes(
             &o.checks_not_possible,
@@ -431,7 +477,9 @@ impl DiffModel {
             row_counts: collected.row_counts,
             new_risk: collected.new_risk,
             accounts,
+            organization_counts: collected.organization,
             swapped_accounts,
+            warnings,
             notes,
             rows,
             rows_omitted,
@@ -482,6 +530,95 @@ fn swapped(old: &SideMeta, new: &SideMeta) -> Vec<String> {
                 .is_some_and(|(oa, na)| na < oa)
         })
         .map(|n| n.account_id.clone())
+        .collect()
+}
+
+/// One warning per side that has accounts the other side lacks, naming each with its number of
+/// principals: their principals are added or removed, and the headline's totals hold them on
+/// one side only.
+fn one_side_accounts(old: &SideMeta, new: &SideMeta) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (label, side, other, consequence) in [
+        (
+            "old",
+            old,
+            new,
+            "its principals are listed as principal_removed and its identity findings as \
+             identity_unknown, and only the old side's totals in the headline hold it; if it \
+             was not closed, export it on the new side too",
+        ),
+        (
+            "new",
+            new,
+            old,
+            "its principals are listed as principal_added (their grants count as new risk for \
+             --fail-on-new), and only the new side's totals in the headline hold it; if it \
+             existed before, export it on the old side too",
+        ),
+    ] {
+        let only: Vec<String> = side
+            .accounts
+            .iter()
+            .filter(|a| other.account(&a.account_id).is_none())
+            .map(|a| {
+                format!(
+                    "{} ({})",
+                    a.account_id,
+                    super::compare::plural(a.principals, "principal")
+                )
+            })
+            .collect();
+        if only.is_empty() {
+            continue;
+        }
+        let (what, verb) = if only.len() == 1 {
+            ("account", "was")
+        } else {
+            ("accounts", "were")
+        };
+        let other_label = if label == "old" { "new" } else { "old" };
+        warnings.push(format!(
+            "{what} {} {verb} exported on the {label} side only (not exported on the \
+             {other_label} side): {consequence}",
+            only.join(", ")
+        ));
+    }
+    warnings
+}
+
+/// One warning per exclusion rule that expired between an account's old and new as-of time and
+/// excluded something on the old side: the counts move with no permission change.
+fn expired_between(old: &SideMeta, new: &SideMeta) -> Vec<String> {
+    // rule id → (the rule, its accounts, permissions it excluded there on the old side)
+    let mut rules: BTreeMap<ExclusionId, (&ExpiringRule, Vec<&str>, u64)> = BTreeMap::new();
+    for n in &new.accounts {
+        let Some(o) = old.account(&n.account_id) else {
+            continue;
+        };
+        for r in n.expiring_rules.iter().filter(|r| r.expired) {
+            let before = o.expiring_rules.iter().find(|x| x.id == r.id);
+            if let Some(b) = before.filter(|b| !b.expired && b.matched > 0) {
+                let e = rules.entry(r.id).or_insert((r, Vec::new(), 0));
+                e.1.push(&n.account_id);
+                e.2 += b.matched;
+            }
+        }
+    }
+    rules
+        .into_values()
+        .map(|(r, accounts, matched)| {
+            format!(
+                "exclusion {} ({:?}) expired on {}, between the old and the new as-of time of {}: \
+                 it was applied on the old side only, where it excluded {} permission(s); \
+                 the new side's unused counts in the headline include what it covered (those \
+                 rows are excluded before and not now, and are not newly unused for that)",
+                r.id,
+                r.reason,
+                r.expires,
+                join(&accounts),
+                crate::model::grouped(matched)
+            )
+        })
         .collect()
 }
 
@@ -601,6 +738,7 @@ fn notes(
             counts.principal_recreated
         ));
     }
+    notes.extend(grant_unknown_note(counts));
     for (label, side) in [("old", old), ("new", new)] {
         if side.warnings > 0 {
             notes.push(format!(
@@ -610,6 +748,20 @@ fn notes(
         }
     }
     notes
+}
+
+/// What `grant_unknown` means, when there are such rows.
+fn grant_unknown_note(counts: &KindCounts) -> Option<String> {
+    (counts.grant_unknown > 0).then(|| {
+        format!(
+            "{} permission(s) are grant_unknown: granted on one side only, to principals whose \
+             export on one side lacks a managed policy, group or permissions boundary they \
+             reference (the policy_missing and group_missing warnings): whether the other side \
+             grants them is unknown, so they are neither revoked nor newly granted, and not \
+             changes.",
+            counts.grant_unknown
+        )
+    })
 }
 
 /// Identity checks that could not run, per side and reason (accounts and checks listed), and what

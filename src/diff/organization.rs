@@ -5,6 +5,7 @@
 //! [`Change`] per permission set, control policy or account that changed, with what changed in
 //! words in its `detail`.
 
+use crate::model::document::normalised;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::compare::Change;
@@ -186,7 +187,9 @@ fn permission_set_delta(a: &PermissionSet, b: &PermissionSet) -> Vec<String> {
     match (&a.inline_raw, &b.inline_raw) {
         (None, Some(_)) => what.push("inline policy added".into()),
         (Some(_), None) => what.push("inline policy removed".into()),
-        (Some(x), Some(y)) if x != y => what.push("inline policy changed".into()),
+        (Some(x), Some(y)) if normalised(x) != normalised(y) => {
+            what.push("inline policy changed".into())
+        }
         _ => {}
     }
     let (gone, came) = sets(&a.managed_policies, &b.managed_policies);
@@ -304,7 +307,7 @@ fn control_policies(
         if p.name != now.name {
             what.push(format!("renamed from {}", p.name));
         }
-        if p.document != now.document {
+        if normalised(&p.document.raw.value()) != normalised(&now.document.raw.value()) {
             what.push("document changed".to_string());
         }
         let (gone, came) = sets(&p.targets, &now.targets);

@@ -28,6 +28,42 @@ pub struct SidePrincipal {
     pub created: Option<Timestamp>,
     /// False for service-linked roles.
     pub actionable: bool,
+    /// What this side's export lacks of the principal's policies.
+    pub gaps: Gaps,
+}
+
+/// What one side's export lacks of a principal's policies (the `policy_missing` and
+/// `group_missing` warnings): its grants on that side are not the whole truth, so an action
+/// granted on the other side only may be no change at all (`grant_unknown`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Gaps {
+    /// A managed policy it is attached (directly or through a group), or a group it is in, is
+    /// missing: its grants may lack actions.
+    pub lacks_grants: bool,
+    /// Its permissions boundary's policy is missing: no boundary was applied, so its grants may
+    /// hold actions the boundary takes away.
+    pub lacks_boundary: bool,
+}
+
+impl Gaps {
+    /// The gaps a principal's flags name (`policy_missing`, `group_missing`,
+    /// `boundary_missing`).
+    pub fn of_flags(flags: &[&str]) -> Gaps {
+        use crate::analysis::{BOUNDARY_MISSING, GROUP_MISSING, POLICY_MISSING};
+        Gaps {
+            lacks_grants: flags
+                .iter()
+                .any(|f| *f == POLICY_MISSING || *f == GROUP_MISSING),
+            lacks_boundary: flags.contains(&BOUNDARY_MISSING),
+        }
+    }
+
+    /// Whether an action granted on `held`'s side only may be granted on `other`'s side too, or
+    /// not really on `held`'s: `other` may lack the grant, or `held` may lack the boundary that
+    /// takes it away.
+    pub fn one_sided_unknown(held: Gaps, other: Gaps) -> bool {
+        other.lacks_grants || held.lacks_boundary
+    }
 }
 
 /// Everything a group's actions share on one side besides the actions: the verdict, its
@@ -147,6 +183,7 @@ impl Side {
                 id: p.id().to_owned(),
                 created: p.created,
                 actionable: p.actionable,
+                gaps: Gaps::of_flags(&p.flags),
             });
         }
         let texts = an.granted_by_texts();

@@ -15,6 +15,7 @@ fn principal(acct: &str, name: &str, id: &str) -> SidePrincipal {
         id: id.into(),
         created: None,
         actionable: true,
+        gaps: Default::default(),
     }
 }
 
@@ -108,11 +109,27 @@ fn status_transitions() {
         (Unused, Unused, StillUnused),
         (Unused, Unknown, NewlyUnknown),
         (Unknown, Used, NewlyUsed),
-        (Unknown, Unused, NewlyUnused),
         (Unknown, Unknown, StillUnknown),
     ];
     for (o, n, k) in table {
-        assert_eq!(ChangeKind::of_statuses(o, n), k, "{o:?} → {n:?}");
+        for reason in Reason::ALL.into_iter().filter(|r| r.status() == o) {
+            assert_eq!(ChangeKind::of_verdicts(o, reason, n), k, "{o:?} → {n:?}");
+        }
+    }
+    // Unknown, then unused: newly unused only where the old side saw a use.
+    for (reason, k) in [
+        (Reason::NoLastAccessedData, UnusedWasUnknown),
+        (Reason::PrincipalTooNew, UnusedWasUnknown),
+        (Reason::NotObservable, UnusedWasUnknown),
+        (Reason::PermissionSetIncomplete, UnusedWasUnknown),
+        (Reason::ActionNotTracked, NewlyUnused),
+        (Reason::AccessedAfterAsOf, NewlyUnused),
+    ] {
+        assert_eq!(
+            ChangeKind::of_verdicts(Unknown, reason, Unused),
+            k,
+            "{reason:?}"
+        );
     }
 }
 
@@ -228,6 +245,107 @@ fn excluded_and_service_linked_are_not_new_risk() {
     assert_eq!(
         NewRisk::compute(&changes, &new).at_or_above(Sensitivity::Low),
         0
+    );
+}
+
+/// An action granted on one side only is `grant_unknown` where the other side may lack the grant
+/// (a policy or group missing there) or this side may lack the boundary that takes it away; else
+/// revoked or newly granted, whatever else the export lacks.
+#[test]
+fn a_side_lacking_policies_makes_one_sided_grants_unknown() {
+    use Sensitivity::*;
+    use Status::*;
+    let case = |old_gaps: Gaps, new_gaps: Gaps| {
+        let mut o = principal("111111111111", "a", "AROA1");
+        let mut n = o.clone();
+        (o.gaps, n.gaps) = (old_gaps, new_gaps);
+        let old = side(
+            &["111111111111"],
+            &[&o],
+            vec![finding(&o, "s3:DeleteBucket", Unused, Critical)],
+        );
+        let new = side(
+            &["111111111111"],
+            &[&n],
+            vec![finding(&n, "iam:CreateUser", Unused, Critical)],
+        );
+        let changes = cmp(&old, &new);
+        let risk = NewRisk::compute(&changes, &new).at_or_above(Low);
+        let kinds: Vec<(ChangeKind, String)> =
+            changes.iter().map(|c| (c.kind, c.action.clone())).collect();
+        (kinds, KindCounts::of(&changes).changes(), risk, changes)
+    };
+    let pairs = |want: &[(ChangeKind, &str)]| -> Vec<(ChangeKind, String)> {
+        want.iter().map(|(k, a)| (*k, a.to_string())).collect()
+    };
+    let none = Gaps::default();
+    let lacks_grants = Gaps {
+        lacks_grants: true,
+        ..none
+    };
+    let lacks_boundary = Gaps {
+        lacks_boundary: true,
+        ..none
+    };
+    use ChangeKind::*;
+    let (k, changed, risk, _) = case(none, none);
+    assert_eq!(
+        k,
+        pairs(&[
+            (NewlyGranted, "iam:CreateUser"),
+            (Revoked, "s3:DeleteBucket")
+        ])
+    );
+    assert_eq!((changed, risk), (2, 1));
+    // The new side lacks a policy: what the old side held may still be granted.
+    let (k, changed, risk, c) = case(none, lacks_grants);
+    assert_eq!(
+        k,
+        pairs(&[
+            (NewlyGranted, "iam:CreateUser"),
+            (GrantUnknown, "s3:DeleteBucket")
+        ])
+    );
+    assert_eq!((changed, risk), (1, 1));
+    assert!(
+        c[1].detail
+            .contains("the new side's export lacks a managed policy or group"),
+        "{}",
+        c[1].detail
+    );
+    // The old side lacks one: what the new side holds may have been granted before.
+    let (k, changed, risk, _) = case(lacks_grants, none);
+    assert_eq!(
+        k,
+        pairs(&[
+            (Revoked, "s3:DeleteBucket"),
+            (GrantUnknown, "iam:CreateUser")
+        ])
+    );
+    assert_eq!((changed, risk), (1, 0));
+    // A side without its boundary may hold actions the boundary takes away.
+    let (k, _, risk, c) = case(none, lacks_boundary);
+    assert_eq!(
+        k,
+        pairs(&[
+            (Revoked, "s3:DeleteBucket"),
+            (GrantUnknown, "iam:CreateUser")
+        ])
+    );
+    assert_eq!(risk, 0);
+    assert!(
+        c[1].detail
+            .contains("the new side's export lacks this principal's permissions boundary"),
+        "{}",
+        c[1].detail
+    );
+    let (k, _, _, _) = case(lacks_boundary, none);
+    assert_eq!(
+        k,
+        pairs(&[
+            (NewlyGranted, "iam:CreateUser"),
+            (GrantUnknown, "s3:DeleteBucket")
+        ])
     );
 }
 
@@ -441,6 +559,7 @@ fn big_model(n: usize) -> DiffModel {
             id: format!("AROA{i}"),
             created: None,
             actionable: true,
+            gaps: Default::default(),
         };
         let (o, nw) = (old.add_principal(p.clone()), new.add_principal(p));
         for svc in &services {

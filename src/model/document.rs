@@ -369,11 +369,128 @@ fn parse_statement(v: &Value, index: usize, path: &str) -> Result<Statement, Doc
     })
 }
 
+/// A policy document in a normal form, for telling a real edit from a cosmetic one: `Statement`
+/// as a list, sorted (by its compact JSON); in each statement `Action`, `NotAction`, `Resource`,
+/// `NotResource`, the values of `Principal` / `NotPrincipal` and of each `Condition` key as
+/// sorted lists without repeats (a string is a one-element list, as IAM reads it), actions in
+/// lower case (IAM matches them case-insensitively). Everything else (`Version`, `Sid`,
+/// `Effect`, a `Principal` of `"*"`, keys' order and whitespace, which JSON values ignore) is
+/// kept as it is, so two documents with equal normal forms grant and deny the same.
+pub fn normalised(doc: &Value) -> Value {
+    let Value::Object(top) = doc else {
+        return doc.clone();
+    };
+    let mut top = top.clone();
+    if let Some(statements) = top.get_mut("Statement") {
+        let mut list = match statements.take() {
+            Value::Array(a) => a,
+            one => vec![one],
+        };
+        for st in &mut list {
+            normalise_statement(st);
+        }
+        list.sort_by_cached_key(Value::to_string);
+        *statements = Value::Array(list);
+    }
+    Value::Object(top)
+}
+
+fn normalise_statement(st: &mut Value) {
+    let Value::Object(st) = st else {
+        return;
+    };
+    for (key, lower) in [
+        ("Action", true),
+        ("NotAction", true),
+        ("Resource", false),
+        ("NotResource", false),
+    ] {
+        if let Some(v) = st.get_mut(key) {
+            as_set(v, lower);
+        }
+    }
+    for key in ["Principal", "NotPrincipal"] {
+        if let Some(Value::Object(p)) = st.get_mut(key) {
+            p.values_mut().for_each(|v| as_set(v, false));
+        }
+    }
+    if let Some(Value::Object(c)) = st.get_mut("Condition") {
+        for keys in c.values_mut() {
+            if let Value::Object(keys) = keys {
+                keys.values_mut().for_each(|v| as_set(v, false));
+            }
+        }
+    }
+}
+
+/// A string, number or list as a sorted list without repeats (strings in lower case when
+/// `lower`); an object is left as it is.
+fn as_set(v: &mut Value, lower: bool) {
+    let mut items = match v.take() {
+        Value::Array(a) => a,
+        o @ Value::Object(_) => {
+            *v = o;
+            return;
+        }
+        one => vec![one],
+    };
+    if lower {
+        for item in &mut items {
+            if let Value::String(s) = item {
+                *s = s.to_lowercase();
+            }
+        }
+    }
+    items.sort_by_cached_key(Value::to_string);
+    items.dedup();
+    *v = Value::Array(items);
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn normal_form_ignores_form_not_meaning() {
+        let n = |v: Value| normalised(&v);
+        let a = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "ec2:RunInstances"], "Resource": "*"},
+            {"Effect": "Deny", "Action": "iam:*", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}}
+        ]});
+        let b = serde_json::json!({"Statement": [
+            {"Resource": ["*"], "Effect": "Deny", "Action": ["IAM:*", "iam:*"],
+             "Condition": {"StringEquals": {"aws:RequestedRegion": ["eu-west-1"]}}},
+            {"Effect": "Allow", "Action": ["ec2:RunInstances", "S3:GetObject"], "Resource": "*"}
+        ], "Version": "2012-10-17"});
+        assert_eq!(n(a.clone()), n(b));
+        let one = serde_json::json!({"Version": "2012-10-17", "Statement":
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}});
+        let listed = serde_json::json!({"Version": "2012-10-17", "Statement":
+            [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["*"]}]});
+        assert_eq!(n(one), n(listed.clone()));
+        // Real edits stay edits: another action, effect, resource (case kept), condition value.
+        for edit in [
+            serde_json::json!({"Version": "2012-10-17", "Statement":
+                [{"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": ["*"]}]}),
+            serde_json::json!({"Version": "2012-10-17", "Statement":
+                [{"Effect": "Deny", "Action": ["s3:GetObject"], "Resource": ["*"]}]}),
+            serde_json::json!({"Version": "2012-10-17", "Statement":
+                [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::B/*"]}]}),
+            serde_json::json!({"Version": "2012-10-17", "Statement":
+                [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["*"], "Sid": "x"}]}),
+        ] {
+            assert_ne!(n(edit.clone()), n(listed.clone()), "{edit}");
+        }
+        let cond = |v: &str| {
+            serde_json::json!({"Statement": [{"Effect": "Deny", "Action": "*",
+            "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalTag/team": v}}}]})
+        };
+        assert_ne!(n(cond("Red")), n(cond("red")));
+        assert_ne!(n(a), n(cond("red")));
+    }
 
     #[test]
     fn single_statement_object_and_string_action() {

@@ -59,11 +59,20 @@ pub fn describe(kind: ChangeKind) -> &'static str {
         ChangeKind::PrincipalRecreated => {
             "Same ARN, new principal id: deleted and re-created. Its actions are compared as usual."
         }
+        ChangeKind::PrincipalRenamed => {
+            "User or group renamed (same id, new name and ARN). Its actions are compared as usual."
+        }
         ChangeKind::NewlyGranted => "Granted now, not before.",
-        ChangeKind::NewlyUnused => "Unused now; used or unknown before.",
+        ChangeKind::NewlyUnused => "Unused now; used before.",
+        ChangeKind::UnusedWasUnknown => {
+            "Unused now; unknown before (no data, too new, ...): the grant was there, the evidence is new. Not new risk."
+        }
         ChangeKind::Revoked => "Granted before, not now.",
         ChangeKind::NewlyUsed => "Used now; unused or unknown before.",
         ChangeKind::NewlyUnknown => "Unknown now; used or unused before.",
+        ChangeKind::GrantUnknown => {
+            "Granted on one side only, but a side's export lacks a policy, group or boundary of the principal: not comparable, not a change."
+        }
         ChangeKind::StillUnused => "Unused on both sides.",
         ChangeKind::StillUnknown => "Unknown on both sides.",
         ChangeKind::UnchangedUsed => "Used on both sides.",

@@ -370,6 +370,9 @@ pub(super) struct View<'a> {
     identity_unknown: RowTable<'a>,
     identity_card: Card,
     accounts: Vec<AccountRow<'a>>,
+    /// The per-account table's organisation row (its changes), when a side has an organisation
+    /// part: its rows are in no account's.
+    organization_changes: Option<String>,
     sides: Vec<SideRow>,
     swapped: String,
 }
@@ -430,6 +433,7 @@ pub(super) fn view(m: &DiffModel, cap: usize) -> View<'_> {
         ChangeKind::PrincipalAdded,
         ChangeKind::PrincipalRemoved,
         ChangeKind::PrincipalRecreated,
+        ChangeKind::PrincipalRenamed,
     ];
     let added = &m.new_risk.added_principals;
     View {
@@ -477,6 +481,8 @@ pub(super) fn view(m: &DiffModel, cap: usize) -> View<'_> {
             "unused identities, old keys, passwords without MFA, root use",
         ),
         accounts: m.accounts.iter().map(account_row).collect(),
+        organization_changes: (m.old.organization.is_some() || m.new.organization.is_some())
+            .then(|| num(m.organization_counts.changes())),
         sides: side_rows(m),
         swapped: m.swapped_accounts.join(", "),
     }
