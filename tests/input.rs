@@ -1716,3 +1716,138 @@ fn a_principal_is_named_as_its_arn_and_listed_once() {
         "appears twice (first at $.RoleDetailList[",
     );
 }
+
+/// The cli-v1 export, copied, with `last-accessed/<rel>` written as a report whose one used
+/// service names `entity`, loaded.
+fn load_with_entity(rel: &str, entity: &str) -> iam_tighten::error::Result<Export> {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&fixture("cli-v1"), dir.path());
+    let report = format!(
+        r#"{{"JobStatus": "COMPLETED", "JobType": "ACTION_LEVEL",
+            "JobCreationDate": "2024-05-02T09:14:03.512Z",
+            "JobCompletionDate": "2024-05-02T09:14:07.118Z", "IsTruncated": false,
+            "ServicesLastAccessed": [{{"ServiceName": "AWS Identity and Access Management",
+                "ServiceNamespace": "iam", "TotalAuthenticatedEntities": 0}},
+              {{"ServiceName": "Amazon EC2", "ServiceNamespace": "ec2",
+                "LastAuthenticated": "2024-04-30T18:22:00Z", "LastAuthenticatedEntity": "{entity}",
+                "TrackedActionsLastAccessed": [{{"ActionName": "RunInstances"}},
+                  {{"ActionName": "DescribeInstances", "LastAccessedEntity": "{entity}",
+                    "LastAccessedTime": "2024-04-30T18:22:00Z"}}]}}]}}"#
+    );
+    fs::write(dir.path().join("last-accessed").join(rel), report).unwrap();
+    load_export(dir.path(), &LoadOptions::default())
+}
+
+/// A last-accessed report filed under another principal's name (role A's file saved as role
+/// B's) is refused, naming the file and the JSON path of the entity it names: it gave B A's
+/// verdicts. AWS names the role itself in a role's report, the user in a user's and a member
+/// user in a group's; another user in a user's report leaves that user without data, with a
+/// warning (IAM can rename a user).
+#[test]
+fn a_report_filed_under_another_principal_is_refused() {
+    let entity = "$.ServicesLastAccessed[1].LastAuthenticatedEntity";
+    let errors = [
+        (
+            "roles/app-role.json",
+            "arn:aws:iam::123456789012:role/ci.deploy+bot@prod=1,x_y-z",
+        ),
+        (
+            "roles/app-role.json",
+            "arn:aws:iam::123456789012:user/alice",
+        ),
+        (
+            "roles/app-role.json",
+            "arn:aws:iam::210987654321:role/app-role",
+        ),
+        (
+            "roles/app-role.json",
+            "arn:aws-cn:iam::123456789012:role/app-role",
+        ),
+        ("roles/app-role.json", "app-role"),
+        (
+            "users/alice.json",
+            "arn:aws:iam::123456789012:role/app-role",
+        ),
+        ("users/alice.json", "arn:aws:iam::210987654321:user/alice"),
+        (
+            "groups/developers.json",
+            "arn:aws:iam::123456789012:role/app-role",
+        ),
+        (
+            "groups/developers.json",
+            "arn:aws:iam::123456789012:group/developers",
+        ),
+        (
+            "groups/developers.json",
+            "arn:aws:iam::210987654321:user/alice",
+        ),
+    ];
+    for (rel, arn) in errors {
+        let err = match load_with_entity(rel, arn) {
+            Ok(_) => panic!("{rel} naming {arn}: accepted"),
+            Err(e) => e,
+        };
+        let file = format!("last-accessed/{rel}");
+        assert_parse(
+            &err,
+            &file,
+            entity,
+            &format!("{arn} cannot be in the report of"),
+        );
+    }
+    // What AWS writes: the role itself (any case, with its path, or as an assumed-role
+    // session), the user itself, any user of the account in a group's report.
+    let fits = [
+        (
+            "roles/app-role.json",
+            "arn:aws:iam::123456789012:role/app-role",
+        ),
+        (
+            "roles/app-role.json",
+            "arn:aws:iam::123456789012:role/team/App-Role",
+        ),
+        (
+            "roles/app-role.json",
+            "arn:aws:sts::123456789012:assumed-role/app-role/s1",
+        ),
+        ("users/alice.json", "arn:aws:iam::123456789012:user/alice"),
+        (
+            "groups/developers.json",
+            "arn:aws:iam::123456789012:user/someone-who-left",
+        ),
+    ];
+    for (rel, arn) in fits {
+        let export = load_with_entity(rel, arn).unwrap_or_else(|e| panic!("{rel} {arn}: {e}"));
+        assert_eq!(
+            export.last_accessed.len(),
+            5,
+            "{rel} {arn}: every report is read"
+        );
+        assert!(
+            export
+                .warnings
+                .iter()
+                .all(|w| w.code != "last_accessed_incomplete")
+        );
+    }
+    // Another user in a user's report: no data for that user, and a warning at the entity.
+    let export = load_with_entity("users/alice.json", "arn:aws:iam::123456789012:user/bob")
+        .expect("another user's name is a warning");
+    assert!(
+        !export
+            .last_accessed
+            .contains_key(&(PrincipalType::User, "alice".into()))
+    );
+    let w = export
+        .warnings
+        .iter()
+        .find(|w| w.code == "last_accessed_incomplete")
+        .expect("a warning");
+    assert_eq!(w.file.as_deref(), Some("last-accessed/users/alice.json"));
+    assert_eq!(w.json_path.as_deref(), Some(entity));
+    assert!(
+        w.message
+            .contains("names user arn:aws:iam::123456789012:user/bob"),
+        "{w:?}"
+    );
+}
