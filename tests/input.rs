@@ -1851,3 +1851,75 @@ fn a_report_filed_under_another_principal_is_refused() {
         "{w:?}"
     );
 }
+
+/// The cli-v1 export, copied, with `credential-report.csv` changed by `edit`, loaded.
+fn load_with_credential_report(edit: impl Fn(&str) -> String) -> Export {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&fixture("cli-v1"), dir.path());
+    let path = dir.path().join("credential-report.csv");
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(&path, edit(&text)).unwrap();
+    load_export(dir.path(), &LoadOptions::default()).unwrap()
+}
+
+/// A credential-report row of a user the authorization details do not list (deleted since the
+/// report was generated, which AWS reuses for 4 hours, or a filtered export) is left out with a
+/// warning naming the users and the first one's line: it got findings (a `delete_user`
+/// decision) about a user the export says does not exist. A report with no user while the
+/// export has users (its header only) gets a warning too.
+#[test]
+fn credential_report_users_missing_from_the_authorization_details_are_named() {
+    let alice = "alice,arn:aws:iam::123456789012:user/alice,";
+    let export = load_with_credential_report(|text| {
+        let row = text.lines().find(|l| l.starts_with(alice)).unwrap();
+        let ghost = row.replace("alice", "ghost");
+        format!("{text}{ghost}\n{}\n", ghost.replace("ghost", "phantom"))
+    });
+    let users: Vec<&str> = export
+        .credential_report
+        .iter()
+        .flatten()
+        .map(|r| r.user.as_str())
+        .collect();
+    assert_eq!(users, ["<root_account>", "alice"]);
+    let w = export
+        .warnings
+        .iter()
+        .find(|w| w.code == "credential_report_unknown_user")
+        .expect("a warning");
+    assert_eq!(w.file.as_deref(), Some("credential-report.csv"));
+    assert_eq!(w.json_path.as_deref(), Some("line 4, column user"));
+    assert!(w.message.starts_with("2 user(s)") && w.message.contains(": ghost, phantom;"));
+    assert!(
+        export
+            .warnings
+            .iter()
+            .all(|w| w.code != "credential_report_no_users")
+    );
+
+    // Its header only (and the root row, or not): a warning, as alice cannot be checked.
+    for keep in [1, 2] {
+        let export = load_with_credential_report(|text| {
+            text.lines().take(keep).collect::<Vec<_>>().join("\n")
+        });
+        let w = export
+            .warnings
+            .iter()
+            .find(|w| w.code == "credential_report_no_users")
+            .unwrap_or_else(|| panic!("{keep} lines: no warning"));
+        assert!(
+            w.message.contains("authorization-details.json has 1"),
+            "{w:?}"
+        );
+    }
+    // The fixture as it is: neither warning.
+    let export = load_with_credential_report(str::to_string);
+    assert!(
+        export
+            .warnings
+            .iter()
+            .all(|w| !w.code.starts_with("credential_report_")),
+        "{:?}",
+        export.warnings
+    );
+}

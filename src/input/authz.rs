@@ -657,7 +657,7 @@ fn warn_missing_policies(
 }
 
 /// At most ten names, then how many more.
-fn listed(names: &[String]) -> String {
+pub(super) fn listed(names: &[String]) -> String {
     let mut text = names
         .iter()
         .take(10)

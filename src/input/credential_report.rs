@@ -1,12 +1,13 @@
 //! `credential-report.csv`: the decoded output of `aws iam get-credential-report`
 //! (reference §4). Columns are read by header name; extra columns are ignored.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use super::authz::listed;
 use super::{CREDENTIAL_REPORT, Files, Warnings, parse_timestamp};
 use crate::error::{Error, Result};
-use crate::model::{AccessKeyInfo, CredentialReportRow, ReportDate};
+use crate::model::{AccessKeyInfo, CredentialReportRow, Principal, PrincipalType, ReportDate};
 
 /// The 22 columns AWS writes, all of which we need.
 const COLUMNS: [&str; 22] = [
@@ -36,10 +37,12 @@ const COLUMNS: [&str; 22] = [
 
 const SENTINELS: [&str; 3] = ["N/A", "no_information", "not_supported"];
 
-/// The export's credential report, checked to be of `account_id` (see [`check_rows`]).
+/// The export's credential report, checked to be of `account_id` (see [`check_rows`]), without
+/// the rows of users that `principals` lacks ([`known_users`]).
 pub(super) fn load(
     files: &mut Files,
     account_id: &str,
+    principals: &[Principal],
     warnings: &mut Warnings,
 ) -> Result<Option<Vec<CredentialReportRow>>> {
     match files.read_text_if_exists(CREDENTIAL_REPORT)? {
@@ -47,7 +50,7 @@ pub(super) fn load(
             let path = files.abs(CREDENTIAL_REPORT);
             let rows = parse(&path, &text)?;
             check_rows(&path, &rows, account_id)?;
-            Ok(Some(rows))
+            Ok(Some(known_users(rows, principals, warnings)))
         }
         None => {
             warnings.push(
@@ -98,6 +101,56 @@ fn check_rows(path: &Path, rows: &[CredentialReportRow], account_id: &str) -> Re
         }
     }
     Ok(())
+}
+
+/// The rows of the users the authorization details list (and the root row), with a warning
+/// naming the others: users deleted since the report was generated (AWS hands out the same report
+/// for up to 4 hours, while the authorization details are read live) or left out of a filtered
+/// export. Their findings (a `delete_user` decision, a key to deactivate) would be about users
+/// the export says do not exist, so they are left out; and a report with no user at all while
+/// the export has users (its header only) gets a warning too: none of them can be checked.
+fn known_users(
+    rows: Vec<CredentialReportRow>,
+    principals: &[Principal],
+    warnings: &mut Warnings,
+) -> Vec<CredentialReportRow> {
+    let users: HashSet<&str> = principals
+        .iter()
+        .filter(|p| p.kind == PrincipalType::User)
+        .map(|p| p.name.as_str())
+        .collect();
+    let (kept, unknown): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .enumerate()
+        .partition(|(_, r)| r.is_root() || users.contains(r.user.as_str()));
+    if let Some((first, _)) = unknown.first() {
+        let names: Vec<String> = unknown.iter().map(|(_, r)| r.user.clone()).collect();
+        warnings.push(
+            "credential_report_unknown_user",
+            Some(CREDENTIAL_REPORT),
+            Some(format!("line {}, column user", first + 2)),
+            format!(
+                "{} user(s) of the credential report are not in authorization-details.json \
+                 (deleted since the report was generated, or the export is filtered): {}; \
+                 their rows are ignored",
+                names.len(),
+                listed(&names)
+            ),
+        );
+    }
+    if !users.is_empty() && !kept.iter().any(|(_, r)| !r.is_root()) {
+        warnings.push(
+            "credential_report_no_users",
+            Some(CREDENTIAL_REPORT),
+            None,
+            format!(
+                "the credential report lists no user, but authorization-details.json has {}: \
+                 their access keys and passwords cannot be checked (was the report cut short?)",
+                users.len()
+            ),
+        );
+    }
+    kept.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Parses the CSV text. Locations in errors read `line 3, column mfa_active`.

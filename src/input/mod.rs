@@ -289,7 +289,8 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
         manifest.as_ref(),
         &mut warnings,
     )?;
-    let credential_report = credential_report::load(&mut files, &account_id, &mut warnings)?;
+    let credential_report =
+        credential_report::load(&mut files, &account_id, &details.principals, &mut warnings)?;
 
     let data_time = last_accessed
         .values()
