@@ -1854,12 +1854,16 @@ fn a_report_filed_under_another_principal_is_refused() {
 
 /// The cli-v1 export, copied, with `credential-report.csv` changed by `edit`, loaded.
 fn load_with_credential_report(edit: impl Fn(&str) -> String) -> Export {
+    try_credential_report(edit).unwrap()
+}
+
+fn try_credential_report(edit: impl Fn(&str) -> String) -> iam_tighten::error::Result<Export> {
     let dir = tempfile::tempdir().unwrap();
     crate::common::copy_dir(&fixture("cli-v1"), dir.path());
     let path = dir.path().join("credential-report.csv");
     let text = fs::read_to_string(&path).unwrap();
     fs::write(&path, edit(&text)).unwrap();
-    load_export(dir.path(), &LoadOptions::default()).unwrap()
+    load_export(dir.path(), &LoadOptions::default())
 }
 
 /// A credential-report row of a user the authorization details do not list (deleted since the
@@ -1922,4 +1926,71 @@ fn credential_report_users_missing_from_the_authorization_details_are_named() {
         "{:?}",
         export.warnings
     );
+}
+
+/// A credential-report date that cannot be: before 2002 (no AWS account is older; `0000-…`), or
+/// more than a day after the export's own time (its newest JobCompletionDate, 2024-05-02T09:14:07Z
+/// here): a report holds no date after it was generated, and `9999-…` was read as a use (the key
+/// no longer looked unused) or a creation (the user looked too new to check). An error at the
+/// line and column; `password_next_rotation` is a date to come, and a date within the day is a
+/// report taken just after the jobs (the AWS CLI script's order).
+#[test]
+fn impossible_credential_report_dates_are_errors_at_their_line_and_column() {
+    // alice's row is line 3: user_creation_time 2021-03-04T05:06:07, access key 1 last used
+    // 2024-05-01T18:39:00, password_next_rotation N/A.
+    let cases = [
+        (
+            "2021-03-04T05:06:07",
+            "0000-03-04T05:06:07",
+            "user_creation_time",
+            "before 2002",
+        ),
+        (
+            "2021-03-04T05:06:07",
+            "2001-12-31T23:59:59",
+            "user_creation_time",
+            "before 2002",
+        ),
+        (
+            "2024-05-01T18:39:00",
+            "9999-12-31T23:59:59",
+            "access_key_1_last_used_date",
+            "9999-",
+        ),
+        (
+            "2024-05-01T18:39:00",
+            "2024-05-03T09:14:08",
+            "access_key_1_last_used_date",
+            "24 hours",
+        ),
+        (
+            "2023-10-22T08:12:39",
+            "2024-06-01T00:00:00",
+            "access_key_1_last_rotated",
+            "24 hours",
+        ),
+        (
+            "2021-03-04T05:10:00",
+            "2030-01-01T00:00:00",
+            "password_last_changed",
+            "24 hours",
+        ),
+    ];
+    for (from, to, column, needle) in cases {
+        let err = match try_credential_report(|t| t.replacen(from, to, 1)) {
+            Ok(_) => panic!("{column} {to}: accepted"),
+            Err(e) => e,
+        };
+        let at = format!("line 3, column {column}");
+        assert_parse(&err, "credential-report.csv", &at, needle);
+    }
+    // Accepted: a day after the export's time at most, 2002 on, a password rotation to come.
+    for (from, to) in [
+        ("2024-05-01T18:39:00", "2024-05-03T09:14:07"),
+        ("2021-03-04T05:06:07", "2002-01-01T00:00:00"),
+        (",N/A,true,true,", ",2099-01-01T00:00:00+00:00,true,true,"),
+    ] {
+        let export = load_with_credential_report(|t| t.replacen(from, to, 1));
+        assert_eq!(export.credential_report.map(|r| r.len()), Some(2), "{to}");
+    }
 }

@@ -7,7 +7,9 @@ use std::path::Path;
 use super::authz::listed;
 use super::{CREDENTIAL_REPORT, Files, Warnings, parse_timestamp};
 use crate::error::{Error, Result};
-use crate::model::{AccessKeyInfo, CredentialReportRow, Principal, PrincipalType, ReportDate};
+use crate::model::{
+    AccessKeyInfo, CredentialReportRow, Principal, PrincipalType, ReportDate, Timestamp,
+};
 
 /// The 22 columns AWS writes, all of which we need.
 const COLUMNS: [&str; 22] = [
@@ -37,19 +39,40 @@ const COLUMNS: [&str; 22] = [
 
 const SENTINELS: [&str; 3] = ["N/A", "no_information", "not_supported"];
 
-/// The export's credential report, checked to be of `account_id` (see [`check_rows`]), without
-/// the rows of users that `principals` lacks ([`known_users`]).
+/// 2002-01-01T00:00:00Z in epoch seconds: AWS accounts date from 2002 on (the root row's
+/// `user_creation_time` is the account's creation), so no date of a credential report is older.
+const AWS_ACCOUNTS_FROM: i64 = 1_009_843_200;
+
+/// How long after the export's own time (its newest `JobCompletionDate`, else its manifest time) a
+/// credential report may have been generated: `fetch` takes it before the last-accessed jobs, the
+/// AWS CLI script right after them, and AWS hands out a report up to 4 hours old.
+const AFTER_EXPORT_AT_MOST_HOURS: i64 = 24;
+
+/// The export: its account, principals and own time (newest `JobCompletionDate`, else the
+/// manifest's), which a credential report is checked against.
+pub(super) struct Export<'a> {
+    pub account_id: &'a str,
+    pub principals: &'a [Principal],
+    pub time: Option<Timestamp>,
+}
+
+/// The export's credential report, checked to be of the export's account and time (see
+/// [`check_rows`], [`check_dates`]), without the rows of users that its principals lack
+/// ([`known_users`]).
 pub(super) fn load(
     files: &mut Files,
-    account_id: &str,
-    principals: &[Principal],
+    export: &Export,
     warnings: &mut Warnings,
 ) -> Result<Option<Vec<CredentialReportRow>>> {
+    let (account_id, principals) = (export.account_id, export.principals);
     match files.read_text_if_exists(CREDENTIAL_REPORT)? {
         Some(text) => {
             let path = files.abs(CREDENTIAL_REPORT);
             let rows = parse(&path, &text)?;
             check_rows(&path, &rows, account_id)?;
+            if let Some(time) = export.time {
+                check_dates(&path, &rows, time)?;
+            }
             Ok(Some(known_users(rows, principals, warnings)))
         }
         None => {
@@ -96,6 +119,47 @@ fn check_rows(path: &Path, rows: &[CredentialReportRow], account_id: &str) -> Re
                     "{} is of account {account}, but the export is of account {account_id}: the \
                      credential report of another account?",
                     row.arn
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a date more than [`AFTER_EXPORT_AT_MOST_HOURS`] after the export's `time` (but for
+/// `password_next_rotation`, a date to come): a report holds no date after it was generated, and
+/// one generated that long after the rest of the export is not of the same moment, or edited
+/// (`9999-…`). Its uses would count as uses after the as-of time, and a key or user created
+/// "later" would look too new to check: findings lost, silently. Rows are numbered from line 2,
+/// as in [`check_rows`].
+fn check_dates(path: &Path, rows: &[CredentialReportRow], time: Timestamp) -> Result<()> {
+    let latest = time + chrono::TimeDelta::hours(AFTER_EXPORT_AT_MOST_HOURS);
+    for (i, row) in rows.iter().enumerate() {
+        let [k1, k2] = &row.access_keys;
+        let dates = [
+            ("user_creation_time", row.user_creation_time),
+            ("password_last_used", row.password_last_used),
+            ("password_last_changed", row.password_last_changed),
+            ("access_key_1_last_rotated", k1.last_rotated),
+            ("access_key_1_last_used_date", k1.last_used_date),
+            ("access_key_2_last_rotated", k2.last_rotated),
+            ("access_key_2_last_used_date", k2.last_used_date),
+        ];
+        for (column, date) in dates {
+            let Some(t) = date.date().filter(|t| *t > latest) else {
+                continue;
+            };
+            return Err(Error::parse(
+                path,
+                format!("line {}, column {column}", i + 2),
+                format!(
+                    "{} is more than {AFTER_EXPORT_AT_MOST_HOURS} hours after the export's own \
+                     time {} (its newest JobCompletionDate, else its manifest time): a \
+                     credential report holds no date after it was generated, so this one is \
+                     edited or of another time than the rest of the export; fetch the export \
+                     again in one go (or remove credential-report.csv)",
+                    crate::model::rfc3339(t),
+                    crate::model::rfc3339(time)
                 ),
             ));
         }
@@ -259,9 +323,17 @@ impl Cell<'_> {
             "N/A" => Ok(ReportDate::NotApplicable),
             "no_information" => Ok(ReportDate::NoInformation),
             "not_supported" => Ok(ReportDate::NotSupported),
-            v => parse_timestamp(v)
-                .map(ReportDate::Date)
-                .ok_or_else(|| self.error(column, format!("malformed date {v:?}"))),
+            v => match parse_timestamp(v) {
+                Some(t) if t.timestamp() < AWS_ACCOUNTS_FROM => Err(self.error(
+                    column,
+                    format!(
+                        "{v} is before 2002, when AWS accounts began: no credential of one is \
+                         that old (was the file edited?)"
+                    ),
+                )),
+                Some(t) => Ok(ReportDate::Date(t)),
+                None => Err(self.error(column, format!("malformed date {v:?}"))),
+            },
         }
     }
 

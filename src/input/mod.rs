@@ -289,14 +289,17 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
         manifest.as_ref(),
         &mut warnings,
     )?;
-    let credential_report =
-        credential_report::load(&mut files, &account_id, &details.principals, &mut warnings)?;
-
     let data_time = last_accessed
         .values()
         .filter_map(|la| la.job_completion)
         .max()
         .or(manifest.as_ref().and_then(|m| m.created));
+    let export = credential_report::Export {
+        account_id: &account_id,
+        principals: &details.principals,
+        time: data_time,
+    };
+    let credential_report = credential_report::load(&mut files, &export, &mut warnings)?;
 
     let warnings = warnings.finish();
     if opts.strict
