@@ -1994,3 +1994,100 @@ fn impossible_credential_report_dates_are_errors_at_their_line_and_column() {
         assert_eq!(export.credential_report.map(|r| r.len()), Some(2), "{to}");
     }
 }
+
+/// A managed policy with two versions marked `IsDefaultVersion: true`, or one marked default
+/// that `DefaultVersionId` does not name, is an error at the flag: the first one marked was
+/// taken, whichever of the two documents IAM enforces. With none marked, `DefaultVersionId`
+/// decides (moto); with neither, it is an error too.
+#[test]
+fn a_managed_policy_with_two_default_versions_is_an_error() {
+    let version = |id: &str, action: &str, default: &str| {
+        format!(
+            r#"{{"VersionId": "{id}", {default} "Document": {{"Version": "2012-10-17",
+                "Statement": [{{"Effect": "Allow", "Action": "{action}", "Resource": "*"}}]}}}}"#
+        )
+    };
+    let details = |default_id: &str, versions: &[String]| {
+        format!(
+            r#"{{"Policies": [{{"Arn": "arn:aws:iam::123456789012:policy/p",
+                {default_id} "PolicyVersionList": [{}]}}]}}"#,
+            versions.join(",")
+        )
+    };
+    let marked = r#""IsDefaultVersion": true,"#;
+    let unmarked = r#""IsDefaultVersion": false,"#;
+    let at = "$.Policies[0].PolicyVersionList";
+    let errors = [
+        (
+            details(
+                r#""DefaultVersionId": "v2","#,
+                &[
+                    version("v1", "*", marked),
+                    version("v2", "s3:GetObject", marked),
+                ],
+            ),
+            format!("{at}[1].IsDefaultVersion"),
+            "versions v1 ($.Policies[0].PolicyVersionList[0]) and v2 are both marked",
+        ),
+        (
+            details(
+                "",
+                &[
+                    version("v1", "*", marked),
+                    version("v2", "s3:GetObject", marked),
+                ],
+            ),
+            format!("{at}[1].IsDefaultVersion"),
+            "are both marked IsDefaultVersion true",
+        ),
+        (
+            details(
+                r#""DefaultVersionId": "v2","#,
+                &[
+                    version("v1", "*", marked),
+                    version("v2", "s3:GetObject", unmarked),
+                ],
+            ),
+            format!("{at}[0].IsDefaultVersion"),
+            "version v1 is marked IsDefaultVersion true but DefaultVersionId is \"v2\"",
+        ),
+        (
+            details(
+                "",
+                &[
+                    version("v1", "*", unmarked),
+                    version("v2", "s3:GetObject", ""),
+                ],
+            ),
+            at.to_string(),
+            "no version has IsDefaultVersion true",
+        ),
+    ];
+    for (text, json_path, needle) in errors {
+        let err = load_details(&text)
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {text}"));
+        assert_parse(&err, "authorization-details.json", &json_path, needle);
+    }
+    // One marked (and named), or none marked and one named: that one.
+    for text in [
+        details(
+            r#""DefaultVersionId": "v2","#,
+            &[
+                version("v1", "*", unmarked),
+                version("v2", "s3:GetObject", marked),
+            ],
+        ),
+        details(
+            r#""DefaultVersionId": "v2","#,
+            &[version("v1", "*", ""), version("v2", "s3:GetObject", "")],
+        ),
+    ] {
+        let export = load_details(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        let policy = &export.policies["arn:aws:iam::123456789012:policy/p"];
+        assert_eq!(
+            policy.document.statements[0].actions,
+            ActionClause::Action(vec!["s3:GetObject".into()])
+        );
+    }
+}
