@@ -18,7 +18,7 @@ pub(crate) mod authz;
 pub(crate) mod credential_report;
 pub(crate) mod last_accessed;
 pub(crate) mod manifest;
-mod object;
+pub(crate) mod object;
 pub mod organization;
 mod policy_file;
 mod time;
