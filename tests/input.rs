@@ -2091,3 +2091,43 @@ fn a_managed_policy_with_two_default_versions_is_an_error() {
         );
     }
 }
+
+/// A folder where a file belongs, or a file where a folder belongs, is said so: a folder named
+/// `extra.json` among the reports was "not a .json file", a file named `users` was "not one of
+/// the folders roles/, users/, groups/" (it is one of them, by name), and a file named
+/// `organization` in an organisation folder was skipped without a word (the run went on without
+/// the organisation part).
+#[test]
+fn a_folder_where_a_file_belongs_and_the_reverse_are_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&fixture("cli-v1"), dir.path());
+    let la = dir.path().join("last-accessed");
+    fs::create_dir(la.join("roles/extra.json")).unwrap();
+    fs::remove_dir_all(la.join("users")).unwrap();
+    fs::write(la.join("users"), "").unwrap();
+    let export = load_export(dir.path(), &LoadOptions::default()).unwrap();
+    let message = |file: &str| {
+        let w = export
+            .warnings
+            .iter()
+            .find(|w| w.file.as_deref() == Some(file));
+        w.map(|w| (w.code.clone(), w.message.clone()))
+            .unwrap_or_default()
+    };
+    let (code, folder) = message("last-accessed/roles/extra.json");
+    assert_eq!(code, "last_accessed_unexpected_file");
+    assert_eq!(folder, "a folder, not a report file; ignored");
+    let (code, file) = message("last-accessed/users");
+    assert_eq!(code, "last_accessed_unexpected_file");
+    assert!(
+        file.starts_with("a file, not a folder: users/ holds a report file per user"),
+        "{file}"
+    );
+
+    let org = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&fixture("org"), org.path());
+    fs::write(org.path().join("organization"), "{}").unwrap();
+    let err = iam_tighten::input::organization::find(&[org.path().to_path_buf()])
+        .expect_err("a file named organization is refused");
+    assert_input(&err, "organization", "a file, not a folder");
+}

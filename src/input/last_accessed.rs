@@ -104,7 +104,11 @@ pub(super) fn load(
                             continue;
                         };
                         let rel = format!("{LAST_ACCESSED_DIR}/{}/{file_name}", kind.folder());
-                        if file.is_dir() || !has_extension(&file, "json") {
+                        if file.is_dir() {
+                            warn_unexpected(warnings, &rel, "a folder, not a report file");
+                            continue;
+                        }
+                        if !has_extension(&file, "json") {
                             warn_unexpected(warnings, &rel, "not a .json file");
                             continue;
                         }
@@ -140,7 +144,15 @@ pub(super) fn load(
                         }
                     }
                 }
-                _ => warn_unexpected(
+                Some(kind) => warn_unexpected(
+                    warnings,
+                    &format!("{LAST_ACCESSED_DIR}/{name}"),
+                    &format!(
+                        "a file, not a folder: {name}/ holds a report file per {kind}, so none \
+                         of its {kind}s' reports is read"
+                    ),
+                ),
+                None => warn_unexpected(
                     warnings,
                     &format!("{LAST_ACCESSED_DIR}/{name}"),
                     "not one of the folders roles/, users/, groups/",
