@@ -2131,3 +2131,60 @@ fn a_folder_where_a_file_belongs_and_the_reverse_are_named_as_such() {
         .expect_err("a file named organization is refused");
     assert_input(&err, "organization", "a file, not a folder");
 }
+
+/// URL-encoded policy text is read as IAM encodes it (RFC 3986): the document the AWS CLI
+/// writes as IAM sent it when it cannot decode it (moto's wire form: `/` as is, `+` as `%2B`, a
+/// trailing `%0A`) reads `role/x+y`, and a `+` stays a plus (botocore's `unquote`). A `%`
+/// without two hex digits is an error naming it and its place (it was kept as text: an action
+/// `s3:Get%ZZObject` that matches nothing, or a JSON error at a column of the decoded text), and
+/// text that is not JSON once decoded says so, with what a `+` means when it holds one
+/// (form-encoded text, `+` for a space, failed at a column the file does not have).
+#[test]
+fn url_encoded_documents_are_read_as_iam_encodes_them() {
+    let wire = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A\
+        %22Allow%22%2C%22Action%22%3A%22iam%3APassRole%22%2C%22Resource%22%3A%22arn%3Aaws%3Aiam\
+        %3A%3A123456789012%3Arole/x%2By%22%7D%5D%7D%0A";
+    let resources = |encoded: &str| {
+        let export = load_details(&one_role(TRUST, &format!("\"{encoded}\""), MANAGED))
+            .unwrap_or_else(|e| panic!("{encoded}: {e}"));
+        let role = &export.principals[0];
+        role.inline_policies[0].document.statements[0]
+            .resources
+            .clone()
+    };
+    let x_plus_y = Some(ResourceClause::Resource(vec![
+        "arn:aws:iam::123456789012:role/x+y".into(),
+    ]));
+    assert_eq!(resources(wire), x_plus_y);
+    assert_eq!(resources(&wire.replace("%2B", "+")), x_plus_y);
+
+    let inline = "$.RoleDetailList[0].RolePolicyList[0].PolicyDocument";
+    let trust = "$.RoleDetailList[0].AssumeRolePolicyDocument";
+    let zz = wire.replace("%3APassRole", "%3APass%ZZRole");
+    let at = format!("\"%ZZ\" at character {}", zz.find("%ZZ").unwrap() + 1);
+    let form = wire.replace("%2C", "%2C+");
+    let cases = [
+        (
+            one_role(TRUST, &format!("\"{zz}\""), MANAGED),
+            inline,
+            at.as_str(),
+        ),
+        (
+            one_role(&format!("\"{zz}\""), INLINE, MANAGED),
+            trust,
+            at.as_str(),
+        ),
+        (
+            one_role(TRUST, INLINE, &format!("\"{form}\"")),
+            "$.Policies[0].PolicyVersionList[0].Document",
+            "not JSON once URL-decoded: key must be a string at line 1 column 25 (a + in \
+             URL-encoded text is a plus sign",
+        ),
+    ];
+    for (text, json_path, needle) in cases {
+        let err = load_details(&text)
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {text}"));
+        assert_parse(&err, "authorization-details.json", json_path, needle);
+    }
+}

@@ -12,7 +12,7 @@ use super::object::objects_only;
 use super::time::Time;
 use super::{AUTHORIZATION_DETAILS, SharedDocuments, Warnings, parse_json};
 use crate::error::{Error, Result};
-use crate::model::json::{UniqueKeys, parse_unique};
+use crate::model::json::{UniqueKeys, parse_document_text};
 use crate::model::{InlinePolicy, ManagedPolicy, Principal, PrincipalType, RoleLastUsed};
 use crate::model::{PolicyDocument, TrustedPrincipal};
 
@@ -285,16 +285,10 @@ fn is_iam_name(s: &str) -> bool {
 /// the intentional-access rules read: conditions and `NotPrincipal` are not modelled.
 fn trusted_principals(path: &Path, doc: Value, at: &str) -> Result<Vec<TrustedPrincipal>> {
     let doc = match doc {
-        Value::String(text) => {
-            let decoded = percent_encoding::percent_decode_str(&text)
-                .decode_utf8()
-                .map(|c| c.into_owned())
-                .unwrap_or(text);
-            parse_unique(&decoded).map_err(|e| {
-                let in_text = " (in the trust policy's text)";
-                super::text_error(path, at, e, "trust policy is not JSON", in_text)
-            })?
-        }
+        Value::String(text) => parse_document_text(&text).map_err(|e| {
+            let in_text = " (in the trust policy's text)";
+            super::text_error(path, at, e, "trust policy is not JSON", in_text)
+        })?,
         other => other,
     };
     let statements = match doc.get("Statement") {

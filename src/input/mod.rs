@@ -791,14 +791,12 @@ pub(crate) fn text_error(
     within: &str,
 ) -> Error {
     match e {
-        crate::model::json::TextError::NotJson(e) => {
-            Error::parse(path, at, format!("{not_json}: {e}"))
-        }
         crate::model::json::TextError::Duplicate { json_path, message } => Error::parse(
             path,
             format!("{at}{}", json_path.strip_prefix('$').unwrap_or(&json_path)),
             format!("{message}{within}"),
         ),
+        other => Error::parse(path, at, other.message(not_json).unwrap_or_default()),
     }
 }
 
