@@ -2001,64 +2001,45 @@ fn impossible_credential_report_dates_are_errors_at_their_line_and_column() {
 /// decides (moto); with neither, it is an error too.
 #[test]
 fn a_managed_policy_with_two_default_versions_is_an_error() {
-    let version = |id: &str, action: &str, default: &str| {
-        format!(
-            r#"{{"VersionId": "{id}", {default} "Document": {{"Version": "2012-10-17",
-                "Statement": [{{"Effect": "Allow", "Action": "{action}", "Resource": "*"}}]}}}}"#
-        )
-    };
-    let details = |default_id: &str, versions: &[String]| {
+    // A policy whose v1 allows "*" and v2 "s3:GetObject", each with `flag` (a key or nothing).
+    let details = |default_id: &str, v1_flag: &str, v2_flag: &str| {
+        let version = |id: &str, action: &str, flag: &str| {
+            format!(
+                r#"{{"VersionId": "{id}", {flag} "Document": {{"Version": "2012-10-17",
+                    "Statement": [{{"Effect": "Allow", "Action": "{action}", "Resource": "*"}}]}}}}"#
+            )
+        };
         format!(
             r#"{{"Policies": [{{"Arn": "arn:aws:iam::123456789012:policy/p",
-                {default_id} "PolicyVersionList": [{}]}}]}}"#,
-            versions.join(",")
+                {default_id} "PolicyVersionList": [{}, {}]}}]}}"#,
+            version("v1", "*", v1_flag),
+            version("v2", "s3:GetObject", v2_flag)
         )
     };
-    let marked = r#""IsDefaultVersion": true,"#;
-    let unmarked = r#""IsDefaultVersion": false,"#;
+    let (marked, unmarked) = (
+        r#""IsDefaultVersion": true,"#,
+        r#""IsDefaultVersion": false,"#,
+    );
+    let v2 = r#""DefaultVersionId": "v2","#;
     let at = "$.Policies[0].PolicyVersionList";
     let errors = [
         (
-            details(
-                r#""DefaultVersionId": "v2","#,
-                &[
-                    version("v1", "*", marked),
-                    version("v2", "s3:GetObject", marked),
-                ],
-            ),
+            details(v2, marked, marked),
             format!("{at}[1].IsDefaultVersion"),
             "versions v1 ($.Policies[0].PolicyVersionList[0]) and v2 are both marked",
         ),
         (
-            details(
-                "",
-                &[
-                    version("v1", "*", marked),
-                    version("v2", "s3:GetObject", marked),
-                ],
-            ),
+            details("", marked, marked),
             format!("{at}[1].IsDefaultVersion"),
             "are both marked IsDefaultVersion true",
         ),
         (
-            details(
-                r#""DefaultVersionId": "v2","#,
-                &[
-                    version("v1", "*", marked),
-                    version("v2", "s3:GetObject", unmarked),
-                ],
-            ),
+            details(v2, marked, unmarked),
             format!("{at}[0].IsDefaultVersion"),
             "version v1 is marked IsDefaultVersion true but DefaultVersionId is \"v2\"",
         ),
         (
-            details(
-                "",
-                &[
-                    version("v1", "*", unmarked),
-                    version("v2", "s3:GetObject", ""),
-                ],
-            ),
+            details("", unmarked, ""),
             at.to_string(),
             "no version has IsDefaultVersion true",
         ),
@@ -2070,19 +2051,7 @@ fn a_managed_policy_with_two_default_versions_is_an_error() {
         assert_parse(&err, "authorization-details.json", &json_path, needle);
     }
     // One marked (and named), or none marked and one named: that one.
-    for text in [
-        details(
-            r#""DefaultVersionId": "v2","#,
-            &[
-                version("v1", "*", unmarked),
-                version("v2", "s3:GetObject", marked),
-            ],
-        ),
-        details(
-            r#""DefaultVersionId": "v2","#,
-            &[version("v1", "*", ""), version("v2", "s3:GetObject", "")],
-        ),
-    ] {
+    for text in [details(v2, unmarked, marked), details(v2, "", "")] {
         let export = load_details(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
         let policy = &export.policies["arn:aws:iam::123456789012:policy/p"];
         assert_eq!(
