@@ -71,9 +71,6 @@ const KINDS: [PrincipalType; 3] = [
     PrincipalType::Group,
 ];
 
-/// How many principal names the "no last-accessed file" warning lists.
-const LIST_AT_MOST: usize = 10;
-
 /// Reads every last-accessed file; returns the complete reports by (kind, principal name).
 pub(super) fn load(
     files: &mut Files,
@@ -642,15 +639,7 @@ fn warn_missing(
     if missing.is_empty() {
         return;
     }
-    let mut listed = missing
-        .iter()
-        .take(LIST_AT_MOST)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if missing.len() > LIST_AT_MOST {
-        listed.push_str(&format!(", and {} more", missing.len() - LIST_AT_MOST));
-    }
+    let listed = super::authz::listed(&missing);
     let count = missing.len();
     let noun = if count == 1 {
         "principal has"
