@@ -330,46 +330,60 @@ pub(crate) fn complete(
 fn check_entities(path: &Path, r: &Report, owner: &Owner) -> Result<Option<(String, String)>> {
     let mut other_user = None;
     for (i, s) in r.services_last_accessed.iter().flatten().enumerate() {
-        let service = format!("$.ServicesLastAccessed[{i}]");
-        let tracked = s.tracked_actions_last_accessed.iter().flatten().enumerate();
-        let entities = std::iter::once((
-            format!("{service}.LastAuthenticatedEntity"),
-            &s.last_authenticated_entity,
-        ))
-        .chain(tracked.map(|(j, t)| {
-            (
-                format!("{service}.TrackedActionsLastAccessed[{j}].LastAccessedEntity"),
-                &t.last_accessed_entity,
-            )
-        }));
-        for (at, entity) in entities {
-            let Some(entity) = entity.as_deref().map(str::trim).filter(|e| !e.is_empty()) else {
-                continue;
+        // JSON paths are written only for an entity that does not fit (a report has one entry
+        // per granted service, and most name no entity).
+        let service = || format!("$.ServicesLastAccessed[{i}]");
+        let entity = s.last_authenticated_entity.as_deref();
+        let at = || format!("{}.LastAuthenticatedEntity", service());
+        check_entity(path, owner, entity, at, &mut other_user)?;
+        for (j, t) in s.tracked_actions_last_accessed.iter().flatten().enumerate() {
+            let entity = t.last_accessed_entity.as_deref();
+            let at = || {
+                format!(
+                    "{}.TrackedActionsLastAccessed[{j}].LastAccessedEntity",
+                    service()
+                )
             };
-            match entity_fits(owner, entity) {
-                Ok(true) => {}
-                Ok(false) => {
-                    other_user.get_or_insert_with(|| {
-                        let message = format!(
-                            "names user {entity}, not user {}: this is another user's report, \
-                             or the user was renamed since (fetch it again)",
-                            owner.name
-                        );
-                        (at, message)
-                    });
-                }
-                Err(why) => {
-                    let message = format!(
-                        "{entity} cannot be in the report of {} {:?} ({why}): this is another \
-                         principal's report filed under its name; fetch it again",
-                        owner.kind, owner.name
-                    );
-                    return Err(Error::parse(path, at, message));
-                }
-            }
+            check_entity(path, owner, entity, at, &mut other_user)?;
         }
     }
     Ok(other_user)
+}
+
+/// [`check_entities`] for one entity, found at `at()`: an error when it cannot be the owner's,
+/// else the first other user's name in `other_user` (its JSON path and why).
+fn check_entity(
+    path: &Path,
+    owner: &Owner,
+    entity: Option<&str>,
+    at: impl Fn() -> String,
+    other_user: &mut Option<(String, String)>,
+) -> Result<()> {
+    let Some(entity) = entity.map(str::trim).filter(|e| !e.is_empty()) else {
+        return Ok(());
+    };
+    match entity_fits(owner, entity) {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            other_user.get_or_insert_with(|| {
+                let message = format!(
+                    "names user {entity}, not user {}: this is another user's report, or the \
+                     user was renamed since (fetch it again)",
+                    owner.name
+                );
+                (at(), message)
+            });
+            Ok(())
+        }
+        Err(why) => {
+            let message = format!(
+                "{entity} cannot be in the report of {} {:?} ({why}): this is another \
+                 principal's report filed under its name; fetch it again",
+                owner.kind, owner.name
+            );
+            Err(Error::parse(path, at(), message))
+        }
+    }
 }
 
 /// Whether `entity` can be named in `owner`'s report: `Ok(true)` yes, `Ok(false)` another user in
