@@ -1928,7 +1928,7 @@ fn credential_report_users_missing_from_the_authorization_details_are_named() {
     );
 }
 
-/// A credential-report date that cannot be: before 2002 (no AWS account is older; `0000-…`), or
+/// A credential-report date that cannot be: before 1995 (no AWS account is older; `0000-…`), or
 /// more than a day after the export's own time (its newest JobCompletionDate, 2024-05-02T09:14:07Z
 /// here): a report holds no date after it was generated, and `9999-…` was read as a use (the key
 /// no longer looked unused) or a creation (the user looked too new to check). An error at the
@@ -1943,13 +1943,13 @@ fn impossible_credential_report_dates_are_errors_at_their_line_and_column() {
             "2021-03-04T05:06:07",
             "0000-03-04T05:06:07",
             "user_creation_time",
-            "before 2002",
+            "before 1995",
         ),
         (
             "2021-03-04T05:06:07",
-            "2001-12-31T23:59:59",
+            "1994-12-31T23:59:59",
             "user_creation_time",
-            "before 2002",
+            "before 1995",
         ),
         (
             "2024-05-01T18:39:00",
@@ -1984,10 +1984,10 @@ fn impossible_credential_report_dates_are_errors_at_their_line_and_column() {
         let at = format!("line 3, column {column}");
         assert_parse(&err, "credential-report.csv", &at, needle);
     }
-    // Accepted: a day after the export's time at most, 2002 on, a password rotation to come.
+    // Accepted: a day after the export's time at most, 1995 on, a password rotation to come.
     for (from, to) in [
         ("2024-05-01T18:39:00", "2024-05-03T09:14:07"),
-        ("2021-03-04T05:06:07", "2002-01-01T00:00:00"),
+        ("2021-03-04T05:06:07", "1995-01-01T00:00:00"),
         (",N/A,true,true,", ",2099-01-01T00:00:00+00:00,true,true,"),
     ] {
         let export = load_with_credential_report(|t| t.replacen(from, to, 1));

@@ -39,9 +39,10 @@ const COLUMNS: [&str; 22] = [
 
 const SENTINELS: [&str; 3] = ["N/A", "no_information", "not_supported"];
 
-/// 2002-01-01T00:00:00Z in epoch seconds: AWS accounts date from 2002 on (the root row's
-/// `user_creation_time` is the account's creation), so no date of a credential report is older.
-const AWS_ACCOUNTS_FROM: i64 = 1_009_843_200;
+/// 1995-01-01T00:00:00Z in epoch seconds: no date of a credential report is older. AWS opened in
+/// 2002, but the root row's `user_creation_time` is the account's creation, and the first AWS
+/// accounts were Amazon.com accounts (opened in 1995): the bound is set by the older of the two.
+const AWS_ACCOUNTS_FROM: i64 = 788_918_400;
 
 /// How long after the export's own time (its newest `JobCompletionDate`, else its manifest time) a
 /// credential report may have been generated: `fetch` takes it before the last-accessed jobs, the
@@ -133,7 +134,12 @@ fn check_rows(path: &Path, rows: &[CredentialReportRow], account_id: &str) -> Re
 /// "later" would look too new to check: findings lost, silently. Rows are numbered from line 2,
 /// as in [`check_rows`].
 fn check_dates(path: &Path, rows: &[CredentialReportRow], time: Timestamp) -> Result<()> {
-    let latest = time + chrono::TimeDelta::hours(AFTER_EXPORT_AT_MOST_HOURS);
+    // Checked, as every date computed from input (none can be later than chrono's last one).
+    let Some(latest) =
+        time.checked_add_signed(chrono::TimeDelta::hours(AFTER_EXPORT_AT_MOST_HOURS))
+    else {
+        return Ok(());
+    };
     for (i, row) in rows.iter().enumerate() {
         let [k1, k2] = &row.access_keys;
         let dates = [
@@ -327,8 +333,9 @@ impl Cell<'_> {
                 Some(t) if t.timestamp() < AWS_ACCOUNTS_FROM => Err(self.error(
                     column,
                     format!(
-                        "{v} is before 2002, when AWS accounts began: no credential of one is \
-                         that old (was the file edited?)"
+                        "{v} is before 1995, when Amazon.com (whose accounts the first AWS \
+                         accounts were) opened: no date of an AWS account is that old (was \
+                         the file edited?)"
                     ),
                 )),
                 Some(t) => Ok(ReportDate::Date(t)),
