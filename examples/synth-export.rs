@@ -1559,12 +1559,9 @@ impl<'a, 'c> Account<'a, 'c> {
                 } else {
                     "no_information".into()
                 };
-                row.extend([
-                    b(true).into(),
-                    used,
-                    ts(u.created + DAY * r.below(30) as i64, 0),
-                    "N/A".into(),
-                ]);
+                // Changed in its first month, but not after the report (as-of) time.
+                let changed = (u.created + DAY * r.below(30) as i64).min(self.ctx.as_of);
+                row.extend([b(true).into(), used, ts(changed, 0), "N/A".into()]);
             } else {
                 row.extend([b(false).into(), "N/A".into(), "N/A".into(), "N/A".into()]);
             }

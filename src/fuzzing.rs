@@ -57,7 +57,8 @@ pub fn parse_authorization_details(bytes: &[u8]) -> Result<(usize, usize)> {
 }
 
 /// One `last-accessed/roles/<Name>.json` file, parsed and checked for completeness as
-/// `load_export` does. `Ok(None)` is an incomplete report (a warning in a real run).
+/// `load_export` does, but for the entities it names (there is no principal to check them
+/// against). `Ok(None)` is an incomplete report (a warning in a real run).
 pub fn parse_last_accessed(bytes: &[u8]) -> Result<Option<LastAccessed>> {
     let rel = "last-accessed/roles/fuzz-role.json";
     let path = fake(rel);
@@ -67,6 +68,7 @@ pub fn parse_last_accessed(bytes: &[u8]) -> Result<Option<LastAccessed>> {
         &path,
         rel,
         report,
+        None,
         &mut crate::model::SharedTexts::default(),
         &mut Warnings::default(),
     )

@@ -10,7 +10,7 @@ use iam_tighten::analysis::identities::{
 use iam_tighten::analysis::{self, Analysis, Config, Sensitivity, Settings};
 use iam_tighten::catalog::Catalog;
 use iam_tighten::input::{LoadOptions, load_export, load_exports};
-use iam_tighten::model::{Export, ReportDate};
+use iam_tighten::model::{Export, PrincipalType, ReportDate};
 use iam_tighten::report::credentials::{CREDENTIALS_HEADER, write_credentials};
 
 use IdentityKind::*;
@@ -555,5 +555,41 @@ fn a_root_use_after_the_as_of_date_is_said_once() {
         f.detail,
         "The root user's password (console sign-in) was used on 2026-05-25, after the as-of \
          date; check that this use was intended."
+    );
+}
+
+/// An export that lists groups but no user (authorization details fetched with `--filter`, its
+/// users left out) made every group "without members" and a `delete_group` decision: a group's
+/// members are known only from its users' `GroupList`s. The check is not possible there, and
+/// says why; with its users, the fixture's empty group is still found.
+#[test]
+fn groups_of_an_export_without_users_are_not_called_empty() {
+    let mut export = creds_export();
+    let with_users = run(std::slice::from_ref(&export));
+    assert!(
+        with_users
+            .findings
+            .iter()
+            .any(|f| f.kind == GroupWithoutMembers)
+    );
+    assert!(!gaps(&with_users, "123456789012").contains(&GroupWithoutMembers));
+
+    export.principals.retain(|p| p.kind != PrincipalType::User);
+    export.credential_report = None;
+    let r = run(&[export]);
+    assert!(
+        r.findings.iter().all(|f| f.kind != GroupWithoutMembers),
+        "{:#?}",
+        rows(&r)
+    );
+    let gap = r
+        .checks_not_possible
+        .iter()
+        .find(|n| n.check == GroupWithoutMembers)
+        .expect("a check not possible");
+    assert!(
+        gap.reason.contains("lists groups but no users"),
+        "{}",
+        gap.reason
     );
 }

@@ -1716,3 +1716,444 @@ fn a_principal_is_named_as_its_arn_and_listed_once() {
         "appears twice (first at $.RoleDetailList[",
     );
 }
+
+/// The cli-v1 export, copied, with `last-accessed/<rel>` written as a report whose one used
+/// service names `entity`, loaded.
+fn load_with_entity(rel: &str, entity: &str) -> iam_tighten::error::Result<Export> {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&fixture("cli-v1"), dir.path());
+    let report = format!(
+        r#"{{"JobStatus": "COMPLETED", "JobType": "ACTION_LEVEL",
+            "JobCreationDate": "2024-05-02T09:14:03.512Z",
+            "JobCompletionDate": "2024-05-02T09:14:07.118Z", "IsTruncated": false,
+            "ServicesLastAccessed": [{{"ServiceName": "AWS Identity and Access Management",
+                "ServiceNamespace": "iam", "TotalAuthenticatedEntities": 0}},
+              {{"ServiceName": "Amazon EC2", "ServiceNamespace": "ec2",
+                "LastAuthenticated": "2024-04-30T18:22:00Z", "LastAuthenticatedEntity": "{entity}",
+                "TrackedActionsLastAccessed": [{{"ActionName": "RunInstances"}},
+                  {{"ActionName": "DescribeInstances", "LastAccessedEntity": "{entity}",
+                    "LastAccessedTime": "2024-04-30T18:22:00Z"}}]}}]}}"#
+    );
+    fs::write(dir.path().join("last-accessed").join(rel), report).unwrap();
+    load_export(dir.path(), &LoadOptions::default())
+}
+
+/// A last-accessed report filed under another principal's name (role A's file saved as role
+/// B's) is refused, naming the file and the JSON path of the entity it names: it gave B A's
+/// verdicts. AWS names the role itself in a role's report, the user in a user's and a member
+/// user in a group's; another user in a user's report leaves that user without data, with a
+/// warning (IAM can rename a user).
+#[test]
+fn a_report_filed_under_another_principal_is_refused() {
+    let entity = "$.ServicesLastAccessed[1].LastAuthenticatedEntity";
+    let errors = [
+        (
+            "roles/app-role.json",
+            "arn:aws:iam::123456789012:role/ci.deploy+bot@prod=1,x_y-z",
+        ),
+        (
+            "roles/app-role.json",
+            "arn:aws:iam::123456789012:user/alice",
+        ),
+        (
+            "roles/app-role.json",
+            "arn:aws:iam::210987654321:role/app-role",
+        ),
+        (
+            "roles/app-role.json",
+            "arn:aws-cn:iam::123456789012:role/app-role",
+        ),
+        ("roles/app-role.json", "app-role"),
+        (
+            "users/alice.json",
+            "arn:aws:iam::123456789012:role/app-role",
+        ),
+        ("users/alice.json", "arn:aws:iam::210987654321:user/alice"),
+        (
+            "groups/developers.json",
+            "arn:aws:iam::123456789012:role/app-role",
+        ),
+        (
+            "groups/developers.json",
+            "arn:aws:iam::123456789012:group/developers",
+        ),
+        (
+            "groups/developers.json",
+            "arn:aws:iam::210987654321:user/alice",
+        ),
+    ];
+    for (rel, arn) in errors {
+        let err = match load_with_entity(rel, arn) {
+            Ok(_) => panic!("{rel} naming {arn}: accepted"),
+            Err(e) => e,
+        };
+        let file = format!("last-accessed/{rel}");
+        assert_parse(
+            &err,
+            &file,
+            entity,
+            &format!("{arn} cannot be in the report of"),
+        );
+    }
+    // What AWS writes: the role itself (any case, with its path, or as an assumed-role
+    // session), the user itself, any user of the account in a group's report.
+    let fits = [
+        (
+            "roles/app-role.json",
+            "arn:aws:iam::123456789012:role/app-role",
+        ),
+        (
+            "roles/app-role.json",
+            "arn:aws:iam::123456789012:role/team/App-Role",
+        ),
+        (
+            "roles/app-role.json",
+            "arn:aws:sts::123456789012:assumed-role/app-role/s1",
+        ),
+        ("users/alice.json", "arn:aws:iam::123456789012:user/alice"),
+        (
+            "groups/developers.json",
+            "arn:aws:iam::123456789012:user/someone-who-left",
+        ),
+    ];
+    for (rel, arn) in fits {
+        let export = load_with_entity(rel, arn).unwrap_or_else(|e| panic!("{rel} {arn}: {e}"));
+        assert_eq!(
+            export.last_accessed.len(),
+            5,
+            "{rel} {arn}: every report is read"
+        );
+        assert!(
+            export
+                .warnings
+                .iter()
+                .all(|w| w.code != "last_accessed_incomplete")
+        );
+    }
+    // Another user in a user's report: no data for that user, and a warning at the entity.
+    let export = load_with_entity("users/alice.json", "arn:aws:iam::123456789012:user/bob")
+        .expect("another user's name is a warning");
+    assert!(
+        !export
+            .last_accessed
+            .contains_key(&(PrincipalType::User, "alice".into()))
+    );
+    let w = export
+        .warnings
+        .iter()
+        .find(|w| w.code == "last_accessed_incomplete")
+        .expect("a warning");
+    assert_eq!(w.file.as_deref(), Some("last-accessed/users/alice.json"));
+    assert_eq!(w.json_path.as_deref(), Some(entity));
+    assert!(
+        w.message
+            .contains("names user arn:aws:iam::123456789012:user/bob"),
+        "{w:?}"
+    );
+}
+
+/// The cli-v1 export, copied, with `credential-report.csv` changed by `edit`, loaded.
+fn load_with_credential_report(edit: impl Fn(&str) -> String) -> Export {
+    try_credential_report(edit).unwrap()
+}
+
+fn try_credential_report(edit: impl Fn(&str) -> String) -> iam_tighten::error::Result<Export> {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&fixture("cli-v1"), dir.path());
+    let path = dir.path().join("credential-report.csv");
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(&path, edit(&text)).unwrap();
+    load_export(dir.path(), &LoadOptions::default())
+}
+
+/// A credential-report row of a user the authorization details do not list (deleted since the
+/// report was generated, which AWS reuses for 4 hours, or a filtered export) is left out with a
+/// warning naming the users and the first one's line: it got findings (a `delete_user`
+/// decision) about a user the export says does not exist. A report with no user while the
+/// export has users (its header only) gets a warning too.
+#[test]
+fn credential_report_users_missing_from_the_authorization_details_are_named() {
+    let alice = "alice,arn:aws:iam::123456789012:user/alice,";
+    let export = load_with_credential_report(|text| {
+        let row = text.lines().find(|l| l.starts_with(alice)).unwrap();
+        let ghost = row.replace("alice", "ghost");
+        format!("{text}{ghost}\n{}\n", ghost.replace("ghost", "phantom"))
+    });
+    let users: Vec<&str> = export
+        .credential_report
+        .iter()
+        .flatten()
+        .map(|r| r.user.as_str())
+        .collect();
+    assert_eq!(users, ["<root_account>", "alice"]);
+    let w = export
+        .warnings
+        .iter()
+        .find(|w| w.code == "credential_report_unknown_user")
+        .expect("a warning");
+    assert_eq!(w.file.as_deref(), Some("credential-report.csv"));
+    assert_eq!(w.json_path.as_deref(), Some("line 4, column user"));
+    assert!(w.message.starts_with("2 user(s)") && w.message.contains(": ghost, phantom;"));
+    assert!(
+        export
+            .warnings
+            .iter()
+            .all(|w| w.code != "credential_report_no_users")
+    );
+
+    // Its header only (and the root row, or not): a warning, as alice cannot be checked.
+    for keep in [1, 2] {
+        let export = load_with_credential_report(|text| {
+            text.lines().take(keep).collect::<Vec<_>>().join("\n")
+        });
+        let w = export
+            .warnings
+            .iter()
+            .find(|w| w.code == "credential_report_no_users")
+            .unwrap_or_else(|| panic!("{keep} lines: no warning"));
+        assert!(
+            w.message.contains("authorization-details.json has 1"),
+            "{w:?}"
+        );
+    }
+    // The fixture as it is: neither warning.
+    let export = load_with_credential_report(str::to_string);
+    assert!(
+        export
+            .warnings
+            .iter()
+            .all(|w| !w.code.starts_with("credential_report_")),
+        "{:?}",
+        export.warnings
+    );
+}
+
+/// A credential-report date that cannot be: before 1995 (no AWS account is older; `0000-…`), or
+/// more than a day after the export's own time (its newest JobCompletionDate, 2024-05-02T09:14:07Z
+/// here): a report holds no date after it was generated, and `9999-…` was read as a use (the key
+/// no longer looked unused) or a creation (the user looked too new to check). An error at the
+/// line and column; `password_next_rotation` is a date to come, and a date within the day is a
+/// report taken just after the jobs (the AWS CLI script's order).
+#[test]
+fn impossible_credential_report_dates_are_errors_at_their_line_and_column() {
+    // alice's row is line 3: user_creation_time 2021-03-04T05:06:07, access key 1 last used
+    // 2024-05-01T18:39:00, password_next_rotation N/A.
+    let cases = [
+        (
+            "2021-03-04T05:06:07",
+            "0000-03-04T05:06:07",
+            "user_creation_time",
+            "before 1995",
+        ),
+        (
+            "2021-03-04T05:06:07",
+            "1994-12-31T23:59:59",
+            "user_creation_time",
+            "before 1995",
+        ),
+        (
+            "2024-05-01T18:39:00",
+            "9999-12-31T23:59:59",
+            "access_key_1_last_used_date",
+            "9999-",
+        ),
+        (
+            "2024-05-01T18:39:00",
+            "2024-05-03T09:14:08",
+            "access_key_1_last_used_date",
+            "24 hours",
+        ),
+        (
+            "2023-10-22T08:12:39",
+            "2024-06-01T00:00:00",
+            "access_key_1_last_rotated",
+            "24 hours",
+        ),
+        (
+            "2021-03-04T05:10:00",
+            "2030-01-01T00:00:00",
+            "password_last_changed",
+            "24 hours",
+        ),
+    ];
+    for (from, to, column, needle) in cases {
+        let err = match try_credential_report(|t| t.replacen(from, to, 1)) {
+            Ok(_) => panic!("{column} {to}: accepted"),
+            Err(e) => e,
+        };
+        let at = format!("line 3, column {column}");
+        assert_parse(&err, "credential-report.csv", &at, needle);
+    }
+    // Accepted: a day after the export's time at most, 1995 on, a password rotation to come.
+    for (from, to) in [
+        ("2024-05-01T18:39:00", "2024-05-03T09:14:07"),
+        ("2021-03-04T05:06:07", "1995-01-01T00:00:00"),
+        (",N/A,true,true,", ",2099-01-01T00:00:00+00:00,true,true,"),
+    ] {
+        let export = load_with_credential_report(|t| t.replacen(from, to, 1));
+        assert_eq!(export.credential_report.map(|r| r.len()), Some(2), "{to}");
+    }
+}
+
+/// A managed policy with two versions marked `IsDefaultVersion: true`, or one marked default
+/// that `DefaultVersionId` does not name, is an error at the flag: the first one marked was
+/// taken, whichever of the two documents IAM enforces. With none marked, `DefaultVersionId`
+/// decides (moto); with neither, it is an error too.
+#[test]
+fn a_managed_policy_with_two_default_versions_is_an_error() {
+    // A policy whose v1 allows "*" and v2 "s3:GetObject", each with `flag` (a key or nothing).
+    let details = |default_id: &str, v1_flag: &str, v2_flag: &str| {
+        let version = |id: &str, action: &str, flag: &str| {
+            format!(
+                r#"{{"VersionId": "{id}", {flag} "Document": {{"Version": "2012-10-17",
+                    "Statement": [{{"Effect": "Allow", "Action": "{action}", "Resource": "*"}}]}}}}"#
+            )
+        };
+        format!(
+            r#"{{"Policies": [{{"Arn": "arn:aws:iam::123456789012:policy/p",
+                {default_id} "PolicyVersionList": [{}, {}]}}]}}"#,
+            version("v1", "*", v1_flag),
+            version("v2", "s3:GetObject", v2_flag)
+        )
+    };
+    let (marked, unmarked) = (
+        r#""IsDefaultVersion": true,"#,
+        r#""IsDefaultVersion": false,"#,
+    );
+    let v2 = r#""DefaultVersionId": "v2","#;
+    let at = "$.Policies[0].PolicyVersionList";
+    let errors = [
+        (
+            details(v2, marked, marked),
+            format!("{at}[1].IsDefaultVersion"),
+            "versions v1 ($.Policies[0].PolicyVersionList[0]) and v2 are both marked",
+        ),
+        (
+            details("", marked, marked),
+            format!("{at}[1].IsDefaultVersion"),
+            "are both marked IsDefaultVersion true",
+        ),
+        (
+            details(v2, marked, unmarked),
+            format!("{at}[0].IsDefaultVersion"),
+            "version v1 is marked IsDefaultVersion true but DefaultVersionId is \"v2\"",
+        ),
+        (
+            details("", unmarked, ""),
+            at.to_string(),
+            "no version has IsDefaultVersion true",
+        ),
+    ];
+    for (text, json_path, needle) in errors {
+        let err = load_details(&text)
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {text}"));
+        assert_parse(&err, "authorization-details.json", &json_path, needle);
+    }
+    // One marked (and named), or none marked and one named: that one.
+    for text in [details(v2, unmarked, marked), details(v2, "", "")] {
+        let export = load_details(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        let policy = &export.policies["arn:aws:iam::123456789012:policy/p"];
+        assert_eq!(
+            policy.document.statements[0].actions,
+            ActionClause::Action(vec!["s3:GetObject".into()])
+        );
+    }
+}
+
+/// A folder where a file belongs, or a file where a folder belongs, is said so: a folder named
+/// `extra.json` among the reports was "not a .json file", a file named `users` was "not one of
+/// the folders roles/, users/, groups/" (it is one of them, by name), and a file named
+/// `organization` in an organisation folder was skipped without a word (the run went on without
+/// the organisation part).
+#[test]
+fn a_folder_where_a_file_belongs_and_the_reverse_are_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&fixture("cli-v1"), dir.path());
+    let la = dir.path().join("last-accessed");
+    fs::create_dir(la.join("roles/extra.json")).unwrap();
+    fs::remove_dir_all(la.join("users")).unwrap();
+    fs::write(la.join("users"), "").unwrap();
+    let export = load_export(dir.path(), &LoadOptions::default()).unwrap();
+    let message = |file: &str| {
+        let w = export
+            .warnings
+            .iter()
+            .find(|w| w.file.as_deref() == Some(file));
+        w.map(|w| (w.code.clone(), w.message.clone()))
+            .unwrap_or_default()
+    };
+    let (code, folder) = message("last-accessed/roles/extra.json");
+    assert_eq!(code, "last_accessed_unexpected_file");
+    assert_eq!(folder, "a folder, not a report file; ignored");
+    let (code, file) = message("last-accessed/users");
+    assert_eq!(code, "last_accessed_unexpected_file");
+    assert!(
+        file.starts_with("a file, not a folder: users/ holds a report file per user"),
+        "{file}"
+    );
+
+    let org = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&fixture("org"), org.path());
+    fs::write(org.path().join("organization"), "{}").unwrap();
+    let err = iam_tighten::input::organization::find(&[org.path().to_path_buf()])
+        .expect_err("a file named organization is refused");
+    assert_input(&err, "organization", "a file, not a folder");
+}
+
+/// URL-encoded policy text is read as IAM encodes it (RFC 3986): the document the AWS CLI
+/// writes as IAM sent it when it cannot decode it (moto's wire form: `/` as is, `+` as `%2B`, a
+/// trailing `%0A`) reads `role/x+y`, and a `+` stays a plus (botocore's `unquote`). A `%`
+/// without two hex digits is an error naming it and its place (it was kept as text: an action
+/// `s3:Get%ZZObject` that matches nothing, or a JSON error at a column of the decoded text), and
+/// text that is not JSON once decoded says so, with what a `+` means when it holds one
+/// (form-encoded text, `+` for a space, failed at a column the file does not have).
+#[test]
+fn url_encoded_documents_are_read_as_iam_encodes_them() {
+    let wire = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A\
+        %22Allow%22%2C%22Action%22%3A%22iam%3APassRole%22%2C%22Resource%22%3A%22arn%3Aaws%3Aiam\
+        %3A%3A123456789012%3Arole/x%2By%22%7D%5D%7D%0A";
+    let resources = |encoded: &str| {
+        let export = load_details(&one_role(TRUST, &format!("\"{encoded}\""), MANAGED))
+            .unwrap_or_else(|e| panic!("{encoded}: {e}"));
+        let role = &export.principals[0];
+        role.inline_policies[0].document.statements[0]
+            .resources
+            .clone()
+    };
+    let x_plus_y = Some(ResourceClause::Resource(vec![
+        "arn:aws:iam::123456789012:role/x+y".into(),
+    ]));
+    assert_eq!(resources(wire), x_plus_y);
+    assert_eq!(resources(&wire.replace("%2B", "+")), x_plus_y);
+
+    let inline = "$.RoleDetailList[0].RolePolicyList[0].PolicyDocument";
+    let trust = "$.RoleDetailList[0].AssumeRolePolicyDocument";
+    let zz = wire.replace("%3APassRole", "%3APass%ZZRole");
+    let at = format!("\"%ZZ\" at character {}", zz.find("%ZZ").unwrap() + 1);
+    let form = wire.replace("%2C", "%2C+");
+    let cases = [
+        (
+            one_role(TRUST, &format!("\"{zz}\""), MANAGED),
+            inline,
+            at.as_str(),
+        ),
+        (
+            one_role(&format!("\"{zz}\""), INLINE, MANAGED),
+            trust,
+            at.as_str(),
+        ),
+        (
+            one_role(TRUST, INLINE, &format!("\"{form}\"")),
+            "$.Policies[0].PolicyVersionList[0].Document",
+            "not JSON once URL-decoded: key must be a string at line 1 column 25 (a + in \
+             URL-encoded text is a plus sign",
+        ),
+    ];
+    for (text, json_path, needle) in cases {
+        let err = load_details(&text)
+            .err()
+            .unwrap_or_else(|| panic!("accepted: {text}"));
+        assert_parse(&err, "authorization-details.json", json_path, needle);
+    }
+}

@@ -119,17 +119,49 @@ fn glob(path: &Path, at: &str, pattern: &str) -> Result<GlobMatcher> {
         .map_err(|e| Error::parse(path, at, format!("bad glob {pattern:?}: {e}")))
 }
 
-/// A TOML error as `line L, column C: message`: toml's own text quotes the offending line, which
-/// may be hundreds of kilobytes long.
-fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+/// A TOML error at the key it is about (`exclude[1].principal`; `$` when it is about no key, as
+/// a syntax error), as `line L, column C: message`: toml's own text quotes the offending line,
+/// which may be hundreds of kilobytes long.
+fn toml_error(path: &Path, text: &str, e: serde_path_to_error::Error<toml::de::Error>) -> Error {
+    let key = e.path().to_string();
+    let at = if key.is_empty() || key == "." {
+        "$".to_string()
+    } else {
+        key
+    };
+    let e = e.into_inner();
     let mut message: String = e.message().trim_end().chars().take(300).collect();
     if let Some(span) = e.span() {
-        let before = text.get(..span.start).unwrap_or(text);
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let (line, column) = line_column(text.get(..span.start).unwrap_or(text));
         message = format!("line {line}, column {column}: {message}");
     }
-    Error::parse(path, "$", message)
+    Error::parse(path, at, message)
+}
+
+/// The line and column (from 1, in characters) just after `before`.
+fn line_column(before: &str) -> (usize, usize) {
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The text of a config file: UTF-8, as TOML requires. Bytes that are not are an error at their
+/// line and column that says so (the message for export files spoke of AWS's JSON and CSV).
+fn config_text(path: &Path) -> Result<String> {
+    let bytes = crate::files::read_regular(path)?;
+    if let Err(e) = std::str::from_utf8(&bytes) {
+        let offset = e.valid_up_to();
+        let (line, column) = line_column(&String::from_utf8_lossy(&bytes[..offset]));
+        return Err(Error::parse(
+            path,
+            "$",
+            format!(
+                "line {line}, column {column}: not UTF-8 (byte offset {offset}): a TOML file is \
+                 UTF-8 text; save it as UTF-8"
+            ),
+        ));
+    }
+    crate::files::text(path, bytes)
 }
 
 /// The `[intentional]` table: every disabled id must be a built-in rule, every rule needs an id,
@@ -209,12 +241,13 @@ fn intentional(path: &Path, raw: RawIntentional) -> Result<IntentionalConfig> {
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config> {
-        let text = crate::files::read_text(path)?;
+        let text = config_text(path)?;
         Config::parse(path, &text)
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Config> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+        let raw: RawConfig = serde_path_to_error::deserialize(toml::Deserializer::new(text))
+            .map_err(|e| toml_error(path, text, e))?;
         let mut exclusions = Vec::new();
         if raw.exclude.len() > MAX_EXCLUSIONS {
             return Err(Error::parse(
@@ -356,6 +389,55 @@ fn check_parts(path: &Path, at: &str, r: &RawRule) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A TOML error names the key it is about (its line and column gave only the place), and a
+    /// syntax error, about no key, stays at `$`.
+    #[test]
+    fn toml_errors_name_their_key() {
+        let p = Path::new("c.toml");
+        let rule = "[[exclude]]\nprincipal = \"a\"\nreason = \"r\"\n";
+        for (text, want) in [
+            (
+                format!("{rule}{}", rule.replace("\"a\"", "5")),
+                "c.toml: exclude[1].principal: line 5, column 13: invalid type: integer `5`",
+            ),
+            (
+                format!("{rule}expires = \"2027-01-01\"\n"),
+                "c.toml: exclude[0].expires: line 4, column 11: invalid type: string",
+            ),
+            (
+                "[intentional]\ndisable = [1]\n".to_string(),
+                "c.toml: intentional.disable[0]: line 2, column 12: invalid type: integer `1`",
+            ),
+            (
+                format!("{rule}owner = \"o\"\nbogus = 1\n"),
+                "c.toml: exclude[0].bogus: line 5, column 1: unknown field `bogus`",
+            ),
+            (
+                "[[exclude]]\nreason = \"x\n".to_string(),
+                "c.toml: $: line 2, column 12: invalid basic string",
+            ),
+        ] {
+            let e = Config::parse(p, &text).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{text}\n{e}");
+        }
+    }
+
+    /// A config file that is not UTF-8 says where and that TOML is UTF-8 (the message for export
+    /// files spoke of "AWS exports", UTF-8 JSON and CSV).
+    #[test]
+    fn a_config_that_is_not_utf8_says_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            b"[[exclude]]\nprincipal = \"caf\xe9\"\nreason = \"r\"\n",
+        )
+        .unwrap();
+        let e = Config::load(&p).unwrap_err().to_string();
+        let want = "$: line 2, column 17: not UTF-8 (byte offset 28): a TOML file is UTF-8 text";
+        assert!(e.contains(want) && !e.contains("AWS"), "{e}");
+    }
 
     /// A rule's id is 16 bits: 65,535 rules are read (the last numbered 65535), one more is an
     /// error naming the file and the first rule past the limit.

@@ -17,7 +17,6 @@ use aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthori
 use aws_sdk_iam::operation::get_service_last_accessed_details::GetServiceLastAccessedDetailsOutput;
 use aws_sdk_iam::types as t;
 use aws_smithy_types::DateTime;
-use percent_encoding::percent_decode_str;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -33,10 +32,11 @@ pub fn timestamp(dt: &DateTime) -> String {
 
 /// A policy document as botocore leaves it: `json.loads(unquote(raw))`, or `raw` when that fails.
 /// Unlike `json.loads`, a document that gives a key twice is left as `raw` too: parsed, the last
-/// value would silently win, and `report` could no longer see (and refuse) the repeated key.
+/// value would silently win, and `report` could no longer see (and refuse) the repeated key. So is
+/// one that is not IAM's encoding (a `%` without two hex digits, bytes that are not UTF-8), which
+/// `unquote` would keep as it is or replace: `report` refuses it, as it refuses such text.
 pub fn policy_document(raw: &str) -> Value {
-    let decoded = percent_decode_str(raw).decode_utf8_lossy();
-    crate::model::json::parse_unique(&decoded).unwrap_or_else(|_| Value::String(raw.to_string()))
+    crate::model::json::parse_document_text(raw).unwrap_or_else(|_| Value::String(raw.to_string()))
 }
 
 /// `json.dumps(value, indent=4, ensure_ascii=False)` plus the newline the CLI prints.

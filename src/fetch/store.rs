@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::{FetchError, Result};
+use crate::input::object::{objects_only, serialize_derived};
 use crate::input::{AUTHORIZATION_DETAILS, CREDENTIAL_REPORT, LAST_ACCESSED_DIR, MANIFEST};
 use crate::model::Timestamp;
 
@@ -421,9 +422,11 @@ fn is_account_id(id: &str) -> bool {
 
 fn is_our_summary(path: &Path) -> bool {
     #[derive(Deserialize)]
+    #[serde(remote = "Self")]
     struct Summary {
         tool: String,
     }
+    objects_only!(Summary);
     fs::read(path)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Summary>(&bytes).ok())
@@ -436,12 +439,13 @@ fn is_our_summary(path: &Path) -> bool {
 /// `JobStatus` is `COMPLETED`, `IsTruncated` is false.
 pub fn unusable_last_accessed(bytes: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
-    #[serde(rename_all = "PascalCase")]
+    #[serde(remote = "Self", rename_all = "PascalCase")]
     struct Job {
         job_status: Option<String>,
         is_truncated: Option<bool>,
         services_last_accessed: Option<serde_json::Value>,
     }
+    objects_only!(Job);
     let job: Job = match serde_json::from_slice(bytes) {
         Ok(job) => job,
         Err(e) if e.is_eof() => return Some(format!("truncated JSON ({e})")),
@@ -493,6 +497,7 @@ pub enum CreatedFrom {
 
 /// One run of `fetch` into this export: the first, and each resume.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Run {
     /// Wall clock when the run started (RFC 3339, UTC).
     pub started: String,
@@ -527,8 +532,10 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// `manifest.json` as fetch writes (and, to resume, reads) it.
+/// `manifest.json` as fetch writes (and, to resume, reads) it. Read from an object only, as what
+/// `input` reads ([`objects_only!`]): a list read by position made a folder ours.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct ManifestFile {
     pub account_id: String,
     pub partition: String,
@@ -559,6 +566,9 @@ pub struct ManifestFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<BTreeMap<String, String>>,
 }
+
+objects_only!(Run, ManifestFile);
+serialize_derived!(Run, ManifestFile);
 
 /// Manifests written before `finished` existed were only written at the end of a fetch.
 fn yes() -> bool {
@@ -657,10 +667,11 @@ pub(super) fn manifest_bytes(manifest: &ManifestFile) -> Result<Vec<u8>> {
 /// `JobCompletionDate` of a last-accessed file, if it has a readable one.
 fn job_completion(bytes: &[u8]) -> Option<Timestamp> {
     #[derive(Deserialize)]
-    #[serde(rename_all = "PascalCase")]
+    #[serde(remote = "Self", rename_all = "PascalCase")]
     struct Job {
         job_completion_date: Option<String>,
     }
+    objects_only!(Job);
     let job: Job = serde_json::from_slice(bytes).ok()?;
     crate::input::parse_timestamp(&job.job_completion_date?)
 }
@@ -801,6 +812,45 @@ mod tests {
         // Beside it, in its organisation folder, is where the next account goes.
         let beside = dir.path().join("org/222222222222");
         assert!(matches!(check_out(&beside, false), Ok(OutFolder::New)));
+    }
+
+    /// What a resume reads (its manifest, a kept job, the organisation summary) is read from JSON
+    /// objects only: serde's derived readers took a list too, by position, so a manifest
+    /// `["111111111111", "aws", …, "iam-tighten 0.1.0"]` made a folder ours (fetch then replaces
+    /// its files) and `["COMPLETED", false, []]` was kept as a finished job.
+    #[test]
+    fn what_a_resume_reads_is_read_from_objects_only() {
+        let dir = tmp();
+        let manifest = dir.path().join(MANIFEST);
+        let list = r#"["111111111111", "aws", null, null, true, null, null,
+            "iam-tighten 0.1.0", null, [], null, null, null]"#;
+        write(&manifest, list);
+        assert!(
+            read_manifest(&manifest).is_none(),
+            "a list read as a manifest"
+        );
+        let object = r#"{"account_id": "111111111111", "partition": "aws",
+            "tool": "iam-tighten 0.1.0", "runs": [["2026-11-20T09:00:00Z"]]}"#;
+        write(&manifest, object);
+        assert!(read_manifest(&manifest).is_none(), "a list read as a run");
+        write(
+            &manifest,
+            &object.replace(r#"[["2026-11-20T09:00:00Z"]]"#, "[]"),
+        );
+        assert!(read_manifest(&manifest).is_some());
+        assert!(
+            unusable_last_accessed(br#"["COMPLETED", false, []]"#)
+                .is_some_and(|why| why.contains("expected an object")),
+            "a list kept as a finished job"
+        );
+        let summary = dir.path().join(SUMMARY_FILE);
+        write(&summary, r#"["iam-tighten 0.1.0"]"#);
+        assert!(!is_our_summary(&summary));
+        write(&summary, r#"{"tool": "iam-tighten 0.1.0"}"#);
+        assert!(is_our_summary(&summary));
+        assert_eq!(job_completion(br#"["2026-11-20T09:00:00Z"]"#), None);
+        let done = job_completion(br#"{"JobCompletionDate": "2026-11-20T09:00:00Z"}"#);
+        assert!(done.is_some());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::object::objects_only;
 use super::time::Time;
 use super::{AUTHORIZATION_DETAILS, SharedDocuments, Warnings, parse_json};
 use crate::error::{Error, Result};
-use crate::model::json::{UniqueKeys, parse_unique};
+use crate::model::json::{UniqueKeys, parse_document_text};
 use crate::model::{InlinePolicy, ManagedPolicy, Principal, PrincipalType, RoleLastUsed};
 use crate::model::{PolicyDocument, TrustedPrincipal};
 
@@ -285,16 +285,10 @@ fn is_iam_name(s: &str) -> bool {
 /// the intentional-access rules read: conditions and `NotPrincipal` are not modelled.
 fn trusted_principals(path: &Path, doc: Value, at: &str) -> Result<Vec<TrustedPrincipal>> {
     let doc = match doc {
-        Value::String(text) => {
-            let decoded = percent_encoding::percent_decode_str(&text)
-                .decode_utf8()
-                .map(|c| c.into_owned())
-                .unwrap_or(text);
-            parse_unique(&decoded).map_err(|e| {
-                let in_text = " (in the trust policy's text)";
-                super::text_error(path, at, e, "trust policy is not JSON", in_text)
-            })?
-        }
+        Value::String(text) => parse_document_text(&text).map_err(|e| {
+            let in_text = " (in the trust policy's text)";
+            super::text_error(path, at, e, "trust policy is not JSON", in_text)
+        })?,
         other => other,
     };
     let statements = match doc.get("Statement") {
@@ -536,25 +530,7 @@ fn managed_policy(
     let name = d.policy_name.unwrap_or_else(|| parsed.name().to_string());
 
     let versions = d.policy_version_list.unwrap_or_default();
-    let default = versions
-        .iter()
-        .position(|v| v.is_default_version == Some(true))
-        .or_else(|| {
-            let id = d.default_version_id.as_deref()?;
-            versions
-                .iter()
-                .position(|v| v.version_id.as_deref() == Some(id))
-        });
-    let Some(index) = default else {
-        return Err(Error::parse(
-            path,
-            format!("{at}.PolicyVersionList"),
-            format!(
-                "policy {arn}: no version has IsDefaultVersion true or matches DefaultVersionId {:?}",
-                d.default_version_id.as_deref().unwrap_or("(absent)")
-            ),
-        ));
-    };
+    let index = default_version(path, at, &arn, d.default_version_id.as_deref(), &versions)?;
     let document_value = versions
         .into_iter()
         .nth(index)
@@ -580,6 +556,77 @@ fn managed_policy(
         document,
         arn,
     })
+}
+
+/// The index of a managed policy's default version in `versions`: the one with
+/// `IsDefaultVersion: true`, else the one whose `VersionId` is `default_id` (moto-style exports).
+/// A policy has exactly one default version, so two versions marked default, or one marked
+/// default that is not `default_id`, are an error naming the path (which of the two documents
+/// is in force cannot be told, and they grant different things); so is no default at all.
+fn default_version(
+    path: &Path,
+    at: &str,
+    arn: &str,
+    default_id: Option<&str>,
+    versions: &[PolicyVersion],
+) -> Result<usize> {
+    let list = format!("{at}.PolicyVersionList");
+    let mut marked = versions
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_default_version == Some(true))
+        .map(|(i, _)| i);
+    let (first, second) = (marked.next(), marked.next());
+    let version = |i: usize| {
+        versions[i]
+            .version_id
+            .as_deref()
+            .unwrap_or("(no VersionId)")
+    };
+    if let (Some(first), Some(second)) = (first, second) {
+        return Err(Error::parse(
+            path,
+            format!("{list}[{second}].IsDefaultVersion"),
+            format!(
+                "policy {arn}: versions {} ({list}[{first}]) and {} are both marked \
+                 IsDefaultVersion true; a policy has one default version, so which document \
+                 is in force cannot be told (was the export edited?)",
+                version(first),
+                version(second)
+            ),
+        ));
+    }
+    if let (Some(first), Some(id)) = (first, default_id)
+        && versions[first].version_id.as_deref() != Some(id)
+    {
+        return Err(Error::parse(
+            path,
+            format!("{list}[{first}].IsDefaultVersion"),
+            format!(
+                "policy {arn}: version {} is marked IsDefaultVersion true but DefaultVersionId \
+                 is {id:?}; which document is in force cannot be told (was the export edited?)",
+                version(first)
+            ),
+        ));
+    }
+    first
+        .or_else(|| {
+            let id = default_id?;
+            versions
+                .iter()
+                .position(|v| v.version_id.as_deref() == Some(id))
+        })
+        .ok_or_else(|| {
+            Error::parse(
+                path,
+                list.clone(),
+                format!(
+                    "policy {arn}: no version has IsDefaultVersion true or matches \
+                     DefaultVersionId {:?}",
+                    default_id.unwrap_or("(absent)")
+                ),
+            )
+        })
 }
 
 /// A policy document given as an object, a JSON string or a URL-encoded string. Errors point into
@@ -657,7 +704,7 @@ fn warn_missing_policies(
 }
 
 /// At most ten names, then how many more.
-fn listed(names: &[String]) -> String {
+pub(super) fn listed(names: &[String]) -> String {
     let mut text = names
         .iter()
         .take(10)

@@ -1,12 +1,15 @@
 //! `credential-report.csv`: the decoded output of `aws iam get-credential-report`
 //! (reference §4). Columns are read by header name; extra columns are ignored.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+use super::authz::listed;
 use super::{CREDENTIAL_REPORT, Files, Warnings, parse_timestamp};
 use crate::error::{Error, Result};
-use crate::model::{AccessKeyInfo, CredentialReportRow, ReportDate};
+use crate::model::{
+    AccessKeyInfo, CredentialReportRow, Principal, PrincipalType, ReportDate, Timestamp,
+};
 
 /// The 22 columns AWS writes, all of which we need.
 const COLUMNS: [&str; 22] = [
@@ -36,18 +39,42 @@ const COLUMNS: [&str; 22] = [
 
 const SENTINELS: [&str; 3] = ["N/A", "no_information", "not_supported"];
 
-/// The export's credential report, checked to be of `account_id` (see [`check_rows`]).
+/// 1995-01-01T00:00:00Z in epoch seconds: no date of a credential report is older. AWS opened in
+/// 2002, but the root row's `user_creation_time` is the account's creation, and the first AWS
+/// accounts were Amazon.com accounts (opened in 1995): the bound is set by the older of the two.
+const AWS_ACCOUNTS_FROM: i64 = 788_918_400;
+
+/// How long after the export's own time (its newest `JobCompletionDate`, else its manifest time) a
+/// credential report may have been generated: `fetch` takes it before the last-accessed jobs, the
+/// AWS CLI script right after them, and AWS hands out a report up to 4 hours old.
+const AFTER_EXPORT_AT_MOST_HOURS: i64 = 24;
+
+/// The export: its account, principals and own time (newest `JobCompletionDate`, else the
+/// manifest's), which a credential report is checked against.
+pub(super) struct Export<'a> {
+    pub account_id: &'a str,
+    pub principals: &'a [Principal],
+    pub time: Option<Timestamp>,
+}
+
+/// The export's credential report, checked to be of the export's account and time (see
+/// [`check_rows`], [`check_dates`]), without the rows of users that its principals lack
+/// ([`known_users`]).
 pub(super) fn load(
     files: &mut Files,
-    account_id: &str,
+    export: &Export,
     warnings: &mut Warnings,
 ) -> Result<Option<Vec<CredentialReportRow>>> {
+    let (account_id, principals) = (export.account_id, export.principals);
     match files.read_text_if_exists(CREDENTIAL_REPORT)? {
         Some(text) => {
             let path = files.abs(CREDENTIAL_REPORT);
             let rows = parse(&path, &text)?;
             check_rows(&path, &rows, account_id)?;
-            Ok(Some(rows))
+            if let Some(time) = export.time {
+                check_dates(&path, &rows, time)?;
+            }
+            Ok(Some(known_users(rows, principals, warnings)))
         }
         None => {
             warnings.push(
@@ -98,6 +125,102 @@ fn check_rows(path: &Path, rows: &[CredentialReportRow], account_id: &str) -> Re
         }
     }
     Ok(())
+}
+
+/// Refuses a date more than [`AFTER_EXPORT_AT_MOST_HOURS`] after the export's `time` (but for
+/// `password_next_rotation`, a date to come): a report holds no date after it was generated, and
+/// one generated that long after the rest of the export is not of the same moment, or edited
+/// (`9999-…`). Its uses would count as uses after the as-of time, and a key or user created
+/// "later" would look too new to check: findings lost, silently. Rows are numbered from line 2,
+/// as in [`check_rows`].
+fn check_dates(path: &Path, rows: &[CredentialReportRow], time: Timestamp) -> Result<()> {
+    // Checked, as every date computed from input (none can be later than chrono's last one).
+    let Some(latest) =
+        time.checked_add_signed(chrono::TimeDelta::hours(AFTER_EXPORT_AT_MOST_HOURS))
+    else {
+        return Ok(());
+    };
+    for (i, row) in rows.iter().enumerate() {
+        let [k1, k2] = &row.access_keys;
+        let dates = [
+            ("user_creation_time", row.user_creation_time),
+            ("password_last_used", row.password_last_used),
+            ("password_last_changed", row.password_last_changed),
+            ("access_key_1_last_rotated", k1.last_rotated),
+            ("access_key_1_last_used_date", k1.last_used_date),
+            ("access_key_2_last_rotated", k2.last_rotated),
+            ("access_key_2_last_used_date", k2.last_used_date),
+        ];
+        for (column, date) in dates {
+            let Some(t) = date.date().filter(|t| *t > latest) else {
+                continue;
+            };
+            return Err(Error::parse(
+                path,
+                format!("line {}, column {column}", i + 2),
+                format!(
+                    "{} is more than {AFTER_EXPORT_AT_MOST_HOURS} hours after the export's own \
+                     time {} (its newest JobCompletionDate, else its manifest time): a \
+                     credential report holds no date after it was generated, so this one is \
+                     edited or of another time than the rest of the export; fetch the export \
+                     again in one go (or remove credential-report.csv)",
+                    crate::model::rfc3339(t),
+                    crate::model::rfc3339(time)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The rows of the users the authorization details list (and the root row), with a warning
+/// naming the others: users deleted since the report was generated (AWS hands out the same report
+/// for up to 4 hours, while the authorization details are read live) or left out of a filtered
+/// export. Their findings (a `delete_user` decision, a key to deactivate) would be about users
+/// the export says do not exist, so they are left out; and a report with no user at all while
+/// the export has users (its header only) gets a warning too: none of them can be checked.
+fn known_users(
+    rows: Vec<CredentialReportRow>,
+    principals: &[Principal],
+    warnings: &mut Warnings,
+) -> Vec<CredentialReportRow> {
+    let users: HashSet<&str> = principals
+        .iter()
+        .filter(|p| p.kind == PrincipalType::User)
+        .map(|p| p.name.as_str())
+        .collect();
+    let (kept, unknown): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .enumerate()
+        .partition(|(_, r)| r.is_root() || users.contains(r.user.as_str()));
+    if let Some((first, _)) = unknown.first() {
+        let names: Vec<String> = unknown.iter().map(|(_, r)| r.user.clone()).collect();
+        warnings.push(
+            "credential_report_unknown_user",
+            Some(CREDENTIAL_REPORT),
+            Some(format!("line {}, column user", first + 2)),
+            format!(
+                "{} user(s) of the credential report are not in authorization-details.json \
+                 (deleted since the report was generated, or the export is filtered): {}; \
+                 their rows are ignored",
+                names.len(),
+                listed(&names)
+            ),
+        );
+    }
+    if !users.is_empty() && !kept.iter().any(|(_, r)| !r.is_root()) {
+        warnings.push(
+            "credential_report_no_users",
+            Some(CREDENTIAL_REPORT),
+            None,
+            format!(
+                "the credential report lists no user, but authorization-details.json has {}: \
+                 their access keys and passwords cannot be checked (was the report cut short?)",
+                users.len()
+            ),
+        );
+    }
+    kept.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Parses the CSV text. Locations in errors read `line 3, column mfa_active`.
@@ -206,9 +329,18 @@ impl Cell<'_> {
             "N/A" => Ok(ReportDate::NotApplicable),
             "no_information" => Ok(ReportDate::NoInformation),
             "not_supported" => Ok(ReportDate::NotSupported),
-            v => parse_timestamp(v)
-                .map(ReportDate::Date)
-                .ok_or_else(|| self.error(column, format!("malformed date {v:?}"))),
+            v => match parse_timestamp(v) {
+                Some(t) if t.timestamp() < AWS_ACCOUNTS_FROM => Err(self.error(
+                    column,
+                    format!(
+                        "{v} is before 1995, when Amazon.com (whose accounts the first AWS \
+                         accounts were) opened: no date of an AWS account is that old (was \
+                         the file edited?)"
+                    ),
+                )),
+                Some(t) => Ok(ReportDate::Date(t)),
+                None => Err(self.error(column, format!("malformed date {v:?}"))),
+            },
         }
     }
 

@@ -42,10 +42,13 @@ struct ErrorDetails {
 #[derive(Debug, Default, Deserialize)]
 #[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct Service {
-    // `ServiceName`, `LastAuthenticatedEntity` and `TotalAuthenticatedEntities` are not read:
-    // serde skips them without allocating (a report holds one entry per granted service).
+    // `ServiceName` and `TotalAuthenticatedEntities` are not read: serde skips them without
+    // allocating (a report holds one entry per granted service).
     service_namespace: Option<String>,
     last_authenticated: Option<Time>,
+    /// Who used the service: checked to be able to belong to the principal ([`Owner`]). Only a
+    /// used service has one.
+    last_authenticated_entity: Option<String>,
     last_authenticated_region: Option<String>,
     tracked_actions_last_accessed: Option<Vec<Tracked>>,
 }
@@ -53,8 +56,9 @@ struct Service {
 #[derive(Debug, Default, Deserialize)]
 #[serde(remote = "Self", rename_all = "PascalCase", default)]
 struct Tracked {
-    // `LastAccessedEntity` is not read.
     action_name: Option<String>,
+    /// Checked like [`Service::last_authenticated_entity`].
+    last_accessed_entity: Option<String>,
     last_accessed_time: Option<Time>,
     last_accessed_region: Option<String>,
 }
@@ -67,9 +71,6 @@ const KINDS: [PrincipalType; 3] = [
     PrincipalType::Group,
 ];
 
-/// How many principal names the "no last-accessed file" warning lists.
-const LIST_AT_MOST: usize = 10;
-
 /// Reads every last-accessed file; returns the complete reports by (kind, principal name).
 pub(super) fn load(
     files: &mut Files,
@@ -77,9 +78,9 @@ pub(super) fn load(
     manifest: Option<&Manifest>,
     warnings: &mut Warnings,
 ) -> Result<BTreeMap<(PrincipalType, String), LastAccessed>> {
-    let known: BTreeSet<(PrincipalType, &str)> = principals
+    let known: BTreeMap<(PrincipalType, &str), &Principal> = principals
         .iter()
-        .map(|p| (p.kind, p.name.as_str()))
+        .map(|p| ((p.kind, p.name.as_str()), p))
         .collect();
     let mut reports = BTreeMap::new();
     let mut seen = BTreeSet::new();
@@ -100,7 +101,11 @@ pub(super) fn load(
                             continue;
                         };
                         let rel = format!("{LAST_ACCESSED_DIR}/{}/{file_name}", kind.folder());
-                        if file.is_dir() || !has_extension(&file, "json") {
+                        if file.is_dir() {
+                            warn_unexpected(warnings, &rel, "a folder, not a report file");
+                            continue;
+                        }
+                        if !has_extension(&file, "json") {
                             warn_unexpected(warnings, &rel, "not a .json file");
                             continue;
                         }
@@ -110,7 +115,7 @@ pub(super) fn load(
                             .unwrap_or_default();
                         let text = files.read_text(&rel)?;
                         let report: Report = parse_json(&files.abs(&rel), &text)?;
-                        if !known.contains(&(kind, principal.as_str())) {
+                        let Some(owner) = known.get(&(kind, principal.as_str())) else {
                             warnings.push(
                                 "last_accessed_unknown_principal",
                                 Some(&rel),
@@ -121,16 +126,30 @@ pub(super) fn load(
                                 ),
                             );
                             continue;
-                        }
+                        };
                         seen.insert((kind, principal.clone()));
-                        if let Some(report) =
-                            complete(&files.abs(&rel), &rel, report, &mut texts, warnings)?
-                        {
+                        let owner = Owner {
+                            kind,
+                            name: &owner.name,
+                            arn: &owner.arn,
+                        };
+                        let path = files.abs(&rel);
+                        let done =
+                            complete(&path, &rel, report, Some(&owner), &mut texts, warnings)?;
+                        if let Some(report) = done {
                             reports.insert((kind, principal), report);
                         }
                     }
                 }
-                _ => warn_unexpected(
+                Some(kind) => warn_unexpected(
+                    warnings,
+                    &format!("{LAST_ACCESSED_DIR}/{name}"),
+                    &format!(
+                        "a file, not a folder: {name}/ holds a report file per {kind}, so none \
+                         of its {kind}s' reports is read"
+                    ),
+                ),
+                None => warn_unexpected(
                     warnings,
                     &format!("{LAST_ACCESSED_DIR}/{name}"),
                     "not one of the folders roles/, users/, groups/",
@@ -175,11 +194,21 @@ fn warn_unexpected(warnings: &mut Warnings, rel: &str, why: &str) {
     );
 }
 
-/// The model's report when the job completed and all pages are present; else a warning.
+/// The principal a report is filed under (by its folder and file name), whose ARN the entities
+/// the report names are checked against ([`check_entities`]).
+pub(crate) struct Owner<'a> {
+    pub kind: PrincipalType,
+    pub name: &'a str,
+    pub arn: &'a str,
+}
+
+/// The model's report when the job completed and all pages are present; else a warning. The
+/// entities it names are checked against `owner` when given (the fuzzing harness gives none).
 pub(crate) fn complete(
     path: &Path,
     rel: &str,
     r: Report,
+    owner: Option<&Owner>,
     texts: &mut SharedTexts,
     warnings: &mut Warnings,
 ) -> Result<Option<LastAccessed>> {
@@ -236,6 +265,11 @@ pub(crate) fn complete(
         );
     }
 
+    if let Some(owner) = owner
+        && let Some((json_path, message)) = check_entities(path, &r, owner)?
+    {
+        return incomplete(&json_path, message);
+    }
     let end = job_end(path, &r)?;
     // Only a JobCompletionDate the file gives is one an access cannot be later than (without it
     // the data ends at the JobCreationDate, which the message would misname).
@@ -282,6 +316,114 @@ pub(crate) fn complete(
         job_completion: Some(job_completion),
         services,
     }))
+}
+
+/// Checks every `LastAuthenticatedEntity` and `LastAccessedEntity` of `r` against the principal
+/// the file is filed under. AWS names there the role itself in a role's report, the user itself
+/// in a user's, and the member user who last used the group's policies in a group's (reference
+/// §1.2). An entity that cannot be the owner's (another account, another role, a role in a
+/// user's or a group's report) is an error: the file is another principal's report filed under
+/// this name, whose verdicts would be given to the wrong principal. Another user's name in a
+/// user's report is returned instead (the JSON path and why), for a warning that leaves the
+/// principal without data: IAM can rename a user, and whether AWS then reports the old ARN is
+/// not documented.
+fn check_entities(path: &Path, r: &Report, owner: &Owner) -> Result<Option<(String, String)>> {
+    let mut other_user = None;
+    for (i, s) in r.services_last_accessed.iter().flatten().enumerate() {
+        // JSON paths are written only for an entity that does not fit (a report has one entry
+        // per granted service, and most name no entity).
+        let service = || format!("$.ServicesLastAccessed[{i}]");
+        let entity = s.last_authenticated_entity.as_deref();
+        let at = || format!("{}.LastAuthenticatedEntity", service());
+        check_entity(path, owner, entity, at, &mut other_user)?;
+        for (j, t) in s.tracked_actions_last_accessed.iter().flatten().enumerate() {
+            let entity = t.last_accessed_entity.as_deref();
+            let at = || {
+                format!(
+                    "{}.TrackedActionsLastAccessed[{j}].LastAccessedEntity",
+                    service()
+                )
+            };
+            check_entity(path, owner, entity, at, &mut other_user)?;
+        }
+    }
+    Ok(other_user)
+}
+
+/// [`check_entities`] for one entity, found at `at()`: an error when it cannot be the owner's,
+/// else the first other user's name in `other_user` (its JSON path and why).
+fn check_entity(
+    path: &Path,
+    owner: &Owner,
+    entity: Option<&str>,
+    at: impl Fn() -> String,
+    other_user: &mut Option<(String, String)>,
+) -> Result<()> {
+    let Some(entity) = entity.map(str::trim).filter(|e| !e.is_empty()) else {
+        return Ok(());
+    };
+    match entity_fits(owner, entity) {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            other_user.get_or_insert_with(|| {
+                let message = format!(
+                    "names user {entity}, not user {}: this is another user's report, or the \
+                     user was renamed since (fetch it again)",
+                    owner.name
+                );
+                (at(), message)
+            });
+            Ok(())
+        }
+        Err(why) => {
+            let message = format!(
+                "{entity} cannot be in the report of {} {:?} ({why}): this is another \
+                 principal's report filed under its name; fetch it again",
+                owner.kind, owner.name
+            );
+            Err(Error::parse(path, at(), message))
+        }
+    }
+}
+
+/// Whether `entity` can be named in `owner`'s report: `Ok(true)` yes, `Ok(false)` another user in
+/// a user's report, `Err` never (and why).
+fn entity_fits(owner: &Owner, entity: &str) -> std::result::Result<bool, String> {
+    use super::authz::Arn;
+    let Some(own) = Arn::parse(owner.arn) else {
+        // The authorization details refuse a principal whose ARN does not parse.
+        return Ok(true);
+    };
+    let Some(arn) = Arn::parse(entity) else {
+        return Err("not an ARN".into());
+    };
+    if (arn.partition, arn.account) != (own.partition, own.account) {
+        return Err(format!(
+            "of account {} in partition {}, the principal's is {} in {}",
+            arn.account, arn.partition, own.account, own.partition
+        ));
+    }
+    // The entity's kind and name: `role/path/Name`, `assumed-role/Name/session`, `user/path/Name`.
+    let (kind, name) = match (arn.service, arn.resource.split_once('/')) {
+        ("iam", Some(("role", rest))) => (PrincipalType::Role, rest.rsplit('/').next()),
+        ("sts", Some(("assumed-role", rest))) => (PrincipalType::Role, rest.split('/').next()),
+        ("iam", Some(("user", rest))) => (PrincipalType::User, rest.rsplit('/').next()),
+        _ => return Err("not a role or a user".into()),
+    };
+    // IAM names are unique without regard to case.
+    let same_name = name.is_some_and(|n| n.eq_ignore_ascii_case(owner.name));
+    match owner.kind {
+        PrincipalType::Role if kind == PrincipalType::Role && same_name => Ok(true),
+        PrincipalType::Role => Err("a role's report names the role itself".into()),
+        PrincipalType::User if kind == PrincipalType::User => Ok(same_name),
+        PrincipalType::User => Err("a user's report names the user itself".into()),
+        PrincipalType::Group | PrincipalType::PermissionSet if kind == PrincipalType::User => {
+            Ok(true)
+        }
+        PrincipalType::Group | PrincipalType::PermissionSet => {
+            Err("a group's report names the member user who used its policies".into())
+        }
+    }
 }
 
 /// How long after its creation a job may complete: AWS completes one in seconds to minutes.
@@ -511,15 +653,7 @@ fn warn_missing(
     if missing.is_empty() {
         return;
     }
-    let mut listed = missing
-        .iter()
-        .take(LIST_AT_MOST)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if missing.len() > LIST_AT_MOST {
-        listed.push_str(&format!(", and {} more", missing.len() - LIST_AT_MOST));
-    }
+    let listed = super::authz::listed(&missing);
     let count = missing.len();
     let noun = if count == 1 {
         "principal has"

@@ -18,7 +18,7 @@ pub(crate) mod authz;
 pub(crate) mod credential_report;
 pub(crate) mod last_accessed;
 pub(crate) mod manifest;
-mod object;
+pub(crate) mod object;
 pub mod organization;
 mod policy_file;
 mod time;
@@ -289,13 +289,17 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
         manifest.as_ref(),
         &mut warnings,
     )?;
-    let credential_report = credential_report::load(&mut files, &account_id, &mut warnings)?;
-
     let data_time = last_accessed
         .values()
         .filter_map(|la| la.job_completion)
         .max()
         .or(manifest.as_ref().and_then(|m| m.created));
+    let export = credential_report::Export {
+        account_id: &account_id,
+        principals: &details.principals,
+        time: data_time,
+    };
+    let credential_report = credential_report::load(&mut files, &export, &mut warnings)?;
 
     let warnings = warnings.finish();
     if opts.strict
@@ -787,14 +791,12 @@ pub(crate) fn text_error(
     within: &str,
 ) -> Error {
     match e {
-        crate::model::json::TextError::NotJson(e) => {
-            Error::parse(path, at, format!("{not_json}: {e}"))
-        }
         crate::model::json::TextError::Duplicate { json_path, message } => Error::parse(
             path,
             format!("{at}{}", json_path.strip_prefix('$').unwrap_or(&json_path)),
             format!("{message}{within}"),
         ),
+        other => Error::parse(path, at, other.message(not_json).unwrap_or_default()),
     }
 }
 

@@ -807,7 +807,19 @@ pub fn find(paths: &[std::path::PathBuf]) -> Result<Option<Organization>> {
     let mut found: Option<Organization> = None;
     for p in paths {
         let dir = p.join(ORGANIZATION_DIR);
-        if !dir.is_dir() || p.join(super::AUTHORIZATION_DETAILS).exists() {
+        if p.join(super::AUTHORIZATION_DETAILS).exists() {
+            continue;
+        }
+        if !dir.is_dir() {
+            // A file by that name is not an absent part: refused rather than run without it.
+            if std::fs::symlink_metadata(&dir).is_ok() {
+                return Err(Error::Input {
+                    path: dir,
+                    message: "a file, not a folder: the organisation part is a folder of the \
+                              AWS CLI's outputs (see docs/export-format.md)"
+                        .into(),
+                });
+            }
             continue;
         }
         let org = load_organization(&dir)?;

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::PolicyDocument;
-use crate::model::json::parse_unique;
+use crate::model::json::parse_document_text;
 
 /// Reads a policy file (see the module docs). Anything that holds no `Statement` is an error: an
 /// empty expansion would look like "this policy grants nothing".
@@ -39,7 +39,7 @@ pub fn parse_policy_text(path: &Path, text: &str) -> Result<PolicyDocument> {
 }
 
 /// The JSON value of a document given as JSON (an object, or a string holding the document) or
-/// as URL-encoded text. A key given twice in any object is an error ([`parse_unique`]).
+/// as URL-encoded text ([`parse_document_text`]). A key given twice in any object is an error.
 fn decode(path: &Path, at: &str, text: &str) -> Result<Value> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
@@ -49,15 +49,8 @@ fn decode(path: &Path, at: &str, text: &str) -> Result<Value> {
             "empty: expected a policy document (JSON)",
         ));
     }
-    let json = if trimmed.starts_with(['{', '"', '[']) {
-        std::borrow::Cow::Borrowed(trimmed)
-    } else {
-        percent_encoding::percent_decode_str(trimmed)
-            .decode_utf8()
-            .map_err(|e| Error::parse(path, at, format!("URL-encoded text is not UTF-8: {e}")))?
-    };
-    let value =
-        parse_unique(&json).map_err(|e| super::text_error(path, at, e, "not valid JSON", ""))?;
+    let value = parse_document_text(trimmed)
+        .map_err(|e| super::text_error(path, at, e, "not valid JSON", ""))?;
     match value {
         // A document stored as a JSON string (what raw API callers and some exports write).
         Value::String(inner) => decode(path, at, &inner),

@@ -235,21 +235,14 @@ impl PolicyDocument {
     /// Parses a document given as a JSON string, URL-encoded or not (what raw API callers store).
     /// A key given twice in any of its objects is an error ([`super::json`]).
     pub fn from_str_any(text: &str) -> Result<PolicyDocument, DocumentError> {
-        let trimmed = text.trim_start();
-        let decoded;
-        let json = if trimmed.starts_with('{') {
-            trimmed
-        } else {
-            decoded = percent_encoding::percent_decode_str(text)
-                .decode_utf8()
-                .map_err(|e| err("$", format!("URL-encoded policy is not UTF-8: {e}")))?;
-            &decoded
-        };
-        let value = super::json::parse_unique(json).map_err(|e| match e {
-            TextError::NotJson(e) => err("$", format!("policy text is not JSON: {e}")),
+        let value = super::json::parse_document_text(text).map_err(|e| match e {
             TextError::Duplicate { json_path, message } => {
                 err(json_path, format!("{message} (in the policy text)"))
             }
+            other => err(
+                "$",
+                other.message("policy text is not JSON").unwrap_or_default(),
+            ),
         })?;
         PolicyDocument::from_value(value)
     }

@@ -99,7 +99,7 @@ impl<'de> Visitor<'de> for UniqueVisitor {
     }
 }
 
-/// Why [`parse_unique`] refused a text.
+/// Why [`parse_unique`] or [`parse_document_text`] refused a text.
 #[derive(Debug)]
 pub enum TextError {
     /// Not JSON: serde_json's error, with the line and column in the text.
@@ -107,6 +107,71 @@ pub enum TextError {
     /// A key given twice: the JSON path (from `$`) of the object that repeats it, and serde_json's
     /// message naming the key.
     Duplicate { json_path: String, message: String },
+    /// URL-encoded text that is not IAM's encoding ([`url_decode`]): why, and where.
+    NotUrlEncoded(String),
+    /// URL-encoded text that is not JSON once decoded: serde_json's error (its line and column
+    /// are the decoded text's), and whether the encoded text holds a `+`.
+    DecodedNotJson(serde_json::Error, bool),
+}
+
+impl TextError {
+    /// The message of an error that is not a repeated key, `not_json` saying which text is not
+    /// JSON ("policy text is not JSON"); `None` for [`TextError::Duplicate`], which callers
+    /// place at its JSON path.
+    pub fn message(&self, not_json: &str) -> Option<String> {
+        match self {
+            TextError::NotJson(e) => Some(format!("{not_json}: {e}")),
+            TextError::NotUrlEncoded(why) => Some(why.clone()),
+            TextError::DecodedNotJson(e, plus) => {
+                let hint = if *plus {
+                    " (a + in URL-encoded text is a plus sign: IAM encodes a space as %20 and a \
+                     plus as %2B, RFC 3986; was the text form-encoded, with + for a space?)"
+                } else {
+                    ""
+                };
+                Some(format!("{not_json} once URL-decoded: {e}{hint}"))
+            }
+            TextError::Duplicate { .. } => None,
+        }
+    }
+}
+
+/// Percent-decodes URL-encoded policy text as IAM encodes it (RFC 3986, what IAM's API returns
+/// and botocore decodes with `urllib.parse.unquote`): `%` and two hex digits is a byte, any other
+/// character is itself, so `+` is a plus (IAM writes a plus as `%2B`, a space as `%20`). A `%`
+/// not followed by two hex digits is refused, naming it and its place: IAM writes a `%` as `%25`,
+/// and decoding on would leave `%ZZ` in the document or report a JSON error at a column of a
+/// text the file does not hold. So are decoded bytes that are not UTF-8.
+pub fn url_decode(text: &str) -> Result<std::borrow::Cow<'_, str>, TextError> {
+    let bytes = text.as_bytes();
+    for (i, _) in text.match_indices('%') {
+        let escape = bytes.get(i + 1..i + 3);
+        if !escape.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+            let shown: String = text[i..].chars().take(3).collect();
+            return Err(TextError::NotUrlEncoded(format!(
+                "URL-encoded text has {shown:?} at character {}: not a % and two hex digits \
+                 (RFC 3986, as IAM encodes a policy; a % is written %25)",
+                text[..i].chars().count() + 1
+            )));
+        }
+    }
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map_err(|e| TextError::NotUrlEncoded(format!("URL-encoded text is not UTF-8: {e}")))
+}
+
+/// A policy document's text parsed ([`parse_unique`]): JSON when it starts with `{`, `[` or `"`
+/// (after blanks; IAM's encoding writes none of them as such), else URL-encoded JSON
+/// ([`url_decode`]).
+pub fn parse_document_text(text: &str) -> Result<Value, TextError> {
+    if text.trim_start().starts_with(['{', '[', '"']) {
+        return parse_unique(text);
+    }
+    let decoded = url_decode(text)?;
+    parse_unique(&decoded).map_err(|e| match e {
+        TextError::NotJson(e) => TextError::DecodedNotJson(e, text.contains('+')),
+        other => other,
+    })
 }
 
 /// Parses `text` as one JSON value in which no object gives a key twice. Only a text that fails
@@ -165,6 +230,24 @@ pub(crate) fn push_key(out: &mut String, key: &str) {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// IAM's encoding (RFC 3986): `%2B` is a plus and a `+` stays a plus (botocore's `unquote`);
+    /// a `%` without two hex digits, or bytes that are not UTF-8, are refused with where.
+    #[test]
+    fn url_decoding_is_iams() {
+        assert_eq!(url_decode("x%2By+z%20w%25").unwrap(), "x+y+z w%");
+        for (text, needle) in [
+            ("ab%ZZcd", "\"%ZZ\" at character 3"),
+            ("é%2", "\"%2\" at character 2"),
+            ("%", "\"%\" at character 1"),
+            ("%FF", "not UTF-8"),
+        ] {
+            match url_decode(text) {
+                Err(TextError::NotUrlEncoded(why)) => assert!(why.contains(needle), "{why}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
 
     /// The same value as serde_json's `Value` for any JSON without a repeated key, keys in
     /// their order; a repeated key at any depth is refused at the path of its object.

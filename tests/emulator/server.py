@@ -132,18 +132,28 @@ def principal_key(arn):
     return f"{kind}/{rest.rsplit('/', 1)[-1]}"
 
 
-def services_for(fixture):
+def in_account(entity, account):
+    # The fixture's entities name moto's default account; a job of another account names its own
+    # (as AWS does: a role's report names the role itself, and `report` checks it).
+    return entity.replace(":123456789012:", f":{account}:", 1)
+
+
+def services_for(fixture, account):
     out = []
     for svc in fixture.get("services", []):
         s = dict(svc)
         if "LastAuthenticated" in s:
             s["LastAuthenticated"] = parse_time(s["LastAuthenticated"])
+        if "LastAuthenticatedEntity" in s:
+            s["LastAuthenticatedEntity"] = in_account(s["LastAuthenticatedEntity"], account)
         if "TrackedActionsLastAccessed" in s:
             tracked = []
             for a in s["TrackedActionsLastAccessed"]:
                 a = dict(a)
                 if "LastAccessedTime" in a:
                     a["LastAccessedTime"] = parse_time(a["LastAccessedTime"])
+                if "LastAccessedEntity" in a:
+                    a["LastAccessedEntity"] = in_account(a["LastAccessedEntity"], account)
                 tracked.append(a)
             s["TrackedActionsLastAccessed"] = tracked
         out.append(s)
@@ -166,6 +176,7 @@ def generate_service_last_accessed_details(self):
         job_id = str(uuid.uuid4())
         STATE["jobs"][job_id] = {
             "key": key,
+            "account": arn.split(":")[4],
             "granularity": granularity,
             "polls": 0,
             "gets": 0,
@@ -209,7 +220,7 @@ def get_service_last_accessed_details(self):
             }
         )
         return ActionResult(result)
-    services = services_for(fixture)
+    services = services_for(fixture, job["account"])
     if job["granularity"] != "ACTION_LEVEL":
         for s in services:
             s.pop("TrackedActionsLastAccessed", None)

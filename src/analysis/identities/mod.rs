@@ -367,6 +367,15 @@ pub fn rank(findings: &mut [IdentityFinding]) {
     }
 }
 
+/// Whether the export lists any user: a group's members are known only from its users'
+/// `GroupList`s, so without users every group would look empty.
+fn has_users(export: &Export) -> bool {
+    export
+        .principals
+        .iter()
+        .any(|p| p.kind == PrincipalType::User)
+}
+
 /// The checks that could not run, per account, with every reason.
 #[derive(Default)]
 struct Gaps(BTreeMap<(String, IdentityKind), BTreeSet<String>>);
@@ -397,6 +406,19 @@ impl Gaps {
                 account,
                 &IdentityKind::NEED_AS_OF,
                 "the window or --key-max-age reaches before the earliest representable date",
+            );
+        }
+        if !has_users(ctx.export)
+            && ctx
+                .export
+                .principals
+                .iter()
+                .any(|p| p.kind == PrincipalType::Group)
+        {
+            self.add(
+                account,
+                &[IdentityKind::GroupWithoutMembers],
+                "the export lists groups but no users (authorization details fetched with --filter, or its users left out?), so which groups have members cannot be told",
             );
         }
         let Some(rows) = &ctx.export.credential_report else {
