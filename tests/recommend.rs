@@ -637,7 +637,10 @@ fn the_apply_helper_expands_its_optional_profile_as_old_bash_needs() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh"),
     )
     .unwrap();
-    assert!(script.contains("set -euo pipefail"), "the script no longer sets -u");
+    assert!(
+        script.contains("set -euo pipefail"),
+        "the script no longer sets -u"
+    );
     let guarded = r#"${profile[@]+"${profile[@]}"}"#;
     let mut uses = 0;
     for (n, line) in script.lines().enumerate() {
@@ -652,7 +655,10 @@ fn the_apply_helper_expands_its_optional_profile_as_old_bash_needs() {
             n + 1
         );
     }
-    assert!(uses >= 3, "the profile reaches every aws call: {uses} guarded uses");
+    assert!(
+        uses >= 3,
+        "the profile reaches every aws call: {uses} guarded uses"
+    );
 }
 
 /// The apply helper runs only the shapes iam-tighten writes: `aws iam` and `aws sso-admin`
