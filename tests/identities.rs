@@ -192,6 +192,39 @@ fn evidence_fields_use_the_exports_as_of_not_the_clock() {
     assert!(f.detail.contains("no AttachmentCount"), "{}", f.detail);
 }
 
+/// A customer managed policy without an `AttachmentCount` is called unattached from the export's
+/// own attachments only while the export lists every kind of principal: with its users left out
+/// (authorization details fetched with `--filter`), a policy attached to a user would get a
+/// `delete_policy` decision. It is a check not possible then, saying why; a policy whose
+/// `AttachmentCount` is 0 is still unattached.
+#[test]
+fn a_policy_without_attachment_count_is_not_called_unattached_when_users_are_left_out() {
+    let mut export = creds_export();
+    export.principals.retain(|p| p.kind != PrincipalType::User);
+    let r = run(std::slice::from_ref(&export));
+    let unattached: Vec<&str> = r
+        .findings
+        .iter()
+        .filter(|f| f.kind == PolicyUnattached)
+        .map(|f| f.principal_name.as_str())
+        .collect();
+    assert_eq!(unattached, ["orphan"]);
+    let gap = r
+        .checks_not_possible
+        .iter()
+        .find(|g| g.check == PolicyUnattached)
+        .expect("policy_unattached listed as not possible");
+    assert!(gap.reason.contains("no users"), "{}", gap.reason);
+    assert!(gap.reason.contains("AttachmentCount"), "{}", gap.reason);
+    // With every kind listed, the full fixture: no such gap (and `nocount` is found, above).
+    let r = run(&[creds_export()]);
+    assert!(
+        !r.checks_not_possible
+            .iter()
+            .any(|g| g.check == PolicyUnattached)
+    );
+}
+
 #[test]
 fn both_boolean_spellings_are_read() {
     let export = creds_export();

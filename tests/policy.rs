@@ -403,6 +403,7 @@ fn ten_thousand_roles(docs: &[(String, PolicyDocument)]) -> iam_tighten::model::
                 aws_managed: true,
                 default_version_id: None,
                 attachment_count: None,
+                boundary_uses: None,
                 create_date: None,
                 update_date: None,
                 document: std::sync::Arc::new(doc.clone()),

@@ -86,6 +86,7 @@ fn managed(name: &str, aws: bool, v: Value) -> ManagedPolicy {
         aws_managed: aws,
         default_version_id: Some("v3".into()),
         attachment_count: None,
+        boundary_uses: None,
         create_date: None,
         update_date: None,
         document: std::sync::Arc::new(doc(v)),
@@ -979,6 +980,37 @@ fn empty_policies_are_deleted_or_detached() {
     )));
     assert!(rollback.contains(&"aws iam put-role-policy --role-name worker --policy-name old --policy-document file://inline-old.original.json".to_string()));
     assert_eq!(plan.sets.after.len(), 1);
+}
+
+/// A customer managed policy that IAM counts as some principal's permissions boundary
+/// (`PermissionsBoundaryUsageCount`) is a boundary even when the export leaves that principal
+/// out (`--filter`): a new version would narrow the unseen principal's permissions, so the
+/// principal that tightens it gets its own copy, as for a boundary the export shows. And it is
+/// not an unattached policy to delete.
+#[test]
+fn a_boundary_the_export_does_not_show_gets_no_new_version() {
+    let c = small();
+    let mut solo = managed(
+        "solo",
+        false,
+        json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:TerminateInstances"], "Resource": "*"}]}),
+    );
+    let mut a = principal(PrincipalType::Role, "a");
+    a.attached_policies = vec![solo.arn.clone()];
+    let apply_of = |solo: &ManagedPolicy| {
+        let ex = export(vec![a.clone()], vec![solo.clone()]);
+        let an = analysis(c, &ex, &[("a", "ec2:TerminateInstances", UNUSED)]);
+        let plans = recommend::plan(std::slice::from_ref(&ex), &an);
+        plan_of(&plans, "a").policies[0].apply.clone()
+    };
+    assert!(matches!(apply_of(&solo), Apply::NewVersion { .. }));
+    solo.boundary_uses = Some(1);
+    assert!(
+        matches!(apply_of(&solo), Apply::Replace(_)),
+        "{:?}",
+        apply_of(&solo)
+    );
 }
 
 #[test]

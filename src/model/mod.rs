@@ -219,7 +219,12 @@ pub struct ManagedPolicy {
     /// True for `arn:<partition>:iam::aws:policy/...`.
     pub aws_managed: bool,
     pub default_version_id: Option<String>,
-    pub attachment_count: Option<u64>,
+    /// `AttachmentCount`: roles, users and groups it is attached to (its uses as a permissions
+    /// boundary not counted).
+    pub attachment_count: Option<u32>,
+    /// `PermissionsBoundaryUsageCount`: roles and users that use it as their permissions boundary,
+    /// which a filtered export may leave out.
+    pub boundary_uses: Option<u32>,
     pub create_date: Option<Timestamp>,
     pub update_date: Option<Timestamp>,
     /// The document of the default version: one allocation shared by every export that holds the
@@ -238,6 +243,7 @@ impl ManagedPolicy {
             aws_managed: self.aws_managed,
             default_version_id: self.default_version_id.clone(),
             attachment_count: self.attachment_count,
+            boundary_uses: self.boundary_uses,
             create_date: self.create_date,
             update_date: self.update_date,
             document: std::sync::Arc::new(document),

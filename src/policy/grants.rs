@@ -579,6 +579,7 @@ mod tests {
             aws_managed: aws,
             default_version_id: Some("v1".into()),
             attachment_count: None,
+            boundary_uses: None,
             create_date: None,
             update_date: None,
             document: Arc::new(doc(document)),

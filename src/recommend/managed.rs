@@ -76,7 +76,10 @@ pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
                 && {
                     let attached: &[&Principal] =
                         attached_to.get(arn.as_str()).map_or(&[], Vec::as_slice);
-                    let boundary_use = boundaries.contains(arn.as_str());
+                    // A boundary of a principal the export leaves out (`--filter`) counts too:
+                    // a new version would narrow that principal's permissions, unseen.
+                    let boundary_use = boundaries.contains(arn.as_str())
+                        || managed.and_then(|m| m.boundary_uses).is_some_and(|n| n > 0);
                     let count_ok = managed
                         .and_then(|m| m.attachment_count)
                         .is_none_or(|n| n as usize == attached.len());

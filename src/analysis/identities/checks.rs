@@ -514,16 +514,21 @@ impl Ctx<'_> {
             used.extend(p.attached_policies.iter().map(String::as_str));
             used.extend(p.permissions_boundary.as_deref());
         }
+        // Without an AttachmentCount only the export's attachments tell, and they cannot when a
+        // kind of principal is left out (a check not possible, `super::Gaps`).
+        let scan_complete = super::kinds_not_listed(self.export).is_empty();
         for pol in self.export.policies.values() {
             if pol.aws_managed {
                 continue;
             }
-            if used.contains(pol.arn.as_str()) {
+            // A permissions boundary of a principal the export leaves out still counts.
+            if used.contains(pol.arn.as_str()) || pol.boundary_uses.is_some_and(|n| n > 0) {
                 continue;
             }
             let count = match pol.attachment_count {
                 Some(0) => "AttachmentCount is 0",
-                None => "the export has no AttachmentCount",
+                None if scan_complete => "the export has no AttachmentCount",
+                None => continue,
                 Some(_) => continue,
             };
             let who = Subject {

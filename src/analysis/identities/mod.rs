@@ -376,6 +376,24 @@ fn has_users(export: &Export) -> bool {
         .any(|p| p.kind == PrincipalType::User)
 }
 
+/// The kinds of principal the export lists none of ("users", "groups", "roles"; empty when it
+/// lists every kind). A customer managed policy without an `AttachmentCount` is called
+/// unattached only from the export's own attachments, which say nothing about a kind left out
+/// (authorization details fetched with `--filter`): `delete_policy` would then delete a policy
+/// in use.
+fn kinds_not_listed(export: &Export) -> Vec<&'static str> {
+    let listed = |kind: PrincipalType| export.principals.iter().any(|p| p.kind == kind);
+    [
+        (PrincipalType::User, "users"),
+        (PrincipalType::Group, "groups"),
+        (PrincipalType::Role, "roles"),
+    ]
+    .into_iter()
+    .filter(|&(kind, _)| !listed(kind))
+    .map(|(_, word)| word)
+    .collect()
+}
+
 /// The checks that could not run, per account, with every reason.
 #[derive(Default)]
 struct Gaps(BTreeMap<(String, IdentityKind), BTreeSet<String>>);
@@ -419,6 +437,24 @@ impl Gaps {
                 account,
                 &[IdentityKind::GroupWithoutMembers],
                 "the export lists groups but no users (authorization details fetched with --filter, or its users left out?), so which groups have members cannot be told",
+            );
+        }
+        let uncounted = ctx
+            .export
+            .policies
+            .values()
+            .any(|p| !p.aws_managed && p.attachment_count.is_none());
+        let not_listed = kinds_not_listed(ctx.export);
+        if uncounted && !not_listed.is_empty() {
+            self.add(
+                account,
+                &[IdentityKind::PolicyUnattached],
+                &format!(
+                    "customer managed policies without an AttachmentCount, and the export lists \
+                     no {} (authorization details fetched with --filter?), so whether they are \
+                     attached cannot be told",
+                    not_listed.join(" and no ")
+                ),
             );
         }
         let Some(rows) = &ctx.export.credential_report else {
