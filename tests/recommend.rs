@@ -1013,6 +1013,44 @@ fn a_boundary_the_export_does_not_show_gets_no_new_version() {
     );
 }
 
+/// A customer managed policy shared with an intentional-access principal (break-glass) gets no
+/// new version even when that principal's tightened document is the same as the others': it has
+/// no decision of its own (its decision is `confirm_intentional`), so the new version would
+/// narrow it under a decision that names only the others. Each other principal gets a copy.
+#[test]
+fn a_policy_shared_with_intentional_access_gets_no_new_version() {
+    let c = small();
+    let team = managed(
+        "team",
+        false,
+        json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:TerminateInstances"], "Resource": "*"}]}),
+    );
+    let apply_of = |other: &str| {
+        let mut a = principal(PrincipalType::Role, "a");
+        a.attached_policies = vec![team.arn.clone()];
+        let mut b = principal(PrincipalType::Role, other);
+        b.attached_policies = vec![team.arn.clone()];
+        let ex = export(vec![a, b], vec![team.clone()]);
+        let an = analysis(
+            c,
+            &ex,
+            &[
+                ("a", "ec2:TerminateInstances", UNUSED),
+                (other, "ec2:TerminateInstances", UNUSED),
+            ],
+        );
+        let plans = recommend::plan(std::slice::from_ref(&ex), &an);
+        plan_of(&plans, "a").policies[0].apply.clone()
+    };
+    assert!(matches!(apply_of("b"), Apply::NewVersion { .. }));
+    assert!(
+        matches!(apply_of("BreakGlassOps"), Apply::Replace(_)),
+        "{:?}",
+        apply_of("BreakGlassOps")
+    );
+}
+
 #[test]
 fn aws_managed_gets_a_replacement_and_shared_customer_managed_only_when_all_agree() {
     let c = small();

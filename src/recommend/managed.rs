@@ -10,14 +10,25 @@ use crate::policy::PolicyKind;
 /// customer-managed policy gets a new default version only when every principal it is attached
 /// to would get the same document; otherwise, and for AWS managed policies, the principal gets its
 /// own replacement policy.
-pub(super) fn decide_managed(plans: &mut [PrincipalPlan], exports: &[Export]) {
+pub(super) fn decide_managed(
+    plans: &mut [PrincipalPlan],
+    exports: &[Export],
+    analysis: &crate::analysis::Analysis<'_>,
+) {
     // (account, arn) → per tightened document (the digest of its compact JSON), the principals
     // that would get it.
     type Key = (std::sync::Arc<str>, String);
     type Who = BTreeSet<(PrincipalType, String)>;
     let mut docs: HashMap<Key, HashMap<[u8; 32], Who>> = HashMap::new();
     for plan in plans.iter() {
-        if plan.skipped.is_some() {
+        // Intentional access is confirmed, not changed: its decision is `confirm_intentional`, so
+        // a new version would narrow it under a decision that names only the others. Left out
+        // here, it never agrees, and the others get copies.
+        let intentional = analysis
+            .principals
+            .get(plan.analysis_index)
+            .is_some_and(|p| p.intentional.is_some());
+        if plan.skipped.is_some() || intentional {
             continue;
         }
         for p in &plan.policies {

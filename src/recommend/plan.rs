@@ -440,7 +440,7 @@ fn plan_with_folders_in(
                 .iter()
                 .filter_map(|&i| slots[i].take())
                 .collect();
-            decide_managed(&mut plans, &exports.get()[range.clone()]);
+            decide_managed(&mut plans, &exports.get()[range.clone()], analysis);
             for (&i, plan) in batch.principals.iter().zip(plans) {
                 slots[i] = Some(plan);
             }
