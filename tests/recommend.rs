@@ -1051,6 +1051,86 @@ fn a_policy_shared_with_intentional_access_gets_no_new_version() {
     );
 }
 
+/// A customer managed policy that several principals tighten alike gets one new version, which
+/// changes them all at once: it is one `new_policy_version` decision naming every one of them
+/// (with what each used, and removing what they all lose), not one decision per principal that a
+/// reviewer could approve for one and reject for another. Tightened differently, each principal
+/// has its own decision (a copy each).
+#[test]
+fn a_shared_policy_version_is_one_decision_for_all_its_principals() {
+    use iam_tighten::decisions::DecisionKind;
+    let c = small();
+    let team = managed(
+        "team",
+        false,
+        json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:TerminateInstances"], "Resource": "*"}]}),
+    );
+    let decisions = |b_unused: &str| {
+        let mut a = principal(PrincipalType::Role, "a");
+        a.attached_policies = vec![team.arn.clone()];
+        let mut b = principal(PrincipalType::Role, "b");
+        b.attached_policies = vec![team.arn.clone()];
+        let ex = export(vec![a, b], vec![team.clone()]);
+        let an = analysis(
+            c,
+            &ex,
+            &[
+                ("a", "ec2:TerminateInstances", UNUSED),
+                ("b", b_unused, UNUSED),
+            ],
+        );
+        let plans = recommend::plan(std::slice::from_ref(&ex), &an);
+        let summary = recommend::summarise(&plans, &vec![true; plans.len()], &an);
+        let ids = analysis::identities::identity_findings(
+            std::slice::from_ref(&ex),
+            &an,
+            &analysis::identities::IdentitySettings::new(90),
+        );
+        iam_tighten::decisions::decide(&an, &plans, &summary, &ids).list
+    };
+    let alike = decisions("ec2:TerminateInstances");
+    let versions: Vec<_> = alike
+        .iter()
+        .filter(|d| d.kind == DecisionKind::NewPolicyVersion)
+        .collect();
+    assert_eq!(versions.len(), 1, "{versions:#?}");
+    let d = versions[0];
+    assert_eq!(&*d.principal_name, "a");
+    let title = d.title();
+    assert!(
+        title.contains("team")
+            && title.contains("2 principals")
+            && title.contains("role a and role b"),
+        "{title}"
+    );
+    assert!(
+        d.evidence.contains("role a: ") && d.evidence.contains("role b: "),
+        "{}",
+        d.evidence
+    );
+    let total = d.removes.critical + d.removes.high + d.removes.medium + d.removes.low;
+    assert_eq!(
+        total, 2,
+        "each principal loses ec2:TerminateInstances: {:?}",
+        d.removes
+    );
+    let ranks: Vec<u32> = alike.iter().map(|d| d.rank).collect();
+    assert_eq!(ranks, (1..=alike.len() as u32).collect::<Vec<_>>());
+    // Tightened differently: a copy each, one decision each.
+    let apart = decisions("ec2:RunInstances");
+    let copies = apart
+        .iter()
+        .filter(|d| d.kind == DecisionKind::ReplaceManagedPolicy)
+        .count();
+    assert_eq!(copies, 2, "{apart:#?}");
+    assert!(
+        !apart
+            .iter()
+            .any(|d| d.kind == DecisionKind::NewPolicyVersion)
+    );
+}
+
 #[test]
 fn aws_managed_gets_a_replacement_and_shared_customer_managed_only_when_all_agree() {
     let c = small();

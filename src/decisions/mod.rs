@@ -395,6 +395,7 @@ impl<'a> Parts<'a> {
         list.rotate_right(n);
         list.extend(intentional.into_iter().map(|d| texts.share(d)));
         debug_assert_eq!(list.len(), total);
+        permissions::merge_shared_versions(&mut list);
         rank(&mut list);
         Decisions { list }
     }

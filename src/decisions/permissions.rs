@@ -273,3 +273,119 @@ fn set_decision(d: &mut Decision, plan: &PrincipalPlan, t: &PermissionSetTarget)
         .and_then(|f| f.rsplit_once('/'))
         .map(|(folder, _)| format!("{folder}/{file}").into());
 }
+
+/// How many principals a merged `new_policy_version` decision names in its title and evidence;
+/// the others are counted.
+const MERGED_NAMED: usize = 5;
+
+/// One `new_policy_version` decision per customer managed policy: every principal that tightens
+/// a shared policy alike (the only way it gets a new version) has one, but the version changes
+/// them all at once, so approving one and rejecting another is not a choice a reviewer has. The
+/// first in list order (plan order) stays, naming every principal (the first [`MERGED_NAMED`],
+/// then how many more) with what each used, and removing what they all lose; the others go. Its
+/// id and folder are the first principal's (each folder has the same `create-policy-version`,
+/// which the apply helper runs once).
+pub(super) fn merge_shared_versions(list: &mut Vec<Decision>) {
+    use std::collections::HashMap;
+    let mut first: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut merged: Vec<(usize, Vec<usize>)> = Vec::new();
+    for (i, d) in list.iter().enumerate() {
+        if d.kind != DecisionKind::NewPolicyVersion {
+            continue;
+        }
+        match first.entry((&d.account_id, &d.subject)) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let k = *e.get();
+                merged[k].1.push(i);
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(merged.len());
+                merged.push((i, Vec::new()));
+            }
+        }
+    }
+    merged.retain(|(_, others)| !others.is_empty());
+    if merged.is_empty() {
+        return;
+    }
+    let mut gone = vec![false; list.len()];
+    for (keep, others) in &merged {
+        let all: Vec<&Decision> = std::iter::once(*keep)
+            .chain(others.iter().copied())
+            .map(|i| &list[i])
+            .collect();
+        let d = merged_decision(&all);
+        for &i in others {
+            gone[i] = true;
+        }
+        list[*keep] = d;
+    }
+    let mut i = 0;
+    list.retain(|_| {
+        i += 1;
+        !gone[i - 1]
+    });
+}
+
+/// The one decision of `all`, the `new_policy_version` decisions of one policy (first kept).
+fn merged_decision(all: &[&Decision]) -> Decision {
+    let first = all[0];
+    let who = |d: &Decision| format!("{} {}", d.principal_type.as_str(), d.principal_name);
+    let named: Vec<String> = all.iter().take(MERGED_NAMED).map(|d| who(d)).collect();
+    let more = all.len() - named.len();
+    let list = if more > 0 {
+        format!("{} and {more} more", named.join(", "))
+    } else {
+        match named.split_last() {
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    };
+    let title = format!(
+        "Make the tightened version of customer managed policy {} its default ({} principals \
+         that get the same document: {list})",
+        first.subject,
+        all.len()
+    );
+    let mut removes = first.removes;
+    let mut score = first.score;
+    // The critical and high actions named are the first principal's; all the others are counted.
+    let mut risky_more = first.risky_more;
+    let mut sensitivity = first.sensitivity;
+    for d in &all[1..] {
+        removes.critical = removes.critical.saturating_add(d.removes.critical);
+        removes.high = removes.high.saturating_add(d.removes.high);
+        removes.medium = removes.medium.saturating_add(d.removes.medium);
+        removes.low = removes.low.saturating_add(d.removes.low);
+        score = score.saturating_add(d.score);
+        let risky = crate::recommend::count32(d.risky_actions.len());
+        risky_more = risky_more
+            .saturating_add(risky)
+            .saturating_add(d.risky_more);
+        sensitivity = sensitivity.max(d.sensitivity);
+    }
+    let mut evidence = format!(
+        "A new version changes all {} principals at once; what each used: ",
+        all.len()
+    );
+    for (n, d) in all.iter().take(MERGED_NAMED).enumerate() {
+        if n > 0 {
+            evidence.push_str(" | ");
+        }
+        evidence.push_str(&format!("{}: {}", who(d), d.evidence));
+    }
+    if more > 0 {
+        evidence.push_str(&format!(
+            " | and {more} more (their own folders say what each used)"
+        ));
+    }
+    Decision {
+        title: Title::from(title),
+        removes,
+        score,
+        risky_more,
+        sensitivity,
+        evidence: evidence.into(),
+        ..first.clone()
+    }
+}
