@@ -704,6 +704,49 @@ mod tests {
         super::decide(&an, &planned.plans, &planned.summary, &ids).list
     }
 
+    /// Seven principals sharing one policy version: one decision, naming the first five and
+    /// counting the other two, removing the sum of what each loses; other kinds untouched.
+    #[test]
+    fn a_shared_version_names_five_principals_and_counts_the_rest() {
+        use super::{DecisionKind as K, permissions::merge_shared_versions};
+        let made = sample_decisions();
+        let mut one = made[0].clone();
+        one.kind = K::NewPolicyVersion;
+        one.subject = "shared".into();
+        one.removes = crate::analysis::BySensitivity {
+            critical: 1,
+            high: 0,
+            medium: 0,
+            low: 2,
+        };
+        let mut list: Vec<super::Decision> = (0..7)
+            .map(|n| {
+                let mut d = one.clone();
+                d.principal_name = format!("p{n}").into();
+                d.evidence = format!("used s{n}").into();
+                d
+            })
+            .collect();
+        list.extend(
+            made.iter()
+                .filter(|d| d.kind != K::NewPolicyVersion)
+                .cloned(),
+        );
+        let others = list.len() - 7;
+        merge_shared_versions(&mut list);
+        assert_eq!(list.len(), others + 1);
+        let d = &list[0];
+        let title = d.title();
+        assert!(title.contains("7 principals"), "{title}");
+        assert!(
+            title.contains("p0, root p1") && title.contains("p4 and 2 more"),
+            "{title}"
+        );
+        assert!(!title.contains("p5"), "{title}");
+        assert!(d.evidence.contains("used s4") && !d.evidence.contains("used s5"));
+        assert_eq!((d.removes.critical, d.removes.low), (7, 14));
+    }
+
     /// Every byte of a decision is ~1.7 MB of the heap at 1,000,000 roles, held from the
     /// decisions stage to the last writer: its texts shared, its rare intentional match boxed,
     /// its own texts (title, files) boxed `str`s, what it removes counted in 32 bits, its
