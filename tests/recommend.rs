@@ -1013,33 +1013,37 @@ fn a_boundary_the_export_does_not_show_gets_no_new_version() {
     );
 }
 
-/// A customer managed policy shared with an intentional-access principal (break-glass) gets no
-/// new version even when that principal's tightened document is the same as the others': it has
-/// no decision of its own (its decision is `confirm_intentional`), so the new version would
-/// narrow it under a decision that names only the others. Each other principal gets a copy.
-#[test]
-fn a_policy_shared_with_intentional_access_gets_no_new_version() {
-    let c = small();
+/// Roles `a` and `other` sharing the customer managed policy `team` (`ec2:RunInstances` and
+/// `ec2:TerminateInstances`): `a` leaves `ec2:TerminateInstances` unused, `other` the action
+/// given, so they tighten `team` alike when that is the same action.
+fn shared_team(other: &str, other_unused: &str) -> (Export, Analysis<'static>) {
     let team = managed(
         "team",
         false,
         json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:TerminateInstances"], "Resource": "*"}]}),
     );
+    let mut a = principal(PrincipalType::Role, "a");
+    a.attached_policies = vec![team.arn.clone()];
+    let mut b = principal(PrincipalType::Role, other);
+    b.attached_policies = vec![team.arn.clone()];
+    let ex = export(vec![a, b], vec![team]);
+    let verdicts = [
+        ("a", "ec2:TerminateInstances", UNUSED),
+        (other, other_unused, UNUSED),
+    ];
+    let an = analysis(small(), &ex, &verdicts);
+    (ex, an)
+}
+
+/// A customer managed policy shared with an intentional-access principal (break-glass) gets no
+/// new version even when that principal's tightened document is the same as the others': it has
+/// no decision of its own (its decision is `confirm_intentional`), so the new version would
+/// narrow it under a decision that names only the others. Each other principal gets a copy.
+#[test]
+fn a_policy_shared_with_intentional_access_gets_no_new_version() {
     let apply_of = |other: &str| {
-        let mut a = principal(PrincipalType::Role, "a");
-        a.attached_policies = vec![team.arn.clone()];
-        let mut b = principal(PrincipalType::Role, other);
-        b.attached_policies = vec![team.arn.clone()];
-        let ex = export(vec![a, b], vec![team.clone()]);
-        let an = analysis(
-            c,
-            &ex,
-            &[
-                ("a", "ec2:TerminateInstances", UNUSED),
-                (other, "ec2:TerminateInstances", UNUSED),
-            ],
-        );
+        let (ex, an) = shared_team(other, "ec2:TerminateInstances");
         let plans = recommend::plan(std::slice::from_ref(&ex), &an);
         plan_of(&plans, "a").policies[0].apply.clone()
     };
@@ -1059,27 +1063,8 @@ fn a_policy_shared_with_intentional_access_gets_no_new_version() {
 #[test]
 fn a_shared_policy_version_is_one_decision_for_all_its_principals() {
     use iam_tighten::decisions::DecisionKind;
-    let c = small();
-    let team = managed(
-        "team",
-        false,
-        json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:TerminateInstances"], "Resource": "*"}]}),
-    );
     let decisions = |b_unused: &str| {
-        let mut a = principal(PrincipalType::Role, "a");
-        a.attached_policies = vec![team.arn.clone()];
-        let mut b = principal(PrincipalType::Role, "b");
-        b.attached_policies = vec![team.arn.clone()];
-        let ex = export(vec![a, b], vec![team.clone()]);
-        let an = analysis(
-            c,
-            &ex,
-            &[
-                ("a", "ec2:TerminateInstances", UNUSED),
-                ("b", b_unused, UNUSED),
-            ],
-        );
+        let (ex, an) = shared_team("b", b_unused);
         let plans = recommend::plan(std::slice::from_ref(&ex), &an);
         let summary = recommend::summarise(&plans, &vec![true; plans.len()], &an);
         let ids = analysis::identities::identity_findings(
