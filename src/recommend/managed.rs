@@ -15,53 +15,8 @@ pub(super) fn decide_managed(
     exports: &[Export],
     analysis: &crate::analysis::Analysis<'_>,
 ) {
-    // (account, arn) → per tightened document (the digest of its compact JSON), the principals
-    // that would get it.
-    type Key = (std::sync::Arc<str>, String);
-    type Who = BTreeSet<(PrincipalType, String)>;
-    let mut docs: HashMap<Key, HashMap<[u8; 32], Who>> = HashMap::new();
-    for plan in plans.iter() {
-        // Intentional access is confirmed, not changed: its decision is `confirm_intentional`, so
-        // a new version would narrow it under a decision that names only the others. Left out
-        // here, it never agrees, and the others get copies.
-        let intentional = analysis
-            .principals
-            .get(plan.analysis_index)
-            .is_some_and(|p| p.intentional.is_some());
-        if plan.skipped.is_some() || intentional {
-            continue;
-        }
-        for p in &plan.policies {
-            if let (PolicyKind::CustomerManaged, Some(arn)) = (p.policy.kind, &p.policy.arn) {
-                docs.entry((plan.account_id.clone(), arn.clone()))
-                    .or_default()
-                    .entry(p.tightened_digest.get())
-                    .or_default()
-                    .insert((plan.kind, plan.name.clone()));
-            }
-        }
-    }
-    // Per account: who each managed policy is attached to, and which serve as a boundary.
-    type Uses<'e> = (HashMap<&'e str, Vec<&'e Principal>>, BTreeSet<&'e str>);
-    let uses: BTreeMap<&str, Uses<'_>> = exports
-        .iter()
-        .map(|e| {
-            let mut attached: HashMap<&str, Vec<&Principal>> = HashMap::new();
-            let mut boundaries = BTreeSet::new();
-            for x in &e.principals {
-                for a in &x.attached_policies {
-                    let v = attached.entry(a.as_str()).or_default();
-                    if v.last().is_none_or(|l| !std::ptr::eq(*l, x)) {
-                        v.push(x);
-                    }
-                }
-                if let Some(b) = &x.permissions_boundary {
-                    boundaries.insert(b.as_str());
-                }
-            }
-            (e.account_id.as_str(), (attached, boundaries))
-        })
-        .collect();
+    let docs = tightened_documents(plans, analysis);
+    let uses = uses_per_account(exports);
     let export_of = super::plan::export_index(exports);
     for plan in plans.iter_mut() {
         // A permission set's managed policies are detached, never copied (permission_set.rs).
@@ -139,4 +94,66 @@ pub(super) fn decide_managed(
         }
         plan.flags.extend(notes);
     }
+}
+
+/// (account, policy ARN) of a customer managed policy.
+type Key = (std::sync::Arc<str>, String);
+/// The principals (type, name) that would get one tightened document.
+type Who = BTreeSet<(PrincipalType, String)>;
+
+/// Per customer managed policy, per tightened document (the digest of its compact JSON), the
+/// principals that would get it.
+fn tightened_documents(
+    plans: &[PrincipalPlan],
+    analysis: &crate::analysis::Analysis<'_>,
+) -> HashMap<Key, HashMap<[u8; 32], Who>> {
+    let mut docs: HashMap<Key, HashMap<[u8; 32], Who>> = HashMap::new();
+    for plan in plans {
+        // Intentional access is confirmed, not changed: its decision is `confirm_intentional`, so
+        // a new version would narrow it under a decision that names only the others. Left out
+        // here, it never agrees, and the others get copies.
+        let intentional = analysis
+            .principals
+            .get(plan.analysis_index)
+            .is_some_and(|p| p.intentional.is_some());
+        if plan.skipped.is_some() || intentional {
+            continue;
+        }
+        for p in &plan.policies {
+            if let (PolicyKind::CustomerManaged, Some(arn)) = (p.policy.kind, &p.policy.arn) {
+                docs.entry((plan.account_id.clone(), arn.clone()))
+                    .or_default()
+                    .entry(p.tightened_digest.get())
+                    .or_default()
+                    .insert((plan.kind, plan.name.clone()));
+            }
+        }
+    }
+    docs
+}
+
+/// Who each managed policy is attached to, and which serve as a permissions boundary.
+type Uses<'e> = (HashMap<&'e str, Vec<&'e Principal>>, BTreeSet<&'e str>);
+
+/// [`Uses`] per account, from the export's principals.
+fn uses_per_account(exports: &[Export]) -> BTreeMap<&str, Uses<'_>> {
+    exports
+        .iter()
+        .map(|e| {
+            let mut attached: HashMap<&str, Vec<&Principal>> = HashMap::new();
+            let mut boundaries = BTreeSet::new();
+            for x in &e.principals {
+                for a in &x.attached_policies {
+                    let v = attached.entry(a.as_str()).or_default();
+                    if v.last().is_none_or(|l| !std::ptr::eq(*l, x)) {
+                        v.push(x);
+                    }
+                }
+                if let Some(b) = &x.permissions_boundary {
+                    boundaries.insert(b.as_str());
+                }
+            }
+            (e.account_id.as_str(), (attached, boundaries))
+        })
+        .collect()
 }
