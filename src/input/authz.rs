@@ -572,7 +572,8 @@ fn default_version(
     default_id: Option<&str>,
     versions: &[PolicyVersion],
 ) -> Result<usize> {
-    let list = format!("{at}.PolicyVersionList");
+    // Made only for an error: this runs for every managed policy of every export.
+    let list = || format!("{at}.PolicyVersionList");
     let mut marked = versions
         .iter()
         .enumerate()
@@ -588,12 +589,13 @@ fn default_version(
     if let (Some(first), Some(second)) = (first, second) {
         return Err(Error::parse(
             path,
-            format!("{list}[{second}].IsDefaultVersion"),
+            format!("{}[{second}].IsDefaultVersion", list()),
             format!(
-                "policy {arn}: versions {} ({list}[{first}]) and {} are both marked \
+                "policy {arn}: versions {} ({}[{first}]) and {} are both marked \
                  IsDefaultVersion true; a policy has one default version, so which document \
                  is in force cannot be told (was the export edited?)",
                 version(first),
+                list(),
                 version(second)
             ),
         ));
@@ -603,7 +605,7 @@ fn default_version(
     {
         return Err(Error::parse(
             path,
-            format!("{list}[{first}].IsDefaultVersion"),
+            format!("{}[{first}].IsDefaultVersion", list()),
             format!(
                 "policy {arn}: version {} is marked IsDefaultVersion true but DefaultVersionId \
                  is {id:?}; which document is in force cannot be told (was the export edited?)",
@@ -621,7 +623,7 @@ fn default_version(
         .ok_or_else(|| {
             Error::parse(
                 path,
-                list.clone(),
+                list(),
                 format!(
                     "policy {arn}: no version has IsDefaultVersion true or matches \
                      DefaultVersionId {:?}",
