@@ -794,6 +794,44 @@ fn a_list_where_an_object_belongs_is_an_error() {
     }
 }
 
+/// A managed policy's `AttachmentCount` and `PermissionsBoundaryUsageCount` (read to tell whether
+/// a policy is attached, or a boundary of a principal a filtered export leaves out) must be counts:
+/// negative, fractional or beyond 32 bits is an error at its JSON path, and a real count loads.
+#[test]
+fn attachment_and_boundary_counts_are_counts() {
+    let base = one_role(TRUST, INLINE, MANAGED);
+    let from = r#""DefaultVersionId": "v1","#;
+    assert_eq!(base.matches(from).count(), 1);
+    for (field, value) in [
+        ("AttachmentCount", "-1"),
+        ("AttachmentCount", "4294967296"),
+        ("PermissionsBoundaryUsageCount", "1.5"),
+        ("PermissionsBoundaryUsageCount", "\"1\""),
+    ] {
+        let text = base.replace(from, &format!("{from} \"{field}\": {value},"));
+        let err = match load_details(&text) {
+            Ok(_) => panic!("{field}: {value}: expected an error"),
+            Err(e) => e,
+        };
+        assert_parse(
+            &err,
+            "authorization-details.json",
+            &format!("$.Policies[0].{field}"),
+            "invalid",
+        );
+    }
+    let text = base.replace(
+        from,
+        &format!("{from} \"AttachmentCount\": 1, \"PermissionsBoundaryUsageCount\": 2,"),
+    );
+    let export = load_details(&text).expect("counts load");
+    let policy = export.policies.values().next().expect("one policy");
+    assert_eq!(
+        (policy.attachment_count, policy.boundary_uses),
+        (Some(1), Some(2))
+    );
+}
+
 #[test]
 fn no_default_policy_version() {
     assert_parse(
