@@ -316,3 +316,64 @@ fn progress_line_only_on_a_terminal_and_never_in_outputs() {
         );
     }
 }
+
+/// The summary `report` prints on stderr says the numbers report.json holds, and calls the
+/// per-sensitivity counts what they are: the removable part of the unused total (the sample's
+/// Identity Center and service-linked roles hold unused permissions that no IAM change removes,
+/// so the counts add up to less than the total).
+#[test]
+fn stderr_summary_is_the_reports_numbers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let run = Command::new(bin())
+        .arg("report")
+        .arg(root().join("sample-data/2026-q4"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("report.json")).unwrap()).unwrap();
+    let n = |v: &serde_json::Value| {
+        let n = v.as_u64().unwrap();
+        // As the summary prints it: thousands separated by commas.
+        let digits = n.to_string();
+        let mut s = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                s.push(',');
+            }
+            s.push(c);
+        }
+        s
+    };
+    let t = &json["summary"]["totals"];
+    let totals = format!(
+        "{} granted, {} used, {} unused, {} unknown, {} excluded",
+        n(&t["granted"]),
+        n(&t["used"]),
+        n(&t["unused"]),
+        n(&t["unknown"]),
+        n(&t["excluded"])
+    );
+    assert!(err.contains(&totals), "no `{totals}` in:\n{err}");
+    let s = &json["summary"]["unused_by_sensitivity"];
+    let removable = format!(
+        "of these unused, removable by sensitivity (see the report's Summary): critical {}, high {}, medium {}, low {}\n",
+        n(&s["critical"]),
+        n(&s["high"]),
+        n(&s["medium"]),
+        n(&s["low"])
+    );
+    assert!(err.contains(&removable), "no `{removable}` in:\n{err}");
+    let sum: u64 = ["critical", "high", "medium", "low"]
+        .iter()
+        .map(|k| s[k].as_u64().unwrap())
+        .sum();
+    assert!(
+        0 < sum && sum < t["unused"].as_u64().unwrap(),
+        "the sample's removable counts ({sum}) are not a proper part of its unused total"
+    );
+}

@@ -307,7 +307,7 @@ fn print_summary(
         grouped(t.excluded)
     );
     eprintln!(
-        "iam-tighten: unused by sensitivity: critical {}, high {}, medium {}, low {}",
+        "iam-tighten: of these unused, removable by sensitivity (see the report's Summary): critical {}, high {}, medium {}, low {}",
         grouped(s.critical),
         grouped(s.high),
         grouped(s.medium),
