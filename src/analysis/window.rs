@@ -90,19 +90,7 @@ const COVERAGE_LIST_AT_MOST: usize = 10;
 /// The first [`COVERAGE_LIST_AT_MOST`] of `names`, `, `-separated, then `, and N more`: how a
 /// warning about an export's principals lists them.
 pub(super) fn listed(names: &[String]) -> String {
-    let mut text = names
-        .iter()
-        .take(COVERAGE_LIST_AT_MOST)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if names.len() > COVERAGE_LIST_AT_MOST {
-        text.push_str(&format!(
-            ", and {} more",
-            names.len() - COVERAGE_LIST_AT_MOST
-        ));
-    }
-    text
+    crate::model::listed(names, COVERAGE_LIST_AT_MOST)
 }
 
 impl Coverage {

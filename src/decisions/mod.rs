@@ -522,13 +522,7 @@ pub(crate) fn used_evidence(an: &Analysis<'_>, index: usize) -> String {
         Some(t) => format!("{a} ({})", t.format("%Y-%m-%d")),
         None => a.to_string(),
     };
-    let listed = |all: Vec<String>| {
-        let mut parts: Vec<String> = all.iter().take(5).cloned().collect();
-        if all.len() > 5 {
-            parts.push(format!("and {} more", all.len() - 5));
-        }
-        parts.join(", ")
-    };
+    let listed = |all: Vec<String>| crate::model::listed(&all, 5);
     let mut text = format!("used {services} of {granted} granted services in {window}");
     if !used.is_empty() {
         text.push_str(": ");

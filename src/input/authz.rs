@@ -709,16 +709,7 @@ fn warn_missing_policies(
 
 /// At most ten names, then how many more.
 pub(super) fn listed(names: &[String]) -> String {
-    let mut text = names
-        .iter()
-        .take(10)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if names.len() > 10 {
-        text.push_str(&format!(", and {} more", names.len() - 10));
-    }
-    text
+    crate::model::listed(names, 10)
 }
 
 #[cfg(test)]

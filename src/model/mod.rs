@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -146,6 +147,21 @@ pub fn count_phrase(parts: &[(u64, &str, &str)]) -> String {
         [one] => one.clone(),
         [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
+}
+
+/// The first `at_most` of `names`, `, `-separated, then `, and N more`: how a warning or an
+/// evidence text lists principals, actions or files.
+pub fn listed<S: AsRef<str>>(names: &[S], at_most: usize) -> String {
+    let mut text = names
+        .iter()
+        .take(at_most)
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > at_most {
+        let _ = write!(text, ", and {} more", names.len() - at_most);
+    }
+    text
 }
 
 /// Whole days from `earlier` to `later` (negative when `earlier` is the later one). Cannot
@@ -600,8 +616,17 @@ impl Export {
 #[cfg(test)]
 mod tests {
     use super::{Sha256Sum, Tags, count_phrase, days_after, days_before, grouped, grouped_into};
-    use super::{Timestamp, thousands};
+    use super::{Timestamp, listed, thousands};
     use std::collections::BTreeMap;
+
+    #[test]
+    fn listed_names_at_most_then_how_many_more() {
+        let names: Vec<String> = (1..=7).map(|i| format!("n{i}")).collect();
+        assert_eq!(listed(&names[..0], 5), "");
+        assert_eq!(listed(&names[..5], 5), "n1, n2, n3, n4, n5");
+        assert_eq!(listed(&names, 5), "n1, n2, n3, n4, n5, and 2 more");
+        assert_eq!(listed(&["a", "b"], 1), "a, and 1 more");
+    }
 
     /// Dates computed from input stay in the years RFC 3339 writes (0000–9999), or are `None`.
     #[test]
