@@ -1162,8 +1162,10 @@ fn aws_managed_gets_a_replacement_and_shared_customer_managed_only_when_all_agre
     assert!(matches!(&by("team").apply, Apply::Replace(_)));
     // The reviewer is told why `a` gets a copy of the shared policy: held as a kind (the index
     // of the policy), read in words, the same from the plan and from its summary.
-    let own_copy = "team: used by other principals that need different actions (or as a \
-                    permissions boundary), so this principal gets its own copy team-tightened-a";
+    let own_copy = "team: shared, and a new version would change the other principals too \
+                    (some need different actions, hold it as intentional access, use it as a \
+                    permissions boundary, or are not in the export), so this principal gets its \
+                    own copy team-tightened-a";
     let team = pa
         .policies
         .iter()

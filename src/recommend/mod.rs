@@ -286,8 +286,9 @@ impl Flag {
 /// The words of [`Flag::OwnCopy`]: customer managed policy `policy` replaced by `copy`.
 fn own_copy_note(policy: &str, copy: &str) -> String {
     format!(
-        "{policy}: used by other principals that need different actions (or as a permissions \
-         boundary), so this principal gets its own copy {copy}"
+        "{policy}: shared, and a new version would change the other principals too (some need \
+         different actions, hold it as intentional access, use it as a permissions boundary, or \
+         are not in the export), so this principal gets its own copy {copy}"
     )
 }
 
