@@ -432,6 +432,17 @@ fn sample_data_writes_folders() {
         readme.contains("not_observable"),
         "unknown S3 object actions are listed as kept"
     );
+    // A new policy version is the policy's: its rollback says it undoes it for every holder
+    // (ci-deploy's plan makes one; ExampleCorpQA's replaces a policy with a copy).
+    let undoes_for_all = "for **every** principal it is attached to";
+    assert!(!readme.contains(undoes_for_all), "{readme}");
+    let ci = dir
+        .path()
+        .join("recommendations/111111111111/role/ci-deploy/README.md");
+    let ci = std::fs::read_to_string(ci).unwrap();
+    assert!(ci.contains("aws iam create-policy-version"), "{ci}");
+    let rollback = &ci[ci.find("## Roll back").unwrap()..];
+    assert!(rollback.contains(undoes_for_all), "{rollback}");
     let file = folder.join("aws-managed-AmazonEC2FullAccess.json");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(

@@ -404,6 +404,18 @@ fn readme_rollback(s: &mut String, plan: &PrincipalPlan, rollback: &[String]) {
         let _ = writeln!(s, "{l}");
     }
     s.push_str("```\n\n");
+    if plan
+        .policies
+        .iter()
+        .any(|p| matches!(p.apply, Apply::NewVersion { .. }))
+    {
+        s.push_str(
+            "Rolling back a new policy version makes the policy's earlier document its default again, for \
+             **every** principal it is attached to (a version is the policy's, not this principal's): when \
+             other principals share it, their folders hold the same version, and this rollback undoes it \
+             for them too.\n\n",
+        );
+    }
 }
 
 /// Removed actions, in rank order, a row per finding (group of actions) and decision.
