@@ -336,19 +336,8 @@ fn stderr_summary_is_the_reports_numbers() {
     let err = String::from_utf8_lossy(&run.stderr);
     let json: serde_json::Value =
         serde_json::from_slice(&fs::read(out.join("report.json")).unwrap()).unwrap();
-    let n = |v: &serde_json::Value| {
-        let n = v.as_u64().unwrap();
-        // As the summary prints it: thousands separated by commas.
-        let digits = n.to_string();
-        let mut s = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                s.push(',');
-            }
-            s.push(c);
-        }
-        s
-    };
+    // As the summary prints it: thousands separated by commas.
+    let n = |v: &serde_json::Value| iam_tighten::model::grouped(v.as_u64().unwrap());
     let t = &json["summary"]["totals"];
     let totals = format!(
         "{} granted, {} used, {} unused, {} unknown, {} excluded",
