@@ -1,6 +1,6 @@
-//! The findings dataset (`report --parquet-dataset`) read by real query engines: DuckDB and
-//! polars from PyPI, pinned in `tests/engines/requirements.txt`, in `.venv-engines/` (create it
-//! with `tests/engines/setup.sh`). Without it these tests skip with a note, unless
+//! The findings dataset (`report --parquet-dataset`) read by real query engines, DuckDB and
+//! polars, and review.xlsx by openpyxl, from PyPI, pinned in `tests/engines/requirements.txt`,
+//! in `.venv-engines/` (create it with `tests/engines/setup.sh`). Without it these tests skip with a note, unless
 //! `IAM_TIGHTEN_REQUIRE_DUCKDB` is set (`.ci/run` sets it), in which case they fail.
 //!
 //! What the engines see is checked against findings.csv, parsed here: rows and actions per
@@ -361,4 +361,59 @@ fn the_two_quarter_query_in_usage_md_gives_the_output_shown() {
         .collect();
     assert!(expected.as_array().unwrap().len() > 100);
     assert_eq!(all, expected);
+}
+
+/// openpyxl (what pandas' `read_excel` uses) reads review.xlsx's Findings sheet.
+const OPENPYXL_SCRIPT: &str = r#"
+import datetime, json, openpyxl
+wb = openpyxl.load_workbook('review.xlsx', read_only=True, data_only=True)
+def text(v):
+    if v is None: return ''
+    if isinstance(v, bool): return 'true' if v else 'false'
+    if isinstance(v, datetime.datetime): return v.strftime('%Y-%m-%dT%H:%M:%SZ')
+    if isinstance(v, float) and v.is_integer(): return str(int(v))
+    return str(v)
+rows = [[text(v) for v in row] for row in wb['Findings'].iter_rows(values_only=True)]
+print(json.dumps(rows))
+"#;
+
+/// review.xlsx's Findings sheet, read by openpyxl (pandas' reader of .xlsx files, from PyPI):
+/// the header and every row of findings.csv, cell for cell. Its rows carry no cell references
+/// (docs/report-fields.md), which the format allows and this reader, like calamine
+/// (tests/xlsx.rs), places by order.
+#[test]
+fn openpyxl_reads_the_findings_sheet_as_findings_csv_says() {
+    let Some(python) = python() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    assert_cmd::Command::cargo_bin("iam-tighten")
+        .unwrap()
+        .current_dir(root())
+        .args([
+            "report",
+            "sample-data/2026-q4",
+            "--format",
+            "csv,xlsx",
+            "--out",
+        ])
+        .arg(dir)
+        .assert()
+        .success();
+    let got: Vec<Vec<String>> = serde_json::from_str(&run(&python, dir, OPENPYXL_SCRIPT)).unwrap();
+    let text = fs::read_to_string(dir.join("findings.csv")).unwrap();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    let want: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    assert!(want.len() > 100, "{} rows", want.len());
+    assert_eq!(got.len(), want.len(), "rows");
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        // A row ends at its last cell; the blanks after it are not written.
+        let mut g = g.clone();
+        g.resize(w.len(), String::new());
+        assert_eq!(&g, w, "row {i}");
+    }
 }

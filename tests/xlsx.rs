@@ -77,6 +77,19 @@ fn out() -> PathBuf {
     report().join("out")
 }
 
+/// One report of the whole sample organisation (with its organisation part: the findings files
+/// have the `control_effect` and `control_detail` columns).
+fn organization_out() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+        run_report(&sample, d.path());
+        d
+    })
+    .path()
+}
+
 fn sheet(path: &Path, name: &str) -> Vec<Vec<Data>> {
     let mut wb: Xlsx<_> = open_workbook(path).unwrap();
     rows(&mut wb, name)
@@ -140,25 +153,30 @@ fn sheets_are_in_order() {
 
 /// Decisions, Findings, Principals and Identities hold exactly the rows and cells of
 /// decisions.csv, findings.csv, principals.csv and credentials.csv (typed cells written as the
-/// CSV writes them).
+/// CSV writes them), for the fixture and for the sample organisation, whose findings have the
+/// organisation part's two columns.
 #[test]
 fn sheets_agree_with_the_csvs_cell_for_cell() {
-    let book = out().join("review.xlsx");
-    for (name, csv) in [
-        ("Decisions", "decisions.csv"),
-        ("Findings", "findings.csv"),
-        ("Principals", "principals.csv"),
-        ("Identities", "credentials.csv"),
-    ] {
-        let expected = csv_rows(&out().join(csv));
-        let got = texts(&sheet(&book, name));
-        assert!(expected.len() > 1, "{csv} has rows");
-        assert_eq!(got[0], expected[0], "{name} header");
-        assert_eq!(got.len(), expected.len(), "{name} rows");
-        for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
-            assert_eq!(g, e, "{name} row {i}");
+    for dir in [out(), organization_out().to_path_buf()] {
+        let book = dir.join("review.xlsx");
+        for (name, csv) in [
+            ("Decisions", "decisions.csv"),
+            ("Findings", "findings.csv"),
+            ("Principals", "principals.csv"),
+            ("Identities", "credentials.csv"),
+        ] {
+            let expected = csv_rows(&dir.join(csv));
+            let got = texts(&sheet(&book, name));
+            assert!(expected.len() > 1, "{csv} has rows");
+            assert_eq!(got[0], expected[0], "{name} header");
+            assert_eq!(got.len(), expected.len(), "{name} rows");
+            for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+                assert_eq!(g, e, "{name} row {i}");
+            }
         }
     }
+    let header = &csv_rows(&organization_out().join("findings.csv"))[0];
+    assert!(header.iter().any(|c| c == "control_effect"), "{header:?}");
 }
 
 /// report.json's decisions are the Decisions sheet's first rows (report.json lists at most
@@ -583,10 +601,35 @@ fn parts(book: &[u8]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// `reference` (every part of the workbook rust_xlsxwriter writes alone, `limit` rows a sheet,
+/// for `findings` findings) as splicing writes it: the Findings rows between the header and the
+/// last data row without their cell references (`xlsx::without_cell_references`).
+fn spliced_form(
+    mut reference: Vec<(String, Vec<u8>)>,
+    findings: usize,
+    limit: u32,
+) -> Vec<(String, Vec<u8>)> {
+    let room = limit as usize - 1;
+    let written = if findings <= room { findings } else { room - 1 };
+    let last_spliced = u32::try_from(written).unwrap(); // rows 2..=written: all but the last
+    let sheet = reference
+        .iter_mut()
+        .find(|(n, _)| n == "xl/worksheets/sheet2.xml")
+        .unwrap();
+    let xml = String::from_utf8(sheet.1.clone()).unwrap();
+    let compact = xlsx::without_cell_references(&xml, 2..=last_spliced).unwrap();
+    if last_spliced >= 2 {
+        assert!(compact.len() < xml.len(), "no reference taken out");
+    }
+    sheet.1 = compact.into_bytes();
+    reference
+}
+
 /// The Findings rows written into the zip by `xlsx::splice` give the workbook rust_xlsxwriter
-/// writes when it writes every row itself: the same parts, in the same order, byte for byte
-/// (the hostile fixture and the whole sample organisation; with and without a row limit, so
-/// with the note row and with 0, 1 and 2 data rows).
+/// writes when it writes every row itself: the same parts, in the same order, byte for byte once
+/// the spliced rows' optional cell references are taken out of it, and the same cells as calamine
+/// reads them (the hostile fixture and the whole sample organisation; with and without a row
+/// limit, so with the note row and with 0, 1 and 2 data rows).
 #[test]
 fn spliced_findings_rows_are_the_rows_rust_xlsxwriter_writes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -603,7 +646,19 @@ fn spliced_findings_rows_are_the_rows_rust_xlsxwriter_writes() {
                 an.findings.len()
             );
             for limit in [3, 4, 5, 50, xlsx::SHEET_ROWS] {
-                let reference = parts(&xlsx::workbook_without_splice(an, model, limit).unwrap());
+                let unspliced = xlsx::workbook_without_splice(an, model, limit).unwrap();
+                let spliced = xlsx::workbook_with_limit(an, model, limit).unwrap();
+                // As a reader sees them: every sheet's cells the same.
+                let mut a: Xlsx<_> = open_workbook_from_rs(Cursor::new(&unspliced)).unwrap();
+                let mut b: Xlsx<_> = open_workbook_from_rs(Cursor::new(&spliced)).unwrap();
+                for name in xlsx::SHEETS {
+                    assert!(
+                        rows(&mut a, name) == rows(&mut b, name),
+                        "{}, limit {limit}: sheet {name} reads differently",
+                        export.display()
+                    );
+                }
+                let reference = spliced_form(parts(&unspliced), an.findings.len(), limit);
                 // Many pieces (of 1, 7 and 50 rows, some past the sheet's end) join into the
                 // same sheet as one.
                 for per_piece in [1, 7, 50] {

@@ -6,4 +6,4 @@
 #   PYTHON=python3.12 tests/engines/setup.sh
 set -euo pipefail
 exec "$(dirname "$0")/../venv.sh" .venv-engines tests/engines/requirements.txt \
-  'import duckdb, polars; print("engines venv ready: duckdb", duckdb.__version__, "polars", polars.__version__)'
+  'import duckdb, openpyxl, polars; print("engines venv ready: duckdb", duckdb.__version__, "polars", polars.__version__, "openpyxl", openpyxl.__version__)'

@@ -19,7 +19,7 @@
 //! next one starts), so memory does not grow with the organisation; the Findings sheet's rows
 //! (all but its last) are written by [`splice`] straight into the zip, as rust_xlsxwriter would
 //! write them (the workbook without them waits in a temporary file: ~5 MB at 10,000 roles). The
-//! Findings rows (528 MB of XML at 10,000 roles) no longer go through a temporary file.
+//! Findings rows (430 MB of XML at 10,000 roles) no longer go through a temporary file.
 
 use std::borrow::Cow;
 use std::io::Seek as _;
@@ -30,10 +30,13 @@ use serde_json::Value as Json;
 
 mod splice;
 
+#[doc(hidden)]
+pub use splice::without_cell_references;
+
 use super::ReportModel;
 use super::credentials::{CREDENTIALS_HEADER, RESULT_FINDING, RESULT_NOT_POSSIBLE};
 use super::csv::{DECISIONS_HEADER, IdentityFlags, PRINCIPALS_HEADER, neutralise, risky_actions};
-use crate::analysis::schema::{FINDINGS, Row, Type, Value, findings_header, for_each_row};
+use crate::analysis::schema::{Column, Row, Type, Value, columns, for_each_row};
 use crate::analysis::{Analysis, Finding};
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
@@ -206,9 +209,9 @@ fn build<W: std::io::Write + Send>(
         ZIP_LEVEL,
         |xml| {
             let styles = splice::column_styles(xml)?;
-            let date_style = date_column(&styles)?;
-            let columns = u16::try_from(FINDINGS.len()).map_err(|_| too_many(SHEETS[1]))?;
-            Ok(splice::RowXml::new(columns, styles, date_style))
+            let date_style = date_column(&columns(an), &styles)?;
+            let n = u16::try_from(columns(an).len()).map_err(|_| too_many(SHEETS[1]))?;
+            Ok(splice::RowXml::new(n, styles, date_style))
         },
         findings.len().div_ceil(per_piece),
         |i, out| {
@@ -235,27 +238,30 @@ fn spliced_rows(
     granted_by: &[String],
     out: &mut splice::RowXml,
 ) -> std::result::Result<(), XlsxError> {
-    let mut cells = Vec::with_capacity(FINDINGS.len());
+    let columns = columns(an);
+    let mut cells = Vec::with_capacity(columns.len());
     let mut r = u32::try_from(first)
         .ok()
         .and_then(|r| r.checked_add(1))
         .ok_or(XlsxError::RowColumnLimitError)?;
     let indexed = findings.iter().enumerate().map(|(k, f)| (first + k, f));
     for_each_row(an, indexed, granted_by, |row| {
-        finding_cells(row, &mut cells)?;
+        finding_cells(&columns, row, &mut cells)?;
         r = r.checked_add(1).ok_or(XlsxError::RowColumnLimitError)?;
         out.row(r, cells.drain(..));
         Ok::<_, XlsxError>(())
     })
 }
 
-/// A finding's cells, typed by the findings schema, into `cells` (cleared first).
+/// A finding's cells, typed by the findings schema (`columns`: the analysis's, as findings.csv
+/// has them), into `cells` (cleared first).
 fn finding_cells<'a>(
+    columns: &[&Column],
     row: &Row<'a>,
     cells: &mut Vec<Cell<'a>>,
 ) -> std::result::Result<(), XlsxError> {
     cells.clear();
-    for c in &FINDINGS {
+    for c in columns {
         cells.push(schema_cell(c.name, c.ty, (c.get)(row))?);
     }
     Ok(())
@@ -266,8 +272,8 @@ fn too_many(name: &str) -> XlsxError {
 }
 
 /// The style of the Findings sheet's date columns (their column format, set by [`findings`]).
-fn date_column(styles: &[u32]) -> std::result::Result<u32, XlsxError> {
-    let mut dates = FINDINGS
+fn date_column(columns: &[&Column], styles: &[u32]) -> std::result::Result<u32, XlsxError> {
+    let mut dates = columns
         .iter()
         .enumerate()
         .filter(|(_, c)| c.ty == Type::Time)
@@ -484,11 +490,15 @@ impl<'w> Sheet<'w> {
     /// column already as wide as a column gets ([`WIDTH_MAX`]) is not read: its widest cells are
     /// the costliest to make (the action summary, the named risky actions), and reading them
     /// could not change its width. (The splice reads every cell of the row.)
-    fn skip_finding(&mut self, row: &Row<'_>) -> std::result::Result<(), XlsxError> {
+    fn skip_finding(
+        &mut self,
+        columns: &[&Column],
+        row: &Row<'_>,
+    ) -> std::result::Result<(), XlsxError> {
         if self.row as usize > self.capacity {
             return Ok(());
         }
-        for (col, c) in (0..self.columns).zip(&FINDINGS) {
+        for (col, c) in (0..self.columns).zip(columns) {
             if self
                 .widths
                 .get(usize::from(col))
@@ -657,9 +667,10 @@ fn findings(
     granted_by: &[String],
     rows: FindingRows,
 ) -> std::result::Result<usize, XlsxError> {
-    let header = findings_header();
+    let columns = columns(an);
+    let header: Vec<&str> = columns.iter().map(|c| c.name).collect();
     let mut sheet = Sheet::new(wb, formats, SHEETS[1], &header, an.findings.len(), limit)?;
-    for (col, c) in (0u16..).zip(&FINDINGS) {
+    for (col, c) in (0u16..).zip(&columns) {
         if c.ty == Type::Time {
             sheet.ws.set_column_format(col, &formats.date)?;
         }
@@ -669,14 +680,14 @@ fn findings(
         FindingRows::Writer => 0,
         FindingRows::Spliced { .. } => written.len().saturating_sub(1),
     };
-    let mut cells = Vec::with_capacity(FINDINGS.len());
+    let mut cells = Vec::with_capacity(columns.len());
     let (left, own) = written.split_at(spliced);
     for_each_row(an, left.iter().enumerate(), granted_by, |row| {
-        sheet.skip_finding(row)
+        sheet.skip_finding(&columns, row)
     })?;
     let own = own.iter().enumerate().map(|(k, f)| (spliced + k, f));
     for_each_row(an, own, granted_by, |row| {
-        finding_cells(row, &mut cells)?;
+        finding_cells(&columns, row, &mut cells)?;
         sheet.row(cells.drain(..))
     })?;
     sheet.finish("findings.csv (and findings.parquet)")?;
