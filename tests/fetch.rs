@@ -207,7 +207,7 @@ pub(crate) mod emulated {
 
     impl Emulator {
         /// `GET /_emulator/PATH` (the emulator's control endpoints, see server.py).
-        fn control(&self, path: &str) -> String {
+        pub(crate) fn control(&self, path: &str) -> String {
             http_get(&self.url, &format!("/_emulator/{path}"))
         }
 

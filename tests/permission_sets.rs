@@ -196,17 +196,26 @@ fn a_permission_set_gets_one_folder_for_every_account_with_sso_admin_commands() 
             "README lacks {needle:?}:\n{readme}"
         );
     }
-    // The original inline policy is Identity Center's, for rollback.
-    let original: Value = serde_json::from_str(
-        &std::fs::read_to_string(at.join("inline-policy.original.json")).unwrap(),
+    // The original inline policy is Identity Center's, for rollback: the very text
+    // GetInlinePolicyForPermissionSet returned (here compact), not a reformatted copy, which
+    // would not restore the set exactly and could exceed the 32,768 characters (whitespace
+    // counted) that PutInlinePolicyToPermissionSet takes.
+    let original = std::fs::read_to_string(at.join("inline-policy.original.json")).unwrap();
+    let fetched: Value = serde_json::from_slice(
+        &std::fs::read(root().join(
+            "organization/sso/ssoins-7223a1b2c3d4e5f6/ps-0a1b2c3d4e5f6a7b/inline-policy.json",
+        ))
+        .unwrap(),
     )
     .unwrap();
+    assert_eq!(original, fetched["InlinePolicy"].as_str().unwrap());
     let developer = org
         .permission_sets
         .iter()
         .find(|p| p.name == "Developer")
         .unwrap();
-    assert_eq!(original, developer.inline_raw.clone().unwrap());
+    let parsed: Value = serde_json::from_str(&original).unwrap();
+    assert_eq!(parsed, developer.inline_raw.clone().unwrap());
 
     // The apply helper in the output dry-runs the folder, and its rollback.
     let (_bin, path) = fake_aws_path();

@@ -1,15 +1,21 @@
 //! Acting on the plan, end to end against the IAM emulator (`tests/emulator/`, see
 //! tests/fetch.rs): fetch → report → run EVERY recommendation folder's apply block with the
-//! folder's own `apply-recommendation.sh` and the venv's real `aws` CLI (awscli v1, pointed at
-//! the loopback emulator with `AWS_ENDPOINT_URL`) → fetch again → report and `diff` (per action)
-//! the two exports. Then the rollback blocks, and a third fetch that `diff` finds unchanged.
+//! folder's own `apply-recommendation.sh --profile` and the venv's real `aws` CLI (awscli v1,
+//! pointed at the loopback emulator with `AWS_ENDPOINT_URL`) → fetch again → report and `diff`
+//! (per action) the two exports. Then the rollback blocks, and a third fetch that `diff` finds
+//! unchanged.
 //!
 //! The account is `seed.py --roundtrip`: the fetch tests' principals plus a wildcard inline
 //! policy, a customer managed policy two principals tighten alike (a new version), one they
 //! tighten differently (a copy), an AWS managed policy (replaced by a copy), an Allow `NotAction`
 //! (rewritten into an `Action` list) and a group whose members use different parts of its
-//! policy. Skips with a message without `.venv-emulator/`, unless `IAM_TIGHTEN_REQUIRE_EMULATOR`
-//! is set (`.ci/run` sets it), like the fetch tests.
+//! policy; and, as the management account of an organisation, an IAM Identity Center permission
+//! set provisioned to it (an inline policy to narrow, an AWS managed policy whose kept statements
+//! are merged into it, one detached, one left, a customer managed policy reference) with its
+//! `AWSReservedSSO_` role, which the emulator rewrites on `ProvisionPermissionSet` as Identity
+//! Center does. Fetched with `--organization`, so the set is planned. Skips with a message
+//! without `.venv-emulator/`, unless `IAM_TIGHTEN_REQUIRE_EMULATOR` is set (`.ci/run` sets it),
+//! like the fetch tests.
 
 #[cfg(feature = "fetch")]
 mod emulated {
@@ -17,7 +23,7 @@ mod emulated {
     use std::path::Path;
     use std::process::Command as StdCommand;
 
-    use crate::fetch::emulated::{Emulator, aws_env, fetch_at, venv_bin};
+    use crate::fetch::emulated::{ACCOUNT, Emulator, aws_env, fetch_at, venv_bin};
     use iam_tighten::catalog::Catalog;
     use iam_tighten::policy::{Expander, expand_notation};
 
@@ -50,11 +56,15 @@ mod emulated {
         stderr
     }
 
-    /// `iam-tighten fetch` into `out`: complete but for `role/legacy-batch`, whose jobs always
-    /// fail (exit 1; it stays without data, so nothing of it may be removed).
+    /// `iam-tighten fetch --organization` into `out`: the organisation part and its one account,
+    /// `out/ACCOUNT`, complete but for `role/legacy-batch`, whose jobs always fail (exit 1; it
+    /// stays without data, so nothing of it may be removed).
     fn fetch(em: &Emulator, home: &Path, out: &Path) {
-        run(&mut fetch_at(&em.url, home, out, 4), &[1]);
-        let manifest = json(&out.join("manifest.json"));
+        let org = ["--assume-role", "iam-tighten-read", "--organization"];
+        run(fetch_at(&em.url, home, out, 4).args(org), &[1]);
+        let summary = json(&out.join("fetch-summary.json"));
+        assert_eq!(summary["organization"]["complete"], true, "{summary}");
+        let manifest = json(&out.join(ACCOUNT).join("manifest.json"));
         let missing: Vec<&String> = manifest["missing"]
             .as_object()
             .expect("missing")
@@ -69,8 +79,22 @@ mod emulated {
         cmd
     }
 
+    /// The AWS CLI profile the helper is given: credentials for the emulator, and a region other
+    /// than Identity Center's (the sso-admin lines must name theirs).
+    const PROFILE: &str = "roundtrip";
+
+    fn write_profile(home: &Path) {
+        let config = format!("[profile {PROFILE}]\nregion = eu-west-1\n");
+        std::fs::write(home.join("aws-config"), config).expect("aws config");
+        let credentials =
+            format!("[{PROFILE}]\naws_access_key_id = test\naws_secret_access_key = test\n");
+        std::fs::write(home.join("aws-credentials"), credentials).expect("aws credentials");
+    }
+
     /// Runs the apply (or rollback) block of every folder in `summary.json`, in the summary's
-    /// order (rollback: reversed), with the helper `report` copied into `recommendations/`.
+    /// order (rollback: reversed), with the helper `report` copied into `recommendations/`, given
+    /// `--profile` and no credentials or region in the environment: every line, `aws iam` or
+    /// `aws sso-admin`, runs only if the helper passes the profile on.
     fn apply_all(em: &Emulator, home: &Path, report: &Path, rollback: bool) -> usize {
         let summary = json(&report.join("recommendations/summary.json"));
         assert_eq!(summary["folders_omitted"], 0, "every folder is written");
@@ -92,9 +116,17 @@ mod emulated {
         for folder in &folders {
             let mut cmd = StdCommand::new(report.join("recommendations/apply-recommendation.sh"));
             aws_env(&mut cmd, home);
+            for var in [
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_REGION",
+                "AWS_DEFAULT_REGION",
+            ] {
+                cmd.env_remove(var);
+            }
             cmd.env("PATH", &path)
                 .env("AWS_ENDPOINT_URL", &em.url)
-                .arg("--apply")
+                .args(["--apply", "--profile", PROFILE])
                 .args(rollback.then_some("--rollback"))
                 .arg(report.join(folder));
             let stderr = run(&mut cmd, &[0]);
@@ -201,15 +233,196 @@ mod emulated {
             .collect()
     }
 
+    /// The permission set as sso-admin holds it (read with boto3): its inline policy's text,
+    /// its AWS managed policies' ARNs and its customer managed policy references (`path+name`).
+    fn set_state(em: &Emulator, seed: &serde_json::Value) -> serde_json::Value {
+        const READ: &str = "import sys, json, boto3\n\
+            s = boto3.client('sso-admin', endpoint_url=sys.argv[1], region_name='us-east-1', \
+            aws_access_key_id='test', aws_secret_access_key='test')\n\
+            k = dict(InstanceArn=sys.argv[2], PermissionSetArn=sys.argv[3])\n\
+            m = s.list_managed_policies_in_permission_set(**k)['AttachedManagedPolicies']\n\
+            c = s.list_customer_managed_policy_references_in_permission_set(**k)\n\
+            print(json.dumps({'inline': s.get_inline_policy_for_permission_set(**k)\
+            ['InlinePolicy'], 'managed': [p['Arn'] for p in m], 'customer': [r['Path'] + \
+            r['Name'] for r in c['CustomerManagedPolicyReferences']]}))";
+        let field = |k: &str| seed[k].as_str().expect(k).to_string();
+        let out = StdCommand::new(venv_bin("python"))
+            .args(["-c", READ, &em.url])
+            .args([field("instance"), field("permission_set")])
+            .output()
+            .expect("boto3");
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).expect("set json")
+    }
+
+    /// How many `ProvisionPermissionSet` calls for every provisioned account of `set` the
+    /// emulator got.
+    fn provisioned_all(em: &Emulator, set: &str) -> usize {
+        let calls: Vec<(String, String)> =
+            serde_json::from_str(&em.control("calls")).expect("calls json");
+        let key = format!("{set} ALL_PROVISIONED_ACCOUNTS");
+        calls
+            .iter()
+            .filter(|(a, k)| a == "Provision" && *k == key)
+            .count()
+    }
+
+    /// Each role of permission set `name` in the export (`AWSReservedSSO_<name>_<hash>`).
+    fn set_roles(export: &Path, name: &str) -> Vec<String> {
+        let gaad = json(&export.join("authorization-details.json"));
+        let prefix = format!("AWSReservedSSO_{name}_");
+        gaad["RoleDetailList"]
+            .as_array()
+            .expect("roles")
+            .iter()
+            .filter_map(|r| r["RoleName"].as_str())
+            .filter(|n| n.starts_with(&prefix))
+            .map(String::from)
+            .collect()
+    }
+
+    /// After applying: the set holds what its folder says. Its inline policy is the folder's
+    /// `inline-policy.json` as sent, its AWS managed policies are the original ones but those
+    /// the plan detaches (merged or not), in their order, its customer managed references are
+    /// unchanged; and it was provisioned to every account.
+    fn assert_set_applied(
+        em: &Emulator,
+        seed: &serde_json::Value,
+        original: &serde_json::Value,
+        (report, plan): (&Path, &serde_json::Value),
+    ) {
+        let now = set_state(em, seed);
+        let folder = report.join(plan["path"].as_str().expect("path"));
+        let sent = std::fs::read_to_string(folder.join("inline-policy.json")).expect("inline");
+        assert_eq!(now["inline"], sent.as_str(), "{now}");
+        let policies = plan["policies"].as_array().expect("policies");
+        let detached: Vec<&str> = policies
+            .iter()
+            .filter(|p| p["kind"] == "aws_managed")
+            .map(|p| p["arn"].as_str().expect("arn"))
+            .collect();
+        assert_eq!(detached.len(), 2, "{plan}");
+        let left: Vec<&serde_json::Value> = original["managed"]
+            .as_array()
+            .expect("managed")
+            .iter()
+            .filter(|a| !detached.contains(&a.as_str().expect("arn")))
+            .collect();
+        assert_eq!(
+            now["managed"].as_array().map(|m| m.iter().collect()),
+            Some(left)
+        );
+        assert_eq!(now["customer"], original["customer"]);
+        assert_eq!(now["customer"], serde_json::json!(["/teams/analyst-extra"]));
+        let set = seed["permission_set"].as_str().expect("set");
+        assert_eq!(
+            provisioned_all(em, set),
+            1,
+            "provisioned once, to every account"
+        );
+    }
+
+    /// After rolling back: the set is what it was. Its inline policy is the very text it held
+    /// (`inline-policy.original.json` is Identity Center's, byte for byte); its AWS managed
+    /// policies and customer managed references are the same (the managed policies' order is
+    /// not compared: a policy attached again is listed last, and the order means nothing to a
+    /// set); and it was provisioned again.
+    fn assert_set_rolled_back(
+        em: &Emulator,
+        seed: &serde_json::Value,
+        original: &serde_json::Value,
+    ) {
+        let now = set_state(em, seed);
+        assert_eq!(now["inline"], original["inline"]);
+        let sorted = |v: &serde_json::Value| {
+            let list = v["managed"].as_array().expect("managed");
+            list.iter()
+                .map(ToString::to_string)
+                .collect::<BTreeSet<_>>()
+        };
+        assert_eq!(sorted(&now), sorted(original), "{now} vs {original}");
+        assert_eq!(now["customer"], original["customer"]);
+        let set = seed["permission_set"].as_str().expect("set");
+        assert_eq!(
+            provisioned_all(em, set),
+            2,
+            "provisioned again by the rollback"
+        );
+    }
+
+    /// The plan this account is made for has every kind of change in it; returns the permission
+    /// set's entry, which narrows the inline policy, detaches an AWS managed policy and merges
+    /// what another keeps.
+    fn assert_every_kind(
+        plan: &BTreeMap<(String, String), serde_json::Value>,
+    ) -> &serde_json::Value {
+        let kinds: BTreeSet<String> = plan
+            .values()
+            .flat_map(|p| p["policies"].as_array().cloned().unwrap_or_default())
+            .map(|p| p["apply"]["kind"].as_str().expect("kind").to_string())
+            .collect();
+        let want = [
+            "delete_inline",
+            "detach",
+            "merge_into_inline",
+            "new_version",
+            "put_inline",
+            "replace",
+        ];
+        assert_eq!(kinds, want.map(String::from).into(), "{plan:?}");
+        let rewritten = &plan[&("role".to_string(), "almost-admin".to_string())]["policies"][0];
+        assert_eq!(rewritten["not_action_rewritten"], true, "{rewritten}");
+        let set_plan = &plan[&("permission_set".to_string(), "DataAnalyst".to_string())];
+        let set_kinds: Vec<&str> = set_plan["policies"]
+            .as_array()
+            .expect("policies")
+            .iter()
+            .map(|p| p["apply"]["kind"].as_str().expect("kind"))
+            .collect();
+        assert_eq!(
+            set_kinds,
+            ["put_inline", "detach", "merge_into_inline"],
+            "{set_plan}"
+        );
+        set_plan
+    }
+
+    /// What applying the plans revokes: each principal's own plan; for a user, the plans of its
+    /// groups (shared by every member); for a permission set's role, its set's plan
+    /// (provisioning rewrote the role; a set has no grants of its own in `diff`).
+    fn expected_revoked(removes: &BTreeSet<Grant>, export: &Path) -> BTreeSet<Grant> {
+        let mut expected: BTreeSet<Grant> = removes
+            .iter()
+            .filter(|(t, _, _)| t != "permission_set")
+            .cloned()
+            .collect();
+        for (_, set, action) in removes.iter().filter(|(t, _, _)| t == "permission_set") {
+            for role in set_roles(export, set) {
+                expected.insert(("role".into(), role, action.clone()));
+            }
+        }
+        for (user, gs) in &groups_of(export) {
+            let of_groups = removes
+                .iter()
+                .filter(|(t, g, _)| t == "group" && gs.contains(g));
+            for (_, _, action) in of_groups {
+                expected.insert(("user".into(), user.clone(), action.clone()));
+            }
+        }
+        expected
+    }
+
     #[test]
     fn applying_every_recommendation_removes_what_the_plan_says_and_nothing_used() {
-        let Some((em, _)) =
+        let Some((em, seed)) =
             Emulator::start_seeded(0.0, &["--aws-managed-policies"], &["--roundtrip"])
         else {
             return;
         };
+        let seed: serde_json::Value = serde_json::from_slice(&seed).expect("seed.py's ids");
         let tmp = tempfile::tempdir().expect("tempdir");
         let (home, dir) = (tmp.path(), tmp.path());
+        write_profile(home);
         let (old, new) = (dir.join("old"), dir.join("new"));
         let (r1, r2, d) = (dir.join("r1"), dir.join("r2"), dir.join("diff"));
 
@@ -220,17 +433,10 @@ mod emulated {
         );
         let plan = summary_by_name(&r1);
         let removes = plan_removes(&r1);
-        // The plan this account is made for: every kind of change is in it.
-        let kinds: BTreeSet<String> = plan
-            .values()
-            .flat_map(|p| p["policies"].as_array().cloned().unwrap_or_default())
-            .map(|p| p["apply"]["kind"].as_str().expect("kind").to_string())
-            .collect();
-        let want = ["delete_inline", "new_version", "put_inline", "replace"];
-        assert_eq!(kinds, want.map(String::from).into(), "{plan:?}");
-        let rewritten = &plan[&("role".to_string(), "almost-admin".to_string())]["policies"][0];
-        assert_eq!(rewritten["not_action_rewritten"], true, "{rewritten}");
-        assert!(apply_all(&em, home, &r1, false) >= 7);
+        let set_plan = assert_every_kind(&plan);
+        let original_set = set_state(&em, &seed);
+        assert!(apply_all(&em, home, &r1, false) >= 8);
+        assert_set_applied(&em, &seed, &original_set, (&r1, set_plan));
 
         fetch(&em, home, &new);
         run(
@@ -261,7 +467,7 @@ mod emulated {
 
         // (a) Every action the last-accessed data shows used is still granted to its principal,
         // and nothing that was used or unknown was revoked.
-        let used = used_in(&old);
+        let used = used_in(&old.join(ACCOUNT));
         assert!(used.len() >= 10, "{used:?}");
         let lost: Vec<&Grant> = used.difference(&granted_after).collect();
         assert!(lost.is_empty(), "used actions no longer granted: {lost:?}");
@@ -269,18 +475,13 @@ mod emulated {
             assert_eq!(r["old_status"], "unused", "{r:?}");
         }
 
-        // (b) What diff calls revoked is what the plans remove: a principal's own plan, and for
-        // a user, the plans of its groups (shared by every member), no more and no less.
-        let groups = groups_of(&old);
-        let mut expected = removes.clone();
-        for (user, gs) in &groups {
-            let of_groups = removes
-                .iter()
-                .filter(|(t, g, _)| t == "group" && gs.contains(g));
-            for (_, _, action) in of_groups {
-                expected.insert(("user".into(), user.clone(), action.clone()));
-            }
-        }
+        // (b) What diff calls revoked is what the plans remove, no more and no less.
+        let expected = expected_revoked(&removes, &old.join(ACCOUNT));
+        let set_role = seed["role"].as_str().expect("role");
+        assert!(
+            expected.iter().any(|(_, n, _)| n == set_role),
+            "{expected:?}"
+        );
         assert_eq!(
             revoked, expected,
             "revoked (left) vs the plans' removals (right)"
@@ -301,13 +502,15 @@ mod emulated {
 
         // The policy both principals tighten alike is in both folders, but gets one new version:
         // the second folder finds its document already the default and skips the line.
-        let shared = managed_policy(&new, "shared-s3");
+        let shared = managed_policy(&new.join(ACCOUNT), "shared-s3");
         let versions = shared["PolicyVersionList"].as_array().expect("versions");
         assert_eq!(versions.len(), 2, "{shared}");
         assert_eq!(shared["DefaultVersionId"], "v2");
 
-        // Rolling every folder back restores the account: diff finds no change at all.
+        // Rolling every folder back restores the account and the permission set: diff finds no
+        // change at all.
         apply_all(&em, home, &r1, true);
+        assert_set_rolled_back(&em, &seed, &original_set);
         let back = dir.join("back");
         fetch(&em, home, &back);
         let same = ["diff", "--exit-code", "--out"];

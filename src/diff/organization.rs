@@ -399,6 +399,7 @@ mod tests {
             session_duration: Some("PT8H".into()),
             inline_policy: None,
             inline_raw: None,
+            inline_text: None,
             managed_policies: managed
                 .iter()
                 .map(|m| ManagedReference {

@@ -687,6 +687,10 @@ fn permission_set(
         ));
     }
     let (inline, path): (InlinePolicy, _) = r.json(&format!("{dir}/inline-policy.json"))?;
+    let inline_text = match &inline.inline_policy {
+        Some(UniqueKeys(serde_json::Value::String(s))) => Some(s.clone()),
+        _ => None,
+    };
     let inline = match inline.inline_policy {
         None => None,
         Some(v) => document_of(&path, "$.InlinePolicy", v)?,
@@ -695,9 +699,9 @@ fn permission_set(
     let customer = customer_policies(r, &dir)?;
     let boundary = boundary(r, &dir)?;
     let accounts = provisioned_accounts(r, &dir)?;
-    let (inline_policy, inline_raw) = match inline {
-        Some((d, raw)) => (Some(d), Some(raw)),
-        None => (None, None),
+    let (inline_policy, inline_raw, inline_text) = match inline {
+        Some((d, raw)) => (Some(d), Some(raw), inline_text),
+        None => (None, None, None),
     };
     Ok(PermissionSet {
         arn: arn.to_string(),
@@ -707,6 +711,7 @@ fn permission_set(
         session_duration: facts.session_duration,
         inline_policy,
         inline_raw,
+        inline_text,
         managed_policies: managed,
         customer_managed_policies: customer,
         boundary,

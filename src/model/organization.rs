@@ -117,6 +117,10 @@ pub struct PermissionSet {
     /// The inline policy as Identity Center stores it (for rollback), when there is one.
     #[serde(skip)]
     pub inline_raw: Option<serde_json::Value>,
+    /// Its text exactly as `GetInlinePolicyForPermissionSet` returned it (the rollback sends it
+    /// back byte for byte); `None` when the export holds the document as a JSON object.
+    #[serde(skip)]
+    pub inline_text: Option<String>,
     pub managed_policies: Vec<ManagedReference>,
     pub customer_managed_policies: Vec<PolicyReference>,
     pub boundary: Option<Boundary>,

@@ -496,6 +496,9 @@ pub struct PermissionSetTarget {
     pub reference_account: String,
     /// Whether the set had an inline policy (rollback puts it back, or deletes the new one).
     pub had_inline: bool,
+    /// The set's inline policy text as Identity Center returned it: `inline-policy.original.json`,
+    /// which the rollback sends back byte for byte (`None`: the export held a JSON object).
+    pub inline_text: Option<String>,
     /// AWS managed policies whose kept statements were merged into the inline policy, with the
     /// positions of those statements in it (`start..end`).
     pub merged: Vec<(String, std::ops::Range<usize>)>,

@@ -235,6 +235,7 @@ fn target(
             .collect(),
         reference_account: docs.reference.account_id.clone(),
         had_inline: ps.inline_policy.is_some(),
+        inline_text: ps.inline_text.clone(),
         merged: Vec::new(),
     }
 }

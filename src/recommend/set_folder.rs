@@ -142,7 +142,9 @@ pub(super) fn policy_output(t: &PermissionSetTarget, p: &PolicyPlan) -> PolicyOu
             files.push((new_name, new));
         }
         if t.had_inline {
-            files.push((original_name, original));
+            // What the rollback sends: Identity Center's own text, not a reformatted copy (its
+            // 32,768-character limit counts whitespace; the diff above compares documents).
+            files.push((original_name, t.inline_text.clone().unwrap_or(original)));
         }
         d
     } else {

@@ -12,8 +12,11 @@ access key of the assumed-role session.
 --roundtrip seeds the default account and then the principals of tests/roundtrip.rs (seed_roundtrip):
 a wildcard, customer managed policies shared by two principals (one that both would tighten alike,
 one they would not), an AWS managed policy to replace with a copy, an Allow NotAction, and a group
-whose members use different parts of its policy. The emulator must run with MOTO_IAM_LOAD_MANAGED_POLICIES=true for
-the AWS managed policy to exist. The other tests do not seed these, so their exports are unchanged.
+whose members use different parts of its policy; then (seed_roundtrip_permission_set) an
+organisation of that one account with an IAM Identity Center permission set provisioned to it, and
+the set's AWSReservedSSO_ role, and prints the ids as JSON. The emulator must run with
+MOTO_IAM_LOAD_MANAGED_POLICIES=true (server.py --aws-managed-policies) for the AWS managed policies
+to exist. The other tests do not seed these, so their exports are unchanged.
 """
 
 import json
@@ -51,6 +54,7 @@ def main(endpoint, accounts):
         iam = client(endpoint, "iam")
         seed(endpoint, iam)
         seed_roundtrip(iam)
+        print(json.dumps(seed_roundtrip_permission_set(endpoint, iam)))
         return
     if accounts == ["--organization"]:
         seed(endpoint, client(endpoint, "iam"))
@@ -221,6 +225,73 @@ def seed_roundtrip(iam):
     for user in ("bob", "carol"):
         iam.create_user(UserName=user)
         iam.add_user_to_group(GroupName="ops", UserName=user)
+
+
+# The permission set tests/roundtrip.rs tightens, and its role (see seed_roundtrip_permission_set).
+SSO_SET = "DataAnalyst"
+SSO_ROLE = "AWSReservedSSO_DataAnalyst_0a1b2c3d4e5f6a7b"
+SSO_ROLE_PATH = "/aws-reserved/sso.amazonaws.com/us-east-1/"
+SSO_INLINE = {
+    "Version": "2012-10-17",
+    "Statement": [
+        # s3:ListAllMyBuckets used, s3:DeleteBucket not: narrowed. The Deny stays as it is.
+        {"Sid": "Buckets", "Effect": "Allow", "Action": ["s3:ListAllMyBuckets", "s3:DeleteBucket"], "Resource": "*"},
+        {"Sid": "NoBucketPolicy", "Effect": "Deny", "Action": "s3:PutBucketPolicy", "Resource": "*"},
+    ],
+}
+SSO_MANAGED = [
+    # Two of its six actions used: detached, what it keeps merged into the inline policy.
+    "arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess",
+    # Kinesis never used: detached, nothing kept.
+    "arn:aws:iam::aws:policy/AmazonKinesisReadOnlyAccess",
+    # SSM used without action-level data (unknown): stays attached.
+    "arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess",
+]
+
+
+def seed_roundtrip_permission_set(endpoint, iam):
+    """The default account as the management account of an organisation with no other account,
+    and in moto's Identity Center instance the permission set DataAnalyst (SSO_INLINE, SSO_MANAGED,
+    a customer managed policy reference to /teams/analyst-extra), assigned to a group and
+    provisioned to that account. moto makes no role in IAM for a set: its role, SSO_ROLE, is
+    made here before provisioning, and server.py's ProvisionPermissionSet gives it the set's
+    policies, as Identity Center does (its last-accessed answer is in last-accessed.json).
+    Prints the ids, as --organization does."""
+    org = client(endpoint, "organizations")
+    org_id = org.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    account = org.describe_organization()["Organization"]["MasterAccountId"]
+    iam.create_policy(PolicyName="analyst-extra", Path="/teams/", PolicyDocument=doc(allow("sqs:GetQueueUrl")))
+    trust = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": f"arn:aws:iam::{account}:saml-provider/AWSSSO_0123456789abcdef_DO_NOT_DELETE"},
+            "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+            "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
+        }
+    )
+    iam.create_role(RoleName=SSO_ROLE, Path=SSO_ROLE_PATH, AssumeRolePolicyDocument=trust, MaxSessionDuration=43200)
+
+    sso = client(endpoint, "sso-admin")
+    instance = sso.list_instances()["Instances"][0]["InstanceArn"]
+    arn = sso.create_permission_set(InstanceArn=instance, Name=SSO_SET, Description="analysts", SessionDuration="PT8H")[
+        "PermissionSet"
+    ]["PermissionSetArn"]
+    sso.put_inline_policy_to_permission_set(InstanceArn=instance, PermissionSetArn=arn, InlinePolicy=json.dumps(SSO_INLINE))
+    for managed in SSO_MANAGED:
+        sso.attach_managed_policy_to_permission_set(InstanceArn=instance, PermissionSetArn=arn, ManagedPolicyArn=managed)
+    sso.attach_customer_managed_policy_reference_to_permission_set(
+        InstanceArn=instance, PermissionSetArn=arn, CustomerManagedPolicyReference={"Name": "analyst-extra", "Path": "/teams/"}
+    )
+    sso.create_account_assignment(
+        InstanceArn=instance,
+        TargetId=account,
+        TargetType="AWS_ACCOUNT",
+        PermissionSetArn=arn,
+        PrincipalType="GROUP",
+        PrincipalId="9067c1e5a3-analysts",
+    )
+    sso.provision_permission_set(InstanceArn=instance, PermissionSetArn=arn, TargetType="AWS_ACCOUNT", TargetId=account)
+    return {"organization": org_id, "management": account, "instance": instance, "permission_set": arn, "role": SSO_ROLE}
 
 
 if __name__ == "__main__":

@@ -38,11 +38,17 @@ moto has no permissions boundary for a permission set: Put/Get/DeletePermissions
 does). moto provisions every permission set to the caller's account only and answers
 ListAccountsForProvisionedPermissionSet with that one account: ProvisionPermissionSet here
 records its TargetId (TargetType AWS_ACCOUNT), and ListAccountsForProvisionedPermissionSet lists
-those accounts, in the order provisioned, in pages.
+those accounts, in the order provisioned, in pages. moto makes no role in IAM for a permission set:
+seed.py makes them (`AWSReservedSSO_<set>_<hash>` under /aws-reserved/sso.amazonaws.com/), and
+ProvisionPermissionSet here (TargetType AWS_ACCOUNT, or ALL_PROVISIONED_ACCOUNTS: every account
+provisioned before) rewrites each such role of the set in the target accounts to the set's
+definition, as Identity Center does: its inline policy (AwsSSOInlinePolicy), its AWS managed
+policies and its customer managed policies (by path and name in that account), nothing else.
 
 Control endpoints (answered by this server, not moto; reachable even during an outage):
     GET /_emulator/calls        JSON list of [action, key] for every Generate/Get last-accessed
-                                call so far ("Generate", "role/app-deployer"), in order
+                                call so far ("Generate", "role/app-deployer"), in order, and
+                                every ProvisionPermissionSet ("Provision", "<set ARN> <TargetType>")
     GET /_emulator/outage/on    simulate a lost network: from now on every other request's
                                 connection is closed without an answer (moto has no such mode)
     GET /_emulator/outage/off   end the outage
@@ -70,6 +76,9 @@ from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import run_simple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Where Identity Center puts a permission set's roles, and the name of their inline policy.
+SSO_PATH = "/aws-reserved/sso.amazonaws.com/"
+SSO_INLINE = "AwsSSOInlinePolicy"
 
 
 class Throttling(ServiceException):
@@ -258,6 +267,33 @@ def capped_int_param(original):
     return get_int_param
 
 
+def provision_roles(ps, account):
+    """What Identity Center does on provisioning, for the roles seed.py made (moto makes none):
+    the set's role in `account` (`AWSReservedSSO_<set>_<hash>` under SSO_PATH) gets the set's
+    inline policy (as AwsSSOInlinePolicy), AWS managed policies and customer managed policies
+    (that account's policy of that path and name), and loses every other. An account whose IAM
+    moto has not made yet has no such role: left alone (made, it would change nothing)."""
+    from moto.iam.models import iam_backends
+
+    if account not in iam_backends:
+        return
+    iam = iam_backends[account]["global"]
+    prefix = f"AWSReservedSSO_{ps.name}_"
+    wanted = [m.arn for m in ps.managed_policies]
+    wanted += [f"arn:aws:iam::{account}:policy{c.path}{c.name}" for c in ps.customer_managed_policies]
+    for role in list(iam.roles.values()):
+        if not (role.path.startswith(SSO_PATH) and role.name.startswith(prefix)):
+            continue
+        if ps.inline_policy:
+            iam.put_role_policy(role.name, SSO_INLINE, ps.inline_policy)
+        elif SSO_INLINE in role.policies:
+            iam.delete_role_policy(role.name, SSO_INLINE)
+        for arn in [a for a in role.managed_policies if a not in wanted]:
+            iam.detach_role_policy(arn, role.name)
+        for arn in [a for a in wanted if a not in role.managed_policies]:
+            iam.attach_role_policy(arn, role.name)
+
+
 def install_sso_admin():
     """What moto's sso-admin lacks: permissions boundaries, and provisioning to named accounts."""
     from moto.ssoadmin.responses import SSOAdminResponse
@@ -288,11 +324,21 @@ def install_sso_admin():
 
     def provision_permission_set(self):
         key = permission_set(self)
-        if self._get_param("TargetType") == "AWS_ACCOUNT":
-            accounts = STATE["provisioned"].setdefault(key, [])
+        target_type = self._get_param("TargetType")
+        accounts = STATE["provisioned"].setdefault(key, [])
+        with STATE["lock"]:
+            STATE["calls"].append(("Provision", f"{key[1]} {target_type}"))
+        if target_type == "AWS_ACCOUNT":
             target = self._get_param("TargetId")
             if target not in accounts:
                 accounts.append(target)
+            targets = [target]
+        else:
+            # ALL_PROVISIONED_ACCOUNTS: the accounts it was provisioned to before.
+            targets = list(accounts)
+        ps = self.ssoadmin_backend._find_permission_set(*key)
+        for account in targets:
+            provision_roles(ps, account)
         return moto_provision(self)
 
     def list_accounts_for_provisioned_permission_set(self):
