@@ -700,3 +700,78 @@ fn spliced_findings_rows_are_the_rows_rust_xlsxwriter_writes() {
     }
     assert_eq!(checked, 10);
 }
+
+/// LibreOffice Calc (headless, Debian's `libreoffice-calc-nogui`), a spreadsheet application
+/// rather than a library, opens review.xlsx and saves each sheet as CSV: Decisions, Findings,
+/// Principals and Identities say what decisions.csv, findings.csv, principals.csv and
+/// credentials.csv say, cell for cell (its booleans `TRUE`/`FALSE` and dates in the sheet's
+/// date format read as the CSVs write them). The Findings rows carry no cell references, and
+/// the hostile fixture's formula-like name stays text. Skips without `soffice`, unless
+/// `IAM_TIGHTEN_REQUIRE_LIBREOFFICE` is set (`.ci/run` sets it).
+#[test]
+fn libreoffice_reads_every_sheet_as_the_csvs_say() {
+    let have = std::process::Command::new("soffice")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            std::env::var_os("IAM_TIGHTEN_REQUIRE_LIBREOFFICE").is_none(),
+            "IAM_TIGHTEN_REQUIRE_LIBREOFFICE is set but there is no `soffice`"
+        );
+        eprintln!("SKIPPED: no `soffice` (LibreOffice) to open review.xlsx");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // Its own profile, so that other runs of LibreOffice do not lock this one out.
+    let profile = format!(
+        "-env:UserInstallation=file://{}",
+        tmp.path().join("p").display()
+    );
+    // UTF-8, comma-separated, every sheet into a file of its own (`review-<sheet>.csv`).
+    let filter = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1";
+    for (k, dir) in [out(), organization_out().to_path_buf()].iter().enumerate() {
+        let conv = tmp.path().join(format!("conv{k}"));
+        let status = std::process::Command::new("soffice")
+            .args([
+                profile.as_str(),
+                "--headless",
+                "--convert-to",
+                filter,
+                "--outdir",
+            ])
+            .arg(&conv)
+            .arg(dir.join("review.xlsx"))
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{status:?}");
+        for (name, csv) in [
+            ("Decisions", "decisions.csv"),
+            ("Findings", "findings.csv"),
+            ("Principals", "principals.csv"),
+            ("Identities", "credentials.csv"),
+        ] {
+            let expected = csv_rows(&dir.join(csv));
+            let got = csv_rows(&conv.join(format!("review-{name}.csv")));
+            assert!(expected.len() > 1, "{csv} has rows");
+            assert_eq!(got.len(), expected.len(), "{name} rows");
+            for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+                let mut g: Vec<String> = g
+                    .iter()
+                    .zip(e.iter().chain(std::iter::repeat(&String::new())))
+                    .map(|(g, e)| match g.as_str() {
+                        "TRUE" => "true".into(),
+                        "FALSE" => "false".into(),
+                        _ if e.ends_with('Z') && *g == e[..e.len() - 1].replace('T', " ") => {
+                            e.clone()
+                        }
+                        _ => g.clone(),
+                    })
+                    .collect();
+                // A row ends at its last cell.
+                g.resize(e.len(), String::new());
+                assert_eq!(&g, e, "{name} row {i} ({})", dir.display());
+            }
+        }
+    }
+}
