@@ -1358,10 +1358,11 @@ pub(crate) mod emulated {
             assert!(!tmp.path().join("out").exists(), "nothing written");
             errors[0].to_string()
         };
-        let closed = {
-            let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-            format!("http://{}", l.local_addr().expect("addr"))
-        };
+        // A port nothing listens on. Not one freed after `bind("127.0.0.1:0")`: while fetch
+        // retried (10 s), an emulator of a test running beside this one was handed that port and
+        // answered. Port 1 is below the range the kernel hands out for port 0, which is where
+        // every other test's servers listen.
+        let closed = "http://127.0.0.1:1".to_string();
         let refused = fails(&closed, &["cannot reach", &closed, "connection refused"]);
         let page = serve(
             "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 22\r\n\
