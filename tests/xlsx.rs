@@ -151,6 +151,14 @@ fn sheets_are_in_order() {
     assert_eq!(wb.sheet_names(), xlsx::SHEETS.map(String::from).to_vec());
 }
 
+/// The sheets that hold a CSV's rows, with that CSV.
+const SHEET_CSVS: [(&str, &str); 4] = [
+    ("Decisions", "decisions.csv"),
+    ("Findings", "findings.csv"),
+    ("Principals", "principals.csv"),
+    ("Identities", "credentials.csv"),
+];
+
 /// Decisions, Findings, Principals and Identities hold exactly the rows and cells of
 /// decisions.csv, findings.csv, principals.csv and credentials.csv (typed cells written as the
 /// CSV writes them), for the fixture and for the sample organisation, whose findings have the
@@ -159,12 +167,7 @@ fn sheets_are_in_order() {
 fn sheets_agree_with_the_csvs_cell_for_cell() {
     for dir in [out(), organization_out().to_path_buf()] {
         let book = dir.join("review.xlsx");
-        for (name, csv) in [
-            ("Decisions", "decisions.csv"),
-            ("Findings", "findings.csv"),
-            ("Principals", "principals.csv"),
-            ("Identities", "credentials.csv"),
-        ] {
+        for (name, csv) in SHEET_CSVS {
             let expected = csv_rows(&dir.join(csv));
             let got = texts(&sheet(&book, name));
             assert!(expected.len() > 1, "{csv} has rows");
@@ -745,12 +748,7 @@ fn libreoffice_reads_every_sheet_as_the_csvs_say() {
             .output()
             .unwrap();
         assert!(status.status.success(), "{status:?}");
-        for (name, csv) in [
-            ("Decisions", "decisions.csv"),
-            ("Findings", "findings.csv"),
-            ("Principals", "principals.csv"),
-            ("Identities", "credentials.csv"),
-        ] {
+        for (name, csv) in SHEET_CSVS {
             let expected = csv_rows(&dir.join(csv));
             let got = csv_rows(&conv.join(format!("review-{name}.csv")));
             assert!(expected.len() > 1, "{csv} has rows");
