@@ -155,16 +155,23 @@ pub struct Table {
     pub total_actions: u64,
 }
 
-/// The three permission tables of `diff.html`.
+/// The four permission tables of `diff.html`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TableId {
     NewRisk,
     Revoked,
     StillUnused,
+    /// `grant_unknown`: what one side's data cannot settle.
+    NotSettled,
 }
 
 impl TableId {
-    pub const ALL: [TableId; 3] = [TableId::NewRisk, TableId::Revoked, TableId::StillUnused];
+    pub const ALL: [TableId; 4] = [
+        TableId::NewRisk,
+        TableId::Revoked,
+        TableId::StillUnused,
+        TableId::NotSettled,
+    ];
 
     /// Whether a row belongs in the table. New risk goes by the new side's sensitivity, as
     /// [`NewRisk`] and `--fail-on-new` count it: an action critical before and medium now is not
@@ -179,6 +186,7 @@ impl TableId {
             }
             TableId::Revoked => c.kind == ChangeKind::Revoked,
             TableId::StillUnused => c.kind == ChangeKind::StillUnused,
+            TableId::NotSettled => c.kind == ChangeKind::GrantUnknown,
         }
     }
 }

@@ -356,6 +356,9 @@ pub struct Tables {
     pub new_risk: PolicyTable,
     pub revoked: PolicyTable,
     pub still_unused: PolicyTable,
+    /// `grant_unknown`: granted on one side only where a side's export lacks part of the
+    /// principal's policies.
+    pub not_settled: PolicyTable,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -433,6 +436,7 @@ impl DiffModel {
             new_risk: table(TableId::NewRisk),
             revoked: table(TableId::Revoked),
             still_unused: table(TableId::StillUnused),
+            not_settled: table(TableId::NotSettled),
         };
         let counts = collected.counts;
         let (o, n) = (&collected.old, &collected.new);

@@ -540,8 +540,6 @@ fn cells_with_the_same_verdicts_merge() {
 /// A diff of `n` principals per permission table, with names, paths and policy lists as long as
 /// IAM allows and actions in many services: the largest page the model can give.
 fn big_model(n: usize) -> DiffModel {
-    use crate::analysis::Counts;
-    use crate::diff::model::{BuildInput, DiffSettings, SideMeta};
     let cat = Catalog::embedded();
     let services: Vec<&str> = cat.services().take(15).collect();
     let policy = format!("group:{}/aws:{}", "g".repeat(128), "P".repeat(128));
@@ -583,10 +581,18 @@ fn big_model(n: usize) -> DiffModel {
             }
         }
     }
-    let changes = compare(&old, &new, cat);
+    model_of(&old, &new)
+}
+
+/// The diff model of two hand-built sides (one account), as `diff` builds it.
+fn model_of(old: &Side, new: &Side) -> DiffModel {
+    use crate::analysis::Counts;
+    use crate::diff::model::{BuildInput, DiffSettings, SideMeta};
+    let cat = Catalog::embedded();
+    let changes = compare(old, new, cat);
     let limits = DiffLimits::default();
     let mut collected = Collector::new(limits);
-    collected.add(&old, &new, &changes, &mut Notations::new(cat));
+    collected.add(old, new, &changes, &mut Notations::new(cat));
     let meta = |path: &str| SideMeta {
         path: path.into(),
         accounts: Vec::new(),
@@ -650,6 +656,42 @@ fn diff_html_is_bounded() {
     assert!(small.len() <= 2_000_000, "{} bytes", small.len());
     assert!(small.contains("are shown, "));
     assert!(!small.contains("; the first 200 are shown"));
+}
+
+/// diff.html lists `grant_unknown` groups under "Not settled" with their reason, and what an
+/// export names there (principal, granting policies) is escaped like everywhere on the page.
+#[test]
+fn not_settled_rows_are_listed_and_escaped() {
+    use Sensitivity::*;
+    use Status::*;
+    let hostile = "<img src=x onerror=alert(1)>";
+    let mut o = principal("111111111111", hostile, "AROA1");
+    let old = side(
+        &["111111111111"],
+        &[&o],
+        vec![finding(&o, "s3:DeleteBucket", Unused, Critical)],
+    );
+    o.gaps.lacks_grants = true;
+    let new = side(&["111111111111"], &[&o], vec![]);
+    let m = model_of(&old, &new);
+    assert_eq!(m.counts.grant_unknown, 1);
+    assert_eq!(m.tables.not_settled.total_groups, 1);
+    let g = &m.tables.not_settled.groups[0];
+    assert_eq!(g.reasons.len(), 1);
+    assert!(
+        g.reasons[0].starts_with("Not comparable: the new side"),
+        "{g:?}"
+    );
+    let html = html::render_within(&m, html::MAX_BYTES).expect("render");
+    assert!(!html.contains(hostile), "unescaped");
+    let start = html.find("id=\"not-settled-table\"").expect("the table");
+    let table = &html[start..start + html[start..].find("</table>").expect("its end")];
+    assert!(
+        table.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{table}"
+    );
+    assert!(table.contains("Not comparable: the new side"), "{table}");
+    assert!(table.contains("→ grant unknown</td>"), "{table}");
 }
 
 /// diff.csv, in both forms and both ways of writing it (in one go, or account by account

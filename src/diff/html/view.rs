@@ -150,6 +150,9 @@ struct GroupView<'a> {
     parts: Vec<PartView>,
     parts_more: String,
     names_more: String,
+    /// What a side without the actions reads: `not granted`, or `grant unknown` where a side's
+    /// export lacks part of the principal's policies (`grant_unknown`).
+    absent: &'static str,
 }
 
 impl<'a> GroupView<'a> {
@@ -188,6 +191,11 @@ impl<'a> GroupView<'a> {
             parts,
             parts_more: some(g.parts_omitted),
             names_more: some(g.names_omitted),
+            absent: if g.kind == ChangeKind::GrantUnknown {
+                "grant unknown"
+            } else {
+                "not granted"
+            },
         }
     }
 }
@@ -361,6 +369,10 @@ pub(super) struct View<'a> {
     new_risk: GroupTable<'a>,
     revoked: GroupTable<'a>,
     still_unused: GroupTable<'a>,
+    /// `grant_unknown`: what one side's data cannot settle.
+    not_settled: GroupTable<'a>,
+    /// Permissions (principal × action pairs) not settled.
+    not_settled_total: String,
     principals: RowTable<'a>,
     /// The organisation section (permission sets, SCPs and RCPs, accounts of the
     /// organisation), when a side has an organisation part.
@@ -462,6 +474,8 @@ pub(super) fn view(m: &DiffModel, cap: usize) -> View<'_> {
         new_risk: group_table(&m.tables.new_risk, cap),
         revoked: group_table(&m.tables.revoked, cap),
         still_unused: group_table(&m.tables.still_unused, cap),
+        not_settled: group_table(&m.tables.not_settled, cap),
+        not_settled_total: num(m.counts.grant_unknown),
         principals: row_table(m, cap, &structural, false),
         organization: with_org.then(|| {
             let kinds: Vec<ChangeKind> = ChangeKind::ALL
