@@ -253,7 +253,7 @@ pub fn run(args: DiffConfig) -> anyhow::Result<ExitCode> {
     let (old_metas, new_metas) = analyse_and_compare(&args, &mut run)?;
     let (org_changes, organization_notes) =
         diff::compare_organizations(orgs[0].as_ref(), orgs[1].as_ref());
-    run.organization(&org_changes)?;
+    run.organization(orgs[0].as_ref(), orgs[1].as_ref(), &org_changes)?;
     let stages = run.timings;
     let (collected, csv_path) = run.finish_csv()?;
     let compared = clock.elapsed();

@@ -11,6 +11,7 @@ use super::counts::{KindCounts, NewRisk};
 use super::expand::Notations;
 use super::kinds::ChangeKind;
 use super::model::{DiffLimits, DiffRow};
+use super::permission_sets::Rollup;
 use super::policies::{Caps, PolicyGroup, build, policy_groups};
 use super::side::Side;
 use crate::analysis::identities::{self, IdentityFinding, NotPossible};
@@ -206,6 +207,8 @@ pub struct Collector {
     pub organization: KindCounts,
     rows: Capped<RowKey, DiffRow>,
     tables: BTreeMap<TableId, Table>,
+    /// The IAM Identity Center permission sets, rolled up.
+    pub permission_sets: Rollup,
     pub old: SideTotals,
     pub new: SideTotals,
 }
@@ -231,6 +234,7 @@ impl Collector {
     pub fn add(&mut self, old: &Side, new: &Side, changes: &[Change], notes: &mut Notations<'_>) {
         self.old.add(old);
         self.new.add(new);
+        self.permission_sets.add(old, new, changes);
         self.new_risk.add(changes, new);
         self.add_rows(changes, notes, true);
         let caps = Caps {

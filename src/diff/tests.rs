@@ -814,3 +814,85 @@ fn permission_tables_go_by_the_sensitivity_they_count() {
         vec![("d".into(), Some(Critical))]
     );
 }
+
+/// The permission sets are rolled up over their Identity Center roles of every account: pairs
+/// summed, the actions newly granted or revoked counted once however many roles they reach, a
+/// role of that name outside `/aws-reserved/sso.amazonaws.com/` left out; the organisation part
+/// adds the ARN and the accounts provisioned to, on its side only.
+#[test]
+fn permission_sets_roll_up_their_roles() {
+    use Sensitivity::*;
+    use Status::*;
+    let name = "AWSReservedSSO_Dev_0a1b2c3d4e5f6789";
+    let sso = |acct: &str| SidePrincipal {
+        arn: format!("arn:aws:iam::{acct}:role/aws-reserved/sso.amazonaws.com/{name}"),
+        actionable: false,
+        ..principal(acct, name, &format!("AROA{acct}"))
+    };
+    let (a, b) = (sso(A_ACCOUNT), sso(B_ACCOUNT));
+    let lookalike = principal(A_ACCOUNT, "AWSReservedSSO_Dev_ffffffffffffffff", "AROAX");
+    let accounts = [A_ACCOUNT, B_ACCOUNT];
+    let all = [&a, &b, &lookalike];
+    let old = side(
+        &accounts,
+        &all,
+        all.iter()
+            .flat_map(|p| {
+                [
+                    finding(p, "s3:DeleteBucket", Unused, Critical),
+                    finding(p, "ec2:RunInstances", Used, High),
+                ]
+            })
+            .collect(),
+    );
+    let new = side(
+        &accounts,
+        &all,
+        all.iter()
+            .flat_map(|p| {
+                [
+                    finding(p, "iam:CreateUser", Unused, High),
+                    finding(p, "ec2:RunInstances", Used, High),
+                ]
+            })
+            .collect(),
+    );
+    let changes = cmp(&old, &new);
+    let mut rollup = permission_sets::Rollup::default();
+    rollup.add(&old, &new, &changes);
+    let set = crate::model::organization::PermissionSet {
+        arn: "arn:aws:sso:::permissionSet/ssoins-1/ps-1".into(),
+        id: "ps-1".into(),
+        instance_id: "ssoins-1".into(),
+        name: "Dev".into(),
+        session_duration: None,
+        inline_policy: None,
+        inline_raw: None,
+        managed_policies: vec![],
+        customer_managed_policies: vec![],
+        boundary: None,
+        accounts: vec![A_ACCOUNT.into(), B_ACCOUNT.into(), "333333333333".into()],
+    };
+    let org = crate::model::organization::Organization {
+        permission_sets: vec![set],
+        ..Default::default()
+    };
+    rollup.add_organizations(None, Some(&org), &[]);
+    let sets = rollup.finish();
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    let s = &sets[0];
+    assert_eq!(s.name, "Dev");
+    assert_eq!(
+        s.arn.as_deref(),
+        Some("arn:aws:sso:::permissionSet/ssoins-1/ps-1")
+    );
+    assert_eq!((s.old.provisioned, s.new.provisioned), (None, Some(3)));
+    assert_eq!((s.old.roles, s.new.roles), (2, 2));
+    assert_eq!((s.old.granted, s.old.used, s.old.unused), (4, 2, 2));
+    assert_eq!(s.old.unused_by_sensitivity.critical, 2);
+    assert_eq!(s.new.unused_by_sensitivity.high, 2);
+    assert_eq!((s.revoked_actions, s.counts.revoked), (1, 2));
+    assert_eq!((s.newly_granted_actions, s.counts.newly_granted), (1, 2));
+    assert_eq!(s.counts.unchanged_used, 2);
+    assert!(s.definition.is_none());
+}

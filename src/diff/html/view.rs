@@ -8,6 +8,7 @@ use super::{CONTENT_SECURITY_POLICY, CSS};
 use crate::analysis::{BySensitivity, Sensitivity, Status};
 use crate::diff::ChangeKind;
 use crate::diff::model::{AccountDiff, Delta, DiffModel, DiffRow, PolicyTable, Presence};
+use crate::diff::permission_sets::PermissionSetDiff;
 use crate::diff::policies::{PartSide, PolicyGroup};
 use crate::model::Timestamp;
 
@@ -313,6 +314,54 @@ fn account_row(a: &AccountDiff) -> AccountRow<'_> {
     }
 }
 
+/// A row of the permission sets table.
+#[derive(Serialize)]
+struct SetRow<'a> {
+    s: &'a PermissionSetDiff,
+    roles: String,
+    /// `3 → 2`, or empty without an organisation part on either side.
+    provisioned: String,
+    unused_ch: Card,
+    unused: String,
+    newly_granted: String,
+    revoked: String,
+    /// Its roles' changes: `24 revoked · 1 principal_removed`.
+    changes: String,
+    definition: &'static str,
+}
+
+fn set_row(s: &PermissionSetDiff) -> SetRow<'_> {
+    let arrow = |o: u64, n: u64| format!("{} → {}", num(o), num(n));
+    let side = |x: Option<u64>| x.map_or_else(|| "—".to_string(), num);
+    let changes = ChangeKind::ALL
+        .iter()
+        .filter(|k| k.is_change() && s.counts.get(**k) > 0)
+        .map(|k| format!("{} {}", num(s.counts.get(*k)), k.as_str()))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    SetRow {
+        s,
+        roles: arrow(s.old.roles, s.new.roles),
+        provisioned: if s.old.provisioned.is_some() || s.new.provisioned.is_some() {
+            format!("{} → {}", side(s.old.provisioned), side(s.new.provisioned))
+        } else {
+            String::new()
+        },
+        unused_ch: card(
+            "",
+            "",
+            Delta::new(s.old.unused_critical_high(), s.new.unused_critical_high()),
+            true,
+            "",
+        ),
+        unused: arrow(s.old.unused, s.new.unused),
+        newly_granted: num(s.newly_granted_actions),
+        revoked: num(s.revoked_actions),
+        changes,
+        definition: s.definition.as_ref().map_or("", |d| d.kind.as_str()),
+    }
+}
+
 #[derive(Serialize)]
 struct SideRow {
     side: &'static str,
@@ -382,6 +431,8 @@ pub(super) struct View<'a> {
     identity_unknown: RowTable<'a>,
     identity_card: Card,
     accounts: Vec<AccountRow<'a>>,
+    /// The permission sets, rolled up (empty without Identity Center roles or sets).
+    permission_sets: Vec<SetRow<'a>>,
     /// The per-account table's organisation row (its changes), when a side has an organisation
     /// part: its rows are in no account's.
     organization_changes: Option<String>,
@@ -495,6 +546,7 @@ pub(super) fn view(m: &DiffModel, cap: usize) -> View<'_> {
             "unused identities, old keys, passwords without MFA, root use",
         ),
         accounts: m.accounts.iter().map(account_row).collect(),
+        permission_sets: m.permission_sets.iter().map(set_row).collect(),
         organization_changes: (m.old.organization.is_some() || m.new.organization.is_some())
             .then(|| num(m.organization_counts.changes())),
         sides: side_rows(m),
