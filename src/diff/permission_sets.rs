@@ -25,8 +25,9 @@ use crate::model::permission_set_of_role;
 /// `kind` with `name` and `arn`: a role under `/aws-reserved/sso.amazonaws.com/` named
 /// `AWSReservedSSO_<set>_<hash>`.
 pub fn set_of<'a>(kind: &str, name: &'a str, arn: &str) -> Option<&'a str> {
-    let path = arn.split_once(":role/")?.1;
-    (kind == "role" && format!("/{path}").starts_with(IDENTITY_CENTER_PATH))
+    // The ARN's path, after `:role`, starts with the Identity Center path (whose `/` it keeps).
+    let path = &arn[arn.find(":role/")? + ":role".len()..];
+    (kind == "role" && path.starts_with(IDENTITY_CENTER_PATH))
         .then(|| permission_set_of_role(name))
         .flatten()
 }

@@ -896,3 +896,34 @@ fn permission_sets_roll_up_their_roles() {
     assert_eq!(s.counts.unchanged_used, 2);
     assert!(s.definition.is_none());
 }
+
+/// diff.html's permission sets table shows at most `html_table` sets, as the other tables, and
+/// says how many more diff-permission-sets.csv has; diff.json has them all.
+#[test]
+fn permission_sets_table_is_capped() {
+    let roles: Vec<SidePrincipal> = (0..250)
+        .map(|i| {
+            let name = format!("AWSReservedSSO_Set{i:03}_0a1b2c3d4e5f6789");
+            SidePrincipal {
+                arn: format!("arn:aws:iam::{A_ACCOUNT}:role/aws-reserved/sso.amazonaws.com/{name}"),
+                actionable: false,
+                ..principal(A_ACCOUNT, &name, &format!("AROA{i}"))
+            }
+        })
+        .collect();
+    let all: Vec<&SidePrincipal> = roles.iter().collect();
+    let side = side(&[A_ACCOUNT], &all, vec![]);
+    let m = model_of(&side, &side);
+    assert_eq!(m.permission_sets.len(), 250);
+    let html = html::render_within(&m, html::MAX_BYTES).expect("render");
+    let start = html
+        .find("id=\"permission-sets-table\"")
+        .expect("the table");
+    let table = &html[start..start + html[start..].find("</table>").expect("its end")];
+    assert_eq!(table.matches("<tr><th scope=\"row\">").count(), 200);
+    assert!(
+        table.contains("250 sets, by name; the first 200 are shown, 50 more are in"),
+        "{}",
+        &table[..400]
+    );
+}

@@ -431,8 +431,11 @@ pub(super) struct View<'a> {
     identity_unknown: RowTable<'a>,
     identity_card: Card,
     accounts: Vec<AccountRow<'a>>,
-    /// The permission sets, rolled up (empty without Identity Center roles or sets).
+    /// The permission sets, rolled up (empty without Identity Center roles or sets), at most
+    /// `cap`.
     permission_sets: Vec<SetRow<'a>>,
+    /// Sets not shown (diff-permission-sets.csv has them).
+    permission_sets_more: String,
     /// The per-account table's organisation row (its changes), when a side has an organisation
     /// part: its rows are in no account's.
     organization_changes: Option<String>,
@@ -546,7 +549,8 @@ pub(super) fn view(m: &DiffModel, cap: usize) -> View<'_> {
             "unused identities, old keys, passwords without MFA, root use",
         ),
         accounts: m.accounts.iter().map(account_row).collect(),
-        permission_sets: m.permission_sets.iter().map(set_row).collect(),
+        permission_sets: m.permission_sets.iter().take(cap).map(set_row).collect(),
+        permission_sets_more: some(m.permission_sets.len().saturating_sub(cap) as u64),
         organization_changes: (m.old.organization.is_some() || m.new.organization.is_some())
             .then(|| num(m.organization_counts.changes())),
         sides: side_rows(m),
