@@ -1376,6 +1376,9 @@ fn permission_sets_are_rolled_up() {
         (Some(12), Some(24))
     );
     assert_eq!(dev["counts"]["principal_removed"], 1);
+    let revoked = "s3-object-lambda:Get* s3-object-lambda:List*";
+    assert_eq!(dev["revoked_notation"], revoked);
+    assert_eq!(dev["newly_granted_notation"], "");
     assert_eq!(dev["definition"]["kind"], "permission_set_changed");
     assert!(
         dev["definition"]["detail"]
@@ -1407,6 +1410,7 @@ fn permission_sets_are_rolled_up() {
             s["revoked_actions"].to_string()
         );
         assert_eq!(file.get(r, "revoked"), s["counts"]["revoked"].to_string());
+        assert_eq!(file.get(r, "revoked_notation"), s["revoked_notation"]);
     }
     // diff.html: one row per set.
     let html = q3_q4().file("diff.html");
@@ -1420,6 +1424,11 @@ fn permission_sets_are_rolled_up() {
         rows[1]
     );
     assert!(rows[1].contains("+0 / −12"), "{}", rows[1]);
+    assert!(
+        rows[1].contains(&format!("revoked: <code>{revoked}</code>")),
+        "{}",
+        rows[1]
+    );
     assert!(rows[1].contains("24 revoked"), "{}", rows[1]);
 }
 

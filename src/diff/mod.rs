@@ -140,9 +140,12 @@ impl<'c> DiffRun<'c> {
         Ok(())
     }
 
-    /// What was kept of the accounts compared so far, for [`DiffModel::build`]; writes
-    /// `diff.csv`.
-    pub fn finish_csv(self) -> Result<(Collector, PathBuf)> {
+    /// What was kept of the accounts compared so far, for [`DiffModel::build`] (each permission
+    /// set's changed actions named); writes `diff.csv`.
+    pub fn finish_csv(mut self) -> Result<(Collector, PathBuf)> {
+        self.collected
+            .permission_sets
+            .name_actions(&mut self.notations);
         let path = self.out_dir.join("diff.csv");
         self.parts.finish(&path)?;
         Ok((self.collected, path))

@@ -12,8 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::KindCounts;
-use super::compare::Change;
+use super::compare::{Change, ChangedAction};
 use super::csv::{record, writer};
+use super::expand::Notations;
 use super::kinds::ChangeKind;
 use super::side::Side;
 use crate::analysis::{BySensitivity, IDENTITY_CENTER_PATH};
@@ -75,8 +76,12 @@ pub struct PermissionSetDiff {
     pub new: SetSide,
     /// Distinct actions newly granted to at least one of its roles.
     pub newly_granted_actions: u64,
+    /// Those actions in the findings notation, service by service (empty for none).
+    pub newly_granted_notation: String,
     /// Distinct actions revoked from at least one of its roles.
     pub revoked_actions: u64,
+    /// Those actions in the findings notation, service by service (empty for none).
+    pub revoked_notation: String,
     /// Its roles' rows, principal × action pairs per kind (a principal row counts 1).
     pub counts: KindCounts,
     /// Its own change (`permission_set_added`, `_removed`, `_changed`), when both sides have an
@@ -182,6 +187,15 @@ impl Rollup {
         }
     }
 
+    /// Writes each set's actions newly granted and revoked in the findings notation (once every
+    /// account was added).
+    pub fn name_actions(&mut self, notations: &mut Notations<'_>) {
+        for acc in self.sets.values_mut() {
+            acc.d.newly_granted_notation = notation(&acc.newly_granted, notations);
+            acc.d.revoked_notation = notation(&acc.revoked, notations);
+        }
+    }
+
     /// The sets, by name.
     pub fn finish(self) -> Vec<PermissionSetDiff> {
         self.sets
@@ -195,8 +209,37 @@ impl Rollup {
     }
 }
 
+/// `ids` in the findings notation: each service's actions as `diff.csv` writes them, the services
+/// in catalog order, separated by a space (as within a service).
+fn notation(ids: &BTreeSet<ActionId>, notations: &mut Notations<'_>) -> String {
+    let catalog = notations.catalog();
+    let mut parts: Vec<String> = Vec::new();
+    let mut service: Vec<ChangedAction> = Vec::new();
+    let mut flush = |service: &mut Vec<ChangedAction>| {
+        if !service.is_empty() {
+            parts.push(notations.of(service));
+            service.clear();
+        }
+    };
+    for &id in ids {
+        let same = service
+            .last()
+            .is_some_and(|l| catalog.action(l.id).service == catalog.action(id).service);
+        if !same {
+            flush(&mut service);
+        }
+        service.push(ChangedAction {
+            id,
+            old: None,
+            new: None,
+        });
+    }
+    flush(&mut service);
+    parts.join(" ")
+}
+
 /// The columns of `diff-permission-sets.csv` (docs/report-fields.md).
-pub const CSV_HEADER: [&str; 28] = [
+pub const CSV_HEADER: [&str; 30] = [
     "permission_set",
     "permission_set_arn",
     "old_provisioned_accounts",
@@ -219,6 +262,8 @@ pub const CSV_HEADER: [&str; 28] = [
     "new_unused_high",
     "newly_granted_actions",
     "revoked_actions",
+    "newly_granted_notation",
+    "revoked_notation",
     "newly_granted",
     "revoked",
     "newly_unused",
@@ -260,6 +305,8 @@ pub fn write_csv(sets: &[PermissionSetDiff], w: &mut dyn std::io::Write) -> std:
             n(v.unused_by_sensitivity.high),
             n(s.newly_granted_actions),
             n(s.revoked_actions),
+            s.newly_granted_notation.clone(),
+            s.revoked_notation.clone(),
             n(c.newly_granted),
             n(c.revoked),
             n(c.newly_unused),

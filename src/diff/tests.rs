@@ -878,6 +878,7 @@ fn permission_sets_roll_up_their_roles() {
         ..Default::default()
     };
     rollup.add_organizations(None, Some(&org), &[]);
+    rollup.name_actions(&mut Notations::new(Catalog::embedded()));
     let sets = rollup.finish();
     assert_eq!(sets.len(), 1, "{sets:?}");
     let s = &sets[0];
@@ -893,6 +894,8 @@ fn permission_sets_roll_up_their_roles() {
     assert_eq!(s.new.unused_by_sensitivity.high, 2);
     assert_eq!((s.revoked_actions, s.counts.revoked), (1, 2));
     assert_eq!((s.newly_granted_actions, s.counts.newly_granted), (1, 2));
+    assert_eq!(s.revoked_notation, "s3:DeleteBucket");
+    assert_eq!(s.newly_granted_notation, "iam:CreateUser");
     assert_eq!(s.counts.unchanged_used, 2);
     assert!(s.definition.is_none());
 }

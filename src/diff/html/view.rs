@@ -122,6 +122,17 @@ fn side_text(s: &Option<PartSide>) -> String {
     t
 }
 
+/// An action notation as shown: at most [`NOTATION_CHARS`] characters, then `…` (and whether
+/// it was cut).
+fn shown(notation: &str) -> (String, bool) {
+    if notation.chars().count() <= NOTATION_CHARS {
+        return (notation.to_string(), false);
+    }
+    let mut t: String = notation.chars().take(NOTATION_CHARS).collect();
+    t.push('…');
+    (t, true)
+}
+
 /// `n` formatted, or empty for none.
 fn some(n: u64) -> String {
     if n > 0 { num(n) } else { String::new() }
@@ -162,15 +173,9 @@ impl<'a> GroupView<'a> {
             .parts
             .iter()
             .map(|p| {
-                let cut = p.action.chars().count() > NOTATION_CHARS;
+                let (action, cut) = shown(&p.action);
                 PartView {
-                    action: if cut {
-                        let mut t: String = p.action.chars().take(NOTATION_CHARS).collect();
-                        t.push('…');
-                        t
-                    } else {
-                        p.action.clone()
-                    },
+                    action,
                     cut,
                     actions: num(p.actions),
                     sensitivity: p.sensitivity.map_or("", Sensitivity::as_str),
@@ -325,6 +330,9 @@ struct SetRow<'a> {
     unused: String,
     newly_granted: String,
     revoked: String,
+    /// The actions newly granted and revoked, as shown (cut to [`NOTATION_CHARS`]).
+    granted_names: String,
+    revoked_names: String,
     /// Its roles' changes: `24 revoked · 1 principal_removed`.
     changes: String,
     definition: &'static str,
@@ -357,6 +365,8 @@ fn set_row(s: &PermissionSetDiff) -> SetRow<'_> {
         unused: arrow(s.old.unused, s.new.unused),
         newly_granted: num(s.newly_granted_actions),
         revoked: num(s.revoked_actions),
+        granted_names: shown(&s.newly_granted_notation).0,
+        revoked_names: shown(&s.revoked_notation).0,
         changes,
         definition: s.definition.as_ref().map_or("", |d| d.kind.as_str()),
     }
