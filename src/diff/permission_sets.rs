@@ -7,7 +7,7 @@
 //! distinct actions newly granted or revoked (at most the catalog's), whatever the number of
 //! roles.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -18,7 +18,7 @@ use super::expand::Notations;
 use super::kinds::ChangeKind;
 use super::side::Side;
 use crate::analysis::{BySensitivity, IDENTITY_CENTER_PATH};
-use crate::catalog::ActionId;
+use crate::catalog::ActionSet;
 use crate::model::organization::Organization;
 use crate::model::permission_set_of_role;
 
@@ -91,11 +91,18 @@ pub struct PermissionSetDiff {
 }
 
 /// A set being rolled up.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Acc {
     d: PermissionSetDiff,
-    newly_granted: BTreeSet<ActionId>,
-    revoked: BTreeSet<ActionId>,
+    /// Bitsets over the catalog's ids (at most ~2.8 KB each whatever the number of roles).
+    newly_granted: ActionSet,
+    revoked: ActionSet,
+}
+
+/// An empty set of action ids of the one catalog both sides use (its universe is every id: the
+/// set's words span only the ids inserted).
+fn ids() -> ActionSet {
+    ActionSet::empty(u32::MAX as usize)
 }
 
 /// The permission sets seen so far, by name.
@@ -111,7 +118,8 @@ impl Rollup {
                 name: name.to_string(),
                 ..PermissionSetDiff::default()
             },
-            ..Acc::default()
+            newly_granted: ids(),
+            revoked: ids(),
         })
     }
 
@@ -147,8 +155,8 @@ impl Rollup {
             acc.d.counts.add_n(c.kind, c.weight());
             let ids = c.actions.iter().map(|a| a.id);
             match c.kind {
-                ChangeKind::NewlyGranted => acc.newly_granted.extend(ids),
-                ChangeKind::Revoked => acc.revoked.extend(ids),
+                ChangeKind::NewlyGranted => acc.newly_granted.insert_all(ids),
+                ChangeKind::Revoked => acc.revoked.insert_all(ids),
                 _ => {}
             }
         }
@@ -211,7 +219,7 @@ impl Rollup {
 
 /// `ids` in the findings notation: each service's actions as `diff.csv` writes them, the services
 /// in catalog order, separated by a space (as within a service).
-fn notation(ids: &BTreeSet<ActionId>, notations: &mut Notations<'_>) -> String {
+fn notation(ids: &ActionSet, notations: &mut Notations<'_>) -> String {
     let catalog = notations.catalog();
     let mut parts: Vec<String> = Vec::new();
     let mut service: Vec<ChangedAction> = Vec::new();
@@ -221,7 +229,7 @@ fn notation(ids: &BTreeSet<ActionId>, notations: &mut Notations<'_>) -> String {
             service.clear();
         }
     };
-    for &id in ids {
+    for id in ids.iter() {
         let same = service
             .last()
             .is_some_and(|l| catalog.action(l.id).service == catalog.action(id).service);
