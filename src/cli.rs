@@ -113,7 +113,7 @@ pub struct DiffArgs {
     /// The newer export (or organisation folder).
     #[arg(value_name = "NEW_EXPORT")]
     pub new: PathBuf,
-    /// Folder to write diff.csv, diff.json and diff.html into.
+    /// Folder to write diff.csv, diff.json, diff.html and diff-permission-sets.csv into.
     #[arg(long, short, value_name = "DIR", default_value = "iam-tighten-diff")]
     pub out: PathBuf,
     /// Exit with code 1 when there are any changes (like `git diff --exit-code`), and with code

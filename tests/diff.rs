@@ -613,7 +613,7 @@ fn table_labels(html: &str, id: &str) -> Vec<(String, String, String)> {
 /// Every row of diff.html's permission tables is labelled by the highest sensitivity its counts
 /// name (counts of the new side; of the old side for revoked).
 fn assert_labels_match_counts(html: &str) {
-    for id in ["new-risk", "revoked", "still-unused"] {
+    for id in ["new-risk", "revoked", "still-unused", "not-settled"] {
         for (who, label, counts) in table_labels(html, id) {
             let highest = counts.split(" · ").next().and_then(|c| c.split(' ').nth(1));
             assert_eq!(Some(label.as_str()), highest, "{id}: {who}: {counts}");
@@ -1176,6 +1176,286 @@ fn a_missing_policy_is_not_a_revoked_or_new_grant() {
             "{r:?}"
         );
     }
+}
+
+/// The part of diff.html from `start` to the first `end` after it.
+fn html_part<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    let i = html
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} in diff.html"));
+    let j = i + html[i..]
+        .find(end)
+        .unwrap_or_else(|| panic!("{end} after {start}"));
+    &html[i..j]
+}
+
+/// diff.html shows the grants one side's data cannot settle (`grant_unknown`): their number in
+/// the headline area ("Not settled"), and a table of them per principal and granting policies
+/// with the reason, which side lacks what; the missing side reads "grant unknown", not "not
+/// granted". Checked in a real browser too. The sample has none: the card says 0, the table
+/// says so.
+#[test]
+fn diff_html_shows_what_is_not_settled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = edited_account(&tmp.path().join("whole"), |_| {});
+    let lacking = edited_account(
+        &tmp.path().join("lacking"),
+        without_policy("DataPipelineAccess"),
+    );
+    for (old, new, lacks) in [(&whole, &lacking, "new"), (&lacking, &whole, "old")] {
+        let run = diff(old, new, &[]);
+        let html = run.file("diff.html");
+        let card = html_part(&html, "id=\"not-settled-card\"", "</div>");
+        assert!(
+            card.contains("<span class=\"n\">8</span>"),
+            "{lacks}: {card}"
+        );
+        let table = html_part(&html, "id=\"not-settled-table\"", "</table>");
+        assert!(table.contains("holding 8 permissions"), "{lacks}: {table}");
+        let rows: Vec<&str> = table.split("<tr>").skip(2).collect();
+        assert!(!rows.is_empty(), "{table}");
+        for row in &rows {
+            assert!(row.contains(">data-pipeline-2026<"), "{row}");
+            assert!(
+                row.contains("<span class=\"flag\">grant_unknown</span>"),
+                "{row}"
+            );
+            let why = format!(
+                "<span class=\"sub why\">Not comparable: the {lacks} side&#39;s export lacks a \
+                 managed policy or group of this principal"
+            );
+            assert!(row.contains(&why), "{lacks}: {row}");
+            let verdicts = if lacks == "new" {
+                "→ grant unknown</td>"
+            } else {
+                "<td>grant unknown → "
+            };
+            assert!(row.contains(verdicts), "{lacks}: {row}");
+            assert!(!row.contains("not granted"), "{lacks}: {row}");
+        }
+        assert_labels_match_counts(&html);
+        if lacks == "new" {
+            let page = run.out.path().join("diff.html");
+            crate::common::real_browser_test(&[
+                "--diff".as_ref(),
+                page.as_os_str(),
+                "data-pipeline-2026".as_ref(),
+            ]);
+        }
+    }
+    let sample = q3_q4().file("diff.html");
+    let card = html_part(&sample, "id=\"not-settled-card\"", "</div>");
+    assert!(card.contains("<span class=\"n\">0</span>"), "{card}");
+    let table = html_part(&sample, "id=\"not-settled-table\"", "</table>");
+    assert!(table.contains("class=\"empty\""), "{table}");
+}
+
+/// The permission set an Identity Center role of a diff.csv row belongs to.
+fn set_of_row(csv: &Csv, r: &[String]) -> Option<String> {
+    iam_tighten::diff::permission_sets::set_of(
+        csv.get(r, "principal_type"),
+        csv.get(r, "principal_name"),
+        csv.get(r, "principal_arn"),
+    )
+    .map(str::to_string)
+}
+
+/// Pairs per (set, kind), distinct actions per (set, kind), unused pairs per (set, side).
+type PerSet = (
+    BTreeMap<(String, String), u64>,
+    BTreeMap<(String, String), BTreeSet<String>>,
+    BTreeMap<(String, &'static str), u64>,
+);
+
+/// Per permission set (by its roles' rows of a per-action diff.csv with every kind): pairs per
+/// kind, the distinct actions of its `newly_granted` and `revoked` rows, and unused pairs per side.
+fn per_set(all: &Csv) -> PerSet {
+    let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut distinct: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    let mut unused: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
+    for r in &all.rows {
+        let Some(set) = set_of_row(all, r) else {
+            continue;
+        };
+        let kind = all.get(r, "kind").to_string();
+        *counts.entry((set.clone(), kind.clone())).or_default() += 1;
+        if kind == "newly_granted" || kind == "revoked" {
+            let action = all.get(r, "action").to_string();
+            distinct
+                .entry((set.clone(), kind.clone()))
+                .or_default()
+                .insert(action);
+        }
+        for side in ["old", "new"] {
+            if all.get(r, &format!("{side}_status")) == "unused" {
+                *unused.entry((set.clone(), side)).or_default() += 1;
+            }
+        }
+        // A role on one side only is one row, its grants counted in `detail`.
+        let side = match kind.as_str() {
+            "principal_removed" => "old",
+            "principal_added" => "new",
+            _ => continue,
+        };
+        let detail = all.get(r, "detail"); // `N granted: N used, N unused, N unknown`
+        let n = detail
+            .split(", ")
+            .find_map(|p| p.strip_suffix(" unused"))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{detail}"));
+        *unused.entry((set, side)).or_default() += n;
+    }
+    (counts, distinct, unused)
+}
+
+/// Each IAM Identity Center permission set is rolled up over its `AWSReservedSSO_…` roles of
+/// every account, in diff.json `permission_sets`, `diff-permission-sets.csv` and diff.html: its
+/// roles' rows per kind are those of the per-action diff.csv (every kind), the actions it newly
+/// grants or no longer grants are the distinct actions of those rows, the unused pairs on each
+/// side those rows' statuses, and the set's own change is its `permission_set_*` row. On the
+/// sample the Developer set lost `AmazonS3ReadOnlyAccess` (12 actions no longer granted, 24
+/// permissions over its two roles) and account 333333333333 (its role there is removed).
+#[test]
+fn permission_sets_are_rolled_up() {
+    let json: serde_json::Value = serde_json::from_str(&q3_q4().file("diff.json")).unwrap();
+    let sets = json["permission_sets"].as_array().expect("permission_sets");
+    let names: Vec<&str> = sets.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["AdministratorAccess", "Developer", "ReadOnly"]);
+    let (counts, distinct, unused) = per_set(&Csv::parse(&q3_q4_per_action().file("diff.csv")));
+    assert!(!counts.is_empty(), "the sample has Identity Center roles");
+    for s in sets {
+        let name = s["name"].as_str().unwrap().to_string();
+        for k in ChangeKind::ALL {
+            let want = counts.get(&(name.clone(), k.as_str().into())).copied();
+            assert_eq!(s["counts"][k.as_str()], want.unwrap_or(0), "{name} {k:?}");
+        }
+        for (field, kind) in [
+            ("newly_granted_actions", "newly_granted"),
+            ("revoked_actions", "revoked"),
+        ] {
+            let want = distinct
+                .get(&(name.clone(), kind.into()))
+                .map_or(0, |d| d.len());
+            assert_eq!(s[field], want, "{name} {field}");
+        }
+        for side in ["old", "new"] {
+            let want = unused.get(&(name.clone(), side)).copied().unwrap_or(0);
+            assert_eq!(s[side]["unused"], want, "{name} {side} (no exclusions)");
+            let (g, u, n, x) = (
+                &s[side]["granted"],
+                &s[side]["used"],
+                &s[side]["unknown"],
+                &s[side]["excluded"],
+            );
+            let parts = [u, &s[side]["unused"], n, x].map(|v| v.as_u64().unwrap());
+            assert_eq!(
+                g.as_u64().unwrap(),
+                parts.iter().sum::<u64>(),
+                "{name} {side}"
+            );
+        }
+        assert!(
+            s["arn"]
+                .as_str()
+                .unwrap()
+                .starts_with("arn:aws:sso:::permissionSet/")
+        );
+    }
+    let dev = &sets[1];
+    assert_eq!(
+        (dev["old"]["roles"].as_u64(), dev["new"]["roles"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(dev["old"]["provisioned"], 3);
+    assert_eq!(dev["new"]["provisioned"], 2);
+    assert_eq!(
+        (
+            dev["revoked_actions"].as_u64(),
+            dev["counts"]["revoked"].as_u64()
+        ),
+        (Some(12), Some(24))
+    );
+    assert_eq!(dev["counts"]["principal_removed"], 1);
+    let revoked = "s3-object-lambda:Get* s3-object-lambda:List*";
+    assert_eq!(dev["revoked_notation"], revoked);
+    assert_eq!(dev["newly_granted_notation"], "");
+    assert_eq!(dev["definition"]["kind"], "permission_set_changed");
+    assert!(
+        dev["definition"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("AmazonS3ReadOnlyAccess detached")
+    );
+    assert!(
+        sets[0].get("definition").is_none(),
+        "AdministratorAccess did not change"
+    );
+    // The CSV has the same numbers, one row per set.
+    let file = Csv::parse(&q3_q4().file("diff-permission-sets.csv"));
+    assert_eq!(file.rows.len(), sets.len());
+    for (r, s) in file.rows.iter().zip(sets) {
+        assert_eq!(file.get(r, "permission_set"), s["name"].as_str().unwrap());
+        for (col, side, field) in [
+            ("old_roles", "old", "roles"),
+            ("new_roles", "new", "roles"),
+            ("old_unused", "old", "unused"),
+            ("new_unused", "new", "unused"),
+            ("old_granted", "old", "granted"),
+            ("new_granted", "new", "granted"),
+        ] {
+            assert_eq!(file.get(r, col), s[side][field].to_string(), "{col}");
+        }
+        assert_eq!(
+            file.get(r, "revoked_actions"),
+            s["revoked_actions"].to_string()
+        );
+        assert_eq!(file.get(r, "revoked"), s["counts"]["revoked"].to_string());
+        assert_eq!(file.get(r, "revoked_notation"), s["revoked_notation"]);
+    }
+    // diff.html: one row per set.
+    let html = q3_q4().file("diff.html");
+    let table = html_part(&html, "id=\"permission-sets-table\"", "</table>");
+    let rows: Vec<&str> = table.split("<tr>").skip(2).collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    assert!(rows[1].contains(">Developer</span>"), "{}", rows[1]);
+    assert!(
+        rows[1].contains("<td class=\"num\">3 → 2</td>"),
+        "{}",
+        rows[1]
+    );
+    assert!(rows[1].contains("+0 / −12"), "{}", rows[1]);
+    assert!(
+        rows[1].contains(&format!("revoked: <code>{revoked}</code>")),
+        "{}",
+        rows[1]
+    );
+    assert!(rows[1].contains("24 revoked"), "{}", rows[1]);
+}
+
+/// Without Identity Center roles or an organisation part, diff-permission-sets.csv is its
+/// header alone, diff.json's `permission_sets` is empty and diff.html has no such section.
+#[test]
+fn no_permission_sets_without_identity_center() {
+    let tmp = tempfile::tempdir().unwrap();
+    let one = edited_account(&tmp.path().join("one"), |d| {
+        let roles = d["RoleDetailList"].as_array_mut().unwrap();
+        roles.retain(|r| {
+            !r["RoleName"]
+                .as_str()
+                .unwrap()
+                .starts_with("AWSReservedSSO_")
+        });
+    });
+    let run = diff(&one, &one, &[]);
+    let csv = run.file("diff-permission-sets.csv");
+    assert_eq!(csv.lines().count(), 1, "{csv}");
+    assert!(
+        csv.starts_with("permission_set,permission_set_arn,"),
+        "{csv}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run.file("diff.json")).unwrap();
+    assert_eq!(json["permission_sets"], serde_json::json!([]));
+    assert!(!run.file("diff.html").contains("id=\"permission-sets\""));
 }
 
 /// An account exported on one side only is warned about (stderr, diff.json `warnings`, the top

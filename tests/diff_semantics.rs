@@ -1,9 +1,10 @@
 //! `diff` compares groups of actions. These tests expand its rows action by action and compare
 //! them with a per-action comparison written the plain way (principals by ARN, findings by
-//! principal ARN × action: what `diff` did before rows were grouped), on generated sides
-//! (proptest), on the sample's 2026-q3 → 2026-q4, and on a synthetic organisation against its
-//! next quarter (`synth-export --evolve`). They also hold the properties of the comparison
-//! (`diff(a, a)` has no change, revoked one way is newly granted the other, ...).
+//! principal ARN × action, a renamed user or group by its id: what `diff` did before rows were
+//! grouped), on generated sides (proptest: roles, users and groups, some renamed), on the
+//! sample's 2026-q3 → 2026-q4, and on a synthetic organisation against its next quarter
+//! (`synth-export --evolve`). They also hold the properties of the comparison (`diff(a, a)` has
+//! no change, revoked one way is newly granted the other, renamed principals are paired, ...).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -124,9 +125,19 @@ fn reference(old: &Side, new: &Side, cat: &Catalog) -> Vec<ActionChange> {
         old.principals.iter().map(|p| (p.arn.as_str(), p)).collect();
     let np: BTreeMap<&str, &SidePrincipal> =
         new.principals.iter().map(|p| (p.arn.as_str(), p)).collect();
-    let (ot, nt) = (per_action_table(old, cat), per_action_table(new, cat));
+    let renamed = renamed_pairs(&op, &np);
+    let ot = per_action_table(old, cat);
+    let nt = per_action_table(new, cat);
     for (arn, p) in &np {
         match op.get(arn) {
+            None if renamed.contains_key(arn) => {
+                let o = renamed[arn];
+                let mut r = row(ChangeKind::PrincipalRenamed, p);
+                r.detail = format!("renamed from {} ({}); id {}", o.name, o.arn, p.id);
+                r.old_sensitivity = tally(&ot, &o.arn).1;
+                r.new_sensitivity = tally(&nt, arn).1;
+                out.push(r);
+            }
             None => {
                 let (detail, highest) = tally(&nt, arn);
                 let mut r = row(ChangeKind::PrincipalAdded, p);
@@ -152,8 +163,17 @@ fn reference(old: &Side, new: &Side, cat: &Catalog) -> Vec<ActionChange> {
             Some(_) => {}
         }
     }
+    let paired: BTreeSet<&str> = renamed.values().map(|o| o.arn.as_str()).collect();
+    // The old side's grants of a renamed principal, under its new ARN.
+    let ot: BTreeMap<(String, String), State> = ot
+        .into_iter()
+        .map(|((arn, action), s)| {
+            let now = renamed.iter().find(|(_, o)| o.arn == arn).map(|(n, _)| n);
+            ((now.map_or(arn, |n| n.to_string()), action), s)
+        })
+        .collect();
     for (arn, p) in &op {
-        if !np.contains_key(arn) {
+        if !np.contains_key(arn) && !paired.contains(arn) {
             let (detail, highest) = tally(&ot, arn);
             let mut r = row(ChangeKind::PrincipalRemoved, p);
             (r.detail, r.old_sensitivity) = (detail, highest);
@@ -162,11 +182,12 @@ fn reference(old: &Side, new: &Side, cat: &Catalog) -> Vec<ActionChange> {
     }
     let keys: BTreeSet<&(String, String)> = ot.keys().chain(nt.keys()).collect();
     for key in keys {
-        let (Some(_), Some(p)) = (op.get(key.0.as_str()), np.get(key.0.as_str())) else {
+        let arn = key.0.as_str();
+        let (Some(before), Some(p)) = (op.get(arn).or(renamed.get(arn)), np.get(arn)) else {
             continue;
         };
         let (o, n) = (ot.get(key), nt.get(key));
-        let (og, ng) = (op[key.0.as_str()].gaps, p.gaps);
+        let (og, ng) = (before.gaps, p.gaps);
         // Granted on one side only: unknown when the other side may lack the grant, or this side
         // may lack the boundary that takes it away.
         let kind = match (o, n) {
@@ -193,6 +214,33 @@ fn reference(old: &Side, new: &Side, cat: &Catalog) -> Vec<ActionChange> {
         });
     }
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    out
+}
+
+/// Users and groups renamed, paired plainly: new ARN → old principal, for an ARN on one side only
+/// whose account, type and id an ARN on the other side only has (the first such old ARN of each
+/// key, to the first such new ARN). Roles cannot be renamed.
+fn renamed_pairs<'a>(
+    op: &BTreeMap<&'a str, &'a SidePrincipal>,
+    np: &BTreeMap<&'a str, &'a SidePrincipal>,
+) -> BTreeMap<&'a str, &'a SidePrincipal> {
+    let key = |p: &SidePrincipal| {
+        let renamable = p.principal_type == "user" || p.principal_type == "group";
+        (renamable && !p.id.is_empty())
+            .then(|| (p.account_id.clone(), p.principal_type.clone(), p.id.clone()))
+    };
+    let mut gone = BTreeMap::new();
+    for (_, o) in op.iter().filter(|(arn, _)| !np.contains_key(*arn)) {
+        if let Some(k) = key(o) {
+            gone.entry(k).or_insert(*o);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (arn, p) in np.iter().filter(|(arn, _)| !op.contains_key(*arn)) {
+        if let Some(o) = key(p).and_then(|k| gone.remove(&k)) {
+            out.insert(*arn, o);
+        }
+    }
     out
 }
 
@@ -237,6 +285,8 @@ fn assert_same_as_per_action(old: &Side, new: &Side, cat: &Catalog) {
 // ---- generated sides ------------------------------------------------------------------------
 
 const ACCOUNTS: [&str; 3] = ["111111111111", "222222222222", "333333333333"];
+/// Principal types and their id prefixes.
+const KINDS: [(&str, &str); 3] = [("role", "AROA"), ("user", "AIDA"), ("group", "AGPA")];
 const NAMES: [&str; 4] = ["a", "b", "=1+1", "</script>"];
 /// Several actions per service, so that groups have several actions.
 const ACTIONS: [&str; 11] = [
@@ -420,13 +470,13 @@ impl Gen {
     }
 }
 
-/// A side: some accounts, principals in them (id drawn from two, so re-creation happens), some
-/// of their actions with a verdict, grouped at random, plus identity findings.
+/// A side: some accounts, roles, users and groups in them (id drawn from two, so re-creation
+/// happens), some of their actions with a verdict, grouped at random, plus identity findings.
 fn gen_strategy() -> impl Strategy<Value = Gen> {
     // The last part: what the export lacks of its policies (bit 0 a policy or group, bit 1 its
     // boundary; 4..8 nothing).
     let principal = (
-        0..ACCOUNTS.len(),
+        (0..ACCOUNTS.len(), 0..KINDS.len()),
         0..NAMES.len(),
         0u8..2,
         any::<bool>(),
@@ -449,15 +499,18 @@ fn gen_strategy() -> impl Strategy<Value = Gen> {
             let mut principals: BTreeMap<String, SidePrincipal> = BTreeMap::new();
             let mut accounts: BTreeSet<String> =
                 accts.iter().map(|i| ACCOUNTS[*i].to_string()).collect();
-            for (a, n, id, actionable, gaps) in ps {
-                let arn = format!("arn:aws:iam::{}:role/{}", ACCOUNTS[a], NAMES[n]);
+            for ((a, k), n, id, actionable, gaps) in ps {
+                let (kind, prefix) = KINDS[k];
+                let arn = format!("arn:aws:iam::{}:{kind}/{}", ACCOUNTS[a], NAMES[n]);
                 accounts.insert(ACCOUNTS[a].to_string());
                 principals.entry(arn.clone()).or_insert(SidePrincipal {
                     account_id: ACCOUNTS[a].into(),
-                    principal_type: "role".into(),
+                    principal_type: kind.into(),
                     name: NAMES[n].into(),
                     arn,
-                    id: format!("AROA{id}"),
+                    // Unique per account, type and name (as IAM's ids are), two per ARN (so
+                    // re-creation happens).
+                    id: format!("{prefix}{n}X{id}"),
                     created: None,
                     actionable,
                     gaps: Gaps {
@@ -498,6 +551,46 @@ fn gen_strategy() -> impl Strategy<Value = Gen> {
                 principals,
                 grants: grants.into_values().collect(),
             }
+        })
+}
+
+/// Renames principal `i` of `g`: a user or group keeps its id (IAM's `UpdateUser`,
+/// `UpdateGroup`); a role cannot be renamed, so the "renamed" role is another role (a new id).
+/// Its identity findings follow it.
+fn rename(g: &mut Gen, i: usize) {
+    let p = &mut g.principals[i];
+    let old_arn = p.arn.clone();
+    p.name.push_str("-renamed");
+    p.arn.push_str("-renamed");
+    if p.principal_type == "role" {
+        p.id.push_str("-new");
+    }
+    for f in g
+        .identities
+        .iter_mut()
+        .filter(|f| f.principal_arn == old_arn)
+    {
+        f.principal_arn = p.arn.clone();
+        f.principal_name = p.name.clone();
+    }
+}
+
+/// A side, and the same side with some of its principals renamed (their indexes).
+fn renamed_strategy() -> impl Strategy<Value = (Gen, Gen, BTreeSet<usize>)> {
+    (
+        gen_strategy(),
+        proptest::collection::btree_set(0usize..8, 0..5),
+    )
+        .prop_map(|(a, picks)| {
+            let picks: BTreeSet<usize> = picks
+                .into_iter()
+                .filter(|i| *i < a.principals.len())
+                .collect();
+            let mut b = a.clone();
+            for &i in &picks {
+                rename(&mut b, i);
+            }
+            (a, b, picks)
         })
 }
 
@@ -631,6 +724,82 @@ proptest! {
         let one = compare(&a.side(false), &b.side(false), cat);
         prop_assert_eq!(&one, &compare(&a.side(false), &b.side(true), cat));
         prop_assert!(one.windows(2).all(|w| w[0].kind <= w[1].kind));
+    }
+}
+
+proptest! {
+    // Each case compares two sides twice each way: fewer cases keep the suite's time.
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Renamed users and groups are paired by id (one `principal_renamed` row each, under the new
+    /// ARN), a "renamed" role is a removed and an added role, and the counts add up: with the
+    /// same grants on both sides, every grant of a paired principal is compared once and is
+    /// unchanged, and the only changes are those principal rows.
+    #[test]
+    fn renamed_principals_are_paired((a, b, picks) in renamed_strategy()) {
+        let cat = Catalog::embedded();
+        let (sa, sb) = (a.side(false), b.side(false));
+        assert_same_as_per_action(&sa, &sb, cat);
+        assert_same_as_per_action(&sb, &sa, cat);
+        let changes = compare(&sa, &sb, cat);
+        let arns = |kind| -> BTreeSet<String> {
+            let of_kind = changes.iter().filter(|c| c.kind == kind);
+            of_kind.map(|c| c.principal_arn.clone()).collect()
+        };
+        let (mut renamed, mut removed, mut added) =
+            (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        let mut role_grants = 0;
+        for &i in &picks {
+            let (o, n) = (&a.principals[i], &b.principals[i]);
+            if o.principal_type == "role" {
+                removed.insert(o.arn.clone());
+                added.insert(n.arn.clone());
+                role_grants += sa.tally(i as u32).granted;
+            } else {
+                renamed.insert(n.arn.clone());
+                let row = changes.iter().find(|c| c.principal_arn == n.arn).unwrap();
+                prop_assert_eq!(
+                    &row.detail,
+                    &format!("renamed from {} ({}); id {}", o.name, o.arn, o.id)
+                );
+            }
+        }
+        prop_assert_eq!(arns(ChangeKind::PrincipalRenamed), renamed.clone());
+        prop_assert_eq!(arns(ChangeKind::PrincipalRemoved), removed);
+        prop_assert_eq!(arns(ChangeKind::PrincipalAdded), added);
+        let k = KindCounts::of(&changes);
+        prop_assert_eq!(
+            k.still_unused + k.still_unknown + k.unchanged_used,
+            sa.granted() - role_grants
+        );
+        prop_assert_eq!(
+            k.changes(),
+            (renamed.len() + 2 * (picks.len() - renamed.len())) as u64,
+            "{:#?}", changes
+        );
+        prop_assert_eq!(k.grant_unknown + k.identity_unknown, 0);
+        prop_assert_eq!(k.identity_unchanged, a.identities.len() as u64);
+    }
+
+    /// Renamed principals whose grants changed too: the grouped diff is still the per-action one
+    /// (whose reference pairs renamed users and groups plainly), both ways.
+    #[test]
+    fn renamed_and_changed_is_the_per_action_diff(
+        (a, mut b, _) in renamed_strategy(),
+        c in gen_strategy(),
+    ) {
+        let cat = Catalog::embedded();
+        let n = b.principals.len().max(1);
+        b.grants = c.grants
+            .into_iter()
+            .map(|g| Grant { principal: g.principal % n, ..g })
+            .collect();
+        b.grants.retain(|g| g.principal < b.principals.len());
+        let mut seen = BTreeSet::new();
+        b.grants.retain(|g| seen.insert((g.principal, g.action)));
+        let (sa, sb) = (a.side(false), b.side(false));
+        assert_same_as_per_action(&sa, &sb, cat);
+        assert_same_as_per_action(&sb, &sa, cat);
     }
 }
 

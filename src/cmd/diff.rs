@@ -1,7 +1,8 @@
 //! `iam-tighten diff OLD NEW`: analyse every export of both sides the same way, each on its
 //! own (two at a time), reduce it to a compact [`Side`], and compare an account as soon as both
-//! its sides are there; write diff.csv, diff.json and diff.html (permissions, and
-//! identity/credential findings of both sides). Memory follows the largest account, not the
+//! its sides are there; write diff.csv, diff.json, diff.html and diff-permission-sets.csv
+//! (permissions, identity/credential findings of both sides, the permission sets rolled up).
+//! Memory follows the largest account, not the
 //! organisation: an export's analysis is freed once its side is built, and a side once its
 //! account is compared. Exit 1 on `--exit-code` with changes or `--fail-on-new` crossed; 3 on
 //! `--exit-code` when the sides look swapped.
@@ -253,7 +254,7 @@ pub fn run(args: DiffConfig) -> anyhow::Result<ExitCode> {
     let (old_metas, new_metas) = analyse_and_compare(&args, &mut run)?;
     let (org_changes, organization_notes) =
         diff::compare_organizations(orgs[0].as_ref(), orgs[1].as_ref());
-    run.organization(&org_changes)?;
+    run.organization(orgs[0].as_ref(), orgs[1].as_ref(), &org_changes)?;
     let stages = run.timings;
     let (collected, csv_path) = run.finish_csv()?;
     let compared = clock.elapsed();

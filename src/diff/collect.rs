@@ -11,6 +11,7 @@ use super::counts::{KindCounts, NewRisk};
 use super::expand::Notations;
 use super::kinds::ChangeKind;
 use super::model::{DiffLimits, DiffRow};
+use super::permission_sets::Rollup;
 use super::policies::{Caps, PolicyGroup, build, policy_groups};
 use super::side::Side;
 use crate::analysis::identities::{self, IdentityFinding, NotPossible};
@@ -155,16 +156,23 @@ pub struct Table {
     pub total_actions: u64,
 }
 
-/// The three permission tables of `diff.html`.
+/// The four permission tables of `diff.html`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TableId {
     NewRisk,
     Revoked,
     StillUnused,
+    /// `grant_unknown`: what one side's data cannot settle.
+    NotSettled,
 }
 
 impl TableId {
-    pub const ALL: [TableId; 3] = [TableId::NewRisk, TableId::Revoked, TableId::StillUnused];
+    pub const ALL: [TableId; 4] = [
+        TableId::NewRisk,
+        TableId::Revoked,
+        TableId::StillUnused,
+        TableId::NotSettled,
+    ];
 
     /// Whether a row belongs in the table. New risk goes by the new side's sensitivity, as
     /// [`NewRisk`] and `--fail-on-new` count it: an action critical before and medium now is not
@@ -179,6 +187,7 @@ impl TableId {
             }
             TableId::Revoked => c.kind == ChangeKind::Revoked,
             TableId::StillUnused => c.kind == ChangeKind::StillUnused,
+            TableId::NotSettled => c.kind == ChangeKind::GrantUnknown,
         }
     }
 }
@@ -198,6 +207,8 @@ pub struct Collector {
     pub organization: KindCounts,
     rows: Capped<RowKey, DiffRow>,
     tables: BTreeMap<TableId, Table>,
+    /// The IAM Identity Center permission sets, rolled up.
+    pub permission_sets: Rollup,
     pub old: SideTotals,
     pub new: SideTotals,
 }
@@ -223,6 +234,7 @@ impl Collector {
     pub fn add(&mut self, old: &Side, new: &Side, changes: &[Change], notes: &mut Notations<'_>) {
         self.old.add(old);
         self.new.add(new);
+        self.permission_sets.add(old, new, changes);
         self.new_risk.add(changes, new);
         self.add_rows(changes, notes, true);
         let caps = Caps {

@@ -254,13 +254,16 @@ pub fn grouped_cells(c: &Change, notations: &mut Notations<'_>) -> Vec<String> {
     cells
 }
 
-fn writer<W: Write>(w: W) -> ::csv::Writer<W> {
+pub(super) fn writer<W: Write>(w: W) -> ::csv::Writer<W> {
     ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::CRLF)
         .from_writer(w)
 }
 
-fn record<W: Write>(out: &mut ::csv::Writer<W>, cells: &[String]) -> std::io::Result<()> {
+pub(super) fn record<W: Write>(
+    out: &mut ::csv::Writer<W>,
+    cells: &[String],
+) -> std::io::Result<()> {
     out.write_record(cells.iter().map(|cell| neutralise(cell).into_owned()))
         .map_err(std::io::Error::other)
 }

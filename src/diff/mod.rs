@@ -14,6 +14,7 @@
 //! policies.rs  rows grouped per principal × granting policies × kind (diff.html's tables)
 //! collect.rs   what the organisation-wide outputs keep of each account, bounded
 //! organization.rs  the organisation parts compared: permission sets, SCPs/RCPs, accounts
+//! permission_sets.rs  the Identity Center roles rolled up per permission set, both sides
 //! model.rs     the diff model diff.json and diff.html render; csv.rs, html.rs the formats
 //! ```
 //!
@@ -30,6 +31,7 @@ mod kinds;
 pub mod model;
 pub mod organization;
 mod pairing;
+pub mod permission_sets;
 pub mod policies;
 mod side;
 
@@ -48,13 +50,25 @@ pub use side::{Gaps, GroupState, Side, SideGroup, SidePrincipal, Tally, Verdict}
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::files::write_atomic;
+use crate::model::organization::Organization;
 
 /// The files `diff` writes (and whose temporary files of a killed run it may clean up).
-pub const OUTPUT_NAMES: [&str; 3] = ["diff.csv", "diff.html", "diff.json"];
+pub const OUTPUT_NAMES: [&str; 4] = [
+    "diff-permission-sets.csv",
+    "diff.csv",
+    "diff.html",
+    "diff.json",
+];
 
 /// The names a killed run may have left temporary files or folders of in `--out`: the outputs
 /// and the parts of `diff.csv`.
-pub const TEMP_NAMES: [&str; 4] = ["diff.csv", "diff.html", "diff.json", csv::PARTS_NAME];
+pub const TEMP_NAMES: [&str; 5] = [
+    "diff-permission-sets.csv",
+    "diff.csv",
+    "diff.html",
+    "diff.json",
+    csv::PARTS_NAME,
+];
 
 /// A diff in progress: accounts are compared one at a time, in any order; their rows go to
 /// `diff.csv`'s parts and to the [`Collector`], neither of which depends on that order;
@@ -106,8 +120,17 @@ impl<'c> DiffRun<'c> {
         Ok(())
     }
 
-    /// Adds the rows of the organisation parts' comparison ([`compare_organizations`]), once.
-    pub fn organization(&mut self, changes: &[Change]) -> Result<()> {
+    /// Adds the rows of the organisation parts' comparison ([`compare_organizations`] of `old`
+    /// and `new`, the sides' organisation parts), once.
+    pub fn organization(
+        &mut self,
+        old: Option<&Organization>,
+        new: Option<&Organization>,
+        changes: &[Change],
+    ) -> Result<()> {
+        self.collected
+            .permission_sets
+            .add_organizations(old, new, changes);
         if changes.is_empty() {
             return Ok(());
         }
@@ -117,9 +140,12 @@ impl<'c> DiffRun<'c> {
         Ok(())
     }
 
-    /// What was kept of the accounts compared so far, for [`DiffModel::build`]; writes
-    /// `diff.csv`.
-    pub fn finish_csv(self) -> Result<(Collector, PathBuf)> {
+    /// What was kept of the accounts compared so far, for [`DiffModel::build`] (each permission
+    /// set's changed actions named); writes `diff.csv`.
+    pub fn finish_csv(mut self) -> Result<(Collector, PathBuf)> {
+        self.collected
+            .permission_sets
+            .name_actions(&mut self.notations);
         let path = self.out_dir.join("diff.csv");
         self.parts.finish(&path)?;
         Ok((self.collected, path))
@@ -130,10 +156,15 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::write(path, e)
 }
 
-/// Writes `diff.html` and `diff.json` (the model) into `out_dir`, each atomically; returns the
-/// files written, sorted.
+/// Writes `diff.html`, `diff.json` (the model) and `diff-permission-sets.csv` into `out_dir`,
+/// each atomically; returns the files written, sorted.
 pub fn write_model(model: &DiffModel, out_dir: &Path) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
+    let p = out_dir.join("diff-permission-sets.csv");
+    write_atomic(&p, |w| {
+        permission_sets::write_csv(&model.permission_sets, w).map_err(io(&p))
+    })?;
+    written.push(p);
     let p = out_dir.join("diff.html");
     write_atomic(&p, |w| html::render(model, w))?;
     written.push(p);

@@ -12,6 +12,7 @@ use super::collect::{Collector, TableId};
 use super::compare::{Change, IdentityDelta, State};
 use super::csv::CsvOptions;
 use super::expand::Notations;
+use super::permission_sets::PermissionSetDiff;
 use super::policies::PolicyGroup;
 use super::{ChangeKind, KindCounts, NewRisk};
 use crate::analysis::identities::NotPossible;
@@ -290,7 +291,7 @@ pub struct Delta {
 }
 
 impl Delta {
-    fn new(old: u64, new: u64) -> Delta {
+    pub fn new(old: u64, new: u64) -> Delta {
         Delta {
             old,
             new,
@@ -356,6 +357,9 @@ pub struct Tables {
     pub new_risk: PolicyTable,
     pub revoked: PolicyTable,
     pub still_unused: PolicyTable,
+    /// `grant_unknown`: granted on one side only where a side's export lacks part of the
+    /// principal's policies.
+    pub not_settled: PolicyTable,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -379,6 +383,9 @@ pub struct DiffModel {
     /// organisation's accounts), which are in no account's `counts`: with them, the accounts'
     /// counts add up to `counts`.
     pub organization_counts: KindCounts,
+    /// The IAM Identity Center permission sets, by name: their roles on each side rolled up and
+    /// their roles' changes (`diff-permission-sets.csv` has the same, one row per set).
+    pub permission_sets: Vec<PermissionSetDiff>,
     /// Accounts whose "old" export is newer than their "new" one: the sides look swapped.
     pub swapped_accounts: Vec<String>,
     /// What moves the counts without being a permission change, to read before them (accounts
@@ -421,6 +428,7 @@ impl DiffModel {
             organization_notes,
         } = input;
         let (rows, rows_omitted) = collected.rows();
+        let permission_sets = std::mem::take(&mut collected.permission_sets).finish();
         let mut table = |id| {
             let (groups, total_groups, total_actions) = collected.table(id);
             PolicyTable {
@@ -433,6 +441,7 @@ impl DiffModel {
             new_risk: table(TableId::NewRisk),
             revoked: table(TableId::Revoked),
             still_unused: table(TableId::StillUnused),
+            not_settled: table(TableId::NotSettled),
         };
         let counts = collected.counts;
         let (o, n) = (&collected.old, &collected.new);
@@ -478,6 +487,7 @@ impl DiffModel {
             new_risk: collected.new_risk,
             accounts,
             organization_counts: collected.organization,
+            permission_sets,
             swapped_accounts,
             warnings,
             notes,

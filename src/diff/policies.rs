@@ -83,6 +83,9 @@ pub struct PolicyGroup {
     /// `service:Action` of its actions in catalog order, at most `names` of [`Caps`].
     pub names: Vec<String>,
     pub names_omitted: u64,
+    /// The distinct `detail`s of its rows, sorted: why a `grant_unknown` group is not settled
+    /// (empty for the other kinds).
+    pub reasons: Vec<String>,
 }
 
 /// How much of a group the page lists.
@@ -213,6 +216,13 @@ pub fn build(c: &Candidate<'_>, notations: &mut Notations<'_>, caps: Caps) -> Po
         .collect();
     old_gb.sort_unstable();
     old_gb.dedup();
+    let mut reasons: Vec<String> = rows
+        .iter()
+        .filter(|c| !c.detail.is_empty())
+        .map(|c| c.detail.clone())
+        .collect();
+    reasons.sort_unstable();
+    reasons.dedup();
     PolicyGroup {
         kind: first.kind,
         sensitivity: c.sensitivity,
@@ -232,5 +242,6 @@ pub fn build(c: &Candidate<'_>, notations: &mut Notations<'_>, caps: Caps) -> Po
         parts,
         names_omitted: actions - names.len() as u64,
         names,
+        reasons,
     }
 }

@@ -359,6 +359,15 @@ impl Side {
         b
     }
 
+    /// Principal `p`'s unused grants that no exclusion covers, by sensitivity.
+    pub fn unused_of(&self, p: u32) -> BySensitivity {
+        let mut b = BySensitivity::default();
+        for g in self.groups_of(p).iter().filter(|g| counts_unused(g)) {
+            b.add(&self.lists[g.list as usize].by_sensitivity);
+        }
+        b
+    }
+
     /// Unused, not excluded grants of actionable principals, by sensitivity, per account (every
     /// exported account, also those without any).
     pub fn unused_by_account(&self) -> BTreeMap<String, BySensitivity> {
@@ -371,7 +380,7 @@ impl Side {
             let Some(p) = self.principals.get(g.principal as usize) else {
                 continue;
             };
-            if p.actionable && g.verdict.status == Status::Unused && !g.verdict.excluded {
+            if p.actionable && counts_unused(g) {
                 out.entry(p.account_id.clone())
                     .or_default()
                     .add(&self.lists[g.list as usize].by_sensitivity);
@@ -388,6 +397,11 @@ impl Side {
         }
         total
     }
+}
+
+/// Whether a group counts among the unused: unused and no exclusion covers it.
+fn counts_unused(g: &SideGroup) -> bool {
+    g.verdict.status == Status::Unused && !g.verdict.excluded
 }
 
 /// The verdict of a group added by hand ([`Side::add_group`]).

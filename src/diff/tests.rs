@@ -540,8 +540,6 @@ fn cells_with_the_same_verdicts_merge() {
 /// A diff of `n` principals per permission table, with names, paths and policy lists as long as
 /// IAM allows and actions in many services: the largest page the model can give.
 fn big_model(n: usize) -> DiffModel {
-    use crate::analysis::Counts;
-    use crate::diff::model::{BuildInput, DiffSettings, SideMeta};
     let cat = Catalog::embedded();
     let services: Vec<&str> = cat.services().take(15).collect();
     let policy = format!("group:{}/aws:{}", "g".repeat(128), "P".repeat(128));
@@ -583,10 +581,18 @@ fn big_model(n: usize) -> DiffModel {
             }
         }
     }
-    let changes = compare(&old, &new, cat);
+    model_of(&old, &new)
+}
+
+/// The diff model of two hand-built sides (one account), as `diff` builds it.
+fn model_of(old: &Side, new: &Side) -> DiffModel {
+    use crate::analysis::Counts;
+    use crate::diff::model::{BuildInput, DiffSettings, SideMeta};
+    let cat = Catalog::embedded();
+    let changes = compare(old, new, cat);
     let limits = DiffLimits::default();
     let mut collected = Collector::new(limits);
-    collected.add(&old, &new, &changes, &mut Notations::new(cat));
+    collected.add(old, new, &changes, &mut Notations::new(cat));
     let meta = |path: &str| SideMeta {
         path: path.into(),
         accounts: Vec::new(),
@@ -650,6 +656,42 @@ fn diff_html_is_bounded() {
     assert!(small.len() <= 2_000_000, "{} bytes", small.len());
     assert!(small.contains("are shown, "));
     assert!(!small.contains("; the first 200 are shown"));
+}
+
+/// diff.html lists `grant_unknown` groups under "Not settled" with their reason, and what an
+/// export names there (principal, granting policies) is escaped like everywhere on the page.
+#[test]
+fn not_settled_rows_are_listed_and_escaped() {
+    use Sensitivity::*;
+    use Status::*;
+    let hostile = "<img src=x onerror=alert(1)>";
+    let mut o = principal("111111111111", hostile, "AROA1");
+    let old = side(
+        &["111111111111"],
+        &[&o],
+        vec![finding(&o, "s3:DeleteBucket", Unused, Critical)],
+    );
+    o.gaps.lacks_grants = true;
+    let new = side(&["111111111111"], &[&o], vec![]);
+    let m = model_of(&old, &new);
+    assert_eq!(m.counts.grant_unknown, 1);
+    assert_eq!(m.tables.not_settled.total_groups, 1);
+    let g = &m.tables.not_settled.groups[0];
+    assert_eq!(g.reasons.len(), 1);
+    assert!(
+        g.reasons[0].starts_with("Not comparable: the new side"),
+        "{g:?}"
+    );
+    let html = html::render_within(&m, html::MAX_BYTES).expect("render");
+    assert!(!html.contains(hostile), "unescaped");
+    let start = html.find("id=\"not-settled-table\"").expect("the table");
+    let table = &html[start..start + html[start..].find("</table>").expect("its end")];
+    assert!(
+        table.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{table}"
+    );
+    assert!(table.contains("Not comparable: the new side"), "{table}");
+    assert!(table.contains("→ grant unknown</td>"), "{table}");
 }
 
 /// diff.csv, in both forms and both ways of writing it (in one go, or account by account
@@ -770,5 +812,121 @@ fn permission_tables_go_by_the_sensitivity_they_count() {
     assert_eq!(
         labels(&table(TableId::Revoked)),
         vec![("d".into(), Some(Critical))]
+    );
+}
+
+/// The permission sets are rolled up over their Identity Center roles of every account: pairs
+/// summed, the actions newly granted or revoked counted once however many roles they reach, a
+/// role of that name outside `/aws-reserved/sso.amazonaws.com/` left out; the organisation part
+/// adds the ARN and the accounts provisioned to, on its side only.
+#[test]
+fn permission_sets_roll_up_their_roles() {
+    use Sensitivity::*;
+    use Status::*;
+    let name = "AWSReservedSSO_Dev_0a1b2c3d4e5f6789";
+    let sso = |acct: &str| SidePrincipal {
+        arn: format!("arn:aws:iam::{acct}:role/aws-reserved/sso.amazonaws.com/{name}"),
+        actionable: false,
+        ..principal(acct, name, &format!("AROA{acct}"))
+    };
+    let (a, b) = (sso(A_ACCOUNT), sso(B_ACCOUNT));
+    let lookalike = principal(A_ACCOUNT, "AWSReservedSSO_Dev_ffffffffffffffff", "AROAX");
+    let accounts = [A_ACCOUNT, B_ACCOUNT];
+    let all = [&a, &b, &lookalike];
+    let old = side(
+        &accounts,
+        &all,
+        all.iter()
+            .flat_map(|p| {
+                [
+                    finding(p, "s3:DeleteBucket", Unused, Critical),
+                    finding(p, "ec2:RunInstances", Used, High),
+                ]
+            })
+            .collect(),
+    );
+    let new = side(
+        &accounts,
+        &all,
+        all.iter()
+            .flat_map(|p| {
+                [
+                    finding(p, "iam:CreateUser", Unused, High),
+                    finding(p, "ec2:RunInstances", Used, High),
+                ]
+            })
+            .collect(),
+    );
+    let changes = cmp(&old, &new);
+    let mut rollup = permission_sets::Rollup::default();
+    rollup.add(&old, &new, &changes);
+    let set = crate::model::organization::PermissionSet {
+        arn: "arn:aws:sso:::permissionSet/ssoins-1/ps-1".into(),
+        id: "ps-1".into(),
+        instance_id: "ssoins-1".into(),
+        name: "Dev".into(),
+        session_duration: None,
+        inline_policy: None,
+        inline_raw: None,
+        managed_policies: vec![],
+        customer_managed_policies: vec![],
+        boundary: None,
+        accounts: vec![A_ACCOUNT.into(), B_ACCOUNT.into(), "333333333333".into()],
+    };
+    let org = crate::model::organization::Organization {
+        permission_sets: vec![set],
+        ..Default::default()
+    };
+    rollup.add_organizations(None, Some(&org), &[]);
+    rollup.name_actions(&mut Notations::new(Catalog::embedded()));
+    let sets = rollup.finish();
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    let s = &sets[0];
+    assert_eq!(s.name, "Dev");
+    assert_eq!(
+        s.arn.as_deref(),
+        Some("arn:aws:sso:::permissionSet/ssoins-1/ps-1")
+    );
+    assert_eq!((s.old.provisioned, s.new.provisioned), (None, Some(3)));
+    assert_eq!((s.old.roles, s.new.roles), (2, 2));
+    assert_eq!((s.old.granted, s.old.used, s.old.unused), (4, 2, 2));
+    assert_eq!(s.old.unused_by_sensitivity.critical, 2);
+    assert_eq!(s.new.unused_by_sensitivity.high, 2);
+    assert_eq!((s.revoked_actions, s.counts.revoked), (1, 2));
+    assert_eq!((s.newly_granted_actions, s.counts.newly_granted), (1, 2));
+    assert_eq!(s.revoked_notation, "s3:DeleteBucket");
+    assert_eq!(s.newly_granted_notation, "iam:CreateUser");
+    assert_eq!(s.counts.unchanged_used, 2);
+    assert!(s.definition.is_none());
+}
+
+/// diff.html's permission sets table shows at most `html_table` sets, as the other tables, and
+/// says how many more diff-permission-sets.csv has; diff.json has them all.
+#[test]
+fn permission_sets_table_is_capped() {
+    let roles: Vec<SidePrincipal> = (0..250)
+        .map(|i| {
+            let name = format!("AWSReservedSSO_Set{i:03}_0a1b2c3d4e5f6789");
+            SidePrincipal {
+                arn: format!("arn:aws:iam::{A_ACCOUNT}:role/aws-reserved/sso.amazonaws.com/{name}"),
+                actionable: false,
+                ..principal(A_ACCOUNT, &name, &format!("AROA{i}"))
+            }
+        })
+        .collect();
+    let all: Vec<&SidePrincipal> = roles.iter().collect();
+    let side = side(&[A_ACCOUNT], &all, vec![]);
+    let m = model_of(&side, &side);
+    assert_eq!(m.permission_sets.len(), 250);
+    let html = html::render_within(&m, html::MAX_BYTES).expect("render");
+    let start = html
+        .find("id=\"permission-sets-table\"")
+        .expect("the table");
+    let table = &html[start..start + html[start..].find("</table>").expect("its end")];
+    assert_eq!(table.matches("<tr><th scope=\"row\">").count(), 200);
+    assert!(
+        table.contains("250 sets, by name; the first 200 are shown, 50 more are in"),
+        "{}",
+        &table[..400]
     );
 }

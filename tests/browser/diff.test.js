@@ -2,11 +2,17 @@
 // Loads diff.html from file:// in headless chromium with every non-file request aborted and
 // recorded, then checks: the page renders without script, a policy detach is one row whose
 // actions unfold, no table overflows a 1,280 px window (folded or unfolded), and an emulated
-// print on A4 portrait and US Letter landscape keeps every column within the page width.
-// Usage: node diff.test.js DIFF_HTML
+// print on A4 portrait and US Letter landscape keeps every column within the page width; the
+// grants one side's data cannot settle (grant_unknown) are counted in the headline area and
+// listed with their reason.
+// Usage: node diff.test.js DIFF_HTML [PRINCIPAL]
+// Without PRINCIPAL the page is the sample's q3 → q4 diff (which has no grant_unknown row); with
+// it, a diff whose grant_unknown rows are all PRINCIPAL's (the sample's policy checks are left
+// out).
 const { pageUrl, check, assert, run } = require('./harness');
 
-const url = pageUrl('node diff.test.js DIFF_HTML');
+const url = pageUrl('node diff.test.js DIFF_HTML [PRINCIPAL]');
+const unsettled = process.argv[3];
 
 // Millimetres to CSS pixels (96 per inch).
 const mm = (x) => (x * 96) / 25.4;
@@ -58,14 +64,36 @@ run(async ({ page, blocked, consoleErrors }) => {
     assert(tables >= 8, `only ${tables} tables`);
   });
 
-  await check('a policy detach is one row of the Revoked table', async () => {
+  await check('what is not settled is counted in the headline area and listed with its reason', async () => {
+    const n = (await page.textContent('#not-settled-card .n')).trim();
+    const rows = await page.$$eval('#not-settled-table tbody > tr', (r) => r.map((x) => ({
+      text: x.textContent,
+      empty: x.querySelector('td.empty') !== null,
+      why: [...x.querySelectorAll('.why')].map((w) => w.getBoundingClientRect().height > 0 && w.textContent),
+    })));
+    if (!unsettled) {
+      assert(n === '0', `the sample's card says ${n}`);
+      assert(rows.length === 1 && rows[0].empty, `${rows.length} rows in the sample's table`);
+      return;
+    }
+    assert(/^[1-9][0-9,]*$/.test(n), `the card says ${JSON.stringify(n)}`);
+    assert(rows.length > 0 && !rows[0].empty, 'no row in the not-settled table');
+    for (const r of rows) {
+      assert(r.text.includes(unsettled), r.text.slice(0, 200));
+      assert(r.why.length > 0 && r.why.every((w) => w && w.startsWith('Not comparable: ')),
+        `a row without a visible reason: ${r.text.slice(0, 200)}`);
+      assert(!r.text.includes('not granted'), r.text.slice(0, 200));
+    }
+  });
+
+  if (!unsettled) await check('a policy detach is one row of the Revoked table', async () => {
     const rows = await page.$$eval('#revoked-table tbody > tr', (r) =>
       r.filter((x) => x.textContent.includes('dev-sandbox')).map((x) => x.textContent));
     assert(rows.length === 1, `${rows.length} rows for dev-sandbox`);
     assert(rows[0].includes('206 actions') && rows[0].includes('aws:AmazonS3FullAccess'), rows[0].slice(0, 200));
   });
 
-  await check('its actions unfold from the row', async () => {
+  if (!unsettled) await check('its actions unfold from the row', async () => {
     const row = page.locator('#revoked-table tbody > tr', { hasText: 'dev-sandbox' });
     const names = row.locator('p.names');
     assert(!(await names.isVisible()), 'the action list is shown before it is asked for');

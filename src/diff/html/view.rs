@@ -8,6 +8,7 @@ use super::{CONTENT_SECURITY_POLICY, CSS};
 use crate::analysis::{BySensitivity, Sensitivity, Status};
 use crate::diff::ChangeKind;
 use crate::diff::model::{AccountDiff, Delta, DiffModel, DiffRow, PolicyTable, Presence};
+use crate::diff::permission_sets::PermissionSetDiff;
 use crate::diff::policies::{PartSide, PolicyGroup};
 use crate::model::Timestamp;
 
@@ -121,6 +122,17 @@ fn side_text(s: &Option<PartSide>) -> String {
     t
 }
 
+/// An action notation as shown: at most [`NOTATION_CHARS`] characters, then `…` (and whether
+/// it was cut).
+fn shown(notation: &str) -> (String, bool) {
+    if notation.chars().count() <= NOTATION_CHARS {
+        return (notation.to_string(), false);
+    }
+    let mut t: String = notation.chars().take(NOTATION_CHARS).collect();
+    t.push('…');
+    (t, true)
+}
+
 /// `n` formatted, or empty for none.
 fn some(n: u64) -> String {
     if n > 0 { num(n) } else { String::new() }
@@ -150,6 +162,9 @@ struct GroupView<'a> {
     parts: Vec<PartView>,
     parts_more: String,
     names_more: String,
+    /// What a side without the actions reads: `not granted`, or `grant unknown` where a side's
+    /// export lacks part of the principal's policies (`grant_unknown`).
+    absent: &'static str,
 }
 
 impl<'a> GroupView<'a> {
@@ -158,15 +173,9 @@ impl<'a> GroupView<'a> {
             .parts
             .iter()
             .map(|p| {
-                let cut = p.action.chars().count() > NOTATION_CHARS;
+                let (action, cut) = shown(&p.action);
                 PartView {
-                    action: if cut {
-                        let mut t: String = p.action.chars().take(NOTATION_CHARS).collect();
-                        t.push('…');
-                        t
-                    } else {
-                        p.action.clone()
-                    },
+                    action,
                     cut,
                     actions: num(p.actions),
                     sensitivity: p.sensitivity.map_or("", Sensitivity::as_str),
@@ -188,6 +197,11 @@ impl<'a> GroupView<'a> {
             parts,
             parts_more: some(g.parts_omitted),
             names_more: some(g.names_omitted),
+            absent: if g.kind == ChangeKind::GrantUnknown {
+                "grant unknown"
+            } else {
+                "not granted"
+            },
         }
     }
 }
@@ -305,6 +319,59 @@ fn account_row(a: &AccountDiff) -> AccountRow<'_> {
     }
 }
 
+/// A row of the permission sets table.
+#[derive(Serialize)]
+struct SetRow<'a> {
+    s: &'a PermissionSetDiff,
+    roles: String,
+    /// `3 → 2`, or empty without an organisation part on either side.
+    provisioned: String,
+    unused_ch: Card,
+    unused: String,
+    newly_granted: String,
+    revoked: String,
+    /// The actions newly granted and revoked, as shown (cut to [`NOTATION_CHARS`]).
+    granted_names: String,
+    revoked_names: String,
+    /// Its roles' changes: `24 revoked · 1 principal_removed`.
+    changes: String,
+    definition: &'static str,
+}
+
+fn set_row(s: &PermissionSetDiff) -> SetRow<'_> {
+    let arrow = |o: u64, n: u64| format!("{} → {}", num(o), num(n));
+    let side = |x: Option<u64>| x.map_or_else(|| "—".to_string(), num);
+    let changes = ChangeKind::ALL
+        .iter()
+        .filter(|k| k.is_change() && s.counts.get(**k) > 0)
+        .map(|k| format!("{} {}", num(s.counts.get(*k)), k.as_str()))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    SetRow {
+        s,
+        roles: arrow(s.old.roles, s.new.roles),
+        provisioned: if s.old.provisioned.is_some() || s.new.provisioned.is_some() {
+            format!("{} → {}", side(s.old.provisioned), side(s.new.provisioned))
+        } else {
+            String::new()
+        },
+        unused_ch: card(
+            "",
+            "",
+            Delta::new(s.old.unused_critical_high(), s.new.unused_critical_high()),
+            true,
+            "",
+        ),
+        unused: arrow(s.old.unused, s.new.unused),
+        newly_granted: num(s.newly_granted_actions),
+        revoked: num(s.revoked_actions),
+        granted_names: shown(&s.newly_granted_notation).0,
+        revoked_names: shown(&s.revoked_notation).0,
+        changes,
+        definition: s.definition.as_ref().map_or("", |d| d.kind.as_str()),
+    }
+}
+
 #[derive(Serialize)]
 struct SideRow {
     side: &'static str,
@@ -361,6 +428,10 @@ pub(super) struct View<'a> {
     new_risk: GroupTable<'a>,
     revoked: GroupTable<'a>,
     still_unused: GroupTable<'a>,
+    /// `grant_unknown`: what one side's data cannot settle.
+    not_settled: GroupTable<'a>,
+    /// Permissions (principal × action pairs) not settled.
+    not_settled_total: String,
     principals: RowTable<'a>,
     /// The organisation section (permission sets, SCPs and RCPs, accounts of the
     /// organisation), when a side has an organisation part.
@@ -370,6 +441,11 @@ pub(super) struct View<'a> {
     identity_unknown: RowTable<'a>,
     identity_card: Card,
     accounts: Vec<AccountRow<'a>>,
+    /// The permission sets, rolled up (empty without Identity Center roles or sets), at most
+    /// `cap`.
+    permission_sets: Vec<SetRow<'a>>,
+    /// Sets not shown (diff-permission-sets.csv has them).
+    permission_sets_more: String,
     /// The per-account table's organisation row (its changes), when a side has an organisation
     /// part: its rows are in no account's.
     organization_changes: Option<String>,
@@ -462,6 +538,8 @@ pub(super) fn view(m: &DiffModel, cap: usize) -> View<'_> {
         new_risk: group_table(&m.tables.new_risk, cap),
         revoked: group_table(&m.tables.revoked, cap),
         still_unused: group_table(&m.tables.still_unused, cap),
+        not_settled: group_table(&m.tables.not_settled, cap),
+        not_settled_total: num(m.counts.grant_unknown),
         principals: row_table(m, cap, &structural, false),
         organization: with_org.then(|| {
             let kinds: Vec<ChangeKind> = ChangeKind::ALL
@@ -481,6 +559,8 @@ pub(super) fn view(m: &DiffModel, cap: usize) -> View<'_> {
             "unused identities, old keys, passwords without MFA, root use",
         ),
         accounts: m.accounts.iter().map(account_row).collect(),
+        permission_sets: m.permission_sets.iter().take(cap).map(set_row).collect(),
+        permission_sets_more: some(m.permission_sets.len().saturating_sub(cap) as u64),
         organization_changes: (m.old.organization.is_some() || m.new.organization.is_some())
             .then(|| num(m.organization_counts.changes())),
         sides: side_rows(m),

@@ -1,0 +1,367 @@
+//! The IAM Identity Center permission sets rolled up (docs/usage.md, "Permission sets"): the
+//! `AWSReservedSSO_<set>_<hash>` roles (path `/aws-reserved/sso.amazonaws.com/`) of every account
+//! summed per set, on each side, with the changes of their rows: what the set newly grants or no
+//! longer grants (distinct actions across its roles) and how its roles' unused permissions moved.
+//! With an organisation part, a set also gets its ARN, the number of accounts it is provisioned
+//! to and its own change (`permission_set_*`). Aggregates only: a few counts per set and the
+//! distinct actions newly granted or revoked (at most the catalog's), whatever the number of
+//! roles.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::KindCounts;
+use super::compare::{Change, ChangedAction};
+use super::csv::{record, writer};
+use super::expand::Notations;
+use super::kinds::ChangeKind;
+use super::side::Side;
+use crate::analysis::{BySensitivity, IDENTITY_CENTER_PATH};
+use crate::catalog::ActionSet;
+use crate::model::organization::Organization;
+use crate::model::permission_set_of_role;
+
+/// The permission set an IAM Identity Center role belongs to (by its name), for a principal of
+/// `kind` with `name` and `arn`: a role under `/aws-reserved/sso.amazonaws.com/` named
+/// `AWSReservedSSO_<set>_<hash>`.
+pub fn set_of<'a>(kind: &str, name: &'a str, arn: &str) -> Option<&'a str> {
+    // The ARN's path, after `:role`, starts with the Identity Center path (whose `/` it keeps).
+    let path = &arn[arn.find(":role/")? + ":role".len()..];
+    (kind == "role" && path.starts_with(IDENTITY_CENTER_PATH))
+        .then(|| permission_set_of_role(name))
+        .flatten()
+}
+
+/// One side of a permission set: its roles there, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SetSide {
+    /// Accounts the side's organisation part says it is provisioned to (none without one).
+    pub provisioned: Option<u64>,
+    /// Its Identity Center roles in the side's exports (one per account exported).
+    pub roles: u64,
+    /// Principal × action pairs its roles are granted: `used + unused + unknown + excluded`.
+    pub granted: u64,
+    pub used: u64,
+    /// Unused and not excluded (as the headline counts).
+    pub unused: u64,
+    pub unknown: u64,
+    /// Unused, covered by an exclusion rule.
+    pub excluded: u64,
+    /// `unused` by sensitivity.
+    pub unused_by_sensitivity: BySensitivity,
+}
+
+impl SetSide {
+    /// Unused critical and high pairs, not excluded.
+    pub fn unused_critical_high(&self) -> u64 {
+        self.unused_by_sensitivity.critical + self.unused_by_sensitivity.high
+    }
+}
+
+/// A permission set's own change in the organisation part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Definition {
+    pub kind: ChangeKind,
+    pub detail: String,
+}
+
+/// A permission set compared: both sides rolled up, and its roles' changes.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PermissionSetDiff {
+    pub name: String,
+    /// Its ARN, when an organisation part lists it (the new side's, else the old side's).
+    pub arn: Option<String>,
+    pub old: SetSide,
+    pub new: SetSide,
+    /// Distinct actions newly granted to at least one of its roles.
+    pub newly_granted_actions: u64,
+    /// Those actions in the findings notation, service by service (empty for none).
+    pub newly_granted_notation: String,
+    /// Distinct actions revoked from at least one of its roles.
+    pub revoked_actions: u64,
+    /// Those actions in the findings notation, service by service (empty for none).
+    pub revoked_notation: String,
+    /// Its roles' rows, principal × action pairs per kind (a principal row counts 1).
+    pub counts: KindCounts,
+    /// Its own change (`permission_set_added`, `_removed`, `_changed`), when both sides have an
+    /// organisation part and it changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub definition: Option<Definition>,
+}
+
+/// A set being rolled up.
+#[derive(Debug)]
+struct Acc {
+    d: PermissionSetDiff,
+    /// Bitsets over the catalog's ids (at most ~2.8 KB each whatever the number of roles).
+    newly_granted: ActionSet,
+    revoked: ActionSet,
+}
+
+/// An empty set of action ids of the one catalog both sides use (its universe is every id: the
+/// set's words span only the ids inserted).
+fn ids() -> ActionSet {
+    ActionSet::empty(u32::MAX as usize)
+}
+
+/// The permission sets seen so far, by name.
+#[derive(Debug, Default)]
+pub struct Rollup {
+    sets: BTreeMap<String, Acc>,
+}
+
+impl Rollup {
+    fn set(&mut self, name: &str) -> &mut Acc {
+        self.sets.entry(name.to_string()).or_insert_with(|| Acc {
+            d: PermissionSetDiff {
+                name: name.to_string(),
+                ..PermissionSetDiff::default()
+            },
+            newly_granted: ids(),
+            revoked: ids(),
+        })
+    }
+
+    /// Adds one account's (or several accounts') sides and changes.
+    pub fn add(&mut self, old: &Side, new: &Side, changes: &[Change]) {
+        for (side, is_old) in [(old, true), (new, false)] {
+            for (i, p) in side.principals.iter().enumerate() {
+                let Some(name) = set_of(&p.principal_type, &p.name, &p.arn) else {
+                    continue;
+                };
+                let (t, u) = (side.tally(i as u32), side.unused_of(i as u32));
+                let open = u.critical + u.high + u.medium + u.low;
+                let acc = self.set(name);
+                let s = if is_old {
+                    &mut acc.d.old
+                } else {
+                    &mut acc.d.new
+                };
+                s.roles += 1;
+                s.granted += t.granted;
+                s.used += t.used;
+                s.unused += open;
+                s.unknown += t.unknown;
+                s.excluded += t.unused - open;
+                s.unused_by_sensitivity.add(&u);
+            }
+        }
+        for c in changes {
+            let Some(name) = set_of(&c.principal_type, &c.principal_name, &c.principal_arn) else {
+                continue;
+            };
+            let acc = self.set(name);
+            acc.d.counts.add_n(c.kind, c.weight());
+            let ids = c.actions.iter().map(|a| a.id);
+            match c.kind {
+                ChangeKind::NewlyGranted => acc.newly_granted.insert_all(ids),
+                ChangeKind::Revoked => acc.revoked.insert_all(ids),
+                _ => {}
+            }
+        }
+    }
+
+    /// Adds what the organisation parts say of each set (ARN, accounts provisioned to) and the
+    /// sets' own changes (`permission_set_*` rows of [`super::compare_organizations`]).
+    pub fn add_organizations(
+        &mut self,
+        old: Option<&Organization>,
+        new: Option<&Organization>,
+        changes: &[Change],
+    ) {
+        for (org, is_old) in [(old, true), (new, false)] {
+            for ps in org.iter().flat_map(|o| &o.permission_sets) {
+                let acc = self.set(&ps.name);
+                if !is_old || acc.d.arn.is_none() {
+                    acc.d.arn = Some(ps.arn.clone());
+                }
+                let s = if is_old {
+                    &mut acc.d.old
+                } else {
+                    &mut acc.d.new
+                };
+                *s.provisioned.get_or_insert(0) += ps.accounts.len() as u64;
+            }
+        }
+        for c in changes
+            .iter()
+            .filter(|c| c.principal_type == "permission_set")
+        {
+            self.set(&c.principal_name).d.definition = Some(Definition {
+                kind: c.kind,
+                detail: c.detail.clone(),
+            });
+        }
+    }
+
+    /// Writes each set's actions newly granted and revoked in the findings notation (once every
+    /// account was added).
+    pub fn name_actions(&mut self, notations: &mut Notations<'_>) {
+        for acc in self.sets.values_mut() {
+            acc.d.newly_granted_notation = notation(&acc.newly_granted, notations);
+            acc.d.revoked_notation = notation(&acc.revoked, notations);
+        }
+    }
+
+    /// The sets, by name.
+    pub fn finish(self) -> Vec<PermissionSetDiff> {
+        self.sets
+            .into_values()
+            .map(|a| PermissionSetDiff {
+                newly_granted_actions: a.newly_granted.len() as u64,
+                revoked_actions: a.revoked.len() as u64,
+                ..a.d
+            })
+            .collect()
+    }
+}
+
+/// `ids` in the findings notation: each service's actions as `diff.csv` writes them, the services
+/// in catalog order, separated by a space (as within a service).
+fn notation(ids: &ActionSet, notations: &mut Notations<'_>) -> String {
+    let catalog = notations.catalog();
+    let mut parts: Vec<String> = Vec::new();
+    let mut service: Vec<ChangedAction> = Vec::new();
+    let mut flush = |service: &mut Vec<ChangedAction>| {
+        if !service.is_empty() {
+            parts.push(notations.of(service));
+            service.clear();
+        }
+    };
+    for id in ids.iter() {
+        let same = service
+            .last()
+            .is_some_and(|l| catalog.action(l.id).service == catalog.action(id).service);
+        if !same {
+            flush(&mut service);
+        }
+        service.push(ChangedAction {
+            id,
+            old: None,
+            new: None,
+        });
+    }
+    flush(&mut service);
+    parts.join(" ")
+}
+
+/// The columns of `diff-permission-sets.csv` (docs/report-fields.md).
+pub const CSV_HEADER: [&str; 30] = [
+    "permission_set",
+    "permission_set_arn",
+    "old_provisioned_accounts",
+    "new_provisioned_accounts",
+    "old_roles",
+    "new_roles",
+    "old_granted",
+    "new_granted",
+    "old_used",
+    "new_used",
+    "old_unused",
+    "new_unused",
+    "old_unknown",
+    "new_unknown",
+    "old_excluded",
+    "new_excluded",
+    "old_unused_critical",
+    "new_unused_critical",
+    "old_unused_high",
+    "new_unused_high",
+    "newly_granted_actions",
+    "revoked_actions",
+    "newly_granted_notation",
+    "revoked_notation",
+    "newly_granted",
+    "revoked",
+    "newly_unused",
+    "newly_used",
+    "definition_change",
+    "detail",
+];
+
+/// Writes `diff-permission-sets.csv`: one row per set, by name (a header only when there is
+/// none); cells are neutralised as in `diff.csv`.
+pub fn write_csv(sets: &[PermissionSetDiff], w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut out = writer(w);
+    record(&mut out, &CSV_HEADER.map(String::from))?;
+    let n = |x: u64| x.to_string();
+    let opt = |x: Option<u64>| x.map(n).unwrap_or_default();
+    for s in sets {
+        let (o, v, c) = (&s.old, &s.new, &s.counts);
+        let def = s.definition.as_ref();
+        let row = [
+            s.name.clone(),
+            s.arn.clone().unwrap_or_default(),
+            opt(o.provisioned),
+            opt(v.provisioned),
+            n(o.roles),
+            n(v.roles),
+            n(o.granted),
+            n(v.granted),
+            n(o.used),
+            n(v.used),
+            n(o.unused),
+            n(v.unused),
+            n(o.unknown),
+            n(v.unknown),
+            n(o.excluded),
+            n(v.excluded),
+            n(o.unused_by_sensitivity.critical),
+            n(v.unused_by_sensitivity.critical),
+            n(o.unused_by_sensitivity.high),
+            n(v.unused_by_sensitivity.high),
+            n(s.newly_granted_actions),
+            n(s.revoked_actions),
+            s.newly_granted_notation.clone(),
+            s.revoked_notation.clone(),
+            n(c.newly_granted),
+            n(c.revoked),
+            n(c.newly_unused),
+            n(c.newly_used),
+            def.map_or("", |d| d.kind.as_str()).to_string(),
+            def.map_or(String::new(), |d| d.detail.clone()),
+        ];
+        record(&mut out, &row)?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PermissionSetDiff, set_of, write_csv};
+
+    /// A set's name comes from a role name, which a hand-made export chooses: a formula is
+    /// neutralised as in diff.csv, and every row has every column.
+    #[test]
+    fn csv_cells_are_neutralised() {
+        let sets = [PermissionSetDiff {
+            name: "=HYPERLINK(1)".into(),
+            ..PermissionSetDiff::default()
+        }];
+        let mut out = Vec::new();
+        write_csv(&sets, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert_eq!(lines.len(), 3, "{text:?}"); // header, row, and the empty end
+        assert!(
+            lines[1].starts_with("'=HYPERLINK(1),,,,0,0,"),
+            "{}",
+            lines[1]
+        );
+        let columns = |l: &str| l.split(',').count();
+        assert_eq!(columns(lines[0]), columns(lines[1]));
+    }
+
+    #[test]
+    fn identity_center_roles_name_their_set() {
+        let arn = |path: &str, name: &str| format!("arn:aws:iam::111111111111:role{path}{name}");
+        let name = "AWSReservedSSO_Dev_Ops_0a1b2c3d4e5f6789";
+        let sso = "/aws-reserved/sso.amazonaws.com/eu-west-1/";
+        assert_eq!(set_of("role", name, &arn(sso, name)), Some("Dev_Ops"));
+        // Another path, another kind or another name: not an Identity Center role.
+        assert_eq!(set_of("role", name, &arn("/", name)), None);
+        assert_eq!(set_of("user", name, &arn(sso, name)), None);
+        assert_eq!(set_of("role", "admin", &arn(sso, "admin")), None);
+    }
+}
