@@ -868,6 +868,7 @@ fn permission_sets_roll_up_their_roles() {
         session_duration: None,
         inline_policy: None,
         inline_raw: None,
+        inline_text: None,
         managed_policies: vec![],
         customer_managed_policies: vec![],
         boundary: None,
