@@ -11,7 +11,9 @@
 #   (no flag)     dry run: print the commands that would run, change nothing
 #   --apply       run them, in order, stopping at the first failure; a create-policy-version whose
 #                 document is already the policy's default (another folder made it) is skipped
-#   --rollback    run the rollback block instead (restores the original policies); combine with --apply
+#   --rollback    run the rollback block instead (restores the original policies); combine with
+#                 --apply. A line whose undo already holds (the apply stopped before its line) is
+#                 done, said with `=`: only the errors already_so (in this script) names
 #   --profile P   AWS CLI profile (else the usual AWS_PROFILE / credentials chain)
 #
 # Read the folder's README.md first: it says what is removed and why, and what needs a human
@@ -29,7 +31,7 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -122,18 +124,26 @@ if [ "$apply" = 0 ]; then
     exit 0
 fi
 
+# The value of option $1 in the command being run (argv), or nothing.
+opt() {
+    local i
+    for ((i = 3; i < ${#argv[@]}; i++)); do
+        if [ "${argv[i]}" = "$1" ]; then
+            printf '%s' "${argv[i + 1]:-}"
+            break
+        fi
+    done
+    return 0
+}
+
 # `create-policy-version ... --policy-document file://F` when F is already, byte for byte as the
 # AWS CLI prints it, the policy's default version: another folder sharing the policy (every
 # principal that tightens it alike has the line) made it. Creating it again would only use up one
 # of the policy's 5 versions. Any doubt (a read refused, another format) means "no": it runs.
 already_default() {
-    local arn='' file='' i version current
-    for ((i = 0; i < ${#argv[@]}; i++)); do
-        case "${argv[i]}" in
-            --policy-arn) arn=${argv[i + 1]:-} ;;
-            --policy-document) file=${argv[i + 1]:-} ;;
-        esac
-    done
+    local arn file version current
+    arn=$(opt --policy-arn)
+    file=$(opt --policy-document)
     [ "${argv[2]}" = create-policy-version ] && [ -n "$arn" ] && [ "${file#file://}" != "$file" ] ||
         return 1
     file=${file#file://}
@@ -145,6 +155,63 @@ already_default() {
     [ "$current" = "$(cat "$file")" ]
 }
 
+# Whether the AWS CLI's error output $2 is error code $1 (`An error occurred (CODE) when calling
+# the OPERATION operation: ...`, awscli v1 and v2).
+aws_error() {
+    case "$2" in
+        *"An error occurred ($1) when calling the "*) return 0 ;;
+    esac
+    return 1
+}
+
+# Whether the permission set of the sso-admin command being run has AWS managed policy
+# --managed-policy-arn attached, as sso-admin lists it now. Any doubt (a read refused) means "no".
+set_has_policy() {
+    local want region listed a
+    want=$(opt --managed-policy-arn)
+    region=$(opt --region)
+    listed=$(aws sso-admin list-managed-policies-in-permission-set \
+        --instance-arn "$(opt --instance-arn)" --permission-set-arn "$(opt --permission-set-arn)" \
+        ${region:+--region "$region"} --query 'AttachedManagedPolicies[].Arn' --output text \
+        ${profile[@]+"${profile[@]}"} 2> /dev/null) || return 1
+    for a in $listed; do
+        [ "$a" = "$want" ] && return 0
+    done
+    return 1
+}
+
+# A rollback line that failed with error output $1 only because what it restores already holds:
+# the apply stopped before the line it undoes (a throttle, a quota, a typo in the profile), or an
+# earlier rollback undid it. Prints why, for the `=` line. Only in the rollback block, and only
+# these errors of these commands (any other error stops the rollback, as in the apply):
+#   detach-{role,user,group}-policy  NoSuchEntity: the policy (a copy the apply makes) is not
+#                                    attached to the principal, or does not exist
+#   delete-policy                    NoSuchEntity: the policy (that copy) does not exist
+#   attach-managed-policy-to-permission-set
+#                                    ConflictException, and sso-admin lists the policy as attached:
+#                                    the code alone is not enough, it also means a write that
+#                                    conflicts with another one still propagating
+# IAM's attach-*-policy of an attached policy, put-*-policy, set-default-policy-version of the
+# default version, sso-admin's put-inline-policy-to-permission-set and
+# delete-inline-policy-from-permission-set succeed on their own.
+already_so() {
+    [ "$block" = rollback ] || return 1
+    case "${argv[1]} ${argv[2]}" in
+        'iam detach-role-policy' | 'iam detach-user-policy' | 'iam detach-group-policy')
+            aws_error NoSuchEntity "$1" && echo 'NoSuchEntity, the policy is not attached'
+            ;;
+        'iam delete-policy')
+            aws_error NoSuchEntity "$1" && echo 'NoSuchEntity, the policy does not exist'
+            ;;
+        'sso-admin attach-managed-policy-to-permission-set')
+            aws_error ConflictException "$1" && set_has_policy &&
+                echo 'ConflictException, and the permission set lists the policy'
+            ;;
+        *) return 1 ;;
+    esac
+}
+
+exec 3>&1
 n=0
 for c in "${commands[@]}"; do
     # Safe: the line matched $shape, so it holds only plain words and single-quoted strings.
@@ -155,7 +222,13 @@ for c in "${commands[@]}"; do
         continue
     fi
     echo "+ $c" >&2
-    if ! "${argv[@]}" ${profile[@]+"${profile[@]}"}; then
+    # Its error output is kept to read the error code (fd 3: the command's own output).
+    if err=$("${argv[@]}" ${profile[@]+"${profile[@]}"} 2>&1 1>&3); then
+        [ -z "$err" ] || printf '%s\n' "$err" >&2
+    elif why=$(already_so "$err"); then
+        echo "= $c (already so: $why)" >&2
+    else
+        printf '%s\n' "$err" >&2
         echo "apply-recommendation: command $((n + 1)) of ${#commands[@]} failed; $n ran before it." >&2
         if [ "$block" = apply ]; then
             echo "apply-recommendation: to undo what ran, see README.md (Roll back) or run: $0 --rollback --apply $dir" >&2

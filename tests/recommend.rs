@@ -726,6 +726,29 @@ fn the_apply_helper_accepts_only_iam_and_sso_admin_commands() {
     }
 }
 
+/// A stand-in `aws` in `dir/bin`: it logs its arguments to `$AWS_LOG`, then runs `body` (sh).
+/// Returns a PATH that finds it first.
+fn stand_in_aws(dir: &Path, body: &str) -> String {
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let aws = bin.join("aws");
+    std::fs::write(
+        &aws,
+        format!("#!/bin/sh\necho \"$*\" >> \"$AWS_LOG\"\n{body}"),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
 /// `--apply` skips a `create-policy-version` whose document is already the policy's default
 /// version (another folder sharing the policy made it), and runs it on any doubt: a different
 /// document, or a read the caller may not make. A stand-in `aws` logs its calls and answers the
@@ -742,26 +765,12 @@ fn the_apply_helper_skips_a_policy_version_that_is_already_the_default() {
         "aws iam put-role-policy --role-name a --policy-name i --policy-document file://i.json";
     let readme = format!("```sh apply\n{create}\n{put}\n```\n```sh rollback\n```\n");
     std::fs::write(dir.path().join("README.md"), readme).unwrap();
-    let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    let aws = bin.join("aws");
-    std::fs::write(
-        &aws,
-        "#!/bin/sh\necho \"$*\" >> \"$AWS_LOG\"\ncase \"$2\" in\n\
+    let path = stand_in_aws(
+        dir.path(),
+        "case \"$2\" in\n\
          get-policy) [ -n \"$AWS_DEFAULT\" ] && echo v3 ;;\n\
          get-policy-version) [ -n \"$AWS_DEFAULT\" ] && printf '%s' \"$AWS_DEFAULT\" ;;\n\
          esac\n",
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
     );
     let run = |default: &str| {
         let log = dir.path().join("log");
@@ -797,6 +806,128 @@ fn the_apply_helper_skips_a_policy_version_that_is_already_the_default() {
         let (log, stderr) = run(other.trim_end());
         assert!(log.contains("create-policy-version"), "{log}");
         assert!(!stderr.contains("skipped"), "{stderr}");
+    }
+}
+
+/// After a partial apply, `--rollback --apply` takes a line as done when AWS refuses it only
+/// because what it restores already holds, and says so (`= ... (already so: ...)`): the detach
+/// or the delete of a copy that was never attached or made (`NoSuchEntity`), the permission
+/// set's attach of a policy never detached (`ConflictException`, and only if the set lists the
+/// policy: the code also means a conflicting write). Any other error, the same error of another
+/// command, or the same line in the apply block still stops it. A stand-in `aws` answers
+/// `$AWS_ERR` to verb `$AWS_VERB` and `$AWS_LISTED` to the set's list of managed policies.
+#[test]
+fn the_rollback_takes_only_an_already_restored_state_as_done() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh");
+    let dir = tempfile::tempdir().unwrap();
+    let path = stand_in_aws(
+        dir.path(),
+        "case \"$2\" in\n\
+         list-managed-policies-in-permission-set) printf '%s\\n' \"$AWS_LISTED\"; exit 0 ;;\n\
+         \"$AWS_VERB\") printf '\\n%s\\n' \"$AWS_ERR\" >&2; exit 254 ;;\n\
+         esac\n",
+    );
+    let set = "--instance-arn arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6 --permission-set-arn \
+               arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a1b2c3d4e5f6a7b";
+    let sqs = "arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess";
+    let copy = "arn:aws:iam::111111111111:policy/p-tightened-a";
+    let detach = format!("aws iam detach-role-policy --role-name a --policy-arn {copy}");
+    let delete = format!("aws iam delete-policy --policy-arn {copy}");
+    let attach = format!(
+        "aws sso-admin attach-managed-policy-to-permission-set {set} --managed-policy-arn {sqs} \
+         --region eu-west-1"
+    );
+    let put =
+        "aws iam put-role-policy --role-name a --policy-name i --policy-document file://i.json";
+    let error = |code: &str| format!("An error occurred ({code}) when calling the X operation: m");
+    // (block, line, its verb's error, what the set lists, whether the rest runs, and why).
+    let cases = [
+        (
+            "rollback",
+            &detach,
+            "NoSuchEntity",
+            "",
+            Some("the policy is not attached"),
+        ),
+        (
+            "rollback",
+            &delete,
+            "NoSuchEntity",
+            "",
+            Some("the policy does not exist"),
+        ),
+        (
+            "rollback",
+            &attach,
+            "ConflictException",
+            sqs,
+            Some("and the permission set lists"),
+        ),
+        ("apply", &detach, "NoSuchEntity", "", None),
+        ("rollback", &detach, "Throttling", "", None),
+        ("rollback", &delete, "DeleteConflict", "", None),
+        ("rollback", &attach, "ConflictException", "", None),
+        (
+            "rollback",
+            &attach,
+            "ConflictException",
+            &format!("{sqs}2\t{sqs}x"),
+            None,
+        ),
+        (
+            "rollback",
+            &attach,
+            "ServiceQuotaExceededException",
+            sqs,
+            None,
+        ),
+    ];
+    for (block, line, code, listed, done) in cases {
+        let verb = line.split(' ').nth(2).unwrap();
+        let readme = format!("```sh {block}\n{line}\n{put}\n```\n```sh other\n```\n");
+        let readme = readme.replace(
+            "other",
+            if block == "apply" {
+                "rollback"
+            } else {
+                "apply"
+            },
+        );
+        std::fs::write(dir.path().join("README.md"), readme).unwrap();
+        let log = dir.path().join("log");
+        let _ = std::fs::remove_file(&log);
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .arg("--apply")
+            .args((block == "rollback").then_some("--rollback"))
+            .arg(dir.path())
+            .env("PATH", &path)
+            .env("AWS_LOG", &log)
+            .env("AWS_VERB", verb)
+            .env("AWS_ERR", error(code))
+            .env("AWS_LISTED", listed)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let log = std::fs::read_to_string(&log).unwrap();
+        let case = format!("{block} {verb} {code} {listed:?}: {stderr}\n{log}");
+        if let Some(why) = done {
+            assert_eq!(out.status.code(), Some(0), "{case}");
+            let said = format!("= {line} (already so: {code}, {why}");
+            assert!(stderr.contains(&said), "{case}");
+            assert!(log.contains("put-role-policy"), "{case}");
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{case}");
+            assert!(stderr.contains(&error(code)), "the error is shown: {case}");
+            assert!(stderr.contains("command 1 of 2 failed"), "{case}");
+            assert!(!stderr.contains("already so"), "{case}");
+            assert!(!log.contains("put-role-policy"), "{case}");
+        }
+        // The set is read only to tell a real conflict, in the line's own region.
+        let read = log.contains(&format!(
+            "list-managed-policies-in-permission-set {set} --region eu-west-1"
+        ));
+        assert_eq!(read, code == "ConflictException", "{case}");
     }
 }
 

@@ -3,7 +3,8 @@
 //! folder's own `apply-recommendation.sh --profile` and the venv's real `aws` CLI (awscli v1,
 //! pointed at the loopback emulator with `AWS_ENDPOINT_URL`) → fetch again → report and `diff`
 //! (per action) the two exports. Then the rollback blocks, and a third fetch that `diff` finds
-//! unchanged.
+//! unchanged. A second account rolls every folder back with no apply, then after half of each
+//! folder's apply lines ran: both times `diff` finds it unchanged.
 //!
 //! The account is `seed.py --roundtrip`: the fetch tests' principals plus a wildcard inline
 //! policy, a customer managed policy two principals tighten alike (a new version), one they
@@ -91,48 +92,66 @@ mod emulated {
         std::fs::write(home.join("aws-credentials"), credentials).expect("aws credentials");
     }
 
-    /// Runs the apply (or rollback) block of every folder in `summary.json`, in the summary's
-    /// order (rollback: reversed), with the helper `report` copied into `recommendations/`, given
-    /// `--profile` and no credentials or region in the environment: every line, `aws iam` or
-    /// `aws sso-admin`, runs only if the helper passes the profile on.
-    fn apply_all(em: &Emulator, home: &Path, report: &Path, rollback: bool) -> usize {
-        let summary = json(&report.join("recommendations/summary.json"));
-        assert_eq!(summary["folders_omitted"], 0, "every folder is written");
-        let mut folders: Vec<&str> = summary["principals"]
-            .as_array()
-            .expect("principals")
-            .iter()
-            .filter_map(|p| p["path"].as_str())
-            .collect();
-        if rollback {
-            folders.reverse();
-        }
+    /// Runs the helper `report` copied into `recommendations/` on `folder` with `--apply` and
+    /// `args`, given `--profile` and no credentials or region in the environment: every line,
+    /// `aws iam` or `aws sso-admin`, runs only if the helper passes the profile on. It must finish
+    /// (exit 0); returns its stderr.
+    fn helper(em: &Emulator, home: &Path, report: &Path, folder: &Path, args: &[&str]) -> String {
         let path = std::env::join_paths(
             std::iter::once(venv_bin("aws").parent().expect("bin").to_path_buf()).chain(
                 std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
             ),
         )
         .expect("PATH");
-        for folder in &folders {
-            let mut cmd = StdCommand::new(report.join("recommendations/apply-recommendation.sh"));
-            aws_env(&mut cmd, home);
-            for var in [
-                "AWS_ACCESS_KEY_ID",
-                "AWS_SECRET_ACCESS_KEY",
-                "AWS_REGION",
-                "AWS_DEFAULT_REGION",
-            ] {
-                cmd.env_remove(var);
-            }
-            cmd.env("PATH", &path)
-                .env("AWS_ENDPOINT_URL", &em.url)
-                .args(["--apply", "--profile", PROFILE])
-                .args(rollback.then_some("--rollback"))
-                .arg(report.join(folder));
-            let stderr = run(&mut cmd, &[0]);
-            assert!(stderr.contains("command(s) ran"), "{folder}: {stderr}");
+        let mut cmd = StdCommand::new(report.join("recommendations/apply-recommendation.sh"));
+        aws_env(&mut cmd, home);
+        for var in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+        ] {
+            cmd.env_remove(var);
         }
-        folders.len()
+        cmd.env("PATH", &path)
+            .env("AWS_ENDPOINT_URL", &em.url)
+            .args(["--apply", "--profile", PROFILE])
+            .args(args)
+            .arg(folder);
+        let stderr = run(&mut cmd, &[0]);
+        assert!(stderr.contains("command(s) ran"), "{folder:?}: {stderr}");
+        stderr
+    }
+
+    /// The folders of `summary.json` (relative to `report`), in the summary's order.
+    fn folders(report: &Path) -> Vec<String> {
+        let summary = json(&report.join("recommendations/summary.json"));
+        assert_eq!(summary["folders_omitted"], 0, "every folder is written");
+        let principals = summary["principals"].as_array().expect("principals");
+        let paths = principals.iter().filter_map(|p| p["path"].as_str());
+        paths.map(String::from).collect()
+    }
+
+    /// Runs the apply (or rollback) block of every folder in `summary.json`, in the summary's
+    /// order (rollback: reversed), with [`helper`]; returns each folder's stderr.
+    fn apply_all(
+        em: &Emulator,
+        home: &Path,
+        report: &Path,
+        rollback: bool,
+    ) -> BTreeMap<String, String> {
+        let mut folders = folders(report);
+        if rollback {
+            folders.reverse();
+        }
+        let args: &[&str] = if rollback { &["--rollback"] } else { &[] };
+        folders
+            .into_iter()
+            .map(|f| {
+                let stderr = helper(em, home, report, &report.join(&f), args);
+                (f, stderr)
+            })
+            .collect()
     }
 
     /// The (type, name, action) every `removed` row of `actions.csv` names, expanded.
@@ -412,6 +431,128 @@ mod emulated {
         expected
     }
 
+    /// Applies the first half (rounded down) of `folder`'s apply lines, as an apply that stopped
+    /// there would leave the account (a throttle, a quota, a typo in the profile): the helper runs
+    /// a copy of the folder, in `scratch`, whose apply block keeps only those lines. A folder of
+    /// one line is left alone (never applied).
+    fn apply_half(em: &Emulator, home: &Path, report: &Path, folder: &str, scratch: &Path) {
+        let (from, to) = (report.join(folder), scratch.join(folder));
+        std::fs::create_dir_all(&to).expect("mkdir");
+        for entry in std::fs::read_dir(&from).expect("folder").flatten() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+        }
+        let readme = std::fs::read_to_string(from.join("README.md")).expect("README");
+        let block: Vec<&str> = readme
+            .lines()
+            .skip_while(|l| *l != "```sh apply")
+            .skip(1)
+            .take_while(|l| *l != "```")
+            .collect();
+        let half = &block[..block.len() / 2];
+        if half.is_empty() {
+            return;
+        }
+        let cut = readme.replacen(&block.join("\n"), &half.join("\n"), 1);
+        assert_ne!(cut, readme, "{folder}");
+        std::fs::write(to.join("README.md"), cut).expect("README");
+        let stderr = helper(em, home, report, &to, &[]);
+        assert!(
+            stderr.contains(&format!("{} command(s) ran", half.len())),
+            "{stderr}"
+        );
+    }
+
+    /// The stderr of the folder whose path ends with `suffix`.
+    fn log_of<'a>(logs: &'a BTreeMap<String, String>, suffix: &str) -> &'a str {
+        let found = logs.iter().find(|(f, _)| f.ends_with(suffix));
+        found.map(|(_, l)| l.as_str()).expect(suffix)
+    }
+
+    /// The rollback is the safety net of an apply that stopped halfway, and is run too for one
+    /// that never ran. Then a line whose undo already holds fails in AWS, and the helper takes it
+    /// as done (`=`, "already so") instead of stopping the rollback there: the permission set's
+    /// attach of a policy never detached (`ConflictException`, and sso-admin lists it), the
+    /// detach and the delete of a copy never attached or never made (`NoSuchEntity`). Either way
+    /// every folder's rollback finishes, and `diff` finds the account as it was.
+    #[test]
+    fn rolling_back_after_a_partial_apply_or_none_restores_the_account() {
+        let Some((em, seed)) =
+            Emulator::start_seeded(0.0, &["--aws-managed-policies"], &["--roundtrip"])
+        else {
+            return;
+        };
+        let seed: serde_json::Value = serde_json::from_slice(&seed).expect("seed.py's ids");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (home, dir) = (tmp.path(), tmp.path());
+        write_profile(home);
+        let (old, r1) = (dir.join("old"), dir.join("r1"));
+        fetch(&em, home, &old);
+        let report = ["report", "--format", "csv", "--out"];
+        run(&mut tool(&report, &[&r1, &old]), &[0]);
+        let original_set = set_state(&em, &seed);
+        let unchanged = |name: &str| {
+            let back = dir.join(name);
+            fetch(&em, home, &back);
+            let out = dir.join(format!("diff-{name}"));
+            run(
+                &mut tool(&["diff", "--exit-code", "--out"], &[&out, &old, &back]),
+                &[0],
+            );
+        };
+        let (set, etl, reader) = (
+            "/permission_set/DataAnalyst",
+            "/role/etl-runner",
+            "/user/report-reader",
+        );
+        let (conflict, not_attached, no_policy) = (
+            "(already so: ConflictException, and the permission set lists the policy)",
+            "(already so: NoSuchEntity, the policy is not attached)",
+            "(already so: NoSuchEntity, the policy does not exist)",
+        );
+
+        // Never applied: every rollback finishes and changes nothing.
+        let logs = apply_all(&em, home, &r1, true);
+        assert_eq!(log_of(&logs, set).matches(conflict).count(), 2, "{logs:?}");
+        for who in [etl, reader] {
+            let log = log_of(&logs, who);
+            assert!(
+                log.contains(not_attached) && log.contains(no_policy),
+                "{log}"
+            );
+        }
+        assert_eq!(set_state(&em, &seed), original_set);
+        unchanged("back-none");
+
+        // Half applied: the set's new inline policy is in and one AWS managed policy detached;
+        // etl-runner's copy of AmazonSQSReadOnlyAccess was never made, report-reader's was made
+        // and never attached.
+        let scratch = dir.join("half");
+        for folder in folders(&r1) {
+            apply_half(&em, home, &r1, &folder, &scratch);
+        }
+        let half = set_state(&em, &seed);
+        assert_ne!(half["inline"], original_set["inline"]);
+        let managed = half["managed"].to_string();
+        assert!(
+            managed.contains("AmazonSQSReadOnlyAccess") && !managed.contains("Kinesis"),
+            "{half}"
+        );
+        let logs = apply_all(&em, home, &r1, true);
+        assert_eq!(log_of(&logs, set).matches(conflict).count(), 1, "{logs:?}");
+        let log = log_of(&logs, etl);
+        assert!(
+            log.contains(not_attached) && log.contains(no_policy),
+            "{log}"
+        );
+        let log = log_of(&logs, reader);
+        assert!(
+            log.contains(not_attached) && !log.contains(no_policy),
+            "{log}"
+        );
+        assert_set_rolled_back(&em, &seed, &original_set);
+        unchanged("back-half");
+    }
+
     #[test]
     fn applying_every_recommendation_removes_what_the_plan_says_and_nothing_used() {
         let Some((em, seed)) =
@@ -435,7 +576,7 @@ mod emulated {
         let removes = plan_removes(&r1);
         let set_plan = assert_every_kind(&plan);
         let original_set = set_state(&em, &seed);
-        assert!(apply_all(&em, home, &r1, false) >= 8);
+        assert!(apply_all(&em, home, &r1, false).len() >= 8);
         assert_set_applied(&em, &seed, &original_set, (&r1, set_plan));
 
         fetch(&em, home, &new);
