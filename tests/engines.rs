@@ -1,7 +1,8 @@
 //! The findings dataset (`report --parquet-dataset`) read by real query engines, DuckDB and
 //! polars, and review.xlsx by openpyxl, from PyPI, pinned in `tests/engines/requirements.txt`,
-//! in `.venv-engines/` (create it with `tests/engines/setup.sh`). Without it these tests skip with a note, unless
-//! `IAM_TIGHTEN_REQUIRE_DUCKDB` is set (`.ci/run` sets it), in which case they fail.
+//! in `.venv-engines/` (create it with `tests/engines/setup.sh`). Without it these tests skip
+//! with a note, unless `IAM_TIGHTEN_REQUIRE_DUCKDB` is set (`.ci/run` sets it), in which case
+//! they fail.
 //!
 //! What the engines see is checked against findings.csv, parsed here: rows and actions per
 //! account and per verdict, each account's rows in rank order, the columns and their types; and

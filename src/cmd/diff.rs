@@ -2,9 +2,8 @@
 //! own (two at a time), reduce it to a compact [`Side`], and compare an account as soon as both
 //! its sides are there; write diff.csv, diff.json, diff.html and diff-permission-sets.csv
 //! (permissions, identity/credential findings of both sides, the permission sets rolled up).
-//! Memory follows the largest account, not the
-//! organisation: an export's analysis is freed once its side is built, and a side once its
-//! account is compared. Exit 1 on `--exit-code` with changes or `--fail-on-new` crossed; 3 on
+//! Memory follows the largest account, not the organisation: an export's analysis is freed once
+//! its side is built, and a side once its account is compared. Exit 1 on `--exit-code` with changes or `--fail-on-new` crossed; 3 on
 //! `--exit-code` when the sides look swapped.
 
 use std::collections::BTreeMap;
