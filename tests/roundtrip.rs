@@ -92,6 +92,18 @@ mod emulated {
         std::fs::write(home.join("aws-credentials"), credentials).expect("aws credentials");
     }
 
+    /// The emulator seeded with `seed.py --roundtrip` (and the AWS managed policies), the ids the
+    /// seed printed, and a folder that is the HOME of the runs, with [`PROFILE`] written; `None`
+    /// (the test skips) without the emulator.
+    fn roundtrip_account() -> Option<(Emulator, serde_json::Value, tempfile::TempDir)> {
+        let (em, seed) =
+            Emulator::start_seeded(0.0, &["--aws-managed-policies"], &["--roundtrip"])?;
+        let seed: serde_json::Value = serde_json::from_slice(&seed).expect("seed.py's ids");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        write_profile(tmp.path());
+        Some((em, seed, tmp))
+    }
+
     /// Runs the helper `report` copied into `recommendations/` on `folder` with `--apply` and
     /// `args`, given `--profile` and no credentials or region in the environment: every line,
     /// `aws iam` or `aws sso-admin`, runs only if the helper passes the profile on. It must finish
@@ -476,15 +488,10 @@ mod emulated {
     /// every folder's rollback finishes, and `diff` finds the account as it was.
     #[test]
     fn rolling_back_after_a_partial_apply_or_none_restores_the_account() {
-        let Some((em, seed)) =
-            Emulator::start_seeded(0.0, &["--aws-managed-policies"], &["--roundtrip"])
-        else {
+        let Some((em, seed, tmp)) = roundtrip_account() else {
             return;
         };
-        let seed: serde_json::Value = serde_json::from_slice(&seed).expect("seed.py's ids");
-        let tmp = tempfile::tempdir().expect("tempdir");
         let (home, dir) = (tmp.path(), tmp.path());
-        write_profile(home);
         let (old, r1) = (dir.join("old"), dir.join("r1"));
         fetch(&em, home, &old);
         let report = ["report", "--format", "csv", "--out"];
@@ -555,15 +562,10 @@ mod emulated {
 
     #[test]
     fn applying_every_recommendation_removes_what_the_plan_says_and_nothing_used() {
-        let Some((em, seed)) =
-            Emulator::start_seeded(0.0, &["--aws-managed-policies"], &["--roundtrip"])
-        else {
+        let Some((em, seed, tmp)) = roundtrip_account() else {
             return;
         };
-        let seed: serde_json::Value = serde_json::from_slice(&seed).expect("seed.py's ids");
-        let tmp = tempfile::tempdir().expect("tempdir");
         let (home, dir) = (tmp.path(), tmp.path());
-        write_profile(home);
         let (old, new) = (dir.join("old"), dir.join("new"));
         let (r1, r2, d) = (dir.join("r1"), dir.join("r2"), dir.join("diff"));
 
