@@ -1258,6 +1258,40 @@ fn a_shared_policy_version_is_one_decision_for_all_its_principals() {
     );
 }
 
+/// A policy already named as the principal's copy would be (a copy an earlier run left
+/// behind): the apply's create-policy fails on it, and the rollback would detach and delete it.
+/// The plan says so, naming both; without such a policy it says nothing of the kind.
+#[test]
+fn a_copy_whose_name_is_taken_is_flagged() {
+    let c = small();
+    let doc = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:Get*", "iam:Get*"], "Resource": "*"}]});
+    for taken in [false, true] {
+        let ro = managed("ReadOnly", true, doc.clone());
+        let mut a = principal(PrincipalType::Role, "a");
+        a.attached_policies = vec![ro.arn.clone()];
+        let mut policies = vec![ro];
+        if taken {
+            policies.push(managed("ReadOnly-tightened-a", false, doc.clone()));
+        }
+        let ex = export(vec![a], policies);
+        let an = analysis(c, &ex, &[("a", "iam:GetRole", UNUSED)]);
+        let plans = recommend::plan(std::slice::from_ref(&ex), &an);
+        let pa = plan_of(&plans, "a");
+        assert!(
+            pa.policies.iter().any(
+                |p| matches!(&p.apply, Apply::Replace(r) if r.new_name == "ReadOnly-tightened-a")
+            ),
+            "{taken}"
+        );
+        let flagged = pa.flag_texts().any(|f| {
+            f.contains("already has a policy named ReadOnly-tightened-a")
+                && f.contains("rollback would detach and delete")
+        });
+        assert_eq!(flagged, taken, "{:?}", pa.flag_texts().collect::<Vec<_>>());
+    }
+}
+
 #[test]
 fn aws_managed_gets_a_replacement_and_shared_customer_managed_only_when_all_agree() {
     let c = small();

@@ -79,6 +79,18 @@ pub(super) fn decide_managed(
                     &plan.partition,
                     &plan.account_id,
                 );
+                if export.policies.contains_key(&r.new_arn) {
+                    // A copy of an earlier run left behind, or a policy of that name: the apply's
+                    // create-policy fails on it, and the rollback (detach and delete the copy)
+                    // would take that policy away.
+                    notes.push(Flag::from(format!(
+                        "{}: the account already has a policy named {} (the name of this principal's copy): \
+                         the apply's create-policy fails on it, and this folder's rollback would detach and \
+                         delete that policy; do not run this folder: rename or delete that policy, fetch and \
+                        report again",
+                        p.policy.name, r.new_name
+                    )));
+                }
                 if p.policy.kind == PolicyKind::CustomerManaged {
                     // Rendered when read, from the policy's name and the principal's.
                     match u32::try_from(i) {
