@@ -203,21 +203,22 @@ fn build<W: std::io::Write + Send>(
     let spliced = book(an, &granted_by, model, limit, rows, &mut file)?;
     file.rewind()?;
     let findings = &an.findings[..spliced];
+    let columns = columns(an);
     splice::write(
         std::io::BufReader::new(file),
         &splice::sheet_part(1),
         ZIP_LEVEL,
         |xml| {
             let styles = splice::column_styles(xml)?;
-            let date_style = date_column(&columns(an), &styles)?;
-            let n = u16::try_from(columns(an).len()).map_err(|_| too_many(SHEETS[1]))?;
+            let date_style = date_column(&columns, &styles)?;
+            let n = u16::try_from(columns.len()).map_err(|_| too_many(SHEETS[1]))?;
             Ok(splice::RowXml::new(n, styles, date_style))
         },
         findings.len().div_ceil(per_piece),
         |i, out| {
             let from = i * per_piece;
             let piece = &findings[from..findings.len().min(from + per_piece)];
-            spliced_rows(an, piece, from, &granted_by, out)
+            spliced_rows(an, &columns, piece, from, &granted_by, out)
         },
         w,
     )
@@ -229,16 +230,16 @@ fn build<W: std::io::Write + Send>(
 /// previous piece's window once per ~1.4 MB.
 const ROWS_PER_PIECE: usize = 1024;
 
-/// Writes the XML of `findings` (the Findings sheet's rows from number `2 + first` on) into
-/// `out`.
+/// Writes the XML of `findings` (the Findings sheet's rows from number `2 + first` on, with
+/// `columns`) into `out`.
 fn spliced_rows(
     an: &Analysis<'_>,
+    columns: &[&Column],
     findings: &[Finding],
     first: usize,
     granted_by: &[String],
     out: &mut splice::RowXml,
 ) -> std::result::Result<(), XlsxError> {
-    let columns = columns(an);
     let mut cells = Vec::with_capacity(columns.len());
     let mut r = u32::try_from(first)
         .ok()
@@ -246,7 +247,7 @@ fn spliced_rows(
         .ok_or(XlsxError::RowColumnLimitError)?;
     let indexed = findings.iter().enumerate().map(|(k, f)| (first + k, f));
     for_each_row(an, indexed, granted_by, |row| {
-        finding_cells(&columns, row, &mut cells)?;
+        finding_cells(columns, row, &mut cells)?;
         r = r.checked_add(1).ok_or(XlsxError::RowColumnLimitError)?;
         out.row(r, cells.drain(..));
         Ok::<_, XlsxError>(())
