@@ -249,6 +249,13 @@ pub struct ManagedPolicy {
 }
 
 impl ManagedPolicy {
+    /// Whether IAM counts a principal that uses it as its permissions boundary
+    /// (`PermissionsBoundaryUsageCount`): one the export may leave out, whose permissions a change
+    /// of the policy would change, unseen.
+    pub fn is_a_boundary(&self) -> bool {
+        self.boundary_uses.is_some_and(|n| n > 0)
+    }
+
     /// This policy under another ARN with another document (its other facts copied, its own
     /// document not).
     pub fn with_document(&self, arn: String, document: PolicyDocument) -> ManagedPolicy {

@@ -45,7 +45,7 @@ pub(super) fn decide_managed(
                     // A boundary of a principal the export leaves out (`--filter`) counts too:
                     // a new version would narrow that principal's permissions, unseen.
                     let boundary_use = boundaries.contains(arn.as_str())
-                        || managed.and_then(|m| m.boundary_uses).is_some_and(|n| n > 0);
+                        || managed.is_some_and(|m| m.is_a_boundary());
                     let count_ok = managed
                         .and_then(|m| m.attachment_count)
                         .is_none_or(|n| n as usize == attached.len());

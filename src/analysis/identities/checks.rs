@@ -522,7 +522,7 @@ impl Ctx<'_> {
                 continue;
             }
             // A permissions boundary of a principal the export leaves out still counts.
-            if used.contains(pol.arn.as_str()) || pol.boundary_uses.is_some_and(|n| n > 0) {
+            if used.contains(pol.arn.as_str()) || pol.is_a_boundary() {
                 continue;
             }
             let count = match pol.attachment_count {

@@ -367,13 +367,15 @@ pub fn rank(findings: &mut [IdentityFinding]) {
     }
 }
 
+/// Whether the export lists any principal of `kind`.
+fn lists(export: &Export, kind: PrincipalType) -> bool {
+    export.principals.iter().any(|p| p.kind == kind)
+}
+
 /// Whether the export lists any user: a group's members are known only from its users'
 /// `GroupList`s, so without users every group would look empty.
 fn has_users(export: &Export) -> bool {
-    export
-        .principals
-        .iter()
-        .any(|p| p.kind == PrincipalType::User)
+    lists(export, PrincipalType::User)
 }
 
 /// The kinds of principal the export lists none of ("users", "groups", "roles"; empty when it
@@ -382,14 +384,13 @@ fn has_users(export: &Export) -> bool {
 /// (authorization details fetched with `--filter`): `delete_policy` would then delete a policy
 /// in use.
 fn kinds_not_listed(export: &Export) -> Vec<&'static str> {
-    let listed = |kind: PrincipalType| export.principals.iter().any(|p| p.kind == kind);
     [
         (PrincipalType::User, "users"),
         (PrincipalType::Group, "groups"),
         (PrincipalType::Role, "roles"),
     ]
     .into_iter()
-    .filter(|&(kind, _)| !listed(kind))
+    .filter(|&(kind, _)| !lists(export, kind))
     .map(|(_, word)| word)
     .collect()
 }
@@ -426,13 +427,7 @@ impl Gaps {
                 "the window or --key-max-age reaches before the earliest representable date",
             );
         }
-        if !has_users(ctx.export)
-            && ctx
-                .export
-                .principals
-                .iter()
-                .any(|p| p.kind == PrincipalType::Group)
-        {
+        if !has_users(ctx.export) && lists(ctx.export, PrincipalType::Group) {
             self.add(
                 account,
                 &[IdentityKind::GroupWithoutMembers],
