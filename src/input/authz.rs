@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::object::objects_only;
 use super::time::Time;
-use super::{AUTHORIZATION_DETAILS, SharedDocuments, Warnings, parse_json};
+use super::{AUTHORIZATION_DETAILS, SharedDocuments, Warnings, listed, parse_json};
 use crate::error::{Error, Result};
 use crate::model::json::{UniqueKeys, parse_document_text};
 use crate::model::{InlinePolicy, ManagedPolicy, Principal, PrincipalType, RoleLastUsed};
@@ -705,11 +705,6 @@ fn warn_missing_policies(
             ),
         );
     }
-}
-
-/// At most ten names, then how many more.
-pub(super) fn listed(names: &[String]) -> String {
-    crate::model::listed(names, 10)
 }
 
 #[cfg(test)]

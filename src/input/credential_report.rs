@@ -4,8 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use super::authz::listed;
-use super::{CREDENTIAL_REPORT, Files, Warnings, parse_timestamp};
+use super::{CREDENTIAL_REPORT, Files, Warnings, listed, parse_timestamp};
 use crate::error::{Error, Result};
 use crate::model::{
     AccessKeyInfo, CredentialReportRow, Principal, PrincipalType, ReportDate, Timestamp,

@@ -653,7 +653,7 @@ fn warn_missing(
     if missing.is_empty() {
         return;
     }
-    let listed = super::authz::listed(&missing);
+    let listed = super::listed(&missing);
     let count = missing.len();
     let noun = if count == 1 {
         "principal has"

@@ -778,6 +778,11 @@ impl Warnings {
     }
 }
 
+/// At most ten names, then how many more: how a warning about an export lists principals.
+fn listed(names: &[String]) -> String {
+    crate::model::listed(names, 10)
+}
+
 /// Parses a whole JSON file into `T`; errors carry the JSON path where deserialization stopped
 /// and serde_json's line and column.
 /// A policy text's [`TextError`] as the input error at `at` (where the text sits) in `path`: not
