@@ -352,17 +352,18 @@ impl Side {
 
     /// Every grant of principal `p` that no exclusion covers, by sensitivity.
     pub fn open_grants(&self, p: u32) -> BySensitivity {
-        let mut b = BySensitivity::default();
-        for g in self.groups_of(p).iter().filter(|g| !g.verdict.excluded) {
-            b.add(&self.lists[g.list as usize].by_sensitivity);
-        }
-        b
+        self.by_sensitivity_of(p, |g| !g.verdict.excluded)
     }
 
     /// Principal `p`'s unused grants that no exclusion covers, by sensitivity.
     pub fn unused_of(&self, p: u32) -> BySensitivity {
+        self.by_sensitivity_of(p, counts_unused)
+    }
+
+    /// Principal `p`'s grants in the groups `keep` takes, by sensitivity.
+    fn by_sensitivity_of(&self, p: u32, keep: impl Fn(&SideGroup) -> bool) -> BySensitivity {
         let mut b = BySensitivity::default();
-        for g in self.groups_of(p).iter().filter(|g| counts_unused(g)) {
+        for g in self.groups_of(p).iter().filter(|g| keep(g)) {
             b.add(&self.lists[g.list as usize].by_sensitivity);
         }
         b
