@@ -1259,36 +1259,144 @@ fn a_shared_policy_version_is_one_decision_for_all_its_principals() {
 }
 
 /// A policy already named as the principal's copy would be (a copy an earlier run left
-/// behind): the apply's create-policy fails on it, and the rollback would detach and delete it.
-/// The plan says so, naming both; without such a policy it says nothing of the kind.
+/// behind), whatever its path and case (IAM compares policy names case apart), or known only as
+/// attached to another principal (a filtered export): the apply's create-policy would fail on
+/// it, and the rollback would detach and delete it. The copy gets the first free name of `-2`,
+/// `-3`, ..., the same in the plan, its commands, its flags, the summary and the decision, and
+/// the plan says why. Without such a policy the name is the usual one and nothing is said.
 #[test]
-fn a_copy_whose_name_is_taken_is_flagged() {
+fn a_copy_whose_name_is_taken_gets_a_free_one() {
+    use iam_tighten::decisions::DecisionKind;
     let c = small();
     let doc = json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["s3:Get*", "iam:Get*"], "Resource": "*"}]});
-    for taken in [false, true] {
+    let other = |name: &str, path: &str| {
+        let mut m = managed(name, false, doc.clone());
+        m.arn = format!("arn:aws:iam::{ACCT}:policy{path}{name}");
+        m.path = path.into();
+        m
+    };
+    let cases: [(&[ManagedPolicy], Option<&str>, &str); 6] = [
+        (&[], None, "ReadOnly-tightened-a"),
+        (
+            &[other("ReadOnly-tightened-a", "/")],
+            None,
+            "ReadOnly-tightened-a-2",
+        ),
+        (
+            &[other("readonly-TIGHTENED-A", "/old/")],
+            None,
+            "ReadOnly-tightened-a-2",
+        ),
+        (
+            &[
+                other("ReadOnly-tightened-a", "/"),
+                other("ReadOnly-tightened-a-2", "/x/"),
+            ],
+            None,
+            "ReadOnly-tightened-a-3",
+        ),
+        // Only another principal's attachment shows it.
+        (&[], Some("ReadOnly-tightened-a"), "ReadOnly-tightened-a-2"),
+        // Another account's policy of that name takes nothing from this one.
+        (
+            &[],
+            Some("arn:aws:iam::999999999999:policy/ReadOnly-tightened-a"),
+            "ReadOnly-tightened-a",
+        ),
+    ];
+    for (taken, attached_elsewhere, want) in cases {
         let ro = managed("ReadOnly", true, doc.clone());
+        // A customer managed policy `b` uses differently: `a` gets its own copy of it too.
+        let team = managed("team", false, doc.clone());
         let mut a = principal(PrincipalType::Role, "a");
-        a.attached_policies = vec![ro.arn.clone()];
-        let mut policies = vec![ro];
-        if taken {
-            policies.push(managed("ReadOnly-tightened-a", false, doc.clone()));
+        a.attached_policies = vec![ro.arn.clone(), team.arn.clone()];
+        let mut b = principal(PrincipalType::Role, "b");
+        b.attached_policies = vec![team.arn.clone()];
+        if let Some(name) = attached_elsewhere {
+            let arn = if name.starts_with("arn:") {
+                name.to_string()
+            } else {
+                format!("arn:aws:iam::{ACCT}:policy/{name}")
+            };
+            b.attached_policies.push(arn);
         }
-        let ex = export(vec![a], policies);
+        let mut policies = vec![ro, team];
+        policies.extend(taken.iter().cloned());
+        let ex = export(vec![a, b], policies);
         let an = analysis(c, &ex, &[("a", "iam:GetRole", UNUSED)]);
         let plans = recommend::plan(std::slice::from_ref(&ex), &an);
         let pa = plan_of(&plans, "a");
-        assert!(
-            pa.policies.iter().any(
-                |p| matches!(&p.apply, Apply::Replace(r) if r.new_name == "ReadOnly-tightened-a")
-            ),
-            "{taken}"
-        );
-        let flagged = pa.flag_texts().any(|f| {
-            f.contains("already has a policy named ReadOnly-tightened-a")
-                && f.contains("rollback would detach and delete")
+        let copy = |policy: &str| match &pa
+            .policies
+            .iter()
+            .find(|p| p.policy.name == policy)
+            .unwrap()
+            .apply
+        {
+            Apply::Replace(r) => r.clone(),
+            other => panic!("{policy}: {other:?}"),
+        };
+        let r = copy("ReadOnly");
+        assert_eq!(r.new_name, want);
+        assert_eq!(r.new_arn, format!("arn:aws:iam::{ACCT}:policy/{want}"));
+        // The other copy keeps its usual name: its own is free.
+        assert_eq!(copy("team").new_name, "team-tightened-a");
+        let renamed = want != "ReadOnly-tightened-a";
+        let flags: Vec<String> = pa.flag_texts().map(|f| f.into_owned()).collect();
+        let said = flags.iter().any(|f| {
+            f.starts_with("ReadOnly: this principal's copy would be named ReadOnly-tightened-a")
+                && f.contains(&format!("so it is named {want};"))
         });
-        assert_eq!(flagged, taken, "{:?}", pa.flag_texts().collect::<Vec<_>>());
+        assert_eq!(said, renamed, "{want}: {flags:?}");
+        let (apply, rollback) = recommend::commands(pa);
+        assert!(apply.contains(&format!(
+            "aws iam create-policy --policy-name {want} --policy-document file://aws-managed-ReadOnly.json"
+        )), "{apply:?}");
+        assert!(rollback.contains(&format!("aws iam delete-policy --policy-arn {}", r.new_arn)));
+        if renamed {
+            // Nothing touches the policy of the usual name.
+            let usual = ":policy/ReadOnly-tightened-a ";
+            assert!(
+                !apply
+                    .iter()
+                    .chain(&rollback)
+                    .any(|l| format!("{l} ").contains(usual)),
+                "{rollback:?}"
+            );
+        }
+        // The summary (report.json, the HTML report) and the decision name the same copy.
+        let summary = recommend::summarise(&plans, &vec![true; plans.len()], &an);
+        let ra = summary
+            .principals
+            .iter()
+            .find(|r| &*r.principal_name == "a")
+            .unwrap();
+        assert_eq!(ra.flag_texts().collect::<Vec<_>>(), flags);
+        let written = serde_json::to_value(ra).unwrap();
+        let policies = written["policies"].as_array().unwrap();
+        let ro = policies.iter().find(|p| p["name"] == "ReadOnly").unwrap();
+        assert_eq!(ro["apply"]["new_name"], want, "{ro}");
+        assert_eq!(ro["apply"]["new_arn"], r.new_arn.as_str(), "{ro}");
+        let ids = analysis::identities::identity_findings(
+            std::slice::from_ref(&ex),
+            &an,
+            &analysis::identities::IdentitySettings::new(90),
+        );
+        let decisions = iam_tighten::decisions::decide(&an, &plans, &summary, &ids).list;
+        let d = decisions
+            .iter()
+            .find(|d| d.kind == DecisionKind::ReplaceManagedPolicy && &*d.subject == "ReadOnly")
+            .unwrap();
+        let title = d.title();
+        let words = title.split([' ', ',', ';', '(', ')', '`']);
+        assert_eq!(
+            words
+                .filter(|w| w.starts_with("ReadOnly-tightened-a"))
+                .collect::<Vec<_>>(),
+            [want],
+            "{title}"
+        );
     }
 }
 
@@ -1348,7 +1456,10 @@ fn aws_managed_gets_a_replacement_and_shared_customer_managed_only_when_all_agre
         .position(|p| p.policy.name == "team")
         .unwrap();
     assert!(
-        pa.flags.contains(&Flag::OwnCopy(team as u32)),
+        pa.flags.contains(&Flag::OwnCopy {
+            policy: team as u32,
+            number: 0
+        }),
         "{:?}",
         pa.flags
     );

@@ -1,8 +1,8 @@
 //! Deciding across principals how each managed policy change is applied.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use super::{Apply, Flag, PrincipalPlan};
+use super::{Apply, Flag, PrincipalPlan, Replacement};
 use crate::model::{Export, Principal, PrincipalType};
 use crate::policy::PolicyKind;
 
@@ -18,6 +18,7 @@ pub(super) fn decide_managed(
     let docs = tightened_documents(plans, analysis);
     let uses = uses_per_account(exports);
     let export_of = super::plan::export_index(exports);
+    let mut names = CopyNames::of(exports);
     for plan in plans.iter_mut() {
         // A permission set's managed policies are detached, never copied (permission_set.rs).
         if plan.permission_set.is_some() {
@@ -30,6 +31,11 @@ pub(super) fn decide_managed(
             continue;
         };
         let mut notes = Vec::new();
+        let owner = Owner {
+            name: &plan.name,
+            partition: &plan.partition,
+            account: &plan.account_id,
+        };
         for (i, p) in plan.policies.iter_mut().enumerate() {
             if p.policy.kind == PolicyKind::Inline || p.tightened.empty {
                 continue;
@@ -73,28 +79,17 @@ pub(super) fn decide_managed(
                         .map(Into::into),
                 }
             } else {
-                let r = super::Replacement::of(
-                    &p.policy.name,
-                    &plan.name,
-                    &plan.partition,
-                    &plan.account_id,
-                );
-                if export.policies.contains_key(&r.new_arn) {
-                    // A copy of an earlier run left behind, or a policy of that name: the apply's
-                    // create-policy fails on it, and the rollback (detach and delete the copy)
-                    // would take that policy away.
-                    notes.push(Flag::from(format!(
-                        "{}: the account already has a policy named {} (the name of this principal's copy): \
-                         the apply's create-policy fails on it, and this folder's rollback would detach and \
-                         delete that policy; do not run this folder: rename or delete that policy, fetch and \
-                        report again",
-                        p.policy.name, r.new_name
-                    )));
+                let r = names.free_copy(&p.policy.name, &owner);
+                if r.number != 0 {
+                    notes.push(Flag::from(names.renamed_note(&p.policy.name, &owner, &r)));
                 }
                 if p.policy.kind == PolicyKind::CustomerManaged {
                     // Rendered when read, from the policy's name and the principal's.
                     match u32::try_from(i) {
-                        Ok(i) => notes.push(Flag::OwnCopy(i)),
+                        Ok(i) => notes.push(Flag::OwnCopy {
+                            policy: i,
+                            number: r.number,
+                        }),
                         Err(_) => notes.push(Flag::from(super::own_copy_note(
                             &p.policy.name,
                             &r.new_name,
@@ -168,4 +163,103 @@ fn uses_per_account(exports: &[Export]) -> BTreeMap<&str, Uses<'_>> {
             (e.account_id.as_str(), (attached, boundaries))
         })
         .collect()
+}
+
+/// The names of the customer managed policies of each account, as IAM compares them (case
+/// apart: `ReadOnly` and `readonly` cannot both exist), to name each copy with a name no policy
+/// has: a copy named as an existing policy (one an earlier review left behind, say) fails the
+/// apply's `create-policy`, and the folder's rollback would detach and delete that policy.
+struct CopyNames<'e> {
+    /// Per account, the names the export has: its policies, and those its principals have
+    /// attached or use as a permissions boundary (a filtered export lists some only there).
+    existing: HashMap<&'e str, HashSet<String>>,
+    /// Per account, the copies named so far (two principals' copies can have one name:
+    /// `a-tightened-b` of principal `c`, and `a` of principal `b-tightened-c`).
+    chosen: HashMap<std::sync::Arc<str>, HashSet<String>>,
+}
+
+impl<'e> CopyNames<'e> {
+    fn of(exports: &'e [Export]) -> CopyNames<'e> {
+        let mut existing: HashMap<&str, HashSet<String>> = HashMap::new();
+        for e in exports {
+            let names = existing.entry(e.account_id.as_str()).or_default();
+            let own = |arn: &&String| arn_account(arn) == Some(e.account_id.as_str());
+            let attached = e.principals.iter().flat_map(|x| {
+                x.attached_policies
+                    .iter()
+                    .chain(x.permissions_boundary.as_ref())
+            });
+            for arn in e.policies.keys().chain(attached).filter(own) {
+                names.insert(policy_name(arn).to_ascii_lowercase());
+            }
+        }
+        CopyNames {
+            existing,
+            chosen: HashMap::new(),
+        }
+    }
+
+    fn taken(&self, account: &str, name: &str) -> bool {
+        let name = name.to_ascii_lowercase();
+        self.existing
+            .get(account)
+            .is_some_and(|n| n.contains(&name))
+            || self.chosen.get(account).is_some_and(|n| n.contains(&name))
+    }
+
+    /// The copy of `policy` for `plan`'s principal: [`Replacement::of`]'s name when it is free,
+    /// else the first free one of `-2`, `-3`, ... ([`Replacement::numbered`]).
+    fn free_copy(&mut self, policy: &str, owner: &Owner<'_>) -> Replacement {
+        let copy = |n| Replacement::numbered(policy, owner.name, owner.partition, owner.account, n);
+        let mut r = copy(0);
+        let mut n: u16 = 1;
+        // 65,534 policies of one name's numbers would be needed to run out: then the last
+        // number, whose name may be taken too (the apply's create-policy then fails).
+        while self.taken(owner.account, &r.new_name) && n < u16::MAX {
+            n += 1;
+            r = copy(n);
+        }
+        self.chosen
+            .entry(owner.account.clone())
+            .or_default()
+            .insert(r.new_name.to_ascii_lowercase());
+        r
+    }
+
+    /// The flag of copy `r` of `policy`, named apart ([`Replacement::number`] not 0).
+    fn renamed_note(&self, policy: &str, owner: &Owner<'_>, r: &Replacement) -> String {
+        let usual = Replacement::of(policy, owner.name, "", "").new_name;
+        let by = if self
+            .existing
+            .get(&**owner.account)
+            .is_some_and(|n| n.contains(&usual.to_ascii_lowercase()))
+        {
+            "the account already has a policy of that name (a copy an earlier review left behind, \
+             or another policy)"
+        } else {
+            "another principal's copy in this report has that name"
+        };
+        format!(
+            "{policy}: this principal's copy would be named {usual}, but {by}, so it is named {}; \
+             the policy named {usual} is not changed, and this folder's rollback does not touch it",
+            r.new_name
+        )
+    }
+}
+
+/// The principal a copy is made for, and where.
+struct Owner<'a> {
+    name: &'a str,
+    partition: &'a str,
+    account: &'a std::sync::Arc<str>,
+}
+
+/// The account of an ARN (`arn:partition:iam::ACCOUNT:policy/...`), if it has one.
+fn arn_account(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4)
+}
+
+/// A policy ARN's name: the part after its path's last `/`.
+fn policy_name(arn: &str) -> &str {
+    arn.rsplit_once('/').map_or(arn, |(_, name)| name)
 }

@@ -107,15 +107,35 @@ pub enum Apply {
 pub struct Replacement {
     pub new_name: String,
     pub new_arn: String,
+    /// The number that sets the name apart from a policy the account already has (0: none, the
+    /// name is [`plan::replacement_name`]'s): what a summary holds to make the name again.
+    #[serde(skip)]
+    pub number: u16,
 }
 
 impl Replacement {
     /// The copy of managed policy `policy` made for principal `principal` of account
     /// `account_id` in `partition`: a name IAM accepts ([`plan::replacement_name`]) and its ARN.
     pub fn of(policy: &str, principal: &str, partition: &str, account_id: &str) -> Replacement {
-        let new_name = plan::replacement_name(policy, principal);
+        Replacement::numbered(policy, principal, partition, account_id, 0)
+    }
+
+    /// [`Replacement::of`], its name set apart by number `number`
+    /// ([`plan::numbered_replacement_name`]).
+    pub fn numbered(
+        policy: &str,
+        principal: &str,
+        partition: &str,
+        account_id: &str,
+        number: u16,
+    ) -> Replacement {
+        let new_name = plan::numbered_replacement_name(policy, principal, number);
         let new_arn = format!("arn:{partition}:iam::{account_id}:policy/{new_name}");
-        Replacement { new_name, new_arn }
+        Replacement {
+            new_name,
+            new_arn,
+            number,
+        }
     }
 }
 
@@ -250,10 +270,14 @@ pub struct PrincipalPlan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flag {
     Text(Box<str>),
-    /// Policy `i` of the plan (and of its summary), a customer managed policy that other
+    /// Policy `policy` of the plan (and of its summary), a customer managed policy that other
     /// principals use with different actions or as a permissions boundary, is replaced by this
-    /// principal's own copy ([`Apply::Replace`]).
-    OwnCopy(u32),
+    /// principal's own copy ([`Apply::Replace`], its name set apart by `number`:
+    /// [`Replacement::numbered`]).
+    OwnCopy {
+        policy: u32,
+        number: u16,
+    },
 }
 
 impl From<String> for Flag {
@@ -274,9 +298,10 @@ impl Flag {
     ) -> Option<std::borrow::Cow<'a, str>> {
         match self {
             Flag::Text(text) => Some(std::borrow::Cow::Borrowed(text)),
-            Flag::OwnCopy(i) => {
+            Flag::OwnCopy { policy: i, number } => {
                 let (name, partition) = policy(*i as usize)?;
-                let copy = Replacement::of(name, principal, partition, account_id).new_name;
+                let copy =
+                    Replacement::numbered(name, principal, partition, account_id, *number).new_name;
                 Some(std::borrow::Cow::Owned(own_copy_note(name, &copy)))
             }
         }

@@ -97,6 +97,19 @@ pub fn replacement_name(original: &str, principal: &str) -> String {
     format!("{}-{hex}", &name[..119])
 }
 
+/// [`replacement_name`] set apart from a policy of that name by number `n` (`-2`, `-3`, ...; `0`
+/// is the name itself), cut to stay within 128 characters.
+pub fn numbered_replacement_name(original: &str, principal: &str, n: u16) -> String {
+    let mut name = replacement_name(original, principal);
+    if n > 0 {
+        let suffix = format!("-{n}");
+        // The name is ASCII (`[\w+=,.@-]`): any length is a character boundary.
+        name.truncate(128 - suffix.len());
+        name.push_str(&suffix);
+    }
+    name
+}
+
 /// Per-principal inputs of [`plan_one`].
 struct PlanInputs<'a> {
     exports: &'a [Export],
@@ -886,6 +899,24 @@ fn note_group_policies(plan: &mut PrincipalPlan, grants: &PrincipalGrants) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A numbered copy name stays within IAM's 128 characters, ends with its number, and differs
+    /// from the usual name and from every other number's, for short and for the longest names.
+    #[test]
+    fn numbered_copy_names_are_distinct_and_short_enough() {
+        let long = "p".repeat(128);
+        for (policy, principal) in [("ReadOnly", "a"), (long.as_str(), "role"), ("x", &long)] {
+            let usual = replacement_name(policy, principal);
+            assert_eq!(numbered_replacement_name(policy, principal, 0), usual);
+            let mut seen = BTreeSet::from([usual]);
+            for n in [2, 3, 10, 999, u16::MAX] {
+                let name = numbered_replacement_name(policy, principal, n);
+                assert!(name.len() <= 128, "{name}");
+                assert!(name.ends_with(&format!("-{n}")), "{name}");
+                assert!(seen.insert(name.clone()), "{name}");
+            }
+        }
+    }
 
     /// Planned in batches of any size, the owned exports freed after each batch, the plans and
     /// folders are those of one batch of every export; and the folders go to the first

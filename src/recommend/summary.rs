@@ -42,9 +42,11 @@ pub enum SummaryApply {
     NewVersion {
         previous_default: Option<Box<str>>,
     },
-    /// The partition the replacement is created in.
+    /// The partition the replacement is created in, and the number that sets its name apart
+    /// ([`Replacement::number`]).
     Replace {
         partition: Arc<str>,
+        number: u16,
     },
     Detach,
     MergeIntoInline,
@@ -59,8 +61,9 @@ impl SummaryApply {
             Apply::NewVersion { previous_default } => SummaryApply::NewVersion {
                 previous_default: previous_default.clone(),
             },
-            Apply::Replace(_) => SummaryApply::Replace {
+            Apply::Replace(r) => SummaryApply::Replace {
                 partition: texts.get(partition),
+                number: r.number,
             },
             Apply::Detach => SummaryApply::Detach,
             Apply::MergeIntoInline => SummaryApply::MergeIntoInline,
@@ -75,12 +78,9 @@ impl SummaryApply {
             SummaryApply::NewVersion { previous_default } => Apply::NewVersion {
                 previous_default: previous_default.clone(),
             },
-            SummaryApply::Replace { partition } => Apply::Replace(Box::new(Replacement::of(
-                policy,
-                &r.principal_name,
-                partition,
-                &r.account_id,
-            ))),
+            SummaryApply::Replace { partition, number } => Apply::Replace(Box::new(
+                Replacement::numbered(policy, &r.principal_name, partition, &r.account_id, *number),
+            )),
             SummaryApply::Detach => Apply::Detach,
             SummaryApply::MergeIntoInline => Apply::MergeIntoInline,
         }
@@ -162,7 +162,7 @@ impl PrincipalRecommendation {
                     // A replaced policy's summary holds the partition of its copy.
                     PolicySummary {
                         name,
-                        apply: SummaryApply::Replace { partition },
+                        apply: SummaryApply::Replace { partition, .. },
                         ..
                     } => Some((&**name, &**partition)),
                     _ => None,
