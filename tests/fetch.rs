@@ -213,12 +213,16 @@ pub(crate) mod emulated {
 
         /// How many `action` calls (`Generate`, `Get`) the emulator got for `key`.
         fn calls(&self, action: &str, key: &str) -> usize {
-            let calls: Vec<(String, String)> =
-                serde_json::from_str(&self.control("calls")).expect("calls json");
-            calls
+            self.call_log()
                 .iter()
                 .filter(|(a, k)| a == action && k == key)
                 .count()
+        }
+
+        /// Every logged call (`Generate` and `Get` of last-accessed jobs, with the principal;
+        /// `GetCredentialReport`), in order.
+        fn call_log(&self) -> Vec<(String, String)> {
+            serde_json::from_str(&self.control("calls")).expect("calls json")
         }
     }
 
@@ -589,12 +593,28 @@ pub(crate) mod emulated {
             killed.warnings
         );
 
+        let reports = |log: &[(String, String)]| {
+            log.iter()
+                .filter(|(a, _)| a == "GetCredentialReport")
+                .count()
+        };
+        let before = em.call_log();
         let run = fetch_command(&em, tmp.path(), &resumed, 2)
             .output()
             .expect("fetch");
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains("already fetched"), "{stderr}");
+        // The resumed run fetched the credential report again, after its last job: its dates
+        // reach the newest job, the as-of time of its checks.
+        let log = em.call_log();
+        let tail = &log[log.len().saturating_sub(4)..];
+        assert_eq!(reports(&log), reports(&before) + 1, "{tail:?}");
+        assert_eq!(
+            log.last().map(|(a, _)| a.as_str()),
+            Some("GetCredentialReport"),
+            "{tail:?}"
+        );
 
         // Same bytes everywhere; the manifest too (its time comes from the data), but for its
         // record of the runs.
@@ -605,12 +625,17 @@ pub(crate) mod emulated {
                 assert!(bytes == &b[path], "{path} differs after resume");
             }
         }
+        // The credential report is fetched again by each run, after its jobs: its generation
+        // time is the run's (the wall clock's, on the emulator), at or after the run started.
         let without_runs = |dir: &Path| {
             let mut m = read_manifest(dir);
-            m.as_object_mut().expect("object").remove("runs");
-            m
+            let o = m.as_object_mut().expect("object");
+            o.remove("runs");
+            let generated = o.remove("credential_report_generated");
+            (m, generated)
         };
-        assert_eq!(without_runs(&whole), without_runs(&resumed));
+        let ((whole_m, _), (resumed_m, generated)) = (without_runs(&whole), without_runs(&resumed));
+        assert_eq!(whole_m, resumed_m);
         // The manifest records the resume: the killed run (no end), then the one that finished.
         let m = read_manifest(&resumed);
         let runs = m["runs"].as_array().expect("runs");
@@ -624,6 +649,14 @@ pub(crate) mod emulated {
             runs[0]["started"].as_str() <= runs[1]["started"].as_str(),
             "{m}"
         );
+        let generated = generated.and_then(|g| g.as_str().map(str::to_string));
+        let started = |r: &serde_json::Value| {
+            iam_tighten::input::parse_timestamp(r["started"].as_str().expect("started"))
+        };
+        let generated = generated
+            .as_deref()
+            .and_then(iam_tighten::input::parse_timestamp);
+        assert!(generated.is_some() && generated >= started(&runs[1]), "{m}");
         let export = load_export(&resumed, &LoadOptions::default()).expect("load_export");
         assert!(!export.warnings.iter().any(|w| w.code == "fetch_unfinished"));
     }
@@ -1300,7 +1333,6 @@ pub(crate) mod emulated {
             "app-deployer.json: truncated JSON",
             "readonly-audit.json: JobStatus is IN_PROGRESS",
             "ghost.json: role/ghost is not in authorization-details.json",
-            "credential-report.csv: does not start",
         ] {
             assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
         }

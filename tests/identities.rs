@@ -626,3 +626,81 @@ fn groups_of_an_export_without_users_are_not_called_empty() {
         gap.reason
     );
 }
+
+/// A credential report shows nothing after it was generated (`manifest.json`
+/// `credential_report_generated`, which fetch records): generated well before the as-of time
+/// (the fixture's newest job, 2026-06-01), its checks are judged at its generation, the window
+/// keeping its length, so a key or password used after that window's start but before the as-of
+/// window's is not "unused" (a false unused key is deactivated, and what uses it breaks), and a
+/// warning says so. Generated at (or after) the as-of time, nothing changes. A date that does
+/// not parse is an error naming the file and the field.
+#[test]
+fn credential_checks_end_when_the_credential_report_was_generated() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = dir.path().join("creds");
+    crate::common::copy_dir(&fixture("creds"), &export);
+    let with = |generated: &str| {
+        std::fs::write(
+            export.join("manifest.json"),
+            format!(
+                r#"{{"account_id": "123456789012", "credential_report_generated": "{generated}"}}"#
+            ),
+        )
+        .expect("write");
+        load_export(&export, &LoadOptions::default())
+    };
+    let stale = |r: &IdentityReport| {
+        let mut kinds: Vec<(IdentityKind, Option<String>)> = r
+            .findings
+            .iter()
+            .filter(|f| f.principal_name == "stale")
+            .map(|f| (f.kind, f.credential.clone()))
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    let warned = |e: &Export| {
+        analyze(std::slice::from_ref(e))
+            .warnings
+            .iter()
+            .any(|w| w.warning.code == "credential_report_older_than_as_of")
+    };
+    // As of the newest job: stale's first key (last used 2025-11-15) and password (2025-12-01)
+    // are unused in the window that starts 2026-03-03.
+    let asof = with("2026-06-01T00:30:00Z").expect("loads");
+    let before = stale(&run(std::slice::from_ref(&asof)));
+    assert!(
+        before.contains(&(AccessKeyUnused, Some("access_key_1".into()))),
+        "{before:?}"
+    );
+    assert!(
+        before.contains(&(PasswordUnused, Some("password".into()))),
+        "{before:?}"
+    );
+    assert!(!warned(&asof));
+    // Generated 2026-02-01: its window starts 2025-11-03, and both were used in it.
+    let early = with("2026-02-01T00:00:00Z").expect("loads");
+    let r = run(std::slice::from_ref(&early));
+    let after = stale(&r);
+    assert!(
+        !after
+            .iter()
+            .any(|(k, _)| matches!(k, AccessKeyUnused | PasswordUnused)),
+        "{after:?}"
+    );
+    // The key's age is still judged, against the same earlier time.
+    assert!(
+        after.contains(&(AccessKeyOld, Some("access_key_1".into()))),
+        "{after:?}"
+    );
+    assert!(warned(&early));
+    // Roles are judged by their own last-accessed data: unchanged.
+    let roles = |r: &IdentityReport| r.findings.iter().filter(|f| f.kind == UnusedRole).count();
+    assert_eq!(roles(&r), roles(&run(std::slice::from_ref(&asof))));
+    let e = with("last tuesday").expect_err("refused");
+    let text = e.to_string();
+    assert!(
+        text.contains("manifest.json") && text.contains("credential_report_generated"),
+        "{text}"
+    );
+}

@@ -135,6 +135,30 @@ impl Coverage {
         warnings: &mut Vec<AccountWarning>,
     ) {
         let when = as_of.map_or_else(String::new, crate::model::rfc3339);
+        let generated = export
+            .manifest
+            .as_ref()
+            .and_then(|m| m.credential_report_generated);
+        if let (Some(g), Some(a), Some(_)) = (generated, as_of, &export.credential_report)
+            && a.signed_duration_since(g).num_hours() >= STALE_AFTER_HOURS
+        {
+            warnings.push(AccountWarning {
+                account_id: export.account_id.clone(),
+                warning: Warning {
+                    code: "credential_report_older_than_as_of".into(),
+                    file: Some(crate::input::CREDENTIAL_REPORT.into()),
+                    json_path: None,
+                    message: format!(
+                        "the credential report was generated {} (manifest.json \
+                         credential_report_generated), more than {STALE_AFTER_HOURS} hours before \
+                         the as-of time {when}: it shows no use after that, so the access-key, \
+                         password and root checks judge the window that ends there (fetch again \
+                         for a report as recent as the last-accessed data)",
+                        crate::model::rfc3339(g)
+                    ),
+                },
+            });
+        }
         let mut push = |code: &str, message: String| {
             warnings.push(AccountWarning {
                 account_id: export.account_id.clone(),

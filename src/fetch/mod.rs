@@ -10,8 +10,7 @@
 //! 1. `authorization-details.json`: every GAAD page, merged and printed as the AWS CLI v2 does.
 //!    Reused when it exists (resume) unless `--refresh`, so one export is one snapshot; a new one
 //!    replaces every data file of the old snapshot.
-//! 2. `credential-report.csv`: generate until `COMPLETE`, get, the decoded bytes as-is (reused
-//!    likewise).
+//! 2. `credential-report.csv` of an earlier run is removed: it is fetched again in step 5.
 //! 3. Files kept from an earlier run are checked (a finished job, of a principal in the
 //!    snapshot); the others are removed and fetched again.
 //! 4. One ACTION_LEVEL last-accessed job per role, user and group (unless `--no-groups`), at most
@@ -20,8 +19,11 @@
 //!    last attempt the principal is recorded as missing. Throttling and lost connections are
 //!    retried within `--retry-budget` per principal (`retry.rs`); a connection that stays lost
 //!    stops the fetch (exit 2) and leaves the export unfinished and resumable.
-//! 5. `manifest.json` again, last: `"finished": true`, SHA-256 of every file, `missing`, the
-//!    runs (start and end of the first run and of each resume), and `created` from the data.
+//! 5. `credential-report.csv`: generate until `COMPLETE`, get, the decoded bytes as-is. Fetched
+//!    in every run, after the jobs, so that its dates reach the newest job (the as-of time).
+//! 6. `manifest.json` again, last: `"finished": true`, SHA-256 of every file, `missing`, the
+//!    runs (start and end of the first run and of each resume), `created` from the data and the
+//!    credential report's `GeneratedTime`.
 //!
 //! With `--organization` (and `--organization-only`) the organisation part is written too:
 //! `organization/`.
@@ -151,7 +153,6 @@ pub struct FetchSummary {
     /// This run continued an earlier one (the manifest lists every run).
     pub resumed: bool,
     pub authorization_details_reused: bool,
-    pub credential_report_reused: bool,
     /// `role/Name` (or `credential-report.csv`) → why it is not in the export.
     pub missing: BTreeMap<String, String>,
     pub created: Timestamp,
@@ -306,7 +307,6 @@ async fn run(
         removed: collected.removed,
         resumed,
         authorization_details_reused: collected.gaad_reused,
-        credential_report_reused: collected.report_reused,
         missing: collected.missing,
         created,
         created_from,
@@ -321,7 +321,6 @@ struct Collected {
     removed: usize,
     gaad_reused: bool,
     report_time: Option<Timestamp>,
-    report_reused: bool,
     missing: BTreeMap<String, String>,
 }
 
@@ -369,18 +368,14 @@ async fn collect(
         .cloned()
         .collect();
 
-    // 2. The credential report.
+    // 2. The credential report of an earlier run goes: it is fetched again last (step 5), so
+    // that its dates reach the newest last-accessed job (the as-of time), and an export this run
+    // leaves unfinished holds none older than its jobs.
+    let report = layout.credential_report();
+    if report.is_file() {
+        layout.remove(&report)?;
+    }
     let mut missing = BTreeMap::new();
-    let (report_time, report_reused) = match credential_report(cfg, clients, layout, ctx).await {
-        Ok(got) => got,
-        Err(CredentialReportError::Fatal(e)) => return Err(e),
-        Err(CredentialReportError::Missing(reason)) => {
-            ctx.console
-                .line(&format!("fetch: credential report not fetched: {reason}"));
-            missing.insert(crate::input::CREDENTIAL_REPORT.to_string(), reason);
-            (None, false)
-        }
-    };
 
     // 3. What an earlier run left: keep finished jobs of principals in this snapshot.
     let (kept, dropped) = check_kept_files(layout, &every, &selected, &ctx.console)?;
@@ -410,6 +405,19 @@ async fn collect(
     let fetched_missing = last_accessed_all(cfg, clients, layout, todo.clone(), ctx).await?;
     let fetched = todo.len() - fetched_missing.len();
     missing.extend(fetched_missing);
+
+    // 5. The credential report, after every job: a use or a key it shows is as recent as the
+    // newest job, which is the as-of time its checks are judged at.
+    let report_time = match credential_report(cfg, clients, layout, ctx).await {
+        Ok(generated) => generated,
+        Err(CredentialReportError::Fatal(e)) => return Err(e),
+        Err(CredentialReportError::Missing(reason)) => {
+            ctx.console
+                .line(&format!("fetch: credential report not fetched: {reason}"));
+            missing.insert(crate::input::CREDENTIAL_REPORT.to_string(), reason);
+            None
+        }
+    };
     Ok(Collected {
         principals: selected.len(),
         fetched,
@@ -417,7 +425,6 @@ async fn collect(
         removed,
         gaad_reused,
         report_time,
-        report_reused,
         missing,
     })
 }
@@ -602,30 +609,16 @@ enum CredentialReportError {
     Missing(String),
 }
 
-/// The credential report: generate until COMPLETE, then get. Returns its `GeneratedTime`
-/// (None when reused from disk) and whether it was reused. A refused permission or an AWS error
-/// leaves it missing; a lost network or refused credentials stop the fetch.
+/// The credential report: generate until COMPLETE, then get. Returns its `GeneratedTime`. A
+/// refused permission or an AWS error leaves it missing; a lost network or refused credentials
+/// stop the fetch.
 async fn credential_report(
     cfg: &FetchConfig,
     clients: &Clients,
     layout: &Layout,
     ctx: &Ctx,
-) -> std::result::Result<(Option<Timestamp>, bool), CredentialReportError> {
+) -> std::result::Result<Option<Timestamp>, CredentialReportError> {
     let path = layout.credential_report();
-    if !cfg.refresh && path.is_file() {
-        let bytes = std::fs::read(&path)
-            .map_err(|e| CredentialReportError::Fatal(FetchError::io(&path, "cannot read", e)))?;
-        match store::unusable_credential_report(&bytes) {
-            None => return Ok((None, true)),
-            Some(why) => {
-                layout.remove(&path).map_err(CredentialReportError::Fatal)?;
-                ctx.console.line(&format!(
-                    "fetch: removed {}: {why}; fetching it again",
-                    path.display()
-                ));
-            }
-        }
-    }
     let mut retrier = Retrier::new(
         "credential report",
         cfg.backoff,
@@ -677,7 +670,7 @@ async fn credential_report(
     let generated = out
         .generated_time
         .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()));
-    Ok((generated, false))
+    Ok(generated)
 }
 
 /// What one principal's task ended with.

@@ -469,15 +469,6 @@ pub fn unusable_last_accessed(bytes: &[u8]) -> Option<String> {
     None
 }
 
-/// Why a kept credential report cannot be kept, or `None`.
-pub fn unusable_credential_report(bytes: &[u8]) -> Option<String> {
-    if bytes.starts_with(b"user,arn,") {
-        None
-    } else {
-        Some("does not start with the credential report's header (user,arn,…)".into())
-    }
-}
-
 /// Names of principals, as `(kind, name)`, for matching files against GAAD.
 pub type PrincipalSet = BTreeSet<(Kind, String)>;
 
@@ -552,6 +543,10 @@ pub struct ManifestFile {
     pub created: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_from: Option<CreatedFrom>,
+    /// The credential report's `GeneratedTime` (RFC 3339, UTC): its dates end there, and
+    /// `report` judges its checks at this time when it is earlier than the as-of time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_report_generated: Option<String>,
     pub tool: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog: Option<String>,
@@ -600,6 +595,7 @@ pub fn write_unfinished_manifest(
         finished: false,
         created: None,
         created_from: None,
+        credential_report_generated: None,
         tool: tool(),
         catalog: None,
         runs: runs.to_vec(),
@@ -644,6 +640,8 @@ pub fn write_manifest(
         finished: true,
         created: Some(created.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
         created_from: Some(from),
+        credential_report_generated: credential_report_time
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
         tool: tool(),
         catalog: Some(crate::catalog::Catalog::embedded().version().to_string()),
         runs: runs.to_vec(),
@@ -867,10 +865,5 @@ mod tests {
             br#"{"JobStatus": "COMPLETED", "ServicesLastAccessed": [], "IsTruncated": true}"#;
         assert!(unusable_last_accessed(page).is_some());
         assert!(unusable_last_accessed(b"[]").is_some());
-        assert_eq!(
-            unusable_credential_report(b"user,arn,user_creation_time\n"),
-            None
-        );
-        assert!(unusable_credential_report(b"").is_some());
     }
 }

@@ -44,8 +44,8 @@ const SENTINELS: [&str; 3] = ["N/A", "no_information", "not_supported"];
 const AWS_ACCOUNTS_FROM: i64 = 788_918_400;
 
 /// How long after the export's own time (its newest `JobCompletionDate`, else its manifest time) a
-/// credential report may have been generated: `fetch` takes it before the last-accessed jobs, the
-/// AWS CLI script right after them, and AWS hands out a report up to 4 hours old.
+/// credential report may have been generated: `fetch` and the AWS CLI script take it right after
+/// the last-accessed jobs, and AWS hands out a report up to 4 hours old.
 const AFTER_EXPORT_AT_MOST_HOURS: i64 = 24;
 
 /// The export: its account, principals and own time (newest `JobCompletionDate`, else the

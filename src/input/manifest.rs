@@ -17,6 +17,8 @@ struct ManifestFile {
     account_id: Option<String>,
     partition: Option<String>,
     created: Option<Time>,
+    /// The credential report's `GeneratedTime` (fetch writes it).
+    credential_report_generated: Option<Time>,
     tool: Option<String>,
     files: Option<BTreeMap<String, String>>,
     missing: Option<BTreeMap<String, String>>,
@@ -44,6 +46,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<(Manifest, bool)> {
         account_id: m.account_id,
         partition: m.partition,
         created: m.created.map(|t| t.0),
+        credential_report_generated: m.credential_report_generated.map(|t| t.0),
         tool: m.tool,
         files: m.files.unwrap_or_default(),
         missing: m.missing.unwrap_or_default(),

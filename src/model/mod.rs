@@ -550,6 +550,9 @@ pub struct Manifest {
     pub account_id: Option<String>,
     pub partition: Option<String>,
     pub created: Option<Timestamp>,
+    /// When the credential report was generated (`GeneratedTime`, which its CSV does not
+    /// hold): its dates end there.
+    pub credential_report_generated: Option<Timestamp>,
     pub tool: Option<String>,
     /// Declared SHA-256 per relative path.
     pub files: BTreeMap<String, String>,

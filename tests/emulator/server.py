@@ -250,6 +250,19 @@ def get_service_last_accessed_details(self):
     return ActionResult(result)
 
 
+def get_credential_report(self):
+    """moto's, generated on the emulator's clock (moto says 2015-02-02T20:02:02Z): after the
+    jobs' default completion (now+200d+5.118s), as AWS's is when fetch asks for it last."""
+    with STATE["lock"]:
+        STATE["calls"].append(("GetCredentialReport", ""))
+    result = {
+        "Content": self.backend.get_credential_report(),
+        "ReportFormat": "text/csv",
+        "GeneratedTime": parse_time("now+200d+6s"),
+    }
+    return ActionResult(result)
+
+
 class ResourceNotFound(ServiceException):
     code = "ResourceNotFoundException"
 
@@ -386,6 +399,7 @@ def install(fixtures, job_seconds, deny_assume_role=(), always_throttle=(), org_
     install_sso_admin()
     IamResponse.generate_service_last_accessed_details = generate_service_last_accessed_details
     IamResponse.get_service_last_accessed_details = get_service_last_accessed_details
+    IamResponse.get_credential_report = get_credential_report
 
 
 def control(app):

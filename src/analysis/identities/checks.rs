@@ -100,7 +100,13 @@ impl<'a> Ctx<'a> {
     }
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// This context judged at `as_of` instead (the credential report's generation, when it is
+    /// earlier than the export's as-of time).
+    pub(super) fn judged_at(&self, as_of: Timestamp, settings: &IdentitySettings) -> Ctx<'a> {
+        Ctx::new(self.export, self.principals.clone(), Some(as_of), settings)
+    }
+
     fn finding(
         &self,
         kind: IdentityKind,

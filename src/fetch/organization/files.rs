@@ -335,6 +335,7 @@ pub fn write_manifest(
         finished: false,
         created: None,
         created_from: None,
+        credential_report_generated: None,
         tool: store::tool(),
         catalog: None,
         runs: m.runs.to_vec(),

@@ -38,12 +38,13 @@ struct DecisionRow<'a> {
 const RISKY_SHOWN: usize = 3;
 
 /// Warning codes whose warnings change verdicts (shown at the top, not only counted).
-const VERDICT_WARNINGS: [&str; 8] = [
+const VERDICT_WARNINGS: [&str; 9] = [
     "last_accessed_missing",
     "last_accessed_incomplete",
     "last_accessed_service_missing",
     "last_accessed_older_than_as_of",
     "accessed_after_as_of",
+    "credential_report_older_than_as_of",
     "policy_missing",
     "group_missing",
     "fetch_unfinished",
