@@ -149,6 +149,19 @@ fn plan_of<'p>(plans: &'p [PrincipalPlan], name: &str) -> &'p PrincipalPlan {
     plans.iter().find(|p| p.name == name).unwrap()
 }
 
+/// Principal `name`'s recommendation as summary.json and report.json have it: its flags in
+/// words, and the summary as written.
+fn summary_of(plans: &[PrincipalPlan], an: &Analysis<'_>, name: &str) -> (Vec<String>, Value) {
+    let summary = recommend::summarise(plans, &vec![true; plans.len()], an);
+    let r = summary
+        .principals
+        .iter()
+        .find(|r| &*r.principal_name == name)
+        .unwrap();
+    let flags = r.flag_texts().map(|f| f.into_owned()).collect();
+    (flags, serde_json::to_value(r).unwrap())
+}
+
 fn actions_of(v: &Value) -> Vec<String> {
     match v {
         Value::String(s) => vec![s.clone()],
@@ -1366,14 +1379,8 @@ fn a_copy_whose_name_is_taken_gets_a_free_one() {
             );
         }
         // The summary (report.json, the HTML report) and the decision name the same copy.
-        let summary = recommend::summarise(&plans, &vec![true; plans.len()], &an);
-        let ra = summary
-            .principals
-            .iter()
-            .find(|r| &*r.principal_name == "a")
-            .unwrap();
-        assert_eq!(ra.flag_texts().collect::<Vec<_>>(), flags);
-        let written = serde_json::to_value(ra).unwrap();
+        let (summary_flags, written) = summary_of(&plans, &an, "a");
+        assert_eq!(summary_flags, flags);
         let policies = written["policies"].as_array().unwrap();
         let ro = policies.iter().find(|p| p["name"] == "ReadOnly").unwrap();
         assert_eq!(ro["apply"]["new_name"], want, "{ro}");
@@ -1383,6 +1390,7 @@ fn a_copy_whose_name_is_taken_gets_a_free_one() {
             &an,
             &analysis::identities::IdentitySettings::new(90),
         );
+        let summary = recommend::summarise(&plans, &vec![true; plans.len()], &an);
         let decisions = iam_tighten::decisions::decide(&an, &plans, &summary, &ids).list;
         let d = decisions
             .iter()
@@ -1464,14 +1472,8 @@ fn aws_managed_gets_a_replacement_and_shared_customer_managed_only_when_all_agre
         pa.flags
     );
     assert_eq!(pa.flag_texts().collect::<Vec<_>>(), [own_copy]);
-    let summary = recommend::summarise(&plans, &vec![true; plans.len()], &an);
-    let ra = summary
-        .principals
-        .iter()
-        .find(|r| &*r.principal_name == "a")
-        .unwrap();
-    assert_eq!(ra.flag_texts().collect::<Vec<_>>(), [own_copy]);
-    let written = serde_json::to_value(ra).unwrap();
+    let (summary_flags, written) = summary_of(&plans, &an, "a");
+    assert_eq!(summary_flags, [own_copy]);
     assert_eq!(written["flags"], json!([own_copy]));
     assert_eq!(
         by("solo").apply,
