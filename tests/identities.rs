@@ -704,3 +704,65 @@ fn credential_checks_end_when_the_credential_report_was_generated() {
         "{text}"
     );
 }
+
+/// A role without last-accessed data is unused only on its `RoleLastUsed`, which shows nothing
+/// after the authorization details were fetched: at the start of the fetch's first run
+/// (`manifest.json` `runs[0].started`) at the earliest, days before the as-of time when the fetch
+/// was resumed. Its window then ends there (keeping its length), so a role used after that
+/// window's start is not called unused (its `delete_role` decision would break what uses it). A
+/// role with last-accessed data is judged on it, as before; a fetch in one run changes nothing.
+#[test]
+fn a_role_known_only_by_role_last_used_is_judged_when_the_details_were_fetched() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = dir.path().join("creds");
+    crate::common::copy_dir(&fixture("creds"), &export);
+    let file = export.join("authorization-details.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    for role in doc["RoleDetailList"].as_array_mut().expect("roles") {
+        if role["RoleName"] == "unused-role" {
+            // Before the as-of window (2026-03-03 to 2026-06-01), after one ending 2026-05-01.
+            role["RoleLastUsed"] = serde_json::json!({"LastUsedDate": "2026-02-15T10:00:00Z"});
+        }
+    }
+    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let unused_roles = |started: Option<&str>| {
+        if let Some(started) = started {
+            std::fs::write(
+                export.join("manifest.json"),
+                format!(r#"{{"account_id": "123456789012", "runs": [{{"started": "{started}"}}, {{"started": "2026-05-31T23:00:00Z"}}]}}"#),
+            )
+            .expect("write");
+        }
+        let e = load_export(&export, &LoadOptions::default()).expect("loads");
+        let mut names: Vec<String> = run(std::slice::from_ref(&e))
+            .findings
+            .iter()
+            .filter(|f| f.kind == UnusedRole)
+            .map(|f| f.principal_name.clone())
+            .collect();
+        names.sort();
+        names
+    };
+    let all = ["AWSServiceRoleForSupport", "admin-idle", "unused-role"];
+    assert_eq!(unused_roles(None), all);
+    // Fetched in one run, minutes before the jobs completed: the same.
+    assert_eq!(unused_roles(Some("2026-05-31T23:40:00Z")), all);
+    // Details fetched a month before the as-of time: unused-role was used in the window that
+    // ends then; admin-idle is judged on its last-accessed data; the service-linked role was
+    // never used at all.
+    assert_eq!(
+        unused_roles(Some("2026-05-01T00:00:00Z")),
+        ["AWSServiceRoleForSupport", "admin-idle"]
+    );
+    let e = std::fs::write(
+        export.join("manifest.json"),
+        r#"{"account_id": "123456789012", "runs": [{"started": "yesterday"}]}"#,
+    )
+    .map(|()| load_export(&export, &LoadOptions::default()));
+    let text = e.expect("write").expect_err("refused").to_string();
+    assert!(
+        text.contains("manifest.json") && text.contains("runs"),
+        "{text}"
+    );
+}

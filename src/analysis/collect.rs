@@ -695,7 +695,17 @@ impl<'s, 'c> Collector<'s, 'c> {
         // One copy of the account id for the worker's principals (`Merged::add` shares it again).
         let account_id = self.texts.get(&export.account_id);
         let gaps = gap_flags(grants);
-        let mut info = facts(account_id, p, la, window, policies, unmatched, &gaps)?;
+        // `RoleLastUsed` reaches only as far as the authorization details were fetched.
+        let details_from = export.manifest.as_ref().and_then(|m| m.fetch_started);
+        let mut info = facts(
+            account_id,
+            p,
+            (la, details_from),
+            window,
+            policies,
+            unmatched,
+            &gaps,
+        )?;
         // The names of the policies that grant (a boundary grants nothing), from their labels.
         let granting: Vec<&str> = info
             .policies
@@ -967,12 +977,14 @@ fn gap_flags(grants: &PrincipalGrants) -> Vec<&'static str> {
     flags
 }
 
-/// A principal's facts: flags, last use, policies; counts are filled in by `rank`. `gaps`: what
-/// the export lacks of its policies ([`gap_flags`]).
+/// A principal's facts: flags, last use, policies; counts are filled in by `rank`. `evidence`:
+/// its last-accessed data, and the earliest time the authorization details (its `RoleLastUsed`)
+/// may have been fetched ([`crate::model::Manifest::fetch_started`]). `gaps`: what the export
+/// lacks of its policies ([`gap_flags`]).
 fn facts(
     account_id: Arc<str>,
     p: &Principal,
-    la: Option<&LastAccessed>,
+    (la, details_from): (Option<&LastAccessed>, Option<Timestamp>),
     window: Window,
     policies: Vec<PolicyInfo>,
     unmatched_patterns: Vec<Arc<str>>,
@@ -1011,13 +1023,24 @@ fn facts(
     };
     if let Some(ws) = window.start {
         let too_new = p.created.is_none_or(|c| c >= ws);
+        // Without last-accessed data, RoleLastUsed is the only evidence, and it shows nothing
+        // after the authorization details were fetched (the first run of a fetch resumed days
+        // later, say): the window ends there, keeping its length, when that is earlier.
+        let evidence_start = match (la, details_from, window.end) {
+            (None, Some(from), Some(end)) if from < end => {
+                ws.checked_sub_signed(end.signed_duration_since(from))
+            }
+            _ => Some(ws),
+        };
         if too_new {
             flags.push("too_new");
         } else if p.kind == PrincipalType::Role
             // Evidence of no use: RoleLastUsed as AWS gives it, or the last-accessed data. A
             // role with neither (the field left out of a hand-made export) is not called unused.
             && (p.role_last_used.is_some() || la.is_some())
-            && last_used.is_none_or(|t| t < ws)
+            && let Some(es) = evidence_start
+            && p.created.is_some_and(|c| c < es)
+            && last_used.is_none_or(|t| t < es)
             && last_service_use.is_none_or(|t| t < ws)
         {
             flags.push("unused_role");

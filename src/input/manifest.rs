@@ -19,6 +19,8 @@ struct ManifestFile {
     created: Option<Time>,
     /// The credential report's `GeneratedTime` (fetch writes it).
     credential_report_generated: Option<Time>,
+    /// The fetch's runs, first to last (only the first one's start is read).
+    runs: Option<Vec<Run>>,
     tool: Option<String>,
     files: Option<BTreeMap<String, String>>,
     missing: Option<BTreeMap<String, String>>,
@@ -27,7 +29,14 @@ struct ManifestFile {
     finished: Option<bool>,
 }
 
-objects_only!(ManifestFile);
+/// One run of the fetch that wrote the export.
+#[derive(Debug, Default, Deserialize)]
+#[serde(remote = "Self", default)]
+struct Run {
+    started: Option<Time>,
+}
+
+objects_only!(ManifestFile, Run);
 
 /// The manifest, and whether it says the fetch finished (`"finished": false` → `false`).
 pub(crate) fn parse(path: &Path, text: &str) -> Result<(Manifest, bool)> {
@@ -47,6 +56,12 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<(Manifest, bool)> {
         partition: m.partition,
         created: m.created.map(|t| t.0),
         credential_report_generated: m.credential_report_generated.map(|t| t.0),
+        fetch_started: m
+            .runs
+            .as_ref()
+            .and_then(|runs| runs.first())
+            .and_then(|r| r.started.as_ref())
+            .map(|t| t.0),
         tool: m.tool,
         files: m.files.unwrap_or_default(),
         missing: m.missing.unwrap_or_default(),

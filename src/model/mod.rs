@@ -553,6 +553,10 @@ pub struct Manifest {
     /// When the credential report was generated (`GeneratedTime`, which its CSV does not
     /// hold): its dates end there.
     pub credential_report_generated: Option<Timestamp>,
+    /// When the first run of the fetch started (`runs[0].started`): the authorization details
+    /// were fetched then or later (runs are only added to the list, and `--refresh` starts it
+    /// again), so `RoleLastUsed` may show no use after this time.
+    pub fetch_started: Option<Timestamp>,
     pub tool: Option<String>,
     /// Declared SHA-256 per relative path.
     pub files: BTreeMap<String, String>,
