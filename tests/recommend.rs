@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use iam_tighten::analysis::{self, Analysis, Config, PrincipalInfo, Reason, Settings, Status};
@@ -1289,6 +1289,124 @@ fn a_copy_whose_name_is_taken_is_flagged() {
                 && f.contains("rollback would detach and delete")
         });
         assert_eq!(flagged, taken, "{:?}", pa.flag_texts().collect::<Vec<_>>());
+    }
+}
+
+/// The principal's attached managed policies after each line of `lines`, from `start`: an
+/// `attach-<type>-policy` adds its `--policy-arn`, a `detach-<type>-policy` takes it away.
+fn attached_after_each(start: &[String], lines: &[String]) -> Vec<BTreeSet<String>> {
+    let mut now: BTreeSet<String> = start.iter().cloned().collect();
+    let mut states = vec![now.clone()];
+    for l in lines {
+        let arn = l
+            .split("--policy-arn ")
+            .nth(1)
+            .map(|r| r.split(' ').next().unwrap());
+        match (l.split(' ').nth(2), arn) {
+            (Some(v), Some(arn)) if v.starts_with("attach-") => {
+                now.insert(arn.to_string());
+            }
+            (Some(v), Some(arn)) if v.starts_with("detach-") => {
+                assert!(now.remove(arn), "{l}: not attached");
+            }
+            _ => {}
+        }
+        states.push(now.clone());
+    }
+    states
+}
+
+/// A role with ten attached managed policies (IAM's default quota): an AWS managed one to
+/// replace with a copy, one that goes entirely, and eight left as they are. Fillers grant what
+/// the role uses; `goes` (when given) grants only what it does not use.
+fn ten_policies(replace: &[&str], goes: Option<&str>) -> (Export, Vec<String>) {
+    let mut policies = Vec::new();
+    for (name, actions) in replace.iter().zip([
+        json!(["s3:Get*", "iam:Get*"]),
+        json!(["ec2:Describe*", "ec2:TerminateInstances"]),
+    ]) {
+        policies.push(managed(
+            name,
+            true,
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": actions, "Resource": "*"}]}),
+        ));
+    }
+    if let Some(name) = goes {
+        policies.push(managed(name, false, allow("iam:CreateUser")));
+    }
+    let mut k = 0;
+    while policies.len() < 10 {
+        k += 1;
+        policies.push(managed(&format!("filler{k}"), false, allow("s3:GetObject")));
+    }
+    let arns: Vec<String> = policies.iter().map(|p| p.arn.clone()).collect();
+    let mut role = principal(PrincipalType::Role, "full");
+    role.attached_policies = arns.clone();
+    (export(vec![role], policies), arns)
+}
+
+/// The apply of a folder detaches the policies that go before it attaches any copy, so that a
+/// role at its quota (ten managed policies) never needs an eleventh when the folder frees a
+/// slot; the rollback undoes it in reverse, copies first, so it never needs one either. At every
+/// step each replaced policy is attached as the original or as its copy (or both): the role
+/// never lacks what the change keeps. Without a policy that goes, one more is needed, briefly,
+/// and no more than one, however many policies are replaced.
+#[test]
+fn apply_and_rollback_need_no_more_attached_policies_than_they_must() {
+    let c = small();
+    let verdicts = [
+        ("full", "iam:GetRole", UNUSED),
+        ("full", "iam:CreateUser", UNUSED),
+        ("full", "ec2:TerminateInstances", UNUSED),
+    ];
+    for (replace, goes, peak) in [
+        (&["ReadOnly"][..], Some("old"), 10),
+        (&["ReadOnly", "Ops"][..], Some("old"), 10),
+        (&["ReadOnly", "Ops"][..], None, 11),
+    ] {
+        let (ex, arns) = ten_policies(replace, goes);
+        let an = analysis(c, &ex, &verdicts);
+        let plans = recommend::plan(std::slice::from_ref(&ex), &an);
+        let plan = plan_of(&plans, "full");
+        let copies: Vec<(String, String)> = plan
+            .policies
+            .iter()
+            .filter_map(|p| match &p.apply {
+                Apply::Replace(r) => Some((p.policy.arn.clone().unwrap(), r.new_arn.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(copies.len(), replace.len(), "{replace:?}");
+        let detached = plan
+            .policies
+            .iter()
+            .filter(|p| p.apply == Apply::Detach)
+            .count();
+        assert_eq!(detached, usize::from(goes.is_some()), "{replace:?}");
+        let (apply, rollback) = recommend::commands(plan);
+        let applied = attached_after_each(&arns, &apply);
+        let end = applied.last().unwrap().clone();
+        let rolled = attached_after_each(&end.iter().cloned().collect::<Vec<_>>(), &rollback);
+        assert_eq!(
+            rolled.last().unwrap(),
+            &applied[0],
+            "the rollback restores the role"
+        );
+        for (k, state) in applied.iter().chain(&rolled).enumerate() {
+            for (original, copy) in &copies {
+                assert!(
+                    state.contains(original) || state.contains(copy),
+                    "{replace:?} {goes:?}, step {k}: neither {original} nor its copy attached"
+                );
+            }
+        }
+        let most = |s: &[BTreeSet<String>]| s.iter().map(BTreeSet::len).max().unwrap();
+        assert_eq!(
+            (most(&applied), most(&rolled)),
+            (peak, peak),
+            "{replace:?} {goes:?}\n{apply:#?}\n{rollback:#?}"
+        );
     }
 }
 
