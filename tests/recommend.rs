@@ -1316,10 +1316,15 @@ fn attached_after_each(start: &[String], lines: &[String]) -> Vec<BTreeSet<Strin
     states
 }
 
-/// A role with ten attached managed policies (IAM's default quota): an AWS managed one to
-/// replace with a copy, one that goes entirely, and eight left as they are. Fillers grant what
-/// the role uses; `goes` (when given) grants only what it does not use.
-fn ten_policies(replace: &[&str], goes: Option<&str>) -> (Export, Vec<String>) {
+/// A principal of `kind` named `full` with `total` attached managed policies: AWS managed ones
+/// to replace with a copy (`replace`), one that goes entirely (`goes`), and fillers left as they
+/// are. Fillers grant what it uses; `goes` grants only what it does not use.
+fn with_policies(
+    kind: PrincipalType,
+    total: usize,
+    replace: &[&str],
+    goes: Option<&str>,
+) -> (Principal, Vec<ManagedPolicy>) {
     let mut policies = Vec::new();
     for (name, actions) in replace.iter().zip([
         json!(["s3:Get*", "iam:Get*"]),
@@ -1336,15 +1341,22 @@ fn ten_policies(replace: &[&str], goes: Option<&str>) -> (Export, Vec<String>) {
         policies.push(managed(name, false, allow("iam:CreateUser")));
     }
     let mut k = 0;
-    while policies.len() < 10 {
+    while policies.len() < total {
         k += 1;
-        policies.push(managed(&format!("filler{k}"), false, allow("s3:GetObject")));
+        let name = format!("filler{k}-{}", kind.as_str());
+        policies.push(managed(&name, false, allow("s3:GetObject")));
     }
-    let arns: Vec<String> = policies.iter().map(|p| p.arn.clone()).collect();
-    let mut role = principal(PrincipalType::Role, "full");
-    role.attached_policies = arns.clone();
-    (export(vec![role], policies), arns)
+    let mut who = principal(kind, "full");
+    who.attached_policies = policies.iter().map(|p| p.arn.clone()).collect();
+    (who, policies)
 }
+
+/// What `full` does not use among the actions of [`with_policies`].
+const FULL_UNUSED: [(&str, &str, Reason); 3] = [
+    ("full", "iam:GetRole", UNUSED),
+    ("full", "iam:CreateUser", UNUSED),
+    ("full", "ec2:TerminateInstances", UNUSED),
+];
 
 /// The apply of a folder detaches the policies that go before it attaches any copy, so that a
 /// role at its quota (ten managed policies) never needs an eleventh when the folder frees a
@@ -1355,18 +1367,15 @@ fn ten_policies(replace: &[&str], goes: Option<&str>) -> (Export, Vec<String>) {
 #[test]
 fn apply_and_rollback_need_no_more_attached_policies_than_they_must() {
     let c = small();
-    let verdicts = [
-        ("full", "iam:GetRole", UNUSED),
-        ("full", "iam:CreateUser", UNUSED),
-        ("full", "ec2:TerminateInstances", UNUSED),
-    ];
     for (replace, goes, peak) in [
         (&["ReadOnly"][..], Some("old"), 10),
         (&["ReadOnly", "Ops"][..], Some("old"), 10),
         (&["ReadOnly", "Ops"][..], None, 11),
     ] {
-        let (ex, arns) = ten_policies(replace, goes);
-        let an = analysis(c, &ex, &verdicts);
+        let (role, policies) = with_policies(PrincipalType::Role, 10, replace, goes);
+        let arns = role.attached_policies.clone();
+        let ex = export(vec![role], policies);
+        let an = analysis(c, &ex, &FULL_UNUSED);
         let plans = recommend::plan(std::slice::from_ref(&ex), &an);
         let plan = plan_of(&plans, "full");
         let copies: Vec<(String, String)> = plan
@@ -1408,6 +1417,71 @@ fn apply_and_rollback_need_no_more_attached_policies_than_they_must() {
             "{replace:?} {goes:?}\n{apply:#?}\n{rollback:#?}"
         );
     }
+}
+
+/// When even the best order needs one more managed policy than a principal at IAM's default
+/// quota has room for (ten or more attached, counted from the export, and nothing detached
+/// first), the plan says so: what fails and what to do. A user's group policies count to its
+/// groups, not to it; a group has a quota of its own.
+#[test]
+fn a_principal_at_the_quota_whose_folder_detaches_nothing_is_flagged() {
+    let c = small();
+    let role = PrincipalType::Role;
+    for (kind, total, goes, flagged) in [
+        (role, 10, None, true),
+        (role, 12, None, true),
+        (role, 10, Some("old"), false),
+        (role, 9, None, false),
+        (PrincipalType::User, 10, None, true),
+        (PrincipalType::Group, 10, None, true),
+    ] {
+        let (who, policies) = with_policies(kind, total, &["ReadOnly", "Ops"], goes);
+        let ex = export(vec![who], policies);
+        let an = analysis(c, &ex, &FULL_UNUSED);
+        let plans = recommend::plan(std::slice::from_ref(&ex), &an);
+        let plan = plan_of(&plans, "full");
+        assert!(plan.skipped.is_none(), "{kind} {total}: {:?}", plan.skipped);
+        let texts: Vec<String> = plan.flag_texts().map(String::from).collect();
+        let quota: Vec<&String> = texts.iter().filter(|f| f.contains("quota")).collect();
+        let case = format!("{kind} {total} {goes:?}: {texts:?}");
+        assert_eq!(quota.len(), usize::from(flagged), "{case}");
+        if let Some(f) = quota.first() {
+            let k = kind.as_str();
+            for part in [
+                format!("{total} managed policies are attached to this {k}"),
+                format!("copy of ReadOnly (attach-{k}-policy) makes {}", total + 1),
+                "LimitExceeded".to_string(),
+                "rollback".to_string(),
+                "raise the quota".to_string(),
+            ] {
+                assert!(f.contains(&part), "{part}: {case}");
+            }
+        }
+    }
+    // A user with nine managed policies of its own in a group with ten: the group's do not
+    // count to the user's quota (nor does the user's plan attach anything to the group).
+    let (mut user, mut policies) = with_policies(PrincipalType::User, 9, &["ReadOnly"], None);
+    user.groups = vec!["g".into()];
+    let mut group = principal(PrincipalType::Group, "g");
+    for k in 0..10 {
+        let p = managed(&format!("team{k}"), false, allow("s3:GetObject"));
+        group.attached_policies.push(p.arn.clone());
+        policies.push(p);
+    }
+    let ex = export(vec![user, group], policies);
+    let an = analysis(c, &ex, &FULL_UNUSED);
+    let plans = recommend::plan(std::slice::from_ref(&ex), &an);
+    let plan = plan_of(&plans, "full");
+    assert!(
+        plan.policies
+            .iter()
+            .any(|p| matches!(p.apply, Apply::Replace(_)))
+    );
+    assert!(
+        !plan.flag_texts().any(|f| f.contains("quota")),
+        "{:?}",
+        plan.flags
+    );
 }
 
 #[test]
