@@ -1293,13 +1293,14 @@ fn a_copy_whose_name_is_taken_is_flagged() {
 }
 
 /// The principal's attached managed policies after each line of `lines`, from `start`: an
-/// `attach-<type>-policy` adds its `--policy-arn`, a `detach-<type>-policy` takes it away.
-fn attached_after_each(start: &[String], lines: &[String]) -> Vec<BTreeSet<String>> {
+/// `attach-…` adds its `--policy-arn` (`--managed-policy-arn` for a permission set), a
+/// `detach-…` takes it away.
+pub(super) fn attached_after_each(start: &[String], lines: &[String]) -> Vec<BTreeSet<String>> {
     let mut now: BTreeSet<String> = start.iter().cloned().collect();
     let mut states = vec![now.clone()];
     for l in lines {
         let arn = l
-            .split("--policy-arn ")
+            .split("-policy-arn ")
             .nth(1)
             .map(|r| r.split(' ').next().unwrap());
         match (l.split(' ').nth(2), arn) {
