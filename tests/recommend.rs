@@ -1417,6 +1417,21 @@ fn apply_and_rollback_need_no_more_attached_policies_than_they_must() {
             (peak, peak),
             "{replace:?} {goes:?}\n{apply:#?}\n{rollback:#?}"
         );
+        // The folder's README says which it is, and its blocks are these commands.
+        let dir = tempfile::tempdir().unwrap();
+        let summary =
+            recommend::write_recommendations(std::slice::from_ref(&ex), &an, dir.path()).unwrap();
+        let entry = summary.get(ACCT, PrincipalType::Role, "full").unwrap();
+        let folder = dir.path().join(entry.path.as_deref().unwrap());
+        let readme = std::fs::read_to_string(folder.join("README.md")).unwrap();
+        assert_eq!(readme_block(&readme, "apply"), apply);
+        assert_eq!(readme_block(&readme, "rollback"), rollback);
+        let said = [
+            "never has more managed policies attached than it has now",
+            "briefly has one more managed policy attached than it has now",
+        ];
+        let says = said.map(|t| readme.contains(t));
+        assert_eq!(says, [peak == 10, peak == 11], "{replace:?} {goes:?}");
     }
 }
 
@@ -1457,6 +1472,14 @@ fn a_principal_at_the_quota_whose_folder_detaches_nothing_is_flagged() {
             ] {
                 assert!(f.contains(&part), "{part}: {case}");
             }
+            // summary.json and report.json say it as the plan does.
+            let summary = recommend::summarise(&plans, &vec![true; plans.len()], &an);
+            let entry = summary.get(ACCT, kind, "full").unwrap();
+            let written = serde_json::to_value(entry).unwrap();
+            assert!(
+                written["flags"].as_array().unwrap().contains(&json!(f)),
+                "{case}"
+            );
         }
     }
     // A user with nine managed policies of its own in a group with ten: the group's do not
