@@ -16,7 +16,7 @@ use iam_tighten::model::{Export, Organization, PrincipalType};
 use iam_tighten::policy::{Expander, PolicyDocument, PolicyKind};
 use iam_tighten::recommend::{self, Apply, PrincipalPlan};
 
-use super::recommend::readme_block;
+use super::recommend::{attached_after_each, readme_block};
 use serde_json::{Value, json};
 
 const MGMT: &str = "999999999999";
@@ -592,6 +592,54 @@ fn identity_center_roles_get_no_folder_and_no_decision_of_their_own() {
         set_plan(&plans, "Developer").skipped.as_deref(),
         Some("permission_set_not_found")
     );
+}
+
+/// A permission set's apply only detaches managed policies (Identity Center allows 20 AWS and
+/// customer managed policies per set, and IAM 10 per role by default in every account it is
+/// provisioned to), after the new inline policy is put; its rollback attaches back exactly
+/// those. So neither ever holds more than the set had: the set needs no reordering and no quota
+/// flag.
+#[test]
+fn a_permission_set_never_holds_more_managed_policies_than_it_had() {
+    let (exports, org, an) = fixture();
+    let plans = recommend::plan_organization(&exports, Some(&org), &an);
+    let mut detaching = 0;
+    for plan in plans.iter().filter(|p| p.permission_set.is_some()) {
+        if plan.skipped.is_some() {
+            continue;
+        }
+        let set = org
+            .permission_sets
+            .iter()
+            .find(|s| s.name == plan.name)
+            .unwrap();
+        let start: Vec<String> = set.managed_policies.iter().map(|m| m.arn.clone()).collect();
+        let (apply, rollback) = recommend::commands(plan);
+        let applied = attached_after_each(&start, &apply);
+        let end: Vec<String> = applied.last().unwrap().iter().cloned().collect();
+        let rolled = attached_after_each(&end, &rollback);
+        assert_eq!(rolled.last(), applied.first(), "{}", plan.name);
+        assert!(
+            applied
+                .iter()
+                .chain(&rolled)
+                .all(|s| s.len() <= start.len()),
+            "{}: {apply:#?} {rollback:#?}",
+            plan.name
+        );
+        assert!(
+            plan.flag_texts().all(|f| !f.contains("quota")),
+            "{}",
+            plan.name
+        );
+        let first_detach = apply.iter().position(|l| l.contains(" detach-"));
+        if let Some(d) = first_detach {
+            detaching += 1;
+            let put = apply.iter().position(|l| l.contains("put-inline-policy"));
+            assert!(put.is_none_or(|p| p < d), "{}: {apply:#?}", plan.name);
+        }
+    }
+    assert!(detaching > 0, "no permission set plan detaches a policy");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use iam_tighten::analysis::{self, Analysis, Config, PrincipalInfo, Reason, Settings, Status};
@@ -1406,6 +1406,222 @@ fn a_copy_whose_name_is_taken_gets_a_free_one() {
             "{title}"
         );
     }
+}
+
+/// The principal's attached managed policies after each line of `lines`, from `start`: an
+/// `attach-…` adds its `--policy-arn` (`--managed-policy-arn` for a permission set), a
+/// `detach-…` takes it away.
+pub(super) fn attached_after_each(start: &[String], lines: &[String]) -> Vec<BTreeSet<String>> {
+    let mut now: BTreeSet<String> = start.iter().cloned().collect();
+    let mut states = vec![now.clone()];
+    for l in lines {
+        let arn = l
+            .split("-policy-arn ")
+            .nth(1)
+            .map(|r| r.split(' ').next().unwrap());
+        match (l.split(' ').nth(2), arn) {
+            (Some(v), Some(arn)) if v.starts_with("attach-") => {
+                now.insert(arn.to_string());
+            }
+            (Some(v), Some(arn)) if v.starts_with("detach-") => {
+                assert!(now.remove(arn), "{l}: not attached");
+            }
+            _ => {}
+        }
+        states.push(now.clone());
+    }
+    states
+}
+
+/// A principal of `kind` named `full` with `total` attached managed policies: AWS managed ones
+/// to replace with a copy (`replace`), one that goes entirely (`goes`), and fillers left as they
+/// are. Fillers grant what it uses; `goes` grants only what it does not use.
+fn with_policies(
+    kind: PrincipalType,
+    total: usize,
+    replace: &[&str],
+    goes: Option<&str>,
+) -> (Principal, Vec<ManagedPolicy>) {
+    let mut policies = Vec::new();
+    for (name, actions) in replace.iter().zip([
+        json!(["s3:Get*", "iam:Get*"]),
+        json!(["ec2:Describe*", "ec2:TerminateInstances"]),
+    ]) {
+        policies.push(managed(
+            name,
+            true,
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": actions, "Resource": "*"}]}),
+        ));
+    }
+    if let Some(name) = goes {
+        policies.push(managed(name, false, allow("iam:CreateUser")));
+    }
+    let mut k = 0;
+    while policies.len() < total {
+        k += 1;
+        let name = format!("filler{k}-{}", kind.as_str());
+        policies.push(managed(&name, false, allow("s3:GetObject")));
+    }
+    let mut who = principal(kind, "full");
+    who.attached_policies = policies.iter().map(|p| p.arn.clone()).collect();
+    (who, policies)
+}
+
+/// What `full` does not use among the actions of [`with_policies`].
+const FULL_UNUSED: [(&str, &str, Reason); 3] = [
+    ("full", "iam:GetRole", UNUSED),
+    ("full", "iam:CreateUser", UNUSED),
+    ("full", "ec2:TerminateInstances", UNUSED),
+];
+
+/// The apply of a folder detaches the policies that go before it attaches any copy, so that a
+/// role at its quota (ten managed policies) never needs an eleventh when the folder frees a
+/// slot; the rollback undoes it in reverse, copies first, so it never needs one either. At every
+/// step each replaced policy is attached as the original or as its copy (or both): the role
+/// never lacks what the change keeps. Without a policy that goes, one more is needed, briefly,
+/// and no more than one, however many policies are replaced.
+#[test]
+fn apply_and_rollback_need_no_more_attached_policies_than_they_must() {
+    let c = small();
+    for (replace, goes, peak) in [
+        (&["ReadOnly"][..], Some("old"), 10),
+        (&["ReadOnly", "Ops"][..], Some("old"), 10),
+        (&["ReadOnly", "Ops"][..], None, 11),
+    ] {
+        let (role, policies) = with_policies(PrincipalType::Role, 10, replace, goes);
+        let arns = role.attached_policies.clone();
+        let ex = export(vec![role], policies);
+        let an = analysis(c, &ex, &FULL_UNUSED);
+        let plans = recommend::plan(std::slice::from_ref(&ex), &an);
+        let plan = plan_of(&plans, "full");
+        let copies: Vec<(String, String)> = plan
+            .policies
+            .iter()
+            .filter_map(|p| match &p.apply {
+                Apply::Replace(r) => Some((p.policy.arn.clone().unwrap(), r.new_arn.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(copies.len(), replace.len(), "{replace:?}");
+        let detached = plan
+            .policies
+            .iter()
+            .filter(|p| p.apply == Apply::Detach)
+            .count();
+        assert_eq!(detached, usize::from(goes.is_some()), "{replace:?}");
+        let (apply, rollback) = recommend::commands(plan);
+        let applied = attached_after_each(&arns, &apply);
+        let end = applied.last().unwrap().clone();
+        let rolled = attached_after_each(&end.iter().cloned().collect::<Vec<_>>(), &rollback);
+        assert_eq!(
+            rolled.last().unwrap(),
+            &applied[0],
+            "the rollback restores the role"
+        );
+        for (k, state) in applied.iter().chain(&rolled).enumerate() {
+            for (original, copy) in &copies {
+                assert!(
+                    state.contains(original) || state.contains(copy),
+                    "{replace:?} {goes:?}, step {k}: neither {original} nor its copy attached"
+                );
+            }
+        }
+        let most = |s: &[BTreeSet<String>]| s.iter().map(BTreeSet::len).max().unwrap();
+        assert_eq!(
+            (most(&applied), most(&rolled)),
+            (peak, peak),
+            "{replace:?} {goes:?}\n{apply:#?}\n{rollback:#?}"
+        );
+        // The folder's README says which it is, and its blocks are these commands.
+        let dir = tempfile::tempdir().unwrap();
+        let summary =
+            recommend::write_recommendations(std::slice::from_ref(&ex), &an, dir.path()).unwrap();
+        let entry = summary.get(ACCT, PrincipalType::Role, "full").unwrap();
+        let folder = dir.path().join(entry.path.as_deref().unwrap());
+        let readme = std::fs::read_to_string(folder.join("README.md")).unwrap();
+        assert_eq!(readme_block(&readme, "apply"), apply);
+        assert_eq!(readme_block(&readme, "rollback"), rollback);
+        let said = [
+            "never has more managed policies attached than it has now",
+            "briefly has one more managed policy attached than it has now",
+        ];
+        let says = said.map(|t| readme.contains(t));
+        assert_eq!(says, [peak == 10, peak == 11], "{replace:?} {goes:?}");
+    }
+}
+
+/// When even the best order needs one more managed policy than a principal at IAM's default
+/// quota has room for (ten or more attached, counted from the export, and nothing detached
+/// first), the plan says so: what fails and what to do. A user's group policies count to its
+/// groups, not to it; a group has a quota of its own.
+#[test]
+fn a_principal_at_the_quota_whose_folder_detaches_nothing_is_flagged() {
+    let c = small();
+    let role = PrincipalType::Role;
+    for (kind, total, goes, flagged) in [
+        (role, 10, None, true),
+        (role, 12, None, true),
+        (role, 10, Some("old"), false),
+        (role, 9, None, false),
+        (PrincipalType::User, 10, None, true),
+        (PrincipalType::Group, 10, None, true),
+    ] {
+        let (who, policies) = with_policies(kind, total, &["ReadOnly", "Ops"], goes);
+        let ex = export(vec![who], policies);
+        let an = analysis(c, &ex, &FULL_UNUSED);
+        let plans = recommend::plan(std::slice::from_ref(&ex), &an);
+        let plan = plan_of(&plans, "full");
+        assert!(plan.skipped.is_none(), "{kind} {total}: {:?}", plan.skipped);
+        let texts: Vec<String> = plan.flag_texts().map(String::from).collect();
+        let quota: Vec<&String> = texts.iter().filter(|f| f.contains("quota")).collect();
+        let case = format!("{kind} {total} {goes:?}: {texts:?}");
+        assert_eq!(quota.len(), usize::from(flagged), "{case}");
+        if let Some(f) = quota.first() {
+            let k = kind.as_str();
+            for part in [
+                format!("{total} managed policies are attached to this {k}"),
+                format!("copy of ReadOnly (attach-{k}-policy) makes {}", total + 1),
+                "LimitExceeded".to_string(),
+                "rollback".to_string(),
+                "raise the quota".to_string(),
+            ] {
+                assert!(f.contains(&part), "{part}: {case}");
+            }
+            // summary.json and report.json say it as the plan does.
+            let summary = recommend::summarise(&plans, &vec![true; plans.len()], &an);
+            let entry = summary.get(ACCT, kind, "full").unwrap();
+            let written = serde_json::to_value(entry).unwrap();
+            assert!(
+                written["flags"].as_array().unwrap().contains(&json!(f)),
+                "{case}"
+            );
+        }
+    }
+    // A user with nine managed policies of its own in a group with ten: the group's do not
+    // count to the user's quota (nor does the user's plan attach anything to the group).
+    let (mut user, mut policies) = with_policies(PrincipalType::User, 9, &["ReadOnly"], None);
+    user.groups = vec!["g".into()];
+    let mut group = principal(PrincipalType::Group, "g");
+    for k in 0..10 {
+        let p = managed(&format!("team{k}"), false, allow("s3:GetObject"));
+        group.attached_policies.push(p.arn.clone());
+        policies.push(p);
+    }
+    let ex = export(vec![user, group], policies);
+    let an = analysis(c, &ex, &FULL_UNUSED);
+    let plans = recommend::plan(std::slice::from_ref(&ex), &an);
+    let plan = plan_of(&plans, "full");
+    assert!(
+        plan.policies
+            .iter()
+            .any(|p| matches!(p.apply, Apply::Replace(_)))
+    );
+    assert!(
+        !plan.flag_texts().any(|f| f.contains("quota")),
+        "{:?}",
+        plan.flags
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! ```text
 //! plan.rs      per principal: what to remove, each policy tightened, within IAM's size limits
 //! managed.rs   across principals: how each managed policy change is applied
+//! quota.rs     the order of a folder's commands within IAM's managed-policy quota
 //! permission_set.rs  an IAM Identity Center permission set: one plan for every account
 //! verify.rs    every plan re-checked against a slim copy of its part of the export
 //! summary.rs   what summary.json and the report say about every principal
@@ -24,6 +25,7 @@ pub mod diff;
 mod managed;
 mod permission_set;
 mod plan;
+mod quota;
 mod render;
 mod set_folder;
 mod summary;

@@ -454,6 +454,7 @@ fn plan_with_folders_in(
                 .filter_map(|&i| slots[i].take())
                 .collect();
             decide_managed(&mut plans, &exports.get()[range.clone()], analysis);
+            super::quota::flag_quota(&mut plans, &exports.get()[range.clone()]);
             for (&i, plan) in batch.principals.iter().zip(plans) {
                 slots[i] = Some(plan);
             }

@@ -12,8 +12,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{
-    Apply, DIR, PolicyPlan, PrincipalPlan, RecommendationSummary, diff, is_removable, set_folder,
-    write_error,
+    Apply, DIR, PolicyPlan, PrincipalPlan, RecommendationSummary, diff, is_removable, quota,
+    set_folder, write_error,
 };
 use crate::analysis::{ActionList, Analysis, Finding, GrantedAction, Sensitivity, Status};
 use crate::error::{Error, Result};
@@ -103,7 +103,8 @@ pub fn commands(plan: &PrincipalPlan) -> (Vec<String>, Vec<String>) {
     let who = format!("--{t}-name {}", sh(&plan.name));
     let mut apply = Vec::new();
     let mut rollback: Vec<Vec<String>> = Vec::new();
-    for p in &plan.policies {
+    // The policies that go first, so the apply needs no more attached policies than it must.
+    for p in quota::apply_order(&plan.policies) {
         let new_file = sh(&format!("file://{}.json", p.stem));
         let orig_file = sh(&format!("file://{}.original.json", p.stem));
         let arn = p.policy.arn.as_deref().map(sh).unwrap_or_default();
@@ -381,13 +382,34 @@ fn readme_apply(s: &mut String, plan: &PrincipalPlan, apply: &[String]) {
         .iter()
         .any(|p| matches!(p.apply, Apply::Replace(_)))
     {
+        readme_replacements(s, plan);
+    }
+}
+
+/// How a plan's replacement policies are applied and rolled back within IAM's quota of managed
+/// policies per principal ([`quota`]).
+fn readme_replacements(s: &mut String, plan: &PrincipalPlan) {
+    let detached = plan.policies.iter().any(|p| p.apply == Apply::Detach);
+    if detached {
         s.push_str(
-            "A replacement policy is created and attached **before** the original is detached, so the principal \
-             never lacks a permission it needs; it briefly has one more attached policy (the default quota is 10 \
-             managed policies per principal). AWS managed policies cannot be edited, and a customer managed policy \
-             that other principals use differently must not change under them, hence a copy for this principal only.\n\n",
+            "The policies that go are detached first, which frees their slots: then each replacement policy is \
+             created and attached **before** its original is detached, so the principal never lacks a permission \
+             it needs and never has more managed policies attached than it has now (IAM's default quota is 10 per \
+             role, user or group). The rollback undoes this in reverse: each original attached again before its \
+             copy is detached, then the policies that went attached again. ",
+        );
+    } else {
+        s.push_str(
+            "Each replacement policy is created and attached **before** its original is detached, so the principal \
+             never lacks a permission it needs; it briefly has one more managed policy attached than it has now \
+             (IAM's default quota is 10 per role, user or group), and so does the rollback, which attaches each \
+             original again before it detaches the copy. ",
         );
     }
+    s.push_str(
+        "AWS managed policies cannot be edited, and a customer managed policy that other principals use \
+         differently must not change under them, hence a copy for this principal only.\n\n",
+    );
 }
 
 fn readme_rollback(s: &mut String, plan: &PrincipalPlan, rollback: &[String]) {
