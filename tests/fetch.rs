@@ -605,6 +605,7 @@ pub(crate) mod emulated {
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains("already fetched"), "{stderr}");
+        assert!(!stderr.contains("resuming a snapshot"), "{stderr}");
         // The resumed run fetched the credential report again, after its last job: its dates
         // reach the newest job, the as-of time of its checks.
         let log = em.call_log();
@@ -1323,6 +1324,10 @@ pub(crate) mod emulated {
         )
         .expect("write");
         std::fs::write(out.join("credential-report.csv"), "half a re").expect("write");
+        // As if the first run had been a week ago: the resume says how old the snapshot is.
+        let mut m = read_manifest(&out);
+        m["runs"][0]["started"] = "2020-01-01T00:00:00Z".into();
+        std::fs::write(out.join("manifest.json"), m.to_string()).expect("write");
 
         let run = fetch_command(&em, tmp.path(), &out, 4)
             .output()
@@ -1333,6 +1338,7 @@ pub(crate) mod emulated {
             "app-deployer.json: truncated JSON",
             "readonly-audit.json: JobStatus is IN_PROGRESS",
             "ghost.json: role/ghost is not in authorization-details.json",
+            "resuming a snapshot whose first run started 2020-01-01T00:00:00Z",
         ] {
             assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
         }

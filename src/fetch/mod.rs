@@ -266,6 +266,9 @@ async fn run(
         Some(m) if resumed => m.runs.clone(),
         _ => Vec::new(),
     };
+    if let Some(note) = runs.first().and_then(old_snapshot) {
+        ctx.console.line(&note);
+    }
     runs.push(Run::start(cfg.refresh));
     store::write_unfinished_manifest(&layout, &who.account_id, &who.partition, &runs)?;
 
@@ -474,6 +477,20 @@ fn check_kept_files(
         }
     }
     Ok((kept, removed))
+}
+
+/// A resume of a snapshot taken more than a day ago (its first run's start): what that means.
+fn old_snapshot(first: &Run) -> Option<String> {
+    let started = crate::input::parse_timestamp(&first.started)?;
+    let days = chrono::Utc::now().signed_duration_since(started).num_days();
+    (days >= 1).then(|| {
+        format!(
+            "fetch: resuming a snapshot whose first run started {} ({days} day(s) ago): its \
+             authorization details are that old, so a role with no last-accessed data is judged \
+             on its RoleLastUsed only up to then; --refresh takes a new snapshot",
+            first.started
+        )
+    })
 }
 
 /// The `authorization-details.json` of an earlier run (resume).
