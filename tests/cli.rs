@@ -366,3 +366,51 @@ fn stderr_summary_is_the_reports_numbers() {
         "the sample's removable counts ({sum}) are not a proper part of its unused total"
     );
 }
+
+/// `diff`'s stderr line on the IAM Identity Center permission sets is diff.json's
+/// `permission_sets`: how many, how many grant new actions, and their roles' unused critical and
+/// high permissions summed on each side.
+#[test]
+fn diff_stderr_rolls_up_the_permission_sets_as_diff_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let run = Command::new(bin())
+        .arg("diff")
+        .arg(root().join("sample-data/2026-q3"))
+        .arg(root().join("sample-data/2026-q4"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let err = String::from_utf8_lossy(&run.stderr);
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("diff.json")).unwrap()).unwrap();
+    let sets = json["permission_sets"].as_array().unwrap();
+    assert!(!sets.is_empty(), "the sample has permission sets");
+    let n = iam_tighten::model::grouped;
+    let side = |which: &str| -> u64 {
+        sets.iter()
+            .map(|s| {
+                let u = &s[which]["unused_by_sensitivity"];
+                u["critical"].as_u64().unwrap() + u["high"].as_u64().unwrap()
+            })
+            .sum()
+    };
+    let widened = sets
+        .iter()
+        .filter(|s| s["newly_granted_actions"].as_u64().unwrap() > 0)
+        .count() as u64;
+    let line = format!(
+        "iam-tighten: IAM Identity Center permission sets, their roles rolled up: {} ({} granting new actions); their roles' unused critical/high permissions: {} → {} (diff-permission-sets.csv)\n",
+        n(sets.len() as u64),
+        n(widened),
+        n(side("old")),
+        n(side("new"))
+    );
+    assert!(err.contains(&line), "no `{line}` in:\n{err}");
+}

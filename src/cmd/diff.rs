@@ -343,6 +343,20 @@ fn summary(model: &DiffModel, written: &[PathBuf]) {
             num(c.organization_account_changed)
         );
     }
+    if !model.permission_sets.is_empty() {
+        let sets = &model.permission_sets;
+        let sum = |f: fn(&diff::permission_sets::PermissionSetDiff) -> u64| {
+            sets.iter().map(f).sum::<u64>()
+        };
+        let widened = sets.iter().filter(|s| s.newly_granted_actions > 0).count();
+        eprintln!(
+            "iam-tighten: IAM Identity Center permission sets, their roles rolled up: {} ({} granting new actions); their roles' unused critical/high permissions: {} → {} (diff-permission-sets.csv)",
+            num(sets.len() as u64),
+            num(widened as u64),
+            num(sum(|s| s.old.unused_critical_high())),
+            num(sum(|s| s.new.unused_critical_high()))
+        );
+    }
     for p in written {
         eprintln!("wrote {}", p.display());
     }
