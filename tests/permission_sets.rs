@@ -13,6 +13,7 @@ use iam_tighten::catalog::{ActionSet, Catalog};
 use iam_tighten::decisions::{self, Decision, DecisionKind};
 use iam_tighten::input::{self, LoadOptions};
 use iam_tighten::model::{Export, Organization, PrincipalType};
+use iam_tighten::policy::control::ControlEffect;
 use iam_tighten::policy::{Expander, PolicyDocument, PolicyKind};
 use iam_tighten::recommend::{self, Apply, PrincipalPlan};
 
@@ -912,4 +913,74 @@ fn a_permission_set_keeps_what_its_roles_used_beyond_the_catalog() {
     assert_eq!(an.uncatalogued_of(set), ["newsvc:DoThing"]);
     let other = index(PrincipalType::PermissionSet, "Auditor");
     assert!(an.uncatalogued_of(other).is_empty());
+}
+
+/// The effect of the SCP note on the permission set's finding of `action`.
+fn set_control(an: &Analysis<'_>, set: &str, action: &str) -> Option<ControlEffect> {
+    let i = an
+        .principals
+        .iter()
+        .position(|p| p.kind == PrincipalType::PermissionSet && p.name() == set)
+        .unwrap();
+    let id = an.catalog.lookup_full(action).unwrap();
+    let at = an
+        .findings
+        .iter()
+        .position(|f| f.principal as usize == i && an.actions(f).iter().any(|a| a.id() == id))
+        .unwrap();
+    an.control_note(at).map(|n| n.effect)
+}
+
+#[test]
+fn a_set_is_blocked_only_where_every_account_it_is_provisioned_to_blocks_it() {
+    // Developer's ec2:RunInstances is denied on the Workloads OU, where both exported accounts
+    // are: blocked.
+    let (exports, mut org, an) = fixture();
+    let run = "ec2:RunInstances";
+    assert_eq!(
+        set_control(&an, "Developer", run),
+        Some(ControlEffect::Blocked)
+    );
+    let at = org
+        .permission_sets
+        .iter()
+        .position(|ps| ps.name == "Developer")
+        .unwrap();
+    let analyse = |org: &Organization| {
+        analysis::analyze_organization(
+            &exports,
+            Some(org),
+            Catalog::embedded(),
+            &Settings::new(90, None).unwrap(),
+            &Config::default(),
+        )
+        .unwrap()
+    };
+    // Also provisioned to an account the exports lack, in the same OU: blocked there too.
+    let mut same_ou = org.clone();
+    same_ou.nodes.insert(
+        "333333333333".into(),
+        iam_tighten::model::organization::OrgNode {
+            id: "333333333333".into(),
+            name: "staging".into(),
+            kind: iam_tighten::model::organization::NodeKind::Account,
+            parent: Some("ou-fx12-workload".into()),
+        },
+    );
+    same_ou.permission_sets[at]
+        .accounts
+        .push("333333333333".into());
+    let an = analyse(&same_ou);
+    assert_eq!(
+        set_control(&an, "Developer", run),
+        Some(ControlEffect::Blocked)
+    );
+    // Also provisioned to the management account (not exported; no SCP applies to it): the
+    // grant works there, so it is not inert.
+    org.permission_sets[at].accounts.push(MGMT.into());
+    let an = analyse(&org);
+    assert_eq!(
+        set_control(&an, "Developer", run),
+        Some(ControlEffect::Restricted)
+    );
 }

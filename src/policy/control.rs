@@ -62,10 +62,17 @@ pub struct AccountControls {
 impl AccountControls {
     /// The note that applies to `a`, if any.
     pub fn note(&self, a: ActionId) -> Option<&ControlNote> {
-        self.entries
-            .iter()
-            .find(|(set, _)| set.contains(a))
-            .map(|(_, n)| n)
+        self.note_index(a).map(|i| &self.entries[i].1)
+    }
+
+    /// The position, in [`AccountControls::notes`], of the note that applies to `a`, if any.
+    pub fn note_index(&self, a: ActionId) -> Option<usize> {
+        self.entries.iter().position(|(set, _)| set.contains(a))
+    }
+
+    /// Every note, blocks first.
+    pub fn notes(&self) -> impl Iterator<Item = &ControlNote> {
+        self.entries.iter().map(|(_, n)| n)
     }
 
     pub fn is_empty(&self) -> bool {
