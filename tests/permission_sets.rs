@@ -984,3 +984,42 @@ fn a_set_is_blocked_only_where_every_account_it_is_provisioned_to_blocks_it() {
         Some(ControlEffect::Restricted)
     );
 }
+
+#[test]
+fn a_role_named_like_an_identity_center_role_outside_its_path_is_an_ordinary_role() {
+    // dev's Developer role, moved to the path `/`: Identity Center did not make it (its roles
+    // are under /aws-reserved/sso.amazonaws.com/), so it is not the set's role in dev.
+    let (mut exports, org, _) = fixture();
+    let name = "AWSReservedSSO_Developer_9f8e7d6c5b4a3210";
+    let dev = exports.iter_mut().find(|e| e.account_id == DEV).unwrap();
+    let role = dev.principals.iter_mut().find(|p| p.name == name).unwrap();
+    role.path = "/".into();
+    role.arn = format!("arn:aws:iam::{DEV}:role/{name}");
+    let an = analysis::analyze_organization(
+        &exports,
+        Some(&org),
+        Catalog::embedded(),
+        &Settings::new(90, None).unwrap(),
+        &Config::default(),
+    )
+    .unwrap();
+    let role = an
+        .principals
+        .iter()
+        .find(|p| &*p.account_id == DEV && p.name() == name)
+        .unwrap();
+    assert!(role.actionable, "{:?}", role.flags);
+    assert_eq!(role.permission_set, None);
+    assert!(!role.flags.contains(&"managed_by_permission_set"));
+    // The set's role in dev is not in the exports: nothing the set holds is unused.
+    let set = an
+        .principals
+        .iter()
+        .find(|p| p.kind == PrincipalType::PermissionSet && p.name() == "Developer")
+        .unwrap();
+    assert!(set.flags.contains(&"permission_set_incomplete"));
+    assert!(unused_of(&an, "Developer").is_empty());
+    let plans = recommend::plan_organization(&exports, Some(&org), &an);
+    let plan = set_plan(&plans, "Developer");
+    assert!(plan.sets.remove.is_empty());
+}

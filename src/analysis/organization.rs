@@ -144,7 +144,10 @@ pub(super) fn roll_up_permission_sets(
         if p.kind != PrincipalType::Role {
             continue;
         }
-        if let Some(ps) = org.permission_set_for(&p.account_id, p.name()) {
+        let Some(path) = crate::model::role_path_of_arn(p.arn()) else {
+            continue;
+        };
+        if let Some(ps) = org.permission_set_for(&p.account_id, path, p.name()) {
             sso_roles
                 .entry(ps.name.as_str())
                 .or_default()
