@@ -1023,3 +1023,42 @@ fn a_role_named_like_an_identity_center_role_outside_its_path_is_an_ordinary_rol
     let plan = set_plan(&plans, "Developer");
     assert!(plan.sets.remove.is_empty());
 }
+
+#[test]
+fn an_identity_center_role_of_a_set_the_organisation_part_lacks_says_so() {
+    // The Auditor set was deleted since (or its provisioning to prod is not listed): its role in
+    // prod is Identity Center's still, and no set of the organisation part owns it.
+    let (exports, mut org, _) = fixture();
+    org.permission_sets.retain(|ps| ps.name != "Auditor");
+    let an = analysis::analyze_organization(
+        &exports,
+        Some(&org),
+        Catalog::embedded(),
+        &Settings::new(90, None).unwrap(),
+        &Config::default(),
+    )
+    .unwrap();
+    let planned = recommend::plan_all_organization(&exports, Some(&org), &an, None);
+    let rec = planned
+        .summary
+        .get(
+            PROD,
+            PrincipalType::Role,
+            "AWSReservedSSO_Auditor_3c4d5e6f7a8b9c0d",
+        )
+        .unwrap();
+    assert_eq!(rec.skipped.as_deref(), Some("managed_by_identity_center"));
+    let flags: Vec<String> = rec.flag_texts().map(|f| f.into_owned()).collect();
+    assert!(
+        flags.iter().any(|f| f.contains(
+            "the organisation part lists no permission set Auditor provisioned to account 111111111111"
+        )),
+        "{flags:?}"
+    );
+    assert!(
+        !flags
+            .iter()
+            .any(|f| f.contains("give the organisation part")),
+        "{flags:?}"
+    );
+}
