@@ -390,6 +390,45 @@ mod tests {
     }
 
     #[test]
+    fn not_action_and_letter_case_read_as_in_identity_policies() {
+        // The OU's FullAWSAccess replaced by "everything but IAM"; at the root, a deny of
+        // everything but IAM and S3 outside one region, and an unconditional deny written in
+        // other letter case.
+        let mut o = org(vec![
+            policy(
+                "AllButIam",
+                ControlPolicyType::Scp,
+                json!({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}),
+                &["ou"],
+            ),
+            policy(
+                "Region",
+                ControlPolicyType::Scp,
+                json!({"Statement": [
+                    {"Effect": "Deny", "NotAction": ["iam:*", "s3:*"], "Resource": "*",
+                     "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}}},
+                    {"Effect": "Deny", "Action": "S3:deleteBUCKET", "Resource": "*"}
+                ]}),
+                &["r"],
+            ),
+        ]);
+        o.control_policies[0].targets.retain(|t| t != "ou");
+        let (e, why) = effect(&o, "iam:CreateUser").unwrap();
+        assert_eq!(e, ControlEffect::Blocked);
+        assert!(why.contains("no SCP attached to OU OU allows it"), "{why}");
+        let (e, why) = effect(&o, "ec2:RunInstances").unwrap();
+        assert_eq!(e, ControlEffect::Restricted);
+        assert!(
+            why.contains("SCP Region") && why.contains("under a condition"),
+            "{why}"
+        );
+        assert_eq!(effect(&o, "s3:GetObject"), None);
+        let (e, why) = effect(&o, "s3:DeleteBucket").unwrap();
+        assert_eq!(e, ControlEffect::Blocked);
+        assert!(why.contains("denied by SCP Region"), "{why}");
+    }
+
+    #[test]
     fn an_rcp_deny_restricts_and_never_blocks() {
         let o = org(vec![policy(
             "DenyS3Everything",
