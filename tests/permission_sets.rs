@@ -1062,3 +1062,56 @@ fn an_identity_center_role_of_a_set_the_organisation_part_lacks_says_so() {
         "{flags:?}"
     );
 }
+
+#[test]
+fn a_role_whose_export_lacks_a_policy_of_the_set_leaves_what_it_may_grant_unknown() {
+    // dev's export lacks AWSLambda_ReadOnlyAccess (a filtered or hand-made export): dev's role
+    // seems not to hold lambda:ListFunctions, which it used. Prod's role holds it unused; the set
+    // cannot call it unused, as dev's use of it is not seen.
+    let (mut exports, org, _) = fixture();
+    let dev = exports.iter_mut().find(|e| e.account_id == DEV).unwrap();
+    let lambda = "arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess";
+    assert!(dev.policies.remove(lambda).is_some());
+    let an = analysis::analyze_organization(
+        &exports,
+        Some(&org),
+        Catalog::embedded(),
+        &Settings::new(90, None).unwrap(),
+        &Config::default(),
+    )
+    .unwrap();
+    let c = an.catalog;
+    let role = an
+        .principals
+        .iter()
+        .find(|p| &*p.account_id == DEV && p.name() == "AWSReservedSSO_Developer_9f8e7d6c5b4a3210")
+        .unwrap();
+    assert!(role.flags.contains(&"policy_missing"), "{:?}", role.flags);
+    let unused = unused_of(&an, "Developer");
+    let list = c.lookup_full("lambda:ListFunctions").unwrap();
+    assert!(
+        !unused.contains(list),
+        "used in dev, where the export cannot show it"
+    );
+    let set = an
+        .principals
+        .iter()
+        .position(|p| p.kind == PrincipalType::PermissionSet && p.name() == "Developer")
+        .unwrap();
+    assert!(
+        an.principals[set]
+            .flags
+            .contains(&"permission_set_incomplete")
+    );
+    let f = an
+        .findings_of(set)
+        .find(|f| an.actions(f).iter().any(|a| a.id() == list))
+        .unwrap();
+    assert_eq!(f.reason.as_str(), "permission_set_incomplete");
+    // What dev's role is seen to hold is still settled by both roles.
+    assert!(unused.contains(c.lookup_full("ec2:StopInstances").unwrap()));
+    let plans = recommend::plan_organization(&exports, Some(&org), &an);
+    let plan = set_plan(&plans, "Developer");
+    assert!(!plan.sets.remove.contains(list));
+    assert!(plan.sets.after.contains(list));
+}

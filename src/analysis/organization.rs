@@ -174,19 +174,34 @@ pub(super) fn roll_up_permission_sets(
             .map(|p| &*p.account_id)
             .collect();
         let complete = ps.accounts.iter().all(|a| with_data.contains(&a.as_str()));
+        // Roles whose export lacks a policy they are attached: what they are not seen to hold
+        // they may hold, and use unseen.
+        let gaps: Vec<u32> = roles
+            .iter()
+            .copied()
+            .filter(|r| {
+                let flags = &c.principals[*r as usize].flags;
+                flags.contains(&super::collect::POLICY_MISSING)
+                    || flags.contains(&super::collect::GROUP_MISSING)
+            })
+            .collect();
         let of = Verdicts {
             findings: &findings,
             controls: &controls,
             by_principal: &by_principal,
         };
-        let groups = rolled_groups(c, &of, roles, &elsewhere, complete, notes);
+        let data = Completeness {
+            complete,
+            gaps: &gaps,
+        };
+        let groups = rolled_groups(c, &of, roles, &elsewhere, &data, notes);
         let as_of = roles
             .iter()
             .filter_map(|r| c.principals[*r as usize].as_of)
             .min();
         let pidx = c.principals.len() as u32;
         new.extend(set_findings(c, pidx, groups));
-        let info = principal_info(c, org, ps, roles, complete, as_of)?;
+        let info = principal_info(c, org, ps, roles, &data, as_of)?;
         add_set_inputs(c, pidx, roles, complete, as_of)?;
         c.principals.push(info);
     }
@@ -289,6 +304,32 @@ fn intern(notes: &mut Vec<ControlNote>, note: &ControlNote) -> Option<ControlId>
     }
 }
 
+/// How far the set's roles can rule out use of an action.
+struct Completeness<'g> {
+    /// Every provisioned account's role is in the exports, with last-accessed data.
+    complete: bool,
+    /// Roles whose export lacks a policy they are attached (`policy_missing`, `group_missing`).
+    gaps: &'g [u32],
+}
+
+impl Completeness<'_> {
+    /// Whether the roles' verdicts of an action (`verdicts`) can rule out its use: the data is
+    /// complete, and every role with a gap is seen to hold it (else the missing policy may grant
+    /// it, and the role use it unseen).
+    fn settles(&self, verdicts: &[RoleVerdict<'_>]) -> bool {
+        self.complete
+            && self
+                .gaps
+                .iter()
+                .all(|r| verdicts.iter().any(|v| v.f.principal == *r))
+    }
+
+    /// Whether some action may be left unsettled (the set's `permission_set_incomplete` flag).
+    fn partial(&self) -> bool {
+        !self.complete || !self.gaps.is_empty()
+    }
+}
+
 /// The roles' findings and their notes, by principal.
 struct Verdicts<'f> {
     findings: &'f [Finding],
@@ -323,7 +364,7 @@ fn rolled_groups<'f>(
     of: &Verdicts<'f>,
     roles: &[u32],
     elsewhere: &[Elsewhere<'_>],
-    complete: bool,
+    data: &Completeness<'_>,
     notes: &mut Vec<ControlNote>,
 ) -> BTreeMap<GroupKey, Vec<GrantedAction>> {
     // Per action, each role's verdict (roles in account order).
@@ -343,7 +384,7 @@ fn rolled_groups<'f>(
     let mut groups: BTreeMap<GroupKey, Vec<GrantedAction>> = BTreeMap::new();
     for (a, verdicts) in &per_action {
         let others: Vec<Option<ControlId>> = elsewhere.iter().map(|e| e.note(*a)).collect();
-        let rolled = roll(verdicts, &others, complete, notes);
+        let rolled = roll(verdicts, &others, data.settles(verdicts), notes);
         let svc = c.expander.catalog().service_index(rolled.sensitivity.id());
         groups
             .entry(GroupKey {
@@ -434,12 +475,13 @@ struct GroupKey {
     control: Option<ControlId>,
 }
 
-/// The set's verdict of one action from its roles' (`verdicts`), and its control note from theirs
-/// and those of the accounts without a role in the exports (`others`).
+/// The set's verdict of one action from its roles' (`verdicts`; unknown unless `settled`, see
+/// [`Completeness::settles`]), and its control note from theirs and those of the accounts
+/// without a role in the exports (`others`).
 fn roll(
     verdicts: &[RoleVerdict<'_>],
     others: &[Option<ControlId>],
-    complete: bool,
+    settled: bool,
     notes: &mut Vec<ControlNote>,
 ) -> Rolled {
     let first = verdicts[0];
@@ -451,7 +493,7 @@ fn roll(
     };
     let (reason, source) = if let Some(v) = newest(Status::Used) {
         (Reason::AccessedInWindow, *v)
-    } else if !complete {
+    } else if !settled {
         (Reason::PermissionSetIncomplete, first)
     } else if let Some(v) = verdicts.iter().find(|v| v.f.status() == Status::Unknown) {
         (v.f.reason, *v)
@@ -534,7 +576,7 @@ fn principal_info(
     org: &Organization,
     ps: &PermissionSet,
     roles: &[u32],
-    complete: bool,
+    data: &Completeness<'_>,
     as_of: Option<Timestamp>,
 ) -> Result<PrincipalInfo> {
     let names = PrincipalNames::new(&ps.name, &ps.arn, &ps.id).ok_or_else(|| {
@@ -600,7 +642,7 @@ fn principal_info(
         .max_by_key(|(t, _)| *t);
     let intentional = role_infos.iter().find_map(|p| p.intentional.clone());
     let mut flags = Vec::new();
-    if !complete {
+    if data.partial() {
         flags.push("permission_set_incomplete");
     }
     Ok(PrincipalInfo {
@@ -615,7 +657,7 @@ fn principal_info(
         actionable: true,
         intentional,
         permission_set: Some(ps.arn.as_str().into()),
-        has_last_accessed: complete,
+        has_last_accessed: data.complete,
         as_of,
         policies: policies.into_boxed_slice(),
         unmatched_patterns: Box::default(),
