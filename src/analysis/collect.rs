@@ -945,8 +945,7 @@ fn row(
     }
 }
 
-/// The path of IAM Identity Center's roles (`AWSReservedSSO_<set>_<hash>`).
-pub(crate) const IDENTITY_CENTER_PATH: &str = "/aws-reserved/sso.amazonaws.com/";
+pub(crate) use crate::model::IDENTITY_CENTER_PATH;
 
 /// The flag of an Identity Center role whose permission set the exports do not name.
 pub(crate) const MANAGED_BY_IDENTITY_CENTER: &str = "managed_by_identity_center";

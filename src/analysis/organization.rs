@@ -144,7 +144,10 @@ pub(super) fn roll_up_permission_sets(
         if p.kind != PrincipalType::Role {
             continue;
         }
-        if let Some(ps) = org.permission_set_for(&p.account_id, p.name()) {
+        let Some(path) = crate::model::role_path_of_arn(p.arn()) else {
+            continue;
+        };
+        if let Some(ps) = org.permission_set_for(&p.account_id, path, p.name()) {
             sso_roles
                 .entry(ps.name.as_str())
                 .or_default()
@@ -156,11 +159,13 @@ pub(super) fn roll_up_permission_sets(
         by_principal.entry(f.principal).or_default().push(i);
     }
     let mut new = Vec::new();
+    let unexported = unexported_controls(c, org, &sso_roles);
     for ps in &org.permission_sets {
         let Some(roles) = sso_roles.get(ps.name.as_str()) else {
             continue;
         };
         mark_managed(c, ps, roles);
+        let elsewhere = controls_elsewhere(c, ps, roles, &unexported, notes);
         // Every provisioned account has the set's role, with last-accessed data.
         let with_data: Vec<&str> = roles
             .iter()
@@ -169,19 +174,34 @@ pub(super) fn roll_up_permission_sets(
             .map(|p| &*p.account_id)
             .collect();
         let complete = ps.accounts.iter().all(|a| with_data.contains(&a.as_str()));
+        // Roles whose export lacks a policy they are attached: what they are not seen to hold
+        // they may hold, and use unseen.
+        let gaps: Vec<u32> = roles
+            .iter()
+            .copied()
+            .filter(|r| {
+                let flags = &c.principals[*r as usize].flags;
+                flags.contains(&super::collect::POLICY_MISSING)
+                    || flags.contains(&super::collect::GROUP_MISSING)
+            })
+            .collect();
         let of = Verdicts {
             findings: &findings,
             controls: &controls,
             by_principal: &by_principal,
         };
-        let groups = rolled_groups(c, &of, roles, complete, notes);
+        let data = Completeness {
+            complete,
+            gaps: &gaps,
+        };
+        let groups = rolled_groups(c, &of, roles, &elsewhere, &data, notes);
         let as_of = roles
             .iter()
             .filter_map(|r| c.principals[*r as usize].as_of)
             .min();
         let pidx = c.principals.len() as u32;
         new.extend(set_findings(c, pidx, groups));
-        let info = principal_info(c, org, ps, roles, complete, as_of)?;
+        let info = principal_info(c, org, ps, roles, &data, as_of)?;
         add_set_inputs(c, pidx, roles, complete, as_of)?;
         c.principals.push(info);
     }
@@ -192,6 +212,122 @@ pub(super) fn roll_up_permission_sets(
     }
     findings.extend(new.into_iter().map(|(f, _)| f));
     Ok(WithControls { findings, controls })
+}
+
+/// The control policies of an account a set is provisioned to whose role the exports lack, with
+/// the id of each of its notes.
+struct Elsewhere<'a> {
+    controls: &'a AccountControls,
+    /// One per note of `controls`, in order.
+    ids: Vec<Option<ControlId>>,
+}
+
+impl Elsewhere<'_> {
+    /// The id of the note that applies to `a` in this account, if any.
+    fn note(&self, a: crate::catalog::ActionId) -> Option<ControlId> {
+        self.controls.note_index(a).and_then(|i| self.ids[i])
+    }
+}
+
+/// The accounts `ps` is provisioned to that have none of `roles` (the exports lack the account,
+/// or its export lacks the role): there its role is granted what the set grants.
+fn accounts_without_role<'p>(
+    c: &Collected<'_>,
+    ps: &'p PermissionSet,
+    roles: &[u32],
+) -> Vec<&'p str> {
+    ps.accounts
+        .iter()
+        .map(String::as_str)
+        .filter(|a| {
+            !roles
+                .iter()
+                .any(|r| &*c.principals[*r as usize].account_id == *a)
+        })
+        .collect()
+}
+
+/// The control policies of every account a set with roles in the exports is provisioned to
+/// without one ([`accounts_without_role`]); none for the management account (SCPs and RCPs do
+/// not apply to it).
+fn unexported_controls<'o>(
+    c: &mut Collected<'_>,
+    org: &'o Organization,
+    sso_roles: &BTreeMap<&str, Vec<u32>>,
+) -> BTreeMap<&'o str, AccountControls> {
+    let mut out = BTreeMap::new();
+    for ps in &org.permission_sets {
+        let Some(roles) = sso_roles.get(ps.name.as_str()) else {
+            continue;
+        };
+        for a in accounts_without_role(c, ps, roles) {
+            if !out.contains_key(a) {
+                let controls = if a == org.management_account {
+                    AccountControls::default()
+                } else {
+                    account_controls(org, a, &mut c.expander)
+                };
+                out.insert(a, controls);
+            }
+        }
+    }
+    out
+}
+
+/// The control policies of each account `ps` is provisioned to without a role in the exports
+/// (from `unexported`), with the ids of their notes.
+fn controls_elsewhere<'u>(
+    c: &Collected<'_>,
+    ps: &PermissionSet,
+    roles: &[u32],
+    unexported: &'u BTreeMap<&str, AccountControls>,
+    notes: &mut Vec<ControlNote>,
+) -> Vec<Elsewhere<'u>> {
+    accounts_without_role(c, ps, roles)
+        .into_iter()
+        .filter_map(|a| unexported.get(a))
+        .map(|controls| Elsewhere {
+            controls,
+            ids: controls.notes().map(|n| intern(notes, n)).collect(),
+        })
+        .collect()
+}
+
+/// The id of `note` in `notes`, added when new.
+fn intern(notes: &mut Vec<ControlNote>, note: &ControlNote) -> Option<ControlId> {
+    match notes.iter().position(|n| n == note) {
+        Some(i) => ControlId::new(i),
+        None => {
+            notes.push(note.clone());
+            ControlId::new(notes.len() - 1)
+        }
+    }
+}
+
+/// How far the set's roles can rule out use of an action.
+struct Completeness<'g> {
+    /// Every provisioned account's role is in the exports, with last-accessed data.
+    complete: bool,
+    /// Roles whose export lacks a policy they are attached (`policy_missing`, `group_missing`).
+    gaps: &'g [u32],
+}
+
+impl Completeness<'_> {
+    /// Whether the roles' verdicts of an action (`verdicts`) can rule out its use: the data is
+    /// complete, and every role with a gap is seen to hold it (else the missing policy may grant
+    /// it, and the role use it unseen).
+    fn settles(&self, verdicts: &[RoleVerdict<'_>]) -> bool {
+        self.complete
+            && self
+                .gaps
+                .iter()
+                .all(|r| verdicts.iter().any(|v| v.f.principal == *r))
+    }
+
+    /// Whether some action may be left unsettled (the set's `permission_set_incomplete` flag).
+    fn partial(&self) -> bool {
+        !self.complete || !self.gaps.is_empty()
+    }
 }
 
 /// The roles' findings and their notes, by principal.
@@ -220,13 +356,15 @@ fn mark_managed(c: &mut Collected<'_>, ps: &PermissionSet, roles: &[u32]) {
     }
 }
 
-/// Each action any role of the set holds, rolled up over the roles ([`roll`]) and grouped as
-/// findings group (service, verdict, evidence, granting policies, control note).
+/// Each action any role of the set holds, rolled up over the roles ([`roll`]) and the control
+/// policies of the accounts without one (`elsewhere`), and grouped as findings group (service,
+/// verdict, evidence, granting policies, control note).
 fn rolled_groups<'f>(
     c: &Collected<'_>,
     of: &Verdicts<'f>,
     roles: &[u32],
-    complete: bool,
+    elsewhere: &[Elsewhere<'_>],
+    data: &Completeness<'_>,
     notes: &mut Vec<ControlNote>,
 ) -> BTreeMap<GroupKey, Vec<GrantedAction>> {
     // Per action, each role's verdict (roles in account order).
@@ -244,8 +382,9 @@ fn rolled_groups<'f>(
         }
     }
     let mut groups: BTreeMap<GroupKey, Vec<GrantedAction>> = BTreeMap::new();
-    for verdicts in per_action.values() {
-        let rolled = roll(verdicts, complete, notes);
+    for (a, verdicts) in &per_action {
+        let others: Vec<Option<ControlId>> = elsewhere.iter().map(|e| e.note(*a)).collect();
+        let rolled = roll(verdicts, &others, data.settles(verdicts), notes);
         let svc = c.expander.catalog().service_index(rolled.sensitivity.id());
         groups
             .entry(GroupKey {
@@ -336,7 +475,15 @@ struct GroupKey {
     control: Option<ControlId>,
 }
 
-fn roll(verdicts: &[RoleVerdict<'_>], complete: bool, notes: &mut Vec<ControlNote>) -> Rolled {
+/// The set's verdict of one action from its roles' (`verdicts`; unknown unless `settled`, see
+/// [`Completeness::settles`]), and its control note from theirs and those of the accounts
+/// without a role in the exports (`others`).
+fn roll(
+    verdicts: &[RoleVerdict<'_>],
+    others: &[Option<ControlId>],
+    settled: bool,
+    notes: &mut Vec<ControlNote>,
+) -> Rolled {
     let first = verdicts[0];
     let newest = |status: Status| {
         verdicts
@@ -346,7 +493,7 @@ fn roll(verdicts: &[RoleVerdict<'_>], complete: bool, notes: &mut Vec<ControlNot
     };
     let (reason, source) = if let Some(v) = newest(Status::Used) {
         (Reason::AccessedInWindow, *v)
-    } else if !complete {
+    } else if !settled {
         (Reason::PermissionSetIncomplete, first)
     } else if let Some(v) = verdicts.iter().find(|v| v.f.status() == Status::Unknown) {
         (v.f.reason, *v)
@@ -373,7 +520,11 @@ fn roll(verdicts: &[RoleVerdict<'_>], complete: bool, notes: &mut Vec<ControlNot
     };
     // Control notes: blocked in every account is blocked; anything else the first note, a
     // block somewhere but not everywhere becoming a restriction.
-    let controls: Vec<Option<ControlId>> = verdicts.iter().map(|v| v.control).collect();
+    let controls: Vec<Option<ControlId>> = verdicts
+        .iter()
+        .map(|v| v.control)
+        .chain(others.iter().copied())
+        .collect();
     let is_blocked = |c: &Option<ControlId>| {
         c.and_then(|c| notes.get(c.index()))
             .is_some_and(|n| n.effect == ControlEffect::Blocked)
@@ -391,13 +542,7 @@ fn roll(verdicts: &[RoleVerdict<'_>], complete: bool, notes: &mut Vec<ControlNot
                     note.detail
                 ),
             };
-            match notes.iter().position(|n| *n == restricted) {
-                Some(i) => ControlId::new(i),
-                None => {
-                    notes.push(restricted);
-                    ControlId::new(notes.len() - 1)
-                }
-            }
+            intern(notes, &restricted)
         } else {
             Some(c)
         }
@@ -431,7 +576,7 @@ fn principal_info(
     org: &Organization,
     ps: &PermissionSet,
     roles: &[u32],
-    complete: bool,
+    data: &Completeness<'_>,
     as_of: Option<Timestamp>,
 ) -> Result<PrincipalInfo> {
     let names = PrincipalNames::new(&ps.name, &ps.arn, &ps.id).ok_or_else(|| {
@@ -497,7 +642,7 @@ fn principal_info(
         .max_by_key(|(t, _)| *t);
     let intentional = role_infos.iter().find_map(|p| p.intentional.clone());
     let mut flags = Vec::new();
-    if !complete {
+    if data.partial() {
         flags.push("permission_set_incomplete");
     }
     Ok(PrincipalInfo {
@@ -512,7 +657,7 @@ fn principal_info(
         actionable: true,
         intentional,
         permission_set: Some(ps.arn.as_str().into()),
-        has_last_accessed: complete,
+        has_last_accessed: data.complete,
         as_of,
         policies: policies.into_boxed_slice(),
         unmatched_patterns: Box::default(),

@@ -17,19 +17,17 @@ use super::csv::{record, writer};
 use super::expand::Notations;
 use super::kinds::ChangeKind;
 use super::side::Side;
-use crate::analysis::{BySensitivity, IDENTITY_CENTER_PATH};
+use crate::analysis::BySensitivity;
 use crate::catalog::ActionSet;
 use crate::model::organization::Organization;
-use crate::model::permission_set_of_role;
+use crate::model::{identity_center_set, role_path_of_arn};
 
 /// The permission set an IAM Identity Center role belongs to (by its name), for a principal of
 /// `kind` with `name` and `arn`: a role under `/aws-reserved/sso.amazonaws.com/` named
 /// `AWSReservedSSO_<set>_<hash>`.
 pub fn set_of<'a>(kind: &str, name: &'a str, arn: &str) -> Option<&'a str> {
-    // The ARN's path, after `:role`, starts with the Identity Center path (whose `/` it keeps).
-    let path = &arn[arn.find(":role/")? + ":role".len()..];
-    (kind == "role" && path.starts_with(IDENTITY_CENTER_PATH))
-        .then(|| permission_set_of_role(name))
+    (kind == "role")
+        .then(|| identity_center_set(role_path_of_arn(arn)?, name))
         .flatten()
 }
 

@@ -19,7 +19,10 @@ pub mod organization;
 pub use document::{
     ActionClause, DocumentError, Effect, PolicyDocument, ResourceClause, Statement,
 };
-pub use organization::{Organization, permission_set_of_role};
+pub use organization::{
+    IDENTITY_CENTER_PATH, Organization, identity_center_set, permission_set_of_role,
+    role_path_of_arn,
+};
 
 /// Texts shared instead of copied (service namespaces, action names, regions, service names):
 /// one `Arc<str>` per distinct text, so a value repeated across millions of rows is one

@@ -129,10 +129,30 @@ pub struct PermissionSet {
 }
 
 impl PermissionSet {
-    /// Whether `role_name` is this set's role (`AWSReservedSSO_<name>_<hex>`).
-    pub fn owns_role(&self, role_name: &str) -> bool {
-        permission_set_of_role(role_name) == Some(self.name.as_str())
+    /// Whether the role at `path` named `role_name` is this set's role
+    /// ([`identity_center_set`]).
+    pub fn owns_role(&self, path: &str, role_name: &str) -> bool {
+        identity_center_set(path, role_name) == Some(self.name.as_str())
     }
+}
+
+/// The path of IAM Identity Center's roles (then the instance's region and `/`, for most).
+pub const IDENTITY_CENTER_PATH: &str = "/aws-reserved/sso.amazonaws.com/";
+
+/// The permission set an IAM Identity Center role belongs to, from the role's path and name:
+/// Identity Center makes its roles under [`IDENTITY_CENTER_PATH`], named
+/// `AWSReservedSSO_<set>_<hash>` ([`permission_set_of_role`]). A role of that name elsewhere is
+/// not one of its roles.
+pub fn identity_center_set<'n>(path: &str, role_name: &'n str) -> Option<&'n str> {
+    path.starts_with(IDENTITY_CENTER_PATH)
+        .then(|| permission_set_of_role(role_name))
+        .flatten()
+}
+
+/// The path of the role whose ARN is `arn` (`/` first and last), `None` for another ARN.
+pub fn role_path_of_arn(arn: &str) -> Option<&str> {
+    let rest = &arn[arn.find(":role/")? + ":role".len()..];
+    Some(&rest[..=rest.rfind('/')?])
 }
 
 /// The permission set name in an Identity Center role name: `AWSReservedSSO_Dev_Ops_0123abcd…`
@@ -192,10 +212,15 @@ impl Organization {
             .collect()
     }
 
-    /// The permission set an Identity Center role of `account` belongs to: its name names the
-    /// set and the set is provisioned to the account.
-    pub fn permission_set_for(&self, account: &str, role_name: &str) -> Option<&PermissionSet> {
-        let name = permission_set_of_role(role_name)?;
+    /// The permission set an Identity Center role of `account` belongs to: its path and name
+    /// name the set ([`identity_center_set`]) and the set is provisioned to the account.
+    pub fn permission_set_for(
+        &self,
+        account: &str,
+        path: &str,
+        role_name: &str,
+    ) -> Option<&PermissionSet> {
+        let name = identity_center_set(path, role_name)?;
         self.permission_sets
             .iter()
             .find(|ps| ps.name == name && ps.accounts.iter().any(|a| a == account))
@@ -204,7 +229,7 @@ impl Organization {
 
 #[cfg(test)]
 mod tests {
-    use super::permission_set_of_role;
+    use super::{identity_center_set, permission_set_of_role, role_path_of_arn};
 
     #[test]
     fn role_names_name_their_permission_set() {
@@ -219,5 +244,26 @@ mod tests {
         assert_eq!(permission_set_of_role("AWSReservedSSO_"), None);
         assert_eq!(permission_set_of_role("AWSReservedSSO_Developer"), None);
         assert_eq!(permission_set_of_role("Developer_0a1b"), None);
+    }
+
+    #[test]
+    fn identity_center_roles_are_under_its_path() {
+        let name = "AWSReservedSSO_Dev_Ops_0a1b2c3d4e5f6789";
+        let sso = "/aws-reserved/sso.amazonaws.com/eu-west-1/";
+        assert_eq!(identity_center_set(sso, name), Some("Dev_Ops"));
+        assert_eq!(
+            identity_center_set("/aws-reserved/sso.amazonaws.com/", name),
+            Some("Dev_Ops")
+        );
+        assert_eq!(identity_center_set("/", name), None);
+        assert_eq!(identity_center_set("/team/", name), None);
+        assert_eq!(identity_center_set(sso, "admin"), None);
+        let arn = format!("arn:aws:iam::111111111111:role{sso}{name}");
+        assert_eq!(role_path_of_arn(&arn), Some(sso));
+        assert_eq!(
+            role_path_of_arn("arn:aws:iam::111111111111:role/a"),
+            Some("/")
+        );
+        assert_eq!(role_path_of_arn("arn:aws:iam::111111111111:user/a"), None);
     }
 }

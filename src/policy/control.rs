@@ -62,10 +62,17 @@ pub struct AccountControls {
 impl AccountControls {
     /// The note that applies to `a`, if any.
     pub fn note(&self, a: ActionId) -> Option<&ControlNote> {
-        self.entries
-            .iter()
-            .find(|(set, _)| set.contains(a))
-            .map(|(_, n)| n)
+        self.note_index(a).map(|i| &self.entries[i].1)
+    }
+
+    /// The position, in [`AccountControls::notes`], of the note that applies to `a`, if any.
+    pub fn note_index(&self, a: ActionId) -> Option<usize> {
+        self.entries.iter().position(|(set, _)| set.contains(a))
+    }
+
+    /// Every note, blocks first.
+    pub fn notes(&self) -> impl Iterator<Item = &ControlNote> {
+        self.entries.iter().map(|(_, n)| n)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -380,6 +387,45 @@ mod tests {
             effect(&o, "sqs:SendMessage").unwrap().0,
             ControlEffect::Blocked
         );
+    }
+
+    #[test]
+    fn not_action_and_letter_case_read_as_in_identity_policies() {
+        // The OU's FullAWSAccess replaced by "everything but IAM"; at the root, a deny of
+        // everything but IAM and S3 outside one region, and an unconditional deny written in
+        // other letter case.
+        let mut o = org(vec![
+            policy(
+                "AllButIam",
+                ControlPolicyType::Scp,
+                json!({"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}),
+                &["ou"],
+            ),
+            policy(
+                "Region",
+                ControlPolicyType::Scp,
+                json!({"Statement": [
+                    {"Effect": "Deny", "NotAction": ["iam:*", "s3:*"], "Resource": "*",
+                     "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}}},
+                    {"Effect": "Deny", "Action": "S3:deleteBUCKET", "Resource": "*"}
+                ]}),
+                &["r"],
+            ),
+        ]);
+        o.control_policies[0].targets.retain(|t| t != "ou");
+        let (e, why) = effect(&o, "iam:CreateUser").unwrap();
+        assert_eq!(e, ControlEffect::Blocked);
+        assert!(why.contains("no SCP attached to OU OU allows it"), "{why}");
+        let (e, why) = effect(&o, "ec2:RunInstances").unwrap();
+        assert_eq!(e, ControlEffect::Restricted);
+        assert!(
+            why.contains("SCP Region") && why.contains("under a condition"),
+            "{why}"
+        );
+        assert_eq!(effect(&o, "s3:GetObject"), None);
+        let (e, why) = effect(&o, "s3:DeleteBucket").unwrap();
+        assert_eq!(e, ControlEffect::Blocked);
+        assert!(why.contains("denied by SCP Region"), "{why}");
     }
 
     #[test]

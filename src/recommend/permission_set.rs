@@ -186,7 +186,7 @@ fn roles<'e>(ps: &PermissionSet, exports: &'e [Export]) -> Vec<(&'e str, &'e Pri
         .flat_map(|e| {
             e.principals
                 .iter()
-                .filter(|p| p.kind == PrincipalType::Role && ps.owns_role(&p.name))
+                .filter(|p| p.kind == PrincipalType::Role && ps.owns_role(&p.path, &p.name))
                 .map(move |p| (e.account_id.as_str(), p))
         })
         .collect()

@@ -188,6 +188,27 @@ fn new_plan(index: usize, info: &PrincipalInfo, analysis: &Analysis<'_>) -> Prin
     }
 }
 
+/// Why an IAM Identity Center role that no permission set of the exports owns gets no plan: the
+/// organisation part is missing, or lists no set of the role's name provisioned to its account.
+fn identity_center_role_flag(info: &PrincipalInfo, with_organisation: bool) -> String {
+    let what = "an IAM Identity Center role (path /aws-reserved/sso.amazonaws.com/): Identity \
+                Center rewrites it whenever it provisions the role's permission set, so the \
+                change belongs to that permission set";
+    match crate::model::permission_set_of_role(info.name()) {
+        Some(set) if with_organisation => format!(
+            "{what}; the organisation part lists no permission set {set} provisioned to account \
+             {} (deleted or unassigned since it was exported, or from an Identity Center \
+             instance the organisation part lacks): review the account's assignments in \
+             Identity Center",
+            info.account_id
+        ),
+        _ => format!(
+            "{what}; the exports do not name it (give the organisation part, `iam-tighten \
+             fetch --organization`, for the permission set's own recommendation)"
+        ),
+    }
+}
+
 /// The plan of one principal (before the cross-principal decisions and verification).
 fn plan_one<'e>(
     index: usize,
@@ -250,9 +271,7 @@ fn plan_one<'e>(
                 .contains(&crate::analysis::MANAGED_BY_IDENTITY_CENTER) =>
             {
                 plan.skipped = Some(crate::analysis::MANAGED_BY_IDENTITY_CENTER.into());
-                plan.flag(
-                    "an IAM Identity Center role (path /aws-reserved/sso.amazonaws.com/): Identity Center rewrites it whenever it provisions the role's permission set, so the change belongs to that permission set; the exports do not name it (give the organisation part, `iam-tighten fetch --organization`, for the permission set's own recommendation)".into(),
-                );
+                plan.flag(identity_center_role_flag(info, org.is_some()));
             }
             None => plan.skipped = Some("service_linked".into()),
         }
