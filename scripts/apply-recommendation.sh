@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Print (default) or run the AWS CLI commands of one iam-tighten recommendation.
 #
-#   scripts/apply-recommendation.sh [--apply] [--rollback] [--profile PROFILE] RECOMMENDATION_DIR
+#   scripts/apply-recommendation.sh [--apply] [--rollback] [--profile PROFILE] DIR
 #
-# RECOMMENDATION_DIR is one principal's folder, e.g. out/recommendations/111111111111/role/ExampleCorpQA.
+# DIR is one principal's folder, e.g. out/recommendations/111111111111/role/ExampleCorpQA.
 # Its README.md holds the commands in two fenced blocks, ```sh apply and ```sh rollback (one
 # `aws iam ...` command a line, or `aws sso-admin ...` for an IAM Identity Center permission set,
 # written by `iam-tighten report`); the folder holds the policy documents they send (file://...).
@@ -12,26 +12,29 @@
 #   --apply       run them, in order, stopping at the first failure; a create-policy-version whose
 #                 document is already the policy's default (another folder made it) is skipped
 #   --rollback    run the rollback block instead (restores the original policies); combine with
-#                 --apply. A line whose undo already holds (the apply stopped before its line) is
-#                 done, said with `=`: only the errors already_so (in this script) names
+#                 --apply. It detaches and deletes a policy the apply block creates only while that
+#                 policy is the folder's copy (its default version is the folder's file for it). A
+#                 line whose undo already holds (the apply stopped before its line) is done, said
+#                 with `=`: only the errors already_so (in this script) names
 #   --profile P   AWS CLI profile (else the usual AWS_PROFILE / credentials chain)
 #
 # Read the folder's README.md first: it says what is removed and why, and what needs a human
 # (rewritten NotAction statements, policies over IAM's size limit, the 5-version limit).
 #
 # The block is the lines between its opening line, exactly ```sh apply (or ```sh rollback), and
-# the next line that is exactly ```; the README must have one such block of each.
+# the next line that is exactly ```; the README must have exactly one block of the kind run, and
+# at most one of the other (the rollback reads the apply block's create-policy lines).
 #
 # Every command line is checked against the only shapes iam-tighten writes (`aws iam <verb>` or
 # `aws sso-admin <verb>` followed by `--option value` pairs whose values are plain words or single-quoted
 # strings), so a tampered command file cannot run anything else.
 #
-# Exit status: 0 done (or dry run); 1 a command failed (the ones before it ran; see the rollback);
-# 2 usage error.
+# Exit status: 0 done (or dry run); 1 a command failed, or a line was refused (the ones before it
+# ran; see the rollback); 2 usage error.
 set -euo pipefail
 
 usage() {
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -74,23 +77,44 @@ word='[A-Za-z0-9+=,.@_/:-]+'
 quoted="'[^']*'(\\\\''[^']*')*"
 shape="^aws (iam|sso-admin) [a-z-]+( --[a-z-]+( ($word|$quoted))?)*\$"
 
+# The value of option $1 in the command parsed last (argv), or nothing.
+opt() {
+    local i
+    for ((i = 3; i < ${#argv[@]}; i++)); do
+        if [ "${argv[i]}" = "$1" ]; then
+            printf '%s' "${argv[i + 1]:-}"
+            break
+        fi
+    done
+    return 0
+}
+
 fence='```'
 opening="${fence}sh $block"
 cd "$dir"
+# The chosen block's lines; and the name and file of each `create-policy` of the apply block:
+# the folder's own policies.
 commands=()
+copy_names=()
+copy_files=()
 blocks=0
-inside=0
+others=0
+inside=
 while IFS= read -r line || [ -n "$line" ]; do
     line=${line%$'\r'}
-    if [ "$inside" = 0 ]; then
+    if [ -z "$inside" ]; then
+        case "$line" in
+            "${fence}sh apply" | "${fence}sh rollback") inside=${line#"${fence}sh "} ;;
+        esac
         if [ "$line" = "$opening" ]; then
-            inside=1
             blocks=$((blocks + 1))
+        elif [ -n "$inside" ]; then
+            others=$((others + 1))
         fi
         continue
     fi
     if [ "$line" = "$fence" ]; then
-        inside=0
+        inside=
         continue
     fi
     case "$line" in
@@ -100,11 +124,17 @@ while IFS= read -r line || [ -n "$line" ]; do
         echo "apply-recommendation: refusing a command iam-tighten would not write: $line" >&2
         exit 2
     fi
-    commands+=("$line")
+    [ "$inside" != "$block" ] || commands+=("$line")
+    # Safe: the line matched $shape, so it holds only plain words and single-quoted strings.
+    eval "argv=($line)"
+    if [ "$inside" = apply ] && [ "${argv[1]} ${argv[2]}" = 'iam create-policy' ]; then
+        copy_names+=("$(opt --policy-name)")
+        copy_files+=("$(opt --policy-document)")
+    fi
 done < "$file"
 
-if [ "$blocks" != 1 ] || [ "$inside" != 0 ]; then
-    echo "apply-recommendation: $dir/$file must have exactly one $opening block, closed by $fence (it has $blocks$([ "$inside" = 0 ] || echo ', unclosed'))" >&2
+if [ "$blocks" != 1 ] || [ "$others" -gt 1 ] || [ -n "$inside" ]; then
+    echo "apply-recommendation: $dir/$file must have exactly one $opening block and at most one of the other, each closed by $fence (it has $blocks$([ "$others" -le 1 ] || echo " and $others of the other")$([ -z "$inside" ] || echo ', unclosed'))" >&2
     exit 2
 fi
 if [ ${#commands[@]} -eq 0 ]; then
@@ -124,16 +154,17 @@ if [ "$apply" = 0 ]; then
     exit 0
 fi
 
-# The value of option $1 in the command being run (argv), or nothing.
-opt() {
-    local i
-    for ((i = 3; i < ${#argv[@]}; i++)); do
-        if [ "${argv[i]}" = "$1" ]; then
-            printf '%s' "${argv[i + 1]:-}"
-            break
-        fi
-    done
-    return 0
+# The document of managed policy $1's default version, as the AWS CLI prints it (JSON, in its
+# layout); on failure (status 1), the error output of the read that failed.
+default_document() {
+    local version
+    if ! version=$(aws iam get-policy --policy-arn "$1" --query Policy.DefaultVersionId \
+        --output text ${profile[@]+"${profile[@]}"} 2>&1); then
+        printf '%s' "$version"
+        return 1
+    fi
+    aws iam get-policy-version --policy-arn "$1" --version-id "$version" \
+        --query PolicyVersion.Document --output json ${profile[@]+"${profile[@]}"} 2>&1
 }
 
 # `create-policy-version ... --policy-document file://F` when F is already, byte for byte as the
@@ -141,18 +172,46 @@ opt() {
 # principal that tightens it alike has the line) made it. Creating it again would only use up one
 # of the policy's 5 versions. Any doubt (a read refused, another format) means "no": it runs.
 already_default() {
-    local arn file version current
+    local arn file current
     arn=$(opt --policy-arn)
     file=$(opt --policy-document)
     [ "${argv[2]}" = create-policy-version ] && [ -n "$arn" ] && [ "${file#file://}" != "$file" ] ||
         return 1
     file=${file#file://}
     [ -f "$file" ] || return 1
-    version=$(aws iam get-policy --policy-arn "$arn" --query Policy.DefaultVersionId \
-        --output text ${profile[@]+"${profile[@]}"} 2> /dev/null) || return 1
-    current=$(aws iam get-policy-version --policy-arn "$arn" --version-id "$version" \
-        --query PolicyVersion.Document --output json ${profile[@]+"${profile[@]}"} 2> /dev/null) || return 1
+    current=$(default_document "$arn") || return 1
     [ "$current" = "$(cat "$file")" ]
+}
+
+# The file (file://F) the apply block's `create-policy` of policy ARN $1 sends, when the block
+# makes it (`--policy-name N` and no path: the ARN is arn:<partition>:iam::<account>:policy/N).
+copy_file() {
+    local i
+    for ((i = 0; i < ${#copy_names[@]}; i++)); do
+        if [[ $1 == arn:*:iam::*:policy/"${copy_names[i]}" ]]; then
+            printf '%s' "${copy_files[i]}"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Whether managed policy $1 is the copy the apply block makes from $2 (file://F): its default
+# version's document is F, byte for byte as the AWS CLI prints it (as already_default compares;
+# a layout that differs can only say "not the copy", the safe answer). Status 0 it is; 2 it
+# does not exist (NoSuchEntity); 1 anything else, with why on stdout.
+copy_state() {
+    local current file=${2#file://}
+    if ! current=$(default_document "$1"); then
+        aws_error NoSuchEntity "$current" && return 2
+        printf 'it could not be read: %s' "$current"
+        return 1
+    fi
+    if [ "$file" = "$2" ] || [ ! -f "$file" ] || [ "$current" != "$(cat "$file")" ]; then
+        printf "its default version is not this folder's %s" "$file"
+        return 1
+    fi
+    return 0
 }
 
 # Whether the AWS CLI's error output $2 is error code $1 (`An error occurred (CODE) when calling
@@ -184,8 +243,8 @@ set_has_policy() {
 # the apply stopped before the line it undoes (a throttle, a quota, a typo in the profile), or an
 # earlier rollback undid it. Prints why, for the `=` line. Only in the rollback block, and only
 # these errors of these commands (any other error stops the rollback, as in the apply):
-#   detach-{role,user,group}-policy  NoSuchEntity: the policy (a copy the apply makes) is not
-#                                    attached to the principal, or does not exist
+#   detach-{role,user,group}-policy  NoSuchEntity: the policy (a copy the apply makes, checked
+#                                    first by guard_copy) is not attached to the principal
 #   delete-policy                    NoSuchEntity: the policy (that copy) does not exist
 #   attach-managed-policy-to-permission-set
 #                                    ConflictException, and sso-admin lists the policy as attached:
@@ -211,6 +270,44 @@ already_so() {
     esac
 }
 
+# A rollback line that detaches or deletes a managed policy: only of a copy this folder's apply
+# block makes (`create-policy`), and only while that policy is the copy, so that a policy of the
+# same name made by someone else (the apply's create-policy failed on it) is never taken away.
+# Status 0 run the line; 2 the copy does not exist, the line is done; 1 refused (why on stdout).
+guard_copy() {
+    local arn file
+    case "$block ${argv[1]} ${argv[2]}" in
+        'rollback iam detach-role-policy' | 'rollback iam detach-user-policy' | \
+            'rollback iam detach-group-policy' | 'rollback iam delete-policy') ;;
+        *) return 0 ;;
+    esac
+    arn=$(opt --policy-arn)
+    if ! file=$(copy_file "$arn"); then
+        printf '%s is not a policy the apply block creates (create-policy)' "$arn"
+        return 1
+    fi
+    copy_state "$arn" "$file"
+}
+
+# The error output of a refused rollback line: what happened and what to do by hand. $1 is why
+# guard_copy refused the line, $2 its number (from 1).
+refused() {
+    local arn i c
+    arn=$(opt --policy-arn)
+    printf 'apply-recommendation: not running command %s of %s: policy %s is not the copy this folder makes: %s.\n' \
+        "$2" "${#commands[@]}" "$arn" "$1"
+    printf 'apply-recommendation: it may be a policy of the same name made by someone else (the apply'"'"'s create-policy then failed on it): leave it attached and in place. If it is the copy, changed since the apply, detach and delete it by hand once you have checked it (aws iam get-policy --policy-arn %s).\n' \
+        "$arn"
+    echo "apply-recommendation: nothing was changed by that line. The lines after it did not run; those that do not name that policy, to run by hand from $(pwd), in order:"
+    for ((i = $2; i < ${#commands[@]}; i++)); do
+        c=${commands[i]}
+        case "$c " in
+            *" $arn "*) ;;
+            *) printf '  %s\n' "$c" ;;
+        esac
+    done
+}
+
 exec 3>&1
 n=0
 for c in "${commands[@]}"; do
@@ -221,6 +318,16 @@ for c in "${commands[@]}"; do
         n=$((n + 1))
         continue
     fi
+    state=0
+    why=$(guard_copy) || state=$?
+    if [ "$state" = 2 ]; then
+        echo "= $c (already so: NoSuchEntity, the policy does not exist)" >&2
+        n=$((n + 1))
+        continue
+    elif [ "$state" != 0 ]; then
+        refused "$why" $((n + 1)) >&2
+        exit 1
+    fi
     echo "+ $c" >&2
     # Its error output is kept to read the error code (fd 3: the command's own output).
     if err=$("${argv[@]}" ${profile[@]+"${profile[@]}"} 2>&1 1>&3); then
@@ -228,7 +335,10 @@ for c in "${commands[@]}"; do
     elif why=$(already_so "$err"); then
         echo "= $c (already so: $why)" >&2
     else
-        printf '%s\n' "$err" >&2
+        [ -z "$err" ] || printf '%s\n' "$err" >&2
+        if [ "${argv[2]}" = create-policy ] && aws_error EntityAlreadyExists "$err"; then
+            echo "apply-recommendation: a policy named $(opt --policy-name) already exists and is not this folder's copy (its default version is not $(opt --policy-document), or it could not be read): do not apply this folder until that policy is renamed or deleted and the account fetched and reported again. The rollback leaves that policy alone." >&2
+        fi
         echo "apply-recommendation: command $((n + 1)) of ${#commands[@]} failed; $n ran before it." >&2
         if [ "$block" = apply ]; then
             echo "apply-recommendation: to undo what ran, see README.md (Roll back) or run: $0 --rollback --apply $dir" >&2

@@ -811,11 +811,12 @@ fn the_apply_helper_skips_a_policy_version_that_is_already_the_default() {
 
 /// After a partial apply, `--rollback --apply` takes a line as done when AWS refuses it only
 /// because what it restores already holds, and says so (`= ... (already so: ...)`): the detach
-/// or the delete of a copy that was never attached or made (`NoSuchEntity`), the permission
-/// set's attach of a policy never detached (`ConflictException`, and only if the set lists the
-/// policy: the code also means a conflicting write). Any other error, the same error of another
-/// command, or the same line in the apply block still stops it. A stand-in `aws` answers
-/// `$AWS_ERR` to verb `$AWS_VERB` and `$AWS_LISTED` to the set's list of managed policies.
+/// or the delete of a copy that was never attached (`NoSuchEntity`; the copy the apply block
+/// makes, which the stand-in reads as the folder's file), the permission set's attach of a policy
+/// never detached (`ConflictException`, and only if the set lists the policy: the code also
+/// means a conflicting write). Any other error, the same error of another command, or the same
+/// line in the apply block still stops it. A stand-in `aws` answers `$AWS_ERR` to verb
+/// `$AWS_VERB` and `$AWS_LISTED` to the set's list of managed policies.
 #[test]
 fn the_rollback_takes_only_an_already_restored_state_as_done() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh");
@@ -824,13 +825,22 @@ fn the_rollback_takes_only_an_already_restored_state_as_done() {
         dir.path(),
         "case \"$2\" in\n\
          list-managed-policies-in-permission-set) printf '%s\\n' \"$AWS_LISTED\"; exit 0 ;;\n\
+         get-policy) echo v1 ;;\n\
+         get-policy-version) cat managed-p.json ;;\n\
          \"$AWS_VERB\") printf '\\n%s\\n' \"$AWS_ERR\" >&2; exit 254 ;;\n\
          esac\n",
     );
+    std::fs::write(
+        dir.path().join("managed-p.json"),
+        "{\n    \"Statement\": []\n}\n",
+    )
+    .unwrap();
     let set = "--instance-arn arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6 --permission-set-arn \
                arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a1b2c3d4e5f6a7b";
     let sqs = "arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess";
     let copy = "arn:aws:iam::111111111111:policy/p-tightened-a";
+    let create =
+        "aws iam create-policy --policy-name p-tightened-a --policy-document file://managed-p.json";
     let detach = format!("aws iam detach-role-policy --role-name a --policy-arn {copy}");
     let delete = format!("aws iam delete-policy --policy-arn {copy}");
     let attach = format!(
@@ -840,6 +850,7 @@ fn the_rollback_takes_only_an_already_restored_state_as_done() {
     let put =
         "aws iam put-role-policy --role-name a --policy-name i --policy-document file://i.json";
     let error = |code: &str| format!("An error occurred ({code}) when calling the X operation: m");
+    let no_sqs = format!("{sqs}2\t{sqs}x");
     // (block, line, its verb's error, what the set lists, whether the rest runs, and why).
     let cases = [
         (
@@ -867,13 +878,7 @@ fn the_rollback_takes_only_an_already_restored_state_as_done() {
         ("rollback", &detach, "Throttling", "", None),
         ("rollback", &delete, "DeleteConflict", "", None),
         ("rollback", &attach, "ConflictException", "", None),
-        (
-            "rollback",
-            &attach,
-            "ConflictException",
-            &format!("{sqs}2\t{sqs}x"),
-            None,
-        ),
+        ("rollback", &attach, "ConflictException", &no_sqs, None),
         (
             "rollback",
             &attach,
@@ -884,15 +889,13 @@ fn the_rollback_takes_only_an_already_restored_state_as_done() {
     ];
     for (block, line, code, listed, done) in cases {
         let verb = line.split(' ').nth(2).unwrap();
-        let readme = format!("```sh {block}\n{line}\n{put}\n```\n```sh other\n```\n");
-        let readme = readme.replace(
-            "other",
-            if block == "apply" {
-                "rollback"
-            } else {
-                "apply"
-            },
-        );
+        // The other block: the apply makes the copy, the rollback names its ARN.
+        let other = if block == "apply" {
+            format!("```sh rollback\n{detach}\n```\n")
+        } else {
+            format!("```sh apply\n{create}\n```\n")
+        };
+        let readme = format!("```sh {block}\n{line}\n{put}\n```\n{other}");
         std::fs::write(dir.path().join("README.md"), readme).unwrap();
         let log = dir.path().join("log");
         let _ = std::fs::remove_file(&log);
@@ -911,10 +914,11 @@ fn the_rollback_takes_only_an_already_restored_state_as_done() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let log = std::fs::read_to_string(&log).unwrap();
         let case = format!("{block} {verb} {code} {listed:?}: {stderr}\n{log}");
+        assert!(log.contains(verb), "the line ran: {case}");
         if let Some(why) = done {
             assert_eq!(out.status.code(), Some(0), "{case}");
-            let said = format!("= {line} (already so: {code}, {why}");
-            assert!(stderr.contains(&said), "{case}");
+            let said = format!("= {line} (already so: {code}, ");
+            assert!(stderr.contains(&said) && stderr.contains(why), "{case}");
             assert!(log.contains("put-role-policy"), "{case}");
         } else {
             assert_eq!(out.status.code(), Some(1), "{case}");
@@ -923,12 +927,160 @@ fn the_rollback_takes_only_an_already_restored_state_as_done() {
             assert!(!stderr.contains("already so"), "{case}");
             assert!(!log.contains("put-role-policy"), "{case}");
         }
-        // The set is read only to tell a real conflict, in the line's own region.
+        // The set is read only to tell a real conflict or a detach done before, in the line's
+        // own region.
         let read = log.contains(&format!(
             "list-managed-policies-in-permission-set {set} --region eu-west-1"
         ));
-        assert_eq!(read, code == "ConflictException", "{case}");
+        let reads = matches!(
+            (block, verb, code),
+            ("rollback", _, "ConflictException")
+                | (
+                    "apply",
+                    "detach-managed-policy-from-permission-set",
+                    "ResourceNotFoundException"
+                )
+        );
+        assert_eq!(read, reads, "{case}");
     }
+}
+
+/// The rollback detaches and deletes a policy only when this folder's apply block makes it
+/// (`create-policy`) and only while it is that copy: its default version is the folder's file.
+/// A policy of the same name made by someone else (the apply's create-policy failed on it), or
+/// one that cannot be read, stops the rollback before that line, which names the policy and
+/// lists the lines left to run by hand; a copy that does not exist is done without the line.
+/// A stand-in `aws` answers the copy's reads as `$AWS_READ` says.
+#[test]
+fn the_rollback_never_takes_away_a_policy_this_folder_did_not_make() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh");
+    let dir = tempfile::tempdir().unwrap();
+    let path = stand_in_aws(
+        dir.path(),
+        "fail() { printf '\\nAn error occurred (%s) when calling the X operation: m\\n' \"$1\" >&2; exit 254; }\n\
+         case \"$2 $AWS_READ\" in\n\
+         'get-policy absent') fail NoSuchEntity ;;\n\
+         'get-policy denied') fail AccessDenied ;;\n\
+         'get-policy '*) echo v1 ;;\n\
+         'get-policy-version other') printf '{\\n    \"Statement\": [1]\\n}\\n' ;;\n\
+         get-policy-version*) cat managed-p.json ;;\n\
+         \"create-policy $AWS_READ\") fail EntityAlreadyExists ;;\n\
+         esac\n",
+    );
+    std::fs::write(
+        dir.path().join("managed-p.json"),
+        "{\n    \"Statement\": []\n}\n",
+    )
+    .unwrap();
+    let (copy, original) = (
+        "arn:aws:iam::111111111111:policy/p-tightened-a",
+        "arn:aws:iam::111111111111:policy/p",
+    );
+    let create =
+        "aws iam create-policy --policy-name p-tightened-a --policy-document file://managed-p.json";
+    let attach_copy = format!("aws iam attach-role-policy --role-name a --policy-arn {copy}");
+    let detach_copy = attach_copy.replace("attach-", "detach-");
+    let attach_original =
+        format!("aws iam attach-role-policy --role-name a --policy-arn {original}");
+    let detach_original = attach_original.replace("attach-", "detach-");
+    let delete = format!("aws iam delete-policy --policy-arn {copy}");
+    let put =
+        "aws iam put-role-policy --role-name a --policy-name i --policy-document file://i.json";
+    let apply = format!("{create}\n{attach_copy}\n{detach_original}");
+    let rollback = format!("{put}\n{attach_original}\n{detach_copy}\n{delete}\n{put}");
+    let run = |apply: &str, block: &str, read: &str| {
+        let readme = format!("```sh apply\n{apply}\n```\n```sh rollback\n{rollback}\n```\n");
+        std::fs::write(dir.path().join("README.md"), readme).unwrap();
+        let log = dir.path().join("log");
+        let _ = std::fs::remove_file(&log);
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg(&script).arg("--apply");
+        if block == "rollback" {
+            cmd.arg("--rollback");
+        }
+        let out = cmd
+            .arg(dir.path())
+            .env("PATH", &path)
+            .env("AWS_LOG", &log)
+            .env("AWS_READ", read)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let log = std::fs::read_to_string(&log).unwrap_or_default();
+        (out.status.code(), format!("{read}: {stderr}\n{log}"), log)
+    };
+    let changes = |log: &str| {
+        let lines = log.lines().filter(|l| !l.starts_with("iam get-policy"));
+        lines.map(str::to_string).collect::<Vec<_>>()
+    };
+    // The copy: detached and deleted.
+    let (code, case, log) = run(&apply, "rollback", "copy");
+    assert_eq!(code, Some(0), "{case}");
+    assert!(
+        log.contains(&detach_copy[4..]) && log.contains(&delete[4..]),
+        "{case}"
+    );
+    // Someone else's policy of that name, or one that cannot be read: it keeps its attachment and
+    // is not deleted; the rollback stops before the detach, and says what is left to do.
+    for (read, why) in [
+        (
+            "other",
+            "its default version is not this folder's managed-p.json",
+        ),
+        ("denied", "it could not be read: "),
+    ] {
+        let (code, case, log) = run(&apply, "rollback", read);
+        assert_eq!(code, Some(1), "{case}");
+        assert_eq!(
+            changes(&log),
+            [&put[4..], &attach_original[4..]],
+            "only the lines before it ran: {case}"
+        );
+        for said in [
+            format!("not running command 3 of 5: policy {copy} is not the copy this folder makes"),
+            why.to_string(),
+            format!("aws iam get-policy --policy-arn {copy}"),
+            format!("in order:\n  {put}\n"),
+        ] {
+            assert!(case.contains(&said), "{said}: {case}");
+        }
+        assert!(!case.contains(&format!("  {delete}")), "{case}");
+    }
+    // The copy does not exist: its detach and delete are done, without running them.
+    let (code, case, log) = run(&apply, "rollback", "absent");
+    assert_eq!(code, Some(0), "{case}");
+    assert_eq!(
+        changes(&log),
+        [&put[4..], &attach_original[4..], &put[4..]],
+        "{case}"
+    );
+    for line in [&detach_copy, &delete] {
+        let said = format!("= {line} (already so: NoSuchEntity, the policy does not exist)");
+        assert!(case.contains(&said), "{case}");
+    }
+    // A detach or delete of a policy the apply block does not make is never run.
+    let (code, case, log) = run(
+        &apply.replace(&format!("{create}\n"), ""),
+        "rollback",
+        "copy",
+    );
+    assert_eq!(code, Some(1), "{case}");
+    assert!(
+        !log.contains("detach-role-policy") && !log.contains("delete-policy"),
+        "{case}"
+    );
+    assert!(
+        case.contains("is not a policy the apply block creates"),
+        "{case}"
+    );
+    // The apply's create-policy failing on someone else's policy says so, and stops.
+    let (code, case, log) = run(&apply, "apply", "other");
+    assert_eq!(code, Some(1), "{case}");
+    assert!(!log.contains("attach-role-policy"), "{case}");
+    assert!(
+        case.contains("a policy named p-tightened-a already exists and is not this folder's copy"),
+        "{case}"
+    );
 }
 
 /// An intentional principal's README says so first: its folder is not to be applied blindly.

@@ -109,6 +109,19 @@ mod emulated {
     /// `aws iam` or `aws sso-admin`, runs only if the helper passes the profile on. It must finish
     /// (exit 0); returns its stderr.
     fn helper(em: &Emulator, home: &Path, report: &Path, folder: &Path, args: &[&str]) -> String {
+        let stderr = helper_exits(em, home, report, (folder, args), 0);
+        assert!(stderr.contains("command(s) ran"), "{folder:?}: {stderr}");
+        stderr
+    }
+
+    /// [`helper`], which must exit with `code`; returns its stderr.
+    fn helper_exits(
+        em: &Emulator,
+        home: &Path,
+        report: &Path,
+        (folder, args): (&Path, &[&str]),
+        code: i32,
+    ) -> String {
         let path = std::env::join_paths(
             std::iter::once(venv_bin("aws").parent().expect("bin").to_path_buf()).chain(
                 std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
@@ -130,9 +143,7 @@ mod emulated {
             .args(["--apply", "--profile", PROFILE])
             .args(args)
             .arg(folder);
-        let stderr = run(&mut cmd, &[0]);
-        assert!(stderr.contains("command(s) ran"), "{folder:?}: {stderr}");
-        stderr
+        run(&mut cmd, &[code])
     }
 
     /// The folders of `summary.json` (relative to `report`), in the summary's order.
@@ -517,15 +528,14 @@ mod emulated {
             "(already so: NoSuchEntity, the policy does not exist)",
         );
 
-        // Never applied: every rollback finishes and changes nothing.
+        // Never applied: every rollback finishes and changes nothing. A copy that does not
+        // exist is neither detached nor deleted: both lines are done without running.
         let logs = apply_all(&em, home, &r1, true);
         assert_eq!(log_of(&logs, set).matches(conflict).count(), 2, "{logs:?}");
         for who in [etl, reader] {
             let log = log_of(&logs, who);
-            assert!(
-                log.contains(not_attached) && log.contains(no_policy),
-                "{log}"
-            );
+            assert_eq!(log.matches(no_policy).count(), 2, "{log}");
+            assert!(!log.contains(not_attached), "{log}");
         }
         assert_eq!(set_state(&em, &seed), original_set);
         unchanged("back-none");
@@ -547,10 +557,7 @@ mod emulated {
         let logs = apply_all(&em, home, &r1, true);
         assert_eq!(log_of(&logs, set).matches(conflict).count(), 1, "{logs:?}");
         let log = log_of(&logs, etl);
-        assert!(
-            log.contains(not_attached) && log.contains(no_policy),
-            "{log}"
-        );
+        assert_eq!(log.matches(no_policy).count(), 2, "{log}");
         let log = log_of(&logs, reader);
         assert!(
             log.contains(not_attached) && !log.contains(no_policy),
@@ -558,6 +565,137 @@ mod emulated {
         );
         assert_set_rolled_back(&em, &seed, &original_set);
         unchanged("back-half");
+    }
+
+    /// The venv's `aws` CLI against the emulator, with the test's credentials, run from `home`;
+    /// its stdout.
+    fn aws(em: &Emulator, home: &Path, args: &[&str]) -> String {
+        let mut cmd = StdCommand::new(venv_bin("aws"));
+        aws_env(&mut cmd, home);
+        cmd.env("AWS_ENDPOINT_URL", &em.url)
+            .current_dir(home)
+            .args(args);
+        let out = cmd.output().expect("aws");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A policy of the copy's name that the folder did not make (made after the fetch, or left
+    /// out of a filtered one): the apply's `create-policy` fails on it, and the rollback, which
+    /// detaches and deletes the copy, leaves it attached and in place (`diff --exit-code` once its
+    /// owner took it away).
+    #[test]
+    fn a_policy_of_the_copys_name_is_never_taken_away() {
+        let Some((em, _, tmp)) = roundtrip_account() else {
+            return;
+        };
+        let (home, dir) = (tmp.path(), tmp.path());
+        let (old, r1) = (dir.join("old"), dir.join("r1"));
+        fetch(&em, home, &old);
+        run(
+            &mut tool(&["report", "--format", "csv", "--out"], &[&r1, &old]),
+            &[0],
+        );
+        let plan = summary_by_name(&r1);
+
+        // Someone makes a policy of etl-runner's copy's name, and attaches it to etl-runner.
+        let etl = r1.join(
+            plan[&("role".into(), "etl-runner".into())]["path"]
+                .as_str()
+                .expect("path"),
+        );
+        let readme = std::fs::read_to_string(etl.join("README.md")).expect("README");
+        let create = readme
+            .lines()
+            .find(|l| l.starts_with("aws iam create-policy "));
+        let name = create.expect("a copy").split(' ').nth(4).expect("name");
+        let arn = format!("arn:aws:iam::{ACCOUNT}:policy/{name}");
+        let statement =
+            serde_json::json!({"Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*"});
+        let foreign =
+            serde_json::json!({"Version": "2012-10-17", "Statement": [statement]}).to_string();
+        aws(
+            &em,
+            home,
+            &[
+                "iam",
+                "create-policy",
+                "--policy-name",
+                name,
+                "--policy-document",
+                &foreign,
+            ],
+        );
+        let attach = ["--role-name", "etl-runner", "--policy-arn", &arn];
+        aws(
+            &em,
+            home,
+            &[&["iam", "attach-role-policy"][..], &attach].concat(),
+        );
+        let stderr = helper_exits(&em, home, &r1, (&etl, &[]), 1);
+        assert!(
+            stderr.contains(&format!(
+                "a policy named {name} already exists and is not this folder's copy"
+            )),
+            "{stderr}"
+        );
+        let stderr = helper_exits(&em, home, &r1, (&etl, &["--rollback"]), 1);
+        assert!(
+            stderr.contains(&format!("policy {arn} is not the copy this folder makes")),
+            "{stderr}"
+        );
+        // The apply ran its lines before the create-policy: the rollback lines after the refused
+        // one, which the helper lists, are run by hand, from the folder.
+        let by_hand: Vec<&str> = stderr
+            .lines()
+            .skip_while(|l| !l.ends_with("in order:"))
+            .filter_map(|l| l.strip_prefix("  aws "))
+            .collect();
+        assert_eq!(by_hand.len(), 2, "{stderr}");
+        for line in by_hand {
+            assert!(!line.contains(['\'', '"']), "{line}");
+            aws(&em, &etl, &line.split(' ').collect::<Vec<_>>());
+        }
+        let listed = aws(
+            &em,
+            home,
+            &[
+                "iam",
+                "list-attached-role-policies",
+                "--role-name",
+                "etl-runner",
+            ],
+        );
+        assert!(listed.contains(&arn), "detached: {listed}");
+        let version = [
+            "--policy-arn",
+            &arn,
+            "--version-id",
+            "v1",
+            "--query",
+            "PolicyVersion.Document.Statement[0].Action",
+        ];
+        let kept = aws(
+            &em,
+            home,
+            &[&["iam", "get-policy-version"][..], &version].concat(),
+        );
+        assert_eq!(kept.trim(), "\"sqs:ListQueues\"", "not the same policy");
+        // Its owner takes it away: the account is as fetched, the failed apply and the refused
+        // rollback changed nothing.
+        aws(
+            &em,
+            home,
+            &[&["iam", "detach-role-policy"][..], &attach].concat(),
+        );
+        aws(&em, home, &["iam", "delete-policy", "--policy-arn", &arn]);
+        let unchanged = dir.join("unchanged");
+        fetch(&em, home, &unchanged);
+        let same = ["diff", "--exit-code", "--out"];
+        run(
+            &mut tool(&same, &[&dir.join("diff-unchanged"), &old, &unchanged]),
+            &[0],
+        );
     }
 
     #[test]
