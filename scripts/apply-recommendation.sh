@@ -9,13 +9,12 @@
 # written by `iam-tighten report`); the folder holds the policy documents they send (file://...).
 #
 #   (no flag)     dry run: print the commands that would run, change nothing
-#   --apply       run them, in order, stopping at the first failure; a create-policy-version whose
-#                 document is already the policy's default (another folder made it) is skipped
+#   --apply       run them, in order, stopping at the first failure. A line whose work is already
+#                 done (an earlier run stopped later, or another folder did it) is skipped or taken
+#                 as done, said with `=`: see already_default and already_so (in this script)
 #   --rollback    run the rollback block instead (restores the original policies); combine with
 #                 --apply. It detaches and deletes a policy the apply block creates only while that
-#                 policy is the folder's copy (its default version is the folder's file for it). A
-#                 line whose undo already holds (the apply stopped before its line) is done, said
-#                 with `=`: only the errors already_so (in this script) names
+#                 policy is the folder's copy (its default version is the folder's file for it)
 #   --profile P   AWS CLI profile (else the usual AWS_PROFILE / credentials chain)
 #
 # Read the folder's README.md first: it says what is removed and why, and what needs a human
@@ -34,7 +33,7 @@
 set -euo pipefail
 
 usage() {
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -92,11 +91,12 @@ opt() {
 fence='```'
 opening="${fence}sh $block"
 cd "$dir"
-# The chosen block's lines; and the name and file of each `create-policy` of the apply block:
-# the folder's own policies.
+# The chosen block's lines; and, from both blocks, what tells the folder's own policies: the
+# name and file of each `create-policy` of the apply block, and every --policy-arn named.
 commands=()
 copy_names=()
 copy_files=()
+arns=()
 blocks=0
 others=0
 inside=
@@ -127,6 +127,8 @@ while IFS= read -r line || [ -n "$line" ]; do
     [ "$inside" != "$block" ] || commands+=("$line")
     # Safe: the line matched $shape, so it holds only plain words and single-quoted strings.
     eval "argv=($line)"
+    arn=$(opt --policy-arn)
+    [ -z "$arn" ] || arns+=("$arn")
     if [ "$inside" = apply ] && [ "${argv[1]} ${argv[2]}" = 'iam create-policy' ]; then
         copy_names+=("$(opt --policy-name)")
         copy_files+=("$(opt --policy-document)")
@@ -196,6 +198,19 @@ copy_file() {
     return 1
 }
 
+# The ARN the folder's lines give policy name $1 (the attach, detach and delete of the copy
+# `create-policy --policy-name $1` makes).
+copy_arn() {
+    local a
+    for a in ${arns[@]+"${arns[@]}"}; do
+        if [[ $a == arn:*:iam::*:policy/"$1" ]]; then
+            printf '%s' "$a"
+            return 0
+        fi
+    done
+    return 1
+}
+
 # Whether managed policy $1 is the copy the apply block makes from $2 (file://F): its default
 # version's document is F, byte for byte as the AWS CLI prints it (as already_default compares;
 # a layout that differs can only say "not the copy", the safe answer). Status 0 it is; 2 it
@@ -223,26 +238,43 @@ aws_error() {
     return 1
 }
 
-# Whether the permission set of the sso-admin command being run has AWS managed policy
-# --managed-policy-arn attached, as sso-admin lists it now. Any doubt (a read refused) means "no".
-set_has_policy() {
-    local want region listed a
-    want=$(opt --managed-policy-arn)
+# The AWS managed policies of the permission set of the sso-admin command being run, as
+# sso-admin lists them now (one line each); status 1 when the read is refused.
+set_policies() {
+    local region listed
     region=$(opt --region)
     listed=$(aws sso-admin list-managed-policies-in-permission-set \
         --instance-arn "$(opt --instance-arn)" --permission-set-arn "$(opt --permission-set-arn)" \
         ${region:+--region "$region"} --query 'AttachedManagedPolicies[].Arn' --output text \
         ${profile[@]+"${profile[@]}"} 2> /dev/null) || return 1
-    for a in $listed; do
-        [ "$a" = "$want" ] && return 0
-    done
-    return 1
+    printf '%s\n' $listed
 }
 
-# A rollback line that failed with error output $1 only because what it restores already holds:
-# the apply stopped before the line it undoes (a throttle, a quota, a typo in the profile), or an
-# earlier rollback undid it. Prints why, for the `=` line. Only in the rollback block, and only
-# these errors of these commands (any other error stops the rollback, as in the apply):
+# Whether the permission set lists --managed-policy-arn: `set_lists yes` that it does, `set_lists
+# no` that it does not. Any doubt (a read refused) means neither.
+set_lists() {
+    local listed want
+    listed=$(set_policies) || return 1
+    want=$(opt --managed-policy-arn)
+    case $'\n'"$listed"$'\n' in
+        *$'\n'"$want"$'\n'*) [ "$1" = yes ] ;;
+        *) [ "$1" = no ] ;;
+    esac
+}
+
+# A line that failed with error output $1 only because what it does already holds: an earlier
+# run stopped after it (a throttle, a quota, a typo in the profile) and this one runs it again,
+# or, in the rollback, the apply stopped before the line it undoes. Prints why, for the `=`
+# line. Only these errors of these commands (any other error stops the run):
+# In the apply block:
+#   create-policy                    EntityAlreadyExists, and the policy (the ARN the folder's
+#                                    other lines give it) is the folder's copy (copy_state)
+#   detach-{role,user,group}-policy  NoSuchEntity: the policy is not attached
+#   delete-{role,user,group}-policy  NoSuchEntity: the inline policy does not exist
+#   detach-managed-policy-from-permission-set
+#                                    ResourceNotFoundException, and sso-admin lists the set
+#                                    without the policy (the code also means no such set)
+# In the rollback block:
 #   detach-{role,user,group}-policy  NoSuchEntity: the policy (a copy the apply makes, checked
 #                                    first by guard_copy) is not attached to the principal
 #   delete-policy                    NoSuchEntity: the policy (that copy) does not exist
@@ -254,16 +286,28 @@ set_has_policy() {
 # default version, sso-admin's put-inline-policy-to-permission-set and
 # delete-inline-policy-from-permission-set succeed on their own.
 already_so() {
-    [ "$block" = rollback ] || return 1
-    case "${argv[1]} ${argv[2]}" in
-        'iam detach-role-policy' | 'iam detach-user-policy' | 'iam detach-group-policy')
+    local arn
+    case "$block ${argv[1]} ${argv[2]}" in
+        'apply iam create-policy')
+            aws_error EntityAlreadyExists "$1" && arn=$(copy_arn "$(opt --policy-name)") &&
+                copy_state "$arn" "$(opt --policy-document)" > /dev/null &&
+                echo "EntityAlreadyExists, and its default version is this folder's file"
+            ;;
+        'apply iam delete-role-policy' | 'apply iam delete-user-policy' | 'apply iam delete-group-policy')
+            aws_error NoSuchEntity "$1" && echo 'NoSuchEntity, the inline policy does not exist'
+            ;;
+        'apply sso-admin detach-managed-policy-from-permission-set')
+            aws_error ResourceNotFoundException "$1" && set_lists no &&
+                echo 'ResourceNotFoundException, and the permission set does not list the policy'
+            ;;
+        *' iam detach-role-policy' | *' iam detach-user-policy' | *' iam detach-group-policy')
             aws_error NoSuchEntity "$1" && echo 'NoSuchEntity, the policy is not attached'
             ;;
-        'iam delete-policy')
+        'rollback iam delete-policy')
             aws_error NoSuchEntity "$1" && echo 'NoSuchEntity, the policy does not exist'
             ;;
-        'sso-admin attach-managed-policy-to-permission-set')
-            aws_error ConflictException "$1" && set_has_policy &&
+        'rollback sso-admin attach-managed-policy-to-permission-set')
+            aws_error ConflictException "$1" && set_lists yes &&
                 echo 'ConflictException, and the permission set lists the policy'
             ;;
         *) return 1 ;;

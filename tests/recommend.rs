@@ -809,16 +809,19 @@ fn the_apply_helper_skips_a_policy_version_that_is_already_the_default() {
     }
 }
 
-/// After a partial apply, `--rollback --apply` takes a line as done when AWS refuses it only
-/// because what it restores already holds, and says so (`= ... (already so: ...)`): the detach
-/// or the delete of a copy that was never attached (`NoSuchEntity`; the copy the apply block
-/// makes, which the stand-in reads as the folder's file), the permission set's attach of a policy
-/// never detached (`ConflictException`, and only if the set lists the policy: the code also
-/// means a conflicting write). Any other error, the same error of another command, or the same
-/// line in the apply block still stops it. A stand-in `aws` answers `$AWS_ERR` to verb
-/// `$AWS_VERB` and `$AWS_LISTED` to the set's list of managed policies.
+/// A line AWS refuses only because what it does already holds is taken as done, and said so
+/// (`= ... (already so: ...)`). In the rollback, after a partial apply: the detach or the delete of
+/// a copy that was never attached or made (`NoSuchEntity`), the permission set's attach of a
+/// policy never detached (`ConflictException`, and only if the set lists the policy: the code
+/// also means a conflicting write). In the apply, run again after it stopped: the copy's
+/// `create-policy` (`EntityAlreadyExists`, and its default version is the folder's file), the
+/// detach of a policy already detached (`NoSuchEntity`), the delete of an inline policy already
+/// deleted, the set's detach of a policy it no longer lists (`ResourceNotFoundException`). Any
+/// other error, or the same error of another command, still stops it. A stand-in `aws` answers
+/// `$AWS_ERR` to verb `$AWS_VERB`, `$AWS_LISTED` to the set's list of managed policies, and the
+/// copy's reads with the folder's file.
 #[test]
-fn the_rollback_takes_only_an_already_restored_state_as_done() {
+fn a_run_takes_only_an_already_done_state_as_done() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh");
     let dir = tempfile::tempdir().unwrap();
     let path = stand_in_aws(
@@ -843,9 +846,14 @@ fn the_rollback_takes_only_an_already_restored_state_as_done() {
         "aws iam create-policy --policy-name p-tightened-a --policy-document file://managed-p.json";
     let detach = format!("aws iam detach-role-policy --role-name a --policy-arn {copy}");
     let delete = format!("aws iam delete-policy --policy-arn {copy}");
+    let delete_inline = "aws iam delete-role-policy --role-name a --policy-name i".to_string();
     let attach = format!(
         "aws sso-admin attach-managed-policy-to-permission-set {set} --managed-policy-arn {sqs} \
          --region eu-west-1"
+    );
+    let set_detach = attach.replace(
+        "attach-managed-policy-to-permission-set",
+        "detach-managed-policy-from-permission-set",
     );
     let put =
         "aws iam put-role-policy --role-name a --policy-name i --policy-document file://i.json";
@@ -874,7 +882,40 @@ fn the_rollback_takes_only_an_already_restored_state_as_done() {
             sqs,
             Some("and the permission set lists"),
         ),
-        ("apply", &detach, "NoSuchEntity", "", None),
+        (
+            "apply",
+            &detach,
+            "NoSuchEntity",
+            "",
+            Some("the policy is not attached"),
+        ),
+        (
+            "apply",
+            &delete_inline,
+            "NoSuchEntity",
+            "",
+            Some("the inline policy does not exist"),
+        ),
+        (
+            "apply",
+            &create.to_string(),
+            "EntityAlreadyExists",
+            "",
+            Some("is this folder's file"),
+        ),
+        (
+            "apply",
+            &set_detach,
+            "ResourceNotFoundException",
+            &no_sqs,
+            Some("does not list the"),
+        ),
+        ("apply", &set_detach, "ResourceNotFoundException", sqs, None),
+        ("apply", &set_detach, "ConflictException", "", None),
+        ("apply", &delete, "NoSuchEntity", "", None),
+        ("apply", &attach, "ConflictException", sqs, None),
+        ("apply", &create.to_string(), "LimitExceeded", "", None),
+        ("rollback", &delete_inline, "NoSuchEntity", "", None),
         ("rollback", &detach, "Throttling", "", None),
         ("rollback", &delete, "DeleteConflict", "", None),
         ("rollback", &attach, "ConflictException", "", None),

@@ -368,11 +368,12 @@ mod emulated {
     /// (`inline-policy.original.json` is Identity Center's, byte for byte); its AWS managed
     /// policies and customer managed references are the same (the managed policies' order is
     /// not compared: a policy attached again is listed last, and the order means nothing to a
-    /// set); and it was provisioned again.
+    /// set); and it was provisioned again: `provisions` times in all.
     fn assert_set_rolled_back(
         em: &Emulator,
         seed: &serde_json::Value,
         original: &serde_json::Value,
+        provisions: usize,
     ) {
         let now = set_state(em, seed);
         assert_eq!(now["inline"], original["inline"]);
@@ -387,7 +388,7 @@ mod emulated {
         let set = seed["permission_set"].as_str().expect("set");
         assert_eq!(
             provisioned_all(em, set),
-            2,
+            provisions,
             "provisioned again by the rollback"
         );
     }
@@ -563,7 +564,7 @@ mod emulated {
             log.contains(not_attached) && !log.contains(no_policy),
             "{log}"
         );
-        assert_set_rolled_back(&em, &seed, &original_set);
+        assert_set_rolled_back(&em, &seed, &original_set, 2);
         unchanged("back-half");
     }
 
@@ -582,11 +583,13 @@ mod emulated {
 
     /// A policy of the copy's name that the folder did not make (made after the fetch, or left
     /// out of a filtered one): the apply's `create-policy` fails on it, and the rollback, which
-    /// detaches and deletes the copy, leaves it attached and in place (`diff --exit-code` once its
-    /// owner took it away).
+    /// detaches and deletes the copy, leaves it attached and in place. Then an apply that stopped
+    /// halfway (every folder's first half of lines) is run again, whole, to the end: its
+    /// `create-policy` of a copy already made and its detaches already done are done. The account
+    /// is then as a single apply leaves it, and rolling back restores it (`diff --exit-code`).
     #[test]
-    fn a_policy_of_the_copys_name_is_never_taken_away() {
-        let Some((em, _, tmp)) = roundtrip_account() else {
+    fn a_foreign_policy_is_never_taken_away_and_a_stopped_apply_runs_again_to_the_end() {
+        let Some((em, seed, tmp)) = roundtrip_account() else {
             return;
         };
         let (home, dir) = (tmp.path(), tmp.path());
@@ -597,6 +600,8 @@ mod emulated {
             &[0],
         );
         let plan = summary_by_name(&r1);
+        let set_plan = assert_every_kind(&plan);
+        let original_set = set_state(&em, &seed);
 
         // Someone makes a policy of etl-runner's copy's name, and attaches it to etl-runner.
         let etl = r1.join(
@@ -696,6 +701,79 @@ mod emulated {
             &mut tool(&same, &[&dir.join("diff-unchanged"), &old, &unchanged]),
             &[0],
         );
+
+        // An apply that stopped halfway, run again.
+        let scratch = dir.join("half");
+        for folder in folders(&r1) {
+            apply_half(&em, home, &r1, &folder, &scratch);
+        }
+        let logs = apply_all(&em, home, &r1, false);
+        let again =
+            "(already so: EntityAlreadyExists, and its default version is this folder's file)";
+        let reader = log_of(&logs, "/user/report-reader");
+        assert!(reader.contains(again), "{reader}");
+        let set = log_of(&logs, "/permission_set/DataAnalyst");
+        let detached = "(already so: ResourceNotFoundException, and the permission set does not \
+                        list the policy)";
+        assert!(set.contains(detached), "{set}");
+        assert_set_applied(&em, &seed, &original_set, (&r1, set_plan));
+        // Run again, whole, once everything is applied: every line is done already (`=`) or
+        // succeeds as it is (IAM's attach of an attached policy, put-<type>-policy, sso-admin's
+        // put-inline-policy-to-permission-set and provision-permission-set).
+        let logs = apply_all(&em, home, &r1, false);
+        let lines: Vec<&str> = logs.values().flat_map(|l| l.lines()).collect();
+        let done: BTreeSet<&str> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("= "))
+            .filter_map(|l| l.split(" (already so: ").next())
+            .collect();
+        let ran: BTreeSet<&str> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("+ "))
+            .filter(|c| !done.contains(c))
+            .map(|c| c.split(' ').nth(2).expect("verb"))
+            .collect();
+        let idempotent = [
+            "attach-role-policy",
+            "attach-user-policy",
+            "provision-permission-set",
+            "put-inline-policy-to-permission-set",
+            "put-role-policy",
+            "put-user-policy",
+            "put-group-policy",
+        ];
+        assert!(ran.iter().all(|v| idempotent.contains(v)), "{ran:?}");
+        assert!(ran.contains("attach-role-policy"), "{ran:?}");
+        for why in [
+            "EntityAlreadyExists, and its default version",
+            "NoSuchEntity, the policy is not attached",
+            "NoSuchEntity, the inline policy does not exist",
+            "ResourceNotFoundException, and the permission set does not list",
+        ] {
+            let said = format!("(already so: {why}");
+            assert!(lines.iter().any(|l| l.contains(&said)), "{said}: {logs:?}");
+        }
+        let (new, r2) = (dir.join("new"), dir.join("r2"));
+        fetch(&em, home, &new);
+        run(
+            &mut tool(&["report", "--format", "csv", "--out"], &[&r2, &new]),
+            &[0],
+        );
+        let after = summary_by_name(&r2);
+        for (who, p) in plan.iter().filter(|(_, p)| p["path"].is_string()) {
+            let now = &after[who];
+            assert_eq!(now["before"], p["after"], "{who:?}: {p} then {now}");
+            assert_eq!(now["removed"], 0, "{who:?}: {now}");
+        }
+
+        apply_all(&em, home, &r1, true);
+        assert_set_rolled_back(&em, &seed, &original_set, 3);
+        let back = dir.join("back");
+        fetch(&em, home, &back);
+        run(
+            &mut tool(&same, &[&dir.join("diff-back"), &old, &back]),
+            &[0],
+        );
     }
 
     #[test]
@@ -791,7 +869,7 @@ mod emulated {
         // Rolling every folder back restores the account and the permission set: diff finds no
         // change at all.
         apply_all(&em, home, &r1, true);
-        assert_set_rolled_back(&em, &seed, &original_set);
+        assert_set_rolled_back(&em, &seed, &original_set, 2);
         let back = dir.join("back");
         fetch(&em, home, &back);
         let same = ["diff", "--exit-code", "--out"];
