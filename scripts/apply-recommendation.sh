@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Print (default) or run the AWS CLI commands of one iam-tighten recommendation.
 #
-#   scripts/apply-recommendation.sh [--apply] [--rollback] [--profile PROFILE] DIR
+#   scripts/apply-recommendation.sh [--apply] [--rollback] [--profile PROFILE] [--wait SECONDS] DIR
 #
 # DIR is one principal's folder, e.g. out/recommendations/111111111111/role/ExampleCorpQA.
 # Its README.md holds the commands in two fenced blocks, ```sh apply and ```sh rollback (one
@@ -16,6 +16,8 @@
 #                 --apply. It detaches and deletes a policy the apply block creates only while that
 #                 policy is the folder's copy (its default version is the folder's file for it)
 #   --profile P   AWS CLI profile (else the usual AWS_PROFILE / credentials chain)
+#   --wait S      after provision-permission-set, wait at most S seconds (default 600) for IAM
+#                 Identity Center to finish provisioning; FAILED, or not done by then, is a failure
 #
 # Read the folder's README.md first: it says what is removed and why, and what needs a human
 # (rewritten NotAction statements, policies over IAM's size limit, the 5-version limit).
@@ -29,11 +31,12 @@
 # strings), so a tampered command file cannot run anything else.
 #
 # Exit status: 0 done (or dry run); 1 a command failed, or a line was refused (the ones before it
-# ran; see the rollback); 2 usage error.
+# ran; see the rollback), or a permission set's provisioning FAILED or was not done within --wait;
+# 2 usage error.
 set -euo pipefail
 
 usage() {
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -42,6 +45,7 @@ block=apply
 # `${profile[@]+"${profile[@]}"}` below: bash before 4.4 (macOS's /bin/bash 3.2) calls an
 # empty array unbound under `set -u`.
 profile=()
+wait=600
 dir=
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -50,6 +54,11 @@ while [ $# -gt 0 ]; do
         --profile)
             [ $# -ge 2 ] || usage
             profile=(--profile "$2")
+            shift
+            ;;
+        --wait)
+            [ $# -ge 2 ] && [[ $2 =~ ^[0-9]{1,6}$ ]] || usage
+            wait=$((10#$2))
             shift
             ;;
         -h | --help) usage ;;
@@ -352,6 +361,66 @@ refused() {
     done
 }
 
+# After `sso-admin provision-permission-set` printed $1 (its JSON): IAM Identity Center
+# provisions asynchronously, so wait (at most $wait seconds) for the request to be SUCCEEDED.
+# Status 1, with why on stderr, when it is FAILED, still IN_PROGRESS then, or cannot be followed.
+await_provisioning() {
+    local status id reason delay=1 start=$SECONDS region follow
+    region=$(opt --region)
+    [[ $1 =~ \"Status\":\ \"([A-Z_]+)\" ]] && status=${BASH_REMATCH[1]} || status=
+    [[ $1 =~ \"RequestId\":\ \"([^\"]+)\" ]] && id=${BASH_REMATCH[1]} || id=
+    [[ $1 =~ \"FailureReason\":\ \"([^\"]*)\" ]] && reason=${BASH_REMATCH[1]} || reason=
+    follow="aws sso-admin describe-permission-set-provisioning-status --instance-arn $(opt --instance-arn) --provision-permission-set-request-id $id${region:+ --region $region}"
+    while [ "$status" = IN_PROGRESS ] && [ -n "$id" ]; do
+        if [ $((SECONDS - start)) -ge "$wait" ]; then
+            echo "apply-recommendation: provisioning request $id is still IN_PROGRESS after ${wait}s (--wait): follow it with: $follow" >&2
+            return 1
+        fi
+        sleep "$delay"
+        [ "$delay" -ge 8 ] || delay=$((delay * 2))
+        if ! status=$(aws sso-admin describe-permission-set-provisioning-status \
+            --instance-arn "$(opt --instance-arn)" --provision-permission-set-request-id "$id" \
+            ${region:+--region "$region"} --output text \
+            --query 'PermissionSetProvisioningStatus.[Status,FailureReason]' \
+            ${profile[@]+"${profile[@]}"} 2>&1); then
+            printf '%s\n' "$status" >&2
+            echo "apply-recommendation: could not read provisioning request $id; follow it with: $follow" >&2
+            return 1
+        fi
+        reason=${status#*$'\t'}
+        status=${status%%$'\t'*}
+    done
+    case "$status" in
+        SUCCEEDED)
+            echo "= provisioning request $id: SUCCEEDED" >&2
+            return 0
+            ;;
+        FAILED)
+            echo "apply-recommendation: provisioning request $id FAILED: ${reason:-no reason given}. The permission set holds this block's changes, but its roles in some accounts may not: fix the cause and run the block again (with --apply), or see $follow" >&2
+            ;;
+        *)
+            echo "apply-recommendation: provision-permission-set answered no status to follow (${status:-none}, request ${id:-none}); check the set's provisioning with aws sso-admin list-permission-set-provisioning-status" >&2
+            ;;
+    esac
+    return 1
+}
+
+# Runs the command in argv (with the profile), its output shown; its error output is kept in
+# `err` to read the error code. provision-permission-set's JSON is kept too, to follow it.
+run_line() {
+    local out
+    if [ "${argv[1]} ${argv[2]}" = 'sso-admin provision-permission-set' ]; then
+        err=
+        out=$("${argv[@]}" --output json ${profile[@]+"${profile[@]}"}) || return 1
+        printf '%s\n' "$out"
+        await_provisioning "$out"
+        return
+    fi
+    # fd 3: the command's own output.
+    err=$("${argv[@]}" ${profile[@]+"${profile[@]}"} 2>&1 1>&3) || return 1
+    [ -z "$err" ] || printf '%s\n' "$err" >&2
+}
+
 exec 3>&1
 n=0
 for c in "${commands[@]}"; do
@@ -373,9 +442,8 @@ for c in "${commands[@]}"; do
         exit 1
     fi
     echo "+ $c" >&2
-    # Its error output is kept to read the error code (fd 3: the command's own output).
-    if err=$("${argv[@]}" ${profile[@]+"${profile[@]}"} 2>&1 1>&3); then
-        [ -z "$err" ] || printf '%s\n' "$err" >&2
+    if run_line; then
+        :
     elif why=$(already_so "$err"); then
         echo "= $c (already so: $why)" >&2
     else

@@ -1124,6 +1124,113 @@ fn the_rollback_never_takes_away_a_policy_this_folder_did_not_make() {
     );
 }
 
+/// IAM Identity Center provisions a permission set asynchronously: after
+/// `provision-permission-set` the helper follows the request
+/// (`describe-permission-set-provisioning-status`, in the line's region) until it is SUCCEEDED,
+/// and fails, saying why, when it is FAILED, cannot be read, or is still IN_PROGRESS after
+/// `--wait` seconds. A stand-in `aws` answers `$AWS_FIRST` to the provisioning and `$AWS_THEN`
+/// to every read of it.
+#[test]
+fn the_apply_helper_waits_for_a_permission_set_to_be_provisioned() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh");
+    let dir = tempfile::tempdir().unwrap();
+    let id = "4b9d1c3e-0f6a-4a57-9c1e-2d8f7e6a5b4c";
+    let path = stand_in_aws(
+        dir.path(),
+        &format!(
+            "case \"$2\" in\n\
+             provision-permission-set) printf '{{\\n    \"PermissionSetProvisioningStatus\": \
+             {{\\n        \"Status\": \"%s\",\\n        \"RequestId\": \"{id}\"\\n    }}\\n}}\\n' \
+             \"$AWS_FIRST\" ;;\n\
+             describe-permission-set-provisioning-status) [ \"$AWS_THEN\" != denied ] || \
+             {{ echo 'An error occurred (AccessDeniedException) when calling the X operation: m' >&2; \
+             exit 254; }}; printf '%s\\tNo role quota left in 222222222222\\n' \"$AWS_THEN\" ;;\n\
+             esac\n"
+        ),
+    );
+    let provision = "aws sso-admin provision-permission-set --instance-arn \
+                     arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6 --permission-set-arn \
+                     arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a1b2c3d4e5f6a7b \
+                     --target-type ALL_PROVISIONED_ACCOUNTS --region eu-west-1";
+    let readme = format!("```sh apply\n{provision}\n```\n```sh rollback\n```\n");
+    std::fs::write(dir.path().join("README.md"), readme).unwrap();
+    let run = |first: &str, then: &str, wait: &str| {
+        let log = dir.path().join("log");
+        let _ = std::fs::remove_file(&log);
+        let out = std::process::Command::new("bash")
+            .arg(&script)
+            .args(["--apply", "--wait", wait])
+            .arg(dir.path())
+            .env("PATH", &path)
+            .env("AWS_LOG", &log)
+            .env("AWS_FIRST", first)
+            .env("AWS_THEN", then)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let log = std::fs::read_to_string(&log).unwrap();
+        let reads = log
+            .matches("describe-permission-set-provisioning-status")
+            .count();
+        (
+            out.status.code(),
+            reads,
+            format!("{first} {then} {wait}: {stderr}\n{log}"),
+        )
+    };
+    let follow = format!(
+        "describe-permission-set-provisioning-status --instance-arn \
+         arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6 --provision-permission-set-request-id {id} \
+         --region eu-west-1"
+    );
+    let (code, reads, case) = run("IN_PROGRESS", "SUCCEEDED", "600");
+    assert_eq!((code, reads), (Some(0), 1), "{case}");
+    assert!(case.contains(&follow), "{case}");
+    assert!(
+        case.contains(&format!("= provisioning request {id}: SUCCEEDED")),
+        "{case}"
+    );
+    let (code, reads, case) = run("SUCCEEDED", "FAILED", "600");
+    assert_eq!((code, reads), (Some(0), 0), "{case}");
+    for (first, then, wait, reads, said) in [
+        (
+            "IN_PROGRESS",
+            "FAILED",
+            "600",
+            1,
+            "FAILED: No role quota left in 222222222222",
+        ),
+        ("FAILED", "SUCCEEDED", "600", 0, "FAILED: no reason given"),
+        (
+            "IN_PROGRESS",
+            "denied",
+            "600",
+            1,
+            "could not read provisioning request",
+        ),
+        (
+            "IN_PROGRESS",
+            "IN_PROGRESS",
+            "0",
+            0,
+            "still IN_PROGRESS after 0s (--wait)",
+        ),
+        (
+            "IN_PROGRESS",
+            "IN_PROGRESS",
+            "2",
+            1,
+            "still IN_PROGRESS after 2s (--wait)",
+        ),
+    ] {
+        let (code, n, case) = run(first, then, wait);
+        assert_eq!(code, Some(1), "{case}");
+        assert!(n >= reads && n <= reads + 1, "{n} reads: {case}");
+        assert!(case.contains(said), "{case}");
+        assert!(case.contains("command 1 of 1 failed"), "{case}");
+    }
+}
+
 /// An intentional principal's README says so first: its folder is not to be applied blindly.
 #[test]
 fn intentional_principals_readme_warns() {

@@ -585,8 +585,9 @@ mod emulated {
     /// out of a filtered one): the apply's `create-policy` fails on it, and the rollback, which
     /// detaches and deletes the copy, leaves it attached and in place. Then an apply that stopped
     /// halfway (every folder's first half of lines) is run again, whole, to the end: its
-    /// `create-policy` of a copy already made and its detaches already done are done. The account
-    /// is then as a single apply leaves it, and rolling back restores it (`diff --exit-code`).
+    /// `create-policy` of a copy already made and its detaches already done are done, and the
+    /// permission set's provisioning is followed until it succeeds. The account is then as a
+    /// single apply leaves it, and rolling back restores it (`diff --exit-code`).
     #[test]
     fn a_foreign_policy_is_never_taken_away_and_a_stopped_apply_runs_again_to_the_end() {
         let Some((em, seed, tmp)) = roundtrip_account() else {
@@ -716,6 +717,11 @@ mod emulated {
         let detached = "(already so: ResourceNotFoundException, and the permission set does not \
                         list the policy)";
         assert!(set.contains(detached), "{set}");
+        assert!(
+            set.contains(": SUCCEEDED"),
+            "the provisioning is followed: {set}"
+        );
+        assert!(em.control("calls").contains("DescribeProvisioning"));
         assert_set_applied(&em, &seed, &original_set, (&r1, set_plan));
         // Run again, whole, once everything is applied: every line is done already (`=`) or
         // succeeds as it is (IAM's attach of an attached policy, put-<type>-policy, sso-admin's
