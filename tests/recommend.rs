@@ -749,6 +749,41 @@ fn stand_in_aws(dir: &Path, body: &str) -> String {
     )
 }
 
+/// The apply helper's arguments to run `block` (`apply` or `rollback`).
+fn block_args(block: &str) -> &'static [&'static str] {
+    if block == "rollback" {
+        &["--apply", "--rollback"]
+    } else {
+        &["--apply"]
+    }
+}
+
+/// Runs the apply helper with `args` on the folder `dir`, with [`stand_in_aws`]'s `path` and
+/// `env`; returns its exit code, its stderr and what the stand-in logged (`dir/log`, emptied
+/// first).
+fn run_helper(
+    dir: &Path,
+    path: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh");
+    let log = dir.join("log");
+    let _ = std::fs::remove_file(&log);
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .args(args)
+        .arg(dir)
+        .env("PATH", path)
+        .env("AWS_LOG", &log)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    (out.status.code(), stderr, logged)
+}
+
 /// `--apply` skips a `create-policy-version` whose document is already the policy's default
 /// version (another folder sharing the policy made it), and runs it on any doubt: a different
 /// document, or a read the caller may not make. A stand-in `aws` logs its calls and answers the
@@ -822,7 +857,6 @@ fn the_apply_helper_skips_a_policy_version_that_is_already_the_default() {
 /// copy's reads with the folder's file.
 #[test]
 fn a_run_takes_only_an_already_done_state_as_done() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh");
     let dir = tempfile::tempdir().unwrap();
     let path = stand_in_aws(
         dir.path(),
@@ -857,48 +891,35 @@ fn a_run_takes_only_an_already_done_state_as_done() {
     );
     let put =
         "aws iam put-role-policy --role-name a --policy-name i --policy-document file://i.json";
-    let error = |code: &str| format!("An error occurred ({code}) when calling the X operation: m");
     let no_sqs = format!("{sqs}2\t{sqs}x");
     // (block, line, its verb's error, what the set lists, whether the rest runs, and why).
+    let create = create.to_string();
+    let (nse, rnf, conflict) = (
+        "NoSuchEntity",
+        "ResourceNotFoundException",
+        "ConflictException",
+    );
     let cases = [
-        (
-            "rollback",
-            &detach,
-            "NoSuchEntity",
-            "",
-            Some("the policy is not attached"),
-        ),
-        (
-            "rollback",
-            &delete,
-            "NoSuchEntity",
-            "",
-            Some("the policy does not exist"),
-        ),
+        ("rollback", &detach, nse, "", Some("is not attached")),
+        ("rollback", &delete, nse, "", Some("policy does not exist")),
         (
             "rollback",
             &attach,
-            "ConflictException",
+            conflict,
             sqs,
             Some("and the permission set lists"),
         ),
-        (
-            "apply",
-            &detach,
-            "NoSuchEntity",
-            "",
-            Some("the policy is not attached"),
-        ),
+        ("apply", &detach, nse, "", Some("is not attached")),
         (
             "apply",
             &delete_inline,
-            "NoSuchEntity",
+            nse,
             "",
-            Some("the inline policy does not exist"),
+            Some("inline policy does not exist"),
         ),
         (
             "apply",
-            &create.to_string(),
+            &create,
             "EntityAlreadyExists",
             "",
             Some("is this folder's file"),
@@ -906,20 +927,20 @@ fn a_run_takes_only_an_already_done_state_as_done() {
         (
             "apply",
             &set_detach,
-            "ResourceNotFoundException",
+            rnf,
             &no_sqs,
-            Some("does not list the"),
+            Some("does not list the policy"),
         ),
-        ("apply", &set_detach, "ResourceNotFoundException", sqs, None),
-        ("apply", &set_detach, "ConflictException", "", None),
-        ("apply", &delete, "NoSuchEntity", "", None),
-        ("apply", &attach, "ConflictException", sqs, None),
-        ("apply", &create.to_string(), "LimitExceeded", "", None),
-        ("rollback", &delete_inline, "NoSuchEntity", "", None),
+        ("apply", &set_detach, rnf, sqs, None),
+        ("apply", &set_detach, conflict, "", None),
+        ("apply", &delete, nse, "", None),
+        ("apply", &attach, conflict, sqs, None),
+        ("apply", &create, "LimitExceeded", "", None),
+        ("rollback", &delete_inline, nse, "", None),
         ("rollback", &detach, "Throttling", "", None),
         ("rollback", &delete, "DeleteConflict", "", None),
-        ("rollback", &attach, "ConflictException", "", None),
-        ("rollback", &attach, "ConflictException", &no_sqs, None),
+        ("rollback", &attach, conflict, "", None),
+        ("rollback", &attach, conflict, &no_sqs, None),
         (
             "rollback",
             &attach,
@@ -929,7 +950,6 @@ fn a_run_takes_only_an_already_done_state_as_done() {
         ),
     ];
     for (block, line, code, listed, done) in cases {
-        let verb = line.split(' ').nth(2).unwrap();
         // The other block: the apply makes the copy, the rollback names its ARN.
         let other = if block == "apply" {
             format!("```sh rollback\n{detach}\n```\n")
@@ -938,52 +958,57 @@ fn a_run_takes_only_an_already_done_state_as_done() {
         };
         let readme = format!("```sh {block}\n{line}\n{put}\n```\n{other}");
         std::fs::write(dir.path().join("README.md"), readme).unwrap();
-        let log = dir.path().join("log");
-        let _ = std::fs::remove_file(&log);
-        let out = std::process::Command::new("bash")
-            .arg(&script)
-            .arg("--apply")
-            .args((block == "rollback").then_some("--rollback"))
-            .arg(dir.path())
-            .env("PATH", &path)
-            .env("AWS_LOG", &log)
-            .env("AWS_VERB", verb)
-            .env("AWS_ERR", error(code))
-            .env("AWS_LISTED", listed)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let log = std::fs::read_to_string(&log).unwrap();
-        let case = format!("{block} {verb} {code} {listed:?}: {stderr}\n{log}");
-        assert!(log.contains(verb), "the line ran: {case}");
-        if let Some(why) = done {
-            assert_eq!(out.status.code(), Some(0), "{case}");
-            let said = format!("= {line} (already so: {code}, ");
-            assert!(stderr.contains(&said) && stderr.contains(why), "{case}");
-            assert!(log.contains("put-role-policy"), "{case}");
-        } else {
-            assert_eq!(out.status.code(), Some(1), "{case}");
-            assert!(stderr.contains(&error(code)), "the error is shown: {case}");
-            assert!(stderr.contains("command 1 of 2 failed"), "{case}");
-            assert!(!stderr.contains("already so"), "{case}");
-            assert!(!log.contains("put-role-policy"), "{case}");
-        }
-        // The set is read only to tell a real conflict or a detach done before, in the line's
-        // own region.
-        let read = log.contains(&format!(
-            "list-managed-policies-in-permission-set {set} --region eu-west-1"
-        ));
-        let reads = matches!(
-            (block, verb, code),
-            ("rollback", _, "ConflictException")
-                | (
-                    "apply",
-                    "detach-managed-policy-from-permission-set",
-                    "ResourceNotFoundException"
-                )
-        );
-        assert_eq!(read, reads, "{case}");
+        check_already_done(dir.path(), &path, (block, line), (code, listed, done));
     }
+}
+
+/// One case of [`a_run_takes_only_an_already_done_state_as_done`], whose README `dir` holds:
+/// `line` in `block`, then a `put-role-policy`; `line` fails with `code` while the permission set
+/// lists `listed`, and `done` is why the run goes on, or `None` when it must stop there.
+fn check_already_done(
+    dir: &Path,
+    path: &str,
+    (block, line): (&str, &str),
+    (code, listed, done): (&str, &str, Option<&str>),
+) {
+    let verb = line.split(' ').nth(2).unwrap();
+    let error = format!("An error occurred ({code}) when calling the X operation: m");
+    let args = block_args(block);
+    let env = [
+        ("AWS_VERB", verb),
+        ("AWS_ERR", &error),
+        ("AWS_LISTED", listed),
+    ];
+    let (status, stderr, log) = run_helper(dir, path, args, &env);
+    let case = format!("{block} {verb} {code} {listed:?}: {stderr}\n{log}");
+    assert!(log.contains(verb), "the line ran: {case}");
+    if let Some(why) = done {
+        assert_eq!(status, Some(0), "{case}");
+        let said = format!("= {line} (already so: {code}, ");
+        assert!(stderr.contains(&said) && stderr.contains(why), "{case}");
+        assert!(log.contains("put-role-policy"), "{case}");
+    } else {
+        assert_eq!(status, Some(1), "{case}");
+        assert!(stderr.contains(&error), "the error is shown: {case}");
+        assert!(stderr.contains("command 1 of 2 failed"), "{case}");
+        assert!(!stderr.contains("already so"), "{case}");
+        assert!(!log.contains("put-role-policy"), "{case}");
+    }
+    // The set is read only to tell a real conflict or a detach done before, in the line's own
+    // region.
+    let set = line.split(" --managed-policy-arn").next().unwrap();
+    let set = set.trim_start_matches(&format!("aws sso-admin {verb} "));
+    let read = log.contains(&format!(
+        "list-managed-policies-in-permission-set {set} --region eu-west-1 --query"
+    ));
+    let reads = (block, code) == ("rollback", "ConflictException")
+        || (block, verb, code)
+            == (
+                "apply",
+                "detach-managed-policy-from-permission-set",
+                "ResourceNotFoundException",
+            );
+    assert_eq!(read, reads, "{case}");
 }
 
 /// The rollback detaches and deletes a policy only when this folder's apply block makes it
@@ -994,7 +1019,6 @@ fn a_run_takes_only_an_already_done_state_as_done() {
 /// A stand-in `aws` answers the copy's reads as `$AWS_READ` says.
 #[test]
 fn the_rollback_never_takes_away_a_policy_this_folder_did_not_make() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh");
     let dir = tempfile::tempdir().unwrap();
     let path = stand_in_aws(
         dir.path(),
@@ -1032,23 +1056,9 @@ fn the_rollback_never_takes_away_a_policy_this_folder_did_not_make() {
     let run = |apply: &str, block: &str, read: &str| {
         let readme = format!("```sh apply\n{apply}\n```\n```sh rollback\n{rollback}\n```\n");
         std::fs::write(dir.path().join("README.md"), readme).unwrap();
-        let log = dir.path().join("log");
-        let _ = std::fs::remove_file(&log);
-        let mut cmd = std::process::Command::new("bash");
-        cmd.arg(&script).arg("--apply");
-        if block == "rollback" {
-            cmd.arg("--rollback");
-        }
-        let out = cmd
-            .arg(dir.path())
-            .env("PATH", &path)
-            .env("AWS_LOG", &log)
-            .env("AWS_READ", read)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let log = std::fs::read_to_string(&log).unwrap_or_default();
-        (out.status.code(), format!("{read}: {stderr}\n{log}"), log)
+        let args = block_args(block);
+        let (status, stderr, log) = run_helper(dir.path(), &path, args, &[("AWS_READ", read)]);
+        (status, format!("{read}: {stderr}\n{log}"), log)
     };
     let changes = |log: &str| {
         let lines = log.lines().filter(|l| !l.starts_with("iam get-policy"));
@@ -1132,7 +1142,6 @@ fn the_rollback_never_takes_away_a_policy_this_folder_did_not_make() {
 /// to every read of it.
 #[test]
 fn the_apply_helper_waits_for_a_permission_set_to_be_provisioned() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh");
     let dir = tempfile::tempdir().unwrap();
     let id = "4b9d1c3e-0f6a-4a57-9c1e-2d8f7e6a5b4c";
     let path = stand_in_aws(
@@ -1155,25 +1164,14 @@ fn the_apply_helper_waits_for_a_permission_set_to_be_provisioned() {
     let readme = format!("```sh apply\n{provision}\n```\n```sh rollback\n```\n");
     std::fs::write(dir.path().join("README.md"), readme).unwrap();
     let run = |first: &str, then: &str, wait: &str| {
-        let log = dir.path().join("log");
-        let _ = std::fs::remove_file(&log);
-        let out = std::process::Command::new("bash")
-            .arg(&script)
-            .args(["--apply", "--wait", wait])
-            .arg(dir.path())
-            .env("PATH", &path)
-            .env("AWS_LOG", &log)
-            .env("AWS_FIRST", first)
-            .env("AWS_THEN", then)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let log = std::fs::read_to_string(&log).unwrap();
+        let args = ["--apply", "--wait", wait];
+        let env = [("AWS_FIRST", first), ("AWS_THEN", then)];
+        let (status, stderr, log) = run_helper(dir.path(), &path, &args, &env);
         let reads = log
             .matches("describe-permission-set-provisioning-status")
             .count();
         (
-            out.status.code(),
+            status,
             reads,
             format!("{first} {then} {wait}: {stderr}\n{log}"),
         )

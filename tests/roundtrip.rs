@@ -581,35 +581,11 @@ mod emulated {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// A policy of the copy's name that the folder did not make (made after the fetch, or left
-    /// out of a filtered one): the apply's `create-policy` fails on it, and the rollback, which
-    /// detaches and deletes the copy, leaves it attached and in place. Then an apply that stopped
-    /// halfway (every folder's first half of lines) is run again, whole, to the end: its
-    /// `create-policy` of a copy already made and its detaches already done are done, and the
-    /// permission set's provisioning is followed until it succeeds. The account is then as a
-    /// single apply leaves it, and rolling back restores it (`diff --exit-code`).
-    #[test]
-    fn a_foreign_policy_is_never_taken_away_and_a_stopped_apply_runs_again_to_the_end() {
-        let Some((em, seed, tmp)) = roundtrip_account() else {
-            return;
-        };
-        let (home, dir) = (tmp.path(), tmp.path());
-        let (old, r1) = (dir.join("old"), dir.join("r1"));
-        fetch(&em, home, &old);
-        run(
-            &mut tool(&["report", "--format", "csv", "--out"], &[&r1, &old]),
-            &[0],
-        );
-        let plan = summary_by_name(&r1);
-        let set_plan = assert_every_kind(&plan);
-        let original_set = set_state(&em, &seed);
-
-        // Someone makes a policy of etl-runner's copy's name, and attaches it to etl-runner.
-        let etl = r1.join(
-            plan[&("role".into(), "etl-runner".into())]["path"]
-                .as_str()
-                .expect("path"),
-        );
+    /// Makes a policy of the name of the copy that etl-runner's folder `etl` (in report `r1`)
+    /// makes, with another document, and attaches it to etl-runner; checks that the folder's
+    /// apply fails on it and its rollback leaves it attached, with its document (the rollback
+    /// lines the helper lists are run by hand). Returns its ARN.
+    fn foreign_copy(em: &Emulator, home: &Path, (r1, etl): (&Path, &Path)) -> String {
         let readme = std::fs::read_to_string(etl.join("README.md")).expect("README");
         let create = readme
             .lines()
@@ -621,7 +597,7 @@ mod emulated {
         let foreign =
             serde_json::json!({"Version": "2012-10-17", "Statement": [statement]}).to_string();
         aws(
-            &em,
+            em,
             home,
             &[
                 "iam",
@@ -634,18 +610,18 @@ mod emulated {
         );
         let attach = ["--role-name", "etl-runner", "--policy-arn", &arn];
         aws(
-            &em,
+            em,
             home,
             &[&["iam", "attach-role-policy"][..], &attach].concat(),
         );
-        let stderr = helper_exits(&em, home, &r1, (&etl, &[]), 1);
+        let stderr = helper_exits(em, home, r1, (etl, &[]), 1);
         assert!(
             stderr.contains(&format!(
                 "a policy named {name} already exists and is not this folder's copy"
             )),
             "{stderr}"
         );
-        let stderr = helper_exits(&em, home, &r1, (&etl, &["--rollback"]), 1);
+        let stderr = helper_exits(em, home, r1, (etl, &["--rollback"]), 1);
         assert!(
             stderr.contains(&format!("policy {arn} is not the copy this folder makes")),
             "{stderr}"
@@ -660,10 +636,10 @@ mod emulated {
         assert_eq!(by_hand.len(), 2, "{stderr}");
         for line in by_hand {
             assert!(!line.contains(['\'', '"']), "{line}");
-            aws(&em, &etl, &line.split(' ').collect::<Vec<_>>());
+            aws(em, etl, &line.split(' ').collect::<Vec<_>>());
         }
         let listed = aws(
-            &em,
+            em,
             home,
             &[
                 "iam",
@@ -682,51 +658,19 @@ mod emulated {
             "PolicyVersion.Document.Statement[0].Action",
         ];
         let kept = aws(
-            &em,
+            em,
             home,
             &[&["iam", "get-policy-version"][..], &version].concat(),
         );
         assert_eq!(kept.trim(), "\"sqs:ListQueues\"", "not the same policy");
-        // Its owner takes it away: the account is as fetched, the failed apply and the refused
-        // rollback changed nothing.
-        aws(
-            &em,
-            home,
-            &[&["iam", "detach-role-policy"][..], &attach].concat(),
-        );
-        aws(&em, home, &["iam", "delete-policy", "--policy-arn", &arn]);
-        let unchanged = dir.join("unchanged");
-        fetch(&em, home, &unchanged);
-        let same = ["diff", "--exit-code", "--out"];
-        run(
-            &mut tool(&same, &[&dir.join("diff-unchanged"), &old, &unchanged]),
-            &[0],
-        );
+        arn
+    }
 
-        // An apply that stopped halfway, run again.
-        let scratch = dir.join("half");
-        for folder in folders(&r1) {
-            apply_half(&em, home, &r1, &folder, &scratch);
-        }
-        let logs = apply_all(&em, home, &r1, false);
-        let again =
-            "(already so: EntityAlreadyExists, and its default version is this folder's file)";
-        let reader = log_of(&logs, "/user/report-reader");
-        assert!(reader.contains(again), "{reader}");
-        let set = log_of(&logs, "/permission_set/DataAnalyst");
-        let detached = "(already so: ResourceNotFoundException, and the permission set does not \
-                        list the policy)";
-        assert!(set.contains(detached), "{set}");
-        assert!(
-            set.contains(": SUCCEEDED"),
-            "the provisioning is followed: {set}"
-        );
-        assert!(em.control("calls").contains("DescribeProvisioning"));
-        assert_set_applied(&em, &seed, &original_set, (&r1, set_plan));
-        // Run again, whole, once everything is applied: every line is done already (`=`) or
-        // succeeds as it is (IAM's attach of an attached policy, put-<type>-policy, sso-admin's
-        // put-inline-policy-to-permission-set and provision-permission-set).
-        let logs = apply_all(&em, home, &r1, false);
+    /// `logs`, the stderr of every folder's apply run whole again once everything is applied:
+    /// every line is done already (`=`, each kind of "already so" of an apply among them) or
+    /// succeeds as it is (IAM's attach of an attached policy, put-<type>-policy, sso-admin's
+    /// put-inline-policy-to-permission-set and provision-permission-set).
+    fn assert_every_line_done_or_idempotent(logs: &BTreeMap<String, String>) {
         let lines: Vec<&str> = logs.values().flat_map(|l| l.lines()).collect();
         let done: BTreeSet<&str> = lines
             .iter()
@@ -759,6 +703,76 @@ mod emulated {
             let said = format!("(already so: {why}");
             assert!(lines.iter().any(|l| l.contains(&said)), "{said}: {logs:?}");
         }
+    }
+
+    /// A policy of the copy's name that the folder did not make (made after the fetch, or left
+    /// out of a filtered one): the apply's `create-policy` fails on it, and the rollback, which
+    /// detaches and deletes the copy, leaves it attached and in place. Then an apply that stopped
+    /// halfway (every folder's first half of lines) is run again, whole, to the end: its
+    /// `create-policy` of a copy already made and its detaches already done are done, and the
+    /// permission set's provisioning is followed until it succeeds. The account is then as a
+    /// single apply leaves it, and rolling back restores it (`diff --exit-code`).
+    #[test]
+    fn a_foreign_policy_is_never_taken_away_and_a_stopped_apply_runs_again_to_the_end() {
+        let Some((em, seed, tmp)) = roundtrip_account() else {
+            return;
+        };
+        let (home, dir) = (tmp.path(), tmp.path());
+        let (old, r1) = (dir.join("old"), dir.join("r1"));
+        fetch(&em, home, &old);
+        run(
+            &mut tool(&["report", "--format", "csv", "--out"], &[&r1, &old]),
+            &[0],
+        );
+        let plan = summary_by_name(&r1);
+        let set_plan = assert_every_kind(&plan);
+        let original_set = set_state(&em, &seed);
+
+        // Someone makes a policy of etl-runner's copy's name, and attaches it to etl-runner.
+        let etl = plan[&("role".into(), "etl-runner".into())]["path"].as_str();
+        let foreign = foreign_copy(&em, home, (&r1, &r1.join(etl.expect("path"))));
+        // Its owner takes it away: the account is as fetched, the failed apply and the refused
+        // rollback changed nothing.
+        let attach = ["--role-name", "etl-runner", "--policy-arn", &foreign];
+        aws(
+            &em,
+            home,
+            &[&["iam", "detach-role-policy"][..], &attach].concat(),
+        );
+        aws(
+            &em,
+            home,
+            &["iam", "delete-policy", "--policy-arn", &foreign],
+        );
+        let unchanged = dir.join("unchanged");
+        fetch(&em, home, &unchanged);
+        let same = ["diff", "--exit-code", "--out"];
+        run(
+            &mut tool(&same, &[&dir.join("diff-unchanged"), &old, &unchanged]),
+            &[0],
+        );
+
+        // An apply that stopped halfway, run again.
+        let scratch = dir.join("half");
+        for folder in folders(&r1) {
+            apply_half(&em, home, &r1, &folder, &scratch);
+        }
+        let logs = apply_all(&em, home, &r1, false);
+        let again =
+            "(already so: EntityAlreadyExists, and its default version is this folder's file)";
+        let reader = log_of(&logs, "/user/report-reader");
+        assert!(reader.contains(again), "{reader}");
+        let set = log_of(&logs, "/permission_set/DataAnalyst");
+        let detached = "(already so: ResourceNotFoundException, and the permission set does not \
+                        list the policy)";
+        assert!(set.contains(detached), "{set}");
+        assert!(
+            set.contains(": SUCCEEDED"),
+            "the provisioning is followed: {set}"
+        );
+        assert!(em.control("calls").contains("DescribeProvisioning"));
+        assert_set_applied(&em, &seed, &original_set, (&r1, set_plan));
+        assert_every_line_done_or_idempotent(&apply_all(&em, home, &r1, false));
         let (new, r2) = (dir.join("new"), dir.join("r2"));
         fetch(&em, home, &new);
         run(
