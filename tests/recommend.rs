@@ -762,6 +762,41 @@ fn stand_in_aws(dir: &Path, body: &str) -> String {
     )
 }
 
+/// The apply helper's arguments to run `block` (`apply` or `rollback`).
+fn block_args(block: &str) -> &'static [&'static str] {
+    if block == "rollback" {
+        &["--apply", "--rollback"]
+    } else {
+        &["--apply"]
+    }
+}
+
+/// Runs the apply helper with `args` on the folder `dir`, with [`stand_in_aws`]'s `path` and
+/// `env`; returns its exit code, its stderr and what the stand-in logged (`dir/log`, emptied
+/// first).
+fn run_helper(
+    dir: &Path,
+    path: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh");
+    let log = dir.join("log");
+    let _ = std::fs::remove_file(&log);
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .args(args)
+        .arg(dir)
+        .env("PATH", path)
+        .env("AWS_LOG", &log)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    (out.status.code(), stderr, logged)
+}
+
 /// `--apply` skips a `create-policy-version` whose document is already the policy's default
 /// version (another folder sharing the policy made it), and runs it on any doubt: a different
 /// document, or a read the caller may not make. A stand-in `aws` logs its calls and answers the
@@ -822,71 +857,103 @@ fn the_apply_helper_skips_a_policy_version_that_is_already_the_default() {
     }
 }
 
-/// After a partial apply, `--rollback --apply` takes a line as done when AWS refuses it only
-/// because what it restores already holds, and says so (`= ... (already so: ...)`): the detach
-/// or the delete of a copy that was never attached or made (`NoSuchEntity`), the permission
-/// set's attach of a policy never detached (`ConflictException`, and only if the set lists the
-/// policy: the code also means a conflicting write). Any other error, the same error of another
-/// command, or the same line in the apply block still stops it. A stand-in `aws` answers
-/// `$AWS_ERR` to verb `$AWS_VERB` and `$AWS_LISTED` to the set's list of managed policies.
+/// A line AWS refuses only because what it does already holds is taken as done, and said so
+/// (`= ... (already so: ...)`). In the rollback, after a partial apply: the detach or the delete of
+/// a copy that was never attached or made (`NoSuchEntity`), the permission set's attach of a
+/// policy never detached (`ConflictException`, and only if the set lists the policy: the code
+/// also means a conflicting write). In the apply, run again after it stopped: the copy's
+/// `create-policy` (`EntityAlreadyExists`, and its default version is the folder's file), the
+/// detach of a policy already detached (`NoSuchEntity`), the delete of an inline policy already
+/// deleted, the set's detach of a policy it no longer lists (`ResourceNotFoundException`). Any
+/// other error, or the same error of another command, still stops it. A stand-in `aws` answers
+/// `$AWS_ERR` to verb `$AWS_VERB`, `$AWS_LISTED` to the set's list of managed policies, and the
+/// copy's reads with the folder's file.
 #[test]
-fn the_rollback_takes_only_an_already_restored_state_as_done() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/apply-recommendation.sh");
+fn a_run_takes_only_an_already_done_state_as_done() {
     let dir = tempfile::tempdir().unwrap();
     let path = stand_in_aws(
         dir.path(),
         "case \"$2\" in\n\
          list-managed-policies-in-permission-set) printf '%s\\n' \"$AWS_LISTED\"; exit 0 ;;\n\
+         get-policy) echo v1 ;;\n\
+         get-policy-version) cat managed-p.json ;;\n\
          \"$AWS_VERB\") printf '\\n%s\\n' \"$AWS_ERR\" >&2; exit 254 ;;\n\
          esac\n",
     );
+    std::fs::write(
+        dir.path().join("managed-p.json"),
+        "{\n    \"Statement\": []\n}\n",
+    )
+    .unwrap();
     let set = "--instance-arn arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6 --permission-set-arn \
                arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a1b2c3d4e5f6a7b";
     let sqs = "arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess";
     let copy = "arn:aws:iam::111111111111:policy/p-tightened-a";
+    let create =
+        "aws iam create-policy --policy-name p-tightened-a --policy-document file://managed-p.json";
     let detach = format!("aws iam detach-role-policy --role-name a --policy-arn {copy}");
     let delete = format!("aws iam delete-policy --policy-arn {copy}");
+    let delete_inline = "aws iam delete-role-policy --role-name a --policy-name i".to_string();
     let attach = format!(
         "aws sso-admin attach-managed-policy-to-permission-set {set} --managed-policy-arn {sqs} \
          --region eu-west-1"
     );
+    let set_detach = attach.replace(
+        "attach-managed-policy-to-permission-set",
+        "detach-managed-policy-from-permission-set",
+    );
     let put =
         "aws iam put-role-policy --role-name a --policy-name i --policy-document file://i.json";
-    let error = |code: &str| format!("An error occurred ({code}) when calling the X operation: m");
+    let no_sqs = format!("{sqs}2\t{sqs}x");
     // (block, line, its verb's error, what the set lists, whether the rest runs, and why).
+    let create = create.to_string();
+    let (nse, rnf, conflict) = (
+        "NoSuchEntity",
+        "ResourceNotFoundException",
+        "ConflictException",
+    );
     let cases = [
-        (
-            "rollback",
-            &detach,
-            "NoSuchEntity",
-            "",
-            Some("the policy is not attached"),
-        ),
-        (
-            "rollback",
-            &delete,
-            "NoSuchEntity",
-            "",
-            Some("the policy does not exist"),
-        ),
+        ("rollback", &detach, nse, "", Some("is not attached")),
+        ("rollback", &delete, nse, "", Some("policy does not exist")),
         (
             "rollback",
             &attach,
-            "ConflictException",
+            conflict,
             sqs,
             Some("and the permission set lists"),
         ),
-        ("apply", &detach, "NoSuchEntity", "", None),
+        ("apply", &detach, nse, "", Some("is not attached")),
+        (
+            "apply",
+            &delete_inline,
+            nse,
+            "",
+            Some("inline policy does not exist"),
+        ),
+        (
+            "apply",
+            &create,
+            "EntityAlreadyExists",
+            "",
+            Some("is this folder's file"),
+        ),
+        (
+            "apply",
+            &set_detach,
+            rnf,
+            &no_sqs,
+            Some("does not list the policy"),
+        ),
+        ("apply", &set_detach, rnf, sqs, None),
+        ("apply", &set_detach, conflict, "", None),
+        ("apply", &delete, nse, "", None),
+        ("apply", &attach, conflict, sqs, None),
+        ("apply", &create, "LimitExceeded", "", None),
+        ("rollback", &delete_inline, nse, "", None),
         ("rollback", &detach, "Throttling", "", None),
         ("rollback", &delete, "DeleteConflict", "", None),
-        ("rollback", &attach, "ConflictException", "", None),
-        (
-            "rollback",
-            &attach,
-            "ConflictException",
-            &format!("{sqs}2\t{sqs}x"),
-            None,
-        ),
+        ("rollback", &attach, conflict, "", None),
+        ("rollback", &attach, conflict, &no_sqs, None),
         (
             "rollback",
             &attach,
@@ -896,51 +963,282 @@ fn the_rollback_takes_only_an_already_restored_state_as_done() {
         ),
     ];
     for (block, line, code, listed, done) in cases {
-        let verb = line.split(' ').nth(2).unwrap();
-        let readme = format!("```sh {block}\n{line}\n{put}\n```\n```sh other\n```\n");
-        let readme = readme.replace(
-            "other",
-            if block == "apply" {
-                "rollback"
-            } else {
-                "apply"
-            },
-        );
-        std::fs::write(dir.path().join("README.md"), readme).unwrap();
-        let log = dir.path().join("log");
-        let _ = std::fs::remove_file(&log);
-        let out = std::process::Command::new("bash")
-            .arg(&script)
-            .arg("--apply")
-            .args((block == "rollback").then_some("--rollback"))
-            .arg(dir.path())
-            .env("PATH", &path)
-            .env("AWS_LOG", &log)
-            .env("AWS_VERB", verb)
-            .env("AWS_ERR", error(code))
-            .env("AWS_LISTED", listed)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let log = std::fs::read_to_string(&log).unwrap();
-        let case = format!("{block} {verb} {code} {listed:?}: {stderr}\n{log}");
-        if let Some(why) = done {
-            assert_eq!(out.status.code(), Some(0), "{case}");
-            let said = format!("= {line} (already so: {code}, {why}");
-            assert!(stderr.contains(&said), "{case}");
-            assert!(log.contains("put-role-policy"), "{case}");
+        // The other block: the apply makes the copy, the rollback names its ARN.
+        let other = if block == "apply" {
+            format!("```sh rollback\n{detach}\n```\n")
         } else {
-            assert_eq!(out.status.code(), Some(1), "{case}");
-            assert!(stderr.contains(&error(code)), "the error is shown: {case}");
-            assert!(stderr.contains("command 1 of 2 failed"), "{case}");
-            assert!(!stderr.contains("already so"), "{case}");
-            assert!(!log.contains("put-role-policy"), "{case}");
+            format!("```sh apply\n{create}\n```\n")
+        };
+        let readme = format!("```sh {block}\n{line}\n{put}\n```\n{other}");
+        std::fs::write(dir.path().join("README.md"), readme).unwrap();
+        check_already_done(dir.path(), &path, (block, line), (code, listed, done));
+    }
+}
+
+/// One case of [`a_run_takes_only_an_already_done_state_as_done`], whose README `dir` holds:
+/// `line` in `block`, then a `put-role-policy`; `line` fails with `code` while the permission set
+/// lists `listed`, and `done` is why the run goes on, or `None` when it must stop there.
+fn check_already_done(
+    dir: &Path,
+    path: &str,
+    (block, line): (&str, &str),
+    (code, listed, done): (&str, &str, Option<&str>),
+) {
+    let verb = line.split(' ').nth(2).unwrap();
+    let error = format!("An error occurred ({code}) when calling the X operation: m");
+    let args = block_args(block);
+    let env = [
+        ("AWS_VERB", verb),
+        ("AWS_ERR", &error),
+        ("AWS_LISTED", listed),
+    ];
+    let (status, stderr, log) = run_helper(dir, path, args, &env);
+    let case = format!("{block} {verb} {code} {listed:?}: {stderr}\n{log}");
+    assert!(log.contains(verb), "the line ran: {case}");
+    if let Some(why) = done {
+        assert_eq!(status, Some(0), "{case}");
+        let said = format!("= {line} (already so: {code}, ");
+        assert!(stderr.contains(&said) && stderr.contains(why), "{case}");
+        assert!(log.contains("put-role-policy"), "{case}");
+    } else {
+        assert_eq!(status, Some(1), "{case}");
+        assert!(stderr.contains(&error), "the error is shown: {case}");
+        assert!(stderr.contains("command 1 of 2 failed"), "{case}");
+        assert!(!stderr.contains("already so"), "{case}");
+        assert!(!log.contains("put-role-policy"), "{case}");
+    }
+    // The set is read only to tell a real conflict or a detach done before, in the line's own
+    // region.
+    let set = line.split(" --managed-policy-arn").next().unwrap();
+    let set = set.trim_start_matches(&format!("aws sso-admin {verb} "));
+    let read = log.contains(&format!(
+        "list-managed-policies-in-permission-set {set} --region eu-west-1 --query"
+    ));
+    let reads = (block, code) == ("rollback", "ConflictException")
+        || (block, verb, code)
+            == (
+                "apply",
+                "detach-managed-policy-from-permission-set",
+                "ResourceNotFoundException",
+            );
+    assert_eq!(read, reads, "{case}");
+}
+
+/// The rollback detaches and deletes a policy only when this folder's apply block makes it
+/// (`create-policy`) and only while it is that copy: its default version is the folder's file.
+/// A policy of the same name made by someone else (the apply's create-policy failed on it), or
+/// one that cannot be read, stops the rollback before that line, which names the policy and
+/// lists the lines left to run by hand; a copy that does not exist is done without the line.
+/// A stand-in `aws` answers the copy's reads as `$AWS_READ` says.
+#[test]
+fn the_rollback_never_takes_away_a_policy_this_folder_did_not_make() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = stand_in_aws(
+        dir.path(),
+        "fail() { printf '\\nAn error occurred (%s) when calling the X operation: m\\n' \"$1\" >&2; exit 254; }\n\
+         case \"$2 $AWS_READ\" in\n\
+         'get-policy absent') fail NoSuchEntity ;;\n\
+         'get-policy denied') fail AccessDenied ;;\n\
+         'get-policy '*) echo v1 ;;\n\
+         'get-policy-version other') printf '{\\n    \"Statement\": [1]\\n}\\n' ;;\n\
+         get-policy-version*) cat managed-p.json ;;\n\
+         \"create-policy $AWS_READ\") fail EntityAlreadyExists ;;\n\
+         esac\n",
+    );
+    std::fs::write(
+        dir.path().join("managed-p.json"),
+        "{\n    \"Statement\": []\n}\n",
+    )
+    .unwrap();
+    let (copy, original) = (
+        "arn:aws:iam::111111111111:policy/p-tightened-a",
+        "arn:aws:iam::111111111111:policy/p",
+    );
+    let create =
+        "aws iam create-policy --policy-name p-tightened-a --policy-document file://managed-p.json";
+    let attach_copy = format!("aws iam attach-role-policy --role-name a --policy-arn {copy}");
+    let detach_copy = attach_copy.replace("attach-", "detach-");
+    let attach_original =
+        format!("aws iam attach-role-policy --role-name a --policy-arn {original}");
+    let detach_original = attach_original.replace("attach-", "detach-");
+    let delete = format!("aws iam delete-policy --policy-arn {copy}");
+    let put =
+        "aws iam put-role-policy --role-name a --policy-name i --policy-document file://i.json";
+    let apply = format!("{create}\n{attach_copy}\n{detach_original}");
+    let rollback = format!("{put}\n{attach_original}\n{detach_copy}\n{delete}\n{put}");
+    let run = |apply: &str, block: &str, read: &str| {
+        let readme = format!("```sh apply\n{apply}\n```\n```sh rollback\n{rollback}\n```\n");
+        std::fs::write(dir.path().join("README.md"), readme).unwrap();
+        let args = block_args(block);
+        let (status, stderr, log) = run_helper(dir.path(), &path, args, &[("AWS_READ", read)]);
+        (status, format!("{read}: {stderr}\n{log}"), log)
+    };
+    let changes = |log: &str| {
+        let lines = log.lines().filter(|l| !l.starts_with("iam get-policy"));
+        lines.map(str::to_string).collect::<Vec<_>>()
+    };
+    // The copy: detached and deleted.
+    let (code, case, log) = run(&apply, "rollback", "copy");
+    assert_eq!(code, Some(0), "{case}");
+    assert!(
+        log.contains(&detach_copy[4..]) && log.contains(&delete[4..]),
+        "{case}"
+    );
+    // Someone else's policy of that name, or one that cannot be read: it keeps its attachment and
+    // is not deleted; the rollback stops before the detach, and says what is left to do.
+    for (read, why) in [
+        (
+            "other",
+            "its default version is not this folder's managed-p.json",
+        ),
+        ("denied", "it could not be read: "),
+    ] {
+        let (code, case, log) = run(&apply, "rollback", read);
+        assert_eq!(code, Some(1), "{case}");
+        assert_eq!(
+            changes(&log),
+            [&put[4..], &attach_original[4..]],
+            "only the lines before it ran: {case}"
+        );
+        for said in [
+            format!("not running command 3 of 5: policy {copy} is not the copy this folder makes"),
+            why.to_string(),
+            format!("aws iam get-policy --policy-arn {copy}"),
+            format!("in order:\n  {put}\n"),
+        ] {
+            assert!(case.contains(&said), "{said}: {case}");
         }
-        // The set is read only to tell a real conflict, in the line's own region.
-        let read = log.contains(&format!(
-            "list-managed-policies-in-permission-set {set} --region eu-west-1"
-        ));
-        assert_eq!(read, code == "ConflictException", "{case}");
+        assert!(!case.contains(&format!("  {delete}")), "{case}");
+    }
+    // The copy does not exist: its detach and delete are done, without running them.
+    let (code, case, log) = run(&apply, "rollback", "absent");
+    assert_eq!(code, Some(0), "{case}");
+    assert_eq!(
+        changes(&log),
+        [&put[4..], &attach_original[4..], &put[4..]],
+        "{case}"
+    );
+    for line in [&detach_copy, &delete] {
+        let said = format!("= {line} (already so: NoSuchEntity, the policy does not exist)");
+        assert!(case.contains(&said), "{case}");
+    }
+    // A detach or delete of a policy the apply block does not make is never run.
+    let (code, case, log) = run(
+        &apply.replace(&format!("{create}\n"), ""),
+        "rollback",
+        "copy",
+    );
+    assert_eq!(code, Some(1), "{case}");
+    assert!(
+        !log.contains("detach-role-policy") && !log.contains("delete-policy"),
+        "{case}"
+    );
+    assert!(
+        case.contains("is not a policy the apply block creates"),
+        "{case}"
+    );
+    // The apply's create-policy failing on someone else's policy says so, and stops.
+    let (code, case, log) = run(&apply, "apply", "other");
+    assert_eq!(code, Some(1), "{case}");
+    assert!(!log.contains("attach-role-policy"), "{case}");
+    assert!(
+        case.contains("a policy named p-tightened-a already exists and is not this folder's copy"),
+        "{case}"
+    );
+}
+
+/// IAM Identity Center provisions a permission set asynchronously: after
+/// `provision-permission-set` the helper follows the request
+/// (`describe-permission-set-provisioning-status`, in the line's region) until it is SUCCEEDED,
+/// and fails, saying why, when it is FAILED, cannot be read, or is still IN_PROGRESS after
+/// `--wait` seconds. A stand-in `aws` answers `$AWS_FIRST` to the provisioning and `$AWS_THEN`
+/// to every read of it.
+#[test]
+fn the_apply_helper_waits_for_a_permission_set_to_be_provisioned() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = "4b9d1c3e-0f6a-4a57-9c1e-2d8f7e6a5b4c";
+    let path = stand_in_aws(
+        dir.path(),
+        &format!(
+            "case \"$2\" in\n\
+             provision-permission-set) printf '{{\\n    \"PermissionSetProvisioningStatus\": \
+             {{\\n        \"Status\": \"%s\",\\n        \"RequestId\": \"{id}\"\\n    }}\\n}}\\n' \
+             \"$AWS_FIRST\" ;;\n\
+             describe-permission-set-provisioning-status) [ \"$AWS_THEN\" != denied ] || \
+             {{ echo 'An error occurred (AccessDeniedException) when calling the X operation: m' >&2; \
+             exit 254; }}; printf '%s\\tNo role quota left in 222222222222\\n' \"$AWS_THEN\" ;;\n\
+             esac\n"
+        ),
+    );
+    let provision = "aws sso-admin provision-permission-set --instance-arn \
+                     arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6 --permission-set-arn \
+                     arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a1b2c3d4e5f6a7b \
+                     --target-type ALL_PROVISIONED_ACCOUNTS --region eu-west-1";
+    let readme = format!("```sh apply\n{provision}\n```\n```sh rollback\n```\n");
+    std::fs::write(dir.path().join("README.md"), readme).unwrap();
+    let run = |first: &str, then: &str, wait: &str| {
+        let args = ["--apply", "--wait", wait];
+        let env = [("AWS_FIRST", first), ("AWS_THEN", then)];
+        let (status, stderr, log) = run_helper(dir.path(), &path, &args, &env);
+        let reads = log
+            .matches("describe-permission-set-provisioning-status")
+            .count();
+        (
+            status,
+            reads,
+            format!("{first} {then} {wait}: {stderr}\n{log}"),
+        )
+    };
+    let follow = format!(
+        "describe-permission-set-provisioning-status --instance-arn \
+         arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6 --provision-permission-set-request-id {id} \
+         --region eu-west-1"
+    );
+    let (code, reads, case) = run("IN_PROGRESS", "SUCCEEDED", "600");
+    assert_eq!((code, reads), (Some(0), 1), "{case}");
+    assert!(case.contains(&follow), "{case}");
+    assert!(
+        case.contains(&format!("= provisioning request {id}: SUCCEEDED")),
+        "{case}"
+    );
+    let (code, reads, case) = run("SUCCEEDED", "FAILED", "600");
+    assert_eq!((code, reads), (Some(0), 0), "{case}");
+    for (first, then, wait, reads, said) in [
+        (
+            "IN_PROGRESS",
+            "FAILED",
+            "600",
+            1,
+            "FAILED: No role quota left in 222222222222",
+        ),
+        ("FAILED", "SUCCEEDED", "600", 0, "FAILED: no reason given"),
+        (
+            "IN_PROGRESS",
+            "denied",
+            "600",
+            1,
+            "could not read provisioning request",
+        ),
+        (
+            "IN_PROGRESS",
+            "IN_PROGRESS",
+            "0",
+            0,
+            "still IN_PROGRESS after 0s (--wait)",
+        ),
+        (
+            "IN_PROGRESS",
+            "IN_PROGRESS",
+            "2",
+            1,
+            "still IN_PROGRESS after 2s (--wait)",
+        ),
+    ] {
+        let (code, n, case) = run(first, then, wait);
+        assert_eq!(code, Some(1), "{case}");
+        assert!(n >= reads && n <= reads + 1, "{n} reads: {case}");
+        assert!(case.contains(said), "{case}");
+        assert!(case.contains("command 1 of 1 failed"), "{case}");
     }
 }
 

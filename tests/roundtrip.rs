@@ -109,6 +109,19 @@ mod emulated {
     /// `aws iam` or `aws sso-admin`, runs only if the helper passes the profile on. It must finish
     /// (exit 0); returns its stderr.
     fn helper(em: &Emulator, home: &Path, report: &Path, folder: &Path, args: &[&str]) -> String {
+        let stderr = helper_exits(em, home, report, (folder, args), 0);
+        assert!(stderr.contains("command(s) ran"), "{folder:?}: {stderr}");
+        stderr
+    }
+
+    /// [`helper`], which must exit with `code`; returns its stderr.
+    fn helper_exits(
+        em: &Emulator,
+        home: &Path,
+        report: &Path,
+        (folder, args): (&Path, &[&str]),
+        code: i32,
+    ) -> String {
         let path = std::env::join_paths(
             std::iter::once(venv_bin("aws").parent().expect("bin").to_path_buf()).chain(
                 std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
@@ -130,9 +143,7 @@ mod emulated {
             .args(["--apply", "--profile", PROFILE])
             .args(args)
             .arg(folder);
-        let stderr = run(&mut cmd, &[0]);
-        assert!(stderr.contains("command(s) ran"), "{folder:?}: {stderr}");
-        stderr
+        run(&mut cmd, &[code])
     }
 
     /// The folders of `summary.json` (relative to `report`), in the summary's order.
@@ -357,11 +368,12 @@ mod emulated {
     /// (`inline-policy.original.json` is Identity Center's, byte for byte); its AWS managed
     /// policies and customer managed references are the same (the managed policies' order is
     /// not compared: a policy attached again is listed last, and the order means nothing to a
-    /// set); and it was provisioned again.
+    /// set); and it was provisioned again: `provisions` times in all.
     fn assert_set_rolled_back(
         em: &Emulator,
         seed: &serde_json::Value,
         original: &serde_json::Value,
+        provisions: usize,
     ) {
         let now = set_state(em, seed);
         assert_eq!(now["inline"], original["inline"]);
@@ -376,7 +388,7 @@ mod emulated {
         let set = seed["permission_set"].as_str().expect("set");
         assert_eq!(
             provisioned_all(em, set),
-            2,
+            provisions,
             "provisioned again by the rollback"
         );
     }
@@ -517,15 +529,14 @@ mod emulated {
             "(already so: NoSuchEntity, the policy does not exist)",
         );
 
-        // Never applied: every rollback finishes and changes nothing.
+        // Never applied: every rollback finishes and changes nothing. A copy that does not
+        // exist is neither detached nor deleted: both lines are done without running.
         let logs = apply_all(&em, home, &r1, true);
         assert_eq!(log_of(&logs, set).matches(conflict).count(), 2, "{logs:?}");
         for who in [etl, reader] {
             let log = log_of(&logs, who);
-            assert!(
-                log.contains(not_attached) && log.contains(no_policy),
-                "{log}"
-            );
+            assert_eq!(log.matches(no_policy).count(), 2, "{log}");
+            assert!(!log.contains(not_attached), "{log}");
         }
         assert_eq!(set_state(&em, &seed), original_set);
         unchanged("back-none");
@@ -547,17 +558,242 @@ mod emulated {
         let logs = apply_all(&em, home, &r1, true);
         assert_eq!(log_of(&logs, set).matches(conflict).count(), 1, "{logs:?}");
         let log = log_of(&logs, etl);
-        assert!(
-            log.contains(not_attached) && log.contains(no_policy),
-            "{log}"
-        );
+        assert_eq!(log.matches(no_policy).count(), 2, "{log}");
         let log = log_of(&logs, reader);
         assert!(
             log.contains(not_attached) && !log.contains(no_policy),
             "{log}"
         );
-        assert_set_rolled_back(&em, &seed, &original_set);
+        assert_set_rolled_back(&em, &seed, &original_set, 2);
         unchanged("back-half");
+    }
+
+    /// The venv's `aws` CLI against the emulator, with the test's credentials, run from `home`;
+    /// its stdout.
+    fn aws(em: &Emulator, home: &Path, args: &[&str]) -> String {
+        let mut cmd = StdCommand::new(venv_bin("aws"));
+        aws_env(&mut cmd, home);
+        cmd.env("AWS_ENDPOINT_URL", &em.url)
+            .current_dir(home)
+            .args(args);
+        let out = cmd.output().expect("aws");
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Makes a policy of the name of the copy that etl-runner's folder `etl` (in report `r1`)
+    /// makes, with another document, and attaches it to etl-runner; checks that the folder's
+    /// apply fails on it and its rollback leaves it attached, with its document (the rollback
+    /// lines the helper lists are run by hand). Returns its ARN.
+    fn foreign_copy(em: &Emulator, home: &Path, (r1, etl): (&Path, &Path)) -> String {
+        let readme = std::fs::read_to_string(etl.join("README.md")).expect("README");
+        let create = readme
+            .lines()
+            .find(|l| l.starts_with("aws iam create-policy "));
+        let name = create.expect("a copy").split(' ').nth(4).expect("name");
+        let arn = format!("arn:aws:iam::{ACCOUNT}:policy/{name}");
+        let statement =
+            serde_json::json!({"Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*"});
+        let foreign =
+            serde_json::json!({"Version": "2012-10-17", "Statement": [statement]}).to_string();
+        aws(
+            em,
+            home,
+            &[
+                "iam",
+                "create-policy",
+                "--policy-name",
+                name,
+                "--policy-document",
+                &foreign,
+            ],
+        );
+        let attach = ["--role-name", "etl-runner", "--policy-arn", &arn];
+        aws(
+            em,
+            home,
+            &[&["iam", "attach-role-policy"][..], &attach].concat(),
+        );
+        let stderr = helper_exits(em, home, r1, (etl, &[]), 1);
+        assert!(
+            stderr.contains(&format!(
+                "a policy named {name} already exists and is not this folder's copy"
+            )),
+            "{stderr}"
+        );
+        let stderr = helper_exits(em, home, r1, (etl, &["--rollback"]), 1);
+        assert!(
+            stderr.contains(&format!("policy {arn} is not the copy this folder makes")),
+            "{stderr}"
+        );
+        // The apply ran its lines before the create-policy: the rollback lines after the refused
+        // one, which the helper lists, are run by hand, from the folder.
+        let by_hand: Vec<&str> = stderr
+            .lines()
+            .skip_while(|l| !l.ends_with("in order:"))
+            .filter_map(|l| l.strip_prefix("  aws "))
+            .collect();
+        assert_eq!(by_hand.len(), 2, "{stderr}");
+        for line in by_hand {
+            assert!(!line.contains(['\'', '"']), "{line}");
+            aws(em, etl, &line.split(' ').collect::<Vec<_>>());
+        }
+        let listed = aws(
+            em,
+            home,
+            &[
+                "iam",
+                "list-attached-role-policies",
+                "--role-name",
+                "etl-runner",
+            ],
+        );
+        assert!(listed.contains(&arn), "detached: {listed}");
+        let version = [
+            "--policy-arn",
+            &arn,
+            "--version-id",
+            "v1",
+            "--query",
+            "PolicyVersion.Document.Statement[0].Action",
+        ];
+        let kept = aws(
+            em,
+            home,
+            &[&["iam", "get-policy-version"][..], &version].concat(),
+        );
+        assert_eq!(kept.trim(), "\"sqs:ListQueues\"", "not the same policy");
+        arn
+    }
+
+    /// `logs`, the stderr of every folder's apply run whole again once everything is applied:
+    /// every line is done already (`=`, each kind of "already so" of an apply among them) or
+    /// succeeds as it is (IAM's attach of an attached policy, put-<type>-policy, sso-admin's
+    /// put-inline-policy-to-permission-set and provision-permission-set).
+    fn assert_every_line_done_or_idempotent(logs: &BTreeMap<String, String>) {
+        let lines: Vec<&str> = logs.values().flat_map(|l| l.lines()).collect();
+        let done: BTreeSet<&str> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("= "))
+            .filter_map(|l| l.split(" (already so: ").next())
+            .collect();
+        let ran: BTreeSet<&str> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("+ "))
+            .filter(|c| !done.contains(c))
+            .map(|c| c.split(' ').nth(2).expect("verb"))
+            .collect();
+        let idempotent = [
+            "attach-role-policy",
+            "attach-user-policy",
+            "provision-permission-set",
+            "put-inline-policy-to-permission-set",
+            "put-role-policy",
+            "put-user-policy",
+            "put-group-policy",
+        ];
+        assert!(ran.iter().all(|v| idempotent.contains(v)), "{ran:?}");
+        assert!(ran.contains("attach-role-policy"), "{ran:?}");
+        for why in [
+            "EntityAlreadyExists, and its default version",
+            "NoSuchEntity, the policy is not attached",
+            "NoSuchEntity, the inline policy does not exist",
+            "ResourceNotFoundException, and the permission set does not list",
+        ] {
+            let said = format!("(already so: {why}");
+            assert!(lines.iter().any(|l| l.contains(&said)), "{said}: {logs:?}");
+        }
+    }
+
+    /// A policy of the copy's name that the folder did not make (made after the fetch, or left
+    /// out of a filtered one): the apply's `create-policy` fails on it, and the rollback, which
+    /// detaches and deletes the copy, leaves it attached and in place. Then an apply that stopped
+    /// halfway (every folder's first half of lines) is run again, whole, to the end: its
+    /// `create-policy` of a copy already made and its detaches already done are done, and the
+    /// permission set's provisioning is followed until it succeeds. The account is then as a
+    /// single apply leaves it, and rolling back restores it (`diff --exit-code`).
+    #[test]
+    fn a_foreign_policy_is_never_taken_away_and_a_stopped_apply_runs_again_to_the_end() {
+        let Some((em, seed, tmp)) = roundtrip_account() else {
+            return;
+        };
+        let (home, dir) = (tmp.path(), tmp.path());
+        let (old, r1) = (dir.join("old"), dir.join("r1"));
+        fetch(&em, home, &old);
+        run(
+            &mut tool(&["report", "--format", "csv", "--out"], &[&r1, &old]),
+            &[0],
+        );
+        let plan = summary_by_name(&r1);
+        let set_plan = assert_every_kind(&plan);
+        let original_set = set_state(&em, &seed);
+
+        // Someone makes a policy of etl-runner's copy's name, and attaches it to etl-runner.
+        let etl = plan[&("role".into(), "etl-runner".into())]["path"].as_str();
+        let foreign = foreign_copy(&em, home, (&r1, &r1.join(etl.expect("path"))));
+        // Its owner takes it away: the account is as fetched, the failed apply and the refused
+        // rollback changed nothing.
+        let attach = ["--role-name", "etl-runner", "--policy-arn", &foreign];
+        aws(
+            &em,
+            home,
+            &[&["iam", "detach-role-policy"][..], &attach].concat(),
+        );
+        aws(
+            &em,
+            home,
+            &["iam", "delete-policy", "--policy-arn", &foreign],
+        );
+        let unchanged = dir.join("unchanged");
+        fetch(&em, home, &unchanged);
+        let same = ["diff", "--exit-code", "--out"];
+        run(
+            &mut tool(&same, &[&dir.join("diff-unchanged"), &old, &unchanged]),
+            &[0],
+        );
+
+        // An apply that stopped halfway, run again.
+        let scratch = dir.join("half");
+        for folder in folders(&r1) {
+            apply_half(&em, home, &r1, &folder, &scratch);
+        }
+        let logs = apply_all(&em, home, &r1, false);
+        let again =
+            "(already so: EntityAlreadyExists, and its default version is this folder's file)";
+        let reader = log_of(&logs, "/user/report-reader");
+        assert!(reader.contains(again), "{reader}");
+        let set = log_of(&logs, "/permission_set/DataAnalyst");
+        let detached = "(already so: ResourceNotFoundException, and the permission set does not \
+                        list the policy)";
+        assert!(set.contains(detached), "{set}");
+        assert!(
+            set.contains(": SUCCEEDED"),
+            "the provisioning is followed: {set}"
+        );
+        assert!(em.control("calls").contains("DescribeProvisioning"));
+        assert_set_applied(&em, &seed, &original_set, (&r1, set_plan));
+        assert_every_line_done_or_idempotent(&apply_all(&em, home, &r1, false));
+        let (new, r2) = (dir.join("new"), dir.join("r2"));
+        fetch(&em, home, &new);
+        run(
+            &mut tool(&["report", "--format", "csv", "--out"], &[&r2, &new]),
+            &[0],
+        );
+        let after = summary_by_name(&r2);
+        for (who, p) in plan.iter().filter(|(_, p)| p["path"].is_string()) {
+            let now = &after[who];
+            assert_eq!(now["before"], p["after"], "{who:?}: {p} then {now}");
+            assert_eq!(now["removed"], 0, "{who:?}: {now}");
+        }
+
+        apply_all(&em, home, &r1, true);
+        assert_set_rolled_back(&em, &seed, &original_set, 3);
+        let back = dir.join("back");
+        fetch(&em, home, &back);
+        run(
+            &mut tool(&same, &[&dir.join("diff-back"), &old, &back]),
+            &[0],
+        );
     }
 
     #[test]
@@ -653,7 +889,7 @@ mod emulated {
         // Rolling every folder back restores the account and the permission set: diff finds no
         // change at all.
         apply_all(&em, home, &r1, true);
-        assert_set_rolled_back(&em, &seed, &original_set);
+        assert_set_rolled_back(&em, &seed, &original_set, 2);
         let back = dir.join("back");
         fetch(&em, home, &back);
         let same = ["diff", "--exit-code", "--out"];

@@ -44,17 +44,26 @@ ProvisionPermissionSet here (TargetType AWS_ACCOUNT, or ALL_PROVISIONED_ACCOUNTS
 provisioned before) rewrites each such role of the set in the target accounts to the set's
 definition, as Identity Center does: its inline policy (AwsSSOInlinePolicy), its AWS managed
 policies and its customer managed policies (by path and name in that account), nothing else.
+Identity Center provisions asynchronously: ProvisionPermissionSet answers Status IN_PROGRESS (moto
+answers SUCCEEDED) with a RequestId, and DescribePermissionSetProvisioningStatus (which moto lacks)
+answers that request IN_PROGRESS once more, then SUCCEEDED (FAILED, with a FailureReason, while
+/_emulator/provision/fail/on is set). The roles are rewritten at once.
 
 Control endpoints (answered by this server, not moto; reachable even during an outage):
     GET /_emulator/calls        JSON list of [action, key] for every Generate/Get last-accessed
                                 call so far ("Generate", "role/app-deployer"), in order, and
                                 every ProvisionPermissionSet ("Provision", "<set ARN> <TargetType>")
+                                and DescribePermissionSetProvisioningStatus
+                                ("DescribeProvisioning", "<request id>")
     GET /_emulator/outage/on    simulate a lost network: from now on every other request's
                                 connection is closed without an answer (moto has no such mode)
     GET /_emulator/outage/off   end the outage
     GET /_emulator/deny/sso-admin/on   every sso-admin (IAM Identity Center) call answers
                                 AccessDeniedException, as for a caller without sso:* permissions
     GET /_emulator/deny/sso-admin/off  answer them again
+    GET /_emulator/provision/fail/on   provisioning requests end FAILED (DescribePermissionSet-
+                                ProvisioningStatus), as when Identity Center cannot update a role
+    GET /_emulator/provision/fail/off  end SUCCEEDED again
 """
 
 import argparse
@@ -113,6 +122,8 @@ STATE = {
     "deny_sso": False,  # GET /_emulator/deny/sso-admin/on: sso-admin answers AccessDeniedException
     "org_page_size": None,  # --org-page-size: cap on MaxResults of Organizations/sso-admin lists
     "boundaries": {},  # (instance arn, permission set arn) -> PermissionsBoundary
+    "provisioning": {},  # ProvisionPermissionSet request id -> its status, as Describe answers it
+    "provision_fail": False,  # GET /_emulator/provision/fail/on: provisioning requests end FAILED
     "provisioned": {},  # (instance arn, permission set arn) -> [account id] in provisioning order
 }
 
@@ -352,7 +363,28 @@ def install_sso_admin():
         ps = self.ssoadmin_backend._find_permission_set(*key)
         for account in targets:
             provision_roles(ps, account)
-        return moto_provision(self)
+        # Identity Center answers before it has provisioned: IN_PROGRESS, then (Describe) the end.
+        answer = json.loads(moto_provision(self))
+        status = answer["PermissionSetProvisioningStatus"]
+        status["Status"] = "IN_PROGRESS"
+        with STATE["lock"]:
+            STATE["provisioning"][status["RequestId"]] = dict(status, polls=0)
+        return json.dumps(answer)
+
+    def describe_permission_set_provisioning_status(self):
+        request = self._get_param("ProvisionPermissionSetRequestId")
+        with STATE["lock"]:
+            STATE["calls"].append(("DescribeProvisioning", request))
+            status = STATE["provisioning"].get(request)
+            if status is None:
+                raise ResourceNotFound(f"Could not find provisioning request {request}")
+            status["polls"] += 1
+            if status["polls"] > 1:
+                status["Status"] = "FAILED" if STATE["provision_fail"] else "SUCCEEDED"
+                if STATE["provision_fail"]:
+                    status["FailureReason"] = "Quota exceeded for the role's managed policies"
+            answer = {k: v for k, v in status.items() if k != "polls"}
+        return json.dumps({"PermissionSetProvisioningStatus": answer})
 
     def list_accounts_for_provisioned_permission_set(self):
         key = permission_set(self)
@@ -368,6 +400,7 @@ def install_sso_admin():
     SSOAdminResponse.get_permissions_boundary_for_permission_set = get_permissions_boundary_for_permission_set
     SSOAdminResponse.delete_permissions_boundary_from_permission_set = delete_permissions_boundary_from_permission_set
     SSOAdminResponse.provision_permission_set = provision_permission_set
+    SSOAdminResponse.describe_permission_set_provisioning_status = describe_permission_set_provisioning_status
     SSOAdminResponse.list_accounts_for_provisioned_permission_set = list_accounts_for_provisioned_permission_set
     SSOAdminResponse._get_int_param = capped_int_param(SSOAdminResponse._get_int_param)
 
@@ -436,6 +469,9 @@ def control(app):
         elif path in ("/_emulator/deny/sso-admin/on", "/_emulator/deny/sso-admin/off"):
             STATE["deny_sso"] = path.endswith("/on")
             body = json.dumps({"deny_sso": STATE["deny_sso"]})
+        elif path in ("/_emulator/provision/fail/on", "/_emulator/provision/fail/off"):
+            STATE["provision_fail"] = path.endswith("/on")
+            body = json.dumps({"provision_fail": STATE["provision_fail"]})
         else:
             start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "26")])
             return [b"unknown emulator endpoint\n"]
