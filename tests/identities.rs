@@ -26,6 +26,24 @@ fn creds_export() -> Export {
     load_export(&fixture("creds"), &LoadOptions::default()).expect("fixture creds loads")
 }
 
+/// A copy of fixture `creds` (in a temporary folder, kept while the first value lives) whose
+/// roles in `authorization-details.json` `edit` has changed; the second value is the export.
+fn creds_with_roles(edit: impl Fn(&mut serde_json::Value)) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = dir.path().join("creds");
+    crate::common::copy_dir(&fixture("creds"), &export);
+    let file = export.join("authorization-details.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    doc["RoleDetailList"]
+        .as_array_mut()
+        .expect("roles")
+        .iter_mut()
+        .for_each(edit);
+    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    (dir, export)
+}
+
 fn analyze(exports: &[Export]) -> Analysis<'static> {
     let settings = Settings {
         unused_after_days: 90,
@@ -528,21 +546,14 @@ fn creds_fixture_snapshots() {
 /// delete it); with a last-accessed file that shows no use it still is, and says on what.
 #[test]
 fn a_role_without_role_last_used_is_unused_only_on_last_accessed_evidence() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let export = dir.path().join("creds");
-    crate::common::copy_dir(&fixture("creds"), &export);
-    let file = export.join("authorization-details.json");
-    let mut doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
-    for role in doc["RoleDetailList"].as_array_mut().expect("roles") {
+    let (_dir, export) = creds_with_roles(|role| {
         if matches!(
             role["RoleName"].as_str(),
             Some("unused-role" | "admin-idle")
         ) {
             role.as_object_mut().expect("role").remove("RoleLastUsed");
         }
-    }
-    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    });
     let e = load_export(&export, &LoadOptions::default()).expect("loads");
     let r = run(std::slice::from_ref(&e));
     // Before: both were unused roles (creds_fixture_yields_exactly_the_expected_findings).
@@ -713,19 +724,12 @@ fn credential_checks_end_when_the_credential_report_was_generated() {
 /// role with last-accessed data is judged on it, as before; a fetch in one run changes nothing.
 #[test]
 fn a_role_known_only_by_role_last_used_is_judged_when_the_details_were_fetched() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let export = dir.path().join("creds");
-    crate::common::copy_dir(&fixture("creds"), &export);
-    let file = export.join("authorization-details.json");
-    let mut doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
-    for role in doc["RoleDetailList"].as_array_mut().expect("roles") {
+    let (_dir, export) = creds_with_roles(|role| {
         if role["RoleName"] == "unused-role" {
             // Before the as-of window (2026-03-03 to 2026-06-01), after one ending 2026-05-01.
             role["RoleLastUsed"] = serde_json::json!({"LastUsedDate": "2026-02-15T10:00:00Z"});
         }
-    }
-    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    });
     let unused_roles = |started: Option<&str>| {
         if let Some(started) = started {
             std::fs::write(

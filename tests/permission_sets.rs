@@ -32,20 +32,25 @@ fn fixture() -> (Vec<Export>, Organization, Analysis<'static>) {
     analysed(&root())
 }
 
+/// `exports` analysed with the organisation part `org` (a 90-day window, no configuration).
+fn analyse(exports: &[Export], org: &Organization) -> Analysis<'static> {
+    analysis::analyze_organization(
+        exports,
+        Some(org),
+        Catalog::embedded(),
+        &Settings::new(90, None).unwrap(),
+        &Config::default(),
+    )
+    .unwrap()
+}
+
 /// The organisation folder `at`, loaded and analysed with its organisation part.
 fn analysed(at: &Path) -> (Vec<Export>, Organization, Analysis<'static>) {
     let exports = input::load_exports(&[at.to_path_buf()], &LoadOptions::default()).unwrap();
     let org = input::organization::find(&[at.to_path_buf()])
         .unwrap()
         .unwrap();
-    let an = analysis::analyze_organization(
-        &exports,
-        Some(&org),
-        Catalog::embedded(),
-        &Settings::new(90, None).unwrap(),
-        &Config::default(),
-    )
-    .unwrap();
+    let an = analyse(&exports, &org);
     (exports, org, an)
 }
 
@@ -777,14 +782,7 @@ fn a_role_that_differs_from_its_permission_set_is_flagged_and_the_plan_stands() 
         .unwrap()
         .push(json!("ec2:RebootInstances"));
     role.inline_policies[0].document = PolicyDocument::from_value(raw).unwrap();
-    let an = analysis::analyze_organization(
-        &exports,
-        Some(&org),
-        Catalog::embedded(),
-        &Settings::new(90, None).unwrap(),
-        &Config::default(),
-    )
-    .unwrap();
+    let an = analyse(&exports, &org);
     let plans = recommend::plan_organization(&exports, Some(&org), &an);
     let plan = set_plan(&plans, "Developer");
     assert_eq!(plan.skipped, None);
@@ -994,16 +992,7 @@ fn a_set_is_blocked_only_where_every_account_it_is_provisioned_to_blocks_it() {
         .iter()
         .position(|ps| ps.name == "Developer")
         .unwrap();
-    let analyse = |org: &Organization| {
-        analysis::analyze_organization(
-            &exports,
-            Some(org),
-            Catalog::embedded(),
-            &Settings::new(90, None).unwrap(),
-            &Config::default(),
-        )
-        .unwrap()
-    };
+    let analyse = |org: &Organization| analyse(&exports, org);
     // Also provisioned to an account the exports lack, in the same OU: blocked there too.
     let mut same_ou = org.clone();
     same_ou.nodes.insert(
@@ -1043,14 +1032,7 @@ fn a_role_named_like_an_identity_center_role_outside_its_path_is_an_ordinary_rol
     let role = dev.principals.iter_mut().find(|p| p.name == name).unwrap();
     role.path = "/".into();
     role.arn = format!("arn:aws:iam::{DEV}:role/{name}");
-    let an = analysis::analyze_organization(
-        &exports,
-        Some(&org),
-        Catalog::embedded(),
-        &Settings::new(90, None).unwrap(),
-        &Config::default(),
-    )
-    .unwrap();
+    let an = analyse(&exports, &org);
     let role = an
         .principals
         .iter()
@@ -1078,14 +1060,7 @@ fn an_identity_center_role_of_a_set_the_organisation_part_lacks_says_so() {
     // prod is Identity Center's still, and no set of the organisation part owns it.
     let (exports, mut org, _) = fixture();
     org.permission_sets.retain(|ps| ps.name != "Auditor");
-    let an = analysis::analyze_organization(
-        &exports,
-        Some(&org),
-        Catalog::embedded(),
-        &Settings::new(90, None).unwrap(),
-        &Config::default(),
-    )
-    .unwrap();
+    let an = analyse(&exports, &org);
     let planned = recommend::plan_all_organization(&exports, Some(&org), &an, None);
     let rec = planned
         .summary
@@ -1120,14 +1095,7 @@ fn a_role_whose_export_lacks_a_policy_of_the_set_leaves_what_it_may_grant_unknow
     let dev = exports.iter_mut().find(|e| e.account_id == DEV).unwrap();
     let lambda = "arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess";
     assert!(dev.policies.remove(lambda).is_some());
-    let an = analysis::analyze_organization(
-        &exports,
-        Some(&org),
-        Catalog::embedded(),
-        &Settings::new(90, None).unwrap(),
-        &Config::default(),
-    )
-    .unwrap();
+    let an = analyse(&exports, &org);
     let c = an.catalog;
     let role = an
         .principals
