@@ -10,7 +10,7 @@ use iam_tighten::analysis::identities::{
 use iam_tighten::analysis::{self, Analysis, Config, Sensitivity, Settings};
 use iam_tighten::catalog::Catalog;
 use iam_tighten::input::{LoadOptions, load_export, load_exports};
-use iam_tighten::model::{Export, PrincipalType, ReportDate};
+use iam_tighten::model::{CredentialReportRow, Export, PrincipalType, ReportDate};
 use iam_tighten::report::credentials::{CREDENTIALS_HEADER, write_credentials};
 
 use IdentityKind::*;
@@ -768,5 +768,77 @@ fn a_role_known_only_by_role_last_used_is_judged_when_the_details_were_fetched()
     assert!(
         text.contains("manifest.json") && text.contains("runs"),
         "{text}"
+    );
+}
+
+/// The credential report row of `user` in `export`, to edit.
+fn report_row<'e>(export: &'e mut Export, user: &str) -> &'e mut CredentialReportRow {
+    export
+        .credential_report
+        .as_mut()
+        .and_then(|rows| rows.iter_mut().find(|r| r.user == user))
+        .unwrap_or_else(|| panic!("no credential report row {user}"))
+}
+
+fn date(t: &str) -> ReportDate {
+    ReportDate::Date(t.parse().expect("RFC 3339"))
+}
+
+/// A user older than the window who was given a credential in the window (an access key made
+/// for a new job, a console password just set) is not unused: it has not had the chance to use
+/// it, as its own check says (a key or password younger than the window is not "never used").
+/// Its `delete_user` decision would break the job the key was made for. With that credential
+/// made before the window, the user is unused again.
+#[test]
+fn a_user_given_a_credential_in_the_window_is_not_unused() {
+    // As-of 2026-06-01; window starts 2026-03-03. nopw: created 2024-02-01, no credential.
+    let unused = |edit: &dyn Fn(&mut CredentialReportRow)| {
+        let mut export = creds_export();
+        edit(report_row(&mut export, "nopw"));
+        let r = run(&[export]);
+        rows(&r)
+            .into_iter()
+            .filter(|row| row.1 == "nopw")
+            .map(|row| (row.0, row.2.map(str::to_string)))
+            .collect::<Vec<_>>()
+    };
+    let new_key = |made: &'static str| {
+        move |row: &mut CredentialReportRow| {
+            row.access_keys[1].active = true;
+            row.access_keys[1].last_rotated = date(made);
+        }
+    };
+    assert_eq!(unused(&new_key("2026-05-25T08:00:00Z")), []);
+    assert_eq!(
+        unused(&new_key("2026-01-25T08:00:00Z")),
+        [
+            (AccessKeyNeverUsed, Some("access_key_2".into())),
+            (AccessKeyOld, Some("access_key_2".into())),
+            (UnusedUser, None),
+        ]
+    );
+    let new_password = |set: &'static str| {
+        move |row: &mut CredentialReportRow| {
+            row.password_enabled = Some(true);
+            row.mfa_active = true;
+            row.password_last_used = ReportDate::NoInformation;
+            row.password_last_changed = date(set);
+        }
+    };
+    assert_eq!(unused(&new_password("2026-05-25T08:00:00Z")), []);
+    assert_eq!(
+        unused(&new_password("2026-01-25T08:00:00Z")),
+        [
+            (UnusedUser, None),
+            (PasswordUnused, Some("password".into()))
+        ]
+    );
+    // An inactive key made in the window cannot be used: the user stays unused.
+    assert_eq!(
+        unused(&|row: &mut CredentialReportRow| {
+            new_key("2026-05-25T08:00:00Z")(row);
+            row.access_keys[1].active = false;
+        }),
+        [(UnusedUser, None)]
     );
 }

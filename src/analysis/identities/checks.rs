@@ -384,7 +384,13 @@ impl<'a> Ctx<'a> {
         let service_use = p.and_then(|p| p.last_used);
         let mut uses = vec![password_last, service_use];
         uses.extend(keys(row).map(|(_, k)| k.last_used_date.date()));
-        if uses.iter().any(|t| used_in(*t, ws)) {
+        // A credential given in the window (a key made for a new job, a password just set) has
+        // had no chance to be used, as its own check says: the user is not unused.
+        let mut given = keys(row)
+            .filter(|(_, k)| k.active)
+            .map(|(_, k)| k.last_rotated.date())
+            .chain([u.password_set.filter(|_| password_enabled)]);
+        if uses.iter().any(|t| used_in(*t, ws)) || given.any(|t| used_in(t, ws)) {
             return;
         }
         let last = uses.into_iter().flatten().max();
