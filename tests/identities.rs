@@ -842,3 +842,22 @@ fn a_user_given_a_credential_in_the_window_is_not_unused() {
         [(UnusedUser, None)]
     );
 }
+/// A console password set in the window (an administrator's reset, say) is not unused because
+/// the user's previous password was last used before the window: the report's
+/// `password_last_used` is the user's, and the new password has had no chance to be used. Its
+/// `remove_password` decision would take away a password just given. Set before the window, it
+/// is unused as before.
+#[test]
+fn a_password_set_in_the_window_is_not_unused() {
+    // stale: password last used 2025-12-01, before the window (2026-03-03 to 2026-06-01).
+    let password_unused = |set: &str| {
+        let mut export = creds_export();
+        report_row(&mut export, "stale").password_last_changed = date(set);
+        let r = run(&[export]);
+        r.findings
+            .iter()
+            .any(|f| f.kind == PasswordUnused && f.principal_name == "stale")
+    };
+    assert!(!password_unused("2026-04-20T08:00:00Z"));
+    assert!(password_unused("2026-02-20T08:00:00Z"));
+}

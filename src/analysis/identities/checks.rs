@@ -344,8 +344,10 @@ impl<'a> Ctx<'a> {
         let (password_enabled, password_last, password_set) =
             (u.password_enabled, u.password_last, u.password_set);
         if password_enabled {
+            // A password set in the window (an administrator's reset) has had no chance to be
+            // used, whenever the user's previous one was last used.
             let stale = match password_last {
-                Some(t) => t < ws,
+                Some(t) => t < ws && !used_in(password_set, ws),
                 None => password_set.is_some_and(|s| s < ws),
             };
             if stale {

@@ -146,7 +146,7 @@ impl IdentityKind {
                 "An active access key created (last rotated) more than --key-max-age days before the as-of date."
             }
             IdentityKind::PasswordUnused => {
-                "A console password last used before the window, or never used and set before the window."
+                "A console password set before the window and not used in it."
             }
             IdentityKind::PasswordWithoutMfa => "A user with a console password and no MFA device.",
             IdentityKind::GroupWithoutMembers => "A group that no user in the export belongs to.",
