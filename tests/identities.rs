@@ -861,3 +861,58 @@ fn a_password_set_in_the_window_is_not_unused() {
     assert!(!password_unused("2026-04-20T08:00:00Z"));
     assert!(password_unused("2026-02-20T08:00:00Z"));
 }
+
+/// A customer managed policy an IAM Identity Center permission set references
+/// (`CustomerManagedPolicyReferences`) is needed in every account the set is provisioned to:
+/// Identity Center attaches it to the set's role when it provisions the set, and provisioning
+/// fails when the account lacks it. Attached to nothing in the export (the reference added since
+/// the set was last provisioned there, say), it is not `policy_unattached`: its `delete_policy`
+/// decision would break the set's next provisioning. Without the organisation part nothing tells,
+/// and it is found as before.
+#[test]
+fn a_policy_a_permission_set_references_is_not_unattached() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/organization");
+    crate::common::copy_dir(&root, dir.path());
+    // The Developer set references developer-extras; in 111111111111 its role lacks it.
+    let file = dir.path().join("111111111111/authorization-details.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    for role in doc["RoleDetailList"].as_array_mut().expect("roles") {
+        role["AttachedManagedPolicies"]
+            .as_array_mut()
+            .expect("attached")
+            .retain(|a| a["PolicyName"] != "developer-extras");
+    }
+    for policy in doc["Policies"].as_array_mut().expect("policies") {
+        if policy["PolicyName"] == "developer-extras" {
+            policy["AttachmentCount"] = 0.into();
+        }
+    }
+    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let at = [dir.path().to_path_buf()];
+    let exports = load_exports(&at, &LoadOptions::default()).expect("loads");
+    let org = iam_tighten::input::organization::find(&at)
+        .expect("organisation part loads")
+        .expect("organisation part");
+    let unattached = |an: &Analysis<'_>| {
+        identity_findings(&exports, an, &IdentitySettings::new(90))
+            .of_kind(PolicyUnattached)
+            .map(|f| (f.account_id.clone(), f.principal_name.clone()))
+            .collect::<Vec<_>>()
+    };
+    let settings = Settings::new(90, None).expect("settings");
+    let with_org = analysis::analyze_organization(
+        &exports,
+        Some(&org),
+        Catalog::embedded(),
+        &settings,
+        &Config::default(),
+    )
+    .expect("analysis runs");
+    assert_eq!(unattached(&with_org), []);
+    assert_eq!(
+        unattached(&analyze(&exports)),
+        [("111111111111".to_string(), "developer-extras".to_string())]
+    );
+}

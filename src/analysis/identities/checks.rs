@@ -6,6 +6,8 @@ use super::{
     IdentityFinding, IdentityKind, IdentityPrincipalType, IdentitySettings, PrincipalInfo,
     Sensitivity,
 };
+use crate::analysis::model::PermissionSetInfo;
+use crate::model::organization::PolicyReference;
 use crate::model::{
     AccessKeyInfo, CredentialReportRow, Export, PrincipalType, Timestamp, days_before, whole_days,
 };
@@ -520,7 +522,8 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    pub(super) fn policies(&self, out: &mut Vec<IdentityFinding>) {
+    /// `sets`: the organisation part's permission sets (none without one).
+    pub(super) fn policies(&self, sets: &[PermissionSetInfo], out: &mut Vec<IdentityFinding>) {
         // Every ARN a principal attaches or uses as its boundary, once (a walk over every
         // principal per policy was quadratic).
         let mut used: HashSet<&str> = HashSet::new();
@@ -531,12 +534,25 @@ impl<'a> Ctx<'a> {
         // Without an AttachmentCount only the export's attachments tell, and they cannot when a
         // kind of principal is left out (a check not possible, `super::Gaps`).
         let scan_complete = super::kinds_not_listed(self.export).is_empty();
+        // Referenced by a permission set provisioned here: Identity Center attaches it when it
+        // provisions the set (again), and fails when the account lacks it.
+        let account = &self.export.account_id;
+        let referenced: Vec<&PolicyReference> = sets
+            .iter()
+            .filter(|s| s.accounts.contains(account))
+            .flat_map(|s| &s.customer_managed_policies)
+            .collect();
         for pol in self.export.policies.values() {
             if pol.aws_managed {
                 continue;
             }
             // A permissions boundary of a principal the export leaves out still counts.
-            if used.contains(pol.arn.as_str()) || pol.is_a_boundary() {
+            if used.contains(pol.arn.as_str())
+                || pol.is_a_boundary()
+                || referenced
+                    .iter()
+                    .any(|r| r.path == pol.path && r.name.eq_ignore_ascii_case(&pol.name))
+            {
                 continue;
             }
             let count = match pol.attachment_count {

@@ -332,7 +332,12 @@ impl<'a> IdentityCollector<'a> {
         }
         ctx.roles(findings);
         ctx.groups(findings);
-        ctx.policies(findings);
+        let sets = self
+            .analysis
+            .organization
+            .as_ref()
+            .map_or(&[][..], |o| &o.permission_sets[..]);
+        ctx.policies(sets, findings);
     }
 
     /// Every finding added, ranked, and the checks that could not run.
