@@ -916,3 +916,56 @@ fn a_policy_a_permission_set_references_is_not_unattached() {
         [("111111111111".to_string(), "developer-extras".to_string())]
     );
 }
+
+/// A copy of fixture `creds` whose `authorization-details.json` lists no users (fetched with
+/// `--filter` without `User`), while its credential report still lists them; the second value
+/// is the export folder.
+pub(crate) fn creds_without_users() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = dir.path().join("creds");
+    crate::common::copy_dir(&fixture("creds"), &export);
+    let file = export.join("authorization-details.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    doc["UserDetailList"] = serde_json::json!([]);
+    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    (dir, export)
+}
+
+/// Authorization details that list no user while the credential report lists some (fetched with
+/// `--filter`, say) cannot tell which users exist: the report's rows are left out (a warning
+/// names them), so the user checks found nothing without saying so, and `diff` called every
+/// old user finding `identity_resolved` ("the key was deleted or used again"). They are checks
+/// not possible now, saying why; the root checks still run.
+#[test]
+fn user_checks_of_an_export_without_users_are_not_possible() {
+    let (_dir, export) = creds_without_users();
+    let export = load_export(&export, &LoadOptions::default()).expect("loads");
+    let r = run(std::slice::from_ref(&export));
+    let users: Vec<&IdentityFinding> = r
+        .findings
+        .iter()
+        .filter(|f| f.principal_type.as_str() == "user")
+        .collect();
+    assert!(users.is_empty(), "{users:?}");
+    // Also not possible, as before: group_without_members (no users), policy_unattached.
+    let mut want = vec![
+        UnusedUser,
+        AccessKeyNeverUsed,
+        AccessKeyUnused,
+        AccessKeyOld,
+        PasswordUnused,
+        PasswordWithoutMfa,
+        GroupWithoutMembers,
+        PolicyUnattached,
+    ];
+    want.sort();
+    assert_eq!(gaps(&r, "123456789012"), want);
+    let gap = r
+        .checks_not_possible
+        .iter()
+        .find(|n| n.check == AccessKeyUnused)
+        .expect("access_key_unused not possible");
+    assert!(gap.reason.contains("lists no users"), "{}", gap.reason);
+    assert!(!r.of_kind(RootAccessKey).collect::<Vec<_>>().is_empty());
+}

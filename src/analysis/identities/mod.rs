@@ -482,6 +482,21 @@ impl Gaps {
                 "the credential report has no <root_account> row",
             );
         }
+        // Its rows of users the authorization details do not list were left out (the warning
+        // names them): with no user listed at all, which users exist cannot be told.
+        if !has_users(ctx.export)
+            && ctx
+                .export
+                .warnings
+                .iter()
+                .any(|w| w.code == crate::input::credential_report::UNKNOWN_USER)
+        {
+            self.add(
+                account,
+                &IdentityKind::USER_CREDENTIAL,
+                "the export lists no users, but its credential report does (authorization details fetched with --filter, or its users left out?), so which users exist cannot be told",
+            );
+        }
         let missing: Vec<&str> = ctx
             .export
             .principals
