@@ -969,3 +969,41 @@ fn user_checks_of_an_export_without_users_are_not_possible() {
     assert!(gap.reason.contains("lists no users"), "{}", gap.reason);
     assert!(!r.of_kind(RootAccessKey).collect::<Vec<_>>().is_empty());
 }
+
+/// The credential report lists only passwords and access keys, but a user can also call AWS with
+/// a service-specific credential (an Amazon Bedrock API key, CodeCommit Git credentials), an SSH
+/// public key or a signing certificate. Only its last-accessed data shows that use: a user
+/// without it, whom the report alone shows unused, is not `unused_user` (its `delete_user`
+/// decision would break what uses that credential) but a check not possible, naming it. With
+/// last-accessed data that shows no service use (the fixture's), it is unused as before.
+#[test]
+fn a_user_without_last_accessed_data_is_not_called_unused() {
+    let with = creds_export();
+    assert!(
+        with.last_accessed
+            .contains_key(&(PrincipalType::User, "nopw".to_string()))
+    );
+    find(&run(std::slice::from_ref(&with)), UnusedUser, "nopw", None);
+    let mut without = with;
+    without
+        .last_accessed
+        .remove(&(PrincipalType::User, "nopw".to_string()));
+    let r = run(&[without]);
+    let unused: Vec<&str> = r
+        .of_kind(UnusedUser)
+        .map(|f| f.principal_name.as_str())
+        .collect();
+    assert_eq!(unused, ["dormant"]);
+    let gap = r
+        .checks_not_possible
+        .iter()
+        .find(|n| n.check == UnusedUser && n.reason.contains("nopw"))
+        .unwrap_or_else(|| panic!("{:#?}", r.checks_not_possible));
+    assert!(gap.reason.contains("last-accessed"), "{}", gap.reason);
+    // Used users (busy) and those younger than the window (fresh) are judged, not listed.
+    assert!(
+        !gap.reason.contains("busy") && !gap.reason.contains("fresh"),
+        "{}",
+        gap.reason
+    );
+}

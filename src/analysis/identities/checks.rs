@@ -229,8 +229,14 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The per-user credential checks of one credential-report row.
-    pub(super) fn user(&self, row: &CredentialReportRow, out: &mut Vec<IdentityFinding>) {
+    /// The per-user credential checks of one credential-report row; the user's name goes to
+    /// `unjudged` when nothing shows it unused but the credential report (see `unused_user`).
+    pub(super) fn user(
+        &self,
+        row: &CredentialReportRow,
+        out: &mut Vec<IdentityFinding>,
+        unjudged: &mut Vec<String>,
+    ) {
         let p = self.principal(PrincipalType::User, &row.user);
         let arn = p.map_or(row.arn.as_str(), |p| p.arn());
         let u = User {
@@ -253,7 +259,9 @@ impl<'a> Ctx<'a> {
         self.access_keys(&u, out);
         if let Some(ws) = self.window_start {
             self.password_unused(&u, ws, out);
-            self.unused_user(&u, ws, out);
+            if self.unused_user(&u, ws, out) == Some(false) {
+                unjudged.push(row.user.clone());
+            }
         }
     }
 
@@ -378,13 +386,20 @@ impl<'a> Ctx<'a> {
     }
 
     /// unused_user: the user is older than the window and nothing it can sign in with was used.
-    fn unused_user(&self, u: &User<'_>, ws: Timestamp, out: &mut Vec<IdentityFinding>) {
+    /// `Some(false)` when only its last-accessed data could tell, and the export has none: the
+    /// credential report shows passwords and access keys, not the service-specific credentials
+    /// (Amazon Bedrock API keys, CodeCommit Git credentials), SSH public keys or signing
+    /// certificates the user may call AWS with.
+    fn unused_user(
+        &self,
+        u: &User<'_>,
+        ws: Timestamp,
+        out: &mut Vec<IdentityFinding>,
+    ) -> Option<bool> {
         let (who, row) = (&u.who, u.row);
         let (p, password_enabled, password_last) = (u.p, u.password_enabled, u.password_last);
         let created = row.user_creation_time.date().or(p.and_then(|p| p.created));
-        let Some(created) = created.filter(|c| *c < ws) else {
-            return;
-        };
+        let created = created.filter(|c| *c < ws)?;
         let service_use = p.and_then(|p| p.last_used);
         let mut uses = vec![password_last, service_use];
         uses.extend(keys(row).map(|(_, k)| k.last_used_date.date()));
@@ -395,7 +410,10 @@ impl<'a> Ctx<'a> {
             .map(|(_, k)| k.last_rotated.date())
             .chain([u.password_set.filter(|_| password_enabled)]);
         if uses.iter().any(|t| used_in(*t, ws)) || given.any(|t| used_in(t, ws)) {
-            return;
+            return None;
+        }
+        if !p.is_some_and(|p| p.has_last_accessed) {
+            return Some(false);
         }
         let last = uses.into_iter().flatten().max();
         let (sensitivity, extra) = raise_if_unused_high(Sensitivity::Medium, p);
@@ -422,13 +440,13 @@ impl<'a> Ctx<'a> {
             day(created),
             self.window_text(ws),
             parts.join(", "),
-            match (p.map(|p| p.has_last_accessed), service_use) {
-                (Some(true), Some(t)) => format!(", last service access {}", day(t)),
-                (Some(true), None) => ", no service access in its last-accessed data".into(),
-                _ => String::new(),
+            match service_use {
+                Some(t) => format!(", last service access {}", day(t)),
+                None => ", no service access in its last-accessed data".into(),
             }
         );
         out.push(f);
+        Some(true)
     }
 
     pub(super) fn roles(&self, out: &mut Vec<IdentityFinding>) {

@@ -322,13 +322,15 @@ impl<'a> IdentityCollector<'a> {
                 .filter(|g| as_of.is_some_and(|a| *g < a))
                 .map(|g| ctx.judged_at(g, self.settings));
             let cred = earlier.as_ref().unwrap_or(&ctx);
+            let mut unjudged = Vec::new();
             for row in rows {
                 if row.is_root() {
                     cred.root(row, findings);
                 } else {
-                    cred.user(row, findings);
+                    cred.user(row, findings, &mut unjudged);
                 }
             }
+            self.gaps.unjudged_users(&export.account_id, &unjudged);
         }
         ctx.roles(findings);
         ctx.groups(findings);
@@ -516,6 +518,28 @@ impl Gaps {
             ),
         };
         self.add(account, &IdentityKind::USER_CREDENTIAL, &reason);
+    }
+
+    /// Users only their (missing) last-accessed data could show unused (`Ctx::unused_user`).
+    fn unjudged_users(&mut self, account: &str, users: &[String]) {
+        let (who, whether) = match users {
+            [] => return,
+            [one] => (format!("user {one} has"), "it is"),
+            many => (
+                format!("users {} have", crate::model::listed(many, 10)),
+                "they are",
+            ),
+        };
+        self.add(
+            account,
+            &[IdentityKind::UnusedUser],
+            &format!(
+                "{who} no last-accessed data, and the credential report shows no use of the \
+                 service-specific credentials (Amazon Bedrock API keys, CodeCommit Git \
+                 credentials), SSH public keys or signing certificates a user may call AWS \
+                 with, so whether {whether} unused cannot be told"
+            ),
+        );
     }
 
     fn finish(self) -> Vec<NotPossible> {
