@@ -1789,3 +1789,33 @@ fn per_account_counts_and_the_organisation_add_up_to_the_headline() {
         .expect("an organisation row");
     assert!(row.contains(&format!(">{organization}<")), "{row}");
 }
+
+/// A new side whose authorization details list no users (fetched with `--filter`) could not check
+/// them: an old user finding (stale's unused access key) is `identity_unknown` there, never
+/// `identity_resolved` ("the key was deleted or used again").
+#[test]
+fn user_findings_are_unknown_when_the_new_side_lists_no_users() {
+    let (_dir, new) = crate::identities::creds_without_users();
+    let run = diff(
+        "tests/fixtures/identities/creds",
+        new.to_str().expect("utf-8 path"),
+        &[],
+    );
+    assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+    let t = Csv::parse(&run.file("diff.csv"));
+    let kinds: Vec<&str> = t
+        .rows
+        .iter()
+        .filter(|r| {
+            t.get(r, "principal_name") == "stale" && t.get(r, "action") == "access_key_unused"
+        })
+        .map(|r| t.get(r, "kind"))
+        .collect();
+    assert_eq!(kinds, ["identity_unknown"]);
+    assert!(
+        !t.rows.iter().any(
+            |r| t.get(r, "kind") == "identity_resolved" && t.get(r, "principal_type") == "user"
+        ),
+        "a user finding is called resolved"
+    );
+}

@@ -10,7 +10,7 @@ use iam_tighten::analysis::identities::{
 use iam_tighten::analysis::{self, Analysis, Config, Sensitivity, Settings};
 use iam_tighten::catalog::Catalog;
 use iam_tighten::input::{LoadOptions, load_export, load_exports};
-use iam_tighten::model::{Export, PrincipalType, ReportDate};
+use iam_tighten::model::{CredentialReportRow, Export, PrincipalType, ReportDate};
 use iam_tighten::report::credentials::{CREDENTIALS_HEADER, write_credentials};
 
 use IdentityKind::*;
@@ -768,5 +768,242 @@ fn a_role_known_only_by_role_last_used_is_judged_when_the_details_were_fetched()
     assert!(
         text.contains("manifest.json") && text.contains("runs"),
         "{text}"
+    );
+}
+
+/// The credential report row of `user` in `export`, to edit.
+fn report_row<'e>(export: &'e mut Export, user: &str) -> &'e mut CredentialReportRow {
+    export
+        .credential_report
+        .as_mut()
+        .and_then(|rows| rows.iter_mut().find(|r| r.user == user))
+        .unwrap_or_else(|| panic!("no credential report row {user}"))
+}
+
+fn date(t: &str) -> ReportDate {
+    ReportDate::Date(t.parse().expect("RFC 3339"))
+}
+
+/// A user older than the window who was given a credential in the window (an access key made
+/// for a new job, a console password just set) is not unused: it has not had the chance to use
+/// it, as its own check says (a key or password younger than the window is not "never used").
+/// Its `delete_user` decision would break the job the key was made for. With that credential
+/// made before the window, the user is unused again.
+#[test]
+fn a_user_given_a_credential_in_the_window_is_not_unused() {
+    // As-of 2026-06-01; window starts 2026-03-03. nopw: created 2024-02-01, no credential.
+    let unused = |edit: &dyn Fn(&mut CredentialReportRow)| {
+        let mut export = creds_export();
+        edit(report_row(&mut export, "nopw"));
+        let r = run(&[export]);
+        rows(&r)
+            .into_iter()
+            .filter(|row| row.1 == "nopw")
+            .map(|row| (row.0, row.2.map(str::to_string)))
+            .collect::<Vec<_>>()
+    };
+    let new_key = |made: &'static str| {
+        move |row: &mut CredentialReportRow| {
+            row.access_keys[1].active = true;
+            row.access_keys[1].last_rotated = date(made);
+        }
+    };
+    assert_eq!(unused(&new_key("2026-05-25T08:00:00Z")), []);
+    assert_eq!(
+        unused(&new_key("2026-01-25T08:00:00Z")),
+        [
+            (AccessKeyNeverUsed, Some("access_key_2".into())),
+            (AccessKeyOld, Some("access_key_2".into())),
+            (UnusedUser, None),
+        ]
+    );
+    let new_password = |set: &'static str| {
+        move |row: &mut CredentialReportRow| {
+            row.password_enabled = Some(true);
+            row.mfa_active = true;
+            row.password_last_used = ReportDate::NoInformation;
+            row.password_last_changed = date(set);
+        }
+    };
+    assert_eq!(unused(&new_password("2026-05-25T08:00:00Z")), []);
+    assert_eq!(
+        unused(&new_password("2026-01-25T08:00:00Z")),
+        [
+            (UnusedUser, None),
+            (PasswordUnused, Some("password".into()))
+        ]
+    );
+    // An inactive key made in the window cannot be used: the user stays unused.
+    assert_eq!(
+        unused(&|row: &mut CredentialReportRow| {
+            new_key("2026-05-25T08:00:00Z")(row);
+            row.access_keys[1].active = false;
+        }),
+        [(UnusedUser, None)]
+    );
+}
+/// A console password set in the window (an administrator's reset, say) is not unused because
+/// the user's previous password was last used before the window: the report's
+/// `password_last_used` is the user's, and the new password has had no chance to be used. Its
+/// `remove_password` decision would take away a password just given. Set before the window, it
+/// is unused as before.
+#[test]
+fn a_password_set_in_the_window_is_not_unused() {
+    // stale: password last used 2025-12-01, before the window (2026-03-03 to 2026-06-01).
+    let password_unused = |set: &str| {
+        let mut export = creds_export();
+        report_row(&mut export, "stale").password_last_changed = date(set);
+        let r = run(&[export]);
+        r.findings
+            .iter()
+            .any(|f| f.kind == PasswordUnused && f.principal_name == "stale")
+    };
+    assert!(!password_unused("2026-04-20T08:00:00Z"));
+    assert!(password_unused("2026-02-20T08:00:00Z"));
+}
+
+/// A customer managed policy an IAM Identity Center permission set references
+/// (`CustomerManagedPolicyReferences`) is needed in every account the set is provisioned to:
+/// Identity Center attaches it to the set's role when it provisions the set, and provisioning
+/// fails when the account lacks it. Attached to nothing in the export (the reference added since
+/// the set was last provisioned there, say), it is not `policy_unattached`: its `delete_policy`
+/// decision would break the set's next provisioning. Without the organisation part nothing tells,
+/// and it is found as before.
+#[test]
+fn a_policy_a_permission_set_references_is_not_unattached() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/organization");
+    crate::common::copy_dir(&root, dir.path());
+    // The Developer set references developer-extras; in 111111111111 its role lacks it.
+    let file = dir.path().join("111111111111/authorization-details.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    for role in doc["RoleDetailList"].as_array_mut().expect("roles") {
+        role["AttachedManagedPolicies"]
+            .as_array_mut()
+            .expect("attached")
+            .retain(|a| a["PolicyName"] != "developer-extras");
+    }
+    for policy in doc["Policies"].as_array_mut().expect("policies") {
+        if policy["PolicyName"] == "developer-extras" {
+            policy["AttachmentCount"] = 0.into();
+        }
+    }
+    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let at = [dir.path().to_path_buf()];
+    let exports = load_exports(&at, &LoadOptions::default()).expect("loads");
+    let org = iam_tighten::input::organization::find(&at)
+        .expect("organisation part loads")
+        .expect("organisation part");
+    let unattached = |an: &Analysis<'_>| {
+        identity_findings(&exports, an, &IdentitySettings::new(90))
+            .of_kind(PolicyUnattached)
+            .map(|f| (f.account_id.clone(), f.principal_name.clone()))
+            .collect::<Vec<_>>()
+    };
+    let settings = Settings::new(90, None).expect("settings");
+    let with_org = analysis::analyze_organization(
+        &exports,
+        Some(&org),
+        Catalog::embedded(),
+        &settings,
+        &Config::default(),
+    )
+    .expect("analysis runs");
+    assert_eq!(unattached(&with_org), []);
+    assert_eq!(
+        unattached(&analyze(&exports)),
+        [("111111111111".to_string(), "developer-extras".to_string())]
+    );
+}
+
+/// A copy of fixture `creds` whose `authorization-details.json` lists no users (fetched with
+/// `--filter` without `User`), while its credential report still lists them; the second value
+/// is the export folder.
+pub(crate) fn creds_without_users() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = dir.path().join("creds");
+    crate::common::copy_dir(&fixture("creds"), &export);
+    let file = export.join("authorization-details.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    doc["UserDetailList"] = serde_json::json!([]);
+    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    (dir, export)
+}
+
+/// Authorization details that list no user while the credential report lists some (fetched with
+/// `--filter`, say) cannot tell which users exist: the report's rows are left out (a warning
+/// names them), so the user checks found nothing without saying so, and `diff` called every
+/// old user finding `identity_resolved` ("the key was deleted or used again"). They are checks
+/// not possible now, saying why; the root checks still run.
+#[test]
+fn user_checks_of_an_export_without_users_are_not_possible() {
+    let (_dir, export) = creds_without_users();
+    let export = load_export(&export, &LoadOptions::default()).expect("loads");
+    let r = run(std::slice::from_ref(&export));
+    let users: Vec<&IdentityFinding> = r
+        .findings
+        .iter()
+        .filter(|f| f.principal_type.as_str() == "user")
+        .collect();
+    assert!(users.is_empty(), "{users:?}");
+    // Also not possible, as before: group_without_members (no users), policy_unattached.
+    let mut want = vec![
+        UnusedUser,
+        AccessKeyNeverUsed,
+        AccessKeyUnused,
+        AccessKeyOld,
+        PasswordUnused,
+        PasswordWithoutMfa,
+        GroupWithoutMembers,
+        PolicyUnattached,
+    ];
+    want.sort();
+    assert_eq!(gaps(&r, "123456789012"), want);
+    let gap = r
+        .checks_not_possible
+        .iter()
+        .find(|n| n.check == AccessKeyUnused)
+        .expect("access_key_unused not possible");
+    assert!(gap.reason.contains("lists no users"), "{}", gap.reason);
+    assert!(!r.of_kind(RootAccessKey).collect::<Vec<_>>().is_empty());
+}
+
+/// The credential report lists only passwords and access keys, but a user can also call AWS with
+/// a service-specific credential (an Amazon Bedrock API key, CodeCommit Git credentials), an SSH
+/// public key or a signing certificate. Only its last-accessed data shows that use: a user
+/// without it, whom the report alone shows unused, is not `unused_user` (its `delete_user`
+/// decision would break what uses that credential) but a check not possible, naming it. With
+/// last-accessed data that shows no service use (the fixture's), it is unused as before.
+#[test]
+fn a_user_without_last_accessed_data_is_not_called_unused() {
+    let with = creds_export();
+    assert!(
+        with.last_accessed
+            .contains_key(&(PrincipalType::User, "nopw".to_string()))
+    );
+    find(&run(std::slice::from_ref(&with)), UnusedUser, "nopw", None);
+    let mut without = with;
+    without
+        .last_accessed
+        .remove(&(PrincipalType::User, "nopw".to_string()));
+    let r = run(&[without]);
+    let unused: Vec<&str> = r
+        .of_kind(UnusedUser)
+        .map(|f| f.principal_name.as_str())
+        .collect();
+    assert_eq!(unused, ["dormant"]);
+    let gap = r
+        .checks_not_possible
+        .iter()
+        .find(|n| n.check == UnusedUser && n.reason.contains("nopw"))
+        .unwrap_or_else(|| panic!("{:#?}", r.checks_not_possible));
+    assert!(gap.reason.contains("last-accessed"), "{}", gap.reason);
+    // Used users (busy) and those younger than the window (fresh) are judged, not listed.
+    assert!(
+        !gap.reason.contains("busy") && !gap.reason.contains("fresh"),
+        "{}",
+        gap.reason
     );
 }

@@ -92,6 +92,10 @@ pub struct PermissionSetInfo {
     pub accounts: Vec<String>,
     /// Provisioned accounts whose role the exports hold with last-accessed data.
     pub accounts_with_data: Vec<String>,
+    /// The customer managed policies it references (`CustomerManagedPolicyReferences`, and its
+    /// permissions boundary's): each account it is provisioned to needs them.
+    #[serde(skip)]
+    pub customer_managed_policies: Vec<crate::model::organization::PolicyReference>,
 }
 
 /// A warning with the account it came from.

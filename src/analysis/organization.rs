@@ -721,6 +721,15 @@ pub(super) fn info(org: &Organization, principals: &[PrincipalInfo]) -> Organiza
                 arn: ps.arn.clone(),
                 accounts: ps.accounts.clone(),
                 accounts_with_data: with_data,
+                customer_managed_policies: ps
+                    .customer_managed_policies
+                    .iter()
+                    .chain(match &ps.boundary {
+                        Some(crate::model::organization::Boundary::CustomerManaged(r)) => Some(r),
+                        _ => None,
+                    })
+                    .cloned()
+                    .collect(),
             }
         })
         .collect();

@@ -172,6 +172,9 @@ fn check_dates(path: &Path, rows: &[CredentialReportRow], time: Timestamp) -> Re
     Ok(())
 }
 
+/// The warning code of a report's rows of users the authorization details do not list.
+pub(crate) const UNKNOWN_USER: &str = "credential_report_unknown_user";
+
 /// The rows of the users the authorization details list (and the root row), with a warning
 /// naming the others: users deleted since the report was generated (AWS hands out the same report
 /// for up to 4 hours, while the authorization details are read live) or left out of a filtered
@@ -195,7 +198,7 @@ fn known_users(
     if let Some((first, _)) = unknown.first() {
         let names: Vec<String> = unknown.iter().map(|(_, r)| r.user.clone()).collect();
         warnings.push(
-            "credential_report_unknown_user",
+            UNKNOWN_USER,
             Some(CREDENTIAL_REPORT),
             Some(format!("line {}, column user", first + 2)),
             format!(

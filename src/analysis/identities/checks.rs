@@ -6,6 +6,8 @@ use super::{
     IdentityFinding, IdentityKind, IdentityPrincipalType, IdentitySettings, PrincipalInfo,
     Sensitivity,
 };
+use crate::analysis::model::PermissionSetInfo;
+use crate::model::organization::PolicyReference;
 use crate::model::{
     AccessKeyInfo, CredentialReportRow, Export, PrincipalType, Timestamp, days_before, whole_days,
 };
@@ -227,8 +229,14 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// The per-user credential checks of one credential-report row.
-    pub(super) fn user(&self, row: &CredentialReportRow, out: &mut Vec<IdentityFinding>) {
+    /// The per-user credential checks of one credential-report row; the user's name goes to
+    /// `unjudged` when nothing shows it unused but the credential report (see `unused_user`).
+    pub(super) fn user(
+        &self,
+        row: &CredentialReportRow,
+        out: &mut Vec<IdentityFinding>,
+        unjudged: &mut Vec<String>,
+    ) {
         let p = self.principal(PrincipalType::User, &row.user);
         let arn = p.map_or(row.arn.as_str(), |p| p.arn());
         let u = User {
@@ -251,7 +259,9 @@ impl<'a> Ctx<'a> {
         self.access_keys(&u, out);
         if let Some(ws) = self.window_start {
             self.password_unused(&u, ws, out);
-            self.unused_user(&u, ws, out);
+            if self.unused_user(&u, ws, out) == Some(false) {
+                unjudged.push(row.user.clone());
+            }
         }
     }
 
@@ -344,8 +354,10 @@ impl<'a> Ctx<'a> {
         let (password_enabled, password_last, password_set) =
             (u.password_enabled, u.password_last, u.password_set);
         if password_enabled {
+            // A password set in the window (an administrator's reset) has had no chance to be
+            // used, whenever the user's previous one was last used.
             let stale = match password_last {
-                Some(t) => t < ws,
+                Some(t) => t < ws && !used_in(password_set, ws),
                 None => password_set.is_some_and(|s| s < ws),
             };
             if stale {
@@ -374,18 +386,34 @@ impl<'a> Ctx<'a> {
     }
 
     /// unused_user: the user is older than the window and nothing it can sign in with was used.
-    fn unused_user(&self, u: &User<'_>, ws: Timestamp, out: &mut Vec<IdentityFinding>) {
+    /// `Some(false)` when only its last-accessed data could tell, and the export has none: the
+    /// credential report shows passwords and access keys, not the service-specific credentials
+    /// (Amazon Bedrock API keys, CodeCommit Git credentials), SSH public keys or signing
+    /// certificates the user may call AWS with.
+    fn unused_user(
+        &self,
+        u: &User<'_>,
+        ws: Timestamp,
+        out: &mut Vec<IdentityFinding>,
+    ) -> Option<bool> {
         let (who, row) = (&u.who, u.row);
         let (p, password_enabled, password_last) = (u.p, u.password_enabled, u.password_last);
         let created = row.user_creation_time.date().or(p.and_then(|p| p.created));
-        let Some(created) = created.filter(|c| *c < ws) else {
-            return;
-        };
+        let created = created.filter(|c| *c < ws)?;
         let service_use = p.and_then(|p| p.last_used);
         let mut uses = vec![password_last, service_use];
         uses.extend(keys(row).map(|(_, k)| k.last_used_date.date()));
-        if uses.iter().any(|t| used_in(*t, ws)) {
-            return;
+        // A credential given in the window (a key made for a new job, a password just set) has
+        // had no chance to be used, as its own check says: the user is not unused.
+        let mut given = keys(row)
+            .filter(|(_, k)| k.active)
+            .map(|(_, k)| k.last_rotated.date())
+            .chain([u.password_set.filter(|_| password_enabled)]);
+        if uses.iter().any(|t| used_in(*t, ws)) || given.any(|t| used_in(t, ws)) {
+            return None;
+        }
+        if !p.is_some_and(|p| p.has_last_accessed) {
+            return Some(false);
         }
         let last = uses.into_iter().flatten().max();
         let (sensitivity, extra) = raise_if_unused_high(Sensitivity::Medium, p);
@@ -412,13 +440,13 @@ impl<'a> Ctx<'a> {
             day(created),
             self.window_text(ws),
             parts.join(", "),
-            match (p.map(|p| p.has_last_accessed), service_use) {
-                (Some(true), Some(t)) => format!(", last service access {}", day(t)),
-                (Some(true), None) => ", no service access in its last-accessed data".into(),
-                _ => String::new(),
+            match service_use {
+                Some(t) => format!(", last service access {}", day(t)),
+                None => ", no service access in its last-accessed data".into(),
             }
         );
         out.push(f);
+        Some(true)
     }
 
     pub(super) fn roles(&self, out: &mut Vec<IdentityFinding>) {
@@ -512,7 +540,8 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    pub(super) fn policies(&self, out: &mut Vec<IdentityFinding>) {
+    /// `sets`: the organisation part's permission sets (none without one).
+    pub(super) fn policies(&self, sets: &[PermissionSetInfo], out: &mut Vec<IdentityFinding>) {
         // Every ARN a principal attaches or uses as its boundary, once (a walk over every
         // principal per policy was quadratic).
         let mut used: HashSet<&str> = HashSet::new();
@@ -523,12 +552,25 @@ impl<'a> Ctx<'a> {
         // Without an AttachmentCount only the export's attachments tell, and they cannot when a
         // kind of principal is left out (a check not possible, `super::Gaps`).
         let scan_complete = super::kinds_not_listed(self.export).is_empty();
+        // Referenced by a permission set provisioned here: Identity Center attaches it when it
+        // provisions the set (again), and fails when the account lacks it.
+        let account = &self.export.account_id;
+        let referenced: Vec<&PolicyReference> = sets
+            .iter()
+            .filter(|s| s.accounts.contains(account))
+            .flat_map(|s| &s.customer_managed_policies)
+            .collect();
         for pol in self.export.policies.values() {
             if pol.aws_managed {
                 continue;
             }
             // A permissions boundary of a principal the export leaves out still counts.
-            if used.contains(pol.arn.as_str()) || pol.is_a_boundary() {
+            if used.contains(pol.arn.as_str())
+                || pol.is_a_boundary()
+                || referenced
+                    .iter()
+                    .any(|r| r.path == pol.path && r.name.eq_ignore_ascii_case(&pol.name))
+            {
                 continue;
             }
             let count = match pol.attachment_count {

@@ -146,7 +146,7 @@ impl IdentityKind {
                 "An active access key created (last rotated) more than --key-max-age days before the as-of date."
             }
             IdentityKind::PasswordUnused => {
-                "A console password last used before the window, or never used and set before the window."
+                "A console password set before the window and not used in it."
             }
             IdentityKind::PasswordWithoutMfa => "A user with a console password and no MFA device.",
             IdentityKind::GroupWithoutMembers => "A group that no user in the export belongs to.",
@@ -322,17 +322,24 @@ impl<'a> IdentityCollector<'a> {
                 .filter(|g| as_of.is_some_and(|a| *g < a))
                 .map(|g| ctx.judged_at(g, self.settings));
             let cred = earlier.as_ref().unwrap_or(&ctx);
+            let mut unjudged = Vec::new();
             for row in rows {
                 if row.is_root() {
                     cred.root(row, findings);
                 } else {
-                    cred.user(row, findings);
+                    cred.user(row, findings, &mut unjudged);
                 }
             }
+            self.gaps.unjudged_users(&export.account_id, &unjudged);
         }
         ctx.roles(findings);
         ctx.groups(findings);
-        ctx.policies(findings);
+        let sets = self
+            .analysis
+            .organization
+            .as_ref()
+            .map_or(&[][..], |o| &o.permission_sets[..]);
+        ctx.policies(sets, findings);
     }
 
     /// Every finding added, ranked, and the checks that could not run.
@@ -477,6 +484,21 @@ impl Gaps {
                 "the credential report has no <root_account> row",
             );
         }
+        // Its rows of users the authorization details do not list were left out (the warning
+        // names them): with no user listed at all, which users exist cannot be told.
+        if !has_users(ctx.export)
+            && ctx
+                .export
+                .warnings
+                .iter()
+                .any(|w| w.code == crate::input::credential_report::UNKNOWN_USER)
+        {
+            self.add(
+                account,
+                &IdentityKind::USER_CREDENTIAL,
+                "the export lists no users, but its credential report does (authorization details fetched with --filter, or its users left out?), so which users exist cannot be told",
+            );
+        }
         let missing: Vec<&str> = ctx
             .export
             .principals
@@ -496,6 +518,28 @@ impl Gaps {
             ),
         };
         self.add(account, &IdentityKind::USER_CREDENTIAL, &reason);
+    }
+
+    /// Users only their (missing) last-accessed data could show unused (`Ctx::unused_user`).
+    fn unjudged_users(&mut self, account: &str, users: &[String]) {
+        let (who, whether) = match users {
+            [] => return,
+            [one] => (format!("user {one} has"), "it is"),
+            many => (
+                format!("users {} have", crate::model::listed(many, 10)),
+                "they are",
+            ),
+        };
+        self.add(
+            account,
+            &[IdentityKind::UnusedUser],
+            &format!(
+                "{who} no last-accessed data, and the credential report shows no use of the \
+                 service-specific credentials (Amazon Bedrock API keys, CodeCommit Git \
+                 credentials), SSH public keys or signing certificates a user may call AWS \
+                 with, so whether {whether} unused cannot be told"
+            ),
+        );
     }
 
     fn finish(self) -> Vec<NotPossible> {
