@@ -27,21 +27,28 @@ fn creds_export() -> Export {
 }
 
 /// A copy of fixture `creds` (in a temporary folder, kept while the first value lives) whose
-/// roles in `authorization-details.json` `edit` has changed; the second value is the export.
-fn creds_with_roles(edit: impl Fn(&mut serde_json::Value)) -> (tempfile::TempDir, PathBuf) {
+/// `authorization-details.json` `edit` has changed; the second value is the export.
+fn creds_edited(edit: impl FnOnce(&mut serde_json::Value)) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let export = dir.path().join("creds");
     crate::common::copy_dir(&fixture("creds"), &export);
     let file = export.join("authorization-details.json");
     let mut doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
-    doc["RoleDetailList"]
-        .as_array_mut()
-        .expect("roles")
-        .iter_mut()
-        .for_each(edit);
+    edit(&mut doc);
     std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
     (dir, export)
+}
+
+/// [`creds_edited`], each of its roles changed by `edit`.
+fn creds_with_roles(edit: impl Fn(&mut serde_json::Value)) -> (tempfile::TempDir, PathBuf) {
+    creds_edited(|doc| {
+        doc["RoleDetailList"]
+            .as_array_mut()
+            .expect("roles")
+            .iter_mut()
+            .for_each(edit)
+    })
 }
 
 fn analyze(exports: &[Export]) -> Analysis<'static> {
@@ -921,15 +928,7 @@ fn a_policy_a_permission_set_references_is_not_unattached() {
 /// `--filter` without `User`), while its credential report still lists them; the second value
 /// is the export folder.
 pub(crate) fn creds_without_users() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let export = dir.path().join("creds");
-    crate::common::copy_dir(&fixture("creds"), &export);
-    let file = export.join("authorization-details.json");
-    let mut doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
-    doc["UserDetailList"] = serde_json::json!([]);
-    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
-    (dir, export)
+    creds_edited(|doc| doc["UserDetailList"] = serde_json::json!([]))
 }
 
 /// Authorization details that list no user while the credential report lists some (fetched with
