@@ -1819,3 +1819,25 @@ fn user_findings_are_unknown_when_the_new_side_lists_no_users() {
         "a user finding is called resolved"
     );
 }
+
+/// The same for roles: a new side whose authorization details list no roles could not check
+/// them, so the old side's unused roles are `identity_unknown`, never `identity_resolved`.
+#[test]
+fn role_findings_are_unknown_when_the_new_side_lists_no_roles() {
+    let (_dir, new) = crate::identities::creds_without_roles();
+    let run = diff(
+        "tests/fixtures/identities/creds",
+        new.to_str().expect("utf-8 path"),
+        &[],
+    );
+    assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+    let t = Csv::parse(&run.file("diff.csv"));
+    let kinds: Vec<&str> = t
+        .rows
+        .iter()
+        .filter(|r| t.get(r, "action") == "unused_role")
+        .map(|r| t.get(r, "kind"))
+        .collect();
+    assert!(!kinds.is_empty(), "the old side has unused roles");
+    assert!(kinds.iter().all(|k| *k == "identity_unknown"), "{kinds:?}");
+}

@@ -931,6 +931,33 @@ pub(crate) fn creds_without_users() -> (tempfile::TempDir, PathBuf) {
     creds_edited(|doc| doc["UserDetailList"] = serde_json::json!([]))
 }
 
+/// A copy of fixture `creds` whose `authorization-details.json` lists no roles (fetched with
+/// `--filter` without `Role`); the second value is the export folder.
+pub(crate) fn creds_without_roles() -> (tempfile::TempDir, PathBuf) {
+    creds_edited(|doc| doc["RoleDetailList"] = serde_json::json!([]))
+}
+
+/// Every AWS account has service-linked roles: authorization details that list none left the
+/// kind out, so the unused-role check could not run. It is a check not possible, saying why
+/// (and `diff` calls an earlier unused role unknown, not resolved); the fixture as it is lists
+/// roles and has no such gap.
+#[test]
+fn the_unused_role_check_of_an_export_without_roles_is_not_possible() {
+    let whole = run(&[creds_export()]);
+    assert!(!gaps(&whole, "123456789012").contains(&UnusedRole));
+    let (_dir, export) = creds_without_roles();
+    let export = load_export(&export, &LoadOptions::default()).expect("loads");
+    let r = run(std::slice::from_ref(&export));
+    assert!(!r.findings.iter().any(|f| f.kind == UnusedRole));
+    assert!(gaps(&r, "123456789012").contains(&UnusedRole));
+    let gap = r
+        .checks_not_possible
+        .iter()
+        .find(|n| n.check == UnusedRole)
+        .expect("gap");
+    assert!(gap.reason.contains("lists no roles"), "{}", gap.reason);
+}
+
 /// Authorization details that list no user while the credential report lists some (fetched with
 /// `--filter`, say) cannot tell which users exist: the report's rows are left out (a warning
 /// names them), so the user checks found nothing without saying so, and `diff` called every

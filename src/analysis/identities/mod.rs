@@ -451,6 +451,16 @@ impl Gaps {
                 "the export lists groups but no users (authorization details fetched with --filter, or its users left out?), so which groups have members cannot be told",
             );
         }
+        if !lists(ctx.export, PrincipalType::Role) {
+            // AWS makes service-linked roles in every account (AWSServiceRoleForSupport,
+            // AWSServiceRoleForTrustedAdvisor): none listed means the kind was left out, and an
+            // earlier unused role cannot be told resolved (`diff`) from not looked at.
+            self.add(
+                account,
+                &[IdentityKind::UnusedRole],
+                "the export lists no roles (authorization details fetched with --filter, or its roles left out?), so which roles are unused cannot be told",
+            );
+        }
         let uncounted = ctx
             .export
             .policies
