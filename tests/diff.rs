@@ -1790,19 +1790,24 @@ fn per_account_counts_and_the_organisation_add_up_to_the_headline() {
     assert!(row.contains(&format!(">{organization}<")), "{row}");
 }
 
-/// A new side whose authorization details list no users (fetched with `--filter`) could not check
-/// them: an old user finding (stale's unused access key) is `identity_unknown` there, never
-/// `identity_resolved` ("the key was deleted or used again").
-#[test]
-fn user_findings_are_unknown_when_the_new_side_lists_no_users() {
-    let (_dir, new) = crate::identities::creds_without_users();
+/// diff.csv of the identities fixture `creds` (old side) against the export `new`.
+fn diff_of_creds_and(new: &Path) -> Csv {
     let run = diff(
         "tests/fixtures/identities/creds",
         new.to_str().expect("utf-8 path"),
         &[],
     );
     assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
-    let t = Csv::parse(&run.file("diff.csv"));
+    Csv::parse(&run.file("diff.csv"))
+}
+
+/// A new side whose authorization details list no users (fetched with `--filter`) could not check
+/// them: an old user finding (stale's unused access key) is `identity_unknown` there, never
+/// `identity_resolved` ("the key was deleted or used again").
+#[test]
+fn user_findings_are_unknown_when_the_new_side_lists_no_users() {
+    let (_dir, new) = crate::identities::creds_without_users();
+    let t = diff_of_creds_and(&new);
     let kinds: Vec<&str> = t
         .rows
         .iter()
@@ -1825,13 +1830,7 @@ fn user_findings_are_unknown_when_the_new_side_lists_no_users() {
 #[test]
 fn role_findings_are_unknown_when_the_new_side_lists_no_roles() {
     let (_dir, new) = crate::identities::creds_without_roles();
-    let run = diff(
-        "tests/fixtures/identities/creds",
-        new.to_str().expect("utf-8 path"),
-        &[],
-    );
-    assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
-    let t = Csv::parse(&run.file("diff.csv"));
+    let t = diff_of_creds_and(&new);
     let kinds: Vec<&str> = t
         .rows
         .iter()

@@ -135,10 +135,7 @@ impl Coverage {
         warnings: &mut Vec<AccountWarning>,
     ) {
         let when = as_of.map_or_else(String::new, crate::model::rfc3339);
-        let generated = export
-            .manifest
-            .as_ref()
-            .and_then(|m| m.credential_report_generated);
+        let generated = export.credential_report_generated();
         if let (Some(g), Some(a), Some(_)) = (generated, as_of, &export.credential_report)
             && a.signed_duration_since(g).num_hours() >= STALE_AFTER_HOURS
         {

@@ -615,6 +615,14 @@ pub struct Export {
 }
 
 impl Export {
+    /// When its credential report was generated, as its manifest says
+    /// ([`Manifest::credential_report_generated`]).
+    pub fn credential_report_generated(&self) -> Option<Timestamp> {
+        self.manifest
+            .as_ref()
+            .and_then(|m| m.credential_report_generated)
+    }
+
     /// The principal of that kind and name. `principals` is sorted by (kind, name) when loaded,
     /// so this is a binary search; a hand-built, unsorted export still gets a linear scan.
     pub fn principal(&self, kind: PrincipalType, name: &str) -> Option<&Principal> {

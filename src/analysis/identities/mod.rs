@@ -314,10 +314,7 @@ impl<'a> IdentityCollector<'a> {
         if let Some(rows) = &export.credential_report {
             // The report shows nothing after it was generated: its checks are judged then when
             // that is before the as-of time (the window keeps its length, and ends there).
-            let generated = export
-                .manifest
-                .as_ref()
-                .and_then(|m| m.credential_report_generated);
+            let generated = export.credential_report_generated();
             let earlier = generated
                 .filter(|g| as_of.is_some_and(|a| *g < a))
                 .map(|g| ctx.judged_at(g, self.settings));
