@@ -260,6 +260,62 @@ pub(crate) mod emulated {
         }
     }
 
+    /// A fetch started in the background, with no standard input and its stderr read as it
+    /// comes (by a thread, so that a full pipe never stalls it), for a failure to show.
+    struct Running {
+        child: Child,
+        stderr: Option<std::thread::JoinHandle<String>>,
+    }
+
+    impl Running {
+        fn spawn(mut cmd: StdCommand) -> Running {
+            let mut child = cmd
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn fetch");
+            let mut pipe = child.stderr.take().expect("stderr");
+            let stderr = std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+                text
+            });
+            Running {
+                child,
+                stderr: Some(stderr),
+            }
+        }
+
+        /// Waits until `dir` holds `n` last-accessed files; the fetch must still be running.
+        fn wait_files(&mut self, dir: &Path, n: usize) {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !dir.is_dir() || last_accessed_files(dir) < n {
+                assert!(Instant::now() < deadline, "no progress");
+                if let Some(status) = self.child.try_wait().expect("try_wait") {
+                    panic!(
+                        "fetch ended ({status}) before {n} last-accessed files: {}",
+                        self.stderr_text()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+
+        /// Waits at most `secs` seconds for the end; its status and all it printed on stderr.
+        fn finish(mut self, secs: u64) -> (std::process::ExitStatus, String) {
+            let status = wait_for(&mut self.child, secs);
+            (status, self.stderr_text())
+        }
+
+        fn stderr_text(&mut self) -> String {
+            self.stderr
+                .take()
+                .map(|t| t.join().unwrap_or_default())
+                .unwrap_or_default()
+        }
+    }
+
     /// No SDK debug structures in what a person reads.
     fn assert_no_debug_dump(stderr: &str) {
         for dump in [
@@ -1130,32 +1186,14 @@ pub(crate) mod emulated {
             return;
         };
         let tmp = tempfile::tempdir().expect("tempdir");
-        let wait_files = |dir: &Path, n: usize, child: &mut Child| {
-            let deadline = Instant::now() + Duration::from_secs(120);
-            while !dir.is_dir() || last_accessed_files(dir) < n {
-                assert!(Instant::now() < deadline, "no progress");
-                assert!(
-                    child.try_wait().expect("try_wait").is_none(),
-                    "ended too early"
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        };
-
         // 1. A short outage within the retry budget: the fetch waits, says so, and finishes.
         let brief = tmp.path().join("brief");
-        let mut child = fetch_command(&em, tmp.path(), &brief, 1)
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        wait_files(&brief, 1, &mut child);
+        let mut running = Running::spawn(fetch_command(&em, tmp.path(), &brief, 1));
+        running.wait_files(&brief, 1);
         em.control("outage/on");
         std::thread::sleep(Duration::from_millis(1500));
         em.control("outage/off");
-        let status = wait_for(&mut child, 120);
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
-            .expect("read stderr");
+        let (status, stderr) = running.finish(120);
         assert_eq!(status.code(), Some(1), "{stderr}");
         assert!(
             stderr.contains("the connection was closed before an answer; retrying in"),
@@ -1173,17 +1211,17 @@ pub(crate) mod emulated {
         // 2. An outage longer than the budget: exit 2, one clear message, the export unfinished
         //    (no principal recorded as missing), resumable.
         let lost = tmp.path().join("lost");
-        let mut child = fetch_with(&em.url, tmp.path(), &lost, 1, &[("--retry-budget", "2")])
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        wait_files(&lost, 2, &mut child);
+        let mut running = Running::spawn(fetch_with(
+            &em.url,
+            tmp.path(),
+            &lost,
+            1,
+            &[("--retry-budget", "2")],
+        ));
+        running.wait_files(&lost, 2);
         em.control("outage/on");
         let started = Instant::now();
-        let status = wait_for(&mut child, 60);
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
-            .expect("read stderr");
+        let (status, stderr) = running.finish(60);
         assert_eq!(status.code(), Some(2), "{stderr}");
         assert!(
             started.elapsed() < Duration::from_secs(30),
@@ -1452,6 +1490,8 @@ pub(crate) mod emulated {
         let tmp = tempfile::tempdir().expect("tempdir");
         let out = tmp.path().join("out");
         let mut child = fetch_command(&em, tmp.path(), &out, 4)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn");
@@ -1462,10 +1502,11 @@ pub(crate) mod emulated {
         } // the pipe's read end is closed here
         let status = wait_for(&mut child, 120);
         assert!(first.starts_with("fetch: account"), "{first}");
+        let manifest = std::fs::read_to_string(out.join("manifest.json")).unwrap_or_default();
         assert_eq!(
             status.code(),
             Some(1),
-            "not a panic (101): the export is written"
+            "not a panic (101): the export is written; manifest: {manifest}"
         );
         assert_eq!(read_manifest(&out)["finished"], true);
         load_export(&out, &LoadOptions::default()).expect("load_export");
