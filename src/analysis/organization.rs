@@ -626,7 +626,7 @@ fn principal_info(
     }
     match &ps.boundary {
         Some(crate::model::organization::Boundary::AwsManaged(arn)) => {
-            let name = arn.rsplit('/').next().unwrap_or(arn).to_string();
+            let name = crate::model::arn::name(arn).to_string();
             push(c, PolicyKind::AwsManaged, name, Some(arn.clone()), true);
         }
         Some(crate::model::organization::Boundary::CustomerManaged(r)) => {

@@ -607,7 +607,7 @@ fn principals(gaad: &Value, layout: &Layout) -> Result<Vec<PrincipalRef>> {
 /// A reused `authorization-details.json` must be of the account we are fetching.
 fn check_account(principals: &[PrincipalRef], who: &Identity, layout: &Layout) -> Result<()> {
     for p in principals {
-        let account = p.arn.split(':').nth(4).unwrap_or_default();
+        let account = crate::model::arn::account(&p.arn).unwrap_or_default();
         if account != who.account_id {
             return Err(FetchError::Resume {
                 path: layout.authorization_details(),

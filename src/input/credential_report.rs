@@ -107,7 +107,7 @@ fn check_rows(path: &Path, rows: &[CredentialReportRow], account_id: &str) -> Re
                 ),
             ));
         }
-        let account = row.arn.split(':').nth(4).unwrap_or("");
+        let account = crate::model::arn::account(&row.arn).unwrap_or_default();
         if account.len() == 12
             && account.bytes().all(|b| b.is_ascii_digit())
             && account != account_id

@@ -581,7 +581,7 @@ fn control_policies(r: &mut Reader, org: &mut Organization, kind: ControlPolicyT
 
 /// The last part of an ARN (`…/ps-0123`), checked as a safe id.
 fn arn_tail<'a>(path: &Path, at: &str, arn: &'a str) -> Result<&'a str> {
-    let tail = arn.rsplit('/').next().unwrap_or_default();
+    let tail = crate::model::arn::name(arn);
     safe_id(path, at, tail)?;
     Ok(tail)
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub mod arn;
 pub mod document;
 pub mod json;
 pub mod organization;

@@ -183,14 +183,15 @@ impl<'e> CopyNames<'e> {
         let mut existing: HashMap<&str, HashSet<String>> = HashMap::new();
         for e in exports {
             let names = existing.entry(e.account_id.as_str()).or_default();
-            let own = |arn: &&String| arn_account(arn) == Some(e.account_id.as_str());
+            let own =
+                |arn: &&String| crate::model::arn::account(arn) == Some(e.account_id.as_str());
             let attached = e.principals.iter().flat_map(|x| {
                 x.attached_policies
                     .iter()
                     .chain(x.permissions_boundary.as_ref())
             });
             for arn in e.policies.keys().chain(attached).filter(own) {
-                names.insert(policy_name(arn).to_ascii_lowercase());
+                names.insert(crate::model::arn::name(arn).to_ascii_lowercase());
             }
         }
         CopyNames {
@@ -252,14 +253,4 @@ struct Owner<'a> {
     name: &'a str,
     partition: &'a str,
     account: &'a std::sync::Arc<str>,
-}
-
-/// The account of an ARN (`arn:partition:iam::ACCOUNT:policy/...`), if it has one.
-fn arn_account(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4)
-}
-
-/// A policy ARN's name: the part after its path's last `/`.
-fn policy_name(arn: &str) -> &str {
-    arn.rsplit_once('/').map_or(arn, |(_, name)| name)
 }

@@ -736,7 +736,7 @@ pub fn verify_permission_set(
     let detached: BTreeSet<&str> = plan
         .policies
         .iter()
-        .filter(|p| matches!(p.apply, Apply::Detach | Apply::MergeIntoInline))
+        .filter(|p| super::quota::goes(p))
         .filter_map(|p| p.policy.arn.as_deref())
         .collect();
     let after = grants(&docs, new_inline, &detached, expander);

@@ -19,8 +19,9 @@ use std::collections::BTreeSet;
 use super::{Apply, PolicyPlan, PrincipalPlan};
 use crate::model::Export;
 
-/// Whether the apply detaches the policy for good (it grants nothing the principal keeps).
-fn goes(p: &PolicyPlan) -> bool {
+/// Whether the apply detaches the policy for good (it grants nothing the principal keeps, or
+/// what it keeps is merged into the inline policy).
+pub(super) fn goes(p: &PolicyPlan) -> bool {
     matches!(p.apply, Apply::Detach | Apply::MergeIntoInline)
 }
 

@@ -389,7 +389,7 @@ fn readme_apply(s: &mut String, plan: &PrincipalPlan, apply: &[String]) {
 /// How a plan's replacement policies are applied and rolled back within IAM's quota of managed
 /// policies per principal ([`quota`]).
 fn readme_replacements(s: &mut String, plan: &PrincipalPlan) {
-    let detached = plan.policies.iter().any(|p| p.apply == Apply::Detach);
+    let detached = plan.policies.iter().any(quota::goes);
     if detached {
         s.push_str(
             "The policies that go are detached first, which frees their slots: then each replacement policy is \

@@ -277,7 +277,7 @@ where
 
 /// The last part of an ARN: `ssoins-…` of an instance, `ps-…` of a permission set.
 fn arn_id(arn: &str) -> &str {
-    arn.rsplit('/').next().unwrap_or(arn)
+    crate::model::arn::name(arn)
 }
 
 /// The `Id`s of `value[list][]`, in the order listed.
