@@ -1840,3 +1840,30 @@ fn role_findings_are_unknown_when_the_new_side_lists_no_roles() {
     assert!(!kinds.is_empty(), "the old side has unused roles");
     assert!(kinds.iter().all(|k| *k == "identity_unknown"), "{kinds:?}");
 }
+
+/// The same for customer managed policies: a new side whose `Policies` lack one that a role
+/// attaches was cut, so an old unattached policy it does not list is `identity_unknown`; when
+/// only that policy is gone (deleted) it is `identity_resolved`.
+#[test]
+fn unattached_policies_are_unknown_when_the_new_sides_policies_were_cut() {
+    let orphan_kind = |names: &[&str]| {
+        let (_dir, new) = crate::identities::creds_without_policies(names);
+        let run = diff(
+            "tests/fixtures/identities/creds",
+            new.to_str().expect("utf-8 path"),
+            &[],
+        );
+        assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+        let t = Csv::parse(&run.file("diff.csv"));
+        let kinds: Vec<String> = t
+            .rows
+            .iter()
+            .filter(|r| t.get(r, "action") == "policy_unattached")
+            .filter(|r| t.get(r, "principal_name") == "orphan")
+            .map(|r| t.get(r, "kind").to_string())
+            .collect();
+        kinds
+    };
+    assert_eq!(orphan_kind(&["orphan"]), ["identity_resolved"]);
+    assert_eq!(orphan_kind(&["orphan", "attached"]), ["identity_unknown"]);
+}

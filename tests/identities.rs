@@ -28,7 +28,9 @@ fn creds_export() -> Export {
 
 /// A copy of fixture `creds` (in a temporary folder, kept while the first value lives) whose
 /// `authorization-details.json` `edit` has changed; the second value is the export.
-fn creds_edited(edit: impl FnOnce(&mut serde_json::Value)) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn creds_edited(
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let export = dir.path().join("creds");
     crate::common::copy_dir(&fixture("creds"), &export);
@@ -956,6 +958,50 @@ fn the_unused_role_check_of_an_export_without_roles_is_not_possible() {
         .find(|n| n.check == UnusedRole)
         .expect("gap");
     assert!(gap.reason.contains("lists no roles"), "{}", gap.reason);
+}
+
+/// A copy of fixture `creds` whose `Policies` lack `names` (customer managed policies, by name);
+/// the second value is the export folder.
+pub(crate) fn creds_without_policies(names: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    creds_edited(|doc| {
+        let policies = doc["Policies"].as_array_mut().expect("Policies");
+        policies.retain(|p| !names.contains(&p["PolicyName"].as_str().unwrap_or_default()));
+    })
+}
+
+/// A `Policies` list that lacks a policy a role attaches was cut (`--filter Role`, say): a
+/// policy it does not list may be deleted or only left out. The unattached-policy check says so
+/// (and `diff` calls an earlier unattached policy unknown, not resolved); a list that lacks only
+/// a policy nothing attaches (deleted) has no such gap.
+#[test]
+fn an_export_whose_policies_lack_an_attached_one_cannot_tell_unattached_policies() {
+    let (_dir, deleted) = creds_without_policies(&["orphan"]);
+    let deleted = load_export(&deleted, &LoadOptions::default()).expect("loads");
+    let r = run(std::slice::from_ref(&deleted));
+    assert!(!gaps(&r, "123456789012").contains(&PolicyUnattached));
+
+    let (_dir, cut) = creds_without_policies(&["orphan", "attached"]);
+    let cut = load_export(&cut, &LoadOptions::default()).expect("loads");
+    let r = run(std::slice::from_ref(&cut));
+    let gap = r
+        .checks_not_possible
+        .iter()
+        .find(|n| n.check == PolicyUnattached)
+        .expect("gap");
+    assert!(
+        gap.reason
+            .contains("lack customer managed policies its principals attach (attached;"),
+        "{}",
+        gap.reason
+    );
+    // What it does list is still judged.
+    let unattached: Vec<&str> = r
+        .findings
+        .iter()
+        .filter(|f| f.kind == PolicyUnattached)
+        .map(|f| f.principal_name.as_str())
+        .collect();
+    assert_eq!(unattached, ["nocount"]);
 }
 
 /// Authorization details that list no user while the credential report lists some (fetched with

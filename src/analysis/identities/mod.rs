@@ -409,6 +409,20 @@ fn kinds_not_listed(export: &Export) -> Vec<&'static str> {
     .collect()
 }
 
+/// The names of the account's own managed policies that a principal attaches (or has as its
+/// permissions boundary) but the export's `Policies` lack, sorted.
+fn unlisted_local_policies(export: &Export) -> Vec<String> {
+    let names: BTreeSet<&str> = export
+        .principals
+        .iter()
+        .flat_map(|p| p.attached_policies.iter().chain(&p.permissions_boundary))
+        .filter(|arn| crate::model::arn::account(arn) == Some(export.account_id.as_str()))
+        .filter(|arn| !export.policies.contains_key(arn.as_str()))
+        .map(|arn| crate::model::arn::name(arn))
+        .collect();
+    names.into_iter().map(str::to_string).collect()
+}
+
 /// The checks that could not run, per account, with every reason.
 #[derive(Default)]
 struct Gaps(BTreeMap<(String, IdentityKind), BTreeSet<String>>);
@@ -473,6 +487,21 @@ impl Gaps {
                      no {} (authorization details fetched with --filter?), so whether they are \
                      attached cannot be told",
                     not_listed.join(" and no ")
+                ),
+            );
+        }
+        let unlisted = unlisted_local_policies(ctx.export);
+        if !unlisted.is_empty() {
+            // Its Policies list was cut (`--filter Role`, say): an earlier unattached policy it
+            // does not list may be deleted or only left out, so `diff` cannot call it resolved.
+            self.add(
+                account,
+                &[IdentityKind::PolicyUnattached],
+                &format!(
+                    "the export's Policies lack customer managed policies its principals attach \
+                     ({}; authorization details fetched with --filter?), so whether a policy it \
+                     does not list is unattached cannot be told",
+                    crate::model::listed(&unlisted, 10)
                 ),
             );
         }
