@@ -320,8 +320,11 @@ impl<'a> Ctx<'a> {
                     (Some(t), _) if t < ws => {
                         let mut f = base(self, IdentityKind::AccessKeyUnused);
                         f.detail = format!(
-                            "Access key {n} of user {} is active and was last used on {}{}, before {}.",
+                            "Access key {n} of user {}{} is active and was last used on {}{}, before {}.",
                             row.user,
+                            created
+                                .map(|c| format!(", created or last rotated on {},", day(c)))
+                                .unwrap_or_default(),
                             self.when(t),
                             key.last_used_service
                                 .as_deref()
