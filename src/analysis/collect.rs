@@ -1034,9 +1034,11 @@ fn facts(
         if too_new {
             flags.push("too_new");
         } else if p.kind == PrincipalType::Role
-            // Evidence of no use: RoleLastUsed as AWS gives it, or the last-accessed data. A
-            // role with neither (the field left out of a hand-made export) is not called unused.
-            && (p.role_last_used.is_some() || la.is_some())
+            // Evidence of no use needs RoleLastUsed as AWS gives it (`{}` or a date): a role
+            // assumed only to use what resource-based policies grant it (a bucket or key policy
+            // that names it) shows nothing in its last-accessed data, so without the field (left
+            // out of a hand-made export) it is not called unused (`identities::Gaps` says so).
+            && p.role_last_used.is_some()
             && let Some(es) = evidence_start
             && p.created.is_some_and(|c| c < es)
             && last_used.is_none_or(|t| t < es)

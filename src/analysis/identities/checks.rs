@@ -456,14 +456,6 @@ impl<'a> Ctx<'a> {
         let Some(ws) = self.window_start else {
             return;
         };
-        // Roles whose export leaves RoleLastUsed out (only last-accessed data says "unused").
-        let without_field: HashSet<&str> = self
-            .export
-            .principals
-            .iter()
-            .filter(|p| p.kind == PrincipalType::Role && p.role_last_used.is_none())
-            .map(|p| p.arn.as_str())
-            .collect();
         for p in &self.principals {
             if p.kind != PrincipalType::Role || !p.flags.contains(&"unused_role") {
                 continue;
@@ -481,11 +473,6 @@ impl<'a> Ctx<'a> {
             f.days_unused = self.days(p.last_used);
             let evidence = match (p.last_used, p.has_last_accessed) {
                 (Some(t), _) => format!("last used on {}", self.when(t)),
-                (None, true) if without_field.contains(p.arn()) => {
-                    "its last-accessed data shows no service use (the export has no RoleLastUsed \
-                     for it)"
-                        .into()
-                }
                 (None, true) => {
                     "RoleLastUsed is empty and its last-accessed data shows no service use".into()
                 }

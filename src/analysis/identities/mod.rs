@@ -472,6 +472,35 @@ impl Gaps {
                 "the export lists no roles (authorization details fetched with --filter, or its roles left out?), so which roles are unused cannot be told",
             );
         }
+        let unrecorded: Vec<&str> = ctx
+            .export
+            .principals
+            .iter()
+            .filter(|p| p.kind == PrincipalType::Role && p.role_last_used.is_none())
+            .map(|p| p.name.as_str())
+            .collect();
+        if !unrecorded.is_empty() {
+            self.add(
+                account,
+                &[IdentityKind::UnusedRole],
+                &format!(
+                    "the export has no RoleLastUsed for {} {} (left out of a hand-made export?), \
+                     and last-accessed data does not show a role assumed only to use what \
+                     resource-based policies grant it, so whether {} unused cannot be told",
+                    if unrecorded.len() == 1 {
+                        "role"
+                    } else {
+                        "roles"
+                    },
+                    crate::model::listed(&unrecorded, 10),
+                    if unrecorded.len() == 1 {
+                        "it is"
+                    } else {
+                        "they are"
+                    },
+                ),
+            );
+        }
         let uncounted = ctx
             .export
             .policies
