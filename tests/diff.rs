@@ -1875,3 +1875,57 @@ fn unattached_policies_are_unknown_when_the_new_sides_policies_were_cut() {
     assert_eq!(orphan_kind(&["orphan"]), ["identity_resolved"]);
     assert_eq!(orphan_kind(&["orphan", "attached"]), ["identity_unknown"]);
 }
+
+/// `diff` analyses each export alone, but its identity checks see the side's organisation part:
+/// a customer managed policy that a permission set provisioned to the account references is not
+/// `policy_unattached` there (Identity Center attaches it when it provisions the set, and fails
+/// where the account lacks it), as in `report`. Without the organisation part nothing tells, and
+/// the same policy is a new unattached policy.
+#[test]
+fn a_policy_a_permission_set_references_is_not_a_new_unattached_policy() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/organization");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let new = tmp.path().join("new");
+    crate::common::copy_dir(&root, &new);
+    // The Developer set references developer-extras; in 111111111111 its role now lacks it.
+    let file = new.join("111111111111/authorization-details.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    for role in doc["RoleDetailList"].as_array_mut().expect("roles") {
+        role["AttachedManagedPolicies"]
+            .as_array_mut()
+            .expect("attached")
+            .retain(|a| a["PolicyName"] != "developer-extras");
+    }
+    for policy in doc["Policies"].as_array_mut().expect("policies") {
+        if policy["PolicyName"] == "developer-extras" {
+            policy["AttachmentCount"] = 0.into();
+        }
+    }
+    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    let unattached = |old: &Path, new: &Path| {
+        let run = diff(
+            old.to_str().expect("utf-8"),
+            new.to_str().expect("utf-8"),
+            &[],
+        );
+        assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+        let t = Csv::parse(&run.file("diff.csv"));
+        t.rows
+            .iter()
+            .filter(|r| t.get(r, "action") == "policy_unattached")
+            .map(|r| format!("{} {}", t.get(r, "kind"), t.get(r, "principal_name")))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(unattached(&root, &new), Vec::<String>::new());
+    // The same exports without their organisation parts.
+    let (old_bare, new_bare) = (tmp.path().join("old-bare"), tmp.path().join("new-bare"));
+    for (from, to) in [(&root, &old_bare), (&new, &new_bare)] {
+        crate::common::copy_dir(&from.join("111111111111"), &to.join("111111111111"));
+        crate::common::copy_dir(&from.join("222222222222"), &to.join("222222222222"));
+    }
+    assert_eq!(
+        unattached(&old_bare, &new_bare),
+        ["identity_new developer-extras"]
+    );
+}

@@ -50,6 +50,7 @@ pub use model::{
     LabelId, ManifestFacts, PolicyInfo, PolicyLabel, PrincipalInfo, PrincipalNames, ServiceSummary,
 };
 pub use observability::is_not_observable;
+pub use organization::permission_set_references;
 pub use parquet::{
     Dataset, DatasetPart, PARTITION_COLUMN, findings_dataset, write_dataset_part,
     write_findings_parquet,

@@ -717,19 +717,8 @@ pub(super) fn info(org: &Organization, principals: &[PrincipalInfo]) -> Organiza
             with_data.sort();
             with_data.dedup();
             PermissionSetInfo {
-                name: ps.name.clone(),
-                arn: ps.arn.clone(),
-                accounts: ps.accounts.clone(),
                 accounts_with_data: with_data,
-                customer_managed_policies: ps
-                    .customer_managed_policies
-                    .iter()
-                    .chain(match &ps.boundary {
-                        Some(crate::model::organization::Boundary::CustomerManaged(r)) => Some(r),
-                        _ => None,
-                    })
-                    .cloned()
-                    .collect(),
+                ..set_info(ps)
             }
         })
         .collect();
@@ -742,4 +731,30 @@ pub(super) fn info(org: &Organization, principals: &[PrincipalInfo]) -> Organiza
         permission_sets,
         files: org.files.clone(),
     }
+}
+
+/// A permission set of the organisation part, without what the exports say of it.
+fn set_info(ps: &PermissionSet) -> PermissionSetInfo {
+    PermissionSetInfo {
+        name: ps.name.clone(),
+        arn: ps.arn.clone(),
+        accounts: ps.accounts.clone(),
+        accounts_with_data: Vec::new(),
+        customer_managed_policies: ps
+            .customer_managed_policies
+            .iter()
+            .chain(match &ps.boundary {
+                Some(crate::model::organization::Boundary::CustomerManaged(r)) => Some(r),
+                _ => None,
+            })
+            .cloned()
+            .collect(),
+    }
+}
+
+/// The organisation part's permission sets, each with the accounts it is provisioned to and the
+/// customer managed policies it references: what the identity checks need of an organisation
+/// part that the analysis was not given (`diff` analyses each export alone).
+pub fn permission_set_references(org: &Organization) -> Vec<PermissionSetInfo> {
+    org.permission_sets.iter().map(set_info).collect()
 }

@@ -13,11 +13,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 use iam_tighten::analysis;
-use iam_tighten::analysis::identities::identity_findings;
+use iam_tighten::analysis::identities::IdentityCollector;
+use iam_tighten::analysis::model::PermissionSetInfo;
 use iam_tighten::diff::model::{BuildInput, DiffSettings, OrganizationMeta};
 use iam_tighten::diff::{self, DiffLimits, DiffModel, DiffRun, KindCounts, Side, SideMeta};
 use iam_tighten::input;
 use iam_tighten::model::grouped as num;
+use iam_tighten::model::organization::Organization;
 use iam_tighten::report::model::CatalogInfo;
 
 use super::config::DiffConfig;
@@ -53,16 +55,22 @@ struct AccountSide {
     meta: SideMeta,
 }
 
-/// Loads and analyses one export folder.
-fn analyse(job: &Job, args: &DiffConfig) -> anyhow::Result<AccountSide> {
+/// Loads and analyses one export folder. `sets`: the permission sets of its side's organisation
+/// part (none without one), which its identity checks need: the export is analysed alone.
+fn analyse(
+    job: &Job,
+    args: &DiffConfig,
+    sets: &[PermissionSetInfo],
+) -> anyhow::Result<AccountSide> {
     let (label, a) = (job.label(), &args.analysis);
     let export = input::load_export(&job.folder, &a.load)
         .with_context(|| format!("loading the {label} export {}", job.arg.display()))?;
     let exports = std::slice::from_ref(&export);
     let an = analysis::analyze(exports, a.catalog.get(), &a.settings, &a.exclusions)
         .with_context(|| format!("analysing the {label} export {}", job.folder.display()))?;
-    let side =
-        Side::from_analysis(&an).with_identities(identity_findings(exports, &an, &args.identities));
+    let mut identities = IdentityCollector::new(&an, &args.identities).with_permission_sets(sets);
+    identities.add(0, &export);
+    let side = Side::from_analysis(&an).with_identities(identities.finish());
     if std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some() {
         let (groups, lists, actions) = side.sizes();
         eprintln!(
@@ -180,8 +188,17 @@ impl Pairing {
 /// there. Errors are those of a one-by-one run: the one of the first job that fails.
 fn analyse_and_compare(
     args: &DiffConfig,
+    orgs: &[Option<Organization>],
     run: &mut DiffRun<'_>,
 ) -> anyhow::Result<(Vec<SideMeta>, Vec<SideMeta>)> {
+    let sets: Vec<Vec<PermissionSetInfo>> = orgs
+        .iter()
+        .map(|o| {
+            o.as_ref()
+                .map(analysis::permission_set_references)
+                .unwrap_or_default()
+        })
+        .collect();
     let jobs = jobs(args)?;
     let mut pairing = Pairing::default();
     let mut errors: Vec<(usize, anyhow::Error)> = Vec::new();
@@ -199,7 +216,7 @@ fn analyse_and_compare(
         |i| weights[i],
         ANALYSIS_BUDGET,
         || (),
-        |(), i| analyse(&jobs[i], args),
+        |(), i| analyse(&jobs[i], args, &sets[usize::from(!jobs[i].old)]),
         |i, result| {
             let accepted = result
                 .map_err(|e| (i, e))
@@ -250,7 +267,7 @@ pub fn run(args: DiffConfig) -> anyhow::Result<ExitCode> {
     }
     let clock = Instant::now();
     let mut run = DiffRun::new(&args.out, cat, args.csv, limits);
-    let (old_metas, new_metas) = analyse_and_compare(&args, &mut run)?;
+    let (old_metas, new_metas) = analyse_and_compare(&args, &orgs, &mut run)?;
     let (org_changes, organization_notes) =
         diff::compare_organizations(orgs[0].as_ref(), orgs[1].as_ref());
     run.organization(orgs[0].as_ref(), orgs[1].as_ref(), &org_changes)?;

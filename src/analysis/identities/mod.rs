@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
+use super::model::PermissionSetInfo;
 use super::{Analysis, PrincipalInfo, Sensitivity};
 use crate::model::{CredentialReportRow, Export, PrincipalType, Timestamp};
 
@@ -278,6 +279,9 @@ pub struct IdentityCollector<'a> {
     by_account: HashMap<&'a str, Vec<&'a PrincipalInfo>>,
     findings: Vec<IdentityFinding>,
     gaps: Gaps,
+    /// The permission sets whose policy references keep a policy from being unattached: the
+    /// analysis' organisation part's, unless [`IdentityCollector::with_permission_sets`].
+    sets: Option<&'a [PermissionSetInfo]>,
 }
 
 impl<'a> IdentityCollector<'a> {
@@ -292,7 +296,16 @@ impl<'a> IdentityCollector<'a> {
             by_account,
             findings: Vec::new(),
             gaps: Gaps::default(),
+            sets: None,
         }
+    }
+
+    /// The permission sets of an organisation part the analysis was not given (`diff` analyses
+    /// each export alone): a customer managed policy that one of them references is not
+    /// unattached where the set is provisioned ([`crate::analysis::permission_set_references`]).
+    pub fn with_permission_sets(mut self, sets: &'a [PermissionSetInfo]) -> Self {
+        self.sets = Some(sets);
+        self
     }
 
     /// The findings of `export`, the `index`-th of the run's exports.
@@ -331,11 +344,12 @@ impl<'a> IdentityCollector<'a> {
         }
         ctx.roles(findings);
         ctx.groups(findings);
-        let sets = self
-            .analysis
-            .organization
-            .as_ref()
-            .map_or(&[][..], |o| &o.permission_sets[..]);
+        let sets = self.sets.unwrap_or_else(|| {
+            self.analysis
+                .organization
+                .as_ref()
+                .map_or(&[][..], |o| &o.permission_sets[..])
+        });
         ctx.policies(sets, findings);
     }
 
