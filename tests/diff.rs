@@ -1886,23 +1886,7 @@ fn a_policy_a_permission_set_references_is_not_a_new_unattached_policy() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/organization");
     let tmp = tempfile::tempdir().expect("temp dir");
     let new = tmp.path().join("new");
-    crate::common::copy_dir(&root, &new);
-    // The Developer set references developer-extras; in 111111111111 its role now lacks it.
-    let file = new.join("111111111111/authorization-details.json");
-    let mut doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
-    for role in doc["RoleDetailList"].as_array_mut().expect("roles") {
-        role["AttachedManagedPolicies"]
-            .as_array_mut()
-            .expect("attached")
-            .retain(|a| a["PolicyName"] != "developer-extras");
-    }
-    for policy in doc["Policies"].as_array_mut().expect("policies") {
-        if policy["PolicyName"] == "developer-extras" {
-            policy["AttachmentCount"] = 0.into();
-        }
-    }
-    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    crate::identities::organization_with_an_unattached_set_policy(&new);
     let unattached = |old: &Path, new: &Path| {
         let run = diff(
             old.to_str().expect("utf-8"),

@@ -107,6 +107,15 @@ fn gaps(r: &IdentityReport, account: &str) -> Vec<IdentityKind> {
         .collect()
 }
 
+/// Why `check` could not run (its first entry in the checks not possible); panics without one.
+fn gap_reason(r: &IdentityReport, check: IdentityKind) -> &str {
+    r.checks_not_possible
+        .iter()
+        .find(|n| n.check == check)
+        .map(|n| n.reason.as_str())
+        .unwrap_or_else(|| panic!("no check not possible for {check:?}"))
+}
+
 #[test]
 fn creds_fixture_yields_exactly_the_expected_findings() {
     let r = run(&[creds_export()]);
@@ -580,16 +589,11 @@ fn a_role_without_role_last_used_is_never_an_unused_role() {
     );
     // `{}` as AWS writes it is still evidence.
     assert!(unused.contains(&"AWSServiceRoleForSupport"), "{unused:?}");
-    let gap = r
-        .checks_not_possible
-        .iter()
-        .find(|n| n.check == UnusedRole)
-        .expect("gap");
+    let gap = gap_reason(&r, UnusedRole);
     assert!(
-        gap.reason
-            .contains("the export has no RoleLastUsed for roles admin-idle, unused-role"),
+        gap.contains("the export has no RoleLastUsed for roles admin-idle, unused-role"),
         "{}",
-        gap.reason
+        gap
     );
     let a = analyze(std::slice::from_ref(&e));
     for name in ["unused-role", "admin-idle"] {
@@ -881,20 +885,13 @@ fn a_password_set_in_the_window_is_not_unused() {
     assert!(password_unused("2026-02-20T08:00:00Z"));
 }
 
-/// A customer managed policy an IAM Identity Center permission set references
-/// (`CustomerManagedPolicyReferences`) is needed in every account the set is provisioned to:
-/// Identity Center attaches it to the set's role when it provisions the set, and provisioning
-/// fails when the account lacks it. Attached to nothing in the export (the reference added since
-/// the set was last provisioned there, say), it is not `policy_unattached`: its `delete_policy`
-/// decision would break the set's next provisioning. Without the organisation part nothing tells,
-/// and it is found as before.
-#[test]
-fn a_policy_a_permission_set_references_is_not_unattached() {
-    let dir = tempfile::tempdir().expect("temp dir");
+/// A copy (at `to`) of fixture `organization` where policy developer-extras, which the
+/// Developer permission set references, is attached to nothing in account 111111111111 (its role
+/// there lacks it, and its `AttachmentCount` is 0).
+pub(crate) fn organization_with_an_unattached_set_policy(to: &Path) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/organization");
-    crate::common::copy_dir(&root, dir.path());
-    // The Developer set references developer-extras; in 111111111111 its role lacks it.
-    let file = dir.path().join("111111111111/authorization-details.json");
+    crate::common::copy_dir(&root, to);
+    let file = to.join("111111111111/authorization-details.json");
     let mut doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
     for role in doc["RoleDetailList"].as_array_mut().expect("roles") {
@@ -909,6 +906,19 @@ fn a_policy_a_permission_set_references_is_not_unattached() {
         }
     }
     std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+}
+
+/// A customer managed policy an IAM Identity Center permission set references
+/// (`CustomerManagedPolicyReferences`) is needed in every account the set is provisioned to:
+/// Identity Center attaches it to the set's role when it provisions the set, and provisioning
+/// fails when the account lacks it. Attached to nothing in the export (the reference added since
+/// the set was last provisioned there, say), it is not `policy_unattached`: its `delete_policy`
+/// decision would break the set's next provisioning. Without the organisation part nothing tells,
+/// and it is found as before.
+#[test]
+fn a_policy_a_permission_set_references_is_not_unattached() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    organization_with_an_unattached_set_policy(dir.path());
     let at = [dir.path().to_path_buf()];
     let exports = load_exports(&at, &LoadOptions::default()).expect("loads");
     let org = iam_tighten::input::organization::find(&at)
@@ -962,12 +972,8 @@ fn the_unused_role_check_of_an_export_without_roles_is_not_possible() {
     let r = run(std::slice::from_ref(&export));
     assert!(!r.findings.iter().any(|f| f.kind == UnusedRole));
     assert!(gaps(&r, "123456789012").contains(&UnusedRole));
-    let gap = r
-        .checks_not_possible
-        .iter()
-        .find(|n| n.check == UnusedRole)
-        .expect("gap");
-    assert!(gap.reason.contains("lists no roles"), "{}", gap.reason);
+    let gap = gap_reason(&r, UnusedRole);
+    assert!(gap.contains("lists no roles"), "{}", gap);
 }
 
 /// A copy of fixture `creds` whose `Policies` lack `names` (customer managed policies, by name);
@@ -993,16 +999,11 @@ fn an_export_whose_policies_lack_an_attached_one_cannot_tell_unattached_policies
     let (_dir, cut) = creds_without_policies(&["orphan", "attached"]);
     let cut = load_export(&cut, &LoadOptions::default()).expect("loads");
     let r = run(std::slice::from_ref(&cut));
-    let gap = r
-        .checks_not_possible
-        .iter()
-        .find(|n| n.check == PolicyUnattached)
-        .expect("gap");
+    let gap = gap_reason(&r, PolicyUnattached);
     assert!(
-        gap.reason
-            .contains("lack customer managed policies its principals attach (attached;"),
+        gap.contains("lack customer managed policies its principals attach (attached;"),
         "{}",
-        gap.reason
+        gap
     );
     // What it does list is still judged.
     let unattached: Vec<&str> = r
