@@ -451,8 +451,8 @@ impl Gaps {
         }
     }
 
-    /// What the export lacks for the checks: an as-of time, a credential report, its root row,
-    /// users in it.
+    /// What the export lacks for the checks: an as-of time, principals or policies in its
+    /// authorization details, a credential report or rows of it.
     fn note(&mut self, ctx: &Ctx<'_>) {
         let account = ctx.export.account_id.as_str();
         if ctx.as_of.is_none() {
@@ -469,6 +469,13 @@ impl Gaps {
                 "the window or --key-max-age reaches before the earliest representable date",
             );
         }
+        self.note_listing(ctx);
+        self.note_credential_report(ctx);
+    }
+
+    /// What the authorization details leave out: a kind of principal, `RoleLastUsed`, policies.
+    fn note_listing(&mut self, ctx: &Ctx<'_>) {
+        let account = ctx.export.account_id.as_str();
         if !has_users(ctx.export) && lists(ctx.export, PrincipalType::Group) {
             self.add(
                 account,
@@ -548,6 +555,11 @@ impl Gaps {
                 ),
             );
         }
+    }
+
+    /// What the credential report lacks: the report, its root row, rows of the export's users.
+    fn note_credential_report(&mut self, ctx: &Ctx<'_>) {
+        let account = ctx.export.account_id.as_str();
         let Some(rows) = &ctx.export.credential_report else {
             self.add(
                 account,
