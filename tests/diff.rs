@@ -1913,3 +1913,58 @@ fn a_policy_a_permission_set_references_is_not_a_new_unattached_policy() {
         ["identity_new developer-extras"]
     );
 }
+
+/// A permission set provisioned to an account the side did not export (the management account,
+/// say) has rows that sum only the exported accounts' roles: the side says so in a warning
+/// (diff.json, stderr), naming the set and how many of its accounts were exported.
+#[test]
+fn a_permission_set_provisioned_beyond_the_exports_is_warned_about() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/organization");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let new = tmp.path().join("new");
+    crate::common::copy_dir(&root, &new);
+    // Developer is provisioned to both exported accounts; now also to the management account.
+    let accounts =
+        new.join("organization/sso/ssoins-7223a1b2c3d4e5f6/ps-0a1b2c3d4e5f6a7b/accounts.json");
+    std::fs::write(
+        &accounts,
+        r#"{"AccountIds": ["111111111111", "222222222222", "999999999999"]}"#,
+    )
+    .expect("write");
+    let warnings = |new: &Path| {
+        let run = diff(
+            root.to_str().expect("utf-8"),
+            new.to_str().expect("utf-8"),
+            &[],
+        );
+        assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+        let json: serde_json::Value =
+            serde_json::from_str(&run.file("diff.json")).expect("diff.json");
+        let warnings: Vec<String> = json["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .filter_map(|w| w.as_str())
+            .filter(|w| w.contains("permission set"))
+            .map(str::to_string)
+            .collect();
+        for w in &warnings {
+            assert!(
+                run.stderr.contains(w.as_str()),
+                "{w} not on stderr: {}",
+                run.stderr
+            );
+        }
+        warnings
+    };
+    assert_eq!(warnings(&root), Vec::<String>::new());
+    let w = warnings(&new);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with(
+            "on the new side, a permission set is provisioned to accounts that were not exported"
+        ) && w[0].contains("Developer (2 of 3 accounts)"),
+        "{}",
+        w[0]
+    );
+}

@@ -464,6 +464,7 @@ impl DiffModel {
         let swapped_accounts = swapped(&old_meta, &new_meta);
         let mut warnings = one_side_accounts(&old_meta, &new_meta);
         warnings.extend(expired_between(&old_meta, &new_meta));
+        warnings.extend(sets_partly_exported(&permission_sets));
         let mut notes = notes(&old_meta, &new_meta, &catalog, &settings, &counts);
         notes.extend(identity_notes(
             &o.checks_not_possible,
@@ -591,6 +592,40 @@ fn one_side_accounts(old: &SideMeta, new: &SideMeta) -> Vec<String> {
             "{what} {} {verb} exported on the {label} side only (not exported on the \
              {other_label} side): {consequence}",
             only.join(", ")
+        ));
+    }
+    warnings
+}
+
+/// One warning per side whose organisation part provisions a permission set to more accounts
+/// than the side's exports hold a role of it in: its rows in `diff-permission-sets.csv` (and
+/// diff.html) sum the exported accounts' roles only, so what it grants in the others is not in
+/// them. A set provisioned to no exported account has no roles and no rows: not warned.
+fn sets_partly_exported(sets: &[PermissionSetDiff]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for label in ["old", "new"] {
+        let partly: Vec<String> = sets
+            .iter()
+            .filter_map(|s| {
+                let side = if label == "old" { &s.old } else { &s.new };
+                let provisioned = side.provisioned?;
+                (side.roles > 0 && provisioned > side.roles)
+                    .then(|| format!("{} ({} of {provisioned} accounts)", s.name, side.roles))
+            })
+            .collect();
+        if partly.is_empty() {
+            continue;
+        }
+        warnings.push(format!(
+            "on the {label} side, {} provisioned to accounts that were not exported, whose \
+             roles are not compared: {}; their rows in diff-permission-sets.csv sum the \
+             exported accounts' roles only",
+            if partly.len() == 1 {
+                "a permission set is"
+            } else {
+                "permission sets are"
+            },
+            crate::model::listed(&partly, 10)
         ));
     }
     warnings
