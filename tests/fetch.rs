@@ -107,32 +107,44 @@ pub(crate) mod emulated {
                 eprintln!("SKIPPED fetch emulator test: {msg}");
                 return None;
             }
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("free port")
-                .port();
-            let child = StdCommand::new(&python)
+            // The server takes a free port itself and writes it down once it listens: a port
+            // chosen here first could be taken by another process before the server binds it.
+            let dir = tempfile::tempdir().expect("tempdir");
+            let port_file = dir.path().join("port");
+            let log = dir.path().join("stderr");
+            let mut child = StdCommand::new(&python)
                 .arg(crate_dir().join("tests/emulator/server.py"))
-                .args(["--port", &port.to_string()])
+                .args(["--port", "0", "--port-file"])
+                .arg(&port_file)
                 .args(["--job-seconds", &job_seconds.to_string()])
                 .args(server_args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(std::fs::File::create(&log).expect("emulator log"))
                 .spawn()
                 .expect("start the emulator");
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let port = loop {
+                if let Some(port) = std::fs::read_to_string(&port_file)
+                    .ok()
+                    .and_then(|p| p.trim().parse::<u16>().ok())
+                {
+                    break port;
+                }
+                if let Some(status) = child.try_wait().expect("try_wait") {
+                    let said = std::fs::read_to_string(&log).unwrap_or_default();
+                    panic!("the emulator ended ({status}) before it listened: {said}");
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the emulator did not start in 60 s"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            };
             let emulator = Emulator {
                 child,
                 url: format!("http://127.0.0.1:{port}"),
             };
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(
-                    Instant::now() < deadline,
-                    "emulator did not start on port {port}"
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
             let seeded = StdCommand::new(&python)
                 .arg(crate_dir().join("tests/emulator/seed.py"))
                 .arg(&emulator.url)

@@ -1,6 +1,7 @@
 """moto_server 5.2.5 plus the two IAM calls moto lacks, for tests/fetch.rs.
 
     .venv-emulator/bin/python tests/emulator/server.py --port 5077 [--fixtures FILE] [--job-seconds S]
+    .venv-emulator/bin/python tests/emulator/server.py --port 0 --port-file FILE ...
 
 moto implements GAAD, the credential report and STS GetCallerIdentity, but not
 GenerateServiceLastAccessedDetails / GetServiceLastAccessedDetails (reference §6). We add both as
@@ -82,7 +83,7 @@ from moto.core.responses import ActionResult
 from moto.iam.responses import IamResponse
 from moto.moto_server.threaded_moto_server import DomainDispatcherApplication, create_backend_app
 from moto.moto_server.werkzeug_app import MotoRequestHandler
-from werkzeug.serving import run_simple
+from werkzeug.serving import make_server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Where Identity Center puts a permission set's roles, and the name of their inline policy.
@@ -502,7 +503,13 @@ class Handler(MotoRequestHandler):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, required=True, help="0: a free port, written to --port-file")
+    parser.add_argument(
+        "--port-file",
+        metavar="FILE",
+        help="write the port listened on to FILE (atomically, once listening): with --port 0, the "
+        "tests learn the port without choosing one first, which another process could take",
+    )
     parser.add_argument("--fixtures", default=os.path.join(HERE, "last-accessed.json"))
     parser.add_argument("--job-seconds", type=float, default=float(os.environ.get("IAM_EMULATOR_JOB_SECONDS", "0")))
     parser.add_argument("--deny-assume-role", action="append", default=[], metavar="ACCOUNT")
@@ -515,11 +522,18 @@ def main(argv=None):
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     with open(args.fixtures, encoding="utf-8") as f:
         install(json.load(f), args.job_seconds, args.deny_assume_role, args.always_throttle, args.org_page_size)
-    os.environ.setdefault("MOTO_PORT", str(args.port))
-    print(f"iam emulator on http://{args.host}:{args.port} (moto + last-accessed)", file=sys.stderr, flush=True)
     # What moto.server.main does, with our control endpoints and request handler.
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple(args.host, args.port, control(app), threaded=True, request_handler=Handler)
+    server = make_server(args.host, args.port, control(app), threaded=True, request_handler=Handler)
+    port = server.server_address[1]
+    os.environ.setdefault("MOTO_PORT", str(port))
+    print(f"iam emulator on http://{args.host}:{port} (moto + last-accessed)", file=sys.stderr, flush=True)
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(f"{port}\n")
+        os.replace(tmp, args.port_file)
+    server.serve_forever()
 
 
 if __name__ == "__main__":
