@@ -360,6 +360,70 @@ fn multi_version_policies_use_the_default_version() {
     assert_eq!(codes, ["credential_report_missing"]);
 }
 
+/// A policy's versions are counted; one with IAM's most (5) names its oldest version other than
+/// the default, by `CreateDate` (v12 before v3 here) and not by number, so a plan can say which
+/// to delete before a new version. Equal dates fall back to the number.
+#[test]
+fn a_policy_with_five_versions_names_its_oldest_other_version() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = dir.path().join("multi-version");
+    crate::common::copy_dir(&fixture("multi-version"), &export);
+    let file = export.join("authorization-details.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
+    let policies = doc["Policies"].as_array_mut().expect("Policies");
+    let three = policies
+        .iter_mut()
+        .find(|p| p["PolicyName"] == "three-versions")
+        .expect("three-versions");
+    let template = three["PolicyVersionList"][0].clone();
+    let mut versions = vec![three["PolicyVersionList"][1].clone()]; // v2, the default
+    for (id, date) in [
+        ("v3", "2024-02-01T00:00:00Z"),
+        ("v12", "2024-01-15T00:00:00Z"),
+        ("v4", "2024-03-01T00:00:00Z"),
+        ("v5", "2024-04-01T00:00:00Z"),
+    ] {
+        let mut v = template.clone();
+        v["VersionId"] = id.into();
+        v["CreateDate"] = date.into();
+        versions.push(v);
+    }
+    three["PolicyVersionList"] = versions.into();
+    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+
+    let e = load_export(&export, &LoadOptions::default()).expect("loads");
+    let p = &e.policies["arn:aws:iam::123456789012:policy/three-versions"];
+    assert_eq!(p.versions, 5);
+    assert_eq!(p.oldest_other_version.as_deref(), Some("v12"));
+    assert_eq!(
+        p.document.statements[0].actions,
+        ActionClause::Action(vec!["sns:Subscribe".into()]),
+        "still the default version's document"
+    );
+    // Fewer than five: counted, and nothing to delete.
+    let other = &e.policies["arn:aws:iam::123456789012:policy/no-default-flags"];
+    assert_eq!(
+        (other.versions, other.oldest_other_version.as_deref()),
+        (2, None)
+    );
+    let whole = load("multi-version");
+    let three = &whole.policies["arn:aws:iam::123456789012:policy/three-versions"];
+    assert_eq!(
+        (three.versions, three.oldest_other_version.as_deref()),
+        (3, None)
+    );
+
+    // The same date for v12 and v3: the smaller number (v3), not the text ("v12" < "v3").
+    let text = std::fs::read_to_string(&file)
+        .expect("read")
+        .replace("2024-01-15T00:00:00Z", "2024-02-01T00:00:00Z");
+    std::fs::write(&file, text).expect("write");
+    let e = load_export(&export, &LoadOptions::default()).expect("loads");
+    let p = &e.policies["arn:aws:iam::123456789012:policy/three-versions"];
+    assert_eq!(p.oldest_other_version.as_deref(), Some("v3"));
+}
+
 #[test]
 fn org_folder_expands_to_its_exports_sorted_by_account() {
     let exports = load_exports(&[fixture("org")], &LoadOptions::default()).expect("org");

@@ -407,6 +407,8 @@ fn ten_thousand_roles(docs: &[(String, PolicyDocument)]) -> iam_tighten::model::
                 create_date: None,
                 update_date: None,
                 document: std::sync::Arc::new(doc.clone()),
+                versions: 1,
+                oldest_other_version: None,
             };
             (arn, std::sync::Arc::new(p))
         })

@@ -90,6 +90,8 @@ fn managed(name: &str, aws: bool, v: Value) -> ManagedPolicy {
         create_date: None,
         update_date: None,
         document: std::sync::Arc::new(doc(v)),
+        versions: 1,
+        oldest_other_version: None,
     }
 }
 
@@ -1433,6 +1435,47 @@ fn empty_policies_are_deleted_or_detached() {
     )));
     assert!(rollback.contains(&"aws iam put-role-policy --role-name worker --policy-name old --policy-document file://inline-old.original.json".to_string()));
     assert_eq!(plan.sets.after.len(), 1);
+}
+
+/// IAM keeps at most 5 versions of a managed policy: `create-policy-version` on a policy that has
+/// them all fails (LimitExceeded). A plan that gives such a policy a new version says so, with
+/// the command that deletes its oldest version other than the default; one with fewer does not.
+#[test]
+fn a_new_version_of_a_policy_with_five_versions_says_which_to_delete_first() {
+    let c = small();
+    let mut solo = managed(
+        "solo",
+        false,
+        json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:TerminateInstances"], "Resource": "*"}]}),
+    );
+    let mut a = principal(PrincipalType::Role, "a");
+    a.attached_policies = vec![solo.arn.clone()];
+    let flags_of = |solo: &ManagedPolicy| {
+        let ex = export(vec![a.clone()], vec![solo.clone()]);
+        let an = analysis(c, &ex, &[("a", "ec2:TerminateInstances", UNUSED)]);
+        let plans = recommend::plan(std::slice::from_ref(&ex), &an);
+        let plan = plan_of(&plans, "a");
+        assert!(matches!(plan.policies[0].apply, Apply::NewVersion { .. }));
+        plan.flag_texts()
+            .map(|f| f.to_string())
+            .collect::<Vec<String>>()
+    };
+    solo.versions = 4;
+    assert_eq!(flags_of(&solo), Vec::<String>::new());
+    solo.versions = 5;
+    solo.oldest_other_version = Some("v1".into());
+    let flags = flags_of(&solo);
+    assert_eq!(flags.len(), 1, "{flags:?}");
+    assert!(
+        flags[0].starts_with("solo: it has 5 versions, the most IAM keeps")
+            && flags[0].ends_with(&format!(
+                "aws iam delete-policy-version --policy-arn {} --version-id v1",
+                solo.arn
+            )),
+        "{}",
+        flags[0]
+    );
 }
 
 /// A customer managed policy that IAM counts as some principal's permissions boundary

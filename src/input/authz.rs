@@ -112,6 +112,7 @@ struct PolicyVersion {
     document: Option<UniqueKeys>,
     version_id: Option<String>,
     is_default_version: Option<bool>,
+    create_date: Option<Time>,
 }
 
 objects_only!(
@@ -530,12 +531,15 @@ fn managed_policy(
     // moto omits PolicyName (and PolicyId): the name is the ARN's last segment.
     let name = d.policy_name.unwrap_or_else(|| parsed.name().to_string());
 
-    let versions = d.policy_version_list.unwrap_or_default();
+    let mut versions = d.policy_version_list.unwrap_or_default();
     let index = default_version(path, at, &arn, d.default_version_id.as_deref(), &versions)?;
+    let count = u8::try_from(versions.len()).unwrap_or(u8::MAX);
+    let oldest_other_version = (!aws_managed && count >= crate::model::MAX_POLICY_VERSIONS)
+        .then(|| oldest_other(&versions, index))
+        .flatten();
     let document_value = versions
-        .into_iter()
-        .nth(index)
-        .and_then(|v| v.document)
+        .get_mut(index)
+        .and_then(|v| v.document.take())
         .map(|UniqueKeys(v)| v);
     let document = document(
         path,
@@ -557,7 +561,28 @@ fn managed_policy(
         update_date: d.update_date.map(|t| t.0),
         document,
         arn,
+        versions: count,
+        oldest_other_version,
     })
+}
+
+/// The oldest of `versions` but the default one (at `default`): by `CreateDate`, then by number
+/// (`v3` before `v12`); `None` when no other version has an id.
+fn oldest_other(versions: &[PolicyVersion], default: usize) -> Option<Box<str>> {
+    let number = |id: &str| id.strip_prefix('v').and_then(|n| n.parse::<u64>().ok());
+    versions
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != default)
+        .filter_map(|(_, v)| {
+            Some((
+                v.create_date.as_ref().map(|t| t.0),
+                v.version_id.as_deref()?,
+            ))
+        })
+        // A version without a date sorts after the dated ones.
+        .min_by_key(|&(date, id)| (date.is_none(), date, number(id), id))
+        .map(|(_, id)| id.into())
 }
 
 /// The index of a managed policy's default version in `versions`: the one with

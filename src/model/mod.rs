@@ -250,7 +250,17 @@ pub struct ManagedPolicy {
     /// The document of the default version: one allocation shared by every export that holds the
     /// same AWS managed policy version with the same document (`input::SharedDocuments`).
     pub document: std::sync::Arc<PolicyDocument>,
+    /// How many versions its `PolicyVersionList` holds (at most 255 counted).
+    pub versions: u8,
+    /// Of a customer managed policy that has as many versions as IAM keeps
+    /// ([`MAX_POLICY_VERSIONS`]): its oldest version other than the default (by `CreateDate`,
+    /// else by number), which must be deleted before a new version can be made.
+    pub oldest_other_version: Option<Box<str>>,
 }
+
+/// How many versions IAM keeps of a managed policy: `CreatePolicyVersion` fails with
+/// `LimitExceeded` on a policy that has them all.
+pub const MAX_POLICY_VERSIONS: u8 = 5;
 
 impl ManagedPolicy {
     /// Whether IAM counts a principal that uses it as its permissions boundary
@@ -274,6 +284,8 @@ impl ManagedPolicy {
             create_date: self.create_date,
             update_date: self.update_date,
             document: std::sync::Arc::new(document),
+            versions: self.versions,
+            oldest_other_version: self.oldest_other_version.clone(),
         }
     }
 }

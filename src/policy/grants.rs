@@ -583,6 +583,8 @@ mod tests {
             create_date: None,
             update_date: None,
             document: Arc::new(doc(document)),
+            versions: 1,
+            oldest_other_version: None,
         }
     }
 

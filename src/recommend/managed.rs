@@ -72,6 +72,9 @@ pub(super) fn decide_managed(
                     }
                     !boundary_use && count_ok && same
                 };
+            if agreed && let Some(full) = managed.and_then(|m| versions_full(m)) {
+                notes.push(Flag::from(format!("{}: {full}", p.policy.name)));
+            }
             p.apply = if agreed {
                 Apply::NewVersion {
                     previous_default: managed
@@ -101,6 +104,30 @@ pub(super) fn decide_managed(
         }
         plan.flags.extend(notes);
     }
+}
+
+/// What to do first when a policy that gets a new version has as many versions as IAM keeps:
+/// `create-policy-version` fails until one is deleted.
+fn versions_full(m: &crate::model::ManagedPolicy) -> Option<String> {
+    if m.versions < crate::model::MAX_POLICY_VERSIONS {
+        return None;
+    }
+    let what = format!(
+        "it has {} versions, the most IAM keeps, so create-policy-version fails (LimitExceeded) \
+         until one is deleted; delete one other than the default first",
+        m.versions
+    );
+    Some(match &m.oldest_other_version {
+        Some(v) => format!(
+            "{what}, such as the oldest ({v}; its document is in the export's PolicyVersionList): \
+             aws iam delete-policy-version --policy-arn {} --version-id {v}",
+            m.arn
+        ),
+        None => format!(
+            "{what} (aws iam list-policy-versions --policy-arn {})",
+            m.arn
+        ),
+    })
 }
 
 /// (account, policy ARN) of a customer managed policy.
