@@ -1437,25 +1437,34 @@ fn empty_policies_are_deleted_or_detached() {
     assert_eq!(plan.sets.after.len(), 1);
 }
 
+/// Customer managed policy `solo` (ec2:RunInstances and ec2:TerminateInstances), alone attached
+/// to role `a`, which used only the first: the plan of `a` for `solo` as given.
+fn solo_plan(solo: &ManagedPolicy) -> PrincipalPlan {
+    let mut a = principal(PrincipalType::Role, "a");
+    a.attached_policies = vec![solo.arn.clone()];
+    let ex = export(vec![a], vec![solo.clone()]);
+    let an = analysis(small(), &ex, &[("a", "ec2:TerminateInstances", UNUSED)]);
+    let plans = recommend::plan(std::slice::from_ref(&ex), &an);
+    plan_of(&plans, "a").clone()
+}
+
+fn solo() -> ManagedPolicy {
+    managed(
+        "solo",
+        false,
+        json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:TerminateInstances"], "Resource": "*"}]}),
+    )
+}
+
 /// IAM keeps at most 5 versions of a managed policy: `create-policy-version` on a policy that has
 /// them all fails (LimitExceeded). A plan that gives such a policy a new version says so, with
 /// the command that deletes its oldest version other than the default; one with fewer does not.
 #[test]
 fn a_new_version_of_a_policy_with_five_versions_says_which_to_delete_first() {
-    let c = small();
-    let mut solo = managed(
-        "solo",
-        false,
-        json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:TerminateInstances"], "Resource": "*"}]}),
-    );
-    let mut a = principal(PrincipalType::Role, "a");
-    a.attached_policies = vec![solo.arn.clone()];
+    let mut solo = solo();
     let flags_of = |solo: &ManagedPolicy| {
-        let ex = export(vec![a.clone()], vec![solo.clone()]);
-        let an = analysis(c, &ex, &[("a", "ec2:TerminateInstances", UNUSED)]);
-        let plans = recommend::plan(std::slice::from_ref(&ex), &an);
-        let plan = plan_of(&plans, "a");
+        let plan = solo_plan(solo);
         assert!(matches!(plan.policies[0].apply, Apply::NewVersion { .. }));
         plan.flag_texts()
             .map(|f| f.to_string())
@@ -1485,21 +1494,8 @@ fn a_new_version_of_a_policy_with_five_versions_says_which_to_delete_first() {
 /// not an unattached policy to delete.
 #[test]
 fn a_boundary_the_export_does_not_show_gets_no_new_version() {
-    let c = small();
-    let mut solo = managed(
-        "solo",
-        false,
-        json!({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:TerminateInstances"], "Resource": "*"}]}),
-    );
-    let mut a = principal(PrincipalType::Role, "a");
-    a.attached_policies = vec![solo.arn.clone()];
-    let apply_of = |solo: &ManagedPolicy| {
-        let ex = export(vec![a.clone()], vec![solo.clone()]);
-        let an = analysis(c, &ex, &[("a", "ec2:TerminateInstances", UNUSED)]);
-        let plans = recommend::plan(std::slice::from_ref(&ex), &an);
-        plan_of(&plans, "a").policies[0].apply.clone()
-    };
+    let mut solo = solo();
+    let apply_of = |solo: &ManagedPolicy| solo_plan(solo).policies[0].apply.clone();
     assert!(matches!(apply_of(&solo), Apply::NewVersion { .. }));
     solo.boundary_uses = Some(1);
     assert!(
