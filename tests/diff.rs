@@ -1948,12 +1948,21 @@ fn a_permission_set_provisioned_beyond_the_exports_is_warned_about() {
             .filter(|w| w.contains("permission set"))
             .map(str::to_string)
             .collect();
+        let html = run.file("diff.html");
         for w in &warnings {
             assert!(
                 run.stderr.contains(w.as_str()),
                 "{w} not on stderr: {}",
                 run.stderr
             );
+            // As the page escapes it (the warning has an apostrophe).
+            let escaped = w
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+                .replace('\'', "&#39;");
+            assert!(html.contains(&escaped), "{w} not in diff.html");
         }
         warnings
     };
