@@ -21,7 +21,8 @@ const OUTPUTS: [&str; 8] = [
 ];
 
 /// Outputs pinned by digest (HTML and Parquet have readable checks of their own).
-const DIGESTED: [&str; 5] = [
+const DIGESTED: [&str; 6] = [
+    "decisions.csv",
     "findings.csv",
     "principals.csv",
     "report.json",
