@@ -945,8 +945,6 @@ fn row(
     }
 }
 
-pub(crate) use crate::model::IDENTITY_CENTER_PATH;
-
 /// The flag of an Identity Center role whose permission set the exports do not name.
 pub(crate) const MANAGED_BY_IDENTITY_CENTER: &str = "managed_by_identity_center";
 
@@ -1003,7 +1001,8 @@ fn facts(
     // IAM Identity Center owns its roles and rewrites them when it provisions their permission
     // set: the change is the set's, whether or not the organisation part names it (which then
     // makes this `managed_by_permission_set`).
-    let identity_center = p.kind == PrincipalType::Role && p.path.starts_with(IDENTITY_CENTER_PATH);
+    let identity_center =
+        p.kind == PrincipalType::Role && p.path.starts_with(crate::model::IDENTITY_CENTER_PATH);
     if identity_center {
         flags.push(MANAGED_BY_IDENTITY_CENTER);
     }

@@ -40,8 +40,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 pub(crate) use collect::{
-    BOUNDARY_MISSING, GROUP_MISSING, IDENTITY_CENTER_PATH, MANAGED_BY_IDENTITY_CENTER,
-    POLICY_MISSING,
+    BOUNDARY_MISSING, GROUP_MISSING, MANAGED_BY_IDENTITY_CENTER, POLICY_MISSING,
 };
 pub use config::{Config, ExclusionId, ExclusionRule};
 pub use groups::{ActionList, ActionLists, GrantedAction, ListId};

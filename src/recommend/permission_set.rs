@@ -27,7 +27,9 @@ use super::{
 use crate::analysis::PrincipalInfo;
 use crate::catalog::{ActionSet, Catalog};
 use crate::model::organization::{Boundary, ManagedReference, Organization, PermissionSet};
-use crate::model::{Export, InlinePolicy, ManagedPolicy, Principal, PrincipalType};
+use crate::model::{
+    Export, IDENTITY_CENTER_PATH, InlinePolicy, ManagedPolicy, Principal, PrincipalType,
+};
 use crate::policy::{
     ActionClause, Effect, Expander, PolicyDocument, PolicyKind, PolicyRef, principal_grants,
 };
@@ -36,7 +38,6 @@ use crate::policy::{
 pub const INLINE_NAME: &str = "AwsSSOInlinePolicy";
 /// The inline policy's file stem in the set's folder (`inline-policy.json`).
 pub const INLINE_STEM: &str = "inline-policy";
-const SSO_PATH: &str = crate::analysis::IDENTITY_CENTER_PATH;
 
 /// The documents a set's definition refers to, as found in the exports.
 struct SetDocuments<'e> {
@@ -142,7 +143,7 @@ fn grants(
         name: "permission-set".into(),
         id: String::new(),
         arn: String::new(),
-        path: SSO_PATH.into(),
+        path: IDENTITY_CENTER_PATH.into(),
         created: None,
         inline_policies: inline
             .map(|d| {
@@ -223,7 +224,7 @@ fn target(
         arn: ps.arn.clone(),
         instance_arn: format!("arn:{}:sso:::instance/{}", docs.partition, ps.instance_id),
         region: roles.iter().find_map(|(_, r)| {
-            let region = r.path.strip_prefix(SSO_PATH)?.trim_matches('/');
+            let region = r.path.strip_prefix(IDENTITY_CENTER_PATH)?.trim_matches('/');
             (!region.is_empty() && !region.contains('/')).then(|| region.to_string())
         }),
         accounts: ps.accounts.clone(),
