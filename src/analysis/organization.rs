@@ -144,7 +144,7 @@ pub(super) fn roll_up_permission_sets(
         if p.kind != PrincipalType::Role {
             continue;
         }
-        let Some(path) = crate::model::role_path_of_arn(p.arn()) else {
+        let Some(path) = crate::model::arn::role_path(p.arn()) else {
             continue;
         };
         if let Some(ps) = org.permission_set_for(&p.account_id, path, p.name()) {

@@ -19,15 +19,15 @@ use super::kinds::ChangeKind;
 use super::side::Side;
 use crate::analysis::BySensitivity;
 use crate::catalog::ActionSet;
+use crate::model::identity_center_set;
 use crate::model::organization::Organization;
-use crate::model::{identity_center_set, role_path_of_arn};
 
 /// The permission set an IAM Identity Center role belongs to (by its name), for a principal of
 /// `kind` with `name` and `arn`: a role under `/aws-reserved/sso.amazonaws.com/` named
 /// `AWSReservedSSO_<set>_<hash>`.
 pub fn set_of<'a>(kind: &str, name: &'a str, arn: &str) -> Option<&'a str> {
     (kind == "role")
-        .then(|| identity_center_set(role_path_of_arn(arn)?, name))
+        .then(|| identity_center_set(crate::model::arn::role_path(arn)?, name))
         .flatten()
 }
 

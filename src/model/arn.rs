@@ -14,6 +14,12 @@ pub fn name(arn: &str) -> &str {
     arn.rsplit_once('/').map_or(arn, |(_, name)| name)
 }
 
+/// The path of the role whose ARN is `arn` (`/` first and last), `None` for another ARN.
+pub fn role_path(arn: &str) -> Option<&str> {
+    let rest = &arn[arn.find(":role/")? + ":role".len()..];
+    Some(&rest[..=rest.rfind('/')?])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +52,14 @@ mod tests {
         assert_eq!(name("arn:aws:iam::123456789012:role/Deploy"), "Deploy");
         assert_eq!(name("Deploy"), "Deploy");
         assert_eq!(name("arn:aws:iam::123456789012:role/"), "");
+    }
+
+    #[test]
+    fn a_role_path_lies_between_role_and_the_name() {
+        let sso = "/aws-reserved/sso.amazonaws.com/eu-west-1/";
+        let arn = format!("arn:aws:iam::111111111111:role{sso}AWSReservedSSO_Dev_0a1b");
+        assert_eq!(role_path(&arn), Some(sso));
+        assert_eq!(role_path("arn:aws:iam::111111111111:role/a"), Some("/"));
+        assert_eq!(role_path("arn:aws:iam::111111111111:user/a"), None);
     }
 }

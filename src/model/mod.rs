@@ -22,7 +22,6 @@ pub use document::{
 };
 pub use organization::{
     IDENTITY_CENTER_PATH, Organization, identity_center_set, permission_set_of_role,
-    role_path_of_arn,
 };
 
 /// Texts shared instead of copied (service namespaces, action names, regions, service names):

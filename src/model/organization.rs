@@ -149,12 +149,6 @@ pub fn identity_center_set<'n>(path: &str, role_name: &'n str) -> Option<&'n str
         .flatten()
 }
 
-/// The path of the role whose ARN is `arn` (`/` first and last), `None` for another ARN.
-pub fn role_path_of_arn(arn: &str) -> Option<&str> {
-    let rest = &arn[arn.find(":role/")? + ":role".len()..];
-    Some(&rest[..=rest.rfind('/')?])
-}
-
 /// The permission set name in an Identity Center role name: `AWSReservedSSO_Dev_Ops_0123abcd…`
 /// → `Dev_Ops` (the name may itself contain `_`; the suffix after the last `_` is the hash).
 pub fn permission_set_of_role(role_name: &str) -> Option<&str> {
@@ -229,7 +223,7 @@ impl Organization {
 
 #[cfg(test)]
 mod tests {
-    use super::{identity_center_set, permission_set_of_role, role_path_of_arn};
+    use super::{identity_center_set, permission_set_of_role};
 
     #[test]
     fn role_names_name_their_permission_set() {
@@ -258,12 +252,5 @@ mod tests {
         assert_eq!(identity_center_set("/", name), None);
         assert_eq!(identity_center_set("/team/", name), None);
         assert_eq!(identity_center_set(sso, "admin"), None);
-        let arn = format!("arn:aws:iam::111111111111:role{sso}{name}");
-        assert_eq!(role_path_of_arn(&arn), Some(sso));
-        assert_eq!(
-            role_path_of_arn("arn:aws:iam::111111111111:role/a"),
-            Some("/")
-        );
-        assert_eq!(role_path_of_arn("arn:aws:iam::111111111111:user/a"), None);
     }
 }
