@@ -10,7 +10,7 @@
 //!   if any role used it, unused only when every provisioned account's role has last-accessed
 //!   data and none used it, else unknown.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::collect::Collected;
 use super::groups::GrantedAction;
@@ -165,7 +165,7 @@ pub(super) fn roll_up_permission_sets(
             continue;
         };
         mark_managed(c, ps, roles);
-        let elsewhere = controls_elsewhere(c, ps, roles, &unexported, notes);
+        let elsewhere = controls_elsewhere(ps, &unexported, notes);
         // Every provisioned account has the set's role, with last-accessed data.
         let with_data: Vec<&str> = roles
             .iter()
@@ -229,47 +229,51 @@ impl Elsewhere<'_> {
     }
 }
 
-/// The accounts `ps` is provisioned to that have none of `roles` (the exports lack the account,
-/// or its export lacks the role): there its role is granted what the set grants.
-fn accounts_without_role<'p>(
-    c: &Collected<'_>,
-    ps: &'p PermissionSet,
-    roles: &[u32],
-) -> Vec<&'p str> {
-    ps.accounts
-        .iter()
-        .map(String::as_str)
-        .filter(|a| {
-            !roles
-                .iter()
-                .any(|r| &*c.principals[*r as usize].account_id == *a)
-        })
-        .collect()
+/// The accounts each set with roles in the exports is provisioned to without one (the exports
+/// lack the account, or its export lacks the role: there its role is granted what the set
+/// grants), and the control policies of each such account.
+struct Unexported<'o> {
+    /// Set name → those accounts, in the set's order.
+    accounts: BTreeMap<&'o str, Vec<&'o str>>,
+    /// Account → its control policies; none for the management account (SCPs and RCPs do not
+    /// apply to it).
+    controls: BTreeMap<&'o str, AccountControls>,
 }
 
-/// The control policies of every account a set with roles in the exports is provisioned to
-/// without one ([`accounts_without_role`]); none for the management account (SCPs and RCPs do
-/// not apply to it).
 fn unexported_controls<'o>(
     c: &mut Collected<'_>,
     org: &'o Organization,
     sso_roles: &BTreeMap<&str, Vec<u32>>,
-) -> BTreeMap<&'o str, AccountControls> {
-    let mut out = BTreeMap::new();
+) -> Unexported<'o> {
+    let mut out = Unexported {
+        accounts: BTreeMap::new(),
+        controls: BTreeMap::new(),
+    };
     for ps in &org.permission_sets {
         let Some(roles) = sso_roles.get(ps.name.as_str()) else {
             continue;
         };
-        for a in accounts_without_role(c, ps, roles) {
-            if !out.contains_key(a) {
+        let with_role: HashSet<&str> = roles
+            .iter()
+            .map(|r| &*c.principals[*r as usize].account_id)
+            .collect();
+        let without: Vec<&str> = ps
+            .accounts
+            .iter()
+            .map(String::as_str)
+            .filter(|a| !with_role.contains(a))
+            .collect();
+        for &a in &without {
+            if !out.controls.contains_key(a) {
                 let controls = if a == org.management_account {
                     AccountControls::default()
                 } else {
                     account_controls(org, a, &mut c.expander)
                 };
-                out.insert(a, controls);
+                out.controls.insert(a, controls);
             }
         }
+        out.accounts.insert(ps.name.as_str(), without);
     }
     out
 }
@@ -277,15 +281,16 @@ fn unexported_controls<'o>(
 /// The control policies of each account `ps` is provisioned to without a role in the exports
 /// (from `unexported`), with the ids of their notes.
 fn controls_elsewhere<'u>(
-    c: &Collected<'_>,
     ps: &PermissionSet,
-    roles: &[u32],
-    unexported: &'u BTreeMap<&str, AccountControls>,
+    unexported: &'u Unexported<'_>,
     notes: &mut Vec<ControlNote>,
 ) -> Vec<Elsewhere<'u>> {
-    accounts_without_role(c, ps, roles)
+    unexported
+        .accounts
+        .get(ps.name.as_str())
         .into_iter()
-        .filter_map(|a| unexported.get(a))
+        .flatten()
+        .filter_map(|a| unexported.controls.get(a))
         .map(|controls| Elsewhere {
             controls,
             ids: controls.notes().map(|n| intern(notes, n)).collect(),
