@@ -372,24 +372,10 @@ fn stderr_summary_is_the_reports_numbers() {
 /// high permissions summed on each side.
 #[test]
 fn diff_stderr_rolls_up_the_permission_sets_as_diff_json() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    let run = Command::new(bin())
-        .arg("diff")
-        .arg(root().join("sample-data/2026-q3"))
-        .arg(root().join("sample-data/2026-q4"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let err = String::from_utf8_lossy(&run.stderr);
-    let json: serde_json::Value =
-        serde_json::from_slice(&fs::read(out.join("diff.json")).unwrap()).unwrap();
+    let run = crate::diff::diff("sample-data/2026-q3", "sample-data/2026-q4", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let err = &run.stderr;
+    let json: serde_json::Value = serde_json::from_str(&run.file("diff.json")).unwrap();
     let sets = json["permission_sets"].as_array().unwrap();
     assert!(!sets.is_empty(), "the sample has permission sets");
     let n = iam_tighten::model::grouped;

@@ -22,20 +22,21 @@ fn cmd() -> Command {
     c
 }
 
-struct Run {
+pub(crate) struct Run {
     out: tempfile::TempDir,
-    code: i32,
-    stderr: String,
+    pub(crate) code: i32,
+    pub(crate) stderr: String,
 }
 
 impl Run {
-    fn file(&self, name: &str) -> String {
+    pub(crate) fn file(&self, name: &str) -> String {
         std::fs::read_to_string(self.out.path().join(name))
             .unwrap_or_else(|e| panic!("{name}: {e}"))
     }
 }
 
-fn diff(old: &str, new: &str, extra: &[&str]) -> Run {
+/// `iam-tighten diff OLD NEW --out <temp> EXTRA…`, run from the crate root.
+pub(crate) fn diff(old: &str, new: &str, extra: &[&str]) -> Run {
     let out = tempfile::tempdir().expect("temp dir");
     let o = cmd()
         .arg("diff")
