@@ -422,6 +422,34 @@ fn a_policy_with_five_versions_names_its_oldest_other_version() {
     let e = load_export(&export, &LoadOptions::default()).expect("loads");
     let p = &e.policies["arn:aws:iam::123456789012:policy/three-versions"];
     assert_eq!(p.oldest_other_version.as_deref(), Some("v3"));
+
+    // A version's date is read, so a malformed one is an error naming its file and JSON path.
+    let text = std::fs::read_to_string(&file)
+        .expect("read")
+        .replace("2024-03-01T00:00:00Z", "last tuesday");
+    std::fs::write(&file, text).expect("write");
+    let at = policies_index(&file, "three-versions");
+    match load_export(&export, &LoadOptions::default()) {
+        Ok(_) => panic!("a malformed version CreateDate was accepted"),
+        Err(e) => assert_parse(
+            &e,
+            "authorization-details.json",
+            &format!("$.Policies[{at}].PolicyVersionList[3].CreateDate"),
+            "malformed timestamp \"last tuesday\"",
+        ),
+    }
+}
+
+/// The index in `Policies` of policy `name` in authorization details `file`.
+fn policies_index(file: &Path, name: &str) -> usize {
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(file).expect("read")).expect("json");
+    doc["Policies"]
+        .as_array()
+        .expect("Policies")
+        .iter()
+        .position(|p| p["PolicyName"] == name)
+        .expect("policy")
 }
 
 #[test]
