@@ -1029,6 +1029,87 @@ fn malformed_last_accessed_file_is_an_error() {
     assert!(err.to_string().contains("truncated"), "{err}");
 }
 
+/// The report files are read on every core but checked in the order of their names: of two bad
+/// files, the error names the first by name, even when the second fails first (it is empty,
+/// the first is ~2 MB to parse before its end is found missing).
+#[test]
+fn the_first_bad_report_file_by_name_is_the_error() {
+    let tmp = sample_copy();
+    let export = tmp.path().join("111111111111");
+    // Its manifest would refuse the changed files before they are parsed.
+    fs::remove_file(export.join("manifest.json")).expect("rm");
+    let roles = export.join("last-accessed/roles");
+    let whole = fs::read_to_string(roles.join("BreakGlassAdmin.json")).expect("read");
+    let padded = format!("{{\"Padding\": \"{}\",{}", "x".repeat(2 << 20), &whole[1..]);
+    fs::write(
+        roles.join("BreakGlassAdmin.json"),
+        &padded[..padded.len() - 2],
+    )
+    .expect("write");
+    fs::write(roles.join("log-shipper.json"), "").expect("write");
+    for _ in 0..3 {
+        let err = load_export(&export, &LoadOptions::default()).expect_err("two bad files");
+        assert_parse(&err, "last-accessed/roles/BreakGlassAdmin.json", "$", "");
+    }
+    fs::write(roles.join("BreakGlassAdmin.json"), &whole).expect("write");
+    let err = load_export(&export, &LoadOptions::default()).expect_err("one bad file");
+    assert_parse(
+        &err,
+        "last-accessed/roles/log-shipper.json",
+        "$",
+        "empty file",
+    );
+}
+
+/// Every report file is read, however many there are beyond those read ahead of their check:
+/// 300 reports of principals the export does not have are each warned about, in name order,
+/// and each is listed among the files read (with its digest).
+#[test]
+fn every_report_file_is_read_and_warned_about_in_order() {
+    let tmp = sample_copy();
+    let export = tmp.path().join("111111111111");
+    let roles = export.join("last-accessed/roles");
+    let report = fs::read_to_string(roles.join("log-shipper.json")).expect("read");
+    let ghosts: Vec<String> = (0..300).map(|i| format!("ghost-{i:03}")).collect();
+    for (i, name) in ghosts.iter().enumerate() {
+        // Each its own bytes, for its own digest.
+        fs::write(
+            roles.join(format!("{name}.json")),
+            format!("{report}{}", " ".repeat(i)),
+        )
+        .expect("write");
+    }
+    let e = load_export(&export, &LoadOptions::default()).expect("loads");
+    let warned: Vec<&str> = e
+        .warnings
+        .iter()
+        .filter(|w| w.code == "last_accessed_unknown_principal")
+        .filter_map(|w| w.file.as_deref())
+        .collect();
+    let expected: Vec<String> = ghosts
+        .iter()
+        .map(|g| format!("last-accessed/roles/{g}.json"))
+        .collect();
+    assert_eq!(warned, expected);
+    for (i, rel) in expected.iter().enumerate() {
+        let file = e.files.iter().find(|f| &f.path == rel).expect("listed");
+        let bytes = fs::read(export.join(rel)).expect("read");
+        assert_eq!(file.bytes, (report.len() + i) as u64, "{rel}");
+        assert_eq!(file.sha256, Sha256Sum::of(&bytes), "{rel}");
+    }
+    // The export's own reports are read as before.
+    assert_eq!(
+        e.last_accessed.len(),
+        load_export(
+            &sample_copy().path().join("111111111111"),
+            &LoadOptions::default()
+        )
+        .expect("loads")
+        .last_accessed
+        .len()
+    );
+}
+
 #[test]
 fn credential_report_errors() {
     assert_parse(

@@ -11,7 +11,9 @@ use serde::de::IgnoredAny;
 
 use super::object::objects_only;
 use super::time::Time;
-use super::{Files, LAST_ACCESSED_DIR, Warnings, has_extension, parse_json, sorted_entries};
+use super::{
+    Files, LAST_ACCESSED_DIR, Warnings, has_extension, in_export, parse_json, sorted_entries,
+};
 use crate::error::{Error, Result};
 use crate::model::{
     JobType, LastAccessed, Manifest, Principal, PrincipalType, ServiceAccess, SharedTexts,
@@ -72,6 +74,11 @@ const KINDS: [PrincipalType; 3] = [
 ];
 
 /// Reads every last-accessed file; returns the complete reports by (kind, principal name).
+///
+/// The files are read and parsed on every core ([`REPORTS_AHEAD`] at most waiting), and checked
+/// in the order of their names on the caller's thread, as one by one: the first file that fails
+/// is the error, and every warning is the one a one-by-one read gives. An export of one account
+/// of 10,000 roles reads 11,000 of them (docs/performance.md, "fortieth pass").
 pub(super) fn load(
     files: &mut Files,
     principals: &[Principal],
@@ -87,81 +94,151 @@ pub(super) fn load(
     // One copy of each namespace, action name and region for the whole export.
     let mut texts = SharedTexts::default();
 
-    let dir = files.abs(LAST_ACCESSED_DIR);
-    if dir.is_dir() {
-        for entry in sorted_entries(&dir)? {
-            let Some(name) = visible_name(&entry) else {
-                continue;
+    let entries = entries(files)?;
+    let root = files.root.clone();
+    let mut failed = None;
+    crate::parallel::stream_ordered(
+        entries.len(),
+        REPORTS_AHEAD,
+        || (),
+        |(), i| match &entries[i] {
+            Entry::Report { rel, .. } => Some(read_report(&root, rel)),
+            Entry::Unexpected { .. } => None,
+        },
+        |i, read| {
+            let (kind, rel, principal) = match &entries[i] {
+                Entry::Unexpected { rel, why } => {
+                    warn_unexpected(warnings, rel, why);
+                    return true;
+                }
+                Entry::Report {
+                    kind,
+                    rel,
+                    principal,
+                } => (*kind, rel, principal),
             };
-            let kind = KINDS.into_iter().find(|k| k.folder() == name);
-            match kind {
-                Some(kind) if entry.is_dir() => {
-                    for file in sorted_entries(&entry)? {
-                        let Some(file_name) = visible_name(&file) else {
-                            continue;
-                        };
-                        let rel = format!("{LAST_ACCESSED_DIR}/{}/{file_name}", kind.folder());
-                        if file.is_dir() {
-                            warn_unexpected(warnings, &rel, "a folder, not a report file");
-                            continue;
-                        }
-                        if !has_extension(&file, "json") {
-                            warn_unexpected(warnings, &rel, "not a .json file");
-                            continue;
-                        }
+            let step = read.transpose().and_then(|read| {
+                let Some((file, report)) = read else {
+                    return Ok(());
+                };
+                files.record(file);
+                let Some(owner) = known.get(&(kind, principal.as_str())) else {
+                    warnings.push(
+                        "last_accessed_unknown_principal",
+                        Some(rel),
+                        None,
+                        format!(
+                            "no {kind} named {principal:?} in authorization-details.json; file \
+                             ignored"
+                        ),
+                    );
+                    return Ok(());
+                };
+                seen.insert((kind, principal.clone()));
+                let owner = Owner {
+                    kind,
+                    name: &owner.name,
+                    arn: &owner.arn,
+                };
+                let path = files.abs(rel);
+                if let Some(report) =
+                    complete(&path, rel, report, Some(&owner), &mut texts, warnings)?
+                {
+                    reports.insert((kind, principal.clone()), report);
+                }
+                Ok(())
+            });
+            step.map_err(|e| failed = Some(e)).is_ok()
+        },
+    );
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    warn_missing(principals, &seen, manifest, warnings);
+    Ok(reports)
+}
+
+/// Parsed report files that may wait for their turn to be checked (`load`): a report of a
+/// principal granted every service is ~100 KB parsed.
+const REPORTS_AHEAD: usize = 64;
+
+/// What `load` meets in `last-accessed/`, in the order of the names.
+enum Entry {
+    /// A report file of a principal of `kind`, named after it.
+    Report {
+        kind: PrincipalType,
+        rel: String,
+        principal: String,
+    },
+    /// Anything else there: warned about, not read.
+    Unexpected { rel: String, why: String },
+}
+
+/// The entries of `last-accessed/` (none when there is no such folder; a warning when it is a
+/// file).
+fn entries(files: &Files) -> Result<Vec<Entry>> {
+    let mut found = Vec::new();
+    let unexpected = |rel: String, why: &str| Entry::Unexpected {
+        rel,
+        why: why.to_string(),
+    };
+    let dir = files.abs(LAST_ACCESSED_DIR);
+    if !dir.is_dir() {
+        if dir.exists() {
+            found.push(unexpected(LAST_ACCESSED_DIR.into(), "not a folder"));
+        }
+        return Ok(found);
+    }
+    for entry in sorted_entries(&dir)? {
+        let Some(name) = visible_name(&entry) else {
+            continue;
+        };
+        let folder = format!("{LAST_ACCESSED_DIR}/{name}");
+        match KINDS.into_iter().find(|k| k.folder() == name) {
+            Some(kind) if entry.is_dir() => {
+                for file in sorted_entries(&entry)? {
+                    let Some(file_name) = visible_name(&file) else {
+                        continue;
+                    };
+                    let rel = format!("{folder}/{file_name}");
+                    if file.is_dir() {
+                        found.push(unexpected(rel, "a folder, not a report file"));
+                    } else if !has_extension(&file, "json") {
+                        found.push(unexpected(rel, "not a .json file"));
+                    } else {
                         let principal = file
                             .file_stem()
                             .map(|s| s.to_string_lossy().into_owned())
                             .unwrap_or_default();
-                        let text = files.read_text(&rel)?;
-                        let report: Report = parse_json(&files.abs(&rel), &text)?;
-                        let Some(owner) = known.get(&(kind, principal.as_str())) else {
-                            warnings.push(
-                                "last_accessed_unknown_principal",
-                                Some(&rel),
-                                None,
-                                format!(
-                                    "no {kind} named {principal:?} in authorization-details.json; \
-                                     file ignored"
-                                ),
-                            );
-                            continue;
-                        };
-                        seen.insert((kind, principal.clone()));
-                        let owner = Owner {
+                        found.push(Entry::Report {
                             kind,
-                            name: &owner.name,
-                            arn: &owner.arn,
-                        };
-                        let path = files.abs(&rel);
-                        let done =
-                            complete(&path, &rel, report, Some(&owner), &mut texts, warnings)?;
-                        if let Some(report) = done {
-                            reports.insert((kind, principal), report);
-                        }
+                            rel,
+                            principal,
+                        });
                     }
                 }
-                Some(kind) => warn_unexpected(
-                    warnings,
-                    &format!("{LAST_ACCESSED_DIR}/{name}"),
-                    &format!(
-                        "a file, not a folder: {name}/ holds a report file per {kind}, so none \
-                         of its {kind}s' reports is read"
-                    ),
-                ),
-                None => warn_unexpected(
-                    warnings,
-                    &format!("{LAST_ACCESSED_DIR}/{name}"),
-                    "not one of the folders roles/, users/, groups/",
-                ),
             }
+            Some(kind) => found.push(unexpected(
+                folder,
+                &format!(
+                    "a file, not a folder: {name}/ holds a report file per {kind}, so none of \
+                     its {kind}s' reports is read"
+                ),
+            )),
+            None => found.push(unexpected(
+                folder,
+                "not one of the folders roles/, users/, groups/",
+            )),
         }
-    } else if dir.exists() {
-        warn_unexpected(warnings, LAST_ACCESSED_DIR, "not a folder");
     }
+    Ok(found)
+}
 
-    warn_missing(principals, &seen, manifest, warnings);
-    Ok(reports)
+/// Reads and parses the report file at `rel` of the export folder `root` (on any thread).
+fn read_report(root: &Path, rel: &str) -> Result<(crate::model::InputFile, Report)> {
+    let (file, text) = Files::read_text_apart(root, rel)?;
+    let report = parse_json(&in_export(root, rel), &text)?;
+    Ok((file, report))
 }
 
 /// The file name, unless it is not UTF-8 (warned about by the caller) or hidden (`.DS_Store`).

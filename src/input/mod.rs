@@ -713,12 +713,23 @@ impl Files {
         let bytes = crate::files::read_regular(&path)?;
         self.read
             .entry(rel.to_string())
-            .or_insert_with(|| InputFile {
-                path: rel.to_string(),
-                sha256: crate::model::Sha256Sum::of(&bytes),
-                bytes: bytes.len() as u64,
-            });
+            .or_insert_with(|| InputFile::of(rel, &bytes));
         Ok(bytes)
+    }
+
+    /// Records a file read off this value (on another thread, by [`Files::read_text_apart`]),
+    /// as [`Files::read_bytes`] records the files it reads.
+    fn record(&mut self, file: InputFile) {
+        self.read.entry(file.path.clone()).or_insert(file);
+    }
+
+    /// [`Files::read_text`] without recording the file: for reading on several threads, the
+    /// record handed back to [`Files::record`].
+    fn read_text_apart(root: &Path, rel: &str) -> Result<(InputFile, String)> {
+        let path = in_export(root, rel);
+        let bytes = crate::files::read_regular(&path)?;
+        let file = InputFile::of(rel, &bytes);
+        Ok((file, crate::files::text(&path, bytes)?))
     }
 
     fn sha256(&mut self, rel: &str) -> Result<String> {

@@ -515,6 +515,17 @@ pub struct InputFile {
     pub bytes: u64,
 }
 
+impl InputFile {
+    /// The record of the file at `path` (relative to the export folder) that holds `bytes`.
+    pub fn of(path: &str, bytes: &[u8]) -> InputFile {
+        InputFile {
+            path: path.to_string(),
+            sha256: Sha256Sum::of(bytes),
+            bytes: bytes.len() as u64,
+        }
+    }
+}
+
 /// A SHA-256 digest: its 32 bytes (one per file read, held to the last writer: as 64 hex digits
 /// in a `String` it took 88 bytes, ~60 MB more at 1,000,000 roles). Written (`Display`, JSON) as
 /// 64 lowercase hex digits, and ordered as that text is.
