@@ -1850,6 +1850,43 @@ fn role_findings_are_unknown_when_the_new_side_lists_no_roles() {
     assert!(kinds.iter().all(|k| *k == "identity_unknown"), "{kinds:?}");
 }
 
+/// A new side without `RoleLastUsed` for some roles could not check only those: an old unused
+/// role among them is `identity_unknown`, and one it could check that is used again is
+/// `identity_resolved` (the check is not possible for the account's other roles).
+#[test]
+fn only_the_roles_without_role_last_used_are_unknown() {
+    let (_dir, new) = crate::identities::creds_with_roles(|role| match role["RoleName"].as_str() {
+        Some("unused-role") => {
+            role.as_object_mut().expect("role").remove("RoleLastUsed");
+        }
+        // Used again within the new side's window (2026-03-03 to 2026-06-01).
+        Some("admin-idle") => {
+            role["RoleLastUsed"] = serde_json::json!({"LastUsedDate": "2026-05-20T10:00:00Z"});
+        }
+        _ => {}
+    });
+    let t = diff_of_creds_and(&new);
+    let kind_of = |name: &str| -> Vec<&str> {
+        t.rows
+            .iter()
+            .filter(|r| t.get(r, "action") == "unused_role" && t.get(r, "principal_name") == name)
+            .map(|r| t.get(r, "kind"))
+            .collect()
+    };
+    assert_eq!(kind_of("unused-role"), ["identity_unknown"]);
+    assert_eq!(kind_of("admin-idle"), ["identity_resolved"]);
+    let unknown = t
+        .rows
+        .iter()
+        .find(|r| t.get(r, "principal_name") == "unused-role")
+        .map(|r| t.get(r, "detail"))
+        .unwrap_or_default();
+    assert!(
+        unknown.contains("the export has no RoleLastUsed for role unused-role"),
+        "{unknown}"
+    );
+}
+
 /// The same for customer managed policies: a new side whose `Policies` lack one that a role
 /// attaches was cut, so an old unattached policy it does not list is `identity_unknown`; when
 /// only that policy is gone (deleted) it is `identity_resolved`.

@@ -380,6 +380,7 @@ fn identity_strategy() -> impl Strategy<Value = (Vec<IdentityFinding>, Vec<NotPo
                     account_id: ACCOUNTS[a].into(),
                     check: IDENTITY_KINDS[k],
                     reason: "no credential report".into(),
+                    only: None,
                 })
                 .collect();
             (findings.into_values().collect(), gaps)

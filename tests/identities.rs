@@ -43,7 +43,9 @@ pub(crate) fn creds_edited(
 }
 
 /// [`creds_edited`], each of its roles changed by `edit`.
-fn creds_with_roles(edit: impl Fn(&mut serde_json::Value)) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn creds_with_roles(
+    edit: impl Fn(&mut serde_json::Value),
+) -> (tempfile::TempDir, PathBuf) {
     creds_edited(|doc| {
         doc["RoleDetailList"]
             .as_array_mut()

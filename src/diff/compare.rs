@@ -557,15 +557,16 @@ pub(super) fn identity_key_of(f: &IdentityFinding) -> String {
 }
 
 /// Why `side` could not run `f`'s check for `f`'s account, if it could not: the account was not
-/// exported on that side, or the check is in its `identity_checks_not_possible`.
-fn not_checked(side: &Side, f: &IdentityFinding) -> Option<String> {
+/// exported on that side, or the check is in its `identity_checks_not_possible`, for the whole
+/// account or for the principal that has the ARN `arn` on that side.
+fn not_checked(side: &Side, f: &IdentityFinding, arn: &str) -> Option<String> {
     if !side.accounts.contains(&f.account_id) {
         return Some("the account was not exported on that side".into());
     }
     let reasons: Vec<&str> = side
         .identity_checks_not_possible
         .iter()
-        .filter(|n| n.account_id == f.account_id && n.check == f.kind)
+        .filter(|n| n.account_id == f.account_id && n.check == f.kind && n.covers(arn))
         .map(|n| n.reason.as_str())
         .collect();
     (!reasons.is_empty()).then(|| reasons.join("; "))
@@ -651,20 +652,23 @@ fn compare_identities(
     for (key, o) in &old_i {
         let c = match new_i.get(key) {
             Some(n) => identity_row(ChangeKind::IdentityUnchanged, Some(o), Some(n), None),
-            None => match not_checked(new, o) {
+            None => match not_checked(new, o, key.1) {
                 Some(why) => identity_row(ChangeKind::IdentityUnknown, Some(o), None, Some(why)),
                 None => identity_row(ChangeKind::IdentityResolved, Some(o), None, None),
             },
         };
         changes.extend(c);
     }
+    // A new finding of a renamed principal, by its old ARN.
+    let was: HashMap<&str, &str> = renamed.iter().map(|(o, n)| (*n, *o)).collect();
     for (key, n) in &new_i {
         if !old_i.contains_key(key) {
+            let who = was.get(key.1).copied().unwrap_or(key.1);
             changes.extend(identity_row(
                 ChangeKind::IdentityNew,
                 None,
                 Some(n),
-                not_checked(old, n),
+                not_checked(old, n, who),
             ));
         }
     }

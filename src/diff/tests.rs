@@ -409,6 +409,7 @@ fn identity_findings_new_resolved_unknown_unchanged() {
         account_id: b.into(),
         check: AccessKeyUnused,
         reason: "no credential report".into(),
+        only: None,
     }];
     let changes = cmp(&old, &new);
     let s = |x: &str| x.to_string();
@@ -710,6 +711,7 @@ fn diff_csv_leaves_out_only_the_unchanged_kinds() {
         account_id: b.into(),
         check: AccessKeyUnused,
         reason: "no credential report".into(),
+        only: None,
     }];
     let changes = cmp(&old, &new);
     let cat = Catalog::embedded();

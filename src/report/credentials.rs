@@ -104,6 +104,7 @@ mod tests {
                 account_id: "210987654321".into(),
                 check: IdentityKind::RootUsed,
                 reason: "no report".into(),
+                only: None,
             }],
         };
         let mut buf = Vec::new();

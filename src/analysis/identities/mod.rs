@@ -226,6 +226,18 @@ pub struct NotPossible {
     pub account_id: String,
     pub check: IdentityKind,
     pub reason: String,
+    /// The ARNs of the only principals the check could not run for, when every reason names
+    /// them (roles without `RoleLastUsed`); `None` when it could not run for the whole account.
+    /// What `diff` asks ([`NotPossible::covers`]); the reason names them for a reader.
+    #[serde(skip)]
+    pub only: Option<BTreeSet<String>>,
+}
+
+impl NotPossible {
+    /// Whether the check could not run for the principal with ARN `arn` of this account.
+    pub fn covers(&self, arn: &str) -> bool {
+        self.only.as_ref().is_none_or(|only| only.contains(arn))
+    }
 }
 
 /// The result of [`identity_findings`].
@@ -439,16 +451,34 @@ fn unlisted_local_policies(export: &Export) -> Vec<String> {
 
 /// The checks that could not run, per account, with every reason.
 #[derive(Default)]
-struct Gaps(BTreeMap<(String, IdentityKind), BTreeSet<String>>);
+struct Gaps(BTreeMap<(String, IdentityKind), Gap>);
+
+/// Why one check could not run for one account, and for which of its principals.
+#[derive(Default)]
+struct Gap {
+    reasons: BTreeSet<String>,
+    /// Whether a reason holds for the whole account.
+    whole: bool,
+    /// The ARNs the other reasons name.
+    only: BTreeSet<String>,
+}
 
 impl Gaps {
+    /// The checks `kinds` could not run for the whole account, because of `reason`.
     fn add(&mut self, account_id: &str, kinds: &[IdentityKind], reason: &str) {
         for k in kinds {
-            self.0
-                .entry((account_id.to_string(), *k))
-                .or_default()
-                .insert(reason.to_string());
+            let gap = self.0.entry((account_id.to_string(), *k)).or_default();
+            gap.reasons.insert(reason.to_string());
+            gap.whole = true;
         }
+    }
+
+    /// The check `kind` could not run for the principals with ARNs `arns` of the account (only
+    /// for them: `diff` calls another principal's earlier finding resolved when it is gone).
+    fn add_for(&mut self, account_id: &str, kind: IdentityKind, arns: &[&str], reason: &str) {
+        let gap = self.0.entry((account_id.to_string(), kind)).or_default();
+        gap.reasons.insert(reason.to_string());
+        gap.only.extend(arns.iter().map(|a| a.to_string()));
     }
 
     /// What the export lacks for the checks: an as-of time, principals or policies in its
@@ -493,17 +523,19 @@ impl Gaps {
                 "the export lists no roles (authorization details fetched with --filter, or its roles left out?), so which roles are unused cannot be told",
             );
         }
-        let unrecorded: Vec<&str> = ctx
+        let unrecorded: Vec<&crate::model::Principal> = ctx
             .export
             .principals
             .iter()
             .filter(|p| p.kind == PrincipalType::Role && p.role_last_used.is_none())
-            .map(|p| p.name.as_str())
             .collect();
         if !unrecorded.is_empty() {
-            self.add(
+            let arns: Vec<&str> = unrecorded.iter().map(|p| p.arn.as_str()).collect();
+            let unrecorded: Vec<&str> = unrecorded.iter().map(|p| p.name.as_str()).collect();
+            self.add_for(
                 account,
-                &[IdentityKind::UnusedRole],
+                IdentityKind::UnusedRole,
+                &arns,
                 &format!(
                     "the export has no RoleLastUsed for {} {} (left out of a hand-made export?), \
                      and last-accessed data does not show a role assumed only to use what \
@@ -636,10 +668,11 @@ impl Gaps {
     fn finish(self) -> Vec<NotPossible> {
         self.0
             .into_iter()
-            .map(|((account_id, check), reasons)| NotPossible {
+            .map(|((account_id, check), gap)| NotPossible {
                 account_id,
                 check,
-                reason: reasons.into_iter().collect::<Vec<_>>().join("; "),
+                reason: gap.reasons.into_iter().collect::<Vec<_>>().join("; "),
+                only: (!gap.whole).then_some(gap.only),
             })
             .collect()
     }
@@ -649,6 +682,34 @@ impl Gaps {
 mod tests {
     use super::checks::used_in;
     use super::*;
+
+    /// A gap is for some principals only while every reason names them: their ARNs together;
+    /// one reason for the whole account makes it the whole account's.
+    #[test]
+    fn a_gap_covers_the_principals_its_reasons_name_or_the_whole_account() {
+        let (a, b, c) = (
+            "arn:aws:iam::1:role/a",
+            "arn:aws:iam::1:role/b",
+            "arn:aws:iam::1:role/c",
+        );
+        let mut gaps = Gaps::default();
+        gaps.add_for("1", IdentityKind::UnusedRole, &[a], "one");
+        gaps.add_for("1", IdentityKind::UnusedRole, &[b], "two");
+        gaps.add_for("2", IdentityKind::UnusedRole, &[a], "one");
+        gaps.add("2", &[IdentityKind::UnusedRole], "all");
+        let found = gaps.finish();
+        assert_eq!(found.len(), 2);
+        let [one, two] = &found[..] else {
+            unreachable!()
+        };
+        assert_eq!(
+            (one.account_id.as_str(), one.reason.as_str()),
+            ("1", "one; two")
+        );
+        assert!(one.covers(a) && one.covers(b) && !one.covers(c));
+        assert_eq!(two.only, None);
+        assert!(two.covers(a) && two.covers(c));
+    }
 
     #[test]
     fn kinds_are_listed_once_and_named_as_serde_does() {
