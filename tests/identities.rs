@@ -588,6 +588,25 @@ fn a_role_without_role_last_used_is_never_an_unused_role() {
         "{}",
         gap
     );
+    // Only those two: report.json lists their ARNs, and only theirs.
+    let arn = |name: &str| {
+        e.principals
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.arn.clone())
+            .expect("listed")
+    };
+    let json = serde_json::to_value(&r).expect("json");
+    let gap = json["checks_not_possible"]
+        .as_array()
+        .expect("gaps")
+        .iter()
+        .find(|g| g["check"] == "unused_role")
+        .expect("an unused_role gap");
+    assert_eq!(
+        gap["principals"],
+        serde_json::json!([arn("admin-idle"), arn("unused-role")])
+    );
     let a = analyze(std::slice::from_ref(&e));
     for name in ["unused-role", "admin-idle"] {
         let p = a.principals.iter().find(|p| p.name() == name);

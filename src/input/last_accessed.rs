@@ -94,7 +94,7 @@ pub(super) fn load(
     // One copy of each namespace, action name and region for the whole export.
     let mut texts = SharedTexts::default();
 
-    let entries = entries(files)?;
+    let (entries, unlisted) = entries(files)?;
     let root = files.root.clone();
     let mut failed = None;
     crate::parallel::stream_ordered(
@@ -151,7 +151,8 @@ pub(super) fn load(
             step.map_err(|e| failed = Some(e)).is_ok()
         },
     );
-    if let Some(e) = failed {
+    // A folder that could not be listed comes after every entry the walk met before it.
+    if let Some(e) = failed.or(unlisted) {
         return Err(e);
     }
     warn_missing(principals, &seen, manifest, warnings);
@@ -175,8 +176,9 @@ enum Entry {
 }
 
 /// The entries of `last-accessed/` (none when there is no such folder; a warning when it is a
-/// file).
-fn entries(files: &Files) -> Result<Vec<Entry>> {
+/// file), and the error of a kind's folder that could not be listed: the walk stops there, and
+/// the error is `load`'s unless a file met before it fails first, as one by one.
+fn entries(files: &Files) -> Result<(Vec<Entry>, Option<Error>)> {
     let mut found = Vec::new();
     let unexpected = |rel: String, why: &str| Entry::Unexpected {
         rel,
@@ -187,7 +189,7 @@ fn entries(files: &Files) -> Result<Vec<Entry>> {
         if dir.exists() {
             found.push(unexpected(LAST_ACCESSED_DIR.into(), "not a folder"));
         }
-        return Ok(found);
+        return Ok((found, None));
     }
     for entry in sorted_entries(&dir)? {
         let Some(name) = visible_name(&entry) else {
@@ -196,7 +198,11 @@ fn entries(files: &Files) -> Result<Vec<Entry>> {
         let folder = format!("{LAST_ACCESSED_DIR}/{name}");
         match KINDS.into_iter().find(|k| k.folder() == name) {
             Some(kind) if entry.is_dir() => {
-                for file in sorted_entries(&entry)? {
+                let listed = match sorted_entries(&entry) {
+                    Ok(listed) => listed,
+                    Err(e) => return Ok((found, Some(e))),
+                };
+                for file in listed {
                     let Some(file_name) = visible_name(&file) else {
                         continue;
                     };
@@ -231,7 +237,7 @@ fn entries(files: &Files) -> Result<Vec<Entry>> {
             )),
         }
     }
-    Ok(found)
+    Ok((found, None))
 }
 
 /// Reads and parses the report file at `rel` of the export folder `root` (on any thread).

@@ -228,8 +228,9 @@ pub struct NotPossible {
     pub reason: String,
     /// The ARNs of the only principals the check could not run for, when every reason names
     /// them (roles without `RoleLastUsed`); `None` when it could not run for the whole account.
-    /// What `diff` asks ([`NotPossible::covers`]); the reason names them for a reader.
-    #[serde(skip)]
+    /// What `diff` asks ([`NotPossible::covers`]); the reason names the first 10 for a reader,
+    /// JSON all of them (`principals`, left out for the whole account).
+    #[serde(rename = "principals", skip_serializing_if = "Option::is_none")]
     pub only: Option<BTreeSet<String>>,
 }
 
