@@ -346,7 +346,12 @@ fn identity_strategy() -> impl Strategy<Value = (Vec<IdentityFinding>, Vec<NotPo
         sensitivity_strategy(),
         any::<bool>(),
     );
-    let gap = (0..ACCOUNTS.len(), 0..IDENTITY_KINDS.len());
+    // A gap for the whole account, or for one user of it.
+    let gap = (
+        0..ACCOUNTS.len(),
+        0..IDENTITY_KINDS.len(),
+        proptest::option::of(0..NAMES.len()),
+    );
     (
         proptest::collection::vec(finding, 0..12),
         proptest::collection::btree_set(gap, 0..3),
@@ -376,11 +381,13 @@ fn identity_strategy() -> impl Strategy<Value = (Vec<IdentityFinding>, Vec<NotPo
             }
             let gaps = gaps
                 .into_iter()
-                .map(|(a, k)| NotPossible {
+                .map(|(a, k, only)| NotPossible {
                     account_id: ACCOUNTS[a].into(),
                     check: IDENTITY_KINDS[k],
                     reason: "no credential report".into(),
-                    only: None,
+                    only: only.map(|n| {
+                        [format!("arn:aws:iam::{}:user/{}", ACCOUNTS[a], NAMES[n])].into()
+                    }),
                 })
                 .collect();
             (findings.into_values().collect(), gaps)
@@ -673,15 +680,22 @@ proptest! {
         let mut gone = k(&ab, ChangeKind::IdentityResolved);
         gone.extend(k(&ab, ChangeKind::IdentityUnknown));
         prop_assert_eq!(gone, k(&ba, ChangeKind::IdentityNew));
-        for c in ab.iter().filter(|c| c.kind == ChangeKind::IdentityUnknown) {
+        // Unknown exactly where the new side could not check that principal (the whole
+        // account, or a gap naming it); resolved everywhere else.
+        let covered = |c: &Change| {
             let check = c.identity.as_ref().map(|i| i.finding);
-            prop_assert!(
-                !sb.accounts.contains(&c.account_id)
-                    || sb.identity_checks_not_possible
-                        .iter()
-                        .any(|g| g.account_id == c.account_id && Some(g.check) == check),
-                "{c:?}"
-            );
+            !sb.accounts.contains(&c.account_id)
+                || sb.identity_checks_not_possible.iter().any(|g| {
+                    g.account_id == c.account_id
+                        && Some(g.check) == check
+                        && g.covers(&c.principal_arn)
+                })
+        };
+        for c in ab.iter().filter(|c| c.kind == ChangeKind::IdentityUnknown) {
+            prop_assert!(covered(c), "{c:?}");
+        }
+        for c in ab.iter().filter(|c| c.kind == ChangeKind::IdentityResolved) {
+            prop_assert!(!covered(c), "{c:?}");
         }
         prop_assert_eq!(
             ab.iter().filter(|c| c.kind.is_identity()).count(),
