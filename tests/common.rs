@@ -4,6 +4,24 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+/// Writes an executable file (mode 755) at `path` holding `text`, through `install` in a child
+/// process, so that no descriptor of it open for writing is ever held by this process. The tests
+/// of one binary run on many threads: one that spawns a command while another thread has the
+/// file open for writing hands that child a copy of the descriptor until it execs, and running
+/// the file meanwhile fails with `Text file busy` (ETXTBSY), as it did in CI.
+pub fn write_executable(path: &Path, text: &str) {
+    let source = path.with_extension("source");
+    std::fs::write(&source, text).expect("write");
+    let status = std::process::Command::new("install")
+        .args(["-m", "755"])
+        .arg(&source)
+        .arg(path)
+        .status()
+        .expect("install runs");
+    assert!(status.success(), "install {}", path.display());
+    std::fs::remove_file(&source).expect("remove");
+}
+
 /// Copies the folder `from` to `to` (created), recursively.
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");

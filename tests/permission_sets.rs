@@ -98,13 +98,7 @@ fn decide(exports: &[Export], an: &Analysis<'_>, planned: &recommend::Planned) -
 /// A stand-in `aws` first on PATH: the dry run never calls it.
 fn fake_aws_path() -> (tempfile::TempDir, String) {
     let bin = tempfile::tempdir().unwrap();
-    let aws = bin.path().join("aws");
-    std::fs::write(&aws, "#!/bin/sh\nexit 97\n").unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    crate::common::write_executable(&bin.path().join("aws"), "#!/bin/sh\nexit 97\n");
     let path = format!(
         "{}:{}",
         bin.path().display(),
@@ -227,8 +221,10 @@ fn a_permission_set_gets_one_folder_for_every_account_with_sso_admin_commands() 
     let (_bin, path) = fake_aws_path();
     let script = dir.path().join("recommendations/apply-recommendation.sh");
     for (flag, lines) in [(None, &apply), (Some("--rollback"), &rollback)] {
-        let mut cmd = std::process::Command::new(&script);
-        cmd.args(flag)
+        // Through bash: this process wrote the script (see `common::write_executable`).
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg(&script)
+            .args(flag)
             .arg(folder)
             .current_dir(dir.path())
             .env("PATH", &path);

@@ -620,19 +620,16 @@ fn the_apply_helper_is_in_the_output_and_runs() {
     // A dry run needs no AWS CLI only if the script checks for it after printing; give it a
     // stand-in `aws` on PATH so the test runs anywhere (the dry run never calls it).
     let bin = tempfile::tempdir().unwrap();
-    let aws = bin.path().join("aws");
-    std::fs::write(&aws, "#!/bin/sh\nexit 97\n").unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    crate::common::write_executable(&bin.path().join("aws"), "#!/bin/sh\nexit 97\n");
     let path = format!(
         "{}:{}",
         bin.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = std::process::Command::new(&script)
+    // Through bash: this process wrote the script, and running the file itself could fail with
+    // `Text file busy` (see `common::write_executable`); its mode is checked above.
+    let out = std::process::Command::new("bash")
+        .arg(&script)
         .arg(folder)
         .current_dir(dir.path())
         .env("PATH", path)
@@ -746,17 +743,10 @@ fn the_apply_helper_accepts_only_iam_and_sso_admin_commands() {
 fn stand_in_aws(dir: &Path, body: &str) -> String {
     let bin = dir.join("bin");
     std::fs::create_dir(&bin).unwrap();
-    let aws = bin.join("aws");
-    std::fs::write(
-        &aws,
-        format!("#!/bin/sh\necho \"$*\" >> \"$AWS_LOG\"\n{body}"),
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    crate::common::write_executable(
+        &bin.join("aws"),
+        &format!("#!/bin/sh\necho \"$*\" >> \"$AWS_LOG\"\n{body}"),
+    );
     format!(
         "{}:{}",
         bin.display(),
