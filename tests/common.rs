@@ -22,6 +22,14 @@ pub fn write_executable(path: &Path, text: &str) {
     std::fs::remove_file(&source).expect("remove");
 }
 
+/// Changes the JSON file at `path` in place: parsed, given to `edit`, written back compact.
+pub fn edit_json(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("read")).expect("json");
+    edit(&mut doc);
+    std::fs::write(path, serde_json::to_vec(&doc).expect("json")).expect("write");
+}
+
 /// Copies the folder `from` to `to` (created), recursively.
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");

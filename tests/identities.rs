@@ -34,11 +34,7 @@ pub(crate) fn creds_edited(
     let dir = tempfile::tempdir().expect("temp dir");
     let export = dir.path().join("creds");
     crate::common::copy_dir(&fixture("creds"), &export);
-    let file = export.join("authorization-details.json");
-    let mut doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
-    edit(&mut doc);
-    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    crate::common::edit_json(&export.join("authorization-details.json"), edit);
     (dir, export)
 }
 
@@ -895,21 +891,19 @@ fn a_password_set_in_the_window_is_not_unused() {
 pub(crate) fn organization_with_an_unattached_set_policy(to: &Path) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/organization");
     crate::common::copy_dir(&root, to);
-    let file = to.join("111111111111/authorization-details.json");
-    let mut doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
-    for role in doc["RoleDetailList"].as_array_mut().expect("roles") {
-        role["AttachedManagedPolicies"]
-            .as_array_mut()
-            .expect("attached")
-            .retain(|a| a["PolicyName"] != "developer-extras");
-    }
-    for policy in doc["Policies"].as_array_mut().expect("policies") {
-        if policy["PolicyName"] == "developer-extras" {
-            policy["AttachmentCount"] = 0.into();
+    crate::common::edit_json(&to.join("111111111111/authorization-details.json"), |doc| {
+        for role in doc["RoleDetailList"].as_array_mut().expect("roles") {
+            role["AttachedManagedPolicies"]
+                .as_array_mut()
+                .expect("attached")
+                .retain(|a| a["PolicyName"] != "developer-extras");
         }
-    }
-    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+        for policy in doc["Policies"].as_array_mut().expect("policies") {
+            if policy["PolicyName"] == "developer-extras" {
+                policy["AttachmentCount"] = 0.into();
+            }
+        }
+    });
 }
 
 /// A customer managed policy an IAM Identity Center permission set references

@@ -369,28 +369,27 @@ fn a_policy_with_five_versions_names_its_oldest_other_version() {
     let export = dir.path().join("multi-version");
     crate::common::copy_dir(&fixture("multi-version"), &export);
     let file = export.join("authorization-details.json");
-    let mut doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("json");
-    let policies = doc["Policies"].as_array_mut().expect("Policies");
-    let three = policies
-        .iter_mut()
-        .find(|p| p["PolicyName"] == "three-versions")
-        .expect("three-versions");
-    let template = three["PolicyVersionList"][0].clone();
-    let mut versions = vec![three["PolicyVersionList"][1].clone()]; // v2, the default
-    for (id, date) in [
-        ("v3", "2024-02-01T00:00:00Z"),
-        ("v12", "2024-01-15T00:00:00Z"),
-        ("v4", "2024-03-01T00:00:00Z"),
-        ("v5", "2024-04-01T00:00:00Z"),
-    ] {
-        let mut v = template.clone();
-        v["VersionId"] = id.into();
-        v["CreateDate"] = date.into();
-        versions.push(v);
-    }
-    three["PolicyVersionList"] = versions.into();
-    std::fs::write(&file, serde_json::to_vec(&doc).expect("json")).expect("write");
+    crate::common::edit_json(&file, |doc| {
+        let policies = doc["Policies"].as_array_mut().expect("Policies");
+        let three = policies
+            .iter_mut()
+            .find(|p| p["PolicyName"] == "three-versions")
+            .expect("three-versions");
+        let template = three["PolicyVersionList"][0].clone();
+        let mut versions = vec![three["PolicyVersionList"][1].clone()]; // v2, the default
+        for (id, date) in [
+            ("v3", "2024-02-01T00:00:00Z"),
+            ("v12", "2024-01-15T00:00:00Z"),
+            ("v4", "2024-03-01T00:00:00Z"),
+            ("v5", "2024-04-01T00:00:00Z"),
+        ] {
+            let mut v = template.clone();
+            v["VersionId"] = id.into();
+            v["CreateDate"] = date.into();
+            versions.push(v);
+        }
+        three["PolicyVersionList"] = versions.into();
+    });
 
     let e = load_export(&export, &LoadOptions::default()).expect("loads");
     let p = &e.policies["arn:aws:iam::123456789012:policy/three-versions"];

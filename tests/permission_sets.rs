@@ -928,17 +928,17 @@ fn a_permission_set_keeps_what_its_roles_used_beyond_the_catalog() {
         .path()
         .join(PROD)
         .join("last-accessed/roles/AWSReservedSSO_Developer_0a1b2c3d4e5f6789.json");
-    let mut la: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    let done = la["JobCompletionDate"].as_str().unwrap().to_string();
-    la["ServicesLastAccessed"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({
-            "ServiceNamespace": "newsvc", "ServiceName": "New", "LastAuthenticated": done,
-            "TotalAuthenticatedEntities": 1,
-            "TrackedActionsLastAccessed": [{"ActionName": "DoThing", "LastAccessedTime": done}]
-        }));
-    std::fs::write(&file, serde_json::to_vec(&la).unwrap()).unwrap();
+    crate::common::edit_json(&file, |la| {
+        let done = la["JobCompletionDate"].as_str().unwrap().to_string();
+        la["ServicesLastAccessed"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({
+                "ServiceNamespace": "newsvc", "ServiceName": "New", "LastAuthenticated": done,
+                "TotalAuthenticatedEntities": 1,
+                "TrackedActionsLastAccessed": [{"ActionName": "DoThing", "LastAccessedTime": done}]
+            }));
+    });
     let (_, _, an) = analysed(dir.path());
     let index = |kind: PrincipalType, name: &str| {
         an.principals

@@ -2959,23 +2959,23 @@ fn a_used_action_newer_than_the_catalog_stays_granted() {
     // The manifest's hashes would refuse the edited file.
     std::fs::remove_file(acct.join("manifest.json")).unwrap();
     let file = acct.join("last-accessed/roles/ExampleCorpQA.json");
-    let mut la: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    let ec2 = la["ServicesLastAccessed"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|s| s["ServiceNamespace"] == "ec2")
-        .unwrap();
-    ec2["TrackedActionsLastAccessed"]
-        .as_array_mut()
-        .unwrap()
-        .extend([
-            json!({"ActionName": "ZapShinyThing", "LastAccessedTime": "2026-11-16T10:00:00Z",
-               "LastAccessedRegion": "eu-west-1"}),
-            // Not used: no verdict, and nothing to keep.
-            json!({"ActionName": "ZapIdleThing"}),
-        ]);
-    std::fs::write(&file, serde_json::to_vec(&la).unwrap()).unwrap();
+    crate::common::edit_json(&file, |la| {
+        let ec2 = la["ServicesLastAccessed"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|s| s["ServiceNamespace"] == "ec2")
+            .unwrap();
+        ec2["TrackedActionsLastAccessed"]
+            .as_array_mut()
+            .unwrap()
+            .extend([
+                json!({"ActionName": "ZapShinyThing", "LastAccessedTime": "2026-11-16T10:00:00Z",
+                   "LastAccessedRegion": "eu-west-1"}),
+                // Not used: no verdict, and nothing to keep.
+                json!({"ActionName": "ZapIdleThing"}),
+            ]);
+    });
     let exports = input::load_exports(&[acct], &LoadOptions::default()).unwrap();
     let settings = Settings::new(90, None).unwrap();
     let an =
