@@ -248,7 +248,6 @@ fn read_report(root: &Path, rel: &str) -> Result<(crate::model::InputFile, Repor
     Ok((file, report))
 }
 
-/// The file name, unless it is not UTF-8 (warned about by the caller) or hidden (`.DS_Store`).
 /// Whether `load` reads the file at `rel` (relative to the export folder, `/`-separated) as a
 /// report: `last-accessed/<roles|users|groups>/<visible name>.json`.
 pub(super) fn is_report_path(rel: &str) -> bool {
@@ -264,6 +263,7 @@ pub(super) fn is_report_path(rel: &str) -> bool {
     }
 }
 
+/// The file name, unless it is hidden (`.DS_Store`); one that is not UTF-8 is read lossily.
 fn visible_name(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_string_lossy().into_owned();
     (!name.starts_with('.')).then_some(name)
