@@ -2367,3 +2367,87 @@ fn url_encoded_documents_are_read_as_iam_encodes_them() {
         assert_parse(&err, "authorization-details.json", json_path, needle);
     }
 }
+
+/// A service was used whenever one of its actions was: a tracked action used later than its
+/// service's `LastAuthenticated` (or with none) moves the service's last use to the action's, with
+/// one warning per file at the first such service. Read as written, the service looked unused in
+/// a window its action was used in, and its untracked actions were called unused with it.
+#[test]
+fn a_service_is_used_when_its_latest_action_was() {
+    let e = load_with_report(
+        r#"{"JobStatus": "COMPLETED", "JobType": "ACTION_LEVEL", "IsTruncated": false,
+            "JobCreationDate": "2026-06-01T00:00:00Z", "JobCompletionDate": "2026-06-01T00:01:00Z",
+            "ServicesLastAccessed": [
+              {"ServiceNamespace": "sqs", "LastAuthenticated": "2026-05-20T00:00:00Z"},
+              {"ServiceNamespace": "ec2", "TrackedActionsLastAccessed": [
+                 {"ActionName": "RunInstances", "LastAccessedTime": "2026-05-01T00:00:00Z",
+                  "LastAccessedRegion": "eu-west-1"},
+                 {"ActionName": "DescribeImages"}]},
+              {"ServiceNamespace": "iam", "LastAuthenticated": "2026-01-01T00:00:00Z",
+               "LastAuthenticatedRegion": "us-east-1", "TrackedActionsLastAccessed": [
+                 {"ActionName": "GetRole", "LastAccessedTime": "2026-04-01T00:00:00Z",
+                  "LastAccessedRegion": "us-east-2"},
+                 {"ActionName": "ListRoles", "LastAccessedTime": "2025-12-01T00:00:00Z"}]},
+              {"ServiceNamespace": "lambda", "LastAuthenticated": "2026-05-02T00:00:00Z",
+               "TrackedActionsLastAccessed": [
+                 {"ActionName": "InvokeFunction", "LastAccessedTime": "2026-05-02T00:00:00Z"}]}]}"#,
+    )
+    .unwrap();
+    let la = e.last_accessed.values().next().expect("a report");
+    let last: Vec<(&str, Option<Timestamp>, Option<&str>)> = la
+        .services
+        .iter()
+        .map(|s| (&*s.namespace, s.last_authenticated, s.region.as_deref()))
+        .collect();
+    assert_eq!(
+        last,
+        [
+            ("ec2", Some(ts("2026-05-01T00:00:00Z")), Some("eu-west-1")),
+            ("iam", Some(ts("2026-04-01T00:00:00Z")), Some("us-east-2")),
+            ("lambda", Some(ts("2026-05-02T00:00:00Z")), None),
+            ("sqs", Some(ts("2026-05-20T00:00:00Z")), None),
+        ]
+    );
+    let lifted: Vec<_> = e
+        .warnings
+        .iter()
+        .filter(|w| w.code == "last_accessed_service_before_action")
+        .collect();
+    assert_eq!(lifted.len(), 1, "{:?}", e.warnings);
+    assert_eq!(
+        lifted[0].json_path.as_deref(),
+        Some("$.ServicesLastAccessed[1].LastAuthenticated")
+    );
+    assert!(
+        lifted[0].message.starts_with("2 service(s)"),
+        "{}",
+        lifted[0].message
+    );
+}
+
+/// `Name.json` and `Name.JSON` are two reports for one principal on a case-sensitive file
+/// system: an error naming both, not the later name kept in silence (it may be the older job).
+#[test]
+fn two_reports_for_one_principal_are_an_error_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = fixture("bad/bad-last-accessed-timestamp/authorization-details.json");
+    fs::copy(from, dir.path().join("authorization-details.json")).unwrap();
+    let roles = dir.path().join("last-accessed/roles");
+    fs::create_dir_all(&roles).unwrap();
+    let report = |done: &str| {
+        format!(
+            r#"{{"JobStatus": "COMPLETED", "JobType": "ACTION_LEVEL", "IsTruncated": false,
+                "JobCreationDate": "{done}", "JobCompletionDate": "{done}",
+                "ServicesLastAccessed": []}}"#
+        )
+    };
+    fs::write(roles.join("app-role.json"), report("2026-06-01T00:00:00Z")).unwrap();
+    load_export(dir.path(), &LoadOptions::default()).expect("one report loads");
+    fs::write(roles.join("app-role.JSON"), report("2026-06-02T00:00:00Z")).unwrap();
+    let err = load_export(dir.path(), &LoadOptions::default()).expect_err("two reports");
+    assert_input(
+        &err,
+        "last-accessed/roles/app-role.json",
+        "a second last-accessed report for role \"app-role\": last-accessed/roles/app-role.JSON",
+    );
+}

@@ -2,7 +2,7 @@
 //! `aws iam get-service-last-accessed-details` (reference §1.2), one file per principal, pages
 //! merged. Only complete reports reach the model; anything else is a warning.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -90,7 +90,8 @@ pub(super) fn load(
         .map(|p| ((p.kind, p.name.as_str()), p))
         .collect();
     let mut reports = BTreeMap::new();
-    let mut seen = BTreeSet::new();
+    // Each principal's report file, by the principal it is named after.
+    let mut seen: BTreeMap<(PrincipalType, String), &str> = BTreeMap::new();
     // One copy of each namespace, action name and region for the whole export.
     let mut texts = SharedTexts::default();
 
@@ -134,7 +135,18 @@ pub(super) fn load(
                     );
                     return Ok(());
                 };
-                seen.insert((kind, principal.clone()));
+                // `Name.json` and `Name.JSON` are two files for one principal on a case-sensitive
+                // file system: which one counts cannot be guessed (and keeping the later one
+                // silently could keep an older job).
+                if let Some(first) = seen.insert((kind, principal.clone()), rel) {
+                    return Err(Error::Input {
+                        path: files.abs(rel),
+                        message: format!(
+                            "a second last-accessed report for {kind} {principal:?}: {first} is \
+                             one too; keep only the file of its newest job"
+                        ),
+                    });
+                }
                 let owner = Owner {
                     kind,
                     name: &owner.name,
@@ -376,6 +388,7 @@ pub(crate) fn complete(
     if completion_given {
         warn_after_job(rel, &services, job_completion, warnings);
     }
+    lift_service_times(rel, &mut services, warnings);
     services.sort_by(|a, b| a.namespace.cmp(&b.namespace));
     let merged = merge_duplicates(&mut services);
     if merged > 0 {
@@ -603,6 +616,45 @@ fn merge_duplicates(services: &mut Vec<ServiceAccess>) -> usize {
     merged
 }
 
+/// A service was used whenever one of its actions was: a tracked action used later than its
+/// service's `LastAuthenticated` (or with none) moves the service's last use to the action's (and
+/// its region), with one warning per file naming the first. Kept as written, the service would
+/// read as unused in a window its action was used in, and its untracked actions as unused with it.
+fn lift_service_times(rel: &str, services: &mut [ServiceAccess], warnings: &mut Warnings) {
+    let mut lifted = Vec::new();
+    for (i, s) in services.iter_mut().enumerate() {
+        let latest = s
+            .tracked_actions
+            .iter()
+            .flatten()
+            .filter(|a| a.last_accessed.is_some())
+            .max_by_key(|a| a.last_accessed);
+        let Some(action) = latest else {
+            continue;
+        };
+        if action.last_accessed > s.last_authenticated {
+            lifted.push(format!("$.ServicesLastAccessed[{i}].LastAuthenticated"));
+            s.last_authenticated = action.last_accessed;
+            s.region.clone_from(&action.region);
+        }
+    }
+    let Some(first) = lifted.first() else {
+        return;
+    };
+    warnings.push(
+        "last_accessed_service_before_action",
+        Some(rel),
+        Some(first.clone()),
+        format!(
+            "{} service(s) have a LastAuthenticated earlier than one of their actions' \
+             LastAccessedTime, or none (AWS writes the service's time as its latest use): each is \
+             read as used when its latest action was, so its other actions are not called unused \
+             for that time — fetch it again",
+            lifted.len()
+        ),
+    );
+}
+
 /// An access recorded after the job completed is impossible in data AWS wrote: the file was
 /// edited or assembled from different jobs. One warning per file, pointing at the first such time.
 fn warn_after_job(
@@ -718,14 +770,14 @@ fn access_time(
 /// listed: a user's report already covers the policies it inherits from its groups.
 fn warn_missing(
     principals: &[Principal],
-    seen: &BTreeSet<(PrincipalType, String)>,
+    seen: &BTreeMap<(PrincipalType, String), &str>,
     manifest: Option<&Manifest>,
     warnings: &mut Warnings,
 ) {
     let missing: Vec<String> = principals
         .iter()
         .filter(|p| p.kind != PrincipalType::Group)
-        .filter(|p| !seen.contains(&(p.kind, p.name.clone())))
+        .filter(|p| !seen.contains_key(&(p.kind, p.name.clone())))
         .map(|p| {
             let key = format!("{}/{}", p.kind, p.name);
             match manifest.and_then(|m| m.missing.get(&key)) {
