@@ -520,13 +520,46 @@ fn fail_on_exit_codes() {
         .arg(&export)
         .assert()
         .code(2);
-    // A window that would start before the year 0000 (which RFC 3339 cannot write) is refused,
-    // nothing written; a window that starts in it is fine.
+    // A window that would start more than 400 days before the data is refused (AWS keeps no
+    // older last access), naming the earliest --as-of allowed; one that starts 400 days before
+    // it is judged.
     let early = tmp.path().join("early");
+    let a = bin()
+        .args(["report", "--as-of", "2026-01-13T23:59:59Z", "--out"])
+        .arg(&early)
+        .arg(&export)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(
+        err.contains("is too early for the data of account")
+            && err.contains("give an --as-of of 2026-01-14T10:00:00Z or later"),
+        "{err}"
+    );
+    assert!(!early.join("report.json").exists() && !early.join("findings.csv").exists());
+    bin()
+        .args([
+            "report",
+            "--format",
+            "json",
+            "--as-of",
+            "2026-01-14T10:00:00Z",
+            "--out",
+        ])
+        .arg(&early)
+        .arg(&export)
+        .assert()
+        .code(0);
+    // An export with no time of its own cannot bound --as-of: a window that would start before
+    // the year 0000 (which RFC 3339 cannot write) is refused, nothing written; a window that
+    // starts in it is fine.
+    let timeless = tmp.path().join("timeless");
+    write_export(&timeless, "r", OLD, &["sqs:DeleteQueue"], None);
+    let early = tmp.path().join("early-0000");
     let a = bin()
         .args(["report", "--as-of", "0000-01-01T00:00:00Z", "--out"])
         .arg(&early)
-        .arg(&export)
+        .arg(&timeless)
         .assert()
         .code(2);
     let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
@@ -542,7 +575,7 @@ fn fail_on_exit_codes() {
             "--out",
         ])
         .arg(&early)
-        .arg(&export)
+        .arg(&timeless)
         .assert()
         .code(0);
     let json = fs::read_to_string(early.join("report.json")).unwrap();
@@ -1145,4 +1178,50 @@ fn principals_of_an_account_share_their_policies_names() {
         shared > 0,
         "the sample has no managed policy held twice in an account"
     );
+}
+
+/// A catalog more than 90 days older than an export's as-of time gets a warning for that export:
+/// AWS adds actions every week, and a tightened policy that writes out a wildcard drops the newer
+/// ones AWS does not track one by one. A catalog as recent as the data gets none.
+#[test]
+fn a_catalog_older_than_the_data_is_warned_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = json!([svc("ec2", Some("2026-11-18T00:00:00Z"), None)]);
+    write_export(tmp.path(), "r", OLD, &["ec2:RunInstances"], Some(s));
+    let export = input::load_export(tmp.path(), &LoadOptions::default()).unwrap();
+    // Updated 2026-01-01.
+    let small = Catalog::from_path(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/small-catalog.tsv"),
+    )
+    .unwrap();
+    let warned = |cat: &Catalog, as_of: Option<&str>| {
+        let settings = Settings {
+            unused_after_days: 90,
+            as_of: as_of.and_then(input::parse_timestamp),
+        };
+        analysis::analyze(
+            std::slice::from_ref(&export),
+            cat,
+            &settings,
+            &Config::default(),
+        )
+        .unwrap()
+        .warnings
+        .iter()
+        .filter(|w| w.warning.code == "catalog_older_than_data")
+        .map(|w| w.warning.message.clone())
+        .collect::<Vec<_>>()
+    };
+    let w = warned(&small, None);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("the action catalog was updated 2026-01-01")
+            && w[0].contains("323 days before the as-of time 2026-11-20T10:00:00Z"),
+        "{}",
+        w[0]
+    );
+    // 90 days after the catalog: not yet.
+    assert!(warned(&small, Some("2026-04-01T00:00:00Z")).is_empty());
+    assert_eq!(warned(&small, Some("2026-04-02T00:00:00Z")).len(), 1);
+    assert!(warned(Catalog::embedded(), None).is_empty());
 }

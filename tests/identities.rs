@@ -1079,3 +1079,85 @@ fn a_user_without_last_accessed_data_is_not_called_unused() {
         gap.reason
     );
 }
+
+/// A user's own last-accessed data that ends before the as-of time (its job completed earlier: a
+/// resumed fetch) is judged over the window that ends there, as its permissions are: a service
+/// use inside that window keeps it from being called unused (its `delete_user` decision), and a
+/// user unused there is said to be unused over that window, not the export's.
+#[test]
+fn a_user_whose_data_ends_early_is_judged_over_its_own_window() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = dir.path().join("creds");
+    crate::common::copy_dir(&fixture("creds"), &export);
+    let nopw = export.join("last-accessed/users/nopw.json");
+    let with_use = |used: Option<&str>| {
+        crate::common::edit_json(&nopw, |doc| {
+            doc["JobCreationDate"] = "2026-02-28T23:59:00Z".into();
+            doc["JobCompletionDate"] = "2026-03-01T00:00:00Z".into();
+            doc["ServicesLastAccessed"] = serde_json::json!([{
+                "ServiceName": "Amazon S3",
+                "ServiceNamespace": "s3",
+                "LastAuthenticated": used,
+                "LastAuthenticatedEntity": used.map(|_| "arn:aws:iam::123456789012:user/nopw"),
+                "TotalAuthenticatedEntities": u8::from(used.is_some()),
+            }]);
+        });
+        run(&[load_export(&export, &LoadOptions::default()).expect("loads")])
+    };
+    // The export's window starts 2026-03-03; nopw's own, ending at its job, 2025-12-01.
+    let r = with_use(Some("2026-02-15T00:00:00Z"));
+    assert!(
+        !names_of(&r, UnusedUser).contains(&"nopw"),
+        "{:#?}",
+        rows(&r)
+    );
+    let r = with_use(None);
+    let f = find(&r, UnusedUser, "nopw", None);
+    assert!(
+        f.detail
+            .contains("within the 90-day window from 2025-12-01 to 2026-03-01 (where its last-accessed data ends)"),
+        "{}",
+        f.detail
+    );
+}
+
+/// `--as-of` on an export with no time of its own (no last-accessed job dates, no manifest)
+/// cannot be checked: it may lie years after the export was made, when a use would not be in it.
+/// The checks that judge a window or an age are not run (each listed as not possible, saying
+/// why), and no role is flagged `unused_role`; the checks that need no time still run.
+#[test]
+fn an_as_of_the_export_cannot_check_runs_no_time_based_check() {
+    let mut export = creds_export();
+    export.data_time = None;
+    export.last_accessed.clear();
+    let exports = [export];
+    let settings = Settings {
+        unused_after_days: 90,
+        as_of: Some("2030-01-01T00:00:00Z".parse().unwrap()),
+    };
+    let an = analysis::analyze(&exports, Catalog::embedded(), &settings, &Config::default())
+        .expect("analysis runs");
+    assert!(
+        an.warnings
+            .iter()
+            .any(|w| w.warning.code == "as_of_unverified"),
+        "{:?}",
+        an.warnings
+    );
+    assert!(
+        !an.principals
+            .iter()
+            .any(|p| p.flags.contains(&"unused_role")),
+        "a role flagged unused"
+    );
+    let r = identity_findings(&exports, &an, &IdentitySettings::new(90));
+    for kind in IdentityKind::NEED_AS_OF {
+        assert!(
+            gap_reason(&r, kind).contains("--as-of 2030-01-01T00:00:00Z cannot be checked"),
+            "{kind:?}: {}",
+            gap_reason(&r, kind)
+        );
+        assert_eq!(r.of_kind(kind).count(), 0, "{kind:?}: {:#?}", rows(&r));
+    }
+    assert!(r.of_kind(PasswordWithoutMfa).count() > 0, "{:#?}", rows(&r));
+}

@@ -3126,3 +3126,122 @@ fn a_policy_version_made_within_the_window_is_flagged() {
         "{flags:?}"
     );
 }
+
+/// A group's policies are shared by its members, and a break-glass member (intentional access)
+/// holds what it has in reserve: it is confirmed, not narrowed through its group. The group's
+/// plan keeps every action that member holds, inline or managed, and says why; without such a
+/// member the same group is tightened.
+#[test]
+fn a_group_keeps_what_its_intentional_member_holds() {
+    let c = small();
+    let team = managed(
+        "team",
+        false,
+        json!({"Statement": {"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:ReceiveMessage"], "Resource": "*"}}),
+    );
+    let build = |member: &str| {
+        let mut group = principal(PrincipalType::Group, "admins");
+        group
+            .inline_policies
+            .push(inline("gp", allow("ec2:TerminateInstances")));
+        group.attached_policies.push(team.arn.clone());
+        let mut users = vec![group];
+        for name in ["u1", member] {
+            let mut u = principal(PrincipalType::User, name);
+            u.groups = vec!["admins".into()];
+            users.push(u);
+        }
+        export(users, vec![team.clone()])
+    };
+    let unused = |member: &'static str| -> Vec<(&'static str, &'static str, Reason)> {
+        let mut v = Vec::new();
+        for who in ["u1", member, "admins"] {
+            v.push((who, "sqs:ReceiveMessage", UNUSED));
+            v.push((who, "ec2:TerminateInstances", UNUSED));
+        }
+        v
+    };
+    // An ordinary second member: the group loses what nobody uses.
+    let ex = build("u2");
+    let an = analysis(c, &ex, &unused("u2"));
+    let plans = recommend::plan(std::slice::from_ref(&ex), &an);
+    let group = plan_of(&plans, "admins");
+    assert_eq!(group.skipped, None, "{:?}", group.flags);
+    assert_eq!(group.sets.remove.len(), 2);
+    // A break-glass member: nothing of what it holds is removed.
+    let ex = build("breakglass-ops");
+    let an = analysis(c, &ex, &unused("breakglass-ops"));
+    let member = an
+        .principals
+        .iter()
+        .find(|p| p.name() == "breakglass-ops")
+        .unwrap();
+    assert_eq!(
+        member.intentional.as_ref().map(|i| i.rule.as_str()),
+        Some("break_glass")
+    );
+    let plans = recommend::plan(std::slice::from_ref(&ex), &an);
+    let group = plan_of(&plans, "admins");
+    assert_eq!(group.skipped.as_deref(), Some("nothing_to_remove"));
+    assert!(group.policies.is_empty(), "{:?}", group.policies);
+    assert!(
+        group.flag_texts().any(|f| f.contains(
+            "2 unused action(s) of the group are kept because member user breakglass-ops is \
+             intentional access (rule break_glass)"
+        )),
+        "{:?}",
+        group.flags
+    );
+}
+
+/// A `Deny` that applies only under a condition or on some resources is not subtracted (whether
+/// it blocks a call depends on the request): a principal holding an action it covers is flagged
+/// `partial_deny`, so the reader knows to read its policies. A deny of nothing it holds, or one
+/// on every resource without a condition (subtracted), flags nothing.
+#[test]
+fn a_partial_deny_of_a_held_action_flags_the_principal() {
+    let c = small();
+    let with_deny = |name: &str, deny: Value| {
+        let mut p = principal(PrincipalType::Role, name);
+        p.inline_policies.push(inline(
+            "p",
+            json!({"Statement": [
+                {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"},
+                deny
+            ]}),
+        ));
+        p
+    };
+    let ex = export(
+        vec![
+            with_deny(
+                "conditional",
+                json!({"Effect": "Deny", "Action": "sqs:SendMessage", "Resource": "*",
+                       "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}}),
+            ),
+            with_deny(
+                "scoped",
+                json!({"Effect": "Deny", "Action": "sqs:SendMessage",
+                       "Resource": format!("arn:aws:sqs:*:{ACCT}:orders")}),
+            ),
+            with_deny(
+                "not-held",
+                json!({"Effect": "Deny", "Action": "ec2:RunInstances", "Resource": "*",
+                       "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}}),
+            ),
+            with_deny(
+                "whole",
+                json!({"Effect": "Deny", "Action": "sqs:SendMessage", "Resource": "*"}),
+            ),
+        ],
+        vec![],
+    );
+    let an = analysis(c, &ex, &[]);
+    let flagged: Vec<&str> = an
+        .principals
+        .iter()
+        .filter(|p| p.flags.contains(&"partial_deny"))
+        .map(|p| p.name())
+        .collect();
+    assert_eq!(flagged, ["conditional", "scoped"]);
+}

@@ -20,7 +20,7 @@ use super::model::{
 use super::observability::is_not_observable;
 use super::sensitivity::{self, ActionRisk};
 use super::verdict;
-use super::window::{Coverage, check_as_of, listed, window_start_of};
+use super::window::{Coverage, check_as_of, listed, warn_catalog_age, window_start_of};
 use super::{Settings, exclusions};
 use crate::catalog::{ActionId, Catalog};
 use crate::error::{Error, Result};
@@ -521,6 +521,9 @@ struct Collector<'s, 'c> {
     inputs: verdict::Inputs,
     principals: Vec<PrincipalInfo>,
     warnings: Vec<AccountWarning>,
+    /// The export has no time of its own and `--as-of` was given: its `RoleLastUsed` cannot be
+    /// judged at that time (`window::check_as_of`), so no role is called unused.
+    as_of_unverified: bool,
 }
 
 /// One principal's window: where it ends (the as-of time or its own job's completion) and starts.
@@ -545,6 +548,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             inputs: verdict::Inputs::default(),
             principals: Vec::new(),
             warnings: Vec::new(),
+            as_of_unverified: false,
         }
     }
 
@@ -567,10 +571,14 @@ impl<'s, 'c> Collector<'s, 'c> {
             (None, Some(t)) => (Some(t), AsOfSource::Export),
             (None, None) => (None, AsOfSource::None),
         };
-        check_as_of(export, flag, &mut self.warnings)?;
+        check_as_of(export, flag, window_days, &mut self.warnings)?;
+        self.as_of_unverified = flag.is_some() && export.data_time.is_none();
         let window_start = as_of
             .map(|t| window_start_of(export, t, window_days))
             .transpose()?;
+        if let Some(t) = as_of {
+            warn_catalog_age(self.shared.catalog, export, t, &mut self.warnings);
+        }
         for w in &export.warnings {
             self.warnings.push(AccountWarning {
                 account_id: export.account_id.clone(),
@@ -715,6 +723,14 @@ impl<'s, 'c> Collector<'s, 'c> {
             .map(|l| l.name.as_str())
             .collect();
         info.intentional = self.shared.intentional.find(p, &granting).map(Box::new);
+        if self.as_of_unverified && info.flags.contains(&"unused_role") {
+            info.flags = info
+                .flags
+                .iter()
+                .filter(|f| **f != "unused_role")
+                .copied()
+                .collect();
+        }
         self.principals.push(info);
         Ok(())
     }
@@ -957,11 +973,23 @@ pub(crate) const GROUP_MISSING: &str = "group_missing";
 /// applied, so its grants may hold actions the boundary takes away.
 pub(crate) const BOUNDARY_MISSING: &str = "boundary_missing";
 
+/// The flag of a principal whose policies (or boundary) deny some of the actions it holds only
+/// under a condition or on some resources: not subtracted (whether they block a call depends on
+/// the request), so those actions count as granted; the flag points the reader at the policies.
+pub(crate) const PARTIAL_DENY: &str = "partial_deny";
+
 /// The flags of what the export lacks of a principal's policies (the `policy_missing` and
 /// `group_missing` warnings, per principal): [`POLICY_MISSING`], [`GROUP_MISSING`],
-/// [`BOUNDARY_MISSING`].
+/// [`BOUNDARY_MISSING`]; and [`PARTIAL_DENY`].
 fn gap_flags(grants: &PrincipalGrants) -> Vec<&'static str> {
     let mut flags = Vec::new();
+    if grants
+        .partial_denies
+        .iter()
+        .any(|d| d.actions.intersects(&grants.effective))
+    {
+        flags.push(PARTIAL_DENY);
+    }
     if grants.missing_policies.iter().any(|m| !m.boundary) {
         flags.push(POLICY_MISSING);
     }

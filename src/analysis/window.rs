@@ -1,16 +1,20 @@
 //! The window each verdict covers: the as-of time, checked against the data, and each
 //! principal's window end (never past its own last-accessed job).
 
-use super::AccountWarning;
+use super::{AccountWarning, MAX_WINDOW_DAYS};
 use crate::error::{Error, Result};
 use crate::model::{Export, LastAccessed, Principal, Timestamp, Warning};
 
 /// `--as-of` may not lie after the export's own data: the window would reach into time the
-/// last-accessed data does not cover, and used permissions would look unused. An export without
-/// any time of its own cannot be checked: it gets a warning.
+/// last-accessed data does not cover, and used permissions would look unused. Nor may its window
+/// start before the [`MAX_WINDOW_DAYS`] AWS keeps before the data (last-accessed data and
+/// `RoleLastUsed` show no use older than that, so the window's first days would be judged on no
+/// data at all). An export without any time of its own cannot be checked: it gets a warning (and
+/// its identity checks are not run, `identities::Gaps::note`).
 pub(super) fn check_as_of(
     export: &Export,
     flag: Option<Timestamp>,
+    window_days: u32,
     warnings: &mut Vec<AccountWarning>,
 ) -> Result<()> {
     let Some(flag) = flag else {
@@ -32,7 +36,7 @@ pub(super) fn check_as_of(
                     file: None,
                     json_path: None,
                     message: format!(
-                        "the export has no time of its own (no last-accessed job dates, no manifest.json), so --as-of {} cannot be checked against it; identity checks assume the credential report reaches that time",
+                        "the export has no time of its own (no last-accessed job dates, no manifest.json), so --as-of {} cannot be checked against it; its identity checks are not run (checks_not_possible says so)",
                         crate::model::rfc3339(flag)
                     ),
                 },
@@ -51,7 +55,64 @@ pub(super) fn check_as_of(
             ),
         });
     }
+    // A principal's window ends at the as-of time or at its own (earlier) job, and its data
+    // reaches back MAX_WINDOW_DAYS from that job: the newest job bounds every principal's.
+    let earliest = crate::model::days_before(data, MAX_WINDOW_DAYS.saturating_sub(window_days));
+    if earliest.is_none_or(|e| flag < e) {
+        return Err(Error::Input {
+            path: export.root.clone(),
+            message: format!(
+                "--as-of {} is too early for the data of account {} ({what}: {}): its {window_days}-day window would start more than {MAX_WINDOW_DAYS} days before the data, and AWS keeps no last access older than that, so the window's first days would be judged on no data and call permissions unused; give an --as-of of {} or later",
+                crate::model::rfc3339(flag),
+                export.account_id,
+                crate::model::rfc3339(data),
+                earliest.map_or_else(|| "a later date".into(), crate::model::rfc3339),
+            ),
+        });
+    }
     Ok(())
+}
+
+/// How many days older than an export's as-of time the catalog may be before the report warns:
+/// the default window's length.
+const CATALOG_STALE_AFTER_DAYS: i64 = 90;
+
+/// Warns when the catalog (its `#updated` date) is more than [`CATALOG_STALE_AFTER_DAYS`] older
+/// than the export's as-of time. AWS adds actions every week; one newer than the catalog has no
+/// verdict, and where AWS does not track it one by one its use leaves no trace a tightened policy
+/// could keep: a replaced wildcard (`sqs:*` written out as the actions the catalog knows) drops
+/// it. (A newer action AWS does track is kept when used: `uncatalogued_action_used`.)
+pub(super) fn warn_catalog_age(
+    catalog: &crate::catalog::Catalog,
+    export: &Export,
+    as_of: Timestamp,
+    warnings: &mut Vec<AccountWarning>,
+) {
+    let Ok(updated) = chrono::NaiveDate::parse_from_str(catalog.updated(), "%Y-%m-%d") else {
+        return;
+    };
+    let days = as_of.date_naive().signed_duration_since(updated).num_days();
+    if days <= CATALOG_STALE_AFTER_DAYS {
+        return;
+    }
+    warnings.push(AccountWarning {
+        account_id: export.account_id.clone(),
+        warning: Warning {
+            code: "catalog_older_than_data".into(),
+            file: None,
+            json_path: None,
+            message: format!(
+                "the action catalog was updated {} ({}), {days} days before the as-of time {}: \
+                 actions AWS added since have no verdict, and a tightened policy that writes out a \
+                 wildcard (sqs:* as the actions the catalog knows) drops those of them AWS does not \
+                 track one by one, even where they are in use; give a catalog as recent as the data \
+                 with --catalog (scripts/gen-catalog.py)",
+                catalog.updated(),
+                catalog.source(),
+                crate::model::rfc3339(as_of)
+            ),
+        },
+    });
 }
 
 /// The first instant of the window that ends at `end`.
@@ -82,7 +143,7 @@ pub(super) struct Coverage {
 
 /// A job that completed less than this before the as-of time is normal: one fetch runs its jobs
 /// over minutes to hours. Only an older one is worth a warning (its window still ends at its job).
-const STALE_AFTER_HOURS: i64 = 24;
+pub(super) const STALE_AFTER_HOURS: i64 = 24;
 
 /// How many principal names a coverage warning lists.
 const COVERAGE_LIST_AT_MOST: usize = 10;

@@ -282,15 +282,34 @@ fn plan_one<'e>(
         for member in group_members(export, info.name()) {
             match by_key.get((&*info.account_id, member.kind, member.name.as_str())) {
                 Some(m) => {
-                    let member_needed = verdict_sets_of(analysis, m).needed;
+                    let mut member_needed = verdict_sets_of(analysis, m);
+                    // Intentional access (a break-glass user) holds what it has in reserve: it
+                    // is confirmed, not narrowed through its group (as a managed policy attached
+                    // to it is not, `managed::tightened_documents`).
+                    let intentional = analysis
+                        .principals
+                        .get(m)
+                        .and_then(|p| p.intentional.as_ref());
+                    if intentional.is_some() {
+                        member_needed.needed.union_with(&member_needed.remove);
+                    }
+                    let member_needed = member_needed.needed;
                     let mut user_needed = member_needed.clone();
                     user_needed.intersect_with(&plan.sets.remove);
                     if !user_needed.is_empty() {
-                        plan.flag(format!(
-                            "{} unused action(s) of the group are kept because member user {} needs them",
-                            user_needed.len(),
-                            member.name
-                        ));
+                        plan.flag(match intentional {
+                            Some(i) => format!(
+                                "{} unused action(s) of the group are kept because member user {} is intentional access (rule {}): confirm it, or narrow it on its own first",
+                                user_needed.len(),
+                                member.name,
+                                i.rule
+                            ),
+                            None => format!(
+                                "{} unused action(s) of the group are kept because member user {} needs them",
+                                user_needed.len(),
+                                member.name
+                            ),
+                        });
                     }
                     plan.sets.remove.difference_with(&member_needed);
                 }

@@ -7,6 +7,7 @@ use super::{
     Sensitivity,
 };
 use crate::analysis::model::PermissionSetInfo;
+use crate::analysis::window::STALE_AFTER_HOURS;
 use crate::model::organization::PolicyReference;
 use crate::model::{
     AccessKeyInfo, CredentialReportRow, Export, PrincipalType, Timestamp, days_before, whole_days,
@@ -155,6 +156,33 @@ impl<'a> Ctx<'a> {
             self.window_days,
             day(ws)
         )
+    }
+
+    /// The window `p` is judged over, and its text: this context's, or the one that ends where
+    /// the principal's own last-accessed data ends when that is earlier (`PrincipalInfo::as_of`),
+    /// as its permissions are judged: nothing is called unused for time its data does not cover.
+    /// The text names that window only when it ends a day or more before the as-of time (a
+    /// resumed or partly refreshed fetch); jobs minutes apart are one fetch's normal spread.
+    fn own_window(&self, ws: Timestamp, p: Option<&PrincipalInfo>) -> (Timestamp, String) {
+        let own = p
+            .and_then(|p| p.as_of)
+            .zip(self.as_of)
+            .filter(|(end, as_of)| end < as_of)
+            .and_then(|(end, as_of)| Some((end, as_of, days_before(end, self.window_days)?)));
+        let Some((end, as_of, start)) = own else {
+            return (ws, self.window_text(ws));
+        };
+        let stale = as_of.signed_duration_since(end).num_hours() >= STALE_AFTER_HOURS;
+        if !stale || start >= ws {
+            return (start.min(ws), self.window_text(ws));
+        }
+        let text = format!(
+            "the {}-day window from {} to {} (where its last-accessed data ends)",
+            self.window_days,
+            day(start),
+            day(end)
+        );
+        (start, text)
     }
 
     fn principal(&self, kind: PrincipalType, name: &str) -> Option<&PrincipalInfo> {
@@ -401,6 +429,7 @@ impl<'a> Ctx<'a> {
     ) -> Option<bool> {
         let (who, row) = (&u.who, u.row);
         let (p, password_enabled, password_last) = (u.p, u.password_enabled, u.password_last);
+        let (ws, window) = self.own_window(ws, p);
         let created = row.user_creation_time.date().or(p.and_then(|p| p.created));
         let created = created.filter(|c| *c < ws)?;
         let service_use = p.and_then(|p| p.last_used);
@@ -438,10 +467,9 @@ impl<'a> Ctx<'a> {
             });
         }
         f.detail = format!(
-            "User {}, created on {}, shows no use within {}: {}{}.{extra}",
+            "User {}, created on {}, shows no use within {window}: {}{}.{extra}",
             row.user,
             day(created),
-            self.window_text(ws),
             parts.join(", "),
             match service_use {
                 Some(t) => format!(", last service access {}", day(t)),
@@ -461,6 +489,8 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             let (sensitivity, extra) = raise_if_unused_high(Sensitivity::Medium, Some(p));
+            // `unused_role` was decided over the role's own window (`analysis::collect`).
+            let (_, window) = self.own_window(ws, Some(p));
             let who = Subject {
                 ptype: IdentityPrincipalType::Role,
                 name: p.name(),
@@ -486,10 +516,9 @@ impl<'a> Ctx<'a> {
                 ""
             };
             f.detail = format!(
-                "Role {}, created on {}, shows no use within {}: {evidence}.{extra}{slr}",
+                "Role {}, created on {}, shows no use within {window}: {evidence}.{extra}{slr}",
                 p.name(),
                 p.created.map(day).unwrap_or_default(),
-                self.window_text(ws),
             );
             out.push(f);
         }

@@ -333,9 +333,16 @@ impl<'a> IdentityCollector<'a> {
             .get(export.account_id.as_str())
             .cloned()
             .unwrap_or_default();
-        let as_of = info.and_then(|e| e.as_of);
+        // An --as-of the export cannot be checked against (it has no time of its own) could lie
+        // years past it: a use after the export was made would not be in it, so nothing could be
+        // called unused, or old, at that time.
+        let unverified = info
+            .filter(|e| e.as_of_source == crate::analysis::AsOfSource::Flag)
+            .filter(|_| export.data_time.is_none())
+            .and_then(|e| e.as_of);
+        let as_of = info.and_then(|e| e.as_of).filter(|_| unverified.is_none());
         let ctx = Ctx::new(export, principals, as_of, self.settings);
-        self.gaps.note(&ctx);
+        self.gaps.note(&ctx, unverified);
         let findings = &mut self.findings;
         if let Some(rows) = &export.credential_report {
             // The report shows nothing after it was generated: its checks are judged then when
@@ -484,9 +491,19 @@ impl Gaps {
 
     /// What the export lacks for the checks: an as-of time, principals or policies in its
     /// authorization details, a credential report or rows of it.
-    fn note(&mut self, ctx: &Ctx<'_>) {
+    /// `unverified`: the `--as-of` not used because the export has no time to check it against.
+    fn note(&mut self, ctx: &Ctx<'_>, unverified: Option<Timestamp>) {
         let account = ctx.export.account_id.as_str();
-        if ctx.as_of.is_none() {
+        if let Some(flag) = unverified {
+            self.add(
+                account,
+                &IdentityKind::NEED_AS_OF,
+                &format!(
+                    "the export has no time of its own (no last-accessed job dates, no manifest.json), so --as-of {} cannot be checked against it: a use after the export was made would not be in it, so whether anything is unused or old at that time cannot be told",
+                    crate::model::rfc3339(flag)
+                ),
+            );
+        } else if ctx.as_of.is_none() {
             self.add(
                 account,
                 &IdentityKind::NEED_AS_OF,
