@@ -2451,3 +2451,33 @@ fn two_reports_for_one_principal_are_an_error_naming_both() {
         "a second last-accessed report for role \"app-role\": last-accessed/roles/app-role.JSON",
     );
 }
+
+/// A credential report saved as the whole JSON answer of `aws iam get-credential-report` (not its
+/// decoded `Content`) is an error whose hint says how to save it; a report still base64-encoded
+/// gets the decoding hint.
+#[test]
+fn a_credential_report_saved_as_the_api_answer_says_how_to_save_it() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&fixture("cli-v1"), dir.path());
+    let report = dir.path().join("credential-report.csv");
+    let with = |text: &str| {
+        fs::write(&report, text).unwrap();
+        load_export(dir.path(), &LoadOptions::default()).expect_err(text)
+    };
+    let err = with(
+        r#"{"Content": "dXNlcixhcm4K", "ReportFormat": "text/csv", "GeneratedTime": "2026-06-01T00:00:00Z"}"#,
+    );
+    assert_parse(
+        &err,
+        "credential-report.csv",
+        "line 1",
+        "this is the JSON answer of `aws iam get-credential-report`: save only its Content, decoded",
+    );
+    let err = with("dXNlcixhcm4K\n");
+    assert_parse(
+        &err,
+        "credential-report.csv",
+        "line 1",
+        "is it still base64?",
+    );
+}

@@ -247,7 +247,12 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Vec<CredentialReportRow>>
         .collect();
     if let Some(missing) = COLUMNS.iter().find(|c| !index.contains_key(*c)) {
         let first_line = text.lines().next().unwrap_or("");
-        let hint = if first_line.contains(',') {
+        let hint = if text.trim_start().starts_with('{') && text.contains("\"Content\"") {
+            // `aws iam get-credential-report > credential-report.csv`: the whole JSON answer.
+            " (this is the JSON answer of `aws iam get-credential-report`: save only its \
+             Content, decoded: `aws iam get-credential-report --query Content --output text | \
+             base64 --decode > credential-report.csv`)"
+        } else if first_line.contains(',') {
             ""
         } else {
             " (is it still base64? decode it with `base64 --decode`)"
