@@ -1225,3 +1225,50 @@ fn a_catalog_older_than_the_data_is_warned_about() {
     assert_eq!(warned(&small, Some("2026-04-02T00:00:00Z")).len(), 1);
     assert!(warned(Catalog::embedded(), None).is_empty());
 }
+
+/// `--as-of` must fit every export at once. Two accounts whose data ends 396 days apart leave no
+/// time a 90-day window fits (the later one's window may start at most 400 days before its
+/// data): one error names both and says to leave --as-of out, where each account's own check
+/// sent the reader the other way. Without --as-of each export keeps its own time.
+#[test]
+fn an_as_of_that_fits_no_export_pair_names_both() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (new, old) = (tmp.path().join("new"), tmp.path().join("old"));
+    let s = json!([svc("sqs", None, None)]);
+    write_export(&new, "r", OLD, &["sqs:DeleteQueue"], Some(s.clone()));
+    write_export(&old, "r", OLD, &["sqs:DeleteQueue"], Some(s));
+    // The old account: 999999999999, its job a year and a month earlier.
+    for file in ["authorization-details.json", "last-accessed/roles/r.json"] {
+        let path = old.join(file);
+        let text = fs::read_to_string(&path)
+            .unwrap()
+            .replace(ACCT, "999999999999")
+            .replace("2026-11-20T09:59:00Z", "2025-10-20T09:59:00Z")
+            .replace(AS_OF, "2025-10-20T10:00:00Z");
+        fs::write(&path, text).unwrap();
+    }
+    let out = tmp.path().join("out");
+    let run = |as_of: Option<&str>| {
+        let mut cmd = bin();
+        cmd.args(["report", "--format", "json", "--out"]).arg(&out);
+        if let Some(t) = as_of {
+            cmd.args(["--as-of", t]);
+        }
+        cmd.arg(&new).arg(&old).assert()
+    };
+    for as_of in [
+        "2025-10-20T10:00:00Z",
+        "2026-01-14T10:00:00Z",
+        "2026-06-01T00:00:00Z",
+    ] {
+        let a = run(Some(as_of)).code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+        assert!(
+            err.contains("no --as-of fits every export: account 999999999999's data ends 2025-10-20T10:00:00Z")
+                && err.contains("account 123456789012's 2026-11-20T10:00:00Z")
+                && err.contains("leave --as-of out"),
+            "{as_of}: {err}"
+        );
+    }
+    run(None).code(0);
+}

@@ -4,8 +4,9 @@
 //! [`PrincipalInfo`] of every principal.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use foldhash::{HashMap, HashSet};
 use std::hash::Hash;
@@ -20,7 +21,10 @@ use super::model::{
 use super::observability::is_not_observable;
 use super::sensitivity::{self, ActionRisk};
 use super::verdict;
-use super::window::{Coverage, check_as_of, listed, warn_catalog_age, window_start_of};
+use super::window::{
+    Coverage, check_as_of, check_as_of_fits_all, listed, warn_catalog_age,
+    warn_credential_report_age, window_start_of,
+};
 use super::{Settings, exclusions};
 use crate::catalog::{ActionId, Catalog};
 use crate::error::{Error, Result};
@@ -123,20 +127,34 @@ pub(super) fn collect<'c>(
         risks: sensitivity::classify(catalog),
         intentional: config.intentional.clone(),
         worker_lists: WORKER_LISTS,
+        piece_principals: PIECE_PRINCIPALS,
     };
+    let sizes: Vec<usize> = match &exports {
+        super::Exports::Shared(e) => e.iter().map(|e| e.principals.len()).collect(),
+        super::Exports::Freeing(e) => e.iter().map(|e| e.principals.len()).collect(),
+    };
+    match &exports {
+        super::Exports::Shared(e) => {
+            check_as_of_fits_all(e.iter(), settings.as_of, shared.window_days)
+        }
+        super::Exports::Freeing(e) => {
+            check_as_of_fits_all(e.iter(), settings.as_of, shared.window_days)
+        }
+    }?;
+    let pieces = pieces(&sizes, shared.piece_principals);
+    // The services AWS reports for some principal of each export, found by its first piece.
+    let reported: Vec<OnceLock<HashSet<u32>>> = sizes.iter().map(|_| OnceLock::new()).collect();
     let mut merged = Merged {
-        total_principals: match &exports {
-            super::Exports::Shared(e) => e.iter().map(|e| e.principals.len()).sum(),
-            super::Exports::Freeing(e) => e.iter().map(|e| e.principals.len()).sum(),
-        },
+        total_principals: sizes.iter().sum(),
         ..Merged::default()
     };
     let mut failed = None;
     let mut since_purge = 0usize;
     let consume = |_, fragment: Result<Fragment>| match fragment {
         Ok(f) => {
-            if let Some(t) = f.info.as_of {
-                exclusions::expire(config, &f.info.account_id, t, &mut merged.warnings);
+            if let Some(t) = f.info.as_ref().and_then(|i| i.as_of) {
+                let account = f.info.as_ref().map_or("", |i| i.account_id.as_str());
+                exclusions::expire(config, account, t, &mut merged.warnings);
             }
             since_purge += f.principals.len();
             merged.add(f);
@@ -153,6 +171,8 @@ pub(super) fn collect<'c>(
     };
     let workers = std::sync::atomic::AtomicUsize::new(0);
     let init = || Worker::new(catalog, workers.fetch_add(1, Ordering::Relaxed));
+    let reported_of =
+        |i: usize, export: &Export| reported[i].get_or_init(|| reported_services(catalog, export));
     match exports {
         super::Exports::Shared(exports) => {
             // Borrowed exports cannot be given their reports back: analysing one without them
@@ -165,34 +185,60 @@ pub(super) fn collect<'c>(
                 )));
             }
             crate::parallel::stream_ordered(
-                exports.len(),
+                pieces.len(),
                 FRAGMENTS_AHEAD,
                 init,
-                |worker, i| Collector::new(&shared, worker).export(&exports[i]),
+                |worker, k| {
+                    let piece = &pieces[k];
+                    let export = &exports[piece.export];
+                    let reported = reported_of(piece.export, export);
+                    Collector::new(&shared, worker).piece(export, piece, reported)
+                },
                 consume,
             );
         }
         super::Exports::Freeing(exports) => {
-            // Each export is collected by one worker, which then frees its last-accessed data;
-            // deferred reports are read again just before (`LoadOptions::defer_last_accessed`),
-            // so only the exports being collected hold theirs. The principals and policies of an
-            // export loaded to be read again (`LoadOptions::keep_details`) are freed too.
-            let cells: Vec<Mutex<&mut Export>> = exports.iter_mut().map(Mutex::new).collect();
+            // The pieces of an export are collected on every core; the first to start reads its
+            // deferred reports again (`LoadOptions::defer_last_accessed`), and the last to end
+            // frees them (with the principals and policies of an export loaded to be read again,
+            // `LoadOptions::keep_details`), so only the exports being collected hold theirs.
+            let cells: Vec<RwLock<&mut Export>> = exports.iter_mut().map(RwLock::new).collect();
+            let left: Vec<AtomicUsize> = sizes.iter().map(|_| AtomicUsize::new(0)).collect();
+            for p in &pieces {
+                left[p.export].fetch_add(1, Ordering::Relaxed);
+            }
+            let reloaded: Vec<AtomicBool> = sizes.iter().map(|_| AtomicBool::new(false)).collect();
             crate::parallel::stream_ordered(
-                cells.len(),
+                pieces.len(),
                 FRAGMENTS_AHEAD,
                 init,
-                |worker, i| {
-                    let mut export = cells[i].lock().unwrap_or_else(PoisonError::into_inner);
-                    if export.last_accessed_deferred {
-                        export.last_accessed = crate::input::reload_last_accessed(&export)?;
+                |worker, k| {
+                    let piece = &pieces[k];
+                    let cell = &cells[piece.export];
+                    // Only until the first piece has them: a write lock taken later would wait
+                    // for the pieces collecting, one after another.
+                    if !reloaded[piece.export].load(Ordering::Acquire) {
+                        let mut export = cell.write().unwrap_or_else(PoisonError::into_inner);
+                        if export.last_accessed_deferred
+                            && !reloaded[piece.export].load(Ordering::Acquire)
+                        {
+                            export.last_accessed = crate::input::reload_last_accessed(&export)?;
+                        }
+                        reloaded[piece.export].store(true, Ordering::Release);
                     }
-                    let fragment = Collector::new(&shared, worker).export(&export);
-                    export.last_accessed = Default::default();
-                    if export.details == crate::model::Details::DropWhenCollected {
-                        export.principals = Vec::new();
-                        export.policies = Default::default();
-                        export.details = crate::model::Details::Dropped;
+                    let fragment = {
+                        let export = cell.read().unwrap_or_else(PoisonError::into_inner);
+                        let reported = reported_of(piece.export, &export);
+                        Collector::new(&shared, worker).piece(&export, piece, reported)
+                    };
+                    if left[piece.export].fetch_sub(1, Ordering::AcqRel) == 1 {
+                        let mut export = cell.write().unwrap_or_else(PoisonError::into_inner);
+                        export.last_accessed = Default::default();
+                        if export.details == crate::model::Details::DropWhenCollected {
+                            export.principals = Vec::new();
+                            export.policies = Default::default();
+                            export.details = crate::model::Details::Dropped;
+                        }
                     }
                     fragment
                 },
@@ -203,7 +249,54 @@ pub(super) fn collect<'c>(
     if let Some(e) = failed {
         return Err(e);
     }
+    warn_catalog_age(catalog, &merged.exports, &mut merged.warnings);
     Ok(merged.into_collected(catalog, shared.risks))
+}
+
+/// Principals collected as one piece of work ([`Piece`]): an export with more is collected in
+/// pieces of about this size, on every core, so one large account does not leave the other cores
+/// idle (one account of 10,000 roles: 5 pieces). The pieces are merged in order, as exports are.
+const PIECE_PRINCIPALS: usize = 512;
+
+/// A run of an export's principals collected by one worker.
+struct Piece {
+    export: usize,
+    principals: Range<usize>,
+    /// The export's first piece: it carries the export's own facts and warnings.
+    first: bool,
+    /// Its last: the export's coverage warnings follow it (`Merged::add`).
+    last: bool,
+}
+
+/// Every export cut into pieces of at most `per` principals, of even sizes, in order; an export
+/// without principals is one empty piece.
+fn pieces(sizes: &[usize], per: usize) -> Vec<Piece> {
+    let per = per.max(1);
+    let mut out = Vec::new();
+    for (export, &n) in sizes.iter().enumerate() {
+        let count = n.div_ceil(per).max(1);
+        let at = |k: usize| (n as u128 * k as u128 / count as u128) as usize;
+        for k in 0..count {
+            out.push(Piece {
+                export,
+                principals: at(k)..at(k + 1),
+                first: k == 0,
+                last: k + 1 == count,
+            });
+        }
+    }
+    out
+}
+
+/// Services AWS reports for some principal of the export: one granted to a principal but absent
+/// from its own report was most likely granted after its job ran (`note_unreported`).
+fn reported_services(catalog: &Catalog, export: &Export) -> HashSet<u32> {
+    export
+        .last_accessed
+        .values()
+        .flat_map(|la| &la.services)
+        .filter_map(|s| catalog.service_index_of(&s.namespace))
+        .collect()
 }
 
 /// How many principals are collected between two purges of freed memory
@@ -236,6 +329,8 @@ struct Shared<'c> {
     intentional: IntentionalConfig,
     /// [`WORKER_LISTS`] (tests lower it).
     worker_lists: usize,
+    /// [`PIECE_PRINCIPALS`] (tests lower it).
+    piece_principals: usize,
 }
 
 /// One collecting thread's state, kept across the exports it collects: the expander's caches,
@@ -270,12 +365,19 @@ impl<'c> Worker<'c> {
     }
 }
 
-/// One export, collected: its rows, with principal indices from 0 and the ids of the worker
-/// that collected it, and the values that worker met for the first time while collecting it
-/// (its ids from `lists_from`, `labels_from` and `granted_by_from` on, in order).
+/// One piece of an export ([`Piece`]), collected: its rows, with principal indices from 0 and the
+/// ids of the worker that collected it, and the values that worker met for the first time while
+/// collecting it (its ids from `lists_from`, `labels_from` and `granted_by_from` on, in order).
 struct Fragment {
     worker: usize,
-    info: ExportInfo,
+    /// The export's facts: on its first piece only.
+    info: Option<ExportInfo>,
+    /// What the export's coverage warnings list of this piece's principals (`Merged::add`).
+    coverage: Coverage,
+    /// This piece's used actions the catalog does not know, as `role/Name service:Action`.
+    uncatalogued: Vec<String>,
+    /// The export's last piece.
+    last: bool,
     warnings: Vec<AccountWarning>,
     principals: Vec<PrincipalInfo>,
     inputs: verdict::Inputs,
@@ -307,6 +409,11 @@ struct Merged {
     /// The principals' account ids, tags and regions, one copy of each distinct text (a tag or
     /// an account id copied into every principal was ~90 bytes of each, held to the end).
     texts: SharedTexts,
+    /// The export being merged, piece by piece: its account and as-of time, and what its
+    /// warnings will list once its last piece is in.
+    pending: Option<(String, Option<Timestamp>)>,
+    coverage: Coverage,
+    uncatalogued: Vec<String>,
 }
 
 #[derive(Default)]
@@ -438,7 +545,22 @@ impl Merged {
             }
         });
         self.warnings.extend(f.warnings);
-        self.exports.push(f.info);
+        if let Some(info) = f.info {
+            self.pending = Some((info.account_id.clone(), info.as_of));
+            self.exports.push(info);
+        }
+        // An export's warnings about its principals list them in order, across its pieces.
+        self.coverage.extend(f.coverage);
+        self.uncatalogued.extend(f.uncatalogued);
+        if f.last
+            && let Some((account, as_of)) = self.pending.take()
+        {
+            std::mem::take(&mut self.coverage).warn(&account, as_of, &mut self.warnings);
+            let named = std::mem::take(&mut self.uncatalogued);
+            if !named.is_empty() {
+                self.warnings.push(uncatalogued_warning(&account, &named));
+            }
+        }
     }
 
     /// What the later stages need of the merged fragments: the ids' translations dropped, the
@@ -456,6 +578,9 @@ impl Merged {
             ids: _,
             total_principals: _,
             texts: _,
+            pending: _,
+            coverage: _,
+            uncatalogued: _,
         } = self;
         warnings.sort();
         Collected {
@@ -472,6 +597,26 @@ impl Merged {
             expander: Expander::new(catalog),
             risks,
         }
+    }
+}
+
+/// The warning of an export's used actions that the catalog does not know: `named`, in
+/// principal order ([`Collector::uncatalogued_named`] of each of its pieces).
+fn uncatalogued_warning(account_id: &str, named: &[String]) -> AccountWarning {
+    AccountWarning {
+        account_id: account_id.to_string(),
+        warning: Warning {
+            code: "uncatalogued_action_used".into(),
+            file: Some(crate::input::LAST_ACCESSED_DIR.into()),
+            json_path: None,
+            message: format!(
+                "{} action(s) used within the window are not in the catalog (newer than it?): \
+                 no verdict names them, and a tightened policy keeps each one where a \
+                 wildcard or NotAction granted it; give a newer catalog with --catalog: {}",
+                named.len(),
+                listed(named)
+            ),
+        },
     }
 }
 
@@ -552,7 +697,26 @@ impl<'s, 'c> Collector<'s, 'c> {
         }
     }
 
-    fn export(mut self, export: &Export) -> Result<Fragment> {
+    /// Collects the whole export as one piece (as the tests do).
+    #[cfg(test)]
+    fn export(self, export: &Export) -> Result<Fragment> {
+        let piece = Piece {
+            export: 0,
+            principals: 0..export.principals.len(),
+            first: true,
+            last: true,
+        };
+        let reported = reported_services(self.shared.catalog, export);
+        self.piece(export, &piece, &reported)
+    }
+
+    /// Collects one piece of `export`; `reported`: [`reported_services`] of the export.
+    fn piece(
+        mut self,
+        export: &Export,
+        piece: &Piece,
+        reported: &HashSet<u32>,
+    ) -> Result<Fragment> {
         if self.lists.len() > self.shared.worker_lists {
             // Forgotten with the templates, whose groups name them by the worker's ids.
             *self.lists = ActionLists::default();
@@ -564,54 +728,21 @@ impl<'s, 'c> Collector<'s, 'c> {
             self.granted_by.len(),
             self.regions.len(),
         );
-        let flag = self.shared.flag;
         let window_days = self.shared.window_days;
-        let (as_of, as_of_source) = match (flag, export.data_time) {
-            (Some(t), _) => (Some(t), AsOfSource::Flag),
-            (None, Some(t)) => (Some(t), AsOfSource::Export),
-            (None, None) => (None, AsOfSource::None),
+        let as_of = self.shared.flag.or(export.data_time);
+        self.as_of_unverified = self.shared.flag.is_some() && export.data_time.is_none();
+        let info = if piece.first {
+            Some(self.export_facts(export)?)
+        } else {
+            None
         };
-        check_as_of(export, flag, window_days, &mut self.warnings)?;
-        self.as_of_unverified = flag.is_some() && export.data_time.is_none();
-        let window_start = as_of
-            .map(|t| window_start_of(export, t, window_days))
-            .transpose()?;
-        if let Some(t) = as_of {
-            warn_catalog_age(self.shared.catalog, export, t, &mut self.warnings);
-        }
-        for w in &export.warnings {
-            self.warnings.push(AccountWarning {
-                account_id: export.account_id.clone(),
-                warning: w.clone(),
-            });
-        }
-        let info = ExportInfo {
-            account_id: export.account_id.clone(),
-            partition: export.partition.clone(),
-            path: export.root.display().to_string(),
-            as_of,
-            as_of_source,
-            window_start,
-            principals: export.principals.len(),
-            has_credential_report: export.credential_report.is_some(),
-            files: export.files.clone(),
-            manifest: export.manifest.as_ref().map(|m| ManifestFacts {
-                tool: m.tool.clone(),
-                created: m.created,
-                files_verified: m.files.len(),
-            }),
-        };
-        // Services AWS reports for some principal of this account: one granted to a principal
-        // but absent from its own report was most likely granted after its job ran.
-        let reported: HashSet<u32> = export
-            .last_accessed
-            .values()
-            .flat_map(|la| &la.services)
-            .filter_map(|s| self.shared.catalog.service_index_of(&s.namespace))
-            .collect();
         let mut coverage = Coverage::default();
         let mut cache = GrantCache::new();
-        for p in &export.principals {
+        let principals = export
+            .principals
+            .get(piece.principals.clone())
+            .unwrap_or_default();
+        for p in principals {
             let grants = principal_grants_cached(p, export, self.expander, &mut cache);
             let la = export.last_accessed.get(&(p.kind, p.name.clone()));
             // The principal's window ends at the as-of time, or earlier where its own
@@ -626,15 +757,17 @@ impl<'s, 'c> Collector<'s, 'c> {
                 &grants,
                 la,
                 Window { end, start },
-                &reported,
+                reported,
                 &mut coverage,
             )?;
         }
-        coverage.warn(export, as_of, &mut self.warnings);
-        self.warn_uncatalogued(export);
+        let uncatalogued = self.uncatalogued_named();
         Ok(Fragment {
             worker: self.worker,
             info,
+            coverage,
+            uncatalogued,
+            last: piece.last,
             warnings: self.warnings,
             principals: self.principals,
             inputs: self.inputs,
@@ -648,6 +781,46 @@ impl<'s, 'c> Collector<'s, 'c> {
             new_granted_by: self.granted_by.list[granted_by_from..].to_vec(),
             regions_from,
             new_regions: self.regions.list[regions_from..].to_vec(),
+        })
+    }
+
+    /// The export's own facts, and its warnings that are not about its principals (its first
+    /// piece's): the as-of time, checked against its data (the first error of the export), the
+    /// window, the credential report's age, the loader's warnings.
+    fn export_facts(&mut self, export: &Export) -> Result<ExportInfo> {
+        let flag = self.shared.flag;
+        let window_days = self.shared.window_days;
+        let (as_of, as_of_source) = match (flag, export.data_time) {
+            (Some(t), _) => (Some(t), AsOfSource::Flag),
+            (None, Some(t)) => (Some(t), AsOfSource::Export),
+            (None, None) => (None, AsOfSource::None),
+        };
+        check_as_of(export, flag, window_days, &mut self.warnings)?;
+        let window_start = as_of
+            .map(|t| window_start_of(export, t, window_days))
+            .transpose()?;
+        warn_credential_report_age(export, as_of, &mut self.warnings);
+        for w in &export.warnings {
+            self.warnings.push(AccountWarning {
+                account_id: export.account_id.clone(),
+                warning: w.clone(),
+            });
+        }
+        Ok(ExportInfo {
+            account_id: export.account_id.clone(),
+            partition: export.partition.clone(),
+            path: export.root.display().to_string(),
+            as_of,
+            as_of_source,
+            window_start,
+            principals: export.principals.len(),
+            has_credential_report: export.credential_report.is_some(),
+            files: export.files.clone(),
+            manifest: export.manifest.as_ref().map(|m| ManifestFacts {
+                tool: m.tool.clone(),
+                created: m.created,
+                files_verified: m.files.len(),
+            }),
         })
     }
 
@@ -829,35 +1002,18 @@ impl<'s, 'c> Collector<'s, 'c> {
         Ok(tracked)
     }
 
-    /// Warns of the export's used actions that the catalog does not know (`uncatalogued`).
-    fn warn_uncatalogued(&mut self, export: &Export) {
-        let list = &self.inputs.uncatalogued;
-        if list.is_empty() {
-            return;
-        }
-        let named: Vec<String> = list
+    /// This piece's used actions the catalog does not know (`uncatalogued`), as
+    /// `role/Name service:Action`, for the export's warning ([`uncatalogued_warning`]).
+    fn uncatalogued_named(&self) -> Vec<String> {
+        self.inputs
+            .uncatalogued
             .iter()
             .map(|(p, a)| {
                 let who = self.principals.get(*p as usize);
                 let (kind, name) = who.map_or(("?", "?"), |w| (w.kind.as_str(), w.name()));
                 format!("{kind}/{name} {a}")
             })
-            .collect();
-        self.warnings.push(AccountWarning {
-            account_id: export.account_id.clone(),
-            warning: Warning {
-                code: "uncatalogued_action_used".into(),
-                file: Some(crate::input::LAST_ACCESSED_DIR.into()),
-                json_path: None,
-                message: format!(
-                    "{} action(s) used within the window are not in the catalog (newer than it?): \
-                     no verdict names them, and a tightened policy keeps each one where a \
-                     wildcard or NotAction granted it; give a newer catalog with --catalog: {}",
-                    list.len(),
-                    listed(&named)
-                ),
-            },
-        });
+            .collect()
     }
 
     /// Records an action the principal used (since its window started) that the catalog does not
@@ -1148,6 +1304,7 @@ mod tests {
             risks: sensitivity::classify(catalog),
             intentional: IntentionalConfig::default(),
             worker_lists,
+            piece_principals: PIECE_PRINCIPALS,
         }
     }
 
@@ -1155,20 +1312,53 @@ mod tests {
     /// everything the merge gives later stages, as text, and how many values the fragments
     /// brought (counting a value once per worker that met it).
     fn collected(exports: &[Export], assignment: &[usize], worker_lists: usize) -> (String, usize) {
+        collected_in_pieces(exports, usize::MAX, assignment, worker_lists, None)
+    }
+
+    /// [`collected`], each export cut into pieces of at most `per` principals, the `k`-th piece
+    /// collected by worker `assignment[k % assignment.len()]`, with `flag` as `--as-of`; the
+    /// output also lists the exports' facts and the warnings.
+    fn collected_in_pieces(
+        exports: &[Export],
+        per: usize,
+        assignment: &[usize],
+        worker_lists: usize,
+        flag: Option<Timestamp>,
+    ) -> (String, usize) {
         let catalog = Catalog::embedded();
-        let shared = shared(worker_lists);
+        let shared = Shared {
+            flag,
+            ..shared(worker_lists)
+        };
         let mut workers: Vec<Worker> = (0..3).map(|i| Worker::new(catalog, i)).collect();
         let mut merged = Merged::default();
         let mut brought = 0;
-        for (export, &w) in exports.iter().zip(assignment) {
+        let sizes: Vec<usize> = exports.iter().map(|e| e.principals.len()).collect();
+        for (k, piece) in pieces(&sizes, per).iter().enumerate() {
+            let export = &exports[piece.export];
+            let reported = reported_services(catalog, export);
+            let w = assignment[k % assignment.len()];
             let f = Collector::new(&shared, &mut workers[w])
-                .export(export)
+                .piece(export, piece, &reported)
                 .unwrap();
             brought += f.new_lists.len() + f.new_labels.len() + f.new_granted_by.len();
             merged.add(f);
         }
         let mut out = String::new();
         let m = &merged;
+        let mut warnings = m.warnings.clone();
+        warnings.sort();
+        for w in &warnings {
+            writeln!(out, "warning {w:?}").unwrap();
+        }
+        for e in &m.exports {
+            writeln!(
+                out,
+                "export {} {:?} {}",
+                e.account_id, e.as_of, e.principals
+            )
+            .unwrap();
+        }
         for i in 0..m.lists.len() {
             let ids: Vec<u32> = m
                 .lists
@@ -1324,6 +1514,49 @@ mod tests {
     /// However the exports are shared among workers, the merge gives every list, label and
     /// granted-by set the id one worker collecting them all in order gives (which is what the
     /// collector did before it ran on every core), and every row the same fields.
+    /// An export collected in pieces, on one worker or several, merges into what it gives whole:
+    /// the same rows, ids, facts and warnings (the coverage warnings list the principals of
+    /// every piece, in order).
+    #[test]
+    fn an_export_collected_in_pieces_merges_as_one() {
+        let exports = exports();
+        // An --as-of before the data: the accessed_after_as_of warning of each export lists
+        // principals of all its pieces.
+        let flag = Some("2026-08-01T00:00:00Z".parse().unwrap());
+        let whole = |flag| collected_in_pieces(&exports, usize::MAX, &[0], WORKER_LISTS, flag).0;
+        for flag in [None, flag] {
+            let whole = whole(flag);
+            assert!(whole.contains("grant "), "{whole}");
+            for per in [1, 2, 3, 7] {
+                for assignment in [&[0][..], &[0, 1], &[1, 0, 2]] {
+                    let (pieces, _) =
+                        collected_in_pieces(&exports, per, assignment, WORKER_LISTS, flag);
+                    if pieces != whole {
+                        let at = whole.lines().zip(pieces.lines()).position(|(a, b)| a != b);
+                        panic!("{per} {assignment:?} {flag:?}: first difference at line {at:?}");
+                    }
+                }
+            }
+        }
+        assert!(whole(flag).contains("accessed_after_as_of"));
+        // Pieces are even, in order, and cover every principal once; an empty export is one.
+        let cut: Vec<(usize, Range<usize>, bool, bool)> = pieces(&[5, 0, 4], 2)
+            .into_iter()
+            .map(|p| (p.export, p.principals, p.first, p.last))
+            .collect();
+        assert_eq!(
+            cut,
+            [
+                (0, 0..1, true, false),
+                (0, 1..3, false, false),
+                (0, 3..5, false, true),
+                (1, 0..0, true, true),
+                (2, 0..2, true, false),
+                (2, 2..4, false, true),
+            ]
+        );
+    }
+
     #[test]
     fn merged_ids_do_not_depend_on_which_worker_collected_an_export() {
         let exports = exports();

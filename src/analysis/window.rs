@@ -10,7 +10,7 @@ use crate::model::{Export, LastAccessed, Principal, Timestamp, Warning};
 /// start before the [`MAX_WINDOW_DAYS`] AWS keeps before the data (last-accessed data and
 /// `RoleLastUsed` show no use older than that, so the window's first days would be judged on no
 /// data at all). An export without any time of its own cannot be checked: it gets a warning (and
-/// its identity checks are not run, `identities::Gaps::note`).
+/// its identity checks that judge a window or an age are not run, `identities::Gaps::note`).
 pub(super) fn check_as_of(
     export: &Export,
     flag: Option<Timestamp>,
@@ -36,7 +36,7 @@ pub(super) fn check_as_of(
                     file: None,
                     json_path: None,
                     message: format!(
-                        "the export has no time of its own (no last-accessed job dates, no manifest.json), so --as-of {} cannot be checked against it; its identity checks are not run (checks_not_possible says so)",
+                        "the export has no time of its own (no last-accessed job dates, no manifest.json), so --as-of {} cannot be checked against it; its identity checks that judge a window or an age are not run (checks_not_possible says so)",
                         crate::model::rfc3339(flag)
                     ),
                 },
@@ -62,7 +62,7 @@ pub(super) fn check_as_of(
         return Err(Error::Input {
             path: export.root.clone(),
             message: format!(
-                "--as-of {} is too early for the data of account {} ({what}: {}): its {window_days}-day window would start more than {MAX_WINDOW_DAYS} days before the data, and AWS keeps no last access older than that, so the window's first days would be judged on no data and call permissions unused; give an --as-of of {} or later",
+                "--as-of {} is too early for the data of account {} ({what}: {}): its {window_days}-day window would start more than {MAX_WINDOW_DAYS} days before the data, and AWS keeps no last access older than that, so the window's first days would be judged on no data and call permissions unused; give an --as-of of {} or later (and no later than the data), or leave it out (each export then uses its own time)",
                 crate::model::rfc3339(flag),
                 export.account_id,
                 crate::model::rfc3339(data),
@@ -77,42 +77,104 @@ pub(super) fn check_as_of(
 /// the default window's length.
 const CATALOG_STALE_AFTER_DAYS: i64 = 90;
 
-/// Warns when the catalog (its `#updated` date) is more than [`CATALOG_STALE_AFTER_DAYS`] older
-/// than the export's as-of time. AWS adds actions every week; one newer than the catalog has no
-/// verdict, and where AWS does not track it one by one its use leaves no trace a tightened policy
-/// could keep: a replaced wildcard (`sqs:*` written out as the actions the catalog knows) drops
-/// it. (A newer action AWS does track is kept when used: `uncatalogued_action_used`.)
+/// Warns, once for the run, when the catalog (its `#updated` date) is more than
+/// [`CATALOG_STALE_AFTER_DAYS`] older than an export's as-of time: on the first such account,
+/// counting the others. AWS adds actions every week; one newer than the catalog has no verdict,
+/// and where AWS does not track it one by one its use leaves no trace a tightened policy could
+/// keep: a replaced wildcard (`sqs:*` written out as the actions the catalog knows) drops it. (A
+/// newer action AWS does track is kept when used: `uncatalogued_action_used`.) A catalog without
+/// an `#updated` date (`unknown`) cannot be dated: no warning.
 pub(super) fn warn_catalog_age(
     catalog: &crate::catalog::Catalog,
-    export: &Export,
-    as_of: Timestamp,
+    exports: &[super::ExportInfo],
     warnings: &mut Vec<AccountWarning>,
 ) {
     let Ok(updated) = chrono::NaiveDate::parse_from_str(catalog.updated(), "%Y-%m-%d") else {
         return;
     };
-    let days = as_of.date_naive().signed_duration_since(updated).num_days();
-    if days <= CATALOG_STALE_AFTER_DAYS {
+    let stale: Vec<(&super::ExportInfo, Timestamp, i64)> = exports
+        .iter()
+        .filter_map(|e| {
+            let as_of = e.as_of?;
+            let days = as_of.date_naive().signed_duration_since(updated).num_days();
+            (days > CATALOG_STALE_AFTER_DAYS).then_some((e, as_of, days))
+        })
+        .collect();
+    let Some((first, as_of, days)) = stale.first() else {
         return;
-    }
+    };
+    let others = match stale.len() - 1 {
+        0 => String::new(),
+        n => format!(
+            " (and of {} other account{})",
+            n,
+            if n == 1 { "" } else { "s" }
+        ),
+    };
     warnings.push(AccountWarning {
-        account_id: export.account_id.clone(),
+        account_id: first.account_id.clone(),
         warning: Warning {
             code: "catalog_older_than_data".into(),
             file: None,
             json_path: None,
             message: format!(
-                "the action catalog was updated {} ({}), {days} days before the as-of time {}: \
+                "the action catalog was updated {} ({}), {days} days before the as-of time {}{others}: \
                  actions AWS added since have no verdict, and a tightened policy that writes out a \
                  wildcard (sqs:* as the actions the catalog knows) drops those of them AWS does not \
                  track one by one, even where they are in use; give a catalog as recent as the data \
                  with --catalog (scripts/gen-catalog.py)",
                 catalog.updated(),
                 catalog.source(),
-                crate::model::rfc3339(as_of)
+                crate::model::rfc3339(*as_of)
             ),
         },
     });
+}
+
+/// `--as-of` must fit every export at once: no later than the data of the export whose data
+/// ends first, and not so early that its window starts more than [`MAX_WINDOW_DAYS`] before the
+/// data of the one whose data ends last ([`check_as_of`] checks each). Exports whose data ends
+/// more than `MAX_WINDOW_DAYS - window_days` days apart leave no such time: one error names
+/// both, where each export's own check sent the reader the other way.
+pub(super) fn check_as_of_fits_all<'e>(
+    exports: impl Iterator<Item = &'e Export>,
+    flag: Option<Timestamp>,
+    window_days: u32,
+) -> Result<()> {
+    if flag.is_none() {
+        return Ok(());
+    }
+    let mut first: Option<&Export> = None;
+    let mut last: Option<&Export> = None;
+    for e in exports.filter(|e| e.data_time.is_some()) {
+        if first.is_none_or(|f| e.data_time < f.data_time) {
+            first = Some(e);
+        }
+        if last.is_none_or(|l| e.data_time > l.data_time) {
+            last = Some(e);
+        }
+    }
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(());
+    };
+    let (Some(ends), Some(latest)) = (first.data_time, last.data_time) else {
+        return Ok(());
+    };
+    let earliest = crate::model::days_before(latest, MAX_WINDOW_DAYS.saturating_sub(window_days));
+    if earliest.is_some_and(|e| e <= ends) {
+        return Ok(());
+    }
+    Err(Error::Input {
+        path: last.root.clone(),
+        message: format!(
+            "no --as-of fits every export: account {}'s data ends {} (an --as-of may not be later), and account {}'s {} (a {window_days}-day window may not start more than {MAX_WINDOW_DAYS} days before it, so an --as-of may not be earlier than {}); leave --as-of out (each export then uses its own time), or report them in separate runs",
+            first.account_id,
+            crate::model::rfc3339(ends),
+            last.account_id,
+            crate::model::rfc3339(latest),
+            earliest.map_or_else(|| "a later date".into(), crate::model::rfc3339),
+        ),
+    })
 }
 
 /// The first instant of the window that ends at `end`.
@@ -125,6 +187,37 @@ pub(super) fn window_start_of(export: &Export, end: Timestamp, days: u32) -> Res
             crate::model::rfc3339(end)
         ),
     })
+}
+
+/// Warns when the export's credential report was generated a day or more before its as-of time
+/// (the checks that read it are judged at its generation, `identities`).
+pub(super) fn warn_credential_report_age(
+    export: &Export,
+    as_of: Option<Timestamp>,
+    warnings: &mut Vec<AccountWarning>,
+) {
+    let generated = export.credential_report_generated();
+    if let (Some(g), Some(a), Some(_)) = (generated, as_of, &export.credential_report)
+        && a.signed_duration_since(g).num_hours() >= STALE_AFTER_HOURS
+    {
+        warnings.push(AccountWarning {
+            account_id: export.account_id.clone(),
+            warning: Warning {
+                code: "credential_report_older_than_as_of".into(),
+                file: Some(crate::input::CREDENTIAL_REPORT.into()),
+                json_path: None,
+                message: format!(
+                    "the credential report was generated {} (manifest.json \
+                     credential_report_generated), more than {STALE_AFTER_HOURS} hours before \
+                     the as-of time {}: it shows no use after that, so the access-key, \
+                     password and root checks judge the window that ends there (fetch again \
+                     for a report as recent as the last-accessed data)",
+                    crate::model::rfc3339(g),
+                    crate::model::rfc3339(a)
+                ),
+            },
+        });
+    }
 }
 
 /// How far each principal's last-accessed data reaches, against the export's as-of time.
@@ -189,37 +282,24 @@ impl Coverage {
         Some(end)
     }
 
+    /// Appends the coverage of the principals that follow (the next piece of the same export).
+    pub(super) fn extend(&mut self, more: Coverage) {
+        self.stale.extend(more.stale);
+        self.after_as_of.extend(more.after_as_of);
+        self.unreported.extend(more.unreported);
+    }
+
+    /// The export's warnings about its principals' coverage, once every principal is in it.
     pub(super) fn warn(
         self,
-        export: &Export,
+        account_id: &str,
         as_of: Option<Timestamp>,
         warnings: &mut Vec<AccountWarning>,
     ) {
         let when = as_of.map_or_else(String::new, crate::model::rfc3339);
-        let generated = export.credential_report_generated();
-        if let (Some(g), Some(a), Some(_)) = (generated, as_of, &export.credential_report)
-            && a.signed_duration_since(g).num_hours() >= STALE_AFTER_HOURS
-        {
-            warnings.push(AccountWarning {
-                account_id: export.account_id.clone(),
-                warning: Warning {
-                    code: "credential_report_older_than_as_of".into(),
-                    file: Some(crate::input::CREDENTIAL_REPORT.into()),
-                    json_path: None,
-                    message: format!(
-                        "the credential report was generated {} (manifest.json \
-                         credential_report_generated), more than {STALE_AFTER_HOURS} hours before \
-                         the as-of time {when}: it shows no use after that, so the access-key, \
-                         password and root checks judge the window that ends there (fetch again \
-                         for a report as recent as the last-accessed data)",
-                        crate::model::rfc3339(g)
-                    ),
-                },
-            });
-        }
         let mut push = |code: &str, message: String| {
             warnings.push(AccountWarning {
-                account_id: export.account_id.clone(),
+                account_id: account_id.to_string(),
                 warning: Warning {
                     code: code.into(),
                     file: Some(crate::input::LAST_ACCESSED_DIR.into()),

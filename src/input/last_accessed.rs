@@ -2,7 +2,7 @@
 //! `aws iam get-service-last-accessed-details` (reference §1.2), one file per principal, pages
 //! merged. Only complete reports reach the model; anything else is a warning.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -618,10 +618,13 @@ fn merge_duplicates(services: &mut Vec<ServiceAccess>) -> usize {
 
 /// A service was used whenever one of its actions was: a tracked action used later than its
 /// service's `LastAuthenticated` (or with none) moves the service's last use to the action's (and
-/// its region), with one warning per file naming the first. Kept as written, the service would
-/// read as unused in a window its action was used in, and its untracked actions as unused with it.
+/// its region). Kept as written, the service would read as unused in a window its action was
+/// used in, and its untracked actions as unused with it. One warning per file, naming the first,
+/// when a service has no time or one a day or more earlier ([`LIFT_WARNED_AFTER_HOURS`]): AWS
+/// writes the service's time as its latest use, and a few seconds between the two are not worth
+/// a warning (which `--strict` makes an error).
 fn lift_service_times(rel: &str, services: &mut [ServiceAccess], warnings: &mut Warnings) {
-    let mut lifted = Vec::new();
+    let mut lifted: Vec<(String, &str)> = Vec::new();
     for (i, s) in services.iter_mut().enumerate() {
         let latest = s
             .tracked_actions
@@ -632,28 +635,44 @@ fn lift_service_times(rel: &str, services: &mut [ServiceAccess], warnings: &mut 
         let Some(action) = latest else {
             continue;
         };
-        if action.last_accessed > s.last_authenticated {
-            lifted.push(format!("$.ServicesLastAccessed[{i}].LastAuthenticated"));
-            s.last_authenticated = action.last_accessed;
-            s.region.clone_from(&action.region);
+        if action.last_accessed <= s.last_authenticated {
+            continue;
+        }
+        let far = match (s.last_authenticated, action.last_accessed) {
+            (Some(service), Some(used)) => {
+                used.signed_duration_since(service).num_hours() >= LIFT_WARNED_AFTER_HOURS
+            }
+            _ => true,
+        };
+        s.last_authenticated = action.last_accessed;
+        s.region.clone_from(&action.region);
+        if far {
+            let path = format!("$.ServicesLastAccessed[{i}].LastAuthenticated");
+            lifted.push((path, &*s.namespace));
         }
     }
-    let Some(first) = lifted.first() else {
+    let Some((first, _)) = lifted.first() else {
         return;
     };
+    let services: BTreeSet<&str> = lifted.iter().map(|(_, ns)| *ns).collect();
     warnings.push(
         "last_accessed_service_before_action",
         Some(rel),
         Some(first.clone()),
         format!(
-            "{} service(s) have a LastAuthenticated earlier than one of their actions' \
-             LastAccessedTime, or none (AWS writes the service's time as its latest use): each is \
-             read as used when its latest action was, so its other actions are not called unused \
-             for that time — fetch it again",
-            lifted.len()
+            "{} service(s) ({}) have no LastAuthenticated, or one a day or more earlier than one \
+             of their actions' LastAccessedTime, although AWS writes the service's time as its \
+             latest use: each is read as used when its latest action was, so its other actions \
+             are not called unused for that time — fetch it again",
+            services.len(),
+            services.into_iter().collect::<Vec<_>>().join(", ")
         ),
     );
 }
+
+/// How much later than its service's `LastAuthenticated` a tracked action's time must be for
+/// [`lift_service_times`] to warn (it lifts the service's time in any case).
+const LIFT_WARNED_AFTER_HOURS: i64 = 24;
 
 /// An access recorded after the job completed is impossible in data AWS wrote: the file was
 /// edited or assembled from different jobs. One warning per file, pointing at the first such time.

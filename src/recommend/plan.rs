@@ -299,10 +299,11 @@ fn plan_one<'e>(
                     if !user_needed.is_empty() {
                         plan.flag(match intentional {
                             Some(i) => format!(
-                                "{} unused action(s) of the group are kept because member user {} is intentional access (rule {}): confirm it, or narrow it on its own first",
+                                "{} unused action(s) of the group are kept because member user {} is intentional access (rule {}) and holds them through the group: confirm it; to tighten the group, take {} out of it first (or change the rule)",
                                 user_needed.len(),
                                 member.name,
-                                i.rule
+                                i.rule,
+                                member.name
                             ),
                             None => format!(
                                 "{} unused action(s) of the group are kept because member user {} needs them",

@@ -38,8 +38,10 @@ struct DecisionRow<'a> {
 const RISKY_SHOWN: usize = 3;
 
 /// Warning codes whose warnings change verdicts (shown at the top, not only counted).
-const VERDICT_WARNINGS: [&str; 9] = [
+const VERDICT_WARNINGS: [&str; 11] = [
     "last_accessed_missing",
+    "last_accessed_service_before_action",
+    "as_of_unverified",
     "last_accessed_incomplete",
     "last_accessed_service_missing",
     "last_accessed_older_than_as_of",
