@@ -129,18 +129,14 @@ pub(super) fn collect<'c>(
         worker_lists: WORKER_LISTS,
         piece_principals: PIECE_PRINCIPALS,
     };
-    let sizes: Vec<usize> = match &exports {
-        super::Exports::Shared(e) => e.iter().map(|e| e.principals.len()).collect(),
-        super::Exports::Freeing(e) => e.iter().map(|e| e.principals.len()).collect(),
+    let sizes: Vec<usize> = {
+        let all: Vec<&Export> = match &exports {
+            super::Exports::Shared(e) => e.iter().collect(),
+            super::Exports::Freeing(e) => e.iter().collect(),
+        };
+        check_as_of_fits_all(all.iter().copied(), settings.as_of, shared.window_days)?;
+        all.iter().map(|e| e.principals.len()).collect()
     };
-    match &exports {
-        super::Exports::Shared(e) => {
-            check_as_of_fits_all(e.iter(), settings.as_of, shared.window_days)
-        }
-        super::Exports::Freeing(e) => {
-            check_as_of_fits_all(e.iter(), settings.as_of, shared.window_days)
-        }
-    }?;
     let pieces = pieces(&sizes, shared.piece_principals);
     // The services AWS reports for some principal of each export, found by its first piece.
     let reported: Vec<OnceLock<HashSet<u32>>> = sizes.iter().map(|_| OnceLock::new()).collect();
@@ -198,49 +194,17 @@ pub(super) fn collect<'c>(
             );
         }
         super::Exports::Freeing(exports) => {
-            // The pieces of an export are collected on every core; the first to start reads its
-            // deferred reports again (`LoadOptions::defer_last_accessed`), and the last to end
-            // frees them (with the principals and policies of an export loaded to be read again,
-            // `LoadOptions::keep_details`), so only the exports being collected hold theirs.
-            let cells: Vec<RwLock<&mut Export>> = exports.iter_mut().map(RwLock::new).collect();
-            let left: Vec<AtomicUsize> = sizes.iter().map(|_| AtomicUsize::new(0)).collect();
-            for p in &pieces {
-                left[p.export].fetch_add(1, Ordering::Relaxed);
-            }
-            let reloaded: Vec<AtomicBool> = sizes.iter().map(|_| AtomicBool::new(false)).collect();
+            let cells = FreeingCells::new(exports, &pieces);
             crate::parallel::stream_ordered(
                 pieces.len(),
                 FRAGMENTS_AHEAD,
                 init,
                 |worker, k| {
                     let piece = &pieces[k];
-                    let cell = &cells[piece.export];
-                    // Only until the first piece has them: a write lock taken later would wait
-                    // for the pieces collecting, one after another.
-                    if !reloaded[piece.export].load(Ordering::Acquire) {
-                        let mut export = cell.write().unwrap_or_else(PoisonError::into_inner);
-                        if export.last_accessed_deferred
-                            && !reloaded[piece.export].load(Ordering::Acquire)
-                        {
-                            export.last_accessed = crate::input::reload_last_accessed(&export)?;
-                        }
-                        reloaded[piece.export].store(true, Ordering::Release);
-                    }
-                    let fragment = {
-                        let export = cell.read().unwrap_or_else(PoisonError::into_inner);
-                        let reported = reported_of(piece.export, &export);
-                        Collector::new(&shared, worker).piece(&export, piece, reported)
-                    };
-                    if left[piece.export].fetch_sub(1, Ordering::AcqRel) == 1 {
-                        let mut export = cell.write().unwrap_or_else(PoisonError::into_inner);
-                        export.last_accessed = Default::default();
-                        if export.details == crate::model::Details::DropWhenCollected {
-                            export.principals = Vec::new();
-                            export.policies = Default::default();
-                            export.details = crate::model::Details::Dropped;
-                        }
-                    }
-                    fragment
+                    cells.collect(piece, |export| {
+                        let reported = reported_of(piece.export, export);
+                        Collector::new(&shared, worker).piece(export, piece, reported)
+                    })
                 },
                 consume,
             );
@@ -251,6 +215,62 @@ pub(super) fn collect<'c>(
     }
     warn_catalog_age(catalog, &merged.exports, &mut merged.warnings);
     Ok(merged.into_collected(catalog, shared.risks))
+}
+
+/// The exports of the freeing path, shared by the workers collecting their pieces. The pieces of
+/// an export are collected on every core; the first to start reads its deferred reports again
+/// (`LoadOptions::defer_last_accessed`) under a write lock, later ones share a read lock, and the
+/// last to end frees them (with the principals and policies of an export loaded to be read
+/// again, `LoadOptions::keep_details`), so only the exports being collected hold theirs.
+struct FreeingCells<'x> {
+    cells: Vec<RwLock<&'x mut Export>>,
+    /// Per export, its pieces not yet collected.
+    left: Vec<AtomicUsize>,
+    /// Per export, whether its reports are back (or were never deferred).
+    reloaded: Vec<AtomicBool>,
+}
+
+impl<'x> FreeingCells<'x> {
+    fn new(exports: &'x mut [Export], pieces: &[Piece]) -> Self {
+        let left: Vec<AtomicUsize> = exports.iter().map(|_| AtomicUsize::new(0)).collect();
+        for p in pieces {
+            left[p.export].fetch_add(1, Ordering::Relaxed);
+        }
+        FreeingCells {
+            reloaded: exports.iter().map(|_| AtomicBool::new(false)).collect(),
+            cells: exports.iter_mut().map(RwLock::new).collect(),
+            left,
+        }
+    }
+
+    /// `collect` of `piece`'s export, its reports read again first and freed after the last.
+    fn collect(
+        &self,
+        piece: &Piece,
+        collect: impl FnOnce(&Export) -> Result<Fragment>,
+    ) -> Result<Fragment> {
+        let (cell, reloaded) = (&self.cells[piece.export], &self.reloaded[piece.export]);
+        // Only until the first piece has them: a write lock taken later would wait for the
+        // pieces collecting, one after another.
+        if !reloaded.load(Ordering::Acquire) {
+            let mut export = cell.write().unwrap_or_else(PoisonError::into_inner);
+            if export.last_accessed_deferred && !reloaded.load(Ordering::Acquire) {
+                export.last_accessed = crate::input::reload_last_accessed(&export)?;
+            }
+            reloaded.store(true, Ordering::Release);
+        }
+        let fragment = collect(&cell.read().unwrap_or_else(PoisonError::into_inner));
+        if self.left[piece.export].fetch_sub(1, Ordering::AcqRel) == 1 {
+            let mut export = cell.write().unwrap_or_else(PoisonError::into_inner);
+            export.last_accessed = Default::default();
+            if export.details == crate::model::Details::DropWhenCollected {
+                export.principals = Vec::new();
+                export.policies = Default::default();
+                export.details = crate::model::Details::Dropped;
+            }
+        }
+        fragment
+    }
 }
 
 /// Principals collected as one piece of work ([`Piece`]): an export with more is collected in
@@ -545,16 +565,26 @@ impl Merged {
             }
         });
         self.warnings.extend(f.warnings);
-        if let Some(info) = f.info {
+        self.add_export_parts(f.info, f.coverage, f.uncatalogued, f.last);
+    }
+
+    /// What a piece brings of its export as a whole: its facts (the first piece), and what the
+    /// export's warnings about its principals list, written after its last piece (in principal
+    /// order, across its pieces).
+    fn add_export_parts(
+        &mut self,
+        info: Option<ExportInfo>,
+        coverage: Coverage,
+        uncatalogued: Vec<String>,
+        last: bool,
+    ) {
+        if let Some(info) = info {
             self.pending = Some((info.account_id.clone(), info.as_of));
             self.exports.push(info);
         }
-        // An export's warnings about its principals list them in order, across its pieces.
-        self.coverage.extend(f.coverage);
-        self.uncatalogued.extend(f.uncatalogued);
-        if f.last
-            && let Some((account, as_of)) = self.pending.take()
-        {
+        self.coverage.extend(coverage);
+        self.uncatalogued.extend(uncatalogued);
+        if last && let Some((account, as_of)) = self.pending.take() {
             std::mem::take(&mut self.coverage).warn(&account, as_of, &mut self.warnings);
             let named = std::mem::take(&mut self.uncatalogued);
             if !named.is_empty() {

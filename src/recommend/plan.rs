@@ -209,6 +209,56 @@ fn identity_center_role_flag(info: &PrincipalInfo, with_organisation: bool) -> S
     }
 }
 
+/// A group's policies are shared by its members: its plan removes only what every member agrees
+/// on (each member's `used`, `unknown` or excluded actions are kept, and everything an
+/// intentional-access member holds), and flags what a member keeps.
+fn keep_what_members_need(
+    plan: &mut PrincipalPlan,
+    analysis: &Analysis<'_>,
+    export: &Export,
+    info: &PrincipalInfo,
+    by_key: &ByKey<'_>,
+) {
+    for member in group_members(export, info.name()) {
+        match by_key.get((&*info.account_id, member.kind, member.name.as_str())) {
+            Some(m) => {
+                let mut member_needed = verdict_sets_of(analysis, m);
+                // Intentional access (a break-glass user) holds what it has in reserve: it
+                // is confirmed, not narrowed through its group (as a managed policy attached
+                // to it is not, `managed::tightened_documents`).
+                let intentional = analysis
+                    .principals
+                    .get(m)
+                    .and_then(|p| p.intentional.as_ref());
+                if intentional.is_some() {
+                    member_needed.needed.union_with(&member_needed.remove);
+                }
+                let member_needed = member_needed.needed;
+                let mut user_needed = member_needed.clone();
+                user_needed.intersect_with(&plan.sets.remove);
+                if !user_needed.is_empty() {
+                    plan.flag(match intentional {
+                        Some(i) => format!(
+                            "{} unused action(s) of the group are kept because member user {} is intentional access (rule {}) and holds them through the group: confirm it; to tighten the group, take {} out of it first (or change the rule)",
+                            user_needed.len(),
+                            member.name,
+                            i.rule,
+                            member.name
+                        ),
+                        None => format!(
+                            "{} unused action(s) of the group are kept because member user {} needs them",
+                            user_needed.len(),
+                            member.name
+                        ),
+                    });
+                }
+                plan.sets.remove.difference_with(&member_needed);
+            }
+            None => plan.sets.remove = analysis.catalog.empty_set(),
+        }
+    }
+}
+
 /// The plan of one principal (before the cross-principal decisions and verification).
 fn plan_one<'e>(
     index: usize,
@@ -278,45 +328,7 @@ fn plan_one<'e>(
         return plan;
     }
     if info.kind == PrincipalType::Group {
-        // A group's policies are shared by its members: remove only what every member agrees on.
-        for member in group_members(export, info.name()) {
-            match by_key.get((&*info.account_id, member.kind, member.name.as_str())) {
-                Some(m) => {
-                    let mut member_needed = verdict_sets_of(analysis, m);
-                    // Intentional access (a break-glass user) holds what it has in reserve: it
-                    // is confirmed, not narrowed through its group (as a managed policy attached
-                    // to it is not, `managed::tightened_documents`).
-                    let intentional = analysis
-                        .principals
-                        .get(m)
-                        .and_then(|p| p.intentional.as_ref());
-                    if intentional.is_some() {
-                        member_needed.needed.union_with(&member_needed.remove);
-                    }
-                    let member_needed = member_needed.needed;
-                    let mut user_needed = member_needed.clone();
-                    user_needed.intersect_with(&plan.sets.remove);
-                    if !user_needed.is_empty() {
-                        plan.flag(match intentional {
-                            Some(i) => format!(
-                                "{} unused action(s) of the group are kept because member user {} is intentional access (rule {}) and holds them through the group: confirm it; to tighten the group, take {} out of it first (or change the rule)",
-                                user_needed.len(),
-                                member.name,
-                                i.rule,
-                                member.name
-                            ),
-                            None => format!(
-                                "{} unused action(s) of the group are kept because member user {} needs them",
-                                user_needed.len(),
-                                member.name
-                            ),
-                        });
-                    }
-                    plan.sets.remove.difference_with(&member_needed);
-                }
-                None => plan.sets.remove = analysis.catalog.empty_set(),
-            }
-        }
+        keep_what_members_need(&mut plan, analysis, export, info, by_key);
     }
     if plan.sets.remove.is_empty() {
         plan.skipped = Some("nothing_to_remove".into());
