@@ -520,64 +520,52 @@ fn fail_on_exit_codes() {
         .arg(&export)
         .assert()
         .code(2);
+    // Runs `--as-of refused` on `export` (exit 2, nothing written; returns its stderr), then
+    // `--as-of accepted` (exit 0).
+    let refused_then_accepted = |export: &Path, out: &Path, refused: &str, accepted: &str| {
+        let a = bin()
+            .args(["report", "--as-of", refused, "--out"])
+            .arg(out)
+            .arg(export)
+            .assert()
+            .code(2);
+        assert!(!out.join("report.json").exists() && !out.join("findings.csv").exists());
+        bin()
+            .args(["report", "--format", "json", "--as-of", accepted, "--out"])
+            .arg(out)
+            .arg(export)
+            .assert()
+            .code(0);
+        String::from_utf8_lossy(&a.get_output().stderr).to_string()
+    };
     // A window that would start more than 400 days before the data is refused (AWS keeps no
     // older last access), naming the earliest --as-of allowed; one that starts 400 days before
     // it is judged.
     let early = tmp.path().join("early");
-    let a = bin()
-        .args(["report", "--as-of", "2026-01-13T23:59:59Z", "--out"])
-        .arg(&early)
-        .arg(&export)
-        .assert()
-        .code(2);
-    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    let err = refused_then_accepted(
+        &export,
+        &early,
+        "2026-01-13T23:59:59Z",
+        "2026-01-14T10:00:00Z",
+    );
     assert!(
         err.contains("is too early for the data of account")
             && err.contains("give an --as-of of 2026-01-14T10:00:00Z or later"),
         "{err}"
     );
-    assert!(!early.join("report.json").exists() && !early.join("findings.csv").exists());
-    bin()
-        .args([
-            "report",
-            "--format",
-            "json",
-            "--as-of",
-            "2026-01-14T10:00:00Z",
-            "--out",
-        ])
-        .arg(&early)
-        .arg(&export)
-        .assert()
-        .code(0);
     // An export with no time of its own cannot bound --as-of: a window that would start before
     // the year 0000 (which RFC 3339 cannot write) is refused, nothing written; a window that
     // starts in it is fine.
     let timeless = tmp.path().join("timeless");
     write_export(&timeless, "r", OLD, &["sqs:DeleteQueue"], None);
     let early = tmp.path().join("early-0000");
-    let a = bin()
-        .args(["report", "--as-of", "0000-01-01T00:00:00Z", "--out"])
-        .arg(&early)
-        .arg(&timeless)
-        .assert()
-        .code(2);
-    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    let err = refused_then_accepted(
+        &timeless,
+        &early,
+        "0000-01-01T00:00:00Z",
+        "0000-06-01T00:00:00Z",
+    );
     assert!(err.contains("starts before the year 0000"), "{err}");
-    assert!(!early.join("report.json").exists() && !early.join("findings.csv").exists());
-    bin()
-        .args([
-            "report",
-            "--format",
-            "json",
-            "--as-of",
-            "0000-06-01T00:00:00Z",
-            "--out",
-        ])
-        .arg(&early)
-        .arg(&timeless)
-        .assert()
-        .code(0);
     let json = fs::read_to_string(early.join("report.json")).unwrap();
     assert!(!json.contains("\"-0"), "a negative year in report.json");
 }
