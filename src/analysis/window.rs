@@ -106,7 +106,7 @@ pub(super) fn warn_catalog_age(
     let others = match stale.len() - 1 {
         0 => String::new(),
         n => format!(
-            " (and of {} other account{})",
+            " (and more than {CATALOG_STALE_AFTER_DAYS} days before that of {} other account{})",
             n,
             if n == 1 { "" } else { "s" }
         ),
@@ -161,7 +161,9 @@ pub(super) fn check_as_of_fits_all<'e>(
         return Ok(());
     };
     let earliest = crate::model::days_before(latest, MAX_WINDOW_DAYS.saturating_sub(window_days));
-    if earliest.is_some_and(|e| e <= ends) {
+    // Without a representable earliest time (data in the year 0000) each export's own check
+    // says what is wrong.
+    if earliest.is_none_or(|e| e <= ends) {
         return Ok(());
     }
     Err(Error::Input {
