@@ -912,3 +912,31 @@ fn a_table_too_long_for_the_page_keeps_the_highest_scores_and_says_so() {
         tbody.contains("<time datetime=\"2026-10-01T10:00:00.250Z\">2026-10-01 10:00 UTC</time>")
     );
 }
+
+/// A recommendation that changes nothing still shows its flags: they say why (a user whose
+/// unused actions come only through a group, whose own recommendation changes them; a group
+/// kept whole for a member that needs its actions).
+#[test]
+fn a_skipped_recommendation_shows_why() {
+    let out = tempfile::tempdir().unwrap();
+    assert_cmd::Command::cargo_bin("iam-tighten")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["report", "sample-data/2026-q4", "--format", "html", "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
+    let page = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    let skipped = "none — granted through groups only";
+    assert!(page.contains(skipped), "no skipped recommendation");
+    for (at, _) in page.match_indices(skipped) {
+        let rest = &page[at + skipped.len()..];
+        assert!(
+            rest.starts_with(
+                "<ul class=\"idf\"><li><span class=\"flag warn\">review</span> group "
+            ),
+            "{}",
+            &rest[..rest.len().min(200)]
+        );
+    }
+}

@@ -355,15 +355,7 @@ fn facts(w: &mut W, s: &Section) {
                 w.t(" unused still granted through shared policies");
             }
             w.t(")");
-            if !r.flags.is_empty() {
-                w.t("<ul class=\"idf\">");
-                for f in r.flag_texts() {
-                    w.t("<li><span class=\"flag warn\">review</span> ");
-                    w.e(&f);
-                    w.t("</li>");
-                }
-                w.t("</ul>");
-            }
+            recommendation_flags(w, r);
         } else if r.folder_omitted {
             w.t("granted actions ");
             w.before_after(r.before.into(), r.after.into(), r.removed.into());
@@ -374,6 +366,8 @@ fn facts(w: &mut W, s: &Section) {
         } else if let Some(skipped) = truthy(r.skipped.as_deref()) {
             w.t("none — ");
             w.words(skipped);
+            // Why nothing is removed (a group's member that needs its actions, say).
+            recommendation_flags(w, r);
         }
         w.t("</dd>");
     }
@@ -643,6 +637,21 @@ fn unknown(w: &mut W, s: &Section, catalog_version: &str) {
 }
 
 /// `Some(s)` when tera would call `s` true: present and not empty.
+/// A recommendation's flags, each for a human to review (why it changes what it does, or why it
+/// changes nothing).
+fn recommendation_flags(w: &mut W, r: &crate::recommend::PrincipalRecommendation) {
+    if r.flags.is_empty() {
+        return;
+    }
+    w.t("<ul class=\"idf\">");
+    for f in r.flag_texts() {
+        w.t("<li><span class=\"flag warn\">review</span> ");
+        w.e(&f);
+        w.t("</li>");
+    }
+    w.t("</ul>");
+}
+
 fn truthy(s: Option<&str>) -> Option<&str> {
     s.filter(|s| !s.is_empty())
 }
