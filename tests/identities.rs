@@ -782,6 +782,21 @@ fn a_role_known_only_by_role_last_used_is_judged_when_the_details_were_fetched()
         unused_roles(Some("2026-05-01T00:00:00Z")),
         ["AWSServiceRoleForSupport", "admin-idle"]
     );
+    // Each finding names the window it was judged over.
+    let r = run(&[load_export(&export, &LoadOptions::default()).expect("loads")]);
+    let slr = &find(&r, UnusedRole, "AWSServiceRoleForSupport", None).detail;
+    assert!(
+        slr.contains(
+            "within the 90-day window from 2026-01-31 to 2026-05-01 (RoleLastUsed shows nothing \
+             after the authorization details were fetched)"
+        ),
+        "{slr}"
+    );
+    let idle = &find(&r, UnusedRole, "admin-idle", None).detail;
+    assert!(
+        idle.contains("within the 90-day window that starts 2026-03-03"),
+        "{idle}"
+    );
     let e = std::fs::write(
         export.join("manifest.json"),
         r#"{"account_id": "123456789012", "runs": [{"started": "yesterday"}]}"#,

@@ -185,6 +185,32 @@ impl<'a> Ctx<'a> {
         (start, text)
     }
 
+    /// The window a role's `unused_role` flag was decided over, as text ([`Self::own_window`]);
+    /// for a role without last-accessed data, whose only evidence is `RoleLastUsed`, the window
+    /// that ends when the authorization details were fetched (`manifest.json` `runs[0].started`)
+    /// when that is a day or more before the as-of time, as `analysis::collect` decided it.
+    fn role_window(&self, ws: Timestamp, p: &PrincipalInfo) -> (Timestamp, String) {
+        let fetched = self.export.manifest.as_ref().and_then(|m| m.fetch_started);
+        let moved = fetched
+            .filter(|_| !p.has_last_accessed)
+            .zip(self.as_of)
+            .filter(|(from, as_of)| {
+                as_of.signed_duration_since(*from).num_hours() >= STALE_AFTER_HOURS
+            })
+            .and_then(|(from, _)| Some((from, days_before(from, self.window_days)?)));
+        let Some((from, start)) = moved else {
+            return self.own_window(ws, Some(p));
+        };
+        let text = format!(
+            "the {}-day window from {} to {} (RoleLastUsed shows nothing after the authorization \
+             details were fetched)",
+            self.window_days,
+            day(start),
+            day(from)
+        );
+        (start, text)
+    }
+
     fn principal(&self, kind: PrincipalType, name: &str) -> Option<&PrincipalInfo> {
         self.by_name.get(&(kind, name)).copied()
     }
@@ -490,7 +516,7 @@ impl<'a> Ctx<'a> {
             }
             let (sensitivity, extra) = raise_if_unused_high(Sensitivity::Medium, Some(p));
             // `unused_role` was decided over the role's own window (`analysis::collect`).
-            let (_, window) = self.own_window(ws, Some(p));
+            let (_, window) = self.role_window(ws, p);
             let who = Subject {
                 ptype: IdentityPrincipalType::Role,
                 name: p.name(),
