@@ -1260,3 +1260,43 @@ fn an_as_of_that_fits_no_export_pair_names_both() {
     }
     run(None).code(0);
 }
+
+/// With `--unused-after 400` the window may start no earlier than 400 days before the data, so
+/// the only `--as-of` allowed is the data's own time: one second earlier is refused.
+#[test]
+fn a_400_day_window_allows_only_the_datas_own_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("e");
+    write_export(
+        &export,
+        "r",
+        OLD,
+        &["sqs:DeleteQueue"],
+        Some(json!([svc("sqs", None, None)])),
+    );
+    let out = tmp.path().join("out");
+    let run = |as_of: &str| {
+        bin()
+            .args([
+                "report",
+                "--format",
+                "json",
+                "--unused-after",
+                "400",
+                "--as-of",
+                as_of,
+            ])
+            .arg("--out")
+            .arg(&out)
+            .arg(&export)
+            .assert()
+    };
+    run(AS_OF).code(0);
+    let a = run("2026-11-20T09:59:59Z").code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(
+        err.contains("is too early")
+            && err.contains(&format!("give an --as-of of {AS_OF} or later")),
+        "{err}"
+    );
+}

@@ -3244,4 +3244,36 @@ fn a_partial_deny_of_a_held_action_flags_the_principal() {
         .map(|p| p.name())
         .collect();
     assert_eq!(flagged, ["conditional", "scoped"]);
+    // Through a group's policy, and from a permissions boundary (which grants nothing, but whose
+    // Deny applies as any other's).
+    let mfa = json!({"Bool": {"aws:MultiFactorAuthPresent": "false"}});
+    let mut group = principal(PrincipalType::Group, "g");
+    group.inline_policies.push(inline(
+        "deny-without-mfa",
+        json!({"Statement": {"Effect": "Deny", "Action": "sqs:SendMessage", "Resource": "*",
+                             "Condition": mfa}}),
+    ));
+    let mut member = principal(PrincipalType::User, "member");
+    member.groups = vec!["g".into()];
+    member.inline_policies.push(inline("p", allow("sqs:*")));
+    let boundary = managed(
+        "boundary",
+        false,
+        json!({"Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "sqs:SendMessage", "Resource": "*", "Condition": mfa}
+        ]}),
+    );
+    let mut bounded = principal(PrincipalType::Role, "bounded");
+    bounded.inline_policies.push(inline("p", allow("sqs:*")));
+    bounded.permissions_boundary = Some(boundary.arn.clone());
+    let ex = export(vec![group, member, bounded], vec![boundary]);
+    let an = analysis(c, &ex, &[]);
+    let flagged: Vec<&str> = an
+        .principals
+        .iter()
+        .filter(|p| p.flags.contains(&"partial_deny"))
+        .map(|p| p.name())
+        .collect();
+    assert_eq!(flagged, ["bounded", "member"]);
 }
