@@ -1300,3 +1300,44 @@ fn a_400_day_window_allows_only_the_datas_own_time() {
         "{err}"
     );
 }
+
+/// Data of the year 0000 leaves no representable earliest `--as-of`: the run-wide check leaves it
+/// to the export's own, which names the one account once (the run-wide one named it twice, as if
+/// two exports disagreed).
+#[test]
+fn an_as_of_for_data_of_the_year_0000_is_refused_by_its_export() {
+    let tmp = tempfile::tempdir().unwrap();
+    let export = tmp.path().join("e");
+    write_export(
+        &export,
+        "r",
+        OLD,
+        &["sqs:DeleteQueue"],
+        Some(json!([svc("sqs", None, None)])),
+    );
+    let la = export.join("last-accessed/roles/r.json");
+    let text = fs::read_to_string(&la)
+        .unwrap()
+        .replace("2026-11-20T09:59:00Z", "0000-03-01T00:00:00Z")
+        .replace(AS_OF, "0000-03-01T00:01:00Z");
+    fs::write(&la, text).unwrap();
+    let a = bin()
+        .args([
+            "report",
+            "--format",
+            "json",
+            "--as-of",
+            "0000-02-01T00:00:00Z",
+            "--out",
+        ])
+        .arg(tmp.path().join("out"))
+        .arg(&export)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(
+        err.contains("is too early for the data of account 123456789012")
+            && !err.contains("no --as-of fits every export"),
+        "{err}"
+    );
+}

@@ -3277,3 +3277,58 @@ fn a_partial_deny_of_a_held_action_flags_the_principal() {
         .collect();
     assert_eq!(flagged, ["bounded", "member"]);
 }
+
+/// A customer managed policy attached to a role and to a group with a break-glass member: the
+/// group is kept whole for the member, so no new default version of the shared policy narrows
+/// it; the role gets a copy of its own instead.
+#[test]
+fn a_shared_policy_of_a_break_glass_members_group_gets_no_new_version() {
+    let c = small();
+    let team = managed(
+        "team",
+        false,
+        json!({"Statement": {"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:ReceiveMessage"], "Resource": "*"}}),
+    );
+    let mut group = principal(PrincipalType::Group, "admins");
+    group.attached_policies.push(team.arn.clone());
+    let mut role = principal(PrincipalType::Role, "r");
+    role.attached_policies.push(team.arn.clone());
+    let mut members = Vec::new();
+    for name in ["u1", "breakglass-ops"] {
+        let mut u = principal(PrincipalType::User, name);
+        u.groups = vec!["admins".into()];
+        members.push(u);
+    }
+    let arn = team.arn.clone();
+    let mut all = vec![group, role];
+    all.extend(members);
+    let ex = export(all, vec![team]);
+    let unused: Vec<(&str, &str, Reason)> = ["u1", "breakglass-ops", "admins", "r"]
+        .into_iter()
+        .map(|who| (who, "sqs:ReceiveMessage", UNUSED))
+        .collect();
+    let an = analysis(c, &ex, &unused);
+    let plans = recommend::plan(std::slice::from_ref(&ex), &an);
+    for plan in &plans {
+        for p in &plan.policies {
+            assert!(
+                !(p.policy.arn.as_deref() == Some(arn.as_str())
+                    && matches!(p.apply, Apply::NewVersion { .. })),
+                "{}: a new version of the shared policy",
+                plan.name
+            );
+        }
+    }
+    assert_eq!(
+        plan_of(&plans, "admins").skipped.as_deref(),
+        Some("nothing_to_remove")
+    );
+    let r = plan_of(&plans, "r");
+    assert!(
+        r.policies
+            .iter()
+            .any(|p| matches!(p.apply, Apply::Replace(_))),
+        "{:?}",
+        r.policies.iter().map(|p| &p.apply).collect::<Vec<_>>()
+    );
+}
