@@ -164,51 +164,50 @@ impl<'a> Ctx<'a> {
     /// The text names that window only when it ends a day or more before the as-of time (a
     /// resumed or partly refreshed fetch); jobs minutes apart are one fetch's normal spread.
     fn own_window(&self, ws: Timestamp, p: Option<&PrincipalInfo>) -> (Timestamp, String) {
-        let own = p
+        let end = p
             .and_then(|p| p.as_of)
-            .zip(self.as_of)
-            .filter(|(end, as_of)| end < as_of)
-            .and_then(|(end, as_of)| Some((end, as_of, days_before(end, self.window_days)?)));
-        let Some((end, as_of, start)) = own else {
+            .filter(|end| self.as_of.is_some_and(|a| *end < a));
+        let Some(end) = end else {
             return (ws, self.window_text(ws));
         };
-        let stale = as_of.signed_duration_since(end).num_hours() >= STALE_AFTER_HOURS;
-        if !stale || start >= ws {
-            return (start.min(ws), self.window_text(ws));
+        match self.window_ending(end, "where its last-accessed data ends") {
+            Some((start, text)) if start < ws => (start, text),
+            _ => {
+                let start = days_before(end, self.window_days).map_or(ws, |s| s.min(ws));
+                (start, self.window_text(ws))
+            }
         }
+    }
+
+    /// The text of the window a role's `unused_role` flag was decided over ([`Self::own_window`]);
+    /// for a role without last-accessed data, whose only evidence is `RoleLastUsed`, the window
+    /// that ends when the authorization details were fetched (`manifest.json` `runs[0].started`)
+    /// when that is a day or more before the as-of time, as `analysis::collect` decided it.
+    fn role_window_text(&self, ws: Timestamp, p: &PrincipalInfo) -> String {
+        let fetched = self.export.manifest.as_ref().and_then(|m| m.fetch_started);
+        let why = "RoleLastUsed shows nothing after the authorization details were fetched";
+        fetched
+            .filter(|_| !p.has_last_accessed)
+            .and_then(|from| self.window_ending(from, why))
+            .map_or_else(|| self.own_window(ws, Some(p)).1, |(_, text)| text)
+    }
+
+    /// The window that ends at `end`, with its text saying `why` it ends there, when `end` is a
+    /// day or more before the as-of time ([`STALE_AFTER_HOURS`]: jobs minutes apart are one
+    /// fetch's normal spread, named as the export's window).
+    fn window_ending(&self, end: Timestamp, why: &str) -> Option<(Timestamp, String)> {
+        let as_of = self.as_of?;
+        if as_of.signed_duration_since(end).num_hours() < STALE_AFTER_HOURS {
+            return None;
+        }
+        let start = days_before(end, self.window_days)?;
         let text = format!(
-            "the {}-day window from {} to {} (where its last-accessed data ends)",
+            "the {}-day window from {} to {} ({why})",
             self.window_days,
             day(start),
             day(end)
         );
-        (start, text)
-    }
-
-    /// The window a role's `unused_role` flag was decided over, as text ([`Self::own_window`]);
-    /// for a role without last-accessed data, whose only evidence is `RoleLastUsed`, the window
-    /// that ends when the authorization details were fetched (`manifest.json` `runs[0].started`)
-    /// when that is a day or more before the as-of time, as `analysis::collect` decided it.
-    fn role_window(&self, ws: Timestamp, p: &PrincipalInfo) -> (Timestamp, String) {
-        let fetched = self.export.manifest.as_ref().and_then(|m| m.fetch_started);
-        let moved = fetched
-            .filter(|_| !p.has_last_accessed)
-            .zip(self.as_of)
-            .filter(|(from, as_of)| {
-                as_of.signed_duration_since(*from).num_hours() >= STALE_AFTER_HOURS
-            })
-            .and_then(|(from, _)| Some((from, days_before(from, self.window_days)?)));
-        let Some((from, start)) = moved else {
-            return self.own_window(ws, Some(p));
-        };
-        let text = format!(
-            "the {}-day window from {} to {} (RoleLastUsed shows nothing after the authorization \
-             details were fetched)",
-            self.window_days,
-            day(start),
-            day(from)
-        );
-        (start, text)
+        Some((start, text))
     }
 
     fn principal(&self, kind: PrincipalType, name: &str) -> Option<&PrincipalInfo> {
@@ -516,7 +515,7 @@ impl<'a> Ctx<'a> {
             }
             let (sensitivity, extra) = raise_if_unused_high(Sensitivity::Medium, Some(p));
             // `unused_role` was decided over the role's own window (`analysis::collect`).
-            let (_, window) = self.role_window(ws, p);
+            let window = self.role_window_text(ws, p);
             let who = Subject {
                 ptype: IdentityPrincipalType::Role,
                 name: p.name(),
