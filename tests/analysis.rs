@@ -62,6 +62,23 @@ fn write_export(dir: &Path, role: &str, created: &str, actions: &[&str], service
     }
 }
 
+/// A one-role export (`r`, created long before the window) granted `sqs:DeleteQueue`, whose
+/// last-accessed report shows sqs never used: one unused finding, as of `AS_OF`.
+fn unused_sqs_export(dir: &Path) {
+    write_export(
+        dir,
+        "r",
+        OLD,
+        &["sqs:DeleteQueue"],
+        Some(json!([svc("sqs", None, None)])),
+    );
+}
+
+/// What a finished run wrote to stderr.
+fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&a.get_output().stderr).into_owned()
+}
+
 fn svc(ns: &str, last: Option<&str>, tracked: Option<Value>) -> Value {
     let mut v = json!({"ServiceName": ns, "ServiceNamespace": ns, "TotalAuthenticatedEntities": 0});
     if let Some(t) = last {
@@ -487,13 +504,7 @@ fn bin() -> assert_cmd::Command {
 fn fail_on_exit_codes() {
     let tmp = tempfile::tempdir().unwrap();
     let export = tmp.path().join("e");
-    write_export(
-        &export,
-        "r",
-        OLD,
-        &["sqs:DeleteQueue"],
-        Some(json!([svc("sqs", None, None)])),
-    );
+    unused_sqs_export(&export);
     let out = tmp.path().join("out");
     // sqs:DeleteQueue is Write → medium.
     bin()
@@ -536,7 +547,7 @@ fn fail_on_exit_codes() {
             .arg(export)
             .assert()
             .code(0);
-        String::from_utf8_lossy(&a.get_output().stderr).to_string()
+        stderr_of(&a)
     };
     // A window that would start more than 400 days before the data is refused (AWS keeps no
     // older last access), naming the earliest --as-of allowed; one that starts 400 days before
@@ -585,7 +596,7 @@ fn bad_config_names_the_file_and_key() {
         .arg(&export)
         .assert()
         .code(2);
-    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    let err = stderr_of(&a);
     assert!(
         err.contains("exclusions.toml") && err.contains("exclude[0].reason"),
         "{err}"
@@ -1222,9 +1233,8 @@ fn a_catalog_older_than_the_data_is_warned_about() {
 fn an_as_of_that_fits_no_export_pair_names_both() {
     let tmp = tempfile::tempdir().unwrap();
     let (new, old) = (tmp.path().join("new"), tmp.path().join("old"));
-    let s = json!([svc("sqs", None, None)]);
-    write_export(&new, "r", OLD, &["sqs:DeleteQueue"], Some(s.clone()));
-    write_export(&old, "r", OLD, &["sqs:DeleteQueue"], Some(s));
+    unused_sqs_export(&new);
+    unused_sqs_export(&old);
     // The old account: 999999999999, its job a year and a month earlier.
     for file in ["authorization-details.json", "last-accessed/roles/r.json"] {
         let path = old.join(file);
@@ -1250,7 +1260,7 @@ fn an_as_of_that_fits_no_export_pair_names_both() {
         "2026-06-01T00:00:00Z",
     ] {
         let a = run(Some(as_of)).code(2);
-        let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+        let err = stderr_of(&a);
         assert!(
             err.contains("no --as-of fits every export: account 999999999999's data ends 2025-10-20T10:00:00Z")
                 && err.contains("account 123456789012's 2026-11-20T10:00:00Z")
@@ -1267,13 +1277,7 @@ fn an_as_of_that_fits_no_export_pair_names_both() {
 fn a_400_day_window_allows_only_the_datas_own_time() {
     let tmp = tempfile::tempdir().unwrap();
     let export = tmp.path().join("e");
-    write_export(
-        &export,
-        "r",
-        OLD,
-        &["sqs:DeleteQueue"],
-        Some(json!([svc("sqs", None, None)])),
-    );
+    unused_sqs_export(&export);
     let out = tmp.path().join("out");
     let run = |as_of: &str| {
         bin()
@@ -1293,7 +1297,7 @@ fn a_400_day_window_allows_only_the_datas_own_time() {
     };
     run(AS_OF).code(0);
     let a = run("2026-11-20T09:59:59Z").code(2);
-    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    let err = stderr_of(&a);
     assert!(
         err.contains("is too early")
             && err.contains(&format!("give an --as-of of {AS_OF} or later")),
@@ -1308,13 +1312,7 @@ fn a_400_day_window_allows_only_the_datas_own_time() {
 fn an_as_of_for_data_of_the_year_0000_is_refused_by_its_export() {
     let tmp = tempfile::tempdir().unwrap();
     let export = tmp.path().join("e");
-    write_export(
-        &export,
-        "r",
-        OLD,
-        &["sqs:DeleteQueue"],
-        Some(json!([svc("sqs", None, None)])),
-    );
+    unused_sqs_export(&export);
     let la = export.join("last-accessed/roles/r.json");
     let text = fs::read_to_string(&la)
         .unwrap()
@@ -1334,7 +1332,7 @@ fn an_as_of_for_data_of_the_year_0000_is_refused_by_its_export() {
         .arg(&export)
         .assert()
         .code(2);
-    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    let err = stderr_of(&a);
     assert!(
         err.contains("is too early for the data of account 123456789012")
             && !err.contains("no --as-of fits every export"),

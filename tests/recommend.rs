@@ -3201,6 +3201,16 @@ fn a_group_keeps_what_its_intentional_member_holds() {
 #[test]
 fn a_partial_deny_of_a_held_action_flags_the_principal() {
     let c = small();
+    // The principals of `ex` flagged partial_deny, in the analysis' order.
+    let flagged_in = |ex: &Export| -> Vec<String> {
+        let an = analysis(c, ex, &[]);
+        an.principals
+            .iter()
+            .filter(|p| p.flags.contains(&"partial_deny"))
+            .map(|p| p.name().to_string())
+            .collect()
+    };
+    let mfa = json!({"Bool": {"aws:MultiFactorAuthPresent": "false"}});
     let with_deny = |name: &str, deny: Value| {
         let mut p = principal(PrincipalType::Role, name);
         p.inline_policies.push(inline(
@@ -3217,7 +3227,7 @@ fn a_partial_deny_of_a_held_action_flags_the_principal() {
             with_deny(
                 "conditional",
                 json!({"Effect": "Deny", "Action": "sqs:SendMessage", "Resource": "*",
-                       "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}}),
+                       "Condition": mfa}),
             ),
             with_deny(
                 "scoped",
@@ -3227,7 +3237,7 @@ fn a_partial_deny_of_a_held_action_flags_the_principal() {
             with_deny(
                 "not-held",
                 json!({"Effect": "Deny", "Action": "ec2:RunInstances", "Resource": "*",
-                       "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}}),
+                       "Condition": mfa}),
             ),
             with_deny(
                 "whole",
@@ -3236,17 +3246,9 @@ fn a_partial_deny_of_a_held_action_flags_the_principal() {
         ],
         vec![],
     );
-    let an = analysis(c, &ex, &[]);
-    let flagged: Vec<&str> = an
-        .principals
-        .iter()
-        .filter(|p| p.flags.contains(&"partial_deny"))
-        .map(|p| p.name())
-        .collect();
-    assert_eq!(flagged, ["conditional", "scoped"]);
+    assert_eq!(flagged_in(&ex), ["conditional", "scoped"]);
     // Through a group's policy, and from a permissions boundary (which grants nothing, but whose
     // Deny applies as any other's).
-    let mfa = json!({"Bool": {"aws:MultiFactorAuthPresent": "false"}});
     let mut group = principal(PrincipalType::Group, "g");
     group.inline_policies.push(inline(
         "deny-without-mfa",
@@ -3268,14 +3270,7 @@ fn a_partial_deny_of_a_held_action_flags_the_principal() {
     bounded.inline_policies.push(inline("p", allow("sqs:*")));
     bounded.permissions_boundary = Some(boundary.arn.clone());
     let ex = export(vec![group, member, bounded], vec![boundary]);
-    let an = analysis(c, &ex, &[]);
-    let flagged: Vec<&str> = an
-        .principals
-        .iter()
-        .filter(|p| p.flags.contains(&"partial_deny"))
-        .map(|p| p.name())
-        .collect();
-    assert_eq!(flagged, ["bounded", "member"]);
+    assert_eq!(flagged_in(&ex), ["bounded", "member"]);
 }
 
 /// A customer managed policy attached to a role and to a group with a break-glass member: the
