@@ -252,6 +252,56 @@ fn scps_mark_blocked_and_restricted_grants() {
     }
 }
 
+/// An SCP Deny whose `Resource` is an ARN pattern that matches every resource
+/// (`arn:aws:*:*:*:*`) blocks as `*` does. It was read as scoped, so the denied grants were only
+/// "restricted": ranked among the effective unused ones and counted in the score.
+#[test]
+fn an_scp_deny_on_every_arn_of_the_partition_blocks_as_a_star_does() {
+    let blocked_with = |resource: &str| {
+        let tmp = tempfile::tempdir().unwrap();
+        organisation(tmp.path());
+        let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+            "Action": "sagemaker:*", "Resource": resource}]});
+        write(
+            &tmp.path().join("organization/policy/p-denysm01.json"),
+            &json!({"Policy": {
+                "PolicySummary": {"Id": "p-denysm01", "Name": "DenySageMaker",
+                    "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": false},
+                "Content": doc.to_string()
+            }}),
+        );
+        let org = organization::find(&[tmp.path().to_path_buf()])
+            .unwrap()
+            .unwrap();
+        let exports =
+            input::load_exports(&[tmp.path().to_path_buf()], &LoadOptions::default()).unwrap();
+        let settings = Settings::new(90, None).unwrap();
+        let an = analysis::analyze_organization(
+            &exports,
+            Some(&org),
+            Catalog::embedded(),
+            &settings,
+            &Config::default(),
+        )
+        .unwrap();
+        let mut blocked: Vec<String> = (0..an.findings.len())
+            .filter(|&i| an.blocked(i))
+            .map(|i| {
+                let f = &an.findings[i];
+                format!("{} {}", an.principal(f).name(), an.action_text(f))
+            })
+            .collect();
+        blocked.sort();
+        blocked
+    };
+    let star = blocked_with("*");
+    assert!(star.iter().any(|b| b.contains("sagemaker:")), "{star:?}");
+    for every in ["arn:aws:*:*:*:*", "arn:*:*:*:*:*"] {
+        assert_eq!(blocked_with(every), star, "{every}");
+    }
+    assert!(blocked_with("arn:aws:sagemaker:*:*:*").is_empty());
+}
+
 #[test]
 fn findings_files_gain_the_control_columns_only_with_an_organisation_part() {
     let tmp = tempfile::tempdir().unwrap();

@@ -59,11 +59,11 @@ pub struct Statement {
 }
 
 impl Statement {
-    /// True when the statement applies to every resource (`Resource: "*"` or `arn:*...*` forms
-    /// that match everything). `NotResource` is never unscoped.
+    /// True when the statement applies to every resource: one of its `Resource` patterns
+    /// matches every ARN ([`matches_every_resource`]). `NotResource` is never unscoped.
     pub fn applies_to_all_resources(&self) -> bool {
         match &self.resources {
-            Some(ResourceClause::Resource(r)) => r.iter().any(|r| r == "*" || r == "arn:*:*:*:*:*"),
+            Some(ResourceClause::Resource(r)) => r.iter().any(|r| matches_every_resource(r)),
             Some(ResourceClause::NotResource(_)) => false,
             None => true,
         }
@@ -80,6 +80,25 @@ impl Statement {
             _ => format!("#{}", self.index),
         }
     }
+}
+
+/// True for a `Resource` pattern that matches every resource of the account: `*` (or `**`…),
+/// or an ARN whose service, region, account and resource segments are all wildcards, in any
+/// partition: `arn:*:*:*:*:*`, `arn:aws:*:*:*:*`, `arn:aws:*:*:*:*:*`. An export comes from one
+/// partition, and a pattern naming another matches nothing an account holds, so the partition
+/// is not compared. An empty segment (`arn:aws:*::*:*`) matches only resources whose segment is
+/// empty, and `?` matches one character: both stay scoped.
+pub fn matches_every_resource(pattern: &str) -> bool {
+    let wild = |s: &str| !s.is_empty() && s.bytes().all(|b| b == b'*');
+    if wild(pattern) {
+        return true;
+    }
+    let parts: Vec<&str> = pattern.split(':').collect();
+    parts.len() >= 6
+        && parts[0] == "arn"
+        && (wild(parts[1]) || parts[1].bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
+        && !parts[1].is_empty()
+        && parts[2..].iter().all(|s| wild(s))
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -498,6 +517,27 @@ mod tests {
             ActionClause::Action(vec!["s3:GetObject".into()])
         );
         assert!(d.statements[0].applies_to_all_resources());
+    }
+
+    #[test]
+    fn resource_patterns_that_match_every_resource() {
+        for p in ["*", "**", "arn:*:*:*:*:*", "arn:aws:*:*:*:*", "arn:aws-us-gov:*:*:*:*"] {
+            assert!(matches_every_resource(p), "{p}");
+        }
+        for p in [
+            "",
+            "arn:aws:*:*:*:*/x",
+            "arn:aws:*::*:*",
+            "arn:aws:s3:::*",
+            "arn:aws:*:*:123456789012:*",
+            "arn:aws:*:*:*",
+            "arn:*",
+            "arn::*:*:*:*",
+            "arn:aws:?:*:*:*",
+            "ARN:aws:*:*:*:*",
+        ] {
+            assert!(!matches_every_resource(p), "{p}");
+        }
     }
 
     #[test]
