@@ -1176,3 +1176,46 @@ fn an_as_of_the_export_cannot_check_runs_no_time_based_check() {
     }
     assert!(r.of_kind(PasswordWithoutMfa).count() > 0, "{:#?}", rows(&r));
 }
+
+/// An export built by a library caller with last-accessed job dates but no `data_time` has a
+/// time of its own (`Export::own_time`): `--as-of` is checked against its jobs, and its
+/// time-based identity checks run as the loaded export's do. Collection used the jobs while the
+/// identity checks asked only `data_time`, and listed those checks as not possible, saying the
+/// export had no time.
+#[test]
+fn an_export_with_job_dates_but_no_data_time_keeps_its_time_based_checks() {
+    let loaded = creds_export();
+    let as_of = loaded.data_time.expect("the fixture has job dates");
+    let mut built = loaded.clone();
+    built.data_time = None;
+    let with = |export: &Export, flag: Option<iam_tighten::model::Timestamp>| {
+        let exports = [export.clone()];
+        let settings = Settings {
+            unused_after_days: 90,
+            as_of: flag,
+        };
+        let an = analysis::analyze(&exports, Catalog::embedded(), &settings, &Config::default())
+            .expect("analysis runs");
+        let codes: Vec<String> = an.warnings.iter().map(|w| w.warning.code.clone()).collect();
+        let r = identity_findings(&exports, &an, &IdentitySettings::new(90));
+        (codes, rows(&r).len(), gaps(&r, "123456789012"))
+    };
+    let (codes, found, gaps) = with(&built, Some(as_of));
+    assert!(!codes.iter().any(|c| c == "as_of_unverified"), "{codes:?}");
+    assert_eq!((found, gaps), {
+        let (_, f, g) = with(&loaded, Some(as_of));
+        (f, g)
+    });
+    let later = iam_tighten::model::days_after(as_of, 1).unwrap();
+    let err = analysis::analyze(
+        &[built],
+        Catalog::embedded(),
+        &Settings {
+            unused_after_days: 90,
+            as_of: Some(later),
+        },
+        &Config::default(),
+    )
+    .expect_err("an --as-of after the jobs is refused");
+    assert!(err.to_string().contains("is later than the data"), "{err}");
+}

@@ -762,8 +762,9 @@ impl<'s, 'c> Collector<'s, 'c> {
             self.regions.len(),
         );
         let window_days = self.shared.window_days;
-        let as_of = self.shared.flag.or(export.data_time);
-        self.as_of_unverified = self.shared.flag.is_some() && export.data_time.is_none();
+        let own_time = export.own_time();
+        let as_of = self.shared.flag.or(own_time);
+        self.as_of_unverified = self.shared.flag.is_some() && own_time.is_none();
         let info = if piece.first {
             Some(self.export_facts(export)?)
         } else {
@@ -823,7 +824,7 @@ impl<'s, 'c> Collector<'s, 'c> {
     fn export_facts(&mut self, export: &Export) -> Result<ExportInfo> {
         let flag = self.shared.flag;
         let window_days = self.shared.window_days;
-        let (as_of, as_of_source) = match (flag, export.data_time) {
+        let (as_of, as_of_source) = match (flag, export.own_time()) {
             (Some(t), _) => (Some(t), AsOfSource::Flag),
             (None, Some(t)) => (Some(t), AsOfSource::Export),
             (None, None) => (None, AsOfSource::None),

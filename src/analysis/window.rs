@@ -20,6 +20,7 @@ pub(super) fn check_as_of(
     let Some(flag) = flag else {
         return Ok(());
     };
+    // `Export::own_time`, with where it comes from.
     let newest_job = export
         .last_accessed
         .values()
@@ -146,18 +147,18 @@ pub(super) fn check_as_of_fits_all<'e>(
     }
     let mut first: Option<&Export> = None;
     let mut last: Option<&Export> = None;
-    for e in exports.filter(|e| e.data_time.is_some()) {
-        if first.is_none_or(|f| e.data_time < f.data_time) {
-            first = Some(e);
+    let (mut first, mut last): (Option<(Timestamp, &Export)>, Option<(Timestamp, &Export)>) =
+        (None, None);
+    for e in exports {
+        let Some(t) = e.own_time() else { continue };
+        if first.is_none_or(|(f, _)| t < f) {
+            first = Some((t, e));
         }
-        if last.is_none_or(|l| e.data_time > l.data_time) {
-            last = Some(e);
+        if last.is_none_or(|(l, _)| t > l) {
+            last = Some((t, e));
         }
     }
-    let (Some(first), Some(last)) = (first, last) else {
-        return Ok(());
-    };
-    let (Some(ends), Some(latest)) = (first.data_time, last.data_time) else {
+    let (Some((ends, first)), Some((latest, last))) = (first, last) else {
         return Ok(());
     };
     let earliest = crate::model::days_before(latest, MAX_WINDOW_DAYS.saturating_sub(window_days));

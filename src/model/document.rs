@@ -96,7 +96,10 @@ pub fn matches_every_resource(pattern: &str) -> bool {
     let parts: Vec<&str> = pattern.split(':').collect();
     parts.len() >= 6
         && parts[0] == "arn"
-        && (wild(parts[1]) || parts[1].bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
+        && (wild(parts[1])
+            || parts[1]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'-'))
         && !parts[1].is_empty()
         && parts[2..].iter().all(|s| wild(s))
 }
@@ -521,7 +524,13 @@ mod tests {
 
     #[test]
     fn resource_patterns_that_match_every_resource() {
-        for p in ["*", "**", "arn:*:*:*:*:*", "arn:aws:*:*:*:*", "arn:aws-us-gov:*:*:*:*"] {
+        for p in [
+            "*",
+            "**",
+            "arn:*:*:*:*:*",
+            "arn:aws:*:*:*:*",
+            "arn:aws-us-gov:*:*:*:*",
+        ] {
             assert!(matches_every_resource(p), "{p}");
         }
         for p in [

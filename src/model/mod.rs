@@ -638,6 +638,19 @@ pub struct Export {
 }
 
 impl Export {
+    /// The time the export's data ends: the newest `JobCompletionDate` of the last-accessed
+    /// reports it holds, else [`Export::data_time`] (which the loader sets to that, or to the
+    /// manifest's time). `None`: the export has no time of its own, so an `--as-of` cannot be
+    /// checked against it. Every part of the analysis asks this one question, so an export built
+    /// by a library caller with job dates but no `data_time` is judged as the loaded one would be.
+    pub fn own_time(&self) -> Option<Timestamp> {
+        self.last_accessed
+            .values()
+            .filter_map(|la| la.job_completion)
+            .max()
+            .or(self.data_time)
+    }
+
     /// When its credential report was generated, as its manifest says
     /// ([`Manifest::credential_report_generated`]).
     pub fn credential_report_generated(&self) -> Option<Timestamp> {

@@ -338,7 +338,7 @@ impl<'a> IdentityCollector<'a> {
         // called unused, or old, at that time.
         let unverified = info
             .filter(|e| e.as_of_source == crate::analysis::AsOfSource::Flag)
-            .filter(|_| export.data_time.is_none())
+            .filter(|_| export.own_time().is_none())
             .and_then(|e| e.as_of);
         let as_of = info.and_then(|e| e.as_of).filter(|_| unverified.is_none());
         let ctx = Ctx::new(export, principals, as_of, self.settings);
