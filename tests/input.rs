@@ -1948,6 +1948,32 @@ fn load_with_entity(rel: &str, entity: &str) -> iam_tighten::error::Result<Expor
     load_export(dir.path(), &LoadOptions::default())
 }
 
+/// A COMPLETED job that also reports an `Error` (AWS fills it only for a FAILED job) is not
+/// used: its principal's data may be partial, so a used permission could look unused. It was
+/// read as complete, without a word.
+#[test]
+fn a_completed_job_with_an_error_is_not_used() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&fixture("cli-v1"), dir.path());
+    let file = dir.path().join("last-accessed/roles/app-role.json");
+    let good = load_export(dir.path(), &LoadOptions::default()).unwrap();
+    let key = (PrincipalType::Role, "app-role".to_string());
+    assert!(good.last_accessed.contains_key(&key));
+    crate::common::edit_json(&file, |doc| {
+        doc["Error"] = serde_json::json!({"Message": "partial", "Code": "ServiceFailure"});
+    });
+    let export = load_export(dir.path(), &LoadOptions::default()).unwrap();
+    assert!(!export.last_accessed.contains_key(&key));
+    let w = export
+        .warnings
+        .iter()
+        .find(|w| w.code == "last_accessed_incomplete")
+        .expect("a warning");
+    assert_eq!(w.file.as_deref(), Some("last-accessed/roles/app-role.json"));
+    assert_eq!(w.json_path.as_deref(), Some("$.Error"));
+    assert!(w.message.contains("partial (ServiceFailure)"), "{w:?}");
+}
+
 /// A last-accessed report filed under another principal's name (role A's file saved as role
 /// B's) is refused, naming the file and the JSON path of the entity it names: it gave B A's
 /// verdicts. AWS names the role itself in a role's report, the user in a user's and a member

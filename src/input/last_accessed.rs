@@ -318,6 +318,21 @@ pub(crate) fn complete(
         Ok(None)
     };
     match r.job_status.as_deref() {
+        // AWS fills `Error` only for a FAILED job: a COMPLETED one with it says two things, and
+        // the one that may be true (some data missing) could make a used permission look unused.
+        Some("COMPLETED") if r.error.is_some() => {
+            let e = r.error.unwrap_or_default();
+            return incomplete(
+                "$.Error",
+                format!(
+                    "JobStatus is COMPLETED but the job also reports an Error: {} ({}); AWS \
+                     gives an Error only for a FAILED job, so the data may be partial: fetch it \
+                     again",
+                    e.message.as_deref().unwrap_or("no message"),
+                    e.code.as_deref().unwrap_or("no code")
+                ),
+            );
+        }
         Some("COMPLETED") => {}
         Some("IN_PROGRESS") => {
             return incomplete(
