@@ -316,6 +316,115 @@ fn the_set_loses_exactly_its_unused_actions_and_keeps_what_any_account_used() {
     assert_eq!(after, plan.sets.after);
 }
 
+/// A set's accounts whose data ends months apart (account 111111111111's last-accessed jobs
+/// moved 100 days later): the set is judged over one window for every account, ending where the
+/// first account's data ends, so a use the later account's data shows inside it keeps the action.
+/// Each role was judged over its own window: the later account's uses fell before its window,
+/// and the set lost `ec2:DescribeInstances` and `lambda:GetFunction`, used there 3–5 days before
+/// the window the set's recommendation names.
+#[test]
+fn a_set_whose_accounts_data_ends_apart_is_judged_over_one_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&root(), tmp.path());
+    let later = |t: &Value| {
+        let t: iam_tighten::model::Timestamp = t.as_str().unwrap().parse().unwrap();
+        Value::from(iam_tighten::model::rfc3339(
+            iam_tighten::model::days_after(t, 100).unwrap(),
+        ))
+    };
+    for kind in ["roles", "users", "groups"] {
+        let dir = tmp.path().join(PROD).join("last-accessed").join(kind);
+        for f in std::fs::read_dir(&dir).into_iter().flatten() {
+            crate::common::edit_json(&f.unwrap().path(), |doc| {
+                for key in ["JobCreationDate", "JobCompletionDate"] {
+                    doc[key] = later(&doc[key]);
+                }
+            });
+        }
+    }
+    let (exports, org, an) = analysed(tmp.path());
+    let c = an.catalog;
+    let used_in_prod = ids(c, &["ec2:DescribeInstances", "lambda:GetFunction"]);
+    assert!(!used_in_prod.intersects(&unused_of(&an, "Developer")));
+    let set = an
+        .principals
+        .iter()
+        .position(|p| p.kind == PrincipalType::PermissionSet && p.name() == "Developer")
+        .unwrap();
+    let describe = c.lookup_full("ec2:DescribeInstances").unwrap();
+    let f = an
+        .findings_of(set)
+        .find(|f| an.actions(f).iter().any(|a| a.id() == describe))
+        .unwrap();
+    assert_eq!(
+        (
+            f.status(),
+            f.last_accessed().map(iam_tighten::model::rfc3339)
+        ),
+        (Status::Used, Some("2026-11-17T08:41:00Z".into()))
+    );
+    let plans = recommend::plan_organization(&exports, Some(&org), &an);
+    let plan = set_plan(&plans, "Developer");
+    assert!(used_in_prod.is_subset(&plan.sets.after));
+    let warning = an
+        .warnings
+        .iter()
+        .find(|w| w.warning.code == "permission_set_windows_differ")
+        .expect("a warning");
+    assert!(
+        warning.warning.message.contains("permission set Developer")
+            && warning.warning.message.contains("2026-11-20T09:12:16.684Z"),
+        "{}",
+        warning.warning.message
+    );
+    // Data that ends together gives no warning.
+    let (_, _, an) = fixture();
+    assert!(
+        an.warnings
+            .iter()
+            .all(|w| w.warning.code != "permission_set_windows_differ")
+    );
+}
+
+/// A set's `service_not_accessed` verdict keeps the newest use of the service its roles' data
+/// shows before the window: `last_accessed` was empty ("never") though a role had used it.
+#[test]
+fn a_sets_unused_service_keeps_the_newest_use_before_the_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&root(), tmp.path());
+    let file = tmp
+        .path()
+        .join(DEV)
+        .join("last-accessed/roles/AWSReservedSSO_Developer_9f8e7d6c5b4a3210.json");
+    crate::common::edit_json(&file, |doc| {
+        let services = doc["ServicesLastAccessed"].as_array_mut().unwrap();
+        services.retain(|s| s["ServiceNamespace"] != "kms");
+        services.push(json!({"ServiceName": "AWS Key Management Service",
+            "ServiceNamespace": "kms", "LastAuthenticated": "2026-07-15T00:00:00Z",
+            "LastAuthenticatedRegion": "eu-west-1",
+            "LastAuthenticatedEntity": "arn:aws:iam::222222222222:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Developer_9f8e7d6c5b4a3210",
+            "TotalAuthenticatedEntities": 1}));
+    });
+    let (_, _, an) = analysed(tmp.path());
+    let set = an
+        .principals
+        .iter()
+        .position(|p| p.kind == PrincipalType::PermissionSet && p.name() == "Developer")
+        .unwrap();
+    let aliases = an.catalog.lookup_full("kms:ListAliases").unwrap();
+    let f = an
+        .findings_of(set)
+        .find(|f| an.actions(f).iter().any(|a| a.id() == aliases))
+        .unwrap();
+    assert_eq!(
+        (f.reason, f.last_accessed().map(iam_tighten::model::rfc3339)),
+        (
+            analysis::Reason::ServiceNotAccessed,
+            Some("2026-07-15T00:00:00Z".into())
+        )
+    );
+}
+
 #[test]
 fn an_aws_managed_policy_is_detached_and_what_it_keeps_merged_into_the_inline_policy() {
     let (exports, org, an) = fixture();

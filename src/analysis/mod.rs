@@ -218,7 +218,13 @@ fn run<'c>(
         }
         let clock = Instant::now();
         let (split, mut notes) = organization::apply_controls(findings.findings, &mut c, org);
-        findings = organization::roll_up_permission_sets(split, &mut c, org, &mut notes)?;
+        findings = organization::roll_up_permission_sets(
+            split,
+            &mut c,
+            org,
+            settings.unused_after_days,
+            &mut notes,
+        )?;
         control_notes = notes;
         lap(&mut timings, "organization", clock);
     }

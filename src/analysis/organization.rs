@@ -106,12 +106,36 @@ pub(super) fn apply_controls(
     (split, notes)
 }
 
-/// One role's verdict of one action.
+/// One role's verdict of one action, over the set's window ([`SetWindow::judge`]).
 #[derive(Clone, Copy)]
 struct RoleVerdict<'f> {
     f: &'f Finding,
     control: Option<ControlId>,
     a: GrantedAction,
+    reason: Reason,
+    last: LastAccess,
+    region: Option<RegionId>,
+}
+
+impl<'f> RoleVerdict<'f> {
+    fn new(f: &'f Finding, control: Option<ControlId>, a: GrantedAction) -> Self {
+        RoleVerdict {
+            f,
+            control,
+            a,
+            reason: f.reason,
+            last: f.last,
+            region: f.last_accessed_region,
+        }
+    }
+
+    fn status(&self) -> Status {
+        self.reason.status()
+    }
+
+    fn last_accessed(&self) -> Option<Timestamp> {
+        self.last.time()
+    }
 }
 
 /// The permission set's verdict of one action, from its roles'.
@@ -132,6 +156,7 @@ pub(super) fn roll_up_permission_sets(
     split: WithControls,
     c: &mut Collected<'_>,
     org: &Organization,
+    window_days: u32,
     notes: &mut Vec<ControlNote>,
 ) -> Result<WithControls> {
     let WithControls {
@@ -194,7 +219,9 @@ pub(super) fn roll_up_permission_sets(
             complete,
             gaps: &gaps,
         };
-        let groups = rolled_groups(c, &of, roles, &elsewhere, &data, notes);
+        let window = SetWindow::new(c, roles, window_days);
+        window.warn(c, ps, org);
+        let groups = rolled_groups(c, &of, roles, &elsewhere, &data, &window, notes);
         let as_of = roles
             .iter()
             .filter_map(|r| c.principals[*r as usize].as_of)
@@ -202,7 +229,13 @@ pub(super) fn roll_up_permission_sets(
         let pidx = c.principals.len() as u32;
         new.extend(set_findings(c, pidx, groups));
         let info = principal_info(c, org, ps, roles, &data, as_of)?;
-        add_set_inputs(c, pidx, roles, complete, as_of)?;
+        add_set_inputs(
+            c,
+            pidx,
+            roles,
+            complete,
+            window.end_ms.or(as_of.map(|t| t.timestamp_millis())),
+        )?;
         c.principals.push(info);
     }
     // A note per finding, or none at all.
@@ -309,6 +342,158 @@ fn intern(notes: &mut Vec<ControlNote>, note: &ControlNote) -> Option<ControlId>
     }
 }
 
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
+
+/// The window a set's verdicts are judged over: one for all its accounts, as one `--as-of` would
+/// give them, ending where its roles' data ends first (the earliest window end of its roles) and
+/// `days` long. A role whose window ends later is judged again over it ([`SetWindow::judge`]):
+/// its "no use" over its own window says nothing of the days before, where another account's
+/// data ends (a set whose accounts were exported months apart was `unused` while a role used the
+/// action inside the window the set claims).
+struct SetWindow {
+    start_ms: Option<i64>,
+    end_ms: Option<i64>,
+    /// The role whose window ends first, and the one whose ends last (when a day or more later).
+    spread: Option<(u32, u32)>,
+}
+
+impl SetWindow {
+    fn new(c: &Collected<'_>, roles: &[u32], days: u32) -> Self {
+        let ends: Vec<(i64, u32)> = roles
+            .iter()
+            .filter_map(|r| role_row(c, *r)?.window_end_ms.map(|e| (e, *r)))
+            .collect();
+        let (Some(first), Some(last)) = (ends.iter().min(), ends.iter().max()) else {
+            return SetWindow {
+                start_ms: None,
+                end_ms: None,
+                spread: None,
+            };
+        };
+        SetWindow {
+            start_ms: first.0.checked_sub(i64::from(days) * DAY_MS),
+            end_ms: Some(first.0),
+            spread: (last.0 - first.0 >= DAY_MS).then_some((first.1, last.1)),
+        }
+    }
+
+    /// `permission_set_windows_differ` when its roles' data ends a day or more apart.
+    fn warn(&self, c: &mut Collected<'_>, ps: &PermissionSet, org: &Organization) {
+        let (Some((first, last)), Some(end)) = (self.spread, self.end_ms) else {
+            return;
+        };
+        let at = |r: u32| {
+            let p = &c.principals[r as usize];
+            let end = role_row(c, r).and_then(|row| row.window_end_ms);
+            let time = end
+                .and_then(|e| LastAccess::from_ms(Some(e)))
+                .and_then(|l| l.time());
+            format!(
+                "{} in account {} ({})",
+                p.name(),
+                p.account_id,
+                time.map_or_else(|| "unknown".into(), crate::model::rfc3339)
+            )
+        };
+        let message = format!(
+            "permission set {}: its roles' last-accessed data ends on different days, first for {} and last for {}; its verdicts are judged over one window for every account, the one ending at {}: a use a role's data shows inside it counts, and one after it leaves the action unknown, not unused",
+            ps.name,
+            at(first),
+            at(last),
+            LastAccess::from_ms(Some(end))
+                .and_then(|l| l.time())
+                .map_or_else(|| "unknown".into(), crate::model::rfc3339)
+        );
+        c.warnings.push(AccountWarning {
+            account_id: org.management_account.clone(),
+            warning: crate::model::Warning {
+                code: "permission_set_windows_differ".into(),
+                file: None,
+                json_path: None,
+                message,
+            },
+        });
+    }
+
+    /// A role's verdict over this window, where its own window ends later. Only an `unused`
+    /// changes, as the verdict expressions (`verdict.rs`) would have judged it with this window:
+    /// a recorded use at or after its start is a use in it (the action's own time), or leaves
+    /// the action unknown (the service's time: `action_not_tracked`; after its end:
+    /// `accessed_after_as_of`); an action AWS tracks one by one only since after its start is
+    /// judged by its service; a role created after its start is too new; and where its start is
+    /// more than the 400 days AWS keeps before the role's data ends, nothing rules out use.
+    fn judge<'f>(&self, c: &Collected<'_>, v: RoleVerdict<'f>) -> RoleVerdict<'f> {
+        let (Some(start), Some(end)) = (self.start_ms, self.end_ms) else {
+            return v;
+        };
+        let Some(row) = role_row(c, v.f.principal) else {
+            return v;
+        };
+        if v.status() != Status::Unused || row.window_end_ms.is_none_or(|e| e <= end) {
+            return v;
+        }
+        let role_end = row.window_end_ms.unwrap_or(end);
+        let reaches = role_end.saturating_sub(i64::from(super::MAX_WINDOW_DAYS) * DAY_MS);
+        let svc = c.expander.catalog().service_index(v.a.id());
+        let tracked_since = c
+            .inputs
+            .tracking_since_ms
+            .get(svc as usize)
+            .copied()
+            .unwrap_or(i64::MAX);
+        let own = v.reason != Reason::ServiceNotAccessed
+            && (start >= tracked_since || v.last != LastAccess::NEVER);
+        // The evidence that decides: the action's own time, else the service's (the finding's
+        // when it was already the service's; its region is not kept in the service rows).
+        let (evidence, region) = if own || v.reason == Reason::ServiceNotAccessed {
+            (v.last, v.region)
+        } else {
+            (service_last(c, v.f.principal, svc), None)
+        };
+        let reason = if start < reaches {
+            Reason::PermissionSetIncomplete
+        } else {
+            match evidence.ms() {
+                Some(t) if t > end => Reason::AccessedAfterAsOf,
+                Some(t) if own && t >= start => Reason::AccessedInWindow,
+                _ if own => v.reason,
+                Some(t) if t >= start => Reason::ActionNotTracked,
+                _ => Reason::ServiceNotAccessed,
+            }
+        };
+        let too_new = row.created_ms.is_none_or(|t| t >= start);
+        let reason = if reason.status() == Status::Unused && too_new {
+            Reason::PrincipalTooNew
+        } else {
+            reason
+        };
+        RoleVerdict {
+            reason,
+            last: evidence,
+            region,
+            ..v
+        }
+    }
+}
+
+/// Role `p`'s row of the verdict inputs (they are sorted by principal).
+fn role_row<'c>(c: &'c Collected<'_>, p: u32) -> Option<&'c PrincipalRow> {
+    let rows = &c.inputs.principals;
+    rows.binary_search_by_key(&p, |r| r.p)
+        .ok()
+        .map(|i| &rows[i])
+}
+
+/// The last use of service `svc` in principal `p`'s report.
+fn service_last(c: &Collected<'_>, p: u32, svc: u32) -> LastAccess {
+    c.inputs
+        .services
+        .iter()
+        .find(|s| s.p == p && s.svc() == svc)
+        .map_or(LastAccess::NEVER, |s| s.last())
+}
+
 /// How far the set's roles can rule out use of an action.
 struct Completeness<'g> {
     /// Every provisioned account's role is in the exports, with last-accessed data.
@@ -370,6 +555,7 @@ fn rolled_groups<'f>(
     roles: &[u32],
     elsewhere: &[Elsewhere<'_>],
     data: &Completeness<'_>,
+    window: &SetWindow,
     notes: &mut Vec<ControlNote>,
 ) -> BTreeMap<GroupKey, Vec<GrantedAction>> {
     // Per action, each role's verdict (roles in account order).
@@ -382,7 +568,7 @@ fn rolled_groups<'f>(
                 per_action
                     .entry(a.id())
                     .or_default()
-                    .push(RoleVerdict { f, control, a: *a });
+                    .push(window.judge(c, RoleVerdict::new(f, control, *a)));
             }
         }
     }
@@ -433,13 +619,13 @@ fn set_findings(
 }
 
 /// The set's rows of the verdict inputs: the newest use of each service over its roles, and
-/// its window (the earliest as-of time of its roles).
+/// the end of its window ([`SetWindow`]).
 fn add_set_inputs(
     c: &mut Collected<'_>,
     pidx: u32,
     roles: &[u32],
     complete: bool,
-    as_of: Option<Timestamp>,
+    window_end_ms: Option<i64>,
 ) -> Result<()> {
     let mut services: BTreeMap<u32, (Option<i64>, Option<u32>)> = BTreeMap::new();
     for s in c.inputs.services.iter().filter(|s| roles.contains(&s.p)) {
@@ -463,7 +649,7 @@ fn add_set_inputs(
         has_la: complete,
         created_ms: None,
         window_start_ms: None,
-        window_end_ms: as_of.map(|t| t.timestamp_millis()),
+        window_end_ms,
     });
     Ok(())
 }
@@ -490,38 +676,38 @@ fn roll(
     notes: &mut Vec<ControlNote>,
 ) -> Rolled {
     let first = verdicts[0];
-    let newest = |status: Status| {
+    // The verdict of `status` (or of `reason`) with the newest last access: its evidence is the
+    // set's (a role's use before the window is not "never").
+    let newest = |keep: &dyn Fn(&RoleVerdict<'_>) -> bool| {
         verdicts
             .iter()
-            .filter(|v| v.f.status() == status)
-            .max_by_key(|v| v.f.last_accessed())
+            .filter(|v| keep(v))
+            .max_by_key(|v| v.last_accessed())
+            .copied()
     };
-    let (reason, source) = if let Some(v) = newest(Status::Used) {
-        (Reason::AccessedInWindow, *v)
+    let (reason, source) = if let Some(v) = newest(&|v| v.status() == Status::Used) {
+        (Reason::AccessedInWindow, v)
     } else if !settled {
-        (Reason::PermissionSetIncomplete, first)
-    } else if let Some(v) = verdicts.iter().find(|v| v.f.status() == Status::Unknown) {
-        (v.f.reason, *v)
+        (
+            Reason::PermissionSetIncomplete,
+            newest(&|_| true).unwrap_or(first),
+        )
+    } else if let Some(v) = newest(&|v| v.status() == Status::Unknown) {
+        (v.reason, v)
     } else {
         // Every role's is unused: the one closest to use explains it.
-        let pick = |r: Reason| {
-            verdicts
-                .iter()
-                .filter(|v| v.f.reason == r)
-                .max_by_key(|v| v.f.last_accessed())
-        };
+        let pick = |r: Reason| newest(&|v| v.reason == r);
         match pick(Reason::ActionLastAccessedBeforeWindow)
             .or_else(|| pick(Reason::ActionNotAccessed))
+            .or_else(|| pick(Reason::ServiceNotAccessed))
         {
-            Some(v) => (v.f.reason, *v),
+            Some(v) => (v.reason, v),
             None => (Reason::ServiceNotAccessed, first),
         }
     };
-    let (last, region) = match reason {
-        Reason::AccessedInWindow | Reason::ActionLastAccessedBeforeWindow => {
-            (source.f.last, source.f.last_accessed_region)
-        }
-        _ => (LastAccess::NEVER, None),
+    let (last, region) = match source.last {
+        LastAccess::NEVER => (LastAccess::NEVER, None),
+        last => (last, source.region),
     };
     // Control notes: blocked in every account is blocked; anything else the first note, a
     // block somewhere but not everywhere becoming a restriction.

@@ -113,7 +113,7 @@ impl Reason {
                 "The export has no usable last-accessed file for this principal."
             }
             Reason::PermissionSetIncomplete => {
-                "No role of this permission set used it, but the role of some account it is provisioned to is not in the exports, has no last-accessed data, or is attached a policy its export lacks (which may grant it), so use there cannot be ruled out."
+                "No role of this permission set used it, but the role of some account it is provisioned to is not in the exports, has no last-accessed data, is attached a policy its export lacks (which may grant it), or has data that does not reach back to the start of the set's window, so use there cannot be ruled out."
             }
         }
     }

@@ -145,10 +145,9 @@ pub(super) fn check_as_of_fits_all<'e>(
     if flag.is_none() {
         return Ok(());
     }
-    let mut first: Option<&Export> = None;
-    let mut last: Option<&Export> = None;
-    let (mut first, mut last): (Option<(Timestamp, &Export)>, Option<(Timestamp, &Export)>) =
-        (None, None);
+    // The export whose data ends first, and the one whose ends last, with those times.
+    let mut first: Option<(Timestamp, &Export)> = None;
+    let mut last: Option<(Timestamp, &Export)> = None;
     for e in exports {
         let Some(t) = e.own_time() else { continue };
         if first.is_none_or(|(f, _)| t < f) {

@@ -38,8 +38,9 @@ struct DecisionRow<'a> {
 const RISKY_SHOWN: usize = 3;
 
 /// Warning codes whose warnings change verdicts (shown at the top, not only counted).
-const VERDICT_WARNINGS: [&str; 11] = [
+const VERDICT_WARNINGS: [&str; 12] = [
     "last_accessed_missing",
+    "permission_set_windows_differ",
     "last_accessed_service_before_action",
     "as_of_unverified",
     "last_accessed_incomplete",
