@@ -1703,31 +1703,7 @@ fn cosmetic_policy_edits_are_not_changes() {
 fn a_renamed_user_is_paired_by_id() {
     let tmp = tempfile::tempdir().unwrap();
     let old = edited_account(&tmp.path().join("old"), |_| {});
-    let new = edited_account(&tmp.path().join("new"), |d| {
-        let users = d["UserDetailList"].as_array_mut().unwrap();
-        let alice = users.iter_mut().find(|u| u["UserName"] == "alice").unwrap();
-        alice["UserName"] = "alice.smith".into();
-        alice["Arn"] = "arn:aws:iam::111111111111:user/alice.smith".into();
-    });
-    let users = Path::new(&new).join("last-accessed/users");
-    // Its report, fetched after the rename, names the user by its new ARN.
-    let report = std::fs::read_to_string(users.join("alice.json")).unwrap();
-    std::fs::remove_file(users.join("alice.json")).unwrap();
-    std::fs::write(
-        users.join("alice.smith.json"),
-        report.replace(":user/alice\"", ":user/alice.smith\""),
-    )
-    .unwrap();
-    let report = Path::new(&new).join("credential-report.csv");
-    let text = std::fs::read_to_string(&report).unwrap();
-    std::fs::write(
-        &report,
-        text.replace(
-            "alice,arn:aws:iam::111111111111:user/alice,",
-            "alice.smith,arn:aws:iam::111111111111:user/alice.smith,",
-        ),
-    )
-    .unwrap();
+    let new = alice_renamed(&tmp.path().join("new"), |_| {});
     let run = diff(&old, &new, &["--fail-on-new", "low"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let csv = Csv::parse(&run.file("diff.csv"));
@@ -1757,6 +1733,76 @@ fn a_renamed_user_is_paired_by_id() {
     assert_eq!(json["counts"]["principal_added"], 0);
     assert_eq!(json["counts"]["principal_removed"], 0);
     assert!(json["counts"]["unchanged_used"].as_u64().unwrap() > 0);
+}
+
+/// A user renamed and its old name given to a new user (another id) is one rename and one new
+/// user. Paired by ARN first, it was a re-creation of `alice` whose grants were all "revoked"
+/// (alice.smith still held them, unlisted as an added user) and the new user's compared with
+/// alice's history.
+#[test]
+fn a_renamed_user_whose_old_name_is_reused_is_paired_by_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = edited_account(&tmp.path().join("old"), |_| {});
+    let new = alice_renamed(&tmp.path().join("new"), |users| {
+        users.push(serde_json::json!({
+            "Path": "/", "UserName": "alice", "UserId": "AIDAXNEWALICE0000000",
+            "Arn": "arn:aws:iam::111111111111:user/alice",
+            "CreateDate": "2026-11-01T00:00:00Z", "GroupList": [], "AttachedManagedPolicies": [],
+            "UserPolicyList": [{"PolicyName": "publish", "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sns:Publish", "Resource": "*"}]}}]
+        }));
+    });
+    let run = diff(&old, &new, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let csv = Csv::parse(&run.file("diff.csv"));
+    let rows: BTreeSet<(&str, &str)> = csv
+        .rows
+        .iter()
+        .filter(|r| !csv.get(r, "kind").starts_with("identity_"))
+        .map(|r| (csv.get(r, "kind"), csv.get(r, "principal_name")))
+        .collect();
+    assert_eq!(
+        rows,
+        BTreeSet::from([
+            ("principal_added", "alice"),
+            ("principal_renamed", "alice.smith")
+        ]),
+        "{}",
+        run.file("diff.csv")
+    );
+}
+
+/// A copy of the sample's account 111111111111 in which user alice is renamed alice.smith (same
+/// id), its last-accessed report and credential-report row with it; `more` edits the users.
+fn alice_renamed(dir: &Path, more: impl FnOnce(&mut Vec<serde_json::Value>)) -> String {
+    let new = edited_account(dir, |d| {
+        let users = d["UserDetailList"].as_array_mut().unwrap();
+        let alice = users.iter_mut().find(|u| u["UserName"] == "alice").unwrap();
+        alice["UserName"] = "alice.smith".into();
+        alice["Arn"] = "arn:aws:iam::111111111111:user/alice.smith".into();
+        more(users);
+    });
+    let users = Path::new(&new).join("last-accessed/users");
+    // Its report, fetched after the rename, names the user by its new ARN.
+    let report = std::fs::read_to_string(users.join("alice.json")).unwrap();
+    std::fs::remove_file(users.join("alice.json")).unwrap();
+    std::fs::write(
+        users.join("alice.smith.json"),
+        report.replace(":user/alice\"", ":user/alice.smith\""),
+    )
+    .unwrap();
+    let report = Path::new(&new).join("credential-report.csv");
+    let text = std::fs::read_to_string(&report).unwrap();
+    std::fs::write(
+        &report,
+        text.replace(
+            "alice,arn:aws:iam::111111111111:user/alice,",
+            "alice.smith,arn:aws:iam::111111111111:user/alice.smith,",
+        ),
+    )
+    .unwrap();
+    new
 }
 
 /// The per-account breakdown adds up to the headline's changes: the organisation parts' rows

@@ -1,7 +1,6 @@
 //! `diff` compares groups of actions. These tests expand its rows action by action and compare
-//! them with a per-action comparison written the plain way (principals by ARN, findings by
-//! principal ARN × action, a renamed user or group by its id: what `diff` did before rows were
-//! grouped), on generated sides (proptest: roles, users and groups, some renamed), on the
+//! them with a per-action comparison written the plain way (users and groups paired by id,
+//! then principals by ARN; findings by principal × action), on generated sides (proptest: roles, users and groups, some renamed), on the
 //! sample's 2026-q3 → 2026-q4, and on a synthetic organisation against its next quarter
 //! (`synth-export --evolve`). They also hold the properties of the comparison (`diff(a, a)` has
 //! no change, revoked one way is newly granted the other, renamed principals are paired, ...).
@@ -125,13 +124,12 @@ fn reference(old: &Side, new: &Side, cat: &Catalog) -> Vec<ActionChange> {
         old.principals.iter().map(|p| (p.arn.as_str(), p)).collect();
     let np: BTreeMap<&str, &SidePrincipal> =
         new.principals.iter().map(|p| (p.arn.as_str(), p)).collect();
-    let renamed = renamed_pairs(&op, &np);
+    let pairs = pairs(&op, &np);
     let ot = per_action_table(old, cat);
     let nt = per_action_table(new, cat);
     for (arn, p) in &np {
-        match op.get(arn) {
-            None if renamed.contains_key(arn) => {
-                let o = renamed[arn];
+        match pairs.get(arn) {
+            Some(o) if o.arn != *arn => {
                 let mut r = row(ChangeKind::PrincipalRenamed, p);
                 r.detail = format!("renamed from {} ({}); id {}", o.name, o.arn, p.id);
                 r.old_sensitivity = tally(&ot, &o.arn).1;
@@ -163,27 +161,26 @@ fn reference(old: &Side, new: &Side, cat: &Catalog) -> Vec<ActionChange> {
             Some(_) => {}
         }
     }
-    let paired: BTreeSet<&str> = renamed.values().map(|o| o.arn.as_str()).collect();
-    // The old side's grants of a renamed principal, under its new ARN.
-    let ot: BTreeMap<(String, String), State> = ot
-        .into_iter()
-        .map(|((arn, action), s)| {
-            let now = renamed.iter().find(|(_, o)| o.arn == arn).map(|(n, _)| n);
-            ((now.map_or(arn, |n| n.to_string()), action), s)
-        })
-        .collect();
+    // Old ARN → the new ARN it is paired with.
+    let now: BTreeMap<&str, &str> = pairs.iter().map(|(n, o)| (o.arn.as_str(), *n)).collect();
     for (arn, p) in &op {
-        if !np.contains_key(arn) && !paired.contains(arn) {
+        if !now.contains_key(arn) {
             let (detail, highest) = tally(&ot, arn);
             let mut r = row(ChangeKind::PrincipalRemoved, p);
             (r.detail, r.old_sensitivity) = (detail, highest);
             out.push(r);
         }
     }
+    // The old side's grants of a paired principal, under its new ARN (an unpaired one's are
+    // not compared).
+    let ot: BTreeMap<(String, String), State> = ot
+        .into_iter()
+        .filter_map(|((arn, action), s)| Some(((now.get(arn.as_str())?.to_string(), action), s)))
+        .collect();
     let keys: BTreeSet<&(String, String)> = ot.keys().chain(nt.keys()).collect();
     for key in keys {
         let arn = key.0.as_str();
-        let (Some(before), Some(p)) = (op.get(arn).or(renamed.get(arn)), np.get(arn)) else {
+        let (Some(before), Some(p)) = (pairs.get(arn), np.get(arn)) else {
             continue;
         };
         let (o, n) = (ot.get(key), nt.get(key));
@@ -217,10 +214,11 @@ fn reference(old: &Side, new: &Side, cat: &Catalog) -> Vec<ActionChange> {
     out
 }
 
-/// Users and groups renamed, paired plainly: new ARN → old principal, for an ARN on one side only
-/// whose account, type and id an ARN on the other side only has (the first such old ARN of each
-/// key, to the first such new ARN). Roles cannot be renamed.
-fn renamed_pairs<'a>(
+/// Principals paired plainly: new ARN → old principal. Users and groups by account, type and
+/// id first, whatever their ARNs (the first old ARN of each key, to the first new ARN: a rename
+/// keeps the id, and an old name given to a new user is not that user); then by ARN, an old
+/// principal not paired by id. Roles cannot be renamed.
+fn pairs<'a>(
     op: &BTreeMap<&'a str, &'a SidePrincipal>,
     np: &BTreeMap<&'a str, &'a SidePrincipal>,
 ) -> BTreeMap<&'a str, &'a SidePrincipal> {
@@ -229,16 +227,25 @@ fn renamed_pairs<'a>(
         (renamable && !p.id.is_empty())
             .then(|| (p.account_id.clone(), p.principal_type.clone(), p.id.clone()))
     };
-    let mut gone = BTreeMap::new();
-    for (_, o) in op.iter().filter(|(arn, _)| !np.contains_key(*arn)) {
+    let mut ids = BTreeMap::new();
+    for o in op.values() {
         if let Some(k) = key(o) {
-            gone.entry(k).or_insert(*o);
+            ids.entry(k).or_insert(*o);
         }
     }
     let mut out = BTreeMap::new();
-    for (arn, p) in np.iter().filter(|(arn, _)| !op.contains_key(*arn)) {
-        if let Some(o) = key(p).and_then(|k| gone.remove(&k)) {
+    for (arn, p) in np {
+        if let Some(o) = key(p).and_then(|k| ids.remove(&k)) {
             out.insert(*arn, o);
+        }
+    }
+    let by_id: BTreeSet<&str> = out.values().map(|o| o.arn.as_str()).collect();
+    for arn in np.keys() {
+        if out.contains_key(arn) {
+            continue;
+        }
+        if let Some(o) = op.get(arn).filter(|o| !by_id.contains(o.arn.as_str())) {
+            out.insert(*arn, *o);
         }
     }
     out

@@ -235,7 +235,8 @@ pub(super) fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// Compares two sides. Principals are matched by ARN, permissions by principal ARN × action.
+/// Compares two sides. Principals are matched, users and groups by id first ([`same_id`]: a
+/// rename keeps it), then by ARN; permissions by principal × action.
 /// The result is sorted by kind, sensitivity (highest first), account, principal, first action
 /// and credential.
 ///
@@ -248,23 +249,32 @@ pub fn compare(old: &Side, new: &Side, catalog: &Catalog) -> Vec<Change> {
 
     let old_p: BTreeMap<&str, u32> = index_by_arn(old);
     let new_p: BTreeMap<&str, u32> = index_by_arn(new);
-    let renamed = renamed(old, new, &old_p, &new_p);
+    let by_id = same_id(old, new, &old_p, &new_p);
+    let id_paired: HashSet<u32> = by_id.values().copied().collect();
+    // Old principals paired with a new one: by id, then by ARN.
+    let mut paired = id_paired.clone();
+    let mut renamed: HashMap<u32, u32> = HashMap::new();
     let mut matcher = Matcher::default();
     for (arn, &ni) in &new_p {
         let p = &new.principals[ni as usize];
-        let oi = match old_p.get(arn) {
-            Some(&oi) => oi,
-            None => match renamed.get(&ni) {
-                Some(&oi) => {
-                    let o = &old.principals[oi as usize];
+        let oi = match (by_id.get(&ni), old_p.get(arn)) {
+            (Some(&oi), _) => {
+                let o = &old.principals[oi as usize];
+                if o.arn != p.arn {
                     changes.push(renamed_row(o, p, old.tally(oi), new.tally(ni)));
-                    oi
+                    renamed.insert(ni, oi);
                 }
-                None => {
-                    changes.push(principal_row(ChangeKind::PrincipalAdded, p, new, ni));
-                    continue;
-                }
-            },
+                oi
+            }
+            // The old principal of this ARN is another's under a new name (its id went there).
+            (None, Some(&oi)) if !id_paired.contains(&oi) => {
+                paired.insert(oi);
+                oi
+            }
+            _ => {
+                changes.push(principal_row(ChangeKind::PrincipalAdded, p, new, ni));
+                continue;
+            }
         };
         let o = &old.principals[oi as usize];
         if o.id != p.id {
@@ -278,9 +288,8 @@ pub fn compare(old: &Side, new: &Side, catalog: &Catalog) -> Vec<Change> {
         let cells = pairing::cells(old, old.groups_of(oi), new, new.groups_of(ni), &mut matcher);
         permission_rows(cells, (o, p), (old, new), catalog, &mut changes);
     }
-    let paired: HashSet<u32> = renamed.values().copied().collect();
-    for (arn, &oi) in &old_p {
-        if !new_p.contains_key(arn) && !paired.contains(&oi) {
+    for &oi in old_p.values() {
+        if !paired.contains(&oi) {
             let p = &old.principals[oi as usize];
             changes.push(principal_row(ChangeKind::PrincipalRemoved, p, old, oi));
         }
@@ -301,10 +310,12 @@ pub fn compare(old: &Side, new: &Side, catalog: &Catalog) -> Vec<Change> {
     changes
 }
 
-/// Users and groups renamed (IAM's UpdateUser and UpdateGroup keep the id; a role cannot be
-/// renamed): new index → old index of a principal whose ARN is on one side only, with the same
-/// account, type and id on the other.
-fn renamed(
+/// Users and groups paired by id (IAM's UpdateUser and UpdateGroup keep the id; a role cannot
+/// be renamed): new index → old index of a principal with the same account, type and id on the
+/// other side, whatever its ARN. A user renamed and its old name given to a new user is one
+/// rename and one new user; paired by ARN first, it was a re-creation whose grants were
+/// "revoked" (the renamed user still held them) and the new user's compared with another's.
+fn same_id(
     old: &Side,
     new: &Side,
     old_p: &BTreeMap<&str, u32>,
@@ -319,22 +330,18 @@ fn renamed(
             p.id.as_str(),
         ))
     }
-    let mut gone: HashMap<Key<'_>, u32> = HashMap::new();
-    for (arn, &oi) in old_p {
-        if !new_p.contains_key(arn)
-            && let Some(k) = key(&old.principals[oi as usize])
-        {
-            gone.entry(k).or_insert(oi);
+    let mut ids: HashMap<Key<'_>, u32> = HashMap::new();
+    for &oi in old_p.values() {
+        if let Some(k) = key(&old.principals[oi as usize]) {
+            ids.entry(k).or_insert(oi);
         }
     }
     let mut out = HashMap::new();
-    if gone.is_empty() {
+    if ids.is_empty() {
         return out;
     }
-    for (arn, &ni) in new_p {
-        if !old_p.contains_key(arn)
-            && let Some(oi) = key(&new.principals[ni as usize]).and_then(|k| gone.remove(&k))
-        {
+    for &ni in new_p.values() {
+        if let Some(oi) = key(&new.principals[ni as usize]).and_then(|k| ids.remove(&k)) {
             out.insert(ni, oi);
         }
     }
