@@ -351,6 +351,11 @@ fn a_set_whose_accounts_data_ends_apart_is_judged_over_one_window() {
         .iter()
         .position(|p| p.kind == PrincipalType::PermissionSet && p.name() == "Developer")
         .unwrap();
+    // The set's as-of time (its README's and decision's) is where the window ends.
+    assert_eq!(
+        an.principals[set].as_of.map(iam_tighten::model::rfc3339),
+        Some("2026-11-20T09:12:16.684Z".into())
+    );
     let describe = c.lookup_full("ec2:DescribeInstances").unwrap();
     let f = an
         .findings_of(set)

@@ -222,20 +222,17 @@ pub(super) fn roll_up_permission_sets(
         let window = SetWindow::new(c, roles, window_days);
         window.warn(c, ps, org);
         let groups = rolled_groups(c, &of, roles, &elsewhere, &data, &window, notes);
-        let as_of = roles
-            .iter()
-            .filter_map(|r| c.principals[*r as usize].as_of)
-            .min();
+        // The set's as-of time is where its window ends (what its README and decision name).
+        let as_of = window.end().or_else(|| {
+            roles
+                .iter()
+                .filter_map(|r| c.principals[*r as usize].as_of)
+                .min()
+        });
         let pidx = c.principals.len() as u32;
         new.extend(set_findings(c, pidx, groups));
         let info = principal_info(c, org, ps, roles, &data, as_of)?;
-        add_set_inputs(
-            c,
-            pidx,
-            roles,
-            complete,
-            window.end_ms.or(as_of.map(|t| t.timestamp_millis())),
-        )?;
+        add_set_inputs(c, pidx, roles, complete, as_of)?;
         c.principals.push(info);
     }
     // A note per finding, or none at all.
@@ -378,17 +375,22 @@ impl SetWindow {
         }
     }
 
+    /// Where the window ends.
+    fn end(&self) -> Option<Timestamp> {
+        self.end_ms
+            .and_then(|e| LastAccess::from_ms(Some(e)))
+            .and_then(LastAccess::time)
+    }
+
     /// `permission_set_windows_differ` when its roles' data ends a day or more apart.
     fn warn(&self, c: &mut Collected<'_>, ps: &PermissionSet, org: &Organization) {
-        let (Some((first, last)), Some(end)) = (self.spread, self.end_ms) else {
+        let (Some((first, last)), Some(end)) = (self.spread, self.end()) else {
             return;
         };
         let at = |r: u32| {
             let p = &c.principals[r as usize];
             let end = role_row(c, r).and_then(|row| row.window_end_ms);
-            let time = end
-                .and_then(|e| LastAccess::from_ms(Some(e)))
-                .and_then(|l| l.time());
+            let time = end.and_then(chrono::DateTime::from_timestamp_millis);
             format!(
                 "{} in account {} ({})",
                 p.name(),
@@ -401,9 +403,7 @@ impl SetWindow {
             ps.name,
             at(first),
             at(last),
-            LastAccess::from_ms(Some(end))
-                .and_then(|l| l.time())
-                .map_or_else(|| "unknown".into(), crate::model::rfc3339)
+            crate::model::rfc3339(end)
         );
         c.warnings.push(AccountWarning {
             account_id: org.management_account.clone(),
@@ -625,7 +625,7 @@ fn add_set_inputs(
     pidx: u32,
     roles: &[u32],
     complete: bool,
-    window_end_ms: Option<i64>,
+    as_of: Option<Timestamp>,
 ) -> Result<()> {
     let mut services: BTreeMap<u32, (Option<i64>, Option<u32>)> = BTreeMap::new();
     for s in c.inputs.services.iter().filter(|s| roles.contains(&s.p)) {
@@ -649,7 +649,7 @@ fn add_set_inputs(
         has_la: complete,
         created_ms: None,
         window_start_ms: None,
-        window_end_ms,
+        window_end_ms: as_of.map(|t| t.timestamp_millis()),
     });
     Ok(())
 }
