@@ -324,24 +324,7 @@ fn the_set_loses_exactly_its_unused_actions_and_keeps_what_any_account_used() {
 /// the window the set's recommendation names.
 #[test]
 fn a_set_whose_accounts_data_ends_apart_is_judged_over_one_window() {
-    let tmp = tempfile::tempdir().unwrap();
-    crate::common::copy_dir(&root(), tmp.path());
-    let later = |t: &Value| {
-        let t: iam_tighten::model::Timestamp = t.as_str().unwrap().parse().unwrap();
-        Value::from(iam_tighten::model::rfc3339(
-            iam_tighten::model::days_after(t, 100).unwrap(),
-        ))
-    };
-    for kind in ["roles", "users", "groups"] {
-        let dir = tmp.path().join(PROD).join("last-accessed").join(kind);
-        for f in std::fs::read_dir(&dir).into_iter().flatten() {
-            crate::common::edit_json(&f.unwrap().path(), |doc| {
-                for key in ["JobCreationDate", "JobCompletionDate"] {
-                    doc[key] = later(&doc[key]);
-                }
-            });
-        }
-    }
+    let tmp = jobs_later(PROD, 100);
     let (exports, org, an) = analysed(tmp.path());
     let c = an.catalog;
     let used_in_prod = ids(c, &["ec2:DescribeInstances", "lambda:GetFunction"]);
@@ -382,6 +365,20 @@ fn a_set_whose_accounts_data_ends_apart_is_judged_over_one_window() {
         "{}",
         warning.warning.message
     );
+    // The set's verdicts are those of the same exports judged with --as-of at the window's end
+    // (every role's window then ends there): what the verdict expressions say, action by action.
+    let at_end = analysis::analyze_organization(
+        &exports,
+        Some(&org),
+        Catalog::embedded(),
+        &Settings::new(90, an.principals[set].as_of).unwrap(),
+        &Config::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        set_verdicts(&an, "Developer"),
+        set_verdicts(&at_end, "Developer")
+    );
     // Data that ends together gives no warning.
     let (_, _, an) = fixture();
     assert!(
@@ -389,6 +386,94 @@ fn a_set_whose_accounts_data_ends_apart_is_judged_over_one_window() {
             .iter()
             .all(|w| w.warning.code != "permission_set_windows_differ")
     );
+}
+
+/// The set's verdicts, for the data of either account ending 1 to 300 days after the other's,
+/// are those of the same exports judged with `--as-of` at its window's end: `SetWindow::judge`
+/// against the verdict expressions, action by action (uses inside the window, before it, after
+/// it; actions AWS tracks and does not; every set of the fixture).
+#[test]
+fn a_sets_verdicts_are_those_of_one_as_of_at_its_windows_end() {
+    for (account, days) in [(PROD, 1), (PROD, 30), (DEV, 45), (DEV, 200), (PROD, 300)] {
+        let tmp = jobs_later(account, days);
+        let (exports, org, an) = analysed(tmp.path());
+        let sets: Vec<(String, Option<iam_tighten::model::Timestamp>)> = an
+            .principals
+            .iter()
+            .filter(|p| p.kind == PrincipalType::PermissionSet)
+            .map(|p| (p.name().to_string(), p.as_of))
+            .collect();
+        assert!(sets.len() >= 2);
+        for (name, as_of) in sets {
+            // The exports that reach the window's end (every account of the set does).
+            let reach: Vec<Export> = exports
+                .iter()
+                .filter(|e| e.own_time() >= as_of)
+                .cloned()
+                .collect();
+            let at_end = analysis::analyze_organization(
+                &reach,
+                Some(&org),
+                Catalog::embedded(),
+                &Settings::new(90, as_of).unwrap(),
+                &Config::default(),
+            )
+            .unwrap();
+            let got = set_verdicts(&an, &name);
+            assert!(!got.is_empty());
+            assert_eq!(
+                got,
+                set_verdicts(&at_end, &name),
+                "{name}: {account} +{days}"
+            );
+        }
+    }
+}
+
+/// A copy of the fixture whose `account`'s last-accessed jobs end `days` later.
+fn jobs_later(account: &str, days: u32) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&root(), tmp.path());
+    let later = |t: &Value| {
+        let t: iam_tighten::model::Timestamp = t.as_str().unwrap().parse().unwrap();
+        Value::from(iam_tighten::model::rfc3339(
+            iam_tighten::model::days_after(t, days).unwrap(),
+        ))
+    };
+    for kind in ["roles", "users", "groups"] {
+        let dir = tmp.path().join(account).join("last-accessed").join(kind);
+        for f in std::fs::read_dir(&dir).into_iter().flatten() {
+            crate::common::edit_json(&f.unwrap().path(), |doc| {
+                for key in ["JobCreationDate", "JobCompletionDate"] {
+                    doc[key] = later(&doc[key]);
+                }
+            });
+        }
+    }
+    tmp
+}
+
+/// Per action of the set `name`: its reason and last access.
+fn set_verdicts(an: &Analysis<'_>, name: &str) -> Vec<(String, analysis::Reason, Option<String>)> {
+    let set = an
+        .principals
+        .iter()
+        .position(|p| p.kind == PrincipalType::PermissionSet && p.name() == name)
+        .unwrap();
+    let mut out: Vec<_> = an
+        .findings_of(set)
+        .flat_map(|f| {
+            an.actions(f).iter().map(move |a| {
+                (
+                    an.catalog.full_name(a.id()),
+                    f.reason,
+                    f.last_accessed().map(iam_tighten::model::rfc3339),
+                )
+            })
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// A set's `service_not_accessed` verdict keeps the newest use of the service its roles' data
