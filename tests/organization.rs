@@ -252,8 +252,8 @@ fn scps_mark_blocked_and_restricted_grants() {
     }
 }
 
-/// An SCP Deny whose `Resource` is an ARN pattern that matches every resource
-/// (`arn:aws:*:*:*:*`) blocks as `*` does. It was read as scoped, so the denied grants were only
+/// An SCP Deny whose `Resource` is an ARN pattern that matches every resource of the account's
+/// partition (`arn:aws:*:*:*:*`) blocks as `*` does. It was read as scoped, so the denied grants were only
 /// "restricted": ranked among the effective unused ones and counted in the score.
 #[test]
 fn an_scp_deny_on_every_arn_of_the_partition_blocks_as_a_star_does() {
@@ -299,7 +299,15 @@ fn an_scp_deny_on_every_arn_of_the_partition_blocks_as_a_star_does() {
     for every in ["arn:aws:*:*:*:*", "arn:*:*:*:*:*"] {
         assert_eq!(blocked_with(every), star, "{every}");
     }
-    assert!(blocked_with("arn:aws:sagemaker:*:*:*").is_empty());
+    // Another partition's ARNs are none of the account's; a seventh segment needs a colon in
+    // the resource part; a service named: none of these is every resource.
+    for scoped in [
+        "arn:aws-cn:*:*:*:*",
+        "arn:aws:*:*:*:*:*",
+        "arn:aws:sagemaker:*:*:*",
+    ] {
+        assert!(blocked_with(scoped).is_empty(), "{scoped}");
+    }
 }
 
 #[test]

@@ -46,7 +46,12 @@ pub(super) fn apply_controls(
         if info.account_id == org.management_account {
             continue;
         }
-        let controls = account_controls(org, &info.account_id, &mut c.expander);
+        let controls = account_controls(
+            org,
+            &info.account_id,
+            Some(&info.partition),
+            &mut c.expander,
+        );
         if !controls.levels_without_scp.is_empty() {
             c.warnings.push(AccountWarning {
                 account_id: info.account_id.clone(),
@@ -279,6 +284,11 @@ fn unexported_controls<'o>(
         accounts: BTreeMap::new(),
         controls: BTreeMap::new(),
     };
+    // An organisation is in one partition: the one its exports agree on (unknown when they
+    // do not, or there are none: an all-wildcard ARN naming one is then taken as scoped).
+    let first = c.exports.first().map(|e| e.partition.clone());
+    let partition = first.filter(|p| c.exports.iter().all(|e| e.partition == *p));
+    let partition = partition.as_deref();
     for ps in &org.permission_sets {
         let Some(roles) = sso_roles.get(ps.name.as_str()) else {
             continue;
@@ -298,7 +308,7 @@ fn unexported_controls<'o>(
                 let controls = if a == org.management_account {
                     AccountControls::default()
                 } else {
-                    account_controls(org, a, &mut c.expander)
+                    account_controls(org, a, partition, &mut c.expander)
                 };
                 out.controls.insert(a, controls);
             }

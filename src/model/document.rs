@@ -59,11 +59,14 @@ pub struct Statement {
 }
 
 impl Statement {
-    /// True when the statement applies to every resource: one of its `Resource` patterns
-    /// matches every ARN ([`matches_every_resource`]). `NotResource` is never unscoped.
-    pub fn applies_to_all_resources(&self) -> bool {
+    /// True when the statement applies to every resource of an account of `partition` (when
+    /// known): one of its `Resource` patterns matches every ARN there ([`matches_every_resource`]).
+    /// `NotResource` is never unscoped.
+    pub fn applies_to_all_resources(&self, partition: Option<&str>) -> bool {
         match &self.resources {
-            Some(ResourceClause::Resource(r)) => r.iter().any(|r| matches_every_resource(r)),
+            Some(ResourceClause::Resource(r)) => {
+                r.iter().any(|r| matches_every_resource(r, partition))
+            }
             Some(ResourceClause::NotResource(_)) => false,
             None => true,
         }
@@ -82,25 +85,24 @@ impl Statement {
     }
 }
 
-/// True for a `Resource` pattern that matches every resource of the account: `*` (or `**`…),
-/// or an ARN whose service, region, account and resource segments are all wildcards, in any
-/// partition: `arn:*:*:*:*:*`, `arn:aws:*:*:*:*`, `arn:aws:*:*:*:*:*`. An export comes from one
-/// partition, and a pattern naming another matches nothing an account holds, so the partition
-/// is not compared. An empty segment (`arn:aws:*::*:*`) matches only resources whose segment is
-/// empty, and `?` matches one character: both stay scoped.
-pub fn matches_every_resource(pattern: &str) -> bool {
+/// True for a `Resource` pattern that matches every resource of an account of `partition`:
+/// `*` (or `**`…), or an ARN of six segments whose service, region, account and resource
+/// segments are all wildcards and whose partition is a wildcard or `partition`:
+/// `arn:*:*:*:*:*`, and `arn:aws:*:*:*:*` in the `aws` partition. A pattern naming another
+/// partition matches nothing the account holds, and one whose partition is not known (`None`)
+/// is taken as scoped, never as every resource (a Deny would then block what it does not). The
+/// pattern's own colons are literal, so `arn:aws:*:*:*:*:*` matches only ARNs whose resource
+/// part holds a colon; an empty segment (`arn:aws:*::*:*`) matches only resources whose segment
+/// is empty, and `?` matches one character: all stay scoped.
+pub fn matches_every_resource(pattern: &str, partition: Option<&str>) -> bool {
     let wild = |s: &str| !s.is_empty() && s.bytes().all(|b| b == b'*');
     if wild(pattern) {
         return true;
     }
     let parts: Vec<&str> = pattern.split(':').collect();
-    parts.len() >= 6
+    parts.len() == 6
         && parts[0] == "arn"
-        && (wild(parts[1])
-            || parts[1]
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'-'))
-        && !parts[1].is_empty()
+        && (wild(parts[1]) || partition == Some(parts[1]))
         && parts[2..].iter().all(|s| wild(s))
 }
 
@@ -519,22 +521,35 @@ mod tests {
             d.statements[0].actions,
             ActionClause::Action(vec!["s3:GetObject".into()])
         );
-        assert!(d.statements[0].applies_to_all_resources());
+        assert!(d.statements[0].applies_to_all_resources(None));
     }
 
     #[test]
     fn resource_patterns_that_match_every_resource() {
-        for p in [
-            "*",
-            "**",
-            "arn:*:*:*:*:*",
-            "arn:aws:*:*:*:*",
-            "arn:aws-us-gov:*:*:*:*",
+        for (p, partition) in [
+            ("*", None),
+            ("**", None),
+            ("arn:*:*:*:*:*", None),
+            ("arn:aws:*:*:*:*", Some("aws")),
+            ("arn:aws-us-gov:*:*:*:*", Some("aws-us-gov")),
         ] {
-            assert!(matches_every_resource(p), "{p}");
+            assert!(matches_every_resource(p, partition), "{p}");
+        }
+        // Another partition, or one not known.
+        for (p, partition) in [
+            ("arn:aws-cn:*:*:*:*", Some("aws")),
+            ("arn:aws:*:*:*:*", Some("aws-cn")),
+            ("arn:aws:*:*:*:*", None),
+        ] {
+            assert!(
+                !matches_every_resource(p, partition),
+                "{p} in {partition:?}"
+            );
         }
         for p in [
             "",
+            "arn:aws:*:*:*:*:*",
+            "arn:*:*:*:*:*:*",
             "arn:aws:*:*:*:*/x",
             "arn:aws:*::*:*",
             "arn:aws:s3:::*",
@@ -545,7 +560,7 @@ mod tests {
             "arn:aws:?:*:*:*",
             "ARN:aws:*:*:*:*",
         ] {
-            assert!(!matches_every_resource(p), "{p}");
+            assert!(!matches_every_resource(p, Some("aws")), "{p}");
         }
     }
 
@@ -559,7 +574,7 @@ mod tests {
         let s = &d.statements[0];
         assert_eq!(s.effect, Effect::Deny);
         assert!(matches!(s.actions, ActionClause::NotAction(_)));
-        assert!(!s.applies_to_all_resources());
+        assert!(!s.applies_to_all_resources(None));
         assert!(s.is_conditional());
         assert_eq!(s.label(), "X");
     }

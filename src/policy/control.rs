@@ -94,10 +94,13 @@ struct Notes {
     restricted: Vec<(ActionSet, ControlNote)>,
 }
 
-/// The SCPs and RCPs in force for `account` (the caller leaves out the management account).
+/// The SCPs and RCPs in force for `account` (the caller leaves out the management account), of
+/// `partition` when known (an all-wildcard ARN naming it matches every resource; unknown, it is
+/// taken as scoped).
 pub fn account_controls(
     org: &Organization,
     account: &str,
+    partition: Option<&str>,
     expander: &mut Expander<'_>,
 ) -> AccountControls {
     let chain = org.chain(account);
@@ -113,12 +116,12 @@ pub fn account_controls(
                 out.levels_without_scp.push(level_name(level));
                 continue;
             }
-            scp_level(level, &attached, expander, &mut notes);
+            scp_level(level, &attached, partition, expander, &mut notes);
         }
     }
     if org.control_types.contains(&ControlPolicyType::Rcp) {
         for level in &chain {
-            rcp_level(org, level, expander, &mut notes);
+            rcp_level(org, level, partition, expander, &mut notes);
         }
     }
     out.entries = notes.blocked.into_iter().chain(notes.restricted).collect();
@@ -131,6 +134,7 @@ pub fn account_controls(
 fn scp_level(
     level: &OrgNode,
     attached: &[&crate::model::organization::ControlPolicy],
+    partition: Option<&str>,
     expander: &mut Expander<'_>,
     notes: &mut Notes,
 ) {
@@ -144,7 +148,7 @@ fn scp_level(
     let mut allow_any = catalog.empty_set();
     let mut allow_full = catalog.empty_set();
     for p in attached {
-        for s in &expander.document(&p.document).statements {
+        for s in &expander.document_in(&p.document, partition).statements {
             match s.effect {
                 Effect::Allow => {
                     allow_any.union_with(&s.actions);
@@ -210,10 +214,16 @@ fn scp_level(
 
 /// The RCPs attached at one level: their denies restrict (an RCP limits what others may do to
 /// the account's resources, not what its principals may do).
-fn rcp_level(org: &Organization, level: &OrgNode, expander: &mut Expander<'_>, notes: &mut Notes) {
+fn rcp_level(
+    org: &Organization,
+    level: &OrgNode,
+    partition: Option<&str>,
+    expander: &mut Expander<'_>,
+    notes: &mut Notes,
+) {
     let where_ = level_name(level);
     for p in org.attached(ControlPolicyType::Rcp, &level.id) {
-        for s in &expander.document(&p.document).statements {
+        for s in &expander.document_in(&p.document, partition).statements {
             if s.effect != Effect::Deny {
                 continue;
             }
@@ -305,7 +315,7 @@ mod tests {
     fn effect(o: &Organization, action: &str) -> Option<(ControlEffect, String)> {
         let catalog = small_test_catalog();
         let mut e = Expander::new(catalog);
-        let c = account_controls(o, "111111111111", &mut e);
+        let c = account_controls(o, "111111111111", Some("aws"), &mut e);
         let id = catalog.lookup_full(action).unwrap();
         c.note(id).map(|n| (n.effect, n.detail.clone()))
     }
@@ -447,7 +457,7 @@ mod tests {
         o.control_policies[0].targets.retain(|t| t != "ou");
         let catalog = small_test_catalog();
         let mut e = Expander::new(catalog);
-        let c = account_controls(&o, "111111111111", &mut e);
+        let c = account_controls(&o, "111111111111", Some("aws"), &mut e);
         assert_eq!(c.levels_without_scp, vec!["OU OU".to_string()]);
         assert!(c.is_empty());
     }

@@ -382,29 +382,45 @@ impl<'c> Expander<'c> {
         }
     }
 
-    /// Expands one statement.
-    pub fn statement(&mut self, statement: &Statement) -> StatementExpansion {
+    /// Expands one statement of a policy of an account of `partition` (when known: an
+    /// all-wildcard ARN naming it applies to every resource, [`matches_every_resource`]).
+    ///
+    /// [`matches_every_resource`]: crate::model::document::matches_every_resource
+    pub fn statement(
+        &mut self,
+        statement: &Statement,
+        partition: Option<&str>,
+    ) -> StatementExpansion {
         let clause = self.clause(&statement.actions);
         StatementExpansion {
             index: statement.index,
             label: statement.label(),
             effect: statement.effect,
             actions: clause.actions,
-            scoped: !statement.applies_to_all_resources(),
+            scoped: !statement.applies_to_all_resources(partition),
             conditional: statement.is_conditional(),
             unmatched: clause.unmatched,
         }
     }
 
-    /// Expands a whole document: the union of its Allow statements minus its unconditional,
-    /// all-resource Deny statements.
+    /// Expands a whole document whose account's partition is not known: the union of its Allow
+    /// statements minus its unconditional, all-resource Deny statements ([`Expander::document_in`]).
     pub fn document(&mut self, document: &PolicyDocument) -> DocumentExpansion {
+        self.document_in(document, None)
+    }
+
+    /// Expands a whole document of a policy of an account of `partition` (when known).
+    pub fn document_in(
+        &mut self,
+        document: &PolicyDocument,
+        partition: Option<&str>,
+    ) -> DocumentExpansion {
         let mut allowed = self.catalog.empty_set();
         let mut denied = self.catalog.empty_set();
         let statements: Vec<StatementExpansion> = document
             .statements
             .iter()
-            .map(|s| self.statement(s))
+            .map(|s| self.statement(s, partition))
             .collect();
         for s in &statements {
             match s.effect {

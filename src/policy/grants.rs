@@ -193,10 +193,13 @@ impl<'e> GrantCache<'e> {
         GrantCache::default()
     }
 
+    /// `partition`: the export's (one document is in exports of one partition only: AWS
+    /// managed documents are shared by ARN, which names it).
     fn get(
         &mut self,
         expander: &mut Expander<'_>,
         document: &'e PolicyDocument,
+        partition: &str,
     ) -> Arc<DocumentExpansion> {
         // Sound because every key comes from a `&'e PolicyDocument`: while this cache lives, those
         // documents are borrowed, so no other document can occupy the same address.
@@ -204,7 +207,7 @@ impl<'e> GrantCache<'e> {
         Arc::clone(
             self.documents
                 .entry(key)
-                .or_insert_with(|| Arc::new(expander.document(document))),
+                .or_insert_with(|| Arc::new(expander.document_in(document, Some(partition)))),
         )
     }
 
@@ -214,6 +217,7 @@ impl<'e> GrantCache<'e> {
         &mut self,
         expander: &mut Expander<'_>,
         managed: &'e ManagedPolicy,
+        partition: &str,
     ) -> Arc<DocumentExpansion> {
         let document: &'e PolicyDocument = &managed.document;
         let key = std::ptr::from_ref(document) as usize;
@@ -222,13 +226,13 @@ impl<'e> GrantCache<'e> {
         }
         let version = managed.default_version_id.as_deref();
         let (Some(version), true) = (version, managed.aws_managed) else {
-            return self.get(expander, document);
+            return self.get(expander, document, partition);
         };
         let shared = match self.aws_managed.get(&(managed.arn.as_str(), version)) {
             Some((seen, expansion)) if *seen == document => Arc::clone(expansion),
-            Some(_) => return self.get(expander, document),
+            Some(_) => return self.get(expander, document, partition),
             None => {
-                let expansion = self.get(expander, document);
+                let expansion = self.get(expander, document, partition);
                 self.aws_managed.insert(
                     (managed.arn.as_str(), version),
                     (document, Arc::clone(&expansion)),
@@ -255,6 +259,11 @@ struct Builder<'a, 'e, 'c> {
 }
 
 impl<'e> Builder<'_, 'e, '_> {
+    /// The export's partition: an all-wildcard ARN naming it applies to every resource.
+    fn partition(&self) -> Option<&'e str> {
+        Some(self.export.partition.as_str())
+    }
+
     /// Adds a document's statements. Returns the document's own effective set.
     fn add(&mut self, policy: PolicyRef, expansion: &DocumentExpansion) -> ActionSet {
         let is_boundary = policy.boundary;
@@ -312,7 +321,7 @@ impl<'e> Builder<'_, 'e, '_> {
                 Some(Some(changed)) => changed,
                 None => &inline.document,
             };
-            let expansion = self.expander.document(document);
+            let expansion = self.expander.document_in(document, self.partition());
             self.add(Self::inline_ref(inline, None), &expansion);
         }
     }
@@ -320,7 +329,9 @@ impl<'e> Builder<'_, 'e, '_> {
     /// A group's inline policies: cached, since many users share a group.
     fn add_group_inline(&mut self, group: &'e Principal) {
         for inline in &group.inline_policies {
-            let expansion = self.cache.get(self.expander, &inline.document);
+            let expansion = self
+                .cache
+                .get(self.expander, &inline.document, &self.export.partition);
             self.add(Self::inline_ref(inline, Some(&group.name)), &expansion);
         }
     }
@@ -345,8 +356,12 @@ impl<'e> Builder<'_, 'e, '_> {
                 Some(managed) => {
                     let policy = managed_ref(managed, via_group, false);
                     let expansion = match change {
-                        Some(Some(changed)) => Arc::new(self.expander.document(changed)),
-                        _ => self.cache.get_managed(self.expander, managed),
+                        Some(Some(changed)) => {
+                            Arc::new(self.expander.document_in(changed, self.partition()))
+                        }
+                        _ => self
+                            .cache
+                            .get_managed(self.expander, managed, &export.partition),
                     };
                     self.add(policy, &expansion);
                 }
@@ -502,7 +517,7 @@ pub fn principal_grants_changed<'e>(
         match export.policies.get(arn) {
             Some(managed) => {
                 let policy = managed_ref(managed, None, true);
-                let expansion = b.cache.get_managed(b.expander, managed);
+                let expansion = b.cache.get_managed(b.expander, managed, &export.partition);
                 boundary = Some(b.add(policy, &expansion));
             }
             None => b.missing_policies.push(MissingPolicy {
@@ -650,7 +665,7 @@ mod tests {
         let mut cache = GrantCache::new();
         let aws: Vec<_> = exports
             .iter()
-            .map(|x| cache.get_managed(&mut e, &x.policies[arn]))
+            .map(|x| cache.get_managed(&mut e, &x.policies[arn], "aws"))
             .collect();
         assert!(Arc::ptr_eq(&aws[0], &aws[1]));
         assert!(!Arc::ptr_eq(&aws[0], &aws[2]));
@@ -658,15 +673,15 @@ mod tests {
         // Asked again, by address: the same expansions.
         assert!(Arc::ptr_eq(
             &aws[2],
-            &cache.get_managed(&mut e, &exports[2].policies[arn])
+            &cache.get_managed(&mut e, &exports[2].policies[arn], "aws")
         ));
         assert!(Arc::ptr_eq(
             &aws[1],
-            &cache.get_managed(&mut e, &exports[1].policies[arn])
+            &cache.get_managed(&mut e, &exports[1].policies[arn], "aws")
         ));
         let own: Vec<_> = exports[..2]
             .iter()
-            .map(|x| cache.get_managed(&mut e, &x.policies[mine]))
+            .map(|x| cache.get_managed(&mut e, &x.policies[mine], "aws"))
             .collect();
         assert!(!Arc::ptr_eq(&own[0], &own[1]));
         assert_eq!(own[0].effective, aws[0].effective);
@@ -813,5 +828,34 @@ mod tests {
         assert_eq!(g.partial_denies.len(), 1);
         assert!(g.partial_denies[0].scoped);
         assert!(!g.is_scoped(id("iam:GetRole")) && !g.grants(id("iam:GetRole")));
+    }
+
+    /// A Deny on every ARN of the export's partition (`arn:aws:*:*:*:*` in `aws`) takes the
+    /// action away, as `*` does; in an export of another partition it matches nothing there and
+    /// only counts as a partial Deny.
+    #[test]
+    fn a_deny_on_every_arn_of_the_exports_partition_is_absolute() {
+        let c = crate::catalog::small_test_catalog().clone();
+        let mut e = Expander::new(&c);
+        let mut role = principal(PrincipalType::Role, "app");
+        role.inline_policies = vec![InlinePolicy {
+            name: "p".into(),
+            document: doc(json!({"Statement": [
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:*:*:*:*"},
+                {"Effect": "Allow", "Action": "iam:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "iam:CreateUser", "Resource": "arn:aws:*:*:*:*"}
+            ]})),
+        }];
+        let id = |n| c.lookup_full(n).unwrap();
+        let mut ex = export(vec![role.clone()], vec![]);
+        let g = principal_grants(&role, &ex, &mut e);
+        assert!(!g.grants(id("iam:CreateUser")));
+        assert!(g.partial_denies.is_empty());
+        assert!(!g.is_scoped(id("s3:GetObject")));
+        ex.partition = "aws-cn".into();
+        let g = principal_grants(&role, &ex, &mut e);
+        assert!(g.grants(id("iam:CreateUser")));
+        assert_eq!(g.partial_denies.len(), 1);
+        assert!(g.is_scoped(id("s3:GetObject")));
     }
 }

@@ -655,7 +655,9 @@ fn flag_customer_managed(
             let arn = customer_arn(partition, account, &r.path, &r.name);
             match export.policies.get(&arn) {
                 Some(m) => {
-                    let mut hit = expander.document(&m.document).allowed;
+                    let mut hit = expander
+                        .document_in(&m.document, Some(&export.partition))
+                        .allowed;
                     hit.intersect_with(&plan.sets.remove);
                     if !hit.is_empty() {
                         accounts.push(account.as_str());

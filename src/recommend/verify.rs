@@ -133,8 +133,9 @@ pub(super) fn verify_cached<'e>(
     let mut problems = Vec::new();
     let catalog = expander.catalog();
     for p in &plan.policies {
-        let old = expander.document(p.original());
-        let new = expander.document(p.new_document());
+        let partition = Some(export.partition.as_str());
+        let old = expander.document_in(p.original(), partition);
+        let new = expander.document_in(p.new_document(), partition);
         if !new.allowed.is_subset(&old.allowed) {
             problems.push(format!(
                 "{}: the tightened policy grants actions the original does not",
