@@ -496,6 +496,53 @@ fn exclusions_mark_findings_and_expired_ones_warn() {
     assert!(at(delete) < at(send));
 }
 
+/// An exclusion that expired between two exports' as-of dates is applied to the older one's
+/// principals and not to the newer one's: each export by its own date, as if reported alone.
+/// The first export to pass the date switched the rule off for every export of the run.
+#[test]
+fn an_exclusion_expires_per_export_by_its_own_as_of_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (new, old) = (tmp.path().join("new"), tmp.path().join("old"));
+    unused_sqs_export(&new);
+    unused_sqs_export(&old);
+    let details = old.join("authorization-details.json");
+    let text = fs::read_to_string(&details).unwrap();
+    fs::write(&details, text.replace(ACCT, "210987654321")).unwrap();
+    crate::common::edit_json(&old.join("last-accessed/roles/r.json"), |doc| {
+        doc["JobCreationDate"] = json!("2026-08-01T00:00:00Z");
+        doc["JobCompletionDate"] = json!("2026-08-01T00:01:00Z");
+    });
+    let config = Config::parse(
+        &tmp.path().join("c.toml"),
+        "[[exclude]]\nprincipal = \"r\"\nreason = \"migration\"\nexpires = 2026-09-30\n",
+    )
+    .unwrap();
+    let exports = input::load_exports(&[new, old], &LoadOptions::default()).unwrap();
+    let settings = Settings {
+        unused_after_days: 90,
+        as_of: None,
+    };
+    let an = analysis::analyze(&exports, Catalog::embedded(), &settings, &config).unwrap();
+    let mut excluded: Vec<(&str, bool)> = an
+        .findings
+        .iter()
+        .map(|f| (&*an.principal(f).account_id, f.exclusion.is_some()))
+        .collect();
+    excluded.sort();
+    assert_eq!(excluded, [(ACCT, false), ("210987654321", true)]);
+    let w = an
+        .warnings
+        .iter()
+        .find(|w| w.warning.code == "exclusion_expired")
+        .expect("a warning");
+    assert_eq!(w.account_id, ACCT);
+    assert!(
+        w.warning.message.contains("of account"),
+        "{}",
+        w.warning.message
+    );
+}
+
 fn bin() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("iam-tighten").unwrap()
 }

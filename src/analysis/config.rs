@@ -88,7 +88,8 @@ pub struct ExclusionRule {
     /// Who answers for it (optional).
     pub owner: Option<String>,
     pub expires: Option<NaiveDate>,
-    /// Set by the analysis: the rule expired before the as-of date and was not applied.
+    /// Set by the analysis: the rule expired before the as-of date of some export, and was not
+    /// applied to its principals (it still applies where the as-of date is not later).
     pub expired: bool,
     /// Set by the analysis: how many findings it excluded.
     pub matched: u64,

@@ -18,8 +18,10 @@ use crate::catalog::ActionSet;
 use crate::model::{Timestamp, Warning};
 use crate::policy::Expander;
 
-/// Marks the rules that expired before `as_of` (an export's as-of time) as not applied, with a
-/// warning each (once, for the first export that passes their date).
+/// Marks the rules that expired before `as_of` (an export's as-of time) as expired, with a
+/// warning each (once, for the first export that passes their date). A rule is not applied to
+/// a principal whose as-of date is after its expiry, and still applied to one whose data is
+/// older ([`applicable`]): each export is judged by its own as-of date, as it is alone.
 pub(super) fn expire(
     config: &mut Config,
     account_id: &str,
@@ -40,7 +42,7 @@ pub(super) fn expire(
                     file: file.clone(),
                     json_path: Some(format!("exclude[{}]", rule.id.0.get() - 1)),
                     message: format!(
-                        "exclusion {} expired on {exp} (before the as-of date {}); it was not applied",
+                        "exclusion {} expired on {exp} (before the as-of date {} of account {account_id}); it is not applied to the principals whose as-of date is later than that",
                         rule.id,
                         as_of.date_naive()
                     ),
@@ -61,15 +63,12 @@ pub(super) fn rule_sets(
         .collect()
 }
 
-/// The rules that can apply to each principal, in rule order.
+/// The rules that can apply to each principal, in rule order: not expired before its as-of date.
 fn applicable(principals: &[PrincipalInfo], rules: &[ExclusionRule]) -> Vec<Vec<usize>> {
     let mut any_principal = Vec::new();
     let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
     let mut globbed = Vec::new();
     for (i, r) in rules.iter().enumerate() {
-        if r.expired {
-            continue;
-        }
         match &r.principal {
             None => any_principal.push(i),
             Some(p) if !p.contains(['*', '?', '[', ']', '{', '}', '\\']) => {
@@ -93,11 +92,11 @@ fn applicable(principals: &[PrincipalInfo], rules: &[ExclusionRule]) -> Vec<Vec<
                     .as_ref()
                     .is_none_or(|g| g.is_match(p.name()) || g.is_match(p.arn()))
             }));
+            let day = p.as_of.map(|t| t.date_naive());
             ids.retain(|i| {
-                rules[*i]
-                    .account
-                    .as_ref()
-                    .is_none_or(|a| **a == *p.account_id)
+                let rule = &rules[*i];
+                rule.account.as_ref().is_none_or(|a| **a == *p.account_id)
+                    && !matches!((rule.expires, day), (Some(exp), Some(day)) if exp < day)
             });
             ids.sort_unstable();
             ids.dedup();
@@ -117,7 +116,7 @@ pub(super) fn apply(
     labels: &[PolicyLabel],
     lists: &mut ActionLists,
 ) -> WithControls {
-    if rules.iter().all(|r| r.expired) {
+    if rules.is_empty() {
         return with;
     }
     let applicable = applicable(principals, rules);
