@@ -182,8 +182,8 @@ fn a_permission_set_gets_one_folder_for_every_account_with_sso_admin_commands() 
         "## How the permission set changes",
         "Why merge",
         "## Evidence per account",
-        "| 111111111111 | `AWSReservedSSO_Developer_0a1b2c3d4e5f6789` | yes |",
-        "| 222222222222 | `AWSReservedSSO_Developer_9f8e7d6c5b4a3210` | yes |",
+        "| 111111111111 | `AWSReservedSSO_Developer_0a1b2c3d4e5f6789` | 2026-11-20 | yes |",
+        "| 222222222222 | `AWSReservedSSO_Developer_9f8e7d6c5b4a3210` | 2026-11-20 | yes |",
         "used only in 111111111111: `ec2:DescribeInstances`",
         "used only in 222222222222: `ec2:StartInstances`",
         "rewrites the set's role in every account it is provisioned to (111111111111, 222222222222)",
@@ -354,6 +354,14 @@ fn a_set_whose_accounts_data_ends_apart_is_judged_over_one_window() {
     let plans = recommend::plan_organization(&exports, Some(&org), &an);
     let plan = set_plan(&plans, "Developer");
     assert!(used_in_prod.is_subset(&plan.sets.after));
+    let readme = readme_of(&exports, &org, &an, "Developer");
+    assert!(
+        readme.contains("ending 2026-11-20 (where the data of the account exported first ends)")
+            && readme.contains(
+                "| 111111111111 | `AWSReservedSSO_Developer_0a1b2c3d4e5f6789` | 2027-02-28 | yes |"
+            ),
+        "{readme}"
+    );
     let warning = an
         .warnings
         .iter()
@@ -388,14 +396,22 @@ fn a_set_whose_accounts_data_ends_apart_is_judged_over_one_window() {
     );
 }
 
-/// The set's verdicts, for the data of either account ending 1 to 300 days after the other's,
-/// are those of the same exports judged with `--as-of` at its window's end: `SetWindow::judge`
-/// against the verdict expressions, action by action (uses inside the window, before it, after
-/// it; actions AWS tracks and does not; every set of the fixture).
+/// The set's verdicts, for the data of either account ending 1 to 300 days after the other's
+/// (its uses moved with it, or not), are those of the same exports judged with `--as-of` at its
+/// window's end: `SetWindow::judge` against the verdict expressions, action by action (uses
+/// inside the window, before it, after it; actions AWS tracks and does not; every set).
 #[test]
 fn a_sets_verdicts_are_those_of_one_as_of_at_its_windows_end() {
-    for (account, days) in [(PROD, 1), (PROD, 30), (DEV, 45), (DEV, 200), (PROD, 300)] {
-        let tmp = jobs_later(account, days);
+    for (account, days, uses) in [
+        (PROD, 1, false),
+        (PROD, 30, false),
+        (DEV, 45, false),
+        (DEV, 200, false),
+        (PROD, 300, false),
+        (PROD, 20, true),
+        (DEV, 120, true),
+    ] {
+        let tmp = data_later(account, days, uses);
         let (exports, org, an) = analysed(tmp.path());
         let sets: Vec<(String, Option<iam_tighten::model::Timestamp>)> = an
             .principals
@@ -424,7 +440,7 @@ fn a_sets_verdicts_are_those_of_one_as_of_at_its_windows_end() {
             assert_eq!(
                 got,
                 set_verdicts(&at_end, &name),
-                "{name}: {account} +{days}"
+                "{name}: {account} +{days} (uses too: {uses})"
             );
         }
     }
@@ -432,6 +448,12 @@ fn a_sets_verdicts_are_those_of_one_as_of_at_its_windows_end() {
 
 /// A copy of the fixture whose `account`'s last-accessed jobs end `days` later.
 fn jobs_later(account: &str, days: u32) -> tempfile::TempDir {
+    data_later(account, days, false)
+}
+
+/// A copy of the fixture whose `account`'s last-accessed jobs end `days` later, and its uses
+/// with them when `uses`.
+fn data_later(account: &str, days: u32, uses: bool) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     crate::common::copy_dir(&root(), tmp.path());
     let later = |t: &Value| {
@@ -447,10 +469,37 @@ fn jobs_later(account: &str, days: u32) -> tempfile::TempDir {
                 for key in ["JobCreationDate", "JobCompletionDate"] {
                     doc[key] = later(&doc[key]);
                 }
+                if !uses {
+                    return;
+                }
+                for svc in doc["ServicesLastAccessed"].as_array_mut().unwrap() {
+                    if svc["LastAuthenticated"].is_string() {
+                        svc["LastAuthenticated"] = later(&svc["LastAuthenticated"]);
+                    }
+                    for a in svc["TrackedActionsLastAccessed"]
+                        .as_array_mut()
+                        .into_iter()
+                        .flatten()
+                    {
+                        if a["LastAccessedTime"].is_string() {
+                            a["LastAccessedTime"] = later(&a["LastAccessedTime"]);
+                        }
+                    }
+                }
             });
         }
     }
     tmp
+}
+
+/// The README of permission set `name`'s recommendation folder.
+fn readme_of(exports: &[Export], org: &Organization, an: &Analysis<'_>, name: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    recommend::write_recommendations_organization(exports, Some(org), an, dir.path()).unwrap();
+    let at = dir.path().join(format!(
+        "recommendations/{MGMT}/permission_set/{name}/README.md"
+    ));
+    std::fs::read_to_string(at).unwrap()
 }
 
 /// Per action of the set `name`: its reason and last access.

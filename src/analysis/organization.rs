@@ -426,13 +426,16 @@ impl SetWindow {
         });
     }
 
-    /// A role's verdict over this window, where its own window ends later. Only an `unused`
-    /// changes, as the verdict expressions (`verdict.rs`) would have judged it with this window:
-    /// a recorded use at or after its start is a use in it (the action's own time), or leaves
-    /// the action unknown (the service's time: `action_not_tracked`; after its end:
-    /// `accessed_after_as_of`); an action AWS tracks one by one only since after its start is
-    /// judged by its service; a role created after its start is too new; and where its start is
-    /// more than the 400 days AWS keeps before the role's data ends, nothing rules out use.
+    /// A role's verdict over this window, where its own window ends later, as the verdict
+    /// expressions (`verdict.rs`) would have judged it with this window. A use (or a service's
+    /// use, `action_not_tracked`) after its end leaves the action unknown
+    /// (`accessed_after_as_of`). An `unused`: a recorded use at or after its start is a use in it
+    /// (the action's own time), or leaves the action unknown (the service's time:
+    /// `action_not_tracked`; after its end: `accessed_after_as_of`); an action AWS tracks one by
+    /// one only since after its start is judged by its service; a role created after its start is
+    /// too new; and where its start is more than the 400 days AWS keeps before the role's data
+    /// ends, nothing rules out use. Other verdicts stand (a role too new for its own window is
+    /// too new for this one, and shows no use: any would be in its window).
     fn judge<'f>(&self, c: &Collected<'_>, v: RoleVerdict<'f>) -> RoleVerdict<'f> {
         let (Some(start), Some(end)) = (self.start_ms, self.end_ms) else {
             return v;
@@ -440,7 +443,22 @@ impl SetWindow {
         let Some(row) = role_row(c, v.f.principal) else {
             return v;
         };
-        if v.status() != Status::Unused || row.window_end_ms.is_none_or(|e| e <= end) {
+        if row.window_end_ms.is_none_or(|e| e <= end) {
+            return v;
+        }
+        // A use, or a service's use, after the window: whether it was also used inside it
+        // cannot be known (last-accessed data keeps only the latest use).
+        if matches!(
+            v.reason,
+            Reason::AccessedInWindow | Reason::ActionNotTracked
+        ) && v.last.ms().is_some_and(|t| t > end)
+        {
+            return RoleVerdict {
+                reason: Reason::AccessedAfterAsOf,
+                ..v
+            };
+        }
+        if v.status() != Status::Unused {
             return v;
         }
         let role_end = row.window_end_ms.unwrap_or(end);

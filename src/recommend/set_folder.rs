@@ -329,9 +329,7 @@ pub(super) fn readme_evidence(
     s.push_str(
         "## Evidence per account\n\nThe set's verdicts roll up its roles': an action is used \
          when any account's role used it in the window, and unused only when every provisioned \
-         account's role has last-accessed data and none used it.\n\n\
-         | Account | Role | Last-accessed data | Last used | Used in the window |\n\
-         |---|---|---|---|---|\n",
+         account's role has last-accessed data and none used it.",
     );
     let roles: BTreeMap<&str, usize> = analysis
         .principals
@@ -342,11 +340,31 @@ pub(super) fn readme_evidence(
         })
         .map(|(i, p)| (&*p.account_id, i))
         .collect();
+    // Roles whose data ends a day or more after the set's window: their rows show their own.
+    let set_end = analysis.principals[plan.analysis_index].as_of;
+    let later = roles.values().any(|&i| {
+        let end = analysis.principals[i].as_of;
+        matches!((end, set_end), (Some(e), Some(s)) if (e - s).num_hours() >= 24)
+    });
+    if let (true, Some(end)) = (later, set_end) {
+        let _ = write!(
+            s,
+            " The accounts' data ends on different days: the set's verdicts are judged over one \
+             window for every account, ending {} (where the data of the account exported first \
+             ends), and each row below shows its role's own window. A use after the set's window \
+             leaves an action unknown, and kept.",
+            end.format("%Y-%m-%d")
+        );
+    }
+    s.push_str(
+        "\n\n| Account | Role | Data as of | Last-accessed data | Last used | Used in its window |\n\
+         |---|---|---|---|---|---|\n",
+    );
     let mut used_in: BTreeMap<ActionId, BTreeSet<&str>> = BTreeMap::new();
     let mut with_data: BTreeSet<&str> = BTreeSet::new();
     for account in &t.accounts {
         let Some(&i) = roles.get(account.as_str()) else {
-            let _ = writeln!(s, "| {account} | (not in the exports) | no | | |");
+            let _ = writeln!(s, "| {account} | (not in the exports) | | no | | |");
             continue;
         };
         let p = &analysis.principals[i];
@@ -378,8 +396,10 @@ pub(super) fn readme_evidence(
         }
         let _ = writeln!(
             s,
-            "| {account} | `{}` | {} | {} | {} |",
+            "| {account} | `{}` | {} | {} | {} | {} |",
             md(p.name()),
+            p.as_of
+                .map_or(String::new(), |d| d.format("%Y-%m-%d").to_string()),
             if p.has_last_accessed { "yes" } else { "no" },
             p.last_used
                 .map_or("never".into(), |d| d.format("%Y-%m-%d").to_string()),
@@ -402,8 +422,8 @@ pub(super) fn readme_evidence(
     }
     if !partial.is_empty() {
         s.push_str(
-            "\nKept because some accounts' roles used them (the set is one policy for every \
-             account):\n\n",
+            "\nKept because some accounts' roles used them in their windows (the set is one \
+             policy for every account):\n\n",
         );
         let c = analysis.catalog;
         for (accounts, actions) in &partial {
