@@ -1773,6 +1773,23 @@ fn a_renamed_user_whose_old_name_is_reused_is_paired_by_id() {
     );
 }
 
+/// A principal id left empty on one side (a hand-made export) is no evidence of a re-creation:
+/// it was `principal_recreated` ("id AIDA… → ").
+#[test]
+fn an_empty_id_on_one_side_is_not_a_recreation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = edited_account(&tmp.path().join("old"), |_| {});
+    let new = edited_account(&tmp.path().join("new"), |d| {
+        let users = d["UserDetailList"].as_array_mut().unwrap();
+        let alice = users.iter_mut().find(|u| u["UserName"] == "alice").unwrap();
+        alice["UserId"] = "".into();
+    });
+    let run = diff(&old, &new, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let csv = run.file("diff.csv");
+    assert!(!csv.contains("principal_recreated"), "{csv}");
+}
+
 /// A copy of the sample's account 111111111111 in which user alice is renamed alice.smith (same
 /// id), its last-accessed report and credential-report row with it; `more` edits the users.
 fn alice_renamed(dir: &Path, more: impl FnOnce(&mut Vec<serde_json::Value>)) -> String {

@@ -142,7 +142,7 @@ fn reference(old: &Side, new: &Side, cat: &Catalog) -> Vec<ActionChange> {
                 (r.detail, r.new_sensitivity) = (detail, highest);
                 out.push(r);
             }
-            Some(o) if o.id != p.id => {
+            Some(o) if o.id != p.id && !o.id.is_empty() && !p.id.is_empty() => {
                 let day = |t: Option<iam_tighten::model::Timestamp>| {
                     t.map_or("unknown".to_string(), |t| t.date_naive().to_string())
                 };

@@ -277,7 +277,8 @@ pub fn compare(old: &Side, new: &Side, catalog: &Catalog) -> Vec<Change> {
             }
         };
         let o = &old.principals[oi as usize];
-        if o.id != p.id {
+        // An id left empty (a hand-made export) says nothing of a re-creation.
+        if o.id != p.id && !o.id.is_empty() && !p.id.is_empty() {
             changes.push(recreated(
                 o,
                 p,
