@@ -172,6 +172,36 @@ fn cli_expands_patterns_sorted() {
     assert_eq!(stdout, "iam:PassRole\tWrite\ns3:GetObject\tRead\n");
 }
 
+/// `expand --policy` has no account, so no partition: a Deny on `arn:aws:*:*:*:*` is read as
+/// scoped (it takes nothing away), one on `*` or `arn:*:*:*:*:*` as every resource
+/// (docs/grant-model.md).
+#[test]
+fn cli_expand_reads_a_named_partition_as_scoped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let listed = |resource: &str| {
+        let doc = tmp.path().join("d.json");
+        std::fs::write(
+            &doc,
+            serde_json::json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Deny", "Action": "s3:GetObject", "Resource": resource},
+                {"Effect": "Allow", "Action": "s3:GetObject*", "Resource": "*"}]})
+            .to_string(),
+        )
+        .unwrap();
+        let out = bin()
+            .arg("expand")
+            .arg("--policy")
+            .arg(&doc)
+            .assert()
+            .success();
+        let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        stdout.lines().any(|l| l == "s3:GetObject\tRead")
+    };
+    assert!(listed("arn:aws:*:*:*:*"));
+    assert!(!listed("*"));
+    assert!(!listed("arn:*:*:*:*:*"));
+}
+
 #[test]
 fn cli_warns_on_unmatched_pattern_but_succeeds() {
     let c = Catalog::embedded();
