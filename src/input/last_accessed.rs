@@ -298,6 +298,53 @@ pub(crate) struct Owner<'a> {
     pub arn: &'a str,
 }
 
+/// Why a report's job gives no usable data (the JSON path and the message of its
+/// `last_accessed_incomplete` warning), or `None` when it completed; an error for a file with no
+/// `JobStatus`, which is not a report at all.
+fn job_unusable(path: &Path, r: &Report) -> Result<Option<(&'static str, String)>> {
+    let error = || {
+        let e = r.error.as_ref();
+        format!(
+            "{} ({})",
+            e.and_then(|e| e.message.as_deref()).unwrap_or("no message"),
+            e.and_then(|e| e.code.as_deref()).unwrap_or("no code")
+        )
+    };
+    Ok(match r.job_status.as_deref() {
+        // AWS fills `Error` only for a FAILED job: a COMPLETED one with it says two things, and
+        // the one that may be true (some data missing) could make a used permission look unused.
+        Some("COMPLETED") if r.error.is_some() => Some((
+            "$.Error",
+            format!(
+                "JobStatus is COMPLETED but the job also reports an Error: {}; AWS gives an Error \
+                 only for a FAILED job, so the data may be partial: fetch it again",
+                error()
+            ),
+        )),
+        Some("COMPLETED") => None,
+        Some("IN_PROGRESS") => Some((
+            "$.JobStatus",
+            "job still IN_PROGRESS when the file was written: fetch it again".into(),
+        )),
+        Some("FAILED") => Some(("$.JobStatus", format!("job FAILED: {}", error()))),
+        Some(other) => Some(("$.JobStatus", format!("unknown JobStatus {other:?}"))),
+        None => {
+            let hint = if r.role_detail_list.is_some() {
+                " (this looks like authorization-details.json)"
+            } else {
+                ""
+            };
+            return Err(Error::parse(
+                path,
+                "$",
+                format!(
+                    "no JobStatus: not the output of `aws iam get-service-last-accessed-details`{hint}"
+                ),
+            ));
+        }
+    })
+}
+
 /// The model's report when the job completed and all pages are present; else a warning. The
 /// entities it names are checked against `owner` when given (the fuzzing harness gives none).
 pub(crate) fn complete(
@@ -317,55 +364,8 @@ pub(crate) fn complete(
         );
         Ok(None)
     };
-    match r.job_status.as_deref() {
-        // AWS fills `Error` only for a FAILED job: a COMPLETED one with it says two things, and
-        // the one that may be true (some data missing) could make a used permission look unused.
-        Some("COMPLETED") if r.error.is_some() => {
-            let e = r.error.unwrap_or_default();
-            return incomplete(
-                "$.Error",
-                format!(
-                    "JobStatus is COMPLETED but the job also reports an Error: {} ({}); AWS \
-                     gives an Error only for a FAILED job, so the data may be partial: fetch it \
-                     again",
-                    e.message.as_deref().unwrap_or("no message"),
-                    e.code.as_deref().unwrap_or("no code")
-                ),
-            );
-        }
-        Some("COMPLETED") => {}
-        Some("IN_PROGRESS") => {
-            return incomplete(
-                "$.JobStatus",
-                "job still IN_PROGRESS when the file was written: fetch it again".into(),
-            );
-        }
-        Some("FAILED") => {
-            let e = r.error.unwrap_or_default();
-            return incomplete(
-                "$.JobStatus",
-                format!(
-                    "job FAILED: {} ({})",
-                    e.message.as_deref().unwrap_or("no message"),
-                    e.code.as_deref().unwrap_or("no code")
-                ),
-            );
-        }
-        Some(other) => return incomplete("$.JobStatus", format!("unknown JobStatus {other:?}")),
-        None => {
-            let hint = if r.role_detail_list.is_some() {
-                " (this looks like authorization-details.json)"
-            } else {
-                ""
-            };
-            return Err(Error::parse(
-                path,
-                "$",
-                format!(
-                    "no JobStatus: not the output of `aws iam get-service-last-accessed-details`{hint}"
-                ),
-            ));
-        }
+    if let Some((json_path, message)) = job_unusable(path, &r)? {
+        return incomplete(json_path, message);
     }
     if r.is_truncated == Some(true) {
         return incomplete(

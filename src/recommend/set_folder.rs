@@ -317,6 +317,31 @@ pub(super) fn readme_provisioning(s: &mut String, t: &PermissionSetTarget) {
     };
 }
 
+/// The README's sentence when some role's data ends a day or more after the set's window: the
+/// evidence table's rows show each role's own window.
+fn windows_apart(
+    s: &mut String,
+    plan: &PrincipalPlan,
+    roles: &BTreeMap<&str, usize>,
+    analysis: &Analysis<'_>,
+) {
+    let set_end = analysis.principals[plan.analysis_index].as_of;
+    let later = roles.values().any(|&i| {
+        let end = analysis.principals[i].as_of;
+        matches!((end, set_end), (Some(e), Some(s)) if (e - s).num_hours() >= 24)
+    });
+    if let (true, Some(end)) = (later, set_end) {
+        let _ = write!(
+            s,
+            " The accounts' data ends on different days: the set's verdicts are judged over one \
+             window for every account, ending {} (where the data of the account exported first \
+             ends), and each row below shows its role's own window. A use after the set's window \
+             leaves an action unknown, and kept.",
+            end.format("%Y-%m-%d")
+        );
+    }
+}
+
 /// Each provisioned account's role: whether it has data, when it was last used, what it used;
 /// and the actions kept because some accounts' roles used them.
 pub(super) fn readme_evidence(
@@ -340,22 +365,7 @@ pub(super) fn readme_evidence(
         })
         .map(|(i, p)| (&*p.account_id, i))
         .collect();
-    // Roles whose data ends a day or more after the set's window: their rows show their own.
-    let set_end = analysis.principals[plan.analysis_index].as_of;
-    let later = roles.values().any(|&i| {
-        let end = analysis.principals[i].as_of;
-        matches!((end, set_end), (Some(e), Some(s)) if (e - s).num_hours() >= 24)
-    });
-    if let (true, Some(end)) = (later, set_end) {
-        let _ = write!(
-            s,
-            " The accounts' data ends on different days: the set's verdicts are judged over one \
-             window for every account, ending {} (where the data of the account exported first \
-             ends), and each row below shows its role's own window. A use after the set's window \
-             leaves an action unknown, and kept.",
-            end.format("%Y-%m-%d")
-        );
-    }
+    windows_apart(s, plan, &roles, analysis);
     s.push_str(
         "\n\n| Account | Role | Data as of | Last-accessed data | Last used | Used in its window |\n\
          |---|---|---|---|---|---|\n",
