@@ -109,6 +109,22 @@ fn organisation(dir: &Path) {
     }
 }
 
+/// The organisation folder `dir`, loaded and analysed with its organisation part (a 90-day
+/// window, no configuration).
+fn analysed(dir: &Path) -> (Vec<iam_tighten::model::Export>, analysis::Analysis<'static>) {
+    let org = organization::find(&[dir.to_path_buf()]).unwrap().unwrap();
+    let exports = input::load_exports(&[dir.to_path_buf()], &LoadOptions::default()).unwrap();
+    let an = analysis::analyze_organization(
+        &exports,
+        Some(&org),
+        Catalog::embedded(),
+        &Settings::new(90, None).unwrap(),
+        &Config::default(),
+    )
+    .unwrap();
+    (exports, an)
+}
+
 fn load_error(dir: &Path) -> String {
     organization::find(&[dir.to_path_buf()])
         .expect_err("expected an error")
@@ -147,20 +163,7 @@ fn the_organisation_part_is_read() {
 fn scps_mark_blocked_and_restricted_grants() {
     let tmp = tempfile::tempdir().unwrap();
     organisation(tmp.path());
-    let org = organization::find(&[tmp.path().to_path_buf()])
-        .unwrap()
-        .unwrap();
-    let exports =
-        input::load_exports(&[tmp.path().to_path_buf()], &LoadOptions::default()).unwrap();
-    let settings = Settings::new(90, None).unwrap();
-    let an = analysis::analyze_organization(
-        &exports,
-        Some(&org),
-        Catalog::embedded(),
-        &settings,
-        &Config::default(),
-    )
-    .unwrap();
+    let (exports, an) = analysed(tmp.path());
     let blocked: Vec<(usize, &analysis::Finding)> = an
         .findings
         .iter()
@@ -208,8 +211,13 @@ fn scps_mark_blocked_and_restricted_grants() {
         blocked.iter().all(|(i, _)| *i > last_effective),
         "a blocked finding ranks above an effective one"
     );
-    let without =
-        analysis::analyze(&exports, Catalog::embedded(), &settings, &Config::default()).unwrap();
+    let without = analysis::analyze(
+        &exports,
+        Catalog::embedded(),
+        &Settings::new(90, None).unwrap(),
+        &Config::default(),
+    )
+    .unwrap();
     let score = |an: &analysis::Analysis<'_>| {
         an.principals
             .iter()
@@ -270,20 +278,7 @@ fn an_scp_deny_on_every_arn_of_the_partition_blocks_as_a_star_does() {
                 "Content": doc.to_string()
             }}),
         );
-        let org = organization::find(&[tmp.path().to_path_buf()])
-            .unwrap()
-            .unwrap();
-        let exports =
-            input::load_exports(&[tmp.path().to_path_buf()], &LoadOptions::default()).unwrap();
-        let settings = Settings::new(90, None).unwrap();
-        let an = analysis::analyze_organization(
-            &exports,
-            Some(&org),
-            Catalog::embedded(),
-            &settings,
-            &Config::default(),
-        )
-        .unwrap();
+        let (_, an) = analysed(tmp.path());
         let mut blocked: Vec<String> = (0..an.findings.len())
             .filter(|&i| an.blocked(i))
             .map(|i| {
