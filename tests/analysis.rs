@@ -512,11 +512,22 @@ fn an_exclusion_expires_per_export_by_its_own_as_of_date() {
         doc["JobCreationDate"] = json!("2026-08-01T00:00:00Z");
         doc["JobCompletionDate"] = json!("2026-08-01T00:01:00Z");
     });
-    let config = Config::parse(
-        &tmp.path().join("c.toml"),
-        "[[exclude]]\nprincipal = \"r\"\nreason = \"migration\"\nexpires = 2026-09-30\n",
-    )
-    .unwrap();
+    let toml = "[[exclude]]\nprincipal = \"r\"\nreason = \"migration\"\nexpires = 2026-09-30\n";
+    let config_path = tmp.path().join("c.toml");
+    fs::write(&config_path, toml).unwrap();
+    let config = Config::parse(&config_path, toml).unwrap();
+    // The page says where the rule still applied.
+    let out = tmp.path().join("out");
+    bin()
+        .args(["report", "--format", "html", "--config"])
+        .arg(&config_path)
+        .arg("--out")
+        .arg(&out)
+        .args([&new, &old])
+        .assert()
+        .success();
+    let page = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("expired for some exports — applied only where the data is older"));
     let exports = input::load_exports(&[new, old], &LoadOptions::default()).unwrap();
     let settings = Settings {
         unused_after_days: 90,
