@@ -554,6 +554,46 @@ fn an_exclusion_expires_per_export_by_its_own_as_of_date() {
     );
 }
 
+/// A rule's expiry is compared with the export's as-of date, also for a principal whose own
+/// last-accessed job ended earlier (a resumed fetch): its window ends there, but the rule that
+/// expired before the export's date was still applied to it.
+#[test]
+fn an_exclusion_expires_by_the_exports_date_not_a_principals_window_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("e");
+    unused_sqs_export(&dir);
+    crate::common::edit_json(&dir.join("authorization-details.json"), |d| {
+        let roles = d["RoleDetailList"].as_array_mut().unwrap();
+        let mut stale = roles[0].clone();
+        stale["RoleName"] = json!("stale");
+        stale["RoleId"] = json!("AROAEXAMPLE0000000002");
+        stale["Arn"] = json!(format!("arn:aws:iam::{ACCT}:role/stale"));
+        roles.push(stale);
+    });
+    let reports = dir.join("last-accessed/roles");
+    fs::copy(reports.join("r.json"), reports.join("stale.json")).unwrap();
+    crate::common::edit_json(&reports.join("stale.json"), |doc| {
+        doc["JobCreationDate"] = json!("2026-11-10T00:00:00Z");
+        doc["JobCompletionDate"] = json!("2026-11-10T00:01:00Z");
+    });
+    let toml =
+        "[[exclude]]\nprincipal = \"*\"\nreason = \"until mid November\"\nexpires = 2026-11-15\n";
+    let config = Config::parse(&tmp.path().join("c.toml"), toml).unwrap();
+    let export = input::load_export(&dir, &LoadOptions::default()).unwrap();
+    let settings = Settings {
+        unused_after_days: 90,
+        as_of: None,
+    };
+    let an = analysis::analyze(&[export], Catalog::embedded(), &settings, &config).unwrap();
+    let excluded: Vec<(&str, bool)> = an
+        .findings
+        .iter()
+        .map(|f| (an.principal(f).name(), f.exclusion.is_some()))
+        .collect();
+    assert_eq!(excluded.len(), 2);
+    assert!(excluded.iter().all(|(_, e)| !e), "{excluded:?}");
+}
+
 fn bin() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("iam-tighten").unwrap()
 }

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use super::config::{Config, ExclusionRule};
 use super::groups::{ActionLists, GrantedAction};
 use super::model::{
-    AccountWarning, ControlId, Finding, LabelId, PolicyLabel, PrincipalInfo, WithControls,
+    AccountWarning, ControlId, ExportInfo, Finding, LabelId, PolicyLabel, PrincipalInfo,
+    WithControls,
 };
 use crate::catalog::ActionSet;
 use crate::model::{Timestamp, Warning};
@@ -63,8 +64,14 @@ pub(super) fn rule_sets(
         .collect()
 }
 
-/// The rules that can apply to each principal, in rule order: not expired before its as-of date.
-fn applicable(principals: &[PrincipalInfo], rules: &[ExclusionRule]) -> Vec<Vec<usize>> {
+/// The rules that can apply to each principal, in rule order: not expired before its as-of date
+/// ([`as_of_days`]).
+fn applicable(
+    principals: &[PrincipalInfo],
+    exports: &[ExportInfo],
+    rules: &[ExclusionRule],
+) -> Vec<Vec<usize>> {
+    let days = as_of_days(principals, exports);
     let mut any_principal = Vec::new();
     let mut exact: HashMap<String, Vec<usize>> = HashMap::new();
     let mut globbed = Vec::new();
@@ -79,7 +86,8 @@ fn applicable(principals: &[PrincipalInfo], rules: &[ExclusionRule]) -> Vec<Vec<
     }
     principals
         .iter()
-        .map(|p| {
+        .zip(days)
+        .map(|(p, day)| {
             let mut ids: Vec<usize> = any_principal.clone();
             for key in [p.name().to_lowercase(), p.arn().to_lowercase()] {
                 if let Some(list) = exact.get(&key) {
@@ -92,7 +100,6 @@ fn applicable(principals: &[PrincipalInfo], rules: &[ExclusionRule]) -> Vec<Vec<
                     .as_ref()
                     .is_none_or(|g| g.is_match(p.name()) || g.is_match(p.arn()))
             }));
-            let day = p.as_of.map(|t| t.date_naive());
             ids.retain(|i| {
                 let rule = &rules[*i];
                 rule.account.as_ref().is_none_or(|a| **a == *p.account_id)
@@ -105,11 +112,41 @@ fn applicable(principals: &[PrincipalInfo], rules: &[ExclusionRule]) -> Vec<Vec<
         .collect()
 }
 
+/// Each principal's as-of date, which a rule's expiry is compared with: its export's (not its own
+/// window's end, which is earlier where its last-accessed job ended early: the export's date is
+/// the one [`expire`] warns about); a permission set's window end (the export of the account
+/// exported first, where the set's data ends).
+fn as_of_days(
+    principals: &[PrincipalInfo],
+    exports: &[ExportInfo],
+) -> Vec<Option<chrono::NaiveDate>> {
+    let by_account: HashMap<&str, Option<Timestamp>> = exports
+        .iter()
+        .map(|e| (e.account_id.as_str(), e.as_of))
+        .collect();
+    principals
+        .iter()
+        .map(|p| {
+            let as_of = match p.kind {
+                crate::model::PrincipalType::PermissionSet => p.as_of,
+                _ => by_account
+                    .get(&*p.account_id)
+                    .copied()
+                    .flatten()
+                    .or(p.as_of),
+            };
+            as_of.map(|t| t.date_naive())
+        })
+        .collect()
+}
+
 /// Applies the rules; returns the findings, split where a rule covers part of a group (each
 /// part with its group's note).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn apply(
     with: WithControls,
     principals: &[PrincipalInfo],
+    exports: &[ExportInfo],
     rules: &mut [ExclusionRule],
     rule_sets: &[Option<Arc<ActionSet>>],
     granted_by: &[Box<[LabelId]>],
@@ -119,7 +156,7 @@ pub(super) fn apply(
     if rules.is_empty() {
         return with;
     }
-    let applicable = applicable(principals, rules);
+    let applicable = applicable(principals, exports, rules);
     let WithControls { findings, controls } = with;
     let noted = !controls.is_empty();
     let mut controls = controls.into_iter();

@@ -234,6 +234,7 @@ fn run<'c>(
     let findings = exclusions::apply(
         findings,
         &c.principals,
+        &c.exports,
         &mut config.exclusions,
         &rule_sets,
         &c.granted_by,
