@@ -317,6 +317,64 @@ fn a_user_missing_from_the_credential_report_is_a_check_not_possible() {
     assert_eq!(r.checks_not_possible.len(), ghost.len());
 }
 
+/// A credential-report row whose `user_creation_time` is not the user's `CreateDate` is another
+/// user's of the same name (deleted and created again while AWS still handed out the old
+/// report): ignored, with a warning, and the user's checks are not possible. The old user's row
+/// gave the new user `access_key_never_used`, `access_key_old` and `unused_user`.
+#[test]
+fn a_report_row_of_an_earlier_user_of_the_same_name_is_not_used() {
+    let (_dir, export) = creds_edited(|doc| {
+        let users = doc["UserDetailList"].as_array_mut().unwrap();
+        let dormant = users
+            .iter_mut()
+            .find(|u| u["UserName"] == "dormant")
+            .unwrap();
+        dormant["CreateDate"] = "2026-05-31T20:00:00Z".into();
+    });
+    let export = load_export(&export, &LoadOptions::default()).expect("loads");
+    let w = export
+        .warnings
+        .iter()
+        .find(|w| w.code == "credential_report_other_user")
+        .expect("a warning");
+    assert!(w.message.contains(": dormant;"), "{}", w.message);
+    let r = run(&[export]);
+    assert!(
+        r.findings.iter().all(|f| f.principal_name != "dormant"),
+        "{:#?}",
+        rows(&r)
+    );
+    // Created long enough ago to be judged: its checks are not possible.
+    let (_dir, export) = creds_edited(|doc| {
+        let users = doc["UserDetailList"].as_array_mut().unwrap();
+        let dormant = users
+            .iter_mut()
+            .find(|u| u["UserName"] == "dormant")
+            .unwrap();
+        dormant["CreateDate"] = "2025-01-10T08:00:00Z".into();
+    });
+    let r = run(&[load_export(&export, &LoadOptions::default()).expect("loads")]);
+    assert!(r.findings.iter().all(|f| f.principal_name != "dormant"));
+    let dormant: Vec<_> = r
+        .checks_not_possible
+        .iter()
+        .filter(|n| n.reason.contains("dormant"))
+        .map(|n| n.check)
+        .collect();
+    assert!(dormant.contains(&AccessKeyNeverUsed), "{dormant:?}");
+    // Created within a second of the row (the report writes whole seconds): the same user.
+    let (_dir, export) = creds_edited(|doc| {
+        let users = doc["UserDetailList"].as_array_mut().unwrap();
+        let dormant = users
+            .iter_mut()
+            .find(|u| u["UserName"] == "dormant")
+            .unwrap();
+        dormant["CreateDate"] = "2024-01-10T08:00:00.600Z".into();
+    });
+    let r = run(&[load_export(&export, &LoadOptions::default()).expect("loads")]);
+    find(&r, AccessKeyNeverUsed, "dormant", Some("access_key_1"));
+}
+
 #[test]
 fn missing_credential_report_lists_the_checks_that_could_not_run() {
     let mut export = creds_export();

@@ -1,7 +1,7 @@
 //! `credential-report.csv`: the decoded output of `aws iam get-credential-report`
 //! (reference §4). Columns are read by header name; extra columns are ignored.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 
 use super::{CREDENTIAL_REPORT, Files, Warnings, listed, parse_timestamp};
@@ -186,15 +186,35 @@ fn known_users(
     principals: &[Principal],
     warnings: &mut Warnings,
 ) -> Vec<CredentialReportRow> {
-    let users: HashSet<&str> = principals
+    let users: HashMap<&str, Option<Timestamp>> = principals
         .iter()
         .filter(|p| p.kind == PrincipalType::User)
-        .map(|p| p.name.as_str())
+        .map(|p| (p.name.as_str(), p.created))
         .collect();
     let (kept, unknown): (Vec<_>, Vec<_>) = rows
         .into_iter()
         .enumerate()
-        .partition(|(_, r)| r.is_root() || users.contains(r.user.as_str()));
+        .partition(|(_, r)| r.is_root() || users.contains_key(r.user.as_str()));
+    let (kept, other): (Vec<_>, Vec<_>) = kept.into_iter().partition(|(_, r)| {
+        r.is_root() || !created_apart(r.user_creation_time.date(), users[r.user.as_str()])
+    });
+    if let Some((first, _)) = other.first() {
+        let names: Vec<String> = other.iter().map(|(_, r)| r.user.clone()).collect();
+        warnings.push(
+            "credential_report_other_user",
+            Some(CREDENTIAL_REPORT),
+            Some(format!("line {}, column user_creation_time", first + 2)),
+            format!(
+                "{} user(s) of the credential report were created at another time than the user \
+                 of that name in authorization-details.json (deleted and created again since \
+                 the report was generated: AWS hands out the same report for up to 4 hours): \
+                 {}; their rows are another user's and are ignored, so their checks are not \
+                 possible",
+                names.len(),
+                listed(&names)
+            ),
+        );
+    }
     if let Some((first, _)) = unknown.first() {
         let names: Vec<String> = unknown.iter().map(|(_, r)| r.user.clone()).collect();
         warnings.push(
@@ -223,6 +243,13 @@ fn known_users(
         );
     }
     kept.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Whether a credential-report row's `user_creation_time` and the user's `CreateDate` are more
+/// than a second apart (the report writes whole seconds): the row is another user's of the same
+/// name. Either unknown: not apart.
+fn created_apart(row: Option<Timestamp>, user: Option<Timestamp>) -> bool {
+    matches!((row, user), (Some(r), Some(u)) if (r - u).num_seconds().abs() > 1)
 }
 
 /// Parses the CSV text. Locations in errors read `line 3, column mfa_active`.
