@@ -39,7 +39,8 @@ pub struct AnalysisArgs {
     /// TOML file with exclusions (see docs/usage.md).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Treat input warnings (incomplete last-accessed files, unknown principals) as errors.
+    /// Treat every warning (incomplete last-accessed files, unknown principals, an as-of the
+    /// data does not cover, ...) as an error, except a missing credential report.
     #[arg(long)]
     pub strict: bool,
 }

@@ -594,6 +594,50 @@ fn an_exclusion_expires_by_the_exports_date_not_a_principals_window_end() {
     assert!(excluded.iter().all(|(_, e)| !e), "{excluded:?}");
 }
 
+/// `--strict` fails on the analysis's own warnings too (here `last_accessed_older_than_as_of`:
+/// a role whose job ended ten days before the export's), in `report` and `diff`, before
+/// anything is written; without it the run succeeds. Only the loader's warnings failed it.
+#[test]
+fn strict_fails_on_the_analysis_warnings_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("e");
+    unused_sqs_export(&dir);
+    crate::common::edit_json(&dir.join("authorization-details.json"), |d| {
+        let roles = d["RoleDetailList"].as_array_mut().unwrap();
+        let mut stale = roles[0].clone();
+        stale["RoleName"] = json!("stale");
+        stale["RoleId"] = json!("AROAEXAMPLE0000000002");
+        stale["Arn"] = json!(format!("arn:aws:iam::{ACCT}:role/stale"));
+        roles.push(stale);
+    });
+    let reports = dir.join("last-accessed/roles");
+    fs::copy(reports.join("r.json"), reports.join("stale.json")).unwrap();
+    crate::common::edit_json(&reports.join("stale.json"), |doc| {
+        doc["JobCreationDate"] = json!("2026-11-10T00:00:00Z");
+        doc["JobCompletionDate"] = json!("2026-11-10T00:01:00Z");
+    });
+    let out = tmp.path().join("out");
+    let needle = "[warning last_accessed_older_than_as_of is an error with --strict]";
+    for args in [vec!["report", "--format", "json"], vec!["diff"]] {
+        let mut cmd = bin();
+        cmd.args(&args).arg("--out").arg(&out).arg(&dir);
+        if args[0] == "diff" {
+            cmd.arg(&dir);
+        }
+        let run = cmd.arg("--strict").assert().code(2);
+        let stderr = stderr_of(&run);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(stderr.contains(&format!("account {ACCT}")), "{stderr}");
+        assert!(!out.join("report.json").exists() && !out.join("diff.json").exists());
+    }
+    bin()
+        .args(["report", "--format", "json", "--out"])
+        .arg(&out)
+        .arg(&dir)
+        .assert()
+        .success();
+}
+
 fn bin() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("iam-tighten").unwrap()
 }

@@ -87,6 +87,40 @@ impl Settings {
     }
 }
 
+/// `--strict`: the error for the first warning of a finished analysis (its own, such as
+/// `permission_set_windows_differ`, `exclusion_expired` or `credential_report_older_than_as_of`;
+/// an export's loader warnings already failed a strict load), naming its account, file and JSON
+/// path, and counting the rest. `credential_report_missing` never fails a strict run (the report
+/// is optional; the identity checks say they were not possible). `None` without such a warning.
+pub fn strict_error(warnings: &[AccountWarning]) -> Option<Error> {
+    let failures: Vec<&AccountWarning> = warnings
+        .iter()
+        .filter(|w| w.warning.code != "credential_report_missing")
+        .collect();
+    let first = failures.first()?;
+    let w = &first.warning;
+    let location = [w.file.as_deref(), w.json_path.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let more = match failures.len() - 1 {
+        0 => String::new(),
+        n => format!(" (and {n} more warnings)"),
+    };
+    Some(Error::Analysis(format!(
+        "account {}{}: {} [warning {} is an error with --strict]{more}",
+        first.account_id,
+        if location.is_empty() {
+            String::new()
+        } else {
+            format!(", {location}")
+        },
+        w.message,
+        w.code
+    )))
+}
+
 /// Runs the whole analysis over already-loaded exports.
 pub fn analyze<'c>(
     exports: &[Export],

@@ -68,6 +68,14 @@ fn analyse(
     let exports = std::slice::from_ref(&export);
     let an = analysis::analyze(exports, a.catalog.get(), &a.settings, &a.exclusions)
         .with_context(|| format!("analysing the {label} export {}", job.folder.display()))?;
+    if a.load.strict
+        && let Some(e) = analysis::strict_error(&an.warnings)
+    {
+        return Err(anyhow::Error::from(e).context(format!(
+            "analysing the {label} export {}",
+            job.folder.display()
+        )));
+    }
     let mut identities = IdentityCollector::new(&an, &args.identities).with_permission_sets(sets);
     identities.add(0, &export);
     let side = Side::from_analysis(&an).with_identities(identities.finish());

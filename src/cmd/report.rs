@@ -74,6 +74,11 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         &a.settings,
         &a.exclusions,
     )?;
+    if a.load.strict
+        && let Some(e) = analysis::strict_error(&analysis.warnings)
+    {
+        return Err(e.into());
+    }
     let mut stages: Vec<(&'static str, std::time::Duration)> = Vec::new();
     let mut analysis = analysis;
     let limits = Limits::default();
