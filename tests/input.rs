@@ -257,6 +257,24 @@ fn cli_v1_export() {
     }
 }
 
+/// A `manifest.json` whose `partition` the ARNs contradict is refused, as its `account_id` is:
+/// the partition decides which all-wildcard ARNs match every resource, and the manifest's won
+/// without a word.
+#[test]
+fn a_manifest_partition_the_arns_contradict_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_fixture("cli-v2", tmp.path());
+    crate::common::edit_json(&tmp.path().join("manifest.json"), |m| {
+        m["partition"] = "aws-us-gov".into();
+    });
+    let err = load_export(tmp.path(), &LoadOptions::default()).expect_err("refused");
+    assert_input(
+        &err,
+        "authorization-details.json",
+        "ARNs name partition aws but manifest.json says aws-us-gov",
+    );
+}
+
 #[test]
 fn cli_v2_export_means_the_same_as_cli_v1() {
     let v2 = load("cli-v2");

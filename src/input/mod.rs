@@ -680,10 +680,17 @@ pub(crate) fn account(
             )));
         }
     };
-    let partition = manifest
-        .and_then(|m| m.partition.clone())
-        .or_else(|| partitions.into_iter().next())
-        .unwrap_or_else(|| "aws".to_string());
+    // The partition decides which all-wildcard ARNs match every resource (grant-model.md).
+    let from_arns = partitions.into_iter().next();
+    let partition = match (manifest.and_then(|m| m.partition.clone()), from_arns) {
+        (Some(m), Some(a)) if m != a => {
+            return Err(input_err(format!(
+                "ARNs name partition {a} but {MANIFEST} says {m}"
+            )));
+        }
+        (Some(p), _) | (None, Some(p)) => p,
+        (None, None) => "aws".to_string(),
+    };
     Ok((account_id, partition))
 }
 
