@@ -74,6 +74,26 @@ fn unused_sqs_export(dir: &Path) {
     );
 }
 
+/// [`unused_sqs_export`] with a second role, `stale`, the same but for its last-accessed job,
+/// which ended on 2026-11-10: ten days before the export's as-of time (a resumed fetch).
+fn with_a_stale_role(dir: &Path) {
+    unused_sqs_export(dir);
+    crate::common::edit_json(&dir.join("authorization-details.json"), |d| {
+        let roles = d["RoleDetailList"].as_array_mut().unwrap();
+        let mut stale = roles[0].clone();
+        stale["RoleName"] = json!("stale");
+        stale["RoleId"] = json!("AROAEXAMPLE0000000002");
+        stale["Arn"] = json!(format!("arn:aws:iam::{ACCT}:role/stale"));
+        roles.push(stale);
+    });
+    let reports = dir.join("last-accessed/roles");
+    fs::copy(reports.join("r.json"), reports.join("stale.json")).unwrap();
+    crate::common::edit_json(&reports.join("stale.json"), |doc| {
+        doc["JobCreationDate"] = json!("2026-11-10T00:00:00Z");
+        doc["JobCompletionDate"] = json!("2026-11-10T00:01:00Z");
+    });
+}
+
 /// What a finished run wrote to stderr.
 fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stderr).into_owned()
@@ -561,21 +581,7 @@ fn an_exclusion_expires_per_export_by_its_own_as_of_date() {
 fn an_exclusion_expires_by_the_exports_date_not_a_principals_window_end() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("e");
-    unused_sqs_export(&dir);
-    crate::common::edit_json(&dir.join("authorization-details.json"), |d| {
-        let roles = d["RoleDetailList"].as_array_mut().unwrap();
-        let mut stale = roles[0].clone();
-        stale["RoleName"] = json!("stale");
-        stale["RoleId"] = json!("AROAEXAMPLE0000000002");
-        stale["Arn"] = json!(format!("arn:aws:iam::{ACCT}:role/stale"));
-        roles.push(stale);
-    });
-    let reports = dir.join("last-accessed/roles");
-    fs::copy(reports.join("r.json"), reports.join("stale.json")).unwrap();
-    crate::common::edit_json(&reports.join("stale.json"), |doc| {
-        doc["JobCreationDate"] = json!("2026-11-10T00:00:00Z");
-        doc["JobCompletionDate"] = json!("2026-11-10T00:01:00Z");
-    });
+    with_a_stale_role(&dir);
     let toml =
         "[[exclude]]\nprincipal = \"*\"\nreason = \"until mid November\"\nexpires = 2026-11-15\n";
     let config = Config::parse(&tmp.path().join("c.toml"), toml).unwrap();
@@ -601,21 +607,7 @@ fn an_exclusion_expires_by_the_exports_date_not_a_principals_window_end() {
 fn strict_fails_on_the_analysis_warnings_too() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("e");
-    unused_sqs_export(&dir);
-    crate::common::edit_json(&dir.join("authorization-details.json"), |d| {
-        let roles = d["RoleDetailList"].as_array_mut().unwrap();
-        let mut stale = roles[0].clone();
-        stale["RoleName"] = json!("stale");
-        stale["RoleId"] = json!("AROAEXAMPLE0000000002");
-        stale["Arn"] = json!(format!("arn:aws:iam::{ACCT}:role/stale"));
-        roles.push(stale);
-    });
-    let reports = dir.join("last-accessed/roles");
-    fs::copy(reports.join("r.json"), reports.join("stale.json")).unwrap();
-    crate::common::edit_json(&reports.join("stale.json"), |doc| {
-        doc["JobCreationDate"] = json!("2026-11-10T00:00:00Z");
-        doc["JobCompletionDate"] = json!("2026-11-10T00:01:00Z");
-    });
+    with_a_stale_role(&dir);
     let out = tmp.path().join("out");
     let needle = "[warning last_accessed_older_than_as_of is an error with --strict]";
     for args in [vec!["report", "--format", "json"], vec!["diff"]] {

@@ -1,7 +1,8 @@
 //! `diff` compares groups of actions. These tests expand its rows action by action and compare
 //! them with a per-action comparison written the plain way (users and groups paired by id,
-//! then principals by ARN; findings by principal × action), on generated sides (proptest: roles, users and groups, some renamed), on the
-//! sample's 2026-q3 → 2026-q4, and on a synthetic organisation against its next quarter
+//! then principals by ARN; findings by principal × action), on generated sides (proptest:
+//! roles, users and groups, some renamed), on the sample's 2026-q3 → 2026-q4, and on a
+//! synthetic organisation against its next quarter
 //! (`synth-export --evolve`). They also hold the properties of the comparison (`diff(a, a)` has
 //! no change, revoked one way is newly granted the other, renamed principals are paired, ...).
 

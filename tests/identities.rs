@@ -317,20 +317,25 @@ fn a_user_missing_from_the_credential_report_is_a_check_not_possible() {
     assert_eq!(r.checks_not_possible.len(), ghost.len());
 }
 
+/// [`creds_edited`] with user `dormant` created at `at` (its report row says 2024-01-10T08:00:00).
+fn dormant_created(at: &str) -> (tempfile::TempDir, PathBuf) {
+    creds_edited(|doc| {
+        let users = doc["UserDetailList"].as_array_mut().unwrap();
+        let dormant = users
+            .iter_mut()
+            .find(|u| u["UserName"] == "dormant")
+            .unwrap();
+        dormant["CreateDate"] = at.into();
+    })
+}
+
 /// A credential-report row whose `user_creation_time` is not the user's `CreateDate` is another
 /// user's of the same name (deleted and created again while AWS still handed out the old
 /// report): ignored, with a warning, and the user's checks are not possible. The old user's row
 /// gave the new user `access_key_never_used`, `access_key_old` and `unused_user`.
 #[test]
 fn a_report_row_of_an_earlier_user_of_the_same_name_is_not_used() {
-    let (_dir, export) = creds_edited(|doc| {
-        let users = doc["UserDetailList"].as_array_mut().unwrap();
-        let dormant = users
-            .iter_mut()
-            .find(|u| u["UserName"] == "dormant")
-            .unwrap();
-        dormant["CreateDate"] = "2026-05-31T20:00:00Z".into();
-    });
+    let (_dir, export) = dormant_created("2026-05-31T20:00:00Z");
     let export = load_export(&export, &LoadOptions::default()).expect("loads");
     let w = export
         .warnings
@@ -345,14 +350,7 @@ fn a_report_row_of_an_earlier_user_of_the_same_name_is_not_used() {
         rows(&r)
     );
     // Created long enough ago to be judged: its checks are not possible.
-    let (_dir, export) = creds_edited(|doc| {
-        let users = doc["UserDetailList"].as_array_mut().unwrap();
-        let dormant = users
-            .iter_mut()
-            .find(|u| u["UserName"] == "dormant")
-            .unwrap();
-        dormant["CreateDate"] = "2025-01-10T08:00:00Z".into();
-    });
+    let (_dir, export) = dormant_created("2025-01-10T08:00:00Z");
     let r = run(&[load_export(&export, &LoadOptions::default()).expect("loads")]);
     assert!(r.findings.iter().all(|f| f.principal_name != "dormant"));
     let dormant: Vec<_> = r
@@ -363,14 +361,7 @@ fn a_report_row_of_an_earlier_user_of_the_same_name_is_not_used() {
         .collect();
     assert!(dormant.contains(&AccessKeyNeverUsed), "{dormant:?}");
     // Created within a second of the row (the report writes whole seconds): the same user.
-    let (_dir, export) = creds_edited(|doc| {
-        let users = doc["UserDetailList"].as_array_mut().unwrap();
-        let dormant = users
-            .iter_mut()
-            .find(|u| u["UserName"] == "dormant")
-            .unwrap();
-        dormant["CreateDate"] = "2024-01-10T08:00:00.600Z".into();
-    });
+    let (_dir, export) = dormant_created("2024-01-10T08:00:00.600Z");
     let r = run(&[load_export(&export, &LoadOptions::default()).expect("loads")]);
     find(&r, AccessKeyNeverUsed, "dormant", Some("access_key_1"));
 }

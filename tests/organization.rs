@@ -261,8 +261,8 @@ fn scps_mark_blocked_and_restricted_grants() {
 }
 
 /// An SCP Deny whose `Resource` is an ARN pattern that matches every resource of the account's
-/// partition (`arn:aws:*:*:*:*`) blocks as `*` does. It was read as scoped, so the denied grants were only
-/// "restricted": ranked among the effective unused ones and counted in the score.
+/// partition (`arn:aws:*:*:*:*`) blocks as `*` does. It was read as scoped, so the denied grants
+/// were only "restricted": ranked among the effective unused ones and counted in the score.
 #[test]
 fn an_scp_deny_on_every_arn_of_the_partition_blocks_as_a_star_does() {
     let blocked_with = |resource: &str| {
