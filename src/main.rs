@@ -25,7 +25,7 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", cmd::inert(&format!("{err:#}")));
             ExitCode::from(2)
         }
     }

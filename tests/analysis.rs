@@ -630,6 +630,37 @@ fn strict_fails_on_the_analysis_warnings_too() {
         .success();
 }
 
+/// An error that quotes input text (here `--strict` failing on a warning that names a role)
+/// reaches the terminal with its control characters written out: an escape sequence in a role
+/// name is not run.
+#[test]
+fn errors_print_control_characters_inert() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("e");
+    unused_sqs_export(&dir);
+    crate::common::edit_json(&dir.join("authorization-details.json"), |d| {
+        let roles = d["RoleDetailList"].as_array_mut().unwrap();
+        let mut evil = roles[0].clone();
+        let name = "evil\u{1b}]0;owned\u{7}\u{1b}[2J";
+        evil["RoleName"] = json!(name);
+        evil["RoleId"] = json!("AROAEXAMPLE0000000003");
+        evil["Arn"] = json!(format!("arn:aws:iam::{ACCT}:role/{name}"));
+        roles.push(evil);
+    });
+    let run = bin()
+        .args(["report", "--strict", "--format", "json", "--out"])
+        .arg(tmp.path().join("out"))
+        .arg(&dir)
+        .assert()
+        .code(2);
+    let stderr = stderr_of(&run);
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains(r"role/evil\u{1b}]0;owned\u{7}"), "{stderr}");
+}
+
 fn bin() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("iam-tighten").unwrap()
 }

@@ -319,7 +319,7 @@ pub fn run(args: DiffConfig) -> anyhow::Result<ExitCode> {
 /// The warnings (what moves the counts without being a change), the headline and the files.
 fn summary(model: &DiffModel, written: &[PathBuf]) {
     for w in &model.warnings {
-        eprintln!("iam-tighten: warning: {w}");
+        eprintln!("iam-tighten: warning: {}", super::inert(w));
     }
     let h = &model.headline;
     let c = &model.counts;
