@@ -388,8 +388,7 @@ impl SetWindow {
     /// Where the window ends.
     fn end(&self) -> Option<Timestamp> {
         self.end_ms
-            .and_then(|e| LastAccess::from_ms(Some(e)))
-            .and_then(LastAccess::time)
+            .and_then(chrono::DateTime::from_timestamp_millis)
     }
 
     /// `permission_set_windows_differ` when its roles' data ends a day or more apart.

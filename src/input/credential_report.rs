@@ -196,7 +196,8 @@ fn known_users(
         .enumerate()
         .partition(|(_, r)| r.is_root() || users.contains_key(r.user.as_str()));
     let (kept, other): (Vec<_>, Vec<_>) = kept.into_iter().partition(|(_, r)| {
-        r.is_root() || !created_apart(r.user_creation_time.date(), users[r.user.as_str()])
+        let created = users.get(r.user.as_str()).copied().flatten();
+        r.is_root() || !created_apart(r.user_creation_time.date(), created)
     });
     if let Some((first, _)) = other.first() {
         let names: Vec<String> = other.iter().map(|(_, r)| r.user.clone()).collect();
