@@ -766,7 +766,7 @@ impl<'s, 'c> Collector<'s, 'c> {
         let as_of = self.shared.flag.or(own_time);
         self.as_of_unverified = self.shared.flag.is_some() && own_time.is_none();
         let info = if piece.first {
-            Some(self.export_facts(export)?)
+            Some(self.export_facts(export, own_time)?)
         } else {
             None
         };
@@ -820,11 +820,12 @@ impl<'s, 'c> Collector<'s, 'c> {
 
     /// The export's own facts, and its warnings that are not about its principals (its first
     /// piece's): the as-of time, checked against its data (the first error of the export), the
-    /// window, the credential report's age, the loader's warnings.
-    fn export_facts(&mut self, export: &Export) -> Result<ExportInfo> {
+    /// window, the credential report's age, the loader's warnings. `own_time`: the export's
+    /// ([`Export::own_time`], which its piece already worked out).
+    fn export_facts(&mut self, export: &Export, own_time: Option<Timestamp>) -> Result<ExportInfo> {
         let flag = self.shared.flag;
         let window_days = self.shared.window_days;
-        let (as_of, as_of_source) = match (flag, export.own_time()) {
+        let (as_of, as_of_source) = match (flag, own_time) {
             (Some(t), _) => (Some(t), AsOfSource::Flag),
             (None, Some(t)) => (Some(t), AsOfSource::Export),
             (None, None) => (None, AsOfSource::None),

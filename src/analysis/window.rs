@@ -21,12 +21,7 @@ pub(super) fn check_as_of(
         return Ok(());
     };
     // `Export::own_time`, with where it comes from.
-    let newest_job = export
-        .last_accessed
-        .values()
-        .filter_map(|la| la.job_completion)
-        .max();
-    let (data, what) = match (newest_job, export.data_time) {
+    let (data, what) = match (export.newest_job(), export.data_time) {
         (Some(t), _) => (t, "newest JobCompletionDate"),
         (None, Some(t)) => (t, "manifest.json time (it has no last-accessed job dates)"),
         (None, None) => {

@@ -644,11 +644,15 @@ impl Export {
     /// checked against it. Every part of the analysis asks this one question, so an export built
     /// by a library caller with job dates but no `data_time` is judged as the loaded one would be.
     pub fn own_time(&self) -> Option<Timestamp> {
+        self.newest_job().or(self.data_time)
+    }
+
+    /// The newest `JobCompletionDate` of the last-accessed reports it holds.
+    pub fn newest_job(&self) -> Option<Timestamp> {
         self.last_accessed
             .values()
             .filter_map(|la| la.job_completion)
             .max()
-            .or(self.data_time)
     }
 
     /// When its credential report was generated, as its manifest says
