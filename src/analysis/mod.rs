@@ -95,7 +95,7 @@ impl Settings {
 pub fn strict_error(warnings: &[AccountWarning]) -> Option<Error> {
     let failures: Vec<&AccountWarning> = warnings
         .iter()
-        .filter(|w| w.warning.code != "credential_report_missing")
+        .filter(|w| w.warning.code != crate::input::STRICT_EXEMPT)
         .collect();
     let first = failures.first()?;
     let w = &first.warning;
@@ -104,20 +104,15 @@ pub fn strict_error(warnings: &[AccountWarning]) -> Option<Error> {
         .flatten()
         .collect::<Vec<_>>()
         .join(" ");
-    let more = match failures.len() - 1 {
-        0 => String::new(),
-        n => format!(" (and {n} more warnings)"),
-    };
     Some(Error::Analysis(format!(
-        "account {}{}: {} [warning {} is an error with --strict]{more}",
+        "account {}{}: {}",
         first.account_id,
         if location.is_empty() {
             String::new()
         } else {
             format!(", {location}")
         },
-        w.message,
-        w.code
+        crate::input::strict_message(w, failures.len())
     )))
 }
 

@@ -340,7 +340,7 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
 fn strict_error(path: &Path, files: &Files, warnings: &[Warning]) -> Option<Error> {
     let strict_failures: Vec<&Warning> = warnings
         .iter()
-        .filter(|w| w.code != "credential_report_missing")
+        .filter(|w| w.code != STRICT_EXEMPT)
         .collect();
     let first = strict_failures.first()?;
     let location = first
@@ -348,20 +348,29 @@ fn strict_error(path: &Path, files: &Files, warnings: &[Warning]) -> Option<Erro
         .as_ref()
         .map(|p| format!("{p}: "))
         .unwrap_or_default();
-    let more = match strict_failures.len() - 1 {
-        0 => String::new(),
-        n => format!(" (and {n} more warnings)"),
-    };
     Some(Error::Input {
         path: first
             .file
             .as_ref()
             .map_or_else(|| path.to_path_buf(), |f| files.abs(f)),
-        message: format!(
-            "{location}{} [warning {} is an error with --strict]{more}",
-            first.message, first.code
-        ),
+        message: format!("{location}{}", strict_message(first, strict_failures.len())),
     })
+}
+
+/// The one warning `--strict` never fails on.
+pub(crate) const STRICT_EXEMPT: &str = "credential_report_missing";
+
+/// `--strict`'s words for the first of `count` warnings that fail a run (the loader's here,
+/// the analysis's in `analysis::strict_error`).
+pub(crate) fn strict_message(first: &Warning, count: usize) -> String {
+    let more = match count.saturating_sub(1) {
+        0 => String::new(),
+        n => format!(" (and {n} more warnings)"),
+    };
+    format!(
+        "{} [warning {} is an error with --strict]{more}",
+        first.message, first.code
+    )
 }
 
 /// Whether an export that read `files` holds its principals and policies until planning
