@@ -60,6 +60,12 @@ struct Args {
     /// on (see examples/synth-export/evolve.rs). Same arguments → same files.
     #[arg(long, value_name = "N")]
     evolve: Option<u64>,
+    /// IAM Identity Center permission sets, each provisioned to every account: each account
+    /// gets a role `AWSReservedSSO_<set>_<hash>` per set (with last-accessed data), and the
+    /// organisation folder gets `organization/` (tree, `sso/`) with the first account as the
+    /// management account.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    permission_sets: usize,
 }
 
 #[path = "synth-export/evolve.rs"]
@@ -1603,6 +1609,161 @@ impl<'a, 'c> Account<'a, 'c> {
     }
 }
 
+/// The AWS managed policy of permission set `i` (sets cycle through these).
+const SET_POLICIES: &[&str] = &[
+    "ReadOnlyAccess",
+    "PowerUserAccess",
+    "ViewOnlyAccess",
+    "SecurityAudit",
+    "AdministratorAccess",
+    "AmazonS3ReadOnlyAccess",
+    "AmazonEC2ReadOnlyAccess",
+    "AWSLambda_ReadOnlyAccess",
+];
+
+/// Permission set `i`: its name and id (`ps-` and 16 hex digits).
+fn permission_set(i: usize) -> (String, String) {
+    let policy = SET_POLICIES[i % SET_POLICIES.len()];
+    let short: String = policy
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(24)
+        .collect();
+    (
+        format!("{short}-{i:03}"),
+        format!("ps-{:016x}", mix(0x5e7 + i as u64)),
+    )
+}
+
+impl Account<'_, '_> {
+    /// One role per permission set, as Identity Center provisions it: its set's AWS managed
+    /// policy, a SAML trust, the reserved path; used like any role.
+    fn sso_roles(&mut self, sets: usize) {
+        for i in 0..sets {
+            let (name, _) = permission_set(i);
+            let policy = SET_POLICIES[i % SET_POLICIES.len()];
+            let mut r = self.rng(&[9, i as u64]);
+            let hash = mix(hash_str(&format!("{}/{name}", self.id)));
+            self.principals.push(Principal {
+                kind: Kind::Role,
+                name: format!("AWSReservedSSO_{name}_{hash:016x}"),
+                path: "/aws-reserved/sso.amazonaws.com/".into(),
+                created: AS_OF - DAY * r.range(95, 700) as i64 - r.below(DAY as usize) as i64,
+                inline: vec![],
+                managed: self.ctx.aws_index(policy).into_iter().collect(),
+                boundary: None,
+                trust: Some(json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Federated": format!("arn:aws:iam::{}:saml-provider/AWSSSO_{hash:016x}_DO_NOT_DELETE", self.id)},
+                    "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"],
+                    "Condition": {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}}}]})),
+                tags: vec![],
+                groups: vec![],
+                instance_profile: false,
+                active: !r.chance(0.3),
+                removed: false,
+                generation: 0,
+                reroll: false,
+            });
+        }
+    }
+}
+
+/// `organization/`: one root holding every account (the first is the management account), and
+/// one Identity Center instance with `sets` permission sets provisioned to every account.
+fn write_organization(dir: &Path, accounts: &[String], sets: usize) -> anyhow::Result<u64> {
+    let (org, root, ins) = ("o-synth00001", "r-synt", "ssoins-5e7000000000cafe");
+    let mgmt = &accounts[0];
+    let mut bytes = 0;
+    for sub in ["accounts", "ous", "sso"] {
+        fs::create_dir_all(dir.join(sub))?;
+    }
+    bytes += write_json(
+        &dir.join("describe-organization.json"),
+        &json!({"Organization": {"Id": org,
+            "Arn": format!("arn:aws:organizations::{mgmt}:organization/{org}"),
+            "FeatureSet": "ALL",
+            "MasterAccountArn": format!("arn:aws:organizations::{mgmt}:account/{org}/{mgmt}"),
+            "MasterAccountId": mgmt,
+            "MasterAccountEmail": "aws-management@example.com",
+            "AvailablePolicyTypes": []}}),
+    )?;
+    bytes += write_json(
+        &dir.join("list-roots.json"),
+        &json!({"Roots": [{"Id": root,
+            "Arn": format!("arn:aws:organizations::{mgmt}:root/{org}/{root}"),
+            "Name": "Root", "PolicyTypes": []}]}),
+    )?;
+    let listed: Vec<Value> = accounts
+        .iter()
+        .map(|a| {
+            json!({"Id": a,
+                "Arn": format!("arn:aws:organizations::{mgmt}:account/{org}/{a}"),
+                "Email": format!("aws-{a}@example.com"),
+                "Name": format!("synth-{a}"),
+                "Status": "ACTIVE",
+                "State": "ACTIVE",
+                "JoinedMethod": "CREATED",
+                "JoinedTimestamp": ts(AS_OF - 1000 * DAY, 0)})
+        })
+        .collect();
+    bytes += write_json(
+        &dir.join("list-accounts.json"),
+        &json!({"Accounts": listed}),
+    )?;
+    bytes += write_json(
+        &dir.join("accounts").join(format!("{root}.json")),
+        &json!({"Accounts": listed}),
+    )?;
+    bytes += write_json(
+        &dir.join("ous").join(format!("{root}.json")),
+        &json!({"OrganizationalUnits": []}),
+    )?;
+    bytes += write_json(
+        &dir.join("sso").join("list-instances.json"),
+        &json!({"Instances": [{"InstanceArn": format!("arn:aws:sso:::instance/{ins}"),
+            "IdentityStoreId": "d-5e70000000",
+            "OwnerAccountId": mgmt,
+            "CreatedDate": ts(AS_OF - 900 * DAY, 0),
+            "Status": "ACTIVE"}]}),
+    )?;
+    let arn = |id: &str| format!("arn:aws:sso:::permissionSet/{ins}/{id}");
+    let list: Vec<String> = (0..sets).map(|i| arn(&permission_set(i).1)).collect();
+    let sso = dir.join("sso").join(ins);
+    fs::create_dir_all(&sso)?;
+    bytes += write_json(
+        &sso.join("list-permission-sets.json"),
+        &json!({"PermissionSets": list}),
+    )?;
+    for i in 0..sets {
+        let (name, id) = permission_set(i);
+        let policy = SET_POLICIES[i % SET_POLICIES.len()];
+        let ps = sso.join(&id);
+        fs::create_dir_all(&ps)?;
+        let files = [
+            (
+                "describe-permission-set.json",
+                json!({"PermissionSet": {"Name": name, "PermissionSetArn": arn(&id),
+                    "CreatedDate": ts(AS_OF - 800 * DAY, 0), "SessionDuration": "PT8H"}}),
+            ),
+            ("inline-policy.json", json!({"InlinePolicy": ""})),
+            (
+                "managed-policies.json",
+                json!({"AttachedManagedPolicies": [{"Name": policy,
+                    "Arn": format!("arn:aws:iam::aws:policy/{policy}")}]}),
+            ),
+            (
+                "customer-managed-policies.json",
+                json!({"CustomerManagedPolicyReferences": []}),
+            ),
+            ("accounts.json", json!({"AccountIds": accounts})),
+        ];
+        for (file, v) in files {
+            bytes += write_json(&ps.join(file), &v)?;
+        }
+    }
+    Ok(bytes)
+}
+
 fn write_json(path: &Path, v: &Value) -> anyhow::Result<u64> {
     let mut buf = Vec::with_capacity(4096);
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
@@ -1663,6 +1824,7 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or((args.roles_per_account / 10).max(2));
     let mut total = 0u64;
     let mut counts = (0usize, 0usize, 0usize);
+    let mut ids = Vec::with_capacity(args.accounts);
     for a in 0..args.accounts {
         let id = format!(
             "{:012}",
@@ -1680,6 +1842,7 @@ fn main() -> anyhow::Result<()> {
         if let Some(seed) = args.evolve {
             acct.evolve(seed, args.roles_per_account)?;
         }
+        acct.sso_roles(args.permission_sets);
         for p in acct.principals.iter().filter(|p| !p.removed) {
             match p.kind {
                 Kind::Role => counts.0 += 1,
@@ -1690,6 +1853,10 @@ fn main() -> anyhow::Result<()> {
         let dir = args.out.join(&id);
         fs::create_dir_all(&dir)?;
         total += acct.write(&dir)?;
+        ids.push(id);
+    }
+    if args.permission_sets > 0 {
+        total += write_organization(&args.out.join("organization"), &ids, args.permission_sets)?;
     }
     eprintln!(
         "synth-export: wrote {} account(s), {} roles, {} users, {} groups, {} bytes to {} in {:.1} s (AWS managed policies: {})",

@@ -168,6 +168,10 @@ pub(super) fn roll_up_permission_sets(
         mut findings,
         mut controls,
     } = split;
+    // A role's rows are found by principal ([`role_row`], [`service_rows`]); the loader writes
+    // them in principal order, and the set's rows added below keep it.
+    c.inputs.principals.sort_by_key(|r| r.p);
+    c.inputs.services.sort_by_key(|r| r.p);
     // Roles by (account, name) → principal index.
     let mut sso_roles: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
     for (i, p) in c.principals.iter().enumerate() {
@@ -197,13 +201,13 @@ pub(super) fn roll_up_permission_sets(
         mark_managed(c, ps, roles);
         let elsewhere = controls_elsewhere(ps, &unexported, notes);
         // Every provisioned account has the set's role, with last-accessed data.
-        let with_data: Vec<&str> = roles
+        let with_data: HashSet<&str> = roles
             .iter()
             .map(|r| &c.principals[*r as usize])
             .filter(|p| p.has_last_accessed)
             .map(|p| &*p.account_id)
             .collect();
-        let complete = ps.accounts.iter().all(|a| with_data.contains(&a.as_str()));
+        let complete = ps.accounts.iter().all(|a| with_data.contains(a.as_str()));
         // Roles whose export lacks a policy they are attached: what they are not seen to hold
         // they may hold, and use unseen.
         let gaps: Vec<u32> = roles
@@ -512,12 +516,20 @@ fn role_row<'c>(c: &'c Collected<'_>, p: u32) -> Option<&'c PrincipalRow> {
         .map(|i| &rows[i])
 }
 
+/// Role `p`'s service rows of the verdict inputs (they are sorted by principal, see
+/// [`roll_up_permission_sets`]).
+fn service_rows<'c>(c: &'c Collected<'_>, p: u32) -> &'c [ServiceRow] {
+    let rows = &c.inputs.services;
+    let start = rows.partition_point(|r| r.p < p);
+    let end = start + rows[start..].partition_point(|r| r.p == p);
+    &rows[start..end]
+}
+
 /// The last use of service `svc` in principal `p`'s report.
 fn service_last(c: &Collected<'_>, p: u32, svc: u32) -> LastAccess {
-    c.inputs
-        .services
+    service_rows(c, p)
         .iter()
-        .find(|s| s.p == p && s.svc() == svc)
+        .find(|s| s.svc() == svc)
         .map_or(LastAccess::NEVER, |s| s.last())
 }
 
@@ -655,7 +667,7 @@ fn add_set_inputs(
     as_of: Option<Timestamp>,
 ) -> Result<()> {
     let mut services: BTreeMap<u32, (Option<i64>, Option<u32>)> = BTreeMap::new();
-    for s in c.inputs.services.iter().filter(|s| roles.contains(&s.p)) {
+    for s in roles.iter().flat_map(|r| service_rows(c, *r)) {
         let e = services.entry(s.svc()).or_insert((None, None));
         let last_ms = s.last_ms();
         if last_ms > e.0 {
