@@ -83,7 +83,8 @@ fi
 
 word='[A-Za-z0-9+=,.@_/:-]+'
 quoted="'[^']*'(\\\\''[^']*')*"
-shape="^aws (iam|sso-admin) [a-z-]+( --[a-z-]+( ($word|$quoted))?)*\$"
+# An option's value follows a space, or `=` when it starts with `-` (a name IAM allows).
+shape="^aws (iam|sso-admin) [a-z-]+( --[a-z-]+([ =]($word|$quoted))?)*\$"
 
 # The value of option $1 in the command parsed last (argv), or nothing.
 opt() {
@@ -91,6 +92,9 @@ opt() {
     for ((i = 3; i < ${#argv[@]}; i++)); do
         if [ "${argv[i]}" = "$1" ]; then
             printf '%s' "${argv[i + 1]:-}"
+            break
+        elif [[ ${argv[i]} == "$1="* ]]; then
+            printf '%s' "${argv[i]#"$1="}"
             break
         fi
     done

@@ -28,16 +28,39 @@ pub fn read_regular_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
     if meta.len() > cap {
         return Err(too_large(path, meta.len(), cap));
     }
-    let file = fs::File::open(path).map_err(|e| Error::read(path, e))?;
+    let mut open = fs::OpenOptions::new();
+    open.read(true);
+    // A file that reads like a stream (`/proc/kmsg`: a regular file to `stat`) fails at once
+    // rather than waits for data; a file on disk ignores the flag.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let file = open.open(path).map_err(|e| Error::read(path, e))?;
     // The file may have been swapped or may grow between the check and the read.
     let meta = file.metadata().map_err(|e| Error::read(path, e))?;
     check_regular(path, &meta)?;
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(cap.saturating_add(1))
+    // No more than the size the file gives, and a byte to tell it holds more: a file on disk
+    // holds its size; one that holds more grew while read, or is not on disk (`/proc` gives a
+    // size of 0 and endless content), and reading it to the cap took gigabytes.
+    let size = meta.len().min(cap);
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(size.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| Error::read(path, e))?;
     if bytes.len() as u64 > cap {
         return Err(too_large(path, bytes.len() as u64, cap));
+    }
+    if bytes.len() as u64 > size {
+        return Err(Error::Input {
+            path: path.to_path_buf(),
+            message: format!(
+                "holds more than the {size} bytes its size gives: it grew while read, or is not \
+                 a file on disk (such as one under /proc); copy the export's files and give the \
+                 copy"
+            ),
+        });
     }
     Ok(bytes)
 }
@@ -316,6 +339,108 @@ fn check_out_names(out: &Path, names: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// The file in each folder `report` writes (`recommendations/`, `findings/`) that lists the files
+/// the run put there, one path (relative to the folder) a line, sorted. The next run replaces the
+/// folder whole, so it first checks that the folder holds nothing else ([`check_own_folder`]): a
+/// reviewer's notes or sign-off saved in it would be lost.
+pub const OWN_LIST: &str = ".iam-tighten-files";
+
+/// Writes [`OWN_LIST`] into `dir`, listing every file under it.
+pub fn write_own_list(dir: &Path) -> Result<()> {
+    let mut files = Vec::new();
+    files_under(dir, Path::new(""), &mut files).map_err(|e| Error::write(dir, e))?;
+    files.sort_unstable();
+    let mut body = files.join("\n");
+    body.push('\n');
+    let path = dir.join(OWN_LIST);
+    fs::write(&path, body).map_err(|e| Error::write(&path, e))
+}
+
+/// Every file (anything not a folder; symlinks not followed) under `root/rel`, as paths relative
+/// to `root` with `/` between their parts.
+fn files_under(root: &Path, rel: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    for entry in fs::read_dir(root.join(rel))? {
+        let entry = entry?;
+        let path = rel.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            files_under(root, &path, out)?;
+        } else {
+            let parts: Vec<String> = path
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            out.push(parts.join("/"));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses to replace the output folders among `names` (the outputs this run writes into `out`;
+/// names with an extension are files) when one holds a file this tool did not write there
+/// ([`check_own_folder`]). Called before anything is written.
+pub fn check_own_folders(out: &Path, names: &[&str]) -> Result<()> {
+    for name in names.iter().filter(|n| !n.contains('.')) {
+        let path = out.join(name);
+        if fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+            check_own_folder(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses to replace the output folder `path` when it holds a file this tool did not write
+/// there: one its [`OWN_LIST`] does not name, or, in a folder without the list (written before
+/// it was), one not shaped like that folder's outputs.
+fn check_own_folder(path: &Path) -> Result<()> {
+    let listed: Option<std::collections::HashSet<String>> =
+        match fs::read_to_string(path.join(OWN_LIST)) {
+            Ok(text) => Some(text.lines().map(str::to_string).collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::read(path.join(OWN_LIST), e)),
+        };
+    let mut files = Vec::new();
+    files_under(path, Path::new(""), &mut files).map_err(|e| Error::read(path, e))?;
+    files.sort_unstable();
+    let foreign: Vec<&String> = files
+        .iter()
+        .filter(|f| match &listed {
+            Some(listed) => f.as_str() != OWN_LIST && !listed.contains(*f),
+            None => !earlier_output(path, f),
+        })
+        .collect();
+    let Some(first) = foreign.first() else {
+        return Ok(());
+    };
+    Err(Error::Usage(format!(
+        "{}: holds {} file(s) iam-tighten did not write there ({}{}): the folder is replaced \
+         whole on every run, so they would be lost; move them out of it, or give another --out \
+         (nothing was written)",
+        path.display(),
+        foreign.len(),
+        path.join(first).display(),
+        if foreign.len() > 1 { ", ..." } else { "" }
+    )))
+}
+
+/// Whether `file` (relative to the output folder `dir`) is shaped like what an earlier version
+/// wrote there, before [`OWN_LIST`]: the recommendations' three top files and the principals'
+/// folders' `.json` and `.md` files (`account/kind/name/file`), or the dataset's parts.
+fn earlier_output(dir: &Path, file: &str) -> bool {
+    let parts: Vec<&str> = file.split('/').collect();
+    match dir.file_name().and_then(|n| n.to_str()) {
+        Some("recommendations") => match parts.as_slice() {
+            [top] => ["summary.json", "actions.csv", "apply-recommendation.sh"].contains(top),
+            [_, _, _, name] => name.ends_with(".json") || name.ends_with(".md"),
+            _ => false,
+        },
+        Some("findings") => matches!(
+            parts.as_slice(),
+            [part, "part-0.parquet"] if part.starts_with("account_id=")
+        ),
+        _ => false,
+    }
+}
+
 /// `path` made absolute with symlinks resolved, for the part of it that exists.
 pub(crate) fn resolve(path: &Path) -> PathBuf {
     let mut existing = path.to_path_buf();
@@ -523,6 +648,23 @@ mod tests {
         assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
         write_atomic(&p, |w| w.write_all(b"new").map_err(|e| Error::write(&p, e))).unwrap();
         assert_eq!(fs::read_to_string(&p).unwrap(), "new");
+    }
+
+    /// A file under /proc gives a size of 0 and holds more (`/proc/self/pagemap` gigabytes):
+    /// refused after one byte, not read to the cap.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_file_holding_more_than_its_size_is_refused() {
+        let e = read_regular(Path::new("/proc/self/status"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("holds more than the 0 bytes"), "{e}");
+        // Its reads must be whole entries: refused at the first.
+        assert!(read_regular(Path::new("/proc/self/pagemap")).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.json");
+        fs::write(&file, "{}").unwrap();
+        assert_eq!(read_regular(&file).unwrap(), b"{}");
     }
 
     #[test]

@@ -713,6 +713,8 @@ fn the_apply_helper_accepts_only_iam_and_sso_admin_commands() {
         "aws iam put-role-policy --role-name app --policy-name p --policy-document file://inline-p.json",
         "aws sso-admin put-inline-policy-to-permission-set --instance-arn arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6 --permission-set-arn arn:aws:sso:::permissionSet/ssoins-7223a1b2c3d4e5f6/ps-0a1b2c3d4e5f6a7b --inline-policy file://inline-policy.json --region eu-west-1",
         "aws sso-admin provision-permission-set --instance-arn arn:aws:sso:::instance/ssoins-7223a1b2c3d4e5f6 --permission-set-arn 'arn:aws:sso:::permissionSet/x y' --target-type ALL_PROVISIONED_ACCOUNTS",
+        // A name starting with `-` (render::opt).
+        "aws iam put-role-policy --role-name=--debug --policy-name='-p q' --policy-document file://inline--p.json",
     ];
     let (code, stdout, stderr) = run(&good);
     assert_eq!(code, Some(0), "{stderr}");
@@ -727,6 +729,9 @@ fn the_apply_helper_accepts_only_iam_and_sso_admin_commands() {
         "aws sso-admin put-inline-policy-to-permission-set --inline-policy $(cat /etc/passwd)",
         "aws sso-admin provision-permission-set --target-type `id`",
         " aws sso-admin provision-permission-set",
+        // A name with a control character (render::sh writes it `$'…'`): IAM allows none.
+        "aws iam delete-role-policy --role-name app --policy-name $'a\\nb'",
+        "aws iam delete-role-policy --role-name=$(id) --policy-name p",
     ] {
         let (code, stdout, stderr) = run(&[good[1], bad]);
         assert_eq!(code, Some(2), "{bad}: {stdout}");

@@ -1,6 +1,7 @@
 //! The one integration-test binary (ripgrep style): a module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod adversarial;
 mod analysis;
 mod catalog;
 mod cli;

@@ -894,7 +894,12 @@ impl<'s, 'c> Collector<'s, 'c> {
         if let Some(la) = la {
             self.note_unreported(p, la, &template, reported, coverage);
         }
-        self.grant_rows(pidx, &template, &policies, &tracked);
+        let since: Vec<Option<i64>> = grants
+            .policies
+            .iter()
+            .map(|r| granted_since(export, r))
+            .collect();
+        self.grant_rows(pidx, &template, (&policies, &since), &tracked);
         let unmatched = grants
             .unmatched
             .iter()
@@ -987,12 +992,13 @@ impl<'s, 'c> Collector<'s, 'c> {
             let Some(svc) = self.shared.catalog.service_index_of(&s.namespace) else {
                 // A service the catalog does not know: no verdict, but what it used is kept.
                 let used = s.tracked_actions.iter().flatten();
-                let mut named = false;
-                for t in used.filter(|t| recent(t.last_accessed)) {
+                for t in used.clone().filter(|t| recent(t.last_accessed)) {
                     self.uncatalogued(pidx, format!("{}:{}", s.namespace, t.name));
-                    named = true;
                 }
-                if !named && recent(s.last_authenticated) {
+                // A use after the newest one its tracked actions name was of an action AWS does
+                // not track one by one (which, the catalog cannot say): all of it is kept.
+                let newest_named = used.filter_map(|t| t.last_accessed).max();
+                if recent(s.last_authenticated) && s.last_authenticated > newest_named {
                     self.uncatalogued(pidx, format!("{}:*", s.namespace));
                 }
                 continue;
@@ -1096,11 +1102,13 @@ impl<'s, 'c> Collector<'s, 'c> {
     }
 
     /// One verdict row per template group, split by the evidence of the actions AWS tracks.
+    /// `policies`: the principal's, and when each can have been granted at the earliest
+    /// ([`granted_since`]).
     fn grant_rows(
         &mut self,
         pidx: u32,
         template: &Template,
-        policies: &[PolicyInfo],
+        (policies, since): (&[PolicyInfo], &[Option<i64>]),
         tracked: &HashMap<ActionId, u32>,
     ) {
         let tracked_services: HashSet<u32> = tracked
@@ -1114,6 +1122,13 @@ impl<'s, 'c> Collector<'s, 'c> {
                 .filter_map(|i| policies.get(*i as usize).map(|pi| pi.label))
                 .collect();
             let gb = GrantedById(self.granted_by.intern(&sources));
+            // Held since its oldest granting policy was: unknown when one's date is.
+            let dates: Option<Vec<i64>> = g
+                .sources
+                .iter()
+                .map(|i| since.get(*i as usize).copied().flatten())
+                .collect();
+            let gb = (gb, dates.and_then(|d| d.into_iter().min()));
             if !tracked_services.contains(&g.service) {
                 self.inputs.grants.push(row(pidx, g, g.list, None, gb));
                 continue;
@@ -1138,7 +1153,7 @@ fn row(
     g: &TemplateGroup,
     list: ListId,
     ev: Option<u32>,
-    gb: GrantedById,
+    (gb, granted_since_ms): (GrantedById, Option<i64>),
 ) -> verdict::GrantRow {
     verdict::GrantRow {
         p,
@@ -1149,7 +1164,26 @@ fn row(
         conditional: g.conditional,
         gb,
         not_observable: g.not_observable,
+        granted_since_ms,
     }
+}
+
+/// The earliest the principal can hold what policy `r` grants, as far as the export bounds it:
+/// not before a managed policy was created, nor before the group it comes through was (an
+/// attachment or a membership is younger than both). `None` for the principal's own inline
+/// policy (its creation bounds it, `PrincipalRow::created_ms`) and where the dates are missing.
+fn granted_since(export: &Export, r: &crate::policy::PolicyRef) -> Option<i64> {
+    let policy = r
+        .arn
+        .as_ref()
+        .and_then(|arn| export.policies.get(arn))
+        .and_then(|m| m.create_date);
+    let group = r
+        .via_group
+        .as_ref()
+        .and_then(|g| export.principal(crate::model::PrincipalType::Group, g))
+        .and_then(|g| g.created);
+    policy.max(group).map(|t| t.timestamp_millis())
 }
 
 /// The flag of an Identity Center role whose permission set the exports do not name.

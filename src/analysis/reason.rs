@@ -35,13 +35,16 @@ pub enum Reason {
     NotObservable,
     PrincipalTooNew,
     NoLastAccessedData,
+    /// Every policy granting the action (or the group it comes through) was created after the
+    /// window started: the principal has held it for less than the window.
+    GrantTooNew,
     /// A permission set's action that no provisioned account's role used, while some provisioned
     /// account's role is missing from the exports or has no last-accessed data.
     PermissionSetIncomplete,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 11] = [
         Reason::AccessedInWindow,
         Reason::ActionNotAccessed,
         Reason::ActionLastAccessedBeforeWindow,
@@ -52,6 +55,7 @@ impl Reason {
         Reason::PrincipalTooNew,
         Reason::NoLastAccessedData,
         Reason::PermissionSetIncomplete,
+        Reason::GrantTooNew,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +70,7 @@ impl Reason {
             Reason::PrincipalTooNew => "principal_too_new",
             Reason::NoLastAccessedData => "no_last_accessed_data",
             Reason::PermissionSetIncomplete => "permission_set_incomplete",
+            Reason::GrantTooNew => "grant_too_new",
         }
     }
 
@@ -79,6 +84,7 @@ impl Reason {
             | Reason::AccessedAfterAsOf
             | Reason::NotObservable
             | Reason::PrincipalTooNew
+            | Reason::GrantTooNew
             | Reason::NoLastAccessedData
             | Reason::PermissionSetIncomplete => Status::Unknown,
         }
@@ -111,6 +117,9 @@ impl Reason {
             }
             Reason::NoLastAccessedData => {
                 "The export has no usable last-accessed file for this principal."
+            }
+            Reason::GrantTooNew => {
+                "Every policy that grants it (or the group it comes through) was created after the window started: the principal has held it for less than the window and shows no use yet; too early to call it unused."
             }
             Reason::PermissionSetIncomplete => {
                 "No role of this permission set used it, but the role of some account it is provisioned to is not in the exports, has no last-accessed data, is attached a policy its export lacks (which may grant it), or has data that does not reach back to the start of the set's window, so use there cannot be ruled out."

@@ -24,6 +24,7 @@ const LIST: &str = "list";
 const NOT_OBS: &str = "not_observable";
 const HAS_LA: &str = "has_la";
 const CREATED: &str = "created_ms";
+const GRANTED_SINCE: &str = "granted_since_ms";
 const WINDOW_START: &str = "window_start_ms";
 const WINDOW_END: &str = "window_end_ms";
 const SVC_SEEN: &str = "svc_seen";
@@ -52,6 +53,11 @@ pub struct GrantRow {
     pub conditional: bool,
     pub gb: GrantedById,
     pub not_observable: bool,
+    /// The earliest the principal can have been granted these actions, when the export bounds
+    /// it: the latest creation date of each granting policy and of the group it comes through,
+    /// the earliest over the policies (`None` when one has no such date, as an inline policy of
+    /// the principal's own).
+    pub granted_since_ms: Option<i64>,
 }
 
 pub struct PrincipalRow {
@@ -200,6 +206,10 @@ fn frames(inputs: &Chunk<'_>) -> PolarsResult<[DataFrame; 4]> {
             g.iter().map(|r| r.conditional).collect::<Vec<_>>(),
         ),
         u32_col(GB, g.iter().map(|r| r.gb.0).collect()),
+        Column::new(
+            GRANTED_SINCE.into(),
+            g.iter().map(|r| r.granted_since_ms).collect::<Vec<_>>(),
+        ),
         Column::new(
             NOT_OBS.into(),
             g.iter().map(|r| r.not_observable).collect::<Vec<_>>(),
@@ -414,6 +424,14 @@ fn drop_joined<R>(rows: &mut Vec<R>, joined: &mut usize) {
 /// ([`drop_joined`]).
 const DROP_JOINED_AT: usize = 8;
 
+/// Granted after the window (starting at `ws`) started, by policies (or through a group)
+/// created since: held for less than the window, so no use yet says nothing either.
+fn granted_in_window(ws: Expr) -> Expr {
+    col(GRANTED_SINCE)
+        .is_not_null()
+        .and(col(GRANTED_SINCE).gt_eq(ws))
+}
+
 /// Joins and decides one chunk.
 fn compute_chunk(inputs: &Chunk<'_>) -> PolarsResult<Vec<VerdictRow>> {
     if inputs.grants.is_empty() {
@@ -479,7 +497,8 @@ fn compute_chunk(inputs: &Chunk<'_>) -> PolarsResult<Vec<VerdictRow>> {
         .eq(code(Reason::ActionNotAccessed))
         .or(col(REASON).eq(code(Reason::ActionLastAccessedBeforeWindow)))
         .or(col(REASON).eq(code(Reason::ServiceNotAccessed)));
-    let too_new = col(CREATED).is_null().or(col(CREATED).gt_eq(ws));
+    let too_new = col(CREATED).is_null().or(col(CREATED).gt_eq(ws.clone()));
+    let grant_new = granted_in_window(ws);
     let out = joined
         .with_columns([
             reason.alias(REASON),
@@ -489,8 +508,10 @@ fn compute_chunk(inputs: &Chunk<'_>) -> PolarsResult<Vec<VerdictRow>> {
                 .otherwise(col(SVC_REGION))
                 .alias(REGION),
         ])
-        .with_columns([when(unused.and(too_new))
+        .with_columns([when(unused.clone().and(too_new))
             .then(code(Reason::PrincipalTooNew))
+            .when(unused.and(grant_new))
+            .then(code(Reason::GrantTooNew))
             .otherwise(col(REASON))
             .alias(REASON)])
         .select([
@@ -573,6 +594,7 @@ mod tests {
                         conditional: svc == 0,
                         gb: GrantedById(svc),
                         not_observable: svc == 2 && p == 5,
+                        granted_since_ms: None,
                     });
                 }
             }
@@ -658,6 +680,7 @@ mod tests {
                 conditional: false,
                 gb: GrantedById(0),
                 not_observable: false,
+                granted_since_ms: None,
             });
             let rows = compute_in_chunks(&mut i, usize::MAX, |v| (v.reason, v.last_ms)).unwrap();
             assert_eq!(rows.len(), 1);

@@ -69,10 +69,11 @@ fn expand_policy(path: &Path, expander: &mut Expander<'_>) -> anyhow::Result<Act
     let version = expander.catalog().version();
     for s in &expansion.statements {
         for p in &s.unmatched {
+            // The statement's label is the policy's Sid: text from the input, kept inert.
             eprintln!(
                 "warning: {}: statement {}: pattern {p:?} matches no action in catalog {version}",
-                path.display(),
-                s.label
+                super::inert(&path.display().to_string()),
+                super::inert(&s.label)
             );
         }
     }

@@ -53,6 +53,9 @@ fn keep_details_bytes() -> anyhow::Result<u64> {
 pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     let keep_details = keep_details_bytes()?;
     prepare_out(&args.out, &args.exports, &report::OUTPUT_NAMES)?;
+    // The folders this run replaces whole hold nothing but what a run wrote there.
+    let names = report::output_names(&args.formats);
+    iam_tighten::files::check_own_folders(&args.out, &names)?;
     let a = &args.analysis;
     let timings = std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some();
     let line = super::progress::Stages::new("report");
@@ -163,7 +166,24 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
         );
     }
     print_summary(&analysis, recs, &decisions, &model, &written, &args.out);
+    note_earlier_outputs(&args.out, &names);
     Ok(fail_on(args.fail_on, &analysis, &model))
+}
+
+/// Outputs of an earlier run that this one's formats leave out (`names` are this run's) do not
+/// match this report, which points readers to them: said, not removed (they are the reader's to
+/// keep).
+fn note_earlier_outputs(out: &std::path::Path, names: &[&str]) {
+    for name in report::OUTPUT_NAMES.iter().filter(|n| !names.contains(n)) {
+        let path = out.join(name);
+        if std::fs::symlink_metadata(&path).is_ok() {
+            eprintln!(
+                "iam-tighten: {} is an earlier run's: --format leaves it out, so it does not \
+                 match this report",
+                path.display()
+            );
+        }
+    }
 }
 
 /// Loads the exports (`report`'s options: last-accessed reports and principals kept within

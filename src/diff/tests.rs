@@ -120,6 +120,7 @@ fn status_transitions() {
     for (reason, k) in [
         (Reason::NoLastAccessedData, UnusedWasUnknown),
         (Reason::PrincipalTooNew, UnusedWasUnknown),
+        (Reason::GrantTooNew, UnusedWasUnknown),
         (Reason::NotObservable, UnusedWasUnknown),
         (Reason::PermissionSetIncomplete, UnusedWasUnknown),
         (Reason::ActionNotTracked, NewlyUnused),

@@ -1,7 +1,7 @@
 //! `authorization-details.json`: the output of `aws iam get-account-authorization-details`
 //! (reference §2). The CLI merges its pages, so the file holds four lists.
 
-use std::collections::{BTreeMap, btree_map::Entry};
+use std::collections::{BTreeMap, HashMap, btree_map::Entry};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -231,11 +231,20 @@ pub(crate) fn parse(
             gaad.group_detail_list,
         ),
     ];
+    // IAM names ignore case (no `Admins` beside `admins`): two such are an edited export, and
+    // their recommendation folders would be one on a file system that ignores case.
+    let mut folded: HashMap<(PrincipalType, String), String> = HashMap::new();
     for (kind, list_key, policy_key, list) in lists {
         for (i, detail) in list.unwrap_or_default().into_iter().enumerate() {
             let at = format!("$.{list_key}[{i}]");
             let principal = principal(path, kind, detail, &at, policy_key)?;
             check_principal(path, &principal, &at, &mut arns, warnings)?;
+            let key = (kind, principal.name.to_lowercase());
+            if let Some(first) = folded.insert(key, at.clone())
+                && !principals.contains_key(&(kind, principal.name.clone()))
+            {
+                return Err(case_twin(path, at, &principal, &first));
+            }
             match principals.entry((kind, principal.name.clone())) {
                 Entry::Vacant(slot) => {
                     slot.insert(principal);
@@ -379,6 +388,19 @@ fn check_principal(
         ));
     }
     Ok(())
+}
+
+/// The error of `principal` (at `at`) whose name differs from the one at `first` only in case.
+fn case_twin(path: &Path, at: String, principal: &Principal, first: &str) -> Error {
+    Error::parse(
+        path,
+        at,
+        format!(
+            "{} {:?} differs from the one at {first} only in case: IAM names ignore case, so AWS \
+             has no such pair (was the export edited?)",
+            principal.kind, principal.name
+        ),
+    )
 }
 
 /// The key of a principal's name in the authorization details.

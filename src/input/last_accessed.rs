@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -575,7 +574,8 @@ fn job_end(path: &Path, r: &Report) -> Result<Option<crate::model::Timestamp>> {
 }
 
 /// Merges the entries of a service listed more than once (sorted by namespace) and the tracked
-/// actions listed more than once in a service into one each, with the latest recorded use (and
+/// actions listed more than once in a service (in any case: IAM action names ignore it) into one
+/// each, with the latest recorded use (and
 /// its region): keeping the first one met, a used service or action listed again without its
 /// time read as unused. Returns how many entries were merged away.
 fn merge_duplicates(services: &mut Vec<ServiceAccess>) -> usize {
@@ -596,24 +596,29 @@ fn merge_duplicates(services: &mut Vec<ServiceAccess>) -> usize {
         true
     });
     let mut merged = before - services.len();
-    // A load's names are shared texts: the same name is the same pointer. Checked by sorting
-    // the pointers (no allocation per action; AWS lists each action once, so this is the path).
-    let mut keys: Vec<*const u8> = Vec::new();
+    // IAM action names ignore case: `RunInstances` and `runinstances` are one action. Checked
+    // by sorting the names without case (no allocation per action; AWS lists each action once,
+    // so this is the path).
+    fn folded(a: &TrackedAction) -> impl Iterator<Item = u8> + '_ {
+        a.name.bytes().map(|b| b.to_ascii_lowercase())
+    }
+    let mut order: Vec<usize> = Vec::new();
     for s in services.iter_mut() {
         let Some(actions) = s.tracked_actions.as_mut() else {
             continue;
         };
-        keys.clear();
-        keys.extend(actions.iter().map(|a| Arc::as_ptr(&a.name).cast::<u8>()));
-        keys.sort_unstable();
-        if keys.windows(2).all(|w| w[0] != w[1]) {
+        order.clear();
+        order.extend(0..actions.len());
+        order.sort_unstable_by(|x, y| folded(&actions[*x]).cmp(folded(&actions[*y])));
+        let same = |w: &[usize]| actions[w[0]].name.eq_ignore_ascii_case(&actions[w[1]].name);
+        if !order.windows(2).any(same) {
             continue;
         }
         // In the order first met, each with its latest use.
-        let mut at: HashMap<*const u8, usize> = HashMap::new();
+        let mut at: HashMap<String, usize> = HashMap::new();
         let mut kept: Vec<TrackedAction> = Vec::with_capacity(actions.len());
         for a in actions.drain(..) {
-            match at.get(&Arc::as_ptr(&a.name).cast::<u8>()) {
+            match at.get(&a.name.to_ascii_lowercase()) {
                 Some(&i) => {
                     merged += 1;
                     if a.last_accessed > kept[i].last_accessed {
@@ -621,7 +626,7 @@ fn merge_duplicates(services: &mut Vec<ServiceAccess>) -> usize {
                     }
                 }
                 None => {
-                    at.insert(Arc::as_ptr(&a.name).cast::<u8>(), kept.len());
+                    at.insert(a.name.to_ascii_lowercase(), kept.len());
                     kept.push(a);
                 }
             }
@@ -753,8 +758,26 @@ fn service(path: &Path, s: Service, i: usize, texts: &mut SharedTexts) -> Result
                                 "no ActionName",
                             )
                         })?;
-                    // `ec2:RunInstances` → `RunInstances`.
-                    let bare = name.rsplit(':').next().unwrap_or(&name).trim();
+                    // `ec2:RunInstances` → `RunInstances`; a prefix naming another service
+                    // would file a use under the wrong one.
+                    let bare = match name.rsplit_once(':') {
+                        Some((prefix, bare)) => {
+                            let prefix = prefix.trim();
+                            if !prefix.eq_ignore_ascii_case(&namespace) {
+                                return Err(Error::parse(
+                                    path,
+                                    format!("{}.TrackedActionsLastAccessed[{j}].ActionName", at()),
+                                    format!(
+                                        "ActionName {name:?} names service {prefix:?}, but it is \
+                                         listed under {namespace:?}: AWS lists a service's own \
+                                         actions (was the file edited or merged?)"
+                                    ),
+                                ));
+                            }
+                            bare.trim()
+                        }
+                        None => name.trim(),
+                    };
                     let at =
                         || format!("{}.TrackedActionsLastAccessed[{j}].LastAccessedTime", at());
                     Ok(TrackedAction {

@@ -300,6 +300,9 @@ pub fn load_export(path: &Path, opts: &LoadOptions) -> Result<Export> {
         time: data_time,
     };
     let credential_report = credential_report::load(&mut files, &export, &mut warnings)?;
+    if let Some(m) = manifest.as_ref().filter(|m| !m.files.is_empty()) {
+        unlisted_files(m, &files, &mut warnings);
+    }
 
     let warnings = warnings.finish();
     if opts.strict
@@ -531,7 +534,14 @@ fn export_folders(path: &Path) -> Result<Vec<PathBuf>> {
         // An export without authorization details is reported by `load_export`.
         return Ok(vec![path.to_path_buf()]);
     }
-    let entries = sorted_entries(path)?;
+    // Hidden folders (`.vscode`, `.Trash`, ...) and the `__MACOSX` folder of a zip made on a Mac
+    // are not exports: skipped, as the files of an export skip them.
+    let mut entries = sorted_entries(path)?;
+    entries.retain(|e| {
+        e.file_name()
+            .and_then(|n| n.to_str())
+            .is_none_or(|n| !n.starts_with('.') && n != "__MACOSX")
+    });
     // A folder of organisations (one per quarter, say): name them rather than call the first
     // an incomplete export.
     let mut orgs = Vec::new();
@@ -704,6 +714,32 @@ pub(crate) fn account(
 }
 
 /// The files of one export that were read, with their SHA-256.
+/// `file_not_in_manifest`: files read that the manifest (which lists every file the fetch
+/// wrote, with its SHA-256) does not list: added after the fetch, so nothing vouches for them,
+/// and they are read like the others.
+fn unlisted_files(m: &Manifest, files: &Files, warnings: &mut Warnings) {
+    let unlisted: Vec<&str> = files
+        .read
+        .keys()
+        .map(String::as_str)
+        .filter(|rel| *rel != MANIFEST && !m.files.contains_key(*rel))
+        .collect();
+    if let Some(first) = unlisted.first() {
+        warnings.push(
+            "file_not_in_manifest",
+            Some(first),
+            None,
+            format!(
+                "{} file(s) read are not among those {MANIFEST} lists with their SHA-256 ({}): \
+                 added after the fetch, so nothing vouches for them; they are read like the \
+                 others (fetch again, or remove them, to report only what was fetched)",
+                unlisted.len(),
+                crate::model::listed(&unlisted, 5)
+            ),
+        );
+    }
+}
+
 struct Files {
     root: PathBuf,
     read: BTreeMap<String, InputFile>,
@@ -726,7 +762,7 @@ impl Files {
     /// SHA-256.
     fn read_bytes(&mut self, rel: &str) -> Result<Vec<u8>> {
         let path = self.abs(rel);
-        let bytes = crate::files::read_regular(&path)?;
+        let bytes = crate::files::read_regular_capped(&path, cap_of(rel))?;
         self.read
             .entry(rel.to_string())
             .or_insert_with(|| InputFile::of(rel, &bytes));
@@ -743,7 +779,7 @@ impl Files {
     /// record handed back to [`Files::record`].
     fn read_text_apart(root: &Path, rel: &str) -> Result<(InputFile, String)> {
         let path = in_export(root, rel);
-        let bytes = crate::files::read_regular(&path)?;
+        let bytes = crate::files::read_regular_capped(&path, cap_of(rel))?;
         let file = InputFile::of(rel, &bytes);
         Ok((file, crate::files::text(&path, bytes)?))
     }
@@ -775,6 +811,22 @@ impl Files {
 
     fn finish(self) -> Vec<InputFile> {
         self.read.into_values().collect()
+    }
+}
+
+/// The largest file of an export other than `authorization-details.json` read: 256 MiB. A
+/// credential report lists at most IAM's 5,000 users (~2 MB), a last-accessed report the ~450
+/// services a principal can be granted with their tracked actions (~1 MB). Parsing holds a file
+/// about twice over, so the 4 GiB cap of every input took ~8 GB for a credential report.
+pub const MAX_SMALL_FILE_BYTES: u64 = 256 << 20;
+
+/// The size cap of export file `rel`: [`crate::files::MAX_INPUT_BYTES`] for the authorization
+/// details, [`MAX_SMALL_FILE_BYTES`] for the others.
+fn cap_of(rel: &str) -> u64 {
+    if rel == AUTHORIZATION_DETAILS {
+        crate::files::MAX_INPUT_BYTES
+    } else {
+        MAX_SMALL_FILE_BYTES
     }
 }
 

@@ -336,7 +336,17 @@ fn plan_one<'e>(
     }
     let mut keep = grants.effective.clone();
     keep.difference_with(&plan.sets.remove);
-    let uncatalogued = analysis.uncatalogued_of(index);
+    let mut uncatalogued = analysis.uncatalogued_of(index);
+    if info.kind == PrincipalType::Group {
+        // What a member used that the catalog does not know it may use through the group.
+        for member in group_members(export, info.name()) {
+            if let Some(m) = by_key.get((&*info.account_id, member.kind, member.name.as_str())) {
+                uncatalogued.extend(analysis.uncatalogued_of(m));
+            }
+        }
+        uncatalogued.sort_unstable();
+        uncatalogued.dedup();
+    }
     let ctx = (&grants, &keep, &uncatalogued[..]);
     build_policies(&mut plan, export, principal, ctx, expander);
     let since = info

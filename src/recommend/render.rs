@@ -75,7 +75,9 @@ pub fn aws_json(doc: &Value) -> String {
     s
 }
 
-/// Quotes a shell word when it needs it.
+/// Quotes a shell word when it needs it. A word with a control character (IAM allows none in a
+/// name; an edited export can hold one) is written `$'…'` with its escapes, so that a command
+/// stays one line: a line break would end a README's command block and start another.
 pub fn sh(word: &str) -> String {
     if !word.is_empty()
         && word
@@ -83,8 +85,35 @@ pub fn sh(word: &str) -> String {
             .all(|c| c.is_ascii_alphanumeric() || "+=,.@_/:-".contains(c))
     {
         word.to_string()
+    } else if word.chars().any(char::is_control) {
+        let mut out = String::from("$'");
+        for c in word.chars() {
+            match c {
+                '\\' => out.push_str(r"\\"),
+                '\'' => out.push_str(r"\'"),
+                '\n' => out.push_str(r"\n"),
+                '\r' => out.push_str(r"\r"),
+                '\t' => out.push_str(r"\t"),
+                c if c.is_control() => {
+                    out.push_str(&format!(r"\u{:04x}", u32::from(c)));
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('\'');
+        out
     } else {
         format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// A command's option and its value (quoted, [`sh`]): `--role-name=-x` for a value that starts
+/// with `-` (IAM allows it in a name), which the AWS CLI would otherwise read as an option.
+pub fn opt(flag: &str, value: &str) -> String {
+    if value.starts_with('-') {
+        format!("{flag}={}", sh(value))
+    } else {
+        format!("{flag} {}", sh(value))
     }
 }
 
@@ -100,7 +129,7 @@ pub fn commands(plan: &PrincipalPlan) -> (Vec<String>, Vec<String>) {
         return set_folder::commands(plan, target);
     }
     let t = plan.kind.as_str();
-    let who = format!("--{t}-name {}", sh(&plan.name));
+    let who = opt(&format!("--{t}-name"), &plan.name);
     let mut apply = Vec::new();
     let mut rollback: Vec<Vec<String>> = Vec::new();
     // The policies that go first, so the apply needs no more attached policies than it must.
@@ -108,20 +137,22 @@ pub fn commands(plan: &PrincipalPlan) -> (Vec<String>, Vec<String>) {
         let new_file = sh(&format!("file://{}.json", p.stem));
         let orig_file = sh(&format!("file://{}.original.json", p.stem));
         let arn = p.policy.arn.as_deref().map(sh).unwrap_or_default();
-        let name = sh(&p.policy.name);
+        let name = opt("--policy-name", &p.policy.name);
         let mut back = Vec::new();
         match &p.apply {
             Apply::PutInline => {
                 apply.push(format!(
-                    "aws iam put-{t}-policy {who} --policy-name {name} --policy-document {new_file}"
+                    "aws iam put-{t}-policy {who} {name} --policy-document {new_file}"
                 ));
-                back.push(format!("aws iam put-{t}-policy {who} --policy-name {name} --policy-document {orig_file}"));
+                back.push(format!(
+                    "aws iam put-{t}-policy {who} {name} --policy-document {orig_file}"
+                ));
             }
             Apply::DeleteInline => {
-                apply.push(format!(
-                    "aws iam delete-{t}-policy {who} --policy-name {name}"
+                apply.push(format!("aws iam delete-{t}-policy {who} {name}"));
+                back.push(format!(
+                    "aws iam put-{t}-policy {who} {name} --policy-document {orig_file}"
                 ));
-                back.push(format!("aws iam put-{t}-policy {who} --policy-name {name} --policy-document {orig_file}"));
             }
             Apply::NewVersion { previous_default } => {
                 apply.push(format!(
@@ -135,9 +166,9 @@ pub fn commands(plan: &PrincipalPlan) -> (Vec<String>, Vec<String>) {
                 });
             }
             Apply::Replace(r) => {
-                let (new_name, new_arn) = (sh(&r.new_name), sh(&r.new_arn));
+                let (new_name, new_arn) = (opt("--policy-name", &r.new_name), sh(&r.new_arn));
                 apply.push(format!(
-                    "aws iam create-policy --policy-name {new_name} --policy-document {new_file}"
+                    "aws iam create-policy {new_name} --policy-document {new_file}"
                 ));
                 apply.push(format!(
                     "aws iam attach-{t}-policy {who} --policy-arn {new_arn}"
@@ -892,6 +923,7 @@ pub(super) fn write(
             .map_err(|e| write_error(&csv_path, e.into_error()))?;
         put_script(&tmp.join(APPLY_SCRIPT))?;
         write_summary(&tmp.join("summary.json"), summary)?;
+        crate::files::write_own_list(&tmp)?;
         // At every instant `recommendations/` is one run's complete folder (see replace_dir).
         crate::files::replace_dir(&tmp, &out_dir.join(DIR))
     })();
@@ -947,6 +979,29 @@ mod tests {
         assert_eq!(sh("file://inline-a.json"), "file://inline-a.json");
         assert_eq!(sh("it's $(x)"), r"'it'\''s $(x)'");
         assert_eq!(sh(""), "''");
+        // A line break or a control character stays on the command's line, escaped: a README
+        // block ends at a line that opens with a fence.
+        let planted = "p\n```\n```sh rollback\naws iam delete-role --role-name victim\n";
+        let quoted = sh(planted);
+        assert!(!quoted.contains('\n'), "{quoted}");
+        assert_eq!(
+            quoted,
+            r"$'p\n```\n```sh rollback\naws iam delete-role --role-name victim\n'"
+        );
+        assert_eq!(sh("a'b\\\u{1b}"), r"$'a\'b\\\u001b'");
+        let out = std::process::Command::new("bash")
+            .args(["-c", &format!("printf %s {}", sh("x'\ny\t$(z)"))])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "x'\ny\t$(z)");
+    }
+
+    /// A name may start with `-` (IAM allows it): the AWS CLI would read it as an option.
+    #[test]
+    fn an_option_value_starting_with_a_dash_is_joined_by_an_equals_sign() {
+        assert_eq!(opt("--role-name", "app"), "--role-name app");
+        assert_eq!(opt("--role-name", "--debug"), "--role-name=--debug");
+        assert_eq!(opt("--policy-name", "-p q"), "--policy-name='-p q'");
     }
 
     #[test]

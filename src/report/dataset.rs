@@ -50,6 +50,7 @@ pub fn write_findings_dataset(an: &Analysis<'_>, out_dir: &Path) -> Result<PathB
         for r in results {
             r?;
         }
+        crate::files::write_own_list(&tmp)?;
         // At every instant `findings/` is one run's complete dataset (see replace_dir).
         replace_dir(&tmp, &dest)
     })();

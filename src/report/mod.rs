@@ -57,6 +57,34 @@ impl Format {
         Format::Parquet,
         Format::Xlsx,
     ];
+
+    /// The outputs (files, and the `findings/` folder) this format writes into `--out`.
+    pub fn outputs(self) -> &'static [&'static str] {
+        match self {
+            Format::Html => &["report.html"],
+            Format::Csv => &[
+                "credentials.csv",
+                "decisions.csv",
+                "findings.csv",
+                "principals.csv",
+                SERVICES_CSV,
+            ],
+            Format::Json => &["report.json"],
+            Format::Parquet => &["findings.parquet"],
+            Format::Xlsx => &[xlsx::FILE],
+            Format::ParquetDataset => &[dataset::DIR],
+        }
+    }
+}
+
+/// The outputs a run with `formats` writes into `--out` (the recommendations folder always),
+/// sorted: a subset of [`OUTPUT_NAMES`].
+pub fn output_names(formats: &[Format]) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = formats.iter().flat_map(|f| f.outputs()).copied().collect();
+    names.push(crate::recommend::DIR);
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {

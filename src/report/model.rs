@@ -311,8 +311,8 @@ impl<T: Serialize> Serialize for Shared<'_, T> {
     }
 }
 
-/// A principal's unknown verdicts by reason: a count (of actions) for each of the six reasons
-/// that make a verdict unknown, held in place (24 bytes; a sorted vector of (reason, count)
+/// A principal's unknown verdicts by reason: a count (of actions) for each of the seven reasons
+/// that make a verdict unknown, held in place (28 bytes; a sorted vector of (reason, count)
 /// took 24 bytes and an allocation of 32–48 for every principal with an unknown verdict, ~1
 /// million of them held to the last writer at 1,000,000 roles). Serialised as a map from the
 /// reasons' names, in their alphabetical order, of the reasons with a count.
@@ -321,9 +321,10 @@ pub struct ReasonCounts([u32; UNKNOWN_REASONS.len()]);
 
 /// The reasons of an unknown verdict ([`Status::Unknown`]), in the alphabetical order of their
 /// names (a test checks both).
-const UNKNOWN_REASONS: [Reason; 6] = [
+const UNKNOWN_REASONS: [Reason; 7] = [
     Reason::AccessedAfterAsOf,
     Reason::ActionNotTracked,
+    Reason::GrantTooNew,
     Reason::NoLastAccessedData,
     Reason::NotObservable,
     Reason::PermissionSetIncomplete,
@@ -386,7 +387,7 @@ pub struct PrincipalView<'a> {
     /// The tightened-policy recommendation (`recommendations/…`), when one was computed.
     pub recommendation: Option<Shared<'a, PrincipalRecommendation>>,
     /// What only the principals that may get a section in the HTML report carry; `None` for
-    /// the others (72 bytes a view where the two lists inline took 112, ~1,100,000 views held
+    /// the others (80 bytes a view where the two lists inline took 120, ~1,100,000 views held
     /// to the last writer at 1,000,000 roles).
     detail: Option<Box<ViewDetail<'a>>>,
 }
@@ -998,8 +999,8 @@ mod tests {
     fn reason_counts_serialise_as_a_sorted_map() {
         // ~1,100,000 views at 1,000,000 roles, held to the last writer: their reasons in place,
         // their lists boxed apart (a view was 112 bytes and an allocation for its reasons).
-        assert_eq!(std::mem::size_of::<ReasonCounts>(), 24);
-        assert_eq!(std::mem::size_of::<super::PrincipalView>(), 72);
+        assert_eq!(std::mem::size_of::<ReasonCounts>(), 28);
+        assert_eq!(std::mem::size_of::<super::PrincipalView>(), 80);
         // Every reason of an unknown verdict has a place, in the order of their names.
         let unknown: Vec<Reason> = Reason::ALL
             .into_iter()

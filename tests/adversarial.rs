@@ -1,0 +1,522 @@
+//! Wrong results found by adversarial reviews (forty-third pass); each fails without its fix.
+
+use std::fs;
+use std::path::Path;
+
+use iam_tighten::analysis::{self, Config, Reason, Settings, Status};
+use iam_tighten::catalog::Catalog;
+use iam_tighten::input::{self, LoadOptions};
+use serde_json::{Value, json};
+
+const ACCT: &str = "111111111111";
+const AS_OF: &str = "2026-11-20T10:00:00Z";
+const OLD: &str = "2024-01-01T00:00:00Z";
+/// Two days before [`AS_OF`]: inside any window.
+const NEW: &str = "2026-11-18T00:00:00Z";
+
+fn bin() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("iam-tighten").unwrap()
+}
+
+fn doc(actions: &[&str]) -> Value {
+    json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": actions, "Resource": "*"}
+    ]})
+}
+
+fn managed(name: &str, created: &str, actions: &[&str]) -> Value {
+    json!({
+        "PolicyName": name, "PolicyId": "ANPAEXAMPLE000000001",
+        "Arn": format!("arn:aws:iam::{ACCT}:policy/{name}"), "Path": "/",
+        "DefaultVersionId": "v1", "AttachmentCount": 1, "PermissionsBoundaryUsageCount": 0,
+        "IsAttachable": true, "CreateDate": created, "UpdateDate": created,
+        "PolicyVersionList": [{"Document": doc(actions), "VersionId": "v1",
+            "IsDefaultVersion": true, "CreateDate": created}]
+    })
+}
+
+fn attached(name: &str) -> Value {
+    json!([{"PolicyName": name, "PolicyArn": format!("arn:aws:iam::{ACCT}:policy/{name}")}])
+}
+
+fn role(name: &str, inline: &[&str], managed: Value) -> Value {
+    json!({
+        "Path": "/", "RoleName": name, "RoleId": "AROAEXAMPLE0000000001",
+        "Arn": format!("arn:aws:iam::{ACCT}:role/{name}"), "CreateDate": OLD,
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []},
+        "InstanceProfileList": [],
+        "RolePolicyList": [{"PolicyName": "own", "PolicyDocument": doc(inline)}],
+        "AttachedManagedPolicies": managed, "Tags": [], "RoleLastUsed": {}
+    })
+}
+
+fn user(name: &str, groups: &[&str]) -> Value {
+    json!({
+        "Path": "/", "UserName": name, "UserId": "AIDAEXAMPLE0000000001",
+        "Arn": format!("arn:aws:iam::{ACCT}:user/{name}"), "CreateDate": OLD,
+        "UserPolicyList": [], "GroupList": groups, "AttachedManagedPolicies": [], "Tags": []
+    })
+}
+
+fn group(name: &str, created: &str, inline: &[&str]) -> Value {
+    json!({
+        "Path": "/", "GroupName": name, "GroupId": "AGPAEXAMPLE0000000001",
+        "Arn": format!("arn:aws:iam::{ACCT}:group/{name}"), "CreateDate": created,
+        "GroupPolicyList": [{"PolicyName": "gp", "PolicyDocument": doc(inline)}],
+        "AttachedManagedPolicies": []
+    })
+}
+
+fn svc(ns: &str, last: Option<&str>, tracked: Option<Value>) -> Value {
+    let mut v = json!({"ServiceName": ns, "ServiceNamespace": ns, "TotalAuthenticatedEntities": 0});
+    if let Some(t) = last {
+        v["LastAuthenticated"] = json!(t);
+        v["TotalAuthenticatedEntities"] = json!(1);
+        v["LastAuthenticatedRegion"] = json!("eu-west-1");
+    }
+    if let Some(t) = tracked {
+        v["TrackedActionsLastAccessed"] = t;
+    }
+    v
+}
+
+/// Writes an export: the authorization details' lists, and a last-accessed report per
+/// `(kind, name, services)`.
+fn write_export(
+    dir: &Path,
+    (users, groups, roles, policies): (Value, Value, Value, Value),
+    reports: &[(&str, &str, Value)],
+) {
+    fs::create_dir_all(dir).unwrap();
+    let gaad = json!({"UserDetailList": users, "GroupDetailList": groups,
+        "RoleDetailList": roles, "Policies": policies});
+    fs::write(
+        dir.join("authorization-details.json"),
+        serde_json::to_vec_pretty(&gaad).unwrap(),
+    )
+    .unwrap();
+    for (kind, name, services) in reports {
+        let la = json!({
+            "JobStatus": "COMPLETED", "JobType": "ACTION_LEVEL",
+            "JobCreationDate": "2026-11-20T09:59:00Z", "ServicesLastAccessed": services,
+            "JobCompletionDate": AS_OF, "IsTruncated": false
+        });
+        let d = dir.join(format!("last-accessed/{kind}s"));
+        fs::create_dir_all(&d).unwrap();
+        fs::write(
+            d.join(format!("{name}.json")),
+            serde_json::to_vec_pretty(&la).unwrap(),
+        )
+        .unwrap();
+    }
+}
+
+fn analyse(dir: &Path) -> analysis::Analysis<'static> {
+    let export = input::load_export(dir, &LoadOptions::default()).unwrap();
+    let settings = Settings::new(90, None).unwrap();
+    analysis::analyze(
+        &[export],
+        Catalog::embedded(),
+        &settings,
+        &Config::default(),
+    )
+    .unwrap()
+}
+
+/// The verdict of `action` for principal `name`.
+fn verdict(an: &analysis::Analysis<'_>, name: &str, action: &str) -> (Status, Reason) {
+    let p = an.principals.iter().position(|p| p.name() == name).unwrap();
+    let id = Catalog::embedded().lookup_full(action).unwrap();
+    let f = an
+        .finding_for(p, id)
+        .unwrap_or_else(|| panic!("{name} {action}"));
+    (f.status(), f.reason)
+}
+
+/// A permission the principal holds only through a policy (or a group) created after the window
+/// started has been held for less than the window: no use yet is not "unused" (the review found
+/// `unused` and a "detach this policy" decision for a policy attached two days before).
+#[test]
+fn a_grant_younger_than_the_window_is_too_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = json!([
+        managed("fresh", NEW, &["sqs:SendMessage", "sqs:DeleteQueue"]),
+        managed("aged", OLD, &["sns:Publish"]),
+    ]);
+    let mut attach = attached("fresh");
+    attach
+        .as_array_mut()
+        .unwrap()
+        .extend(attached("aged").as_array().unwrap().clone());
+    let roles = json!([role("r", &["sqs:DeleteQueue", "ec2:RunInstances"], attach)]);
+    let groups = json!([group("g", NEW, &["dynamodb:GetItem"])]);
+    let users = json!([user("u", &["g"])]);
+    let none = |ns: &str| svc(ns, None, None);
+    write_export(
+        dir.path(),
+        (users, groups, roles, policies),
+        &[
+            ("role", "r", json!([none("sqs"), none("sns"), none("ec2")])),
+            ("user", "u", json!([none("dynamodb")])),
+            ("group", "g", json!([none("dynamodb")])),
+        ],
+    );
+    let an = analyse(dir.path());
+    let too_new = (Status::Unknown, Reason::GrantTooNew);
+    let unused = (Status::Unused, Reason::ServiceNotAccessed);
+    // Only the new policy grants it.
+    assert_eq!(verdict(&an, "r", "sqs:SendMessage"), too_new);
+    // The role's own inline policy grants it too: held since the role was made.
+    assert_eq!(verdict(&an, "r", "sqs:DeleteQueue"), unused);
+    // An old managed policy, and the inline policy alone.
+    assert_eq!(verdict(&an, "r", "sns:Publish"), unused);
+    assert_eq!(verdict(&an, "r", "ec2:RunInstances"), unused);
+    // Through a group created two days ago: the user is old, its membership is not.
+    assert_eq!(verdict(&an, "u", "dynamodb:GetItem"), too_new);
+    assert_eq!(
+        verdict(&an, "g", "dynamodb:GetItem"),
+        (Status::Unknown, Reason::PrincipalTooNew)
+    );
+
+    // No decision removes what only the new policy grants.
+    let outs = tempfile::tempdir().unwrap();
+    let out = outs.path().join("out");
+    bin()
+        .args(["report", dir.path().to_str().unwrap(), "--out"])
+        .arg(&out)
+        .args(["--format", "csv"])
+        .assert()
+        .success();
+    let decisions = fs::read_to_string(out.join("decisions.csv")).unwrap();
+    assert!(!decisions.contains("fresh"), "{decisions}");
+    let findings = fs::read_to_string(out.join("findings.csv")).unwrap();
+    assert!(findings.contains("grant_too_new"), "{findings}");
+}
+
+/// IAM action names ignore case: a tracked action listed twice in different case is one action,
+/// with its latest use (the first entry, without a time, won: `unused`).
+#[test]
+fn a_tracked_action_listed_twice_in_different_case_keeps_its_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let roles = json!([role("r", &["ec2:RunInstances"], json!([]))]);
+    let ec2 = svc(
+        "ec2",
+        Some("2026-11-19T08:00:00Z"),
+        Some(json!([
+            {"ActionName": "RunInstances"},
+            {"ActionName": "runinstances", "LastAccessedTime": "2026-11-19T08:00:00Z"}
+        ])),
+    );
+    write_export(
+        dir.path(),
+        (json!([]), json!([]), roles, json!([])),
+        &[("role", "r", json!([ec2]))],
+    );
+    let an = analyse(dir.path());
+    assert_eq!(
+        verdict(&an, "r", "ec2:RunInstances"),
+        (Status::Used, Reason::AccessedInWindow)
+    );
+}
+
+/// An `ActionName` whose prefix names another service than the one it is listed under would
+/// be filed under the wrong service (`sts:AssumeRole` under iam read as `iam:AssumeRole`, and
+/// sts:AssumeRole unused): an error naming the file and JSON path.
+#[test]
+fn an_action_name_of_another_service_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let roles = json!([role("r", &["sts:AssumeRole"], json!([]))]);
+    let iam = svc(
+        "iam",
+        Some("2026-11-19T08:00:00Z"),
+        Some(json!([
+            {"ActionName": "sts:AssumeRole", "LastAccessedTime": "2026-11-19T08:00:00Z"}
+        ])),
+    );
+    write_export(
+        dir.path(),
+        (json!([]), json!([]), roles, json!([])),
+        &[("role", "r", json!([iam, svc("sts", None, None)]))],
+    );
+    let e = input::load_export(dir.path(), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("r.json")
+            && e.contains("$.ServicesLastAccessed[0].TrackedActionsLastAccessed[0].ActionName")
+            && e.contains("\"sts\""),
+        "{e}"
+    );
+}
+
+/// A service the catalog does not know, used after the newest use its tracked actions name:
+/// that use was of an action AWS does not track one by one, so the whole service is kept (only
+/// the named action was).
+#[test]
+fn an_unknown_service_used_beyond_its_named_actions_is_kept_whole() {
+    let keeps = |service_last: &str| -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let roles = json!([role("r", &["*"], json!([]))]);
+        let zz = svc(
+            "zznew",
+            Some(service_last),
+            Some(json!([
+                {"ActionName": "DoThing", "LastAccessedTime": "2026-11-10T00:00:00Z"}
+            ])),
+        );
+        write_export(
+            dir.path(),
+            (json!([]), json!([]), roles, json!([])),
+            &[("role", "r", json!([zz]))],
+        );
+        let an = analyse(dir.path());
+        an.uncatalogued_of(0)
+            .into_iter()
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(keeps("2026-11-15T00:00:00Z"), ["zznew:*", "zznew:DoThing"]);
+    assert_eq!(keeps("2026-11-10T00:00:00Z"), ["zznew:DoThing"]);
+}
+
+/// A group's tightened policy keeps what a member used that the catalog does not know: only
+/// members use a group's policies, and the group's own report may not list it.
+#[test]
+fn a_groups_rewrite_keeps_a_members_use_the_catalog_does_not_know() {
+    let dir = tempfile::tempdir().unwrap();
+    let groups = json!([group("g", OLD, &["ec2:*"])]);
+    let users = json!([user("u", &["g"])]);
+    let used = "2026-11-15T00:00:00Z";
+    let ec2 = |zap: bool| {
+        let mut tracked = vec![
+            json!({"ActionName": "DescribeInstances", "LastAccessedTime": used}),
+            json!({"ActionName": "TerminateInstances"}),
+        ];
+        if zap {
+            tracked.push(json!({"ActionName": "ZapShinyThing", "LastAccessedTime": used}));
+        }
+        json!([svc("ec2", Some(used), Some(Value::Array(tracked)))])
+    };
+    write_export(
+        dir.path(),
+        (users, groups, json!([]), json!([])),
+        &[("group", "g", ec2(false)), ("user", "u", ec2(true))],
+    );
+    let outs = tempfile::tempdir().unwrap();
+    let out = outs.path().join("out");
+    bin()
+        .args(["report", dir.path().to_str().unwrap(), "--out"])
+        .arg(&out)
+        .args(["--format", "csv"])
+        .assert()
+        .success();
+    let folder = out.join(format!("recommendations/{ACCT}/group/g"));
+    let policy = fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.ends_with(".json") && !n.ends_with(".original.json")
+        })
+        .expect("the group's tightened policy");
+    let text = fs::read_to_string(&policy).unwrap();
+    assert!(text.contains("ec2:ZapShinyThing"), "{text}");
+    assert!(!text.contains("TerminateInstances"), "{text}");
+}
+
+/// A one-role export whose report `report` accepts (for the tests of what it writes).
+fn small_export(dir: &Path) {
+    let roles = json!([role("r", &["sqs:DeleteQueue"], json!([]))]);
+    write_export(
+        dir,
+        (json!([]), json!([]), roles, json!([])),
+        &[("role", "r", json!([svc("sqs", None, None)]))],
+    );
+}
+
+/// `report` replaces `recommendations/` and `findings/` whole: a file it did not write there
+/// (a reviewer's notes, a signed approval) is refused before anything is written, not deleted
+/// without a word. Its own folders, and those of a version without the list, are replaced.
+#[test]
+fn report_refuses_to_replace_a_folder_holding_files_it_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join(ACCT);
+    small_export(&export);
+    let out = dir.path().join("out");
+    let run = |out: &Path| {
+        bin()
+            .args([
+                "report",
+                export.to_str().unwrap(),
+                "--parquet-dataset",
+                "--out",
+            ])
+            .arg(out)
+            .assert()
+    };
+    run(&out).success();
+    let recs = out.join("recommendations");
+    let listed = fs::read_to_string(recs.join(".iam-tighten-files")).unwrap();
+    assert!(listed.lines().any(|l| l == "summary.json"), "{listed}");
+    // Run again over its own outputs: fine.
+    run(&out).success();
+    let html = fs::read(out.join("report.html")).unwrap();
+    for (folder, file) in [
+        ("recommendations", "signed-off.pdf"),
+        ("recommendations/111111111111", "notes.md"),
+        ("findings", "audit-notes.txt"),
+    ] {
+        let path = out.join(folder).join(file);
+        fs::write(&path, "mine").unwrap();
+        let a = run(&out).failure().code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert!(
+            err.contains(file)
+                && err.contains("did not write")
+                && err.contains("nothing was written"),
+            "{err}"
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "mine");
+        assert_eq!(fs::read(out.join("report.html")).unwrap(), html);
+        fs::remove_file(&path).unwrap();
+    }
+    // A user's own folder named like an output.
+    let other = dir.path().join("other");
+    fs::create_dir_all(other.join("findings")).unwrap();
+    fs::write(other.join("findings/q3.xlsx"), "mine").unwrap();
+    run(&other).failure().code(2);
+    assert!(other.join("findings/q3.xlsx").exists());
+    // Without --parquet-dataset, findings/ is not written, so not checked.
+    bin()
+        .args(["report", export.to_str().unwrap(), "--out"])
+        .arg(&other)
+        .assert()
+        .success();
+    // A folder an earlier version wrote (no list, the outputs' shapes) is replaced.
+    fs::remove_file(recs.join(".iam-tighten-files")).unwrap();
+    fs::remove_file(out.join("findings/.iam-tighten-files")).unwrap();
+    run(&out).success();
+}
+
+/// Outputs of an earlier run that `--format` leaves out are named as not matching this report.
+#[test]
+fn outputs_left_by_an_earlier_run_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join(ACCT);
+    small_export(&export);
+    let out = dir.path().join("out");
+    let run = |format: &str| {
+        bin()
+            .args([
+                "report",
+                export.to_str().unwrap(),
+                "--format",
+                format,
+                "--out",
+            ])
+            .arg(&out)
+            .assert()
+            .success()
+    };
+    run("csv,html");
+    let a = run("html");
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("findings.csv is an earlier run's") && !err.contains("report.html is an"),
+        "{err}"
+    );
+    let a = run("csv,html");
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(!err.contains("earlier run's"), "{err}");
+}
+
+/// Hidden folders (an editor's `.vscode`, a Mac zip's `__MACOSX`) in an organisation folder are
+/// not exports: skipped, not "an incomplete export".
+#[test]
+fn hidden_folders_of_an_organisation_folder_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    small_export(&dir.path().join(ACCT));
+    for hidden in [".vscode", "__MACOSX/111111111111"] {
+        let d = dir.path().join(hidden);
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("settings.json"), "{}").unwrap();
+    }
+    let exports = input::load_exports(&[dir.path().to_path_buf()], &LoadOptions::default())
+        .expect("the hidden folders are skipped");
+    assert_eq!(exports.len(), 1);
+}
+
+/// IAM names ignore case: two roles differing only in case are an edited export (and one
+/// recommendation folder on a file system that ignores case), an error at the second.
+#[test]
+fn principals_differing_only_in_case_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let roles = json!([
+        role("QA", &["sqs:DeleteQueue"], json!([])),
+        role("qa", &["sqs:DeleteQueue"], json!([]))
+    ]);
+    write_export(dir.path(), (json!([]), json!([]), roles, json!([])), &[]);
+    let e = input::load_export(dir.path(), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("$.RoleDetailList[1]") && e.contains("only in case"),
+        "{e}"
+    );
+}
+
+/// A file the manifest does not list (added after the fetch) is read with a warning.
+#[test]
+fn a_file_the_manifest_does_not_list_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let acct = dir.path().join(ACCT);
+    crate::common::copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4/111111111111"),
+        &acct,
+    );
+    let warnings = |acct: &Path| -> Vec<String> {
+        let e = input::load_export(acct, &LoadOptions::default()).unwrap();
+        e.warnings.iter().map(|w| w.code.clone()).collect()
+    };
+    assert!(!warnings(&acct).contains(&"file_not_in_manifest".to_string()));
+    let reports = acct.join("last-accessed/roles");
+    let first = fs::read_dir(&reports)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    fs::copy(&first, reports.join("added-later.json")).unwrap();
+    crate::common::edit_json(&acct.join("authorization-details.json"), |d| {
+        let roles = d["RoleDetailList"].as_array_mut().unwrap();
+        let mut extra = roles[0].clone();
+        extra["RoleName"] = json!("added-later");
+        extra["RoleId"] = json!("AROAEXAMPLEADDEDLATER");
+        extra["Arn"] = json!(format!("arn:aws:iam::{ACCT}:role/added-later"));
+        roles.push(extra);
+    });
+    // The details changed too: the manifest's hash refuses them; list their new hash.
+    let sha = crate::common::sha256_file(&acct.join("authorization-details.json"));
+    crate::common::edit_json(&acct.join("manifest.json"), |m| {
+        m["files"]["authorization-details.json"] = json!(sha);
+    });
+    assert!(warnings(&acct).contains(&"file_not_in_manifest".to_string()));
+}
+
+/// `expand --policy` prints a statement's Sid (policy text) with control characters inert.
+#[test]
+fn expand_prints_a_sid_inert() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.json");
+    let doc = json!({"Version": "2012-10-17", "Statement": [{"Sid": "a\u{1b}]0;PWNED\u{7}b",
+        "Effect": "Allow", "Action": ["s3:GetObject", "s3:Nope"], "Resource": "*"}]});
+    fs::write(&policy, doc.to_string()).unwrap();
+    let a = bin()
+        .args(["expand", "--policy"])
+        .arg(&policy)
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains("s3:Nope") && err.contains("\\u{1b}"), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+}
