@@ -520,3 +520,44 @@ fn expand_prints_a_sid_inert() {
     assert!(err.contains("s3:Nope") && err.contains("\\u{1b}"), "{err}");
     assert!(!err.contains('\u{1b}'), "{err:?}");
 }
+
+/// Only members use a group's policies: a group whose members were all created inside the
+/// window has had no member for the whole window, so its "no use" is too new, not unused (it
+/// was `unused`, counted in scores and `--fail-on`). With one older member it is unused.
+#[test]
+fn a_group_whose_members_are_all_newer_than_the_window_is_too_new() {
+    let verdict_of_group = |member_created: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let groups = json!([group("g", OLD, &["sqs:SendMessage"])]);
+        let users: Vec<Value> = member_created
+            .iter()
+            .enumerate()
+            .map(|(i, created)| {
+                let mut u = user(&format!("u{i}"), &["g"]);
+                u["CreateDate"] = json!(created);
+                u["UserId"] = json!(format!("AIDAEXAMPLE000000000{i}"));
+                u["Arn"] = json!(format!("arn:aws:iam::{ACCT}:user/u{i}"));
+                u
+            })
+            .collect();
+        let sqs = json!([svc("sqs", None, None)]);
+        let mut reports = vec![("group", "g", sqs.clone())];
+        let names: Vec<String> = (0..member_created.len()).map(|i| format!("u{i}")).collect();
+        for n in &names {
+            reports.push(("user", n.as_str(), sqs.clone()));
+        }
+        write_export(
+            dir.path(),
+            (Value::Array(users), groups, json!([]), json!([])),
+            &reports,
+        );
+        verdict(&analyse(dir.path()), "g", "sqs:SendMessage")
+    };
+    let too_new = (Status::Unknown, Reason::PrincipalTooNew);
+    let unused = (Status::Unused, Reason::ServiceNotAccessed);
+    assert_eq!(verdict_of_group(&[NEW]), too_new);
+    assert_eq!(verdict_of_group(&[NEW, NEW]), too_new);
+    assert_eq!(verdict_of_group(&[NEW, OLD]), unused);
+    // No member: judged on its own.
+    assert_eq!(verdict_of_group(&[]), unused);
+}

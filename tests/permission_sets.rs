@@ -412,7 +412,55 @@ fn a_sets_verdicts_are_those_of_one_as_of_at_its_windows_end() {
         (DEV, 120, true),
     ] {
         let tmp = data_later(account, days, uses);
-        let (exports, org, an) = analysed(tmp.path());
+        assert_sets_judged_as_at_their_windows_end(
+            tmp.path(),
+            &format!("{account} +{days} (uses too: {uses})"),
+        );
+    }
+}
+
+/// A policy of the later account's roles created between the set's window start and that
+/// account's own (the accounts' data ends 30 days apart): each role was `unused` over its own
+/// window, over the set's it has held the policy for less than the window (`grant_too_new`),
+/// as `--as-of` at the window's end judges it.
+#[test]
+fn a_grant_made_between_the_accounts_window_starts_is_too_new_for_the_set() {
+    let tmp = data_later(PROD, 30, false);
+    // The set's window starts 90 days before DEV's data ends; PROD's, 60 days before.
+    let job = tmp.path().join(DEV).join("last-accessed/roles");
+    let first = std::fs::read_dir(&job)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let doc: Value = serde_json::from_slice(&std::fs::read(first).unwrap()).unwrap();
+    let end: iam_tighten::model::Timestamp =
+        doc["JobCompletionDate"].as_str().unwrap().parse().unwrap();
+    let made = iam_tighten::model::days_before(end, 75).unwrap();
+    crate::common::edit_json(
+        &tmp.path().join(PROD).join("authorization-details.json"),
+        |d| {
+            for p in d["Policies"].as_array_mut().unwrap() {
+                p["CreateDate"] = Value::from(iam_tighten::model::rfc3339(made));
+            }
+        },
+    );
+    let (_, _, an) = analysed(tmp.path());
+    let too_new = an
+        .findings
+        .iter()
+        .filter(|f| an.principal(f).kind == PrincipalType::PermissionSet)
+        .any(|f| f.reason == analysis::Reason::GrantTooNew);
+    assert!(too_new, "no set verdict is grant_too_new");
+    assert_sets_judged_as_at_their_windows_end(tmp.path(), "a policy made in the gap");
+}
+
+/// Every set's verdicts in the organisation at `at` are those of the exports judged with
+/// `--as-of` at the set's window end (`case` names the case in a failure).
+fn assert_sets_judged_as_at_their_windows_end(at: &Path, case: &str) {
+    {
+        let (exports, org, an) = analysed(at);
         let sets: Vec<(String, Option<iam_tighten::model::Timestamp>)> = an
             .principals
             .iter()
@@ -437,11 +485,7 @@ fn a_sets_verdicts_are_those_of_one_as_of_at_its_windows_end() {
             .unwrap();
             let got = set_verdicts(&an, &name);
             assert!(!got.is_empty());
-            assert_eq!(
-                got,
-                set_verdicts(&at_end, &name),
-                "{name}: {account} +{days} (uses too: {uses})"
-            );
+            assert_eq!(got, set_verdicts(&at_end, &name), "{name}: {case}");
         }
     }
 }

@@ -875,7 +875,7 @@ impl<'s, 'c> Collector<'s, 'c> {
         self.inputs.principals.push(verdict::PrincipalRow {
             p: pidx,
             has_la: la.is_some(),
-            created_ms: p.created.map(|t| t.timestamp_millis()),
+            created_ms: created_ms(export, p, window.start),
             window_start_ms: window.start.map(|t| t.timestamp_millis()),
             window_end_ms: window.end.map(|t| t.timestamp_millis()),
         });
@@ -1165,6 +1165,30 @@ fn row(
         gb,
         not_observable: g.not_observable,
         granted_since_ms,
+    }
+}
+
+/// When principal `p` was created, as the verdicts' "too new" rule reads it. Only members use
+/// a group's policies: a group whose members were all created after its window started (each
+/// with a date) is as new as its oldest member, for no member has had the window to use what it
+/// grants (whether earlier members used it is not in the data; those it had, it no longer has).
+fn created_ms(export: &Export, p: &Principal, start: Option<Timestamp>) -> Option<i64> {
+    let own = p.created.map(|t| t.timestamp_millis());
+    if p.kind != crate::model::PrincipalType::Group {
+        return own;
+    }
+    let Some(start) = start else {
+        return own;
+    };
+    let members: Option<Vec<Timestamp>> = export
+        .principals
+        .iter()
+        .filter(|u| u.kind == crate::model::PrincipalType::User && u.groups.contains(&p.name))
+        .map(|u| u.created)
+        .collect();
+    match members.and_then(|m| m.into_iter().min()) {
+        Some(oldest) if oldest >= start => own.max(Some(oldest.timestamp_millis())),
+        _ => own,
     }
 }
 

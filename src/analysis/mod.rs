@@ -224,6 +224,7 @@ fn run<'c>(
     // Only the join reads the grant and evidence rows (the organisation part still reads the
     // principal and service rows, the ranking the service rows): it consumes them, freeing them
     // as it goes (at 100,000 roles they were ~0.1 GB held until the analysis was done).
+    let dates = org.map(|_| organization::grant_dates(&c.inputs.grants));
     let mut findings = decide::decide(&mut c, &mut regions)?;
     if let Some(given) = verdicts {
         findings = decide::override_verdicts(findings, &mut c, given);
@@ -250,7 +251,7 @@ fn run<'c>(
         findings = organization::roll_up_permission_sets(
             split,
             &mut c,
-            org,
+            (org, &dates.unwrap_or_default()),
             settings.unused_after_days,
             &mut notes,
         )?;

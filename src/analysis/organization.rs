@@ -20,7 +20,7 @@ use super::model::{
     PrincipalInfo, PrincipalNames, RegionId, Scope, WithControls,
 };
 use super::reason::{Reason, Status};
-use super::verdict::{PrincipalRow, ServiceRow};
+use super::verdict::{GrantRow, PrincipalRow, ServiceRow};
 use crate::error::{Error, Result};
 use crate::model::organization::{ControlPolicyType, NodeKind, Organization, PermissionSet};
 use crate::model::{PrincipalType, Timestamp, Warning};
@@ -160,7 +160,7 @@ struct Rolled {
 pub(super) fn roll_up_permission_sets(
     split: WithControls,
     c: &mut Collected<'_>,
-    org: &Organization,
+    (org, dates): (&Organization, &GrantDates),
     window_days: u32,
     notes: &mut Vec<ControlNote>,
 ) -> Result<WithControls> {
@@ -223,6 +223,7 @@ pub(super) fn roll_up_permission_sets(
             findings: &findings,
             controls: &controls,
             by_principal: &by_principal,
+            dates,
         };
         let data = Completeness {
             complete,
@@ -439,7 +440,12 @@ impl SetWindow {
     /// too new; and where its start is more than the 400 days AWS keeps before the role's data
     /// ends, nothing rules out use. Other verdicts stand (a role too new for its own window is
     /// too new for this one, and shows no use: any would be in its window).
-    fn judge<'f>(&self, c: &Collected<'_>, v: RoleVerdict<'f>) -> RoleVerdict<'f> {
+    fn judge<'f>(
+        &self,
+        c: &Collected<'_>,
+        dates: &GrantDates,
+        v: RoleVerdict<'f>,
+    ) -> RoleVerdict<'f> {
         let (Some(start), Some(end)) = (self.start_ms, self.end_ms) else {
             return v;
         };
@@ -494,8 +500,13 @@ impl SetWindow {
             }
         };
         let too_new = row.created_ms.is_none_or(|t| t >= start);
-        let reason = if reason.status() == Status::Unused && too_new {
+        let granted = dates.get(&(v.f.principal, v.f.granted_by));
+        let reason = if reason.status() != Status::Unused {
+            reason
+        } else if too_new {
             Reason::PrincipalTooNew
+        } else if granted.is_some_and(|t| *t >= start) {
+            Reason::GrantTooNew
         } else {
             reason
         };
@@ -565,6 +576,21 @@ struct Verdicts<'f> {
     /// Empty, or one per finding.
     controls: &'f [Option<ControlId>],
     by_principal: &'f HashMap<u32, Vec<usize>>,
+    /// The grants the export dates ([`GrantDates`]).
+    dates: &'f GrantDates,
+}
+
+/// When each principal's grants (by principal and granting policies) can have been made at the
+/// earliest, where the export bounds it (`GrantRow::granted_since_ms`): to judge a role's
+/// `grant_too_new` again over a set's window ([`SetWindow::judge`]). Few grants have one.
+pub(super) type GrantDates = HashMap<(u32, GrantedById), i64>;
+
+/// [`GrantDates`] of the verdict inputs' grant rows (read before the join consumes them).
+pub(super) fn grant_dates(grants: &[GrantRow]) -> GrantDates {
+    grants
+        .iter()
+        .filter_map(|g| g.granted_since_ms.map(|t| ((g.p, g.gb), t)))
+        .collect()
 }
 
 /// The set's roles are managed by it: not actionable, flagged, named.
@@ -604,10 +630,11 @@ fn rolled_groups<'f>(
             let f = &of.findings[*fi];
             let control = of.controls.get(*fi).copied().flatten();
             for a in &c.lists.get(f.list).actions {
-                per_action
-                    .entry(a.id())
-                    .or_default()
-                    .push(window.judge(c, RoleVerdict::new(f, control, *a)));
+                per_action.entry(a.id()).or_default().push(window.judge(
+                    c,
+                    of.dates,
+                    RoleVerdict::new(f, control, *a),
+                ));
             }
         }
     }

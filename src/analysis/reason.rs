@@ -113,7 +113,7 @@ impl Reason {
                 "AWS never reports this action (or service) in last-accessed data, so its use cannot be known."
             }
             Reason::PrincipalTooNew => {
-                "The principal is younger than the window and shows no use yet; too early to call it unused."
+                "The principal (for a group: each of its members) is younger than the window and shows no use yet; too early to call it unused."
             }
             Reason::NoLastAccessedData => {
                 "The export has no usable last-accessed file for this principal."
