@@ -133,6 +133,10 @@ while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in
         '' | '#'*) continue ;;
     esac
+    if [[ $line == *"\$'"* ]]; then
+        echo "apply-recommendation: refusing a command with a name IAM does not allow (a control character, written \$'...': an edited export); run it by hand if it is right: $line" >&2
+        exit 2
+    fi
     if ! [[ $line =~ $shape ]]; then
         echo "apply-recommendation: refusing a command iam-tighten would not write: $line" >&2
         exit 2

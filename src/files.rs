@@ -269,9 +269,15 @@ pub fn replace_dir(built: &Path, dest: &Path) -> Result<()> {
 /// that lies inside one of `inputs` (the outputs would be read as part of that export by the next
 /// run) or that holds one (an organisation folder, or a parent of the exports: `recommendations/`
 /// would make the organisation folder unreadable, and an output could replace an input named like
-/// it), creates it, and removes stale temporary files of `names` left by a killed run (see
-/// [`remove_stale_temps`]), which it returns.
-pub fn prepare_out_dir(out: &Path, inputs: &[PathBuf], names: &[&str]) -> Result<Vec<PathBuf>> {
+/// it), creates it, refuses an output of `written` (what this run writes) whose name something
+/// else takes ([`check_out_names`], [`check_own_folders`]), and only then removes stale temporary
+/// files of `names` (every output's) left by a killed run (see [`remove_stale_temps`]), which it
+/// returns.
+pub fn prepare_out_dir(
+    out: &Path,
+    inputs: &[PathBuf],
+    (names, written): (&[&str], &[&str]),
+) -> Result<Vec<PathBuf>> {
     if let Ok(meta) = fs::metadata(out)
         && !meta.is_dir()
     {
@@ -304,9 +310,10 @@ pub fn prepare_out_dir(out: &Path, inputs: &[PathBuf], names: &[&str]) -> Result
         }
     }
     fs::create_dir_all(out).map_err(|e| Error::write(out, e))?;
-    let stale = remove_stale_temps(out, names);
-    check_out_names(out, names)?;
-    Ok(stale)
+    // Refused before anything is touched, for what this run writes.
+    check_out_names(out, written)?;
+    check_own_folders(out, written)?;
+    Ok(remove_stale_temps(out, names))
 }
 
 /// Refuses an output's name taken by something of another kind (a folder where a file is
@@ -345,10 +352,23 @@ fn check_out_names(out: &Path, names: &[&str]) -> Result<()> {
 /// reviewer's notes or sign-off saved in it would be lost.
 pub const OWN_LIST: &str = ".iam-tighten-files";
 
+/// Files a file manager leaves in any folder it shows (Finder's `.DS_Store`, Explorer's
+/// `Thumbs.db` and `desktop.ini`): nothing a reviewer wrote, so not a reason to refuse.
+const FILE_MANAGER_FILES: [&str; 3] = [".DS_Store", "Thumbs.db", "desktop.ini"];
+
+/// The largest [`OWN_LIST`] read: 256 MiB (`--recommendations all` at 1,000,000 roles lists
+/// ~10 million files of ~60 bytes each, ~0.6 GB: beyond it the folder is read as not ours).
+const MAX_OWN_LIST_BYTES: u64 = 256 << 20;
+
 /// Writes [`OWN_LIST`] into `dir`, listing every file under it.
 pub fn write_own_list(dir: &Path) -> Result<()> {
-    let mut files = Vec::new();
-    files_under(dir, Path::new(""), &mut files).map_err(|e| Error::write(dir, e))?;
+    let mut entries = Vec::new();
+    entries_under(dir, Path::new(""), &mut entries).map_err(|e| Error::write(dir, e))?;
+    let mut files: Vec<String> = entries
+        .into_iter()
+        .filter(|(_, folder)| !folder)
+        .map(|(path, _)| path)
+        .collect();
     files.sort_unstable();
     let mut body = files.join("\n");
     body.push('\n');
@@ -356,20 +376,20 @@ pub fn write_own_list(dir: &Path) -> Result<()> {
     fs::write(&path, body).map_err(|e| Error::write(&path, e))
 }
 
-/// Every file (anything not a folder; symlinks not followed) under `root/rel`, as paths relative
-/// to `root` with `/` between their parts.
-fn files_under(root: &Path, rel: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+/// Every entry (files, and folders as `true`; symlinks not followed, and listed as files) under
+/// `root/rel`, as paths relative to `root` with `/` between their parts.
+fn entries_under(root: &Path, rel: &Path, out: &mut Vec<(String, bool)>) -> std::io::Result<()> {
     for entry in fs::read_dir(root.join(rel))? {
         let entry = entry?;
         let path = rel.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            files_under(root, &path, out)?;
-        } else {
-            let parts: Vec<String> = path
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            out.push(parts.join("/"));
+        let folder = entry.file_type()?.is_dir();
+        let parts: Vec<String> = path
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        out.push((parts.join("/"), folder));
+        if folder {
+            entries_under(root, &path, out)?;
         }
     }
     Ok(())
@@ -382,61 +402,98 @@ pub fn check_own_folders(out: &Path, names: &[&str]) -> Result<()> {
     for name in names.iter().filter(|n| !n.contains('.')) {
         let path = out.join(name);
         if fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
-            check_own_folder(&path)?;
+            check_own_folder(&path, true)?;
         }
     }
     Ok(())
 }
 
-/// Refuses to replace the output folder `path` when it holds a file this tool did not write
-/// there: one its [`OWN_LIST`] does not name, or, in a folder without the list (written before
-/// it was), one not shaped like that folder's outputs.
-fn check_own_folder(path: &Path) -> Result<()> {
-    let listed: Option<std::collections::HashSet<String>> =
-        match fs::read_to_string(path.join(OWN_LIST)) {
-            Ok(text) => Some(text.lines().map(str::to_string).collect()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::read(path.join(OWN_LIST), e)),
-        };
-    let mut files = Vec::new();
-    files_under(path, Path::new(""), &mut files).map_err(|e| Error::read(path, e))?;
-    files.sort_unstable();
-    let foreign: Vec<&String> = files
+/// Refuses to replace the output folder `path` when it holds a file or folder this tool did not
+/// write there: a file its [`OWN_LIST`] does not name (or a folder holding none it names), or,
+/// in a folder without the list (written before it was), one not shaped like that folder's
+/// outputs. A file manager's own files are ignored ([`FILE_MANAGER_FILES`]). Checked before
+/// anything is written (`before`), and again just before the folder is replaced (a note saved
+/// while the run went on).
+pub fn check_own_folder(path: &Path, before: bool) -> Result<()> {
+    let list = path.join(OWN_LIST);
+    let listed: Option<std::collections::HashSet<String>> = match fs::symlink_metadata(&list) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        _ => {
+            let text = text(&list, read_regular_capped(&list, MAX_OWN_LIST_BYTES)?)?;
+            Some(text.lines().map(str::to_string).collect())
+        }
+    };
+    let mut entries = Vec::new();
+    entries_under(path, Path::new(""), &mut entries).map_err(|e| Error::read(path, e))?;
+    entries.sort_unstable();
+    // The folders that hold a listed file.
+    let parents: std::collections::HashSet<&str> = listed
         .iter()
-        .filter(|f| match &listed {
-            Some(listed) => f.as_str() != OWN_LIST && !listed.contains(*f),
-            None => !earlier_output(path, f),
+        .flatten()
+        .flat_map(|f| f.match_indices('/').map(move |(i, _)| &f[..i]))
+        .collect();
+    let foreign: Vec<&String> = entries
+        .iter()
+        .filter(|(entry, folder)| {
+            let name = entry.rsplit('/').next().unwrap_or(entry);
+            if !folder && FILE_MANAGER_FILES.contains(&name) {
+                return false;
+            }
+            match &listed {
+                Some(_) if *folder => !parents.contains(entry.as_str()),
+                Some(listed) => entry != OWN_LIST && !listed.contains(entry),
+                None => !earlier_output(path, entry, *folder),
+            }
         })
+        .map(|(entry, _)| entry)
         .collect();
     let Some(first) = foreign.first() else {
         return Ok(());
     };
     Err(Error::Usage(format!(
-        "{}: holds {} file(s) iam-tighten did not write there ({}{}): the folder is replaced \
-         whole on every run, so they would be lost; move them out of it, or give another --out \
-         (nothing was written)",
+        "{}: holds {} file(s) or folder(s) iam-tighten did not write there ({}{}): the folder is \
+         replaced whole on every run, so they would be lost; move them out of it, or give another \
+         --out ({})",
         path.display(),
         foreign.len(),
         path.join(first).display(),
-        if foreign.len() > 1 { ", ..." } else { "" }
+        if foreign.len() > 1 { ", ..." } else { "" },
+        if before {
+            "nothing was written"
+        } else {
+            "saved while this run went on: the folder was kept as it was, and the run's other \
+             outputs may be new; run again once they are moved"
+        }
     )))
 }
 
-/// Whether `file` (relative to the output folder `dir`) is shaped like what an earlier version
-/// wrote there, before [`OWN_LIST`]: the recommendations' three top files and the principals'
-/// folders' `.json` and `.md` files (`account/kind/name/file`), or the dataset's parts.
-fn earlier_output(dir: &Path, file: &str) -> bool {
-    let parts: Vec<&str> = file.split('/').collect();
+/// Whether `entry` (relative to the output folder `dir`; a folder when `folder`) is shaped like
+/// what an earlier version wrote there, before [`OWN_LIST`]: the recommendations' three top
+/// files, and the principals' folders (`<12-digit account>/<kind>/<name>/`) with their
+/// `README.md` and `.json` files; or the dataset's parts (`account_id=<12 digits>/part-0.parquet`).
+fn earlier_output(dir: &Path, entry: &str, folder: bool) -> bool {
+    let parts: Vec<&str> = entry.split('/').collect();
+    let account = |a: &str| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit());
+    let kind = |k: &str| ["role", "user", "group", "permission_set"].contains(&k);
     match dir.file_name().and_then(|n| n.to_str()) {
-        Some("recommendations") => match parts.as_slice() {
-            [top] => ["summary.json", "actions.csv", "apply-recommendation.sh"].contains(top),
-            [_, _, _, name] => name.ends_with(".json") || name.ends_with(".md"),
+        Some("recommendations") => match (parts.as_slice(), folder) {
+            ([top], false) => {
+                ["summary.json", "actions.csv", "apply-recommendation.sh"].contains(top)
+            }
+            ([a], true) => account(a),
+            ([a, k], true) | ([a, k, _], true) => account(a) && kind(k),
+            ([a, k, _, name], false) => {
+                account(a) && kind(k) && (*name == "README.md" || name.ends_with(".json"))
+            }
             _ => false,
         },
-        Some("findings") => matches!(
-            parts.as_slice(),
-            [part, "part-0.parquet"] if part.starts_with("account_id=")
-        ),
+        Some("findings") => match (parts.as_slice(), folder) {
+            ([part], true) => part.strip_prefix("account_id=").is_some_and(account),
+            ([part, "part-0.parquet"], false) => {
+                part.strip_prefix("account_id=").is_some_and(account)
+            }
+            _ => false,
+        },
         _ => false,
     }
 }
@@ -694,17 +751,19 @@ mod tests {
         fs::create_dir_all(input.join("111111111111")).unwrap();
         let file = tmp.path().join("file.txt");
         fs::write(&file, "x").unwrap();
-        let e = prepare_out_dir(&file, &[], &[]).unwrap_err().to_string();
+        let e = prepare_out_dir(&file, &[], (&[], &[]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("is a regular file, not a folder"), "{e}");
         #[cfg(unix)]
         {
-            let e = prepare_out_dir(Path::new("/dev/null"), &[], &[])
+            let e = prepare_out_dir(Path::new("/dev/null"), &[], (&[], &[]))
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("is a device, not a folder"), "{e}");
         }
         for out in [input.join("report"), input.clone(), input.join("a/b/c")] {
-            let e = prepare_out_dir(&out, std::slice::from_ref(&input), &[])
+            let e = prepare_out_dir(&out, std::slice::from_ref(&input), (&[], &[]))
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("is inside the input"), "{e}");
@@ -713,7 +772,7 @@ mod tests {
         let parent = tmp.path().to_path_buf();
         let export = input.join("111111111111");
         for (out, input) in [(&input, &export), (&parent, &export), (&parent, &input)] {
-            let e = prepare_out_dir(out, std::slice::from_ref(input), &[])
+            let e = prepare_out_dir(out, std::slice::from_ref(input), (&[], &[]))
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("holds the input"), "{e}");
@@ -722,13 +781,13 @@ mod tests {
         {
             let link = tmp.path().join("link");
             std::os::unix::fs::symlink(&input, &link).unwrap();
-            let e = prepare_out_dir(&link, std::slice::from_ref(&export), &[])
+            let e = prepare_out_dir(&link, std::slice::from_ref(&export), (&[], &[]))
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("holds the input"), "{e}");
         }
         let ok = tmp.path().join("report");
-        prepare_out_dir(&ok, std::slice::from_ref(&input), &[]).unwrap();
+        prepare_out_dir(&ok, std::slice::from_ref(&input), (&[], &[])).unwrap();
         assert!(ok.is_dir());
     }
 
@@ -742,9 +801,11 @@ mod tests {
         fs::create_dir_all(out.join("recommendations")).unwrap();
         fs::write(out.join("report.html"), "old").unwrap();
         // The right kinds: fine.
-        prepare_out_dir(&out, &[], &names).unwrap();
+        prepare_out_dir(&out, &[], (&names, &names)).unwrap();
         fs::create_dir(out.join("findings.csv")).unwrap();
-        let e = prepare_out_dir(&out, &[], &names).unwrap_err().to_string();
+        let e = prepare_out_dir(&out, &[], (&names, &names))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("findings.csv: is a folder, where iam-tighten writes a file"),
             "{e}"
@@ -752,7 +813,9 @@ mod tests {
         fs::remove_dir(out.join("findings.csv")).unwrap();
         fs::remove_dir(out.join("recommendations")).unwrap();
         fs::write(out.join("recommendations"), "x").unwrap();
-        let e = prepare_out_dir(&out, &[], &names).unwrap_err().to_string();
+        let e = prepare_out_dir(&out, &[], (&names, &names))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("recommendations: is a regular file, where iam-tighten writes a folder"),
             "{e}"

@@ -188,7 +188,17 @@ fn a_grant_younger_than_the_window_is_too_new() {
         .assert()
         .success();
     let decisions = fs::read_to_string(out.join("decisions.csv")).unwrap();
-    assert!(!decisions.contains("fresh"), "{decisions}");
+    assert!(!decisions.contains("policy fresh from"), "{decisions}");
+    // Its tightened version (it also grants sqs:DeleteQueue, unused: the role's own policy has
+    // granted it all along) keeps what only it grants.
+    let fresh = out.join(format!("recommendations/{ACCT}/role/r/managed-fresh.json"));
+    let fresh = fs::read_to_string(fresh).unwrap();
+    assert!(
+        fresh.contains("sqs:SendMessage") && !fresh.contains("sqs:DeleteQueue"),
+        "{fresh}"
+    );
+    // A role given a policy inside its window is not an unused role to delete.
+    assert!(!decisions.contains("delete_role"), "{decisions}");
     let findings = fs::read_to_string(out.join("findings.csv")).unwrap();
     assert!(findings.contains("grant_too_new"), "{findings}");
 }
@@ -247,11 +257,23 @@ fn an_action_name_of_another_service_is_an_error() {
             && e.contains("\"sts\""),
         "{e}"
     );
+    // An ActionName naming no single action.
+    for name in ["iam:", "iam:Get*", "Get?ole"] {
+        let file = dir.path().join("last-accessed/roles/r.json");
+        crate::common::edit_json(&file, |d| {
+            d["ServicesLastAccessed"][0]["TrackedActionsLastAccessed"][0]["ActionName"] =
+                json!(name);
+        });
+        let e = input::load_export(dir.path(), &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("names no single action"), "{name}: {e}");
+    }
 }
 
-/// A service the catalog does not know, used after the newest use its tracked actions name:
-/// that use was of an action AWS does not track one by one, so the whole service is kept (only
-/// the named action was).
+/// A service the catalog does not know, used in the window: which of its actions AWS does not
+/// track one by one the catalog cannot say, so the whole service is kept (only the named action
+/// was).
 #[test]
 fn an_unknown_service_used_beyond_its_named_actions_is_kept_whole() {
     let keeps = |service_last: &str| -> Vec<String> {
@@ -276,7 +298,9 @@ fn an_unknown_service_used_beyond_its_named_actions_is_kept_whole() {
             .collect()
     };
     assert_eq!(keeps("2026-11-15T00:00:00Z"), ["zznew:*", "zznew:DoThing"]);
-    assert_eq!(keeps("2026-11-10T00:00:00Z"), ["zznew:DoThing"]);
+    // The service's time is its latest use: at the named action's, an action AWS does not track
+    // may have been used earlier in the window (a known service's are `unknown`).
+    assert_eq!(keeps("2026-11-10T00:00:00Z"), ["zznew:*", "zznew:DoThing"]);
 }
 
 /// A group's tightened policy keeps what a member used that the catalog does not know: only
@@ -392,8 +416,20 @@ fn report_refuses_to_replace_a_folder_holding_files_it_did_not_write() {
         .arg(&other)
         .assert()
         .success();
-    // A folder an earlier version wrote (no list, the outputs' shapes) is replaced.
+    // A file manager's own files are not a reviewer's.
+    fs::write(recs.join(".DS_Store"), "").unwrap();
+    run(&out).success();
+    // A folder of the user's, even empty.
+    fs::create_dir_all(recs.join("my-review/q4")).unwrap();
+    run(&out).failure().code(2);
+    fs::remove_dir_all(recs.join("my-review")).unwrap();
+    // A folder an earlier version wrote (no list, the outputs' shapes) is replaced, but not a
+    // file it never wrote there.
     fs::remove_file(recs.join(".iam-tighten-files")).unwrap();
+    let signoff = recs.join(format!("{ACCT}/role/r/SIGNOFF.md"));
+    fs::write(&signoff, "mine").unwrap();
+    run(&out).failure().code(2);
+    fs::remove_file(&signoff).unwrap();
     fs::remove_file(out.join("findings/.iam-tighten-files")).unwrap();
     run(&out).success();
 }
@@ -444,6 +480,12 @@ fn hidden_folders_of_an_organisation_folder_are_skipped() {
     let exports = input::load_exports(&[dir.path().to_path_buf()], &LoadOptions::default())
         .expect("the hidden folders are skipped");
     assert_eq!(exports.len(), 1);
+    // A hidden folder that holds an export is read, not left out without a word.
+    small_export(&dir.path().join(".222222222222"));
+    let e = input::load_exports(&[dir.path().to_path_buf()], &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("111111111111"), "{e}");
 }
 
 /// IAM names ignore case: two roles differing only in case are an edited export (and one

@@ -936,7 +936,14 @@ impl<'s, 'c> Collector<'s, 'c> {
             .map(|l| l.name.as_str())
             .collect();
         info.intentional = self.shared.intentional.find(p, &granting).map(Box::new);
-        if self.as_of_unverified && info.flags.contains(&"unused_role") {
+        // A role attached a policy created since its window started is being given access:
+        // not an unused role to delete, whatever its past use.
+        let ws = window.start.map(|t| t.timestamp_millis());
+        let granted_lately = ws.is_some_and(|ws| {
+            let mut policies = grants.policies.iter().zip(&since);
+            policies.any(|(r, t)| !r.boundary && t.is_some_and(|t| t >= ws))
+        });
+        if (self.as_of_unverified || granted_lately) && info.flags.contains(&"unused_role") {
             info.flags = info
                 .flags
                 .iter()
@@ -992,13 +999,13 @@ impl<'s, 'c> Collector<'s, 'c> {
             let Some(svc) = self.shared.catalog.service_index_of(&s.namespace) else {
                 // A service the catalog does not know: no verdict, but what it used is kept.
                 let used = s.tracked_actions.iter().flatten();
-                for t in used.clone().filter(|t| recent(t.last_accessed)) {
+                for t in used.filter(|t| recent(t.last_accessed)) {
                     self.uncatalogued(pidx, format!("{}:{}", s.namespace, t.name));
                 }
-                // A use after the newest one its tracked actions name was of an action AWS does
-                // not track one by one (which, the catalog cannot say): all of it is kept.
-                let newest_named = used.filter_map(|t| t.last_accessed).max();
-                if recent(s.last_authenticated) && s.last_authenticated > newest_named {
+                // Used in the window: which of its actions AWS does not track one by one, the
+                // catalog cannot say, and one may have been used then (the service's time is only
+                // its latest use): all of it is kept, as a known service's are (`unknown`).
+                if recent(s.last_authenticated) {
                     self.uncatalogued(pidx, format!("{}:*", s.namespace));
                 }
                 continue;

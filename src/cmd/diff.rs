@@ -261,7 +261,7 @@ pub fn run(args: DiffConfig) -> anyhow::Result<ExitCode> {
     super::report::prepare_out(
         &args.out,
         &[args.old.clone(), args.new.clone()],
-        &diff::TEMP_NAMES,
+        (&diff::TEMP_NAMES, &diff::OUTPUT_NAMES),
     )?;
     let timings = std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some();
     let cat = args.analysis.catalog.get();

@@ -13,7 +13,7 @@ use super::config::ReportConfig;
 pub fn prepare_out(
     out: &std::path::Path,
     inputs: &[std::path::PathBuf],
-    names: &[&str],
+    names: (&[&str], &[&str]),
 ) -> anyhow::Result<()> {
     for stale in iam_tighten::files::prepare_out_dir(out, inputs, names)? {
         eprintln!(
@@ -52,10 +52,8 @@ fn keep_details_bytes() -> anyhow::Result<u64> {
 
 pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     let keep_details = keep_details_bytes()?;
-    prepare_out(&args.out, &args.exports, &report::OUTPUT_NAMES)?;
-    // The folders this run replaces whole hold nothing but what a run wrote there.
     let names = report::output_names(&args.formats);
-    iam_tighten::files::check_own_folders(&args.out, &names)?;
+    prepare_out(&args.out, &args.exports, (&report::OUTPUT_NAMES, &names))?;
     let a = &args.analysis;
     let timings = std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some();
     let line = super::progress::Stages::new("report");

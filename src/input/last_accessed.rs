@@ -778,6 +778,15 @@ fn service(path: &Path, s: Service, i: usize, texts: &mut SharedTexts) -> Result
                         }
                         None => name.trim(),
                     };
+                    // AWS names one action: `ec2:` or `ec2:Run*` would be kept, as written, in a
+                    // tightened policy.
+                    if bare.is_empty() || bare.contains(['*', '?']) {
+                        return Err(Error::parse(
+                            path,
+                            format!("{}.TrackedActionsLastAccessed[{j}].ActionName", at()),
+                            format!("ActionName {name:?} names no single action"),
+                        ));
+                    }
                     let at =
                         || format!("{}.TrackedActionsLastAccessed[{j}].LastAccessedTime", at());
                     Ok(TrackedAction {

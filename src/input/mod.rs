@@ -535,12 +535,15 @@ fn export_folders(path: &Path) -> Result<Vec<PathBuf>> {
         return Ok(vec![path.to_path_buf()]);
     }
     // Hidden folders (`.vscode`, `.Trash`, ...) and the `__MACOSX` folder of a zip made on a Mac
-    // are not exports: skipped, as the files of an export skip them.
+    // are not exports: skipped, as the files of an export skip them. One that holds an export's
+    // authorization details is read (an account is never left out without a word).
     let mut entries = sorted_entries(path)?;
     entries.retain(|e| {
-        e.file_name()
+        let hidden = e
+            .file_name()
             .and_then(|n| n.to_str())
-            .is_none_or(|n| !n.starts_with('.') && n != "__MACOSX")
+            .is_some_and(|n| n.starts_with('.') || n == "__MACOSX");
+        !hidden || e.join(AUTHORIZATION_DETAILS).exists()
     });
     // A folder of organisations (one per quarter, say): name them rather than call the first
     // an incomplete export.

@@ -94,8 +94,12 @@ pub fn sh(word: &str) -> String {
                 '\n' => out.push_str(r"\n"),
                 '\r' => out.push_str(r"\r"),
                 '\t' => out.push_str(r"\t"),
+                // Its bytes in octal: `\u` needs a UTF-8 locale to mean the character.
                 c if c.is_control() => {
-                    out.push_str(&format!(r"\u{:04x}", u32::from(c)));
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        out.push_str(&format!(r"\{b:03o}"));
+                    }
                 }
                 c => out.push(c),
             }
@@ -924,6 +928,11 @@ pub(super) fn write(
         put_script(&tmp.join(APPLY_SCRIPT))?;
         write_summary(&tmp.join("summary.json"), summary)?;
         crate::files::write_own_list(&tmp)?;
+        // A note saved in the folder while the run went on is not replaced.
+        let dest = out_dir.join(DIR);
+        if dest.is_dir() {
+            crate::files::check_own_folder(&dest, false)?;
+        }
         // At every instant `recommendations/` is one run's complete folder (see replace_dir).
         crate::files::replace_dir(&tmp, &out_dir.join(DIR))
     })();
@@ -988,12 +997,13 @@ mod tests {
             quoted,
             r"$'p\n```\n```sh rollback\naws iam delete-role --role-name victim\n'"
         );
-        assert_eq!(sh("a'b\\\u{1b}"), r"$'a\'b\\\u001b'");
+        assert_eq!(sh("a'b\\\u{1b}\u{85}"), r"$'a\'b\\\033\302\205'");
         let out = std::process::Command::new("bash")
-            .args(["-c", &format!("printf %s {}", sh("x'\ny\t$(z)"))])
+            .args(["-c", &format!("printf %s {}", sh("x'\ny\t$(z)\u{85}"))])
+            .env("LC_ALL", "C")
             .output()
             .unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "x'\ny\t$(z)");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "x'\ny\t$(z)\u{85}");
     }
 
     /// A name may start with `-` (IAM allows it): the AWS CLI would read it as an option.

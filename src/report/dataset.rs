@@ -51,6 +51,10 @@ pub fn write_findings_dataset(an: &Analysis<'_>, out_dir: &Path) -> Result<PathB
             r?;
         }
         crate::files::write_own_list(&tmp)?;
+        // A note saved in the folder while the run went on is not replaced.
+        if dest.is_dir() {
+            crate::files::check_own_folder(&dest, false)?;
+        }
         // At every instant `findings/` is one run's complete dataset (see replace_dir).
         replace_dir(&tmp, &dest)
     })();
