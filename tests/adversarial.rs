@@ -8,6 +8,8 @@ use iam_tighten::catalog::Catalog;
 use iam_tighten::input::{self, LoadOptions};
 use serde_json::{Value, json};
 
+use crate::analysis::svc;
+
 const ACCT: &str = "111111111111";
 const AS_OF: &str = "2026-11-20T10:00:00Z";
 const OLD: &str = "2024-01-01T00:00:00Z";
@@ -65,19 +67,6 @@ fn group(name: &str, created: &str, inline: &[&str]) -> Value {
         "GroupPolicyList": [{"PolicyName": "gp", "PolicyDocument": doc(inline)}],
         "AttachedManagedPolicies": []
     })
-}
-
-fn svc(ns: &str, last: Option<&str>, tracked: Option<Value>) -> Value {
-    let mut v = json!({"ServiceName": ns, "ServiceNamespace": ns, "TotalAuthenticatedEntities": 0});
-    if let Some(t) = last {
-        v["LastAuthenticated"] = json!(t);
-        v["TotalAuthenticatedEntities"] = json!(1);
-        v["LastAuthenticatedRegion"] = json!("eu-west-1");
-    }
-    if let Some(t) = tracked {
-        v["TrackedActionsLastAccessed"] = t;
-    }
-    v
 }
 
 /// Writes an export: the authorization details' lists, and a last-accessed report per
@@ -208,7 +197,6 @@ fn a_grant_younger_than_the_window_is_too_new() {
 #[test]
 fn a_tracked_action_listed_twice_in_different_case_keeps_its_use() {
     let dir = tempfile::tempdir().unwrap();
-    let roles = json!([role("r", &["ec2:RunInstances"], json!([]))]);
     let ec2 = svc(
         "ec2",
         Some("2026-11-19T08:00:00Z"),
@@ -217,11 +205,7 @@ fn a_tracked_action_listed_twice_in_different_case_keeps_its_use() {
             {"ActionName": "runinstances", "LastAccessedTime": "2026-11-19T08:00:00Z"}
         ])),
     );
-    write_export(
-        dir.path(),
-        (json!([]), json!([]), roles, json!([])),
-        &[("role", "r", json!([ec2]))],
-    );
+    one_role(dir.path(), &["ec2:RunInstances"], json!([ec2]));
     let an = analyse(dir.path());
     assert_eq!(
         verdict(&an, "r", "ec2:RunInstances"),
@@ -235,7 +219,6 @@ fn a_tracked_action_listed_twice_in_different_case_keeps_its_use() {
 #[test]
 fn an_action_name_of_another_service_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let roles = json!([role("r", &["sts:AssumeRole"], json!([]))]);
     let iam = svc(
         "iam",
         Some("2026-11-19T08:00:00Z"),
@@ -243,10 +226,10 @@ fn an_action_name_of_another_service_is_an_error() {
             {"ActionName": "sts:AssumeRole", "LastAccessedTime": "2026-11-19T08:00:00Z"}
         ])),
     );
-    write_export(
+    one_role(
         dir.path(),
-        (json!([]), json!([]), roles, json!([])),
-        &[("role", "r", json!([iam, svc("sts", None, None)]))],
+        &["sts:AssumeRole"],
+        json!([iam, svc("sts", None, None)]),
     );
     let e = input::load_export(dir.path(), &LoadOptions::default())
         .unwrap_err()
@@ -278,7 +261,6 @@ fn an_action_name_of_another_service_is_an_error() {
 fn an_unknown_service_used_beyond_its_named_actions_is_kept_whole() {
     let keeps = |service_last: &str| -> Vec<String> {
         let dir = tempfile::tempdir().unwrap();
-        let roles = json!([role("r", &["*"], json!([]))]);
         let zz = svc(
             "zznew",
             Some(service_last),
@@ -286,11 +268,7 @@ fn an_unknown_service_used_beyond_its_named_actions_is_kept_whole() {
                 {"ActionName": "DoThing", "LastAccessedTime": "2026-11-10T00:00:00Z"}
             ])),
         );
-        write_export(
-            dir.path(),
-            (json!([]), json!([]), roles, json!([])),
-            &[("role", "r", json!([zz]))],
-        );
+        one_role(dir.path(), &["*"], json!([zz]));
         let an = analyse(dir.path());
         an.uncatalogued_of(0)
             .into_iter()
@@ -348,14 +326,28 @@ fn a_groups_rewrite_keeps_a_members_use_the_catalog_does_not_know() {
     assert!(!text.contains("TerminateInstances"), "{text}");
 }
 
-/// A one-role export whose report `report` accepts (for the tests of what it writes).
-fn small_export(dir: &Path) {
-    let roles = json!([role("r", &["sqs:DeleteQueue"], json!([]))]);
+/// An export of role `r`, granted `actions` by its own policy, whose report lists `services`.
+fn one_role(dir: &Path, actions: &[&str], services: Value) {
+    let roles = json!([role("r", actions, json!([]))]);
     write_export(
         dir,
         (json!([]), json!([]), roles, json!([])),
-        &[("role", "r", json!([svc("sqs", None, None)]))],
+        &[("role", "r", services)],
     );
+}
+
+/// A folder with a [`small_export`] and the path of an `--out` beside it.
+fn small_run() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join(ACCT);
+    small_export(&export);
+    let out = dir.path().join("out");
+    (dir, export, out)
+}
+
+/// A one-role export whose report `report` accepts (for the tests of what it writes).
+fn small_export(dir: &Path) {
+    one_role(dir, &["sqs:DeleteQueue"], json!([svc("sqs", None, None)]));
 }
 
 /// `report` replaces `recommendations/` and `findings/` whole: a file it did not write there
@@ -363,10 +355,7 @@ fn small_export(dir: &Path) {
 /// without a word. Its own folders, and those of a version without the list, are replaced.
 #[test]
 fn report_refuses_to_replace_a_folder_holding_files_it_did_not_write() {
-    let dir = tempfile::tempdir().unwrap();
-    let export = dir.path().join(ACCT);
-    small_export(&export);
-    let out = dir.path().join("out");
+    let (dir, export, out) = small_run();
     let run = |out: &Path| {
         bin()
             .args([
@@ -437,10 +426,7 @@ fn report_refuses_to_replace_a_folder_holding_files_it_did_not_write() {
 /// Outputs of an earlier run that `--format` leaves out are named as not matching this report.
 #[test]
 fn outputs_left_by_an_earlier_run_are_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let export = dir.path().join(ACCT);
-    small_export(&export);
-    let out = dir.path().join("out");
+    let (_dir, export, out) = small_run();
     let run = |format: &str| {
         bin()
             .args([

@@ -99,7 +99,8 @@ fn stderr_of(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stderr).into_owned()
 }
 
-fn svc(ns: &str, last: Option<&str>, tracked: Option<Value>) -> Value {
+/// A service entry of a last-accessed report (`tests/adversarial.rs` uses it too).
+pub(crate) fn svc(ns: &str, last: Option<&str>, tracked: Option<Value>) -> Value {
     let mut v = json!({"ServiceName": ns, "ServiceNamespace": ns, "TotalAuthenticatedEntities": 0});
     if let Some(t) = last {
         v["LastAuthenticated"] = json!(t);
