@@ -133,8 +133,10 @@ while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in
         '' | '#'*) continue ;;
     esac
-    if [[ $line == *"\$'"* ]]; then
-        echo "apply-recommendation: refusing a command with a name IAM does not allow (a control character, written \$'...': an edited export); run it by hand if it is right: $line" >&2
+    # A name or path with a control character, which iam-tighten writes as a word `$'...'` (IAM
+    # names allow none; valid names and paths hold no space, so the word starts after one).
+    if [[ $line =~ \ (--[a-z-]+=)?\$\' ]]; then
+        echo "apply-recommendation: refusing a command with a control character in a name or path (written \$'...'; IAM allows none in a name, so the export may have been edited): check it, and run it by hand if it is right: $line" >&2
         exit 2
     fi
     if ! [[ $line =~ $shape ]]; then

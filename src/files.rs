@@ -346,19 +346,16 @@ fn check_out_names(out: &Path, names: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// The file in each folder `report` writes (`recommendations/`, `findings/`) that lists the files
-/// the run put there, one path (relative to the folder) a line, sorted. The next run replaces the
-/// folder whole, so it first checks that the folder holds nothing else ([`check_own_folder`]): a
-/// reviewer's notes or sign-off saved in it would be lost.
+/// The file in `recommendations/` that lists the files the run put there, one path (relative to
+/// the folder) a line, sorted. The next run replaces the folder whole, so it first checks that
+/// the folder holds nothing else ([`check_own_folder`]): a reviewer's notes or sign-off saved in
+/// it would be lost. `findings/`, a dataset engines read whole, has none: its shape is checked
+/// ([`earlier_output`]).
 pub const OWN_LIST: &str = ".iam-tighten-files";
 
 /// Files a file manager leaves in any folder it shows (Finder's `.DS_Store`, Explorer's
 /// `Thumbs.db` and `desktop.ini`): nothing a reviewer wrote, so not a reason to refuse.
 const FILE_MANAGER_FILES: [&str; 3] = [".DS_Store", "Thumbs.db", "desktop.ini"];
-
-/// The largest [`OWN_LIST`] read: 256 MiB (`--recommendations all` at 1,000,000 roles lists
-/// ~10 million files of ~60 bytes each, ~0.6 GB: beyond it the folder is read as not ours).
-const MAX_OWN_LIST_BYTES: u64 = 256 << 20;
 
 /// Writes [`OWN_LIST`] into `dir`, listing every file under it.
 pub fn write_own_list(dir: &Path) -> Result<()> {
@@ -419,7 +416,8 @@ pub fn check_own_folder(path: &Path, before: bool) -> Result<()> {
     let listed: Option<std::collections::HashSet<String>> = match fs::symlink_metadata(&list) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         _ => {
-            let text = text(&list, read_regular_capped(&list, MAX_OWN_LIST_BYTES)?)?;
+            // `--recommendations all` at 1,000,000 roles lists ~10 million files, ~0.6 GB.
+            let text = text(&list, read_regular(&list)?)?;
             Some(text.lines().map(str::to_string).collect())
         }
     };
@@ -468,9 +466,10 @@ pub fn check_own_folder(path: &Path, before: bool) -> Result<()> {
 }
 
 /// Whether `entry` (relative to the output folder `dir`; a folder when `folder`) is shaped like
-/// what an earlier version wrote there, before [`OWN_LIST`]: the recommendations' three top
+/// what a run writes there without [`OWN_LIST`] (every run, for `findings/`; an earlier version,
+/// for `recommendations/`): the recommendations' three top
 /// files, and the principals' folders (`<12-digit account>/<kind>/<name>/`) with their
-/// `README.md` and `.json` files; or the dataset's parts (`account_id=<12 digits>/part-0.parquet`).
+/// `README.md` and policy files (`inline-`, `managed-`, `aws-` … `.json`); or the dataset's parts (`account_id=<12 digits>/part-0.parquet`).
 fn earlier_output(dir: &Path, entry: &str, folder: bool) -> bool {
     let parts: Vec<&str> = entry.split('/').collect();
     let account = |a: &str| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit());
@@ -483,7 +482,11 @@ fn earlier_output(dir: &Path, entry: &str, folder: bool) -> bool {
             ([a], true) => account(a),
             ([a, k], true) | ([a, k, _], true) => account(a) && kind(k),
             ([a, k, _, name], false) => {
-                account(a) && kind(k) && (*name == "README.md" || name.ends_with(".json"))
+                let policy = ["inline-", "managed-", "aws-"]
+                    .iter()
+                    .any(|p| name.starts_with(p))
+                    && name.ends_with(".json");
+                account(a) && kind(k) && (*name == "README.md" || policy)
             }
             _ => false,
         },

@@ -419,8 +419,9 @@ fn report_refuses_to_replace_a_folder_holding_files_it_did_not_write() {
     fs::write(&signoff, "mine").unwrap();
     run(&out).failure().code(2);
     fs::remove_file(&signoff).unwrap();
-    fs::remove_file(out.join("findings/.iam-tighten-files")).unwrap();
     run(&out).success();
+    // A dataset holds nothing but its parts: engines read the folder whole.
+    assert!(!out.join("findings/.iam-tighten-files").exists());
 }
 
 /// Outputs of an earlier run that `--format` leaves out are named as not matching this report.
@@ -588,4 +589,73 @@ fn a_group_whose_members_are_all_newer_than_the_window_is_too_new() {
     assert_eq!(verdict_of_group(&[NEW, OLD]), unused);
     // No member: judged on its own.
     assert_eq!(verdict_of_group(&[]), unused);
+}
+
+/// A role or user granted something only by policies (or a group) made since its window started
+/// is being given access: flagged `granted_in_window`, and neither an unused role nor an unused
+/// user to delete. A new deny-only policy (a quarantine before deletion) grants nothing: the
+/// role stays unused.
+#[test]
+fn a_principal_given_access_in_its_window_is_not_unused() {
+    let identities = |policies: Value, attach: Value, user_groups: &[&str], groups: Value| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = role("r", &["sqs:DeleteQueue"], attach);
+        r["RoleLastUsed"] = json!({"LastUsedDate": "2025-01-01T00:00:00Z", "Region": "eu-west-1"});
+        let users = json!([user("u", user_groups)]);
+        let none = json!([svc("sqs", None, None), svc("dynamodb", None, None)]);
+        write_export(
+            dir.path(),
+            (users, groups, json!([r]), policies),
+            &[("role", "r", none.clone()), ("user", "u", none)],
+        );
+        let report = "user,arn,user_creation_time,password_enabled,password_last_used,\
+            password_last_changed,password_next_rotation,mfa_active,access_key_1_active,\
+            access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,\
+            access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,\
+            access_key_2_last_used_date,access_key_2_last_used_region,\
+            access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,\
+            cert_2_last_rotated\n\
+            u,arn:aws:iam::111111111111:user/u,2024-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,\
+            true,2024-01-02T00:00:00+00:00,2025-01-01T00:00:00+00:00,eu-west-1,sqs,false,N/A,N/A,\
+            N/A,N/A,false,N/A,false,N/A\n";
+        fs::write(dir.path().join("credential-report.csv"), report).unwrap();
+        let export = input::load_export(dir.path(), &LoadOptions::default()).unwrap();
+        let settings = Settings::new(90, None).unwrap();
+        let exports = [export];
+        let an = analysis::analyze(&exports, Catalog::embedded(), &settings, &Config::default())
+            .unwrap();
+        let ids = analysis::identities::identity_findings(
+            &exports,
+            &an,
+            &analysis::identities::IdentitySettings::new(90),
+        );
+        let mut kinds: Vec<String> = ids
+            .findings
+            .iter()
+            .filter(|f| ["unused_role", "unused_user"].contains(&f.kind.as_str()))
+            .map(|f| format!("{} {}", f.kind.as_str(), f.principal_name))
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    let nothing = identities(json!([]), json!([]), &[], json!([]));
+    assert_eq!(nothing, ["unused_role r", "unused_user u"]);
+    // The role attached a policy made two days ago that grants it something new; the user put
+    // in a group made two days ago.
+    let fresh = json!([managed("fresh", NEW, &["sqs:SendMessage"])]);
+    let groups = json!([group("g", NEW, &["dynamodb:GetItem"])]);
+    let given = identities(fresh, attached("fresh"), &["g"], groups);
+    assert!(given.is_empty(), "{given:?}");
+    // A new deny-only policy grants nothing.
+    let quarantine = json!([{
+        "PolicyName": "quarantine", "PolicyId": "ANPAEXAMPLE000000002",
+        "Arn": format!("arn:aws:iam::{ACCT}:policy/quarantine"), "Path": "/",
+        "DefaultVersionId": "v1", "AttachmentCount": 1, "PermissionsBoundaryUsageCount": 0,
+        "IsAttachable": true, "CreateDate": NEW, "UpdateDate": NEW,
+        "PolicyVersionList": [{"Document": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Action": "*", "Resource": "*"}]}, "VersionId": "v1",
+            "IsDefaultVersion": true, "CreateDate": NEW}]
+    }]);
+    let denied = identities(quarantine, attached("quarantine"), &[], json!([]));
+    assert_eq!(denied, ["unused_role r", "unused_user u"]);
 }

@@ -900,6 +900,21 @@ impl<'s, 'c> Collector<'s, 'c> {
             .map(|r| granted_since(export, r))
             .collect();
         self.grant_rows(pidx, &template, (&policies, &since), &tracked);
+        // The newest of its grants the export dates: an action granted only by policies (or
+        // through groups) made since then.
+        let newest_grant = template
+            .groups
+            .iter()
+            .filter_map(|g| {
+                let dates: Option<Vec<i64>> = g
+                    .sources
+                    .iter()
+                    .map(|i| since.get(*i as usize).copied().flatten())
+                    .collect();
+                dates?.into_iter().min()
+            })
+            .max()
+            .and_then(chrono::DateTime::from_timestamp_millis);
         let unmatched = grants
             .unmatched
             .iter()
@@ -921,7 +936,7 @@ impl<'s, 'c> Collector<'s, 'c> {
         let mut info = facts(
             account_id,
             p,
-            (la, details_from),
+            (la, details_from, newest_grant),
             window,
             policies,
             unmatched,
@@ -936,14 +951,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             .map(|l| l.name.as_str())
             .collect();
         info.intentional = self.shared.intentional.find(p, &granting).map(Box::new);
-        // A role attached a policy created since its window started is being given access:
-        // not an unused role to delete, whatever its past use.
-        let ws = window.start.map(|t| t.timestamp_millis());
-        let granted_lately = ws.is_some_and(|ws| {
-            let mut policies = grants.policies.iter().zip(&since);
-            policies.any(|(r, t)| !r.boundary && t.is_some_and(|t| t >= ws))
-        });
-        if (self.as_of_unverified || granted_lately) && info.flags.contains(&"unused_role") {
+        if self.as_of_unverified && info.flags.contains(&"unused_role") {
             info.flags = info
                 .flags
                 .iter()
@@ -1217,6 +1225,11 @@ fn granted_since(export: &Export, r: &crate::policy::PolicyRef) -> Option<i64> {
     policy.max(group).map(|t| t.timestamp_millis())
 }
 
+/// The flag of a principal granted some action only by policies (or through groups) created
+/// since its window started (`grant_too_new`): it is being given access, so it is neither an
+/// unused role nor an unused user.
+pub(crate) const GRANTED_IN_WINDOW: &str = "granted_in_window";
+
 /// The flag of an Identity Center role whose permission set the exports do not name.
 pub(crate) const MANAGED_BY_IDENTITY_CENTER: &str = "managed_by_identity_center";
 
@@ -1265,7 +1278,7 @@ fn gap_flags(grants: &PrincipalGrants) -> Vec<&'static str> {
 fn facts(
     account_id: Arc<str>,
     p: &Principal,
-    (la, details_from): (Option<&LastAccessed>, Option<Timestamp>),
+    (la, details_from, newest_grant): (Option<&LastAccessed>, Option<Timestamp>, Option<Timestamp>),
     window: Window,
     policies: Vec<PolicyInfo>,
     unmatched_patterns: Vec<Arc<str>>,
@@ -1314,9 +1327,18 @@ fn facts(
             }
             _ => Some(ws),
         };
+        // Granted something only by policies (or groups) made since its evidence began: being
+        // given access, not an unused principal to delete (`unused_user` reads the flag).
+        let granted_in_window =
+            newest_grant.is_some_and(|g| evidence_start.is_none_or(|es| g >= es));
+        // (A principal younger than the window says more: `too_new`.)
+        if granted_in_window && !too_new {
+            flags.push(GRANTED_IN_WINDOW);
+        }
         if too_new {
             flags.push("too_new");
         } else if p.kind == PrincipalType::Role
+            && !granted_in_window
             // Evidence of no use needs RoleLastUsed as AWS gives it (`{}` or a date): a role
             // assumed only to use what resource-based policies grant it (a bucket or key policy
             // that names it) shows nothing in its last-accessed data, so without the field (left

@@ -176,8 +176,8 @@ fn note_earlier_outputs(out: &std::path::Path, names: &[&str]) {
         let path = out.join(name);
         if std::fs::symlink_metadata(&path).is_ok() {
             eprintln!(
-                "iam-tighten: {} is an earlier run's: --format leaves it out, so it does not \
-                 match this report",
+                "iam-tighten: {} is an earlier run's: this run's --format (or no \
+                 --parquet-dataset) leaves it out, so it does not match this report",
                 path.display()
             );
         }

@@ -50,8 +50,9 @@ pub fn write_findings_dataset(an: &Analysis<'_>, out_dir: &Path) -> Result<PathB
         for r in results {
             r?;
         }
-        crate::files::write_own_list(&tmp)?;
-        // A note saved in the folder while the run went on is not replaced.
+        // A note saved in the folder while the run went on is not replaced. (No list of what
+        // the run wrote, `files::OWN_LIST`, in a dataset: an engine given the folder reads every
+        // file in it, and polars refuses a folder of mixed files; its shape tells ours instead.)
         if dest.is_dir() {
             crate::files::check_own_folder(&dest, false)?;
         }

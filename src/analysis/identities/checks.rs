@@ -469,6 +469,13 @@ impl<'a> Ctx<'a> {
         if uses.iter().any(|t| used_in(*t, ws)) || given.any(|t| used_in(t, ws)) {
             return None;
         }
+        // Given access in the window (a policy or group made since): not unused either.
+        if p.is_some_and(|p| {
+            p.flags
+                .contains(&crate::analysis::collect::GRANTED_IN_WINDOW)
+        }) {
+            return None;
+        }
         if !p.is_some_and(|p| p.has_last_accessed) {
             return Some(false);
         }
