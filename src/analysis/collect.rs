@@ -905,14 +905,7 @@ impl<'s, 'c> Collector<'s, 'c> {
         let newest_grant = template
             .groups
             .iter()
-            .filter_map(|g| {
-                let dates: Option<Vec<i64>> = g
-                    .sources
-                    .iter()
-                    .map(|i| since.get(*i as usize).copied().flatten())
-                    .collect();
-                dates?.into_iter().min()
-            })
+            .filter_map(|g| held_since(g, &since))
             .max()
             .and_then(chrono::DateTime::from_timestamp_millis);
         let unmatched = grants
@@ -1137,13 +1130,7 @@ impl<'s, 'c> Collector<'s, 'c> {
                 .filter_map(|i| policies.get(*i as usize).map(|pi| pi.label))
                 .collect();
             let gb = GrantedById(self.granted_by.intern(&sources));
-            // Held since its oldest granting policy was: unknown when one's date is.
-            let dates: Option<Vec<i64>> = g
-                .sources
-                .iter()
-                .map(|i| since.get(*i as usize).copied().flatten())
-                .collect();
-            let gb = (gb, dates.and_then(|d| d.into_iter().min()));
+            let gb = (gb, held_since(g, since));
             if !tracked_services.contains(&g.service) {
                 self.inputs.grants.push(row(pidx, g, g.list, None, gb));
                 continue;
@@ -1205,6 +1192,18 @@ fn created_ms(export: &Export, p: &Principal, start: Option<Timestamp>) -> Optio
         Some(oldest) if oldest >= start => own.max(Some(oldest.timestamp_millis())),
         _ => own,
     }
+}
+
+/// The earliest the principal can hold the actions of group `g` (`since`: of each of its
+/// policies, [`granted_since`]): when its oldest granting policy could be had; unknown when one
+/// policy's date is.
+fn held_since(g: &TemplateGroup, since: &[Option<i64>]) -> Option<i64> {
+    let dates: Option<Vec<i64>> = g
+        .sources
+        .iter()
+        .map(|i| since.get(*i as usize).copied().flatten())
+        .collect();
+    dates?.into_iter().min()
 }
 
 /// The earliest the principal can hold what policy `r` grants, as far as the export bounds it:
