@@ -445,12 +445,18 @@ fn outputs_left_by_an_earlier_run_are_named() {
     let a = run("html");
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
     assert!(
-        err.contains("findings.csv is an earlier run's") && !err.contains("report.html is an"),
+        err.contains("findings.csv was not written by this run")
+            && !err.contains("report.html was not"),
         "{err}"
     );
     let a = run("csv,html");
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
-    assert!(!err.contains("earlier run's"), "{err}");
+    assert!(!err.contains("was not written by this run"), "{err}");
+    // A file of the user's named like an output this run does not write (`findings/`, the
+    // dataset, without --parquet-dataset) is no reason to refuse, and is left alone.
+    fs::write(out.join("findings"), "mine").unwrap();
+    run("csv");
+    assert_eq!(fs::read_to_string(out.join("findings")).unwrap(), "mine");
 }
 
 /// Hidden folders (an editor's `.vscode`, a Mac zip's `__MACOSX`) in an organisation folder are

@@ -176,7 +176,7 @@ fn note_earlier_outputs(out: &std::path::Path, names: &[&str]) {
         let path = out.join(name);
         if std::fs::symlink_metadata(&path).is_ok() {
             eprintln!(
-                "iam-tighten: {} is an earlier run's: this run's --format (or no \
+                "iam-tighten: {} was not written by this run: its --format (or no \
                  --parquet-dataset) leaves it out, so it does not match this report",
                 path.display()
             );
