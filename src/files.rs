@@ -467,9 +467,9 @@ pub fn check_own_folder(path: &Path, before: bool) -> Result<()> {
 
 /// Whether `entry` (relative to the output folder `dir`; a folder when `folder`) is shaped like
 /// what a run writes there without [`OWN_LIST`] (every run, for `findings/`; an earlier version,
-/// for `recommendations/`): the recommendations' three top
-/// files, and the principals' folders (`<12-digit account>/<kind>/<name>/`) with their
-/// `README.md` and policy files (`inline-`, `managed-`, `aws-` … `.json`); or the dataset's parts (`account_id=<12 digits>/part-0.parquet`).
+/// for `recommendations/`): the recommendations' three top files, and the principals' folders
+/// (`<12-digit account>/<kind>/<name>/`) with their `README.md` and policy files (`inline-`,
+/// `managed-`, `aws-` … `.json`); or the dataset's parts (`account_id=<12 digits>/part-0.parquet`).
 fn earlier_output(dir: &Path, entry: &str, folder: bool) -> bool {
     let parts: Vec<&str> = entry.split('/').collect();
     let account = |a: &str| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit());

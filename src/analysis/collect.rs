@@ -1182,12 +1182,8 @@ fn created_ms(export: &Export, p: &Principal, start: Option<Timestamp>) -> Optio
     let Some(start) = start else {
         return own;
     };
-    let members: Option<Vec<Timestamp>> = export
-        .principals
-        .iter()
-        .filter(|u| u.kind == crate::model::PrincipalType::User && u.groups.contains(&p.name))
-        .map(|u| u.created)
-        .collect();
+    let members: Option<Vec<Timestamp>> =
+        export.group_members(&p.name).map(|u| u.created).collect();
     match members.and_then(|m| m.into_iter().min()) {
         Some(oldest) if oldest >= start => own.max(Some(oldest.timestamp_millis())),
         _ => own,

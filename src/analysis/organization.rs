@@ -631,7 +631,7 @@ fn rolled_groups<'f>(
     let classes = ActionClasses::new(c, of, roles, elsewhere);
     // Each class's verdicts, from its first action (roles in account order), rolled in the
     // order of their first actions: a note is added where rolling action by action adds it.
-    let mut verdicts: Vec<Vec<RoleVerdict<'f>>> = vec![Vec::new(); classes.first.len()];
+    let mut verdicts: Vec<Vec<RoleVerdict<'f>>> = vec![Vec::new(); classes.dense.len()];
     for r in roles {
         for fi in of.by_principal.get(r).into_iter().flatten() {
             let f = &of.findings[*fi];
@@ -687,8 +687,6 @@ struct ActionClasses {
     of: Vec<(u32, Option<GrantedAction>)>,
     /// Class → its index among the classes in the order of their first actions.
     dense: HashMap<u32, usize>,
-    /// Per class in that order: its first action.
-    first: Vec<usize>,
     /// Per action: whether it is its class's first.
     is_first: Vec<bool>,
 }
@@ -754,19 +752,16 @@ impl ActionClasses {
             }
         }
         let mut dense = HashMap::new();
-        let mut first = Vec::new();
         let mut is_first = vec![false; by.len()];
         for (i, (k, a)) in by.iter().enumerate() {
             if a.is_some() && !dense.contains_key(k) {
-                dense.insert(*k, first.len());
-                first.push(i);
+                dense.insert(*k, dense.len());
                 is_first[i] = true;
             }
         }
         ActionClasses {
             of: by,
             dense,
-            first,
             is_first,
         }
     }

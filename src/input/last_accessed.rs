@@ -575,9 +575,9 @@ fn job_end(path: &Path, r: &Report) -> Result<Option<crate::model::Timestamp>> {
 
 /// Merges the entries of a service listed more than once (sorted by namespace) and the tracked
 /// actions listed more than once in a service (in any case: IAM action names ignore it) into one
-/// each, with the latest recorded use (and
-/// its region): keeping the first one met, a used service or action listed again without its
-/// time read as unused. Returns how many entries were merged away.
+/// each, with the latest recorded use (and its region): keeping the first one met, a used
+/// service or action listed again without its time read as unused. Returns how many entries
+/// were merged away.
 fn merge_duplicates(services: &mut Vec<ServiceAccess>) -> usize {
     let before = services.len();
     services.dedup_by(|later, kept| {
@@ -618,15 +618,16 @@ fn merge_duplicates(services: &mut Vec<ServiceAccess>) -> usize {
         let mut at: HashMap<String, usize> = HashMap::new();
         let mut kept: Vec<TrackedAction> = Vec::with_capacity(actions.len());
         for a in actions.drain(..) {
-            match at.get(&a.name.to_ascii_lowercase()) {
-                Some(&i) => {
+            match at.entry(a.name.to_ascii_lowercase()) {
+                std::collections::hash_map::Entry::Occupied(i) => {
                     merged += 1;
+                    let i = *i.get();
                     if a.last_accessed > kept[i].last_accessed {
                         kept[i] = a;
                     }
                 }
-                None => {
-                    at.insert(a.name.to_ascii_lowercase(), kept.len());
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(kept.len());
                     kept.push(a);
                 }
             }

@@ -716,7 +716,6 @@ pub(crate) fn account(
     Ok((account_id, partition))
 }
 
-/// The files of one export that were read, with their SHA-256.
 /// `file_not_in_manifest`: files read that the manifest (which lists every file the fetch
 /// wrote, with its SHA-256) does not list: added after the fetch, so nothing vouches for them,
 /// and they are read like the others.
@@ -743,6 +742,7 @@ fn unlisted_files(m: &Manifest, files: &Files, warnings: &mut Warnings) {
     }
 }
 
+/// The files of one export that were read, with their SHA-256.
 struct Files {
     root: PathBuf,
     read: BTreeMap<String, InputFile>,

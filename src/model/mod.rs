@@ -647,6 +647,16 @@ impl Export {
         self.newest_job().or(self.data_time)
     }
 
+    /// The users in group `group`.
+    pub fn group_members<'e, 'g>(
+        &'e self,
+        group: &'g str,
+    ) -> impl Iterator<Item = &'e Principal> + use<'e, 'g> {
+        self.principals
+            .iter()
+            .filter(move |p| p.kind == PrincipalType::User && p.groups.iter().any(|g| g == group))
+    }
+
     /// The newest `JobCompletionDate` of the last-accessed reports it holds.
     pub fn newest_job(&self) -> Option<Timestamp> {
         self.last_accessed

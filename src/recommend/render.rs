@@ -934,7 +934,7 @@ pub(super) fn write(
             crate::files::check_own_folder(&dest, false)?;
         }
         // At every instant `recommendations/` is one run's complete folder (see replace_dir).
-        crate::files::replace_dir(&tmp, &out_dir.join(DIR))
+        crate::files::replace_dir(&tmp, &dest)
     })();
     if result.is_err() {
         let _ = fs::remove_dir_all(&tmp);

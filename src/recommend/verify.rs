@@ -11,11 +11,7 @@ use crate::policy::{
 
 /// The users of `export` that are members of `group`.
 pub fn group_members<'e>(export: &'e Export, group: &str) -> Vec<&'e Principal> {
-    export
-        .principals
-        .iter()
-        .filter(|p| p.kind == PrincipalType::User && p.groups.iter().any(|g| g == group))
-        .collect()
+    export.group_members(group).collect()
 }
 
 /// `document` ([`document_of`] the principal's `policy`) for a plan to keep: a managed policy's

@@ -232,3 +232,18 @@ fn write_format(
     };
     Ok((written, name))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Format, OUTPUT_NAMES, output_names};
+
+    /// Every format's outputs together are `OUTPUT_NAMES` (the names a run checks and notes).
+    #[test]
+    fn the_formats_outputs_are_the_output_names() {
+        let mut all = Format::ALL.to_vec();
+        all.push(Format::ParquetDataset);
+        let mut names = OUTPUT_NAMES.to_vec();
+        names.sort_unstable();
+        assert_eq!(output_names(&all), names);
+    }
+}
