@@ -1,4 +1,5 @@
-//! Wrong results found by adversarial reviews (forty-third pass); each fails without its fix.
+//! Wrong results found by adversarial reviews (forty-third and forty-fourth passes); each fails
+//! without its fix.
 
 use std::fs;
 use std::path::Path;
@@ -664,4 +665,37 @@ fn a_principal_given_access_in_its_window_is_not_unused() {
     }]);
     let denied = identities(quarantine, attached("quarantine"), &[], json!([]));
     assert_eq!(denied, ["unused_role r", "unused_user u"]);
+}
+
+/// A statement that applies to no resource (`NotResource: "*"`, an empty `Resource`) allows
+/// nothing: what only it names is not granted, so it is never reported unused or counted.
+#[test]
+fn a_statement_that_applies_to_no_resource_grants_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = role("r", &["sqs:GetQueueUrl"], json!([]));
+    r["RolePolicyList"].as_array_mut().unwrap().push(json!({
+        "PolicyName": "nowhere",
+        "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sqs:DeleteQueue", "NotResource": "*"},
+            {"Effect": "Allow", "Action": "sns:Publish", "Resource": []}
+        ]}
+    }));
+    write_export(
+        dir.path(),
+        (json!([]), json!([]), json!([r]), json!([])),
+        &[(
+            "role",
+            "r",
+            json!([svc("sqs", None, None), svc("sns", None, None)]),
+        )],
+    );
+    let an = analyse(dir.path());
+    let p = an.principals.iter().position(|p| p.name() == "r").unwrap();
+    let id = |a: &str| Catalog::embedded().lookup_full(a).unwrap();
+    assert!(an.finding_for(p, id("sqs:DeleteQueue")).is_none());
+    assert!(an.finding_for(p, id("sns:Publish")).is_none());
+    assert_eq!(
+        verdict(&an, "r", "sqs:GetQueueUrl"),
+        (Status::Unused, Reason::ServiceNotAccessed)
+    );
 }

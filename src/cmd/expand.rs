@@ -67,7 +67,15 @@ fn expand_policy(path: &Path, expander: &mut Expander<'_>) -> anyhow::Result<Act
     let document = iam_tighten::input::read_policy_file(path)?;
     let expansion = expander.document(&document);
     let version = expander.catalog().version();
-    for s in &expansion.statements {
+    for (s, statement) in expansion.statements.iter().zip(&document.statements) {
+        if statement.applies_to_no_resource(None) {
+            eprintln!(
+                "note: {}: statement {} applies to no resource (a `NotResource` of \"*\", or an \
+                 empty `Resource`): it allows or denies nothing",
+                super::inert(&path.display().to_string()),
+                super::inert(&s.label)
+            );
+        }
         for p in &s.unmatched {
             // The statement's label is the policy's Sid: text from the input, kept inert.
             eprintln!(

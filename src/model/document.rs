@@ -72,6 +72,22 @@ impl Statement {
         }
     }
 
+    /// True when the statement applies to no resource of an account of `partition` (when
+    /// known): a `NotResource` one of whose patterns matches every resource there (`"*"`), or an
+    /// empty `Resource` list. Such a statement allows or denies nothing; IAM accepts the first
+    /// and rejects the second, which a hand-edited export may still hold. A pattern whose
+    /// partition is not known is not taken to match everything ([`matches_every_resource`]),
+    /// so such a statement is read as applying to some resources.
+    pub fn applies_to_no_resource(&self, partition: Option<&str>) -> bool {
+        match &self.resources {
+            Some(ResourceClause::NotResource(r)) => {
+                r.iter().any(|r| matches_every_resource(r, partition))
+            }
+            Some(ResourceClause::Resource(r)) => r.is_empty(),
+            None => false,
+        }
+    }
+
     pub fn is_conditional(&self) -> bool {
         self.condition.is_some()
     }

@@ -392,11 +392,17 @@ impl<'c> Expander<'c> {
         partition: Option<&str>,
     ) -> StatementExpansion {
         let clause = self.clause(&statement.actions);
+        // A statement that applies to no resource allows or denies nothing, whatever it names.
+        let actions = if statement.applies_to_no_resource(partition) {
+            Arc::new(self.catalog.empty_set())
+        } else {
+            clause.actions
+        };
         StatementExpansion {
             index: statement.index,
             label: statement.label(),
             effect: statement.effect,
-            actions: clause.actions,
+            actions,
             scoped: !statement.applies_to_all_resources(partition),
             conditional: statement.is_conditional(),
             unmatched: clause.unmatched,
@@ -565,6 +571,29 @@ mod tests {
         assert!(!n.actions.contains(c.lookup_full("iam:GetRole").unwrap()));
         let none = e.clause(&ActionClause::NotAction(vec!["*".into()]));
         assert!(none.actions.is_empty());
+    }
+
+    #[test]
+    fn a_statement_that_applies_to_no_resource_allows_and_denies_nothing() {
+        let c = small();
+        let mut e = Expander::new(&c);
+        let doc = PolicyDocument::from_value(json!({"Statement": [
+            {"Effect": "Allow", "Action": "s3:*", "NotResource": "*"},
+            {"Effect": "Allow", "Action": "iam:*", "NotResource": ["arn:aws:iam::1:role/x", "arn:*:*:*:*:*"]},
+            {"Effect": "Allow", "Action": "ec2:*", "Resource": []},
+            {"Effect": "Allow", "Action": "iam:GetRole", "NotResource": "arn:aws:iam::1:role/x"},
+            {"Effect": "Allow", "Action": "iam:PassRole", "NotResource": "arn:aws:*:*:*:*"},
+            {"Effect": "Deny", "Action": "iam:GetRole", "NotResource": "*"}
+        ]}))
+        .unwrap();
+        let d = e.document_in(&doc, None);
+        // Only the `NotResource` of one role, and the one whose partition is unknown, allow.
+        assert_eq!(names(&c, &d.allowed), ["iam:GetRole", "iam:PassRole"]);
+        assert!(d.denied.is_empty() && d.statements[5].actions.is_empty());
+        assert_eq!(d.unmatched().count(), 0, "the patterns still match actions");
+        // In the `aws` partition, `arn:aws:*:*:*:*` is every resource: that one allows nothing.
+        let d = e.document_in(&doc, Some("aws"));
+        assert_eq!(names(&c, &d.allowed), ["iam:GetRole"]);
     }
 
     #[test]
