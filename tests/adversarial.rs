@@ -699,3 +699,35 @@ fn a_statement_that_applies_to_no_resource_grants_nothing() {
         (Status::Unused, Reason::ServiceNotAccessed)
     );
 }
+
+/// A managed policy or group the export holds without a `CreateDate` (AWS always writes one; an
+/// edited file may not) may have been made last week: what only it grants is `grant_too_new`,
+/// as a principal without one is `principal_too_new` (it was read as held all along: `unused`).
+#[test]
+fn a_grant_of_a_policy_or_group_without_a_creation_date_is_too_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut undated = managed("undated", OLD, &["sqs:SendMessage"]);
+    undated.as_object_mut().unwrap().remove("CreateDate");
+    let policies = json!([undated]);
+    let roles = json!([role("r", &["ec2:RunInstances"], attached("undated"))]);
+    let mut g = group("g", OLD, &["dynamodb:GetItem"]);
+    g.as_object_mut().unwrap().remove("CreateDate");
+    let none = |ns: &str| svc(ns, None, None);
+    write_export(
+        dir.path(),
+        (json!([user("u", &["g"])]), json!([g]), roles, policies),
+        &[
+            ("role", "r", json!([none("sqs"), none("ec2")])),
+            ("user", "u", json!([none("dynamodb")])),
+        ],
+    );
+    let an = analyse(dir.path());
+    let too_new = (Status::Unknown, Reason::GrantTooNew);
+    assert_eq!(verdict(&an, "r", "sqs:SendMessage"), too_new);
+    assert_eq!(verdict(&an, "u", "dynamodb:GetItem"), too_new);
+    // The role's own inline policy is bounded by the role's date.
+    assert_eq!(
+        verdict(&an, "r", "ec2:RunInstances"),
+        (Status::Unused, Reason::ServiceNotAccessed)
+    );
+}

@@ -1205,20 +1205,29 @@ fn held_since(g: &TemplateGroup, since: &[Option<i64>]) -> Option<i64> {
 /// The earliest the principal can hold what policy `r` grants, as far as the export bounds it:
 /// not before a managed policy was created, nor before the group it comes through was (an
 /// attachment or a membership is younger than both). `None` for the principal's own inline
-/// policy (its creation bounds it, `PrincipalRow::created_ms`) and where the dates are missing.
+/// policy (its creation bounds it, `PrincipalRow::created_ms`) and for a policy or group the
+/// export lacks (the `policy_missing` and `group_missing` flags say so). A policy or group the
+/// export holds without a `CreateDate` (AWS always writes one; an edited file may not) may be
+/// as young as the as-of date: [`UNDATED`], as a principal without one is too new.
 fn granted_since(export: &Export, r: &crate::policy::PolicyRef) -> Option<i64> {
+    let ms = |t: Option<Timestamp>| t.map_or(UNDATED, |t| t.timestamp_millis());
     let policy = r
         .arn
         .as_ref()
         .and_then(|arn| export.policies.get(arn))
-        .and_then(|m| m.create_date);
+        .map(|m| ms(m.create_date));
     let group = r
         .via_group
         .as_ref()
         .and_then(|g| export.principal(crate::model::PrincipalType::Group, g))
-        .and_then(|g| g.created);
-    policy.max(group).map(|t| t.timestamp_millis())
+        .map(|g| ms(g.created));
+    policy.max(group)
 }
+
+/// The date [`granted_since`] gives a policy or group without a `CreateDate`: the latest a
+/// timestamp can be (any as-of date is before it; chrono's last millisecond, so that it reads
+/// back as a date).
+const UNDATED: i64 = 8_210_266_876_799_999;
 
 /// The flag of a principal granted some action only by policies (or through groups) created
 /// since its window started (`grant_too_new`): it is being given access, so it is neither an
@@ -1378,6 +1387,15 @@ mod tests {
 
     use super::*;
     use crate::input::{LoadOptions, load_exports};
+
+    #[test]
+    fn an_undated_grant_is_chronos_last_millisecond() {
+        assert_eq!(
+            UNDATED,
+            chrono::DateTime::<chrono::Utc>::MAX_UTC.timestamp_millis()
+        );
+        assert!(chrono::DateTime::from_timestamp_millis(UNDATED).is_some());
+    }
 
     #[test]
     fn interning_up_to_a_bound_refuses_only_new_values_past_it() {
