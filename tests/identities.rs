@@ -1268,3 +1268,128 @@ fn an_export_with_job_dates_but_no_data_time_keeps_its_time_based_checks() {
     .expect_err("an --as-of after the jobs is refused");
     assert!(err.to_string().contains("is later than the data"), "{err}");
 }
+
+/// An intentional (break-glass) user keeps the credentials it does not use: they are its way in
+/// when it is needed. Its `confirm_intentional` names them; no decision deactivates its key or
+/// removes its password (the review found both, beside the confirmation). Rotating a key stays.
+#[test]
+fn an_intentional_users_unused_credentials_are_confirmed_not_taken_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[[intentional.rule]]\nid = \"break_glass_user\"\nprincipal = \"stale\"\n\
+         reason = \"The emergency user\"\n",
+    )
+    .unwrap();
+    let run = |config: Option<&Path>| {
+        let out = dir
+            .path()
+            .join(if config.is_some() { "with" } else { "without" });
+        let mut cmd = assert_cmd::Command::cargo_bin("iam-tighten").unwrap();
+        cmd.arg("report")
+            .arg(fixture("creds"))
+            .arg("--out")
+            .arg(&out);
+        if let Some(c) = config {
+            cmd.arg("--config").arg(c);
+        }
+        cmd.args(["--format", "csv"]).assert().success();
+        std::fs::read_to_string(out.join("decisions.csv")).unwrap()
+    };
+    let stale = |csv: &str, kind: &str| {
+        csv.lines()
+            .filter(|l| l.contains(&format!(",{kind},")) && l.contains(",user,stale,"))
+            .count()
+    };
+    let before = run(None);
+    assert_eq!(stale(&before, "deactivate_access_key"), 1, "{before}");
+    assert_eq!(stale(&before, "remove_password"), 1, "{before}");
+    let after = run(Some(&config));
+    assert_eq!(stale(&after, "deactivate_access_key"), 0, "{after}");
+    assert_eq!(stale(&after, "remove_password"), 0, "{after}");
+    // Both keys are still to be rotated (key 1's rotation was behind its deactivation).
+    assert_eq!(stale(&after, "rotate_access_key"), 2, "{after}");
+    let confirm = after
+        .lines()
+        .find(|l| l.contains(",confirm_intentional,") && l.contains(",user,stale,"))
+        .unwrap_or_else(|| panic!("{after}"));
+    assert!(
+        confirm.contains("confirmed with it, not taken away")
+            && confirm.contains("Access key 1 of user stale")
+            && confirm.contains("console password"),
+        "{confirm}"
+    );
+}
+
+/// Judged when its credential report was generated, a user whose last-accessed data shows a
+/// call to AWS after that made it with some credential the report cannot show: its keys and
+/// password are not called unused (the review found `deactivate_access_key` for a user's only
+/// key, used a week after the report); the checks are not possible for it, naming it. Its key's
+/// age is still judged, and its days count to the report ("before the credential report was
+/// generated", not "the as-of date").
+#[test]
+fn a_user_who_called_aws_after_the_credential_report_keeps_its_credentials() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = dir.path().join("creds");
+    crate::common::copy_dir(&fixture("creds"), &export);
+    let load = |used: &str| {
+        crate::common::edit_json(&export.join("last-accessed/users/dormant.json"), |d| {
+            d["ServicesLastAccessed"] =
+                serde_json::json!([crate::analysis::svc("s3", Some(used), None)]);
+        });
+        std::fs::write(
+            export.join("manifest.json"),
+            r#"{"account_id": "123456789012", "credential_report_generated": "2026-05-01T00:00:00Z"}"#,
+        )
+        .expect("write");
+        load_export(&export, &LoadOptions::default()).expect("loads")
+    };
+    let dormant = |r: &IdentityReport| {
+        let mut kinds: Vec<IdentityKind> = r
+            .findings
+            .iter()
+            .filter(|f| f.principal_name == "dormant")
+            .map(|f| f.kind)
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    // A call before the report was generated: the report shows its credential.
+    let r = run(&[load("2026-04-20T00:00:00Z")]);
+    let before = dormant(&r);
+    assert!(
+        before.contains(&AccessKeyNeverUsed) && before.contains(&PasswordUnused),
+        "{before:?}"
+    );
+    // A call after it: which credential made it, the report cannot show.
+    let r = run(&[load("2026-05-20T00:00:00Z")]);
+    let after = dormant(&r);
+    assert!(
+        !after.contains(&AccessKeyNeverUsed) && !after.contains(&PasswordUnused),
+        "{after:?}"
+    );
+    let old = r
+        .findings
+        .iter()
+        .find(|f| f.principal_name == "dormant" && f.kind == AccessKeyOld)
+        .expect("its key's age is judged");
+    assert!(
+        old.detail
+            .contains("days before the credential report was generated"),
+        "{}",
+        old.detail
+    );
+    for check in [AccessKeyNeverUsed, AccessKeyUnused, PasswordUnused] {
+        let gap = r
+            .checks_not_possible
+            .iter()
+            .find(|g| g.check == check)
+            .unwrap_or_else(|| panic!("{check:?}: {:#?}", r.checks_not_possible));
+        assert!(
+            gap.reason.contains("user dormant called AWS on 2026-05-20")
+                && gap.covers("arn:aws:iam::123456789012:user/dormant"),
+            "{gap:?}"
+        );
+    }
+}

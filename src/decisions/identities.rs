@@ -252,10 +252,10 @@ fn decision(by_arn: &ByArn<'_>, f: &IdentityFinding) -> Option<Decision> {
     } else {
         by_arn.find(f, |_| true)
     };
-    // A break-glass role is rarely used by design: its decision is to confirm it, not delete it.
-    if principal.is_some_and(|p| p.intentional.is_some())
-        && matches!(kind, DecisionKind::DeleteRole | DecisionKind::DeleteUser)
-    {
+    // A break-glass role is rarely used by design: its decision is to confirm it, not delete it,
+    // nor take away its unused credentials (the way in when it is needed). Its
+    // `confirm_intentional` names them ([`intentional_credentials`]).
+    if principal.is_some_and(|p| p.intentional.is_some()) && kind.spares_intentional() {
         return None;
     }
     let removes = match kind {
@@ -287,6 +287,42 @@ fn decision(by_arn: &ByArn<'_>, f: &IdentityFinding) -> Option<Decision> {
         files: None,
         intentional: None,
     })
+}
+
+/// The evidence of the credential findings each intentional principal's `confirm_intentional`
+/// holds instead of a decision of its own ([`DecisionKind::spares_intentional`]), by (account,
+/// ARN), in the findings' order.
+pub(super) fn intentional_credentials<'a>(
+    by_arn: &ByArn<'_>,
+    report: &'a IdentityReport,
+) -> BTreeMap<(&'a str, &'a str), Vec<&'a str>> {
+    let mut held: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.actionable && f.credential.is_some())
+    {
+        let spared = credential_kind(f.kind).is_some_and(DecisionKind::spares_intentional);
+        if spared && by_arn.find(f, |p| p.intentional.is_some()).is_some() {
+            held.entry((&f.account_id, &f.principal_arn))
+                .or_default()
+                .push(&f.detail);
+        }
+    }
+    held
+}
+
+/// The decision kind of a finding about one credential of a user.
+fn credential_kind(kind: IdentityKind) -> Option<DecisionKind> {
+    match kind {
+        IdentityKind::AccessKeyUnused | IdentityKind::AccessKeyNeverUsed => {
+            Some(DecisionKind::DeactivateAccessKey)
+        }
+        IdentityKind::AccessKeyOld => Some(DecisionKind::RotateAccessKey),
+        IdentityKind::PasswordUnused => Some(DecisionKind::RemovePassword),
+        IdentityKind::PasswordWithoutMfa => Some(DecisionKind::RequireMfa),
+        _ => None,
+    }
 }
 
 /// `review_permission_set_assignment` for an unused IAM Identity Center role (none for an

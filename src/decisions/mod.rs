@@ -87,6 +87,20 @@ impl DecisionKind {
         )
     }
 
+    /// Whether an intentional principal (break-glass access) is spared the decision: deleting
+    /// it, or taking away a credential it does not use (its way in when it is needed). Its
+    /// `confirm_intentional` covers it. Rotating a key and requiring MFA harden the way in and
+    /// stay.
+    pub fn spares_intentional(self) -> bool {
+        matches!(
+            self,
+            DecisionKind::DeleteRole
+                | DecisionKind::DeleteUser
+                | DecisionKind::DeactivateAccessKey
+                | DecisionKind::RemovePassword
+        )
+    }
+
     /// Decisions about the root user's credentials rank before every other: AWS advises that
     /// no root access key exist, and no IAM policy or SCP limits the root user.
     fn about_root(self) -> bool {
@@ -344,11 +358,15 @@ impl<'a> Parts<'a> {
         // go with it (its deletion's evidence lists them).
         let by_arn = identities::ByArn::new(an);
         let (deletions, count) = identities::deletions(&by_arn, identities);
+        let credentials = identities::intentional_credentials(&by_arn, identities);
         let intentional = an
             .principals
             .iter()
             .enumerate()
-            .filter_map(|(i, p)| confirm_intentional(an, i, p))
+            .filter_map(|(i, p)| {
+                let held = credentials.get(&(&*p.account_id, p.arn()));
+                confirm_intentional(an, (i, p), held.map_or(&[][..], Vec::as_slice))
+            })
             .collect();
         Parts {
             by_arn,
@@ -408,22 +426,40 @@ fn deleted(deletions: &BTreeMap<String, BTreeSet<String>>, account: &str, arn: &
         .is_some_and(|arns| arns.contains(arn))
 }
 
-/// `confirm_intentional` for a principal an intentional-access rule matched. An IAM Identity
-/// Center role gets none: its permission set (which an administrator permission set's roles
-/// make intentional too) is what is confirmed, once for every account.
-fn confirm_intentional(an: &Analysis<'_>, index: usize, p: &PrincipalInfo) -> Option<Decision> {
+/// `confirm_intentional` for a principal an intentional-access rule matched, with the evidence
+/// of its unused credentials (`credentials`), which get no decision of their own. An IAM
+/// Identity Center role gets none: its permission set (which an administrator permission set's
+/// roles make intentional too) is what is confirmed, once for every account.
+fn confirm_intentional(
+    an: &Analysis<'_>,
+    (index, p): (usize, &PrincipalInfo),
+    credentials: &[&str],
+) -> Option<Decision> {
     if p.kind == crate::model::PrincipalType::Role && p.permission_set.is_some() {
         return None;
     }
     let m = p.intentional.clone()?;
     let s = p.unused_by_sensitivity;
-    let evidence = format!(
-        "{} unused permissions ({} critical, {} high) in the {}-day window; {}. Confirm it with an exclusion that has an owner, a reason and an expiry, or reduce it.",
+    let mut evidence = format!(
+        "{} unused permissions ({} critical, {} high) in the {}-day window; {}.",
         crate::model::grouped(u64::from(p.counts.unused)),
         crate::model::grouped(u64::from(s.critical)),
         crate::model::grouped(u64::from(s.high)),
         an.settings.unused_after_days,
         used_evidence(an, index)
+    );
+    if !credentials.is_empty() {
+        evidence.push_str(
+            " Its unused credentials are confirmed with it, not taken away (the way in when it \
+             is needed):",
+        );
+        for c in credentials {
+            evidence.push(' ');
+            evidence.push_str(c);
+        }
+    }
+    evidence.push_str(
+        " Confirm it with an exclusion that has an owner, a reason and an expiry, or reduce it.",
     );
     Some(Decision {
         rank: 0,

@@ -26,6 +26,18 @@ pub(super) struct Ctx<'a> {
     pub(super) window_start: Option<Timestamp>,
     pub(super) key_max_age_days: u32,
     pub(super) key_cutoff: Option<Timestamp>,
+    /// True when `as_of` is the credential report's generation ([`Ctx::judged_at`]): days count
+    /// to it, and a user's service use after it is use the report cannot show.
+    report_time: bool,
+}
+
+/// A user whose last-accessed data shows a call to AWS after the credential report was
+/// generated (by ARN and name, with the call's time): which of its credentials made it, the
+/// report cannot show.
+pub(super) struct CalledAfterReport {
+    pub(super) arn: String,
+    pub(super) name: String,
+    pub(super) at: Timestamp,
 }
 
 /// Who a finding is about.
@@ -99,6 +111,7 @@ impl<'a> Ctx<'a> {
             window_start: as_of.and_then(|t| days_before(t, settings.unused_after_days)),
             key_max_age_days: settings.key_max_age_days,
             key_cutoff: as_of.and_then(|t| days_before(t, settings.key_max_age_days)),
+            report_time: false,
         }
     }
 }
@@ -107,7 +120,19 @@ impl<'a> Ctx<'a> {
     /// This context judged at `as_of` instead (the credential report's generation, when it is
     /// earlier than the export's as-of time).
     pub(super) fn judged_at(&self, as_of: Timestamp, settings: &IdentitySettings) -> Ctx<'a> {
-        Ctx::new(self.export, self.principals.clone(), Some(as_of), settings)
+        Ctx {
+            report_time: true,
+            ..Ctx::new(self.export, self.principals.clone(), Some(as_of), settings)
+        }
+    }
+
+    /// What the days count to: the as-of date, or the credential report's generation.
+    fn end_name(&self) -> &'static str {
+        if self.report_time {
+            "the credential report was generated"
+        } else {
+            "the as-of date"
+        }
     }
 
     fn finding(
@@ -141,18 +166,27 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// `2026-05-03 (201 days before the as-of date)`.
+    /// `2026-05-03 (201 days before the as-of date)` (or before the credential report was
+    /// generated, when judged then).
     fn when(&self, t: Timestamp) -> String {
+        let end = self.end_name();
         match (self.days(Some(t)), self.as_of) {
-            (_, Some(a)) if t > a => format!("{} (after the as-of date)", day(t)),
-            (Some(d), _) => format!("{} ({d} days before the as-of date)", day(t)),
+            (_, Some(a)) if t > a => format!("{} (after {end})", day(t)),
+            (Some(d), _) => format!("{} ({d} days before {end})", day(t)),
             (None, _) => day(t),
         }
     }
 
     fn window_text(&self, ws: Timestamp) -> String {
+        let ends = match (self.report_time, self.as_of) {
+            (true, Some(a)) => format!(
+                " and ends {} (when the credential report was generated)",
+                day(a)
+            ),
+            _ => String::new(),
+        };
         format!(
-            "the {}-day window that starts {}",
+            "the {}-day window that starts {}{ends}",
             self.window_days,
             day(ws)
         )
@@ -270,7 +304,7 @@ impl<'a> Ctx<'a> {
             let (on, during) = if self.as_of.is_some_and(|a| t > a) {
                 // The credential report reaches past the as-of time (an --as-of earlier than
                 // the data): said once, not by `when` too.
-                (day(t), "after the as-of date".to_string())
+                (day(t), format!("after {}", self.end_name()))
             } else {
                 (self.when(t), format!("within {}", self.window_text(ws)))
             };
@@ -288,7 +322,7 @@ impl<'a> Ctx<'a> {
         &self,
         row: &CredentialReportRow,
         out: &mut Vec<IdentityFinding>,
-        unjudged: &mut Vec<String>,
+        (unjudged, after_report): (&mut Vec<String>, &mut Vec<CalledAfterReport>),
     ) {
         let p = self.principal(PrincipalType::User, &row.user);
         let arn = p.map_or(row.arn.as_str(), |p| p.arn());
@@ -309,9 +343,23 @@ impl<'a> Ctx<'a> {
                 .or(row.user_creation_time.date()),
         };
         self.password_without_mfa(&u, out);
-        self.access_keys(&u, out);
+        // A call to AWS after the report was generated was made with some credential of the
+        // user's, which the report cannot show: whether one is unused cannot be told.
+        let called = p
+            .and_then(|p| p.last_used)
+            .filter(|t| self.report_time && self.as_of.is_some_and(|a| *t > a));
+        if let Some(at) = called {
+            after_report.push(CalledAfterReport {
+                arn: arn.to_string(),
+                name: row.user.clone(),
+                at,
+            });
+        }
+        self.access_keys(&u, called.is_none(), out);
         if let Some(ws) = self.window_start {
-            self.password_unused(&u, ws, out);
+            if called.is_none() {
+                self.password_unused(&u, ws, out);
+            }
             if self.unused_user(&u, ws, out) == Some(false) {
                 unjudged.push(row.user.clone());
             }
@@ -343,7 +391,8 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn access_keys(&self, u: &User<'_>, out: &mut Vec<IdentityFinding>) {
+    /// The checks of the user's active access keys: their age, and (when `judge_use`) their use.
+    fn access_keys(&self, u: &User<'_>, judge_use: bool, out: &mut Vec<IdentityFinding>) {
         let (who, row) = (&u.who, u.row);
         for (n, key) in keys(row) {
             if !key.active {
@@ -359,7 +408,7 @@ impl<'a> Ctx<'a> {
                 f.days_unused = ctx.days(last);
                 f
             };
-            if let Some(ws) = self.window_start {
+            if let Some(ws) = self.window_start.filter(|_| judge_use) {
                 match (last, created) {
                     (None, Some(c)) if c < ws => {
                         let mut f = base(self, IdentityKind::AccessKeyNeverUsed);

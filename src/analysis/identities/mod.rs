@@ -352,15 +352,19 @@ impl<'a> IdentityCollector<'a> {
                 .filter(|g| as_of.is_some_and(|a| *g < a))
                 .map(|g| ctx.judged_at(g, self.settings));
             let cred = earlier.as_ref().unwrap_or(&ctx);
-            let mut unjudged = Vec::new();
+            let (mut unjudged, mut after_report) = (Vec::new(), Vec::new());
             for row in rows {
                 if row.is_root() {
                     cred.root(row, findings);
                 } else {
-                    cred.user(row, findings, &mut unjudged);
+                    cred.user(row, findings, (&mut unjudged, &mut after_report));
                 }
             }
             self.gaps.unjudged_users(&export.account_id, &unjudged);
+            if let Some(generated) = generated {
+                self.gaps
+                    .called_after_report(&export.account_id, &after_report, generated);
+            }
         }
         ctx.roles(findings);
         ctx.groups(findings);
@@ -681,6 +685,42 @@ impl Gaps {
                  with, so whether {whether} unused cannot be told"
             ),
         );
+    }
+
+    /// Users whose last-accessed data shows a call after the credential report was generated
+    /// (`Ctx::user`): whether their keys and passwords are unused cannot be told.
+    fn called_after_report(
+        &mut self,
+        account: &str,
+        users: &[checks::CalledAfterReport],
+        generated: Timestamp,
+    ) {
+        let day = |t: Timestamp| t.format("%Y-%m-%d").to_string();
+        let who = match users {
+            [] => return,
+            [one] => format!("user {} called AWS on {}", one.name, day(one.at)),
+            many => {
+                let named: Vec<String> = many
+                    .iter()
+                    .map(|u| format!("{} (on {})", u.name, day(u.at)))
+                    .collect();
+                format!("users {} called AWS", crate::model::listed(&named, 10))
+            }
+        };
+        let reason = format!(
+            "{who} after the credential report was generated on {} (their last-accessed data \
+             shows it), with credentials the report cannot show, so whether their access keys \
+             and passwords are unused cannot be told",
+            day(generated)
+        );
+        let arns: Vec<&str> = users.iter().map(|u| u.arn.as_str()).collect();
+        for kind in [
+            IdentityKind::AccessKeyNeverUsed,
+            IdentityKind::AccessKeyUnused,
+            IdentityKind::PasswordUnused,
+        ] {
+            self.add_for(account, kind, &arns, &reason);
+        }
     }
 
     fn finish(self) -> Vec<NotPossible> {
