@@ -1393,3 +1393,43 @@ fn a_user_who_called_aws_after_the_credential_report_keeps_its_credentials() {
         );
     }
 }
+
+/// A customer managed policy attached to nothing yet that a policy names in an
+/// `iam:PermissionsBoundary` or `iam:PolicyARN` condition is in use: the boundary delegated role
+/// creation must attach (deleting it makes every such `CreateRole` fail). The review found
+/// `delete_policy` for one. Patterns count (`StringLike`), and the key's case does not.
+#[test]
+fn a_policy_a_condition_names_is_not_unattached() {
+    let unattached = |condition: serde_json::Value| {
+        let (_dir, export) = creds_edited(|doc| {
+            let user = doc["UserDetailList"]
+                .as_array_mut()
+                .expect("users")
+                .iter_mut()
+                .find(|u| u["UserName"] == "busy")
+                .expect("busy");
+            user["UserPolicyList"] = serde_json::json!([{
+                "PolicyName": "delegated-admin",
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow",
+                    "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+                    "Resource": "*",
+                    "Condition": condition
+                }]}
+            }]);
+        });
+        let r = run(&[load_export(&export, &LoadOptions::default()).expect("loads")]);
+        names_of(&r, PolicyUnattached)
+            .into_iter()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let other = serde_json::json!({"StringEquals": {"aws:RequestedRegion": "eu-west-1"}});
+    assert_eq!(unattached(other), ["nocount", "orphan"]);
+    let exact = serde_json::json!({"StringEquals": {
+        "iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/orphan"}});
+    assert_eq!(unattached(exact), ["nocount"]);
+    let pattern = serde_json::json!({"ArnLike": {
+        "IAM:PolicyArn": ["arn:aws:iam::123456789012:policy/no*"]}});
+    assert_eq!(unattached(pattern), ["orphan"]);
+}

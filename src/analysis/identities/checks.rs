@@ -660,6 +660,7 @@ impl<'a> Ctx<'a> {
             .filter(|s| s.accounts.contains(account))
             .flat_map(|s| &s.customer_managed_policies)
             .collect();
+        let named = condition_references(self.export);
         for pol in self.export.policies.values() {
             if pol.aws_managed {
                 continue;
@@ -667,6 +668,9 @@ impl<'a> Ctx<'a> {
             // A permissions boundary of a principal the export leaves out still counts.
             if used.contains(pol.arn.as_str())
                 || pol.is_a_boundary()
+                || named
+                    .iter()
+                    .any(|n| crate::policy::expand::matches(n, &pol.arn))
                 || referenced
                     .iter()
                     .any(|r| r.path == pol.path && r.name.eq_ignore_ascii_case(&pol.name))
@@ -693,6 +697,50 @@ impl<'a> Ctx<'a> {
             out.push(f);
         }
     }
+}
+
+/// The condition keys whose values name managed policies a principal may attach or must use
+/// as a permissions boundary (AWS's delegated administration: `iam:CreateRole` allowed only
+/// with this boundary, `iam:AttachRolePolicy` only of these policies).
+const POLICY_CONDITION_KEYS: [&str; 2] = ["iam:PermissionsBoundary", "iam:PolicyARN"];
+
+/// The values (ARNs or ARN patterns) of the [`POLICY_CONDITION_KEYS`] in the conditions of
+/// every policy of the export: a policy they name is in use though attached to nothing yet (a
+/// boundary delegated role creation must attach; deleting it breaks that).
+fn condition_references(export: &Export) -> Vec<&str> {
+    let inline = export
+        .principals
+        .iter()
+        .flat_map(|p| &p.inline_policies)
+        .map(|i| &i.document);
+    let managed = export.policies.values().map(|m| &*m.document);
+    let mut named = Vec::new();
+    for statement in inline.chain(managed).flat_map(|d| &d.statements) {
+        let Some(serde_json::Value::Object(operators)) = &statement.condition else {
+            continue;
+        };
+        for (key, values) in operators
+            .values()
+            .filter_map(serde_json::Value::as_object)
+            .flatten()
+        {
+            if POLICY_CONDITION_KEYS
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(key))
+            {
+                match values {
+                    serde_json::Value::String(v) => named.push(v.as_str()),
+                    serde_json::Value::Array(vs) => {
+                        named.extend(vs.iter().filter_map(serde_json::Value::as_str));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    named.sort_unstable();
+    named.dedup();
+    named
 }
 
 fn keys(row: &CredentialReportRow) -> impl Iterator<Item = (u8, &AccessKeyInfo)> {
