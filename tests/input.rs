@@ -1141,6 +1141,28 @@ fn credential_report_errors() {
         "line 3, column mfa_active",
         "expected true or false, found \"yes\"",
     );
+    // A column the checks read, named twice (the last one was read, silently): refused. An
+    // extra column named twice is still ignored.
+    let dir = tempfile::tempdir().expect("temp dir");
+    crate::common::copy_dir(&fixture("bad/credential-report-bad-boolean"), dir.path());
+    let csv = dir.path().join("credential-report.csv");
+    let text = fs::read_to_string(&csv).expect("read");
+    let fixed = text.replace(",yes", ",true");
+    let with_column = |name: &str| {
+        let mut lines = fixed.lines();
+        let header = format!("{},{name},{name}\n", lines.next().expect("header"));
+        let rows: String = lines.map(|l| format!("{l},x,y\n")).collect();
+        fs::write(&csv, header + &rows).expect("write");
+        load_export(dir.path(), &LoadOptions::default())
+    };
+    with_column("notes").expect("an unknown column twice is ignored");
+    let err = with_column("user").expect_err("a known column twice");
+    assert_parse(
+        &err,
+        "credential-report.csv",
+        "line 1",
+        "column \"user\" appears twice in the header",
+    );
 }
 
 #[test]

@@ -268,11 +268,18 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Vec<CredentialReportRow>>
     };
     let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
     let headers = reader.headers().map_err(csv_error)?.clone();
-    let index: HashMap<&str, usize> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.trim(), i))
-        .collect();
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(headers.len());
+    for (i, h) in headers.iter().enumerate() {
+        // A column the checks read, named twice: which one holds the data cannot be told (the
+        // last one silently won).
+        if index.insert(h.trim(), i).is_some() && COLUMNS.contains(&h.trim()) {
+            return Err(Error::parse(
+                path,
+                "line 1",
+                format!("column {:?} appears twice in the header", h.trim()),
+            ));
+        }
+    }
     if let Some(missing) = COLUMNS.iter().find(|c| !index.contains_key(*c)) {
         let first_line = text.lines().next().unwrap_or("");
         let hint = if text.trim_start().starts_with('{') && text.contains("\"Content\"") {
