@@ -1433,3 +1433,39 @@ fn a_policy_a_condition_names_is_not_unattached() {
         "IAM:PolicyArn": ["arn:aws:iam::123456789012:policy/no*"]}});
     assert_eq!(unattached(pattern), ["orphan"]);
 }
+
+/// An unused IAM Identity Center role of an export without an organisation part: Identity
+/// Center owns it, so it is not deleted by hand, and its decision is to review the assignment of
+/// the permission set its name gives (the review found no decision at all).
+#[test]
+fn an_unused_identity_center_role_without_an_organisation_gets_its_assignment_reviewed() {
+    let role = "AWSReservedSSO_ReadOnly_0a7b25165782e308";
+    let (dir, export) = creds_with_roles(|r| {
+        if r["RoleName"] == "unused-role" {
+            let path = "/aws-reserved/sso.amazonaws.com/eu-west-1/";
+            r["RoleName"] = role.into();
+            r["Path"] = path.into();
+            r["Arn"] = format!("arn:aws:iam::123456789012:role{path}{role}").into();
+        }
+    });
+    let out = dir.path().join("out");
+    assert_cmd::Command::cargo_bin("iam-tighten")
+        .unwrap()
+        .arg("report")
+        .arg(&export)
+        .arg("--out")
+        .arg(&out)
+        .args(["--format", "csv"])
+        .assert()
+        .success();
+    let decisions = std::fs::read_to_string(out.join("decisions.csv")).unwrap();
+    let ours: Vec<&str> = decisions.lines().filter(|l| l.contains(role)).collect();
+    assert_eq!(ours.len(), 1, "{decisions}");
+    assert!(
+        ours[0].contains(",review_permission_set_assignment,")
+            && ours[0].contains("permission set ReadOnly to account 123456789012")
+            && !ours[0].contains("delete_role"),
+        "{}",
+        ours[0]
+    );
+}

@@ -183,14 +183,20 @@ fn by_subject<'a, T>(
 /// The permission set of an unused IAM Identity Center role. Identity Center owns the role (it
 /// is never deleted by hand); what a reviewer decides is whether the set's assignment to that
 /// account is still needed: removing it (`aws sso-admin delete-account-assignment`) makes
-/// Identity Center delete the role.
+/// Identity Center delete the role. Without an organisation part that names the set, the set
+/// is the one the role's name gives (`AWSReservedSSO_<set>_<hash>`, flag
+/// `managed_by_identity_center`).
 fn assignment<'a>(by_arn: &ByArn<'a>, f: &IdentityFinding) -> Option<&'a str> {
     if f.kind != IdentityKind::UnusedRole {
         return None;
     }
-    by_arn
-        .find(f, |p| p.kind == crate::model::PrincipalType::Role)
-        .and_then(|p| p.permission_set.as_deref())
+    let role = by_arn.find(f, |p| p.kind == crate::model::PrincipalType::Role)?;
+    role.permission_set.as_deref().or_else(|| {
+        role.flags
+            .contains(&crate::analysis::MANAGED_BY_IDENTITY_CENTER)
+            .then(|| crate::model::organization::permission_set_of_role(role.name()))
+            .flatten()
+    })
 }
 
 fn decision(by_arn: &ByArn<'_>, f: &IdentityFinding) -> Option<Decision> {
