@@ -570,3 +570,55 @@ fn identity_center_roles_name_their_permission_set() {
     );
     assert_eq!(permission_set_of_role("ReadOnly"), None);
 }
+
+/// An exported account that the organisation part's tree does not place gets no SCP or RCP:
+/// that is said on the account (`export_account_not_placed`), whether `list-accounts.json` lists
+/// it or not. It was silent, though docs/export-format.md promised it.
+#[test]
+fn an_exported_account_the_tree_does_not_place_is_reported() {
+    for listed in [true, false] {
+        let tmp = tempfile::tempdir().unwrap();
+        organisation(tmp.path());
+        let o = tmp.path().join("organization");
+        write(
+            &o.join("accounts/ou-ab12-sandbox.json"),
+            &json!({"Accounts": []}),
+        );
+        if !listed {
+            write(
+                &o.join("list-accounts.json"),
+                &json!({"Accounts": [
+                    {"Id": "999999999999", "Name": "mgmt", "Status": "ACTIVE"},
+                    {"Id": "111111111111", "Name": "prod", "Status": "ACTIVE"}
+                ]}),
+            );
+        }
+        let (_, an) = analysed(tmp.path());
+        let unplaced: Vec<_> = an
+            .warnings
+            .iter()
+            .filter(|w| w.warning.code == "export_account_not_placed")
+            .collect();
+        assert_eq!(unplaced.len(), 1, "{unplaced:?}");
+        assert_eq!(unplaced[0].account_id, "222222222222");
+        let msg = &unplaced[0].warning.message;
+        assert!(msg.contains("no SCP or RCP is applied"), "{msg}");
+        let why = if listed {
+            "list-accounts.json lists it, but no accounts/<parent>.json places it"
+        } else {
+            "list-accounts.json does not list it either"
+        };
+        assert!(msg.contains(why), "{msg}");
+        // Nothing is blocked in it (DenySageMaker is on the OU it is no longer in).
+        assert!((0..an.findings.len()).all(|i| !an.blocked(i)));
+    }
+    // Placed, it is not reported.
+    let tmp = tempfile::tempdir().unwrap();
+    organisation(tmp.path());
+    let (_, an) = analysed(tmp.path());
+    assert!(
+        an.warnings
+            .iter()
+            .all(|w| w.warning.code != "export_account_not_placed")
+    );
+}

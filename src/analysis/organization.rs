@@ -37,6 +37,7 @@ pub(super) fn apply_controls(
     let mut notes: Vec<ControlNote> = Vec::new();
     // Fewer notes than findings, so every id is made (`ControlId::new`).
     let mut ids: HashMap<ControlNote, Option<ControlId>> = HashMap::new();
+    warn_unplaced(c, org);
     if org.control_types.is_empty() {
         let controls = Vec::new();
         return (WithControls { findings, controls }, notes);
@@ -109,6 +110,41 @@ pub(super) fn apply_controls(
         controls: out_controls,
     };
     (split, notes)
+}
+
+/// `export_account_not_placed`, on each exported account (but the management account, which no
+/// SCP or RCP applies to) that the organisation part's tree does not place: no control policy is
+/// applied to it, though the organisation's may apply.
+fn warn_unplaced(c: &mut Collected<'_>, org: &Organization) {
+    let mut warnings = Vec::new();
+    for info in &c.exports {
+        let account = info.account_id.as_str();
+        if account == org.management_account || org.nodes.contains_key(account) {
+            continue;
+        }
+        let why = if org.accounts.contains_key(account) {
+            "list-accounts.json lists it, but no accounts/<parent>.json places it"
+        } else {
+            "list-accounts.json does not list it either: it joined the organisation after the \
+             organisation part was fetched, or is another organisation's"
+        };
+        warnings.push(AccountWarning {
+            account_id: account.to_string(),
+            warning: Warning {
+                code: "export_account_not_placed".into(),
+                file: None,
+                json_path: None,
+                message: format!(
+                    "the organisation part's tree ({}) does not place this account ({why}): no \
+                     SCP or RCP is applied to its grants, which the organisation's may block or \
+                     restrict all the same",
+                    org.root.display()
+                ),
+            },
+        });
+    }
+    c.warnings.extend(warnings);
+    c.warnings.sort();
 }
 
 /// One role's verdict of one action, over the set's window ([`SetWindow::judge`]).

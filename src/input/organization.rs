@@ -1,7 +1,7 @@
 //! Reads the organisation part of an organisation folder (`organization/`, docs/export-format.md):
 //! every file exactly as the AWS CLI prints it. Errors name the file and the JSON path.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -841,13 +841,4 @@ pub fn find(paths: &[std::path::PathBuf]) -> Result<Option<Organization>> {
         found = Some(org);
     }
     Ok(found)
-}
-
-/// Every account the organisation part places, by id: for messages.
-pub fn placed(org: &Organization) -> BTreeMap<&str, &OrgNode> {
-    org.nodes
-        .iter()
-        .filter(|(_, n)| n.kind == NodeKind::Account)
-        .map(|(k, v)| (k.as_str(), v))
-        .collect()
 }
