@@ -622,3 +622,43 @@ fn an_exported_account_the_tree_does_not_place_is_reported() {
             .all(|w| w.warning.code != "export_account_not_placed")
     );
 }
+
+/// A tree that places an id twice is an error at the second place: an account under two parents
+/// (the last one read won, which changed the SCPs that apply to it), a root listed again as an
+/// OU, an OU listed under itself. They were read silently.
+#[test]
+fn an_id_the_tree_places_twice_is_an_error() {
+    let cases: [(&str, &str, Value, &str, &str); 3] = [
+        (
+            "an account under two parents",
+            "accounts/ou-ab12-sandbox.json",
+            json!({"Accounts": [{"Id": "222222222222"}, {"Id": "111111111111"}]}),
+            "$.Accounts[1].Id",
+            "111111111111 is already in the tree, as the account prod listed by \
+             accounts/r-ab12.json: an account has one parent",
+        ),
+        (
+            "the root listed as an OU",
+            "ous/ou-ab12-sandbox.json",
+            json!({"OrganizationalUnits": [{"Id": "r-ab12", "Name": "loop"}]}),
+            "$.OrganizationalUnits[0].Id",
+            "r-ab12 is already in the tree, as the root Root listed by list-roots.json",
+        ),
+        (
+            "an OU under itself",
+            "ous/ou-ab12-sandbox.json",
+            json!({"OrganizationalUnits": [{"Id": "ou-ab12-sandbox", "Name": "loop"}]}),
+            "$.OrganizationalUnits[0].Id",
+            "ou-ab12-sandbox is already in the tree, as the OU Sandbox listed by ous/r-ab12.json",
+        ),
+    ];
+    for (what, file, content, json_path, says) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        organisation(tmp.path());
+        write(&tmp.path().join("organization").join(file), &content);
+        let msg = load_error(tmp.path());
+        assert!(msg.contains(file), "{what}: {msg}");
+        assert!(msg.contains(json_path), "{what}: {msg}");
+        assert!(msg.contains(says), "{what}: {msg}");
+    }
+}

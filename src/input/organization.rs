@@ -433,7 +433,9 @@ fn tree(r: &mut Reader, org: &mut Organization) -> Result<()> {
     let roots = required(&path, roots.roots, "Roots", "aws organizations list-roots")?;
     let mut queue = Vec::new();
     for (i, root) in roots.into_iter().enumerate() {
-        safe_id(&path, &format!("$.Roots[{i}].Id"), &root.id)?;
+        let at = format!("$.Roots[{i}].Id");
+        safe_id(&path, &at, &root.id)?;
+        once_in_tree(org, &path, &at, &root.id)?;
         queue.push(root.id.clone());
         org.nodes.insert(
             root.id.clone(),
@@ -463,7 +465,9 @@ fn tree(r: &mut Reader, org: &mut Organization) -> Result<()> {
         .into_iter()
         .enumerate()
         {
-            safe_id(&path, &format!("$.OrganizationalUnits[{i}].Id"), &ou.id)?;
+            let at = format!("$.OrganizationalUnits[{i}].Id");
+            safe_id(&path, &at, &ou.id)?;
+            once_in_tree(org, &path, &at, &ou.id)?;
             queue.push(ou.id.clone());
             org.nodes.insert(
                 ou.id.clone(),
@@ -482,13 +486,11 @@ fn tree(r: &mut Reader, org: &mut Organization) -> Result<()> {
             .into_iter()
             .enumerate()
         {
+            let at = format!("$.Accounts[{i}].Id");
             if !is_account_id(&a.id) {
-                return Err(Error::parse(
-                    &path,
-                    format!("$.Accounts[{i}].Id"),
-                    "not a 12-digit account id",
-                ));
+                return Err(Error::parse(&path, at, "not a 12-digit account id"));
             }
+            once_in_tree(org, &path, &at, &a.id)?;
             let name = a
                 .name
                 .or_else(|| org.accounts.get(&a.id).map(|(n, _)| n.clone()))
@@ -505,6 +507,39 @@ fn tree(r: &mut Reader, org: &mut Organization) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// An id the tree already holds may not be placed again: an account has one parent, and an OU
+/// listed under itself or below (a root listed as an OU) would make the tree a loop. Taking the
+/// last one read changed which SCPs apply.
+fn once_in_tree(org: &Organization, path: &Path, at: &str, id: &str) -> Result<()> {
+    let Some(first) = org.nodes.get(id) else {
+        return Ok(());
+    };
+    let listed = match (&first.parent, first.kind) {
+        (None, _) => "list-roots.json".to_string(),
+        (Some(p), NodeKind::Account) => format!("accounts/{p}.json"),
+        (Some(p), _) => format!("ous/{p}.json"),
+    };
+    let (what, rule) = match first.kind {
+        NodeKind::Account => ("the account", "an account has one parent"),
+        NodeKind::OrganizationalUnit => (
+            "the OU",
+            "an OU has one parent, and one listed under itself or below would make a loop",
+        ),
+        NodeKind::Root => (
+            "the root",
+            "a root has no parent, and one listed under an OU would make a loop",
+        ),
+    };
+    Err(Error::parse(
+        path,
+        at,
+        format!(
+            "{id} is already in the tree, as {what} {} listed by {listed}: {rule}",
+            first.name
+        ),
+    ))
 }
 
 fn control_policies(r: &mut Reader, org: &mut Organization, kind: ControlPolicyType) -> Result<()> {
