@@ -662,3 +662,60 @@ fn an_id_the_tree_places_twice_is_an_error() {
         assert!(msg.contains(says), "{what}: {msg}");
     }
 }
+
+/// A control policy type that `list-roots.json` says is enabled, without its
+/// `policies/<TYPE>.json`, is said (`control_policies_missing`): no such policy is modelled. An
+/// SCP list named in lower case was skipped silently.
+#[test]
+fn an_enabled_policy_type_without_its_list_is_a_warning() {
+    let missing = |types: Value, remove_scps: bool| {
+        let tmp = tempfile::tempdir().unwrap();
+        organisation(tmp.path());
+        let o = tmp.path().join("organization");
+        write(
+            &o.join("list-roots.json"),
+            &json!({"Roots": [{"Id": "r-ab12", "Name": "Root", "PolicyTypes": types}]}),
+        );
+        if remove_scps {
+            let scps = o.join("policies/SERVICE_CONTROL_POLICY.json");
+            fs::rename(&scps, o.join("policies/service_control_policy.json")).unwrap();
+        }
+        let org = organization::find(&[tmp.path().to_path_buf()])
+            .unwrap()
+            .unwrap();
+        org.warnings
+            .iter()
+            .filter(|w| w.code == "control_policies_missing")
+            .map(|w| {
+                assert_eq!(w.file.as_deref(), Some("list-roots.json"));
+                (w.json_path.clone().unwrap(), w.message.clone())
+            })
+            .collect::<Vec<_>>()
+    };
+    let both = json!([
+        {"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"},
+        {"Type": "RESOURCE_CONTROL_POLICY", "Status": "ENABLED"}
+    ]);
+    // The SCP list is there, the RCP list is not.
+    let w = missing(both.clone(), false);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].0, "$.Roots[0].PolicyTypes[1]");
+    assert!(
+        w[0].1.contains("RESOURCE_CONTROL_POLICY enabled") && w[0].1.contains("no RCP is modelled"),
+        "{}",
+        w[0].1
+    );
+    // Neither.
+    let w = missing(both, true);
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(
+        w[0].1
+            .contains("no policies/SERVICE_CONTROL_POLICY.json (a file name's letter case counts)"),
+        "{}",
+        w[0].1
+    );
+    // Not enabled (or only being enabled): nothing to say.
+    let pending = json!([{"Type": "RESOURCE_CONTROL_POLICY", "Status": "PENDING_ENABLE"}]);
+    assert!(missing(pending, false).is_empty());
+    assert!(missing(json!([]), false).is_empty());
+}

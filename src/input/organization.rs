@@ -1,7 +1,7 @@
 //! Reads the organisation part of an organisation folder (`organization/`, docs/export-format.md):
 //! every file exactly as the AWS CLI prints it. Errors name the file and the JSON path.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -44,8 +44,27 @@ struct Named {
 
 #[derive(Deserialize)]
 #[serde(remote = "Self", rename_all = "PascalCase")]
+struct Root {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    /// The policy types enabled in the root (`list-roots` prints them).
+    #[serde(default)]
+    policy_types: Option<Vec<PolicyTypeSummary>>,
+}
+
+#[derive(Deserialize)]
+#[serde(remote = "Self", rename_all = "PascalCase")]
+struct PolicyTypeSummary {
+    #[serde(rename = "Type")]
+    kind: Option<String>,
+    status: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Roots {
-    roots: Option<Vec<Named>>,
+    roots: Option<Vec<Root>>,
     next_token: Option<String>,
 }
 
@@ -201,6 +220,8 @@ objects_only!(
     DescribeOrganization,
     OrgFacts,
     Named,
+    Root,
+    PolicyTypeSummary,
     Roots,
     Accounts,
     Ous,
@@ -388,9 +409,28 @@ pub fn load_organization(dir: &Path) -> Result<Organization> {
         );
     }
 
-    tree(&mut r, &mut org)?;
+    let enabled = tree(&mut r, &mut org)?;
     for kind in ControlPolicyType::ALL {
         control_policies(&mut r, &mut org, kind)?;
+        if !org.control_types.contains(&kind)
+            && let Some(at) = enabled.get(&kind)
+        {
+            warnings.push(
+                "control_policies_missing",
+                Some("list-roots.json"),
+                Some(at.clone()),
+                format!(
+                    "the root has {} enabled, but there is no policies/{}.json (a file name's \
+                     letter case counts): no {} is modelled, so no grant is marked as blocked or \
+                     restricted by one; add the output of `aws organizations list-policies \
+                     --filter {}` and each policy's files",
+                    kind.api_name(),
+                    kind.api_name(),
+                    kind.short(),
+                    kind.api_name()
+                ),
+            );
+        }
     }
     permission_sets(&mut r, &mut org, &mut warnings)?;
 
@@ -422,8 +462,9 @@ pub fn load_organization(dir: &Path) -> Result<Organization> {
     Ok(org)
 }
 
-/// The roots, then per parent its OUs and accounts, breadth first.
-fn tree(r: &mut Reader, org: &mut Organization) -> Result<()> {
+/// The roots, then per parent its OUs and accounts, breadth first. Returns the control policy
+/// types a root has `ENABLED`, each with the JSON path that says so.
+fn tree(r: &mut Reader, org: &mut Organization) -> Result<BTreeMap<ControlPolicyType, String>> {
     let (roots, path): (Roots, _) = r.json("list-roots.json")?;
     complete(
         &path,
@@ -432,7 +473,20 @@ fn tree(r: &mut Reader, org: &mut Organization) -> Result<()> {
     )?;
     let roots = required(&path, roots.roots, "Roots", "aws organizations list-roots")?;
     let mut queue = Vec::new();
+    let mut enabled = BTreeMap::new();
     for (i, root) in roots.into_iter().enumerate() {
+        for (j, t) in root.policy_types.iter().flatten().enumerate() {
+            let kind = ControlPolicyType::ALL
+                .into_iter()
+                .find(|k| t.kind.as_deref() == Some(k.api_name()));
+            if let Some(kind) = kind
+                && t.status.as_deref() == Some("ENABLED")
+            {
+                enabled
+                    .entry(kind)
+                    .or_insert_with(|| format!("$.Roots[{i}].PolicyTypes[{j}]"));
+            }
+        }
         let at = format!("$.Roots[{i}].Id");
         safe_id(&path, &at, &root.id)?;
         once_in_tree(org, &path, &at, &root.id)?;
@@ -506,7 +560,7 @@ fn tree(r: &mut Reader, org: &mut Organization) -> Result<()> {
             );
         }
     }
-    Ok(())
+    Ok(enabled)
 }
 
 /// An id the tree already holds may not be placed again: an account has one parent, and an OU
