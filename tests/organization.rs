@@ -570,3 +570,152 @@ fn identity_center_roles_name_their_permission_set() {
     );
     assert_eq!(permission_set_of_role("ReadOnly"), None);
 }
+
+/// An exported account that the organisation part's tree does not place gets no SCP or RCP:
+/// that is said on the account (`export_account_not_placed`), whether `list-accounts.json` lists
+/// it or not. It was silent, though docs/export-format.md promised it.
+#[test]
+fn an_exported_account_the_tree_does_not_place_is_reported() {
+    for listed in [true, false] {
+        let tmp = tempfile::tempdir().unwrap();
+        organisation(tmp.path());
+        let o = tmp.path().join("organization");
+        write(
+            &o.join("accounts/ou-ab12-sandbox.json"),
+            &json!({"Accounts": []}),
+        );
+        if !listed {
+            write(
+                &o.join("list-accounts.json"),
+                &json!({"Accounts": [
+                    {"Id": "999999999999", "Name": "mgmt", "Status": "ACTIVE"},
+                    {"Id": "111111111111", "Name": "prod", "Status": "ACTIVE"}
+                ]}),
+            );
+        }
+        let (_, an) = analysed(tmp.path());
+        let unplaced: Vec<_> = an
+            .warnings
+            .iter()
+            .filter(|w| w.warning.code == "export_account_not_placed")
+            .collect();
+        assert_eq!(unplaced.len(), 1, "{unplaced:?}");
+        assert_eq!(unplaced[0].account_id, "222222222222");
+        let msg = &unplaced[0].warning.message;
+        assert!(msg.contains("no SCP or RCP is applied"), "{msg}");
+        let why = if listed {
+            "list-accounts.json lists it, but no accounts/<parent>.json places it"
+        } else {
+            "list-accounts.json does not list it either"
+        };
+        assert!(msg.contains(why), "{msg}");
+        // Nothing is blocked in it (DenySageMaker is on the OU it is no longer in).
+        assert!((0..an.findings.len()).all(|i| !an.blocked(i)));
+    }
+    // Placed, it is not reported.
+    let tmp = tempfile::tempdir().unwrap();
+    organisation(tmp.path());
+    let (_, an) = analysed(tmp.path());
+    assert!(
+        an.warnings
+            .iter()
+            .all(|w| w.warning.code != "export_account_not_placed")
+    );
+}
+
+/// A tree that places an id twice is an error at the second place: an account under two parents
+/// (the last one read won, which changed the SCPs that apply to it), a root listed again as an
+/// OU, an OU listed under itself. They were read silently.
+#[test]
+fn an_id_the_tree_places_twice_is_an_error() {
+    let cases: [(&str, &str, Value, &str, &str); 3] = [
+        (
+            "an account under two parents",
+            "accounts/ou-ab12-sandbox.json",
+            json!({"Accounts": [{"Id": "222222222222"}, {"Id": "111111111111"}]}),
+            "$.Accounts[1].Id",
+            "111111111111 is already in the tree, as the account prod listed by \
+             accounts/r-ab12.json: an account has one parent",
+        ),
+        (
+            "the root listed as an OU",
+            "ous/ou-ab12-sandbox.json",
+            json!({"OrganizationalUnits": [{"Id": "r-ab12", "Name": "loop"}]}),
+            "$.OrganizationalUnits[0].Id",
+            "r-ab12 is already in the tree, as the root Root listed by list-roots.json",
+        ),
+        (
+            "an OU under itself",
+            "ous/ou-ab12-sandbox.json",
+            json!({"OrganizationalUnits": [{"Id": "ou-ab12-sandbox", "Name": "loop"}]}),
+            "$.OrganizationalUnits[0].Id",
+            "ou-ab12-sandbox is already in the tree, as the OU Sandbox listed by ous/r-ab12.json",
+        ),
+    ];
+    for (what, file, content, json_path, says) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        organisation(tmp.path());
+        write(&tmp.path().join("organization").join(file), &content);
+        let msg = load_error(tmp.path());
+        assert!(msg.contains(file), "{what}: {msg}");
+        assert!(msg.contains(json_path), "{what}: {msg}");
+        assert!(msg.contains(says), "{what}: {msg}");
+    }
+}
+
+/// A control policy type that `list-roots.json` says is enabled, without its
+/// `policies/<TYPE>.json`, is said (`control_policies_missing`): no such policy is modelled. An
+/// SCP list named in lower case was skipped silently.
+#[test]
+fn an_enabled_policy_type_without_its_list_is_a_warning() {
+    let missing = |types: Value, remove_scps: bool| {
+        let tmp = tempfile::tempdir().unwrap();
+        organisation(tmp.path());
+        let o = tmp.path().join("organization");
+        write(
+            &o.join("list-roots.json"),
+            &json!({"Roots": [{"Id": "r-ab12", "Name": "Root", "PolicyTypes": types}]}),
+        );
+        if remove_scps {
+            let scps = o.join("policies/SERVICE_CONTROL_POLICY.json");
+            fs::rename(&scps, o.join("policies/service_control_policy.json")).unwrap();
+        }
+        let org = organization::find(&[tmp.path().to_path_buf()])
+            .unwrap()
+            .unwrap();
+        org.warnings
+            .iter()
+            .filter(|w| w.code == "control_policies_missing")
+            .map(|w| {
+                assert_eq!(w.file.as_deref(), Some("list-roots.json"));
+                (w.json_path.clone().unwrap(), w.message.clone())
+            })
+            .collect::<Vec<_>>()
+    };
+    let both = json!([
+        {"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"},
+        {"Type": "RESOURCE_CONTROL_POLICY", "Status": "ENABLED"}
+    ]);
+    // The SCP list is there, the RCP list is not.
+    let w = missing(both.clone(), false);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].0, "$.Roots[0].PolicyTypes[1]");
+    assert!(
+        w[0].1.contains("RESOURCE_CONTROL_POLICY enabled") && w[0].1.contains("no RCP is modelled"),
+        "{}",
+        w[0].1
+    );
+    // Neither.
+    let w = missing(both, true);
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(
+        w[0].1
+            .contains("no policies/SERVICE_CONTROL_POLICY.json (a file name's letter case counts)"),
+        "{}",
+        w[0].1
+    );
+    // Not enabled (or only being enabled): nothing to say.
+    let pending = json!([{"Type": "RESOURCE_CONTROL_POLICY", "Status": "PENDING_ENABLE"}]);
+    assert!(missing(pending, false).is_empty());
+    assert!(missing(json!([]), false).is_empty());
+}

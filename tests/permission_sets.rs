@@ -1421,3 +1421,79 @@ fn a_role_whose_export_lacks_a_policy_of_the_set_leaves_what_it_may_grant_unknow
     assert!(!plan.sets.remove.contains(list));
     assert!(plan.sets.after.contains(list));
 }
+
+#[test]
+fn a_sets_role_in_an_account_its_accounts_json_lacks_is_still_the_sets() {
+    // Developer's accounts.json lists prod only (the organisation part is older than dev's
+    // export), but dev's export holds the set's role: Identity Center deletes a set's role where
+    // it deprovisions the set, so the set is provisioned there. Its role was ignored, and what
+    // only dev used was unused for the set: its recommendation removed it.
+    let (exports, mut org, full) = fixture();
+    let ps = org
+        .permission_sets
+        .iter_mut()
+        .find(|ps| ps.name == "Developer")
+        .unwrap();
+    ps.accounts = vec![PROD.into()];
+    let an = analyse(&exports, &org);
+    assert_eq!(
+        set_verdicts(&an, "Developer"),
+        set_verdicts(&full, "Developer")
+    );
+    assert_eq!(unused_of(&an, "Developer"), unused_of(&full, "Developer"));
+    let role = an
+        .principals
+        .iter()
+        .find(|p| &*p.account_id == DEV && p.name() == "AWSReservedSSO_Developer_9f8e7d6c5b4a3210")
+        .unwrap();
+    assert_eq!(role.permission_set.as_deref(), Some("Developer"));
+    assert!(!role.actionable);
+    let w = an
+        .warnings
+        .iter()
+        .find(|w| w.warning.code == "permission_set_account_unlisted")
+        .unwrap();
+    assert_eq!(w.account_id, DEV);
+    assert!(
+        w.warning
+            .message
+            .contains("role AWSReservedSSO_Developer_9f8e7d6c5b4a3210 of permission set Developer"),
+        "{}",
+        w.warning.message
+    );
+    let info = an.organization.as_ref().unwrap();
+    let set = info
+        .permission_sets
+        .iter()
+        .find(|s| s.name == "Developer")
+        .unwrap();
+    assert_eq!(set.accounts, [PROD, DEV].map(String::from).to_vec());
+    // The plan removes what it removed with the whole accounts.json, and names dev.
+    let plans = recommend::plan_organization(&exports, Some(&org), &an);
+    let plan = set_plan(&plans, "Developer");
+    let whole = recommend::plan_organization(&exports, Some(&full_org()), &full);
+    assert_eq!(plan.sets.remove, set_plan(&whole, "Developer").sets.remove);
+    assert_eq!(plan.sets.after, set_plan(&whole, "Developer").sets.after);
+    let target = plan.permission_set.as_ref().unwrap();
+    assert_eq!(target.accounts, [PROD, DEV].map(String::from).to_vec());
+    let flags: Vec<String> = plan.flag_texts().map(|f| f.into_owned()).collect();
+    assert!(
+        flags.iter().any(|f| f.starts_with(
+            "account 222222222222: the organisation part does not list the set as provisioned"
+        )),
+        "{flags:?}"
+    );
+    let mut e = Expander::new(an.catalog);
+    let (problems, _) = recommend::verify_permission_set(&exports, &org, plan, &mut e);
+    assert!(problems.is_empty(), "{problems:?}");
+    // The fixture's organisation part has no such role: no warning.
+    assert!(
+        full.warnings
+            .iter()
+            .all(|w| w.warning.code != "permission_set_account_unlisted")
+    );
+}
+
+fn full_org() -> Organization {
+    input::organization::find(&[root()]).unwrap().unwrap()
+}

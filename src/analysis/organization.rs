@@ -37,6 +37,7 @@ pub(super) fn apply_controls(
     let mut notes: Vec<ControlNote> = Vec::new();
     // Fewer notes than findings, so every id is made (`ControlId::new`).
     let mut ids: HashMap<ControlNote, Option<ControlId>> = HashMap::new();
+    warn_unplaced(c, org);
     if org.control_types.is_empty() {
         let controls = Vec::new();
         return (WithControls { findings, controls }, notes);
@@ -111,6 +112,41 @@ pub(super) fn apply_controls(
     (split, notes)
 }
 
+/// `export_account_not_placed`, on each exported account (but the management account, which no
+/// SCP or RCP applies to) that the organisation part's tree does not place: no control policy is
+/// applied to it, though the organisation's may apply.
+fn warn_unplaced(c: &mut Collected<'_>, org: &Organization) {
+    let mut warnings = Vec::new();
+    for info in &c.exports {
+        let account = info.account_id.as_str();
+        if account == org.management_account || org.nodes.contains_key(account) {
+            continue;
+        }
+        let why = if org.accounts.contains_key(account) {
+            "list-accounts.json lists it, but no accounts/<parent>.json places it"
+        } else {
+            "list-accounts.json does not list it either: it joined the organisation after the \
+             organisation part was fetched, or is another organisation's"
+        };
+        warnings.push(AccountWarning {
+            account_id: account.to_string(),
+            warning: Warning {
+                code: "export_account_not_placed".into(),
+                file: None,
+                json_path: None,
+                message: format!(
+                    "the organisation part's tree ({}) does not place this account ({why}): no \
+                     SCP or RCP is applied to its grants, which the organisation's may block or \
+                     restrict all the same",
+                    org.root.display()
+                ),
+            },
+        });
+    }
+    c.warnings.extend(warnings);
+    c.warnings.sort();
+}
+
 /// One role's verdict of one action, over the set's window ([`SetWindow::judge`]).
 #[derive(Clone, Copy)]
 struct RoleVerdict<'f> {
@@ -180,7 +216,7 @@ pub(super) fn roll_up_permission_sets(
         let Some(path) = crate::model::arn::role_path(p.arn()) else {
             continue;
         };
-        if let Some(ps) = org.permission_set_for(&p.account_id, path, p.name()) {
+        if let Some(ps) = org.permission_set_for(path, p.name()) {
             sso_roles
                 .entry(ps.name.as_str())
                 .or_default()
@@ -198,15 +234,22 @@ pub(super) fn roll_up_permission_sets(
             continue;
         };
         mark_managed(c, ps, roles);
+        warn_unlisted(c, ps, roles);
         let elsewhere = controls_elsewhere(ps, &unexported, notes);
-        // Every provisioned account has the set's role, with last-accessed data.
+        // Every provisioned account has the set's role, with last-accessed data: those the
+        // organisation part lists, and those whose export holds its role.
         let with_data: HashSet<&str> = roles
             .iter()
             .map(|r| &c.principals[*r as usize])
             .filter(|p| p.has_last_accessed)
             .map(|p| &*p.account_id)
             .collect();
-        let complete = ps.accounts.iter().all(|a| with_data.contains(a.as_str()));
+        let complete = ps
+            .accounts
+            .iter()
+            .map(String::as_str)
+            .chain(roles.iter().map(|r| &*c.principals[*r as usize].account_id))
+            .all(|a| with_data.contains(a));
         // Roles whose export lacks a policy they are attached: what they are not seen to hold
         // they may hold, and use unseen.
         let gaps: Vec<u32> = roles
@@ -250,6 +293,7 @@ pub(super) fn roll_up_permission_sets(
         controls.extend(new.iter().map(|(_, control)| *control));
     }
     findings.extend(new.into_iter().map(|(f, _)| f));
+    c.warnings.sort();
     Ok(WithControls { findings, controls })
 }
 
@@ -590,6 +634,44 @@ pub(super) fn grant_dates(grants: &[GrantRow]) -> GrantDates {
         .iter()
         .filter_map(|g| g.granted_since_ms.map(|t| ((g.p, g.gb), t)))
         .collect()
+}
+
+/// `permission_set_account_unlisted`, on each account whose export holds a role of `ps` while
+/// the organisation part does not list the set as provisioned there. Identity Center deletes a
+/// set's role where it deprovisions the set: the role is the set's (its use keeps an action,
+/// its lack of data leaves the set incomplete), and the organisation part is older than the
+/// export.
+fn warn_unlisted(c: &mut Collected<'_>, ps: &PermissionSet, roles: &[u32]) {
+    let mut unlisted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in roles {
+        let p = &c.principals[*r as usize];
+        if !ps.accounts.iter().any(|a| *a == *p.account_id) {
+            unlisted.entry(&p.account_id).or_default().push(p.name());
+        }
+    }
+    let file = format!("sso/{}/{}/accounts.json", ps.instance_id, ps.id);
+    let warnings: Vec<AccountWarning> = unlisted
+        .into_iter()
+        .map(|(account, names)| AccountWarning {
+            account_id: account.to_string(),
+            warning: Warning {
+                code: "permission_set_account_unlisted".into(),
+                file: None,
+                json_path: None,
+                message: format!(
+                    "role {} of permission set {} is in this account's export, but the \
+                     organisation part's {file} does not list this account: Identity Center \
+                     deletes a set's role where it deprovisions the set, so the set is taken as \
+                     provisioned here and the role as its own (its use keeps an action in the \
+                     set's recommendation); the organisation part is likely older than the \
+                     export: fetch it again",
+                    names.join(", "),
+                    ps.name
+                ),
+            },
+        })
+        .collect();
+    c.warnings.extend(warnings);
 }
 
 /// The set's roles are managed by it: not actionable, flagged, named.
@@ -1082,18 +1164,24 @@ pub(super) fn info(org: &Organization, principals: &[PrincipalInfo]) -> Organiza
         .permission_sets
         .iter()
         .map(|ps| {
-            let mut with_data: Vec<String> = principals
-                .iter()
-                .filter(|p| {
-                    p.kind == PrincipalType::Role
-                        && p.has_last_accessed
-                        && p.permission_set.as_deref() == Some(ps.name.as_str())
-                })
+            let roles = principals.iter().filter(|p| {
+                p.kind == PrincipalType::Role
+                    && p.permission_set.as_deref() == Some(ps.name.as_str())
+            });
+            let mut with_data: Vec<String> = roles
+                .clone()
+                .filter(|p| p.has_last_accessed)
                 .map(|p| p.account_id.to_string())
                 .collect();
             with_data.sort();
             with_data.dedup();
+            // Where its role is, it is provisioned (`permission_set_account_unlisted`).
+            let mut accounts = ps.accounts.clone();
+            accounts.extend(roles.map(|p| p.account_id.to_string()));
+            accounts.sort();
+            accounts.dedup();
             PermissionSetInfo {
+                accounts,
                 accounts_with_data: with_data,
                 ..set_info(ps)
             }

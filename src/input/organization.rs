@@ -44,8 +44,27 @@ struct Named {
 
 #[derive(Deserialize)]
 #[serde(remote = "Self", rename_all = "PascalCase")]
+struct Root {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    /// The policy types enabled in the root (`list-roots` prints them).
+    #[serde(default)]
+    policy_types: Option<Vec<PolicyTypeSummary>>,
+}
+
+#[derive(Deserialize)]
+#[serde(remote = "Self", rename_all = "PascalCase")]
+struct PolicyTypeSummary {
+    #[serde(rename = "Type")]
+    kind: Option<String>,
+    status: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(remote = "Self", rename_all = "PascalCase")]
 struct Roots {
-    roots: Option<Vec<Named>>,
+    roots: Option<Vec<Root>>,
     next_token: Option<String>,
 }
 
@@ -201,6 +220,8 @@ objects_only!(
     DescribeOrganization,
     OrgFacts,
     Named,
+    Root,
+    PolicyTypeSummary,
     Roots,
     Accounts,
     Ous,
@@ -388,9 +409,28 @@ pub fn load_organization(dir: &Path) -> Result<Organization> {
         );
     }
 
-    tree(&mut r, &mut org)?;
+    let enabled = tree(&mut r, &mut org)?;
     for kind in ControlPolicyType::ALL {
         control_policies(&mut r, &mut org, kind)?;
+        if !org.control_types.contains(&kind)
+            && let Some(at) = enabled.get(&kind)
+        {
+            warnings.push(
+                "control_policies_missing",
+                Some("list-roots.json"),
+                Some(at.clone()),
+                format!(
+                    "the root has {} enabled, but there is no policies/{}.json (a file name's \
+                     letter case counts): no {} is modelled, so no grant is marked as blocked or \
+                     restricted by one; add the output of `aws organizations list-policies \
+                     --filter {}` and each policy's files",
+                    kind.api_name(),
+                    kind.api_name(),
+                    kind.short(),
+                    kind.api_name()
+                ),
+            );
+        }
     }
     permission_sets(&mut r, &mut org, &mut warnings)?;
 
@@ -422,8 +462,9 @@ pub fn load_organization(dir: &Path) -> Result<Organization> {
     Ok(org)
 }
 
-/// The roots, then per parent its OUs and accounts, breadth first.
-fn tree(r: &mut Reader, org: &mut Organization) -> Result<()> {
+/// The roots, then per parent its OUs and accounts, breadth first. Returns the control policy
+/// types a root has `ENABLED`, each with the JSON path that says so.
+fn tree(r: &mut Reader, org: &mut Organization) -> Result<BTreeMap<ControlPolicyType, String>> {
     let (roots, path): (Roots, _) = r.json("list-roots.json")?;
     complete(
         &path,
@@ -432,8 +473,23 @@ fn tree(r: &mut Reader, org: &mut Organization) -> Result<()> {
     )?;
     let roots = required(&path, roots.roots, "Roots", "aws organizations list-roots")?;
     let mut queue = Vec::new();
+    let mut enabled = BTreeMap::new();
     for (i, root) in roots.into_iter().enumerate() {
-        safe_id(&path, &format!("$.Roots[{i}].Id"), &root.id)?;
+        for (j, t) in root.policy_types.iter().flatten().enumerate() {
+            let kind = ControlPolicyType::ALL
+                .into_iter()
+                .find(|k| t.kind.as_deref() == Some(k.api_name()));
+            if let Some(kind) = kind
+                && t.status.as_deref() == Some("ENABLED")
+            {
+                enabled
+                    .entry(kind)
+                    .or_insert_with(|| format!("$.Roots[{i}].PolicyTypes[{j}]"));
+            }
+        }
+        let at = format!("$.Roots[{i}].Id");
+        safe_id(&path, &at, &root.id)?;
+        once_in_tree(org, &path, &at, &root.id)?;
         queue.push(root.id.clone());
         org.nodes.insert(
             root.id.clone(),
@@ -463,7 +519,9 @@ fn tree(r: &mut Reader, org: &mut Organization) -> Result<()> {
         .into_iter()
         .enumerate()
         {
-            safe_id(&path, &format!("$.OrganizationalUnits[{i}].Id"), &ou.id)?;
+            let at = format!("$.OrganizationalUnits[{i}].Id");
+            safe_id(&path, &at, &ou.id)?;
+            once_in_tree(org, &path, &at, &ou.id)?;
             queue.push(ou.id.clone());
             org.nodes.insert(
                 ou.id.clone(),
@@ -482,13 +540,11 @@ fn tree(r: &mut Reader, org: &mut Organization) -> Result<()> {
             .into_iter()
             .enumerate()
         {
+            let at = format!("$.Accounts[{i}].Id");
             if !is_account_id(&a.id) {
-                return Err(Error::parse(
-                    &path,
-                    format!("$.Accounts[{i}].Id"),
-                    "not a 12-digit account id",
-                ));
+                return Err(Error::parse(&path, at, "not a 12-digit account id"));
             }
+            once_in_tree(org, &path, &at, &a.id)?;
             let name = a
                 .name
                 .or_else(|| org.accounts.get(&a.id).map(|(n, _)| n.clone()))
@@ -504,7 +560,40 @@ fn tree(r: &mut Reader, org: &mut Organization) -> Result<()> {
             );
         }
     }
-    Ok(())
+    Ok(enabled)
+}
+
+/// An id the tree already holds may not be placed again: an account has one parent, and an OU
+/// listed under itself or below (a root listed as an OU) would make the tree a loop. Taking the
+/// last one read changed which SCPs apply.
+fn once_in_tree(org: &Organization, path: &Path, at: &str, id: &str) -> Result<()> {
+    let Some(first) = org.nodes.get(id) else {
+        return Ok(());
+    };
+    let listed = match (&first.parent, first.kind) {
+        (None, _) => "list-roots.json".to_string(),
+        (Some(p), NodeKind::Account) => format!("accounts/{p}.json"),
+        (Some(p), _) => format!("ous/{p}.json"),
+    };
+    let (what, rule) = match first.kind {
+        NodeKind::Account => ("the account", "an account has one parent"),
+        NodeKind::OrganizationalUnit => (
+            "the OU",
+            "an OU has one parent, and one listed under itself or below would make a loop",
+        ),
+        NodeKind::Root => (
+            "the root",
+            "a root has no parent, and one listed under an OU would make a loop",
+        ),
+    };
+    Err(Error::parse(
+        path,
+        at,
+        format!(
+            "{id} is already in the tree, as {what} {} listed by {listed}: {rule}",
+            first.name
+        ),
+    ))
 }
 
 fn control_policies(r: &mut Reader, org: &mut Organization, kind: ControlPolicyType) -> Result<()> {
@@ -841,13 +930,4 @@ pub fn find(paths: &[std::path::PathBuf]) -> Result<Option<Organization>> {
         found = Some(org);
     }
     Ok(found)
-}
-
-/// Every account the organisation part places, by id: for messages.
-pub fn placed(org: &Organization) -> BTreeMap<&str, &OrgNode> {
-    org.nodes
-        .iter()
-        .filter(|(_, n)| n.kind == NodeKind::Account)
-        .map(|(k, v)| (k.as_str(), v))
-        .collect()
 }

@@ -214,6 +214,37 @@ fn scp_level(
 
 /// The RCPs attached at one level: their denies restrict (an RCP limits what others may do to
 /// the account's resources, not what its principals may do).
+/// The services whose actions RCPs apply to, by service prefix: AWS Organizations' user guide,
+/// "Resource control policies (RCPs)", "List of AWS services that support RCPs" (Amazon S3, AWS
+/// STS, AWS KMS, Amazon SQS and AWS Secrets Manager since RCPs came in November 2024; Amazon ECR
+/// and Amazon OpenSearch Serverless since June 2025; Amazon Cognito and Amazon CloudWatch Logs
+/// since January 2026; Amazon DynamoDB since February 2026). An RCP statement denies nothing of
+/// any other service: AWS does not evaluate RCPs for it.
+pub const RCP_SERVICES: [&str; 10] = [
+    "s3",
+    "sts",
+    "kms",
+    "sqs",
+    "secretsmanager",
+    "ecr",
+    "aoss",
+    "cognito-identity",
+    "logs",
+    "dynamodb",
+];
+
+/// The actions of [`RCP_SERVICES`] in the expander's catalog.
+fn rcp_actions(expander: &Expander<'_>) -> ActionSet {
+    let catalog = expander.catalog();
+    let mut set = catalog.empty_set();
+    for service in RCP_SERVICES {
+        set.insert_all(catalog.service_actions(service));
+    }
+    set
+}
+
+/// The RCPs attached at one level of the path: their denies restrict the actions of the services
+/// RCPs apply to ([`RCP_SERVICES`]).
 fn rcp_level(
     org: &Organization,
     level: &OrgNode,
@@ -222,13 +253,23 @@ fn rcp_level(
     notes: &mut Notes,
 ) {
     let where_ = level_name(level);
-    for p in org.attached(ControlPolicyType::Rcp, &level.id) {
+    let attached = org.attached(ControlPolicyType::Rcp, &level.id);
+    if attached.is_empty() {
+        return;
+    }
+    let supported = rcp_actions(expander);
+    for p in attached {
         for s in &expander.document_in(&p.document, partition).statements {
             if s.effect != Effect::Deny {
                 continue;
             }
+            let mut actions = (*s.actions).clone();
+            actions.intersect_with(&supported);
+            if actions.is_empty() {
+                continue;
+            }
             notes.restricted.push((
-                (*s.actions).clone(),
+                actions,
                 ControlNote {
                     effect: ControlEffect::Restricted,
                     policies: format!("RCP {}", p.name),
@@ -449,6 +490,46 @@ mod tests {
         let (e, why) = effect(&o, "s3:GetObject").unwrap();
         assert_eq!(e, ControlEffect::Restricted);
         assert!(why.contains("RCP DenyS3Everything"), "{why}");
+    }
+
+    /// RCPs apply only to the actions of the services AWS lists ([`RCP_SERVICES`]): an RCP
+    /// `Deny *` restricts S3, not EC2 or IAM (it marked every action of every service).
+    #[test]
+    fn an_rcp_deny_restricts_only_the_services_rcps_apply_to() {
+        let o = org(vec![policy(
+            "DataPerimeter",
+            ControlPolicyType::Rcp,
+            json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*",
+                "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-x"}}}]}),
+            &["r"],
+        )]);
+        let (e, why) = effect(&o, "s3:GetObject").unwrap();
+        assert_eq!(e, ControlEffect::Restricted);
+        assert!(why.contains("RCP DataPerimeter"), "{why}");
+        assert_eq!(effect(&o, "ec2:RunInstances"), None);
+        assert_eq!(effect(&o, "iam:PassRole"), None);
+        // Only EC2 denied: no note at all.
+        let o = org(vec![policy(
+            "DenyEc2",
+            ControlPolicyType::Rcp,
+            json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "ec2:*", "Resource": "*"}]}),
+            &["r"],
+        )]);
+        let catalog = small_test_catalog();
+        let mut e = Expander::new(catalog);
+        assert!(account_controls(&o, "111111111111", Some("aws"), &mut e).is_empty());
+    }
+
+    /// Each of [`RCP_SERVICES`] is a service prefix of the embedded catalog.
+    #[test]
+    fn the_rcp_services_are_catalog_services() {
+        let catalog = crate::catalog::Catalog::embedded();
+        for service in RCP_SERVICES {
+            assert!(
+                catalog.service_actions(service).len() > 0,
+                "{service} is not in the catalog"
+            );
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! the exports (the new inline policy, the managed policies left, that account's customer
 //! managed policies, the boundary).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -179,6 +180,34 @@ fn grants(
     principal_grants(&role, &export, expander).effective
 }
 
+/// `ps` with the accounts it is provisioned to: those the organisation part lists, and those
+/// whose export holds its role (Identity Center deletes a set's role where it deprovisions the
+/// set; the analysis counts such a role as the set's, `permission_set_account_unlisted`), with
+/// the latter.
+fn as_provisioned<'p>(
+    ps: &'p PermissionSet,
+    exports: &[Export],
+) -> (Cow<'p, PermissionSet>, Vec<String>) {
+    let unlisted: Vec<String> = exports
+        .iter()
+        .filter(|e| !ps.accounts.contains(&e.account_id))
+        .filter(|e| {
+            e.principals
+                .iter()
+                .any(|p| p.kind == PrincipalType::Role && ps.owns_role(&p.path, &p.name))
+        })
+        .map(|e| e.account_id.clone())
+        .collect();
+    if unlisted.is_empty() {
+        return (Cow::Borrowed(ps), unlisted);
+    }
+    let mut ps = ps.clone();
+    ps.accounts.extend(unlisted.iter().cloned());
+    ps.accounts.sort();
+    ps.accounts.dedup();
+    (Cow::Owned(ps), unlisted)
+}
+
 /// The set's roles in the exports, by account.
 fn roles<'e>(ps: &PermissionSet, exports: &'e [Export]) -> Vec<(&'e str, &'e Principal)> {
     ps.accounts
@@ -253,6 +282,13 @@ pub(super) fn plan_set(
         plan.skipped = Some("permission_set_not_found".into());
         return;
     };
+    let (ps, unlisted) = as_provisioned(ps, exports);
+    let ps = ps.as_ref();
+    for account in &unlisted {
+        plan.flag(format!(
+            "account {account}: the organisation part does not list the set as provisioned there, but the account's export holds its role: Identity Center deletes a set's role where it deprovisions the set, so the set is taken as provisioned there, and that role's use is kept (the organisation part is likely older than the export: fetch it again)"
+        ));
+    }
     let Some(docs) = documents(ps, exports) else {
         plan.skipped = Some("export_not_found".into());
         return;
@@ -715,10 +751,13 @@ pub fn verify_permission_set(
     expander: &mut Expander<'_>,
 ) -> (Vec<String>, ActionSet) {
     let catalog = expander.catalog();
-    let found = plan.permission_set.as_ref().and_then(|t| {
+    let ps = plan.permission_set.as_ref().and_then(|t| {
         let ps = org.permission_sets.iter().find(|p| p.arn == t.arn)?;
-        Some((ps, documents(ps, exports)?))
+        Some(as_provisioned(ps, exports).0)
     });
+    let found = ps
+        .as_deref()
+        .and_then(|ps| Some((ps, documents(ps, exports)?)));
     let Some((ps, docs)) = found else {
         return (
             vec!["the permission set or its accounts are not in the inputs".into()],

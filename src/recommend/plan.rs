@@ -197,7 +197,7 @@ fn identity_center_role_flag(info: &PrincipalInfo, with_organisation: bool) -> S
     match crate::model::permission_set_of_role(info.name()) {
         Some(set) if with_organisation => format!(
             "{what}; the organisation part lists no permission set {set} provisioned to account \
-             {} (deleted or unassigned since it was exported, or from an Identity Center \
+             {} (deleted since it was exported, or from an Identity Center \
              instance the organisation part lacks): review the account's assignments in \
              Identity Center",
             info.account_id

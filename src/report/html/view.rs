@@ -38,9 +38,10 @@ struct DecisionRow<'a> {
 const RISKY_SHOWN: usize = 3;
 
 /// Warning codes whose warnings change verdicts (shown at the top, not only counted).
-const VERDICT_WARNINGS: [&str; 12] = [
+const VERDICT_WARNINGS: [&str; 13] = [
     "last_accessed_missing",
     "permission_set_windows_differ",
+    "permission_set_account_unlisted",
     "last_accessed_service_before_action",
     "as_of_unverified",
     "last_accessed_incomplete",
