@@ -919,7 +919,7 @@ mod tests {
             an.principals
                 .iter()
                 .enumerate()
-                .filter_map(|(i, p)| super::confirm_intentional(&an, i, p)),
+                .filter_map(|(i, p)| super::confirm_intentional(&an, (i, p), &[])),
         );
         super::rank(&mut list);
         let got = super::decide(&an, &planned.plans, &planned.summary, &ids).list;

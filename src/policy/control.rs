@@ -212,15 +212,15 @@ fn scp_level(
     }
 }
 
-/// The RCPs attached at one level: their denies restrict (an RCP limits what others may do to
-/// the account's resources, not what its principals may do).
 /// The services whose actions RCPs apply to, by service prefix: AWS Organizations' user guide,
 /// "Resource control policies (RCPs)", "List of AWS services that support RCPs" (Amazon S3, AWS
 /// STS, AWS KMS, Amazon SQS and AWS Secrets Manager since RCPs came in November 2024; Amazon ECR
 /// and Amazon OpenSearch Serverless since June 2025; Amazon Cognito and Amazon CloudWatch Logs
 /// since January 2026; Amazon DynamoDB since February 2026). An RCP statement denies nothing of
-/// any other service: AWS does not evaluate RCPs for it.
-pub const RCP_SERVICES: [&str; 10] = [
+/// any other service: AWS does not evaluate RCPs for it. AWS names "Amazon Cognito" without
+/// saying whether user pools (`cognito-idp`), identity pools (`cognito-identity`) or both: both
+/// are listed, so that a restriction is shown rather than missed (the mark changes no verdict).
+pub const RCP_SERVICES: [&str; 11] = [
     "s3",
     "sts",
     "kms",
@@ -229,6 +229,7 @@ pub const RCP_SERVICES: [&str; 10] = [
     "ecr",
     "aoss",
     "cognito-identity",
+    "cognito-idp",
     "logs",
     "dynamodb",
 ];
