@@ -455,6 +455,13 @@ fn not_comparable(old_only: bool, gaps: (Gaps, Gaps)) -> String {
             other.0
         ));
     }
+    if held.1.lacks_grants {
+        why.push(format!(
+            "the {} side's export lacks a managed policy or group of this principal \
+             (policy_missing, group_missing), which may deny these actions",
+            held.0
+        ));
+    }
     if held.1.lacks_boundary {
         why.push(format!(
             "the {} side's export lacks this principal's permissions boundary policy \
@@ -463,9 +470,8 @@ fn not_comparable(old_only: bool, gaps: (Gaps, Gaps)) -> String {
         ));
     }
     format!(
-        "Not comparable: {}; whether the {} side grants them is unknown.",
-        why.join("; "),
-        other.0
+        "Not comparable: {}; whether they changed is unknown.",
+        why.join("; ")
     )
 }
 

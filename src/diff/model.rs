@@ -801,9 +801,9 @@ fn grant_unknown_note(counts: &KindCounts) -> Option<String> {
         format!(
             "{} permission(s) are grant_unknown: granted on one side only, to principals whose \
              export on one side lacks a managed policy, group or permissions boundary they \
-             reference (the policy_missing and group_missing warnings): whether the other side \
-             grants them is unknown, so they are neither revoked nor newly granted, and not \
-             changes.",
+             reference (the policy_missing and group_missing warnings), which may grant or \
+             deny them: whether they changed is unknown, so they are neither revoked nor newly \
+             granted, and not changes.",
             counts.grant_unknown
         )
     })

@@ -298,32 +298,49 @@ fn a_side_lacking_policies_makes_one_sided_grants_unknown() {
         ])
     );
     assert_eq!((changed, risk), (2, 1));
-    // The new side lacks a policy: what the old side held may still be granted.
+    // The new side lacks a policy: what the old side held may still be granted (an Allow of the
+    // policy), and what the new side holds may be taken away (a Deny of it). Neither is a change.
     let (k, changed, risk, c) = case(none, lacks_grants);
-    assert_eq!(
-        k,
-        pairs(&[
-            (NewlyGranted, "iam:CreateUser"),
-            (GrantUnknown, "s3:DeleteBucket")
-        ])
-    );
-    assert_eq!((changed, risk), (1, 1));
+    let unknown = pairs(&[
+        (GrantUnknown, "iam:CreateUser"),
+        (GrantUnknown, "s3:DeleteBucket"),
+    ]);
+    assert_eq!(k, unknown);
+    assert_eq!((changed, risk), (0, 0));
     assert!(
-        c[1].detail
-            .contains("the new side's export lacks a managed policy or group"),
+        c[1].detail.contains(
+            "the new side's export lacks a managed policy or group of this principal \
+                       (policy_missing, group_missing), which may grant these actions"
+        ),
         "{}",
         c[1].detail
     );
-    // The old side lacks one: what the new side holds may have been granted before.
-    let (k, changed, risk, _) = case(lacks_grants, none);
-    assert_eq!(
-        k,
-        pairs(&[
-            (Revoked, "s3:DeleteBucket"),
-            (GrantUnknown, "iam:CreateUser")
-        ])
+    assert!(
+        c[0].detail.contains(
+            "the new side's export lacks a managed policy or group of this principal \
+                       (policy_missing, group_missing), which may deny these actions"
+        ),
+        "{}",
+        c[0].detail
     );
-    assert_eq!((changed, risk), (1, 0));
+    // The old side lacks one: the same the other way round.
+    let (k, changed, risk, c) = case(lacks_grants, none);
+    assert_eq!(k, unknown);
+    assert_eq!((changed, risk), (0, 0));
+    assert!(
+        c[0].detail.contains("the old side's export lacks"),
+        "{}",
+        c[0].detail
+    );
+    assert!(
+        c[0].detail
+            .ends_with("which may grant these actions; whether they changed is unknown.")
+    );
+    assert!(
+        c[1].detail.contains("which may deny these actions"),
+        "{}",
+        c[1].detail
+    );
     // A side without its boundary may hold actions the boundary takes away.
     let (k, _, risk, c) = case(none, lacks_boundary);
     assert_eq!(
