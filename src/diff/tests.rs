@@ -5,6 +5,7 @@ use crate::analysis::identities::{IdentityFinding, NotPossible};
 use crate::analysis::identities::{IdentityKind, IdentityPrincipalType};
 use crate::analysis::{GrantedAction, Reason, Sensitivity, Status};
 use crate::catalog::Catalog;
+use std::collections::BTreeSet;
 
 fn principal(acct: &str, name: &str, id: &str) -> SidePrincipal {
     SidePrincipal {
@@ -456,6 +457,108 @@ fn identity_findings_new_resolved_unknown_unchanged() {
     assert_eq!(risk.identity_new.critical, 0);
     assert_eq!(risk.at_or_above(High), 1);
     assert_eq!(risk.at_or_above(Medium), 2);
+}
+
+fn user(acct: &str, name: &str, id: &str) -> SidePrincipal {
+    SidePrincipal {
+        principal_type: "user".into(),
+        arn: format!("arn:aws:iam::{acct}:user/{name}"),
+        ..principal(acct, name, id)
+    }
+}
+
+/// A user renamed (same id) keeps its identity findings under its new name and ARN, even those
+/// only on the old side: its old name may be another user's now (a new user, or one removed
+/// whose own findings must not be lost or matched with the renamed user's).
+#[test]
+fn identity_findings_of_a_renamed_user_go_by_its_new_name() {
+    use IdentityKind::*;
+    use Sensitivity::*;
+    let a = A_ACCOUNT;
+    let arn = |n: &str| format!("arn:aws:iam::{a}:user/{n}");
+    let (alice, alice2) = (user(a, "alice", "AIDAA"), user(a, "alice2", "AIDAB"));
+    let mut old = side(&[a], &[&alice, &alice2], vec![]);
+    old.identities = vec![
+        identity(a, "alice", AccessKeyOld, High),
+        identity(a, "alice2", AccessKeyOld, High),
+    ];
+    // alice2 (AIDAB) is removed and alice (AIDAA) renamed alice2, its key rotated.
+    let renamed = user(a, "alice2", "AIDAA");
+    let new = side(&[a], &[&renamed], vec![]);
+    let changes = cmp(&old, &new);
+    let resolved: Vec<&Change> = changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::IdentityResolved)
+        .collect();
+    assert_eq!(resolved.len(), 2, "{changes:#?}");
+    for c in &resolved {
+        assert_eq!(
+            (c.principal_name.as_str(), &c.principal_arn),
+            ("alice2", &arn("alice2"))
+        );
+    }
+    let olds: BTreeSet<&str> = resolved
+        .iter()
+        .map(|c| {
+            c.identity
+                .as_ref()
+                .unwrap()
+                .old
+                .as_ref()
+                .unwrap()
+                .principal_name
+                .as_str()
+        })
+        .collect();
+    assert_eq!(olds, BTreeSet::from(["alice", "alice2"]));
+    let says = format!("Renamed: the old side names it alice ({}).", arn("alice"));
+    assert_eq!(
+        resolved
+            .iter()
+            .filter(|c| c.detail.ends_with(&says))
+            .count(),
+        1
+    );
+    assert_eq!(KindCounts::of(&changes).identity_resolved, 2);
+
+    // alice renamed alice2 and a new user alice: the renamed user's old finding is resolved (or
+    // unknown) under alice2, the new alice's finding is new under alice.
+    let newcomer = user(a, "alice", "AIDAC");
+    let old = {
+        let mut s = side(&[a], &[&alice], vec![]);
+        s.identities = vec![identity(a, "alice", AccessKeyOld, High)];
+        s
+    };
+    let mut new = side(&[a], &[&renamed, &newcomer], vec![]);
+    new.identities = vec![identity(a, "alice", AccessKeyUnused, High)];
+    let rows = |changes: &[Change]| -> Vec<(ChangeKind, String, String)> {
+        changes
+            .iter()
+            .filter(|c| c.kind.is_identity())
+            .map(|c| (c.kind, c.principal_name.clone(), c.principal_arn.clone()))
+            .collect()
+    };
+    use ChangeKind::*;
+    assert_eq!(
+        rows(&cmp(&old, &new)),
+        vec![
+            (IdentityNew, "alice".into(), arn("alice")),
+            (IdentityResolved, "alice2".into(), arn("alice2")),
+        ]
+    );
+    new.identity_checks_not_possible = vec![NotPossible {
+        account_id: a.into(),
+        check: AccessKeyOld,
+        reason: "no credential report".into(),
+        only: None,
+    }];
+    assert_eq!(
+        rows(&cmp(&old, &new)),
+        vec![
+            (IdentityNew, "alice".into(), arn("alice")),
+            (IdentityUnknown, "alice2".into(), arn("alice2")),
+        ]
+    );
 }
 
 /// Groups equal on both sides are compared whole; a group split on one side is compared action
