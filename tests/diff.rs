@@ -1446,15 +1446,18 @@ fn permission_sets_are_rolled_up() {
     let revoked = "s3-object-lambda:Get* s3-object-lambda:List*";
     assert_eq!(dev["revoked_notation"], revoked);
     assert_eq!(dev["newly_granted_notation"], "");
-    assert_eq!(dev["definition"]["kind"], "permission_set_changed");
+    assert_eq!(dev["definitions"].as_array().unwrap().len(), 1);
+    assert_eq!(dev["definitions"][0]["kind"], "permission_set_changed");
+    assert_eq!(dev["definitions"][0]["arn"], dev["arn"]);
     assert!(
-        dev["definition"]["detail"]
+        dev["definitions"][0]["detail"]
             .as_str()
             .unwrap()
             .contains("AmazonS3ReadOnlyAccess detached")
     );
-    assert!(
-        sets[0].get("definition").is_none(),
+    assert_eq!(
+        sets[0]["definitions"],
+        serde_json::json!([]),
         "AdministratorAccess did not change"
     );
     // The CSV has the same numbers, one row per set.

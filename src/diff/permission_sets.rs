@@ -61,7 +61,44 @@ impl SetSide {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Definition {
     pub kind: ChangeKind,
+    /// The ARN of the set the change is about (a set re-created under the same name has two).
+    pub arn: String,
     pub detail: String,
+}
+
+impl Definition {
+    /// The old side's first: a set removed, then changed, then added (one re-created under the
+    /// same name reads removed, added), by ARN within a kind.
+    fn order(&self) -> (u8, &str) {
+        let rank = match self.kind {
+            ChangeKind::PermissionSetRemoved => 0,
+            ChangeKind::PermissionSetChanged => 1,
+            _ => 2,
+        };
+        (rank, &self.arn)
+    }
+}
+
+/// The kinds of a set's own changes, `; ` between them (`permission_set_removed;
+/// permission_set_added` for a set re-created under the same name).
+pub fn definition_kinds(defs: &[Definition]) -> String {
+    let kinds: Vec<&str> = defs.iter().map(|d| d.kind.as_str()).collect();
+    kinds.join("; ")
+}
+
+/// A set's own changes in words: the one change's `detail`, or, for several (a set re-created
+/// under the same name), each as `<kind> <ARN>: <detail>`, ` | ` between them.
+pub fn definition_detail(defs: &[Definition]) -> String {
+    match defs {
+        [one] => one.detail.clone(),
+        _ => {
+            let each: Vec<String> = defs
+                .iter()
+                .map(|d| format!("{} {}: {}", d.kind.as_str(), d.arn, d.detail))
+                .collect();
+            each.join(" | ")
+        }
+    }
 }
 
 /// A permission set compared: both sides rolled up, and its roles' changes.
@@ -82,10 +119,11 @@ pub struct PermissionSetDiff {
     pub revoked_notation: String,
     /// Its roles' rows, principal × action pairs per kind (a principal row counts 1).
     pub counts: KindCounts,
-    /// Its own change (`permission_set_added`, `_removed`, `_changed`), when both sides have an
-    /// organisation part and it changed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub definition: Option<Definition>,
+    /// Its own changes (`permission_set_added`, `_removed`, `_changed`), when both sides have an
+    /// organisation part and it changed: one, or a `permission_set_removed` (the old ARN) and a
+    /// `permission_set_added` (the new ARN) for a set deleted and re-created under the same name
+    /// (its roles, named after the set, roll up into the one row). In [`Definition::order`].
+    pub definitions: Vec<Definition>,
 }
 
 /// A set being rolled up.
@@ -186,10 +224,13 @@ impl Rollup {
             .iter()
             .filter(|c| c.principal_type == "permission_set")
         {
-            self.set(&c.principal_name).d.definition = Some(Definition {
+            let defs = &mut self.set(&c.principal_name).d.definitions;
+            defs.push(Definition {
                 kind: c.kind,
+                arn: c.principal_arn.clone(),
                 detail: c.detail.clone(),
             });
+            defs.sort_by(|a, b| a.order().cmp(&b.order()));
         }
     }
 
@@ -287,7 +328,6 @@ pub fn write_csv(sets: &[PermissionSetDiff], w: &mut dyn std::io::Write) -> std:
     let opt = |x: Option<u64>| x.map(n).unwrap_or_default();
     for s in sets {
         let (o, v, c) = (&s.old, &s.new, &s.counts);
-        let def = s.definition.as_ref();
         let row = [
             s.name.clone(),
             s.arn.clone().unwrap_or_default(),
@@ -317,8 +357,8 @@ pub fn write_csv(sets: &[PermissionSetDiff], w: &mut dyn std::io::Write) -> std:
             n(c.revoked),
             n(c.newly_unused),
             n(c.newly_used),
-            def.map_or("", |d| d.kind.as_str()).to_string(),
-            def.map_or(String::new(), |d| d.detail.clone()),
+            definition_kinds(&s.definitions),
+            definition_detail(&s.definitions),
         ];
         record(&mut out, &row)?;
     }

@@ -1021,7 +1021,82 @@ fn permission_sets_roll_up_their_roles() {
     assert_eq!(s.revoked_notation, "s3:DeleteBucket");
     assert_eq!(s.newly_granted_notation, "iam:CreateUser");
     assert_eq!(s.counts.unchanged_used, 2);
-    assert!(s.definition.is_none());
+    assert!(s.definitions.is_empty());
+}
+
+/// A permission set deleted and re-created under the same name (a new ARN) is one roll-up row
+/// (its roles go by the name) with both its own changes, each with its ARN: the removal of the old
+/// set, then the addition of the new one, in diff.json, diff-permission-sets.csv and diff.html.
+#[test]
+fn a_permission_set_recreated_under_its_name_keeps_both_changes() {
+    let set = |id: &str, accounts: &[&str]| crate::model::organization::PermissionSet {
+        arn: format!("arn:aws:sso:::permissionSet/ssoins-1/{id}"),
+        id: id.into(),
+        instance_id: "ssoins-1".into(),
+        name: "Dev".into(),
+        session_duration: None,
+        inline_policy: None,
+        inline_raw: None,
+        inline_text: None,
+        managed_policies: vec![],
+        customer_managed_policies: vec![],
+        boundary: None,
+        accounts: accounts.iter().map(|a| a.to_string()).collect(),
+    };
+    let org = |s| crate::model::organization::Organization {
+        permission_sets: vec![s],
+        ..Default::default()
+    };
+    let (old, new) = (
+        org(set("ps-old", &[A_ACCOUNT, B_ACCOUNT])),
+        org(set("ps-new", &[A_ACCOUNT])),
+    );
+    let (changes, _) = compare_organizations(Some(&old), Some(&new));
+    let mut rollup = permission_sets::Rollup::default();
+    rollup.add_organizations(Some(&old), Some(&new), &changes);
+    let sets = rollup.finish();
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    let s = &sets[0];
+    let arn = |id: &str| format!("arn:aws:sso:::permissionSet/ssoins-1/{id}");
+    assert_eq!(s.arn.as_deref(), Some(arn("ps-new").as_str()));
+    let defs: Vec<(ChangeKind, &str)> = s
+        .definitions
+        .iter()
+        .map(|d| (d.kind, d.arn.as_str()))
+        .collect();
+    assert_eq!(
+        defs,
+        [
+            (ChangeKind::PermissionSetRemoved, arn("ps-old").as_str()),
+            (ChangeKind::PermissionSetAdded, arn("ps-new").as_str()),
+        ]
+    );
+    let json = serde_json::to_value(s).unwrap();
+    assert_eq!(json["definitions"][1]["kind"], "permission_set_added");
+    let mut out = Vec::new();
+    permission_sets::write_csv(&sets, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let row = text.lines().nth(1).unwrap();
+    assert!(
+        row.contains(",permission_set_removed; permission_set_added,permission_set_removed "),
+        "{row}"
+    );
+    assert!(
+        row.contains(&format!(" | permission_set_added {}: ", arn("ps-new"))),
+        "{row}"
+    );
+    let mut m = model_of(&Side::default(), &Side::default());
+    m.permission_sets = sets;
+    let html = html::render_within(&m, html::MAX_BYTES).expect("render");
+    let start = html
+        .find("permission_<wbr>set_<wbr>removed</span> <code>")
+        .expect("{html}");
+    let cell = &html[start..start + html[start..].find("</td>").unwrap()];
+    assert!(cell.contains(&arn("ps-old")), "{cell}");
+    assert!(cell.contains(&format!(
+        "set_<wbr>added</span> <code>{}</code>",
+        arn("ps-new")
+    )));
 }
 
 /// diff.html's permission sets table shows at most `html_table` sets, as the other tables, and

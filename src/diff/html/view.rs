@@ -335,7 +335,16 @@ struct SetRow<'a> {
     revoked_names: String,
     /// Its roles' changes: `24 revoked · 1 principal_removed`.
     changes: String,
-    definition: &'static str,
+    /// Its own changes: kind and detail, with the ARN when there are several (a set re-created
+    /// under the same name).
+    definitions: Vec<SetDefinition>,
+}
+
+#[derive(Serialize)]
+struct SetDefinition {
+    kind: String,
+    arn: String,
+    detail: String,
 }
 
 fn set_row(s: &PermissionSetDiff) -> SetRow<'_> {
@@ -368,7 +377,19 @@ fn set_row(s: &PermissionSetDiff) -> SetRow<'_> {
         granted_names: shown(&s.newly_granted_notation).0,
         revoked_names: shown(&s.revoked_notation).0,
         changes,
-        definition: s.definition.as_ref().map_or("", |d| d.kind.as_str()),
+        definitions: s
+            .definitions
+            .iter()
+            .map(|d| SetDefinition {
+                kind: d.kind.as_str().to_string(),
+                arn: if s.definitions.len() > 1 {
+                    d.arn.clone()
+                } else {
+                    String::new()
+                },
+                detail: d.detail.clone(),
+            })
+            .collect(),
     }
 }
 
