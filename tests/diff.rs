@@ -1245,6 +1245,38 @@ fn a_missing_deny_policy_is_not_a_revoked_or_new_grant() {
     }
 }
 
+/// An old export without a time of its own (no last-accessed job dates, no manifest) cannot run
+/// the checks that need one. `diff` says so without advising `--as-of`, which it refuses (each
+/// export is judged at its own time); `report`, which takes the flag, names it.
+#[test]
+fn no_as_of_time_is_not_told_to_give_an_as_of_flag_diff_refuses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let timeless = edited_account(&tmp.path().join("timeless"), |_| {});
+    std::fs::remove_dir_all(Path::new(&timeless).join("last-accessed")).unwrap();
+    let whole = edited_account(&tmp.path().join("whole"), |_| {});
+    let run = diff(&timeless, &whole, &[]);
+    assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+    let why = "no as-of time: the export has no last-accessed job dates and no manifest time";
+    for file in ["diff.json", "diff.html", "diff.csv"] {
+        let text = run.file(file);
+        assert!(!text.contains("--as-of"), "{file}");
+        if file != "diff.csv" {
+            assert!(text.contains(why), "{file}");
+        }
+    }
+    let out = tempfile::tempdir().unwrap();
+    cmd()
+        .args(["report", &timeless, "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
+    let report = std::fs::read_to_string(out.path().join("report.json")).unwrap();
+    assert!(
+        report.contains(&format!("{why}, and --as-of was not given")),
+        "report names the flag it takes"
+    );
+}
+
 /// The part of diff.html from `start` to the first `end` after it.
 fn html_part<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
     let i = html

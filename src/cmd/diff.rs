@@ -76,7 +76,9 @@ fn analyse(
             job.folder.display()
         )));
     }
-    let mut identities = IdentityCollector::new(&an, &args.identities).with_permission_sets(sets);
+    let mut identities = IdentityCollector::new(&an, &args.identities)
+        .with_permission_sets(sets)
+        .without_as_of_flag();
     identities.add(0, &export);
     let side = Side::from_analysis(&an).with_identities(identities.finish());
     if std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some() {
