@@ -411,7 +411,7 @@ fn exit_code(args: &DiffConfig, model: &DiffModel) -> ExitCode {
         let n = model.new_risk.at_or_above(level);
         if n > 0 {
             eprintln!(
-                "iam-tighten: {} newly granted, newly unused or new identity finding(s) at or above {} (--fail-on-new)",
+                "iam-tighten: {} newly granted (to principals or permission sets), newly unused or new identity finding(s) at or above {} (--fail-on-new)",
                 num(n),
                 level.as_str()
             );

@@ -17,7 +17,7 @@ use super::csv::{record, writer};
 use super::expand::Notations;
 use super::kinds::ChangeKind;
 use super::side::Side;
-use crate::analysis::BySensitivity;
+use crate::analysis::{BySensitivity, Sensitivity};
 use crate::catalog::ActionSet;
 use crate::model::identity_center_set;
 use crate::model::organization::Organization;
@@ -113,6 +113,9 @@ pub struct PermissionSetDiff {
     pub newly_granted_actions: u64,
     /// Those actions in the findings notation, service by service (empty for none).
     pub newly_granted_notation: String,
+    /// Of those, the ones no exclusion covers, by their highest sensitivity on the new side:
+    /// the set's new risk (`--fail-on-new` counts each action once per set, not per role).
+    pub newly_granted_by_sensitivity: BySensitivity,
     /// Distinct actions revoked from at least one of its roles.
     pub revoked_actions: u64,
     /// Those actions in the findings notation, service by service (empty for none).
@@ -133,6 +136,9 @@ struct Acc {
     /// Bitsets over the catalog's ids (at most ~2.8 KB each whatever the number of roles).
     newly_granted: ActionSet,
     revoked: ActionSet,
+    /// The newly granted actions no exclusion covers, by new sensitivity (`Sensitivity as
+    /// usize`): an action may be in several, its roles' sensitivities differing.
+    risk: [ActionSet; 4],
 }
 
 /// An empty set of action ids of the one catalog both sides use (its universe is every id: the
@@ -156,6 +162,7 @@ impl Rollup {
             },
             newly_granted: ids(),
             revoked: ids(),
+            risk: [ids(), ids(), ids(), ids()],
         })
     }
 
@@ -191,7 +198,16 @@ impl Rollup {
             acc.d.counts.add_n(c.kind, c.weight());
             let ids = c.actions.iter().map(|a| a.id);
             match c.kind {
-                ChangeKind::NewlyGranted => acc.newly_granted.insert_all(ids),
+                ChangeKind::NewlyGranted => {
+                    acc.newly_granted.insert_all(ids);
+                    if !c.new.as_ref().is_some_and(|n| n.excluded) {
+                        for a in &c.actions {
+                            if let Some(s) = a.new {
+                                acc.risk[s as usize].insert(a.id);
+                            }
+                        }
+                    }
+                }
                 ChangeKind::Revoked => acc.revoked.insert_all(ids),
                 _ => {}
             }
@@ -250,10 +266,31 @@ impl Rollup {
             .map(|a| PermissionSetDiff {
                 newly_granted_actions: a.newly_granted.len() as u64,
                 revoked_actions: a.revoked.len() as u64,
+                newly_granted_by_sensitivity: highest(&a.risk),
                 ..a.d
             })
             .collect()
     }
+}
+
+/// The distinct actions of `by_level` (sets indexed by `Sensitivity as usize`), each counted at
+/// the highest level it is in.
+fn highest(by_level: &[ActionSet; 4]) -> BySensitivity {
+    let mut seen = ids();
+    let mut out = BySensitivity::default();
+    for s in Sensitivity::ALL_DESC {
+        let mut only = by_level[s as usize].clone();
+        only.difference_with(&seen);
+        let slot = match s {
+            Sensitivity::Critical => &mut out.critical,
+            Sensitivity::High => &mut out.high,
+            Sensitivity::Medium => &mut out.medium,
+            Sensitivity::Low => &mut out.low,
+        };
+        *slot = only.len() as u64;
+        seen.union_with(&only);
+    }
+    out
 }
 
 /// `ids` in the findings notation: each service's actions as `diff.csv` writes them, the services

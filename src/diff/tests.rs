@@ -3,7 +3,7 @@
 use super::*;
 use crate::analysis::identities::{IdentityFinding, NotPossible};
 use crate::analysis::identities::{IdentityKind, IdentityPrincipalType};
-use crate::analysis::{GrantedAction, Reason, Sensitivity, Status};
+use crate::analysis::{BySensitivity, GrantedAction, Reason, Sensitivity, Status};
 use crate::catalog::Catalog;
 use std::collections::BTreeSet;
 
@@ -936,6 +936,52 @@ fn permission_tables_go_by_the_sensitivity_they_count() {
         labels(&table(TableId::Revoked)),
         vec![("d".into(), Some(Critical))]
     );
+}
+
+/// The actions newly granted to a permission set are new risk (`--fail-on-new`) once per set,
+/// whatever the number of its roles, at the highest new sensitivity among them; those an
+/// exclusion covers are not. Its roles' rows stay not actionable (not counted per role).
+#[test]
+fn a_permission_sets_new_grants_are_new_risk_once_per_set() {
+    use Sensitivity::*;
+    use Status::*;
+    let name = "AWSReservedSSO_ReadOnly_0a1b2c3d4e5f6789";
+    let sso = |acct: &str| SidePrincipal {
+        arn: format!("arn:aws:iam::{acct}:role/aws-reserved/sso.amazonaws.com/{name}"),
+        actionable: false,
+        ..principal(acct, name, &format!("AROA{acct}"))
+    };
+    let (a, b) = (sso(A_ACCOUNT), sso(B_ACCOUNT));
+    let accounts = [A_ACCOUNT, B_ACCOUNT];
+    let old = side(&accounts, &[&a, &b], vec![]);
+    let mut excluded = finding(&a, "s3:DeleteBucket", Unused, Critical);
+    excluded.excluded = true;
+    let new = side(
+        &accounts,
+        &[&a, &b],
+        vec![
+            finding(&a, "iam:CreateUser", Unused, Critical),
+            finding(&b, "iam:CreateUser", Unused, High),
+            finding(&b, "ec2:RunInstances", Unused, Medium),
+            excluded,
+        ],
+    );
+    let changes = cmp(&old, &new);
+    assert_eq!(KindCounts::of(&changes).newly_granted, 4);
+    assert_eq!(NewRisk::compute(&changes, &new).at_or_above(Low), 0);
+    let m = model_of(&old, &new);
+    let set = &m.permission_sets[0];
+    assert_eq!(set.newly_granted_actions, 3);
+    let want = BySensitivity {
+        critical: 1,
+        medium: 1,
+        ..BySensitivity::default()
+    };
+    assert_eq!(set.newly_granted_by_sensitivity, want);
+    assert_eq!(m.new_risk.permission_sets, want);
+    assert_eq!(m.new_risk.at_or_above(Critical), 1);
+    assert_eq!(m.new_risk.at_or_above(Low), 2);
+    assert_eq!(m.headline.new_risk_high_plus, 1);
 }
 
 /// The permission sets are rolled up over their Identity Center roles of every account: pairs
