@@ -1187,6 +1187,96 @@ fn a_missing_policy_is_not_a_revoked_or_new_grant() {
     }
 }
 
+/// Attaches a managed policy `DenyEc2` (Deny `ec2:*`) to ExampleCorpQA (AmazonEC2FullAccess),
+/// with its document in `Policies` when `whole`.
+fn with_deny_ec2(whole: bool) -> impl FnOnce(&mut serde_json::Value) {
+    move |d| {
+        let arn = "arn:aws:iam::111111111111:policy/DenyEc2";
+        let roles = d["RoleDetailList"].as_array_mut().unwrap();
+        let qa = roles
+            .iter_mut()
+            .find(|r| r["RoleName"] == "ExampleCorpQA")
+            .unwrap();
+        qa["AttachedManagedPolicies"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"PolicyName": "DenyEc2", "PolicyArn": arn}));
+        if whole {
+            let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Deny", "Action": "ec2:*", "Resource": "*"}]});
+            d["Policies"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({
+                    "PolicyName": "DenyEc2", "PolicyId": "ANPADENYEC2", "Arn": arn, "Path": "/",
+                    "DefaultVersionId": "v1", "AttachmentCount": 1, "IsAttachable": true,
+                    "CreateDate": "2024-01-01T00:00:00+00:00",
+                    "UpdateDate": "2024-01-01T00:00:00+00:00",
+                    "PolicyVersionList": [{"Document": doc, "VersionId": "v1",
+                        "IsDefaultVersion": true, "CreateDate": "2024-01-01T00:00:00+00:00"}]
+                }));
+        }
+    }
+}
+
+/// A managed policy that holds a Deny and is missing from one side (`policy_missing`): that side
+/// shows grants the Deny takes away. What the Deny takes away on the other side is neither newly
+/// granted (the gate passes) nor revoked, but `grant_unknown`, and says why.
+#[test]
+fn a_missing_deny_policy_is_not_a_revoked_or_new_grant() {
+    let tmp = tempfile::tempdir().unwrap();
+    let whole = edited_account(&tmp.path().join("whole"), with_deny_ec2(true));
+    let lacking = edited_account(&tmp.path().join("lacking"), with_deny_ec2(false));
+    for (old, new, lacks) in [(&whole, &lacking, "new"), (&lacking, &whole, "old")] {
+        let run = diff(old, new, &["--exit-code", "--fail-on-new", "low"]);
+        assert_eq!(run.code, 0, "{lacks}: {}", run.stderr);
+        let csv = Csv::parse(&run.file("diff.csv"));
+        assert!(!csv.rows.is_empty(), "{lacks}");
+        for r in &csv.rows {
+            assert_eq!(csv.get(r, "kind"), "grant_unknown", "{lacks}: {r:?}");
+            assert_eq!(csv.get(r, "principal_name"), "ExampleCorpQA");
+            assert_eq!(csv.get(r, "service"), "ec2");
+            let why = format!(
+                "the {lacks} side's export lacks a managed policy or group of this principal \
+                 (policy_missing, group_missing), which may deny these actions"
+            );
+            assert!(csv.get(r, "detail").contains(&why), "{r:?}");
+        }
+    }
+}
+
+/// An old export without a time of its own (no last-accessed job dates, no manifest) cannot run
+/// the checks that need one. `diff` says so without advising `--as-of`, which it refuses (each
+/// export is judged at its own time); `report`, which takes the flag, names it.
+#[test]
+fn no_as_of_time_is_not_told_to_give_an_as_of_flag_diff_refuses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let timeless = edited_account(&tmp.path().join("timeless"), |_| {});
+    std::fs::remove_dir_all(Path::new(&timeless).join("last-accessed")).unwrap();
+    let whole = edited_account(&tmp.path().join("whole"), |_| {});
+    let run = diff(&timeless, &whole, &[]);
+    assert!(run.code == 0 || run.code == 1, "{}", run.stderr);
+    let why = "no as-of time: the export has no last-accessed job dates and no manifest time";
+    for file in ["diff.json", "diff.html", "diff.csv"] {
+        let text = run.file(file);
+        assert!(!text.contains("--as-of"), "{file}");
+        if file != "diff.csv" {
+            assert!(text.contains(why), "{file}");
+        }
+    }
+    let out = tempfile::tempdir().unwrap();
+    cmd()
+        .args(["report", &timeless, "--out"])
+        .arg(out.path())
+        .assert()
+        .success();
+    let report = std::fs::read_to_string(out.path().join("report.json")).unwrap();
+    assert!(
+        report.contains(&format!("{why}, and --as-of was not given")),
+        "report names the flag it takes"
+    );
+}
+
 /// The part of diff.html from `start` to the first `end` after it.
 fn html_part<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
     let i = html
@@ -1388,15 +1478,18 @@ fn permission_sets_are_rolled_up() {
     let revoked = "s3-object-lambda:Get* s3-object-lambda:List*";
     assert_eq!(dev["revoked_notation"], revoked);
     assert_eq!(dev["newly_granted_notation"], "");
-    assert_eq!(dev["definition"]["kind"], "permission_set_changed");
+    assert_eq!(dev["definitions"].as_array().unwrap().len(), 1);
+    assert_eq!(dev["definitions"][0]["kind"], "permission_set_changed");
+    assert_eq!(dev["definitions"][0]["arn"], dev["arn"]);
     assert!(
-        dev["definition"]["detail"]
+        dev["definitions"][0]["detail"]
             .as_str()
             .unwrap()
             .contains("AmazonS3ReadOnlyAccess detached")
     );
-    assert!(
-        sets[0].get("definition").is_none(),
+    assert_eq!(
+        sets[0]["definitions"],
+        serde_json::json!([]),
         "AdministratorAccess did not change"
     );
     // The CSV has the same numbers, one row per set.

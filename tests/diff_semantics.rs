@@ -186,13 +186,14 @@ fn reference(old: &Side, new: &Side, cat: &Catalog) -> Vec<ActionChange> {
         };
         let (o, n) = (ot.get(key), nt.get(key));
         let (og, ng) = (before.gaps, p.gaps);
-        // Granted on one side only: unknown when the other side may lack the grant, or this side
-        // may lack the boundary that takes it away.
+        // Granted on one side only: unknown when either side lacks a policy (it may grant or deny
+        // the action), or this side may lack the boundary that takes it away.
+        let lacks = og.lacks_grants || ng.lacks_grants;
         let kind = match (o, n) {
             (Some(o), Some(n)) => ChangeKind::of_verdicts(o.status, o.reason, n.status),
-            (Some(_), None) if ng.lacks_grants || og.lacks_boundary => ChangeKind::GrantUnknown,
+            (Some(_), None) if lacks || og.lacks_boundary => ChangeKind::GrantUnknown,
             (Some(_), None) => ChangeKind::Revoked,
-            _ if og.lacks_grants || ng.lacks_boundary => ChangeKind::GrantUnknown,
+            _ if lacks || ng.lacks_boundary => ChangeKind::GrantUnknown,
             _ => ChangeKind::NewlyGranted,
         };
         let mut r = row(kind, p);

@@ -76,7 +76,9 @@ fn analyse(
             job.folder.display()
         )));
     }
-    let mut identities = IdentityCollector::new(&an, &args.identities).with_permission_sets(sets);
+    let mut identities = IdentityCollector::new(&an, &args.identities)
+        .with_permission_sets(sets)
+        .without_as_of_flag();
     identities.add(0, &export);
     let side = Side::from_analysis(&an).with_identities(identities.finish());
     if std::env::var_os("IAM_TIGHTEN_TIMINGS").is_some() {
@@ -409,7 +411,7 @@ fn exit_code(args: &DiffConfig, model: &DiffModel) -> ExitCode {
         let n = model.new_risk.at_or_above(level);
         if n > 0 {
             eprintln!(
-                "iam-tighten: {} newly granted, newly unused or new identity finding(s) at or above {} (--fail-on-new)",
+                "iam-tighten: {} newly granted (to principals or permission sets), newly unused or new identity finding(s) at or above {} (--fail-on-new)",
                 num(n),
                 level.as_str()
             );

@@ -253,7 +253,8 @@ pub fn compare(old: &Side, new: &Side, catalog: &Catalog) -> Vec<Change> {
     let id_paired: HashSet<u32> = by_id.values().copied().collect();
     // Old principals paired with a new one: by id, then by ARN.
     let mut paired = id_paired.clone();
-    let mut renamed: HashMap<u32, u32> = HashMap::new();
+    // Old principal → the new one it is compared with (by id or ARN).
+    let mut to_new: HashMap<u32, u32> = HashMap::new();
     let mut matcher = Matcher::default();
     for (arn, &ni) in &new_p {
         let p = &new.principals[ni as usize];
@@ -262,7 +263,6 @@ pub fn compare(old: &Side, new: &Side, catalog: &Catalog) -> Vec<Change> {
                 let o = &old.principals[oi as usize];
                 if o.arn != p.arn {
                     changes.push(renamed_row(o, p, old.tally(oi), new.tally(ni)));
-                    renamed.insert(ni, oi);
                 }
                 oi
             }
@@ -276,6 +276,7 @@ pub fn compare(old: &Side, new: &Side, catalog: &Catalog) -> Vec<Change> {
                 continue;
             }
         };
+        to_new.insert(oi, ni);
         let o = &old.principals[oi as usize];
         // An id left empty (a hand-made export) says nothing of a re-creation.
         if o.id != p.id && !o.id.is_empty() && !p.id.is_empty() {
@@ -295,15 +296,10 @@ pub fn compare(old: &Side, new: &Side, catalog: &Catalog) -> Vec<Change> {
             changes.push(principal_row(ChangeKind::PrincipalRemoved, p, old, oi));
         }
     }
-    // Old ARN → new ARN of renamed principals, so that their identity findings pair too.
-    let arns: HashMap<&str, &str> = renamed
+    // Old ARN → the new principal its identity findings are compared with (None: removed).
+    let arns: HashMap<&str, Option<&SidePrincipal>> = old_p
         .iter()
-        .map(|(&ni, &oi)| {
-            (
-                old.principals[oi as usize].arn.as_str(),
-                new.principals[ni as usize].arn.as_str(),
-            )
-        })
+        .map(|(&arn, oi)| (arn, to_new.get(oi).map(|&ni| &new.principals[ni as usize])))
         .collect();
     compare_identities(old, new, &arns, &mut changes);
 
@@ -455,6 +451,13 @@ fn not_comparable(old_only: bool, gaps: (Gaps, Gaps)) -> String {
             other.0
         ));
     }
+    if held.1.lacks_grants {
+        why.push(format!(
+            "the {} side's export lacks a managed policy or group of this principal \
+             (policy_missing, group_missing), which may deny these actions",
+            held.0
+        ));
+    }
     if held.1.lacks_boundary {
         why.push(format!(
             "the {} side's export lacks this principal's permissions boundary policy \
@@ -463,9 +466,8 @@ fn not_comparable(old_only: bool, gaps: (Gaps, Gaps)) -> String {
         ));
     }
     format!(
-        "Not comparable: {}; whether the {} side grants them is unknown.",
-        why.join("; "),
-        other.0
+        "Not comparable: {}; whether they changed is unknown.",
+        why.join("; ")
     )
 }
 
@@ -632,46 +634,72 @@ fn identity_row(
     })
 }
 
-/// Identity findings matched by [`identity_key`] (an old finding of a principal in `renamed`,
-/// old ARN → new ARN, by its new ARN): `identity_new`, `identity_resolved`,
+/// Identity findings matched by [`identity_key`]: `identity_new`, `identity_resolved`,
 /// `identity_unknown` (only on the old side, and the new side could not run that check for the
-/// account) and `identity_unchanged`.
+/// account) and `identity_unchanged`. `paired` maps an old principal's ARN to the new principal
+/// it is compared with, or to None when it was removed: an old finding of a renamed principal
+/// is matched and labelled by its new ARN and name (its old name may be another's now), and one
+/// of a removed principal whose ARN a renamed principal holds now matches no new finding.
 fn compare_identities(
     old: &Side,
     new: &Side,
-    renamed: &HashMap<&str, &str>,
+    paired: &HashMap<&str, Option<&SidePrincipal>>,
     changes: &mut Vec<Change>,
 ) {
-    // An old finding of a renamed principal is keyed by its new ARN.
-    let old_i: BTreeMap<IdentityKey<'_>, &IdentityFinding> = old
+    // The identity key, and whether it is of a removed principal whose ARN a renamed one holds
+    // now (it then matches nothing).
+    type Key<'a> = (IdentityKey<'a>, bool);
+    let taken: HashSet<&str> = paired
+        .iter()
+        .filter_map(|(&o, p)| p.map(|p| p.arn.as_str()).filter(|&n| n != o))
+        .collect();
+    let renamed_to = |f: &IdentityFinding| {
+        paired
+            .get(f.principal_arn.as_str())
+            .copied()
+            .flatten()
+            .filter(|p| !f.principal_arn.is_empty() && p.arn != f.principal_arn)
+    };
+    let old_i: BTreeMap<Key<'_>, &IdentityFinding> = old
         .identities
         .iter()
         .map(|f| {
             let (a, who, kind, credential) = identity_key(f);
-            let who = renamed.get(who).copied().unwrap_or(who);
-            ((a, who, kind, credential), f)
+            let (who, removed) = match paired.get(who) {
+                Some(Some(p)) => (p.arn.as_str(), false),
+                _ => (who, taken.contains(who)),
+            };
+            (((a, who, kind, credential), removed), f)
         })
         .collect();
-    let new_i: BTreeMap<IdentityKey<'_>, &IdentityFinding> = new
+    let new_i: BTreeMap<Key<'_>, &IdentityFinding> = new
         .identities
         .iter()
-        .map(|f| (identity_key(f), f))
+        .map(|f| ((identity_key(f), false), f))
         .collect();
     for (key, o) in &old_i {
         let c = match new_i.get(key) {
             Some(n) => identity_row(ChangeKind::IdentityUnchanged, Some(o), Some(n), None),
-            None => match not_checked(new, o, key.1) {
+            None => match not_checked(new, o, key.0.1) {
                 Some(why) => identity_row(ChangeKind::IdentityUnknown, Some(o), None, Some(why)),
                 None => identity_row(ChangeKind::IdentityResolved, Some(o), None, None),
             },
         };
-        changes.extend(c);
+        changes.extend(c.map(|c| match renamed_to(o) {
+            Some(p) if c.identity.as_ref().is_some_and(|i| i.new.is_none()) => {
+                under_new_name(c, p, o)
+            }
+            _ => c,
+        }));
     }
     // A new finding of a renamed principal, by its old ARN.
-    let was: HashMap<&str, &str> = renamed.iter().map(|(o, n)| (*n, *o)).collect();
+    let was: HashMap<&str, &str> = paired
+        .iter()
+        .filter_map(|(&o, p)| p.filter(|p| p.arn != o).map(|p| (p.arn.as_str(), o)))
+        .collect();
     for (key, n) in &new_i {
         if !old_i.contains_key(key) {
-            let who = was.get(key.1).copied().unwrap_or(key.1);
+            let who = was.get(key.0.1).copied().unwrap_or(key.0.1);
             changes.extend(identity_row(
                 ChangeKind::IdentityNew,
                 None,
@@ -679,5 +707,19 @@ fn compare_identities(
                 not_checked(old, n, who),
             ));
         }
+    }
+}
+
+/// An identity row of old finding `o` only, of a principal renamed to `p`: under `p`'s name and
+/// ARN (the old ones may be another principal's now), its detail saying the old name.
+fn under_new_name(c: Change, p: &SidePrincipal, o: &IdentityFinding) -> Change {
+    Change {
+        principal_name: p.name.clone(),
+        principal_arn: p.arn.clone(),
+        detail: format!(
+            "{} Renamed: the old side names it {} ({}).",
+            c.detail, o.principal_name, o.principal_arn
+        ),
+        ..c
     }
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::compare::Change;
 use super::kinds::ChangeKind;
+use super::permission_sets::PermissionSetDiff;
 use super::side::Side;
 use crate::analysis::{BySensitivity, Sensitivity};
 
@@ -135,6 +136,10 @@ pub struct NewRisk {
     pub added_principals: BySensitivity,
     /// `identity_new` rows whose finding is actionable (not a service-linked role).
     pub identity_new: BySensitivity,
+    /// The actions newly granted to IAM Identity Center permission sets, each once per set (its
+    /// roles' rows are not actionable: the change is the set's), by the highest new sensitivity
+    /// among its roles; those no exclusion covers.
+    pub permission_sets: BySensitivity,
 }
 
 impl NewRisk {
@@ -187,11 +192,19 @@ impl NewRisk {
         }
     }
 
+    /// Adds the permission sets' newly granted actions (once every account was rolled up).
+    pub fn add_permission_sets(&mut self, sets: &[PermissionSetDiff]) {
+        for s in sets {
+            self.permission_sets.add(&s.newly_granted_by_sensitivity);
+        }
+    }
+
     /// New-risk findings at or above `s`.
     pub fn at_or_above(&self, s: Sensitivity) -> u64 {
         self.newly_granted.at_or_above(s)
             + self.newly_unused.at_or_above(s)
             + self.added_principals.at_or_above(s)
             + self.identity_new.at_or_above(s)
+            + self.permission_sets.at_or_above(s)
     }
 }

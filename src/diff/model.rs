@@ -429,6 +429,8 @@ impl DiffModel {
         } = input;
         let (rows, rows_omitted) = collected.rows();
         let permission_sets = std::mem::take(&mut collected.permission_sets).finish();
+        let mut new_risk = collected.new_risk;
+        new_risk.add_permission_sets(&permission_sets);
         let mut table = |id| {
             let (groups, total_groups, total_actions) = collected.table(id);
             PolicyTable {
@@ -458,7 +460,7 @@ impl DiffModel {
             principals: Delta::new(o.principals, n.principals),
             accounts: Delta::new(o.accounts.len() as u64, n.accounts.len() as u64),
             changes: counts.changes(),
-            new_risk_high_plus: collected.new_risk.at_or_above(Sensitivity::High),
+            new_risk_high_plus: new_risk.at_or_above(Sensitivity::High),
             identity_findings: Delta::new(o.identities, n.identities),
         };
         let swapped_accounts = swapped(&old_meta, &new_meta);
@@ -485,7 +487,7 @@ impl DiffModel {
             headline,
             counts,
             row_counts: collected.row_counts,
-            new_risk: collected.new_risk,
+            new_risk,
             accounts,
             organization_counts: collected.organization,
             permission_sets,
@@ -801,9 +803,9 @@ fn grant_unknown_note(counts: &KindCounts) -> Option<String> {
         format!(
             "{} permission(s) are grant_unknown: granted on one side only, to principals whose \
              export on one side lacks a managed policy, group or permissions boundary they \
-             reference (the policy_missing and group_missing warnings): whether the other side \
-             grants them is unknown, so they are neither revoked nor newly granted, and not \
-             changes.",
+             reference (the policy_missing and group_missing warnings), which may grant or \
+             deny them: whether they changed is unknown, so they are neither revoked nor newly \
+             granted, and not changes.",
             counts.grant_unknown
         )
     })

@@ -17,7 +17,7 @@ use super::csv::{record, writer};
 use super::expand::Notations;
 use super::kinds::ChangeKind;
 use super::side::Side;
-use crate::analysis::BySensitivity;
+use crate::analysis::{BySensitivity, Sensitivity};
 use crate::catalog::ActionSet;
 use crate::model::identity_center_set;
 use crate::model::organization::Organization;
@@ -61,7 +61,44 @@ impl SetSide {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Definition {
     pub kind: ChangeKind,
+    /// The ARN of the set the change is about (a set re-created under the same name has two).
+    pub arn: String,
     pub detail: String,
+}
+
+impl Definition {
+    /// The old side's first: a set removed, then changed, then added (one re-created under the
+    /// same name reads removed, added), by ARN within a kind.
+    fn order(&self) -> (u8, &str) {
+        let rank = match self.kind {
+            ChangeKind::PermissionSetRemoved => 0,
+            ChangeKind::PermissionSetChanged => 1,
+            _ => 2,
+        };
+        (rank, &self.arn)
+    }
+}
+
+/// The kinds of a set's own changes, `; ` between them (`permission_set_removed;
+/// permission_set_added` for a set re-created under the same name).
+pub fn definition_kinds(defs: &[Definition]) -> String {
+    let kinds: Vec<&str> = defs.iter().map(|d| d.kind.as_str()).collect();
+    kinds.join("; ")
+}
+
+/// A set's own changes in words: the one change's `detail`, or, for several (a set re-created
+/// under the same name), each as `<kind> <ARN>: <detail>`, ` | ` between them.
+pub fn definition_detail(defs: &[Definition]) -> String {
+    match defs {
+        [one] => one.detail.clone(),
+        _ => {
+            let each: Vec<String> = defs
+                .iter()
+                .map(|d| format!("{} {}: {}", d.kind.as_str(), d.arn, d.detail))
+                .collect();
+            each.join(" | ")
+        }
+    }
 }
 
 /// A permission set compared: both sides rolled up, and its roles' changes.
@@ -76,16 +113,20 @@ pub struct PermissionSetDiff {
     pub newly_granted_actions: u64,
     /// Those actions in the findings notation, service by service (empty for none).
     pub newly_granted_notation: String,
+    /// Of those, the ones no exclusion covers, by their highest sensitivity on the new side:
+    /// the set's new risk (`--fail-on-new` counts each action once per set, not per role).
+    pub newly_granted_by_sensitivity: BySensitivity,
     /// Distinct actions revoked from at least one of its roles.
     pub revoked_actions: u64,
     /// Those actions in the findings notation, service by service (empty for none).
     pub revoked_notation: String,
     /// Its roles' rows, principal × action pairs per kind (a principal row counts 1).
     pub counts: KindCounts,
-    /// Its own change (`permission_set_added`, `_removed`, `_changed`), when both sides have an
-    /// organisation part and it changed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub definition: Option<Definition>,
+    /// Its own changes (`permission_set_added`, `_removed`, `_changed`), when both sides have an
+    /// organisation part and it changed: one, or a `permission_set_removed` (the old ARN) and a
+    /// `permission_set_added` (the new ARN) for a set deleted and re-created under the same name
+    /// (its roles, named after the set, roll up into the one row). In [`Definition::order`].
+    pub definitions: Vec<Definition>,
 }
 
 /// A set being rolled up.
@@ -95,6 +136,9 @@ struct Acc {
     /// Bitsets over the catalog's ids (at most ~2.8 KB each whatever the number of roles).
     newly_granted: ActionSet,
     revoked: ActionSet,
+    /// The newly granted actions no exclusion covers, by new sensitivity (`Sensitivity as
+    /// usize`): an action may be in several, its roles' sensitivities differing.
+    risk: [ActionSet; 4],
 }
 
 /// An empty set of action ids of the one catalog both sides use (its universe is every id: the
@@ -118,6 +162,7 @@ impl Rollup {
             },
             newly_granted: ids(),
             revoked: ids(),
+            risk: [ids(), ids(), ids(), ids()],
         })
     }
 
@@ -153,7 +198,16 @@ impl Rollup {
             acc.d.counts.add_n(c.kind, c.weight());
             let ids = c.actions.iter().map(|a| a.id);
             match c.kind {
-                ChangeKind::NewlyGranted => acc.newly_granted.insert_all(ids),
+                ChangeKind::NewlyGranted => {
+                    acc.newly_granted.insert_all(ids);
+                    if !c.new.as_ref().is_some_and(|n| n.excluded) {
+                        for a in &c.actions {
+                            if let Some(s) = a.new {
+                                acc.risk[s as usize].insert(a.id);
+                            }
+                        }
+                    }
+                }
                 ChangeKind::Revoked => acc.revoked.insert_all(ids),
                 _ => {}
             }
@@ -186,10 +240,13 @@ impl Rollup {
             .iter()
             .filter(|c| c.principal_type == "permission_set")
         {
-            self.set(&c.principal_name).d.definition = Some(Definition {
+            let defs = &mut self.set(&c.principal_name).d.definitions;
+            defs.push(Definition {
                 kind: c.kind,
+                arn: c.principal_arn.clone(),
                 detail: c.detail.clone(),
             });
+            defs.sort_by(|a, b| a.order().cmp(&b.order()));
         }
     }
 
@@ -209,10 +266,31 @@ impl Rollup {
             .map(|a| PermissionSetDiff {
                 newly_granted_actions: a.newly_granted.len() as u64,
                 revoked_actions: a.revoked.len() as u64,
+                newly_granted_by_sensitivity: highest(&a.risk),
                 ..a.d
             })
             .collect()
     }
+}
+
+/// The distinct actions of `by_level` (sets indexed by `Sensitivity as usize`), each counted at
+/// the highest level it is in.
+fn highest(by_level: &[ActionSet; 4]) -> BySensitivity {
+    let mut seen = ids();
+    let mut out = BySensitivity::default();
+    for s in Sensitivity::ALL_DESC {
+        let mut only = by_level[s as usize].clone();
+        only.difference_with(&seen);
+        let slot = match s {
+            Sensitivity::Critical => &mut out.critical,
+            Sensitivity::High => &mut out.high,
+            Sensitivity::Medium => &mut out.medium,
+            Sensitivity::Low => &mut out.low,
+        };
+        *slot = only.len() as u64;
+        seen.union_with(&only);
+    }
+    out
 }
 
 /// `ids` in the findings notation: each service's actions as `diff.csv` writes them, the services
@@ -287,7 +365,6 @@ pub fn write_csv(sets: &[PermissionSetDiff], w: &mut dyn std::io::Write) -> std:
     let opt = |x: Option<u64>| x.map(n).unwrap_or_default();
     for s in sets {
         let (o, v, c) = (&s.old, &s.new, &s.counts);
-        let def = s.definition.as_ref();
         let row = [
             s.name.clone(),
             s.arn.clone().unwrap_or_default(),
@@ -317,8 +394,8 @@ pub fn write_csv(sets: &[PermissionSetDiff], w: &mut dyn std::io::Write) -> std:
             n(c.revoked),
             n(c.newly_unused),
             n(c.newly_used),
-            def.map_or("", |d| d.kind.as_str()).to_string(),
-            def.map_or(String::new(), |d| d.detail.clone()),
+            definition_kinds(&s.definitions),
+            definition_detail(&s.definitions),
         ];
         record(&mut out, &row)?;
     }

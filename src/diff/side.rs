@@ -34,11 +34,11 @@ pub struct SidePrincipal {
 
 /// What one side's export lacks of a principal's policies (the `policy_missing` and
 /// `group_missing` warnings): its grants on that side are not the whole truth, so an action
-/// granted on the other side only may be no change at all (`grant_unknown`).
+/// granted on one side only may be no change at all (`grant_unknown`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Gaps {
     /// A managed policy it is attached (directly or through a group), or a group it is in, is
-    /// missing: its grants may lack actions.
+    /// missing: its grants may lack actions (an Allow of the policy) or hold too many (a Deny).
     pub lacks_grants: bool,
     /// Its permissions boundary's policy is missing: no boundary was applied, so its grants may
     /// hold actions the boundary takes away.
@@ -59,10 +59,11 @@ impl Gaps {
     }
 
     /// Whether an action granted on `held`'s side only may be granted on `other`'s side too, or
-    /// not really on `held`'s: `other` may lack the grant, or `held` may lack the boundary that
-    /// takes it away.
+    /// not really on `held`'s: `other` may lack the grant (a missing policy's Allow), or `held`
+    /// may lack what takes it away (a missing policy's Deny, a missing boundary). A missing
+    /// boundary on `other`'s side only grants more there, so it settles nothing either way.
     pub fn one_sided_unknown(held: Gaps, other: Gaps) -> bool {
-        other.lacks_grants || held.lacks_boundary
+        other.lacks_grants || held.lacks_grants || held.lacks_boundary
     }
 }
 

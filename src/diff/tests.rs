@@ -3,8 +3,9 @@
 use super::*;
 use crate::analysis::identities::{IdentityFinding, NotPossible};
 use crate::analysis::identities::{IdentityKind, IdentityPrincipalType};
-use crate::analysis::{GrantedAction, Reason, Sensitivity, Status};
+use crate::analysis::{BySensitivity, GrantedAction, Reason, Sensitivity, Status};
 use crate::catalog::Catalog;
+use std::collections::BTreeSet;
 
 fn principal(acct: &str, name: &str, id: &str) -> SidePrincipal {
     SidePrincipal {
@@ -298,32 +299,49 @@ fn a_side_lacking_policies_makes_one_sided_grants_unknown() {
         ])
     );
     assert_eq!((changed, risk), (2, 1));
-    // The new side lacks a policy: what the old side held may still be granted.
+    // The new side lacks a policy: what the old side held may still be granted (an Allow of the
+    // policy), and what the new side holds may be taken away (a Deny of it). Neither is a change.
     let (k, changed, risk, c) = case(none, lacks_grants);
-    assert_eq!(
-        k,
-        pairs(&[
-            (NewlyGranted, "iam:CreateUser"),
-            (GrantUnknown, "s3:DeleteBucket")
-        ])
-    );
-    assert_eq!((changed, risk), (1, 1));
+    let unknown = pairs(&[
+        (GrantUnknown, "iam:CreateUser"),
+        (GrantUnknown, "s3:DeleteBucket"),
+    ]);
+    assert_eq!(k, unknown);
+    assert_eq!((changed, risk), (0, 0));
     assert!(
-        c[1].detail
-            .contains("the new side's export lacks a managed policy or group"),
+        c[1].detail.contains(
+            "the new side's export lacks a managed policy or group of this principal \
+                       (policy_missing, group_missing), which may grant these actions"
+        ),
         "{}",
         c[1].detail
     );
-    // The old side lacks one: what the new side holds may have been granted before.
-    let (k, changed, risk, _) = case(lacks_grants, none);
-    assert_eq!(
-        k,
-        pairs(&[
-            (Revoked, "s3:DeleteBucket"),
-            (GrantUnknown, "iam:CreateUser")
-        ])
+    assert!(
+        c[0].detail.contains(
+            "the new side's export lacks a managed policy or group of this principal \
+                       (policy_missing, group_missing), which may deny these actions"
+        ),
+        "{}",
+        c[0].detail
     );
-    assert_eq!((changed, risk), (1, 0));
+    // The old side lacks one: the same the other way round.
+    let (k, changed, risk, c) = case(lacks_grants, none);
+    assert_eq!(k, unknown);
+    assert_eq!((changed, risk), (0, 0));
+    assert!(
+        c[0].detail.contains("the old side's export lacks"),
+        "{}",
+        c[0].detail
+    );
+    assert!(
+        c[0].detail
+            .ends_with("which may grant these actions; whether they changed is unknown.")
+    );
+    assert!(
+        c[1].detail.contains("which may deny these actions"),
+        "{}",
+        c[1].detail
+    );
     // A side without its boundary may hold actions the boundary takes away.
     let (k, _, risk, c) = case(none, lacks_boundary);
     assert_eq!(
@@ -439,6 +457,108 @@ fn identity_findings_new_resolved_unknown_unchanged() {
     assert_eq!(risk.identity_new.critical, 0);
     assert_eq!(risk.at_or_above(High), 1);
     assert_eq!(risk.at_or_above(Medium), 2);
+}
+
+fn user(acct: &str, name: &str, id: &str) -> SidePrincipal {
+    SidePrincipal {
+        principal_type: "user".into(),
+        arn: format!("arn:aws:iam::{acct}:user/{name}"),
+        ..principal(acct, name, id)
+    }
+}
+
+/// A user renamed (same id) keeps its identity findings under its new name and ARN, even those
+/// only on the old side: its old name may be another user's now (a new user, or one removed
+/// whose own findings must not be lost or matched with the renamed user's).
+#[test]
+fn identity_findings_of_a_renamed_user_go_by_its_new_name() {
+    use IdentityKind::*;
+    use Sensitivity::*;
+    let a = A_ACCOUNT;
+    let arn = |n: &str| format!("arn:aws:iam::{a}:user/{n}");
+    let (alice, alice2) = (user(a, "alice", "AIDAA"), user(a, "alice2", "AIDAB"));
+    let mut old = side(&[a], &[&alice, &alice2], vec![]);
+    old.identities = vec![
+        identity(a, "alice", AccessKeyOld, High),
+        identity(a, "alice2", AccessKeyOld, High),
+    ];
+    // alice2 (AIDAB) is removed and alice (AIDAA) renamed alice2, its key rotated.
+    let renamed = user(a, "alice2", "AIDAA");
+    let new = side(&[a], &[&renamed], vec![]);
+    let changes = cmp(&old, &new);
+    let resolved: Vec<&Change> = changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::IdentityResolved)
+        .collect();
+    assert_eq!(resolved.len(), 2, "{changes:#?}");
+    for c in &resolved {
+        assert_eq!(
+            (c.principal_name.as_str(), &c.principal_arn),
+            ("alice2", &arn("alice2"))
+        );
+    }
+    let olds: BTreeSet<&str> = resolved
+        .iter()
+        .map(|c| {
+            c.identity
+                .as_ref()
+                .unwrap()
+                .old
+                .as_ref()
+                .unwrap()
+                .principal_name
+                .as_str()
+        })
+        .collect();
+    assert_eq!(olds, BTreeSet::from(["alice", "alice2"]));
+    let says = format!("Renamed: the old side names it alice ({}).", arn("alice"));
+    assert_eq!(
+        resolved
+            .iter()
+            .filter(|c| c.detail.ends_with(&says))
+            .count(),
+        1
+    );
+    assert_eq!(KindCounts::of(&changes).identity_resolved, 2);
+
+    // alice renamed alice2 and a new user alice: the renamed user's old finding is resolved (or
+    // unknown) under alice2, the new alice's finding is new under alice.
+    let newcomer = user(a, "alice", "AIDAC");
+    let old = {
+        let mut s = side(&[a], &[&alice], vec![]);
+        s.identities = vec![identity(a, "alice", AccessKeyOld, High)];
+        s
+    };
+    let mut new = side(&[a], &[&renamed, &newcomer], vec![]);
+    new.identities = vec![identity(a, "alice", AccessKeyUnused, High)];
+    let rows = |changes: &[Change]| -> Vec<(ChangeKind, String, String)> {
+        changes
+            .iter()
+            .filter(|c| c.kind.is_identity())
+            .map(|c| (c.kind, c.principal_name.clone(), c.principal_arn.clone()))
+            .collect()
+    };
+    use ChangeKind::*;
+    assert_eq!(
+        rows(&cmp(&old, &new)),
+        vec![
+            (IdentityNew, "alice".into(), arn("alice")),
+            (IdentityResolved, "alice2".into(), arn("alice2")),
+        ]
+    );
+    new.identity_checks_not_possible = vec![NotPossible {
+        account_id: a.into(),
+        check: AccessKeyOld,
+        reason: "no credential report".into(),
+        only: None,
+    }];
+    assert_eq!(
+        rows(&cmp(&old, &new)),
+        vec![
+            (IdentityNew, "alice".into(), arn("alice")),
+            (IdentityUnknown, "alice2".into(), arn("alice2")),
+        ]
+    );
 }
 
 /// Groups equal on both sides are compared whole; a group split on one side is compared action
@@ -818,6 +938,52 @@ fn permission_tables_go_by_the_sensitivity_they_count() {
     );
 }
 
+/// The actions newly granted to a permission set are new risk (`--fail-on-new`) once per set,
+/// whatever the number of its roles, at the highest new sensitivity among them; those an
+/// exclusion covers are not. Its roles' rows stay not actionable (not counted per role).
+#[test]
+fn a_permission_sets_new_grants_are_new_risk_once_per_set() {
+    use Sensitivity::*;
+    use Status::*;
+    let name = "AWSReservedSSO_ReadOnly_0a1b2c3d4e5f6789";
+    let sso = |acct: &str| SidePrincipal {
+        arn: format!("arn:aws:iam::{acct}:role/aws-reserved/sso.amazonaws.com/{name}"),
+        actionable: false,
+        ..principal(acct, name, &format!("AROA{acct}"))
+    };
+    let (a, b) = (sso(A_ACCOUNT), sso(B_ACCOUNT));
+    let accounts = [A_ACCOUNT, B_ACCOUNT];
+    let old = side(&accounts, &[&a, &b], vec![]);
+    let mut excluded = finding(&a, "s3:DeleteBucket", Unused, Critical);
+    excluded.excluded = true;
+    let new = side(
+        &accounts,
+        &[&a, &b],
+        vec![
+            finding(&a, "iam:CreateUser", Unused, Critical),
+            finding(&b, "iam:CreateUser", Unused, High),
+            finding(&b, "ec2:RunInstances", Unused, Medium),
+            excluded,
+        ],
+    );
+    let changes = cmp(&old, &new);
+    assert_eq!(KindCounts::of(&changes).newly_granted, 4);
+    assert_eq!(NewRisk::compute(&changes, &new).at_or_above(Low), 0);
+    let m = model_of(&old, &new);
+    let set = &m.permission_sets[0];
+    assert_eq!(set.newly_granted_actions, 3);
+    let want = BySensitivity {
+        critical: 1,
+        medium: 1,
+        ..BySensitivity::default()
+    };
+    assert_eq!(set.newly_granted_by_sensitivity, want);
+    assert_eq!(m.new_risk.permission_sets, want);
+    assert_eq!(m.new_risk.at_or_above(Critical), 1);
+    assert_eq!(m.new_risk.at_or_above(Low), 2);
+    assert_eq!(m.headline.new_risk_high_plus, 1);
+}
+
 /// The permission sets are rolled up over their Identity Center roles of every account: pairs
 /// summed, the actions newly granted or revoked counted once however many roles they reach, a
 /// role of that name outside `/aws-reserved/sso.amazonaws.com/` left out; the organisation part
@@ -901,7 +1067,82 @@ fn permission_sets_roll_up_their_roles() {
     assert_eq!(s.revoked_notation, "s3:DeleteBucket");
     assert_eq!(s.newly_granted_notation, "iam:CreateUser");
     assert_eq!(s.counts.unchanged_used, 2);
-    assert!(s.definition.is_none());
+    assert!(s.definitions.is_empty());
+}
+
+/// A permission set deleted and re-created under the same name (a new ARN) is one roll-up row
+/// (its roles go by the name) with both its own changes, each with its ARN: the removal of the old
+/// set, then the addition of the new one, in diff.json, diff-permission-sets.csv and diff.html.
+#[test]
+fn a_permission_set_recreated_under_its_name_keeps_both_changes() {
+    let set = |id: &str, accounts: &[&str]| crate::model::organization::PermissionSet {
+        arn: format!("arn:aws:sso:::permissionSet/ssoins-1/{id}"),
+        id: id.into(),
+        instance_id: "ssoins-1".into(),
+        name: "Dev".into(),
+        session_duration: None,
+        inline_policy: None,
+        inline_raw: None,
+        inline_text: None,
+        managed_policies: vec![],
+        customer_managed_policies: vec![],
+        boundary: None,
+        accounts: accounts.iter().map(|a| a.to_string()).collect(),
+    };
+    let org = |s| crate::model::organization::Organization {
+        permission_sets: vec![s],
+        ..Default::default()
+    };
+    let (old, new) = (
+        org(set("ps-old", &[A_ACCOUNT, B_ACCOUNT])),
+        org(set("ps-new", &[A_ACCOUNT])),
+    );
+    let (changes, _) = compare_organizations(Some(&old), Some(&new));
+    let mut rollup = permission_sets::Rollup::default();
+    rollup.add_organizations(Some(&old), Some(&new), &changes);
+    let sets = rollup.finish();
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    let s = &sets[0];
+    let arn = |id: &str| format!("arn:aws:sso:::permissionSet/ssoins-1/{id}");
+    assert_eq!(s.arn.as_deref(), Some(arn("ps-new").as_str()));
+    let defs: Vec<(ChangeKind, &str)> = s
+        .definitions
+        .iter()
+        .map(|d| (d.kind, d.arn.as_str()))
+        .collect();
+    assert_eq!(
+        defs,
+        [
+            (ChangeKind::PermissionSetRemoved, arn("ps-old").as_str()),
+            (ChangeKind::PermissionSetAdded, arn("ps-new").as_str()),
+        ]
+    );
+    let json = serde_json::to_value(s).unwrap();
+    assert_eq!(json["definitions"][1]["kind"], "permission_set_added");
+    let mut out = Vec::new();
+    permission_sets::write_csv(&sets, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let row = text.lines().nth(1).unwrap();
+    assert!(
+        row.contains(",permission_set_removed; permission_set_added,permission_set_removed "),
+        "{row}"
+    );
+    assert!(
+        row.contains(&format!(" | permission_set_added {}: ", arn("ps-new"))),
+        "{row}"
+    );
+    let mut m = model_of(&Side::default(), &Side::default());
+    m.permission_sets = sets;
+    let html = html::render_within(&m, html::MAX_BYTES).expect("render");
+    let start = html
+        .find("permission_<wbr>set_<wbr>removed</span> <code>")
+        .expect("{html}");
+    let cell = &html[start..start + html[start..].find("</td>").unwrap()];
+    assert!(cell.contains(&arn("ps-old")), "{cell}");
+    assert!(cell.contains(&format!(
+        "set_<wbr>added</span> <code>{}</code>",
+        arn("ps-new")
+    )));
 }
 
 /// diff.html's permission sets table shows at most `html_table` sets, as the other tables, and

@@ -295,6 +295,9 @@ pub struct IdentityCollector<'a> {
     /// The permission sets whose policy references keep a policy from being unattached: the
     /// analysis' organisation part's, unless [`IdentityCollector::with_permission_sets`].
     sets: Option<&'a [PermissionSetInfo]>,
+    /// The command takes `--as-of` (`report`; not `diff`): a check without an as-of time says
+    /// it was not given.
+    as_of_flag: bool,
 }
 
 impl<'a> IdentityCollector<'a> {
@@ -310,7 +313,15 @@ impl<'a> IdentityCollector<'a> {
             findings: Vec::new(),
             gaps: Gaps::default(),
             sets: None,
+            as_of_flag: true,
         }
+    }
+
+    /// For a command without `--as-of` (`diff`, which takes each export's own time): what the
+    /// checks of an export without a time say does not name the flag.
+    pub fn without_as_of_flag(mut self) -> Self {
+        self.as_of_flag = false;
+        self
     }
 
     /// The permission sets of an organisation part the analysis was not given (`diff` analyses
@@ -342,7 +353,7 @@ impl<'a> IdentityCollector<'a> {
             .and_then(|e| e.as_of);
         let as_of = info.and_then(|e| e.as_of).filter(|_| unverified.is_none());
         let ctx = Ctx::new(export, principals, as_of, self.settings);
-        self.gaps.note(&ctx, unverified);
+        self.gaps.note(&ctx, unverified, self.as_of_flag);
         let findings = &mut self.findings;
         if let Some(rows) = &export.credential_report {
             // The report shows nothing after it was generated: its checks are judged then when
@@ -495,8 +506,9 @@ impl Gaps {
 
     /// What the export lacks for the checks: an as-of time, principals or policies in its
     /// authorization details, a credential report or rows of it.
-    /// `unverified`: the `--as-of` not used because the export has no time to check it against.
-    fn note(&mut self, ctx: &Ctx<'_>, unverified: Option<Timestamp>) {
+    /// `unverified`: the `--as-of` not used because the export has no time to check it against;
+    /// `as_of_flag`: the command takes `--as-of`.
+    fn note(&mut self, ctx: &Ctx<'_>, unverified: Option<Timestamp>, as_of_flag: bool) {
         let account = ctx.export.account_id.as_str();
         if let Some(flag) = unverified {
             self.add(
@@ -508,11 +520,12 @@ impl Gaps {
                 ),
             );
         } else if ctx.as_of.is_none() {
-            self.add(
-                account,
-                &IdentityKind::NEED_AS_OF,
-                "no as-of time: the export has no last-accessed job dates and no manifest time, and --as-of was not given",
-            );
+            let why = if as_of_flag {
+                "no as-of time: the export has no last-accessed job dates and no manifest time, and --as-of was not given"
+            } else {
+                "no as-of time: the export has no last-accessed job dates and no manifest time"
+            };
+            self.add(account, &IdentityKind::NEED_AS_OF, why);
         } else if ctx.window_start.is_none() || ctx.key_cutoff.is_none() {
             // Unreachable with validated flags and RFC 3339 inputs; checked all the same.
             self.add(

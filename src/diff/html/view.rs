@@ -335,7 +335,16 @@ struct SetRow<'a> {
     revoked_names: String,
     /// Its roles' changes: `24 revoked · 1 principal_removed`.
     changes: String,
-    definition: &'static str,
+    /// Its own changes: kind and detail, with the ARN when there are several (a set re-created
+    /// under the same name).
+    definitions: Vec<SetDefinition>,
+}
+
+#[derive(Serialize)]
+struct SetDefinition {
+    kind: String,
+    arn: String,
+    detail: String,
 }
 
 fn set_row(s: &PermissionSetDiff) -> SetRow<'_> {
@@ -368,7 +377,19 @@ fn set_row(s: &PermissionSetDiff) -> SetRow<'_> {
         granted_names: shown(&s.newly_granted_notation).0,
         revoked_names: shown(&s.revoked_notation).0,
         changes,
-        definition: s.definition.as_ref().map_or("", |d| d.kind.as_str()),
+        definitions: s
+            .definitions
+            .iter()
+            .map(|d| SetDefinition {
+                kind: d.kind.as_str().to_string(),
+                arn: if s.definitions.len() > 1 {
+                    d.arn.clone()
+                } else {
+                    String::new()
+                },
+                detail: d.detail.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -423,6 +444,8 @@ pub(super) struct View<'a> {
     changes: String,
     new_risk_total: String,
     added_high_plus: String,
+    /// The permission sets' newly granted actions at high or critical, once per set.
+    sets_high_plus: String,
     kinds: Vec<KindRow>,
     csv_form: &'static str,
     new_risk: GroupTable<'a>,
@@ -529,6 +552,7 @@ pub(super) fn view(m: &DiffModel, cap: usize) -> View<'_> {
         changes: num(h.changes),
         new_risk_total: num(h.new_risk_high_plus),
         added_high_plus: num(added.critical + added.high),
+        sets_high_plus: num(m.new_risk.permission_sets.at_or_above(Sensitivity::High)),
         kinds,
         csv_form: if m.settings.csv.per_action {
             "one row per principal and action"
