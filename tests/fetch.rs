@@ -1344,6 +1344,60 @@ pub(crate) mod emulated {
         load_export(&out, &LoadOptions::default()).expect("load_export");
     }
 
+    /// A `--refresh` that stops before its new authorization details are written leaves the
+    /// earlier snapshot, and the manifest keeps the runs that made it: `report` takes the first
+    /// run's start as when the details were fetched (a role's `RoleLastUsed` window ends there),
+    /// and a plain rerun resumes that snapshot. The runs were dropped at the refresh's start, so
+    /// the resumed export claimed a snapshot as new as the refresh (a review found a false
+    /// `delete_role` from it). The stop says how to resume.
+    #[test]
+    fn a_refresh_stopped_before_its_snapshot_keeps_the_earlier_runs() {
+        let Some(em) = Emulator::start(0.0) else {
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("out");
+        let run = fetch_command(&em, tmp.path(), &out, 4)
+            .output()
+            .expect("fetch");
+        assert_eq!(run.status.code(), Some(1));
+        let first = read_manifest(&out)["runs"][0].clone();
+        let gaad = std::fs::read(out.join("authorization-details.json")).expect("gaad");
+
+        em.control("fail/gaad/on");
+        let run = fetch_with(&em.url, tmp.path(), &out, 4, &[("--retry-budget", "1")])
+            .arg("--refresh")
+            .output()
+            .expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("rerun the same command to resume"),
+            "{stderr}"
+        );
+        let m = read_manifest(&out);
+        let runs = m["runs"].as_array().expect("runs");
+        assert_eq!(runs.len(), 2, "{m}");
+        assert_eq!(runs[0], first, "{m}");
+        assert_eq!(runs[1]["refresh"], true, "{m}");
+
+        em.control("fail/gaad/off");
+        let run = fetch_command(&em, tmp.path(), &out, 4)
+            .output()
+            .expect("fetch");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("(resume)"), "{stderr}");
+        assert_eq!(
+            std::fs::read(out.join("authorization-details.json")).expect("gaad"),
+            gaad
+        );
+        let m = read_manifest(&out);
+        assert_eq!(m["runs"][0], first, "the snapshot's first run: {m}");
+        assert_eq!(m["finished"], true);
+        load_export(&out, &LoadOptions::default()).expect("load_export");
+    }
+
     #[test]
     fn a_resume_keeps_only_finished_jobs_of_principals_in_the_snapshot() {
         let Some(em) = Emulator::start(0.0) else {

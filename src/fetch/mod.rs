@@ -262,17 +262,18 @@ async fn run(
     }
     layout.prepare()?;
     let resumed = previous.is_some() && !cfg.refresh;
-    let mut runs = match &previous {
-        Some(m) if resumed => m.runs.clone(),
-        _ => Vec::new(),
-    };
-    if let Some(note) = runs.first().and_then(old_snapshot) {
+    // The runs that made the export's snapshot. A `--refresh` keeps them until its new
+    // authorization details replace the snapshot ([`collect`]): one stopped before that leaves
+    // the earlier snapshot, whose first run is when its details were fetched (`report` ends a
+    // role's `RoleLastUsed` window there), to be resumed as it was.
+    let mut runs = previous.map(|m| m.runs).unwrap_or_default();
+    if resumed && let Some(note) = runs.first().and_then(old_snapshot) {
         ctx.console.line(&note);
     }
     runs.push(Run::start(cfg.refresh));
     store::write_unfinished_manifest(&layout, &who.account_id, &who.partition, &runs)?;
 
-    let collected = match collect(cfg, clients, &layout, who, ctx).await {
+    let collected = match collect(cfg, clients, &layout, who, ctx, &mut runs).await {
         Ok(collected) => collected,
         Err(e) => {
             if let Some(run) = runs.last_mut() {
@@ -328,12 +329,15 @@ struct Collected {
 }
 
 /// Steps 1–4: GAAD, the credential report, the check of kept files, the last-accessed jobs.
+/// `runs`: the export's runs, this one last; when this run writes a new snapshot, it becomes
+/// the first (the earlier runs made the snapshot it replaces), in the manifest too.
 async fn collect(
     cfg: &FetchConfig,
     clients: &Clients,
     layout: &Layout,
     who: &Identity,
     ctx: &Ctx,
+    runs: &mut Vec<Run>,
 ) -> Result<Collected> {
     // 1. GAAD: the one kept from an earlier run (resume), else a new snapshot.
     let reused = if cfg.refresh {
@@ -360,6 +364,10 @@ async fn collect(
                 &layout.authorization_details(),
                 &cli_json::to_cli_bytes(&gaad),
             )?;
+            let this = runs.pop();
+            runs.clear();
+            runs.extend(this);
+            store::write_unfinished_manifest(layout, &who.account_id, &who.partition, runs)?;
             gaad
         }
     };
@@ -554,18 +562,20 @@ async fn authorization_details(
 /// A failure that stops the fetch, with its message. `out`: the export left unfinished, named
 /// when the network is lost.
 fn fatal(e: &CallError, endpoint: &str, out: Option<&Path>) -> FetchError {
-    let text = e.describe(endpoint);
+    // Whatever stopped it, an export left unfinished is resumed by the same command.
+    let text = match out {
+        Some(out) => format!(
+            "{}\n  the export in {} is unfinished: rerun the same command to resume \
+             (finished principals are kept)",
+            e.describe(endpoint),
+            out.display()
+        ),
+        None => e.describe(endpoint),
+    };
     match e.severity() {
         Severity::AccessDenied => FetchError::AccessDenied(text),
         Severity::Credentials => FetchError::Credentials(text),
-        Severity::Network => FetchError::Network(match out {
-            Some(out) => format!(
-                "{text}\n  the export in {} is unfinished: rerun the same command to resume \
-                 (finished principals are kept)",
-                out.display()
-            ),
-            None => text,
-        }),
+        Severity::Network => FetchError::Network(text),
         Severity::Setup => FetchError::Setup(text),
         Severity::Principal => FetchError::Aws(text),
     }

@@ -65,6 +65,9 @@ Control endpoints (answered by this server, not moto; reachable even during an o
     GET /_emulator/provision/fail/on   provisioning requests end FAILED (DescribePermissionSet-
                                 ProvisioningStatus), as when Identity Center cannot update a role
     GET /_emulator/provision/fail/off  end SUCCEEDED again
+    GET /_emulator/fail/gaad/on   GetAccountAuthorizationDetails answers ServiceFailure (HTTP 500),
+                                as when IAM fails that call for longer than any retry budget
+    GET /_emulator/fail/gaad/off  answer it again
 """
 
 import argparse
@@ -124,7 +127,8 @@ STATE = {
     "org_page_size": None,  # --org-page-size: cap on MaxResults of Organizations/sso-admin lists
     "boundaries": {},  # (instance arn, permission set arn) -> PermissionsBoundary
     "provisioning": {},  # ProvisionPermissionSet request id -> its status, as Describe answers it
-    "provision_fail": False,  # GET /_emulator/provision/fail/on: provisioning requests end FAILED
+    "provision_fail": False,
+    "fail_gaad": False,  # GET /_emulator/fail/gaad/on: GetAccountAuthorizationDetails fails  # GET /_emulator/provision/fail/on: provisioning requests end FAILED
     "provisioned": {},  # (instance arn, permission set arn) -> [account id] in provisioning order
 }
 
@@ -273,6 +277,10 @@ def get_credential_report(self):
         "GeneratedTime": parse_time("now+200d+6s"),
     }
     return ActionResult(result)
+
+
+class ServiceFailure(ServiceException):
+    code = "ServiceFailure"
 
 
 class ResourceNotFound(ServiceException):
@@ -434,6 +442,14 @@ def install(fixtures, job_seconds, deny_assume_role=(), always_throttle=(), org_
     IamResponse.generate_service_last_accessed_details = generate_service_last_accessed_details
     IamResponse.get_service_last_accessed_details = get_service_last_accessed_details
     IamResponse.get_credential_report = get_credential_report
+    moto_gaad = IamResponse.get_account_authorization_details
+
+    def get_account_authorization_details(self):
+        if STATE["fail_gaad"]:
+            raise ServiceFailure("Request processing has failed due to an unknown error.")
+        return moto_gaad(self)
+
+    IamResponse.get_account_authorization_details = get_account_authorization_details
 
 
 def control(app):
@@ -473,6 +489,9 @@ def control(app):
         elif path in ("/_emulator/provision/fail/on", "/_emulator/provision/fail/off"):
             STATE["provision_fail"] = path.endswith("/on")
             body = json.dumps({"provision_fail": STATE["provision_fail"]})
+        elif path in ("/_emulator/fail/gaad/on", "/_emulator/fail/gaad/off"):
+            STATE["fail_gaad"] = path.endswith("/on")
+            body = json.dumps({"fail_gaad": STATE["fail_gaad"]})
         else:
             start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "26")])
             return [b"unknown emulator endpoint\n"]
