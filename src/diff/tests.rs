@@ -7,6 +7,15 @@ use crate::analysis::{BySensitivity, GrantedAction, Reason, Sensitivity, Status}
 use crate::catalog::Catalog;
 use std::collections::BTreeSet;
 
+/// The IAM Identity Center role `name` of account `acct` (not actionable: the set is).
+fn sso_role(acct: &str, name: &str) -> SidePrincipal {
+    SidePrincipal {
+        arn: format!("arn:aws:iam::{acct}:role/aws-reserved/sso.amazonaws.com/{name}"),
+        actionable: false,
+        ..principal(acct, name, &format!("AROA{acct}"))
+    }
+}
+
 fn principal(acct: &str, name: &str, id: &str) -> SidePrincipal {
     SidePrincipal {
         account_id: acct.into(),
@@ -946,12 +955,7 @@ fn a_permission_sets_new_grants_are_new_risk_once_per_set() {
     use Sensitivity::*;
     use Status::*;
     let name = "AWSReservedSSO_ReadOnly_0a1b2c3d4e5f6789";
-    let sso = |acct: &str| SidePrincipal {
-        arn: format!("arn:aws:iam::{acct}:role/aws-reserved/sso.amazonaws.com/{name}"),
-        actionable: false,
-        ..principal(acct, name, &format!("AROA{acct}"))
-    };
-    let (a, b) = (sso(A_ACCOUNT), sso(B_ACCOUNT));
+    let (a, b) = (sso_role(A_ACCOUNT, name), sso_role(B_ACCOUNT, name));
     let accounts = [A_ACCOUNT, B_ACCOUNT];
     let old = side(&accounts, &[&a, &b], vec![]);
     let mut excluded = finding(&a, "s3:DeleteBucket", Unused, Critical);
@@ -993,12 +997,7 @@ fn permission_sets_roll_up_their_roles() {
     use Sensitivity::*;
     use Status::*;
     let name = "AWSReservedSSO_Dev_0a1b2c3d4e5f6789";
-    let sso = |acct: &str| SidePrincipal {
-        arn: format!("arn:aws:iam::{acct}:role/aws-reserved/sso.amazonaws.com/{name}"),
-        actionable: false,
-        ..principal(acct, name, &format!("AROA{acct}"))
-    };
-    let (a, b) = (sso(A_ACCOUNT), sso(B_ACCOUNT));
+    let (a, b) = (sso_role(A_ACCOUNT, name), sso_role(B_ACCOUNT, name));
     let lookalike = principal(A_ACCOUNT, "AWSReservedSSO_Dev_ffffffffffffffff", "AROAX");
     let accounts = [A_ACCOUNT, B_ACCOUNT];
     let all = [&a, &b, &lookalike];
