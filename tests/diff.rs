@@ -1220,27 +1220,38 @@ fn with_deny_ec2(whole: bool) -> impl FnOnce(&mut serde_json::Value) {
 }
 
 /// A managed policy that holds a Deny and is missing from one side (`policy_missing`): that side
-/// shows grants the Deny takes away. What the Deny takes away on the other side is neither newly
-/// granted (the gate passes) nor revoked, but `grant_unknown`, and says why.
+/// shows grants the Deny takes away. Missing from the old side, what the Deny took away there is
+/// not newly granted but `grant_unknown`, and says why. Missing from the new side, what it takes
+/// away is not revoked: `newly_granted`, still new risk for the gate (a missing policy is nearly
+/// always an Allow, and must not silence `--fail-on-new`), its detail saying what is missing.
 #[test]
-fn a_missing_deny_policy_is_not_a_revoked_or_new_grant() {
+fn a_missing_deny_policy_is_not_a_revocation_and_keeps_the_gate() {
     let tmp = tempfile::tempdir().unwrap();
     let whole = edited_account(&tmp.path().join("whole"), with_deny_ec2(true));
     let lacking = edited_account(&tmp.path().join("lacking"), with_deny_ec2(false));
     for (old, new, lacks) in [(&whole, &lacking, "new"), (&lacking, &whole, "old")] {
         let run = diff(old, new, &["--exit-code", "--fail-on-new", "low"]);
-        assert_eq!(run.code, 0, "{lacks}: {}", run.stderr);
+        let kind = if lacks == "new" {
+            "newly_granted"
+        } else {
+            "grant_unknown"
+        };
+        let code = if lacks == "new" { 1 } else { 0 };
+        assert_eq!(run.code, code, "{lacks}: {}", run.stderr);
         let csv = Csv::parse(&run.file("diff.csv"));
         assert!(!csv.rows.is_empty(), "{lacks}");
         for r in &csv.rows {
-            assert_eq!(csv.get(r, "kind"), "grant_unknown", "{lacks}: {r:?}");
+            assert_eq!(csv.get(r, "kind"), kind, "{lacks}: {r:?}");
             assert_eq!(csv.get(r, "principal_name"), "ExampleCorpQA");
             assert_eq!(csv.get(r, "service"), "ec2");
-            let why = format!(
-                "the {lacks} side's export lacks a managed policy or group of this principal \
+            let why = if lacks == "new" {
+                "The new side's export lacks a managed policy or group of this principal \
+                 (policy_missing, group_missing), which may deny some of these actions."
+            } else {
+                "the old side's export lacks a managed policy or group of this principal \
                  (policy_missing, group_missing), which may deny these actions"
-            );
-            assert!(csv.get(r, "detail").contains(&why), "{r:?}");
+            };
+            assert!(csv.get(r, "detail").contains(why), "{r:?}");
         }
     }
 }

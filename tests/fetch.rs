@@ -1247,7 +1247,7 @@ pub(crate) mod emulated {
             "{stderr}"
         );
         assert!(
-            stderr.contains("is unfinished: rerun the same command to resume"),
+            stderr.contains("is unfinished: rerun the command (without --refresh) to resume"),
             "{stderr}"
         );
         assert!(stderr.len() < 8_000, "{} bytes of stderr", stderr.len());
@@ -1372,7 +1372,7 @@ pub(crate) mod emulated {
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(2), "{stderr}");
         assert!(
-            stderr.contains("rerun the same command to resume"),
+            stderr.contains("rerun the command (without --refresh) to resume"),
             "{stderr}"
         );
         let m = read_manifest(&out);

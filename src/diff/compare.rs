@@ -425,10 +425,15 @@ fn recreated(
 /// The kind of a principal's action granted on one side only: `revoked` (old side) or
 /// `newly_granted`, unless a side's export lacks part of the principal's policies so that nobody
 /// can tell ([`Gaps::one_sided_unknown`]): then `grant_unknown`.
+///
+/// A policy the side holding the grant lacks may hold a Deny of it: a revocation cannot be told
+/// then, but a new grant stays `newly_granted` (its row says so): it counts in `--fail-on-new`,
+/// which a missing policy (nearly always an Allow; a `report` of that side reads it as one)
+/// must not silence.
 fn one_sided(old_only: bool, gaps: (Gaps, Gaps)) -> ChangeKind {
     let (old, new) = gaps;
     match old_only {
-        true if Gaps::one_sided_unknown(old, new) => ChangeKind::GrantUnknown,
+        true if Gaps::one_sided_unknown(old, new) || old.lacks_grants => ChangeKind::GrantUnknown,
         true => ChangeKind::Revoked,
         false if Gaps::one_sided_unknown(new, old) => ChangeKind::GrantUnknown,
         false => ChangeKind::NewlyGranted,
@@ -516,10 +521,14 @@ fn permission_rows(
             };
         let old_state = state(old, o, |a| a.old);
         let new_state = state(new, n, |a| a.new);
-        let detail = if kind == ChangeKind::GrantUnknown {
-            not_comparable(n.is_none(), gaps)
-        } else {
-            String::new()
+        let detail = match kind {
+            ChangeKind::GrantUnknown => not_comparable(n.is_none(), gaps),
+            ChangeKind::NewlyGranted if gaps.1.lacks_grants => {
+                "The new side's export lacks a managed policy or group of this principal \
+                 (policy_missing, group_missing), which may deny some of these actions."
+                    .to_string()
+            }
+            _ => String::new(),
         };
         changes.push(Change {
             action: actions

@@ -7,7 +7,7 @@
 //! distinct actions newly granted or revoked (at most the catalog's), whatever the number of
 //! roles.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 
@@ -139,6 +139,29 @@ struct Acc {
     /// The newly granted actions no exclusion covers, by new sensitivity (`Sensitivity as
     /// usize`): an action may be in several, its roles' sensitivities differing.
     risk: [ActionSet; 4],
+    /// What the set's old roles grant, and what its roles only on the new side (added or
+    /// re-created: a new set, a set re-created under its name, a new account) grant, in all and
+    /// by sensitivity as `risk`: what the second holds and the first does not is newly granted
+    /// to the set ([`Rollup::finish`]), though no row of a role says so.
+    old_grants: ActionSet,
+    added: ActionSet,
+    added_risk: [ActionSet; 4],
+}
+
+impl Acc {
+    /// Adds to what is newly granted to the set (and its new risk) what its roles only on the
+    /// new side grant and no old role did; then forgets them (so that a second call adds
+    /// nothing).
+    fn fold_added(&mut self) {
+        self.added.difference_with(&self.old_grants);
+        self.newly_granted.union_with(&self.added);
+        self.added = ids();
+        for (risk, added) in self.risk.iter_mut().zip(&mut self.added_risk) {
+            added.difference_with(&self.old_grants);
+            risk.union_with(added);
+            *added = ids();
+        }
+    }
 }
 
 /// An empty set of action ids of the one catalog both sides use (its universe is every id: the
@@ -163,16 +186,32 @@ impl Rollup {
             newly_granted: ids(),
             revoked: ids(),
             risk: [ids(), ids(), ids(), ids()],
+            old_grants: ids(),
+            added: ids(),
+            added_risk: [ids(), ids(), ids(), ids()],
         })
     }
 
     /// Adds one account's (or several accounts') sides and changes.
     pub fn add(&mut self, old: &Side, new: &Side, changes: &[Change]) {
+        // The set roles only the new side has (their rows list no action).
+        let added: HashSet<(&str, &str)> = changes
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c.kind,
+                    ChangeKind::PrincipalAdded | ChangeKind::PrincipalRecreated
+                )
+            })
+            .map(|c| (&*c.account_id, &*c.principal_arn))
+            .collect();
         for (side, is_old) in [(old, true), (new, false)] {
             for (i, p) in side.principals.iter().enumerate() {
                 let Some(name) = set_of(&p.principal_type, &p.name, &p.arn) else {
                     continue;
                 };
+                let only_new = !is_old && added.contains(&(&*p.account_id, &*p.arn));
+                self.grants_of(name, side, i as u32, (is_old, only_new));
                 let (t, u) = (side.tally(i as u32), side.unused_of(i as u32));
                 let open = u.critical + u.high + u.medium + u.low;
                 let acc = self.set(name);
@@ -210,6 +249,28 @@ impl Rollup {
                 }
                 ChangeKind::Revoked => acc.revoked.insert_all(ids),
                 _ => {}
+            }
+        }
+    }
+
+    /// Records the grants of role `i` of set `name` on `side`: of an old role, or of a role only
+    /// the new side has (`only_new`), whose grants no exclusion covers are the set's new risk
+    /// unless an old role grants them too.
+    fn grants_of(&mut self, name: &str, side: &Side, i: u32, (is_old, only_new): (bool, bool)) {
+        if !is_old && !only_new {
+            return;
+        }
+        let acc = self.set(name);
+        for g in side.groups_of(i) {
+            for a in side.actions(g) {
+                if is_old {
+                    acc.old_grants.insert(a.id());
+                } else {
+                    acc.added.insert(a.id());
+                    if !g.verdict.excluded {
+                        acc.added_risk[a.sensitivity() as usize].insert(a.id());
+                    }
+                }
             }
         }
     }
@@ -254,6 +315,7 @@ impl Rollup {
     /// account was added).
     pub fn name_actions(&mut self, notations: &mut Notations<'_>) {
         for acc in self.sets.values_mut() {
+            acc.fold_added();
             acc.d.newly_granted_notation = notation(&acc.newly_granted, notations);
             acc.d.revoked_notation = notation(&acc.revoked, notations);
         }
@@ -263,6 +325,10 @@ impl Rollup {
     pub fn finish(self) -> Vec<PermissionSetDiff> {
         self.sets
             .into_values()
+            .map(|mut a| {
+                a.fold_added();
+                a
+            })
             .map(|a| PermissionSetDiff {
                 newly_granted_actions: a.newly_granted.len() as u64,
                 revoked_actions: a.revoked.len() as u64,

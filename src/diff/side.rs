@@ -60,10 +60,11 @@ impl Gaps {
 
     /// Whether an action granted on `held`'s side only may be granted on `other`'s side too, or
     /// not really on `held`'s: `other` may lack the grant (a missing policy's Allow), or `held`
-    /// may lack what takes it away (a missing policy's Deny, a missing boundary). A missing
-    /// boundary on `other`'s side only grants more there, so it settles nothing either way.
+    /// may lack the boundary that takes it away. A missing boundary on `other`'s side only
+    /// grants more there, so it settles nothing either way. (A policy `held` lacks may hold a
+    /// Deny: `compare::one_sided` weighs that for a revocation only.)
     pub fn one_sided_unknown(held: Gaps, other: Gaps) -> bool {
-        other.lacks_grants || held.lacks_grants || held.lacks_boundary
+        other.lacks_grants || held.lacks_boundary
     }
 }
 

@@ -309,14 +309,17 @@ fn a_side_lacking_policies_makes_one_sided_grants_unknown() {
     );
     assert_eq!((changed, risk), (2, 1));
     // The new side lacks a policy: what the old side held may still be granted (an Allow of the
-    // policy), and what the new side holds may be taken away (a Deny of it). Neither is a change.
+    // policy): not a change. What the new side holds may be taken away (a Deny of it), but a
+    // new grant stays new risk (a missing policy must not silence --fail-on-new), said so.
     let (k, changed, risk, c) = case(none, lacks_grants);
-    let unknown = pairs(&[
-        (GrantUnknown, "iam:CreateUser"),
-        (GrantUnknown, "s3:DeleteBucket"),
-    ]);
-    assert_eq!(k, unknown);
-    assert_eq!((changed, risk), (0, 0));
+    assert_eq!(
+        k,
+        pairs(&[
+            (NewlyGranted, "iam:CreateUser"),
+            (GrantUnknown, "s3:DeleteBucket"),
+        ])
+    );
+    assert_eq!((changed, risk), (1, 1));
     assert!(
         c[1].detail.contains(
             "the new side's export lacks a managed policy or group of this principal \
@@ -327,14 +330,19 @@ fn a_side_lacking_policies_makes_one_sided_grants_unknown() {
     );
     assert!(
         c[0].detail.contains(
-            "the new side's export lacks a managed policy or group of this principal \
-                       (policy_missing, group_missing), which may deny these actions"
+            "The new side's export lacks a managed policy or group of this principal \
+                       (policy_missing, group_missing), which may deny some of these actions"
         ),
         "{}",
         c[0].detail
     );
-    // The old side lacks one: the same the other way round.
+    // The old side lacks one: what it held may have been denied (not a revocation), what the
+    // new side holds may have been granted by it (not a new grant).
     let (k, changed, risk, c) = case(lacks_grants, none);
+    let unknown = pairs(&[
+        (GrantUnknown, "iam:CreateUser"),
+        (GrantUnknown, "s3:DeleteBucket"),
+    ]);
     assert_eq!(k, unknown);
     assert_eq!((changed, risk), (0, 0));
     assert!(
@@ -986,6 +994,56 @@ fn a_permission_sets_new_grants_are_new_risk_once_per_set() {
     assert_eq!(m.new_risk.at_or_above(Critical), 1);
     assert_eq!(m.new_risk.at_or_above(Low), 2);
     assert_eq!(m.headline.new_risk_high_plus, 1);
+}
+
+/// A permission set's roles only the new side has (a new set, a set re-created under its name,
+/// a new account) list no action, yet what they grant that no old role of the set did is newly
+/// granted to the set, and its new risk: a new set of `AdministratorAccess` passed the gate. A
+/// role in a new account granting what the old roles did adds nothing.
+#[test]
+fn what_a_sets_new_roles_grant_beyond_its_old_ones_is_new_risk() {
+    use Sensitivity::*;
+    use Status::*;
+    let (dev, admin) = (
+        "AWSReservedSSO_Dev_0a1b2c3d4e5f6789",
+        "AWSReservedSSO_Admin_0a1b2c3d4e5f6789",
+    );
+    let old_dev = sso_role(A_ACCOUNT, dev);
+    let new_dev = sso_role(B_ACCOUNT, dev);
+    let new_admin = sso_role(B_ACCOUNT, admin);
+    let accounts = [A_ACCOUNT, B_ACCOUNT];
+    let old = side(
+        &accounts,
+        &[&old_dev],
+        vec![finding(&old_dev, "ec2:RunInstances", Unused, Medium)],
+    );
+    let new = side(
+        &accounts,
+        &[&old_dev, &new_dev, &new_admin],
+        vec![
+            finding(&old_dev, "ec2:RunInstances", Unused, Medium),
+            finding(&new_dev, "ec2:RunInstances", Unused, Medium),
+            finding(&new_dev, "iam:CreateUser", Used, Critical),
+            finding(&new_admin, "iam:CreateUser", Unused, Critical),
+        ],
+    );
+    let m = model_of(&old, &new);
+    let by_name = |n: &str| {
+        m.permission_sets
+            .iter()
+            .find(|s| s.name == n)
+            .unwrap_or_else(|| panic!("{n}: {:?}", m.permission_sets))
+    };
+    let critical = BySensitivity {
+        critical: 1,
+        ..BySensitivity::default()
+    };
+    assert_eq!(by_name("Admin").newly_granted_actions, 1);
+    assert_eq!(by_name("Admin").newly_granted_by_sensitivity, critical);
+    // The new account's role adds iam:CreateUser to Dev (used there, still newly granted).
+    assert_eq!(by_name("Dev").newly_granted_actions, 1);
+    assert_eq!(m.new_risk.permission_sets.critical, 2);
+    assert_eq!(m.new_risk.permission_sets.medium, 0);
 }
 
 /// The permission sets are rolled up over their Identity Center roles of every account: pairs

@@ -360,14 +360,16 @@ async fn collect(
                      everything again)"
                 ));
             }
-            layout.write(
-                &layout.authorization_details(),
-                &cli_json::to_cli_bytes(&gaad),
-            )?;
+            // The earlier snapshot is gone (its authorization details first): its runs go too,
+            // before the new details are written, so that no stop in between pairs them.
             let this = runs.pop();
             runs.clear();
             runs.extend(this);
             store::write_unfinished_manifest(layout, &who.account_id, &who.partition, runs)?;
+            layout.write(
+                &layout.authorization_details(),
+                &cli_json::to_cli_bytes(&gaad),
+            )?;
             gaad
         }
     };
@@ -562,11 +564,12 @@ async fn authorization_details(
 /// A failure that stops the fetch, with its message. `out`: the export left unfinished, named
 /// when the network is lost.
 fn fatal(e: &CallError, endpoint: &str, out: Option<&Path>) -> FetchError {
-    // Whatever stopped it, an export left unfinished is resumed by the same command.
+    // Whatever stopped it, an export left unfinished is resumed by rerunning the command; with
+    // --refresh that would start over.
     let text = match out {
         Some(out) => format!(
-            "{}\n  the export in {} is unfinished: rerun the same command to resume \
-             (finished principals are kept)",
+            "{}\n  the export in {} is unfinished: rerun the command (without --refresh) to \
+             resume it (finished principals are kept)",
             e.describe(endpoint),
             out.display()
         ),
