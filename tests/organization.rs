@@ -604,7 +604,7 @@ fn an_exported_account_the_tree_does_not_place_is_reported() {
         let msg = &unplaced[0].warning.message;
         assert!(msg.contains("no SCP or RCP is applied"), "{msg}");
         let why = if listed {
-            "list-accounts.json lists it, but no accounts/<parent>.json places it"
+            "list-accounts.json lists it, but the tree does not reach it"
         } else {
             "list-accounts.json does not list it either"
         };

@@ -123,7 +123,8 @@ fn warn_unplaced(c: &mut Collected<'_>, org: &Organization) {
             continue;
         }
         let why = if org.accounts.contains_key(account) {
-            "list-accounts.json lists it, but no accounts/<parent>.json places it"
+            "list-accounts.json lists it, but the tree does not reach it (no accounts/<parent>.json \
+             places it, or its OU is not placed)"
         } else {
             "list-accounts.json does not list it either: it joined the organisation after the \
              organisation part was fetched, or is another organisation's"
@@ -216,7 +217,7 @@ pub(super) fn roll_up_permission_sets(
         let Some(path) = crate::model::arn::role_path(p.arn()) else {
             continue;
         };
-        if let Some(ps) = org.permission_set_for(path, p.name()) {
+        if let Some(ps) = org.permission_set_for(&p.account_id, path, p.name()) {
             sso_roles
                 .entry(ps.name.as_str())
                 .or_default()
