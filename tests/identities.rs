@@ -1439,6 +1439,66 @@ fn a_policy_a_condition_names_is_not_unattached() {
     let pattern = serde_json::json!({"ArnLike": {
         "IAM:PolicyArn": ["arn:aws:iam::123456789012:policy/no*"]}});
     assert_eq!(unattached(pattern), ["orphan"]);
+    // A variable stands for any text; under `…Equals` a `*` is a character, and a pattern of
+    // any policy of a path names none in particular (review round 2: both hid every finding).
+    let variable = serde_json::json!({"StringEquals": {
+        "iam:PermissionsBoundary": "arn:aws:iam::${aws:PrincipalAccount}:policy/orphan"}});
+    assert_eq!(unattached(variable), ["nocount"]);
+    let literal = serde_json::json!({"StringEquals": {
+        "iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/*"}});
+    assert_eq!(unattached(literal), ["nocount", "orphan"]);
+    let any = serde_json::json!({"StringLike": {
+        "iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/*"}});
+    assert_eq!(unattached(any), ["nocount", "orphan"]);
+    // Allowed unless it is the policy: not required.
+    let unless = serde_json::json!({"StringNotEquals": {
+        "iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/orphan"}});
+    assert_eq!(unattached(unless), ["nocount", "orphan"]);
+}
+
+/// An SCP that denies `iam:CreateRole` unless with a boundary (written with
+/// `${aws:PrincipalAccount}`, as an SCP shared by every account is) requires that policy in
+/// each account: it is not called unattached, and gets no `delete_policy` (review round 2).
+#[test]
+fn a_policy_an_scp_requires_as_a_boundary_is_not_unattached() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = dir.path().join("org");
+    crate::common::copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4"),
+        &org,
+    );
+    let run = |name: &str| {
+        let out = dir.path().join(name);
+        assert_cmd::Command::cargo_bin("iam-tighten")
+            .unwrap()
+            .arg("report")
+            .arg(&org)
+            .arg("--out")
+            .arg(&out)
+            .args(["--format", "csv"])
+            .assert()
+            .success();
+        let decisions = std::fs::read_to_string(out.join("decisions.csv")).unwrap();
+        decisions
+            .lines()
+            .any(|l| l.contains(",delete_policy,") && l.contains("legacy-s3-admin"))
+    };
+    assert!(run("before"), "the sample's unattached policy");
+    crate::common::edit_json(&org.join("organization/policy/p-0643d0e9.json"), |p| {
+        let content = p["Policy"]["Content"].as_str().unwrap();
+        let mut doc: serde_json::Value = serde_json::from_str(content).unwrap();
+        doc["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "Sid": "RequireBoundary", "Effect": "Deny",
+                "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"], "Resource": "*",
+                "Condition": {"StringNotEquals": {"iam:PermissionsBoundary":
+                    "arn:aws:iam::${aws:PrincipalAccount}:policy/legacy-s3-admin"}}
+            }));
+        p["Policy"]["Content"] = doc.to_string().into();
+    });
+    assert!(!run("after"));
 }
 
 /// An unused IAM Identity Center role of an export without an organisation part: Identity

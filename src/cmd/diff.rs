@@ -60,7 +60,7 @@ struct AccountSide {
 fn analyse(
     job: &Job,
     args: &DiffConfig,
-    sets: &[PermissionSetInfo],
+    (sets, org): (&[PermissionSetInfo], Option<&Organization>),
 ) -> anyhow::Result<AccountSide> {
     let (label, a) = (job.label(), &args.analysis);
     let export = input::load_export(&job.folder, &a.load)
@@ -78,6 +78,7 @@ fn analyse(
     }
     let mut identities = IdentityCollector::new(&an, &args.identities)
         .with_permission_sets(sets)
+        .with_control_policies(org)
         .without_as_of_flag();
     identities.add(0, &export);
     let side = Side::from_analysis(&an).with_identities(identities.finish());
@@ -226,7 +227,10 @@ fn analyse_and_compare(
         |i| weights[i],
         ANALYSIS_BUDGET,
         || (),
-        |(), i| analyse(&jobs[i], args, &sets[usize::from(!jobs[i].old)]),
+        |(), i| {
+            let side = usize::from(!jobs[i].old);
+            analyse(&jobs[i], args, (&sets[side], orgs[side].as_ref()))
+        },
         |i, result| {
             let accepted = result
                 .map_err(|e| (i, e))

@@ -654,7 +654,13 @@ impl<'a> Ctx<'a> {
     }
 
     /// `sets`: the organisation part's permission sets (none without one).
-    pub(super) fn policies(&self, sets: &[PermissionSetInfo], out: &mut Vec<IdentityFinding>) {
+    /// `required`: what the organisation's control policies' conditions name
+    /// ([`policies_conditions_name`]).
+    pub(super) fn policies(
+        &self,
+        (sets, required): (&[PermissionSetInfo], &[PolicyNamed]),
+        out: &mut Vec<IdentityFinding>,
+    ) {
         // Every ARN a principal attaches or uses as its boundary, once (a walk over every
         // principal per policy was quadratic).
         let mut used: HashSet<&str> = HashSet::new();
@@ -673,7 +679,15 @@ impl<'a> Ctx<'a> {
             .filter(|s| s.accounts.contains(account))
             .flat_map(|s| &s.customer_managed_policies)
             .collect();
-        let named = condition_references(self.export);
+        let inline = self
+            .export
+            .principals
+            .iter()
+            .flat_map(|p| &p.inline_policies)
+            .map(|i| &i.document);
+        let managed = self.export.policies.values().map(|m| &*m.document);
+        let mut named = policies_conditions_name(inline.chain(managed));
+        named.extend(required.iter().cloned());
         for pol in self.export.policies.values() {
             if pol.aws_managed {
                 continue;
@@ -681,9 +695,7 @@ impl<'a> Ctx<'a> {
             // A permissions boundary of a principal the export leaves out still counts.
             if used.contains(pol.arn.as_str())
                 || pol.is_a_boundary()
-                || named
-                    .iter()
-                    .any(|n| crate::policy::expand::matches(n, &pol.arn))
+                || named.iter().any(|n| n.names(&pol.arn))
                 || referenced
                     .iter()
                     .any(|r| r.path == pol.path && r.name.eq_ignore_ascii_case(&pol.name))
@@ -717,43 +729,100 @@ impl<'a> Ctx<'a> {
 /// with this boundary, `iam:AttachRolePolicy` only of these policies).
 const POLICY_CONDITION_KEYS: [&str; 2] = ["iam:PermissionsBoundary", "iam:PolicyARN"];
 
-/// The values (ARNs or ARN patterns) of the [`POLICY_CONDITION_KEYS`] in the conditions of
-/// every policy of the export: a policy they name is in use though attached to nothing yet (a
-/// boundary delegated role creation must attach; deleting it breaks that).
-fn condition_references(export: &Export) -> Vec<&str> {
-    let inline = export
-        .principals
-        .iter()
-        .flat_map(|p| &p.inline_policies)
-        .map(|i| &i.document);
-    let managed = export.policies.values().map(|m| &*m.document);
+/// A managed policy a condition requires: its ARN, or an ARN pattern ([`PolicyNamed::names`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PolicyNamed {
+    /// The value, policy variables (`${aws:PrincipalAccount}`) as `*`.
+    pattern: String,
+    /// A `…Like` operator's value, or one with a variable: `*` and `?` are wildcards.
+    glob: bool,
+}
+
+impl PolicyNamed {
+    /// Whether it names the policy `arn` (case aside).
+    pub fn names(&self, arn: &str) -> bool {
+        if self.glob {
+            crate::policy::expand::matches(&self.pattern, arn)
+        } else {
+            self.pattern.eq_ignore_ascii_case(arn)
+        }
+    }
+}
+
+/// The managed policies the conditions of `documents` require (the values of their
+/// [`POLICY_CONDITION_KEYS`]): an Allow whose condition must equal or match them, or a Deny
+/// unless it does (`StringNotEquals` in an SCP that requires a boundary). A policy such a
+/// condition names is in use though attached to nothing yet: deleting it breaks that delegation.
+/// A pattern that names any policy of a path (`…:policy/*`, `…:policy/boundaries/*`) names
+/// none in particular; a Deny of a policy forbids it, and an Allow unless it is not named it.
+pub fn policies_conditions_name<'d>(
+    documents: impl Iterator<Item = &'d crate::model::document::PolicyDocument>,
+) -> Vec<PolicyNamed> {
     let mut named = Vec::new();
-    for statement in inline.chain(managed).flat_map(|d| &d.statements) {
+    for statement in documents.flat_map(|d| &d.statements) {
         let Some(serde_json::Value::Object(operators)) = &statement.condition else {
             continue;
         };
-        for (key, values) in operators
-            .values()
-            .filter_map(serde_json::Value::as_object)
-            .flatten()
-        {
-            if POLICY_CONDITION_KEYS
-                .iter()
-                .any(|k| k.eq_ignore_ascii_case(key))
-            {
-                match values {
-                    serde_json::Value::String(v) => named.push(v.as_str()),
-                    serde_json::Value::Array(vs) => {
-                        named.extend(vs.iter().filter_map(serde_json::Value::as_str));
-                    }
-                    _ => {}
+        let allow = statement.effect == crate::model::document::Effect::Allow;
+        for (operator, keys) in operators {
+            let Some(keys) = keys.as_object() else {
+                continue;
+            };
+            let op = operator.rsplit(':').next().unwrap_or(operator);
+            let op = op.strip_suffix("IfExists").unwrap_or(op);
+            let negated = op.contains("Not");
+            let like = op.ends_with("Like");
+            // Required: allowed only when it matches, or denied unless it does.
+            if allow == negated {
+                continue;
+            }
+            for (key, values) in keys {
+                if !POLICY_CONDITION_KEYS
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(key))
+                {
+                    continue;
                 }
+                let values = match values {
+                    serde_json::Value::Array(vs) => vs.iter().filter_map(|v| v.as_str()).collect(),
+                    v => v.as_str().into_iter().collect::<Vec<_>>(),
+                };
+                named.extend(values.into_iter().filter_map(|v| policy_named(v, like)));
             }
         }
     }
     named.sort_unstable();
     named.dedup();
     named
+}
+
+/// `value` of a condition (a `…Like` operator's when `like`) as a [`PolicyNamed`], or `None`
+/// for a pattern whose policy name is only wildcards.
+fn policy_named(value: &str, like: bool) -> Option<PolicyNamed> {
+    let mut pattern = String::with_capacity(value.len());
+    let mut rest = value;
+    let mut variable = false;
+    while let Some(at) = rest.find("${") {
+        pattern.push_str(&rest[..at]);
+        match rest[at..].find('}') {
+            Some(end) => {
+                pattern.push('*');
+                variable = true;
+                rest = &rest[at + end + 1..];
+            }
+            None => {
+                pattern.push_str(&rest[at..]);
+                rest = "";
+            }
+        }
+    }
+    pattern.push_str(rest);
+    let glob = like || variable;
+    let name = pattern.rsplit('/').next().unwrap_or(&pattern);
+    if glob && name.chars().all(|c| c == '*' || c == '?') {
+        return None;
+    }
+    Some(PolicyNamed { pattern, glob })
 }
 
 fn keys(row: &CredentialReportRow) -> impl Iterator<Item = (u8, &AccessKeyInfo)> {

@@ -298,6 +298,9 @@ pub struct IdentityCollector<'a> {
     /// The command takes `--as-of` (`report`; not `diff`): a check without an as-of time says
     /// it was not given.
     as_of_flag: bool,
+    /// The managed policies the organisation's SCPs and RCPs require by condition
+    /// ([`IdentityCollector::with_control_policies`]).
+    required: Vec<checks::PolicyNamed>,
 }
 
 impl<'a> IdentityCollector<'a> {
@@ -314,6 +317,7 @@ impl<'a> IdentityCollector<'a> {
             gaps: Gaps::default(),
             sets: None,
             as_of_flag: true,
+            required: Vec::new(),
         }
     }
 
@@ -329,6 +333,20 @@ impl<'a> IdentityCollector<'a> {
     /// unattached where the set is provisioned ([`crate::analysis::permission_set_references`]).
     pub fn with_permission_sets(mut self, sets: &'a [PermissionSetInfo]) -> Self {
         self.sets = Some(sets);
+        self
+    }
+
+    /// The organisation part's SCPs and RCPs: a managed policy their conditions require (an
+    /// SCP that denies `iam:CreateRole` unless with this boundary) is not unattached.
+    pub fn with_control_policies(
+        mut self,
+        organization: Option<&crate::model::organization::Organization>,
+    ) -> Self {
+        let documents = organization
+            .into_iter()
+            .flat_map(|o| &o.control_policies)
+            .map(|p| &p.document);
+        self.required = checks::policies_conditions_name(documents);
         self
     }
 
@@ -385,7 +403,7 @@ impl<'a> IdentityCollector<'a> {
                 .as_ref()
                 .map_or(&[][..], |o| &o.permission_sets[..])
         });
-        ctx.policies(sets, findings);
+        ctx.policies((sets, &self.required), findings);
     }
 
     /// Every finding added, ranked, and the checks that could not run.
