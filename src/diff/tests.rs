@@ -339,21 +339,14 @@ fn a_side_lacking_policies_makes_one_sided_grants_unknown() {
     // The old side lacks one: what it held may have been denied (not a revocation), what the
     // new side holds may have been granted by it (not a new grant).
     let (k, changed, risk, c) = case(lacks_grants, none);
-    let unknown = pairs(&[
+    let unknown = [
         (GrantUnknown, "iam:CreateUser"),
         (GrantUnknown, "s3:DeleteBucket"),
-    ]);
-    assert_eq!(k, unknown);
+    ];
+    assert_eq!(k, pairs(&unknown));
     assert_eq!((changed, risk), (0, 0));
-    assert!(
-        c[0].detail.contains("the old side's export lacks"),
-        "{}",
-        c[0].detail
-    );
-    assert!(
-        c[0].detail
-            .ends_with("which may grant these actions; whether they changed is unknown.")
-    );
+    let ends = "which may grant these actions; whether they changed is unknown.";
+    assert!(c[0].detail.contains("the old side's export lacks") && c[0].detail.ends_with(ends));
     assert!(
         c[1].detail.contains("which may deny these actions"),
         "{}",
