@@ -51,6 +51,21 @@ pub(crate) fn creds_with_roles(
     })
 }
 
+/// `report` of `export` into `out` as CSV (with `args`), and its decisions.csv.
+fn report_decisions(export: &Path, out: &Path, args: &[&str]) -> String {
+    assert_cmd::Command::cargo_bin("iam-tighten")
+        .unwrap()
+        .arg("report")
+        .arg(export)
+        .arg("--out")
+        .arg(out)
+        .args(["--format", "csv"])
+        .args(args)
+        .assert()
+        .success();
+    std::fs::read_to_string(out.join("decisions.csv")).unwrap()
+}
+
 fn analyze(exports: &[Export]) -> Analysis<'static> {
     let settings = Settings {
         unused_after_days: 90,
@@ -1286,16 +1301,9 @@ fn an_intentional_users_unused_credentials_are_confirmed_not_taken_away() {
         let out = dir
             .path()
             .join(if config.is_some() { "with" } else { "without" });
-        let mut cmd = assert_cmd::Command::cargo_bin("iam-tighten").unwrap();
-        cmd.arg("report")
-            .arg(fixture("creds"))
-            .arg("--out")
-            .arg(&out);
-        if let Some(c) = config {
-            cmd.arg("--config").arg(c);
-        }
-        cmd.args(["--format", "csv"]).assert().success();
-        std::fs::read_to_string(out.join("decisions.csv")).unwrap()
+        let config = config.map(|c| c.to_str().unwrap());
+        let args: Vec<&str> = config.into_iter().flat_map(|c| ["--config", c]).collect();
+        report_decisions(&fixture("creds"), &out, &args)
     };
     let stale = |csv: &str, kind: &str| {
         csv.lines()
@@ -1468,17 +1476,7 @@ fn a_policy_an_scp_requires_as_a_boundary_is_not_unattached() {
         &org,
     );
     let run = |name: &str| {
-        let out = dir.path().join(name);
-        assert_cmd::Command::cargo_bin("iam-tighten")
-            .unwrap()
-            .arg("report")
-            .arg(&org)
-            .arg("--out")
-            .arg(&out)
-            .args(["--format", "csv"])
-            .assert()
-            .success();
-        let decisions = std::fs::read_to_string(out.join("decisions.csv")).unwrap();
+        let decisions = report_decisions(&org, &dir.path().join(name), &[]);
         decisions
             .lines()
             .any(|l| l.contains(",delete_policy,") && l.contains("legacy-s3-admin"))
@@ -1515,17 +1513,7 @@ fn an_unused_identity_center_role_without_an_organisation_gets_its_assignment_re
             r["Arn"] = format!("arn:aws:iam::123456789012:role{path}{role}").into();
         }
     });
-    let out = dir.path().join("out");
-    assert_cmd::Command::cargo_bin("iam-tighten")
-        .unwrap()
-        .arg("report")
-        .arg(&export)
-        .arg("--out")
-        .arg(&out)
-        .args(["--format", "csv"])
-        .assert()
-        .success();
-    let decisions = std::fs::read_to_string(out.join("decisions.csv")).unwrap();
+    let decisions = report_decisions(&export, &dir.path().join("out"), &[]);
     let ours: Vec<&str> = decisions.lines().filter(|l| l.contains(role)).collect();
     assert_eq!(ours.len(), 1, "{decisions}");
     assert!(

@@ -7,6 +7,24 @@ use crate::analysis::{BySensitivity, GrantedAction, Reason, Sensitivity, Status}
 use crate::catalog::Catalog;
 use std::collections::BTreeSet;
 
+/// Permission set `Dev` (id `id`, of instance `ssoins-1`) provisioned to `accounts`.
+fn dev_set(id: &str, accounts: &[&str]) -> crate::model::organization::PermissionSet {
+    crate::model::organization::PermissionSet {
+        arn: format!("arn:aws:sso:::permissionSet/ssoins-1/{id}"),
+        id: id.into(),
+        instance_id: "ssoins-1".into(),
+        name: "Dev".into(),
+        session_duration: None,
+        inline_policy: None,
+        inline_raw: None,
+        inline_text: None,
+        managed_policies: vec![],
+        customer_managed_policies: vec![],
+        boundary: None,
+        accounts: accounts.iter().map(|a| a.to_string()).collect(),
+    }
+}
+
 /// The IAM Identity Center role `name` of account `acct` (not actionable: the set is).
 fn sso_role(acct: &str, name: &str) -> SidePrincipal {
     SidePrincipal {
@@ -1079,20 +1097,7 @@ fn permission_sets_roll_up_their_roles() {
     let changes = cmp(&old, &new);
     let mut rollup = permission_sets::Rollup::default();
     rollup.add(&old, &new, &changes);
-    let set = crate::model::organization::PermissionSet {
-        arn: "arn:aws:sso:::permissionSet/ssoins-1/ps-1".into(),
-        id: "ps-1".into(),
-        instance_id: "ssoins-1".into(),
-        name: "Dev".into(),
-        session_duration: None,
-        inline_policy: None,
-        inline_raw: None,
-        inline_text: None,
-        managed_policies: vec![],
-        customer_managed_policies: vec![],
-        boundary: None,
-        accounts: vec![A_ACCOUNT.into(), B_ACCOUNT.into(), "333333333333".into()],
-    };
+    let set = dev_set("ps-1", &[A_ACCOUNT, B_ACCOUNT, "333333333333"]);
     let org = crate::model::organization::Organization {
         permission_sets: vec![set],
         ..Default::default()
@@ -1125,20 +1130,7 @@ fn permission_sets_roll_up_their_roles() {
 /// set, then the addition of the new one, in diff.json, diff-permission-sets.csv and diff.html.
 #[test]
 fn a_permission_set_recreated_under_its_name_keeps_both_changes() {
-    let set = |id: &str, accounts: &[&str]| crate::model::organization::PermissionSet {
-        arn: format!("arn:aws:sso:::permissionSet/ssoins-1/{id}"),
-        id: id.into(),
-        instance_id: "ssoins-1".into(),
-        name: "Dev".into(),
-        session_duration: None,
-        inline_policy: None,
-        inline_raw: None,
-        inline_text: None,
-        managed_policies: vec![],
-        customer_managed_policies: vec![],
-        boundary: None,
-        accounts: accounts.iter().map(|a| a.to_string()).collect(),
-    };
+    let set = dev_set;
     let org = |s| crate::model::organization::Organization {
         permission_sets: vec![s],
         ..Default::default()
