@@ -32,12 +32,12 @@ pub(super) struct Ctx<'a> {
 }
 
 /// A user whose last-accessed data shows a call to AWS after the credential report was
-/// generated (by ARN and name, with the call's time), or does not reach past it (`at` None):
-/// which of its credentials made such a call, the report cannot show.
+/// generated (by ARN and name, with the call's time): which of its credentials made it, the
+/// report cannot show.
 pub(super) struct CalledAfterReport {
     pub(super) arn: String,
     pub(super) name: String,
-    pub(super) at: Option<Timestamp>,
+    pub(super) at: Timestamp,
 }
 
 /// Who a finding is about.
@@ -344,9 +344,10 @@ impl<'a> Ctx<'a> {
         };
         self.password_without_mfa(&u, out);
         // A call to AWS after the report was generated was made with some credential of the
-        // user's, which the report cannot show: whether one is unused cannot be told, nor where
-        // the user's last-accessed data does not reach past the report to rule a call out.
-        let called = self.called_after_report(p);
+        // user's, which the report cannot show: whether one is unused cannot be told.
+        let called = p
+            .and_then(|p| p.last_used)
+            .filter(|t| self.report_time && self.as_of.is_some_and(|a| *t > a));
         if let Some(at) = called {
             after_report.push(CalledAfterReport {
                 arn: arn.to_string(),
@@ -362,20 +363,6 @@ impl<'a> Ctx<'a> {
             if self.unused_user(&u, ws, out) == Some(false) {
                 unjudged.push(row.user.clone());
             }
-        }
-    }
-
-    /// Judged at the credential report's generation: `Some(Some(t))` when the user's
-    /// last-accessed data shows a call at `t`, after it; `Some(None)` when that data does not
-    /// reach past it (none, or its job completed by then); `None` when it shows no call after
-    /// it, or when judged at the as-of time.
-    fn called_after_report(&self, p: Option<&PrincipalInfo>) -> Option<Option<Timestamp>> {
-        let generated = self.as_of.filter(|_| self.report_time)?;
-        match p {
-            Some(p) if p.has_last_accessed && p.as_of.is_some_and(|end| end > generated) => {
-                p.last_used.filter(|t| *t > generated).map(Some)
-            }
-            _ => Some(None),
         }
     }
 

@@ -727,45 +727,22 @@ impl Gaps {
         generated: Timestamp,
     ) {
         let day = |t: Timestamp| t.format("%Y-%m-%d").to_string();
-        let (called, unseen): (Vec<_>, Vec<_>) = users.iter().partition(|u| u.at.is_some());
-        let mut reasons = Vec::new();
-        match called.as_slice() {
-            [] => {}
-            [one] => reasons.push(format!(
-                "user {} called AWS after it, on {} (its last-accessed data)",
-                one.name,
-                one.at.map(day).unwrap_or_default()
-            )),
+        let who = match users {
+            [] => return,
+            [one] => format!("user {} called AWS on {}", one.name, day(one.at)),
             many => {
                 let named: Vec<String> = many
                     .iter()
-                    .map(|u| format!("{} (on {})", u.name, u.at.map(day).unwrap_or_default()))
+                    .map(|u| format!("{} (on {})", u.name, day(u.at)))
                     .collect();
-                let named = crate::model::listed(&named, 10);
-                reasons.push(format!("users {named} called AWS after it"));
+                format!("users {} called AWS", crate::model::listed(&named, 10))
             }
-        }
-        if !unseen.is_empty() {
-            let named: Vec<&str> = unseen.iter().map(|u| u.name.as_str()).collect();
-            reasons.push(format!(
-                "{} {} no last-accessed data reaching past it",
-                if named.len() == 1 { "user" } else { "users" },
-                if named.len() == 1 {
-                    format!("{} has", named[0])
-                } else {
-                    format!("{} have", crate::model::listed(&named, 10))
-                }
-            ));
-        }
-        if reasons.is_empty() {
-            return;
-        }
+        };
         let reason = format!(
-            "the credential report was generated on {}: {}; the report cannot show which \
-             credential made a call after it, so whether their access keys and passwords are \
-             unused cannot be told",
-            day(generated),
-            reasons.join("; ")
+            "{who} after the credential report was generated on {} (their last-accessed data \
+             shows it), with credentials the report cannot show, so whether their access keys \
+             and passwords are unused cannot be told",
+            day(generated)
         );
         let arns: Vec<&str> = users.iter().map(|u| u.arn.as_str()).collect();
         for kind in [
