@@ -217,7 +217,7 @@ pub(super) fn roll_up_permission_sets(
         let Some(path) = crate::model::arn::role_path(p.arn()) else {
             continue;
         };
-        if let Some(ps) = org.permission_set_for(&p.account_id, path, p.name()) {
+        if let Some(ps) = org.permission_set_for(path, p.name()) {
             sso_roles
                 .entry(ps.name.as_str())
                 .or_default()
@@ -235,7 +235,7 @@ pub(super) fn roll_up_permission_sets(
             continue;
         };
         mark_managed(c, ps, roles);
-        warn_unlisted(c, ps, roles);
+        warn_unlisted(c, (org, ps), roles);
         let elsewhere = controls_elsewhere(ps, &unexported, notes);
         // Every provisioned account has the set's role, with last-accessed data: those the
         // organisation part lists, and those whose export holds its role.
@@ -642,7 +642,10 @@ pub(super) fn grant_dates(grants: &[GrantRow]) -> GrantDates {
 /// set's role where it deprovisions the set: the role is the set's (its use keeps an action,
 /// its lack of data leaves the set incomplete), and the organisation part is older than the
 /// export.
-fn warn_unlisted(c: &mut Collected<'_>, ps: &PermissionSet, roles: &[u32]) {
+/// A role of an account that `list-accounts.json` does not list either may be another
+/// organisation's set's, or the account joined after the organisation part was fetched: it is
+/// counted all the same (nothing it used is removed), and the warning says so.
+fn warn_unlisted(c: &mut Collected<'_>, (org, ps): (&Organization, &PermissionSet), roles: &[u32]) {
     let mut unlisted: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for r in roles {
         let p = &c.principals[*r as usize];
@@ -665,9 +668,16 @@ fn warn_unlisted(c: &mut Collected<'_>, ps: &PermissionSet, roles: &[u32]) {
                      deletes a set's role where it deprovisions the set, so the set is taken as \
                      provisioned here and the role as its own (its use keeps an action in the \
                      set's recommendation); the organisation part is likely older than the \
-                     export: fetch it again",
+                     export: fetch it again{}",
                     names.join(", "),
-                    ps.name
+                    ps.name,
+                    if org.accounts.contains_key(account) {
+                        ""
+                    } else {
+                        " (list-accounts.json does not list the account either: if it belongs \
+                         to another organisation, its role is that organisation's set's, which \
+                         provisioning this one does not reach)"
+                    }
                 ),
             },
         })

@@ -206,24 +206,13 @@ impl Organization {
             .collect()
     }
 
-    /// The permission set an Identity Center role of `account` belongs to: its path and name
-    /// name the set ([`identity_center_set`]). The set's `accounts` may not list the role's
-    /// account: Identity Center deletes a set's role where it deprovisions the set, so such a
-    /// role is the set's, and the organisation part older than the export
-    /// (`analysis::organization` warns of it), when `list-accounts.json` lists the account. A
-    /// role of an account outside the organisation is another organisation's set's (`None`):
-    /// provisioning this one never reaches it.
-    pub fn permission_set_for(
-        &self,
-        account: &str,
-        path: &str,
-        role_name: &str,
-    ) -> Option<&PermissionSet> {
+    /// The permission set an Identity Center role belongs to: its path and name name the set
+    /// ([`identity_center_set`]). The set's `accounts` may not list the role's account: Identity
+    /// Center deletes a set's role where it deprovisions the set, so such a role is the set's, and
+    /// the organisation part older than the export (`analysis::organization` warns of it).
+    pub fn permission_set_for(&self, path: &str, role_name: &str) -> Option<&PermissionSet> {
         let name = identity_center_set(path, role_name)?;
-        self.permission_sets.iter().find(|ps| {
-            ps.name == name
-                && (ps.accounts.iter().any(|a| a == account) || self.accounts.contains_key(account))
-        })
+        self.permission_sets.iter().find(|ps| ps.name == name)
     }
 }
 
