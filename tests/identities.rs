@@ -1451,6 +1451,14 @@ fn a_policy_a_condition_names_is_not_unattached() {
     let any = serde_json::json!({"StringLike": {
         "iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/*"}});
     assert_eq!(unattached(any), ["nocount", "orphan"]);
+    // ARN operators match with wildcards, `ArnEquals` too; a pattern of any resource of the
+    // account names no policy (review round 3).
+    let arn_equals = serde_json::json!({"ArnEquals": {
+        "iam:PolicyARN": "arn:aws:iam::123456789012:policy/orph*"}});
+    assert_eq!(unattached(arn_equals), ["nocount"]);
+    let account = serde_json::json!({"StringLike": {
+        "iam:PolicyARN": "arn:aws:iam::123456789012:*"}});
+    assert_eq!(unattached(account), ["nocount", "orphan"]);
     // Allowed unless it is the policy: not required.
     let unless = serde_json::json!({"StringNotEquals": {
         "iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/orphan"}});

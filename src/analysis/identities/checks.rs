@@ -758,7 +758,8 @@ pub fn policies_conditions_name<'d>(
             let op = operator.rsplit(':').next().unwrap_or(operator);
             let op = op.strip_suffix("IfExists").unwrap_or(op);
             let negated = op.contains("Not");
-            let like = op.ends_with("Like");
+            // ARN operators, `ArnEquals` too, match each part of the ARN with wildcards.
+            let like = op.ends_with("Like") || op.starts_with("Arn");
             // Required: allowed only when it matches, or denied unless it does.
             if allow == negated {
                 continue;
@@ -783,8 +784,9 @@ pub fn policies_conditions_name<'d>(
     named
 }
 
-/// `value` of a condition (a `…Like` operator's when `like`) as a [`PolicyNamed`], or `None`
-/// for a pattern whose policy name is only wildcards.
+/// `value` of a condition (a `…Like` or ARN operator's when `like`) as a [`PolicyNamed`], or
+/// `None` for a pattern that names no policy in particular: its resource part, or the policy's
+/// name in it, only wildcards (`arn:aws:iam::111111111111:*`, `…:policy/*`).
 fn policy_named(value: &str, like: bool) -> Option<PolicyNamed> {
     let mut pattern = String::with_capacity(value.len());
     let mut rest = value;
@@ -805,8 +807,10 @@ fn policy_named(value: &str, like: bool) -> Option<PolicyNamed> {
     }
     pattern.push_str(rest);
     let glob = like || variable;
-    let name = pattern.rsplit('/').next().unwrap_or(&pattern);
-    if glob && name.chars().all(|c| c == '*' || c == '?') {
+    let wild = |t: &str| t.chars().all(|c| c == '*' || c == '?');
+    let resource = pattern.splitn(6, ':').nth(5).unwrap_or(&pattern);
+    let name = resource.rsplit('/').next().unwrap_or(resource);
+    if glob && (wild(resource) || wild(name)) {
         return None;
     }
     Some(PolicyNamed { pattern, glob })
