@@ -146,6 +146,10 @@ struct Acc {
     old_grants: ActionSet,
     added: ActionSet,
     added_risk: [ActionSet; 4],
+    /// An old role's export lacks a managed policy or group of it, which may grant what the new
+    /// roles do: nothing they grant can be called new to the set (as its rows are
+    /// `grant_unknown`).
+    old_lacks: bool,
 }
 
 impl Acc {
@@ -153,6 +157,11 @@ impl Acc {
     /// new side grant and no old role did; then forgets them (so that a second call adds
     /// nothing).
     fn fold_added(&mut self) {
+        if self.old_lacks {
+            self.added = ids();
+            self.added_risk = [ids(), ids(), ids(), ids()];
+            return;
+        }
         self.added.difference_with(&self.old_grants);
         self.newly_granted.union_with(&self.added);
         self.added = ids();
@@ -189,6 +198,7 @@ impl Rollup {
             old_grants: ids(),
             added: ids(),
             added_risk: [ids(), ids(), ids(), ids()],
+            old_lacks: false,
         })
     }
 
@@ -261,6 +271,7 @@ impl Rollup {
             return;
         }
         let acc = self.set(name);
+        acc.old_lacks |= is_old && side.principals[i as usize].gaps.lacks_grants;
         for g in side.groups_of(i) {
             for a in side.actions(g) {
                 if is_old {

@@ -1055,6 +1055,23 @@ fn what_a_sets_new_roles_grant_beyond_its_old_ones_is_new_risk() {
     assert_eq!(by_name("Dev").newly_granted_actions, 1);
     assert_eq!(m.new_risk.permission_sets.critical, 2);
     assert_eq!(m.new_risk.permission_sets.medium, 0);
+    // An old role lacking a policy (which may grant what the new roles do): nothing is new to
+    // the set, as its rows are `grant_unknown` (review round 3).
+    let lacking = SidePrincipal {
+        gaps: crate::diff::side::Gaps {
+            lacks_grants: true,
+            ..Default::default()
+        },
+        ..old_dev.clone()
+    };
+    let old = side(
+        &accounts,
+        &[&lacking],
+        vec![finding(&lacking, "ec2:RunInstances", Unused, Medium)],
+    );
+    let m = model_of(&old, &new);
+    let dev = m.permission_sets.iter().find(|s| s.name == "Dev").unwrap();
+    assert_eq!(dev.newly_granted_by_sensitivity, BySensitivity::default());
 }
 
 /// The permission sets are rolled up over their Identity Center roles of every account: pairs
