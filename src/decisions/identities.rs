@@ -206,50 +206,30 @@ fn decision(by_arn: &ByArn<'_>, f: &IdentityFinding) -> Option<Decision> {
     }
     let credential = f.credential.clone().unwrap_or_default();
     let key = credential.replace("access_key_", "");
-    let (kind, title) = match f.kind {
-        IdentityKind::RootAccessKey => (
-            DecisionKind::DeleteRootAccessKey,
-            format!(
-                "Delete the root user's access key {key} in account {}",
-                f.account_id
-            ),
+    let kind = decision_kind(f.kind);
+    let title = match f.kind {
+        IdentityKind::RootAccessKey => format!(
+            "Delete the root user's access key {key} in account {}",
+            f.account_id
         ),
-        IdentityKind::RootUsed => (
-            DecisionKind::ReviewRootUse,
-            format!(
-                "Review the root user's {} use in account {}",
-                credential.replace('_', " "),
-                f.account_id
-            ),
+        IdentityKind::RootUsed => format!(
+            "Review the root user's {} use in account {}",
+            credential.replace('_', " "),
+            f.account_id
         ),
-        IdentityKind::UnusedRole => (DecisionKind::DeleteRole, format!("Delete unused {who}")),
-        IdentityKind::UnusedUser => (DecisionKind::DeleteUser, format!("Delete unused {who}")),
-        IdentityKind::AccessKeyUnused | IdentityKind::AccessKeyNeverUsed => (
-            DecisionKind::DeactivateAccessKey,
-            format!("Deactivate access key {key} of {who}"),
-        ),
-        IdentityKind::AccessKeyOld => (
-            DecisionKind::RotateAccessKey,
-            format!("Rotate access key {key} of {who}"),
-        ),
-        IdentityKind::PasswordUnused => (
-            DecisionKind::RemovePassword,
-            format!("Remove the console password of {who}"),
-        ),
-        IdentityKind::PasswordWithoutMfa => (
-            DecisionKind::RequireMfa,
-            format!("Require MFA for {who}, or remove its console password"),
-        ),
-        IdentityKind::GroupWithoutMembers => (
-            DecisionKind::DeleteGroup,
-            format!("Delete {who}: it has no members"),
-        ),
-        IdentityKind::PolicyUnattached => (
-            DecisionKind::DeletePolicy,
-            format!(
-                "Delete customer managed policy {}: it is attached to nothing",
-                f.principal_name
-            ),
+        IdentityKind::UnusedRole | IdentityKind::UnusedUser => format!("Delete unused {who}"),
+        IdentityKind::AccessKeyUnused | IdentityKind::AccessKeyNeverUsed => {
+            format!("Deactivate access key {key} of {who}")
+        }
+        IdentityKind::AccessKeyOld => format!("Rotate access key {key} of {who}"),
+        IdentityKind::PasswordUnused => format!("Remove the console password of {who}"),
+        IdentityKind::PasswordWithoutMfa => {
+            format!("Require MFA for {who}, or remove its console password")
+        }
+        IdentityKind::GroupWithoutMembers => format!("Delete {who}: it has no members"),
+        IdentityKind::PolicyUnattached => format!(
+            "Delete customer managed policy {}: it is attached to nothing",
+            f.principal_name
         ),
     };
     // Deleting a whole principal removes its unused permissions: they are the risk removed.
@@ -308,8 +288,11 @@ pub(super) fn intentional_credentials<'a>(
         .iter()
         .filter(|f| f.actionable && f.credential.is_some())
     {
-        let spared = credential_kind(f.kind).is_some_and(DecisionKind::spares_intentional);
-        if spared && by_arn.find(f, |p| p.intentional.is_some()).is_some() {
+        // As `decision` spares them: the finding's principal is intentional access.
+        let intentional = by_arn
+            .find(f, |_| true)
+            .is_some_and(|p| p.intentional.is_some());
+        if intentional && decision_kind(f.kind).spares_intentional() {
             held.entry((&f.account_id, &f.principal_arn))
                 .or_default()
                 .push(&f.detail);
@@ -318,16 +301,22 @@ pub(super) fn intentional_credentials<'a>(
     held
 }
 
-/// The decision kind of a finding about one credential of a user.
-fn credential_kind(kind: IdentityKind) -> Option<DecisionKind> {
+/// The decision an identity finding of `kind` calls for (an unused Identity Center role's is
+/// `review_permission_set_assignment` instead, [`assignment`]).
+fn decision_kind(kind: IdentityKind) -> DecisionKind {
     match kind {
+        IdentityKind::RootAccessKey => DecisionKind::DeleteRootAccessKey,
+        IdentityKind::RootUsed => DecisionKind::ReviewRootUse,
+        IdentityKind::UnusedRole => DecisionKind::DeleteRole,
+        IdentityKind::UnusedUser => DecisionKind::DeleteUser,
         IdentityKind::AccessKeyUnused | IdentityKind::AccessKeyNeverUsed => {
-            Some(DecisionKind::DeactivateAccessKey)
+            DecisionKind::DeactivateAccessKey
         }
-        IdentityKind::AccessKeyOld => Some(DecisionKind::RotateAccessKey),
-        IdentityKind::PasswordUnused => Some(DecisionKind::RemovePassword),
-        IdentityKind::PasswordWithoutMfa => Some(DecisionKind::RequireMfa),
-        _ => None,
+        IdentityKind::AccessKeyOld => DecisionKind::RotateAccessKey,
+        IdentityKind::PasswordUnused => DecisionKind::RemovePassword,
+        IdentityKind::PasswordWithoutMfa => DecisionKind::RequireMfa,
+        IdentityKind::GroupWithoutMembers => DecisionKind::DeleteGroup,
+        IdentityKind::PolicyUnattached => DecisionKind::DeletePolicy,
     }
 }
 
