@@ -424,18 +424,13 @@ fn recreated(
 
 /// The kind of a principal's action granted on one side only: `revoked` (old side) or
 /// `newly_granted`, unless a side's export lacks part of the principal's policies so that nobody
-/// can tell ([`Gaps::one_sided_unknown`]): then `grant_unknown`.
-///
-/// A policy the side holding the grant lacks may hold a Deny of it: a revocation cannot be told
-/// then, but a new grant stays `newly_granted` (its row says so): it counts in `--fail-on-new`,
-/// which a missing policy (nearly always an Allow; a `report` of that side reads it as one)
-/// must not silence.
+/// can tell ([`Gaps::revocation_unknown`], [`Gaps::new_grant_unknown`]): then `grant_unknown`.
 fn one_sided(old_only: bool, gaps: (Gaps, Gaps)) -> ChangeKind {
     let (old, new) = gaps;
     match old_only {
-        true if Gaps::one_sided_unknown(old, new) || old.lacks_grants => ChangeKind::GrantUnknown,
+        true if Gaps::revocation_unknown(old, new) => ChangeKind::GrantUnknown,
         true => ChangeKind::Revoked,
-        false if Gaps::one_sided_unknown(new, old) => ChangeKind::GrantUnknown,
+        false if Gaps::new_grant_unknown(new, old) => ChangeKind::GrantUnknown,
         false => ChangeKind::NewlyGranted,
     }
 }

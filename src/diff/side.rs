@@ -58,13 +58,21 @@ impl Gaps {
         }
     }
 
-    /// Whether an action granted on `held`'s side only may be granted on `other`'s side too, or
-    /// not really on `held`'s: `other` may lack the grant (a missing policy's Allow), or `held`
-    /// may lack the boundary that takes it away. A missing boundary on `other`'s side only
-    /// grants more there, so it settles nothing either way. (A policy `held` lacks may hold a
-    /// Deny: `compare::one_sided` weighs that for a revocation only.)
-    pub fn one_sided_unknown(held: Gaps, other: Gaps) -> bool {
-        other.lacks_grants || held.lacks_boundary
+    /// Whether an action granted on the old side only may not have been revoked: the new side
+    /// may lack the grant (a missing policy's Allow), or the old side may not have granted it
+    /// (a missing policy's Deny, or a missing boundary that takes it away).
+    pub fn revocation_unknown(old: Gaps, new: Gaps) -> bool {
+        new.lacks_grants || old.lacks_grants || old.lacks_boundary
+    }
+
+    /// Whether an action granted on the new side only may not be newly granted: the old side may
+    /// lack the grant, or the new side the boundary that takes it away. A policy the new side
+    /// lacks may hold a Deny of it too, but the grant stays new risk (its row says so): a missing
+    /// policy is nearly always an Allow (a `report` of that side reads it as one), and must not
+    /// silence `--fail-on-new`. A missing boundary on the old side only granted more there, so
+    /// it settles nothing either way.
+    pub fn new_grant_unknown(new: Gaps, old: Gaps) -> bool {
+        old.lacks_grants || new.lacks_boundary
     }
 }
 
