@@ -270,11 +270,16 @@ impl BySensitivity {
 
     /// Counts one more action of sensitivity `s`.
     pub fn add_one(&mut self, s: Sensitivity) {
+        self.add_n(s, 1);
+    }
+
+    /// Counts `n` more actions of sensitivity `s`.
+    pub fn add_n(&mut self, s: Sensitivity, n: u64) {
         match s {
-            Sensitivity::Critical => self.critical += 1,
-            Sensitivity::High => self.high += 1,
-            Sensitivity::Medium => self.medium += 1,
-            Sensitivity::Low => self.low += 1,
+            Sensitivity::Critical => self.critical += n,
+            Sensitivity::High => self.high += n,
+            Sensitivity::Medium => self.medium += n,
+            Sensitivity::Low => self.low += n,
         }
     }
 

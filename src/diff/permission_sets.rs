@@ -153,6 +153,28 @@ struct Acc {
 }
 
 impl Acc {
+    /// Records the grants of the set's role `i` on `side`: of an old role, or of a role only
+    /// the new side has (`only_new`), whose grants no exclusion covers are the set's new risk
+    /// unless an old role grants them too.
+    fn grants_of(&mut self, side: &Side, i: u32, (is_old, only_new): (bool, bool)) {
+        if !is_old && !only_new {
+            return;
+        }
+        self.old_lacks |= is_old && side.principals[i as usize].gaps.lacks_grants;
+        for g in side.groups_of(i) {
+            for a in side.actions(g) {
+                if is_old {
+                    self.old_grants.insert(a.id());
+                } else {
+                    self.added.insert(a.id());
+                    if !g.verdict.excluded {
+                        self.added_risk[a.sensitivity() as usize].insert(a.id());
+                    }
+                }
+            }
+        }
+    }
+
     /// Adds to what is newly granted to the set (and its new risk) what its roles only on the
     /// new side grant and no old role did; then forgets them (so that a second call adds
     /// nothing).
@@ -221,10 +243,10 @@ impl Rollup {
                     continue;
                 };
                 let only_new = !is_old && added.contains(&(&*p.account_id, &*p.arn));
-                self.grants_of(name, side, i as u32, (is_old, only_new));
                 let (t, u) = (side.tally(i as u32), side.unused_of(i as u32));
                 let open = u.critical + u.high + u.medium + u.low;
                 let acc = self.set(name);
+                acc.grants_of(side, i as u32, (is_old, only_new));
                 let s = if is_old {
                     &mut acc.d.old
                 } else {
@@ -259,29 +281,6 @@ impl Rollup {
                 }
                 ChangeKind::Revoked => acc.revoked.insert_all(ids),
                 _ => {}
-            }
-        }
-    }
-
-    /// Records the grants of role `i` of set `name` on `side`: of an old role, or of a role only
-    /// the new side has (`only_new`), whose grants no exclusion covers are the set's new risk
-    /// unless an old role grants them too.
-    fn grants_of(&mut self, name: &str, side: &Side, i: u32, (is_old, only_new): (bool, bool)) {
-        if !is_old && !only_new {
-            return;
-        }
-        let acc = self.set(name);
-        acc.old_lacks |= is_old && side.principals[i as usize].gaps.lacks_grants;
-        for g in side.groups_of(i) {
-            for a in side.actions(g) {
-                if is_old {
-                    acc.old_grants.insert(a.id());
-                } else {
-                    acc.added.insert(a.id());
-                    if !g.verdict.excluded {
-                        acc.added_risk[a.sensitivity() as usize].insert(a.id());
-                    }
-                }
             }
         }
     }
@@ -358,13 +357,7 @@ fn highest(by_level: &[ActionSet; 4]) -> BySensitivity {
     for s in Sensitivity::ALL_DESC {
         let mut only = by_level[s as usize].clone();
         only.difference_with(&seen);
-        let slot = match s {
-            Sensitivity::Critical => &mut out.critical,
-            Sensitivity::High => &mut out.high,
-            Sensitivity::Medium => &mut out.medium,
-            Sensitivity::Low => &mut out.low,
-        };
-        *slot = only.len() as u64;
+        out.add_n(s, only.len() as u64);
         seen.union_with(&only);
     }
     out
