@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use iam_tighten::analysis;
-use iam_tighten::analysis::identities::IdentityCollector;
+use iam_tighten::analysis::identities::{self, IdentityCollector, PolicyNamed};
 use iam_tighten::analysis::model::PermissionSetInfo;
 use iam_tighten::diff::model::{BuildInput, DiffSettings, OrganizationMeta};
 use iam_tighten::diff::{self, DiffLimits, DiffModel, DiffRun, KindCounts, Side, SideMeta};
@@ -60,7 +60,7 @@ struct AccountSide {
 fn analyse(
     job: &Job,
     args: &DiffConfig,
-    (sets, org): (&[PermissionSetInfo], Option<&Organization>),
+    (sets, required): (&[PermissionSetInfo], &[PolicyNamed]),
 ) -> anyhow::Result<AccountSide> {
     let (label, a) = (job.label(), &args.analysis);
     let export = input::load_export(&job.folder, &a.load)
@@ -78,7 +78,7 @@ fn analyse(
     }
     let mut identities = IdentityCollector::new(&an, &args.identities)
         .with_permission_sets(sets)
-        .with_control_policies(org)
+        .with_required_policies(required)
         .without_as_of_flag();
     identities.add(0, &export);
     let side = Side::from_analysis(&an).with_identities(identities.finish());
@@ -210,6 +210,10 @@ fn analyse_and_compare(
                 .unwrap_or_default()
         })
         .collect();
+    let required: Vec<Vec<PolicyNamed>> = orgs
+        .iter()
+        .map(|o| identities::required_by_control_policies(o.as_ref()))
+        .collect();
     let jobs = jobs(args)?;
     let mut pairing = Pairing::default();
     let mut errors: Vec<(usize, anyhow::Error)> = Vec::new();
@@ -229,7 +233,7 @@ fn analyse_and_compare(
         || (),
         |(), i| {
             let side = usize::from(!jobs[i].old);
-            analyse(&jobs[i], args, (&sets[side], orgs[side].as_ref()))
+            analyse(&jobs[i], args, (&sets[side], &required[side]))
         },
         |i, result| {
             let accepted = result

@@ -94,8 +94,9 @@ pub fn run(args: ReportConfig) -> anyhow::Result<ExitCode> {
     // (and memory given back, `heap after_planning`). Planning
     // reads again the principals and policies the analysis dropped, a batch of exports at a
     // time: the identity findings are found there too, each export's while it holds them.
-    let mut identities = IdentityCollector::new(&analysis, &args.identities)
-        .with_control_policies(organization.as_ref());
+    let required = analysis::identities::required_by_control_policies(organization.as_ref());
+    let mut identities =
+        IdentityCollector::new(&analysis, &args.identities).with_required_policies(&required);
     let plans = iam_tighten::recommend::plan_all_organization_slim(
         exports,
         organization.as_ref(),

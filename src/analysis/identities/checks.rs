@@ -58,7 +58,7 @@ struct User<'a> {
     password_set: Option<Timestamp>,
 }
 
-fn day(t: Timestamp) -> String {
+pub(super) fn day(t: Timestamp) -> String {
     t.format("%Y-%m-%d").to_string()
 }
 

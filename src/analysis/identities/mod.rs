@@ -11,6 +11,7 @@
 mod checks;
 
 use checks::Ctx;
+pub use checks::PolicyNamed;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -281,6 +282,19 @@ pub fn identity_findings(
     collector.finish()
 }
 
+/// The managed policies the conditions of the organisation part's SCPs and RCPs require (an
+/// SCP that denies `iam:CreateRole` unless with this boundary), for
+/// [`IdentityCollector::with_required_policies`]: read once per organisation part.
+pub fn required_by_control_policies(
+    organization: Option<&crate::model::organization::Organization>,
+) -> Vec<PolicyNamed> {
+    let documents = organization
+        .into_iter()
+        .flat_map(|o| &o.control_policies)
+        .map(|p| &p.document);
+    checks::policies_conditions_name(documents)
+}
+
 /// [`identity_findings`] an export at a time, for a caller that holds a few exports at a time
 /// (`report` adds each batch of exports as planning reads them again): adding every export once,
 /// in order, is [`identity_findings`].
@@ -299,8 +313,8 @@ pub struct IdentityCollector<'a> {
     /// it was not given.
     as_of_flag: bool,
     /// The managed policies the organisation's SCPs and RCPs require by condition
-    /// ([`IdentityCollector::with_control_policies`]).
-    required: Vec<checks::PolicyNamed>,
+    /// ([`IdentityCollector::with_required_policies`]).
+    required: &'a [PolicyNamed],
 }
 
 impl<'a> IdentityCollector<'a> {
@@ -317,7 +331,7 @@ impl<'a> IdentityCollector<'a> {
             gaps: Gaps::default(),
             sets: None,
             as_of_flag: true,
-            required: Vec::new(),
+            required: &[],
         }
     }
 
@@ -336,17 +350,10 @@ impl<'a> IdentityCollector<'a> {
         self
     }
 
-    /// The organisation part's SCPs and RCPs: a managed policy their conditions require (an
-    /// SCP that denies `iam:CreateRole` unless with this boundary) is not unattached.
-    pub fn with_control_policies(
-        mut self,
-        organization: Option<&crate::model::organization::Organization>,
-    ) -> Self {
-        let documents = organization
-            .into_iter()
-            .flat_map(|o| &o.control_policies)
-            .map(|p| &p.document);
-        self.required = checks::policies_conditions_name(documents);
+    /// What the organisation part's SCPs and RCPs require ([`required_by_control_policies`]):
+    /// a managed policy they name is not unattached.
+    pub fn with_required_policies(mut self, required: &'a [PolicyNamed]) -> Self {
+        self.required = required;
         self
     }
 
@@ -403,7 +410,7 @@ impl<'a> IdentityCollector<'a> {
                 .as_ref()
                 .map_or(&[][..], |o| &o.permission_sets[..])
         });
-        ctx.policies((sets, &self.required), findings);
+        ctx.policies((sets, self.required), findings);
     }
 
     /// Every finding added, ranked, and the checks that could not run.
@@ -726,7 +733,7 @@ impl Gaps {
         users: &[checks::CalledAfterReport],
         generated: Timestamp,
     ) {
-        let day = |t: Timestamp| t.format("%Y-%m-%d").to_string();
+        use checks::day;
         let who = match users {
             [] => return,
             [one] => format!("user {} called AWS on {}", one.name, day(one.at)),
