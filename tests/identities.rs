@@ -1525,3 +1525,27 @@ fn an_unused_identity_center_role_without_an_organisation_gets_its_assignment_re
         ours[0]
     );
 }
+
+/// The administrator permission set's role of an export without an organisation part is
+/// intentional, and not actionable (Identity Center owns it): its `confirm_intentional`
+/// counted and ranked its unused permissions as "0 critical, 0 high" at `low`. It counts what
+/// the role holds, as the break-glass role's does.
+#[test]
+fn an_identity_center_admin_role_without_an_organisation_counts_what_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+    for account in ["111111111111", "222222222222"] {
+        crate::common::copy_dir(&sample.join(account), &export.join(account));
+    }
+    let decisions = report_decisions(&export, &dir.path().join("out"), &[]);
+    let admin: Vec<&str> = decisions
+        .lines()
+        .filter(|l| l.contains(",confirm_intentional,") && l.contains("AWSReservedSSO_Admin"))
+        .collect();
+    assert_eq!(admin.len(), 2, "{decisions}");
+    for row in admin {
+        assert!(row.contains(",confirm_intentional,critical,"), "{row}");
+        assert!(!row.contains("(0 critical, 0 high)"), "{row}");
+    }
+}

@@ -1052,6 +1052,21 @@ impl Analysis<'_> {
         self.config.rule(id)
     }
 
+    /// The actions of principal `p`'s unused, not excluded findings that no SCP blocks, by
+    /// sensitivity: [`PrincipalInfo::unused_by_sensitivity`], counted also for a principal that
+    /// is not actionable (an IAM Identity Center or service-linked role, whose counts there are
+    /// zero: they rank nothing, but the evidence of its `confirm_intentional` counts them).
+    pub fn unused_by_sensitivity_of(&self, p: usize) -> BySensitivity<u32> {
+        let mut s = BySensitivity::default();
+        for &i in self.by_principal_service.get(p) {
+            let f = &self.findings[i as usize];
+            if f.status() == Status::Unused && f.exclusion.is_none() && !self.blocked(i as usize) {
+                s.add_list_u32(self.action_lists.get(f.list));
+            }
+        }
+        s
+    }
+
     /// The finding of principal `p` that covers action `a`, if `a` is granted to `p`.
     pub fn finding_for(&self, p: usize, a: ActionId) -> Option<&Finding> {
         self.findings_of(p)

@@ -439,7 +439,13 @@ fn confirm_intentional(
         return None;
     }
     let m = p.intentional.clone()?;
-    let s = p.unused_by_sensitivity;
+    // An Identity Center role without the organisation part (so no set to confirm it by) is
+    // not actionable: its own counts are zero. Its evidence and rank count what it holds.
+    let s = if p.actionable {
+        p.unused_by_sensitivity
+    } else {
+        an.unused_by_sensitivity_of(index)
+    };
     let mut evidence = format!(
         "{} unused permissions ({} critical, {} high) in the {}-day window; {}.",
         crate::model::grouped(u64::from(p.counts.unused)),
