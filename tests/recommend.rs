@@ -3084,15 +3084,22 @@ fn evidence_names_services_used_without_action_level_data() {
     assert!(e.contains("used nothing AWS reports"), "{e}");
 }
 
-/// A customer managed policy whose newest version dates from within the window is flagged on
-/// the plans that change it: what that version added may be unused only because it is new.
+/// A managed policy whose newest version dates from within the window is flagged on the plans
+/// that change it: what that version added may be unused only because it is new. AWS updates
+/// its own managed policies too (the flag skipped them, review pass 46).
 #[test]
 fn a_policy_version_made_within_the_window_is_flagged() {
+    for aws in [false, true] {
+        a_policy_version_made_within_the_window_is_flagged_when(aws);
+    }
+}
+
+fn a_policy_version_made_within_the_window_is_flagged_when(aws: bool) {
     let c = small();
     let as_of: iam_tighten::model::Timestamp = "2026-11-20T00:00:00Z".parse().unwrap();
     let plan_with = |updated: &str| -> Vec<String> {
         let mut role = principal(PrincipalType::Role, "app");
-        let mut m = managed("queue-writer", false, allow("ec2:*"));
+        let mut m = managed("queue-writer", aws, allow("ec2:*"));
         m.update_date = Some(updated.parse().unwrap());
         role.attached_policies = vec![m.arn.clone()];
         let ex = export(vec![role], vec![m]);
@@ -3330,5 +3337,38 @@ fn a_shared_policy_of_a_break_glass_members_group_gets_no_new_version() {
             .any(|p| matches!(p.apply, Apply::Replace(_))),
         "{:?}",
         r.policies.iter().map(|p| &p.apply).collect::<Vec<_>>()
+    );
+}
+
+/// The caution of a managed policy whose newest version is within the window is in its
+/// decision's evidence (decisions.csv), not only in the folder's README: a reviewer working from
+/// the decisions alone would otherwise remove what may be unused only because it is new
+/// (review pass 46). The sample's ci-deploy-policy has a version from 2026-10-14; the window
+/// starts 2026-08-22.
+#[test]
+fn a_decision_on_a_policy_with_a_recent_version_carries_the_caution() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    assert_cmd::Command::cargo_bin("iam-tighten")
+        .unwrap()
+        .arg("report")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4"))
+        .arg("--out")
+        .arg(&out)
+        .args(["--format", "csv"])
+        .assert()
+        .success();
+    let decisions = std::fs::read_to_string(out.join("decisions.csv")).unwrap();
+    let caution = "Caution: ci-deploy-policy: its newest version dates from 2026-10-14";
+    let rows: Vec<&str> = decisions
+        .lines()
+        .filter(|l| l.contains(",ci-deploy-policy,"))
+        .collect();
+    assert!(!rows.is_empty(), "{decisions}");
+    assert!(rows.iter().all(|r| r.contains(caution)), "{rows:?}");
+    assert_eq!(
+        decisions.matches("Caution: ").count(),
+        rows.len(),
+        "{decisions}"
     );
 }

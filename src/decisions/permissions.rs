@@ -7,7 +7,7 @@ use super::{Decision, DecisionKind, Title, highest, score, used_evidence};
 use crate::analysis::{Analysis, Sensitivity};
 use crate::model::PrincipalType;
 use crate::policy::PolicyKind;
-use crate::recommend::{Apply, Lost, PermissionSetTarget, PolicyPlan, PrincipalPlan};
+use crate::recommend::{Apply, Flag, Lost, PermissionSetTarget, PolicyPlan, PrincipalPlan};
 
 /// Plans whose decisions are built in parallel at a time: the decisions of a block wait to be
 /// appended, not those of every plan (at 1,000,000 roles, ~1.6 million).
@@ -86,8 +86,27 @@ fn plan_decisions(
     plan.policies
         .iter()
         .zip(&plan.outcome.policies)
-        .map(|(pp, (_, lost))| decision(an, plan, pp, lost, &evidence, folder.as_deref()))
+        .enumerate()
+        .map(|(i, (pp, (_, lost)))| {
+            let mut d = decision(an, plan, pp, lost, &evidence, folder.as_deref());
+            recent_version(&mut d, plan, i);
+            d
+        })
         .collect()
+}
+
+/// The caution of policy `i` of `plan` whose newest version is within the window
+/// ([`Flag::RecentVersion`]), in its decision's evidence as in its folder: a reader of
+/// decisions.csv alone would otherwise remove what may be unused only because it is new.
+fn recent_version(d: &mut Decision, plan: &PrincipalPlan, i: usize) {
+    let recent = plan.flags.iter().find_map(|f| match f {
+        Flag::RecentVersion { policy, date } if *policy as usize == i => Some(*date),
+        _ => None,
+    });
+    if let (Some(date), Some(pp)) = (recent, plan.policies.get(i)) {
+        let note = crate::recommend::recent_version_note(&pp.policy.name, date);
+        d.evidence = format!("{}. Caution: {note}.", d.evidence).into();
+    }
 }
 
 fn decision(

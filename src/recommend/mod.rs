@@ -280,6 +280,13 @@ pub enum Flag {
         policy: u32,
         number: u16,
     },
+    /// Policy `policy` of the plan, a managed policy whose newest version AWS dates within the
+    /// window (`UpdateDate`, on `date`): an action that version added had less than the window
+    /// to be used, so "unused" may only mean "new". Its decision's evidence says so too.
+    RecentVersion {
+        policy: u32,
+        date: crate::model::Timestamp,
+    },
 }
 
 impl From<String> for Flag {
@@ -290,11 +297,12 @@ impl From<String> for Flag {
 
 impl Flag {
     /// The flag in words, for principal `principal` of `account_id`, whose policy `i` is named
-    /// and in the partition `policy(i)` says (`None` when there is no such policy: never for a
-    /// flag the plan made, and then the flag says nothing rather than something wrong).
+    /// and (when replaced by a copy) in the partition `policy(i)` says (`None` when there is no
+    /// such policy: never for a flag the plan made, and then the flag says nothing rather than
+    /// something wrong).
     fn text<'a>(
         &'a self,
-        policy: impl FnOnce(usize) -> Option<(&'a str, &'a str)>,
+        policy: impl FnOnce(usize) -> Option<(&'a str, Option<&'a str>)>,
         principal: &str,
         account_id: &str,
     ) -> Option<std::borrow::Cow<'a, str>> {
@@ -302,12 +310,26 @@ impl Flag {
             Flag::Text(text) => Some(std::borrow::Cow::Borrowed(text)),
             Flag::OwnCopy { policy: i, number } => {
                 let (name, partition) = policy(*i as usize)?;
+                let partition = partition?;
                 let copy =
                     Replacement::numbered(name, principal, partition, account_id, *number).new_name;
                 Some(std::borrow::Cow::Owned(own_copy_note(name, &copy)))
             }
+            Flag::RecentVersion { policy: i, date } => {
+                let (name, _) = policy(*i as usize)?;
+                Some(std::borrow::Cow::Owned(recent_version_note(name, *date)))
+            }
         }
     }
+}
+
+/// The words of [`Flag::RecentVersion`]: managed policy `policy`'s newest version is of `date`.
+pub(crate) fn recent_version_note(policy: &str, date: crate::model::Timestamp) -> String {
+    format!(
+        "{policy}: its newest version dates from {}, within the window: an action it added then \
+         had less than the window to be used, so check that what this removes is not simply new",
+        date.format("%Y-%m-%d")
+    )
 }
 
 /// The words of [`Flag::OwnCopy`]: customer managed policy `policy` replaced by `copy`.
@@ -324,7 +346,7 @@ impl PrincipalPlan {
     pub fn flag_texts(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
         self.flags.iter().filter_map(|f| {
             f.text(
-                |i| Some((&*self.policies.get(i)?.policy.name, &*self.partition)),
+                |i| Some((&*self.policies.get(i)?.policy.name, Some(&*self.partition))),
                 &self.name,
                 &self.account_id,
             )

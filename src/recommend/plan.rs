@@ -748,10 +748,11 @@ fn drop_documents(plan: &mut PrincipalPlan) {
 
 /// `(grants, keep, uncatalogued)`: the principal's grants, what a rewritten wildcard may list,
 /// and what it used that the catalog does not know ([`tighten`]).
-/// Flags each customer managed policy the plan changes whose current version AWS dates within
-/// the window (`UpdateDate`: when its newest version was made): an action that version added had
-/// less than the window to be used, so "unused" may only mean "new". (An inline policy or an
-/// attachment has no date in the export; docs/methodology.md names that limit.)
+/// Flags each managed policy the plan changes whose current version AWS dates within the window
+/// (`UpdateDate`: when its newest version was made; AWS updates its own policies too): an action
+/// that version added had less than the window to be used, so "unused" may only mean "new".
+/// ([`Flag::RecentVersion`]; an inline policy or an attachment has no date in the export:
+/// docs/methodology.md names that limit.)
 fn flag_recent_versions(
     plan: &mut PrincipalPlan,
     export: &Export,
@@ -761,8 +762,8 @@ fn flag_recent_versions(
         return;
     };
     let mut flags = Vec::new();
-    for p in &plan.policies {
-        if p.policy.kind != PolicyKind::CustomerManaged {
+    for (i, p) in plan.policies.iter().enumerate() {
+        if p.policy.kind == PolicyKind::Inline {
             continue;
         }
         let updated = p
@@ -770,18 +771,15 @@ fn flag_recent_versions(
             .arn
             .as_deref()
             .and_then(|arn| export.policies.get(arn));
-        if let Some(t) = updated.and_then(|m| m.update_date).filter(|t| *t >= since) {
-            flags.push(format!(
-                "{}: its newest version dates from {}, within the window: an action it added \
-                 then had less than the window to be used, so check that what this removes is \
-                 not simply new",
-                p.policy.name,
-                t.format("%Y-%m-%d")
-            ));
+        if let Some(date) = updated.and_then(|m| m.update_date).filter(|t| *t >= since) {
+            flags.push(Flag::RecentVersion {
+                policy: crate::recommend::count32(i),
+                date,
+            });
         }
     }
     for f in flags {
-        plan.flag(f);
+        plan.flags.push(f);
     }
 }
 
