@@ -601,6 +601,58 @@ fn an_exclusion_expires_by_the_exports_date_not_a_principals_window_end() {
     assert!(excluded.iter().all(|(_, e)| !e), "{excluded:?}");
 }
 
+/// A role whose last-accessed report is older than the export's as-of time (ten days: a resumed
+/// fetch, or a file from another export) and whose `RoleLastUsed` is more than a day after it was
+/// used since its data ends: what it used then is not in the data, so "no use" is `unknown`
+/// (`used_after_data`), not `unused` (review pass 46: a decision removed what it may use now).
+/// `RoleLastUsed` no later than a day after its report: not used since, still `unused`.
+#[test]
+fn a_role_used_after_its_stale_report_is_not_called_unused() {
+    let verdicts = |last_used: &str| -> Vec<(String, Status, Reason)> {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("e");
+        with_a_stale_role(&dir);
+        crate::common::edit_json(&dir.join("authorization-details.json"), |d| {
+            d["RoleDetailList"][1]["RoleLastUsed"] =
+                json!({"LastUsedDate": last_used, "Region": "eu-west-1"});
+        });
+        let export = input::load_export(&dir, &LoadOptions::default()).unwrap();
+        let settings = Settings {
+            unused_after_days: 90,
+            as_of: None,
+        };
+        let an = analysis::analyze(
+            &[export],
+            Catalog::embedded(),
+            &settings,
+            &Config::default(),
+        )
+        .unwrap();
+        let mut v: Vec<_> = an
+            .findings
+            .iter()
+            .map(|f| (an.principal(f).name().to_string(), f.status(), f.reason))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let r = ("r".to_string(), Status::Unused, Reason::ServiceNotAccessed);
+    assert_eq!(
+        verdicts("2026-11-18T08:00:00Z"),
+        [
+            r.clone(),
+            ("stale".into(), Status::Unknown, Reason::UsedAfterData)
+        ]
+    );
+    assert_eq!(
+        verdicts("2026-11-10T20:00:00Z"),
+        [
+            r,
+            ("stale".into(), Status::Unused, Reason::ServiceNotAccessed)
+        ]
+    );
+}
+
 /// `--strict` fails on the analysis's own warnings too (here `last_accessed_older_than_as_of`:
 /// a role whose job ended ten days before the export's), in `report` and `diff`, before
 /// anything is written; without it the run succeeds. Only the loader's warnings failed it.

@@ -803,6 +803,57 @@ fn credential_checks_end_when_the_credential_report_was_generated() {
     );
 }
 
+/// Without a recorded generation (no manifest, as the AWS CLI script's export), the credential
+/// report is taken after the jobs of its run; an export whose last-accessed reports completed
+/// more than a day apart (a file of a later export mixed in, review pass 46) may hold a report of
+/// the oldest's run. Its checks are judged at the oldest report, with a warning: judged at the
+/// newest (the as-of time), a key used after the report was called unused, and deactivated.
+/// Reports minutes apart change nothing.
+#[test]
+fn credential_checks_end_at_the_oldest_report_when_the_generation_is_unknown() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let export = dir.path().join("creds");
+    crate::common::copy_dir(&fixture("creds"), &export);
+    let with_nopw_job = |created: &str, completed: &str| {
+        crate::common::edit_json(&export.join("last-accessed/users/nopw.json"), |d| {
+            d["JobCreationDate"] = created.into();
+            d["JobCompletionDate"] = completed.into();
+        });
+        let e = load_export(&export, &LoadOptions::default()).expect("loads");
+        let an = analyze(std::slice::from_ref(&e));
+        let warned = an
+            .warnings
+            .iter()
+            .any(|w| w.warning.code == "credential_report_time_unknown");
+        let r = identity_findings(std::slice::from_ref(&e), &an, &IdentitySettings::new(90));
+        let stale: Vec<IdentityKind> = r
+            .findings
+            .iter()
+            .filter(|f| f.principal_name == "stale")
+            .map(|f| f.kind)
+            .collect();
+        (stale, warned)
+    };
+    // Hours apart: judged at the as-of time (2026-06-01), as before.
+    let (stale, warned) = with_nopw_job("2026-05-31T19:59:00Z", "2026-05-31T20:00:00Z");
+    assert!(
+        stale.contains(&AccessKeyUnused) && stale.contains(&PasswordUnused),
+        "{stale:?}"
+    );
+    assert!(!warned);
+    // Four months apart: judged at 2026-02-01, whose window starts 2025-11-03; stale's key and
+    // password were used in it (2025-11-15, 2025-12-01).
+    let (stale, warned) = with_nopw_job("2026-01-31T23:59:00Z", "2026-02-01T00:00:00Z");
+    assert!(
+        !stale
+            .iter()
+            .any(|k| matches!(k, AccessKeyUnused | PasswordUnused)),
+        "{stale:?}"
+    );
+    assert!(stale.contains(&AccessKeyOld), "{stale:?}");
+    assert!(warned);
+}
+
 /// A role without last-accessed data is unused only on its `RoleLastUsed`, which shows nothing
 /// after the authorization details were fetched: at the start of the fetch's first run
 /// (`manifest.json` `runs[0].started`) at the earliest, days before the as-of time when the fetch
@@ -1192,9 +1243,12 @@ fn a_user_whose_data_ends_early_is_judged_over_its_own_window() {
     );
     let r = with_use(None);
     let f = find(&r, UnusedUser, "nopw", None);
+    // Without a manifest, reports three months apart put the whole credential report's checks
+    // at the oldest report (`credential_checks_end_at_the_oldest_report_when_...`): the same
+    // window, named as that.
     assert!(
         f.detail
-            .contains("within the 90-day window from 2025-12-01 to 2026-03-01 (where its last-accessed data ends)"),
+            .contains("within the 90-day window that starts 2025-12-01 and ends 2026-03-01"),
         "{}",
         f.detail
     );

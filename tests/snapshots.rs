@@ -248,14 +248,16 @@ fn findings_csv_excerpt_and_counts() {
     insta::assert_snapshot!("findings_head", head.join("\n"));
     // Every verdict reason appears in the sample, but the one that needs an --as-of earlier
     // than the data (tests/cmd/report_as_of_before_data.toml shows it on the same sample), the
-    // permission-set one when the sample has no organisation part, and `grant_too_new`
-    // (tests/adversarial.rs, `a_grant_younger_than_the_window_is_too_new`).
+    // permission-set one when the sample has no organisation part, `grant_too_new`
+    // (tests/adversarial.rs, `a_grant_younger_than_the_window_is_too_new`) and `used_after_data`
+    // (tests/analysis.rs, `a_role_used_after_its_stale_report_is_not_called_unused`).
     let with_org = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("sample-data/2026-q4/organization")
         .is_dir();
     for r in iam_tighten::analysis::Reason::ALL.into_iter().filter(|r| {
         *r != iam_tighten::analysis::Reason::AccessedAfterAsOf
             && *r != iam_tighten::analysis::Reason::GrantTooNew
+            && *r != iam_tighten::analysis::Reason::UsedAfterData
             && (with_org || *r != iam_tighten::analysis::Reason::PermissionSetIncomplete)
     }) {
         assert!(

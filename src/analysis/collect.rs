@@ -878,6 +878,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             created_ms: created_ms(export, p, window.start),
             window_start_ms: window.start.map(|t| t.timestamp_millis()),
             window_end_ms: window.end.map(|t| t.timestamp_millis()),
+            used_after_data: used_after_data(p, la, window.end),
         });
         // The grants, grouped (shared by every principal with the same grant set).
         let template = self.templates.get(
@@ -1168,6 +1169,24 @@ fn row(
         not_observable: g.not_observable,
         granted_since_ms,
     }
+}
+
+/// Whether role `p`'s window ends at its own last-accessed report (`end`, older than the as-of
+/// time: a report kept from an earlier run, or a file from another export) and its `RoleLastUsed`
+/// is more than a day later ([`super::window::STALE_AFTER_HOURS`], as the staleness warning):
+/// it was used since, and what it used is not in the data ([`Reason::UsedAfterData`]). With the
+/// report as new as the as-of time (or `--as-of` earlier than it), a later use is the as-of
+/// rule's (`accessed_after_as_of` for the services it shows).
+fn used_after_data(p: &Principal, la: Option<&LastAccessed>, end: Option<Timestamp>) -> bool {
+    let own_end = la
+        .and_then(|la| la.job_completion)
+        .zip(end)
+        .is_some_and(|(job, end)| job == end);
+    let used = p.role_last_used.as_ref().and_then(|r| r.date);
+    own_end
+        && used.zip(end).is_some_and(|(used, end)| {
+            used.signed_duration_since(end).num_hours() >= super::window::STALE_AFTER_HOURS
+        })
 }
 
 /// When principal `p` was created, as the verdicts' "too new" rule reads it. Only members use

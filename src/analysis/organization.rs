@@ -930,6 +930,7 @@ fn add_set_inputs(
         created_ms: None,
         window_start_ms: None,
         window_end_ms: as_of.map(|t| t.timestamp_millis()),
+        used_after_data: false,
     });
     Ok(())
 }

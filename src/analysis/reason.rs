@@ -41,10 +41,14 @@ pub enum Reason {
     /// A permission set's action that no provisioned account's role used, while some provisioned
     /// account's role is missing from the exports or has no last-accessed data.
     PermissionSetIncomplete,
+    /// No use in the window, of a role whose last-accessed report is older than the export's
+    /// as-of time and whose `RoleLastUsed` shows it used more than a day after that report: what
+    /// it has used since is not in the data.
+    UsedAfterData,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 11] = [
+    pub const ALL: [Reason; 12] = [
         Reason::AccessedInWindow,
         Reason::ActionNotAccessed,
         Reason::ActionLastAccessedBeforeWindow,
@@ -56,6 +60,7 @@ impl Reason {
         Reason::NoLastAccessedData,
         Reason::PermissionSetIncomplete,
         Reason::GrantTooNew,
+        Reason::UsedAfterData,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +76,7 @@ impl Reason {
             Reason::NoLastAccessedData => "no_last_accessed_data",
             Reason::PermissionSetIncomplete => "permission_set_incomplete",
             Reason::GrantTooNew => "grant_too_new",
+            Reason::UsedAfterData => "used_after_data",
         }
     }
 
@@ -86,7 +92,8 @@ impl Reason {
             | Reason::PrincipalTooNew
             | Reason::GrantTooNew
             | Reason::NoLastAccessedData
-            | Reason::PermissionSetIncomplete => Status::Unknown,
+            | Reason::PermissionSetIncomplete
+            | Reason::UsedAfterData => Status::Unknown,
         }
     }
 
@@ -123,6 +130,9 @@ impl Reason {
             }
             Reason::PermissionSetIncomplete => {
                 "No role of this permission set used it, but the role of some account it is provisioned to is not in the exports, has no last-accessed data, is attached a policy its export lacks (which may grant it), or has data that does not reach back to the start of the set's window, so use there cannot be ruled out."
+            }
+            Reason::UsedAfterData => {
+                "No use in the window, but the role's last-accessed report is older than the export, and its RoleLastUsed shows it used more than a day after that report: what it has used since is not in the data, so it cannot be called unused now."
             }
         }
     }

@@ -27,6 +27,7 @@ const CREATED: &str = "created_ms";
 const GRANTED_SINCE: &str = "granted_since_ms";
 const WINDOW_START: &str = "window_start_ms";
 const WINDOW_END: &str = "window_end_ms";
+const USED_AFTER: &str = "used_after_data";
 const SVC_SEEN: &str = "svc_seen";
 const TRACKED_SINCE: &str = "tracked_since_ms";
 const SVC_LAST: &str = "svc_last_ms";
@@ -67,6 +68,9 @@ pub struct PrincipalRow {
     pub window_start_ms: Option<i64>,
     /// The as-of time, or the principal's own JobCompletionDate when earlier.
     pub window_end_ms: Option<i64>,
+    /// Its window ends at its own report, older than the as-of time, and its `RoleLastUsed` is
+    /// more than a day later: an unused verdict is [`Reason::UsedAfterData`].
+    pub used_after_data: bool,
 }
 
 /// What a principal's last-accessed report says of one service. The collection's largest rows
@@ -242,6 +246,10 @@ fn frames(inputs: &Chunk<'_>) -> PolarsResult<[DataFrame; 4]> {
         Column::new(
             WINDOW_END.into(),
             pr.iter().map(|r| r.window_end_ms).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            USED_AFTER.into(),
+            pr.iter().map(|r| r.used_after_data).collect::<Vec<_>>(),
         ),
     ])?;
     let s = inputs.services;
@@ -510,8 +518,10 @@ fn compute_chunk(inputs: &Chunk<'_>) -> PolarsResult<Vec<VerdictRow>> {
         ])
         .with_columns([when(unused.clone().and(too_new))
             .then(code(Reason::PrincipalTooNew))
-            .when(unused.and(grant_new))
+            .when(unused.clone().and(grant_new))
             .then(code(Reason::GrantTooNew))
+            .when(unused.and(col(USED_AFTER).fill_null(lit(false))))
+            .then(code(Reason::UsedAfterData))
             .otherwise(col(REASON))
             .alias(REASON)])
         .select([
@@ -570,6 +580,7 @@ mod tests {
                 created_ms: Some(if p == 4 { 5_000 } else { 0 }),
                 window_start_ms: Some(1_000),
                 window_end_ms: Some(10_000),
+                used_after_data: false,
             });
             for svc in 0..3u32 {
                 // Principal 3 has no last-accessed data: a chunk of it alone joins empty frames.
@@ -662,6 +673,7 @@ mod tests {
                 created_ms: Some(0),
                 window_start_ms: Some(1_000),
                 window_end_ms: Some(10_000),
+                used_after_data: false,
             });
             i.services
                 .push(ServiceRow::new(0, 0, svc_last, None).expect("a row"));

@@ -186,15 +186,86 @@ pub(super) fn window_start_of(export: &Export, end: Timestamp, days: u32) -> Res
     })
 }
 
+/// When the checks that read an export's credential report are judged, when that is earlier
+/// than its as-of time ([`credential_report_time`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReportTime {
+    /// `manifest.json`'s `credential_report_generated`.
+    Generated(Timestamp),
+    /// No generation recorded, and the export's last-accessed reports completed over more than
+    /// a day: this, the oldest of them. A credential report is taken after the jobs of its run
+    /// (`fetch`, and the AWS CLI script), so it is at least this new, and not known to be newer
+    /// (a report of another run, a file of another export mixed in).
+    OldestJob(Timestamp),
+}
+
+impl ReportTime {
+    pub(crate) fn at(self) -> Timestamp {
+        match self {
+            ReportTime::Generated(t) | ReportTime::OldestJob(t) => t,
+        }
+    }
+}
+
+/// When `export`'s credential report is known to show use up to, when that is before `as_of`:
+/// its recorded generation; else, when its last-accessed reports completed more than
+/// [`STALE_AFTER_HOURS`] apart, the oldest of them, `oldest_job` (the as-of time is the newest,
+/// and the report may be of the oldest's run). `None`: judged at the as-of time.
+pub(crate) fn credential_report_time(
+    export: &Export,
+    oldest_job: Option<Timestamp>,
+    as_of: Option<Timestamp>,
+) -> Option<ReportTime> {
+    let as_of = as_of?;
+    match export.credential_report_generated() {
+        Some(g) => (g < as_of).then_some(ReportTime::Generated(g)),
+        None => oldest_job
+            .filter(|o| as_of.signed_duration_since(*o).num_hours() >= STALE_AFTER_HOURS)
+            .map(ReportTime::OldestJob),
+    }
+}
+
 /// Warns when the export's credential report was generated a day or more before its as-of time
-/// (the checks that read it are judged at its generation, `identities`).
+/// (the checks that read it are judged at its generation, `identities`), or when its generation
+/// is not recorded and its last-accessed reports completed more than a day apart (judged at the
+/// oldest: [`credential_report_time`]).
 pub(super) fn warn_credential_report_age(
     export: &Export,
     as_of: Option<Timestamp>,
     warnings: &mut Vec<AccountWarning>,
 ) {
+    if export.credential_report.is_none() {
+        return;
+    }
+    let oldest_job = export
+        .last_accessed
+        .values()
+        .filter_map(|la| la.job_completion)
+        .min();
+    if let (Some(ReportTime::OldestJob(oldest)), Some(a)) =
+        (credential_report_time(export, oldest_job, as_of), as_of)
+    {
+        warnings.push(AccountWarning {
+            account_id: export.account_id.clone(),
+            warning: Warning {
+                code: "credential_report_time_unknown".into(),
+                file: Some(crate::input::CREDENTIAL_REPORT.into()),
+                json_path: None,
+                message: format!(
+                    "when the credential report was generated is not recorded (no manifest.json \
+                     credential_report_generated), and the last-accessed reports completed from \
+                     {} to {}, more than {STALE_AFTER_HOURS} hours apart: the report may be as \
+                     old as the oldest of them, so the access-key, password and root checks \
+                     judge the window that ends there (fetch again, or give one run's files)",
+                    crate::model::rfc3339(oldest),
+                    crate::model::rfc3339(a)
+                ),
+            },
+        });
+        return;
+    }
     let generated = export.credential_report_generated();
-    if let (Some(g), Some(a), Some(_)) = (generated, as_of, &export.credential_report)
+    if let (Some(g), Some(a)) = (generated, as_of)
         && a.signed_duration_since(g).num_hours() >= STALE_AFTER_HOURS
     {
         warnings.push(AccountWarning {

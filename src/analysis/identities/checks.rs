@@ -7,7 +7,7 @@ use super::{
     Sensitivity,
 };
 use crate::analysis::model::PermissionSetInfo;
-use crate::analysis::window::STALE_AFTER_HOURS;
+use crate::analysis::window::{ReportTime, STALE_AFTER_HOURS};
 use crate::model::organization::PolicyReference;
 use crate::model::{
     AccessKeyInfo, CredentialReportRow, Export, PrincipalType, Timestamp, days_before, whole_days,
@@ -26,9 +26,9 @@ pub(super) struct Ctx<'a> {
     pub(super) window_start: Option<Timestamp>,
     pub(super) key_max_age_days: u32,
     pub(super) key_cutoff: Option<Timestamp>,
-    /// True when `as_of` is the credential report's generation ([`Ctx::judged_at`]): days count
-    /// to it, and a user's service use after it is use the report cannot show.
-    report_time: bool,
+    /// Set when `as_of` is the credential report's time ([`Ctx::judged_at`]): days count to it,
+    /// and a user's service use after it is use the report cannot show.
+    report_time: Option<ReportTime>,
 }
 
 /// A user whose last-accessed data shows a call to AWS after the credential report was
@@ -111,27 +111,32 @@ impl<'a> Ctx<'a> {
             window_start: as_of.and_then(|t| days_before(t, settings.unused_after_days)),
             key_max_age_days: settings.key_max_age_days,
             key_cutoff: as_of.and_then(|t| days_before(t, settings.key_max_age_days)),
-            report_time: false,
+            report_time: None,
         }
     }
 }
 
 impl<'a> Ctx<'a> {
-    /// This context judged at `as_of` instead (the credential report's generation, when it is
-    /// earlier than the export's as-of time).
-    pub(super) fn judged_at(&self, as_of: Timestamp, settings: &IdentitySettings) -> Ctx<'a> {
+    /// This context judged at the credential report's time instead (`at`, earlier than the
+    /// export's as-of time).
+    pub(super) fn judged_at(&self, at: ReportTime, settings: &IdentitySettings) -> Ctx<'a> {
         Ctx {
-            report_time: true,
-            ..Ctx::new(self.export, self.principals.clone(), Some(as_of), settings)
+            report_time: Some(at),
+            ..Ctx::new(
+                self.export,
+                self.principals.clone(),
+                Some(at.at()),
+                settings,
+            )
         }
     }
 
-    /// What the days count to: the as-of date, or the credential report's generation.
+    /// What the days count to: the as-of date, or the credential report's time.
     fn end_name(&self) -> &'static str {
-        if self.report_time {
-            "the credential report was generated"
-        } else {
-            "the as-of date"
+        match self.report_time {
+            Some(ReportTime::Generated(_)) => "the credential report was generated",
+            Some(ReportTime::OldestJob(_)) => "the export's oldest last-accessed report",
+            None => "the as-of date",
         }
     }
 
@@ -179,8 +184,13 @@ impl<'a> Ctx<'a> {
 
     fn window_text(&self, ws: Timestamp) -> String {
         let ends = match (self.report_time, self.as_of) {
-            (true, Some(a)) => format!(
+            (Some(ReportTime::Generated(_)), Some(a)) => format!(
                 " and ends {} (when the credential report was generated)",
+                day(a)
+            ),
+            (Some(ReportTime::OldestJob(_)), Some(a)) => format!(
+                " and ends {} (the export's oldest last-accessed report: when the credential \
+                 report was generated is not recorded)",
                 day(a)
             ),
             _ => String::new(),
@@ -347,7 +357,7 @@ impl<'a> Ctx<'a> {
         // user's, which the report cannot show: whether one is unused cannot be told.
         let called = p
             .and_then(|p| p.last_used)
-            .filter(|t| self.report_time && self.as_of.is_some_and(|a| *t > a));
+            .filter(|t| self.report_time.is_some() && self.as_of.is_some_and(|a| *t > a));
         if let Some(at) = called {
             after_report.push(CalledAfterReport {
                 arn: arn.to_string(),

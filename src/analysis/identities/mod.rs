@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::model::PermissionSetInfo;
+use super::window::ReportTime;
 use super::{Analysis, PrincipalInfo, Sensitivity};
 use crate::model::{CredentialReportRow, Export, PrincipalType, Timestamp};
 
@@ -382,11 +383,15 @@ impl<'a> IdentityCollector<'a> {
         let findings = &mut self.findings;
         if let Some(rows) = &export.credential_report {
             // The report shows nothing after it was generated: its checks are judged then when
-            // that is before the as-of time (the window keeps its length, and ends there).
-            let generated = export.credential_report_generated();
-            let earlier = generated
-                .filter(|g| as_of.is_some_and(|a| *g < a))
-                .map(|g| ctx.judged_at(g, self.settings));
+            // that is before the as-of time (the window keeps its length, and ends there), or,
+            // when that is not recorded, at the oldest last-accessed report when those are more
+            // than a day apart.
+            // (The export's last-accessed data is freed by now; each principal's window ends
+            // at its own report when that is earlier: the oldest is the oldest report's.)
+            let oldest_job = ctx.principals.iter().filter_map(|p| p.as_of).min();
+            let generated =
+                crate::analysis::window::credential_report_time(export, oldest_job, as_of);
+            let earlier = generated.map(|g| ctx.judged_at(g, self.settings));
             let cred = earlier.as_ref().unwrap_or(&ctx);
             let (mut unjudged, mut after_report) = (Vec::new(), Vec::new());
             for row in rows {
@@ -731,7 +736,7 @@ impl Gaps {
         &mut self,
         account: &str,
         users: &[checks::CalledAfterReport],
-        generated: Timestamp,
+        generated: ReportTime,
     ) {
         use checks::day;
         let who = match users {
@@ -745,11 +750,20 @@ impl Gaps {
                 format!("users {} called AWS", crate::model::listed(&named, 10))
             }
         };
+        let when = match generated {
+            ReportTime::Generated(t) => {
+                format!("the credential report was generated on {}", day(t))
+            }
+            ReportTime::OldestJob(t) => format!(
+                "{}, the export's oldest last-accessed report (when the credential report was \
+                 generated is not recorded: it may be that old)",
+                day(t)
+            ),
+        };
         let reason = format!(
-            "{who} after the credential report was generated on {} (their last-accessed data \
-             shows it), with credentials the report cannot show, so whether their access keys \
-             and passwords are unused cannot be told",
-            day(generated)
+            "{who} after {when} (their last-accessed data shows it), with credentials the \
+             report cannot show, so whether their access keys and passwords are unused cannot be \
+             told"
         );
         let arns: Vec<&str> = users.iter().map(|u| u.arn.as_str()).collect();
         for kind in [

@@ -38,7 +38,7 @@ struct DecisionRow<'a> {
 const RISKY_SHOWN: usize = 3;
 
 /// Warning codes whose warnings change verdicts (shown at the top, not only counted).
-const VERDICT_WARNINGS: [&str; 13] = [
+const VERDICT_WARNINGS: [&str; 14] = [
     "last_accessed_missing",
     "permission_set_windows_differ",
     "permission_set_account_unlisted",
@@ -49,6 +49,7 @@ const VERDICT_WARNINGS: [&str; 13] = [
     "last_accessed_older_than_as_of",
     "accessed_after_as_of",
     "credential_report_older_than_as_of",
+    "credential_report_time_unknown",
     "policy_missing",
     "group_missing",
     "fetch_unfinished",
