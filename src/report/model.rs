@@ -311,8 +311,8 @@ impl<T: Serialize> Serialize for Shared<'_, T> {
     }
 }
 
-/// A principal's unknown verdicts by reason: a count (of actions) for each of the seven reasons
-/// that make a verdict unknown, held in place (28 bytes; a sorted vector of (reason, count)
+/// A principal's unknown verdicts by reason: a count (of actions) for each of the eight reasons
+/// that make a verdict unknown, held in place (32 bytes; a sorted vector of (reason, count)
 /// took 24 bytes and an allocation of 32–48 for every principal with an unknown verdict, ~1
 /// million of them held to the last writer at 1,000,000 roles). Serialised as a map from the
 /// reasons' names, in their alphabetical order, of the reasons with a count.
@@ -321,7 +321,7 @@ pub struct ReasonCounts([u32; UNKNOWN_REASONS.len()]);
 
 /// The reasons of an unknown verdict ([`Status::Unknown`]), in the alphabetical order of their
 /// names (a test checks both).
-const UNKNOWN_REASONS: [Reason; 7] = [
+const UNKNOWN_REASONS: [Reason; 8] = [
     Reason::AccessedAfterAsOf,
     Reason::ActionNotTracked,
     Reason::GrantTooNew,
@@ -329,6 +329,7 @@ const UNKNOWN_REASONS: [Reason; 7] = [
     Reason::NotObservable,
     Reason::PermissionSetIncomplete,
     Reason::PrincipalTooNew,
+    Reason::UsedAfterData,
 ];
 
 impl ReasonCounts {
@@ -999,7 +1000,7 @@ mod tests {
     fn reason_counts_serialise_as_a_sorted_map() {
         // ~1,100,000 views at 1,000,000 roles, held to the last writer: their reasons in place,
         // their lists boxed apart (a view was 112 bytes and an allocation for its reasons).
-        assert_eq!(std::mem::size_of::<ReasonCounts>(), 28);
+        assert_eq!(std::mem::size_of::<ReasonCounts>(), 32);
         assert_eq!(std::mem::size_of::<super::PrincipalView>(), 80);
         // Every reason of an unknown verdict has a place, in the order of their names.
         let unknown: Vec<Reason> = Reason::ALL
