@@ -886,6 +886,45 @@ fn xlsx_strings(path: &Path) -> Vec<String> {
     out
 }
 
+/// Every CSV ends its rows with CRLF, as docs/report-fields.md says: the report's, the
+/// recommendations' `actions.csv` (it ended them with LF, review pass 46) and the diff's, on the
+/// sample (whose cells hold no line break of their own).
+#[test]
+fn every_csv_ends_its_rows_with_crlf() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    let (out, diff) = (tmp.path().join("out"), tmp.path().join("diff"));
+    bin()
+        .args(["report", "--format", "csv", "--out"])
+        .arg(&out)
+        .arg(sample.join("2026-q4"))
+        .assert()
+        .success();
+    bin()
+        .args(["diff", "--out"])
+        .arg(&diff)
+        .args([sample.join("2026-q3"), sample.join("2026-q4")])
+        .assert()
+        .success();
+    let mut files: Vec<std::path::PathBuf> = [&out, &diff]
+        .into_iter()
+        .flat_map(|d| fs::read_dir(d).unwrap().map(|e| e.unwrap().path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .collect();
+    files.push(out.join("recommendations/actions.csv"));
+    assert!(files.len() >= 8, "{files:?}");
+    for f in files {
+        let bytes = fs::read(&f).unwrap();
+        let lf = bytes.iter().filter(|b| **b == b'\n').count();
+        let crlf = bytes.windows(2).filter(|w| w == b"\r\n").count();
+        assert!(
+            lf > 1 && lf == crlf,
+            "{}: {lf} LF, {crlf} CRLF",
+            f.display()
+        );
+    }
+}
+
 /// A role, its inline policy and a tag named like a formula behind blanks, a line feed or a
 /// full-width sign: every CSV (the report's, `recommendations/actions.csv`, `diff.csv`) and every
 /// cell of review.xlsx holds them inert (with the `'` prefix), and holds them.

@@ -675,7 +675,10 @@ fn actions_csv(
     rows: &[DecisionRow<'_>],
 ) -> std::result::Result<Vec<u8>, String> {
     use crate::model::neutralise;
-    let mut w = csv::Writer::from_writer(Vec::new());
+    // CRLF line ends and second-precision UTC times, as the report's CSVs (report-fields.md).
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
     let e = |e: csv::Error| e.to_string();
     let name = neutralise(&plan.name);
     for r in rows {
@@ -689,7 +692,7 @@ fn actions_csv(
             r.f.status().as_str(),
             r.f.reason.as_str(),
             &r.f.last_accessed()
-                .map(|t| t.to_rfc3339())
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
                 .unwrap_or_default(),
             r.sensitivity.as_str(),
             &r.f.exclusion.map(|x| x.to_string()).unwrap_or_default(),
@@ -893,7 +896,7 @@ pub(super) fn write(
         let csv_path = tmp.join(ACTIONS_CSV);
         let file = fs::File::create(&csv_path).map_err(|e| write_error(&csv_path, e))?;
         let mut csv = std::io::BufWriter::with_capacity(1 << 16, file);
-        let header = ACTIONS_HEADER.join(",") + "\n";
+        let header = ACTIONS_HEADER.join(",") + "\r\n";
         csv.write_all(header.as_bytes())
             .map_err(|e| write_error(&csv_path, e))?;
         // The first failure in folder order, as a one-by-one run meets it.
