@@ -615,6 +615,10 @@ fn a_role_used_after_its_stale_report_is_not_called_unused() {
         crate::common::edit_json(&dir.join("authorization-details.json"), |d| {
             d["RoleDetailList"][1]["RoleLastUsed"] =
                 json!({"LastUsedDate": last_used, "Region": "eu-west-1"});
+            // `r`'s report is the newest (the as-of time): a use days after it is not this
+            // rule's (the as-of time is the data's), and `r` stays unused.
+            d["RoleDetailList"][0]["RoleLastUsed"] =
+                json!({"LastUsedDate": "2026-11-23T00:00:00Z", "Region": "eu-west-1"});
         });
         let export = input::load_export(&dir, &LoadOptions::default()).unwrap();
         let settings = Settings {

@@ -804,21 +804,24 @@ fn credential_checks_end_when_the_credential_report_was_generated() {
 }
 
 /// Without a recorded generation (no manifest, as the AWS CLI script's export), the credential
-/// report is taken after the jobs of its run; an export whose last-accessed reports completed
+/// report is taken after the jobs of its run. An export whose last-accessed reports completed
 /// more than a day apart (a file of a later export mixed in, review pass 46) may hold a report of
-/// the oldest's run. Its checks are judged at the oldest report, with a warning: judged at the
-/// newest (the as-of time), a key used after the report was called unused, and deactivated.
-/// Reports minutes apart change nothing.
+/// the oldest one's run: its checks are judged no later than the oldest report, or the newest
+/// date the report shows itself when that is later (AWS writes no date after the report's
+/// generation; review round 2), with a warning. Judged at the newest report (the as-of time), a
+/// key used days before the report was generated read as unused, and was deactivated.
 #[test]
 fn credential_checks_end_at_the_oldest_report_when_the_generation_is_unknown() {
     let dir = tempfile::tempdir().expect("temp dir");
     let export = dir.path().join("creds");
     crate::common::copy_dir(&fixture("creds"), &export);
-    let with_nopw_job = |created: &str, completed: &str| {
-        crate::common::edit_json(&export.join("last-accessed/users/nopw.json"), |d| {
+    let job = |file: &str, created: &str, completed: &str| {
+        crate::common::edit_json(&export.join("last-accessed").join(file), |d| {
             d["JobCreationDate"] = created.into();
             d["JobCompletionDate"] = completed.into();
         });
+    };
+    let run_it = || {
         let e = load_export(&export, &LoadOptions::default()).expect("loads");
         let an = analyze(std::slice::from_ref(&e));
         let warned = an
@@ -826,32 +829,57 @@ fn credential_checks_end_at_the_oldest_report_when_the_generation_is_unknown() {
             .iter()
             .any(|w| w.warning.code == "credential_report_time_unknown");
         let r = identity_findings(std::slice::from_ref(&e), &an, &IdentitySettings::new(90));
-        let stale: Vec<IdentityKind> = r
-            .findings
-            .iter()
-            .filter(|f| f.principal_name == "stale")
-            .map(|f| f.kind)
-            .collect();
-        (stale, warned)
+        let of = |name: &str| -> Vec<IdentityKind> {
+            r.findings
+                .iter()
+                .filter(|f| f.principal_name == name)
+                .map(|f| f.kind)
+                .collect()
+        };
+        (of("busy"), of("stale"), warned)
     };
-    // Hours apart: judged at the as-of time (2026-06-01), as before.
-    let (stale, warned) = with_nopw_job("2026-05-31T19:59:00Z", "2026-05-31T20:00:00Z");
+    // The fixture: every report completed 2026-06-01, the as-of time. busy's key and password
+    // were used 2026-05-31; stale's first key and password months before the window.
+    let (busy, stale, warned) = run_it();
+    assert!(
+        !busy.contains(&AccessKeyUnused) && !busy.contains(&PasswordUnused),
+        "{busy:?}"
+    );
     assert!(
         stale.contains(&AccessKeyUnused) && stale.contains(&PasswordUnused),
         "{stale:?}"
     );
     assert!(!warned);
-    // Four months apart: judged at 2026-02-01, whose window starts 2025-11-03; stale's key and
-    // password were used in it (2025-11-15, 2025-12-01).
-    let (stale, warned) = with_nopw_job("2026-01-31T23:59:00Z", "2026-02-01T00:00:00Z");
-    assert!(
-        !stale
-            .iter()
-            .any(|k| matches!(k, AccessKeyUnused | PasswordUnused)),
-        "{stale:?}"
+    // nopw's report from three months later (2026-09-01, now the as-of time): judged there, busy's
+    // uses of 2026-05-31 were 92 days before, and unused. Judged at 2026-06-01, nothing changes.
+    job(
+        "users/nopw.json",
+        "2026-08-31T23:59:00Z",
+        "2026-09-01T00:00:00Z",
     );
-    assert!(stale.contains(&AccessKeyOld), "{stale:?}");
+    let (busy, later_stale, warned) = run_it();
+    assert!(
+        !busy.contains(&AccessKeyUnused) && !busy.contains(&PasswordUnused),
+        "{busy:?}"
+    );
+    assert_eq!(later_stale, stale);
     assert!(warned);
+    // admin-idle's report from four months earlier (2026-02-01) instead: the credential report
+    // shows uses up to 2026-05-31 10:00, less than a day before the as-of time, so it is as new
+    // as the as-of time, and judged there (judged at 2026-02-01, stale's were in its window).
+    job(
+        "users/nopw.json",
+        "2026-05-31T23:59:58Z",
+        "2026-06-01T00:00:00Z",
+    );
+    job(
+        "roles/admin-idle.json",
+        "2026-01-31T23:59:00Z",
+        "2026-02-01T00:00:00Z",
+    );
+    let (_, early_stale, warned) = run_it();
+    assert_eq!(early_stale, stale);
+    assert!(!warned);
 }
 
 /// A role without last-accessed data is unused only on its `RoleLastUsed`, which shows nothing
@@ -1243,12 +1271,9 @@ fn a_user_whose_data_ends_early_is_judged_over_its_own_window() {
     );
     let r = with_use(None);
     let f = find(&r, UnusedUser, "nopw", None);
-    // Without a manifest, reports three months apart put the whole credential report's checks
-    // at the oldest report (`credential_checks_end_at_the_oldest_report_when_...`): the same
-    // window, named as that.
     assert!(
         f.detail
-            .contains("within the 90-day window that starts 2025-12-01 and ends 2026-03-01"),
+            .contains("within the 90-day window from 2025-12-01 to 2026-03-01 (where its last-accessed data ends)"),
         "{}",
         f.detail
     );

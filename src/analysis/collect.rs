@@ -704,11 +704,13 @@ struct Collector<'s, 'c> {
     as_of_unverified: bool,
 }
 
-/// One principal's window: where it ends (the as-of time or its own job's completion) and starts.
+/// One principal's window: where it ends (the as-of time or its own job's completion) and starts,
+/// and the export's as-of time.
 #[derive(Clone, Copy)]
 struct Window {
     end: Option<Timestamp>,
     start: Option<Timestamp>,
+    as_of: Option<Timestamp>,
 }
 
 impl<'s, 'c> Collector<'s, 'c> {
@@ -790,7 +792,7 @@ impl<'s, 'c> Collector<'s, 'c> {
                 p,
                 &grants,
                 la,
-                Window { end, start },
+                Window { end, start, as_of },
                 reported,
                 &mut coverage,
             )?;
@@ -878,7 +880,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             created_ms: created_ms(export, p, window.start),
             window_start_ms: window.start.map(|t| t.timestamp_millis()),
             window_end_ms: window.end.map(|t| t.timestamp_millis()),
-            used_after_data: used_after_data(p, la, window.end),
+            used_after_data: used_after_data(p, la, window),
         });
         // The grants, grouped (shared by every principal with the same grant set).
         let template = self.templates.get(
@@ -1171,20 +1173,22 @@ fn row(
     }
 }
 
-/// Whether role `p`'s window ends at its own last-accessed report (`end`, older than the as-of
-/// time: a report kept from an earlier run, or a file from another export) and its `RoleLastUsed`
-/// is more than a day later ([`super::window::STALE_AFTER_HOURS`], as the staleness warning):
-/// it was used since, and what it used is not in the data ([`Reason::UsedAfterData`]). With the
-/// report as new as the as-of time (or `--as-of` earlier than it), a later use is the as-of
-/// rule's (`accessed_after_as_of` for the services it shows).
-fn used_after_data(p: &Principal, la: Option<&LastAccessed>, end: Option<Timestamp>) -> bool {
+/// Whether role `p`'s window ends at its own last-accessed report, older than the as-of time (a
+/// report kept from an earlier run, or a file from another export), and its `RoleLastUsed` is
+/// more than a day later ([`super::window::STALE_AFTER_HOURS`], as the staleness warning): it
+/// was used since, and what it used is not in the data ([`Reason::UsedAfterData`]). With the
+/// report as new as the as-of time (or `--as-of` earlier than it), a later use is not this rule's:
+/// the as-of time is the data's, or the reader's.
+fn used_after_data(p: &Principal, la: Option<&LastAccessed>, window: Window) -> bool {
+    let Some((end, as_of)) = window.end.zip(window.as_of) else {
+        return false;
+    };
     let own_end = la
         .and_then(|la| la.job_completion)
-        .zip(end)
-        .is_some_and(|(job, end)| job == end);
+        .is_some_and(|job| job == end && job < as_of);
     let used = p.role_last_used.as_ref().and_then(|r| r.date);
     own_end
-        && used.zip(end).is_some_and(|(used, end)| {
+        && used.is_some_and(|used| {
             used.signed_duration_since(end).num_hours() >= super::window::STALE_AFTER_HOURS
         })
 }

@@ -193,35 +193,48 @@ pub(crate) enum ReportTime {
     /// `manifest.json`'s `credential_report_generated`.
     Generated(Timestamp),
     /// No generation recorded, and the export's last-accessed reports completed over more than
-    /// a day: this, the oldest of them. A credential report is taken after the jobs of its run
-    /// (`fetch`, and the AWS CLI script), so it is at least this new, and not known to be newer
-    /// (a report of another run, a file of another export mixed in).
-    OldestJob(Timestamp),
+    /// a day: the earliest the report can have been generated. A credential report is taken
+    /// after the jobs of its run (`fetch`, and the AWS CLI script), so no earlier than the
+    /// oldest of them, nor than the newest date it shows itself; it is not known to be newer (a
+    /// report of another run, a file of another export mixed in).
+    Unrecorded(Timestamp),
 }
 
 impl ReportTime {
     pub(crate) fn at(self) -> Timestamp {
         match self {
-            ReportTime::Generated(t) | ReportTime::OldestJob(t) => t,
+            ReportTime::Generated(t) | ReportTime::Unrecorded(t) => t,
         }
     }
 }
 
 /// When `export`'s credential report is known to show use up to, when that is before `as_of`:
 /// its recorded generation; else, when its last-accessed reports completed more than
-/// [`STALE_AFTER_HOURS`] apart, the oldest of them, `oldest_job` (the as-of time is the newest,
-/// and the report may be of the oldest's run). `None`: judged at the as-of time.
+/// [`STALE_AFTER_HOURS`] apart (the as-of time is the newest, and the report may be of the
+/// oldest's run), the later of the oldest of them (`oldest_job`) and the newest date the report
+/// shows, when that is more than [`STALE_AFTER_HOURS`] before `as_of`. `None`: judged at the
+/// as-of time.
 pub(crate) fn credential_report_time(
     export: &Export,
     oldest_job: Option<Timestamp>,
     as_of: Option<Timestamp>,
 ) -> Option<ReportTime> {
     let as_of = as_of?;
+    let stale = |t: &Timestamp| as_of.signed_duration_since(*t).num_hours() >= STALE_AFTER_HOURS;
     match export.credential_report_generated() {
         Some(g) => (g < as_of).then_some(ReportTime::Generated(g)),
-        None => oldest_job
-            .filter(|o| as_of.signed_duration_since(*o).num_hours() >= STALE_AFTER_HOURS)
-            .map(ReportTime::OldestJob),
+        None => {
+            let oldest = oldest_job.filter(stale)?;
+            let shown = export
+                .credential_report
+                .iter()
+                .flatten()
+                .filter_map(|r| r.newest_date())
+                .max();
+            Some(oldest.max(shown.unwrap_or(oldest)))
+                .filter(stale)
+                .map(ReportTime::Unrecorded)
+        }
     }
 }
 
@@ -242,9 +255,11 @@ pub(super) fn warn_credential_report_age(
         .values()
         .filter_map(|la| la.job_completion)
         .min();
-    if let (Some(ReportTime::OldestJob(oldest)), Some(a)) =
-        (credential_report_time(export, oldest_job, as_of), as_of)
-    {
+    if let (Some(ReportTime::Unrecorded(earliest)), Some(oldest), Some(a)) = (
+        credential_report_time(export, oldest_job, as_of),
+        oldest_job,
+        as_of,
+    ) {
         warnings.push(AccountWarning {
             account_id: export.account_id.clone(),
             warning: Warning {
@@ -254,11 +269,14 @@ pub(super) fn warn_credential_report_age(
                 message: format!(
                     "when the credential report was generated is not recorded (no manifest.json \
                      credential_report_generated), and the last-accessed reports completed from \
-                     {} to {}, more than {STALE_AFTER_HOURS} hours apart: the report may be as \
-                     old as the oldest of them, so the access-key, password and root checks \
-                     judge the window that ends there (fetch again, or give one run's files)",
+                     {} to {}, more than {STALE_AFTER_HOURS} hours apart: the report may be of \
+                     the oldest one's run, and is known only to be no older than {} (the oldest \
+                     report, or the newest date it shows itself), so the access-key, password \
+                     and root checks judge the window that ends there (fetch again, or give one \
+                     run's files)",
                     crate::model::rfc3339(oldest),
-                    crate::model::rfc3339(a)
+                    crate::model::rfc3339(a),
+                    crate::model::rfc3339(earliest)
                 ),
             },
         });

@@ -105,7 +105,18 @@ fn recent_version(d: &mut Decision, plan: &PrincipalPlan, i: usize) {
     });
     if let (Some(date), Some(pp)) = (recent, plan.policies.get(i)) {
         let note = crate::recommend::recent_version_note(&pp.policy.name, date);
-        d.evidence = format!("{}. Caution: {note}.", d.evidence).into();
+        d.evidence = format!("{}{CAUTION}{note}.", d.evidence).into();
+    }
+}
+
+/// What precedes [`recent_version`]'s caution in a decision's evidence.
+const CAUTION: &str = ". Caution: ";
+
+/// A decision's evidence apart from its caution ([`recent_version`]), and the caution.
+fn without_caution(evidence: &str) -> (&str, Option<&str>) {
+    match evidence.split_once(CAUTION) {
+        Some((own, caution)) => (own, Some(caution)),
+        None => (evidence, None),
     }
 }
 
@@ -387,16 +398,24 @@ fn merged_decision(all: &[&Decision]) -> Decision {
         "A new version changes all {} principals at once; what each used: ",
         all.len()
     );
+    // The policy's caution (its version's date) is the same for every principal: said once.
+    let mut caution = None;
     for (n, d) in all.iter().take(MERGED_NAMED).enumerate() {
         if n > 0 {
             evidence.push_str(" | ");
         }
-        evidence.push_str(&format!("{}: {}", who(d), d.evidence));
+        let (own, c) = without_caution(&d.evidence);
+        caution = caution.or(c);
+        evidence.push_str(&format!("{}: {own}", who(d)));
     }
     if more > 0 {
         evidence.push_str(&format!(
             " | and {more} more (their own folders say what each used)"
         ));
+    }
+    if let Some(c) = caution {
+        evidence.push_str(CAUTION);
+        evidence.push_str(c);
     }
     Decision {
         title: Title::from(title),

@@ -504,6 +504,24 @@ impl CredentialReportRow {
     pub fn is_root(&self) -> bool {
         self.user == "<root_account>"
     }
+
+    /// The latest thing this row shows happening (a creation, a use, a change, a rotation; not
+    /// the next rotation, which is due): the report was generated no earlier.
+    pub fn newest_date(&self) -> Option<Timestamp> {
+        let [k1, k2] = &self.access_keys;
+        [
+            self.user_creation_time,
+            self.password_last_used,
+            self.password_last_changed,
+            k1.last_rotated,
+            k1.last_used_date,
+            k2.last_rotated,
+            k2.last_used_date,
+        ]
+        .into_iter()
+        .filter_map(ReportDate::date)
+        .max()
+    }
 }
 
 /// A file that was read, with its SHA-256, for the audit trail.

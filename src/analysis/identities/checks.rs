@@ -135,7 +135,9 @@ impl<'a> Ctx<'a> {
     fn end_name(&self) -> &'static str {
         match self.report_time {
             Some(ReportTime::Generated(_)) => "the credential report was generated",
-            Some(ReportTime::OldestJob(_)) => "the export's oldest last-accessed report",
+            Some(ReportTime::Unrecorded(_)) => {
+                "the credential report's earliest possible generation"
+            }
             None => "the as-of date",
         }
     }
@@ -188,9 +190,9 @@ impl<'a> Ctx<'a> {
                 " and ends {} (when the credential report was generated)",
                 day(a)
             ),
-            (Some(ReportTime::OldestJob(_)), Some(a)) => format!(
-                " and ends {} (the export's oldest last-accessed report: when the credential \
-                 report was generated is not recorded)",
+            (Some(ReportTime::Unrecorded(_)), Some(a)) => format!(
+                " and ends {} (the earliest the credential report can have been generated: when \
+                 it was is not recorded, and the last-accessed reports are more than a day apart)",
                 day(a)
             ),
             _ => String::new(),

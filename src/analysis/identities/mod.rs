@@ -754,9 +754,9 @@ impl Gaps {
             ReportTime::Generated(t) => {
                 format!("the credential report was generated on {}", day(t))
             }
-            ReportTime::OldestJob(t) => format!(
-                "{}, the export's oldest last-accessed report (when the credential report was \
-                 generated is not recorded: it may be that old)",
+            ReportTime::Unrecorded(t) => format!(
+                "{}, the earliest the credential report can have been generated (when it was is \
+                 not recorded, and the last-accessed reports are more than a day apart)",
                 day(t)
             ),
         };
