@@ -1515,3 +1515,52 @@ fn a_sets_role_in_an_account_its_accounts_json_lacks_is_still_the_sets() {
 fn full_org() -> Organization {
     input::organization::find(&[root()]).unwrap().unwrap()
 }
+
+/// A permission set's decision that detaches an AWS managed policy whose newest version is within
+/// the window carries the caution, as a principal's does: what that version added may be unused
+/// only because it is new (review pass 46, round 2: set plans were never flagged). The sample's
+/// Developer set detaches AmazonEC2ReadOnlyAccess; here AWS updated it on 2026-11-01.
+#[test]
+fn a_permission_set_decision_on_a_recently_updated_policy_carries_the_caution() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = dir.path().join("org");
+    crate::common::copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4"),
+        &org,
+    );
+    for account in ["111111111111", "222222222222"] {
+        let details = org.join(account).join("authorization-details.json");
+        crate::common::edit_json(&details, |d| {
+            for p in d["Policies"].as_array_mut().unwrap() {
+                if p["PolicyName"] == "AmazonEC2ReadOnlyAccess" {
+                    p["UpdateDate"] = "2026-11-01T00:00:00Z".into();
+                }
+            }
+        });
+        // The manifest vouches for the file as fetched: it records the edited one.
+        let sha = crate::common::sha256_file(&details);
+        let manifest = org.join(account).join("manifest.json");
+        if manifest.is_file() {
+            crate::common::edit_json(&manifest, |m| {
+                m["files"]["authorization-details.json"] = sha.clone().into();
+            });
+        }
+    }
+    let out = dir.path().join("out");
+    assert_cmd::Command::cargo_bin("iam-tighten")
+        .unwrap()
+        .args(["report", "--format", "csv", "--out"])
+        .arg(&out)
+        .arg(&org)
+        .assert()
+        .success();
+    let decisions = std::fs::read_to_string(out.join("decisions.csv")).unwrap();
+    let set = decisions
+        .lines()
+        .find(|l| l.contains(",tighten_permission_set,") && l.contains(",Developer,"))
+        .unwrap_or_else(|| panic!("{decisions}"));
+    assert!(
+        set.contains("Caution: AmazonEC2ReadOnlyAccess: its newest version dates from 2026-11-01"),
+        "{set}"
+    );
+}

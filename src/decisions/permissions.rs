@@ -81,6 +81,9 @@ fn plan_decisions(
             folder.as_deref(),
         );
         set_decision(&mut d, plan, t);
+        for i in 0..plan.policies.len() {
+            recent_version(&mut d, plan, i);
+        }
         return vec![d];
     }
     plan.policies
@@ -105,7 +108,13 @@ fn recent_version(d: &mut Decision, plan: &PrincipalPlan, i: usize) {
     });
     if let (Some(date), Some(pp)) = (recent, plan.policies.get(i)) {
         let note = crate::recommend::recent_version_note(&pp.policy.name, date);
-        d.evidence = format!("{}{CAUTION}{note}.", d.evidence).into();
+        // A second caution (a permission set's policies) follows the first.
+        let lead = if d.evidence.contains(CAUTION) {
+            " "
+        } else {
+            CAUTION
+        };
+        d.evidence = format!("{}{lead}{note}.", d.evidence).into();
     }
 }
 

@@ -286,6 +286,9 @@ fn plan_one<'e>(
                     uncatalogued: &uncatalogued,
                 };
                 super::permission_set::plan_set(&mut plan, info, &set, expander);
+                // The set's AWS managed policies are the same in every account: any export's.
+                let policy = |arn: &str| exports.iter().find_map(|e| e.policies.get(arn));
+                flag_recent_versions(&mut plan, policy, window_start(info, analysis));
             }
             None => plan.skipped = Some("permission_set_not_found".into()),
         }
@@ -349,10 +352,11 @@ fn plan_one<'e>(
     }
     let ctx = (&grants, &keep, &uncatalogued[..]);
     build_policies(&mut plan, export, principal, ctx, expander);
-    let since = info
-        .as_of
-        .and_then(|t| crate::model::days_before(t, analysis.settings.unused_after_days));
-    flag_recent_versions(&mut plan, export, since);
+    flag_recent_versions(
+        &mut plan,
+        |arn| export.policies.get(arn),
+        window_start(info, analysis),
+    );
     note_group_policies(&mut plan, &grants);
     if plan.policies.is_empty() {
         let via_group = grants.allows.iter().any(|g| {
@@ -753,9 +757,9 @@ fn drop_documents(plan: &mut PrincipalPlan) {
 /// that version added had less than the window to be used, so "unused" may only mean "new".
 /// ([`Flag::RecentVersion`]; an inline policy or an attachment has no date in the export:
 /// docs/methodology.md names that limit.)
-fn flag_recent_versions(
+fn flag_recent_versions<'e>(
     plan: &mut PrincipalPlan,
-    export: &Export,
+    policy: impl Fn(&str) -> Option<&'e std::sync::Arc<crate::model::ManagedPolicy>>,
     since: Option<crate::model::Timestamp>,
 ) {
     let Some(since) = since else {
@@ -766,11 +770,7 @@ fn flag_recent_versions(
         if p.policy.kind == PolicyKind::Inline {
             continue;
         }
-        let updated = p
-            .policy
-            .arn
-            .as_deref()
-            .and_then(|arn| export.policies.get(arn));
+        let updated = p.policy.arn.as_deref().and_then(&policy);
         if let Some(date) = updated.and_then(|m| m.update_date).filter(|t| *t >= since) {
             flags.push(Flag::RecentVersion {
                 policy: crate::recommend::count32(i),
@@ -781,6 +781,12 @@ fn flag_recent_versions(
     for f in flags {
         plan.flags.push(f);
     }
+}
+
+/// Where the window of the principal `info` starts (its as-of time less the window's days).
+fn window_start(info: &PrincipalInfo, analysis: &Analysis<'_>) -> Option<crate::model::Timestamp> {
+    info.as_of
+        .and_then(|t| crate::model::days_before(t, analysis.settings.unused_after_days))
 }
 
 fn build_policies(
