@@ -25,6 +25,7 @@ pub fn engine(output: &str, templates: &[(&str, &str)]) -> Result<tera::Tera> {
     t.register_filter("words", filter_words);
     t.register_filter("pct", filter_pct);
     t.register_filter("sevrank", filter_sevrank);
+    t.register_filter("not_actionable", filter_not_actionable);
     Ok(t)
 }
 
@@ -192,6 +193,23 @@ fn filter_words(v: &Value, _: &Args) -> tera::Result<Value> {
     ))
 }
 
+/// Why no IAM change tightens the principal of an ARN (one whose `actionable` is false), by its
+/// path: `/aws-service-role/` is a service-linked role (AWS owns its policies);
+/// `/aws-reserved/sso.amazonaws.com/` an IAM Identity Center role, which Identity Center
+/// overwrites from its permission set (with or without an organisation part naming the set).
+fn filter_not_actionable(v: &Value, _: &Args) -> tera::Result<Value> {
+    let path = crate::model::arn::role_path(v.as_str().unwrap_or_default()).unwrap_or_default();
+    Ok(Value::from(
+        if path.starts_with(crate::model::organization::IDENTITY_CENTER_PATH) {
+            "IAM Identity Center role: its permission set is what changes"
+        } else if path.starts_with("/aws-service-role/") {
+            "service-linked"
+        } else {
+            "not actionable"
+        },
+    ))
+}
+
 /// Share of `total` as a whole percentage (`pct(total=n)`).
 fn filter_pct(v: &Value, args: &Args) -> tera::Result<Value> {
     let part = v.as_u64().unwrap_or(0);
@@ -280,6 +298,21 @@ mod tests {
                 Some(Value::from(n))
             );
         }
+        let why = |arn: &str| filter_not_actionable(&Value::from(arn), &a).ok();
+        assert_eq!(
+            why("arn:aws:iam::1:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"),
+            Some(Value::from("service-linked"))
+        );
+        assert_eq!(
+            why("arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_A_0"),
+            Some(Value::from(
+                "IAM Identity Center role: its permission set is what changes"
+            ))
+        );
+        assert_eq!(
+            why("arn:aws:iam::1:role/x/aws-service-role/y"),
+            Some(Value::from("not actionable"))
+        );
         let total = |n: u64| Args::from([("total".to_string(), Value::from(n))]);
         assert_eq!(
             filter_pct(&Value::from(1), &total(3)).ok(),
