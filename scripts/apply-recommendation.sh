@@ -150,10 +150,11 @@ while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in
         '' | '#'*) continue ;;
     esac
-    # A name or path with a control character, which iam-tighten writes as a word `$'...'` (IAM
-    # names allow none; valid names and paths hold no space, so the word starts after one).
+    # A name or path with a control or format character (a bidi override U+202E), which
+    # iam-tighten writes as a word `$'...'` (IAM names allow none; valid names and paths hold no
+    # space, so the word starts after one).
     if [[ $line =~ \ (--[a-z-]+=)?\$\' ]]; then
-        echo "apply-recommendation: refusing a command with a control character in a name or path (written \$'...'; IAM allows none in a name, so the export may have been edited): check it, and run it by hand if it is right: $line" >&2
+        echo "apply-recommendation: refusing a command with a control or format character in a name or path (written \$'...'; IAM allows none in a name, so the export may have been edited): check it, and run it by hand if it is right: $line" >&2
         exit 2
     fi
     # The same characters written as they are: iam-tighten never does, so the README was edited
