@@ -101,6 +101,23 @@ opt() {
     return 0
 }
 
+# Whether $1 holds a control character or a format character (Unicode Cf: the bidi embeddings,
+# overrides and isolates U+202A-U+202E and U+2066-U+2069, the marks U+200E, U+200F and U+061C,
+# zero-width spaces and joiners, the soft hyphen, the BOM, tag characters), by their UTF-8 bytes.
+hidden() {
+    local LC_ALL=C
+    case "$1" in
+        *[$'\001'-$'\037'$'\177']* | *$'\302'[$'\200'-$'\237'$'\255']* \
+            | *$'\330'[$'\200'-$'\205'$'\234']* | *$'\333\235'* | *$'\334\217'* \
+            | *$'\340\242'[$'\220'$'\221']* | *$'\340\243\242'* | *$'\341\240\216'* \
+            | *$'\342\200'[$'\213'-$'\217'$'\252'-$'\256']* | *$'\342\201'[$'\240'-$'\257']* \
+            | *$'\357\273\277'* | *$'\357\277'[$'\271'-$'\273']* | *$'\363\240'*)
+            return 0
+            ;;
+    esac
+    return 1
+}
+
 fence='```'
 opening="${fence}sh $block"
 cd "$dir"
@@ -133,10 +150,17 @@ while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in
         '' | '#'*) continue ;;
     esac
-    # A name or path with a control character, which iam-tighten writes as a word `$'...'` (IAM
-    # names allow none; valid names and paths hold no space, so the word starts after one).
+    # A name or path with a control or format character (a bidi override U+202E), which
+    # iam-tighten writes as a word `$'...'` (IAM names allow none; valid names and paths hold no
+    # space, so the word starts after one).
     if [[ $line =~ \ (--[a-z-]+=)?\$\' ]]; then
-        echo "apply-recommendation: refusing a command with a control character in a name or path (written \$'...'; IAM allows none in a name, so the export may have been edited): check it, and run it by hand if it is right: $line" >&2
+        echo "apply-recommendation: refusing a command with a control or format character in a name or path (written \$'...'; IAM allows none in a name, so the export may have been edited): check it, and run it by hand if it is right: $line" >&2
+        exit 2
+    fi
+    # The same characters written as they are: iam-tighten never does, so the README was edited
+    # (a bidi override would also show the rest of the line reversed). Quoted in the message.
+    if hidden "$line"; then
+        echo "apply-recommendation: refusing a command with a control or format character (a bidi override, a zero-width space ...; iam-tighten writes them \$'...', so the README may have been edited): $(LC_ALL=C printf %q "$line")" >&2
         exit 2
     fi
     if ! [[ $line =~ $shape ]]; then

@@ -1,4 +1,4 @@
-//! Wrong results found by adversarial reviews (forty-third and forty-fourth passes); each fails
+//! Wrong results found by adversarial reviews (the forty-third pass and later); each fails
 //! without its fix.
 
 use std::fs;
@@ -729,5 +729,79 @@ fn a_grant_of_a_policy_or_group_without_a_creation_date_is_too_new() {
     assert_eq!(
         verdict(&an, "r", "ec2:RunInstances"),
         (Status::Unused, Reason::ServiceNotAccessed)
+    );
+}
+
+/// A bidi override (U+202E) or isolate (U+2066) in a name, a tag or a Sid of the export would
+/// show the tool's own text around it reversed: `Delete unused role old-reporting` + U+202E +
+/// ` — removes 6 unused actions` read backwards, a tag `abc` + U+202E + `gnp.exe` read
+/// `abcexe.png`. report.html, diff.html and the recommendation README show each as `[U+202E]`
+/// (the README's commands write it `$'…\342\200\256'`: `render::sh`).
+#[test]
+fn bidi_and_format_characters_of_the_export_are_shown_not_obeyed() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    crate::common::copy_dir(&root.join("2026-q3/111111111111"), &old.join(ACCT));
+    let acct = new.join(ACCT);
+    crate::common::copy_dir(&root.join("2026-q4/111111111111"), &acct);
+    // The manifest's hashes would refuse the edited files.
+    fs::remove_file(acct.join("manifest.json")).unwrap();
+    let name = "old-reporting\u{202e}";
+    crate::common::edit_json(&acct.join("authorization-details.json"), |d| {
+        for r in d["RoleDetailList"].as_array_mut().unwrap() {
+            if r["RoleName"] == "old-reporting" {
+                r["RoleName"] = json!(name);
+                r["Arn"] = json!(format!("arn:aws:iam::{ACCT}:role/{name}"));
+                r["Tags"] = json!([{"Key": "file\u{2066}", "Value": "abc\u{202e}gnp.exe"}]);
+            }
+        }
+    });
+    let la = acct.join("last-accessed/roles");
+    fs::rename(
+        la.join("old-reporting.json"),
+        la.join(format!("{name}.json")),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    bin()
+        .arg("report")
+        .arg(&new)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let shown = |text: &str, what: &str| {
+        assert!(
+            !text.contains(['\u{202e}', '\u{2066}']),
+            "{what}: a raw bidi character"
+        );
+        assert!(
+            text.contains("old-reporting[U+202E]"),
+            "{what}: the name is not shown"
+        );
+    };
+    let page = fs::read_to_string(out.join("report.html")).unwrap();
+    shown(&page, "report.html");
+    assert!(page.contains("abc[U+202E]gnp.exe") && page.contains("file[U+2066]"));
+    let folder = fs::read_dir(out.join(format!("recommendations/{ACCT}/role")))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("old-reporting"))
+        .expect("a recommendation folder for the role");
+    let readme = fs::read_to_string(folder.join("README.md")).unwrap();
+    shown(&readme, "README.md");
+    let diff = dir.path().join("diff");
+    bin()
+        .arg("diff")
+        .arg(&old)
+        .arg(&new)
+        .arg("--out")
+        .arg(&diff)
+        .assert()
+        .success();
+    shown(
+        &fs::read_to_string(diff.join("diff.html")).unwrap(),
+        "diff.html",
     );
 }

@@ -688,8 +688,8 @@ fn strict_fails_on_the_analysis_warnings_too() {
 }
 
 /// An error that quotes input text (here `--strict` failing on a warning that names a role)
-/// reaches the terminal with its control characters written out: an escape sequence in a role
-/// name is not run.
+/// reaches the terminal with its control and format characters written out: an escape sequence
+/// in a role name is not run, a bidi override does not reverse the rest of the message.
 #[test]
 fn errors_print_control_characters_inert() {
     let tmp = tempfile::tempdir().unwrap();
@@ -698,7 +698,7 @@ fn errors_print_control_characters_inert() {
     crate::common::edit_json(&dir.join("authorization-details.json"), |d| {
         let roles = d["RoleDetailList"].as_array_mut().unwrap();
         let mut evil = roles[0].clone();
-        let name = "evil\u{1b}]0;owned\u{7}\u{1b}[2J";
+        let name = "evil\u{1b}]0;owned\u{7}\u{1b}[2J\u{202e}x";
         evil["RoleName"] = json!(name);
         evil["RoleId"] = json!("AROAEXAMPLE0000000003");
         evil["Arn"] = json!(format!("arn:aws:iam::{ACCT}:role/{name}"));
@@ -712,10 +712,12 @@ fn errors_print_control_characters_inert() {
         .code(2);
     let stderr = stderr_of(&run);
     assert!(
-        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+        !stderr.contains(['\u{1b}', '\u{7}', '\u{202e}']),
         "{stderr:?}"
     );
     assert!(stderr.contains(r"role/evil\u{1b}]0;owned\u{7}"), "{stderr}");
+    // A bidi override would show the rest of the message reversed.
+    assert!(stderr.contains(r"[2J\u{202e}x"), "{stderr}");
 }
 
 fn bin() -> assert_cmd::Command {

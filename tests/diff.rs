@@ -848,6 +848,38 @@ fn html_shows_a_policy_detach_as_one_row() {
     );
 }
 
+/// A principal no IAM change tightens is labelled with why: an IAM Identity Center role (its
+/// permission set is what changes) is not "service-linked", as every such row read before.
+#[test]
+fn html_says_why_a_principal_is_not_actionable() {
+    let html = q3_q4().file("diff.html");
+    let label = |prefix: &str| -> Vec<&str> {
+        // A principal's cell: `<span title="ARN">NAME</span> <span class="sub">…</span>`.
+        let sub = "</span> <span class=\"sub\">";
+        html.match_indices(&format!("\">{prefix}"))
+            .filter_map(|(i, _)| {
+                let rest = &html[i..];
+                let name_end = rest.find('<')?;
+                let label = rest[name_end..].strip_prefix(sub)?;
+                Some(&label[..label.find("</span>")?])
+            })
+            .collect()
+    };
+    let sso = label("AWSReservedSSO_");
+    assert!(sso.len() > 5, "{sso:?}");
+    for l in &sso {
+        assert!(
+            l.ends_with("· IAM Identity Center role: its permission set is what changes"),
+            "{l}"
+        );
+    }
+    let linked = label("AWSServiceRoleFor");
+    assert!(!linked.is_empty());
+    for l in &linked {
+        assert!(l.ends_with("· service-linked"), "{l}");
+    }
+}
+
 #[test]
 fn outputs_are_byte_identical_across_runs() {
     let again = diff(

@@ -940,3 +940,22 @@ fn a_skipped_recommendation_shows_why() {
         );
     }
 }
+
+/// The decisions at a glance are the top decisions (`limits.top_decisions`), one line each, as
+/// docs/html-report.md says: the list stopped at 12 of the 15 (a number of its own, in the
+/// template).
+#[test]
+fn the_glance_lists_every_top_decision() {
+    let m = model(false, 30, 5);
+    let top = m
+        .decisions
+        .iter()
+        .filter(|d| d.kind != DecisionKind::ConfirmIntentional)
+        .count()
+        .min(Limits::default().top_decisions);
+    assert!(top > 12, "{top}");
+    let page = render(&m);
+    let start = page.find("<ol class=\"glance\"").expect("the glance list");
+    let list = &page[start..start + page[start..].find("</ol>").unwrap()];
+    assert_eq!(list.matches("<li>").count(), top, "{list}");
+}

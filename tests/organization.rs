@@ -305,6 +305,8 @@ fn an_scp_deny_on_every_arn_of_the_partition_blocks_as_a_star_does() {
     }
 }
 
+/// The page's methodology, too, says SCPs and RCPs are evaluated only with the part (it said
+/// they never are, beside findings marked `blocked` by one).
 #[test]
 fn findings_files_gain_the_control_columns_only_with_an_organisation_part() {
     let tmp = tempfile::tempdir().unwrap();
@@ -335,7 +337,7 @@ fn findings_files_gain_the_control_columns_only_with_an_organisation_part() {
         a.as_os_str(),
         b.as_os_str(),
         "--format".as_ref(),
-        "csv,json".as_ref(),
+        "csv,json,html".as_ref(),
         "--out".as_ref(),
         plain.as_os_str(),
     ]);
@@ -365,6 +367,17 @@ fn findings_files_gain_the_control_columns_only_with_an_organisation_part() {
     let page = fs::read_to_string(out.join("report.html")).unwrap();
     assert!(page.contains("Organisation o-test"));
     assert!(page.contains("DenySageMaker"));
+    // Methodology says SCPs and RCPs were evaluated only when they were.
+    let (read, not_read) = (
+        "Service control policies and resource control policies are read from the organisation part",
+        "service control policies, resource control policies and session policies are not evaluated",
+    );
+    let plain_page = fs::read_to_string(plain.join("report.html")).unwrap();
+    assert!(page.contains(read) && !page.contains(not_read));
+    assert!(plain_page.contains(not_read) && !plain_page.contains(read));
+    for p in [&page, &plain_page] {
+        assert!(p.contains("session policies are not evaluated"));
+    }
     let plain_json: Value =
         serde_json::from_slice(&fs::read(plain.join("report.json")).unwrap()).unwrap();
     assert!(plain_json.get("organization").is_none());

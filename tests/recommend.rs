@@ -732,6 +732,13 @@ fn the_apply_helper_accepts_only_iam_and_sso_admin_commands() {
         // A name with a control character (render::sh writes it `$'…'`): IAM allows none.
         "aws iam delete-role-policy --role-name app --policy-name $'a\\nb'",
         "aws iam delete-role-policy --role-name=$(id) --policy-name p",
+        // The same characters written raw (iam-tighten writes them `$'…'`): a bidi override
+        // shows the rest of the line reversed; a zero-width space, a tab, an escape hide.
+        "aws iam delete-role-policy --role-name 'uni\u{202e}txt' --policy-name p",
+        "aws iam delete-role-policy --role-name 'a\u{2066}b' --policy-name p",
+        "aws iam delete-role-policy --role-name app --policy-name 'p\u{200b}'",
+        "aws iam delete-role-policy --role-name app --policy-name 'p\tq'",
+        "aws iam delete-role-policy --role-name app --policy-name 'p\u{1b}[2Jq'",
     ] {
         let (code, stdout, stderr) = run(&[good[1], bad]);
         assert_eq!(code, Some(2), "{bad}: {stdout}");

@@ -99,8 +99,8 @@ pub struct Change {
     /// principal and account rows: granted to the principal).
     pub old_sensitivity: Option<Sensitivity>,
     pub new_sensitivity: Option<Sensitivity>,
-    /// The principal can be changed by the customer (not service-linked), on the newer side
-    /// it exists on.
+    /// The principal can be changed by the customer (not service-linked, not an IAM Identity
+    /// Center role), on the newer side it exists on.
     pub actionable: bool,
     /// Principal and account rows: counts and ids, in words. Identity rows: the credential and
     /// the evidence.

@@ -26,7 +26,7 @@ pub struct SidePrincipal {
     /// `RoleId` / `UserId` / `GroupId`.
     pub id: String,
     pub created: Option<Timestamp>,
-    /// False for service-linked roles.
+    /// False for service-linked roles and IAM Identity Center roles.
     pub actionable: bool,
     /// What this side's export lacks of the principal's policies.
     pub gaps: Gaps,

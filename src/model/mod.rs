@@ -137,6 +137,45 @@ fn formula_behind_blanks(cell: &str) -> bool {
     ])
 }
 
+/// A character that shows nothing itself but can change how the text around it reads: a format
+/// character (Unicode category Cf, as of Unicode 15: the bidi embeddings and overrides U+202A–
+/// U+202E and isolates U+2066–U+2069, the marks U+200E, U+200F and U+061C, zero-width spaces
+/// and joiners, the soft hyphen, the BOM, tag characters …) or a control character (Cc) other
+/// than tab, line feed and carriage return. `old-reporting` + U+202E + ` — removes 6 actions`
+/// reads reversed after the name: names, paths, tags and SIDs come from the export, which an
+/// attacker may have written, so pages show these as [`push_visible`] text.
+pub fn is_hidden(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(u32::from(c),
+            0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x890..=0x891 | 0x8e2 | 0x180e
+            | 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x2064 | 0x2066..=0x206f | 0xfeff
+            | 0xfff9..=0xfffb | 0x110bd | 0x110cd | 0x13430..=0x1343f | 0x1bca0..=0x1bca3
+            | 0x1d173..=0x1d17a | 0xe0001 | 0xe0020..=0xe007f)
+}
+
+/// How a page (`report.html`, `diff.html`, a recommendation's README) shows an [`is_hidden`]
+/// character: `[U+202E]`, plain ASCII that reorders nothing and reads the same in text, in an
+/// attribute and in Markdown.
+pub fn push_visible(out: &mut String, c: char) {
+    let _ = write!(out, "[U+{:04X}]", u32::from(c));
+}
+
+/// `text` with each [`is_hidden`] character written as [`push_visible`] shows it.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_hidden) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_hidden(c) {
+            push_visible(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
 /// "3 critical actions and 1 high-sensitivity action": the non-zero counts, each with its
 /// singular or plural noun, joined with commas and a final "and".
 pub fn count_phrase(parts: &[(u64, &str, &str)]) -> String {
@@ -709,8 +748,45 @@ impl Export {
 #[cfg(test)]
 mod tests {
     use super::{Sha256Sum, Tags, count_phrase, days_after, days_before, grouped, grouped_into};
-    use super::{Timestamp, listed, thousands};
+    use super::{Timestamp, is_hidden, listed, thousands, visible};
     use std::collections::BTreeMap;
+
+    #[test]
+    fn hidden_characters_are_shown_as_their_code_point() {
+        for c in [
+            '\u{202e}',
+            '\u{202a}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{200e}',
+            '\u{200f}',
+            '\u{61c}',
+            '\u{200b}',
+            '\u{ad}',
+            '\u{feff}',
+            '\u{e0041}',
+            '\u{0}',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{85}',
+        ] {
+            assert!(is_hidden(c), "{:x}", u32::from(c));
+        }
+        for c in [
+            'a', '\t', '\n', '\r', ' ', 'é', '\u{2028}', '\u{2065}', '\u{3000}', '\u{5d0}',
+        ] {
+            assert!(!is_hidden(c), "{:x}", u32::from(c));
+        }
+        assert_eq!(
+            visible("old-reporting\u{202e} x"),
+            "old-reporting[U+202E] x"
+        );
+        assert_eq!(visible("a\u{1}\u{e0041}b"), "a[U+0001][U+E0041]b");
+        assert!(matches!(
+            visible("plain é"),
+            std::borrow::Cow::Borrowed("plain é")
+        ));
+    }
 
     #[test]
     fn listed_names_at_most_then_how_many_more() {

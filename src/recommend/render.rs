@@ -17,6 +17,7 @@ use super::{
 };
 use crate::analysis::{ActionList, Analysis, Finding, GrantedAction, Sensitivity, Status};
 use crate::error::{Error, Result};
+use crate::model::{is_hidden, visible};
 use crate::policy::PolicyKind;
 
 /// A name made safe as one path component, and unique: characters outside IAM's name alphabet
@@ -77,7 +78,9 @@ pub fn aws_json(doc: &Value) -> String {
 
 /// Quotes a shell word when it needs it. A word with a control character (IAM allows none in a
 /// name; an edited export can hold one) is written `$'…'` with its escapes, so that a command
-/// stays one line: a line break would end a README's command block and start another.
+/// stays one line: a line break would end a README's command block and start another. So is a
+/// word with a format character ([`is_hidden`]: a bidi override U+202E would show the rest of
+/// the line reversed on a terminal and in the README), which IAM allows in no name either.
 pub fn sh(word: &str) -> String {
     if !word.is_empty()
         && word
@@ -85,7 +88,7 @@ pub fn sh(word: &str) -> String {
             .all(|c| c.is_ascii_alphanumeric() || "+=,.@_/:-".contains(c))
     {
         word.to_string()
-    } else if word.chars().any(char::is_control) {
+    } else if word.chars().any(|c| c.is_control() || is_hidden(c)) {
         let mut out = String::from("$'");
         for c in word.chars() {
             match c {
@@ -94,8 +97,9 @@ pub fn sh(word: &str) -> String {
                 '\n' => out.push_str(r"\n"),
                 '\r' => out.push_str(r"\r"),
                 '\t' => out.push_str(r"\t"),
-                // Its bytes in octal: `\u` needs a UTF-8 locale to mean the character.
-                c if c.is_control() => {
+                // Its bytes in octal: `\u` needs a UTF-8 locale to mean the character. A format
+                // character too (a bidi override would show the rest of the line reversed).
+                c if c.is_control() || is_hidden(c) => {
                     let mut buf = [0u8; 4];
                     for b in c.encode_utf8(&mut buf).bytes() {
                         out.push_str(&format!(r"\{b:03o}"));
@@ -121,10 +125,15 @@ pub fn opt(flag: &str, value: &str) -> String {
     }
 }
 
+/// Text of the export inside a Markdown table cell or code span of a README: backticks as `'`,
+/// `|` escaped, line breaks as spaces, and each hidden character (a bidi override, a zero-width
+/// or control character: [`is_hidden`]) shown as `[U+202E]`.
 pub(super) fn md(s: &str) -> String {
-    s.replace('`', "'")
+    let s = s
+        .replace('`', "'")
         .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
+        .replace(['\n', '\r'], " ");
+    visible(&s).into_owned()
 }
 
 /// The AWS CLI commands to apply and to roll back a plan (run from the principal's folder).
@@ -572,9 +581,10 @@ fn readme_diffs(s: &mut String, diffs: &[(&PolicyPlan, String)]) {
         let fence = "`".repeat(longest_backtick_run(d).max(2) + 1);
         let _ = write!(
             s,
-            "\n### `{}` ({})\n\n{fence}diff\n{d}",
+            "\n### `{}` ({})\n\n{fence}diff\n{}",
             md(&p.policy.name),
-            kind_text(p.policy.kind)
+            kind_text(p.policy.kind),
+            visible(d)
         );
         if !d.is_empty() && !d.ends_with('\n') {
             s.push('\n');
@@ -1007,6 +1017,16 @@ mod tests {
             .output()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "x'\ny\t$(z)\u{85}");
+        // A bidi override is written as its bytes, so the line reads in order; the shell still
+        // passes the very name.
+        assert_eq!(sh("uni\u{202e}txt"), r"$'uni\342\200\256txt'");
+        let out = std::process::Command::new("bash")
+            .args(["-c", &format!("printf %s {}", sh("a b\u{2066}\u{200f}"))])
+            .env("LC_ALL", "C")
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "a b\u{2066}\u{200f}");
+        assert_eq!(md("x\u{202e}|`y`"), "x[U+202E]\\|'y'");
     }
 
     /// A name may start with `-` (IAM allows it): the AWS CLI would read it as an option.

@@ -9,6 +9,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::model::{is_hidden, push_visible};
 
 /// A tera engine for `output` (named in errors) with `templates` (name, source), autoescaping
 /// every `.html` template with [`escape`] and with the filters every page may use.
@@ -24,6 +25,7 @@ pub fn engine(output: &str, templates: &[(&str, &str)]) -> Result<tera::Tera> {
     t.register_filter("words", filter_words);
     t.register_filter("pct", filter_pct);
     t.register_filter("sevrank", filter_sevrank);
+    t.register_filter("not_actionable", filter_not_actionable);
     Ok(t)
 }
 
@@ -67,7 +69,10 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// HTML escaping for text and double-quoted attributes (tera's autoescape uses the same).
+/// HTML escaping for text and double-quoted attributes (tera's autoescape uses the same). Every
+/// text of the export reaches the page through it, so it also writes each hidden character (a
+/// bidi override, a zero-width or control character: [`is_hidden`]) as visible `[U+202E]`: a
+/// role named `x` + U+202E would otherwise show the rest of its line reversed.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     escape_into(&mut out, s);
@@ -84,6 +89,18 @@ pub fn escape_into(out: &mut String, s: &str) {
             b'>' => "&gt;",
             b'"' => "&quot;",
             b'\'' => "&#39;",
+            // A control character (but tab, LF, CR), or the first byte of a non-ASCII one.
+            0..0x09 | 0x0b | 0x0c | 0x0e..0x20 | 0x7f | 0xc0.. => {
+                match s[i..].chars().next() {
+                    Some(c) if is_hidden(c) => {
+                        out.push_str(&s[from..i]);
+                        push_visible(out, c);
+                        from = i + c.len_utf8();
+                    }
+                    _ => {}
+                }
+                continue;
+            }
             _ => continue,
         };
         out.push_str(&s[from..i]);
@@ -176,6 +193,23 @@ fn filter_words(v: &Value, _: &Args) -> tera::Result<Value> {
     ))
 }
 
+/// Why no IAM change tightens the principal of an ARN (one whose `actionable` is false), by its
+/// path: `/aws-service-role/` is a service-linked role (AWS owns its policies);
+/// `/aws-reserved/sso.amazonaws.com/` an IAM Identity Center role, which Identity Center
+/// overwrites from its permission set (with or without an organisation part naming the set).
+fn filter_not_actionable(v: &Value, _: &Args) -> tera::Result<Value> {
+    let path = crate::model::arn::role_path(v.as_str().unwrap_or_default()).unwrap_or_default();
+    Ok(Value::from(
+        if path.starts_with(crate::model::organization::IDENTITY_CENTER_PATH) {
+            "IAM Identity Center role: its permission set is what changes"
+        } else if path.starts_with("/aws-service-role/") {
+            "service-linked"
+        } else {
+            "not actionable"
+        },
+    ))
+}
+
 /// Share of `total` as a whole percentage (`pct(total=n)`).
 fn filter_pct(v: &Value, args: &Args) -> tera::Result<Value> {
     let part = v.as_u64().unwrap_or(0);
@@ -264,6 +298,21 @@ mod tests {
                 Some(Value::from(n))
             );
         }
+        let why = |arn: &str| filter_not_actionable(&Value::from(arn), &a).ok();
+        assert_eq!(
+            why("arn:aws:iam::1:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS"),
+            Some(Value::from("service-linked"))
+        );
+        assert_eq!(
+            why("arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_A_0"),
+            Some(Value::from(
+                "IAM Identity Center role: its permission set is what changes"
+            ))
+        );
+        assert_eq!(
+            why("arn:aws:iam::1:role/x/aws-service-role/y"),
+            Some(Value::from("not actionable"))
+        );
         let total = |n: u64| Args::from([("total".to_string(), Value::from(n))]);
         assert_eq!(
             filter_pct(&Value::from(1), &total(3)).ok(),
@@ -302,6 +351,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, "&lt;b&gt;|12,345|<i>");
+        // A hidden character of the export reads as its code point, in text and in attributes.
+        assert_eq!(
+            escape("a\u{202e}b\u{1}<\u{2066}é"),
+            "a[U+202E]b[U+0001]&lt;[U+2066]é"
+        );
+        let t = engine("t.html", &[("t.html", "<p title=\"{{ v }}\">{{ v }}</p>")]).unwrap();
+        let v = serde_json::json!({"v": "old-reporting\u{202e} x\ty"});
+        assert_eq!(
+            render(&t, "t.html", "t.html", &v).unwrap(),
+            "<p title=\"old-reporting[U+202E] x\ty\">old-reporting[U+202E] x\ty</p>"
+        );
         assert!(
             engine("bad.html", &[("bad.html", "{{ unclosed")])
                 .unwrap_err()

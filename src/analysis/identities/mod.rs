@@ -210,7 +210,8 @@ pub struct IdentityFinding {
     /// `password`, `access_key_1` or `access_key_2`; `None` for whole principals and policies.
     pub credential: Option<String>,
     pub sensitivity: Sensitivity,
-    /// False for service-linked roles: only the owning AWS service can delete them.
+    /// False for service-linked roles (only the owning AWS service can delete them) and IAM
+    /// Identity Center roles (Identity Center owns them: their permission set is what changes).
     pub actionable: bool,
     /// Newest recorded use of what the finding is about; `None` when never used or unknown.
     pub last_used: Option<Timestamp>,
