@@ -591,6 +591,25 @@ fn identity_unknown_rows_are_in_diff_csv() {
     }
 }
 
+/// The still-unused table points to diff.csv for its rows' hidden parts only where diff.csv has
+/// those rows: `--include-unchanged`. Without it, it says that flag (it sent the reader to
+/// diff.csv, which had none of them; review pass 46).
+#[test]
+fn still_unused_rows_point_to_diff_csv_only_when_it_has_them() {
+    let table = |run: &Run| {
+        let html = run.file("diff.html");
+        let at = html.find("id=\"still-unused-table\"").expect("the table");
+        let end = at + html[at..].find("</table>").expect("its end");
+        html[at..end].to_string()
+    };
+    let default = table(q3_q4());
+    assert!(default.contains("more in diff.csv with --include-unchanged."), "{default}");
+    assert!(!default.contains("more in diff.csv."), "{default}");
+    let all = table(q3_q4_all_grouped());
+    assert!(all.contains("more in diff.csv."), "{all}");
+    assert!(!all.contains("with --include-unchanged"), "{all}");
+}
+
 /// The rows of a permission table of diff.html (`new-risk`, `revoked`, `still-unused`): for
 /// each, its principal, its sensitivity label and its counts (`8 high · 78 medium · 71 low`).
 fn table_labels(html: &str, id: &str) -> Vec<(String, String, String)> {
