@@ -1627,15 +1627,18 @@ fn a_policy_shared_with_intentional_access_gets_no_new_version() {
 /// A customer managed policy that several principals tighten alike gets one new version, which
 /// changes them all at once: it is one `new_policy_version` decision naming every one of them
 /// (with what each used, and removing what they all lose), not one decision per principal that a
-/// reviewer could approve for one and reject for another. Tightened differently, each principal
-/// has its own decision (a copy each).
+/// reviewer could approve for one and reject for another. Its files are in the first folder
+/// written (every folder has the document and the `create-policy-version` line), also when the
+/// first principal's is not (`--recommendations`). Tightened differently, each principal has its
+/// own decision (a copy each).
 #[test]
 fn a_shared_policy_version_is_one_decision_for_all_its_principals() {
     use iam_tighten::decisions::DecisionKind;
-    let decisions = |b_unused: &str| {
+    let decisions_written = |b_unused: &str, a_written: bool| {
         let (ex, an) = shared_team("b", b_unused);
         let plans = recommend::plan(std::slice::from_ref(&ex), &an);
-        let summary = recommend::summarise(&plans, &vec![true; plans.len()], &an);
+        let written: Vec<bool> = plans.iter().map(|p| a_written || p.name != "a").collect();
+        let summary = recommend::summarise(&plans, &written, &an);
         let ids = analysis::identities::identity_findings(
             std::slice::from_ref(&ex),
             &an,
@@ -1643,6 +1646,7 @@ fn a_shared_policy_version_is_one_decision_for_all_its_principals() {
         );
         iam_tighten::decisions::decide(&an, &plans, &summary, &ids).list
     };
+    let decisions = |b_unused: &str| decisions_written(b_unused, true);
     let alike = decisions("ec2:TerminateInstances");
     let versions: Vec<_> = alike
         .iter()
@@ -1671,6 +1675,22 @@ fn a_shared_policy_version_is_one_decision_for_all_its_principals() {
     );
     let ranks: Vec<u32> = alike.iter().map(|d| d.rank).collect();
     assert_eq!(ranks, (1..=alike.len() as u32).collect::<Vec<_>>());
+    let folder = format!("recommendations/{ACCT}/role");
+    assert_eq!(
+        d.files.as_deref(),
+        Some(format!("{folder}/a/managed-team.json").as_str())
+    );
+    // Only b's folder written: the decision points there.
+    let b_only = decisions_written("ec2:TerminateInstances", false);
+    let d = b_only
+        .iter()
+        .find(|d| d.kind == DecisionKind::NewPolicyVersion)
+        .unwrap();
+    assert_eq!(&*d.principal_name, "a");
+    assert_eq!(
+        d.files.as_deref(),
+        Some(format!("{folder}/b/managed-team.json").as_str())
+    );
     // Tightened differently: a copy each, one decision each.
     let apart = decisions("ec2:RunInstances");
     let copies = apart
