@@ -1775,7 +1775,8 @@ fn load_with_job_dates(dates: &str) -> iam_tighten::error::Result<Export> {
 /// A job's dates bound the time its data covers: a completion before the creation or more than
 /// a day after it is refused (it would move the account's as-of time, and every window, over
 /// time nobody observed); without a completion date the data ends at the creation date; with
-/// neither the report is not usable.
+/// neither, or a completion date without the creation date it cannot be checked against (AWS
+/// always writes one), the report is not usable.
 #[test]
 fn a_jobs_dates_bound_what_its_data_covers() {
     let created = r#""JobCreationDate": "2026-06-01T00:00:00Z","#;
@@ -1815,15 +1816,26 @@ fn a_jobs_dates_bound_what_its_data_covers() {
         "{:?}",
         e.warnings
     );
-    // Neither: no usable data, and a warning at the missing field.
-    let e = load_with_job_dates("").unwrap();
-    assert!(e.last_accessed.is_empty());
-    let w = e
-        .warnings
-        .iter()
-        .find(|w| w.code == "last_accessed_incomplete")
-        .expect("a warning");
-    assert_eq!(w.json_path.as_deref(), Some("$.JobCompletionDate"));
+    // Neither, or a completion far after the rest without its creation: no usable data (its
+    // time is not the account's), and a warning at the missing field.
+    for (dates, missing) in [
+        ("", "$.JobCompletionDate"),
+        (
+            r#""JobCompletionDate": "2027-06-01T00:00:00Z","#,
+            "$.JobCreationDate",
+        ),
+    ] {
+        let e = load_with_job_dates(dates).unwrap();
+        assert!(e.last_accessed.is_empty(), "{dates}");
+        assert_eq!(e.own_time(), None, "{dates}");
+        let w = e
+            .warnings
+            .iter()
+            .find(|w| w.code == "last_accessed_incomplete")
+            .expect("a warning");
+        assert_eq!(w.json_path.as_deref(), Some(missing));
+        assert_eq!(w.file.as_deref(), Some("last-accessed/roles/app-role.json"));
+    }
 }
 
 /// A credential report lists each user once, of the export's account: a user twice (its

@@ -95,9 +95,26 @@ fn managed(name: &str, aws: bool, v: Value) -> ManagedPolicy {
     }
 }
 
+/// An export of `principals` and `policies`, each policy counted as AWS counts it
+/// (`AttachmentCount`, `PermissionsBoundaryUsageCount`) where the policy does not say.
 fn export(principals: Vec<Principal>, policies: Vec<ManagedPolicy>) -> Export {
     let mut principals = principals;
     principals.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    let count =
+        |f: &dyn Fn(&Principal) -> bool| Some(principals.iter().filter(|p| f(p)).count() as u32);
+    let policies: Vec<ManagedPolicy> = policies
+        .into_iter()
+        .map(|mut p| {
+            let arn = p.arn.clone();
+            p.attachment_count = p
+                .attachment_count
+                .or_else(|| count(&|x| x.attached_policies.contains(&arn)));
+            p.boundary_uses = p
+                .boundary_uses
+                .or_else(|| count(&|x| x.permissions_boundary.as_ref() == Some(&arn)));
+            p
+        })
+        .collect();
     Export {
         root: "x".into(),
         account_id: ACCT.into(),
@@ -1507,6 +1524,71 @@ fn a_boundary_the_export_does_not_show_gets_no_new_version() {
     );
 }
 
+/// A customer managed policy without `AttachmentCount` or without
+/// `PermissionsBoundaryUsageCount` (a hand-made export: AWS always writes both) is known to be
+/// held by the export's principals only, which say nothing of a kind of principal the export
+/// does not list (authorization details fetched with `--filter`): a new version could narrow a
+/// user or group that holds it unseen, so the principal that tightens it gets its own copy, and
+/// its flag says why. An export that lists users, groups and roles shows every holder: the
+/// policy gets its new version.
+#[test]
+fn a_policy_without_its_counts_gets_no_new_version_unless_every_kind_is_listed() {
+    let solo = solo();
+    let plan_with = |counts: (Option<u32>, Option<u32>), every_kind: bool| {
+        let mut a = principal(PrincipalType::Role, "a");
+        a.attached_policies = vec![solo.arn.clone()];
+        let mut principals = vec![a];
+        if every_kind {
+            let mut u = principal(PrincipalType::User, "u");
+            u.groups = vec!["g".into()];
+            principals.extend([u, principal(PrincipalType::Group, "g")]);
+        }
+        let mut ex = export(principals, vec![solo.clone()]);
+        let p = std::sync::Arc::make_mut(ex.policies.get_mut(&solo.arn).unwrap());
+        (p.attachment_count, p.boundary_uses) = counts;
+        let an = analysis(small(), &ex, &[("a", "ec2:TerminateInstances", UNUSED)]);
+        let plans = recommend::plan(std::slice::from_ref(&ex), &an);
+        let plan = plan_of(&plans, "a");
+        let flags: Vec<String> = plan.flag_texts().map(|f| f.to_string()).collect();
+        (plan.policies[0].apply.clone(), flags)
+    };
+    let (apply, flags) = plan_with((Some(1), Some(0)), false);
+    assert!(matches!(apply, Apply::NewVersion { .. }), "{apply:?}");
+    assert_eq!(flags, Vec::<String>::new());
+    let (apply, flags) = plan_with((None, Some(0)), false);
+    assert!(
+        matches!(&apply, Apply::Replace(r) if r.new_name == "solo-tightened-a"),
+        "{apply:?}"
+    );
+    assert_eq!(
+        flags,
+        [
+            "solo: the export has no AttachmentCount for it and lists no users and no groups \
+          (authorization details fetched with --filter?), so whether other principals hold it \
+          cannot be told, and a new version would narrow their permissions too: this principal \
+          gets its own copy solo-tightened-a"
+        ]
+    );
+    let (apply, flags) = plan_with((Some(1), None), false);
+    assert!(matches!(apply, Apply::Replace(_)), "{apply:?}");
+    assert!(
+        flags.len() == 1
+            && flags[0].starts_with("solo: the export has no PermissionsBoundaryUsageCount")
+            && flags[0].contains("hold it or use it as their permissions boundary cannot be"),
+        "{flags:?}"
+    );
+    let (apply, flags) = plan_with((None, None), false);
+    assert!(matches!(apply, Apply::Replace(_)), "{apply:?}");
+    assert!(
+        flags.len() == 1
+            && flags[0].contains("no AttachmentCount or PermissionsBoundaryUsageCount for it"),
+        "{flags:?}"
+    );
+    // Every kind listed: the export's own attachments and boundaries are all there are.
+    let (apply, _) = plan_with((None, None), true);
+    assert!(matches!(apply, Apply::NewVersion { .. }), "{apply:?}");
+}
+
 /// Roles `a` and `other` sharing the customer managed policy `team` (`ec2:RunInstances` and
 /// `ec2:TerminateInstances`): `a` leaves `ec2:TerminateInstances` unused, `other` the action
 /// given, so they tighten `team` alike when that is the same action.
@@ -1552,15 +1634,18 @@ fn a_policy_shared_with_intentional_access_gets_no_new_version() {
 /// A customer managed policy that several principals tighten alike gets one new version, which
 /// changes them all at once: it is one `new_policy_version` decision naming every one of them
 /// (with what each used, and removing what they all lose), not one decision per principal that a
-/// reviewer could approve for one and reject for another. Tightened differently, each principal
-/// has its own decision (a copy each).
+/// reviewer could approve for one and reject for another. Its files are in the first folder
+/// written (every folder has the document and the `create-policy-version` line), also when the
+/// first principal's is not (`--recommendations`). Tightened differently, each principal has its
+/// own decision (a copy each).
 #[test]
 fn a_shared_policy_version_is_one_decision_for_all_its_principals() {
     use iam_tighten::decisions::DecisionKind;
-    let decisions = |b_unused: &str| {
+    let decisions_written = |b_unused: &str, a_written: bool| {
         let (ex, an) = shared_team("b", b_unused);
         let plans = recommend::plan(std::slice::from_ref(&ex), &an);
-        let summary = recommend::summarise(&plans, &vec![true; plans.len()], &an);
+        let written: Vec<bool> = plans.iter().map(|p| a_written || p.name != "a").collect();
+        let summary = recommend::summarise(&plans, &written, &an);
         let ids = analysis::identities::identity_findings(
             std::slice::from_ref(&ex),
             &an,
@@ -1568,6 +1653,7 @@ fn a_shared_policy_version_is_one_decision_for_all_its_principals() {
         );
         iam_tighten::decisions::decide(&an, &plans, &summary, &ids).list
     };
+    let decisions = |b_unused: &str| decisions_written(b_unused, true);
     let alike = decisions("ec2:TerminateInstances");
     let versions: Vec<_> = alike
         .iter()
@@ -1596,6 +1682,22 @@ fn a_shared_policy_version_is_one_decision_for_all_its_principals() {
     );
     let ranks: Vec<u32> = alike.iter().map(|d| d.rank).collect();
     assert_eq!(ranks, (1..=alike.len() as u32).collect::<Vec<_>>());
+    let folder = format!("recommendations/{ACCT}/role");
+    assert_eq!(
+        d.files.as_deref(),
+        Some(format!("{folder}/a/managed-team.json").as_str())
+    );
+    // Only b's folder written: the decision points there.
+    let b_only = decisions_written("ec2:TerminateInstances", false);
+    let d = b_only
+        .iter()
+        .find(|d| d.kind == DecisionKind::NewPolicyVersion)
+        .unwrap();
+    assert_eq!(&*d.principal_name, "a");
+    assert_eq!(
+        d.files.as_deref(),
+        Some(format!("{folder}/b/managed-team.json").as_str())
+    );
     // Tightened differently: a copy each, one decision each.
     let apart = decisions("ec2:RunInstances");
     let copies = apart

@@ -322,8 +322,9 @@ const MERGED_NAMED: usize = 5;
 /// them all at once, so approving one and rejecting another is not a choice a reviewer has. The
 /// first in list order (plan order) stays, naming every principal (the first [`MERGED_NAMED`],
 /// then how many more) with what each used, and removing what they all lose; the others go. Its
-/// id and folder are the first principal's (each folder has the same `create-policy-version`,
-/// which the apply helper runs once).
+/// id is the first principal's, its files those of the first principal with a folder written
+/// (each folder has the same document and `create-policy-version`, which the apply helper runs
+/// once).
 pub(super) fn merge_shared_versions(list: &mut Vec<Decision>) {
     use std::collections::HashMap;
     let mut first: HashMap<(&str, &str), usize> = HashMap::new();
@@ -433,6 +434,9 @@ fn merged_decision(all: &[&Decision]) -> Decision {
         risky_more,
         sensitivity,
         evidence: evidence.into(),
+        // Every folder holds the document and the `create-policy-version` line; the first
+        // principal's folder may not be written (`--recommendations`), another's may.
+        files: all.iter().find_map(|d| d.files.clone()),
         ..first.clone()
     }
 }

@@ -399,6 +399,18 @@ pub(crate) fn complete(
                 .into(),
         );
     };
+    if r.job_creation_date.is_none() {
+        // AWS always writes it (required in the API model): without it the completion date,
+        // the account's as-of time if it is the newest, cannot be checked (`job_end`).
+        return incomplete(
+            "$.JobCreationDate",
+            "COMPLETED with a JobCompletionDate but no JobCreationDate (AWS always writes one): \
+             the completion date cannot be checked against the job's creation, and a wrong one \
+             would move the account's as-of time, and every window, over time nobody observed \
+             (fetch it again)"
+                .into(),
+        );
+    }
     if completion_given {
         warn_after_job(rel, &services, job_completion, warnings);
     }
@@ -543,7 +555,8 @@ const JOB_AT_MOST_HOURS: i64 = 24;
 /// When a completed job's data ends: its `JobCompletionDate`, else its `JobCreationDate` (the
 /// data is no newer than the job; `None` when it has neither). A completion before the creation,
 /// or more than [`JOB_AT_MOST_HOURS`] after it, is not a time AWS writes: refused, as it would
-/// move the window (the account's as-of time is its newest job) over time nobody observed.
+/// move the window (the account's as-of time is its newest job) over time nobody observed. A
+/// completion without a creation cannot be checked: [`complete`] gives such a file no usable data.
 fn job_end(path: &Path, r: &Report) -> Result<Option<crate::model::Timestamp>> {
     let created = r.job_creation_date.as_ref().map(|t| t.0);
     let Some(done) = r.job_completion_date.as_ref().map(|t| t.0) else {

@@ -714,6 +714,24 @@ impl Export {
             .filter(move |p| p.kind == PrincipalType::User && p.groups.iter().any(|g| g == group))
     }
 
+    /// The kinds of principal the export lists none of ("users", "groups", "roles"; empty when it
+    /// lists every kind). Where a managed policy's `AttachmentCount` or
+    /// `PermissionsBoundaryUsageCount` is absent (a hand-made export: AWS always writes them), only
+    /// the export's own principals tell who holds it, and they say nothing about a kind left out
+    /// (authorization details fetched with `--filter`): a policy would be called unattached
+    /// (`delete_policy` of a policy in use) or given a new version (narrowing principals unseen).
+    pub fn kinds_not_listed(&self) -> Vec<&'static str> {
+        [
+            (PrincipalType::User, "users"),
+            (PrincipalType::Group, "groups"),
+            (PrincipalType::Role, "roles"),
+        ]
+        .into_iter()
+        .filter(|&(kind, _)| !self.principals.iter().any(|p| p.kind == kind))
+        .map(|(_, word)| word)
+        .collect()
+    }
+
     /// The newest `JobCompletionDate` of the last-accessed reports it holds.
     pub fn newest_job(&self) -> Option<Timestamp> {
         self.last_accessed

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::{Apply, Flag, PrincipalPlan, Replacement};
-use crate::model::{Export, Principal, PrincipalType};
+use crate::model::{Export, ManagedPolicy, Principal, PrincipalType};
 use crate::policy::PolicyKind;
 
 /// Chooses how each managed policy change is applied, looking across principals: a
@@ -27,7 +27,7 @@ pub(super) fn decide_managed(
         let Some(export) = export_of.get(&*plan.account_id).map(|&i| &exports[i]) else {
             continue;
         };
-        let Some((attached_to, boundaries)) = uses.get(&*plan.account_id) else {
+        let Some(uses) = uses.get(&*plan.account_id) else {
             continue;
         };
         let mut notes = Vec::new();
@@ -44,34 +44,21 @@ pub(super) fn decide_managed(
                 continue;
             };
             let managed = export.policies.get(&arn);
-            let agreed = p.policy.kind == PolicyKind::CustomerManaged
-                && {
-                    let attached: &[&Principal] =
-                        attached_to.get(arn.as_str()).map_or(&[], Vec::as_slice);
-                    // A boundary of a principal the export leaves out (`--filter`) counts too:
-                    // a new version would narrow that principal's permissions, unseen.
-                    let boundary_use = boundaries.contains(arn.as_str())
-                        || managed.is_some_and(|m| m.is_a_boundary());
-                    let count_ok = managed
-                        .and_then(|m| m.attachment_count)
-                        .is_none_or(|n| n as usize == attached.len());
-                    let same = docs
-                        .get(&(plan.account_id.clone(), arn.clone()))
-                        .and_then(|by_doc| by_doc.get(&p.tightened_digest.get()))
-                        .is_some_and(|who| {
-                            attached
-                                .iter()
-                                .all(|x| who.contains(&(x.kind, x.name.clone())))
-                        });
-                    if attached.len() > 1 && same && !boundary_use && count_ok {
-                        notes.push(Flag::from(format!(
-                        "{}: attached to {} principals, and every one of them gets the same tightened document, so the policy itself gets a new version",
-                        p.policy.name,
-                        attached.len()
-                    )));
-                    }
-                    !boundary_use && count_ok && same
-                };
+            let holders = if p.policy.kind == PolicyKind::CustomerManaged {
+                let who = docs
+                    .get(&(plan.account_id.clone(), arn.clone()))
+                    .and_then(|by_doc| by_doc.get(&p.tightened_digest.get()));
+                uses.holders(&arn, managed.map(|m| &**m), who)
+            } else {
+                Holders::Differ
+            };
+            if let Holders::Agree(n @ 2..) = holders {
+                notes.push(Flag::from(format!(
+                    "{}: attached to {n} principals, and every one of them gets the same tightened document, so the policy itself gets a new version",
+                    p.policy.name,
+                )));
+            }
+            let agreed = matches!(holders, Holders::Agree(_));
             if agreed && let Some(full) = managed.and_then(|m| versions_full(m)) {
                 notes.push(Flag::from(format!("{}: {full}", p.policy.name)));
             }
@@ -86,7 +73,12 @@ pub(super) fn decide_managed(
                 if r.number != 0 {
                     notes.push(Flag::from(names.renamed_note(&p.policy.name, &owner, &r)));
                 }
-                if p.policy.kind == PolicyKind::CustomerManaged {
+                if let Holders::Uncounted(why) = &holders {
+                    notes.push(Flag::from(format!(
+                        "{}: {why}: this principal gets its own copy {}",
+                        p.policy.name, r.new_name
+                    )));
+                } else if p.policy.kind == PolicyKind::CustomerManaged {
                     // Rendered when read, from the policy's name and the principal's.
                     match u32::try_from(i) {
                         Ok(i) => notes.push(Flag::OwnCopy {
@@ -166,8 +158,75 @@ fn tightened_documents(
     docs
 }
 
-/// Who each managed policy is attached to, and which serve as a permissions boundary.
-type Uses<'e> = (HashMap<&'e str, Vec<&'e Principal>>, BTreeSet<&'e str>);
+/// Who each managed policy of one account is attached to, and which serve as a permissions
+/// boundary, from the export's principals.
+struct Uses<'e> {
+    attached: HashMap<&'e str, Vec<&'e Principal>>,
+    boundaries: BTreeSet<&'e str>,
+    /// The kinds of principal the export lists none of ([`Export::kinds_not_listed`]).
+    not_listed: Vec<&'static str>,
+}
+
+/// Whether the principals that hold a customer managed policy would all get one document.
+enum Holders {
+    /// Every one of them (how many) gets it, and no one else holds the policy: it gets a new
+    /// version.
+    Agree(usize),
+    /// Some need another document, are intentional access, use it as a permissions boundary, or
+    /// are not in the export (its `AttachmentCount` says more).
+    Differ,
+    /// Those the export shows agree, but it cannot tell whether they are all (why, in words):
+    /// a count the export lacks, and a kind of principal it does not list.
+    Uncounted(String),
+}
+
+impl<'e> Uses<'e> {
+    /// [`Holders`] of customer managed policy `arn` (`managed`, as the export lists it), of
+    /// which `who` get the principal's tightened document.
+    fn holders(&self, arn: &str, managed: Option<&ManagedPolicy>, who: Option<&Who>) -> Holders {
+        let attached: &[&Principal] = self.attached.get(arn).map_or(&[], Vec::as_slice);
+        // A boundary of a principal the export leaves out (`--filter`) counts too: a new
+        // version would narrow that principal's permissions, unseen.
+        let boundary_use =
+            self.boundaries.contains(arn) || managed.is_some_and(|m| m.is_a_boundary());
+        let count = managed.and_then(|m| m.attachment_count);
+        let same = who.is_some_and(|who| {
+            attached
+                .iter()
+                .all(|x| who.contains(&(x.kind, x.name.clone())))
+        });
+        if boundary_use || count.is_some_and(|n| n as usize != attached.len()) || !same {
+            return Holders::Differ;
+        }
+        // Without a count, only the principals listed tell who holds the policy, and they say
+        // nothing about a kind the export leaves out.
+        let missing: Vec<&str> = [
+            ("AttachmentCount", count.is_none()),
+            (
+                "PermissionsBoundaryUsageCount",
+                managed.is_none_or(|m| m.boundary_uses.is_none()),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, absent)| absent.then_some(name))
+        .collect();
+        if missing.is_empty() || self.not_listed.is_empty() {
+            return Holders::Agree(attached.len());
+        }
+        Holders::Uncounted(format!(
+            "the export has no {} for it and lists no {} (authorization details fetched with \
+             --filter?), so whether other principals hold it{} cannot be told, and a new version \
+             would narrow their permissions too",
+            missing.join(" or "),
+            self.not_listed.join(" and no "),
+            if missing.contains(&"PermissionsBoundaryUsageCount") {
+                " or use it as their permissions boundary"
+            } else {
+                ""
+            }
+        ))
+    }
+}
 
 /// [`Uses`] per account, from the export's principals.
 fn uses_per_account(exports: &[Export]) -> BTreeMap<&str, Uses<'_>> {
@@ -187,7 +246,12 @@ fn uses_per_account(exports: &[Export]) -> BTreeMap<&str, Uses<'_>> {
                     boundaries.insert(b.as_str());
                 }
             }
-            (e.account_id.as_str(), (attached, boundaries))
+            let uses = Uses {
+                attached,
+                boundaries,
+                not_listed: e.kinds_not_listed(),
+            };
+            (e.account_id.as_str(), uses)
         })
         .collect()
 }

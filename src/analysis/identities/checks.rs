@@ -669,7 +669,7 @@ impl<'a> Ctx<'a> {
         }
         // Without an AttachmentCount only the export's attachments tell, and they cannot when a
         // kind of principal is left out (a check not possible, `super::Gaps`).
-        let scan_complete = super::kinds_not_listed(self.export).is_empty();
+        let scan_complete = self.export.kinds_not_listed().is_empty();
         // Referenced by a permission set provisioned here: Identity Center attaches it when it
         // provisions the set (again), and fails when the account lacks it.
         let account = &self.export.account_id;

@@ -472,23 +472,6 @@ fn has_users(export: &Export) -> bool {
     lists(export, PrincipalType::User)
 }
 
-/// The kinds of principal the export lists none of ("users", "groups", "roles"; empty when it
-/// lists every kind). A customer managed policy without an `AttachmentCount` is called
-/// unattached only from the export's own attachments, which say nothing about a kind left out
-/// (authorization details fetched with `--filter`): `delete_policy` would then delete a policy
-/// in use.
-fn kinds_not_listed(export: &Export) -> Vec<&'static str> {
-    [
-        (PrincipalType::User, "users"),
-        (PrincipalType::Group, "groups"),
-        (PrincipalType::Role, "roles"),
-    ]
-    .into_iter()
-    .filter(|&(kind, _)| !lists(export, kind))
-    .map(|(_, word)| word)
-    .collect()
-}
-
 /// The names of the account's own managed policies that a principal attaches (or has as its
 /// permissions boundary) but the export's `Policies` lack, sorted.
 fn unlisted_local_policies(export: &Export) -> Vec<String> {
@@ -625,7 +608,7 @@ impl Gaps {
             .policies
             .values()
             .any(|p| !p.aws_managed && p.attachment_count.is_none());
-        let not_listed = kinds_not_listed(ctx.export);
+        let not_listed = ctx.export.kinds_not_listed();
         if uncounted && !not_listed.is_empty() {
             self.add(
                 account,
