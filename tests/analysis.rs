@@ -604,7 +604,7 @@ fn an_exclusion_expires_by_the_exports_date_not_a_principals_window_end() {
 /// A role whose last-accessed report is older than the export's as-of time (ten days: a resumed
 /// fetch, or a file from another export) and whose `RoleLastUsed` is more than a day after it was
 /// used since its data ends: what it used then is not in the data, so "no use" is `unknown`
-/// (`used_after_data`), not `unused` (review pass 46: a decision removed what it may use now).
+/// (`used_after_data`), not `unused` (review pass 45: a decision removed what it may use now).
 /// `RoleLastUsed` no later than a day after its report: not used since, still `unused`.
 #[test]
 fn a_role_used_after_its_stale_report_is_not_called_unused() {
@@ -893,7 +893,7 @@ fn xlsx_strings(path: &Path) -> Vec<String> {
 }
 
 /// Every CSV ends its rows with CRLF, as docs/report-fields.md says: the report's, the
-/// recommendations' `actions.csv` (it ended them with LF, review pass 46) and the diff's, on the
+/// recommendations' `actions.csv` (it ended them with LF, review pass 45) and the diff's, on the
 /// sample (whose cells hold no line break of their own).
 #[test]
 fn every_csv_ends_its_rows_with_crlf() {

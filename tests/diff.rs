@@ -593,7 +593,7 @@ fn identity_unknown_rows_are_in_diff_csv() {
 
 /// The still-unused table points to diff.csv for its rows' hidden parts only where diff.csv has
 /// those rows: `--include-unchanged`. Without it, it says that flag (it sent the reader to
-/// diff.csv, which had none of them; review pass 46).
+/// diff.csv, which had none of them; review pass 45).
 #[test]
 fn still_unused_rows_point_to_diff_csv_only_when_it_has_them() {
     let table = |run: &Run| {
@@ -603,7 +603,10 @@ fn still_unused_rows_point_to_diff_csv_only_when_it_has_them() {
         html[at..end].to_string()
     };
     let default = table(q3_q4());
-    assert!(default.contains("more in diff.csv with --include-unchanged."), "{default}");
+    assert!(
+        default.contains("more in diff.csv with --include-unchanged."),
+        "{default}"
+    );
     assert!(!default.contains("more in diff.csv."), "{default}");
     let all = table(q3_q4_all_grouped());
     assert!(all.contains("more in diff.csv."), "{all}");

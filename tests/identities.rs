@@ -805,7 +805,7 @@ fn credential_checks_end_when_the_credential_report_was_generated() {
 
 /// Without a recorded generation (no manifest, as the AWS CLI script's export), the credential
 /// report is taken after the jobs of its run. An export whose last-accessed reports completed
-/// more than a day apart (a file of a later export mixed in, review pass 46) may hold a report of
+/// more than a day apart (a file of a later export mixed in, review pass 45) may hold a report of
 /// the oldest one's run: its checks are judged no later than the oldest report, or the newest
 /// date the report shows itself when that is later (AWS writes no date after the report's
 /// generation; review round 2), with a warning. Judged at the newest report (the as-of time), a

@@ -1518,7 +1518,7 @@ fn full_org() -> Organization {
 
 /// A permission set's decision that detaches an AWS managed policy whose newest version is within
 /// the window carries the caution, as a principal's does: what that version added may be unused
-/// only because it is new (review pass 46, round 2: set plans were never flagged). The sample's
+/// only because it is new (review pass 45, round 2: set plans were never flagged). The sample's
 /// Developer set detaches AmazonEC2ReadOnlyAccess; here AWS updated it on 2026-11-01.
 #[test]
 fn a_permission_set_decision_on_a_recently_updated_policy_carries_the_caution() {

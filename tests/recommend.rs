@@ -3195,7 +3195,7 @@ fn evidence_names_services_used_without_action_level_data() {
 
 /// A managed policy whose newest version dates from within the window is flagged on the plans
 /// that change it: what that version added may be unused only because it is new. AWS updates
-/// its own managed policies too (the flag skipped them, review pass 46).
+/// its own managed policies too (the flag skipped them, review pass 45).
 #[test]
 fn a_policy_version_made_within_the_window_is_flagged() {
     for aws in [false, true] {
@@ -3452,7 +3452,7 @@ fn a_shared_policy_of_a_break_glass_members_group_gets_no_new_version() {
 /// The caution of a managed policy whose newest version is within the window is in its
 /// decision's evidence (decisions.csv), not only in the folder's README: a reviewer working from
 /// the decisions alone would otherwise remove what may be unused only because it is new
-/// (review pass 46). The sample's ci-deploy-policy has a version from 2026-10-14; the window
+/// (review pass 45). The sample's ci-deploy-policy has a version from 2026-10-14; the window
 /// starts 2026-08-22.
 #[test]
 fn a_decision_on_a_policy_with_a_recent_version_carries_the_caution() {

@@ -781,7 +781,7 @@ mod tests {
         );
         assert!(!title.contains("p5"), "{title}");
         assert!(d.evidence.contains("used s4") && !d.evidence.contains("used s5"));
-        // Said once, at the end (review pass 46: once per principal named).
+        // Said once, at the end (review pass 45: once per principal named).
         assert_eq!(d.evidence.matches("Caution").count(), 1, "{}", d.evidence);
         assert!(d.evidence.ends_with("p4: used s4 | and 2 more (their own folders say what each used). Caution: shared: new."), "{}", d.evidence);
         assert_eq!((d.removes.critical, d.removes.low), (7, 14));
