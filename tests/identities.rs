@@ -261,6 +261,17 @@ fn a_policy_without_attachment_count_is_not_called_unattached_when_users_are_lef
     let gap = gap_reason(&r, PolicyUnattached);
     assert!(gap.contains("no users"), "{}", gap);
     assert!(gap.contains("AttachmentCount"), "{}", gap);
+    // `orphan` without a PermissionsBoundaryUsageCount (AttachmentCount does not count those
+    // uses): a user outside the export may use it as its boundary, so it is not unattached
+    // either (review pass 45, round 3: it got `delete_policy`).
+    for p in export.policies.values_mut() {
+        if p.name == "orphan" {
+            std::sync::Arc::make_mut(p).boundary_uses = None;
+        }
+    }
+    let r = run(std::slice::from_ref(&export));
+    assert!(names_of(&r, PolicyUnattached).is_empty(), "{:#?}", rows(&r));
+    assert!(gap_reason(&r, PolicyUnattached).contains("PermissionsBoundaryUsageCount"));
     // With every kind listed, the full fixture: no such gap (and `nocount` is found, above).
     let r = run(&[creds_export()]);
     assert!(

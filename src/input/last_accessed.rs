@@ -381,8 +381,6 @@ pub(crate) fn complete(
         return incomplete(&json_path, message);
     }
     let end = job_end(path, &r)?;
-    // Only a JobCompletionDate the file gives is one an access cannot be later than (without it
-    // the data ends at the JobCreationDate, which the message would misname).
     let completion_given = r.job_completion_date.is_some();
     let mut services = r
         .services_last_accessed
@@ -391,11 +389,15 @@ pub(crate) fn complete(
         .enumerate()
         .map(|(i, s)| service(path, s, i, texts))
         .collect::<Result<Vec<_>>>()?;
-    let Some(job_completion) = end else {
+    let (Some(job_completion), true) = (end, completion_given) else {
+        // AWS writes a JobCompletionDate for every completed job. A JobCreationDate alone is as
+        // unchecked as a completion alone: a wrong one would become the account's as-of time.
         return incomplete(
             "$.JobCompletionDate",
-            "COMPLETED without a JobCompletionDate or a JobCreationDate: when its data ends is \
-             unknown, so no window can rest on it"
+            "COMPLETED without a JobCompletionDate (AWS writes one for every completed job): \
+             when its data ends is not known, and a JobCreationDate alone cannot be checked: a \
+             wrong one would move the account's as-of time, and every window, over time nobody \
+             observed (fetch it again)"
                 .into(),
         );
     };
@@ -411,9 +413,7 @@ pub(crate) fn complete(
                 .into(),
         );
     }
-    if completion_given {
-        warn_after_job(rel, &services, job_completion, warnings);
-    }
+    warn_after_job(rel, &services, job_completion, warnings);
     lift_service_times(rel, &mut services, warnings);
     services.sort_by(|a, b| a.namespace.cmp(&b.namespace));
     let merged = merge_duplicates(&mut services);
@@ -553,7 +553,8 @@ fn entity_fits(owner: &Owner, entity: &str) -> std::result::Result<bool, String>
 const JOB_AT_MOST_HOURS: i64 = 24;
 
 /// When a completed job's data ends: its `JobCompletionDate`, else its `JobCreationDate` (the
-/// data is no newer than the job; `None` when it has neither). A completion before the creation,
+/// data is no newer than the job; `None` when it has neither; [`complete`] uses a file only with
+/// both). A completion before the creation,
 /// or more than [`JOB_AT_MOST_HOURS`] after it, is not a time AWS writes: refused, as it would
 /// move the window (the account's as-of time is its newest job) over time nobody observed. A
 /// completion without a creation cannot be checked: [`complete`] gives such a file no usable data.

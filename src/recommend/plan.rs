@@ -286,8 +286,14 @@ fn plan_one<'e>(
                     uncatalogued: &uncatalogued,
                 };
                 super::permission_set::plan_set(&mut plan, info, &set, expander);
-                // The set's AWS managed policies are the same in every account: any export's.
-                let policy = |arn: &str| exports.iter().find_map(|e| e.policies.get(arn));
+                // The set's AWS managed policies are the same in every account, but exports
+                // fetched at other times may hold other versions: the newest.
+                let policy = |arn: &str| {
+                    exports
+                        .iter()
+                        .filter_map(|e| e.policies.get(arn))
+                        .max_by_key(|m| m.update_date)
+                };
                 flag_recent_versions(&mut plan, policy, window_start(info, analysis));
             }
             None => plan.skipped = Some("permission_set_not_found".into()),

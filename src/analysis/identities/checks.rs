@@ -701,6 +701,11 @@ impl<'a> Ctx<'a> {
             {
                 continue;
             }
+            // Nor can a boundary use be ruled out without the count of them when the export
+            // leaves out some kind of principal (`AttachmentCount` does not count those uses).
+            if pol.boundary_uses.is_none() && !scan_complete {
+                continue;
+            }
             let count = match pol.attachment_count {
                 Some(0) => "AttachmentCount is 0",
                 None if scan_complete => "the export has no AttachmentCount",

@@ -603,20 +603,20 @@ impl Gaps {
                 ),
             );
         }
-        let uncounted = ctx
-            .export
-            .policies
-            .values()
-            .any(|p| !p.aws_managed && p.attachment_count.is_none());
+        let uncounted =
+            ctx.export.policies.values().any(|p| {
+                !p.aws_managed && (p.attachment_count.is_none() || p.boundary_uses.is_none())
+            });
         let not_listed = ctx.export.kinds_not_listed();
         if uncounted && !not_listed.is_empty() {
             self.add(
                 account,
                 &[IdentityKind::PolicyUnattached],
                 &format!(
-                    "customer managed policies without an AttachmentCount, and the export lists \
-                     no {} (authorization details fetched with --filter?), so whether they are \
-                     attached cannot be told",
+                    "customer managed policies without an AttachmentCount or a \
+                     PermissionsBoundaryUsageCount, and the export lists no {} (authorization \
+                     details fetched with --filter?), so whether they are attached, or used as a \
+                     permissions boundary, cannot be told",
                     not_listed.join(" and no ")
                 ),
             );
