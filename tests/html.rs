@@ -959,3 +959,32 @@ fn the_glance_lists_every_top_decision() {
     let list = &page[start..start + page[start..].find("</ol>").unwrap()];
     assert_eq!(list.matches("<li>").count(), top, "{list}");
 }
+
+/// report.html points to the data files for what it leaves out ("… more in findings.csv"): a
+/// run whose `--format` left some out says so at the page's top, naming them (the page sent the
+/// reader to files that were not there; review pass 45). A run of every format says nothing.
+#[test]
+fn a_page_without_its_data_files_names_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+    let page = |name: &str, args: &[&str]| {
+        let out = dir.path().join(name);
+        assert_cmd::Command::cargo_bin("iam-tighten")
+            .unwrap()
+            .arg("report")
+            .arg(&sample)
+            .arg("--out")
+            .arg(&out)
+            .args(args)
+            .assert()
+            .success();
+        std::fs::read_to_string(out.join("report.html")).unwrap()
+    };
+    let html = page("html", &["--format", "html,json"]);
+    assert!(
+        html.contains("This run did not write credentials.csv, decisions.csv, findings.csv, findings.parquet, principals.csv, review.xlsx, services.csv</b>"),
+        "{}",
+        &html[..html.len().min(4000)]
+    );
+    assert!(!page("all", &[]).contains("This run did not write"));
+}

@@ -139,7 +139,8 @@ pub fn write_report_timed(
                 let staged = (*format == Format::Csv).then(|| services.take()).flatten();
                 s.spawn(move || {
                     let clock = Instant::now();
-                    let (written, name) = write_format(an, model, out_dir, *format, staged)?;
+                    let (written, name) =
+                        write_format(an, model, out_dir, (*format, formats), staged)?;
                     Ok((written, name, clock.elapsed()))
                 })
             })
@@ -160,11 +161,24 @@ pub fn write_report_timed(
     Ok((written, timings))
 }
 
+/// The files that hold report.html's data in full, which the page points to for what it leaves
+/// out.
+const DATA_FILES: [&str; 8] = [
+    "credentials.csv",
+    "decisions.csv",
+    "findings.csv",
+    "findings.parquet",
+    "principals.csv",
+    "report.json",
+    "review.xlsx",
+    SERVICES_CSV,
+];
+
 fn write_format(
     an: &Analysis<'_>,
     model: &ReportModel,
     out_dir: &Path,
-    format: Format,
+    (format, formats): (Format, &[Format]),
     services: Option<Staged>,
 ) -> Result<(Vec<PathBuf>, &'static str)> {
     let mut written = Vec::new();
@@ -225,7 +239,12 @@ fn write_format(
         }
         Format::Html => {
             let p = out_dir.join("report.html");
-            write_atomic(&p, |w| html::render(model, w))?;
+            let outputs = output_names(formats);
+            let not_written: Vec<&'static str> = DATA_FILES
+                .into_iter()
+                .filter(|f| !outputs.contains(f))
+                .collect();
+            write_atomic(&p, |w| html::render_beside(model, &not_written, w))?;
             written.push(p);
             "render_html"
         }

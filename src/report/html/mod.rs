@@ -111,12 +111,29 @@ pub const MIN_SECTIONS: usize = 50;
 /// are known (`table.rs`), so the page's size is known without them, and they are written into
 /// the chosen page only.
 pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
+    render_beside(model, &[], w)
+}
+
+/// [`render`], for a run that did not write `not_written` (the data files a `--format` left
+/// out): the page, which points to them for what it leaves out, says so at its top.
+pub fn render_beside(
+    model: &ReportModel,
+    not_written: &[&'static str],
+    w: &mut dyn Write,
+) -> Result<()> {
     let t = page::engine("report.html", &TEMPLATES)?;
     let table = table::Table::new(model);
     let all_sections = view::sections_html(model);
     // A page without its sections and rows, its size with them, and the rows' share of it.
     let page = |sections: usize, rows: usize| -> Result<Candidate> {
-        let view = view::view(model, &table, &all_sections, sections, rows, false);
+        let view = view::view(
+            model,
+            &table,
+            &all_sections,
+            (sections, rows),
+            not_written,
+            false,
+        );
         let html = page::render(&t, "report.html", "report.html", &view)?;
         let size = html.len() - view::ROWS_MARK.len() - view::SECTIONS_MARK.len()
             + view.rows_bytes
@@ -190,7 +207,14 @@ pub fn render(model: &ReportModel, w: &mut dyn Write) -> Result<()> {
                 &t,
                 "report.html",
                 "report.html",
-                &view::view(model, &table, &all_sections, sections, rows, true),
+                &view::view(
+                    model,
+                    &table,
+                    &all_sections,
+                    (sections, rows),
+                    not_written,
+                    true,
+                ),
             )?;
             vec![full.as_str()]
         }

@@ -86,6 +86,8 @@ struct Select<'a> {
 
 #[derive(Serialize)]
 pub(super) struct View<'a> {
+    /// The data files this run did not write (`--format`), which the page points to.
+    not_written: &'a [&'static str],
     /// The accounts' as-of times: one time, or the earliest and latest.
     as_of_range: String,
     top_filters: Vec<Select<'a>>,
@@ -491,8 +493,8 @@ pub(super) fn view<'a>(
     model: &'a ReportModel,
     table: &Table,
     sections: &[String],
-    max_sections: usize,
-    max_rows: usize,
+    (max_sections, max_rows): (usize, usize),
+    not_written: &'a [&'static str],
     full: bool,
 ) -> View<'a> {
     let (order, with_detail) = section_order(model, max_sections);
@@ -544,6 +546,7 @@ pub(super) fn view<'a>(
     let (top_filters, principal_filters) = filters(model);
     let as_of_range = as_of_range(model);
     View {
+        not_written,
         as_of_range,
         top_filters,
         principal_filters,
