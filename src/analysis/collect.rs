@@ -1175,7 +1175,7 @@ fn row(
 
 /// Whether role `p`'s window ends at its own last-accessed report, older than the as-of time (a
 /// report kept from an earlier run, or a file from another export), and its `RoleLastUsed` is
-/// more than a day later ([`super::window::STALE_AFTER_HOURS`], as the staleness warning): it
+/// a day or more later ([`super::window::a_day_or_more`], as the staleness warning): it
 /// was used since, and what it used is not in the data ([`Reason::UsedAfterData`]). With the
 /// report as new as the as-of time (or `--as-of` earlier than it), a later use is not this rule's:
 /// the as-of time is the data's, or the reader's.
@@ -1187,10 +1187,7 @@ fn used_after_data(p: &Principal, la: Option<&LastAccessed>, window: Window) -> 
         .and_then(|la| la.job_completion)
         .is_some_and(|job| job == end && job < as_of);
     let used = p.role_last_used.as_ref().and_then(|r| r.date);
-    own_end
-        && used.is_some_and(|used| {
-            used.signed_duration_since(end).num_hours() >= super::window::STALE_AFTER_HOURS
-        })
+    own_end && used.is_some_and(|used| super::window::a_day_or_more(end, used))
 }
 
 /// When principal `p` was created, as the verdicts' "too new" rule reads it. Only members use

@@ -220,7 +220,7 @@ pub(crate) fn credential_report_time(
     as_of: Option<Timestamp>,
 ) -> Option<ReportTime> {
     let as_of = as_of?;
-    let stale = |t: &Timestamp| as_of.signed_duration_since(*t).num_hours() >= STALE_AFTER_HOURS;
+    let stale = |t: &Timestamp| a_day_or_more(*t, as_of);
     match export.credential_report_generated() {
         Some(g) => (g < as_of).then_some(ReportTime::Generated(g)),
         None => {
@@ -247,63 +247,51 @@ pub(super) fn warn_credential_report_age(
     as_of: Option<Timestamp>,
     warnings: &mut Vec<AccountWarning>,
 ) {
-    if export.credential_report.is_none() {
+    let Some(a) = as_of.filter(|_| export.credential_report.is_some()) else {
         return;
-    }
-    let oldest_job = export
-        .last_accessed
-        .values()
-        .filter_map(|la| la.job_completion)
-        .min();
-    if let (Some(ReportTime::Unrecorded(earliest)), Some(oldest), Some(a)) = (
+    };
+    let oldest_job = export.oldest_job();
+    let (code, message) = match (
         credential_report_time(export, oldest_job, as_of),
         oldest_job,
-        as_of,
     ) {
-        warnings.push(AccountWarning {
-            account_id: export.account_id.clone(),
-            warning: Warning {
-                code: "credential_report_time_unknown".into(),
-                file: Some(crate::input::CREDENTIAL_REPORT.into()),
-                json_path: None,
-                message: format!(
-                    "when the credential report was generated is not recorded (no manifest.json \
-                     credential_report_generated), and the last-accessed reports completed from \
-                     {} to {}, more than {STALE_AFTER_HOURS} hours apart: the report may be of \
-                     the oldest one's run, and is known only to be no older than {} (the oldest \
-                     report, or the newest date it shows itself), so the access-key, password \
-                     and root checks judge the window that ends there (fetch again, or give one \
-                     run's files)",
-                    crate::model::rfc3339(oldest),
-                    crate::model::rfc3339(a),
-                    crate::model::rfc3339(earliest)
-                ),
-            },
-        });
-        return;
-    }
-    let generated = export.credential_report_generated();
-    if let (Some(g), Some(a)) = (generated, as_of)
-        && a.signed_duration_since(g).num_hours() >= STALE_AFTER_HOURS
-    {
-        warnings.push(AccountWarning {
-            account_id: export.account_id.clone(),
-            warning: Warning {
-                code: "credential_report_older_than_as_of".into(),
-                file: Some(crate::input::CREDENTIAL_REPORT.into()),
-                json_path: None,
-                message: format!(
-                    "the credential report was generated {} (manifest.json \
-                     credential_report_generated), more than {STALE_AFTER_HOURS} hours before \
-                     the as-of time {}: it shows no use after that, so the access-key, \
-                     password and root checks judge the window that ends there (fetch again \
-                     for a report as recent as the last-accessed data)",
-                    crate::model::rfc3339(g),
-                    crate::model::rfc3339(a)
-                ),
-            },
-        });
-    }
+        (Some(ReportTime::Unrecorded(earliest)), Some(oldest)) => (
+            "credential_report_time_unknown",
+            format!(
+                "when the credential report was generated is not recorded (no manifest.json \
+                 credential_report_generated), and the last-accessed reports completed from {} \
+                 to {}, more than {STALE_AFTER_HOURS} hours apart: the report may be of the \
+                 oldest one's run, and is known only to be no older than {} (the oldest report, \
+                 or the newest date it shows itself), so the access-key, password and root \
+                 checks judge the window that ends there (fetch again, or give one run's files)",
+                crate::model::rfc3339(oldest),
+                crate::model::rfc3339(a),
+                crate::model::rfc3339(earliest)
+            ),
+        ),
+        (Some(ReportTime::Generated(g)), _) if a_day_or_more(g, a) => (
+            "credential_report_older_than_as_of",
+            format!(
+                "the credential report was generated {} (manifest.json \
+                 credential_report_generated), more than {STALE_AFTER_HOURS} hours before the \
+                 as-of time {}: it shows no use after that, so the access-key, password and root \
+                 checks judge the window that ends there (fetch again for a report as recent as \
+                 the last-accessed data)",
+                crate::model::rfc3339(g),
+                crate::model::rfc3339(a)
+            ),
+        ),
+        _ => return,
+    };
+    warnings.push(AccountWarning {
+        account_id: export.account_id.clone(),
+        warning: Warning {
+            code: code.into(),
+            file: Some(crate::input::CREDENTIAL_REPORT.into()),
+            json_path: None,
+            message,
+        },
+    });
 }
 
 /// How far each principal's last-accessed data reaches, against the export's as-of time.
@@ -323,6 +311,12 @@ pub(super) struct Coverage {
 /// A job that completed less than this before the as-of time is normal: one fetch runs its jobs
 /// over minutes to hours. Only an older one is worth a warning (its window still ends at its job).
 pub(super) const STALE_AFTER_HOURS: i64 = 24;
+
+/// Whether `later` is [`STALE_AFTER_HOURS`] or more after `earlier`: further apart than one
+/// fetch's jobs (and the hours last-accessed data lags) are.
+pub(super) fn a_day_or_more(earlier: Timestamp, later: Timestamp) -> bool {
+    later.signed_duration_since(earlier).num_hours() >= STALE_AFTER_HOURS
+}
 
 /// How many principal names a coverage warning lists.
 const COVERAGE_LIST_AT_MOST: usize = 10;
@@ -348,7 +342,7 @@ impl Coverage {
         };
         let end = match la.job_completion {
             Some(job) if job < as_of => {
-                if as_of.signed_duration_since(job).num_hours() >= STALE_AFTER_HOURS {
+                if a_day_or_more(job, as_of) {
                     self.stale.push(format!("{}/{}", p.kind, p.name));
                 }
                 job

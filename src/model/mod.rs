@@ -732,6 +732,14 @@ impl Export {
         .collect()
     }
 
+    /// The oldest `JobCompletionDate` of the last-accessed reports it holds.
+    pub fn oldest_job(&self) -> Option<Timestamp> {
+        self.last_accessed
+            .values()
+            .filter_map(|la| la.job_completion)
+            .min()
+    }
+
     /// The newest `JobCompletionDate` of the last-accessed reports it holds.
     pub fn newest_job(&self) -> Option<Timestamp> {
         self.last_accessed

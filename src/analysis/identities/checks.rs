@@ -7,7 +7,7 @@ use super::{
     Sensitivity,
 };
 use crate::analysis::model::PermissionSetInfo;
-use crate::analysis::window::{ReportTime, STALE_AFTER_HOURS};
+use crate::analysis::window::{ReportTime, a_day_or_more};
 use crate::model::organization::PolicyReference;
 use crate::model::{
     AccessKeyInfo, CredentialReportRow, Export, PrincipalType, Timestamp, days_before, whole_days,
@@ -239,11 +239,11 @@ impl<'a> Ctx<'a> {
     }
 
     /// The window that ends at `end`, with its text saying `why` it ends there, when `end` is a
-    /// day or more before the as-of time ([`STALE_AFTER_HOURS`]: jobs minutes apart are one
+    /// day or more before the as-of time ([`a_day_or_more`]: jobs minutes apart are one
     /// fetch's normal spread, named as the export's window).
     fn window_ending(&self, end: Timestamp, why: &str) -> Option<(Timestamp, String)> {
         let as_of = self.as_of?;
-        if as_of.signed_duration_since(end).num_hours() < STALE_AFTER_HOURS {
+        if !a_day_or_more(end, as_of) {
             return None;
         }
         let start = days_before(end, self.window_days)?;
