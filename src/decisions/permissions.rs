@@ -81,9 +81,10 @@ fn plan_decisions(
             folder.as_deref(),
         );
         set_decision(&mut d, plan, t);
-        for i in 0..plan.policies.len() {
-            recent_version(&mut d, plan, i);
-        }
+        add_cautions(
+            &mut d,
+            (0..plan.policies.len()).filter_map(|i| caution(plan, i)),
+        );
         return vec![d];
     }
     plan.policies
@@ -92,36 +93,37 @@ fn plan_decisions(
         .enumerate()
         .map(|(i, (pp, (_, lost)))| {
             let mut d = decision(an, plan, pp, lost, &evidence, folder.as_deref());
-            recent_version(&mut d, plan, i);
+            add_cautions(&mut d, caution(plan, i));
             d
         })
         .collect()
 }
 
 /// The caution of policy `i` of `plan` whose newest version is within the window
-/// ([`Flag::RecentVersion`]), in its decision's evidence as in its folder: a reader of
-/// decisions.csv alone would otherwise remove what may be unused only because it is new.
-fn recent_version(d: &mut Decision, plan: &PrincipalPlan, i: usize) {
-    let recent = plan.flags.iter().find_map(|f| match f {
+/// ([`Flag::RecentVersion`]), as its folder says it.
+fn caution(plan: &PrincipalPlan, i: usize) -> Option<String> {
+    let date = plan.flags.iter().find_map(|f| match f {
         Flag::RecentVersion { policy, date } if *policy as usize == i => Some(*date),
         _ => None,
-    });
-    if let (Some(date), Some(pp)) = (recent, plan.policies.get(i)) {
-        let note = crate::recommend::recent_version_note(&pp.policy.name, date);
-        // A second caution (a permission set's policies) follows the first.
-        let lead = if d.evidence.contains(CAUTION) {
-            " "
-        } else {
-            CAUTION
-        };
-        d.evidence = format!("{}{lead}{note}.", d.evidence).into();
+    })?;
+    let pp = plan.policies.get(i)?;
+    Some(crate::recommend::recent_version_note(&pp.policy.name, date))
+}
+
+/// Ends a decision's evidence with its policies' cautions ([`caution`]), as its folder does: a
+/// reader of decisions.csv alone would otherwise remove what may be unused only because it is
+/// new.
+fn add_cautions(d: &mut Decision, cautions: impl IntoIterator<Item = String>) {
+    let cautions: Vec<String> = cautions.into_iter().collect();
+    if !cautions.is_empty() {
+        d.evidence = format!("{}{CAUTION}{}.", d.evidence, cautions.join(". ")).into();
     }
 }
 
-/// What precedes [`recent_version`]'s caution in a decision's evidence.
+/// What precedes the cautions in a decision's evidence ([`add_cautions`]).
 const CAUTION: &str = ". Caution: ";
 
-/// A decision's evidence apart from its caution ([`recent_version`]), and the caution.
+/// A decision's evidence apart from its cautions ([`add_cautions`]), and the cautions.
 fn without_caution(evidence: &str) -> (&str, Option<&str>) {
     match evidence.split_once(CAUTION) {
         Some((own, caution)) => (own, Some(caution)),

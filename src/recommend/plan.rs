@@ -756,8 +756,6 @@ fn drop_documents(plan: &mut PrincipalPlan) {
     plan.documents_dropped = true;
 }
 
-/// `(grants, keep, uncatalogued)`: the principal's grants, what a rewritten wildcard may list,
-/// and what it used that the catalog does not know ([`tighten`]).
 /// Flags each managed policy the plan changes whose current version AWS dates within the window
 /// (`UpdateDate`: when its newest version was made; AWS updates its own policies too): an action
 /// that version added had less than the window to be used, so "unused" may only mean "new".
@@ -795,6 +793,8 @@ fn window_start(info: &PrincipalInfo, analysis: &Analysis<'_>) -> Option<crate::
         .and_then(|t| crate::model::days_before(t, analysis.settings.unused_after_days))
 }
 
+/// `(grants, keep, uncatalogued)`: the principal's grants, what a rewritten wildcard may list,
+/// and what it used that the catalog does not know ([`tighten`]).
 fn build_policies(
     plan: &mut PrincipalPlan,
     export: &Export,
