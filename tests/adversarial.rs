@@ -805,3 +805,202 @@ fn bidi_and_format_characters_of_the_export_are_shown_not_obeyed() {
         "diff.html",
     );
 }
+
+/// A customer managed policy with `versions` (id, `CreateDate`, actions), the first the default.
+fn versioned(name: &str, versions: &[(&str, &str, &[&str])]) -> Value {
+    let list: Vec<Value> = versions
+        .iter()
+        .enumerate()
+        .map(|(i, (id, created, actions))| {
+            json!({"Document": doc(actions), "VersionId": id, "IsDefaultVersion": i == 0,
+                "CreateDate": created})
+        })
+        .collect();
+    let newest = versions.iter().map(|v| v.1).max().unwrap();
+    json!({
+        "PolicyName": name, "PolicyId": "ANPAEXAMPLE000000002",
+        "Arn": format!("arn:aws:iam::{ACCT}:policy/{name}"), "Path": "/",
+        "DefaultVersionId": versions[0].0, "AttachmentCount": 1,
+        "PermissionsBoundaryUsageCount": 0, "IsAttachable": true, "CreateDate": OLD,
+        "UpdateDate": newest, "PolicyVersionList": list
+    })
+}
+
+/// An action a policy gained in a version made inside the window has been held for less than
+/// the window, like a policy made then: `grant_too_new`, not unused (the review pass 45 left it
+/// a caution, and every action of an old policy was judged over the whole window). The policy's
+/// other versions date it: one without the action that was in force until a version with it.
+/// Where the export lacks an earlier version (deleted), the decision keeps the caution.
+#[test]
+fn an_action_a_recent_policy_version_added_is_too_new() {
+    const MID: &str = "2025-06-01T00:00:00Z";
+    let all = [
+        "sqs:SendMessage",
+        "sqs:DeleteQueue",
+        "sqs:PurgeQueue",
+        "sns:Publish",
+    ];
+    let complete = versioned(
+        "evolving",
+        &[
+            ("v3", NEW, &all),
+            ("v1", OLD, &["sqs:SendMessage"]),
+            ("v2", MID, &["sqs:SendMessage", "sqs:DeleteQueue"]),
+        ],
+    );
+    // A permissions boundary whose v2, made two days ago, lets sqs:PurgeQueue through.
+    let fence = versioned(
+        "fence",
+        &[
+            ("v2", NEW, &["sqs:SendMessage", "sqs:PurgeQueue"]),
+            ("v1", OLD, &["sqs:SendMessage"]),
+        ],
+    );
+    let run = |policy: Value| {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = &tmp.path().join("export");
+        let mut fenced = role("r4", &["sqs:SendMessage", "sqs:PurgeQueue"], json!([]));
+        fenced["PermissionsBoundary"] = json!({"PermissionsBoundaryType": "Policy",
+            "PermissionsBoundaryArn": format!("arn:aws:iam::{ACCT}:policy/fence")});
+        let roles = json!([
+            role("r", &["ec2:RunInstances"], attached("evolving")),
+            // Its own inline policy has granted sns:Publish since the role was made.
+            role("r2", &["sns:Publish"], attached("evolving")),
+            // Not used at all, but given actions two days ago: not a role to delete.
+            role("r3", &["ec2:RunInstances"], attached("evolving")),
+            fenced,
+        ]);
+        let none = |ns: &str| svc(ns, None, None);
+        // Used, so that each role is tightened rather than deleted.
+        let ec2 = svc("ec2", Some("2026-11-10T00:00:00Z"), None);
+        let services = json!([none("sqs"), none("sns"), ec2]);
+        let unused = json!([none("sqs"), none("sns"), none("ec2")]);
+        write_export(
+            dir,
+            (json!([]), json!([]), roles, json!([policy, fence])),
+            &[
+                ("role", "r", services.clone()),
+                ("role", "r2", services.clone()),
+                ("role", "r3", unused),
+                ("role", "r4", services),
+            ],
+        );
+        let an = analyse(dir);
+        let out = tmp.path().join("out");
+        bin()
+            .args(["report", dir.to_str().unwrap(), "--out"])
+            .arg(&out)
+            .args(["--format", "csv"])
+            .assert()
+            .success();
+        let decisions = fs::read_to_string(out.join("decisions.csv")).unwrap();
+        (an, decisions)
+    };
+    let too_new = (Status::Unknown, Reason::GrantTooNew);
+    let unused = (Status::Unused, Reason::ServiceNotAccessed);
+    let (an, decisions) = run(complete.clone());
+    // v1 and v2 (before the window) grant these: held all along.
+    assert_eq!(verdict(&an, "r", "sqs:SendMessage"), unused);
+    assert_eq!(verdict(&an, "r", "sqs:DeleteQueue"), unused);
+    // Only v3, made two days ago, grants these.
+    assert_eq!(verdict(&an, "r", "sqs:PurgeQueue"), too_new);
+    assert_eq!(verdict(&an, "r", "sns:Publish"), too_new);
+    // A grant by the role's own inline policy is as old as the role.
+    assert_eq!(verdict(&an, "r2", "sns:Publish"), unused);
+    assert_eq!(verdict(&an, "r2", "sqs:PurgeQueue"), too_new);
+    // Every version is listed: nothing is left for the reader to check.
+    assert!(!decisions.contains("Caution: "), "{decisions}");
+    // What v2 added (before the 400 days any window can reach back) decides nothing: one row.
+    let finding = |name: &str, action: &str| {
+        let p = an.principals.iter().position(|p| p.name() == name).unwrap();
+        let id = Catalog::embedded().lookup_full(action).unwrap();
+        an.finding_for(p, id).unwrap().list
+    };
+    assert_eq!(
+        finding("r", "sqs:SendMessage"),
+        finding("r", "sqs:DeleteQueue")
+    );
+    // Given actions in the window: neither an unused role nor a role to delete.
+    let r3 = an.principals.iter().find(|p| p.name() == "r3").unwrap();
+    assert!(r3.flags.contains(&"granted_in_window"), "{:?}", r3.flags);
+    assert!(!decisions.contains("Delete unused role r3"), "{decisions}");
+    // The boundary's v2 let it through two days ago; v1 already let this one through.
+    assert_eq!(verdict(&an, "r4", "sqs:PurgeQueue"), too_new);
+    assert_eq!(verdict(&an, "r4", "sqs:SendMessage"), unused);
+
+    // A newer version than any listed was made (`UpdateDate`) and deleted since: the caution.
+    let mut deleted = complete.clone();
+    deleted["UpdateDate"] = json!("2026-11-19T00:00:00Z");
+    let (_, decisions) = run(deleted);
+    assert!(
+        decisions.contains("Caution: evolving: its newest version dates from 2026-11-19"),
+        "{decisions}"
+    );
+
+    // v1 deleted: v2 still dates what v3 added, but v1 may have lacked what v2 grants.
+    let mut gap = complete;
+    gap["PolicyVersionList"].as_array_mut().unwrap().remove(1);
+    let (an, decisions) = run(gap);
+    assert_eq!(verdict(&an, "r", "sqs:DeleteQueue"), unused);
+    assert_eq!(verdict(&an, "r", "sqs:PurgeQueue"), too_new);
+    let caution = "Caution: evolving: its newest version dates from 2026-11-18, within the \
+                   window, and the export lacks some of its earlier versions";
+    assert!(decisions.contains(caution), "{decisions}");
+
+    // The default set back to v1 after v2 was made two days ago: what v2 lacks may have been
+    // taken away then and given back since.
+    let (an, _) = run(versioned(
+        "evolving",
+        &[
+            ("v1", OLD, &["sqs:SendMessage", "sqs:PurgeQueue"]),
+            ("v2", NEW, &["sqs:SendMessage"]),
+        ],
+    ));
+    assert_eq!(verdict(&an, "r", "sqs:SendMessage"), unused);
+    assert_eq!(verdict(&an, "r", "sqs:PurgeQueue"), too_new);
+    // v2 (before the window) took it away until v3 (in it) gave it back, and the default was
+    // set back to v1 since: v2's own date was read (review pass 46).
+    let (an, _) = run(versioned(
+        "evolving",
+        &[
+            ("v1", OLD, &["sqs:SendMessage", "sqs:PurgeQueue"]),
+            ("v2", "2026-07-01T00:00:00Z", &["sqs:SendMessage"]),
+            (
+                "v3",
+                "2026-10-20T00:00:00Z",
+                &["sqs:SendMessage", "sqs:PurgeQueue"],
+            ),
+        ],
+    ));
+    assert_eq!(verdict(&an, "r", "sqs:PurgeQueue"), too_new);
+}
+
+/// A version other than the default is read now (it dates what the default added): a document
+/// that cannot be read is an error naming the file and the JSON path, as the default's is.
+#[test]
+fn an_unreadable_earlier_version_names_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut policy = versioned(
+        "evolving",
+        &[
+            ("v2", NEW, &["sqs:SendMessage"]),
+            ("v1", OLD, &["sqs:SendMessage"]),
+        ],
+    );
+    policy["PolicyVersionList"][1]["Document"] = json!("%7B%22Statement%22%3A%5B%7B");
+    let roles = json!([role("r", &["ec2:RunInstances"], attached("evolving"))]);
+    write_export(
+        dir.path(),
+        (json!([]), json!([]), roles, json!([policy])),
+        &[],
+    );
+    let err = input::load_export(dir.path(), &LoadOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("authorization-details.json"), "{err}");
+    assert!(
+        err.contains("$.Policies[0].PolicyVersionList[1].Document"),
+        "{err}"
+    );
+}

@@ -456,6 +456,68 @@ fn a_grant_made_between_the_accounts_window_starts_is_too_new_for_the_set() {
     assert_sets_judged_as_at_their_windows_end(tmp.path(), "a policy made in the gap");
 }
 
+/// As above, where a version of AWSCloudTrail_ReadOnlyAccess made in the gap added some of its
+/// actions (v1, listed, lacks them): the actions of one grant of the role then have two dates,
+/// and each is judged again over the set's window by its own (they were looked up by principal
+/// and granting policies alone, one date for all).
+#[test]
+fn actions_a_version_made_between_the_accounts_window_starts_added_are_too_new_for_the_set() {
+    let tmp = data_later(PROD, 30, false);
+    let job = tmp.path().join(DEV).join("last-accessed/roles");
+    let first = std::fs::read_dir(&job)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let doc: Value = serde_json::from_slice(&std::fs::read(first).unwrap()).unwrap();
+    let end: iam_tighten::model::Timestamp =
+        doc["JobCompletionDate"].as_str().unwrap().parse().unwrap();
+    let made = Value::from(iam_tighten::model::rfc3339(
+        iam_tighten::model::days_before(end, 75).unwrap(),
+    ));
+    let details = tmp.path().join(PROD).join("authorization-details.json");
+    crate::common::edit_json(&details, |d| {
+        for p in d["Policies"].as_array_mut().unwrap() {
+            if p["PolicyName"] != "AWSCloudTrail_ReadOnlyAccess" {
+                continue;
+            }
+            p["UpdateDate"] = made.clone();
+            p["DefaultVersionId"] = "v2".into();
+            let versions = p["PolicyVersionList"].as_array_mut().unwrap();
+            versions[0]["CreateDate"] = made.clone();
+            versions[0]["VersionId"] = "v2".into();
+            let older = serde_json::json!({
+                "VersionId": "v1", "IsDefaultVersion": false,
+                "CreateDate": "2024-03-01T10:00:00Z",
+                "Document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Action": ["cloudtrail:Describe*", "cloudtrail:LookupEvents"],
+                    "Resource": "*"}]}
+            });
+            versions.push(older);
+        }
+    });
+    let (_, _, an) = analysed(tmp.path());
+    let set_reason = |action: &str| {
+        let id = Catalog::embedded().lookup_full(action).unwrap();
+        an.findings
+            .iter()
+            .filter(|f| an.principal(f).kind == PrincipalType::PermissionSet)
+            .filter(|f| an.principal(f).name() == "Developer")
+            .find(|f| an.actions(f).iter().any(|a| a.id() == id))
+            .map(|f| f.reason)
+    };
+    assert_eq!(
+        set_reason("cloudtrail:GetTrail"),
+        Some(analysis::Reason::GrantTooNew)
+    );
+    assert_ne!(
+        set_reason("cloudtrail:DescribeTrails"),
+        Some(analysis::Reason::GrantTooNew)
+    );
+    assert_sets_judged_as_at_their_windows_end(tmp.path(), "a version made in the gap");
+}
+
 /// Every set's verdicts in the organisation at `at` are those of the exports judged with
 /// `--as-of` at the set's window end (`case` names the case in a failure).
 fn assert_sets_judged_as_at_their_windows_end(at: &Path, case: &str) {

@@ -439,6 +439,8 @@ fn ten_thousand_roles(docs: &[(String, PolicyDocument)]) -> iam_tighten::model::
                 document: std::sync::Arc::new(doc.clone()),
                 versions: 1,
                 oldest_other_version: None,
+                default_created: None,
+                other_versions: Box::default(),
             };
             (arn, std::sync::Arc::new(p))
         })

@@ -92,6 +92,8 @@ fn managed(name: &str, aws: bool, v: Value) -> ManagedPolicy {
         document: std::sync::Arc::new(doc(v)),
         versions: 1,
         oldest_other_version: None,
+        default_created: None,
+        other_versions: Box::default(),
     }
 }
 
@@ -3194,8 +3196,9 @@ fn evidence_names_services_used_without_action_level_data() {
 }
 
 /// A managed policy whose newest version dates from within the window is flagged on the plans
-/// that change it: what that version added may be unused only because it is new. AWS updates
-/// its own managed policies too (the flag skipped them, review pass 45).
+/// that change it, when the export lacks some of its versions: what a deleted version lacked may
+/// be unused only because it is new. AWS updates its own managed policies too (the flag skipped
+/// them, review pass 45). With every version listed, they date its actions: no flag.
 #[test]
 fn a_policy_version_made_within_the_window_is_flagged() {
     for aws in [false, true] {
@@ -3206,10 +3209,15 @@ fn a_policy_version_made_within_the_window_is_flagged() {
 fn a_policy_version_made_within_the_window_is_flagged_when(aws: bool) {
     let c = small();
     let as_of: iam_tighten::model::Timestamp = "2026-11-20T00:00:00Z".parse().unwrap();
-    let plan_with = |updated: &str| -> Vec<String> {
+    let plan_with = |updated: &str, complete: bool| -> Vec<String> {
         let mut role = principal(PrincipalType::Role, "app");
         let mut m = managed("queue-writer", aws, allow("ec2:*"));
         m.update_date = Some(updated.parse().unwrap());
+        m.default_created = m.update_date;
+        if complete {
+            // Its only version, v1: the export lists every version, which date its actions.
+            m.default_version_id = Some("v1".into());
+        }
         role.attached_policies = vec![m.arn.clone()];
         let ex = export(vec![role], vec![m]);
         let given = |p: &PrincipalInfo, a: ActionId| {
@@ -3233,15 +3241,21 @@ fn a_policy_version_made_within_the_window_is_flagged_when(aws: bool) {
         assert!(!plan.policies.is_empty(), "the policy is changed");
         plan.flag_texts().map(|f| f.into_owned()).collect()
     };
-    let flags = plan_with("2026-11-15T10:00:00Z");
+    // v3, without v1 and v2: what they lacked is not in the export.
+    let flags = plan_with("2026-11-15T10:00:00Z", false);
     assert!(
         flags
             .iter()
             .any(|f| f.starts_with("queue-writer: its newest version dates from 2026-11-15")),
         "{flags:?}"
     );
+    let flags = plan_with("2026-11-15T10:00:00Z", true);
+    assert!(
+        !flags.iter().any(|f| f.contains("newest version")),
+        "{flags:?}"
+    );
     // Made before the window (2026-08-22): no such flag.
-    let flags = plan_with("2026-08-01T00:00:00Z");
+    let flags = plan_with("2026-08-01T00:00:00Z", false);
     assert!(
         !flags.iter().any(|f| f.contains("newest version")),
         "{flags:?}"
@@ -3449,13 +3463,12 @@ fn a_shared_policy_of_a_break_glass_members_group_gets_no_new_version() {
     );
 }
 
-/// The caution of a managed policy whose newest version is within the window is in its
-/// decision's evidence (decisions.csv), not only in the folder's README: a reviewer working from
-/// the decisions alone would otherwise remove what may be unused only because it is new
-/// (review pass 45). The sample's ci-deploy-policy has a version from 2026-10-14; the window
-/// starts 2026-08-22.
+/// The sample's ci-deploy-policy gained lambda:PublishVersion, lambda:UpdateAlias and six ecr
+/// actions in v2 (2026-10-14, inside the window that starts 2026-08-22); v1 (2025) lacks them.
+/// Those are `grant_too_new`, so the tightened version keeps them, and with both versions listed
+/// the decision needs no caution (pass 45 gave it one and removed them as unused).
 #[test]
-fn a_decision_on_a_policy_with_a_recent_version_carries_the_caution() {
+fn what_a_recent_version_of_the_samples_policy_added_is_kept_as_too_new() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     assert_cmd::Command::cargo_bin("iam-tighten")
@@ -3467,17 +3480,41 @@ fn a_decision_on_a_policy_with_a_recent_version_carries_the_caution() {
         .args(["--format", "csv"])
         .assert()
         .success();
-    let decisions = std::fs::read_to_string(out.join("decisions.csv")).unwrap();
-    let caution = "Caution: ci-deploy-policy: its newest version dates from 2026-10-14";
-    let rows: Vec<&str> = decisions
-        .lines()
-        .filter(|l| l.contains(",ci-deploy-policy,"))
-        .collect();
-    assert!(!rows.is_empty(), "{decisions}");
-    assert!(rows.iter().all(|r| r.contains(caution)), "{rows:?}");
-    assert_eq!(
-        decisions.matches("Caution: ").count(),
-        rows.len(),
-        "{decisions}"
+    let findings = std::fs::read_to_string(out.join("findings.csv")).unwrap();
+    let of = |action: &str| {
+        findings
+            .lines()
+            .find(|l| {
+                // The action column: the actions of the row, space-separated.
+                l.split_once(",role,ci-deploy,")
+                    .and_then(|(_, rest)| rest.split(',').next())
+                    .is_some_and(|actions| actions.split(' ').any(|a| a == action))
+            })
+            .unwrap_or_else(|| panic!("{action}: {findings}"))
+            .to_string()
+    };
+    for action in ["lambda:PublishVersion", "ecr:PutImage"] {
+        assert!(
+            of(action).contains(",unknown,grant_too_new,"),
+            "{}",
+            of(action)
+        );
+    }
+    // v1 granted it too: judged over the whole window.
+    let held = of("lambda:UpdateFunctionConfiguration");
+    assert!(held.contains(",unused,"), "{held}");
+    let tightened =
+        out.join("recommendations/111111111111/role/ci-deploy/managed-ci-deploy-policy.json");
+    let tightened = std::fs::read_to_string(tightened).unwrap();
+    assert!(
+        tightened.contains("ecr:PutImage") && tightened.contains("lambda:PublishVersion"),
+        "{tightened}"
     );
+    assert!(
+        !tightened.contains("lambda:UpdateFunctionConfiguration"),
+        "{tightened}"
+    );
+    let decisions = std::fs::read_to_string(out.join("decisions.csv")).unwrap();
+    assert!(decisions.contains(",ci-deploy-policy,"), "{decisions}");
+    assert!(!decisions.contains("Caution: "), "{decisions}");
 }

@@ -31,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::model::{
     Export, LastAccessed, Principal, PrincipalType, SharedTexts, Timestamp, Warning,
 };
-use crate::policy::{Expander, GrantCache, PrincipalGrants, principal_grants_cached};
+use crate::policy::{AddedActions, Expander, GrantCache, PrincipalGrants, principal_grants_cached};
 
 /// Values interned in first-seen order: an id per distinct value.
 #[derive(Debug, Clone)]
@@ -702,6 +702,9 @@ struct Collector<'s, 'c> {
     /// The export has no time of its own and `--as-of` was given: its `RoleLastUsed` cannot be
     /// judged at that time (`window::check_as_of`), so no role is called unused.
     as_of_unverified: bool,
+    /// What the versions of the export's managed policies date ([`Collector::added_actions`]),
+    /// by the policy's address (the export is borrowed while the piece is collected).
+    added: HashMap<usize, Option<Arc<AddedActions>>>,
 }
 
 /// One principal's window: where it ends (the as-of time or its own job's completion) and starts,
@@ -729,6 +732,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             principals: Vec::new(),
             warnings: Vec::new(),
             as_of_unverified: false,
+            added: HashMap::default(),
         }
     }
 
@@ -902,14 +906,24 @@ impl<'s, 'c> Collector<'s, 'c> {
             .iter()
             .map(|r| granted_since(export, r))
             .collect();
-        self.grant_rows(pidx, &template, (&policies, &since), &tracked);
+        let added = self.added_actions(export, grants);
+        let dating = Dating {
+            since: &since,
+            boundary: grants
+                .policies
+                .iter()
+                .position(|r| r.boundary)
+                .and_then(|i| added.get(i)?.as_deref()),
+            added: &added,
+            floor: window.end.map(|end| {
+                let days = i64::from(super::MAX_WINDOW_DAYS);
+                end.timestamp_millis().saturating_sub(days * 86_400_000)
+            }),
+        };
         // The newest of its grants the export dates: an action granted only by policies (or
-        // through groups) made since then.
-        let newest_grant = template
-            .groups
-            .iter()
-            .filter_map(|g| held_since(g, &since))
-            .max()
+        // through groups) made since then, or that a version made since added.
+        let newest_grant = self
+            .grant_rows(pidx, &template, &policies, &dating, &tracked)
             .and_then(chrono::DateTime::from_timestamp_millis);
         let unmatched = grants
             .unmatched
@@ -1112,16 +1126,53 @@ impl<'s, 'c> Collector<'s, 'c> {
         }
     }
 
-    /// One verdict row per template group, split by the evidence of the actions AWS tracks.
-    /// `policies`: the principal's, and when each can have been granted at the earliest
-    /// ([`granted_since`]).
+    /// What the versions of each of the principal's policies date
+    /// ([`crate::policy::added_actions`]), by index into its policies (the boundary's too: an
+    /// action its new version let through is as new): `None` for an inline policy, a policy the
+    /// export lacks, and a managed policy whose versions date nothing. Worked out once per policy
+    /// of the piece.
+    fn added_actions(
+        &mut self,
+        export: &Export,
+        grants: &PrincipalGrants,
+    ) -> Vec<Option<Arc<AddedActions>>> {
+        let partition = Some(export.partition.as_str());
+        grants
+            .policies
+            .iter()
+            .map(|r| {
+                let m = r.arn.as_ref().and_then(|arn| export.policies.get(arn))?;
+                if m.other_versions.is_empty() {
+                    return None;
+                }
+                let expander = &mut *self.expander;
+                let added = self
+                    .added
+                    .entry(Arc::as_ptr(m) as usize)
+                    .or_insert_with(|| {
+                        let default = expander.document_in(&m.document, partition).allowed;
+                        crate::policy::added_actions(m, &default, |d| {
+                            crate::policy::surely_allowed(&expander.document_in(d, partition))
+                        })
+                        .map(Arc::new)
+                    });
+                added.clone()
+            })
+            .collect()
+    }
+
+    /// One verdict row per template group, split by the evidence of the actions AWS tracks and
+    /// by when the principal can have held them at the earliest ([`Dating`]). `policies`: the
+    /// principal's. Returns the newest of those dates.
     fn grant_rows(
         &mut self,
         pidx: u32,
         template: &Template,
-        (policies, since): (&[PolicyInfo], &[Option<i64>]),
+        policies: &[PolicyInfo],
+        dating: &Dating<'_>,
         tracked: &HashMap<ActionId, u32>,
-    ) {
+    ) -> Option<i64> {
+        let mut newest = None;
         let tracked_services: HashSet<u32> = tracked
             .keys()
             .map(|id| self.shared.catalog.service_index(*id))
@@ -1133,23 +1184,38 @@ impl<'s, 'c> Collector<'s, 'c> {
                 .filter_map(|i| policies.get(*i as usize).map(|pi| pi.label))
                 .collect();
             let gb = GrantedById(self.granted_by.intern(&sources));
-            let gb = (gb, held_since(g, since));
-            if !tracked_services.contains(&g.service) {
-                self.inputs.grants.push(row(pidx, g, g.list, None, gb));
+            let held = held_since(g, dating.since);
+            let dated = dating.dates(g);
+            if !dated && !tracked_services.contains(&g.service) {
+                newest = newest.max(held);
+                self.inputs
+                    .grants
+                    .push(row(pidx, g, g.list, None, (gb, held)));
                 continue;
             }
-            let mut parts: BTreeMap<Option<u32>, Vec<GrantedAction>> = BTreeMap::new();
+            let mut parts: BTreeMap<(Option<u32>, Option<i64>), Vec<GrantedAction>> =
+                BTreeMap::new();
             for a in &self.lists.get(g.list).actions {
+                let held = if dated {
+                    dating
+                        .held_since(g, a.id())
+                        .filter(|t| !dating.too_old(*t))
+                        .or(held)
+                } else {
+                    held
+                };
                 parts
-                    .entry(tracked.get(&a.id()).copied())
+                    .entry((tracked.get(&a.id()).copied(), held))
                     .or_default()
                     .push(*a);
             }
-            for (ev, actions) in parts {
+            for ((ev, held), actions) in parts {
+                newest = newest.max(held);
                 let list = self.lists.push(actions);
-                self.inputs.grants.push(row(pidx, g, list, ev, gb));
+                self.inputs.grants.push(row(pidx, g, list, ev, (gb, held)));
             }
         }
+        newest
     }
 }
 
@@ -1220,6 +1286,63 @@ fn held_since(g: &TemplateGroup, since: &[Option<i64>]) -> Option<i64> {
         .map(|i| since.get(*i as usize).copied().flatten())
         .collect();
     dates?.into_iter().min()
+}
+
+/// When a principal can have held each of its actions at the earliest, as far as the export
+/// dates it ([`Collector::grant_rows`]).
+struct Dating<'a> {
+    /// Of each of its policies, [`granted_since`].
+    since: &'a [Option<i64>],
+    /// Of each of its policies, what its versions date ([`Collector::added_actions`]).
+    added: &'a [Option<Arc<AddedActions>>],
+    /// What the versions of its permissions boundary date: an action the boundary let through
+    /// only since a version made then is held since then, whatever grants it.
+    boundary: Option<&'a AddedActions>,
+    /// Its window's end less the 400 days AWS keeps ([`super::MAX_WINDOW_DAYS`]): no window
+    /// (its own, or a permission set's it is judged over again) starts before, so an earlier
+    /// date decides nothing, and the actions of a group are not split by one.
+    floor: Option<i64>,
+}
+
+impl Dating<'_> {
+    /// Whether a version of a policy of group `g` (or of the boundary) dates some action.
+    fn dates(&self, g: &TemplateGroup) -> bool {
+        self.boundary.is_some()
+            || g.sources
+                .iter()
+                .any(|i| self.added.get(*i as usize).is_some_and(Option::is_some))
+    }
+
+    /// Whether date `t` (milliseconds) is before every window it can decide.
+    fn too_old(&self, t: i64) -> bool {
+        self.floor.is_some_and(|floor| t < floor)
+    }
+
+    /// The earliest the principal can hold action `a` of group `g`: [`held_since`], where a
+    /// policy's versions date `a` later than the policy ([`AddedActions::since`]), and no
+    /// earlier than its boundary's versions date it.
+    fn held_since(&self, g: &TemplateGroup, a: ActionId) -> Option<i64> {
+        let dates: Option<Vec<i64>> = g
+            .sources
+            .iter()
+            .map(|i| {
+                let policy = self.since.get(*i as usize).copied().flatten()?;
+                let version = self
+                    .added
+                    .get(*i as usize)
+                    .and_then(Option::as_ref)
+                    .and_then(|v| v.since(a));
+                Some(version.map_or(policy, |v| v.max(policy)))
+            })
+            .collect();
+        let granted = dates.and_then(|d| d.into_iter().min());
+        // A grant the export does not date (the principal's own inline policy) is held since
+        // the boundary's version let it through at the earliest.
+        match self.boundary.and_then(|b| b.since(a)) {
+            Some(b) => Some(granted.map_or(b, |t| t.max(b))),
+            None => granted,
+        }
+    }
 }
 
 /// The earliest the principal can hold what policy `r` grants, as far as the export bounds it:

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::collect::Collected;
-use super::groups::GrantedAction;
+use super::groups::{GrantedAction, ListId};
 use super::model::{
     AccountWarning, BySensitivity, ControlId, ControlPolicyInfo, Counts, Finding, GrantedById,
     LabelId, LastAccess, OrganizationInfo, PermissionSetInfo, PolicyInfo, PolicyLabel,
@@ -544,12 +544,12 @@ impl SetWindow {
             }
         };
         let too_new = row.created_ms.is_none_or(|t| t >= start);
-        let granted = dates.get(&(v.f.principal, v.f.granted_by));
+        let granted = grant_date(c, dates, &v);
         let reason = if reason.status() != Status::Unused {
             reason
         } else if too_new {
             Reason::PrincipalTooNew
-        } else if granted.is_some_and(|t| *t >= start) {
+        } else if granted.is_some_and(|t| t >= start) {
             Reason::GrantTooNew
         } else {
             reason
@@ -624,17 +624,39 @@ struct Verdicts<'f> {
     dates: &'f GrantDates,
 }
 
-/// When each principal's grants (by principal and granting policies) can have been made at the
-/// earliest, where the export bounds it (`GrantRow::granted_since_ms`): to judge a role's
-/// `grant_too_new` again over a set's window ([`SetWindow::judge`]). Few grants have one.
-pub(super) type GrantDates = HashMap<(u32, GrantedById), i64>;
+/// When each principal's grants (by principal and granting policies, then by the grant row's
+/// actions) can have been made at the earliest, where the export bounds it
+/// (`GrantRow::granted_since_ms`): to judge a role's `grant_too_new` again over a set's window
+/// ([`SetWindow::judge`], [`grant_date`]). Few grants have one. The actions of one principal's
+/// grants by the same policies have more than one date where a policy's versions date some of
+/// them (`crate::policy::versions`).
+pub(super) type GrantDates = HashMap<(u32, GrantedById), Vec<(ListId, i64)>>;
 
 /// [`GrantDates`] of the verdict inputs' grant rows (read before the join consumes them).
 pub(super) fn grant_dates(grants: &[GrantRow]) -> GrantDates {
-    grants
-        .iter()
-        .filter_map(|g| g.granted_since_ms.map(|t| ((g.p, g.gb), t)))
-        .collect()
+    let mut dates = GrantDates::default();
+    for g in grants {
+        if let Some(t) = g.granted_since_ms {
+            dates.entry((g.p, g.gb)).or_default().push((g.list, t));
+        }
+    }
+    dates
+}
+
+/// When role verdict `v`'s action can have been granted at the earliest ([`GrantDates`]): the
+/// date of its grant row (the one whose actions hold it; any finding's are a part of one row's).
+fn grant_date(c: &Collected<'_>, dates: &GrantDates, v: &RoleVerdict<'_>) -> Option<i64> {
+    let rows = dates.get(&(v.f.principal, v.f.granted_by))?;
+    if let [(_, t)] = rows.as_slice() {
+        return Some(*t);
+    }
+    let a = v.a.id();
+    let holds = |list: ListId| c.lists.get(list).actions.iter().any(|x| x.id() == a);
+    rows.iter()
+        .find(|(list, _)| holds(*list))
+        // Never met (every finding's action is in a row of its grants): the latest is cautious.
+        .or_else(|| rows.iter().max_by_key(|(_, t)| *t))
+        .map(|(_, t)| *t)
 }
 
 /// `permission_set_account_unlisted`, on each account whose export holds a role of `ps` while

@@ -572,6 +572,10 @@ fn managed_policy(
         (Some(version), true) => shared.share(&arn, version, document),
         _ => std::sync::Arc::new(document),
     };
+    let default_created = versions
+        .get(index)
+        .and_then(|v| v.create_date.as_ref().map(|t| t.0));
+    let other_versions = other_versions(path, at, (&arn, aws_managed), versions, index, shared)?;
     Ok(ManagedPolicy {
         name,
         path: d.path.unwrap_or_else(|| "/".to_string()),
@@ -585,13 +589,58 @@ fn managed_policy(
         arn,
         versions: count,
         oldest_other_version,
+        default_created,
+        other_versions,
     })
+}
+
+/// The versions of `versions` but the default one (at `default`) that have a `VersionId`, a
+/// `CreateDate` and a `Document` (AWS writes all three), oldest first: what each allowed dates
+/// the actions a later version added (`policy::versions`). A document that cannot be read is an
+/// error naming its path, as the default version's is. An AWS managed policy's are shared across
+/// exports, as its default version's document is.
+fn other_versions(
+    path: &Path,
+    at: &str,
+    (arn, aws_managed): (&str, bool),
+    versions: Vec<PolicyVersion>,
+    default: usize,
+    shared: &SharedDocuments,
+) -> Result<Box<[crate::model::OtherVersion]>> {
+    let mut out = Vec::new();
+    for (i, v) in versions.into_iter().enumerate() {
+        let (Some(id), Some(created), Some(UniqueKeys(value))) =
+            (v.version_id, v.create_date, v.document)
+        else {
+            continue;
+        };
+        if i == default {
+            continue;
+        }
+        let document = document(
+            path,
+            Some(value),
+            &format!("{at}.PolicyVersionList[{i}].Document"),
+        )?;
+        let document = if aws_managed {
+            shared.share(arn, &id, document)
+        } else {
+            std::sync::Arc::new(document)
+        };
+        out.push(crate::model::OtherVersion {
+            id: id.into(),
+            created: created.0,
+            document,
+        });
+    }
+    out.sort_by_key(|v| (v.created, crate::model::version_number(&v.id), v.id.clone()));
+    Ok(out.into_boxed_slice())
 }
 
 /// The oldest of `versions` but the default one (at `default`): by `CreateDate`, then by number
 /// (`v3` before `v12`); `None` when no other version has an id.
 fn oldest_other(versions: &[PolicyVersion], default: usize) -> Option<Box<str>> {
-    let number = |id: &str| id.strip_prefix('v').and_then(|n| n.parse::<u64>().ok());
+    let number = crate::model::version_number;
     versions
         .iter()
         .enumerate()

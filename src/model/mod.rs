@@ -294,6 +294,27 @@ pub struct ManagedPolicy {
     /// ([`MAX_POLICY_VERSIONS`]): its oldest version other than the default (by `CreateDate`,
     /// else by number), which must be deleted before a new version can be made.
     pub oldest_other_version: Option<Box<str>>,
+    /// `CreateDate` of the default version.
+    pub default_created: Option<Timestamp>,
+    /// The other versions its `PolicyVersionList` holds with a `CreateDate` and a `Document`,
+    /// oldest first: what each allowed tells which of the default version's actions a version
+    /// made later added (`policy::versions`).
+    pub other_versions: Box<[OtherVersion]>,
+}
+
+/// A version of a managed policy other than its default one, as `PolicyVersionList` holds it.
+#[derive(Debug, Clone)]
+pub struct OtherVersion {
+    /// `VersionId` (`v3`).
+    pub id: Box<str>,
+    pub created: Timestamp,
+    /// Shared as the default version's is, for an AWS managed policy.
+    pub document: Arc<PolicyDocument>,
+}
+
+/// The number of policy version `id` (`v12`: 12); `None` when it has none.
+pub fn version_number(id: &str) -> Option<u64> {
+    id.strip_prefix('v').and_then(|n| n.parse::<u64>().ok())
 }
 
 /// How many versions IAM keeps of a managed policy: `CreatePolicyVersion` fails with
@@ -306,6 +327,56 @@ impl ManagedPolicy {
     /// of the policy would change, unseen.
     pub fn is_a_boundary(&self) -> bool {
         self.boundary_uses.is_some_and(|n| n > 0)
+    }
+
+    /// Whether the export lists every version the policy ever had, each with its `CreateDate`
+    /// and document (`v1` to the newest, none deleted, and none made after the newest listed:
+    /// `UpdateDate`, when its newest version was made, is no later): then they date what each
+    /// version added (`policy::versions`). Else a version deleted since may have lacked an action
+    /// the default version grants, and what the versions date may be too early.
+    pub fn versions_complete(&self) -> bool {
+        let default = self.default_version_id.as_deref().and_then(version_number);
+        let (Some(default), Some(default_created)) = (default, self.default_created) else {
+            return false;
+        };
+        let newest = self
+            .other_versions
+            .iter()
+            .map(|v| v.created)
+            .chain([default_created])
+            .max();
+        if self
+            .update_date
+            .is_some_and(|u| newest.is_none_or(|n| u > n))
+        {
+            return false;
+        }
+        let mut numbers: Vec<u64> = Vec::with_capacity(self.other_versions.len() + 1);
+        numbers.push(default);
+        for v in &self.other_versions {
+            match version_number(&v.id) {
+                Some(n) => numbers.push(n),
+                None => return false,
+            }
+        }
+        numbers.sort_unstable();
+        usize::from(self.versions) == numbers.len()
+            && numbers
+                .iter()
+                .zip(1u64..)
+                .all(|(n, expected)| *n == expected)
+    }
+
+    /// When its newest version was made: `UpdateDate`, else the newest `CreateDate` its listed
+    /// versions have (a hand-made export may lack `UpdateDate`; AWS always writes it).
+    pub fn newest_version_date(&self) -> Option<Timestamp> {
+        self.update_date.or_else(|| {
+            self.other_versions
+                .iter()
+                .map(|v| v.created)
+                .chain(self.default_created)
+                .max()
+        })
     }
 
     /// This policy under another ARN with another document (its other facts copied, its own
@@ -324,6 +395,9 @@ impl ManagedPolicy {
             document: std::sync::Arc::new(document),
             versions: self.versions,
             oldest_other_version: self.oldest_other_version.clone(),
+            // Another document: the versions' dates do not tell what it added.
+            default_created: None,
+            other_versions: Box::default(),
         }
     }
 }

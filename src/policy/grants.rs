@@ -600,6 +600,8 @@ mod tests {
             document: Arc::new(doc(document)),
             versions: 1,
             oldest_other_version: None,
+            default_created: None,
+            other_versions: Box::default(),
         }
     }
 

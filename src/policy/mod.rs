@@ -4,6 +4,7 @@ pub mod control;
 pub mod expand;
 pub mod grants;
 pub mod notation;
+pub mod versions;
 
 // Policy documents are a model type (`model::document`); re-exported here, where they are
 // expanded, for convenience.
@@ -19,3 +20,4 @@ pub use grants::{
     principal_grants_changed,
 };
 pub use notation::{NotationError, NotationExpansion, expand_notation, parse_notation};
+pub use versions::{AddedActions, added_actions, surely_allowed};

@@ -281,8 +281,9 @@ pub enum Flag {
         number: u16,
     },
     /// Policy `policy` of the plan, a managed policy whose newest version AWS dates within the
-    /// window (`UpdateDate`, on `date`): an action that version added had less than the window
-    /// to be used, so "unused" may only mean "new". Its decision's evidence says so too.
+    /// window (`UpdateDate`, on `date`) and whose export lacks some of its earlier versions: an
+    /// action added after one of those had less than the window to be used, so "unused" may only
+    /// mean "new". Its decision's evidence says so too.
     RecentVersion {
         policy: u32,
         date: crate::model::Timestamp,
@@ -323,11 +324,13 @@ impl Flag {
     }
 }
 
-/// The words of [`Flag::RecentVersion`]: managed policy `policy`'s newest version is of `date`.
+/// The words of [`Flag::RecentVersion`]: managed policy `policy`'s newest version is of `date`,
+/// and the export lacks some of its earlier versions.
 pub(crate) fn recent_version_note(policy: &str, date: crate::model::Timestamp) -> String {
     format!(
-        "{policy}: its newest version dates from {}, within the window: an action it added then \
-         had less than the window to be used, so check that what this removes is not simply new",
+        "{policy}: its newest version dates from {}, within the window, and the export lacks some \
+         of its earlier versions (deleted): an action added since one of those had less than the \
+         window to be used, so check that what this removes is not simply new",
         date.format("%Y-%m-%d")
     )
 }

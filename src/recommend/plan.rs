@@ -292,7 +292,7 @@ fn plan_one<'e>(
                     exports
                         .iter()
                         .filter_map(|e| e.policies.get(arn))
-                        .max_by_key(|m| m.update_date)
+                        .max_by_key(|m| m.newest_version_date())
                 };
                 flag_recent_versions(&mut plan, policy, window_start(info, analysis));
             }
@@ -756,11 +756,13 @@ fn drop_documents(plan: &mut PrincipalPlan) {
     plan.documents_dropped = true;
 }
 
-/// Flags each managed policy the plan changes whose current version AWS dates within the window
-/// (`UpdateDate`: when its newest version was made; AWS updates its own policies too): an action
-/// that version added had less than the window to be used, so "unused" may only mean "new".
-/// ([`Flag::RecentVersion`]; an inline policy or an attachment has no date in the export:
-/// docs/methodology.md names that limit.)
+/// Flags each managed policy the plan changes whose newest version is dated within the window
+/// (`ManagedPolicy::newest_version_date`; AWS updates its own policies too) while the export
+/// lacks some of its versions (`ManagedPolicy::versions_complete`): an action added after a
+/// deleted version had less than the window to be used, so "unused" may only mean "new". With
+/// every version listed, the versions date each action (`policy::versions`), and what a recent
+/// version added is `grant_too_new`. ([`Flag::RecentVersion`]; an inline policy or an attachment
+/// has no date in the export: docs/methodology.md names that limit.)
 fn flag_recent_versions<'e>(
     plan: &mut PrincipalPlan,
     policy: impl Fn(&str) -> Option<&'e std::sync::Arc<crate::model::ManagedPolicy>>,
@@ -774,8 +776,12 @@ fn flag_recent_versions<'e>(
         if p.policy.kind == PolicyKind::Inline {
             continue;
         }
+        // A policy whose export lists all its versions has its actions dated by them (a recent
+        // version's additions are `grant_too_new`): nothing is left to check.
         let updated = p.policy.arn.as_deref().and_then(&policy);
-        if let Some(date) = updated.and_then(|m| m.update_date).filter(|t| *t >= since) {
+        let updated = updated.filter(|m| !m.versions_complete());
+        let date = updated.and_then(|m| m.newest_version_date());
+        if let Some(date) = date.filter(|t| *t >= since) {
             flags.push(Flag::RecentVersion {
                 policy: crate::recommend::count32(i),
                 date,
