@@ -459,11 +459,63 @@ fn a_report_without_a_root_row_cannot_check_the_root_user() {
         .filter(|n| n.reason.contains("<root_account>"))
         .map(|n| n.check)
         .collect();
-    assert_eq!(root, vec![RootAccessKey, RootUsed]);
+    assert_eq!(root, vec![RootAccessKey, RootUsed, RootWithoutMfa]);
     assert!(
         r.findings
             .iter()
             .all(|f| f.principal_name != "<root_account>")
+    );
+}
+
+/// A root user without MFA (`mfa_active` false) is a finding (CIS AWS Foundations 1.5). The
+/// credential report cannot say whether the root user has a password (`not_supported`), and
+/// centralized root access removes member accounts' root credentials: critical where the report
+/// shows a root credential, high otherwise, and the detail says which.
+#[test]
+fn a_root_user_without_mfa_is_a_finding_as_strong_as_what_the_report_shows() {
+    let with_root = |edit: &dyn Fn(&mut iam_tighten::model::CredentialReportRow)| {
+        let mut export = creds_export();
+        for row in export.credential_report.as_mut().unwrap() {
+            if row.is_root() {
+                edit(row);
+            }
+        }
+        run(&[export])
+    };
+    let of = |r: &IdentityReport| {
+        r.findings
+            .iter()
+            .filter(|f| f.kind == RootWithoutMfa)
+            .map(|f| (f.sensitivity, f.detail.clone()))
+            .collect::<Vec<_>>()
+    };
+    // The fixture's root user has MFA: no finding.
+    assert!(of(&with_root(&|_| {})).is_empty());
+    // An active access key and a password sign-in: critical, and the detail names both.
+    let found = of(&with_root(&|row| row.mfa_active = false));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, Critical);
+    assert!(
+        found[0]
+            .1
+            .contains("(a password sign-in on 2026-05-25, active access key 1)"),
+        "{}",
+        found[0].1
+    );
+    // Nothing the report shows: high, and the reviewer is told what to check.
+    let found = of(&with_root(&|row| {
+        row.mfa_active = false;
+        row.password_last_used = iam_tighten::model::ReportDate::NoInformation;
+        for k in &mut row.access_keys {
+            k.active = false;
+        }
+    }));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, High);
+    assert!(
+        found[0].1.contains("centralized root access"),
+        "{}",
+        found[0].1
     );
 }
 
@@ -548,6 +600,9 @@ fn sample_data_shows_every_identity_story() {
     );
     assert!(has(RootUsed, dev, "<root_account>", Some("access_key_1")));
     assert!(has(RootUsed, prod, "<root_account>", Some("password")));
+    // The dev account's root user has no MFA; prod's has.
+    assert!(has(RootWithoutMfa, dev, "<root_account>", None));
+    assert!(!has(RootWithoutMfa, prod, "<root_account>", None));
     assert!(!has(
         RootAccessKey,
         prod,
@@ -1638,4 +1693,34 @@ fn an_identity_center_admin_role_without_an_organisation_counts_what_it_holds() 
         assert!(row.contains(",confirm_intentional,critical,"), "{row}");
         assert!(!row.contains("(0 critical, 0 high)"), "{row}");
     }
+}
+
+/// The sample's dev account root user has no MFA: its decision `enable_root_mfa` ranks with the
+/// other root decisions, before every decision about a role or user (no policy limits root).
+#[test]
+fn a_root_user_without_mfa_gets_a_root_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data/2026-q4");
+    let decisions = report_decisions(&sample, &dir.path().join("out"), &[]);
+    let kinds: Vec<&str> = decisions
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap())
+        .collect();
+    let at = kinds.iter().position(|k| *k == "enable_root_mfa");
+    let at = at.unwrap_or_else(|| panic!("{decisions}"));
+    assert!(
+        kinds[..at]
+            .iter()
+            .all(|k| k.contains("root") || *k == "review_root_use"),
+        "{kinds:?}"
+    );
+    let row = decisions
+        .lines()
+        .find(|l| l.contains(",enable_root_mfa,"))
+        .unwrap();
+    assert!(
+        row.contains("Enable MFA on the root user of account 222222222222"),
+        "{row}"
+    );
 }

@@ -217,6 +217,9 @@ fn decision(by_arn: &ByArn<'_>, f: &IdentityFinding) -> Option<Decision> {
             credential.replace('_', " "),
             f.account_id
         ),
+        IdentityKind::RootWithoutMfa => {
+            format!("Enable MFA on the root user of account {}", f.account_id)
+        }
         IdentityKind::UnusedRole | IdentityKind::UnusedUser => format!("Delete unused {who}"),
         IdentityKind::AccessKeyUnused | IdentityKind::AccessKeyNeverUsed => {
             format!("Deactivate access key {key} of {who}")
@@ -307,6 +310,7 @@ fn decision_kind(kind: IdentityKind) -> DecisionKind {
     match kind {
         IdentityKind::RootAccessKey => DecisionKind::DeleteRootAccessKey,
         IdentityKind::RootUsed => DecisionKind::ReviewRootUse,
+        IdentityKind::RootWithoutMfa => DecisionKind::EnableRootMfa,
         IdentityKind::UnusedRole => DecisionKind::DeleteRole,
         IdentityKind::UnusedUser => DecisionKind::DeleteUser,
         IdentityKind::AccessKeyUnused | IdentityKind::AccessKeyNeverUsed => {

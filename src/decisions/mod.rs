@@ -37,6 +37,7 @@ use crate::recommend::{Planned, Plans, PrincipalPlan, RecommendationSummary, Sum
 pub enum DecisionKind {
     DeleteRootAccessKey,
     ReviewRootUse,
+    EnableRootMfa,
     DeleteRole,
     DeleteUser,
     ReviewPermissionSetAssignment,
@@ -60,6 +61,7 @@ impl DecisionKind {
         match self {
             DecisionKind::DeleteRootAccessKey => "delete_root_access_key",
             DecisionKind::ReviewRootUse => "review_root_use",
+            DecisionKind::EnableRootMfa => "enable_root_mfa",
             DecisionKind::DeleteRole => "delete_role",
             DecisionKind::DeleteUser => "delete_user",
             DecisionKind::ReviewPermissionSetAssignment => "review_permission_set_assignment",
@@ -106,7 +108,9 @@ impl DecisionKind {
     fn about_root(self) -> bool {
         matches!(
             self,
-            DecisionKind::DeleteRootAccessKey | DecisionKind::ReviewRootUse
+            DecisionKind::DeleteRootAccessKey
+                | DecisionKind::ReviewRootUse
+                | DecisionKind::EnableRootMfa
         )
     }
 }

@@ -260,6 +260,49 @@ impl<'a> Ctx<'a> {
         self.by_name.get(&(kind, name)).copied()
     }
 
+    /// root_without_mfa: the root user's row says `mfa_active` false. The report cannot say
+    /// whether the root user has a password (its `password_enabled` is always `not_supported`),
+    /// and an organisation's centralized root access removes member accounts' root credentials:
+    /// critical where the report shows a root credential (an active access key, or a password
+    /// sign-in ever), high otherwise, and the detail says which.
+    fn root_without_mfa(&self, row: &CredentialReportRow, who: &Subject<'_>) -> IdentityFinding {
+        let signed_in = row.password_last_used.date();
+        let active_keys: Vec<String> = keys(row)
+            .filter(|(_, k)| k.active)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let mut shown = Vec::new();
+        if let Some(t) = signed_in {
+            shown.push(format!("a password sign-in on {}", day(t)));
+        }
+        if !active_keys.is_empty() {
+            shown.push(format!("active access key {}", active_keys.join(" and ")));
+        }
+        let sensitivity = if shown.is_empty() {
+            Sensitivity::High
+        } else {
+            Sensitivity::Critical
+        };
+        let mut f = self.finding(IdentityKind::RootWithoutMfa, who, sensitivity);
+        f.last_used = signed_in;
+        f.days_unused = self.days(signed_in);
+        f.detail = if shown.is_empty() {
+            "The root user has no MFA device (mfa_active false), and the credential report shows \
+             no root credential in use (no password sign-in, no active access key): if this \
+             account's root credentials were removed (centralized root access in AWS \
+             Organizations), record that; else anyone with its password signs in with it alone."
+                .to_string()
+        } else {
+            format!(
+                "The root user has no MFA device (mfa_active false), and the credential report \
+                 shows it has credentials ({}): its password alone signs in to the console, with \
+                 full control of the account; AWS advises MFA on the root user.",
+                shown.join(", ")
+            )
+        };
+        f
+    }
+
     pub(super) fn root(&self, row: &CredentialReportRow, out: &mut Vec<IdentityFinding>) {
         let who = Subject {
             ptype: IdentityPrincipalType::Root,
@@ -288,6 +331,9 @@ impl<'a> Ctx<'a> {
                 }
             );
             out.push(f);
+        }
+        if !row.mfa_active {
+            out.push(self.root_without_mfa(row, &who));
         }
         let Some(ws) = self.window_start else {
             return;

@@ -53,6 +53,7 @@ impl IdentitySettings {
 pub enum IdentityKind {
     RootAccessKey,
     RootUsed,
+    RootWithoutMfa,
     UnusedUser,
     UnusedRole,
     AccessKeyNeverUsed,
@@ -65,9 +66,10 @@ pub enum IdentityKind {
 }
 
 impl IdentityKind {
-    pub const ALL: [IdentityKind; 11] = [
+    pub const ALL: [IdentityKind; 12] = [
         IdentityKind::RootAccessKey,
         IdentityKind::RootUsed,
+        IdentityKind::RootWithoutMfa,
         IdentityKind::UnusedUser,
         IdentityKind::UnusedRole,
         IdentityKind::AccessKeyNeverUsed,
@@ -80,9 +82,10 @@ impl IdentityKind {
     ];
 
     /// Checks that need the credential report.
-    pub const NEED_CREDENTIAL_REPORT: [IdentityKind; 8] = [
+    pub const NEED_CREDENTIAL_REPORT: [IdentityKind; 9] = [
         IdentityKind::RootAccessKey,
         IdentityKind::RootUsed,
+        IdentityKind::RootWithoutMfa,
         IdentityKind::UnusedUser,
         IdentityKind::AccessKeyNeverUsed,
         IdentityKind::AccessKeyUnused,
@@ -116,6 +119,7 @@ impl IdentityKind {
         match self {
             IdentityKind::RootAccessKey => "root_access_key",
             IdentityKind::RootUsed => "root_used",
+            IdentityKind::RootWithoutMfa => "root_without_mfa",
             IdentityKind::UnusedUser => "unused_user",
             IdentityKind::UnusedRole => "unused_role",
             IdentityKind::AccessKeyNeverUsed => "access_key_never_used",
@@ -135,6 +139,7 @@ impl IdentityKind {
             IdentityKind::RootUsed => {
                 "The root user's password or an access key was used within the window."
             }
+            IdentityKind::RootWithoutMfa => "The root user has no MFA device.",
             IdentityKind::UnusedUser => {
                 "A user older than the window whose password and access keys show no use in the window (nor does its last-accessed data)."
             }
@@ -652,7 +657,11 @@ impl Gaps {
         if !rows.iter().any(CredentialReportRow::is_root) {
             self.add(
                 account,
-                &[IdentityKind::RootAccessKey, IdentityKind::RootUsed],
+                &[
+                    IdentityKind::RootAccessKey,
+                    IdentityKind::RootUsed,
+                    IdentityKind::RootWithoutMfa,
+                ],
                 "the credential report has no <root_account> row",
             );
         }
