@@ -16,6 +16,8 @@ const AS_OF: &str = "2026-11-20T10:00:00Z";
 const OLD: &str = "2024-01-01T00:00:00Z";
 /// Two days before [`AS_OF`]: inside any window.
 const NEW: &str = "2026-11-18T00:00:00Z";
+/// More than 400 days before [`AS_OF`]: before any window can start.
+const MID: &str = "2025-06-01T00:00:00Z";
 
 fn bin() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("iam-tighten").unwrap()
@@ -833,7 +835,6 @@ fn versioned(name: &str, versions: &[(&str, &str, &[&str])]) -> Value {
 /// Where the export lacks an earlier version (deleted), the decision keeps the caution.
 #[test]
 fn an_action_a_recent_policy_version_added_is_too_new() {
-    const MID: &str = "2025-06-01T00:00:00Z";
     let all = [
         "sqs:SendMessage",
         "sqs:DeleteQueue",
@@ -899,9 +900,11 @@ fn an_action_a_recent_policy_version_added_is_too_new() {
     let too_new = (Status::Unknown, Reason::GrantTooNew);
     let unused = (Status::Unused, Reason::ServiceNotAccessed);
     let (an, decisions) = run(complete.clone());
-    // v1 and v2 (before the window) grant these: held all along.
+    // Every version grants it: held all along.
     assert_eq!(verdict(&an, "r", "sqs:SendMessage"), unused);
-    assert_eq!(verdict(&an, "r", "sqs:DeleteQueue"), unused);
+    // v1 lacks it, and v2 (which added it) may have been staged, never the default, until v3
+    // (two days ago) became it: held since then at the earliest.
+    assert_eq!(verdict(&an, "r", "sqs:DeleteQueue"), too_new);
     // Only v3, made two days ago, grants these.
     assert_eq!(verdict(&an, "r", "sqs:PurgeQueue"), too_new);
     assert_eq!(verdict(&an, "r", "sns:Publish"), too_new);
@@ -910,16 +913,6 @@ fn an_action_a_recent_policy_version_added_is_too_new() {
     assert_eq!(verdict(&an, "r2", "sqs:PurgeQueue"), too_new);
     // Every version is listed: nothing is left for the reader to check.
     assert!(!decisions.contains("Caution: "), "{decisions}");
-    // What v2 added (before the 400 days any window can reach back) decides nothing: one row.
-    let finding = |name: &str, action: &str| {
-        let p = an.principals.iter().position(|p| p.name() == name).unwrap();
-        let id = Catalog::embedded().lookup_full(action).unwrap();
-        an.finding_for(p, id).unwrap().list
-    };
-    assert_eq!(
-        finding("r", "sqs:SendMessage"),
-        finding("r", "sqs:DeleteQueue")
-    );
     // Given actions in the window: neither an unused role nor a role to delete.
     let r3 = an.principals.iter().find(|p| p.name() == "r3").unwrap();
     assert!(r3.flags.contains(&"granted_in_window"), "{:?}", r3.flags);
@@ -927,6 +920,26 @@ fn an_action_a_recent_policy_version_added_is_too_new() {
     // The boundary's v2 let it through two days ago; v1 already let this one through.
     assert_eq!(verdict(&an, "r4", "sqs:PurgeQueue"), too_new);
     assert_eq!(verdict(&an, "r4", "sqs:SendMessage"), unused);
+
+    // A default version older than the 400 days any window can reach back: what it added
+    // decides nothing, and its actions are not split into rows by it.
+    let (an, _) = run(versioned(
+        "evolving",
+        &[
+            ("v2", MID, &["sqs:SendMessage", "sqs:DeleteQueue"]),
+            ("v1", OLD, &["sqs:SendMessage"]),
+        ],
+    ));
+    let finding = |name: &str, action: &str| {
+        let p = an.principals.iter().position(|p| p.name() == name).unwrap();
+        let id = Catalog::embedded().lookup_full(action).unwrap();
+        an.finding_for(p, id).unwrap().list
+    };
+    assert_eq!(verdict(&an, "r", "sqs:DeleteQueue"), unused);
+    assert_eq!(
+        finding("r", "sqs:SendMessage"),
+        finding("r", "sqs:DeleteQueue")
+    );
 
     // A newer version than any listed was made (`UpdateDate`) and deleted since: the caution.
     let mut deleted = complete.clone();
@@ -973,10 +986,26 @@ fn an_action_a_recent_policy_version_added_is_too_new() {
         ],
     ));
     assert_eq!(verdict(&an, "r", "sqs:PurgeQueue"), too_new);
+    // All before the window: the set-back to v1 is not recorded and may be recent.
+    let (an, _) = run(versioned(
+        "evolving",
+        &[
+            ("v1", OLD, &["sqs:SendMessage", "sqs:PurgeQueue"]),
+            ("v2", "2026-03-01T00:00:00Z", &["sqs:SendMessage"]),
+            (
+                "v3",
+                "2026-04-01T00:00:00Z",
+                &["sqs:SendMessage", "sqs:PurgeQueue"],
+            ),
+        ],
+    ));
+    assert_eq!(verdict(&an, "r", "sqs:SendMessage"), unused);
+    assert_eq!(verdict(&an, "r", "sqs:PurgeQueue"), too_new);
 }
 
 /// A version other than the default is read now (it dates what the default added): a document
-/// that cannot be read is an error naming the file and the JSON path, as the default's is.
+/// that cannot be read is an error naming the file and the JSON path, as the default's is; so is
+/// a version listed twice (which document it holds cannot be told).
 #[test]
 fn an_unreadable_earlier_version_names_its_path() {
     let dir = tempfile::tempdir().unwrap();
@@ -1001,6 +1030,30 @@ fn an_unreadable_earlier_version_names_its_path() {
     assert!(err.contains("authorization-details.json"), "{err}");
     assert!(
         err.contains("$.Policies[0].PolicyVersionList[1].Document"),
+        "{err}"
+    );
+    let mut policy = versioned(
+        "evolving",
+        &[
+            ("v2", NEW, &["sqs:SendMessage"]),
+            ("v1", OLD, &["sqs:SendMessage"]),
+            ("v1", MID, &["sqs:PurgeQueue"]),
+        ],
+    );
+    policy["PolicyVersionList"][0]["IsDefaultVersion"] = json!(true);
+    let roles = json!([role("r", &["ec2:RunInstances"], attached("evolving"))]);
+    write_export(
+        dir.path(),
+        (json!([]), json!([]), roles, json!([policy])),
+        &[],
+    );
+    let err = input::load_export(dir.path(), &LoadOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("$.Policies[0].PolicyVersionList[2].VersionId")
+            && err.contains("listed twice"),
         "{err}"
     );
 }

@@ -211,7 +211,7 @@ fn per_action_csv_is_the_diff_csv_before_grouping() {
         .collect();
     assert_eq!(
         sha256(&csv),
-        "267ec1622890b77dff6dd4945d61bbb810d24f21883eb837fa22cf44a47b44aa"
+        "f9b83bc0b57c10318b7764361ee278c5cae4fe62901cc5647406a07bcdb3a653"
     );
     assert_eq!(csv.lines().count(), 135822);
 }

@@ -517,6 +517,21 @@ fn a_root_user_without_mfa_is_a_finding_as_strong_as_what_the_report_shows() {
         "{}",
         found[0].1
     );
+    // An active signing certificate is a root credential too.
+    let found = of(&with_root(&|row| {
+        row.mfa_active = false;
+        row.password_last_used = iam_tighten::model::ReportDate::NoInformation;
+        for k in &mut row.access_keys {
+            k.active = false;
+        }
+        row.certs_active = [true, false];
+    }));
+    assert_eq!(found[0].0, Critical);
+    assert!(
+        found[0].1.contains("(active signing certificate 1)"),
+        "{}",
+        found[0].1
+    );
 }
 
 #[test]
@@ -1723,4 +1738,27 @@ fn a_root_user_without_mfa_gets_a_root_decision() {
         row.contains("Enable MFA on the root user of account 222222222222"),
         "{row}"
     );
+
+    // Without a root credential in the report (its key deactivated), the finding is high and
+    // its decision ranks by sensitivity, after the critical ones: the account's root credentials
+    // may have been removed (it ranked first, review pass 46 round 2).
+    let org = dir.path().join("org");
+    crate::common::copy_dir(&sample, &org);
+    let report = org.join("222222222222/credential-report.csv");
+    let text = std::fs::read_to_string(&report).unwrap();
+    let text = text.replace(
+        "not_supported,FALSE,TRUE,2023-01-09T10:05:00+00:00",
+        "not_supported,FALSE,FALSE,2023-01-09T10:05:00+00:00",
+    );
+    std::fs::write(&report, text).unwrap();
+    let decisions = report_decisions(&org, &dir.path().join("out2"), &[]);
+    let rows: Vec<&str> = decisions.lines().skip(1).collect();
+    let at = rows
+        .iter()
+        .position(|l| l.contains(",enable_root_mfa,high,"));
+    let at = at.unwrap_or_else(|| panic!("{decisions}"));
+    let critical = rows
+        .iter()
+        .position(|l| l.contains(",critical,") && !l.contains("root"));
+    assert!(critical.is_some_and(|c| c < at), "{decisions}");
 }

@@ -1150,9 +1150,10 @@ impl<'s, 'c> Collector<'s, 'c> {
                     .added
                     .entry(Arc::as_ptr(m) as usize)
                     .or_insert_with(|| {
-                        let default = expander.document_in(&m.document, partition).allowed;
+                        let of = crate::policy::VersionGrants::of;
+                        let default = of(&expander.document_in(&m.document, partition));
                         crate::policy::added_actions(m, &default, |d| {
-                            crate::policy::surely_allowed(&expander.document_in(d, partition))
+                            of(&expander.document_in(d, partition))
                         })
                         .map(Arc::new)
                     });
@@ -1369,8 +1370,8 @@ fn granted_since(export: &Export, r: &crate::policy::PolicyRef) -> Option<i64> {
 
 /// The date [`granted_since`] gives a policy or group without a `CreateDate`: the latest a
 /// timestamp can be (any as-of date is before it; chrono's last millisecond, so that it reads
-/// back as a date).
-const UNDATED: i64 = 8_210_266_876_799_999;
+/// back as a date), as for an action a policy version may have lacked until then.
+const UNDATED: i64 = crate::policy::versions::UNKNOWN_MS;
 
 /// The flag of a principal granted some action only by policies (or through groups) created
 /// since its window started (`grant_too_new`): it is being given access, so it is neither an

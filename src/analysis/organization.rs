@@ -630,15 +630,23 @@ struct Verdicts<'f> {
 /// ([`SetWindow::judge`], [`grant_date`]). Few grants have one. The actions of one principal's
 /// grants by the same policies have more than one date where a policy's versions date some of
 /// them (`crate::policy::versions`).
-pub(super) type GrantDates = HashMap<(u32, GrantedById), Vec<(ListId, i64)>>;
+/// Each key with a dated row holds all its rows, dated or not (an inline policy's row of the
+/// same principal and policies is not dated where a boundary's version dates some actions).
+pub(super) type GrantDates = HashMap<(u32, GrantedById), Vec<(ListId, Option<i64>)>>;
 
 /// [`GrantDates`] of the verdict inputs' grant rows (read before the join consumes them).
 pub(super) fn grant_dates(grants: &[GrantRow]) -> GrantDates {
+    let dated: HashSet<(u32, GrantedById)> = grants
+        .iter()
+        .filter(|g| g.granted_since_ms.is_some())
+        .map(|g| (g.p, g.gb))
+        .collect();
     let mut dates = GrantDates::default();
-    for g in grants {
-        if let Some(t) = g.granted_since_ms {
-            dates.entry((g.p, g.gb)).or_default().push((g.list, t));
-        }
+    for g in grants.iter().filter(|g| dated.contains(&(g.p, g.gb))) {
+        dates
+            .entry((g.p, g.gb))
+            .or_default()
+            .push((g.list, g.granted_since_ms));
     }
     dates
 }
@@ -648,15 +656,15 @@ pub(super) fn grant_dates(grants: &[GrantRow]) -> GrantDates {
 fn grant_date(c: &Collected<'_>, dates: &GrantDates, v: &RoleVerdict<'_>) -> Option<i64> {
     let rows = dates.get(&(v.f.principal, v.f.granted_by))?;
     if let [(_, t)] = rows.as_slice() {
-        return Some(*t);
+        return *t;
     }
     let a = v.a.id();
     let holds = |list: ListId| c.lists.get(list).actions.iter().any(|x| x.id() == a);
-    rows.iter()
-        .find(|(list, _)| holds(*list))
+    match rows.iter().find(|(list, _)| holds(*list)) {
+        Some((_, t)) => *t,
         // Never met (every finding's action is in a row of its grants): the latest is cautious.
-        .or_else(|| rows.iter().max_by_key(|(_, t)| *t))
-        .map(|(_, t)| *t)
+        None => rows.iter().filter_map(|(_, t)| *t).max(),
+    }
 }
 
 /// `permission_set_account_unlisted`, on each account whose export holds a role of `ps` while

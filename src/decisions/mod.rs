@@ -192,6 +192,16 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// Whether it ranks before every other decision ([`DecisionKind::about_root`]): an
+    /// `enable_root_mfa` only where the report shows a root credential (critical); without one
+    /// the account's root credentials may have been removed (centralized root access), and it
+    /// ranks by its sensitivity.
+    fn about_root(&self) -> bool {
+        self.kind.about_root()
+            && (self.kind != DecisionKind::EnableRootMfa
+                || self.sensitivity == Sensitivity::Critical)
+    }
+
     /// The decision in one sentence, as a reviewer approves it.
     pub fn title(&self) -> std::borrow::Cow<'_, str> {
         match &self.title {
@@ -703,7 +713,7 @@ fn order(a: &Decision, b: &Decision) -> std::cmp::Ordering {
     let key = |d: &Decision| {
         (
             d.kind == DecisionKind::ConfirmIntentional,
-            !d.kind.about_root(),
+            !d.about_root(),
             std::cmp::Reverse(d.sensitivity),
             std::cmp::Reverse(d.score),
             d.kind,

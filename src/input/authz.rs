@@ -594,10 +594,11 @@ fn managed_policy(
     })
 }
 
-/// The versions of `versions` but the default one (at `default`) that have a `VersionId`, a
-/// `CreateDate` and a `Document` (AWS writes all three), oldest first: what each allowed dates
+/// The versions of `versions` but the default one (at `default`) that have a `VersionId` and a
+/// `Document` (AWS writes both, and a `CreateDate`), oldest first: what each allowed dates
 /// the actions a later version added (`policy::versions`). A document that cannot be read is an
-/// error naming its path, as the default version's is. An AWS managed policy's are shared across
+/// error naming its path, as the default version's is, and so is a `VersionId` listed twice
+/// (which document that version holds cannot be told). An AWS managed policy's are shared across
 /// exports, as its default version's document is.
 fn other_versions(
     path: &Path,
@@ -607,11 +608,27 @@ fn other_versions(
     default: usize,
     shared: &SharedDocuments,
 ) -> Result<Box<[crate::model::OtherVersion]>> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for (i, v) in versions.iter().enumerate() {
+        let Some(id) = v.version_id.as_deref() else {
+            continue;
+        };
+        if let Some(first) = seen.insert(id, i) {
+            return Err(Error::parse(
+                path,
+                format!("{at}.PolicyVersionList[{i}].VersionId"),
+                format!(
+                    "policy {arn}: version {id} is listed twice (first at \
+                     {at}.PolicyVersionList[{first}]); which document it holds cannot be told \
+                     (was the export edited?)"
+                ),
+            ));
+        }
+    }
     let mut out = Vec::new();
     for (i, v) in versions.into_iter().enumerate() {
-        let (Some(id), Some(created), Some(UniqueKeys(value))) =
-            (v.version_id, v.create_date, v.document)
-        else {
+        let created = v.create_date.map(|t| t.0);
+        let (Some(id), Some(UniqueKeys(value))) = (v.version_id, v.document) else {
             continue;
         };
         if i == default {
@@ -629,7 +646,7 @@ fn other_versions(
         };
         out.push(crate::model::OtherVersion {
             id: id.into(),
-            created: created.0,
+            created,
             document,
         });
     }

@@ -296,9 +296,9 @@ pub struct ManagedPolicy {
     pub oldest_other_version: Option<Box<str>>,
     /// `CreateDate` of the default version.
     pub default_created: Option<Timestamp>,
-    /// The other versions its `PolicyVersionList` holds with a `CreateDate` and a `Document`,
-    /// oldest first: what each allowed tells which of the default version's actions a version
-    /// made later added (`policy::versions`).
+    /// The other versions its `PolicyVersionList` holds with a `VersionId` and a `Document`,
+    /// oldest first (undated ones first): what each allowed tells which of the default version's
+    /// actions a version made later added (`policy::versions`).
     pub other_versions: Box<[OtherVersion]>,
 }
 
@@ -307,7 +307,8 @@ pub struct ManagedPolicy {
 pub struct OtherVersion {
     /// `VersionId` (`v3`).
     pub id: Box<str>,
-    pub created: Timestamp,
+    /// `CreateDate` (AWS always writes it; an edited file may not).
+    pub created: Option<Timestamp>,
     /// Shared as the default version's is, for an AWS managed policy.
     pub document: Arc<PolicyDocument>,
 }
@@ -339,10 +340,13 @@ impl ManagedPolicy {
         let (Some(default), Some(default_created)) = (default, self.default_created) else {
             return false;
         };
+        if self.other_versions.iter().any(|v| v.created.is_none()) {
+            return false;
+        }
         let newest = self
             .other_versions
             .iter()
-            .map(|v| v.created)
+            .filter_map(|v| v.created)
             .chain([default_created])
             .max();
         if self
@@ -373,7 +377,7 @@ impl ManagedPolicy {
         self.update_date.or_else(|| {
             self.other_versions
                 .iter()
-                .map(|v| v.created)
+                .filter_map(|v| v.created)
                 .chain(self.default_created)
                 .max()
         })

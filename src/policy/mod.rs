@@ -20,4 +20,4 @@ pub use grants::{
     principal_grants_changed,
 };
 pub use notation::{NotationError, NotationExpansion, expand_notation, parse_notation};
-pub use versions::{AddedActions, added_actions, surely_allowed};
+pub use versions::{AddedActions, VersionGrants, added_actions};

@@ -3,18 +3,23 @@
 //! each with its document and `CreateDate`, but not when each one was the default. The rule
 //! (docs/methodology.md, "Policy versions"):
 //!
-//! - A version is made the default when it is created (`--set-as-default`, as the console and
-//!   infrastructure-as-code tools do): of the listed versions in date order (the default one
-//!   among them), each was in force, if ever, until the next one was made. An action a version
-//!   lacks was not held through the policy then, so the principal holds it at the earliest since
-//!   the next listed version's `CreateDate`.
-//! - The newest listed version, when it is not the default (the default set back to an older
-//!   version since, as a rollback does), was in force from its `CreateDate` until an unknown
-//!   time: an action it lacks is held since its `CreateDate` at the earliest.
-//! - An action's date is the latest of those over the versions that lack it. What a version
-//!   lacks is read from its Allow statements less every one of its Deny statements, conditional
-//!   and resource-scoped ones too: a version that allowed an action only under a Deny counts as
-//!   lacking it, which can only date it later.
+//! - A version made before the default one may have been in force until the default version
+//!   became the default, which is at its `CreateDate` at the earliest (`CreatePolicyVersion`
+//!   makes a version the default only when asked: a staged version can be made the default
+//!   later). An action such a version lacks is held, at the earliest, since the default
+//!   version's `CreateDate`.
+//! - A version made after the default one (the default set back since, as a rollback does) may
+//!   have been in force until the default was set back, at a time not recorded, which may be
+//!   the as-of time itself: an action it lacks is dated [`UNKNOWN_MS`] (`grant_too_new` in any
+//!   window) for as long as the export lists that version. So is one a version without a
+//!   `CreateDate` lacks, or any version when the default one has none (AWS writes it; an edited
+//!   file may not).
+//! - An action's date is the latest of those over the versions that lack it. A version lacks an
+//!   action the default version grants more broadly: one it does not allow; one it allows only
+//!   on some resources or under a condition where the default allows it on every resource
+//!   without one; one a Deny of its own covers where the default version's Denies of it are
+//!   narrower (none; or only under a condition or on some resources, where this version's Deny
+//!   applies to every resource without one). Either way the date can only be later.
 //!
 //! A later date is the cautious side: an action held for less than the window is
 //! `grant_too_new`, never unused. Versions deleted since are not in the export, and a default
@@ -46,50 +51,101 @@ impl AddedActions {
     }
 }
 
-/// What a version's document grants for sure, for [`added_actions`]: what its Allow statements
-/// allow less what any of its Deny statements denies (under a condition or on some resources
-/// too).
-pub fn surely_allowed(expansion: &DocumentExpansion) -> ActionSet {
-    let mut allowed = expansion.allowed.clone();
-    for s in &expansion.statements {
-        if s.effect == Effect::Deny {
-            allowed.difference_with(&s.actions);
-        }
-    }
-    allowed
+/// The date of an action a version may have lacked until a time not recorded (the as-of time,
+/// at the latest): the latest millisecond chrono reads back as a date, after any as-of time.
+pub const UNKNOWN_MS: i64 = 8_210_266_876_799_999;
+
+/// How broadly a policy version grants each action, for [`added_actions`].
+#[derive(Debug, Clone)]
+pub struct VersionGrants {
+    /// Allowed by some Allow statement.
+    allowed: ActionSet,
+    /// Allowed by an Allow statement on every resource without a condition.
+    everywhere: ActionSet,
+    /// Covered by some Deny statement (under a condition or on some resources too).
+    denied: ActionSet,
+    /// Denied by a Deny statement on every resource without a condition.
+    denied_everywhere: ActionSet,
 }
 
-/// What the other versions of `managed` date of `default` (the actions its default version
-/// allows); `granted(document)`: what a version's document grants for sure
-/// ([`surely_allowed`]). `None` when they date nothing: no other version is listed, the default
-/// version has no `CreateDate`, or every other version grants all of `default`.
+impl VersionGrants {
+    /// The coverage of an expanded version document.
+    pub fn of(expansion: &DocumentExpansion) -> VersionGrants {
+        let mut everywhere = expansion.allowed.clone();
+        everywhere.difference_with(&expansion.allowed);
+        let mut denied = everywhere.clone();
+        let mut denied_everywhere = everywhere.clone();
+        for s in &expansion.statements {
+            let absolute = !s.scoped && !s.conditional;
+            match s.effect {
+                Effect::Allow if absolute => everywhere.union_with(&s.actions),
+                Effect::Allow => {}
+                Effect::Deny => {
+                    denied.union_with(&s.actions);
+                    if absolute {
+                        denied_everywhere.union_with(&s.actions);
+                    }
+                }
+            }
+        }
+        VersionGrants {
+            allowed: expansion.allowed.clone(),
+            everywhere,
+            denied,
+            denied_everywhere,
+        }
+    }
+
+    /// What this (earlier or later) version lacks of what `default` grants: not allowed, or
+    /// allowed only on some resources or under a condition where `default` allows it on every
+    /// resource without one, or denied more broadly than `default` denies it.
+    fn lacks(&self, default: &VersionGrants) -> ActionSet {
+        let mut new_denies = self.denied.clone();
+        new_denies.difference_with(&default.denied);
+        let mut broader = self.denied_everywhere.clone();
+        broader.difference_with(&default.denied_everywhere);
+        new_denies.union_with(&broader);
+
+        let mut granted = self.allowed.clone();
+        granted.difference_with(&new_denies);
+        let mut lacks = default.allowed.clone();
+        lacks.difference_with(&granted);
+        let mut narrower = default.everywhere.clone();
+        narrower.difference_with(&self.everywhere);
+        lacks.union_with(&narrower);
+        lacks
+    }
+}
+
+/// What the other versions of `managed` date of what its default version grants (`default`);
+/// `coverage(document)`: another version's ([`VersionGrants::of`]). `None` when they date nothing:
+/// no other version is listed, or every other version grants all the default one does as
+/// broadly.
 pub fn added_actions(
     managed: &ManagedPolicy,
-    default: &ActionSet,
-    mut granted: impl FnMut(&PolicyDocument) -> ActionSet,
+    default: &VersionGrants,
+    mut coverage: impl FnMut(&PolicyDocument) -> VersionGrants,
 ) -> Option<AddedActions> {
-    let default_created = managed.default_created?;
     if managed.other_versions.is_empty() {
         return None;
     }
-    let mut lacking: Vec<(Timestamp, ActionSet)> = Vec::new();
-    for (i, v) in managed.other_versions.iter().enumerate() {
-        let mut lacks = default.clone();
-        lacks.difference_with(&granted(&v.document));
+    let mut lacking: Vec<(i64, ActionSet)> = Vec::new();
+    for v in &managed.other_versions {
+        let lacks = coverage(&v.document).lacks(default);
         if lacks.is_empty() {
             continue;
         }
-        lacking.push((in_force_until(managed, i, default_created), lacks));
+        lacking.push((in_force_until(v.created, managed.default_created), lacks));
     }
     // Newest first: each action takes the latest date of the versions that lack it.
     lacking.sort_by_key(|(t, _)| std::cmp::Reverse(*t));
-    let mut dated = default.clone();
+    let mut dated = default.allowed.clone();
     dated.complement();
     let mut by_action = Vec::new();
     for (t, mut lacks) in lacking {
         lacks.difference_with(&dated);
         dated.union_with(&lacks);
-        let ms = t.timestamp_millis();
+        let ms = t;
         by_action.extend(
             lacks
                 .iter()
@@ -102,18 +158,15 @@ pub fn added_actions(
     })
 }
 
-/// The earliest time an action that version `i` of `managed` lacks can be held through the
-/// policy without a break since: the `CreateDate` of the next version listed after it (another,
-/// or the default one made at `default_created`); its own for the newest listed, made after the
-/// default one (in force from then until the default was set back, at a time not recorded).
-fn in_force_until(managed: &ManagedPolicy, i: usize, default_created: Timestamp) -> Timestamp {
-    let v = &managed.other_versions[i];
-    // `other_versions` is oldest first: the next one listed, or the default when it comes first.
-    let next = managed.other_versions.get(i + 1).map(|next| next.created);
-    let default_next = (default_created >= v.created).then_some(default_created);
-    match (next, default_next) {
-        (Some(a), Some(b)) => a.min(b),
-        (a, b) => a.or(b).unwrap_or(v.created),
+/// The earliest time (milliseconds) an action that a version made at `created` lacks can be
+/// held through the policy without a break since: the default version's `CreateDate`
+/// (`default_created`), for a version made before it (the default version became the default
+/// then at the earliest); [`UNKNOWN_MS`] for one made after it (in force until the default was
+/// set back, at a time not recorded), or when either date is missing.
+fn in_force_until(created: Option<Timestamp>, default_created: Option<Timestamp>) -> i64 {
+    match (created, default_created) {
+        (Some(c), Some(d)) if c <= d => d.timestamp_millis(),
+        _ => UNKNOWN_MS,
     }
 }
 
@@ -148,7 +201,7 @@ mod tests {
             .enumerate()
             .map(|(i, (day, actions))| OtherVersion {
                 id: format!("v{}", i + 1).into(),
-                created: at(*day),
+                created: Some(at(*day)),
                 document: Arc::new(doc(actions)),
             })
             .collect();
@@ -171,20 +224,23 @@ mod tests {
         }
     }
 
-    /// Each of `names` with the date the versions give it (`None`: none).
+    /// Each of `names` with the day the versions date it (`None`: none; 99: unknown).
     fn dated(p: &ManagedPolicy, names: &[&str]) -> Vec<Option<u32>> {
         let catalog = Catalog::embedded();
         let mut expander = Expander::new(catalog);
-        let default = expander.document_in(&p.document, None).allowed;
+        let default = VersionGrants::of(&expander.document_in(&p.document, None));
         let added = added_actions(p, &default, |d| {
-            surely_allowed(&expander.document_in(d, None))
+            VersionGrants::of(&expander.document_in(d, None))
         });
         names
             .iter()
             .map(|n| {
                 let id = catalog.lookup_full(n).unwrap();
                 let ms = added.as_ref()?.since(id)?;
-                (1..=31).find(|d| at(*d).timestamp_millis() == ms)
+                // 99: not before the as-of time (`UNKNOWN_MS`).
+                (ms == UNKNOWN_MS)
+                    .then_some(99)
+                    .or_else(|| (1..=31).find(|d| at(*d).timestamp_millis() == ms))
             })
             .collect()
     }
@@ -215,7 +271,8 @@ mod tests {
             dated(&p, &["s3:GetObject", "s3:PutObject"]),
             [None, Some(20)]
         );
-        // Added by v2 (day 10): it dates from v2, which the default kept.
+        // Added by v2 (day 10), kept by the default v3 (day 20): v2 may never have been the
+        // default (a staged version), so v1 may have been in force until v3 became the default.
         let p = policy(
             (20, &["s3:GetObject", "s3:PutObject"]),
             &[
@@ -225,14 +282,15 @@ mod tests {
         );
         assert_eq!(
             dated(&p, &["s3:GetObject", "s3:PutObject"]),
-            [None, Some(10)]
+            [None, Some(20)]
         );
     }
 
     #[test]
-    fn a_version_made_after_the_default_is_in_force_until_the_next_one() {
+    fn a_version_made_after_the_default_may_have_been_in_force_until_the_as_of_time() {
         // The default v1 (day 2) grants it; v2 (day 5) does not; v3 (day 25) does; the default
-        // set back to v1 since: it was taken away on day 5 and given back on day 25.
+        // set back to v1 since, at a time not recorded: v2 may have been in force until then, v3
+        // never (it dated v2's lack from v3, round 3 of review pass 46).
         let p = policy(
             (2, &["s3:GetObject", "s3:PutObject"]),
             &[
@@ -242,22 +300,64 @@ mod tests {
         );
         assert_eq!(
             dated(&p, &["s3:GetObject", "s3:PutObject"]),
-            [None, Some(25)]
+            [None, Some(99)]
         );
-    }
-
-    #[test]
-    fn a_default_set_back_is_held_since_the_newer_version_at_the_earliest() {
-        // The default (day 5) is older than v2 (day 25), which lacks PutObject: it may have been
-        // in force from day 25, and the default set back since.
+        // The newest lacks it (a rollback of a tightened version): not from v2's own date.
         let p = policy(
             (5, &["s3:GetObject", "s3:PutObject"]),
             &[(25, &["s3:GetObject"])],
         );
         assert_eq!(
             dated(&p, &["s3:GetObject", "s3:PutObject"]),
-            [None, Some(25)]
+            [None, Some(99)]
         );
+    }
+
+    #[test]
+    fn a_version_without_a_date_may_have_been_in_force_until_the_as_of_time() {
+        let mut p = policy(
+            (20, &["s3:GetObject", "s3:PutObject"]),
+            &[(2, &["s3:GetObject"])],
+        );
+        let mut versions = p.other_versions.to_vec();
+        versions[0].created = None;
+        p.other_versions = versions.into_boxed_slice();
+        assert_eq!(dated(&p, &["s3:PutObject"]), [Some(99)]);
+        let mut p = policy(
+            (20, &["s3:GetObject", "s3:PutObject"]),
+            &[(2, &["s3:GetObject"])],
+        );
+        p.default_created = None;
+        assert_eq!(dated(&p, &["s3:PutObject"]), [Some(99)]);
+    }
+
+    #[test]
+    fn a_deny_an_earlier_version_had_everywhere_dates_what_the_default_denies_less() {
+        // v1 denied DeleteQueue outright; the default denies it only outside eu-west-1 (or on
+        // one queue): it is granted now where it was not.
+        let allow = json!({"Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:DeleteQueue"],
+            "Resource": "*"});
+        let narrow_denies = [
+            json!({"Effect": "Deny", "Action": "sqs:DeleteQueue", "Resource": "*",
+                "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}}}),
+            json!({"Effect": "Deny", "Action": "sqs:DeleteQueue",
+                "Resource": "arn:aws:sqs:eu-west-1:111111111111:q"}),
+        ];
+        for narrow in narrow_denies {
+            let mut p = policy((20, &[]), &[]);
+            p.document = Arc::new(
+                PolicyDocument::from_value(
+                    json!({"Version": "2012-10-17", "Statement": [allow.clone(), narrow]}),
+                )
+                .unwrap(),
+            );
+            let deny = json!({"Effect": "Deny", "Action": "sqs:DeleteQueue", "Resource": "*"});
+            p.other_versions = vec![version(2, json!([allow.clone(), deny]))].into_boxed_slice();
+            assert_eq!(
+                dated(&p, &["sqs:SendMessage", "sqs:DeleteQueue"]),
+                [None, Some(20)]
+            );
+        }
     }
 
     #[test]
@@ -279,7 +379,7 @@ mod tests {
             .unwrap();
             p.other_versions = vec![OtherVersion {
                 id: "v1".into(),
-                created: at(2),
+                created: Some(at(2)),
                 document: Arc::new(v1),
             }]
             .into_boxed_slice();
@@ -290,12 +390,77 @@ mod tests {
         }
     }
 
+    /// A version with a document of its own (`statements`), made on `day`.
+    fn version(day: u32, statements: serde_json::Value) -> OtherVersion {
+        OtherVersion {
+            id: "v1".into(),
+            created: Some(at(day)),
+            document: Arc::new(
+                PolicyDocument::from_value(
+                    json!({"Version": "2012-10-17", "Statement": statements}),
+                )
+                .unwrap(),
+            ),
+        }
+    }
+
     #[test]
-    fn nothing_is_dated_without_other_versions_or_the_default_versions_date() {
+    fn a_deny_the_default_version_keeps_dates_nothing() {
+        // A region guard in both versions: only what v2 added is dated (it dated every action,
+        // review pass 46 round 2).
+        let guard = json!({"Effect": "Deny", "NotAction": ["iam:*", "sts:*"], "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}}});
+        let allow =
+            |actions: &[&str]| json!({"Effect": "Allow", "Action": actions, "Resource": "*"});
+        let mut p = policy((20, &[]), &[]);
+        p.document = Arc::new(
+            PolicyDocument::from_value(json!({"Version": "2012-10-17", "Statement": [
+                allow(&["sqs:SendMessage", "sqs:DeleteQueue"]), guard.clone()]}))
+            .unwrap(),
+        );
+        p.other_versions =
+            vec![version(2, json!([allow(&["sqs:SendMessage"]), guard]))].into_boxed_slice();
+        assert_eq!(
+            dated(&p, &["sqs:SendMessage", "sqs:DeleteQueue"]),
+            [None, Some(20)]
+        );
+    }
+
+    #[test]
+    fn a_grant_widened_to_every_resource_or_without_its_condition_dates_from_then() {
+        let narrow = [
+            json!({"Effect": "Allow", "Action": "sqs:PurgeQueue",
+                "Resource": "arn:aws:sqs:eu-west-1:111111111111:placeholder"}),
+            json!({"Effect": "Allow", "Action": "sqs:PurgeQueue", "Resource": "*",
+                "Condition": {"StringEquals": {"aws:RequestedRegion": "ap-east-2"}}}),
+        ];
+        for narrow in narrow {
+            let mut p = policy((20, &["sqs:PurgeQueue", "sqs:SendMessage"]), &[]);
+            let send = json!({"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"});
+            p.other_versions = vec![version(2, json!([narrow, send]))].into_boxed_slice();
+            assert_eq!(
+                dated(&p, &["sqs:PurgeQueue", "sqs:SendMessage"]),
+                [Some(20), None]
+            );
+        }
+        // Scoped in both: the same breadth as far as the tool tells; not dated.
+        let mut p = policy((20, &[]), &[]);
+        let scoped = json!({"Effect": "Allow", "Action": "sqs:PurgeQueue",
+            "Resource": "arn:aws:sqs:eu-west-1:111111111111:a"});
+        p.document = Arc::new(
+            PolicyDocument::from_value(json!({"Version": "2012-10-17", "Statement": [scoped]}))
+                .unwrap(),
+        );
+        p.other_versions = vec![version(2, json!([scoped]))].into_boxed_slice();
+        assert_eq!(dated(&p, &["sqs:PurgeQueue"]), [None]);
+    }
+
+    #[test]
+    fn nothing_is_dated_without_other_versions() {
         let p = policy((20, &["s3:PutObject"]), &[]);
         assert_eq!(dated(&p, &["s3:PutObject"]), [None]);
         let mut p = policy((20, &["s3:PutObject"]), &[(2, &["s3:GetObject"])]);
         p.default_created = None;
-        assert_eq!(dated(&p, &["s3:PutObject"]), [None]);
+        assert_eq!(dated(&p, &["s3:PutObject"]), [Some(99)]);
     }
 }

@@ -263,8 +263,8 @@ impl<'a> Ctx<'a> {
     /// root_without_mfa: the root user's row says `mfa_active` false. The report cannot say
     /// whether the root user has a password (its `password_enabled` is always `not_supported`),
     /// and an organisation's centralized root access removes member accounts' root credentials:
-    /// critical where the report shows a root credential (an active access key, or a password
-    /// sign-in ever), high otherwise, and the detail says which.
+    /// critical where the report shows a root credential (an active access key or signing
+    /// certificate, or a password sign-in ever), high otherwise, and the detail says which.
     fn root_without_mfa(&self, row: &CredentialReportRow, who: &Subject<'_>) -> IdentityFinding {
         let signed_in = row.password_last_used.date();
         let active_keys: Vec<String> = keys(row)
@@ -278,6 +278,17 @@ impl<'a> Ctx<'a> {
         if !active_keys.is_empty() {
             shown.push(format!("active access key {}", active_keys.join(" and ")));
         }
+        let certs: Vec<String> = (1..)
+            .zip(row.certs_active)
+            .filter(|(_, active)| *active)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        if !certs.is_empty() {
+            shown.push(format!(
+                "active signing certificate {}",
+                certs.join(" and ")
+            ));
+        }
         let sensitivity = if shown.is_empty() {
             Sensitivity::High
         } else {
@@ -288,15 +299,15 @@ impl<'a> Ctx<'a> {
         f.days_unused = self.days(signed_in);
         f.detail = if shown.is_empty() {
             "The root user has no MFA device (mfa_active false), and the credential report shows \
-             no root credential in use (no password sign-in, no active access key): if this \
+             no root credential (no password sign-in, no active access key or certificate): if this \
              account's root credentials were removed (centralized root access in AWS \
              Organizations), record that; else anyone with its password signs in with it alone."
                 .to_string()
         } else {
             format!(
                 "The root user has no MFA device (mfa_active false), and the credential report \
-                 shows it has credentials ({}): its password alone signs in to the console, with \
-                 full control of the account; AWS advises MFA on the root user.",
+                 shows it has credentials ({}): a root password alone would sign in to the \
+                 console, with full control of the account; AWS advises MFA on the root user.",
                 shown.join(", ")
             )
         };
