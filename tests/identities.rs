@@ -503,13 +503,14 @@ fn a_root_user_without_mfa_is_a_finding_as_strong_as_what_the_report_shows() {
         found[0].1
     );
     // Nothing the report shows: high, and the reviewer is told what to check.
-    let found = of(&with_root(&|row| {
+    let bare = |row: &mut iam_tighten::model::CredentialReportRow| {
         row.mfa_active = false;
         row.password_last_used = iam_tighten::model::ReportDate::NoInformation;
         for k in &mut row.access_keys {
             k.active = false;
         }
-    }));
+    };
+    let found = of(&with_root(&bare));
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, High);
     assert!(
@@ -519,11 +520,7 @@ fn a_root_user_without_mfa_is_a_finding_as_strong_as_what_the_report_shows() {
     );
     // An active signing certificate is a root credential too.
     let found = of(&with_root(&|row| {
-        row.mfa_active = false;
-        row.password_last_used = iam_tighten::model::ReportDate::NoInformation;
-        for k in &mut row.access_keys {
-            k.active = false;
-        }
+        bare(row);
         row.certs_active = [true, false];
     }));
     assert_eq!(found[0].0, Critical);

@@ -419,6 +419,19 @@ fn a_sets_verdicts_are_those_of_one_as_of_at_its_windows_end() {
     }
 }
 
+/// When the last-accessed data of `account`'s first role (in `org`) ends.
+fn data_end(org: &Path, account: &str) -> iam_tighten::model::Timestamp {
+    let job = org.join(account).join("last-accessed/roles");
+    let first = std::fs::read_dir(&job)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let doc: Value = serde_json::from_slice(&std::fs::read(first).unwrap()).unwrap();
+    doc["JobCompletionDate"].as_str().unwrap().parse().unwrap()
+}
+
 /// A policy of the later account's roles created between the set's window start and that
 /// account's own (the accounts' data ends 30 days apart): each role was `unused` over its own
 /// window, over the set's it has held the policy for less than the window (`grant_too_new`),
@@ -427,17 +440,7 @@ fn a_sets_verdicts_are_those_of_one_as_of_at_its_windows_end() {
 fn a_grant_made_between_the_accounts_window_starts_is_too_new_for_the_set() {
     let tmp = data_later(PROD, 30, false);
     // The set's window starts 90 days before DEV's data ends; PROD's, 60 days before.
-    let job = tmp.path().join(DEV).join("last-accessed/roles");
-    let first = std::fs::read_dir(&job)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let doc: Value = serde_json::from_slice(&std::fs::read(first).unwrap()).unwrap();
-    let end: iam_tighten::model::Timestamp =
-        doc["JobCompletionDate"].as_str().unwrap().parse().unwrap();
-    let made = iam_tighten::model::days_before(end, 75).unwrap();
+    let made = iam_tighten::model::days_before(data_end(tmp.path(), DEV), 75).unwrap();
     crate::common::edit_json(
         &tmp.path().join(PROD).join("authorization-details.json"),
         |d| {
@@ -463,18 +466,8 @@ fn a_grant_made_between_the_accounts_window_starts_is_too_new_for_the_set() {
 #[test]
 fn actions_a_version_made_between_the_accounts_window_starts_added_are_too_new_for_the_set() {
     let tmp = data_later(PROD, 30, false);
-    let job = tmp.path().join(DEV).join("last-accessed/roles");
-    let first = std::fs::read_dir(&job)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let doc: Value = serde_json::from_slice(&std::fs::read(first).unwrap()).unwrap();
-    let end: iam_tighten::model::Timestamp =
-        doc["JobCompletionDate"].as_str().unwrap().parse().unwrap();
     let made = Value::from(iam_tighten::model::rfc3339(
-        iam_tighten::model::days_before(end, 75).unwrap(),
+        iam_tighten::model::days_before(data_end(tmp.path(), DEV), 75).unwrap(),
     ));
     let details = tmp.path().join(PROD).join("authorization-details.json");
     crate::common::edit_json(&details, |d| {
