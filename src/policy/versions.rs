@@ -22,8 +22,8 @@
 //!   applies to every resource without one). Either way the date can only be later.
 //!
 //! A later date is the cautious side: an action held for less than the window is
-//! `grant_too_new`, never unused. Versions deleted since are not in the export, and a default
-//! set back and forth leaves no date: the methodology names both limits.
+//! `grant_too_new`, never unused. Versions deleted since are not in the export: what they lacked
+//! is not known, and a decision on such a policy says so (`recommend::plan`).
 
 use crate::catalog::{ActionId, ActionSet};
 use crate::model::document::Effect;
@@ -69,10 +69,9 @@ pub struct VersionGrants {
 }
 
 impl VersionGrants {
-    /// The coverage of an expanded version document.
+    /// How broadly an expanded version document grants each action.
     pub fn of(expansion: &DocumentExpansion) -> VersionGrants {
-        let mut everywhere = expansion.allowed.clone();
-        everywhere.difference_with(&expansion.allowed);
+        let mut everywhere = ActionSet::empty(expansion.allowed.universe());
         let mut denied = everywhere.clone();
         let mut denied_everywhere = everywhere.clone();
         for s in &expansion.statements {
@@ -118,20 +117,20 @@ impl VersionGrants {
 }
 
 /// What the other versions of `managed` date of what its default version grants (`default`);
-/// `coverage(document)`: another version's ([`VersionGrants::of`]). `None` when they date nothing:
+/// `grants(document)`: another version's ([`VersionGrants::of`]). `None` when they date nothing:
 /// no other version is listed, or every other version grants all the default one does as
 /// broadly.
 pub fn added_actions(
     managed: &ManagedPolicy,
     default: &VersionGrants,
-    mut coverage: impl FnMut(&PolicyDocument) -> VersionGrants,
+    mut grants: impl FnMut(&PolicyDocument) -> VersionGrants,
 ) -> Option<AddedActions> {
     if managed.other_versions.is_empty() {
         return None;
     }
     let mut lacking: Vec<(i64, ActionSet)> = Vec::new();
     for v in &managed.other_versions {
-        let lacks = coverage(&v.document).lacks(default);
+        let lacks = grants(&v.document).lacks(default);
         if lacks.is_empty() {
             continue;
         }
@@ -142,10 +141,9 @@ pub fn added_actions(
     let mut dated = default.allowed.clone();
     dated.complement();
     let mut by_action = Vec::new();
-    for (t, mut lacks) in lacking {
+    for (ms, mut lacks) in lacking {
         lacks.difference_with(&dated);
         dated.union_with(&lacks);
-        let ms = t;
         by_action.extend(
             lacks
                 .iter()

@@ -479,7 +479,9 @@ fn readme_rollback(s: &mut String, plan: &PrincipalPlan, rollback: &[String]) {
             "Rolling back a new policy version makes the policy's earlier document its default again, for \
              **every** principal it is attached to (a version is the policy's, not this principal's): when \
              other principals share it, their folders hold the same version, and this rollback undoes it \
-             for them too.\n\n",
+             for them too. The rollback leaves the new version listed: once the rollback is settled, delete \
+             it (`aws iam delete-policy-version`). While it is listed, the next report judges what it lacks \
+             `grant_too_new`, since when the default was set back is not recorded.\n\n",
         );
     }
 }
