@@ -126,7 +126,7 @@ impl Reason {
                 "The export has no usable last-accessed file for this principal."
             }
             Reason::GrantTooNew => {
-                "Every policy that grants it (or the group it comes through) was created after the window started, or gained it in a version made after then (an earlier version the export lists lacks it): the principal has held it for less than the window and shows no use yet; too early to call it unused."
+                "Every policy that grants it (or the group it comes through) was created after the window started, or gained it in a version made after then (another version the export lists lacks it): the principal has held it for less than the window and shows no use yet; too early to call it unused."
             }
             Reason::PermissionSetIncomplete => {
                 "No role of this permission set used it, but the role of some account it is provisioned to is not in the exports, has no last-accessed data, is attached a policy its export lacks (which may grant it), or has data that does not reach back to the start of the set's window, so use there cannot be ruled out."
