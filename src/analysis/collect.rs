@@ -915,10 +915,10 @@ impl<'s, 'c> Collector<'s, 'c> {
                 .position(|r| r.boundary)
                 .and_then(|i| added.get(i)?.as_deref()),
             added: &added,
-            floor: window.end.map(|end| {
-                let days = i64::from(super::MAX_WINDOW_DAYS);
-                end.timestamp_millis().saturating_sub(days * 86_400_000)
-            }),
+            floor: window
+                .end
+                .and_then(|end| crate::model::days_before(end, super::MAX_WINDOW_DAYS))
+                .map(|t| t.timestamp_millis()),
         };
         // The newest of its grants the export dates: an action granted only by policies (or
         // through groups) made since then, or that a version made since added.
@@ -1281,12 +1281,18 @@ fn created_ms(export: &Export, p: &Principal, start: Option<Timestamp>) -> Optio
 /// policies, [`granted_since`]): when its oldest granting policy could be had; unknown when one
 /// policy's date is.
 fn held_since(g: &TemplateGroup, since: &[Option<i64>]) -> Option<i64> {
-    let dates: Option<Vec<i64>> = g
-        .sources
-        .iter()
-        .map(|i| since.get(*i as usize).copied().flatten())
-        .collect();
-    dates?.into_iter().min()
+    earliest(g, |i| since.get(i).copied().flatten())
+}
+
+/// The earliest of `date` over the granting policies of group `g` (by index into the
+/// principal's policies); unknown when one policy's date is.
+fn earliest(g: &TemplateGroup, date: impl Fn(usize) -> Option<i64>) -> Option<i64> {
+    let mut min: Option<i64> = None;
+    for i in &g.sources {
+        let d = date(*i as usize)?;
+        min = Some(min.map_or(d, |m| m.min(d)));
+    }
+    min
 }
 
 /// When a principal can have held each of its actions at the earliest, as far as the export
@@ -1323,20 +1329,15 @@ impl Dating<'_> {
     /// policy's versions date `a` later than the policy ([`AddedActions::since`]), and no
     /// earlier than its boundary's versions date it.
     fn held_since(&self, g: &TemplateGroup, a: ActionId) -> Option<i64> {
-        let dates: Option<Vec<i64>> = g
-            .sources
-            .iter()
-            .map(|i| {
-                let policy = self.since.get(*i as usize).copied().flatten()?;
-                let version = self
-                    .added
-                    .get(*i as usize)
-                    .and_then(Option::as_ref)
-                    .and_then(|v| v.since(a));
-                Some(version.map_or(policy, |v| v.max(policy)))
-            })
-            .collect();
-        let granted = dates.and_then(|d| d.into_iter().min());
+        let granted = earliest(g, |i| {
+            let policy = self.since.get(i).copied().flatten()?;
+            let version = self
+                .added
+                .get(i)
+                .and_then(Option::as_ref)
+                .and_then(|v| v.since(a));
+            Some(version.map_or(policy, |v| v.max(policy)))
+        });
         // A grant the export does not date (the principal's own inline policy) is held since
         // the boundary's version let it through at the earliest.
         match self.boundary.and_then(|b| b.since(a)) {

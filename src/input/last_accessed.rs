@@ -381,7 +381,6 @@ pub(crate) fn complete(
         return incomplete(&json_path, message);
     }
     let end = job_end(path, &r)?;
-    let completion_given = r.job_completion_date.is_some();
     let mut services = r
         .services_last_accessed
         .unwrap_or_default()
@@ -389,7 +388,7 @@ pub(crate) fn complete(
         .enumerate()
         .map(|(i, s)| service(path, s, i, texts))
         .collect::<Result<Vec<_>>>()?;
-    let (Some(job_completion), true) = (end, completion_given) else {
+    let Some(job_completion) = end else {
         // AWS writes a JobCompletionDate for every completed job. A JobCreationDate alone is as
         // unchecked as a completion alone: a wrong one would become the account's as-of time.
         return incomplete(
@@ -552,16 +551,16 @@ fn entity_fits(owner: &Owner, entity: &str) -> std::result::Result<bool, String>
 /// How long after its creation a job may complete: AWS completes one in seconds to minutes.
 const JOB_AT_MOST_HOURS: i64 = 24;
 
-/// When a completed job's data ends: its `JobCompletionDate`, else its `JobCreationDate` (the
-/// data is no newer than the job; `None` when it has neither; [`complete`] uses a file only with
-/// both). A completion before the creation,
-/// or more than [`JOB_AT_MOST_HOURS`] after it, is not a time AWS writes: refused, as it would
-/// move the window (the account's as-of time is its newest job) over time nobody observed. A
-/// completion without a creation cannot be checked: [`complete`] gives such a file no usable data.
+/// When a completed job's data ends: its `JobCompletionDate` (`None` without one: [`complete`]
+/// gives such a file no usable data, as a `JobCreationDate` alone cannot be checked). A
+/// completion before the creation, or more than [`JOB_AT_MOST_HOURS`] after it, is not a time
+/// AWS writes: refused, as it would move the window (the account's as-of time is its newest job)
+/// over time nobody observed. A completion without a creation cannot be checked either:
+/// [`complete`] gives such a file no usable data.
 fn job_end(path: &Path, r: &Report) -> Result<Option<crate::model::Timestamp>> {
     let created = r.job_creation_date.as_ref().map(|t| t.0);
     let Some(done) = r.job_completion_date.as_ref().map(|t| t.0) else {
-        return Ok(created);
+        return Ok(None);
     };
     if let Some(created) = created {
         let hours = done.signed_duration_since(created).num_hours();
