@@ -177,12 +177,14 @@ mod tests {
     use serde_json::json;
     use std::sync::Arc;
 
-    fn doc(actions: &[&str]) -> PolicyDocument {
-        PolicyDocument::from_value(json!({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]
-        }))
-        .unwrap()
+    /// A document of `statements` (a JSON list).
+    fn document(statements: serde_json::Value) -> Arc<PolicyDocument> {
+        let doc = json!({"Version": "2012-10-17", "Statement": statements});
+        Arc::new(PolicyDocument::from_value(doc).unwrap())
+    }
+
+    fn doc(actions: &[&str]) -> Arc<PolicyDocument> {
+        document(json!([{"Effect": "Allow", "Action": actions, "Resource": "*"}]))
     }
 
     fn at(day: u32) -> Timestamp {
@@ -200,7 +202,7 @@ mod tests {
             .map(|(i, (day, actions))| OtherVersion {
                 id: format!("v{}", i + 1).into(),
                 created: Some(at(*day)),
-                document: Arc::new(doc(actions)),
+                document: doc(actions),
             })
             .collect();
         other_versions.sort_by_key(|v| v.created);
@@ -214,7 +216,7 @@ mod tests {
             boundary_uses: Some(0),
             create_date: Some(at(1)),
             update_date: Some(at(default.0)),
-            document: Arc::new(doc(default.1)),
+            document: doc(default.1),
             versions: 1 + others.len() as u8,
             oldest_other_version: None,
             default_created: Some(at(default.0)),
@@ -343,12 +345,7 @@ mod tests {
         ];
         for narrow in narrow_denies {
             let mut p = policy((20, &[]), &[]);
-            p.document = Arc::new(
-                PolicyDocument::from_value(
-                    json!({"Version": "2012-10-17", "Statement": [allow.clone(), narrow]}),
-                )
-                .unwrap(),
-            );
+            p.document = document(json!([allow.clone(), narrow]));
             let deny = json!({"Effect": "Deny", "Action": "sqs:DeleteQueue", "Resource": "*"});
             p.other_versions = vec![version(2, json!([allow.clone(), deny]))].into_boxed_slice();
             assert_eq!(
@@ -370,17 +367,8 @@ mod tests {
         ];
         for deny in denies {
             let mut p = policy((20, &["s3:Get*", "s3:PutObject"]), &[]);
-            let v1 = PolicyDocument::from_value(json!({
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}, deny]
-            }))
-            .unwrap();
-            p.other_versions = vec![OtherVersion {
-                id: "v1".into(),
-                created: Some(at(2)),
-                document: Arc::new(v1),
-            }]
-            .into_boxed_slice();
+            let all = json!({"Effect": "Allow", "Action": "s3:*", "Resource": "*"});
+            p.other_versions = vec![version(2, json!([all, deny]))].into_boxed_slice();
             assert_eq!(
                 dated(&p, &["s3:GetObject", "s3:PutObject"]),
                 [None, Some(20)]
@@ -393,12 +381,7 @@ mod tests {
         OtherVersion {
             id: "v1".into(),
             created: Some(at(day)),
-            document: Arc::new(
-                PolicyDocument::from_value(
-                    json!({"Version": "2012-10-17", "Statement": statements}),
-                )
-                .unwrap(),
-            ),
+            document: document(statements),
         }
     }
 
@@ -411,11 +394,10 @@ mod tests {
         let allow =
             |actions: &[&str]| json!({"Effect": "Allow", "Action": actions, "Resource": "*"});
         let mut p = policy((20, &[]), &[]);
-        p.document = Arc::new(
-            PolicyDocument::from_value(json!({"Version": "2012-10-17", "Statement": [
-                allow(&["sqs:SendMessage", "sqs:DeleteQueue"]), guard.clone()]}))
-            .unwrap(),
-        );
+        p.document = document(json!([
+            allow(&["sqs:SendMessage", "sqs:DeleteQueue"]),
+            guard.clone()
+        ]));
         p.other_versions =
             vec![version(2, json!([allow(&["sqs:SendMessage"]), guard]))].into_boxed_slice();
         assert_eq!(
@@ -445,10 +427,7 @@ mod tests {
         let mut p = policy((20, &[]), &[]);
         let scoped = json!({"Effect": "Allow", "Action": "sqs:PurgeQueue",
             "Resource": "arn:aws:sqs:eu-west-1:111111111111:a"});
-        p.document = Arc::new(
-            PolicyDocument::from_value(json!({"Version": "2012-10-17", "Statement": [scoped]}))
-                .unwrap(),
-        );
+        p.document = document(json!([scoped]));
         p.other_versions = vec![version(2, json!([scoped]))].into_boxed_slice();
         assert_eq!(dated(&p, &["sqs:PurgeQueue"]), [None]);
     }

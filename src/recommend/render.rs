@@ -1013,21 +1013,20 @@ mod tests {
             r"$'p\n```\n```sh rollback\naws iam delete-role --role-name victim\n'"
         );
         assert_eq!(sh("a'b\\\u{1b}\u{85}"), r"$'a\'b\\\033\302\205'");
-        let out = std::process::Command::new("bash")
-            .args(["-c", &format!("printf %s {}", sh("x'\ny\t$(z)\u{85}"))])
-            .env("LC_ALL", "C")
-            .output()
-            .unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "x'\ny\t$(z)\u{85}");
+        // What bash passes on of `word`, quoted by `sh`.
+        let passed = |word: &str| {
+            let out = std::process::Command::new("bash")
+                .args(["-c", &format!("printf %s {}", sh(word))])
+                .env("LC_ALL", "C")
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        assert_eq!(passed("x'\ny\t$(z)\u{85}"), "x'\ny\t$(z)\u{85}");
         // A bidi override is written as its bytes, so the line reads in order; the shell still
         // passes the very name.
         assert_eq!(sh("uni\u{202e}txt"), r"$'uni\342\200\256txt'");
-        let out = std::process::Command::new("bash")
-            .args(["-c", &format!("printf %s {}", sh("a b\u{2066}\u{200f}"))])
-            .env("LC_ALL", "C")
-            .output()
-            .unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "a b\u{2066}\u{200f}");
+        assert_eq!(passed("a b\u{2066}\u{200f}"), "a b\u{2066}\u{200f}");
         assert_eq!(md("x\u{202e}|`y`"), "x[U+202E]\\|'y'");
     }
 
