@@ -1151,9 +1151,10 @@ impl<'s, 'c> Collector<'s, 'c> {
                     .entry(Arc::as_ptr(m) as usize)
                     .or_insert_with(|| {
                         let of = crate::policy::VersionGrants::of;
-                        let default = of(&expander.document_in(&m.document, partition));
+                        let default =
+                            of(&m.document, &expander.document_in(&m.document, partition));
                         crate::policy::added_actions(m, &default, |d| {
-                            of(&expander.document_in(d, partition))
+                            of(d, &expander.document_in(d, partition))
                         })
                         .map(Arc::new)
                     });

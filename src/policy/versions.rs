@@ -17,18 +17,20 @@
 //! - An action's date is the latest of those over the versions that lack it. A version lacks an
 //!   action the default version grants more broadly: one it does not allow; one it allows only
 //!   on some resources or under a condition where the default allows it on every resource
-//!   without one; one a Deny of its own covers where the default version's Denies of it are
-//!   narrower (none; or only under a condition or on some resources, where this version's Deny
-//!   applies to every resource without one). Either way the date can only be later.
+//!   without one; one the default allows on a `Resource` pattern or under a `Condition` where
+//!   this version does not (`Reach`); one a Deny of its own covers where the default
+//!   version's Denies do not. Patterns compare as written: either way the date can only be
+//!   later.
 //!
 //! A later date is the cautious side: an action held for less than the window is
 //! `grant_too_new`, never unused. Versions deleted since are not in the export: what they lacked
 //! is not known, and a decision on such a policy says so (`recommend::plan`).
 
 use crate::catalog::{ActionId, ActionSet};
-use crate::model::document::Effect;
+use crate::model::document::{Effect, ResourceClause, Statement};
 use crate::model::{ManagedPolicy, PolicyDocument, Timestamp};
 use crate::policy::expand::DocumentExpansion;
+use std::sync::Arc;
 
 /// The actions of a managed policy's default version that its other versions date: each with
 /// the earliest time the policy can have granted it without a break to the as-of time.
@@ -62,48 +64,123 @@ pub struct VersionGrants {
     allowed: ActionSet,
     /// Allowed by an Allow statement on every resource without a condition.
     everywhere: ActionSet,
-    /// Covered by some Deny statement (under a condition or on some resources too).
-    denied: ActionSet,
     /// Denied by a Deny statement on every resource without a condition.
     denied_everywhere: ActionSet,
+    /// The other Allow statements' actions, by each resource they name and their condition.
+    allows: Box<[(Reach, Arc<ActionSet>)]>,
+    /// The other Deny statements' actions, likewise.
+    denies: Box<[(Reach, Arc<ActionSet>)]>,
+}
+
+/// Where and when a statement on some resources or under a condition applies: one `Resource`
+/// pattern as written (`*` for every resource; a `NotResource` list as a whole), and its
+/// `Condition` block with its keys sorted (`None` without one). Compared as written: two
+/// patterns that name the same resources differently differ, which can only date an action
+/// later.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Reach {
+    resource: Box<str>,
+    condition: Option<Box<str>>,
+}
+
+impl Reach {
+    /// True when a statement applying at `self` applies wherever and whenever one at `other`
+    /// does: on the same resource pattern or every resource, and without a condition or under
+    /// the same one.
+    fn covers(&self, other: &Reach) -> bool {
+        (self.resource == other.resource || &*self.resource == "*")
+            && (self.condition.is_none() || self.condition == other.condition)
+    }
+
+    /// Each reach of `statement`, which applies to every resource (`everywhere`) or not.
+    fn of(statement: &Statement, everywhere: bool) -> Vec<Reach> {
+        let condition = statement.condition.as_ref().map(|c| {
+            let mut sorted = c.clone();
+            sorted.sort_all_objects();
+
+            sorted.to_string().into_boxed_str()
+        });
+        let reach = |resource: &str| Reach {
+            resource: resource.into(),
+            condition: condition.clone(),
+        };
+        match &statement.resources {
+            _ if everywhere => vec![reach("*")],
+            Some(ResourceClause::Resource(patterns)) => patterns.iter().map(|r| reach(r)).collect(),
+            Some(ResourceClause::NotResource(patterns)) => {
+                let mut sorted = patterns.clone();
+                sorted.sort_unstable();
+                vec![reach(&format!("NotResource {}", sorted.join("\n")))]
+            }
+            None => vec![reach("*")],
+        }
+    }
+}
+
+/// The union of the actions of `statements` at a reach that covers `at` ([`Reach::covers`]),
+/// added to `base`.
+fn covered_at(base: &ActionSet, statements: &[(Reach, Arc<ActionSet>)], at: &Reach) -> ActionSet {
+    let mut covered = base.clone();
+    for (reach, actions) in statements {
+        if reach.covers(at) {
+            covered.union_with(actions);
+        }
+    }
+    covered
 }
 
 impl VersionGrants {
-    /// How broadly an expanded version document grants each action.
-    pub fn of(expansion: &DocumentExpansion) -> VersionGrants {
+    /// How broadly an expanded version document (`expansion`, of `document`) grants each
+    /// action.
+    pub fn of(document: &PolicyDocument, expansion: &DocumentExpansion) -> VersionGrants {
         let mut everywhere = ActionSet::empty(expansion.allowed.universe());
-        let mut denied = everywhere.clone();
         let mut denied_everywhere = everywhere.clone();
-        for s in &expansion.statements {
+        let (mut allows, mut denies) = (Vec::new(), Vec::new());
+        for (s, statement) in expansion.statements.iter().zip(&document.statements) {
             let absolute = !s.scoped && !s.conditional;
             match s.effect {
                 Effect::Allow if absolute => everywhere.union_with(&s.actions),
-                Effect::Allow => {}
-                Effect::Deny => {
-                    denied.union_with(&s.actions);
-                    if absolute {
-                        denied_everywhere.union_with(&s.actions);
-                    }
+                Effect::Deny if absolute => denied_everywhere.union_with(&s.actions),
+                _ if s.actions.is_empty() => {}
+                Effect::Allow | Effect::Deny => {
+                    let at = if s.effect == Effect::Allow {
+                        &mut allows
+                    } else {
+                        &mut denies
+                    };
+                    let reaches = Reach::of(statement, !s.scoped);
+                    at.extend(reaches.into_iter().map(|r| (r, s.actions.clone())));
                 }
             }
         }
+        allows.sort_by(|a, b| a.0.cmp(&b.0));
+        denies.sort_by(|a, b| a.0.cmp(&b.0));
         VersionGrants {
             allowed: expansion.allowed.clone(),
             everywhere,
-            denied,
             denied_everywhere,
+            allows: allows.into_boxed_slice(),
+            denies: denies.into_boxed_slice(),
         }
     }
 
-    /// What this (earlier or later) version lacks of what `default` grants: not allowed, or
+    /// What this (earlier or later) version lacks of what `default` grants: not allowed;
     /// allowed only on some resources or under a condition where `default` allows it on every
-    /// resource without one, or denied more broadly than `default` denies it.
+    /// resource without one; not allowed on a resource (or under a condition) where `default`
+    /// allows it there; or denied more broadly than `default` denies it (a Deny `default` lacks,
+    /// or has only on other resources or under another condition).
     fn lacks(&self, default: &VersionGrants) -> ActionSet {
-        let mut new_denies = self.denied.clone();
-        new_denies.difference_with(&default.denied);
-        let mut broader = self.denied_everywhere.clone();
-        broader.difference_with(&default.denied_everywhere);
-        new_denies.union_with(&broader);
+        let mut new_denies = self.denied_everywhere.clone();
+        new_denies.difference_with(&default.denied_everywhere);
+        for (reach, actions) in &self.denies {
+            let mut denied = actions.as_ref().clone();
+            denied.difference_with(&covered_at(
+                &default.denied_everywhere,
+                &default.denies,
+                reach,
+            ));
+            new_denies.union_with(&denied);
+        }
 
         let mut granted = self.allowed.clone();
         granted.difference_with(&new_denies);
@@ -112,6 +189,11 @@ impl VersionGrants {
         let mut narrower = default.everywhere.clone();
         narrower.difference_with(&self.everywhere);
         lacks.union_with(&narrower);
+        for (reach, actions) in &default.allows {
+            let mut elsewhere = actions.as_ref().clone();
+            elsewhere.difference_with(&covered_at(&self.everywhere, &self.allows, reach));
+            lacks.union_with(&elsewhere);
+        }
         lacks
     }
 }
@@ -228,9 +310,9 @@ mod tests {
     fn dated(p: &ManagedPolicy, names: &[&str]) -> Vec<Option<u32>> {
         let catalog = Catalog::embedded();
         let mut expander = Expander::new(catalog);
-        let default = VersionGrants::of(&expander.document_in(&p.document, None));
+        let default = VersionGrants::of(&p.document, &expander.document_in(&p.document, None));
         let added = added_actions(p, &default, |d| {
-            VersionGrants::of(&expander.document_in(d, None))
+            VersionGrants::of(d, &expander.document_in(d, None))
         });
         names
             .iter()
@@ -423,13 +505,109 @@ mod tests {
                 [Some(20), None]
             );
         }
-        // Scoped in both: the same breadth as far as the tool tells; not dated.
+    }
+
+    /// A policy whose default version (day 20) is `default` and whose other (day 2) is `other`
+    /// (statement lists): what the versions date of `names`.
+    fn dated_between(
+        default: serde_json::Value,
+        other: serde_json::Value,
+        names: &[&str],
+    ) -> Vec<Option<u32>> {
         let mut p = policy((20, &[]), &[]);
-        let scoped = json!({"Effect": "Allow", "Action": "sqs:PurgeQueue",
-            "Resource": "arn:aws:sqs:eu-west-1:111111111111:a"});
-        p.document = document(json!([scoped]));
-        p.other_versions = vec![version(2, json!([scoped]))].into_boxed_slice();
-        assert_eq!(dated(&p, &["sqs:PurgeQueue"]), [None]);
+        p.document = document(default);
+        p.other_versions = vec![version(2, other)].into_boxed_slice();
+        dated(&p, names)
+    }
+
+    /// An Allow (or Deny, by `effect`) of `actions` on `resources`, under `condition` when not
+    /// null.
+    fn on(
+        effect: &str,
+        actions: &[&str],
+        resources: &[&str],
+        condition: serde_json::Value,
+    ) -> serde_json::Value {
+        let mut s = json!({"Effect": effect, "Action": actions, "Resource": resources});
+        if !condition.is_null() {
+            s["Condition"] = condition;
+        }
+        s
+    }
+
+    #[test]
+    fn a_grant_moved_or_extended_to_another_resource_dates_from_then() {
+        let (a, b) = ("arn:aws:s3:::a/*", "arn:aws:s3:::b/*");
+        let names = ["s3:PutObject", "s3:GetObject"];
+        let get = on("Allow", &["s3:GetObject"], &[a], json!(null));
+        let put = |resources: &[&str]| on("Allow", &["s3:PutObject"], resources, json!(null));
+        // Moved from bucket a to bucket b; extended to b: the grant on b is new (both were read
+        // as the same breadth, "on some resources", before pass 47).
+        for now in [put(&[b]), put(&[a, b])] {
+            let dates = dated_between(json!([get, now]), json!([get, put(&[a])]), &names);
+            assert_eq!(dates, [Some(20), None]);
+        }
+        // The same grants, written in other statements; or one resource fewer: nothing is new.
+        let together = on(
+            "Allow",
+            &["s3:PutObject", "s3:GetObject"],
+            &[a],
+            json!(null),
+        );
+        let dates = dated_between(json!([together]), json!([get, put(&[a])]), &names);
+        assert_eq!(dates, [None, None]);
+        let dates = dated_between(json!([get, put(&[a])]), json!([get, put(&[a, b])]), &names);
+        assert_eq!(dates, [None, None]);
+        // Everywhere before covers any resource now.
+        let all = on("Allow", &["s3:PutObject"], &["*"], json!(null));
+        let dates = dated_between(json!([get, put(&[b])]), json!([get, all]), &names);
+        assert_eq!(dates, [None, None]);
+    }
+
+    #[test]
+    fn a_grant_under_another_condition_or_none_dates_from_then() {
+        let q = "arn:aws:sqs:eu-west-1:111111111111:q";
+        let region = |r: &str| json!({"StringEquals": {"aws:RequestedRegion": r, "aws:x": "1"}});
+        let purge = |c: serde_json::Value| on("Allow", &["sqs:PurgeQueue"], &[q], c);
+        let names = ["sqs:PurgeQueue"];
+        // Another condition, or none where there was one: new.
+        for now in [purge(region("eu-west-2")), purge(json!(null))] {
+            let dates = dated_between(json!([now]), json!([purge(region("eu-west-1"))]), &names);
+            assert_eq!(dates, [Some(20)]);
+        }
+        // The same condition with its keys in another order, or a condition added: not new.
+        let reordered = json!({"StringEquals": {"aws:x": "1", "aws:RequestedRegion": "eu-west-1"}});
+        let dates = dated_between(
+            json!([purge(reordered)]),
+            json!([purge(region("eu-west-1"))]),
+            &names,
+        );
+        assert_eq!(dates, [None]);
+        let dates = dated_between(
+            json!([purge(region("eu-west-1"))]),
+            json!([purge(json!(null))]),
+            &names,
+        );
+        assert_eq!(dates, [None]);
+    }
+
+    #[test]
+    fn a_deny_moved_to_another_resource_dates_what_it_denied() {
+        let (a, b) = ("arn:aws:s3:::a/*", "arn:aws:s3:::b/*");
+        let all = on(
+            "Allow",
+            &["s3:PutObject", "s3:GetObject"],
+            &["*"],
+            json!(null),
+        );
+        let deny = |r: &str| on("Deny", &["s3:PutObject"], &[r], json!(null));
+        let names = ["s3:PutObject", "s3:GetObject"];
+        // v1 denied writes to a, the default to b: a is writable now.
+        let dates = dated_between(json!([all, deny(b)]), json!([all, deny(a)]), &names);
+        assert_eq!(dates, [Some(20), None]);
+        // The same Deny kept: nothing.
+        let dates = dated_between(json!([all, deny(a)]), json!([all, deny(a)]), &names);
+        assert_eq!(dates, [None, None]);
     }
 
     #[test]
