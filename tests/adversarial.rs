@@ -257,6 +257,41 @@ fn an_action_name_of_another_service_is_an_error() {
     }
 }
 
+/// A `ServiceNamespace` with a wildcard (`e?2`) would be kept, as written, in a tightened
+/// policy, where IAM reads it as `ec2` and keeps what the plan says it removes (review pass 47):
+/// an error naming the file and JSON path.
+#[test]
+fn a_service_namespace_that_is_no_service_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for namespace in ["e?2", "ec*", "s3 x", "iam:"] {
+        let used = svc(namespace, Some("2026-11-19T08:00:00Z"), None);
+        one_role(
+            dir.path(),
+            &["ec2:RunInstances"],
+            json!([svc("ec2", None, None), used]),
+        );
+        let e = input::load_export(dir.path(), &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("r.json")
+                && e.contains("$.ServicesLastAccessed[1].ServiceNamespace")
+                && e.contains("names no service"),
+            "{namespace}: {e}"
+        );
+    }
+    // AWS's own forms load: digits, `-`, upper case (read as lower).
+    for namespace in ["execute-api", "a4b", "EC2"] {
+        let used = svc(namespace, Some("2026-11-19T08:00:00Z"), None);
+        one_role(
+            dir.path(),
+            &["ec2:RunInstances"],
+            json!([svc("ec2", None, None), used]),
+        );
+        input::load_export(dir.path(), &LoadOptions::default()).unwrap();
+    }
+}
+
 /// A service the catalog does not know, used in the window: which of its actions AWS does not
 /// track one by one the catalog cannot say, so the whole service is kept (only the named action
 /// was).

@@ -732,3 +732,66 @@ fn an_enabled_policy_type_without_its_list_is_a_warning() {
     assert!(missing(pending, false).is_empty());
     assert!(missing(json!([]), false).is_empty());
 }
+
+/// What an SCP blocks carries no risk today: removing it weighs nothing in a decision's
+/// sensitivity, its `*_removed` counts and its rank, as in the principal's scores. A decision
+/// that removed only blocked critical actions still ranked, and read, "critical" (review pass
+/// 47).
+#[test]
+fn a_decision_that_removes_only_blocked_grants_weighs_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    organisation(tmp.path());
+    let outs = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("iam-tighten");
+    let decisions = |name: &str| -> Vec<Vec<String>> {
+        let out = outs.path().join(name);
+        let o = std::process::Command::new(&bin)
+            .args(["report", "--format", "csv", "--out"])
+            .arg(&out)
+            .arg(tmp.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = fs::read_to_string(out.join("decisions.csv")).unwrap();
+        let mut rows = csv::Reader::from_reader(text.as_bytes());
+        let header: Vec<String> = rows.headers().unwrap().iter().map(String::from).collect();
+        let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+        let cols = [
+            "rank",
+            "decision",
+            "sensitivity",
+            "principal_name",
+            "subject",
+            "critical_removed",
+            "high_removed",
+            "medium_removed",
+        ]
+        .map(col);
+        rows.records()
+            .map(|r| {
+                let r = r.unwrap();
+                cols.iter().map(|c| r[*c].to_string()).collect()
+            })
+            .filter(|r: &Vec<String>| r[3] == "platform-ops" && r[4] == "power-user-guarded")
+            .collect()
+    };
+    let before = decisions("before");
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert_eq!(before[0][2], "critical", "{before:?}");
+    // The Sandbox OU (222222222222) now blocks everything but one read action.
+    write(
+        &tmp.path().join("organization/policy/p-denysm01.json"),
+        &json!({"Policy": {
+            "PolicySummary": {"Id": "p-denysm01", "Name": "DenySageMaker",
+                "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": false},
+            "Content": json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
+                "NotAction": "ec2:DescribeInstances", "Resource": "*"}]}).to_string()
+        }}),
+    );
+    let after = decisions("after");
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(&after[0][5..], ["0", "0", "0"], "{after:?}");
+    assert_ne!(after[0][2], "critical", "{after:?}");
+    let rank = |r: &Vec<Vec<String>>| r[0][0].parse::<u32>().unwrap();
+    assert!(rank(&after) > rank(&before), "{before:?} {after:?}");
+}

@@ -753,6 +753,49 @@ fn an_aws_managed_policy_is_detached_and_what_it_keeps_merged_into_the_inline_po
     );
 }
 
+/// An AWS managed policy has one current version, which every account's role holds: the set's
+/// plan reads the newest default version any export holds. With the reference account's export
+/// holding an older one (fetched earlier), its statements were merged into the inline policy
+/// and `lambda:ListFunctions`, which the newer version grants and the role of the other account
+/// used, was dropped, the plan verified (review pass 47).
+#[test]
+fn a_sets_aws_managed_policy_is_read_in_its_newest_version_of_any_export() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_dir(&root(), dir.path());
+    crate::common::edit_json(
+        &dir.path().join(PROD).join("authorization-details.json"),
+        |d| {
+            let policies = d["Policies"].as_array_mut().unwrap();
+            let p = policies
+                .iter_mut()
+                .find(|p| p["PolicyName"] == "AWSLambda_ReadOnlyAccess")
+                .unwrap();
+            p["DefaultVersionId"] = json!("v4");
+            p["UpdateDate"] = json!("2023-01-01T10:00:00Z");
+            let v = &mut p["PolicyVersionList"][0];
+            v["VersionId"] = json!("v4");
+            v["CreateDate"] = json!("2023-01-01T10:00:00Z");
+            let actions = v["Document"]["Statement"][0]["Action"]
+                .as_array_mut()
+                .unwrap();
+            actions.retain(|a| a != "lambda:List*");
+        },
+    );
+    let (exports, org, an) = analysed(dir.path());
+    let plans = recommend::plan_organization(&exports, Some(&org), &an);
+    let plan = set_plan(&plans, "Developer");
+    let inline = plan
+        .policies
+        .iter()
+        .find(|p| p.policy.name == "AwsSSOInlinePolicy")
+        .unwrap();
+    let text = inline.tightened.parts.document.to_string();
+    assert!(text.contains("lambda:List*"), "{text}");
+    let mut e = Expander::new(an.catalog);
+    let (problems, _) = recommend::verify_permission_set(&exports, &org, plan, &mut e);
+    assert!(problems.is_empty(), "{problems:?}");
+}
+
 #[test]
 fn verification_catches_a_broken_permission_set_plan() {
     let (exports, org, an) = fixture();
@@ -1020,7 +1063,14 @@ fn a_permission_set_is_one_decision() {
     let mut removed = plan.sets.before.clone();
     removed.difference_with(&plan.sets.after);
     let r = d.removes;
-    assert_eq!(r.critical + r.high + r.medium + r.low, removed.len() as u32);
+    // What an SCP blocks in every account of the set is removed too, and weighs nothing.
+    let mut blocked = an.blocked_of(plan.analysis_index).unwrap();
+    blocked.intersect_with(&removed);
+    assert_eq!(blocked.len(), 1);
+    assert_eq!(
+        r.critical + r.high + r.medium + r.low + blocked.len() as u32,
+        removed.len() as u32
+    );
     assert_eq!(r.critical, 1, "lambda:UpdateFunctionCode");
     assert!(
         d.risky_actions

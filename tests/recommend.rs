@@ -2326,6 +2326,46 @@ fn oversized_policy_is_minimised_into_safe_wildcards() {
     assert_eq!(after.len(), plan.sets.before.len() - 1);
 }
 
+/// Verification reads what a tightened document grants beyond the catalog, and what it counts
+/// as removed: a document that still grants a removed action through a pattern (`e?2:*`), or a
+/// service the original did not grant (`newsvc:*` for a `NotAction` of `newsvc:Delete*`), fails
+/// (review pass 47: both passed, read through the catalog's expansions alone).
+#[test]
+fn verification_fails_a_document_granting_beyond_the_original() {
+    let c = Catalog::embedded();
+    let mut role = principal(PrincipalType::Role, "r");
+    role.inline_policies = vec![inline(
+        "p",
+        json!({"Version": "2012-10-17", "Statement": [{"Sid": "N", "Effect": "Allow",
+            "NotAction": ["iam:*", "newsvc:Delete*"], "Resource": "*"}]}),
+    )];
+    let ex = export(vec![role], vec![]);
+    let an = analysis(c, &ex, &[("r", "ec2:TerminateInstances", UNUSED)]);
+    let mut plans = recommend::plan(std::slice::from_ref(&ex), &an);
+    let plan = plans.iter_mut().find(|p| p.name == "r").unwrap();
+    let mut e = Expander::new(c);
+    let (problems, _) = recommend::verify(&ex, plan, &mut e);
+    assert!(problems.is_empty(), "{problems:?}");
+    let written = statements(&plan.policies[0].tightened.parts.document)[0]["Action"].clone();
+    for (extra, problem) in [
+        (
+            "e?2:*",
+            "still grants 1 action(s) it is counted as removing",
+        ),
+        ("newsvc:*", "may grant actions the catalog does not know"),
+    ] {
+        let mut list = actions_of(&written);
+        list.push(extra.into());
+        plan.policies[0].documents_mut().new_document = doc(json!({"Version": "2012-10-17",
+            "Statement": [{"Sid": "N", "Effect": "Allow", "Action": list, "Resource": "*"}]}));
+        let (problems, _) = recommend::verify(&ex, plan, &mut e);
+        assert!(
+            problems.iter().any(|p| p.contains(problem)),
+            "{extra}: {problems:?}"
+        );
+    }
+}
+
 /// Verification computes a principal's grants after the change on the export as it is, with its
 /// own policies replaced ([`principal_grants_changed`]); the result is that of the grants on a
 /// copy of the export with the documents swapped in: an inline policy replaced (only the first of

@@ -1052,6 +1052,25 @@ impl Analysis<'_> {
         self.config.rule(id)
     }
 
+    /// The actions of principal `p`'s findings that an SCP blocks in its account (none without
+    /// an organisation part): grants that carry no risk today.
+    pub fn blocked_of(&self, p: usize) -> Option<crate::catalog::ActionSet> {
+        if self.control_notes.is_empty() {
+            return None;
+        }
+        let mut blocked: Option<crate::catalog::ActionSet> = None;
+        for &i in self.by_principal_service.get(p) {
+            if self.blocked(i as usize) {
+                let f = &self.findings[i as usize];
+                let ids = self.actions(f).iter().map(|a| a.id());
+                blocked
+                    .get_or_insert_with(|| self.catalog.empty_set())
+                    .insert_all(ids);
+            }
+        }
+        blocked
+    }
+
     /// The actions of principal `p`'s unused, not excluded findings that no SCP blocks, by
     /// sensitivity: [`PrincipalInfo::unused_by_sensitivity`], counted also for a principal that
     /// is not actionable (an IAM Identity Center or service-linked role, whose counts there are

@@ -219,7 +219,9 @@ fn entries(files: &Files) -> Result<(Vec<Entry>, Option<Error>)> {
                         continue;
                     };
                     let rel = format!("{folder}/{file_name}");
-                    if file.is_dir() {
+                    // A folder named as a report (`r.json/`) is where a report file should
+                    // be: read, so refused as any input that is not a regular file.
+                    if file.is_dir() && !has_extension(&file, "json") {
                         found.push(unexpected(rel, "a folder, not a report file"));
                     } else if !has_extension(&file, "json") {
                         found.push(unexpected(rel, "not a .json file"));
@@ -751,6 +753,20 @@ fn service(path: &Path, s: Service, i: usize, texts: &mut SharedTexts) -> Result
         .filter(|n| !n.trim().is_empty())
         .ok_or_else(|| Error::parse(path, at(), "no ServiceNamespace"))?;
     let namespace = namespace.trim();
+    // AWS's namespaces are letters, digits and `-`: `e?2` would be kept, as written, in a
+    // tightened policy, where it matches `ec2`'s actions.
+    if !namespace
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(Error::parse(
+            path,
+            format!("{}.ServiceNamespace", at()),
+            format!(
+                "ServiceNamespace {namespace:?} names no service: AWS's are letters, digits and -"
+            ),
+        ));
+    }
     let namespace = if namespace.bytes().any(|b| b.is_ascii_uppercase()) {
         texts.get(&namespace.to_ascii_lowercase())
     } else {

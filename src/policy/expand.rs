@@ -21,7 +21,7 @@ pub fn matches(pattern: &str, text: &str) -> bool {
 }
 
 /// Wildcard match of already lower-cased strings.
-fn glob_lower(p: &str, t: &str) -> bool {
+pub(crate) fn glob_lower(p: &str, t: &str) -> bool {
     if p.is_ascii() && t.is_ascii() {
         glob(p.as_bytes(), t.as_bytes(), b'*', b'?')
     } else {

@@ -4,6 +4,7 @@ pub mod control;
 pub mod expand;
 pub mod grants;
 pub mod notation;
+pub mod patterns;
 pub mod versions;
 
 // Policy documents are a model type (`model::document`); re-exported here, where they are

@@ -457,8 +457,8 @@ pub struct PlanOutcome {
 }
 
 /// The actions a change takes away from a principal, as the decisions read them: how many, and
-/// of those its findings hold, how many have each sensitivity and the first critical and high
-/// ones ([`Analysis::top_risky`]).
+/// of those its findings hold that no SCP blocks, how many have each sensitivity and the first
+/// critical and high ones ([`Analysis::top_risky`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lost {
     pub count: u32,
@@ -476,11 +476,21 @@ pub(crate) fn count32(n: usize) -> u32 {
 }
 
 impl Lost {
-    fn of(set: &ActionSet, granted: &GrantedActions, analysis: &Analysis<'_>) -> Lost {
+    /// What removing `set` from `granted` takes away; `blocked`: the actions an SCP blocks,
+    /// counted in `count` only.
+    fn of(
+        set: &ActionSet,
+        granted: &GrantedActions,
+        analysis: &Analysis<'_>,
+        blocked: Option<&ActionSet>,
+    ) -> Lost {
         let mut by_sensitivity = BySensitivity::default();
         // Only the critical and high ones are named: the others are counted as they pass.
         let mut high = Vec::new();
         granted.for_each_in_set(set, |a| {
+            if blocked.is_some_and(|b| b.contains(a.id())) {
+                return;
+            }
             by_sensitivity.add_one(a.sensitivity());
             if a.sensitivity() >= Sensitivity::High {
                 high.push(a);
@@ -509,6 +519,9 @@ impl PlanOutcome {
         } else {
             analysis.granted_actions(plan.analysis_index)
         };
+        // Removing what an SCP blocks is hygiene, not risk removed: it weighs nothing in a
+        // decision's sensitivity and rank, as in the principal's scores (review pass 47).
+        let blocked = analysis.blocked_of(plan.analysis_index);
         PlanOutcome {
             before: count32(plan.sets.before.len()),
             after: count32(plan.sets.after.len()),
@@ -522,11 +535,11 @@ impl PlanOutcome {
                     gone.intersect_with(&lost);
                     (
                         count32(p.tightened.parts.removed.len()),
-                        Lost::of(&gone, &granted, analysis),
+                        Lost::of(&gone, &granted, analysis, blocked.as_ref()),
                     )
                 })
                 .collect(),
-            lost: Lost::of(&lost, &granted, analysis),
+            lost: Lost::of(&lost, &granted, analysis, blocked.as_ref()),
         }
     }
 }

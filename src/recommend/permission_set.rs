@@ -30,6 +30,7 @@ use crate::catalog::{ActionSet, Catalog};
 use crate::model::organization::{Boundary, ManagedReference, Organization, PermissionSet};
 use crate::model::{
     Export, IDENTITY_CENTER_PATH, InlinePolicy, ManagedPolicy, Principal, PrincipalType,
+    version_number,
 };
 use crate::policy::{
     ActionClause, Effect, Expander, PolicyDocument, PolicyKind, PolicyRef, principal_grants,
@@ -71,13 +72,23 @@ fn documents<'e>(ps: &'e PermissionSet, exports: &'e [Export]) -> Option<SetDocu
         .filter(|p| !p.is_empty())
         .unwrap_or(&reference.partition)
         .to_string();
-    // AWS managed documents are the same in every account: any export that has it will do,
-    // the reference account's first.
+    // An AWS managed policy has one current version, which every account's role holds; exports
+    // fetched at other times may hold older ones: the newest default version of any export (the
+    // reference account's on a tie). An older one's statements, merged into the set's inline
+    // policy, dropped what a newer version grants and another account's role used (review pass
+    // 47).
     let any = |arn: &str| {
-        reference
-            .policies
-            .get(arn)
-            .or_else(|| exports.iter().find_map(|e| e.policies.get(arn)))
+        let newest = |m: &&'e Arc<ManagedPolicy>| {
+            let number = m.default_version_id.as_deref().and_then(version_number);
+            (number, m.default_created, m.update_date)
+        };
+        let mut best = reference.policies.get(arn);
+        for m in exports.iter().filter_map(|e| e.policies.get(arn)) {
+            if best.is_none_or(|b| newest(&m) > newest(&b)) {
+                best = Some(m);
+            }
+        }
+        best
     };
     let aws = ps
         .managed_policies
@@ -509,8 +520,11 @@ fn append_merged(
             }
             statements.push(s);
         }
-        for (pos, set) in &p.tightened.parts.rewritten {
-            t.parts.rewritten.push((start + pos, set.clone()));
+        for r in &p.tightened.parts.rewritten {
+            t.parts.rewritten.push(super::tighten::Rewritten {
+                position: start + r.position,
+                ..r.clone()
+            });
         }
         merged.push((p.policy.name.clone(), start..statements.len()));
     }
@@ -571,13 +585,7 @@ fn fit_limits(t: &mut Tightened, plan: &mut PrincipalPlan, expander: &mut Expand
 fn flag_policies(plan: &mut PrincipalPlan) {
     let mut flags = Vec::new();
     for p in &plan.policies {
-        if !p.tightened.not_action_rewritten.is_empty() {
-            flags.push(format!(
-                "{}: NotAction statement(s) {} rewritten into Action lists; the new policy no longer grants actions AWS adds later. Review before applying",
-                p.policy.name,
-                p.tightened.not_action_rewritten.join(", ")
-            ));
-        }
+        flags.extend(p.tightened.not_action_flags(&p.policy.name));
         if !p.tightened.parts.uncatalogued_kept.is_empty() {
             flags.push(format!(
                 "{}: keeps {}: used within the window by AWS's last-accessed data but not in the catalog (newer than it?), so the wildcard or NotAction that granted them is replaced by a list that still names them",

@@ -940,13 +940,8 @@ fn enforce_limits(plan: &mut PrincipalPlan, principal: &Principal, expander: &mu
                 p.tightened.parts.uncatalogued_kept.join(", ")
             )));
         }
-        if !p.tightened.not_action_rewritten.is_empty() {
-            flags.push(Flag::from(format!(
-                "{}: NotAction statement(s) {} rewritten into Action lists; the new policy no longer grants actions AWS adds later. Review before applying",
-                p.policy.name,
-                p.tightened.not_action_rewritten.join(", ")
-            )));
-        }
+        let not_action = p.tightened.not_action_flags(&p.policy.name);
+        flags.extend(not_action.into_iter().map(Flag::from));
     }
     if inline_total > inline_limit {
         plan.flag(format!(

@@ -8,7 +8,9 @@
 //! - a wildcard that matches something to remove is replaced by the explicit list of the actions
 //!   it matches that are still to be kept;
 //! - an Allow `NotAction` that leaves something to remove is rewritten into `Action` form (the
-//!   explicit list of what it granted that is kept) and flagged for a human;
+//!   explicit list of what it granted that is kept) and flagged for a human; where it granted
+//!   part of a used service the catalog does not know, which no `Action` list can grant alone,
+//!   it keeps its form and excludes what is removed too (flagged as well);
 //! - an Allow statement left with no action is removed; Deny statements are never touched.
 
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use serde_json::{Map, Value};
 use crate::catalog::{ActionSet, Catalog};
 use crate::model::document::{ActionClause, Effect, PolicyDocument};
 use crate::policy::expand::{Expander, matches};
+use crate::policy::patterns::{Clause, contains, within};
 
 /// The result of tightening one document.
 #[derive(Debug, Clone)]
@@ -48,8 +51,29 @@ impl Tightened {
                 expanded_wildcards: Vec::new(),
                 rewritten: Vec::new(),
                 uncatalogued_kept: Vec::new(),
+                not_action_extended: Vec::new(),
             }),
         }
+    }
+}
+
+impl Tightened {
+    /// What a reviewer must know of the `NotAction` statements of `policy` this rewrote.
+    pub fn not_action_flags(&self, policy: &str) -> Vec<String> {
+        let mut flags = Vec::new();
+        if !self.not_action_rewritten.is_empty() {
+            flags.push(format!(
+                "{policy}: NotAction statement(s) {} rewritten into Action lists; the new policy no longer grants actions AWS adds later. Review before applying",
+                self.not_action_rewritten.join(", ")
+            ));
+        }
+        if !self.parts.not_action_extended.is_empty() {
+            flags.push(format!(
+                "{policy}: NotAction statement(s) {} keep their NotAction form, with the actions to remove added to it: each grants part of a service the catalog does not know that the principal used, which no Action list can grant alone. Review before applying",
+                self.parts.not_action_extended.join(", ")
+            ));
+        }
+        flags
     }
 }
 
@@ -62,12 +86,27 @@ pub struct TightenedDetail {
     pub removed: ActionSet,
     /// `(statement label, pattern)` of each wildcard replaced by an explicit list.
     pub expanded_wildcards: Vec<(String, String)>,
-    /// Positions (in the new `Statement` list) of statements whose action list this module wrote,
-    /// with the original statement's action set: what [`minimise`] may collapse within.
-    pub rewritten: Vec<(usize, Arc<ActionSet>)>,
+    /// The statements whose action list this module wrote: what [`minimise`] may collapse
+    /// within.
+    pub rewritten: Vec<Rewritten>,
     /// Used actions the catalog does not know that a rewritten statement lists (`uncatalogued`
     /// of [`tighten`]), sorted.
     pub uncatalogued_kept: Vec<String>,
+    /// Labels of `NotAction` statements that kept their form, the actions to remove added to
+    /// their list: each granted part of a used service the catalog does not know.
+    pub not_action_extended: Vec<String>,
+}
+
+/// A statement whose action list [`tighten`] wrote.
+#[derive(Debug, Clone)]
+pub struct Rewritten {
+    /// Its position in the new `Statement` list.
+    pub position: usize,
+    /// What the original statement granted, by the catalog.
+    pub original: Arc<ActionSet>,
+    /// The original statement's `Action` or `NotAction` list, as written: what it granted
+    /// beyond the catalog ([`crate::policy::patterns`]).
+    pub clause: ActionClause,
 }
 
 /// A [`Tightened`]'s [`TightenedDetail`], apart from it ([`super::Apart`]): inline it took 104
@@ -224,8 +263,7 @@ pub fn tighten(
                 // Used actions the catalog does not know, granted by a replaced wildcard and by
                 // no kept pattern.
                 let unknown = keep_uncatalogued(&mut t, uncatalogued, |a| {
-                    replaced.iter().any(|p| matches(p, a))
-                        && !kept_patterns.iter().any(|p| matches(p, a))
+                    replaced_grant_of(&kept_patterns, &replaced, a)
                 });
                 let mut list = kept_patterns;
                 list.extend(names(catalog, &explicit));
@@ -236,13 +274,20 @@ pub fn tighten(
                 let was_string = matches!(obj.get("Action"), Some(Value::String(_)));
                 replace_key(obj, "Action", "Action", action_value(list, was_string))
             }
-            ActionClause::NotAction(patterns) => {
+            ActionClause::NotAction(patterns) if grants_part_of(patterns, uncatalogued) => {
+                let mut list = patterns.clone();
+                list.extend(names(catalog, &hit));
+                t.parts.not_action_extended.push(label);
+                replace_key(obj, "NotAction", "NotAction", action_value(list, false))
+            }
+            ActionClause::NotAction(_) => {
                 let mut x = (*original).clone();
                 x.intersect_with(keep);
                 x.difference_with(remove);
                 // Used actions the catalog does not know that the statement granted.
                 let unknown = keep_uncatalogued(&mut t, uncatalogued, |a| {
-                    !patterns.iter().any(|p| matches(p, a))
+                    let granted = within(a, &stmt.actions);
+                    granted.then(|| a.to_string()).into_iter().collect()
                 });
                 let mut list = names(catalog, &x);
                 list.extend(unknown);
@@ -253,7 +298,11 @@ pub fn tighten(
                 replace_key(obj, "NotAction", "Action", action_value(list, false))
             }
         };
-        t.parts.rewritten.push((out.len(), original));
+        t.parts.rewritten.push(Rewritten {
+            position: out.len(),
+            original,
+            clause: stmt.actions.clone(),
+        });
         out.push(Value::Object(new_obj));
     }
 
@@ -270,20 +319,59 @@ pub fn tighten(
     t
 }
 
-/// The used actions the catalog does not know that a rewritten statement lists (`granted`
-/// says which it granted), recorded in `t` ([`TightenedDetail::uncatalogued_kept`]).
+/// What a rewritten statement lists of the used actions the catalog does not know (`listed`:
+/// for each, the patterns that grant what the statement granted of it), recorded in `t`
+/// ([`TightenedDetail::uncatalogued_kept`]).
 fn keep_uncatalogued(
     t: &mut Tightened,
     uncatalogued: &[&str],
-    granted: impl Fn(&str) -> bool,
+    listed: impl Fn(&str) -> Vec<String>,
 ) -> Vec<String> {
-    let kept: Vec<String> = uncatalogued
-        .iter()
-        .filter(|a| granted(a))
-        .map(|a| (*a).to_string())
-        .collect();
+    let kept: Vec<String> = uncatalogued.iter().flat_map(|a| listed(a)).collect();
     t.parts.uncatalogued_kept.extend(kept.iter().cloned());
     kept
+}
+
+/// What an `Action` list lists of `used`, a used action the catalog does not know (or
+/// `service:*` for a service it does not know), where `replaced` (its wildcards replaced by a
+/// list) granted it and `kept` (its patterns kept as written) does not: `used` as the report
+/// spells it, or the part of its service a replaced wildcard granted ([`part_of_service`]).
+fn replaced_grant_of(kept: &[String], replaced: &[&str], used: &str) -> Vec<String> {
+    if kept.iter().any(|p| contains(p, used)) {
+        Vec::new()
+    } else if replaced.iter().any(|p| contains(p, used)) {
+        vec![used.to_string()]
+    } else {
+        part_of_service(replaced, used)
+    }
+}
+
+/// What `replaced` (wildcards replaced by a list) granted of a used service the catalog does
+/// not know (`used`: `service:*`) where none granted all of it: `*:Get*` of `newsvc:*` is
+/// `newsvc:Get*`. Nothing for a used action (`service:Action`), which a pattern matches whole or
+/// not at all.
+fn part_of_service(replaced: &[&str], used: &str) -> Vec<String> {
+    let Some(service) = used.strip_suffix(":*") else {
+        return Vec::new();
+    };
+    replaced
+        .iter()
+        .filter_map(|p| {
+            let (vendor, rest) = p.split_once(':')?;
+            matches(vendor, service).then(|| format!("{service}:{rest}"))
+        })
+        .collect()
+}
+
+/// True when a `NotAction` list (`excluded`) leaves part, not all, of a used service the catalog
+/// does not know (`uncatalogued`: `service:*`) granted: `NotAction: newsvc:Delete*`. No
+/// `Action` list grants that part alone (`newsvc:*` would grant `newsvc:DeleteThing`, which the
+/// statement did not; review pass 47).
+fn grants_part_of(excluded: &[String], uncatalogued: &[&str]) -> bool {
+    let clause = ActionClause::NotAction(excluded.to_vec());
+    uncatalogued.iter().any(|a| {
+        a.ends_with(":*") && !within(a, &clause) && !excluded.iter().any(|e| contains(e, a))
+    })
 }
 
 /// The IAM size of a document: characters of its compact JSON, whitespace not counted (IAM does
@@ -309,7 +397,12 @@ pub fn minimise(t: &mut Tightened, remove: &ActionSet, expander: &mut Expander<'
     let catalog = expander.catalog();
     let rewritten = t.parts.rewritten.clone();
     let mut any = false;
-    for (pos, original) in rewritten {
+    for Rewritten {
+        position: pos,
+        original,
+        clause,
+    } in rewritten
+    {
         let statement = match &mut t.parts.document["Statement"] {
             Value::Array(list) => list.get_mut(pos),
             v @ Value::Object(_) if pos == 0 => Some(v),
@@ -328,9 +421,15 @@ pub fn minimise(t: &mut Tightened, remove: &ActionSet, expander: &mut Expander<'
         }) else {
             continue;
         };
+        let clause = Clause::of(&clause);
         let safe = |expander: &mut Expander<'_>, pattern: &str| -> bool {
             let e = expander.expand_pattern(pattern);
-            !e.is_empty() && e.is_subset(&original) && !e.intersects(remove)
+            // By the catalog, and beyond it: `ec2:*` for a `NotAction` of `ec2:ZapShiny*` grants
+            // an `ec2:ZapShinyThing` newer than the catalog, which the original did not.
+            !e.is_empty()
+                && e.is_subset(&original)
+                && !e.intersects(remove)
+                && clause.grants_all_of(pattern)
         };
         // Exact catalog names are candidates; patterns stay as they are.
         let mut result: Vec<String> = Vec::new();
@@ -510,6 +609,103 @@ mod tests {
                 "sqs:*"
             ])
         );
+    }
+
+    /// The actions statement `i` of `t`'s document lists under `key`.
+    fn listed(t: &Tightened, i: usize, key: &str) -> Vec<String> {
+        let statements = &t.parts.document["Statement"];
+        let s = statements.get(i).unwrap_or(statements);
+        match &s[key] {
+            Value::Array(v) => v.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
+            Value::String(s) => vec![s.clone()],
+            _ => Vec::new(),
+        }
+    }
+
+    /// A `NotAction` that excludes part of a used service the catalog does not know cannot be
+    /// written as an `Action` list: `newsvc:*` would grant the `newsvc:Delete*` it excluded
+    /// (review pass 47). It keeps its form and excludes what is removed too.
+    #[test]
+    fn a_not_action_leaving_part_of_an_unknown_service_excludes_what_is_removed() {
+        let c = crate::catalog::small_test_catalog().clone();
+        let mut e = Expander::new(&c);
+        let doc = PolicyDocument::from_value(json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "N", "Effect": "Allow", "NotAction": ["iam:*", "newsvc:Delete*"],
+                "Resource": "*"}
+        ]}))
+        .unwrap();
+        let remove = set(&c, &["ec2:RunInstances", "s3:PutObject"]);
+        let keep = keep_all_but(&c, &remove);
+        let t = tighten(&doc, &remove, &keep, &["newsvc:*"], &mut e);
+        assert_eq!(
+            listed(&t, 0, "NotAction"),
+            [
+                "iam:*",
+                "newsvc:Delete*",
+                "ec2:RunInstances",
+                "s3:PutObject"
+            ]
+        );
+        assert!(listed(&t, 0, "Action").is_empty());
+        assert_eq!(t.parts.not_action_extended, ["N"]);
+        assert!(t.not_action_rewritten.is_empty() && t.parts.uncatalogued_kept.is_empty());
+        assert_eq!(t.parts.removed, remove);
+        assert!(t.not_action_flags("p")[0].contains("keep their NotAction form"));
+        // A used service it excludes none of, or all of: an Action list, as before.
+        for (used, listed_too) in [("other:*", true), ("iam:*", false)] {
+            let t = tighten(&doc, &remove, &keep, &[used], &mut e);
+            let list = listed(&t, 0, "Action");
+            assert_eq!(list.contains(&used.to_string()), listed_too, "{list:?}");
+            assert!(!list.iter().any(|a| a.starts_with("newsvc")), "{list:?}");
+            assert_eq!(t.not_action_rewritten, ["N"]);
+        }
+    }
+
+    /// `minimise` collapses within what the original granted beyond the catalog too: a
+    /// `NotAction` of `ec2:ZapShiny*` (no catalog action) must not come back as `ec2:*`, nor an
+    /// `Action` list of `s3:Get*` and `s3:Put*` as `s3:*` (review pass 47).
+    #[test]
+    fn minimise_grants_nothing_beyond_the_catalog_the_original_did_not() {
+        let c = crate::catalog::small_test_catalog().clone();
+        let mut e = Expander::new(&c);
+        let collapsed = |statement: Value, remove: &[&str], e: &mut Expander<'_>| {
+            let doc = PolicyDocument::from_value(json!({"Statement": [statement]})).unwrap();
+            let remove = set(&c, remove);
+            let mut t = tighten(&doc, &remove, &keep_all_but(&c, &remove), &[], e);
+            minimise(&mut t, &remove, e);
+            listed(&t, 0, "Action")
+        };
+        let not = json!({"Effect": "Allow", "NotAction": ["iam:*", "ec2:ZapShiny*"],
+            "Resource": "*"});
+        let list = collapsed(not, &["s3:PutObject"], &mut e);
+        assert!(!list.contains(&"ec2:*".to_string()), "{list:?}");
+        assert!(list.contains(&"ec2:Describe*".to_string()), "{list:?}");
+        assert!(list.contains(&"sqs:*".to_string()), "{list:?}");
+        // Every s3 action of the catalog, one by one: not `s3:*`, which grants s3's newer ones.
+        let mut names: Vec<String> = c.service_actions("s3").map(|a| c.full_name(a)).collect();
+        names.push("iam:PassRole".into());
+        let action = json!({"Effect": "Allow", "Action": names, "Resource": "*"});
+        let list = collapsed(action, &["iam:PassRole"], &mut e);
+        assert!(!list.contains(&"s3:*".to_string()), "{list:?}");
+        assert!(list.contains(&"s3:PutObject".to_string()), "{list:?}");
+    }
+
+    /// A replaced wildcard that granted part of a used service the catalog does not know lists
+    /// that part, not the whole service and not nothing.
+    #[test]
+    fn a_replaced_wildcard_keeps_its_part_of_an_unknown_service() {
+        let c = crate::catalog::small_test_catalog().clone();
+        let mut e = Expander::new(&c);
+        let doc = PolicyDocument::from_value(json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["*:Get*", "ec2:*"], "Resource": "*"}
+        ]}))
+        .unwrap();
+        let remove = set(&c, &["s3:GetObject", "ec2:RunInstances"]);
+        let keep = keep_all_but(&c, &remove);
+        let t = tighten(&doc, &remove, &keep, &["newsvc:*"], &mut e);
+        let list = listed(&t, 0, "Action");
+        assert!(list.contains(&"newsvc:Get*".to_string()), "{list:?}");
+        assert!(!list.contains(&"newsvc:*".to_string()), "{list:?}");
     }
 
     #[test]

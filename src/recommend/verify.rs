@@ -3,7 +3,9 @@
 
 use super::{PolicyPlan, PrincipalPlan};
 use crate::catalog::ActionSet;
+use crate::model::document::{Effect, Statement};
 use crate::model::{Export, Principal, PrincipalType};
+use crate::policy::patterns::clause_within;
 use crate::policy::{
     Expander, GrantCache, PolicyChanges, PolicyDocument, PolicyKind, PolicyRef,
     principal_grants_changed,
@@ -144,16 +146,38 @@ pub(super) fn verify_cached<'e>(
         {
             problems.push(format!("{}: Deny statements changed", p.policy.name));
         }
+        let mut still = new.allowed.clone();
+        still.intersect_with(&p.tightened.parts.removed);
+        if let Some(a) = still.iter().next() {
+            problems.push(format!(
+                "{}: the tightened policy still grants {} action(s) it is counted as removing, e.g. {}",
+                p.policy.name,
+                still.len(),
+                catalog.full_name(a)
+            ));
+        }
         for s in &p.new_document().statements {
-            let same = p.original().statements.iter().any(|o| {
+            let mut same = p.original().statements.iter().filter(|o| {
                 o.sid == s.sid
                     && o.effect == s.effect
                     && o.resources == s.resources
                     && o.condition == s.condition
             });
-            if !same {
+            let Some(first) = same.next() else {
                 problems.push(format!(
                     "{}: statement {} lost its Sid, Resource or Condition",
+                    p.policy.name,
+                    s.label()
+                ));
+                continue;
+            };
+            // Beyond the catalog too: `ec2:*` in place of a `NotAction` of `ec2:ZapShiny*`
+            // grants what the catalog does not know and the original did not (review pass 47).
+            // (A statement as written grants what it did.)
+            let within = |o: &Statement| o == s || clause_within(&s.actions, &o.actions);
+            if s.effect == Effect::Allow && !within(first) && !same.any(within) {
+                problems.push(format!(
+                    "{}: statement {} may grant actions the catalog does not know that the original did not",
                     p.policy.name,
                     s.label()
                 ));
