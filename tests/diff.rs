@@ -823,6 +823,35 @@ fn swapped_sides_warn_and_exit_3_under_exit_code() {
     // The right way round: no warning.
     assert!(!q3_q4().stderr.contains("swapped"), "{}", q3_q4().stderr);
     assert!(!q3_q4().file("diff.html").contains("id=\"swapped\""));
+    assert!(
+        run.stderr.contains("(run `iam-tighten diff"),
+        "{}",
+        run.stderr
+    );
+
+    // One account swapped of two: swapping the folders would swap the other (review pass 47).
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    for (side, a, quarter) in [
+        (&old, "111111111111", "2026-q3"),
+        (&old, "222222222222", "2026-q4"),
+        (&new, "111111111111", "2026-q4"),
+        (&new, "222222222222", "2026-q3"),
+    ] {
+        let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("sample-data")
+            .join(quarter)
+            .join(a);
+        crate::common::copy_dir(&from, &side.join(a));
+    }
+    let run = diff(old.to_str().unwrap(), new.to_str().unwrap(), &[]);
+    assert!(
+        run.stderr.contains("for account(s) 222222222222;")
+            && run.stderr.contains("exchange those accounts' exports")
+            && !run.stderr.contains("(run `iam-tighten diff"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -2237,5 +2266,36 @@ fn a_permission_set_provisioned_beyond_the_exports_is_warned_about() {
         ) && w[0].contains("Developer (2 of 3 accounts)"),
         "{}",
         w[0]
+    );
+}
+
+/// Accounts exported on one side only are named in a warning that reads right for one account
+/// and for several ("its principals" of two accounts, review pass 47).
+#[test]
+fn one_side_accounts_are_named_with_their_number() {
+    let run = diff(
+        "sample-data/2026-q3",
+        "sample-data/2026-q4/222222222222",
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "accounts 111111111111 (14 principals), 333333333333 (3 principals) were exported on \
+             the old side only (not exported on the new side): their principals are listed as \
+             principal_removed"
+        ) && run
+            .stderr
+            .contains("if they were not closed, export them on the new side too"),
+        "{}",
+        run.stderr
+    );
+    let run = diff("sample-data/2026-q3", "sample-data/2026-q4", &[]);
+    assert!(
+        run.stderr
+            .contains("account 333333333333 (3 principals) was exported on the old side only")
+            && run.stderr.contains(": its principals are listed"),
+        "{}",
+        run.stderr
     );
 }

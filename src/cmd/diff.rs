@@ -399,11 +399,24 @@ fn summary(model: &DiffModel, written: &[PathBuf]) {
 
 fn exit_code(args: &DiffConfig, model: &DiffModel) -> ExitCode {
     if !model.swapped_accounts.is_empty() {
+        let compared = model
+            .accounts
+            .iter()
+            .filter(|a| matches!(a.presence, diff::model::Presence::Both))
+            .count();
+        // Swapping the folders would swap the accounts in order too (review pass 47).
+        let remedy = if model.swapped_accounts.len() < compared {
+            "exchange those accounts' exports between the two folders and run it again; the other accounts are in order".to_string()
+        } else {
+            format!(
+                "run `iam-tighten diff {} {}`",
+                args.new.display(),
+                args.old.display()
+            )
+        };
         eprintln!(
-            "iam-tighten: warning: the sides look swapped: the \"old\" export is newer than the \"new\" one for account(s) {}; every change reads backwards (run `iam-tighten diff {} {}`){}",
+            "iam-tighten: warning: the sides look swapped: the \"old\" export is newer than the \"new\" one for account(s) {}; every change of theirs reads backwards ({remedy}){}",
             model.swapped_accounts.join(", "),
-            args.new.display(),
-            args.old.display(),
             if args.exit_code {
                 " (--exit-code: exit 3)"
             } else {

@@ -140,6 +140,9 @@ pub struct NewRisk {
     /// roles' rows are not actionable: the change is the set's), by the highest new sensitivity
     /// among its roles; those no exclusion covers.
     pub permission_sets: BySensitivity,
+    /// The actions IAM Identity Center permission sets' roles stopped using, each once per set,
+    /// likewise.
+    pub permission_sets_newly_unused: BySensitivity,
 }
 
 impl NewRisk {
@@ -192,10 +195,13 @@ impl NewRisk {
         }
     }
 
-    /// Adds the permission sets' newly granted actions (once every account was rolled up).
+    /// Adds the permission sets' actions newly granted and newly unused (once every account
+    /// was rolled up).
     pub fn add_permission_sets(&mut self, sets: &[PermissionSetDiff]) {
         for s in sets {
             self.permission_sets.add(&s.newly_granted_by_sensitivity);
+            self.permission_sets_newly_unused
+                .add(&s.newly_unused_by_sensitivity);
         }
     }
 
@@ -206,5 +212,6 @@ impl NewRisk {
             + self.added_principals.at_or_above(s)
             + self.identity_new.at_or_above(s)
             + self.permission_sets.at_or_above(s)
+            + self.permission_sets_newly_unused.at_or_above(s)
     }
 }

@@ -551,7 +551,8 @@ fn swapped(old: &SideMeta, new: &SideMeta) -> Vec<String> {
 /// one side only.
 fn one_side_accounts(old: &SideMeta, new: &SideMeta) -> Vec<String> {
     let mut warnings = Vec::new();
-    for (label, side, other, consequence) in [
+    // (label, side, other side, consequence for one account, for several)
+    for (label, side, other, one, several) in [
         (
             "old",
             old,
@@ -559,6 +560,9 @@ fn one_side_accounts(old: &SideMeta, new: &SideMeta) -> Vec<String> {
             "its principals are listed as principal_removed and its identity findings as \
              identity_unknown, and only the old side's totals in the headline hold it; if it \
              was not closed, export it on the new side too",
+            "their principals are listed as principal_removed and their identity findings as \
+             identity_unknown, and only the old side's totals in the headline hold them; if \
+             they were not closed, export them on the new side too",
         ),
         (
             "new",
@@ -567,6 +571,9 @@ fn one_side_accounts(old: &SideMeta, new: &SideMeta) -> Vec<String> {
             "its principals are listed as principal_added (their grants count as new risk for \
              --fail-on-new), and only the new side's totals in the headline hold it; if it \
              existed before, export it on the old side too",
+            "their principals are listed as principal_added (their grants count as new risk \
+             for --fail-on-new), and only the new side's totals in the headline hold them; if \
+             they existed before, export them on the old side too",
         ),
     ] {
         let only: Vec<String> = side
@@ -584,10 +591,10 @@ fn one_side_accounts(old: &SideMeta, new: &SideMeta) -> Vec<String> {
         if only.is_empty() {
             continue;
         }
-        let (what, verb) = if only.len() == 1 {
-            ("account", "was")
+        let (what, verb, consequence) = if only.len() == 1 {
+            ("account", "was", one)
         } else {
-            ("accounts", "were")
+            ("accounts", "were", several)
         };
         let other_label = if label == "old" { "new" } else { "old" };
         warnings.push(format!(

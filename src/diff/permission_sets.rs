@@ -116,6 +116,10 @@ pub struct PermissionSetDiff {
     /// Of those, the ones no exclusion covers, by their highest sensitivity on the new side:
     /// the set's new risk (`--fail-on-new` counts each action once per set, not per role).
     pub newly_granted_by_sensitivity: BySensitivity,
+    /// Distinct actions one of its roles stopped using (its `newly_unused` rows no exclusion
+    /// covers), by their highest sensitivity on the new side: new risk too, counted the same
+    /// way (review pass 47: an Identity Center role's `newly_unused` rows counted nowhere).
+    pub newly_unused_by_sensitivity: BySensitivity,
     /// Distinct actions revoked from at least one of its roles.
     pub revoked_actions: u64,
     /// Those actions in the findings notation, service by service (empty for none).
@@ -139,6 +143,8 @@ struct Acc {
     /// The newly granted actions no exclusion covers, by new sensitivity (`Sensitivity as
     /// usize`): an action may be in several, its roles' sensitivities differing.
     risk: [ActionSet; 4],
+    /// The actions its roles stopped using that no exclusion covers, by new sensitivity.
+    unused_risk: [ActionSet; 4],
     /// What the set's old roles grant, and what its roles only on the new side (added or
     /// re-created: a new set, a set re-created under its name, a new account) grant, in all and
     /// by sensitivity as `risk`: what the second holds and the first does not is newly granted
@@ -171,6 +177,24 @@ impl Acc {
                         self.added_risk[a.sensitivity() as usize].insert(a.id());
                     }
                 }
+            }
+        }
+    }
+
+    /// Adds the actions of `change` (a `newly_granted` row, or a `newly_unused` one: `unused`)
+    /// to the set's new risk by their new sensitivity, unless an exclusion covers them.
+    fn add_risk(&mut self, change: &Change, unused: bool) {
+        if change.new.as_ref().is_some_and(|n| n.excluded) {
+            return;
+        }
+        let risk = if unused {
+            &mut self.unused_risk
+        } else {
+            &mut self.risk
+        };
+        for a in &change.actions {
+            if let Some(s) = a.new {
+                risk[s as usize].insert(a.id);
             }
         }
     }
@@ -217,6 +241,7 @@ impl Rollup {
             newly_granted: ids(),
             revoked: ids(),
             risk: [ids(), ids(), ids(), ids()],
+            unused_risk: [ids(), ids(), ids(), ids()],
             old_grants: ids(),
             added: ids(),
             added_risk: [ids(), ids(), ids(), ids()],
@@ -271,14 +296,9 @@ impl Rollup {
             match c.kind {
                 ChangeKind::NewlyGranted => {
                     acc.newly_granted.insert_all(ids);
-                    if !c.new.as_ref().is_some_and(|n| n.excluded) {
-                        for a in &c.actions {
-                            if let Some(s) = a.new {
-                                acc.risk[s as usize].insert(a.id);
-                            }
-                        }
-                    }
+                    acc.add_risk(c, false);
                 }
+                ChangeKind::NewlyUnused => acc.add_risk(c, true),
                 ChangeKind::Revoked => acc.revoked.insert_all(ids),
                 _ => {}
             }
@@ -343,6 +363,7 @@ impl Rollup {
                 newly_granted_actions: a.newly_granted.len() as u64,
                 revoked_actions: a.revoked.len() as u64,
                 newly_granted_by_sensitivity: highest(&a.risk),
+                newly_unused_by_sensitivity: highest(&a.unused_risk),
                 ..a.d
             })
             .collect()

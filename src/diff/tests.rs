@@ -1007,6 +1007,61 @@ fn a_permission_sets_new_grants_are_new_risk_once_per_set() {
     assert_eq!(m.headline.new_risk_high_plus, 1);
 }
 
+/// An action one of a permission set's roles stopped using is new risk once per set, at the
+/// highest new sensitivity among its roles, as a newly granted one is: the roles' own rows are
+/// not actionable, so `--fail-on-new critical` passed a set that stopped using 17 critical
+/// actions (review pass 47). Excluded ones do not count.
+#[test]
+fn what_a_sets_roles_stopped_using_is_new_risk_once_per_set() {
+    use Sensitivity::*;
+    use Status::*;
+    let name = "AWSReservedSSO_Admin_0a1b2c3d4e5f6789";
+    let (a, b) = (sso_role(A_ACCOUNT, name), sso_role(B_ACCOUNT, name));
+    let accounts = [A_ACCOUNT, B_ACCOUNT];
+    let used = |p: &SidePrincipal, action| finding(p, action, Used, Critical);
+    let old = side(
+        &accounts,
+        &[&a, &b],
+        vec![
+            used(&a, "iam:CreateUser"),
+            used(&b, "iam:CreateUser"),
+            used(&a, "s3:DeleteBucket"),
+            finding(&a, "ec2:RunInstances", Used, Medium),
+        ],
+    );
+    let mut excluded = finding(&a, "s3:DeleteBucket", Unused, Critical);
+    excluded.excluded = true;
+    let new = side(
+        &accounts,
+        &[&a, &b],
+        vec![
+            finding(&a, "iam:CreateUser", Unused, Critical),
+            finding(&b, "iam:CreateUser", Unused, High),
+            finding(&a, "ec2:RunInstances", Unused, Medium),
+            excluded,
+        ],
+    );
+    let changes = cmp(&old, &new);
+    assert_eq!(KindCounts::of(&changes).newly_unused, 4);
+    // Not per role: the roles' rows are not actionable.
+    assert_eq!(NewRisk::compute(&changes, &new).at_or_above(Low), 0);
+    let m = model_of(&old, &new);
+    let want = BySensitivity {
+        critical: 1,
+        medium: 1,
+        ..BySensitivity::default()
+    };
+    assert_eq!(m.permission_sets[0].newly_unused_by_sensitivity, want);
+    assert_eq!(
+        m.permission_sets[0].newly_granted_by_sensitivity,
+        BySensitivity::default()
+    );
+    assert_eq!(m.new_risk.permission_sets_newly_unused, want);
+    assert_eq!(m.new_risk.at_or_above(Critical), 1);
+    assert_eq!(m.new_risk.at_or_above(Low), 2);
+    assert_eq!(m.headline.new_risk_high_plus, 1);
+}
+
 /// A permission set's roles only the new side has (a new set, a set re-created under its name,
 /// a new account) list no action, yet what they grant that no old role of the set did is newly
 /// granted to the set, and its new risk: a new set of `AdministratorAccess` passed the gate. A

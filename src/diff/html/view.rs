@@ -444,7 +444,8 @@ pub(super) struct View<'a> {
     changes: String,
     new_risk_total: String,
     added_high_plus: String,
-    /// The permission sets' newly granted actions at high or critical, once per set.
+    /// The permission sets' actions newly granted or newly unused at high or critical, once
+    /// per set.
     sets_high_plus: String,
     kinds: Vec<KindRow>,
     csv_form: &'static str,
@@ -552,7 +553,10 @@ pub(super) fn view(m: &DiffModel, cap: usize) -> View<'_> {
         changes: num(h.changes),
         new_risk_total: num(h.new_risk_high_plus),
         added_high_plus: num(added.critical + added.high),
-        sets_high_plus: num(m.new_risk.permission_sets.at_or_above(Sensitivity::High)),
+        sets_high_plus: num(m.new_risk.permission_sets.at_or_above(Sensitivity::High)
+            + m.new_risk
+                .permission_sets_newly_unused
+                .at_or_above(Sensitivity::High)),
         kinds,
         csv_form: if m.settings.csv.per_action {
             "one row per principal and action"
