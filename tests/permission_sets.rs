@@ -856,6 +856,14 @@ fn verification_catches_a_broken_permission_set_plan() {
             .any(|p| p.contains("grants actions that none of the policies it replaces grants")),
         "{problems:?}"
     );
+    // Something beyond the catalog none of the sources granted (review pass 47).
+    let problems = broken(&|d| d["Statement"][1]["Action"] = json!(["sqs:*", "newsvc:*"]));
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("may grant actions the catalog does not know")),
+        "{problems:?}"
+    );
     // Unbroken, it passes.
     assert!(broken(&|_| {}).is_empty());
     // A managed policy detached whose statements were not merged: needed actions lost.

@@ -102,6 +102,12 @@ fn overlaps_lower(p: &str, q: &str) -> bool {
     prefix_of(q).is_none_or(|prefix| overlaps_prefix(p, prefix))
 }
 
+/// True when some name matches both `p` and `q` (case-insensitively), or the test cannot tell
+/// (`q` neither an exact name nor a pattern whose only wildcard is a last `*`).
+pub fn overlaps(p: &str, q: &str) -> bool {
+    overlaps_lower(&p.to_lowercase(), &q.to_lowercase())
+}
+
 /// An `Action` or `NotAction` list in lower case, to test many patterns against.
 pub struct Clause {
     not: bool,

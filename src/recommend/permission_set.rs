@@ -27,11 +27,13 @@ use super::{
 };
 use crate::analysis::PrincipalInfo;
 use crate::catalog::{ActionSet, Catalog};
+use crate::model::document::Statement;
 use crate::model::organization::{Boundary, ManagedReference, Organization, PermissionSet};
 use crate::model::{
     Export, IDENTITY_CENTER_PATH, InlinePolicy, ManagedPolicy, Principal, PrincipalType,
     version_number,
 };
+use crate::policy::patterns::clause_within;
 use crate::policy::{
     ActionClause, Effect, Expander, PolicyDocument, PolicyKind, PolicyRef, principal_grants,
 };
@@ -845,18 +847,7 @@ pub fn verify_permission_set(
         if denies(&new.raw.value()) != old_denies {
             problems.push(format!("{}: Deny statements changed", p.policy.name));
         }
-        for s in &new.statements {
-            let kept = sources.iter().flat_map(|d| &d.statements).any(|o| {
-                o.effect == s.effect && o.resources == s.resources && o.condition == s.condition
-            });
-            if !kept {
-                problems.push(format!(
-                    "{}: statement {} has no original with the same Effect, Resource and Condition",
-                    p.policy.name,
-                    s.label()
-                ));
-            }
-        }
+        problems.extend(statement_problems(&p.policy.name, new, &sources));
         if has_empty_allow(new) {
             problems.push(format!(
                 "{}: an Allow statement with no action",
@@ -865,6 +856,40 @@ pub fn verify_permission_set(
         }
     }
     (problems, after)
+}
+
+/// What is wrong with the statements of `new`, a set's inline policy `name` made of `sources`:
+/// a statement none of theirs has the Effect, Resource and Condition of, or an Allow that may
+/// grant, beyond the catalog, what theirs did not.
+fn statement_problems(
+    name: &str,
+    new: &PolicyDocument,
+    sources: &[&PolicyDocument],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for s in &new.statements {
+        let mut like = sources.iter().flat_map(|d| &d.statements).filter(|o| {
+            o.effect == s.effect && o.resources == s.resources && o.condition == s.condition
+        });
+        let Some(first) = like.next() else {
+            problems.push(format!(
+                "{}: statement {} has no original with the same Effect, Resource and Condition",
+                name,
+                s.label()
+            ));
+            continue;
+        };
+        // Beyond the catalog too, as `verify::verify_cached` checks (review pass 47).
+        let within = |o: &Statement| clause_within(&s.actions, &o.actions);
+        if s.effect == Effect::Allow && !within(first) && !like.any(within) {
+            problems.push(format!(
+                "{}: statement {} may grant actions the catalog does not know that the policies it replaces did not",
+                name,
+                s.label()
+            ));
+        }
+    }
+    problems
 }
 
 /// Whether an Allow statement of `doc` lists no action (AWS refuses such a policy).

@@ -392,7 +392,10 @@ fn record(
                 file: (!p.tightened.empty && p.apply != Apply::MergeIntoInline)
                     .then(|| texts.get(&format!("{}.json", p.stem))),
                 removed: *removed,
-                not_action_rewritten: !p.tightened.not_action_rewritten.is_empty(),
+                // Rewritten into an Action list, or kept with its list extended: either wants a
+                // human (review pass 47).
+                not_action_rewritten: !p.tightened.not_action_rewritten.is_empty()
+                    || !p.tightened.parts.not_action_extended.is_empty(),
                 size: super::count32(p.size),
                 limit: super::count32(p.limit),
             })

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use crate::catalog::{ActionSet, Catalog};
 use crate::model::document::{ActionClause, Effect, PolicyDocument};
 use crate::policy::expand::{Expander, matches};
-use crate::policy::patterns::{Clause, contains, within};
+use crate::policy::patterns::{Clause, contains, overlaps, within};
 
 /// The result of tightening one document.
 #[derive(Debug, Clone)]
@@ -69,7 +69,7 @@ impl Tightened {
         }
         if !self.parts.not_action_extended.is_empty() {
             flags.push(format!(
-                "{policy}: NotAction statement(s) {} keep their NotAction form, with the actions to remove added to it: each grants part of a service the catalog does not know that the principal used, which no Action list can grant alone. Review before applying",
+                "{policy}: NotAction statement(s) {} keep their NotAction form, with the actions to remove added to it: each grants part of a service the catalog does not know that the principal used, which no Action list can grant alone. Do not split such a statement to meet a size limit (two NotAction statements grant what either grants). Review before applying",
                 self.parts.not_action_extended.join(", ")
             ));
         }
@@ -276,7 +276,7 @@ pub fn tighten(
             }
             ActionClause::NotAction(patterns) if grants_part_of(patterns, uncatalogued) => {
                 let mut list = patterns.clone();
-                list.extend(names(catalog, &hit));
+                list.extend(exclusions(expander, &hit, &original, uncatalogued));
                 t.parts.not_action_extended.push(label);
                 replace_key(obj, "NotAction", "NotAction", action_value(list, false))
             }
@@ -361,6 +361,67 @@ fn part_of_service(replaced: &[&str], used: &str) -> Vec<String> {
             matches(vendor, service).then(|| format!("{service}:{rest}"))
         })
         .collect()
+}
+
+/// What a kept `NotAction` list adds to exclude `hit` (what it granted of the actions to remove;
+/// `original`: all it granted): `service:*`, else `service:Verb*`, where every action of the
+/// catalog the pattern matches that the statement granted is to be removed and no used action
+/// the catalog does not know (`uncatalogued`) matches it; else the actions one by one. Excluding
+/// what the statement did not grant changes nothing; it keeps the list within IAM's sizes (one
+/// name per action of every unused service was five times the limit, review pass 47).
+fn exclusions(
+    expander: &mut Expander<'_>,
+    hit: &ActionSet,
+    original: &ActionSet,
+    uncatalogued: &[&str],
+) -> Vec<String> {
+    let catalog = expander.catalog();
+    let foldable = |expander: &mut Expander<'_>, pattern: &str| {
+        let mut granted = (*expander.expand_pattern(pattern)).clone();
+        granted.intersect_with(original);
+        granted.is_subset(hit) && !uncatalogued.iter().any(|a| overlaps(pattern, a))
+    };
+    let mut by_service: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for a in hit.iter() {
+        let name = catalog.full_name(a);
+        let service = catalog
+            .service_name(catalog.service_index(a))
+            .unwrap_or_default();
+        by_service.entry(service).or_default().push(name);
+    }
+    let mut out = Vec::new();
+    for (service, names) in by_service {
+        let all = format!("{service}:*");
+        if foldable(expander, &all) {
+            out.push(all);
+            continue;
+        }
+        out.extend(by_verb(service, names, |p| foldable(expander, p)));
+    }
+    out
+}
+
+/// `names` (exact actions of `service`), with each group of two or more of one verb written
+/// `service:Verb*` where `fits` allows that pattern (`ec2:Describe*`).
+fn by_verb(service: &str, names: Vec<String>, mut fits: impl FnMut(&str) -> bool) -> Vec<String> {
+    let mut verbs: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for n in names {
+        let bare = n.split_once(':').map_or("", |(_, b)| b);
+        verbs
+            .entry(crate::catalog::verb(bare).to_string())
+            .or_default()
+            .push(n);
+    }
+    let mut out = Vec::new();
+    for (verb, group) in verbs {
+        let pattern = format!("{service}:{verb}*");
+        if group.len() > 1 && fits(&pattern) {
+            out.push(pattern);
+        } else {
+            out.extend(group);
+        }
+    }
+    out
 }
 
 /// True when a `NotAction` list (`excluded`) leaves part, not all, of a used service the catalog
@@ -450,22 +511,7 @@ pub fn minimise(t: &mut Tightened, remove: &ActionSet, expander: &mut Expander<'
                 result.push(all);
                 continue;
             }
-            let mut verbs: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-            for a in actions {
-                let name = a.split_once(':').map_or("", |(_, n)| n).to_string();
-                verbs
-                    .entry(crate::catalog::verb(&name).to_string())
-                    .or_default()
-                    .push(a);
-            }
-            for (v, group) in verbs {
-                let pattern = format!("{svc}:{v}*");
-                if group.len() > 1 && safe(expander, &pattern) {
-                    result.push(pattern);
-                } else {
-                    result.extend(group);
-                }
-            }
+            result.extend(by_verb(&svc, actions, |p| safe(expander, p)));
         }
         if result.len() < before {
             any = true;
@@ -651,6 +697,42 @@ mod tests {
         assert!(t.not_action_rewritten.is_empty() && t.parts.uncatalogued_kept.is_empty());
         assert_eq!(t.parts.removed, remove);
         assert!(t.not_action_flags("p")[0].contains("keep their NotAction form"));
+        // A service (or a verb of it) all of whose granted actions go is excluded whole, unless
+        // a used action the catalog does not know is of it.
+        let remove = set(
+            &c,
+            &[
+                "sqs:SendMessage",
+                "sqs:ReceiveMessage",
+                "s3:DeleteObject",
+                "s3:DeleteBucket",
+                "s3:PutObject",
+            ],
+        );
+        let keep = keep_all_but(&c, &remove);
+        let t = tighten(&doc, &remove, &keep, &["newsvc:*"], &mut e);
+        assert_eq!(
+            listed(&t, 0, "NotAction"),
+            [
+                "iam:*",
+                "newsvc:Delete*",
+                "s3:Delete*",
+                "s3:PutObject",
+                "sqs:*"
+            ]
+        );
+        let t = tighten(&doc, &remove, &keep, &["newsvc:*", "SQS:NewThing"], &mut e);
+        assert_eq!(
+            listed(&t, 0, "NotAction"),
+            [
+                "iam:*",
+                "newsvc:Delete*",
+                "s3:Delete*",
+                "s3:PutObject",
+                "sqs:ReceiveMessage",
+                "sqs:SendMessage"
+            ]
+        );
         // A used service it excludes none of, or all of: an Action list, as before.
         for (used, listed_too) in [("other:*", true), ("iam:*", false)] {
             let t = tighten(&doc, &remove, &keep, &[used], &mut e);
