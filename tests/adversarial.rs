@@ -1069,3 +1069,117 @@ fn an_unreadable_earlier_version_names_its_path() {
         "{err}"
     );
 }
+
+/// End to end, a `NotAction` that excludes part of a used service the catalog does not know
+/// (`newsvc:Delete*`, with `newsvc` in use) keeps its form: its tightened policy never lists
+/// `newsvc:*` (which grants what it excluded), excludes a wholly unused service whole, verifies,
+/// and summary.json marks it for a human (review pass 47).
+#[test]
+fn a_not_action_excluding_part_of_a_used_unknown_service_keeps_its_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = role("r", &[], json!([]));
+    r["RolePolicyList"][0]["PolicyDocument"] = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "N", "Effect": "Allow", "NotAction": ["iam:*", "newsvc:Delete*"], "Resource": "*"}
+    ]});
+    let used = "2026-11-19T08:00:00Z";
+    let s3 = svc(
+        "s3",
+        Some(used),
+        Some(json!([
+            {"ActionName": "ListAllMyBuckets", "LastAccessedTime": used},
+            {"ActionName": "GetBucketPolicy"}
+        ])),
+    );
+    let services = json!([s3, svc("newsvc", Some(used), None), svc("sqs", None, None)]);
+    write_export(
+        dir.path(),
+        (json!([]), json!([]), json!([r]), json!([])),
+        &[("role", "r", services)],
+    );
+    let outs = tempfile::tempdir().unwrap();
+    let out = outs.path().join("out");
+    bin()
+        .args(["report", dir.path().to_str().unwrap(), "--out"])
+        .arg(&out)
+        .args(["--format", "csv"])
+        .assert()
+        .success();
+    let summary: Value =
+        serde_json::from_slice(&fs::read(out.join("recommendations/summary.json")).unwrap())
+            .unwrap();
+    let p = &summary["principals"][0];
+    assert!(p["skipped"].is_null(), "{p}");
+    let policy = &p["policies"][0];
+    assert_eq!(policy["not_action_rewritten"], json!(true), "{p}");
+    let file = out
+        .join(format!("recommendations/{ACCT}/role/r"))
+        .join(policy["file"].as_str().unwrap());
+    let doc: Value = serde_json::from_slice(&fs::read(file).unwrap()).unwrap();
+    let excluded: Vec<&str> = doc["Statement"][0]["NotAction"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(doc["Statement"][0].get("Action").is_none(), "{doc}");
+    assert!(
+        excluded.starts_with(&["iam:*", "newsvc:Delete*"])
+            && excluded.contains(&"s3:GetBucketPolicy")
+            && excluded.contains(&"sqs:*")
+            && !excluded
+                .iter()
+                .any(|a| a.starts_with("newsvc:") && *a != "newsvc:Delete*"),
+        "{excluded:?}"
+    );
+}
+
+/// Without a manifest, the authorization details' `RoleLastUsed` reaches at least as far as
+/// the newest date they show and the oldest last-accessed report (their fetch time is not
+/// recorded): a role without a report of its own, used the day before, was `unused_role` and
+/// `delete_role` because one other report was fetched again months later (review pass 47).
+#[test]
+fn a_role_known_only_by_role_last_used_is_judged_where_the_details_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut nofile = role("nofile", &["s3:GetObject"], json!([]));
+    nofile["RoleLastUsed"] = json!({"LastUsedDate": "2026-11-19T08:00:00Z",
+        "Region": "eu-west-1"});
+    let mut idle = role("idle", &["s3:GetObject"], json!([]));
+    idle["RoleLastUsed"] = json!({"LastUsedDate": "2026-03-01T08:00:00Z",
+        "Region": "eu-west-1"});
+    let roles = json!([
+        nofile,
+        idle,
+        role("oldjob", &["s3:GetObject"], json!([])),
+        role("refreshed", &["s3:GetObject"], json!([]))
+    ]);
+    let s3 = || json!([svc("s3", None, None)]);
+    write_export(
+        dir.path(),
+        (json!([]), json!([]), roles, json!([])),
+        &[("role", "oldjob", s3()), ("role", "refreshed", s3())],
+    );
+    // Only `refreshed` was fetched again, three months on.
+    crate::common::edit_json(
+        &dir.path().join("last-accessed/roles/refreshed.json"),
+        |d| {
+            d["JobCreationDate"] = json!("2027-03-01T08:59:00Z");
+            d["JobCompletionDate"] = json!("2027-03-01T09:00:00Z");
+        },
+    );
+    let an = analyse(dir.path());
+    let flags = |name: &str| -> Vec<&str> {
+        let p = an.principals.iter().find(|p| p.name() == name).unwrap();
+        p.flags.to_vec()
+    };
+    assert!(
+        !flags("nofile").contains(&"unused_role"),
+        "{:?}",
+        flags("nofile")
+    );
+    // Unused before the details end too: still unused.
+    assert!(
+        flags("idle").contains(&"unused_role"),
+        "{:?}",
+        flags("idle")
+    );
+}

@@ -657,6 +657,63 @@ fn a_role_used_after_its_stale_report_is_not_called_unused() {
     );
 }
 
+/// A user whose last-accessed report is as stale, and whose credential report shows its access
+/// key (or password) used more than a day after it, is `used_after_data` as such a role is: it
+/// was `unused`, and a decision tightened what it used since (review pass 47). The report's row
+/// is the user's by name, whatever path its ARN names (a user moved since). A use no later
+/// than a day after its report leaves it `unused`.
+#[test]
+fn a_user_used_after_its_stale_report_is_not_called_unused() {
+    let verdict = |key_used: &str| -> (Status, Reason) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("e");
+        with_a_stale_role(&dir);
+        crate::common::edit_json(&dir.join("authorization-details.json"), |d| {
+            d["UserDetailList"] = json!([{
+                "Path": "/", "UserName": "u", "UserId": "AIDAEXAMPLE0000000009",
+                "Arn": format!("arn:aws:iam::{ACCT}:user/u"), "CreateDate": OLD,
+                "GroupList": [], "AttachedManagedPolicies": [], "Tags": [],
+                "UserPolicyList": d["RoleDetailList"][0]["RolePolicyList"].clone()
+            }]);
+        });
+        let users = dir.join("last-accessed/users");
+        fs::create_dir_all(&users).unwrap();
+        fs::copy(
+            dir.join("last-accessed/roles/stale.json"),
+            users.join("u.json"),
+        )
+        .unwrap();
+        let csv = format!(
+            "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n\
+             u,arn:aws:iam::{ACCT}:user/moved/u,{OLD},false,N/A,N/A,N/A,false,true,{OLD},{key_used},eu-west-1,sqs,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
+        );
+        fs::write(dir.join("credential-report.csv"), csv).unwrap();
+        let export = input::load_export(&dir, &LoadOptions::default()).unwrap();
+        let settings = Settings::new(90, None).unwrap();
+        let an = analysis::analyze(
+            &[export],
+            Catalog::embedded(),
+            &settings,
+            &Config::default(),
+        )
+        .unwrap();
+        let f = an
+            .findings
+            .iter()
+            .find(|f| an.principal(f).name() == "u")
+            .unwrap();
+        (f.status(), f.reason)
+    };
+    assert_eq!(
+        verdict("2026-11-18T08:00:00Z"),
+        (Status::Unknown, Reason::UsedAfterData)
+    );
+    assert_eq!(
+        verdict("2026-11-10T20:00:00Z"),
+        (Status::Unused, Reason::ServiceNotAccessed)
+    );
+}
+
 /// `--strict` fails on the analysis's own warnings too (here `last_accessed_older_than_as_of`:
 /// a role whose job ended ten days before the export's), in `report` and `diff`, before
 /// anything is written; without it the run succeeds. Only the loader's warnings failed it.

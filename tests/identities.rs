@@ -1101,6 +1101,63 @@ fn a_user_given_a_credential_in_the_window_is_not_unused() {
         [(UnusedUser, None)]
     );
 }
+/// An active key created or changed (made active again) in the window has had no chance to be
+/// used since, whenever it was last used: not `access_key_unused`, whose decision deactivated a
+/// key re-enabled a week before (review pass 47). Changed before the window, it is unused. An
+/// active key the report gives no such date for (`N/A`) is a check not possible, and its user
+/// is not called unused (nothing was said, and `delete_user` followed).
+#[test]
+fn a_key_changed_in_the_window_or_undated_is_not_called_unused() {
+    // As-of 2026-06-01; window starts 2026-03-03. nopw: created 2024-02-01, no credential.
+    let run_with = |edit: &dyn Fn(&mut CredentialReportRow)| {
+        let mut export = creds_export();
+        edit(report_row(&mut export, "nopw"));
+        run(&[export])
+    };
+    let nopw = |r: &IdentityReport| -> Vec<(IdentityKind, Option<String>)> {
+        rows(r)
+            .into_iter()
+            .filter(|row| row.1 == "nopw")
+            .map(|row| (row.0, row.2.map(str::to_string)))
+            .collect()
+    };
+    let key = |changed: ReportDate| {
+        move |row: &mut CredentialReportRow| {
+            row.access_keys[0].active = true;
+            row.access_keys[0].last_rotated = changed;
+            row.access_keys[0].last_used_date = date("2025-03-01T08:00:00Z");
+        }
+    };
+    let r = run_with(&key(date("2026-05-25T08:00:00Z")));
+    assert_eq!(nopw(&r), []);
+    let r = run_with(&key(date("2026-01-25T08:00:00Z")));
+    assert_eq!(
+        nopw(&r),
+        [
+            (AccessKeyUnused, Some("access_key_1".into())),
+            (AccessKeyOld, Some("access_key_1".into())),
+            (UnusedUser, None),
+        ]
+    );
+    let r = run_with(&key(ReportDate::NotApplicable));
+    assert_eq!(nopw(&r), []);
+    let undated: Vec<IdentityKind> = r
+        .checks_not_possible
+        .iter()
+        .filter(|n| n.reason.contains("an active access key of user nopw"))
+        .map(|n| n.check)
+        .collect();
+    assert_eq!(
+        undated,
+        [
+            UnusedUser,
+            AccessKeyNeverUsed,
+            AccessKeyUnused,
+            AccessKeyOld
+        ]
+    );
+}
+
 /// A console password set in the window (an administrator's reset, say) is not unused because
 /// the user's previous password was last used before the window: the report's
 /// `password_last_used` is the user's, and the new password has had no chance to be used. Its

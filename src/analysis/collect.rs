@@ -702,6 +702,9 @@ struct Collector<'s, 'c> {
     /// The export has no time of its own and `--as-of` was given: its `RoleLastUsed` cannot be
     /// judged at that time (`window::check_as_of`), so no role is called unused.
     as_of_unverified: bool,
+    /// When the export's authorization details may have been fetched at the earliest
+    /// ([`Export::details_from`]), once a principal without last-accessed data asks.
+    details_from: Option<Option<Timestamp>>,
     /// What the versions of the export's managed policies date ([`Collector::added_actions`]),
     /// by the policy's address (the export is borrowed while the piece is collected).
     added: HashMap<usize, Option<Arc<AddedActions>>>,
@@ -732,6 +735,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             principals: Vec::new(),
             warnings: Vec::new(),
             as_of_unverified: false,
+            details_from: None,
             added: HashMap::default(),
         }
     }
@@ -884,7 +888,7 @@ impl<'s, 'c> Collector<'s, 'c> {
             created_ms: created_ms(export, p, window.start),
             window_start_ms: window.start.map(|t| t.timestamp_millis()),
             window_end_ms: window.end.map(|t| t.timestamp_millis()),
-            used_after_data: used_after_data(p, la, window),
+            used_after_data: used_after_data(export, p, la, window),
         });
         // The grants, grouped (shared by every principal with the same grant set).
         let template = self.templates.get(
@@ -941,8 +945,15 @@ impl<'s, 'c> Collector<'s, 'c> {
         // One copy of the account id for the worker's principals (`Merged::add` shares it again).
         let account_id = self.texts.get(&export.account_id);
         let gaps = gap_flags(grants);
-        // `RoleLastUsed` reaches only as far as the authorization details were fetched.
-        let details_from = export.manifest.as_ref().and_then(|m| m.fetch_started);
+        // `RoleLastUsed` reaches only as far as the authorization details were fetched (without
+        // a manifest, as far as they show: a role used after them was called unused, review
+        // pass 47). Only a principal without last-accessed data reads it.
+        let details_from = match la {
+            None => *self
+                .details_from
+                .get_or_insert_with(|| export.details_from()),
+            Some(_) => None,
+        };
         let mut info = facts(
             account_id,
             p,
@@ -1241,21 +1252,41 @@ fn row(
     }
 }
 
-/// Whether role `p`'s window ends at its own last-accessed report, older than the as-of time (a
-/// report kept from an earlier run, or a file from another export), and its `RoleLastUsed` is
-/// a day or more later ([`super::window::a_day_or_more`], as the staleness warning): it
-/// was used since, and what it used is not in the data ([`Reason::UsedAfterData`]). With the
-/// report as new as the as-of time (or `--as-of` earlier than it), a later use is not this rule's:
-/// the as-of time is the data's, or the reader's.
-fn used_after_data(p: &Principal, la: Option<&LastAccessed>, window: Window) -> bool {
+/// Whether principal `p`'s window ends at its own last-accessed report, older than the as-of
+/// time (a report kept from an earlier run, or a file from another export), and its last use is
+/// a day or more later ([`super::window::a_day_or_more`], as the staleness warning): a role's
+/// `RoleLastUsed`, a user's password or access key use in the export's credential report (a
+/// user's was not read, review pass 47). It was used since, and what it used is not in the data
+/// ([`Reason::UsedAfterData`]). With the report as new as the as-of time (or `--as-of` earlier
+/// than it), a later use is not this rule's: the as-of time is the data's, or the reader's.
+fn used_after_data(
+    export: &Export,
+    p: &Principal,
+    la: Option<&LastAccessed>,
+    window: Window,
+) -> bool {
     let Some((end, as_of)) = window.end.zip(window.as_of) else {
         return false;
     };
     let own_end = la
         .and_then(|la| la.job_completion)
         .is_some_and(|job| job == end && job < as_of);
-    let used = p.role_last_used.as_ref().and_then(|r| r.date);
-    own_end && used.is_some_and(|used| super::window::a_day_or_more(end, used))
+    if !own_end {
+        return false;
+    }
+    let used = match p.kind {
+        PrincipalType::Role => p.role_last_used.as_ref().and_then(|r| r.date),
+        PrincipalType::User => export
+            .credential_report
+            .iter()
+            .flatten()
+            // By name, as the loader and the identity checks read the report: its ARN may
+            // name another path (a user moved within the report's four-hour cache).
+            .find(|r| r.user == p.name)
+            .and_then(|r| r.last_used()),
+        PrincipalType::Group | PrincipalType::PermissionSet => None,
+    };
+    used.is_some_and(|used| super::window::a_day_or_more(end, used))
 }
 
 /// When principal `p` was created, as the verdicts' "too new" rule reads it. Only members use

@@ -622,6 +622,19 @@ impl CredentialReportRow {
         self.user == "<root_account>"
     }
 
+    /// The user's last use of its password or an access key, as the report shows it.
+    pub fn last_used(&self) -> Option<Timestamp> {
+        let [k1, k2] = &self.access_keys;
+        [
+            self.password_last_used,
+            k1.last_used_date,
+            k2.last_used_date,
+        ]
+        .into_iter()
+        .filter_map(ReportDate::date)
+        .max()
+    }
+
     /// The latest thing this row shows happening (a creation, a use, a change, a rotation; not
     /// the next rotation, which is due): the report was generated no earlier.
     pub fn newest_date(&self) -> Option<Timestamp> {
@@ -832,6 +845,29 @@ impl Export {
         self.manifest
             .as_ref()
             .and_then(|m| m.credential_report_generated)
+    }
+
+    /// The earliest time its authorization details (and so every `RoleLastUsed` in them) may
+    /// have been fetched: the manifest's `fetch_started`; without it, the later of the oldest
+    /// last-accessed report's completion (as the credential report's time is bounded,
+    /// `analysis::window::credential_report_time`) and the newest date the details show (a
+    /// creation, a change, a use: they were fetched no earlier). `None` when neither is known.
+    pub fn details_from(&self) -> Option<Timestamp> {
+        if let Some(from) = self.manifest.as_ref().and_then(|m| m.fetch_started) {
+            return Some(from);
+        }
+        let principals = self
+            .principals
+            .iter()
+            .flat_map(|p| [p.created, p.role_last_used.as_ref().and_then(|r| r.date)]);
+        let policies = self.policies.values().flat_map(|m| {
+            let versions = m.other_versions.iter().map(|v| v.created);
+            [m.create_date, m.update_date, m.default_created]
+                .into_iter()
+                .chain(versions)
+        });
+        let shown = principals.chain(policies).flatten().max();
+        self.oldest_job().max(shown)
     }
 
     /// The principal of that kind and name. `principals` is sorted by (kind, name) when loaded,

@@ -96,8 +96,7 @@ impl Reach {
     fn of(statement: &Statement, everywhere: bool) -> Vec<Reach> {
         let condition = statement.condition.as_ref().map(|c| {
             let mut sorted = c.clone();
-            sorted.sort_all_objects();
-
+            sort_sets(&mut sorted);
             sorted.to_string().into_boxed_str()
         });
         let reach = |resource: &str| Reach {
@@ -114,6 +113,22 @@ impl Reach {
             }
             None => vec![reach("*")],
         }
+    }
+}
+
+/// Sorts a `Condition` block's keys and its lists of values, which IAM reads as sets: the same
+/// condition written in another order is the same reach (review pass 47).
+fn sort_sets(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Array(list) => {
+            list.iter_mut().for_each(sort_sets);
+            list.sort_by_cached_key(|v| v.to_string());
+        }
+        serde_json::Value::Object(map) => {
+            map.values_mut().for_each(sort_sets);
+            map.sort_keys();
+        }
+        _ => {}
     }
 }
 
@@ -575,11 +590,19 @@ mod tests {
             let dates = dated_between(json!([now]), json!([purge(region("eu-west-1"))]), &names);
             assert_eq!(dates, [Some(20)]);
         }
-        // The same condition with its keys in another order, or a condition added: not new.
+        // The same condition with its keys or its values in another order, or a condition
+        // added: not new.
         let reordered = json!({"StringEquals": {"aws:x": "1", "aws:RequestedRegion": "eu-west-1"}});
         let dates = dated_between(
             json!([purge(reordered)]),
             json!([purge(region("eu-west-1"))]),
+            &names,
+        );
+        assert_eq!(dates, [None]);
+        let regions = |r: [&str; 2]| json!({"StringEquals": {"aws:RequestedRegion": r}});
+        let dates = dated_between(
+            json!([purge(regions(["us-east-1", "eu-west-1"]))]),
+            json!([purge(regions(["eu-west-1", "us-east-1"]))]),
             &names,
         );
         assert_eq!(dates, [None]);

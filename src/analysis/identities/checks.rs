@@ -488,7 +488,10 @@ impl<'a> Ctx<'a> {
                         );
                         out.push(f);
                     }
-                    (Some(t), _) if t < ws => {
+                    // A key created, or changed (made active again), in the window has had no
+                    // chance to be used since, whenever it was last used (it was deactivated a
+                    // week after being made, review pass 47); one with no such date may be.
+                    (Some(t), Some(c)) if t < ws && c < ws => {
                         let mut f = base(self, IdentityKind::AccessKeyUnused);
                         f.detail = format!(
                             "Access key {n} of user {}{} is active and was last used on {}{}, before {}.",
@@ -579,12 +582,13 @@ impl<'a> Ctx<'a> {
         let mut uses = vec![password_last, service_use];
         uses.extend(keys(row).map(|(_, k)| k.last_used_date.date()));
         // A credential given in the window (a key made for a new job, a password just set) has
-        // had no chance to be used, as its own check says: the user is not unused.
-        let mut given = keys(row)
+        // had no chance to be used, as its own check says: the user is not unused. Nor is one
+        // with an active key the report gives no date for (`Gaps` says so).
+        let key_given = keys(row)
             .filter(|(_, k)| k.active)
-            .map(|(_, k)| k.last_rotated.date())
-            .chain([u.password_set.filter(|_| password_enabled)]);
-        if uses.iter().any(|t| used_in(*t, ws)) || given.any(|t| used_in(t, ws)) {
+            .any(|(_, k)| k.last_rotated.date().is_none_or(|t| t >= ws));
+        let password_given = used_in(u.password_set.filter(|_| password_enabled), ws);
+        if uses.iter().any(|t| used_in(*t, ws)) || key_given || password_given {
             return None;
         }
         // Given access in the window (a policy or group made since): not unused either.

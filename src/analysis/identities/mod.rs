@@ -557,6 +557,44 @@ impl Gaps {
         self.note_credential_report(ctx);
     }
 
+    /// Users with an active access key the credential report gives no creation or rotation
+    /// date for (`N/A`, which AWS writes only where there is no key): whether the key is unused
+    /// or old, or the user unused, cannot be told (nothing was said, review pass 47).
+    fn note_undated_keys(&mut self, ctx: &Ctx<'_>) {
+        let undated: Vec<&crate::model::CredentialReportRow> = ctx
+            .export
+            .credential_report
+            .iter()
+            .flatten()
+            .filter(|r| !r.is_root())
+            .filter(|r| {
+                r.access_keys
+                    .iter()
+                    .any(|k| k.active && k.last_rotated.date().is_none())
+            })
+            .collect();
+        if undated.is_empty() {
+            return;
+        }
+        let arns: Vec<&str> = undated.iter().map(|r| r.arn.as_str()).collect();
+        let names: Vec<&str> = undated.iter().map(|r| r.user.as_str()).collect();
+        let reason = format!(
+            "the credential report gives no date an active access key of {} {} was created or \
+             rotated (N/A, which AWS writes only where there is no key: an edited report?), so \
+             whether the key is unused or old, or the user unused, cannot be told",
+            if undated.len() == 1 { "user" } else { "users" },
+            crate::model::listed(&names, 10)
+        );
+        for kind in [
+            IdentityKind::AccessKeyNeverUsed,
+            IdentityKind::AccessKeyUnused,
+            IdentityKind::AccessKeyOld,
+            IdentityKind::UnusedUser,
+        ] {
+            self.add_for(ctx.export.account_id.as_str(), kind, &arns, &reason);
+        }
+    }
+
     /// What the authorization details leave out: a kind of principal, `RoleLastUsed`, policies.
     fn note_listing(&mut self, ctx: &Ctx<'_>) {
         let account = ctx.export.account_id.as_str();
@@ -577,6 +615,7 @@ impl Gaps {
                 "the export lists no roles (authorization details fetched with --filter, or its roles left out?), so which roles are unused cannot be told",
             );
         }
+        self.note_undated_keys(ctx);
         let unrecorded: Vec<&crate::model::Principal> = ctx
             .export
             .principals
