@@ -8,7 +8,7 @@
 //! (the rewrite then keeps what it had), and a `NotAction` pattern may be taken to overlap one
 //! that no name matches with it.
 
-use super::expand::glob_lower;
+use super::expand::{Expander, glob_lower};
 use crate::model::document::ActionClause;
 
 fn has_wildcard(s: &str) -> bool {
@@ -50,6 +50,10 @@ fn after(pattern: &[char], prefix: &str) -> Vec<bool> {
 /// True when `pattern` matches every name that starts with `prefix` (both in lower case): it
 /// can read `prefix` and be left with only `*`s.
 fn covers_prefix(pattern: &str, prefix: &str) -> bool {
+    // A name covers only itself; a pattern whose head differs from the prefix nothing of it.
+    if !has_wildcard(pattern) || !heads_agree(pattern, prefix) {
+        return false;
+    }
     let p: Vec<char> = pattern.chars().collect();
     let states = after(&p, prefix);
     (0..p.len()).any(|i| states[i] && p[i..].iter().all(|c| *c == '*'))
@@ -58,8 +62,21 @@ fn covers_prefix(pattern: &str, prefix: &str) -> bool {
 /// True when `pattern` matches some name that starts with `prefix` (both in lower case): it can
 /// read `prefix` (what is left of any pattern matches something).
 fn overlaps_prefix(pattern: &str, prefix: &str) -> bool {
+    if !has_wildcard(pattern) {
+        return pattern.starts_with(prefix);
+    }
+    if !heads_agree(pattern, prefix) {
+        return false;
+    }
     let p: Vec<char> = pattern.chars().collect();
     after(&p, prefix).into_iter().any(|s| s)
+}
+
+/// Whether the part of `pattern` before its first wildcard and `prefix` agree as far as both go
+/// (one starts the other): else no name the pattern matches starts with the prefix.
+fn heads_agree(pattern: &str, prefix: &str) -> bool {
+    let head = pattern.find(['*', '?']).map_or(pattern, |i| &pattern[..i]);
+    head.starts_with(prefix) || prefix.starts_with(head)
 }
 
 /// The part before a pattern's only wildcard, a last `*` (`s3:Get*` → `s3:Get`).
@@ -112,6 +129,9 @@ pub fn overlaps(p: &str, q: &str) -> bool {
 pub struct Clause {
     not: bool,
     patterns: Vec<String>,
+    /// The same, to find a pattern written as it is (most of a rewritten list) without
+    /// matching it against every other one.
+    written: std::collections::HashSet<String>,
 }
 
 impl Clause {
@@ -120,9 +140,11 @@ impl Clause {
             ActionClause::Action(ps) => (false, ps),
             ActionClause::NotAction(ps) => (true, ps),
         };
+        let patterns: Vec<String> = patterns.iter().map(|p| p.to_lowercase()).collect();
         Clause {
             not,
-            patterns: patterns.iter().map(|p| p.to_lowercase()).collect(),
+            written: patterns.iter().cloned().collect(),
+            patterns,
         }
     }
 
@@ -133,7 +155,7 @@ impl Clause {
         if self.not {
             !self.patterns.iter().any(|e| overlaps_lower(e, &q))
         } else {
-            self.patterns.iter().any(|p| contains_lower(p, &q))
+            self.written.contains(&q) || self.patterns.iter().any(|p| contains_lower(p, &q))
         }
     }
 }
@@ -157,6 +179,32 @@ pub fn clause_within(new: &ActionClause, original: &ActionClause) -> bool {
             .all(|o| es.iter().any(|e| e.eq_ignore_ascii_case(o))),
         (ActionClause::NotAction(_), ActionClause::Action(_)) => false,
     }
+}
+
+/// [`clause_within`], an exact name the catalog knows read from `original`'s expansion: the
+/// same answer (a pattern matches a catalog name exactly when its expansion holds it) without
+/// matching the name against every pattern, which made planning 3 times slower (an explicit
+/// list of hundreds of names against a policy's hundreds of patterns, for every plan).
+pub fn clause_within_expanded(
+    new: &ActionClause,
+    original: &ActionClause,
+    expander: &mut Expander<'_>,
+) -> bool {
+    let ActionClause::Action(qs) = new else {
+        return clause_within(new, original);
+    };
+    let expanded = expander.clause(original).actions;
+    let catalog = expander.catalog();
+    let mut patterns: Option<Clause> = None;
+    qs.iter().all(|q| {
+        let known = (!has_wildcard(q)).then(|| catalog.lookup_full(q)).flatten();
+        match known {
+            Some(id) => expanded.contains(id),
+            None => patterns
+                .get_or_insert_with(|| Clause::of(original))
+                .grants_all_of(q),
+        }
+    })
 }
 
 #[cfg(test)]
@@ -193,6 +241,41 @@ mod tests {
         assert!(overlaps_lower("s3:g*t?", "s3:?x*x"));
         assert!(!overlaps_lower("iam:*", "newsvc:*"));
         assert!(!overlaps_lower("newsvc:delete*", "newsvc:get*"));
+    }
+
+    /// Reading catalog names from the expansion gives the answers of matching them.
+    #[test]
+    fn expanded_clauses_answer_as_patterns_do() {
+        let c = crate::catalog::Catalog::embedded();
+        let mut e = Expander::new(c);
+        let list = |ps: &[&str]| ps.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        let originals = [
+            ActionClause::Action(list(&["s3:Get*", "EC2:describe*", "iam:PassRole"])),
+            ActionClause::NotAction(list(&["iam:*", "s3:Put*", "newsvc:Delete*"])),
+        ];
+        let names = [
+            "s3:GetObject",
+            "S3:GETOBJECT",
+            "s3:PutObject",
+            "ec2:DescribeInstances",
+            "ec2:RunInstances",
+            "iam:PassRole",
+            "iam:CreateUser",
+            "newsvc:DeleteThing",
+            "newsvc:GetThing",
+            "s3:Get*",
+            "s3:*",
+        ];
+        for original in &originals {
+            for n in names {
+                let new = ActionClause::Action(list(&[n]));
+                assert_eq!(
+                    clause_within_expanded(&new, original, &mut e),
+                    clause_within(&new, original),
+                    "{n} in {original:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -33,7 +33,7 @@ use crate::model::{
     Export, IDENTITY_CENTER_PATH, InlinePolicy, ManagedPolicy, Principal, PrincipalType,
     version_number,
 };
-use crate::policy::patterns::clause_within;
+use crate::policy::patterns::clause_within_expanded;
 use crate::policy::{
     ActionClause, Effect, Expander, PolicyDocument, PolicyKind, PolicyRef, principal_grants,
 };
@@ -847,7 +847,7 @@ pub fn verify_permission_set(
         if denies(&new.raw.value()) != old_denies {
             problems.push(format!("{}: Deny statements changed", p.policy.name));
         }
-        problems.extend(statement_problems(&p.policy.name, new, &sources));
+        problems.extend(statement_problems(&p.policy.name, new, &sources, expander));
         if has_empty_allow(new) {
             problems.push(format!(
                 "{}: an Allow statement with no action",
@@ -865,6 +865,7 @@ fn statement_problems(
     name: &str,
     new: &PolicyDocument,
     sources: &[&PolicyDocument],
+    expander: &mut Expander<'_>,
 ) -> Vec<String> {
     let mut problems = Vec::new();
     for s in &new.statements {
@@ -880,7 +881,7 @@ fn statement_problems(
             continue;
         };
         // Beyond the catalog too, as `verify::verify_cached` checks (review pass 47).
-        let within = |o: &Statement| clause_within(&s.actions, &o.actions);
+        let mut within = |o: &Statement| clause_within_expanded(&s.actions, &o.actions, expander);
         if s.effect == Effect::Allow && !within(first) && !like.any(within) {
             problems.push(format!(
                 "{}: statement {} may grant actions the catalog does not know that the policies it replaces did not",

@@ -5,7 +5,7 @@ use super::{PolicyPlan, PrincipalPlan};
 use crate::catalog::ActionSet;
 use crate::model::document::{Effect, Statement};
 use crate::model::{Export, Principal, PrincipalType};
-use crate::policy::patterns::clause_within;
+use crate::policy::patterns::clause_within_expanded;
 use crate::policy::{
     Expander, GrantCache, PolicyChanges, PolicyDocument, PolicyKind, PolicyRef,
     principal_grants_changed,
@@ -174,7 +174,8 @@ pub(super) fn verify_cached<'e>(
             // Beyond the catalog too: `ec2:*` in place of a `NotAction` of `ec2:ZapShiny*`
             // grants what the catalog does not know and the original did not (review pass 47).
             // (A statement as written grants what it did.)
-            let within = |o: &Statement| o == s || clause_within(&s.actions, &o.actions);
+            let mut within =
+                |o: &Statement| o == s || clause_within_expanded(&s.actions, &o.actions, expander);
             if s.effect == Effect::Allow && !within(first) && !same.any(within) {
                 problems.push(format!(
                     "{}: statement {} may grant actions the catalog does not know that the original did not",
