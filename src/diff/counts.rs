@@ -211,7 +211,12 @@ impl NewRisk {
             + self.newly_unused.at_or_above(s)
             + self.added_principals.at_or_above(s)
             + self.identity_new.at_or_above(s)
-            + self.permission_sets.at_or_above(s)
-            + self.permission_sets_newly_unused.at_or_above(s)
+            + self.permission_sets_at_or_above(s)
+    }
+
+    /// The permission sets' new risk at or above `s`: actions newly granted to them and newly
+    /// unused by their roles, once per set.
+    pub fn permission_sets_at_or_above(&self, s: Sensitivity) -> u64 {
+        self.permission_sets.at_or_above(s) + self.permission_sets_newly_unused.at_or_above(s)
     }
 }

@@ -641,15 +641,13 @@ impl CredentialReportRow {
         let [k1, k2] = &self.access_keys;
         [
             self.user_creation_time,
-            self.password_last_used,
             self.password_last_changed,
             k1.last_rotated,
-            k1.last_used_date,
             k2.last_rotated,
-            k2.last_used_date,
         ]
         .into_iter()
         .filter_map(ReportDate::date)
+        .chain(self.last_used())
         .max()
     }
 }

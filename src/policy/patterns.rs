@@ -128,10 +128,9 @@ pub fn overlaps(p: &str, q: &str) -> bool {
 /// An `Action` or `NotAction` list in lower case, to test many patterns against.
 pub struct Clause {
     not: bool,
-    patterns: Vec<String>,
-    /// The same, to find a pattern written as it is (most of a rewritten list) without
-    /// matching it against every other one.
-    written: std::collections::HashSet<String>,
+    /// A set, to find a pattern written as it is (most of a rewritten list) without matching it
+    /// against every other one.
+    patterns: std::collections::HashSet<String>,
 }
 
 impl Clause {
@@ -140,11 +139,9 @@ impl Clause {
             ActionClause::Action(ps) => (false, ps),
             ActionClause::NotAction(ps) => (true, ps),
         };
-        let patterns: Vec<String> = patterns.iter().map(|p| p.to_lowercase()).collect();
         Clause {
             not,
-            written: patterns.iter().cloned().collect(),
-            patterns,
+            patterns: patterns.iter().map(|p| p.to_lowercase()).collect(),
         }
     }
 
@@ -155,7 +152,7 @@ impl Clause {
         if self.not {
             !self.patterns.iter().any(|e| overlaps_lower(e, &q))
         } else {
-            self.written.contains(&q) || self.patterns.iter().any(|p| contains_lower(p, &q))
+            self.patterns.contains(&q) || self.patterns.iter().any(|p| contains_lower(p, &q))
         }
     }
 }

@@ -74,10 +74,11 @@ pub struct VersionGrants {
 
 /// Where and when a statement on some resources or under a condition applies: one `Resource`
 /// pattern as written (`*` for every resource; a `NotResource` list as a whole), and its
-/// `Condition` block with its keys sorted (`None` without one). Compared as written: two
+/// `Condition` block with its keys and lists of values sorted (`None` without one). Compared
+/// as written: two
 /// patterns that name the same resources differently differ, which can only date an action
 /// later.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Reach {
     resource: Box<str>,
     condition: Option<Box<str>>,
@@ -168,8 +169,6 @@ impl VersionGrants {
                 }
             }
         }
-        allows.sort_by(|a, b| a.0.cmp(&b.0));
-        denies.sort_by(|a, b| a.0.cmp(&b.0));
         VersionGrants {
             allowed: expansion.allowed.clone(),
             everywhere,

@@ -27,13 +27,11 @@ use super::{
 };
 use crate::analysis::PrincipalInfo;
 use crate::catalog::{ActionSet, Catalog};
-use crate::model::document::Statement;
 use crate::model::organization::{Boundary, ManagedReference, Organization, PermissionSet};
 use crate::model::{
     Export, IDENTITY_CENTER_PATH, InlinePolicy, ManagedPolicy, Principal, PrincipalType,
     version_number,
 };
-use crate::policy::patterns::clause_within_expanded;
 use crate::policy::{
     ActionClause, Effect, Expander, PolicyDocument, PolicyKind, PolicyRef, principal_grants,
 };
@@ -880,9 +878,7 @@ fn statement_problems(
             ));
             continue;
         };
-        // Beyond the catalog too, as `verify::verify_cached` checks (review pass 47).
-        let mut within = |o: &Statement| clause_within_expanded(&s.actions, &o.actions, expander);
-        if s.effect == Effect::Allow && !within(first) && !like.any(within) {
+        if super::verify::grants_beyond(s, std::iter::once(first).chain(like), expander) {
             problems.push(format!(
                 "{}: statement {} may grant actions the catalog does not know that the policies it replaces did not",
                 name,

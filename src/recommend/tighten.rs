@@ -274,7 +274,7 @@ pub fn tighten(
                 let was_string = matches!(obj.get("Action"), Some(Value::String(_)));
                 replace_key(obj, "Action", "Action", action_value(list, was_string))
             }
-            ActionClause::NotAction(patterns) if grants_part_of(patterns, uncatalogued) => {
+            ActionClause::NotAction(patterns) if grants_part_of(&stmt.actions, uncatalogued) => {
                 let mut list = patterns.clone();
                 list.extend(exclusions(expander, &hit, &original, uncatalogued));
                 t.parts.not_action_extended.push(label);
@@ -428,10 +428,12 @@ fn by_verb(service: &str, names: Vec<String>, mut fits: impl FnMut(&str) -> bool
 /// does not know (`uncatalogued`: `service:*`) granted: `NotAction: newsvc:Delete*`. No
 /// `Action` list grants that part alone (`newsvc:*` would grant `newsvc:DeleteThing`, which the
 /// statement did not; review pass 47).
-fn grants_part_of(excluded: &[String], uncatalogued: &[&str]) -> bool {
-    let clause = ActionClause::NotAction(excluded.to_vec());
+fn grants_part_of(clause: &ActionClause, uncatalogued: &[&str]) -> bool {
+    let ActionClause::NotAction(excluded) = clause else {
+        return false;
+    };
     uncatalogued.iter().any(|a| {
-        a.ends_with(":*") && !within(a, &clause) && !excluded.iter().any(|e| contains(e, a))
+        a.ends_with(":*") && !within(a, clause) && !excluded.iter().any(|e| contains(e, a))
     })
 }
 
@@ -456,14 +458,19 @@ fn text_size(compact: &str) -> usize {
 /// original statement granted and nothing in `remove`. Returns true when something collapsed.
 pub fn minimise(t: &mut Tightened, remove: &ActionSet, expander: &mut Expander<'_>) -> bool {
     let catalog = expander.catalog();
-    let rewritten = t.parts.rewritten.clone();
+    if t.parts.rewritten.is_empty() {
+        return false;
+    }
+    // Read while the document changes, and put back.
+    let rewritten = std::mem::take(&mut t.parts.rewritten);
     let mut any = false;
     for Rewritten {
         position: pos,
         original,
         clause,
-    } in rewritten
+    } in &rewritten
     {
+        let pos = *pos;
         let statement = match &mut t.parts.document["Statement"] {
             Value::Array(list) => list.get_mut(pos),
             v @ Value::Object(_) if pos == 0 => Some(v),
@@ -482,15 +489,17 @@ pub fn minimise(t: &mut Tightened, remove: &ActionSet, expander: &mut Expander<'
         }) else {
             continue;
         };
-        let clause = Clause::of(&clause);
-        let safe = |expander: &mut Expander<'_>, pattern: &str| -> bool {
+        let mut patterns: Option<Clause> = None;
+        let mut safe = |expander: &mut Expander<'_>, pattern: &str| -> bool {
             let e = expander.expand_pattern(pattern);
             // By the catalog, and beyond it: `ec2:*` for a `NotAction` of `ec2:ZapShiny*` grants
             // an `ec2:ZapShinyThing` newer than the catalog, which the original did not.
             !e.is_empty()
-                && e.is_subset(&original)
+                && e.is_subset(original)
                 && !e.intersects(remove)
-                && clause.grants_all_of(pattern)
+                && patterns
+                    .get_or_insert_with(|| Clause::of(clause))
+                    .grants_all_of(pattern)
         };
         // Exact catalog names are candidates; patterns stay as they are.
         let mut result: Vec<String> = Vec::new();
@@ -521,6 +530,7 @@ pub fn minimise(t: &mut Tightened, remove: &ActionSet, expander: &mut Expander<'
             );
         }
     }
+    t.parts.rewritten = rewritten;
     t.minimised |= any;
     any
 }

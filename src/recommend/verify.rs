@@ -171,12 +171,7 @@ pub(super) fn verify_cached<'e>(
                 ));
                 continue;
             };
-            // Beyond the catalog too: `ec2:*` in place of a `NotAction` of `ec2:ZapShiny*`
-            // grants what the catalog does not know and the original did not (review pass 47).
-            // (A statement as written grants what it did.)
-            let mut within =
-                |o: &Statement| o == s || clause_within_expanded(&s.actions, &o.actions, expander);
-            if s.effect == Effect::Allow && !within(first) && !same.any(within) {
+            if grants_beyond(s, std::iter::once(first).chain(same), expander) {
                 problems.push(format!(
                     "{}: statement {} may grant actions the catalog does not know that the original did not",
                     p.policy.name,
@@ -210,6 +205,19 @@ pub(super) fn verify_cached<'e>(
         problems.push("the principal would be granted actions it does not hold today".into());
     }
     (problems, after)
+}
+
+/// Whether Allow statement `s` may grant, beyond the catalog, what none of `originals` (those
+/// it was made from, of its Resource and Condition) did: `ec2:*` in place of a `NotAction` of
+/// `ec2:ZapShiny*` grants what the catalog does not know and the original did not (review pass
+/// 47). A statement as written grants what it did.
+pub(super) fn grants_beyond<'o>(
+    s: &Statement,
+    mut originals: impl Iterator<Item = &'o Statement>,
+    expander: &mut Expander<'_>,
+) -> bool {
+    s.effect == Effect::Allow
+        && !originals.any(|o| o == s || clause_within_expanded(&s.actions, &o.actions, expander))
 }
 
 /// What `plans` change in their principal's own policies, as [`substitute`] applies them.

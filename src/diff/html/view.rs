@@ -553,10 +553,7 @@ pub(super) fn view(m: &DiffModel, cap: usize) -> View<'_> {
         changes: num(h.changes),
         new_risk_total: num(h.new_risk_high_plus),
         added_high_plus: num(added.critical + added.high),
-        sets_high_plus: num(m.new_risk.permission_sets.at_or_above(Sensitivity::High)
-            + m.new_risk
-                .permission_sets_newly_unused
-                .at_or_above(Sensitivity::High)),
+        sets_high_plus: num(m.new_risk.permission_sets_at_or_above(Sensitivity::High)),
         kinds,
         csv_form: if m.settings.csv.per_action {
             "one row per principal and action"
